@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Domain configuration: `key = value` files in the spirit of xl.cfg, and
+ * the same keys set one by one (the CLI maps --on-crash to on_crash).
+ */
+#ifndef XENITH_HV_CONFIG_H
+#define XENITH_HV_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "xenith/start_info.h"
+
+enum domain_action {
+	ACTION_DESTROY,  /* end the domain; the VMM exits */
+	ACTION_RESTART,  /* build the domain again and boot it */
+	ACTION_PRESERVE, /* keep it, paused, for inspection until destroyed */
+};
+
+#define CONFIG_MEMORY_MIN_MIB 2u
+#define CONFIG_MEMORY_MAX_MIB 65536u
+
+struct domain_config {
+	char name[XENITH_NAME_MAX];           /* "" until set: the CLI picks a default */
+	uint64_t memory_mib;                  /* default 16 */
+	unsigned vcpus;                       /* default 1, 1..XENITH_MAX_VCPUS */
+	char kernel[PATH_MAX];                /* "" means the bundled minios */
+	char cmdline[XENITH_CMDLINE_MAX];
+	enum domain_action on_poweroff;       /* default destroy */
+	enum domain_action on_reboot;         /* default restart */
+	enum domain_action on_crash;          /* default destroy */
+	char console_log[PATH_MAX];           /* "" means none */
+	double timeout_s;                     /* 0 means none */
+	char base_dir[PATH_MAX];              /* relative paths in a file are relative to it */
+};
+
+void config_init(struct domain_config *cfg);
+
+/* Keys known to config_set, NULL-terminated, in the order --help shows them. */
+extern const char *const config_keys[];
+
+/*
+ * Sets one key from its text value.  Errors name the key, the value and
+ * what is allowed ("vcpus = 0: must be an integer from 1 to 64").
+ */
+int config_set(struct domain_config *cfg, const char *key, const char *value, struct errbuf *eb);
+
+/*
+ * Parses a whole file (origin names it in messages, with the line
+ * number).  Syntax: `key = value` per line; values are numbers, bare
+ * words or strings in single or double quotes; `#` starts a comment.
+ */
+int config_parse_text(struct domain_config *cfg, const char *text, const char *origin, struct errbuf *eb);
+int config_parse_file(struct domain_config *cfg, const char *path, struct errbuf *eb);
+
+const char *config_action_name(enum domain_action a);
+
+#endif

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Xenith guest ABI: what a PV guest and the VMM agree on.
+ *
+ * This directory is shared by the host (hv/, io/) and the guest (guest/)
+ * and holds nothing else.  Every structure here has its size and the
+ * offsets both sides depend on pinned with _Static_assert.
+ *
+ * The guest runs at CPL 3 in 64-bit mode with paging on.  Guest virtual
+ * addresses of the physical map equal guest physical addresses
+ * (XENITH_PHYSMAP_BASE is 0), so a pointer passed to a hypercall is a
+ * guest physical address.  The VMM checks every such pointer against
+ * guest memory and answers -XEN_EFAULT when it falls outside.
+ *
+ * Hypercall convention (one port-I/O instruction, works from CPL 3 on
+ * PVM, VT-x and AMD-V hosts alike):
+ *
+ *     op in EAX, arguments in RDI, RSI, RDX, R10, R8
+ *     outl %eax, $XENITH_HYPERCALL_PORT
+ *     result in RAX (0 or a positive value on success, -XEN_Exxx on error)
+ *
+ * No other register is changed by a hypercall.
+ */
+#ifndef XENITH_ABI_H
+#define XENITH_ABI_H
+
+#include <stdint.h>
+
+/* Bumped whenever a structure or a hypercall's meaning changes. */
+#define XENITH_ABI_VERSION 1
+
+#define XENITH_HYPERCALL_PORT 0xe0
+#define XENITH_PHYSMAP_BASE 0x0ull
+#define XENITH_PAGE_SIZE 4096u
+#define XENITH_MAX_VCPUS 64u
+
+/* Hypercall numbers: Xen's where the meaning matches, Xenith's from 64. */
+enum xenith_hypercall {
+	__HYPERVISOR_xen_version = 17,
+	__HYPERVISOR_console_io = 18,
+	__HYPERVISOR_grant_table_op = 20,
+	__HYPERVISOR_vcpu_op = 24,
+	__HYPERVISOR_sched_op = 29,
+	__HYPERVISOR_event_channel_op = 32,
+	__HYPERVISOR_multicall = 13,
+
+	__HYPERVISOR_xenith_time = 64,        /* current host time, see below */
+	__HYPERVISOR_xenith_guest_assert = 65, /* file, line, expr, message */
+	/* 66 (bench_report) and 67 (config) are reserved for later issues. */
+	__HYPERVISOR_xenith_test = 68,         /* test hooks, see XENITH_TEST_* */
+
+	XENITH_HYPERCALL_MAX = 72,             /* table size; ops >= this: -ENOSYS */
+};
+
+/* Error values returned in RAX, negated (Xen uses Linux's x86 numbers). */
+#define XEN_EPERM 1
+#define XEN_ENOENT 2
+#define XEN_ESRCH 3
+#define XEN_EINTR 4
+#define XEN_EFAULT 14
+#define XEN_EBUSY 16
+#define XEN_EEXIST 17
+#define XEN_EINVAL 22
+#define XEN_ENOSPC 28
+#define XEN_ENOSYS 38
+#define XEN_ETIMEDOUT 110
+#define XEN_EALREADY 114
+
+/* console_io(cmd, count, buf) */
+#define CONSOLEIO_write 0 /* write count bytes at buf (at most 4096) */
+
+/* sched_op(cmd, arg) */
+#define SCHEDOP_yield 0
+#define SCHEDOP_block 1    /* sleep until an unmasked event is pending */
+#define SCHEDOP_shutdown 2 /* arg: struct sched_shutdown * */
+#define SCHEDOP_poll 3     /* arg: struct sched_poll * */
+
+#define SHUTDOWN_poweroff 0
+#define SHUTDOWN_reboot 1
+#define SHUTDOWN_suspend 2
+#define SHUTDOWN_crash 3
+#define SHUTDOWN_watchdog 4
+
+struct sched_shutdown {
+	uint32_t reason; /* SHUTDOWN_* */
+	uint32_t code;   /* Xenith: exit code for poweroff (0..63 reach the host) */
+};
+_Static_assert(sizeof(struct sched_shutdown) == 8, "sched_shutdown ABI");
+
+/*
+ * SCHEDOP_poll: returns 0 as soon as one of the listed ports is pending
+ * (masked or not), -XEN_ETIMEDOUT when timeout_ns passed first.  With
+ * nr_ports == 0 it is a sleep; nr_ports == 0 and timeout_ns == 0 is
+ * -XEN_EINVAL.  A toolstack request (VIRQ_CONTROL pending) does not end a
+ * poll unless its port is listed.
+ */
+#define SCHED_POLL_MAX_PORTS 128
+struct sched_poll {
+	uint64_t ports;      /* guest address of an array of uint32_t ports */
+	uint32_t nr_ports;   /* at most SCHED_POLL_MAX_PORTS */
+	uint32_t pad;
+	uint64_t timeout_ns; /* 0: no timeout; else relative, nanoseconds */
+};
+_Static_assert(sizeof(struct sched_poll) == 24, "sched_poll ABI");
+
+/* vcpu_op(cmd, vcpuid, arg) */
+#define VCPUOP_up 2      /* arg: guest RIP; RSP is the builder's stack */
+#define VCPUOP_down 3    /* only the calling vCPU may take itself down */
+#define VCPUOP_is_up 4   /* returns 1 or 0 */
+
+/* event_channel_op(cmd, arg) */
+#define EVTCHNOP_bind_virq 1  /* arg: struct evtchn_bind_virq * */
+#define EVTCHNOP_close 3      /* arg: struct evtchn_close * */
+#define EVTCHNOP_send 4       /* arg: struct evtchn_send * */
+#define EVTCHNOP_unmask 9     /* arg: struct evtchn_unmask * */
+
+#define VIRQ_TIMER 0
+#define VIRQ_CONTROL 7 /* Xenith: the toolstack asks something, see shared_info */
+#define XENITH_NR_VIRQS 8
+
+struct evtchn_bind_virq {
+	uint32_t virq;
+	uint32_t vcpu;
+	uint32_t port; /* out */
+};
+_Static_assert(sizeof(struct evtchn_bind_virq) == 12, "evtchn_bind_virq ABI");
+
+struct evtchn_send {
+	uint32_t port;
+};
+struct evtchn_close {
+	uint32_t port;
+};
+struct evtchn_unmask {
+	uint32_t port;
+};
+
+/* xenith_time(): RAX = nanoseconds of host CLOCK_REALTIME. */
+
+/*
+ * xenith_guest_assert(file, line, expr, msg): the guest reports a failed
+ * GUEST_ASSERT.  file, expr and msg are NUL-terminated strings in guest
+ * memory (msg may be 0).  The domain is then treated as crashed.
+ */
+
+/* xenith_test(cmd, ...): hooks the kvm test tier uses from inside a guest. */
+#define XENITH_TEST_ECHO 0 /* returns arg 1 unchanged */
+
+/* xen_version(cmd) */
+#define XENVER_version 0 /* (major << 16) | minor */
+
+/* Guest image identification: an ELF note in a PT_NOTE segment. */
+#define XENITH_ELFNOTE_NAME "Xenith"
+#define XENITH_ELFNOTE_ABI_VERSION 1 /* desc: uint32_t ABI version */
+
+#endif
