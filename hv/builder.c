@@ -1,1 +1,292 @@
 // SPDX-License-Identifier: MIT
+#include "builder.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pagetable.h"
+
+#define PAGE 4096ull
+#define MAX_IMAGE_FILE (256ull << 20)
+
+static uint64_t page_up(uint64_t x)
+{
+	return (x + PAGE - 1) & ~(PAGE - 1);
+}
+
+int builder_open_image(struct domain *d, const char *path, struct errbuf *eb)
+{
+	struct stat st;
+	void *p;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errbuf_set(eb, errno, "cannot open guest image %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return errbuf_set(eb, EINVAL, "guest image %s is not a regular file", path);
+	}
+	if (st.st_size == 0 || (uint64_t)st.st_size > MAX_IMAGE_FILE) {
+		close(fd);
+		return errbuf_set(eb, EINVAL, "guest image %s is %lld bytes; expected 1 byte to %llu MiB",
+				  path, (long long)st.st_size, MAX_IMAGE_FILE >> 20);
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return errbuf_set(eb, errno, "cannot map guest image %s: %s", path, strerror(errno));
+	d->image_map = p;
+	d->image_size = (size_t)st.st_size;
+	r = elf_parse(p, d->image_size, &d->image, eb);
+	if (r < 0)
+		return errbuf_prefix(eb, r, "guest image %s", path);
+	if (!d->image.has_abi_note)
+		return errbuf_set(eb, ENOEXEC, "guest image %s is not a Xenith guest: it has no \"%s\" "
+				  "ELF note with the guest ABI version (build it with guest/minios.ld)",
+				  path, XENITH_ELFNOTE_NAME);
+	if (d->image.abi_version != XENITH_ABI_VERSION)
+		return errbuf_set(eb, ENOEXEC, "guest image %s was built for Xenith guest ABI version "
+				  "%u, but this xenith speaks version %u; rebuild the guest",
+				  path, d->image.abi_version, XENITH_ABI_VERSION);
+	if (d->image.lo < BUILDER_IMAGE_MIN)
+		return errbuf_set(eb, ENOEXEC, "guest image %s loads at 0x%llx; Xenith guests must load "
+				  "at 0x%llx or above (the pages below hold boot structures)", path,
+				  (unsigned long long)d->image.lo, BUILDER_IMAGE_MIN);
+	return 0;
+}
+
+int builder_plan(struct domain *d, struct errbuf *eb)
+{
+	struct domain_layout *l = &d->layout;
+	uint64_t need;
+
+	memset(l, 0, sizeof(*l));
+	l->start_info = BUILDER_START_INFO;
+	l->shared_info = BUILDER_SHARED_INFO;
+	l->console = BUILDER_CONSOLE;
+	l->gdt = BUILDER_GDT;
+	l->image_start = d->image.lo & ~(PAGE - 1);
+	l->image_end = page_up(d->image.hi);
+	l->pt_base = l->image_end;
+	l->nr_pt_pages = pt_pages_needed(d->mem_size);
+	l->stack_base = l->pt_base + l->nr_pt_pages * PAGE;
+	l->stack_guard = BUILDER_STACK_GUARD;
+	l->stack_stride = BUILDER_STACK_GUARD + BUILDER_STACK_SIZE;
+	l->free_start = l->stack_base + d->nr_vcpus * l->stack_stride;
+	l->free_end = d->mem_size;
+	need = l->free_start + BUILDER_MIN_FREE;
+	if (need > d->mem_size)
+		return errbuf_set(eb, ENOMEM, "memory = %llu MiB is too small for domain '%s': the image "
+				  "ends at 0x%llx, page tables take %llu KiB, %u vCPU stack(s) %llu KiB, "
+				  "and the guest needs %llu KiB free; give it at least %llu MiB",
+				  (unsigned long long)(d->mem_size >> 20), d->cfg.name,
+				  (unsigned long long)l->image_end,
+				  (unsigned long long)(l->nr_pt_pages * 4), d->nr_vcpus,
+				  (unsigned long long)(d->nr_vcpus * l->stack_stride >> 10),
+				  (unsigned long long)(BUILDER_MIN_FREE >> 10),
+				  (unsigned long long)((need + (1 << 20) - 1) >> 20));
+	return 0;
+}
+
+/* Adds the image's pages, merging the permissions of pages two segments share. */
+static unsigned image_maps(const struct elf_image *img, struct pt_map *maps, unsigned n)
+{
+	for (unsigned i = 0; i < img->nr_segments; i++) {
+		const struct elf_segment *s = &img->seg[i];
+		struct pt_map m = {
+			.start = s->vaddr & ~(PAGE - 1),
+			.end = page_up(s->vaddr + s->memsz),
+			.flags = ((s->flags & 2) ? PT_MAP_W : 0) | ((s->flags & 1) ? PT_MAP_X : 0),
+		};
+		struct pt_map *prev = n ? &maps[n - 1] : NULL;
+
+		if (m.start == m.end)
+			continue;
+		if (prev && prev->end > m.start) {
+			/* Segments are sorted and disjoint: they share at most one page. */
+			unsigned merged = prev->flags | m.flags;
+
+			prev->end -= PAGE;
+			if (prev->end == prev->start)
+				n--;
+			maps[n++] = (struct pt_map){ m.start, m.start + PAGE, merged };
+			m.start += PAGE;
+			if (m.start == m.end)
+				continue;
+		}
+		maps[n++] = m;
+	}
+	return n;
+}
+
+static void write_gdt(struct domain *d)
+{
+	uint64_t *gdt = (uint64_t *)(void *)(d->mem + d->layout.gdt);
+	uint64_t tss = d->layout.gdt + 0x800, limit = 0x67;
+
+	/* Flat descriptors: kernel ones for completeness, the user ones the guest runs on. */
+	gdt[GDT_KERNEL_CS / 8] = 0x00af9b000000ffffull;
+	gdt[GDT_KERNEL_DS / 8] = 0x00cf93000000ffffull;
+	gdt[GDT_USER_DS / 8] = 0x00cff3000000ffffull;
+	gdt[GDT_USER_CS / 8] = 0x00affb000000ffffull;
+	/* 64-bit busy TSS (type 0xb), 16 bytes.  The TSS itself is zero: no I/O bitmap. */
+	gdt[GDT_TSS / 8] = (limit & 0xffff) | ((tss & 0xffffff) << 16) | (0x8bull << 40) |
+			   (((limit >> 16) & 0xf) << 48) | (((tss >> 24) & 0xff) << 56);
+	gdt[GDT_TSS / 8 + 1] = tss >> 32;
+	/* I/O map base past the limit: there is no I/O permission bitmap. */
+	*(uint16_t *)(void *)(d->mem + tss + 0x66) = 0x68;
+}
+
+static int write_start_info(struct domain *d)
+{
+	struct xenith_start_info *si = (void *)(d->mem + d->layout.start_info);
+	const struct domain_layout *l = &d->layout;
+
+	si->magic = XENITH_START_INFO_MAGIC;
+	si->abi_version = XENITH_ABI_VERSION;
+	si->domid = d->domid;
+	si->mem_bytes = d->mem_size;
+	si->nr_vcpus = d->nr_vcpus;
+	si->shared_info = l->shared_info;
+	si->console_ring = l->console;
+	si->console_evtchn = EVTCHN_CONSOLE_PORT;
+	si->pt_base = l->pt_base;
+	si->nr_pt_pages = l->nr_pt_pages;
+	si->stack_base = l->stack_base;
+	si->stack_stride = l->stack_stride;
+	si->stack_guard = l->stack_guard;
+	si->image_start = d->image.lo;
+	si->image_end = d->image.hi;
+	si->free_start = l->free_start;
+	si->free_end = l->free_end;
+	snprintf(si->name, sizeof(si->name), "%s", d->cfg.name);
+	snprintf(si->cmdline, sizeof(si->cmdline), "%s", d->cfg.cmdline);
+	d->start_info = si;
+	return 0;
+}
+
+int builder_populate(struct domain *d, struct errbuf *eb)
+{
+	const struct domain_layout *l = &d->layout;
+	struct pt_map maps[8 + 2 * ELF_MAX_SEGMENTS + XENITH_MAX_VCPUS];
+	struct timespec wc;
+	unsigned n = 0;
+	char memname[96];
+	int r;
+
+	snprintf(memname, sizeof(memname), "xenith:%s", d->cfg.name);
+	d->mem_fd = memfd_create(memname, MFD_CLOEXEC);
+	if (d->mem_fd < 0)
+		return errbuf_set(eb, errno, "memfd_create for guest memory: %s", strerror(errno));
+	if (ftruncate(d->mem_fd, (off_t)d->mem_size) < 0)
+		return errbuf_set(eb, errno, "sizing guest memory to %llu MiB: %s",
+				  (unsigned long long)(d->mem_size >> 20), strerror(errno));
+	d->mem = mmap(NULL, d->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, d->mem_fd, 0);
+	if (d->mem == MAP_FAILED) {
+		d->mem = NULL;
+		return errbuf_set(eb, errno, "mapping %llu MiB of guest memory: %s",
+				  (unsigned long long)(d->mem_size >> 20), strerror(errno));
+	}
+	r = elf_load(&d->image, d->mem, d->mem_size, BUILDER_IMAGE_MIN, eb);
+	if (r < 0)
+		return r;
+
+	maps[n++] = (struct pt_map){ l->start_info, l->start_info + PAGE, 0 };
+	maps[n++] = (struct pt_map){ l->shared_info, l->shared_info + PAGE, PT_MAP_W };
+	maps[n++] = (struct pt_map){ l->console, l->console + PAGE, PT_MAP_W };
+	maps[n++] = (struct pt_map){ l->gdt, l->gdt + PAGE, 0 };
+	n = image_maps(&d->image, maps, n);
+	maps[n++] = (struct pt_map){ l->pt_base, l->pt_base + l->nr_pt_pages * PAGE, 0 };
+	for (unsigned i = 0; i < d->nr_vcpus; i++) {
+		uint64_t s = l->stack_base + i * l->stack_stride;
+
+		maps[n++] = (struct pt_map){ s + l->stack_guard, s + l->stack_stride, PT_MAP_W };
+	}
+	maps[n++] = (struct pt_map){ l->free_start, l->free_end, PT_MAP_W };
+	r = pt_build(d->mem, d->mem_size, l->pt_base, l->nr_pt_pages, maps, n, eb);
+	if (r < 0)
+		return errbuf_prefix(eb, r, "building page tables");
+
+	write_gdt(d);
+	write_start_info(d);
+	d->shared = (void *)(d->mem + l->shared_info);
+	d->cons_ring = (void *)(d->mem + l->console);
+	d->shared->tsc_khz = d->tsc_khz;
+	clock_gettime(CLOCK_REALTIME, &wc);
+	d->shared->wc_sec = (uint64_t)wc.tv_sec;
+	d->shared->wc_nsec = (uint32_t)wc.tv_nsec;
+	return kvm_vm_set_memory(d->vm_fd, 0, 0, d->mem_size, d->mem, eb);
+}
+
+static uint64_t supported_xcr0(const struct kvm_sys *sys)
+{
+	for (unsigned i = 0; i < sys->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &sys->cpuid->entries[i];
+
+		if (e->function == 0xd && e->index == 0)
+			return ((uint64_t)e->edx << 32) | e->eax;
+	}
+	return 0;
+}
+
+static bool cpuid_has_xsave(const struct kvm_sys *sys)
+{
+	for (unsigned i = 0; i < sys->cpuid->nent; i++)
+		if (sys->cpuid->entries[i].function == 1)
+			return sys->cpuid->entries[i].ecx & (1u << 26);
+	return false;
+}
+
+int builder_setup_vcpu(struct domain *d, struct vcpu *v, struct errbuf *eb)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = GDT_USER_CS,
+		.type = 0xb, .present = 1, .dpl = 3, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = {
+		.base = 0, .limit = 0xffffffff, .selector = GDT_USER_DS,
+		.type = 0x3, .present = 1, .dpl = 3, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_segment tr = {
+		.base = d->layout.gdt + 0x800, .limit = 0x67, .selector = GDT_TSS,
+		.type = 0xb, .present = 1, .dpl = 0, .s = 0,
+	};
+	bool xsave = cpuid_has_xsave(d->kvm);
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return errbuf_set(eb, errno, "vCPU %u: KVM_GET_SREGS: %s", v->id, strerror(errno));
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.tr = tr;
+	s.gdt.base = d->layout.gdt;
+	s.gdt.limit = GDT_TSS + 16 - 1;
+	s.idt.base = 0;
+	s.idt.limit = 0; /* no IDT: any exception ends in a triple fault */
+	s.cr0 = 0x80010033ull; /* PG | WP | NE | ET | MP | PE */
+	s.cr3 = d->layout.pt_base;
+	s.cr4 = (1u << 5) | (1u << 9) | (1u << 10); /* PAE | OSFXSR | OSXMMEXCPT */
+	if (xsave)
+		s.cr4 |= 1u << 18; /* OSXSAVE */
+	s.efer = (1u << 8) | (1u << 10) | (1u << 11); /* LME | LMA | NXE */
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
+		return errbuf_set(eb, errno, "vCPU %u: KVM_SET_SREGS (64-bit CPL-3 state): %s",
+				  v->id, strerror(errno));
+	if (xsave) {
+		/* x87, SSE, AVX and AVX-512 state, as far as the host supports them. */
+		uint64_t xcr0 = supported_xcr0(d->kvm) & (0x7ull | 0xe0ull);
+		struct kvm_xcrs x = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xcr0 } } };
+
+		if (xcr0 && ioctl(v->fd, KVM_SET_XCRS, &x) < 0)
+			return errbuf_set(eb, errno, "vCPU %u: KVM_SET_XCRS xcr0=0x%llx: %s", v->id,
+					  (unsigned long long)xcr0, strerror(errno));
+	}
+	return 0;
+}

@@ -1,1 +1,488 @@
 // SPDX-License-Identifier: MIT
+#include "domain.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "builder.h"
+#include "vcpu.h"
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *domain_state_name(enum domain_state s)
+{
+	switch (s) {
+	case DOMAIN_BUILT: return "built";
+	case DOMAIN_RUNNING: return "running";
+	case DOMAIN_PAUSED: return "paused";
+	case DOMAIN_SHUTDOWN: return "shutdown";
+	case DOMAIN_CRASHED: return "crashed";
+	case DOMAIN_DESTROYED: return "destroyed";
+	}
+	return "?";
+}
+
+int domain_copy_from_guest(struct domain *d, void *dst, uint64_t gpa, uint64_t len)
+{
+	void *src = domain_gpa(d, gpa, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64_t len)
+{
+	void *dst = domain_gpa(d, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int domain_copy_string(struct domain *d, char *dst, size_t size, uint64_t gpa)
+{
+	size_t i;
+
+	if (size == 0 || !domain_gpa(d, gpa, 1))
+		return -EFAULT;
+	for (i = 0; i + 1 < size && gpa + i < d->mem_size; i++) {
+		dst[i] = (char)d->mem[gpa + i];
+		if (!dst[i])
+			return 0;
+	}
+	dst[i] = 0;
+	return 0;
+}
+
+/* Undoes domain_build(); copes with any partial state.  No vCPU thread may run. */
+static void domain_teardown(struct domain *d)
+{
+	struct vcpu *vcpus;
+
+	pthread_mutex_lock(&d->lock);
+	vcpus = d->vcpus;
+	d->vcpus = NULL; /* domain_get_info() looks at them under the lock */
+	pthread_mutex_unlock(&d->lock);
+	if (vcpus) {
+		for (unsigned i = 0; i < d->nr_vcpus; i++)
+			vcpu_fini(&vcpus[i]);
+		free(vcpus);
+	}
+	if (d->mem)
+		munmap(d->mem, d->mem_size);
+	d->mem = NULL;
+	d->shared = NULL;
+	d->cons_ring = NULL;
+	d->start_info = NULL;
+	if (d->mem_fd >= 0)
+		close(d->mem_fd);
+	d->mem_fd = -1;
+	if (d->vm_fd >= 0)
+		close(d->vm_fd);
+	d->vm_fd = -1;
+}
+
+/* A VM, its vCPUs and populated memory; the image is already parsed. */
+static int domain_build(struct domain *d, struct errbuf *eb)
+{
+	int r, khz;
+
+	r = kvm_vm_create(d->kvm, &d->vm_fd, eb);
+	if (r < 0)
+		return r;
+	d->vcpus = calloc(d->nr_vcpus, sizeof(*d->vcpus));
+	if (!d->vcpus)
+		return errbuf_set(eb, ENOMEM, "out of memory for %u vCPUs", d->nr_vcpus);
+	for (unsigned i = 0; i < d->nr_vcpus; i++) {
+		r = vcpu_init(d, &d->vcpus[i], i, eb);
+		if (r < 0)
+			return r;
+	}
+	khz = ioctl(d->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	if (khz <= 0)
+		return errbuf_set(eb, errno, "KVM_GET_TSC_KHZ: %s; the guest clock needs the TSC "
+				  "frequency", strerror(errno));
+	d->tsc_khz = (uint64_t)khz;
+	evtchn_init(&d->evtchn);
+	d->evtchn.port[EVTCHN_CONSOLE_PORT].kind = EVTCHN_CONSOLE;
+	return builder_populate(d, eb);
+}
+
+int domain_create(const struct domain_config *cfg, const struct domain_opts *opts,
+		  struct kvm_sys *kvm, uint32_t domid, struct domain **out, struct errbuf *eb)
+{
+	struct domain *d;
+	pthread_condattr_t ca;
+	char prefix[XENITH_NAME_MAX + 3] = "";
+	int r;
+
+	if (cfg->vcpus < 1 || cfg->vcpus > XENITH_MAX_VCPUS || cfg->vcpus > kvm->max_vcpus)
+		return errbuf_set(eb, EINVAL, "vcpus = %u: this host allows 1 to %u", cfg->vcpus,
+				  kvm->max_vcpus < XENITH_MAX_VCPUS ? kvm->max_vcpus : XENITH_MAX_VCPUS);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return errbuf_set(eb, ENOMEM, "out of memory for a domain");
+	d->cfg = *cfg;
+	d->domid = domid;
+	d->kvm = kvm;
+	d->vm_fd = -1;
+	d->mem_fd = -1;
+	d->nr_vcpus = cfg->vcpus;
+	d->mem_size = cfg->memory_mib << 20;
+	d->created_ns = now_ns();
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->ctl_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->state_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	d->console.out_fd = -1;
+	d->console.log_fd = -1;
+	if (opts->console_prefix)
+		snprintf(prefix, sizeof(prefix), "%s: ", cfg->name);
+	r = console_init(&d->console, opts->console_fd, prefix, cfg->console_log, eb);
+	if (r < 0)
+		goto fail;
+	d->console_ready = true;
+	r = builder_open_image(d, cfg->kernel, eb);
+	if (r < 0)
+		goto fail;
+	r = builder_plan(d, eb);
+	if (r < 0)
+		goto fail;
+	r = domain_build(d, eb);
+	if (r < 0)
+		goto fail;
+	d->state = DOMAIN_BUILT;
+	*out = d;
+	return 0;
+fail:
+	domain_destroy(d);
+	return r;
+}
+
+int domain_start(struct domain *d, struct errbuf *eb)
+{
+	int r;
+
+	pthread_mutex_lock(&d->lock);
+	d->started_ns = now_ns();
+	r = vcpu_start(&d->vcpus[0], d->image.entry, eb);
+	if (r == 0)
+		d->state = DOMAIN_RUNNING;
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+/* Asks every vCPU thread to end; d->lock held. */
+static void stop_all_locked(struct domain *d)
+{
+	d->stop_requested = true;
+	for (unsigned i = 0; d->vcpus && i < d->nr_vcpus; i++)
+		if (d->vcpus[i].d)
+			vcpu_kick(&d->vcpus[i]);
+}
+
+/* Waits for every vCPU thread to end and reaps them; d->lock not held. */
+static void join_all(struct domain *d)
+{
+	pthread_mutex_lock(&d->lock);
+	while (d->nr_running_threads)
+		pthread_cond_wait(&d->state_cond, &d->lock);
+	pthread_mutex_unlock(&d->lock);
+	for (unsigned i = 0; d->vcpus && i < d->nr_vcpus; i++) {
+		if (d->vcpus[i].thread_started)
+			pthread_join(d->vcpus[i].thread, NULL);
+		d->vcpus[i].thread_started = false;
+	}
+}
+
+void domain_destroy(struct domain *d)
+{
+	if (!d)
+		return;
+	if (d->vcpus) {
+		pthread_mutex_lock(&d->lock);
+		stop_all_locked(d);
+		pthread_mutex_unlock(&d->lock);
+		join_all(d);
+	}
+	domain_teardown(d);
+	if (d->image_map)
+		munmap(d->image_map, d->image_size);
+	if (d->console_ready)
+		console_fini(&d->console);
+	pthread_cond_destroy(&d->state_cond);
+	pthread_mutex_destroy(&d->ctl_lock);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+/* Records how the domain ended (the first reason wins); d->lock held. */
+static bool end_locked(struct domain *d, enum domain_state st, const char *why)
+{
+	if (d->ended)
+		return false;
+	d->ended = true;
+	memset(&d->end, 0, sizeof(d->end));
+	d->end.state = st;
+	snprintf(d->end.why, sizeof(d->end.why), "%s", why);
+	d->state = st;
+	stop_all_locked(d);
+	pthread_cond_broadcast(&d->state_cond);
+	return true;
+}
+
+void domain_crash(struct domain *d, struct vcpu *v, const char *fmt, ...)
+{
+	char why[sizeof(d->end.why)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&d->lock);
+	if (end_locked(d, DOMAIN_CRASHED, why) && v) {
+		/* Called on v's own thread, right after its exit: the registers are current. */
+		d->end.vcpu = v->id;
+		d->end.regs = v->run->s.regs.regs;
+		d->end.have_regs = ioctl(v->fd, KVM_GET_SREGS, &d->end.sregs) == 0;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void domain_shutdown_by_guest(struct domain *d, uint32_t reason, uint32_t code)
+{
+	char why[96];
+
+	pthread_mutex_lock(&d->lock);
+	switch (reason) {
+	case SHUTDOWN_poweroff:
+		snprintf(why, sizeof(why), "powered off, exit code %u", code);
+		break;
+	case SHUTDOWN_reboot:
+		snprintf(why, sizeof(why), "asked to reboot");
+		break;
+	case SHUTDOWN_watchdog:
+		snprintf(why, sizeof(why), "guest watchdog fired");
+		break;
+	default:
+		snprintf(why, sizeof(why), "the guest reported a crash (sched_op shutdown, reason crash)");
+		break;
+	}
+	if (end_locked(d, reason == SHUTDOWN_poweroff || reason == SHUTDOWN_reboot ? DOMAIN_SHUTDOWN
+										       : DOMAIN_CRASHED, why)) {
+		d->end.reason = reason;
+		d->end.code = code;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void domain_kill(struct domain *d, bool timed_out, const char *why)
+{
+	pthread_mutex_lock(&d->lock);
+	if (end_locked(d, DOMAIN_DESTROYED, why))
+		d->end.timed_out = timed_out;
+	d->released = true; /* a preserved domain goes away too */
+	pthread_cond_broadcast(&d->state_cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void domain_note_blocked(struct domain *d)
+{
+	if (d->pause_requested)
+		pthread_cond_broadcast(&d->state_cond);
+}
+
+static unsigned threads_out_of_guest(struct domain *d)
+{
+	unsigned n = d->nr_paused_threads;
+
+	for (unsigned i = 0; i < d->nr_vcpus; i++)
+		if (d->vcpus[i].blocked)
+			n++;
+	return n;
+}
+
+int domain_pause(struct domain *d, struct errbuf *eb)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->state != DOMAIN_RUNNING) {
+		r = errbuf_set(eb, EINVAL, "domain '%s' is %s, not running", d->cfg.name,
+			       domain_state_name(d->state));
+		goto out;
+	}
+	d->pause_requested = true;
+	for (unsigned i = 0; i < d->nr_vcpus; i++)
+		vcpu_kick(&d->vcpus[i]);
+	/* Synchronous, as xl pause is: no guest code runs once we return. */
+	while (!d->ended && threads_out_of_guest(d) < d->nr_running_threads)
+		pthread_cond_wait(&d->state_cond, &d->lock);
+	if (!d->ended)
+		d->state = DOMAIN_PAUSED;
+out:
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+int domain_unpause(struct domain *d, struct errbuf *eb)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->state != DOMAIN_PAUSED) {
+		r = errbuf_set(eb, EINVAL, "domain '%s' is %s, not paused", d->cfg.name,
+			       domain_state_name(d->state));
+		goto out;
+	}
+	d->pause_requested = false;
+	d->state = DOMAIN_RUNNING;
+	for (unsigned i = 0; i < d->nr_vcpus; i++)
+		pthread_cond_broadcast(&d->vcpus[i].wake);
+out:
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+int domain_request_shutdown(struct domain *d, uint32_t request, struct errbuf *eb)
+{
+	bool bound;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->state != DOMAIN_RUNNING && d->state != DOMAIN_PAUSED) {
+		enum domain_state st = d->state;
+
+		pthread_mutex_unlock(&d->lock);
+		return errbuf_set(eb, EINVAL, "domain '%s' is %s; only a running or paused domain "
+				  "can be asked to shut down", d->cfg.name, domain_state_name(st));
+	}
+	bound = d->evtchn.virq_port[VIRQ_CONTROL] > 0;
+	if (bound)
+		__atomic_store_n(&d->shared->control_request, request, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->lock);
+	if (!bound || !evtchn_send_virq(d, VIRQ_CONTROL))
+		return errbuf_set(eb, ENOTSUP, "domain '%s' does not listen for shutdown requests (it "
+				  "has not bound VIRQ_CONTROL); use `xenith destroy %s`",
+				  d->cfg.name, d->cfg.name);
+	return 0;
+}
+
+static enum domain_action end_action(const struct domain *d)
+{
+	switch (d->end.state) {
+	case DOMAIN_SHUTDOWN:
+		return d->end.reason == SHUTDOWN_reboot ? d->cfg.on_reboot : d->cfg.on_poweroff;
+	case DOMAIN_CRASHED:
+		return d->cfg.on_crash;
+	default:
+		return ACTION_DESTROY;
+	}
+}
+
+/* Builds the domain anew after a reboot or crash (on_* = restart). */
+static int domain_restart(struct domain *d, struct errbuf *eb)
+{
+	int r;
+
+	pthread_mutex_lock(&d->ctl_lock);
+	domain_teardown(d);
+	pthread_mutex_lock(&d->lock);
+	d->ended = false;
+	d->stop_requested = false;
+	d->pause_requested = false;
+	d->restarts++;
+	pthread_mutex_unlock(&d->lock);
+	r = domain_build(d, eb);
+	if (r == 0)
+		r = domain_start(d, eb);
+	pthread_mutex_unlock(&d->ctl_lock);
+	return r;
+}
+
+static int wait_locked(struct domain *d, bool *flag, uint64_t deadline_ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),
+			       .tv_nsec = (long)(deadline_ns % 1000000000ull) };
+
+	while (!*flag) {
+		if (!deadline_ns)
+			pthread_cond_wait(&d->state_cond, &d->lock);
+		else if (pthread_cond_timedwait(&d->state_cond, &d->lock, &ts) == ETIMEDOUT)
+			return *flag ? 0 : -ETIMEDOUT;
+	}
+	return 0;
+}
+
+bool domain_wait(struct domain *d, uint64_t deadline_ns)
+{
+	for (;;) {
+		struct errbuf eb;
+		enum domain_action act;
+
+		pthread_mutex_lock(&d->lock);
+		if (wait_locked(d, &d->ended, deadline_ns) < 0) {
+			pthread_mutex_unlock(&d->lock);
+			return false;
+		}
+		pthread_mutex_unlock(&d->lock);
+		join_all(d);
+		/* Whatever the guest left in its console ring is still its output. */
+		console_drain_ring(d);
+		console_flush(&d->console);
+
+		act = d->end.timed_out || d->released ? ACTION_DESTROY : end_action(d);
+		if (act == ACTION_RESTART) {
+			fprintf(stderr, "xenith: domain '%s' %s; restarting it\n", d->cfg.name, d->end.why);
+			if (domain_restart(d, &eb) == 0)
+				continue;
+			pthread_mutex_lock(&d->lock);
+			d->ended = false;
+			end_locked(d, DOMAIN_CRASHED, eb.msg);
+			pthread_mutex_unlock(&d->lock);
+			return true;
+		}
+		if (act == ACTION_PRESERVE) {
+			int r;
+
+			pthread_mutex_lock(&d->lock);
+			r = wait_locked(d, &d->released, deadline_ns);
+			pthread_mutex_unlock(&d->lock);
+			if (r < 0)
+				return false;
+		}
+		return true;
+	}
+}
+
+void domain_get_info(struct domain *d, struct domain_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	pthread_mutex_lock(&d->lock);
+	snprintf(info->name, sizeof(info->name), "%s", d->cfg.name);
+	info->domid = d->domid;
+	info->state = d->state;
+	info->vcpus = d->nr_vcpus;
+	for (unsigned i = 0; d->vcpus && i < d->nr_vcpus; i++)
+		info->vcpus_up += atomic_load(&d->vcpus[i].up);
+	info->memory_mib = d->cfg.memory_mib;
+	info->uptime_s = d->started_ns ? (double)(now_ns() - d->started_ns) / 1e9 : 0;
+	info->restarts = d->restarts;
+	pthread_mutex_unlock(&d->lock);
+}

@@ -32,6 +32,7 @@ int errbuf_prefix(struct errbuf *eb, int err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, eb->msg, sizeof(old));
-	snprintf(eb->msg, sizeof(eb->msg), "%s: %s", prefix, old);
+	if (snprintf(eb->msg, sizeof(eb->msg), "%s: %s", prefix, old) >= (int)sizeof(eb->msg))
+		memcpy(eb->msg + sizeof(eb->msg) - 4, "...", 4); /* say it was cut */
 	return err > 0 ? -err : err;
 }

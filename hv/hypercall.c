@@ -1,1 +1,189 @@
 // SPDX-License-Identifier: MIT
+#include "hypercall.h"
+
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+
+#include "evtchn.h"
+#include "vcpu.h"
+
+/*
+ * Every handler gets the five argument registers as the guest left them:
+ * untrusted values.  Pointers are checked by domain_copy_*; indices are
+ * checked before use.  A handler returns 0/positive or -XEN_Exxx.
+ */
+typedef long (*hypercall_fn)(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+			     uint64_t a5);
+
+#define CONSOLE_IO_MAX 4096u
+
+static long do_console_io(struct vcpu *v, uint64_t cmd, uint64_t count, uint64_t buf, uint64_t a4,
+			  uint64_t a5)
+{
+	char tmp[CONSOLE_IO_MAX];
+
+	(void)a4, (void)a5;
+	if (cmd != CONSOLEIO_write)
+		return -XEN_ENOSYS;
+	if (count > CONSOLE_IO_MAX)
+		return -XEN_EINVAL;
+	if (domain_copy_from_guest(v->d, tmp, buf, count) < 0)
+		return -XEN_EFAULT;
+	console_write(&v->d->console, tmp, (size_t)count);
+	return (long)count;
+}
+
+static long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64_t a4,
+			uint64_t a5)
+{
+	struct sched_shutdown s;
+
+	(void)a3, (void)a4, (void)a5;
+	switch (cmd) {
+	case SCHEDOP_yield:
+		sched_yield();
+		return 0;
+	case SCHEDOP_block:
+		return evtchn_block(v);
+	case SCHEDOP_poll:
+		return evtchn_poll(v, arg);
+	case SCHEDOP_shutdown:
+		if (domain_copy_from_guest(v->d, &s, arg, sizeof(s)) < 0)
+			return -XEN_EFAULT;
+		switch (s.reason) {
+		case SHUTDOWN_poweroff:
+		case SHUTDOWN_reboot:
+		case SHUTDOWN_crash:
+		case SHUTDOWN_watchdog:
+			domain_shutdown_by_guest(v->d, s.reason, s.code);
+			return 0;
+		case SHUTDOWN_suspend:
+			return -XEN_ENOSYS; /* needs save/restore */
+		default:
+			return -XEN_EINVAL;
+		}
+	default:
+		return -XEN_ENOSYS;
+	}
+}
+
+static long do_vcpu_op(struct vcpu *v, uint64_t cmd, uint64_t id, uint64_t arg, uint64_t a4,
+		       uint64_t a5)
+{
+	struct domain *d = v->d;
+	struct errbuf eb;
+	struct vcpu *t;
+	long ret = 0;
+
+	(void)a4, (void)a5;
+	if (id >= d->nr_vcpus)
+		return -XEN_EINVAL;
+	t = &d->vcpus[id];
+	switch (cmd) {
+	case VCPUOP_up:
+		if (!domain_gpa(d, arg, 1))
+			return -XEN_EINVAL;
+		pthread_mutex_lock(&d->lock);
+		if (atomic_load(&t->up))
+			ret = -XEN_EALREADY;
+		else if (d->stop_requested)
+			ret = -XEN_EINTR;
+		else if (vcpu_start(t, arg, &eb) < 0)
+			ret = -XEN_ENOSPC;
+		pthread_mutex_unlock(&d->lock);
+		return ret;
+	case VCPUOP_down:
+		if (t != v)
+			return -XEN_EPERM;
+		atomic_store(&v->up, false); /* the run loop ends the thread */
+		return 0;
+	case VCPUOP_is_up:
+		return atomic_load(&t->up) ? 1 : 0;
+	default:
+		return -XEN_ENOSYS;
+	}
+}
+
+static long do_event_channel_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3,
+				uint64_t a4, uint64_t a5)
+{
+	(void)a3, (void)a4, (void)a5;
+	return evtchn_op(v, cmd, arg);
+}
+
+static long do_xen_version(struct vcpu *v, uint64_t cmd, uint64_t a2, uint64_t a3, uint64_t a4,
+			   uint64_t a5)
+{
+	(void)v, (void)a2, (void)a3, (void)a4, (void)a5;
+	if (cmd != XENVER_version)
+		return -XEN_ENOSYS;
+	return (0 << 16) | 1;
+}
+
+static long do_xenith_time(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+			   uint64_t a5)
+{
+	struct timespec ts;
+
+	(void)v, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+}
+
+static long do_guest_assert(struct vcpu *v, uint64_t file, uint64_t line, uint64_t expr,
+			    uint64_t msg, uint64_t a5)
+{
+	char f[128], e[256], m[256] = "";
+
+	(void)a5;
+	if (domain_copy_string(v->d, f, sizeof(f), file) < 0)
+		strcpy(f, "?");
+	if (domain_copy_string(v->d, e, sizeof(e), expr) < 0)
+		strcpy(e, "?");
+	if (msg && domain_copy_string(v->d, m, sizeof(m), msg) < 0)
+		m[0] = 0;
+	domain_crash(v->d, v, "guest assertion failed at %s:%llu: %s%s%s%s", f,
+		     (unsigned long long)line, e, m[0] ? " (" : "", m, m[0] ? ")" : "");
+	return 0;
+}
+
+static long do_xenith_test(struct vcpu *v, uint64_t cmd, uint64_t a2, uint64_t a3, uint64_t a4,
+			   uint64_t a5)
+{
+	(void)v, (void)a3, (void)a4, (void)a5;
+	switch (cmd) {
+	case XENITH_TEST_ECHO:
+		return (long)a2;
+	default:
+		return -XEN_ENOSYS;
+	}
+}
+
+static const hypercall_fn hypercall_table[XENITH_HYPERCALL_MAX] = {
+	[__HYPERVISOR_xen_version] = do_xen_version,
+	[__HYPERVISOR_console_io] = do_console_io,
+	[__HYPERVISOR_vcpu_op] = do_vcpu_op,
+	[__HYPERVISOR_sched_op] = do_sched_op,
+	[__HYPERVISOR_event_channel_op] = do_event_channel_op,
+	[__HYPERVISOR_xenith_time] = do_xenith_time,
+	[__HYPERVISOR_xenith_guest_assert] = do_guest_assert,
+	[__HYPERVISOR_xenith_test] = do_xenith_test,
+};
+_Static_assert(sizeof(hypercall_table) / sizeof(hypercall_table[0]) == XENITH_HYPERCALL_MAX,
+	       "hypercall table covers every op number");
+
+void hypercall_dispatch(struct vcpu *v)
+{
+	struct kvm_regs *r = &v->run->s.regs.regs;
+	uint64_t op = (uint32_t)r->rax;
+	long ret;
+
+	if (op < XENITH_HYPERCALL_MAX && hypercall_table[op])
+		ret = hypercall_table[op](v, r->rdi, r->rsi, r->rdx, r->r10, r->r8);
+	else
+		ret = -XEN_ENOSYS;
+	r->rax = (uint64_t)ret;
+	/* RIP is left alone: KVM completes the OUT instruction itself. */
+	v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}

@@ -1,1 +1,231 @@
 // SPDX-License-Identifier: MIT
+#include "vcpu.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "builder.h"
+#include "hypercall.h"
+
+#define SIG_KICK SIGUSR1
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* only here to make KVM_RUN return -EINTR */
+}
+
+int vcpu_global_init(struct errbuf *eb)
+{
+	struct sigaction sa = { .sa_handler = kick_handler, .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIG_KICK, &sa, NULL) < 0)
+		return errbuf_set(eb, errno, "sigaction: %s", strerror(errno));
+	return 0;
+}
+
+int vcpu_init(struct domain *d, struct vcpu *v, unsigned id, struct errbuf *eb)
+{
+	pthread_condattr_t ca;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	v->d = d;
+	v->id = id;
+	v->fd = -1;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&v->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	r = kvm_vcpu_create(d->kvm, d->vm_fd, id, &v->fd, &v->run, eb);
+	if (r < 0)
+		return r;
+	return builder_setup_vcpu(d, v, eb);
+}
+
+void vcpu_fini(struct vcpu *v)
+{
+	if (!v->d)
+		return;
+	kvm_vcpu_close(v->d->kvm, v->fd, v->run);
+	v->fd = -1;
+	v->run = NULL;
+	pthread_cond_destroy(&v->wake);
+	v->d = NULL;
+}
+
+bool vcpu_must_stop(struct vcpu *v)
+{
+	return v->d->stop_requested || !atomic_load(&v->up);
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	/* Ordered before the signal: a vCPU not yet in KVM_RUN will not enter it. */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (v->thread_started)
+		pthread_kill(v->thread, SIG_KICK);
+	pthread_cond_broadcast(&v->wake);
+}
+
+/*
+ * Parks the thread while the domain is paused; returns true when the
+ * thread must end.  Called with nothing held.
+ */
+static bool vcpu_park(struct vcpu *v)
+{
+	struct domain *d = v->d;
+	bool stop;
+
+	pthread_mutex_lock(&d->lock);
+	while (d->pause_requested && !d->stop_requested && atomic_load(&v->up)) {
+		d->nr_paused_threads++;
+		pthread_cond_broadcast(&d->state_cond);
+		pthread_cond_wait(&v->wake, &d->lock);
+		d->nr_paused_threads--;
+	}
+	stop = vcpu_must_stop(v);
+	pthread_mutex_unlock(&d->lock);
+	return stop;
+}
+
+static void vcpu_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	if (run->io.port == XENITH_HYPERCALL_PORT && run->io.direction == KVM_EXIT_IO_OUT &&
+	    run->io.size == 4 && run->io.count == 1) {
+		v->nr_hypercalls++;
+		hypercall_dispatch(v);
+		return;
+	}
+	/* No devices on other ports: reads see all ones, writes vanish. */
+	if (run->io.direction == KVM_EXIT_IO_IN)
+		memset((uint8_t *)run + run->io.data_offset, 0xff, (size_t)run->io.size * run->io.count);
+}
+
+static void vcpu_mmio(struct vcpu *v)
+{
+	if (!v->run->mmio.is_write)
+		memset(v->run->mmio.data, 0xff, sizeof(v->run->mmio.data));
+}
+
+static void vcpu_handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	struct domain *d = v->d;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_io(v);
+		break;
+	case KVM_EXIT_MMIO:
+		vcpu_mmio(v);
+		break;
+	case KVM_EXIT_INTR:
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		domain_crash(d, v, "vCPU %u triple fault: the guest took an exception it cannot "
+			     "handle (PV guests have no IDT)", v->id);
+		break;
+	case KVM_EXIT_HLT:
+		domain_crash(d, v, "vCPU %u executed HLT", v->id);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		domain_crash(d, v, "vCPU %u: VM entry failed, hardware reason 0x%llx", v->id,
+			     (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		domain_crash(d, v, "vCPU %u: KVM internal error, suberror %u", v->id,
+			     run->internal.suberror);
+		break;
+	default:
+		domain_crash(d, v, "vCPU %u: unexpected KVM exit reason %u", v->id, run->exit_reason);
+		break;
+	}
+}
+
+static int vcpu_set_entry(struct vcpu *v)
+{
+	struct domain *d = v->d;
+	struct kvm_regs *r = &v->run->s.regs.regs;
+
+	memset(r, 0, sizeof(*r));
+	r->rip = v->start_rip;
+	r->rsp = d->layout.stack_base + (uint64_t)(v->id + 1) * d->layout.stack_stride;
+	r->rdi = d->layout.start_info;
+	r->rsi = v->id;
+	r->rflags = 0x3002; /* IOPL 3: port I/O (hypercalls) from CPL 3; IF clear */
+	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	v->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	return 0;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct domain *d = v->d;
+
+	vcpu_set_entry(v);
+	v->first_run_ns = now_ns();
+	for (;;) {
+		if ((d->pause_requested || d->stop_requested || !atomic_load(&v->up)) && vcpu_park(v))
+			break;
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				/* A kick: clear it only now, then look at the request (vcpu_park). */
+				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+				continue;
+			}
+			domain_crash(d, v, "vCPU %u: KVM_RUN failed: %s", v->id, strerror(errno));
+			break;
+		}
+		if (!v->first_exit_ns)
+			v->first_exit_ns = now_ns();
+		v->nr_exits++;
+		vcpu_handle_exit(v);
+	}
+	pthread_mutex_lock(&d->lock);
+	atomic_store(&v->up, false);
+	d->nr_running_threads--;
+	pthread_cond_broadcast(&d->state_cond);
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v, uint64_t rip, struct errbuf *eb)
+{
+	struct domain *d = v->d;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int r;
+
+	if (v->thread_started) {
+		/* A vCPU brought down and up again: its previous thread has ended. */
+		pthread_mutex_unlock(&d->lock);
+		pthread_join(v->thread, NULL);
+		pthread_mutex_lock(&d->lock);
+		v->thread_started = false;
+	}
+	v->start_rip = rip;
+	atomic_store(&v->up, true);
+	v->run->immediate_exit = 0;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	/* The thread starts with every signal blocked but the kick. */
+	sigfillset(&all);
+	sigdelset(&all, SIGUSR1);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&v->thread, &attr, vcpu_thread, v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		atomic_store(&v->up, false);
+		return errbuf_set(eb, r, "vCPU %u: cannot start its thread: %s", v->id, strerror(r));
+	}
+	v->thread_started = true;
+	d->nr_running_threads++;
+	return 0;
+}

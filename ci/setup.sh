@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Xenith needs to build and test. Safe to re-run.
+set -euo pipefail
+
+packages=(
+	gcc libc6-dev make pkg-config  # compiler and the guest's freestanding build
+	meson ninja-build              # build system
+	libcmocka-dev                  # unit and kvm test tiers
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup: all packages present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+echo "setup: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A domain: guest memory, its vCPUs, event channels and console, and the
+ * lifecycle the toolstack drives (pause, unpause, shutdown, destroy).
+ *
+ * Threads: one per running vCPU, plus whoever calls the domain_* control
+ * functions (the CLI's main thread, the control-socket thread).  d->lock
+ * protects the state machine; d->state_cond announces state changes.
+ */
+#ifndef XENITH_HV_DOMAIN_H
+#define XENITH_HV_DOMAIN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "console.h"
+#include "elf.h"
+#include "err.h"
+#include "evtchn.h"
+#include "kvm.h"
+#include "xenith/console.h"
+#include "xenith/shared_info.h"
+#include "xenith/start_info.h"
+
+enum domain_state {
+	DOMAIN_BUILT,    /* memory and vCPUs ready, nothing ran yet */
+	DOMAIN_RUNNING,
+	DOMAIN_PAUSED,
+	DOMAIN_SHUTDOWN, /* the guest asked: poweroff, reboot (see shutdown_reason) */
+	DOMAIN_CRASHED,  /* triple fault, failed GUEST_ASSERT, KVM error, ... */
+	DOMAIN_DESTROYED,/* ended by the toolstack or a timeout */
+};
+
+const char *domain_state_name(enum domain_state s);
+
+/* Guest physical layout chosen by the builder (see builder.c). */
+struct domain_layout {
+	uint64_t start_info, shared_info, console, gdt;
+	uint64_t image_start, image_end;
+	uint64_t pt_base, nr_pt_pages;
+	uint64_t stack_base, stack_stride, stack_guard;
+	uint64_t free_start, free_end;
+};
+
+struct vcpu {
+	struct domain *d;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;          /* under d->lock */
+	atomic_bool up;               /* VCPUOP_up done and not down */
+	uint64_t start_rip;
+
+	/* Blocking in sched_op block/poll: wait on cond under d->lock. */
+	pthread_cond_t wake;
+	bool blocked;
+
+	/* Statistics, written only by the vCPU thread. */
+	uint64_t nr_exits, nr_hypercalls;
+	uint64_t first_run_ns;        /* CLOCK_MONOTONIC just before the first KVM_RUN */
+	uint64_t first_exit_ns;       /* CLOCK_MONOTONIC of the first exit, 0 if none */
+};
+
+/* How the domain ended, for the exit status and the report. */
+struct domain_end {
+	enum domain_state state;      /* SHUTDOWN, CRASHED or DESTROYED */
+	uint32_t reason;              /* SHUTDOWN_* when state == SHUTDOWN */
+	uint32_t code;                /* poweroff exit code */
+	bool timed_out;               /* destroyed by the --timeout watchdog */
+	char why[640];                /* one line for people */
+	bool have_regs;
+	unsigned vcpu;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+};
+
+struct domain {
+	struct domain_config cfg;
+	uint32_t domid;
+	struct kvm_sys *kvm;
+	int vm_fd;
+
+	int mem_fd;                   /* memfd: shareable with backends, savable */
+	uint8_t *mem;
+	uint64_t mem_size;
+	struct domain_layout layout;
+
+	void *image_map;              /* the guest ELF file, mmapped read-only */
+	size_t image_size;
+	struct elf_image image;
+
+	struct xenith_start_info *start_info;
+	struct xenith_shared_info *shared;
+	struct xenith_console_ring *cons_ring;
+	uint64_t tsc_khz;
+
+	struct evtchn_table evtchn;
+	struct console console;
+	bool console_ready;
+
+	unsigned nr_vcpus;
+	struct vcpu *vcpus;
+
+	pthread_mutex_t lock;
+	pthread_cond_t state_cond;
+	/* Held by toolstack requests and by a restart, which rebuilds memory and vCPUs. */
+	pthread_mutex_t ctl_lock;
+	enum domain_state state;
+	atomic_bool pause_requested;  /* vCPUs must leave KVM_RUN and wait (set under lock) */
+	atomic_bool stop_requested;   /* vCPUs must exit their threads (set under lock) */
+	unsigned nr_running_threads;  /* vCPU threads alive */
+	unsigned nr_paused_threads;   /* vCPU threads parked by a pause */
+	bool ended;                   /* end is final (until a reboot restarts) */
+	bool released;                /* a preserved domain may now go away */
+	struct domain_end end;
+	unsigned restarts;
+
+	uint64_t created_ns;          /* CLOCK_MONOTONIC at domain_create */
+	uint64_t started_ns;
+};
+
+/* How a domain's console reaches the host. */
+struct domain_opts {
+	int console_fd;      /* where guest output goes (usually 1); -1 for nowhere */
+	bool console_prefix; /* put "name: " in front of every line */
+};
+
+/* Builds a domain from cfg (kernel path already resolved); nothing runs. */
+int domain_create(const struct domain_config *cfg, const struct domain_opts *opts,
+		  struct kvm_sys *kvm, uint32_t domid, struct domain **out, struct errbuf *eb);
+/* Starts vCPU 0 at the image entry. */
+int domain_start(struct domain *d, struct errbuf *eb);
+/* Stops every vCPU thread and frees everything; copes with partial builds. */
+void domain_destroy(struct domain *d);
+
+int domain_pause(struct domain *d, struct errbuf *eb);
+int domain_unpause(struct domain *d, struct errbuf *eb);
+/* Asks the guest to power off or reboot (XENITH_CONTROL_*) via VIRQ_CONTROL. */
+int domain_request_shutdown(struct domain *d, uint32_t request, struct errbuf *eb);
+/* Ends the domain now (state DESTROYED); why says who asked. */
+void domain_kill(struct domain *d, bool timed_out, const char *why);
+
+/*
+ * Waits until the domain has ended or deadline_ns (CLOCK_MONOTONIC, 0 =
+ * forever) passes; returns true if it ended.  Restarts on reboot/crash
+ * when the config says so, and keeps preserved domains until destroyed.
+ */
+bool domain_wait(struct domain *d, uint64_t deadline_ns);
+
+/* A vCPU went to sleep in sched_op block/poll; d->lock held. */
+void domain_note_blocked(struct domain *d);
+
+/* Called from vCPU threads. */
+void domain_shutdown_by_guest(struct domain *d, uint32_t reason, uint32_t code);
+void domain_crash(struct domain *d, struct vcpu *v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Snapshot for `xenith list` / info. */
+struct domain_info {
+	char name[XENITH_NAME_MAX];
+	uint32_t domid;
+	enum domain_state state;
+	unsigned vcpus, vcpus_up;
+	uint64_t memory_mib;
+	double uptime_s;
+	unsigned restarts;
+};
+void domain_get_info(struct domain *d, struct domain_info *info);
+
+/* Guest memory access with bounds checks: 0 or -EFAULT. */
+static inline void *domain_gpa(struct domain *d, uint64_t gpa, uint64_t len)
+{
+	if (gpa > d->mem_size || len > d->mem_size - gpa)
+		return NULL;
+	return d->mem + gpa;
+}
+int domain_copy_from_guest(struct domain *d, void *dst, uint64_t gpa, uint64_t len);
+int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64_t len);
+/* Copies a NUL-terminated guest string (truncated to size-1, always terminated). */
+int domain_copy_string(struct domain *d, char *dst, size_t size, uint64_t gpa);
+
+uint64_t now_ns(void);
+
+#endif

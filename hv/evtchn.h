@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Event channels, Xen's two-level scheme over shared_info (see
+ * include/xenith/shared_info.h).  The table below is the VMM's private
+ * view of each port; the pending and mask bits live in guest memory and
+ * are only ever touched with atomic read-modify-write operations.
+ */
+#ifndef XENITH_HV_EVTCHN_H
+#define XENITH_HV_EVTCHN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xenith/abi.h"
+#include "xenith/shared_info.h"
+
+struct domain;
+struct vcpu;
+
+enum evtchn_kind {
+	EVTCHN_FREE = 0,
+	EVTCHN_RESERVED, /* port 0: never valid, as in Xen */
+	EVTCHN_VIRQ,     /* the VMM raises it (VIRQ_CONTROL, ...) */
+	EVTCHN_CONSOLE,  /* the guest sends it; the VMM drains the console ring */
+};
+
+struct evtchn {
+	uint8_t kind;
+	uint8_t virq;
+	uint16_t vcpu; /* the vCPU notified when it becomes pending */
+};
+
+struct evtchn_table {
+	struct evtchn port[XENITH_NR_EVTCHN];
+	int32_t virq_port[XENITH_NR_VIRQS]; /* 0 = not bound */
+	unsigned nr_polling;                /* vCPUs inside SCHEDOP_poll (d->lock) */
+};
+
+#define EVTCHN_CONSOLE_PORT 1u
+
+void evtchn_init(struct evtchn_table *t);
+
+/* Marks port pending and wakes the vCPU it is bound to; any thread. */
+void evtchn_set_pending(struct domain *d, uint32_t port);
+/* Raises a virtual IRQ if the guest bound it; false if it did not. */
+bool evtchn_send_virq(struct domain *d, unsigned virq);
+
+/* Hypercall bodies (called from the vCPU's thread). */
+long evtchn_op(struct vcpu *v, uint64_t cmd, uint64_t arg);
+long evtchn_block(struct vcpu *v);
+long evtchn_poll(struct vcpu *v, uint64_t arg);
+
+#endif

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kvm tier: `xenith run -c FILE`, bad configuration and bad images, seen
+ * from the command line: what boots, what is refused and what it says.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
+
+static struct proc P;
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void test_config_file_boots_what_it_describes(void **state)
+{
+	char path[256], text[1024];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/web.cfg", harness_run_dir());
+	snprintf(text, sizeof(text),
+		 "# a web-ish domain\n"
+		 "name = \"t-web\"\n"
+		 "memory = 32\n"
+		 "vcpus = 2\n"
+		 "kernel = '%s'\n"
+		 "cmdline = \"smp\"\n"
+		 "on_crash = destroy\n", harness_minios());
+	write_file(path, text, strlen(text));
+	assert_int_equal(RUN(&P, 20, "run", "-c", path), 0);
+	assert_non_null(strstr(P.out, "smp: 2 of 2 vCPUs up"));
+}
+
+static void test_options_override_the_config_file(void **state)
+{
+	char path[256], text[512];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/exit.cfg", harness_run_dir());
+	snprintf(text, sizeof(text), "name = t-over\ncmdline = \"exit 3\"\n");
+	write_file(path, text, strlen(text));
+	assert_int_equal(RUN(&P, 20, "run", "--cmdline", "exit 5", "-c", path), 5);
+}
+
+static void test_unknown_key_and_bad_value_name_key_value_and_allowed(void **state)
+{
+	char path[256];
+	const char *bad_key = "name = x\nmemroy = 64\n";
+	const char *bad_val = "vcpus = 0\n";
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/bad.cfg", harness_run_dir());
+	write_file(path, bad_key, strlen(bad_key));
+	assert_int_equal(RUN(&P, 20, "run", "-c", path), 64);
+	assert_non_null(strstr(P.err, "memroy"));
+	assert_non_null(strstr(P.err, ":2"));
+	assert_non_null(strstr(P.err, "memory"));
+
+	write_file(path, bad_val, strlen(bad_val));
+	assert_int_equal(RUN(&P, 20, "run", "-c", path), 64);
+	assert_non_null(strstr(P.err, "vcpus"));
+	assert_non_null(strstr(P.err, "0"));
+	assert_non_null(strstr(P.err, "64"));
+
+	assert_int_equal(RUN(&P, 20, "run", "--on-crash", "coredump-destroy"), 64);
+	assert_non_null(strstr(P.err, "coredump-destroy"));
+	assert_non_null(strstr(P.err, "preserve"));
+}
+
+static void test_image_for_another_abi_version_is_refused_naming_both(void **state)
+{
+	static const char note[] = "Xenith\0\0\x01\0\0\0";
+	char path[256];
+	size_t len;
+	char *img = read_all(harness_minios(), &len);
+	char *hit = memmem(img, len, note, sizeof(note) - 1);
+
+	(void)state;
+	assert_non_null(hit);
+	hit[8] = 9; /* the note's version: 1 -> 9 */
+	snprintf(path, sizeof(path), "%s/minios-v9", harness_run_dir());
+	write_file(path, img, len);
+	free(img);
+	assert_int_equal(RUN(&P, 20, "run", path), 65);
+	assert_non_null(strstr(P.err, "version 9"));
+	assert_non_null(strstr(P.err, "version 1"));
+}
+
+static void test_non_elf_image_is_refused_with_a_reason(void **state)
+{
+	char path[256];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/not-elf", harness_run_dir());
+	write_file(path, "#!/bin/sh\necho hi\n", 18);
+	assert_int_equal(RUN(&P, 20, "run", path), 65);
+	assert_non_null(strstr(P.err, "not-elf"));
+	assert_non_null(strstr(P.err, "magic"));
+	assert_int_equal(RUN(&P, 20, "run", "/nonexistent/guest"), 65);
+	assert_non_null(strstr(P.err, "No such file"));
+}
+
+static void test_every_subcommand_has_help(void **state)
+{
+	static const char *const cmds[] = { "run", "list", "pause", "unpause", "shutdown",
+					    "destroy", "console" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		assert_int_equal(RUN(&P, 20, cmds[i], "--help"), 0);
+		assert_non_null(strstr(P.out, "usage: xenith"));
+	}
+	assert_int_equal(RUN(&P, 20, "frobnicate"), 64);
+}
+
+static void test_console_log_gets_guest_output(void **state)
+{
+	char path[256];
+	size_t len;
+	char *log;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/console.log", harness_run_dir());
+	unlink(path);
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-log", "--console-log", path), 0);
+	log = read_all(path, &len);
+	assert_non_null(memmem(log, len, "hello", 5));
+	free(log);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_file_boots_what_it_describes),
+		cmocka_unit_test(test_options_override_the_config_file),
+		cmocka_unit_test(test_unknown_key_and_bad_value_name_key_value_and_allowed),
+		cmocka_unit_test(test_image_for_another_abi_version_is_refused_naming_both),
+		cmocka_unit_test(test_non_elf_image_is_refused_with_a_reason),
+		cmocka_unit_test(test_every_subcommand_has_help),
+		cmocka_unit_test(test_console_log_gets_guest_output),
+	};
+
+	harness_require_kvm();
+	harness_run_dir();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kvm tier: real domains on /dev/kvm through the real `xenith` command.
+ * The guest side of each check lives in guest/ (a minios program); the
+ * host side asserts on what came out: console text, exit status, the
+ * crash report.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
+
+static struct proc P, Q;
+
+static void test_hello_boots_and_prints_a_greeting(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-hello"), 0);
+	assert_non_null(strstr(P.out, "hello"));
+	assert_non_null(strstr(P.out, "t-hello"));
+}
+
+static void smp_reports_all(unsigned n)
+{
+	char vcpus[8], want[64];
+
+	snprintf(vcpus, sizeof(vcpus), "%u", n);
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-smp", "--vcpus", vcpus, "--cmdline", "smp"), 0);
+	snprintf(want, sizeof(want), "smp: %u of %u vCPUs up", n, n);
+	assert_non_null(strstr(P.out, want));
+	for (unsigned k = 1; k < n; k++) {
+		snprintf(want, sizeof(want), "vcpu %u: up", k);
+		assert_non_null(strstr(P.out, want));
+	}
+}
+
+static void test_smp_one_vcpu_reports_in(void **state)
+{
+	(void)state;
+	smp_reports_all(1);
+}
+
+static void test_smp_two_vcpus_report_in(void **state)
+{
+	(void)state;
+	smp_reports_all(2);
+}
+
+static void test_smp_eight_vcpus_report_in(void **state)
+{
+	(void)state;
+	smp_reports_all(8);
+}
+
+static void test_guest_exit_code_reaches_exit_status(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-exit", "--cmdline", "exit 7"), 7);
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-exit", "--cmdline", "exit 0"), 0);
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-exit", "--cmdline", "exit 63"), 63);
+	/* codes past 63 would collide with xenith's own statuses */
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-exit", "--cmdline", "exit 200"), 63);
+}
+
+static void test_faulting_guest_is_reported_crashed_with_rip_and_symbol(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-crash", "--cmdline", "crash"), 66);
+	assert_non_null(strstr(P.err, "crashed"));
+	assert_non_null(strstr(P.err, "triple fault"));
+	assert_non_null(strstr(P.err, "rip 0x"));
+	assert_non_null(strstr(P.err, "<crash_null_deref+0x"));
+}
+
+static void test_guest_assert_reports_file_line_and_expression(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-assert", "--cmdline", "assert"), 66);
+	assert_non_null(strstr(P.err, "guest assertion failed at "));
+	assert_non_null(strstr(P.err, ".c:"));
+	assert_non_null(strstr(P.err, "1 + 1"));
+}
+
+static void test_bad_hypercalls_get_enosys_and_efault_and_domain_goes_on(void **state)
+{
+	(void)state;
+	/* The checks run in the guest; a failure there is a GUEST_ASSERT (status 66). */
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-hcall", "--cmdline", "hypercall"), 0);
+	assert_non_null(strstr(P.out, "-38"));
+	assert_non_null(strstr(P.out, "-14"));
+	assert_non_null(strstr(P.out, "hypercall: all checks passed"));
+}
+
+static void test_guest_allocator_self_test_passes(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-mem", "--memory", "32", "--cmdline", "mem"), 0);
+	assert_non_null(strstr(P.out, "mem: ok"));
+}
+
+static void test_spinning_guest_is_ended_by_timeout(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-spin", "--cmdline", "spin", "--timeout", "1"), 68);
+	assert_non_null(strstr(P.out, "spin"));
+	assert_non_null(strstr(P.err, "--timeout"));
+}
+
+static int xenith_ctl(const char *cmd, const char *name)
+{
+	return RUN(&Q, 20, cmd, name);
+}
+
+static void test_pause_unpause_and_shutdown_through_control_socket(void **state)
+{
+	unsigned before, after;
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-ctl", "--cmdline", "ticker 20", NULL });
+	assert_true(proc_wait_output(&P, "tick 3", 20));
+
+	assert_int_equal(RUN(&Q, 20, "list"), 0);
+	assert_non_null(strstr(Q.out, "t-ctl"));
+	assert_non_null(strstr(Q.out, "running"));
+
+	assert_int_equal(xenith_ctl("pause", "t-ctl"), 0);
+	assert_int_equal(RUN(&Q, 20, "list"), 0);
+	assert_non_null(strstr(Q.out, "paused"));
+	proc_pump(&P, 0.2); /* lines already in flight */
+	before = proc_count(&P, "tick ");
+	proc_pump(&P, 0.5); /* 25 ticks' worth of time */
+	after = proc_count(&P, "tick ");
+	assert_int_equal(before, after);
+
+	assert_int_equal(xenith_ctl("unpause", "t-ctl"), 0);
+	proc_pump(&P, 0.5);
+	assert_true(proc_count(&P, "tick ") > after);
+
+	assert_int_equal(xenith_ctl("shutdown", "t-ctl"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 0);
+	assert_non_null(strstr(P.out, "shutdown requested"));
+}
+
+static void test_destroy_ends_domain_and_frees_its_name(void **state)
+{
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-destroy", "--cmdline", "idle", NULL });
+	assert_true(proc_wait_output(&P, "idle: waiting", 20));
+	assert_int_equal(xenith_ctl("destroy", "t-destroy"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 67);
+	/* the name is free again at once */
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-destroy"), 0);
+}
+
+static void test_two_domains_at_once_and_names_are_unique(void **state)
+{
+	struct proc a, b;
+
+	(void)state;
+	proc_start(&a, (const char *const[]){ "run", "--name", "t-two-a", "--cmdline", "idle", NULL });
+	proc_start(&b, (const char *const[]){ "run", "--name", "t-two-b", "--cmdline", "idle", NULL });
+	assert_true(proc_wait_output(&a, "idle: waiting", 20));
+	assert_true(proc_wait_output(&b, "idle: waiting", 20));
+	assert_int_equal(RUN(&Q, 20, "list"), 0);
+	assert_non_null(strstr(Q.out, "t-two-a"));
+	assert_non_null(strstr(Q.out, "t-two-b"));
+
+	/* a third domain may not take a name in use */
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-two-a"), 64);
+	assert_non_null(strstr(P.err, "already running"));
+
+	assert_int_equal(xenith_ctl("shutdown", "t-two-a"), 0);
+	assert_int_equal(xenith_ctl("shutdown", "t-two-b"), 0);
+	proc_wait(&a, 20);
+	proc_wait(&b, 20);
+	assert_int_equal(a.status, 0);
+	assert_int_equal(b.status, 0);
+}
+
+static void test_killed_vmm_leaves_no_stale_socket_that_breaks_next_run(void **state)
+{
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-stale", "--cmdline", "idle", NULL });
+	assert_true(proc_wait_output(&P, "idle: waiting", 20));
+	kill(P.pid, SIGKILL);
+	proc_wait(&P, 20);
+	assert_int_equal(RUN(&Q, 20, "list"), 0);
+	assert_null(strstr(Q.out, "t-stale"));
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-stale"), 0);
+}
+
+static void test_console_attaches_to_running_domain(void **state)
+{
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-cons", "--cmdline", "ticker 20", NULL });
+	assert_true(proc_wait_output(&P, "tick 2", 20));
+	proc_start(&Q, (const char *const[]){ "console", "t-cons", NULL });
+	/* history first, then live lines */
+	assert_true(proc_wait_output(&Q, "tick 1", 20));
+	assert_true(proc_wait_output(&Q, "tick 30", 20));
+	assert_int_equal(RUN(&Q, 20, "destroy", "t-cons"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 67);
+}
+
+static void test_memory_too_small_is_an_error_before_anything_runs(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-small", "--memory", "2", "--vcpus", "64"), 65);
+	assert_non_null(strstr(P.err, "too small"));
+	assert_null(strstr(P.out, "hello"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hello_boots_and_prints_a_greeting),
+		cmocka_unit_test(test_smp_one_vcpu_reports_in),
+		cmocka_unit_test(test_smp_two_vcpus_report_in),
+		cmocka_unit_test(test_smp_eight_vcpus_report_in),
+		cmocka_unit_test(test_guest_exit_code_reaches_exit_status),
+		cmocka_unit_test(test_faulting_guest_is_reported_crashed_with_rip_and_symbol),
+		cmocka_unit_test(test_guest_assert_reports_file_line_and_expression),
+		cmocka_unit_test(test_bad_hypercalls_get_enosys_and_efault_and_domain_goes_on),
+		cmocka_unit_test(test_guest_allocator_self_test_passes),
+		cmocka_unit_test(test_spinning_guest_is_ended_by_timeout),
+		cmocka_unit_test(test_pause_unpause_and_shutdown_through_control_socket),
+		cmocka_unit_test(test_destroy_ends_domain_and_frees_its_name),
+		cmocka_unit_test(test_two_domains_at_once_and_names_are_unique),
+		cmocka_unit_test(test_killed_vmm_leaves_no_stale_socket_that_breaks_next_run),
+		cmocka_unit_test(test_console_attaches_to_running_domain),
+		cmocka_unit_test(test_memory_too_small_is_an_error_before_anything_runs),
+	};
+
+	harness_require_kvm();
+	harness_run_dir();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

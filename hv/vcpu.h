@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vCPU threads: one run loop per vCPU with one switch on the exit reason.
+ * Other threads stop a vCPU with vcpu_kick(): immediate_exit plus a signal,
+ * so a vCPU about to enter KVM_RUN cannot miss the request.
+ */
+#ifndef XENITH_HV_VCPU_H
+#define XENITH_HV_VCPU_H
+
+#include "domain.h"
+
+/* Installs the kick signal handler; once per process. */
+int vcpu_global_init(struct errbuf *eb);
+
+int vcpu_init(struct domain *d, struct vcpu *v, unsigned id, struct errbuf *eb);
+void vcpu_fini(struct vcpu *v);
+
+/* Starts v's thread at rip (vCPU 0: the image entry; others: VCPUOP_up). d->lock held. */
+int vcpu_start(struct vcpu *v, uint64_t rip, struct errbuf *eb);
+/* Makes v leave KVM_RUN (or not enter it) and look at the domain's requests. */
+void vcpu_kick(struct vcpu *v);
+/* True when v's thread must return (d->lock held or not: a snapshot). */
+bool vcpu_must_stop(struct vcpu *v);
+
+#endif

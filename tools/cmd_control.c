@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: MIT
+/* xenith list / pause / unpause / shutdown / destroy / console: clients of the control socket. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "domain.h"
+#include "json.h"
+#include "xenith.h"
+
+struct control_cmd {
+	const char *name;
+	const char *usage;
+	const char *help;
+};
+
+static void cmd_help(FILE *f, const struct control_cmd *c)
+{
+	fprintf(f, "usage: xenith %s %s\n\n%s\n\n"
+		   "options:\n"
+		   "      --run-dir DIR  where control sockets live (default $XENITH_RUN_DIR,\n"
+		   "                     /run/xenith as root, else $XDG_RUNTIME_DIR/xenith)\n"
+		   "  -h, --help         this text\n", c->name, c->usage, c->help);
+}
+
+enum { OPT_RUN_DIR = 256, OPT_JSON };
+
+struct parsed {
+	const char *run_dir;
+	const char *target;
+	bool wait, reboot, json;
+	double timeout_s;
+};
+
+/* Parses the common options; returns -1 to go on, else an exit status. */
+static int parse(int argc, char **argv, const struct control_cmd *c, const char *shortopts,
+		 bool needs_target, struct parsed *p)
+{
+	static const struct option opts[] = {
+		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "reboot", no_argument, NULL, 'r' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	memset(p, 0, sizeof(*p));
+	p->timeout_s = 60;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_RUN_DIR:
+			p->run_dir = optarg;
+			break;
+		case OPT_JSON:
+			if (strcmp(c->name, "list"))
+				goto bad;
+			p->json = true;
+			break;
+		case 'w':
+			p->wait = true;
+			break;
+		case 'r':
+			p->reboot = true;
+			break;
+		case 't': {
+			char *end;
+
+			p->timeout_s = strtod(optarg, &end);
+			if (*end || end == optarg || !(p->timeout_s > 0)) {
+				fprintf(stderr, "xenith %s: --timeout %s: expected a positive number of "
+					"seconds\n", c->name, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'h':
+			cmd_help(stdout, c);
+			return 0;
+		default:
+			goto bad;
+		}
+	}
+	if (needs_target) {
+		if (optind != argc - 1) {
+			fprintf(stderr, "xenith %s: expected one domain name or id\n\n", c->name);
+			cmd_help(stderr, c);
+			return EXIT_USAGE;
+		}
+		p->target = argv[optind];
+	} else if (optind != argc) {
+		fprintf(stderr, "xenith %s: unexpected argument '%s'\n", c->name, argv[optind]);
+		return EXIT_USAGE;
+	}
+	return -1;
+bad:
+	fprintf(stderr, "xenith %s: see `xenith %s --help`\n", c->name, c->name);
+	return EXIT_USAGE;
+}
+
+/* One request to a named domain; prints the error and returns non-zero on failure. */
+static int call(const char *dir, const char *name, const char *req, char *rep, size_t size,
+		const char *cmdname)
+{
+	struct errbuf eb;
+	char err[512];
+	bool ok = false;
+	int fd = -1;
+
+	if (control_connect(dir, name, &fd, &eb) < 0 || control_call(fd, req, rep, size, &eb) < 0) {
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "xenith %s: %s\n", cmdname, eb.msg);
+		return 1;
+	}
+	close(fd);
+	if (json_get_bool(rep, "ok", &ok) < 0 || !ok) {
+		if (json_get_string(rep, "error", err, sizeof(err)) < 0)
+			snprintf(err, sizeof(err), "malformed reply from the VMM: %.200s", rep);
+		fprintf(stderr, "xenith %s: %s\n", cmdname, err);
+		return 1;
+	}
+	return 0;
+}
+
+/* Accepts a name or a numeric domain id. */
+static int resolve(const char *dir, const char *target, char *name, size_t size, const char *cmdname)
+{
+	struct control_entry *e = NULL;
+	struct errbuf eb;
+	size_t n = 0;
+	char *end;
+	unsigned long id = strtoul(target, &end, 10);
+
+	snprintf(name, size, "%s", target);
+	if (*end || end == target)
+		return 0;
+	if (control_list(dir, &e, &n, &eb) < 0) {
+		fprintf(stderr, "xenith %s: %s\n", cmdname, eb.msg);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char rep[1024];
+		double got;
+		int fd;
+
+		if (control_connect(dir, e[i].name, &fd, &eb) < 0)
+			continue;
+		if (control_call(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), &eb) == 0 &&
+		    json_get_number(rep, "id", &got) == 0 && (unsigned long)got == id) {
+			snprintf(name, size, "%s", e[i].name);
+			close(fd);
+			free(e);
+			return 0;
+		}
+		close(fd);
+	}
+	free(e);
+	return 0; /* not an id in use: treat it as a name (a domain may be called "7") */
+}
+
+static int setup(int argc, char **argv, const struct control_cmd *c, const char *shortopts,
+		 bool needs_target, struct parsed *p, char *dir, char *name)
+{
+	struct errbuf eb;
+	int r = parse(argc, argv, c, shortopts, needs_target, p);
+
+	if (r >= 0)
+		return r;
+	if (rundir_resolve(p->run_dir, dir, PATH_MAX, &eb) < 0) {
+		fprintf(stderr, "xenith %s: %s\n", c->name, eb.msg);
+		return EXIT_USAGE;
+	}
+	if (needs_target && resolve(dir, p->target, name, XENITH_NAME_MAX, c->name))
+		return 1;
+	return -1;
+}
+
+static void format_uptime(double s, char *out, size_t size)
+{
+	unsigned long t = (unsigned long)s;
+
+	snprintf(out, size, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+}
+
+int cmd_list(int argc, char **argv)
+{
+	static const struct control_cmd c = { "list", "[--json]",
+		"Lists running domains: name, id, state, vCPUs (up/configured), memory, uptime.\n"
+		"--json prints one JSON object per domain instead." };
+	char dir[PATH_MAX], name[XENITH_NAME_MAX];
+	struct control_entry *e = NULL;
+	struct parsed p;
+	struct errbuf eb;
+	size_t n = 0;
+	int r = setup(argc, argv, &c, "h", false, &p, dir, name);
+
+	if (r >= 0)
+		return r;
+	if (control_list(dir, &e, &n, &eb) < 0) {
+		fprintf(stderr, "xenith list: %s\n", eb.msg);
+		return 1;
+	}
+	if (!p.json)
+		printf("%-24s %5s  %-9s %5s  %9s  %9s\n", "NAME", "ID", "STATE", "VCPUS", "MEM(MiB)",
+		       "UPTIME");
+	for (size_t i = 0; i < n; i++) {
+		char rep[1024], nm[XENITH_NAME_MAX], state[32], up[32], vc[16];
+		double id = 0, vcpus = 0, vup = 0, mem = 0, secs = 0;
+		int fd;
+
+		if (control_connect(dir, e[i].name, &fd, &eb) < 0)
+			continue; /* ended between listing and asking */
+		r = control_call(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), &eb);
+		close(fd);
+		if (r < 0)
+			continue;
+		if (p.json) {
+			printf("%s\n", rep);
+			continue;
+		}
+		if (json_get_string(rep, "name", nm, sizeof(nm)) < 0 ||
+		    json_get_string(rep, "state", state, sizeof(state)) < 0)
+			continue;
+		json_get_number(rep, "id", &id);
+		json_get_number(rep, "vcpus", &vcpus);
+		json_get_number(rep, "vcpus_up", &vup);
+		json_get_number(rep, "memory_mib", &mem);
+		json_get_number(rep, "uptime_s", &secs);
+		format_uptime(secs, up, sizeof(up));
+		snprintf(vc, sizeof(vc), "%.0f/%.0f", vup, vcpus);
+		printf("%-24s %5.0f  %-9s %5s  %9.0f  %9s\n", nm, id, state, vc, mem, up);
+	}
+	free(e);
+	return 0;
+}
+
+static int simple(int argc, char **argv, const struct control_cmd *c, const char *req)
+{
+	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024];
+	struct parsed p;
+	int r = setup(argc, argv, c, "h", true, &p, dir, name);
+
+	if (r >= 0)
+		return r;
+	return call(dir, name, req, rep, sizeof(rep), c->name);
+}
+
+int cmd_pause(int argc, char **argv)
+{
+	static const struct control_cmd c = { "pause", "NAME|ID",
+		"Stops every vCPU of the domain; returns once no guest code runs." };
+
+	return simple(argc, argv, &c, "{\"cmd\":\"pause\"}");
+}
+
+int cmd_unpause(int argc, char **argv)
+{
+	static const struct control_cmd c = { "unpause", "NAME|ID", "Lets a paused domain run again." };
+
+	return simple(argc, argv, &c, "{\"cmd\":\"unpause\"}");
+}
+
+/* Waits until the domain's VMM has released its name; false on timeout. */
+static bool wait_gone(const char *dir, const char *name, double timeout_s)
+{
+	uint64_t deadline = now_ns() + (uint64_t)(timeout_s * 1e9);
+
+	while (now_ns() < deadline) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s.lock", dir, name);
+		if (access(path, F_OK) < 0)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+int cmd_shutdown(int argc, char **argv)
+{
+	static const struct control_cmd c = { "shutdown", "[-w] [-r] [-t SECONDS] NAME|ID",
+		"Asks the guest to power off through VIRQ_CONTROL (an event it sees).\n"
+		"  -w, --wait             wait until the domain has gone\n"
+		"  -r, --reboot           ask for a reboot instead\n"
+		"  -t, --timeout SECONDS  how long --wait waits (default 60)" };
+	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024];
+	struct parsed p;
+	int r = setup(argc, argv, &c, "wrt:h", true, &p, dir, name);
+
+	if (r >= 0)
+		return r;
+	r = call(dir, name, p.reboot ? "{\"cmd\":\"shutdown\",\"reason\":\"reboot\"}"
+				     : "{\"cmd\":\"shutdown\",\"reason\":\"poweroff\"}",
+		 rep, sizeof(rep), c.name);
+	if (r || !p.wait)
+		return r;
+	if (!wait_gone(dir, name, p.timeout_s)) {
+		fprintf(stderr, "xenith shutdown: domain '%s' is still there after %gs; the guest may "
+			"ignore the request: `xenith destroy %s` ends it\n", name, p.timeout_s, name);
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_destroy(int argc, char **argv)
+{
+	static const struct control_cmd c = { "destroy", "NAME|ID",
+		"Ends the domain at once and waits (up to 10 s) until its name is free." };
+	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024];
+	struct parsed p;
+	int r = setup(argc, argv, &c, "h", true, &p, dir, name);
+
+	if (r >= 0)
+		return r;
+	r = call(dir, name, "{\"cmd\":\"destroy\"}", rep, sizeof(rep), c.name);
+	if (r)
+		return r;
+	if (!wait_gone(dir, name, 10)) {
+		fprintf(stderr, "xenith destroy: domain '%s' was told to go but its VMM is still "
+			"there after 10 s\n", name);
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_console(int argc, char **argv)
+{
+	static const struct control_cmd c = { "console", "NAME|ID",
+		"Prints the domain's recent console output, then follows it until the domain\n"
+		"ends (or Ctrl-C)." };
+	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024], buf[4096];
+	struct parsed p;
+	struct errbuf eb;
+	bool ok = false;
+	int fd = -1, r = setup(argc, argv, &c, "h", true, &p, dir, name);
+	ssize_t n;
+
+	if (r >= 0)
+		return r;
+	if (control_connect(dir, name, &fd, &eb) < 0) {
+		fprintf(stderr, "xenith console: %s\n", eb.msg);
+		return 1;
+	}
+	/* Byte by byte up to the newline: the console output follows at once. */
+	if (write(fd, "{\"cmd\":\"console\"}\n", 18) != 18) {
+		fprintf(stderr, "xenith console: cannot talk to the VMM of '%s'\n", name);
+		close(fd);
+		return 1;
+	}
+	for (size_t i = 0;; i++) {
+		if (i + 1 >= sizeof(rep) || read(fd, &rep[i], 1) != 1) {
+			fprintf(stderr, "xenith console: no reply from the VMM of '%s'\n", name);
+			close(fd);
+			return 1;
+		}
+		if (rep[i] == '\n') {
+			rep[i] = 0;
+			break;
+		}
+	}
+	if (json_get_bool(rep, "ok", &ok) < 0 || !ok) {
+		fprintf(stderr, "xenith console: %s\n", rep);
+		close(fd);
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout))
+			break;
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: MIT
+/* xenith run: build a domain, boot it, serve its control socket, report how it ended. */
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "domain.h"
+#include "vcpu.h"
+#include "xenith.h"
+
+static void run_help(FILE *f)
+{
+	fprintf(f,
+"usage: xenith run [OPTIONS] [IMAGE]\n"
+"       xenith run -c FILE [OPTIONS]\n\n"
+"Boots a paravirtualized domain and stays with it until it ends. With no IMAGE\n"
+"and no kernel in the config, boots the bundled minios guest.\n\n"
+"options (each sets the config key of the same name; options win over -c FILE):\n"
+"  -c, --config FILE      read `key = value` lines (xl.cfg style) from FILE\n"
+"  -n, --name NAME        domain name, unique among running domains\n"
+"                         (default: the image's file name, made unique)\n"
+"  -m, --memory MIB       guest memory in MiB (default 16; 512M and 1G accepted)\n"
+"      --vcpus N          virtual CPUs (default 1, at most 64)\n"
+"      --kernel IMAGE     guest ELF image (same as the IMAGE argument)\n"
+"      --cmdline TEXT     guest command line; for minios the program to run:\n"
+"                         hello (default), smp, crash, assert, hypercall, spin,\n"
+"                         idle, ticker [MS], exit N, reboot, mem\n"
+"      --on-poweroff ACT  destroy (default) | restart | preserve\n"
+"      --on-reboot ACT    restart (default) | destroy | preserve\n"
+"      --on-crash ACT     destroy (default) | restart | preserve\n"
+"      --console-log FILE also append guest output to FILE\n"
+"      --timeout SECONDS  destroy the domain if it runs longer than this\n"
+"  -p, --prefix           put \"NAME: \" in front of every console line\n"
+"  -q, --quiet            no status line when the domain ends\n"
+"      --boot-trace       print boot timings to stderr when the domain ends\n"
+"                         (relative to $XENITH_T0_NS, a CLOCK_MONOTONIC time in ns,\n"
+"                         when set, else to the start of xenith)\n"
+"      --run-dir DIR      where control sockets live (default $XENITH_RUN_DIR,\n"
+"                         /run/xenith as root, else $XDG_RUNTIME_DIR/xenith)\n"
+"  -h, --help             this text\n\n"
+"config keys: name, memory, vcpus, kernel, cmdline (alias extra), on_poweroff,\n"
+"on_reboot, on_crash, console_log, timeout. Relative paths in FILE are relative\n"
+"to FILE's directory.\n\n"
+"exit status:\n"
+"  0-63  the guest powered off with this exit code (larger codes are reported as 63)\n"
+"  64    bad command line or configuration\n"
+"  65    the domain could not be built or started (no KVM, bad image, ...)\n"
+"  66    the guest crashed (triple fault, failed GUEST_ASSERT, ...)\n"
+"  67    destroyed by `xenith destroy` or a signal\n"
+"  68    destroyed because --timeout expired\n"
+"  69    the guest asked to reboot and on_reboot = destroy\n");
+}
+
+enum {
+	OPT_VCPUS = 256, OPT_KERNEL, OPT_CMDLINE, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
+	OPT_CONSOLE_LOG, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE,
+};
+
+static const struct option run_options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "vcpus", required_argument, NULL, OPT_VCPUS },
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "on-poweroff", required_argument, NULL, OPT_ON_POWEROFF },
+	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "on-crash", required_argument, NULL, OPT_ON_CRASH },
+	{ "console-log", required_argument, NULL, OPT_CONSOLE_LOG },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "prefix", no_argument, NULL, 'p' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "boot-trace", no_argument, NULL, OPT_BOOT_TRACE },
+	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *option_key(int opt)
+{
+	switch (opt) {
+	case 'n': return "name";
+	case 'm': return "memory";
+	case OPT_VCPUS: return "vcpus";
+	case OPT_KERNEL: return "kernel";
+	case OPT_CMDLINE: return "cmdline";
+	case OPT_ON_POWEROFF: return "on_poweroff";
+	case OPT_ON_REBOOT: return "on_reboot";
+	case OPT_ON_CRASH: return "on_crash";
+	case OPT_CONSOLE_LOG: return "console_log";
+	case OPT_TIMEOUT: return "timeout";
+	default: return NULL;
+	}
+}
+
+struct run_args {
+	struct domain_config cfg;
+	bool name_given, prefix, quiet, boot_trace;
+	const char *run_dir;
+};
+
+/* Finds the bundled guest: $XENITH_MINIOS, the build tree next to us, the install path. */
+static int find_minios(char *out, size_t size)
+{
+	const char *env = getenv("XENITH_MINIOS");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(out, size, "%s", env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		snprintf(out, size, "%s/../guest/minios", dirname(exe));
+		if (access(out, R_OK) == 0)
+			return 0;
+	}
+	snprintf(out, size, "%s", XENITH_MINIOS_INSTALLED);
+	return access(out, R_OK) == 0 ? 0 : -ENOENT;
+}
+
+static int parse_run_args(int argc, char **argv, struct run_args *a)
+{
+	struct errbuf eb;
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	config_init(&a->cfg);
+	/* The config file first, whatever its place: options override it. */
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+c:n:m:pqh", run_options, NULL)) != -1) {
+		if (opt == 'c' && config_parse_file(&a->cfg, optarg, &eb) < 0) {
+			fprintf(stderr, "xenith run: %s\n", eb.msg);
+			return EXIT_USAGE;
+		}
+	}
+	opterr = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+c:n:m:pqh", run_options, NULL)) != -1) {
+		const char *key = option_key(opt);
+
+		if (key) {
+			char saved[PATH_MAX];
+
+			/* Paths on the command line are relative to the current directory. */
+			snprintf(saved, sizeof(saved), "%s", a->cfg.base_dir);
+			a->cfg.base_dir[0] = 0;
+			if (config_set(&a->cfg, key, optarg, &eb) < 0) {
+				fprintf(stderr, "xenith run: %s\n", eb.msg);
+				return EXIT_USAGE;
+			}
+			snprintf(a->cfg.base_dir, sizeof(a->cfg.base_dir), "%s", saved);
+			if (opt == 'n')
+				a->name_given = true;
+			continue;
+		}
+		switch (opt) {
+		case 'c':
+			break;
+		case 'p':
+			a->prefix = true;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case OPT_BOOT_TRACE:
+			a->boot_trace = true;
+			break;
+		case OPT_RUN_DIR:
+			a->run_dir = optarg;
+			break;
+		case 'h':
+			run_help(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "xenith run: see `xenith run --help`\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc - 1) {
+		fprintf(stderr, "xenith run: one IMAGE at most, got '%s' and '%s'\n", argv[optind],
+			argv[optind + 1]);
+		return EXIT_USAGE;
+	}
+	if (optind == argc - 1) {
+		a->cfg.base_dir[0] = 0;
+		if (config_set(&a->cfg, "kernel", argv[optind], &eb) < 0) {
+			fprintf(stderr, "xenith run: %s\n", eb.msg);
+			return EXIT_USAGE;
+		}
+	}
+	if (!a->cfg.kernel[0] && find_minios(a->cfg.kernel, sizeof(a->cfg.kernel)) < 0) {
+		fprintf(stderr, "xenith run: no IMAGE given and the bundled minios is not at %s "
+			"(build it with `meson compile -C build`, or set XENITH_MINIOS)\n",
+			a->cfg.kernel);
+		return EXIT_USAGE;
+	}
+	if (a->cfg.name[0])
+		a->name_given = true;
+	return -1;
+}
+
+/* The default name: the image's file name without extension, made unique. */
+static int claim_name(struct run_args *a, const char *dir, int *lock_fd, struct errbuf *eb)
+{
+	char base[XENITH_NAME_MAX], tmp[PATH_MAX];
+	size_t len = 0;
+	int r;
+
+	if (a->name_given)
+		return rundir_claim_name(dir, a->cfg.name, lock_fd, eb);
+	snprintf(tmp, sizeof(tmp), "%s", a->cfg.kernel);
+	for (const char *p = basename(tmp); *p && *p != '.' && len < 40; p++)
+		base[len++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ? *p : '_';
+	base[len] = 0;
+	if (!len || base[0] == '-')
+		snprintf(base, sizeof(base), "domain");
+	for (unsigned i = 1; i < 10000; i++) {
+		if (i == 1)
+			snprintf(a->cfg.name, sizeof(a->cfg.name), "%s", base);
+		else
+			snprintf(a->cfg.name, sizeof(a->cfg.name), "%s-%u", base, i);
+		r = rundir_claim_name(dir, a->cfg.name, lock_fd, eb);
+		if (r != -EEXIST)
+			return r;
+	}
+	return errbuf_set(eb, EEXIST, "no free name of the form %s-N; give one with --name", base);
+}
+
+struct signal_waiter {
+	struct domain *d;
+	sigset_t set;
+};
+
+static void *signal_thread(void *arg)
+{
+	struct signal_waiter *w = arg;
+	char why[64];
+	int sig;
+
+	if (sigwait(&w->set, &sig) == 0 && sig != SIGUSR2) {
+		snprintf(why, sizeof(why), "destroyed: xenith received %s", strsignal(sig));
+		domain_kill(w->d, false, why);
+	}
+	return NULL;
+}
+
+static void print_crash(const struct domain *d)
+{
+	const struct kvm_regs *r = &d->end.regs;
+	const char *sym;
+	uint64_t off;
+
+	if (!d->end.have_regs)
+		return;
+	fprintf(stderr, "  vCPU %u: rip 0x%016llx", d->end.vcpu, (unsigned long long)r->rip);
+	if (elf_symbolize(&d->image, r->rip, &sym, &off))
+		fprintf(stderr, " <%s+0x%llx>", sym, (unsigned long long)off);
+	fprintf(stderr, "  rsp 0x%016llx  rflags 0x%llx\n", (unsigned long long)r->rsp,
+		(unsigned long long)r->rflags);
+	fprintf(stderr, "  rax 0x%016llx  rbx 0x%016llx  rcx 0x%016llx  rdx 0x%016llx\n",
+		(unsigned long long)r->rax, (unsigned long long)r->rbx, (unsigned long long)r->rcx,
+		(unsigned long long)r->rdx);
+	fprintf(stderr, "  rsi 0x%016llx  rdi 0x%016llx  rbp 0x%016llx  r8  0x%016llx\n",
+		(unsigned long long)r->rsi, (unsigned long long)r->rdi, (unsigned long long)r->rbp,
+		(unsigned long long)r->r8);
+	fprintf(stderr, "  r9  0x%016llx  r10 0x%016llx  r11 0x%016llx  r12 0x%016llx\n",
+		(unsigned long long)r->r9, (unsigned long long)r->r10, (unsigned long long)r->r11,
+		(unsigned long long)r->r12);
+	fprintf(stderr, "  r13 0x%016llx  r14 0x%016llx  r15 0x%016llx  cr3 0x%llx\n",
+		(unsigned long long)r->r13, (unsigned long long)r->r14, (unsigned long long)r->r15,
+		(unsigned long long)d->end.sregs.cr3);
+}
+
+static int exit_status(const struct domain *d, bool quiet)
+{
+	const struct domain_end *e = &d->end;
+	int status;
+
+	switch (e->state) {
+	case DOMAIN_SHUTDOWN:
+		if (e->reason == SHUTDOWN_reboot) {
+			status = EXIT_REBOOT;
+			break;
+		}
+		status = e->code > EXIT_GUEST_MAX ? EXIT_GUEST_MAX : (int)e->code;
+		break;
+	case DOMAIN_CRASHED:
+		status = EXIT_CRASHED;
+		break;
+	default:
+		status = e->timed_out ? EXIT_TIMEOUT : EXIT_DESTROYED;
+		break;
+	}
+	if (!quiet || e->state == DOMAIN_CRASHED || e->timed_out)
+		fprintf(stderr, "xenith: domain '%s' (id %u) %s%s\n", d->cfg.name, d->domid,
+			e->state == DOMAIN_CRASHED ? "crashed: " : "", e->why);
+	if (e->state == DOMAIN_CRASHED)
+		print_crash(d);
+	return status;
+}
+
+static void boot_trace(const struct domain *d, uint64_t t0)
+{
+	const struct vcpu *v = d->vcpus ? &d->vcpus[0] : NULL;
+
+#define REL(x) ((x) ? ((double)((int64_t)((x) - t0))) / 1000.0 : -1.0)
+	fprintf(stderr, "boot-trace: created_us=%.1f first_run_us=%.1f first_exit_us=%.1f "
+		"first_line_us=%.1f\n", REL(d->created_ns), v ? REL(v->first_run_ns) : -1.0,
+		v ? REL(v->first_exit_ns) : -1.0, REL(d->console.first_line_ns));
+#undef REL
+}
+
+int cmd_run(int argc, char **argv)
+{
+	uint64_t t0 = now_ns();
+	const char *t0_env = getenv("XENITH_T0_NS");
+	struct run_args a;
+	struct errbuf eb;
+	char dir[PATH_MAX];
+	struct kvm_sys kvm = { .fd = -1 };
+	struct domain *d = NULL;
+	struct control_server *ctl = NULL;
+	struct signal_waiter sw;
+	pthread_t sigthread;
+	bool sigthread_started = false;
+	int name_fd = -1, id_fd = -1, status = EXIT_START, r;
+	uint32_t domid = 0;
+
+	if (t0_env && *t0_env)
+		t0 = strtoull(t0_env, NULL, 10);
+	r = parse_run_args(argc, argv, &a);
+	if (r >= 0)
+		return r;
+	if (rundir_resolve(a.run_dir, dir, sizeof(dir), &eb) < 0 ||
+	    claim_name(&a, dir, &name_fd, &eb) < 0 || rundir_claim_domid(dir, &domid, &id_fd, &eb) < 0) {
+		fprintf(stderr, "xenith run: %s\n", eb.msg);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	/* Signals go to one thread, which destroys the domain cleanly. */
+	sigemptyset(&sw.set);
+	sigaddset(&sw.set, SIGINT);
+	sigaddset(&sw.set, SIGTERM);
+	sigaddset(&sw.set, SIGHUP);
+	sigaddset(&sw.set, SIGUSR2); /* our own wake-up at the end */
+	pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
+	if (kvm_sys_open(&kvm, &eb) < 0 || vcpu_global_init(&eb) < 0) {
+		fprintf(stderr, "xenith run: %s\n", eb.msg);
+		goto out;
+	}
+	struct domain_opts opts = { .console_fd = STDOUT_FILENO, .console_prefix = a.prefix };
+
+	if (domain_create(&a.cfg, &opts, &kvm, domid, &d, &eb) < 0) {
+		fprintf(stderr, "xenith run: %s\n", eb.msg);
+		d = NULL;
+		goto out;
+	}
+	if (control_server_start(d, dir, &ctl, &eb) < 0) {
+		fprintf(stderr, "xenith run: %s\n", eb.msg);
+		goto out;
+	}
+	sw.d = d;
+	sigthread_started = pthread_create(&sigthread, NULL, signal_thread, &sw) == 0;
+	if (domain_start(d, &eb) < 0) {
+		fprintf(stderr, "xenith run: %s\n", eb.msg);
+		goto out;
+	}
+	if (!domain_wait(d, a.cfg.timeout_s > 0 ? now_ns() + (uint64_t)(a.cfg.timeout_s * 1e9) : 0)) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "destroyed: it ran longer than --timeout %gs", a.cfg.timeout_s);
+		domain_kill(d, true, why);
+		domain_wait(d, 0);
+	}
+	status = exit_status(d, a.quiet);
+	if (a.boot_trace)
+		boot_trace(d, t0);
+out:
+	control_server_stop(ctl);
+	if (sigthread_started) {
+		pthread_kill(sigthread, SIGUSR2);
+		pthread_join(sigthread, NULL);
+	}
+	domain_destroy(d);
+	kvm_sys_close(&kvm);
+	if (id_fd >= 0)
+		close(id_fd);
+	rundir_release_name(dir, a.cfg.name, name_fd);
+	return status;
+}

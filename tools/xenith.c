@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+/* xenith: the toolstack command line.  Thin: parses, then calls hv/. */
+#include <stdio.h>
+#include <string.h>
+
+#include "xenith.h"
+
+struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "run", cmd_run, "boot a domain and stay with it until it ends" },
+	{ "list", cmd_list, "list running domains" },
+	{ "pause", cmd_pause, "stop a domain's vCPUs" },
+	{ "unpause", cmd_unpause, "let a paused domain run again" },
+	{ "shutdown", cmd_shutdown, "ask a domain's guest to power off (or reboot)" },
+	{ "destroy", cmd_destroy, "end a domain at once" },
+	{ "console", cmd_console, "attach to a running domain's console output" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xenith COMMAND [ARGS...]\n\n"
+		   "Xenith: paravirtualized domains on KVM.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(f, "\n`xenith COMMAND --help` describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("xenith %s\n", XENITH_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "xenith: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

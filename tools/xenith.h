@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef XENITH_TOOLS_XENITH_H
+#define XENITH_TOOLS_XENITH_H
+
+/* Exit statuses of the xenith command (also in `xenith run --help`). */
+#define EXIT_GUEST_MAX 63   /* 0..63: the guest powered off with this code */
+#define EXIT_USAGE 64       /* bad command line or configuration */
+#define EXIT_START 65       /* the domain could not be built or started */
+#define EXIT_CRASHED 66     /* the guest crashed */
+#define EXIT_DESTROYED 67   /* destroyed by the toolstack or a signal */
+#define EXIT_TIMEOUT 68     /* --timeout expired and the domain was destroyed */
+#define EXIT_REBOOT 69      /* the guest asked to reboot and on_reboot = destroy */
+
+int cmd_run(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_unpause(int argc, char **argv);
+int cmd_shutdown(int argc, char **argv);
+int cmd_destroy(int argc, char **argv);
+int cmd_console(int argc, char **argv);
+
+#endif
