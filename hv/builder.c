@@ -126,22 +126,38 @@ static unsigned image_maps(const struct elf_image *img, struct pt_map *maps, uns
 	return n;
 }
 
+/*
+ * GDT at the start of its page, TSS at +0x800.  The TSS carries an I/O
+ * permission bitmap that allows ports 0..BUILDER_IO_PORTS-1: PVM ignores
+ * RFLAGS.IOPL for the guest, so the bitmap is what lets a CPL-3 guest
+ * reach the hypercall port (on VT-x/AMD-V IOPL 3 alone would do).
+ */
+#define TSS_OFFSET 0x800ull
+#define TSS_IOMAP 0x68ull
+#define BUILDER_IO_PORTS XENITH_IO_PORTS
+#define TSS_LIMIT (TSS_IOMAP + BUILDER_IO_PORTS / 8) /* includes the 0xff terminator */
+_Static_assert(TSS_OFFSET + TSS_LIMIT < 4096, "TSS fits the GDT page");
+_Static_assert(XENITH_HYPERCALL_PORT < BUILDER_IO_PORTS, "hypercall port is in the I/O bitmap");
+
 static void write_gdt(struct domain *d)
 {
 	uint64_t *gdt = (uint64_t *)(void *)(d->mem + d->layout.gdt);
-	uint64_t tss = d->layout.gdt + 0x800, limit = 0x67;
+	uint8_t *tss = d->mem + d->layout.gdt + TSS_OFFSET;
+	uint64_t base = d->layout.gdt + TSS_OFFSET, limit = TSS_LIMIT;
 
 	/* Flat descriptors: kernel ones for completeness, the user ones the guest runs on. */
 	gdt[GDT_KERNEL_CS / 8] = 0x00af9b000000ffffull;
 	gdt[GDT_KERNEL_DS / 8] = 0x00cf93000000ffffull;
 	gdt[GDT_USER_DS / 8] = 0x00cff3000000ffffull;
 	gdt[GDT_USER_CS / 8] = 0x00affb000000ffffull;
-	/* 64-bit busy TSS (type 0xb), 16 bytes.  The TSS itself is zero: no I/O bitmap. */
-	gdt[GDT_TSS / 8] = (limit & 0xffff) | ((tss & 0xffffff) << 16) | (0x8bull << 40) |
-			   (((limit >> 16) & 0xf) << 48) | (((tss >> 24) & 0xff) << 56);
-	gdt[GDT_TSS / 8 + 1] = tss >> 32;
-	/* I/O map base past the limit: there is no I/O permission bitmap. */
-	*(uint16_t *)(void *)(d->mem + tss + 0x66) = 0x68;
+	/* 64-bit busy TSS (type 0xb), 16 bytes. */
+	gdt[GDT_TSS / 8] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x8bull << 40) |
+			   (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+	gdt[GDT_TSS / 8 + 1] = base >> 32;
+	/* I/O map base; the bitmap is all zeroes (ports allowed) then the 0xff terminator. */
+	*(uint16_t *)(void *)(tss + 0x66) = (uint16_t)TSS_IOMAP;
+	memset(tss + TSS_IOMAP, 0, BUILDER_IO_PORTS / 8);
+	tss[TSS_LIMIT] = 0xff;
 }
 
 static int write_start_info(struct domain *d)
@@ -255,7 +271,7 @@ int builder_setup_vcpu(struct domain *d, struct vcpu *v, struct errbuf *eb)
 		.type = 0x3, .present = 1, .dpl = 3, .db = 1, .s = 1, .l = 0, .g = 1,
 	};
 	struct kvm_segment tr = {
-		.base = d->layout.gdt + 0x800, .limit = 0x67, .selector = GDT_TSS,
+		.base = d->layout.gdt + TSS_OFFSET, .limit = TSS_LIMIT, .selector = GDT_TSS,
 		.type = 0xb, .present = 1, .dpl = 0, .s = 0,
 	};
 	bool xsave = cpuid_has_xsave(d->kvm);

@@ -150,16 +150,19 @@ static void vcpu_handle_exit(struct vcpu *v)
 static int vcpu_set_entry(struct vcpu *v)
 {
 	struct domain *d = v->d;
-	struct kvm_regs *r = &v->run->s.regs.regs;
+	struct kvm_regs r = {
+		.rip = v->start_rip,
+		.rsp = d->layout.stack_base + (uint64_t)(v->id + 1) * d->layout.stack_stride,
+		.rdi = d->layout.start_info,
+		.rsi = v->id,
+		.rflags = 0x3002, /* IOPL 3: port I/O (hypercalls) from CPL 3; IF clear */
+	};
 
-	memset(r, 0, sizeof(*r));
-	r->rip = v->start_rip;
-	r->rsp = d->layout.stack_base + (uint64_t)(v->id + 1) * d->layout.stack_stride;
-	r->rdi = d->layout.start_info;
-	r->rsi = v->id;
-	r->rflags = 0x3002; /* IOPL 3: port I/O (hypercalls) from CPL 3; IF clear */
+	/* KVM_SET_REGS rather than sync regs: PVM drops IOPL written through kvm_run. */
+	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
+		return -errno;
 	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
-	v->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	v->run->kvm_dirty_regs = 0;
 	return 0;
 }
 
@@ -168,7 +171,8 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct domain *d = v->d;
 
-	vcpu_set_entry(v);
+	if (vcpu_set_entry(v) < 0)
+		domain_crash(d, v, "vCPU %u: KVM_SET_REGS: %s", v->id, strerror(errno));
 	v->first_run_ns = now_ns();
 	for (;;) {
 		if ((d->pause_requested || d->stop_requested || !atomic_load(&v->up)) && vcpu_park(v))

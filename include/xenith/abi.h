@@ -19,7 +19,9 @@
  *     outl %eax, $XENITH_HYPERCALL_PORT
  *     result in RAX (0 or a positive value on success, -XEN_Exxx on error)
  *
- * No other register is changed by a hypercall.
+ * No other register is changed by a hypercall.  The builder's TSS I/O
+ * permission bitmap lets the guest use ports 0..XENITH_IO_PORTS-1 from
+ * CPL 3 (PVM ignores RFLAGS.IOPL); other ports fault.
  */
 #ifndef XENITH_ABI_H
 #define XENITH_ABI_H
@@ -30,6 +32,7 @@
 #define XENITH_ABI_VERSION 1
 
 #define XENITH_HYPERCALL_PORT 0xe0
+#define XENITH_IO_PORTS 2048u
 #define XENITH_PHYSMAP_BASE 0x0ull
 #define XENITH_PAGE_SIZE 4096u
 #define XENITH_MAX_VCPUS 64u
@@ -38,11 +41,10 @@
 enum xenith_hypercall {
 	__HYPERVISOR_xen_version = 17,
 	__HYPERVISOR_console_io = 18,
-	__HYPERVISOR_grant_table_op = 20,
 	__HYPERVISOR_vcpu_op = 24,
 	__HYPERVISOR_sched_op = 29,
 	__HYPERVISOR_event_channel_op = 32,
-	__HYPERVISOR_multicall = 13,
+	/* 13 (multicall) and 20 (grant_table_op) are reserved for the I/O issue. */
 
 	__HYPERVISOR_xenith_time = 64,        /* current host time, see below */
 	__HYPERVISOR_xenith_guest_assert = 65, /* file, line, expr, message */
