@@ -1,1 +1,373 @@
 // SPDX-License-Identifier: MIT
+/* Domain configuration: xl.cfg-style `key = value` files and single keys. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CONFIG_FILE_MAX (1u << 20)
+#define TIMEOUT_MAX_S (365.0 * 86400)
+
+const char *const config_keys[] = {
+	"name", "memory", "vcpus", "kernel", "cmdline", "on_poweroff", "on_reboot", "on_crash",
+	"console_log", "timeout", NULL,
+};
+
+void config_init(struct domain_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->memory_mib = 16;
+	cfg->vcpus = 1;
+	cfg->on_poweroff = ACTION_DESTROY;
+	cfg->on_reboot = ACTION_RESTART;
+	cfg->on_crash = ACTION_DESTROY;
+}
+
+const char *config_action_name(enum domain_action a)
+{
+	switch (a) {
+	case ACTION_DESTROY: return "destroy";
+	case ACTION_RESTART: return "restart";
+	case ACTION_PRESERVE: return "preserve";
+	}
+	return "?";
+}
+
+static unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned row[64], la = (unsigned)strlen(a), lb = (unsigned)strlen(b);
+
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (unsigned j = 0; j <= lb; j++)
+		row[j] = j;
+	for (unsigned i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+
+		row[0] = i;
+		for (unsigned j = 1; j <= lb; j++) {
+			unsigned up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+static int unknown_key(const char *key, struct errbuf *eb)
+{
+	char known[256] = "";
+	const char *near = NULL;
+	unsigned best = 3;
+
+	for (const char *const *k = config_keys; *k; k++) {
+		unsigned d = edit_distance(key, *k);
+
+		if (d < best) {
+			best = d;
+			near = *k;
+		}
+		strcat(known, known[0] ? ", " : "");
+		strcat(known, *k);
+	}
+	if (near)
+		return errbuf_set(eb, EINVAL, "unknown key '%s'; did you mean '%s'? known keys: %s", key,
+				  near, known);
+	return errbuf_set(eb, EINVAL, "unknown key '%s'; known keys: %s", key, known);
+}
+
+static int parse_uint(const char *v, unsigned long long *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*v))
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(v, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	return 0;
+}
+
+static int set_memory(struct domain_config *cfg, const char *v, struct errbuf *eb)
+{
+	char num[32], *end;
+	unsigned long long mib;
+	size_t len = strlen(v);
+	unsigned shift = 0;
+
+	if (len == 0 || len >= sizeof(num))
+		goto bad;
+	memcpy(num, v, len + 1);
+	if (num[len - 1] == 'M' || num[len - 1] == 'm') {
+		num[--len] = 0;
+	} else if (num[len - 1] == 'G' || num[len - 1] == 'g') {
+		num[--len] = 0;
+		shift = 10;
+	}
+	if (!len || !isdigit((unsigned char)num[0]))
+		goto bad;
+	errno = 0;
+	mib = strtoull(num, &end, 10);
+	if (errno || *end || mib > (CONFIG_MEMORY_MAX_MIB >> shift))
+		goto bad;
+	mib <<= shift;
+	if (mib < CONFIG_MEMORY_MIN_MIB || mib > CONFIG_MEMORY_MAX_MIB)
+		goto bad;
+	cfg->memory_mib = mib;
+	return 0;
+bad:
+	return errbuf_set(eb, EINVAL, "memory = %s: must be a whole number of MiB from %u to %u "
+			  "(a suffix M or G is accepted, e.g. 512M, 1G)", v, CONFIG_MEMORY_MIN_MIB,
+			  CONFIG_MEMORY_MAX_MIB);
+}
+
+static int set_name(struct domain_config *cfg, const char *v, struct errbuf *eb)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len >= XENITH_NAME_MAX || v[0] == '-' || v[0] == '.')
+		goto bad;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
+			goto bad;
+	memcpy(cfg->name, v, len + 1);
+	return 0;
+bad:
+	return errbuf_set(eb, EINVAL, "name = %s: must be 1 to %d characters of A-Z a-z 0-9 _ . -, "
+			  "not starting with '-' or '.'", v, XENITH_NAME_MAX - 1);
+}
+
+/* Relative paths from a file are relative to the file's directory. */
+static int set_path(struct domain_config *cfg, const char *key, char *dst, const char *v,
+		    struct errbuf *eb)
+{
+	int n;
+
+	if (!*v)
+		return errbuf_set(eb, EINVAL, "%s = \"\": must be a path to a file", key);
+	if (v[0] != '/' && cfg->base_dir[0])
+		n = snprintf(dst, PATH_MAX, "%s/%s", cfg->base_dir, v);
+	else
+		n = snprintf(dst, PATH_MAX, "%s", v);
+	if (n >= PATH_MAX)
+		return errbuf_set(eb, ENAMETOOLONG, "%s = %.64s...: path longer than %d bytes", key, v,
+				  PATH_MAX - 1);
+	return 0;
+}
+
+static int set_action(const char *key, enum domain_action *dst, const char *v, struct errbuf *eb)
+{
+	for (int a = ACTION_DESTROY; a <= ACTION_PRESERVE; a++) {
+		if (!strcmp(v, config_action_name((enum domain_action)a))) {
+			*dst = (enum domain_action)a;
+			return 0;
+		}
+	}
+	return errbuf_set(eb, EINVAL, "%s = %s: must be destroy, restart or preserve", key, v);
+}
+
+int config_set(struct domain_config *cfg, const char *key, const char *v, struct errbuf *eb)
+{
+	unsigned long long n;
+
+	if (!strcmp(key, "name"))
+		return set_name(cfg, v, eb);
+	if (!strcmp(key, "memory"))
+		return set_memory(cfg, v, eb);
+	if (!strcmp(key, "vcpus")) {
+		if (parse_uint(v, &n) < 0 || n < 1 || n > XENITH_MAX_VCPUS)
+			return errbuf_set(eb, EINVAL, "vcpus = %s: must be an integer from 1 to %u", v,
+					  XENITH_MAX_VCPUS);
+		cfg->vcpus = (unsigned)n;
+		return 0;
+	}
+	if (!strcmp(key, "kernel"))
+		return set_path(cfg, key, cfg->kernel, v, eb);
+	if (!strcmp(key, "console_log"))
+		return set_path(cfg, key, cfg->console_log, v, eb);
+	if (!strcmp(key, "cmdline") || !strcmp(key, "extra")) {
+		if (strlen(v) >= XENITH_CMDLINE_MAX)
+			return errbuf_set(eb, EINVAL, "%s: %zu bytes; at most %d are allowed", key,
+					  strlen(v), XENITH_CMDLINE_MAX - 1);
+		strcpy(cfg->cmdline, v);
+		return 0;
+	}
+	if (!strcmp(key, "on_poweroff"))
+		return set_action(key, &cfg->on_poweroff, v, eb);
+	if (!strcmp(key, "on_reboot"))
+		return set_action(key, &cfg->on_reboot, v, eb);
+	if (!strcmp(key, "on_crash"))
+		return set_action(key, &cfg->on_crash, v, eb);
+	if (!strcmp(key, "timeout")) {
+		char *end;
+		double t;
+
+		errno = 0;
+		t = strtod(v, &end);
+		if (errno || end == v || *end || !isfinite(t) || !(t > 0) || t > TIMEOUT_MAX_S)
+			return errbuf_set(eb, EINVAL, "timeout = %s: must be a number of seconds, more "
+					  "than 0 and at most one year (e.g. 0.5, 30)", v);
+		cfg->timeout_s = t;
+		return 0;
+	}
+	return unknown_key(key, eb);
+}
+
+/* Splits one line; returns 0 (key/value set, or an empty line) or -EINVAL with a message. */
+static int parse_line(char *line, char **key, char **value, struct errbuf *eb)
+{
+	char *p = line, *k, *v, *out;
+
+	*key = *value = NULL;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!*p || *p == '#')
+		return 0;
+	k = p;
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	if (p == k)
+		return errbuf_set(eb, EINVAL, "expected `key = value`, got '%.40s'", k);
+	if (*p && !isspace((unsigned char)*p) && *p != '=')
+		return errbuf_set(eb, EINVAL, "'%c' cannot be part of a key", *p);
+	char *kend = p;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p != '=')
+		return errbuf_set(eb, EINVAL, "missing '=' after key '%.*s'", (int)(kend - k), k);
+	*kend = 0;
+	p++;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '"' || *p == '\'') {
+		char q = *p++;
+
+		v = out = p;
+		for (;; p++) {
+			if (!*p)
+				return errbuf_set(eb, EINVAL, "unterminated %s-quoted string for key '%s'",
+						  q == '"' ? "double" : "single", k);
+			if (*p == q)
+				break;
+			if (q == '"' && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
+				p++;
+			*out++ = *p;
+		}
+		p++;
+		*out = 0;
+	} else {
+		char *end;
+
+		v = p;
+		while (*p && !isspace((unsigned char)*p) && *p != '#')
+			p++;
+		end = p;
+		if (end == v)
+			return errbuf_set(eb, EINVAL, "key '%s' has no value", k);
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p && *p != '#')
+			return errbuf_set(eb, EINVAL, "unexpected text after the value of '%s': '%.40s' "
+					  "(quote values that contain spaces)", k, p);
+		*end = 0;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p && *p != '#')
+		return errbuf_set(eb, EINVAL, "unexpected text after the value of '%s': '%.40s'", k, p);
+	*key = k;
+	*value = v;
+	return 0;
+}
+
+int config_parse_text(struct domain_config *cfg, const char *text, const char *origin,
+		      struct errbuf *eb)
+{
+	unsigned lineno = 0;
+	const char *p = text;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char line[2048], *key, *value;
+		int r;
+
+		lineno++;
+		if (len >= sizeof(line))
+			return errbuf_set(eb, EINVAL, "%s:%u: line longer than %zu bytes", origin, lineno,
+					  sizeof(line) - 1);
+		memcpy(line, p, len);
+		line[len] = 0;
+		p += len + (nl ? 1 : 0);
+		r = parse_line(line, &key, &value, eb);
+		if (r == 0 && key)
+			r = config_set(cfg, key, value, eb);
+		if (r < 0)
+			return errbuf_prefix(eb, r, "%s:%u", origin, lineno);
+	}
+	return 0;
+}
+
+int config_parse_file(struct domain_config *cfg, const char *path, struct errbuf *eb)
+{
+	char *text = NULL, dir[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errbuf_set(eb, errno, "cannot read config %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return errbuf_set(eb, EINVAL, "config %s is not a regular file", path);
+	}
+	if (st.st_size > CONFIG_FILE_MAX) {
+		close(fd);
+		return errbuf_set(eb, EFBIG, "config %s is %lld bytes; at most %u are allowed", path,
+				  (long long)st.st_size, CONFIG_FILE_MAX);
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (!text) {
+		close(fd);
+		return errbuf_set(eb, ENOMEM, "out of memory reading %s", path);
+	}
+	n = read(fd, text, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		free(text);
+		return errbuf_set(eb, EIO, "cannot read config %s: short read", path);
+	}
+	text[n] = 0;
+	if (memchr(text, 0, (size_t)n)) {
+		free(text);
+		return errbuf_set(eb, EINVAL, "config %s contains a NUL byte; it is not a text file", path);
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+
+	if (slash)
+		*slash = 0;
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (slash == dir)
+		snprintf(dir, sizeof(dir), "/");
+	snprintf(cfg->base_dir, sizeof(cfg->base_dir), "%s", dir);
+	r = config_parse_text(cfg, text, path, eb);
+	free(text);
+	return r;
+}

@@ -17,7 +17,7 @@
 
 #include "config.h"
 #include "console.h"
-#include "elf.h"
+#include "elfload.h"
 #include "err.h"
 #include "evtchn.h"
 #include "kvm.h"

@@ -4,8 +4,8 @@
  * builder relies on before a byte is copied; elf_load() copies the
  * segments into guest memory; elf_symbolize() names an address.
  */
-#ifndef XENITH_HV_ELF_H
-#define XENITH_HV_ELF_H
+#ifndef XENITH_HV_ELFLOAD_H
+#define XENITH_HV_ELFLOAD_H
 
 #include <stdbool.h>
 #include <stddef.h>

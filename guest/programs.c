@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The programs minios can run, chosen by the first word of the command
+ * line.  Several exist for the kvm test tier: each checks one behaviour
+ * of the VMM from inside the guest.
+ */
+#include "assert.h"
+#include "hypercall.h"
+#include "minios.h"
+
+struct program {
+	const char *name;
+	int (*run)(const char *args);
+	const char *help;
+};
+
+static int prog_hello(const char *args)
+{
+	(void)args;
+	printf("hello from minios: domain '%s' (id %u), %u vCPU(s), %llu MiB\n", start_info->name,
+	       start_info->domid, start_info->nr_vcpus,
+	       (unsigned long long)(start_info->mem_bytes >> 20));
+	return 0;
+}
+
+static atomic_uint smp_checked_in;
+
+static void smp_secondary(unsigned vcpu)
+{
+	GUEST_ASSERT_EQ(smp_processor_id(), vcpu);
+	printf("vcpu %u: up\n", vcpu);
+	atomic_fetch_add(&smp_checked_in, 1);
+}
+
+static int prog_smp(const char *args)
+{
+	unsigned n = start_info->nr_vcpus;
+	uint64_t deadline;
+
+	(void)args;
+	GUEST_ASSERT_EQ(smp_processor_id(), 0);
+	atomic_store(&smp_checked_in, 1);
+	for (unsigned v = 1; v < n; v++)
+		GUEST_ASSERT_EQ(smp_start_vcpu(v, smp_secondary), 0);
+	deadline = monotonic_ns() + 10000000000ull;
+	while (atomic_load(&smp_checked_in) < n) {
+		GUEST_ASSERT(monotonic_ns() < deadline);
+		sched_yield();
+	}
+	printf("smp: %u of %u vCPUs up\n", atomic_load(&smp_checked_in), n);
+	return 0;
+}
+
+__attribute__((noinline)) static int crash_null_deref(void)
+{
+	volatile int *p = NULL;
+
+	return *p;
+}
+
+static int prog_crash(const char *args)
+{
+	(void)args;
+	printf("crash: dereferencing NULL\n");
+	return crash_null_deref();
+}
+
+static int prog_assert(const char *args)
+{
+	(void)args;
+	GUEST_ASSERT_EQ(1 + 1, 3);
+	return 0;
+}
+
+static void check(const char *what, long got, long want)
+{
+	printf("hypercall: %s -> %ld %s\n", what, got, got == want ? "ok" : "WRONG");
+	GUEST_ASSERT_EQ(got, want);
+}
+
+static int prog_hypercall(const char *args)
+{
+	uint64_t outside = start_info->mem_bytes + 4096;
+	struct sched_shutdown *bad_shutdown = (struct sched_shutdown *)(uintptr_t)outside;
+
+	(void)args;
+	check("unknown op 63 (ENOSYS)", hypercall0(63), -XEN_ENOSYS);
+	check("unknown op 71 (ENOSYS)", hypercall0(71), -XEN_ENOSYS);
+	check("unknown op 5000 (ENOSYS)", hypercall0(5000), -XEN_ENOSYS);
+	check("reserved grant_table_op 20 (ENOSYS)", hypercall0(20), -XEN_ENOSYS);
+	check("console_io buffer past memory (EFAULT)",
+	      HYPERVISOR_console_io(CONSOLEIO_write, 8, (void *)(uintptr_t)outside), -XEN_EFAULT);
+	check("console_io non-canonical buffer (EFAULT)",
+	      HYPERVISOR_console_io(CONSOLEIO_write, 8, (void *)0xffff800000000000ull), -XEN_EFAULT);
+	check("console_io buffer straddling the end (EFAULT)",
+	      HYPERVISOR_console_io(CONSOLEIO_write, 64,
+				    (void *)(uintptr_t)(start_info->mem_bytes - 16)), -XEN_EFAULT);
+	check("console_io count over 4096 (EINVAL)",
+	      HYPERVISOR_console_io(CONSOLEIO_write, 8192, (void *)(uintptr_t)start_info->free_start),
+	      -XEN_EINVAL);
+	check("sched_op shutdown arg past memory (EFAULT)",
+	      HYPERVISOR_sched_op(SCHEDOP_shutdown, bad_shutdown), -XEN_EFAULT);
+	check("xenith_test echo", hypercall2(__HYPERVISOR_xenith_test, XENITH_TEST_ECHO, 0x1234abcd),
+	      0x1234abcd);
+	check("vcpu_op up vcpu 99 (EINVAL)", HYPERVISOR_vcpu_op(VCPUOP_up, 99, 0x100000), -XEN_EINVAL);
+	check("event_channel_op send port 5000 (EINVAL)",
+	      HYPERVISOR_event_channel_op(EVTCHNOP_send, &(struct evtchn_send){ 5000 }), -XEN_EINVAL);
+	check("sched_op poll with no ports and no timeout (EINVAL)", sched_poll(NULL, 0, 0), -XEN_EINVAL);
+	check("sched_op poll timeout 1 ms (ETIMEDOUT)", sched_poll(NULL, 0, 1000000), -XEN_ETIMEDOUT);
+	printf("hypercall: all checks passed\n");
+	return 0;
+}
+
+static int prog_spin(const char *args)
+{
+	(void)args;
+	printf("spin: looping forever\n");
+	for (volatile unsigned long i = 0;; i++)
+		;
+	return 0;
+}
+
+/* Handles a pending toolstack request; returns true when the program should end. */
+static bool control_pending(uint32_t port, const char *who)
+{
+	uint32_t req;
+
+	if (!evtchn_test_and_clear(port))
+		return false;
+	req = __atomic_exchange_n(&shared_info->control_request, XENITH_CONTROL_NONE, __ATOMIC_ACQUIRE);
+	if (req == XENITH_CONTROL_POWEROFF) {
+		printf("%s: shutdown requested\n", who);
+		return true;
+	}
+	if (req == XENITH_CONTROL_REBOOT) {
+		printf("%s: reboot requested\n", who);
+		shutdown(SHUTDOWN_reboot);
+	}
+	return false;
+}
+
+static int prog_idle(const char *args)
+{
+	int port = evtchn_bind_virq(VIRQ_CONTROL, 0);
+
+	(void)args;
+	GUEST_ASSERT(port > 0);
+	printf("idle: waiting for the toolstack\n");
+	for (;;) {
+		evtchn_clear_upcall(0);
+		if (control_pending((uint32_t)port, "idle"))
+			return 0;
+		sched_block();
+	}
+}
+
+static int prog_ticker(const char *args)
+{
+	unsigned long ms = 100;
+	int port = evtchn_bind_virq(VIRQ_CONTROL, 0);
+	uint32_t p;
+	uint64_t next;
+
+	if (*args && (!parse_ulong(args, NULL, &ms) || ms == 0))
+		ms = 100;
+	GUEST_ASSERT(port > 0);
+	p = (uint32_t)port;
+	next = monotonic_ns();
+	for (unsigned long tick = 1;; tick++) {
+		uint64_t now;
+
+		next += ms * 1000000ull;
+		printf("tick %lu\n", tick);
+		while ((now = monotonic_ns()) < next) {
+			sched_poll(&p, 1, next - now);
+			if (control_pending(p, "ticker"))
+				return 0;
+		}
+	}
+}
+
+static int prog_exit(const char *args)
+{
+	unsigned long code = 0;
+
+	parse_ulong(args, NULL, &code);
+	return (int)code;
+}
+
+static int prog_reboot(const char *args)
+{
+	(void)args;
+	printf("reboot: asking the VMM to reboot this domain\n");
+	shutdown(SHUTDOWN_reboot);
+}
+
+/* Takes every free page; returns how many, chained through their first word. */
+static size_t exhaust_pages(void **chain)
+{
+	size_t n = 0;
+	void *p;
+
+	*chain = NULL;
+	while ((p = alloc_pages(1)) != NULL) {
+		*(void **)p = *chain;
+		*chain = p;
+		n++;
+	}
+	return n;
+}
+
+static void release_pages(void *chain)
+{
+	while (chain) {
+		void *next = *(void **)chain;
+
+		free_pages(chain, 1);
+		chain = next;
+	}
+}
+
+static int prog_mem(const char *args)
+{
+	static void *ptrs[512];
+	size_t n1, n2;
+	void *chain, *p;
+
+	(void)args;
+	for (size_t i = 0; i < ARRAY_SIZE(ptrs); i++) {
+		size_t size = 1 + (i * 37) % 5000;
+
+		ptrs[i] = malloc(size);
+		GUEST_ASSERT(ptrs[i] != NULL);
+		GUEST_ASSERT_EQ((uintptr_t)ptrs[i] % 16, 0);
+		memset(ptrs[i], (int)(i & 0xff), size);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ptrs); i++) {
+		size_t size = 1 + (i * 37) % 5000;
+		const uint8_t *b = ptrs[i];
+
+		for (size_t k = 0; k < size; k++)
+			GUEST_ASSERT_EQ(b[k], i & 0xff);
+		free(ptrs[i]);
+	}
+	/* Exhaustion returns NULL and breaks nothing; freeing gives every page back. */
+	n1 = exhaust_pages(&chain);
+	GUEST_ASSERT(n1 > 0);
+	GUEST_ASSERT(malloc(100000) == NULL);
+	release_pages(chain);
+	n2 = exhaust_pages(&chain);
+	GUEST_ASSERT_EQ(n2, n1);
+	release_pages(chain);
+	p = calloc(1000, 8);
+	GUEST_ASSERT(p != NULL);
+	for (size_t k = 0; k < 8000; k++)
+		GUEST_ASSERT_EQ(((uint8_t *)p)[k], 0);
+	free(p);
+	GUEST_ASSERT(calloc((size_t)1 << 62, 8) == NULL); /* overflow is refused */
+	printf("mem: %zu pages allocated until exhaustion, twice, all returned\n", n1);
+	printf("mem: ok\n");
+	return 0;
+}
+
+static const struct program programs[] = {
+	{ "hello", prog_hello, "print a greeting" },
+	{ "smp", prog_smp, "bring up every vCPU and check them in" },
+	{ "crash", prog_crash, "fault on a NULL pointer" },
+	{ "assert", prog_assert, "fail a GUEST_ASSERT" },
+	{ "hypercall", prog_hypercall, "check the VMM's argument checking" },
+	{ "spin", prog_spin, "loop forever" },
+	{ "idle", prog_idle, "block until the toolstack asks for shutdown" },
+	{ "ticker", prog_ticker, "print a tick every MS ms" },
+	{ "exit", prog_exit, "power off with exit code N" },
+	{ "reboot", prog_reboot, "ask for a reboot" },
+	{ "mem", prog_mem, "allocator self-test" },
+};
+
+int run_program(const char *cmdline)
+{
+	char name[32];
+	size_t len = 0;
+	const char *args;
+
+	while (*cmdline == ' ')
+		cmdline++;
+	while (cmdline[len] && cmdline[len] != ' ' && len < sizeof(name) - 1) {
+		name[len] = cmdline[len];
+		len++;
+	}
+	name[len] = 0;
+	args = cmdline + len;
+	while (*args == ' ')
+		args++;
+	if (!len)
+		return prog_hello(args);
+	for (size_t i = 0; i < ARRAY_SIZE(programs); i++)
+		if (!strcmp(name, programs[i].name))
+			return programs[i].run(args);
+	printf("minios: unknown program '%s'; programs:", name);
+	for (size_t i = 0; i < ARRAY_SIZE(programs); i++)
+		printf(" %s", programs[i].name);
+	printf("\n");
+	return 2;
+}
