@@ -222,6 +222,85 @@ static void test_memory_too_small_is_an_error_before_anything_runs(void **state)
 	assert_null(strstr(P.out, "hello"));
 }
 
+
+static void test_reboot_with_on_reboot_destroy_ends_with_status_69(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-reboot", "--cmdline", "reboot",
+			     "--on-reboot", "destroy"), 69);
+	assert_non_null(strstr(P.err, "reboot"));
+}
+
+static void test_crash_with_on_crash_restart_boots_again(void **state)
+{
+	(void)state;
+	/* crashes, restarts, crashes ... until the timeout */
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-restart", "--cmdline", "crash",
+			     "--on-crash", "restart", "--timeout", "0.5"), 68);
+	assert_true(proc_count(&P, "crash: dereferencing NULL") >= 2);
+	assert_non_null(strstr(P.err, "restarting it"));
+}
+
+static void test_shutdown_reboot_request_restarts_the_guest(void **state)
+{
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-rb", "--cmdline", "ticker 20", NULL });
+	assert_true(proc_wait_output(&P, "tick 3", 20));
+	assert_int_equal(RUN(&Q, 20, "shutdown", "--reboot", "t-rb"), 0);
+	assert_true(proc_wait_output(&P, "reboot requested", 20));
+	proc_pump(&P, 0.3);
+	/* the guest started over: "tick 1" is printed a second time */
+	assert_true(proc_count(&P, "tick 1\n") >= 2);
+	assert_int_equal(RUN(&Q, 20, "list", "--json"), 0);
+	assert_non_null(strstr(Q.out, "\"restarts\":1"));
+	assert_int_equal(RUN(&Q, 20, "shutdown", "-w", "t-rb"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 0);
+}
+
+static void test_preserved_crashed_domain_stays_until_destroyed(void **state)
+{
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-keep", "--cmdline", "crash",
+					      "--on-crash", "preserve", NULL });
+	assert_true(proc_wait_output(&P, "dereferencing NULL", 20));
+	proc_pump(&P, 0.2);
+	assert_false(P.exited);
+	assert_int_equal(RUN(&Q, 20, "list"), 0);
+	assert_non_null(strstr(Q.out, "t-keep"));
+	assert_non_null(strstr(Q.out, "crashed"));
+	/* a crashed domain cannot be paused or asked to shut down; it can be destroyed */
+	assert_int_equal(RUN(&Q, 20, "pause", "t-keep"), 1);
+	assert_non_null(strstr(Q.err, "crashed"));
+	assert_int_equal(RUN(&Q, 20, "destroy", "t-keep"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 66); /* it ended because it crashed */
+	assert_non_null(strstr(P.err, "<crash_null_deref+"));
+}
+
+static void test_control_commands_on_unknown_domain_fail_clearly(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&Q, 20, "pause", "no-such-domain"), 1);
+	assert_non_null(strstr(Q.err, "no running domain named 'no-such-domain'"));
+	assert_int_equal(RUN(&Q, 20, "shutdown", "idle-less"), 1);
+	assert_int_equal(RUN(&Q, 20, "destroy"), 64);
+}
+
+static void test_shutdown_of_guest_that_does_not_listen_says_use_destroy(void **state)
+{
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-deaf", "--cmdline", "spin", NULL });
+	assert_true(proc_wait_output(&P, "spin: looping", 20));
+	assert_int_equal(RUN(&Q, 20, "shutdown", "t-deaf"), 1);
+	assert_non_null(strstr(Q.err, "xenith destroy t-deaf"));
+	/* pause works on a guest that never exits to the VMM */
+	assert_int_equal(RUN(&Q, 20, "pause", "t-deaf"), 0);
+	assert_int_equal(RUN(&Q, 20, "destroy", "t-deaf"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 67);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +320,12 @@ int main(void)
 		cmocka_unit_test(test_killed_vmm_leaves_no_stale_socket_that_breaks_next_run),
 		cmocka_unit_test(test_console_attaches_to_running_domain),
 		cmocka_unit_test(test_memory_too_small_is_an_error_before_anything_runs),
+		cmocka_unit_test(test_reboot_with_on_reboot_destroy_ends_with_status_69),
+		cmocka_unit_test(test_crash_with_on_crash_restart_boots_again),
+		cmocka_unit_test(test_shutdown_reboot_request_restarts_the_guest),
+		cmocka_unit_test(test_preserved_crashed_domain_stays_until_destroyed),
+		cmocka_unit_test(test_control_commands_on_unknown_domain_fail_clearly),
+		cmocka_unit_test(test_shutdown_of_guest_that_does_not_listen_says_use_destroy),
 	};
 
 	harness_require_kvm();

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+/* unit: config files and keys; every error names the key, the value and what is allowed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static void expect_msg(const struct errbuf *eb, const char *const *needles)
+{
+	for (; *needles; needles++)
+		if (!strstr(eb->msg, *needles))
+			fail_msg("message '%s' lacks '%s'", eb->msg, *needles);
+}
+
+#define EXPECT_SET_FAILS(cfg, key, value, ...)                                      \
+	do {                                                                        \
+		struct errbuf _eb = { "" };                                         \
+		assert_int_equal(config_set(cfg, key, value, &_eb), -EINVAL);       \
+		expect_msg(&_eb, (const char *const[]){ __VA_ARGS__, NULL });       \
+	} while (0)
+
+static void test_config_defaults(void **state)
+{
+	struct domain_config c;
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(c.memory_mib, 16);
+	assert_int_equal(c.vcpus, 1);
+	assert_int_equal(c.on_poweroff, ACTION_DESTROY);
+	assert_int_equal(c.on_reboot, ACTION_RESTART);
+	assert_int_equal(c.on_crash, ACTION_DESTROY);
+	assert_string_equal(c.name, "");
+	assert_true(c.timeout_s == 0);
+}
+
+static void test_config_parses_file_with_comments_and_quotes(void **state)
+{
+	struct domain_config c;
+	struct errbuf eb;
+	const char *text = "# a comment\n"
+			   "\n"
+			   "name = \"web-1\"   # trailing comment\n"
+			   "memory=512M\n"
+			   "  vcpus = 4\n"
+			   "cmdline = 'ticker 50 # not a comment'\n"
+			   "extra = \"say \\\"hi\\\"\"\n"
+			   "on_crash = preserve\n"
+			   "on_reboot = destroy\n"
+			   "timeout = 2.5\n"
+			   "memory = 1G\n";
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_parse_text(&c, text, "web.cfg", &eb), 0);
+	assert_string_equal(c.name, "web-1");
+	assert_int_equal(c.memory_mib, 1024); /* the later value wins, as in xl */
+	assert_int_equal(c.vcpus, 4);
+	assert_string_equal(c.cmdline, "say \"hi\"");
+	assert_int_equal(c.on_crash, ACTION_PRESERVE);
+	assert_int_equal(c.on_reboot, ACTION_DESTROY);
+	assert_true(c.timeout_s == 2.5);
+}
+
+static void test_config_bad_values_name_key_value_and_allowed(void **state)
+{
+	struct domain_config c;
+
+	(void)state;
+	config_init(&c);
+	EXPECT_SET_FAILS(&c, "vcpus", "0", "vcpus", "0", "1 to 64");
+	EXPECT_SET_FAILS(&c, "vcpus", "65", "vcpus", "65", "1 to 64");
+	EXPECT_SET_FAILS(&c, "vcpus", "two", "vcpus", "two");
+	EXPECT_SET_FAILS(&c, "vcpus", "-1", "vcpus", "-1");
+	EXPECT_SET_FAILS(&c, "memory", "1", "memory", "1", "2 to 65536");
+	EXPECT_SET_FAILS(&c, "memory", "lots", "memory", "lots", "MiB");
+	EXPECT_SET_FAILS(&c, "memory", "100G", "memory", "100G");
+	EXPECT_SET_FAILS(&c, "memory", "99999999999999999999", "memory");
+	EXPECT_SET_FAILS(&c, "name", "-x", "name", "-x", "A-Z");
+	EXPECT_SET_FAILS(&c, "name", "a b", "name", "a b");
+	EXPECT_SET_FAILS(&c, "name", "", "name");
+	EXPECT_SET_FAILS(&c, "on_crash", "coredump-destroy", "on_crash", "coredump-destroy",
+			 "destroy, restart or preserve");
+	EXPECT_SET_FAILS(&c, "timeout", "0", "timeout", "0", "seconds");
+	EXPECT_SET_FAILS(&c, "timeout", "nan", "timeout", "nan");
+	EXPECT_SET_FAILS(&c, "timeout", "1e99", "timeout");
+	EXPECT_SET_FAILS(&c, "kernel", "", "kernel");
+	/* nothing was changed by the failures */
+	assert_int_equal(c.vcpus, 1);
+	assert_int_equal(c.memory_mib, 16);
+	assert_int_equal(c.on_crash, ACTION_DESTROY);
+}
+
+static void test_config_unknown_key_suggests_the_nearest(void **state)
+{
+	struct domain_config c;
+
+	(void)state;
+	config_init(&c);
+	EXPECT_SET_FAILS(&c, "memroy", "64", "unknown key 'memroy'", "did you mean 'memory'",
+			 "known keys: name, memory");
+	EXPECT_SET_FAILS(&c, "frobnicate", "1", "unknown key 'frobnicate'", "known keys");
+}
+
+static void expect_text_error(const char *text, const char *needle1, const char *needle2)
+{
+	struct domain_config c;
+	struct errbuf eb = { "" };
+
+	config_init(&c);
+	assert_int_equal(config_parse_text(&c, text, "t.cfg", &eb), -EINVAL);
+	if (!strstr(eb.msg, needle1) || !strstr(eb.msg, needle2))
+		fail_msg("message '%s' lacks '%s' or '%s'", eb.msg, needle1, needle2);
+}
+
+static void test_config_syntax_errors_give_line_numbers(void **state)
+{
+	(void)state;
+	expect_text_error("name = a\nmemory 64\n", "t.cfg:2:", "missing '='");
+	expect_text_error("\n\nname = \"unterminated\n", "t.cfg:3:", "unterminated");
+	expect_text_error("vcpus = 2 3\n", "t.cfg:1:", "unexpected text");
+	expect_text_error("name = 'a' junk\n", "t.cfg:1:", "unexpected text");
+	expect_text_error("= 5\n", "t.cfg:1:", "key = value");
+	expect_text_error("name =\n", "t.cfg:1:", "no value");
+	expect_text_error("vcpus = 1\nvcpus = 0\n", "t.cfg:2:", "vcpus = 0");
+}
+
+static void test_config_file_paths_are_relative_to_the_file(void **state)
+{
+	char dir[] = "/tmp/xenith-cfg-XXXXXX", path[128];
+	struct domain_config c;
+	struct errbuf eb;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/web.cfg", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("kernel = \"images/minios\"\nconsole_log = /var/log/x.log\n", f);
+	fclose(f);
+	config_init(&c);
+	assert_int_equal(config_parse_file(&c, path, &eb), 0);
+	snprintf(path, sizeof(path), "%s/images/minios", dir);
+	assert_string_equal(c.kernel, path);
+	assert_string_equal(c.console_log, "/var/log/x.log");
+	snprintf(path, sizeof(path), "%s/web.cfg", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_config_missing_or_binary_file_is_an_error(void **state)
+{
+	char path[] = "/tmp/xenith-cfg-bin-XXXXXX";
+	struct domain_config c;
+	struct errbuf eb;
+	int fd;
+
+	(void)state;
+	config_init(&c);
+	assert_true(config_parse_file(&c, "/nonexistent/web.cfg", &eb) < 0);
+	assert_non_null(strstr(eb.msg, "/nonexistent/web.cfg"));
+	assert_non_null(strstr(eb.msg, "No such file"));
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "name = x\0\n", 10), 10);
+	close(fd);
+	assert_int_equal(config_parse_file(&c, path, &eb), -EINVAL);
+	assert_non_null(strstr(eb.msg, "NUL"));
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_defaults),
+		cmocka_unit_test(test_config_parses_file_with_comments_and_quotes),
+		cmocka_unit_test(test_config_bad_values_name_key_value_and_allowed),
+		cmocka_unit_test(test_config_unknown_key_suggests_the_nearest),
+		cmocka_unit_test(test_config_syntax_errors_give_line_numbers),
+		cmocka_unit_test(test_config_file_paths_are_relative_to_the_file),
+		cmocka_unit_test(test_config_missing_or_binary_file_is_an_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
