@@ -340,6 +340,8 @@ int cmd_run(int argc, char **argv)
 
 	if (t0_env && *t0_env)
 		t0 = strtoull(t0_env, NULL, 10);
+	/* A closed stdout (xenith run | head) must not kill the VMM: console writes just fail. */
+	signal(SIGPIPE, SIG_IGN);
 	r = parse_run_args(argc, argv, &a);
 	if (r >= 0)
 		return r;

@@ -49,18 +49,38 @@ const char *harness_run_dir(void)
 	return dir;
 }
 
+/* $VAR, else REL next to this binary in the build tree (tests and bench are one level down). */
+static const char *build_path(const char *var, const char *rel, char *buf, size_t size)
+{
+	const char *p = getenv(var);
+	char exe[512];
+	ssize_t n;
+
+	if (p && *p)
+		return p;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return rel;
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	snprintf(buf, size, "%s/%s", exe, rel);
+	if (access(buf, X_OK) < 0 && !strcmp(var, "XENITH_BIN")) /* hv/tests is two levels down */
+		snprintf(buf, size, "%s/../%s", exe, rel);
+	return buf;
+}
+
 const char *harness_xenith(void)
 {
-	const char *p = getenv("XENITH_BIN");
+	static char buf[600];
 
-	return p ? p : "xenith";
+	return build_path("XENITH_BIN", "../tools/xenith", buf, sizeof(buf));
 }
 
 const char *harness_minios(void)
 {
-	const char *p = getenv("XENITH_MINIOS");
+	static char buf[600];
 
-	return p ? p : "minios";
+	return build_path("XENITH_MINIOS", "../guest/minios", buf, sizeof(buf));
 }
 
 void proc_start(struct proc *p, const char *const *args)
