@@ -158,7 +158,7 @@ static int vcpu_set_entry(struct vcpu *v)
 		.rflags = 0x3002, /* IOPL 3: port I/O (hypercalls) from CPL 3; IF clear */
 	};
 
-	/* KVM_SET_REGS rather than sync regs: PVM drops IOPL written through kvm_run. */
+	/* Once per vCPU start, so the plain ioctl; exits then use the synced copy in kvm_run. */
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
 		return -errno;
 	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
