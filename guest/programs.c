@@ -261,7 +261,10 @@ static int prog_mem(const char *args)
 	return 0;
 }
 
+int bench_main(const char *args);
+
 static const struct program programs[] = {
+	{ "bench", bench_main, "run benchmark cases for `xenith bench`" },
 	{ "hello", prog_hello, "print a greeting" },
 	{ "smp", prog_smp, "bring up every vCPU and check them in" },
 	{ "crash", prog_crash, "fault on a NULL pointer" },

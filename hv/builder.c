@@ -218,6 +218,7 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 	maps[n++] = (struct pt_map){ l->shared_info, l->shared_info + PAGE, PT_MAP_W };
 	maps[n++] = (struct pt_map){ l->console, l->console + PAGE, PT_MAP_W };
 	maps[n++] = (struct pt_map){ l->gdt, l->gdt + PAGE, 0 };
+	maps[n++] = (struct pt_map){ XENITH_MMIO_TEST_GPA, XENITH_MMIO_TEST_GPA + PAGE, PT_MAP_W };
 	n = image_maps(&d->image, maps, n);
 	maps[n++] = (struct pt_map){ l->pt_base, l->pt_base + l->nr_pt_pages * PAGE, 0 };
 	for (unsigned i = 0; i < d->nr_vcpus; i++) {
@@ -238,7 +239,13 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 	clock_gettime(CLOCK_REALTIME, &wc);
 	d->shared->wc_sec = (uint64_t)wc.tv_sec;
 	d->shared->wc_nsec = (uint32_t)wc.tv_nsec;
-	return kvm_vm_set_memory(d->vm_fd, 0, 0, d->mem_size, d->mem, eb);
+	/* Two slots around the MMIO test page, which no memory backs. */
+	r = kvm_vm_set_memory(d->vm_fd, 0, 0, XENITH_MMIO_TEST_GPA, d->mem, eb);
+	if (r < 0)
+		return r;
+	return kvm_vm_set_memory(d->vm_fd, 1, XENITH_MMIO_TEST_GPA + PAGE,
+				 d->mem_size - XENITH_MMIO_TEST_GPA - PAGE,
+				 d->mem + XENITH_MMIO_TEST_GPA + PAGE, eb);
 }
 
 static uint64_t supported_xcr0(const struct kvm_sys *sys)

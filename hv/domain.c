@@ -168,6 +168,13 @@ int domain_create(const struct domain_config *cfg, const struct domain_opts *opt
 	r = domain_build(d, eb);
 	if (r < 0)
 		goto fail;
+	if (opts->bench) {
+		/* Its ioeventfds belong to this VM: a benchmark domain is never rebuilt. */
+		d->cfg.on_poweroff = d->cfg.on_reboot = d->cfg.on_crash = ACTION_DESTROY;
+		r = bench_hooks_setup(d, opts->bench, eb);
+		if (r < 0)
+			goto fail;
+	}
 	d->state = DOMAIN_BUILT;
 	*out = d;
 	return 0;
@@ -222,6 +229,7 @@ void domain_destroy(struct domain *d)
 		pthread_mutex_unlock(&d->lock);
 		join_all(d);
 	}
+	bench_hooks_teardown(d);
 	domain_teardown(d);
 	if (d->image_map)
 		munmap(d->image_map, d->image_size);

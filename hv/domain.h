@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bench_hooks.h"
 #include "config.h"
 #include "console.h"
 #include "elfload.h"
@@ -101,6 +102,7 @@ struct domain {
 	struct evtchn_table evtchn;
 	struct console console;
 	bool console_ready;
+	struct domain_bench *bench;   /* only for domains started by `xenith bench` */
 
 	unsigned nr_vcpus;
 	struct vcpu *vcpus;
@@ -127,6 +129,7 @@ struct domain {
 struct domain_opts {
 	int console_fd;      /* where guest output goes (usually 1); -1 for nowhere */
 	bool console_prefix; /* put "name: " in front of every line */
+	const struct bench_sink *bench; /* non-NULL: a benchmark domain (bench_hooks.h) */
 };
 
 /* Builds a domain from cfg (kernel path already resolved); nothing runs. */

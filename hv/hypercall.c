@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "hypercall.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <string.h>
 #include <time.h>
@@ -151,13 +152,38 @@ static long do_guest_assert(struct vcpu *v, uint64_t file, uint64_t line, uint64
 static long do_xenith_test(struct vcpu *v, uint64_t cmd, uint64_t a2, uint64_t a3, uint64_t a4,
 			   uint64_t a5)
 {
-	(void)v, (void)a3, (void)a4, (void)a5;
+	(void)a4, (void)a5;
 	switch (cmd) {
 	case XENITH_TEST_ECHO:
 		return (long)a2;
+	case XENITH_TEST_SHMEM_ECHO:
+		return bench_shmem_echo(v, a2, a3);
 	default:
 		return -XEN_ENOSYS;
 	}
+}
+
+static long do_bench_report(struct vcpu *v, uint64_t case_id, uint64_t rep, uint64_t bits,
+			    uint64_t a4, uint64_t a5)
+{
+	(void)a4, (void)a5;
+	return bench_report(v, case_id, rep, bits);
+}
+
+static long do_discard(struct vcpu *v, uint64_t gpa, uint64_t len, uint64_t a3, uint64_t a4,
+		       uint64_t a5)
+{
+	struct domain *d = v->d;
+
+	(void)a3, (void)a4, (void)a5;
+	if (gpa % XENITH_PAGE_SIZE || len % XENITH_PAGE_SIZE || len == 0)
+		return -XEN_EINVAL;
+	if (gpa < d->layout.free_start || !domain_gpa(d, gpa, len))
+		return -XEN_EFAULT;
+	/* The memfd loses the pages; KVM's MMU notifier drops the guest mappings. */
+	if (fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)gpa, (off_t)len) < 0)
+		return -XEN_EINVAL;
+	return 0;
 }
 
 static const hypercall_fn hypercall_table[XENITH_HYPERCALL_MAX] = {
@@ -168,7 +194,9 @@ static const hypercall_fn hypercall_table[XENITH_HYPERCALL_MAX] = {
 	[__HYPERVISOR_event_channel_op] = do_event_channel_op,
 	[__HYPERVISOR_xenith_time] = do_xenith_time,
 	[__HYPERVISOR_xenith_guest_assert] = do_guest_assert,
+	[__HYPERVISOR_xenith_bench_report] = do_bench_report,
 	[__HYPERVISOR_xenith_test] = do_xenith_test,
+	[__HYPERVISOR_xenith_discard] = do_discard,
 };
 _Static_assert(sizeof(hypercall_table) / sizeof(hypercall_table[0]) == XENITH_HYPERCALL_MAX,
 	       "hypercall table covers every op number");

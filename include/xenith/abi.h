@@ -48,8 +48,10 @@ enum xenith_hypercall {
 
 	__HYPERVISOR_xenith_time = 64,        /* current host time, see below */
 	__HYPERVISOR_xenith_guest_assert = 65, /* file, line, expr, message */
-	/* 66 (bench_report) and 67 (config) are reserved for later issues. */
+	__HYPERVISOR_xenith_bench_report = 66, /* a benchmark result, see below */
+	/* 67 (config) is reserved for device configuration. */
 	__HYPERVISOR_xenith_test = 68,         /* test hooks, see XENITH_TEST_* */
+	__HYPERVISOR_xenith_discard = 69,      /* give pages back: discard(gpa, len) */
 
 	XENITH_HYPERCALL_MAX = 72,             /* table size; ops >= this: -ENOSYS */
 };
@@ -116,7 +118,7 @@ _Static_assert(sizeof(struct sched_poll) == 24, "sched_poll ABI");
 #define EVTCHNOP_send 4       /* arg: struct evtchn_send * */
 #define EVTCHNOP_unmask 9     /* arg: struct evtchn_unmask * */
 
-#define VIRQ_TIMER 0
+#define VIRQ_BENCH_ECHO 6 /* Xenith: raised by the VMM's echo thread (bench domains) */
 #define VIRQ_CONTROL 7 /* Xenith: the toolstack asks something, see shared_info */
 #define XENITH_NR_VIRQS 8
 
@@ -147,6 +149,38 @@ struct evtchn_unmask {
 
 /* xenith_test(cmd, ...): hooks the kvm test tier uses from inside a guest. */
 #define XENITH_TEST_ECHO 0 /* returns arg 1 unchanged */
+/*
+ * xenith_test(XENITH_TEST_SHMEM_ECHO, gpa, count): (bench domains only) a
+ * VMM thread answers `count` rounds of a ping-pong on two uint64_t words at
+ * gpa: when word 0 becomes n it writes n to word 1.  It gives up after one
+ * second without a ping.
+ */
+#define XENITH_TEST_SHMEM_ECHO 1
+
+/*
+ * xenith_bench_report(case, rep, value_bits): one repetition's result of
+ * benchmark case `case` (an index into the bench tables both sides are
+ * built from); value_bits is the IEEE-754 double, rep is the repetition.
+ * -XEN_ENOSYS when the domain was not started by `xenith bench`.
+ */
+
+/*
+ * xenith_discard(gpa, len): the guest gives pages of its free memory back
+ * (Xen's decrease_reservation, in one call): their contents are gone, and
+ * the next touch faults them in afresh.  Page-aligned, inside
+ * [free_start, mem_bytes).
+ */
+
+/*
+ * Bench domains only: writes to XENITH_BENCH_DOORBELL_PORT are caught in
+ * the kernel by an ioeventfd (no exit to the VMM); writes to
+ * XENITH_BENCH_ECHO_PORT wake a VMM thread that raises VIRQ_BENCH_ECHO.
+ * XENITH_MMIO_TEST_GPA is mapped in the guest page tables but backed by
+ * no memory: each access is an MMIO exit (writes vanish, reads all ones).
+ */
+#define XENITH_BENCH_DOORBELL_PORT 0xe4
+#define XENITH_BENCH_ECHO_PORT 0xe8
+#define XENITH_MMIO_TEST_GPA 0x8000ull
 
 /* xen_version(cmd) */
 #define XENVER_version 0 /* (major << 16) | minor */

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Benchmark workloads, one source built twice: into minios (guest/) and
+ * into the native runner (tools/).  Only freestanding C here: memory comes
+ * from the environment's alloc(), time from rdtsc, so guest and native
+ * runs take the same code paths.
+ */
+#ifndef XENITH_BENCH_WORKLOADS_H
+#define XENITH_BENCH_WORKLOADS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct wl_env {
+	uint64_t tsc_khz;
+	/* Page-aligned memory; contents undefined.  NULL when out of memory. */
+	void *(*alloc)(void *opaque, size_t bytes);
+	void (*release)(void *opaque, void *p, size_t bytes);
+	/* Gives [p, p + bytes) back so that the next touch faults as a first use. */
+	void (*discard)(void *opaque, void *p, size_t bytes);
+	void *opaque;
+};
+
+struct wl_case {
+	const char *suite;      /* "compute", "memory" */
+	const char *name;       /* unique within the table, e.g. "latency-2M" */
+	const char *unit;       /* "us", "GB/s", "ns/load", "ns/page", "ns/access" */
+	bool higher_is_better;
+	bool quick;             /* part of `xenith bench --quick` */
+	uint64_t bytes;         /* working set */
+	/* One repetition: 0 and *value, or -1 (out of memory). */
+	int (*run)(const struct wl_case *c, const struct wl_env *env, double *value);
+};
+
+extern const struct wl_case wl_cases[];
+extern const unsigned wl_nr_cases;
+
+/* Guest memory a run of the cases needs (the largest working set, with slack). */
+uint64_t wl_memory_needed(bool quick);
+
+static inline uint64_t wl_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+#endif
