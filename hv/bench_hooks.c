@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -20,6 +21,7 @@ struct domain_bench {
 	atomic_bool stop;
 	pthread_t shmem_thread;
 	bool shmem_started;
+	cpu_set_t helper_cpus; /* where the creating thread ran: keeps responders off the vCPU's CPU */
 };
 
 struct shmem_job {
@@ -67,6 +69,7 @@ int bench_hooks_setup(struct domain *d, const struct bench_sink *sink, struct er
 	if (!b)
 		return errbuf_set(eb, ENOMEM, "out of memory");
 	b->sink = *sink;
+	pthread_getaffinity_np(pthread_self(), sizeof(b->helper_cpus), &b->helper_cpus);
 	b->doorbell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	b->echo_fd = eventfd(0, EFD_CLOEXEC);
 	d->bench = b;
@@ -149,7 +152,9 @@ long bench_shmem_echo(struct vcpu *v, uint64_t gpa, uint64_t count)
 	struct domain *d = v->d;
 	struct domain_bench *b = d->bench;
 	struct shmem_job *job;
+	pthread_attr_t attr;
 	uint64_t *words;
+	int r;
 
 	if (!b)
 		return -XEN_ENOSYS;
@@ -166,7 +171,11 @@ long bench_shmem_echo(struct vcpu *v, uint64_t gpa, uint64_t count)
 	if (!job)
 		return -XEN_ENOSPC;
 	*job = (struct shmem_job){ d, &words[0], &words[1], count };
-	if (pthread_create(&b->shmem_thread, NULL, shmem_thread, job)) {
+	pthread_attr_init(&attr);
+	pthread_attr_setaffinity_np(&attr, sizeof(b->helper_cpus), &b->helper_cpus);
+	r = pthread_create(&b->shmem_thread, &attr, shmem_thread, job);
+	pthread_attr_destroy(&attr);
+	if (r) {
 		free(job);
 		return -XEN_ENOSPC;
 	}

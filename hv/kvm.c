@@ -201,3 +201,19 @@ void kvm_vcpu_close(struct kvm_sys *sys, int vcpu_fd, struct kvm_run *run)
 	if (vcpu_fd >= 0)
 		close(vcpu_fd);
 }
+
+uint64_t kvm_host_tsc_khz(struct kvm_sys *sys)
+{
+	int vm, vcpu, khz = 0;
+
+	vm = ioctl(sys->fd, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		return 0;
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu >= 0) {
+		khz = ioctl(vcpu, KVM_GET_TSC_KHZ, 0);
+		close(vcpu);
+	}
+	close(vm);
+	return khz > 0 ? (uint64_t)khz : 0;
+}

@@ -26,6 +26,9 @@ void kvm_sys_close(struct kvm_sys *sys);
 /* Name of the KVM vendor module in use ("kvm_intel", "kvm_amd", "kvm_pvm", ...). */
 const char *kvm_vendor_module(void);
 
+/* The TSC frequency KVM gives guests, from a throw-away VM; 0 if unknown. */
+uint64_t kvm_host_tsc_khz(struct kvm_sys *sys);
+
 int kvm_vm_create(struct kvm_sys *sys, int *vm_fd, struct errbuf *eb);
 int kvm_vm_set_memory(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host,
 		      struct errbuf *eb);

@@ -106,8 +106,7 @@ struct run_args {
 	const char *run_dir;
 };
 
-/* Finds the bundled guest: $XENITH_MINIOS, the build tree next to us, the install path. */
-static int find_minios(char *out, size_t size)
+int find_bundled_minios(char *out, size_t size)
 {
 	const char *env = getenv("XENITH_MINIOS");
 	char exe[PATH_MAX];
@@ -199,7 +198,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 			return EXIT_USAGE;
 		}
 	}
-	if (!a->cfg.kernel[0] && find_minios(a->cfg.kernel, sizeof(a->cfg.kernel)) < 0) {
+	if (!a->cfg.kernel[0] && find_bundled_minios(a->cfg.kernel, sizeof(a->cfg.kernel)) < 0) {
 		fprintf(stderr, "xenith run: no IMAGE given and the bundled minios is not at %s "
 			"(build it with `meson compile -C build`, or set XENITH_MINIOS)\n",
 			a->cfg.kernel);

@@ -19,6 +19,7 @@ static const struct subcommand subcommands[] = {
 	{ "shutdown", cmd_shutdown, "ask a domain's guest to power off (or reboot)" },
 	{ "destroy", cmd_destroy, "end a domain at once" },
 	{ "console", cmd_console, "attach to a running domain's console output" },
+	{ "bench", cmd_bench, "measure guest against native; compare runs" },
 };
 
 static void usage(FILE *f)

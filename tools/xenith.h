@@ -18,5 +18,11 @@ int cmd_unpause(int argc, char **argv);
 int cmd_shutdown(int argc, char **argv);
 int cmd_destroy(int argc, char **argv);
 int cmd_console(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_bench_compare(int argc, char **argv);
+
+#include <stddef.h>
+/* The bundled guest: $XENITH_MINIOS, the build tree next to xenith, the install path. */
+int find_bundled_minios(char *out, size_t size);
 
 #endif

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One run of `xenith bench`: every series (a case in one mode, native or
+ * guest) with all its samples, plus the environment.  Written as one JSON
+ * document, schema "xenith-bench/1" (results/SCHEMA.md).
+ */
+#ifndef XENITH_BENCH_RESULT_H
+#define XENITH_BENCH_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "stats.h"
+
+#define BENCH_SCHEMA "xenith-bench/1"
+
+struct bench_series {
+	char suite[16];
+	char name[32];
+	char mode[8];        /* "native" or "guest" */
+	char unit[16];
+	bool higher_is_better;
+	char analogue[32];   /* exit costs: the native case it is compared with, else "" */
+	double *samples;
+	size_t n, cap;
+	struct summary sum;  /* filled by bench_run_finish() */
+};
+
+struct bench_env {
+	char cpu_model[128];
+	char kernel[160];
+	char kvm_module[32];
+	char revision[64];
+	char build_type[32];
+	char hostname[72];
+	char date[32];       /* ISO 8601, UTC, when the run started */
+	uint64_t tsc_khz;
+};
+
+struct bench_run {
+	char id[112];        /* date and revision: the archive's key */
+	struct bench_env env;
+	bool quick;
+	unsigned repeat, warmup;
+	double duration_s;
+	struct bench_series *series;
+	size_t nr_series, cap;
+};
+
+void bench_run_init(struct bench_run *r);
+void bench_run_free(struct bench_run *r);
+/* Finds or adds a series; NULL when out of memory. */
+struct bench_series *bench_run_series(struct bench_run *r, const char *suite, const char *name,
+				      const char *mode, const char *unit, bool higher_is_better);
+int bench_series_add(struct bench_series *s, double v);
+const struct bench_series *bench_run_find(const struct bench_run *r, const char *suite,
+					  const char *name, const char *mode);
+/* Summaries of every series. */
+void bench_run_finish(struct bench_run *r);
+
+void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *revision,
+		       const char *build_type);
+
+/*
+ * Writes the document to path through a temporary file and rename(), so a
+ * reader never sees a partial document under the final name.
+ */
+int bench_run_write(const struct bench_run *r, const char *path, struct errbuf *eb);
+/* Reads a document back; refuses other schemas and incomplete runs. */
+int bench_run_read(struct bench_run *r, const char *path, struct errbuf *eb);
+
+/*
+ * Guest speed as a fraction of native for a series pair: native/guest
+ * for lower-is-better units, guest/native otherwise (1.0 = native speed).
+ */
+double bench_relative_speed(const struct bench_series *guest, const struct bench_series *native);
+
+#endif

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: MIT
+/*
+ * xenith bench: runs the workloads natively and in a guest built from the
+ * same code, measures exit costs against their native analogues, prints a
+ * table, and writes one JSON document per run (results/SCHEMA.md).
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../bench/exitcost.h"
+#include "../bench/native.h"
+#include "../bench/result.h"
+#include "../bench/workloads.h"
+#include "../bench/archive.h"
+#include "version.h"
+#include "domain.h"
+#include "vcpu.h"
+#include "xenith.h"
+
+static const char *const suites[] = { "compute", "memory", "exit", NULL };
+
+static void bench_help(FILE *f)
+{
+	fprintf(f,
+"usage: xenith bench [SUITE...] [--quick] [--repeat N] [--warmup N] [--out DIR]\n"
+"       xenith bench compare BASE NEW [--alpha P] [--min-effect F]\n"
+"       xenith bench list\n\n"
+"Runs each case natively and in a minios guest built from the same code, and\n"
+"reports guest/native ratios.  Suites: compute (CRC-32, matrix multiply),\n"
+"memory (copy, triad, latency 32K..256M, first touch, random access), exit\n"
+"(hypercall, ioeventfd, MMIO, event-channel and shared-memory round trips\n"
+"against getppid, eventfd, futex and shared-memory ping-pong natively).\n"
+"Default: every suite.\n\n"
+"options:\n"
+"  --quick          fewer cases and repetitions (the CI and README job)\n"
+"  --repeat N       repetitions per case (default 10, --quick 5)\n"
+"  --warmup N       unrecorded repetitions first (default 1)\n"
+"  --out DIR        results archive (default: results/runs in the source tree,\n"
+"                   else ./xenith-results; $XENITH_RESULTS overrides)\n"
+"  --no-archive     print the table only\n"
+"  -h, --help       this text\n\n"
+"Each run is one JSON document (schema %s) in the archive, indexed in\n"
+"DIR/index.sqlite.  `xenith bench compare` exits 1 when a case got slower.\n",
+		BENCH_SCHEMA);
+}
+
+struct selection {
+	bool suite[3];
+	bool quick;
+	unsigned repeat, warmup;
+	const char *out;
+	bool no_archive;
+};
+
+static bool suite_selected(const struct selection *sel, const char *suite)
+{
+	for (int i = 0; suites[i]; i++)
+		if (!strcmp(suites[i], suite))
+			return sel->suite[i];
+	return false;
+}
+
+static bool progress_tty;
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!progress_tty)
+		return;
+	fputs("\r\033[K", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+}
+
+static int pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+static int run_native(struct bench_run *run, const struct selection *sel, uint64_t tsc_khz,
+		      int measure_cpu, int partner_cpu)
+{
+	struct wl_env env;
+	unsigned total = sel->warmup + sel->repeat;
+
+	native_env_init(&env, tsc_khz);
+	native_set_cpus(measure_cpu, partner_cpu);
+	for (unsigned i = 0; i < wl_nr_cases; i++) {
+		const struct wl_case *c = &wl_cases[i];
+		struct bench_series *s;
+
+		if (!suite_selected(sel, c->suite) || (sel->quick && !c->quick))
+			continue;
+		s = bench_run_series(run, c->suite, c->name, "native", c->unit, c->higher_is_better);
+		for (unsigned r = 0; s && r < total; r++) {
+			double v;
+
+			progress("native %s/%s %u/%u", c->suite, c->name, r + 1, total);
+			native_prepare();
+			if (c->run(c, &env, &v) < 0) {
+				fprintf(stderr, "xenith bench: native %s: out of memory\n", c->name);
+				return -ENOMEM;
+			}
+			if (r >= sel->warmup)
+				bench_series_add(s, v);
+		}
+	}
+	if (!suite_selected(sel, "exit"))
+		return 0;
+	for (unsigned i = 0; i < native_nr_cases; i++) {
+		const struct native_case *c = &native_cases[i];
+		struct bench_series *s = bench_run_series(run, "exit", c->name, "native", "ns", false);
+		unsigned n = c->iterations / (sel->quick ? 4 : 1);
+
+		for (unsigned r = 0; s && r < total; r++) {
+			double v;
+
+			progress("native exit/%s %u/%u", c->name, r + 1, total);
+			native_prepare();
+			v = c->run(n);
+			if (v < 0) {
+				fprintf(stderr, "xenith bench: native %s failed\n", c->name);
+				return -EIO;
+			}
+			if (r >= sel->warmup)
+				bench_series_add(s, v);
+		}
+	}
+	return 0;
+}
+
+struct guest_sink {
+	struct bench_run *run;
+	unsigned reports, expected;
+};
+
+static void guest_report(void *opaque, struct domain *d, uint32_t id, uint32_t rep, double value)
+{
+	struct guest_sink *gs = opaque;
+	struct bench_series *s = NULL;
+
+	(void)d;
+	(void)rep;
+	if (id < wl_nr_cases) {
+		const struct wl_case *c = &wl_cases[id];
+
+		s = bench_run_series(gs->run, c->suite, c->name, "guest", c->unit, c->higher_is_better);
+		progress("guest %s/%s %u", c->suite, c->name, rep + 1);
+	} else if (id >= BENCH_EXIT_CASE_BASE && id < BENCH_EXIT_CASE_BASE + NR_EXIT_CASES) {
+		const struct exit_case_info *c = &exit_cases[id - BENCH_EXIT_CASE_BASE];
+
+		s = bench_run_series(gs->run, "exit", c->name, "guest", "ns", false);
+		if (s)
+			snprintf(s->analogue, sizeof(s->analogue), "%s", c->analogue);
+		progress("guest exit/%s %u", c->name, rep + 1);
+	}
+	if (s) {
+		bench_series_add(s, value);
+		gs->reports++;
+	}
+}
+
+static int run_guest(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
+		     int measure_cpu, int helper_cpu)
+{
+	struct guest_sink gs = { .run = run };
+	struct bench_sink sink = { guest_report, &gs };
+	struct domain_opts opts = { .console_fd = STDERR_FILENO, .console_prefix = true, .bench = &sink };
+	struct domain_config cfg;
+	struct domain *d = NULL;
+	struct errbuf eb;
+	char *p;
+	size_t left;
+	int r, n;
+
+	config_init(&cfg);
+	snprintf(cfg.name, sizeof(cfg.name), "bench");
+	cfg.memory_mib = (wl_memory_needed(sel->quick) >> 20) + 16;
+	n = snprintf(cfg.cmdline, sizeof(cfg.cmdline), "bench %u %u %u", sel->repeat, sel->warmup,
+		     sel->quick ? 1 : 0);
+	p = cfg.cmdline + n;
+	left = sizeof(cfg.cmdline) - (size_t)n;
+	for (unsigned i = 0; i < wl_nr_cases; i++) {
+		if (!suite_selected(sel, wl_cases[i].suite) || (sel->quick && !wl_cases[i].quick))
+			continue;
+		n = snprintf(p, left, " %u", i);
+		p += n;
+		left -= (size_t)n;
+		gs.expected += sel->repeat;
+	}
+	if (suite_selected(sel, "exit")) {
+		for (unsigned i = 0; i < NR_EXIT_CASES; i++) {
+			n = snprintf(p, left, " %u", BENCH_EXIT_CASE_BASE + i);
+			p += n;
+			left -= (size_t)n;
+			gs.expected += sel->repeat;
+		}
+	}
+	if (gs.expected == 0)
+		return 0;
+	r = find_bundled_minios(cfg.kernel, sizeof(cfg.kernel));
+	if (r < 0) {
+		fprintf(stderr, "xenith bench: the bundled minios is not built (%s)\n", cfg.kernel);
+		return r;
+	}
+	/* Helper threads (echo, shared-memory responder) stay on helper_cpu. */
+	pin_self(helper_cpu);
+	if (domain_create(&cfg, &opts, kvm, 1, &d, &eb) < 0 || domain_start(d, &eb) < 0) {
+		fprintf(stderr, "xenith bench: guest: %s\n", eb.msg);
+		domain_destroy(d);
+		return -EIO;
+	}
+	if (measure_cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(measure_cpu, &set);
+		pthread_setaffinity_np(d->vcpus[0].thread, sizeof(set), &set);
+	}
+	domain_wait(d, now_ns() + 3600ull * 1000000000ull);
+	r = 0;
+	if (d->end.state != DOMAIN_SHUTDOWN || d->end.code != 0 || gs.reports != gs.expected) {
+		fprintf(stderr, "xenith bench: the guest run failed (%s; %u of %u results)\n",
+			d->end.why[0] ? d->end.why : "still running after an hour", gs.reports,
+			gs.expected);
+		r = -EIO;
+	}
+	domain_destroy(d);
+	return r;
+}
+
+static const char *relative_note(const struct bench_series *s)
+{
+	return s->higher_is_better ? "higher is better" : "lower is better";
+}
+
+static void print_table(const struct bench_run *run)
+{
+	printf("\n%-8s %-16s %-9s %12s %12s %8s   %s\n", "suite", "case", "unit", "native", "guest",
+	       "speed", "(guest speed / native; 1.00 = native)");
+	for (size_t i = 0; i < run->nr_series; i++) {
+		const struct bench_series *g = &run->series[i], *nat;
+
+		if (strcmp(g->mode, "guest") || !strcmp(g->suite, "exit"))
+			continue;
+		nat = bench_run_find(run, g->suite, g->name, "native");
+		printf("%-8s %-16s %-9s %12.2f %12.2f %8.3f   cv %.1f%%/%.1f%%, %s\n", g->suite, g->name,
+		       g->unit, nat ? nat->sum.median : NAN, g->sum.median, bench_relative_speed(g, nat),
+		       nat ? 100 * nat->sum.cv : NAN, 100 * g->sum.cv, relative_note(g));
+	}
+	if (!bench_run_find(run, "exit", "hypercall", "guest"))
+		return;
+	printf("\n%-8s %-16s %12s   %-18s %12s %10s\n", "exit", "guest case", "cost (ns)",
+	       "native analogue", "cost (ns)", "ratio");
+	for (size_t i = 0; i < run->nr_series; i++) {
+		const struct bench_series *g = &run->series[i], *nat;
+
+		if (strcmp(g->mode, "guest") || strcmp(g->suite, "exit"))
+			continue;
+		nat = bench_run_find(run, "exit", g->analogue, "native");
+		printf("%-8s %-16s %12.1f   %-18s %12.1f %9.1fx\n", "", g->name, g->sum.median,
+		       g->analogue, nat ? nat->sum.median : NAN,
+		       nat && nat->sum.median > 0 ? g->sum.median / nat->sum.median : NAN);
+	}
+	{
+		const struct bench_series *call = bench_run_find(run, "exit", "call", "native");
+
+		if (call)
+			printf("%-8s %-16s %12s   %-18s %12.2f\n", "", "(floor)", "", "call", call->sum.median);
+	}
+}
+
+static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+
+	if (*end || end == v || n < lo || n > hi) {
+		fprintf(stderr, "xenith bench: %s %s: expected an integer from %u to %u\n", opt, v, lo, hi);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int bench_list(void)
+{
+	printf("%-8s %-16s %-10s %-6s %s\n", "suite", "case", "unit", "quick", "better");
+	for (unsigned i = 0; i < wl_nr_cases; i++)
+		printf("%-8s %-16s %-10s %-6s %s\n", wl_cases[i].suite, wl_cases[i].name, wl_cases[i].unit,
+		       wl_cases[i].quick ? "yes" : "no", wl_cases[i].higher_is_better ? "higher" : "lower");
+	for (unsigned i = 0; i < NR_EXIT_CASES; i++)
+		printf("%-8s %-16s %-10s %-6s lower (native analogue: %s)\n", "exit", exit_cases[i].name,
+		       "ns", "yes", exit_cases[i].analogue);
+	return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "no-archive", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct selection sel = { .warmup = 1 };
+	bool any_suite = false, repeat_set = false;
+	struct bench_run run;
+	struct kvm_sys kvm = { .fd = -1 };
+	struct errbuf eb;
+	int opt, r, ncpu, measure_cpu = -1, helper_cpu = -1;
+	uint64_t t0;
+
+	if (argc >= 2 && !strcmp(argv[1], "compare"))
+		return cmd_bench_compare(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "list"))
+		return bench_list();
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			sel.quick = true;
+			break;
+		case 'r':
+			if (parse_uint_opt("--repeat", optarg, 1, 1000, &sel.repeat) < 0)
+				return EXIT_USAGE;
+			repeat_set = true;
+			break;
+		case 'w':
+			if (parse_uint_opt("--warmup", optarg, 0, 100, &sel.warmup) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'o':
+			sel.out = optarg;
+			break;
+		case 'N':
+			sel.no_archive = true;
+			break;
+		case 'h':
+			bench_help(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "xenith bench: see `xenith bench --help`\n");
+			return EXIT_USAGE;
+		}
+	}
+	for (int i = optind; i < argc; i++) {
+		int k;
+
+		for (k = 0; suites[k] && strcmp(suites[k], argv[i]); k++)
+			;
+		if (!suites[k]) {
+			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit "
+				"(`xenith bench list` shows every case)\n", argv[i]);
+			return EXIT_USAGE;
+		}
+		sel.suite[k] = any_suite = true;
+	}
+	if (!any_suite)
+		for (int k = 0; suites[k]; k++)
+			sel.suite[k] = true;
+	if (!repeat_set)
+		sel.repeat = sel.quick ? 5 : 10;
+	if (!sel.no_archive && archive_prepare(sel.out, &eb) < 0) {
+		fprintf(stderr, "xenith bench: %s\n", eb.msg);
+		return EXIT_USAGE;
+	}
+	progress_tty = isatty(STDERR_FILENO);
+	if (kvm_sys_open(&kvm, &eb) < 0 || vcpu_global_init(&eb) < 0) {
+		fprintf(stderr, "xenith bench: %s\n", eb.msg);
+		return EXIT_START;
+	}
+	ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu >= 2) {
+		measure_cpu = 1;
+		helper_cpu = 0;
+	}
+	bench_run_init(&run);
+	run.quick = sel.quick;
+	run.repeat = sel.repeat;
+	run.warmup = sel.warmup;
+	bench_env_collect(&run.env, kvm_host_tsc_khz(&kvm), XENITH_REVISION, XENITH_BUILD_TYPE);
+	snprintf(run.id, sizeof(run.id), "%s-%s", run.env.date, run.env.revision);
+	fprintf(stderr, "xenith bench: %s%s, %u repetitions after %u warm-up; CPU %s; KVM %s\n",
+		sel.quick ? "quick run" : "full run", "", sel.repeat, sel.warmup, run.env.cpu_model,
+		run.env.kvm_module);
+	t0 = now_ns();
+	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
+	if (r == 0)
+		r = run_guest(&run, &sel, &kvm, measure_cpu, helper_cpu);
+	progress("%s", "");
+	run.duration_s = (double)(now_ns() - t0) / 1e9;
+	kvm_sys_close(&kvm);
+	if (r < 0) {
+		bench_run_free(&run);
+		return EXIT_START;
+	}
+	bench_run_finish(&run);
+	print_table(&run);
+	if (!sel.no_archive) {
+		char path[PATH_MAX];
+
+		if (archive_store(&run, path, sizeof(path), &eb) < 0) {
+			fprintf(stderr, "xenith bench: %s\n", eb.msg);
+			bench_run_free(&run);
+			return 1;
+		}
+		printf("\nresults: %s (%.0f s)\n", path, run.duration_s);
+	}
+	bench_run_free(&run);
+	return 0;
+}
