@@ -313,9 +313,10 @@ int bench_run_read(struct bench_run *r, const char *path, struct errbuf *eb)
 		return errbuf_set(eb, EINVAL, "%s is not valid JSON: %s", path, err);
 	schema = jv_str(doc, "schema", NULL);
 	if (!schema || strcmp(schema, BENCH_SCHEMA)) {
-		jv_free(doc);
-		return errbuf_set(eb, EINVAL, "%s has schema '%s'; this xenith reads '%s'", path,
-				  schema ? schema : "(none)", BENCH_SCHEMA);
+		errbuf_set(eb, EINVAL, "%s has schema '%.40s'; this xenith reads '%s'", path,
+			   schema ? schema : "(none)", BENCH_SCHEMA);
+		jv_free(doc); /* after the message: schema points into doc */
+		return -EINVAL;
 	}
 	if (!jv_bool(doc, "complete", false)) {
 		jv_free(doc);

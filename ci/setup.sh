@@ -6,6 +6,7 @@ packages=(
 	gcc libc6-dev make pkg-config  # compiler and the guest's freestanding build
 	meson ninja-build              # build system
 	libcmocka-dev                  # unit and kvm test tiers
+	libsqlite3-dev zlib1g-dev      # the benchmark results index (linked statically)
 )
 
 missing=()

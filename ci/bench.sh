@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The main job: install, build, run the quick benchmark suite (booted guests
+# against native), archive the results, and compare them with the committed
+# baseline for this kind of host.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ci/setup.sh
+[ -d build ] || meson setup build >/dev/null
+meson compile -C build >/dev/null
+build/tools/xenith bench --quick "$@"
+
+new=$(ls -t results/runs/*.json 2>/dev/null | head -n1 || true)
+module=$(for m in kvm_pvm kvm_intel kvm_amd; do [ -d /sys/module/$m ] && echo $m && break; done)
+base=results/baselines/${module:-unknown}-quick.json
+if [ -n "$new" ] && [ -f "$base" ]; then
+	echo
+	echo "== compared with $base"
+	build/tools/xenith bench compare "$base" "$new" || echo "(regressions against the baseline: see above)"
+fi
