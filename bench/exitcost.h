@@ -8,6 +8,8 @@
 
 /* Case ids in bench_report: workloads are 0..wl_nr_cases-1, these follow the base. */
 #define BENCH_EXIT_CASE_BASE 1000u
+/* The density suite's busy loop reports its rounds under this id. */
+#define BENCH_BUSY_CASE 2000u
 
 enum exit_case {
 	EXIT_HYPERCALL,  /* null hypercall: port-I/O exit handled in the VMM */

@@ -245,7 +245,9 @@ int bench_run_write(const struct bench_run *r, const char *path, struct errbuf *
 	fprintf(f, "  \"config\": {\"quick\": %s, \"repeat\": %u, \"warmup\": %u, \"duration_s\": ",
 		r->quick ? "true" : "false", r->repeat, r->warmup);
 	put_num(f, r->duration_s);
-	fputs("},\n  \"series\": [\n", f);
+	fputs("},\n  \"note\": ", f);
+	put_str(f, r->note);
+	fputs(",\n  \"series\": [\n", f);
 	for (size_t i = 0; i < r->nr_series; i++) {
 		write_series(f, &r->series[i]);
 		fputs(i + 1 < r->nr_series ? ",\n" : "\n", f);
@@ -336,6 +338,7 @@ int bench_run_read(struct bench_run *r, const char *path, struct errbuf *eb)
 	r->repeat = (unsigned)jv_num(jv_get(doc, "config"), "repeat", 0);
 	r->warmup = (unsigned)jv_num(jv_get(doc, "config"), "warmup", 0);
 	r->duration_s = jv_num(jv_get(doc, "config"), "duration_s", 0);
+	snprintf(r->note, sizeof(r->note), "%s", jv_str(doc, "note", ""));
 	series = jv_get(doc, "series");
 	if (!series || series->type != JV_ARR) {
 		jv_free(doc);

@@ -45,6 +45,7 @@ struct bench_run {
 	bool quick;
 	unsigned repeat, warmup;
 	double duration_s;
+	char note[1024];     /* what stopped a suite early, for people; "" if nothing */
 	struct bench_series *series;
 	size_t nr_series, cap;
 };

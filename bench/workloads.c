@@ -224,6 +224,25 @@ static int run_random(const struct wl_case *c, const struct wl_env *env, double 
 	return 0;
 }
 
+uint64_t wl_busy(uint8_t *buf, uint64_t ms, uint64_t tsc_khz)
+{
+	uint64_t end = wl_rdtsc() + ms * tsc_khz, rounds = 0;
+	uint32_t crc = 0;
+
+	for (unsigned i = 0; i < WL_BUSY_BUF; i++)
+		buf[i] = (uint8_t)(i * 31);
+	while (wl_rdtsc() < end) {
+		for (unsigned i = 0; i < WL_BUSY_BUF; i++) {
+			crc ^= buf[i];
+			for (int k = 0; k < 8; k++)
+				crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+		}
+		rounds++;
+	}
+	sink = crc;
+	return rounds;
+}
+
 const struct wl_case wl_cases[] = {
 	{ "compute", "crc32", "us", false, true, 256 * KiB, run_crc32 },
 	{ "compute", "matmul", "us", false, true, 3 * 128 * 128 * 8, run_matmul },

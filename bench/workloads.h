@@ -36,6 +36,14 @@ struct wl_case {
 extern const struct wl_case wl_cases[];
 extern const unsigned wl_nr_cases;
 
+/*
+ * A CPU-bound loop for the density suite: CRC-32 rounds over a 16 KiB
+ * buffer (in cache) until `ms` milliseconds of TSC time passed; returns
+ * the rounds done.  buf must hold 16 KiB.
+ */
+uint64_t wl_busy(uint8_t *buf, uint64_t ms, uint64_t tsc_khz);
+#define WL_BUSY_BUF 16384u
+
 /* Guest memory a run of the cases needs (the largest working set, with slack). */
 uint64_t wl_memory_needed(bool quick);
 

@@ -111,6 +111,17 @@ static bool next_number(const char **p, unsigned long *out)
 	return parse_ulong(*p, p, out);
 }
 
+/* `busy MS`: the density suite's CPU load; reports rounds done as case BENCH_BUSY_CASE. */
+int busy_main(const char *args)
+{
+	static uint8_t buf[WL_BUSY_BUF];
+	unsigned long ms = 1000;
+
+	parse_ulong(args, NULL, &ms);
+	report(BENCH_BUSY_CASE, 0, (double)wl_busy(buf, ms, shared_info->tsc_khz));
+	return 0;
+}
+
 int bench_main(const char *args)
 {
 	struct wl_env env = {

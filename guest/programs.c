@@ -262,9 +262,11 @@ static int prog_mem(const char *args)
 }
 
 int bench_main(const char *args);
+int busy_main(const char *args);
 
 static const struct program programs[] = {
 	{ "bench", bench_main, "run benchmark cases for `xenith bench`" },
+	{ "busy", busy_main, "CPU load for MS ms, reported to `xenith bench`" },
 	{ "hello", prog_hello, "print a greeting" },
 	{ "smp", prog_smp, "bring up every vCPU and check them in" },
 	{ "crash", prog_crash, "fault on a NULL pointer" },

@@ -186,8 +186,8 @@ static void *vcpu_thread(void *arg)
 			domain_crash(d, v, "vCPU %u: KVM_RUN failed: %s", v->id, strerror(errno));
 			break;
 		}
-		if (!v->first_exit_ns)
-			v->first_exit_ns = now_ns();
+		if (!v->first_exit_ns) /* read by other threads (boot timing): atomic */
+			__atomic_store_n(&v->first_exit_ns, now_ns(), __ATOMIC_RELEASE);
 		v->nr_exits++;
 		vcpu_handle_exit(v);
 	}

@@ -18,13 +18,14 @@
 #include "../bench/native.h"
 #include "../bench/result.h"
 #include "../bench/workloads.h"
+#include "density.h"
 #include "../bench/archive.h"
 #include "version.h"
 #include "domain.h"
 #include "vcpu.h"
 #include "xenith.h"
 
-static const char *const suites[] = { "compute", "memory", "exit", NULL };
+static const char *const suites[] = { "compute", "memory", "exit", "density", NULL };
 
 static void bench_help(FILE *f)
 {
@@ -36,7 +37,9 @@ static void bench_help(FILE *f)
 "reports guest/native ratios.  Suites: compute (CRC-32, matrix multiply),\n"
 "memory (copy, triad, latency 32K..256M, first touch, random access), exit\n"
 "(hypercall, ioeventfd, MMIO, event-channel and shared-memory round trips\n"
-"against getppid, eventfd, futex and shared-memory ping-pong natively).\n"
+"against getppid, eventfd, futex and shared-memory ping-pong natively),\n"
+"density (idle domains against bare KVM VMs: boot latency, memory, idle CPU;\n"
+"busy domains against native threads: throughput and fairness).\n"
 "Default: every suite.\n\n"
 "options:\n"
 "  --quick          fewer cases and repetitions (the CI and README job)\n"
@@ -45,6 +48,9 @@ static void bench_help(FILE *f)
 "  --out DIR        results archive (default: results/runs in the source tree,\n"
 "                   else ./xenith-results; $XENITH_RESULTS overrides)\n"
 "  --no-archive     print the table only\n"
+"  --density-max N  most idle domains the density suite boots (default 10000,\n"
+"                   --quick 100): it tries 1, 10, 100, ... up to N, or the first\n"
+"                   failure, whose cause it reports\n"
 "  -h, --help       this text\n\n"
 "Each run is one JSON document (schema %s) in the archive, indexed in\n"
 "DIR/index.sqlite.  `xenith bench compare` exits 1 when a case got slower.\n",
@@ -52,7 +58,8 @@ static void bench_help(FILE *f)
 }
 
 struct selection {
-	bool suite[3];
+	bool suite[4];
+	unsigned long density_max;
 	bool quick;
 	unsigned repeat, warmup;
 	const char *out;
@@ -267,6 +274,7 @@ static void print_table(const struct bench_run *run)
 	}
 	if (!bench_run_find(run, "exit", "hypercall", "guest"))
 		return;
+
 	printf("\n%-8s %-16s %12s   %-18s %12s %10s\n", "exit", "guest case", "cost (ns)",
 	       "native analogue", "cost (ns)", "ratio");
 	for (size_t i = 0; i < run->nr_series; i++) {
@@ -285,6 +293,59 @@ static void print_table(const struct bench_run *run)
 		if (call)
 			printf("%-8s %-16s %12s   %-18s %12.2f\n", "", "(floor)", "", "call", call->sum.median);
 	}
+}
+
+static void print_density(const struct bench_run *run)
+{
+	bool header = false;
+
+	for (size_t i = 0; i < run->nr_series; i++) {
+		const struct bench_series *s = &run->series[i];
+		const struct bench_series *mem, *rss, *cpu, *bmem;
+		char base[48], nm[64];
+		unsigned long n;
+
+		if (strcmp(s->suite, "density") || strcmp(s->mode, "xenith") ||
+		    sscanf(s->name, "n%lu", &n) != 1)
+			continue;
+		snprintf(nm, sizeof(nm), "n%lu-boot", n);
+		if (strcmp(s->name, nm))
+			continue;
+		if (!header) {
+			printf("\n%-8s %8s %9s %9s %12s %12s %12s %10s %8s\n", "density", "domains",
+			       "boot p50", "boot p95", "MemAvail/dom", "RSS/dom", "bare KVM/dom",
+			       "vs bare", "idle cpu");
+			printf("%-8s %8s %9s %9s %12s %12s %12s %10s %8s\n", "", "", "(us)", "(us)", "(KiB)",
+			       "(KiB)", "(KiB)", "", "(us/s)");
+			header = true;
+		}
+		snprintf(base, sizeof(base), "n%lu", n);
+		snprintf(nm, sizeof(nm), "%s-mem-available", base);
+		mem = bench_run_find(run, "density", nm, "xenith");
+		bmem = bench_run_find(run, "density", nm, "bare");
+		snprintf(nm, sizeof(nm), "%s-rss", base);
+		rss = bench_run_find(run, "density", nm, "xenith");
+		snprintf(nm, sizeof(nm), "%s-idle-cpu", base);
+		cpu = bench_run_find(run, "density", nm, "xenith");
+		printf("%-8s %8zu %9.0f %9.0f %12.0f %12.0f %12.0f %9.2fx %8.2f\n", "", s->n, s->sum.median,
+		       s->sum.p95, mem ? mem->sum.median : NAN, rss ? rss->sum.median : NAN,
+		       bmem ? bmem->sum.median : NAN,
+		       mem && bmem && bmem->sum.median > 0 ? mem->sum.median / bmem->sum.median : NAN,
+		       cpu ? cpu->sum.median : NAN);
+	}
+	{
+		const struct bench_series *g = bench_run_find(run, "density", "busy-rounds", "guest");
+		const struct bench_series *nt = bench_run_find(run, "density", "busy-rounds", "native");
+		const struct bench_series *gf = bench_run_find(run, "density", "busy-fairness", "guest");
+		const struct bench_series *nf = bench_run_find(run, "density", "busy-fairness", "native");
+
+		if (g && nt && gf && nf)
+			printf("%-8s %zu busy domains vs %zu native threads: aggregate throughput %.3f of "
+			       "native, fairness (Jain) %.3f guest, %.3f native\n", "", g->n, nt->n,
+			       g->sum.mean / nt->sum.mean, gf->sum.median, nf->sum.median);
+	}
+	if (run->note[0])
+		printf("%-8s %s\n", "", run->note);
 }
 
 static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out)
@@ -320,6 +381,7 @@ int cmd_bench(int argc, char **argv)
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "no-archive", no_argument, NULL, 'N' },
+		{ "density-max", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -356,6 +418,14 @@ int cmd_bench(int argc, char **argv)
 		case 'N':
 			sel.no_archive = true;
 			break;
+		case 'D': {
+			unsigned m;
+
+			if (parse_uint_opt("--density-max", optarg, 1, 1000000, &m) < 0)
+				return EXIT_USAGE;
+			sel.density_max = m;
+			break;
+		}
 		case 'h':
 			bench_help(stdout);
 			return 0;
@@ -370,7 +440,7 @@ int cmd_bench(int argc, char **argv)
 		for (k = 0; suites[k] && strcmp(suites[k], argv[i]); k++)
 			;
 		if (!suites[k]) {
-			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit "
+			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density "
 				"(`xenith bench list` shows every case)\n", argv[i]);
 			return EXIT_USAGE;
 		}
@@ -381,6 +451,8 @@ int cmd_bench(int argc, char **argv)
 			sel.suite[k] = true;
 	if (!repeat_set)
 		sel.repeat = sel.quick ? 5 : 10;
+	if (!sel.density_max)
+		sel.density_max = sel.quick ? 100 : 10000;
 	if (!sel.no_archive && archive_prepare(sel.out, &eb) < 0) {
 		fprintf(stderr, "xenith bench: %s\n", eb.msg);
 		return EXIT_USAGE;
@@ -408,6 +480,8 @@ int cmd_bench(int argc, char **argv)
 	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
 	if (r == 0)
 		r = run_guest(&run, &sel, &kvm, measure_cpu, helper_cpu);
+	if (r == 0 && suite_selected(&sel, "density"))
+		r = run_density(&run, &kvm, sel.density_max, sel.quick);
 	progress("%s", "");
 	run.duration_s = (double)(now_ns() - t0) / 1e9;
 	kvm_sys_close(&kvm);
@@ -417,6 +491,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	bench_run_finish(&run);
 	print_table(&run);
+	print_density(&run);
 	if (!sel.no_archive) {
 		char path[PATH_MAX];
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "density.h"
 #include "xenith.h"
 
 struct subcommand {
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
 		printf("xenith %s\n", XENITH_VERSION);
 		return 0;
 	}
+	if (!strcmp(argv[1], "bench-worker")) /* internal: a density worker process */
+		return cmd_bench_worker(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].fn(argc - 1, argv + 1);
