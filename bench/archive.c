@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "archive.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -162,4 +163,90 @@ int archive_store(const struct bench_run *run, char *path, size_t size, struct e
 	if (r < 0)
 		return r;
 	return index_run(run, name, eb);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Document names in the archive, sorted (names start with the date). */
+static char **list_documents(size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		/* run documents are named after their date; exports and reports are not */
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") || strstr(de->d_name, ".partial") ||
+		    de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (*n == cap) {
+			char **nv = realloc(v, (cap = cap ? 2 * cap : 32) * sizeof(*v));
+
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[(*n)++] = strdup(de->d_name);
+	}
+	closedir(d);
+	if (v)
+		qsort(v, *n, sizeof(*v), cmp_name);
+	return v;
+}
+
+int archive_latest(char *path, size_t size, struct errbuf *eb)
+{
+	size_t n;
+	char **names = list_documents(&n);
+	int r = 0;
+
+	if (!n)
+		r = errbuf_set(eb, ENOENT, "no result documents in %s; run `xenith bench` first", dir);
+	else if (snprintf(path, size, "%s/%s", dir, names[n - 1]) >= (int)size)
+		r = errbuf_set(eb, ENAMETOOLONG, "path too long");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
+int archive_load_history(const char *skip_path, size_t max, struct bench_run **runs, size_t *n,
+			 struct errbuf *eb)
+{
+	size_t count, first;
+	char **names = list_documents(&count);
+	struct bench_run *v = calloc(max ? max : 1, sizeof(*v));
+
+	*runs = v;
+	*n = 0;
+	if (!v) {
+		for (size_t i = 0; i < count; i++)
+			free(names[i]);
+		free(names);
+		return errbuf_set(eb, ENOMEM, "out of memory");
+	}
+	first = count > max + 1 ? count - max - 1 : 0;
+	for (size_t i = first; i < count && *n < max; i++) {
+		char path[PATH_MAX + 256];
+		struct errbuf ignore;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (skip_path && !strcmp(path, skip_path))
+			continue;
+		if (bench_run_read(&v[*n], path, &ignore) == 0)
+			(*n)++;
+	}
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	return 0;
 }

@@ -18,4 +18,13 @@ const char *archive_dir(void);
 /* Writes the run's document (atomically) and indexes it; returns the document's path. */
 int archive_store(const struct bench_run *run, char *path, size_t size, struct errbuf *eb);
 
+/*
+ * Reads up to `max` of the newest complete documents in the archive
+ * (oldest first), skipping the one at `skip_path` and unreadable ones.
+ */
+int archive_load_history(const char *skip_path, size_t max, struct bench_run **runs, size_t *n,
+			 struct errbuf *eb);
+/* The newest document in the archive; -ENOENT when there is none. */
+int archive_latest(char *path, size_t size, struct errbuf *eb);
+
 #endif

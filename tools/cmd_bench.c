@@ -16,6 +16,7 @@
 
 #include "../bench/exitcost.h"
 #include "../bench/native.h"
+#include "../bench/report.h"
 #include "../bench/result.h"
 #include "../bench/workloads.h"
 #include "density.h"
@@ -32,6 +33,7 @@ static void bench_help(FILE *f)
 	fprintf(f,
 "usage: xenith bench [SUITE...] [--quick] [--repeat N] [--warmup N] [--out DIR]\n"
 "       xenith bench compare BASE NEW [--alpha P] [--min-effect F]\n"
+"       xenith bench report [DOC] [--out DIR]\n"
 "       xenith bench list\n\n"
 "Runs each case natively and in a minios guest built from the same code, and\n"
 "reports guest/native ratios.  Suites: compute (CRC-32, matrix multiply),\n"
@@ -53,7 +55,9 @@ static void bench_help(FILE *f)
 "                   failure, whose cause it reports\n"
 "  -h, --help       this text\n\n"
 "Each run is one JSON document (schema %s) in the archive, indexed in\n"
-"DIR/index.sqlite.  `xenith bench compare` exits 1 when a case got slower.\n",
+"DIR/index.sqlite; DIR/report.html (SVG charts, history of the archive) and\n"
+"dashboard exports (github-action-benchmark JSON, OpenMetrics) are rewritten.\n"
+"`xenith bench compare` exits 1 when a case got slower.\n",
 		BENCH_SCHEMA);
 }
 
@@ -348,6 +352,91 @@ static void print_density(const struct bench_run *run)
 		printf("%-8s %s\n", "", run->note);
 }
 
+/* report.html and the dashboard exports, next to the documents, for the run at doc_path. */
+static int write_reports(const struct bench_run *run, const char *doc_path, struct errbuf *eb)
+{
+	struct bench_run *hist = NULL;
+	size_t nh = 0;
+	char path[PATH_MAX + 64];
+	int r;
+
+	r = archive_load_history(doc_path, 30, &hist, &nh, eb);
+	if (r == 0) {
+		snprintf(path, sizeof(path), "%s/report.html", archive_dir());
+		r = report_write_html(run, hist, nh, path, eb);
+		if (r == 0)
+			printf("report:  %s (%zu earlier runs in its history)\n", path, nh);
+	}
+	for (size_t i = 0; i < nh; i++)
+		bench_run_free(&hist[i]);
+	free(hist);
+	if (r == 0) {
+		snprintf(path, sizeof(path), "%s/latest-github-smaller.json", archive_dir());
+		r = report_write_github(run, path, false, eb);
+	}
+	if (r == 0) {
+		snprintf(path, sizeof(path), "%s/latest-github-bigger.json", archive_dir());
+		r = report_write_github(run, path, true, eb);
+	}
+	if (r == 0) {
+		snprintf(path, sizeof(path), "%s/latest.openmetrics", archive_dir());
+		r = report_write_openmetrics(run, path, eb);
+	}
+	if (r == 0)
+		printf("exports: %s/latest-github-{smaller,bigger}.json, %s/latest.openmetrics\n",
+		       archive_dir(), archive_dir());
+	return r;
+}
+
+/* xenith bench report [DOC] [--out DIR]: rewrites the report (and exports) for DOC or the newest run. */
+static int bench_report_cmd(int argc, char **argv)
+{
+	struct bench_run run;
+	struct errbuf eb;
+	char path[PATH_MAX];
+	const char *out = NULL, *doc = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			out = argv[++i];
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: xenith bench report [DOC] [--out DIR]\n\n"
+			       "Writes DIR/report.html (one self-contained file with SVG charts: guest/native\n"
+			       "ratios, exit-cost ladder, density curves, history) and the exports\n"
+			       "latest-github-{smaller,bigger}.json (github-action-benchmark) and\n"
+			       "latest.openmetrics, for DOC or the newest run in the archive DIR.\n");
+			return 0;
+		} else if (argv[i][0] == '-' || doc) {
+			fprintf(stderr, "xenith bench report: unexpected '%s'; see --help\n", argv[i]);
+			return EXIT_USAGE;
+		} else {
+			doc = argv[i];
+		}
+	}
+	if (archive_prepare(out, &eb) < 0) {
+		fprintf(stderr, "xenith bench report: %s\n", eb.msg);
+		return EXIT_USAGE;
+	}
+	if (!doc) {
+		if (archive_latest(path, sizeof(path), &eb) < 0) {
+			fprintf(stderr, "xenith bench report: %s\n", eb.msg);
+			return 2;
+		}
+		doc = path;
+	}
+	if (bench_run_read(&run, doc, &eb) < 0) {
+		fprintf(stderr, "xenith bench report: %s\n", eb.msg);
+		return 2;
+	}
+	if (write_reports(&run, doc, &eb) < 0) {
+		fprintf(stderr, "xenith bench report: %s\n", eb.msg);
+		bench_run_free(&run);
+		return 1;
+	}
+	bench_run_free(&run);
+	return 0;
+}
+
 static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out)
 {
 	char *end;
@@ -397,6 +486,8 @@ int cmd_bench(int argc, char **argv)
 		return cmd_bench_compare(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "list"))
 		return bench_list();
+	if (argc >= 2 && !strcmp(argv[1], "report"))
+		return bench_report_cmd(argc - 1, argv + 1);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -501,6 +592,11 @@ int cmd_bench(int argc, char **argv)
 			return 1;
 		}
 		printf("\nresults: %s (%.0f s)\n", path, run.duration_s);
+		if (write_reports(&run, path, &eb) < 0) {
+			fprintf(stderr, "xenith bench: %s\n", eb.msg);
+			bench_run_free(&run);
+			return 1;
+		}
 	}
 	bench_run_free(&run);
 	return 0;

@@ -389,7 +389,8 @@ static int measure_point(struct bench_run *run, const char *kind, unsigned long 
 			if (w[i].ready)
 				ready++;
 		}
-		fprintf(stderr, "\r\033[Kdensity: %s, %lu domains: %zu booted", kind, n, boot->n);
+		if (isatty(STDERR_FILENO))
+			fprintf(stderr, "\r\033[Kdensity: %s, %lu domains: %zu booted", kind, n, boot->n);
 	}
 	for (unsigned i = 0; i < nw; i++) {
 		pt->reached += w[i].booted;
@@ -407,7 +408,8 @@ static int measure_point(struct bench_run *run, const char *kind, unsigned long 
 	}
 	for (unsigned i = 0; i < nw; i++)
 		waitpid(w[i].pid, NULL, 0);
-	fprintf(stderr, "\r\033[K");
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "\r\033[K");
 	free(w);
 	if (pt->reached) {
 		snprintf(name, sizeof(name), "n%lu-mem-available", n);

@@ -34,7 +34,9 @@ static void find_result(char *out, size_t size)
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 
-		if (n > 5 && !strcmp(de->d_name + n - 5, ".json") && !strstr(de->d_name, "partial"))
+		/* run documents are named after their date; the exports are not */
+		if (n > 5 && !strcmp(de->d_name + n - 5, ".json") && !strstr(de->d_name, "partial") &&
+		    de->d_name[0] >= '0' && de->d_name[0] <= '9')
 			snprintf(out, size, "%s/%s", results, de->d_name);
 	}
 	closedir(d);
@@ -71,6 +73,36 @@ static void test_bench_runs_guest_and_native_and_archives_a_document(void **stat
 	assert_non_null(strstr(buf, "\"p95\""));
 	snprintf(path, sizeof(path), "%s/index.sqlite", results);
 	assert_int_equal(access(path, R_OK), 0);
+	/* the report and the dashboard exports are written with every run */
+	snprintf(path, sizeof(path), "%s/report.html", results);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	assert_non_null(strstr(buf, "<svg"));
+	assert_non_null(strstr(buf, "Exit-cost ladder"));
+	assert_null(strstr(buf, "<script"));
+	snprintf(path, sizeof(path), "%s/latest.openmetrics", results);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	assert_non_null(strstr(buf, "xenith_bench{suite=\"compute\",case=\"crc32\",mode=\"guest\""));
+	assert_non_null(strstr(buf, "# EOF\n"));
+	snprintf(path, sizeof(path), "%s/latest-github-smaller.json", results);
+	assert_int_equal(access(path, R_OK), 0);
+}
+
+static void test_density_boots_idle_domains_and_bare_vms(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 300, "bench", "density", "--quick", "--density-max", "10",
+			     "--no-archive"), 0);
+	assert_non_null(strstr(P.err, "density: xenith: 10 of 10 domains"));
+	assert_non_null(strstr(P.err, "density: bare: 10 of 10 domains"));
+	assert_non_null(strstr(P.out, "busy domains vs"));
 }
 
 static void test_compare_of_a_run_with_itself_finds_no_change(void **state)
@@ -111,6 +143,7 @@ int main(void)
 		cmocka_unit_test(test_bench_runs_guest_and_native_and_archives_a_document),
 		cmocka_unit_test(test_compare_of_a_run_with_itself_finds_no_change),
 		cmocka_unit_test(test_bench_bad_input_is_refused_clearly),
+		cmocka_unit_test(test_density_boots_idle_domains_and_bare_vms),
 	};
 
 	harness_require_kvm();
