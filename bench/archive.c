@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "archive.h"
 
+#include "fsutil.h"
+
 #include <dirent.h>
 #include <limits.h>
 #include <sqlite3.h>
@@ -11,24 +13,6 @@
 #include <unistd.h>
 
 static char dir[PATH_MAX];
-
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 int archive_prepare(const char *out, struct errbuf *eb)
 {
@@ -47,7 +31,7 @@ int archive_prepare(const char *out, struct errbuf *eb)
 		else
 			snprintf(dir, sizeof(dir), "xenith-results");
 	}
-	r = mkdirs(dir);
+	r = fs_mkdir_p(dir, 0755);
 	if (r < 0)
 		return errbuf_set(eb, -r, "results archive %s: %s (choose another with --out)", dir,
 				  strerror(-r));

@@ -1,45 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "report.h"
 
+#include "fsutil.h"
+#include "json.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Output goes to path.partial, then is renamed: never a half-written report. */
-static FILE *open_out(const char *path, char *tmp, size_t size, struct errbuf *eb)
-{
-	FILE *f;
-
-	if (snprintf(tmp, size, "%s.partial", path) >= (int)size) {
-		errbuf_set(eb, ENAMETOOLONG, "path too long: %s", path);
-		return NULL;
-	}
-	f = fopen(tmp, "w");
-	if (!f)
-		errbuf_set(eb, errno, "cannot write %s: %s", tmp, strerror(errno));
-	return f;
-}
-
-static int close_out(FILE *f, const char *tmp, const char *path, struct errbuf *eb)
-{
-	if (fflush(f) != 0 || ferror(f)) {
-		int err = errno;
-
-		fclose(f);
-		unlink(tmp);
-		return errbuf_set(eb, err, "writing %s: %s", tmp, strerror(err));
-	}
-	fclose(f);
-	if (rename(tmp, path) < 0) {
-		int err = errno;
-
-		unlink(tmp);
-		return errbuf_set(eb, err, "cannot move %s to %s: %s", tmp, path, strerror(err));
-	}
-	return 0;
-}
 
 static void html_text(FILE *f, const char *s)
 {
@@ -358,7 +327,7 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 		      const char *path, struct errbuf *eb)
 {
 	char tmp[4200];
-	FILE *f = open_out(path, tmp, sizeof(tmp), eb);
+	FILE *f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
 
 	if (!f)
 		return -EIO;
@@ -392,26 +361,14 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 	history_charts(f, run, history, nr_history);
 	table(f, run);
 	fputs("</body></html>\n", f);
-	return close_out(f, tmp, path, eb);
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		if ((unsigned char)*s >= 0x20)
-			fputc(*s, f);
-	}
-	fputc('"', f);
+	return fs_atomic_commit(f, tmp, path, eb);
 }
 
 int report_write_github(const struct bench_run *run, const char *path, bool bigger_is_better,
 			struct errbuf *eb)
 {
 	char tmp[4200];
-	FILE *f = open_out(path, tmp, sizeof(tmp), eb);
+	FILE *f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
 	bool first = true;
 
 	if (!f)
@@ -426,15 +383,15 @@ int report_write_github(const struct bench_run *run, const char *path, bool bigg
 			continue;
 		snprintf(name, sizeof(name), "%s/%s (%s)", s->suite, s->name, s->mode);
 		fprintf(f, "%s  {\"name\": ", first ? "" : ",\n");
-		json_str(f, name);
+		json_fputs(f, name);
 		fputs(", \"unit\": ", f);
-		json_str(f, s->unit);
+		json_fputs(f, s->unit);
 		fprintf(f, ", \"value\": %.6g, \"range\": \"p5 %.4g .. p95 %.4g\", \"extra\": \"n=%zu cv=%.2f%%\"}",
 			s->sum.median, s->sum.p5, s->sum.p95, s->sum.n, 100 * s->sum.cv);
 		first = false;
 	}
 	fputs("\n]\n", f);
-	return close_out(f, tmp, path, eb);
+	return fs_atomic_commit(f, tmp, path, eb);
 }
 
 static void om_label(FILE *f, const char *s)
@@ -450,7 +407,7 @@ int report_write_openmetrics(const struct bench_run *run, const char *path, stru
 {
 	static const char *const stats[] = { "median", "p5", "p95", "cv" };
 	char tmp[4200];
-	FILE *f = open_out(path, tmp, sizeof(tmp), eb);
+	FILE *f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
 
 	if (!f)
 		return -EIO;
@@ -477,5 +434,5 @@ int report_write_openmetrics(const struct bench_run *run, const char *path, stru
 		}
 	}
 	fputs("# EOF\n", f);
-	return close_out(f, tmp, path, eb);
+	return fs_atomic_commit(f, tmp, path, eb);
 }

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
+#include "json.h"
 #include "jsondoc.h"
 #include "kvm.h"
 
@@ -143,22 +145,6 @@ void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *revi
 	env->tsc_khz = tsc_khz;
 }
 
-static void put_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void put_num(FILE *f, double v)
 {
 	if (isfinite(v))
@@ -170,17 +156,17 @@ static void put_num(FILE *f, double v)
 static void write_series(FILE *f, const struct bench_series *s)
 {
 	fputs("    {\"suite\": ", f);
-	put_str(f, s->suite);
+	json_fputs(f, s->suite);
 	fputs(", \"case\": ", f);
-	put_str(f, s->name);
+	json_fputs(f, s->name);
 	fputs(", \"mode\": ", f);
-	put_str(f, s->mode);
+	json_fputs(f, s->mode);
 	fputs(", \"unit\": ", f);
-	put_str(f, s->unit);
+	json_fputs(f, s->unit);
 	fprintf(f, ", \"better\": \"%s\"", s->higher_is_better ? "higher" : "lower");
 	if (s->analogue[0]) {
 		fputs(", \"analogue\": ", f);
-		put_str(f, s->analogue);
+		json_fputs(f, s->analogue);
 	}
 	fprintf(f, ",\n     \"n\": %zu, \"median\": ", s->sum.n);
 	put_num(f, s->sum.median);
@@ -211,63 +197,39 @@ int bench_run_write(const struct bench_run *r, const char *path, struct errbuf *
 {
 	char tmp[4096];
 	const struct bench_env *e = &r->env;
-	FILE *f;
-	int fd;
+	FILE *f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.partial-XXXXXX", path) >= (int)sizeof(tmp))
-		return errbuf_set(eb, ENAMETOOLONG, "result path too long: %s", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return errbuf_set(eb, errno, "cannot write results next to %s: %s", path, strerror(errno));
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
-		return errbuf_set(eb, errno, "fdopen: %s", strerror(errno));
-	}
+	if (!f)
+		return -EIO;
 	fprintf(f, "{\n  \"schema\": \"%s\",\n  \"complete\": true,\n  \"id\": ", BENCH_SCHEMA);
-	put_str(f, r->id);
+	json_fputs(f, r->id);
 	fputs(",\n  \"environment\": {\"cpu_model\": ", f);
-	put_str(f, e->cpu_model);
+	json_fputs(f, e->cpu_model);
 	fputs(", \"kernel\": ", f);
-	put_str(f, e->kernel);
+	json_fputs(f, e->kernel);
 	fputs(", \"kvm_module\": ", f);
-	put_str(f, e->kvm_module);
+	json_fputs(f, e->kvm_module);
 	fputs(", \"xenith_revision\": ", f);
-	put_str(f, e->revision);
+	json_fputs(f, e->revision);
 	fputs(", \"build_type\": ", f);
-	put_str(f, e->build_type);
+	json_fputs(f, e->build_type);
 	fputs(", \"hostname\": ", f);
-	put_str(f, e->hostname);
+	json_fputs(f, e->hostname);
 	fputs(", \"date\": ", f);
-	put_str(f, e->date);
+	json_fputs(f, e->date);
 	fprintf(f, ", \"tsc_khz\": %llu},\n", (unsigned long long)e->tsc_khz);
 	fprintf(f, "  \"config\": {\"quick\": %s, \"repeat\": %u, \"warmup\": %u, \"duration_s\": ",
 		r->quick ? "true" : "false", r->repeat, r->warmup);
 	put_num(f, r->duration_s);
 	fputs("},\n  \"note\": ", f);
-	put_str(f, r->note);
+	json_fputs(f, r->note);
 	fputs(",\n  \"series\": [\n", f);
 	for (size_t i = 0; i < r->nr_series; i++) {
 		write_series(f, &r->series[i]);
 		fputs(i + 1 < r->nr_series ? ",\n" : "\n", f);
 	}
 	fputs("  ]\n}\n", f);
-	if (fflush(f) != 0 || fsync(fd) != 0 || ferror(f)) {
-		int err = errno;
-
-		fclose(f);
-		unlink(tmp);
-		return errbuf_set(eb, err, "writing %s: %s", tmp, strerror(err));
-	}
-	fclose(f);
-	if (rename(tmp, path) < 0) {
-		int err = errno;
-
-		unlink(tmp);
-		return errbuf_set(eb, err, "cannot move results to %s: %s", path, strerror(err));
-	}
-	return 0;
+	return fs_atomic_commit(f, tmp, path, eb);
 }
 
 static char *slurp(const char *path, struct errbuf *eb)

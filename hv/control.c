@@ -15,27 +15,10 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "fsutil.h"
 #include "json.h"
 
 #define REQUEST_MAX 4096
-
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 int rundir_resolve(const char *override, char *out, size_t size, struct errbuf *eb)
 {
@@ -52,12 +35,12 @@ int rundir_resolve(const char *override, char *out, size_t size, struct errbuf *
 		snprintf(out, size, "%s/xenith", xdg);
 	else
 		snprintf(out, size, "/tmp/xenith-%u", (unsigned)geteuid());
-	r = mkdir_p(out);
+	r = fs_mkdir_p(out, 0700);
 	if (r == 0) {
 		char ids[PATH_MAX];
 
 		snprintf(ids, sizeof(ids), "%s/ids", out);
-		r = mkdir_p(ids);
+		r = fs_mkdir_p(ids, 0700);
 	}
 	if (r < 0)
 		return errbuf_set(eb, -r, "run directory %s: %s (set another with --run-dir or "

@@ -301,9 +301,24 @@ void domain_shutdown_by_guest(struct domain *d, uint32_t reason, uint32_t code)
 	pthread_mutex_unlock(&d->lock);
 }
 
+static enum domain_action end_action(const struct domain *d)
+{
+	switch (d->end.state) {
+	case DOMAIN_SHUTDOWN:
+		return d->end.reason == SHUTDOWN_reboot ? d->cfg.on_reboot : d->cfg.on_poweroff;
+	case DOMAIN_CRASHED:
+		return d->cfg.on_crash;
+	default:
+		return ACTION_DESTROY;
+	}
+}
+
 void domain_kill(struct domain *d, bool timed_out, const char *why)
 {
 	pthread_mutex_lock(&d->lock);
+	/* An end that was about to be restarted is not final: the kill is. */
+	if (d->ended && end_action(d) == ACTION_RESTART)
+		d->ended = false;
 	if (end_locked(d, DOMAIN_DESTROYED, why))
 		d->end.timed_out = timed_out;
 	d->released = true; /* a preserved domain goes away too */
@@ -392,24 +407,20 @@ int domain_request_shutdown(struct domain *d, uint32_t request, struct errbuf *e
 	return 0;
 }
 
-static enum domain_action end_action(const struct domain *d)
-{
-	switch (d->end.state) {
-	case DOMAIN_SHUTDOWN:
-		return d->end.reason == SHUTDOWN_reboot ? d->cfg.on_reboot : d->cfg.on_poweroff;
-	case DOMAIN_CRASHED:
-		return d->cfg.on_crash;
-	default:
-		return ACTION_DESTROY;
-	}
-}
-
 /* Builds the domain anew after a reboot or crash (on_* = restart). */
 static int domain_restart(struct domain *d, struct errbuf *eb)
 {
 	int r;
 
 	pthread_mutex_lock(&d->ctl_lock);
+	pthread_mutex_lock(&d->lock);
+	if (d->released) {
+		/* destroyed while we were about to restart it: that wins */
+		pthread_mutex_unlock(&d->lock);
+		pthread_mutex_unlock(&d->ctl_lock);
+		return -ECANCELED;
+	}
+	pthread_mutex_unlock(&d->lock);
 	domain_teardown(d);
 	pthread_mutex_lock(&d->lock);
 	d->ended = false;
@@ -443,6 +454,7 @@ bool domain_wait(struct domain *d, uint64_t deadline_ns)
 	for (;;) {
 		struct errbuf eb;
 		enum domain_action act;
+		int r;
 
 		pthread_mutex_lock(&d->lock);
 		if (wait_locked(d, &d->ended, deadline_ns) < 0) {
@@ -458,8 +470,11 @@ bool domain_wait(struct domain *d, uint64_t deadline_ns)
 		act = d->end.timed_out || d->released ? ACTION_DESTROY : end_action(d);
 		if (act == ACTION_RESTART) {
 			fprintf(stderr, "xenith: domain '%s' %s; restarting it\n", d->cfg.name, d->end.why);
-			if (domain_restart(d, &eb) == 0)
+			r = domain_restart(d, &eb);
+			if (r == 0)
 				continue;
+			if (r == -ECANCELED)
+				return true;
 			pthread_mutex_lock(&d->lock);
 			d->ended = false;
 			end_locked(d, DOMAIN_CRASHED, eb.msg);
@@ -467,8 +482,6 @@ bool domain_wait(struct domain *d, uint64_t deadline_ns)
 			return true;
 		}
 		if (act == ACTION_PRESERVE) {
-			int r;
-
 			pthread_mutex_lock(&d->lock);
 			r = wait_locked(d, &d->released, deadline_ns);
 			pthread_mutex_unlock(&d->lock);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Just enough JSON for the control protocol: one flat object per line.
- * json_get_* look a top-level key up (nested values are skipped, not
- * read); json_escape writes a string body with the escapes JSON needs.
+ * The control protocol's JSON: one object per line.  json_get_* parse the
+ * line (jsondoc.h) and look a top-level key up; json_escape writes a
+ * string body with the escapes JSON needs.
  */
 #ifndef XENITH_HV_JSON_H
 #define XENITH_HV_JSON_H
@@ -16,6 +16,11 @@ int json_get_number(const char *obj, const char *key, double *out);
 int json_get_bool(const char *obj, const char *key, bool *out);
 /* Checks that text is exactly one JSON object (and whitespace). */
 bool json_is_object(const char *text);
+
+#include <stdio.h>
+
+/* Writes s to f as a JSON string, quotes included. */
+void json_fputs(FILE *f, const char *s);
 
 /* Escapes s into out (always NUL-terminated, truncated to size). */
 void json_escape(char *out, size_t size, const char *s);

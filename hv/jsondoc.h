@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* A small JSON document parser (a tree of values) for reading result files. */
-#ifndef XENITH_BENCH_JSONDOC_H
-#define XENITH_BENCH_JSONDOC_H
+/* A small JSON parser (a tree of values): result documents and control messages. */
+#ifndef XENITH_HV_JSONDOC_H
+#define XENITH_HV_JSONDOC_H
 
 #include <stdbool.h>
 #include <stddef.h>

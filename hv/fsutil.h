@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* File-system helpers shared by the toolstack and the benchmark archive. */
+#ifndef XENITH_HV_FSUTIL_H
+#define XENITH_HV_FSUTIL_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* mkdir -p: parents 0755, the last component leaf_mode; 0 or -errno. */
+int fs_mkdir_p(const char *path, mode_t leaf_mode);
+
+/*
+ * Atomic replacement of path: write to the FILE fs_atomic_open() returns
+ * (a unique temporary next to path, its name in tmp), then
+ * fs_atomic_commit() flushes, syncs and renames it over path.  Nobody ever
+ * sees a partial file under path; on failure the temporary is removed.
+ */
+FILE *fs_atomic_open(const char *path, char *tmp, size_t size, struct errbuf *eb);
+int fs_atomic_commit(FILE *f, const char *tmp, const char *path, struct errbuf *eb);
+
+#endif
