@@ -31,7 +31,7 @@ static const char *const suites[] = { "compute", "memory", "exit", "density", NU
 static void bench_help(FILE *f)
 {
 	fprintf(f,
-"usage: xenith bench [SUITE...] [--quick] [--repeat N] [--warmup N] [--out DIR]\n"
+"usage: xenith bench [SUITE|SUITE/CASE...] [--quick] [--repeat N] [--warmup N] [--out DIR]\n"
 "       xenith bench compare BASE NEW [--alpha P] [--min-effect F]\n"
 "       xenith bench report [DOC] [--out DIR]\n"
 "       xenith bench list\n\n"
@@ -61,8 +61,13 @@ static void bench_help(FILE *f)
 		BENCH_SCHEMA);
 }
 
+#define MAX_NAMED_CASES 32
+
 struct selection {
 	bool suite[4];
+	/* SUITE/CASE arguments: when a suite has any, only those of its cases run */
+	const char *named[MAX_NAMED_CASES];
+	unsigned nr_named;
 	unsigned long density_max;
 	bool quick;
 	unsigned repeat, warmup;
@@ -75,6 +80,46 @@ static bool suite_selected(const struct selection *sel, const char *suite)
 	for (int i = 0; suites[i]; i++)
 		if (!strcmp(suites[i], suite))
 			return sel->suite[i];
+	return false;
+}
+
+/* Runs case `name` of `suite`? quick_case: part of --quick. */
+static bool case_selected(const struct selection *sel, const char *suite, const char *name, bool quick_case)
+{
+	size_t sl = strlen(suite);
+	bool suite_named = false;
+
+	if (!suite_selected(sel, suite))
+		return false;
+	for (unsigned i = 0; i < sel->nr_named; i++) {
+		const char *n = sel->named[i];
+
+		if (strncmp(n, suite, sl) || n[sl] != '/')
+			continue;
+		suite_named = true;
+		if (!strcmp(n + sl + 1, name))
+			return true; /* named explicitly: runs even if not a quick case */
+	}
+	return !suite_named && (!sel->quick || quick_case);
+}
+
+/* Checks a SUITE/CASE argument against the tables. */
+static bool case_exists(const char *arg)
+{
+	for (unsigned i = 0; i < wl_nr_cases; i++) {
+		char full[64];
+
+		snprintf(full, sizeof(full), "%s/%s", wl_cases[i].suite, wl_cases[i].name);
+		if (!strcmp(full, arg))
+			return true;
+	}
+	for (unsigned i = 0; i < NR_EXIT_CASES; i++) {
+		char full[64];
+
+		snprintf(full, sizeof(full), "exit/%s", exit_cases[i].name);
+		if (!strcmp(full, arg))
+			return true;
+	}
 	return false;
 }
 
@@ -117,7 +162,7 @@ static int run_native(struct bench_run *run, const struct selection *sel, uint64
 		const struct wl_case *c = &wl_cases[i];
 		struct bench_series *s;
 
-		if (!suite_selected(sel, c->suite) || (sel->quick && !c->quick))
+		if (!case_selected(sel, c->suite, c->name, c->quick))
 			continue;
 		s = bench_run_series(run, c->suite, c->name, "native", c->unit, c->higher_is_better);
 		for (unsigned r = 0; s && r < total; r++) {
@@ -137,8 +182,17 @@ static int run_native(struct bench_run *run, const struct selection *sel, uint64
 		return 0;
 	for (unsigned i = 0; i < native_nr_cases; i++) {
 		const struct native_case *c = &native_cases[i];
-		struct bench_series *s = bench_run_series(run, "exit", c->name, "native", "ns", false);
+		struct bench_series *s;
 		unsigned n = c->iterations / (sel->quick ? 4 : 1);
+		bool wanted = !strcmp(c->name, "call"); /* the floor, always */
+
+		for (unsigned k = 0; k < NR_EXIT_CASES; k++)
+			if (!strcmp(exit_cases[k].analogue, c->name) &&
+			    case_selected(sel, "exit", exit_cases[k].name, true))
+				wanted = true;
+		if (!wanted)
+			continue;
+		s = bench_run_series(run, "exit", c->name, "native", "ns", false);
 
 		for (unsigned r = 0; s && r < total; r++) {
 			double v;
@@ -209,7 +263,7 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	p = cfg.cmdline + n;
 	left = sizeof(cfg.cmdline) - (size_t)n;
 	for (unsigned i = 0; i < wl_nr_cases; i++) {
-		if (!suite_selected(sel, wl_cases[i].suite) || (sel->quick && !wl_cases[i].quick))
+		if (!case_selected(sel, wl_cases[i].suite, wl_cases[i].name, wl_cases[i].quick))
 			continue;
 		n = snprintf(p, left, " %u", i);
 		p += n;
@@ -218,6 +272,8 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	}
 	if (suite_selected(sel, "exit")) {
 		for (unsigned i = 0; i < NR_EXIT_CASES; i++) {
+			if (!case_selected(sel, "exit", exit_cases[i].name, true))
+				continue;
 			n = snprintf(p, left, " %u", BENCH_EXIT_CASE_BASE + i);
 			p += n;
 			left -= (size_t)n;
@@ -276,8 +332,14 @@ static void print_table(const struct bench_run *run)
 		       g->unit, nat ? nat->sum.median : NAN, g->sum.median, bench_relative_speed(g, nat),
 		       nat ? 100 * nat->sum.cv : NAN, 100 * g->sum.cv, relative_note(g));
 	}
-	if (!bench_run_find(run, "exit", "hypercall", "guest"))
-		return;
+	{
+		bool any = false;
+
+		for (size_t i = 0; i < run->nr_series; i++)
+			any |= !strcmp(run->series[i].suite, "exit") && !strcmp(run->series[i].mode, "guest");
+		if (!any)
+			return;
+	}
 
 	printf("\n%-8s %-16s %12s   %-18s %12s %10s\n", "exit", "guest case", "cost (ns)",
 	       "native analogue", "cost (ns)", "ratio");
@@ -526,10 +588,24 @@ int cmd_bench(int argc, char **argv)
 		}
 	}
 	for (int i = optind; i < argc; i++) {
+		const char *slash = strchr(argv[i], '/');
+		size_t len = slash ? (size_t)(slash - argv[i]) : strlen(argv[i]);
 		int k;
 
-		for (k = 0; suites[k] && strcmp(suites[k], argv[i]); k++)
+		for (k = 0; suites[k] && (strlen(suites[k]) != len || strncmp(suites[k], argv[i], len)); k++)
 			;
+		if (slash && suites[k]) {
+			if (!case_exists(argv[i])) {
+				fprintf(stderr, "xenith bench: unknown case '%s'; `xenith bench list` shows every "
+					"case\n", argv[i]);
+				return EXIT_USAGE;
+			}
+			if (sel.nr_named == MAX_NAMED_CASES) {
+				fprintf(stderr, "xenith bench: at most %d SUITE/CASE arguments\n", MAX_NAMED_CASES);
+				return EXIT_USAGE;
+			}
+			sel.named[sel.nr_named++] = argv[i];
+		}
 		if (!suites[k]) {
 			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density "
 				"(`xenith bench list` shows every case)\n", argv[i]);

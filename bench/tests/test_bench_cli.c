@@ -95,6 +95,18 @@ static void test_bench_runs_guest_and_native_and_archives_a_document(void **stat
 	assert_int_equal(access(path, R_OK), 0);
 }
 
+static void test_named_case_runs_only_that_case(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 300, "bench", "memory/latency-256K", "exit/ioeventfd", "--repeat", "2",
+			     "--warmup", "0", "--no-archive"), 0);
+	assert_non_null(strstr(P.out, "latency-256K")); /* not a quick case, but named */
+	assert_null(strstr(P.out, "latency-2M"));
+	assert_null(strstr(P.out, "crc32"));
+	assert_non_null(strstr(P.out, "ioeventfd"));
+	assert_null(strstr(P.out, "hypercall"));
+}
+
 static void test_density_boots_idle_domains_and_bare_vms(void **state)
 {
 	(void)state;
@@ -119,6 +131,8 @@ static void test_bench_bad_input_is_refused_clearly(void **state)
 	(void)state;
 	assert_int_equal(RUN(&P, 60, "bench", "frobnicate"), 64);
 	assert_non_null(strstr(P.err, "unknown suite 'frobnicate'"));
+	assert_int_equal(RUN(&P, 60, "bench", "memory/latency-3M"), 64);
+	assert_non_null(strstr(P.err, "unknown case 'memory/latency-3M'"));
 	assert_int_equal(RUN(&P, 60, "bench", "--repeat", "0"), 64);
 	assert_int_equal(RUN(&P, 60, "bench", "compare", "/nonexistent/base.json", first), 2);
 	assert_non_null(strstr(P.err, "baseline"));
@@ -143,6 +157,7 @@ int main(void)
 		cmocka_unit_test(test_bench_runs_guest_and_native_and_archives_a_document),
 		cmocka_unit_test(test_compare_of_a_run_with_itself_finds_no_change),
 		cmocka_unit_test(test_bench_bad_input_is_refused_clearly),
+		cmocka_unit_test(test_named_case_runs_only_that_case),
 		cmocka_unit_test(test_density_boots_idle_domains_and_bare_vms),
 	};
 
