@@ -10,7 +10,7 @@ ci/setup.sh
 meson compile -C build >/dev/null
 build/tools/xenith bench --quick "$@"
 
-new=$(ls -t results/runs/*.json 2>/dev/null | head -n1 || true)
+new=$(ls -t results/runs/[0-9]*.json 2>/dev/null | head -n1 || true)
 module=$(for m in kvm_pvm kvm_intel kvm_amd; do [ -d /sys/module/$m ] && echo $m && break; done)
 base=results/baselines/${module:-unknown}-quick.json
 if [ -n "$new" ] && [ -f "$base" ]; then
