@@ -16,7 +16,6 @@
 
 #include "../bench/exitcost.h"
 #include "../bench/native.h"
-#include "../bench/report.h"
 #include "../bench/result.h"
 #include "../bench/workloads.h"
 #include "density.h"
@@ -24,6 +23,7 @@
 #include "version.h"
 #include "domain.h"
 #include "vcpu.h"
+#include "bench_cli.h"
 #include "xenith.h"
 
 static const char *const suites[] = { "compute", "memory", "exit", "density", NULL };
@@ -313,195 +313,6 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	return r;
 }
 
-static const char *relative_note(const struct bench_series *s)
-{
-	return s->higher_is_better ? "higher is better" : "lower is better";
-}
-
-static void print_table(const struct bench_run *run)
-{
-	printf("\n%-8s %-16s %-9s %12s %12s %8s   %s\n", "suite", "case", "unit", "native", "guest",
-	       "speed", "(guest speed / native; 1.00 = native)");
-	for (size_t i = 0; i < run->nr_series; i++) {
-		const struct bench_series *g = &run->series[i], *nat;
-
-		if (strcmp(g->mode, "guest") || !strcmp(g->suite, "exit"))
-			continue;
-		nat = bench_run_find(run, g->suite, g->name, "native");
-		printf("%-8s %-16s %-9s %12.2f %12.2f %8.3f   cv %.1f%%/%.1f%%, %s\n", g->suite, g->name,
-		       g->unit, nat ? nat->sum.median : NAN, g->sum.median, bench_relative_speed(g, nat),
-		       nat ? 100 * nat->sum.cv : NAN, 100 * g->sum.cv, relative_note(g));
-	}
-	{
-		bool any = false;
-
-		for (size_t i = 0; i < run->nr_series; i++)
-			any |= !strcmp(run->series[i].suite, "exit") && !strcmp(run->series[i].mode, "guest");
-		if (!any)
-			return;
-	}
-
-	printf("\n%-8s %-16s %12s   %-18s %12s %10s\n", "exit", "guest case", "cost (ns)",
-	       "native analogue", "cost (ns)", "ratio");
-	for (size_t i = 0; i < run->nr_series; i++) {
-		const struct bench_series *g = &run->series[i], *nat;
-
-		if (strcmp(g->mode, "guest") || strcmp(g->suite, "exit"))
-			continue;
-		nat = bench_run_find(run, "exit", g->analogue, "native");
-		printf("%-8s %-16s %12.1f   %-18s %12.1f %9.1fx\n", "", g->name, g->sum.median,
-		       g->analogue, nat ? nat->sum.median : NAN,
-		       nat && nat->sum.median > 0 ? g->sum.median / nat->sum.median : NAN);
-	}
-	{
-		const struct bench_series *call = bench_run_find(run, "exit", "call", "native");
-
-		if (call)
-			printf("%-8s %-16s %12s   %-18s %12.2f\n", "", "(floor)", "", "call", call->sum.median);
-	}
-}
-
-static void print_density(const struct bench_run *run)
-{
-	bool header = false;
-
-	for (size_t i = 0; i < run->nr_series; i++) {
-		const struct bench_series *s = &run->series[i];
-		const struct bench_series *mem, *rss, *cpu, *bmem;
-		char base[48], nm[64];
-		unsigned long n;
-
-		if (strcmp(s->suite, "density") || strcmp(s->mode, "xenith") ||
-		    sscanf(s->name, "n%lu", &n) != 1)
-			continue;
-		snprintf(nm, sizeof(nm), "n%lu-boot", n);
-		if (strcmp(s->name, nm))
-			continue;
-		if (!header) {
-			printf("\n%-8s %8s %9s %9s %12s %12s %12s %10s %8s\n", "density", "domains",
-			       "boot p50", "boot p95", "MemAvail/dom", "RSS/dom", "bare KVM/dom",
-			       "vs bare", "idle cpu");
-			printf("%-8s %8s %9s %9s %12s %12s %12s %10s %8s\n", "", "", "(us)", "(us)", "(KiB)",
-			       "(KiB)", "(KiB)", "", "(us/s)");
-			header = true;
-		}
-		snprintf(base, sizeof(base), "n%lu", n);
-		snprintf(nm, sizeof(nm), "%s-mem-available", base);
-		mem = bench_run_find(run, "density", nm, "xenith");
-		bmem = bench_run_find(run, "density", nm, "bare");
-		snprintf(nm, sizeof(nm), "%s-rss", base);
-		rss = bench_run_find(run, "density", nm, "xenith");
-		snprintf(nm, sizeof(nm), "%s-idle-cpu", base);
-		cpu = bench_run_find(run, "density", nm, "xenith");
-		/* MemAvailable moves by more than a few domains' worth on its own: below 100 it is noise */
-		if (n >= 100 && mem && bmem && bmem->sum.median > 0)
-			printf("%-8s %8zu %9.0f %9.0f %12.0f %12.0f %12.0f %9.2fx %8.2f\n", "", s->n,
-			       s->sum.median, s->sum.p95, mem->sum.median, rss ? rss->sum.median : NAN,
-			       bmem->sum.median, mem->sum.median / bmem->sum.median, cpu ? cpu->sum.median : NAN);
-		else
-			printf("%-8s %8zu %9.0f %9.0f %12s %12.0f %12s %10s %8.2f\n", "", s->n, s->sum.median,
-			       s->sum.p95, "-", rss ? rss->sum.median : NAN, "-", "-", cpu ? cpu->sum.median : NAN);
-	}
-	{
-		const struct bench_series *g = bench_run_find(run, "density", "busy-rounds", "guest");
-		const struct bench_series *nt = bench_run_find(run, "density", "busy-rounds", "native");
-		const struct bench_series *gf = bench_run_find(run, "density", "busy-fairness", "guest");
-		const struct bench_series *nf = bench_run_find(run, "density", "busy-fairness", "native");
-
-		if (g && nt && gf && nf)
-			printf("%-8s %zu busy domains vs %zu native threads: aggregate throughput %.3f of "
-			       "native, fairness (Jain) %.3f guest, %.3f native\n", "", g->n, nt->n,
-			       g->sum.mean / nt->sum.mean, gf->sum.median, nf->sum.median);
-	}
-	if (run->note[0])
-		printf("%-8s %s\n", "", run->note);
-}
-
-/* report.html and the dashboard exports, next to the documents, for the run at doc_path. */
-static int write_reports(const struct bench_run *run, const char *doc_path, struct errbuf *eb)
-{
-	struct bench_run *hist = NULL;
-	size_t nh = 0;
-	char path[PATH_MAX + 64];
-	int r;
-
-	r = archive_load_history(doc_path, 30, &hist, &nh, eb);
-	if (r == 0) {
-		snprintf(path, sizeof(path), "%s/report.html", archive_dir());
-		r = report_write_html(run, hist, nh, path, eb);
-		if (r == 0)
-			printf("report:  %s (%zu earlier runs in its history)\n", path, nh);
-	}
-	for (size_t i = 0; i < nh; i++)
-		bench_run_free(&hist[i]);
-	free(hist);
-	if (r == 0) {
-		snprintf(path, sizeof(path), "%s/latest-github-smaller.json", archive_dir());
-		r = report_write_github(run, path, false, eb);
-	}
-	if (r == 0) {
-		snprintf(path, sizeof(path), "%s/latest-github-bigger.json", archive_dir());
-		r = report_write_github(run, path, true, eb);
-	}
-	if (r == 0) {
-		snprintf(path, sizeof(path), "%s/latest.openmetrics", archive_dir());
-		r = report_write_openmetrics(run, path, eb);
-	}
-	if (r == 0)
-		printf("exports: %s/latest-github-{smaller,bigger}.json, %s/latest.openmetrics\n",
-		       archive_dir(), archive_dir());
-	return r;
-}
-
-/* xenith bench report [DOC] [--out DIR]: rewrites the report (and exports) for DOC or the newest run. */
-static int bench_report_cmd(int argc, char **argv)
-{
-	struct bench_run run;
-	struct errbuf eb;
-	char path[PATH_MAX];
-	const char *out = NULL, *doc = NULL;
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--out") && i + 1 < argc) {
-			out = argv[++i];
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("usage: xenith bench report [DOC] [--out DIR]\n\n"
-			       "Writes DIR/report.html (one self-contained file with SVG charts: guest/native\n"
-			       "ratios, exit-cost ladder, density curves, history) and the exports\n"
-			       "latest-github-{smaller,bigger}.json (github-action-benchmark) and\n"
-			       "latest.openmetrics, for DOC or the newest run in the archive DIR.\n");
-			return 0;
-		} else if (argv[i][0] == '-' || doc) {
-			fprintf(stderr, "xenith bench report: unexpected '%s'; see --help\n", argv[i]);
-			return EXIT_USAGE;
-		} else {
-			doc = argv[i];
-		}
-	}
-	if (archive_prepare(out, &eb) < 0) {
-		fprintf(stderr, "xenith bench report: %s\n", eb.msg);
-		return EXIT_USAGE;
-	}
-	if (!doc) {
-		if (archive_latest(path, sizeof(path), &eb) < 0) {
-			fprintf(stderr, "xenith bench report: %s\n", eb.msg);
-			return 2;
-		}
-		doc = path;
-	}
-	if (bench_run_read(&run, doc, &eb) < 0) {
-		fprintf(stderr, "xenith bench report: %s\n", eb.msg);
-		return 2;
-	}
-	if (write_reports(&run, doc, &eb) < 0) {
-		fprintf(stderr, "xenith bench report: %s\n", eb.msg);
-		bench_run_free(&run);
-		return 1;
-	}
-	bench_run_free(&run);
-	return 0;
-}
-
 static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out)
 {
 	char *end;
@@ -552,7 +363,7 @@ int cmd_bench(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "list"))
 		return bench_list();
 	if (argc >= 2 && !strcmp(argv[1], "report"))
-		return bench_report_cmd(argc - 1, argv + 1);
+		return cmd_bench_report(argc - 1, argv + 1);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -660,8 +471,8 @@ int cmd_bench(int argc, char **argv)
 		return EXIT_START;
 	}
 	bench_run_finish(&run);
-	print_table(&run);
-	print_density(&run);
+	bench_print_table(&run);
+	bench_print_density(&run);
 	if (!sel.no_archive) {
 		char path[PATH_MAX];
 
@@ -671,7 +482,7 @@ int cmd_bench(int argc, char **argv)
 			return 1;
 		}
 		printf("\nresults: %s (%.0f s)\n", path, run.duration_s);
-		if (write_reports(&run, path, &eb) < 0) {
+		if (bench_write_reports(&run, path, &eb) < 0) {
 			fprintf(stderr, "xenith bench: %s\n", eb.msg);
 			bench_run_free(&run);
 			return 1;

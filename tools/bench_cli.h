@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef XENITH_TOOLS_BENCH_CLI_H
+#define XENITH_TOOLS_BENCH_CLI_H
+
+#include "../bench/result.h"
+
+/* The human tables of a run: workloads, exit costs, density. */
+void bench_print_table(const struct bench_run *run);
+void bench_print_density(const struct bench_run *run);
+/* report.html and the dashboard exports next to the run's document in the archive. */
+int bench_write_reports(const struct bench_run *run, const char *doc_path, struct errbuf *eb);
+/* xenith bench report [DOC] [--out DIR] */
+int cmd_bench_report(int argc, char **argv);
+
+#endif
