@@ -213,9 +213,15 @@ static void join_all(struct domain *d)
 		pthread_cond_wait(&d->state_cond, &d->lock);
 	pthread_mutex_unlock(&d->lock);
 	for (unsigned i = 0; d->vcpus && i < d->nr_vcpus; i++) {
-		if (d->vcpus[i].thread_started)
-			pthread_join(d->vcpus[i].thread, NULL);
+		bool started;
+
+		/* Cleared under the lock first: vcpu_kick() must not signal a joined thread. */
+		pthread_mutex_lock(&d->lock);
+		started = d->vcpus[i].thread_started;
 		d->vcpus[i].thread_started = false;
+		pthread_mutex_unlock(&d->lock);
+		if (started)
+			pthread_join(d->vcpus[i].thread, NULL);
 	}
 }
 
@@ -467,7 +473,9 @@ bool domain_wait(struct domain *d, uint64_t deadline_ns)
 		console_drain_ring(d);
 		console_flush(&d->console);
 
+		pthread_mutex_lock(&d->lock); /* domain_kill() may be rewriting the end */
 		act = d->end.timed_out || d->released ? ACTION_DESTROY : end_action(d);
+		pthread_mutex_unlock(&d->lock);
 		if (act == ACTION_RESTART) {
 			fprintf(stderr, "xenith: domain '%s' %s; restarting it\n", d->cfg.name, d->end.why);
 			r = domain_restart(d, &eb);

@@ -207,11 +207,15 @@ int vcpu_start(struct vcpu *v, uint64_t rip, struct errbuf *eb)
 	int r;
 
 	if (v->thread_started) {
-		/* A vCPU brought down and up again: its previous thread has ended. */
+		/*
+		 * A vCPU brought down and up again: its previous thread has ended.
+		 * Marked not started before the lock is dropped, so that no kick
+		 * signals the thread once it is joined.
+		 */
+		v->thread_started = false;
 		pthread_mutex_unlock(&d->lock);
 		pthread_join(v->thread, NULL);
 		pthread_mutex_lock(&d->lock);
-		v->thread_started = false;
 	}
 	v->start_rip = rip;
 	atomic_store(&v->up, true);
