@@ -106,27 +106,6 @@ struct run_args {
 	const char *run_dir;
 };
 
-int find_bundled_minios(char *out, size_t size)
-{
-	const char *env = getenv("XENITH_MINIOS");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(out, size, "%s", env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = 0;
-		snprintf(out, size, "%s/../guest/minios", dirname(exe));
-		if (access(out, R_OK) == 0)
-			return 0;
-	}
-	snprintf(out, size, "%s", XENITH_MINIOS_INSTALLED);
-	return access(out, R_OK) == 0 ? 0 : -ENOENT;
-}
-
 static int parse_run_args(int argc, char **argv, struct run_args *a)
 {
 	struct errbuf eb;

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 /* xenith: the toolstack command line.  Thin: parses, then calls hv/. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "density.h"
 #include "xenith.h"
+
+static int cmd_bench_exec(int argc, char **argv);
 
 struct subcommand {
 	const char *name;
@@ -20,8 +25,37 @@ static const struct subcommand subcommands[] = {
 	{ "shutdown", cmd_shutdown, "ask a domain's guest to power off (or reboot)" },
 	{ "destroy", cmd_destroy, "end a domain at once" },
 	{ "console", cmd_console, "attach to a running domain's console output" },
-	{ "bench", cmd_bench, "measure guest against native; compare runs" },
+	{ "bench", cmd_bench_exec, "measure guest against native; compare runs (xenith-bench)" },
 };
+
+/*
+ * `xenith bench` lives in its own binary, xenith-bench, next to this one:
+ * it links SQLite and the benchmark code, which the VMM of `xenith run`
+ * should not carry (start-up time and resident memory are measured).
+ */
+static int exec_bench(char **argv)
+{
+	char exe[PATH_MAX], path[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0) {
+		fprintf(stderr, "xenith: cannot find my own binary: %s\n", strerror(errno));
+		return EXIT_START;
+	}
+	exe[n] = 0;
+	snprintf(path, sizeof(path), "%s/xenith-bench", dirname(exe));
+	argv[0] = path;
+	execv(path, argv);
+	fprintf(stderr, "xenith: cannot run %s: %s (build it with `meson compile -C build`)\n", path,
+		strerror(errno));
+	return EXIT_START;
+}
+
+static int cmd_bench_exec(int argc, char **argv)
+{
+	(void)argc;
+	return exec_bench(argv);
+}
 
 static void usage(FILE *f)
 {
@@ -46,8 +80,6 @@ int main(int argc, char **argv)
 		printf("xenith %s\n", XENITH_VERSION);
 		return 0;
 	}
-	if (!strcmp(argv[1], "bench-worker")) /* internal: a density worker process */
-		return cmd_bench_worker(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].fn(argc - 1, argv + 1);
