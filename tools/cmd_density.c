@@ -367,7 +367,7 @@ static int measure_point(struct bench_run *run, const char *kind, unsigned long 
 			pt->failed = true;
 			break;
 		}
-		for (unsigned i = 0, k = 0; i < nw; i++) {
+		for (unsigned i = 0, k = 0; i < nw && k < m; i++) {
 			ssize_t got;
 
 			if (w[i].ready)

@@ -43,12 +43,23 @@ static void find_result(char *out, size_t size)
 	assert_true(out[0] != 0);
 }
 
+/* The whole file in buf (NUL-terminated); fails the test when it cannot be read. */
+static void read_into(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		fail_msg("cannot read %s", path);
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = 0;
+}
+
 static void test_bench_runs_guest_and_native_and_archives_a_document(void **state)
 {
 	char path[512];
-	FILE *f;
-	char buf[65536];
-	size_t n;
+	static char buf[65536];
 
 	(void)state;
 	assert_int_equal(RUN(&P, 300, "bench", "compute", "exit", "--quick", "--repeat", "2",
@@ -61,11 +72,7 @@ static void test_bench_runs_guest_and_native_and_archives_a_document(void **stat
 	assert_non_null(strstr(P.out, "shmem-rtt"));
 	find_result(path, sizeof(path));
 	snprintf(first, sizeof(first), "%s", path);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
+	read_into(path, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "\"schema\": \"xenith-bench/1\""));
 	assert_non_null(strstr(buf, "\"mode\": \"guest\""));
 	assert_non_null(strstr(buf, "\"mode\": \"native\""));
@@ -75,20 +82,12 @@ static void test_bench_runs_guest_and_native_and_archives_a_document(void **stat
 	assert_int_equal(access(path, R_OK), 0);
 	/* the report and the dashboard exports are written with every run */
 	snprintf(path, sizeof(path), "%s/report.html", results);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
+	read_into(path, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "<svg"));
 	assert_non_null(strstr(buf, "Exit-cost ladder"));
 	assert_null(strstr(buf, "<script"));
 	snprintf(path, sizeof(path), "%s/latest.openmetrics", results);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
+	read_into(path, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "xenith_bench{suite=\"compute\",case=\"crc32\",mode=\"guest\""));
 	assert_non_null(strstr(buf, "# EOF\n"));
 	snprintf(path, sizeof(path), "%s/latest-github-smaller.json", results);
