@@ -22,7 +22,12 @@ int find_bundled_minios(char *out, size_t size)
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = 0;
-		snprintf(out, size, "%s/../guest/minios", dirname(exe));
+		char *dir = dirname(exe);
+
+		snprintf(out, size, "%s/../guest/minios", dir); /* the build tree */
+		if (access(out, R_OK) == 0)
+			return 0;
+		snprintf(out, size, "%s/minios", dir); /* a flat copy, as in the lab */
 		if (access(out, R_OK) == 0)
 			return 0;
 	}
