@@ -276,6 +276,16 @@ void domain_crash(struct domain *d, struct vcpu *v, const char *fmt, ...)
 		d->end.vcpu = v->id;
 		d->end.regs = v->run->s.regs.regs;
 		d->end.have_regs = ioctl(v->fd, KVM_GET_SREGS, &d->end.sregs) == 0;
+		/*
+		 * KVM on AMD-V resets a vCPU that triple-faulted before it reports
+		 * the shutdown: what we read is the reset state, not the crash.
+		 */
+		if (d->end.have_regs && d->end.regs.rip == 0xfff0 && d->end.sregs.cs.base == 0xffff0000) {
+			d->end.have_regs = false;
+			snprintf(d->end.why + strlen(d->end.why), sizeof(d->end.why) - strlen(d->end.why),
+				 "; registers unavailable: this host's KVM reset the vCPU on the triple "
+				 "fault (AMD-V)");
+		}
 	}
 	pthread_mutex_unlock(&d->lock);
 }
