@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "pagetable.h"
+#include "trap.h"
 
 #define PAGE 4096ull
 #define MAX_IMAGE_FILE (256ull << 20)
@@ -191,7 +192,7 @@ static int write_start_info(struct domain *d)
 int builder_populate(struct domain *d, struct errbuf *eb)
 {
 	const struct domain_layout *l = &d->layout;
-	struct pt_map maps[8 + 2 * ELF_MAX_SEGMENTS + XENITH_MAX_VCPUS];
+	struct pt_map maps[12 + 2 * ELF_MAX_SEGMENTS + XENITH_MAX_VCPUS];
 	struct timespec wc;
 	unsigned n = 0;
 	char memname[96];
@@ -219,6 +220,8 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 	maps[n++] = (struct pt_map){ l->console, l->console + PAGE, PT_MAP_W };
 	maps[n++] = (struct pt_map){ l->gdt, l->gdt + PAGE, 0 };
 	maps[n++] = (struct pt_map){ XENITH_MMIO_TEST_GPA, XENITH_MMIO_TEST_GPA + PAGE, PT_MAP_W };
+	if (trap_host_supported())
+		n = trap_install(d, maps, n, l->gdt + TSS_OFFSET);
 	n = image_maps(&d->image, maps, n);
 	maps[n++] = (struct pt_map){ l->pt_base, l->pt_base + l->nr_pt_pages * PAGE, 0 };
 	for (unsigned i = 0; i < d->nr_vcpus; i++) {
@@ -291,8 +294,13 @@ int builder_setup_vcpu(struct domain *d, struct vcpu *v, struct errbuf *eb)
 	s.tr = tr;
 	s.gdt.base = d->layout.gdt;
 	s.gdt.limit = GDT_TSS + 16 - 1;
-	s.idt.base = 0;
-	s.idt.limit = 0; /* no IDT: any exception ends in a triple fault */
+	if (trap_host_supported()) {
+		s.idt.base = TRAP_IDT; /* exceptions exit to the VMM with their frame (trap.c) */
+		s.idt.limit = TRAP_VECTORS * 16 - 1;
+	} else {
+		s.idt.base = 0;
+		s.idt.limit = 0; /* no IDT: any exception ends in a triple fault */
+	}
 	s.cr0 = 0x80010033ull; /* PG | WP | NE | ET | MP | PE */
 	s.cr3 = d->layout.pt_base;
 	s.cr4 = (1u << 5) | (1u << 9) | (1u << 10); /* PAE | OSFXSR | OSXMMEXCPT */

@@ -10,6 +10,7 @@
  *   0x2000            shared_info
  *   0x3000            console ring
  *   0x4000            GDT and TSS (read-only)
+ *   0x5000-0x7fff     VT-x/AMD-V hosts only: IDT, CPL-0 exception stub and stack (trap.h)
  *   0x100000..        the image, as its ELF program headers say
  *   after the image   page tables (read-only)
  *   then              per-vCPU stacks, each above an unmapped guard page

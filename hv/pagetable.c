@@ -71,9 +71,11 @@ int pt_build(uint8_t *mem, uint64_t mem_size, uint64_t pt_base, uint64_t nr_pt_p
 	memset(pml4, 0, PAGE);
 	for (unsigned i = 0; i < nr_maps; i++) {
 		const struct pt_map *m = &maps[i];
-		uint64_t leaf = PTE_P | PTE_U | PTE_A | PTE_D;
+		uint64_t leaf = PTE_P | PTE_A | PTE_D;
 		uint64_t *pt = NULL;
 
+		if (!(m->flags & PT_MAP_SUPERVISOR))
+			leaf |= PTE_U;
 		if (m->flags & PT_MAP_W)
 			leaf |= PTE_W;
 		if (!(m->flags & PT_MAP_X))

@@ -25,6 +25,7 @@
 
 #define PT_MAP_W 1u /* writable */
 #define PT_MAP_X 2u /* executable */
+#define PT_MAP_SUPERVISOR 4u /* no user bit on the leaf: CPL 0 only */
 
 struct pt_map {
 	uint64_t start, end; /* page-aligned guest addresses, [start, end) */

@@ -8,6 +8,7 @@
 
 #include "builder.h"
 #include "hypercall.h"
+#include "trap.h"
 
 #define SIG_KICK SIGUSR1
 
@@ -99,6 +100,10 @@ static void vcpu_io(struct vcpu *v)
 	    run->io.size == 4 && run->io.count == 1) {
 		v->nr_hypercalls++;
 		hypercall_dispatch(v);
+		return;
+	}
+	if (run->io.port == XENITH_EXCEPTION_PORT && run->io.direction == KVM_EXIT_IO_OUT) {
+		trap_report(v);
 		return;
 	}
 	/* No devices on other ports: reads see all ones, writes vanish. */

@@ -76,7 +76,8 @@ static void test_faulting_guest_is_reported_crashed_with_rip_and_symbol(void **s
 	(void)state;
 	assert_int_equal(RUN(&P, 20, "run", "--name", "t-crash", "--cmdline", "crash"), 66);
 	assert_non_null(strstr(P.err, "crashed"));
-	assert_non_null(strstr(P.err, "triple fault"));
+	/* PVM hosts: a triple fault; VT-x/AMD-V hosts: the exception itself, through the stub IDT */
+	assert_true(strstr(P.err, "triple fault") || strstr(P.err, "exception #PF page fault"));
 	assert_non_null(strstr(P.err, "rip 0x"));
 	assert_non_null(strstr(P.err, "<crash_null_deref+0x"));
 }

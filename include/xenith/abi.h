@@ -182,6 +182,16 @@ struct evtchn_unmask {
 #define XENITH_BENCH_ECHO_PORT 0xe8
 #define XENITH_MMIO_TEST_GPA 0x8000ull
 
+/*
+ * On hosts that run CPL-0 guest code natively (VT-x, AMD-V) the builder
+ * gives the guest an IDT whose gates lead to a VMM-provided CPL-0 stub: it
+ * pushes the vector (and a zero error code where the CPU pushes none) and
+ * writes to XENITH_EXCEPTION_PORT, so the VMM reports the exception with
+ * the faulting RIP from the frame.  Without it (PVM hosts) an exception is
+ * a triple fault.  Guests need not do anything.
+ */
+#define XENITH_EXCEPTION_PORT 0xe2
+
 /* xen_version(cmd) */
 #define XENVER_version 0 /* (major << 16) | minor */
 
