@@ -211,7 +211,8 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 		return errbuf_set(eb, errno, "mapping %llu MiB of guest memory: %s",
 				  (unsigned long long)(d->mem_size >> 20), strerror(errno));
 	}
-	r = elf_load(&d->image, d->mem, d->mem_size, BUILDER_IMAGE_MIN, eb);
+	/* a new memfd reads as zeroes: .bss needs no writing (and no pages) */
+	r = elf_load(&d->image, d->mem, d->mem_size, BUILDER_IMAGE_MIN, true, eb);
 	if (r < 0)
 		return r;
 

@@ -225,7 +225,7 @@ int elf_parse(const void *data, size_t size, struct elf_image *img, struct errbu
 }
 
 int elf_load(const struct elf_image *img, uint8_t *mem, uint64_t mem_size, uint64_t min_addr,
-	     struct errbuf *eb)
+	     bool mem_is_zero, struct errbuf *eb)
 {
 	for (unsigned i = 0; i < img->nr_segments; i++) {
 		const struct elf_segment *s = &img->seg[i];
@@ -244,7 +244,8 @@ int elf_load(const struct elf_image *img, uint8_t *mem, uint64_t mem_size, uint6
 		const struct elf_segment *s = &img->seg[i];
 
 		memcpy(mem + s->vaddr, img->data + s->offset, s->filesz);
-		memset(mem + s->vaddr + s->filesz, 0, s->memsz - s->filesz);
+		if (!mem_is_zero)
+			memset(mem + s->vaddr + s->filesz, 0, s->memsz - s->filesz);
 	}
 	return 0;
 }

@@ -51,12 +51,14 @@ int elf_parse(const void *data, size_t size, struct elf_image *img, struct errbu
 
 /*
  * Copies every PT_LOAD segment to mem + vaddr and zeroes the rest of
- * memsz.  Fails with -ENOMEM (message saying how much memory the image
+ * memsz, unless mem_is_zero says the memory is fresh (a new memfd): then
+ * the .bss pages are left untouched, so they cost nothing until the guest
+ * uses them.  Fails with -ENOMEM (message saying how much memory the image
  * needs) if a segment ends past mem_size, and -EINVAL if one starts below
  * min_addr (the builder's reserved low pages).
  */
 int elf_load(const struct elf_image *img, uint8_t *mem, uint64_t mem_size, uint64_t min_addr,
-	     struct errbuf *eb);
+	     bool mem_is_zero, struct errbuf *eb);
 
 /*
  * Finds the function or object symbol containing addr.  Returns true and

@@ -223,17 +223,22 @@ static void test_elf_load_copies_zeroes_bss_and_checks_bounds(void **state)
 	(void)state;
 	memset(mem, 0x55, 2 << 20);
 	assert_int_equal(elf_parse(im->b, IMG_SIZE, &e, &eb), 0);
-	assert_int_equal(elf_load(&e, mem, 2 << 20, 0x100000, &eb), 0);
+	assert_int_equal(elf_load(&e, mem, 2 << 20, 0x100000, false, &eb), 0);
 	assert_int_equal(mem[0x100000], 0x90);
 	assert_int_equal(mem[0x1000ff], 0x90);
 	assert_int_equal(mem[0x10100f], 0xaa);
 	assert_int_equal(mem[0x101010], 0);  /* bss */
 	assert_int_equal(mem[0x102fff], 0);  /* end of bss */
 	assert_int_equal(mem[0x103000], 0x55); /* untouched past the image */
+	/* memory known to be zero: .bss is not written */
+	memset(mem, 0x55, 2 << 20);
+	assert_int_equal(elf_load(&e, mem, 2 << 20, 0x100000, true, &eb), 0);
+	assert_int_equal(mem[0x10100f], 0xaa);
+	assert_int_equal(mem[0x101010], 0x55);
 
-	assert_int_equal(elf_load(&e, mem, 0x102000, 0x100000, &eb), -ENOMEM);
+	assert_int_equal(elf_load(&e, mem, 0x102000, 0x100000, false, &eb), -ENOMEM);
 	assert_non_null(strstr(eb.msg, "0x103000"));
-	assert_int_equal(elf_load(&e, mem, 2 << 20, 0x200000, &eb), -EINVAL);
+	assert_int_equal(elf_load(&e, mem, 2 << 20, 0x200000, false, &eb), -EINVAL);
 	assert_non_null(strstr(eb.msg, "below 0x200000"));
 	free(mem);
 	free(im);
