@@ -22,7 +22,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_bench_compare(int argc, char **argv);
 
 #include <stddef.h>
-/* The bundled guest: $XENITH_MINIOS, the build tree next to xenith, the install path. */
+/* The bundled guest: $XENITH_MINIOS, the build tree, next to the binary, the install path. */
 int find_bundled_minios(char *out, size_t size);
 
 #endif
