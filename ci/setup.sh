@@ -7,7 +7,7 @@ packages=(
 	meson ninja-build              # build system
 	libcmocka-dev                  # unit and kvm test tiers
 	libsqlite3-dev zlib1g-dev      # the benchmark results index (linked statically)
-	qemu-system-x86 busybox-static cpio  # the lab (ci/lab/), not yet in ci/test.sh
+	qemu-system-x86 busybox-static cpio  # the lab tier (ci/lab/)
 )
 
 missing=()

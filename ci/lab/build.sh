@@ -17,8 +17,14 @@ done
 [ -x /bin/busybox ] || die "busybox-static is missing; run ci/setup.sh"
 
 # 1. The kernel: cached by package version; unpacked once.
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -n1)
-[ -n "$pkg" ] || die "cannot resolve linux-image-amd64 (run apt-get update)"
+resolve() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -n1; }
+pkg=$(resolve)
+if [ -z "$pkg" ]; then
+	echo "lab: linux-image-amd64 is not in the package lists; running apt-get update"
+	apt-get update -qq >/dev/null 2>&1 || die "apt-get update failed: the lab needs Debian's linux-image-amd64 package"
+	pkg=$(resolve)
+fi
+[ -n "$pkg" ] || die "cannot resolve linux-image-amd64 to a kernel package (apt-cache depends linux-image-amd64)"
 kroot=$cache/$pkg
 if [ ! -f "$kroot/.unpacked" ]; then
 	echo "lab: fetching $pkg (once; cached in $cache)"
@@ -70,6 +76,7 @@ for t in hv/tests/test_domains hv/tests/test_config_boot; do
 		cp -L "$lib" "$root$lib" 2>/dev/null || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
 	done
 done
+cp "$here"/tests/* "$root/xenith/tests/"
 cp "$here/init" "$root/init"
 chmod +x "$root/init"
 # An optional script to run instead of the test tiers (for investigating one case).

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Lab test (runs inside the lab machine, busybox sh): the IOMMU and the
+# SR-IOV NVMe controller are there and usable, as the passthrough work needs.
+# Expected values come from the QEMU command line (ci/lab/run.sh passes them
+# as xenith_lab_* kernel parameters, which reach init's environment).
+# Output: TAP.
+n=0
+fail=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
+result() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
+check() { # check "description" command...
+	d=$1; shift
+	if "$@"; then ok "$d"; else notok "$d"; fi
+}
+
+want_vfs=${xenith_lab_vfs:?xenith_lab_vfs is not set (ci/lab/run.sh sets it)}
+
+# 1. The IOMMU: a DMAR unit and IOMMU groups.
+check "an IOMMU is registered (/sys/class/iommu)" [ -n "$(ls /sys/class/iommu 2>/dev/null)" ]
+ngroups=$(ls /sys/kernel/iommu_groups 2>/dev/null | wc -l)
+check "IOMMU groups exist ($ngroups)" [ "$ngroups" -gt 0 ]
+
+# 2. The NVMe physical function (class 0x010802) and its SR-IOV capability.
+pf=
+for dev in /sys/bus/pci/devices/*; do
+	[ "$(cat "$dev/class")" = 0x010802 ] && [ -f "$dev/sriov_totalvfs" ] && pf=$dev && break
+done
+if [ -z "$pf" ]; then
+	notok "an NVMe controller with SR-IOV is present"
+	echo "1..$n"
+	exit 1
+fi
+ok "an NVMe controller with SR-IOV is present ($(basename "$pf"))"
+check "the PF is in an IOMMU group" [ -e "$pf/iommu_group" ]
+total=$(cat "$pf/sriov_totalvfs")
+check "sriov_totalvfs is $want_vfs as configured (read $total)" [ "$total" = "$want_vfs" ]
+
+# 3. Enable VFs without probing a driver on them (QEMU's VFs stay offline
+#    until the PF assigns them queues, so the nvme driver would only time out).
+echo 0 > "$pf/sriov_drivers_autoprobe"
+if echo 2 > "$pf/sriov_numvfs" 2>/dev/null; then
+	ok "two VFs enabled through sriov_numvfs"
+else
+	notok "two VFs enabled through sriov_numvfs"
+fi
+nvf=$(ls -d "$pf"/virtfn* 2>/dev/null | wc -l)
+check "two virtfn links appear (found $nvf)" [ "$nvf" = 2 ]
+vf=$(readlink -f "$pf/virtfn0")
+pfgroup=$(basename "$(readlink -f "$pf/iommu_group")")
+vfgroup=$(basename "$(readlink -f "$vf/iommu_group" 2>/dev/null)")
+[ -n "$vfgroup" ] && [ "$vfgroup" != "$pfgroup" ]
+result $? "VF 0 has its own IOMMU group (${vfgroup:-none}, PF in $pfgroup)"
+check "VF 0 points back to its PF" [ "$(readlink -f "$vf/physfn")" = "$(readlink -f "$pf")" ]
+
+# 4. Hand VF 0 to vfio-pci: its group becomes a VFIO device node.
+echo vfio-pci > "$vf/driver_override"
+echo "$(basename "$vf")" > /sys/bus/pci/drivers_probe 2>/dev/null
+drv=$(basename "$(readlink -f "$vf/driver" 2>/dev/null)")
+check "VF 0 is bound to vfio-pci (driver: ${drv:-none})" [ "$drv" = vfio-pci ]
+check "/dev/vfio/$vfgroup exists for VF 0's group" [ -c "/dev/vfio/$vfgroup" ]
+
+# 5. And back: VFs disabled, the links gone.
+echo 0 > "$pf/sriov_numvfs"
+nvf=$(ls -d "$pf"/virtfn* 2>/dev/null | wc -l)
+check "VFs disabled again (virtfn links: $nvf)" [ "$nvf" = 0 ]
+
+echo "1..$n"
+[ "$fail" -eq 0 ]
