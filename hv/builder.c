@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "linux.h"
 #include "pagetable.h"
 #include "trap.h"
 
@@ -45,6 +46,13 @@ int builder_open_image(struct domain *d, const char *path, struct errbuf *eb)
 		return errbuf_set(eb, errno, "cannot map guest image %s: %s", path, strerror(errno));
 	d->image_map = p;
 	d->image_size = (size_t)st.st_size;
+	if (linux_is_bzimage(p, d->image_size)) {
+		d->kind = DOMAIN_KIND_LINUX;
+		return linux_open(d, path, eb);
+	}
+	if (d->cfg.initrd[0])
+		return errbuf_set(eb, EINVAL, "initrd = %s: only Linux kernels take an initrd, and %s "
+				  "is not a bzImage", d->cfg.initrd, path);
 	r = elf_parse(p, d->image_size, &d->image, eb);
 	if (r < 0)
 		return errbuf_prefix(eb, r, "guest image %s", path);
@@ -69,6 +77,8 @@ int builder_plan(struct domain *d, struct errbuf *eb)
 	uint64_t need;
 
 	memset(l, 0, sizeof(*l));
+	if (d->kind == DOMAIN_KIND_LINUX)
+		return 0; /* fixed layout (linux.h), checked by linux_open() */
 	l->start_info = BUILDER_START_INFO;
 	l->shared_info = BUILDER_SHARED_INFO;
 	l->console = BUILDER_CONSOLE;
@@ -211,6 +221,8 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 		return errbuf_set(eb, errno, "mapping %llu MiB of guest memory: %s",
 				  (unsigned long long)(d->mem_size >> 20), strerror(errno));
 	}
+	if (d->kind == DOMAIN_KIND_LINUX)
+		return linux_populate(d, eb);
 	/* a new memfd reads as zeroes: .bss needs no writing (and no pages) */
 	r = elf_load(&d->image, d->mem, d->mem_size, BUILDER_IMAGE_MIN, true, eb);
 	if (r < 0)
@@ -288,6 +300,8 @@ int builder_setup_vcpu(struct domain *d, struct vcpu *v, struct errbuf *eb)
 	bool xsave = cpuid_has_xsave(d->kvm);
 	struct kvm_sregs s;
 
+	if (d->kind == DOMAIN_KIND_LINUX)
+		return linux_setup_vcpu(d, v, eb);
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return errbuf_set(eb, errno, "vCPU %u: KVM_GET_SREGS: %s", v->id, strerror(errno));
 	s.cs = code;

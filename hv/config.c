@@ -16,7 +16,7 @@
 #define TIMEOUT_MAX_S (365.0 * 86400)
 
 const char *const config_keys[] = {
-	"name", "memory", "vcpus", "kernel", "cmdline", "on_poweroff", "on_reboot", "on_crash",
+	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "on_poweroff", "on_reboot", "on_crash",
 	"console_log", "timeout", NULL,
 };
 
@@ -196,6 +196,8 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 	}
 	if (!strcmp(key, "kernel"))
 		return set_path(cfg, key, cfg->kernel, v, eb);
+	if (!strcmp(key, "initrd") || !strcmp(key, "ramdisk"))
+		return set_path(cfg, key, cfg->initrd, v, eb);
 	if (!strcmp(key, "console_log"))
 		return set_path(cfg, key, cfg->console_log, v, eb);
 	if (!strcmp(key, "cmdline") || !strcmp(key, "extra")) {

@@ -26,7 +26,9 @@ struct domain_config {
 	char name[XENITH_NAME_MAX];           /* "" until set: the CLI picks a default */
 	uint64_t memory_mib;                  /* default 16 */
 	unsigned vcpus;                       /* default 1, 1..XENITH_MAX_VCPUS */
-	char kernel[PATH_MAX];                /* "" means the bundled minios */
+	char kernel[PATH_MAX];                /* "" means the bundled minios; an ELF PV
+					       * guest or a Linux bzImage */
+	char initrd[PATH_MAX];                /* Linux guests: "" means none */
 	char cmdline[XENITH_CMDLINE_MAX];
 	enum domain_action on_poweroff;       /* default destroy */
 	enum domain_action on_reboot;         /* default restart */

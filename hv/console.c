@@ -158,6 +158,8 @@ int console_drain_ring(struct domain *d)
 	char buf[XENITH_CONS_OUT_SIZE];
 	uint32_t cons, prod, n;
 
+	if (!r)
+		return 0; /* a domain without a ring (Linux guests use the UART) */
 	/* Pairs with the guest's release store of out_prod: the bytes before it are visible. */
 	prod = __atomic_load_n(&r->out_prod, __ATOMIC_ACQUIRE);
 	cons = __atomic_load_n(&r->out_cons, __ATOMIC_RELAXED);

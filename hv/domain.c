@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "builder.h"
+#include "linux.h"
 #include "vcpu.h"
 
 uint64_t now_ns(void)
@@ -105,6 +106,11 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 	r = kvm_vm_create(d->kvm, &d->vm_fd, eb);
 	if (r < 0)
 		return r;
+	if (d->kind == DOMAIN_KIND_LINUX) {
+		r = linux_vm_init(d, eb); /* the irqchip must exist before the vCPUs */
+		if (r < 0)
+			return r;
+	}
 	d->vcpus = calloc(d->nr_vcpus, sizeof(*d->vcpus));
 	if (!d->vcpus)
 		return errbuf_set(eb, ENOMEM, "out of memory for %u vCPUs", d->nr_vcpus);
@@ -190,6 +196,9 @@ int domain_start(struct domain *d, struct errbuf *eb)
 	pthread_mutex_lock(&d->lock);
 	d->started_ns = now_ns();
 	r = vcpu_start(&d->vcpus[0], d->image.entry, eb);
+	/* Linux's application processors run from the start: KVM holds them until SIPI. */
+	for (unsigned i = 1; r == 0 && d->kind == DOMAIN_KIND_LINUX && i < d->nr_vcpus; i++)
+		r = vcpu_start(&d->vcpus[i], 0, eb);
 	if (r == 0)
 		d->state = DOMAIN_RUNNING;
 	pthread_mutex_unlock(&d->lock);
@@ -237,6 +246,7 @@ void domain_destroy(struct domain *d)
 	}
 	bench_hooks_teardown(d);
 	domain_teardown(d);
+	linux_close(d);
 	if (d->image_map)
 		munmap(d->image_map, d->image_size);
 	if (d->console_ready)

@@ -79,8 +79,17 @@ struct domain_end {
 	struct kvm_sregs sregs;
 };
 
+enum domain_kind {
+	DOMAIN_KIND_PV,     /* a Xenith PV guest (ELF with the ABI note): minios */
+	DOMAIN_KIND_LINUX,  /* an unmodified Linux bzImage (linux.h) */
+};
+
+struct linux_guest;
+
 struct domain {
 	struct domain_config cfg;
+	enum domain_kind kind;
+	struct linux_guest *lx;       /* DOMAIN_KIND_LINUX only */
 	uint32_t domid;
 	struct kvm_sys *kvm;
 	int vm_fd;

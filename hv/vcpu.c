@@ -8,6 +8,7 @@
 
 #include "builder.h"
 #include "hypercall.h"
+#include "linux.h"
 #include "trap.h"
 
 #define SIG_KICK SIGUSR1
@@ -96,6 +97,10 @@ static void vcpu_io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 
+	if (v->d->kind == DOMAIN_KIND_LINUX) {
+		linux_pio(v);
+		return;
+	}
 	if (run->io.port == XENITH_HYPERCALL_PORT && run->io.direction == KVM_EXIT_IO_OUT &&
 	    run->io.size == 4 && run->io.count == 1) {
 		v->nr_hypercalls++;
@@ -132,6 +137,11 @@ static void vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 		break;
 	case KVM_EXIT_SHUTDOWN:
+		if (d->kind == DOMAIN_KIND_LINUX) {
+			domain_crash(d, v, "vCPU %u triple fault: the Linux kernel took an exception "
+				     "it could not handle (or reset the CPU that way)", v->id);
+			break;
+		}
 		domain_crash(d, v, "vCPU %u triple fault: the guest took an exception it cannot "
 			     "handle (PV guests have no IDT)", v->id);
 		break;
@@ -163,9 +173,12 @@ static int vcpu_set_entry(struct vcpu *v)
 		.rflags = 0x3002, /* IOPL 3: port I/O (hypercalls) from CPL 3; IF clear */
 	};
 
+	if (d->kind == DOMAIN_KIND_LINUX && !linux_entry_regs(d, v, &r))
+		goto synced; /* an application processor: KVM's reset state until SIPI */
 	/* Once per vCPU start, so the plain ioctl; exits then use the synced copy in kvm_run. */
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
 		return -errno;
+synced:
 	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 	v->run->kvm_dirty_regs = 0;
 	return 0;

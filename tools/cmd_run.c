@@ -20,15 +20,18 @@ static void run_help(FILE *f)
 	fprintf(f,
 "usage: xenith run [OPTIONS] [IMAGE]\n"
 "       xenith run -c FILE [OPTIONS]\n\n"
-"Boots a paravirtualized domain and stays with it until it ends. With no IMAGE\n"
-"and no kernel in the config, boots the bundled minios guest.\n\n"
+"Boots a domain and stays with it until it ends: a Xenith PV guest (an ELF image\n"
+"such as the bundled minios, booted when there is no IMAGE and no kernel in the\n"
+"config) or an unmodified Linux bzImage (VT-x/AMD-V hosts only: Linux runs its\n"
+"kernel at CPL 0; console on COM1, so give it console=ttyS0).\n\n"
 "options (each sets the config key of the same name; options win over -c FILE):\n"
 "  -c, --config FILE      read `key = value` lines (xl.cfg style) from FILE\n"
 "  -n, --name NAME        domain name, unique among running domains\n"
 "                         (default: the image's file name, made unique)\n"
 "  -m, --memory MIB       guest memory in MiB (default 16; 512M and 1G accepted)\n"
 "      --vcpus N          virtual CPUs (default 1, at most 64)\n"
-"      --kernel IMAGE     guest ELF image (same as the IMAGE argument)\n"
+"      --kernel IMAGE     guest ELF image or Linux bzImage (same as IMAGE)\n"
+"      --initrd FILE      initial ramdisk for a Linux kernel\n"
 "      --cmdline TEXT     guest command line; for minios the program to run:\n"
 "                         hello (default), smp, crash, assert, hypercall, spin,\n"
 "                         idle, ticker [MS], exit N, reboot, mem\n"
@@ -45,9 +48,9 @@ static void run_help(FILE *f)
 "      --run-dir DIR      where control sockets live (default $XENITH_RUN_DIR,\n"
 "                         /run/xenith as root, else $XDG_RUNTIME_DIR/xenith)\n"
 "  -h, --help             this text\n\n"
-"config keys: name, memory, vcpus, kernel, cmdline (alias extra), on_poweroff,\n"
-"on_reboot, on_crash, console_log, timeout. Relative paths in FILE are relative\n"
-"to FILE's directory.\n\n"
+"config keys: name, memory, vcpus, kernel, initrd (alias ramdisk), cmdline (alias\n"
+"extra), on_poweroff, on_reboot, on_crash, console_log, timeout. Relative paths in\n"
+"FILE are relative to FILE's directory.\n\n"
 "exit status:\n"
 "  0-63  the guest powered off with this exit code (larger codes are reported as 63)\n"
 "  64    bad command line or configuration\n"
@@ -59,7 +62,7 @@ static void run_help(FILE *f)
 }
 
 enum {
-	OPT_VCPUS = 256, OPT_KERNEL, OPT_CMDLINE, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
+	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
 	OPT_CONSOLE_LOG, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE,
 };
 
@@ -69,6 +72,7 @@ static const struct option run_options[] = {
 	{ "memory", required_argument, NULL, 'm' },
 	{ "vcpus", required_argument, NULL, OPT_VCPUS },
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "on-poweroff", required_argument, NULL, OPT_ON_POWEROFF },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
@@ -90,6 +94,7 @@ static const char *option_key(int opt)
 	case 'm': return "memory";
 	case OPT_VCPUS: return "vcpus";
 	case OPT_KERNEL: return "kernel";
+	case OPT_INITRD: return "initrd";
 	case OPT_CMDLINE: return "cmdline";
 	case OPT_ON_POWEROFF: return "on_poweroff";
 	case OPT_ON_REBOOT: return "on_reboot";

@@ -77,6 +77,29 @@ for t in hv/tests/test_domains hv/tests/test_config_boot; do
 	done
 done
 cp "$here"/tests/* "$root/xenith/tests/"
+
+# A Linux guest for the linux_guest test: Debian's kernel again, with an
+# initramfs whose init prints a line and powers off (or reboots when the
+# kernel command line says xenith_action=reboot).
+lg=$root/xenith/linux-guest
+groot=$out/guest-root
+rm -rf "$groot" && mkdir -p "$lg" "$groot/bin" "$groot/proc"
+cp "$out/vmlinuz" "$lg/vmlinuz"
+cp /bin/busybox "$groot/bin/busybox"
+ln -s busybox "$groot/bin/sh"
+cat > "$groot/init" <<'INIT'
+#!/bin/sh
+export PATH=/bin
+busybox mount -t proc proc /proc
+echo "xenith-linux-guest: init ran on Linux $(busybox uname -r) with $(busybox grep -c ^processor /proc/cpuinfo) CPU(s), up $(busybox cut -d' ' -f1 /proc/uptime) s"
+case "${xenith_action:-}" in
+reboot) busybox reboot -f ;;
+*) busybox poweroff -f ;;
+esac
+INIT
+chmod +x "$groot/init"
+(cd "$groot" && find . | cpio -o -H newc --quiet | gzip -1) > "$lg/initrd.gz"
+
 cp "$here/init" "$root/init"
 chmod +x "$root/init"
 # An optional script to run instead of the test tiers (for investigating one case).

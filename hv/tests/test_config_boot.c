@@ -5,6 +5,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -162,6 +163,63 @@ static void test_console_log_gets_guest_output(void **state)
 	free(log);
 }
 
+/* A file with a bzImage setup header (boot protocol `version`) and a dummy payload. */
+static void write_bzimage(const char *path, uint16_t version)
+{
+	uint8_t img[3 * 512] = { 0 };
+
+	img[0x1f1] = 1;                  /* setup_sects */
+	img[0x1fe] = 0x55;
+	img[0x1ff] = 0xaa;               /* boot_flag */
+	img[0x200] = 0xeb;
+	img[0x201] = 0x66;               /* jump over the header: it ends at 0x268 */
+	memcpy(img + 0x202, "HdrS", 4);
+	memcpy(img + 0x206, &version, 2);
+	img[0x211] = 0x01;               /* LOADED_HIGH */
+	img[0x236] = 0x01;               /* XLF_KERNEL_64 */
+	write_file(path, img, sizeof(img));
+}
+
+static bool host_is_pvm(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+static void test_linux_kernel_with_old_boot_protocol_is_refused(void **state)
+{
+	char path[256];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/old-bzImage", harness_run_dir());
+	write_bzimage(path, 0x0206);
+	assert_int_equal(RUN(&P, 20, "run", "-m", "256", path), 65);
+	assert_non_null(strstr(P.err, "boot protocol 2.06"));
+	assert_non_null(strstr(P.err, "2.12 or later"));
+}
+
+static void test_linux_kernel_on_pvm_host_fails_at_once_saying_why(void **state)
+{
+	char path[256];
+
+	(void)state;
+	if (!host_is_pvm())
+		skip(); /* VT-x/AMD-V hosts boot real kernels: the lab's linux_guest test */
+	snprintf(path, sizeof(path), "%s/bzImage", harness_run_dir());
+	write_bzimage(path, 0x020f);
+	assert_int_equal(RUN(&P, 20, "run", "-m", "256", "--cmdline", "console=ttyS0", path), 65);
+	assert_non_null(strstr(P.err, "is a Linux kernel"));
+	assert_non_null(strstr(P.err, "CPL 0"));
+	assert_non_null(strstr(P.err, "kvm_pvm"));
+	assert_int_equal(P.out_len, 0); /* nothing ran */
+}
+
+static void test_initrd_with_a_pv_guest_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--initrd", "/etc/hostname", harness_minios()), 65);
+	assert_non_null(strstr(P.err, "only Linux kernels take an initrd"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +230,9 @@ int main(void)
 		cmocka_unit_test(test_non_elf_image_is_refused_with_a_reason),
 		cmocka_unit_test(test_every_subcommand_has_help),
 		cmocka_unit_test(test_console_log_gets_guest_output),
+		cmocka_unit_test(test_linux_kernel_with_old_boot_protocol_is_refused),
+		cmocka_unit_test(test_linux_kernel_on_pvm_host_fails_at_once_saying_why),
+		cmocka_unit_test(test_initrd_with_a_pv_guest_is_refused),
 	};
 
 	harness_require_kvm();

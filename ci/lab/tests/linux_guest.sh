@@ -1,0 +1,59 @@
+#!/bin/sh
+# Lab test (inside the lab machine, busybox sh): an unmodified Linux kernel
+# (Debian's, the lab's own) boots as a nested Xenith guest through the Linux
+# boot protocol to an initramfs that prints a line and powers off; Xenith
+# reports the power-off, a reboot and bad input.  Output: TAP.
+n=0
+fail=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
+result() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
+show() { sed 's/^/#   /' "$1"; }
+
+X=/xenith/xenith
+G=/xenith/linux-guest
+boot() { # boot NAME EXTRA-CMDLINE [xenith options...]: output in /tmp/NAME.out/.err, status in $rc, seconds in $secs
+	name=$1 extra=$2
+	shift 2
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	$X run -n "$name" --kernel $G/vmlinuz --initrd $G/initrd.gz -m 256 --timeout 900 \
+		--cmdline "console=ttyS0 panic=-1 quiet $extra" "$@" > "/tmp/$name.out" 2> "/tmp/$name.err"
+	rc=$?
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+}
+
+# 1. Boot to the initramfs and power off: exit status 0, the init's line on the console.
+boot lx1 ""
+show /tmp/lx1.out
+show /tmp/lx1.err
+result "$rc" "Linux boots and powers off: xenith exit status $rc, $secs s under emulation"
+grep -q "xenith-linux-guest: init ran on Linux $(uname -r) with 1 CPU" /tmp/lx1.out
+result $? "the guest's init printed its line through the 8250 console"
+grep -q "powered off, exit code 0" /tmp/lx1.err
+result $? "xenith reports the ACPI power-off"
+
+# 2. Two vCPUs: the application processor comes up through INIT/SIPI.
+boot lx2 "" --vcpus 2
+grep -q "with 2 CPU(s)" /tmp/lx2.out
+r=$?
+[ $r -eq 0 ] || { show /tmp/lx2.out; show /tmp/lx2.err; }
+result $r "two vCPUs: the guest sees 2 CPUs (status $rc, $secs s)"
+
+# 3. A reboot request with on_reboot = destroy: status 69.
+boot lx3 "xenith_action=reboot" --on-reboot destroy
+[ "$rc" = 69 ] && grep -q "xenith-linux-guest: init ran" /tmp/lx3.out
+r=$?
+[ $r -eq 0 ] || { show /tmp/lx3.out; show /tmp/lx3.err; }
+result $r "guest reboot with on_reboot=destroy ends with status 69 (got $rc)"
+
+# 4. Too little memory for the kernel: refused before anything runs, saying how much.
+$X run --kernel $G/vmlinuz -m 8 > /tmp/lx4.out 2> /tmp/lx4.err
+rc=$?
+[ "$rc" = 65 ] && grep -q "too small for this kernel" /tmp/lx4.err && grep -q "give it at least" /tmp/lx4.err
+r=$?
+[ $r -eq 0 ] && show /tmp/lx4.err
+result $r "memory too small for the kernel is refused with the size it needs (status $rc)"
+
+echo "1..$n"
+[ "$fail" -eq 0 ]
