@@ -39,6 +39,12 @@ noreturn_fn void kernel_entry(struct xenith_start_info *si, unsigned vcpu)
 	shared_info = (struct xenith_shared_info *)(uintptr_t)si->shared_info;
 	time_init();
 	console_init();
+	if (current_cpl() == 0) {
+		long r = trap_init();
+
+		if (r < 0)
+			printf("minios: running at CPL 0 but the VMM refused the upcall vector (%ld)\n", r);
+	}
 	mm_init();
 	poweroff((unsigned)run_program(si->cmdline));
 }

@@ -63,6 +63,24 @@ bool evtchn_test_and_clear(uint32_t port);
 void evtchn_unmask(uint32_t port);
 void evtchn_clear_upcall(unsigned vcpu);
 
+/* trap.c: CPL-0 mode only (guest_cpl = 0) */
+typedef void (*evtchn_handler_t)(uint32_t port);
+unsigned current_cpl(void);
+/* Installs minios's IDT and asks for upcalls as interrupts; -XEN_EPERM at CPL 3. */
+int trap_init(void);
+/* Other vCPUs load the same IDT (IDTR is per CPU). */
+void trap_load_idt(void);
+/* fn runs in the upcall (interrupt context, general registers only) when port is pending. */
+void evtchn_set_handler(uint32_t port, evtchn_handler_t fn);
+/* A handler that counts the port's events; evtchn_event_count() reads the count. */
+void evtchn_count_events(uint32_t port);
+uint64_t evtchn_event_count(uint32_t port);
+uint64_t trap_upcalls(void);
+static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
+/* Waits for an interrupt with interrupts on (sti; hlt: no wake-up slips in between), then off. */
+static inline void irq_wait(void) { __asm__ volatile("sti; hlt; cli" ::: "memory"); }
+
 /* time.c */
 void time_init(void);
 uint64_t rdtsc(void);

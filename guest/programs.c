@@ -107,6 +107,34 @@ static int prog_hypercall(const char *args)
 	      HYPERVISOR_event_channel_op(EVTCHNOP_send, &(struct evtchn_send){ 5000 }), -XEN_EINVAL);
 	check("sched_op poll with no ports and no timeout (EINVAL)", sched_poll(NULL, 0, 0), -XEN_EINVAL);
 	check("sched_op poll timeout 1 ms (ETIMEDOUT)", sched_poll(NULL, 0, 1000000), -XEN_ETIMEDOUT);
+	{
+		struct vcpu_set_periodic_timer tiny = { 1000 }, ok = { 1000000 };
+		struct xen_hvm_param cb = { .domid = XENITH_DOMID_SELF, .index = HVM_PARAM_CALLBACK_IRQ,
+					    .value = (HVM_PARAM_CALLBACK_TYPE_VECTOR << 56) | 0xf3 };
+
+		check("vcpu_op set_periodic_timer 1 us (EINVAL)",
+		      HYPERVISOR_vcpu_op(VCPUOP_set_periodic_timer, 0, (uint64_t)(uintptr_t)&tiny),
+		      -XEN_EINVAL);
+		check("vcpu_op set_periodic_timer arg past memory (EFAULT)",
+		      HYPERVISOR_vcpu_op(VCPUOP_set_periodic_timer, 0, outside), -XEN_EFAULT);
+		if (start_info->nr_vcpus > 1)
+			check("vcpu_op set_periodic_timer on another vCPU (EPERM)",
+			      HYPERVISOR_vcpu_op(VCPUOP_set_periodic_timer, 1, (uint64_t)(uintptr_t)&ok),
+			      -XEN_EPERM);
+		if (current_cpl() == 3)
+			check("hvm_op callback vector at CPL 3 (EPERM)",
+			      hypercall2(__HYPERVISOR_hvm_op, HVMOP_set_param, (uint64_t)(uintptr_t)&cb),
+			      -XEN_EPERM);
+		cb.value = (HVM_PARAM_CALLBACK_TYPE_VECTOR << 56) | 14;
+		check("hvm_op callback vector 14, an exception's (EINVAL or EPERM)",
+		      hypercall2(__HYPERVISOR_hvm_op, HVMOP_set_param, (uint64_t)(uintptr_t)&cb),
+		      current_cpl() == 0 ? -XEN_EINVAL : -XEN_EPERM);
+		check("hvm_op unknown param (EINVAL)",
+		      hypercall2(__HYPERVISOR_hvm_op, HVMOP_set_param,
+				 (uint64_t)(uintptr_t)&(struct xen_hvm_param){ .domid = XENITH_DOMID_SELF,
+									       .index = 99 }),
+		      -XEN_EINVAL);
+	}
 	printf("hypercall: all checks passed\n");
 	return 0;
 }
@@ -185,6 +213,58 @@ static int prog_exit(const char *args)
 
 	parse_ulong(args, NULL, &code);
 	return (int)code;
+}
+
+/*
+ * timer N MS: N ticks of a periodic timer of MS ms (VIRQ_TIMER).  At CPL 0
+ * they arrive as interrupts on the upcall vector while the vCPU halts; at
+ * CPL 3 the vCPU waits for them in sched_poll.  Prints what it saw.
+ */
+static int prog_timer(const char *args)
+{
+	unsigned long n = 10, ms = 10, seen = 0;
+	struct vcpu_set_periodic_timer pt;
+	bool irq = current_cpl() == 0;
+	uint64_t t0, t1, halts = 0;
+	const char *rest = args;
+	int port;
+	uint32_t p;
+
+	if (*rest && !parse_ulong(rest, &rest, &n))
+		n = 10;
+	while (*rest == ' ')
+		rest++;
+	if (*rest && (!parse_ulong(rest, &rest, &ms) || ms == 0))
+		ms = 10;
+	port = evtchn_bind_virq(VIRQ_TIMER, 0);
+	GUEST_ASSERT(port > 0);
+	p = (uint32_t)port;
+	if (irq)
+		evtchn_count_events(p);
+	pt.period_ns = ms * 1000000ull;
+	GUEST_ASSERT(HYPERVISOR_vcpu_op(VCPUOP_set_periodic_timer, 0, (uint64_t)(uintptr_t)&pt) == 0);
+	t0 = monotonic_ns();
+	while (seen < n) {
+		if (irq) {
+			irq_wait();
+			halts++;
+			seen = evtchn_event_count(p);
+		} else {
+			sched_poll(&p, 1, 0);
+			if (evtchn_test_and_clear(p))
+				seen++;
+		}
+	}
+	t1 = monotonic_ns();
+	GUEST_ASSERT(HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, 0) == 0);
+	printf("timer: %lu ticks of %lu ms in %llu us at CPL %u via %s", seen, ms,
+	       (unsigned long long)((t1 - t0) / 1000), current_cpl(),
+	       irq ? "interrupts" : "sched_poll");
+	if (irq)
+		printf(" (%llu upcalls, %llu halts)", (unsigned long long)trap_upcalls(),
+		       (unsigned long long)halts);
+	printf("\n");
+	return 0;
 }
 
 static int prog_reboot(const char *args)
@@ -275,6 +355,7 @@ static const struct program programs[] = {
 	{ "spin", prog_spin, "loop forever" },
 	{ "idle", prog_idle, "block until the toolstack asks for shutdown" },
 	{ "ticker", prog_ticker, "print a tick every MS ms" },
+	{ "timer", prog_timer, "wait for N ticks of an MS-ms periodic timer (interrupts at CPL 0)" },
 	{ "exit", prog_exit, "power off with exit code N" },
 	{ "reboot", prog_reboot, "ask for a reboot" },
 	{ "mem", prog_mem, "allocator self-test" },

@@ -39,6 +39,8 @@ noreturn_fn void smp_secondary_entry(unsigned vcpu)
 	void (*fn)(unsigned) = vcpu < XENITH_MAX_VCPUS ? __atomic_load_n(&vcpu_fn[vcpu], __ATOMIC_ACQUIRE)
 							: NULL;
 
+	if (current_cpl() == 0)
+		trap_load_idt(); /* vCPU 0 built it before bringing us up */
 	if (fn)
 		fn(vcpu);
 	smp_vcpu_down();

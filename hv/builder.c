@@ -302,6 +302,13 @@ int builder_setup_vcpu(struct domain *d, struct vcpu *v, struct errbuf *eb)
 
 	if (d->kind == DOMAIN_KIND_LINUX)
 		return linux_setup_vcpu(d, v, eb);
+	if (d->cfg.guest_cpl == 0) {
+		/* The guest kernel runs at CPL 0 (VT-x/AMD-V hosts; checked at domain_create). */
+		code.selector = GDT_KERNEL_CS;
+		code.dpl = 0;
+		data.selector = GDT_KERNEL_DS;
+		data.dpl = 0;
+	}
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return errbuf_set(eb, errno, "vCPU %u: KVM_GET_SREGS: %s", v->id, strerror(errno));
 	s.cs = code;

@@ -16,7 +16,7 @@
 #define TIMEOUT_MAX_S (365.0 * 86400)
 
 const char *const config_keys[] = {
-	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "on_poweroff", "on_reboot", "on_crash",
+	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "on_poweroff", "on_reboot", "on_crash",
 	"console_log", "timeout", NULL,
 };
 
@@ -25,6 +25,7 @@ void config_init(struct domain_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->memory_mib = 16;
 	cfg->vcpus = 1;
+	cfg->guest_cpl = 3;
 	cfg->on_poweroff = ACTION_DESTROY;
 	cfg->on_reboot = ACTION_RESTART;
 	cfg->on_crash = ACTION_DESTROY;
@@ -192,6 +193,14 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 			return errbuf_set(eb, EINVAL, "vcpus = %s: must be an integer from 1 to %u", v,
 					  XENITH_MAX_VCPUS);
 		cfg->vcpus = (unsigned)n;
+		return 0;
+	}
+	if (!strcmp(key, "guest_cpl")) {
+		if (strcmp(v, "0") && strcmp(v, "3"))
+			return errbuf_set(eb, EINVAL, "guest_cpl = %s: must be 3 (the guest kernel runs "
+					  "deprivileged, the default) or 0 (it runs at CPL 0 with its own "
+					  "IDT; VT-x/AMD-V hosts only)", v);
+		cfg->guest_cpl = (unsigned)(v[0] - '0');
 		return 0;
 	}
 	if (!strcmp(key, "kernel"))

@@ -30,6 +30,7 @@ struct domain_config {
 					       * guest or a Linux bzImage */
 	char initrd[PATH_MAX];                /* Linux guests: "" means none */
 	char cmdline[XENITH_CMDLINE_MAX];
+	unsigned guest_cpl;                   /* PV guests: 3 (default) or 0 (VT-x/AMD-V hosts) */
 	enum domain_action on_poweroff;       /* default destroy */
 	enum domain_action on_reboot;         /* default restart */
 	enum domain_action on_crash;          /* default destroy */

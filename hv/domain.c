@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "domain.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "builder.h"
 #include "linux.h"
+#include "trap.h"
 #include "vcpu.h"
 
 uint64_t now_ns(void)
@@ -70,11 +72,100 @@ int domain_copy_string(struct domain *d, char *dst, size_t size, uint64_t gpa)
 	return 0;
 }
 
+/*
+ * The periodic timers of a domain's vCPUs: sleeps until the earliest
+ * deadline, raises VIRQ_TIMER for each one due, and skips periods missed
+ * (a late timer fires once, not in a burst).
+ */
+static void *timer_thread(void *arg)
+{
+	struct domain *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	while (!d->timer_stop) {
+		uint64_t now = now_ns(), next = UINT64_MAX;
+		unsigned due = 0;
+
+		for (unsigned i = 0; i < d->nr_vcpus; i++) {
+			struct vcpu *v = &d->vcpus[i];
+
+			if (!v->timer_period_ns)
+				continue;
+			if (v->timer_next_ns <= now) {
+				due++;
+				v->timer_next_ns += v->timer_period_ns *
+						    ((now - v->timer_next_ns) / v->timer_period_ns + 1);
+			}
+			if (v->timer_next_ns < next)
+				next = v->timer_next_ns;
+		}
+		if (due) {
+			pthread_mutex_unlock(&d->lock);
+			evtchn_send_virq(d, VIRQ_TIMER); /* takes d->lock itself */
+			pthread_mutex_lock(&d->lock);
+			continue;
+		}
+		if (next == UINT64_MAX) {
+			pthread_cond_wait(&d->timer_cond, &d->lock);
+		} else {
+			struct timespec ts = { .tv_sec = (time_t)(next / 1000000000ull),
+					       .tv_nsec = (long)(next % 1000000000ull) };
+
+			pthread_cond_timedwait(&d->timer_cond, &d->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+int domain_set_periodic_timer(struct domain *d, struct vcpu *v, uint64_t period_ns)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&d->lock);
+	v->timer_period_ns = period_ns;
+	v->timer_next_ns = now_ns() + period_ns;
+	if (period_ns && !d->timer_thread_started) {
+		sigset_t all, old;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		r = pthread_create(&d->timer_thread, NULL, timer_thread, d);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (r == 0)
+			d->timer_thread_started = true;
+		else
+			v->timer_period_ns = 0;
+	}
+	pthread_cond_broadcast(&d->timer_cond);
+	pthread_mutex_unlock(&d->lock);
+	return -r;
+}
+
+static void timer_thread_stop(struct domain *d)
+{
+	bool started;
+
+	pthread_mutex_lock(&d->lock);
+	started = d->timer_thread_started;
+	d->timer_stop = true;
+	pthread_cond_broadcast(&d->timer_cond);
+	pthread_mutex_unlock(&d->lock);
+	if (started)
+		pthread_join(d->timer_thread, NULL);
+	pthread_mutex_lock(&d->lock);
+	d->timer_thread_started = false;
+	d->timer_stop = false;
+	pthread_mutex_unlock(&d->lock);
+}
+
 /* Undoes domain_build(); copes with any partial state.  No vCPU thread may run. */
 static void domain_teardown(struct domain *d)
 {
 	struct vcpu *vcpus;
 
+	timer_thread_stop(d);
+	atomic_store(&d->callback_vector, 0);
 	pthread_mutex_lock(&d->lock);
 	vcpus = d->vcpus;
 	d->vcpus = NULL; /* domain_get_info() looks at them under the lock */
@@ -156,6 +247,7 @@ int domain_create(const struct domain_config *cfg, const struct domain_opts *opt
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->state_cond, &ca);
+	pthread_cond_init(&d->timer_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	d->console.out_fd = -1;
 	d->console.log_fd = -1;
@@ -168,6 +260,13 @@ int domain_create(const struct domain_config *cfg, const struct domain_opts *opt
 	r = builder_open_image(d, cfg->kernel, eb);
 	if (r < 0)
 		goto fail;
+	if (d->kind == DOMAIN_KIND_PV && cfg->guest_cpl == 0 && !trap_host_supported()) {
+		r = errbuf_set(eb, ENOTSUP, "guest_cpl = 0: this host's KVM (%s) runs CPL-0 guest "
+			       "code only by emulation, so the PV guest kernel runs at CPL 3 here "
+			       "(guest_cpl = 3, the default); CPL 0 needs a VT-x or AMD-V host",
+			       kvm_vendor_module());
+		goto fail;
+	}
 	r = builder_plan(d, eb);
 	if (r < 0)
 		goto fail;
@@ -252,6 +351,7 @@ void domain_destroy(struct domain *d)
 	if (d->console_ready)
 		console_fini(&d->console);
 	pthread_cond_destroy(&d->state_cond);
+	pthread_cond_destroy(&d->timer_cond);
 	pthread_mutex_destroy(&d->ctl_lock);
 	pthread_mutex_destroy(&d->lock);
 	free(d);

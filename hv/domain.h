@@ -56,12 +56,17 @@ struct vcpu {
 	atomic_bool up;               /* VCPUOP_up done and not down */
 	uint64_t start_rip;
 
-	/* Blocking in sched_op block/poll: wait on cond under d->lock. */
+	/* Blocking in sched_op block/poll (or HLT at CPL 0): wait on cond under d->lock. */
 	pthread_cond_t wake;
 	bool blocked;
 
+	/* CPL-0 guests: the upcall vector is owed to this vCPU (evtchn_set_pending). */
+	atomic_bool irq_pending;
+	/* VCPUOP_set_periodic_timer, under d->lock; 0 = off. */
+	uint64_t timer_period_ns, timer_next_ns;
+
 	/* Statistics, written only by the vCPU thread. */
-	uint64_t nr_exits, nr_hypercalls;
+	uint64_t nr_exits, nr_hypercalls, nr_irqs;
 	uint64_t first_run_ns;        /* CLOCK_MONOTONIC just before the first KVM_RUN */
 	uint64_t first_exit_ns;       /* CLOCK_MONOTONIC of the first exit, 0 if none */
 };
@@ -130,6 +135,14 @@ struct domain {
 	struct domain_end end;
 	unsigned restarts;
 
+	/* Periodic timers: one thread per domain, started at the first VCPUOP_set_periodic_timer. */
+	pthread_t timer_thread;
+	bool timer_thread_started;    /* under d->lock */
+	bool timer_stop;              /* under d->lock */
+	pthread_cond_t timer_cond;    /* a timer changed, or stop */
+	/* HVM_PARAM_CALLBACK_IRQ (CPL-0 guests): vector injected on upcalls; 0 = none. */
+	_Atomic uint8_t callback_vector;
+
 	uint64_t created_ns;          /* CLOCK_MONOTONIC at domain_create */
 	uint64_t started_ns;
 };
@@ -162,6 +175,9 @@ void domain_kill(struct domain *d, bool timed_out, const char *why);
  * when the config says so, and keeps preserved domains until destroyed.
  */
 bool domain_wait(struct domain *d, uint64_t deadline_ns);
+
+/* VCPUOP_set_periodic_timer / stop (period 0); from the vCPU's thread. */
+int domain_set_periodic_timer(struct domain *d, struct vcpu *v, uint64_t period_ns);
 
 /* A vCPU went to sleep in sched_op block/poll; d->lock held. */
 void domain_note_blocked(struct domain *d);

@@ -59,7 +59,15 @@ void evtchn_set_pending(struct domain *d, uint32_t port)
 		struct xenith_vcpu_info *vi = &s->vcpu_info[v->id];
 
 		__atomic_fetch_or(&vi->evtchn_pending_sel, 1ull << word, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
+		/* 0 -> 1 of upcall_pending is an upcall: an interrupt for CPL-0 guests that asked. */
+		if (!__atomic_exchange_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST) &&
+		    atomic_load(&d->callback_vector)) {
+			atomic_store(&v->irq_pending, true);
+			pthread_mutex_lock(&d->lock);
+			if (v->thread_started)
+				vcpu_kick(v); /* out of KVM_RUN: the run loop injects the vector */
+			pthread_mutex_unlock(&d->lock);
+		}
 	}
 	wake_blocked(d, v);
 }

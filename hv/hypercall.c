@@ -101,9 +101,51 @@ static long do_vcpu_op(struct vcpu *v, uint64_t cmd, uint64_t id, uint64_t arg, 
 		return 0;
 	case VCPUOP_is_up:
 		return atomic_load(&t->up) ? 1 : 0;
+	case VCPUOP_set_periodic_timer: {
+		struct vcpu_set_periodic_timer pt;
+
+		if (t != v)
+			return -XEN_EPERM; /* a vCPU sets its own timer */
+		if (domain_copy_from_guest(d, &pt, arg, sizeof(pt)) < 0)
+			return -XEN_EFAULT;
+		if (pt.period_ns < XENITH_TIMER_MIN_NS || pt.period_ns > 3600ull * 1000000000ull)
+			return -XEN_EINVAL;
+		return domain_set_periodic_timer(d, v, pt.period_ns) < 0 ? -XEN_ENOSPC : 0;
+	}
+	case VCPUOP_stop_periodic_timer:
+		if (t != v)
+			return -XEN_EPERM;
+		domain_set_periodic_timer(d, v, 0);
+		return 0;
 	default:
 		return -XEN_ENOSYS;
 	}
+}
+
+static long do_hvm_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64_t a4,
+		      uint64_t a5)
+{
+	struct domain *d = v->d;
+	struct xen_hvm_param p;
+	uint64_t vector;
+
+	(void)a3, (void)a4, (void)a5;
+	if (cmd != HVMOP_set_param)
+		return -XEN_ENOSYS;
+	if (domain_copy_from_guest(d, &p, arg, sizeof(p)) < 0)
+		return -XEN_EFAULT;
+	if (p.domid != XENITH_DOMID_SELF && p.domid != d->domid)
+		return -XEN_ESRCH;
+	if (p.index != HVM_PARAM_CALLBACK_IRQ)
+		return -XEN_EINVAL;
+	if (d->cfg.guest_cpl != 0)
+		return -XEN_EPERM; /* a CPL-3 guest has no IDT of its own to take the vector */
+	vector = p.value & 0xff;
+	if ((p.value >> 56) != HVM_PARAM_CALLBACK_TYPE_VECTOR || (p.value & ~(0xffull << 56)) > 0xff ||
+	    vector < 32)
+		return -XEN_EINVAL;
+	atomic_store(&d->callback_vector, (uint8_t)vector);
+	return 0;
 }
 
 static long do_event_channel_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3,
@@ -192,6 +234,7 @@ static const hypercall_fn hypercall_table[XENITH_HYPERCALL_MAX] = {
 	[__HYPERVISOR_vcpu_op] = do_vcpu_op,
 	[__HYPERVISOR_sched_op] = do_sched_op,
 	[__HYPERVISOR_event_channel_op] = do_event_channel_op,
+	[__HYPERVISOR_hvm_op] = do_hvm_op,
 	[__HYPERVISOR_xenith_time] = do_xenith_time,
 	[__HYPERVISOR_xenith_guest_assert] = do_guest_assert,
 	[__HYPERVISOR_xenith_bench_report] = do_bench_report,

@@ -116,6 +116,55 @@ static void vcpu_io(struct vcpu *v)
 		memset((uint8_t *)run + run->io.data_offset, 0xff, (size_t)run->io.size * run->io.count);
 }
 
+/*
+ * CPL-0 guests: injects the upcall vector when the guest can take it,
+ * else asks KVM to exit as soon as it can (KVM_EXIT_IRQ_WINDOW_OPEN).
+ * KVM_INTERRUPT is the userspace-irqchip path: these VMs have no LAPIC.
+ */
+static void vcpu_inject(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	struct kvm_interrupt irq = { .irq = atomic_load(&v->d->callback_vector) };
+
+	if (!irq.irq) {
+		atomic_store(&v->irq_pending, false);
+		return;
+	}
+	if (run->ready_for_interrupt_injection && run->if_flag &&
+	    ioctl(v->fd, KVM_INTERRUPT, &irq) == 0) {
+		atomic_store(&v->irq_pending, false);
+		run->request_interrupt_window = 0;
+		v->nr_irqs++;
+		return;
+	}
+	run->request_interrupt_window = 1;
+}
+
+/*
+ * HLT at CPL 0: sleep until an interrupt is owed (or the domain is paused
+ * or stopped).  With interrupts off nothing can ever wake the vCPU.
+ */
+static void vcpu_halt(struct vcpu *v)
+{
+	struct domain *d = v->d;
+
+	if (d->kind != DOMAIN_KIND_PV || d->cfg.guest_cpl != 0) {
+		domain_crash(d, v, "vCPU %u executed HLT", v->id);
+		return;
+	}
+	if (!v->run->if_flag) {
+		domain_crash(d, v, "vCPU %u halted with interrupts disabled: nothing can wake it",
+			     v->id);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	v->blocked = true;
+	while (!atomic_load(&v->irq_pending) && !d->pause_requested && !vcpu_must_stop(v))
+		pthread_cond_wait(&v->wake, &d->lock);
+	v->blocked = false;
+	pthread_mutex_unlock(&d->lock);
+}
+
 static void vcpu_mmio(struct vcpu *v)
 {
 	if (!v->run->mmio.is_write)
@@ -146,8 +195,10 @@ static void vcpu_handle_exit(struct vcpu *v)
 			     "handle (PV guests have no IDT)", v->id);
 		break;
 	case KVM_EXIT_HLT:
-		domain_crash(d, v, "vCPU %u executed HLT", v->id);
+		vcpu_halt(v);
 		break;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		break; /* the run loop injects what is owed */
 	case KVM_EXIT_FAIL_ENTRY:
 		domain_crash(d, v, "vCPU %u: VM entry failed, hardware reason 0x%llx", v->id,
 			     (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
@@ -173,6 +224,9 @@ static int vcpu_set_entry(struct vcpu *v)
 		.rflags = 0x3002, /* IOPL 3: port I/O (hypercalls) from CPL 3; IF clear */
 	};
 
+	if (d->kind == DOMAIN_KIND_PV && d->cfg.guest_cpl == 0)
+		r.rflags = 0x2; /* CPL 0 needs no IOPL */
+
 	if (d->kind == DOMAIN_KIND_LINUX && !linux_entry_regs(d, v, &r))
 		goto synced; /* an application processor: KVM's reset state until SIPI */
 	/* Once per vCPU start, so the plain ioctl; exits then use the synced copy in kvm_run. */
@@ -195,6 +249,8 @@ static void *vcpu_thread(void *arg)
 	for (;;) {
 		if ((d->pause_requested || d->stop_requested || !atomic_load(&v->up)) && vcpu_park(v))
 			break;
+		if (atomic_load(&v->irq_pending))
+			vcpu_inject(v);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				/* A kick: clear it only now, then look at the request (vcpu_park). */

@@ -220,3 +220,8 @@ int run_xenith(struct proc *p, double timeout_s, const char *const *args)
 		fprintf(stderr, "--- xenith stderr ---\n%s", p->err);
 	return p->status;
 }
+
+bool harness_host_runs_cpl0(void)
+{
+	return access("/sys/module/kvm_intel", F_OK) == 0 || access("/sys/module/kvm_amd", F_OK) == 0;
+}

@@ -22,6 +22,11 @@ struct proc {
 
 /* Exits 77 (a visible skip for meson) when /dev/kvm cannot be used. */
 void harness_require_kvm(void);
+/* A visible skip (for CMocka tests): the reason goes to the TAP log first. */
+#define SKIP_BECAUSE(why) do { printf("# skip: %s\n", (why)); fflush(stdout); skip(); } while (0)
+
+/* True when the host's KVM runs CPL-0 guest code natively (kvm_intel, kvm_amd loaded). */
+bool harness_host_runs_cpl0(void);
 /* A fresh run directory for this test process; sets XENITH_RUN_DIR. */
 const char *harness_run_dir(void);
 const char *harness_xenith(void);

@@ -203,7 +203,7 @@ static void test_linux_kernel_on_pvm_host_fails_at_once_saying_why(void **state)
 
 	(void)state;
 	if (!host_is_pvm())
-		skip(); /* VT-x/AMD-V hosts boot real kernels: the lab's linux_guest test */
+		SKIP_BECAUSE("not a PVM host: real kernels boot here (the lab's linux_guest test)");
 	snprintf(path, sizeof(path), "%s/bzImage", harness_run_dir());
 	write_bzimage(path, 0x020f);
 	assert_int_equal(RUN(&P, 20, "run", "-m", "256", "--cmdline", "console=ttyS0", path), 65);

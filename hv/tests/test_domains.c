@@ -302,6 +302,99 @@ static void test_shutdown_of_guest_that_does_not_listen_says_use_destroy(void **
 	assert_int_equal(P.status, 67);
 }
 
+/* Parses "timer: N ticks of MS ms in US us at CPL C via HOW" from the guest. */
+static void parse_timer_line(const char *out, unsigned long *ticks, unsigned long *ms,
+			     unsigned long long *us, unsigned *cpl, char how[32])
+{
+	const char *line = strstr(out, "timer: ");
+
+	assert_non_null(line);
+	assert_int_equal(sscanf(line, "timer: %lu ticks of %lu ms in %llu us at CPL %u via %31s",
+				ticks, ms, us, cpl, how), 5);
+}
+
+static void test_periodic_timer_ticks_at_its_period(void **state)
+{
+	unsigned long ticks, ms;
+	unsigned long long us;
+	unsigned cpl;
+	char how[32];
+
+	(void)state;
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-timer", "--cmdline", "timer 20 5"), 0);
+	parse_timer_line(P.out, &ticks, &ms, &us, &cpl, how);
+	assert_int_equal(ticks, 20);
+	assert_int_equal(ms, 5);
+	assert_int_equal(cpl, 3);
+	assert_string_equal(how, "sched_poll");
+	/* 20 ticks of a 5 ms timer set just before the clock started: at least 19 periods. */
+	assert_true(us >= 19 * 5000ull);
+}
+
+static void test_guest_cpl_0_is_refused_where_cpl_0_is_not_native(void **state)
+{
+	(void)state;
+	if (harness_host_runs_cpl0())
+		SKIP_BECAUSE("this host runs CPL-0 guest code natively; the CPL-0 tests run instead");
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-cpl0", "--guest-cpl", "0"), 65);
+	assert_non_null(strstr(P.err, "guest_cpl = 0"));
+	assert_non_null(strstr(P.err, "VT-x or AMD-V"));
+	assert_int_equal(P.out_len, 0);
+}
+
+static void test_guest_cpl_0_reports_its_own_exceptions(void **state)
+{
+	(void)state;
+	if (!harness_host_runs_cpl0())
+		SKIP_BECAUSE("guest_cpl = 0 needs VT-x/AMD-V; this host's KVM does not run CPL 0 natively");
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-cpl0-crash", "--guest-cpl", "0",
+			     "--cmdline", "crash"), 66);
+	/* The guest's own IDT caught it, not the VMM's stub */
+	assert_non_null(strstr(P.out, "minios: exception #PF page fault on vCPU 0 at CPL 0"));
+	assert_non_null(strstr(P.out, "address 0x0"));
+	assert_null(strstr(P.err, "triple fault"));
+	assert_non_null(strstr(P.err, "crashed"));
+}
+
+static void test_guest_cpl_0_takes_timer_ticks_as_interrupts(void **state)
+{
+	unsigned long ticks, ms, upcalls = 0, halts = 0;
+	unsigned long long us;
+	unsigned cpl;
+	char how[32];
+	const char *extra;
+
+	(void)state;
+	if (!harness_host_runs_cpl0())
+		SKIP_BECAUSE("guest_cpl = 0 needs VT-x/AMD-V; this host's KVM does not run CPL 0 natively");
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-cpl0-timer", "--guest-cpl", "0",
+			     "--cmdline", "timer 20 5"), 0);
+	parse_timer_line(P.out, &ticks, &ms, &us, &cpl, how);
+	assert_int_equal(ticks, 20);
+	assert_int_equal(cpl, 0);
+	assert_string_equal(how, "interrupts");
+	assert_true(us >= 19 * 5000ull);
+	extra = strstr(P.out, "(");
+	assert_non_null(extra);
+	assert_int_equal(sscanf(extra, "(%lu upcalls, %lu halts)", &upcalls, &halts), 2);
+	assert_true(upcalls >= 20); /* one interrupt per tick at least */
+	assert_true(halts >= 1);    /* the vCPU slept in HLT between them */
+}
+
+static void test_guest_cpl_0_runs_smp_and_hypercall_checks(void **state)
+{
+	(void)state;
+	if (!harness_host_runs_cpl0())
+		SKIP_BECAUSE("guest_cpl = 0 needs VT-x/AMD-V; this host's KVM does not run CPL 0 natively");
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-cpl0-smp", "--guest-cpl", "0", "--vcpus", "4",
+			     "--cmdline", "smp"), 0);
+	assert_non_null(strstr(P.out, "smp: 4 of 4 vCPUs up"));
+	assert_non_null(strstr(P.out, "vcpu 3: up"));
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-cpl0-hc", "--guest-cpl", "0", "--vcpus", "2",
+			     "--cmdline", "hypercall"), 0);
+	assert_non_null(strstr(P.out, "hypercall: all checks passed"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +420,11 @@ int main(void)
 		cmocka_unit_test(test_preserved_crashed_domain_stays_until_destroyed),
 		cmocka_unit_test(test_control_commands_on_unknown_domain_fail_clearly),
 		cmocka_unit_test(test_shutdown_of_guest_that_does_not_listen_says_use_destroy),
+		cmocka_unit_test(test_periodic_timer_ticks_at_its_period),
+		cmocka_unit_test(test_guest_cpl_0_is_refused_where_cpl_0_is_not_native),
+		cmocka_unit_test(test_guest_cpl_0_reports_its_own_exceptions),
+		cmocka_unit_test(test_guest_cpl_0_takes_timer_ticks_as_interrupts),
+		cmocka_unit_test(test_guest_cpl_0_runs_smp_and_hypercall_checks),
 	};
 
 	harness_require_kvm();

@@ -44,6 +44,7 @@ enum xenith_hypercall {
 	__HYPERVISOR_vcpu_op = 24,
 	__HYPERVISOR_sched_op = 29,
 	__HYPERVISOR_event_channel_op = 32,
+	__HYPERVISOR_hvm_op = 34,              /* HVMOP_set_param: the upcall vector (CPL-0 guests) */
 	/* 13 (multicall) and 20 (grant_table_op) are reserved for the I/O issue. */
 
 	__HYPERVISOR_xenith_time = 64,        /* current host time, see below */
@@ -111,6 +112,34 @@ _Static_assert(sizeof(struct sched_poll) == 24, "sched_poll ABI");
 #define VCPUOP_up 2      /* arg: guest RIP; RSP is the builder's stack */
 #define VCPUOP_down 3    /* only the calling vCPU may take itself down */
 #define VCPUOP_is_up 4   /* returns 1 or 0 */
+#define VCPUOP_set_periodic_timer 6  /* arg: struct vcpu_set_periodic_timer *; raises VIRQ_TIMER */
+#define VCPUOP_stop_periodic_timer 7
+
+struct vcpu_set_periodic_timer {
+	uint64_t period_ns; /* XENITH_TIMER_MIN_NS or more */
+};
+_Static_assert(sizeof(struct vcpu_set_periodic_timer) == 8, "vcpu_set_periodic_timer ABI");
+#define XENITH_TIMER_MIN_NS 100000ull
+
+/*
+ * hvm_op(HVMOP_set_param, struct xen_hvm_param *): with index
+ * HVM_PARAM_CALLBACK_IRQ and value (HVM_PARAM_CALLBACK_TYPE_VECTOR << 56) |
+ * vector (32..255), a guest running at CPL 0 (guest_cpl = 0) asks for an
+ * interrupt on that vector whenever one of its vCPUs' evtchn_upcall_pending
+ * goes from 0 to 1, as Xen's HVM callback vector.  CPL-3 guests have no IDT
+ * of their own: -EPERM.
+ */
+#define HVMOP_set_param 0
+#define HVM_PARAM_CALLBACK_IRQ 0
+#define HVM_PARAM_CALLBACK_TYPE_VECTOR 2ull
+#define XENITH_DOMID_SELF 0x7ff0u
+struct xen_hvm_param {
+	uint16_t domid; /* XENITH_DOMID_SELF */
+	uint16_t pad;
+	uint32_t index;
+	uint64_t value;
+};
+_Static_assert(sizeof(struct xen_hvm_param) == 16, "xen_hvm_param ABI");
 
 /* event_channel_op(cmd, arg) */
 #define EVTCHNOP_bind_virq 1  /* arg: struct evtchn_bind_virq * */
@@ -118,6 +147,7 @@ _Static_assert(sizeof(struct sched_poll) == 24, "sched_poll ABI");
 #define EVTCHNOP_send 4       /* arg: struct evtchn_send * */
 #define EVTCHNOP_unmask 9     /* arg: struct evtchn_unmask * */
 
+#define VIRQ_TIMER 0 /* the periodic timer (one binding per domain here; Xen: per vCPU) */
 #define VIRQ_BENCH_ECHO 6 /* Xenith: raised by the VMM's echo thread (bench domains) */
 #define VIRQ_CONTROL 7 /* Xenith: the toolstack asks something, see shared_info */
 #define XENITH_NR_VIRQS 8
