@@ -522,6 +522,12 @@ int domain_request_shutdown(struct domain *d, uint32_t request, struct errbuf *e
 		return errbuf_set(eb, EINVAL, "domain '%s' is %s; only a running or paused domain "
 				  "can be asked to shut down", d->cfg.name, domain_state_name(st));
 	}
+	if (d->kind == DOMAIN_KIND_LINUX) {
+		pthread_mutex_unlock(&d->lock);
+		return errbuf_set(eb, ENOTSUP, "domain '%s' is a Linux guest, which Xenith cannot ask "
+				  "to shut down yet (no ACPI power button); power it off from inside, "
+				  "or use `xenith destroy %s`", d->cfg.name, d->cfg.name);
+	}
 	bound = d->evtchn.virq_port[VIRQ_CONTROL] > 0;
 	if (bound)
 		__atomic_store_n(&d->shared->control_request, request, __ATOMIC_RELEASE);
