@@ -14,6 +14,7 @@
  */
 #include "hypercall.h"
 #include "minios.h"
+#include "xenith/exceptions.h"
 
 #define UPCALL_VECTOR 0xf3 /* = MINIOS_UPCALL_VECTOR in entry.S */
 #define NR_VECTORS 256
@@ -153,20 +154,10 @@ static void upcall(void)
 	}
 }
 
-static const char *const exception_names[32] = {
-	[0] = "#DE divide error", [1] = "#DB debug", [2] = "NMI", [3] = "#BP breakpoint",
-	[4] = "#OF overflow", [5] = "#BR bound range", [6] = "#UD invalid opcode",
-	[7] = "#NM device not available", [8] = "#DF double fault", [10] = "#TS invalid TSS",
-	[11] = "#NP segment not present", [12] = "#SS stack fault", [13] = "#GP general protection",
-	[14] = "#PF page fault", [16] = "#MF x87 error", [17] = "#AC alignment check",
-	[18] = "#MC machine check", [19] = "#XM SIMD error", [20] = "#VE virtualization",
-	[21] = "#CP control protection",
-};
 
 static noreturn_fn void exception(const struct trap_frame *f)
 {
-	const char *name = f->vector < 32 && exception_names[f->vector] ? exception_names[f->vector]
-									 : "reserved exception";
+	const char *name = xenith_exception_name(f->vector);
 	uint64_t cr2 = 0;
 
 	if (f->vector == 14)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "linux.h"
 #include "pagetable.h"
 #include "trap.h"
@@ -24,28 +25,13 @@ static uint64_t page_up(uint64_t x)
 
 int builder_open_image(struct domain *d, const char *path, struct errbuf *eb)
 {
-	struct stat st;
 	void *p;
-	int fd, r;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errbuf_set(eb, errno, "cannot open guest image %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return errbuf_set(eb, EINVAL, "guest image %s is not a regular file", path);
-	}
-	if (st.st_size == 0 || (uint64_t)st.st_size > MAX_IMAGE_FILE) {
-		close(fd);
-		return errbuf_set(eb, EINVAL, "guest image %s is %lld bytes; expected 1 byte to %llu MiB",
-				  path, (long long)st.st_size, MAX_IMAGE_FILE >> 20);
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return errbuf_set(eb, errno, "cannot map guest image %s: %s", path, strerror(errno));
-	d->image_map = p;
-	d->image_size = (size_t)st.st_size;
+	r = fs_map_file(path, "guest image", MAX_IMAGE_FILE, &d->image_map, &d->image_size, eb);
+	if (r < 0)
+		return r;
+	p = d->image_map;
 	if (linux_is_bzimage(p, d->image_size)) {
 		d->kind = DOMAIN_KIND_LINUX;
 		return linux_open(d, path, eb);

@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,5 +71,32 @@ int fs_atomic_commit(FILE *f, const char *tmp, const char *path, struct errbuf *
 		unlink(tmp);
 		return errbuf_set(eb, err, "cannot move %s to %s: %s", tmp, path, strerror(err));
 	}
+	return 0;
+}
+
+int fs_map_file(const char *path, const char *what, uint64_t max_size, void **map, size_t *size,
+		struct errbuf *eb)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errbuf_set(eb, errno, "cannot open %s %s: %s", what, path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return errbuf_set(eb, EINVAL, "%s %s is not a regular file", what, path);
+	}
+	if (st.st_size == 0 || (uint64_t)st.st_size > max_size) {
+		close(fd);
+		return errbuf_set(eb, EINVAL, "%s %s is %lld bytes; expected 1 byte to %llu MiB", what,
+				  path, (long long)st.st_size, (unsigned long long)(max_size >> 20));
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return errbuf_set(eb, errno, "cannot map %s %s: %s", what, path, strerror(errno));
+	*map = p;
+	*size = (size_t)st.st_size;
 	return 0;
 }

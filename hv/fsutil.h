@@ -3,6 +3,8 @@
 #ifndef XENITH_HV_FSUTIL_H
 #define XENITH_HV_FSUTIL_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -19,5 +21,12 @@ int fs_mkdir_p(const char *path, mode_t leaf_mode);
  */
 FILE *fs_atomic_open(const char *path, char *tmp, size_t size, struct errbuf *eb);
 int fs_atomic_commit(FILE *f, const char *tmp, const char *path, struct errbuf *eb);
+
+/*
+ * Maps a regular file of 1 byte to max_size bytes read-only (private); what
+ * names it in messages ("guest image", "initrd").  0 or -errno.
+ */
+int fs_map_file(const char *path, const char *what, uint64_t max_size, void **map, size_t *size,
+		struct errbuf *eb);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "acpi.h"
 #include "domain.h"
+#include "fsutil.h"
 #include "kvm.h"
 #include "trap.h"
 
@@ -73,27 +74,6 @@ bool linux_is_bzimage(const void *image, size_t size)
 
 	return size >= BP_HEADER + 4 && get16(b + BP_BOOT_FLAG) == 0xaa55 &&
 	       !memcmp(b + BP_HEADER, "HdrS", 4);
-}
-
-static int map_initrd(struct linux_guest *lx, const char *path, struct errbuf *eb)
-{
-	struct stat st;
-	void *p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return errbuf_set(eb, errno, "cannot open initrd %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		close(fd);
-		return errbuf_set(eb, EINVAL, "initrd %s is not a non-empty regular file", path);
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return errbuf_set(eb, errno, "cannot map initrd %s: %s", path, strerror(errno));
-	lx->initrd = p;
-	lx->initrd_size = (size_t)st.st_size;
-	return 0;
 }
 
 int linux_open(struct domain *d, const char *path, struct errbuf *eb)
@@ -161,7 +141,8 @@ int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 				  lx->cmdline_size && lx->cmdline_size < LX_CMDLINE_MAX - 1 ?
 				  lx->cmdline_size : (unsigned)LX_CMDLINE_MAX - 1);
 	if (d->cfg.initrd[0]) {
-		int r = map_initrd(lx, d->cfg.initrd, eb);
+		/* it must fit below 4 GiB with the kernel: 3 GiB is a generous cap */
+		int r = fs_map_file(d->cfg.initrd, "initrd", 3ull << 30, &lx->initrd, &lx->initrd_size, eb);
 
 		if (r < 0)
 			return r;

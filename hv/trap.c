@@ -8,6 +8,7 @@
 #include "builder.h"
 #include "domain.h"
 #include "kvm.h"
+#include "xenith/exceptions.h"
 
 #define PAGE 4096ull
 #define STUB_SIZE 16u
@@ -25,15 +26,6 @@ static bool pushes_error_code(unsigned v)
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
 }
 
-static const char *const vector_names[TRAP_VECTORS] = {
-	[0] = "#DE divide error", [1] = "#DB debug", [2] = "NMI", [3] = "#BP breakpoint",
-	[4] = "#OF overflow", [5] = "#BR bound range", [6] = "#UD invalid opcode",
-	[7] = "#NM device not available", [8] = "#DF double fault", [10] = "#TS invalid TSS",
-	[11] = "#NP segment not present", [12] = "#SS stack fault", [13] = "#GP general protection",
-	[14] = "#PF page fault", [16] = "#MF x87 error", [17] = "#AC alignment check",
-	[18] = "#MC machine check", [19] = "#XM SIMD error", [20] = "#VE virtualization",
-	[21] = "#CP control protection",
-};
 
 unsigned trap_install(struct domain *d, struct pt_map *maps, unsigned n, uint64_t tss)
 {
@@ -98,9 +90,9 @@ void trap_report(struct vcpu *v)
 	r->rsp = frame[5];
 	if (frame[0] == 14)
 		domain_crash(d, v, "vCPU %u exception %s, error 0x%llx, address 0x%llx", v->id,
-			     vector_names[14], (unsigned long long)frame[1], (unsigned long long)cr2);
+			     xenith_exception_name(14), (unsigned long long)frame[1], (unsigned long long)cr2);
 	else
 		domain_crash(d, v, "vCPU %u exception %s (vector %llu), error 0x%llx", v->id,
-			     vector_names[frame[0]] ? vector_names[frame[0]] : "reserved",
+			     xenith_exception_name(frame[0]),
 			     (unsigned long long)frame[0], (unsigned long long)frame[1]);
 }
