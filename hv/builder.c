@@ -288,7 +288,7 @@ int builder_setup_vcpu(struct domain *d, struct vcpu *v, struct errbuf *eb)
 
 	if (d->kind == DOMAIN_KIND_LINUX)
 		return linux_setup_vcpu(d, v, eb);
-	if (d->cfg.guest_cpl == 0) {
+	if (domain_pv_at_cpl0(d)) {
 		/* The guest kernel runs at CPL 0 (VT-x/AMD-V hosts; checked at domain_create). */
 		code.selector = GDT_KERNEL_CS;
 		code.dpl = 0;

@@ -260,7 +260,7 @@ int domain_create(const struct domain_config *cfg, const struct domain_opts *opt
 	r = builder_open_image(d, cfg->kernel, eb);
 	if (r < 0)
 		goto fail;
-	if (d->kind == DOMAIN_KIND_PV && cfg->guest_cpl == 0 && !trap_host_supported()) {
+	if (domain_pv_at_cpl0(d) && !trap_host_supported()) {
 		r = errbuf_set(eb, ENOTSUP, "guest_cpl = 0: this host's KVM (%s) runs CPL-0 guest "
 			       "code only by emulation, so the PV guest kernel runs at CPL 3 here "
 			       "(guest_cpl = 3, the default); CPL 0 needs a VT-x or AMD-V host",

@@ -199,6 +199,12 @@ struct domain_info {
 };
 void domain_get_info(struct domain *d, struct domain_info *info);
 
+/* A PV guest whose kernel runs at CPL 0 (guest_cpl = 0): own IDT, upcalls as interrupts. */
+static inline bool domain_pv_at_cpl0(const struct domain *d)
+{
+	return d->kind == DOMAIN_KIND_PV && d->cfg.guest_cpl == 0;
+}
+
 /* Guest memory access with bounds checks: 0 or -EFAULT. */
 static inline void *domain_gpa(struct domain *d, uint64_t gpa, uint64_t len)
 {

@@ -31,9 +31,12 @@ static bool port_pending(struct domain *d, uint32_t port)
 	       (1ull << (port % 64));
 }
 
-static void wake_blocked(struct domain *d, struct vcpu *target)
+/* Wakes target if it sleeps (and pollers); kick: also take it out of KVM_RUN. */
+static void wake_blocked(struct domain *d, struct vcpu *target, bool kick)
 {
 	pthread_mutex_lock(&d->lock);
+	if (kick && target->thread_started)
+		vcpu_kick(target); /* out of KVM_RUN: the run loop injects the upcall vector */
 	if (target->blocked)
 		pthread_cond_broadcast(&target->wake);
 	if (d->evtchn.nr_polling)
@@ -41,6 +44,25 @@ static void wake_blocked(struct domain *d, struct vcpu *target)
 			if (d->vcpus[i].blocked)
 				pthread_cond_broadcast(&d->vcpus[i].wake);
 	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * A pending, unmasked port in `word` for vCPU v: sets the selector bit and
+ * upcall_pending, then wakes v.  upcall_pending going 0 -> 1 is an upcall,
+ * which CPL-0 guests that asked for it get as an interrupt.
+ */
+static void raise_upcall(struct domain *d, struct vcpu *v, unsigned word)
+{
+	struct xenith_vcpu_info *vi = &d->shared->vcpu_info[v->id];
+	bool kick = false;
+
+	__atomic_fetch_or(&vi->evtchn_pending_sel, 1ull << word, __ATOMIC_SEQ_CST);
+	if (!__atomic_exchange_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST) &&
+	    atomic_load(&d->callback_vector)) {
+		atomic_store(&v->irq_pending, true);
+		kick = true;
+	}
+	wake_blocked(d, v, kick);
 }
 
 void evtchn_set_pending(struct domain *d, uint32_t port)
@@ -55,21 +77,10 @@ void evtchn_set_pending(struct domain *d, uint32_t port)
 	v = &d->vcpus[d->evtchn.port[port].vcpu % d->nr_vcpus];
 	if (__atomic_fetch_or(&s->evtchn_pending[word], bit, __ATOMIC_SEQ_CST) & bit)
 		return; /* already pending: the guest has not seen the last one yet */
-	if (!(__atomic_load_n(&s->evtchn_mask[word], __ATOMIC_SEQ_CST) & bit)) {
-		struct xenith_vcpu_info *vi = &s->vcpu_info[v->id];
-
-		__atomic_fetch_or(&vi->evtchn_pending_sel, 1ull << word, __ATOMIC_SEQ_CST);
-		/* 0 -> 1 of upcall_pending is an upcall: an interrupt for CPL-0 guests that asked. */
-		if (!__atomic_exchange_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST) &&
-		    atomic_load(&d->callback_vector)) {
-			atomic_store(&v->irq_pending, true);
-			pthread_mutex_lock(&d->lock);
-			if (v->thread_started)
-				vcpu_kick(v); /* out of KVM_RUN: the run loop injects the vector */
-			pthread_mutex_unlock(&d->lock);
-		}
-	}
-	wake_blocked(d, v);
+	if (!(__atomic_load_n(&s->evtchn_mask[word], __ATOMIC_SEQ_CST) & bit))
+		raise_upcall(d, v, word);
+	else
+		wake_blocked(d, v, false); /* masked: only pollers look at it */
 }
 
 bool evtchn_send_virq(struct domain *d, unsigned virq)
@@ -171,12 +182,7 @@ static long unmask_port(struct vcpu *v, uint32_t port)
 		return -XEN_EINVAL;
 	__atomic_fetch_and(&s->evtchn_mask[word], ~bit, __ATOMIC_SEQ_CST);
 	if (port_pending(d, port)) {
-		struct vcpu *t = &d->vcpus[d->evtchn.port[port].vcpu % d->nr_vcpus];
-		struct xenith_vcpu_info *vi = &s->vcpu_info[t->id];
-
-		__atomic_fetch_or(&vi->evtchn_pending_sel, 1ull << word, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
-		wake_blocked(d, t);
+		raise_upcall(d, &d->vcpus[d->evtchn.port[port].vcpu % d->nr_vcpus], word);
 	}
 	return 0;
 }

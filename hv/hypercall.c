@@ -138,7 +138,7 @@ static long do_hvm_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, u
 		return -XEN_ESRCH;
 	if (p.index != HVM_PARAM_CALLBACK_IRQ)
 		return -XEN_EINVAL;
-	if (d->cfg.guest_cpl != 0)
+	if (!domain_pv_at_cpl0(d))
 		return -XEN_EPERM; /* a CPL-3 guest has no IDT of its own to take the vector */
 	vector = p.value & 0xff;
 	if ((p.value >> 56) != HVM_PARAM_CALLBACK_TYPE_VECTOR || (p.value & ~(0xffull << 56)) > 0xff ||

@@ -148,7 +148,7 @@ static void vcpu_halt(struct vcpu *v)
 {
 	struct domain *d = v->d;
 
-	if (d->kind != DOMAIN_KIND_PV || d->cfg.guest_cpl != 0) {
+	if (!domain_pv_at_cpl0(d)) {
 		domain_crash(d, v, "vCPU %u executed HLT", v->id);
 		return;
 	}
@@ -224,7 +224,7 @@ static int vcpu_set_entry(struct vcpu *v)
 		.rflags = 0x3002, /* IOPL 3: port I/O (hypercalls) from CPL 3; IF clear */
 	};
 
-	if (d->kind == DOMAIN_KIND_PV && d->cfg.guest_cpl == 0)
+	if (domain_pv_at_cpl0(d))
 		r.rflags = 0x2; /* CPL 0 needs no IOPL */
 
 	if (d->kind == DOMAIN_KIND_LINUX && !linux_entry_regs(d, v, &r))
