@@ -11,6 +11,7 @@
 
 #include "xenith/abi.h"
 #include "xenith/console.h"
+#include "xenith/grant_table.h"
 #include "xenith/shared_info.h"
 #include "xenith/start_info.h"
 
@@ -80,6 +81,15 @@ static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
 /* Waits for an interrupt with interrupts on (sti; hlt: no wake-up slips in between), then off. */
 static inline void irq_wait(void) { __asm__ volatile("sti; hlt; cli" ::: "memory"); }
+
+/* gnttab.c: grant table */
+int gnttab_init(unsigned nr_frames);
+uint32_t gnttab_size(void);
+/* A reference granting domid access to guest frame `frame`, or -errno. */
+int gnttab_grant(uint16_t domid, uint64_t frame, bool readonly);
+/* Takes the grant back; false while the backend has the page in use. */
+bool gnttab_end_access(uint32_t ref);
+void gnttab_free(uint32_t ref);
 
 /* time.c */
 void time_init(void);

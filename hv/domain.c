@@ -169,6 +169,9 @@ static void domain_teardown(struct domain *d)
 	pthread_mutex_lock(&d->lock);
 	vcpus = d->vcpus;
 	d->vcpus = NULL; /* domain_get_info() looks at them under the lock */
+	if (d->gnttab_ready)
+		grant_table_fini(&d->gnttab);
+	d->gnttab_ready = false;
 	pthread_mutex_unlock(&d->lock);
 	if (vcpus) {
 		for (unsigned i = 0; i < d->nr_vcpus; i++)
@@ -217,7 +220,15 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 	d->tsc_khz = (uint64_t)khz;
 	evtchn_init(&d->evtchn);
 	d->evtchn.port[EVTCHN_CONSOLE_PORT].kind = EVTCHN_CONSOLE;
-	return builder_populate(d, eb);
+	r = builder_populate(d, eb);
+	if (r < 0 || d->kind != DOMAIN_KIND_PV)
+		return r;
+	r = grant_table_init(&d->gnttab, d->mem, d->mem_size, d->layout.free_start,
+			     XENITH_BACKEND_DOMID);
+	if (r < 0)
+		return errbuf_set(eb, -r, "grant table lock: %s", strerror(-r));
+	d->gnttab_ready = true;
+	return 0;
 }
 
 int domain_create(const struct domain_config *cfg, const struct domain_opts *opts,

@@ -21,6 +21,7 @@
 #include "elfload.h"
 #include "err.h"
 #include "evtchn.h"
+#include "grant.h"
 #include "kvm.h"
 #include "xenith/console.h"
 #include "xenith/shared_info.h"
@@ -114,6 +115,8 @@ struct domain {
 	uint64_t tsc_khz;
 
 	struct evtchn_table evtchn;
+	struct grant_table gnttab;    /* PV guests; backends reach guest memory only through it */
+	bool gnttab_ready;
 	struct console console;
 	bool console_ready;
 	struct domain_bench *bench;   /* only for domains started by `xenith bench` */

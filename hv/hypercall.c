@@ -122,6 +122,22 @@ static long do_vcpu_op(struct vcpu *v, uint64_t cmd, uint64_t id, uint64_t arg, 
 	}
 }
 
+static long do_grant_table_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t count,
+			      uint64_t a4, uint64_t a5)
+{
+	struct domain *d = v->d;
+	struct gnttab_xenith_set_table st;
+
+	(void)a4, (void)a5;
+	if (cmd != GNTTABOP_xenith_set_table)
+		return -XEN_ENOSYS;
+	if (count != 1)
+		return -XEN_EINVAL;
+	if (domain_copy_from_guest(d, &st, arg, sizeof(st)) < 0)
+		return -XEN_EFAULT;
+	return grant_table_set(&d->gnttab, st.gpa, st.nr_frames); /* -errno values are Xen's */
+}
+
 static long do_hvm_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64_t a4,
 		      uint64_t a5)
 {
@@ -191,15 +207,41 @@ static long do_guest_assert(struct vcpu *v, uint64_t file, uint64_t line, uint64
 	return 0;
 }
 
+/* The kvm tier's window on grant checks: the access a backend would make. */
+static long test_grant_access(struct vcpu *v, bool write, uint64_t ref, uint64_t offset, uint64_t len)
+{
+	uint8_t buf[XENITH_PAGE_SIZE];
+	struct grant_copy_op op = {
+		.dir = write ? GRANT_TO_GUEST : GRANT_FROM_GUEST, .ref = (grant_ref_t)ref,
+		.offset = (uint32_t)offset, .len = (uint32_t)len, .buf = buf,
+	};
+	uint32_t hash = 2166136261u;
+
+	if (ref > UINT32_MAX || offset > XENITH_PAGE_SIZE || len > XENITH_PAGE_SIZE)
+		return -XEN_EINVAL;
+	for (uint32_t i = 0; write && i < len; i++)
+		buf[i] = (uint8_t)((offset + i) * 7 + 1);
+	if (grant_copy(&v->d->gnttab, &op, 1))
+		return op.status;
+	if (write)
+		return 0;
+	for (uint32_t i = 0; i < len; i++)
+		hash = (hash ^ buf[i]) * 16777619u;
+	return (long)hash;
+}
+
 static long do_xenith_test(struct vcpu *v, uint64_t cmd, uint64_t a2, uint64_t a3, uint64_t a4,
 			   uint64_t a5)
 {
-	(void)a4, (void)a5;
+	(void)a5;
 	switch (cmd) {
 	case XENITH_TEST_ECHO:
 		return (long)a2;
 	case XENITH_TEST_SHMEM_ECHO:
 		return bench_shmem_echo(v, a2, a3);
+	case XENITH_TEST_GRANT_READ:
+	case XENITH_TEST_GRANT_WRITE:
+		return test_grant_access(v, cmd == XENITH_TEST_GRANT_WRITE, a2, a3, a4);
 	default:
 		return -XEN_ENOSYS;
 	}
@@ -234,6 +276,7 @@ static const hypercall_fn hypercall_table[XENITH_HYPERCALL_MAX] = {
 	[__HYPERVISOR_vcpu_op] = do_vcpu_op,
 	[__HYPERVISOR_sched_op] = do_sched_op,
 	[__HYPERVISOR_event_channel_op] = do_event_channel_op,
+	[__HYPERVISOR_grant_table_op] = do_grant_table_op,
 	[__HYPERVISOR_hvm_op] = do_hvm_op,
 	[__HYPERVISOR_xenith_time] = do_xenith_time,
 	[__HYPERVISOR_xenith_guest_assert] = do_guest_assert,

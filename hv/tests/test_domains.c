@@ -395,6 +395,17 @@ static void test_guest_cpl_0_runs_smp_and_hypercall_checks(void **state)
 	assert_non_null(strstr(P.out, "hypercall: all checks passed"));
 }
 
+static void test_grant_table_allows_granted_access_and_refuses_the_rest(void **state)
+{
+	(void)state;
+	/* The checks run in the guest against the VMM's grant code; a wrong result is a GUEST_ASSERT. */
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-grant", "--cmdline", "grant"), 0);
+	assert_non_null(strstr(P.out, "grant: all checks passed"));
+	assert_null(strstr(P.out, "WRONG"));
+	assert_non_null(strstr(P.out, "write to a read-only grant (EPERM) -> -1 ok"));
+	assert_non_null(strstr(P.out, "frame outside guest memory (EFAULT) -> -14 ok"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_control_commands_on_unknown_domain_fail_clearly),
 		cmocka_unit_test(test_shutdown_of_guest_that_does_not_listen_says_use_destroy),
 		cmocka_unit_test(test_periodic_timer_ticks_at_its_period),
+		cmocka_unit_test(test_grant_table_allows_granted_access_and_refuses_the_rest),
 		cmocka_unit_test(test_guest_cpl_0_is_refused_where_cpl_0_is_not_native),
 		cmocka_unit_test(test_guest_cpl_0_reports_its_own_exceptions),
 		cmocka_unit_test(test_guest_cpl_0_takes_timer_ticks_as_interrupts),

@@ -45,7 +45,8 @@ enum xenith_hypercall {
 	__HYPERVISOR_sched_op = 29,
 	__HYPERVISOR_event_channel_op = 32,
 	__HYPERVISOR_hvm_op = 34,              /* HVMOP_set_param: the upcall vector (CPL-0 guests) */
-	/* 13 (multicall) and 20 (grant_table_op) are reserved for the I/O issue. */
+	/* 13 (multicall) is reserved for the I/O issue. */
+	__HYPERVISOR_grant_table_op = 20,      /* see grant_table.h */
 
 	__HYPERVISOR_xenith_time = 64,        /* current host time, see below */
 	__HYPERVISOR_xenith_guest_assert = 65, /* file, line, expr, message */
@@ -186,6 +187,15 @@ struct evtchn_unmask {
  * second without a ping.
  */
 #define XENITH_TEST_SHMEM_ECHO 1
+/*
+ * xenith_test(XENITH_TEST_GRANT_READ, ref, offset, len): the VMM reads the
+ * bytes through the grant table as a backend would and returns their
+ * FNV-1a hash (32 bits), or the grant check's -errno.
+ * xenith_test(XENITH_TEST_GRANT_WRITE, ref, offset, len): the VMM writes
+ * byte i = (offset + i) * 7 + 1 through the grant table; 0 or -errno.
+ */
+#define XENITH_TEST_GRANT_READ 2
+#define XENITH_TEST_GRANT_WRITE 3
 
 /*
  * xenith_bench_report(case, rep, value_bits): one repetition's result of
