@@ -27,6 +27,30 @@ bool evtchn_test_and_clear(uint32_t port)
 	return __atomic_fetch_and(&shared_info->evtchn_pending[port / 64], ~bit, __ATOMIC_SEQ_CST) & bit;
 }
 
+int evtchn_alloc_unbound(uint16_t remote_dom)
+{
+	struct evtchn_alloc_unbound a = { .dom = XENITH_DOMID_SELF, .remote_dom = remote_dom };
+	long r = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &a);
+
+	return r < 0 ? (int)r : (int)a.port;
+}
+
+int evtchn_status(uint32_t port, struct evtchn_status *st)
+{
+	*st = (struct evtchn_status){ .dom = XENITH_DOMID_SELF, .port = port };
+	return (int)HYPERVISOR_event_channel_op(EVTCHNOP_status, st);
+}
+
+int evtchn_send(uint32_t port)
+{
+	return (int)HYPERVISOR_event_channel_op(EVTCHNOP_send, &(struct evtchn_send){ port });
+}
+
+int evtchn_close(uint32_t port)
+{
+	return (int)HYPERVISOR_event_channel_op(EVTCHNOP_close, &(struct evtchn_close){ port });
+}
+
 void evtchn_unmask(uint32_t port)
 {
 	struct evtchn_unmask u = { .port = port };

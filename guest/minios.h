@@ -63,6 +63,11 @@ int evtchn_bind_virq(unsigned virq, unsigned vcpu);
 bool evtchn_test_and_clear(uint32_t port);
 void evtchn_unmask(uint32_t port);
 void evtchn_clear_upcall(unsigned vcpu);
+/* A port for a backend in the VMM (remote_dom XENITH_BACKEND_DOMID), or -errno. */
+int evtchn_alloc_unbound(uint16_t remote_dom);
+int evtchn_status(uint32_t port, struct evtchn_status *st);
+int evtchn_send(uint32_t port);
+int evtchn_close(uint32_t port);
 
 /* trap.c: CPL-0 mode only (guest_cpl = 0) */
 typedef void (*evtchn_handler_t)(uint32_t port);

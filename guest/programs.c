@@ -346,6 +346,65 @@ static int prog_grant(const char *args)
 	return 0;
 }
 
+/*
+ * evtchn [N]: event channels with a backend on another host thread (the
+ * VMM's loopback backend): port states, N round trips half through
+ * sched_op poll and half through sched_op block (a lost wake-up hangs the
+ * guest and the test's timeout fails it), vCPU binding, close.
+ */
+static int prog_evtchn(const char *args)
+{
+	unsigned long n = 20000;
+	struct evtchn_status st;
+	unsigned vcpu = smp_processor_id();
+	int port;
+	uint32_t p;
+
+	if (*args && (!parse_ulong(args, NULL, &n) || n == 0))
+		n = 20000;
+	check("alloc_unbound for domain 3, which does not exist (ESRCH)", evtchn_alloc_unbound(3),
+	      -XEN_ESRCH);
+	port = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
+	GUEST_ASSERT(port > 0);
+	p = (uint32_t)port;
+	check("status of the new port: unbound", evtchn_status(p, &st) == 0 && st.status ==
+	      EVTCHNSTAT_unbound && st.u.remote_dom == XENITH_BACKEND_DOMID, 1);
+	check("status of port 5000 (EINVAL)", evtchn_status(5000, &st), -XEN_EINVAL);
+	check("send on an unbound port is accepted", evtchn_send(p), 0);
+	evtchn_test_and_clear(p);
+	check("loopback backend binds", hypercall2(__HYPERVISOR_xenith_test, XENITH_TEST_EVTCHN_LOOPBACK, p), 0);
+	check("a second backend on the same port (EBUSY)",
+	      hypercall2(__HYPERVISOR_xenith_test, XENITH_TEST_EVTCHN_LOOPBACK, p), -XEN_EBUSY);
+	check("status: interdomain", evtchn_status(p, &st) == 0 && st.status == EVTCHNSTAT_interdomain, 1);
+	check("bind_vcpu to a vCPU that does not exist (EINVAL)",
+	      HYPERVISOR_event_channel_op(EVTCHNOP_bind_vcpu,
+					  &(struct evtchn_bind_vcpu){ p, start_info->nr_vcpus }), -XEN_EINVAL);
+	check("bind_vcpu to this vCPU", HYPERVISOR_event_channel_op(EVTCHNOP_bind_vcpu,
+				       &(struct evtchn_bind_vcpu){ p, vcpu }), 0);
+	for (unsigned long i = 0; i < n; i++) {
+		if (i % 2 == 0) {
+			GUEST_ASSERT(evtchn_send(p) == 0);
+			/* a second is far longer than a round trip: a timeout is a lost wake-up */
+			GUEST_ASSERT_EQ(sched_poll(&p, 1, 1000000000ull), 0);
+			GUEST_ASSERT(evtchn_test_and_clear(p));
+		} else {
+			evtchn_clear_upcall(vcpu);
+			GUEST_ASSERT(evtchn_send(p) == 0);
+			while (!evtchn_test_and_clear(p)) {
+				sched_block(); /* returns once upcall_pending is set */
+				evtchn_clear_upcall(vcpu);
+			}
+		}
+	}
+	check("close", evtchn_close(p), 0);
+	check("status after close: closed", evtchn_status(p, &st) == 0 && st.status == EVTCHNSTAT_closed, 1);
+	check("send on a closed port (EINVAL)", evtchn_send(p), -XEN_EINVAL);
+	check("close again (EINVAL)", evtchn_close(p), -XEN_EINVAL);
+	check("close the console's port (EPERM)", evtchn_close(start_info->console_evtchn), -XEN_EPERM);
+	printf("evtchn: %lu round trips through a VMM backend thread, none lost\n", n);
+	return 0;
+}
+
 static int prog_reboot(const char *args)
 {
 	(void)args;
@@ -434,6 +493,7 @@ static const struct program programs[] = {
 	{ "spin", prog_spin, "loop forever" },
 	{ "idle", prog_idle, "block until the toolstack asks for shutdown" },
 	{ "ticker", prog_ticker, "print a tick every MS ms" },
+	{ "evtchn", prog_evtchn, "event channels to a VMM backend thread: N round trips, states" },
 	{ "grant", prog_grant, "grant table checks, the VMM acting as a backend" },
 	{ "timer", prog_timer, "wait for N ticks of an MS-ms periodic timer (interrupts at CPL 0)" },
 	{ "exit", prog_exit, "power off with exit code N" },

@@ -13,6 +13,7 @@
 
 #include "builder.h"
 #include "linux.h"
+#include "loopback.h"
 #include "trap.h"
 #include "vcpu.h"
 
@@ -165,6 +166,7 @@ static void domain_teardown(struct domain *d)
 	struct vcpu *vcpus;
 
 	timer_thread_stop(d);
+	evtchn_loopback_stop(d);
 	atomic_store(&d->callback_vector, 0);
 	pthread_mutex_lock(&d->lock);
 	vcpus = d->vcpus;

@@ -117,6 +117,7 @@ struct domain {
 	struct evtchn_table evtchn;
 	struct grant_table gnttab;    /* PV guests; backends reach guest memory only through it */
 	bool gnttab_ready;
+	struct evtchn_loopback *loopback; /* XENITH_TEST_EVTCHN_LOOPBACK (loopback.h), d->lock */
 	struct console console;
 	bool console_ready;
 	struct domain_bench *bench;   /* only for domains started by `xenith bench` */

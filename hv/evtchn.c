@@ -2,6 +2,7 @@
 #include "evtchn.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -57,8 +58,10 @@ static void raise_upcall(struct domain *d, struct vcpu *v, unsigned word)
 	bool kick = false;
 
 	__atomic_fetch_or(&vi->evtchn_pending_sel, 1ull << word, __ATOMIC_SEQ_CST);
+	/* The vCPU's upcall mask holds the interrupt back (not the pending bits, nor a wake-up). */
 	if (!__atomic_exchange_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST) &&
-	    atomic_load(&d->callback_vector)) {
+	    atomic_load(&d->callback_vector) &&
+	    !__atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST)) {
 		atomic_store(&v->irq_pending, true);
 		kick = true;
 	}
@@ -98,6 +101,22 @@ bool evtchn_send_virq(struct domain *d, unsigned virq)
 	return true;
 }
 
+/* The lowest free port, marked with kind; 0 if none.  d->lock held. */
+static uint32_t alloc_port_locked(struct domain *d, uint8_t kind)
+{
+	for (uint32_t p = 1; p < XENITH_NR_EVTCHN; p++) {
+		struct evtchn *e = &d->evtchn.port[p];
+
+		if (e->kind == EVTCHN_FREE) {
+			memset(e, 0, sizeof(*e));
+			e->kind = kind;
+			e->kick_fd = -1;
+			return p;
+		}
+	}
+	return 0;
+}
+
 static long bind_virq(struct vcpu *v, uint64_t arg)
 {
 	struct domain *d = v->d;
@@ -113,18 +132,14 @@ static long bind_virq(struct vcpu *v, uint64_t arg)
 		ret = -XEN_EEXIST;
 		goto out;
 	}
-	for (uint32_t p = 1; p < XENITH_NR_EVTCHN; p++) {
-		struct evtchn *e = &d->evtchn.port[p];
+	b.port = alloc_port_locked(d, EVTCHN_VIRQ);
+	if (b.port) {
+		struct evtchn *e = &d->evtchn.port[b.port];
 
-		if (e->kind != EVTCHN_FREE)
-			continue;
-		e->kind = EVTCHN_VIRQ;
 		e->virq = (uint8_t)b.virq;
 		e->vcpu = (uint16_t)b.vcpu;
-		d->evtchn.virq_port[b.virq] = (int32_t)p;
-		b.port = p;
+		d->evtchn.virq_port[b.virq] = (int32_t)b.port;
 		ret = 0;
-		break;
 	}
 out:
 	pthread_mutex_unlock(&d->lock);
@@ -133,24 +148,174 @@ out:
 	return ret;
 }
 
+static bool dom_is_self(const struct domain *d, uint16_t dom)
+{
+	return dom == XENITH_DOMID_SELF || dom == d->domid;
+}
+
+static long alloc_unbound(struct vcpu *v, uint64_t arg)
+{
+	struct domain *d = v->d;
+	struct evtchn_alloc_unbound a;
+	uint32_t p;
+
+	if (domain_copy_from_guest(d, &a, arg, sizeof(a)) < 0)
+		return -XEN_EFAULT;
+	if (!dom_is_self(d, a.dom))
+		return -XEN_EPERM;
+	if (a.remote_dom != XENITH_BACKEND_DOMID)
+		return -XEN_ESRCH; /* the only other domain a guest can talk to is the VMM's backends */
+	pthread_mutex_lock(&d->lock);
+	p = alloc_port_locked(d, EVTCHN_UNBOUND);
+	if (p)
+		d->evtchn.port[p].remote_dom = a.remote_dom;
+	pthread_mutex_unlock(&d->lock);
+	if (!p)
+		return -XEN_ENOSPC;
+	a.port = p;
+	if (domain_copy_to_guest(d, arg, &a, sizeof(a)) < 0)
+		return -XEN_EFAULT; /* the port stays allocated, as in Xen; close it by number */
+	return 0;
+}
+
+static long port_status(struct vcpu *v, uint64_t arg)
+{
+	struct domain *d = v->d;
+	struct evtchn_status st;
+	struct evtchn e;
+
+	if (domain_copy_from_guest(d, &st, arg, sizeof(st)) < 0)
+		return -XEN_EFAULT;
+	if (!dom_is_self(d, st.dom))
+		return -XEN_EPERM;
+	if (st.port == 0 || st.port >= XENITH_NR_EVTCHN)
+		return -XEN_EINVAL;
+	pthread_mutex_lock(&d->lock);
+	e = d->evtchn.port[st.port];
+	pthread_mutex_unlock(&d->lock);
+	st.vcpu = e.vcpu;
+	st.u.virq = 0;
+	switch (e.kind) {
+	case EVTCHN_FREE: st.status = EVTCHNSTAT_closed; break;
+	case EVTCHN_UNBOUND: st.status = EVTCHNSTAT_unbound; st.u.remote_dom = e.remote_dom; break;
+	case EVTCHN_BACKEND: st.status = EVTCHNSTAT_interdomain; st.u.remote_dom = e.remote_dom; break;
+	case EVTCHN_VIRQ: st.status = EVTCHNSTAT_virq; st.u.virq = e.virq; break;
+	default: st.status = EVTCHNSTAT_xenith; break;
+	}
+	return domain_copy_to_guest(d, arg, &st, sizeof(st)) < 0 ? -XEN_EFAULT : 0;
+}
+
+static long bind_vcpu(struct vcpu *v, uint64_t arg)
+{
+	struct domain *d = v->d;
+	struct evtchn_bind_vcpu b;
+	long ret = 0;
+
+	if (domain_copy_from_guest(d, &b, arg, sizeof(b)) < 0)
+		return -XEN_EFAULT;
+	if (b.port == 0 || b.port >= XENITH_NR_EVTCHN || b.vcpu >= d->nr_vcpus)
+		return -XEN_EINVAL;
+	pthread_mutex_lock(&d->lock);
+	if (d->evtchn.port[b.port].kind == EVTCHN_FREE)
+		ret = -XEN_EINVAL;
+	else
+		d->evtchn.port[b.port].vcpu = (uint16_t)b.vcpu;
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static void kick(int fd)
+{
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is saturated, the backend has kicks enough */
+	}
+}
+
 static long close_port(struct vcpu *v, uint32_t port)
 {
 	struct domain *d = v->d;
 	struct evtchn *e;
 	long ret = 0;
+	int fd = -1;
 
 	if (port == 0 || port >= XENITH_NR_EVTCHN)
 		return -XEN_EINVAL;
 	pthread_mutex_lock(&d->lock);
 	e = &d->evtchn.port[port];
-	if (e->kind == EVTCHN_VIRQ) {
+	switch (e->kind) {
+	case EVTCHN_VIRQ:
 		d->evtchn.virq_port[e->virq] = 0;
 		memset(e, 0, sizeof(*e));
-	} else {
-		ret = e->kind == EVTCHN_FREE ? -XEN_EINVAL : -XEN_EPERM;
+		break;
+	case EVTCHN_BACKEND:
+		fd = e->kick_fd; /* the backend wakes and finds the port gone */
+		/* fall through */
+	case EVTCHN_UNBOUND:
+		memset(e, 0, sizeof(*e));
+		break;
+	case EVTCHN_FREE:
+		ret = -XEN_EINVAL;
+		break;
+	default:
+		ret = -XEN_EPERM; /* the VMM's own ports */
+		break;
 	}
+	if (fd >= 0)
+		kick(fd); /* under the lock: the backend cannot have closed fd after unbinding yet */
 	pthread_mutex_unlock(&d->lock);
 	return ret;
+}
+
+int evtchn_backend_bind(struct domain *d, uint32_t port, int kick_fd)
+{
+	struct evtchn *e;
+	int r = 0;
+
+	if (port == 0 || port >= XENITH_NR_EVTCHN || kick_fd < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	e = &d->evtchn.port[port];
+	if (e->kind == EVTCHN_BACKEND)
+		r = -EBUSY;
+	else if (e->kind != EVTCHN_UNBOUND || e->remote_dom != XENITH_BACKEND_DOMID)
+		r = -EINVAL;
+	else {
+		e->kind = EVTCHN_BACKEND;
+		e->kick_fd = kick_fd;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+bool evtchn_backend_notify(struct domain *d, uint32_t port, int kick_fd)
+{
+	bool bound;
+
+	if (port == 0 || port >= XENITH_NR_EVTCHN)
+		return false;
+	pthread_mutex_lock(&d->lock);
+	bound = d->evtchn.port[port].kind == EVTCHN_BACKEND && d->evtchn.port[port].kick_fd == kick_fd;
+	pthread_mutex_unlock(&d->lock);
+	if (bound)
+		evtchn_set_pending(d, port);
+	return bound;
+}
+
+void evtchn_backend_unbind(struct domain *d, uint32_t port, int kick_fd)
+{
+	struct evtchn *e;
+
+	if (port == 0 || port >= XENITH_NR_EVTCHN)
+		return;
+	pthread_mutex_lock(&d->lock);
+	e = &d->evtchn.port[port];
+	if (e->kind == EVTCHN_BACKEND && e->kick_fd == kick_fd) {
+		e->kind = EVTCHN_UNBOUND; /* the guest may connect another backend */
+		e->kick_fd = -1;
+	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 static long send_port(struct vcpu *v, uint32_t port)
@@ -166,6 +331,18 @@ static long send_port(struct vcpu *v, uint32_t port)
 		/* A guest may raise its own VIRQ port (Xen allows a loopback). */
 		evtchn_set_pending(d, port);
 		return 0;
+	case EVTCHN_BACKEND: {
+		int fd;
+
+		pthread_mutex_lock(&d->lock); /* the backend may be unbinding */
+		fd = d->evtchn.port[port].kind == EVTCHN_BACKEND ? d->evtchn.port[port].kick_fd : -1;
+		if (fd >= 0)
+			kick(fd);
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
+	case EVTCHN_UNBOUND:
+		return 0; /* nobody listens yet; as in Xen */
 	default:
 		return -XEN_EINVAL;
 	}
@@ -194,6 +371,12 @@ long evtchn_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
 	switch (cmd) {
 	case EVTCHNOP_bind_virq:
 		return bind_virq(v, arg);
+	case EVTCHNOP_alloc_unbound:
+		return alloc_unbound(v, arg);
+	case EVTCHNOP_status:
+		return port_status(v, arg);
+	case EVTCHNOP_bind_vcpu:
+		return bind_vcpu(v, arg);
 	case EVTCHNOP_close:
 	case EVTCHNOP_send:
 	case EVTCHNOP_unmask:

@@ -22,12 +22,16 @@ enum evtchn_kind {
 	EVTCHN_RESERVED, /* port 0: never valid, as in Xen */
 	EVTCHN_VIRQ,     /* the VMM raises it (VIRQ_CONTROL, ...) */
 	EVTCHN_CONSOLE,  /* the guest sends it; the VMM drains the console ring */
+	EVTCHN_UNBOUND,  /* alloc_unbound: waiting for a backend */
+	EVTCHN_BACKEND,  /* connected to a backend in the VMM, which gets kicks on kick_fd */
 };
 
 struct evtchn {
 	uint8_t kind;
 	uint8_t virq;
-	uint16_t vcpu; /* the vCPU notified when it becomes pending */
+	uint16_t vcpu;    /* the vCPU notified when it becomes pending */
+	uint16_t remote_dom;
+	int kick_fd;      /* EVTCHN_BACKEND: an eventfd the guest's sends write to */
 };
 
 struct evtchn_table {
@@ -44,6 +48,17 @@ void evtchn_init(struct evtchn_table *t);
 void evtchn_set_pending(struct domain *d, uint32_t port);
 /* Raises a virtual IRQ if the guest bound it; false if it did not. */
 bool evtchn_send_virq(struct domain *d, unsigned virq);
+
+/*
+ * Backends (any thread): connect to the guest's unbound port (0, -EINVAL
+ * if it is not one, -EBUSY if taken); each guest send then writes 1 to
+ * kick_fd (an eventfd the backend owns).  evtchn_backend_notify() sets the
+ * port pending for the guest; false if the guest closed the port meanwhile
+ * (its close also writes kick_fd, so a waiting backend notices).
+ */
+int evtchn_backend_bind(struct domain *d, uint32_t port, int kick_fd);
+bool evtchn_backend_notify(struct domain *d, uint32_t port, int kick_fd);
+void evtchn_backend_unbind(struct domain *d, uint32_t port, int kick_fd);
 
 /* Hypercall bodies (called from the vCPU's thread). */
 long evtchn_op(struct vcpu *v, uint64_t cmd, uint64_t arg);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "evtchn.h"
+#include "loopback.h"
 #include "vcpu.h"
 
 /*
@@ -242,6 +243,10 @@ static long do_xenith_test(struct vcpu *v, uint64_t cmd, uint64_t a2, uint64_t a
 	case XENITH_TEST_GRANT_READ:
 	case XENITH_TEST_GRANT_WRITE:
 		return test_grant_access(v, cmd == XENITH_TEST_GRANT_WRITE, a2, a3, a4);
+	case XENITH_TEST_EVTCHN_LOOPBACK:
+		if (a2 > UINT32_MAX)
+			return -XEN_EINVAL;
+		return evtchn_loopback_start(v->d, (uint32_t)a2); /* -errno values are Xen's */
 	default:
 		return -XEN_ENOSYS;
 	}

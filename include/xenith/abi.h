@@ -146,7 +146,42 @@ _Static_assert(sizeof(struct xen_hvm_param) == 16, "xen_hvm_param ABI");
 #define EVTCHNOP_bind_virq 1  /* arg: struct evtchn_bind_virq * */
 #define EVTCHNOP_close 3      /* arg: struct evtchn_close * */
 #define EVTCHNOP_send 4       /* arg: struct evtchn_send * */
+#define EVTCHNOP_status 5     /* arg: struct evtchn_status * */
+#define EVTCHNOP_alloc_unbound 6 /* arg: struct evtchn_alloc_unbound *: a port a backend binds */
+#define EVTCHNOP_bind_vcpu 8  /* arg: struct evtchn_bind_vcpu *: which vCPU it notifies */
 #define EVTCHNOP_unmask 9     /* arg: struct evtchn_unmask * */
+
+/* Backends run in the VMM: remote_dom must be XENITH_BACKEND_DOMID (0), or -ESRCH. */
+struct evtchn_alloc_unbound {
+	uint16_t dom;        /* XENITH_DOMID_SELF */
+	uint16_t remote_dom;
+	uint32_t port;       /* out */
+};
+_Static_assert(sizeof(struct evtchn_alloc_unbound) == 8, "evtchn_alloc_unbound ABI");
+
+#define EVTCHNSTAT_closed 0      /* free */
+#define EVTCHNSTAT_unbound 1     /* waiting for a backend */
+#define EVTCHNSTAT_interdomain 2 /* connected to a backend */
+#define EVTCHNSTAT_virq 4
+#define EVTCHNSTAT_xenith 16     /* a port the VMM set up itself (the console's) */
+struct evtchn_status {
+	uint16_t dom;        /* XENITH_DOMID_SELF */
+	uint16_t pad;
+	uint32_t port;
+	uint32_t status;     /* out: EVTCHNSTAT_* */
+	uint32_t vcpu;       /* out */
+	union {
+		uint16_t remote_dom;  /* unbound, interdomain */
+		uint32_t virq;
+	} u;                 /* out */
+	uint32_t pad2;
+};
+_Static_assert(sizeof(struct evtchn_status) == 24, "evtchn_status ABI");
+
+struct evtchn_bind_vcpu {
+	uint32_t port;
+	uint32_t vcpu;
+};
 
 #define VIRQ_TIMER 0 /* the periodic timer (one binding per domain here; Xen: per vCPU) */
 #define VIRQ_BENCH_ECHO 6 /* Xenith: raised by the VMM's echo thread (bench domains) */
@@ -196,6 +231,12 @@ struct evtchn_unmask {
  */
 #define XENITH_TEST_GRANT_READ 2
 #define XENITH_TEST_GRANT_WRITE 3
+/*
+ * xenith_test(XENITH_TEST_EVTCHN_LOOPBACK, port): a VMM thread binds to the
+ * guest's unbound port as a backend would (eventfd kicks) and answers every
+ * send on it by setting the port pending again.  One per domain.
+ */
+#define XENITH_TEST_EVTCHN_LOOPBACK 4
 
 /*
  * xenith_bench_report(case, rep, value_bits): one repetition's result of
