@@ -16,7 +16,7 @@
 #define TIMEOUT_MAX_S (365.0 * 86400)
 
 const char *const config_keys[] = {
-	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "on_poweroff", "on_reboot", "on_crash",
+	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "disk", "on_poweroff", "on_reboot", "on_crash",
 	"console_log", "timeout", NULL,
 };
 
@@ -169,6 +169,82 @@ static int set_path(struct domain_config *cfg, const char *key, char *dst, const
 	return 0;
 }
 
+const char *disk_mode_name(enum disk_mode m)
+{
+	switch (m) {
+	case DISK_MODE_EXIT: return "exit";
+	case DISK_MODE_IOEVENTFD: return "ioeventfd";
+	case DISK_MODE_POLL: return "poll";
+	}
+	return "?";
+}
+
+static int parse_bool01(const char *field, const char *v, bool *out, struct errbuf *eb)
+{
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		return errbuf_set(eb, EINVAL, "disk: %s=%s: must be 0 or 1", field, v);
+	*out = v[0] == '1';
+	return 0;
+}
+
+/* "path=/var/lib/x.img,mode=ioeventfd,ro=0,direct=1,sqpoll=0" (path= may be left out of a lone path) */
+static int add_disk(struct domain_config *cfg, const char *spec, struct errbuf *eb)
+{
+	struct disk_config dk = { .mode = DISK_MODE_IOEVENTFD, .direct = true };
+	char buf[PATH_MAX + 128], *save = NULL, *item;
+	int r;
+
+	if (cfg->nr_disks >= CONFIG_MAX_DISKS)
+		return errbuf_set(eb, EINVAL, "disk = %s: at most %u disks", spec, CONFIG_MAX_DISKS);
+	if (strlen(spec) >= sizeof(buf))
+		return errbuf_set(eb, EINVAL, "disk = %.64s...: longer than %zu bytes", spec, sizeof(buf) - 1);
+	strcpy(buf, spec);
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		const char *f = item, *v;
+
+		if (!eq) {
+			if (dk.path[0] || !*item)
+				return errbuf_set(eb, EINVAL, "disk = %s: '%s' is not field=value (fields: "
+						  "path, mode, ro, direct, sqpoll)", spec, item);
+			v = item;
+			f = "path";
+		} else {
+			*eq = 0;
+			v = eq + 1;
+		}
+		if (!strcmp(f, "path")) {
+			r = set_path(cfg, "disk path", dk.path, v, eb);
+		} else if (!strcmp(f, "mode")) {
+			r = 0;
+			if (!strcmp(v, "exit"))
+				dk.mode = DISK_MODE_EXIT;
+			else if (!strcmp(v, "ioeventfd"))
+				dk.mode = DISK_MODE_IOEVENTFD;
+			else if (!strcmp(v, "poll"))
+				dk.mode = DISK_MODE_POLL;
+			else
+				r = errbuf_set(eb, EINVAL, "disk: mode=%s: must be exit, ioeventfd or poll", v);
+		} else if (!strcmp(f, "ro")) {
+			r = parse_bool01(f, v, &dk.ro, eb);
+		} else if (!strcmp(f, "direct")) {
+			r = parse_bool01(f, v, &dk.direct, eb);
+		} else if (!strcmp(f, "sqpoll")) {
+			r = parse_bool01(f, v, &dk.sqpoll, eb);
+		} else {
+			r = errbuf_set(eb, EINVAL, "disk: unknown field '%s' (fields: path, mode, ro, "
+				       "direct, sqpoll)", f);
+		}
+		if (r < 0)
+			return r;
+	}
+	if (!dk.path[0])
+		return errbuf_set(eb, EINVAL, "disk = %s: no path= (e.g. disk = \"path=/var/lib/x.img,"
+				  "mode=ioeventfd\")", spec);
+	cfg->disks[cfg->nr_disks++] = dk;
+	return 0;
+}
+
 static int set_action(const char *key, enum domain_action *dst, const char *v, struct errbuf *eb)
 {
 	for (int a = ACTION_DESTROY; a <= ACTION_PRESERVE; a++) {
@@ -207,6 +283,8 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 		return set_path(cfg, key, cfg->kernel, v, eb);
 	if (!strcmp(key, "initrd") || !strcmp(key, "ramdisk"))
 		return set_path(cfg, key, cfg->initrd, v, eb);
+	if (!strcmp(key, "disk"))
+		return add_disk(cfg, v, eb);
 	if (!strcmp(key, "console_log"))
 		return set_path(cfg, key, cfg->console_log, v, eb);
 	if (!strcmp(key, "cmdline") || !strcmp(key, "extra")) {
@@ -237,12 +315,39 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 	return unknown_key(key, eb);
 }
 
-/* Splits one line; returns 0 (key/value set, or an empty line) or -EINVAL with a message. */
-static int parse_line(char *line, char **key, char **value, struct errbuf *eb)
+/* A quoted string at *pp, unquoted in place; *pp moves past the closing quote. */
+static int parse_quoted(char **pp, char **value, const char *k, struct errbuf *eb)
 {
-	char *p = line, *k, *v, *out;
+	char *p = *pp, q = *p++, *out;
 
-	*key = *value = NULL;
+	*value = out = p;
+	for (;; p++) {
+		if (!*p)
+			return errbuf_set(eb, EINVAL, "unterminated %s-quoted string for key '%s'",
+					  q == '"' ? "double" : "single", k);
+		if (*p == q)
+			break;
+		if (q == '"' && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
+			p++;
+		*out++ = *p;
+	}
+	*pp = p + 1;
+	*out = 0;
+	return 0;
+}
+
+#define CONFIG_LIST_MAX 16
+
+/*
+ * One line: `key = value` or `key = [ "v1", "v2" ]` (xl.cfg's lists of
+ * quoted strings); *nvalues is 0 for a blank or comment line.
+ */
+static int parse_line(char *line, char **key, char **values, unsigned *nvalues, struct errbuf *eb)
+{
+	char *p = line, *k, *v;
+
+	*key = NULL;
+	*nvalues = 0;
 	while (isspace((unsigned char)*p))
 		p++;
 	if (!*p || *p == '#')
@@ -264,22 +369,50 @@ static int parse_line(char *line, char **key, char **value, struct errbuf *eb)
 	p++;
 	while (isspace((unsigned char)*p))
 		p++;
-	if (*p == '"' || *p == '\'') {
-		char q = *p++;
+	if (*p == '[') {
+		p++;
+		for (;;) {
+			int r;
 
-		v = out = p;
-		for (;; p++) {
-			if (!*p)
-				return errbuf_set(eb, EINVAL, "unterminated %s-quoted string for key '%s'",
-						  q == '"' ? "double" : "single", k);
-			if (*p == q)
-				break;
-			if (q == '"' && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
+			while (isspace((unsigned char)*p))
 				p++;
-			*out++ = *p;
+			if (*p == ']' && *nvalues == 0)
+				break; /* an empty list */
+			if (*p != '"' && *p != '\'')
+				return errbuf_set(eb, EINVAL, "key '%s': list items are quoted strings, "
+						  "e.g. %s = [ \"a\", \"b\" ]", k, k);
+			if (*nvalues == CONFIG_LIST_MAX)
+				return errbuf_set(eb, EINVAL, "key '%s': more than %d list items", k,
+						  CONFIG_LIST_MAX);
+			r = parse_quoted(&p, &values[(*nvalues)++], k, eb);
+			if (r < 0)
+				return r;
+			while (isspace((unsigned char)*p))
+				p++;
+			if (*p == ',') {
+				p++;
+				continue;
+			}
+			if (*p == ']')
+				break;
+			return errbuf_set(eb, EINVAL, "key '%s': expected ',' or ']' in the list, got '%.20s'",
+					  k, p);
 		}
 		p++;
-		*out = 0;
+		if (*nvalues == 0)
+			return errbuf_set(eb, EINVAL, "key '%s' has an empty list", k);
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p && *p != '#')
+			return errbuf_set(eb, EINVAL, "unexpected text after the list of '%s': '%.40s'", k, p);
+		*key = k;
+		return 0;
+	}
+	if (*p == '"' || *p == '\'') {
+		int r = parse_quoted(&p, &v, k, eb);
+
+		if (r < 0)
+			return r;
 	} else {
 		char *end;
 
@@ -301,7 +434,8 @@ static int parse_line(char *line, char **key, char **value, struct errbuf *eb)
 	if (*p && *p != '#')
 		return errbuf_set(eb, EINVAL, "unexpected text after the value of '%s': '%.40s'", k, p);
 	*key = k;
-	*value = v;
+	values[0] = v;
+	*nvalues = 1;
 	return 0;
 }
 
@@ -314,7 +448,8 @@ int config_parse_text(struct domain_config *cfg, const char *text, const char *o
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char line[2048], *key, *value;
+		char line[2048], *key, *values[CONFIG_LIST_MAX];
+		unsigned nvalues;
 		int r;
 
 		lineno++;
@@ -324,9 +459,9 @@ int config_parse_text(struct domain_config *cfg, const char *text, const char *o
 		memcpy(line, p, len);
 		line[len] = 0;
 		p += len + (nl ? 1 : 0);
-		r = parse_line(line, &key, &value, eb);
-		if (r == 0 && key)
-			r = config_set(cfg, key, value, eb);
+		r = parse_line(line, &key, values, &nvalues, eb);
+		for (unsigned i = 0; r == 0 && i < nvalues; i++)
+			r = config_set(cfg, key, values[i], eb);
 		if (r < 0)
 			return errbuf_prefix(eb, r, "%s:%u", origin, lineno);
 	}

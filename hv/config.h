@@ -19,6 +19,25 @@ enum domain_action {
 	ACTION_PRESERVE, /* keep it, paused, for inspection until destroyed */
 };
 
+/* How a frontend's kicks reach a disk's backend (see io/blkback.h). */
+enum disk_mode {
+	DISK_MODE_EXIT,      /* event-channel send: a hypercall exit handled in the VMM */
+	DISK_MODE_IOEVENTFD, /* a write to the disk's doorbell port, completed in the kernel */
+	DISK_MODE_POLL,      /* no kicks: the backend polls the ring on its own thread */
+};
+
+#define CONFIG_MAX_DISKS 4u
+
+struct disk_config {
+	char path[PATH_MAX];  /* regular file or block device */
+	enum disk_mode mode;  /* default ioeventfd */
+	bool ro;              /* default 0 */
+	bool direct;          /* O_DIRECT when the backing store allows it; default 1 */
+	bool sqpoll;          /* io_uring SQPOLL thread; default 0 */
+};
+
+const char *disk_mode_name(enum disk_mode m);
+
 #define CONFIG_MEMORY_MIN_MIB 2u
 #define CONFIG_MEMORY_MAX_MIB 65536u
 
@@ -35,6 +54,8 @@ struct domain_config {
 	enum domain_action on_reboot;         /* default restart */
 	enum domain_action on_crash;          /* default destroy */
 	char console_log[PATH_MAX];           /* "" means none */
+	struct disk_config disks[CONFIG_MAX_DISKS]; /* `disk` keys, in order */
+	unsigned nr_disks;
 	double timeout_s;                     /* 0 means none */
 	char base_dir[PATH_MAX];              /* relative paths in a file are relative to it */
 };

@@ -38,6 +38,9 @@ static void run_help(FILE *f)
 "      --guest-cpl 3|0    where a PV guest kernel runs: 3 (default, deprivileged)\n"
 "                         or 0 (VT-x/AMD-V hosts only: its own IDT, exceptions\n"
 "                         reported by the guest, events as interrupts, HLT idle)\n"
+"      --disk SPEC        a virtual disk (repeatable, up to 4):\n"
+"                         path=FILE[,mode=exit|ioeventfd|poll][,ro=0|1]\n"
+"                         [,direct=0|1][,sqpoll=0|1]; config: disk = [ \"...\", ... ]\n"
 "      --on-poweroff ACT  destroy (default) | restart | preserve\n"
 "      --on-reboot ACT    restart (default) | destroy | preserve\n"
 "      --on-crash ACT     destroy (default) | restart | preserve\n"
@@ -52,7 +55,7 @@ static void run_help(FILE *f)
 "                         /run/xenith as root, else $XDG_RUNTIME_DIR/xenith)\n"
 "  -h, --help             this text\n\n"
 "config keys: name, memory, vcpus, kernel, initrd (alias ramdisk), cmdline (alias\n"
-"extra), guest_cpl, on_poweroff, on_reboot, on_crash, console_log, timeout.\n"
+"extra), guest_cpl, disk, on_poweroff, on_reboot, on_crash, console_log, timeout.\n"
 "Relative paths in FILE are relative to FILE's directory.\n\n"
 "exit status:\n"
 "  0-63  the guest powered off with this exit code (larger codes are reported as 63)\n"
@@ -65,7 +68,7 @@ static void run_help(FILE *f)
 }
 
 enum {
-	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
+	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
 	OPT_CONSOLE_LOG, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE,
 };
 
@@ -78,6 +81,7 @@ static const struct option run_options[] = {
 	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "guest-cpl", required_argument, NULL, OPT_GUEST_CPL },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "on-poweroff", required_argument, NULL, OPT_ON_POWEROFF },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "on-crash", required_argument, NULL, OPT_ON_CRASH },
@@ -101,6 +105,7 @@ static const char *option_key(int opt)
 	case OPT_INITRD: return "initrd";
 	case OPT_CMDLINE: return "cmdline";
 	case OPT_GUEST_CPL: return "guest_cpl";
+	case OPT_DISK: return "disk";
 	case OPT_ON_POWEROFF: return "on_poweroff";
 	case OPT_ON_REBOOT: return "on_reboot";
 	case OPT_ON_CRASH: return "on_crash";

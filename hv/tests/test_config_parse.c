@@ -177,6 +177,53 @@ static void test_config_missing_or_binary_file_is_an_error(void **state)
 	unlink(path);
 }
 
+static void test_disks_from_a_list_and_their_fields(void **state)
+{
+	struct domain_config c;
+	struct errbuf eb = { "" };
+	const char *text = "disk = [ \"path=/srv/a.img,mode=exit,ro=1\", 'b.img' ]\n"
+			   "disk = \"path=/dev/nvme0n1,mode=poll,direct=0,sqpoll=1\"\n";
+
+	(void)state;
+	config_init(&c);
+	strcpy(c.base_dir, "/etc/xenith");
+	assert_int_equal(config_parse_text(&c, text, "d.cfg", &eb), 0);
+	assert_int_equal(c.nr_disks, 3);
+	assert_string_equal(c.disks[0].path, "/srv/a.img");
+	assert_int_equal(c.disks[0].mode, DISK_MODE_EXIT);
+	assert_true(c.disks[0].ro);
+	assert_true(c.disks[0].direct);
+	assert_string_equal(c.disks[1].path, "/etc/xenith/b.img"); /* relative to the file */
+	assert_int_equal(c.disks[1].mode, DISK_MODE_IOEVENTFD);  /* the default */
+	assert_false(c.disks[1].ro);
+	assert_int_equal(c.disks[2].mode, DISK_MODE_POLL);
+	assert_false(c.disks[2].direct);
+	assert_true(c.disks[2].sqpoll);
+}
+
+static void test_bad_disk_specs_say_what_is_wrong(void **state)
+{
+	struct domain_config c;
+	struct errbuf eb = { "" };
+
+	(void)state;
+	config_init(&c);
+	EXPECT_SET_FAILS(&c, "disk", "path=/a,mode=fast", "mode=fast", "exit, ioeventfd or poll");
+	EXPECT_SET_FAILS(&c, "disk", "path=/a,ro=yes", "ro=yes", "0 or 1");
+	EXPECT_SET_FAILS(&c, "disk", "path=/a,speed=9", "unknown field 'speed'", "path, mode");
+	EXPECT_SET_FAILS(&c, "disk", "mode=exit", "no path=");
+	EXPECT_SET_FAILS(&c, "disk", "/a,/b", "'/b' is not field=value");
+	for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++)
+		assert_int_equal(config_set(&c, "disk", "/x.img", &eb), 0);
+	EXPECT_SET_FAILS(&c, "disk", "/y.img", "at most 4 disks");
+	assert_int_equal(config_parse_text(&c, "disk = [ /x.img ]\n", "l.cfg", &eb), -EINVAL);
+	assert_non_null(strstr(eb.msg, "list items are quoted strings"));
+	assert_int_equal(config_parse_text(&c, "disk = [ \"/x.img\" \"/y\" ]\n", "l.cfg", &eb), -EINVAL);
+	assert_non_null(strstr(eb.msg, "expected ',' or ']'"));
+	assert_int_equal(config_parse_text(&c, "disk = [ ]\n", "l.cfg", &eb), -EINVAL);
+	assert_non_null(strstr(eb.msg, "empty list"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +234,8 @@ int main(void)
 		cmocka_unit_test(test_config_syntax_errors_give_line_numbers),
 		cmocka_unit_test(test_config_file_paths_are_relative_to_the_file),
 		cmocka_unit_test(test_config_missing_or_binary_file_is_an_error),
+		cmocka_unit_test(test_disks_from_a_list_and_their_fields),
+		cmocka_unit_test(test_bad_disk_specs_say_what_is_wrong),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
