@@ -7,6 +7,8 @@ packages=(
 	meson ninja-build              # build system
 	libcmocka-dev                  # unit and kvm test tiers
 	libsqlite3-dev zlib1g-dev      # the benchmark results index (linked statically)
+	liburing-dev                   # the block backend (io/blkback.c)
+	fio                            # native baseline of the blk benchmark suite
 	qemu-system-x86 busybox-static cpio  # the lab tier (ci/lab/)
 )
 

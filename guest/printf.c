@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* vsnprintf: %d %i %u %x %X %p %s %c %% with l/ll/z, width, '-', '0', precision, %f. */
+/* vsnprintf: %d %i %u %x %X %p %s %c %% with l/ll/z, width, '-', '0', precision (or .*), %f. */
 #include "minios.h"
 
 struct out {
@@ -116,7 +116,12 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			width = width * 10 + (*fmt++ - '0');
 		if (*fmt == '.') {
 			prec = 0;
-			for (fmt++; *fmt >= '0' && *fmt <= '9'; fmt++)
+			fmt++;
+			if (*fmt == '*') {
+				prec = va_arg(ap, int);
+				fmt++;
+			}
+			for (; *fmt >= '0' && *fmt <= '9'; fmt++)
 				prec = prec * 10 + (*fmt - '0');
 		}
 		while (*fmt == 'l' || *fmt == 'z') {

@@ -167,6 +167,7 @@ static void domain_teardown(struct domain *d)
 
 	timer_thread_stop(d);
 	evtchn_loopback_stop(d);
+	domain_disks_close(d); /* backends let go of guest memory first */
 	atomic_store(&d->callback_vector, 0);
 	pthread_mutex_lock(&d->lock);
 	vcpus = d->vcpus;
@@ -230,7 +231,7 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 	if (r < 0)
 		return errbuf_set(eb, -r, "grant table lock: %s", strerror(-r));
 	d->gnttab_ready = true;
-	return 0;
+	return domain_disks_open(d, eb);
 }
 
 int domain_create(const struct domain_config *cfg, const struct domain_opts *opts,
@@ -257,6 +258,7 @@ int domain_create(const struct domain_config *cfg, const struct domain_opts *opt
 	d->created_ns = now_ns();
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_mutex_init(&d->ctl_lock, NULL);
+	pthread_mutex_init(&d->disk_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->state_cond, &ca);
@@ -366,6 +368,7 @@ void domain_destroy(struct domain *d)
 	pthread_cond_destroy(&d->state_cond);
 	pthread_cond_destroy(&d->timer_cond);
 	pthread_mutex_destroy(&d->ctl_lock);
+	pthread_mutex_destroy(&d->disk_lock);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }

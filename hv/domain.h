@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "bench_hooks.h"
+#include "blkdev.h"
 #include "config.h"
 #include "console.h"
 #include "elfload.h"
@@ -118,6 +119,9 @@ struct domain {
 	struct grant_table gnttab;    /* PV guests; backends reach guest memory only through it */
 	bool gnttab_ready;
 	struct evtchn_loopback *loopback; /* XENITH_TEST_EVTCHN_LOOPBACK (loopback.h), d->lock */
+	struct domain_disk disks[CONFIG_MAX_DISKS];
+	unsigned nr_disks;
+	pthread_mutex_t disk_lock;    /* connect/disconnect (blkdev.c) */
 	struct console console;
 	bool console_ready;
 	struct domain_bench *bench;   /* only for domains started by `xenith bench` */

@@ -134,6 +134,9 @@ int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 				  "PVM hosts run only CPL-3 guest code, so they can run Xenith PV guests "
 				  "(minios) but not unmodified kernels; use a VT-x or AMD-V host "
 				  "(or the lab: ci/lab/run.sh)", path, kvm_vendor_module());
+	if (d->cfg.nr_disks)
+		return errbuf_set(eb, ENOTSUP, "disk: Linux guests get no disks yet (the block backend "
+				  "speaks to Xenith's PV frontend, minios); remove the disk keys");
 	if (strlen(d->cfg.cmdline) >= LX_CMDLINE_MAX ||
 	    (lx->cmdline_size && strlen(d->cfg.cmdline) > lx->cmdline_size))
 		return errbuf_set(eb, E2BIG, "cmdline is %zu bytes; this kernel takes at most %u",

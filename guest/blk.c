@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: MIT
+/*
+ * blk: the guest's block programs over blkfront.
+ *   blk [run] rw=randread bs=4096 iodepth=32 size=BYTES runtime=MS disk=N
+ *       a fio-like load; prints one "blk-json:" line with fio's field names
+ *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1]
+ *       writes a pattern, flushes, reads it back; hold=1 then waits forever
+ *       (for the test that kills the VMM after the flush)
+ *   blk hostile
+ *       bad requests on disk 0 (read-write) and disk 1 (read-only): each
+ *       must get an error response; then disk 0's ring indices jump, and
+ *       disk 1 must go on serving
+ */
+#include "assert.h"
+#include "blkfront.h"
+
+#define SLOTS 32u
+#define MAX_BS (BLKIF_MAX_SEGMENTS_PER_REQUEST * XENITH_PAGE_SIZE)
+#define NBUCKETS 1024u
+
+struct slot {
+	bool busy;
+	uint8_t op;
+	uint64_t t0;
+	uint8_t *pages[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+	uint32_t grefs[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+};
+
+static struct slot slots[SLOTS];
+static uint32_t hist[2][NBUCKETS];
+
+struct dir_stats {
+	uint64_t ios, bytes, lat_sum;
+};
+
+/* ---- options ---- */
+
+struct blk_opts {
+	char rw[16];
+	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold;
+};
+
+static bool word_is(const char *s, size_t n, const char *w)
+{
+	return strlen(w) == n && !memcmp(s, w, n);
+}
+
+static bool parse_opts(const char *args, struct blk_opts *o)
+{
+	const char *p = args;
+
+	while (*p) {
+		const char *k = p, *eq, *v;
+		size_t klen, vlen;
+		unsigned long n = 0;
+
+		while (*p && *p != ' ')
+			p++;
+		eq = memchr(k, '=', (size_t)(p - k));
+		if (!eq) {
+			printf("blk: '%.*s' is not key=value\n", (int)(p - k), k);
+			return false;
+		}
+		klen = (size_t)(eq - k);
+		v = eq + 1;
+		vlen = (size_t)(p - v);
+		while (*p == ' ')
+			p++;
+		if (word_is(k, klen, "rw")) {
+			if (vlen >= sizeof(o->rw))
+				return false;
+			memcpy(o->rw, v, vlen);
+			o->rw[vlen] = 0;
+			continue;
+		}
+		if (!parse_ulong(v, NULL, &n)) {
+			printf("blk: %.*s needs a number\n", (int)klen, k);
+			return false;
+		}
+		if (vlen && (v[vlen - 1] == 'k' || v[vlen - 1] == 'K'))
+			n <<= 10;
+		else if (vlen && (v[vlen - 1] == 'm' || v[vlen - 1] == 'M'))
+			n <<= 20;
+		if (word_is(k, klen, "bs")) o->bs = n;
+		else if (word_is(k, klen, "iodepth")) o->iodepth = n;
+		else if (word_is(k, klen, "size")) o->size = n;
+		else if (word_is(k, klen, "runtime")) o->runtime_ms = n;
+		else if (word_is(k, klen, "disk")) o->disk = n;
+		else if (word_is(k, klen, "blocks")) o->blocks = n;
+		else if (word_is(k, klen, "seed")) o->seed = n;
+		else if (word_is(k, klen, "hold")) o->hold = n;
+		else {
+			printf("blk: unknown option '%.*s'\n", (int)klen, k);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- buffers and requests ---- */
+
+static void setup_slots(unsigned long bs)
+{
+	unsigned npages = (unsigned)((bs + XENITH_PAGE_SIZE - 1) / XENITH_PAGE_SIZE);
+
+	for (unsigned s = 0; s < SLOTS; s++) {
+		for (unsigned i = 0; i < npages; i++) {
+			int ref;
+
+			if (slots[s].pages[i])
+				continue;
+			slots[s].pages[i] = alloc_pages(1);
+			GUEST_ASSERT(slots[s].pages[i]);
+			ref = gnttab_grant(XENITH_BACKEND_DOMID,
+					   (uint64_t)(uintptr_t)slots[s].pages[i] / XENITH_PAGE_SIZE, false);
+			GUEST_ASSERT(ref > 0);
+			slots[s].grefs[i] = (uint32_t)ref;
+		}
+	}
+}
+
+/* Fills a READ or WRITE of bs bytes at byte offset off from slot s's pages. */
+static void fill_rw(struct blkif_request *r, unsigned s, uint8_t op, uint64_t off, unsigned long bs,
+		    unsigned disk)
+{
+	unsigned long left = bs / XENITH_SECTOR_SIZE;
+
+	memset(r, 0, sizeof(*r));
+	r->operation = op;
+	r->handle = (uint16_t)disk;
+	r->id = s;
+	r->sector_number = off / XENITH_SECTOR_SIZE;
+	for (unsigned i = 0; left; i++) {
+		unsigned n = left > XENITH_SECTORS_PER_PAGE ? XENITH_SECTORS_PER_PAGE : (unsigned)left;
+
+		r->seg[i] = (struct blkif_request_segment){ .gref = slots[s].grefs[i], .first_sect = 0,
+							    .last_sect = (uint8_t)(n - 1) };
+		r->nr_segments++;
+		left -= n;
+	}
+}
+
+/* Submits one request and waits for its response; returns its status. */
+static int sync_request(struct blkfront *bf, const struct blkif_request *req)
+{
+	struct blkif_response rsp;
+
+	GUEST_ASSERT(blkif_front_free_slots(&bf->ring) > 0);
+	*blkif_front_next_req(&bf->ring) = *req;
+	bf->ring.req_prod_pvt++;
+	blkfront_push(bf);
+	blkfront_wait(bf);
+	blkif_front_take_rsp(&bf->ring, &rsp);
+	GUEST_ASSERT_EQ(rsp.id, req->id);
+	return rsp.status;
+}
+
+/* ---- latency histogram: 16 linear steps per power of two ---- */
+
+static unsigned bucket_of(uint64_t ns)
+{
+	unsigned msb;
+
+	if (ns < 16)
+		return (unsigned)ns;
+	msb = 63u - (unsigned)__builtin_clzll(ns);
+	return (msb - 3) * 16 + (unsigned)((ns >> (msb - 4)) & 15);
+}
+
+static uint64_t bucket_value(unsigned b)
+{
+	unsigned msb, sub;
+
+	if (b < 16)
+		return b;
+	msb = b / 16 + 3;
+	sub = b % 16;
+	return ((16ull + sub) << (msb - 4)) + ((1ull << (msb - 4)) >> 1); /* the bucket's middle */
+}
+
+static uint64_t percentile(const uint32_t *h, uint64_t count, unsigned per_mille)
+{
+	uint64_t want = (count * per_mille + 999) / 1000, seen = 0;
+
+	if (!count)
+		return 0;
+	for (unsigned b = 0; b < NBUCKETS; b++) {
+		seen += h[b];
+		if (seen >= want)
+			return bucket_value(b);
+	}
+	return bucket_value(NBUCKETS - 1);
+}
+
+static void print_dir(const char *name, const struct dir_stats *st, const uint32_t *h, uint64_t ns)
+{
+	printf("\"%s\":{\"io_bytes\":%llu,\"total_ios\":%llu,\"iops\":%llu,\"bw\":%llu,"
+	       "\"clat_ns\":{\"mean\":%llu,\"percentile\":{\"50.000000\":%llu,\"99.000000\":%llu,"
+	       "\"99.900000\":%llu}}}", name, (unsigned long long)st->bytes, (unsigned long long)st->ios,
+	       (unsigned long long)(ns ? st->ios * 1000000000ull / ns : 0),
+	       (unsigned long long)(ns ? st->bytes * 1000000000ull / ns / 1024 : 0),
+	       (unsigned long long)(st->ios ? st->lat_sum / st->ios : 0),
+	       (unsigned long long)percentile(h, st->ios, 500),
+	       (unsigned long long)percentile(h, st->ios, 990),
+	       (unsigned long long)percentile(h, st->ios, 999));
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static int blk_run(struct blk_opts *o)
+{
+	static const char *const modes[] = { "exit", "ioeventfd", "poll" };
+	struct blkfront bf;
+	struct dir_stats st[2] = { { 0 } };
+	bool rnd, rd, wr;
+	uint64_t region, blocks, seq = 0, rng = 0x9e3779b97f4a7c15ull ^ o->seed, t0, t1, end, errors = 0;
+	unsigned inflight = 0;
+	int r;
+
+	rnd = !strcmp(o->rw, "randread") || !strcmp(o->rw, "randwrite") || !strcmp(o->rw, "randrw");
+	rd = !strcmp(o->rw, "read") || !strcmp(o->rw, "randread") || !strcmp(o->rw, "randrw");
+	wr = !strcmp(o->rw, "write") || !strcmp(o->rw, "randwrite") || !strcmp(o->rw, "randrw");
+	if (!rd && !wr) {
+		printf("blk: rw=%s: must be read, write, randread, randwrite or randrw\n", o->rw);
+		return 2;
+	}
+	if (o->bs == 0 || o->bs % XENITH_SECTOR_SIZE || o->bs > MAX_BS || o->iodepth == 0 ||
+	    o->iodepth > SLOTS) {
+		printf("blk: bs must be a multiple of 512 up to %u, iodepth 1..%u\n", MAX_BS, SLOTS);
+		return 2;
+	}
+	r = blkfront_connect(&bf, (unsigned)o->disk);
+	if (r < 0) {
+		printf("blk: disk %lu: cannot connect (%d)\n", o->disk, r);
+		return 3;
+	}
+	region = bf.info.sectors * XENITH_SECTOR_SIZE;
+	if (o->size && o->size < region)
+		region = o->size;
+	blocks = region / o->bs;
+	if (!blocks) {
+		printf("blk: the disk is smaller than one block\n");
+		return 2;
+	}
+	setup_slots(o->bs);
+	t0 = monotonic_ns();
+	end = t0 + o->runtime_ms * 1000000ull;
+	for (;;) {
+		uint64_t now = monotonic_ns();
+
+		while (inflight < o->iodepth && now < end) {
+			unsigned s = 0;
+			uint8_t op = rd && (!wr || (xorshift(&rng) & 1)) ? BLKIF_OP_READ : BLKIF_OP_WRITE;
+			uint64_t blk = rnd ? xorshift(&rng) % blocks : seq++ % blocks;
+
+			while (slots[s].busy)
+				s++;
+			fill_rw(blkif_front_next_req(&bf.ring), s, op, blk * o->bs, o->bs, (unsigned)o->disk);
+			bf.ring.req_prod_pvt++;
+			slots[s].busy = true;
+			slots[s].op = op;
+			slots[s].t0 = now;
+			inflight++;
+		}
+		blkfront_push(&bf);
+		if (!inflight)
+			break;
+		blkfront_wait(&bf);
+		now = monotonic_ns();
+		while (blkif_front_pending_rsps(&bf.ring)) {
+			struct blkif_response rsp;
+			unsigned d;
+
+			blkif_front_take_rsp(&bf.ring, &rsp);
+			GUEST_ASSERT(rsp.id < SLOTS && slots[rsp.id].busy);
+			d = slots[rsp.id].op == BLKIF_OP_WRITE;
+			slots[rsp.id].busy = false;
+			inflight--;
+			if (rsp.status != BLKIF_RSP_OKAY) {
+				errors++;
+				continue;
+			}
+			st[d].ios++;
+			st[d].bytes += o->bs;
+			st[d].lat_sum += now - slots[rsp.id].t0;
+			hist[d][bucket_of(now - slots[rsp.id].t0)]++;
+		}
+	}
+	t1 = monotonic_ns();
+	printf("blk-json: {\"jobs\":[{\"jobname\":\"%s\",\"disk\":%lu,\"mode\":\"%s\",\"bs\":%lu,"
+	       "\"iodepth\":%lu,\"runtime_ns\":%llu,\"errors\":%llu,\"kicks\":%llu,\"waits\":%llu,",
+	       o->rw, o->disk, bf.info.mode < 3 ? modes[bf.info.mode] : "?", o->bs, o->iodepth,
+	       (unsigned long long)(t1 - t0), (unsigned long long)errors,
+	       (unsigned long long)bf.kicks, (unsigned long long)bf.waits);
+	print_dir("read", &st[0], hist[0], t1 - t0);
+	printf(",");
+	print_dir("write", &st[1], hist[1], t1 - t0);
+	printf("}]}\n");
+	blkfront_disconnect(&bf);
+	return errors ? 1 : 0;
+}
+
+/* ---- verify ---- */
+
+/* The pattern word at byte offset off of the disk (the kvm test recomputes it on the host). */
+static uint64_t pattern(uint64_t seed, uint64_t off)
+{
+	uint64_t x = seed + off / 8 + 0x9e3779b97f4a7c15ull;
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static int blk_verify(struct blk_opts *o)
+{
+	struct blkfront bf;
+	struct blkif_request req;
+	uint64_t bad = 0;
+	int r;
+
+	if (o->bs == 0 || o->bs % XENITH_SECTOR_SIZE || o->bs > MAX_BS || o->blocks == 0)
+		return 2;
+	r = blkfront_connect(&bf, (unsigned)o->disk);
+	if (r < 0) {
+		printf("blk: disk %lu: cannot connect (%d)\n", o->disk, r);
+		return 3;
+	}
+	if (o->blocks * o->bs > bf.info.sectors * XENITH_SECTOR_SIZE) {
+		printf("blk-verify: %lu blocks of %lu bytes do not fit the disk\n", o->blocks, o->bs);
+		return 2;
+	}
+	setup_slots(o->bs);
+	for (uint64_t b = 0; b < o->blocks; b++) {
+		for (uint64_t w = 0; w < o->bs / 8; w++) {
+			uint64_t off = b * o->bs + w * 8, v = pattern(o->seed, off);
+
+			memcpy(slots[0].pages[w * 8 / XENITH_PAGE_SIZE] + (w * 8) % XENITH_PAGE_SIZE, &v, 8);
+		}
+		fill_rw(&req, 0, BLKIF_OP_WRITE, b * o->bs, o->bs, (unsigned)o->disk);
+		GUEST_ASSERT_EQ(sync_request(&bf, &req), BLKIF_RSP_OKAY);
+	}
+	memset(&req, 0, sizeof(req));
+	req.operation = BLKIF_OP_FLUSH_DISKCACHE;
+	req.id = 0;
+	GUEST_ASSERT_EQ(sync_request(&bf, &req), BLKIF_RSP_OKAY);
+	printf("blk-verify: %lu blocks of %lu bytes written and flushed\n", o->blocks, o->bs);
+	if (o->hold) {
+		printf("blk-verify: holding\n");
+		for (;;)
+			sched_block();
+	}
+	for (uint64_t b = 0; b < o->blocks; b++) {
+		memset(slots[0].pages[0], 0, XENITH_PAGE_SIZE);
+		fill_rw(&req, 0, BLKIF_OP_READ, b * o->bs, o->bs, (unsigned)o->disk);
+		GUEST_ASSERT_EQ(sync_request(&bf, &req), BLKIF_RSP_OKAY);
+		for (uint64_t w = 0; w < o->bs / 8; w++) {
+			uint64_t v;
+
+			memcpy(&v, slots[0].pages[w * 8 / XENITH_PAGE_SIZE] + (w * 8) % XENITH_PAGE_SIZE, 8);
+			bad += v != pattern(o->seed, b * o->bs + w * 8);
+		}
+	}
+	printf("blk-verify: read back, %llu bad words\n", (unsigned long long)bad);
+	blkfront_disconnect(&bf);
+	return bad ? 1 : 0;
+}
+
+/* ---- hostile ---- */
+
+static void expect(struct blkfront *bf, const char *what, const struct blkif_request *req, int want)
+{
+	int got = sync_request(bf, req);
+
+	printf("blk-hostile: %s -> %d %s\n", what, got, got == want ? "ok" : "WRONG");
+	GUEST_ASSERT_EQ(got, want);
+}
+
+static int blk_hostile(void)
+{
+	struct blkfront d0, d1;
+	struct blkif_request req;
+	int other;
+
+	GUEST_ASSERT(blkfront_connect(&d0, 0) == 0);
+	GUEST_ASSERT(blkfront_connect(&d1, 1) == 0);
+	GUEST_ASSERT(!(d0.info.flags & XENITH_DISK_RO) && (d1.info.flags & XENITH_DISK_RO));
+	setup_slots(XENITH_PAGE_SIZE);
+
+	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 0);
+	expect(&d0, "a valid read", &req, BLKIF_RSP_OKAY);
+	req.sector_number = d0.info.sectors - 7; /* 8 sectors from here end one past the disk */
+	expect(&d0, "read past the end of the disk", &req, BLKIF_RSP_ERROR);
+	req.sector_number = UINT64_MAX - 3;
+	expect(&d0, "sector number near 2^64 (no wrap-around)", &req, BLKIF_RSP_ERROR);
+	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 0);
+	req.seg[0].gref = 100000;
+	expect(&d0, "grant reference past the table", &req, BLKIF_RSP_ERROR);
+	other = gnttab_grant(5, (uint64_t)(uintptr_t)slots[1].pages[0] / XENITH_PAGE_SIZE, false);
+	GUEST_ASSERT(other > 0);
+	req.seg[0].gref = (uint32_t)other;
+	expect(&d0, "page granted to another domain", &req, BLKIF_RSP_ERROR);
+	req.seg[0].gref = (uint32_t)gnttab_size() - 1;
+	expect(&d0, "grant reference never granted", &req, BLKIF_RSP_ERROR);
+	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 0);
+	req.nr_segments = 0;
+	expect(&d0, "zero segments", &req, BLKIF_RSP_ERROR);
+	req.nr_segments = 200;
+	expect(&d0, "200 segments", &req, BLKIF_RSP_ERROR);
+	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 0);
+	req.seg[0].first_sect = 5;
+	req.seg[0].last_sect = 2;
+	expect(&d0, "segment with first sector after last", &req, BLKIF_RSP_ERROR);
+	req.seg[0].first_sect = 0;
+	req.seg[0].last_sect = 8;
+	expect(&d0, "segment past its page", &req, BLKIF_RSP_ERROR);
+	req.operation = 77;
+	expect(&d0, "unknown operation", &req, BLKIF_RSP_EOPNOTSUPP);
+	fill_rw(&req, 0, BLKIF_OP_WRITE, 0, 4096, 1);
+	expect(&d1, "write to a read-only disk", &req, BLKIF_RSP_ERROR);
+	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 1);
+	expect(&d1, "read from the read-only disk", &req, BLKIF_RSP_OKAY);
+
+	/* Rewritten after it was pushed: whatever the backend copied, it answers exactly once. */
+	{
+		struct blkif_request *slot = blkif_front_next_req(&d0.ring);
+		struct blkif_response rsp;
+
+		fill_rw(slot, 0, BLKIF_OP_READ, 0, 4096, 0);
+		d0.ring.req_prod_pvt++;
+		blkfront_push(&d0);
+		slot->operation = 77;
+		slot->nr_segments = 200;
+		blkfront_wait(&d0);
+		blkif_front_take_rsp(&d0.ring, &rsp);
+		printf("blk-hostile: request rewritten after the push -> %d ok\n", rsp.status);
+		GUEST_ASSERT(rsp.id == 0);
+		GUEST_ASSERT(rsp.status == BLKIF_RSP_OKAY || rsp.status == BLKIF_RSP_ERROR ||
+			     rsp.status == BLKIF_RSP_EOPNOTSUPP);
+		GUEST_ASSERT(!blkif_front_pending_rsps(&d0.ring)); /* and only once */
+	}
+	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 0);
+	expect(&d0, "a valid read after all that", &req, BLKIF_RSP_OKAY);
+
+	/* Indices that jump: disk 0 stops; disk 1 goes on. */
+	__atomic_store_n(&d0.sring->h.req_prod, d0.ring.req_prod_pvt + 1000, __ATOMIC_RELEASE);
+	if (d0.info.mode == XENITH_DISK_MODE_EXIT)
+		evtchn_send(d0.port);
+	else if (d0.info.mode == XENITH_DISK_MODE_IOEVENTFD)
+		__asm__ volatile("outl %0, %w1" : : "a"(1u), "Nd"((uint16_t)d0.info.doorbell_port));
+	sleep_ns(50000000);
+	GUEST_ASSERT(!blkif_front_pending_rsps(&d0.ring)); /* nothing answered on the broken ring */
+	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 1);
+	expect(&d1, "disk 1 still serves after disk 0's ring broke", &req, BLKIF_RSP_OKAY);
+	printf("blk-hostile: all checks passed\n");
+	return 0;
+}
+
+int blk_main(const char *args)
+{
+	struct blk_opts o = { .rw = "randread", .bs = 4096, .iodepth = 1, .runtime_ms = 1000,
+			      .blocks = 16, .seed = 1 };
+	const char *rest = args;
+	int r;
+
+	r = gnttab_size() ? 0 : gnttab_init(4);
+	if (r < 0) {
+		printf("blk: grant table: %d\n", r);
+		return 3;
+	}
+	if (!strncmp(rest, "hostile", 7))
+		return blk_hostile();
+	if (!strncmp(rest, "verify", 6)) {
+		rest += 6;
+		while (*rest == ' ')
+			rest++;
+		return parse_opts(rest, &o) ? blk_verify(&o) : 2;
+	}
+	if (!strncmp(rest, "run", 3)) {
+		rest += 3;
+		while (*rest == ' ')
+			rest++;
+	}
+	return parse_opts(rest, &o) ? blk_run(&o) : 2;
+}

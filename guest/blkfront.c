@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+/*
+ * blkfront: the guest side of a virtual disk (include/xenith/blkif.h).
+ * Connects a ring to the VMM's backend and kicks it the way the disk's
+ * mode says; the load generator and tests (blk.c) drive the ring.
+ */
+#include "blkfront.h"
+
+#include "hypercall.h"
+
+static long disk_config(uint64_t cmd, unsigned index, const void *arg)
+{
+	return hypercall3(__HYPERVISOR_xenith_config, cmd, index, (uint64_t)(uintptr_t)arg);
+}
+
+int blkfront_info(unsigned index, struct xenith_disk_info *info)
+{
+	return (int)disk_config(XENITH_CONFIG_DISK_INFO, index, info);
+}
+
+int blkfront_connect(struct blkfront *bf, unsigned index)
+{
+	struct xenith_disk_connect c;
+	int r, port, ref;
+
+	memset(bf, 0, sizeof(*bf));
+	bf->index = index;
+	r = blkfront_info(index, &bf->info);
+	if (r < 0)
+		return r;
+	bf->sring = alloc_pages(1);
+	if (!bf->sring)
+		return -XEN_ENOSPC;
+	blkif_sring_init(bf->sring);
+	blkif_front_init(&bf->ring, bf->sring);
+	ref = gnttab_grant(XENITH_BACKEND_DOMID, (uint64_t)(uintptr_t)bf->sring / XENITH_PAGE_SIZE, false);
+	if (ref < 0)
+		return ref;
+	port = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
+	if (port < 0)
+		return port;
+	bf->ring_ref = (uint32_t)ref;
+	bf->port = (uint32_t)port;
+	c = (struct xenith_disk_connect){ .ring_ref = bf->ring_ref, .evtchn = bf->port };
+	return (int)disk_config(XENITH_CONFIG_DISK_CONNECT, index, &c);
+}
+
+int blkfront_disconnect(struct blkfront *bf)
+{
+	int r = (int)disk_config(XENITH_CONFIG_DISK_DISCONNECT, bf->index, NULL);
+
+	evtchn_close(bf->port);
+	if (gnttab_end_access(bf->ring_ref))
+		gnttab_free(bf->ring_ref);
+	return r;
+}
+
+void blkfront_push(struct blkfront *bf)
+{
+	if (!blkif_front_push(&bf->ring))
+		return; /* the backend is awake and will see them */
+	bf->kicks++;
+	switch (bf->info.mode) {
+	case XENITH_DISK_MODE_EXIT:
+		evtchn_send(bf->port);
+		break;
+	case XENITH_DISK_MODE_IOEVENTFD:
+		__asm__ volatile("outl %0, %w1" : : "a"(1u), "Nd"((uint16_t)bf->info.doorbell_port));
+		break;
+	default:
+		break; /* poll: the backend looks by itself */
+	}
+}
+
+void blkfront_wait(struct blkfront *bf)
+{
+	if (bf->info.mode == XENITH_DISK_MODE_POLL) {
+		while (!blkif_front_pending_rsps(&bf->ring))
+			__builtin_ia32_pause();
+		return;
+	}
+	while (!blkif_front_final_check(&bf->ring)) {
+		sched_poll(&bf->port, 1, 0);
+		evtchn_test_and_clear(bf->port);
+		bf->waits++;
+	}
+}

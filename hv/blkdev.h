@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A domain's virtual disks: one io/blkback per `disk` key, opened when the
+ * domain is built (a disk that cannot be opened stops the build with the
+ * reason), connected when the guest asks (xenith_config, blkif.h), with
+ * its kicks wired by mode: an event channel bound to the backend's
+ * eventfd (exit), a KVM ioeventfd on the doorbell port (ioeventfd), or
+ * nothing (poll).
+ */
+#ifndef XENITH_HV_BLKDEV_H
+#define XENITH_HV_BLKDEV_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+struct domain;
+struct vcpu;
+struct blkback;
+
+struct domain_disk {
+	struct domain *d;
+	struct blkback *b;
+	uint32_t port;     /* the guest's event channel while connected, else 0 */
+};
+
+/* After guest memory and the grant table exist. */
+int domain_disks_open(struct domain *d, struct errbuf *eb);
+/* Before guest memory goes away. */
+void domain_disks_close(struct domain *d);
+/* The xenith_config hypercall. */
+long domain_disk_config(struct vcpu *v, uint64_t cmd, uint64_t index, uint64_t arg);
+
+#endif

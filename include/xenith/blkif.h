@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The block split driver's protocol, Xen's blkif shape: requests of up to
+ * 11 segments, each a granted page and a sector range inside it, on a
+ * shared ring (ring.h) of 32 slots; responses carry the request's id.
+ *
+ * Discovery and connection (Xenith's stand-in for xenstore) go through
+ * xenith_config (hypercall 67):
+ *   xenith_config(XENITH_CONFIG_DISK_INFO, index, struct xenith_disk_info *)
+ *   xenith_config(XENITH_CONFIG_DISK_CONNECT, index, struct xenith_disk_connect *)
+ *   xenith_config(XENITH_CONFIG_DISK_DISCONNECT, index, 0)
+ * Before CONNECT the frontend initialises the ring page, grants it to
+ * XENITH_BACKEND_DOMID (writable) and allocates an unbound event channel
+ * for XENITH_BACKEND_DOMID.  Kicks to the backend, by mode: `exit`:
+ * EVTCHNOP_send on that port; `ioeventfd`: a 32-bit OUT to the disk's
+ * doorbell port; `poll`: none (the backend polls the ring).  The backend
+ * notifies the frontend through the event channel in every mode.
+ */
+#ifndef XENITH_BLKIF_H
+#define XENITH_BLKIF_H
+
+#include <stdint.h>
+
+#include "grant_table.h"
+#include "ring.h"
+
+#define BLKIF_OP_READ 0
+#define BLKIF_OP_WRITE 1
+#define BLKIF_OP_FLUSH_DISKCACHE 3 /* every completed write is on stable storage when this completes */
+#define BLKIF_OP_DISCARD 5         /* struct blkif_request_discard */
+
+#define BLKIF_MAX_SEGMENTS_PER_REQUEST 11
+#define XENITH_SECTOR_SIZE 512u
+#define XENITH_SECTORS_PER_PAGE 8u
+
+struct blkif_request_segment {
+	grant_ref_t gref;
+	uint8_t first_sect, last_sect; /* inclusive, 0..7: sectors of the granted page */
+	uint16_t pad;
+};
+_Static_assert(sizeof(struct blkif_request_segment) == 8, "blkif segment ABI");
+
+struct blkif_request {
+	uint8_t operation;   /* BLKIF_OP_* */
+	uint8_t nr_segments; /* READ/WRITE: 1..BLKIF_MAX_SEGMENTS_PER_REQUEST */
+	uint16_t handle;     /* the disk index */
+	uint32_t pad;
+	uint64_t id;         /* echoed in the response */
+	uint64_t sector_number;
+	struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+};
+_Static_assert(sizeof(struct blkif_request) == 112, "blkif_request ABI");
+
+/* BLKIF_OP_DISCARD uses the same slot with this layout. */
+struct blkif_request_discard {
+	uint8_t operation;
+	uint8_t flag;
+	uint16_t handle;
+	uint32_t pad;
+	uint64_t id;
+	uint64_t sector_number;
+	uint64_t nr_sectors;
+	uint8_t pad2[80];
+};
+_Static_assert(sizeof(struct blkif_request_discard) == sizeof(struct blkif_request), "discard ABI");
+
+#define BLKIF_RSP_OKAY 0
+#define BLKIF_RSP_ERROR -1      /* bad request or host I/O error */
+#define BLKIF_RSP_EOPNOTSUPP -2 /* operation not supported by this disk */
+
+struct blkif_response {
+	uint64_t id;
+	uint8_t operation;
+	uint8_t pad;
+	int16_t status;      /* BLKIF_RSP_* */
+	uint32_t pad2;
+};
+_Static_assert(sizeof(struct blkif_response) == 16, "blkif_response ABI");
+
+XENITH_RING_DEFINE(blkif, struct blkif_request, struct blkif_response)
+_Static_assert(XENITH_RING_SLOTS(sizeof(union blkif_slot)) == 32, "32 requests in flight per disk");
+
+/* xenith_config commands */
+#define XENITH_CONFIG_DISK_INFO 1
+#define XENITH_CONFIG_DISK_CONNECT 2
+#define XENITH_CONFIG_DISK_DISCONNECT 3
+
+#define XENITH_DISK_RO (1u << 0)
+#define XENITH_DISK_DISCARD (1u << 1)
+
+#define XENITH_DISK_MODE_EXIT 0
+#define XENITH_DISK_MODE_IOEVENTFD 1
+#define XENITH_DISK_MODE_POLL 2
+
+#define XENITH_DISK_DOORBELL_BASE 0x100u /* disk i's doorbell: base + 4 * i */
+
+struct xenith_disk_info {
+	uint64_t sectors;      /* of XENITH_SECTOR_SIZE bytes */
+	uint32_t flags;        /* XENITH_DISK_* */
+	uint32_t mode;         /* XENITH_DISK_MODE_* */
+	uint32_t doorbell_port;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct xenith_disk_info) == 24, "xenith_disk_info ABI");
+
+struct xenith_disk_connect {
+	grant_ref_t ring_ref;  /* the ring page, granted writable */
+	uint32_t evtchn;       /* an unbound port for XENITH_BACKEND_DOMID */
+};
+_Static_assert(sizeof(struct xenith_disk_connect) == 8, "xenith_disk_connect ABI");
+
+#endif

@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: MIT
+#include "blkback.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PAGE 4096u
+#define SLOTS 32u /* = the blkif ring's size: never more requests in flight */
+#define SLOT_BYTES (BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE)
+#define TAG_KICK UINT64_MAX
+#define URING_ENTRIES 64u
+
+_Static_assert(SLOTS == XENITH_RING_SLOTS(sizeof(union blkif_slot)), "one slot per ring entry");
+
+struct inflight {
+	bool busy;
+	struct blkif_request req; /* the copy taken out of the ring */
+	uint64_t nsectors;
+	uint8_t *buf;             /* SLOT_BYTES, registered with io_uring as buffer index = slot */
+};
+
+struct blkback {
+	struct blkback_config cfg;
+	char path[PATH_MAX];
+	int fd;
+	bool blockdev, direct;
+	uint64_t sectors;
+	int kick_fd;
+	uint64_t kick_val;
+	struct io_uring uring;
+	bool uring_ready;
+	uint8_t *bufs;
+	struct inflight slot[SLOTS];
+	unsigned nr_inflight;
+
+	/* Connection: set before the thread starts, cleared after it ends. */
+	struct grant_table *gt;
+	struct grant_map ring_map;
+	struct blkif_back back;
+	void (*notify)(void *opaque);
+	void *opaque;
+	bool responses_unpushed;
+	pthread_t thread;
+	bool running;
+	atomic_bool stop, broken;
+
+	_Atomic uint64_t st_requests, st_errors, st_bad, st_reads, st_writes, st_flushes, st_discards;
+};
+
+int blkback_check_request(const struct blkif_request *r, uint64_t disk_sectors, bool ro,
+			  uint64_t *nsectors)
+{
+	uint64_t n = 0;
+
+	*nsectors = 0;
+	switch (r->operation) {
+	case BLKIF_OP_FLUSH_DISKCACHE:
+		return BLKIF_RSP_OKAY;
+	case BLKIF_OP_DISCARD: {
+		const struct blkif_request_discard *d = (const struct blkif_request_discard *)(const void *)r;
+
+		if (ro)
+			return BLKIF_RSP_ERROR;
+		if (d->nr_sectors == 0 || d->sector_number > disk_sectors ||
+		    d->nr_sectors > disk_sectors - d->sector_number)
+			return BLKIF_RSP_ERROR;
+		*nsectors = d->nr_sectors;
+		return BLKIF_RSP_OKAY;
+	}
+	case BLKIF_OP_READ:
+	case BLKIF_OP_WRITE:
+		break;
+	default:
+		return BLKIF_RSP_EOPNOTSUPP;
+	}
+	if (r->operation == BLKIF_OP_WRITE && ro)
+		return BLKIF_RSP_ERROR;
+	if (r->nr_segments == 0 || r->nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST)
+		return BLKIF_RSP_ERROR;
+	for (unsigned i = 0; i < r->nr_segments; i++) {
+		const struct blkif_request_segment *s = &r->seg[i];
+
+		if (s->first_sect > s->last_sect || s->last_sect >= XENITH_SECTORS_PER_PAGE)
+			return BLKIF_RSP_ERROR;
+		n += (uint64_t)(s->last_sect - s->first_sect + 1);
+	}
+	if (r->sector_number > disk_sectors || n > disk_sectors - r->sector_number)
+		return BLKIF_RSP_ERROR;
+	*nsectors = n;
+	return BLKIF_RSP_OKAY;
+}
+
+int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *msg, size_t msglen)
+{
+	struct io_uring_params p = { 0 };
+	struct iovec iov[SLOTS];
+	struct blkback *b;
+	struct stat st;
+	int flags, r;
+
+	*out = NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	b->cfg = *cfg;
+	snprintf(b->path, sizeof(b->path), "%s", cfg->path);
+	b->cfg.path = b->path;
+	b->fd = b->kick_fd = -1;
+	flags = (cfg->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	b->fd = open(b->path, flags | (cfg->direct ? O_DIRECT : 0));
+	if (b->fd < 0 && cfg->direct && errno == EINVAL)
+		b->fd = open(b->path, flags); /* no O_DIRECT here (tmpfs, ...): buffered */
+	else
+		b->direct = cfg->direct;
+	if (b->fd < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "disk %u: cannot open %s%s: %s", cfg->index, b->path,
+			 cfg->ro ? " read-only" : " for reading and writing", strerror(errno));
+		goto fail;
+	}
+	if (fstat(b->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		r = -EINVAL;
+		snprintf(msg, msglen, "disk %u: %s is not a regular file or a block device", cfg->index,
+			 b->path);
+		goto fail;
+	}
+	b->blockdev = S_ISBLK(st.st_mode);
+	if (b->blockdev) {
+		uint64_t bytes = 0;
+
+		if (ioctl(b->fd, BLKGETSIZE64, &bytes) < 0) {
+			r = -errno;
+			snprintf(msg, msglen, "disk %u: BLKGETSIZE64 on %s: %s", cfg->index, b->path,
+				 strerror(errno));
+			goto fail;
+		}
+		b->sectors = bytes / XENITH_SECTOR_SIZE;
+	} else {
+		b->sectors = (uint64_t)st.st_size / XENITH_SECTOR_SIZE;
+	}
+	if (b->sectors == 0) {
+		r = -EINVAL;
+		snprintf(msg, msglen, "disk %u: %s is smaller than one %u-byte sector", cfg->index, b->path,
+			 XENITH_SECTOR_SIZE);
+		goto fail;
+	}
+	b->kick_fd = eventfd(0, EFD_CLOEXEC);
+	if (b->kick_fd < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "disk %u: eventfd: %s", cfg->index, strerror(errno));
+		goto fail;
+	}
+	if (posix_memalign((void **)&b->bufs, PAGE, (size_t)SLOTS * SLOT_BYTES)) {
+		r = -ENOMEM;
+		snprintf(msg, msglen, "disk %u: out of memory for bounce buffers", cfg->index);
+		goto fail;
+	}
+	for (unsigned i = 0; i < SLOTS; i++) {
+		b->slot[i].buf = b->bufs + (size_t)i * SLOT_BYTES;
+		iov[i] = (struct iovec){ b->slot[i].buf, SLOT_BYTES };
+	}
+	if (cfg->sqpoll) {
+		p.flags = IORING_SETUP_SQPOLL;
+		p.sq_thread_idle = 100; /* ms */
+	}
+	r = io_uring_queue_init_params(URING_ENTRIES, &b->uring, &p);
+	if (r < 0) {
+		snprintf(msg, msglen, "disk %u: io_uring setup%s: %s", cfg->index,
+			 cfg->sqpoll ? " with SQPOLL" : "", strerror(-r));
+		goto fail;
+	}
+	b->uring_ready = true;
+	r = io_uring_register_buffers(&b->uring, iov, SLOTS);
+	if (r == 0)
+		r = io_uring_register_files(&b->uring, &b->fd, 1);
+	if (r < 0) {
+		snprintf(msg, msglen, "disk %u: io_uring registration: %s (RLIMIT_MEMLOCK?)", cfg->index,
+			 strerror(-r));
+		goto fail;
+	}
+	*out = b;
+	return 0;
+fail:
+	blkback_close(b);
+	return r;
+}
+
+void blkback_close(struct blkback *b)
+{
+	if (!b)
+		return;
+	blkback_disconnect(b);
+	if (b->uring_ready)
+		io_uring_queue_exit(&b->uring);
+	if (b->fd >= 0)
+		close(b->fd);
+	if (b->kick_fd >= 0)
+		close(b->kick_fd);
+	free(b->bufs);
+	free(b);
+}
+
+void blkback_info(const struct blkback *b, struct xenith_disk_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->sectors = b->sectors;
+	info->flags = (b->cfg.ro ? XENITH_DISK_RO : 0) | (b->cfg.ro ? 0 : XENITH_DISK_DISCARD);
+	info->mode = b->cfg.mode;
+	info->doorbell_port = XENITH_DISK_DOORBELL_BASE + 4 * b->cfg.index;
+}
+
+int blkback_kick_fd(const struct blkback *b)
+{
+	return b->kick_fd;
+}
+
+bool blkback_is_direct(const struct blkback *b)
+{
+	return b->direct;
+}
+
+bool blkback_connected(const struct blkback *b)
+{
+	return b->running;
+}
+
+bool blkback_broken(const struct blkback *b)
+{
+	return atomic_load(&b->broken);
+}
+
+void blkback_get_stats(const struct blkback *b, struct blkback_stats *st)
+{
+	st->requests = atomic_load(&b->st_requests);
+	st->errors = atomic_load(&b->st_errors);
+	st->bad_requests = atomic_load(&b->st_bad);
+	st->reads = atomic_load(&b->st_reads);
+	st->writes = atomic_load(&b->st_writes);
+	st->flushes = atomic_load(&b->st_flushes);
+	st->discards = atomic_load(&b->st_discards);
+}
+
+static void respond(struct blkback *b, uint64_t id, uint8_t op, int status)
+{
+	struct blkif_response *rsp = blkif_back_next_rsp(&b->back);
+
+	rsp->id = id;
+	rsp->operation = op;
+	rsp->pad = 0;
+	rsp->status = (int16_t)status;
+	rsp->pad2 = 0;
+	b->back.rsp_prod_pvt++;
+	b->responses_unpushed = true;
+	if (status != BLKIF_RSP_OKAY)
+		atomic_fetch_add(&b->st_errors, 1);
+}
+
+static void push_responses(struct blkback *b)
+{
+	if (!b->responses_unpushed)
+		return;
+	b->responses_unpushed = false;
+	if (blkif_back_push(&b->back) && b->notify)
+		b->notify(b->opaque);
+}
+
+/* The segments' grant copies between the guest and the slot's buffer. */
+static bool copy_segments(struct blkback *b, struct inflight *s, enum grant_dir dir)
+{
+	struct grant_copy_op ops[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+	uint32_t off = 0;
+
+	for (unsigned i = 0; i < s->req.nr_segments; i++) {
+		const struct blkif_request_segment *seg = &s->req.seg[i];
+		uint32_t len = (uint32_t)(seg->last_sect - seg->first_sect + 1) * XENITH_SECTOR_SIZE;
+
+		ops[i] = (struct grant_copy_op){
+			.dir = dir, .ref = seg->gref, .offset = seg->first_sect * XENITH_SECTOR_SIZE,
+			.len = len, .buf = s->buf + off,
+		};
+		off += len;
+	}
+	return grant_copy(b->gt, ops, s->req.nr_segments) == 0;
+}
+
+static void finish(struct blkback *b, struct inflight *s, int status)
+{
+	respond(b, s->req.id, s->req.operation, status);
+	s->busy = false;
+	b->nr_inflight--;
+}
+
+static void discard_blockdev(struct blkback *b, struct inflight *s)
+{
+	uint64_t range[2] = { s->req.sector_number * XENITH_SECTOR_SIZE, s->nsectors * XENITH_SECTOR_SIZE };
+
+	finish(b, s, ioctl(b->fd, BLKDISCARD, range) == 0 ? BLKIF_RSP_OKAY :
+		     (errno == EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR));
+}
+
+/* Starts one request (already copied into s->req); responds at once when it cannot go on. */
+static void start(struct blkback *b, struct inflight *s)
+{
+	struct io_uring_sqe *sqe;
+	uint64_t off = s->req.sector_number * XENITH_SECTOR_SIZE;
+	int st = blkback_check_request(&s->req, b->sectors, b->cfg.ro, &s->nsectors);
+
+	atomic_fetch_add(&b->st_requests, 1);
+	if (st != BLKIF_RSP_OKAY) {
+		atomic_fetch_add(&b->st_bad, 1);
+		finish(b, s, st);
+		return;
+	}
+	if (s->req.operation == BLKIF_OP_WRITE && !copy_segments(b, s, GRANT_FROM_GUEST)) {
+		atomic_fetch_add(&b->st_bad, 1);
+		finish(b, s, BLKIF_RSP_ERROR); /* a grant the guest had no right to use */
+		return;
+	}
+	if (s->req.operation == BLKIF_OP_DISCARD && b->blockdev) {
+		atomic_fetch_add(&b->st_discards, 1);
+		discard_blockdev(b, s);
+		return;
+	}
+	sqe = io_uring_get_sqe(&b->uring);
+	if (!sqe) {
+		io_uring_submit(&b->uring);
+		sqe = io_uring_get_sqe(&b->uring);
+	}
+	if (!sqe) {
+		finish(b, s, BLKIF_RSP_ERROR);
+		return;
+	}
+	switch (s->req.operation) {
+	case BLKIF_OP_READ:
+		atomic_fetch_add(&b->st_reads, 1);
+		io_uring_prep_read_fixed(sqe, 0, s->buf, (unsigned)(s->nsectors * XENITH_SECTOR_SIZE), off,
+					 (int)(s - b->slot));
+		break;
+	case BLKIF_OP_WRITE:
+		atomic_fetch_add(&b->st_writes, 1);
+		io_uring_prep_write_fixed(sqe, 0, s->buf, (unsigned)(s->nsectors * XENITH_SECTOR_SIZE), off,
+					  (int)(s - b->slot));
+		break;
+	case BLKIF_OP_FLUSH_DISKCACHE:
+		atomic_fetch_add(&b->st_flushes, 1);
+		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
+		break;
+	default: /* BLKIF_OP_DISCARD on a file */
+		atomic_fetch_add(&b->st_discards, 1);
+		io_uring_prep_fallocate(sqe, 0, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+					s->nsectors * XENITH_SECTOR_SIZE);
+		break;
+	}
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, (uint64_t)(s - b->slot));
+}
+
+static void complete(struct blkback *b, struct inflight *s, int res)
+{
+	int st = BLKIF_RSP_OKAY;
+
+	switch (s->req.operation) {
+	case BLKIF_OP_READ:
+	case BLKIF_OP_WRITE:
+		if (res != (int)(s->nsectors * XENITH_SECTOR_SIZE))
+			st = BLKIF_RSP_ERROR; /* a host I/O error, or short */
+		else if (s->req.operation == BLKIF_OP_READ && !copy_segments(b, s, GRANT_TO_GUEST))
+			st = BLKIF_RSP_ERROR;
+		break;
+	default:
+		if (res == -EOPNOTSUPP)
+			st = BLKIF_RSP_EOPNOTSUPP;
+		else if (res < 0)
+			st = BLKIF_RSP_ERROR;
+		break;
+	}
+	finish(b, s, st);
+}
+
+/* Takes every published request into a free slot and starts it.  False: the ring is broken. */
+static bool take_requests(struct blkback *b)
+{
+	ring_idx_t n;
+
+	if (blkif_back_pending_reqs(&b->back, &n) < 0)
+		return false;
+	for (unsigned i = 0; n && i < SLOTS; i++) {
+		struct inflight *s = &b->slot[i];
+
+		if (s->busy)
+			continue;
+		blkif_back_take_req(&b->back, &s->req); /* copied before it is looked at */
+		s->busy = true;
+		b->nr_inflight++;
+		start(b, s);
+		n--;
+	}
+	return true;
+}
+
+static void arm_kick(struct blkback *b)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->uring);
+
+	if (!sqe)
+		return;
+	io_uring_prep_read(sqe, b->kick_fd, &b->kick_val, sizeof(b->kick_val), 0);
+	io_uring_sqe_set_data64(sqe, TAG_KICK);
+}
+
+/* Handles every completion there is; returns how many. */
+static unsigned reap(struct blkback *b, bool *kick_done)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+
+	io_uring_for_each_cqe(&b->uring, head, cqe) {
+		uint64_t tag = io_uring_cqe_get_data64(cqe);
+
+		n++;
+		if (tag == TAG_KICK)
+			*kick_done = true;
+		else if (tag < SLOTS && b->slot[tag].busy)
+			complete(b, &b->slot[tag], cqe->res);
+	}
+	io_uring_cq_advance(&b->uring, n);
+	return n;
+}
+
+static void mark_broken(struct blkback *b)
+{
+	if (!atomic_exchange(&b->broken, true))
+		fprintf(stderr, "xenith: disk %u (%s): the guest's ring indices are impossible; this disk "
+			"stops serving (the domain's other disks go on)\n", b->cfg.index, b->path);
+}
+
+static void *blkback_thread(void *arg)
+{
+	struct blkback *b = arg;
+	bool poll = b->cfg.mode == XENITH_DISK_MODE_POLL, kick_armed = false;
+
+	for (;;) {
+		bool stopping = atomic_load(&b->stop), kick_done = false;
+
+		if (!stopping && !atomic_load(&b->broken) && !take_requests(b))
+			mark_broken(b);
+		if (!poll && !kick_armed && !stopping) {
+			arm_kick(b);
+			kick_armed = true;
+		}
+		io_uring_submit(&b->uring);
+		reap(b, &kick_done);
+		push_responses(b);
+		if (kick_done)
+			kick_armed = false;
+		if (stopping && b->nr_inflight == 0)
+			break;
+		if (poll) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		if (stopping) {
+			struct io_uring_cqe *cqe;
+
+			if (b->nr_inflight)
+				io_uring_wait_cqe(&b->uring, &cqe); /* let the requests in flight finish */
+			continue;
+		}
+		if (kick_done)
+			continue;
+		if (!atomic_load(&b->broken)) {
+			int more = blkif_back_final_check(&b->back);
+
+			if (more < 0) {
+				mark_broken(b);
+			} else if (more > 0) {
+				continue;
+			}
+		}
+		/* Sleep until a kick or a completion. */
+		struct io_uring_cqe *cqe;
+
+		io_uring_wait_cqe(&b->uring, &cqe);
+	}
+	/* A kick read may still be queued: cancel it so the ring is quiet. */
+	if (kick_armed) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->uring);
+		struct io_uring_cqe *cqe;
+		bool kick_done = false;
+
+		if (sqe) {
+			io_uring_prep_cancel64(sqe, TAG_KICK, 0);
+			io_uring_sqe_set_data64(sqe, TAG_KICK - 1);
+			io_uring_submit(&b->uring);
+		}
+		while (!kick_done && io_uring_wait_cqe(&b->uring, &cqe) == 0)
+			reap(b, &kick_done);
+	}
+	return NULL;
+}
+
+int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_ref,
+		    void (*notify)(void *opaque), void *opaque)
+{
+	sigset_t all, old;
+	int r;
+
+	if (b->running)
+		return -EBUSY;
+	r = grant_map(gt, ring_ref, true, &b->ring_map); /* held while connected: a persistent grant */
+	if (r < 0)
+		return r;
+	b->gt = gt;
+	b->notify = notify;
+	b->opaque = opaque;
+	blkif_back_init(&b->back, (struct blkif_sring *)(void *)b->ring_map.page);
+	b->responses_unpushed = false;
+	b->nr_inflight = 0;
+	memset(b->slot, 0, sizeof(b->slot));
+	for (unsigned i = 0; i < SLOTS; i++)
+		b->slot[i].buf = b->bufs + (size_t)i * SLOT_BYTES;
+	atomic_store(&b->stop, false);
+	atomic_store(&b->broken, false);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&b->thread, NULL, blkback_thread, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		grant_unmap(gt, &b->ring_map);
+		return r;
+	}
+	b->running = true;
+	return 0;
+}
+
+void blkback_disconnect(struct blkback *b)
+{
+	uint64_t one = 1;
+
+	if (!b->running)
+		return;
+	atomic_store(&b->stop, true);
+	if (write(b->kick_fd, &one, sizeof(one)) < 0) {
+		/* counter saturated: the thread is awake anyway */
+	}
+	pthread_join(b->thread, NULL);
+	b->running = false;
+	grant_unmap(b->gt, &b->ring_map);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The block backend: serves one disk's ring (include/xenith/blkif.h) from
+ * a regular file or a block device with io_uring, on a thread of its own.
+ *
+ * Every request is copied out of the ring, then checked (operation,
+ * segment count and bounds, sector range, read-only disk) before anything
+ * is done; data moves only by grant copy (io/grant.h) between the guest's
+ * granted pages and per-slot bounce buffers registered with io_uring.
+ * Invalid requests and host I/O errors become error responses; the
+ * backend keeps serving.  A ring whose indices are impossible stops this
+ * disk (and only it).  Flush is fdatasync through io_uring; discard punches
+ * a hole (files) or BLKDISCARD (devices).
+ *
+ * Kicks arrive on an eventfd (blkback_kick_fd()): written by the VMM for an
+ * event-channel send (mode exit) or by KVM for a doorbell write (mode
+ * ioeventfd).  In mode poll the thread polls the ring and never sleeps.
+ */
+#ifndef XENITH_IO_BLKBACK_H
+#define XENITH_IO_BLKBACK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grant.h"
+#include "xenith/blkif.h"
+
+struct blkback_config {
+	const char *path;
+	unsigned index;      /* the disk's handle */
+	uint32_t mode;       /* XENITH_DISK_MODE_* */
+	bool ro, direct, sqpoll;
+};
+
+struct blkback_stats {
+	uint64_t requests, errors, bad_requests, reads, writes, flushes, discards;
+};
+
+struct blkback;
+
+/* Opens the backing store and sets up io_uring; nothing runs yet.  msg gets the reason on failure. */
+int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *msg, size_t msglen);
+void blkback_close(struct blkback *b);
+
+void blkback_info(const struct blkback *b, struct xenith_disk_info *info);
+int blkback_kick_fd(const struct blkback *b);
+bool blkback_is_direct(const struct blkback *b);
+
+/*
+ * Starts serving the ring granted as ring_ref; notify(opaque) tells the
+ * guest that responses are there.  0, -EBUSY (connected), or the grant
+ * check's -errno for the ring page.
+ */
+int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_ref,
+		    void (*notify)(void *opaque), void *opaque);
+/* Stops the thread after the requests in flight complete, and lets go of the ring. */
+void blkback_disconnect(struct blkback *b);
+bool blkback_connected(const struct blkback *b);
+/* True once the ring's indices were found impossible and the disk stopped. */
+bool blkback_broken(const struct blkback *b);
+void blkback_get_stats(const struct blkback *b, struct blkback_stats *st);
+
+/*
+ * The checks on a request copied out of the ring (pure; unit-tested):
+ * BLKIF_RSP_OKAY with the request's sector count in *nsectors, or the
+ * error response it gets.
+ */
+int blkback_check_request(const struct blkif_request *r, uint64_t disk_sectors, bool ro,
+			  uint64_t *nsectors);
+
+#endif
