@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kvm tier: the block split driver end to end, minios's blkfront against
+ * the VMM's blkback, with the host checking the backing files itself.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
+
+static struct proc P;
+static char disk0[256], disk1[256];
+
+static void make_disk(char *path, size_t size, const char *name, off_t bytes)
+{
+	int fd;
+
+	snprintf(path, size, "%s/%s", harness_run_dir(), name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, bytes), 0);
+	close(fd);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	make_disk(disk0, sizeof(disk0), "d0.img", 16 << 20);
+	make_disk(disk1, sizeof(disk1), "d1.img", 4 << 20);
+	return 0;
+}
+
+/* The guest's pattern (guest/blk.c), written out again here from its definition. */
+static uint64_t pattern(uint64_t seed, uint64_t off)
+{
+	uint64_t x = seed + off / 8 + 0x9e3779b97f4a7c15ull;
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* Checks the backing file word by word; the rest of the file must still be zero. */
+static void host_verifies(const char *path, uint64_t seed, uint64_t bytes)
+{
+	FILE *f = fopen(path, "rb");
+	uint64_t off = 0, w, bad = 0, nonzero = 0;
+
+	assert_non_null(f);
+	while (fread(&w, 8, 1, f) == 1) {
+		if (off < bytes)
+			bad += w != pattern(seed, off);
+		else
+			nonzero += w != 0;
+		off += 8;
+	}
+	fclose(f);
+	assert_int_equal(bad, 0);
+	assert_int_equal(nonzero, 0);
+	assert_true(off >= bytes);
+}
+
+static char *disk_arg(char *buf, size_t size, const char *path, const char *extra)
+{
+	snprintf(buf, size, "path=%s%s", path, extra);
+	return buf;
+}
+
+static void test_written_data_is_on_the_backing_file_and_reads_back(void **state)
+{
+	char d[320];
+
+	(void)state;
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-verify", "-m", "32",
+			     "--disk", disk_arg(d, sizeof(d), disk0, ",mode=exit"),
+			     "--cmdline", "blk verify blocks=96 bs=20480 seed=4242"), 0);
+	assert_non_null(strstr(P.out, "blk-verify: 96 blocks of 20480 bytes written and flushed"));
+	assert_non_null(strstr(P.out, "read back, 0 bad words"));
+	host_verifies(disk0, 4242, 96 * 20480ull);
+}
+
+static void test_flushed_data_survives_sigkill_of_the_vmm(void **state)
+{
+	char d[320];
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-blk-kill", "-m", "32", "--disk",
+					      disk_arg(d, sizeof(d), disk0, ""), "--cmdline",
+					      "blk verify blocks=40 bs=4096 seed=99 hold=1", NULL });
+	assert_true(proc_wait_output(&P, "blk-verify: holding", 30));
+	kill(P.pid, SIGKILL); /* after the flush's response, before any orderly end */
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 128 + SIGKILL);
+	host_verifies(disk0, 99, 40 * 4096ull);
+}
+
+static void test_hostile_requests_get_errors_and_the_other_disk_goes_on(void **state)
+{
+	char a[320], b[320];
+
+	(void)state;
+	/* The checks run in the guest (a wrong status is a GUEST_ASSERT, status 66). */
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-hostile", "-m", "32",
+			     "--disk", disk_arg(a, sizeof(a), disk0, ""),
+			     "--disk", disk_arg(b, sizeof(b), disk1, ",ro=1,mode=exit"),
+			     "--cmdline", "blk hostile"), 0);
+	assert_non_null(strstr(P.out, "blk-hostile: all checks passed"));
+	assert_null(strstr(P.out, "WRONG"));
+	assert_non_null(strstr(P.out, "grant reference past the table -> -1 ok"));
+	assert_non_null(strstr(P.out, "write to a read-only disk -> -1 ok"));
+	assert_non_null(strstr(P.out, "disk 1 still serves after disk 0's ring broke -> 0 ok"));
+	assert_non_null(strstr(P.err, "ring indices are impossible"));
+}
+
+/* Reads "\"<dir>\":{\"io_bytes\":N,\"total_ios\":N" from the blk-json line. */
+static unsigned long long json_ios(const char *out, const char *dir)
+{
+	char key[32];
+	const char *p;
+	unsigned long long bytes, ios;
+
+	snprintf(key, sizeof(key), "\"%s\":{", dir);
+	p = strstr(out, key);
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + strlen(key), "\"io_bytes\":%llu,\"total_ios\":%llu", &bytes, &ios), 2);
+	assert_int_equal(bytes, ios * 4096);
+	return ios;
+}
+
+static void test_every_notification_mode_serves_reads_and_writes(void **state)
+{
+	static const char *const modes[] = { "exit", "ioeventfd", "poll" };
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++) {
+		char d[320], extra[32], want[64];
+
+		snprintf(extra, sizeof(extra), ",mode=%s", modes[i]);
+		assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-mode", "-m", "32",
+				     "--disk", disk_arg(d, sizeof(d), disk0, extra), "--cmdline",
+				     "blk rw=randrw bs=4096 iodepth=4 runtime=200"), 0);
+		snprintf(want, sizeof(want), "\"mode\":\"%s\"", modes[i]);
+		assert_non_null(strstr(P.out, want));
+		assert_non_null(strstr(P.out, "\"errors\":0,"));
+		assert_true(json_ios(P.out, "read") > 0);
+		assert_true(json_ios(P.out, "write") > 0);
+	}
+}
+
+static void test_a_disk_that_cannot_be_opened_stops_the_build(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-blk-bad", "--disk", "path=/nonexistent/x.img"), 65);
+	assert_non_null(strstr(P.err, "disk 0: cannot open /nonexistent/x.img"));
+	assert_non_null(strstr(P.err, "No such file"));
+	assert_int_equal(P.out_len, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_written_data_is_on_the_backing_file_and_reads_back, setup),
+		cmocka_unit_test_setup(test_flushed_data_survives_sigkill_of_the_vmm, setup),
+		cmocka_unit_test_setup(test_hostile_requests_get_errors_and_the_other_disk_goes_on, setup),
+		cmocka_unit_test_setup(test_every_notification_mode_serves_reads_and_writes, setup),
+		cmocka_unit_test(test_a_disk_that_cannot_be_opened_stops_the_build),
+	};
+
+	harness_require_kvm();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
