@@ -14,16 +14,21 @@
 #include "assert.h"
 #include "blkfront.h"
 
-#define SLOTS 32u
-#define MAX_BS (BLKIF_MAX_SEGMENTS_PER_REQUEST * XENITH_PAGE_SIZE)
+#define SLOTS 32u        /* the ring's: requests in flight */
+#define REQ_MAX (BLKIF_MAX_SEGMENTS_PER_REQUEST * XENITH_PAGE_SIZE) /* bytes per request */
+#define MAX_BS (256u * 1024u) /* an I/O larger than REQ_MAX is split over several requests */
+#define MAX_PAGES (MAX_BS / XENITH_PAGE_SIZE)
 #define NBUCKETS 1024u
 
+/* One I/O of the load: up to MAX_BS bytes, in `parts` ring requests (id = slot << 8 | part). */
 struct slot {
 	bool busy;
 	uint8_t op;
+	uint8_t parts_left;
+	bool failed;
 	uint64_t t0;
-	uint8_t *pages[BLKIF_MAX_SEGMENTS_PER_REQUEST];
-	uint32_t grefs[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+	uint8_t *pages[MAX_PAGES];
+	uint32_t grefs[MAX_PAGES];
 };
 
 static struct slot slots[SLOTS];
@@ -119,25 +124,36 @@ static void setup_slots(unsigned long bs)
 	}
 }
 
-/* Fills a READ or WRITE of bs bytes at byte offset off from slot s's pages. */
-static void fill_rw(struct blkif_request *r, unsigned s, uint8_t op, uint64_t off, unsigned long bs,
-		    unsigned disk)
+/*
+ * Fills part `part` of a READ or WRITE of bs bytes at byte offset off from
+ * slot s's pages: bytes [part * REQ_MAX, min(bs, (part + 1) * REQ_MAX)).
+ */
+static void fill_part(struct blkif_request *r, unsigned s, unsigned part, uint8_t op, uint64_t off,
+		      unsigned long bs, unsigned disk)
 {
-	unsigned long left = bs / XENITH_SECTOR_SIZE;
+	unsigned long start = (unsigned long)part * REQ_MAX;
+	unsigned long left = ((bs - start) > REQ_MAX ? REQ_MAX : bs - start) / XENITH_SECTOR_SIZE;
+	unsigned page = (unsigned)(start / XENITH_PAGE_SIZE);
 
 	memset(r, 0, sizeof(*r));
 	r->operation = op;
 	r->handle = (uint16_t)disk;
-	r->id = s;
-	r->sector_number = off / XENITH_SECTOR_SIZE;
+	r->id = ((uint64_t)s << 8) | part;
+	r->sector_number = (off + start) / XENITH_SECTOR_SIZE;
 	for (unsigned i = 0; left; i++) {
 		unsigned n = left > XENITH_SECTORS_PER_PAGE ? XENITH_SECTORS_PER_PAGE : (unsigned)left;
 
-		r->seg[i] = (struct blkif_request_segment){ .gref = slots[s].grefs[i], .first_sect = 0,
+		r->seg[i] = (struct blkif_request_segment){ .gref = slots[s].grefs[page + i], .first_sect = 0,
 							    .last_sect = (uint8_t)(n - 1) };
 		r->nr_segments++;
 		left -= n;
 	}
+}
+
+static void fill_rw(struct blkif_request *r, unsigned s, uint8_t op, uint64_t off, unsigned long bs,
+		    unsigned disk)
+{
+	fill_part(r, s, 0, op, off, bs, disk);
 }
 
 /* Submits one request and waits for its response; returns its status. */
@@ -220,7 +236,7 @@ static int blk_run(struct blk_opts *o)
 	struct dir_stats st[2] = { { 0 } };
 	bool rnd, rd, wr;
 	uint64_t region, blocks, seq = 0, rng = 0x9e3779b97f4a7c15ull ^ o->seed, t0, t1, end, errors = 0;
-	unsigned inflight = 0;
+	unsigned inflight = 0, parts;
 	int r;
 
 	rnd = !strcmp(o->rw, "randread") || !strcmp(o->rw, "randwrite") || !strcmp(o->rw, "randrw");
@@ -230,9 +246,11 @@ static int blk_run(struct blk_opts *o)
 		printf("blk: rw=%s: must be read, write, randread, randwrite or randrw\n", o->rw);
 		return 2;
 	}
+	parts = (unsigned)((o->bs + REQ_MAX - 1) / REQ_MAX);
 	if (o->bs == 0 || o->bs % XENITH_SECTOR_SIZE || o->bs > MAX_BS || o->iodepth == 0 ||
-	    o->iodepth > SLOTS) {
-		printf("blk: bs must be a multiple of 512 up to %u, iodepth 1..%u\n", MAX_BS, SLOTS);
+	    o->iodepth * parts > SLOTS) {
+		printf("blk: bs must be a multiple of 512 up to %u, and iodepth x requests per I/O "
+		       "(%u for bs=%lu) at most %u\n", MAX_BS, parts, o->bs, SLOTS);
 		return 2;
 	}
 	r = blkfront_connect(&bf, (unsigned)o->disk);
@@ -261,10 +279,15 @@ static int blk_run(struct blk_opts *o)
 
 			while (slots[s].busy)
 				s++;
-			fill_rw(blkif_front_next_req(&bf.ring), s, op, blk * o->bs, o->bs, (unsigned)o->disk);
-			bf.ring.req_prod_pvt++;
+			for (unsigned part = 0; part < parts; part++) {
+				fill_part(blkif_front_next_req(&bf.ring), s, part, op, blk * o->bs, o->bs,
+					  (unsigned)o->disk);
+				bf.ring.req_prod_pvt++;
+			}
 			slots[s].busy = true;
 			slots[s].op = op;
+			slots[s].parts_left = (uint8_t)parts;
+			slots[s].failed = false;
 			slots[s].t0 = now;
 			inflight++;
 		}
@@ -275,21 +298,26 @@ static int blk_run(struct blk_opts *o)
 		now = monotonic_ns();
 		while (blkif_front_pending_rsps(&bf.ring)) {
 			struct blkif_response rsp;
+			struct slot *sl;
 			unsigned d;
 
 			blkif_front_take_rsp(&bf.ring, &rsp);
-			GUEST_ASSERT(rsp.id < SLOTS && slots[rsp.id].busy);
-			d = slots[rsp.id].op == BLKIF_OP_WRITE;
-			slots[rsp.id].busy = false;
+			GUEST_ASSERT((rsp.id >> 8) < SLOTS && slots[rsp.id >> 8].busy);
+			sl = &slots[rsp.id >> 8];
+			sl->failed |= rsp.status != BLKIF_RSP_OKAY;
+			if (--sl->parts_left)
+				continue; /* the I/O completes with its last part */
+			d = sl->op == BLKIF_OP_WRITE;
+			sl->busy = false;
 			inflight--;
-			if (rsp.status != BLKIF_RSP_OKAY) {
+			if (sl->failed) {
 				errors++;
 				continue;
 			}
 			st[d].ios++;
 			st[d].bytes += o->bs;
-			st[d].lat_sum += now - slots[rsp.id].t0;
-			hist[d][bucket_of(now - slots[rsp.id].t0)]++;
+			st[d].lat_sum += now - sl->t0;
+			hist[d][bucket_of(now - sl->t0)]++;
 		}
 	}
 	t1 = monotonic_ns();
@@ -325,8 +353,10 @@ static int blk_verify(struct blk_opts *o)
 	uint64_t bad = 0;
 	int r;
 
-	if (o->bs == 0 || o->bs % XENITH_SECTOR_SIZE || o->bs > MAX_BS || o->blocks == 0)
+	if (o->bs == 0 || o->bs % XENITH_SECTOR_SIZE || o->bs > REQ_MAX || o->blocks == 0) {
+		printf("blk-verify: bs must be a multiple of 512 up to %u\n", REQ_MAX);
 		return 2;
+	}
 	r = blkfront_connect(&bf, (unsigned)o->disk);
 	if (r < 0) {
 		printf("blk: disk %lu: cannot connect (%d)\n", o->disk, r);
