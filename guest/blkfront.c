@@ -75,8 +75,9 @@ void blkfront_push(struct blkfront *bf)
 void blkfront_wait(struct blkfront *bf)
 {
 	if (bf->info.mode == XENITH_DISK_MODE_POLL) {
+		/* No PAUSE here: a PAUSE loop can exit to the host (pause-loop exiting) and yield the vCPU. */
 		while (!blkif_front_pending_rsps(&bf->ring))
-			__builtin_ia32_pause();
+			__asm__ volatile("" ::: "memory");
 		return;
 	}
 	while (!blkif_front_final_check(&bf->ring)) {

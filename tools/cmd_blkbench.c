@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The `blk` benchmark suite: the same fio-style jobs against the same
+ * backing file, in a minios guest through the block split driver (one run
+ * per notification mode) and natively with the real fio (io_uring,
+ * direct=1), interleaved in the same run.  Series per job and mode:
+ * "<job>@<mode>" in IOPS and "<job>-p99@<mode>" in microseconds, guest and
+ * native (the native samples are the fio runs next to that mode's).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "blkbench.h"
+#include "jsondoc.h"
+
+extern char **environ;
+
+struct blk_job {
+	const char *name, *rw, *dir; /* dir: "read" or "write" in fio's JSON */
+	unsigned bs, iodepth;
+};
+
+static const struct blk_job jobs[] = {
+	{ "randread-4k-qd1", "randread", "read", 4096, 1 },
+	{ "randread-4k-qd32", "randread", "read", 4096, 32 },
+	{ "seqread-128k-qd4", "read", "read", 131072, 4 },
+	{ "randwrite-4k-qd32", "randwrite", "write", 4096, 32 },
+};
+static const char *const modes[] = { "exit", "ioeventfd", "poll" };
+
+bool blk_job_exists(const char *name)
+{
+	for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++)
+		if (!strcmp(jobs[j].name, name))
+			return true;
+	return false;
+}
+
+void blk_list(void)
+{
+	for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++)
+		printf("%-8s %-16s %-10s %-6s higher (and p99 us, lower; modes exit, ioeventfd, poll; "
+		       "native: fio)\n", "blk", jobs[j].name, "IOPS", "yes");
+}
+
+/* Runs argv, returns its exit status and its stdout (malloc'd) in *out. */
+static int run_capture(const char *const *argv, char **out)
+{
+	posix_spawn_file_actions_t fa;
+	int pipefd[2], status = -1;
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap);
+	pid_t pid;
+	ssize_t n;
+
+	*out = NULL;
+	if (!buf || pipe(pipefd) < 0) {
+		free(buf);
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		free(buf);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	while ((n = read(pipefd[0], buf + len, cap - len - 1)) > 0 || (n < 0 && errno == EINTR)) {
+		if (n < 0)
+			continue;
+		len += (size_t)n;
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	close(pipefd[0]);
+	buf[len] = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*out = buf;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* fio's and blk's JSON share the field names: jobs[0].<dir>.iops and clat_ns.percentile."99.000000". */
+static int parse_job(const char *text, const char *dir, double *iops, double *p99_us, char *why,
+		     size_t whylen)
+{
+	char err[160];
+	struct jv *doc = jv_parse(text, err, sizeof(err));
+	const struct jv *jobsv, *d, *clat, *pct;
+	int r = -1;
+
+	if (!doc) {
+		snprintf(why, whylen, "unreadable JSON (%s)", err);
+		return -1;
+	}
+	jobsv = jv_get(doc, "jobs");
+	if (!jobsv || jobsv->type != JV_ARR || jobsv->n < 1) {
+		snprintf(why, whylen, "no \"jobs\" array");
+		goto out;
+	}
+	d = jv_get(&jobsv->items[0], dir);
+	clat = d ? jv_get(d, "clat_ns") : NULL;
+	pct = clat ? jv_get(clat, "percentile") : NULL;
+	*iops = d ? jv_num(d, "iops", NAN) : NAN;
+	*p99_us = pct ? jv_num(pct, "99.000000", NAN) / 1000.0 : NAN;
+	if (isnan(*iops) || isnan(*p99_us) || *iops <= 0) {
+		snprintf(why, whylen, "no %s.iops or clat_ns percentile 99.000000", dir);
+		goto out;
+	}
+	r = 0;
+out:
+	jv_free(doc);
+	return r;
+}
+
+static int run_fio(const struct blk_job *j, const char *file, uint64_t size, unsigned secs, double *iops,
+		   double *p99, char *why, size_t whylen)
+{
+	char a_file[PATH_MAX + 16], a_rw[32], a_bs[32], a_qd[32], a_size[48], a_rt[32];
+	const char *argv[] = { "fio", "--name=blk", a_file, "--ioengine=io_uring", "--direct=1", a_rw, a_bs,
+			       a_qd, a_size, a_rt, "--time_based=1", "--norandommap=1", "--randrepeat=0",
+			       "--output-format=json", NULL };
+	char *out;
+	int st, r;
+
+	snprintf(a_file, sizeof(a_file), "--filename=%s", file);
+	snprintf(a_rw, sizeof(a_rw), "--rw=%s", j->rw);
+	snprintf(a_bs, sizeof(a_bs), "--bs=%u", j->bs);
+	snprintf(a_qd, sizeof(a_qd), "--iodepth=%u", j->iodepth);
+	snprintf(a_size, sizeof(a_size), "--size=%llu", (unsigned long long)size);
+	snprintf(a_rt, sizeof(a_rt), "--runtime=%u", secs);
+	st = run_capture(argv, &out);
+	if (st != 0 || !out) {
+		snprintf(why, whylen, "fio exited with status %d", st);
+		free(out);
+		return -1;
+	}
+	r = parse_job(strchr(out, '{') ? strchr(out, '{') : out, j->dir, iops, p99, why, whylen);
+	free(out);
+	return r;
+}
+
+static int run_guest_job(const char *xenith, const struct blk_job *j, const char *mode, const char *file,
+			 uint64_t size, unsigned secs, double *iops, double *p99, char *why, size_t whylen)
+{
+	char disk[PATH_MAX + 64], cmd[160];
+	const char *argv[] = { xenith, "run", "-q", "-n", "xenith-blkbench", "-m", "96", "--timeout", "120",
+			       "--disk", disk, "--cmdline", cmd, NULL };
+	char *out, *line;
+	int st, r;
+
+	snprintf(disk, sizeof(disk), "path=%s,mode=%s", file, mode);
+	snprintf(cmd, sizeof(cmd), "blk rw=%s bs=%u iodepth=%u size=%llu runtime=%u", j->rw, j->bs,
+		 j->iodepth, (unsigned long long)size, secs * 1000);
+	st = run_capture(argv, &out);
+	line = out ? strstr(out, "blk-json: ") : NULL;
+	if (st != 0 || !line) {
+		snprintf(why, whylen, "the guest run exited with status %d%s", st,
+			 line ? "" : " without a blk-json line");
+		free(out);
+		return -1;
+	}
+	line += strlen("blk-json: ");
+	line[strcspn(line, "\r\n")] = 0;
+	r = parse_job(line, j->dir, iops, p99, why, whylen);
+	free(out);
+	return r;
+}
+
+/* A backing file full of data (reads of holes would measure nothing), written once per run. */
+static int make_backing(const char *path, uint64_t size)
+{
+	enum { CHUNK = 1 << 20 };
+	uint64_t x = 0x243f6a8885a308d3ull;
+	uint64_t *buf = malloc(CHUNK);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), r = 0;
+
+	if (fd < 0 || !buf) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	for (uint64_t off = 0; off < size && r == 0; off += CHUNK) {
+		for (size_t i = 0; i < CHUNK / 8; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[i] = x;
+		}
+		if (write(fd, buf, CHUNK) != CHUNK)
+			r = -EIO;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	free(buf);
+	return r;
+}
+
+static bool have_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, name);
+		if (access(buf, X_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
+int run_blk(struct bench_run *run, const struct blk_bench_opts *o, void (*progress)(const char *, ...))
+{
+	char xenith[PATH_MAX], file[PATH_MAX], why[256];
+	const char *dir = getenv("XENITH_BLK_DIR") ? getenv("XENITH_BLK_DIR") : "/var/tmp";
+	uint64_t size = o->quick ? (256ull << 20) : (1ull << 30);
+	unsigned secs = o->quick ? 1 : 3, total, done = 0;
+	ssize_t n;
+	int r;
+
+	if (!have_program("fio")) {
+		snprintf(run->note + strlen(run->note), sizeof(run->note) - strlen(run->note),
+			 "blk: not run: fio is not installed (apt-get install fio; ci/setup.sh does); "
+			 "it is the native baseline. ");
+		fprintf(stderr, "xenith bench: blk suite skipped: fio is not installed\n");
+		return 0;
+	}
+	n = readlink("/proc/self/exe", xenith, sizeof(xenith) - 16);
+	if (n <= 0)
+		return -1;
+	xenith[n] = 0;
+	strcpy(strrchr(xenith, '/') + 1, "xenith");
+	snprintf(file, sizeof(file), "%s/xenith-blkbench-%d.img", dir, (int)getpid());
+	progress("blk: writing a %llu MiB backing file in %s", (unsigned long long)(size >> 20), dir);
+	r = make_backing(file, size);
+	if (r < 0) {
+		fprintf(stderr, "xenith bench: blk: cannot write %s: %s (set XENITH_BLK_DIR)\n", file,
+			strerror(-r));
+		unlink(file);
+		return -1;
+	}
+	total = (o->warmup + o->repeat) * (unsigned)(sizeof(jobs) / sizeof(jobs[0])) * 3;
+	for (unsigned rep = 0; rep < o->warmup + o->repeat; rep++) {
+		for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++) {
+			if (o->only && !o->only(o->opaque, jobs[j].name)) {
+				done += 3;
+				continue;
+			}
+			for (unsigned m = 0; m < 3; m++) {
+				double ni, np, gi, gp;
+				char name[32], pname[32];
+
+				progress("blk %u/%u: %s, native fio then guest (%s)%s", ++done, total, jobs[j].name,
+					 modes[m], rep < o->warmup ? " [warm-up]" : "");
+				if (run_fio(&jobs[j], file, size, secs, &ni, &np, why, sizeof(why)) < 0 ||
+				    run_guest_job(xenith, &jobs[j], modes[m], file, size, secs, &gi, &gp, why,
+						  sizeof(why)) < 0) {
+					fprintf(stderr, "\nxenith bench: blk %s (%s): %s\n", jobs[j].name, modes[m], why);
+					unlink(file);
+					return -1;
+				}
+				if (rep < o->warmup)
+					continue;
+				snprintf(name, sizeof(name), "%s@%s", jobs[j].name, modes[m]);
+				snprintf(pname, sizeof(pname), "%s-p99@%s", jobs[j].name, modes[m]);
+				{
+					struct bench_series *s[4] = {
+						bench_run_series(run, "blk", name, "native", "IOPS", true),
+						bench_run_series(run, "blk", name, "guest", "IOPS", true),
+						bench_run_series(run, "blk", pname, "native", "us", false),
+						bench_run_series(run, "blk", pname, "guest", "us", false),
+					};
+					double v[4] = { ni, gi, np, gp };
+
+					for (int k = 0; k < 4; k++) {
+						if (!s[k] || bench_series_add(s[k], v[k]) < 0) {
+							unlink(file);
+							return -1;
+						}
+					}
+				}
+			}
+		}
+	}
+	unlink(file);
+	return 0;
+}
+
+void bench_print_blk(const struct bench_run *run)
+{
+	bool header = false;
+
+	for (size_t i = 0; i < run->nr_series; i++) {
+		const struct bench_series *g = &run->series[i], *nat, *gp, *np;
+		char pname[40], job[32];
+		const char *at;
+
+		if (strcmp(g->suite, "blk") || strcmp(g->mode, "guest") || strstr(g->name, "-p99@"))
+			continue;
+		at = strchr(g->name, '@');
+		if (!at)
+			continue;
+		snprintf(job, sizeof(job), "%.*s", (int)(at - g->name), g->name);
+		snprintf(pname, sizeof(pname), "%s-p99%s", job, at);
+		nat = bench_run_find(run, "blk", g->name, "native");
+		gp = bench_run_find(run, "blk", pname, "guest");
+		np = bench_run_find(run, "blk", pname, "native");
+		if (!nat || !gp || !np)
+			continue;
+		if (!header) {
+			printf("\n%-18s %-10s %11s %11s %7s   %9s %9s %7s\n", "blk job", "mode", "native IOPS",
+			       "guest IOPS", "ratio", "p99 nat", "p99 guest", "ratio");
+			printf("%-18s %-10s %11s %11s %7s   %9s %9s %7s\n", "", "", "", "", "(g/n)", "(us)", "(us)",
+			       "(g/n)");
+			header = true;
+		}
+		printf("%-18s %-10s %11.0f %11.0f %7.3f   %9.1f %9.1f %7.3f\n", job, at + 1, nat->sum.median,
+		       g->sum.median, g->sum.median / nat->sum.median, np->sum.median, gp->sum.median,
+		       gp->sum.median / np->sum.median);
+	}
+}
