@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * blk: the guest's block programs over blkfront.
- *   blk [run] rw=randread bs=4096 iodepth=32 size=BYTES runtime=MS disk=N
+ *   blk [run] rw=randread bs=4096 iodepth=32 size=BYTES runtime=MS disk=N [spin=US]
  *       a fio-like load; prints one "blk-json:" line with fio's field names
  *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1]
  *       writes a pattern, flushes, reads it back; hold=1 then waits forever
@@ -42,7 +42,7 @@ struct dir_stats {
 
 struct blk_opts {
 	char rw[16];
-	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold;
+	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us;
 };
 
 static bool word_is(const char *s, size_t n, const char *w)
@@ -94,6 +94,7 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 		else if (word_is(k, klen, "blocks")) o->blocks = n;
 		else if (word_is(k, klen, "seed")) o->seed = n;
 		else if (word_is(k, klen, "hold")) o->hold = n;
+		else if (word_is(k, klen, "spin")) o->spin_us = n;
 		else {
 			printf("blk: unknown option '%.*s'\n", (int)klen, k);
 			return false;
@@ -258,6 +259,7 @@ static int blk_run(struct blk_opts *o)
 		printf("blk: disk %lu: cannot connect (%d)\n", o->disk, r);
 		return 3;
 	}
+	bf.spin_ns = o->spin_us * 1000;
 	region = bf.info.sectors * XENITH_SECTOR_SIZE;
 	if (o->size && o->size < region)
 		region = o->size;
@@ -322,8 +324,8 @@ static int blk_run(struct blk_opts *o)
 	}
 	t1 = monotonic_ns();
 	printf("blk-json: {\"jobs\":[{\"jobname\":\"%s\",\"disk\":%lu,\"mode\":\"%s\",\"bs\":%lu,"
-	       "\"iodepth\":%lu,\"runtime_ns\":%llu,\"errors\":%llu,\"kicks\":%llu,\"waits\":%llu,",
-	       o->rw, o->disk, bf.info.mode < 3 ? modes[bf.info.mode] : "?", o->bs, o->iodepth,
+	       "\"iodepth\":%lu,\"spin_us\":%lu,\"runtime_ns\":%llu,\"errors\":%llu,\"kicks\":%llu,\"waits\":%llu,",
+	       o->rw, o->disk, bf.info.mode < 3 ? modes[bf.info.mode] : "?", o->bs, o->iodepth, o->spin_us,
 	       (unsigned long long)(t1 - t0), (unsigned long long)errors,
 	       (unsigned long long)bf.kicks, (unsigned long long)bf.waits);
 	print_dir("read", &st[0], hist[0], t1 - t0);

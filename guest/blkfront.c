@@ -80,6 +80,14 @@ void blkfront_wait(struct blkfront *bf)
 			__asm__ volatile("" ::: "memory");
 		return;
 	}
+	if (bf->spin_ns) {
+		/* Responses often follow within microseconds: look before paying for a blocking hypercall. */
+		uint64_t until = monotonic_ns() + bf->spin_ns;
+
+		while (!blkif_front_pending_rsps(&bf->ring))
+			if (monotonic_ns() >= until)
+				break;
+	}
 	while (!blkif_front_final_check(&bf->ring)) {
 		sched_poll(&bf->port, 1, 0);
 		evtchn_test_and_clear(bf->port);

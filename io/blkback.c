@@ -463,7 +463,10 @@ static void *blkback_thread(void *arg)
 			arm_kick(b);
 			kick_armed = true;
 		}
-		io_uring_submit(&b->uring);
+		if (poll && b->nr_inflight)
+			io_uring_submit_and_get_events(&b->uring); /* also runs completion task work */
+		else
+			io_uring_submit(&b->uring);
 		reap(b, &kick_done);
 		push_responses(b);
 		if (kick_done)

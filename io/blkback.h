@@ -14,7 +14,9 @@
  *
  * Kicks arrive on an eventfd (blkback_kick_fd()): written by the VMM for an
  * event-channel send (mode exit) or by KVM for a doorbell write (mode
- * ioeventfd).  In mode poll the thread polls the ring and never sleeps.
+ * ioeventfd).  In mode poll the thread polls the ring and never sleeps;
+ * while requests are in flight it enters the kernel each round, since
+ * io_uring completes some I/O by task work that runs only then.
  */
 #ifndef XENITH_IO_BLKBACK_H
 #define XENITH_IO_BLKBACK_H

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +264,20 @@ int run_blk(struct bench_run *run, const struct blk_bench_opts *o, void (*progre
 			strerror(-r));
 		unlink(file);
 		return -1;
+	}
+	{
+		/*
+		 * The other suites pin this process to one CPU; children inherit that.  A
+		 * guest's vCPU and its disk's backend thread (and fio's workers) must be
+		 * free to run on every CPU, as a VMM and fio would be.
+		 */
+		cpu_set_t all;
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		CPU_ZERO(&all);
+		for (long c = 0; c < ncpu && c < CPU_SETSIZE; c++)
+			CPU_SET((int)c, &all);
+		sched_setaffinity(0, sizeof(all), &all);
 	}
 	total = (o->warmup + o->repeat) * (unsigned)(sizeof(jobs) / sizeof(jobs[0])) * 3;
 	for (unsigned rep = 0; rep < o->warmup + o->repeat; rep++) {
