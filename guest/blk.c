@@ -3,9 +3,10 @@
  * blk: the guest's block programs over blkfront.
  *   blk [run] rw=randread bs=4096 iodepth=32 size=BYTES runtime=MS disk=N [spin=US]
  *       a fio-like load; prints one "blk-json:" line with fio's field names
- *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1]
+ *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1] [discard=1]
  *       writes a pattern, flushes, reads it back; hold=1 then waits forever
- *       (for the test that kills the VMM after the flush)
+ *       (for the test that kills the VMM after the flush); discard=1 then
+ *       discards block 0 and checks that it reads back as zeroes
  *   blk hostile
  *       bad requests on disk 0 (read-write) and disk 1 (read-only): each
  *       must get an error response; then disk 0's ring indices jump, and
@@ -42,7 +43,7 @@ struct dir_stats {
 
 struct blk_opts {
 	char rw[16];
-	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us;
+	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard;
 };
 
 static bool word_is(const char *s, size_t n, const char *w)
@@ -95,6 +96,7 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 		else if (word_is(k, klen, "seed")) o->seed = n;
 		else if (word_is(k, klen, "hold")) o->hold = n;
 		else if (word_is(k, klen, "spin")) o->spin_us = n;
+		else if (word_is(k, klen, "discard")) o->discard = n;
 		else {
 			printf("blk: unknown option '%.*s'\n", (int)klen, k);
 			return false;
@@ -400,6 +402,25 @@ static int blk_verify(struct blk_opts *o)
 		}
 	}
 	printf("blk-verify: read back, %llu bad words\n", (unsigned long long)bad);
+	if (o->discard && !bad) {
+		/* Discard the first block: it reads back as zeroes (a hole in a file). */
+		struct blkif_request_discard *dr = (struct blkif_request_discard *)(void *)&req;
+		uint64_t nonzero = 0;
+
+		memset(&req, 0, sizeof(req));
+		dr->operation = BLKIF_OP_DISCARD;
+		dr->sector_number = 0;
+		dr->nr_sectors = o->bs / XENITH_SECTOR_SIZE;
+		GUEST_ASSERT_EQ(sync_request(&bf, &req), BLKIF_RSP_OKAY);
+		memset(slots[0].pages[0], 0xee, XENITH_PAGE_SIZE);
+		fill_rw(&req, 0, BLKIF_OP_READ, 0, o->bs, (unsigned)o->disk);
+		GUEST_ASSERT_EQ(sync_request(&bf, &req), BLKIF_RSP_OKAY);
+		for (uint64_t i = 0; i < o->bs; i++)
+			nonzero += slots[0].pages[i / XENITH_PAGE_SIZE][i % XENITH_PAGE_SIZE] != 0;
+		printf("blk-verify: block 0 discarded, reads back %llu non-zero bytes\n",
+		       (unsigned long long)nonzero);
+		bad += nonzero;
+	}
 	blkfront_disconnect(&bf);
 	return bad ? 1 : 0;
 }

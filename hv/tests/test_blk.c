@@ -52,15 +52,20 @@ static uint64_t pattern(uint64_t seed, uint64_t off)
 	return x ^ (x >> 31);
 }
 
-/* Checks the backing file word by word; the rest of the file must still be zero. */
-static void host_verifies(const char *path, uint64_t seed, uint64_t bytes)
+/*
+ * Checks the backing file word by word: [0, zero_head) zero (discarded),
+ * then the pattern up to `bytes`; the rest of the file must still be zero.
+ */
+static void host_verifies(const char *path, uint64_t seed, uint64_t bytes, uint64_t zero_head)
 {
 	FILE *f = fopen(path, "rb");
 	uint64_t off = 0, w, bad = 0, nonzero = 0;
 
 	assert_non_null(f);
 	while (fread(&w, 8, 1, f) == 1) {
-		if (off < bytes)
+		if (off < zero_head)
+			nonzero += w != 0;
+		else if (off < bytes)
 			bad += w != pattern(seed, off);
 		else
 			nonzero += w != 0;
@@ -78,17 +83,18 @@ static char *disk_arg(char *buf, size_t size, const char *path, const char *extr
 	return buf;
 }
 
-static void test_written_data_is_on_the_backing_file_and_reads_back(void **state)
+static void test_written_data_is_on_the_backing_file_reads_back_and_discards(void **state)
 {
 	char d[320];
 
 	(void)state;
 	assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-verify", "-m", "32",
 			     "--disk", disk_arg(d, sizeof(d), disk0, ",mode=exit"),
-			     "--cmdline", "blk verify blocks=96 bs=20480 seed=4242"), 0);
+			     "--cmdline", "blk verify blocks=96 bs=20480 seed=4242 discard=1"), 0);
 	assert_non_null(strstr(P.out, "blk-verify: 96 blocks of 20480 bytes written and flushed"));
 	assert_non_null(strstr(P.out, "read back, 0 bad words"));
-	host_verifies(disk0, 4242, 96 * 20480ull);
+	assert_non_null(strstr(P.out, "block 0 discarded, reads back 0 non-zero bytes"));
+	host_verifies(disk0, 4242, 96 * 20480ull, 20480);
 }
 
 static void test_flushed_data_survives_sigkill_of_the_vmm(void **state)
@@ -103,7 +109,7 @@ static void test_flushed_data_survives_sigkill_of_the_vmm(void **state)
 	kill(P.pid, SIGKILL); /* after the flush's response, before any orderly end */
 	proc_wait(&P, 20);
 	assert_int_equal(P.status, 128 + SIGKILL);
-	host_verifies(disk0, 99, 40 * 4096ull);
+	host_verifies(disk0, 99, 40 * 4096ull, 0);
 }
 
 static void test_hostile_requests_get_errors_and_the_other_disk_goes_on(void **state)
@@ -171,7 +177,7 @@ static void test_a_disk_that_cannot_be_opened_stops_the_build(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_written_data_is_on_the_backing_file_and_reads_back, setup),
+		cmocka_unit_test_setup(test_written_data_is_on_the_backing_file_reads_back_and_discards, setup),
 		cmocka_unit_test_setup(test_flushed_data_survives_sigkill_of_the_vmm, setup),
 		cmocka_unit_test_setup(test_hostile_requests_get_errors_and_the_other_disk_goes_on, setup),
 		cmocka_unit_test_setup(test_every_notification_mode_serves_reads_and_writes, setup),
