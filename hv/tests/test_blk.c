@@ -165,6 +165,29 @@ static void test_every_notification_mode_serves_reads_and_writes(void **state)
 	}
 }
 
+static void test_host_io_errors_become_error_responses_and_the_domain_goes_on(void **state)
+{
+	char d[320];
+	unsigned long long errors = 0;
+	const char *e;
+
+	(void)state;
+	/* Reads for 3 s; after the first second the backing file loses its data under them. */
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-blk-ioerr", "-m", "32", "--disk",
+					      disk_arg(d, sizeof(d), disk0, ",mode=exit"), "--cmdline",
+					      "blk rw=randread bs=4096 iodepth=4 runtime=3000", NULL });
+	proc_pump(&P, 1.0);
+	assert_int_equal(truncate(disk0, 0), 0); /* every read now ends short: a host I/O error */
+	proc_wait(&P, 60);
+	/* The guest saw error responses (blk exits 1 then), and was not crashed or stopped (66, 67). */
+	assert_int_equal(P.status, 1);
+	e = strstr(P.out, "\"errors\":");
+	assert_non_null(e);
+	assert_int_equal(sscanf(e, "\"errors\":%llu", &errors), 1);
+	assert_true(errors > 0);
+	assert_true(json_ios(P.out, "read") > 0); /* and the reads before it succeeded */
+}
+
 static void test_a_disk_that_cannot_be_opened_stops_the_build(void **state)
 {
 	(void)state;
@@ -181,6 +204,8 @@ int main(void)
 		cmocka_unit_test_setup(test_flushed_data_survives_sigkill_of_the_vmm, setup),
 		cmocka_unit_test_setup(test_hostile_requests_get_errors_and_the_other_disk_goes_on, setup),
 		cmocka_unit_test_setup(test_every_notification_mode_serves_reads_and_writes, setup),
+		cmocka_unit_test_setup(test_host_io_errors_become_error_responses_and_the_domain_goes_on,
+				       setup),
 		cmocka_unit_test(test_a_disk_that_cannot_be_opened_stops_the_build),
 	};
 
