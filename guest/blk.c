@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * blk: the guest's block programs over blkfront.
- *   blk [run] rw=randread bs=4096 iodepth=32 size=BYTES runtime=MS disk=N [spin=US]
- *       a fio-like load; prints one "blk-json:" line with fio's field names
+ *   blk [run] rw=randread bs=4096 iodepth=32 size=BYTES runtime=MS disk=N [spin=US] [batch=N]
+ *       a fio-like load; prints one "blk-json:" line with fio's field names;
+ *       new requests are published every `batch` I/Os (default 4; 0: once
+ *       per refill, like fio's iodepth_batch_submit)
  *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1] [discard=1]
  *       writes a pattern, flushes, reads it back; hold=1 then waits forever
  *       (for the test that kills the VMM after the flush); discard=1 then
@@ -43,7 +45,7 @@ struct dir_stats {
 
 struct blk_opts {
 	char rw[16];
-	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard;
+	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch;
 };
 
 static bool word_is(const char *s, size_t n, const char *w)
@@ -97,6 +99,7 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 		else if (word_is(k, klen, "hold")) o->hold = n;
 		else if (word_is(k, klen, "spin")) o->spin_us = n;
 		else if (word_is(k, klen, "discard")) o->discard = n;
+		else if (word_is(k, klen, "batch")) o->batch = n;
 		else {
 			printf("blk: unknown option '%.*s'\n", (int)klen, k);
 			return false;
@@ -294,6 +297,8 @@ static int blk_run(struct blk_opts *o)
 			slots[s].failed = false;
 			slots[s].t0 = now;
 			inflight++;
+			if (o->batch && inflight % o->batch == 0)
+				blkfront_push(&bf); /* the backend can start on these while the rest are written */
 		}
 		blkfront_push(&bf);
 		if (!inflight)
@@ -520,7 +525,7 @@ static int blk_hostile(void)
 
 int blk_main(const char *args)
 {
-	struct blk_opts o = { .rw = "randread", .bs = 4096, .iodepth = 1, .runtime_ms = 1000,
+	struct blk_opts o = { .rw = "randread", .bs = 4096, .iodepth = 1, .runtime_ms = 1000, .batch = 4,
 			      .blocks = 16, .seed = 1 };
 	const char *rest = args;
 	int r;

@@ -22,6 +22,15 @@
 #define SLOT_BYTES (BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE)
 #define TAG_KICK UINT64_MAX
 #define URING_ENTRIES 64u
+/*
+ * Requests are submitted to io_uring, and responses published to the
+ * frontend, in groups of BATCH rather than a whole ring at a time: a
+ * device that completes a submitted batch together (virtio-blk here) is
+ * otherwise left idle while 32 completions are copied, answered, refilled
+ * and resubmitted (randread 4k qd32 in poll mode: ~0.78 -> ~0.9 of native
+ * fio's IOPS, measured with and without).
+ */
+#define BATCH 4u
 
 _Static_assert(SLOTS == XENITH_RING_SLOTS(sizeof(union blkif_slot)), "one slot per ring entry");
 
@@ -409,6 +418,8 @@ static bool take_requests(struct blkback *b)
 		b->nr_inflight++;
 		start(b, s);
 		n--;
+		if (io_uring_sq_ready(&b->uring) >= BATCH)
+			io_uring_submit(&b->uring); /* let the device start on these */
 	}
 	return true;
 }
@@ -435,8 +446,11 @@ static unsigned reap(struct blkback *b, bool *kick_done)
 		n++;
 		if (tag == TAG_KICK)
 			*kick_done = true;
-		else if (tag < SLOTS && b->slot[tag].busy)
+		else if (tag < SLOTS && b->slot[tag].busy) {
 			complete(b, &b->slot[tag], cqe->res);
+			if (n % BATCH == 0)
+				push_responses(b); /* the frontend can refill while the rest are copied */
+		}
 	}
 	io_uring_cq_advance(&b->uring, n);
 	return n;
@@ -474,7 +488,19 @@ static void *blkback_thread(void *arg)
 		if (stopping && b->nr_inflight == 0)
 			break;
 		if (poll) {
-			__builtin_ia32_pause();
+			if (b->nr_inflight == SLOTS && !stopping) {
+				struct io_uring_cqe *cqe;
+
+				/*
+				 * Every slot the ring has is in flight: the frontend cannot
+				 * publish another request before a response, so sleep until a
+				 * completion instead of spinning on a CPU the host's own I/O
+				 * completion work needs.
+				 */
+				io_uring_wait_cqe(&b->uring, &cqe);
+			} else {
+				__builtin_ia32_pause();
+			}
 			continue;
 		}
 		if (stopping) {
