@@ -16,12 +16,15 @@
  */
 #include "assert.h"
 #include "blkfront.h"
+#include "hypercall.h"
 
 #define SLOTS 32u        /* the ring's: requests in flight */
 #define REQ_MAX (BLKIF_MAX_SEGMENTS_PER_REQUEST * XENITH_PAGE_SIZE) /* bytes per request */
 #define MAX_BS (256u * 1024u) /* an I/O larger than REQ_MAX is split over several requests */
 #define MAX_PAGES (MAX_BS / XENITH_PAGE_SIZE)
 #define NBUCKETS 1024u
+
+#define MAX_JOBS XENITH_DISK_MAX_QUEUES /* numjobs: one per vCPU, each on a queue of its own */
 
 /* One I/O of the load: up to MAX_BS bytes, in `parts` ring requests (id = slot << 8 | part). */
 struct slot {
@@ -34,18 +37,29 @@ struct slot {
 	uint32_t grefs[MAX_PAGES];
 };
 
-static struct slot slots[SLOTS];
-static uint32_t hist[2][NBUCKETS];
-
 struct dir_stats {
 	uint64_t ios, bytes, lat_sum;
 };
+
+/* A job: one vCPU driving one queue of the disk. */
+struct job {
+	unsigned id;
+	struct blkfront bf;
+	struct slot slots[SLOTS];
+	uint32_t hist[2][NBUCKETS];
+	struct dir_stats st[2];
+	uint64_t rng, seq, errors, t_done;
+	int done;            /* set (release) when the job has finished */
+};
+
+static struct job jobs[MAX_JOBS];
+static struct slot *const slots = jobs[0].slots; /* verify and hostile use job 0's */
 
 /* ---- options ---- */
 
 struct blk_opts {
 	char rw[16];
-	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch;
+	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch, numjobs;
 };
 
 static bool word_is(const char *s, size_t n, const char *w)
@@ -100,6 +114,7 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 		else if (word_is(k, klen, "spin")) o->spin_us = n;
 		else if (word_is(k, klen, "discard")) o->discard = n;
 		else if (word_is(k, klen, "batch")) o->batch = n;
+		else if (word_is(k, klen, "numjobs")) o->numjobs = n;
 		else {
 			printf("blk: unknown option '%.*s'\n", (int)klen, k);
 			return false;
@@ -110,22 +125,23 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 
 /* ---- buffers and requests ---- */
 
-static void setup_slots(unsigned long bs)
+/* Pages for the first nslots slots of sl, each granted to the backend. */
+static void setup_slots(struct slot *sl, unsigned nslots, unsigned long bs)
 {
 	unsigned npages = (unsigned)((bs + XENITH_PAGE_SIZE - 1) / XENITH_PAGE_SIZE);
 
-	for (unsigned s = 0; s < SLOTS; s++) {
+	for (unsigned s = 0; s < nslots; s++) {
 		for (unsigned i = 0; i < npages; i++) {
 			int ref;
 
-			if (slots[s].pages[i])
+			if (sl[s].pages[i])
 				continue;
-			slots[s].pages[i] = alloc_pages(1);
-			GUEST_ASSERT(slots[s].pages[i]);
+			sl[s].pages[i] = alloc_pages(1);
+			GUEST_ASSERT(sl[s].pages[i]);
 			ref = gnttab_grant(XENITH_BACKEND_DOMID,
-					   (uint64_t)(uintptr_t)slots[s].pages[i] / XENITH_PAGE_SIZE, false);
+					   (uint64_t)(uintptr_t)sl[s].pages[i] / XENITH_PAGE_SIZE, false);
 			GUEST_ASSERT(ref > 0);
-			slots[s].grefs[i] = (uint32_t)ref;
+			sl[s].grefs[i] = (uint32_t)ref;
 		}
 	}
 }
@@ -134,8 +150,8 @@ static void setup_slots(unsigned long bs)
  * Fills part `part` of a READ or WRITE of bs bytes at byte offset off from
  * slot s's pages: bytes [part * REQ_MAX, min(bs, (part + 1) * REQ_MAX)).
  */
-static void fill_part(struct blkif_request *r, unsigned s, unsigned part, uint8_t op, uint64_t off,
-		      unsigned long bs, unsigned disk)
+static void fill_part(struct blkif_request *r, const struct slot *sl, unsigned s, unsigned part,
+		      uint8_t op, uint64_t off, unsigned long bs, unsigned disk)
 {
 	unsigned long start = (unsigned long)part * REQ_MAX;
 	unsigned long left = ((bs - start) > REQ_MAX ? REQ_MAX : bs - start) / XENITH_SECTOR_SIZE;
@@ -149,7 +165,7 @@ static void fill_part(struct blkif_request *r, unsigned s, unsigned part, uint8_
 	for (unsigned i = 0; left; i++) {
 		unsigned n = left > XENITH_SECTORS_PER_PAGE ? XENITH_SECTORS_PER_PAGE : (unsigned)left;
 
-		r->seg[i] = (struct blkif_request_segment){ .gref = slots[s].grefs[page + i], .first_sect = 0,
+		r->seg[i] = (struct blkif_request_segment){ .gref = sl[s].grefs[page + i], .first_sect = 0,
 							    .last_sect = (uint8_t)(n - 1) };
 		r->nr_segments++;
 		left -= n;
@@ -159,7 +175,7 @@ static void fill_part(struct blkif_request *r, unsigned s, unsigned part, uint8_
 static void fill_rw(struct blkif_request *r, unsigned s, uint8_t op, uint64_t off, unsigned long bs,
 		    unsigned disk)
 {
-	fill_part(r, s, 0, op, off, bs, disk);
+	fill_part(r, slots, s, 0, op, off, bs, disk);
 }
 
 /* Submits one request and waits for its response; returns its status. */
@@ -235,84 +251,55 @@ static uint64_t xorshift(uint64_t *s)
 	return *s;
 }
 
-static int blk_run(struct blk_opts *o)
-{
-	static const char *const modes[] = { "exit", "ioeventfd", "poll" };
-	struct blkfront bf;
-	struct dir_stats st[2] = { { 0 } };
-	bool rnd, rd, wr;
-	uint64_t region, blocks, seq = 0, rng = 0x9e3779b97f4a7c15ull ^ o->seed, t0, t1, end, errors = 0;
-	unsigned inflight = 0, parts;
-	int r;
+static const struct blk_opts *run_o;
+static bool run_rnd, run_rd, run_wr;
+static unsigned run_parts;
+static uint64_t run_blocks, run_end;
 
-	rnd = !strcmp(o->rw, "randread") || !strcmp(o->rw, "randwrite") || !strcmp(o->rw, "randrw");
-	rd = !strcmp(o->rw, "read") || !strcmp(o->rw, "randread") || !strcmp(o->rw, "randrw");
-	wr = !strcmp(o->rw, "write") || !strcmp(o->rw, "randwrite") || !strcmp(o->rw, "randrw");
-	if (!rd && !wr) {
-		printf("blk: rw=%s: must be read, write, randread, randwrite or randrw\n", o->rw);
-		return 2;
-	}
-	parts = (unsigned)((o->bs + REQ_MAX - 1) / REQ_MAX);
-	if (o->bs == 0 || o->bs % XENITH_SECTOR_SIZE || o->bs > MAX_BS || o->iodepth == 0 ||
-	    o->iodepth * parts > SLOTS) {
-		printf("blk: bs must be a multiple of 512 up to %u, and iodepth x requests per I/O "
-		       "(%u for bs=%lu) at most %u\n", MAX_BS, parts, o->bs, SLOTS);
-		return 2;
-	}
-	r = blkfront_connect(&bf, (unsigned)o->disk);
-	if (r < 0) {
-		printf("blk: disk %lu: cannot connect (%d)\n", o->disk, r);
-		return 3;
-	}
-	bf.spin_ns = o->spin_us * 1000;
-	region = bf.info.sectors * XENITH_SECTOR_SIZE;
-	if (o->size && o->size < region)
-		region = o->size;
-	blocks = region / o->bs;
-	if (!blocks) {
-		printf("blk: the disk is smaller than one block\n");
-		return 2;
-	}
-	setup_slots(o->bs);
-	t0 = monotonic_ns();
-	end = t0 + o->runtime_ms * 1000000ull;
+/* One job's I/O loop, on its own vCPU and queue, until run_end. */
+static void run_job(struct job *j)
+{
+	const struct blk_opts *o = run_o;
+	struct blkfront *bf = &j->bf;
+	unsigned inflight = 0;
+
 	for (;;) {
 		uint64_t now = monotonic_ns();
 
-		while (inflight < o->iodepth && now < end) {
+		while (inflight < o->iodepth && now < run_end) {
 			unsigned s = 0;
-			uint8_t op = rd && (!wr || (xorshift(&rng) & 1)) ? BLKIF_OP_READ : BLKIF_OP_WRITE;
-			uint64_t blk = rnd ? xorshift(&rng) % blocks : seq++ % blocks;
+			uint8_t op = run_rd && (!run_wr || (xorshift(&j->rng) & 1)) ? BLKIF_OP_READ : BLKIF_OP_WRITE;
+			uint64_t blk = run_rnd ? xorshift(&j->rng) % run_blocks : j->seq++ % run_blocks;
 
-			while (slots[s].busy)
+			while (j->slots[s].busy)
 				s++;
-			for (unsigned part = 0; part < parts; part++) {
-				fill_part(blkif_front_next_req(&bf.ring), s, part, op, blk * o->bs, o->bs,
+			for (unsigned part = 0; part < run_parts; part++) {
+				fill_part(blkif_front_next_req(&bf->ring), j->slots, s, part, op, blk * o->bs, o->bs,
 					  (unsigned)o->disk);
-				bf.ring.req_prod_pvt++;
+				bf->ring.req_prod_pvt++;
 			}
-			slots[s].busy = true;
-			slots[s].op = op;
-			slots[s].parts_left = (uint8_t)parts;
-			slots[s].failed = false;
-			slots[s].t0 = now;
+			j->slots[s].busy = true;
+			j->slots[s].op = op;
+			j->slots[s].parts_left = (uint8_t)run_parts;
+			j->slots[s].failed = false;
+			j->slots[s].t0 = now;
 			inflight++;
 			if (o->batch && inflight % o->batch == 0)
-				blkfront_push(&bf); /* the backend can start on these while the rest are written */
+				blkfront_push(bf); /* the backend can start on these while the rest are written */
 		}
-		blkfront_push(&bf);
+		blkfront_push(bf);
 		if (!inflight)
 			break;
-		blkfront_wait(&bf);
+		blkfront_wait(bf);
 		now = monotonic_ns();
-		while (blkif_front_pending_rsps(&bf.ring)) {
+		while (blkif_front_pending_rsps(&bf->ring)) {
 			struct blkif_response rsp;
 			struct slot *sl;
 			unsigned d;
 
-			blkif_front_take_rsp(&bf.ring, &rsp);
-			GUEST_ASSERT((rsp.id >> 8) < SLOTS && slots[rsp.id >> 8].busy);
-			sl = &slots[rsp.id >> 8];
+			blkif_front_take_rsp(&bf->ring, &rsp);
+			GUEST_ASSERT((rsp.id >> 8) < SLOTS && j->slots[rsp.id >> 8].busy);
+			sl = &j->slots[rsp.id >> 8];
 			sl->failed |= rsp.status != BLKIF_RSP_OKAY;
 			if (--sl->parts_left)
 				continue; /* the I/O completes with its last part */
@@ -320,26 +307,127 @@ static int blk_run(struct blk_opts *o)
 			sl->busy = false;
 			inflight--;
 			if (sl->failed) {
-				errors++;
+				j->errors++;
 				continue;
 			}
-			st[d].ios++;
-			st[d].bytes += o->bs;
-			st[d].lat_sum += now - sl->t0;
-			hist[d][bucket_of(now - sl->t0)]++;
+			j->st[d].ios++;
+			j->st[d].bytes += o->bs;
+			j->st[d].lat_sum += now - sl->t0;
+			j->hist[d][bucket_of(now - sl->t0)]++;
 		}
 	}
-	t1 = monotonic_ns();
+	j->t_done = monotonic_ns();
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE); /* vCPU 0 reads the results after this */
+}
+
+static void job_vcpu_entry(unsigned vcpu)
+{
+	run_job(&jobs[vcpu]);
+}
+
+static int blk_run(struct blk_opts *o)
+{
+	static const char *const modes[] = { "exit", "ioeventfd", "poll" };
+	static struct dir_stats st[2];
+	static uint32_t hist[2][NBUCKETS];
+	struct xenith_disk_info info;
+	uint64_t region, t0, t1, errors = 0, kicks = 0, waits = 0;
+	unsigned nq;
+	int r;
+
+	run_rnd = !strcmp(o->rw, "randread") || !strcmp(o->rw, "randwrite") || !strcmp(o->rw, "randrw");
+	run_rd = !strcmp(o->rw, "read") || !strcmp(o->rw, "randread") || !strcmp(o->rw, "randrw");
+	run_wr = !strcmp(o->rw, "write") || !strcmp(o->rw, "randwrite") || !strcmp(o->rw, "randrw");
+	if (!run_rd && !run_wr) {
+		printf("blk: rw=%s: must be read, write, randread, randwrite or randrw\n", o->rw);
+		return 2;
+	}
+	run_parts = (unsigned)((o->bs + REQ_MAX - 1) / REQ_MAX);
+	if (o->bs == 0 || o->bs % XENITH_SECTOR_SIZE || o->bs > MAX_BS || o->iodepth == 0 ||
+	    o->iodepth * run_parts > SLOTS) {
+		printf("blk: bs must be a multiple of 512 up to %u, and iodepth x requests per I/O "
+		       "(%u for bs=%lu) at most %u\n", MAX_BS, run_parts, o->bs, SLOTS);
+		return 2;
+	}
+	r = blkfront_info((unsigned)o->disk, &info);
+	if (r < 0) {
+		printf("blk: disk %lu: no such disk (%d)\n", o->disk, r);
+		return 3;
+	}
+	nq = info.nr_queues ? info.nr_queues : 1;
+	if (o->numjobs == 0 || o->numjobs > start_info->nr_vcpus || o->numjobs > nq) {
+		printf("blk: numjobs=%lu: one job per vCPU and per queue; this domain has %u vCPUs and "
+		       "disk %lu has %u queues (run with more vCPUs, or the disk option queues=N)\n",
+		       o->numjobs, start_info->nr_vcpus, o->disk, nq);
+		return 2;
+	}
+	for (unsigned j = 0; j < o->numjobs; j++) {
+		r = blkfront_connect_queue(&jobs[j].bf, (unsigned)o->disk, j);
+		if (r < 0) {
+			printf("blk: disk %lu queue %u: cannot connect (%d)\n", o->disk, j, r);
+			return 3;
+		}
+		if (evtchn_bind_vcpu(jobs[j].bf.port, j) < 0) {
+			printf("blk: disk %lu queue %u: cannot bind port %u to vCPU %u\n", o->disk, j,
+			       jobs[j].bf.port, j);
+			return 3;
+		}
+		jobs[j].id = j;
+		jobs[j].bf.spin_ns = o->spin_us * 1000;
+		jobs[j].rng = (0x9e3779b97f4a7c15ull ^ o->seed) + j * 0x632be59bd9b4e019ull;
+		setup_slots(jobs[j].slots, (unsigned)o->iodepth, o->bs);
+	}
+	region = info.sectors * XENITH_SECTOR_SIZE;
+	if (o->size && o->size < region)
+		region = o->size;
+	run_blocks = region / o->bs;
+	if (!run_blocks) {
+		printf("blk: the disk is smaller than one block\n");
+		return 2;
+	}
+	run_o = o;
+	t0 = monotonic_ns();
+	run_end = t0 + o->runtime_ms * 1000000ull;
+	for (unsigned j = 1; j < o->numjobs; j++)
+		GUEST_ASSERT_EQ(smp_start_vcpu(j, job_vcpu_entry), 0);
+	run_job(&jobs[0]);
+	t1 = jobs[0].t_done;
+	/* fio's group_reporting: one result for all jobs, over the time until the last one ended. */
+	for (unsigned j = 0; j < o->numjobs; j++) {
+		const struct job *jb = &jobs[j];
+
+		while (!__atomic_load_n(&jb->done, __ATOMIC_ACQUIRE))
+			sched_yield();
+		if (jb->t_done > t1)
+			t1 = jb->t_done;
+		errors += jb->errors;
+		kicks += jb->bf.kicks;
+		waits += jb->bf.waits;
+		for (unsigned d = 0; d < 2; d++) {
+			st[d].ios += jb->st[d].ios;
+			st[d].bytes += jb->st[d].bytes;
+			st[d].lat_sum += jb->st[d].lat_sum;
+			for (unsigned b = 0; b < NBUCKETS; b++)
+				hist[d][b] += jb->hist[d][b];
+		}
+	}
 	printf("blk-json: {\"jobs\":[{\"jobname\":\"%s\",\"disk\":%lu,\"mode\":\"%s\",\"bs\":%lu,"
-	       "\"iodepth\":%lu,\"spin_us\":%lu,\"runtime_ns\":%llu,\"errors\":%llu,\"kicks\":%llu,\"waits\":%llu,",
-	       o->rw, o->disk, bf.info.mode < 3 ? modes[bf.info.mode] : "?", o->bs, o->iodepth, o->spin_us,
-	       (unsigned long long)(t1 - t0), (unsigned long long)errors,
-	       (unsigned long long)bf.kicks, (unsigned long long)bf.waits);
+	       "\"iodepth\":%lu,\"numjobs\":%lu,\"spin_us\":%lu,\"runtime_ns\":%llu,\"errors\":%llu,"
+	       "\"kicks\":%llu,\"waits\":%llu,",
+	       o->rw, o->disk, info.mode < 3 ? modes[info.mode] : "?", o->bs, o->iodepth, o->numjobs,
+	       o->spin_us, (unsigned long long)(t1 - t0), (unsigned long long)errors,
+	       (unsigned long long)kicks, (unsigned long long)waits);
+	printf("\"job_ios\":[");
+	for (unsigned j = 0; j < o->numjobs; j++)
+		printf("%s%llu", j ? "," : "", (unsigned long long)(jobs[j].st[0].ios + jobs[j].st[1].ios));
+	printf("],");
 	print_dir("read", &st[0], hist[0], t1 - t0);
 	printf(",");
 	print_dir("write", &st[1], hist[1], t1 - t0);
 	printf("}]}\n");
-	blkfront_disconnect(&bf);
+	blkfront_disconnect(&jobs[0].bf); /* every queue */
+	for (unsigned j = 1; j < o->numjobs; j++)
+		blkfront_release(&jobs[j].bf);
 	return errors ? 1 : 0;
 }
 
@@ -375,7 +463,7 @@ static int blk_verify(struct blk_opts *o)
 		printf("blk-verify: %lu blocks of %lu bytes do not fit the disk\n", o->blocks, o->bs);
 		return 2;
 	}
-	setup_slots(o->bs);
+	setup_slots(slots, SLOTS, o->bs);
 	for (uint64_t b = 0; b < o->blocks; b++) {
 		for (uint64_t w = 0; w < o->bs / 8; w++) {
 			uint64_t off = b * o->bs + w * 8, v = pattern(o->seed, off);
@@ -449,7 +537,28 @@ static int blk_hostile(void)
 	GUEST_ASSERT(blkfront_connect(&d0, 0) == 0);
 	GUEST_ASSERT(blkfront_connect(&d1, 1) == 0);
 	GUEST_ASSERT(!(d0.info.flags & XENITH_DISK_RO) && (d1.info.flags & XENITH_DISK_RO));
-	setup_slots(XENITH_PAGE_SIZE);
+	setup_slots(slots, SLOTS, XENITH_PAGE_SIZE);
+
+	/* Connecting queues that do not exist, or again. */
+	{
+		struct xenith_disk_connect_queue cq = { .queue = d0.info.nr_queues, .ring_ref = d0.ring_ref,
+							.evtchn = d0.port };
+		long r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT_QUEUE, 0,
+				    (uint64_t)(uintptr_t)&cq);
+
+		printf("blk-hostile: connect queue %u of %u -> %ld %s\n", cq.queue, d0.info.nr_queues, r,
+		       r == -XEN_EINVAL ? "ok" : "WRONG");
+		GUEST_ASSERT_EQ(r, -XEN_EINVAL);
+		cq.queue = 0;
+		cq.pad = 1;
+		r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT_QUEUE, 0, (uint64_t)(uintptr_t)&cq);
+		printf("blk-hostile: connect with pad != 0 -> %ld %s\n", r, r == -XEN_EINVAL ? "ok" : "WRONG");
+		GUEST_ASSERT_EQ(r, -XEN_EINVAL);
+		cq.pad = 0;
+		r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT_QUEUE, 0, (uint64_t)(uintptr_t)&cq);
+		printf("blk-hostile: connect queue 0 again -> %ld %s\n", r, r == -XEN_EBUSY ? "ok" : "WRONG");
+		GUEST_ASSERT_EQ(r, -XEN_EBUSY);
+	}
 
 	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 0);
 	expect(&d0, "a valid read", &req, BLKIF_RSP_OKAY);
@@ -514,7 +623,7 @@ static int blk_hostile(void)
 	if (d0.info.mode == XENITH_DISK_MODE_EXIT)
 		evtchn_send(d0.port);
 	else if (d0.info.mode == XENITH_DISK_MODE_IOEVENTFD)
-		__asm__ volatile("outl %0, %w1" : : "a"(1u), "Nd"((uint16_t)d0.info.doorbell_port));
+		__asm__ volatile("outl %0, %w1" : : "a"(d0.queue), "Nd"((uint16_t)d0.info.doorbell_port));
 	sleep_ns(50000000);
 	GUEST_ASSERT(!blkif_front_pending_rsps(&d0.ring)); /* nothing answered on the broken ring */
 	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 1);
@@ -525,12 +634,12 @@ static int blk_hostile(void)
 
 int blk_main(const char *args)
 {
-	struct blk_opts o = { .rw = "randread", .bs = 4096, .iodepth = 1, .runtime_ms = 1000, .batch = 4,
+	struct blk_opts o = { .rw = "randread", .bs = 4096, .iodepth = 1, .runtime_ms = 1000, .batch = 4, .numjobs = 1,
 			      .blocks = 16, .seed = 1 };
 	const char *rest = args;
 	int r;
 
-	r = gnttab_size() ? 0 : gnttab_init(4);
+	r = gnttab_size() ? 0 : gnttab_init(8); /* 4096 entries: 8 jobs of 32 requests of 11 pages fit */
 	if (r < 0) {
 		printf("blk: grant table: %d\n", r);
 		return 3;

@@ -20,14 +20,21 @@ int blkfront_info(unsigned index, struct xenith_disk_info *info)
 
 int blkfront_connect(struct blkfront *bf, unsigned index)
 {
-	struct xenith_disk_connect c;
+	return blkfront_connect_queue(bf, index, 0);
+}
+
+int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue)
+{
 	int r, port, ref;
 
 	memset(bf, 0, sizeof(*bf));
 	bf->index = index;
+	bf->queue = queue;
 	r = blkfront_info(index, &bf->info);
 	if (r < 0)
 		return r;
+	if (queue >= (bf->info.nr_queues ? bf->info.nr_queues : 1))
+		return -XEN_EINVAL;
 	bf->sring = alloc_pages(1);
 	if (!bf->sring)
 		return -XEN_ENOSPC;
@@ -41,17 +48,28 @@ int blkfront_connect(struct blkfront *bf, unsigned index)
 		return port;
 	bf->ring_ref = (uint32_t)ref;
 	bf->port = (uint32_t)port;
-	c = (struct xenith_disk_connect){ .ring_ref = bf->ring_ref, .evtchn = bf->port };
-	return (int)disk_config(XENITH_CONFIG_DISK_CONNECT, index, &c);
+	if (queue == 0) {
+		struct xenith_disk_connect c = { .ring_ref = bf->ring_ref, .evtchn = bf->port };
+
+		return (int)disk_config(XENITH_CONFIG_DISK_CONNECT, index, &c);
+	}
+	struct xenith_disk_connect_queue cq = { .queue = queue, .ring_ref = bf->ring_ref, .evtchn = bf->port };
+
+	return (int)disk_config(XENITH_CONFIG_DISK_CONNECT_QUEUE, index, &cq);
+}
+
+void blkfront_release(struct blkfront *bf)
+{
+	evtchn_close(bf->port);
+	if (gnttab_end_access(bf->ring_ref))
+		gnttab_free(bf->ring_ref);
 }
 
 int blkfront_disconnect(struct blkfront *bf)
 {
 	int r = (int)disk_config(XENITH_CONFIG_DISK_DISCONNECT, bf->index, NULL);
 
-	evtchn_close(bf->port);
-	if (gnttab_end_access(bf->ring_ref))
-		gnttab_free(bf->ring_ref);
+	blkfront_release(bf);
 	return r;
 }
 
@@ -65,7 +83,8 @@ void blkfront_push(struct blkfront *bf)
 		evtchn_send(bf->port);
 		break;
 	case XENITH_DISK_MODE_IOEVENTFD:
-		__asm__ volatile("outl %0, %w1" : : "a"(1u), "Nd"((uint16_t)bf->info.doorbell_port));
+		/* The value says which of the disk's rings. */
+		__asm__ volatile("outl %0, %w1" : : "a"(bf->queue), "Nd"((uint16_t)bf->info.doorbell_port));
 		break;
 	default:
 		break; /* poll: the backend looks by itself */

@@ -6,7 +6,7 @@
 #include "xenith/blkif.h"
 
 struct blkfront {
-	unsigned index;
+	unsigned index, queue;
 	struct xenith_disk_info info;
 	struct blkif_sring *sring;
 	struct blkif_front ring;
@@ -16,9 +16,14 @@ struct blkfront {
 };
 
 int blkfront_info(unsigned index, struct xenith_disk_info *info);
-/* Sets up the ring, grants it, allocates the event channel and connects: 0 or -errno. */
+/* Sets up the ring, grants it, allocates the event channel and connects queue 0: 0 or -errno. */
 int blkfront_connect(struct blkfront *bf, unsigned index);
+/* The same for one queue (< info.nr_queues) of a multi-queue disk. */
+int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue);
+/* Disconnects every queue of the disk, then releases bf's port and ring. */
 int blkfront_disconnect(struct blkfront *bf);
+/* Releases the port and ring of a queue whose disk was disconnected through another queue. */
+void blkfront_release(struct blkfront *bf);
 /* Publishes the requests written and kicks the backend if it asked (by the disk's mode). */
 void blkfront_push(struct blkfront *bf);
 /*

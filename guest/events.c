@@ -58,3 +58,10 @@ void evtchn_unmask(uint32_t port)
 	__atomic_fetch_and(&shared_info->evtchn_mask[port / 64], ~(1ull << (port % 64)), __ATOMIC_SEQ_CST);
 	HYPERVISOR_event_channel_op(EVTCHNOP_unmask, &u);
 }
+
+int evtchn_bind_vcpu(uint32_t port, unsigned vcpu)
+{
+	struct evtchn_bind_vcpu b = { .port = port, .vcpu = vcpu };
+
+	return (int)HYPERVISOR_event_channel_op(EVTCHNOP_bind_vcpu, &b);
+}

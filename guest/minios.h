@@ -69,6 +69,8 @@ int evtchn_alloc_unbound(uint16_t remote_dom);
 int evtchn_status(uint32_t port, struct evtchn_status *st);
 int evtchn_send(uint32_t port);
 int evtchn_close(uint32_t port);
+/* Upcalls for port go to vCPU vcpu: 0 or -errno. */
+int evtchn_bind_vcpu(uint32_t port, unsigned vcpu);
 
 /* trap.c: CPL-0 mode only (guest_cpl = 0) */
 typedef void (*evtchn_handler_t)(uint32_t port);

@@ -18,35 +18,59 @@ static uint32_t mode_abi(enum disk_mode m)
 	}
 }
 
+/* The `queues` a disk gets: as configured, else one per vCPU (at most XENITH_DISK_MAX_QUEUES). */
+static unsigned disk_queues(const struct domain *d, const struct disk_config *dc)
+{
+	if (dc->queues)
+		return dc->queues;
+	return d->nr_vcpus < XENITH_DISK_MAX_QUEUES ? d->nr_vcpus : XENITH_DISK_MAX_QUEUES;
+}
+
 int domain_disks_open(struct domain *d, struct errbuf *eb)
 {
 	for (unsigned i = 0; i < d->cfg.nr_disks; i++) {
 		const struct disk_config *dc = &d->cfg.disks[i];
-		struct blkback_config bc = {
-			.path = dc->path, .index = i, .mode = mode_abi(dc->mode),
-			.ro = dc->ro, .direct = dc->direct, .sqpoll = dc->sqpoll,
-		};
 		struct domain_disk *dd = &d->disks[i];
-		char msg[PATH_MAX + 128];
-		int r;
 
-		dd->d = d;
-		r = blkback_open(&bc, &dd->b, msg, sizeof(msg));
-		if (r < 0)
-			return errbuf_set(eb, -r, "%s", msg);
 		d->nr_disks = i + 1;
-		if (dc->mode == DISK_MODE_IOEVENTFD) {
-			struct kvm_ioeventfd io = {
-				.addr = XENITH_DISK_DOORBELL_BASE + 4 * i, .len = 4,
-				.fd = blkback_kick_fd(dd->b), .flags = KVM_IOEVENTFD_FLAG_PIO,
+		dd->nr_queues = disk_queues(d, dc);
+		for (unsigned q = 0; q < dd->nr_queues; q++) {
+			struct blkback_config bc = {
+				.path = dc->path, .index = i, .queue = q, .mode = mode_abi(dc->mode),
+				.ro = dc->ro, .direct = dc->direct, .sqpoll = dc->sqpoll,
 			};
+			struct domain_disk_queue *dq = &dd->q[q];
+			char msg[PATH_MAX + 128];
+			int r;
 
-			if (ioctl(d->vm_fd, KVM_IOEVENTFD, &io) < 0)
-				return errbuf_set(eb, errno, "disk %u: KVM_IOEVENTFD on port 0x%llx: %s", i,
-						  (unsigned long long)io.addr, strerror(errno));
+			dq->d = d;
+			r = blkback_open(&bc, &dq->b, msg, sizeof(msg));
+			if (r < 0)
+				return errbuf_set(eb, -r, "%s", msg);
+			if (dc->mode == DISK_MODE_IOEVENTFD) {
+				/* One port per disk; the value written says which queue. */
+				struct kvm_ioeventfd io = {
+					.datamatch = q, .addr = XENITH_DISK_DOORBELL_BASE + 4 * i, .len = 4,
+					.fd = blkback_kick_fd(dq->b),
+					.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DATAMATCH,
+				};
+
+				if (ioctl(d->vm_fd, KVM_IOEVENTFD, &io) < 0)
+					return errbuf_set(eb, errno, "disk %u queue %u: KVM_IOEVENTFD on port "
+							  "0x%llx: %s", i, q, (unsigned long long)io.addr,
+							  strerror(errno));
+			}
 		}
 	}
 	return 0;
+}
+
+static void queue_disconnect(struct domain_disk_queue *dq)
+{
+	blkback_disconnect(dq->b);
+	if (dq->port)
+		evtchn_backend_unbind(dq->d, dq->port, blkback_kick_fd(dq->b));
+	dq->port = 0;
 }
 
 void domain_disks_close(struct domain *d)
@@ -54,12 +78,12 @@ void domain_disks_close(struct domain *d)
 	for (unsigned i = 0; i < d->nr_disks; i++) {
 		struct domain_disk *dd = &d->disks[i];
 
-		if (!dd->b)
-			continue;
-		blkback_disconnect(dd->b);
-		if (dd->port)
-			evtchn_backend_unbind(d, dd->port, blkback_kick_fd(dd->b));
-		blkback_close(dd->b);
+		for (unsigned q = 0; q < dd->nr_queues; q++) {
+			if (!dd->q[q].b)
+				continue;
+			queue_disconnect(&dd->q[q]);
+			blkback_close(dd->q[q].b);
+		}
 		memset(dd, 0, sizeof(*dd));
 	}
 	d->nr_disks = 0;
@@ -67,9 +91,27 @@ void domain_disks_close(struct domain *d)
 
 static void notify_guest(void *opaque)
 {
-	struct domain_disk *dd = opaque;
+	struct domain_disk_queue *dq = opaque;
 
-	evtchn_backend_notify(dd->d, dd->port, blkback_kick_fd(dd->b));
+	evtchn_backend_notify(dq->d, dq->port, blkback_kick_fd(dq->b));
+}
+
+static long queue_connect(struct domain_disk_queue *dq, grant_ref_t ring_ref, uint32_t evtchn)
+{
+	long r;
+
+	if (blkback_connected(dq->b))
+		return -XEN_EBUSY;
+	r = evtchn_backend_bind(dq->d, evtchn, blkback_kick_fd(dq->b));
+	if (r < 0)
+		return r;
+	dq->port = evtchn;
+	r = blkback_connect(dq->b, &dq->d->gnttab, ring_ref, notify_guest, dq);
+	if (r < 0) {
+		evtchn_backend_unbind(dq->d, dq->port, blkback_kick_fd(dq->b));
+		dq->port = 0;
+	}
+	return r;
 }
 
 long domain_disk_config(struct vcpu *v, uint64_t cmd, uint64_t index, uint64_t arg)
@@ -78,6 +120,7 @@ long domain_disk_config(struct vcpu *v, uint64_t cmd, uint64_t index, uint64_t a
 	struct domain_disk *dd;
 	struct xenith_disk_info info;
 	struct xenith_disk_connect c;
+	struct xenith_disk_connect_queue cq;
 	long r = 0;
 
 	if (index >= d->nr_disks)
@@ -86,33 +129,27 @@ long domain_disk_config(struct vcpu *v, uint64_t cmd, uint64_t index, uint64_t a
 	pthread_mutex_lock(&d->disk_lock);
 	switch (cmd) {
 	case XENITH_CONFIG_DISK_INFO:
-		blkback_info(dd->b, &info);
+		blkback_info(dd->q[0].b, &info);
+		info.nr_queues = dd->nr_queues;
 		r = domain_copy_to_guest(d, arg, &info, sizeof(info)) < 0 ? -XEN_EFAULT : 0;
 		break;
 	case XENITH_CONFIG_DISK_CONNECT:
-		if (domain_copy_from_guest(d, &c, arg, sizeof(c)) < 0) {
+		if (domain_copy_from_guest(d, &c, arg, sizeof(c)) < 0)
 			r = -XEN_EFAULT;
-			break;
-		}
-		if (blkback_connected(dd->b)) {
-			r = -XEN_EBUSY;
-			break;
-		}
-		r = evtchn_backend_bind(d, c.evtchn, blkback_kick_fd(dd->b));
-		if (r < 0)
-			break;
-		dd->port = c.evtchn;
-		r = blkback_connect(dd->b, &d->gnttab, c.ring_ref, notify_guest, dd);
-		if (r < 0) {
-			evtchn_backend_unbind(d, dd->port, blkback_kick_fd(dd->b));
-			dd->port = 0;
-		}
+		else
+			r = queue_connect(&dd->q[0], c.ring_ref, c.evtchn);
+		break;
+	case XENITH_CONFIG_DISK_CONNECT_QUEUE:
+		if (domain_copy_from_guest(d, &cq, arg, sizeof(cq)) < 0)
+			r = -XEN_EFAULT;
+		else if (cq.queue >= dd->nr_queues || cq.pad)
+			r = -XEN_EINVAL;
+		else
+			r = queue_connect(&dd->q[cq.queue], cq.ring_ref, cq.evtchn);
 		break;
 	case XENITH_CONFIG_DISK_DISCONNECT:
-		blkback_disconnect(dd->b);
-		if (dd->port)
-			evtchn_backend_unbind(d, dd->port, blkback_kick_fd(dd->b));
-		dd->port = 0;
+		for (unsigned q = 0; q < dd->nr_queues; q++)
+			queue_disconnect(&dd->q[q]);
 		break;
 	default:
 		r = -XEN_ENOSYS;

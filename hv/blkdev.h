@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A domain's virtual disks: one io/blkback per `disk` key, opened when the
- * domain is built (a disk that cannot be opened stops the build with the
- * reason), connected when the guest asks (xenith_config, blkif.h), with
- * its kicks wired by mode: an event channel bound to the backend's
- * eventfd (exit), a KVM ioeventfd on the doorbell port (ioeventfd), or
- * nothing (poll).
+ * A domain's virtual disks: per `disk` key, one io/blkback per queue
+ * (ring), opened when the domain is built (a disk that cannot be opened
+ * stops the build with the reason), connected when the guest asks
+ * (xenith_config, blkif.h), with each queue's kicks wired by mode: an event
+ * channel bound to the backend's eventfd (exit), a KVM ioeventfd on the
+ * doorbell port matching the queue number (ioeventfd), or nothing (poll).
  */
 #ifndef XENITH_HV_BLKDEV_H
 #define XENITH_HV_BLKDEV_H
@@ -18,10 +18,17 @@ struct domain;
 struct vcpu;
 struct blkback;
 
-struct domain_disk {
+#include "xenith/blkif.h"
+
+struct domain_disk_queue {
 	struct domain *d;
 	struct blkback *b;
 	uint32_t port;     /* the guest's event channel while connected, else 0 */
+};
+
+struct domain_disk {
+	unsigned nr_queues;
+	struct domain_disk_queue q[XENITH_DISK_MAX_QUEUES];
 };
 
 /* After guest memory and the grant table exist. */

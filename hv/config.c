@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "xenith/blkif.h"
+
 #define CONFIG_FILE_MAX (1u << 20)
 #define TIMEOUT_MAX_S (365.0 * 86400)
 
@@ -187,7 +189,7 @@ static int parse_bool01(const char *field, const char *v, bool *out, struct errb
 	return 0;
 }
 
-/* "path=/var/lib/x.img,mode=ioeventfd,ro=0,direct=1,sqpoll=0" (path= may be left out of a lone path) */
+/* "path=/var/lib/x.img,mode=ioeventfd,ro=0,direct=1,sqpoll=0,queues=N" (path= may be left out of a lone path) */
 static int add_disk(struct domain_config *cfg, const char *spec, struct errbuf *eb)
 {
 	struct disk_config dk = { .mode = DISK_MODE_IOEVENTFD, .direct = true };
@@ -206,7 +208,7 @@ static int add_disk(struct domain_config *cfg, const char *spec, struct errbuf *
 		if (!eq) {
 			if (dk.path[0] || !*item)
 				return errbuf_set(eb, EINVAL, "disk = %s: '%s' is not field=value (fields: "
-						  "path, mode, ro, direct, sqpoll)", spec, item);
+						  "path, mode, ro, direct, sqpoll, queues)", spec, item);
 			v = item;
 			f = "path";
 		} else {
@@ -231,9 +233,18 @@ static int add_disk(struct domain_config *cfg, const char *spec, struct errbuf *
 			r = parse_bool01(f, v, &dk.direct, eb);
 		} else if (!strcmp(f, "sqpoll")) {
 			r = parse_bool01(f, v, &dk.sqpoll, eb);
+		} else if (!strcmp(f, "queues")) {
+			unsigned long long n;
+
+			r = 0;
+			if (parse_uint(v, &n) < 0 || n < 1 || n > XENITH_DISK_MAX_QUEUES)
+				r = errbuf_set(eb, EINVAL, "disk: queues=%s: must be 1 to %u (rings, each with "
+					       "a backend thread)", v, XENITH_DISK_MAX_QUEUES);
+			else
+				dk.queues = (unsigned)n;
 		} else {
 			r = errbuf_set(eb, EINVAL, "disk: unknown field '%s' (fields: path, mode, ro, "
-				       "direct, sqpoll)", f);
+				       "direct, sqpoll, queues)", f);
 		}
 		if (r < 0)
 			return r;

@@ -34,6 +34,7 @@ struct disk_config {
 	bool ro;              /* default 0 */
 	bool direct;          /* O_DIRECT when the backing store allows it; default 1 */
 	bool sqpoll;          /* io_uring SQPOLL thread; default 0 */
+	unsigned queues;      /* rings (and backend threads); 0, the default: one per vCPU, at most 8 */
 };
 
 const char *disk_mode_name(enum disk_mode m);

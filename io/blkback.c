@@ -459,8 +459,9 @@ static unsigned reap(struct blkback *b, bool *kick_done)
 static void mark_broken(struct blkback *b)
 {
 	if (!atomic_exchange(&b->broken, true))
-		fprintf(stderr, "xenith: disk %u (%s): the guest's ring indices are impossible; this disk "
-			"stops serving (the domain's other disks go on)\n", b->cfg.index, b->path);
+		fprintf(stderr, "xenith: disk %u (%s) queue %u: the guest's ring indices are impossible; "
+			"this ring stops serving (the domain's other disks and rings go on)\n", b->cfg.index,
+			b->path, b->cfg.queue);
 }
 
 static void *blkback_thread(void *arg)

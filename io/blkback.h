@@ -32,6 +32,7 @@
 struct blkback_config {
 	const char *path;
 	unsigned index;      /* the disk's handle */
+	unsigned queue;      /* which of the disk's rings this backend serves */
 	uint32_t mode;       /* XENITH_DISK_MODE_* */
 	bool ro, direct, sqpoll;
 };

@@ -27,14 +27,15 @@ extern char **environ;
 
 struct blk_job {
 	const char *name, *rw, *dir; /* dir: "read" or "write" in fio's JSON */
-	unsigned bs, iodepth;
+	unsigned bs, iodepth, numjobs; /* numjobs: fio's, with group_reporting; the guest gets a vCPU and a queue per job */
 };
 
 static const struct blk_job jobs[] = {
-	{ "randread-4k-qd1", "randread", "read", 4096, 1 },
-	{ "randread-4k-qd32", "randread", "read", 4096, 32 },
-	{ "seqread-128k-qd4", "read", "read", 131072, 4 },
-	{ "randwrite-4k-qd32", "randwrite", "write", 4096, 32 },
+	{ "randread-4k-qd1", "randread", "read", 4096, 1, 1 },
+	{ "randread-4k-qd32", "randread", "read", 4096, 32, 1 },
+	{ "randread-4k-qd16x2", "randread", "read", 4096, 16, 2 },
+	{ "seqread-128k-qd4", "read", "read", 131072, 4, 1 },
+	{ "randwrite-4k-qd32", "randwrite", "write", 4096, 32, 1 },
 };
 static const char *const modes[] = { "exit", "ioeventfd", "poll" };
 
@@ -137,10 +138,10 @@ out:
 static int run_fio(const struct blk_job *j, const char *file, uint64_t size, unsigned secs, double *iops,
 		   double *p99, char *why, size_t whylen)
 {
-	char a_file[PATH_MAX + 16], a_rw[32], a_bs[32], a_qd[32], a_size[48], a_rt[32];
+	char a_file[PATH_MAX + 16], a_rw[32], a_bs[32], a_qd[32], a_size[48], a_rt[32], a_nj[32];
 	const char *argv[] = { "fio", "--name=blk", a_file, "--ioengine=io_uring", "--direct=1", a_rw, a_bs,
-			       a_qd, a_size, a_rt, "--time_based=1", "--norandommap=1", "--randrepeat=0",
-			       "--output-format=json", NULL };
+			       a_qd, a_size, a_rt, a_nj, "--group_reporting=1", "--time_based=1",
+			       "--norandommap=1", "--randrepeat=0", "--output-format=json", NULL };
 	char *out;
 	int st, r;
 
@@ -150,6 +151,7 @@ static int run_fio(const struct blk_job *j, const char *file, uint64_t size, uns
 	snprintf(a_qd, sizeof(a_qd), "--iodepth=%u", j->iodepth);
 	snprintf(a_size, sizeof(a_size), "--size=%llu", (unsigned long long)size);
 	snprintf(a_rt, sizeof(a_rt), "--runtime=%u", secs);
+	snprintf(a_nj, sizeof(a_nj), "--numjobs=%u", j->numjobs);
 	st = run_capture(argv, &out);
 	if (st != 0 || !out) {
 		snprintf(why, whylen, "fio exited with status %d", st);
@@ -164,15 +166,16 @@ static int run_fio(const struct blk_job *j, const char *file, uint64_t size, uns
 static int run_guest_job(const char *xenith, const struct blk_job *j, const char *mode, const char *file,
 			 uint64_t size, unsigned secs, double *iops, double *p99, char *why, size_t whylen)
 {
-	char disk[PATH_MAX + 64], cmd[160];
+	char disk[PATH_MAX + 64], cmd[160], vcpus[16];
 	const char *argv[] = { xenith, "run", "-q", "-n", "xenith-blkbench", "-m", "96", "--timeout", "120",
-			       "--disk", disk, "--cmdline", cmd, NULL };
+			       "--vcpus", vcpus, "--disk", disk, "--cmdline", cmd, NULL };
 	char *out, *line;
 	int st, r;
 
 	snprintf(disk, sizeof(disk), "path=%s,mode=%s", file, mode);
-	snprintf(cmd, sizeof(cmd), "blk rw=%s bs=%u iodepth=%u size=%llu runtime=%u", j->rw, j->bs,
-		 j->iodepth, (unsigned long long)size, secs * 1000);
+	snprintf(vcpus, sizeof(vcpus), "%u", j->numjobs);
+	snprintf(cmd, sizeof(cmd), "blk rw=%s bs=%u iodepth=%u numjobs=%u size=%llu runtime=%u", j->rw, j->bs,
+		 j->iodepth, j->numjobs, (unsigned long long)size, secs * 1000);
 	st = run_capture(argv, &out);
 	line = out ? strstr(out, "blk-json: ") : NULL;
 	if (st != 0 || !line) {

@@ -127,6 +127,8 @@ static void test_hostile_requests_get_errors_and_the_other_disk_goes_on(void **s
 	assert_non_null(strstr(P.out, "grant reference past the table -> -1 ok"));
 	assert_non_null(strstr(P.out, "write to a read-only disk -> -1 ok"));
 	assert_non_null(strstr(P.out, "disk 1 still serves after disk 0's ring broke -> 0 ok"));
+	assert_non_null(strstr(P.out, "connect queue 1 of 1 -> -22 ok"));
+	assert_non_null(strstr(P.out, "connect queue 0 again -> -16 ok"));
 	assert_non_null(strstr(P.err, "ring indices are impossible"));
 }
 
@@ -163,6 +165,37 @@ static void test_every_notification_mode_serves_reads_and_writes(void **state)
 		assert_true(json_ios(P.out, "read") > 0);
 		assert_true(json_ios(P.out, "write") > 0);
 	}
+}
+
+/* numjobs=N: N vCPUs, each on a queue of its own; every queue moves I/O, in every mode. */
+static void test_numjobs_drive_one_queue_per_vcpu(void **state)
+{
+	static const char *const modes[] = { "exit", "ioeventfd", "poll" };
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++) {
+		char d[320], extra[32];
+		unsigned long long q0 = 0, q1 = 0;
+		const char *p;
+
+		snprintf(extra, sizeof(extra), ",mode=%s", modes[i]);
+		assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-mq", "-m", "32", "--vcpus", "2",
+				     "--disk", disk_arg(d, sizeof(d), disk0, extra), "--cmdline",
+				     "blk rw=randrw bs=4096 iodepth=4 numjobs=2 runtime=200"), 0);
+		assert_non_null(strstr(P.out, "\"numjobs\":2,"));
+		assert_non_null(strstr(P.out, "\"errors\":0,"));
+		p = strstr(P.out, "\"job_ios\":[");
+		assert_non_null(p);
+		assert_int_equal(sscanf(p, "\"job_ios\":[%llu,%llu]", &q0, &q1), 2);
+		assert_true(q0 > 0);
+		assert_true(q1 > 0);
+		assert_int_equal(q0 + q1, json_ios(P.out, "read") + json_ios(P.out, "write"));
+	}
+	/* More jobs than the disk has queues: refused, saying what to change. */
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-mq", "-m", "32", "--vcpus", "2",
+			     "--disk", disk_arg((char[320]){ 0 }, 320, disk0, ",queues=1"), "--cmdline",
+			     "blk rw=randread numjobs=2 runtime=100"), 2);
+	assert_non_null(strstr(P.out, "disk 0 has 1 queues"));
 }
 
 static void test_host_io_errors_become_error_responses_and_the_domain_goes_on(void **state)
@@ -204,6 +237,7 @@ int main(void)
 		cmocka_unit_test_setup(test_flushed_data_survives_sigkill_of_the_vmm, setup),
 		cmocka_unit_test_setup(test_hostile_requests_get_errors_and_the_other_disk_goes_on, setup),
 		cmocka_unit_test_setup(test_every_notification_mode_serves_reads_and_writes, setup),
+		cmocka_unit_test_setup(test_numjobs_drive_one_queue_per_vcpu, setup),
 		cmocka_unit_test_setup(test_host_io_errors_become_error_responses_and_the_domain_goes_on,
 				       setup),
 		cmocka_unit_test(test_a_disk_that_cannot_be_opened_stops_the_build),

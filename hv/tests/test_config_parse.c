@@ -182,7 +182,7 @@ static void test_disks_from_a_list_and_their_fields(void **state)
 	struct domain_config c;
 	struct errbuf eb = { "" };
 	const char *text = "disk = [ \"path=/srv/a.img,mode=exit,ro=1\", 'b.img' ]\n"
-			   "disk = \"path=/dev/nvme0n1,mode=poll,direct=0,sqpoll=1\"\n";
+			   "disk = \"path=/dev/nvme0n1,mode=poll,direct=0,sqpoll=1,queues=3\"\n";
 
 	(void)state;
 	config_init(&c);
@@ -199,6 +199,8 @@ static void test_disks_from_a_list_and_their_fields(void **state)
 	assert_int_equal(c.disks[2].mode, DISK_MODE_POLL);
 	assert_false(c.disks[2].direct);
 	assert_true(c.disks[2].sqpoll);
+	assert_int_equal(c.disks[0].queues, 0); /* default: one per vCPU */
+	assert_int_equal(c.disks[2].queues, 3);
 }
 
 static void test_bad_disk_specs_say_what_is_wrong(void **state)
@@ -212,6 +214,9 @@ static void test_bad_disk_specs_say_what_is_wrong(void **state)
 	EXPECT_SET_FAILS(&c, "disk", "path=/a,ro=yes", "ro=yes", "0 or 1");
 	EXPECT_SET_FAILS(&c, "disk", "path=/a,speed=9", "unknown field 'speed'", "path, mode");
 	EXPECT_SET_FAILS(&c, "disk", "mode=exit", "no path=");
+	EXPECT_SET_FAILS(&c, "disk", "path=/a,queues=0", "queues=0", "1 to 8");
+	EXPECT_SET_FAILS(&c, "disk", "path=/a,queues=9", "queues=9", "1 to 8");
+	EXPECT_SET_FAILS(&c, "disk", "path=/a,queues=two", "queues=two", "1 to 8");
 	EXPECT_SET_FAILS(&c, "disk", "/a,/b", "'/b' is not field=value");
 	for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++)
 		assert_int_equal(config_set(&c, "disk", "/x.img", &eb), 0);

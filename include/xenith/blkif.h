@@ -8,13 +8,17 @@
  * xenith_config (hypercall 67):
  *   xenith_config(XENITH_CONFIG_DISK_INFO, index, struct xenith_disk_info *)
  *   xenith_config(XENITH_CONFIG_DISK_CONNECT, index, struct xenith_disk_connect *)
+ *   xenith_config(XENITH_CONFIG_DISK_CONNECT_QUEUE, index, struct xenith_disk_connect_queue *)
  *   xenith_config(XENITH_CONFIG_DISK_DISCONNECT, index, 0)
- * Before CONNECT the frontend initialises the ring page, grants it to
- * XENITH_BACKEND_DOMID (writable) and allocates an unbound event channel
- * for XENITH_BACKEND_DOMID.  Kicks to the backend, by mode: `exit`:
- * EVTCHNOP_send on that port; `ioeventfd`: a 32-bit OUT to the disk's
- * doorbell port; `poll`: none (the backend polls the ring).  The backend
- * notifies the frontend through the event channel in every mode.
+ * A disk offers info.nr_queues rings (Xen's multi-queue blkif), each with
+ * a backend of its own; CONNECT connects queue 0, CONNECT_QUEUE any of
+ * them, DISCONNECT all.  Before connecting a queue the frontend
+ * initialises its ring page, grants it to XENITH_BACKEND_DOMID (writable)
+ * and allocates an unbound event channel for XENITH_BACKEND_DOMID.  Kicks
+ * to the backend, by mode: `exit`: EVTCHNOP_send on the queue's port;
+ * `ioeventfd`: a 32-bit OUT of the queue number to the disk's doorbell
+ * port; `poll`: none (the backend polls the ring).  The backend notifies
+ * the frontend through the queue's event channel in every mode.
  */
 #ifndef XENITH_BLKIF_H
 #define XENITH_BLKIF_H
@@ -84,6 +88,9 @@ _Static_assert(XENITH_RING_SLOTS(sizeof(union blkif_slot)) == 32, "32 requests i
 #define XENITH_CONFIG_DISK_INFO 1
 #define XENITH_CONFIG_DISK_CONNECT 2
 #define XENITH_CONFIG_DISK_DISCONNECT 3
+#define XENITH_CONFIG_DISK_CONNECT_QUEUE 4
+
+#define XENITH_DISK_MAX_QUEUES 8u
 
 #define XENITH_DISK_RO (1u << 0)
 #define XENITH_DISK_DISCARD (1u << 1)
@@ -99,7 +106,7 @@ struct xenith_disk_info {
 	uint32_t flags;        /* XENITH_DISK_* */
 	uint32_t mode;         /* XENITH_DISK_MODE_* */
 	uint32_t doorbell_port;
-	uint32_t pad;
+	uint32_t nr_queues;    /* rings the backend offers, 1..XENITH_DISK_MAX_QUEUES */
 };
 _Static_assert(sizeof(struct xenith_disk_info) == 24, "xenith_disk_info ABI");
 
@@ -108,5 +115,13 @@ struct xenith_disk_connect {
 	uint32_t evtchn;       /* an unbound port for XENITH_BACKEND_DOMID */
 };
 _Static_assert(sizeof(struct xenith_disk_connect) == 8, "xenith_disk_connect ABI");
+
+struct xenith_disk_connect_queue {
+	uint32_t queue;        /* < xenith_disk_info.nr_queues */
+	grant_ref_t ring_ref;  /* the queue's ring page, granted writable */
+	uint32_t evtchn;       /* an unbound port for XENITH_BACKEND_DOMID */
+	uint32_t pad;          /* 0 */
+};
+_Static_assert(sizeof(struct xenith_disk_connect_queue) == 16, "xenith_disk_connect_queue ABI");
 
 #endif
