@@ -25,7 +25,7 @@ static void html_text(FILE *f, const char *s)
 
 /* Horizontal bars: one per label, a reference line at `ref` (0: none). */
 struct bar {
-	char label[80];
+	char label[96];
 	double value;
 	double second;   /* a second bar under the first (NAN: none) */
 	char note[48];

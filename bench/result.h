@@ -18,7 +18,7 @@
 
 struct bench_series {
 	char suite[16];
-	char name[32];
+	char name[48];
 	char mode[8];        /* "native" or "guest" */
 	char unit[16];
 	bool higher_is_better;

@@ -59,7 +59,7 @@ static struct slot *const slots = jobs[0].slots; /* verify and hostile use job 0
 
 struct blk_opts {
 	char rw[16];
-	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch, numjobs;
+	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch, numjobs, persistent;
 };
 
 static bool word_is(const char *s, size_t n, const char *w)
@@ -115,6 +115,7 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 		else if (word_is(k, klen, "discard")) o->discard = n;
 		else if (word_is(k, klen, "batch")) o->batch = n;
 		else if (word_is(k, klen, "numjobs")) o->numjobs = n;
+		else if (word_is(k, klen, "persistent")) o->persistent = n;
 		else {
 			printf("blk: unknown option '%.*s'\n", (int)klen, k);
 			return false;
@@ -362,7 +363,7 @@ static int blk_run(struct blk_opts *o)
 		return 2;
 	}
 	for (unsigned j = 0; j < o->numjobs; j++) {
-		r = blkfront_connect_queue(&jobs[j].bf, (unsigned)o->disk, j);
+		r = blkfront_connect_queue(&jobs[j].bf, (unsigned)o->disk, j, o->persistent);
 		if (r < 0) {
 			printf("blk: disk %lu queue %u: cannot connect (%d)\n", o->disk, j, r);
 			return 3;
@@ -454,11 +455,12 @@ static int blk_verify(struct blk_opts *o)
 		printf("blk-verify: bs must be a multiple of 512 up to %u\n", REQ_MAX);
 		return 2;
 	}
-	r = blkfront_connect(&bf, (unsigned)o->disk);
+	r = blkfront_connect_queue(&bf, (unsigned)o->disk, 0, o->persistent);
 	if (r < 0) {
 		printf("blk: disk %lu: cannot connect (%d)\n", o->disk, r);
 		return 3;
 	}
+	printf("blk-verify: %s grants\n", bf.persistent ? "persistent" : "copied");
 	if (o->blocks * o->bs > bf.info.sectors * XENITH_SECTOR_SIZE) {
 		printf("blk-verify: %lu blocks of %lu bytes do not fit the disk\n", o->blocks, o->bs);
 		return 2;
@@ -514,7 +516,20 @@ static int blk_verify(struct blk_opts *o)
 		       (unsigned long long)nonzero);
 		bad += nonzero;
 	}
+	if (bf.persistent) {
+		bool early = gnttab_end_access(slots[0].grefs[0]);
+
+		printf("blk-verify: taking back a page in use while connected: %s\n",
+		       early ? "allowed (WRONG)" : "refused, the backend holds it");
+		GUEST_ASSERT(!early);
+	}
 	blkfront_disconnect(&bf);
+	if (bf.persistent) {
+		bool late = gnttab_end_access(slots[0].grefs[0]);
+
+		printf("blk-verify: after disconnect: %s\n", late ? "released" : "still held (WRONG)");
+		GUEST_ASSERT(late);
+	}
 	return bad ? 1 : 0;
 }
 
@@ -528,13 +543,26 @@ static void expect(struct blkfront *bf, const char *what, const struct blkif_req
 	GUEST_ASSERT_EQ(got, want);
 }
 
-static int blk_hostile(void)
+static int blk_hostile(const struct blk_opts *o)
 {
 	struct blkfront d0, d1;
 	struct blkif_request req;
 	int other;
 
-	GUEST_ASSERT(blkfront_connect(&d0, 0) == 0);
+	struct xenith_disk_info info1;
+
+	GUEST_ASSERT(blkfront_connect_queue(&d0, 0, 0, o->persistent) == 0);
+	printf("blk-hostile: disk 0 with %s grants\n", d0.persistent ? "persistent" : "copied");
+	GUEST_ASSERT(blkfront_info(1, &info1) == 0);
+	if (!(info1.flags & XENITH_DISK_PERSISTENT)) {
+		struct xenith_disk_connect_queue cq = { .flags = XENITH_DISK_CONNECT_PERSISTENT };
+		long r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT_QUEUE, 1,
+				    (uint64_t)(uintptr_t)&cq);
+
+		printf("blk-hostile: persistent grants asked of a disk without them -> %ld %s\n", r,
+		       r == -XEN_EOPNOTSUPP ? "ok" : "WRONG");
+		GUEST_ASSERT_EQ(r, -XEN_EOPNOTSUPP);
+	}
 	GUEST_ASSERT(blkfront_connect(&d1, 1) == 0);
 	GUEST_ASSERT(!(d0.info.flags & XENITH_DISK_RO) && (d1.info.flags & XENITH_DISK_RO));
 	setup_slots(slots, SLOTS, XENITH_PAGE_SIZE);
@@ -550,11 +578,11 @@ static int blk_hostile(void)
 		       r == -XEN_EINVAL ? "ok" : "WRONG");
 		GUEST_ASSERT_EQ(r, -XEN_EINVAL);
 		cq.queue = 0;
-		cq.pad = 1;
+		cq.flags = 1u << 31;
 		r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT_QUEUE, 0, (uint64_t)(uintptr_t)&cq);
-		printf("blk-hostile: connect with pad != 0 -> %ld %s\n", r, r == -XEN_EINVAL ? "ok" : "WRONG");
+		printf("blk-hostile: connect with an unknown flag -> %ld %s\n", r, r == -XEN_EINVAL ? "ok" : "WRONG");
 		GUEST_ASSERT_EQ(r, -XEN_EINVAL);
-		cq.pad = 0;
+		cq.flags = 0;
 		r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT_QUEUE, 0, (uint64_t)(uintptr_t)&cq);
 		printf("blk-hostile: connect queue 0 again -> %ld %s\n", r, r == -XEN_EBUSY ? "ok" : "WRONG");
 		GUEST_ASSERT_EQ(r, -XEN_EBUSY);
@@ -634,7 +662,7 @@ static int blk_hostile(void)
 
 int blk_main(const char *args)
 {
-	struct blk_opts o = { .rw = "randread", .bs = 4096, .iodepth = 1, .runtime_ms = 1000, .batch = 4, .numjobs = 1,
+	struct blk_opts o = { .rw = "randread", .bs = 4096, .iodepth = 1, .runtime_ms = 1000, .batch = 4, .numjobs = 1, .persistent = 1,
 			      .blocks = 16, .seed = 1 };
 	const char *rest = args;
 	int r;
@@ -644,8 +672,12 @@ int blk_main(const char *args)
 		printf("blk: grant table: %d\n", r);
 		return 3;
 	}
-	if (!strncmp(rest, "hostile", 7))
-		return blk_hostile();
+	if (!strncmp(rest, "hostile", 7)) {
+		rest += 7;
+		while (*rest == ' ')
+			rest++;
+		return parse_opts(rest, &o) ? blk_hostile(&o) : 2;
+	}
 	if (!strncmp(rest, "verify", 6)) {
 		rest += 6;
 		while (*rest == ' ')

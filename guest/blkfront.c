@@ -20,10 +20,10 @@ int blkfront_info(unsigned index, struct xenith_disk_info *info)
 
 int blkfront_connect(struct blkfront *bf, unsigned index)
 {
-	return blkfront_connect_queue(bf, index, 0);
+	return blkfront_connect_queue(bf, index, 0, false);
 }
 
-int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue)
+int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue, bool persistent)
 {
 	int r, port, ref;
 
@@ -35,6 +35,7 @@ int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue)
 		return r;
 	if (queue >= (bf->info.nr_queues ? bf->info.nr_queues : 1))
 		return -XEN_EINVAL;
+	bf->persistent = persistent && (bf->info.flags & XENITH_DISK_PERSISTENT);
 	bf->sring = alloc_pages(1);
 	if (!bf->sring)
 		return -XEN_ENOSPC;
@@ -48,12 +49,15 @@ int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue)
 		return port;
 	bf->ring_ref = (uint32_t)ref;
 	bf->port = (uint32_t)port;
-	if (queue == 0) {
+	if (queue == 0 && !bf->persistent) {
 		struct xenith_disk_connect c = { .ring_ref = bf->ring_ref, .evtchn = bf->port };
 
 		return (int)disk_config(XENITH_CONFIG_DISK_CONNECT, index, &c);
 	}
-	struct xenith_disk_connect_queue cq = { .queue = queue, .ring_ref = bf->ring_ref, .evtchn = bf->port };
+	struct xenith_disk_connect_queue cq = {
+		.queue = queue, .ring_ref = bf->ring_ref, .evtchn = bf->port,
+		.flags = bf->persistent ? XENITH_DISK_CONNECT_PERSISTENT : 0,
+	};
 
 	return (int)disk_config(XENITH_CONFIG_DISK_CONNECT_QUEUE, index, &cq);
 }

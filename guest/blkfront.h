@@ -11,15 +11,22 @@ struct blkfront {
 	struct blkif_sring *sring;
 	struct blkif_front ring;
 	uint32_t ring_ref, port;
+	bool persistent;       /* connected with persistent grants: I/O pages stay granted until disconnect */
 	uint64_t kicks, waits;
 	uint64_t spin_ns;      /* exit/ioeventfd: poll the response ring this long before blocking */
 };
 
 int blkfront_info(unsigned index, struct xenith_disk_info *info);
-/* Sets up the ring, grants it, allocates the event channel and connects queue 0: 0 or -errno. */
+/*
+ * Sets up the ring, grants it, allocates the event channel and connects
+ * queue 0 (XENITH_CONFIG_DISK_CONNECT: no persistent grants): 0 or -errno.
+ */
 int blkfront_connect(struct blkfront *bf, unsigned index);
-/* The same for one queue (< info.nr_queues) of a multi-queue disk. */
-int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue);
+/*
+ * The same for one queue (< info.nr_queues) of a disk; persistent: ask for
+ * persistent grants if the disk offers them (bf->persistent says if so).
+ */
+int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue, bool persistent);
 /* Disconnects every queue of the disk, then releases bf's port and ring. */
 int blkfront_disconnect(struct blkfront *bf);
 /* Releases the port and ring of a queue whose disk was disconnected through another queue. */

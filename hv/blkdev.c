@@ -38,6 +38,7 @@ int domain_disks_open(struct domain *d, struct errbuf *eb)
 			struct blkback_config bc = {
 				.path = dc->path, .index = i, .queue = q, .mode = mode_abi(dc->mode),
 				.ro = dc->ro, .direct = dc->direct, .sqpoll = dc->sqpoll,
+				.persistent = dc->persistent,
 			};
 			struct domain_disk_queue *dq = &dd->q[q];
 			char msg[PATH_MAX + 128];
@@ -96,17 +97,24 @@ static void notify_guest(void *opaque)
 	evtchn_backend_notify(dq->d, dq->port, blkback_kick_fd(dq->b));
 }
 
-static long queue_connect(struct domain_disk_queue *dq, grant_ref_t ring_ref, uint32_t evtchn)
+static long queue_connect(struct domain_disk_queue *dq, grant_ref_t ring_ref, uint32_t evtchn, bool persistent)
 {
 	long r;
 
 	if (blkback_connected(dq->b))
 		return -XEN_EBUSY;
+	if (persistent) {
+		struct xenith_disk_info info;
+
+		blkback_info(dq->b, &info);
+		if (!(info.flags & XENITH_DISK_PERSISTENT))
+			return -XEN_EOPNOTSUPP; /* the disk was configured with persistent=0 */
+	}
 	r = evtchn_backend_bind(dq->d, evtchn, blkback_kick_fd(dq->b));
 	if (r < 0)
 		return r;
 	dq->port = evtchn;
-	r = blkback_connect(dq->b, &dq->d->gnttab, ring_ref, notify_guest, dq);
+	r = blkback_connect(dq->b, &dq->d->gnttab, ring_ref, persistent, notify_guest, dq);
 	if (r < 0) {
 		evtchn_backend_unbind(dq->d, dq->port, blkback_kick_fd(dq->b));
 		dq->port = 0;
@@ -137,15 +145,16 @@ long domain_disk_config(struct vcpu *v, uint64_t cmd, uint64_t index, uint64_t a
 		if (domain_copy_from_guest(d, &c, arg, sizeof(c)) < 0)
 			r = -XEN_EFAULT;
 		else
-			r = queue_connect(&dd->q[0], c.ring_ref, c.evtchn);
+			r = queue_connect(&dd->q[0], c.ring_ref, c.evtchn, false);
 		break;
 	case XENITH_CONFIG_DISK_CONNECT_QUEUE:
 		if (domain_copy_from_guest(d, &cq, arg, sizeof(cq)) < 0)
 			r = -XEN_EFAULT;
-		else if (cq.queue >= dd->nr_queues || cq.pad)
+		else if (cq.queue >= dd->nr_queues || (cq.flags & ~XENITH_DISK_CONNECT_PERSISTENT))
 			r = -XEN_EINVAL;
 		else
-			r = queue_connect(&dd->q[cq.queue], cq.ring_ref, cq.evtchn);
+			r = queue_connect(&dd->q[cq.queue], cq.ring_ref, cq.evtchn,
+					  cq.flags & XENITH_DISK_CONNECT_PERSISTENT);
 		break;
 	case XENITH_CONFIG_DISK_DISCONNECT:
 		for (unsigned q = 0; q < dd->nr_queues; q++)

@@ -189,10 +189,13 @@ static int parse_bool01(const char *field, const char *v, bool *out, struct errb
 	return 0;
 }
 
-/* "path=/var/lib/x.img,mode=ioeventfd,ro=0,direct=1,sqpoll=0,queues=N" (path= may be left out of a lone path) */
+/*
+ * "path=/var/lib/x.img,mode=ioeventfd,ro=0,direct=1,sqpoll=0,queues=N,persistent=1"
+ * (path= may be left out of a lone path)
+ */
 static int add_disk(struct domain_config *cfg, const char *spec, struct errbuf *eb)
 {
-	struct disk_config dk = { .mode = DISK_MODE_IOEVENTFD, .direct = true };
+	struct disk_config dk = { .mode = DISK_MODE_IOEVENTFD, .direct = true, .persistent = true };
 	char buf[PATH_MAX + 128], *save = NULL, *item;
 	int r;
 
@@ -208,7 +211,7 @@ static int add_disk(struct domain_config *cfg, const char *spec, struct errbuf *
 		if (!eq) {
 			if (dk.path[0] || !*item)
 				return errbuf_set(eb, EINVAL, "disk = %s: '%s' is not field=value (fields: "
-						  "path, mode, ro, direct, sqpoll, queues)", spec, item);
+						  "path, mode, ro, direct, sqpoll, queues, persistent)", spec, item);
 			v = item;
 			f = "path";
 		} else {
@@ -233,6 +236,8 @@ static int add_disk(struct domain_config *cfg, const char *spec, struct errbuf *
 			r = parse_bool01(f, v, &dk.direct, eb);
 		} else if (!strcmp(f, "sqpoll")) {
 			r = parse_bool01(f, v, &dk.sqpoll, eb);
+		} else if (!strcmp(f, "persistent")) {
+			r = parse_bool01(f, v, &dk.persistent, eb);
 		} else if (!strcmp(f, "queues")) {
 			unsigned long long n;
 
@@ -244,7 +249,7 @@ static int add_disk(struct domain_config *cfg, const char *spec, struct errbuf *
 				dk.queues = (unsigned)n;
 		} else {
 			r = errbuf_set(eb, EINVAL, "disk: unknown field '%s' (fields: path, mode, ro, "
-				       "direct, sqpoll, queues)", f);
+				       "direct, sqpoll, queues, persistent)", f);
 		}
 		if (r < 0)
 			return r;

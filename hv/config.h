@@ -35,6 +35,7 @@ struct disk_config {
 	bool direct;          /* O_DIRECT when the backing store allows it; default 1 */
 	bool sqpoll;          /* io_uring SQPOLL thread; default 0 */
 	unsigned queues;      /* rings (and backend threads); 0, the default: one per vCPU, at most 8 */
+	bool persistent;      /* offer persistent grants (zero-copy); default 1 */
 };
 
 const char *disk_mode_name(enum disk_mode m);

@@ -31,14 +31,31 @@
  * fio's IOPS, measured with and without).
  */
 #define BATCH 4u
+/*
+ * Persistent grants (Xen's feature-persistent): a frontend that asks keeps
+ * the pages it uses for I/O granted for the whole connection; the backend
+ * maps each one (read or write, as a request first needs it) once, keeps
+ * the mapping until disconnect, and does the I/O straight into the guest's
+ * pages: no bounce buffer, no grant copy.  Past this many mappings per
+ * ring (Xen's default max_persistent_grants), requests take the copy path.
+ */
+#define PERSISTENT_MAX 1056u
 
 _Static_assert(SLOTS == XENITH_RING_SLOTS(sizeof(union blkif_slot)), "one slot per ring entry");
 
 struct inflight {
 	bool busy;
+	bool zero_copy;           /* the I/O goes straight to the guest's persistently mapped pages */
 	struct blkif_request req; /* the copy taken out of the ring */
 	uint64_t nsectors;
 	uint8_t *buf;             /* SLOT_BYTES, registered with io_uring as buffer index = slot */
+	struct iovec iov[BLKIF_MAX_SEGMENTS_PER_REQUEST]; /* zero_copy: the segments in guest memory */
+};
+
+/* A grant reference's persistent mappings: one per direction, made when first needed. */
+struct pgrant {
+	struct grant_map rd, wr;
+	bool have_rd, have_wr;
 };
 
 struct blkback {
@@ -59,6 +76,10 @@ struct blkback {
 	struct grant_table *gt;
 	struct grant_map ring_map;
 	struct blkif_back back;
+	bool persistent;          /* the frontend asked for persistent grants */
+	struct pgrant *pg;        /* persistent: indexed by grant reference, pg_n of them */
+	uint32_t pg_n;
+	unsigned pg_count;        /* mappings held */
 	void (*notify)(void *opaque);
 	void *opaque;
 	bool responses_unpushed;
@@ -228,7 +249,8 @@ void blkback_info(const struct blkback *b, struct xenith_disk_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->sectors = b->sectors;
-	info->flags = (b->cfg.ro ? XENITH_DISK_RO : 0) | (b->cfg.ro ? 0 : XENITH_DISK_DISCARD);
+	info->flags = (b->cfg.ro ? XENITH_DISK_RO : 0) | (b->cfg.ro ? 0 : XENITH_DISK_DISCARD) |
+		      (b->cfg.persistent ? XENITH_DISK_PERSISTENT : 0);
 	info->mode = b->cfg.mode;
 	info->doorbell_port = XENITH_DISK_DOORBELL_BASE + 4 * b->cfg.index;
 }
@@ -322,6 +344,60 @@ static void discard_blockdev(struct blkback *b, struct inflight *s)
 		     (errno == EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR));
 }
 
+/*
+ * Persistent grants: the request's segments as pointers into guest memory,
+ * mapping each reference (for the access this operation needs) the first
+ * time it is used.  1: s->iov is ready; 0: the mapping budget is spent,
+ * use the copy path; -errno: a grant the guest had no right to use.
+ */
+static int map_persistent(struct blkback *b, struct inflight *s)
+{
+	bool write = s->req.operation == BLKIF_OP_READ; /* a read from disk writes guest memory */
+
+	for (unsigned i = 0; i < s->req.nr_segments; i++) {
+		const struct blkif_request_segment *seg = &s->req.seg[i];
+		struct pgrant *p;
+		struct grant_map *m;
+		bool *have;
+
+		if (seg->gref >= b->pg_n)
+			return -ENOENT;
+		p = &b->pg[seg->gref];
+		m = write ? &p->wr : &p->rd;
+		have = write ? &p->have_wr : &p->have_rd;
+		if (!*have) {
+			int r;
+
+			if (b->pg_count >= PERSISTENT_MAX)
+				return 0;
+			r = grant_map(b->gt, seg->gref, write, m);
+			if (r < 0)
+				return r;
+			*have = true;
+			b->pg_count++;
+		}
+		s->iov[i] = (struct iovec){
+			.iov_base = m->page + seg->first_sect * XENITH_SECTOR_SIZE,
+			.iov_len = (size_t)(seg->last_sect - seg->first_sect + 1) * XENITH_SECTOR_SIZE,
+		};
+	}
+	return 1;
+}
+
+static void unmap_persistent(struct blkback *b)
+{
+	for (uint32_t i = 0; b->pg && i < b->pg_n; i++) {
+		if (b->pg[i].have_rd)
+			grant_unmap(b->gt, &b->pg[i].rd);
+		if (b->pg[i].have_wr)
+			grant_unmap(b->gt, &b->pg[i].wr);
+	}
+	free(b->pg);
+	b->pg = NULL;
+	b->pg_n = 0;
+	b->pg_count = 0;
+}
+
 /* Starts one request (already copied into s->req); responds at once when it cannot go on. */
 static void start(struct blkback *b, struct inflight *s)
 {
@@ -330,12 +406,23 @@ static void start(struct blkback *b, struct inflight *s)
 	int st = blkback_check_request(&s->req, b->sectors, b->cfg.ro, &s->nsectors);
 
 	atomic_fetch_add(&b->st_requests, 1);
+	s->zero_copy = false;
 	if (st != BLKIF_RSP_OKAY) {
 		atomic_fetch_add(&b->st_bad, 1);
 		finish(b, s, st);
 		return;
 	}
-	if (s->req.operation == BLKIF_OP_WRITE && !copy_segments(b, s, GRANT_FROM_GUEST)) {
+	if (b->persistent && (s->req.operation == BLKIF_OP_READ || s->req.operation == BLKIF_OP_WRITE)) {
+		int r = map_persistent(b, s);
+
+		if (r < 0) {
+			atomic_fetch_add(&b->st_bad, 1);
+			finish(b, s, BLKIF_RSP_ERROR); /* a grant the guest had no right to use */
+			return;
+		}
+		s->zero_copy = r > 0;
+	}
+	if (s->req.operation == BLKIF_OP_WRITE && !s->zero_copy && !copy_segments(b, s, GRANT_FROM_GUEST)) {
 		atomic_fetch_add(&b->st_bad, 1);
 		finish(b, s, BLKIF_RSP_ERROR); /* a grant the guest had no right to use */
 		return;
@@ -357,13 +444,19 @@ static void start(struct blkback *b, struct inflight *s)
 	switch (s->req.operation) {
 	case BLKIF_OP_READ:
 		atomic_fetch_add(&b->st_reads, 1);
-		io_uring_prep_read_fixed(sqe, 0, s->buf, (unsigned)(s->nsectors * XENITH_SECTOR_SIZE), off,
-					 (int)(s - b->slot));
+		if (s->zero_copy)
+			io_uring_prep_readv(sqe, 0, s->iov, s->req.nr_segments, off);
+		else
+			io_uring_prep_read_fixed(sqe, 0, s->buf, (unsigned)(s->nsectors * XENITH_SECTOR_SIZE),
+						 off, (int)(s - b->slot));
 		break;
 	case BLKIF_OP_WRITE:
 		atomic_fetch_add(&b->st_writes, 1);
-		io_uring_prep_write_fixed(sqe, 0, s->buf, (unsigned)(s->nsectors * XENITH_SECTOR_SIZE), off,
-					  (int)(s - b->slot));
+		if (s->zero_copy)
+			io_uring_prep_writev(sqe, 0, s->iov, s->req.nr_segments, off);
+		else
+			io_uring_prep_write_fixed(sqe, 0, s->buf, (unsigned)(s->nsectors * XENITH_SECTOR_SIZE),
+						  off, (int)(s - b->slot));
 		break;
 	case BLKIF_OP_FLUSH_DISKCACHE:
 		atomic_fetch_add(&b->st_flushes, 1);
@@ -388,7 +481,8 @@ static void complete(struct blkback *b, struct inflight *s, int res)
 	case BLKIF_OP_WRITE:
 		if (res != (int)(s->nsectors * XENITH_SECTOR_SIZE))
 			st = BLKIF_RSP_ERROR; /* a host I/O error, or short */
-		else if (s->req.operation == BLKIF_OP_READ && !copy_segments(b, s, GRANT_TO_GUEST))
+		else if (s->req.operation == BLKIF_OP_READ && !s->zero_copy &&
+			 !copy_segments(b, s, GRANT_TO_GUEST))
 			st = BLKIF_RSP_ERROR;
 		break;
 	default:
@@ -544,7 +638,7 @@ static void *blkback_thread(void *arg)
 	return NULL;
 }
 
-int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_ref,
+int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_ref, bool persistent,
 		    void (*notify)(void *opaque), void *opaque)
 {
 	sigset_t all, old;
@@ -552,10 +646,21 @@ int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_
 
 	if (b->running)
 		return -EBUSY;
+	if (persistent && !b->cfg.persistent)
+		return -EOPNOTSUPP;
 	r = grant_map(gt, ring_ref, true, &b->ring_map); /* held while connected: a persistent grant */
 	if (r < 0)
 		return r;
 	b->gt = gt;
+	b->persistent = persistent;
+	if (persistent) {
+		b->pg_n = atomic_load(&gt->nr_entries);
+		b->pg = calloc(b->pg_n ? b->pg_n : 1, sizeof(*b->pg));
+		if (!b->pg) {
+			grant_unmap(gt, &b->ring_map);
+			return -ENOMEM;
+		}
+	}
 	b->notify = notify;
 	b->opaque = opaque;
 	blkif_back_init(&b->back, (struct blkif_sring *)(void *)b->ring_map.page);
@@ -571,6 +676,7 @@ int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_
 	r = -pthread_create(&b->thread, NULL, blkback_thread, b);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
+		unmap_persistent(b);
 		grant_unmap(gt, &b->ring_map);
 		return r;
 	}
@@ -590,5 +696,6 @@ void blkback_disconnect(struct blkback *b)
 	}
 	pthread_join(b->thread, NULL);
 	b->running = false;
+	unmap_persistent(b); /* the frontend may take its pages back now */
 	grant_unmap(b->gt, &b->ring_map);
 }

@@ -5,8 +5,10 @@
  *
  * Every request is copied out of the ring, then checked (operation,
  * segment count and bounds, sector range, read-only disk) before anything
- * is done; data moves only by grant copy (io/grant.h) between the guest's
- * granted pages and per-slot bounce buffers registered with io_uring.
+ * is done; data moves by grant copy (io/grant.h) between the guest's
+ * granted pages and per-slot bounce buffers registered with io_uring, or,
+ * with persistent grants, by I/O straight into granted pages the backend
+ * keeps mapped (checked by grant_map) for the whole connection.
  * Invalid requests and host I/O errors become error responses; the
  * backend keeps serving.  A ring whose indices are impossible stops this
  * disk (and only it).  Flush is fdatasync through io_uring; discard punches
@@ -35,6 +37,7 @@ struct blkback_config {
 	unsigned queue;      /* which of the disk's rings this backend serves */
 	uint32_t mode;       /* XENITH_DISK_MODE_* */
 	bool ro, direct, sqpoll;
+	bool persistent;     /* offer persistent grants (zero-copy I/O into the guest's pages) */
 };
 
 struct blkback_stats {
@@ -53,10 +56,13 @@ bool blkback_is_direct(const struct blkback *b);
 
 /*
  * Starts serving the ring granted as ring_ref; notify(opaque) tells the
- * guest that responses are there.  0, -EBUSY (connected), or the grant
- * check's -errno for the ring page.
+ * guest that responses are there.  persistent: the frontend keeps its I/O
+ * pages granted until disconnect, and the backend maps them once and does
+ * I/O in place.  0, -EBUSY (connected), -EOPNOTSUPP (persistent asked of a
+ * disk that does not offer it), -ENOMEM, or the grant check's -errno for
+ * the ring page.
  */
-int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_ref,
+int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_ref, bool persistent,
 		    void (*notify)(void *opaque), void *opaque);
 /* Stops the thread after the requests in flight complete, and lets go of the ring. */
 void blkback_disconnect(struct blkback *b);

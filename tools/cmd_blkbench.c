@@ -37,7 +37,14 @@ static const struct blk_job jobs[] = {
 	{ "seqread-128k-qd4", "read", "read", 131072, 4, 1 },
 	{ "randwrite-4k-qd32", "randwrite", "write", 4096, 32, 1 },
 };
-static const char *const modes[] = { "exit", "ioeventfd", "poll" };
+/* Notification modes, with persistent grants (the default); poll-copy: poll with grant copies. */
+static const struct { const char *name, *disk; } modes[] = {
+	{ "exit", "mode=exit" },
+	{ "ioeventfd", "mode=ioeventfd" },
+	{ "poll", "mode=poll" },
+	{ "poll-copy", "mode=poll,persistent=0" },
+};
+#define NR_MODES (sizeof(modes) / sizeof(modes[0]))
 
 bool blk_job_exists(const char *name)
 {
@@ -50,8 +57,8 @@ bool blk_job_exists(const char *name)
 void blk_list(void)
 {
 	for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++)
-		printf("%-8s %-16s %-10s %-6s higher (and p99 us, lower; modes exit, ioeventfd, poll; "
-		       "native: fio)\n", "blk", jobs[j].name, "IOPS", "yes");
+		printf("%-8s %-16s %-10s %-6s higher (and p99 us, lower; modes exit, ioeventfd, poll, "
+		       "poll-copy; native: fio)\n", "blk", jobs[j].name, "IOPS", "yes");
 }
 
 /* Runs argv, returns its exit status and its stdout (malloc'd) in *out. */
@@ -163,7 +170,7 @@ static int run_fio(const struct blk_job *j, const char *file, uint64_t size, uns
 	return r;
 }
 
-static int run_guest_job(const char *xenith, const struct blk_job *j, const char *mode, const char *file,
+static int run_guest_job(const char *xenith, const struct blk_job *j, const char *disk_opts, const char *file,
 			 uint64_t size, unsigned secs, double *iops, double *p99, char *why, size_t whylen)
 {
 	char disk[PATH_MAX + 64], cmd[160], vcpus[16];
@@ -172,7 +179,7 @@ static int run_guest_job(const char *xenith, const struct blk_job *j, const char
 	char *out, *line;
 	int st, r;
 
-	snprintf(disk, sizeof(disk), "path=%s,mode=%s", file, mode);
+	snprintf(disk, sizeof(disk), "path=%s,%s", file, disk_opts);
 	snprintf(vcpus, sizeof(vcpus), "%u", j->numjobs);
 	snprintf(cmd, sizeof(cmd), "blk rw=%s bs=%u iodepth=%u numjobs=%u size=%llu runtime=%u", j->rw, j->bs,
 		 j->iodepth, j->numjobs, (unsigned long long)size, secs * 1000);
@@ -282,30 +289,31 @@ int run_blk(struct bench_run *run, const struct blk_bench_opts *o, void (*progre
 			CPU_SET((int)c, &all);
 		sched_setaffinity(0, sizeof(all), &all);
 	}
-	total = (o->warmup + o->repeat) * (unsigned)(sizeof(jobs) / sizeof(jobs[0])) * 3;
+	total = (o->warmup + o->repeat) * (unsigned)(sizeof(jobs) / sizeof(jobs[0]) * NR_MODES);
 	for (unsigned rep = 0; rep < o->warmup + o->repeat; rep++) {
 		for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++) {
 			if (o->only && !o->only(o->opaque, jobs[j].name)) {
-				done += 3;
+				done += NR_MODES;
 				continue;
 			}
-			for (unsigned m = 0; m < 3; m++) {
+			for (unsigned m = 0; m < NR_MODES; m++) {
 				double ni, np, gi, gp;
-				char name[32], pname[32];
+				char name[64], pname[64];
 
 				progress("blk %u/%u: %s, native fio then guest (%s)%s", ++done, total, jobs[j].name,
-					 modes[m], rep < o->warmup ? " [warm-up]" : "");
+					 modes[m].name, rep < o->warmup ? " [warm-up]" : "");
 				if (run_fio(&jobs[j], file, size, secs, &ni, &np, why, sizeof(why)) < 0 ||
-				    run_guest_job(xenith, &jobs[j], modes[m], file, size, secs, &gi, &gp, why,
+				    run_guest_job(xenith, &jobs[j], modes[m].disk, file, size, secs, &gi, &gp, why,
 						  sizeof(why)) < 0) {
-					fprintf(stderr, "\nxenith bench: blk %s (%s): %s\n", jobs[j].name, modes[m], why);
+					fprintf(stderr, "\nxenith bench: blk %s (%s): %s\n", jobs[j].name, modes[m].name,
+						why);
 					unlink(file);
 					return -1;
 				}
 				if (rep < o->warmup)
 					continue;
-				snprintf(name, sizeof(name), "%s@%s", jobs[j].name, modes[m]);
-				snprintf(pname, sizeof(pname), "%s-p99@%s", jobs[j].name, modes[m]);
+				snprintf(name, sizeof(name), "%s@%s", jobs[j].name, modes[m].name);
+				snprintf(pname, sizeof(pname), "%s-p99@%s", jobs[j].name, modes[m].name);
 				{
 					struct bench_series *s[4] = {
 						bench_run_series(run, "blk", name, "native", "IOPS", true),
@@ -335,7 +343,7 @@ void bench_print_blk(const struct bench_run *run)
 
 	for (size_t i = 0; i < run->nr_series; i++) {
 		const struct bench_series *g = &run->series[i], *nat, *gp, *np;
-		char pname[40], job[32];
+		char pname[80], job[64];
 		const char *at;
 
 		if (strcmp(g->suite, "blk") || strcmp(g->mode, "guest") || strstr(g->name, "-p99@"))

@@ -83,18 +83,33 @@ static char *disk_arg(char *buf, size_t size, const char *path, const char *extr
 	return buf;
 }
 
+/* Both data paths: I/O in place on persistently mapped pages (the default), and grant copies. */
 static void test_written_data_is_on_the_backing_file_reads_back_and_discards(void **state)
 {
-	char d[320];
+	static const struct { const char *disk_opt, *grants; unsigned long seed; } paths[] = {
+		{ ",mode=exit", "persistent", 4242 },
+		{ ",mode=exit,persistent=0", "copied", 4343 },
+	};
 
 	(void)state;
-	assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-verify", "-m", "32",
-			     "--disk", disk_arg(d, sizeof(d), disk0, ",mode=exit"),
-			     "--cmdline", "blk verify blocks=96 bs=20480 seed=4242 discard=1"), 0);
-	assert_non_null(strstr(P.out, "blk-verify: 96 blocks of 20480 bytes written and flushed"));
-	assert_non_null(strstr(P.out, "read back, 0 bad words"));
-	assert_non_null(strstr(P.out, "block 0 discarded, reads back 0 non-zero bytes"));
-	host_verifies(disk0, 4242, 96 * 20480ull, 20480);
+	for (unsigned i = 0; i < 2; i++) {
+		char d[320], cmd[96], line[64];
+
+		snprintf(cmd, sizeof(cmd), "blk verify blocks=96 bs=20480 seed=%lu discard=1", paths[i].seed);
+		assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-verify", "-m", "32",
+				     "--disk", disk_arg(d, sizeof(d), disk0, paths[i].disk_opt),
+				     "--cmdline", cmd), 0);
+		snprintf(line, sizeof(line), "blk-verify: %s grants", paths[i].grants);
+		assert_non_null(strstr(P.out, line));
+		assert_non_null(strstr(P.out, "blk-verify: 96 blocks of 20480 bytes written and flushed"));
+		assert_non_null(strstr(P.out, "read back, 0 bad words"));
+		assert_non_null(strstr(P.out, "block 0 discarded, reads back 0 non-zero bytes"));
+		if (i == 0) {
+			assert_non_null(strstr(P.out, "while connected: refused, the backend holds it"));
+			assert_non_null(strstr(P.out, "after disconnect: released"));
+		}
+		host_verifies(disk0, paths[i].seed, 96 * 20480ull, 20480);
+	}
 }
 
 static void test_flushed_data_survives_sigkill_of_the_vmm(void **state)
@@ -120,7 +135,7 @@ static void test_hostile_requests_get_errors_and_the_other_disk_goes_on(void **s
 	/* The checks run in the guest (a wrong status is a GUEST_ASSERT, status 66). */
 	assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-hostile", "-m", "32",
 			     "--disk", disk_arg(a, sizeof(a), disk0, ""),
-			     "--disk", disk_arg(b, sizeof(b), disk1, ",ro=1,mode=exit"),
+			     "--disk", disk_arg(b, sizeof(b), disk1, ",ro=1,mode=exit,persistent=0"),
 			     "--cmdline", "blk hostile"), 0);
 	assert_non_null(strstr(P.out, "blk-hostile: all checks passed"));
 	assert_null(strstr(P.out, "WRONG"));
@@ -129,6 +144,8 @@ static void test_hostile_requests_get_errors_and_the_other_disk_goes_on(void **s
 	assert_non_null(strstr(P.out, "disk 1 still serves after disk 0's ring broke -> 0 ok"));
 	assert_non_null(strstr(P.out, "connect queue 1 of 1 -> -22 ok"));
 	assert_non_null(strstr(P.out, "connect queue 0 again -> -16 ok"));
+	assert_non_null(strstr(P.out, "blk-hostile: disk 0 with persistent grants"));
+	assert_non_null(strstr(P.out, "persistent grants asked of a disk without them -> -95 ok"));
 	assert_non_null(strstr(P.err, "ring indices are impossible"));
 }
 

@@ -63,12 +63,14 @@ enum xenith_hypercall {
 #define XEN_ENOENT 2
 #define XEN_ESRCH 3
 #define XEN_EINTR 4
+#define XEN_ENOMEM 12
 #define XEN_EFAULT 14
 #define XEN_EBUSY 16
 #define XEN_EEXIST 17
 #define XEN_EINVAL 22
 #define XEN_ENOSPC 28
 #define XEN_ENOSYS 38
+#define XEN_EOPNOTSUPP 95
 #define XEN_ETIMEDOUT 110
 #define XEN_EALREADY 114
 

@@ -94,6 +94,7 @@ _Static_assert(XENITH_RING_SLOTS(sizeof(union blkif_slot)) == 32, "32 requests i
 
 #define XENITH_DISK_RO (1u << 0)
 #define XENITH_DISK_DISCARD (1u << 1)
+#define XENITH_DISK_PERSISTENT (1u << 2) /* persistent grants offered (CONNECT_QUEUE flag below) */
 
 #define XENITH_DISK_MODE_EXIT 0
 #define XENITH_DISK_MODE_IOEVENTFD 1
@@ -120,8 +121,17 @@ struct xenith_disk_connect_queue {
 	uint32_t queue;        /* < xenith_disk_info.nr_queues */
 	grant_ref_t ring_ref;  /* the queue's ring page, granted writable */
 	uint32_t evtchn;       /* an unbound port for XENITH_BACKEND_DOMID */
-	uint32_t pad;          /* 0 */
+	uint32_t flags;        /* XENITH_DISK_CONNECT_*; other bits: -EINVAL */
 };
+
+/*
+ * Persistent grants: the frontend keeps every page it uses for this
+ * queue's I/O granted until it disconnects (it cannot end access before:
+ * the backend holds them mapped) and does best to reuse the same pages;
+ * the backend maps each once and reads and writes them in place.  Only
+ * if the disk's info has XENITH_DISK_PERSISTENT, else -EOPNOTSUPP.
+ */
+#define XENITH_DISK_CONNECT_PERSISTENT (1u << 0)
 _Static_assert(sizeof(struct xenith_disk_connect_queue) == 16, "xenith_disk_connect_queue ABI");
 
 #endif
