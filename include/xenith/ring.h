@@ -160,16 +160,19 @@ static inline void name##_back_init(struct name##_back *b, struct name##_sring *
 /*                                                                                                 \
  * Requests published and not consumed, in *n.  Returns -1 when the guest's                        \
  * req_prod is impossible: more requests outstanding than the ring has slots                       \
- * (indices that jumped).  Only *n requests may be taken.                                          \
+ * (indices that jumped), or fewer than the backend has already taken                              \
+ * (req_prod moved back behind req_cons).  Only *n requests may be taken.                          \
  */                                                                                                \
 static inline int name##_back_pending_reqs(const struct name##_back *b, ring_idx_t *n)            \
 {                                                                                                  \
 	ring_idx_t prod = __atomic_load_n(&b->s->h.req_prod, __ATOMIC_ACQUIRE);  /* [C1] */       \
+	ring_idx_t outstanding = (ring_idx_t)(prod - b->rsp_prod_pvt);                             \
+	ring_idx_t unconsumed = (ring_idx_t)(prod - b->req_cons);                                  \
                                                                                                    \
 	*n = 0;                                                                                    \
-	if ((ring_idx_t)(prod - b->rsp_prod_pvt) > name##_ring_size())                             \
+	if (outstanding > name##_ring_size() || unconsumed > outstanding)                          \
 		return -1;                                                                         \
-	*n = (ring_idx_t)(prod - b->req_cons);                                                     \
+	*n = unconsumed;                                                                           \
 	return 0;                                                                                  \
 }                                                                                                  \
                                                                                                    \

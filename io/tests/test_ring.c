@@ -174,6 +174,26 @@ static void test_backend_refuses_indices_that_jump(void **state)
 	assert_int_equal(n, test_ring_size());
 }
 
+static void test_backend_refuses_req_prod_moved_back_behind_its_consumer(void **state)
+{
+	struct test_back b;
+	struct test_req r;
+	ring_idx_t n;
+
+	(void)state;
+	test_back_init(&b, sring);
+	sring->h.req_prod = 5;
+	assert_int_equal(test_back_pending_reqs(&b, &n), 0);
+	for (ring_idx_t i = 0; i < n; i++)
+		test_back_take_req(&b, &r);
+	b.rsp_prod_pvt = 2; /* two answered, three in flight */
+	/* The guest takes back requests the backend already has: not "4 billion pending". */
+	sring->h.req_prod = 3;
+	assert_int_equal(test_back_pending_reqs(&b, &n), -1);
+	assert_int_equal(n, 0);
+	assert_int_equal(test_back_final_check(&b), -1);
+}
+
 static void test_backend_works_on_its_copy_of_a_request(void **state)
 {
 	struct test_front f;
@@ -324,6 +344,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_indices_wrap_around_32_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_refuses_indices_that_jump, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_refuses_req_prod_moved_back_behind_its_consumer,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_works_on_its_copy_of_a_request, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_two_threads_lose_no_wakeups, setup, teardown),
