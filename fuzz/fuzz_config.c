@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzz target: the domain config parser (hv/config.c).  The input is the
+ * text of a config file; it must parse into a configuration that keeps
+ * every documented limit, or fail with a message that names the file and
+ * line; never crash, never leak (LeakSanitizer is on under libFuzzer).
+ *
+ * The first byte picks how the text goes in (the rest is the text):
+ *   bits 0-1: base_dir (the config file's directory) is "", "/etc/xenith"
+ *             or 4000 bytes long (relative paths then overflow PATH_MAX);
+ *   bit 2:    through config_parse_file on a memfd (its read path and
+ *             NUL check) as well as config_parse_text.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fuzz.h"
+#include "xenith/blkif.h"
+
+static bool terminated(const char *s, size_t size)
+{
+	return memchr(s, 0, size) != NULL;
+}
+
+static void check_config(const struct domain_config *c)
+{
+	FUZZ_CHECK(terminated(c->name, sizeof(c->name)) && terminated(c->kernel, sizeof(c->kernel)) &&
+		   terminated(c->initrd, sizeof(c->initrd)) &&
+		   terminated(c->cmdline, sizeof(c->cmdline)) &&
+		   terminated(c->console_log, sizeof(c->console_log)), "a string field is not terminated");
+	FUZZ_CHECK(c->memory_mib >= CONFIG_MEMORY_MIN_MIB && c->memory_mib <= CONFIG_MEMORY_MAX_MIB,
+		   "memory %llu MiB", (unsigned long long)c->memory_mib);
+	FUZZ_CHECK(c->vcpus >= 1 && c->vcpus <= XENITH_MAX_VCPUS, "vcpus %u", c->vcpus);
+	FUZZ_CHECK(c->guest_cpl == 0 || c->guest_cpl == 3, "guest_cpl %u", c->guest_cpl);
+	FUZZ_CHECK(c->on_poweroff <= ACTION_PRESERVE && c->on_reboot <= ACTION_PRESERVE &&
+		   c->on_crash <= ACTION_PRESERVE, "an on_* action out of range");
+	FUZZ_CHECK(isfinite(c->timeout_s) && c->timeout_s >= 0 && c->timeout_s <= 365.0 * 86400,
+		   "timeout %g", c->timeout_s);
+	FUZZ_CHECK(c->nr_disks <= CONFIG_MAX_DISKS, "%u disks", c->nr_disks);
+	for (unsigned i = 0; i < c->nr_disks; i++) {
+		const struct disk_config *d = &c->disks[i];
+
+		FUZZ_CHECK(terminated(d->path, sizeof(d->path)) && d->path[0], "disk %u: no path", i);
+		FUZZ_CHECK(d->mode <= DISK_MODE_POLL, "disk %u: mode %d", i, (int)d->mode);
+		FUZZ_CHECK(d->queues <= XENITH_DISK_MAX_QUEUES, "disk %u: %u queues", i, d->queues);
+	}
+	if (c->name[0]) {
+		FUZZ_CHECK(c->name[0] != '-' && c->name[0] != '.', "name '%s'", c->name);
+		for (const char *p = c->name; *p; p++)
+			FUZZ_CHECK((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+				   (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-',
+				   "name '%s'", c->name);
+	}
+}
+
+static void check_result(int r, const struct domain_config *c, const struct errbuf *eb,
+			 const char *origin)
+{
+	if (r == 0) {
+		check_config(c);
+		return;
+	}
+	FUZZ_CHECK(r < 0 && r > -4096, "returned %d", r);
+	FUZZ_CHECK(terminated(eb->msg, sizeof(eb->msg)), "unterminated message");
+	FUZZ_CHECK(eb->msg[0], "error %d with no message", r);
+	FUZZ_CHECK(!strncmp(eb->msg, origin, strlen(origin)), "message '%s' does not name %s",
+		   eb->msg, origin);
+}
+
+static void set_base_dir(struct domain_config *c, unsigned which)
+{
+	switch (which) {
+	case 1:
+		snprintf(c->base_dir, sizeof(c->base_dir), "/etc/xenith");
+		break;
+	case 2:
+		memset(c->base_dir, 'd', 4000);
+		c->base_dir[0] = '/';
+		c->base_dir[4000] = 0;
+		break;
+	}
+}
+
+/* Through a file, as `xenith run -c` reads it (a memfd: no disk, nothing to clean up). */
+static void parse_as_file(const uint8_t *text, size_t len)
+{
+	static struct domain_config c;
+	struct errbuf eb = { "" };
+	char path[64];
+	int fd = memfd_create("fuzz.cfg", MFD_CLOEXEC), r;
+
+	if (fd < 0)
+		return;
+	if (write(fd, text, len) == (ssize_t)len) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		config_init(&c);
+		r = config_parse_file(&c, path, &eb);
+		if (r == 0) {
+			check_config(&c);
+			FUZZ_CHECK(!strcmp(c.base_dir, "/proc/self/fd"), "base_dir '%s'", c.base_dir);
+		} else {
+			/* Whether the file is refused or a line in it, the message names it. */
+			FUZZ_CHECK(r < 0 && r > -4096, "returned %d", r);
+			FUZZ_CHECK(terminated(eb.msg, sizeof(eb.msg)) && strstr(eb.msg, path),
+				   "message '%s' does not name %s", eb.msg, path);
+		}
+	}
+	close(fd);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct domain_config c; /* 40 KiB: not on the stack */
+	struct errbuf eb = { "" };
+	uint8_t knobs;
+	char *text;
+	int r;
+
+	if (size < 1)
+		return 0;
+	knobs = data[0];
+	data++;
+	size--;
+	text = malloc(size + 1);
+	if (!text)
+		abort();
+	memcpy(text, data, size);
+	text[size] = 0;
+	config_init(&c);
+	set_base_dir(&c, knobs & 3);
+	r = config_parse_text(&c, text, "fuzz.cfg", &eb);
+	check_result(r, &c, &eb, "fuzz.cfg");
+	if (knobs & 4)
+		parse_as_file(data, size);
+	free(text);
+	return 0;
+}

@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+# Writes the seed corpus fuzz/corpus/TARGET/seed-* : valid inputs in each
+# target's layout (see the comment at the top of fuzz/fuzz_TARGET.c), so the
+# fuzzer starts past the first checks.  Regression inputs (crashes found and
+# fixed) live beside them as regress-* and are not touched here.
+# Usage: fuzz/make_seeds.py
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PAGE = 4096
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+# ---- grant (fuzz_grant.c) ----
+GTF_PERMIT, GTF_RO, GTF_READING, GTF_WRITING = 1, 4, 8, 16
+OP_MAP, OP_UNMAP, OP_COPY, OP_GUEST, OP_SET = range(5)
+
+
+def entry(flags=0, domid=0, frame=0):
+    return struct.pack("<HHI", flags, domid, frame)
+
+
+def g_map(ref, write):
+    return struct.pack("<BHB", OP_MAP, ref, 1 if write else 0)
+
+
+def g_unmap(which):
+    return struct.pack("<BB", OP_UNMAP, which)
+
+
+def g_copy(copies):
+    # copies: (to_guest, ref, offset, len); the count byte is 1 + v % 80
+    b = struct.pack("<BB", OP_COPY, len(copies) - 1)
+    for to_guest, ref, off, ln in copies:
+        b += struct.pack("<BHHH", 1 if to_guest else 0, ref, off, ln)
+    return b
+
+
+def g_guest(ref, e):
+    return struct.pack("<BH", OP_GUEST, ref) + e
+
+
+def g_set(page, frames):
+    return struct.pack("<BBB", OP_SET, page, frames)
+
+
+def grant_input(pages, min_page, table_page, frames, entries, ops, knobs=0, tail=None, domid=None):
+    b = struct.pack("<BB", knobs, pages - 1)
+    if knobs & 1:
+        b += struct.pack("<H", tail)
+    if knobs & 2:
+        b += struct.pack("<H", domid)
+    b += struct.pack("<BBB", min_page, table_page, frames)
+    b += struct.pack("<B", len(entries)) + b"".join(entries)
+    return b + b"".join(ops)
+
+
+def grant_entries(domid=0):
+    e = [entry()] * 8                                  # refs 0-7: reserved
+    e.append(entry(GTF_PERMIT, domid, 1))              # 8: read/write
+    e.append(entry(GTF_PERMIT | GTF_RO, domid, 2))     # 9: read-only
+    e.append(entry(GTF_PERMIT, 7, 3))                  # 10: another domain's
+    e.append(entry(GTF_PERMIT, domid, 100))            # 11: frame outside memory
+    e.append(entry(GTF_PERMIT, domid, 8))              # 12: the table's own page
+    e.append(entry(2, domid, 4))                       # 13: not permit_access
+    e.append(entry(GTF_PERMIT | GTF_READING, domid, 5))  # 14: the guest set a busy bit
+    return e
+
+
+def grant_seeds():
+    ops = [g_map(8, False), g_map(8, True), g_map(9, False), g_map(9, True), g_map(10, False),
+           g_map(11, False), g_map(13, False), g_map(14, False), g_map(3, False), g_map(600, False),
+           g_unmap(0),
+           g_copy([(True, 8, 0, 4096), (False, 9, 100, 200), (True, 9, 0, 1), (False, 8, 4000, 200)]),
+           g_guest(8, entry(0, 0, 1)),                 # ungrant while mapped
+           g_map(12, True), g_copy([(True, 12, 64, 16)]), g_guest(9, entry(GTF_PERMIT, 0, 6)),
+           g_map(9, True), g_set(8, 1), g_unmap(1), g_unmap(0)]
+    write("grant", "basic", grant_input(16, 4, 8, 1, grant_entries(), ops))
+    # The first set fails (0 frames); the guest sets it later, over entries already there.
+    write("grant", "late-set", grant_input(16, 4, 8, 0, grant_entries(),
+                                           [g_map(8, False), g_set(8, 2), g_map(8, False),
+                                            g_map(520, False), g_guest(520, entry(GTF_PERMIT, 0, 2)),
+                                            g_map(520, True), g_unmap(0)]))
+    # A batch longer than grant.c's 64.
+    batch = [(i % 2 == 0, 8 + i % 3, (i * 64) % 4096, 64) for i in range(70)]
+    write("grant", "long-batch", grant_input(16, 4, 8, 1, grant_entries(), [g_copy(batch)]))
+    # The guest clears the in-use mark while the backend holds a map, then the backend maps again.
+    write("grant", "guest-clears-mark", grant_input(16, 4, 8, 1, grant_entries(),
+                                                    [g_map(8, False), g_guest(8, entry(GTF_PERMIT, 0, 1)),
+                                                     g_map(8, False), g_map(8, True), g_unmap(0),
+                                                     g_unmap(0), g_unmap(0)]))
+    # A partial last page, a backend domid other than 0, a table in the last whole page.
+    write("grant", "odd-memory", grant_input(12, 2, 11, 1, grant_entries(5),
+                                             [g_map(8, True), g_map(11, False), g_unmap(0)],
+                                             knobs=3, tail=100, domid=5))
+
+
+# ---- blkif (fuzz_blkif.c) ----
+OP_READ, OP_WRITE, OP_FLUSH, OP_DISCARD = 0, 1, 3, 5
+A_PUBLISH, A_REQ_PROD, A_POKE, A_TAKE, A_RESPOND, A_CHECK = range(6)
+SLOT = 112
+HDR = 64
+
+
+def req(op, rid, sector, segs=()):
+    b = struct.pack("<BBHIQQ", op, len(segs), 0, 0, rid, sector)
+    for gref, first, last in segs:
+        b += struct.pack("<IBBH", gref, first, last, 0)
+    return b.ljust(SLOT, b"\0")
+
+
+def discard(rid, sector, n):
+    return struct.pack("<BBHIQQQ", OP_DISCARD, 0, 0, 0, rid, sector, n).ljust(SLOT, b"\0")
+
+
+def ring_page(start, reqs):
+    page = bytearray(PAGE)
+    struct.pack_into("<IIII", page, 0, (start + len(reqs)) & 0xffffffff, start + 1, start, start + 1)
+    for i, r in enumerate(reqs):
+        slot = ((start + i) & 31)
+        page[HDR + slot * SLOT:HDR + (slot + 1) * SLOT] = r
+    return bytes(page)
+
+
+def poke(offset, data):
+    return struct.pack("<BHB", A_POKE, offset, len(data)) + data
+
+
+def blkif_input(knobs, disk, start, page, actions):
+    b = struct.pack("<B", knobs)
+    size = knobs & 3
+    if size == 1:
+        b += struct.pack("<B", disk)
+    elif size == 2:
+        b += struct.pack("<I", disk)
+    elif size == 3:
+        b += struct.pack("<Q", disk)
+    if knobs & 8:
+        b += struct.pack("<I", start)
+    return b + page + b"".join(actions)
+
+
+def blkif_seeds():
+    reqs = [req(OP_READ, 1, 0, [(8, 0, 7), (9, 0, 3)]), req(OP_WRITE, 2, 100, [(10, 2, 5)]),
+            req(OP_FLUSH, 3, 0), discard(4, 50, 10), req(9, 5, 0),
+            req(OP_READ, 6, 2047, [(8, 7, 7)]), req(OP_READ, 7, 2047, [(8, 6, 7)]),
+            req(OP_WRITE, 8, 0, [(8 + i, 0, 7) for i in range(11)])]
+    later = req(OP_READ, 9, 8, [(20, 0, 0)])
+    actions = [struct.pack("<BB", A_TAKE, 32), struct.pack("<BB", A_RESPOND, 4),
+               struct.pack("<B", A_CHECK), struct.pack("<BB", A_RESPOND, 32),
+               struct.pack("<B", A_CHECK),
+               poke(HDR + (len(reqs) & 31) * SLOT, later), struct.pack("<Bb", A_PUBLISH, 1),
+               struct.pack("<BB", A_TAKE, 1), struct.pack("<BB", A_RESPOND, 1),
+               struct.pack("<B", A_CHECK)]
+    write("blkif", "basic", blkif_input(2, 2048, 0, ring_page(0, reqs), actions))
+    # Indices about to wrap around 32 bits.
+    start = 0xfffffffd
+    write("blkif", "wrap", blkif_input(2 | 8, 2048, start, ring_page(start, reqs), actions))
+    # A read-only disk: writes and discards refused.
+    write("blkif", "read-only", blkif_input(2 | 4, 2048, 0, ring_page(0, reqs), actions))
+    # The largest disk there is: sector arithmetic at the top of 64 bits.
+    top = (1 << 64) - 1
+    big = [req(OP_READ, 1, top - 8, [(8, 0, 7)]), req(OP_READ, 2, top - 7, [(8, 0, 7)]),
+           discard(3, top - 1, 1), discard(4, top, 1)]
+    write("blkif", "huge-disk", blkif_input(3, top, 0, ring_page(0, big), actions))
+    # The guest moves req_prod back behind what the backend took: the ring is broken.
+    write("blkif", "req-prod-back", blkif_input(2, 2048, 0, ring_page(0, reqs),
+                                                [struct.pack("<BB", A_TAKE, 32), struct.pack("<BB", A_RESPOND, 2),
+                                                 struct.pack("<Bb", A_PUBLISH, -2),
+                                                 struct.pack("<BB", A_TAKE, 32)]))
+    # A full ring, then the guest claims one more than fits.
+    full = [req(OP_READ, i, i, [(8, 0, 0)]) for i in range(32)]
+    write("blkif", "full-ring", blkif_input(2, 4096, 0, ring_page(0, full),
+                                            [struct.pack("<BB", A_TAKE, 32), struct.pack("<B", A_CHECK),
+                                             struct.pack("<BB", A_RESPOND, 1),
+                                             struct.pack("<BI", A_REQ_PROD, 34),
+                                             struct.pack("<BB", A_TAKE, 32)]))
+
+
+# ---- config (fuzz_config.c): a knob byte, then the text ----
+CONFIGS = {
+    "readme": b"""# web.cfg
+name    = "web"
+memory  = 64          # MiB (512M and 1G are accepted too)
+vcpus   = 2
+kernel  = "build/guest/minios"   # relative to this file's directory
+cmdline = "smp"
+on_crash = "preserve" # destroy | restart | preserve
+timeout = 30          # seconds, then the domain is destroyed
+""",
+    "disks": b"""name = 'db-1'
+memory = 1G
+disk = [ "path=/var/lib/x.img,mode=ioeventfd,ro=0", "path=/dev/nvme0n1,mode=poll,queues=2" ]
+disk = "disk.img"
+disk = [ 'path=rel.img,mode=exit,direct=0,sqpoll=1' ]
+on_poweroff = destroy
+on_reboot = restart
+""",
+    "everything": b"""name="all.keys-1"
+memory=512M
+vcpus=64
+kernel=/boot/guest
+initrd='initrd.img'
+ramdisk = "other.img"
+cmdline = "blk rw=randread bs=4k iodepth=32 runtime=2000"
+extra = "say \\"hi\\" \\\\ there"
+guest_cpl = 0
+console_log = console.log
+timeout = 0.5
+""",
+    "errors": b"""vcpu = 2
+""",
+    "bad-list": b"""disk = [ "a.img", 'b.img' , ]
+""",
+}
+
+
+def config_seeds():
+    for name, text in CONFIGS.items():
+        write("config", name, b"\x00" + text)
+    write("config", "base-dir", b"\x01" + CONFIGS["disks"])
+    write("config", "long-base-dir", b"\x02" + CONFIGS["disks"])
+    write("config", "as-file", b"\x05" + CONFIGS["readme"])
+
+
+# ---- elf (fuzz_elf.c): an ELF64 x86-64 executable ----
+def elf_image(pad=0):
+    ehdr_size, phdr_size, shdr_size = 64, 56, 64
+    text_off, data_off, note_off, sym_off, str_off, shdr_off, size = (
+        0x1000, 0x2000, 0x2800, 0x3000, 0x3100, 0x3200, 0x3200 + 3 * 64)
+    b = bytearray(size)
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0, 0, pad]) + bytes(6)  # ELF64, LSB, version 1; EI_PAD: the knobs
+    b[0:16] = ident
+    struct.pack_into("<HHIQQQIHHHHHH", b, 16, 2, 62, 1, 0x100000, ehdr_size, shdr_off, 0,
+                     ehdr_size, phdr_size, 3, shdr_size, 3, 0)
+    PT_LOAD, PT_NOTE, PF_X, PF_W, PF_R = 1, 4, 1, 2, 4
+    phdrs = [(PT_LOAD, PF_R | PF_X, text_off, 0x100000, 0x100, 0x100),
+             (PT_LOAD, PF_R | PF_W, data_off, 0x101000, 0x10, 0x2000),
+             (PT_NOTE, PF_R, note_off, 0, 12 + 8 + 4, 0)]
+    for i, (typ, flags, off, vaddr, filesz, memsz) in enumerate(phdrs):
+        struct.pack_into("<IIQQQQQQ", b, ehdr_size + i * phdr_size, typ, flags, off, vaddr, vaddr,
+                         filesz, memsz, 0x1000 if typ == PT_LOAD else 4)
+    b[text_off:text_off + 0x100] = b"\x90" * 0x100
+    b[data_off:data_off + 0x10] = b"\xaa" * 0x10
+    # The Xenith ABI note: namesz 7 ("Xenith\0"), descsz 4, type 1, the ABI version.
+    struct.pack_into("<III8sI", b, note_off, 7, 4, 1, b"Xenith\0", 1)
+    strtab = b"\0_start\0crash_null_deref\0"
+    STT_FUNC, STB_GLOBAL, STB_LOCAL = 2, 1, 0
+    syms = [(0, 0, 0, 0), (1, STB_GLOBAL << 4 | STT_FUNC, 0x100000, 0x40),
+            (8, STB_LOCAL << 4 | STT_FUNC, 0x100040, 0x20)]
+    for i, (name, info, value, sz) in enumerate(syms):
+        struct.pack_into("<IBBHQQ", b, sym_off + i * 24, name, info, 0, 1, value, sz)
+    b[str_off:str_off + len(strtab)] = strtab
+    SHT_SYMTAB, SHT_STRTAB = 2, 3
+    shdrs = [(0, 0, 0, 0, 0, 0), (SHT_SYMTAB, sym_off, len(syms) * 24, 2, 1, 24),
+             (SHT_STRTAB, str_off, len(strtab), 0, 0, 0)]
+    for i, (typ, off, sz, link, info, entsize) in enumerate(shdrs):
+        struct.pack_into("<IIQQQQIIQQ", b, shdr_off + i * shdr_size, 0, typ, 0, 0, off, sz, link,
+                         info, 8, entsize)
+    return bytes(b)
+
+
+def elf_seeds():
+    for pad, name in ((0, "image"), (1, "image-fresh-memory"), (2, "image-less-memory")):
+        write("elf", name, elf_image(pad))
+
+
+if __name__ == "__main__":
+    grant_seeds()
+    blkif_seeds()
+    config_seeds()
+    elf_seeds()

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The fuzz tier: builds each libFuzzer target in fuzz/ with clang
+# (-fsanitize=fuzzer,address,undefined) together with the project sources
+# it exercises (only those: the project itself builds with gcc), into
+# BUILD_DIR/fuzz/, and runs it from its seed corpus fuzz/corpus/TARGET/
+# for XENITH_FUZZ_SECONDS (default 10) each, or XENITH_FUZZ_RUNS inputs
+# if that is set.  Prints TAP; without clang or libFuzzer every target is
+# skipped.  New inputs the fuzzer finds go to BUILD_DIR/fuzz/corpus/TARGET/,
+# crashes to BUILD_DIR/fuzz/artifacts/, logs to BUILD_DIR/fuzz/TARGET.log.
+#
+# Usage: fuzz/run.sh BUILD_DIR [TARGET...]     (default: every target)
+# CLANG=clang-NN picks another clang.
+set -uo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+if [ $# -lt 1 ]; then
+	echo "usage: $0 BUILD_DIR [TARGET...]" >&2
+	exit 2
+fi
+out=$(mkdir -p "$1/fuzz" && cd "$1/fuzz" && pwd)
+shift
+secs=${XENITH_FUZZ_SECONDS:-10}
+runs=${XENITH_FUZZ_RUNS:-}
+clang=${CLANG:-clang}
+
+# target: project sources, libraries, largest input
+declare -A sources=(
+	[grant]="io/grant.c"
+	[blkif]="io/blkback.c io/grant.c"
+	[config]="hv/config.c hv/err.c"
+	[elf]="hv/elfload.c hv/err.c"
+)
+declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="")
+declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000)
+all=(grant blkif config elf)
+
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
+for t in "${targets[@]}"; do
+	if [ -z "${sources[$t]+x}" ]; then
+		echo "$0: no target '$t' (targets: ${all[*]})" >&2
+		exit 2
+	fi
+done
+
+cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
+	"-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
+	-Wall -Wextra -I"$src/include" -I"$src/io" -I"$src/hv" -I"$src/fuzz")
+
+# Prints its input as TAP comments.
+comment() {
+	sed 's/^/# /'
+}
+
+count() {
+	find "$1" -type f | wc -l
+}
+
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+
+echo "1..${#targets[@]}"
+
+skip=""
+if ! command -v "$clang" >/dev/null; then
+	skip="$clang not found (Debian: apt-get install clang libclang-rt-dev)"
+else
+	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
+		>"$out/probe.c"
+	if ! "$clang" -fsanitize=fuzzer,address,undefined "$out/probe.c" -o "$out/probe" \
+		>"$out/probe.log" 2>&1; then
+		skip="$clang cannot link -fsanitize=fuzzer (Debian: apt-get install libclang-rt-dev)"
+	fi
+fi
+if [ -n "$skip" ]; then
+	n=0
+	for t in "${targets[@]}"; do
+		n=$((n + 1))
+		echo "ok $n - $t # SKIP $skip"
+	done
+	exit 0
+fi
+
+# Rebuilds a target when it is missing or older than anything it is built from.
+build() {
+	local t=$1 bin=$2 files=("$src/fuzz/fuzz_$1.c")
+	local f
+
+	for f in ${sources[$t]}; do
+		files+=("$src/$f")
+	done
+	if [ -x "$bin" ] && ! find "${files[@]}" "$src/fuzz/fuzz.h" "$src/fuzz/run.sh" \
+		"$src"/include/xenith/*.h "$src"/io/*.h "$src"/hv/*.h -newer "$bin" | grep -q .; then
+		return 0
+	fi
+	# shellcheck disable=SC2086 # libs is a list of flags
+	"$clang" "${cflags[@]}" "${files[@]}" -o "$bin.tmp" ${libs[$t]} >"$out/$t.build.log" 2>&1 &&
+		mv "$bin.tmp" "$bin"
+}
+
+status=0
+n=0
+for t in "${targets[@]}"; do
+	n=$((n + 1))
+	bin=$out/fuzz_$t
+	log=$out/$t.log
+	if ! build "$t" "$bin"; then
+		echo "not ok $n - $t"
+		echo "build failed ($out/$t.build.log):" | comment
+		tail -n 40 "$out/$t.build.log" | comment
+		status=1
+		continue
+	fi
+	if [ -s "$out/$t.build.log" ]; then
+		echo "$t: clang warns ($out/$t.build.log):" | comment
+		head -n 20 "$out/$t.build.log" | comment
+	fi
+	mkdir -p "$out/corpus/$t" "$out/artifacts"
+	limit=(-max_total_time="$secs")
+	[ -n "$runs" ] && limit=(-runs="$runs")
+	# The first corpus directory takes new inputs: the committed seeds stay as they are.
+	"$bin" "${limit[@]}" -max_len="${max_len[$t]}" -timeout=5 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" \
+		"$out/corpus/$t" "$src/fuzz/corpus/$t" >"$log" 2>&1
+	rc=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	seed=$(sed -n 's/^INFO: Seed: *//p' "$log" | head -n 1)
+	if [ $rc -eq 0 ]; then
+		echo "ok $n - $t"
+		echo "$t: ${execs:-?} inputs (limit ${limit[*]}), seed $seed," \
+			"corpus: $(count "$out/corpus/$t") found + $(count "$src/fuzz/corpus/$t") committed" |
+			comment
+		continue
+	fi
+	status=1
+	echo "not ok $n - $t"
+	artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+	{
+		echo "$t: exit $rc after ${execs:-?} inputs, seed $seed; full log: $log"
+		[ -n "$artifact" ] && echo "reproduce: $bin $artifact"
+		# The report: from the first sign of trouble, at most 80 lines.
+		trouble='^==[0-9]+==ERROR|fuzz invariant broken|runtime error:|^ALARM|ERROR: libFuzzer'
+		first=$(grep -n -m1 -E "$trouble" "$log" | cut -d: -f1)
+		if [ -n "$first" ]; then
+			tail -n "+$first" "$log" | head -n 80
+		else
+			tail -n 40 "$log"
+		fi
+	} | comment
+done
+exit $status
