@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
  * blk: the guest's block programs over blkfront.
- *   blk [run] rw=randread bs=4096 iodepth=32 size=BYTES runtime=MS disk=N [spin=US] [batch=N]
- *       a fio-like load; prints one "blk-json:" line with fio's field names;
- *       new requests are published every `batch` I/Os (default 4; 0: once
- *       per refill, like fio's iodepth_batch_submit)
- *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1] [discard=1]
+ *   blk [run] rw=randread bs=4096 iodepth=32 numjobs=N size=BYTES runtime=MS disk=N
+ *           [spin=US] [batch=N] [persistent=0|1]
+ *       a fio-like load; prints one "blk-json:" line with fio's field names
+ *       (all jobs together, like fio's group_reporting); numjobs: one job per
+ *       vCPU, each on a queue of its own; new requests are published every
+ *       `batch` I/Os (default 4; 0: once per refill, like fio's
+ *       iodepth_batch_submit); persistent=0: grant copies instead of
+ *       persistent grants
+ *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1] [discard=1] [persistent=0|1]
  *       writes a pattern, flushes, reads it back; hold=1 then waits forever
  *       (for the test that kills the VMM after the flush); discard=1 then
  *       discards block 0 and checks that it reads back as zeroes
- *   blk hostile
- *       bad requests on disk 0 (read-write) and disk 1 (read-only): each
- *       must get an error response; then disk 0's ring indices jump, and
- *       disk 1 must go on serving
+ *   blk hostile [persistent=0|1]
+ *       connects that must be refused (a queue that does not exist, an
+ *       unknown flag, a queue twice, persistent grants from a disk without
+ *       them); bad requests on disk 0 (read-write) and disk 1 (read-only):
+ *       each must get an error response; then disk 0's ring indices jump,
+ *       and disk 1 must go on serving
  */
 #include "assert.h"
 #include "blkfront.h"
@@ -43,7 +49,6 @@ struct dir_stats {
 
 /* A job: one vCPU driving one queue of the disk. */
 struct job {
-	unsigned id;
 	struct blkfront bf;
 	struct slot slots[SLOTS];
 	uint32_t hist[2][NBUCKETS];
@@ -390,7 +395,6 @@ static int blk_run(struct blk_opts *o)
 			       jobs[j].bf.port, j);
 			return 3;
 		}
-		jobs[j].id = j;
 		jobs[j].bf.spin_ns = o->spin_us * 1000;
 		jobs[j].rng = (0x9e3779b97f4a7c15ull ^ o->seed) + j * 0x632be59bd9b4e019ull;
 		setup_slots(jobs[j].slots, (unsigned)o->iodepth, o->bs);
