@@ -9,10 +9,11 @@
  *       `batch` I/Os (default 4; 0: once per refill, like fio's
  *       iodepth_batch_submit); persistent=0: grant copies instead of
  *       persistent grants
- *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1] [discard=1] [persistent=0|1]
+ *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1] [discard=1] [spread=N] [persistent=0|1]
  *       writes a pattern, flushes, reads it back; hold=1 then waits forever
  *       (for the test that kills the VMM after the flush); discard=1 then
- *       discards block 0 and checks that it reads back as zeroes
+ *       discards block 0 and checks that it reads back as zeroes; spread=N
+ *       then reads the last block's first page into N different pages
  *   blk hostile [persistent=0|1]
  *       connects that must be refused (a queue that does not exist, an
  *       unknown flag, a queue twice, persistent grants from a disk without
@@ -79,7 +80,7 @@ static bool jobs_alloc(unsigned n)
 
 struct blk_opts {
 	char rw[16];
-	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch, numjobs, persistent;
+	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch, numjobs, persistent, spread;
 };
 
 static bool word_is(const char *s, size_t n, const char *w)
@@ -136,6 +137,7 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 		else if (word_is(k, klen, "batch")) o->batch = n;
 		else if (word_is(k, klen, "numjobs")) o->numjobs = n;
 		else if (word_is(k, klen, "persistent")) o->persistent = n;
+		else if (word_is(k, klen, "spread")) o->spread = n;
 		else {
 			printf("blk: unknown option '%.*s'\n", (int)klen, k);
 			return false;
@@ -465,6 +467,8 @@ static uint64_t pattern(uint64_t seed, uint64_t off)
 	return x ^ (x >> 31);
 }
 
+static uint32_t *spread_refs;
+
 static int blk_verify(struct blk_opts *o)
 {
 	struct blkfront bf;
@@ -537,6 +541,48 @@ static int blk_verify(struct blk_opts *o)
 		       (unsigned long long)nonzero);
 		bad += nonzero;
 	}
+	if (o->spread && !bad) {
+		/*
+		 * The last block's first page read into `spread` different granted
+		 * pages: with persistent grants, past the backend's mapping budget
+		 * (1056 per ring) these reads take the copy path; either way each
+		 * page must hold the pattern.
+		 */
+		uint64_t off = (o->blocks - 1) * o->bs, badpages = 0;
+
+		spread_refs = calloc(o->spread, sizeof(*spread_refs));
+		GUEST_ASSERT(spread_refs);
+		for (unsigned long i = 0; i < o->spread; i++) {
+			uint8_t *page = alloc_pages(1);
+			int ref;
+
+			GUEST_ASSERT(page);
+			memset(page, 0xa5, XENITH_PAGE_SIZE);
+			ref = gnttab_grant(XENITH_BACKEND_DOMID, (uint64_t)(uintptr_t)page / XENITH_PAGE_SIZE, false);
+			GUEST_ASSERT(ref > 0);
+			spread_refs[i] = (uint32_t)ref;
+			memset(&req, 0, sizeof(req));
+			req.operation = BLKIF_OP_READ;
+			req.nr_segments = 1;
+			req.id = i;
+			req.sector_number = off / XENITH_SECTOR_SIZE;
+			req.seg[0] = (struct blkif_request_segment){ .gref = (uint32_t)ref, .first_sect = 0,
+								     .last_sect = XENITH_SECTORS_PER_PAGE - 1 };
+			GUEST_ASSERT_EQ(sync_request(&bf, &req), BLKIF_RSP_OKAY);
+			for (unsigned w = 0; w < XENITH_PAGE_SIZE / 8; w++) {
+				uint64_t v;
+
+				memcpy(&v, page + w * 8, 8);
+				if (v != pattern(o->seed, off + w * 8)) {
+					badpages++;
+					break;
+				}
+			}
+		}
+		printf("blk-verify: read into %lu different pages, %llu wrong\n", o->spread,
+		       (unsigned long long)badpages);
+		bad += badpages;
+	}
 	if (bf.persistent) {
 		bool early = gnttab_end_access(slots[0].grefs[0]);
 
@@ -550,6 +596,14 @@ static int blk_verify(struct blk_opts *o)
 
 		printf("blk-verify: after disconnect: %s\n", late ? "released" : "still held (WRONG)");
 		GUEST_ASSERT(late);
+	}
+	if (spread_refs) {
+		unsigned long held = 0;
+
+		for (unsigned long i = 0; i < o->spread; i++)
+			held += !gnttab_end_access(spread_refs[i]);
+		printf("blk-verify: after disconnect, %lu of %lu spread pages still held\n", held, o->spread);
+		GUEST_ASSERT_EQ(held, 0);
 	}
 	return bad ? 1 : 0;
 }

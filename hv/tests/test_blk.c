@@ -83,7 +83,11 @@ static char *disk_arg(char *buf, size_t size, const char *path, const char *extr
 	return buf;
 }
 
-/* Both data paths: I/O in place on persistently mapped pages (the default), and grant copies. */
+/*
+ * Both data paths: I/O in place on persistently mapped pages (the default),
+ * and grant copies; spread=1200 reads into more pages than the backend maps
+ * persistently (1056 per ring), so the persistent run takes both paths.
+ */
 static void test_written_data_is_on_the_backing_file_reads_back_and_discards(void **state)
 {
 	static const struct { const char *disk_opt, *grants; unsigned long seed; } paths[] = {
@@ -95,7 +99,8 @@ static void test_written_data_is_on_the_backing_file_reads_back_and_discards(voi
 	for (unsigned i = 0; i < 2; i++) {
 		char d[320], cmd[96], line[64];
 
-		snprintf(cmd, sizeof(cmd), "blk verify blocks=96 bs=20480 seed=%lu discard=1", paths[i].seed);
+		snprintf(cmd, sizeof(cmd), "blk verify blocks=96 bs=20480 seed=%lu discard=1 spread=1200",
+			 paths[i].seed);
 		assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-verify", "-m", "32",
 				     "--disk", disk_arg(d, sizeof(d), disk0, paths[i].disk_opt),
 				     "--cmdline", cmd), 0);
@@ -104,6 +109,8 @@ static void test_written_data_is_on_the_backing_file_reads_back_and_discards(voi
 		assert_non_null(strstr(P.out, "blk-verify: 96 blocks of 20480 bytes written and flushed"));
 		assert_non_null(strstr(P.out, "read back, 0 bad words"));
 		assert_non_null(strstr(P.out, "block 0 discarded, reads back 0 non-zero bytes"));
+		assert_non_null(strstr(P.out, "read into 1200 different pages, 0 wrong"));
+		assert_non_null(strstr(P.out, "after disconnect, 0 of 1200 spread pages still held"));
 		if (i == 0) {
 			assert_non_null(strstr(P.out, "while connected: refused, the backend holds it"));
 			assert_non_null(strstr(P.out, "after disconnect: released"));
