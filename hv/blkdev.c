@@ -8,6 +8,7 @@
 
 #include "blkback.h"
 #include "domain.h"
+#include "json.h"
 
 static uint32_t mode_abi(enum disk_mode m)
 {
@@ -88,6 +89,46 @@ void domain_disks_close(struct domain *d)
 		memset(dd, 0, sizeof(*dd));
 	}
 	d->nr_disks = 0;
+}
+
+int domain_disks_json(struct domain *d, char *buf, size_t size)
+{
+	size_t n = 0;
+	int k;
+
+	pthread_mutex_lock(&d->disk_lock);
+	k = snprintf(buf, size, "[");
+	n = k < 0 ? size : (size_t)k;
+	for (unsigned i = 0; i < d->nr_disks && n < size; i++) {
+		const struct disk_config *dc = &d->cfg.disks[i];
+		char path[2 * PATH_MAX];
+
+		json_escape(path, sizeof(path), dc->path);
+		for (unsigned q = 0; q < d->disks[i].nr_queues && n < size; q++) {
+			struct blkback_stats st;
+
+			blkback_get_stats(d->disks[i].q[q].b, &st);
+			k = snprintf(buf + n, size - n,
+				     "%s{\"disk\":%u,\"queue\":%u,\"path\":\"%s\",\"mode\":\"%s\",\"ro\":%s,"
+				     "\"connected\":%s,\"broken\":%s,\"persistent\":%s,\"persistent_maps\":%llu,"
+				     "\"requests\":%llu,\"reads\":%llu,\"writes\":%llu,\"flushes\":%llu,"
+				     "\"discards\":%llu,\"errors\":%llu,\"bad_requests\":%llu}",
+				     (i || q) ? "," : "", i, q, path, disk_mode_name(dc->mode),
+				     dc->ro ? "true" : "false", st.connected ? "true" : "false",
+				     st.broken ? "true" : "false", st.persistent ? "true" : "false",
+				     (unsigned long long)st.persistent_maps, (unsigned long long)st.requests,
+				     (unsigned long long)st.reads, (unsigned long long)st.writes,
+				     (unsigned long long)st.flushes, (unsigned long long)st.discards,
+				     (unsigned long long)st.errors, (unsigned long long)st.bad_requests);
+			n += k < 0 ? size : (size_t)k;
+		}
+	}
+	pthread_mutex_unlock(&d->disk_lock);
+	if (n >= size)
+		return -1;
+	k = snprintf(buf + n, size - n, "]");
+	n += k < 0 ? size : (size_t)k;
+	return n < size ? (int)n : -1;
 }
 
 static void notify_guest(void *opaque)

@@ -10,6 +10,7 @@
 #ifndef XENITH_HV_BLKDEV_H
 #define XENITH_HV_BLKDEV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -35,6 +36,12 @@ struct domain_disk {
 int domain_disks_open(struct domain *d, struct errbuf *eb);
 /* Before guest memory goes away. */
 void domain_disks_close(struct domain *d);
+/*
+ * Every queue of every disk as a JSON array (path, mode, connection state,
+ * request counters), for the control socket's "disks" command.  Returns
+ * the length, or -1 if size is too small.
+ */
+int domain_disks_json(struct domain *d, char *buf, size_t size);
 /* The xenith_config hypercall. */
 long domain_disk_config(struct vcpu *v, uint64_t cmd, uint64_t index, uint64_t arg);
 

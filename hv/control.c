@@ -235,6 +235,26 @@ static bool handle_request(struct control_server *s, int fd, const char *line)
 		reply(fd, "{\"ok\":true}");
 		return false;
 	}
+	if (!strcmp(cmd, "disks")) {
+		char *buf = malloc(CONTROL_DISKS_MAX);
+		int n = buf ? domain_disks_json(d, buf, CONTROL_DISKS_MAX - 32) : -1;
+
+		if (n < 0) {
+			reply_error(fd, buf ? "the disk list is longer than CONTROL_DISKS_MAX"
+					    : "out of memory for the disk list");
+		} else {
+			char *msg = malloc((size_t)n + 32);
+
+			if (msg) {
+				int len = snprintf(msg, (size_t)n + 32, "{\"ok\":true,\"disks\":%s}\n", buf);
+
+				(void)!send(fd, msg, (size_t)len, MSG_NOSIGNAL);
+				free(msg);
+			}
+		}
+		free(buf);
+		return false;
+	}
 	if (!strcmp(cmd, "console")) {
 		reply(fd, "{\"ok\":true}");
 		if (console_attach(&d->console, fd) < 0) {
@@ -243,7 +263,7 @@ static bool handle_request(struct control_server *s, int fd, const char *line)
 		}
 		return true;
 	}
-	snprintf(eb.msg, sizeof(eb.msg), "unknown command '%.32s'; known: info, pause, unpause, "
+	snprintf(eb.msg, sizeof(eb.msg), "unknown command '%.32s'; known: info, disks, pause, unpause, "
 		 "shutdown, destroy, console", cmd);
 	reply_error(fd, eb.msg);
 	return false;

@@ -35,6 +35,9 @@ int control_server_start(struct domain *d, const char *dir, struct control_serve
 			 struct errbuf *eb);
 void control_server_stop(struct control_server *s);
 
+/* The longest reply to {"cmd":"disks"}: every queue of every disk, paths JSON-escaped. */
+#define CONTROL_DISKS_MAX (1u << 20)
+
 /* Client side. */
 int control_connect(const char *dir, const char *name, int *fd, struct errbuf *eb);
 /* Sends one request line, reads one reply line (without the newline). */

@@ -88,6 +88,8 @@ struct blkback {
 	atomic_bool stop, broken;
 
 	_Atomic uint64_t st_requests, st_errors, st_bad, st_reads, st_writes, st_flushes, st_discards;
+	_Atomic uint64_t st_pmaps;  /* = pg_count, for readers on other threads */
+	atomic_bool st_persistent;
 };
 
 int blkback_check_request(const struct blkif_request *r, uint64_t disk_sectors, bool ro,
@@ -284,6 +286,10 @@ void blkback_get_stats(const struct blkback *b, struct blkback_stats *st)
 	st->writes = atomic_load(&b->st_writes);
 	st->flushes = atomic_load(&b->st_flushes);
 	st->discards = atomic_load(&b->st_discards);
+	st->persistent_maps = atomic_load(&b->st_pmaps);
+	st->connected = b->running;
+	st->persistent = atomic_load(&b->st_persistent);
+	st->broken = atomic_load(&b->broken);
 }
 
 static void respond(struct blkback *b, uint64_t id, uint8_t op, int status)
@@ -375,6 +381,7 @@ static int map_persistent(struct blkback *b, struct inflight *s)
 				return r;
 			*have = true;
 			b->pg_count++;
+			atomic_store(&b->st_pmaps, b->pg_count);
 		}
 		s->iov[i] = (struct iovec){
 			.iov_base = m->page + seg->first_sect * XENITH_SECTOR_SIZE,
@@ -396,6 +403,7 @@ static void unmap_persistent(struct blkback *b)
 	b->pg = NULL;
 	b->pg_n = 0;
 	b->pg_count = 0;
+	atomic_store(&b->st_pmaps, 0);
 }
 
 /* Starts one request (already copied into s->req); responds at once when it cannot go on. */
@@ -653,6 +661,7 @@ int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_
 		return r;
 	b->gt = gt;
 	b->persistent = persistent;
+	atomic_store(&b->st_persistent, persistent);
 	if (persistent) {
 		b->pg_n = atomic_load(&gt->nr_entries);
 		b->pg = calloc(b->pg_n ? b->pg_n : 1, sizeof(*b->pg));

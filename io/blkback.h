@@ -42,6 +42,8 @@ struct blkback_config {
 
 struct blkback_stats {
 	uint64_t requests, errors, bad_requests, reads, writes, flushes, discards;
+	uint64_t persistent_maps; /* grant mappings held for the connection */
+	bool connected, persistent, broken;
 };
 
 struct blkback;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* xenith list / pause / unpause / shutdown / destroy / console: clients of the control socket. */
+/* xenith list / disks / pause / unpause / shutdown / destroy / console: clients of the control socket. */
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "control.h"
 #include "domain.h"
 #include "json.h"
+#include "jsondoc.h"
 #include "xenith.h"
 
 struct control_cmd {
@@ -61,7 +62,7 @@ static int parse(int argc, char **argv, const struct control_cmd *c, const char 
 			p->run_dir = optarg;
 			break;
 		case OPT_JSON:
-			if (strcmp(c->name, "list"))
+			if (strcmp(c->name, "list") && strcmp(c->name, "disks"))
 				goto bad;
 			p->json = true;
 			break;
@@ -240,6 +241,72 @@ int cmd_list(int argc, char **argv)
 		printf("%-24s %5.0f  %-9s %5s  %9.0f  %9s\n", nm, id, state, vc, mem, up);
 	}
 	free(e);
+	return 0;
+}
+
+int cmd_disks(int argc, char **argv)
+{
+	static const struct control_cmd c = { "disks", "NAME|ID [--json]",
+		"Lists the domain's virtual disks, one line per queue (ring): mode, state\n"
+		"(connected or not, broken when the guest's ring indices were impossible),\n"
+		"grants (persistent: mappings the backend holds; copy), and the backend's\n"
+		"counters: requests, reads, writes, flushes, discards, error responses (of\n"
+		"which bad requests).  --json prints the VMM's JSON reply instead." };
+	char dir[PATH_MAX], name[XENITH_NAME_MAX], err[160];
+	struct parsed p;
+	struct jv *doc;
+	const struct jv *disks;
+	char *rep;
+	int r = setup(argc, argv, &c, "h", true, &p, dir, name);
+
+	if (r >= 0)
+		return r;
+	rep = malloc(CONTROL_DISKS_MAX);
+	if (!rep) {
+		fprintf(stderr, "xenith disks: out of memory\n");
+		return 1;
+	}
+	r = call(dir, name, "{\"cmd\":\"disks\"}", rep, CONTROL_DISKS_MAX, c.name);
+	if (r || p.json) {
+		if (!r)
+			printf("%s\n", rep);
+		free(rep);
+		return r;
+	}
+	doc = jv_parse(rep, err, sizeof(err));
+	disks = doc ? jv_get(doc, "disks") : NULL;
+	if (!disks || disks->type != JV_ARR) {
+		fprintf(stderr, "xenith disks: malformed reply from the VMM (%s)\n", doc ? "no disks array" : err);
+		jv_free(doc);
+		free(rep);
+		return 1;
+	}
+	if (disks->n == 0)
+		printf("%s has no virtual disks\n", name);
+	else
+		printf("%-4s %-5s %-9s %-9s %-10s %10s %10s %10s %7s %8s %7s %5s  %s\n", "DISK", "QUEUE",
+		       "MODE", "STATE", "GRANTS", "REQUESTS", "READS", "WRITES", "FLUSHES", "DISCARDS",
+		       "ERRORS", "BAD", "PATH");
+	for (size_t i = 0; i < disks->n; i++) {
+		const struct jv *q = &disks->items[i];
+		char grants[24];
+		const char *state = jv_bool(q, "broken", false) ? "broken" :
+				    jv_bool(q, "connected", false) ? "connected" : "idle";
+
+		if (!jv_bool(q, "connected", false))
+			snprintf(grants, sizeof(grants), "-");
+		else if (jv_bool(q, "persistent", false))
+			snprintf(grants, sizeof(grants), "pers %.0f", jv_num(q, "persistent_maps", 0));
+		else
+			snprintf(grants, sizeof(grants), "copy");
+		printf("%-4.0f %-5.0f %-9s %-9s %-10s %10.0f %10.0f %10.0f %7.0f %8.0f %7.0f %5.0f  %s%s\n",
+		       jv_num(q, "disk", 0), jv_num(q, "queue", 0), jv_str(q, "mode", "?"), state, grants,
+		       jv_num(q, "requests", 0), jv_num(q, "reads", 0), jv_num(q, "writes", 0),
+		       jv_num(q, "flushes", 0), jv_num(q, "discards", 0), jv_num(q, "errors", 0),
+		       jv_num(q, "bad_requests", 0), jv_str(q, "path", "?"), jv_bool(q, "ro", false) ? " (ro)" : "");
+	}
+	jv_free(doc);
+	free(rep);
 	return 0;
 }
 

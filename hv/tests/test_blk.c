@@ -134,6 +134,46 @@ static void test_flushed_data_survives_sigkill_of_the_vmm(void **state)
 	host_verifies(disk0, 99, 40 * 4096ull, 0);
 }
 
+/* `xenith disks`: one entry per queue, with its state and the backend's counters. */
+static void test_xenith_disks_reports_queues_and_counters(void **state)
+{
+	static struct proc Q;
+	char a[320], b[320];
+	const char *q0, *q1, *d1;
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-blk-disks", "-m", "32", "--vcpus", "2",
+					      "--disk", disk_arg(a, sizeof(a), disk0, ",mode=poll"),
+					      "--disk", disk_arg(b, sizeof(b), disk1, ",ro=1,persistent=0,queues=1"),
+					      "--cmdline", "blk verify blocks=40 bs=4096 seed=5 hold=1", NULL });
+	assert_true(proc_wait_output(&P, "blk-verify: holding", 30));
+	assert_int_equal(RUN(&Q, 20, "disks", "t-blk-disks", "--json"), 0);
+	q0 = strstr(Q.out, "{\"disk\":0,\"queue\":0,");
+	q1 = strstr(Q.out, "{\"disk\":0,\"queue\":1,");
+	d1 = strstr(Q.out, "{\"disk\":1,\"queue\":0,");
+	assert_non_null(q0);
+	assert_non_null(q1);  /* two vCPUs: two queues by default */
+	assert_non_null(d1);
+	assert_null(strstr(Q.out, "{\"disk\":1,\"queue\":1,")); /* queues=1 */
+	/* 40 one-page writes and a flush went through queue 0, with persistent grants. */
+	assert_true(q0 < q1 && q1 < d1);
+	assert_non_null(strstr(q0, "\"mode\":\"poll\",\"ro\":false,\"connected\":true,\"broken\":false,"
+				   "\"persistent\":true,\"persistent_maps\":1,\"requests\":41,\"reads\":0,"
+				   "\"writes\":40,\"flushes\":1,\"discards\":0,\"errors\":0,\"bad_requests\":0}"));
+	assert_true(strstr(q0, "\"writes\":40,") < q1);
+	assert_true(strstr(q1, "\"connected\":false,") < d1);
+	assert_non_null(strstr(d1, "\"mode\":\"ioeventfd\",\"ro\":true,\"connected\":false,"));
+	/* The table. */
+	assert_int_equal(RUN(&Q, 20, "disks", "t-blk-disks"), 0);
+	assert_non_null(strstr(Q.out, "connected pers 1"));
+	assert_non_null(strstr(Q.out, " (ro)\n"));
+	kill(P.pid, SIGKILL);
+	proc_wait(&P, 20);
+	/* A domain that does not exist: the reason, exit status 1. */
+	assert_int_equal(RUN(&Q, 20, "disks", "t-blk-nosuch"), 1);
+	assert_non_null(strstr(Q.err, "no running domain named 't-blk-nosuch'"));
+}
+
 static void test_hostile_requests_get_errors_and_the_other_disk_goes_on(void **state)
 {
 	char a[320], b[320];
@@ -260,6 +300,7 @@ int main(void)
 		cmocka_unit_test_setup(test_written_data_is_on_the_backing_file_reads_back_and_discards, setup),
 		cmocka_unit_test_setup(test_flushed_data_survives_sigkill_of_the_vmm, setup),
 		cmocka_unit_test_setup(test_hostile_requests_get_errors_and_the_other_disk_goes_on, setup),
+		cmocka_unit_test_setup(test_xenith_disks_reports_queues_and_counters, setup),
 		cmocka_unit_test_setup(test_every_notification_mode_serves_reads_and_writes, setup),
 		cmocka_unit_test_setup(test_numjobs_drive_one_queue_per_vcpu, setup),
 		cmocka_unit_test_setup(test_host_io_errors_become_error_responses_and_the_domain_goes_on,
