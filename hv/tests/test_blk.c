@@ -143,7 +143,7 @@ static void test_xenith_disks_reports_queues_and_counters(void **state)
 
 	(void)state;
 	proc_start(&P, (const char *const[]){ "run", "--name", "t-blk-disks", "-m", "32", "--vcpus", "2",
-					      "--disk", disk_arg(a, sizeof(a), disk0, ",mode=poll"),
+					      "--disk", disk_arg(a, sizeof(a), disk0, ",mode=exit"),
 					      "--disk", disk_arg(b, sizeof(b), disk1, ",ro=1,persistent=0,queues=1"),
 					      "--cmdline", "blk verify blocks=40 bs=4096 seed=5 hold=1", NULL });
 	assert_true(proc_wait_output(&P, "blk-verify: holding", 30));
@@ -157,7 +157,7 @@ static void test_xenith_disks_reports_queues_and_counters(void **state)
 	assert_null(strstr(Q.out, "{\"disk\":1,\"queue\":1,")); /* queues=1 */
 	/* 40 one-page writes and a flush went through queue 0, with persistent grants. */
 	assert_true(q0 < q1 && q1 < d1);
-	assert_non_null(strstr(q0, "\"mode\":\"poll\",\"ro\":false,\"connected\":true,\"broken\":false,"
+	assert_non_null(strstr(q0, "\"mode\":\"exit\",\"ro\":false,\"connected\":true,\"broken\":false,"
 				   "\"persistent\":true,\"persistent_maps\":1,\"requests\":41,\"reads\":0,"
 				   "\"writes\":40,\"flushes\":1,\"discards\":0,\"errors\":0,\"bad_requests\":0}"));
 	assert_true(strstr(q0, "\"writes\":40,") < q1);
