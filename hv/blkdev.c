@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "blkback.h"
 #include "domain.h"
@@ -19,6 +20,8 @@ static uint32_t mode_abi(enum disk_mode m)
 	}
 }
 
+static int domain_disks_open_all(struct domain *d, struct errbuf *eb);
+
 /* The `queues` a disk gets: as configured, else one per vCPU (at most XENITH_DISK_MAX_QUEUES). */
 static unsigned disk_queues(const struct domain *d, const struct disk_config *dc)
 {
@@ -27,7 +30,36 @@ static unsigned disk_queues(const struct domain *d, const struct disk_config *dc
 	return d->nr_vcpus < XENITH_DISK_MAX_QUEUES ? d->nr_vcpus : XENITH_DISK_MAX_QUEUES;
 }
 
+/*
+ * Poll mode spins a backend thread per queue, and a guest that polls its
+ * responses spins its vCPUs: with more of them than CPUs they take turns
+ * by the scheduler's time slices, and poll mode is the slowest mode.
+ */
+static void warn_poll_oversubscribed(const struct domain *d)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned spinners = 0;
+
+	for (unsigned i = 0; i < d->nr_disks; i++)
+		if (d->cfg.disks[i].mode == DISK_MODE_POLL)
+			spinners += d->disks[i].nr_queues;
+	if (!spinners || cpus <= 0 || spinners + d->nr_vcpus <= (unsigned long)cpus)
+		return;
+	fprintf(stderr, "xenith: warning: mode=poll: %u backend thread(s) that spin and %u vCPU(s) on %ld "
+		"CPU(s); poll mode needs a CPU for each, else it is slower than ioeventfd (fewer "
+		"queues=, fewer vCPUs, or mode=ioeventfd)\n", spinners, d->nr_vcpus, cpus);
+}
+
 int domain_disks_open(struct domain *d, struct errbuf *eb)
+{
+	int r = domain_disks_open_all(d, eb);
+
+	if (r == 0)
+		warn_poll_oversubscribed(d);
+	return r;
+}
+
+static int domain_disks_open_all(struct domain *d, struct errbuf *eb)
 {
 	for (unsigned i = 0; i < d->cfg.nr_disks; i++) {
 		const struct disk_config *dc = &d->cfg.disks[i];

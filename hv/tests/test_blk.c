@@ -254,6 +254,12 @@ static void test_numjobs_drive_one_queue_per_vcpu(void **state)
 		assert_true(q0 > 0);
 		assert_true(q1 > 0);
 		assert_int_equal(q0 + q1, json_ios(P.out, "read") + json_ios(P.out, "write"));
+		/* Two spinning backend threads and two vCPUs: a warning unless the host has 4 CPUs. */
+		if (i == 2)
+			assert_true(!!strstr(P.err, "warning: mode=poll: 2 backend thread(s) that spin and "
+					     "2 vCPU(s)") == (sysconf(_SC_NPROCESSORS_ONLN) < 4));
+		else
+			assert_null(strstr(P.err, "warning: mode=poll"));
 	}
 	/* More jobs than the disk has queues: refused, saying what to change. */
 	assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-mq", "-m", "32", "--vcpus", "2",
