@@ -2,13 +2,15 @@
 /*
  * blk: the guest's block programs over blkfront.
  *   blk [run] rw=randread bs=4096 iodepth=32 numjobs=N size=BYTES runtime=MS disk=N
- *           [spin=US] [batch=N] [persistent=0|1]
+ *           [spin=US|auto] [batch=N] [persistent=0|1]
  *       a fio-like load; prints one "blk-json:" line with fio's field names
  *       (all jobs together, like fio's group_reporting); numjobs: one job per
  *       vCPU, each on a queue of its own; new requests are published every
  *       `batch` I/Os (default 4; 0: once per refill, like fio's
  *       iodepth_batch_submit); persistent=0: grant copies instead of
- *       persistent grants
+ *       persistent grants; spin (exit and ioeventfd modes): poll for
+ *       responses this long before blocking, or `auto` (the default: while
+ *       spins keep seeing responses, see blkfront_wait)
  *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1] [discard=1] [spread=N] [persistent=0|1]
  *       writes a pattern, flushes, reads it back; hold=1 then waits forever
  *       (for the test that kills the VMM after the flush); discard=1 then
@@ -81,6 +83,7 @@ static bool jobs_alloc(unsigned n)
 struct blk_opts {
 	char rw[16];
 	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch, numjobs, persistent, spread;
+	bool spin_auto;
 };
 
 static bool word_is(const char *s, size_t n, const char *w)
@@ -116,6 +119,10 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 			o->rw[vlen] = 0;
 			continue;
 		}
+		if (word_is(k, klen, "spin") && word_is(v, vlen, "auto")) {
+			o->spin_auto = true;
+			continue;
+		}
 		if (!parse_ulong(v, NULL, &n)) {
 			printf("blk: %.*s needs a number\n", (int)klen, k);
 			return false;
@@ -132,7 +139,10 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 		else if (word_is(k, klen, "blocks")) o->blocks = n;
 		else if (word_is(k, klen, "seed")) o->seed = n;
 		else if (word_is(k, klen, "hold")) o->hold = n;
-		else if (word_is(k, klen, "spin")) o->spin_us = n;
+		else if (word_is(k, klen, "spin")) {
+			o->spin_us = n;
+			o->spin_auto = false;
+		}
 		else if (word_is(k, klen, "discard")) o->discard = n;
 		else if (word_is(k, klen, "batch")) o->batch = n;
 		else if (word_is(k, klen, "numjobs")) o->numjobs = n;
@@ -398,6 +408,7 @@ static int blk_run(struct blk_opts *o)
 			return 3;
 		}
 		jobs[j].bf.spin_ns = o->spin_us * 1000;
+		jobs[j].bf.spin_auto = o->spin_auto;
 		jobs[j].rng = (0x9e3779b97f4a7c15ull ^ o->seed) + j * 0x632be59bd9b4e019ull;
 		setup_slots(jobs[j].slots, (unsigned)o->iodepth, o->bs);
 	}
@@ -436,10 +447,10 @@ static int blk_run(struct blk_opts *o)
 		}
 	}
 	printf("blk-json: {\"jobs\":[{\"jobname\":\"%s\",\"disk\":%lu,\"mode\":\"%s\",\"bs\":%lu,"
-	       "\"iodepth\":%lu,\"numjobs\":%lu,\"spin_us\":%lu,\"runtime_ns\":%llu,\"errors\":%llu,"
+	       "\"iodepth\":%lu,\"numjobs\":%lu,\"spin_us\":%lu,\"spin_auto\":%s,\"runtime_ns\":%llu,\"errors\":%llu,"
 	       "\"kicks\":%llu,\"waits\":%llu,",
 	       o->rw, o->disk, info.mode < 3 ? modes[info.mode] : "?", o->bs, o->iodepth, o->numjobs,
-	       o->spin_us, (unsigned long long)(t1 - t0), (unsigned long long)errors,
+	       o->spin_us, o->spin_auto ? "true" : "false", (unsigned long long)(t1 - t0), (unsigned long long)errors,
 	       (unsigned long long)kicks, (unsigned long long)waits);
 	printf("\"job_ios\":[");
 	for (unsigned j = 0; j < o->numjobs; j++)
@@ -737,7 +748,7 @@ static int blk_hostile(const struct blk_opts *o)
 
 int blk_main(const char *args)
 {
-	struct blk_opts o = { .rw = "randread", .bs = 4096, .iodepth = 1, .runtime_ms = 1000, .batch = 4, .numjobs = 1, .persistent = 1,
+	struct blk_opts o = { .rw = "randread", .bs = 4096, .iodepth = 1, .runtime_ms = 1000, .batch = 4, .numjobs = 1, .persistent = 1, .spin_auto = true,
 			      .blocks = 16, .seed = 1 };
 	const char *rest = args;
 	int r;

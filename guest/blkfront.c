@@ -95,21 +95,52 @@ void blkfront_push(struct blkfront *bf)
 	}
 }
 
+/*
+ * spin_auto: spin up to twice the recent time a spin took to see a
+ * response (at most SPIN_AUTO_MAX_NS), and stop spinning once spins keep
+ * running out: a blocking wait costs a hypercall exit to the VMM and a
+ * wake-up (tens of microseconds under PVM), worth paying only for waits
+ * longer than that.  After SPIN_AUTO_MISSES spins in a row that ran out,
+ * only every SPIN_AUTO_PROBE-th wait spins, to notice when waits get
+ * short again.
+ */
+#define SPIN_AUTO_MAX_NS 100000ull
+#define SPIN_AUTO_MISSES 4u
+#define SPIN_AUTO_PROBE 32u
+
 void blkfront_wait(struct blkfront *bf)
 {
+	uint64_t t0, limit = bf->spin_ns;
+	bool hit = false;
+
 	if (bf->info.mode == XENITH_DISK_MODE_POLL) {
 		/* No PAUSE here: a PAUSE loop can exit to the host (pause-loop exiting) and yield the vCPU. */
 		while (!blkif_front_pending_rsps(&bf->ring))
 			__asm__ volatile("" ::: "memory");
 		return;
 	}
-	if (bf->spin_ns) {
+	t0 = monotonic_ns();
+	if (bf->spin_auto) {
+		if (bf->spin_misses >= SPIN_AUTO_MISSES && ++bf->spin_probe % SPIN_AUTO_PROBE)
+			limit = 0;
+		else if (bf->spin_hit_ewma_ns && 2 * bf->spin_hit_ewma_ns < SPIN_AUTO_MAX_NS)
+			limit = 2 * bf->spin_hit_ewma_ns;
+		else
+			limit = SPIN_AUTO_MAX_NS;
+	}
+	if (limit) {
 		/* Responses often follow within microseconds: look before paying for a blocking hypercall. */
-		uint64_t until = monotonic_ns() + bf->spin_ns;
-
-		while (!blkif_front_pending_rsps(&bf->ring))
-			if (monotonic_ns() >= until)
+		while (!(hit = blkif_front_pending_rsps(&bf->ring)))
+			if (monotonic_ns() - t0 >= limit)
 				break;
+		if (bf->spin_auto && hit) {
+			uint64_t d = monotonic_ns() - t0;
+
+			bf->spin_hit_ewma_ns = bf->spin_hit_ewma_ns ? (7 * bf->spin_hit_ewma_ns + d) / 8 : d;
+			bf->spin_misses = 0;
+		} else if (bf->spin_auto && bf->spin_misses < SPIN_AUTO_MISSES) {
+			bf->spin_misses++;
+		}
 	}
 	while (!blkif_front_final_check(&bf->ring)) {
 		sched_poll(&bf->port, 1, 0);

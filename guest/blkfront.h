@@ -14,6 +14,9 @@ struct blkfront {
 	bool persistent;       /* connected with persistent grants: I/O pages stay granted until disconnect */
 	uint64_t kicks, waits;
 	uint64_t spin_ns;      /* exit/ioeventfd: poll the response ring this long before blocking */
+	bool spin_auto;        /* ... or as long as recent spins suggest (blkfront_wait) */
+	uint64_t spin_hit_ewma_ns; /* spin_auto: how long spins that saw a response took lately */
+	unsigned spin_misses, spin_probe;
 };
 
 int blkfront_info(unsigned index, struct xenith_disk_info *info);
@@ -35,7 +38,9 @@ void blkfront_release(struct blkfront *bf);
 void blkfront_push(struct blkfront *bf);
 /*
  * Returns once a response is pending: polls in mode poll; else polls up to
- * spin_ns, then sleeps on the event channel.
+ * spin_ns (spin_auto: up to twice what recent successful spins took, at
+ * most 100 us, and only now and then once spins keep running out), then
+ * sleeps on the event channel.
  */
 void blkfront_wait(struct blkfront *bf);
 
