@@ -11,9 +11,11 @@
  *       persistent grants; spin (exit and ioeventfd modes): poll for
  *       responses this long before blocking, or `auto` (the default: while
  *       spins keep seeing responses, see blkfront_wait)
- *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1] [discard=1] [spread=N] [persistent=0|1]
+ *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1] [pause=MS] [discard=1] [spread=N]
+ *           [persistent=0|1]
  *       writes a pattern, flushes, reads it back; hold=1 then waits forever
- *       (for the test that kills the VMM after the flush); discard=1 then
+ *       (for the test that kills the VMM after the flush), pause=MS idles
+ *       that long before reading back; discard=1 then
  *       discards block 0 and checks that it reads back as zeroes; spread=N
  *       then reads the last block's first page into N different pages
  *   blk hostile [persistent=0|1]
@@ -82,7 +84,7 @@ static bool jobs_alloc(unsigned n)
 
 struct blk_opts {
 	char rw[16];
-	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch, numjobs, persistent, spread;
+	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch, numjobs, persistent, spread, pause_ms;
 	bool spin_auto;
 };
 
@@ -148,6 +150,7 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 		else if (word_is(k, klen, "numjobs")) o->numjobs = n;
 		else if (word_is(k, klen, "persistent")) o->persistent = n;
 		else if (word_is(k, klen, "spread")) o->spread = n;
+		else if (word_is(k, klen, "pause")) o->pause_ms = n;
 		else {
 			printf("blk: unknown option '%.*s'\n", (int)klen, k);
 			return false;
@@ -518,8 +521,16 @@ static int blk_verify(struct blk_opts *o)
 	printf("blk-verify: %lu blocks of %lu bytes written and flushed\n", o->blocks, o->bs);
 	if (o->hold) {
 		printf("blk-verify: holding\n");
-		for (;;)
+		for (;;) {
+			/* Take the disk's last notification, so that blocking blocks. */
+			evtchn_test_and_clear(bf.port);
+			evtchn_clear_upcall(smp_processor_id());
 			sched_block();
+		}
+	}
+	if (o->pause_ms) {
+		printf("blk-verify: pausing %lu ms after %llu kicks\n", o->pause_ms, (unsigned long long)bf.kicks);
+		sleep_ns(o->pause_ms * 1000000ull); /* the disk sits idle (poll mode: its backend goes to sleep) */
 	}
 	for (uint64_t b = 0; b < o->blocks; b++) {
 		memset(slots[0].pages[0], 0, XENITH_PAGE_SIZE);
@@ -532,7 +543,8 @@ static int blk_verify(struct blk_opts *o)
 			bad += v != pattern(o->seed, b * o->bs + w * 8);
 		}
 	}
-	printf("blk-verify: read back, %llu bad words\n", (unsigned long long)bad);
+	printf("blk-verify: read back, %llu bad words; %llu kicks\n", (unsigned long long)bad,
+	       (unsigned long long)bf.kicks);
 	if (o->discard && !bad) {
 		/* Discard the first block: it reads back as zeroes (a hole in a file). */
 		struct blkif_request_discard *dr = (struct blkif_request_discard *)(void *)&req;

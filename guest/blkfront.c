@@ -91,7 +91,9 @@ void blkfront_push(struct blkfront *bf)
 		__asm__ volatile("outl %0, %w1" : : "a"(bf->queue), "Nd"((uint16_t)bf->info.doorbell_port));
 		break;
 	default:
-		break; /* poll: the backend looks by itself */
+		/* poll: the backend looks by itself, unless it fell asleep after an idle spell */
+		evtchn_send(bf->port);
+		break;
 	}
 }
 

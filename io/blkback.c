@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAGE 4096u
@@ -40,6 +41,13 @@
  * ring (Xen's default max_persistent_grants), requests take the copy path.
  */
 #define PERSISTENT_MAX 1056u
+/*
+ * Poll mode: after this long with nothing in flight and nothing new on the
+ * ring, the backend stops spinning, asks for a kick (req_event) and sleeps;
+ * the frontend kicks with an event-channel send when it next publishes.
+ * An idle guest then costs no host CPU, and a busy one never kicks.
+ */
+#define POLL_IDLE_NS 1000000ull
 
 _Static_assert(SLOTS == XENITH_RING_SLOTS(sizeof(union blkif_slot)), "one slot per ring entry");
 
@@ -71,6 +79,7 @@ struct blkback {
 	uint8_t *bufs;
 	struct inflight slot[SLOTS];
 	unsigned nr_inflight;
+	uint64_t taken;            /* requests taken off the ring, ever */
 
 	/* Connection: set before the thread starts, cleared after it ends. */
 	struct grant_table *gt;
@@ -516,6 +525,7 @@ static bool take_requests(struct blkback *b)
 		if (s->busy)
 			continue;
 		blkif_back_take_req(&b->back, &s->req); /* copied before it is looked at */
+		b->taken++;
 		s->busy = true;
 		b->nr_inflight++;
 		start(b, s);
@@ -566,13 +576,39 @@ static void mark_broken(struct blkback *b)
 			b->path, b->cfg.queue);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/*
+ * Poll mode with nothing in flight: true once nothing happened for
+ * POLL_IDLE_NS (the clock is read only every 64 idle rounds).
+ */
+static bool poll_idle(uint64_t *idle_rounds, uint64_t *idle_since)
+{
+	if ((++*idle_rounds & 63) != 0)
+		return false;
+	if (!*idle_since) {
+		*idle_since = now_ns();
+		return false;
+	}
+	return now_ns() - *idle_since >= POLL_IDLE_NS;
+}
+
 static void *blkback_thread(void *arg)
 {
 	struct blkback *b = arg;
 	bool poll = b->cfg.mode == XENITH_DISK_MODE_POLL, kick_armed = false;
+	uint64_t idle_rounds = 0, idle_since = 0;
 
 	for (;;) {
 		bool stopping = atomic_load(&b->stop), kick_done = false;
+		uint64_t taken = b->taken;
+		unsigned reaped;
 
 		if (!stopping && !atomic_load(&b->broken) && !take_requests(b))
 			mark_broken(b);
@@ -584,26 +620,48 @@ static void *blkback_thread(void *arg)
 			io_uring_submit_and_get_events(&b->uring); /* also runs completion task work */
 		else
 			io_uring_submit(&b->uring);
-		reap(b, &kick_done);
+		reaped = reap(b, &kick_done);
 		push_responses(b);
 		if (kick_done)
 			kick_armed = false;
 		if (stopping && b->nr_inflight == 0)
 			break;
 		if (poll) {
-			if (b->nr_inflight == SLOTS && !stopping) {
-				struct io_uring_cqe *cqe;
+			struct io_uring_cqe *cqe;
+			int more;
 
-				/*
-				 * Every slot the ring has is in flight: the frontend cannot
-				 * publish another request before a response, so sleep until a
-				 * completion instead of spinning on a CPU the host's own I/O
-				 * completion work needs.
-				 */
-				io_uring_wait_cqe(&b->uring, &cqe);
-			} else {
-				__builtin_ia32_pause();
+			if (b->taken != taken || reaped || b->nr_inflight || stopping) {
+				idle_rounds = idle_since = 0;
+				if (b->nr_inflight == SLOTS && !stopping) {
+					/*
+					 * Every slot the ring has is in flight: the frontend cannot
+					 * publish another request before a response, so sleep until
+					 * a completion instead of spinning on a CPU the host's own
+					 * I/O completion work needs.
+					 */
+					io_uring_wait_cqe(&b->uring, &cqe);
+				} else {
+					__builtin_ia32_pause();
+				}
+				continue;
 			}
+			if (!poll_idle(&idle_rounds, &idle_since)) {
+				__builtin_ia32_pause();
+				continue;
+			}
+			/* Idle for POLL_IDLE_NS: ask for a kick, look once more, sleep. */
+			if (!kick_armed) {
+				arm_kick(b);
+				kick_armed = true;
+				io_uring_submit(&b->uring);
+			}
+			more = atomic_load(&b->broken) ? 0 : blkif_back_final_check(&b->back);
+			if (more < 0)
+				mark_broken(b);
+			else if (more > 0)
+				continue;
+			io_uring_wait_cqe(&b->uring, &cqe); /* the kick, or a stop */
+			idle_rounds = idle_since = 0;
 			continue;
 		}
 		if (stopping) {

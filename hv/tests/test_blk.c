@@ -42,6 +42,17 @@ static int setup(void **state)
 	return 0;
 }
 
+/* A domain a failed assertion left running (hold=1 waits for ever) is killed here. */
+static int teardown(void **state)
+{
+	(void)state;
+	if (P.pid > 0 && !P.exited) {
+		kill(P.pid, SIGKILL);
+		proc_wait(&P, 20);
+	}
+	return 0;
+}
+
 /* The guest's pattern (guest/blk.c), written out again here from its definition. */
 static uint64_t pattern(uint64_t seed, uint64_t off)
 {
@@ -174,6 +185,62 @@ static void test_xenith_disks_reports_queues_and_counters(void **state)
 	assert_non_null(strstr(Q.err, "no running domain named 't-blk-nosuch'"));
 }
 
+/* utime + stime of a process, in seconds. */
+static double cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')'); /* the command name may hold spaces */
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st), 2);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Poll mode stops spinning when the guest goes idle, and a later request still gets served. */
+static void test_an_idle_poll_mode_disk_costs_no_cpu(void **state)
+{
+	char d[320];
+	double c0, c1;
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-blk-idle", "-m", "32", "--disk",
+					      disk_arg(d, sizeof(d), disk0, ",mode=poll"), "--cmdline",
+					      "blk verify blocks=8 bs=4096 seed=6 hold=1", NULL });
+	assert_true(proc_wait_output(&P, "blk-verify: holding", 30));
+	proc_pump(&P, 0.2); /* past the backend's 1 ms of polling */
+	c0 = cpu_seconds(P.pid);
+	proc_pump(&P, 1.0);
+	c1 = cpu_seconds(P.pid);
+	printf("# idle poll-mode domain: %.2f s of CPU in 1 s\n", c1 - c0);
+	assert_true(c1 - c0 < 0.3); /* a spinning backend thread would take ~1 s */
+	kill(P.pid, SIGKILL);
+	proc_wait(&P, 20);
+
+	/* After an idle spell the backend sleeps; the guest's next request kicks it awake. */
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-blk-idle", "-m", "32", "--disk",
+			     disk_arg(d, sizeof(d), disk0, ",mode=poll"), "--cmdline",
+			     "blk verify blocks=8 bs=4096 seed=7 pause=50"), 0);
+	/* The guest kicked again after the pause: the backend had asked for it (req_event). */
+	{
+		const char *p0 = strstr(P.out, "pausing 50 ms after "), *p1 = strstr(P.out, "read back, 0 bad words; ");
+		unsigned long long before = 0, after = 0;
+
+		assert_non_null(p0);
+		assert_non_null(p1);
+		assert_int_equal(sscanf(p0, "pausing 50 ms after %llu kicks", &before), 1);
+		assert_int_equal(sscanf(p1, "read back, 0 bad words; %llu kicks", &after), 1);
+		assert_true(after > before);
+	}
+	host_verifies(disk0, 7, 8 * 4096ull, 0);
+}
+
 static void test_hostile_requests_get_errors_and_the_other_disk_goes_on(void **state)
 {
 	char a[320], b[320];
@@ -303,14 +370,22 @@ static void test_a_disk_that_cannot_be_opened_stops_the_build(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_written_data_is_on_the_backing_file_reads_back_and_discards, setup),
-		cmocka_unit_test_setup(test_flushed_data_survives_sigkill_of_the_vmm, setup),
-		cmocka_unit_test_setup(test_hostile_requests_get_errors_and_the_other_disk_goes_on, setup),
-		cmocka_unit_test_setup(test_xenith_disks_reports_queues_and_counters, setup),
-		cmocka_unit_test_setup(test_every_notification_mode_serves_reads_and_writes, setup),
-		cmocka_unit_test_setup(test_numjobs_drive_one_queue_per_vcpu, setup),
-		cmocka_unit_test_setup(test_host_io_errors_become_error_responses_and_the_domain_goes_on,
-				       setup),
+		cmocka_unit_test_setup_teardown(test_written_data_is_on_the_backing_file_reads_back_and_discards,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flushed_data_survives_sigkill_of_the_vmm,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_requests_get_errors_and_the_other_disk_goes_on,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xenith_disks_reports_queues_and_counters,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_an_idle_poll_mode_disk_costs_no_cpu,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_notification_mode_serves_reads_and_writes,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numjobs_drive_one_queue_per_vcpu,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_io_errors_become_error_responses_and_the_domain_goes_on,
+						setup, teardown),
 		cmocka_unit_test(test_a_disk_that_cannot_be_opened_stops_the_build),
 	};
 

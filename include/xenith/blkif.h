@@ -17,7 +17,8 @@
  * and allocates an unbound event channel for XENITH_BACKEND_DOMID.  Kicks
  * to the backend, by mode: `exit`: EVTCHNOP_send on the queue's port;
  * `ioeventfd`: a 32-bit OUT of the queue number to the disk's doorbell
- * port; `poll`: none (the backend polls the ring).  The backend notifies
+ * port; `poll`: none while the backend polls the ring, but when it asks
+ * (req_event, after an idle spell) an EVTCHNOP_send as in `exit`.  The backend notifies
  * the frontend through the queue's event channel in every mode.
  */
 #ifndef XENITH_BLKIF_H
