@@ -758,11 +758,24 @@ static int blk_hostile(const struct blk_opts *o)
 	return 0;
 }
 
+/* args after `word` and the spaces that follow it, or NULL if args does not start with that word. */
+static const char *subcommand(const char *args, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (strncmp(args, word, n) || (args[n] && args[n] != ' '))
+		return NULL;
+	args += n;
+	while (*args == ' ')
+		args++;
+	return args;
+}
+
 int blk_main(const char *args)
 {
 	struct blk_opts o = { .rw = "randread", .bs = 4096, .iodepth = 1, .runtime_ms = 1000, .batch = 4, .numjobs = 1, .persistent = 1, .spin_auto = true,
 			      .blocks = 16, .seed = 1 };
-	const char *rest = args;
+	const char *rest;
 	int r;
 
 	r = gnttab_size() ? 0 : gnttab_init(8); /* 4096 entries: 8 jobs of 32 requests of 11 pages fit */
@@ -770,26 +783,13 @@ int blk_main(const char *args)
 		printf("blk: grant table: %d\n", r);
 		return 3;
 	}
-	if (!strncmp(rest, "hostile", 7)) {
-		rest += 7;
-		while (*rest == ' ')
-			rest++;
+	if ((rest = subcommand(args, "hostile")) || (rest = subcommand(args, "verify"))) {
 		if (!parse_opts(rest, &o))
 			return 2;
-		return jobs_alloc(1) ? blk_hostile(&o) : 3;
+		if (!jobs_alloc(1))
+			return 3;
+		return args[0] == 'h' ? blk_hostile(&o) : blk_verify(&o);
 	}
-	if (!strncmp(rest, "verify", 6)) {
-		rest += 6;
-		while (*rest == ' ')
-			rest++;
-		if (!parse_opts(rest, &o))
-			return 2;
-		return jobs_alloc(1) ? blk_verify(&o) : 3;
-	}
-	if (!strncmp(rest, "run", 3)) {
-		rest += 3;
-		while (*rest == ' ')
-			rest++;
-	}
-	return parse_opts(rest, &o) ? blk_run(&o) : 2;
+	rest = subcommand(args, "run");
+	return parse_opts(rest ? rest : args, &o) ? blk_run(&o) : 2; /* `run` may be left out */
 }
