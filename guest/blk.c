@@ -35,8 +35,6 @@
 #define MAX_PAGES (MAX_BS / XENITH_PAGE_SIZE)
 #define NBUCKETS 1024u
 
-#define MAX_JOBS XENITH_DISK_MAX_QUEUES /* numjobs: one per vCPU, each on a queue of its own */
-
 /* One I/O of the load: up to MAX_BS bytes, in `parts` ring requests (id = slot << 8 | part). */
 struct slot {
 	bool busy;

@@ -236,21 +236,18 @@ static bool handle_request(struct control_server *s, int fd, const char *line)
 		return false;
 	}
 	if (!strcmp(cmd, "disks")) {
+		static const char head[] = "{\"ok\":true,\"disks\":";
+		const size_t hl = sizeof(head) - 1;
 		char *buf = malloc(CONTROL_DISKS_MAX);
-		int n = buf ? domain_disks_json(d, buf, CONTROL_DISKS_MAX - 32) : -1;
+		int n = buf ? domain_disks_json(d, buf + hl, CONTROL_DISKS_MAX - hl - 2) : -1;
 
 		if (n < 0) {
 			reply_error(fd, buf ? "the disk list is longer than CONTROL_DISKS_MAX"
 					    : "out of memory for the disk list");
 		} else {
-			char *msg = malloc((size_t)n + 32);
-
-			if (msg) {
-				int len = snprintf(msg, (size_t)n + 32, "{\"ok\":true,\"disks\":%s}\n", buf);
-
-				(void)!send(fd, msg, (size_t)len, MSG_NOSIGNAL);
-				free(msg);
-			}
+			memcpy(buf, head, hl);
+			memcpy(buf + hl + (size_t)n, "}\n", 2);
+			(void)!send(fd, buf, hl + (size_t)n + 2, MSG_NOSIGNAL);
 		}
 		free(buf);
 		return false;

@@ -79,16 +79,15 @@ struct blkback {
 	uint8_t *bufs;
 	struct inflight slot[SLOTS];
 	unsigned nr_inflight;
-	uint64_t taken;            /* requests taken off the ring, ever */
 
 	/* Connection: set before the thread starts, cleared after it ends. */
 	struct grant_table *gt;
 	struct grant_map ring_map;
 	struct blkif_back back;
-	bool persistent;          /* the frontend asked for persistent grants */
+	bool persistent;          /* the frontend asked for persistent grants (read by
+				   * blkback_get_stats under the lock that serialises connect) */
 	struct pgrant *pg;        /* persistent: indexed by grant reference, pg_n of them */
 	uint32_t pg_n;
-	unsigned pg_count;        /* mappings held */
 	void (*notify)(void *opaque);
 	void *opaque;
 	bool responses_unpushed;
@@ -97,8 +96,7 @@ struct blkback {
 	atomic_bool stop, broken;
 
 	_Atomic uint64_t st_requests, st_errors, st_bad, st_reads, st_writes, st_flushes, st_discards;
-	_Atomic uint64_t st_pmaps;  /* = pg_count, for readers on other threads */
-	atomic_bool st_persistent;
+	_Atomic uint64_t st_pmaps;  /* persistent mappings held; only the backend thread changes it */
 };
 
 int blkback_check_request(const struct blkif_request *r, uint64_t disk_sectors, bool ro,
@@ -297,7 +295,7 @@ void blkback_get_stats(const struct blkback *b, struct blkback_stats *st)
 	st->discards = atomic_load(&b->st_discards);
 	st->persistent_maps = atomic_load(&b->st_pmaps);
 	st->connected = b->running;
-	st->persistent = atomic_load(&b->st_persistent);
+	st->persistent = b->persistent;
 	st->broken = atomic_load(&b->broken);
 }
 
@@ -383,14 +381,13 @@ static int map_persistent(struct blkback *b, struct inflight *s)
 		if (!*have) {
 			int r;
 
-			if (b->pg_count >= PERSISTENT_MAX)
+			if (atomic_load_explicit(&b->st_pmaps, memory_order_relaxed) >= PERSISTENT_MAX)
 				return 0;
 			r = grant_map(b->gt, seg->gref, write, m);
 			if (r < 0)
 				return r;
 			*have = true;
-			b->pg_count++;
-			atomic_store(&b->st_pmaps, b->pg_count);
+			atomic_fetch_add_explicit(&b->st_pmaps, 1, memory_order_relaxed);
 		}
 		s->iov[i] = (struct iovec){
 			.iov_base = m->page + seg->first_sect * XENITH_SECTOR_SIZE,
@@ -411,7 +408,6 @@ static void unmap_persistent(struct blkback *b)
 	free(b->pg);
 	b->pg = NULL;
 	b->pg_n = 0;
-	b->pg_count = 0;
 	atomic_store(&b->st_pmaps, 0);
 }
 
@@ -525,7 +521,6 @@ static bool take_requests(struct blkback *b)
 		if (s->busy)
 			continue;
 		blkif_back_take_req(&b->back, &s->req); /* copied before it is looked at */
-		b->taken++;
 		s->busy = true;
 		b->nr_inflight++;
 		start(b, s);
@@ -607,7 +602,7 @@ static void *blkback_thread(void *arg)
 
 	for (;;) {
 		bool stopping = atomic_load(&b->stop), kick_done = false;
-		uint64_t taken = b->taken;
+		uint64_t taken = atomic_load_explicit(&b->st_requests, memory_order_relaxed);
 		unsigned reaped;
 
 		if (!stopping && !atomic_load(&b->broken) && !take_requests(b))
@@ -630,7 +625,8 @@ static void *blkback_thread(void *arg)
 			struct io_uring_cqe *cqe;
 			int more;
 
-			if (b->taken != taken || reaped || b->nr_inflight || stopping) {
+			if (atomic_load_explicit(&b->st_requests, memory_order_relaxed) != taken || reaped ||
+			    b->nr_inflight || stopping) {
 				idle_rounds = idle_since = 0;
 				if (b->nr_inflight == SLOTS && !stopping) {
 					/*
@@ -719,7 +715,6 @@ int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_
 		return r;
 	b->gt = gt;
 	b->persistent = persistent;
-	atomic_store(&b->st_persistent, persistent);
 	if (persistent) {
 		b->pg_n = atomic_load(&gt->nr_entries);
 		b->pg = calloc(b->pg_n ? b->pg_n : 1, sizeof(*b->pg));

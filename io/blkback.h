@@ -71,6 +71,7 @@ void blkback_disconnect(struct blkback *b);
 bool blkback_connected(const struct blkback *b);
 /* True once the ring's indices were found impossible and the disk stopped. */
 bool blkback_broken(const struct blkback *b);
+/* Counters are read atomically; connected/persistent under the caller's connect lock. */
 void blkback_get_stats(const struct blkback *b, struct blkback_stats *st);
 
 /*
