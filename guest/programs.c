@@ -482,6 +482,7 @@ static int prog_mem(const char *args)
 
 int bench_main(const char *args);
 int busy_main(const char *args);
+int hostile_main(const char *args);
 
 static const struct program programs[] = {
 	{ "bench", bench_main, "run benchmark cases for `xenith bench`" },
@@ -501,6 +502,7 @@ static const struct program programs[] = {
 	{ "exit", prog_exit, "power off with exit code N" },
 	{ "reboot", prog_reboot, "ask for a reboot" },
 	{ "mem", prog_mem, "allocator self-test" },
+	{ "hostile", hostile_main, "what a well-behaved guest never does (guest/hostile.c)" },
 };
 
 int run_program(const char *cmdline)

@@ -198,6 +198,7 @@ static void domain_teardown(struct domain *d)
 /* A VM, its vCPUs and populated memory; the image is already parsed. */
 static int domain_build(struct domain *d, struct errbuf *eb)
 {
+	struct vcpu *vcpus;
 	int r, khz;
 
 	r = kvm_vm_create(d->kvm, &d->vm_fd, eb);
@@ -208,14 +209,21 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 		if (r < 0)
 			return r;
 	}
-	d->vcpus = calloc(d->nr_vcpus, sizeof(*d->vcpus));
-	if (!d->vcpus)
+	vcpus = calloc(d->nr_vcpus, sizeof(*vcpus));
+	if (!vcpus)
 		return errbuf_set(eb, ENOMEM, "out of memory for %u vCPUs", d->nr_vcpus);
-	for (unsigned i = 0; i < d->nr_vcpus; i++) {
-		r = vcpu_init(d, &d->vcpus[i], i, eb);
-		if (r < 0)
-			return r;
-	}
+	for (unsigned i = 0; i < d->nr_vcpus && r == 0; i++)
+		r = vcpu_init(d, &vcpus[i], i, eb);
+	/*
+	 * Published only now, under the lock: a kill (a signal, `xenith destroy`)
+	 * during a restart walks d->vcpus, and must never see a half-built vCPU.
+	 * Even on failure: domain_teardown() frees them.
+	 */
+	pthread_mutex_lock(&d->lock);
+	d->vcpus = vcpus;
+	pthread_mutex_unlock(&d->lock);
+	if (r < 0)
+		return r;
 	khz = ioctl(d->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0)
 		return errbuf_set(eb, errno, "KVM_GET_TSC_KHZ: %s; the guest clock needs the TSC "
@@ -303,22 +311,6 @@ fail:
 	return r;
 }
 
-int domain_start(struct domain *d, struct errbuf *eb)
-{
-	int r;
-
-	pthread_mutex_lock(&d->lock);
-	d->started_ns = now_ns();
-	r = vcpu_start(&d->vcpus[0], d->image.entry, eb);
-	/* Linux's application processors run from the start: KVM holds them until SIPI. */
-	for (unsigned i = 1; r == 0 && d->kind == DOMAIN_KIND_LINUX && i < d->nr_vcpus; i++)
-		r = vcpu_start(&d->vcpus[i], 0, eb);
-	if (r == 0)
-		d->state = DOMAIN_RUNNING;
-	pthread_mutex_unlock(&d->lock);
-	return r;
-}
-
 /* Asks every vCPU thread to end; d->lock held. */
 static void stop_all_locked(struct domain *d)
 {
@@ -326,6 +318,27 @@ static void stop_all_locked(struct domain *d)
 	for (unsigned i = 0; d->vcpus && i < d->nr_vcpus; i++)
 		if (d->vcpus[i].d)
 			vcpu_kick(&d->vcpus[i]);
+}
+
+int domain_start(struct domain *d, struct errbuf *eb)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&d->lock);
+	d->started_ns = now_ns();
+	vcpu_up(&d->vcpus[0], d->image.entry);
+	/* Linux's application processors run from the start: KVM holds them until SIPI. */
+	for (unsigned i = 1; d->kind == DOMAIN_KIND_LINUX && i < d->nr_vcpus; i++)
+		vcpu_up(&d->vcpus[i], 0);
+	/* One thread per vCPU for the domain's life; those not up park. */
+	for (unsigned i = 0; i < d->nr_vcpus && r == 0; i++)
+		r = vcpu_thread_create(&d->vcpus[i], eb);
+	if (r == 0)
+		d->state = DOMAIN_RUNNING;
+	else
+		stop_all_locked(d); /* the threads started so far end; domain_destroy joins them */
+	pthread_mutex_unlock(&d->lock);
+	return r;
 }
 
 /* Waits for every vCPU thread to end and reaps them; d->lock not held. */
@@ -476,7 +489,7 @@ void domain_note_blocked(struct domain *d)
 
 static unsigned threads_out_of_guest(struct domain *d)
 {
-	unsigned n = d->nr_paused_threads;
+	unsigned n = d->nr_parked_threads;
 
 	for (unsigned i = 0; i < d->nr_vcpus; i++)
 		if (d->vcpus[i].blocked)
@@ -571,6 +584,15 @@ static int domain_restart(struct domain *d, struct errbuf *eb)
 	pthread_mutex_unlock(&d->lock);
 	domain_teardown(d);
 	pthread_mutex_lock(&d->lock);
+	if (d->released) {
+		/*
+		 * Destroyed during the teardown: domain_kill() saw the old end and
+		 * wrote its own, which must not be undone by starting over.
+		 */
+		pthread_mutex_unlock(&d->lock);
+		pthread_mutex_unlock(&d->ctl_lock);
+		return -ECANCELED;
+	}
 	d->ended = false;
 	d->stop_requested = false;
 	d->pause_requested = false;

@@ -48,15 +48,36 @@ struct domain_layout {
 	uint64_t free_start, free_end;
 };
 
+/* Where a vCPU's thread is, for people (a stuck domain's report); written by the thread itself. */
+enum vcpu_where {
+	VCPU_WHERE_NONE,      /* no thread yet */
+	VCPU_WHERE_PARKED,    /* down (never up, or VCPUOP_down), or paused */
+	VCPU_WHERE_GUEST,     /* in KVM_RUN */
+	VCPU_WHERE_EXIT,      /* handling an exit (a hypercall: see last_hypercall) */
+	VCPU_WHERE_BLOCKED,   /* sched_op block/poll, or HLT at CPL 0 */
+	VCPU_WHERE_ENDED,     /* the thread returned */
+};
+
+/*
+ * A vCPU has one host thread for the domain's whole life (created by
+ * domain_start, joined by domain_wait/domain_destroy): VCPUOP_up and
+ * VCPUOP_down only change `up`, and a vCPU that is down parks its thread.
+ * So no hypercall ever creates or joins a thread, and two vCPUs bringing
+ * up a third at once is decided under d->lock (one gets EALREADY).
+ */
 struct vcpu {
 	struct domain *d;
 	unsigned id;
 	int fd;
-	struct kvm_run *run;
+	struct kvm_run *run;          /* NULL until mapped: vcpu_kick() checks */
 	pthread_t thread;
 	bool thread_started;          /* under d->lock */
-	atomic_bool up;               /* VCPUOP_up done and not down */
-	uint64_t start_rip;
+	atomic_bool up;               /* VCPUOP_up done and not down; written under d->lock */
+	atomic_bool start_pending;    /* up with a new entry point (start_rip); under d->lock */
+	uint64_t start_rip;           /* under d->lock */
+	bool parked;                  /* the thread waits in vcpu_park(); under d->lock */
+	_Atomic int where;            /* enum vcpu_where */
+	_Atomic uint32_t last_hypercall; /* op number of the newest hypercall */
 
 	/* Blocking in sched_op block/poll (or HLT at CPL 0): wait on cond under d->lock. */
 	pthread_cond_t wake;
@@ -137,7 +158,7 @@ struct domain {
 	atomic_bool pause_requested;  /* vCPUs must leave KVM_RUN and wait (set under lock) */
 	atomic_bool stop_requested;   /* vCPUs must exit their threads (set under lock) */
 	unsigned nr_running_threads;  /* vCPU threads alive */
-	unsigned nr_paused_threads;   /* vCPU threads parked by a pause */
+	unsigned nr_parked_threads;   /* vCPU threads parked: down, or paused */
 	bool ended;                   /* end is final (until a reboot restarts) */
 	bool released;                /* a preserved domain may now go away */
 	struct domain_end end;

@@ -403,10 +403,12 @@ long evtchn_block(struct vcpu *v)
 
 	pthread_mutex_lock(&d->lock);
 	v->blocked = true;
+	atomic_store_explicit(&v->where, VCPU_WHERE_BLOCKED, memory_order_relaxed);
 	domain_note_blocked(d);
 	while (!upcall_pending(v) && !d->stop_requested && !vcpu_must_stop(v))
 		pthread_cond_wait(&v->wake, &d->lock);
 	v->blocked = false;
+	atomic_store_explicit(&v->where, VCPU_WHERE_EXIT, memory_order_relaxed);
 	pthread_mutex_unlock(&d->lock);
 	return 0;
 }
@@ -440,6 +442,7 @@ long evtchn_poll(struct vcpu *v, uint64_t arg)
 	}
 	pthread_mutex_lock(&d->lock);
 	v->blocked = true;
+	atomic_store_explicit(&v->where, VCPU_WHERE_BLOCKED, memory_order_relaxed);
 	domain_note_blocked(d);
 	d->evtchn.nr_polling++;
 	for (;;) {
@@ -466,6 +469,7 @@ long evtchn_poll(struct vcpu *v, uint64_t arg)
 	}
 	d->evtchn.nr_polling--;
 	v->blocked = false;
+	atomic_store_explicit(&v->where, VCPU_WHERE_EXIT, memory_order_relaxed);
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }

@@ -74,9 +74,8 @@ static long do_vcpu_op(struct vcpu *v, uint64_t cmd, uint64_t id, uint64_t arg, 
 		       uint64_t a5)
 {
 	struct domain *d = v->d;
-	struct errbuf eb;
 	struct vcpu *t;
-	long ret = 0;
+	long ret;
 
 	(void)a4, (void)a5;
 	if (id >= d->nr_vcpus)
@@ -86,19 +85,17 @@ static long do_vcpu_op(struct vcpu *v, uint64_t cmd, uint64_t id, uint64_t arg, 
 	case VCPUOP_up:
 		if (!domain_gpa(d, arg, 1))
 			return -XEN_EINVAL;
+		/* Decided under the lock: of two vCPUs racing to bring t up, one gets EALREADY. */
 		pthread_mutex_lock(&d->lock);
-		if (atomic_load(&t->up))
-			ret = -XEN_EALREADY;
-		else if (d->stop_requested)
-			ret = -XEN_EINTR;
-		else if (vcpu_start(t, arg, &eb) < 0)
-			ret = -XEN_ENOSPC;
+		ret = vcpu_up(t, arg); /* -errno values are Xen's */
 		pthread_mutex_unlock(&d->lock);
 		return ret;
 	case VCPUOP_down:
 		if (t != v)
 			return -XEN_EPERM;
-		atomic_store(&v->up, false); /* the run loop ends the thread */
+		pthread_mutex_lock(&d->lock);
+		atomic_store(&v->up, false); /* the run loop parks the thread */
+		pthread_mutex_unlock(&d->lock);
 		return 0;
 	case VCPUOP_is_up:
 		return atomic_load(&t->up) ? 1 : 0;

@@ -65,6 +65,8 @@ bool vcpu_must_stop(struct vcpu *v)
 
 void vcpu_kick(struct vcpu *v)
 {
+	if (!v->run)
+		return; /* not built yet (or torn down): no thread can be running it */
 	/* Ordered before the signal: a vCPU not yet in KVM_RUN will not enter it. */
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	if (v->thread_started)
@@ -73,24 +75,37 @@ void vcpu_kick(struct vcpu *v)
 }
 
 /*
- * Parks the thread while the domain is paused; returns true when the
- * thread must end.  Called with nothing held.
+ * Waits while the vCPU is down or the domain paused.  Returns true when
+ * the thread must end; else *entry says whether the vCPU was (re)started
+ * at *rip by VCPUOP_up (or domain_start) since it last ran.  Called with
+ * nothing held.
  */
-static bool vcpu_park(struct vcpu *v)
+static bool vcpu_park(struct vcpu *v, bool *entry, uint64_t *rip)
 {
 	struct domain *d = v->d;
-	bool stop;
 
 	pthread_mutex_lock(&d->lock);
-	while (d->pause_requested && !d->stop_requested && atomic_load(&v->up)) {
-		d->nr_paused_threads++;
-		pthread_cond_broadcast(&d->state_cond);
+	for (;;) {
+		if (d->stop_requested) {
+			pthread_mutex_unlock(&d->lock);
+			return true;
+		}
+		if (atomic_load(&v->up) && !d->pause_requested)
+			break;
+		v->parked = true;
+		d->nr_parked_threads++;
+		atomic_store_explicit(&v->where, VCPU_WHERE_PARKED, memory_order_relaxed);
+		pthread_cond_broadcast(&d->state_cond); /* a pause waits for this */
 		pthread_cond_wait(&v->wake, &d->lock);
-		d->nr_paused_threads--;
+		d->nr_parked_threads--;
+		v->parked = false;
 	}
-	stop = vcpu_must_stop(v);
+	*entry = atomic_exchange(&v->start_pending, false);
+	*rip = v->start_rip;
+	/* Cleared under the lock: a kick from now on is for the next request. */
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&d->lock);
-	return stop;
+	return false;
 }
 
 static void vcpu_io(struct vcpu *v)
@@ -104,6 +119,8 @@ static void vcpu_io(struct vcpu *v)
 	if (run->io.port == XENITH_HYPERCALL_PORT && run->io.direction == KVM_EXIT_IO_OUT &&
 	    run->io.size == 4 && run->io.count == 1) {
 		v->nr_hypercalls++;
+		atomic_store_explicit(&v->last_hypercall, (uint32_t)run->s.regs.regs.rax,
+				      memory_order_relaxed);
 		hypercall_dispatch(v);
 		return;
 	}
@@ -159,9 +176,11 @@ static void vcpu_halt(struct vcpu *v)
 	}
 	pthread_mutex_lock(&d->lock);
 	v->blocked = true;
+	atomic_store_explicit(&v->where, VCPU_WHERE_BLOCKED, memory_order_relaxed);
 	while (!atomic_load(&v->irq_pending) && !d->pause_requested && !vcpu_must_stop(v))
 		pthread_cond_wait(&v->wake, &d->lock);
 	v->blocked = false;
+	atomic_store_explicit(&v->where, VCPU_WHERE_EXIT, memory_order_relaxed);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -213,11 +232,11 @@ static void vcpu_handle_exit(struct vcpu *v)
 	}
 }
 
-static int vcpu_set_entry(struct vcpu *v)
+static int vcpu_set_entry(struct vcpu *v, uint64_t rip)
 {
 	struct domain *d = v->d;
 	struct kvm_regs r = {
-		.rip = v->start_rip,
+		.rip = rip,
 		.rsp = d->layout.stack_base + (uint64_t)(v->id + 1) * d->layout.stack_stride,
 		.rdi = d->layout.start_info,
 		.rsi = v->id,
@@ -243,15 +262,29 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct domain *d = v->d;
 
-	if (vcpu_set_entry(v) < 0)
-		domain_crash(d, v, "vCPU %u: KVM_SET_REGS: %s", v->id, strerror(errno));
-	v->first_run_ns = now_ns();
 	for (;;) {
-		if ((d->pause_requested || d->stop_requested || !atomic_load(&v->up)) && vcpu_park(v))
-			break;
+		if (d->pause_requested || d->stop_requested || !atomic_load(&v->up) ||
+		    atomic_load(&v->start_pending)) {
+			bool entry;
+			uint64_t rip;
+
+			if (vcpu_park(v, &entry, &rip))
+				break;
+			if (entry) {
+				if (vcpu_set_entry(v, rip) < 0) {
+					domain_crash(d, v, "vCPU %u: KVM_SET_REGS: %s", v->id, strerror(errno));
+					break;
+				}
+				if (!v->first_run_ns)
+					v->first_run_ns = now_ns();
+			}
+			continue; /* look at the requests again: one may have come meanwhile */
+		}
 		if (atomic_load(&v->irq_pending))
 			vcpu_inject(v);
+		atomic_store_explicit(&v->where, VCPU_WHERE_GUEST, memory_order_relaxed);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			atomic_store_explicit(&v->where, VCPU_WHERE_EXIT, memory_order_relaxed);
 			if (errno == EINTR || errno == EAGAIN) {
 				/* A kick: clear it only now, then look at the request (vcpu_park). */
 				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -260,6 +293,7 @@ static void *vcpu_thread(void *arg)
 			domain_crash(d, v, "vCPU %u: KVM_RUN failed: %s", v->id, strerror(errno));
 			break;
 		}
+		atomic_store_explicit(&v->where, VCPU_WHERE_EXIT, memory_order_relaxed);
 		if (!v->first_exit_ns) /* read by other threads (boot timing): atomic */
 			__atomic_store_n(&v->first_exit_ns, now_ns(), __ATOMIC_RELEASE);
 		v->nr_exits++;
@@ -267,47 +301,47 @@ static void *vcpu_thread(void *arg)
 	}
 	pthread_mutex_lock(&d->lock);
 	atomic_store(&v->up, false);
+	atomic_store_explicit(&v->where, VCPU_WHERE_ENDED, memory_order_relaxed);
 	d->nr_running_threads--;
 	pthread_cond_broadcast(&d->state_cond);
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
 }
 
-int vcpu_start(struct vcpu *v, uint64_t rip, struct errbuf *eb)
+int vcpu_thread_create(struct vcpu *v, struct errbuf *eb)
 {
 	struct domain *d = v->d;
 	pthread_attr_t attr;
 	sigset_t all, old;
 	int r;
 
-	if (v->thread_started) {
-		/*
-		 * A vCPU brought down and up again: its previous thread has ended.
-		 * Marked not started before the lock is dropped, so that no kick
-		 * signals the thread once it is joined.
-		 */
-		v->thread_started = false;
-		pthread_mutex_unlock(&d->lock);
-		pthread_join(v->thread, NULL);
-		pthread_mutex_lock(&d->lock);
-	}
-	v->start_rip = rip;
-	atomic_store(&v->up, true);
-	v->run->immediate_exit = 0;
+	if (v->thread_started)
+		return 0;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	/* The thread starts with every signal blocked but the kick. */
 	sigfillset(&all);
-	sigdelset(&all, SIGUSR1);
+	sigdelset(&all, SIG_KICK);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = pthread_create(&v->thread, &attr, vcpu_thread, v);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	if (r != 0) {
-		atomic_store(&v->up, false);
+	if (r != 0)
 		return errbuf_set(eb, r, "vCPU %u: cannot start its thread: %s", v->id, strerror(r));
-	}
 	v->thread_started = true;
 	d->nr_running_threads++;
+	return 0;
+}
+
+int vcpu_up(struct vcpu *v, uint64_t rip)
+{
+	if (atomic_load(&v->up))
+		return -EALREADY;
+	if (v->d->stop_requested)
+		return -EINTR;
+	v->start_rip = rip;
+	atomic_store(&v->start_pending, true);
+	atomic_store(&v->up, true);
+	pthread_cond_broadcast(&v->wake);
 	return 0;
 }

@@ -15,8 +15,14 @@ int vcpu_global_init(struct errbuf *eb);
 int vcpu_init(struct domain *d, struct vcpu *v, unsigned id, struct errbuf *eb);
 void vcpu_fini(struct vcpu *v);
 
-/* Starts v's thread at rip (vCPU 0: the image entry; others: VCPUOP_up). d->lock held. */
-int vcpu_start(struct vcpu *v, uint64_t rip, struct errbuf *eb);
+/* Creates v's thread, which parks until v is up (domain_start; d->lock held). */
+int vcpu_thread_create(struct vcpu *v, struct errbuf *eb);
+/*
+ * Brings v up at rip (vCPU 0: the image entry, by domain_start; others:
+ * VCPUOP_up).  d->lock held.  0, -EALREADY (up already), -EINTR (the
+ * domain is stopping).
+ */
+int vcpu_up(struct vcpu *v, uint64_t rip);
 /* Makes v leave KVM_RUN (or not enter it) and look at the domain's requests. */
 void vcpu_kick(struct vcpu *v);
 /* True when v's thread must return (d->lock held or not: a snapshot). */

@@ -35,7 +35,7 @@ static void run_help(FILE *f)
 "      --cmdline TEXT     guest command line; for minios the program to run:\n"
 "                         hello (default), smp, crash, assert, hypercall, spin,\n"
 "                         idle, ticker [MS], timer [N [MS]], grant, evtchn [N],\n"
-"                         blk ... (see README), exit N, reboot, mem\n"
+"                         blk ... (see README), exit N, reboot, mem, hostile ...\n"
 "      --guest-cpl 3|0    where a PV guest kernel runs: 3 (default, deprivileged)\n"
 "                         or 0 (VT-x/AMD-V hosts only: its own IDT, exceptions\n"
 "                         reported by the guest, events as interrupts, HLT idle)\n"
