@@ -10,6 +10,8 @@
  *                        vCPU 1 takes itself down as soon as it runs
  *                        (needs 3 vCPUs): every VCPUOP_up is 0 or EALREADY,
  *                        and vCPU 1 ran exactly once per successful up
+ *   hostile stall MS     one hypercall that keeps the vCPU in the VMM for MS
+ *                        ms (the VMM needs XENITH_TEST_HOOKS=1)
  *   hostile pollwait     every vCPU blocks in sched_op poll on a port that is
  *                        never signalled, until the toolstack asks to shut down
  */
@@ -91,6 +93,21 @@ static int hostile_vcpurace(const char *args)
 	return 0;
 }
 
+/* ---- stall ---- */
+
+static int hostile_stall(const char *args)
+{
+	unsigned long ms = 600000;
+	long r;
+
+	if (*args && !parse_ulong(args, NULL, &ms))
+		ms = 600000;
+	printf("hostile: stall: staying in the VMM for %lu ms\n", ms);
+	r = hypercall2(__HYPERVISOR_xenith_test, XENITH_TEST_STALL, ms);
+	printf("hostile: stall: back after %lu ms -> %ld\n", ms, r);
+	return r == 0 ? 0 : 1;
+}
+
 /* ---- pollwait ---- */
 
 static int32_t pollwait_port;
@@ -148,6 +165,7 @@ static const struct {
 	int (*run)(const char *args);
 } subs[] = {
 	{ "vcpurace", hostile_vcpurace },
+	{ "stall", hostile_stall },
 	{ "pollwait", hostile_pollwait },
 };
 

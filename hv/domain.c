@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "builder.h"
+#include "hypercall.h"
 #include "linux.h"
 #include "loopback.h"
 #include "trap.h"
@@ -160,6 +161,110 @@ static void timer_thread_stop(struct domain *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
+static const char *where_name(int where)
+{
+	switch (where) {
+	case VCPU_WHERE_NONE: return "not started";
+	case VCPU_WHERE_PARKED: return "parked";
+	case VCPU_WHERE_GUEST: return "in guest code";
+	case VCPU_WHERE_EXIT: return "in the VMM";
+	case VCPU_WHERE_BLOCKED: return "blocked";
+	case VCPU_WHERE_ENDED: return "ended";
+	}
+	return "?";
+}
+
+/*
+ * One line on where each vCPU thread is (only those still in the guest or
+ * the VMM when busy_only); d->lock held.
+ */
+static void describe_vcpus_locked(struct domain *d, char *buf, size_t size, bool busy_only)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; d->vcpus && i < d->nr_vcpus && n + 1 < size; i++) {
+		struct vcpu *v = &d->vcpus[i];
+		int where = atomic_load_explicit(&v->where, memory_order_relaxed);
+		int k;
+
+		if (busy_only && (where != VCPU_WHERE_GUEST && where != VCPU_WHERE_EXIT))
+			continue;
+		if (where == VCPU_WHERE_EXIT)
+			k = snprintf(buf + n, size - n, "%svCPU %u in the VMM (last hypercall %s)",
+				     n ? ", " : "", i, hypercall_name(atomic_load_explicit(
+					     &v->last_hypercall, memory_order_relaxed)));
+		else
+			k = snprintf(buf + n, size - n, "%svCPU %u %s", n ? ", " : "", i, where_name(where));
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+	if (n >= size && size > 4)
+		memcpy(buf + size - 4, "...", 4);
+	if (!buf[0])
+		snprintf(buf, size, "no vCPU is in the guest or the VMM");
+}
+
+/*
+ * Once the domain is killed, waits DOMAIN_STOP_GRACE_MS for domain_destroy()
+ * to finish; if it has not, tells opts.stuck what has not stopped.
+ */
+static void *watchdog_thread(void *arg)
+{
+	struct domain *d = arg;
+	char what[512];
+
+	pthread_mutex_lock(&d->lock);
+	while (!d->watchdog_stop) {
+		uint64_t deadline;
+		struct timespec ts;
+		size_t n;
+
+		if (!d->kill_ns) {
+			pthread_cond_wait(&d->state_cond, &d->lock);
+			continue;
+		}
+		deadline = d->kill_ns + DOMAIN_STOP_GRACE_MS * 1000000ull;
+		if (now_ns() < deadline) {
+			ts = (struct timespec){ .tv_sec = (time_t)(deadline / 1000000000ull),
+						.tv_nsec = (long)(deadline % 1000000000ull) };
+			pthread_cond_timedwait(&d->state_cond, &d->lock, &ts);
+			continue;
+		}
+		n = (size_t)snprintf(what, sizeof(what), "%u of %u vCPU thread(s) still running",
+				     d->nr_running_threads, d->nr_vcpus);
+		if (d->nr_running_threads) {
+			snprintf(what + n, sizeof(what) - n, " (");
+			describe_vcpus_locked(d, what + n + 2, sizeof(what) - n - 3, true);
+			n = strlen(what);
+			snprintf(what + n, sizeof(what) - n, ")");
+		} else {
+			snprintf(what + n, sizeof(what) - n, "; the teardown (backends, timers) has "
+				 "not finished");
+		}
+		pthread_mutex_unlock(&d->lock);
+		d->stuck(d, what); /* does not return */
+		pthread_mutex_lock(&d->lock);
+		break;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+static void watchdog_stop(struct domain *d)
+{
+	bool started;
+
+	pthread_mutex_lock(&d->lock);
+	started = d->watchdog_started;
+	d->watchdog_stop = true;
+	pthread_cond_broadcast(&d->state_cond);
+	pthread_mutex_unlock(&d->lock);
+	if (started)
+		pthread_join(d->watchdog, NULL);
+}
+
 /* Undoes domain_build(); copes with any partial state.  No vCPU thread may run. */
 static void domain_teardown(struct domain *d)
 {
@@ -264,6 +369,7 @@ int domain_create(const struct domain_config *cfg, const struct domain_opts *opt
 	d->nr_vcpus = cfg->vcpus;
 	d->mem_size = cfg->memory_mib << 20;
 	d->created_ns = now_ns();
+	d->test_hooks = getenv("XENITH_TEST_HOOKS") && !strcmp(getenv("XENITH_TEST_HOOKS"), "1");
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_mutex_init(&d->ctl_lock, NULL);
 	pthread_mutex_init(&d->disk_lock, NULL);
@@ -302,6 +408,20 @@ int domain_create(const struct domain_config *cfg, const struct domain_opts *opt
 		r = bench_hooks_setup(d, opts->bench, eb);
 		if (r < 0)
 			goto fail;
+	}
+	if (opts->stuck) {
+		sigset_t all, old;
+
+		d->stuck = opts->stuck;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		r = pthread_create(&d->watchdog, NULL, watchdog_thread, d);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (r) {
+			r = errbuf_set(eb, r, "watchdog thread: %s", strerror(r));
+			goto fail;
+		}
+		d->watchdog_started = true;
 	}
 	d->state = DOMAIN_BUILT;
 	*out = d;
@@ -378,6 +498,7 @@ void domain_destroy(struct domain *d)
 		munmap(d->image_map, d->image_size);
 	if (d->console_ready)
 		console_fini(&d->console);
+	watchdog_stop(d); /* armed until everything above is done */
 	pthread_cond_destroy(&d->state_cond);
 	pthread_cond_destroy(&d->timer_cond);
 	pthread_mutex_destroy(&d->ctl_lock);
@@ -477,6 +598,8 @@ void domain_kill(struct domain *d, bool timed_out, const char *why)
 	if (end_locked(d, DOMAIN_DESTROYED, why))
 		d->end.timed_out = timed_out;
 	d->released = true; /* a preserved domain goes away too */
+	if (!d->kill_ns)
+		d->kill_ns = now_ns(); /* arms the stop watchdog */
 	pthread_cond_broadcast(&d->state_cond);
 	pthread_mutex_unlock(&d->lock);
 }
@@ -499,6 +622,8 @@ static unsigned threads_out_of_guest(struct domain *d)
 
 int domain_pause(struct domain *d, struct errbuf *eb)
 {
+	struct timespec ts;
+	uint64_t deadline;
 	int r = 0;
 
 	pthread_mutex_lock(&d->lock);
@@ -510,9 +635,29 @@ int domain_pause(struct domain *d, struct errbuf *eb)
 	d->pause_requested = true;
 	for (unsigned i = 0; i < d->nr_vcpus; i++)
 		vcpu_kick(&d->vcpus[i]);
-	/* Synchronous, as xl pause is: no guest code runs once we return. */
-	while (!d->ended && threads_out_of_guest(d) < d->nr_running_threads)
-		pthread_cond_wait(&d->state_cond, &d->lock);
+	/*
+	 * Synchronous, as xl pause is: no guest code runs once we return.  A
+	 * kicked vCPU leaves KVM_RUN at once; one that does not within the
+	 * bound is stuck in the VMM, and the caller hears which.
+	 */
+	deadline = now_ns() + DOMAIN_PAUSE_TIMEOUT_MS * 1000000ull;
+	ts = (struct timespec){ .tv_sec = (time_t)(deadline / 1000000000ull),
+				.tv_nsec = (long)(deadline % 1000000000ull) };
+	while (!d->ended && threads_out_of_guest(d) < d->nr_running_threads) {
+		if (pthread_cond_timedwait(&d->state_cond, &d->lock, &ts) == ETIMEDOUT &&
+		    !d->ended && threads_out_of_guest(d) < d->nr_running_threads) {
+			char stuck[256];
+
+			describe_vcpus_locked(d, stuck, sizeof(stuck), true);
+			d->pause_requested = false; /* it stays running: the pause failed */
+			for (unsigned i = 0; i < d->nr_vcpus; i++)
+				pthread_cond_broadcast(&d->vcpus[i].wake);
+			r = errbuf_set(eb, ETIMEDOUT, "domain '%s' did not pause within %u ms: %s; it goes "
+				       "on running (`xenith destroy %s` ends it)", d->cfg.name,
+				       DOMAIN_PAUSE_TIMEOUT_MS, stuck, d->cfg.name);
+			goto out;
+		}
+	}
 	if (!d->ended)
 		d->state = DOMAIN_PAUSED;
 out:

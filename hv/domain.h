@@ -174,6 +174,13 @@ struct domain {
 
 	uint64_t created_ns;          /* CLOCK_MONOTONIC at domain_create */
 	uint64_t started_ns;
+
+	/* The stop watchdog (domain_opts.stuck). */
+	void (*stuck)(struct domain *d, const char *what);
+	uint64_t kill_ns;             /* under d->lock: the first domain_kill(), 0 = none */
+	bool watchdog_started, watchdog_stop; /* under d->lock */
+	pthread_t watchdog;
+	bool test_hooks;              /* XENITH_TEST_HOOKS=1: test-only hypercalls (abi.h) */
 };
 
 /* How a domain's console reaches the host. */
@@ -181,7 +188,18 @@ struct domain_opts {
 	int console_fd;      /* where guest output goes (usually 1); -1 for nowhere */
 	bool console_prefix; /* put "name: " in front of every line */
 	const struct bench_sink *bench; /* non-NULL: a benchmark domain (bench_hooks.h) */
+	/*
+	 * The stop watchdog: once the domain is killed (domain_kill: destroy, a
+	 * signal, the timeout), if domain_destroy() has not finished within
+	 * DOMAIN_STOP_GRACE_MS, stuck() is called from the watchdog's thread
+	 * with a line on what has not stopped.  It must not return: a VMM ends
+	 * the process (the kernel reclaims what stuck threads hold).  NULL: no
+	 * watchdog.
+	 */
+	void (*stuck)(struct domain *d, const char *what);
 };
+
+#define DOMAIN_STOP_GRACE_MS 10000u
 
 /* Builds a domain from cfg (kernel path already resolved); nothing runs. */
 int domain_create(const struct domain_config *cfg, const struct domain_opts *opts,
@@ -190,6 +208,9 @@ int domain_create(const struct domain_config *cfg, const struct domain_opts *opt
 int domain_start(struct domain *d, struct errbuf *eb);
 /* Stops every vCPU thread and frees everything; copes with partial builds. */
 void domain_destroy(struct domain *d);
+
+/* How long domain_pause() waits for every vCPU to leave guest code before it fails. */
+#define DOMAIN_PAUSE_TIMEOUT_MS 10000u
 
 int domain_pause(struct domain *d, struct errbuf *eb);
 int domain_unpause(struct domain *d, struct errbuf *eb);

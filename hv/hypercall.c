@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -251,6 +252,32 @@ static long do_xenith_test(struct vcpu *v, uint64_t cmd, uint64_t a2, uint64_t a
 		if (a2 > UINT32_MAX)
 			return -XEN_EINVAL;
 		return evtchn_loopback_start(v->d, (uint32_t)a2); /* -errno values are Xen's */
+	case XENITH_TEST_STALL: {
+		uint64_t until;
+
+		if (!v->d->test_hooks)
+			return -XEN_ENOSYS;
+		if (a2 > 3600000)
+			return -XEN_EINVAL;
+		/* Deaf to kicks on purpose: the hypercall handler that hangs. */
+		until = now_ns() + a2 * 1000000ull;
+		{
+			/* Tests wait for this line: from here on the vCPU is in the VMM. */
+			char line[80];
+			int n = snprintf(line, sizeof(line), "xenith-test: vCPU %u stalls in the VMM for "
+					 "%llu ms\n", v->id, (unsigned long long)a2);
+
+			console_write(&v->d->console, line, (size_t)n);
+		}
+		while (now_ns() < until) {
+			uint64_t left = until - now_ns();
+			struct timespec ts = { .tv_sec = (time_t)(left / 1000000000ull),
+					       .tv_nsec = (long)(left % 1000000000ull) };
+
+			nanosleep(&ts, NULL);
+		}
+		return 0;
+	}
 	default:
 		return -XEN_ENOSYS;
 	}
@@ -296,6 +323,32 @@ static const hypercall_fn hypercall_table[XENITH_HYPERCALL_MAX] = {
 };
 _Static_assert(sizeof(hypercall_table) / sizeof(hypercall_table[0]) == XENITH_HYPERCALL_MAX,
 	       "hypercall table covers every op number");
+
+static const char *const hypercall_names[XENITH_HYPERCALL_MAX] = {
+	[__HYPERVISOR_xen_version] = "xen_version",
+	[__HYPERVISOR_console_io] = "console_io",
+	[__HYPERVISOR_vcpu_op] = "vcpu_op",
+	[__HYPERVISOR_sched_op] = "sched_op",
+	[__HYPERVISOR_event_channel_op] = "event_channel_op",
+	[__HYPERVISOR_grant_table_op] = "grant_table_op",
+	[__HYPERVISOR_xenith_config] = "xenith_config",
+	[__HYPERVISOR_hvm_op] = "hvm_op",
+	[__HYPERVISOR_xenith_time] = "xenith_time",
+	[__HYPERVISOR_xenith_guest_assert] = "xenith_guest_assert",
+	[__HYPERVISOR_xenith_bench_report] = "xenith_bench_report",
+	[__HYPERVISOR_xenith_test] = "xenith_test",
+	[__HYPERVISOR_xenith_discard] = "xenith_discard",
+};
+
+const char *hypercall_name(uint32_t op)
+{
+	static __thread char buf[24];
+
+	if (op < XENITH_HYPERCALL_MAX && hypercall_names[op])
+		return hypercall_names[op];
+	snprintf(buf, sizeof(buf), "op %u", op);
+	return buf;
+}
 
 void hypercall_dispatch(struct vcpu *v)
 {

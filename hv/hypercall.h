@@ -10,4 +10,7 @@
  */
 void hypercall_dispatch(struct vcpu *v);
 
+/* The op's name for people ("vcpu_op"), or "op N" for one Xenith does not serve. */
+const char *hypercall_name(uint32_t op);
+
 #endif

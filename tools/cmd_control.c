@@ -381,7 +381,8 @@ int cmd_shutdown(int argc, char **argv)
 int cmd_destroy(int argc, char **argv)
 {
 	static const struct control_cmd c = { "destroy", "NAME|ID",
-		"Ends the domain at once and waits (up to 10 s) until its name is free." };
+		"Ends the domain at once and waits until its name is free: up to 15 s (a VMM\n"
+		"whose domain has not stopped 10 s after a destroy ends its own process)." };
 	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024];
 	struct parsed p;
 	int r = setup(argc, argv, &c, "h", true, &p, dir, name);
@@ -391,9 +392,9 @@ int cmd_destroy(int argc, char **argv)
 	r = call(dir, name, "{\"cmd\":\"destroy\"}", rep, sizeof(rep), c.name);
 	if (r)
 		return r;
-	if (!wait_gone(dir, name, 10)) {
+	if (!wait_gone(dir, name, DOMAIN_STOP_GRACE_MS / 1000.0 + 5)) {
 		fprintf(stderr, "xenith destroy: domain '%s' was told to go but its VMM is still "
-			"there after 10 s\n", name);
+			"there after %g s\n", name, DOMAIN_STOP_GRACE_MS / 1000.0 + 5);
 		return 1;
 	}
 	return 0;

@@ -252,6 +252,28 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
+/* What the stop watchdog needs to leave a clean run directory behind. */
+static struct {
+	char dir[PATH_MAX];
+	const char *name;
+	int name_fd;
+} stuck_ctx = { .name_fd = -1 };
+
+/*
+ * The domain was destroyed but did not stop within DOMAIN_STOP_GRACE_MS
+ * (a vCPU thread stuck in the VMM, a backend that does not return): the
+ * toolstack's word is final, so the process ends here and the kernel takes
+ * back what the stuck threads hold.
+ */
+static void domain_stuck(struct domain *d, const char *what)
+{
+	fprintf(stderr, "xenith: domain '%s' (id %u) %s, but did not stop within %u ms: %s; "
+		"ending the VMM process\n", d->cfg.name, d->domid, d->end.why,
+		DOMAIN_STOP_GRACE_MS, what);
+	rundir_release_name(stuck_ctx.dir, stuck_ctx.name, stuck_ctx.name_fd);
+	_exit(d->end.timed_out ? EXIT_TIMEOUT : EXIT_DESTROYED);
+}
+
 static void print_crash(const struct domain *d)
 {
 	const struct kvm_regs *r = &d->end.regs;
@@ -358,7 +380,12 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "xenith run: %s\n", eb.msg);
 		goto out;
 	}
-	struct domain_opts opts = { .console_fd = STDOUT_FILENO, .console_prefix = a.prefix };
+	struct domain_opts opts = { .console_fd = STDOUT_FILENO, .console_prefix = a.prefix,
+				    .stuck = domain_stuck };
+
+	snprintf(stuck_ctx.dir, sizeof(stuck_ctx.dir), "%s", dir);
+	stuck_ctx.name = a.cfg.name;
+	stuck_ctx.name_fd = name_fd;
 
 	if (domain_create(&a.cfg, &opts, &kvm, domid, &d, &eb) < 0) {
 		fprintf(stderr, "xenith run: %s\n", eb.msg);

@@ -30,6 +30,7 @@ static struct proc P, Q;
 static int teardown(void **state)
 {
 	(void)state;
+	unsetenv("XENITH_TEST_HOOKS");
 	if (P.pid > 0 && !P.exited) {
 		kill(P.pid, SIGKILL);
 		proc_wait(&P, 20);
@@ -86,6 +87,65 @@ static void test_vcpu_up_raced_from_two_vcpus_runs_the_vcpu_once_per_up(void **s
 	assert_null(strstr(P.out, "WRONG"));
 }
 
+/* Starts a domain whose vCPU 0 stays in the VMM for 10 minutes (XENITH_TEST_HOOKS). */
+static void start_stalled(const char *name)
+{
+	setenv("XENITH_TEST_HOOKS", "1", 1);
+	proc_start(&P, (const char *const[]){ "run", "--name", name, "--cmdline", "hostile stall 600000",
+					      NULL });
+	unsetenv("XENITH_TEST_HOOKS");
+	/* Printed by the VMM once the vCPU is inside the hypercall. */
+	assert_true(proc_wait_output(&P, "stalls in the VMM", 20));
+}
+
+static void test_destroy_ends_a_domain_whose_vcpu_is_stuck_in_the_vmm(void **state)
+{
+	(void)state;
+	start_stalled("t-stuck");
+	assert_int_equal(RUN(&Q, 20, "destroy", "t-stuck"), 0);
+	/* The stop watchdog gives up after 10 s; proc_wait kills (status 137) only after 40. */
+	proc_wait(&P, 40);
+	assert_int_equal(P.status, 67);
+	assert_non_null(strstr(P.err, "did not stop within"));
+	assert_non_null(strstr(P.err, "vCPU 0 in the VMM (last hypercall xenith_test)"));
+	/* It cleaned up its run directory: the name is free at once. */
+	assert_int_equal(RUN(&Q, 20, "run", "--name", "t-stuck", "--cmdline", "exit 3"), 3);
+}
+
+static void test_sigterm_ends_a_domain_whose_vcpu_is_stuck_in_the_vmm(void **state)
+{
+	(void)state;
+	start_stalled("t-stuck-term");
+	kill(P.pid, SIGTERM);
+	proc_wait(&P, 40);
+	assert_int_equal(P.status, 67);
+	assert_non_null(strstr(P.err, "Terminated"));
+	assert_non_null(strstr(P.err, "did not stop within"));
+}
+
+static void test_pause_of_a_stuck_vcpu_fails_with_the_reason_and_destroy_still_works(void **state)
+{
+	(void)state;
+	start_stalled("t-stuck-pause");
+	/* The pause gives up after 10 s and names the vCPU; the domain stays running. */
+	assert_int_equal(RUN(&Q, 60, "pause", "t-stuck-pause"), 1);
+	assert_non_null(strstr(Q.err, "did not pause within"));
+	assert_non_null(strstr(Q.err, "vCPU 0 in the VMM"));
+	assert_int_equal(RUN(&Q, 20, "list"), 0);
+	assert_non_null(strstr(Q.out, "t-stuck-pause"));
+	assert_non_null(strstr(Q.out, "running"));
+	assert_int_equal(RUN(&Q, 20, "destroy", "t-stuck-pause"), 0);
+	proc_wait(&P, 40);
+	assert_int_equal(P.status, 67);
+}
+
+static void test_stall_hook_is_refused_without_test_hooks(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-nostall", "--cmdline", "hostile stall 60000"), 1);
+	assert_non_null(strstr(P.out, "-> -38"));
+}
+
 static void test_sigterm_during_reboots_ends_the_domain_as_destroyed(void **state)
 {
 	unsigned destroyed = 0, early = 0;
@@ -140,6 +200,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_vcpu_up_raced_from_two_vcpus_runs_the_vcpu_once_per_up, teardown),
+		cmocka_unit_test_teardown(test_destroy_ends_a_domain_whose_vcpu_is_stuck_in_the_vmm, teardown),
+		cmocka_unit_test_teardown(test_sigterm_ends_a_domain_whose_vcpu_is_stuck_in_the_vmm, teardown),
+		cmocka_unit_test_teardown(test_pause_of_a_stuck_vcpu_fails_with_the_reason_and_destroy_still_works,
+					  teardown),
+		cmocka_unit_test_teardown(test_stall_hook_is_refused_without_test_hooks, teardown),
 		cmocka_unit_test_teardown(test_sigterm_during_reboots_ends_the_domain_as_destroyed, teardown),
 		cmocka_unit_test_teardown(test_pause_unpause_1000_times_while_every_vcpu_blocks_in_poll, teardown),
 	};

@@ -239,6 +239,14 @@ struct evtchn_unmask {
  * send on it by setting the port pending again.  One per domain.
  */
 #define XENITH_TEST_EVTCHN_LOOPBACK 4
+/*
+ * xenith_test(XENITH_TEST_STALL, ms): the vCPU's thread stays in the VMM for
+ * ms milliseconds whatever happens (kicks, pause, destroy): a stand-in for a
+ * hypercall handler that hangs, to test that the toolstack stays in charge.
+ * Only when the VMM runs with XENITH_TEST_HOOKS=1 in its environment, else
+ * -XEN_ENOSYS.
+ */
+#define XENITH_TEST_STALL 5
 
 /*
  * xenith_bench_report(case, rep, value_bits): one repetition's result of
