@@ -29,10 +29,11 @@ declare -A sources=(
 	[blkif]="io/blkback.c io/grant.c"
 	[config]="hv/config.c hv/err.c"
 	[elf]="hv/elfload.c hv/err.c"
+	[text]="hv/textfilter.c"
 )
-declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="")
-declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000)
-all=(grant blkif config elf)
+declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="")
+declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096)
+all=(grant blkif config elf text)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")

@@ -480,6 +480,21 @@ static int prog_mem(const char *args)
 	return 0;
 }
 
+/*
+ * escape: terminal escapes from the guest, for the VMM's filter: a console
+ * line, then a failed GUEST_ASSERT whose file, expression and message carry
+ * ESC sequences, the 8-bit CSI (0x9b) raw and in UTF-8 (C2 9B), and UTF-8
+ * text that must pass ("café 5€").  The line number is fixed (4242).
+ */
+static int prog_escape(const char *args)
+{
+	(void)args;
+	printf("escape-console: [\x1b[2J] [\x9b" "2J] [\xc2\x9b" "2J] [\x1b]0;pwned\x07] "
+	       "[caf\xc3\xa9 5\xe2\x82\xac] end\n");
+	guest_assert_fail("esc\x1b[31m.c", 4242, "x == \x1b[2J\x9b" "31m", "%s",
+			  "why: \x1b]0;pwned\x07 \xc2\x9b" "1m caf\xc3\xa9\nxenith: fake line");
+}
+
 int bench_main(const char *args);
 int busy_main(const char *args);
 
@@ -501,6 +516,7 @@ static const struct program programs[] = {
 	{ "exit", prog_exit, "power off with exit code N" },
 	{ "reboot", prog_reboot, "ask for a reboot" },
 	{ "mem", prog_mem, "allocator self-test" },
+	{ "escape", prog_escape, "terminal escapes in console output and in a failed GUEST_ASSERT" },
 };
 
 int run_program(const char *cmdline)

@@ -30,6 +30,7 @@ int console_init(struct console *c, int out_fd, const char *prefix, const char *
 	memset(c, 0, sizeof(*c));
 	c->out_fd = out_fd;
 	c->log_fd = -1;
+	text_filter_init(&c->filter, 0);
 	snprintf(c->prefix, sizeof(c->prefix), "%s", prefix ? prefix : "");
 	if (log_path && *log_path) {
 		c->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -99,28 +100,44 @@ static void emit_line(struct console *c)
 	c->line_len = 0;
 }
 
+/* Filtered text (whole characters) onto the current line; c->lock held. */
+static void line_add(struct console *c, const char *s, size_t n)
+{
+	if (c->line_len + n > CONSOLE_LINE_MAX)
+		emit_line(c); /* a long line is cut, between characters */
+	memcpy(c->line + c->line_len, s, n);
+	c->line_len += n;
+	if (s[n - 1] == '\n' || c->line_len == CONSOLE_LINE_MAX)
+		emit_line(c);
+}
+
 void console_write(struct console *c, const char *buf, size_t len)
 {
 	pthread_mutex_lock(&c->lock);
 	c->bytes += len;
 	for (size_t i = 0; i < len; i++) {
-		char ch = buf[i];
+		char out[TEXT_FILTER_OUT_MAX];
+		size_t n;
 
-		/* Keep the host terminal sane: no escape sequences, no NULs. */
-		if (ch == '\r')
-			continue;
-		if ((unsigned char)ch < 0x20 && ch != '\n' && ch != '\t')
-			ch = '?';
-		c->line[c->line_len++] = ch;
-		if (ch == '\n' || c->line_len == CONSOLE_LINE_MAX)
-			emit_line(c);
+		/* Keep the host terminal sane: no escape sequences, no NULs, no C1 (textfilter.h). */
+		if (buf[i] == '\r')
+			continue; /* CRLF from Linux guests */
+		n = text_filter_byte(&c->filter, (uint8_t)buf[i], out);
+		if (n)
+			line_add(c, out, n);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
 
 void console_flush(struct console *c)
 {
+	char out[TEXT_FILTER_OUT_MAX];
+	size_t n;
+
 	pthread_mutex_lock(&c->lock);
+	n = text_filter_end(&c->filter, out); /* a character the guest never finished */
+	if (n)
+		line_add(c, out, n);
 	if (c->line_len)
 		emit_line(c);
 	pthread_mutex_unlock(&c->lock);

@@ -4,6 +4,9 @@
  * whole lines to stdout (with the domain name in front when asked), to an
  * optional log file and to attached `xenith console` clients, and keeps
  * the recent output for clients that attach later.
+ *
+ * Guest output goes through hv/textfilter.h first, so no sink gets a
+ * terminal escape.
  */
 #ifndef XENITH_HV_CONSOLE_H
 #define XENITH_HV_CONSOLE_H
@@ -14,6 +17,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "textfilter.h"
 
 #define CONSOLE_HISTORY 16384u
 #define CONSOLE_MAX_CLIENTS 8
@@ -23,6 +27,7 @@ struct console {
 	pthread_mutex_t lock;
 	int out_fd;          /* usually 1; -1 for none */
 	int log_fd;          /* -1 when no console_log */
+	struct text_filter filter;
 	char prefix[80];     /* "name: " or "" */
 	char line[CONSOLE_LINE_MAX];
 	size_t line_len;

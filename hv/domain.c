@@ -14,6 +14,7 @@
 #include "builder.h"
 #include "linux.h"
 #include "loopback.h"
+#include "textfilter.h"
 #include "trap.h"
 #include "vcpu.h"
 
@@ -396,6 +397,8 @@ void domain_crash(struct domain *d, struct vcpu *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	/* A reason may quote the guest (GUEST_ASSERT): it reaches a terminal only filtered. */
+	text_sanitize(why, sizeof(why), why, strlen(why), TEXT_ONE_LINE);
 	pthread_mutex_lock(&d->lock);
 	if (end_locked(d, DOMAIN_CRASHED, why) && v) {
 		/* Called on v's own thread, right after its exit: the registers are current. */

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "control.h"
 #include "domain.h"
+#include "textfilter.h"
 #include "vcpu.h"
 #include "xenith.h"
 
@@ -35,7 +36,7 @@ static void run_help(FILE *f)
 "      --cmdline TEXT     guest command line; for minios the program to run:\n"
 "                         hello (default), smp, crash, assert, hypercall, spin,\n"
 "                         idle, ticker [MS], timer [N [MS]], grant, evtchn [N],\n"
-"                         blk ... (see README), exit N, reboot, mem\n"
+"                         blk ... (see README), exit N, reboot, mem, escape\n"
 "      --guest-cpl 3|0    where a PV guest kernel runs: 3 (default, deprivileged)\n"
 "                         or 0 (VT-x/AMD-V hosts only: its own IDT, exceptions\n"
 "                         reported by the guest, events as interrupts, HLT idle)\n"
@@ -256,13 +257,17 @@ static void print_crash(const struct domain *d)
 {
 	const struct kvm_regs *r = &d->end.regs;
 	const char *sym;
+	char safe[128];
 	uint64_t off;
 
 	if (!d->end.have_regs)
 		return;
 	fprintf(stderr, "  vCPU %u: rip 0x%016llx", d->end.vcpu, (unsigned long long)r->rip);
-	if (elf_symbolize(&d->image, r->rip, &sym, &off))
-		fprintf(stderr, " <%s+0x%llx>", sym, (unsigned long long)off);
+	if (elf_symbolize(&d->image, r->rip, &sym, &off)) {
+		/* The symbol table is the guest image's: its names are guest text. */
+		text_sanitize(safe, sizeof(safe), sym, strnlen(sym, sizeof(safe)), TEXT_ONE_LINE);
+		fprintf(stderr, " <%s+0x%llx>", safe, (unsigned long long)off);
+	}
 	fprintf(stderr, "  rsp 0x%016llx  rflags 0x%llx\n", (unsigned long long)r->rsp,
 		(unsigned long long)r->rflags);
 	fprintf(stderr, "  rax 0x%016llx  rbx 0x%016llx  rcx 0x%016llx  rdx 0x%016llx\n",
