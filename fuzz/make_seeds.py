@@ -286,9 +286,29 @@ def text_seeds():
     write("text", "one-line-short", b"\x15" + texts["assert"])
 
 
+# ---- console (fuzz_console.c): a knob byte (bit 0: an old log, u16 size), then pieces (u8 length, bytes) ----
+def console_pieces(texts):
+    b = b""
+    for t in texts:
+        for i in range(0, len(t), 255):
+            chunk = t[i:i + 255]
+            b += bytes([len(chunk)]) + chunk
+    return b
+
+
+def console_seeds():
+    line = b"line 0001 the quick brown fox jumps over the lazy dog\n"
+    write("console", "lines", b"\x00" + console_pieces([line] * 150))
+    write("console", "long-line", b"\x00" + console_pieces([b"a" * 3000 + b"\n"] * 4))
+    write("console", "escapes-split", b"\x00" + console_pieces(
+        [b"\x1b[2J caf\xc3", b"\xa9 \x9b" b"1m \xc2\x9b\r\n"] * 40) + b"\x00")
+    write("console", "old-log", b"\x01" + struct.pack("<H", 7000) + console_pieces([line] * 60))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
     config_seeds()
     elf_seeds()
     text_seeds()
+    console_seeds()

@@ -30,10 +30,11 @@ declare -A sources=(
 	[config]="hv/config.c hv/err.c"
 	[elf]="hv/elfload.c hv/err.c"
 	[text]="hv/textfilter.c"
+	[console]="hv/console.c hv/textfilter.c hv/err.c"
 )
-declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="")
-declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096)
-all=(grant blkif config elf text)
+declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread")
+declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192)
+all=(grant blkif config elf text console)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")

@@ -269,7 +269,7 @@ int domain_create(const struct domain_config *cfg, const struct domain_opts *opt
 	d->console.log_fd = -1;
 	if (opts->console_prefix)
 		snprintf(prefix, sizeof(prefix), "%s: ", cfg->name);
-	r = console_init(&d->console, opts->console_fd, prefix, cfg->console_log, eb);
+	r = console_init(&d->console, opts->console_fd, prefix, cfg->console_log, cfg->console_log_max, eb);
 	if (r < 0)
 		goto fail;
 	d->console_ready = true;

@@ -36,7 +36,8 @@ static void run_help(FILE *f)
 "      --cmdline TEXT     guest command line; for minios the program to run:\n"
 "                         hello (default), smp, crash, assert, hypercall, spin,\n"
 "                         idle, ticker [MS], timer [N [MS]], grant, evtchn [N],\n"
-"                         blk ... (see README), exit N, reboot, mem, escape\n"
+"                         blk ... (see README), exit N, reboot, mem, escape,\n"
+"                         flood BYTES\n"
 "      --guest-cpl 3|0    where a PV guest kernel runs: 3 (default, deprivileged)\n"
 "                         or 0 (VT-x/AMD-V hosts only: its own IDT, exceptions\n"
 "                         reported by the guest, events as interrupts, HLT idle)\n"
@@ -49,6 +50,11 @@ static void run_help(FILE *f)
 "      --on-reboot ACT    restart (default) | destroy | preserve\n"
 "      --on-crash ACT     destroy (default) | restart | preserve\n"
 "      --console-log FILE also append guest output to FILE\n"
+"      --console-log-max MIB\n"
+"                         cap on the console log (default 16; 64M, 1G accepted):\n"
+"                         at the cap FILE becomes FILE.1 (dropping the older\n"
+"                         FILE.1) and a new FILE starts with a line saying how\n"
+"                         many bytes were dropped\n"
 "      --timeout SECONDS  destroy the domain if it runs longer than this\n"
 "  -p, --prefix           put \"NAME: \" in front of every console line\n"
 "  -q, --quiet            no status line when the domain ends\n"
@@ -59,7 +65,8 @@ static void run_help(FILE *f)
 "                         /run/xenith as root, else $XDG_RUNTIME_DIR/xenith)\n"
 "  -h, --help             this text\n\n"
 "config keys: name, memory, vcpus, kernel, initrd (alias ramdisk), cmdline (alias\n"
-"extra), guest_cpl, disk, on_poweroff, on_reboot, on_crash, console_log, timeout.\n"
+"extra), guest_cpl, disk, on_poweroff, on_reboot, on_crash, console_log,\n"
+"console_log_max, timeout.\n"
 "Relative paths in FILE are relative to FILE's directory.\n\n"
 "exit status:\n"
 "  0-63  the guest powered off with this exit code (larger codes are reported as 63)\n"
@@ -73,7 +80,7 @@ static void run_help(FILE *f)
 
 enum {
 	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
-	OPT_CONSOLE_LOG, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE,
+	OPT_CONSOLE_LOG, OPT_CONSOLE_LOG_MAX, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE,
 };
 
 static const struct option run_options[] = {
@@ -90,6 +97,7 @@ static const struct option run_options[] = {
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "on-crash", required_argument, NULL, OPT_ON_CRASH },
 	{ "console-log", required_argument, NULL, OPT_CONSOLE_LOG },
+	{ "console-log-max", required_argument, NULL, OPT_CONSOLE_LOG_MAX },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "prefix", no_argument, NULL, 'p' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -114,6 +122,7 @@ static const char *option_key(int opt)
 	case OPT_ON_REBOOT: return "on_reboot";
 	case OPT_ON_CRASH: return "on_crash";
 	case OPT_CONSOLE_LOG: return "console_log";
+	case OPT_CONSOLE_LOG_MAX: return "console_log_max";
 	case OPT_TIMEOUT: return "timeout";
 	default: return NULL;
 	}

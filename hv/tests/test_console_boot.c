@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * kvm tier: guest text on its way to the host, end to end: a guest that
- * puts terminal escapes into its console and into a failed GUEST_ASSERT.
+ * floods its console against console_log_max, and a guest that puts
+ * terminal escapes into its console and into a failed GUEST_ASSERT.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -132,10 +133,103 @@ static void test_guest_escapes_are_filtered_in_console_and_assert_text(void **st
 	free(text);
 }
 
+/* Checks one log file's flood lines: consecutive from *next on; returns the guest bytes in it. */
+static size_t flood_lines(const char *text, unsigned *next, bool *first)
+{
+	size_t bytes = 0;
+
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		unsigned n;
+
+		assert_non_null(nl);
+		if (!strncmp(p, "xenith: ", 8)) {
+			p = nl + 1;
+			continue; /* xenith's own note */
+		}
+		bytes += (size_t)(nl + 1 - p);
+		if (sscanf(p, "flood %u ", &n) == 1) {
+			if (*first)
+				*next = n;
+			*first = false;
+			assert_int_equal(n, *next); /* nothing missing in between */
+			assert_int_equal(nl + 1 - p, 1000);
+			(*next)++;
+		}
+		p = nl + 1;
+	}
+	return bytes;
+}
+
+/*
+ * `flood 3500000`: 3500 lines of 1000 bytes and "flood: done, 3500 lines\n"
+ * (guest/programs.c), through a 1 MiB console_log_max; the log and LOG.1
+ * are checked after the run.
+ */
+static void check_flood_log(const char *log, const char *log1)
+{
+	const unsigned lines = 3500;
+	const size_t cap = 1 << 20, total = lines * 1000ull + strlen("flood: done, 3500 lines\n");
+	char *text, *text1, *p;
+	unsigned long long dropped = 0;
+	size_t len = 0, len1 = 0, kept;
+	unsigned next = 0;
+	bool first = true;
+
+	text = read_all(log, &len);
+	text1 = read_all(log1, &len1);
+	printf("# console log %zu + %zu bytes for %zu bytes of output, cap %zu\n", len, len1, total, cap);
+	assert_non_null(text);
+	assert_true(len <= cap);
+	assert_non_null(text1);
+	assert_true(len1 <= cap);
+	/* The newest output is kept, in order, to its last line. */
+	kept = flood_lines(text1, &next, &first);
+	kept += flood_lines(text, &next, &first);
+	assert_int_equal(next, lines);
+	assert_non_null(strstr(text, "\nflood: done, 3500 lines\n"));
+	/* The new file starts with the line that says what was dropped: exactly what is not kept. */
+	assert_int_equal(strncmp(text, "xenith: console log reached console_log_max (1048576 bytes): ", 61), 0);
+	p = strstr(text, "bytes of older output dropped (");
+	assert_non_null(p);
+	assert_true(p < strchr(text, '\n'));
+	assert_int_equal(sscanf(p, "bytes of older output dropped (%llu in all)", &dropped), 1);
+	assert_int_equal(dropped, total - kept);
+	free(text);
+	free(text1);
+}
+
+static void test_a_flooding_guest_fills_no_more_than_console_log_max(void **state)
+{
+	char log[256], log1[264], cfg[256];
+	FILE *f;
+
+	(void)state;
+	snprintf(log, sizeof(log), "%s/flood.log", harness_run_dir());
+	snprintf(log1, sizeof(log1), "%s.1", log);
+	/* The key in a config file ... */
+	unlink(log);
+	unlink(log1);
+	snprintf(cfg, sizeof(cfg), "%s/flood.cfg", harness_run_dir());
+	f = fopen(cfg, "w");
+	assert_non_null(f);
+	fprintf(f, "console_log = \"%s\"\nconsole_log_max = 1\ncmdline = \"flood 3500000\"\n", log);
+	fclose(f);
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-flood", "-c", cfg), 0);
+	check_flood_log(log, log1);
+	/* ... and as an option. */
+	unlink(log);
+	unlink(log1);
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-flood", "--console-log", log, "--console-log-max", "1M",
+			     "--cmdline", "flood 3500000"), 0);
+	check_flood_log(log, log1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_guest_escapes_are_filtered_in_console_and_assert_text, teardown),
+		cmocka_unit_test_teardown(test_a_flooding_guest_fills_no_more_than_console_log_max, teardown),
 	};
 
 	harness_require_kvm();
