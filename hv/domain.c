@@ -361,6 +361,7 @@ void domain_destroy(struct domain *d)
 	}
 	bench_hooks_teardown(d);
 	domain_teardown(d);
+	domain_disks_unlock(d); /* kept across restarts; the domain goes now */
 	linux_close(d);
 	if (d->image_map)
 		munmap(d->image_map, d->image_size);
