@@ -44,6 +44,10 @@ static void check_config(const struct domain_config *c)
 		   c->on_crash <= ACTION_PRESERVE, "an on_* action out of range");
 	FUZZ_CHECK(isfinite(c->timeout_s) && c->timeout_s >= 0 && c->timeout_s <= 365.0 * 86400,
 		   "timeout %g", c->timeout_s);
+	FUZZ_CHECK(c->console_log_max >= (1ull << 20) &&
+		   c->console_log_max <= ((uint64_t)CONFIG_CONSOLE_LOG_MAX_MAX_MIB << 20) &&
+		   c->console_log_max % (1ull << 20) == 0, "console_log_max %llu bytes",
+		   (unsigned long long)c->console_log_max);
 	FUZZ_CHECK(c->nr_disks <= CONFIG_MAX_DISKS, "%u disks", c->nr_disks);
 	for (unsigned i = 0; i < c->nr_disks; i++) {
 		const struct disk_config *d = &c->disks[i];

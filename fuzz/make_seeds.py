@@ -272,8 +272,43 @@ def elf_seeds():
         write("elf", name, elf_image(pad))
 
 
+# ---- text (fuzz_text.c): a knob byte (bit 0: one line; the rest: a short buffer), then text ----
+def text_seeds():
+    texts = {
+        "ascii": b"hello from minios: domain 'x' (id 1)\n\tindented\n",
+        "escapes": b"\x1b[2J\x1b]0;title\x07 \x9b" b"31m \xc2\x9b" b"1m \x7f\r\n",
+        "utf8": "café 5€ \u04db \U0001f600 \u00a0 \ufffd \U0010ffff\n".encode(),
+        "ill-formed": b"\xc0\xaf \xe0\x80\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xf5\xff \xe2\x82",
+        "assert": b"guest assertion failed at esc\x1b[31m.c:4242: x == \x1b[2J\x9b" b"31m\nxenith: fake",
+    }
+    for name, text in texts.items():
+        write("text", name, b"\x00" + text)
+    write("text", "one-line-short", b"\x15" + texts["assert"])
+
+
+# ---- console (fuzz_console.c): a knob byte (bit 0: an old log, u16 size), then pieces (u8 length, bytes) ----
+def console_pieces(texts):
+    b = b""
+    for t in texts:
+        for i in range(0, len(t), 255):
+            chunk = t[i:i + 255]
+            b += bytes([len(chunk)]) + chunk
+    return b
+
+
+def console_seeds():
+    line = b"line 0001 the quick brown fox jumps over the lazy dog\n"
+    write("console", "lines", b"\x00" + console_pieces([line] * 150))
+    write("console", "long-line", b"\x00" + console_pieces([b"a" * 3000 + b"\n"] * 4))
+    write("console", "escapes-split", b"\x00" + console_pieces(
+        [b"\x1b[2J caf\xc3", b"\xa9 \x9b" b"1m \xc2\x9b\r\n"] * 40) + b"\x00")
+    write("console", "old-log", b"\x01" + struct.pack("<H", 7000) + console_pieces([line] * 60))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
     config_seeds()
     elf_seeds()
+    text_seeds()
+    console_seeds()

@@ -29,10 +29,12 @@ declare -A sources=(
 	[blkif]="io/blkback.c io/grant.c"
 	[config]="hv/config.c hv/err.c"
 	[elf]="hv/elfload.c hv/err.c"
+	[text]="hv/textfilter.c"
+	[console]="hv/console.c hv/textfilter.c hv/err.c"
 )
-declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="")
-declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000)
-all=(grant blkif config elf)
+declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread")
+declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192)
+all=(grant blkif config elf text console)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")

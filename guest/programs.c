@@ -480,6 +480,46 @@ static int prog_mem(const char *args)
 	return 0;
 }
 
+/*
+ * flood BYTES: BYTES of console output (default 4 MiB) as 1000-byte lines
+ * "flood NNNNNNNN xxx...", then "flood: done, N lines": the VMM's console
+ * log must stay within console_log_max.
+ */
+static int prog_flood(const char *args)
+{
+	static char line[1000];
+	unsigned long bytes = 4ul << 20, n;
+
+	if (*args && !parse_ulong(args, NULL, &bytes))
+		bytes = 4ul << 20;
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	for (n = 0; (n + 1) * sizeof(line) <= bytes; n++) {
+		char num[24];
+
+		snprintf(num, sizeof(num), "flood %08lu ", n);
+		memcpy(line, num, strlen(num));
+		console_write(line, sizeof(line));
+	}
+	printf("flood: done, %lu lines\n", n);
+	return 0;
+}
+
+/*
+ * escape: terminal escapes from the guest, for the VMM's filter: a console
+ * line, then a failed GUEST_ASSERT whose file, expression and message carry
+ * ESC sequences, the 8-bit CSI (0x9b) raw and in UTF-8 (C2 9B), and UTF-8
+ * text that must pass ("café 5€").  The line number is fixed (4242).
+ */
+static int prog_escape(const char *args)
+{
+	(void)args;
+	printf("escape-console: [\x1b[2J] [\x9b" "2J] [\xc2\x9b" "2J] [\x1b]0;pwned\x07] "
+	       "[caf\xc3\xa9 5\xe2\x82\xac] end\n");
+	guest_assert_fail("esc\x1b[31m.c", 4242, "x == \x1b[2J\x9b" "31m", "%s",
+			  "why: \x1b]0;pwned\x07 \xc2\x9b" "1m caf\xc3\xa9\nxenith: fake line");
+}
+
 int bench_main(const char *args);
 int busy_main(const char *args);
 int hostile_main(const char *args);
@@ -503,6 +543,8 @@ static const struct program programs[] = {
 	{ "reboot", prog_reboot, "ask for a reboot" },
 	{ "mem", prog_mem, "allocator self-test" },
 	{ "hostile", hostile_main, "what a well-behaved guest never does (guest/hostile.c)" },
+	{ "escape", prog_escape, "terminal escapes in console output and in a failed GUEST_ASSERT" },
+	{ "flood", prog_flood, "BYTES of console output (default 4 MiB)" },
 };
 
 int run_program(const char *cmdline)

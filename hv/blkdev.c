@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "blkback.h"
@@ -21,6 +22,53 @@ static uint32_t mode_abi(enum disk_mode m)
 }
 
 static int domain_disks_open_all(struct domain *d, struct errbuf *eb);
+
+/*
+ * Opens and locks every disk's image, once per domain: an image listed
+ * twice is refused first (two writers in one domain corrupt it as surely
+ * as two domains do), then each is locked before any queue opens it.
+ */
+static int domain_disks_lock(struct domain *d, struct errbuf *eb)
+{
+	char msg[PATH_MAX + 512];
+	int r;
+
+	for (unsigned i = 0; i < d->cfg.nr_disks; i++) {
+		const struct disk_config *dc = &d->cfg.disks[i];
+		struct disk_lock *l = &d->disks[i].lock;
+
+		if (l->held)
+			continue; /* a restart: the image stayed locked */
+		r = disk_lock_open(l, dc->path, dc->ro, i, msg, sizeof(msg));
+		if (r < 0)
+			return errbuf_set(eb, -r, "%s", msg);
+		for (unsigned j = 0; j < i; j++) {
+			const struct stat *a = &d->disks[j].lock.st, *b = &l->st;
+
+			if (!disk_same_file(a, b))
+				continue;
+			if (S_ISBLK(b->st_mode))
+				return errbuf_set(eb, EINVAL, "disk %u (path=%s) and disk %u (path=%s) are the "
+						  "same block device (%u:%u); list each disk once", i,
+						  dc->path, j, d->cfg.disks[j].path, major(b->st_rdev),
+						  minor(b->st_rdev));
+			return errbuf_set(eb, EINVAL, "disk %u (path=%s) and disk %u (path=%s) are the same "
+					  "file (device %u:%u, inode %llu); list each disk once", i, dc->path,
+					  j, d->cfg.disks[j].path, major(b->st_dev), minor(b->st_dev),
+					  (unsigned long long)b->st_ino);
+		}
+		r = disk_lock_take(l, dc->path, i, msg, sizeof(msg));
+		if (r < 0)
+			return errbuf_set(eb, -r, "%s", msg);
+	}
+	return 0;
+}
+
+void domain_disks_unlock(struct domain *d)
+{
+	for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++)
+		disk_lock_release(&d->disks[i].lock);
+}
 
 /* The `queues` a disk gets: as configured, else one per vCPU (at most XENITH_DISK_MAX_QUEUES). */
 static unsigned disk_queues(const struct domain *d, const struct disk_config *dc)
@@ -61,6 +109,10 @@ int domain_disks_open(struct domain *d, struct errbuf *eb)
 
 static int domain_disks_open_all(struct domain *d, struct errbuf *eb)
 {
+	int r = domain_disks_lock(d, eb);
+
+	if (r < 0)
+		return r;
 	for (unsigned i = 0; i < d->cfg.nr_disks; i++) {
 		const struct disk_config *dc = &d->cfg.disks[i];
 		struct domain_disk *dd = &d->disks[i];
@@ -71,7 +123,7 @@ static int domain_disks_open_all(struct domain *d, struct errbuf *eb)
 			struct blkback_config bc = {
 				.path = dc->path, .index = i, .queue = q, .mode = mode_abi(dc->mode),
 				.ro = dc->ro, .direct = dc->direct, .sqpoll = dc->sqpoll,
-				.persistent = dc->persistent,
+				.persistent = dc->persistent, .same_as = &dd->lock.st,
 			};
 			struct domain_disk_queue *dq = &dd->q[q];
 			char msg[PATH_MAX + 128];
@@ -118,7 +170,8 @@ void domain_disks_close(struct domain *d)
 			queue_disconnect(&dd->q[q]);
 			blkback_close(dd->q[q].b);
 		}
-		memset(dd, 0, sizeof(*dd));
+		memset(dd->q, 0, sizeof(dd->q));
+		dd->nr_queues = 0;
 	}
 	d->nr_disks = 0;
 }

@@ -6,6 +6,12 @@
  * (xenith_config, blkif.h), with each queue's kicks wired by mode: an event
  * channel bound to the backend's eventfd (exit), a KVM ioeventfd on the
  * doorbell port matching the queue number (ioeventfd), or nothing (poll).
+ *
+ * Before any queue opens an image, the domain locks it (hv/disklock.h:
+ * exclusive when writable, shared when ro=1) and refuses an image listed
+ * twice, whatever the spelling of its path.  The locks are held from the
+ * first build until domain_disks_unlock(), across reboots and restarts, so
+ * no other VMM can take an image while this domain is rebuilt.
  */
 #ifndef XENITH_HV_BLKDEV_H
 #define XENITH_HV_BLKDEV_H
@@ -13,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "disklock.h"
 #include "err.h"
 
 struct domain;
@@ -30,12 +37,15 @@ struct domain_disk_queue {
 struct domain_disk {
 	unsigned nr_queues;
 	struct domain_disk_queue q[XENITH_DISK_MAX_QUEUES];
+	struct disk_lock lock;  /* survives domain_disks_close(): see above */
 };
 
-/* After guest memory and the grant table exist. */
+/* After guest memory and the grant table exist; takes the locks at the first call. */
 int domain_disks_open(struct domain *d, struct errbuf *eb);
-/* Before guest memory goes away. */
+/* Before guest memory goes away; the locks stay. */
 void domain_disks_close(struct domain *d);
+/* When the domain goes for good: lets go of the images' locks. */
+void domain_disks_unlock(struct domain *d);
 /*
  * Every queue of every disk as a JSON array (path, mode, connection state,
  * request counters), for the control socket's "disks" command.  Returns

@@ -19,7 +19,7 @@
 
 const char *const config_keys[] = {
 	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "disk", "on_poweroff", "on_reboot", "on_crash",
-	"console_log", "timeout", NULL,
+	"console_log", "console_log_max", "timeout", NULL,
 };
 
 void config_init(struct domain_config *cfg)
@@ -31,6 +31,7 @@ void config_init(struct domain_config *cfg)
 	cfg->on_poweroff = ACTION_DESTROY;
 	cfg->on_reboot = ACTION_RESTART;
 	cfg->on_crash = ACTION_DESTROY;
+	cfg->console_log_max = (uint64_t)CONFIG_CONSOLE_LOG_MAX_DEFAULT_MIB << 20;
 }
 
 const char *config_action_name(enum domain_action a)
@@ -135,6 +136,37 @@ bad:
 	return errbuf_set(eb, EINVAL, "memory = %s: must be a whole number of MiB from %u to %u "
 			  "(a suffix M or G is accepted, e.g. 512M, 1G)", v, CONFIG_MEMORY_MIN_MIB,
 			  CONFIG_MEMORY_MAX_MIB);
+}
+
+/* console_log_max: MiB, or with a suffix M or G (as memory). */
+static int set_console_log_max(struct domain_config *cfg, const char *v, struct errbuf *eb)
+{
+	unsigned long long mib;
+	size_t len = strlen(v);
+	unsigned shift = 0;
+	char num[32], *end;
+
+	if (len == 0 || len >= sizeof(num))
+		goto bad;
+	memcpy(num, v, len + 1);
+	if (strchr("Mm", num[len - 1])) {
+		num[--len] = 0;
+	} else if (strchr("Gg", num[len - 1])) {
+		num[--len] = 0;
+		shift = 10;
+	}
+	if (!len || !isdigit((unsigned char)num[0]))
+		goto bad;
+	errno = 0;
+	mib = strtoull(num, &end, 10);
+	if (errno || *end || mib < 1 || mib > (CONFIG_CONSOLE_LOG_MAX_MAX_MIB >> shift))
+		goto bad;
+	cfg->console_log_max = (uint64_t)mib << (shift + 20);
+	return 0;
+bad:
+	return errbuf_set(eb, EINVAL, "console_log_max = %s: must be a whole number of MiB from 1 to %u "
+			  "(a suffix M or G is accepted, e.g. 64M, 1G); the console log is rotated "
+			  "there", v, CONFIG_CONSOLE_LOG_MAX_MAX_MIB);
 }
 
 static int set_name(struct domain_config *cfg, const char *v, struct errbuf *eb)
@@ -303,6 +335,8 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 		return add_disk(cfg, v, eb);
 	if (!strcmp(key, "console_log"))
 		return set_path(cfg, key, cfg->console_log, v, eb);
+	if (!strcmp(key, "console_log_max"))
+		return set_console_log_max(cfg, v, eb);
 	if (!strcmp(key, "cmdline") || !strcmp(key, "extra")) {
 		if (strlen(v) >= XENITH_CMDLINE_MAX)
 			return errbuf_set(eb, EINVAL, "%s: %zu bytes; at most %d are allowed", key,

@@ -42,6 +42,9 @@ const char *disk_mode_name(enum disk_mode m);
 
 #define CONFIG_MEMORY_MIN_MIB 2u
 #define CONFIG_MEMORY_MAX_MIB 65536u
+/* console_log_max, in MiB: the console log (and its one rotated copy) is capped there. */
+#define CONFIG_CONSOLE_LOG_MAX_DEFAULT_MIB 16u
+#define CONFIG_CONSOLE_LOG_MAX_MAX_MIB (1u << 20)
 
 struct domain_config {
 	char name[XENITH_NAME_MAX];           /* "" until set: the CLI picks a default */
@@ -56,6 +59,7 @@ struct domain_config {
 	enum domain_action on_reboot;         /* default restart */
 	enum domain_action on_crash;          /* default destroy */
 	char console_log[PATH_MAX];           /* "" means none */
+	uint64_t console_log_max;             /* bytes; the log is rotated there (default 16 MiB) */
 	struct disk_config disks[CONFIG_MAX_DISKS]; /* `disk` keys, in order */
 	unsigned nr_disks;
 	double timeout_s;                     /* 0 means none */

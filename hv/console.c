@@ -3,9 +3,11 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "domain.h"
@@ -25,16 +27,30 @@ static void write_all(int fd, const char *buf, size_t len)
 }
 
 int console_init(struct console *c, int out_fd, const char *prefix, const char *log_path,
-		 struct errbuf *eb)
+		 uint64_t log_max, struct errbuf *eb)
 {
+	struct stat st;
+
 	memset(c, 0, sizeof(*c));
 	c->out_fd = out_fd;
 	c->log_fd = -1;
+	c->log_max = log_max ? log_max : CONSOLE_LOG_MAX_DEFAULT;
+	text_filter_init(&c->filter, 0);
 	snprintf(c->prefix, sizeof(c->prefix), "%s", prefix ? prefix : "");
+	if (c->log_max < CONSOLE_LOG_MAX_MIN)
+		return errbuf_set(eb, EINVAL, "console_log_max = %llu bytes: at least %llu are needed",
+				  (unsigned long long)c->log_max, CONSOLE_LOG_MAX_MIN);
 	if (log_path && *log_path) {
+		if (strlen(log_path) + 2 >= sizeof(c->log_path))
+			return errbuf_set(eb, ENAMETOOLONG, "console_log %.64s...: path too long", log_path);
+		snprintf(c->log_path, sizeof(c->log_path), "%s", log_path);
 		c->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (c->log_fd < 0)
 			return errbuf_set(eb, errno, "console_log %s: %s", log_path, strerror(errno));
+		if (fstat(c->log_fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			c->log_capped = true;
+			c->log_size = c->log_output = (uint64_t)st.st_size; /* appending: it counts */
+		}
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	return 0;
@@ -76,6 +92,127 @@ static void clients_send(struct console *c, const char *buf, size_t len)
 	}
 }
 
+/* Appends to the log file and counts its size; 0 or -errno (what was not written is lost). */
+static int log_append(struct console *c, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(c->log_fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		c->log_size += (uint64_t)n;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A line of xenith's own in the log (not guest output); 0 or -errno. */
+static __attribute__((format(printf, 2, 3))) int log_note(struct console *c, const char *fmt, ...)
+{
+	char note[PATH_MAX + 256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(note, sizeof(note), fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return -EINVAL;
+	return log_append(c, note, (size_t)n < sizeof(note) ? (size_t)n : sizeof(note) - 1);
+}
+
+/*
+ * LOG becomes LOG.1 (the older LOG.1 goes: its output is dropped) and a
+ * new LOG starts with a line saying so.  If LOG cannot be renamed, it is
+ * emptied instead; if no new LOG can be made, logging stops (on stderr).
+ */
+static void log_rotate(struct console *c)
+{
+	char old[PATH_MAX + 2];
+	uint64_t dropped = c->log1_output, moved = c->log_output;
+	struct stat st;
+	int fd;
+
+	snprintf(old, sizeof(old), "%s.1", c->log_path);
+	if (!c->log_rotated) /* an earlier run's LOG.1: all of it counts as output */
+		dropped = lstat(old, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	if (rename(c->log_path, old) < 0) {
+		int e = errno;
+
+		if (ftruncate(c->log_fd, 0) < 0) {
+			fprintf(stderr, "xenith: console_log %s reached console_log_max and can neither be "
+				"renamed (%s) nor emptied (%s); guest output is no longer logged\n",
+				c->log_path, strerror(e), strerror(errno));
+			close(c->log_fd);
+			c->log_fd = -1;
+			return;
+		}
+		c->log_size = c->log_output = 0;
+		c->log_dropped += moved;
+		log_note(c, "xenith: console log reached console_log_max (%llu bytes) and could not be "
+			 "renamed to %s (%s), so it was emptied: %llu bytes of older output dropped "
+			 "(%llu in all)\n", (unsigned long long)c->log_max, old, strerror(e),
+			 (unsigned long long)moved, (unsigned long long)c->log_dropped);
+		return;
+	}
+	c->log_rotated = true;
+	c->log1_output = moved;
+	c->log_dropped += dropped;
+	/* O_EXCL: the name was just freed; whatever appeared there since is not ours to follow. */
+	fd = open(c->log_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	close(c->log_fd);
+	c->log_fd = fd;
+	if (fd < 0) {
+		fprintf(stderr, "xenith: console_log %s reached console_log_max and was renamed to %s, but "
+			"a new %s cannot be created (%s); guest output is no longer logged\n", c->log_path,
+			old, c->log_path, strerror(errno));
+		return;
+	}
+	c->log_size = c->log_output = 0;
+	log_note(c, "xenith: console log reached console_log_max (%llu bytes): the %llu bytes of output "
+		 "before this line are in %s; %llu bytes of older output dropped (%llu in all)\n",
+		 (unsigned long long)c->log_max, (unsigned long long)moved, old,
+		 (unsigned long long)dropped, (unsigned long long)c->log_dropped);
+}
+
+/* One line of guest output to the log: rotated first if it would pass the cap. */
+static void log_line(struct console *c, const char *line, size_t len)
+{
+	char lost[PATH_MAX + 128];
+	size_t lost_len = 0;
+	uint64_t before;
+	int r;
+
+	if (c->log_lost) {
+		int n = snprintf(lost, sizeof(lost), "xenith: %llu bytes of console output were lost: "
+				 "writing %s failed: %s\n", (unsigned long long)c->log_lost, c->log_path,
+				 strerror(c->log_errno));
+
+		lost_len = n < 0 ? 0 : (size_t)n < sizeof(lost) ? (size_t)n : sizeof(lost) - 1;
+	}
+	if (c->log_capped && c->log_size + lost_len + len > c->log_max)
+		log_rotate(c);
+	if (c->log_fd < 0)
+		return;
+	if (lost_len) {
+		if (log_append(c, lost, lost_len) < 0) {
+			c->log_lost += len; /* still failing: this line goes too */
+			return;
+		}
+		c->log_lost = 0;
+	}
+	before = c->log_size;
+	r = log_append(c, line, len);
+	c->log_output += c->log_size - before;
+	if (r < 0) {
+		c->log_lost += len - (c->log_size - before);
+		c->log_errno = -r;
+	}
+}
+
 /* One complete line (or a forced partial one) to every sink; c->lock held. */
 static void emit_line(struct console *c)
 {
@@ -93,10 +230,21 @@ static void emit_line(struct console *c)
 	if (c->out_fd >= 0)
 		write_all(c->out_fd, out, n);
 	if (c->log_fd >= 0)
-		write_all(c->log_fd, out + plen, n - plen);
+		log_line(c, out + plen, n - plen);
 	history_add(c, out + plen, n - plen);
 	clients_send(c, out + plen, n - plen);
 	c->line_len = 0;
+}
+
+/* Filtered text (whole characters) onto the current line; c->lock held. */
+static void line_add(struct console *c, const char *s, size_t n)
+{
+	if (c->line_len + n > CONSOLE_LINE_MAX)
+		emit_line(c); /* a long line is cut, between characters */
+	memcpy(c->line + c->line_len, s, n);
+	c->line_len += n;
+	if (s[n - 1] == '\n' || c->line_len == CONSOLE_LINE_MAX)
+		emit_line(c);
 }
 
 void console_write(struct console *c, const char *buf, size_t len)
@@ -104,23 +252,28 @@ void console_write(struct console *c, const char *buf, size_t len)
 	pthread_mutex_lock(&c->lock);
 	c->bytes += len;
 	for (size_t i = 0; i < len; i++) {
-		char ch = buf[i];
+		char out[TEXT_FILTER_OUT_MAX];
+		size_t n;
 
-		/* Keep the host terminal sane: no escape sequences, no NULs. */
-		if (ch == '\r')
-			continue;
-		if ((unsigned char)ch < 0x20 && ch != '\n' && ch != '\t')
-			ch = '?';
-		c->line[c->line_len++] = ch;
-		if (ch == '\n' || c->line_len == CONSOLE_LINE_MAX)
-			emit_line(c);
+		/* Keep the host terminal sane: no escape sequences, no NULs, no C1 (textfilter.h). */
+		if (buf[i] == '\r')
+			continue; /* CRLF from Linux guests */
+		n = text_filter_byte(&c->filter, (uint8_t)buf[i], out);
+		if (n)
+			line_add(c, out, n);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
 
 void console_flush(struct console *c)
 {
+	char out[TEXT_FILTER_OUT_MAX];
+	size_t n;
+
 	pthread_mutex_lock(&c->lock);
+	n = text_filter_end(&c->filter, out); /* a character the guest never finished */
+	if (n)
+		line_add(c, out, n);
 	if (c->line_len)
 		emit_line(c);
 	pthread_mutex_unlock(&c->lock);

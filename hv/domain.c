@@ -15,6 +15,7 @@
 #include "hypercall.h"
 #include "linux.h"
 #include "loopback.h"
+#include "textfilter.h"
 #include "trap.h"
 #include "vcpu.h"
 
@@ -382,7 +383,7 @@ int domain_create(const struct domain_config *cfg, const struct domain_opts *opt
 	d->console.log_fd = -1;
 	if (opts->console_prefix)
 		snprintf(prefix, sizeof(prefix), "%s: ", cfg->name);
-	r = console_init(&d->console, opts->console_fd, prefix, cfg->console_log, eb);
+	r = console_init(&d->console, opts->console_fd, prefix, cfg->console_log, cfg->console_log_max, eb);
 	if (r < 0)
 		goto fail;
 	d->console_ready = true;
@@ -493,6 +494,7 @@ void domain_destroy(struct domain *d)
 	}
 	bench_hooks_teardown(d);
 	domain_teardown(d);
+	domain_disks_unlock(d); /* kept across restarts; the domain goes now */
 	linux_close(d);
 	if (d->image_map)
 		munmap(d->image_map, d->image_size);
@@ -530,6 +532,8 @@ void domain_crash(struct domain *d, struct vcpu *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	/* A reason may quote the guest (GUEST_ASSERT): it reaches a terminal only filtered. */
+	text_sanitize(why, sizeof(why), why, strlen(why), TEXT_ONE_LINE);
 	pthread_mutex_lock(&d->lock);
 	if (end_locked(d, DOMAIN_CRASHED, why) && v) {
 		/* Called on v's own thread, right after its exit: the registers are current. */

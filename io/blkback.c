@@ -159,6 +159,7 @@ int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *m
 	b->cfg = *cfg;
 	snprintf(b->path, sizeof(b->path), "%s", cfg->path);
 	b->cfg.path = b->path;
+	b->cfg.same_as = NULL; /* checked here only, and the caller's copy may go */
 	b->fd = b->kick_fd = -1;
 	flags = (cfg->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	b->fd = open(b->path, flags | (cfg->direct ? O_DIRECT : 0));
@@ -175,6 +176,16 @@ int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *m
 	if (fstat(b->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
 		r = -EINVAL;
 		snprintf(msg, msglen, "disk %u: %s is not a regular file or a block device", cfg->index,
+			 b->path);
+		goto fail;
+	}
+	if (cfg->same_as && (S_ISBLK(st.st_mode) != S_ISBLK(cfg->same_as->st_mode) ||
+			     (S_ISBLK(st.st_mode) ? st.st_rdev != cfg->same_as->st_rdev
+						  : st.st_dev != cfg->same_as->st_dev ||
+						    st.st_ino != cfg->same_as->st_ino))) {
+		r = -ESTALE;
+		snprintf(msg, msglen, "disk %u: %s is no longer the file that was locked for this domain "
+			 "(it was replaced or moved); restore it, or start the domain again", cfg->index,
 			 b->path);
 		goto fail;
 	}

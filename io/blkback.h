@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "grant.h"
 #include "xenith/blkif.h"
@@ -38,6 +39,9 @@ struct blkback_config {
 	uint32_t mode;       /* XENITH_DISK_MODE_* */
 	bool ro, direct, sqpoll;
 	bool persistent;     /* offer persistent grants (zero-copy I/O into the guest's pages) */
+	/* If set: the file opened must be this one (st_dev/st_ino, or st_rdev for a block
+	 * device), e.g. the one the caller locked; another file at path is refused. */
+	const struct stat *same_as;
 };
 
 struct blkback_stats {

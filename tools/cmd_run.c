@@ -12,6 +12,7 @@
 #include "config.h"
 #include "control.h"
 #include "domain.h"
+#include "textfilter.h"
 #include "vcpu.h"
 #include "xenith.h"
 
@@ -35,7 +36,8 @@ static void run_help(FILE *f)
 "      --cmdline TEXT     guest command line; for minios the program to run:\n"
 "                         hello (default), smp, crash, assert, hypercall, spin,\n"
 "                         idle, ticker [MS], timer [N [MS]], grant, evtchn [N],\n"
-"                         blk ... (see README), exit N, reboot, mem, hostile ...\n"
+"                         blk ... (see README), exit N, reboot, mem, escape,\n"
+"                         flood BYTES, hostile ...\n"
 "      --guest-cpl 3|0    where a PV guest kernel runs: 3 (default, deprivileged)\n"
 "                         or 0 (VT-x/AMD-V hosts only: its own IDT, exceptions\n"
 "                         reported by the guest, events as interrupts, HLT idle)\n"
@@ -43,11 +45,18 @@ static void run_help(FILE *f)
 "                         path=FILE[,mode=exit|ioeventfd|poll][,ro=0|1]\n"
 "                         [,direct=0|1][,sqpoll=0|1][,queues=1-8 (default: one per vCPU)]\n"
 "                         [,persistent=0|1 (persistent grants, default 1)];\n"
-"                         config: disk = [ \"...\", ... ]\n"
+"                         config: disk = [ \"...\", ... ]; each image is locked\n"
+"                         while the domain lives: a writable one by this domain\n"
+"                         alone, a ro=1 one shared with other ro=1 domains\n"
 "      --on-poweroff ACT  destroy (default) | restart | preserve\n"
 "      --on-reboot ACT    restart (default) | destroy | preserve\n"
 "      --on-crash ACT     destroy (default) | restart | preserve\n"
 "      --console-log FILE also append guest output to FILE\n"
+"      --console-log-max MIB\n"
+"                         cap on the console log (default 16; 64M, 1G accepted):\n"
+"                         at the cap FILE becomes FILE.1 (dropping the older\n"
+"                         FILE.1) and a new FILE starts with a line saying how\n"
+"                         many bytes were dropped\n"
 "      --timeout SECONDS  destroy the domain if it runs longer than this\n"
 "  -p, --prefix           put \"NAME: \" in front of every console line\n"
 "  -q, --quiet            no status line when the domain ends\n"
@@ -58,7 +67,8 @@ static void run_help(FILE *f)
 "                         /run/xenith as root, else $XDG_RUNTIME_DIR/xenith)\n"
 "  -h, --help             this text\n\n"
 "config keys: name, memory, vcpus, kernel, initrd (alias ramdisk), cmdline (alias\n"
-"extra), guest_cpl, disk, on_poweroff, on_reboot, on_crash, console_log, timeout.\n"
+"extra), guest_cpl, disk, on_poweroff, on_reboot, on_crash, console_log,\n"
+"console_log_max, timeout.\n"
 "Relative paths in FILE are relative to FILE's directory.\n\n"
 "exit status:\n"
 "  0-63  the guest powered off with this exit code (larger codes are reported as 63)\n"
@@ -72,7 +82,7 @@ static void run_help(FILE *f)
 
 enum {
 	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
-	OPT_CONSOLE_LOG, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE,
+	OPT_CONSOLE_LOG, OPT_CONSOLE_LOG_MAX, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE,
 };
 
 static const struct option run_options[] = {
@@ -89,6 +99,7 @@ static const struct option run_options[] = {
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "on-crash", required_argument, NULL, OPT_ON_CRASH },
 	{ "console-log", required_argument, NULL, OPT_CONSOLE_LOG },
+	{ "console-log-max", required_argument, NULL, OPT_CONSOLE_LOG_MAX },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "prefix", no_argument, NULL, 'p' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -113,6 +124,7 @@ static const char *option_key(int opt)
 	case OPT_ON_REBOOT: return "on_reboot";
 	case OPT_ON_CRASH: return "on_crash";
 	case OPT_CONSOLE_LOG: return "console_log";
+	case OPT_CONSOLE_LOG_MAX: return "console_log_max";
 	case OPT_TIMEOUT: return "timeout";
 	default: return NULL;
 	}
@@ -278,13 +290,17 @@ static void print_crash(const struct domain *d)
 {
 	const struct kvm_regs *r = &d->end.regs;
 	const char *sym;
+	char safe[128];
 	uint64_t off;
 
 	if (!d->end.have_regs)
 		return;
 	fprintf(stderr, "  vCPU %u: rip 0x%016llx", d->end.vcpu, (unsigned long long)r->rip);
-	if (elf_symbolize(&d->image, r->rip, &sym, &off))
-		fprintf(stderr, " <%s+0x%llx>", sym, (unsigned long long)off);
+	if (elf_symbolize(&d->image, r->rip, &sym, &off)) {
+		/* The symbol table is the guest image's: its names are guest text. */
+		text_sanitize(safe, sizeof(safe), sym, strnlen(sym, sizeof(safe)), TEXT_ONE_LINE);
+		fprintf(stderr, " <%s+0x%llx>", safe, (unsigned long long)off);
+	}
 	fprintf(stderr, "  rsp 0x%016llx  rflags 0x%llx\n", (unsigned long long)r->rsp,
 		(unsigned long long)r->rflags);
 	fprintf(stderr, "  rax 0x%016llx  rbx 0x%016llx  rcx 0x%016llx  rdx 0x%016llx\n",

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -20,8 +21,9 @@
 
 #define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
 
-static struct proc P;
+static struct proc P, P2;
 static char disk0[256], disk1[256];
+static char loopdev[64]; /* a loop device a test set up, detached in teardown */
 
 static void make_disk(char *path, size_t size, const char *name, off_t bytes)
 {
@@ -49,6 +51,18 @@ static int teardown(void **state)
 	if (P.pid > 0 && !P.exited) {
 		kill(P.pid, SIGKILL);
 		proc_wait(&P, 20);
+	}
+	if (P2.pid > 0 && !P2.exited) {
+		kill(P2.pid, SIGKILL);
+		proc_wait(&P2, 20);
+	}
+	if (loopdev[0]) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
+		if (system(cmd) != 0)
+			fprintf(stderr, "teardown: %s failed\n", cmd);
+		loopdev[0] = 0;
 	}
 	return 0;
 }
@@ -358,6 +372,237 @@ static void test_host_io_errors_become_error_responses_and_the_domain_goes_on(vo
 	assert_true(json_ios(P.out, "read") > 0); /* and the reads before it succeeded */
 }
 
+/*
+ * Disk locks (hv/disklock.h).  A holder is a domain that sits in `idle`
+ * with the disk; each test names what it expects in xenith's message.
+ */
+static void start_holder(struct proc *p, const char *name, const char *path, const char *extra)
+{
+	char d[320];
+
+	proc_start(p, (const char *const[]){ "run", "--name", name, "-m", "32", "--disk",
+					     disk_arg(d, sizeof(d), path, extra), "--cmdline", "idle", NULL });
+	if (!proc_wait_output(p, "idle: waiting for the toolstack", 30))
+		fail_msg("holder %s did not start: %s", name, p->err);
+}
+
+/* "pid N (" and the holder's domain name, as the message must give them. */
+static void expect_holder_named(const char *err, const struct proc *holder, const char *name)
+{
+	char want[96];
+
+	snprintf(want, sizeof(want), " pid %d (xenith run ", (int)holder->pid);
+	if (!strstr(err, want))
+		fail_msg("'%s' not in: %s", want, err);
+	snprintf(want, sizeof(want), "), domain '%s'", name);
+	if (!strstr(err, want))
+		fail_msg("'%s' not in: %s", want, err);
+}
+
+static void test_a_second_vmm_on_a_writable_image_is_refused_naming_the_holder(void **state)
+{
+	static struct proc Q;
+	char d[320], want[400];
+
+	(void)state;
+	start_holder(&P, "t-lock-a", disk0, "");
+	/* Writable or read-only, a second domain does not get the image. */
+	assert_int_equal(RUN(&Q, 20, "run", "--name", "t-lock-b", "--disk", disk_arg(d, sizeof(d), disk0, ""),
+			     "--cmdline", "blk verify blocks=8 bs=4096 seed=3"), 65);
+	snprintf(want, sizeof(want), "disk 0: %s is locked for writing, held by pid", disk0);
+	assert_non_null(strstr(Q.err, want));
+	expect_holder_named(Q.err, &P, "t-lock-a");
+	assert_non_null(strstr(Q.err, "(xenith run --name t-lock-a "));
+	assert_int_equal(Q.out_len, 0); /* nothing ran */
+	assert_int_equal(RUN(&Q, 20, "run", "--name", "t-lock-b", "--disk", disk_arg(d, sizeof(d), disk0, ",ro=1")),
+			 65);
+	assert_non_null(strstr(Q.err, want));
+	expect_holder_named(Q.err, &P, "t-lock-a");
+}
+
+static void test_read_only_domains_share_an_image_a_writer_does_not(void **state)
+{
+	static struct proc Q;
+	char d[320], want[400];
+
+	(void)state;
+	start_holder(&P, "t-lock-ro1", disk0, ",ro=1");
+	start_holder(&P2, "t-lock-ro2", disk0, ",ro=1"); /* a second reader: fine */
+	assert_int_equal(RUN(&Q, 20, "run", "--name", "t-lock-w", "--disk", disk_arg(d, sizeof(d), disk0, "")), 65);
+	snprintf(want, sizeof(want), "disk 0: %s is locked for reading (shared by ro=1 disks), held by pid", disk0);
+	assert_non_null(strstr(Q.err, want));
+	/* Both readers are named, whichever comes first. */
+	expect_holder_named(Q.err, &P, "t-lock-ro1");
+	expect_holder_named(Q.err, &P2, "t-lock-ro2");
+	assert_non_null(strstr(Q.err, "give this disk ro=1 too"));
+}
+
+static void test_an_image_listed_twice_is_refused_whatever_the_spelling(void **state)
+{
+	char a[320], b[320], sym[280], hard[280], dotted[280];
+	const char *spellings[] = { disk0, dotted, sym, hard };
+
+	(void)state;
+	snprintf(sym, sizeof(sym), "%s/d0-link.img", harness_run_dir());
+	snprintf(hard, sizeof(hard), "%s/d0-hard.img", harness_run_dir());
+	snprintf(dotted, sizeof(dotted), "%s/./d0.img", harness_run_dir());
+	unlink(sym);
+	unlink(hard);
+	assert_int_equal(symlink("d0.img", sym), 0);
+	assert_int_equal(link(disk0, hard), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		char want[700];
+
+		/* Even two read-only listings: a domain lists a disk once. */
+		assert_int_equal(RUN(&P, 20, "run", "--name", "t-lock-dup", "--disk", disk_arg(a, sizeof(a), disk0, ",ro=1"),
+				     "--disk", disk_arg(b, sizeof(b), spellings[i], i ? ",ro=1" : ",ro=1,mode=exit")), 65);
+		snprintf(want, sizeof(want), "disk 1 (path=%s) and disk 0 (path=%s) are the same file", spellings[i],
+			 disk0);
+		if (!strstr(P.err, want))
+			fail_msg("'%s' not in: %s", want, P.err);
+		assert_non_null(strstr(P.err, "list each disk once"));
+	}
+	/* Another image of the same size is another disk. */
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-lock-dup", "--disk", disk_arg(a, sizeof(a), disk0, ""),
+			     "--disk", disk_arg(b, sizeof(b), disk1, "")), 0);
+	unlink(sym);
+	unlink(hard);
+}
+
+static void test_the_lock_goes_when_the_vmm_ends_even_by_sigkill(void **state)
+{
+	char d[320];
+
+	(void)state;
+	start_holder(&P, "t-lock-gone", disk0, "");
+	assert_int_equal(RUN(&P2, 20, "run", "--name", "t-lock-next", "--disk", disk_arg(d, sizeof(d), disk0, "")), 65);
+	kill(P.pid, SIGKILL);
+	proc_wait(&P, 20);
+	assert_int_equal(RUN(&P2, 60, "run", "--name", "t-lock-next", "--disk", disk_arg(d, sizeof(d), disk0, ""),
+			     "--cmdline", "blk verify blocks=8 bs=4096 seed=11"), 0);
+	host_verifies(disk0, 11, 8 * 4096ull, 0);
+	/* And after an orderly end too. */
+	start_holder(&P, "t-lock-gone", disk0, "");
+	assert_int_equal(RUN(&P2, 20, "destroy", "t-lock-gone"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(RUN(&P2, 60, "run", "--name", "t-lock-next", "--disk", disk_arg(d, sizeof(d), disk0, "")), 0);
+}
+
+static unsigned count_in(const char *buf, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *s = strstr(buf, needle); s; s = strstr(s + 1, needle))
+		n++;
+	return n;
+}
+
+/*
+ * A domain that reboots again and again (minios `reboot`, on_reboot =
+ * restart) keeps its image locked the whole time: the test probes the lock
+ * (F_OFD_GETLK, as a would-be reader) without pause across 20 reboots,
+ * and a second VMM started meanwhile is refused.
+ */
+static void test_the_lock_is_held_across_reboots(void **state)
+{
+	static struct proc Q;
+	struct flock q;
+	char d[320];
+	unsigned long probes = 0, unlocked = 0;
+	unsigned boots0, boots;
+	int fd, other = -1;
+	time_t deadline;
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-lock-reboot", "-m", "32", "--disk",
+					      disk_arg(d, sizeof(d), disk0, ""), "--cmdline", "reboot", NULL });
+	assert_true(proc_wait_output(&P, "reboot: asking", 30));
+	fd = open(disk0, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	boots0 = proc_count(&P, "reboot: asking");
+	deadline = time(NULL) + 60;
+	do {
+		for (unsigned k = 0; k < 500; k++) {
+			memset(&q, 0, sizeof(q));
+			q.l_type = F_RDLCK;
+			q.l_whence = SEEK_SET;
+			assert_int_equal(fcntl(fd, F_OFD_GETLK, &q), 0);
+			probes++;
+			unlocked += q.l_type == F_UNLCK;
+		}
+		boots = proc_count(&P, "reboot: asking"); /* also keeps its pipes drained */
+		if (boots >= boots0 + 10 && other < 0) /* half-way: a whole other VMM */
+			other = RUN(&Q, 20, "run", "--name", "t-lock-other", "--disk",
+				    disk_arg(d, sizeof(d), disk0, ",ro=1"));
+	} while (boots < boots0 + 20 && time(NULL) < deadline && !P.exited);
+	close(fd);
+	printf("# %lu lock probes over %u reboots, %lu found the image unlocked; the other VMM: status %d\n",
+	       probes, boots - boots0, unlocked, other);
+	assert_true(boots >= boots0 + 20);
+	assert_int_equal(unlocked, 0);
+	assert_int_equal(other, 65);
+	expect_holder_named(Q.err, &P, "t-lock-reboot");
+	assert_true(count_in(P.err, "restarting it") >= 20);
+}
+
+/* An image replaced under a rebooting domain is not served unlocked: the restart fails, saying why. */
+static void test_an_image_replaced_during_a_reboot_ends_the_domain(void **state)
+{
+	char d[320], copy[300], want[400];
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-lock-replaced", "-m", "32", "--disk",
+					      disk_arg(d, sizeof(d), disk0, ""), "--cmdline", "reboot", NULL });
+	assert_true(proc_wait_output(&P, "reboot: asking", 30));
+	make_disk(copy, sizeof(copy), "d0.img.new", 16 << 20);
+	assert_int_equal(rename(copy, disk0), 0); /* the path now names another file */
+	proc_wait(&P, 30);
+	assert_int_equal(P.status, 66);
+	snprintf(want, sizeof(want), "disk 0: %s is no longer the file that was locked for this domain", disk0);
+	if (!strstr(P.err, want))
+		fail_msg("'%s' not in: %s", want, P.err);
+}
+
+/* Block devices: the same locks, and a writable one is claimed with O_EXCL. */
+static void test_a_block_device_is_locked_and_claimed(void **state)
+{
+	char cmd[320], d[320], want[400];
+	static struct proc Q;
+	FILE *f;
+	int excl;
+
+	(void)state;
+	if (geteuid() != 0)
+		SKIP_BECAUSE("loop devices need root");
+	snprintf(cmd, sizeof(cmd), "losetup -f --show %s 2>/dev/null", disk1);
+	f = popen(cmd, "r");
+	if (!f || !fgets(loopdev, sizeof(loopdev), f)) {
+		loopdev[0] = 0;
+		if (f)
+			pclose(f);
+		SKIP_BECAUSE("losetup could not attach a loop device");
+	}
+	pclose(f);
+	loopdev[strcspn(loopdev, "\n")] = 0;
+	start_holder(&P, "t-lock-blk", loopdev, "");
+	assert_int_equal(RUN(&Q, 20, "run", "--name", "t-lock-blk2", "--disk", disk_arg(d, sizeof(d), loopdev, ",ro=1")),
+			 65);
+	snprintf(want, sizeof(want), "disk 0: %s is locked for writing, held by pid", loopdev);
+	assert_non_null(strstr(Q.err, want));
+	expect_holder_named(Q.err, &P, "t-lock-blk");
+	kill(P.pid, SIGKILL);
+	proc_wait(&P, 20);
+	/* Claimed by someone else (here: this test, as mkfs or a mount would): no writer, readers fine. */
+	excl = open(loopdev, O_RDONLY | O_EXCL | O_CLOEXEC);
+	assert_true(excl >= 0);
+	assert_int_equal(RUN(&Q, 20, "run", "--name", "t-lock-blk2", "--disk", disk_arg(d, sizeof(d), loopdev, "")), 65);
+	assert_non_null(strstr(Q.err, "cannot claim block device"));
+	assert_non_null(strstr(Q.err, "Device or resource busy: it is mounted"));
+	assert_int_equal(RUN(&Q, 20, "run", "--name", "t-lock-blk2", "--disk", disk_arg(d, sizeof(d), loopdev, ",ro=1")),
+			 0);
+	close(excl);
+}
+
 static void test_a_disk_that_cannot_be_opened_stops_the_build(void **state)
 {
 	(void)state;
@@ -387,6 +632,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_host_io_errors_become_error_responses_and_the_domain_goes_on,
 						setup, teardown),
 		cmocka_unit_test(test_a_disk_that_cannot_be_opened_stops_the_build),
+		cmocka_unit_test_setup_teardown(test_a_second_vmm_on_a_writable_image_is_refused_naming_the_holder,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_only_domains_share_an_image_a_writer_does_not,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_an_image_listed_twice_is_refused_whatever_the_spelling,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_the_lock_goes_when_the_vmm_ends_even_by_sigkill,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_the_lock_is_held_across_reboots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_an_image_replaced_during_a_reboot_ends_the_domain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_block_device_is_locked_and_claimed, setup, teardown),
 	};
 
 	harness_require_kvm();

@@ -98,6 +98,33 @@ static void test_config_bad_values_name_key_value_and_allowed(void **state)
 	assert_int_equal(c.on_crash, ACTION_DESTROY);
 }
 
+/* console_log_max: MiB (default 16), suffixes M and G, 1 MiB to 1 TiB. */
+static void test_console_log_max_takes_mib_with_suffixes_within_limits(void **state)
+{
+	struct domain_config c;
+	struct errbuf eb;
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(c.console_log_max, 16ull << 20);
+	assert_int_equal(config_parse_text(&c, "console_log_max = 64\n", "t.cfg", &eb), 0);
+	assert_int_equal(c.console_log_max, 64ull << 20);
+	assert_int_equal(config_set(&c, "console_log_max", "2G", &eb), 0);
+	assert_int_equal(c.console_log_max, 2ull << 30);
+	assert_int_equal(config_set(&c, "console_log_max", "1m", &eb), 0);
+	assert_int_equal(c.console_log_max, 1ull << 20);
+	assert_int_equal(config_set(&c, "console_log_max", "1048576", &eb), 0);
+	assert_int_equal(c.console_log_max, 1ull << 40);
+	EXPECT_SET_FAILS(&c, "console_log_max", "0", "console_log_max = 0", "1 to 1048576", "rotated");
+	EXPECT_SET_FAILS(&c, "console_log_max", "1048577", "console_log_max = 1048577");
+	EXPECT_SET_FAILS(&c, "console_log_max", "1025G", "console_log_max = 1025G");
+	EXPECT_SET_FAILS(&c, "console_log_max", "-1", "console_log_max = -1");
+	EXPECT_SET_FAILS(&c, "console_log_max", "4K", "console_log_max = 4K", "MiB");
+	EXPECT_SET_FAILS(&c, "console_log_max", "M", "console_log_max = M");
+	EXPECT_SET_FAILS(&c, "console_log_max", "99999999999999999999", "console_log_max");
+	assert_int_equal(c.console_log_max, 1ull << 40); /* the failures changed nothing */
+}
+
 static void test_config_unknown_key_suggests_the_nearest(void **state)
 {
 	struct domain_config c;
@@ -235,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_parses_file_with_comments_and_quotes),
 		cmocka_unit_test(test_config_bad_values_name_key_value_and_allowed),
+		cmocka_unit_test(test_console_log_max_takes_mib_with_suffixes_within_limits),
 		cmocka_unit_test(test_config_unknown_key_suggests_the_nearest),
 		cmocka_unit_test(test_config_syntax_errors_give_line_numbers),
 		cmocka_unit_test(test_config_file_paths_are_relative_to_the_file),

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+/*
+ * unit tier: the console module (hv/console.c) without a domain: the log
+ * file's cap and rotation, the line that reports dropped or lost output,
+ * and the filter on what reaches the sinks.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "console.h"
+
+#define CAP 8192u
+#define NOTE "xenith: "
+#define FIRST "xenith: console log reached console_log_max (8192 bytes): the "
+
+static char dir[64], log_path[128], log1_path[136];
+static struct console C;
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/xenith-console-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(log_path, sizeof(log_path), "%s/guest.log", dir);
+	snprintf(log1_path, sizeof(log1_path), "%s.1", log_path);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A whole file, NUL-terminated; *len its size.  NULL when it does not exist. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = 0;
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Guest line i: 100 bytes with its number in it, so the test can tell which survived. */
+static size_t guest_line(char *buf, unsigned i)
+{
+	return (size_t)snprintf(buf, 128, "line %06u %-88s\n", i, "the quick brown fox");
+}
+
+/* Parses "N bytes of older output dropped (M in all)" out of a note; returns M. */
+static unsigned long long dropped_in_all(const char *note)
+{
+	const char *p = strstr(note, "bytes of older output dropped (");
+	unsigned long long all = 0;
+
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "bytes of older output dropped (%llu in all)", &all), 1);
+	return all;
+}
+
+/*
+ * Walks a log's lines: xenith's notes are skipped, guest lines must carry
+ * consecutive numbers from *next on.  Returns the guest bytes seen.
+ */
+static size_t walk_guest_lines(const char *text, unsigned *next, bool *first)
+{
+	size_t bytes = 0;
+
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		unsigned n;
+
+		assert_non_null(nl);
+		if (strncmp(p, NOTE, strlen(NOTE))) {
+			assert_int_equal(sscanf(p, "line %u ", &n), 1);
+			if (*first)
+				*next = n;
+			*first = false;
+			assert_int_equal(n, *next); /* nothing lost in the middle */
+			(*next)++;
+			bytes += (size_t)(nl + 1 - p);
+		}
+		p = nl + 1;
+	}
+	return bytes;
+}
+
+static void test_log_is_capped_rotated_once_and_says_what_was_dropped(void **state)
+{
+	struct errbuf eb;
+	const unsigned lines = 1000; /* 100 KB through an 8 KiB cap */
+	size_t written = 0, len, len1, kept;
+	char line[128], *log, *log1;
+	unsigned next = 0;
+	bool first = true;
+
+	(void)state;
+	assert_int_equal(console_init(&C, -1, "", log_path, CAP, &eb), 0);
+	for (unsigned i = 0; i < lines; i++) {
+		size_t n = guest_line(line, i);
+
+		console_write(&C, line, n);
+		written += n;
+	}
+	console_fini(&C);
+
+	log = slurp(log_path, &len);
+	log1 = slurp(log1_path, &len1);
+	assert_non_null(log);
+	assert_true(len <= CAP);
+	assert_non_null(log1);
+	assert_true(len1 <= CAP);
+	{
+		char log2[160];
+
+		snprintf(log2, sizeof(log2), "%s.1", log1_path);
+		assert_int_equal(file_size(log2), -1); /* one older copy only */
+	}
+	/* The new file's first line says so, with what was dropped. */
+	assert_int_equal(strncmp(log, FIRST, strlen(FIRST)), 0);
+	assert_non_null(strstr(log, "are in "));
+	assert_non_null(strstr(log, log1_path));
+	/* What is kept is the newest output, whole and in order, up to the last line. */
+	kept = walk_guest_lines(log1, &next, &first);
+	kept += walk_guest_lines(log, &next, &first);
+	assert_int_equal(next, lines);
+	/* And the count of dropped bytes is exact: everything written that is not kept. */
+	assert_int_equal(dropped_in_all(log), written - kept);
+	assert_true(written - kept > 0);
+	free(log);
+	free(log1);
+}
+
+/* An earlier run's oversized log is moved aside at the first line, and counted. */
+static void test_an_oversized_log_from_before_is_rotated_at_the_first_line(void **state)
+{
+	struct errbuf eb;
+	char old[10000], *log, *log1;
+	size_t len, len1;
+	FILE *f;
+
+	(void)state;
+	memset(old, 'o', sizeof(old));
+	old[sizeof(old) - 1] = '\n';
+	f = fopen(log_path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(old, 1, sizeof(old), f), sizeof(old));
+	fclose(f);
+	f = fopen(log1_path, "wb"); /* and an even older LOG.1, which goes */
+	assert_non_null(f);
+	assert_int_equal(fwrite(old, 1, 1234, f), 1234);
+	fclose(f);
+
+	assert_int_equal(console_init(&C, -1, "", log_path, CAP, &eb), 0);
+	console_write(&C, "new line\n", 9);
+	console_fini(&C);
+	log = slurp(log_path, &len);
+	log1 = slurp(log1_path, &len1);
+	assert_int_equal(len1, sizeof(old));
+	assert_memory_equal(log1, old, sizeof(old));
+	assert_non_null(strstr(log, "the 10000 bytes of output before this line are in"));
+	assert_non_null(strstr(log, "; 1234 bytes of older output dropped (1234 in all)\n"));
+	assert_non_null(strstr(log, "\nnew line\n"));
+	free(log);
+	free(log1);
+}
+
+/* A write that fails (the file may not grow: EFBIG, as a full disk gives ENOSPC) is reported once it works. */
+static void test_output_a_failed_write_lost_is_reported_in_the_log(void **state)
+{
+	struct rlimit old, small = { .rlim_cur = 4096, .rlim_max = RLIM_INFINITY };
+	struct errbuf eb;
+	char line[128], *log, want[256];
+	size_t len, lost = 0;
+	unsigned i;
+
+	(void)state;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small.rlim_max = old.rlim_max;
+	assert_int_equal(console_init(&C, -1, "", log_path, 65536, &eb), 0);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	for (i = 0; i < 60; i++) { /* 6000 bytes: the file stops at 4096 */
+		size_t n = guest_line(line, i);
+
+		console_write(&C, line, n);
+		if ((i + 1) * n > 4096)
+			lost += (i + 1) * n - 4096 < n ? (i + 1) * n - 4096 : n;
+	}
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	console_write(&C, "after\n", 6);
+	console_fini(&C);
+	signal(SIGXFSZ, SIG_DFL);
+
+	log = slurp(log_path, &len);
+	assert_non_null(log);
+	snprintf(want, sizeof(want), "xenith: %zu bytes of console output were lost: writing %s failed: ",
+		 lost, log_path);
+	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(log, "File too large\nafter\n"));
+	free(log);
+}
+
+/* Guest text reaches the sinks filtered: no ESC, no raw or UTF-8-encoded C1; é kept, even split. */
+static void test_sinks_get_filtered_text_even_when_a_character_is_split(void **state)
+{
+	static const char part1[] = "\x1b[2J clear \x9b" "31m csi8 \xc2\x9b" "1m csi-utf8 caf\xc3";
+	static const char part2[] = "\xa9 5\xe2\x82\xac\r\n";
+	static const char want[] = "?[2J clear ?31m csi8 ?1m csi-utf8 caf\xc3\xa9 5\xe2\x82\xac\n";
+	struct errbuf eb;
+	char out_path[160], *out, *log;
+	size_t len, out_len;
+	int fd;
+
+	(void)state;
+	snprintf(out_path, sizeof(out_path), "%s/stdout", dir);
+	fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(console_init(&C, fd, "dom: ", log_path, CAP, &eb), 0);
+	console_write(&C, part1, sizeof(part1) - 1);
+	console_write(&C, part2, sizeof(part2) - 1);
+	console_write(&C, "cut \xe2\x82", 6); /* never finished */
+	console_fini(&C);
+	close(fd);
+
+	log = slurp(log_path, &len);
+	out = slurp(out_path, &out_len);
+	assert_non_null(log);
+	assert_non_null(out);
+	assert_memory_equal(log, want, sizeof(want) - 1);
+	assert_string_equal(log + sizeof(want) - 1, "cut ?\n");
+	assert_memory_equal(out, "dom: ", 5);
+	assert_memory_equal(out + 5, want, sizeof(want) - 1);
+	free(log);
+	free(out);
+}
+
+/* A FIFO (or a device) cannot be rotated and fills no disk: it is not capped, nothing is renamed. */
+static void test_a_fifo_log_is_not_rotated(void **state)
+{
+	char fifo[160], fifo1[168], buf[65536];
+	struct errbuf eb;
+	size_t got = 0, written = 0;
+	int rd;
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(fifo1, sizeof(fifo1), "%s.1", fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(rd >= 0);
+	assert_int_equal(console_init(&C, -1, "", fifo, CAP, &eb), 0);
+	for (unsigned i = 0; i < 300; i++) { /* 30 KB: more than the cap, less than a pipe */
+		char line[128];
+		size_t n = guest_line(line, i);
+
+		console_write(&C, line, n);
+		written += n;
+	}
+	console_fini(&C);
+	for (ssize_t n; (n = read(rd, buf, sizeof(buf))) > 0;)
+		got += (size_t)n;
+	close(rd);
+	assert_int_equal(got, written);
+	assert_int_equal(file_size(fifo1), -1);
+}
+
+static void test_a_cap_below_the_minimum_is_refused(void **state)
+{
+	struct errbuf eb;
+
+	(void)state;
+	assert_int_equal(console_init(&C, -1, "", log_path, CONSOLE_LOG_MAX_MIN - 1, &eb), -EINVAL);
+	assert_non_null(strstr(eb.msg, "console_log_max"));
+	assert_int_equal(file_size(log_path), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_log_is_capped_rotated_once_and_says_what_was_dropped,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_an_oversized_log_from_before_is_rotated_at_the_first_line,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_a_failed_write_lost_is_reported_in_the_log,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sinks_get_filtered_text_even_when_a_character_is_split,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_fifo_log_is_not_rotated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_cap_below_the_minimum_is_refused, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
