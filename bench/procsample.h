@@ -23,7 +23,8 @@ enum proc_metric {
 	PM_RSS_KIB,          /* VmRSS */
 	PM_RSS_ANON_KIB,     /* RssAnon: the heap and stacks, not guest memory */
 	PM_RSS_SHMEM_KIB,    /* RssShmem: mostly guest memory (memfd) the guest has touched */
-	PM_KERNEL_VMS,       /* VMs KVM still holds for this process (debugfs PID-FD), -1: unknown */
+	PM_KERNEL_VMS,       /* VMs KVM still holds for this process, -1: unknown (no debugfs); KVM names
+			      * them TID-FD after the creating thread: VMs made off the main thread are missed */
 	PM_MEM_AVAILABLE_KIB,/* the host's MemAvailable */
 	PM_COUNT,
 };
