@@ -62,8 +62,9 @@ static void bench_help(FILE *f)
 "  --density-max N  most idle domains the density suite boots (default 10000,\n"
 "                   --quick 100): it tries 1, 10, 100, ... up to N, or the first\n"
 "                   failure, whose cause it reports\n"
-"  --soak-cycles N  cycles of every soak scenario (default 10000 create-destroy,\n"
-"                   500 reboot, 10000 disk-churn; --quick 1000, 200, 1000)\n"
+"  --soak-cycles N  cycles of every soak scenario, at least 100 (default 10000\n"
+"                   create-destroy, 500 reboot, 10000 disk-churn; --quick 1000,\n"
+"                   200, 1000)\n"
 "  -h, --help       this text\n\n"
 "Each run is one JSON document (schema %s) in the archive, indexed in\n"
 "DIR/index.sqlite; DIR/report.html (SVG charts, history of the archive) and\n"
@@ -422,7 +423,8 @@ int cmd_bench(int argc, char **argv)
 		case 'S': {
 			unsigned m;
 
-			if (parse_uint_opt("--soak-cycles", optarg, 3, 10000000, &m) < 0)
+			/* 100: create-destroy samples every 10 cycles, and a trend needs a few after the warm-up */
+			if (parse_uint_opt("--soak-cycles", optarg, 100, 10000000, &m) < 0)
 				return EXIT_USAGE;
 			sel.soak_cycles = m;
 			break;

@@ -250,8 +250,8 @@ static int judge(struct bench_run *run, struct soak_ctx *x)
 
 	if (!y || n < 3) {
 		free(y);
-		fprintf(stderr, "xenith bench: soak %s: %zu samples, too few to judge\n", x->sc->name, s->n);
-		return 1;
+		return soak_fail(x, "%zu samples, too few to judge a trend (at least %zu; give more cycles)", s->n,
+				 warm + 3);
 	}
 	printf("\nsoak %s: %lu cycles (a cycle: %s), %.1f s; %s\n", x->sc->name, x->cycles, x->sc->cycle,
 	       s->t[s->n - 1], x->detail);
@@ -280,7 +280,7 @@ static int judge(struct bench_run *run, struct soak_ctx *x)
 		bs = bench_run_series(run, "soak", name, mode, unit, fig == PM_MEM_AVAILABLE_KIB || fig == FIG_GUEST_FREE);
 		if (!bs) {
 			free(y);
-			return -1;
+			return soak_fail(x, "out of memory for the result series");
 		}
 		for (size_t i = 0; i < n; i++)
 			bench_series_add(bs, y[i]);
@@ -362,11 +362,10 @@ int run_soak(struct bench_run *run, const struct soak_opts *o)
 			r = scenarios[i].run(&x);
 		if (r == 0) {
 			r = judge(run, &x);
-			if (r < 0)
-				errors++;
-			else
+			if (r >= 0)
 				failed += r;
-		} else {
+		}
+		if (r < 0) {
 			fprintf(stderr, "xenith bench: soak %s: %s\n", scenarios[i].name, x.why);
 			snprintf(note + strlen(note), sizeof(note) - strlen(note), "%ssoak %s: %s", note[0] ? "; " : "",
 				 scenarios[i].name, x.why);
