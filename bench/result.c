@@ -153,6 +153,49 @@ static void put_num(FILE *f, double v)
 		fputs("null", f);
 }
 
+static void write_trend(FILE *f, const struct bench_trend *t)
+{
+	static const char *const names[] = { "x0", "x_step", "per", "slope", "first", "last", "limit" };
+	const double vals[] = { t->x0, t->x_step, t->per, t->slope, t->first, t->last, t->limit };
+
+	fputs(",\n     \"trend\": {\"rule\": ", f);
+	json_fputs(f, t->rule);
+	fputs(", \"verdict\": ", f);
+	json_fputs(f, t->verdict);
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		fprintf(f, ", \"%s\": ", names[i]);
+		put_num(f, vals[i]);
+	}
+	fputs(", \"ci95\": [", f);
+	put_num(f, t->lo);
+	fputs(", ", f);
+	put_num(f, t->hi);
+	fputs("]}", f);
+}
+
+static void read_trend(const struct jv *o, struct bench_trend *t)
+{
+	const struct jv *ci = jv_get(o, "ci95");
+
+	if (!o || o->type != JV_OBJ)
+		return;
+	t->set = true;
+	snprintf(t->rule, sizeof(t->rule), "%s", jv_str(o, "rule", ""));
+	snprintf(t->verdict, sizeof(t->verdict), "%s", jv_str(o, "verdict", ""));
+	t->x0 = jv_num(o, "x0", NAN);
+	t->x_step = jv_num(o, "x_step", NAN);
+	t->per = jv_num(o, "per", NAN);
+	t->slope = jv_num(o, "slope", NAN);
+	t->first = jv_num(o, "first", NAN);
+	t->last = jv_num(o, "last", NAN);
+	t->limit = jv_num(o, "limit", NAN);
+	t->lo = t->hi = NAN;
+	if (ci && ci->type == JV_ARR && ci->n == 2 && ci->items[0].type == JV_NUM && ci->items[1].type == JV_NUM) {
+		t->lo = ci->items[0].num;
+		t->hi = ci->items[1].num;
+	}
+}
+
 static void write_series(FILE *f, const struct bench_series *s)
 {
 	fputs("    {\"suite\": ", f);
@@ -168,6 +211,8 @@ static void write_series(FILE *f, const struct bench_series *s)
 		fputs(", \"analogue\": ", f);
 		json_fputs(f, s->analogue);
 	}
+	if (s->trend.set)
+		write_trend(f, &s->trend);
 	fprintf(f, ",\n     \"n\": %zu, \"median\": ", s->sum.n);
 	put_num(f, s->sum.median);
 	fputs(", \"mean\": ", f);
@@ -326,6 +371,7 @@ int bench_run_read(struct bench_run *r, const char *path, struct errbuf *eb)
 			return errbuf_set(eb, ENOMEM, "out of memory");
 		}
 		snprintf(s->analogue, sizeof(s->analogue), "%s", jv_str(o, "analogue", ""));
+		read_trend(jv_get(o, "trend"), &s->trend);
 		for (size_t k = 0; k < samples->n; k++)
 			if (samples->items[k].type == JV_NUM)
 				bench_series_add(s, samples->items[k].num);

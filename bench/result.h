@@ -16,6 +16,22 @@
 
 #define BENCH_SCHEMA "xenith-bench/1"
 
+/*
+ * The soak suite's figures (tools/cmd_soak.c): how the samples, taken
+ * every x_step cycles from cycle x0 on (the warm-up left out), moved, and
+ * the verdict of the figure's rule (bench/trend.h).
+ */
+struct bench_trend {
+	bool set;
+	double x0, x_step;
+	double per;              /* slope, lo and hi are per this many cycles */
+	double slope, lo, hi;    /* least squares; 95% confidence interval */
+	double first, last;
+	double limit;            /* the rule's bound; NAN when it has none */
+	char rule[8];            /* exact | slope | drop | report */
+	char verdict[12];        /* flat | not-flat | unjudged */
+};
+
 struct bench_series {
 	char suite[16];
 	char name[48];
@@ -26,6 +42,7 @@ struct bench_series {
 	double *samples;
 	size_t n, cap;
 	struct summary sum;  /* filled by bench_run_finish() */
+	struct bench_trend trend; /* soak suite only */
 };
 
 struct bench_env {

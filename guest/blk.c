@@ -18,6 +18,8 @@
  *       that long before reading back; discard=1 then
  *       discards block 0 and checks that it reads back as zeroes; spread=N
  *       then reads the last block's first page into N different pages
+ *   blk churn ...
+ *       connect, load, disconnect with I/O in flight, N times (blkchurn.c)
  *   blk hostile [persistent=0|1]
  *       connects that must be refused (a queue that does not exist, an
  *       unknown flag, a queue twice, persistent grants from a disk without
@@ -781,6 +783,8 @@ int blk_main(const char *args)
 		printf("blk: grant table: %d\n", r);
 		return 3;
 	}
+	if ((rest = subcommand(args, "churn")))
+		return blk_churn(rest); /* blkchurn.c */
 	if ((rest = subcommand(args, "hostile")) || (rest = subcommand(args, "verify"))) {
 		if (!parse_opts(rest, &o))
 			return 2;

@@ -65,8 +65,11 @@ int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue, 
 void blkfront_release(struct blkfront *bf)
 {
 	evtchn_close(bf->port);
-	if (gnttab_end_access(bf->ring_ref))
+	if (gnttab_end_access(bf->ring_ref)) {
 		gnttab_free(bf->ring_ref);
+		free_pages(bf->sring, 1); /* else every connect would cost a page for good */
+		bf->sring = NULL;
+	}
 }
 
 int blkfront_disconnect(struct blkfront *bf)

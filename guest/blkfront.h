@@ -32,7 +32,10 @@ int blkfront_connect(struct blkfront *bf, unsigned index);
 int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue, bool persistent);
 /* Disconnects every queue of the disk, then releases bf's port and ring. */
 int blkfront_disconnect(struct blkfront *bf);
-/* Releases the port and ring of a queue whose disk was disconnected through another queue. */
+/*
+ * Releases the port and ring of a queue whose disk was disconnected (here or
+ * through another queue); the ring page is freed once its grant is ended.
+ */
 void blkfront_release(struct blkfront *bf);
 /* Publishes the requests written and kicks the backend if it asked (by the disk's mode). */
 void blkfront_push(struct blkfront *bf);
@@ -46,5 +49,7 @@ void blkfront_wait(struct blkfront *bf);
 
 /* blk.c */
 int blk_main(const char *args);
+/* blkchurn.c: `blk churn` */
+int blk_churn(const char *args);
 
 #endif

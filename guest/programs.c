@@ -526,7 +526,7 @@ int hostile_main(const char *args);
 
 static const struct program programs[] = {
 	{ "bench", bench_main, "run benchmark cases for `xenith bench`" },
-	{ "blk", blk_main, "block I/O: [run] rw= bs= iodepth= numjobs= size= runtime= disk= persistent=; verify; hostile" },
+	{ "blk", blk_main, "block I/O: [run] rw= bs= iodepth= numjobs= size= runtime= disk= persistent=; verify; hostile; churn" },
 	{ "busy", busy_main, "CPU load for MS ms, reported to `xenith bench`" },
 	{ "hello", prog_hello, "print a greeting" },
 	{ "smp", prog_smp, "bring up every vCPU and check them in" },

@@ -25,9 +25,10 @@
 #include "vcpu.h"
 #include "bench_cli.h"
 #include "blkbench.h"
+#include "soak.h"
 #include "xenith.h"
 
-static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", NULL };
+static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", "soak", NULL };
 
 static void bench_help(FILE *f)
 {
@@ -46,8 +47,11 @@ static void bench_help(FILE *f)
 "jobs through the block split driver in each notification mode (and poll with\n"
 "grant copies instead of persistent grants), against the\n"
 "real fio natively on the same file: IOPS and p99 latency; needs fio; the\n"
-"backing file goes to $XENITH_BLK_DIR, default /var/tmp).\n"
-"Default: every suite.\n\n"
+"backing file goes to $XENITH_BLK_DIR, default /var/tmp), soak (leaks under\n"
+"churn: create-destroy, reboot and disk-churn cycles while the VMM's\n"
+"descriptors, threads, memory and the host's MemAvailable are sampled; each\n"
+"figure's slope per 1,000 cycles and verdict; exits 1 when one is not flat).\n"
+"Default: every suite but soak, which runs only when named.\n\n"
 "options:\n"
 "  --quick          fewer cases and repetitions (the CI and README job)\n"
 "  --repeat N       repetitions per case (default 10, --quick 5)\n"
@@ -58,6 +62,9 @@ static void bench_help(FILE *f)
 "  --density-max N  most idle domains the density suite boots (default 10000,\n"
 "                   --quick 100): it tries 1, 10, 100, ... up to N, or the first\n"
 "                   failure, whose cause it reports\n"
+"  --soak-cycles N  cycles of every soak scenario, at least 100 (default 10000\n"
+"                   create-destroy, 500 reboot, 10000 disk-churn; --quick 1000,\n"
+"                   200, 1000)\n"
 "  -h, --help       this text\n\n"
 "Each run is one JSON document (schema %s) in the archive, indexed in\n"
 "DIR/index.sqlite; DIR/report.html (SVG charts, history of the archive) and\n"
@@ -69,11 +76,11 @@ static void bench_help(FILE *f)
 #define MAX_NAMED_CASES 32
 
 struct selection {
-	bool suite[5];
+	bool suite[6];
 	/* SUITE/CASE arguments: when a suite has any, only those of its cases run */
 	const char *named[MAX_NAMED_CASES];
 	unsigned nr_named;
-	unsigned long density_max;
+	unsigned long density_max, soak_cycles;
 	bool quick;
 	unsigned repeat, warmup;
 	const char *out;
@@ -125,12 +132,19 @@ static bool case_exists(const char *arg)
 		if (!strcmp(full, arg))
 			return true;
 	}
+	if (!strncmp(arg, "soak/", 5))
+		return soak_scenario_exists(arg + 5);
 	return !strncmp(arg, "blk/", 4) && blk_job_exists(arg + 4);
 }
 
 static bool blk_only(void *opaque, const char *job)
 {
 	return case_selected(opaque, "blk", job, true);
+}
+
+static bool soak_only(void *opaque, const char *scenario)
+{
+	return case_selected(opaque, "soak", scenario, true);
 }
 
 static bool progress_tty;
@@ -346,6 +360,7 @@ static int bench_list(void)
 		printf("%-8s %-16s %-10s %-6s lower (native analogue: %s)\n", "exit", exit_cases[i].name,
 		       "ns", "yes", exit_cases[i].analogue);
 	blk_list();
+	soak_list();
 	return 0;
 }
 
@@ -358,6 +373,7 @@ int cmd_bench(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "no-archive", no_argument, NULL, 'N' },
 		{ "density-max", required_argument, NULL, 'D' },
+		{ "soak-cycles", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -366,7 +382,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench_run run;
 	struct kvm_sys kvm = { .fd = -1 };
 	struct errbuf eb;
-	int opt, r, ncpu, measure_cpu = -1, helper_cpu = -1;
+	int opt, r, ncpu, measure_cpu = -1, helper_cpu = -1, soak_failed = 0;
 	uint64_t t0;
 
 	if (argc >= 2 && !strcmp(argv[1], "compare"))
@@ -404,6 +420,15 @@ int cmd_bench(int argc, char **argv)
 			sel.density_max = m;
 			break;
 		}
+		case 'S': {
+			unsigned m;
+
+			/* 100: create-destroy samples every 10 cycles, and a trend needs a few after the warm-up */
+			if (parse_uint_opt("--soak-cycles", optarg, 100, 10000000, &m) < 0)
+				return EXIT_USAGE;
+			sel.soak_cycles = m;
+			break;
+		}
 		case 'h':
 			bench_help(stdout);
 			return 0;
@@ -432,7 +457,7 @@ int cmd_bench(int argc, char **argv)
 			sel.named[sel.nr_named++] = argv[i];
 		}
 		if (!suites[k]) {
-			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density, blk "
+			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density, blk, soak "
 				"(`xenith bench list` shows every case)\n", argv[i]);
 			return EXIT_USAGE;
 		}
@@ -440,7 +465,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (!any_suite)
 		for (int k = 0; suites[k]; k++)
-			sel.suite[k] = true;
+			sel.suite[k] = strcmp(suites[k], "soak") != 0; /* a soak runs only when named */
 	if (!repeat_set)
 		sel.repeat = sel.quick ? 5 : 10;
 	if (!sel.density_max)
@@ -484,6 +509,13 @@ int cmd_bench(int argc, char **argv)
 
 		r = run_blk(&run, &bo, progress);
 	}
+	if (r == 0 && suite_selected(&sel, "soak")) {
+		struct soak_opts so = { .quick = sel.quick, .cycles = sel.soak_cycles, .only = soak_only,
+					.opaque = &sel, .progress = progress };
+
+		soak_failed = run_soak(&run, &so);
+		r = soak_failed < 0 ? -1 : 0;
+	}
 	progress("%s", "");
 	run.duration_s = (double)(now_ns() - t0) / 1e9;
 	kvm_sys_close(&kvm);
@@ -492,7 +524,8 @@ int cmd_bench(int argc, char **argv)
 		return EXIT_START;
 	}
 	bench_run_finish(&run);
-	bench_print_table(&run);
+	if (suite_selected(&sel, "compute") || suite_selected(&sel, "memory") || suite_selected(&sel, "exit"))
+		bench_print_table(&run);
 	bench_print_density(&run);
 	bench_print_blk(&run);
 	if (!sel.no_archive) {
@@ -511,5 +544,5 @@ int cmd_bench(int argc, char **argv)
 		}
 	}
 	bench_run_free(&run);
-	return 0;
+	return soak_failed > 0 ? 1 : 0; /* a soak figure that is not flat */
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* unit: result documents survive a round trip; bad files are refused with a reason. */
 #include <dirent.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,6 +92,42 @@ static void expect_read_error(const char *text, const char *needle)
 		fail_msg("message '%s' lacks '%s'", eb.msg, needle);
 }
 
+/* The soak suite's trend object comes back as written; other series have none. */
+static void test_result_round_trip_keeps_a_soak_trend(void **state)
+{
+	struct bench_run a, b;
+	struct bench_series *s;
+	const struct bench_series *t;
+	struct errbuf eb;
+	char path[128];
+
+	(void)state;
+	make_run(&a);
+	s = bench_run_series(&a, "soak", "reboot-fds", "vmm", "fds", false);
+	bench_series_add(s, 26);
+	bench_series_add(s, 27);
+	s->trend = (struct bench_trend){ .set = true, .x0 = 50, .x_step = 1, .per = 1000, .slope = 2.5,
+					 .lo = -0.25, .hi = 5.25, .first = 26, .last = 27, .limit = NAN };
+	snprintf(s->trend.rule, sizeof(s->trend.rule), "exact");
+	snprintf(s->trend.verdict, sizeof(s->trend.verdict), "not-flat");
+	bench_run_finish(&a);
+	snprintf(path, sizeof(path), "%s/soak.json", dir);
+	assert_int_equal(bench_run_write(&a, path, &eb), 0);
+	assert_int_equal(bench_run_read(&b, path, &eb), 0);
+	t = bench_run_find(&b, "soak", "reboot-fds", "vmm");
+	assert_non_null(t);
+	assert_true(t->trend.set);
+	assert_string_equal(t->trend.rule, "exact");
+	assert_string_equal(t->trend.verdict, "not-flat");
+	assert_true(t->trend.x0 == 50 && t->trend.x_step == 1 && t->trend.per == 1000);
+	assert_true(t->trend.slope == 2.5 && t->trend.lo == -0.25 && t->trend.hi == 5.25);
+	assert_true(t->trend.first == 26 && t->trend.last == 27);
+	assert_true(isnan(t->trend.limit)); /* none: written as null */
+	assert_false(bench_run_find(&b, "compute", "crc32", "native")->trend.set);
+	bench_run_free(&a);
+	bench_run_free(&b);
+}
+
 static void test_result_read_refuses_foreign_truncated_and_incomplete(void **state)
 {
 	struct bench_run r;
@@ -157,6 +194,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_result_round_trip_keeps_every_sample_and_field),
+		cmocka_unit_test(test_result_round_trip_keeps_a_soak_trend),
 		cmocka_unit_test(test_result_read_refuses_foreign_truncated_and_incomplete),
 		cmocka_unit_test(test_write_leaves_no_partial_file_behind),
 		cmocka_unit_test(test_json_parser_reports_where_it_failed),

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+/*
+ * soak tier: `xenith bench soak --quick`, the short version of the soak
+ * suite (tools/cmd_soak.c), one scenario per test; each fails when a
+ * figure is not flat.  Then the suite's own check, shown to fail: the
+ * create/destroy worker leaks a descriptor, a thread or heap memory per
+ * cycle (XENITH_SOAK_INJECT) and the run must say "not-flat" and exit 1.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
+
+static struct proc P;
+static char results[256];
+
+/* The newest run document in the results directory (named by date), read whole into buf. */
+static void read_result(char *buf, size_t size)
+{
+	DIR *d = opendir(results);
+	struct dirent *de;
+	char best[256] = "", path[600];
+	FILE *f;
+	size_t n;
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 5 && !strcmp(de->d_name + len - 5, ".json") && de->d_name[0] >= '0' &&
+		    de->d_name[0] <= '9' && strcmp(de->d_name, best) > 0)
+			snprintf(best, sizeof(best), "%s", de->d_name);
+	}
+	closedir(d);
+	assert_true(best[0] != 0);
+	snprintf(path, sizeof(path), "%s/%s", results, best);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = 0;
+}
+
+/* Prints the table the run printed, so a failure in the TAP log shows which figure moved. */
+static void show(void)
+{
+	for (const char *l = P.out; *l;) {
+		const char *nl = strchr(l, '\n');
+		int len = nl ? (int)(nl - l) : (int)strlen(l);
+
+		printf("# %.*s\n", len, l);
+		l += len + (nl != NULL);
+	}
+}
+
+static void scenario_is_flat(const char *scenario, double timeout_s)
+{
+	char arg[64], heading[64];
+	static char doc[1 << 20];
+
+	snprintf(arg, sizeof(arg), "soak/%s", scenario);
+	snprintf(heading, sizeof(heading), "soak %s: ", scenario);
+	RUN(&P, timeout_s, "bench", arg, "--quick", "--out", results);
+	show();
+	assert_int_equal(P.status, 0);
+	assert_non_null(strstr(P.out, heading));
+	assert_non_null(strstr(P.out, "soak: every judged figure is flat"));
+	assert_null(strstr(P.out, "not-flat"));
+	read_result(doc, sizeof(doc));
+	/* Recorded with the trend and verdict of each figure. */
+	snprintf(arg, sizeof(arg), "\"case\": \"%s-fds\"", scenario);
+	assert_non_null(strstr(doc, arg));
+	assert_non_null(strstr(doc, "\"trend\": {\"rule\": \"exact\", \"verdict\": \"flat\""));
+	assert_non_null(strstr(doc, "\"rule\": \"slope\", \"verdict\": \"flat\""));
+	assert_null(strstr(doc, "not-flat"));
+}
+
+static void test_create_destroy_leaves_nothing_behind(void **state)
+{
+	(void)state;
+	scenario_is_flat("create-destroy", 600);
+}
+
+static void test_reboots_leave_nothing_behind(void **state)
+{
+	(void)state;
+	scenario_is_flat("reboot", 600);
+}
+
+static void test_disk_churn_leaves_nothing_behind(void **state)
+{
+	(void)state;
+	scenario_is_flat("disk-churn", 600);
+	assert_non_null(strstr(P.out, "during it")); /* requests were in flight at the disconnects */
+}
+
+/* A leak of one thing per cycle, injected into the worker: the figure it touches must fail. */
+static void injected(const char *what, const char *figure)
+{
+	char row[64], line[256];
+	const char *r, *end;
+
+	setenv("XENITH_SOAK_INJECT", what, 1);
+	RUN(&P, 300, "bench", "soak/create-destroy", "--soak-cycles", "200", "--no-archive");
+	unsetenv("XENITH_SOAK_INJECT");
+	show();
+	assert_int_equal(P.status, 1);
+	assert_non_null(strstr(P.out, "SOME FIGURES ARE NOT FLAT"));
+	snprintf(row, sizeof(row), "\n  %s ", figure);
+	r = strstr(P.out, row);
+	assert_non_null(r);
+	end = strchr(r + 1, '\n');
+	snprintf(line, sizeof(line), "%.*s", end ? (int)(end - r) : (int)strlen(r), r);
+	assert_non_null(strstr(line, "not-flat"));
+}
+
+static void test_an_injected_descriptor_leak_is_not_flat(void **state)
+{
+	(void)state;
+	injected("fd", "fds");
+}
+
+static void test_an_injected_thread_leak_is_not_flat(void **state)
+{
+	(void)state;
+	injected("thread", "threads");
+}
+
+static void test_an_injected_heap_leak_is_not_flat(void **state)
+{
+	(void)state;
+	injected("rss", "rss-anon");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_destroy_leaves_nothing_behind),
+		cmocka_unit_test(test_reboots_leave_nothing_behind),
+		cmocka_unit_test(test_disk_churn_leaves_nothing_behind),
+		cmocka_unit_test(test_an_injected_descriptor_leak_is_not_flat),
+		cmocka_unit_test(test_an_injected_thread_leak_is_not_flat),
+		cmocka_unit_test(test_an_injected_heap_leak_is_not_flat),
+	};
+
+	harness_require_kvm();
+	snprintf(results, sizeof(results), "%s/results", harness_run_dir());
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
