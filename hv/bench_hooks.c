@@ -75,11 +75,13 @@ int bench_hooks_setup(struct domain *d, const struct bench_sink *sink, struct er
 	d->bench = b;
 	if (b->doorbell_fd < 0 || b->echo_fd < 0)
 		return errbuf_set(eb, errno, "eventfd: %s", strerror(errno));
-	r = add_ioeventfd(d, XENITH_BENCH_DOORBELL_PORT, b->doorbell_fd, eb);
-	if (r == 0)
-		r = add_ioeventfd(d, XENITH_BENCH_ECHO_PORT, b->echo_fd, eb);
-	if (r < 0)
-		return r;
+	if (!d->unbacked) {
+		r = add_ioeventfd(d, XENITH_BENCH_DOORBELL_PORT, b->doorbell_fd, eb);
+		if (r == 0)
+			r = add_ioeventfd(d, XENITH_BENCH_ECHO_PORT, b->echo_fd, eb);
+		if (r < 0)
+			return r;
+	}
 	r = pthread_create(&b->echo_thread, NULL, echo_thread, d);
 	if (r)
 		return errbuf_set(eb, r, "echo thread: %s", strerror(r));

@@ -133,7 +133,7 @@ static int domain_disks_open_all(struct domain *d, struct errbuf *eb)
 			r = blkback_open(&bc, &dq->b, msg, sizeof(msg));
 			if (r < 0)
 				return errbuf_set(eb, -r, "%s", msg);
-			if (dc->mode == DISK_MODE_IOEVENTFD) {
+			if (dc->mode == DISK_MODE_IOEVENTFD && !d->unbacked) {
 				/* One port per disk; the value written says which queue. */
 				struct kvm_ioeventfd io = {
 					.datamatch = q, .addr = XENITH_DISK_DOORBELL_BASE + 4 * i, .len = 4,

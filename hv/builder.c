@@ -241,6 +241,8 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 	clock_gettime(CLOCK_REALTIME, &wc);
 	d->shared->wc_sec = (uint64_t)wc.tv_sec;
 	d->shared->wc_nsec = (uint32_t)wc.tv_nsec;
+	if (d->unbacked)
+		return 0; /* no VM to give the memory to */
 	/* Two slots around the MMIO test page, which no memory backs. */
 	r = kvm_vm_set_memory(d->vm_fd, 0, 0, XENITH_MMIO_TEST_GPA, d->mem, eb);
 	if (r < 0)

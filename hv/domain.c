@@ -301,15 +301,20 @@ static void domain_teardown(struct domain *d)
 	d->vm_fd = -1;
 }
 
+/* The TSC frequency an unbacked domain's guest clock is told (it never runs). */
+#define UNBACKED_TSC_KHZ 1000000
+
 /* A VM, its vCPUs and populated memory; the image is already parsed. */
 static int domain_build(struct domain *d, struct errbuf *eb)
 {
 	struct vcpu *vcpus;
-	int r, khz;
+	int r = 0, khz;
 
-	r = kvm_vm_create(d->kvm, &d->vm_fd, eb);
-	if (r < 0)
-		return r;
+	if (!d->unbacked) {
+		r = kvm_vm_create(d->kvm, &d->vm_fd, eb);
+		if (r < 0)
+			return r;
+	}
 	if (d->kind == DOMAIN_KIND_LINUX) {
 		r = linux_vm_init(d, eb); /* the irqchip must exist before the vCPUs */
 		if (r < 0)
@@ -330,7 +335,7 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 	pthread_mutex_unlock(&d->lock);
 	if (r < 0)
 		return r;
-	khz = ioctl(d->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	khz = d->unbacked ? UNBACKED_TSC_KHZ : ioctl(d->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0)
 		return errbuf_set(eb, errno, "KVM_GET_TSC_KHZ: %s; the guest clock needs the TSC "
 				  "frequency", strerror(errno));
@@ -348,23 +353,26 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 	return domain_disks_open(d, eb);
 }
 
-int domain_create(const struct domain_config *cfg, const struct domain_opts *opts,
+/* domain_create() and domain_create_unbacked() (kvm NULL). */
+static int create(const struct domain_config *cfg, const struct domain_opts *opts,
 		  struct kvm_sys *kvm, uint32_t domid, struct domain **out, struct errbuf *eb)
 {
+	unsigned max_vcpus = kvm && kvm->max_vcpus < XENITH_MAX_VCPUS ? kvm->max_vcpus : XENITH_MAX_VCPUS;
 	struct domain *d;
 	pthread_condattr_t ca;
 	char prefix[XENITH_NAME_MAX + 3] = "";
 	int r;
 
-	if (cfg->vcpus < 1 || cfg->vcpus > XENITH_MAX_VCPUS || cfg->vcpus > kvm->max_vcpus)
+	if (cfg->vcpus < 1 || cfg->vcpus > max_vcpus)
 		return errbuf_set(eb, EINVAL, "vcpus = %u: this host allows 1 to %u", cfg->vcpus,
-				  kvm->max_vcpus < XENITH_MAX_VCPUS ? kvm->max_vcpus : XENITH_MAX_VCPUS);
+				  max_vcpus);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return errbuf_set(eb, ENOMEM, "out of memory for a domain");
 	d->cfg = *cfg;
 	d->domid = domid;
 	d->kvm = kvm;
+	d->unbacked = !kvm;
 	d->vm_fd = -1;
 	d->mem_fd = -1;
 	d->nr_vcpus = cfg->vcpus;
@@ -395,6 +403,11 @@ int domain_create(const struct domain_config *cfg, const struct domain_opts *opt
 			       "code only by emulation, so the PV guest kernel runs at CPL 3 here "
 			       "(guest_cpl = 3, the default); CPL 0 needs a VT-x or AMD-V host",
 			       kvm_vendor_module());
+		goto fail;
+	}
+	if (d->unbacked && d->kind != DOMAIN_KIND_PV) {
+		r = errbuf_set(eb, EINVAL, "an unbacked (test) domain is a PV guest; %s is not",
+			       cfg->kernel);
 		goto fail;
 	}
 	r = builder_plan(d, eb);
@@ -441,9 +454,31 @@ static void stop_all_locked(struct domain *d)
 			vcpu_kick(&d->vcpus[i]);
 }
 
+int domain_create(const struct domain_config *cfg, const struct domain_opts *opts,
+		  struct kvm_sys *kvm, uint32_t domid, struct domain **out, struct errbuf *eb)
+{
+	if (!kvm)
+		return errbuf_set(eb, EINVAL, "domain_create needs KVM (domain_create_unbacked "
+				  "builds a domain without it)");
+	return create(cfg, opts, kvm, domid, out, eb);
+}
+
+int domain_create_unbacked(const struct domain_config *cfg, const struct domain_opts *opts,
+			   uint32_t domid, struct domain **out, struct errbuf *eb)
+{
+	struct domain_opts o = *opts;
+
+	o.stuck = NULL; /* nothing to stop */
+	return create(cfg, &o, NULL, domid, out, eb);
+}
+
 int domain_start(struct domain *d, struct errbuf *eb)
 {
 	int r = 0;
+
+	if (d->unbacked)
+		return errbuf_set(eb, EINVAL, "domain '%s' has no KVM VM (domain_create_unbacked): "
+				  "it cannot run", d->cfg.name);
 
 	pthread_mutex_lock(&d->lock);
 	d->started_ns = now_ns();

@@ -181,6 +181,7 @@ struct domain {
 	bool watchdog_started, watchdog_stop; /* under d->lock */
 	pthread_t watchdog;
 	bool test_hooks;              /* XENITH_TEST_HOOKS=1: test-only hypercalls (abi.h) */
+	bool unbacked;                /* domain_create_unbacked(): no KVM VM, never runs */
 };
 
 /* How a domain's console reaches the host. */
@@ -204,6 +205,18 @@ struct domain_opts {
 /* Builds a domain from cfg (kernel path already resolved); nothing runs. */
 int domain_create(const struct domain_config *cfg, const struct domain_opts *opts,
 		  struct kvm_sys *kvm, uint32_t domid, struct domain **out, struct errbuf *eb);
+/*
+ * For tests and fuzzing: a PV domain with guest memory, page tables,
+ * start_info, shared_info, event channels, grant table, disks and vCPU
+ * state as domain_create() builds them, but no KVM VM and no vCPU thread.
+ * It never runs (domain_start refuses); its hypercall handlers are called
+ * directly: registers in v->run->s.regs.regs, then hypercall_dispatch(v).
+ * A vCPU that is not up never blocks in sched_op block/poll (it returns as
+ * a vCPU being taken down does).  With opts->bench, the bench hooks exist
+ * without their ioeventfds; opts->stuck is ignored.
+ */
+int domain_create_unbacked(const struct domain_config *cfg, const struct domain_opts *opts,
+			   uint32_t domid, struct domain **out, struct errbuf *eb);
 /* Starts vCPU 0 at the image entry. */
 int domain_start(struct domain *d, struct errbuf *eb);
 /* Stops every vCPU thread and frees everything; copes with partial builds. */

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -41,6 +42,14 @@ int vcpu_init(struct domain *d, struct vcpu *v, unsigned id, struct errbuf *eb)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&v->wake, &ca);
 	pthread_condattr_destroy(&ca);
+	if (d->unbacked) {
+		/* The run page and the I/O data page after it, as KVM maps them. */
+		v->run = calloc(1, 2 * 4096);
+		if (!v->run)
+			return errbuf_set(eb, ENOMEM, "out of memory for vCPU %u", id);
+		v->run->io.data_offset = 4096;
+		return 0;
+	}
 	r = kvm_vcpu_create(d->kvm, d->vm_fd, id, &v->fd, &v->run, eb);
 	if (r < 0)
 		return r;
@@ -51,7 +60,10 @@ void vcpu_fini(struct vcpu *v)
 {
 	if (!v->d)
 		return;
-	kvm_vcpu_close(v->d->kvm, v->fd, v->run);
+	if (v->d->unbacked)
+		free(v->run);
+	else
+		kvm_vcpu_close(v->d->kvm, v->fd, v->run);
 	v->fd = -1;
 	v->run = NULL;
 	pthread_cond_destroy(&v->wake);

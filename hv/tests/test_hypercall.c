@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/*
+ * unit tier: hypercall handlers called directly on an unbacked domain
+ * (domain_create_unbacked: the bundled minios's memory, page tables and
+ * vCPU state, no KVM), so what they do can be checked exactly and raced
+ * from host threads without booting anything.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "domain.h"
+#include "hypercall.h"
+
+static struct domain *make_domain(unsigned vcpus, const struct bench_sink *bench)
+{
+	struct domain_config cfg;
+	struct domain_opts opts = { .console_fd = -1, .bench = bench };
+	struct errbuf eb;
+	struct domain *d = NULL;
+	const char *minios = getenv("XENITH_MINIOS");
+
+	assert_non_null(minios);
+	config_init(&cfg);
+	snprintf(cfg.name, sizeof(cfg.name), "unit");
+	snprintf(cfg.kernel, sizeof(cfg.kernel), "%s", minios);
+	cfg.vcpus = vcpus;
+	if (domain_create_unbacked(&cfg, &opts, 7, &d, &eb) < 0)
+		fail_msg("domain_create_unbacked: %s", eb.msg);
+	return d;
+}
+
+/* One hypercall on vCPU v's registers; returns RAX. */
+static long call(struct vcpu *v, uint32_t op, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	struct kvm_regs *r = &v->run->s.regs.regs;
+
+	memset(r, 0, sizeof(*r));
+	r->rax = op;
+	r->rdi = a1;
+	r->rsi = a2;
+	r->rdx = a3;
+	hypercall_dispatch(v);
+	return (long)r->rax;
+}
+
+static void test_unbacked_domain_has_start_info_and_never_runs(void **state)
+{
+	struct domain *d = make_domain(2, NULL);
+	const struct xenith_start_info *si = domain_gpa(d, d->layout.start_info, sizeof(*si));
+	struct errbuf eb;
+
+	(void)state;
+	assert_non_null(si);
+	assert_int_equal(si->magic, XENITH_START_INFO_MAGIC);
+	assert_int_equal(si->nr_vcpus, 2);
+	assert_int_equal(si->domid, 7);
+	assert_int_equal(d->vm_fd, -1);
+	assert_true(domain_start(d, &eb) < 0);
+	assert_non_null(strstr(eb.msg, "cannot run"));
+	domain_destroy(d);
+}
+
+static void test_dispatch_answers_enosys_for_unknown_ops_and_echoes(void **state)
+{
+	struct domain *d = make_domain(1, NULL);
+	struct vcpu *v = &d->vcpus[0];
+
+	(void)state;
+	assert_int_equal(call(v, 63, 0, 0, 0), -XEN_ENOSYS);
+	assert_int_equal(call(v, 5000, 0, 0, 0), -XEN_ENOSYS);
+	assert_int_equal(call(v, __HYPERVISOR_xenith_test, XENITH_TEST_ECHO, 0x1234abcd, 0), 0x1234abcd);
+	assert_int_equal(call(v, __HYPERVISOR_console_io, CONSOLEIO_write, 8, d->mem_size - 4),
+			 -XEN_EFAULT);
+	domain_destroy(d);
+}
+
+struct racer {
+	struct domain *d;
+	unsigned vcpu, rounds;
+	uint64_t ups, already, other;
+};
+
+static void *bring_up_vcpu1(void *arg)
+{
+	struct racer *r = arg;
+	struct vcpu *v = &r->d->vcpus[r->vcpu];
+
+	for (unsigned i = 0; i < r->rounds; i++) {
+		long ret = call(v, __HYPERVISOR_vcpu_op, VCPUOP_up, 1, r->d->image.entry);
+
+		if (ret == 0)
+			r->ups++;
+		else if (ret == -XEN_EALREADY)
+			r->already++;
+		else
+			r->other++;
+	}
+	return NULL;
+}
+
+static void *take_vcpu1_down(void *arg)
+{
+	struct racer *r = arg;
+	struct vcpu *v = &r->d->vcpus[1];
+
+	for (unsigned i = 0; i < r->rounds; i++)
+		if (call(v, __HYPERVISOR_vcpu_op, VCPUOP_down, 1, 0) == 0)
+			r->ups++; /* downs */
+	return NULL;
+}
+
+static void test_vcpu_up_from_two_vcpus_at_once_is_decided_once(void **state)
+{
+	struct domain *d = make_domain(3, NULL);
+	struct racer a = { d, 0, 20000, 0, 0, 0 }, b = { d, 2, 20000, 0, 0, 0 }, down = { d, 1, 20000, 0, 0, 0 };
+	pthread_t ta, tb, td;
+
+	(void)state;
+	assert_int_equal(pthread_create(&ta, NULL, bring_up_vcpu1, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, bring_up_vcpu1, &b), 0);
+	assert_int_equal(pthread_create(&td, NULL, take_vcpu1_down, &down), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	pthread_join(td, NULL);
+	assert_int_equal(a.other + b.other, 0);
+	assert_int_equal(a.ups + a.already, 20000);
+	assert_int_equal(b.ups + b.already, 20000);
+	/* Every success found vCPU 1 down: at most one more up than downs. */
+	assert_true(a.ups + b.ups <= down.ups + 1);
+	assert_int_equal(d->nr_running_threads, 0); /* no hypercall created a thread */
+	domain_destroy(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unbacked_domain_has_start_info_and_never_runs),
+		cmocka_unit_test(test_dispatch_answers_enosys_for_unknown_ops_and_echoes),
+		cmocka_unit_test(test_vcpu_up_from_two_vcpus_at_once_is_decided_once),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
