@@ -19,8 +19,14 @@ struct domain_bench {
 	pthread_t echo_thread;
 	bool echo_started;
 	atomic_bool stop;
-	pthread_t shmem_thread;
-	bool shmem_started;
+	/*
+	 * Any vCPU may start a shared-memory round: starting one reaps the
+	 * previous responder, and both happen under shmem_lock, so each
+	 * responder is joined exactly once (by the next round or the teardown).
+	 */
+	pthread_mutex_t shmem_lock;
+	pthread_t shmem_thread;       /* under shmem_lock */
+	bool shmem_started;           /* under shmem_lock */
 	cpu_set_t helper_cpus; /* where the creating thread ran: keeps responders off the vCPU's CPU */
 };
 
@@ -69,6 +75,7 @@ int bench_hooks_setup(struct domain *d, const struct bench_sink *sink, struct er
 	if (!b)
 		return errbuf_set(eb, ENOMEM, "out of memory");
 	b->sink = *sink;
+	pthread_mutex_init(&b->shmem_lock, NULL);
 	pthread_getaffinity_np(pthread_self(), sizeof(b->helper_cpus), &b->helper_cpus);
 	b->doorbell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	b->echo_fd = eventfd(0, EFD_CLOEXEC);
@@ -101,8 +108,12 @@ void bench_hooks_teardown(struct domain *d)
 		(void)!write(b->echo_fd, &one, sizeof(one));
 		pthread_join(b->echo_thread, NULL);
 	}
+	pthread_mutex_lock(&b->shmem_lock);
 	if (b->shmem_started)
-		pthread_join(b->shmem_thread, NULL);
+		pthread_join(b->shmem_thread, NULL); /* it sees stop within 4096 spins */
+	b->shmem_started = false;
+	pthread_mutex_unlock(&b->shmem_lock);
+	pthread_mutex_destroy(&b->shmem_lock);
 	if (b->doorbell_fd >= 0)
 		close(b->doorbell_fd);
 	if (b->echo_fd >= 0)
@@ -165,22 +176,25 @@ long bench_shmem_echo(struct vcpu *v, uint64_t gpa, uint64_t count)
 	words = domain_gpa(d, gpa, 16);
 	if (!words)
 		return -XEN_EFAULT;
-	if (b->shmem_started) {
-		pthread_join(b->shmem_thread, NULL); /* the previous round is over or timed out */
-		b->shmem_started = false;
-	}
 	job = malloc(sizeof(*job));
 	if (!job)
 		return -XEN_ENOSPC;
 	*job = (struct shmem_job){ d, &words[0], &words[1], count };
+	pthread_mutex_lock(&b->shmem_lock);
+	if (b->shmem_started) {
+		pthread_join(b->shmem_thread, NULL); /* the previous round is over or timed out */
+		b->shmem_started = false;
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setaffinity_np(&attr, sizeof(b->helper_cpus), &b->helper_cpus);
 	r = pthread_create(&b->shmem_thread, &attr, shmem_thread, job);
 	pthread_attr_destroy(&attr);
+	if (r == 0)
+		b->shmem_started = true;
+	pthread_mutex_unlock(&b->shmem_lock);
 	if (r) {
 		free(job);
 		return -XEN_ENOSPC;
 	}
-	b->shmem_started = true;
 	return 0;
 }
