@@ -14,6 +14,10 @@
  *                        ms (the VMM needs XENITH_TEST_HOOKS=1)
  *   hostile pollwait     every vCPU blocks in sched_op poll on a port that is
  *                        never signalled, until the toolstack asks to shut down
+ *   hostile protected    hypercall output pointers and grants for writing that
+ *                        name pages the guest maps read-only (page tables,
+ *                        start_info, code): EFAULT and EPERM, nothing written,
+ *                        no port spent; reading them stays allowed
  */
 #include "assert.h"
 #include "hypercall.h"
@@ -160,6 +164,85 @@ static int hostile_pollwait(const char *args)
 	}
 }
 
+/* ---- protected ---- */
+
+static uint32_t checksum(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static long grant_access(bool write, uint32_t ref)
+{
+	return hypercall5(__HYPERVISOR_xenith_test, write ? XENITH_TEST_GRANT_WRITE : XENITH_TEST_GRANT_READ,
+			  ref, 0, 64, 0);
+}
+
+static int hostile_protected(const char *args)
+{
+	const uint64_t pt = start_info->pt_base, si = (uint64_t)(uintptr_t)start_info;
+	const uint64_t text = (uint64_t)(uintptr_t)hostile_protected & ~(uint64_t)(XENITH_PAGE_SIZE - 1);
+	const size_t pt_bytes = start_info->nr_pt_pages * XENITH_PAGE_SIZE;
+	uint32_t pt_sum = checksum((const void *)(uintptr_t)pt, pt_bytes);
+	uint32_t si_sum = checksum(start_info, XENITH_PAGE_SIZE);
+	uint32_t text_sum = checksum((const void *)(uintptr_t)text, XENITH_PAGE_SIZE);
+	const uint64_t ro[3] = { pt, si, text };
+	const char *names[3] = { "page tables", "start_info", "code" };
+	uint8_t *data = alloc_pages(1);
+	int free_port, port;
+
+	(void)args;
+	GUEST_ASSERT(data != NULL);
+	/* The lowest free port, to see that a refused call spends none. */
+	free_port = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
+	GUEST_ASSERT(free_port > 0);
+	GUEST_ASSERT_EQ(evtchn_close((uint32_t)free_port), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "alloc_unbound, port written into the %s (EFAULT)", names[i]);
+		check(what, HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, (void *)(uintptr_t)ro[i]),
+		      -XEN_EFAULT);
+		snprintf(what, sizeof(what), "bind_virq, port written into the %s (EFAULT)", names[i]);
+		check(what, HYPERVISOR_event_channel_op(EVTCHNOP_bind_virq, (void *)(uintptr_t)(ro[i] + 64)),
+		      -XEN_EFAULT);
+	}
+	port = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
+	check("no port was spent by the refused calls", port, free_port);
+	GUEST_ASSERT_EQ(evtchn_close((uint32_t)port), 0);
+
+	GUEST_ASSERT_EQ(gnttab_init(1), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		int ref = gnttab_grant(XENITH_BACKEND_DOMID, ro[i] / XENITH_PAGE_SIZE, false);
+		char what[96];
+
+		GUEST_ASSERT(ref > 0);
+		snprintf(what, sizeof(what), "backend writes through a grant of the %s (EPERM)", names[i]);
+		check(what, grant_access(true, (uint32_t)ref), -XEN_EPERM);
+		snprintf(what, sizeof(what), "backend reads through a grant of the %s", names[i]);
+		check(what, grant_access(false, (uint32_t)ref) >= 0, 1);
+		check("the refused grant is not left in use", gnttab_end_access((uint32_t)ref), 1);
+		gnttab_free((uint32_t)ref);
+	}
+	{
+		int ref = gnttab_grant(XENITH_BACKEND_DOMID, (uint64_t)(uintptr_t)data / XENITH_PAGE_SIZE, false);
+
+		GUEST_ASSERT(ref > 0);
+		check("backend writes through a grant of a data page", grant_access(true, (uint32_t)ref), 0);
+		GUEST_ASSERT(gnttab_end_access((uint32_t)ref));
+		gnttab_free((uint32_t)ref);
+	}
+	check("page tables unchanged", checksum((const void *)(uintptr_t)pt, pt_bytes) == pt_sum, 1);
+	check("start_info unchanged", checksum(start_info, XENITH_PAGE_SIZE) == si_sum, 1);
+	check("code unchanged", checksum((const void *)(uintptr_t)text, XENITH_PAGE_SIZE) == text_sum, 1);
+	printf("hostile: protected: all checks passed\n");
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(const char *args);
@@ -167,6 +250,7 @@ static const struct {
 	{ "vcpurace", hostile_vcpurace },
 	{ "stall", hostile_stall },
 	{ "pollwait", hostile_pollwait },
+	{ "protected", hostile_protected },
 };
 
 int hostile_main(const char *args)

@@ -173,7 +173,7 @@ long bench_shmem_echo(struct vcpu *v, uint64_t gpa, uint64_t count)
 		return -XEN_ENOSYS;
 	if (gpa % 8 || count == 0 || count > (1ull << 32))
 		return -XEN_EINVAL;
-	words = domain_gpa(d, gpa, 16);
+	words = domain_gpa_writable(d, gpa, 16); /* the responder writes the pong */
 	if (!words)
 		return -XEN_EFAULT;
 	job = malloc(sizeof(*job));

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -185,6 +186,28 @@ static int write_start_info(struct domain *d)
 	return 0;
 }
 
+/*
+ * What the guest maps without write permission, the VMM does not write on
+ * its behalf either (d->ro_frames): otherwise a hypercall's output pointer,
+ * or a grant for a backend to write into, would let the guest rewrite its
+ * own page tables.  Xen refuses the same writes (page types).
+ */
+static int mark_read_only(struct domain *d, const struct pt_map *maps, unsigned n, struct errbuf *eb)
+{
+	uint64_t frames = d->mem_size / PAGE;
+
+	d->ro_frames = calloc((frames + 63) / 64, sizeof(uint64_t));
+	if (!d->ro_frames)
+		return errbuf_set(eb, ENOMEM, "out of memory for the read-only frame map");
+	for (unsigned i = 0; i < n; i++) {
+		if (maps[i].flags & PT_MAP_W)
+			continue;
+		for (uint64_t f = maps[i].start / PAGE; f < maps[i].end / PAGE && f < frames; f++)
+			d->ro_frames[f / 64] |= 1ull << (f % 64);
+	}
+	return 0;
+}
+
 int builder_populate(struct domain *d, struct errbuf *eb)
 {
 	const struct domain_layout *l = &d->layout;
@@ -232,6 +255,9 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 	r = pt_build(d->mem, d->mem_size, l->pt_base, l->nr_pt_pages, maps, n, eb);
 	if (r < 0)
 		return errbuf_prefix(eb, r, "building page tables");
+	r = mark_read_only(d, maps, n, eb);
+	if (r < 0)
+		return r;
 
 	write_gdt(d);
 	write_start_info(d);

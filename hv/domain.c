@@ -50,9 +50,21 @@ int domain_copy_from_guest(struct domain *d, void *dst, uint64_t gpa, uint64_t l
 	return 0;
 }
 
+void *domain_gpa_writable(struct domain *d, uint64_t gpa, uint64_t len)
+{
+	void *p = domain_gpa(d, gpa, len);
+
+	if (!p || !d->ro_frames || !len)
+		return p;
+	for (uint64_t f = gpa / XENITH_PAGE_SIZE; f <= (gpa + len - 1) / XENITH_PAGE_SIZE; f++)
+		if (d->ro_frames[f / 64] >> (f % 64) & 1)
+			return NULL;
+	return p;
+}
+
 int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64_t len)
 {
-	void *dst = domain_gpa(d, gpa, len);
+	void *dst = domain_gpa_writable(d, gpa, len);
 
 	if (!dst)
 		return -EFAULT;
@@ -293,6 +305,8 @@ static void domain_teardown(struct domain *d)
 	d->shared = NULL;
 	d->cons_ring = NULL;
 	d->start_info = NULL;
+	free(d->ro_frames);
+	d->ro_frames = NULL;
 	if (d->mem_fd >= 0)
 		close(d->mem_fd);
 	d->mem_fd = -1;
@@ -349,6 +363,7 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 			     XENITH_BACKEND_DOMID);
 	if (r < 0)
 		return errbuf_set(eb, -r, "grant table lock: %s", strerror(-r));
+	grant_table_protect(&d->gnttab, d->ro_frames);
 	d->gnttab_ready = true;
 	return domain_disks_open(d, eb);
 }

@@ -125,6 +125,13 @@ struct domain {
 	int mem_fd;                   /* memfd: shareable with backends, savable */
 	uint8_t *mem;
 	uint64_t mem_size;
+	/*
+	 * PV guests: the frames the guest maps read-only (page tables, GDT and
+	 * TSS, start_info, the image's read-only segments; bit f of word f/64).
+	 * The VMM writes none of them on the guest's behalf: hypercall output
+	 * pointers there get EFAULT, grants for writing EPERM, as in Xen.
+	 */
+	uint64_t *ro_frames;
 	struct domain_layout layout;
 
 	void *image_map;              /* the guest ELF file, mmapped read-only */
@@ -275,6 +282,8 @@ static inline void *domain_gpa(struct domain *d, uint64_t gpa, uint64_t len)
 		return NULL;
 	return d->mem + gpa;
 }
+/* As domain_gpa(), for the VMM to write into: NULL also when a page of it is read-only to the guest. */
+void *domain_gpa_writable(struct domain *d, uint64_t gpa, uint64_t len);
 int domain_copy_from_guest(struct domain *d, void *dst, uint64_t gpa, uint64_t len);
 int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64_t len);
 /* Copies a NUL-terminated guest string (truncated to size-1, always terminated). */

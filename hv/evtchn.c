@@ -123,7 +123,8 @@ static long bind_virq(struct vcpu *v, uint64_t arg)
 	struct evtchn_bind_virq b;
 	long ret = -XEN_ENOSPC;
 
-	if (domain_copy_from_guest(d, &b, arg, sizeof(b)) < 0)
+	/* The port goes back into the struct: refuse before binding anything. */
+	if (domain_copy_from_guest(d, &b, arg, sizeof(b)) < 0 || !domain_gpa_writable(d, arg, sizeof(b)))
 		return -XEN_EFAULT;
 	if (b.virq >= XENITH_NR_VIRQS || b.vcpu >= d->nr_vcpus)
 		return -XEN_EINVAL;
@@ -159,7 +160,8 @@ static long alloc_unbound(struct vcpu *v, uint64_t arg)
 	struct evtchn_alloc_unbound a;
 	uint32_t p;
 
-	if (domain_copy_from_guest(d, &a, arg, sizeof(a)) < 0)
+	/* The port goes back into the struct: refuse before allocating it. */
+	if (domain_copy_from_guest(d, &a, arg, sizeof(a)) < 0 || !domain_gpa_writable(d, arg, sizeof(a)))
 		return -XEN_EFAULT;
 	if (!dom_is_self(d, a.dom))
 		return -XEN_EPERM;

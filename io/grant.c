@@ -19,6 +19,11 @@ int grant_table_init(struct grant_table *gt, uint8_t *mem, uint64_t mem_size, ui
 	return -pthread_mutex_init(&gt->lock, NULL);
 }
 
+void grant_table_protect(struct grant_table *gt, const uint64_t *ro_frames)
+{
+	gt->ro_frames = ro_frames;
+}
+
 void grant_table_fini(struct grant_table *gt)
 {
 	free(gt->pins);
@@ -120,12 +125,18 @@ static int pin(struct grant_table *gt, grant_ref_t ref, bool write, struct grant
 	}
 	/* The frame is read after the entry is marked in use, and used as read. */
 	frame = __atomic_load_n(&e->frame, __ATOMIC_ACQUIRE);
-	if ((uint64_t)frame >= gt->mem_size / PAGE) {
+	if ((uint64_t)frame >= gt->mem_size / PAGE)
+		r = -EFAULT;
+	else if (write && gt->ro_frames && (gt->ro_frames[frame / 64] >> (frame % 64) & 1))
+		r = -EPERM; /* the guest's own read-only page: its page tables, say */
+	else
+		r = 0;
+	if (r < 0) {
 		if (!gt->pins[ref]) {
 			__atomic_fetch_and(&e->flags, (uint16_t)~gt->held[ref], __ATOMIC_RELEASE);
 			gt->held[ref] = 0;
 		}
-		return -EFAULT;
+		return r;
 	}
 	gt->pins[ref]++;
 	m->ref = ref;

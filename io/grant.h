@@ -34,6 +34,12 @@ struct grant_table {
 	uint16_t *pins;            /* per entry: accesses in progress */
 	uint8_t *held;             /* per entry: GTF_reading/GTF_writing this side set */
 	_Atomic uint64_t nr_denied; /* accesses refused, for stats and tests */
+	/*
+	 * Frames a grant never writes (bit f of word f / 64): those the guest
+	 * itself maps read-only (its page tables, GDT, start_info, code), as
+	 * Xen refuses a writable mapping of such a page.  NULL: none.
+	 */
+	const uint64_t *ro_frames;
 };
 
 struct grant_map {
@@ -54,6 +60,8 @@ struct grant_copy_op {
 
 int grant_table_init(struct grant_table *gt, uint8_t *mem, uint64_t mem_size, uint64_t min_gpa,
 		     uint16_t domid);
+/* Frames no grant may write (see ro_frames); the bitmap covers mem_size and outlives the table. */
+void grant_table_protect(struct grant_table *gt, const uint64_t *ro_frames);
 void grant_table_fini(struct grant_table *gt);
 
 /*
@@ -66,8 +74,8 @@ int grant_table_set(struct grant_table *gt, uint64_t gpa, uint32_t nr_frames);
 /*
  * Pins ref for reading or writing: 0, -ENOENT (no table, or ref outside it
  * or reserved), -EPERM (not granted, granted to another domain, read-only
- * for a write), -EFAULT (frame outside guest memory), -EBUSY (the entry
- * kept changing under us).
+ * for a write, or a write to a frame the guest maps read-only), -EFAULT
+ * (frame outside guest memory), -EBUSY (the entry kept changing under us).
  */
 int grant_map(struct grant_table *gt, grant_ref_t ref, bool write, struct grant_map *m);
 void grant_unmap(struct grant_table *gt, struct grant_map *m);

@@ -196,6 +196,17 @@ static void test_pause_unpause_1000_times_while_every_vcpu_blocks_in_poll(void *
 	assert_null(strstr(P.out, "WRONG"));
 }
 
+static void test_vmm_writes_no_page_the_guest_maps_read_only(void **state)
+{
+	(void)state;
+	/* Output pointers into the page tables, start_info and code: EFAULT; grants to write them: EPERM. */
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-protected", "--cmdline", "hostile protected"), 0);
+	assert_non_null(strstr(P.out, "protected: all checks passed"));
+	assert_non_null(strstr(P.out, "alloc_unbound, port written into the page tables (EFAULT) -> -14 ok"));
+	assert_non_null(strstr(P.out, "backend writes through a grant of the page tables (EPERM) -> -1 ok"));
+	assert_null(strstr(P.out, "WRONG"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +218,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stall_hook_is_refused_without_test_hooks, teardown),
 		cmocka_unit_test_teardown(test_sigterm_during_reboots_ends_the_domain_as_destroyed, teardown),
 		cmocka_unit_test_teardown(test_pause_unpause_1000_times_while_every_vcpu_blocks_in_poll, teardown),
+		cmocka_unit_test_teardown(test_vmm_writes_no_page_the_guest_maps_read_only, teardown),
 	};
 
 	harness_require_kvm();

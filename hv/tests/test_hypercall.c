@@ -83,6 +83,36 @@ static void test_dispatch_answers_enosys_for_unknown_ops_and_echoes(void **state
 	domain_destroy(d);
 }
 
+static void test_output_pointers_into_read_only_pages_get_efault_and_write_nothing(void **state)
+{
+	struct domain *d = make_domain(1, NULL);
+	struct vcpu *v = &d->vcpus[0];
+	const uint64_t ro[] = { d->layout.gdt, d->layout.gdt + 0x800 /* the TSS */, d->layout.pt_base,
+				d->layout.start_info, d->image.entry };
+	const uint64_t rw = d->layout.free_start;
+	static uint8_t before[4096];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++) {
+		uint64_t page = ro[i] & ~4095ull;
+
+		memcpy(before, d->mem + page, 4096);
+		/* alloc_unbound for ourselves with the VMM's backend: valid, if it could write the port */
+		assert_int_equal(call(v, __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, ro[i], 0),
+				 -XEN_EFAULT);
+		assert_int_equal(call(v, __HYPERVISOR_event_channel_op, EVTCHNOP_bind_virq, ro[i], 0),
+				 -XEN_EFAULT);
+		assert_memory_equal(before, d->mem + page, 4096);
+	}
+	/* The same request into a data page works, and gets the lowest port: none was spent. */
+	memcpy(d->mem + rw, &(struct evtchn_alloc_unbound){ .dom = XENITH_DOMID_SELF,
+							   .remote_dom = XENITH_BACKEND_DOMID },
+	       sizeof(struct evtchn_alloc_unbound));
+	assert_int_equal(call(v, __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, rw, 0), 0);
+	assert_int_equal(((struct evtchn_alloc_unbound *)(void *)(d->mem + rw))->port, 2);
+	domain_destroy(d);
+}
+
 struct racer {
 	struct domain *d;
 	unsigned vcpu, rounds;
@@ -239,6 +269,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unbacked_domain_has_start_info_and_never_runs),
 		cmocka_unit_test(test_dispatch_answers_enosys_for_unknown_ops_and_echoes),
+		cmocka_unit_test(test_output_pointers_into_read_only_pages_get_efault_and_write_nothing),
 		cmocka_unit_test(test_vcpu_up_from_two_vcpus_at_once_is_decided_once),
 		cmocka_unit_test(test_shmem_responder_started_from_two_vcpus_is_always_reaped),
 	};

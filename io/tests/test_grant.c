@@ -193,6 +193,44 @@ static void test_grant_copy_batch_reports_each_status(void **state)
 	assert_int_equal(entry(31)->flags, GTF_permit_access);
 }
 
+static void test_frames_the_guest_maps_read_only_are_never_written(void **state)
+{
+	uint64_t ro[1] = { 1ull << 44 | 1ull << 45 }; /* frames 44 and 45: say, its page tables */
+	char in[] = "overwrite", out[4];
+	struct grant_copy_op ops[] = {
+		{ .dir = GRANT_TO_GUEST, .ref = 50, .offset = 0, .len = 9, .buf = in },
+		{ .dir = GRANT_FROM_GUEST, .ref = 50, .offset = 0, .len = 4, .buf = out },
+		{ .dir = GRANT_TO_GUEST, .ref = 52, .offset = 0, .len = 9, .buf = in },
+	};
+	struct grant_map m;
+
+	(void)state;
+	set_table();
+	grant_table_protect(&gt, ro);
+	memcpy(mem + 44 * PAGE, "PT!", 4);
+	grant(50, XENITH_BACKEND_DOMID, 44, false); /* granted writable, but the frame is not */
+	grant(51, XENITH_BACKEND_DOMID, 45, false);
+	grant(52, XENITH_BACKEND_DOMID, 46, false);
+	assert_int_equal(grant_map(&gt, 51, true, &m), -EPERM);
+	assert_int_equal(entry(51)->flags, GTF_permit_access); /* not left in use */
+	assert_int_equal(grant_copy(&gt, ops, 3), 1);
+	assert_int_equal(ops[0].status, -EPERM);
+	assert_int_equal(ops[1].status, 0);     /* reading it is fine */
+	assert_memory_equal(out, "PT!", 4);
+	assert_int_equal(ops[2].status, 0);     /* and the frame next to it is writable */
+	assert_string_equal((char *)mem + 44 * PAGE, "PT!");
+	assert_int_equal(entry(50)->flags, GTF_permit_access);
+	/* Mapped for reading first, then asked for writing: still no. */
+	assert_int_equal(grant_map(&gt, 50, false, &m), 0);
+	{
+		struct grant_map w;
+
+		assert_int_equal(grant_map(&gt, 50, true, &w), -EPERM);
+	}
+	grant_unmap(&gt, &m);
+	assert_true(ungrant(50));
+}
+
 static void test_large_batch_spans_several_lock_rounds(void **state)
 {
 	enum { N = 200 };
@@ -232,6 +270,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_copy_batch_reports_each_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_batch_spans_several_lock_rounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frames_the_guest_maps_read_only_are_never_written, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
