@@ -720,6 +720,62 @@ static int blk_hostile(const struct blk_opts *o)
 	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 1);
 	expect(&d1, "read from the read-only disk", &req, BLKIF_RSP_OKAY);
 
+	/* Discards: inside the disk only, never on a read-only one, no wrap-around. */
+	{
+		struct blkif_request_discard *dr = (struct blkif_request_discard *)(void *)&req;
+
+		memset(&req, 0, sizeof(req));
+		dr->operation = BLKIF_OP_DISCARD;
+		dr->sector_number = d0.info.sectors - 1;
+		dr->nr_sectors = 2;
+		expect(&d0, "discard running one sector past the end", &req, BLKIF_RSP_ERROR);
+		dr->sector_number = d0.info.sectors;
+		dr->nr_sectors = 1;
+		expect(&d0, "discard starting at the end", &req, BLKIF_RSP_ERROR);
+		dr->sector_number = 8;
+		dr->nr_sectors = 1ull << 63;
+		expect(&d0, "discard of 2^63 sectors", &req, BLKIF_RSP_ERROR);
+		dr->sector_number = 1ull << 63;
+		dr->nr_sectors = 8;
+		expect(&d0, "discard at sector 2^63", &req, BLKIF_RSP_ERROR);
+		dr->sector_number = UINT64_MAX;
+		dr->nr_sectors = 2;
+		expect(&d0, "discard at sector 2^64-1 (no wrap-around)", &req, BLKIF_RSP_ERROR);
+		dr->sector_number = 0;
+		dr->nr_sectors = 0;
+		expect(&d0, "discard of no sectors", &req, BLKIF_RSP_ERROR);
+		dr->nr_sectors = 8;
+		expect(&d1, "discard on the read-only disk", &req, BLKIF_RSP_ERROR);
+	}
+
+	/* One page is one ring: disk 0's ring page cannot become disk 1's too. */
+	{
+		int port = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
+		int again = gnttab_grant(XENITH_BACKEND_DOMID, (uint64_t)(uintptr_t)d0.sring / XENITH_PAGE_SIZE,
+					 false);
+		struct xenith_disk_connect c;
+		long r;
+
+		GUEST_ASSERT(port > 0 && again > 0);
+		GUEST_ASSERT_EQ(blkfront_disconnect(&d1), 0);
+		c = (struct xenith_disk_connect){ .ring_ref = d0.ring_ref, .evtchn = (uint32_t)port };
+		r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT, 1, (uint64_t)(uintptr_t)&c);
+		printf("blk-hostile: disk 1 connected to disk 0's ring page -> %ld %s\n", r,
+		       r == -XEN_EBUSY ? "ok" : "WRONG");
+		GUEST_ASSERT_EQ(r, -XEN_EBUSY);
+		c.ring_ref = (uint32_t)again;
+		r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT, 1, (uint64_t)(uintptr_t)&c);
+		printf("blk-hostile: ... through another grant of that page -> %ld %s\n", r,
+		       r == -XEN_EBUSY ? "ok" : "WRONG");
+		GUEST_ASSERT_EQ(r, -XEN_EBUSY);
+		GUEST_ASSERT(gnttab_end_access((uint32_t)again));
+		gnttab_free((uint32_t)again);
+		GUEST_ASSERT_EQ(evtchn_close((uint32_t)port), 0);
+		GUEST_ASSERT(blkfront_connect(&d1, 1) == 0);
+		fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 0);
+		expect(&d0, "disk 0 still serves on its ring", &req, BLKIF_RSP_OKAY);
+	}
+
 	/* Rewritten after it was pushed: whatever the backend copied, it answers exactly once. */
 	{
 		struct blkif_request *slot = blkif_front_next_req(&d0.ring);

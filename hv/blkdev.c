@@ -223,8 +223,20 @@ static void notify_guest(void *opaque)
 	evtchn_backend_notify(dq->d, dq->port, blkback_kick_fd(dq->b));
 }
 
+/* True when page is the ring of a connected queue of any of d's disks; d->disk_lock held. */
+static bool ring_page_used(struct domain *d, const void *page)
+{
+	for (unsigned i = 0; i < d->nr_disks; i++)
+		for (unsigned q = 0; q < d->disks[i].nr_queues; q++)
+			if (d->disks[i].q[q].b && blkback_ring_page(d->disks[i].q[q].b) == page)
+				return true;
+	return false;
+}
+
 static long queue_connect(struct domain_disk_queue *dq, grant_ref_t ring_ref, uint32_t evtchn, bool persistent)
 {
+	struct domain *d = dq->d;
+	struct grant_map probe;
 	long r;
 
 	if (blkback_connected(dq->b))
@@ -236,13 +248,27 @@ static long queue_connect(struct domain_disk_queue *dq, grant_ref_t ring_ref, ui
 		if (!(info.flags & XENITH_DISK_PERSISTENT))
 			return -XEN_EOPNOTSUPP; /* the disk was configured with persistent=0 */
 	}
-	r = evtchn_backend_bind(dq->d, evtchn, blkback_kick_fd(dq->b));
+	/*
+	 * One page is one ring: a page that is already another queue's ring
+	 * (of this disk or another, by the same grant or another one) would
+	 * have two backends consuming its requests.  A guest that swaps the
+	 * entry's frame between this check and the connect fools only itself.
+	 */
+	r = grant_map(&d->gnttab, ring_ref, true, &probe);
+	if (r < 0)
+		return r; /* -errno values are Xen's */
+	if (ring_page_used(d, probe.page)) {
+		grant_unmap(&d->gnttab, &probe);
+		return -XEN_EBUSY;
+	}
+	grant_unmap(&d->gnttab, &probe);
+	r = evtchn_backend_bind(d, evtchn, blkback_kick_fd(dq->b));
 	if (r < 0)
 		return r;
 	dq->port = evtchn;
-	r = blkback_connect(dq->b, &dq->d->gnttab, ring_ref, persistent, notify_guest, dq);
+	r = blkback_connect(dq->b, &d->gnttab, ring_ref, persistent, notify_guest, dq);
 	if (r < 0) {
-		evtchn_backend_unbind(dq->d, dq->port, blkback_kick_fd(dq->b));
+		evtchn_backend_unbind(d, dq->port, blkback_kick_fd(dq->b));
 		dq->port = 0;
 	}
 	return r;

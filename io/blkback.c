@@ -290,6 +290,11 @@ bool blkback_connected(const struct blkback *b)
 	return b->running;
 }
 
+const void *blkback_ring_page(const struct blkback *b)
+{
+	return b->running ? b->ring_map.page : NULL;
+}
+
 bool blkback_broken(const struct blkback *b)
 {
 	return atomic_load(&b->broken);

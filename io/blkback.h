@@ -73,6 +73,8 @@ int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_
 /* Stops the thread after the requests in flight complete, and lets go of the ring. */
 void blkback_disconnect(struct blkback *b);
 bool blkback_connected(const struct blkback *b);
+/* The guest page the connected ring lives in (NULL when not connected); the caller's connect lock. */
+const void *blkback_ring_page(const struct blkback *b);
 /* True once the ring's indices were found impossible and the disk stopped. */
 bool blkback_broken(const struct blkback *b);
 /* Counters are read atomically; connected/persistent under the caller's connect lock. */

@@ -275,6 +275,11 @@ static void test_hostile_requests_get_errors_and_the_other_disk_goes_on(void **s
 	assert_non_null(strstr(P.out, "blk-hostile: disk 0 with persistent grants"));
 	assert_non_null(strstr(P.out, "persistent grants asked of a disk without them -> -95 ok"));
 	assert_non_null(strstr(P.err, "ring indices are impossible"));
+	assert_non_null(strstr(P.out, "discard of 2^63 sectors -> -1 ok"));
+	assert_non_null(strstr(P.out, "discard at sector 2^64-1 (no wrap-around) -> -1 ok"));
+	assert_non_null(strstr(P.out, "discard on the read-only disk -> -1 ok"));
+	assert_non_null(strstr(P.out, "disk 1 connected to disk 0's ring page -> -16 ok"));
+	assert_non_null(strstr(P.out, "through another grant of that page -> -16 ok"));
 }
 
 /* Reads "\"<dir>\":{\"io_bytes\":N,\"total_ios\":N" from the blk-json line. */
