@@ -14,6 +14,14 @@
  *                        ms (the VMM needs XENITH_TEST_HOOKS=1)
  *   hostile pollwait     every vCPU blocks in sched_op poll on a port that is
  *                        never signalled, until the toolstack asks to shut down
+ *   hostile ports        event-channel ports until ENOSPC, all closed and
+ *                        allocated again; ports out of range for every op
+ *   hostile console      console ring indices far apart (either way): EINVAL,
+ *                        and the console works again once they are sane
+ *   hostile pointers     every pointer argument at the last bytes of guest
+ *                        memory, straddling its end, at 2^63 and near 2^64
+ *   hostile assert-nonul a GUEST_ASSERT whose strings run to the end of guest
+ *                        memory without a NUL (the domain crashes, reported)
  *   hostile protected    hypercall output pointers and grants for writing that
  *                        name pages the guest maps read-only (page tables,
  *                        start_info, code): EFAULT and EPERM, nothing written,
@@ -243,6 +251,175 @@ static int hostile_protected(const char *args)
 	return 0;
 }
 
+/* ---- ports ---- */
+
+static int hostile_ports(const char *args)
+{
+	static int32_t ports[XENITH_NR_EVTCHN];
+	static const uint32_t bad[] = { 0, XENITH_NR_EVTCHN, XENITH_NR_EVTCHN + 1, 1u << 31, UINT32_MAX };
+	unsigned n = 0, rounds;
+	struct evtchn_status st;
+	int p;
+
+	(void)args;
+	for (rounds = 0; rounds < 2; rounds++) {
+		unsigned got = 0;
+
+		while ((p = evtchn_alloc_unbound(XENITH_BACKEND_DOMID)) > 0)
+			ports[got++] = p;
+		check("alloc_unbound once every port is taken (ENOSPC)", p, -XEN_ENOSPC);
+		/* Port 0 is reserved and port 1 is the console's: the rest is ours. */
+		check("ports handed out", got, XENITH_NR_EVTCHN - 2);
+		if (rounds == 0)
+			n = got;
+		check("binding a VIRQ needs a port too (ENOSPC)", evtchn_bind_virq(VIRQ_CONTROL, 0), -XEN_ENOSPC);
+		for (unsigned i = 0; i < got; i++)
+			GUEST_ASSERT_EQ(evtchn_close((uint32_t)ports[i]), 0);
+	}
+	check("the same number the second time", n, XENITH_NR_EVTCHN - 2);
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		uint32_t port = bad[i];
+		char what[96];
+
+		snprintf(what, sizeof(what), "send on port %u (EINVAL)", port);
+		check(what, evtchn_send(port), -XEN_EINVAL);
+		snprintf(what, sizeof(what), "close port %u (EINVAL)", port);
+		check(what, evtchn_close(port), -XEN_EINVAL);
+		snprintf(what, sizeof(what), "bind_vcpu port %u (EINVAL)", port);
+		check(what, evtchn_bind_vcpu(port, 0), -XEN_EINVAL);
+		snprintf(what, sizeof(what), "status of port %u (EINVAL)", port);
+		check(what, evtchn_status(port, &st), -XEN_EINVAL);
+		if (port != 0) {
+			snprintf(what, sizeof(what), "unmask port %u (EINVAL)", port);
+			check(what, HYPERVISOR_event_channel_op(EVTCHNOP_unmask, &(struct evtchn_unmask){ port }),
+			      -XEN_EINVAL);
+			snprintf(what, sizeof(what), "sched_op poll on port %u (EINVAL)", port);
+			check(what, sched_poll(&port, 1, 1000), -XEN_EINVAL);
+		}
+	}
+	{
+		struct sched_poll sp = { .ports = (uint64_t)(uintptr_t)ports,
+					 .nr_ports = SCHED_POLL_MAX_PORTS + 1, .timeout_ns = 1000 };
+
+		check("sched_op poll on 129 ports (EINVAL)", HYPERVISOR_sched_op(SCHEDOP_poll, &sp), -XEN_EINVAL);
+	}
+	p = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
+	check("a port after all that", p, 2);
+	printf("hostile: ports: all checks passed\n");
+	return 0;
+}
+
+/* ---- console ---- */
+
+static int hostile_console(const char *args)
+{
+	struct xenith_console_ring *r = (struct xenith_console_ring *)(uintptr_t)start_info->console_ring;
+	uint32_t cons, prod;
+	long far_ahead, behind, wrapped;
+
+	(void)args;
+	printf("hostile: console: rewriting the ring's indices\n");
+	/* No printf from here until the indices are sane again: it would use the ring. */
+	cons = __atomic_load_n(&r->out_cons, __ATOMIC_ACQUIRE);
+	prod = r->out_prod;
+	__atomic_store_n(&r->out_prod, cons + 0x80000000u, __ATOMIC_RELEASE);
+	far_ahead = evtchn_send(start_info->console_evtchn);
+	__atomic_store_n(&r->out_prod, cons + XENITH_CONS_OUT_SIZE + 1, __ATOMIC_RELEASE);
+	wrapped = evtchn_send(start_info->console_evtchn);
+	__atomic_store_n(&r->out_prod, prod, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->out_cons, prod + 100, __ATOMIC_RELEASE);
+	behind = evtchn_send(start_info->console_evtchn);
+	__atomic_store_n(&r->out_cons, cons, __ATOMIC_RELEASE);
+	check("producer 2^31 ahead of the consumer (EINVAL)", far_ahead, -XEN_EINVAL);
+	check("producer one byte more than the ring ahead (EINVAL)", wrapped, -XEN_EINVAL);
+	check("consumer 100 ahead of the producer (EINVAL)", behind, -XEN_EINVAL);
+	printf("hostile: console: output flows again\n");
+	return 0;
+}
+
+/* ---- pointers ---- */
+
+static int hostile_pointers(const char *args)
+{
+	const uint64_t mem = start_info->mem_bytes;
+	const uint64_t bad[] = { mem - 1, mem - 3, mem, 1ull << 63, UINT64_MAX, UINT64_MAX - 4095 };
+	struct sched_poll sp = { .nr_ports = 1, .timeout_ns = 1000 };
+	struct evtchn_alloc_unbound *last = (void *)(uintptr_t)(mem - sizeof(*last));
+	long r;
+
+	(void)args;
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		const uint64_t p = bad[i];
+		char what[128];
+
+#define TRY(name, call, want)                                                       \
+	do {                                                                        \
+		snprintf(what, sizeof(what), "%s at 0x%llx", name, (unsigned long long)p); \
+		check(what, call, want);                                            \
+	} while (0)
+		TRY("console_io buffer", HYPERVISOR_console_io(CONSOLEIO_write, 8, (void *)(uintptr_t)p),
+		    -XEN_EFAULT);
+		TRY("sched_op shutdown arg", HYPERVISOR_sched_op(SCHEDOP_shutdown, (void *)(uintptr_t)p),
+		    -XEN_EFAULT);
+		TRY("sched_op poll arg", HYPERVISOR_sched_op(SCHEDOP_poll, (void *)(uintptr_t)p), -XEN_EFAULT);
+		sp.ports = p;
+		TRY("sched_op poll's port array", HYPERVISOR_sched_op(SCHEDOP_poll, &sp), -XEN_EFAULT);
+		TRY("vcpu_op set_periodic_timer arg", HYPERVISOR_vcpu_op(VCPUOP_set_periodic_timer, 0, p),
+		    -XEN_EFAULT);
+		TRY("event_channel_op bind_virq arg",
+		    HYPERVISOR_event_channel_op(EVTCHNOP_bind_virq, (void *)(uintptr_t)p), -XEN_EFAULT);
+		TRY("event_channel_op alloc_unbound arg",
+		    HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, (void *)(uintptr_t)p), -XEN_EFAULT);
+		TRY("event_channel_op status arg",
+		    HYPERVISOR_event_channel_op(EVTCHNOP_status, (void *)(uintptr_t)p), -XEN_EFAULT);
+		TRY("event_channel_op bind_vcpu arg",
+		    HYPERVISOR_event_channel_op(EVTCHNOP_bind_vcpu, (void *)(uintptr_t)p), -XEN_EFAULT);
+		TRY("event_channel_op send arg",
+		    HYPERVISOR_event_channel_op(EVTCHNOP_send, (void *)(uintptr_t)p), -XEN_EFAULT);
+		TRY("event_channel_op close arg",
+		    HYPERVISOR_event_channel_op(EVTCHNOP_close, (void *)(uintptr_t)p), -XEN_EFAULT);
+		TRY("event_channel_op unmask arg",
+		    HYPERVISOR_event_channel_op(EVTCHNOP_unmask, (void *)(uintptr_t)p), -XEN_EFAULT);
+		TRY("grant_table_op set_table arg",
+		    hypercall3(__HYPERVISOR_grant_table_op, GNTTABOP_xenith_set_table, p, 1), -XEN_EFAULT);
+		TRY("hvm_op set_param arg", hypercall2(__HYPERVISOR_hvm_op, HVMOP_set_param, p), -XEN_EFAULT);
+		if (p >= mem) /* an entry point inside memory would be a valid (if silly) one */
+			TRY("vcpu_op up at rip", HYPERVISOR_vcpu_op(VCPUOP_up, 1, p), -XEN_EINVAL);
+		if (p % XENITH_PAGE_SIZE == 0 || p == UINT64_MAX - 4095)
+			TRY("xenith_discard range", hypercall2(__HYPERVISOR_xenith_discard,
+							       p & ~(uint64_t)4095, 4096), -XEN_EFAULT);
+#undef TRY
+	}
+	check("xenith_discard of 2^63 bytes (EFAULT)",
+	      hypercall2(__HYPERVISOR_xenith_discard, start_info->free_start, 1ull << 63), -XEN_EFAULT);
+	check("xenith_discard of 2^64-4096 bytes (EFAULT)",
+	      hypercall2(__HYPERVISOR_xenith_discard, start_info->free_start, UINT64_MAX - 4095), -XEN_EFAULT);
+	/* The last bytes of memory are memory: a struct that ends exactly there works. */
+	*last = (struct evtchn_alloc_unbound){ .dom = XENITH_DOMID_SELF, .remote_dom = XENITH_BACKEND_DOMID };
+	r = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, last);
+	check("alloc_unbound with its struct in the last 8 bytes of memory", r, 0);
+	check("... and the port came back there", last->port > 0, 1);
+	printf("hostile: pointers: all checks passed\n");
+	return 0;
+}
+
+/* ---- assert-nonul ---- */
+
+static int hostile_assert_nonul(const char *args)
+{
+	const uint64_t mem = start_info->mem_bytes;
+	char *tail = (char *)(uintptr_t)(mem - 300);
+
+	(void)args;
+	/* 300 bytes of text to the very end of memory, no NUL anywhere. */
+	for (unsigned i = 0; i < 300; i++)
+		tail[i] = (char)('A' + i % 26);
+	printf("hostile: assert-nonul: strings that run off the end of memory\n");
+	hypercall5(__HYPERVISOR_xenith_guest_assert, mem - 10, 4242, mem - 300, mem - 1, 0);
+	printf("hostile: assert-nonul: the VMM did not end the domain WRONG\n");
+	return 1;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(const char *args);
@@ -251,6 +428,10 @@ static const struct {
 	{ "stall", hostile_stall },
 	{ "pollwait", hostile_pollwait },
 	{ "protected", hostile_protected },
+	{ "ports", hostile_ports },
+	{ "console", hostile_console },
+	{ "pointers", hostile_pointers },
+	{ "assert-nonul", hostile_assert_nonul },
 };
 
 int hostile_main(const char *args)

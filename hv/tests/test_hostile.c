@@ -24,7 +24,43 @@
 
 #define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
 
-static struct proc P, Q;
+static struct proc P, Q, B;
+
+/*
+ * A bystander: another domain that ticks every 20 ms through every hostile
+ * test, and must keep ticking (and shut down cleanly at the end).
+ */
+static int group_setup(void **state)
+{
+	(void)state;
+	harness_run_dir();
+	proc_start(&B, (const char *const[]){ "run", "--name", "t-bystander", "--cmdline", "ticker 20", NULL });
+	return proc_wait_output(&B, "tick 2\n", 20) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	struct proc q;
+	int r;
+
+	(void)state;
+	r = run_xenith(&q, 20, (const char *const[]){ "shutdown", "t-bystander", NULL });
+	proc_wait(&B, 20);
+	printf("# bystander: %u ticks, shut down with status %d (shutdown: %d)\n", proc_count(&B, "tick "),
+	       B.status, r);
+	return r == 0 && B.status == 0 ? 0 : -1;
+}
+
+/* The bystander still runs and ticks. */
+static void bystander_unaffected(void)
+{
+	unsigned before = proc_count(&B, "tick ");
+	char want[32];
+
+	assert_false(B.exited);
+	snprintf(want, sizeof(want), "tick %u\n", before + 2);
+	assert_true(proc_wait_output(&B, want, 20));
+}
 
 /* Whatever a failed assertion left running is killed here. */
 static int teardown(void **state)
@@ -85,6 +121,7 @@ static void test_vcpu_up_raced_from_two_vcpus_runs_the_vcpu_once_per_up(void **s
 			     "--cmdline", "hostile vcpurace 10000"), 0);
 	assert_non_null(strstr(P.out, "one run per up ok"));
 	assert_null(strstr(P.out, "WRONG"));
+	bystander_unaffected();
 }
 
 /* Starts a domain whose vCPU 0 stays in the VMM for 10 minutes (XENITH_TEST_HOOKS). */
@@ -194,6 +231,52 @@ static void test_pause_unpause_1000_times_while_every_vcpu_blocks_in_poll(void *
 	assert_int_equal(P.status, 0);
 	assert_non_null(strstr(P.out, "pollwait: shutdown requested"));
 	assert_null(strstr(P.out, "WRONG"));
+	bystander_unaffected();
+}
+
+static void test_event_channel_ports_exhausted_and_out_of_range(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-ports", "--cmdline", "hostile ports"), 0);
+	assert_non_null(strstr(P.out, "ports: all checks passed"));
+	assert_non_null(strstr(P.out, "ports handed out -> 1022 ok"));
+	assert_non_null(strstr(P.out, "send on port 4294967295 (EINVAL) -> -22 ok"));
+	assert_null(strstr(P.out, "WRONG"));
+	bystander_unaffected();
+}
+
+static void test_console_ring_indices_far_apart_are_refused_and_output_flows_again(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-cons-idx", "--cmdline", "hostile console"), 0);
+	assert_non_null(strstr(P.out, "producer 2^31 ahead of the consumer (EINVAL) -> -22 ok"));
+	assert_non_null(strstr(P.out, "consumer 100 ahead of the producer (EINVAL) -> -22 ok"));
+	assert_non_null(strstr(P.out, "console: output flows again"));
+	assert_null(strstr(P.out, "WRONG"));
+	bystander_unaffected();
+}
+
+static void test_pointer_arguments_at_the_end_of_memory_and_beyond(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-pointers", "--cmdline", "hostile pointers"), 0);
+	assert_non_null(strstr(P.out, "pointers: all checks passed"));
+	assert_non_null(strstr(P.out, "console_io buffer at 0x8000000000000000 -> -14 ok"));
+	assert_non_null(strstr(P.out, "sched_op poll's port array at 0xffffffffffffffff -> -14 ok"));
+	assert_non_null(strstr(P.out, "alloc_unbound with its struct in the last 8 bytes of memory -> 0 ok"));
+	assert_null(strstr(P.out, "WRONG"));
+	bystander_unaffected();
+}
+
+static void test_guest_assert_strings_without_nul_are_cut_at_the_end_of_memory(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-nonul", "--cmdline", "hostile assert-nonul"), 66);
+	/* file: the last 10 bytes; expression: the last 300, cut to the VMM's 255; message: the last byte */
+	assert_non_null(strstr(P.err, "guest assertion failed at EFGHIJKLMN:4242: ABCDEFGHIJ"));
+	assert_non_null(strstr(P.err, "(N)"));
+	assert_null(strstr(P.out, "WRONG"));
+	bystander_unaffected();
 }
 
 static void test_vmm_writes_no_page_the_guest_maps_read_only(void **state)
@@ -205,6 +288,7 @@ static void test_vmm_writes_no_page_the_guest_maps_read_only(void **state)
 	assert_non_null(strstr(P.out, "alloc_unbound, port written into the page tables (EFAULT) -> -14 ok"));
 	assert_non_null(strstr(P.out, "backend writes through a grant of the page tables (EPERM) -> -1 ok"));
 	assert_null(strstr(P.out, "WRONG"));
+	bystander_unaffected();
 }
 
 int main(void)
@@ -219,9 +303,14 @@ int main(void)
 		cmocka_unit_test_teardown(test_sigterm_during_reboots_ends_the_domain_as_destroyed, teardown),
 		cmocka_unit_test_teardown(test_pause_unpause_1000_times_while_every_vcpu_blocks_in_poll, teardown),
 		cmocka_unit_test_teardown(test_vmm_writes_no_page_the_guest_maps_read_only, teardown),
+		cmocka_unit_test_teardown(test_event_channel_ports_exhausted_and_out_of_range, teardown),
+		cmocka_unit_test_teardown(test_console_ring_indices_far_apart_are_refused_and_output_flows_again,
+					  teardown),
+		cmocka_unit_test_teardown(test_pointer_arguments_at_the_end_of_memory_and_beyond, teardown),
+		cmocka_unit_test_teardown(test_guest_assert_strings_without_nul_are_cut_at_the_end_of_memory,
+					  teardown),
 	};
 
 	harness_require_kvm();
-	harness_run_dir();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
