@@ -245,10 +245,14 @@ static int prog_timer(const char *args)
 	if (irq)
 		evtchn_count_events(p);
 	pt.period_ns = ms * 1000000ull;
-	GUEST_ASSERT(HYPERVISOR_vcpu_op(VCPUOP_set_periodic_timer, 0, (uint64_t)(uintptr_t)&pt) == 0);
-	/* The host's clock, which paces the timer: the guest's TSC clock may run at another rate
-	 * (under emulation it does). */
+	/*
+	 * The host's clock, which paces the timer: the guest's TSC clock may run
+	 * at another rate (under emulation it does).  Read before the timer is
+	 * armed, so that the span covers every period whatever a hypercall
+	 * costs: read after, one slow hypercall under emulation shortened it.
+	 */
 	t0 = (uint64_t)hypercall0(__HYPERVISOR_xenith_time);
+	GUEST_ASSERT(HYPERVISOR_vcpu_op(VCPUOP_set_periodic_timer, 0, (uint64_t)(uintptr_t)&pt) == 0);
 	while (seen < n) {
 		if (irq) {
 			irq_wait();

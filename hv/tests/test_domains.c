@@ -327,7 +327,7 @@ static void test_periodic_timer_ticks_at_its_period(void **state)
 	assert_int_equal(ms, 5);
 	assert_int_equal(cpl, 3);
 	assert_string_equal(how, "sched_poll");
-	/* 20 ticks of a 5 ms timer set just before the clock started: at least 19 periods. */
+	/* 20 ticks of a 5 ms timer armed after the clock started: the span covers every period. */
 	assert_true(us >= 19 * 5000ull);
 }
 
