@@ -1,153 +1,20 @@
 // SPDX-License-Identifier: MIT
 #include "control.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "domain.h"
-#include "fsutil.h"
 #include "json.h"
 
 #define REQUEST_MAX 4096
-
-int rundir_resolve(const char *override, char *out, size_t size, struct errbuf *eb)
-{
-	const char *env = getenv("XENITH_RUN_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
-	int r;
-
-	if (override && *override)
-		snprintf(out, size, "%s", override);
-	else if (env && *env)
-		snprintf(out, size, "%s", env);
-	else if (geteuid() == 0)
-		snprintf(out, size, "/run/xenith");
-	else if (xdg && *xdg)
-		snprintf(out, size, "%s/xenith", xdg);
-	else
-		snprintf(out, size, "/tmp/xenith-%u", (unsigned)geteuid());
-	r = fs_mkdir_p(out, 0700);
-	if (r == 0) {
-		char ids[PATH_MAX];
-
-		snprintf(ids, sizeof(ids), "%s/ids", out);
-		r = fs_mkdir_p(ids, 0700);
-	}
-	if (r < 0)
-		return errbuf_set(eb, -r, "run directory %s: %s (set another with --run-dir or "
-				  "XENITH_RUN_DIR)", out, strerror(-r));
-	return 0;
-}
-
-/*
- * Opens and locks path.  The lock is only ours if the path still names the
- * file we locked: a releasing VMM unlinks it while holding the lock.
- */
-static int lock_path(const char *path, int *fd_out)
-{
-	for (int tries = 0; tries < 100; tries++) {
-		struct stat a, b;
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-
-		if (fd < 0)
-			return -errno;
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			int err = errno;
-
-			close(fd);
-			return err == EWOULDBLOCK ? -EEXIST : -err;
-		}
-		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
-		    a.st_dev == b.st_dev) {
-			*fd_out = fd;
-			return 0;
-		}
-		close(fd); /* lost a race with an unlink: try the new file */
-	}
-	return -EAGAIN;
-}
-
-static int lock_owner(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atoi(buf) : 0;
-}
-
-int rundir_claim_name(const char *dir, const char *name, int *lock_fd, struct errbuf *eb)
-{
-	char path[PATH_MAX], sock[PATH_MAX], pid[32];
-	int r, fd, n;
-
-	snprintf(path, sizeof(path), "%s/%s.lock", dir, name);
-	n = snprintf(sock, sizeof(sock), "%s/%s.sock", dir, name);
-	if ((size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return errbuf_set(eb, ENAMETOOLONG, "control socket path %s is longer than a Unix "
-				  "socket allows (%zu bytes); use a shorter --run-dir", sock,
-				  sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-	r = lock_path(path, &fd);
-	if (r == -EEXIST)
-		return errbuf_set(eb, EEXIST, "a domain named '%s' is already running (VMM pid %d); "
-				  "choose another name or `xenith destroy %s`", name, lock_owner(path),
-				  name);
-	if (r < 0)
-		return errbuf_set(eb, -r, "cannot lock %s: %s", path, strerror(-r));
-	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-		close(fd);
-		return errbuf_set(eb, errno, "cannot write %s: %s", path, strerror(errno));
-	}
-	unlink(sock); /* a VMM that died without cleaning up left it */
-	*lock_fd = fd;
-	return 0;
-}
-
-int rundir_claim_domid(const char *dir, uint32_t *domid, int *lock_fd, struct errbuf *eb)
-{
-	char path[PATH_MAX];
-
-	for (uint32_t id = 1; id < 32768; id++) {
-		int r;
-
-		snprintf(path, sizeof(path), "%s/ids/%u.lock", dir, id);
-		r = lock_path(path, lock_fd);
-		if (r == 0) {
-			*domid = id;
-			return 0;
-		}
-		if (r != -EEXIST)
-			return errbuf_set(eb, -r, "cannot lock %s: %s", path, strerror(-r));
-	}
-	return errbuf_set(eb, ENOSPC, "no free domain id below 32768 in %s", dir);
-}
-
-void rundir_release_name(const char *dir, const char *name, int lock_fd)
-{
-	char path[PATH_MAX];
-
-	if (lock_fd < 0)
-		return;
-	snprintf(path, sizeof(path), "%s/%s.sock", dir, name);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/%s.lock", dir, name);
-	unlink(path);
-	close(lock_fd);
-}
 
 struct control_server {
 	struct domain *d;
@@ -438,58 +305,5 @@ int control_call(int fd, const char *request, char *reply_buf, size_t size, stru
 	}
 	if (r < 0)
 		return errbuf_set(eb, -r, "no reply from the VMM: %s", strerror(-r));
-	return 0;
-}
-
-/* A VMM is alive when the pid in NAME.lock exists (flock-probing would steal the lock). */
-static bool live_lock(const char *dir, const char *name)
-{
-	char path[PATH_MAX];
-	int pid;
-
-	snprintf(path, sizeof(path), "%s/%s.lock", dir, name);
-	pid = lock_owner(path);
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
-int control_list(const char *dir, struct control_entry **entries, size_t *n, struct errbuf *eb)
-{
-	DIR *dp = opendir(dir);
-	struct dirent *de;
-	struct control_entry *v = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	if (!dp)
-		return errbuf_set(eb, errno, "cannot read run directory %s: %s", dir, strerror(errno));
-	while ((de = readdir(dp))) {
-		size_t len = strlen(de->d_name);
-		char name[64], path[PATH_MAX];
-
-		if (len < 6 || len - 5 >= sizeof(name) || strcmp(de->d_name + len - 5, ".sock"))
-			continue;
-		memcpy(name, de->d_name, len - 5);
-		name[len - 5] = 0;
-		if (!live_lock(dir, name)) {
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path); /* left by a VMM that was killed */
-			continue;
-		}
-		if (*n == cap) {
-			struct control_entry *nv;
-
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				closedir(dp);
-				return errbuf_set(eb, ENOMEM, "out of memory");
-			}
-			v = nv;
-		}
-		snprintf(v[(*n)++].name, sizeof(v->name), "%s", name);
-	}
-	closedir(dp);
-	*entries = v;
 	return 0;
 }

@@ -20,7 +20,13 @@
 
 struct domain;
 
-/* $XENITH_RUN_DIR, else /run/xenith (root), else $XDG_RUNTIME_DIR/xenith, else /tmp/xenith-UID. */
+/*
+ * $XENITH_RUN_DIR, else /run/xenith (root), else $XDG_RUNTIME_DIR/xenith,
+ * else /tmp/xenith-UID; created if missing.  It (and its ids/) must be a
+ * real directory owned by the caller's euid with mode 0700, below
+ * directories that only root and the caller can change; out gets its
+ * canonical path.  rundir.c.
+ */
 int rundir_resolve(const char *override, char *out, size_t size, struct errbuf *eb);
 
 /* Takes NAME.lock; -EEXIST (message says who has it) when a live VMM holds it. */
@@ -43,7 +49,7 @@ int control_connect(const char *dir, const char *name, int *fd, struct errbuf *e
 /* Sends one request line, reads one reply line (without the newline). */
 int control_call(int fd, const char *request, char *reply, size_t size, struct errbuf *eb);
 
-/* Domains with a live VMM in dir; stale sockets of dead VMMs are removed. */
+/* Domains with a live VMM in dir; stale sockets of dead VMMs (ours only) are removed. */
 struct control_entry {
 	char name[64];
 };

@@ -25,7 +25,8 @@ static void cmd_help(FILE *f, const struct control_cmd *c)
 	fprintf(f, "usage: xenith %s %s\n\n%s\n\n"
 		   "options:\n"
 		   "      --run-dir DIR  where control sockets live (default $XENITH_RUN_DIR,\n"
-		   "                     /run/xenith as root, else $XDG_RUNTIME_DIR/xenith)\n"
+		   "                     /run/xenith as root, else $XDG_RUNTIME_DIR/xenith,\n"
+		   "                     else /tmp/xenith-UID); it must be yours, mode 0700.\n"
 		   "  -h, --help         this text\n", c->name, c->usage, c->help);
 }
 
