@@ -159,6 +159,23 @@ static int read_line(int fd, char *buf, size_t size)
 	return -E2BIG;
 }
 
+static int peer_uid(int fd, uid_t *uid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return -errno;
+	*uid = cr.uid;
+	return 0;
+}
+
+/* The other end may be trusted: our own euid, or root. */
+static bool uid_trusted(uid_t uid)
+{
+	return uid == geteuid() || uid == 0;
+}
+
 static void *server_thread(void *arg)
 {
 	struct control_server *s = arg;
@@ -167,6 +184,7 @@ static void *server_thread(void *arg)
 	for (;;) {
 		struct pollfd p[2] = { { .fd = s->listen_fd, .events = POLLIN },
 				       { .fd = s->stop_pipe[0], .events = POLLIN } };
+		uid_t uid = (uid_t)-1;
 		int fd, r;
 
 		if (poll(p, 2, -1) < 0) {
@@ -179,6 +197,16 @@ static void *server_thread(void *arg)
 		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
+		if (peer_uid(fd, &uid) < 0 || !uid_trusted(uid)) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "uid %u may not control this domain: its VMM runs as "
+				 "uid %u and serves only that uid and root", (unsigned)uid,
+				 (unsigned)geteuid());
+			reply_error(fd, msg);
+			close(fd);
+			continue;
+		}
 		r = read_line(fd, line, sizeof(line));
 		if (r == -E2BIG)
 			reply_error(fd, "request longer than 4096 bytes");
@@ -263,7 +291,8 @@ void control_server_stop(struct control_server *s)
 int control_connect(const char *dir, const char *name, int *fd_out, struct errbuf *eb)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd;
+	uid_t uid = (uid_t)-1;
+	int fd, r;
 
 	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s.sock", dir, name) >=
 	    (int)sizeof(addr.sun_path))
@@ -280,6 +309,17 @@ int control_connect(const char *dir, const char *name, int *fd_out, struct errbu
 					  "`xenith list` shows the running ones)", name, dir);
 		return errbuf_set(eb, err, "cannot reach domain '%s' at %s: %s", name, addr.sun_path,
 				  strerror(err));
+	}
+	r = peer_uid(fd, &uid);
+	if (r < 0) {
+		close(fd);
+		return errbuf_set(eb, -r, "cannot tell who serves %s: %s", addr.sun_path, strerror(-r));
+	}
+	if (!uid_trusted(uid)) {
+		close(fd);
+		return errbuf_set(eb, EPERM, "refusing %s: it is served by uid %u, not by you (uid %u) "
+				  "or root; another user may be posing as domain '%s'", addr.sun_path,
+				  (unsigned)uid, (unsigned)geteuid(), name);
 	}
 	*fd_out = fd;
 	return 0;

@@ -36,6 +36,11 @@ int rundir_claim_domid(const char *dir, uint32_t *domid, int *lock_fd, struct er
 /* Removes NAME.sock and NAME.lock while the lock is still held, then closes it. */
 void rundir_release_name(const char *dir, const char *name, int lock_fd);
 
+/*
+ * Who may talk to whom (SO_PEERCRED): the server serves only clients whose
+ * uid is its euid or root; control_connect() talks only to a VMM running
+ * as the caller's euid or root (-EPERM otherwise, naming the uid found).
+ */
 struct control_server;
 int control_server_start(struct domain *d, const char *dir, struct control_server **out,
 			 struct errbuf *eb);

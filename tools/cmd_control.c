@@ -27,6 +27,7 @@ static void cmd_help(FILE *f, const struct control_cmd *c)
 		   "      --run-dir DIR  where control sockets live (default $XENITH_RUN_DIR,\n"
 		   "                     /run/xenith as root, else $XDG_RUNTIME_DIR/xenith,\n"
 		   "                     else /tmp/xenith-UID); it must be yours, mode 0700.\n"
+		   "                     Talks only to a VMM running as you or root.\n"
 		   "  -h, --help         this text\n", c->name, c->usage, c->help);
 }
 

@@ -122,6 +122,52 @@ static void assert_contains(const char *haystack, const char *needle)
 		fail_msg("expected '%s' in: %s", needle, haystack);
 }
 
+/* A domain with its locks and state and no VM: what info, pause and destroy look at. */
+static struct domain *fake_domain(const char *name)
+{
+	struct domain *d = calloc(1, sizeof(*d));
+
+	assert_non_null(d);
+	snprintf(d->cfg.name, sizeof(d->cfg.name), "%s", name);
+	d->cfg.memory_mib = 16;
+	d->domid = 7;
+	d->state = DOMAIN_RUNNING;
+	/* One vCPU thread "in the guest" that never stops: a pause waits until the domain ends. */
+	d->nr_running_threads = 1;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->ctl_lock, NULL);
+	pthread_mutex_init(&d->disk_lock, NULL);
+	pthread_cond_init(&d->state_cond, NULL);
+	return d;
+}
+
+/* Resolves and serves a domain called "dom" in f->dir. */
+static void start_server(struct fixture *f)
+{
+	struct errbuf eb;
+	char canon[PATH_MAX];
+
+	assert_int_equal(rundir_resolve(f->dir, canon, sizeof(canon), &eb), 0);
+	f->d = fake_domain("dom");
+	if (control_server_start(f->d, canon, &f->srv, &eb) < 0)
+		fail_msg("control_server_start: %s", eb.msg);
+}
+
+/* A reply that parses as JSON with the ok flag given; returns the document. */
+static struct jv *parse_reply(const char *reply, bool ok)
+{
+	char err[128];
+	struct jv *doc = jv_parse(reply, err, sizeof(err));
+
+	if (!doc)
+		fail_msg("reply '%s' is not JSON: %s", reply, err);
+	if (jv_get(doc, "ok") == NULL || jv_get(doc, "ok")->type != JV_BOOL || jv_bool(doc, "ok", !ok) != ok)
+		fail_msg("reply '%s': expected \"ok\":%s", reply, ok ? "true" : "false");
+	if (!ok && !*jv_str(doc, "error", ""))
+		fail_msg("error reply '%s' has no error text", reply);
+	return doc;
+}
+
 /* ---- the run directory ---- */
 
 static void test_run_dir_is_created_private_with_its_ids_dir(void **state)
@@ -371,6 +417,142 @@ static void test_list_does_not_trust_a_symlinked_lock(void **state)
 	assert_file_is(victim, pid);
 }
 
+/* ---- who may talk to whom (SO_PEERCRED) ---- */
+
+/* In a forked child: become OTHER_UID for this process only (no libc setxid broadcast). */
+static void child_become_other(void)
+{
+	if (syscall(SYS_setresgid, OTHER_UID, OTHER_UID, OTHER_UID) < 0 ||
+	    syscall(SYS_setresuid, OTHER_UID, OTHER_UID, OTHER_UID) < 0)
+		_exit(90);
+}
+
+static void test_server_refuses_a_client_of_another_uid(void **state)
+{
+	struct fixture *f = *state;
+	char sock[PATH_MAX + 16], reply[1024] = "", expect[32];
+	int pipefd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	need_root();
+	start_server(f);
+	/*
+	 * Let the other user reach the socket, as a careless chmod would: what
+	 * is tested here is the VMM's own check, behind the directory's.
+	 */
+	snprintf(sock, sizeof(sock), "%s/dom.sock", f->dir);
+	assert_int_equal(chmod(f->base, 0711), 0);
+	assert_int_equal(chmod(f->dir, 0711), 0);
+	assert_int_equal(chmod(sock, 0777), 0);
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sockaddr_un addr = { .sun_family = AF_UNIX };
+		int fd, got = 0;
+
+		close(pipefd[0]);
+		child_become_other();
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		set_sun_path(&addr, sock);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+			_exit(91);
+		/* the refusal may come (and the connection close) before we even send */
+		(void)!send(fd, "{\"cmd\":\"destroy\"}\n", 18, MSG_NOSIGNAL);
+		for (;;) {
+			char c;
+
+			if (recv(fd, &c, 1, 0) != 1 || c == '\n')
+				break;
+			if (write(pipefd[1], &c, 1) != 1)
+				_exit(93);
+			got++;
+		}
+		_exit(got ? 0 : 94);
+	}
+	close(pipefd[1]);
+	n = 0;
+	for (ssize_t k; (size_t)n < sizeof(reply) - 1 &&
+			(k = read(pipefd[0], reply + n, sizeof(reply) - 1 - (size_t)n)) > 0;)
+		n += k;
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(n > 0);
+	reply[n] = 0;
+	jv_free(parse_reply(reply, false));
+	snprintf(expect, sizeof(expect), "uid %d may not", OTHER_UID);
+	assert_contains(reply, expect);
+	/* and the domain was not destroyed */
+	assert_int_equal(f->d->state, DOMAIN_RUNNING);
+}
+
+static void test_client_refuses_a_server_of_another_uid(void **state)
+{
+	struct fixture *f = *state;
+	char canon[PATH_MAX], expect[32];
+	struct errbuf eb;
+	int ready[2], fd = -1, status;
+	pid_t pid;
+	char c;
+
+	need_root();
+	assert_int_equal(rundir_resolve(f->dir, canon, sizeof(canon), &eb), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* A fake VMM: bound as root in our directory, listening as another user. */
+		struct sockaddr_un addr = { .sun_family = AF_UNIX };
+		int l = socket(AF_UNIX, SOCK_STREAM, 0), a;
+
+		char path[PATH_MAX + 16];
+
+		snprintf(path, sizeof(path), "%s/fake.sock", canon);
+		set_sun_path(&addr, path);
+		if (l < 0 || bind(l, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+			_exit(91);
+		child_become_other();
+		if (listen(l, 4) < 0 || write(ready[1], "r", 1) != 1)
+			_exit(92);
+		a = accept(l, NULL, NULL);
+		if (a >= 0)
+			(void)!send(a, "{\"ok\":true}\n", 12, MSG_NOSIGNAL);
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	assert_int_equal(control_connect(canon, "fake", &fd, &eb), -EPERM);
+	assert_int_equal(fd, -1);
+	snprintf(expect, sizeof(expect), "uid %d", OTHER_UID);
+	assert_contains(eb.msg, expect);
+	assert_contains(eb.msg, "fake.sock");
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+static void test_client_talks_to_a_server_of_its_own_uid(void **state)
+{
+	struct fixture *f = *state;
+	char reply[1024];
+	struct errbuf eb;
+	struct jv *doc;
+	int fd = -1;
+
+	start_server(f);
+	assert_int_equal(control_connect(f->dir, "dom", &fd, &eb), 0);
+	assert_int_equal(control_call(fd, "{\"cmd\":\"info\"}", reply, sizeof(reply), &eb), 0);
+	close(fd);
+	doc = parse_reply(reply, true);
+	assert_string_equal(jv_str(doc, "name", ""), "dom");
+	assert_int_equal(jv_num(doc, "id", 0), 7);
+	assert_string_equal(jv_str(doc, "state", ""), "running");
+	jv_free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +569,9 @@ int main(void)
 		T(test_symlinked_id_lock_creates_nothing_where_it_points),
 		T(test_name_is_claimed_with_the_pid_and_released),
 		T(test_list_does_not_trust_a_symlinked_lock),
+		T(test_server_refuses_a_client_of_another_uid),
+		T(test_client_refuses_a_server_of_another_uid),
+		T(test_client_talks_to_a_server_of_its_own_uid),
 #undef T
 	};
 
