@@ -22,20 +22,6 @@
 
 #include "fsutil.h"
 
-/* A domain name as config.c accepts it: [A-Za-z0-9_.-], not starting with '-' or '.'. */
-static bool name_ok(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len >= 64 || name[0] == '-' || name[0] == '.')
-		return false;
-	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
-			return false;
-	return true;
-}
-
 int rundir_resolve(const char *override, char *out, size_t size, struct errbuf *eb)
 {
 	const char *env = getenv("XENITH_RUN_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
@@ -174,7 +160,7 @@ int rundir_claim_name(const char *dir, const char *name, int *lock_fd, struct er
 	char path[PATH_MAX], sock[PATH_MAX], pid[32];
 	int r, fd, n;
 
-	if (!name_ok(name))
+	if (!control_name_ok(name))
 		return errbuf_set(eb, EINVAL, "'%s' is not a domain name", name);
 	snprintf(path, sizeof(path), "%s/%s.lock", dir, name);
 	n = snprintf(sock, sizeof(sock), "%s/%s.sock", dir, name);
@@ -264,7 +250,7 @@ int control_list(const char *dir, struct control_entry **entries, size_t *n, str
 		name[len - 5] = 0;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		/* Only sockets of ours are domains, and only those are ever removed. */
-		if (!name_ok(name) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+		if (!control_name_ok(name) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
 		    st.st_uid != geteuid())
 			continue;
 		if (!live_lock(dir, name)) {

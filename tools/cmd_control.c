@@ -14,13 +14,13 @@
 #include "jsondoc.h"
 #include "xenith.h"
 
-struct control_cmd {
+struct cli_cmd {
 	const char *name;
 	const char *usage;
 	const char *help;
 };
 
-static void cmd_help(FILE *f, const struct control_cmd *c)
+static void cmd_help(FILE *f, const struct cli_cmd *c)
 {
 	fprintf(f, "usage: xenith %s %s\n\n%s\n\n"
 		   "options:\n"
@@ -41,7 +41,7 @@ struct parsed {
 };
 
 /* Parses the common options; returns -1 to go on, else an exit status. */
-static int parse(int argc, char **argv, const struct control_cmd *c, const char *shortopts,
+static int parse(int argc, char **argv, const struct cli_cmd *c, const char *shortopts,
 		 bool needs_target, struct parsed *p)
 {
 	static const struct option opts[] = {
@@ -170,7 +170,7 @@ static int resolve(const char *dir, const char *target, char *name, size_t size,
 	return 0; /* not an id in use: treat it as a name (a domain may be called "7") */
 }
 
-static int setup(int argc, char **argv, const struct control_cmd *c, const char *shortopts,
+static int setup(int argc, char **argv, const struct cli_cmd *c, const char *shortopts,
 		 bool needs_target, struct parsed *p, char *dir, char *name)
 {
 	struct errbuf eb;
@@ -196,7 +196,7 @@ static void format_uptime(double s, char *out, size_t size)
 
 int cmd_list(int argc, char **argv)
 {
-	static const struct control_cmd c = { "list", "[--json]",
+	static const struct cli_cmd c = { "list", "[--json]",
 		"Lists running domains: name, id, state, vCPUs (up/configured), memory, uptime.\n"
 		"--json prints one JSON object per domain instead." };
 	char dir[PATH_MAX], name[XENITH_NAME_MAX];
@@ -248,7 +248,7 @@ int cmd_list(int argc, char **argv)
 
 int cmd_disks(int argc, char **argv)
 {
-	static const struct control_cmd c = { "disks", "NAME|ID [--json]",
+	static const struct cli_cmd c = { "disks", "NAME|ID [--json]",
 		"Lists the domain's virtual disks, one line per queue (ring): mode, state\n"
 		"(connected or not, broken when the guest's ring indices were impossible),\n"
 		"grants (persistent: mappings the backend holds; copy), and the backend's\n"
@@ -312,7 +312,7 @@ int cmd_disks(int argc, char **argv)
 	return 0;
 }
 
-static int simple(int argc, char **argv, const struct control_cmd *c, const char *req)
+static int simple(int argc, char **argv, const struct cli_cmd *c, const char *req)
 {
 	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024];
 	struct parsed p;
@@ -325,7 +325,7 @@ static int simple(int argc, char **argv, const struct control_cmd *c, const char
 
 int cmd_pause(int argc, char **argv)
 {
-	static const struct control_cmd c = { "pause", "NAME|ID",
+	static const struct cli_cmd c = { "pause", "NAME|ID",
 		"Stops every vCPU of the domain; returns once no guest code runs." };
 
 	return simple(argc, argv, &c, "{\"cmd\":\"pause\"}");
@@ -333,7 +333,7 @@ int cmd_pause(int argc, char **argv)
 
 int cmd_unpause(int argc, char **argv)
 {
-	static const struct control_cmd c = { "unpause", "NAME|ID", "Lets a paused domain run again." };
+	static const struct cli_cmd c = { "unpause", "NAME|ID", "Lets a paused domain run again." };
 
 	return simple(argc, argv, &c, "{\"cmd\":\"unpause\"}");
 }
@@ -356,7 +356,7 @@ static bool wait_gone(const char *dir, const char *name, double timeout_s)
 
 int cmd_shutdown(int argc, char **argv)
 {
-	static const struct control_cmd c = { "shutdown", "[-w] [-r] [-t SECONDS] NAME|ID",
+	static const struct cli_cmd c = { "shutdown", "[-w] [-r] [-t SECONDS] NAME|ID",
 		"Asks the guest to power off through VIRQ_CONTROL (an event it sees).\n"
 		"  -w, --wait             wait until the domain has gone\n"
 		"  -r, --reboot           ask for a reboot instead\n"
@@ -382,7 +382,7 @@ int cmd_shutdown(int argc, char **argv)
 
 int cmd_destroy(int argc, char **argv)
 {
-	static const struct control_cmd c = { "destroy", "NAME|ID",
+	static const struct cli_cmd c = { "destroy", "NAME|ID",
 		"Ends the domain at once and waits until its name is free: up to 15 s (a VMM\n"
 		"whose domain has not stopped 10 s after a destroy ends its own process)." };
 	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024];
@@ -404,7 +404,7 @@ int cmd_destroy(int argc, char **argv)
 
 int cmd_console(int argc, char **argv)
 {
-	static const struct control_cmd c = { "console", "NAME|ID",
+	static const struct cli_cmd c = { "console", "NAME|ID",
 		"Prints the domain's recent console output, then follows it until the domain\n"
 		"ends (or Ctrl-C)." };
 	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024], buf[4096];
