@@ -925,6 +925,7 @@ static void test_malformed_requests_get_json_errors_and_do_nothing(void **state)
 		"{\"cmd\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n",
 		"{\"cmd\":\"\x1b[31mred\\\"\\\\\"}\n",
 		"\n",
+		"{\"cmd\":\"destroy\\u0000junk\"}\n",         /* * read as "destroy" */
 		"{\"cmd\":\"destroy\",\"cmd\":\"info\"}\n",        /* * */
 	};
 	static const size_t lens[] = { 33 };
