@@ -33,6 +33,9 @@ static void cmd_help(FILE *f, const struct cli_cmd *c)
 
 enum { OPT_RUN_DIR = 256, OPT_JSON };
 
+/* info takes no lock that another request holds for long: a VMM silent this long is stuck. */
+#define LIST_TIMEOUT_MS 5000
+
 struct parsed {
 	const char *run_dir;
 	const char *target;
@@ -157,7 +160,7 @@ static int resolve(const char *dir, const char *target, char *name, size_t size,
 
 		if (control_connect(dir, e[i].name, &fd, &eb) < 0)
 			continue;
-		if (control_call(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), &eb) == 0 &&
+		if (control_call_timeout(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), LIST_TIMEOUT_MS, &eb) == 0 &&
 		    json_get_number(rep, "id", &got) == 0 && (unsigned long)got == id) {
 			snprintf(name, size, "%s", e[i].name);
 			close(fd);
@@ -198,6 +201,7 @@ int cmd_list(int argc, char **argv)
 {
 	static const struct cli_cmd c = { "list", "[--json]",
 		"Lists running domains: name, id, state, vCPUs (up/configured), memory, uptime.\n"
+		"A domain whose VMM does not answer within 5 s is listed as no-reply.\n"
 		"--json prints one JSON object per domain instead." };
 	char dir[PATH_MAX], name[XENITH_NAME_MAX];
 	struct control_entry *e = NULL;
@@ -222,10 +226,23 @@ int cmd_list(int argc, char **argv)
 
 		if (control_connect(dir, e[i].name, &fd, &eb) < 0)
 			continue; /* ended between listing and asking */
-		r = control_call(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), &eb);
+		r = control_call_timeout(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), LIST_TIMEOUT_MS, &eb);
 		close(fd);
-		if (r < 0)
+		if (r < 0) {
+			/* Its VMM holds the name but does not answer: say so, do not hide it. */
+			if (p.json) {
+				char esc[2 * sizeof(eb.msg)];
+
+				json_escape(esc, sizeof(esc), eb.msg);
+				printf("{\"ok\":false,\"name\":\"%s\",\"state\":\"no-reply\",\"error\":\"%s\"}\n",
+				       e[i].name, esc);
+			} else {
+				printf("%-24s %5s  %-9s %5s  %9s  %9s\n", e[i].name, "-", "no-reply", "-", "-",
+				       "-");
+			}
+			fprintf(stderr, "xenith list: %s: %s\n", e[i].name, eb.msg);
 			continue;
+		}
 		if (p.json) {
 			printf("%s\n", rep);
 			continue;

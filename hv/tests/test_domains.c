@@ -382,6 +382,37 @@ static void test_destroy_gets_through_while_a_client_trickles(void **state)
 	assert_int_equal(WEXITSTATUS(tstatus), 0);
 }
 
+static void test_list_shows_a_domain_whose_vmm_does_not_answer(void **state)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char lock[256];
+	FILE *f;
+	int l;
+
+	(void)state;
+	/* A "VMM" (this test) that holds the name and listens, but never answers. */
+	snprintf(lock, sizeof(lock), "%s/t-stuck.lock", harness_run_dir());
+	f = fopen(lock, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(l >= 0);
+	assert_true(snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/t-stuck.sock", harness_run_dir()) <
+		    (int)sizeof(addr.sun_path));
+	assert_int_equal(bind(l, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(l, 4), 0);
+	int r = RUN(&Q, 30, "list");
+
+	close(l);
+	unlink(addr.sun_path);
+	unlink(lock);
+	assert_int_equal(r, 0);
+	if (!strstr(Q.out, "t-stuck") || !strstr(Q.out, "no-reply"))
+		fail_msg("list did not show t-stuck as no-reply:\n%s", Q.out);
+	assert_non_null(strstr(Q.err, "t-stuck"));
+}
+
 /* Parses "timer: N ticks of MS ms in US us at CPL C via HOW" from the guest. */
 static void parse_timer_line(const char *out, unsigned long *ticks, unsigned long *ms,
 			     unsigned long long *us, unsigned *cpl, char how[32])
@@ -524,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_shutdown_of_guest_that_does_not_listen_says_use_destroy),
 		cmocka_unit_test_teardown(test_destroy_gets_through_while_a_client_trickles,
 					  kill_leftover_vmm),
+		cmocka_unit_test(test_list_shows_a_domain_whose_vmm_does_not_answer),
 		cmocka_unit_test(test_periodic_timer_ticks_at_its_period),
 		cmocka_unit_test(test_grant_table_allows_granted_access_and_refuses_the_rest),
 		cmocka_unit_test(test_event_channels_to_a_backend_thread_lose_no_wakeups),
