@@ -72,13 +72,20 @@ static int check_ancestors(const char *real, const char *path, struct errbuf *eb
 	return 0;
 }
 
-int fs_private_dir(const char *path, char *canon, size_t size, struct errbuf *eb)
+int fs_private_dir(const char *dir, char *canon, size_t size, struct errbuf *eb)
 {
-	char real[PATH_MAX];
+	char path[PATH_MAX], real[PATH_MAX];
 	struct stat st, rst;
 	uid_t me = geteuid();
-	int r = mkdir_p(path, 0700, 0700);
+	size_t len;
+	int r;
 
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+		return errbuf_set(eb, ENAMETOOLONG, "%s: path too long", dir);
+	/* "link/" would make lstat follow the link */
+	for (len = strlen(path); len > 1 && path[len - 1] == '/'; len--)
+		path[len - 1] = 0;
+	r = mkdir_p(path, 0700, 0700);
 	if (r < 0)
 		return errbuf_set(eb, -r, "cannot create %s: %s", path, strerror(-r));
 	if (lstat(path, &st) < 0)
