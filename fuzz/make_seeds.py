@@ -305,6 +305,38 @@ def console_seeds():
     write("console", "old-log", b"\x01" + struct.pack("<H", 7000) + console_pieces([line] * 60))
 
 
+# ---- control (fuzz_control.c): a knob byte, then what a client sends ----
+# knob bit 0: domain calls fail; bit 1: the console is full; bits 2-7: json_escape's room.
+CONTROL = {
+    "info": b'{"cmd":"info"}\n',
+    "disks": b'{"cmd":"disks"}\n',
+    "pause": b'{"cmd":"pause"}\n',
+    "unpause": b' {"cmd" : "unpause"}\r\n',
+    "shutdown": b'{"cmd":"shutdown","reason":"poweroff"}\n',
+    "reboot": b'{"cmd":"shutdown","reason":"reboot"}\n',
+    "destroy": b'{"cmd":"destroy"}\n',
+    "console": b'{"cmd":"console"}\n',
+    "unknown": b'{"cmd":"reboot","x":[1,2.5e3,true,false,null,{"y":"z"}]}\n',
+    "bad-reason": b'{"cmd":"shutdown","reason":5}\n',
+    "twice": b'{"cmd":"info","cmd":"destroy"}\n',
+    "nul": b'{"cmd":"info"}\x00{"cmd":"destroy"}\n',
+    "escapes": b'{"cmd":"\\u0064estroy","e":"\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\u0000"}\n',
+    "deep": b'{"cmd":"info","d":' + b"[" * 70 + b"]" * 70 + b"}\n",
+    "no-newline": b'{"cmd":"info"}',
+    "after-newline": b'{"cmd":"info"}\n{"cmd":"destroy"}\n',
+    "longest": b'{"cmd":"info","p":"' + b"x" * (4096 - 21) + b'"}\n',
+    "too-long": b'{"cmd":"info","p":"' + b"x" * (4097 - 21) + b'"}\n',
+    "reply": b'{"ok":false,"error":"no \\"such\\" domain","id":7,"x":1e999}',
+}
+
+
+def control_seeds():
+    for name, text in CONTROL.items():
+        write("control", name, bytes([0x80]) + text)
+    write("control", "pause-fails", bytes([0x81]) + CONTROL["pause"])
+    write("control", "console-full", bytes([0x02]) + CONTROL["console"])
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -312,3 +344,4 @@ if __name__ == "__main__":
     elf_seeds()
     text_seeds()
     console_seeds()
+    control_seeds()

@@ -31,10 +31,13 @@ declare -A sources=(
 	[elf]="hv/elfload.c hv/err.c"
 	[text]="hv/textfilter.c"
 	[console]="hv/console.c hv/textfilter.c hv/err.c"
+	[control]="hv/control.c hv/control_proto.c hv/json.c hv/jsondoc.c hv/err.c"
 )
-declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread")
-declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192)
-all=(grant blkif config elf text console)
+declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
+	[control]="-lpthread")
+declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
+	[control]=8192)
+all=(grant blkif config elf text console control)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")

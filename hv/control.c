@@ -1,306 +1,423 @@
 // SPDX-License-Identifier: MIT
+/*
+ * The control socket's server and client.
+ *
+ * One thread accepts; it checks the peer's credentials and hands each
+ * connection to a thread of its own, up to CONTROL_MAX_CONNECTIONS at once
+ * (the next client gets CONTROL_ERR_BUSY at once).  A connection thread
+ * reads the request within a deadline for the whole line, carries it out
+ * and replies within a deadline, polling the server's stop pipe all along.
+ * So a slow, silent or greedy client only ever holds its own thread, and a
+ * request that waits by nature (pause waits for the vCPUs) delays nobody
+ * else: destroy and info do not even take the domain's ctl_lock.
+ *
+ * Why threads and not one poll loop over non-blocking sockets: the domain
+ * calls block (pause), so a loop would need worker threads anyway; with
+ * peers limited to the owner and root (SO_PEERCRED), the cap guards the
+ * VMM against a runaway script, not an adversary, and 32 threads are cheap.
+ */
 #include "control.h"
 
-#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "domain.h"
-#include "fsutil.h"
-#include "json.h"
 
-#define REQUEST_MAX 4096
+/* Requests that change the domain wait this long for ctl_lock (a restart, another pause). */
+#define CTL_LOCK_WAIT_S 20
+/* What a client waits for a reply by default: pause waits for the vCPUs. */
+#define CALL_TIMEOUT_MS 30000
 
-int rundir_resolve(const char *override, char *out, size_t size, struct errbuf *eb)
+static uint64_t mono_ns(void)
 {
-	const char *env = getenv("XENITH_RUN_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
-	int r;
+	struct timespec ts;
 
-	if (override && *override)
-		snprintf(out, size, "%s", override);
-	else if (env && *env)
-		snprintf(out, size, "%s", env);
-	else if (geteuid() == 0)
-		snprintf(out, size, "/run/xenith");
-	else if (xdg && *xdg)
-		snprintf(out, size, "%s/xenith", xdg);
-	else
-		snprintf(out, size, "/tmp/xenith-%u", (unsigned)geteuid());
-	r = fs_mkdir_p(out, 0700);
-	if (r == 0) {
-		char ids[PATH_MAX];
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
-		snprintf(ids, sizeof(ids), "%s/ids", out);
-		r = fs_mkdir_p(ids, 0700);
-	}
-	if (r < 0)
-		return errbuf_set(eb, -r, "run directory %s: %s (set another with --run-dir or "
-				  "XENITH_RUN_DIR)", out, strerror(-r));
-	return 0;
+/* Milliseconds left until deadline (CLOCK_MONOTONIC ns), rounded up; 0 once it passed. */
+static int ms_left(uint64_t deadline)
+{
+	uint64_t now = mono_ns();
+
+	return now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
 }
 
 /*
- * Opens and locks path.  The lock is only ours if the path still names the
- * file we locked: a releasing VMM unlinks it while holding the lock.
+ * Waits for events on fd, or for stop_fd (-1: none) to become readable,
+ * until deadline: 0, -ETIMEDOUT or -ECANCELED.
  */
-static int lock_path(const char *path, int *fd_out)
+static int wait_fd(int fd, short events, int stop_fd, uint64_t deadline)
 {
-	for (int tries = 0; tries < 100; tries++) {
-		struct stat a, b;
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fd, .events = events }, { .fd = stop_fd, .events = POLLIN } };
+		int ms = ms_left(deadline), r;
 
-		if (fd < 0)
-			return -errno;
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			int err = errno;
-
-			close(fd);
-			return err == EWOULDBLOCK ? -EEXIST : -err;
-		}
-		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
-		    a.st_dev == b.st_dev) {
-			*fd_out = fd;
-			return 0;
-		}
-		close(fd); /* lost a race with an unlink: try the new file */
-	}
-	return -EAGAIN;
-}
-
-static int lock_owner(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atoi(buf) : 0;
-}
-
-int rundir_claim_name(const char *dir, const char *name, int *lock_fd, struct errbuf *eb)
-{
-	char path[PATH_MAX], sock[PATH_MAX], pid[32];
-	int r, fd, n;
-
-	snprintf(path, sizeof(path), "%s/%s.lock", dir, name);
-	n = snprintf(sock, sizeof(sock), "%s/%s.sock", dir, name);
-	if ((size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return errbuf_set(eb, ENAMETOOLONG, "control socket path %s is longer than a Unix "
-				  "socket allows (%zu bytes); use a shorter --run-dir", sock,
-				  sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-	r = lock_path(path, &fd);
-	if (r == -EEXIST)
-		return errbuf_set(eb, EEXIST, "a domain named '%s' is already running (VMM pid %d); "
-				  "choose another name or `xenith destroy %s`", name, lock_owner(path),
-				  name);
-	if (r < 0)
-		return errbuf_set(eb, -r, "cannot lock %s: %s", path, strerror(-r));
-	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-		close(fd);
-		return errbuf_set(eb, errno, "cannot write %s: %s", path, strerror(errno));
-	}
-	unlink(sock); /* a VMM that died without cleaning up left it */
-	*lock_fd = fd;
-	return 0;
-}
-
-int rundir_claim_domid(const char *dir, uint32_t *domid, int *lock_fd, struct errbuf *eb)
-{
-	char path[PATH_MAX];
-
-	for (uint32_t id = 1; id < 32768; id++) {
-		int r;
-
-		snprintf(path, sizeof(path), "%s/ids/%u.lock", dir, id);
-		r = lock_path(path, lock_fd);
-		if (r == 0) {
-			*domid = id;
-			return 0;
-		}
-		if (r != -EEXIST)
-			return errbuf_set(eb, -r, "cannot lock %s: %s", path, strerror(-r));
-	}
-	return errbuf_set(eb, ENOSPC, "no free domain id below 32768 in %s", dir);
-}
-
-void rundir_release_name(const char *dir, const char *name, int lock_fd)
-{
-	char path[PATH_MAX];
-
-	if (lock_fd < 0)
-		return;
-	snprintf(path, sizeof(path), "%s/%s.sock", dir, name);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/%s.lock", dir, name);
-	unlink(path);
-	close(lock_fd);
-}
-
-struct control_server {
-	struct domain *d;
-	int listen_fd;
-	int stop_pipe[2];
-	pthread_t thread;
-	char path[PATH_MAX];
-};
-
-static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reply(int fd, const char *fmt, ...)
-{
-	char buf[2048];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(buf) - 2)
-		n = sizeof(buf) - 2;
-	buf[n++] = '\n';
-	(void)!send(fd, buf, (size_t)n, MSG_NOSIGNAL);
-}
-
-static void reply_error(int fd, const char *msg)
-{
-	char esc[1024];
-
-	json_escape(esc, sizeof(esc), msg);
-	reply(fd, "{\"ok\":false,\"error\":\"%s\"}", esc);
-}
-
-/* Handles one request; returns true when fd was handed over (console). */
-static bool handle_request(struct control_server *s, int fd, const char *line)
-{
-	struct domain *d = s->d;
-	struct errbuf eb = { "" };
-	char cmd[32], arg[32], name[2 * XENITH_NAME_MAX];
-	struct domain_info info;
-	int r;
-
-	if (!json_is_object(line) || json_get_string(line, "cmd", cmd, sizeof(cmd)) < 0) {
-		reply_error(fd, "a request is one JSON object with a \"cmd\" string, e.g. {\"cmd\":\"info\"}");
-		return false;
-	}
-	if (!strcmp(cmd, "info")) {
-		domain_get_info(d, &info);
-		json_escape(name, sizeof(name), info.name);
-		reply(fd, "{\"ok\":true,\"name\":\"%s\",\"id\":%u,\"state\":\"%s\",\"vcpus\":%u,"
-		      "\"vcpus_up\":%u,\"memory_mib\":%llu,\"uptime_s\":%.3f,\"restarts\":%u,\"pid\":%d}",
-		      name, info.domid, domain_state_name(info.state), info.vcpus, info.vcpus_up,
-		      (unsigned long long)info.memory_mib, info.uptime_s, info.restarts, (int)getpid());
-		return false;
-	}
-	if (!strcmp(cmd, "pause") || !strcmp(cmd, "unpause")) {
-		r = cmd[0] == 'p' ? domain_pause(d, &eb) : domain_unpause(d, &eb);
+		if (ms == 0)
+			return -ETIMEDOUT;
+		r = poll(p, 2, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r < 0)
-			reply_error(fd, eb.msg);
-		else
-			reply(fd, "{\"ok\":true}");
-		return false;
+			return -errno;
+		if (p[1].revents)
+			return -ECANCELED;
+		if (p[0].revents)
+			return 0;
 	}
-	if (!strcmp(cmd, "shutdown")) {
-		uint32_t req = XENITH_CONTROL_POWEROFF;
-
-		if (json_get_string(line, "reason", arg, sizeof(arg)) == 0) {
-			if (!strcmp(arg, "reboot")) {
-				req = XENITH_CONTROL_REBOOT;
-			} else if (strcmp(arg, "poweroff")) {
-				reply_error(fd, "shutdown reason must be \"poweroff\" or \"reboot\"");
-				return false;
-			}
-		}
-		if (domain_request_shutdown(d, req, &eb) < 0)
-			reply_error(fd, eb.msg);
-		else
-			reply(fd, "{\"ok\":true}");
-		return false;
-	}
-	if (!strcmp(cmd, "destroy")) {
-		domain_kill(d, false, "destroyed by the toolstack (xenith destroy)");
-		reply(fd, "{\"ok\":true}");
-		return false;
-	}
-	if (!strcmp(cmd, "disks")) {
-		static const char head[] = "{\"ok\":true,\"disks\":";
-		const size_t hl = sizeof(head) - 1;
-		char *buf = malloc(CONTROL_DISKS_MAX);
-		int n = buf ? domain_disks_json(d, buf + hl, CONTROL_DISKS_MAX - hl - 2) : -1;
-
-		if (n < 0) {
-			reply_error(fd, buf ? "the disk list is longer than CONTROL_DISKS_MAX"
-					    : "out of memory for the disk list");
-		} else {
-			memcpy(buf, head, hl);
-			memcpy(buf + hl + (size_t)n, "}\n", 2);
-			(void)!send(fd, buf, hl + (size_t)n + 2, MSG_NOSIGNAL);
-		}
-		free(buf);
-		return false;
-	}
-	if (!strcmp(cmd, "console")) {
-		reply(fd, "{\"ok\":true}");
-		if (console_attach(&d->console, fd) < 0) {
-			reply_error(fd, "too many console clients attached");
-			return false;
-		}
-		return true;
-	}
-	snprintf(eb.msg, sizeof(eb.msg), "unknown command '%.32s'; known: info, disks, pause, unpause, "
-		 "shutdown, destroy, console", cmd);
-	reply_error(fd, eb.msg);
-	return false;
 }
 
-/* Reads one line with a deadline, so a silent client cannot stall the server. */
-static int read_line(int fd, char *buf, size_t size)
+/*
+ * Reads up to the first newline, which must come within max bytes and
+ * before deadline; the newline becomes a NUL and *len the line's length.
+ * buf holds max + 1 bytes.  -ETIMEDOUT, -ECANCELED (stop), -EPIPE (the peer
+ * closed before a newline), -E2BIG or another -errno.
+ */
+static int read_line(int fd, int stop_fd, char *buf, size_t max, size_t *len, uint64_t deadline)
 {
 	size_t n = 0;
 
-	while (n + 1 < size) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+	while (n < max) {
+		char *nl;
 		ssize_t k;
+		int r = wait_fd(fd, POLLIN, stop_fd, deadline);
 
-		if (poll(&p, 1, 2000) <= 0)
-			return -ETIMEDOUT;
-		k = recv(fd, buf + n, size - 1 - n, 0);
-		if (k <= 0)
+		if (r < 0)
+			return r;
+		k = recv(fd, buf + n, max - n, MSG_DONTWAIT);
+		if (k == 0)
 			return -EPIPE;
+		if (k < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		nl = memchr(buf + n, '\n', (size_t)k);
 		n += (size_t)k;
-		buf[n] = 0;
-		char *nl = memchr(buf, '\n', n);
-
 		if (nl) {
 			*nl = 0;
+			*len = (size_t)(nl - buf);
 			return 0;
 		}
 	}
 	return -E2BIG;
 }
 
-static void *server_thread(void *arg)
+/* Sends all of buf before deadline, never blocking past it or past a stop. */
+static int send_all(int fd, int stop_fd, const char *buf, size_t len, uint64_t deadline)
+{
+	while (len) {
+		ssize_t k = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		int r;
+
+		if (k > 0) {
+			buf += k;
+			len -= (size_t)k;
+			continue;
+		}
+		if (k < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		r = wait_fd(fd, POLLOUT, stop_fd, deadline);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+struct conn_io {
+	int fd, stop_fd;
+};
+
+static void reply_text(const struct conn_io *io, const char *text, size_t len)
+{
+	(void)send_all(io->fd, io->stop_fd, text, len,
+		       mono_ns() + CONTROL_REPLY_DEADLINE_MS * 1000000ull);
+}
+
+static void reply_ok(const struct conn_io *io)
+{
+	char buf[64];
+
+	reply_text(io, buf, control_format_ok(buf, sizeof(buf)));
+}
+
+static void reply_error(const struct conn_io *io, const char *msg)
+{
+	char buf[1024];
+
+	reply_text(io, buf, control_format_error(buf, sizeof(buf), msg));
+}
+
+/* ctl_lock keeps requests that change the domain out of a restart (which rebuilds it). */
+static bool lock_ctl(struct domain *d, const struct conn_io *io)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CTL_LOCK_WAIT_S;
+	if (pthread_mutex_timedlock(&d->ctl_lock, &ts) == 0)
+		return true;
+	reply_error(io, "the domain is busy with another request (a pause waiting for its vCPUs, "
+		    "or a restart) for " CONTROL_STR(CTL_LOCK_WAIT_S) " s; try again");
+	return false;
+}
+
+/* The disks reply, built under ctl_lock and sent after it (a slow reader must not hold the lock). */
+static char *disks_reply(struct domain *d, size_t *len, const char **err)
+{
+	static const char head[] = "{\"ok\":true,\"disks\":";
+	const size_t hl = sizeof(head) - 1;
+	char *buf = malloc(CONTROL_DISKS_MAX);
+	int n = buf ? domain_disks_json(d, buf + hl, CONTROL_DISKS_MAX - hl - 2) : -1;
+
+	if (n < 0) {
+		*err = buf ? "the disk list is longer than CONTROL_DISKS_MAX"
+			   : "out of memory for the disk list";
+		free(buf);
+		return NULL;
+	}
+	memcpy(buf, head, hl);
+	memcpy(buf + hl + (size_t)n, "}\n", 2);
+	*len = hl + (size_t)n + 2;
+	return buf;
+}
+
+/* Carries out a validated request; true when fd was handed over (console). */
+static bool run_request(struct domain *d, const struct conn_io *io, const struct control_request *req)
+{
+	struct errbuf eb = { "" };
+	struct domain_info info;
+	char buf[CONTROL_REPLY_MAX], *disks = NULL;
+	const char *disks_err = NULL;
+	bool handed_over = false;
+	size_t disks_len = 0;
+	int r = 0;
+
+	/* These two never wait for ctl_lock: destroy must get through whatever else is going on. */
+	switch (req->cmd) {
+	case CONTROL_INFO:
+		domain_get_info(d, &info);
+		reply_text(io, buf, control_format_info(buf, sizeof(buf), &info,
+							domain_state_name(info.state), (int)getpid()));
+		return false;
+	case CONTROL_DESTROY:
+		domain_kill(d, false, "destroyed by the toolstack (xenith destroy)");
+		reply_ok(io);
+		return false;
+	default:
+		break;
+	}
+	if (!lock_ctl(d, io))
+		return false;
+	switch (req->cmd) {
+	case CONTROL_PAUSE:
+		r = domain_pause(d, &eb);
+		break;
+	case CONTROL_UNPAUSE:
+		r = domain_unpause(d, &eb);
+		break;
+	case CONTROL_SHUTDOWN:
+		r = domain_request_shutdown(d, req->reboot ? XENITH_CONTROL_REBOOT
+							   : XENITH_CONTROL_POWEROFF, &eb);
+		break;
+	case CONTROL_DISKS:
+		disks = disks_reply(d, &disks_len, &disks_err);
+		pthread_mutex_unlock(&d->ctl_lock);
+		if (disks)
+			reply_text(io, disks, disks_len);
+		else
+			reply_error(io, disks_err);
+		free(disks);
+		return false;
+	case CONTROL_CONSOLE:
+		/* The reply first (a short line: it does not wait), then the history and live output. */
+		reply_ok(io);
+		if (console_attach(&d->console, io->fd) < 0)
+			reply_error(io, "too many console clients attached");
+		else
+			handed_over = true;
+		pthread_mutex_unlock(&d->ctl_lock);
+		return handed_over;
+	default:
+		r = errbuf_set(&eb, EINVAL, "command %s is not handled", control_cmd_name(req->cmd));
+		break;
+	}
+	pthread_mutex_unlock(&d->ctl_lock);
+	if (r < 0)
+		reply_error(io, eb.msg);
+	else
+		reply_ok(io);
+	return false;
+}
+
+bool control_serve_connection(struct domain *d, int fd, int stop_fd)
+{
+	const struct conn_io io = { fd, stop_fd };
+	char line[CONTROL_REQUEST_MAX + 2], err[256];
+	struct control_request req;
+	size_t len = 0;
+	int r = read_line(fd, stop_fd, line, CONTROL_REQUEST_MAX + 1, &len,
+			  mono_ns() + CONTROL_REQUEST_DEADLINE_MS * 1000000ull);
+
+	switch (r) {
+	case 0:
+		break;
+	case -E2BIG:
+		reply_error(&io, CONTROL_ERR_TOO_LONG);
+		return false;
+	case -ETIMEDOUT:
+		reply_error(&io, "no complete request line within " CONTROL_STR(CONTROL_REQUEST_DEADLINE_MS)
+			    " ms; send one JSON object and a newline at once");
+		return false;
+	case -EPIPE:
+		reply_error(&io, "the request ended without a newline");
+		return false;
+	default:
+		return false; /* stopped, or the connection broke */
+	}
+	if (control_parse_request(line, len, &req, err, sizeof(err)) < 0) {
+		reply_error(&io, err);
+		return false;
+	}
+	return run_request(d, &io, &req);
+}
+
+/* ---- the server ---- */
+
+struct conn {
+	struct control_server *s;
+	int fd;
+	pthread_t thread;
+	bool started;      /* a thread runs or ran in this slot and was not joined (accept thread only) */
+	bool done;         /* its thread is finished with everything (under s->lock) */
+};
+
+struct control_server {
+	struct domain *d;
+	int listen_fd;
+	int stop_pipe[2];  /* written once at stop and never read: readable for every poller */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	struct conn conns[CONTROL_MAX_CONNECTIONS];
+	char path[PATH_MAX];
+};
+
+static int peer_uid(int fd, uid_t *uid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return -errno;
+	*uid = cr.uid;
+	return 0;
+}
+
+/* The other end may be trusted: our own euid, or root. */
+static bool uid_trusted(uid_t uid)
+{
+	return uid == geteuid() || uid == 0;
+}
+
+/* A reply from the accept thread, which must never wait for a client. */
+static void refuse(int fd, const char *msg)
+{
+	char buf[512];
+	size_t n = control_format_error(buf, sizeof(buf), msg);
+
+	(void)!send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
+static void *conn_thread(void *arg)
+{
+	struct conn *c = arg;
+	struct control_server *s = c->s;
+
+	if (!control_serve_connection(s->d, c->fd, s->stop_pipe[0]))
+		close(c->fd);
+	pthread_mutex_lock(&s->lock);
+	c->done = true;
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* A free slot, joining threads that have finished; NULL when all are busy. */
+static struct conn *free_slot(struct control_server *s)
+{
+	struct conn *found = NULL;
+
+	for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++) {
+		struct conn *c = &s->conns[i];
+		bool done;
+
+		if (c->started) {
+			pthread_mutex_lock(&s->lock);
+			done = c->done;
+			pthread_mutex_unlock(&s->lock);
+			if (!done)
+				continue;
+			pthread_join(c->thread, NULL);
+			c->started = false;
+		}
+		if (!found)
+			found = c;
+	}
+	return found;
+}
+
+static void serve_new(struct control_server *s, int fd)
+{
+	char msg[160];
+	struct conn *c;
+	uid_t uid = (uid_t)-1;
+	int r = peer_uid(fd, &uid);
+
+	if (r < 0) {
+		close(fd);
+		return;
+	}
+	if (!uid_trusted(uid)) {
+		snprintf(msg, sizeof(msg), "uid %u may not control this domain: its VMM runs as uid %u "
+			 "and serves only that uid and root", (unsigned)uid, (unsigned)geteuid());
+		refuse(fd, msg);
+		return;
+	}
+	c = free_slot(s);
+	if (!c) {
+		refuse(fd, CONTROL_ERR_BUSY);
+		return;
+	}
+	c->s = s;
+	c->fd = fd;
+	c->done = false;
+	r = pthread_create(&c->thread, NULL, conn_thread, c);
+	if (r) {
+		snprintf(msg, sizeof(msg), "the VMM cannot start a thread for this request: %s",
+			 strerror(r));
+		refuse(fd, msg);
+		return;
+	}
+	c->started = true;
+}
+
+static void *accept_thread(void *arg)
 {
 	struct control_server *s = arg;
-	char line[REQUEST_MAX];
 
 	for (;;) {
 		struct pollfd p[2] = { { .fd = s->listen_fd, .events = POLLIN },
 				       { .fd = s->stop_pipe[0], .events = POLLIN } };
-		int fd, r;
+		int fd;
 
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -310,22 +427,13 @@ static void *server_thread(void *arg)
 		if (p[1].revents)
 			break;
 		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd >= 0) {
+			serve_new(s, fd);
 			continue;
-		r = read_line(fd, line, sizeof(line));
-		if (r == -E2BIG)
-			reply_error(fd, "request longer than 4096 bytes");
-		if (r == 0) {
-			bool handed_over;
-
-			/* Not while a restart rebuilds the domain's memory and vCPUs. */
-			pthread_mutex_lock(&s->d->ctl_lock);
-			handed_over = handle_request(s, fd, line);
-			pthread_mutex_unlock(&s->d->ctl_lock);
-			if (handed_over)
-				continue; /* the console owns fd now */
 		}
-		close(fd);
+		/* Out of descriptors: the pending client stays queued; wait, do not spin. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			poll(&p[1], 1, 100);
 	}
 	return NULL;
 }
@@ -340,7 +448,7 @@ int control_server_start(struct domain *d, const char *dir, struct control_serve
 	if (!s)
 		return errbuf_set(eb, ENOMEM, "out of memory");
 	s->d = d;
-	s->stop_pipe[0] = s->stop_pipe[1] = -1;
+	s->listen_fd = s->stop_pipe[0] = s->stop_pipe[1] = -1;
 	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s.sock", dir, d->cfg.name) >=
 	    (int)sizeof(addr.sun_path)) {
 		free(s);
@@ -348,13 +456,18 @@ int control_server_start(struct domain *d, const char *dir, struct control_serve
 				  "shorter --run-dir", dir);
 	}
 	snprintf(s->path, sizeof(s->path), "%s", addr.sun_path);
+	pthread_mutex_init(&s->lock, NULL);
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->listen_fd < 0) {
 		r = errbuf_set(eb, errno, "control socket: %s", strerror(errno));
 		goto fail;
 	}
-	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    listen(s->listen_fd, 16) < 0) {
+	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		r = errbuf_set(eb, errno, "control socket %s: %s", s->path, strerror(errno));
+		s->path[0] = 0; /* not ours to remove */
+		goto fail;
+	}
+	if (listen(s->listen_fd, 2 * CONTROL_MAX_CONNECTIONS) < 0) {
 		r = errbuf_set(eb, errno, "control socket %s: %s", s->path, strerror(errno));
 		goto fail;
 	}
@@ -362,7 +475,7 @@ int control_server_start(struct domain *d, const char *dir, struct control_serve
 		r = errbuf_set(eb, errno, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	r = pthread_create(&s->thread, NULL, server_thread, s);
+	r = pthread_create(&s->thread, NULL, accept_thread, s);
 	if (r) {
 		r = errbuf_set(eb, r, "control thread: %s", strerror(r));
 		goto fail;
@@ -374,8 +487,12 @@ fail:
 		close(s->stop_pipe[0]);
 		close(s->stop_pipe[1]);
 	}
-	if (s->listen_fd >= 0)
+	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
+		if (s->path[0])
+			unlink(s->path);
+	}
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return r;
 }
@@ -384,20 +501,32 @@ void control_server_stop(struct control_server *s)
 {
 	if (!s)
 		return;
+	/* Wakes the accept thread and every connection thread in a read or a reply. */
 	(void)!write(s->stop_pipe[1], "x", 1);
 	pthread_join(s->thread, NULL);
+	/* The accept thread is gone: the slots are ours to read. */
+	for (unsigned i = 0; i < CONTROL_MAX_CONNECTIONS; i++)
+		if (s->conns[i].started)
+			pthread_join(s->conns[i].thread, NULL);
 	close(s->stop_pipe[0]);
 	close(s->stop_pipe[1]);
 	close(s->listen_fd);
 	unlink(s->path);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
+
+/* ---- the client ---- */
 
 int control_connect(const char *dir, const char *name, int *fd_out, struct errbuf *eb)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd;
+	uid_t uid = (uid_t)-1;
+	int fd, r;
 
+	if (!control_name_ok(name))
+		return errbuf_set(eb, EINVAL, "'%s' is not a domain name (letters, digits, '_', '.' "
+				  "and '-', not starting with '-' or '.')", name);
 	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s.sock", dir, name) >=
 	    (int)sizeof(addr.sun_path))
 		return errbuf_set(eb, ENAMETOOLONG, "control socket path in %s is too long", dir);
@@ -414,82 +543,50 @@ int control_connect(const char *dir, const char *name, int *fd_out, struct errbu
 		return errbuf_set(eb, err, "cannot reach domain '%s' at %s: %s", name, addr.sun_path,
 				  strerror(err));
 	}
+	r = peer_uid(fd, &uid);
+	if (r < 0) {
+		close(fd);
+		return errbuf_set(eb, -r, "cannot tell who serves %s: %s", addr.sun_path, strerror(-r));
+	}
+	if (!uid_trusted(uid)) {
+		close(fd);
+		return errbuf_set(eb, EPERM, "refusing %s: it is served by uid %u, not by you (uid %u) "
+				  "or root; another user may be posing as domain '%s'", addr.sun_path,
+				  (unsigned)uid, (unsigned)geteuid(), name);
+	}
 	*fd_out = fd;
+	return 0;
+}
+
+int control_call_timeout(int fd, const char *request, char *reply_buf, size_t size, int timeout_ms,
+			 struct errbuf *eb)
+{
+	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	size_t len = strlen(request), got;
+	char line[CONTROL_REQUEST_MAX + 2];
+	int r;
+
+	if (len > CONTROL_REQUEST_MAX)
+		return errbuf_set(eb, E2BIG, "request longer than %d bytes", CONTROL_REQUEST_MAX);
+	if (size < 2)
+		return errbuf_set(eb, EINVAL, "no room for a reply");
+	memcpy(line, request, len);
+	line[len++] = '\n';
+	r = send_all(fd, -1, line, len, deadline);
+	if (r < 0)
+		return errbuf_set(eb, -r, "sending to the VMM: %s", strerror(-r));
+	r = read_line(fd, -1, reply_buf, size - 1, &got, deadline);
+	if (r == -ETIMEDOUT)
+		return errbuf_set(eb, ETIMEDOUT, "no reply from the VMM within %d s", timeout_ms / 1000);
+	if (r == -E2BIG)
+		return errbuf_set(eb, E2BIG, "the VMM's reply is longer than %zu bytes", size - 2);
+	if (r < 0)
+		return errbuf_set(eb, -r, "no reply from the VMM: %s",
+				  r == -EPIPE ? "it closed the connection" : strerror(-r));
 	return 0;
 }
 
 int control_call(int fd, const char *request, char *reply_buf, size_t size, struct errbuf *eb)
 {
-	size_t len = strlen(request);
-	char line[REQUEST_MAX + 2];
-	int r;
-
-	if (len > REQUEST_MAX)
-		return errbuf_set(eb, E2BIG, "request too long");
-	memcpy(line, request, len);
-	line[len++] = '\n';
-	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len)
-		return errbuf_set(eb, errno, "sending to the VMM: %s", strerror(errno));
-	/* pause waits for the vCPUs; give a busy VMM time. */
-	for (int tries = 0; tries < 15; tries++) {
-		r = read_line(fd, reply_buf, size);
-		if (r != -ETIMEDOUT)
-			break;
-	}
-	if (r < 0)
-		return errbuf_set(eb, -r, "no reply from the VMM: %s", strerror(-r));
-	return 0;
-}
-
-/* A VMM is alive when the pid in NAME.lock exists (flock-probing would steal the lock). */
-static bool live_lock(const char *dir, const char *name)
-{
-	char path[PATH_MAX];
-	int pid;
-
-	snprintf(path, sizeof(path), "%s/%s.lock", dir, name);
-	pid = lock_owner(path);
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
-int control_list(const char *dir, struct control_entry **entries, size_t *n, struct errbuf *eb)
-{
-	DIR *dp = opendir(dir);
-	struct dirent *de;
-	struct control_entry *v = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	if (!dp)
-		return errbuf_set(eb, errno, "cannot read run directory %s: %s", dir, strerror(errno));
-	while ((de = readdir(dp))) {
-		size_t len = strlen(de->d_name);
-		char name[64], path[PATH_MAX];
-
-		if (len < 6 || len - 5 >= sizeof(name) || strcmp(de->d_name + len - 5, ".sock"))
-			continue;
-		memcpy(name, de->d_name, len - 5);
-		name[len - 5] = 0;
-		if (!live_lock(dir, name)) {
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path); /* left by a VMM that was killed */
-			continue;
-		}
-		if (*n == cap) {
-			struct control_entry *nv;
-
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				closedir(dp);
-				return errbuf_set(eb, ENOMEM, "out of memory");
-			}
-			v = nv;
-		}
-		snprintf(v[(*n)++].name, sizeof(v->name), "%s", name);
-	}
-	closedir(dp);
-	*entries = v;
-	return 0;
+	return control_call_timeout(fd, request, reply_buf, size, CALL_TIMEOUT_MS, eb);
 }

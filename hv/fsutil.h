@@ -14,6 +14,17 @@
 int fs_mkdir_p(const char *path, mode_t leaf_mode);
 
 /*
+ * Creates path (missing parents 0700, the directory 0700) or accepts it as
+ * it is, only when no other user can control it: a real directory (lstat:
+ * not a symbolic link) owned by the caller's euid with no group or other
+ * access, below directories owned by root or the caller that nobody else
+ * can write to unless they are sticky (/tmp).  canon gets its canonical
+ * path (no links, no "..").  0 or -errno, with a message naming the path,
+ * what was found and what to do.
+ */
+int fs_private_dir(const char *path, char *canon, size_t size, struct errbuf *eb);
+
+/*
  * Atomic replacement of path: write to the FILE fs_atomic_open() returns
  * (a unique temporary next to path, its name in tmp), then
  * fs_atomic_commit() flushes, syncs and renames it over path.  Nobody ever

@@ -83,7 +83,8 @@ static char *parse_string(struct parser *ps)
 						return NULL;
 					}
 				}
-				c = cp < 0x80 ? (unsigned char)cp : '?';
+				/* Strings are C strings: a NUL would end them early, as non-ASCII is lost. */
+				c = cp > 0 && cp < 0x80 ? (unsigned char)cp : '?';
 				break;
 			}
 			default:

@@ -14,22 +14,27 @@
 #include "jsondoc.h"
 #include "xenith.h"
 
-struct control_cmd {
+struct cli_cmd {
 	const char *name;
 	const char *usage;
 	const char *help;
 };
 
-static void cmd_help(FILE *f, const struct control_cmd *c)
+static void cmd_help(FILE *f, const struct cli_cmd *c)
 {
 	fprintf(f, "usage: xenith %s %s\n\n%s\n\n"
 		   "options:\n"
 		   "      --run-dir DIR  where control sockets live (default $XENITH_RUN_DIR,\n"
-		   "                     /run/xenith as root, else $XDG_RUNTIME_DIR/xenith)\n"
+		   "                     /run/xenith as root, else $XDG_RUNTIME_DIR/xenith,\n"
+		   "                     else /tmp/xenith-UID); it must be yours, mode 0700.\n"
+		   "                     Talks only to a VMM running as you or root.\n"
 		   "  -h, --help         this text\n", c->name, c->usage, c->help);
 }
 
 enum { OPT_RUN_DIR = 256, OPT_JSON };
+
+/* info takes no lock that another request holds for long: a VMM silent this long is stuck. */
+#define LIST_TIMEOUT_MS 5000
 
 struct parsed {
 	const char *run_dir;
@@ -39,7 +44,7 @@ struct parsed {
 };
 
 /* Parses the common options; returns -1 to go on, else an exit status. */
-static int parse(int argc, char **argv, const struct control_cmd *c, const char *shortopts,
+static int parse(int argc, char **argv, const struct cli_cmd *c, const char *shortopts,
 		 bool needs_target, struct parsed *p)
 {
 	static const struct option opts[] = {
@@ -155,7 +160,7 @@ static int resolve(const char *dir, const char *target, char *name, size_t size,
 
 		if (control_connect(dir, e[i].name, &fd, &eb) < 0)
 			continue;
-		if (control_call(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), &eb) == 0 &&
+		if (control_call_timeout(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), LIST_TIMEOUT_MS, &eb) == 0 &&
 		    json_get_number(rep, "id", &got) == 0 && (unsigned long)got == id) {
 			snprintf(name, size, "%s", e[i].name);
 			close(fd);
@@ -168,7 +173,7 @@ static int resolve(const char *dir, const char *target, char *name, size_t size,
 	return 0; /* not an id in use: treat it as a name (a domain may be called "7") */
 }
 
-static int setup(int argc, char **argv, const struct control_cmd *c, const char *shortopts,
+static int setup(int argc, char **argv, const struct cli_cmd *c, const char *shortopts,
 		 bool needs_target, struct parsed *p, char *dir, char *name)
 {
 	struct errbuf eb;
@@ -194,8 +199,9 @@ static void format_uptime(double s, char *out, size_t size)
 
 int cmd_list(int argc, char **argv)
 {
-	static const struct control_cmd c = { "list", "[--json]",
+	static const struct cli_cmd c = { "list", "[--json]",
 		"Lists running domains: name, id, state, vCPUs (up/configured), memory, uptime.\n"
+		"A domain whose VMM does not answer within 5 s is listed as no-reply.\n"
 		"--json prints one JSON object per domain instead." };
 	char dir[PATH_MAX], name[XENITH_NAME_MAX];
 	struct control_entry *e = NULL;
@@ -220,10 +226,23 @@ int cmd_list(int argc, char **argv)
 
 		if (control_connect(dir, e[i].name, &fd, &eb) < 0)
 			continue; /* ended between listing and asking */
-		r = control_call(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), &eb);
+		r = control_call_timeout(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), LIST_TIMEOUT_MS, &eb);
 		close(fd);
-		if (r < 0)
+		if (r < 0) {
+			/* Its VMM holds the name but does not answer: say so, do not hide it. */
+			if (p.json) {
+				char esc[2 * sizeof(eb.msg)];
+
+				json_escape(esc, sizeof(esc), eb.msg);
+				printf("{\"ok\":false,\"name\":\"%s\",\"state\":\"no-reply\",\"error\":\"%s\"}\n",
+				       e[i].name, esc);
+			} else {
+				printf("%-24s %5s  %-9s %5s  %9s  %9s\n", e[i].name, "-", "no-reply", "-", "-",
+				       "-");
+			}
+			fprintf(stderr, "xenith list: %s: %s\n", e[i].name, eb.msg);
 			continue;
+		}
 		if (p.json) {
 			printf("%s\n", rep);
 			continue;
@@ -246,7 +265,7 @@ int cmd_list(int argc, char **argv)
 
 int cmd_disks(int argc, char **argv)
 {
-	static const struct control_cmd c = { "disks", "NAME|ID [--json]",
+	static const struct cli_cmd c = { "disks", "NAME|ID [--json]",
 		"Lists the domain's virtual disks, one line per queue (ring): mode, state\n"
 		"(connected or not, broken when the guest's ring indices were impossible),\n"
 		"grants (persistent: mappings the backend holds; copy), and the backend's\n"
@@ -310,7 +329,7 @@ int cmd_disks(int argc, char **argv)
 	return 0;
 }
 
-static int simple(int argc, char **argv, const struct control_cmd *c, const char *req)
+static int simple(int argc, char **argv, const struct cli_cmd *c, const char *req)
 {
 	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024];
 	struct parsed p;
@@ -323,7 +342,7 @@ static int simple(int argc, char **argv, const struct control_cmd *c, const char
 
 int cmd_pause(int argc, char **argv)
 {
-	static const struct control_cmd c = { "pause", "NAME|ID",
+	static const struct cli_cmd c = { "pause", "NAME|ID",
 		"Stops every vCPU of the domain; returns once no guest code runs." };
 
 	return simple(argc, argv, &c, "{\"cmd\":\"pause\"}");
@@ -331,7 +350,7 @@ int cmd_pause(int argc, char **argv)
 
 int cmd_unpause(int argc, char **argv)
 {
-	static const struct control_cmd c = { "unpause", "NAME|ID", "Lets a paused domain run again." };
+	static const struct cli_cmd c = { "unpause", "NAME|ID", "Lets a paused domain run again." };
 
 	return simple(argc, argv, &c, "{\"cmd\":\"unpause\"}");
 }
@@ -354,7 +373,7 @@ static bool wait_gone(const char *dir, const char *name, double timeout_s)
 
 int cmd_shutdown(int argc, char **argv)
 {
-	static const struct control_cmd c = { "shutdown", "[-w] [-r] [-t SECONDS] NAME|ID",
+	static const struct cli_cmd c = { "shutdown", "[-w] [-r] [-t SECONDS] NAME|ID",
 		"Asks the guest to power off through VIRQ_CONTROL (an event it sees).\n"
 		"  -w, --wait             wait until the domain has gone\n"
 		"  -r, --reboot           ask for a reboot instead\n"
@@ -380,7 +399,7 @@ int cmd_shutdown(int argc, char **argv)
 
 int cmd_destroy(int argc, char **argv)
 {
-	static const struct control_cmd c = { "destroy", "NAME|ID",
+	static const struct cli_cmd c = { "destroy", "NAME|ID",
 		"Ends the domain at once and waits until its name is free: up to 15 s (a VMM\n"
 		"whose domain has not stopped 10 s after a destroy ends its own process)." };
 	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024];
@@ -402,7 +421,7 @@ int cmd_destroy(int argc, char **argv)
 
 int cmd_console(int argc, char **argv)
 {
-	static const struct control_cmd c = { "console", "NAME|ID",
+	static const struct cli_cmd c = { "console", "NAME|ID",
 		"Prints the domain's recent console output, then follows it until the domain\n"
 		"ends (or Ctrl-C)." };
 	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024], buf[4096];

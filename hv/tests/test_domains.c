@@ -9,10 +9,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "harness.h"
@@ -302,6 +307,112 @@ static void test_shutdown_of_guest_that_does_not_listen_says_use_destroy(void **
 	assert_int_equal(P.status, 67);
 }
 
+/* Kills P if a test left it running (an assertion failed before it ended). */
+static int kill_leftover_vmm(void **state)
+{
+	(void)state;
+	if (P.pid > 0 && !P.exited) {
+		kill(P.pid, SIGKILL);
+		proc_wait(&P, 20);
+	}
+	return 0;
+}
+
+/*
+ * A child process that connects to NAME's control socket and sends a
+ * space every 100 ms, a request line that never ends, for up to 30 s.  It
+ * exits 0 when the connection ends without a reply (the VMM went away), 3
+ * when the VMM gave up on it with an error reply, 1 after 30 s.
+ */
+static pid_t start_trickler(const char *name)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), ready[2];
+	pid_t pid;
+	char c;
+
+	assert_true(fd >= 0);
+	assert_true(snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s.sock", harness_run_dir(),
+			     name) < (int)sizeof(addr.sun_path));
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < 300; i++) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (send(fd, " ", 1, MSG_NOSIGNAL) != 1)
+				_exit(0);
+			if (i == 0 && write(ready[1], "t", 1) != 1)
+				_exit(2);
+			if (poll(&p, 1, 100) > 0) {
+				char buf[256];
+
+				_exit(recv(fd, buf, sizeof(buf), 0) > 0 ? 3 : 0);
+			}
+		}
+		_exit(1);
+	}
+	close(fd);
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1); /* its first byte is out */
+	close(ready[0]);
+	return pid;
+}
+
+static void test_destroy_gets_through_while_a_client_trickles(void **state)
+{
+	pid_t trickler;
+	int status, tstatus;
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-trickle", "--cmdline", "idle", NULL });
+	assert_true(proc_wait_output(&P, "idle: waiting", 20));
+	trickler = start_trickler("t-trickle");
+	status = RUN(&Q, 20, "destroy", "t-trickle");
+	proc_wait(&P, 20);
+	if (status != 0)
+		kill(trickler, SIGKILL); /* else it ends with the VMM's connection */
+	waitpid(trickler, &tstatus, 0);
+	assert_int_equal(status, 0);
+	assert_int_equal(P.status, 67);
+	/* the event that matters: the domain ended while the slow client was still trickling */
+	assert_true(WIFEXITED(tstatus));
+	assert_int_equal(WEXITSTATUS(tstatus), 0);
+}
+
+static void test_list_shows_a_domain_whose_vmm_does_not_answer(void **state)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char lock[256];
+	FILE *f;
+	int l;
+
+	(void)state;
+	/* A "VMM" (this test) that holds the name and listens, but never answers. */
+	snprintf(lock, sizeof(lock), "%s/t-stuck.lock", harness_run_dir());
+	f = fopen(lock, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(l >= 0);
+	assert_true(snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/t-stuck.sock", harness_run_dir()) <
+		    (int)sizeof(addr.sun_path));
+	assert_int_equal(bind(l, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(l, 4), 0);
+	int r = RUN(&Q, 30, "list");
+
+	close(l);
+	unlink(addr.sun_path);
+	unlink(lock);
+	assert_int_equal(r, 0);
+	if (!strstr(Q.out, "t-stuck") || !strstr(Q.out, "no-reply"))
+		fail_msg("list did not show t-stuck as no-reply:\n%s", Q.out);
+	assert_non_null(strstr(Q.err, "t-stuck"));
+}
+
 /* Parses "timer: N ticks of MS ms in US us at CPL C via HOW" from the guest. */
 static void parse_timer_line(const char *out, unsigned long *ticks, unsigned long *ms,
 			     unsigned long long *us, unsigned *cpl, char how[32])
@@ -442,6 +553,9 @@ int main(void)
 		cmocka_unit_test(test_preserved_crashed_domain_stays_until_destroyed),
 		cmocka_unit_test(test_control_commands_on_unknown_domain_fail_clearly),
 		cmocka_unit_test(test_shutdown_of_guest_that_does_not_listen_says_use_destroy),
+		cmocka_unit_test_teardown(test_destroy_gets_through_while_a_client_trickles,
+					  kill_leftover_vmm),
+		cmocka_unit_test(test_list_shows_a_domain_whose_vmm_does_not_answer),
 		cmocka_unit_test(test_periodic_timer_ticks_at_its_period),
 		cmocka_unit_test(test_grant_table_allows_granted_access_and_refuses_the_rest),
 		cmocka_unit_test(test_event_channels_to_a_backend_thread_lose_no_wakeups),

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzz target: the control socket's server side (hv/control.c,
+ * hv/control_proto.c) and the JSON helpers the control path uses
+ * (hv/json.c over hv/jsondoc.c).  The domain is a stub that records which
+ * domain call a request made; no KVM, no threads.
+ *
+ * Input: one knob byte, then the bytes a client sends.
+ *   knob bit 0: the stub's domain calls fail (with a message full of
+ *               quotes, backslashes and control bytes, as a domain name
+ *               in an error might be);
+ *   knob bit 1: the console refuses the client (too many attached);
+ *   knob bits 2-7: the output size given to json_escape (see check_escape).
+ *
+ * Each input goes through:
+ *   1. control_serve_connection() on a socketpair: the client's bytes, then
+ *      EOF; the reply is read back.  It must be exactly one line, one JSON
+ *      object with a boolean "ok"; what it says and which domain call was
+ *      made must follow from the request line alone (framing by the first
+ *      newline within CONTROL_REQUEST_MAX + 1 bytes, then
+ *      control_parse_request), and an error must carry the exact message.
+ *   2. control_parse_request() on the first line: an accepted line is a
+ *      JSON object whose single "cmd" is the command's name, with a valid
+ *      reason; a refusal has a message, and control_format_error() of it
+ *      parses back to that message.
+ *   3. json.c on the bytes as a NUL-terminated text (a reply as a client
+ *      reads it): json_is_object, json_get_string/number/bool agree with
+ *      the document parser; json_escape and json_fputs round-trip.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "domain.h"
+#include "fuzz.h"
+#include "json.h"
+#include "jsondoc.h"
+
+/* ---- the stub domain ---- */
+
+enum call { CALL_NONE, CALL_INFO, CALL_PAUSE, CALL_UNPAUSE, CALL_SHUTDOWN, CALL_KILL, CALL_DISKS,
+	    CALL_CONSOLE };
+
+static struct {
+	bool fail, console_full;
+	enum call call;
+	unsigned calls;
+	uint32_t shutdown_request;
+	int console_fd;
+} stub;
+
+static const char nasty[] = "domain 'a\"b\\c' is \x01\x1b[31m\t\x7f\xc3\xa9 busy";
+
+static struct domain dom;
+
+static void record(enum call c)
+{
+	stub.call = c;
+	stub.calls++;
+}
+
+const char *domain_state_name(enum domain_state s)
+{
+	return s == DOMAIN_RUNNING ? "running" : "other";
+}
+
+void domain_get_info(struct domain *d, struct domain_info *info)
+{
+	record(CALL_INFO);
+	memset(info, 0, sizeof(*info));
+	snprintf(info->name, sizeof(info->name), "%s", d->cfg.name);
+	info->domid = 7;
+	info->state = DOMAIN_RUNNING;
+	info->vcpus = info->vcpus_up = 2;
+	info->memory_mib = 16;
+	info->uptime_s = 1.5;
+}
+
+static int outcome(struct errbuf *eb)
+{
+	return stub.fail ? errbuf_set(eb, EINVAL, "%s", nasty) : 0;
+}
+
+int domain_pause(struct domain *d, struct errbuf *eb)
+{
+	(void)d;
+	record(CALL_PAUSE);
+	return outcome(eb);
+}
+
+int domain_unpause(struct domain *d, struct errbuf *eb)
+{
+	(void)d;
+	record(CALL_UNPAUSE);
+	return outcome(eb);
+}
+
+int domain_request_shutdown(struct domain *d, uint32_t request, struct errbuf *eb)
+{
+	(void)d;
+	record(CALL_SHUTDOWN);
+	stub.shutdown_request = request;
+	return outcome(eb);
+}
+
+void domain_kill(struct domain *d, bool timed_out, const char *why)
+{
+	(void)d;
+	(void)timed_out;
+	(void)why;
+	record(CALL_KILL);
+}
+
+int domain_disks_json(struct domain *d, char *buf, size_t size)
+{
+	(void)d;
+	record(CALL_DISKS);
+	return snprintf(buf, size, "[]");
+}
+
+int console_attach(struct console *c, int fd)
+{
+	(void)c;
+	record(CALL_CONSOLE);
+	if (stub.console_full)
+		return -EBUSY;
+	stub.console_fd = fd;
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static bool terminated(const char *s, size_t size)
+{
+	return memchr(s, 0, size) != NULL;
+}
+
+/* Parses a reply line (no newline): a JSON object with a boolean "ok"; returns it. */
+static struct jv *parse_reply(const char *reply)
+{
+	char err[128];
+	struct jv *doc = jv_parse(reply, err, sizeof(err));
+	const struct jv *ok;
+
+	FUZZ_CHECK(doc, "reply '%s' is not JSON: %s", reply, err);
+	FUZZ_CHECK(doc->type == JV_OBJ, "reply '%s' is not an object", reply);
+	ok = jv_get(doc, "ok");
+	FUZZ_CHECK(ok && ok->type == JV_BOOL, "reply '%s' has no boolean ok", reply);
+	if (!ok->b) {
+		const struct jv *e = jv_get(doc, "error");
+
+		FUZZ_CHECK(e && e->type == JV_STR && e->str[0], "error reply '%s' has no error text",
+			   reply);
+	}
+	return doc;
+}
+
+static void check_error_reply(const char *reply, const char *msg)
+{
+	struct jv *doc = parse_reply(reply);
+
+	FUZZ_CHECK(!jv_bool(doc, "ok", true), "reply '%s': expected an error '%s'", reply, msg);
+	FUZZ_CHECK(!strcmp(jv_str(doc, "error", ""), msg), "reply '%s': expected the error '%s'", reply,
+		   msg);
+	jv_free(doc);
+}
+
+static enum call call_of(enum control_cmd cmd)
+{
+	switch (cmd) {
+	case CONTROL_INFO: return CALL_INFO;
+	case CONTROL_DISKS: return CALL_DISKS;
+	case CONTROL_PAUSE: return CALL_PAUSE;
+	case CONTROL_UNPAUSE: return CALL_UNPAUSE;
+	case CONTROL_SHUTDOWN: return CALL_SHUTDOWN;
+	case CONTROL_DESTROY: return CALL_KILL;
+	case CONTROL_CONSOLE: return CALL_CONSOLE;
+	default: return CALL_NONE;
+	}
+}
+
+/* The one "cmd"-like member of obj named key: NULL when absent, and fails when repeated. */
+static const struct jv *only(const struct jv *obj, const char *key, bool *twice)
+{
+	const struct jv *found = NULL;
+
+	for (size_t i = 0; i < obj->n; i++) {
+		if (strcmp(obj->keys[i], key))
+			continue;
+		if (found)
+			*twice = true;
+		found = &obj->items[i];
+	}
+	return found;
+}
+
+/* ---- 2. the parser on one line ---- */
+
+/* Returns the parse result; req and err as control_parse_request leaves them. */
+static int check_parse(const char *line, size_t len, struct control_request *req, char *err,
+		       size_t errlen)
+{
+	int r = control_parse_request(line, len, req, err, errlen);
+
+	if (r == 0) {
+		char msg[128];
+		struct jv *doc;
+		const struct jv *cmd, *reason;
+		bool twice = false;
+
+		FUZZ_CHECK((unsigned)req->cmd < CONTROL_NR_CMDS, "command %d", (int)req->cmd);
+		FUZZ_CHECK(len <= CONTROL_REQUEST_MAX, "accepted a line of %zu bytes", len);
+		FUZZ_CHECK(!memchr(line, 0, len), "accepted a line with a NUL");
+		doc = jv_parse(line, msg, sizeof(msg));
+		FUZZ_CHECK(doc && doc->type == JV_OBJ, "accepted '%s', which is not a JSON object", line);
+		cmd = only(doc, "cmd", &twice);
+		reason = only(doc, "reason", &twice);
+		FUZZ_CHECK(!twice, "accepted '%s' with a key given twice", line);
+		FUZZ_CHECK(cmd && cmd->type == JV_STR && !strcmp(cmd->str, control_cmd_name(req->cmd)),
+			   "accepted '%s' as %s", line, control_cmd_name(req->cmd));
+		if (req->cmd == CONTROL_SHUTDOWN && reason)
+			FUZZ_CHECK(reason->type == JV_STR &&
+				   !strcmp(reason->str, req->reboot ? "reboot" : "poweroff"),
+				   "accepted '%s' as a %s", line, req->reboot ? "reboot" : "poweroff");
+		else
+			FUZZ_CHECK(!req->reboot, "accepted '%s' as a reboot", line);
+		jv_free(doc);
+	} else {
+		char reply[1024];
+		size_t n;
+
+		FUZZ_CHECK(r == -EINVAL, "returned %d", r);
+		FUZZ_CHECK(terminated(err, errlen) && err[0], "refusal without a message");
+		n = control_format_error(reply, sizeof(reply), err);
+		FUZZ_CHECK(n < sizeof(reply) && reply[n - 1] == '\n' && strlen(reply) == n,
+			   "error reply of %zu bytes not one line", n);
+		reply[n - 1] = 0;
+		FUZZ_CHECK(!strchr(reply, '\n'), "error reply '%s' spans lines", reply);
+		check_error_reply(reply, err);
+	}
+	return r;
+}
+
+/* ---- 1. the server on a socket ---- */
+
+static void check_serve(const uint8_t *data, size_t size)
+{
+	static char reply[CONTROL_DISKS_MAX];
+	char err[256], line[CONTROL_REQUEST_MAX + 2];
+	const uint8_t *nl = memchr(data, '\n', size < CONTROL_REQUEST_MAX + 1 ? size : CONTROL_REQUEST_MAX + 1);
+	struct control_request req;
+	bool handed_over;
+	size_t got = 0;
+	int sv[2], r = -1;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	if (size && send(sv[0], data, size, MSG_NOSIGNAL) != (ssize_t)size) {
+		close(sv[0]);
+		close(sv[1]);
+		return; /* larger than the socket buffer: not an input this target makes */
+	}
+	shutdown(sv[0], SHUT_WR);
+	stub.call = CALL_NONE;
+	stub.calls = 0;
+	stub.console_fd = -1;
+	handed_over = control_serve_connection(&dom, sv[1], -1);
+	FUZZ_CHECK(handed_over == (stub.console_fd == sv[1]), "handed over %d, console fd %d",
+		   handed_over, stub.console_fd);
+	close(sv[1]); /* ours, or the stub console's */
+	for (;;) {
+		ssize_t k = recv(sv[0], reply + got, sizeof(reply) - 1 - got, MSG_DONTWAIT);
+
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(sv[0]);
+	reply[got] = 0;
+	FUZZ_CHECK(got > 0 && reply[got - 1] == '\n' && strlen(reply) == got,
+		   "reply of %zu bytes does not end a line: '%s'", got, reply);
+	reply[got - 1] = 0;
+	if (handed_over || !stub.console_full || stub.call != CALL_CONSOLE)
+		FUZZ_CHECK(!strchr(reply, '\n'), "more than one reply line: '%s'", reply);
+
+	/* What the reply must be, from the bytes alone. */
+	if (!nl) {
+		FUZZ_CHECK(stub.calls == 0, "a domain call without a complete line");
+		check_error_reply(reply, size > CONTROL_REQUEST_MAX ? CONTROL_ERR_TOO_LONG
+								: "the request ended without a newline");
+		return;
+	}
+	memcpy(line, data, (size_t)(nl - data));
+	line[nl - data] = 0;
+	r = check_parse(line, (size_t)(nl - data), &req, err, sizeof(err));
+	if (r < 0) {
+		FUZZ_CHECK(stub.calls == 0, "a refused request made a domain call");
+		check_error_reply(reply, err);
+		return;
+	}
+	FUZZ_CHECK(stub.calls == 1 && stub.call == call_of(req.cmd), "%s made %u calls, the last %d",
+		   control_cmd_name(req.cmd), stub.calls, (int)stub.call);
+	if (req.cmd == CONTROL_SHUTDOWN)
+		FUZZ_CHECK(stub.shutdown_request == (req.reboot ? XENITH_CONTROL_REBOOT
+								: XENITH_CONTROL_POWEROFF),
+			   "shutdown request %u", stub.shutdown_request);
+	switch (req.cmd) {
+	case CONTROL_PAUSE:
+	case CONTROL_UNPAUSE:
+	case CONTROL_SHUTDOWN:
+		if (stub.fail) {
+			check_error_reply(reply, nasty);
+			return;
+		}
+		break;
+	case CONTROL_CONSOLE:
+		if (stub.console_full) {
+			/* {"ok":true} went first (the history follows it): the refusal is a second line */
+			char *second = strchr(reply, '\n');
+
+			FUZZ_CHECK(second && !strncmp(reply, "{\"ok\":true}\n", 12) && !strchr(second + 1, '\n'),
+				   "console reply '%s'", reply);
+			check_error_reply(second + 1, "too many console clients attached");
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	struct jv *doc = parse_reply(reply);
+
+	FUZZ_CHECK(jv_bool(doc, "ok", false), "%s answered '%s'", control_cmd_name(req.cmd), reply);
+	if (req.cmd == CONTROL_INFO)
+		FUZZ_CHECK(!strcmp(jv_str(doc, "name", ""), dom.cfg.name) && jv_num(doc, "id", 0) == 7,
+			   "info reply '%s'", reply);
+	if (req.cmd == CONTROL_DISKS) {
+		const struct jv *disks = jv_get(doc, "disks");
+
+		FUZZ_CHECK(disks && disks->type == JV_ARR && disks->n == 0, "disks reply '%s'", reply);
+	}
+	jv_free(doc);
+}
+
+/* ---- 3. json.c ---- */
+
+static void check_json_helpers(const char *text)
+{
+	char msg[128], s[16];
+	struct jv *doc = jv_parse(text, msg, sizeof(msg));
+	bool is_obj = doc && doc->type == JV_OBJ, b;
+	const struct jv *v = is_obj ? jv_get(doc, "error") : NULL;
+	double num;
+	int r;
+
+	FUZZ_CHECK(json_is_object(text) == is_obj, "json_is_object disagrees on '%s'", text);
+	r = json_get_string(text, "error", s, sizeof(s));
+	FUZZ_CHECK(r == (!is_obj ? -EINVAL : !v ? -ENOENT : v->type != JV_STR ? -EINVAL : 0),
+		   "json_get_string returned %d", r);
+	if (r == 0)
+		FUZZ_CHECK(terminated(s, sizeof(s)) && !strncmp(s, v->str, sizeof(s) - 1) &&
+			   strlen(s) == (strlen(v->str) < sizeof(s) ? strlen(v->str) : sizeof(s) - 1),
+			   "json_get_string gave '%s' for '%s'", s, v->str);
+	v = is_obj ? jv_get(doc, "id") : NULL;
+	r = json_get_number(text, "id", &num);
+	FUZZ_CHECK(r == (!is_obj ? -EINVAL : !v ? -ENOENT : v->type != JV_NUM ? -EINVAL : 0),
+		   "json_get_number returned %d", r);
+	FUZZ_CHECK(r || num == v->num || (num != num && v->num != v->num), "json_get_number value");
+	v = is_obj ? jv_get(doc, "ok") : NULL;
+	r = json_get_bool(text, "ok", &b);
+	FUZZ_CHECK(r == (!is_obj ? -EINVAL : !v ? -ENOENT : v->type != JV_BOOL ? -EINVAL : 0),
+		   "json_get_bool returned %d", r);
+	FUZZ_CHECK(r || b == v->b, "json_get_bool value");
+	jv_free(doc);
+}
+
+/* json_escape into size bytes: a valid string body that reads back as a prefix of s (all of it when room). */
+static void check_escape(const char *s, size_t size)
+{
+	size_t len = strlen(s), n;
+	char *out = malloc(size), *quoted = malloc(size + 2), msg[128];
+	struct jv *doc;
+	FILE *f;
+	char *buf = NULL;
+	size_t buflen = 0;
+
+	if (!out || !quoted)
+		abort();
+	json_escape(out, size, s);
+	n = strlen(out);
+	FUZZ_CHECK(n < size, "json_escape wrote %zu bytes into %zu", n, size);
+	quoted[0] = '"';
+	memcpy(quoted + 1, out, n);
+	quoted[n + 1] = '"';
+	quoted[n + 2] = 0;
+	doc = jv_parse(quoted, msg, sizeof(msg));
+	FUZZ_CHECK(doc && doc->type == JV_STR, "json_escape gave %s: %s", quoted, doc ? "not a string" : msg);
+	FUZZ_CHECK(!strncmp(doc->str, s, strlen(doc->str)), "json_escape changed the text");
+	if (size > 6 * len)
+		FUZZ_CHECK(strlen(doc->str) == len, "json_escape cut a text with room for it");
+	jv_free(doc);
+	free(out);
+	free(quoted);
+
+	f = open_memstream(&buf, &buflen);
+	if (!f)
+		abort();
+	json_fputs(f, s);
+	fclose(f);
+	doc = jv_parse(buf, msg, sizeof(msg));
+	FUZZ_CHECK(doc && doc->type == JV_STR && !strcmp(doc->str, s), "json_fputs gave %s", buf);
+	jv_free(doc);
+	free(buf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct control_request req;
+	char err[256], *text;
+	uint8_t knobs;
+
+	if (!dom.cfg.name[0]) {
+		snprintf(dom.cfg.name, sizeof(dom.cfg.name), "fuzz-dom.1");
+		pthread_mutex_init(&dom.ctl_lock, NULL);
+	}
+	if (size < 1)
+		return 0;
+	knobs = data[0];
+	data++;
+	size--;
+	stub.fail = knobs & 1;
+	stub.console_full = knobs & 2;
+
+	check_serve(data, size);
+
+	/* The whole input as one line (a NUL inside included), whatever its newlines. */
+	text = malloc(size + 1);
+	if (!text)
+		abort();
+	memcpy(text, data, size);
+	text[size] = 0;
+	check_parse(text, size, &req, err, sizeof(err));
+	check_json_helpers(text);
+	check_escape(text, 1 + (size_t)(knobs >> 2) * 8);
+	free(text);
+	return 0;
+}

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The control protocol as text: a request line in, a validated request
+ * out; replies out.  No sockets and no domain here, so the fuzzer and the
+ * unit tests reach all of it.
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "domain.h"
+#include "json.h"
+#include "jsondoc.h"
+
+static const char *const cmd_names[] = {
+	[CONTROL_INFO] = "info",
+	[CONTROL_DISKS] = "disks",
+	[CONTROL_PAUSE] = "pause",
+	[CONTROL_UNPAUSE] = "unpause",
+	[CONTROL_SHUTDOWN] = "shutdown",
+	[CONTROL_DESTROY] = "destroy",
+	[CONTROL_CONSOLE] = "console",
+};
+_Static_assert(sizeof(cmd_names) / sizeof(cmd_names[0]) == CONTROL_NR_CMDS,
+	       "a name for every control command");
+
+#define BAD_REQUEST "a request is one JSON object with a \"cmd\" string, e.g. {\"cmd\":\"info\"}"
+
+const char *control_cmd_name(enum control_cmd cmd)
+{
+	return (unsigned)cmd < CONTROL_NR_CMDS ? cmd_names[cmd] : "?";
+}
+
+/* The value of key at the top level of obj; -EINVAL when it is there twice. */
+static int member(const struct jv *obj, const char *key, const struct jv **out)
+{
+	*out = NULL;
+	for (size_t i = 0; i < obj->n; i++) {
+		if (strcmp(obj->keys[i], key))
+			continue;
+		if (*out)
+			return -EINVAL;
+		*out = &obj->items[i];
+	}
+	return 0;
+}
+
+/* For messages: what the client sent, printable ASCII only and short. */
+static void printable(char *out, size_t size, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < size; s++)
+		out[n++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+	out[n] = 0;
+}
+
+int control_parse_request(const char *line, size_t len, struct control_request *req, char *err,
+			  size_t errlen)
+{
+	const struct jv *cmd, *reason;
+	char msg[128], shown[40];
+	struct jv *doc;
+	int r = -EINVAL;
+
+	memset(req, 0, sizeof(*req));
+	if (len > CONTROL_REQUEST_MAX) {
+		snprintf(err, errlen, "%s", CONTROL_ERR_TOO_LONG);
+		return -EINVAL;
+	}
+	/* A NUL would end the text early: what we parse would not be what was sent. */
+	if (memchr(line, 0, len)) {
+		snprintf(err, errlen, "a request must not contain NUL bytes");
+		return -EINVAL;
+	}
+	doc = jv_parse(line, msg, sizeof(msg));
+	if (!doc) {
+		snprintf(err, errlen, BAD_REQUEST " (%s)", msg);
+		return -EINVAL;
+	}
+	if (doc->type != JV_OBJ) {
+		snprintf(err, errlen, BAD_REQUEST " (not an object)");
+		goto out;
+	}
+	if (member(doc, "cmd", &cmd) < 0 || member(doc, "reason", &reason) < 0) {
+		snprintf(err, errlen, "a key appears twice in the request; give each once");
+		goto out;
+	}
+	if (!cmd || cmd->type != JV_STR) {
+		snprintf(err, errlen, BAD_REQUEST " (%s)", cmd ? "\"cmd\" is not a string" : "no \"cmd\"");
+		goto out;
+	}
+	for (unsigned i = 0; i < CONTROL_NR_CMDS && r < 0; i++) {
+		if (!strcmp(cmd->str, cmd_names[i])) {
+			req->cmd = (enum control_cmd)i;
+			r = 0;
+		}
+	}
+	if (r < 0) {
+		printable(shown, sizeof(shown), cmd->str);
+		snprintf(err, errlen, "unknown command '%s'; known: info, disks, pause, unpause, "
+			 "shutdown, destroy, console", shown);
+		goto out;
+	}
+	if (req->cmd == CONTROL_SHUTDOWN && reason) {
+		if (reason->type == JV_STR && !strcmp(reason->str, "reboot")) {
+			req->reboot = true;
+		} else if (reason->type != JV_STR || strcmp(reason->str, "poweroff")) {
+			snprintf(err, errlen, "shutdown reason must be \"poweroff\" or \"reboot\"");
+			r = -EINVAL;
+		}
+	}
+out:
+	jv_free(doc);
+	if (r < 0)
+		memset(req, 0, sizeof(*req));
+	return r;
+}
+
+/* Ends a reply that snprintf wrote into out: cut to fit, newline added. */
+static size_t finish(char *out, size_t size, int n)
+{
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > size - 2)
+		n = (int)(size - 2);
+	out[n++] = '\n';
+	out[n] = 0;
+	return (size_t)n;
+}
+
+size_t control_format_ok(char *out, size_t size)
+{
+	return finish(out, size, snprintf(out, size, "{\"ok\":true}"));
+}
+
+size_t control_format_error(char *out, size_t size, const char *msg)
+{
+	static const char head[] = "{\"ok\":false,\"error\":\"", tail[] = "\"}";
+	size_t hl = sizeof(head) - 1, tl = sizeof(tail) - 1, n;
+
+	/* The escaped message gets what the frame leaves, so the frame is never cut. */
+	memcpy(out, head, hl);
+	json_escape(out + hl, size - hl - tl - 1, msg);
+	n = hl + strlen(out + hl);
+	memcpy(out + n, tail, tl);
+	n += tl;
+	out[n++] = '\n';
+	out[n] = 0;
+	return n;
+}
+
+size_t control_format_info(char *out, size_t size, const struct domain_info *info,
+			   const char *state, int pid)
+{
+	char name[6 * XENITH_NAME_MAX + 8], st[64];
+	double up = info->uptime_s;
+
+	/* JSON has no inf or nan, and a number of 300 digits would not fit. */
+	if (!(up >= 0 && up < 1e12))
+		up = 0;
+	json_escape(name, sizeof(name), info->name);
+	json_escape(st, sizeof(st), state);
+	return finish(out, size,
+		      snprintf(out, size, "{\"ok\":true,\"name\":\"%s\",\"id\":%u,\"state\":\"%s\","
+			       "\"vcpus\":%u,\"vcpus_up\":%u,\"memory_mib\":%llu,\"uptime_s\":%.3f,"
+			       "\"restarts\":%u,\"pid\":%d}",
+			       name, info->domid, st, info->vcpus, info->vcpus_up,
+			       (unsigned long long)info->memory_mib, up, info->restarts,
+			       pid));
+}
+
+bool control_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= XENITH_NAME_MAX || name[0] == '-' || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+			return false;
+	return true;
+}
