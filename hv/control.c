@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "domain.h"
 #include "fsutil.h"
 #include "json.h"
@@ -297,6 +298,7 @@ static void *server_thread(void *arg)
 	struct control_server *s = arg;
 	char line[REQUEST_MAX];
 
+	confine_thread(CONFINE_CONTROL); /* per-client threads: the same, first thing */
 	for (;;) {
 		struct pollfd p[2] = { { .fd = s->listen_fd, .events = POLLIN },
 				       { .fd = s->stop_pipe[0], .events = POLLIN } };

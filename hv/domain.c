@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "builder.h"
+#include "confine.h"
 #include "linux.h"
 #include "loopback.h"
 #include "trap.h"
@@ -82,6 +83,7 @@ static void *timer_thread(void *arg)
 {
 	struct domain *d = arg;
 
+	confine_thread(CONFINE_TIMER);
 	pthread_mutex_lock(&d->lock);
 	while (!d->timer_stop) {
 		uint64_t now = now_ns(), next = UINT64_MAX;

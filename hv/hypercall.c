@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "confine.h"
 #include "evtchn.h"
 #include "loopback.h"
 #include "vcpu.h"
@@ -254,6 +255,8 @@ static long do_xenith_test(struct vcpu *v, uint64_t cmd, uint64_t a2, uint64_t a
 		if (a2 > UINT32_MAX)
 			return -XEN_EINVAL;
 		return evtchn_loopback_start(v->d, (uint32_t)a2); /* -errno values are Xen's */
+	case XENITH_TEST_FORBIDDEN_SYSCALL:
+		return confine_test_forbidden_syscall(); /* -errno values are Xen's */
 	default:
 		return -XEN_ENOSYS;
 	}

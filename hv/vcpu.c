@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 
 #include "builder.h"
+#include "confine.h"
 #include "hypercall.h"
 #include "linux.h"
 #include "trap.h"
@@ -243,6 +244,7 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct domain *d = v->d;
 
+	confine_thread(CONFINE_VCPU);
 	if (vcpu_set_entry(v) < 0)
 		domain_crash(d, v, "vCPU %u: KVM_SET_REGS: %s", v->id, strerror(errno));
 	v->first_run_ns = now_ns();

@@ -600,6 +600,8 @@ static void *blkback_thread(void *arg)
 	bool poll = b->cfg.mode == XENITH_DISK_MODE_POLL, kick_armed = false;
 	uint64_t idle_rounds = 0, idle_since = 0;
 
+	if (b->cfg.thread_init)
+		b->cfg.thread_init();
 	for (;;) {
 		bool stopping = atomic_load(&b->stop), kick_done = false;
 		uint64_t taken = atomic_load_explicit(&b->st_requests, memory_order_relaxed);

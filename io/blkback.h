@@ -38,6 +38,7 @@ struct blkback_config {
 	uint32_t mode;       /* XENITH_DISK_MODE_* */
 	bool ro, direct, sqpoll;
 	bool persistent;     /* offer persistent grants (zero-copy I/O into the guest's pages) */
+	void (*thread_init)(void); /* first call on the backend thread (the VMM confines it); NULL: none */
 };
 
 struct blkback_stats {
