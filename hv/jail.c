@@ -260,8 +260,19 @@ int confine_enter_jail(const char *workdir, struct errbuf *eb)
 	snprintf(old, sizeof(old), "%s%s", workdir, JAIL_OLD_ROOT);
 	if (mkdir(old, 0700) < 0)
 		return errbuf_set(eb, errno, "jail: %s: %s", old, strerror(errno));
-	if (syscall(SYS_pivot_root, workdir, old) < 0)
-		return errbuf_set(eb, errno, "jail: pivot_root(%s): %s", workdir, strerror(errno));
+	if (syscall(SYS_pivot_root, workdir, old) < 0) {
+		if (errno != EINVAL)
+			return errbuf_set(eb, errno, "jail: pivot_root(%s): %s", workdir, strerror(errno));
+		/*
+		 * The root is the initramfs (rootfs), which pivot_root cannot move
+		 * (the lab): do as switch_root does, the host's root bound under
+		 * the new one until confine_process() detaches it.
+		 */
+		if (mount("/", old, NULL, MS_BIND | MS_REC, NULL) < 0 || chdir(workdir) < 0 ||
+		    mount(workdir, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
+			return errbuf_set(eb, errno, "jail: moving into %s (the root is rootfs, which "
+					  "pivot_root cannot move): %s", workdir, strerror(errno));
+	}
 	if (chdir("/") < 0)
 		return errbuf_set(eb, errno, "jail: chdir(/): %s", strerror(errno));
 	priv.jailed = priv.old_root_attached = true;
