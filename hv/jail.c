@@ -40,6 +40,7 @@ static struct {
 	bool jail;
 	bool jailed, old_root_attached;
 	int devnull;
+	char cwd[PATH_MAX];
 	struct { char path[PATH_MAX]; bool ro; } paths[PATHS_MAX];
 	unsigned nr_paths;
 } priv = { .devnull = -1 };
@@ -138,6 +139,8 @@ int confine_prepare(const struct confine_opts *o, struct errbuf *eb)
 		return errbuf_set(eb, EPERM, "jail = 1 needs xenith run to start as root (a mount namespace "
 				  "and pivot_root); it runs as uid %u", (unsigned)geteuid());
 	priv.jail = o->jail;
+	if (!getcwd(priv.cwd, sizeof(priv.cwd)))
+		snprintf(priv.cwd, sizeof(priv.cwd), "/");
 	if (o->mode == CONFINE_PROCESS) {
 		close_inherited();
 		priv.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -162,6 +165,13 @@ int confine_prepare(const struct confine_opts *o, struct errbuf *eb)
 
 int confine_add_path(const char *path, bool ro, struct errbuf *eb)
 {
+	char abs[PATH_MAX];
+
+	/* A relative path is reopened relative to the working directory, which the jail keeps. */
+	if (path[0] != '/' && snprintf(abs, sizeof(abs), "%s/%s", priv.cwd, path) >= (int)sizeof(abs))
+		return errbuf_set(eb, ENAMETOOLONG, "confinement: %s/%s is too long", priv.cwd, path);
+	if (path[0] != '/')
+		path = abs;
 	for (unsigned i = 0; i < priv.nr_paths; i++) {
 		if (!strcmp(priv.paths[i].path, path)) {
 			priv.paths[i].ro &= ro;
@@ -170,8 +180,6 @@ int confine_add_path(const char *path, bool ro, struct errbuf *eb)
 	}
 	if (priv.nr_paths == PATHS_MAX)
 		return errbuf_set(eb, ENOSPC, "confinement: more than %d files to keep", PATHS_MAX);
-	if (path[0] != '/')
-		return errbuf_set(eb, EINVAL, "confinement: %s is not an absolute path", path);
 	snprintf(priv.paths[priv.nr_paths].path, PATH_MAX, "%s", path);
 	priv.paths[priv.nr_paths++].ro = ro;
 	return 0;
@@ -273,7 +281,8 @@ int confine_enter_jail(const char *workdir, struct errbuf *eb)
 			return errbuf_set(eb, errno, "jail: moving into %s (the root is rootfs, which "
 					  "pivot_root cannot move): %s", workdir, strerror(errno));
 	}
-	if (chdir("/") < 0)
+	/* The working directory is there when a disk was given relative to it. */
+	if (chdir(priv.cwd) < 0 && chdir("/") < 0)
 		return errbuf_set(eb, errno, "jail: chdir(/): %s", strerror(errno));
 	priv.jailed = priv.old_root_attached = true;
 	return 0;

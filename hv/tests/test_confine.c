@@ -280,17 +280,20 @@ static bool was_seen(const char *p)
 	return false;
 }
 
+/* The disk is given relative to the working directory: a reboot reopens it from there. */
 static void test_jail_holds_only_the_disk_and_survives_a_reboot(void **state)
 {
-	char img[PATH_MAX], disk[PATH_MAX + 16], root[64], sub[PATH_MAX];
+	char img[PATH_MAX], root[64], sub[PATH_MAX], cwd[PATH_MAX];
 	unsigned want = 0;
 
 	(void)state;
 	need_root();
 	make_image(img, sizeof(img), "jail.img", 0, 0);
-	snprintf(disk, sizeof(disk), "path=%s", img);
-	START(&P, "run", "--name", "t-jail", "--jail", "--disk", disk, "--on-poweroff", "restart",
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(pub_dir), 0);
+	START(&P, "run", "--name", "t-jail", "--jail", "--disk", "path=jail.img", "--on-poweroff", "restart",
 	      "--cmdline", VERIFY);
+	assert_int_equal(chdir(cwd), 0);
 	wait_two_verified_boots();
 	snprintf(root, sizeof(root), "/proc/%d/root/.", (int)P.pid); /* the link's target, not the link */
 	root_len = strlen(root);
