@@ -41,7 +41,7 @@ for ((i = 0; i < pairs; i++)); do
 	done
 done
 
-python3 - "$out" "$pairs" <<'EOF'
+[ "$pairs" -gt 0 ] && python3 - "$out" "$pairs" <<'EOF'
 import glob, json, statistics, sys
 
 out, pairs = sys.argv[1], int(sys.argv[2])
@@ -77,18 +77,28 @@ if over:
     print("over the 1% target (median of pairs): " + ", ".join("/".join(k) for k in over))
 EOF
 
-if [ "${PROFILE:-0}" = 1 ]; then
-	command -v perf >/dev/null || { echo "seccomp_cost: PROFILE=1 needs perf (linux-perf)" >&2; exit 2; }
-	perf record -q -e cpu-clock -F 4000 -o "$out/perf.data" -- "$xenith" bench exit --quick --no-archive \
-		>"$out/perf.log" 2>&1
-	# The busiest thread is the vCPU; seccomp's share: __seccomp_filter and what it runs
-	# (the JIT-compiled filter shows as unknown code in the kernel's module area).
-	perf script -i "$out/perf.data" -F tid,ip,sym 2>/dev/null | awk '
-		{ n[$1]++
+# The share of each busy thread's samples spent in seccomp: __seccomp_filter and
+# what it runs (JIT-compiled filters show as unnamed code in the kernel's module area).
+seccomp_share() {
+	perf script -i "$1" -F tid,ip,sym 2>/dev/null | awk -v what="$2" '
+		{ n[$1]++; total++
 		  if ($0 ~ /seccomp/) s[$1]++
 		  else if ($3 == "[unknown]" && $2 ~ /^ffffffffc/) u[$1]++ }
-		END { best = ""; for (t in n) if (best == "" || n[t] > n[best]) best = t
-		      printf "profile (perf, cpu-clock): the vCPU thread spent %.3f%% of %d samples in " \
-			     "seccomp, %.3f%% more in unnamed kernel-module code (JIT-compiled filters, " \
-			     "at most)\n", 100 * s[best] / n[best], n[best], 100 * u[best] / n[best] }'
+		END { for (t in n) if (n[t] > total / 20)
+			printf "profile (perf, cpu-clock), %s: thread %s (%d samples): %.3f%% in seccomp, " \
+			       "%.3f%% more in unnamed module code (JIT-compiled filters, at most)\n",
+			       what, t, n[t], 100 * s[t] / n[t], 100 * u[t] / n[t] }'
+}
+
+if [ "${PROFILE:-0}" = 1 ]; then
+	command -v perf >/dev/null || { echo "seccomp_cost: PROFILE=1 needs perf (linux-perf)" >&2; exit 2; }
+	perf record -q -e cpu-clock -F 4000 -o "$out/exit.data" -- "$xenith" bench exit --quick --no-archive \
+		>"$out/perf-exit.log" 2>&1
+	seccomp_share "$out/exit.data" "exit suite (the busiest thread is the vCPU)"
+	img="${XENITH_BLK_DIR:-/var/tmp}/xenith-seccomp-cost-$$.img"
+	dd if=/dev/urandom of="$img" bs=1M count=256 status=none
+	perf record -q -e cpu-clock -F 4000 -o "$out/blk.data" -- "$xenith" run -q -m 96 --disk "path=$img" \
+		--cmdline "blk rw=randread bs=4096 iodepth=32 size=268435456 runtime=3000" >"$out/perf-blk.log" 2>&1
+	rm -f "$img"
+	seccomp_share "$out/blk.data" "randread 4k qd32, ioeventfd (vCPU and backend threads)"
 fi

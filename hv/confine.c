@@ -55,7 +55,7 @@ enum args {
 	ARGS_IOCTL,     /* request number in ioctl_rules for this kind */
 	ARGS_MMAP,      /* no PROT_EXEC; besides main, private anonymous memory only */
 	ARGS_MPROTECT,  /* no PROT_EXEC */
-	ARGS_MADVISE,   /* MADV_DONTNEED only (free memory, thread stacks) */
+	ARGS_MADVISE,   /* giving memory back, huge-page hints: madvise_advice */
 	ARGS_CLONE,     /* CLONE_THREAD: threads, never a new process */
 	ARGS_CLONE3,    /* refused with ENOSYS: glibc falls back to clone, whose flags are checked */
 	ARGS_TGKILL,    /* our own process only */
@@ -176,6 +176,8 @@ static const struct ioctl_rule ioctl_rules[] = {
 	{ BLKGETSIZE64, K(MAIN), "BLKGETSIZE64", "reboot: a block device's size" },
 };
 
+/* Giving memory back (free, thread stacks) and huge-page hints (glibc's malloc tunables). */
+static const int madvise_advice[] = { MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE };
 static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW };
 
 const char *confine_kind_name(enum confine_kind kind)
@@ -260,8 +262,11 @@ static int add_rule(scmp_filter_ctx ctx, const struct syscall_rule *r, enum conf
 		a[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 	case ARGS_MADVISE:
-		a[0] = SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED);
-		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+		for (size_t i = 0; rc == 0 && i < sizeof(madvise_advice) / sizeof(madvise_advice[0]); i++) {
+			a[0] = SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)madvise_advice[i]);
+			rc = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+		}
+		return rc;
 	case ARGS_CLONE:
 		a[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
