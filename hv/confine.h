@@ -19,13 +19,14 @@
  * loopbacks, bench responders; control) lists what those need too.
  *
  * Order, for `xenith run`:
- *   confine_prepare()          before any thread: filters compiled, names
- *                              of system calls resolved, SIGSYS handler
+ *   confine_prepare()          before any thread: inherited descriptors
+ *                              closed, no-new-privileges, filters compiled,
+ *                              names of system calls resolved, SIGSYS handler
  *   ... set-up: KVM, domain_create (memory, vCPUs, disks) ...
  *   confine_enter_jail()       (jail only) the new root; the host's stays
  *                              reachable under confine_host_path() ...
  *   control_server_start()     ... so the control socket is bound there
- *   confine_process()          host root detached, fds closed, uid/gid
+ *   confine_process()          host root detached, stdin on /dev/null, uid/gid
  *                              dropped, main filter on every thread; threads
  *                              that started earlier wait in confine_thread()
  *                              until this is done, then narrow themselves
