@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,7 +149,8 @@ int blkback_check_request(const struct blkif_request *r, uint64_t disk_sectors, 
 
 /*
  * What the ring may do, fixed before it starts: the operations the backend
- * submits, on its two registered files only, and no registration later.
+ * submits, on its two registered files only, and no registration later;
+ * then the ring is enabled.
  * io_uring's operations are not seen by seccomp (hv/confine.c): without
  * this, a backend thread taken over could open files or sockets, or read
  * any descriptor of the VMM, through its ring.
@@ -168,7 +170,11 @@ static int restrict_ring(struct io_uring *ring)
 	}
 	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
 	res[n++].sqe_flags = IOSQE_FIXED_FILE;
-	return io_uring_register_restrictions(ring, res, n);
+	/* The system calls themselves: Debian's liburing.so 2.3 does not export its wrappers. */
+	if (syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_RESTRICTIONS, res, n) < 0 ||
+	    syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
+		return -errno;
+	return 0;
 }
 
 int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *msg, size_t msglen)
@@ -263,8 +269,6 @@ int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *m
 		goto fail;
 	}
 	r = restrict_ring(&b->uring);
-	if (r == 0)
-		r = io_uring_enable_rings(&b->uring);
 	if (r < 0) {
 		snprintf(msg, msglen, "disk %u: io_uring restrictions: %s (the kernel needs 5.10 or later)",
 			 cfg->index, strerror(-r));
