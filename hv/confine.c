@@ -134,6 +134,7 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_ftruncate, K(MAIN), 0, ARGS_ANY, "sizing guest memory" },
 	{ __NR_io_uring_setup, K(MAIN), 0, ARGS_ANY, "a reopened disk's ring" },
 	{ __NR_io_uring_register, K(MAIN), 0, ARGS_ANY, "a reopened disk's buffers and file" },
+	{ __NR_flock, K(MAIN), 0, ARGS_ANY, "locking a reopened disk image (as fcntl's OFD locks)" },
 	{ __NR_unlink, K(MAIN), 0, ARGS_ANY, "removing the control socket and lock files at exit" },
 	{ __NR_unlinkat, K(MAIN), 0, ARGS_ANY, "removing the control socket and lock files at exit" },
 	{ __NR_lseek, K(MAIN), 0, ARGS_ANY, "stdio" },

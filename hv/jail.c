@@ -39,6 +39,7 @@ static struct {
 	char user[64];
 	bool jail;
 	bool jailed, old_root_attached;
+	bool test_no_pivot;           /* XENITH_TEST_JAIL_NO_PIVOT=1: the rootfs way, on any host */
 	int devnull;
 	char cwd[PATH_MAX];
 	struct { char path[PATH_MAX]; bool ro; } paths[PATHS_MAX];
@@ -121,6 +122,8 @@ int confine_prepare(const struct confine_opts *o, struct errbuf *eb)
 	if (o->mode == CONFINE_OFF)
 		return 0;
 	confine.test_hook = t && !strcmp(t, "1");
+	t = getenv("XENITH_TEST_JAIL_NO_PIVOT");
+	priv.test_no_pivot = t && !strcmp(t, "1");
 	if (o->user && *o->user) {
 		if (geteuid() != 0)
 			return errbuf_set(eb, EPERM, "user = %s: only a VMM started as root can switch to "
@@ -268,16 +271,21 @@ int confine_enter_jail(const char *workdir, struct errbuf *eb)
 	snprintf(old, sizeof(old), "%s%s", workdir, JAIL_OLD_ROOT);
 	if (mkdir(old, 0700) < 0)
 		return errbuf_set(eb, errno, "jail: %s: %s", old, strerror(errno));
-	if (syscall(SYS_pivot_root, workdir, old) < 0) {
-		if (errno != EINVAL)
+	if (priv.test_no_pivot || syscall(SYS_pivot_root, workdir, old) < 0) {
+		char inner[2 * PATH_MAX];
+
+		if (!priv.test_no_pivot && errno != EINVAL)
 			return errbuf_set(eb, errno, "jail: pivot_root(%s): %s", workdir, strerror(errno));
 		/*
 		 * The root is the initramfs (rootfs), which pivot_root cannot move
 		 * (the lab): do as switch_root does, the host's root bound under
-		 * the new one until confine_process() detaches it.
+		 * the new one until confine_process() detaches it.  The bound copy
+		 * of the host's tree has the new root mounted on workdir too: off
+		 * with it, so that the host's run directory shows there.
 		 */
-		if (mount("/", old, NULL, MS_BIND | MS_REC, NULL) < 0 || chdir(workdir) < 0 ||
-		    mount(workdir, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
+		snprintf(inner, sizeof(inner), "%s%s", old, workdir);
+		if (mount("/", old, NULL, MS_BIND | MS_REC, NULL) < 0 || umount2(inner, MNT_DETACH) < 0 ||
+		    chdir(workdir) < 0 || mount(workdir, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
 			return errbuf_set(eb, errno, "jail: moving into %s (the root is rootfs, which "
 					  "pivot_root cannot move): %s", workdir, strerror(errno));
 	}

@@ -39,6 +39,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	unsetenv("XENITH_TEST_SECCOMP");
+	unsetenv("XENITH_TEST_JAIL_NO_PIVOT");
 	if (P.pid > 0 && !P.exited) {
 		kill(P.pid, SIGKILL);
 		proc_wait(&P, 20);
@@ -281,12 +282,11 @@ static bool was_seen(const char *p)
 }
 
 /* The disk is given relative to the working directory: a reboot reopens it from there. */
-static void test_jail_holds_only_the_disk_and_survives_a_reboot(void **state)
+static void jail_holds_only_the_disk_and_survives_a_reboot(void)
 {
 	char img[PATH_MAX], root[64], sub[PATH_MAX], cwd[PATH_MAX];
 	unsigned want = 0;
 
-	(void)state;
 	need_root();
 	make_image(img, sizeof(img), "jail.img", 0, 0);
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
@@ -315,6 +315,21 @@ static void test_jail_holds_only_the_disk_and_survives_a_reboot(void **state)
 	assert_int_equal(RUN(&Q, 20, "destroy", "t-jail"), 0);
 	proc_wait(&P, 20);
 	assert_int_equal(P.status, 67);
+}
+
+static void test_jail_holds_only_the_disk_and_survives_a_reboot(void **state)
+{
+	(void)state;
+	jail_holds_only_the_disk_and_survives_a_reboot();
+}
+
+/* Where the root is the initramfs (the lab), pivot_root cannot move it: the switch_root way. */
+static void test_jail_without_pivot_root_holds_only_the_disk_too(void **state)
+{
+	(void)state;
+	setenv("XENITH_TEST_JAIL_NO_PIVOT", "1", 1);
+	jail_holds_only_the_disk_and_survives_a_reboot();
+	unsetenv("XENITH_TEST_JAIL_NO_PIVOT");
 }
 
 static int remove_images(void **state)
@@ -351,6 +366,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_user_who_cannot_open_a_disk_is_refused_at_start, teardown),
 		cmocka_unit_test_teardown(test_unknown_user_is_a_configuration_error, teardown),
 		cmocka_unit_test_teardown(test_jail_holds_only_the_disk_and_survives_a_reboot, teardown),
+		cmocka_unit_test_teardown(test_jail_without_pivot_root_holds_only_the_disk_too, teardown),
 	};
 
 	harness_require_kvm();
