@@ -8,6 +8,7 @@ packages=(
 	libcmocka-dev                  # unit and kvm test tiers
 	libsqlite3-dev zlib1g-dev      # the benchmark results index (linked statically)
 	liburing-dev                   # the block backend (io/blkback.c)
+	libseccomp-dev                 # the VMM's system call filters (hv/confine.c)
 	fio                            # native baseline of the blk benchmark suite
 	clang libclang-rt-dev          # the fuzz tier (fuzz/run.sh); clang only recommends libFuzzer's runtime
 	qemu-system-x86 busybox-static cpio  # the lab tier (ci/lab/)

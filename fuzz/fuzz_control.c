@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "control.h"
 #include "domain.h"
 #include "fuzz.h"
@@ -123,6 +124,12 @@ int domain_disks_json(struct domain *d, char *buf, size_t size)
 	(void)d;
 	record(CALL_DISKS);
 	return snprintf(buf, size, "[]");
+}
+
+/* The accept thread narrows its seccomp filter first; the fuzzer runs unconfined. */
+void confine_thread(enum confine_kind kind)
+{
+	(void)kind;
 }
 
 int console_attach(struct console *c, int fd)

@@ -410,6 +410,15 @@ static int prog_evtchn(const char *args)
 	return 0;
 }
 
+/* The kvm tier's seccomp test: the VMM's vCPU thread makes a call its filter refuses. */
+static int prog_seccomp(const char *args)
+{
+	(void)args;
+	printf("seccomp: forbidden system call -> %ld\n",
+	       hypercall2(__HYPERVISOR_xenith_test, XENITH_TEST_FORBIDDEN_SYSCALL, 0));
+	return 0;
+}
+
 static int prog_reboot(const char *args)
 {
 	(void)args;
@@ -545,6 +554,7 @@ static const struct program programs[] = {
 	{ "timer", prog_timer, "wait for N ticks of an MS-ms periodic timer (interrupts at CPL 0)" },
 	{ "exit", prog_exit, "power off with exit code N" },
 	{ "reboot", prog_reboot, "ask for a reboot" },
+	{ "seccomp", prog_seccomp, "make the VMM call what its seccomp filter forbids (tests)" },
 	{ "mem", prog_mem, "allocator self-test" },
 	{ "hostile", hostile_main, "what a well-behaved guest never does (guest/hostile.c)" },
 	{ "escape", prog_escape, "terminal escapes in console output and in a failed GUEST_ASSERT" },

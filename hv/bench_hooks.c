@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "domain.h"
 
 struct domain_bench {
@@ -57,6 +58,7 @@ static void *echo_thread(void *arg)
 	struct domain_bench *b = d->bench;
 	uint64_t v;
 
+	confine_thread(CONFINE_BENCH);
 	while (!atomic_load(&b->stop)) {
 		if (read(b->echo_fd, &v, sizeof(v)) != sizeof(v))
 			continue;
@@ -142,6 +144,7 @@ static void *shmem_thread(void *arg)
 	struct shmem_job *job = arg;
 	struct domain_bench *b = job->d->bench;
 
+	confine_thread(CONFINE_BENCH);
 	for (uint64_t n = 1; n <= job->count; n++) {
 		uint64_t deadline = now_ns() + 1000000000ull;
 		unsigned spins = 0;

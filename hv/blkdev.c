@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "blkback.h"
+#include "confine.h"
 #include "domain.h"
 #include "json.h"
 
@@ -124,6 +125,7 @@ static int domain_disks_open_all(struct domain *d, struct errbuf *eb)
 				.path = dc->path, .index = i, .queue = q, .mode = mode_abi(dc->mode),
 				.ro = dc->ro, .direct = dc->direct, .sqpoll = dc->sqpoll,
 				.persistent = dc->persistent, .same_as = &dd->lock.st,
+				.thread_init = confine_backend_thread,
 			};
 			struct domain_disk_queue *dq = &dd->q[q];
 			char msg[PATH_MAX + 128];

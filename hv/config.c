@@ -19,7 +19,7 @@
 
 const char *const config_keys[] = {
 	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "disk", "on_poweroff", "on_reboot", "on_crash",
-	"console_log", "console_log_max", "timeout", NULL,
+	"console_log", "console_log_max", "timeout", "seccomp", "user", "jail", NULL,
 };
 
 void config_init(struct domain_config *cfg)
@@ -32,6 +32,7 @@ void config_init(struct domain_config *cfg)
 	cfg->on_reboot = ACTION_RESTART;
 	cfg->on_crash = ACTION_DESTROY;
 	cfg->console_log_max = (uint64_t)CONFIG_CONSOLE_LOG_MAX_DEFAULT_MIB << 20;
+	cfg->seccomp = true;
 }
 
 const char *config_action_name(enum domain_action a)
@@ -360,6 +361,19 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 			return errbuf_set(eb, EINVAL, "timeout = %s: must be a number of seconds, more "
 					  "than 0 and at most one year (e.g. 0.5, 30)", v);
 		cfg->timeout_s = t;
+		return 0;
+	}
+	if (!strcmp(key, "seccomp") || !strcmp(key, "jail")) {
+		if (strcmp(v, "0") && strcmp(v, "1"))
+			return errbuf_set(eb, EINVAL, "%s = %s: must be 0 or 1", key, v);
+		*(key[0] == 's' ? &cfg->seccomp : &cfg->jail) = v[0] == '1';
+		return 0;
+	}
+	if (!strcmp(key, "user")) {
+		if (!*v || strlen(v) >= sizeof(cfg->user) || strchr(v, '/'))
+			return errbuf_set(eb, EINVAL, "user = %s: must be a user name or UID:GID, at most "
+					  "%zu characters", v, sizeof(cfg->user) - 1);
+		strcpy(cfg->user, v);
 		return 0;
 	}
 	return unknown_key(key, eb);

@@ -63,6 +63,10 @@ struct domain_config {
 	struct disk_config disks[CONFIG_MAX_DISKS]; /* `disk` keys, in order */
 	unsigned nr_disks;
 	double timeout_s;                     /* 0 means none */
+	/* Confinement (hv/confine.h) */
+	bool seccomp;                         /* system call filters; default 1 */
+	char user[64];                        /* "" keeps the uid; NAME or UID:GID */
+	bool jail;                            /* private mount namespace; default 0 */
 	char base_dir[PATH_MAX];              /* relative paths in a file are relative to it */
 };
 

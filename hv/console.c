@@ -34,6 +34,7 @@ int console_init(struct console *c, int out_fd, const char *prefix, const char *
 	memset(c, 0, sizeof(*c));
 	c->out_fd = out_fd;
 	c->log_fd = -1;
+	c->log1_fd = -1;
 	c->log_max = log_max ? log_max : CONSOLE_LOG_MAX_DEFAULT;
 	text_filter_init(&c->filter, 0);
 	snprintf(c->prefix, sizeof(c->prefix), "%s", prefix ? prefix : "");
@@ -44,12 +45,35 @@ int console_init(struct console *c, int out_fd, const char *prefix, const char *
 		if (strlen(log_path) + 2 >= sizeof(c->log_path))
 			return errbuf_set(eb, ENAMETOOLONG, "console_log %.64s...: path too long", log_path);
 		snprintf(c->log_path, sizeof(c->log_path), "%s", log_path);
-		c->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		/* Read and write: a rotation copies LOG into LOG.1 (log_rotate). */
+		c->log_fd = open(log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (c->log_fd < 0 && (errno == EACCES || errno == EISDIR || errno == ENXIO))
+			c->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (c->log_fd < 0)
 			return errbuf_set(eb, errno, "console_log %s: %s", log_path, strerror(errno));
 		if (fstat(c->log_fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			char old[PATH_MAX + 2];
+			struct stat st1;
+
 			c->log_capped = true;
 			c->log_size = c->log_output = (uint64_t)st.st_size; /* appending: it counts */
+			/*
+			 * LOG.1 is opened now, while files may still be opened: the
+			 * VMM's threads may not open or rename files once it is
+			 * confined (seccomp, a jail without this directory).
+			 */
+			snprintf(old, sizeof(old), "%s.1", log_path);
+			c->log1_fd = open(old, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+			if (c->log1_fd < 0) {
+				int e = errno;
+
+				close(c->log_fd);
+				c->log_fd = -1;
+				return errbuf_set(eb, e, "console_log %s: its rotation file %s: %s", log_path,
+						  old, strerror(e));
+			}
+			if (fstat(c->log1_fd, &st1) == 0 && S_ISREG(st1.st_mode))
+				c->log1_output = (uint64_t)st1.st_size; /* an earlier run's: output, dropped next */
 		}
 	}
 	pthread_mutex_init(&c->lock, NULL);
@@ -67,6 +91,9 @@ void console_fini(struct console *c)
 	if (c->log_fd >= 0)
 		close(c->log_fd);
 	c->log_fd = -1;
+	if (c->log1_fd >= 0)
+		close(c->log1_fd);
+	c->log1_fd = -1;
 	pthread_mutex_destroy(&c->lock);
 }
 
@@ -125,56 +152,51 @@ static __attribute__((format(printf, 2, 3))) int log_note(struct console *c, con
 }
 
 /*
- * LOG becomes LOG.1 (the older LOG.1 goes: its output is dropped) and a
- * new LOG starts with a line saying so.  If LOG cannot be renamed, it is
- * emptied instead; if no new LOG can be made, logging stops (on stderr).
+ * LOG's output moves to LOG.1 (what LOG.1 held goes: that output is
+ * dropped) and LOG starts again with a line saying so.  Both files were
+ * opened by console_init(): the rotation names no path, so it works under
+ * the seccomp filters (no thread may open or rename a file) and in a jail
+ * (which holds only the disks).  If LOG.1 cannot take the output, it is
+ * dropped; if LOG cannot be emptied, logging stops (on stderr).
  */
 static void log_rotate(struct console *c)
 {
-	char old[PATH_MAX + 2];
 	uint64_t dropped = c->log1_output, moved = c->log_output;
-	struct stat st;
-	int fd;
+	loff_t in = 0, out = 0;
+	int err = 0;
 
-	snprintf(old, sizeof(old), "%s.1", c->log_path);
-	if (!c->log_rotated) /* an earlier run's LOG.1: all of it counts as output */
-		dropped = lstat(old, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-	if (rename(c->log_path, old) < 0) {
-		int e = errno;
+	if (ftruncate(c->log1_fd, 0) < 0)
+		err = errno;
+	while (!err && (uint64_t)in < c->log_size) {
+		ssize_t n = copy_file_range(c->log_fd, &in, c->log1_fd, &out, (size_t)(c->log_size - (uint64_t)in), 0);
 
-		if (ftruncate(c->log_fd, 0) < 0) {
-			fprintf(stderr, "xenith: console_log %s reached console_log_max and can neither be "
-				"renamed (%s) nor emptied (%s); guest output is no longer logged\n",
-				c->log_path, strerror(e), strerror(errno));
-			close(c->log_fd);
-			c->log_fd = -1;
-			return;
-		}
-		c->log_size = c->log_output = 0;
-		c->log_dropped += moved;
-		log_note(c, "xenith: console log reached console_log_max (%llu bytes) and could not be "
-			 "renamed to %s (%s), so it was emptied: %llu bytes of older output dropped "
-			 "(%llu in all)\n", (unsigned long long)c->log_max, old, strerror(e),
-			 (unsigned long long)moved, (unsigned long long)c->log_dropped);
-		return;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			err = n < 0 ? errno : EIO;
 	}
-	c->log_rotated = true;
-	c->log1_output = moved;
-	c->log_dropped += dropped;
-	/* O_EXCL: the name was just freed; whatever appeared there since is not ours to follow. */
-	fd = open(c->log_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-	close(c->log_fd);
-	c->log_fd = fd;
-	if (fd < 0) {
-		fprintf(stderr, "xenith: console_log %s reached console_log_max and was renamed to %s, but "
-			"a new %s cannot be created (%s); guest output is no longer logged\n", c->log_path,
-			old, c->log_path, strerror(errno));
+	if (ftruncate(c->log_fd, 0) < 0) {
+		fprintf(stderr, "xenith: console_log %s reached console_log_max and cannot be emptied (%s); "
+			"guest output is no longer logged\n", c->log_path, strerror(errno));
+		close(c->log_fd);
+		c->log_fd = -1;
 		return;
 	}
 	c->log_size = c->log_output = 0;
+	if (err) {
+		c->log1_output = 0;
+		c->log_dropped += dropped + moved;
+		log_note(c, "xenith: console log reached console_log_max (%llu bytes) and could not be "
+			 "copied to %s.1 (%s), so it was emptied: %llu bytes of older output dropped "
+			 "(%llu in all)\n", (unsigned long long)c->log_max, c->log_path, strerror(err),
+			 (unsigned long long)(dropped + moved), (unsigned long long)c->log_dropped);
+		return;
+	}
+	c->log1_output = moved;
+	c->log_dropped += dropped;
 	log_note(c, "xenith: console log reached console_log_max (%llu bytes): the %llu bytes of output "
-		 "before this line are in %s; %llu bytes of older output dropped (%llu in all)\n",
-		 (unsigned long long)c->log_max, (unsigned long long)moved, old,
+		 "before this line are in %s.1; %llu bytes of older output dropped (%llu in all)\n",
+		 (unsigned long long)c->log_max, (unsigned long long)moved, c->log_path,
 		 (unsigned long long)dropped, (unsigned long long)c->log_dropped);
 }
 

@@ -9,9 +9,10 @@
  * terminal escape.  Every sink is bounded except stdout (the user's):
  * the history is a 16 KiB ring, a client whose socket is full is dropped,
  * and the log file is capped by size with one rotation: when a line would
- * take it past log_max, LOG becomes LOG.1 (replacing the older LOG.1, whose
- * bytes are dropped) and a new LOG starts with a line that says so and how
- * many bytes were dropped.  A log on a FIFO or a device is not capped (it
+ * take it past log_max, LOG's output moves to LOG.1 (replacing what LOG.1
+ * held, whose bytes are dropped) and LOG starts again with a line that says
+ * so and how many bytes were dropped.  Both files are opened at start, so a
+ * rotation needs no path (a confined VMM may not open or rename files).  A log on a FIFO or a device is not capped (it
  * cannot be rotated; it fills no file).  Output that a write error lost
  * (a full disk) is reported by a line in the log once writing works again.
  */
@@ -39,13 +40,13 @@ struct console {
 	pthread_mutex_t lock;
 	int out_fd;          /* usually 1; -1 for none */
 	int log_fd;          /* -1 when no console_log */
+	int log1_fd;         /* LOG.1, opened with it when LOG is a regular file; else -1 */
 	char log_path[PATH_MAX];
 	uint64_t log_max;    /* the cap on the log file, in bytes */
 	uint64_t log_size;   /* bytes in the current log file */
 	bool log_capped;     /* a regular file: rotated at log_max */
-	bool log_rotated;    /* LOG.1 is one this console made */
 	uint64_t log_output; /* bytes of output (not xenith's notes) in the current log file */
-	uint64_t log1_output;/* the same in LOG.1, once log_rotated */
+	uint64_t log1_output;/* the same in LOG.1 (all of an earlier run's LOG.1) */
 	uint64_t log_dropped;/* bytes of output that rotations deleted */
 	uint64_t log_lost;   /* bytes a failed write lost, not yet reported in the log */
 	int log_errno;       /* why they were lost */

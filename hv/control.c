@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "domain.h"
 
 /* Requests that change the domain wait this long for ctl_lock (a restart, another pause). */
@@ -414,6 +415,7 @@ static void *accept_thread(void *arg)
 {
 	struct control_server *s = arg;
 
+	confine_thread(CONFINE_CONTROL); /* per-client threads: the same, first thing */
 	for (;;) {
 		struct pollfd p[2] = { { .fd = s->listen_fd, .events = POLLIN },
 				       { .fd = s->stop_pipe[0], .events = POLLIN } };

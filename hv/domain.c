@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "builder.h"
+#include "confine.h"
 #include "hypercall.h"
 #include "linux.h"
 #include "loopback.h"
@@ -96,6 +97,7 @@ static void *timer_thread(void *arg)
 {
 	struct domain *d = arg;
 
+	confine_thread(CONFINE_TIMER);
 	pthread_mutex_lock(&d->lock);
 	while (!d->timer_stop) {
 		uint64_t now = now_ns(), next = UINT64_MAX;
@@ -227,6 +229,8 @@ static void *watchdog_thread(void *arg)
 {
 	struct domain *d = arg;
 	char what[512];
+
+	confine_thread(CONFINE_WATCHDOG);
 
 	pthread_mutex_lock(&d->lock);
 	while (!d->watchdog_stop) {

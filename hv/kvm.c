@@ -24,17 +24,26 @@ static const struct kvm_cap_req required_caps[] = {
 	{ KVM_CAP_GET_TSC_KHZ, "KVM_CAP_GET_TSC_KHZ", "the guest clock" },
 };
 
+/*
+ * Looked up once: a reboot rebuilds the domain where /sys may no longer be
+ * reachable (jail = 1), and under the main thread's seccomp filter.
+ */
 const char *kvm_vendor_module(void)
 {
 	static const char *const mods[] = { "kvm_pvm", "kvm_intel", "kvm_amd" };
+	static const char *found;
+	const char *m = __atomic_load_n(&found, __ATOMIC_ACQUIRE);
 	char path[64];
 
-	for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
+	for (size_t i = 0; !m && i < sizeof(mods) / sizeof(mods[0]); i++) {
 		snprintf(path, sizeof(path), "/sys/module/%s", mods[i]);
 		if (access(path, F_OK) == 0)
-			return mods[i];
+			m = mods[i];
 	}
-	return "unknown";
+	if (!m)
+		m = "unknown";
+	__atomic_store_n(&found, m, __ATOMIC_RELEASE);
+	return m;
 }
 
 static int get_supported_cpuid(struct kvm_sys *sys, struct errbuf *eb)

@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "domain.h"
 
 struct evtchn_loopback {
@@ -22,6 +23,7 @@ static void *loopback_thread(void *arg)
 	struct evtchn_loopback *lb = arg;
 	uint64_t n;
 
+	confine_thread(CONFINE_LOOPBACK);
 	for (;;) {
 		if (read(lb->fd, &n, sizeof(n)) != sizeof(n) && errno != EINTR)
 			break;

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 
 #include "builder.h"
+#include "confine.h"
 #include "hypercall.h"
 #include "linux.h"
 #include "trap.h"
@@ -274,6 +275,7 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct domain *d = v->d;
 
+	confine_thread(CONFINE_VCPU);
 	for (;;) {
 		if (d->pause_requested || d->stop_requested || !atomic_load(&v->up) ||
 		    atomic_load(&v->start_pending)) {

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,6 +143,40 @@ int blkback_check_request(const struct blkif_request *r, uint64_t disk_sectors, 
 	return BLKIF_RSP_OKAY;
 }
 
+/* The registered files: every operation names one of them (IOSQE_FIXED_FILE). */
+#define FILE_DISK 0
+#define FILE_KICK 1
+
+/*
+ * What the ring may do, fixed before it starts: the operations the backend
+ * submits, on its two registered files only, and no registration later;
+ * then the ring is enabled.
+ * io_uring's operations are not seen by seccomp (hv/confine.c): without
+ * this, a backend thread taken over could open files or sockets, or read
+ * any descriptor of the VMM, through its ring.
+ */
+static int restrict_ring(struct io_uring *ring)
+{
+	static const uint8_t ops[] = { IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED, IORING_OP_READV,
+				       IORING_OP_WRITEV, IORING_OP_FSYNC, IORING_OP_FALLOCATE,
+				       IORING_OP_READ, IORING_OP_ASYNC_CANCEL };
+	struct io_uring_restriction res[sizeof(ops) + 1];
+	unsigned n = 0;
+
+	memset(res, 0, sizeof(res));
+	for (; n < sizeof(ops); n++) {
+		res[n].opcode = IORING_RESTRICTION_SQE_OP;
+		res[n].sqe_op = ops[n];
+	}
+	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
+	res[n++].sqe_flags = IOSQE_FIXED_FILE;
+	/* The system calls themselves: Debian's liburing.so 2.3 does not export its wrappers. */
+	if (syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_RESTRICTIONS, res, n) < 0 ||
+	    syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *msg, size_t msglen)
 {
 	struct io_uring_params p = { 0 };
@@ -224,8 +259,9 @@ int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *m
 		b->slot[i].buf = b->bufs + (size_t)i * SLOT_BYTES;
 		iov[i] = (struct iovec){ b->slot[i].buf, SLOT_BYTES };
 	}
+	p.flags = IORING_SETUP_R_DISABLED; /* until restricted */
 	if (cfg->sqpoll) {
-		p.flags = IORING_SETUP_SQPOLL;
+		p.flags |= IORING_SETUP_SQPOLL;
 		p.sq_thread_idle = 100; /* ms */
 	}
 	r = io_uring_queue_init_params(URING_ENTRIES, &b->uring, &p);
@@ -237,16 +273,56 @@ int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *m
 	b->uring_ready = true;
 	r = io_uring_register_buffers(&b->uring, iov, SLOTS);
 	if (r == 0)
-		r = io_uring_register_files(&b->uring, &b->fd, 1);
+		r = io_uring_register_files(&b->uring, (const int[]){ [FILE_DISK] = b->fd, [FILE_KICK] = b->kick_fd }, 2);
 	if (r < 0) {
 		snprintf(msg, msglen, "disk %u: io_uring registration: %s (RLIMIT_MEMLOCK?)", cfg->index,
 			 strerror(-r));
+		goto fail;
+	}
+	r = restrict_ring(&b->uring);
+	if (r < 0) {
+		snprintf(msg, msglen, "disk %u: io_uring restrictions: %s (the kernel needs 5.10 or later)",
+			 cfg->index, strerror(-r));
 		goto fail;
 	}
 	*out = b;
 	return 0;
 fail:
 	blkback_close(b);
+	return r;
+}
+
+int blkback_test_op(struct blkback *b, uint8_t opcode, bool fixed)
+{
+	static char buf[512] __attribute__((aligned(4096)));
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int r;
+
+	if (b->running)
+		return -EBUSY;
+	sqe = io_uring_get_sqe(&b->uring);
+	if (!sqe)
+		return -EAGAIN;
+	if (opcode == IORING_OP_OPENAT)
+		io_uring_prep_openat(sqe, AT_FDCWD, "/", O_RDONLY | O_DIRECTORY, 0);
+	else if (opcode == IORING_OP_FSYNC)
+		io_uring_prep_fsync(sqe, fixed ? FILE_DISK : b->fd, 0);
+	else
+		io_uring_prep_read(sqe, fixed ? FILE_DISK : b->fd, buf, sizeof(buf), 0);
+	if (fixed)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, TAG_KICK - 2);
+	r = io_uring_submit(&b->uring);
+	if (r < 0)
+		return r;
+	r = io_uring_wait_cqe(&b->uring, &cqe);
+	if (r < 0)
+		return r;
+	r = cqe->res;
+	io_uring_cqe_seen(&b->uring, cqe);
+	if (r >= 0 && opcode == IORING_OP_OPENAT)
+		close(r);
 	return r;
 }
 
@@ -474,26 +550,26 @@ static void start(struct blkback *b, struct inflight *s)
 	case BLKIF_OP_READ:
 		atomic_fetch_add(&b->st_reads, 1);
 		if (s->zero_copy)
-			io_uring_prep_readv(sqe, 0, s->iov, s->req.nr_segments, off);
+			io_uring_prep_readv(sqe, FILE_DISK, s->iov, s->req.nr_segments, off);
 		else
-			io_uring_prep_read_fixed(sqe, 0, s->buf, (unsigned)(s->nsectors * XENITH_SECTOR_SIZE),
+			io_uring_prep_read_fixed(sqe, FILE_DISK, s->buf, (unsigned)(s->nsectors * XENITH_SECTOR_SIZE),
 						 off, (int)(s - b->slot));
 		break;
 	case BLKIF_OP_WRITE:
 		atomic_fetch_add(&b->st_writes, 1);
 		if (s->zero_copy)
-			io_uring_prep_writev(sqe, 0, s->iov, s->req.nr_segments, off);
+			io_uring_prep_writev(sqe, FILE_DISK, s->iov, s->req.nr_segments, off);
 		else
-			io_uring_prep_write_fixed(sqe, 0, s->buf, (unsigned)(s->nsectors * XENITH_SECTOR_SIZE),
+			io_uring_prep_write_fixed(sqe, FILE_DISK, s->buf, (unsigned)(s->nsectors * XENITH_SECTOR_SIZE),
 						  off, (int)(s - b->slot));
 		break;
 	case BLKIF_OP_FLUSH_DISKCACHE:
 		atomic_fetch_add(&b->st_flushes, 1);
-		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, FILE_DISK, IORING_FSYNC_DATASYNC);
 		break;
 	default: /* BLKIF_OP_DISCARD on a file */
 		atomic_fetch_add(&b->st_discards, 1);
-		io_uring_prep_fallocate(sqe, 0, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+		io_uring_prep_fallocate(sqe, FILE_DISK, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
 					s->nsectors * XENITH_SECTOR_SIZE);
 		break;
 	}
@@ -553,7 +629,8 @@ static void arm_kick(struct blkback *b)
 
 	if (!sqe)
 		return;
-	io_uring_prep_read(sqe, b->kick_fd, &b->kick_val, sizeof(b->kick_val), 0);
+	io_uring_prep_read(sqe, FILE_KICK, &b->kick_val, sizeof(b->kick_val), 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, TAG_KICK);
 }
 
@@ -616,6 +693,8 @@ static void *blkback_thread(void *arg)
 	bool poll = b->cfg.mode == XENITH_DISK_MODE_POLL, kick_armed = false;
 	uint64_t idle_rounds = 0, idle_since = 0;
 
+	if (b->cfg.thread_init)
+		b->cfg.thread_init();
 	for (;;) {
 		bool stopping = atomic_load(&b->stop), kick_done = false;
 		uint64_t taken = atomic_load_explicit(&b->st_requests, memory_order_relaxed);
@@ -707,6 +786,7 @@ static void *blkback_thread(void *arg)
 
 		if (sqe) {
 			io_uring_prep_cancel64(sqe, TAG_KICK, 0);
+			sqe->flags |= IOSQE_FIXED_FILE; /* the ring requires it of every operation */
 			io_uring_sqe_set_data64(sqe, TAG_KICK - 1);
 			io_uring_submit(&b->uring);
 		}

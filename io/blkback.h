@@ -42,6 +42,7 @@ struct blkback_config {
 	/* If set: the file opened must be this one (st_dev/st_ino, or st_rdev for a block
 	 * device), e.g. the one the caller locked; another file at path is refused. */
 	const struct stat *same_as;
+	void (*thread_init)(void); /* first call on the backend thread (the VMM confines it); NULL: none */
 };
 
 struct blkback_stats {
@@ -55,6 +56,13 @@ struct blkback;
 /* Opens the backing store and sets up io_uring; nothing runs yet.  msg gets the reason on failure. */
 int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *msg, size_t msglen);
 void blkback_close(struct blkback *b);
+/*
+ * Tests only: submits one operation to an unconnected backend's ring: an
+ * openat of "/" (IORING_OP_OPENAT), an fsync, else a read of the disk's first sector,
+ * through the registered file (fixed) or its descriptor; the completion's
+ * result.  The ring refuses all but its own operations on its own files.
+ */
+int blkback_test_op(struct blkback *b, uint8_t opcode, bool fixed);
 
 void blkback_info(const struct blkback *b, struct xenith_disk_info *info);
 int blkback_kick_fd(const struct blkback *b);

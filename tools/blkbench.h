@@ -12,6 +12,7 @@ struct blk_bench_opts {
 	unsigned repeat, warmup;
 	bool (*only)(void *opaque, const char *job); /* NULL: every job */
 	void *opaque;
+	bool no_seccomp; /* the guests' VMMs run with --no-seccomp */
 };
 
 /* 0 (also when fio is missing: the run's note says so), -1 on failure (said on stderr). */

@@ -21,6 +21,7 @@
 #include "density.h"
 #include "../bench/archive.h"
 #include "version.h"
+#include "confine.h"
 #include "domain.h"
 #include "vcpu.h"
 #include "bench_cli.h"
@@ -59,6 +60,9 @@ static void bench_help(FILE *f)
 "  --out DIR        results archive (default: results/runs in the source tree,\n"
 "                   else ./xenith-results; $XENITH_RESULTS overrides)\n"
 "  --no-archive     print the table only\n"
+"  --no-seccomp     run the domains without their seccomp filters (by default a\n"
+"                   domain's threads are filtered as in `xenith run`; this is how\n"
+"                   the filters' cost is measured: ci/seccomp_cost.sh)\n"
 "  --density-max N  most idle domains the density suite boots (default 10000,\n"
 "                   --quick 100): it tries 1, 10, 100, ... up to N, or the first\n"
 "                   failure, whose cause it reports\n"
@@ -85,6 +89,7 @@ struct selection {
 	unsigned repeat, warmup;
 	const char *out;
 	bool no_archive;
+	bool no_seccomp;
 };
 
 static bool suite_selected(const struct selection *sel, const char *suite)
@@ -266,6 +271,52 @@ static void guest_report(void *opaque, struct domain *d, uint32_t id, uint32_t r
 	}
 }
 
+struct guest_job {
+	const struct domain_config *cfg;
+	const struct domain_opts *opts;
+	struct kvm_sys *kvm;
+	struct guest_sink *gs;
+	int measure_cpu, helper_cpu;
+	int r;
+};
+
+static void *guest_thread(void *arg)
+{
+	struct guest_job *j = arg;
+	struct domain *d = NULL;
+	struct errbuf eb;
+
+	/* Helper threads (echo, shared-memory responder) stay on helper_cpu. */
+	pin_self(j->helper_cpu);
+	if (domain_create(j->cfg, j->opts, j->kvm, 1, &d, &eb) < 0) {
+		fprintf(stderr, "xenith bench: guest: %s\n", eb.msg);
+		return NULL;
+	}
+	confine_domain_thread();
+	if (domain_start(d, &eb) < 0) {
+		fprintf(stderr, "xenith bench: guest: %s\n", eb.msg);
+		domain_destroy(d);
+		return NULL;
+	}
+	if (j->measure_cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(j->measure_cpu, &set);
+		pthread_setaffinity_np(d->vcpus[0].thread, sizeof(set), &set);
+	}
+	domain_wait(d, now_ns() + 3600ull * 1000000000ull);
+	j->r = 0;
+	if (d->end.state != DOMAIN_SHUTDOWN || d->end.code != 0 || j->gs->reports != j->gs->expected) {
+		fprintf(stderr, "xenith bench: the guest run failed (%s; %u of %u results)\n",
+			d->end.why[0] ? d->end.why : "still running after an hour", j->gs->reports,
+			j->gs->expected);
+		j->r = -EIO;
+	}
+	domain_destroy(d);
+	return NULL;
+}
+
 static int run_guest(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
 		     int measure_cpu, int helper_cpu)
 {
@@ -273,8 +324,6 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	struct bench_sink sink = { guest_report, &gs };
 	struct domain_opts opts = { .console_fd = STDERR_FILENO, .console_prefix = true, .bench = &sink };
 	struct domain_config cfg;
-	struct domain *d = NULL;
-	struct errbuf eb;
 	char *p;
 	size_t left;
 	int r, n;
@@ -311,30 +360,22 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 		fprintf(stderr, "xenith bench: the bundled minios is not built (%s)\n", cfg.kernel);
 		return r;
 	}
-	/* Helper threads (echo, shared-memory responder) stay on helper_cpu. */
-	pin_self(helper_cpu);
-	if (domain_create(&cfg, &opts, kvm, 1, &d, &eb) < 0 || domain_start(d, &eb) < 0) {
-		fprintf(stderr, "xenith bench: guest: %s\n", eb.msg);
-		domain_destroy(d);
-		return -EIO;
-	}
-	if (measure_cpu >= 0) {
-		cpu_set_t set;
+	struct guest_job job = { &cfg, &opts, kvm, &gs, measure_cpu, helper_cpu, -EIO };
+	pthread_t t;
 
-		CPU_ZERO(&set);
-		CPU_SET(measure_cpu, &set);
-		pthread_setaffinity_np(d->vcpus[0].thread, sizeof(set), &set);
+	/*
+	 * The domain lives on a thread of its own, which takes the VMM's main
+	 * filter once the domain is built, as `xenith run`'s main thread does:
+	 * the domain's threads run under the same filters, and this harness
+	 * (fio, SQLite, the other suites) under none.
+	 */
+	r = pthread_create(&t, NULL, guest_thread, &job);
+	if (r) {
+		fprintf(stderr, "xenith bench: guest thread: %s\n", strerror(r));
+		return -r;
 	}
-	domain_wait(d, now_ns() + 3600ull * 1000000000ull);
-	r = 0;
-	if (d->end.state != DOMAIN_SHUTDOWN || d->end.code != 0 || gs.reports != gs.expected) {
-		fprintf(stderr, "xenith bench: the guest run failed (%s; %u of %u results)\n",
-			d->end.why[0] ? d->end.why : "still running after an hour", gs.reports,
-			gs.expected);
-		r = -EIO;
-	}
-	domain_destroy(d);
-	return r;
+	pthread_join(t, NULL);
+	return job.r;
 }
 
 static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out)
@@ -374,6 +415,7 @@ int cmd_bench(int argc, char **argv)
 		{ "no-archive", no_argument, NULL, 'N' },
 		{ "density-max", required_argument, NULL, 'D' },
 		{ "soak-cycles", required_argument, NULL, 'S' },
+		{ "no-seccomp", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -411,6 +453,9 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case 'N':
 			sel.no_archive = true;
+			break;
+		case 'F':
+			sel.no_seccomp = true;
 			break;
 		case 'D': {
 			unsigned m;
@@ -475,6 +520,12 @@ int cmd_bench(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	progress_tty = isatty(STDERR_FILENO);
+	struct confine_opts co = { .mode = CONFINE_THREADS_ONLY, .seccomp = !sel.no_seccomp, .bench = true };
+
+	if (confine_prepare(&co, &eb) < 0) {
+		fprintf(stderr, "xenith bench: %s\n", eb.msg);
+		return EXIT_START;
+	}
 	if (kvm_sys_open(&kvm, &eb) < 0 || vcpu_global_init(&eb) < 0) {
 		fprintf(stderr, "xenith bench: %s\n", eb.msg);
 		return EXIT_START;
@@ -489,9 +540,12 @@ int cmd_bench(int argc, char **argv)
 	run.repeat = sel.repeat;
 	run.warmup = sel.warmup;
 	bench_env_collect(&run.env, kvm_host_tsc_khz(&kvm), XENITH_REVISION, XENITH_BUILD_TYPE);
+	if (sel.no_seccomp)
+		snprintf(run.note, sizeof(run.note), "seccomp: off (--no-seccomp). ");
 	snprintf(run.id, sizeof(run.id), "%s-%s", run.env.date, run.env.revision);
 	fprintf(stderr, "xenith bench: %s%s, %u repetitions after %u warm-up; CPU %s; KVM %s\n",
-		sel.quick ? "quick run" : "full run", "", sel.repeat, sel.warmup, run.env.cpu_model,
+		sel.quick ? "quick run" : "full run", sel.no_seccomp ? " without seccomp filters" : "",
+		sel.repeat, sel.warmup, run.env.cpu_model,
 		run.env.kvm_module);
 	t0 = now_ns();
 	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
@@ -504,7 +558,7 @@ int cmd_bench(int argc, char **argv)
 			.quick = sel.quick, .warmup = sel.warmup,
 			/* each repetition is a guest boot and a fio run per mode: at most 3 in --quick */
 			.repeat = sel.quick && sel.repeat > 3 ? 3 : sel.repeat,
-			.only = blk_only, .opaque = &sel,
+			.only = blk_only, .opaque = &sel, .no_seccomp = sel.no_seccomp,
 		};
 
 		r = run_blk(&run, &bo, progress);

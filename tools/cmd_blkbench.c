@@ -171,11 +171,13 @@ static int run_fio(const struct blk_job *j, const char *file, uint64_t size, uns
 }
 
 static int run_guest_job(const char *xenith, const struct blk_job *j, const char *disk_opts, const char *file,
-			 uint64_t size, unsigned secs, double *iops, double *p99, char *why, size_t whylen)
+			 uint64_t size, unsigned secs, bool no_seccomp, double *iops, double *p99, char *why,
+			 size_t whylen)
 {
 	char disk[PATH_MAX + 64], cmd[160], vcpus[16];
 	const char *argv[] = { xenith, "run", "-q", "-n", "xenith-blkbench", "-m", "96", "--timeout", "120",
-			       "--vcpus", vcpus, "--disk", disk, "--cmdline", cmd, NULL };
+			       "--vcpus", vcpus, "--disk", disk, "--cmdline", cmd,
+			       no_seccomp ? "--no-seccomp" : NULL, NULL };
 	char *out, *line;
 	int st, r;
 
@@ -303,8 +305,8 @@ int run_blk(struct bench_run *run, const struct blk_bench_opts *o, void (*progre
 				progress("blk %u/%u: %s, native fio then guest (%s)%s", ++done, total, jobs[j].name,
 					 modes[m].name, rep < o->warmup ? " [warm-up]" : "");
 				if (run_fio(&jobs[j], file, size, secs, &ni, &np, why, sizeof(why)) < 0 ||
-				    run_guest_job(xenith, &jobs[j], modes[m].disk, file, size, secs, &gi, &gp, why,
-						  sizeof(why)) < 0) {
+				    run_guest_job(xenith, &jobs[j], modes[m].disk, file, size, secs, o->no_seccomp,
+						  &gi, &gp, why, sizeof(why)) < 0) {
 					fprintf(stderr, "\nxenith bench: blk %s (%s): %s\n", jobs[j].name, modes[m].name,
 						why);
 					unlink(file);

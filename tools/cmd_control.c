@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* xenith list / disks / pause / unpause / shutdown / destroy / console: clients of the control socket. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,7 +358,36 @@ int cmd_unpause(int argc, char **argv)
 	return simple(argc, argv, &c, "{\"cmd\":\"unpause\"}");
 }
 
-/* Waits until the domain's VMM has released its name; false on timeout. */
+/* The VMM that wrote its pid into the lock file is still running (a zombie is not). */
+static bool lock_owner_alive(const char *path)
+{
+	char buf[128] = "", *state;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), pid;
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	pid = n > 0 ? atoi(buf) : 0;
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return false;
+	snprintf(buf, sizeof(buf), "/proc/%d/stat", pid);
+	fd = open(buf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	state = strrchr(buf, ')'); /* "pid (comm) S ..." */
+	return !(state && state[1] == ' ' && state[2] == 'Z');
+}
+
+/*
+ * Waits until the domain's VMM has released its name; false on timeout.
+ * A confined VMM (user =, jail =) cannot remove its lock file: its end is
+ * the end of the process that wrote it.
+ */
 static bool wait_gone(const char *dir, const char *name, double timeout_s)
 {
 	uint64_t deadline = now_ns() + (uint64_t)(timeout_s * 1e9);
@@ -364,7 +396,7 @@ static bool wait_gone(const char *dir, const char *name, double timeout_s)
 		char path[PATH_MAX];
 
 		snprintf(path, sizeof(path), "%s/%s.lock", dir, name);
-		if (access(path, F_OK) < 0)
+		if (access(path, F_OK) < 0 || !lock_owner_alive(path))
 			return true;
 		usleep(10000);
 	}

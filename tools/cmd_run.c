@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "confine.h"
 #include "control.h"
 #include "domain.h"
 #include "textfilter.h"
@@ -66,10 +67,19 @@ static void run_help(FILE *f)
 "      --run-dir DIR      where control sockets live (default $XENITH_RUN_DIR,\n"
 "                         /run/xenith as root, else $XDG_RUNTIME_DIR/xenith,\n"
 "                         else /tmp/xenith-UID); it must be yours, mode 0700\n"
+"      --no-seccomp       no system call filters (to debug a VMM that exits with\n"
+"                         status 70; config: seccomp = 0)\n"
+"      --user NAME|UID:GID  started as root: switch to this user once the domain\n"
+"                         is built (its disks must be open to that user: a reboot\n"
+"                         reopens them)\n"
+"      --jail             started as root: run in a private mount namespace whose\n"
+"                         root holds only the domain's disks (config: jail = 1)\n"
 "  -h, --help             this text\n\n"
 "config keys: name, memory, vcpus, kernel, initrd (alias ramdisk), cmdline (alias\n"
 "extra), guest_cpl, disk, on_poweroff, on_reboot, on_crash, console_log,\n"
-"console_log_max, timeout.\n"
+"console_log_max, timeout, seccomp, user, jail.  Confinement (README): descriptors\n"
+"inherited from the parent are closed, no-new-privileges is set, and each VMM\n"
+"thread has a seccomp filter.\n"
 "Relative paths in FILE are relative to FILE's directory.\n\n"
 "exit status:\n"
 "  0-63  the guest powered off with this exit code (larger codes are reported as 63)\n"
@@ -78,12 +88,15 @@ static void run_help(FILE *f)
 "  66    the guest crashed (triple fault, failed GUEST_ASSERT, ...)\n"
 "  67    destroyed by `xenith destroy` or a signal\n"
 "  68    destroyed because --timeout expired\n"
-"  69    the guest asked to reboot and on_reboot = destroy\n");
+"  69    the guest asked to reboot and on_reboot = destroy\n"
+"  70    a VMM thread made a system call its seccomp filter does not allow\n"
+"        (the thread and the call are named on stderr and in the console log)\n");
 }
 
 enum {
 	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
-	OPT_CONSOLE_LOG, OPT_CONSOLE_LOG_MAX, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE,
+	OPT_CONSOLE_LOG, OPT_CONSOLE_LOG_MAX, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE, OPT_NO_SECCOMP,
+	OPT_USER, OPT_JAIL,
 };
 
 static const struct option run_options[] = {
@@ -106,6 +119,9 @@ static const struct option run_options[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "boot-trace", no_argument, NULL, OPT_BOOT_TRACE },
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "jail", no_argument, NULL, OPT_JAIL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -127,6 +143,9 @@ static const char *option_key(int opt)
 	case OPT_CONSOLE_LOG: return "console_log";
 	case OPT_CONSOLE_LOG_MAX: return "console_log_max";
 	case OPT_TIMEOUT: return "timeout";
+	case OPT_NO_SECCOMP: return "seccomp";
+	case OPT_USER: return "user";
+	case OPT_JAIL: return "jail";
 	default: return NULL;
 	}
 }
@@ -164,7 +183,9 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 			/* Paths on the command line are relative to the current directory. */
 			snprintf(saved, sizeof(saved), "%s", a->cfg.base_dir);
 			a->cfg.base_dir[0] = 0;
-			if (config_set(&a->cfg, key, optarg, &eb) < 0) {
+			/* The two flags set their keys: --no-seccomp is seccomp = 0, --jail is jail = 1. */
+			if (config_set(&a->cfg, key, opt == OPT_NO_SECCOMP ? "0" : opt == OPT_JAIL ? "1" : optarg,
+				       &eb) < 0) {
 				fprintf(stderr, "xenith run: %s\n", eb.msg);
 				return EXIT_USAGE;
 			}
@@ -258,6 +279,7 @@ static void *signal_thread(void *arg)
 	char why[64];
 	int sig;
 
+	confine_thread(CONFINE_SIGNAL);
 	if (sigwait(&w->set, &sig) == 0 && sig != SIGUSR2) {
 		snprintf(why, sizeof(why), "destroyed: xenith received %s", strsignal(sig));
 		domain_kill(w->d, false, why);
@@ -357,6 +379,24 @@ static void boot_trace(const struct domain *d, uint64_t t0)
 #undef REL
 }
 
+/* Set-up is over: the jail, then the control socket (bound on the host), then the rest. */
+static int confine_domain(struct domain *d, const char *dir, struct control_server **ctl, struct errbuf *eb)
+{
+	char host_dir[PATH_MAX];
+	int r = 0;
+
+	confine_set_log_fd(d->console.log_fd);
+	for (unsigned i = 0; r == 0 && i < d->cfg.nr_disks; i++)
+		r = confine_add_path(d->cfg.disks[i].path, d->cfg.disks[i].ro, eb);
+	if (r == 0)
+		r = confine_enter_jail(dir, eb);
+	if (r == 0)
+		r = control_server_start(d, confine_host_path(dir, host_dir, sizeof(host_dir)), ctl, eb);
+	if (r == 0)
+		r = confine_process(eb);
+	return r;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	uint64_t t0 = now_ns();
@@ -380,6 +420,14 @@ int cmd_run(int argc, char **argv)
 	r = parse_run_args(argc, argv, &a);
 	if (r >= 0)
 		return r;
+	struct confine_opts co = { .mode = CONFINE_PROCESS, .seccomp = a.cfg.seccomp, .user = a.cfg.user,
+				   .jail = a.cfg.jail };
+
+	r = confine_prepare(&co, &eb);
+	if (r < 0) {
+		fprintf(stderr, "xenith run: %s\n", eb.msg);
+		return r == -ENOTSUP || r == -ENOMEM ? EXIT_START : EXIT_USAGE;
+	}
 	if (rundir_resolve(a.run_dir, dir, sizeof(dir), &eb) < 0 ||
 	    claim_name(&a, dir, &name_fd, &eb) < 0 || rundir_claim_domid(dir, &domid, &id_fd, &eb) < 0) {
 		fprintf(stderr, "xenith run: %s\n", eb.msg);
@@ -409,7 +457,7 @@ int cmd_run(int argc, char **argv)
 		d = NULL;
 		goto out;
 	}
-	if (control_server_start(d, dir, &ctl, &eb) < 0) {
+	if (confine_domain(d, dir, &ctl, &eb) < 0) {
 		fprintf(stderr, "xenith run: %s\n", eb.msg);
 		goto out;
 	}
@@ -430,6 +478,7 @@ int cmd_run(int argc, char **argv)
 	if (a.boot_trace)
 		boot_trace(d, t0);
 out:
+	confine_abandon(); /* threads waiting to be confined go on to see the stop */
 	control_server_stop(ctl);
 	if (sigthread_started) {
 		pthread_kill(sigthread, SIGUSR2);

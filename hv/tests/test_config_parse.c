@@ -256,6 +256,25 @@ static void test_bad_disk_specs_say_what_is_wrong(void **state)
 	assert_non_null(strstr(eb.msg, "empty list"));
 }
 
+static void test_confinement_keys_and_their_defaults(void **state)
+{
+	struct domain_config c;
+	struct errbuf eb;
+
+	(void)state;
+	config_init(&c);
+	assert_true(c.seccomp);
+	assert_false(c.jail);
+	assert_string_equal(c.user, "");
+	assert_int_equal(config_parse_text(&c, "seccomp = 0\nuser = \"nobody\"\njail = 1\n", "c.cfg", &eb), 0);
+	assert_false(c.seccomp);
+	assert_true(c.jail);
+	assert_string_equal(c.user, "nobody");
+	EXPECT_SET_FAILS(&c, "seccomp", "off", "seccomp = off", "0 or 1");
+	EXPECT_SET_FAILS(&c, "jail", "/srv/jail", "jail = /srv/jail", "0 or 1");
+	EXPECT_SET_FAILS(&c, "user", "../x", "user = ../x", "user name or UID:GID");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_config_missing_or_binary_file_is_an_error),
 		cmocka_unit_test(test_disks_from_a_list_and_their_fields),
 		cmocka_unit_test(test_bad_disk_specs_say_what_is_wrong),
+		cmocka_unit_test(test_confinement_keys_and_their_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

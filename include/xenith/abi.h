@@ -247,6 +247,13 @@ struct evtchn_unmask {
  * -XEN_ENOSYS.
  */
 #define XENITH_TEST_STALL 5
+/*
+ * xenith_test(XENITH_TEST_FORBIDDEN_SYSCALL): the vCPU thread makes a system
+ * call no VMM thread may make (socket(AF_INET)), to test the seccomp filter:
+ * under it the VMM ends with EXIT_SECCOMP; without it, 0.  -XEN_ENOSYS
+ * unless the VMM was started with XENITH_TEST_SECCOMP=1 in its environment.
+ */
+#define XENITH_TEST_FORBIDDEN_SYSCALL 6
 
 /*
  * xenith_bench_report(case, rep, value_bits): one repetition's result of

@@ -4,7 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
+#include <liburing.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "blkback.h"
@@ -108,6 +112,28 @@ static void test_flush_is_always_fine_and_unknown_ops_are_unsupported(void **sta
 	assert_int_equal(blkback_check_request(&r, DISK, false, &n), BLKIF_RSP_EOPNOTSUPP);
 }
 
+/* The ring refuses what the backend never submits: io_uring is not under seccomp. */
+static void test_the_ring_refuses_other_operations_and_unregistered_files(void **state)
+{
+	char path[] = "/tmp/xenith-blkback-ring-XXXXXX", msg[256];
+	struct blkback_config cfg = { .path = path, .direct = false };
+	struct blkback *b;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	if (blkback_open(&cfg, &b, msg, sizeof(msg)) < 0)
+		fail_msg("%s", msg);
+	unlink(path);
+	assert_int_equal(blkback_test_op(b, IORING_OP_READ, true), 512);
+	assert_int_equal(blkback_test_op(b, IORING_OP_OPENAT, false), -EACCES);
+	assert_int_equal(blkback_test_op(b, IORING_OP_READ, false), -EACCES);
+	assert_int_equal(blkback_test_op(b, IORING_OP_FSYNC, true), 0);
+	blkback_close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -116,6 +142,7 @@ int main(void)
 		cmocka_unit_test(test_segment_counts_and_bounds_are_checked),
 		cmocka_unit_test(test_read_only_disks_refuse_writes_and_discards),
 		cmocka_unit_test(test_flush_is_always_fine_and_unknown_ops_are_unsupported),
+		cmocka_unit_test(test_the_ring_refuses_other_operations_and_unregistered_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

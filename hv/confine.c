@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: MIT
+/*
+ * seccomp-bpf filters per kind of thread, and the SIGSYS handler that says
+ * which thread called what (confine.h).  The privilege steps (jail, user,
+ * file descriptors) are in jail.c.
+ *
+ * Filters are compiled once, with libseccomp, before any thread starts, and
+ * kept as raw BPF: installing one at a thread's start is one system call,
+ * with no allocation and no library state shared between threads.
+ */
+#include "confine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/falloc.h>
+#include <linux/filter.h>
+#include <linux/fs.h>
+#include <linux/kvm.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "confine_priv.h"
+
+#define K(kind) (1u << CONFINE_##kind)
+#define ALL ((1u << CONFINE_NR_KINDS) - 1)
+/*
+ * A thread inherits its creator's filter and can only narrow it, so a kind
+ * that starts threads allows what they need:
+ *   main    -> vCPU (domain_start, restarts), signal
+ *   vCPU    -> vCPU (VCPUOP_up), backend (disk connect), timer, loopback,
+ *              bench shared-memory responder
+ *   control -> per-client threads
+ * and the main filter is on every thread (TSYNC), the control thread too.
+ * confine_tests checks these inclusions on the tables below.
+ */
+#define VCPU_AND_CHILDREN (K(VCPU) | K(BACKEND) | K(TIMER) | K(LOOPBACK) | K(BENCH))
+#define MAIN_AND (K(MAIN) | VCPU_AND_CHILDREN)
+
+enum args {
+	ARGS_ANY,       /* no argument check */
+	ARGS_IOCTL,     /* request number in ioctl_rules for this kind */
+	ARGS_MMAP,      /* no PROT_EXEC; besides main, private anonymous memory only */
+	ARGS_MPROTECT,  /* no PROT_EXEC */
+	ARGS_MADVISE,   /* giving memory back, huge-page hints: madvise_advice */
+	ARGS_CLONE,     /* CLONE_THREAD: threads, never a new process */
+	ARGS_CLONE3,    /* refused with ENOSYS: glibc falls back to clone, whose flags are checked */
+	ARGS_TGKILL,    /* our own process only */
+	ARGS_FALLOCATE, /* punch a hole, keep the size: discarding guest memory */
+	ARGS_FCNTL,     /* descriptor flags and OFD locks */
+	ARGS_SECCOMP,   /* narrowing one's own filter: SECCOMP_SET_MODE_FILTER, no flags */
+};
+
+struct syscall_rule {
+	int nr;
+	unsigned kinds;        /* where it is allowed */
+	unsigned bench_kinds;  /* also allowed there for `xenith bench` domains */
+	enum args args;
+	const char *why;
+};
+
+/* Every system call a confined thread may make, and why. */
+static const struct syscall_rule syscall_rules[] = {
+	/* Every thread: memory, locks, signals, thread start and end, logging. */
+	{ __NR_futex, ALL, 0, ARGS_ANY, "mutexes, condition variables, joins" },
+	{ __NR_write, ALL, 0, ARGS_ANY, "console and log output, eventfd kicks, stderr" },
+	{ __NR_mmap, ALL, 0, ARGS_MMAP, "malloc, thread stacks; main: guest memory, kvm_run, io_uring rings" },
+	{ __NR_munmap, ALL, 0, ARGS_ANY, "free, thread stacks" },
+	{ __NR_mprotect, ALL, 0, ARGS_MPROTECT, "malloc arenas, stack guard pages" },
+	{ __NR_madvise, ALL, 0, ARGS_MADVISE, "free, thread stacks at thread exit" },
+	{ __NR_mremap, ALL, 0, ARGS_ANY, "realloc of large blocks" },
+	{ __NR_brk, ALL, 0, ARGS_ANY, "malloc" },
+	{ __NR_rt_sigprocmask, ALL, 0, ARGS_ANY, "signal masks around thread creation; SIGSYS unblocked" },
+	{ __NR_rt_sigreturn, ALL, 0, ARGS_ANY, "return from the vCPU kick handler" },
+	{ __NR_getpid, ALL, 0, ARGS_ANY, "pthread_kill, abort, the control socket's info" },
+	{ __NR_gettid, ALL, 0, ARGS_ANY, "pthread_kill of oneself, abort" },
+	{ __NR_tgkill, ALL, 0, ARGS_TGKILL, "kicking vCPU threads out of KVM_RUN (SIGUSR1)" },
+	{ __NR_clock_gettime, ALL, 0, ARGS_ANY, "time, when the vDSO cannot answer" },
+	{ __NR_sched_yield, ALL, 0, ARGS_ANY, "SCHEDOP_yield, spinning" },
+	{ __NR_set_robust_list, ALL, 0, ARGS_ANY, "a new thread's first call (under its creator's filter)" },
+	{ __NR_rseq, ALL, 0, ARGS_ANY, "a new thread's first call (under its creator's filter)" },
+	{ __NR_getrandom, ALL, 0, ARGS_ANY, "malloc's per-thread cache key" },
+	{ __NR_restart_syscall, ALL, 0, ARGS_ANY, "a call interrupted by the kick signal" },
+	{ __NR_exit, ALL, 0, ARGS_ANY, "a thread ends" },
+	{ __NR_exit_group, ALL, 0, ARGS_ANY, "the process ends (also from the SIGSYS handler)" },
+	{ __NR_ioctl, ALL, 0, ARGS_IOCTL, "see ioctl_rules" },
+	{ __NR_seccomp, MAIN_AND | K(CONTROL), 0, ARGS_SECCOMP, "a new thread narrows its filter" },
+	{ __NR_clone, K(MAIN) | K(VCPU) | K(CONTROL), 0, ARGS_CLONE, "pthread_create" },
+	{ __NR_clone3, ALL, 0, ARGS_CLONE3, "refused (ENOSYS) so that pthread_create uses clone" },
+
+	/* vCPU threads, for themselves and the threads they start. */
+	{ __NR_close, K(MAIN) | K(VCPU) | K(CONTROL) | K(WATCHDOG), 0, ARGS_ANY,
+	  "a console client that went away; control connections; the watchdog lets go of the name lock" },
+	{ __NR_sendto, K(MAIN) | K(VCPU) | K(CONTROL), 0, ARGS_ANY, "console output to attached clients; control replies" },
+	{ __NR_fallocate, K(MAIN) | K(VCPU), 0, ARGS_FALLOCATE, "xenith_discard: guest memory back to the host" },
+	{ __NR_eventfd2, K(MAIN) | K(VCPU), 0, ARGS_ANY, "XENITH_TEST_EVTCHN_LOOPBACK's kick eventfd" },
+	{ __NR_io_uring_enter, K(MAIN) | K(VCPU) | K(BACKEND), 0, ARGS_ANY, "disk I/O: submit, wait for completions" },
+	{ __NR_read, MAIN_AND | K(CONTROL), 0, ARGS_ANY, "eventfd kicks (loopback, bench echo); CPU count" },
+	{ __NR_sched_getaffinity, K(MAIN) | K(VCPU), K(BENCH), ARGS_ANY, "CPU count (sysconf), bench pinning" },
+	{ __NR_sched_setaffinity, 0, K(MAIN) | K(VCPU), ARGS_ANY, "bench: pinning vCPUs and responders" },
+
+	/* The control socket server and its client threads. */
+	{ __NR_poll, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "waiting for clients and requests" },
+	{ __NR_ppoll, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "waiting for clients and requests" },
+	{ __NR_accept4, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "a new client" },
+	{ __NR_recvfrom, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "requests" },
+	{ __NR_recvmsg, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "requests" },
+	{ __NR_sendmsg, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "replies" },
+	{ __NR_getsockopt, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "SO_PEERCRED of a client" },
+	{ __NR_geteuid, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "whose clients to serve: our uid (and root)" },
+	{ __NR_setsockopt, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "timeouts on a client" },
+	{ __NR_shutdown, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "closing a client" },
+	{ __NR_fcntl, K(MAIN) | K(CONTROL), 0, ARGS_FCNTL, "non-blocking clients; close-on-exec; disk locks" },
+
+	/* The signal thread. */
+	{ __NR_rt_sigtimedwait, K(MAIN) | K(SIGNAL), 0, ARGS_ANY, "sigwait for SIGINT, SIGTERM, SIGHUP" },
+
+	/* The main thread: a reboot rebuilds the VM, its memory and vCPUs, and reopens the disks. */
+	{ __NR_openat, K(MAIN), 0, ARGS_ANY, "reopening disk images; the CPU count (sysfs)" },
+	{ __NR_newfstatat, K(MAIN), 0, ARGS_ANY, "the size of a reopened disk" },
+	{ __NR_fstat, K(MAIN), 0, ARGS_ANY, "the size of a reopened disk" },
+	{ __NR_memfd_create, K(MAIN), 0, ARGS_ANY, "guest memory" },
+	{ __NR_ftruncate, K(MAIN) | K(VCPU), 0, ARGS_ANY, "sizing guest memory; rotating the console log" },
+	{ __NR_copy_file_range, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log (LOG into LOG.1)" },
+	{ __NR_io_uring_setup, K(MAIN), 0, ARGS_ANY, "a reopened disk's ring" },
+	{ __NR_io_uring_register, K(MAIN), 0, ARGS_ANY, "a reopened disk's buffers and file" },
+	{ __NR_flock, K(MAIN), 0, ARGS_ANY, "locking a reopened disk image (as fcntl's OFD locks)" },
+	{ __NR_unlink, K(MAIN) | K(WATCHDOG), 0, ARGS_ANY, "removing the control socket and lock files at exit" },
+	{ __NR_unlinkat, K(MAIN) | K(WATCHDOG), 0, ARGS_ANY, "removing the control socket and lock files at exit" },
+	{ __NR_lseek, K(MAIN), 0, ARGS_ANY, "stdio" },
+};
+
+struct ioctl_rule {
+	unsigned long req;
+	unsigned kinds;
+	const char *name, *why;
+};
+
+/*
+ * ioctl request numbers, per kind.  The descriptor is not checked (its
+ * number says nothing), so a vCPU thread may issue KVM_RUN on any vCPU;
+ * what it cannot do is create VMs or vCPUs, map memory into the VM, or
+ * push characters into a terminal (TIOCSTI).
+ */
+static const struct ioctl_rule ioctl_rules[] = {
+	{ KVM_RUN, K(MAIN) | K(VCPU), "KVM_RUN", "the vCPU loop" },
+	{ KVM_SET_REGS, K(MAIN) | K(VCPU), "KVM_SET_REGS", "a vCPU's entry point" },
+	{ KVM_GET_REGS, K(MAIN) | K(VCPU), "KVM_GET_REGS", "crash reports" },
+	{ KVM_GET_SREGS, K(MAIN) | K(VCPU), "KVM_GET_SREGS", "crash reports; vCPU set-up" },
+	{ KVM_SET_SREGS, K(MAIN), "KVM_SET_SREGS", "vCPU set-up (rebuilt on reboot)" },
+	{ KVM_INTERRUPT, K(MAIN) | K(VCPU), "KVM_INTERRUPT", "CPL-0 guests' upcall vector" },
+	{ KVM_IRQ_LINE, K(MAIN) | K(VCPU), "KVM_IRQ_LINE", "Linux guests' UART interrupt" },
+	{ BLKDISCARD, K(MAIN) | K(VCPU) | K(BACKEND), "BLKDISCARD", "discard on a block device" },
+	{ TCGETS, ALL, "TCGETS", "stdio asks whether stdout is a terminal" },
+	/* Rebuilding the domain on reboot: main only. */
+	{ KVM_CREATE_VM, K(MAIN), "KVM_CREATE_VM", "reboot" },
+	{ KVM_CREATE_VCPU, K(MAIN), "KVM_CREATE_VCPU", "reboot" },
+	{ KVM_SET_USER_MEMORY_REGION, K(MAIN), "KVM_SET_USER_MEMORY_REGION", "reboot" },
+	{ KVM_SET_CPUID2, K(MAIN), "KVM_SET_CPUID2", "reboot" },
+	{ KVM_SET_XCRS, K(MAIN), "KVM_SET_XCRS", "reboot" },
+	{ KVM_GET_TSC_KHZ, K(MAIN), "KVM_GET_TSC_KHZ", "reboot" },
+	{ KVM_IOEVENTFD, K(MAIN), "KVM_IOEVENTFD", "reboot: disk doorbells" },
+	{ KVM_SET_TSS_ADDR, K(MAIN), "KVM_SET_TSS_ADDR", "reboot of a Linux guest" },
+	{ KVM_SET_IDENTITY_MAP_ADDR, K(MAIN), "KVM_SET_IDENTITY_MAP_ADDR", "reboot of a Linux guest" },
+	{ KVM_CREATE_IRQCHIP, K(MAIN), "KVM_CREATE_IRQCHIP", "reboot of a Linux guest" },
+	{ KVM_CREATE_PIT2, K(MAIN), "KVM_CREATE_PIT2", "reboot of a Linux guest" },
+	{ BLKGETSIZE64, K(MAIN), "BLKGETSIZE64", "reboot: a block device's size" },
+};
+
+/* Giving memory back (free, thread stacks) and huge-page hints (glibc's malloc tunables). */
+static const int madvise_advice[] = { MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE };
+static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW };
+
+const char *confine_kind_name(enum confine_kind kind)
+{
+	static const char *const names[] = {
+		[CONFINE_MAIN] = "main", [CONFINE_VCPU] = "vCPU", [CONFINE_BACKEND] = "disk backend",
+		[CONFINE_CONTROL] = "control", [CONFINE_TIMER] = "timer", [CONFINE_LOOPBACK] = "loopback",
+		[CONFINE_BENCH] = "bench helper", [CONFINE_SIGNAL] = "signal", [CONFINE_WATCHDOG] = "watchdog",
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == CONFINE_NR_KINDS, "a name per kind");
+
+	return kind < CONFINE_NR_KINDS ? names[kind] : "unconfined";
+}
+
+bool confine_kind_allows(enum confine_kind kind, int nr, bool bench)
+{
+	for (size_t i = 0; i < sizeof(syscall_rules) / sizeof(syscall_rules[0]); i++) {
+		const struct syscall_rule *r = &syscall_rules[i];
+
+		if (r->nr == nr && r->args != ARGS_CLONE3 &&
+		    ((r->kinds | (bench ? r->bench_kinds : 0)) & (1u << kind)))
+			return true;
+	}
+	return false;
+}
+
+bool confine_kind_allows_ioctl(enum confine_kind kind, unsigned long req)
+{
+	for (size_t i = 0; i < sizeof(ioctl_rules) / sizeof(ioctl_rules[0]); i++)
+		if (ioctl_rules[i].req == req && (ioctl_rules[i].kinds & (1u << kind)))
+			return true;
+	return false;
+}
+
+/* ---- state of the calling thread ---- */
+
+/* The kind of the calling thread, for the SIGSYS message (local-exec TLS: signal-safe). */
+static __thread int thread_kind = -1;
+static atomic_int log_fd = -1;
+
+#define NAMES_MAX 512
+static char syscall_names[NAMES_MAX][32];
+
+void confine_set_log_fd(int fd)
+{
+	atomic_store(&log_fd, fd);
+}
+
+/* ---- compiling ---- */
+
+static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const struct scmp_arg_cmp *a)
+{
+	int r = seccomp_rule_add_exact_array(ctx, action, nr, n, a);
+
+	return r == -EEXIST ? 0 : r;
+}
+
+static int add_rule(scmp_filter_ctx ctx, const struct syscall_rule *r, enum confine_kind kind)
+{
+	struct scmp_arg_cmp a[2];
+	int rc = 0;
+
+	switch (r->args) {
+	case ARGS_ANY:
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 0, NULL);
+	case ARGS_IOCTL:
+		for (size_t i = 0; rc == 0 && i < sizeof(ioctl_rules) / sizeof(ioctl_rules[0]); i++) {
+			if (!(ioctl_rules[i].kinds & (1u << kind)))
+				continue;
+			a[0] = SCMP_A1(SCMP_CMP_EQ, ioctl_rules[i].req);
+			rc = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+		}
+		return rc;
+	case ARGS_MMAP:
+		a[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+		if (kind == CONFINE_MAIN)
+			return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+		a[1] = SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS | MAP_SHARED | MAP_PRIVATE,
+			       MAP_ANONYMOUS | MAP_PRIVATE);
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 2, a);
+	case ARGS_MPROTECT:
+		a[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+	case ARGS_MADVISE:
+		for (size_t i = 0; rc == 0 && i < sizeof(madvise_advice) / sizeof(madvise_advice[0]); i++) {
+			a[0] = SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)madvise_advice[i]);
+			rc = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+		}
+		return rc;
+	case ARGS_CLONE:
+		a[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+	case ARGS_CLONE3:
+		return add(ctx, SCMP_ACT_ERRNO(ENOSYS), r->nr, 0, NULL);
+	case ARGS_TGKILL:
+		a[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+	case ARGS_FALLOCATE:
+		a[0] = SCMP_A1(SCMP_CMP_EQ, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+	case ARGS_FCNTL:
+		for (size_t i = 0; rc == 0 && i < sizeof(fcntl_cmds) / sizeof(fcntl_cmds[0]); i++) {
+			a[0] = SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcntl_cmds[i]);
+			rc = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+		}
+		return rc;
+	case ARGS_SECCOMP:
+		a[0] = SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER);
+		a[1] = SCMP_A1(SCMP_CMP_EQ, 0);
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 2, a);
+	}
+	return -EINVAL;
+}
+
+/* libseccomp 2.5 exports BPF only to a descriptor: a memfd, read back. */
+static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
+{
+	int fd = memfd_create("xenith-seccomp", MFD_CLOEXEC), r;
+	off_t len;
+	void *buf;
+
+	if (fd < 0)
+		return -errno;
+	r = seccomp_export_bpf(ctx, fd);
+	len = r == 0 ? lseek(fd, 0, SEEK_END) : -1;
+	if (r == 0 && (len <= 0 || len % (off_t)sizeof(struct sock_filter)))
+		r = -EINVAL;
+	buf = r == 0 ? malloc((size_t)len) : NULL;
+	if (r == 0 && (!buf || pread(fd, buf, (size_t)len, 0) != len))
+		r = buf ? -EIO : -ENOMEM;
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	prog->filter = buf;
+	prog->len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
+	return 0;
+}
+
+static int compile_kind(enum confine_kind kind, bool bench, struct sock_fprog *prog, struct errbuf *eb)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	int r = 0;
+
+	if (!ctx)
+		return errbuf_set(eb, ENOMEM, "seccomp: libseccomp could not start a filter");
+	/* i386 (int 0x80) and x32 calls are not in the list: trap them too, and say so. */
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP);
+	/* The hot calls first: KVM_RUN on every exit, futex, eventfd writes, io_uring. */
+	if (r == 0)
+		r = seccomp_syscall_priority(ctx, __NR_ioctl, 255);
+	if (r == 0)
+		r = seccomp_syscall_priority(ctx, __NR_futex, 254);
+	if (r == 0)
+		r = seccomp_syscall_priority(ctx, __NR_io_uring_enter, 253);
+	if (r == 0)
+		r = seccomp_syscall_priority(ctx, __NR_write, 252);
+	for (size_t i = 0; r == 0 && i < sizeof(syscall_rules) / sizeof(syscall_rules[0]); i++) {
+		const struct syscall_rule *sr = &syscall_rules[i];
+
+		if ((sr->kinds | (bench ? sr->bench_kinds : 0)) & (1u << kind)) {
+			r = add_rule(ctx, sr, kind);
+			if (r < 0)
+				errbuf_set(eb, -r, "seccomp: %s thread: rule for system call %d: %s",
+					   confine_kind_name(kind), sr->nr, strerror(-r));
+		}
+	}
+	if (r == 0) {
+		r = export_bpf(ctx, prog);
+		if (r < 0)
+			errbuf_set(eb, -r, "seccomp: exporting the %s filter: %s", confine_kind_name(kind),
+				   strerror(-r));
+	}
+	seccomp_release(ctx);
+	return r;
+}
+
+/* ---- the SIGSYS handler: async-signal-safe, nothing allocated ---- */
+
+static size_t put(char *buf, size_t n, size_t size, const char *s)
+{
+	while (*s && n + 1 < size)
+		buf[n++] = *s++;
+	return n;
+}
+
+static size_t put_uint(char *buf, size_t n, size_t size, unsigned long v)
+{
+	char tmp[24];
+	size_t k = 0;
+
+	do
+		tmp[k++] = (char)('0' + v % 10);
+	while ((v /= 10) && k < sizeof(tmp));
+	while (k && n + 1 < size)
+		buf[n++] = tmp[--k];
+	return n;
+}
+
+static void sigsys_handler(int sig, siginfo_t *si, void *uc)
+{
+	char msg[320];
+	size_t n = 0;
+	unsigned nr = (unsigned)si->si_syscall;
+	int fd = atomic_load(&log_fd);
+
+	(void)sig, (void)uc;
+	n = put(msg, n, sizeof(msg), "xenith: seccomp: ");
+	n = put(msg, n, sizeof(msg), confine_kind_name((enum confine_kind)thread_kind));
+	n = put(msg, n, sizeof(msg), " thread called ");
+	if (si->si_arch != AUDIT_ARCH_X86_64 || (nr & __X32_SYSCALL_BIT)) {
+		n = put(msg, n, sizeof(msg), si->si_arch == AUDIT_ARCH_I386 ? "an i386 system call" :
+					     "a system call of another ABI (x32)");
+	} else {
+		n = put(msg, n, sizeof(msg), nr < NAMES_MAX && syscall_names[nr][0] ? syscall_names[nr] :
+					     "an unknown system call");
+	}
+	n = put(msg, n, sizeof(msg), " (nr ");
+	n = put_uint(msg, n, sizeof(msg), nr);
+	n = put(msg, n, sizeof(msg), "), which its filter does not allow; rerun with --no-seccomp to "
+				    "debug, and report it\n");
+	(void)!write(STDERR_FILENO, msg, n);
+	if (fd >= 0)
+		(void)!write(fd, msg, n);
+	_exit(EXIT_SECCOMP);
+}
+
+/* ---- preparing and installing ---- */
+
+static int install(const struct sock_fprog *prog, unsigned flags)
+{
+	long r = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+
+	if (r == 0)
+		return 0;
+	return r > 0 ? -EBUSY : -errno; /* TSYNC: r is the thread that could not be synchronised */
+}
+
+int confine_seccomp_prepare(bool bench, bool test_hook, struct errbuf *eb)
+{
+	const struct scmp_version *v = seccomp_version();
+	struct sigaction sa = { .sa_sigaction = sigsys_handler, .sa_flags = SA_SIGINFO };
+	int r;
+
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL)
+		return errbuf_set(eb, ENOTSUP, "seccomp: this kernel has no seccomp (CONFIG_SECCOMP); "
+				  "run with --no-seccomp to go on without system call filters");
+	if (!v || v->major < 2 || (v->major == 2 && v->minor < 5))
+		return errbuf_set(eb, ENOTSUP, "seccomp: libseccomp %u.%u is too old (2.5 or later is "
+				  "needed); run with --no-seccomp to go on without system call filters",
+				  v ? v->major : 0, v ? v->minor : 0);
+	for (unsigned nr = 0; nr < NAMES_MAX; nr++) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, (int)nr);
+
+		if (name)
+			snprintf(syscall_names[nr], sizeof(syscall_names[nr]), "%s", name);
+		free(name);
+	}
+	for (int k = 0; k < CONFINE_NR_KINDS; k++) {
+		r = compile_kind((enum confine_kind)k, bench, &confine.prog[k], eb);
+		if (r < 0)
+			return r;
+	}
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return errbuf_set(eb, errno, "seccomp: sigaction(SIGSYS): %s", strerror(errno));
+	confine.test_hook = test_hook;
+	return 0;
+}
+
+/* Ends the process: a thread that cannot be confined as promised must not run. */
+static void fatal(const char *what, int err)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "xenith: seccomp: %s thread: %s: %s; rerun with --no-seccomp "
+			 "to go on without system call filters\n", confine_kind_name((enum confine_kind)thread_kind),
+			 what, strerror(err));
+
+	(void)!write(STDERR_FILENO, msg, n > 0 ? (size_t)n : 0);
+	_exit(EXIT_SECCOMP);
+}
+
+static void unblock_sigsys(void)
+{
+	sigset_t s;
+
+	/* A blocked SIGSYS would turn the trap into a silent kill. */
+	sigemptyset(&s);
+	sigaddset(&s, SIGSYS);
+	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+}
+
+int confine_seccomp_process(struct errbuf *eb)
+{
+	int r;
+
+	thread_kind = CONFINE_MAIN;
+	unblock_sigsys();
+	r = install(&confine.prog[CONFINE_MAIN], SECCOMP_FILTER_FLAG_TSYNC);
+	if (r < 0)
+		return errbuf_set(eb, -r, "seccomp: installing the main filter on every thread: %s",
+				  r == -EBUSY ? "a thread already has a filter of its own" : strerror(-r));
+	return 0;
+}
+
+void confine_domain_thread(void)
+{
+	int r;
+
+	if (confine.mode != CONFINE_THREADS_ONLY || !confine.seccomp)
+		return;
+	thread_kind = CONFINE_MAIN;
+	unblock_sigsys();
+	r = install(&confine.prog[CONFINE_MAIN], 0);
+	if (r < 0)
+		fatal("installing the main filter", -r);
+}
+
+void confine_thread(enum confine_kind kind)
+{
+	int r;
+
+	if (confine.mode == CONFINE_OFF || !confine.seccomp || kind >= CONFINE_NR_KINDS)
+		return;
+	thread_kind = (int)kind;
+	unblock_sigsys();
+	if (confine.mode == CONFINE_PROCESS) {
+		/* Started before set-up was over: the main filter comes first (TSYNC), then ours. */
+		pthread_mutex_lock(&confine.lock);
+		while (confine.phase == CONFINE_PHASE_ARMED)
+			pthread_cond_wait(&confine.cond, &confine.lock);
+		r = confine.phase == CONFINE_PHASE_ACTIVE;
+		pthread_mutex_unlock(&confine.lock);
+		if (!r)
+			return; /* set-up failed: the process is on its way out */
+	}
+	r = install(&confine.prog[kind], 0);
+	if (r < 0)
+		fatal("installing its filter", -r);
+}
+
+long confine_test_forbidden_syscall(void)
+{
+	int fd;
+
+	if (!confine.test_hook)
+		return -ENOSYS;
+	/* No thread of the VMM has any business opening an Internet socket. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}

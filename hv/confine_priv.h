@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* What confine.c (seccomp) and jail.c (privileges) share. */
+#ifndef XENITH_HV_CONFINE_PRIV_H
+#define XENITH_HV_CONFINE_PRIV_H
+
+#include <linux/filter.h>
+#include <pthread.h>
+
+#include "confine.h"
+
+enum confine_phase {
+	CONFINE_PHASE_OFF,       /* nothing prepared */
+	CONFINE_PHASE_ARMED,     /* prepared; set-up is going on: early threads wait */
+	CONFINE_PHASE_ACTIVE,    /* the main filter is on every thread */
+	CONFINE_PHASE_ABANDONED, /* set-up failed: nothing more will be confined */
+};
+
+struct confine_state {
+	enum confine_mode mode;
+	bool seccomp;
+	bool test_hook;           /* XENITH_TEST_SECCOMP=1 at start */
+	struct sock_fprog prog[CONFINE_NR_KINDS];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum confine_phase phase; /* under lock */
+};
+
+extern struct confine_state confine;
+
+int confine_seccomp_prepare(bool bench, bool test_hook, struct errbuf *eb);
+int confine_seccomp_process(struct errbuf *eb);
+bool confine_kind_allows_ioctl(enum confine_kind kind, unsigned long req);
+
+#endif

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kvm tier: confinement of the VMM (hv/confine.h) seen from outside: the
+ * seccomp filter's verdict on a forbidden call, every thread filtered,
+ * inherited descriptors closed, `user` (with a reboot that reopens the
+ * disk as that user) and `jail` (only the disk visible, reboot included).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
+#define START(p, ...) proc_start(p, (const char *const[]){ __VA_ARGS__, NULL })
+#define NOBODY 65534
+#define VERIFY "blk verify disk=0 blocks=8 bs=4096 seed=11"
+#define VERIFIED "blk-verify: read back, 0 bad words"
+
+static struct proc P, Q;
+static char pub_dir[64]; /* a directory any user may traverse (the run directory is 0700) */
+
+static int teardown(void **state)
+{
+	(void)state;
+	unsetenv("XENITH_TEST_SECCOMP");
+	unsetenv("XENITH_TEST_JAIL_NO_PIVOT");
+	if (P.pid > 0 && !P.exited) {
+		kill(P.pid, SIGKILL);
+		proc_wait(&P, 20);
+	}
+	return 0;
+}
+
+static void need_root(void)
+{
+	if (geteuid() != 0)
+		SKIP_BECAUSE("user = and jail = need the test to run as root");
+}
+
+/* A 4 MiB image in pub_dir, owned by uid:gid with mode 0600. */
+static void make_image(char *path, size_t size, const char *name, uid_t uid, gid_t gid)
+{
+	int fd;
+
+	if (!pub_dir[0]) {
+		snprintf(pub_dir, sizeof(pub_dir), "/tmp/xenith-confine-XXXXXX");
+		assert_non_null(mkdtemp(pub_dir));
+		assert_int_equal(chmod(pub_dir, 0755), 0);
+	}
+	snprintf(path, size, "%s/%s", pub_dir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4 << 20), 0);
+	close(fd);
+	if (geteuid() == 0)
+		assert_int_equal(chown(path, uid, gid), 0);
+}
+
+static char *read_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
+/* The value of `key:` in /proc/PID/task/TID/status (tid 0: the process). */
+static void status_field(pid_t pid, const char *tid, const char *key, char *out, size_t size)
+{
+	char path[96], buf[4096], *p;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	read_file(path, buf, sizeof(buf));
+	p = strstr(buf, key);
+	out[0] = 0;
+	if (!p)
+		return;
+	p += strlen(key);
+	while (*p == ':' || *p == '\t' || *p == ' ')
+		p++;
+	snprintf(out, size, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
+static void test_forbidden_system_call_ends_the_vmm_naming_the_thread_and_the_call(void **state)
+{
+	char log[PATH_MAX], text[4096], want[256];
+
+	(void)state;
+	snprintf(log, sizeof(log), "%s/seccomp-console.log", harness_run_dir());
+	snprintf(want, sizeof(want), "xenith: seccomp: vCPU thread called socket (nr %d), which its "
+		 "filter does not allow; rerun with --no-seccomp to debug, and report it", SYS_socket);
+	setenv("XENITH_TEST_SECCOMP", "1", 1);
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-sc", "--console-log", log, "--cmdline", "seccomp"), 70);
+	assert_non_null(strstr(P.err, want));
+	assert_non_null(strstr(read_file(log, text, sizeof(text)), want));
+	/* The call never returned to the guest. */
+	assert_null(strstr(P.out, "forbidden system call ->"));
+}
+
+static void test_the_same_call_goes_through_with_no_seccomp(void **state)
+{
+	(void)state;
+	setenv("XENITH_TEST_SECCOMP", "1", 1);
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-nosc", "--no-seccomp", "--cmdline", "seccomp"), 0);
+	assert_non_null(strstr(P.out, "seccomp: forbidden system call -> 0"));
+}
+
+static void test_the_test_hook_is_refused_without_its_variable(void **state)
+{
+	(void)state;
+	unsetenv("XENITH_TEST_SECCOMP");
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-nohook", "--cmdline", "seccomp"), 0);
+	assert_non_null(strstr(P.out, "seccomp: forbidden system call -> -38"));
+}
+
+/*
+ * With a disk connected (a backend thread) and the control and signal
+ * threads up, every thread of the VMM runs under seccomp, none can gain
+ * privileges, a descriptor the VMM inherited is closed and stdin is
+ * /dev/null.
+ */
+static void test_every_vmm_thread_is_filtered_and_inherited_descriptors_are_closed(void **state)
+{
+	char img[PATH_MAX], dir[64], val[64], fdpath[64], target[PATH_MAX];
+	int leak = open("/dev/zero", O_RDONLY); /* no O_CLOEXEC: the VMM inherits it */
+	unsigned tasks = 0, main_seen = 0;
+	struct dirent *de;
+	DIR *d;
+	ssize_t n;
+
+	(void)state;
+	assert_true(leak > 2);
+	make_image(img, sizeof(img), "threads.img", 0, 0);
+	char disk[PATH_MAX + 16];
+
+	snprintf(disk, sizeof(disk), "path=%s", img);
+	START(&P, "run", "--name", "t-thr", "--disk", disk, "--cmdline", VERIFY " hold=1");
+	close(leak);
+	assert_true(proc_wait_output(&P, "blk-verify: holding", 30));
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)P.pid);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char comm[64], path[400];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, de->d_name);
+		read_file(path, comm, sizeof(comm));
+		if (strncmp(comm, "xenith", 6))
+			continue; /* KVM's and io_uring's kernel workers */
+		tasks++;
+		status_field(P.pid, de->d_name, "Seccomp", val, sizeof(val));
+		assert_string_equal(val, "2");
+		status_field(P.pid, de->d_name, "NoNewPrivs", val, sizeof(val));
+		assert_string_equal(val, "1");
+		status_field(P.pid, de->d_name, "Seccomp_filters", val, sizeof(val));
+		if (atoi(de->d_name) == (int)P.pid) {
+			main_seen++;
+			assert_string_equal(val, "1"); /* the main filter only */
+		} else {
+			/* the main filter, its creator's (vCPU for a backend) and its own */
+			assert_true(atoi(val) >= 2);
+		}
+	}
+	closedir(d);
+	assert_int_equal(main_seen, 1);
+	assert_true(tasks >= 5); /* main, vCPU, backend, control, signal */
+	snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/%d", (int)P.pid, leak);
+	assert_true(access(fdpath, F_OK) < 0);
+	snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/0", (int)P.pid);
+	n = readlink(fdpath, target, sizeof(target) - 1);
+	assert_true(n > 0);
+	target[n] = 0;
+	assert_string_equal(target, "/dev/null");
+	assert_int_equal(RUN(&Q, 20, "destroy", "t-thr"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 67);
+}
+
+/* Boots, does I/O, powers off, is rebuilt (disk reopened), does I/O again. */
+static void wait_two_verified_boots(void)
+{
+	for (int i = 0; i < 600 && proc_count(&P, VERIFIED) < 2 && !P.exited; i++)
+		proc_pump(&P, 0.1);
+	assert_true(proc_count(&P, VERIFIED) >= 2);
+}
+
+static void test_user_drops_every_thread_and_a_reboot_reopens_the_disk_as_that_user(void **state)
+{
+	char img[PATH_MAX], disk[PATH_MAX + 16], val[128];
+
+	(void)state;
+	need_root();
+	make_image(img, sizeof(img), "user.img", NOBODY, NOBODY);
+	snprintf(disk, sizeof(disk), "path=%s", img);
+	START(&P, "run", "--name", "t-user", "--user", "65534:65534", "--disk", disk, "--on-poweroff",
+	      "restart", "--cmdline", VERIFY);
+	wait_two_verified_boots();
+	assert_non_null(strstr(P.err, "restarting it"));
+	status_field(P.pid, NULL, "Uid", val, sizeof(val));
+	assert_string_equal(val, "65534\t65534\t65534\t65534");
+	status_field(P.pid, NULL, "Gid", val, sizeof(val));
+	assert_string_equal(val, "65534\t65534\t65534\t65534");
+	status_field(P.pid, NULL, "Groups", val, sizeof(val));
+	assert_string_equal(val, "");
+	status_field(P.pid, NULL, "CapEff", val, sizeof(val));
+	assert_string_equal(val, "0000000000000000");
+	/* The control socket was bound as root before the switch, and still answers. */
+	assert_int_equal(RUN(&Q, 20, "destroy", "t-user"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 67);
+}
+
+static void test_user_who_cannot_open_a_disk_is_refused_at_start(void **state)
+{
+	char img[PATH_MAX], disk[PATH_MAX + 16];
+
+	(void)state;
+	need_root();
+	make_image(img, sizeof(img), "root-only.img", 0, 0);
+	snprintf(disk, sizeof(disk), "path=%s", img);
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-user-no", "--user", "65534:65534", "--disk", disk,
+			     "--cmdline", "hello"), 65);
+	assert_non_null(strstr(P.err, img));
+	assert_non_null(strstr(P.err, "cannot open"));
+	assert_null(strstr(P.out, "hello from minios"));
+}
+
+static void test_unknown_user_is_a_configuration_error(void **state)
+{
+	(void)state;
+	need_root();
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-user-x", "--user", "no-such-user-xenith"), 64);
+	assert_non_null(strstr(P.err, "no-such-user-xenith"));
+}
+
+/* What the jail's root holds: every path under /proc/PID/root, not following links. */
+static char seen[32][PATH_MAX];
+static unsigned nr_seen;
+static size_t root_len;
+
+static int collect(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag;
+	if (ftw->level == 0)
+		return 0;
+	if (nr_seen == 32)
+		return 1;
+	snprintf(seen[nr_seen++], PATH_MAX, "%s", path + root_len);
+	return 0;
+}
+
+static bool was_seen(const char *p)
+{
+	for (unsigned i = 0; i < nr_seen; i++)
+		if (!strcmp(seen[i], p))
+			return true;
+	return false;
+}
+
+/* The disk is given relative to the working directory: a reboot reopens it from there. */
+static void jail_holds_only_the_disk_and_survives_a_reboot(void)
+{
+	char img[PATH_MAX], root[64], sub[PATH_MAX], cwd[PATH_MAX];
+	unsigned want = 0;
+
+	need_root();
+	make_image(img, sizeof(img), "jail.img", 0, 0);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(pub_dir), 0);
+	START(&P, "run", "--name", "t-jail", "--jail", "--disk", "path=jail.img", "--on-poweroff", "restart",
+	      "--cmdline", VERIFY);
+	assert_int_equal(chdir(cwd), 0);
+	wait_two_verified_boots();
+	snprintf(root, sizeof(root), "/proc/%d/root/.", (int)P.pid); /* the link's target, not the link */
+	root_len = strlen(root);
+	nr_seen = 0;
+	assert_int_equal(nftw(root, collect, 16, FTW_PHYS), 0);
+	for (unsigned i = 0; i < nr_seen; i++)
+		printf("# in the jail: %s\n", seen[i]);
+	/* The image and its directories, nothing else (no .oldroot, no /dev, /proc, /etc). */
+	for (char *s = strcpy(sub, img) + 1; (s = strchr(s, '/')); s++) {
+		*s = 0;
+		assert_true(was_seen(sub));
+		want++;
+		*s = '/';
+	}
+	assert_true(was_seen(img));
+	want++;
+	assert_int_equal(nr_seen, want);
+	/* The control socket is on the host's run directory. */
+	assert_int_equal(RUN(&Q, 20, "destroy", "t-jail"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 67);
+}
+
+static void test_jail_holds_only_the_disk_and_survives_a_reboot(void **state)
+{
+	(void)state;
+	jail_holds_only_the_disk_and_survives_a_reboot();
+}
+
+/* Where the root is the initramfs (the lab), pivot_root cannot move it: the switch_root way. */
+static void test_jail_without_pivot_root_holds_only_the_disk_too(void **state)
+{
+	(void)state;
+	setenv("XENITH_TEST_JAIL_NO_PIVOT", "1", 1);
+	jail_holds_only_the_disk_and_survives_a_reboot();
+	unsetenv("XENITH_TEST_JAIL_NO_PIVOT");
+}
+
+static int remove_images(void **state)
+{
+	DIR *d = pub_dir[0] ? opendir(pub_dir) : NULL;
+	struct dirent *de;
+	char path[PATH_MAX];
+
+	(void)state;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pub_dir, de->d_name);
+		unlink(path);
+	}
+	if (d) {
+		closedir(d);
+		rmdir(pub_dir);
+	}
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_forbidden_system_call_ends_the_vmm_naming_the_thread_and_the_call,
+					  teardown),
+		cmocka_unit_test_teardown(test_the_same_call_goes_through_with_no_seccomp, teardown),
+		cmocka_unit_test_teardown(test_the_test_hook_is_refused_without_its_variable, teardown),
+		cmocka_unit_test_teardown(test_every_vmm_thread_is_filtered_and_inherited_descriptors_are_closed,
+					  teardown),
+		cmocka_unit_test_teardown(test_user_drops_every_thread_and_a_reboot_reopens_the_disk_as_that_user,
+					  teardown),
+		cmocka_unit_test_teardown(test_user_who_cannot_open_a_disk_is_refused_at_start, teardown),
+		cmocka_unit_test_teardown(test_unknown_user_is_a_configuration_error, teardown),
+		cmocka_unit_test_teardown(test_jail_holds_only_the_disk_and_survives_a_reboot, teardown),
+		cmocka_unit_test_teardown(test_jail_without_pivot_root_holds_only_the_disk_too, teardown),
+	};
+
+	harness_require_kvm();
+	harness_run_dir();
+	return cmocka_run_group_tests(tests, NULL, remove_images);
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+/*
+ * unit: the seccomp allow-lists (hv/confine.c), as tables: a thread's
+ * filter can only narrow its creator's, so whatever a kind of thread needs
+ * its creators must allow too; and the calls no VMM thread needs after
+ * set-up are in no list.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <linux/kvm.h>
+#include <cmocka.h>
+
+#include "confine_priv.h"
+
+#define NR_MAX 512
+
+/* Who starts whom: every thread also runs under the main filter. */
+static const struct { enum confine_kind parent, child; } creates[] = {
+	{ CONFINE_MAIN, CONFINE_VCPU },     { CONFINE_MAIN, CONFINE_SIGNAL },
+	{ CONFINE_MAIN, CONFINE_CONTROL },  { CONFINE_MAIN, CONFINE_BACKEND },
+	{ CONFINE_MAIN, CONFINE_TIMER },    { CONFINE_MAIN, CONFINE_LOOPBACK },
+	{ CONFINE_MAIN, CONFINE_BENCH },    { CONFINE_VCPU, CONFINE_VCPU },
+	{ CONFINE_VCPU, CONFINE_BACKEND },  { CONFINE_VCPU, CONFINE_TIMER },
+	{ CONFINE_VCPU, CONFINE_LOOPBACK }, { CONFINE_VCPU, CONFINE_BENCH },
+	{ CONFINE_CONTROL, CONFINE_CONTROL },
+};
+
+static void test_a_child_kind_needs_nothing_its_creator_refuses(void **state)
+{
+	(void)state;
+	for (int bench = 0; bench < 2; bench++) {
+		for (size_t i = 0; i < sizeof(creates) / sizeof(creates[0]); i++) {
+			for (int nr = 0; nr < NR_MAX; nr++) {
+				if (confine_kind_allows(creates[i].child, nr, bench) &&
+				    !confine_kind_allows(creates[i].parent, nr, bench))
+					fail_msg("%s threads call %d, which their creator (%s) may not",
+						 confine_kind_name(creates[i].child), nr,
+						 confine_kind_name(creates[i].parent));
+			}
+		}
+	}
+}
+
+static void test_a_child_kind_uses_no_ioctl_its_creator_refuses(void **state)
+{
+	static const unsigned long reqs[] = { KVM_RUN, KVM_SET_REGS, KVM_GET_SREGS, KVM_INTERRUPT,
+					      KVM_IRQ_LINE, KVM_CREATE_VM, KVM_CREATE_VCPU };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(creates) / sizeof(creates[0]); i++)
+		for (size_t k = 0; k < sizeof(reqs) / sizeof(reqs[0]); k++)
+			if (confine_kind_allows_ioctl(creates[i].child, reqs[k]))
+				assert_true(confine_kind_allows_ioctl(creates[i].parent, reqs[k]));
+}
+
+static void test_no_thread_may_exec_fork_open_sockets_or_trace(void **state)
+{
+	static const int never[] = { SYS_execve, SYS_execveat, SYS_fork, SYS_vfork, SYS_socket,
+				     SYS_connect, SYS_bind, SYS_ptrace, SYS_process_vm_writev, SYS_mount,
+				     SYS_setuid, SYS_kill, SYS_init_module, SYS_bpf, SYS_perf_event_open };
+
+	(void)state;
+	for (int k = 0; k < CONFINE_NR_KINDS; k++)
+		for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+			if (confine_kind_allows((enum confine_kind)k, never[i], true))
+				fail_msg("%s threads may call %d", confine_kind_name((enum confine_kind)k),
+					 never[i]);
+}
+
+static void test_only_main_rebuilds_a_vm_or_opens_files(void **state)
+{
+	(void)state;
+	for (int k = 0; k < CONFINE_NR_KINDS; k++) {
+		bool main = k == CONFINE_MAIN;
+
+		assert_int_equal(confine_kind_allows_ioctl((enum confine_kind)k, KVM_CREATE_VM), main);
+		assert_int_equal(confine_kind_allows_ioctl((enum confine_kind)k, KVM_SET_USER_MEMORY_REGION), main);
+		assert_int_equal(confine_kind_allows((enum confine_kind)k, SYS_openat, false), main);
+		assert_int_equal(confine_kind_allows((enum confine_kind)k, SYS_memfd_create, false), main);
+	}
+	assert_true(confine_kind_allows_ioctl(CONFINE_VCPU, KVM_RUN));
+	assert_false(confine_kind_allows_ioctl(CONFINE_BACKEND, KVM_RUN));
+	assert_false(confine_kind_allows_ioctl(CONFINE_CONTROL, KVM_RUN));
+	/* Pinning threads is for `xenith bench` only. */
+	assert_false(confine_kind_allows(CONFINE_VCPU, SYS_sched_setaffinity, false));
+	assert_true(confine_kind_allows(CONFINE_VCPU, SYS_sched_setaffinity, true));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_a_child_kind_needs_nothing_its_creator_refuses),
+		cmocka_unit_test(test_a_child_kind_uses_no_ioctl_its_creator_refuses),
+		cmocka_unit_test(test_no_thread_may_exec_fork_open_sockets_or_trace),
+		cmocka_unit_test(test_only_main_rebuilds_a_vm_or_opens_files),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
