@@ -26,36 +26,22 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "linux_boot.h"
 #include "uart8250.h"
 
 struct domain;
 struct vcpu;
 
-#define LINUX_MEMORY_MAX_MIB 3072u  /* below the 32-bit MMIO hole; no RAM above 4 GiB yet */
-
 struct linux_guest {
-	/* From the bzImage's setup header. */
-	uint16_t protocol;          /* boot protocol version, e.g. 0x020f */
-	unsigned setup_sects;
-	const uint8_t *payload;     /* the protected-mode kernel, inside d->image_map */
-	size_t payload_size;
-	uint32_t init_size;         /* memory the kernel needs from its load address */
-	uint32_t initrd_addr_max;
-	uint32_t cmdline_size;
-	char version[128];          /* the kernel's version string, when it has one */
-
+	struct linux_boot_plan plan; /* the setup header and where everything goes */
 	void *initrd;               /* mmapped initrd file, or NULL */
 	size_t initrd_size;
-	uint64_t initrd_gpa;
 
 	pthread_mutex_t lock;       /* the devices below; vCPU threads share them */
 	struct uart8250 com1;
 	uint16_t pm1_sts, pm1_en, pm1_cnt;
 	int vm_fd;
 };
-
-/* True when the file starts like a Linux bzImage (boot sector + "HdrS" header). */
-bool linux_is_bzimage(const void *image, size_t size);
 
 /*
  * Checks the bzImage (boot protocol 2.12 or later, 64-bit entry), the

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bzImage loader without KVM: linux_boot_parse() reads a bzImage's
+ * setup header, linux_boot_place() decides where the kernel, the initrd
+ * and the command line go in guest memory, and linux_boot_load() writes
+ * them (and boot_params, page tables, GDT, ACPI tables) into a guest
+ * memory buffer.  No I/O, no KVM: unit tests and the fuzz target call them
+ * directly.  The layout is in linux.h.
+ */
+#ifndef XENITH_HV_LINUX_BOOT_H
+#define XENITH_HV_LINUX_BOOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define LINUX_MEMORY_MAX_MIB 3072u  /* below the 32-bit MMIO hole; no RAM above 4 GiB yet */
+
+/* Guest physical layout (see linux.h). */
+#define LX_GDT 0x1000ull
+#define LX_BOOT_PARAMS 0x7000ull
+#define LX_BOOT_STACK 0x8000ull
+#define LX_PML4 0x9000ull
+#define LX_PDPT 0xa000ull
+#define LX_PD 0xb000ull            /* four pages */
+#define LX_CMDLINE 0x20000ull
+#define LX_CMDLINE_MAX 4096ull
+#define LX_LOW_RAM_END 0x9fc00ull  /* where the BIOS data/EBDA/ROM area starts */
+#define LX_ACPI 0xe0000ull
+#define LX_KERNEL 0x100000ull
+#define LX_TSS_ADDR 0xfffbd000ull  /* 3 pages KVM needs for real mode on VT-x */
+#define LX_IDMAP_ADDR 0xfffbc000ull
+#define LX_MIN_MEMORY (64ull << 20)
+/* The 64-bit decompressor runs the kernel at 16 MiB or above (LOAD_PHYSICAL_ADDR). */
+#define LX_RUN_ADDR (16ull << 20)
+
+/* What the setup header says and where everything goes. */
+struct linux_boot_plan {
+	/* From the setup header (linux_boot_parse). */
+	uint16_t protocol;          /* boot protocol version, e.g. 0x020f */
+	unsigned setup_sects;
+	size_t image_size;
+	size_t hdr_end;             /* the setup header is image[0x1f1, hdr_end) */
+	size_t payload_off;         /* the protected-mode kernel: image[payload_off, +payload_size) */
+	size_t payload_size;
+	uint32_t init_size;         /* memory the kernel needs from its run address */
+	uint32_t initrd_addr_max;
+	uint32_t cmdline_size;
+	char version[128];          /* the kernel's version string, when it has one */
+
+	/* In guest memory (linux_boot_place). */
+	uint64_t mem_size;
+	uint64_t initrd_gpa;        /* valid when initrd_size is not 0 */
+	uint64_t initrd_size;
+	size_t cmdline_len;
+};
+
+/* True when the file starts like a Linux bzImage (boot sector + "HdrS" header). */
+bool linux_is_bzimage(const void *image, size_t size);
+
+/*
+ * Checks the setup header of the bzImage image[0, size) (boot protocol
+ * 2.12 or later, 64-bit entry) and fills the header part of *p; name is
+ * the file's name for messages.
+ */
+int linux_boot_parse(const void *image, size_t size, const char *name, struct linux_boot_plan *p,
+		     struct errbuf *eb);
+
+/*
+ * Places the kernel parsed into *p, an initrd of initrd_size bytes (0: none)
+ * and a command line of cmdline_len bytes in mem_size bytes of guest
+ * memory, or says why they do not fit.
+ */
+int linux_boot_place(struct linux_boot_plan *p, uint64_t mem_size, uint64_t initrd_size,
+		     size_t cmdline_len, struct errbuf *eb);
+
+/* linux_boot_parse, then linux_boot_place. */
+int linux_boot_plan(const void *image, size_t size, uint64_t mem_size, uint64_t initrd_size,
+		    size_t cmdline_len, const char *name, struct linux_boot_plan *p, struct errbuf *eb);
+
+/*
+ * Writes what *p planned into guest memory mem[0, mem_size): the kernel,
+ * the initrd, boot_params, the command line, page tables, the boot GDT
+ * and ACPI tables for nr_vcpus vCPUs.
+ */
+int linux_boot_load(const struct linux_boot_plan *p, const void *image, const void *initrd,
+		    const char *cmdline, unsigned nr_vcpus, uint8_t *mem, uint64_t mem_size,
+		    struct errbuf *eb);
+
+#endif
