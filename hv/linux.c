@@ -1,24 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "linux.h"
 
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "acpi.h"
 #include "domain.h"
 #include "fsutil.h"
 #include "kvm.h"
 #include "trap.h"
-
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
 int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 {
@@ -28,7 +19,7 @@ int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 	lx = calloc(1, sizeof(*lx));
 	if (!lx)
 		return errbuf_set(eb, ENOMEM, "out of memory");
-	pthread_mutex_init(&lx->lock, NULL);
+	linux_ports_init(&lx->ports);
 	lx->vm_fd = -1;
 	d->lx = lx;
 
@@ -61,7 +52,7 @@ void linux_close(struct domain *d)
 		return;
 	if (lx->initrd)
 		munmap(lx->initrd, lx->initrd_size);
-	pthread_mutex_destroy(&lx->lock);
+	linux_ports_destroy(&lx->ports);
 	free(lx);
 	d->lx = NULL;
 }
@@ -110,11 +101,7 @@ int linux_populate(struct domain *d, struct errbuf *eb)
 			    d->mem, d->mem_size, eb);
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&lx->lock);
-	uart8250_init(&lx->com1, com1_tx, com1_irq, d);
-	lx->pm1_sts = lx->pm1_en = 0;
-	lx->pm1_cnt = ACPI_PM1_SCI_EN; /* always in ACPI mode (no SMI_CMD) */
-	pthread_mutex_unlock(&lx->lock);
+	linux_ports_reset(&lx->ports, com1_tx, com1_irq, d);
 	return kvm_vm_set_memory(d->vm_fd, 0, 0, d->mem_size, d->mem, eb);
 }
 
@@ -196,74 +183,17 @@ bool linux_entry_regs(struct domain *d, struct vcpu *v, void *kvm_regs)
 	return true;
 }
 
-/* ACPI PM1 registers: a status/enable pair and the control register. */
-static uint32_t pm_read(struct linux_guest *lx, unsigned port, unsigned size)
-{
-	uint8_t regs[6];
-
-	put16(regs, lx->pm1_sts);
-	put16(regs + 2, lx->pm1_en);
-	put16(regs + 4, lx->pm1_cnt);
-	port -= ACPI_PM1A_EVT_PORT;
-	if (port + size > sizeof(regs))
-		return 0xffffffffu;
-	return size == 1 ? regs[port] : size == 2 ? get16(regs + port) : get32(regs + port);
-}
-
-/* Returns true when the write asks for power-off (SLP_TYP = S5 with SLP_EN). */
-static bool pm_write(struct linux_guest *lx, unsigned port, unsigned size, uint32_t v)
-{
-	if (port == ACPI_PM1A_EVT_PORT && size >= 2) {
-		lx->pm1_sts &= (uint16_t)~v; /* write 1 to clear */
-		if (size == 4)
-			lx->pm1_en = (uint16_t)(v >> 16);
-	} else if (port == ACPI_PM1A_EVT_PORT + 2 && size == 2) {
-		lx->pm1_en = (uint16_t)v;
-	} else if (port == ACPI_PM1A_CNT_PORT && size == 2) {
-		lx->pm1_cnt = (uint16_t)((v & ~ACPI_PM1_SLP_EN) | ACPI_PM1_SCI_EN);
-		return (v & ACPI_PM1_SLP_EN) && ((v >> 10) & 7) == ACPI_SLP_TYP_S5;
-	}
-	return false;
-}
-
 void linux_pio(struct vcpu *v)
 {
 	struct domain *d = v->d;
-	struct linux_guest *lx = d->lx;
 	struct kvm_run *run = v->run;
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	unsigned port = run->io.port, size = run->io.size;
-	bool in = run->io.direction == KVM_EXIT_IO_IN;
-	enum { NONE, POWEROFF, RESET } action = NONE;
+	enum linux_port_action action;
 
-	pthread_mutex_lock(&lx->lock);
-	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
-		uint32_t val = 0;
-
-		if (!in)
-			memcpy(&val, data, size);
-		if (port >= UART_COM1_BASE && port < UART_COM1_BASE + UART_NR_PORTS) {
-			if (in)
-				memset(data, uart8250_read(&lx->com1, port - UART_COM1_BASE), size);
-			else
-				uart8250_write(&lx->com1, port - UART_COM1_BASE, (uint8_t)val);
-		} else if (port >= ACPI_PM1A_EVT_PORT && port < ACPI_PM1A_CNT_PORT + 2) {
-			if (in) {
-				val = pm_read(lx, port, size);
-				memcpy(data, &val, size);
-			} else if (pm_write(lx, port, size, val))
-				action = POWEROFF;
-		} else if (port == ACPI_RESET_PORT && !in && size == 1 && (val & 0x04)) {
-			action = RESET; /* the FADT reset register, or a PCI-style 0xcf9 reset */
-		} else if (port == 0x64 && !in && size == 1 && val == 0xfe) {
-			action = RESET; /* keyboard-controller reset pulse */
-		} else if (in) {
-			memset(data, 0xff, size); /* nothing here */
-		}
-	}
-	pthread_mutex_unlock(&lx->lock);
-	if (action == POWEROFF)
+	action = linux_ports_io(&d->lx->ports, run->io.port, run->io.size,
+				run->io.direction == KVM_EXIT_IO_IN, run->io.count,
+				(uint8_t *)run + run->io.data_offset);
+	if (action == LINUX_PORT_POWEROFF)
 		domain_shutdown_by_guest(d, SHUTDOWN_poweroff, 0);
-	else if (action == RESET)
+	else if (action == LINUX_PORT_RESET)
 		domain_shutdown_by_guest(d, SHUTDOWN_reboot, 0);
 }

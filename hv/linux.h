@@ -20,14 +20,13 @@
 #ifndef XENITH_HV_LINUX_H
 #define XENITH_HV_LINUX_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
 #include "linux_boot.h"
-#include "uart8250.h"
+#include "linux_ports.h"
 
 struct domain;
 struct vcpu;
@@ -37,9 +36,7 @@ struct linux_guest {
 	void *initrd;               /* mmapped initrd file, or NULL */
 	size_t initrd_size;
 
-	pthread_mutex_t lock;       /* the devices below; vCPU threads share them */
-	struct uart8250 com1;
-	uint16_t pm1_sts, pm1_en, pm1_cnt;
+	struct linux_ports ports;   /* COM1, ACPI PM1, the reset ports */
 	int vm_fd;
 };
 
