@@ -23,9 +23,22 @@ int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 	lx->vm_fd = -1;
 	d->lx = lx;
 
+	/*
+	 * Everything about the image and its sizes first, so that a broken or
+	 * hostile bzImage is refused for what is wrong with it on every host.
+	 */
 	r = linux_boot_parse(d->image_map, d->image_size, path, &lx->plan, eb);
 	if (r < 0)
 		return r;
+	if (d->cfg.initrd[0]) {
+		/* it must fit below 4 GiB with the kernel: 3 GiB is a generous cap */
+		r = fs_map_file(d->cfg.initrd, "initrd", 3ull << 30, &lx->initrd, &lx->initrd_size, eb);
+		if (r < 0)
+			return r;
+	}
+	r = linux_boot_place(&lx->plan, d->mem_size, lx->initrd_size, strlen(d->cfg.cmdline), eb);
+	if (r < 0)
+		return errbuf_prefix(eb, r, "%s", path);
 	if (!trap_host_supported())
 		return errbuf_set(eb, ENOTSUP, "%s is a Linux kernel (bzImage); a Linux guest runs its "
 				  "kernel at CPL 0, which this host's KVM (%s) does not run natively: "
@@ -35,13 +48,7 @@ int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 	if (d->cfg.nr_disks)
 		return errbuf_set(eb, ENOTSUP, "disk: Linux guests get no disks yet (the block backend "
 				  "speaks to Xenith's PV frontend, minios); remove the disk keys");
-	if (d->cfg.initrd[0]) {
-		/* it must fit below 4 GiB with the kernel: 3 GiB is a generous cap */
-		r = fs_map_file(d->cfg.initrd, "initrd", 3ull << 30, &lx->initrd, &lx->initrd_size, eb);
-		if (r < 0)
-			return r;
-	}
-	return linux_boot_place(&lx->plan, d->mem_size, lx->initrd_size, strlen(d->cfg.cmdline), eb);
+	return 0;
 }
 
 void linux_close(struct domain *d)

@@ -6,7 +6,8 @@
  * in-kernel LAPIC/IOAPIC/PIC and PIT, with a 16550A on COM1 as its console
  * and ACPI tables for power-off and reset.  The guest kernel runs at CPL 0,
  * so this needs a host that runs CPL-0 guest code natively (VT-x, AMD-V);
- * on PVM hosts linux_open() refuses at once and says why.
+ * on PVM hosts linux_open() refuses at once and says why (after checking
+ * the image, so a bad image is refused for what is wrong with it).
  *
  * Guest physical layout:
  *   0x1000            boot GDT (__BOOT_CS 0x10, __BOOT_DS 0x18)
@@ -15,7 +16,8 @@
  *   0x20000           kernel command line
  *   0x9fc00-0xfffff   reserved (e820); ACPI tables at 0xe0000
  *   0x100000          the protected-mode kernel (bzImage payload)
- *   top of memory     the initrd
+ *   16 MiB            where it decompresses (or pref_address, if higher), init_size bytes
+ *   top of memory     the initrd, below initrd_addr_max and above the decompression area
  */
 #ifndef XENITH_HV_LINUX_H
 #define XENITH_HV_LINUX_H
@@ -41,9 +43,10 @@ struct linux_guest {
 };
 
 /*
- * Checks the bzImage (boot protocol 2.12 or later, 64-bit entry), the
- * host (CPL-0 guest code native), the command line and memory size, and
- * maps the initrd.  d->image_map holds the file.
+ * Checks the bzImage's setup header, maps the initrd and plans guest
+ * memory (linux_boot.h), then the host (CPL-0 guest code native): a bad
+ * image or size is refused for what is wrong with it on any host.
+ * d->image_map holds the file.
  */
 int linux_open(struct domain *d, const char *path, struct errbuf *eb);
 void linux_close(struct domain *d);

@@ -46,9 +46,11 @@ struct linux_boot_plan {
 	size_t payload_off;         /* the protected-mode kernel: image[payload_off, +payload_size) */
 	size_t payload_size;
 	uint32_t init_size;         /* memory the kernel needs from its run address */
-	uint32_t initrd_addr_max;
-	uint32_t cmdline_size;
-	char version[128];          /* the kernel's version string, when it has one */
+	uint32_t initrd_addr_max;   /* the highest byte the initrd may use */
+	uint32_t cmdline_size;      /* the longest command line, without its NUL */
+	uint64_t pref_address;      /* where a non-relocatable kernel runs */
+	uint64_t kernel_end;        /* [1 MiB, kernel_end) is the kernel's while it decompresses */
+	char version[128];          /* the kernel's version string (printable), or "" */
 
 	/* In guest memory (linux_boot_place). */
 	uint64_t mem_size;
@@ -61,9 +63,14 @@ struct linux_boot_plan {
 bool linux_is_bzimage(const void *image, size_t size);
 
 /*
- * Checks the setup header of the bzImage image[0, size) (boot protocol
- * 2.12 or later, 64-bit entry) and fills the header part of *p; name is
- * the file's name for messages.
+ * Checks the setup header of the bzImage image[0, size) and fills the
+ * header part of *p; name is the file's name for messages.  Refuses
+ * (-ENOEXEC, with the field and its value) a file too short for its setup
+ * code and a 64-bit entry point, boot protocol before 2.12, a jump that
+ * does not span a 2.12 header, no 64-bit entry, a zImage, init_size
+ * smaller than the kernel, pref_address outside [1 MiB, 4 GiB), and a
+ * relocatable kernel whose kernel_alignment is not a power of two up to
+ * 16 MiB.  Reads nothing outside image[0, size).
  */
 int linux_boot_parse(const void *image, size_t size, const char *name, struct linux_boot_plan *p,
 		     struct errbuf *eb);
@@ -71,7 +78,12 @@ int linux_boot_parse(const void *image, size_t size, const char *name, struct li
 /*
  * Places the kernel parsed into *p, an initrd of initrd_size bytes (0: none)
  * and a command line of cmdline_len bytes in mem_size bytes of guest
- * memory, or says why they do not fit.
+ * memory, or says why they do not fit: a command line longer than
+ * cmdline_size or 4095 bytes (-E2BIG), memory above 3 GiB (-EINVAL), too
+ * little memory for the kernel's area, the initrd and 8 MiB to spare, or an
+ * initrd that does not fit between the kernel's area and the lower of the
+ * end of memory and initrd_addr_max + 1 (-ENOMEM).  The initrd goes as
+ * high as it can, page-aligned.
  */
 int linux_boot_place(struct linux_boot_plan *p, uint64_t mem_size, uint64_t initrd_size,
 		     size_t cmdline_len, struct errbuf *eb);
@@ -83,7 +95,9 @@ int linux_boot_plan(const void *image, size_t size, uint64_t mem_size, uint64_t 
 /*
  * Writes what *p planned into guest memory mem[0, mem_size): the kernel,
  * the initrd, boot_params, the command line, page tables, the boot GDT
- * and ACPI tables for nr_vcpus vCPUs.
+ * and ACPI tables for nr_vcpus vCPUs.  image and initrd are those *p was
+ * planned for, cmdline its cmdline_len bytes.  Checks every range against
+ * mem_size again first (-EINVAL): nothing is written outside mem.
  */
 int linux_boot_load(const struct linux_boot_plan *p, const void *image, const void *initrd,
 		    const char *cmdline, unsigned nr_vcpus, uint8_t *mem, uint64_t mem_size,
