@@ -43,6 +43,10 @@
 #define H_CMDLINE_SIZE 0x238
 #define H_PREF_ADDRESS 0x258
 #define H_INIT_SIZE 0x260
+#define H_EXT_LOADER_VER 0x226
+#define H_HARDWARE_SUBARCH 0x23c
+#define H_HARDWARE_SUBARCH_DATA 0x240
+#define H_SETUP_DATA 0x250
 #define BP_E820_ENTRIES 0x1e8
 #define BP_E820_TABLE 0x2d0
 
@@ -459,6 +463,45 @@ static void test_loader_writes_kernel_initrd_and_boot_params_where_planned(void 
 	free(b);
 }
 
+/*
+ * Found by fuzz/fuzz_bzimage.c: boot_params took the image's own
+ * ramdisk_image when there was no initrd.  Every field boot.rst has the
+ * loader write is Xenith's, whatever the file holds there.
+ */
+static void test_boot_params_fields_the_loader_writes_do_not_come_from_the_image(void **state)
+{
+	struct linux_boot_plan p;
+	struct errbuf eb;
+	size_t n;
+	uint8_t *b = make_kernel(&n), *bp;
+	uint64_t mem_size = 64 * MiB;
+	uint8_t *mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)state;
+	assert_true(mem != MAP_FAILED);
+	put32(b + H_RAMDISK_IMAGE, 0x2000000);        /* "an initrd at 32 MiB" */
+	put32(b + H_RAMDISK_SIZE, 0x100000);
+	b[H_LOADFLAGS] = 0x01 | 0x02 | 0x20;          /* LOADED_HIGH, KASLR_FLAG, QUIET_FLAG */
+	b[H_EXT_LOADER_VER] = 0x12;
+	b[H_EXT_LOADER_VER + 1] = 0x34;
+	put32(b + H_HARDWARE_SUBARCH, 2);             /* Xen */
+	put64(b + H_HARDWARE_SUBARCH_DATA, 0x3000);
+	put64(b + H_SETUP_DATA, 0x4000);              /* a setup_data list at 0x4000 */
+	assert_int_equal(plan(b, n, mem_size, 0, 0, &p, &eb), 0);
+	assert_int_equal(linux_boot_load(&p, b, NULL, "", 1, mem, mem_size, &eb), 0);
+	bp = mem + LX_BOOT_PARAMS;
+	assert_int_equal(get32(bp + H_RAMDISK_IMAGE), 0);
+	assert_int_equal(get32(bp + H_RAMDISK_SIZE), 0);
+	assert_int_equal(bp[H_LOADFLAGS], 0x81);        /* LOADED_HIGH | CAN_USE_HEAP */
+	assert_int_equal(bp[H_EXT_LOADER_VER], 0);
+	assert_int_equal(bp[H_EXT_LOADER_VER + 1], 0);
+	assert_int_equal(get32(bp + H_HARDWARE_SUBARCH), 0);
+	assert_int_equal(get64(bp + H_HARDWARE_SUBARCH_DATA), 0);
+	assert_int_equal(get64(bp + H_SETUP_DATA), 0);
+	munmap(mem, mem_size);
+	free(b);
+}
+
 /* Second line of defence: the loader checks each copy against the memory it is given. */
 static void test_loader_refuses_a_plan_for_more_memory_than_it_is_given(void **state)
 {
@@ -499,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_command_line_longer_than_cmdline_size_is_refused),
 		cmocka_unit_test(test_memory_too_small_or_too_large_is_refused_saying_what_fits),
 		cmocka_unit_test(test_loader_writes_kernel_initrd_and_boot_params_where_planned),
+		cmocka_unit_test(test_boot_params_fields_the_loader_writes_do_not_come_from_the_image),
 		cmocka_unit_test(test_loader_refuses_a_plan_for_more_memory_than_it_is_given),
 	};
 
