@@ -20,12 +20,17 @@
 #define BP_RAMDISK_IMAGE 0x218
 #define BP_RAMDISK_SIZE 0x21c
 #define BP_HEAP_END_PTR 0x224
+#define BP_EXT_LOADER_VER 0x226
+#define BP_EXT_LOADER_TYPE 0x227
 #define BP_CMD_LINE_PTR 0x228
 #define BP_INITRD_ADDR_MAX 0x22c
 #define BP_KERNEL_ALIGNMENT 0x230
 #define BP_RELOCATABLE 0x234
 #define BP_XLOADFLAGS 0x236
 #define BP_CMDLINE_SIZE 0x238
+#define BP_HARDWARE_SUBARCH 0x23c
+#define BP_HARDWARE_SUBARCH_DATA 0x240
+#define BP_SETUP_DATA 0x250
 #define BP_PREF_ADDRESS 0x258
 #define BP_INIT_SIZE 0x260
 #define BP_HDR_MIN_END 0x268   /* through handover_offset: every field protocol 2.12 has */
@@ -313,21 +318,28 @@ int linux_boot_load(const struct linux_boot_plan *p, const void *image, const vo
 	gdt[2] = 0x00af9b000000ffffull;
 	gdt[3] = 0x00cf93000000ffffull;
 
-	/* boot_params: the kernel's own setup header, then what the loader fills in. */
+	/*
+	 * boot_params: the kernel's own setup header, then every field boot.rst
+	 * has the loader write, whatever the file holds there (a crafted image
+	 * could otherwise name an initrd, a setup_data list or a subarch).
+	 */
 	memset(bp, 0, BP_SIZE);
 	memcpy(bp + BP_SETUP_SECTS, img + BP_SETUP_SECTS, p->hdr_end - BP_SETUP_SECTS);
 	put16(bp + BP_VID_MODE, 0xffff); /* "normal" */
 	bp[BP_TYPE_OF_LOADER] = 0xff;    /* undefined loader */
-	bp[BP_LOADFLAGS] |= LOADFLAGS_CAN_USE_HEAP;
+	bp[BP_EXT_LOADER_VER] = 0;
+	bp[BP_EXT_LOADER_TYPE] = 0;
+	bp[BP_LOADFLAGS] = LOADFLAGS_LOADED_HIGH | LOADFLAGS_CAN_USE_HEAP;
 	put16(bp + BP_HEAP_END_PTR, 0xfe00);
 	memcpy(mem + LX_CMDLINE, cmdline, p->cmdline_len);
 	mem[LX_CMDLINE + p->cmdline_len] = 0;
 	put32(bp + BP_CMD_LINE_PTR, (uint32_t)LX_CMDLINE);
-	if (p->initrd_size) {
-		/* below 4 GiB: initrd_gpa + initrd_size <= mem_size <= 3 GiB */
-		put32(bp + BP_RAMDISK_IMAGE, (uint32_t)p->initrd_gpa);
-		put32(bp + BP_RAMDISK_SIZE, (uint32_t)p->initrd_size);
-	}
+	/* below 4 GiB: initrd_gpa + initrd_size <= mem_size <= 3 GiB */
+	put32(bp + BP_RAMDISK_IMAGE, p->initrd_size ? (uint32_t)p->initrd_gpa : 0);
+	put32(bp + BP_RAMDISK_SIZE, (uint32_t)p->initrd_size);
+	put32(bp + BP_HARDWARE_SUBARCH, 0);       /* x86/PC */
+	put64(bp + BP_HARDWARE_SUBARCH_DATA, 0);
+	put64(bp + BP_SETUP_DATA, 0);             /* no setup_data list */
 	add_e820(bp, 0, LX_LOW_RAM_END, E820_RAM);
 	add_e820(bp, LX_LOW_RAM_END, LX_KERNEL - LX_LOW_RAM_END, E820_RESERVED);
 	add_e820(bp, LX_KERNEL, mem_size - LX_KERNEL, E820_RAM);

@@ -95,7 +95,10 @@ int linux_boot_plan(const void *image, size_t size, uint64_t mem_size, uint64_t 
 /*
  * Writes what *p planned into guest memory mem[0, mem_size): the kernel,
  * the initrd, boot_params, the command line, page tables, the boot GDT
- * and ACPI tables for nr_vcpus vCPUs.  image and initrd are those *p was
+ * and ACPI tables for nr_vcpus vCPUs.  boot_params holds the image's
+ * setup header, but every field the boot protocol has the loader write
+ * (ramdisk, command line, loadflags, setup_data, subarch, loader type) is
+ * the loader's, whatever the image holds there.  image and initrd are those *p was
  * planned for, cmdline its cmdline_len bytes.  Checks every range against
  * mem_size again first (-EINVAL): nothing is written outside mem.
  */
