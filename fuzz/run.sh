@@ -29,10 +29,14 @@ declare -A sources=(
 	[blkif]="io/blkback.c io/grant.c"
 	[config]="hv/config.c hv/err.c"
 	[elf]="hv/elfload.c hv/err.c"
+	[bzimage]="hv/linux_boot.c hv/acpi.c hv/err.c"
+	[linuxpio]="hv/linux_ports.c hv/uart8250.c"
 )
-declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="")
-declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000)
-all=(grant blkif config elf)
+declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]=""
+	[bzimage]="" [linuxpio]="-lpthread")
+declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [bzimage]=16384
+	[linuxpio]=4096)
+all=(grant blkif config elf bzimage linuxpio)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
