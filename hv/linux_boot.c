@@ -34,7 +34,7 @@
 #define BP_PREF_ADDRESS 0x258
 #define BP_INIT_SIZE 0x260
 #define BP_HDR_MIN_END 0x268   /* through handover_offset: every field protocol 2.12 has */
-#define BP_HDR_MAX_END 0x281   /* 0x202 + 0x7f: as far as the jump can reach (boot.rst: 144 bytes) */
+#define BP_HDR_MAX_END 0x281   /* 0x202 + 0x7f: as far as the jump reaches (boot.rst: 144 bytes) */
 #define BP_E820_TABLE 0x2d0
 #define BP_SIZE 4096
 
