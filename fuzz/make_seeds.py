@@ -337,6 +337,106 @@ def control_seeds():
     write("control", "console-full", bytes([0x02]) + CONTROL["console"])
 
 
+# ---- bzimage (fuzz_bzimage.c): sizes, then a bzImage ----
+MiB = 1 << 20
+
+
+def bzimage(setup_sects=1, payload=0x400, version=0x020F, jump=0x66, initrd_addr_max=0x7FFFFFFF,
+            init_size=16 * MiB, cmdline_size=2047, pref_address=16 * MiB, relocatable=1,
+            align=2 * MiB, kernel_version=b"6.1.0-seed (seed@example) #1 SMP", kv_at=0x300):
+    setup = (setup_sects or 4) + 1
+    b = bytearray(setup * 512 + payload)
+    b[0x1F1] = setup_sects
+    struct.pack_into("<H", b, 0x1FE, 0xAA55)
+    b[0x200:0x202] = bytes([0xEB, jump])
+    b[0x202:0x206] = b"HdrS"
+    struct.pack_into("<HH", b, 0x206, version, 0)
+    if kernel_version is not None:
+        struct.pack_into("<H", b, 0x20E, kv_at - 0x200)
+        b[kv_at:kv_at + len(kernel_version)] = kernel_version
+    b[0x211] = 0x01                                  # LOADED_HIGH
+    struct.pack_into("<IIBBH", b, 0x22C, initrd_addr_max, align, relocatable, 21, 0x7F)
+    struct.pack_into("<I", b, 0x238, cmdline_size)
+    struct.pack_into("<QI", b, 0x258, pref_address, init_size)
+    for i in range(setup * 512, len(b)):
+        b[i] = (i * 7 + 1) & 0xFF
+    return bytes(b)
+
+
+def bz_input(image, mem=256 * MiB, initrd=64 * 1024 + 17, cmdline=20, vcpus=0, tamper=None):
+    knobs = 1 if tamper else 0
+    b = struct.pack("<BIQHB", knobs, mem // PAGE, initrd, cmdline, vcpus)
+    if tamper:
+        b += struct.pack("<BQ", *tamper)
+    return b + image
+
+
+def bzimage_seeds():
+    write("bzimage", "kernel", bz_input(bzimage()))
+    write("bzimage", "no-initrd", bz_input(bzimage(), initrd=0, cmdline=0))
+    write("bzimage", "small-memory-two-vcpus", bz_input(bzimage(), mem=64 * MiB, initrd=4096, vcpus=1))
+    write("bzimage", "largest-memory", bz_input(bzimage(setup_sects=4), mem=3072 * MiB, initrd=3 * PAGE + 1))
+    # Finding 1 of issue 10: no room below initrd_addr_max.
+    write("bzimage", "tiny-initrd-addr-max", bz_input(bzimage(initrd_addr_max=0xFFF), initrd=MiB))
+    write("bzimage", "initrd-at-the-limit", bz_input(bzimage(initrd_addr_max=32 * MiB + MiB - 1), initrd=MiB))
+    # The version string runs to the end of the setup code.
+    write("bzimage", "version-at-setup-end", bz_input(bzimage(kernel_version=b"1.2.3", kv_at=1024 - 5)))
+    write("bzimage", "runs-at-64m", bz_input(bzimage(relocatable=0, pref_address=64 * MiB),
+                                             mem=128 * MiB, initrd=128 * 1024))
+    write("bzimage", "no-cmdline", bz_input(bzimage(cmdline_size=0), cmdline=0))
+    write("bzimage", "longest-header", bz_input(bzimage(jump=0x7F, version=0x020C)))
+    write("bzimage", "old-protocol", bz_input(bzimage(version=0x0206)))
+    # The loader's own checks: a plan moved outside memory, a plan for other memory.
+    write("bzimage", "tamper-initrd-gpa", bz_input(bzimage(), tamper=(0, 255 * MiB + 1)))
+    write("bzimage", "tamper-mem-size", bz_input(bzimage(), tamper=(7, 512 * MiB)))
+
+
+# ---- linuxpio (fuzz_linuxpio.c): a series of port exits ----
+COM1, PM1 = 0x3F8, 0x600
+SIZE = {1: 0, 2: 1, 4: 2, 8: 3}
+
+
+def pio(port, size=1, data=None, count=1):
+    ctl = SIZE[size] | (4 if data is None else 0) | ((count - 1) << 3)
+    if COM1 <= port < COM1 + 8:
+        sel = port - COM1
+    elif PM1 <= port < PM1 + 8:
+        sel = 64 + port - PM1
+    else:
+        sel = None
+    b = struct.pack("<BB", ctl, sel) if sel is not None else struct.pack("<BBH", ctl, 0xC0, port)
+    if data is not None:
+        fmt = {1: "<B", 2: "<H", 4: "<I", 8: "<Q"}[size]
+        vals = data if isinstance(data, (list, tuple)) else [data] * count
+        b += b"".join(struct.pack(fmt, v) for v in vals)
+    return b
+
+
+def linuxpio_seeds():
+    # Linux's 8250 driver: probe, set 115200 8n1, FIFOs, interrupts, then print.
+    probe = [pio(COM1 + 1), pio(COM1 + 1, data=0), pio(COM1 + 4, data=0x1F), pio(COM1 + 6),
+             pio(COM1 + 4, data=0x0B), pio(COM1 + 7, data=0xA5), pio(COM1 + 7)]
+    setup = [pio(COM1 + 3, data=0x80), pio(COM1, data=1), pio(COM1 + 1, data=0), pio(COM1),
+             pio(COM1 + 1), pio(COM1 + 3, data=0x03), pio(COM1 + 2, data=0xC7), pio(COM1 + 2),
+             pio(COM1 + 4, data=0x0B), pio(COM1 + 1, data=0x02), pio(COM1 + 2), pio(COM1 + 2)]
+    tx = [pio(COM1, data=list(b"hello\n"), count=6), pio(COM1 + 5), pio(COM1 + 2),
+          pio(COM1 + 5, size=2, count=3), pio(COM1 + 1, data=0), pio(COM1, data=0x41)]
+    write("linuxpio", "uart", b"".join(probe + setup + tx))
+    # ACPI: read and clear status, enable, read control, then power off (S5 | SLP_EN).
+    acpi = [pio(PM1, size=2), pio(PM1, size=2, data=0xFFFF), pio(PM1 + 2, size=2, data=0x0121),
+            pio(PM1, size=4), pio(PM1 + 4, size=2), pio(PM1 + 4, size=2, data=1),
+            pio(PM1 + 5), pio(PM1 + 4, size=4), pio(PM1, size=4, data=0x00010000)]
+    write("linuxpio", "acpi-poweroff", b"".join(acpi + [pio(PM1 + 4, size=2, data=(5 << 10) | (1 << 13))]))
+    # SLP_EN with another sleep type is not a power-off.
+    write("linuxpio", "acpi-s3", b"".join(acpi + [pio(PM1 + 4, size=2, data=(3 << 10) | (1 << 13))]))
+    write("linuxpio", "reset-cf9", b"".join([pio(0xCF9), pio(0xCF9, data=0x02), pio(0xCF9, data=0x06)]))
+    write("linuxpio", "reset-kbd", b"".join([pio(0x64), pio(0x64, data=0xFE)]))
+    # Nothing at other ports; accesses of a size KVM never gives.
+    write("linuxpio", "others", b"".join([pio(0x80, data=0x12), pio(0x3F7, size=4, count=2),
+                                          pio(0x606, size=2), pio(COM1, size=8, data=0x41),
+                                          pio(PM1 + 4, size=8, data=(5 << 10) | (1 << 13))]))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -345,3 +445,5 @@ if __name__ == "__main__":
     text_seeds()
     console_seeds()
     control_seeds()
+    bzimage_seeds()
+    linuxpio_seeds()

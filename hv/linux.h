@@ -6,7 +6,8 @@
  * in-kernel LAPIC/IOAPIC/PIC and PIT, with a 16550A on COM1 as its console
  * and ACPI tables for power-off and reset.  The guest kernel runs at CPL 0,
  * so this needs a host that runs CPL-0 guest code natively (VT-x, AMD-V);
- * on PVM hosts linux_open() refuses at once and says why.
+ * on PVM hosts linux_open() refuses at once and says why (after checking
+ * the image, so a bad image is refused for what is wrong with it).
  *
  * Guest physical layout:
  *   0x1000            boot GDT (__BOOT_CS 0x10, __BOOT_DS 0x18)
@@ -15,52 +16,37 @@
  *   0x20000           kernel command line
  *   0x9fc00-0xfffff   reserved (e820); ACPI tables at 0xe0000
  *   0x100000          the protected-mode kernel (bzImage payload)
- *   top of memory     the initrd
+ *   16 MiB            where it decompresses (or pref_address, if higher), init_size bytes
+ *   top of memory     the initrd, below initrd_addr_max and above the decompression area
  */
 #ifndef XENITH_HV_LINUX_H
 #define XENITH_HV_LINUX_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
-#include "uart8250.h"
+#include "linux_boot.h"
+#include "linux_ports.h"
 
 struct domain;
 struct vcpu;
 
-#define LINUX_MEMORY_MAX_MIB 3072u  /* below the 32-bit MMIO hole; no RAM above 4 GiB yet */
-
 struct linux_guest {
-	/* From the bzImage's setup header. */
-	uint16_t protocol;          /* boot protocol version, e.g. 0x020f */
-	unsigned setup_sects;
-	const uint8_t *payload;     /* the protected-mode kernel, inside d->image_map */
-	size_t payload_size;
-	uint32_t init_size;         /* memory the kernel needs from its load address */
-	uint32_t initrd_addr_max;
-	uint32_t cmdline_size;
-	char version[128];          /* the kernel's version string, when it has one */
-
+	struct linux_boot_plan plan; /* the setup header and where everything goes */
 	void *initrd;               /* mmapped initrd file, or NULL */
 	size_t initrd_size;
-	uint64_t initrd_gpa;
 
-	pthread_mutex_t lock;       /* the devices below; vCPU threads share them */
-	struct uart8250 com1;
-	uint16_t pm1_sts, pm1_en, pm1_cnt;
+	struct linux_ports ports;   /* COM1, ACPI PM1, the reset ports */
 	int vm_fd;
 };
 
-/* True when the file starts like a Linux bzImage (boot sector + "HdrS" header). */
-bool linux_is_bzimage(const void *image, size_t size);
-
 /*
- * Checks the bzImage (boot protocol 2.12 or later, 64-bit entry), the
- * host (CPL-0 guest code native), the command line and memory size, and
- * maps the initrd.  d->image_map holds the file.
+ * Checks the bzImage's setup header, maps the initrd and plans guest
+ * memory (linux_boot.h), then the host (CPL-0 guest code native): a bad
+ * image or size is refused for what is wrong with it on any host.
+ * d->image_map holds the file.
  */
 int linux_open(struct domain *d, const char *path, struct errbuf *eb);
 void linux_close(struct domain *d);

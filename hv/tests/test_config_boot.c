@@ -163,10 +163,16 @@ static void test_console_log_gets_guest_output(void **state)
 	free(log);
 }
 
-/* A file with a bzImage setup header (boot protocol `version`) and a dummy payload. */
-static void write_bzimage(const char *path, uint16_t version)
+/*
+ * A file with a well-formed bzImage setup header (boot protocol `version`,
+ * the kernel's `initrd_addr_max`) and a dummy 4 KiB kernel: what Linux 6.1
+ * says about itself, scaled down.
+ */
+static void write_bzimage_with(const char *path, uint16_t version, uint32_t initrd_addr_max)
 {
-	uint8_t img[3 * 512] = { 0 };
+	uint8_t img[2 * 512 + 4096] = { 0 };
+	uint32_t init_size = 16u << 20, align = 2u << 20, cmdline_size = 2047;
+	uint64_t pref_address = 16u << 20;
 
 	img[0x1f1] = 1;                  /* setup_sects */
 	img[0x1fe] = 0x55;
@@ -176,8 +182,19 @@ static void write_bzimage(const char *path, uint16_t version)
 	memcpy(img + 0x202, "HdrS", 4);
 	memcpy(img + 0x206, &version, 2);
 	img[0x211] = 0x01;               /* LOADED_HIGH */
+	memcpy(img + 0x22c, &initrd_addr_max, 4);
+	memcpy(img + 0x230, &align, 4);  /* kernel_alignment */
+	img[0x234] = 1;                  /* relocatable_kernel */
 	img[0x236] = 0x01;               /* XLF_KERNEL_64 */
+	memcpy(img + 0x238, &cmdline_size, 4);
+	memcpy(img + 0x258, &pref_address, 8);
+	memcpy(img + 0x260, &init_size, 4);
 	write_file(path, img, sizeof(img));
+}
+
+static void write_bzimage(const char *path, uint16_t version)
+{
+	write_bzimage_with(path, version, 0x7fffffff);
 }
 
 static bool host_is_pvm(void)
@@ -213,6 +230,28 @@ static void test_linux_kernel_on_pvm_host_fails_at_once_saying_why(void **state)
 	assert_int_equal(P.out_len, 0); /* nothing ran */
 }
 
+/*
+ * Finding 1 of issue 10: a kernel whose initrd_addr_max (0xfff) leaves no
+ * room for the initrd made the initrd address wrap below guest memory.  It
+ * is refused for that on every host, before the host check, naming the
+ * field and its value.
+ */
+static void test_linux_kernel_with_no_room_below_initrd_addr_max_is_refused_naming_it(void **state)
+{
+	char path[256], initrd[256];
+	static uint8_t mib[1 << 20];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/bzImage-initrd-max", harness_run_dir());
+	snprintf(initrd, sizeof(initrd), "%s/initrd-1m", harness_run_dir());
+	write_bzimage_with(path, 0x020f, 0xfff);
+	write_file(initrd, mib, sizeof(mib));
+	assert_int_equal(RUN(&P, 20, "run", "-m", "256", "--initrd", initrd, path), 65);
+	assert_non_null(strstr(P.err, "initrd_addr_max = 0xfff"));
+	assert_null(strstr(P.err, "CPL 0"));
+	assert_int_equal(P.out_len, 0); /* nothing ran */
+}
+
 static void test_initrd_with_a_pv_guest_is_refused(void **state)
 {
 	(void)state;
@@ -232,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_console_log_gets_guest_output),
 		cmocka_unit_test(test_linux_kernel_with_old_boot_protocol_is_refused),
 		cmocka_unit_test(test_linux_kernel_on_pvm_host_fails_at_once_saying_why),
+		cmocka_unit_test(test_linux_kernel_with_no_room_below_initrd_addr_max_is_refused_naming_it),
 		cmocka_unit_test(test_initrd_with_a_pv_guest_is_refused),
 	};
 
