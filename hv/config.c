@@ -106,7 +106,9 @@ static int parse_uint(const char *v, unsigned long long *out)
 	return 0;
 }
 
-static int set_memory(struct domain_config *cfg, const char *v, struct errbuf *eb)
+/* A whole number of MiB, or with a suffix M or G, from min to max MiB: 0 or -EINVAL. */
+static int parse_mib(const char *v, unsigned long long min, unsigned long long max,
+		     unsigned long long *out)
 {
 	char num[32], *end;
 	unsigned long long mib;
@@ -114,7 +116,7 @@ static int set_memory(struct domain_config *cfg, const char *v, struct errbuf *e
 	unsigned shift = 0;
 
 	if (len == 0 || len >= sizeof(num))
-		goto bad;
+		return -EINVAL;
 	memcpy(num, v, len + 1);
 	if (num[len - 1] == 'M' || num[len - 1] == 'm') {
 		num[--len] = 0;
@@ -123,51 +125,41 @@ static int set_memory(struct domain_config *cfg, const char *v, struct errbuf *e
 		shift = 10;
 	}
 	if (!len || !isdigit((unsigned char)num[0]))
-		goto bad;
+		return -EINVAL;
 	errno = 0;
 	mib = strtoull(num, &end, 10);
-	if (errno || *end || mib > (CONFIG_MEMORY_MAX_MIB >> shift))
-		goto bad;
+	if (errno || *end || mib > (max >> shift))
+		return -EINVAL;
 	mib <<= shift;
-	if (mib < CONFIG_MEMORY_MIN_MIB || mib > CONFIG_MEMORY_MAX_MIB)
-		goto bad;
+	if (mib < min || mib > max)
+		return -EINVAL;
+	*out = mib;
+	return 0;
+}
+
+static int set_memory(struct domain_config *cfg, const char *v, struct errbuf *eb)
+{
+	unsigned long long mib;
+
+	if (parse_mib(v, CONFIG_MEMORY_MIN_MIB, CONFIG_MEMORY_MAX_MIB, &mib) < 0)
+		return errbuf_set(eb, EINVAL, "memory = %s: must be a whole number of MiB from %u to %u "
+				  "(a suffix M or G is accepted, e.g. 512M, 1G)", v, CONFIG_MEMORY_MIN_MIB,
+				  CONFIG_MEMORY_MAX_MIB);
 	cfg->memory_mib = mib;
 	return 0;
-bad:
-	return errbuf_set(eb, EINVAL, "memory = %s: must be a whole number of MiB from %u to %u "
-			  "(a suffix M or G is accepted, e.g. 512M, 1G)", v, CONFIG_MEMORY_MIN_MIB,
-			  CONFIG_MEMORY_MAX_MIB);
 }
 
 /* console_log_max: MiB, or with a suffix M or G (as memory). */
 static int set_console_log_max(struct domain_config *cfg, const char *v, struct errbuf *eb)
 {
 	unsigned long long mib;
-	size_t len = strlen(v);
-	unsigned shift = 0;
-	char num[32], *end;
 
-	if (len == 0 || len >= sizeof(num))
-		goto bad;
-	memcpy(num, v, len + 1);
-	if (strchr("Mm", num[len - 1])) {
-		num[--len] = 0;
-	} else if (strchr("Gg", num[len - 1])) {
-		num[--len] = 0;
-		shift = 10;
-	}
-	if (!len || !isdigit((unsigned char)num[0]))
-		goto bad;
-	errno = 0;
-	mib = strtoull(num, &end, 10);
-	if (errno || *end || mib < 1 || mib > (CONFIG_CONSOLE_LOG_MAX_MAX_MIB >> shift))
-		goto bad;
-	cfg->console_log_max = (uint64_t)mib << (shift + 20);
+	if (parse_mib(v, 1, CONFIG_CONSOLE_LOG_MAX_MAX_MIB, &mib) < 0)
+		return errbuf_set(eb, EINVAL, "console_log_max = %s: must be a whole number of MiB from 1 "
+				  "to %u (a suffix M or G is accepted, e.g. 64M, 1G); the console log is "
+				  "rotated there", v, CONFIG_CONSOLE_LOG_MAX_MAX_MIB);
+	cfg->console_log_max = (uint64_t)mib << 20;
 	return 0;
-bad:
-	return errbuf_set(eb, EINVAL, "console_log_max = %s: must be a whole number of MiB from 1 to %u "
-			  "(a suffix M or G is accepted, e.g. 64M, 1G); the console log is rotated "
-			  "there", v, CONFIG_CONSOLE_LOG_MAX_MAX_MIB);
 }
 
 static int set_name(struct domain_config *cfg, const char *v, struct errbuf *eb)
