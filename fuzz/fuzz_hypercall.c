@@ -1035,14 +1035,42 @@ HARNESS static void check_model(const char *after)
 
 /* ---- one call ---- */
 
-/* Would a call on this up vCPU sleep for long?  (A poll with a short timeout just sleeps.) */
-static bool short_poll(const struct call *c)
+static bool port_pending(uint32_t port)
 {
+	return port < XENITH_NR_EVTCHN &&
+	       (__atomic_load_n(&H.d->shared->evtchn_pending[port / 64], __ATOMIC_SEQ_CST) >> (port % 64) & 1);
+}
+
+/*
+ * Whether a block/poll on an up vCPU needs no waking: it returns at once
+ * (an upcall or a listed port pending; a poll the handler refuses) or
+ * times out soon by itself (a poll's timeout of at most SLEEP_NS, within
+ * the input's budget).  This models evtchn_block/evtchn_poll: if it says
+ * "at once" wrongly, the call sleeps with nothing to wake it and libFuzzer
+ * reports the input as a hang.
+ */
+static bool returns_by_itself(const struct call *c)
+{
+	struct domain *d = H.d;
+	uint32_t ports[SCHED_POLL_MAX_PORTS];
 	struct sched_poll p;
 
-	if (c->a[0] != SCHEDOP_poll || c->a[1] > H.d->mem_size || sizeof(p) > H.d->mem_size - c->a[1])
-		return false;
-	memcpy(&p, H.d->mem + c->a[1], sizeof(p));
+	if (c->a[0] == SCHEDOP_block)
+		return __atomic_load_n(&d->shared->vcpu_info[c->vcpu].evtchn_upcall_pending, __ATOMIC_SEQ_CST);
+	if (c->a[1] > d->mem_size || sizeof(p) > d->mem_size - c->a[1])
+		return true; /* EFAULT */
+	memcpy(&p, d->mem + c->a[1], sizeof(p));
+	if (p.nr_ports > SCHED_POLL_MAX_PORTS || (p.nr_ports == 0 && p.timeout_ns == 0))
+		return true; /* EINVAL */
+	if (p.nr_ports && (p.ports > d->mem_size || p.nr_ports * sizeof(ports[0]) > d->mem_size - p.ports))
+		return true; /* EFAULT */
+	memcpy(ports, d->mem + p.ports, p.nr_ports * sizeof(ports[0]));
+	for (uint32_t i = 0; i < p.nr_ports; i++)
+		if (ports[i] >= XENITH_NR_EVTCHN)
+			return true; /* EINVAL */
+	for (uint32_t i = 0; i < p.nr_ports; i++)
+		if (port_pending(ports[i]))
+			return true;
 	return p.timeout_ns && p.timeout_ns <= SLEEP_NS && H.slept_ns + p.timeout_ns <= SLEEP_BUDGET_NS;
 }
 
@@ -1055,7 +1083,7 @@ static void dispatch(struct call *c)
 	enum { RUN, FORCE_DOWN, WAKER } how = RUN;
 	uint64_t t0 = mono_ns();
 
-	if (sleeps && !short_poll(c))
+	if (sleeps && !returns_by_itself(c))
 		how = async_sources() && H.slept_ns + SLEEP_NS <= SLEEP_BUDGET_NS ? WAKER : FORCE_DOWN;
 	memset(r, 0, sizeof(*r));
 	r->rax = c->rax;
