@@ -7,6 +7,8 @@
 # if that is set.  Prints TAP; without clang or libFuzzer every target is
 # skipped.  New inputs the fuzzer finds go to BUILD_DIR/fuzz/corpus/TARGET/,
 # crashes to BUILD_DIR/fuzz/artifacts/, logs to BUILD_DIR/fuzz/TARGET.log.
+# The hypercall target builds its domain from BUILD_DIR/guest/minios
+# (XENITH_MINIOS); without that image it is reported as skipped.
 #
 # Usage: fuzz/run.sh BUILD_DIR [TARGET...]     (default: every target)
 # CLANG=clang-NN picks another clang.
