@@ -22,7 +22,7 @@ fi
 out=$(mkdir -p "$1/fuzz" && cd "$1/fuzz" && pwd)
 shift
 # The hypercall target builds its domain from the bundled guest image.
-export XENITH_MINIOS=$out/../guest/minios
+export XENITH_MINIOS=${out%/fuzz}/guest/minios
 secs=${XENITH_FUZZ_SECONDS:-10}
 runs=${XENITH_FUZZ_RUNS:-}
 clang=${CLANG:-clang}
