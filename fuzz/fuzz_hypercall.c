@@ -1064,7 +1064,8 @@ static bool returns_by_itself(const struct call *c)
 		return true; /* EINVAL */
 	if (p.nr_ports && (p.ports > d->mem_size || p.nr_ports * sizeof(ports[0]) > d->mem_size - p.ports))
 		return true; /* EFAULT */
-	memcpy(ports, d->mem + p.ports, p.nr_ports * sizeof(ports[0]));
+	if (p.nr_ports) /* else p.ports may be anything: no pointer arithmetic with it */
+		memcpy(ports, d->mem + p.ports, p.nr_ports * sizeof(ports[0]));
 	for (uint32_t i = 0; i < p.nr_ports; i++)
 		if (ports[i] >= XENITH_NR_EVTCHN)
 			return true; /* EINVAL */
