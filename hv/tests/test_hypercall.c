@@ -107,6 +107,7 @@ static void maps_perms(const void *addr, char perms[5])
 static void test_unbacked_domain_memory_lies_between_guard_regions(void **state)
 {
 	struct domain *d = make_domain(1, NULL);
+	const uint8_t *below, *above;
 	char perms[5];
 
 	(void)state;
@@ -123,7 +124,14 @@ static void test_unbacked_domain_memory_lies_between_guard_regions(void **state)
 	assert_string_equal(perms, "---p");
 	maps_perms(d->mem + d->mem_size + (1 << 20) - 1, perms);
 	assert_string_equal(perms, "---p");
+	below = d->mem - 1;
+	above = d->mem + d->mem_size;
 	domain_destroy(d);
+	/* The guards go with the memory: no address space left behind per domain. */
+	maps_perms(below, perms);
+	assert_string_equal(perms, "");
+	maps_perms(above, perms);
+	assert_string_equal(perms, "");
 }
 
 struct racer {
