@@ -437,6 +437,263 @@ def linuxpio_seeds():
                                           pio(PM1 + 4, size=8, data=(5 << 10) | (1 << 13))]))
 
 
+# ---- hypercall (fuzz_hypercall.c): records of guest writes and calls ----
+# The tables below follow fuzz_hypercall.c's `ops` and A_* lists, in order.
+HC_OPS = ["console_io", "sched_op", "vcpu_op", "event_channel_op", "grant_table_op", "hvm_op",
+          "xenith_config", "xenith_time", "xenith_guest_assert", "xenith_test", "xenith_discard",
+          "xen_version", "xenith_bench_report", "op 0", "op 13", "op 63", "op 70", "op 72",
+          "op 2^32-1", "event_channel_op+high", "xenith_test+high"]
+(A_SMALL, A_ZERO, A_ONE, A_ARENA, A_ARENA_PAGE, A_START_INFO, A_PT, A_GDT, A_SHARED, A_CONSOLE,
+ A_IMAGE, A_STACK, A_LAST, A_MEM_SIZE, A_2_63, A_U64_MAX, A_WRAP, A_PAGE_SIZE, A_HUGE, A_U32_MAX,
+ A_U32_PLUS, A_NR_EVTCHN_M1, A_NR_EVTCHN, A_NR_VCPUS, A_ENTRY, A_PORT, A_REF, A_FRAME, A_NS,
+ A_RAW) = range(30)
+ARG_EXTRA = {A_SMALL: "B", A_ARENA: "H", A_ARENA_PAGE: "B", A_START_INFO: "B", A_PT: "H", A_GDT: "H",
+             A_SHARED: "H", A_CONSOLE: "H", A_IMAGE: "H", A_STACK: "H", A_LAST: "B", A_WRAP: "H",
+             A_U32_PLUS: "B", A_PORT: "B", A_REF: "H", A_FRAME: "B", A_NS: "B", A_RAW: "Q"}
+NS_1US, NS_100US, NS_1MS, NS_1S, NS_1H = 1, 2, 3, 4, 5   # indexes into `durations`
+R_ARENA, R_LAST, R_SHARED, R_CONSOLE = range(4)
+SELF = 0x7ff0
+PAGE_OF = 4096
+
+
+def arg(sel, v=None):
+    if sel in ARG_EXTRA:
+        return struct.pack("<B" + ARG_EXTRA[sel], sel, v)
+    return struct.pack("<B", sel)
+
+
+def small(v):
+    return arg(A_SMALL, v)
+
+
+def arena(off):
+    return arg(A_ARENA, off)
+
+
+def arena_frame(page):
+    return arg(A_FRAME, page << 3)
+
+
+def port(i=0):
+    return arg(A_PORT, i)
+
+
+def call(op, *args, vcpu=0):
+    args = list(args) + [arg(A_ZERO)] * (5 - len(args))
+    return struct.pack("<BBB", 2, vcpu, HC_OPS.index(op)) + b"".join(args)
+
+
+def gwrite(off, data, region=R_ARENA):
+    return struct.pack("<BBHB", 0, region, off, len(data)) + data
+
+
+def gvalue(off, width, a, region=R_ARENA):
+    return struct.pack("<BBHB", 1, region, off, {1: 0, 2: 1, 4: 2, 8: 3}[width]) + a
+
+
+def evtchn(cmd, at):
+    return call("event_channel_op", small(cmd), arena(at))
+
+
+EV_BIND_VIRQ, EV_CLOSE, EV_SEND, EV_STATUS, EV_ALLOC, EV_BIND_VCPU, EV_UNMASK = 1, 3, 4, 5, 6, 8, 9
+
+
+def alloc_unbound(at, remote=0):
+    # struct evtchn_alloc_unbound: dom, remote_dom, port (out)
+    return gwrite(at, struct.pack("<HHI", SELF, remote, 0)) + evtchn(EV_ALLOC, at)
+
+
+def port_struct(cmd, at, which=0):
+    # evtchn_send/close/unmask: one u32 port, an earlier call's
+    return gvalue(at, 4, port(which)) + evtchn(cmd, at)
+
+
+def poll(at, ports_at, nr, timeout, vcpu=0):
+    # struct sched_poll: ports (pointer), nr_ports, pad, timeout_ns
+    return (gvalue(at, 8, arena(ports_at)) + gwrite(at + 8, struct.pack("<II", nr, 0)) +
+            gvalue(at + 16, 8, arg(A_NS, timeout) if timeout is not None else arg(A_ZERO)) +
+            call("sched_op", small(3), arena(at), vcpu=vcpu))
+
+
+def set_table(at, page, frames):
+    # struct gnttab_xenith_set_table: gpa, nr_frames, pad; the table at arena page `page`
+    return (gvalue(at, 8, arg(A_ARENA_PAGE, page)) + gwrite(at + 8, struct.pack("<II", frames, 0)) +
+            call("grant_table_op", small(64), arena(at), small(1)))
+
+
+def grant(table_page, ref, frame_arg, flags=1, domid=0):
+    off = table_page * PAGE_OF + ref * 8
+    return gwrite(off, struct.pack("<HH", flags, domid)) + gvalue(off + 4, 4, frame_arg)
+
+
+def hypercall_seeds():
+    # console_io: a line, too long, an unknown cmd, the last bytes of memory, a wrapping pointer
+    write("hypercall", "console", gwrite(0, b"hello from the fuzzer\n") +
+          call("console_io", small(0), small(22), arena(0)) +
+          call("console_io", small(0), arg(A_RAW, 4097), arena(0)) +
+          call("console_io", small(1), small(1), arena(0)) +
+          call("console_io", small(0), small(8), arg(A_LAST, 3)) +
+          call("console_io", small(0), small(16), arg(A_WRAP, 7)) +
+          call("console_io", small(0), arg(A_ZERO), arg(A_MEM_SIZE)))
+    # every event-channel command, on ports an earlier call returned
+    ev = (alloc_unbound(0x100) + alloc_unbound(0x108, remote=7) +
+          gwrite(0x110, struct.pack("<HHI", 5, 0, 0)) + evtchn(EV_ALLOC, 0x110) +
+          gwrite(0x200, struct.pack("<HHIIIII", SELF, 0, 0, 0, 0, 0, 0)) + gvalue(0x204, 4, port(0)) +
+          evtchn(EV_STATUS, 0x200) +
+          gwrite(0x300, struct.pack("<III", 0, 1, 0)) + evtchn(EV_BIND_VIRQ, 0x300) +
+          evtchn(EV_BIND_VIRQ, 0x300) +
+          gwrite(0x310, struct.pack("<III", 7, 2, 0)) + evtchn(EV_BIND_VIRQ, 0x310) +
+          gvalue(0x400, 4, port(1)) + gwrite(0x404, struct.pack("<I", 2)) + evtchn(EV_BIND_VCPU, 0x400) +
+          port_struct(EV_SEND, 0x500, 1) + port_struct(EV_UNMASK, 0x508, 1) +
+          gvalue(0x510, 4, small(1)) + evtchn(EV_SEND, 0x510) +
+          gvalue(0x518, 4, arg(A_NR_EVTCHN)) + evtchn(EV_SEND, 0x518) +
+          gvalue(0x520, 4, small(0)) + evtchn(EV_CLOSE, 0x520) +
+          gvalue(0x528, 4, small(1)) + evtchn(EV_CLOSE, 0x528) +
+          port_struct(EV_CLOSE, 0x530, 1) + port_struct(EV_CLOSE, 0x538, 1) +
+          port_struct(EV_STATUS, 0x540, 0) + call("event_channel_op", small(2), arena(0x100)) +
+          evtchn(EV_STATUS, 0x200))
+    write("hypercall", "evtchn", ev)
+    # masked ports: the guest masks everything, a send, then unmask delivers it
+    write("hypercall", "evtchn-masked", alloc_unbound(0x100) +
+          gwrite(2176, b"\xff" * 16, region=R_SHARED) + port_struct(EV_SEND, 0x500) +
+          gvalue(0x600, 4, port(0)) + poll(0x700, 0x600, 1, NS_100US) + port_struct(EV_UNMASK, 0x508) +
+          call("sched_op", small(1)))
+    # port exhaustion: more unbound ports than fit; then close one and take it again
+    write("hypercall", "evtchn-exhaust", gwrite(0x100, struct.pack("<HHI", SELF, 0, 0)) +
+          evtchn(EV_ALLOC, 0x100) * 60 + port_struct(EV_CLOSE, 0x500, 5) + evtchn(EV_ALLOC, 0x100))
+    # sched_op: yield, block, poll with and without timeout, bad polls
+    write("hypercall", "sched", call("sched_op", small(0)) + call("sched_op", small(1)) +
+          call("sched_op", small(1), vcpu=1) + alloc_unbound(0x100) + gvalue(0x600, 4, port(0)) +
+          poll(0x700, 0x600, 1, NS_1US) + poll(0x740, 0x600, 1, None) + poll(0x780, 0x600, 0, NS_100US) +
+          poll(0x7c0, 0x600, 0, None) + poll(0x800, 0x600, 129, NS_1MS) +
+          gvalue(0x604, 4, arg(A_NR_EVTCHN)) + poll(0x840, 0x600, 2, NS_1S) +
+          call("sched_op", small(3), arg(A_LAST, 5)) + call("sched_op", small(9)))
+    # shutdown with every reason (and a bad one, and a bad pointer); calls after the end
+    for reason in (0, 1, 2, 3, 4, 5):
+        write("hypercall", "shutdown-%d" % reason, gwrite(0, struct.pack("<II", reason, 7)) +
+              call("sched_op", small(2), arg(A_WRAP, 2)) + call("sched_op", small(2), arena(0)) +
+              call("vcpu_op", small(2), small(1), arg(A_ENTRY)) + call("sched_op", small(1)) +
+              call("sched_op", small(2), arena(0)))
+    # vcpu_op: up, is_up, down (only itself), bad ids and entry points, periodic timers
+    write("hypercall", "vcpu", call("vcpu_op", small(2), small(1), arg(A_ENTRY)) +
+          call("vcpu_op", small(2), small(1), arg(A_ENTRY), vcpu=2) +
+          call("vcpu_op", small(4), small(1)) + call("vcpu_op", small(3), small(1)) +
+          call("vcpu_op", small(3), small(1), vcpu=1) + call("vcpu_op", small(4), small(1), vcpu=2) +
+          call("vcpu_op", small(2), small(2), arg(A_MEM_SIZE)) +
+          call("vcpu_op", small(2), arg(A_NR_VCPUS), arg(A_ENTRY)) +
+          call("vcpu_op", small(2), arg(A_U32_PLUS, 1), arg(A_ENTRY)) +
+          call("vcpu_op", small(9), small(0)) + call("vcpu_op", small(4), arg(A_U64_MAX)))
+    write("hypercall", "timer", gwrite(0x300, struct.pack("<III", 0, 0, 0)) + evtchn(EV_BIND_VIRQ, 0x300) +
+          gvalue(0, 8, arg(A_NS, NS_100US)) + call("vcpu_op", small(6), small(0), arena(0)) +
+          call("sched_op", small(1)) + call("sched_op", small(1)) +
+          gvalue(0x600, 4, port(0)) + poll(0x700, 0x600, 1, NS_1S) +
+          gvalue(8, 8, arg(A_NS, 0)) + call("vcpu_op", small(6), small(1), arena(8), vcpu=1) +
+          call("vcpu_op", small(6), small(1), arena(8)) +
+          gvalue(16, 8, arg(A_NS, NS_1H + 1)) + call("vcpu_op", small(6), small(1), arena(16), vcpu=1) +
+          call("vcpu_op", small(7), small(0)) + call("vcpu_op", small(7), small(0), vcpu=1))
+    # grant table: set it, grant pages, the VMM reads and writes through the grants
+    gt = (set_table(0x700, 4, 1) + set_table(0x700, 4, 1) + set_table(0x710, 3, 33) +
+          grant(4, 8, arena_frame(5)) + grant(4, 9, arena_frame(6), flags=5) +
+          grant(4, 10, arena_frame(7), domid=3) + grant(4, 11, arg(A_FRAME, 6)) +
+          grant(4, 12, arg(A_FRAME, 3)) +
+          call("xenith_test", small(3), small(8), small(0), arg(A_PAGE_SIZE)) +
+          call("xenith_test", small(2), small(8), small(16), small(100)) +
+          call("xenith_test", small(3), small(9), small(0), small(4)) +
+          call("xenith_test", small(2), small(9), small(0), small(4)) +
+          call("xenith_test", small(2), small(10), small(0), small(4)) +
+          call("xenith_test", small(2), small(11), small(0), small(4)) +
+          call("xenith_test", small(3), small(12), small(0), small(64)) +
+          call("xenith_test", small(2), small(3), small(0), small(4)) +
+          call("xenith_test", small(2), arg(A_REF, 512), small(0), small(4)) +
+          call("xenith_test", small(2), arg(A_U32_PLUS, 8), small(0), small(4)) +
+          call("xenith_test", small(3), small(8), arg(A_PAGE_SIZE), small(1)) +
+          call("xenith_test", small(3), small(8), small(1), arg(A_PAGE_SIZE)) +
+          call("grant_table_op", small(1), arena(0x700), small(1)) +
+          call("grant_table_op", small(64), arena(0x700), small(2)) +
+          call("grant_table_op", small(64), arg(A_LAST, 4), small(1)))
+    write("hypercall", "grant", gt)
+    # the guest grants its own read-only boot pages (issue 10, finding 10)
+    write("hypercall", "grant-boot-pages", set_table(0x700, 4, 1) +
+          grant(4, 8, arg(A_FRAME, 1)) + grant(4, 9, arg(A_FRAME, 2)) + grant(4, 10, arg(A_FRAME, 3)) +
+          call("xenith_test", small(3), small(8), small(0), small(16)) +
+          call("xenith_test", small(3), small(9), small(0), small(16)) +
+          call("xenith_test", small(3), small(10), small(0), small(16)))
+    # output structs pointed at the read-only boot pages and at the end of memory
+    write("hypercall", "outputs", alloc_unbound(0x100) +
+          gwrite(0x300, struct.pack("<III", 0, 0, 0)) + evtchn(EV_BIND_VIRQ, 0x300) +
+          call("event_channel_op", small(EV_STATUS), arg(A_START_INFO, 0)) +
+          call("event_channel_op", small(EV_ALLOC), arg(A_PT, 0)) +
+          call("xenith_config", small(1), small(0), arg(A_GDT, 0)) +
+          call("xenith_config", small(1), small(0), arg(A_LAST, 23)) +
+          call("xenith_config", small(1), small(0), arg(A_LAST, 22)) +
+          call("event_channel_op", small(EV_ALLOC), arg(A_LAST, 7)) +
+          call("event_channel_op", small(EV_ALLOC), arg(A_WRAP, 0)) +
+          call("event_channel_op", small(EV_BIND_VIRQ), arg(A_2_63)))
+    # disks: connect queue 0 and 1 of disk 0 (exit mode), a read request, disconnect
+    ring = 6 * PAGE_OF
+    blk = (set_table(0x700, 4, 1) + grant(4, 8, arena_frame(6)) + grant(4, 9, arena_frame(7)) +
+           grant(4, 10, arena_frame(8)) + grant(4, 11, arena_frame(9), flags=5) +
+           alloc_unbound(0x100) + alloc_unbound(0x108) +
+           call("xenith_config", small(1), small(0), arena(0x900)) +
+           gwrite(ring, struct.pack("<IIII", 0, 1, 0, 1)) +
+           gwrite(0x800, struct.pack("<I", 8)) + gvalue(0x804, 4, port(0)) +
+           call("xenith_config", small(2), small(0), arena(0x800)) +
+           call("xenith_config", small(2), small(0), arena(0x800)) +
+           gwrite(ring + 64, req(OP_READ, 1, 0, [(10, 0, 7)])[:40]) +
+           gwrite(ring, struct.pack("<I", 1)) + port_struct(EV_SEND, 0x500, 0) +
+           gwrite(0x810, struct.pack("<II", 1, 9)) + gvalue(0x818, 4, port(1)) +
+           gwrite(0x81c, struct.pack("<I", 1)) +
+           call("xenith_config", small(4), small(0), arena(0x810)) +
+           call("xenith_config", small(4), small(1), arena(0x810)) +
+           gwrite(0x820, struct.pack("<IIII", 8, 9, 2, 0)) + call("xenith_config", small(4), small(0), arena(0x820)) +
+           call("xenith_config", small(3), small(0)) + call("xenith_config", small(3), small(5)) +
+           call("xenith_config", small(9), small(0)))
+    write("hypercall", "disk", blk)
+    # a disk whose request writes through a grant, then the guest closes the port under it
+    write("hypercall", "disk-write-close", set_table(0x700, 4, 1) + grant(4, 8, arena_frame(6)) +
+          grant(4, 10, arena_frame(8)) + alloc_unbound(0x100) +
+          gwrite(ring, struct.pack("<IIII", 1, 1, 0, 1)) +
+          gwrite(ring + 64, req(OP_WRITE, 1, 8, [(10, 0, 7)])[:40]) +
+          gwrite(0x800, struct.pack("<I", 8)) + gvalue(0x804, 4, port(0)) +
+          call("xenith_config", small(2), small(0), arena(0x800)) +
+          port_struct(EV_SEND, 0x500, 0) + port_struct(EV_CLOSE, 0x508, 0) +
+          alloc_unbound(0x100) + call("xenith_config", small(3), small(0)))
+    # the event-channel loopback: a backend thread that answers every send
+    write("hypercall", "loopback", alloc_unbound(0x100) +
+          call("xenith_test", small(4), port(0)) + call("xenith_test", small(4), port(0)) +
+          port_struct(EV_SEND, 0x500) + gvalue(0x600, 4, port(0)) + poll(0x700, 0x600, 1, None) +
+          call("sched_op", small(1)) + port_struct(EV_STATUS, 0x540) + port_struct(EV_CLOSE, 0x508) +
+          call("xenith_test", small(4), arg(A_U32_PLUS, 2)) + call("xenith_test", small(4), small(1)))
+    # hvm_op: the callback vector (a CPL-3 guest has no IDT: EPERM), other domains, other params
+    write("hypercall", "hvm", gwrite(0, struct.pack("<HHIQ", SELF, 0, 0, (2 << 56) | 0x40)) +
+          call("hvm_op", small(0), arena(0)) +
+          gwrite(16, struct.pack("<HHIQ", 5, 0, 0, 0)) + call("hvm_op", small(0), arena(16)) +
+          gwrite(32, struct.pack("<HHIQ", SELF, 0, 3, 0)) + call("hvm_op", small(0), arena(32)) +
+          call("hvm_op", small(1), arena(0)) + call("hvm_op", small(0), arg(A_LAST, 15)))
+    # discard: a free page, a boot page, unaligned, huge, past the end
+    write("hypercall", "discard", gwrite(10 * PAGE_OF, b"x" * 64) +
+          call("xenith_discard", arg(A_ARENA_PAGE, 10), arg(A_PAGE_SIZE)) +
+          call("xenith_discard", arg(A_START_INFO, 0), arg(A_PAGE_SIZE)) +
+          call("xenith_discard", arena(1), arg(A_PAGE_SIZE)) +
+          call("xenith_discard", arg(A_ARENA_PAGE, 0), arg(A_2_63)) +
+          call("xenith_discard", arg(A_ARENA_PAGE, 0), arg(A_ZERO)) +
+          call("xenith_discard", arg(A_MEM_SIZE), arg(A_PAGE_SIZE)))
+    # GUEST_ASSERT: strings, one without a NUL before the end of memory
+    write("hypercall", "assert", gwrite(0, b"main.c\0x == y\0why\0") +
+          gwrite(4096 - 8, b"no-nul!!", region=R_LAST) +
+          call("xenith_guest_assert", arena(0), small(42), arena(7), arena(14)) +
+          call("xenith_guest_assert", arg(A_LAST, 7), small(1), arg(A_U64_MAX), arg(A_ZERO)))
+    # the rest: time, version, echo, unknown ops and cmds, the bench ops without a bench
+    write("hypercall", "misc", call("xenith_time") + call("xen_version", small(0)) +
+          call("xen_version", small(1)) + call("xenith_test", small(0), arg(A_U64_MAX)) +
+          call("xenith_test", small(0), arg(A_RAW, (1 << 64) - 22)) +
+          call("xenith_test", small(1), arena(0), small(1)) + call("xenith_test", small(5), small(1)) +
+          call("xenith_test", small(6)) + call("xenith_bench_report", small(0), small(0)) +
+          call("op 0") + call("op 13") + call("op 63") + call("op 70") + call("op 72") +
+          call("op 2^32-1") + call("xenith_test+high", small(0), small(5)) +
+          call("event_channel_op+high", small(EV_ALLOC), arena(0x100)))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -447,3 +704,4 @@ if __name__ == "__main__":
     control_seeds()
     bzimage_seeds()
     linuxpio_seeds()
+    hypercall_seeds()

@@ -208,6 +208,51 @@ static int mark_read_only(struct domain *d, const struct pt_map *maps, unsigned 
 	return 0;
 }
 
+/*
+ * An unbacked domain (tests, fuzzing) runs no guest: only the VMM's own
+ * code touches its memory, and an access that a bounds check let slip a
+ * little past either end would land in whatever mapping is next, silently
+ * (ASan watches the heap, not mmap'd memory).  So its memory sits between
+ * two inaccessible regions, each larger than anything one hypercall or
+ * grant access touches (a whole grant table is 128 KiB): such an access
+ * faults at once.  They cost address space only.  A domain with a VM has
+ * none: KVM is given exactly the memory.
+ */
+#define UNBACKED_GUARD (1ull << 20)
+
+static void *map_memory(struct domain *d)
+{
+	uint8_t *reserve, *mem;
+
+	if (!d->unbacked)
+		return mmap(NULL, d->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+			    d->mem_fd, 0);
+	reserve = mmap(NULL, d->mem_size + 2 * UNBACKED_GUARD, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (reserve == MAP_FAILED)
+		return MAP_FAILED;
+	mem = mmap(reserve + UNBACKED_GUARD, d->mem_size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_NORESERVE | MAP_FIXED, d->mem_fd, 0);
+	if (mem == MAP_FAILED) {
+		int e = errno;
+
+		munmap(reserve, d->mem_size + 2 * UNBACKED_GUARD);
+		errno = e;
+	}
+	return mem;
+}
+
+void builder_unmap_memory(struct domain *d)
+{
+	if (!d->mem)
+		return;
+	if (d->unbacked)
+		munmap(d->mem - UNBACKED_GUARD, d->mem_size + 2 * UNBACKED_GUARD);
+	else
+		munmap(d->mem, d->mem_size);
+	d->mem = NULL;
+}
+
 int builder_populate(struct domain *d, struct errbuf *eb)
 {
 	const struct domain_layout *l = &d->layout;
@@ -224,7 +269,7 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 	if (ftruncate(d->mem_fd, (off_t)d->mem_size) < 0)
 		return errbuf_set(eb, errno, "sizing guest memory to %llu MiB: %s",
 				  (unsigned long long)(d->mem_size >> 20), strerror(errno));
-	d->mem = mmap(NULL, d->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, d->mem_fd, 0);
+	d->mem = map_memory(d);
 	if (d->mem == MAP_FAILED) {
 		d->mem = NULL;
 		return errbuf_set(eb, errno, "mapping %llu MiB of guest memory: %s",

@@ -43,6 +43,8 @@ int builder_open_image(struct domain *d, const char *path, struct errbuf *eb);
 int builder_plan(struct domain *d, struct errbuf *eb);
 /* Creates guest memory, loads the image and writes every boot structure. */
 int builder_populate(struct domain *d, struct errbuf *eb);
+/* Unmaps guest memory (and an unbacked domain's guard regions around it); sets d->mem NULL. */
+void builder_unmap_memory(struct domain *d);
 /* Initial segment/control state of a vCPU (same for all of them). */
 int builder_setup_vcpu(struct domain *d, struct vcpu *v, struct errbuf *eb);
 

@@ -303,9 +303,7 @@ static void domain_teardown(struct domain *d)
 			vcpu_fini(&vcpus[i]);
 		free(vcpus);
 	}
-	if (d->mem)
-		munmap(d->mem, d->mem_size);
-	d->mem = NULL;
+	builder_unmap_memory(d);
 	d->shared = NULL;
 	d->cons_ring = NULL;
 	d->start_info = NULL;

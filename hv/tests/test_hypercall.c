@@ -114,6 +114,57 @@ static void test_output_pointers_into_read_only_pages_get_efault_and_write_nothi
 	domain_destroy(d);
 }
 
+/* The protection of the mapping that holds addr, from /proc/self/maps ("rw-s", "---p"), or "". */
+static void maps_perms(const void *addr, char perms[5])
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	uintptr_t a = (uintptr_t)addr;
+
+	assert_non_null(f);
+	perms[0] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char p[5];
+
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 && a >= lo && a < hi) {
+			memcpy(perms, p, 5);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static void test_unbacked_domain_memory_lies_between_guard_regions(void **state)
+{
+	struct domain *d = make_domain(1, NULL);
+	const uint8_t *below, *above;
+	char perms[5];
+
+	(void)state;
+	maps_perms(d->mem, perms);
+	assert_string_equal(perms, "rw-s");
+	maps_perms(d->mem + d->mem_size - 1, perms);
+	assert_string_equal(perms, "rw-s");
+	/* A byte on either side, and the far ends of the guards, fault. */
+	maps_perms(d->mem - 1, perms);
+	assert_string_equal(perms, "---p");
+	maps_perms(d->mem - (1 << 20), perms);
+	assert_string_equal(perms, "---p");
+	maps_perms(d->mem + d->mem_size, perms);
+	assert_string_equal(perms, "---p");
+	maps_perms(d->mem + d->mem_size + (1 << 20) - 1, perms);
+	assert_string_equal(perms, "---p");
+	below = d->mem - 1;
+	above = d->mem + d->mem_size;
+	domain_destroy(d);
+	/* The guards go with the memory: no address space left behind per domain. */
+	maps_perms(below, perms);
+	assert_string_equal(perms, "");
+	maps_perms(above, perms);
+	assert_string_equal(perms, "");
+}
+
 struct racer {
 	struct domain *d;
 	unsigned vcpu, rounds;
@@ -281,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_unbacked_domain_has_start_info_and_never_runs),
 		cmocka_unit_test(test_dispatch_answers_enosys_for_unknown_ops_and_echoes),
 		cmocka_unit_test(test_output_pointers_into_read_only_pages_get_efault_and_write_nothing),
+		cmocka_unit_test(test_unbacked_domain_memory_lies_between_guard_regions),
 		cmocka_unit_test(test_vcpu_up_from_two_vcpus_at_once_is_decided_once),
 		cmocka_unit_test(test_shmem_responder_started_from_two_vcpus_is_always_reaped),
 	};

@@ -19,6 +19,11 @@
  *     outl %eax, $XENITH_HYPERCALL_PORT
  *     result in RAX (0 or a positive value on success, -XEN_Exxx on error)
  *
+ * Errors every op shares: an op or cmd the VMM does not serve is
+ * -XEN_ENOSYS; a struct or buffer argument not wholly inside guest memory
+ * is -XEN_EFAULT.  Each op's own errors are listed with it below; no op
+ * answers any other (fuzz/fuzz_hypercall.c checks this table).
+ *
  * No other register is changed by a hypercall.  The builder's TSS I/O
  * permission bitmap lets the guest use ports 0..XENITH_IO_PORTS-1 from
  * CPL 3 (PVM ignores RFLAGS.IOPL); other ports fault.
@@ -75,12 +80,13 @@ enum xenith_hypercall {
 #define XEN_EALREADY 114
 
 /* console_io(cmd, count, buf) */
-#define CONSOLEIO_write 0 /* write count bytes at buf (at most 4096) */
+#define CONSOLEIO_write 0 /* write count bytes at buf (at most 4096, else -EINVAL); returns count */
 
 /* sched_op(cmd, arg) */
 #define SCHEDOP_yield 0
 #define SCHEDOP_block 1    /* sleep until an unmasked event is pending */
-#define SCHEDOP_shutdown 2 /* arg: struct sched_shutdown * */
+#define SCHEDOP_shutdown 2 /* arg: struct sched_shutdown *; -EINVAL: no such reason;
+			    * -ENOSYS: SHUTDOWN_suspend */
 #define SCHEDOP_poll 3     /* arg: struct sched_poll * */
 
 #define SHUTDOWN_poweroff 0
@@ -99,8 +105,10 @@ _Static_assert(sizeof(struct sched_shutdown) == 8, "sched_shutdown ABI");
  * SCHEDOP_poll: returns 0 as soon as one of the listed ports is pending
  * (masked or not), -XEN_ETIMEDOUT when timeout_ns passed first.  With
  * nr_ports == 0 it is a sleep; nr_ports == 0 and timeout_ns == 0 is
- * -XEN_EINVAL.  A toolstack request (VIRQ_CONTROL pending) does not end a
- * poll unless its port is listed.
+ * -XEN_EINVAL, as are more than SCHED_POLL_MAX_PORTS ports and a port of
+ * XENITH_NR_EVTCHN or more.  -XEN_EINTR: the domain is ending.  A
+ * toolstack request (VIRQ_CONTROL pending) does not end a poll unless its
+ * port is listed.
  */
 #define SCHED_POLL_MAX_PORTS 128
 struct sched_poll {
@@ -111,7 +119,15 @@ struct sched_poll {
 };
 _Static_assert(sizeof(struct sched_poll) == 24, "sched_poll ABI");
 
-/* vcpu_op(cmd, vcpuid, arg) */
+/*
+ * vcpu_op(cmd, vcpuid, arg): a vcpuid of nr_vcpus or more is -EINVAL
+ * (every cmd).  VCPUOP_up: -EINVAL if arg is outside guest memory,
+ * -EALREADY if the vCPU is up, -EINTR if the domain is ending (shut down,
+ * crashed or destroyed).
+ * down and the timer cmds act on the calling vCPU only: another is -EPERM.
+ * set_periodic_timer: a period outside XENITH_TIMER_MIN_NS..1 h is -EINVAL;
+ * -ENOSPC if the VMM cannot start its timer thread.
+ */
 #define VCPUOP_up 2      /* arg: guest RIP; RSP is the builder's stack */
 #define VCPUOP_down 3    /* only the calling vCPU may take itself down */
 #define VCPUOP_is_up 4   /* returns 1 or 0 */
@@ -130,7 +146,8 @@ _Static_assert(sizeof(struct vcpu_set_periodic_timer) == 8, "vcpu_set_periodic_t
  * vector (32..255), a guest running at CPL 0 (guest_cpl = 0) asks for an
  * interrupt on that vector whenever one of its vCPUs' evtchn_upcall_pending
  * goes from 0 to 1, as Xen's HVM callback vector.  CPL-3 guests have no IDT
- * of their own: -EPERM.
+ * of their own: -EPERM.  Another domain than XENITH_DOMID_SELF or its own id:
+ * -ESRCH; another index or a value not of that form: -EINVAL.
  */
 #define HVMOP_set_param 0
 #define HVM_PARAM_CALLBACK_IRQ 0
@@ -144,7 +161,16 @@ struct xen_hvm_param {
 };
 _Static_assert(sizeof(struct xen_hvm_param) == 16, "xen_hvm_param ABI");
 
-/* event_channel_op(cmd, arg) */
+/*
+ * event_channel_op(cmd, arg).  A port is valid from 1 to XENITH_NR_EVTCHN-1
+ * (unmask also takes 0); another is -EINVAL, as is a port not open (close,
+ * send, bind_vcpu).  bind_virq, bind_vcpu: -EINVAL for a virq or vcpu out
+ * of range.  bind_virq: -EEXIST if that virq is bound.
+ * bind_virq, alloc_unbound: -ENOSPC when no port is free.  alloc_unbound,
+ * status: -EPERM unless dom is XENITH_DOMID_SELF or the domain's own id.
+ * close: -EPERM for the VMM's own ports (the console's).  send on the
+ * console port: -EINVAL if the ring's indices are impossible.
+ */
 #define EVTCHNOP_bind_virq 1  /* arg: struct evtchn_bind_virq * */
 #define EVTCHNOP_close 3      /* arg: struct evtchn_close * */
 #define EVTCHNOP_send 4       /* arg: struct evtchn_send * */
@@ -227,7 +253,9 @@ struct evtchn_unmask {
 /*
  * xenith_test(XENITH_TEST_GRANT_READ, ref, offset, len): the VMM reads the
  * bytes through the grant table as a backend would and returns their
- * FNV-1a hash (32 bits), or the grant check's -errno.
+ * FNV-1a hash (32 bits), or the grant check's -errno (-ENOENT, -EPERM,
+ * -EFAULT, -EBUSY as grant_table.h says; -EINVAL for a ref above 2^32-1 or
+ * an offset or len past the page).
  * xenith_test(XENITH_TEST_GRANT_WRITE, ref, offset, len): the VMM writes
  * byte i = (offset + i) * 7 + 1 through the grant table; 0 or -errno.
  */
@@ -236,7 +264,9 @@ struct evtchn_unmask {
 /*
  * xenith_test(XENITH_TEST_EVTCHN_LOOPBACK, port): a VMM thread binds to the
  * guest's unbound port as a backend would (eventfd kicks) and answers every
- * send on it by setting the port pending again.  One per domain.
+ * send on it by setting the port pending again.  One per domain (else
+ * -EBUSY); -EINVAL if port is not an unbound port for XENITH_BACKEND_DOMID;
+ * -ENOMEM.
  */
 #define XENITH_TEST_EVTCHN_LOOPBACK 4
 /*
@@ -265,8 +295,8 @@ struct evtchn_unmask {
 /*
  * xenith_discard(gpa, len): the guest gives pages of its free memory back
  * (Xen's decrease_reservation, in one call): their contents are gone, and
- * the next touch faults them in afresh.  Page-aligned, inside
- * [free_start, mem_bytes).
+ * the next touch faults them in afresh.  Page-aligned and not empty, else
+ * -EINVAL; inside [free_start, mem_bytes), else -EFAULT.
  */
 
 /*

@@ -20,6 +20,12 @@
  * port; `poll`: none while the backend polls the ring, but when it asks
  * (req_event, after an idle spell) an EVTCHNOP_send as in `exit`.  The backend notifies
  * the frontend through the queue's event channel in every mode.
+ *
+ * Errors: -ENOENT for an index with no disk (every cmd); CONNECT and
+ * CONNECT_QUEUE: -EBUSY if the queue is connected or the port already has a
+ * backend, -EINVAL if the port is not an unbound port for
+ * XENITH_BACKEND_DOMID (or, CONNECT_QUEUE, queue or flags out of range),
+ * -ENOMEM, and the grant check's errors (grant_table.h) for the ring page.
  */
 #ifndef XENITH_BLKIF_H
 #define XENITH_BLKIF_H

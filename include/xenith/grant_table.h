@@ -49,7 +49,15 @@ _Static_assert(sizeof(struct grant_entry_v1) == 8, "grant_entry_v1 ABI");
  * grant_table_op(cmd, arg, count)
  * GNTTABOP_xenith_set_table (Xenith): the guest tells the VMM where its
  * table is: nr_frames whole pages at gpa, page-aligned, inside guest memory
- * (not the builder's pages).  Set once per boot; again: -EBUSY.
+ * (not the builder's pages).  Set once per boot; again: -EBUSY.  count
+ * other than 1, nr_frames out of range or gpa not page-aligned: -EINVAL;
+ * outside the guest's free memory: -EFAULT; -ENOMEM.
+ *
+ * What a backend's access through a grant answers (the xenith_test grant
+ * hooks, a disk's ring page): -ENOENT (no table, a ref outside it or
+ * reserved), -EPERM (not granted to XENITH_BACKEND_DOMID, or read-only for
+ * a write), -EFAULT (frame outside guest memory), -EBUSY (the entry kept
+ * changing under the VMM).
  */
 #define GNTTABOP_xenith_set_table 64
 struct gnttab_xenith_set_table {
