@@ -14,11 +14,10 @@
  *     struct, a grant it was given, a discard range, event bits in
  *     shared_info, the console ring's out_cons, pages granted to a
  *     connected disk backend): the pages calls aim at are compared after
- *     each call, the whole memory once per input.  With
- *     XENITH_FUZZ_PROTECTED=1 the guest's read-only boot pages (start_info,
- *     GDT/TSS, page tables) must never change, not even through an output
- *     pointer or a grant (issue 10, finding 10: off until the VMM refuses
- *     those writes);
+ *     each call, the whole memory once per input.  The guest's read-only
+ *     boot pages (start_info, GDT/TSS, page tables) never change, not even
+ *     through an output pointer or a grant (XENITH_FUZZ_PROTECTED=0 turns
+ *     this off, to look for other faults in a VMM that lets them change);
  *   - the event-channel table is consistent (port 0 reserved, port 1 the
  *     console, a free port all zero, virq_port[] and VIRQ ports agree, a
  *     kick fd only on a backend port and that backend's own, nobody left
@@ -299,7 +298,7 @@ struct harness {
 	uint8_t *shadow_dirty;       /* per page: shadow differs from boot */
 	uint8_t *async_ok;           /* per page: a disk backend may write it (a writable grant) */
 	uint8_t *is_protected;       /* per page: start_info, GDT/TSS, page tables */
-	bool strict_protected;       /* XENITH_FUZZ_PROTECTED=1 */
+	bool strict_protected;       /* unless XENITH_FUZZ_PROTECTED=0 */
 	bool trace;                  /* XENITH_FUZZ_TRACE=1: each call and its answer on stderr */
 	uint64_t *watch;             /* pages compared after every call */
 	unsigned nr_watch;
@@ -518,8 +517,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	close(fd[1]);
 	H.disk_fd = fd[0];
 	d = H.d;
-	H.strict_protected = getenv("XENITH_FUZZ_PROTECTED") &&
-			     !strcmp(getenv("XENITH_FUZZ_PROTECTED"), "1");
+	H.strict_protected = !(getenv("XENITH_FUZZ_PROTECTED") &&
+			       !strcmp(getenv("XENITH_FUZZ_PROTECTED"), "0"));
 	H.trace = getenv("XENITH_FUZZ_TRACE") && !strcmp(getenv("XENITH_FUZZ_TRACE"), "1");
 	H.nr_pages = d->mem_size / PAGE;
 	H.arena = d->layout.free_start;
@@ -1314,6 +1313,7 @@ HARNESS static void reset(void)
 	grant_table_fini(&d->gnttab);
 	if (grant_table_init(&d->gnttab, d->mem, d->mem_size, d->layout.free_start, XENITH_BACKEND_DOMID))
 		abort();
+	grant_table_protect(&d->gnttab, d->ro_frames); /* as domain.c does after every init */
 	if (H.disk_used && (ftruncate(H.disk_fd, 0) < 0 || ftruncate(H.disk_fd, DISK_BYTES) < 0))
 		abort();
 	console_flush(&d->console); /* no half line carried into the next input */
