@@ -239,6 +239,17 @@ static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const s
 	return r == -EEXIST ? 0 : r;
 }
 
+/* An argument comparison with every field set (libseccomp's SCMP_A* macros leave datum_b out). */
+static struct scmp_arg_cmp eq(unsigned arg, scmp_datum_t v)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0 };
+}
+
+static struct scmp_arg_cmp masked_eq(unsigned arg, scmp_datum_t mask, scmp_datum_t v)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask, .datum_b = v };
+}
+
 static int add_rule(scmp_filter_ctx ctx, const struct syscall_rule *r, enum confine_kind kind)
 {
 	struct scmp_arg_cmp a[2];
@@ -251,46 +262,46 @@ static int add_rule(scmp_filter_ctx ctx, const struct syscall_rule *r, enum conf
 		for (size_t i = 0; rc == 0 && i < sizeof(ioctl_rules) / sizeof(ioctl_rules[0]); i++) {
 			if (!(ioctl_rules[i].kinds & (1u << kind)))
 				continue;
-			a[0] = SCMP_A1(SCMP_CMP_EQ, ioctl_rules[i].req);
+			a[0] = eq(1, ioctl_rules[i].req);
 			rc = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 		}
 		return rc;
 	case ARGS_MMAP:
-		a[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+		a[0] = masked_eq(2, PROT_EXEC, 0);
 		if (kind == CONFINE_MAIN)
 			return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
-		a[1] = SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS | MAP_SHARED | MAP_PRIVATE,
+		a[1] = masked_eq(3, MAP_ANONYMOUS | MAP_SHARED | MAP_PRIVATE,
 			       MAP_ANONYMOUS | MAP_PRIVATE);
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 2, a);
 	case ARGS_MPROTECT:
-		a[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+		a[0] = masked_eq(2, PROT_EXEC, 0);
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 	case ARGS_MADVISE:
 		for (size_t i = 0; rc == 0 && i < sizeof(madvise_advice) / sizeof(madvise_advice[0]); i++) {
-			a[0] = SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)madvise_advice[i]);
+			a[0] = eq(2, (scmp_datum_t)madvise_advice[i]);
 			rc = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 		}
 		return rc;
 	case ARGS_CLONE:
-		a[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+		a[0] = masked_eq(0, CLONE_THREAD, CLONE_THREAD);
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 	case ARGS_CLONE3:
 		return add(ctx, SCMP_ACT_ERRNO(ENOSYS), r->nr, 0, NULL);
 	case ARGS_TGKILL:
-		a[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+		a[0] = eq(0, (scmp_datum_t)getpid());
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 	case ARGS_FALLOCATE:
-		a[0] = SCMP_A1(SCMP_CMP_EQ, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+		a[0] = eq(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 	case ARGS_FCNTL:
 		for (size_t i = 0; rc == 0 && i < sizeof(fcntl_cmds) / sizeof(fcntl_cmds[0]); i++) {
-			a[0] = SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcntl_cmds[i]);
+			a[0] = eq(1, (scmp_datum_t)fcntl_cmds[i]);
 			rc = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 		}
 		return rc;
 	case ARGS_SECCOMP:
-		a[0] = SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER);
-		a[1] = SCMP_A1(SCMP_CMP_EQ, 0);
+		a[0] = eq(0, SECCOMP_SET_MODE_FILTER);
+		a[1] = eq(1, 0);
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 2, a);
 	}
 	return -EINVAL;
