@@ -11,6 +11,7 @@
 #
 # ci/seccomp_cost.sh measures the filters on the exit and blk suites of
 # `xenith bench`; this one adds the jail, which `xenith bench` cannot run.
+# KEEP=1 keeps the per-run figures (ROUND JOB MODE IOPS) and says where.
 set -euo pipefail
 
 build=${1:-build}
@@ -21,7 +22,11 @@ modes=(off seccomp jail)
 [ "$(id -u)" -eq 0 ] || { echo "confine_cost: --jail needs root; measuring off and seccomp only" >&2; modes=(off seccomp); }
 out=$(mktemp -d /tmp/xenith-confine-cost.XXXXXX)
 img="${XENITH_BLK_DIR:-/var/tmp}/xenith-confine-cost-$$.img"
-trap 'rm -rf "$out" "$img"' EXIT
+if [ "${KEEP:-0}" = 1 ]; then
+	trap 'rm -f "$img"; echo "confine_cost: per-run IOPS kept in $out/iops" >&2' EXIT
+else
+	trap 'rm -rf "$out" "$img"' EXIT
+fi
 dd if=/dev/urandom of="$img" bs=1M count=256 status=none
 export XENITH_RUN_DIR="$out/run"
 
