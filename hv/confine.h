@@ -136,7 +136,7 @@ static inline void confine_backend_thread(void)
 bool confine_kind_allows(enum confine_kind kind, int nr, bool bench);
 const char *confine_kind_name(enum confine_kind kind);
 
-/* Test hook: XENITH_TEST_FORBIDDEN_SYSCALL, honoured only when XENITH_TEST_SECCOMP=1 was set at start. */
+/* Test hook: XENITH_TEST_FORBIDDEN_SYSCALL, honoured only when XENITH_TEST_HOOKS=1 was set at start. */
 long confine_test_forbidden_syscall(void);
 
 #endif

@@ -18,7 +18,7 @@ enum confine_phase {
 struct confine_state {
 	enum confine_mode mode;
 	bool seccomp;
-	bool test_hook;           /* XENITH_TEST_SECCOMP=1 at start */
+	bool test_hook;           /* XENITH_TEST_HOOKS=1 at start */
 	struct sock_fprog prog[CONFINE_NR_KINDS];
 	pthread_mutex_t lock;
 	pthread_cond_t cond;

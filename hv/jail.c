@@ -116,7 +116,7 @@ static void close_inherited(void)
 
 int confine_prepare(const struct confine_opts *o, struct errbuf *eb)
 {
-	const char *t = getenv("XENITH_TEST_SECCOMP");
+	const char *t = getenv("XENITH_TEST_HOOKS");
 	int r;
 
 	if (o->mode == CONFINE_OFF)

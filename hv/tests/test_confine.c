@@ -38,7 +38,7 @@ static char pub_dir[64]; /* a directory any user may traverse (the run directory
 static int teardown(void **state)
 {
 	(void)state;
-	unsetenv("XENITH_TEST_SECCOMP");
+	unsetenv("XENITH_TEST_HOOKS");
 	unsetenv("XENITH_TEST_JAIL_NO_PIVOT");
 	if (P.pid > 0 && !P.exited) {
 		kill(P.pid, SIGKILL);
@@ -111,7 +111,7 @@ static void test_forbidden_system_call_ends_the_vmm_naming_the_thread_and_the_ca
 	snprintf(log, sizeof(log), "%s/seccomp-console.log", harness_run_dir());
 	snprintf(want, sizeof(want), "xenith: seccomp: vCPU thread called socket (nr %d), which its "
 		 "filter does not allow; rerun with --no-seccomp to debug, and report it", SYS_socket);
-	setenv("XENITH_TEST_SECCOMP", "1", 1);
+	setenv("XENITH_TEST_HOOKS", "1", 1);
 	assert_int_equal(RUN(&P, 30, "run", "--name", "t-sc", "--console-log", log, "--cmdline", "seccomp"), 70);
 	assert_non_null(strstr(P.err, want));
 	assert_non_null(strstr(read_file(log, text, sizeof(text)), want));
@@ -122,7 +122,7 @@ static void test_forbidden_system_call_ends_the_vmm_naming_the_thread_and_the_ca
 static void test_the_same_call_goes_through_with_no_seccomp(void **state)
 {
 	(void)state;
-	setenv("XENITH_TEST_SECCOMP", "1", 1);
+	setenv("XENITH_TEST_HOOKS", "1", 1);
 	assert_int_equal(RUN(&P, 30, "run", "--name", "t-nosc", "--no-seccomp", "--cmdline", "seccomp"), 0);
 	assert_non_null(strstr(P.out, "seccomp: forbidden system call -> 0"));
 }
@@ -130,7 +130,7 @@ static void test_the_same_call_goes_through_with_no_seccomp(void **state)
 static void test_the_test_hook_is_refused_without_its_variable(void **state)
 {
 	(void)state;
-	unsetenv("XENITH_TEST_SECCOMP");
+	unsetenv("XENITH_TEST_HOOKS");
 	assert_int_equal(RUN(&P, 30, "run", "--name", "t-nohook", "--cmdline", "seccomp"), 0);
 	assert_non_null(strstr(P.out, "seccomp: forbidden system call -> -38"));
 }

@@ -281,7 +281,7 @@ struct evtchn_unmask {
  * xenith_test(XENITH_TEST_FORBIDDEN_SYSCALL): the vCPU thread makes a system
  * call no VMM thread may make (socket(AF_INET)), to test the seccomp filter:
  * under it the VMM ends with EXIT_SECCOMP; without it, 0.  -XEN_ENOSYS
- * unless the VMM was started with XENITH_TEST_SECCOMP=1 in its environment.
+ * unless the VMM was started with XENITH_TEST_HOOKS=1 in its environment.
  */
 #define XENITH_TEST_FORBIDDEN_SYSCALL 6
 
