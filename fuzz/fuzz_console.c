@@ -25,6 +25,7 @@
 
 #include "console.h"
 #include "fuzz.h"
+#include "tests/termjudge.h"
 
 uint64_t now_ns(void); /* domain.c's, which this target does not link */
 uint64_t now_ns(void)
@@ -62,40 +63,6 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-static bool safe(const uint8_t *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		uint32_t cp, min;
-		size_t n;
-
-		if (s[i] < 0x80) {
-			if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\n') || s[i] == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0)
-			n = 2, cp = s[i] & 0x1f, min = 0x80;
-		else if ((s[i] & 0xf0) == 0xe0)
-			n = 3, cp = s[i] & 0x0f, min = 0x800;
-		else if ((s[i] & 0xf8) == 0xf0)
-			n = 4, cp = s[i] & 0x07, min = 0x10000;
-		else
-			return false;
-		if (i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp < 0xa0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n;
-	}
-	return true;
-}
-
 /* Checks one file's lines; returns the bytes of output in it (xenith's notes excluded). */
 static size_t check_file(const char *text, size_t len, size_t old, uint64_t *dropped_all)
 {
@@ -104,7 +71,7 @@ static size_t check_file(const char *text, size_t len, size_t old, uint64_t *dro
 	/* Only the old log, untouched (moved to LOG.1, or nothing written), may be larger. */
 	FUZZ_CHECK(len <= CONSOLE_LOG_MAX_MIN || (len == old && text[0] == 'o'),
 		   "%zu bytes in a log capped at %llu", len, CONSOLE_LOG_MAX_MIN);
-	FUZZ_CHECK(safe((const uint8_t *)text, len), "unsafe bytes in the log");
+	FUZZ_CHECK(term_safe((const uint8_t *)text, len, false), "unsafe bytes in the log");
 	for (size_t i = 0; i < len;) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t n = nl ? (size_t)(nl - (text + i)) + 1 : len - i;

@@ -19,40 +19,7 @@
 
 #include "fuzz.h"
 #include "textfilter.h"
-
-static bool safe(const uint8_t *s, size_t len, bool one_line)
-{
-	for (size_t i = 0; i < len;) {
-		uint32_t cp, min;
-		size_t n;
-
-		if (s[i] < 0x80) {
-			if ((s[i] < 0x20 && s[i] != '\t' && (s[i] != '\n' || one_line)) || s[i] == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0)
-			n = 2, cp = s[i] & 0x1f, min = 0x80;
-		else if ((s[i] & 0xf0) == 0xe0)
-			n = 3, cp = s[i] & 0x0f, min = 0x800;
-		else if ((s[i] & 0xf8) == 0xf0)
-			n = 4, cp = s[i] & 0x07, min = 0x10000;
-		else
-			return false;
-		if (i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp < 0xa0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n;
-	}
-	return true;
-}
+#include "tests/termjudge.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -78,15 +45,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	n = text_sanitize(out, size + 1, (const char *)data, size, flags);
 	FUZZ_CHECK(n <= size && out[n] == 0, "output of %zu bytes for %zu", n, size);
-	FUZZ_CHECK(safe((const uint8_t *)out, n, one_line), "unsafe output (%zu bytes)", n);
+	FUZZ_CHECK(term_safe((const uint8_t *)out, n, one_line), "unsafe output (%zu bytes)", n);
 	n2 = text_sanitize(again, size + 1, out, n, flags);
 	FUZZ_CHECK(n2 == n && !memcmp(again, out, n), "filtering twice changed the text");
-	if (safe(data, size, one_line))
+	if (term_safe(data, size, one_line))
 		FUZZ_CHECK(n == size && !memcmp(out, data, size), "safe text was changed");
 	np = text_sanitize(part, shortlen, (const char *)data, size, flags);
 	FUZZ_CHECK(np < shortlen && np <= n && !memcmp(part, out, np) && part[np] == 0,
 		   "a %u-byte buffer got %zu bytes that are not a prefix", shortlen, np);
-	FUZZ_CHECK(safe((const uint8_t *)part, np, one_line), "a short buffer was cut inside a character");
+	FUZZ_CHECK(term_safe((const uint8_t *)part, np, one_line), "a short buffer was cut inside a character");
 	FUZZ_CHECK(np == n || np + TEXT_FILTER_OUT_MAX + 1 > shortlen,
 		   "a %u-byte buffer took only %zu of %zu bytes", shortlen, np, n);
 

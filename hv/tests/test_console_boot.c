@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "termjudge.h"
 
 #define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
 
@@ -54,49 +55,9 @@ static char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
-/*
- * The judge of what reached the host (independent of hv/textfilter.c): no
- * C0 control but '\n' and '\t', no DEL, and every byte from 0x80 up part of
- * a well-formed UTF-8 sequence for a character from U+00A0 up.  Returns the
- * offset of the first offending byte, or -1.
- */
-static long first_unsafe_byte(const uint8_t *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		uint32_t cp, min;
-		size_t n;
-
-		if (s[i] < 0x80) {
-			if ((s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') || s[i] == 0x7f)
-				return (long)i;
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0)
-			n = 2, cp = s[i] & 0x1f, min = 0x80;
-		else if ((s[i] & 0xf0) == 0xe0)
-			n = 3, cp = s[i] & 0x0f, min = 0x800;
-		else if ((s[i] & 0xf8) == 0xf0)
-			n = 4, cp = s[i] & 0x07, min = 0x10000;
-		else
-			return (long)i;
-		if (i + n > len)
-			return (long)i;
-		for (size_t k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return (long)i;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp < 0xa0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return (long)i;
-		i += n;
-	}
-	return -1;
-}
-
 static void expect_safe(const char *what, const char *s, size_t len)
 {
-	long at = first_unsafe_byte((const uint8_t *)s, len);
+	long at = term_first_unsafe((const uint8_t *)s, len, false);
 
 	if (at >= 0)
 		fail_msg("%s: byte 0x%02x at offset %ld would reach the terminal: ...%.40s", what,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "termjudge.h"
 #include "textfilter.h"
 
 static const char *san(const char *s, size_t len, unsigned flags)
@@ -35,46 +36,6 @@ static const char *san_bytewise(const char *s, size_t len)
 	w += text_filter_end(&f, out + w);
 	out[w] = 0;
 	return out;
-}
-
-/*
- * An independent judge of the output (not the filter's own code): every
- * byte is printable ASCII, '\n' or '\t', or part of a shortest-form UTF-8
- * sequence for a scalar value from U+00A0 up.
- */
-static bool terminal_safe(const uint8_t *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		uint32_t cp, min;
-		size_t n;
-
-		if (s[i] < 0x80) {
-			if ((s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') || s[i] == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			n = 2, cp = s[i] & 0x1f, min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			n = 3, cp = s[i] & 0x0f, min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			n = 4, cp = s[i] & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
-			return false;
-		i += n;
-	}
-	return true;
 }
 
 static void test_printable_ascii_newline_and_tab_pass_unchanged(void **state)
@@ -187,7 +148,7 @@ static void test_every_two_byte_input_gives_terminal_safe_output(void **state)
 			in[1] = (uint8_t)a;
 			in[2] = (uint8_t)b;
 			n = text_sanitize(out, sizeof(out), (const char *)in, 4, 0);
-			if (!terminal_safe((const uint8_t *)out, n) || out[0] != 'x' || out[n - 1] != 'y')
+			if (!term_safe((const uint8_t *)out, n, false) || out[0] != 'x' || out[n - 1] != 'y')
 				fail_msg("input x %02x %02x y gave an unsafe output", a, b);
 		}
 	}
@@ -245,7 +206,7 @@ static void test_random_bytes_give_safe_output_whole_or_bytewise(void **state)
 		}
 		n = text_sanitize(whole, sizeof(whole), in, len, 0);
 		assert_true(n <= len);
-		if (!terminal_safe((const uint8_t *)whole, n))
+		if (!term_safe((const uint8_t *)whole, n, false))
 			fail_msg("round %u: unsafe output", round);
 		assert_string_equal(san_bytewise(in, len), whole);
 	}
