@@ -26,14 +26,50 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+/* Closes the log files (console_init's failure path, console_fini). */
+static void console_close_files(struct console *c)
+{
+	int *fds[] = { &c->log_fd, &c->log_rd_fd, &c->log1_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+/* Opens LOG.1 beside LOG (a regular file of ours, no link), as private as LOG. */
+static int open_log1(struct console *c, const char *log_path, mode_t mode, struct errbuf *eb)
+{
+	char old[PATH_MAX + 2];
+	struct stat st1;
+
+	snprintf(old, sizeof(old), "%s.1", log_path);
+	c->log1_fd = open(old, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
+	if (c->log1_fd < 0)
+		return errbuf_set(eb, errno, "console_log %s: its rotation file %s: %s%s", log_path, old,
+				  strerror(errno), errno == ELOOP ? " (a symbolic link: remove it)" : "");
+	if (fstat(c->log1_fd, &st1) < 0 || !S_ISREG(st1.st_mode) || st1.st_nlink != 1)
+		return errbuf_set(eb, EINVAL, "console_log %s: its rotation file %s is not a regular file "
+				  "with one name; remove it", log_path, old);
+	/* An earlier run's LOG.1 may be more open than LOG is now. */
+	if ((st1.st_mode & 0777) != (mode & 0777) && fchmod(c->log1_fd, mode & 0777) < 0)
+		return errbuf_set(eb, errno, "console_log %s: making %s as private as the log (mode %03o): %s",
+				  log_path, old, (unsigned)(mode & 0777), strerror(errno));
+	c->log1_output = (uint64_t)st1.st_size; /* an earlier run's: output, dropped next */
+	return 0;
+}
+
 int console_init(struct console *c, int out_fd, const char *prefix, const char *log_path,
 		 uint64_t log_max, struct errbuf *eb)
 {
-	struct stat st;
+	struct stat st, st_rd;
+	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->out_fd = out_fd;
 	c->log_fd = -1;
+	c->log_rd_fd = -1;
 	c->log1_fd = -1;
 	c->log_max = log_max ? log_max : CONSOLE_LOG_MAX_DEFAULT;
 	text_filter_init(&c->filter, 0);
@@ -45,37 +81,39 @@ int console_init(struct console *c, int out_fd, const char *prefix, const char *
 		if (strlen(log_path) + 2 >= sizeof(c->log_path))
 			return errbuf_set(eb, ENAMETOOLONG, "console_log %.64s...: path too long", log_path);
 		snprintf(c->log_path, sizeof(c->log_path), "%s", log_path);
-		/* Read and write: a rotation copies LOG into LOG.1 (log_rotate). */
-		c->log_fd = open(log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (c->log_fd < 0 && (errno == EACCES || errno == EISDIR || errno == ENXIO))
-			c->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		/*
+		 * Write-only: were the VMM a reader of a FIFO log too, the pipe
+		 * would fill once its reader went away, and the guest would wait.
+		 */
+		c->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (c->log_fd < 0)
 			return errbuf_set(eb, errno, "console_log %s: %s", log_path, strerror(errno));
-		if (fstat(c->log_fd, &st) == 0 && S_ISREG(st.st_mode)) {
-			char old[PATH_MAX + 2];
-			struct stat st1;
-
-			c->log_capped = true;
-			c->log_size = c->log_output = (uint64_t)st.st_size; /* appending: it counts */
-			/*
-			 * LOG.1 is opened now, while files may still be opened: the
-			 * VMM's threads may not open or rename files once it is
-			 * confined (seccomp, a jail without this directory).
-			 */
-			snprintf(old, sizeof(old), "%s.1", log_path);
-			c->log1_fd = open(old, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-			if (c->log1_fd < 0) {
-				int e = errno;
-
-				close(c->log_fd);
-				c->log_fd = -1;
-				return errbuf_set(eb, e, "console_log %s: its rotation file %s: %s", log_path,
-						  old, strerror(e));
-			}
-			if (fstat(c->log1_fd, &st1) == 0 && S_ISREG(st1.st_mode))
-				c->log1_output = (uint64_t)st1.st_size; /* an earlier run's: output, dropped next */
+		if (fstat(c->log_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			/* A FIFO or a device: not rotated, and a full one loses output rather than block. */
+			fcntl(c->log_fd, F_SETFL, fcntl(c->log_fd, F_GETFL) | O_NONBLOCK);
+			goto done;
+		}
+		c->log_capped = true;
+		c->log_size = c->log_output = (uint64_t)st.st_size; /* appending: it counts */
+		/*
+		 * LOG (to read) and LOG.1 are opened now, while files may still be
+		 * opened: the VMM's threads may not open or rename files once it
+		 * is confined (seccomp, a jail without this directory).  A LOG we
+		 * may not read is emptied at the cap instead of copied.
+		 */
+		c->log_rd_fd = open(log_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (c->log_rd_fd >= 0 && (fstat(c->log_rd_fd, &st_rd) < 0 || st_rd.st_ino != st.st_ino ||
+					  st_rd.st_dev != st.st_dev)) {
+			close(c->log_rd_fd); /* replaced between the two opens */
+			c->log_rd_fd = -1;
+		}
+		r = open_log1(c, log_path, st.st_mode, eb);
+		if (r < 0) {
+			console_close_files(c);
+			return r;
 		}
 	}
+done:
 	pthread_mutex_init(&c->lock, NULL);
 	return 0;
 }
@@ -88,12 +126,7 @@ void console_fini(struct console *c)
 		close(c->clients[i]);
 	c->nr_clients = 0;
 	pthread_mutex_unlock(&c->lock);
-	if (c->log_fd >= 0)
-		close(c->log_fd);
-	c->log_fd = -1;
-	if (c->log1_fd >= 0)
-		close(c->log1_fd);
-	c->log1_fd = -1;
+	console_close_files(c);
 	pthread_mutex_destroy(&c->lock);
 }
 
@@ -151,39 +184,97 @@ static __attribute__((format(printf, 2, 3))) int log_note(struct console *c, con
 	return log_append(c, note, (size_t)n < sizeof(note) ? (size_t)n : sizeof(note) - 1);
 }
 
-/*
- * LOG's output moves to LOG.1 (what LOG.1 held goes: that output is
- * dropped) and LOG starts again with a line saying so.  Both files were
- * opened by console_init(): the rotation names no path, so it works under
- * the seccomp filters (no thread may open or rename a file) and in a jail
- * (which holds only the disks).  If LOG.1 cannot take the output, it is
- * dropped; if LOG cannot be emptied, logging stops (on stderr).
- */
-static void log_rotate(struct console *c)
+/* Writes all of buf at off; 0 or an errno. */
+static int pwrite_all(int fd, const char *buf, size_t len, loff_t off)
 {
-	uint64_t dropped = c->log1_output, moved = c->log_output;
-	loff_t in = 0, out = 0;
-	int err = 0;
-
-	if (ftruncate(c->log1_fd, 0) < 0)
-		err = errno;
-	while (!err && (uint64_t)in < c->log_size) {
-		ssize_t n = copy_file_range(c->log_fd, &in, c->log1_fd, &out, (size_t)(c->log_size - (uint64_t)in), 0);
+	while (len > 0) {
+		ssize_t n = pwrite(fd, buf, len, off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			err = n < 0 ? errno : EIO;
+			return n < 0 ? errno : EIO;
+		buf += n;
+		len -= (size_t)n;
+		off += n;
 	}
+	return 0;
+}
+
+/*
+ * Copies LOG's bytes [from, to) to the start of LOG.1; 0 or an errno.
+ * copy_file_range where it can (no copy through user space; reflinks);
+ * pread/pwrite where it cannot (LOG a link into another file system).
+ * A LOG shorter than we counted (truncated behind our back) ends the copy.
+ */
+static int copy_to_log1(struct console *c, uint64_t from, uint64_t to)
+{
+	loff_t in = (loff_t)from, out = 0;
+	bool plain = false;
+
+	if (c->log_rd_fd < 0)
+		return EBADF; /* LOG could not be opened for reading */
+	while ((uint64_t)in < to) {
+		size_t want = (size_t)(to - (uint64_t)in);
+		ssize_t n;
+
+		if (!plain) {
+			n = copy_file_range(c->log_rd_fd, &in, c->log1_fd, &out, want, 0);
+			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) {
+				plain = true;
+				continue;
+			}
+		} else {
+			char buf[8192];
+			int e;
+
+			n = pread(c->log_rd_fd, buf, want < sizeof(buf) ? want : sizeof(buf), in);
+			if (n > 0 && (e = pwrite_all(c->log1_fd, buf, (size_t)n, out)) != 0) {
+				errno = e;
+				n = -1;
+			}
+			if (n > 0) {
+				in += n;
+				out += n;
+			}
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * LOG's output moves to LOG.1 (what LOG.1 held goes: that output is
+ * dropped) and LOG starts again with a line saying so.  The files were
+ * opened by console_init(): the rotation names no path, so it works under
+ * the seccomp filters (no thread may open or rename a file) and in a jail
+ * (which holds only the disks).  If LOG.1 cannot take the output, it is
+ * dropped; if LOG cannot be emptied, logging stops (on stderr), its
+ * descriptor kept open until console_fini() (the seccomp handler's log).
+ */
+static void log_rotate(struct console *c)
+{
+	uint64_t dropped = c->log1_output, moved = c->log_output;
+	int err = 0;
+
+	if (ftruncate(c->log1_fd, 0) < 0)
+		err = errno;
+	if (!err)
+		err = copy_to_log1(c, 0, c->log_size);
 	if (ftruncate(c->log_fd, 0) < 0) {
 		fprintf(stderr, "xenith: console_log %s reached console_log_max and cannot be emptied (%s); "
 			"guest output is no longer logged\n", c->log_path, strerror(errno));
-		close(c->log_fd);
-		c->log_fd = -1;
+		c->log_off = true;
 		return;
 	}
 	c->log_size = c->log_output = 0;
 	if (err) {
+		ftruncate(c->log1_fd, 0); /* no part of a copy left behind, uncounted */
 		c->log1_output = 0;
 		c->log_dropped += dropped + moved;
 		log_note(c, "xenith: console log reached console_log_max (%llu bytes) and could not be "
@@ -217,7 +308,7 @@ static void log_line(struct console *c, const char *line, size_t len)
 	}
 	if (c->log_capped && c->log_size + lost_len + len > c->log_max)
 		log_rotate(c);
-	if (c->log_fd < 0)
+	if (c->log_off)
 		return;
 	if (lost_len) {
 		if (log_append(c, lost, lost_len) < 0) {
@@ -251,7 +342,7 @@ static void emit_line(struct console *c)
 		out[n++] = '\n';
 	if (c->out_fd >= 0)
 		write_all(c->out_fd, out, n);
-	if (c->log_fd >= 0)
+	if (c->log_fd >= 0 && !c->log_off)
 		log_line(c, out + plen, n - plen);
 	history_add(c, out + plen, n - plen);
 	clients_send(c, out + plen, n - plen);

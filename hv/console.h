@@ -39,8 +39,10 @@
 struct console {
 	pthread_mutex_t lock;
 	int out_fd;          /* usually 1; -1 for none */
-	int log_fd;          /* -1 when no console_log */
+	int log_fd;          /* -1 when no console_log; write-only, appending */
+	int log_rd_fd;       /* LOG again, read-only, to copy it into LOG.1; -1 if it cannot be read */
 	int log1_fd;         /* LOG.1, opened with it when LOG is a regular file; else -1 */
+	bool log_off;        /* LOG could not be emptied: nothing more is written (log_fd stays open) */
 	char log_path[PATH_MAX];
 	uint64_t log_max;    /* the cap on the log file, in bytes */
 	uint64_t log_size;   /* bytes in the current log file */

@@ -484,6 +484,7 @@ out:
 		pthread_kill(sigthread, SIGUSR2);
 		pthread_join(sigthread, NULL);
 	}
+	confine_set_log_fd(-1); /* domain_destroy closes the log: the number may be reused */
 	domain_destroy(d);
 	kvm_sys_close(&kvm);
 	if (id_fd >= 0)

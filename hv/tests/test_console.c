@@ -5,6 +5,7 @@
  * and the filter on what reaches the sinks.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -41,10 +43,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
+	char cmd[256];
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	snprintf(cmd, sizeof(cmd), "chattr -R -a '%s' 2>/dev/null; rm -rf '%s'", dir, dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -300,6 +302,182 @@ static void test_a_fifo_log_is_not_rotated(void **state)
 	assert_int_equal(file_size(fifo1), -1);
 }
 
+/* Writes `lines` guest lines into C from a thread; the test waits for it at most 10 s. */
+struct writer {
+	unsigned lines;
+	size_t written;
+};
+
+static void *write_lines(void *arg)
+{
+	struct writer *w = arg;
+
+	for (unsigned i = 0; i < w->lines; i++) {
+		char line[128];
+		size_t n = guest_line(line, i);
+
+		console_write(&C, line, n);
+		w->written += n;
+	}
+	return NULL;
+}
+
+/* True when the writer finished within 10 s (else it is left blocked: the test fails). */
+static bool writer_finishes(struct writer *w)
+{
+	struct timespec deadline;
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, write_lines, w), 0);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	if (pthread_timedjoin_np(t, NULL, &deadline) != 0) {
+		pthread_detach(t);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A FIFO log whose reader went away, or stopped reading, loses output; it
+ * never blocks the guest (console_write holds the console lock: every vCPU
+ * that prints would wait, and pause and destroy with them).
+ */
+static void test_a_fifo_log_nobody_reads_loses_output_and_never_blocks(void **state)
+{
+	struct writer gone = { .lines = 2000 }, idle = { .lines = 2000 }; /* 200 KB: three pipes' worth */
+	char fifo[160], buf[4096], *all = NULL;
+	struct errbuf eb;
+	size_t got = 0;
+	int rd;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN); /* as xenith run does */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	/* The reader went away. */
+	rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(rd >= 0);
+	assert_int_equal(console_init(&C, -1, "", fifo, CAP, &eb), 0);
+	close(rd);
+	assert_true(writer_finishes(&gone));
+	console_fini(&C);
+	/* The reader is there but does not read, then reads: the loss is reported. */
+	rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(rd >= 0);
+	assert_int_equal(console_init(&C, -1, "", fifo, CAP, &eb), 0);
+	assert_true(writer_finishes(&idle));
+	for (ssize_t n; (n = read(rd, buf, sizeof(buf))) > 0;)
+		got += (size_t)n;
+	assert_true(got > 0 && got < idle.written);
+	console_write(&C, "after\n", 6);
+	console_fini(&C);
+	all = malloc(8192);
+	assert_non_null(all);
+	got = 0;
+	for (ssize_t n; got < 8191 && (n = read(rd, all + got, 8191 - got)) > 0;)
+		got += (size_t)n;
+	all[got] = 0;
+	close(rd);
+	assert_non_null(strstr(all, "bytes of console output were lost: writing "));
+	assert_non_null(strstr(all, "\nafter\n"));
+	free(all);
+}
+
+/*
+ * A log that cannot be emptied (append-only: chattr +a) stops logging, but
+ * keeps its descriptor until console_fini: the seccomp handler writes its
+ * last words to that number (confine_set_log_fd), which must not become a
+ * disk image or guest memory in the meantime.
+ */
+static void test_a_log_that_cannot_be_emptied_keeps_its_descriptor(void **state)
+{
+	struct stat st, st_fd;
+	struct errbuf eb;
+	char cmd[256];
+	int fd, other;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* chattr +a needs CAP_LINUX_IMMUTABLE */
+	close(open(log_path, O_WRONLY | O_CREAT, 0600));
+	snprintf(cmd, sizeof(cmd), "chattr +a '%s' 2>/dev/null", log_path);
+	if (system(cmd) != 0)
+		skip(); /* a file system without append-only files (tmpfs) */
+	assert_int_equal(console_init(&C, -1, "", log_path, CAP, &eb), 0);
+	fd = C.log_fd;
+	assert_true(fd >= 0);
+	for (unsigned i = 0; i < 200; i++) { /* 20 KB: past the cap; the rotation cannot empty LOG */
+		char line[128];
+		size_t n = guest_line(line, i);
+
+		console_write(&C, line, n);
+	}
+	other = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(other >= 0);
+	assert_int_not_equal(other, fd);
+	assert_int_equal(stat(log_path, &st), 0);
+	assert_int_equal(fstat(fd, &st_fd), 0);
+	assert_int_equal(st_fd.st_ino, st.st_ino);
+	close(other);
+	console_fini(&C);
+	assert_true(file_size(log_path) <= CAP); /* nothing written after the failed rotation */
+}
+
+/* LOG.1 gets LOG's permissions: a private log's output does not become readable by all. */
+static void test_the_rotated_log_is_as_private_as_the_log(void **state)
+{
+	struct errbuf eb;
+	struct stat st;
+
+	(void)state;
+	close(open(log_path, O_WRONLY | O_CREAT, 0600));
+	assert_int_equal(chmod(log_path, 0600), 0);
+	assert_int_equal(console_init(&C, -1, "", log_path, CAP, &eb), 0);
+	console_fini(&C);
+	assert_int_equal(stat(log1_path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+/* A log that is a link into another file system (LOG.1 lies beside the link) rotates all the same. */
+static void test_a_log_on_another_file_system_than_its_rotation_file_rotates(void **state)
+{
+	char target[64], *log, *log1;
+	struct stat st_dir, st_shm;
+	struct errbuf eb;
+	size_t len, len1;
+	unsigned next = 0;
+	bool first = true;
+
+	(void)state;
+	if (stat(dir, &st_dir) < 0 || stat("/dev/shm", &st_shm) < 0 || st_dir.st_dev == st_shm.st_dev)
+		skip(); /* no second file system to put the log on */
+	snprintf(target, sizeof(target), "/dev/shm/xenith-console-test-%d.log", getpid());
+	unlink(target);
+	assert_int_equal(symlink(target, log_path), 0);
+	assert_int_equal(console_init(&C, -1, "", log_path, CAP, &eb), 0);
+	for (unsigned i = 0; i < 200; i++) { /* 20 KB through an 8 KiB cap */
+		char line[128];
+		size_t n = guest_line(line, i);
+
+		console_write(&C, line, n);
+	}
+	console_fini(&C);
+	log = slurp(log_path, &len);
+	log1 = slurp(log1_path, &len1);
+	unlink(target);
+	assert_non_null(log);
+	assert_non_null(log1);
+	assert_null(strstr(log, "could not be copied"));
+	assert_int_equal(strncmp(log, FIRST, strlen(FIRST)), 0);
+	walk_guest_lines(log1, &next, &first);
+	assert_true(len1 > 0 && !first);
+	walk_guest_lines(log, &next, &first);
+	assert_int_equal(next, 200);
+	free(log);
+	free(log1);
+}
+
 static void test_a_cap_below_the_minimum_is_refused(void **state)
 {
 	struct errbuf eb;
@@ -322,6 +500,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sinks_get_filtered_text_even_when_a_character_is_split,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_fifo_log_is_not_rotated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_fifo_log_nobody_reads_loses_output_and_never_blocks,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_log_that_cannot_be_emptied_keeps_its_descriptor,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_the_rotated_log_is_as_private_as_the_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_log_on_another_file_system_than_its_rotation_file_rotates,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_cap_below_the_minimum_is_refused, setup, teardown),
 	};
 
