@@ -135,7 +135,8 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_memfd_create, K(MAIN), 0, ARGS_ANY, "guest memory" },
 	{ __NR_ftruncate, K(MAIN) | K(VCPU), 0, ARGS_ANY, "sizing guest memory; rotating the console log" },
 	{ __NR_copy_file_range, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log (LOG into LOG.1)" },
-	{ __NR_pread64, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log where copy_file_range cannot" },
+	{ __NR_pread64, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log: where its tail starts; "
+	  "copying where copy_file_range cannot" },
 	{ __NR_pwrite64, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log where copy_file_range cannot" },
 	{ __NR_io_uring_setup, K(MAIN), 0, ARGS_ANY, "a reopened disk's ring" },
 	{ __NR_io_uring_register, K(MAIN), 0, ARGS_ANY, "a reopened disk's buffers and file" },

@@ -249,6 +249,24 @@ static int copy_to_log1(struct console *c, uint64_t from, uint64_t to)
 }
 
 /*
+ * Where the copy into LOG.1 starts when LOG holds more than the cap (an
+ * earlier run's log, or a smaller cap than then): the start of the first
+ * whole line of the last log_max bytes, so that LOG.1 stays within the cap
+ * too.  A line longer than any of ours is cut.
+ */
+static uint64_t tail_start(struct console *c)
+{
+	uint64_t start = c->log_size - c->log_max;
+	char buf[CONSOLE_LINE_MAX + 2];
+	ssize_t n = pread(c->log_rd_fd, buf, sizeof(buf), (off_t)(start - 1));
+
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\n')
+			return start + (uint64_t)i;
+	return start;
+}
+
+/*
  * LOG's output moves to LOG.1 (what LOG.1 held goes: that output is
  * dropped) and LOG starts again with a line saying so.  The files were
  * opened by console_init(): the rotation names no path, so it works under
@@ -259,13 +277,19 @@ static int copy_to_log1(struct console *c, uint64_t from, uint64_t to)
  */
 static void log_rotate(struct console *c)
 {
-	uint64_t dropped = c->log1_output, moved = c->log_output;
+	uint64_t from = 0, skipped = 0, dropped, moved;
 	int err = 0;
 
+	if (c->log_rd_fd >= 0 && c->log_size > c->log_max) {
+		from = tail_start(c);
+		skipped = from < c->log_output ? from : c->log_output;
+	}
+	dropped = c->log1_output + skipped;
+	moved = c->log_output - skipped;
 	if (ftruncate(c->log1_fd, 0) < 0)
 		err = errno;
 	if (!err)
-		err = copy_to_log1(c, 0, c->log_size);
+		err = copy_to_log1(c, from, c->log_size);
 	if (ftruncate(c->log_fd, 0) < 0) {
 		fprintf(stderr, "xenith: console_log %s reached console_log_max and cannot be emptied (%s); "
 			"guest output is no longer logged\n", c->log_path, strerror(errno));

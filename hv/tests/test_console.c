@@ -168,20 +168,24 @@ static void test_log_is_capped_rotated_once_and_says_what_was_dropped(void **sta
 	free(log1);
 }
 
-/* An earlier run's oversized log is moved aside at the first line, and counted. */
-static void test_an_oversized_log_from_before_is_rotated_at_the_first_line(void **state)
+/*
+ * An earlier run's oversized log (or one from a larger cap) is moved aside
+ * at the first line, but only its last whole lines within the cap: LOG.1
+ * stays within the cap too.  What is left out is counted as dropped.
+ */
+static void test_an_oversized_log_from_before_keeps_only_its_tail_within_the_cap(void **state)
 {
 	struct errbuf eb;
-	char old[10000], *log, *log1;
+	char old[10000 + 1], *log, *log1; /* + snprintf's last NUL */
 	size_t len, len1;
 	FILE *f;
 
 	(void)state;
-	memset(old, 'o', sizeof(old));
-	old[sizeof(old) - 1] = '\n';
+	for (unsigned i = 0; i < 100; i++) /* 100 lines of 100 bytes */
+		snprintf(old + 100 * i, 101, "old %03u %-91s\n", i, "from an earlier run");
 	f = fopen(log_path, "wb");
 	assert_non_null(f);
-	assert_int_equal(fwrite(old, 1, sizeof(old), f), sizeof(old));
+	assert_int_equal(fwrite(old, 1, 10000, f), 10000);
 	fclose(f);
 	f = fopen(log1_path, "wb"); /* and an even older LOG.1, which goes */
 	assert_non_null(f);
@@ -193,10 +197,11 @@ static void test_an_oversized_log_from_before_is_rotated_at_the_first_line(void 
 	console_fini(&C);
 	log = slurp(log_path, &len);
 	log1 = slurp(log1_path, &len1);
-	assert_int_equal(len1, sizeof(old));
-	assert_memory_equal(log1, old, sizeof(old));
-	assert_non_null(strstr(log, "the 10000 bytes of output before this line are in"));
-	assert_non_null(strstr(log, "; 1234 bytes of older output dropped (1234 in all)\n"));
+	/* The last 8192 bytes start inside line 18 (at 1808): LOG.1 holds lines 19..99. */
+	assert_int_equal(len1, 8100);
+	assert_memory_equal(log1, old + 1900, 8100);
+	assert_non_null(strstr(log, "the 8100 bytes of output before this line are in"));
+	assert_non_null(strstr(log, "; 3134 bytes of older output dropped (3134 in all)\n"));
 	assert_non_null(strstr(log, "\nnew line\n"));
 	free(log);
 	free(log1);
@@ -493,7 +498,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_log_is_capped_rotated_once_and_says_what_was_dropped,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_an_oversized_log_from_before_is_rotated_at_the_first_line,
+		cmocka_unit_test_setup_teardown(test_an_oversized_log_from_before_keeps_only_its_tail_within_the_cap,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_a_failed_write_lost_is_reported_in_the_log,
 						setup, teardown),
