@@ -269,6 +269,31 @@ static void *watchdog_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Started by the first domain_start(), not at domain_create(): by then the
+ * VMM is confined, and a thread started before the jail would keep the
+ * host's root and mount namespace (unshare and pivot_root move only their
+ * caller), with a filter that may unlink files.
+ */
+static int watchdog_start(struct domain *d, struct errbuf *eb)
+{
+	sigset_t all, old;
+	int r;
+
+	if (!d->stuck || d->watchdog_started)
+		return 0;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&d->watchdog, NULL, watchdog_thread, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return errbuf_set(eb, r, "watchdog thread: %s", strerror(r));
+	pthread_mutex_lock(&d->lock);
+	d->watchdog_started = true;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
 static void watchdog_stop(struct domain *d)
 {
 	bool started;
@@ -440,20 +465,7 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 		if (r < 0)
 			goto fail;
 	}
-	if (opts->stuck) {
-		sigset_t all, old;
-
-		d->stuck = opts->stuck;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		r = pthread_create(&d->watchdog, NULL, watchdog_thread, d);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (r) {
-			r = errbuf_set(eb, r, "watchdog thread: %s", strerror(r));
-			goto fail;
-		}
-		d->watchdog_started = true;
-	}
+	d->stuck = opts->stuck; /* its watchdog starts with the domain (watchdog_start) */
 	d->state = DOMAIN_BUILT;
 	*out = d;
 	return 0;
@@ -496,6 +508,9 @@ int domain_start(struct domain *d, struct errbuf *eb)
 	if (d->unbacked)
 		return errbuf_set(eb, EINVAL, "domain '%s' has no KVM VM (domain_create_unbacked): "
 				  "it cannot run", d->cfg.name);
+	r = watchdog_start(d, eb);
+	if (r < 0)
+		return r;
 
 	pthread_mutex_lock(&d->lock);
 	d->started_ns = now_ns();

@@ -281,6 +281,50 @@ static bool was_seen(const char *p)
 	return false;
 }
 
+/*
+ * Every thread of the VMM has the jail's root and mount namespace, not only
+ * the main thread that /proc/PID/root shows: a thread started before the
+ * jail keeps the host's (unshare and pivot_root move only their caller).
+ */
+static void every_thread_is_in_the_jail(pid_t pid)
+{
+	char path[PATH_MAX], ns[64], tns[64];
+	struct stat root, troot;
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *tasks;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/root/.", (int)pid);
+	assert_int_equal(stat(path, &root), 0);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	len = readlink(path, ns, sizeof(ns) - 1);
+	assert_true(len > 0);
+	ns[len] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	tasks = opendir(path);
+	assert_non_null(tasks);
+	while ((de = readdir(tasks))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/root/.", (int)pid, de->d_name);
+		assert_int_equal(stat(path, &troot), 0);
+		if (troot.st_dev != root.st_dev || troot.st_ino != root.st_ino)
+			fail_msg("thread %s of the VMM has another root than the jail's", de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/ns/mnt", (int)pid, de->d_name);
+		len = readlink(path, tns, sizeof(tns) - 1);
+		assert_true(len > 0);
+		tns[len] = 0;
+		if (strcmp(tns, ns))
+			fail_msg("thread %s of the VMM is in mount namespace %s, the jail is %s", de->d_name,
+				 tns, ns);
+		n++;
+	}
+	closedir(tasks);
+	printf("# %u threads, all in the jail\n", n);
+	assert_true(n >= 3); /* main, vCPU, backend at least */
+}
+
 /* The disk is given relative to the working directory: a reboot reopens it from there. */
 static void jail_holds_only_the_disk_and_survives_a_reboot(void)
 {
@@ -311,6 +355,7 @@ static void jail_holds_only_the_disk_and_survives_a_reboot(void)
 	assert_true(was_seen(img));
 	want++;
 	assert_int_equal(nr_seen, want);
+	every_thread_is_in_the_jail(P.pid);
 	/* The control socket is on the host's run directory. */
 	assert_int_equal(RUN(&Q, 20, "destroy", "t-jail"), 0);
 	proc_wait(&P, 20);
