@@ -5,6 +5,7 @@
 
 #include <linux/filter.h>
 #include <pthread.h>
+#include <sys/types.h>
 
 #include "confine.h"
 
@@ -30,5 +31,7 @@ extern struct confine_state confine;
 int confine_seccomp_prepare(bool bench, bool test_hook, struct errbuf *eb);
 int confine_seccomp_process(struct errbuf *eb);
 bool confine_kind_allows_ioctl(enum confine_kind kind, unsigned long req);
+/* user = SPEC: "UID:GID", or a name looked up in the passwd file given (jail.c). */
+int confine_resolve_user(const char *spec, const char *passwd, uid_t *uid, gid_t *gid, struct errbuf *eb);
 
 #endif

@@ -46,52 +46,69 @@ static struct {
 	unsigned nr_paths;
 } priv = { .devnull = -1 };
 
-/* "UID:GID", or a name looked up in /etc/passwd (no NSS: the VMM is a static binary). */
-static int resolve_user(const char *spec, uid_t *uid, gid_t *gid, struct errbuf *eb)
+/* A decimal id below (uid_t)-1 (which means "no change" to setresuid); false otherwise. */
+static bool parse_id(const char *s, unsigned long *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return false;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return !errno && !*end && *out < (unsigned long)(uid_t)-1;
+}
+
+int confine_resolve_user(const char *spec, const char *passwd, uid_t *uid, gid_t *gid, struct errbuf *eb)
 {
 	unsigned long u, g;
-	char *end, line[1024];
+	char line[1024];
+	const char *colon = strchr(spec, ':');
 	FILE *f;
 
 	if (isdigit((unsigned char)spec[0])) {
-		errno = 0;
-		u = strtoul(spec, &end, 10);
-		if (errno || *end != ':' || !isdigit((unsigned char)end[1]))
+		char us[32];
+
+		if (!colon || (size_t)(colon - spec) >= sizeof(us))
 			goto bad;
-		g = strtoul(end + 1, &end, 10);
-		if (errno || *end || u >= (uid_t)-1 || g >= (gid_t)-1)
+		memcpy(us, spec, (size_t)(colon - spec));
+		us[colon - spec] = 0;
+		if (!parse_id(us, &u) || !parse_id(colon + 1, &g))
 			goto bad;
 		*uid = (uid_t)u;
 		*gid = (gid_t)g;
 		return 0;
 	}
-	f = fopen("/etc/passwd", "re");
+	f = fopen(passwd, "re");
 	if (!f)
-		return errbuf_set(eb, errno, "user = %s: cannot read /etc/passwd: %s (or give UID:GID)", spec,
+		return errbuf_set(eb, errno, "user = %s: cannot read %s: %s (or give UID:GID)", spec, passwd,
 				  strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
-		char *name = strtok(line, ":"), *pw = strtok(NULL, ":"), *us = strtok(NULL, ":"),
-		     *gs = strtok(NULL, ":");
+		/* name:password:uid:gid:...; a field may be empty (strsep, not strtok) */
+		char *p = line, *name = strsep(&p, ":"), *pw = strsep(&p, ":"), *us = strsep(&p, ":"),
+		     *gs = strsep(&p, ":\n");
 
-		if (!name || !pw || !us || !gs || strcmp(name, spec))
+		if (!pw || !us || !gs || strcmp(name, spec))
 			continue;
 		fclose(f);
-		errno = 0;
-		u = strtoul(us, &end, 10);
-		if (errno || *end)
-			goto bad;
-		g = strtoul(gs, &end, 10);
-		if (errno || *end)
-			goto bad;
+		if (!parse_id(us, &u) || !parse_id(gs, &g))
+			return errbuf_set(eb, EINVAL, "user = %s: %s gives it uid '%s' and gid '%s', not "
+					  "numbers below 4294967295; fix the entry or give UID:GID", spec, passwd,
+					  us, gs);
 		*uid = (uid_t)u;
 		*gid = (gid_t)g;
 		return 0;
 	}
 	fclose(f);
-	return errbuf_set(eb, ENOENT, "user = %s: no such user in /etc/passwd (give a name from "
-			  "/etc/passwd, or UID:GID)", spec);
+	return errbuf_set(eb, ENOENT, "user = %s: no such user in %s (give a name from it, or UID:GID)",
+			  spec, passwd);
 bad:
 	return errbuf_set(eb, EINVAL, "user = %s: must be a user name or UID:GID (e.g. 65534:65534)", spec);
+}
+
+/* "UID:GID", or a name looked up in /etc/passwd (no NSS: the VMM is a static binary). */
+static int resolve_user(const char *spec, uid_t *uid, gid_t *gid, struct errbuf *eb)
+{
+	return confine_resolve_user(spec, "/etc/passwd", uid, gid, eb);
 }
 
 /* Descriptors inherited from whoever started us: none of them is ours to keep. */

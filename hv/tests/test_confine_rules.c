@@ -5,11 +5,15 @@
  * its creators must allow too; and the calls no VMM thread needs after
  * set-up are in no list.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/kvm.h>
 #include <cmocka.h>
@@ -26,7 +30,7 @@ static const struct { enum confine_kind parent, child; } creates[] = {
 	{ CONFINE_MAIN, CONFINE_BENCH },    { CONFINE_VCPU, CONFINE_VCPU },
 	{ CONFINE_VCPU, CONFINE_BACKEND },  { CONFINE_VCPU, CONFINE_TIMER },
 	{ CONFINE_VCPU, CONFINE_LOOPBACK }, { CONFINE_VCPU, CONFINE_BENCH },
-	{ CONFINE_CONTROL, CONFINE_CONTROL },
+	{ CONFINE_CONTROL, CONFINE_CONTROL }, { CONFINE_MAIN, CONFINE_WATCHDOG },
 };
 
 static void test_a_child_kind_needs_nothing_its_creator_refuses(void **state)
@@ -90,6 +94,49 @@ static void test_only_main_rebuilds_a_vm_or_opens_files(void **state)
 	assert_true(confine_kind_allows(CONFINE_VCPU, SYS_sched_setaffinity, true));
 }
 
+/* user = NAME: /etc/passwd's fields, empty ones included (busybox's "nobody::..."). */
+static void test_user_names_are_read_from_passwd_field_by_field(void **state)
+{
+	char path[] = "/tmp/xenith-passwd-XXXXXX";
+	struct errbuf eb;
+	uid_t u = 0;
+	gid_t g = 0;
+	int fd = mkstemp(path);
+	static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
+				     "nobody::65534:65534:nobody:/:/bin/false\n"
+				     "numeric::1000:1001:4242:/home/n:/bin/sh\n"
+				     "short:x:7:8\n"
+				     "wrap:x:4294967297:1::/:/bin/sh\n"
+				     "minus:x:4294967295:1::/:/bin/sh\n"
+				     "words:x:abc:1::/:/bin/sh\n";
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, passwd, sizeof(passwd) - 1), (ssize_t)(sizeof(passwd) - 1));
+	close(fd);
+	assert_int_equal(confine_resolve_user("nobody", path, &u, &g, &eb), 0);
+	assert_int_equal(u, 65534);
+	assert_int_equal(g, 65534);
+	assert_int_equal(confine_resolve_user("numeric", path, &u, &g, &eb), 0); /* not the GECOS 4242 */
+	assert_int_equal(u, 1000);
+	assert_int_equal(g, 1001);
+	assert_int_equal(confine_resolve_user("short", path, &u, &g, &eb), 0); /* no newline after gid */
+	assert_int_equal(u, 7);
+	assert_int_equal(g, 8);
+	assert_int_equal(confine_resolve_user("wrap", path, &u, &g, &eb), -EINVAL); /* not uid 1 */
+	assert_non_null(strstr(eb.msg, "4294967297"));
+	assert_int_equal(confine_resolve_user("minus", path, &u, &g, &eb), -EINVAL); /* (uid_t)-1 */
+	assert_int_equal(confine_resolve_user("words", path, &u, &g, &eb), -EINVAL);
+	assert_int_equal(confine_resolve_user("nob", path, &u, &g, &eb), -ENOENT);
+	assert_int_equal(confine_resolve_user("12:34", path, &u, &g, &eb), 0);
+	assert_int_equal(u, 12);
+	assert_int_equal(g, 34);
+	assert_int_equal(confine_resolve_user("4294967296:1", path, &u, &g, &eb), -EINVAL);
+	assert_int_equal(confine_resolve_user("12:", path, &u, &g, &eb), -EINVAL);
+	assert_int_equal(confine_resolve_user("12", path, &u, &g, &eb), -EINVAL);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -97,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_a_child_kind_uses_no_ioctl_its_creator_refuses),
 		cmocka_unit_test(test_no_thread_may_exec_fork_open_sockets_or_trace),
 		cmocka_unit_test(test_only_main_rebuilds_a_vm_or_opens_files),
+		cmocka_unit_test(test_user_names_are_read_from_passwd_field_by_field),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
