@@ -163,6 +163,25 @@ int confine_prepare(const struct confine_opts *o, struct errbuf *eb)
 		snprintf(priv.cwd, sizeof(priv.cwd), "/");
 	if (o->mode == CONFINE_PROCESS) {
 		close_inherited();
+		/*
+		 * A standard descriptor we were started without gets /dev/null
+		 * now: else the next file opened (/dev/null below, guest memory,
+		 * a disk reopened on reboot) would take its number, and the
+		 * console would write guest text into it as stdout.
+		 */
+		for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+			int n;
+
+			if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+				continue;
+			n = open("/dev/null", O_RDWR); /* the lowest free number: fd */
+			if (n < 0)
+				return errbuf_set(eb, errno, "/dev/null for descriptor %d: %s", fd, strerror(errno));
+			if (n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
 		priv.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (priv.devnull < 0)
 			return errbuf_set(eb, errno, "/dev/null: %s", strerror(errno));

@@ -200,6 +200,30 @@ static void test_every_vmm_thread_is_filtered_and_inherited_descriptors_are_clos
 	assert_int_equal(P.status, 67);
 }
 
+/* Started with stdin closed, the VMM still has /dev/null there (not a descriptor closed twice). */
+static void test_a_vmm_started_with_stdin_closed_gets_dev_null(void **state)
+{
+	char img[PATH_MAX], disk[PATH_MAX + 16], fdpath[64], target[PATH_MAX];
+	ssize_t n;
+
+	(void)state;
+	make_image(img, sizeof(img), "stdin.img", 0, 0);
+	snprintf(disk, sizeof(disk), "path=%s", img);
+	/* Our stdin close-on-exec: the VMM starts without one (and the harness's pipes stay above 2). */
+	assert_int_equal(fcntl(STDIN_FILENO, F_SETFD, FD_CLOEXEC), 0);
+	START(&P, "run", "--name", "t-stdin", "--disk", disk, "--cmdline", VERIFY " hold=1");
+	assert_int_equal(fcntl(STDIN_FILENO, F_SETFD, 0), 0);
+	assert_true(proc_wait_output(&P, "blk-verify: holding", 30));
+	snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/0", (int)P.pid);
+	n = readlink(fdpath, target, sizeof(target) - 1);
+	assert_true(n > 0);
+	target[n] = 0;
+	assert_string_equal(target, "/dev/null");
+	assert_int_equal(RUN(&Q, 20, "destroy", "t-stdin"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 67);
+}
+
 /* Boots, does I/O, powers off, is rebuilt (disk reopened), does I/O again. */
 static void wait_two_verified_boots(void)
 {
@@ -406,6 +430,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_the_test_hook_is_refused_without_its_variable, teardown),
 		cmocka_unit_test_teardown(test_every_vmm_thread_is_filtered_and_inherited_descriptors_are_closed,
 					  teardown),
+		cmocka_unit_test_teardown(test_a_vmm_started_with_stdin_closed_gets_dev_null, teardown),
 		cmocka_unit_test_teardown(test_user_drops_every_thread_and_a_reboot_reopens_the_disk_as_that_user,
 					  teardown),
 		cmocka_unit_test_teardown(test_user_who_cannot_open_a_disk_is_refused_at_start, teardown),
