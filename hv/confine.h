@@ -42,6 +42,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -91,9 +92,11 @@ void confine_set_log_fd(int fd);
  * A file the domain uses after set-up (disk images: a reboot reopens them).
  * The jail bind-mounts it at the same path; under `user`, it must be
  * readable (and writable unless ro) by that user, which confine_process()
- * checks.  Call before confine_enter_jail().
+ * checks.  opened: the file as the domain opened it (its disk lock's
+ * fstat); the jail binds the path only if it still names that file, and
+ * refuses a path with a ".." component.  Call before confine_enter_jail().
  */
-int confine_add_path(const char *path, bool ro, struct errbuf *eb);
+int confine_add_path(const char *path, bool ro, const struct stat *opened, struct errbuf *eb);
 
 /*
  * jail: builds the new root (a tmpfs mounted on workdir, an existing

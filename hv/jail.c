@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "confine_priv.h"
+#include "disklock.h"
 
 #define JAIL_OLD_ROOT "/.oldroot"
 #define PATHS_MAX 16
@@ -42,7 +43,7 @@ static struct {
 	bool test_no_pivot;           /* XENITH_TEST_JAIL_NO_PIVOT=1: the rootfs way, on any host */
 	int devnull;
 	char cwd[PATH_MAX];
-	struct { char path[PATH_MAX]; bool ro; } paths[PATHS_MAX];
+	struct { char path[PATH_MAX]; bool ro; struct stat st; } paths[PATHS_MAX];
 	unsigned nr_paths;
 } priv = { .devnull = -1 };
 
@@ -202,9 +203,15 @@ int confine_prepare(const struct confine_opts *o, struct errbuf *eb)
 	return 0;
 }
 
-int confine_add_path(const char *path, bool ro, struct errbuf *eb)
+int confine_add_path(const char *path, bool ro, const struct stat *opened, struct errbuf *eb)
 {
 	char abs[PATH_MAX];
+
+	/* Bound at its own path in the jail's tmpfs: ".." would climb out of it before pivot_root. */
+	if (priv.jail && (!strcmp(path, "..") || !strncmp(path, "../", 3) || strstr(path, "/../") ||
+			  (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/.."))))
+		return errbuf_set(eb, EINVAL, "jail: disk path %s has a '..' component; give it without "
+				  "one (realpath %s)", path, path);
 
 	/* A relative path is reopened relative to the working directory, which the jail keeps. */
 	if (path[0] != '/' && snprintf(abs, sizeof(abs), "%s/%s", priv.cwd, path) >= (int)sizeof(abs))
@@ -220,6 +227,7 @@ int confine_add_path(const char *path, bool ro, struct errbuf *eb)
 	if (priv.nr_paths == PATHS_MAX)
 		return errbuf_set(eb, ENOSPC, "confinement: more than %d files to keep", PATHS_MAX);
 	snprintf(priv.paths[priv.nr_paths].path, PATH_MAX, "%s", path);
+	priv.paths[priv.nr_paths].st = *opened;
 	priv.paths[priv.nr_paths++].ro = ro;
 	return 0;
 }
@@ -248,7 +256,13 @@ static int make_parents(const char *root, const char *path)
 }
 
 /* Binds the file we hold open (not whatever the path names by now) at the same path in the jail. */
-static int bind_into(const char *root, const char *path, bool ro, struct errbuf *eb)
+/*
+ * Binds path at the same path under root; it must still be the file the
+ * domain opened at start (opened): a path replaced in between (by a link
+ * to another file) is refused, not bound into the jail.
+ */
+static int bind_into(const char *root, const char *path, bool ro, const struct stat *opened,
+		     struct errbuf *eb)
 {
 	char target[PATH_MAX], src[64];
 	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC;
@@ -258,6 +272,11 @@ static int bind_into(const char *root, const char *path, bool ro, struct errbuf 
 	fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		r = errbuf_set(eb, errno, "jail: %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!disk_same_file(&st, opened)) {
+		r = errbuf_set(eb, ESTALE, "jail: %s is no longer the file the domain opened at start "
+			       "(replaced or moved since); not binding it into the jail", path);
 		goto out;
 	}
 	if (make_parents(root, path) < 0) {
@@ -300,7 +319,7 @@ int confine_enter_jail(const char *workdir, struct errbuf *eb)
 		  "mode=0755,size=1m,nr_inodes=1024") < 0)
 		return errbuf_set(eb, errno, "jail: tmpfs on %s: %s", workdir, strerror(errno));
 	for (unsigned i = 0; i < priv.nr_paths; i++) {
-		r = bind_into(workdir, priv.paths[i].path, priv.paths[i].ro, eb);
+		r = bind_into(workdir, priv.paths[i].path, priv.paths[i].ro, &priv.paths[i].st, eb);
 		if (r < 0)
 			return r;
 	}

@@ -401,6 +401,24 @@ static void test_jail_without_pivot_root_holds_only_the_disk_too(void **state)
 	unsetenv("XENITH_TEST_JAIL_NO_PIVOT");
 }
 
+/* A disk path that climbs (..) would be bound outside the jail's root: refused, naming it. */
+static void test_jail_refuses_a_disk_path_with_dot_dot(void **state)
+{
+	char img[PATH_MAX], disk[PATH_MAX + 32], *slash;
+
+	(void)state;
+	need_root();
+	make_image(img, sizeof(img), "dotdot.img", 0, 0);
+	slash = strrchr(img, '/');
+	assert_non_null(slash);
+	*slash = 0; /* img: the directory; disk: DIR/../DIRNAME/dotdot.img */
+	snprintf(disk, sizeof(disk), "path=%s/../%s/dotdot.img", img, strrchr(img, '/') + 1);
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-dotdot", "--jail", "--disk", disk, "--cmdline", VERIFY),
+			 65);
+	assert_non_null(strstr(P.err, "has a '..' component"));
+	assert_null(strstr(P.out, "blk-verify"));
+}
+
 static int remove_images(void **state)
 {
 	DIR *d = pub_dir[0] ? opendir(pub_dir) : NULL;
@@ -437,6 +455,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_unknown_user_is_a_configuration_error, teardown),
 		cmocka_unit_test_teardown(test_jail_holds_only_the_disk_and_survives_a_reboot, teardown),
 		cmocka_unit_test_teardown(test_jail_without_pivot_root_holds_only_the_disk_too, teardown),
+		cmocka_unit_test_teardown(test_jail_refuses_a_disk_path_with_dot_dot, teardown),
 	};
 
 	harness_require_kvm();
