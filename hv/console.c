@@ -416,6 +416,16 @@ void console_flush(struct console *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+bool console_full(struct console *c)
+{
+	bool full;
+
+	pthread_mutex_lock(&c->lock);
+	full = c->nr_clients == CONSOLE_MAX_CLIENTS;
+	pthread_mutex_unlock(&c->lock);
+	return full;
+}
+
 int console_attach(struct console *c, int fd)
 {
 	uint64_t total, start;

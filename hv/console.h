@@ -74,6 +74,8 @@ void console_write(struct console *c, const char *buf, size_t len);
 /* Writes out a partial last line (at shutdown). */
 void console_flush(struct console *c);
 /* Sends the history, then streams new output to fd until it closes. */
+/* True when CONSOLE_MAX_CLIENTS are attached (a client that goes away frees its slot). */
+bool console_full(struct console *c);
 int console_attach(struct console *c, int fd);
 
 struct domain;

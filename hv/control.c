@@ -240,12 +240,18 @@ static bool run_request(struct domain *d, const struct conn_io *io, const struct
 		free(disks);
 		return false;
 	case CONTROL_CONSOLE:
-		/* The reply first (a short line: it does not wait), then the history and live output. */
-		reply_ok(io);
-		if (console_attach(&d->console, io->fd) < 0)
+		/*
+		 * One reply: a refusal, or {"ok":true} followed by the history and
+		 * live output.  Only console requests add clients, under ctl_lock,
+		 * so a slot seen free here is still free at console_attach().
+		 */
+		if (console_full(&d->console)) {
+			pthread_mutex_unlock(&d->ctl_lock);
 			reply_error(io, "too many console clients attached");
-		else
-			handed_over = true;
+			return false;
+		}
+		reply_ok(io);
+		handed_over = console_attach(&d->console, io->fd) == 0;
 		pthread_mutex_unlock(&d->ctl_lock);
 		return handed_over;
 	default:

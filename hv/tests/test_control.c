@@ -688,6 +688,33 @@ static void trickler_stop(struct trickler *t)
 	close(t->fd);
 }
 
+/* A console client past the limit gets one reply, the refusal: not {"ok":true} and then an error. */
+static void test_a_console_client_past_the_limit_gets_only_a_refusal(void **state)
+{
+	struct fixture *f = *state;
+	int fds[CONSOLE_MAX_CLIENTS + 1];
+	char reply[1024], more[64];
+	ssize_t k;
+
+	start_server(f);
+	for (unsigned i = 0; i < CONSOLE_MAX_CLIENTS; i++) {
+		fds[i] = raw_connect(f->dir, "dom");
+		send_text(fds[i], "{\"cmd\":\"console\"}\n", 18);
+		assert_true(read_reply(fds[i], reply, sizeof(reply), PATIENCE_MS));
+		jv_free(parse_reply(reply, true));
+	}
+	fds[CONSOLE_MAX_CLIENTS] = raw_connect(f->dir, "dom");
+	send_text(fds[CONSOLE_MAX_CLIENTS], "{\"cmd\":\"console\"}\n", 18);
+	assert_true(read_reply(fds[CONSOLE_MAX_CLIENTS], reply, sizeof(reply), PATIENCE_MS));
+	jv_free(parse_reply(reply, false));
+	assert_contains(reply, "too many console clients");
+	/* and nothing after it: the server closed the connection */
+	k = recv(fds[CONSOLE_MAX_CLIENTS], more, sizeof(more), 0);
+	assert_true(k <= 0);
+	for (unsigned i = 0; i <= CONSOLE_MAX_CLIENTS; i++)
+		close(fds[i]);
+}
+
 static void test_trickling_client_does_not_delay_another_clients_info(void **state)
 {
 	struct fixture *f = *state;
@@ -1080,6 +1107,7 @@ int main(void)
 		T(test_server_refuses_a_client_of_another_uid),
 		T(test_client_refuses_a_server_of_another_uid),
 		T(test_client_talks_to_a_server_of_its_own_uid),
+		T(test_a_console_client_past_the_limit_gets_only_a_refusal),
 		T(test_trickling_client_does_not_delay_another_clients_info),
 		T(test_trickling_client_is_cut_off_at_the_deadline),
 		T(test_silent_client_gets_an_error_after_the_deadline),
