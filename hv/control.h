@@ -141,7 +141,7 @@ int control_call_timeout(int fd, const char *request, char *reply, size_t size, 
 /* The same with 30 s: pause waits for the vCPUs. */
 int control_call(int fd, const char *request, char *reply, size_t size, struct errbuf *eb);
 
-/* Domains with a live VMM in dir; stale sockets of dead VMMs are removed. */
+/* Domains with a live VMM in dir; sockets of dead VMMs are left for the next run of their name. */
 struct control_entry {
 	char name[64];
 };

@@ -249,14 +249,18 @@ int control_list(const char *dir, struct control_entry **entries, size_t *n, str
 		memcpy(name, de->d_name, len - 5);
 		name[len - 5] = 0;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		/* Only sockets of ours are domains, and only those are ever removed. */
+		/* Only sockets of ours are domains. */
 		if (!control_name_ok(name) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
 		    st.st_uid != geteuid())
 			continue;
-		if (!live_lock(dir, name)) {
-			unlink(path); /* left by a VMM that was killed */
+		/*
+		 * A socket left by a VMM that was killed is not removed here: a
+		 * new run of the name may claim it and bind a fresh socket between
+		 * our look at the lock and an unlink.  That run removes it, holding
+		 * the name's lock (rundir_claim_name).
+		 */
+		if (!live_lock(dir, name))
 			continue;
-		}
 		if (*n == cap) {
 			struct control_entry *nv;
 
