@@ -538,13 +538,29 @@ int control_connect(const char *dir, const char *name, int *fd_out, struct errbu
 	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s.sock", dir, name) >=
 	    (int)sizeof(addr.sun_path))
 		return errbuf_set(eb, ENAMETOOLONG, "control socket path in %s is too long", dir);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return errbuf_set(eb, errno, "socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	/*
+	 * Non-blocking: a VMM that accepts nobody (stopped, stuck) with a full
+	 * listen queue would hold a blocking connect forever.  A Unix socket's
+	 * connect then fails with EAGAIN, to be tried again.
+	 */
+	for (uint64_t end = mono_ns() + CONTROL_CONNECT_TIMEOUT_MS * 1000000ull;;) {
+		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			break;
+		if (errno == EINTR || (errno == EAGAIN && mono_ns() < end)) {
+			if (errno == EAGAIN)
+				usleep(20000);
+			continue;
+		}
 		int err = errno;
 
 		close(fd);
+		if (err == EAGAIN)
+			return errbuf_set(eb, ETIMEDOUT, "domain '%s' does not take connections: its VMM's "
+					  "queue at %s has been full for %d s (the VMM is stopped or stuck)", name,
+					  addr.sun_path, CONTROL_CONNECT_TIMEOUT_MS / 1000);
 		if (err == ENOENT || err == ECONNREFUSED)
 			return errbuf_set(eb, ENOENT, "no running domain named '%s' (run directory %s; "
 					  "`xenith list` shows the running ones)", name, dir);
@@ -561,6 +577,11 @@ int control_connect(const char *dir, const char *name, int *fd_out, struct errbu
 		return errbuf_set(eb, EPERM, "refusing %s: it is served by uid %u, not by you (uid %u) "
 				  "or root; another user may be posing as domain '%s'", addr.sun_path,
 				  (unsigned)uid, (unsigned)geteuid(), name);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		r = -errno;
+		close(fd);
+		return errbuf_set(eb, -r, "%s: %s", addr.sun_path, strerror(-r));
 	}
 	*fd_out = fd;
 	return 0;

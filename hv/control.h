@@ -57,6 +57,8 @@ void rundir_release_name(const char *dir, const char *name, int lock_fd);
 #define CONTROL_ERR_TOO_LONG "request longer than " CONTROL_STR(CONTROL_REQUEST_MAX) " bytes"
 /* The whole request line must arrive within this time of the connection being accepted. */
 #define CONTROL_REQUEST_DEADLINE_MS 2000
+/* A client gives up connecting after this long (a VMM whose listen queue stays full). */
+#define CONTROL_CONNECT_TIMEOUT_MS 5000
 /* A reply must be taken by the client within this time. */
 #define CONTROL_REPLY_DEADLINE_MS 5000
 /* Requests served at once; a client past this gets CONTROL_ERR_BUSY at once. */

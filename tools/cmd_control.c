@@ -227,10 +227,14 @@ int cmd_list(int argc, char **argv)
 		double id = 0, vcpus = 0, vup = 0, mem = 0, secs = 0;
 		int fd;
 
-		if (control_connect(dir, e[i].name, &fd, &eb) < 0)
+		r = control_connect(dir, e[i].name, &fd, &eb);
+		if (r < 0 && r != -ETIMEDOUT)
 			continue; /* ended between listing and asking */
-		r = control_call_timeout(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), LIST_TIMEOUT_MS, &eb);
-		close(fd);
+		if (r == 0) {
+			r = control_call_timeout(fd, "{\"cmd\":\"info\"}", rep, sizeof(rep), LIST_TIMEOUT_MS,
+						 &eb);
+			close(fd);
+		}
 		if (r < 0) {
 			/* Its VMM holds the name but does not answer: say so, do not hide it. */
 			if (p.json) {

@@ -630,6 +630,71 @@ static void test_client_talks_to_a_server_of_its_own_uid(void **state)
 	jv_free(doc);
 }
 
+struct connector {
+	const char *dir;
+	int r, fd;
+	struct errbuf eb;
+};
+
+static void *connect_thread(void *arg)
+{
+	struct connector *c = arg;
+
+	c->r = control_connect(c->dir, "stuck", &c->fd, &c->eb);
+	return NULL;
+}
+
+/*
+ * A VMM that accepts nobody (stopped with Ctrl-Z, or stuck) and whose
+ * listen queue is full: connecting gives up with an error, it does not wait
+ * forever (every xenith command and list would hang).
+ */
+static void test_connecting_to_a_vmm_whose_queue_is_full_gives_up(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char canon[PATH_MAX], path[PATH_MAX + 16];
+	struct connector c = { .dir = canon, .fd = -1 };
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), filler[64];
+	unsigned nfill = 0;
+	struct timespec deadline;
+	struct errbuf eb;
+	pthread_t t;
+
+	assert_true(lfd >= 0);
+	assert_int_equal(rundir_resolve(f->dir, canon, sizeof(canon), &eb), 0);
+	snprintf(path, sizeof(path), "%s/stuck.sock", canon);
+	set_sun_path(&addr, path);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	/* Fill the queue (non-blocking connects succeed until it is full). */
+	while (nfill < 64) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+		assert_true(fd >= 0);
+		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+			assert_int_equal(errno, EAGAIN);
+			close(fd);
+			break;
+		}
+		filler[nfill++] = fd;
+	}
+	assert_true(nfill < 64);
+	assert_int_equal(pthread_create(&t, NULL, connect_thread, &c), 0);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 15;
+	if (pthread_timedjoin_np(t, NULL, &deadline) != 0) {
+		pthread_detach(t);
+		fail_msg("control_connect still waiting after 15 s for a VMM that accepts nobody");
+	}
+	assert_int_equal(c.r, -ETIMEDOUT);
+	assert_int_equal(c.fd, -1);
+	assert_contains(c.eb.msg, "stuck");
+	for (unsigned i = 0; i < nfill; i++)
+		close(filler[i]);
+	close(lfd);
+}
+
 /* ---- slow, silent and many clients ---- */
 
 /* A client that sends a space every period_ms (a line that never ends) until stopped or dropped. */
@@ -1107,6 +1172,7 @@ int main(void)
 		T(test_server_refuses_a_client_of_another_uid),
 		T(test_client_refuses_a_server_of_another_uid),
 		T(test_client_talks_to_a_server_of_its_own_uid),
+		T(test_connecting_to_a_vmm_whose_queue_is_full_gives_up),
 		T(test_a_console_client_past_the_limit_gets_only_a_refusal),
 		T(test_trickling_client_does_not_delay_another_clients_info),
 		T(test_trickling_client_is_cut_off_at_the_deadline),
