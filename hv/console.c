@@ -384,9 +384,9 @@ static void line_add(struct console *c, const char *s, size_t n)
 		emit_line(c);
 }
 
-void console_write(struct console *c, const char *buf, size_t len)
+/* console_write() with c->lock held. */
+static void write_locked(struct console *c, const char *buf, size_t len)
 {
-	pthread_mutex_lock(&c->lock);
 	c->bytes += len;
 	for (size_t i = 0; i < len; i++) {
 		char out[TEXT_FILTER_OUT_MAX];
@@ -399,6 +399,12 @@ void console_write(struct console *c, const char *buf, size_t len)
 		if (n)
 			line_add(c, out, n);
 	}
+}
+
+void console_write(struct console *c, const char *buf, size_t len)
+{
+	pthread_mutex_lock(&c->lock);
+	write_locked(c, buf, len);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -460,17 +466,26 @@ int console_drain_ring(struct domain *d)
 
 	if (!r)
 		return 0; /* a domain without a ring (Linux guests use the UART) */
+	/*
+	 * Under the console lock from the indices to the write: two vCPUs
+	 * kicking the port at once would otherwise both take [cons, prod) and
+	 * print it twice, or print two drains out of order.
+	 */
+	pthread_mutex_lock(&d->console.lock);
 	/* Pairs with the guest's release store of out_prod: the bytes before it are visible. */
 	prod = __atomic_load_n(&r->out_prod, __ATOMIC_ACQUIRE);
 	cons = __atomic_load_n(&r->out_cons, __ATOMIC_RELAXED);
 	n = prod - cons;
-	if (n > XENITH_CONS_OUT_SIZE)
+	if (n > XENITH_CONS_OUT_SIZE) {
+		pthread_mutex_unlock(&d->console.lock);
 		return -EINVAL; /* the guest's indices are impossible: ignore them */
+	}
 	for (uint32_t i = 0; i < n; i++)
 		buf[i] = r->out[MASK_XENCONS_IDX(cons + i, XENITH_CONS_OUT_SIZE)];
 	/* Pairs with the guest's acquire load of out_cons: it may reuse the slots. */
 	__atomic_store_n(&r->out_cons, prod, __ATOMIC_RELEASE);
 	if (n)
-		console_write(&d->console, buf, n);
+		write_locked(&d->console, buf, n);
+	pthread_mutex_unlock(&d->console.lock);
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "domain.h"
+#include "console.h"
 #include "hypercall.h"
 
 static struct domain *make_domain(unsigned vcpus, const struct bench_sink *bench)
@@ -326,6 +327,60 @@ static void test_shmem_responder_started_from_two_vcpus_is_always_reaped(void **
 	assert_true(status_field("VmSize:") <= vm + 48 * 1024);
 }
 
+struct drainer {
+	struct domain *d;
+	pthread_barrier_t *start, *end;
+	unsigned rounds;
+};
+
+static void *drain_rounds(void *arg)
+{
+	struct drainer *w = arg;
+
+	for (unsigned i = 0; i < w->rounds; i++) {
+		pthread_barrier_wait(w->start);
+		console_drain_ring(w->d);
+		pthread_barrier_wait(w->end);
+	}
+	return NULL;
+}
+
+/*
+ * Two vCPUs kicking the console port at once (each EVTCHNOP_send drains
+ * the ring) take each byte once: no line printed twice.
+ */
+static void test_console_ring_drained_from_two_vcpus_at_once_prints_each_byte_once(void **state)
+{
+	struct domain *d = make_domain(2, NULL);
+	struct xenith_console_ring *r = d->cons_ring;
+	pthread_barrier_t start, end;
+	struct drainer w = { d, &start, &end, 2000 };
+	pthread_t t[2];
+
+	(void)state;
+	assert_non_null(r);
+	pthread_barrier_init(&start, NULL, 3);
+	pthread_barrier_init(&end, NULL, 3);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, drain_rounds, &w), 0);
+	for (unsigned i = 0; i < w.rounds; i++) {
+		uint32_t prod = r->out_prod;
+
+		/* A full ring's worth each round (40 lines of 50 bytes): the drains overlap often. */
+		for (uint32_t k = 0; k < 2000; k++)
+			r->out[MASK_XENCONS_IDX(prod + k, XENITH_CONS_OUT_SIZE)] = k % 50 == 49 ? '\n' : 'o';
+		__atomic_store_n(&r->out_prod, prod + 2000, __ATOMIC_RELEASE);
+		pthread_barrier_wait(&start);
+		pthread_barrier_wait(&end);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(d->console.bytes, (uint64_t)w.rounds * 2000);
+	pthread_barrier_destroy(&start);
+	pthread_barrier_destroy(&end);
+	domain_destroy(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_unbacked_domain_memory_lies_between_guard_regions),
 		cmocka_unit_test(test_vcpu_up_from_two_vcpus_at_once_is_decided_once),
 		cmocka_unit_test(test_shmem_responder_started_from_two_vcpus_is_always_reaped),
+		cmocka_unit_test(test_console_ring_drained_from_two_vcpus_at_once_prints_each_byte_once),
 	};
 
 	/* One malloc arena: threads' own 64 MiB arenas would hide stacks in VmSize. */
