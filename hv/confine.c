@@ -56,7 +56,7 @@ enum args {
 	ARGS_MMAP,      /* no PROT_EXEC; besides main, private anonymous memory only */
 	ARGS_MPROTECT,  /* no PROT_EXEC */
 	ARGS_MADVISE,   /* giving memory back, huge-page hints: madvise_advice */
-	ARGS_CLONE,     /* CLONE_THREAD: threads, never a new process */
+	ARGS_CLONE,     /* CLONE_THREAD: threads, never a new process, no new namespace */
 	ARGS_CLONE3,    /* refused with ENOSYS: glibc falls back to clone, whose flags are checked */
 	ARGS_TGKILL,    /* our own process only */
 	ARGS_FALLOCATE, /* punch a hole, keep the size: discarding guest memory */
@@ -196,7 +196,8 @@ const char *confine_kind_name(enum confine_kind kind)
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == CONFINE_NR_KINDS, "a name per kind");
 
-	return kind < CONFINE_NR_KINDS ? names[kind] : "unconfined";
+	/* (int): an enum may be signed; thread_kind is -1 before a thread names its kind */
+	return (int)kind >= 0 && (int)kind < CONFINE_NR_KINDS ? names[kind] : "main-filter-only";
 }
 
 bool confine_kind_allows(enum confine_kind kind, int nr, bool bench)
@@ -286,7 +287,10 @@ static int add_rule(scmp_filter_ctx ctx, const struct syscall_rule *r, enum conf
 		}
 		return rc;
 	case ARGS_CLONE:
-		a[0] = masked_eq(0, CLONE_THREAD, CLONE_THREAD);
+		/* a thread, and no new namespace with it (root may combine them) */
+		a[0] = masked_eq(0, CLONE_THREAD | CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
+					    CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP,
+				 CLONE_THREAD);
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 	case ARGS_CLONE3:
 		return add(ctx, SCMP_ACT_ERRNO(ENOSYS), r->nr, 0, NULL);
