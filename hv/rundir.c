@@ -176,10 +176,13 @@ int rundir_claim_name(const char *dir, const char *name, int *lock_fd, struct er
 	if (r < 0)
 		return r;
 	/* Ours: a regular file with one name, locked by us. */
+	/* The pid first, then the old tail goes: a reader never sees the file empty (pid 0). */
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+	if (pwrite(fd, pid, (size_t)n, 0) != n || ftruncate(fd, n) < 0) {
+		int e = errno ? errno : EIO;
+
 		close(fd);
-		return errbuf_set(eb, errno, "cannot write %s: %s", path, strerror(errno));
+		return errbuf_set(eb, e, "cannot write %s: %s", path, strerror(e));
 	}
 	unlink(sock); /* a VMM that died without cleaning up left it */
 	*lock_fd = fd;
