@@ -3,7 +3,7 @@
 # tests inside and reports them as TAP (one line per test program inside,
 # their own output as comments).  Exit 0 when all passed.
 # Usage: ci/lab/run.sh [BUILD_DIR]   (default build; the lab goes to BUILD_DIR/lab)
-# Environment: XENITH_LAB_TIMEOUT (s per boot, default 240), XENITH_LAB_ATTEMPTS
+# Environment: XENITH_LAB_TIMEOUT (s per boot, default 420), XENITH_LAB_ATTEMPTS
 # (boots when the machine hangs without a result, default 2), XENITH_LAB_TCG_THREAD
 # (single or multi, default single), XENITH_LAB_APPEND (kernel
 # parameters instead of "quiet", e.g. loglevel=5 to see stack dumps), XENITH_LAB_ONLY (names of
@@ -24,7 +24,7 @@ if ! ci/lab/build.sh "$build" "$lab" >&2; then
 fi
 log=$lab/console.log
 attempts=${XENITH_LAB_ATTEMPTS:-2}
-limit=${XENITH_LAB_TIMEOUT:-240}
+limit=${XENITH_LAB_TIMEOUT:-420}
 start=$(date +%s)
 for attempt in $(seq 1 "$attempts"); do
 	t0=$(date +%s)
