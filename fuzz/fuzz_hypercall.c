@@ -1227,24 +1227,14 @@ static void do_write(struct fuzz_in *in, bool value)
 
 /* ---- between inputs ---- */
 
-/* What domain_teardown's timer_thread_stop() does: no timer thread survives the input. */
+/* No timer thread survives the input, and no vCPU keeps a period for the next one. */
 HARNESS static void stop_timer_thread(struct domain *d)
 {
-	bool started;
-
 	pthread_mutex_lock(&d->lock);
 	for (unsigned i = 0; i < d->nr_vcpus; i++)
 		d->vcpus[i].timer_period_ns = d->vcpus[i].timer_next_ns = 0;
-	started = d->timer_thread_started;
-	d->timer_stop = true;
-	pthread_cond_broadcast(&d->timer_cond);
 	pthread_mutex_unlock(&d->lock);
-	if (started)
-		pthread_join(d->timer_thread, NULL);
-	pthread_mutex_lock(&d->lock);
-	d->timer_thread_started = false;
-	d->timer_stop = false;
-	pthread_mutex_unlock(&d->lock);
+	domain_timer_thread_stop(d);
 }
 
 HARNESS static void reset(void)

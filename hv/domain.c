@@ -159,7 +159,7 @@ int domain_set_periodic_timer(struct domain *d, struct vcpu *v, uint64_t period_
 	return -r;
 }
 
-static void timer_thread_stop(struct domain *d)
+void domain_timer_thread_stop(struct domain *d)
 {
 	bool started;
 
@@ -312,7 +312,7 @@ static void domain_teardown(struct domain *d)
 {
 	struct vcpu *vcpus;
 
-	timer_thread_stop(d);
+	domain_timer_thread_stop(d);
 	evtchn_loopback_stop(d);
 	domain_disks_close(d); /* backends let go of guest memory first */
 	atomic_store(&d->callback_vector, 0);

@@ -213,6 +213,12 @@ struct domain_opts {
 int domain_create(const struct domain_config *cfg, const struct domain_opts *opts,
 		  struct kvm_sys *kvm, uint32_t domid, struct domain **out, struct errbuf *eb);
 /*
+ * Stops the periodic-timer thread if it runs and lets a later
+ * VCPUOP_set_periodic_timer start it again (teardown; the hypercall fuzz
+ * target's reset between inputs).
+ */
+void domain_timer_thread_stop(struct domain *d);
+/*
  * For tests and fuzzing: a PV domain with guest memory, page tables,
  * start_info, shared_info, event channels, grant table, disks and vCPU
  * state as domain_create() builds them, but no KVM VM and no vCPU thread.

@@ -135,6 +135,19 @@ static void test_the_test_hook_is_refused_without_its_variable(void **state)
 	assert_non_null(strstr(P.out, "seccomp: forbidden system call -> -38"));
 }
 
+/* The VMM's descriptor 0 is /dev/null. */
+static void assert_stdin_is_dev_null(pid_t pid)
+{
+	char fdpath[64], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/0", (int)pid);
+	n = readlink(fdpath, target, sizeof(target) - 1);
+	assert_true(n > 0);
+	target[n] = 0;
+	assert_string_equal(target, "/dev/null");
+}
+
 /*
  * With a disk connected (a backend thread) and the control and signal
  * threads up, every thread of the VMM runs under seccomp, none can gain
@@ -143,12 +156,11 @@ static void test_the_test_hook_is_refused_without_its_variable(void **state)
  */
 static void test_every_vmm_thread_is_filtered_and_inherited_descriptors_are_closed(void **state)
 {
-	char img[PATH_MAX], dir[64], val[64], fdpath[64], target[PATH_MAX];
+	char img[PATH_MAX], dir[64], val[64], fdpath[64];
 	int leak = open("/dev/zero", O_RDONLY); /* no O_CLOEXEC: the VMM inherits it */
 	unsigned tasks = 0, main_seen = 0;
 	struct dirent *de;
 	DIR *d;
-	ssize_t n;
 
 	(void)state;
 	assert_true(leak > 2);
@@ -190,11 +202,7 @@ static void test_every_vmm_thread_is_filtered_and_inherited_descriptors_are_clos
 	assert_true(tasks >= 5); /* main, vCPU, backend, control, signal */
 	snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/%d", (int)P.pid, leak);
 	assert_true(access(fdpath, F_OK) < 0);
-	snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/0", (int)P.pid);
-	n = readlink(fdpath, target, sizeof(target) - 1);
-	assert_true(n > 0);
-	target[n] = 0;
-	assert_string_equal(target, "/dev/null");
+	assert_stdin_is_dev_null(P.pid);
 	assert_int_equal(RUN(&Q, 20, "destroy", "t-thr"), 0);
 	proc_wait(&P, 20);
 	assert_int_equal(P.status, 67);
@@ -203,8 +211,7 @@ static void test_every_vmm_thread_is_filtered_and_inherited_descriptors_are_clos
 /* Started with stdin closed, the VMM still has /dev/null there (not a descriptor closed twice). */
 static void test_a_vmm_started_with_stdin_closed_gets_dev_null(void **state)
 {
-	char img[PATH_MAX], disk[PATH_MAX + 16], fdpath[64], target[PATH_MAX];
-	ssize_t n;
+	char img[PATH_MAX], disk[PATH_MAX + 16];
 
 	(void)state;
 	make_image(img, sizeof(img), "stdin.img", 0, 0);
@@ -214,11 +221,7 @@ static void test_a_vmm_started_with_stdin_closed_gets_dev_null(void **state)
 	START(&P, "run", "--name", "t-stdin", "--disk", disk, "--cmdline", VERIFY " hold=1");
 	assert_int_equal(fcntl(STDIN_FILENO, F_SETFD, 0), 0);
 	assert_true(proc_wait_output(&P, "blk-verify: holding", 30));
-	snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/0", (int)P.pid);
-	n = readlink(fdpath, target, sizeof(target) - 1);
-	assert_true(n > 0);
-	target[n] = 0;
-	assert_string_equal(target, "/dev/null");
+	assert_stdin_is_dev_null(P.pid);
 	assert_int_equal(RUN(&Q, 20, "destroy", "t-stdin"), 0);
 	proc_wait(&P, 20);
 	assert_int_equal(P.status, 67);
