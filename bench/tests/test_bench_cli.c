@@ -18,7 +18,6 @@
 
 #include "harness.h"
 
-#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
 
 static struct proc P;
 static char results[256], first[512];
@@ -153,11 +152,11 @@ static void test_bench_bad_input_is_refused_clearly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bench_runs_guest_and_native_and_archives_a_document),
-		cmocka_unit_test(test_compare_of_a_run_with_itself_finds_no_change),
-		cmocka_unit_test(test_bench_bad_input_is_refused_clearly),
-		cmocka_unit_test(test_named_case_runs_only_that_case),
-		cmocka_unit_test(test_density_boots_idle_domains_and_bare_vms),
+		cmocka_unit_test_teardown(test_bench_runs_guest_and_native_and_archives_a_document, harness_teardown),
+		cmocka_unit_test_teardown(test_compare_of_a_run_with_itself_finds_no_change, harness_teardown),
+		cmocka_unit_test_teardown(test_bench_bad_input_is_refused_clearly, harness_teardown),
+		cmocka_unit_test_teardown(test_named_case_runs_only_that_case, harness_teardown),
+		cmocka_unit_test_teardown(test_density_boots_idle_domains_and_bare_vms, harness_teardown),
 	};
 
 	harness_require_kvm();

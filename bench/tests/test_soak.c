@@ -19,7 +19,6 @@
 
 #include "harness.h"
 
-#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
 
 static struct proc P;
 static char results[256];
@@ -145,12 +144,12 @@ static void test_an_injected_heap_leak_is_not_flat(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_destroy_leaves_nothing_behind),
-		cmocka_unit_test(test_reboots_leave_nothing_behind),
-		cmocka_unit_test(test_disk_churn_leaves_nothing_behind),
-		cmocka_unit_test(test_an_injected_descriptor_leak_is_not_flat),
-		cmocka_unit_test(test_an_injected_thread_leak_is_not_flat),
-		cmocka_unit_test(test_an_injected_heap_leak_is_not_flat),
+		cmocka_unit_test_teardown(test_create_destroy_leaves_nothing_behind, harness_teardown),
+		cmocka_unit_test_teardown(test_reboots_leave_nothing_behind, harness_teardown),
+		cmocka_unit_test_teardown(test_disk_churn_leaves_nothing_behind, harness_teardown),
+		cmocka_unit_test_teardown(test_an_injected_descriptor_leak_is_not_flat, harness_teardown),
+		cmocka_unit_test_teardown(test_an_injected_thread_leak_is_not_flat, harness_teardown),
+		cmocka_unit_test_teardown(test_an_injected_heap_leak_is_not_flat, harness_teardown),
 	};
 
 	harness_require_kvm();

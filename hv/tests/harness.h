@@ -11,24 +11,45 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/*
+ * One started xenith.  out and err hold everything it printed (they grow;
+ * NUL-terminated; never NULL once started).  The process runs in its own
+ * process group; every group a test process started is killed and reaped by
+ * harness_teardown() and at exit, so a failed assertion leaves nothing running.
+ */
 struct proc {
 	pid_t pid;
 	int out_fd, err_fd;
-	char out[65536], err[65536];
-	size_t out_len, err_len;
+	char *out, *err;
+	size_t out_len, err_len, out_cap, err_cap;
 	int status;     /* exit status, or 128 + signal */
-	bool exited;
+	bool exited;    /* set by proc_wait() and proc_alive() once it was reaped */
 };
 
-/* Exits 77 (a visible skip for meson) when /dev/kvm cannot be used. */
+/* RUN(&p, timeout_s, "arg", ...): runs `xenith ARGS...` to completion (run_xenith). */
+#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
+
+/*
+ * When /dev/kvm cannot be used, prints the TAP plan "1..0 # SKIP <reason>" and
+ * exits 0: meson's TAP parser counts a non-zero exit as an error, even 77.
+ */
 void harness_require_kvm(void);
 /* A visible skip (for CMocka tests): the reason goes to the TAP log first. */
 #define SKIP_BECAUSE(why) do { printf("# skip: %s\n", (why)); fflush(stdout); skip(); } while (0)
 
 /* True when the host's KVM runs CPL-0 guest code natively (kvm_intel, kvm_amd loaded). */
 bool harness_host_runs_cpl0(void);
-/* A fresh run directory for this test process; sets XENITH_RUN_DIR. */
+/*
+ * A fresh run directory for this test process (BASE/run, 0700); sets
+ * XENITH_RUN_DIR.  BASE (/tmp/xenith-test-XXXXXX) is removed at exit unless
+ * XENITH_TEST_KEEP=1; a test killed by a signal (meson's timeout) kills its
+ * processes but leaves BASE, for the post-mortem.
+ */
 const char *harness_run_dir(void);
+/* BASE/files: a scratch directory for images, configs and results, removed with BASE. */
+const char *harness_tmpdir(void);
+/* harness_tmpdir()/name into buf; returns buf. */
+char *harness_path(char *buf, size_t size, const char *name);
 const char *harness_xenith(void);
 const char *harness_minios(void);
 
@@ -44,5 +65,18 @@ void proc_pump(struct proc *p, double seconds);
 
 /* Runs `xenith ARGS...` to completion. */
 int run_xenith(struct proc *p, double timeout_s, const char *const *args);
+
+/* True while p runs; reaps it (sets exited and status) once it has ended. */
+bool proc_alive(struct proc *p);
+/* SIGKILLs p's process group and reaps it, if it still runs. */
+void proc_kill(struct proc *p);
+/*
+ * Kills and reaps every process group this test process started that still
+ * runs, and says so on stderr.  A CMocka teardown: use it with
+ * cmocka_unit_test_teardown(), or call it from a test's own teardown.
+ */
+int harness_teardown(void **state);
+/* p outlives single tests (a group's bystander): harness_teardown() leaves it, exit kills it. */
+void proc_outlives_tests(struct proc *p);
 
 #endif

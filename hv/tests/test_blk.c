@@ -19,7 +19,6 @@
 
 #include "harness.h"
 
-#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
 
 static struct proc P, P2;
 static char disk0[256], disk1[256];
@@ -48,14 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	if (P.pid > 0 && !P.exited) {
-		kill(P.pid, SIGKILL);
-		proc_wait(&P, 20);
-	}
-	if (P2.pid > 0 && !P2.exited) {
-		kill(P2.pid, SIGKILL);
-		proc_wait(&P2, 20);
-	}
+	harness_teardown(state); /* every xenith the test left running */
 	if (loopdev[0]) {
 		char cmd[128];
 
@@ -636,7 +628,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_io_errors_become_error_responses_and_the_domain_goes_on,
 						setup, teardown),
-		cmocka_unit_test(test_a_disk_that_cannot_be_opened_stops_the_build),
+		cmocka_unit_test_teardown(test_a_disk_that_cannot_be_opened_stops_the_build, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_a_second_vmm_on_a_writable_image_is_refused_naming_the_holder,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_domains_share_an_image_a_writer_does_not,

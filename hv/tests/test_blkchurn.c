@@ -20,7 +20,6 @@
 
 #include "harness.h"
 
-#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
 #define ACK_MAGIC 0x6b63612d6b616f73ull /* "soak-ack", as guest/blkchurn.c expects it */
 #define DISK_BYTES (8 << 20)
 
@@ -54,10 +53,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	if (P.pid > 0 && !P.exited) {
-		kill(P.pid, SIGKILL);
-		proc_wait(&P, 20);
-	}
+	harness_teardown(state); /* every xenith the test left running */
 	return 0;
 }
 

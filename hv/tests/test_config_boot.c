@@ -16,7 +16,6 @@
 
 #include "harness.h"
 
-#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
 
 static struct proc P;
 
@@ -262,17 +261,17 @@ static void test_initrd_with_a_pv_guest_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_file_boots_what_it_describes),
-		cmocka_unit_test(test_options_override_the_config_file),
-		cmocka_unit_test(test_unknown_key_and_bad_value_name_key_value_and_allowed),
-		cmocka_unit_test(test_image_for_another_abi_version_is_refused_naming_both),
-		cmocka_unit_test(test_non_elf_image_is_refused_with_a_reason),
-		cmocka_unit_test(test_every_subcommand_has_help),
-		cmocka_unit_test(test_console_log_gets_guest_output),
-		cmocka_unit_test(test_linux_kernel_with_old_boot_protocol_is_refused),
-		cmocka_unit_test(test_linux_kernel_on_pvm_host_fails_at_once_saying_why),
-		cmocka_unit_test(test_linux_kernel_with_no_room_below_initrd_addr_max_is_refused_naming_it),
-		cmocka_unit_test(test_initrd_with_a_pv_guest_is_refused),
+		cmocka_unit_test_teardown(test_config_file_boots_what_it_describes, harness_teardown),
+		cmocka_unit_test_teardown(test_options_override_the_config_file, harness_teardown),
+		cmocka_unit_test_teardown(test_unknown_key_and_bad_value_name_key_value_and_allowed, harness_teardown),
+		cmocka_unit_test_teardown(test_image_for_another_abi_version_is_refused_naming_both, harness_teardown),
+		cmocka_unit_test_teardown(test_non_elf_image_is_refused_with_a_reason, harness_teardown),
+		cmocka_unit_test_teardown(test_every_subcommand_has_help, harness_teardown),
+		cmocka_unit_test_teardown(test_console_log_gets_guest_output, harness_teardown),
+		cmocka_unit_test_teardown(test_linux_kernel_with_old_boot_protocol_is_refused, harness_teardown),
+		cmocka_unit_test_teardown(test_linux_kernel_on_pvm_host_fails_at_once_saying_why, harness_teardown),
+		cmocka_unit_test_teardown(test_linux_kernel_with_no_room_below_initrd_addr_max_is_refused_naming_it, harness_teardown),
+		cmocka_unit_test_teardown(test_initrd_with_a_pv_guest_is_refused, harness_teardown),
 	};
 
 	harness_require_kvm();

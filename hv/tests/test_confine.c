@@ -26,7 +26,6 @@
 
 #include "harness.h"
 
-#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
 #define START(p, ...) proc_start(p, (const char *const[]){ __VA_ARGS__, NULL })
 #define NOBODY 65534
 #define VERIFY "blk verify disk=0 blocks=8 bs=4096 seed=11"
@@ -40,10 +39,7 @@ static int teardown(void **state)
 	(void)state;
 	unsetenv("XENITH_TEST_HOOKS");
 	unsetenv("XENITH_TEST_JAIL_NO_PIVOT");
-	if (P.pid > 0 && !P.exited) {
-		kill(P.pid, SIGKILL);
-		proc_wait(&P, 20);
-	}
+	harness_teardown(state); /* every xenith the test left running */
 	return 0;
 }
 

@@ -21,17 +21,13 @@
 #include "harness.h"
 #include "termjudge.h"
 
-#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
 
 static struct proc P;
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (P.pid > 0 && !P.exited) {
-		kill(P.pid, SIGKILL);
-		proc_wait(&P, 20);
-	}
+	harness_teardown(state); /* every xenith the test left running */
 	return 0;
 }
 

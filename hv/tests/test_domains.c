@@ -22,7 +22,6 @@
 
 #include "harness.h"
 
-#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
 
 static struct proc P, Q;
 
@@ -307,17 +306,6 @@ static void test_shutdown_of_guest_that_does_not_listen_says_use_destroy(void **
 	assert_int_equal(P.status, 67);
 }
 
-/* Kills P if a test left it running (an assertion failed before it ended). */
-static int kill_leftover_vmm(void **state)
-{
-	(void)state;
-	if (P.pid > 0 && !P.exited) {
-		kill(P.pid, SIGKILL);
-		proc_wait(&P, 20);
-	}
-	return 0;
-}
-
 /*
  * A child process that connects to NAME's control socket and sends a
  * space every 100 ms, a request line that never ends, for up to 30 s.  It
@@ -531,38 +519,38 @@ static void test_event_channels_to_a_backend_thread_lose_no_wakeups(void **state
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hello_boots_and_prints_a_greeting),
-		cmocka_unit_test(test_smp_one_vcpu_reports_in),
-		cmocka_unit_test(test_smp_two_vcpus_report_in),
-		cmocka_unit_test(test_smp_eight_vcpus_report_in),
-		cmocka_unit_test(test_guest_exit_code_reaches_exit_status),
-		cmocka_unit_test(test_faulting_guest_is_reported_crashed_with_rip_and_symbol),
-		cmocka_unit_test(test_guest_assert_reports_file_line_and_expression),
-		cmocka_unit_test(test_bad_hypercalls_get_enosys_and_efault_and_domain_goes_on),
-		cmocka_unit_test(test_guest_allocator_self_test_passes),
-		cmocka_unit_test(test_spinning_guest_is_ended_by_timeout),
-		cmocka_unit_test(test_pause_unpause_and_shutdown_through_control_socket),
-		cmocka_unit_test(test_destroy_ends_domain_and_frees_its_name),
-		cmocka_unit_test(test_two_domains_at_once_and_names_are_unique),
-		cmocka_unit_test(test_killed_vmm_leaves_no_stale_socket_that_breaks_next_run),
-		cmocka_unit_test(test_console_attaches_to_running_domain),
-		cmocka_unit_test(test_memory_too_small_is_an_error_before_anything_runs),
-		cmocka_unit_test(test_reboot_with_on_reboot_destroy_ends_with_status_69),
-		cmocka_unit_test(test_crash_with_on_crash_restart_boots_again),
-		cmocka_unit_test(test_shutdown_reboot_request_restarts_the_guest),
-		cmocka_unit_test(test_preserved_crashed_domain_stays_until_destroyed),
-		cmocka_unit_test(test_control_commands_on_unknown_domain_fail_clearly),
-		cmocka_unit_test(test_shutdown_of_guest_that_does_not_listen_says_use_destroy),
+		cmocka_unit_test_teardown(test_hello_boots_and_prints_a_greeting, harness_teardown),
+		cmocka_unit_test_teardown(test_smp_one_vcpu_reports_in, harness_teardown),
+		cmocka_unit_test_teardown(test_smp_two_vcpus_report_in, harness_teardown),
+		cmocka_unit_test_teardown(test_smp_eight_vcpus_report_in, harness_teardown),
+		cmocka_unit_test_teardown(test_guest_exit_code_reaches_exit_status, harness_teardown),
+		cmocka_unit_test_teardown(test_faulting_guest_is_reported_crashed_with_rip_and_symbol, harness_teardown),
+		cmocka_unit_test_teardown(test_guest_assert_reports_file_line_and_expression, harness_teardown),
+		cmocka_unit_test_teardown(test_bad_hypercalls_get_enosys_and_efault_and_domain_goes_on, harness_teardown),
+		cmocka_unit_test_teardown(test_guest_allocator_self_test_passes, harness_teardown),
+		cmocka_unit_test_teardown(test_spinning_guest_is_ended_by_timeout, harness_teardown),
+		cmocka_unit_test_teardown(test_pause_unpause_and_shutdown_through_control_socket, harness_teardown),
+		cmocka_unit_test_teardown(test_destroy_ends_domain_and_frees_its_name, harness_teardown),
+		cmocka_unit_test_teardown(test_two_domains_at_once_and_names_are_unique, harness_teardown),
+		cmocka_unit_test_teardown(test_killed_vmm_leaves_no_stale_socket_that_breaks_next_run, harness_teardown),
+		cmocka_unit_test_teardown(test_console_attaches_to_running_domain, harness_teardown),
+		cmocka_unit_test_teardown(test_memory_too_small_is_an_error_before_anything_runs, harness_teardown),
+		cmocka_unit_test_teardown(test_reboot_with_on_reboot_destroy_ends_with_status_69, harness_teardown),
+		cmocka_unit_test_teardown(test_crash_with_on_crash_restart_boots_again, harness_teardown),
+		cmocka_unit_test_teardown(test_shutdown_reboot_request_restarts_the_guest, harness_teardown),
+		cmocka_unit_test_teardown(test_preserved_crashed_domain_stays_until_destroyed, harness_teardown),
+		cmocka_unit_test_teardown(test_control_commands_on_unknown_domain_fail_clearly, harness_teardown),
+		cmocka_unit_test_teardown(test_shutdown_of_guest_that_does_not_listen_says_use_destroy, harness_teardown),
 		cmocka_unit_test_teardown(test_destroy_gets_through_while_a_client_trickles,
-					  kill_leftover_vmm),
-		cmocka_unit_test(test_list_shows_a_domain_whose_vmm_does_not_answer),
-		cmocka_unit_test(test_periodic_timer_ticks_at_its_period),
-		cmocka_unit_test(test_grant_table_allows_granted_access_and_refuses_the_rest),
-		cmocka_unit_test(test_event_channels_to_a_backend_thread_lose_no_wakeups),
-		cmocka_unit_test(test_guest_cpl_0_is_refused_where_cpl_0_is_not_native),
-		cmocka_unit_test(test_guest_cpl_0_reports_its_own_exceptions),
-		cmocka_unit_test(test_guest_cpl_0_takes_timer_ticks_as_interrupts),
-		cmocka_unit_test(test_guest_cpl_0_runs_smp_and_hypercall_checks),
+					  harness_teardown),
+		cmocka_unit_test_teardown(test_list_shows_a_domain_whose_vmm_does_not_answer, harness_teardown),
+		cmocka_unit_test_teardown(test_periodic_timer_ticks_at_its_period, harness_teardown),
+		cmocka_unit_test_teardown(test_grant_table_allows_granted_access_and_refuses_the_rest, harness_teardown),
+		cmocka_unit_test_teardown(test_event_channels_to_a_backend_thread_lose_no_wakeups, harness_teardown),
+		cmocka_unit_test_teardown(test_guest_cpl_0_is_refused_where_cpl_0_is_not_native, harness_teardown),
+		cmocka_unit_test_teardown(test_guest_cpl_0_reports_its_own_exceptions, harness_teardown),
+		cmocka_unit_test_teardown(test_guest_cpl_0_takes_timer_ticks_as_interrupts, harness_teardown),
+		cmocka_unit_test_teardown(test_guest_cpl_0_runs_smp_and_hypercall_checks, harness_teardown),
 	};
 
 	harness_require_kvm();

@@ -35,6 +35,7 @@ static int group_setup(void **state)
 	(void)state;
 	harness_run_dir();
 	proc_start(&B, (const char *const[]){ "run", "--name", "t-bystander", "--cmdline", "ticker 20", NULL });
+	proc_outlives_tests(&B);
 	return proc_wait_output(&B, "tick 2\n", 20) ? 0 : -1;
 }
 
@@ -67,10 +68,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	unsetenv("XENITH_TEST_HOOKS");
-	if (P.pid > 0 && !P.exited) {
-		kill(P.pid, SIGKILL);
-		proc_wait(&P, 20);
-	}
+	harness_teardown(state); /* every xenith the test left running */
 	return 0;
 }
 
