@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* unit: config files and keys; every error names the key, the value and what is allowed. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -159,16 +160,32 @@ static void test_config_syntax_errors_give_line_numbers(void **state)
 	expect_text_error("vcpus = 1\nvcpus = 0\n", "t.cfg:2:", "vcpus = 0");
 }
 
+/* What a test created in /tmp, removed by remove_tmp() even when an assertion failed. */
+static char tmp_dir[32], tmp_file[128];
+
+static int remove_tmp(void **state)
+{
+	(void)state;
+	if (tmp_file[0] && unlink(tmp_file) < 0 && errno != ENOENT)
+		fprintf(stderr, "teardown: unlink %s: %s\n", tmp_file, strerror(errno));
+	if (tmp_dir[0] && rmdir(tmp_dir) < 0 && errno != ENOENT)
+		fprintf(stderr, "teardown: rmdir %s: %s\n", tmp_dir, strerror(errno));
+	tmp_file[0] = tmp_dir[0] = 0;
+	return 0;
+}
+
 static void test_config_file_paths_are_relative_to_the_file(void **state)
 {
-	char dir[] = "/tmp/xenith-cfg-XXXXXX", path[128];
+	char *dir = tmp_dir, path[128];
 	struct domain_config c;
 	struct errbuf eb;
 	FILE *f;
 
 	(void)state;
+	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/xenith-cfg-XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/web.cfg", dir);
+	snprintf(tmp_file, sizeof(tmp_file), "%s/web.cfg", dir);
+	snprintf(path, sizeof(path), "%s", tmp_file);
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("kernel = \"images/minios\"\nconsole_log = /var/log/x.log\n", f);
@@ -178,14 +195,11 @@ static void test_config_file_paths_are_relative_to_the_file(void **state)
 	snprintf(path, sizeof(path), "%s/images/minios", dir);
 	assert_string_equal(c.kernel, path);
 	assert_string_equal(c.console_log, "/var/log/x.log");
-	snprintf(path, sizeof(path), "%s/web.cfg", dir);
-	unlink(path);
-	rmdir(dir);
 }
 
 static void test_config_missing_or_binary_file_is_an_error(void **state)
 {
-	char path[] = "/tmp/xenith-cfg-bin-XXXXXX";
+	char *path = tmp_file;
 	struct domain_config c;
 	struct errbuf eb;
 	int fd;
@@ -195,13 +209,13 @@ static void test_config_missing_or_binary_file_is_an_error(void **state)
 	assert_true(config_parse_file(&c, "/nonexistent/web.cfg", &eb) < 0);
 	assert_non_null(strstr(eb.msg, "/nonexistent/web.cfg"));
 	assert_non_null(strstr(eb.msg, "No such file"));
+	snprintf(tmp_file, sizeof(tmp_file), "/tmp/xenith-cfg-bin-XXXXXX");
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "name = x\0\n", 10), 10);
 	close(fd);
 	assert_int_equal(config_parse_file(&c, path, &eb), -EINVAL);
 	assert_non_null(strstr(eb.msg, "NUL"));
-	unlink(path);
 }
 
 static void test_disks_from_a_list_and_their_fields(void **state)
@@ -284,8 +298,8 @@ int main(void)
 		cmocka_unit_test(test_console_log_max_takes_mib_with_suffixes_within_limits),
 		cmocka_unit_test(test_config_unknown_key_suggests_the_nearest),
 		cmocka_unit_test(test_config_syntax_errors_give_line_numbers),
-		cmocka_unit_test(test_config_file_paths_are_relative_to_the_file),
-		cmocka_unit_test(test_config_missing_or_binary_file_is_an_error),
+		cmocka_unit_test_teardown(test_config_file_paths_are_relative_to_the_file, remove_tmp),
+		cmocka_unit_test_teardown(test_config_missing_or_binary_file_is_an_error, remove_tmp),
 		cmocka_unit_test(test_disks_from_a_list_and_their_fields),
 		cmocka_unit_test(test_bad_disk_specs_say_what_is_wrong),
 		cmocka_unit_test(test_confinement_keys_and_their_defaults),

@@ -94,10 +94,21 @@ static void test_only_main_rebuilds_a_vm_or_opens_files(void **state)
 	assert_true(confine_kind_allows(CONFINE_VCPU, SYS_sched_setaffinity, true));
 }
 
+/* The passwd file a test wrote, removed even when an assertion failed. */
+static char passwd_path[] = "/tmp/xenith-passwd-XXXXXX";
+
+static int remove_passwd(void **state)
+{
+	(void)state;
+	if (unlink(passwd_path) < 0)
+		fprintf(stderr, "teardown: unlink %s: %s\n", passwd_path, strerror(errno));
+	return 0;
+}
+
 /* user = NAME: /etc/passwd's fields, empty ones included (busybox's "nobody::..."). */
 static void test_user_names_are_read_from_passwd_field_by_field(void **state)
 {
-	char path[] = "/tmp/xenith-passwd-XXXXXX";
+	char *path = passwd_path;
 	struct errbuf eb;
 	uid_t u = 0;
 	gid_t g = 0;
@@ -134,7 +145,6 @@ static void test_user_names_are_read_from_passwd_field_by_field(void **state)
 	assert_int_equal(confine_resolve_user("4294967296:1", path, &u, &g, &eb), -EINVAL);
 	assert_int_equal(confine_resolve_user("12:", path, &u, &g, &eb), -EINVAL);
 	assert_int_equal(confine_resolve_user("12", path, &u, &g, &eb), -EINVAL);
-	unlink(path);
 }
 
 int main(void)
@@ -144,7 +154,7 @@ int main(void)
 		cmocka_unit_test(test_a_child_kind_uses_no_ioctl_its_creator_refuses),
 		cmocka_unit_test(test_no_thread_may_exec_fork_open_sockets_or_trace),
 		cmocka_unit_test(test_only_main_rebuilds_a_vm_or_opens_files),
-		cmocka_unit_test(test_user_names_are_read_from_passwd_field_by_field),
+		cmocka_unit_test_teardown(test_user_names_are_read_from_passwd_field_by_field, remove_passwd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
