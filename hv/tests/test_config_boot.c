@@ -51,7 +51,7 @@ static void test_config_file_boots_what_it_describes(void **state)
 	char path[256], text[1024];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/web.cfg", harness_run_dir());
+	harness_path(path, sizeof(path), "web.cfg");
 	snprintf(text, sizeof(text),
 		 "# a web-ish domain\n"
 		 "name = \"t-web\"\n"
@@ -70,7 +70,7 @@ static void test_options_override_the_config_file(void **state)
 	char path[256], text[512];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/exit.cfg", harness_run_dir());
+	harness_path(path, sizeof(path), "exit.cfg");
 	snprintf(text, sizeof(text), "name = t-over\ncmdline = \"exit 3\"\n");
 	write_file(path, text, strlen(text));
 	assert_int_equal(RUN(&P, 20, "run", "--cmdline", "exit 5", "-c", path), 5);
@@ -83,7 +83,7 @@ static void test_unknown_key_and_bad_value_name_key_value_and_allowed(void **sta
 	const char *bad_val = "vcpus = 0\n";
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/bad.cfg", harness_run_dir());
+	harness_path(path, sizeof(path), "bad.cfg");
 	write_file(path, bad_key, strlen(bad_key));
 	assert_int_equal(RUN(&P, 20, "run", "-c", path), 64);
 	assert_non_null(strstr(P.err, "memroy"));
@@ -112,7 +112,7 @@ static void test_image_for_another_abi_version_is_refused_naming_both(void **sta
 	(void)state;
 	assert_non_null(hit);
 	hit[8] = 9; /* the note's version: 1 -> 9 */
-	snprintf(path, sizeof(path), "%s/minios-v9", harness_run_dir());
+	harness_path(path, sizeof(path), "minios-v9");
 	write_file(path, img, len);
 	free(img);
 	assert_int_equal(RUN(&P, 20, "run", path), 65);
@@ -125,7 +125,7 @@ static void test_non_elf_image_is_refused_with_a_reason(void **state)
 	char path[256];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/not-elf", harness_run_dir());
+	harness_path(path, sizeof(path), "not-elf");
 	write_file(path, "#!/bin/sh\necho hi\n", 18);
 	assert_int_equal(RUN(&P, 20, "run", path), 65);
 	assert_non_null(strstr(P.err, "not-elf"));
@@ -154,7 +154,7 @@ static void test_console_log_gets_guest_output(void **state)
 	char *log;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/console.log", harness_run_dir());
+	harness_path(path, sizeof(path), "console.log");
 	unlink(path);
 	assert_int_equal(RUN(&P, 20, "run", "--name", "t-log", "--console-log", path), 0);
 	log = read_all(path, &len);
@@ -206,7 +206,7 @@ static void test_linux_kernel_with_old_boot_protocol_is_refused(void **state)
 	char path[256];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/old-bzImage", harness_run_dir());
+	harness_path(path, sizeof(path), "old-bzImage");
 	write_bzimage(path, 0x0206);
 	assert_int_equal(RUN(&P, 20, "run", "-m", "256", path), 65);
 	assert_non_null(strstr(P.err, "boot protocol 2.06"));
@@ -220,7 +220,7 @@ static void test_linux_kernel_on_pvm_host_fails_at_once_saying_why(void **state)
 	(void)state;
 	if (!host_is_pvm())
 		SKIP_BECAUSE("not a PVM host: real kernels boot here (the lab's linux_guest test)");
-	snprintf(path, sizeof(path), "%s/bzImage", harness_run_dir());
+	harness_path(path, sizeof(path), "bzImage");
 	write_bzimage(path, 0x020f);
 	assert_int_equal(RUN(&P, 20, "run", "-m", "256", "--cmdline", "console=ttyS0", path), 65);
 	assert_non_null(strstr(P.err, "is a Linux kernel"));
@@ -241,8 +241,8 @@ static void test_linux_kernel_with_no_room_below_initrd_addr_max_is_refused_nami
 	static uint8_t mib[1 << 20];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/bzImage-initrd-max", harness_run_dir());
-	snprintf(initrd, sizeof(initrd), "%s/initrd-1m", harness_run_dir());
+	harness_path(path, sizeof(path), "bzImage-initrd-max");
+	harness_path(initrd, sizeof(initrd), "initrd-1m");
 	write_bzimage_with(path, 0x020f, 0xfff);
 	write_file(initrd, mib, sizeof(mib));
 	assert_int_equal(RUN(&P, 20, "run", "-m", "256", "--initrd", initrd, path), 65);
