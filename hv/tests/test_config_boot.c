@@ -134,15 +134,121 @@ static void test_non_elf_image_is_refused_with_a_reason(void **state)
 	assert_non_null(strstr(P.err, "No such file"));
 }
 
+/*
+ * The commands `xenith --help` lists: "  NAME  summary" lines after
+ * "commands:", up to the first empty line.  Returns how many.
+ */
+static size_t listed_commands(const char *help, char names[][32], size_t max)
+{
+	const char *s = strstr(help, "\ncommands:\n");
+	size_t n = 0;
+
+	assert_non_null(s);
+	for (s = strchr(s + 1, '\n') + 1; *s && *s != '\n' && n < max;) {
+		const char *nl = strchr(s, '\n');
+
+		if (sscanf(s, " %31s", names[n]) == 1)
+			n++;
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
+	return n;
+}
+
+/* A line of out that starts with "usage: xenith CMD" followed by a space or its end. */
+static bool has_usage_line(const char *out, const char *cmd)
+{
+	char head[64];
+	size_t len;
+
+	len = (size_t)snprintf(head, sizeof(head), "usage: xenith %s", cmd);
+	for (const char *s = out; *s;) {
+		const char *nl = strchr(s, '\n');
+
+		if (!strncmp(s, head, len) && (s[len] == ' ' || s[len] == '\n' || !s[len]))
+			return true;
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
+	return false;
+}
+
+/* `xenith CMD [SUB] --help` exits 0 and prints a usage line naming CMD [SUB]. */
+static void expect_help(const char *cmd, const char *sub)
+{
+	char full[64];
+	int st;
+
+	snprintf(full, sizeof(full), "%s%s%s", cmd, sub ? " " : "", sub ? sub : "");
+	st = sub ? RUN(&P, 20, cmd, sub, "--help") : RUN(&P, 20, cmd, "--help");
+	printf("# xenith %s --help: status %d\n", full, st);
+	if (st != 0 || !has_usage_line(P.out, full))
+		fail_msg("`xenith %s --help`: status %d, usage line %s:\n%.300s", full, st,
+			 has_usage_line(P.out, full) ? "present" : "missing", P.out);
+}
+
+/*
+ * Subcommands a command's usage names: lines "usage: xenith CMD WORD" or
+ * "       xenith CMD WORD" where WORD is a lowercase word (not an option or
+ * a placeholder such as NAME or [OPTIONS]).
+ */
+static size_t usage_subcommands(const char *help, const char *cmd, char subs[][32], size_t max)
+{
+	char head[48];
+	size_t n = 0;
+
+	assert_true((size_t)snprintf(head, sizeof(head), "xenith %s ", cmd) < sizeof(head));
+	for (const char *s = help; *s && n < max;) {
+		const char *nl = strchr(s, '\n'), *u = s;
+		char word[32];
+
+		if (!strncmp(u, "usage: ", 7))
+			u += 7;
+		else
+			while (*u == ' ')
+				u++;
+		if (u > s && !strncmp(u, head, strlen(head)) && sscanf(u + strlen(head), "%31[a-z]", word) == 1 &&
+		    (u[strlen(head) + strlen(word)] == ' ' || u[strlen(head) + strlen(word)] == '\n')) {
+			snprintf(subs[n++], 32, "%s", word);
+		}
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
+	return n;
+}
+
 static void test_every_subcommand_has_help(void **state)
 {
-	static const char *const cmds[] = { "run", "list", "pause", "unpause", "shutdown",
-					    "destroy", "console" };
+	/* What the README documents; the list the program prints must have each (and may have more). */
+	static const char *const documented[] = { "run", "list", "disks", "pause", "unpause", "shutdown",
+						  "destroy", "console", "bench" };
+	char names[32][32];
+	size_t n;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		assert_int_equal(RUN(&P, 20, cmds[i], "--help"), 0);
-		assert_non_null(strstr(P.out, "usage: xenith"));
+	assert_int_equal(RUN(&P, 20, "--help"), 0);
+	n = listed_commands(P.out, names, 32);
+	for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < n; k++)
+			found |= !strcmp(names[k], documented[i]);
+		if (!found)
+			fail_msg("`xenith --help` does not list '%s':\n%s", documented[i], P.out);
+	}
+	assert_true(n >= sizeof(documented) / sizeof(documented[0]));
+	/* every listed command, and every subcommand its usage names: --help exits 0 naming it */
+	for (size_t k = 0; k < n; k++) {
+		char subs[8][32];
+		size_t nsubs;
+
+		expect_help(names[k], NULL);
+		nsubs = usage_subcommands(P.out, names[k], subs, 8);
+		for (size_t j = 0; j < nsubs; j++)
+			expect_help(names[k], subs[j]);
 	}
 	assert_int_equal(RUN(&P, 20, "frobnicate"), 64);
 }
