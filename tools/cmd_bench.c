@@ -429,8 +429,19 @@ int cmd_bench(int argc, char **argv)
 
 	if (argc >= 2 && !strcmp(argv[1], "compare"))
 		return cmd_bench_compare(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "list"))
+	if (argc >= 2 && !strcmp(argv[1], "list")) {
+		if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+			printf("usage: xenith bench list\n\nLists every suite and case: its unit, whether "
+			       "--quick runs it, and\nwhich direction is better.\n");
+			return 0;
+		}
+		if (argc > 2) {
+			fprintf(stderr, "xenith bench list: unexpected argument '%s'; see `xenith bench "
+				"list --help`\n", argv[2]);
+			return EXIT_USAGE;
+		}
 		return bench_list();
+	}
 	if (argc >= 2 && !strcmp(argv[1], "report"))
 		return cmd_bench_report(argc - 1, argv + 1);
 	optind = 1;

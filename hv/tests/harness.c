@@ -495,3 +495,99 @@ void proc_outlives_tests(struct proc *p)
 	if (k)
 		k->group_scope = true;
 }
+
+static unsigned count_lines(const char *buf, const char *line)
+{
+	size_t len = strlen(line);
+	unsigned n = 0;
+
+	for (const char *s = buf; *s;) {
+		const char *nl = strchr(s, '\n');
+
+		if (!nl)
+			break; /* a line still being written */
+		if ((size_t)(nl - s) == len && !memcmp(s, line, len))
+			n++;
+		s = nl + 1;
+	}
+	return n;
+}
+
+unsigned proc_count_lines(struct proc *p, const char *line)
+{
+	pump_once(p, 0);
+	return count_lines(p->out, line);
+}
+
+bool proc_wait_line(struct proc *p, const char *line, double timeout_s)
+{
+	double end = now_s() + timeout_s;
+
+	for (;;) {
+		if (count_lines(p->out, line))
+			return true;
+		if (p->out_fd < 0 || now_s() >= end)
+			return false;
+		pump_once(p, 0.02);
+	}
+}
+
+bool proc_wait_count(struct proc *p, const char *needle, unsigned n, double timeout_s)
+{
+	double end = now_s() + timeout_s;
+
+	for (;;) {
+		unsigned k = 0;
+
+		for (const char *s = strstr(p->out, needle); s; s = strstr(s + 1, needle))
+			k++;
+		if (k >= n)
+			return true;
+		if (p->out_fd < 0 || now_s() >= end)
+			return false;
+		pump_once(p, 0.02);
+	}
+}
+
+bool harness_domain_state(const char *name, char *state, size_t size)
+{
+	struct proc q = { 0 };
+	size_t len = strlen(name);
+	bool found = false;
+
+	if (run_xenith(&q, 30, (const char *const[]){ "list", NULL }) != 0)
+		return false;
+	/* NAME ID STATE ...: the row whose first column is name */
+	for (const char *s = q.out; *s && !found;) {
+		const char *nl = strchr(s, '\n');
+		char st[32];
+
+		if (!strncmp(s, name, len) && s[len] == ' ' && sscanf(s + len, "%*s %31s", st) == 1) {
+			snprintf(state, size, "%s", st);
+			found = true;
+		}
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
+	buf_free(q.out);
+	buf_free(q.err);
+	return found;
+}
+
+bool harness_wait_domain_state(const char *name, const char *state, double timeout_s)
+{
+	double end = now_s() + timeout_s;
+	char st[32] = "";
+
+	for (;;) {
+		if (harness_domain_state(name, st, sizeof(st)) && !strcmp(st, state))
+			return true;
+		if (now_s() >= end) {
+			fprintf(stderr, "harness: '%s' not %s after %.0f s (last seen: %s)\n", name, state,
+				timeout_s, st[0] ? st : "no row");
+			return false;
+		}
+		usleep(20000);
+	}
+}

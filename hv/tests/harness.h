@@ -79,4 +79,21 @@ int harness_teardown(void **state);
 /* p outlives single tests (a group's bystander): harness_teardown() leaves it, exit kills it. */
 void proc_outlives_tests(struct proc *p);
 
+/*
+ * Whole lines, not substrings: "tick 1" is not found in "tick 10".  line is
+ * the text without its newline; the last line counts only once it ended.
+ */
+unsigned proc_count_lines(struct proc *p, const char *line);
+/* Reads output until stdout has the line `line`; false on timeout or exit. */
+bool proc_wait_line(struct proc *p, const char *line, double timeout_s);
+/* Reads output until needle occurs at least n times in stdout; false on timeout or exit. */
+bool proc_wait_count(struct proc *p, const char *needle, unsigned n, double timeout_s);
+/*
+ * The STATE column of NAME's row in `xenith list` (running, paused, crashed,
+ * no-reply, ...) into state; false when no row names it.
+ */
+bool harness_domain_state(const char *name, char *state, size_t size);
+/* Polls `xenith list` until NAME's row shows state; false after timeout_s. */
+bool harness_wait_domain_state(const char *name, const char *state, double timeout_s);
+
 #endif

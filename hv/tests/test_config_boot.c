@@ -51,7 +51,7 @@ static void test_config_file_boots_what_it_describes(void **state)
 	char path[256], text[1024];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/web.cfg", harness_run_dir());
+	harness_path(path, sizeof(path), "web.cfg");
 	snprintf(text, sizeof(text),
 		 "# a web-ish domain\n"
 		 "name = \"t-web\"\n"
@@ -70,7 +70,7 @@ static void test_options_override_the_config_file(void **state)
 	char path[256], text[512];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/exit.cfg", harness_run_dir());
+	harness_path(path, sizeof(path), "exit.cfg");
 	snprintf(text, sizeof(text), "name = t-over\ncmdline = \"exit 3\"\n");
 	write_file(path, text, strlen(text));
 	assert_int_equal(RUN(&P, 20, "run", "--cmdline", "exit 5", "-c", path), 5);
@@ -83,7 +83,7 @@ static void test_unknown_key_and_bad_value_name_key_value_and_allowed(void **sta
 	const char *bad_val = "vcpus = 0\n";
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/bad.cfg", harness_run_dir());
+	harness_path(path, sizeof(path), "bad.cfg");
 	write_file(path, bad_key, strlen(bad_key));
 	assert_int_equal(RUN(&P, 20, "run", "-c", path), 64);
 	assert_non_null(strstr(P.err, "memroy"));
@@ -112,7 +112,7 @@ static void test_image_for_another_abi_version_is_refused_naming_both(void **sta
 	(void)state;
 	assert_non_null(hit);
 	hit[8] = 9; /* the note's version: 1 -> 9 */
-	snprintf(path, sizeof(path), "%s/minios-v9", harness_run_dir());
+	harness_path(path, sizeof(path), "minios-v9");
 	write_file(path, img, len);
 	free(img);
 	assert_int_equal(RUN(&P, 20, "run", path), 65);
@@ -125,7 +125,7 @@ static void test_non_elf_image_is_refused_with_a_reason(void **state)
 	char path[256];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/not-elf", harness_run_dir());
+	harness_path(path, sizeof(path), "not-elf");
 	write_file(path, "#!/bin/sh\necho hi\n", 18);
 	assert_int_equal(RUN(&P, 20, "run", path), 65);
 	assert_non_null(strstr(P.err, "not-elf"));
@@ -134,15 +134,121 @@ static void test_non_elf_image_is_refused_with_a_reason(void **state)
 	assert_non_null(strstr(P.err, "No such file"));
 }
 
+/*
+ * The commands `xenith --help` lists: "  NAME  summary" lines after
+ * "commands:", up to the first empty line.  Returns how many.
+ */
+static size_t listed_commands(const char *help, char names[][32], size_t max)
+{
+	const char *s = strstr(help, "\ncommands:\n");
+	size_t n = 0;
+
+	assert_non_null(s);
+	for (s = strchr(s + 1, '\n') + 1; *s && *s != '\n' && n < max;) {
+		const char *nl = strchr(s, '\n');
+
+		if (sscanf(s, " %31s", names[n]) == 1)
+			n++;
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
+	return n;
+}
+
+/* A line of out that starts with "usage: xenith CMD" followed by a space or its end. */
+static bool has_usage_line(const char *out, const char *cmd)
+{
+	char head[64];
+	size_t len;
+
+	len = (size_t)snprintf(head, sizeof(head), "usage: xenith %s", cmd);
+	for (const char *s = out; *s;) {
+		const char *nl = strchr(s, '\n');
+
+		if (!strncmp(s, head, len) && (s[len] == ' ' || s[len] == '\n' || !s[len]))
+			return true;
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
+	return false;
+}
+
+/* `xenith CMD [SUB] --help` exits 0 and prints a usage line naming CMD [SUB]. */
+static void expect_help(const char *cmd, const char *sub)
+{
+	char full[64];
+	int st;
+
+	snprintf(full, sizeof(full), "%s%s%s", cmd, sub ? " " : "", sub ? sub : "");
+	st = sub ? RUN(&P, 20, cmd, sub, "--help") : RUN(&P, 20, cmd, "--help");
+	printf("# xenith %s --help: status %d\n", full, st);
+	if (st != 0 || !has_usage_line(P.out, full))
+		fail_msg("`xenith %s --help`: status %d, usage line %s:\n%.300s", full, st,
+			 has_usage_line(P.out, full) ? "present" : "missing", P.out);
+}
+
+/*
+ * Subcommands a command's usage names: lines "usage: xenith CMD WORD" or
+ * "       xenith CMD WORD" where WORD is a lowercase word (not an option or
+ * a placeholder such as NAME or [OPTIONS]).
+ */
+static size_t usage_subcommands(const char *help, const char *cmd, char subs[][32], size_t max)
+{
+	char head[48];
+	size_t n = 0;
+
+	assert_true((size_t)snprintf(head, sizeof(head), "xenith %s ", cmd) < sizeof(head));
+	for (const char *s = help; *s && n < max;) {
+		const char *nl = strchr(s, '\n'), *u = s;
+		char word[32];
+
+		if (!strncmp(u, "usage: ", 7))
+			u += 7;
+		else
+			while (*u == ' ')
+				u++;
+		if (u > s && !strncmp(u, head, strlen(head)) && sscanf(u + strlen(head), "%31[a-z]", word) == 1 &&
+		    (u[strlen(head) + strlen(word)] == ' ' || u[strlen(head) + strlen(word)] == '\n')) {
+			snprintf(subs[n++], 32, "%s", word);
+		}
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
+	return n;
+}
+
 static void test_every_subcommand_has_help(void **state)
 {
-	static const char *const cmds[] = { "run", "list", "pause", "unpause", "shutdown",
-					    "destroy", "console" };
+	/* What the README documents; the list the program prints must have each (and may have more). */
+	static const char *const documented[] = { "run", "list", "disks", "pause", "unpause", "shutdown",
+						  "destroy", "console", "bench" };
+	char names[32][32];
+	size_t n;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		assert_int_equal(RUN(&P, 20, cmds[i], "--help"), 0);
-		assert_non_null(strstr(P.out, "usage: xenith"));
+	assert_int_equal(RUN(&P, 20, "--help"), 0);
+	n = listed_commands(P.out, names, 32);
+	for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < n; k++)
+			found |= !strcmp(names[k], documented[i]);
+		if (!found)
+			fail_msg("`xenith --help` does not list '%s':\n%s", documented[i], P.out);
+	}
+	assert_true(n >= sizeof(documented) / sizeof(documented[0]));
+	/* every listed command, and every subcommand its usage names: --help exits 0 naming it */
+	for (size_t k = 0; k < n; k++) {
+		char subs[8][32];
+		size_t nsubs;
+
+		expect_help(names[k], NULL);
+		nsubs = usage_subcommands(P.out, names[k], subs, 8);
+		for (size_t j = 0; j < nsubs; j++)
+			expect_help(names[k], subs[j]);
 	}
 	assert_int_equal(RUN(&P, 20, "frobnicate"), 64);
 }
@@ -154,7 +260,7 @@ static void test_console_log_gets_guest_output(void **state)
 	char *log;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/console.log", harness_run_dir());
+	harness_path(path, sizeof(path), "console.log");
 	unlink(path);
 	assert_int_equal(RUN(&P, 20, "run", "--name", "t-log", "--console-log", path), 0);
 	log = read_all(path, &len);
@@ -206,7 +312,7 @@ static void test_linux_kernel_with_old_boot_protocol_is_refused(void **state)
 	char path[256];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/old-bzImage", harness_run_dir());
+	harness_path(path, sizeof(path), "old-bzImage");
 	write_bzimage(path, 0x0206);
 	assert_int_equal(RUN(&P, 20, "run", "-m", "256", path), 65);
 	assert_non_null(strstr(P.err, "boot protocol 2.06"));
@@ -220,7 +326,7 @@ static void test_linux_kernel_on_pvm_host_fails_at_once_saying_why(void **state)
 	(void)state;
 	if (!host_is_pvm())
 		SKIP_BECAUSE("not a PVM host: real kernels boot here (the lab's linux_guest test)");
-	snprintf(path, sizeof(path), "%s/bzImage", harness_run_dir());
+	harness_path(path, sizeof(path), "bzImage");
 	write_bzimage(path, 0x020f);
 	assert_int_equal(RUN(&P, 20, "run", "-m", "256", "--cmdline", "console=ttyS0", path), 65);
 	assert_non_null(strstr(P.err, "is a Linux kernel"));
@@ -241,8 +347,8 @@ static void test_linux_kernel_with_no_room_below_initrd_addr_max_is_refused_nami
 	static uint8_t mib[1 << 20];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/bzImage-initrd-max", harness_run_dir());
-	snprintf(initrd, sizeof(initrd), "%s/initrd-1m", harness_run_dir());
+	harness_path(path, sizeof(path), "bzImage-initrd-max");
+	harness_path(initrd, sizeof(initrd), "initrd-1m");
 	write_bzimage_with(path, 0x020f, 0xfff);
 	write_file(initrd, mib, sizeof(mib));
 	assert_int_equal(RUN(&P, 20, "run", "-m", "256", "--initrd", initrd, path), 65);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <libgen.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -32,7 +33,7 @@
 #define VERIFIED "blk-verify: read back, 0 bad words"
 
 static struct proc P, Q;
-static char pub_dir[64]; /* a directory any user may traverse (the run directory is 0700) */
+static char pub_dir[128]; /* a directory any user may traverse (the run directory is 0700) */
 
 static int teardown(void **state)
 {
@@ -49,17 +50,25 @@ static void need_root(void)
 		SKIP_BECAUSE("user = and jail = need the test to run as root");
 }
 
-/* A 4 MiB image in pub_dir, owned by uid:gid with mode 0600. */
+/*
+ * A 4 MiB image in pub_dir, owned by uid:gid with mode 0600.  pub_dir is
+ * BASE/files/pub (harness_tmpdir(), removed at exit): BASE and BASE/files
+ * become 0711, so that `user =` can reach its image without listing them.
+ */
 static void make_image(char *path, size_t size, const char *name, uid_t uid, gid_t gid)
 {
 	int fd;
 
 	if (!pub_dir[0]) {
-		snprintf(pub_dir, sizeof(pub_dir), "/tmp/xenith-confine-XXXXXX");
-		assert_non_null(mkdtemp(pub_dir));
-		assert_int_equal(chmod(pub_dir, 0755), 0);
+		char base[PATH_MAX];
+
+		harness_path(pub_dir, sizeof(pub_dir), "pub");
+		assert_int_equal(mkdir(pub_dir, 0755), 0);
+		snprintf(base, sizeof(base), "%s", harness_tmpdir());
+		assert_int_equal(chmod(base, 0711), 0);
+		assert_int_equal(chmod(dirname(base), 0711), 0);
 	}
-	snprintf(path, size, "%s/%s", pub_dir, name);
+	assert_true((size_t)snprintf(path, size, "%s/%s", pub_dir, name) < size);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, 4 << 20), 0);
@@ -104,7 +113,7 @@ static void test_forbidden_system_call_ends_the_vmm_naming_the_thread_and_the_ca
 	char log[PATH_MAX], text[4096], want[256];
 
 	(void)state;
-	snprintf(log, sizeof(log), "%s/seccomp-console.log", harness_run_dir());
+	harness_path(log, sizeof(log), "seccomp-console.log");
 	snprintf(want, sizeof(want), "xenith: seccomp: vCPU thread called socket (nr %d), which its "
 		 "filter does not allow; rerun with --no-seccomp to debug, and report it", SYS_socket);
 	setenv("XENITH_TEST_HOOKS", "1", 1);
@@ -418,26 +427,6 @@ static void test_jail_refuses_a_disk_path_with_dot_dot(void **state)
 	assert_null(strstr(P.out, "blk-verify"));
 }
 
-static int remove_images(void **state)
-{
-	DIR *d = pub_dir[0] ? opendir(pub_dir) : NULL;
-	struct dirent *de;
-	char path[PATH_MAX];
-
-	(void)state;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", pub_dir, de->d_name);
-		unlink(path);
-	}
-	if (d) {
-		closedir(d);
-		rmdir(pub_dir);
-	}
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,5 +448,5 @@ int main(void)
 
 	harness_require_kvm();
 	harness_run_dir();
-	return cmocka_run_group_tests(tests, NULL, remove_images);
+	return cmocka_run_group_tests(tests, NULL, NULL); /* the images go with harness_tmpdir() */
 }

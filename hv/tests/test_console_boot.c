@@ -72,7 +72,7 @@ static void test_guest_escapes_are_filtered_in_console_and_assert_text(void **st
 	size_t len = 0;
 
 	(void)state;
-	snprintf(log, sizeof(log), "%s/escape.log", harness_run_dir());
+	harness_path(log, sizeof(log), "escape.log");
 	unlink(log);
 	assert_int_equal(RUN(&P, 20, "run", "--name", "t-escape", "--console-log", log, "--cmdline", "escape"), 66);
 	expect_safe("stdout", P.out, P.out_len);
@@ -162,12 +162,12 @@ static void test_a_flooding_guest_fills_no_more_than_console_log_max(void **stat
 	FILE *f;
 
 	(void)state;
-	snprintf(log, sizeof(log), "%s/flood.log", harness_run_dir());
+	harness_path(log, sizeof(log), "flood.log");
 	snprintf(log1, sizeof(log1), "%s.1", log);
 	/* The key in a config file ... */
 	unlink(log);
 	unlink(log1);
-	snprintf(cfg, sizeof(cfg), "%s/flood.cfg", harness_run_dir());
+	harness_path(cfg, sizeof(cfg), "flood.cfg");
 	f = fopen(cfg, "w");
 	assert_non_null(f);
 	fprintf(f, "console_log = \"%s\"\nconsole_log_max = 1\ncmdline = \"flood 3500000\"\n", log);

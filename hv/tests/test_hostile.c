@@ -22,8 +22,6 @@
 
 #include "harness.h"
 
-#define RUN(p, timeout, ...) run_xenith(p, timeout, (const char *const[]){ __VA_ARGS__, NULL })
-
 static struct proc P, Q, B;
 
 /*
@@ -36,7 +34,7 @@ static int group_setup(void **state)
 	harness_run_dir();
 	proc_start(&B, (const char *const[]){ "run", "--name", "t-bystander", "--cmdline", "ticker 20", NULL });
 	proc_outlives_tests(&B);
-	return proc_wait_output(&B, "tick 2\n", 20) ? 0 : -1;
+	return proc_wait_line(&B, "tick 2", 20) ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -58,9 +56,10 @@ static void bystander_unaffected(void)
 	unsigned before = proc_count(&B, "tick ");
 	char want[32];
 
-	assert_false(B.exited);
-	snprintf(want, sizeof(want), "tick %u\n", before + 2);
-	assert_true(proc_wait_output(&B, want, 20));
+	if (!proc_alive(&B))
+		fail_msg("the bystander ended (status %d):\n%s", B.status, B.err);
+	snprintf(want, sizeof(want), "tick %u", before + 2);
+	assert_true(proc_wait_line(&B, want, 20));
 }
 
 /* Whatever a failed assertion left running is killed here. */
@@ -183,8 +182,6 @@ static void test_stall_hook_is_refused_without_test_hooks(void **state)
 
 static void test_sigterm_during_reboots_ends_the_domain_as_destroyed(void **state)
 {
-	unsigned destroyed = 0, early = 0;
-
 	(void)state;
 	/*
 	 * A domain that reboots for ever, SIGTERM at a moment that walks through
@@ -192,25 +189,20 @@ static void test_sigterm_during_reboots_ends_the_domain_as_destroyed(void **stat
 	 * vCPU whose kvm_run was not mapped yet: SIGSEGV, status 139) and 57
 	 * ended with the reboot's status 69 instead of "destroyed" (the kill
 	 * arrived while the domain was rebuilt, and the restart undid it).
+	 * The signal goes after the guest's first line, so xenith has taken
+	 * charge of its signals however slowly it started: every run counts.
 	 */
 	for (unsigned i = 0; i < 100; i++) {
 		proc_start(&P, (const char *const[]){ "run", "--name", "t-rebootkill", "--cmdline", "reboot",
 						      "--on-reboot", "restart", NULL });
+		assert_true(proc_wait_output(&P, "reboot: asking the VMM", 20));
 		proc_pump(&P, (double)((i * 37) % 90) / 1000.0);
 		kill(P.pid, SIGTERM);
 		proc_wait(&P, 30);
-		if (P.status == 128 + SIGTERM) {
-			early++; /* before xenith took charge of its signals: the default action */
-			continue;
-		}
 		if (P.status != 67)
-			fprintf(stderr, "run %u: status %d\n%s", i, P.status, P.err);
-		assert_int_equal(P.status, 67);
+			fail_msg("run %u: status %d\n%s", i, P.status, P.err);
 		assert_non_null(strstr(P.err, "destroyed: xenith received Terminated"));
-		destroyed++;
 	}
-	printf("# %u destroyed, %u ended by SIGTERM before xenith blocked it\n", destroyed, early);
-	assert_true(destroyed >= 50);
 }
 
 static void test_pause_unpause_1000_times_while_every_vcpu_blocks_in_poll(void **state)
