@@ -28,6 +28,7 @@
  *       and disk 1 must go on serving
  */
 #include "assert.h"
+#include "blkpattern.h"
 #include "blkfront.h"
 #include "hypercall.h"
 
@@ -471,16 +472,6 @@ static int blk_run(struct blk_opts *o)
 
 /* ---- verify ---- */
 
-/* The pattern word at byte offset off of the disk (the kvm test recomputes it on the host). */
-static uint64_t pattern(uint64_t seed, uint64_t off)
-{
-	uint64_t x = seed + off / 8 + 0x9e3779b97f4a7c15ull;
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static uint32_t *spread_refs;
 
 static int blk_verify(struct blk_opts *o)
@@ -507,7 +498,7 @@ static int blk_verify(struct blk_opts *o)
 	setup_slots(slots, SLOTS, o->bs);
 	for (uint64_t b = 0; b < o->blocks; b++) {
 		for (uint64_t w = 0; w < o->bs / 8; w++) {
-			uint64_t off = b * o->bs + w * 8, v = pattern(o->seed, off);
+			uint64_t off = b * o->bs + w * 8, v = blk_pattern(o->seed, off);
 
 			memcpy(slots[0].pages[w * 8 / XENITH_PAGE_SIZE] + (w * 8) % XENITH_PAGE_SIZE, &v, 8);
 		}
@@ -540,7 +531,7 @@ static int blk_verify(struct blk_opts *o)
 			uint64_t v;
 
 			memcpy(&v, slots[0].pages[w * 8 / XENITH_PAGE_SIZE] + (w * 8) % XENITH_PAGE_SIZE, 8);
-			bad += v != pattern(o->seed, b * o->bs + w * 8);
+			bad += v != blk_pattern(o->seed, b * o->bs + w * 8);
 		}
 	}
 	printf("blk-verify: read back, %llu bad words; %llu kicks\n", (unsigned long long)bad,
@@ -596,7 +587,7 @@ static int blk_verify(struct blk_opts *o)
 				uint64_t v;
 
 				memcpy(&v, page + w * 8, 8);
-				if (v != pattern(o->seed, off + w * 8)) {
+				if (v != blk_pattern(o->seed, off + w * 8)) {
 					badpages++;
 					break;
 				}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "blkpattern.h"
 #include "harness.h"
 
 
@@ -59,16 +60,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The guest's pattern (guest/blk.c), written out again here from its definition. */
-static uint64_t pattern(uint64_t seed, uint64_t off)
-{
-	uint64_t x = seed + off / 8 + 0x9e3779b97f4a7c15ull;
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 /*
  * Checks the backing file word by word: [0, zero_head) zero (discarded),
  * then the pattern up to `bytes`; the rest of the file must still be zero.
@@ -76,20 +67,23 @@ static uint64_t pattern(uint64_t seed, uint64_t off)
 static void host_verifies(const char *path, uint64_t seed, uint64_t bytes, uint64_t zero_head)
 {
 	FILE *f = fopen(path, "rb");
-	uint64_t off = 0, w, bad = 0, nonzero = 0;
+	uint64_t off = 0, w, bad = 0, nonzero = 0, blank = 0;
 
 	assert_non_null(f);
 	while (fread(&w, 8, 1, f) == 1) {
 		if (off < zero_head)
 			nonzero += w != 0;
-		else if (off < bytes)
-			bad += w != pattern(seed, off);
+		else if (off < bytes) {
+			bad += w != blk_pattern(seed, off);
+			blank += w == 0; /* a pattern of zeroes would match an untouched disk */
+		}
 		else
 			nonzero += w != 0;
 		off += 8;
 	}
 	fclose(f);
 	assert_int_equal(bad, 0);
+	assert_int_equal(blank, 0);
 	assert_int_equal(nonzero, 0);
 	assert_true(off >= bytes);
 }
