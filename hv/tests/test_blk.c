@@ -170,12 +170,16 @@ static void test_xenith_disks_reports_queues_and_counters(void **state)
 	assert_true(q0 < q1 && q1 < d1);
 	assert_non_null(strstr(q0, "\"mode\":\"exit\",\"ro\":false,\"connected\":true,\"broken\":false,"
 				   "\"persistent\":true,\"persistent_maps\":1,\"requests\":41,\"reads\":0,"
-				   "\"writes\":40,\"flushes\":1,\"discards\":0,\"errors\":0,\"bad_requests\":0}"));
+				   "\"writes\":40,\"flushes\":1,\"datasyncs\":1,\"discards\":0,\"errors\":0,"
+				   "\"bad_requests\":0,\"copied\":0,\"in_place\":40,\"read_bytes\":0,"
+				   "\"write_bytes\":163840}"));
 	assert_true(strstr(q0, "\"writes\":40,") < q1);
 	assert_true(strstr(q1, "\"connected\":false,") < d1);
 	assert_non_null(strstr(d1, "\"mode\":\"ioeventfd\",\"ro\":true,\"connected\":false,"));
 	/* The table. */
 	assert_int_equal(RUN(&Q, 20, "disks", "t-blk-disks"), 0);
+	assert_non_null(strstr(Q.out, "COPIED"));
+	assert_non_null(strstr(Q.out, "SYNCED"));
 	assert_non_null(strstr(Q.out, "connected pers 1"));
 	assert_non_null(strstr(Q.out, " (ro)\n"));
 	kill(P.pid, SIGKILL);
