@@ -22,7 +22,8 @@
  *       (for the test that kills the VMM after the flush), hold=2 waits
  *       forever at the very end, once every check is done and the disk
  *       disconnected (the test reads the backend's counters), pause=MS idles
- *       that long before reading back; discard=1 then
+ *       that long before reading back, and then until the backend asked to
+ *       be kicked for the next request (req_event); discard=1 then
  *       discards block 0 and checks that it reads back as zeroes; spread=N
  *       then reads the last block's first page into N different pages
  *   blk churn ...
@@ -556,8 +557,15 @@ static int blk_verify(struct blk_opts *o)
 		}
 	}
 	if (o->pause_ms) {
+		uint64_t deadline = monotonic_ns() + 60000000000ull;
+
 		printf("blk-verify: pausing %lu ms after %llu kicks\n", o->pause_ms, (unsigned long long)bf.kicks);
 		sleep_ns(o->pause_ms * 1000000ull); /* the disk sits idle (poll mode: its backend goes to sleep) */
+		/* ... and then until the backend asked to be kicked for the next request (a minute at most) */
+		while (__atomic_load_n(&bf.sring->h.req_event, __ATOMIC_ACQUIRE) != (ring_idx_t)(bf.ring.req_prod_pvt + 1)) {
+			GUEST_ASSERT(monotonic_ns() < deadline); /* the backend never asked for a kick */
+			sleep_ns(1000000);
+		}
 	}
 	for (uint64_t b = 0; b < o->blocks; b++) {
 		memset(slots[0].pages[0], 0, XENITH_PAGE_SIZE);
