@@ -31,7 +31,7 @@ static void make_file(char *path, size_t size, const char *name, off_t bytes)
 {
 	int fd;
 
-	snprintf(path, size, "%s/%s", harness_run_dir(), name);
+	harness_path(path, size, name);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, bytes), 0);
