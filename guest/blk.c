@@ -2,32 +2,45 @@
 /*
  * blk: the guest's block programs over blkfront.
  *   blk [run] rw=randread bs=4096 iodepth=32 numjobs=N size=BYTES runtime=MS disk=N
- *           [spin=US|auto] [batch=N] [persistent=0|1]
+ *           [spin=US|auto] [batch=N] [persistent=0|1] [number_ios=N] [stop_on_error=1]
+ *           [hold=1]
  *       a fio-like load; prints one "blk-json:" line with fio's field names
  *       (all jobs together, like fio's group_reporting); numjobs: one job per
- *       vCPU, each on a queue of its own; new requests are published every
+ *       vCPU, each on a queue of its own; number_ios: each job ends after
+ *       that many I/Os (or at runtime, whichever comes first), as fio's;
+ *       stop_on_error=1: every job ends at the first error response (fio's
+ *       default); hold=1: after the result, wait until the domain is ended
+ *       (the kvm tier reads the backend's counters meanwhile); new requests are published every
  *       `batch` I/Os (default 4; 0: once per refill, like fio's
  *       iodepth_batch_submit); persistent=0: grant copies instead of
  *       persistent grants; spin (exit and ioeventfd modes): poll for
  *       responses this long before blocking, or `auto` (the default: while
  *       spins keep seeing responses, see blkfront_wait)
- *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1] [pause=MS] [discard=1] [spread=N]
+ *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1|2] [pause=MS] [discard=1] [spread=N]
  *           [persistent=0|1]
  *       writes a pattern, flushes, reads it back; hold=1 then waits forever
- *       (for the test that kills the VMM after the flush), pause=MS idles
- *       that long before reading back; discard=1 then
+ *       (for the test that kills the VMM after the flush), hold=2 waits
+ *       forever at the very end, once every check is done and the disk
+ *       disconnected (the test reads the backend's counters), pause=MS idles
+ *       that long before reading back, and then until the backend asked to
+ *       be kicked for the next request (req_event); discard=1 then
  *       discards block 0 and checks that it reads back as zeroes; spread=N
  *       then reads the last block's first page into N different pages
  *   blk churn ...
  *       connect, load, disconnect with I/O in flight, N times (blkchurn.c)
- *   blk hostile [persistent=0|1]
+ *   blk hostile [persistent=0|1] [mailbox=1]
  *       connects that must be refused (a queue that does not exist, an
  *       unknown flag, a queue twice, persistent grants from a disk without
  *       them); bad requests on disk 0 (read-write) and disk 1 (read-only):
  *       each must get an error response; then disk 0's ring indices jump,
- *       and disk 1 must go on serving
+ *       and disk 1 must go on serving.  When the indices have jumped the
+ *       guest waits 50 ms for the backend to see them; mailbox=1 instead
+ *       prints "blk-hostile: indices jumped, token=T" and polls disk 1's
+ *       first page until the host writes {BLK_ACK_MAGIC, T} there (the kvm
+ *       test does once the backend said the ring is broken)
  */
 #include "assert.h"
+#include "blkpattern.h"
 #include "blkfront.h"
 #include "hypercall.h"
 
@@ -58,7 +71,7 @@ struct job {
 	struct slot slots[SLOTS];
 	uint32_t hist[2][NBUCKETS];
 	struct dir_stats st[2];
-	uint64_t rng, seq, errors, t_done;
+	uint64_t rng, seq, errors, t_done, issued;
 	int done;            /* set (release) when the job has finished */
 };
 
@@ -85,6 +98,7 @@ static bool jobs_alloc(unsigned n)
 struct blk_opts {
 	char rw[16];
 	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch, numjobs, persistent, spread, pause_ms;
+	unsigned long number_ios, stop_on_error, mailbox;
 	bool spin_auto;
 };
 
@@ -151,6 +165,9 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 		else if (word_is(k, klen, "persistent")) o->persistent = n;
 		else if (word_is(k, klen, "spread")) o->spread = n;
 		else if (word_is(k, klen, "pause")) o->pause_ms = n;
+		else if (word_is(k, klen, "number_ios")) o->number_ios = n;
+		else if (word_is(k, klen, "stop_on_error")) o->stop_on_error = n;
+		else if (word_is(k, klen, "mailbox")) o->mailbox = n;
 		else {
 			printf("blk: unknown option '%.*s'\n", (int)klen, k);
 			return false;
@@ -229,6 +246,21 @@ static int sync_request(struct blkfront *bf, const struct blkif_request *req)
 	return rsp.status;
 }
 
+/*
+ * Waits until the domain is ended from outside (xenith destroy, a signal),
+ * with the disks disconnected: the host reads the backend's counters
+ * meanwhile.  The upcall flag is cleared each round, so blocking blocks
+ * until a new event.
+ */
+static noreturn_fn void hold_forever(const char *who)
+{
+	printf("%s: holding\n", who);
+	for (;;) {
+		evtchn_clear_upcall(smp_processor_id());
+		sched_block();
+	}
+}
+
 /* ---- latency histogram: 16 linear steps per power of two ---- */
 
 static unsigned bucket_of(uint64_t ns)
@@ -302,7 +334,8 @@ static void run_job(struct job *j)
 	for (;;) {
 		uint64_t now = monotonic_ns();
 
-		while (inflight < o->iodepth && now < run_end) {
+		while (inflight < o->iodepth && now < __atomic_load_n(&run_end, __ATOMIC_RELAXED) &&
+		       (!o->number_ios || j->issued < o->number_ios)) {
 			unsigned s = 0;
 			uint8_t op = run_rd && (!run_wr || (xorshift(&j->rng) & 1)) ? BLKIF_OP_READ : BLKIF_OP_WRITE;
 			uint64_t blk = run_rnd ? xorshift(&j->rng) % run_blocks : j->seq++ % run_blocks;
@@ -319,6 +352,7 @@ static void run_job(struct job *j)
 			j->slots[s].parts_left = (uint8_t)run_parts;
 			j->slots[s].failed = false;
 			j->slots[s].t0 = now;
+			j->issued++;
 			inflight++;
 			if (o->batch && inflight % o->batch == 0)
 				blkfront_push(bf); /* the backend can start on these while the rest are written */
@@ -344,6 +378,8 @@ static void run_job(struct job *j)
 			inflight--;
 			if (sl->failed) {
 				j->errors++;
+				if (o->stop_on_error) /* every job: no new I/O from now on */
+					__atomic_store_n(&run_end, 0, __ATOMIC_RELAXED);
 				continue;
 			}
 			j->st[d].ios++;
@@ -466,20 +502,12 @@ static int blk_run(struct blk_opts *o)
 	blkfront_disconnect(&jobs[0].bf); /* every queue */
 	for (unsigned j = 1; j < o->numjobs; j++)
 		blkfront_release(&jobs[j].bf);
+	if (o->hold)
+		hold_forever("blk");
 	return errors ? 1 : 0;
 }
 
 /* ---- verify ---- */
-
-/* The pattern word at byte offset off of the disk (the kvm test recomputes it on the host). */
-static uint64_t pattern(uint64_t seed, uint64_t off)
-{
-	uint64_t x = seed + off / 8 + 0x9e3779b97f4a7c15ull;
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
 
 static uint32_t *spread_refs;
 
@@ -507,7 +535,7 @@ static int blk_verify(struct blk_opts *o)
 	setup_slots(slots, SLOTS, o->bs);
 	for (uint64_t b = 0; b < o->blocks; b++) {
 		for (uint64_t w = 0; w < o->bs / 8; w++) {
-			uint64_t off = b * o->bs + w * 8, v = pattern(o->seed, off);
+			uint64_t off = b * o->bs + w * 8, v = blk_pattern(o->seed, off);
 
 			memcpy(slots[0].pages[w * 8 / XENITH_PAGE_SIZE] + (w * 8) % XENITH_PAGE_SIZE, &v, 8);
 		}
@@ -519,7 +547,7 @@ static int blk_verify(struct blk_opts *o)
 	req.id = 0;
 	GUEST_ASSERT_EQ(sync_request(&bf, &req), BLKIF_RSP_OKAY);
 	printf("blk-verify: %lu blocks of %lu bytes written and flushed\n", o->blocks, o->bs);
-	if (o->hold) {
+	if (o->hold == 1) {
 		printf("blk-verify: holding\n");
 		for (;;) {
 			/* Take the disk's last notification, so that blocking blocks. */
@@ -529,8 +557,15 @@ static int blk_verify(struct blk_opts *o)
 		}
 	}
 	if (o->pause_ms) {
+		uint64_t deadline = monotonic_ns() + 60000000000ull;
+
 		printf("blk-verify: pausing %lu ms after %llu kicks\n", o->pause_ms, (unsigned long long)bf.kicks);
 		sleep_ns(o->pause_ms * 1000000ull); /* the disk sits idle (poll mode: its backend goes to sleep) */
+		/* ... and then until the backend asked to be kicked for the next request (a minute at most) */
+		while (__atomic_load_n(&bf.sring->h.req_event, __ATOMIC_ACQUIRE) != (ring_idx_t)(bf.ring.req_prod_pvt + 1)) {
+			GUEST_ASSERT(monotonic_ns() < deadline); /* the backend never asked for a kick */
+			sleep_ns(1000000);
+		}
 	}
 	for (uint64_t b = 0; b < o->blocks; b++) {
 		memset(slots[0].pages[0], 0, XENITH_PAGE_SIZE);
@@ -540,7 +575,7 @@ static int blk_verify(struct blk_opts *o)
 			uint64_t v;
 
 			memcpy(&v, slots[0].pages[w * 8 / XENITH_PAGE_SIZE] + (w * 8) % XENITH_PAGE_SIZE, 8);
-			bad += v != pattern(o->seed, b * o->bs + w * 8);
+			bad += v != blk_pattern(o->seed, b * o->bs + w * 8);
 		}
 	}
 	printf("blk-verify: read back, %llu bad words; %llu kicks\n", (unsigned long long)bad,
@@ -596,7 +631,7 @@ static int blk_verify(struct blk_opts *o)
 				uint64_t v;
 
 				memcpy(&v, page + w * 8, 8);
-				if (v != pattern(o->seed, off + w * 8)) {
+				if (v != blk_pattern(o->seed, off + w * 8)) {
 					badpages++;
 					break;
 				}
@@ -628,6 +663,8 @@ static int blk_verify(struct blk_opts *o)
 		printf("blk-verify: after disconnect, %lu of %lu spread pages still held\n", held, o->spread);
 		GUEST_ASSERT_EQ(held, 0);
 	}
+	if (o->hold == 2 && !bad)
+		hold_forever("blk-verify");
 	return bad ? 1 : 0;
 }
 
@@ -639,6 +676,27 @@ static void expect(struct blkfront *bf, const char *what, const struct blkif_req
 
 	printf("blk-hostile: %s -> %d %s\n", what, got, got == want ? "ok" : "WRONG");
 	GUEST_ASSERT_EQ(got, want);
+}
+
+/*
+ * Prints a token and reads the first page of bf's disk until the host has
+ * written {BLK_ACK_MAGIC, token} there; a minute without it fails.
+ */
+static void wait_for_host(struct blkfront *bf)
+{
+	uint64_t token = rdtsc() | 1, deadline = monotonic_ns() + 60000000000ull, w[2];
+	struct blkif_request req;
+
+	printf("blk-hostile: indices jumped, token=%llu\n", (unsigned long long)token);
+	for (;;) {
+		fill_rw(&req, 1, BLKIF_OP_READ, 0, XENITH_PAGE_SIZE, bf->index);
+		GUEST_ASSERT_EQ(sync_request(bf, &req), BLKIF_RSP_OKAY);
+		memcpy(w, slots[1].pages[0], sizeof(w));
+		if (w[0] == BLK_ACK_MAGIC && w[1] == token)
+			return;
+		GUEST_ASSERT(monotonic_ns() < deadline); /* no answer from the host in the mailbox */
+		sleep_ns(1000000);
+	}
 }
 
 static int blk_hostile(const struct blk_opts *o)
@@ -806,7 +864,10 @@ static int blk_hostile(const struct blk_opts *o)
 		evtchn_send(d0.port);
 	else if (d0.info.mode == XENITH_DISK_MODE_IOEVENTFD)
 		__asm__ volatile("outl %0, %w1" : : "a"(d0.queue), "Nd"((uint16_t)d0.info.doorbell_port));
-	sleep_ns(50000000);
+	if (o->mailbox)
+		wait_for_host(&d1); /* the host answers once the backend has seen the indices */
+	else
+		sleep_ns(50000000); /* the backend has most likely seen them by then */
 	GUEST_ASSERT(!blkif_front_pending_rsps(&d0.ring)); /* nothing answered on the broken ring */
 	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 1);
 	expect(&d1, "disk 1 still serves after disk 0's ring broke", &req, BLKIF_RSP_OKAY);

@@ -24,18 +24,18 @@
  *
  * mailbox=D sample=N: after every N-th cycle, with the data disks
  * disconnected, prints "blk-churn: wait cycle=C token=T free=F" and polls
- * the first page of disk D until the host writes back {CHURN_ACK_MAGIC, T}
+ * the first page of disk D until the host writes back {BLK_ACK_MAGIC, T}
  * there: the host samples the VMM at the same point of every cycle.
  * leave=1: at the very end, connect again and end with requests in flight.
  * reboot=1: end by asking for a reboot instead of powering off.
  */
 #include "assert.h"
+#include "blkpattern.h"
 #include "blkfront.h"
 #include "hypercall.h"
 
 #define MAX_DISKS 4u
 #define MAX_DEPTH 32u /* the ring's slots */
-#define CHURN_ACK_MAGIC 0x6b63612d6b616f73ull /* "soak-ack", little-endian */
 
 struct cdisk {
 	struct xenith_disk_info info;
@@ -93,16 +93,6 @@ static bool parse(const char *p, struct churn_opts *o)
 			p++;
 	}
 	return true;
-}
-
-/* The pattern word at byte offset off (the host's soak check recomputes it). */
-static uint64_t pattern(uint64_t seed, uint64_t off)
-{
-	uint64_t x = seed + off / 8 + 0x9e3779b97f4a7c15ull;
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
 }
 
 /* Page i of queue q, allocated once and granted while ref is 0. */
@@ -276,7 +266,7 @@ static int handshake(unsigned long cycle, const struct churn_opts *o)
 			return -1;
 		}
 		memcpy(w, mbox_page, sizeof(w));
-		if (w[0] == CHURN_ACK_MAGIC && w[1] == token)
+		if (w[0] == BLK_ACK_MAGIC && w[1] == token)
 			return 0;
 		if (monotonic_ns() > deadline) {
 			printf("blk-churn: no answer in the mailbox (disk %lu) within %lu ms; the host must "
@@ -301,7 +291,7 @@ static uint64_t verify_disk(struct cdisk *c, unsigned k, const struct churn_opts
 	pg = c->page[0][0];
 	for (uint64_t b = 0; b < o->blocks; b++) {
 		for (unsigned w = 0; w < XENITH_PAGE_SIZE / 8; w++) {
-			uint64_t v = pattern(o->seed, base + b * XENITH_PAGE_SIZE + w * 8);
+			uint64_t v = blk_pattern(o->seed, base + b * XENITH_PAGE_SIZE + w * 8);
 
 			memcpy(pg + w * 8, &v, 8);
 		}
@@ -319,7 +309,7 @@ static uint64_t verify_disk(struct cdisk *c, unsigned k, const struct churn_opts
 			uint64_t v;
 
 			memcpy(&v, pg + w * 8, 8);
-			bad += v != pattern(o->seed, base + b * XENITH_PAGE_SIZE + w * 8);
+			bad += v != blk_pattern(o->seed, base + b * XENITH_PAGE_SIZE + w * 8);
 		}
 	}
 	hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_DISCONNECT, k, 0);

@@ -199,14 +199,18 @@ int domain_disks_json(struct domain *d, char *buf, size_t size)
 				     "%s{\"disk\":%u,\"queue\":%u,\"path\":\"%s\",\"mode\":\"%s\",\"ro\":%s,"
 				     "\"connected\":%s,\"broken\":%s,\"persistent\":%s,\"persistent_maps\":%llu,"
 				     "\"requests\":%llu,\"reads\":%llu,\"writes\":%llu,\"flushes\":%llu,"
-				     "\"discards\":%llu,\"errors\":%llu,\"bad_requests\":%llu}",
+				     "\"datasyncs\":%llu,\"discards\":%llu,\"errors\":%llu,\"bad_requests\":%llu,"
+				     "\"copied\":%llu,\"in_place\":%llu,\"read_bytes\":%llu,\"write_bytes\":%llu}",
 				     (i || q) ? "," : "", i, q, path, disk_mode_name(dc->mode),
 				     dc->ro ? "true" : "false", st.connected ? "true" : "false",
 				     st.broken ? "true" : "false", st.persistent ? "true" : "false",
 				     (unsigned long long)st.persistent_maps, (unsigned long long)st.requests,
 				     (unsigned long long)st.reads, (unsigned long long)st.writes,
-				     (unsigned long long)st.flushes, (unsigned long long)st.discards,
-				     (unsigned long long)st.errors, (unsigned long long)st.bad_requests);
+				     (unsigned long long)st.flushes, (unsigned long long)st.datasyncs,
+				     (unsigned long long)st.discards, (unsigned long long)st.errors,
+				     (unsigned long long)st.bad_requests, (unsigned long long)st.copied,
+				     (unsigned long long)st.in_place, (unsigned long long)st.read_bytes,
+				     (unsigned long long)st.write_bytes);
 			n += k < 0 ? size : (size_t)k;
 		}
 	}

@@ -97,6 +97,7 @@ struct blkback {
 	atomic_bool stop, broken;
 
 	_Atomic uint64_t st_requests, st_errors, st_bad, st_reads, st_writes, st_flushes, st_discards;
+	_Atomic uint64_t st_datasyncs, st_copied, st_in_place, st_read_bytes, st_write_bytes;
 	_Atomic uint64_t st_pmaps;  /* persistent mappings held; only the backend thread changes it */
 };
 
@@ -385,6 +386,11 @@ void blkback_get_stats(const struct blkback *b, struct blkback_stats *st)
 	st->writes = atomic_load(&b->st_writes);
 	st->flushes = atomic_load(&b->st_flushes);
 	st->discards = atomic_load(&b->st_discards);
+	st->datasyncs = atomic_load(&b->st_datasyncs);
+	st->copied = atomic_load(&b->st_copied);
+	st->in_place = atomic_load(&b->st_in_place);
+	st->read_bytes = atomic_load(&b->st_read_bytes);
+	st->write_bytes = atomic_load(&b->st_write_bytes);
 	st->persistent_maps = atomic_load(&b->st_pmaps);
 	st->connected = b->running;
 	st->persistent = b->persistent;
@@ -546,6 +552,8 @@ static void start(struct blkback *b, struct inflight *s)
 		finish(b, s, BLKIF_RSP_ERROR);
 		return;
 	}
+	if (s->req.operation == BLKIF_OP_READ || s->req.operation == BLKIF_OP_WRITE)
+		atomic_fetch_add(s->zero_copy ? &b->st_in_place : &b->st_copied, 1);
 	switch (s->req.operation) {
 	case BLKIF_OP_READ:
 		atomic_fetch_add(&b->st_reads, 1);
@@ -589,12 +597,17 @@ static void complete(struct blkback *b, struct inflight *s, int res)
 		else if (s->req.operation == BLKIF_OP_READ && !s->zero_copy &&
 			 !copy_segments(b, s, GRANT_TO_GUEST))
 			st = BLKIF_RSP_ERROR;
+		else
+			atomic_fetch_add(s->req.operation == BLKIF_OP_READ ? &b->st_read_bytes : &b->st_write_bytes,
+					 (uint64_t)res);
 		break;
 	default:
 		if (res == -EOPNOTSUPP)
 			st = BLKIF_RSP_EOPNOTSUPP;
 		else if (res < 0)
 			st = BLKIF_RSP_ERROR;
+		else if (s->req.operation == BLKIF_OP_FLUSH_DISKCACHE)
+			atomic_fetch_add(&b->st_datasyncs, 1); /* before finish() writes the response */
 		break;
 	}
 	finish(b, s, st);

@@ -47,6 +47,9 @@ struct blkback_config {
 
 struct blkback_stats {
 	uint64_t requests, errors, bad_requests, reads, writes, flushes, discards;
+	uint64_t datasyncs;       /* flushes whose fdatasync completed, counted before their response */
+	uint64_t copied, in_place; /* reads and writes through bounce buffers (grant copies) / in granted pages */
+	uint64_t read_bytes, write_bytes; /* moved by reads and writes that succeeded */
 	uint64_t persistent_maps; /* grant mappings held for the connection */
 	bool connected, persistent, broken;
 };

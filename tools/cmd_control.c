@@ -276,8 +276,11 @@ int cmd_disks(int argc, char **argv)
 		"Lists the domain's virtual disks, one line per queue (ring): mode, state\n"
 		"(connected or not, broken when the guest's ring indices were impossible),\n"
 		"grants (persistent: mappings the backend holds; copy), and the backend's\n"
-		"counters: requests, reads, writes, flushes, discards, error responses (of\n"
-		"which bad requests).  --json prints the VMM's JSON reply instead." };
+		"counters: requests, reads, writes (COPIED: how many of them went through\n"
+		"grant copies rather than straight into granted pages), flushes (SYNCED:\n"
+		"those whose fdatasync completed before the response), discards, error\n"
+		"responses (of which bad requests).  --json prints the VMM's JSON reply\n"
+		"instead, with the bytes read and written too." };
 	char dir[PATH_MAX], name[XENITH_NAME_MAX], err[160];
 	struct parsed p;
 	struct jv *doc;
@@ -310,9 +313,9 @@ int cmd_disks(int argc, char **argv)
 	if (disks->n == 0)
 		printf("%s has no virtual disks\n", name);
 	else
-		printf("%-4s %-5s %-9s %-9s %-10s %10s %10s %10s %7s %8s %7s %5s  %s\n", "DISK", "QUEUE",
-		       "MODE", "STATE", "GRANTS", "REQUESTS", "READS", "WRITES", "FLUSHES", "DISCARDS",
-		       "ERRORS", "BAD", "PATH");
+		printf("%-4s %-5s %-9s %-9s %-10s %10s %10s %10s %10s %7s %7s %8s %7s %5s  %s\n", "DISK",
+		       "QUEUE", "MODE", "STATE", "GRANTS", "REQUESTS", "READS", "WRITES", "COPIED", "FLUSHES",
+		       "SYNCED", "DISCARDS", "ERRORS", "BAD", "PATH");
 	for (size_t i = 0; i < disks->n; i++) {
 		const struct jv *q = &disks->items[i];
 		char grants[24];
@@ -325,10 +328,11 @@ int cmd_disks(int argc, char **argv)
 			snprintf(grants, sizeof(grants), "pers %.0f", jv_num(q, "persistent_maps", 0));
 		else
 			snprintf(grants, sizeof(grants), "copy");
-		printf("%-4.0f %-5.0f %-9s %-9s %-10s %10.0f %10.0f %10.0f %7.0f %8.0f %7.0f %5.0f  %s%s\n",
+		printf("%-4.0f %-5.0f %-9s %-9s %-10s %10.0f %10.0f %10.0f %10.0f %7.0f %7.0f %8.0f %7.0f %5.0f  %s%s\n",
 		       jv_num(q, "disk", 0), jv_num(q, "queue", 0), jv_str(q, "mode", "?"), state, grants,
 		       jv_num(q, "requests", 0), jv_num(q, "reads", 0), jv_num(q, "writes", 0),
-		       jv_num(q, "flushes", 0), jv_num(q, "discards", 0), jv_num(q, "errors", 0),
+		       jv_num(q, "copied", 0), jv_num(q, "flushes", 0), jv_num(q, "datasyncs", 0),
+		       jv_num(q, "discards", 0), jv_num(q, "errors", 0),
 		       jv_num(q, "bad_requests", 0), jv_str(q, "path", "?"), jv_bool(q, "ro", false) ? " (ro)" : "");
 	}
 	jv_free(doc);

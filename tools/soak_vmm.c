@@ -16,22 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blkpattern.h"
 #include "xenith.h"
 
 #define MAILBOX_BYTES 4096
-#define CHURN_ACK_MAGIC 0x6b63612d6b616f73ull /* "soak-ack": guest/blkchurn.c */
 #define VERIFY_SEED 7
 #define VERIFY_BLOCKS 16
-
-/* The guest's pattern (guest/blkchurn.c), recomputed from its definition. */
-static uint64_t pattern(uint64_t seed, uint64_t off)
-{
-	uint64_t v = seed + off / 8 + 0x9e3779b97f4a7c15ull;
-
-	v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ull;
-	v = (v ^ (v >> 27)) * 0x94d049bb133111ebull;
-	return v ^ (v >> 31);
-}
 
 /* The verify pass's blocks in the disk's second half, read back by the host: bad words. */
 static long host_verify(const char *path)
@@ -48,7 +38,7 @@ static long host_verify(const char *path)
 			break;
 		}
 		for (unsigned i = 0; i < 512; i++)
-			bad += w[i] != pattern(VERIFY_SEED, base + b * sizeof(w) + i * 8);
+			bad += w[i] != blk_pattern(VERIFY_SEED, base + b * sizeof(w) + i * 8);
 	}
 	close(fd);
 	return bad;
@@ -56,7 +46,7 @@ static long host_verify(const char *path)
 
 static int ack(int mbox_fd, uint64_t token)
 {
-	uint64_t w[2] = { CHURN_ACK_MAGIC, token };
+	uint64_t w[2] = { BLK_ACK_MAGIC, token };
 
 	return pwrite(mbox_fd, w, sizeof(w), 0) == (ssize_t)sizeof(w) ? 0 : -errno;
 }

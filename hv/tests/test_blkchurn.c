@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "blkpattern.h"
 #include "harness.h"
 
-#define ACK_MAGIC 0x6b63612d6b616f73ull /* "soak-ack", as guest/blkchurn.c expects it */
 #define DISK_BYTES (8 << 20)
 
 static struct proc P;
@@ -31,7 +31,7 @@ static void make_file(char *path, size_t size, const char *name, off_t bytes)
 {
 	int fd;
 
-	snprintf(path, size, "%s/%s", harness_run_dir(), name);
+	harness_path(path, size, name);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, bytes), 0);
@@ -57,29 +57,21 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The guest's pattern (guest/blkchurn.c), written out again from its definition. */
-static uint64_t pattern(uint64_t seed, uint64_t off)
-{
-	uint64_t x = seed + off / 8 + 0x9e3779b97f4a7c15ull;
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 /* The verify pass's blocks (4 KiB each from the disk's middle) hold the pattern on the host. */
 static void host_verifies(const char *path, uint64_t seed, unsigned blocks)
 {
-	uint64_t base = DISK_BYTES / 2, w, bad = 0;
+	uint64_t base = DISK_BYTES / 2, w, bad = 0, blank = 0;
 	int fd = open(path, O_RDONLY);
 
 	assert_true(fd >= 0);
 	for (uint64_t off = base; off < base + blocks * 4096ull; off += 8) {
 		assert_int_equal(pread(fd, &w, 8, (off_t)off), 8);
-		bad += w != pattern(seed, off);
+		bad += w != blk_pattern(seed, off);
+		blank += w == 0; /* a pattern of zeroes would match an untouched disk */
 	}
 	close(fd);
 	assert_int_equal(bad, 0);
+	assert_int_equal(blank, 0);
 }
 
 /* The summary's counts: requests, answered before, during, never. */
@@ -160,7 +152,7 @@ static void ack(unsigned long cycle)
 	assert_true(proc_wait_output(&P, needle, 30));
 	s = strstr(P.out, needle);
 	assert_int_equal(sscanf(s + strlen(needle), "%llu", &token), 1);
-	w[0] = ACK_MAGIC;
+	w[0] = BLK_ACK_MAGIC;
 	w[1] = token;
 	fd = open(mbox, O_WRONLY);
 	assert_true(fd >= 0);

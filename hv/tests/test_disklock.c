@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,39 +25,58 @@
 static char dir[64], img[128], other[128];
 static pid_t child;
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes the test's directory and everything in it; 0 or -1. */
+static int remove_dir(void)
+{
+	int r = dir[0] ? nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS) : 0;
+
+	dir[0] = 0;
+	return r < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static int make_image(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int r = fd >= 0 && ftruncate(fd, 1 << 20) == 0 ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* A fresh directory with two 1 MiB images; a failed setup leaves nothing (CMocka skips teardown then). */
 static int setup(void **state)
 {
-	int fd;
-
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/xenith-disklock-XXXXXX");
-	if (!mkdtemp(dir))
+	if (!mkdtemp(dir)) {
+		dir[0] = 0;
 		return -1;
+	}
 	snprintf(img, sizeof(img), "%s/a.img", dir);
 	snprintf(other, sizeof(other), "%s/b.img", dir);
-	fd = open(img, O_RDWR | O_CREAT, 0600);
-	if (fd < 0 || ftruncate(fd, 1 << 20) < 0)
+	if (make_image(img) < 0 || make_image(other) < 0) {
+		remove_dir();
 		return -1;
-	close(fd);
-	fd = open(other, O_RDWR | O_CREAT, 0600);
-	if (fd < 0 || ftruncate(fd, 1 << 20) < 0)
-		return -1;
-	close(fd);
+	}
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	if (child > 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 		child = 0;
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return remove_dir();
 }
 
 /* Opens and locks path into l; returns what disk_lock_take returned, msg the message. */
