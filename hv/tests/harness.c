@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "harness.h"
 
+#include "kvm.h"
+#include "trap.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -450,7 +453,12 @@ int run_xenith(struct proc *p, double timeout_s, const char *const *args)
 
 bool harness_host_runs_cpl0(void)
 {
-	return access("/sys/module/kvm_intel", F_OK) == 0 || access("/sys/module/kvm_amd", F_OK) == 0;
+	return trap_host_supported();
+}
+
+const char *harness_kvm_module(void)
+{
+	return kvm_vendor_module();
 }
 
 void proc_kill(struct proc *p)

@@ -39,6 +39,8 @@ void harness_require_kvm(void);
 
 /* True when the host's KVM runs CPL-0 guest code natively (kvm_intel, kvm_amd loaded). */
 bool harness_host_runs_cpl0(void);
+/* The KVM vendor module this host runs ("kvm_pvm", "kvm_intel", "kvm_amd"), as xenith finds it. */
+const char *harness_kvm_module(void);
 /*
  * A fresh run directory for this test process (BASE/run, 0700); sets
  * XENITH_RUN_DIR.  BASE (/tmp/xenith-test-XXXXXX) is removed at exit unless

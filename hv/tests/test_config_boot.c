@@ -302,11 +302,6 @@ static void write_bzimage(const char *path, uint16_t version)
 	write_bzimage_with(path, version, 0x7fffffff);
 }
 
-static bool host_is_pvm(void)
-{
-	return access("/sys/module/kvm_pvm", F_OK) == 0;
-}
-
 static void test_linux_kernel_with_old_boot_protocol_is_refused(void **state)
 {
 	char path[256];
@@ -324,7 +319,7 @@ static void test_linux_kernel_on_pvm_host_fails_at_once_saying_why(void **state)
 	char path[256];
 
 	(void)state;
-	if (!host_is_pvm())
+	if (strcmp(harness_kvm_module(), "kvm_pvm") != 0)
 		SKIP_BECAUSE("not a PVM host: real kernels boot here (the lab's linux_guest test)");
 	harness_path(path, sizeof(path), "bzImage");
 	write_bzimage(path, 0x020f);
