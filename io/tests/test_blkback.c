@@ -268,6 +268,8 @@ static int tocttou_setup(void **state)
 	cfg.path = T.path;
 	if (blkback_open(&cfg, &T.b, msg, sizeof(msg)) < 0)
 		fail_msg("%s", msg);
+	unlink(T.path); /* both hold it open: nothing is left behind, even if the test is killed */
+	T.path[0] = 0;
 	T.done_fd = eventfd(0, EFD_CLOEXEC);
 	assert_true(T.done_fd >= 0);
 
@@ -303,10 +305,10 @@ static int tocttou_teardown(void **state)
 		grant_table_fini(&T.gt);
 	if (T.done_fd >= 0)
 		close(T.done_fd);
-	if (T.disk_fd >= 0) {
+	if (T.disk_fd >= 0)
 		close(T.disk_fd);
+	if (T.path[0])
 		unlink(T.path);
-	}
 	if (T.mem && T.mem != MAP_FAILED)
 		munmap(T.mem, G_PAGES * 4096ull);
 	return 0;
