@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * kvm tier: `xenith bench` end to end on a small selection (the figures
- * themselves are the benchmark's business, not a test's), and the errors of
- * `xenith bench` and `xenith bench compare` on bad input.
+ * themselves are the benchmark's business, not a test's); `compare` on a real
+ * difference in each direction, `report` and `list` against what their help
+ * promises; the errors of `xenith bench` and its subcommands on bad input.
+ *
+ * Every test works in a results directory of its own (harness_tmpdir(),
+ * removed at exit) and stands alone: the tests that need a real run's
+ * document get it from real_run(), made by whichever test asks first.
  */
-#include <dirent.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,79 +22,166 @@
 #include <cmocka.h>
 
 #include "harness.h"
-
+#include "jsondoc.h"
+#include "result.h"
+#include "testutil.h"
 
 static struct proc P;
-static char results[256], first[512];
 
-/* The newest .json in the results directory. */
-static void find_result(char *out, size_t size)
+/* A results directory of the test's own: harness_tmpdir()/name, created empty. */
+static const char *own_dir(char *buf, size_t size, const char *name)
 {
-	DIR *d = opendir(results);
-	struct dirent *de;
-
-	assert_non_null(d);
-	out[0] = 0;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-
-		/* run documents are named after their date; the exports are not */
-		if (n > 5 && !strcmp(de->d_name + n - 5, ".json") && !strstr(de->d_name, "partial") &&
-		    de->d_name[0] >= '0' && de->d_name[0] <= '9')
-			snprintf(out, size, "%s/%s", results, de->d_name);
-	}
-	closedir(d);
-	assert_true(out[0] != 0);
+	harness_path(buf, size, name);
+	if (mkdir(buf, 0700) < 0)
+		fail_msg("mkdir %s: %m (each test uses its own directory once)", buf);
+	return buf;
 }
 
-/* The whole file in buf (NUL-terminated); fails the test when it cannot be read. */
-static void read_into(const char *path, char *buf, size_t size)
+/*
+ * A real run's document: one lower-is-better case (compute/crc32), one
+ * higher-is-better (memory/copy) and an exit cost, ten samples each, in a
+ * directory of its own.  Made once per process, by whichever test asks first.
+ */
+static const char *real_run(void)
 {
-	FILE *f = fopen(path, "r");
-	size_t n;
+	static char doc[512];
+	static struct proc F; /* not P: a test may be between a RUN and its checks */
+	char dir[256];
 
-	if (!f)
-		fail_msg("cannot read %s", path);
-	n = fread(buf, 1, size - 1, f);
-	fclose(f);
-	buf[n] = 0;
+	if (doc[0])
+		return doc;
+	harness_path(dir, sizeof(dir), "real-run");
+	if (RUN(&F, 300, "bench", "compute/crc32", "memory/copy", "exit/hypercall", "--repeat", "10",
+		"--warmup", "0", "--out", dir) != 0)
+		fail_msg("the run for the other tests failed (%d): %s", F.status, F.err);
+	test_newest_result(dir, doc, sizeof(doc));
+	return doc;
+}
+
+static void read_run(struct bench_run *r, const char *path)
+{
+	struct errbuf eb;
+
+	if (bench_run_read(r, path, &eb) < 0)
+		fail_msg("%s", eb.msg);
+}
+
+static void write_run(const struct bench_run *r, const char *path)
+{
+	struct errbuf eb;
+
+	if (bench_run_write(r, path, &eb) < 0)
+		fail_msg("%s", eb.msg);
+}
+
+static struct bench_series *series(struct bench_run *r, const char *suite, const char *name,
+				   const char *mode)
+{
+	struct bench_series *s = (struct bench_series *)bench_run_find(r, suite, name, mode);
+
+	if (!s)
+		fail_msg("the run has no series %s/%s/%s", suite, name, mode);
+	return s;
+}
+
+/* A factor that separates a series from itself scaled by it: 1.5 times its max/min. */
+static double separating_factor(const struct bench_series *s)
+{
+	assert_true(s->sum.min > 0);
+	return 1.5 * s->sum.max / s->sum.min;
+}
+
+static void scale(struct bench_series *s, double k)
+{
+	for (size_t i = 0; i < s->n; i++)
+		s->samples[i] *= k;
+}
+
+/*
+ * base: the real run; new: the same run with one guest series' samples
+ * multiplied (up) or divided by a separating factor, returned in *k_out as
+ * the ratio new/base; both written to dir.
+ */
+static void craft_pair(const char *dir, const char *suite, const char *name, double *k_out, bool up,
+		       char *base, char *cur, size_t size)
+{
+	struct bench_run r;
+	struct bench_series *s;
+	double k;
+
+	read_run(&r, real_run());
+	s = series(&r, suite, name, "guest");
+	k = separating_factor(s);
+	snprintf(base, size, "%s/base.json", dir);
+	snprintf(cur, size, "%s/new.json", dir);
+	write_run(&r, base);
+	scale(s, up ? k : 1 / k);
+	bench_run_finish(&r);
+	write_run(&r, cur);
+	bench_run_free(&r);
+	*k_out = up ? k : 1 / k;
+}
+
+/* compare's line for suite/name/guest: the ratio it printed and its verdict. */
+static void compare_line(const char *out, const char *suite, const char *name, double *ratio,
+			 char *verdict, size_t size)
+{
+	char head[64];
+	const char *l;
+
+	snprintf(head, sizeof(head), "%-8s %-16s %-6s ", suite, name, "guest");
+	l = strstr(out, head);
+	if (!l)
+		fail_msg("compare printed no line for %s/%s/guest:\n%s", suite, name, out);
+	{
+		double b, n, lo, hi, p;
+		char v[32];
+
+		if (sscanf(l + strlen(head), "%lf %lf %lf [%lf, %lf] %lf %31[a-z ]", &b, &n, ratio, &lo, &hi,
+			   &p, v) != 7)
+			fail_msg("cannot read compare's line: %.120s", l);
+		snprintf(verdict, size, "%s", v);
+	}
 }
 
 static void test_bench_runs_guest_and_native_and_archives_a_document(void **state)
 {
-	char path[512];
-	static char buf[65536];
+	char dir[256], path[512];
+	char *buf;
 
 	(void)state;
+	own_dir(dir, sizeof(dir), "archive");
 	assert_int_equal(RUN(&P, 300, "bench", "compute", "exit", "--quick", "--repeat", "2",
-			     "--warmup", "0", "--out", results), 0);
+			     "--warmup", "0", "--out", dir), 0);
 	/* the table has both columns for every compute case and every exit cost */
 	assert_non_null(strstr(P.out, "crc32"));
 	assert_non_null(strstr(P.out, "matmul"));
 	assert_non_null(strstr(P.out, "hypercall"));
 	assert_non_null(strstr(P.out, "getppid"));
 	assert_non_null(strstr(P.out, "shmem-rtt"));
-	find_result(path, sizeof(path));
-	snprintf(first, sizeof(first), "%s", path);
-	read_into(path, buf, sizeof(buf));
+	test_newest_result(dir, path, sizeof(path));
+	buf = test_read_file(path, NULL);
 	assert_non_null(strstr(buf, "\"schema\": \"xenith-bench/1\""));
 	assert_non_null(strstr(buf, "\"mode\": \"guest\""));
 	assert_non_null(strstr(buf, "\"mode\": \"native\""));
 	assert_non_null(strstr(buf, "\"kvm_module\""));
 	assert_non_null(strstr(buf, "\"p95\""));
-	snprintf(path, sizeof(path), "%s/index.sqlite", results);
+	free(buf);
+	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
 	assert_int_equal(access(path, R_OK), 0);
 	/* the report and the dashboard exports are written with every run */
-	snprintf(path, sizeof(path), "%s/report.html", results);
-	read_into(path, buf, sizeof(buf));
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	buf = test_read_file(path, NULL);
 	assert_non_null(strstr(buf, "<svg"));
 	assert_non_null(strstr(buf, "Exit-cost ladder"));
 	assert_null(strstr(buf, "<script"));
-	snprintf(path, sizeof(path), "%s/latest.openmetrics", results);
-	read_into(path, buf, sizeof(buf));
+	free(buf);
+	snprintf(path, sizeof(path), "%s/latest.openmetrics", dir);
+	buf = test_read_file(path, NULL);
 	assert_non_null(strstr(buf, "xenith_bench{suite=\"compute\",case=\"crc32\",mode=\"guest\""));
 	assert_non_null(strstr(buf, "# EOF\n"));
-	snprintf(path, sizeof(path), "%s/latest-github-smaller.json", results);
+	free(buf);
+	snprintf(path, sizeof(path), "%s/latest-github-smaller.json", dir);
 	assert_int_equal(access(path, R_OK), 0);
 }
 
@@ -117,33 +209,234 @@ static void test_density_boots_idle_domains_and_bare_vms(void **state)
 
 static void test_compare_of_a_run_with_itself_finds_no_change(void **state)
 {
+	struct bench_run r;
+	char want[64];
+	unsigned comparable = 0;
+
 	(void)state;
-	assert_int_equal(RUN(&P, 60, "bench", "compare", first, first), 0);
-	assert_non_null(strstr(P.out, "0 slower, 0 faster"));
+	read_run(&r, real_run());
+	for (size_t i = 0; i < r.nr_series; i++)
+		comparable += r.series[i].n >= 2;
+	bench_run_free(&r);
+	assert_true(comparable >= 6);
+	assert_int_equal(RUN(&P, 60, "bench", "compare", real_run(), real_run()), 0);
+	snprintf(want, sizeof(want), "0 slower, 0 faster, %u no change, 0 without a baseline", comparable);
+	if (!strstr(P.out, want))
+		fail_msg("compare of a run with itself lacks '%s':\n%s", want, P.out);
+}
+
+/* A lower-is-better case whose samples all grew: 'slower', exit status 1 (a regression). */
+static void test_compare_reports_a_slower_case_and_exits_1(void **state)
+{
+	char dir[256], base[512], cur[512], verdict[32];
+	double k, ratio;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "compare-slower");
+	craft_pair(dir, "compute", "crc32", &k, true, base, cur, sizeof(base));
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur), 1);
+	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "slower");
+	assert_true(fabs(ratio - k) <= 0.001 * k + 0.0005); /* printed with 3 decimals */
+	if (!strstr(P.out, "1 slower, 0 faster"))
+		fail_msg("the summary does not count one slower case:\n%s", P.out);
+}
+
+/* The same case the other way: 'faster', exit status 0. */
+static void test_compare_reports_a_faster_case_and_exits_0(void **state)
+{
+	char dir[256], base[512], cur[512], verdict[32];
+	double k, ratio;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "compare-faster");
+	craft_pair(dir, "compute", "crc32", &k, false, base, cur, sizeof(base));
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur), 0);
+	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "faster");
+	assert_true(fabs(ratio - k) <= 0.001 * k + 0.0005);
+	if (!strstr(P.out, "0 slower, 1 faster"))
+		fail_msg("the summary does not count one faster case:\n%s", P.out);
+}
+
+/* For a higher-is-better case (GB/s) the direction turns: more is faster, less is slower. */
+static void test_compare_direction_follows_higher_is_better(void **state)
+{
+	char dir[256], base[512], cur[512], verdict[32];
+	double k, ratio;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "compare-higher");
+	craft_pair(dir, "memory", "copy", &k, true, base, cur, sizeof(base));
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur), 0);
+	compare_line(P.out, "memory", "copy", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "faster");
+	assert_int_equal(RUN(&P, 60, "bench", "compare", cur, base), 1); /* and back */
+	compare_line(P.out, "memory", "copy", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "slower");
+}
+
+/* The value an export gives a series: its median, as the run document has it. */
+static void check_github_export(const char *path, const struct bench_run *r, bool higher)
+{
+	char *text = test_read_file(path, NULL), err[128], name[128];
+	struct jv *v = jv_parse(text, err, sizeof(err));
+	size_t want = 0;
+
+	if (!v || v->type != JV_ARR)
+		fail_msg("%s is not a JSON array: %s", path, v ? "" : err);
+	for (size_t i = 0; i < r->nr_series; i++) {
+		const struct bench_series *s = &r->series[i];
+		bool found = false;
+
+		snprintf(name, sizeof(name), "%s/%s (%s)", s->suite, s->name, s->mode);
+		for (size_t j = 0; j < v->n; j++) {
+			if (strcmp(jv_str(&v->items[j], "name", ""), name))
+				continue;
+			found = true;
+			assert_string_equal(jv_str(&v->items[j], "unit", ""), s->unit);
+			if (fabs(jv_num(&v->items[j], "value", NAN) - s->sum.median) > 1e-5 * fabs(s->sum.median))
+				fail_msg("%s: %s has %g, the run's median is %g", path, name,
+					 jv_num(&v->items[j], "value", NAN), s->sum.median);
+		}
+		if (found != (s->higher_is_better == higher))
+			fail_msg("%s: %s is %s, and it is %s-is-better", path, name,
+				 found ? "there" : "missing", s->higher_is_better ? "higher" : "lower");
+		want += found;
+	}
+	assert_int_equal(v->n, want); /* nothing that is not in the run */
+	jv_free(v);
+	free(text);
+}
+
+/*
+ * `bench report DOC --out DIR` writes DIR/report.html and the three exports
+ * for DOC: every series of the run, each in the export of its direction,
+ * with its median.
+ */
+static void test_report_writes_the_report_and_exports_for_a_document(void **state)
+{
+	char dir[256], path[512], line[256];
+	char *text;
+	struct bench_run r;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "report");
+	read_run(&r, real_run());
+	assert_int_equal(RUN(&P, 60, "bench", "report", real_run(), "--out", dir), 0);
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	text = test_read_file(path, NULL);
+	assert_non_null(strstr(text, "<svg"));
+	assert_null(strstr(text, "<script")); /* self-contained */
+	for (size_t i = 0; i < r.nr_series; i++)
+		if (!strstr(text, r.series[i].name))
+			fail_msg("report.html does not mention %s", r.series[i].name);
+	free(text);
+	snprintf(path, sizeof(path), "%s/latest-github-smaller.json", dir);
+	check_github_export(path, &r, false);
+	snprintf(path, sizeof(path), "%s/latest-github-bigger.json", dir);
+	check_github_export(path, &r, true);
+	snprintf(path, sizeof(path), "%s/latest.openmetrics", dir);
+	text = test_read_file(path, NULL);
+	for (size_t i = 0; i < r.nr_series; i++) {
+		const struct bench_series *s = &r.series[i];
+		const char *l;
+		double v;
+
+		snprintf(line, sizeof(line), "xenith_bench{suite=\"%s\",case=\"%s\",mode=\"%s\",unit=\"%s\","
+			 "stat=\"median\",", s->suite, s->name, s->mode, s->unit);
+		l = strstr(text, line);
+		if (!l || !(l = strchr(l, '}')) || sscanf(l + 1, "%lf", &v) != 1)
+			fail_msg("latest.openmetrics has no median of %s/%s/%s", s->suite, s->name, s->mode);
+		if (fabs(v - s->sum.median) > 1e-6 * fabs(s->sum.median))
+			fail_msg("latest.openmetrics: %s/%s/%s median %g, the run's is %g", s->suite, s->name,
+				 s->mode, v, s->sum.median);
+	}
+	assert_non_null(strstr(text, "# EOF\n"));
+	free(text);
+	bench_run_free(&r);
+}
+
+/* Without DOC: the newest run in the archive (documents are named after their date). */
+static void test_report_without_a_document_takes_the_newest_run(void **state)
+{
+	char dir[256], older[512], newer[512], path[512];
+	struct bench_run r;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "report-newest");
+	read_run(&r, real_run());
+	snprintf(older, sizeof(older), "%s/2026-01-01T00-00-00Z-older.json", dir);
+	write_run(&r, older);
+	scale(series(&r, "compute", "crc32", "guest"), 1000); /* a median no real run has */
+	bench_run_finish(&r);
+	snprintf(newer, sizeof(newer), "%s/2026-01-02T00-00-00Z-newer.json", dir);
+	write_run(&r, newer);
+	assert_int_equal(RUN(&P, 60, "bench", "report", "--out", dir), 0);
+	snprintf(path, sizeof(path), "%s/latest-github-smaller.json", dir);
+	check_github_export(path, &r, false); /* the newer run's medians, not the older's */
+	bench_run_free(&r);
+	/* an archive with no run in it: an error that says to run first */
+	own_dir(dir, sizeof(dir), "report-empty");
+	assert_int_not_equal(RUN(&P, 60, "bench", "report", "--out", dir), 0);
+	assert_non_null(strstr(P.err, "no result documents"));
+}
+
+/*
+ * `bench list` lists every suite's cases: each case a run of those suites
+ * recorded is there with the unit and direction the run has, and the cases
+ * that --quick leaves out are marked.
+ */
+static void test_list_shows_every_case_with_its_unit_and_direction(void **state)
+{
+	struct bench_run r;
+	static const char *const suites[] = { "compute", "memory", "exit", "blk", "soak" };
+	char line[128];
+
+	(void)state;
+	read_run(&r, real_run());
+	assert_int_equal(RUN(&P, 60, "bench", "list"), 0);
+	assert_non_null(strstr(P.out, "suite    case             unit       quick  better"));
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		snprintf(line, sizeof(line), "\n%-8s ", suites[i]);
+		if (!strstr(P.out, line))
+			fail_msg("bench list shows no case of suite %s", suites[i]);
+	}
+	for (size_t i = 0; i < r.nr_series; i++) {
+		const struct bench_series *s = &r.series[i];
+
+		if (strcmp(s->mode, "guest"))
+			continue; /* native series of the exit suite are analogues, not cases */
+		snprintf(line, sizeof(line), "%-8s %-16s %-10s %-6s %s", s->suite, s->name, s->unit, "yes",
+			 s->higher_is_better ? "higher" : "lower");
+		if (!strstr(P.out, line))
+			fail_msg("bench list lacks '%s':\n%s", line, P.out);
+	}
+	bench_run_free(&r);
+	/* named but not quick (test_named_case_runs_only_that_case runs it by name) */
+	assert_non_null(strstr(P.out, "memory   latency-256K     ns/load    no "));
 }
 
 static void test_bench_bad_input_is_refused_clearly(void **state)
 {
-	char path[512];
+	char dir[256], path[512];
 
 	(void)state;
+	own_dir(dir, sizeof(dir), "bad-input");
 	assert_int_equal(RUN(&P, 60, "bench", "frobnicate"), 64);
 	assert_non_null(strstr(P.err, "unknown suite 'frobnicate'"));
 	assert_int_equal(RUN(&P, 60, "bench", "memory/latency-3M"), 64);
 	assert_non_null(strstr(P.err, "unknown case 'memory/latency-3M'"));
 	assert_int_equal(RUN(&P, 60, "bench", "--repeat", "0"), 64);
-	assert_int_equal(RUN(&P, 60, "bench", "compare", "/nonexistent/base.json", first), 2);
+	assert_int_equal(RUN(&P, 60, "bench", "compare", "/nonexistent/base.json", real_run()), 2);
 	assert_non_null(strstr(P.err, "baseline"));
-	snprintf(path, sizeof(path), "%s/foreign.json", results);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs("{\"schema\": \"someone-else/3\"}", f);
-	fclose(f);
-	assert_int_equal(RUN(&P, 60, "bench", "compare", first, path), 2);
+	snprintf(path, sizeof(path), "%s/foreign.json", dir);
+	test_write_text(path, "{\"schema\": \"someone-else/3\"}");
+	assert_int_equal(RUN(&P, 60, "bench", "compare", real_run(), path), 2);
 	assert_non_null(strstr(P.err, "someone-else/3"));
-	unlink(path);
-	assert_int_equal(RUN(&P, 60, "bench", "compare", first), 64);
+	assert_int_equal(RUN(&P, 60, "bench", "compare", real_run()), 64);
+	assert_int_not_equal(RUN(&P, 60, "bench", "report", "/nonexistent/run.json", "--out", dir), 0);
+	assert_non_null(strstr(P.err, "/nonexistent/run.json"));
 	/* an archive that cannot be written is an error before anything runs */
 	assert_int_equal(RUN(&P, 60, "bench", "compute", "--out", "/proc/xenith-results"), 64);
 	assert_non_null(strstr(P.err, "/proc/xenith-results"));
@@ -151,15 +444,20 @@ static void test_bench_bad_input_is_refused_clearly(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_bench_runs_guest_and_native_and_archives_a_document, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_of_a_run_with_itself_finds_no_change, harness_teardown),
+		cmocka_unit_test_teardown(test_compare_reports_a_slower_case_and_exits_1, harness_teardown),
+		cmocka_unit_test_teardown(test_compare_reports_a_faster_case_and_exits_0, harness_teardown),
+		cmocka_unit_test_teardown(test_compare_direction_follows_higher_is_better, harness_teardown),
+		cmocka_unit_test_teardown(test_report_writes_the_report_and_exports_for_a_document, harness_teardown),
+		cmocka_unit_test_teardown(test_report_without_a_document_takes_the_newest_run, harness_teardown),
+		cmocka_unit_test_teardown(test_list_shows_every_case_with_its_unit_and_direction, harness_teardown),
 		cmocka_unit_test_teardown(test_bench_bad_input_is_refused_clearly, harness_teardown),
 		cmocka_unit_test_teardown(test_named_case_runs_only_that_case, harness_teardown),
 		cmocka_unit_test_teardown(test_density_boots_idle_domains_and_bare_vms, harness_teardown),
 	};
 
 	harness_require_kvm();
-	snprintf(results, sizeof(results), "%s/results", harness_run_dir());
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TEST_RUN_GROUP(tests, NULL, NULL);
 }

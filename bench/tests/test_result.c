@@ -9,23 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "jsondoc.h"
 #include "result.h"
+#include "testutil.h"
 
 static char dir[] = "/tmp/xenith-result-XXXXXX";
 
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
+/* A run with every field set to something other than its default. */
 static void make_run(struct bench_run *r)
 {
 	struct bench_series *s;
@@ -33,10 +28,18 @@ static void make_run(struct bench_run *r)
 	bench_run_init(r);
 	snprintf(r->id, sizeof(r->id), "2026-11-24T00:00:00Z-abc");
 	snprintf(r->env.cpu_model, sizeof(r->env.cpu_model), "CPU \"quoted\" \\ name");
+	snprintf(r->env.kernel, sizeof(r->env.kernel), "6.1.0-xenith #1 SMP");
 	snprintf(r->env.kvm_module, sizeof(r->env.kvm_module), "kvm_pvm");
+	snprintf(r->env.revision, sizeof(r->env.revision), "0123abc-dirty");
+	snprintf(r->env.build_type, sizeof(r->env.build_type), "debugoptimized");
+	snprintf(r->env.hostname, sizeof(r->env.hostname), "lab\t7");
+	snprintf(r->env.date, sizeof(r->env.date), "2026-11-24T00:00:00Z");
 	r->env.tsc_khz = 2600000;
 	r->quick = true;
 	r->repeat = 3;
+	r->warmup = 2;
+	r->duration_s = 12.625;
+	snprintf(r->note, sizeof(r->note), "blk: skipped, \"fio\" not found\nsecond line");
 	s = bench_run_series(r, "compute", "crc32", "native", "us", false);
 	bench_series_add(s, 10.5);
 	bench_series_add(s, 11.25);
@@ -44,10 +47,62 @@ static void make_run(struct bench_run *r)
 	s = bench_run_series(r, "compute", "crc32", "guest", "us", false);
 	bench_series_add(s, 10.0);
 	bench_series_add(s, 12.0);
+	s = bench_run_series(r, "memory", "copy", "guest", "GB/s", true);
+	bench_series_add(s, 9.875);
+	bench_series_add(s, 1e-7);
+	bench_series_add(s, 123456.789);
+	bench_series_add(s, -0.5);
 	s = bench_run_series(r, "exit", "hypercall", "guest", "ns", false);
 	snprintf(s->analogue, sizeof(s->analogue), "getppid");
 	bench_series_add(s, 25000);
 	bench_run_finish(r);
+}
+
+static void assert_summary_equal(const struct summary *got, const struct summary *want)
+{
+	assert_int_equal(got->n, want->n);
+	assert_true(got->median == want->median && got->mean == want->mean);
+	assert_true(got->min == want->min && got->max == want->max);
+	assert_true(got->p5 == want->p5 && got->p95 == want->p95);
+	assert_true(fabs(got->stddev - want->stddev) <= 1e-12 * fabs(want->stddev));
+	assert_true(fabs(got->cv - want->cv) <= 1e-12 * fabs(want->cv));
+}
+
+/* What was read back (b) against what was written (a): every field, every series, every sample. */
+static void assert_run_equal(const struct bench_run *b, const struct bench_run *a)
+{
+	assert_string_equal(b->id, a->id);
+	assert_string_equal(b->env.cpu_model, a->env.cpu_model);
+	assert_string_equal(b->env.kernel, a->env.kernel);
+	assert_string_equal(b->env.kvm_module, a->env.kvm_module);
+	assert_string_equal(b->env.revision, a->env.revision);
+	assert_string_equal(b->env.build_type, a->env.build_type);
+	assert_string_equal(b->env.hostname, a->env.hostname);
+	assert_string_equal(b->env.date, a->env.date);
+	assert_int_equal(b->env.tsc_khz, a->env.tsc_khz);
+	assert_int_equal(b->quick, a->quick);
+	assert_int_equal(b->repeat, a->repeat);
+	assert_int_equal(b->warmup, a->warmup);
+	assert_true(b->duration_s == a->duration_s);
+	assert_string_equal(b->note, a->note);
+	assert_int_equal(b->nr_series, a->nr_series);
+	for (size_t i = 0; i < a->nr_series; i++) {
+		const struct bench_series *w = &a->series[i];
+		const struct bench_series *g = bench_run_find(b, w->suite, w->name, w->mode);
+
+		if (!g)
+			fail_msg("series %s/%s/%s did not come back", w->suite, w->name, w->mode);
+		assert_string_equal(g->unit, w->unit);
+		assert_int_equal(g->higher_is_better, w->higher_is_better);
+		assert_string_equal(g->analogue, w->analogue);
+		assert_int_equal(g->n, w->n);
+		for (size_t k = 0; k < w->n; k++)
+			if (g->samples[k] != w->samples[k])
+				fail_msg("%s/%s/%s sample %zu: %.17g read back, %.17g written", w->suite,
+					 w->name, w->mode, k, g->samples[k], w->samples[k]);
+		assert_summary_equal(&g->sum, &w->sum);
+		assert_int_equal(g->trend.set, w->trend.set);
+	}
 }
 
 static void test_result_round_trip_keeps_every_sample_and_field(void **state)
@@ -55,26 +110,16 @@ static void test_result_round_trip_keeps_every_sample_and_field(void **state)
 	struct bench_run a, b;
 	struct errbuf eb;
 	char path[128];
-	const struct bench_series *s;
 
 	(void)state;
 	make_run(&a);
+	assert_int_equal(a.nr_series, 4); /* several series, most of several samples */
 	snprintf(path, sizeof(path), "%s/run.json", dir);
-	assert_int_equal(bench_run_write(&a, path, &eb), 0);
-	assert_int_equal(bench_run_read(&b, path, &eb), 0);
-	assert_string_equal(b.id, a.id);
-	assert_string_equal(b.env.cpu_model, a.env.cpu_model);
-	assert_int_equal(b.env.tsc_khz, 2600000);
-	assert_true(b.quick);
-	assert_int_equal(b.nr_series, 3);
-	s = bench_run_find(&b, "compute", "crc32", "native");
-	assert_non_null(s);
-	assert_int_equal(s->n, 3);
-	assert_true(s->samples[1] == 11.25);
-	assert_true(s->sum.median == 10.75);
-	s = bench_run_find(&b, "exit", "hypercall", "guest");
-	assert_non_null(s);
-	assert_string_equal(s->analogue, "getppid");
+	if (bench_run_write(&a, path, &eb) < 0)
+		fail_msg("%s", eb.msg);
+	if (bench_run_read(&b, path, &eb) < 0)
+		fail_msg("%s", eb.msg);
+	assert_run_equal(&b, &a);
 	bench_run_free(&a);
 	bench_run_free(&b);
 }
@@ -86,7 +131,7 @@ static void expect_read_error(const char *text, const char *needle)
 	char path[128];
 
 	snprintf(path, sizeof(path), "%s/bad.json", dir);
-	write_text(path, text);
+	test_write_text(path, text);
 	assert_true(bench_run_read(&r, path, &eb) < 0);
 	if (!strstr(eb.msg, needle))
 		fail_msg("message '%s' lacks '%s'", eb.msg, needle);
@@ -146,26 +191,87 @@ static void test_result_read_refuses_foreign_truncated_and_incomplete(void **sta
 	assert_non_null(strstr(eb.msg, "No such file"));
 }
 
+/* Names in a directory that look like fs_atomic_open()'s temporaries (NAME.partial-XXXXXX). */
+static unsigned count_partials(const char *in)
+{
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d = opendir(in);
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += strstr(de->d_name, ".partial-") != NULL;
+	closedir(d);
+	return n;
+}
+
+static struct rlimit saved_fsize;
+static bool fsize_limited;
+
+/* Files of this process may not grow past limit bytes: a write past it fails with EFBIG. */
+static void limit_file_size(rlim_t limit)
+{
+	struct rlimit rl;
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved_fsize), 0);
+	signal(SIGXFSZ, SIG_IGN); /* else the process dies of it */
+	rl = saved_fsize;
+	rl.rlim_cur = limit;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	fsize_limited = true;
+}
+
+/* Also the test's teardown: the limit never outlives the test, even when it failed. */
+static int restore_file_size(void **state)
+{
+	(void)state;
+	if (fsize_limited) {
+		setrlimit(RLIMIT_FSIZE, &saved_fsize);
+		signal(SIGXFSZ, SIG_DFL);
+		fsize_limited = false;
+	}
+	return 0;
+}
+
+/*
+ * The write fails after its temporary file exists (the document outgrows
+ * RLIMIT_FSIZE: EFBIG): an error, no temporary left next to the target,
+ * and the document that was there before is untouched.
+ */
 static void test_write_leaves_no_partial_file_behind(void **state)
 {
-	struct bench_run a;
-	struct errbuf eb;
-	struct dirent *de;
-	DIR *d;
-	char path[128];
+	struct bench_run a, big;
+	struct errbuf eb = { "" };
+	char path[128], *before, *after;
+	size_t before_len, after_len;
 
 	(void)state;
 	make_run(&a);
 	snprintf(path, sizeof(path), "%s/x.json", dir);
-	assert_int_equal(bench_run_write(&a, path, &eb), 0);
-	/* a directory that does not exist: an error, and nothing half-written anywhere */
+	if (bench_run_write(&a, path, &eb) < 0)
+		fail_msg("%s", eb.msg);
+	before = test_read_file(path, &before_len);
+	assert_int_equal(count_partials(dir), 0);
+	make_run(&big);
+	for (int i = 0; i < 2000; i++) /* several stdio buffers: it fails in the middle */
+		bench_series_add(&big.series[0], 1000.0 + i);
+	bench_run_finish(&big);
+	assert_true(before_len > 1024); /* the limit is below what a good write needs */
+	limit_file_size(1024);
+	assert_true(bench_run_write(&big, path, &eb) < 0);
+	restore_file_size(NULL);
+	if (!strstr(eb.msg, strerror(EFBIG)))
+		fail_msg("the write failed, but not of EFBIG: '%s'", eb.msg);
+	assert_int_equal(count_partials(dir), 0);
+	after = test_read_file(path, &after_len);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	free(before);
+	free(after);
+	/* a directory that does not exist: an error too */
 	assert_true(bench_run_write(&a, "/nonexistent-dir/x.json", &eb) < 0);
-	d = opendir(dir);
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		assert_null(strstr(de->d_name, "partial"));
-	closedir(d);
 	bench_run_free(&a);
+	bench_run_free(&big);
 }
 
 static void test_json_parser_reports_where_it_failed(void **state)
@@ -190,19 +296,38 @@ static void test_json_parser_reports_where_it_failed(void **state)
 	jv_free(v);
 }
 
+/* The scratch directory and what the tests left in it (plain files only). */
+static void remove_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char f[512];
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+		unlink(f);
+	}
+	if (d)
+		closedir(d);
+	rmdir(path);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_result_round_trip_keeps_every_sample_and_field),
 		cmocka_unit_test(test_result_round_trip_keeps_a_soak_trend),
 		cmocka_unit_test(test_result_read_refuses_foreign_truncated_and_incomplete),
-		cmocka_unit_test(test_write_leaves_no_partial_file_behind),
+		cmocka_unit_test_teardown(test_write_leaves_no_partial_file_behind, restore_file_size),
 		cmocka_unit_test(test_json_parser_reports_where_it_failed),
 	};
 	int r;
 
 	if (!mkdtemp(dir))
 		return 1;
-	r = cmocka_run_group_tests(tests, NULL, NULL);
+	r = TEST_RUN_GROUP(tests, NULL, NULL);
+	remove_dir(dir);
 	return r;
 }

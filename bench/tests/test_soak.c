@@ -6,7 +6,6 @@
  * create/destroy worker leaks a descriptor, a thread or heap memory per
  * cycle (XENITH_SOAK_INJECT) and the run must say "not-flat" and exit 1.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,37 +17,10 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "testutil.h"
 
 
 static struct proc P;
-static char results[256];
-
-/* The newest run document in the results directory (named by date), read whole into buf. */
-static void read_result(char *buf, size_t size)
-{
-	DIR *d = opendir(results);
-	struct dirent *de;
-	char best[256] = "", path[600];
-	FILE *f;
-	size_t n;
-
-	assert_non_null(d);
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-
-		if (len > 5 && !strcmp(de->d_name + len - 5, ".json") && de->d_name[0] >= '0' &&
-		    de->d_name[0] <= '9' && strcmp(de->d_name, best) > 0)
-			snprintf(best, sizeof(best), "%s", de->d_name);
-	}
-	closedir(d);
-	assert_true(best[0] != 0);
-	snprintf(path, sizeof(path), "%s/%s", results, best);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	n = fread(buf, 1, size - 1, f);
-	fclose(f);
-	buf[n] = 0;
-}
 
 /* Prints the table the run printed, so a failure in the TAP log shows which figure moved. */
 static void show(void)
@@ -64,9 +36,12 @@ static void show(void)
 
 static void scenario_is_flat(const char *scenario, double timeout_s)
 {
-	char arg[64], heading[64];
-	static char doc[1 << 20];
+	char arg[64], heading[64], name[64], results[256], path[512];
+	char *doc;
 
+	/* a results directory of this scenario's own: the document read is the one this run wrote */
+	snprintf(name, sizeof(name), "results-%s", scenario);
+	harness_path(results, sizeof(results), name);
 	snprintf(arg, sizeof(arg), "soak/%s", scenario);
 	snprintf(heading, sizeof(heading), "soak %s: ", scenario);
 	RUN(&P, timeout_s, "bench", arg, "--quick", "--out", results);
@@ -75,13 +50,15 @@ static void scenario_is_flat(const char *scenario, double timeout_s)
 	assert_non_null(strstr(P.out, heading));
 	assert_non_null(strstr(P.out, "soak: every judged figure is flat"));
 	assert_null(strstr(P.out, "not-flat"));
-	read_result(doc, sizeof(doc));
+	test_newest_result(results, path, sizeof(path));
+	doc = test_read_file(path, NULL);
 	/* Recorded with the trend and verdict of each figure. */
 	snprintf(arg, sizeof(arg), "\"case\": \"%s-fds\"", scenario);
 	assert_non_null(strstr(doc, arg));
 	assert_non_null(strstr(doc, "\"trend\": {\"rule\": \"exact\", \"verdict\": \"flat\""));
 	assert_non_null(strstr(doc, "\"rule\": \"slope\", \"verdict\": \"flat\""));
 	assert_null(strstr(doc, "not-flat"));
+	free(doc);
 }
 
 static void test_create_destroy_leaves_nothing_behind(void **state)
@@ -143,7 +120,7 @@ static void test_an_injected_heap_leak_is_not_flat(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_create_destroy_leaves_nothing_behind, harness_teardown),
 		cmocka_unit_test_teardown(test_reboots_leave_nothing_behind, harness_teardown),
 		cmocka_unit_test_teardown(test_disk_churn_leaves_nothing_behind, harness_teardown),
@@ -153,6 +130,5 @@ int main(void)
 	};
 
 	harness_require_kvm();
-	snprintf(results, sizeof(results), "%s/results", harness_run_dir());
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TEST_RUN_GROUP(tests, NULL, NULL);
 }

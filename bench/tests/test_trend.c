@@ -9,9 +9,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "trend.h"
 
-static uint64_t rng = 777;
+static uint64_t rng;
 
 static double uniform(void)
 {
@@ -28,6 +29,19 @@ static double normal(double sd)
 
 #define N 1000
 static double X[N], Y[N];
+
+/*
+ * Before each test: the generator at its seed and the sample arrays zeroed,
+ * so a test sees the same numbers whichever tests ran before it (or none).
+ */
+static int fresh(void **state)
+{
+	(void)state;
+	rng = 777;
+	memset(X, 0, sizeof(X));
+	memset(Y, 0, sizeof(Y));
+	return 0;
+}
 
 /* Samples every 10 cycles, as the soak suite takes them. */
 static void cycles(size_t n)
@@ -175,16 +189,16 @@ static void test_reported_figures_are_never_judged(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_an_exact_line_has_its_slope_and_a_zero_width_interval),
-		cmocka_unit_test(test_the_interval_holds_the_true_slope_of_noisy_samples),
-		cmocka_unit_test(test_too_few_samples_or_one_cycle_cannot_be_fitted),
-		cmocka_unit_test(test_t_quantiles_match_the_table_and_approach_the_normal),
-		cmocka_unit_test(test_a_steady_count_is_flat_and_one_more_descriptor_is_not),
-		cmocka_unit_test(test_a_slope_rule_fails_a_steady_leak_and_passes_noise_and_one_step),
-		cmocka_unit_test(test_a_drop_rule_judges_the_fitted_fall_over_the_run),
-		cmocka_unit_test(test_reported_figures_are_never_judged),
+	struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_an_exact_line_has_its_slope_and_a_zero_width_interval, fresh),
+		cmocka_unit_test_setup(test_the_interval_holds_the_true_slope_of_noisy_samples, fresh),
+		cmocka_unit_test_setup(test_too_few_samples_or_one_cycle_cannot_be_fitted, fresh),
+		cmocka_unit_test_setup(test_t_quantiles_match_the_table_and_approach_the_normal, fresh),
+		cmocka_unit_test_setup(test_a_steady_count_is_flat_and_one_more_descriptor_is_not, fresh),
+		cmocka_unit_test_setup(test_a_slope_rule_fails_a_steady_leak_and_passes_noise_and_one_step, fresh),
+		cmocka_unit_test_setup(test_a_drop_rule_judges_the_fitted_fall_over_the_run, fresh),
+		cmocka_unit_test_setup(test_reported_figures_are_never_judged, fresh),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TEST_RUN_GROUP(tests, NULL, NULL);
 }

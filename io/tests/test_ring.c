@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests of the shared ring (include/xenith/ring.h): arithmetic, suppression, no lost wake-ups. */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "xenith/ring.h"
 
 struct test_req {
@@ -194,29 +198,53 @@ static void test_backend_refuses_req_prod_moved_back_behind_its_consumer(void **
 	assert_int_equal(test_back_final_check(&b), -1);
 }
 
-static void test_backend_works_on_its_copy_of_a_request(void **state)
+/* Request n's bytes, every one of them (padding too), as the frontend writes them and the test expects them. */
+static void req_pattern(struct test_req *r, unsigned n)
+{
+	uint8_t *p = (uint8_t *)r;
+
+	for (size_t i = 0; i < sizeof(*r); i++)
+		p[i] = (uint8_t)(n * 37u + i * 11u + 1u);
+}
+
+/*
+ * take_req hands the backend the whole request of the next slot, in memory
+ * of its own.  (That the backend then works on its copy while the guest
+ * rewrites the slot is blkback's business: test_blkback.c.)
+ */
+static void test_take_req_copies_the_whole_request_out_of_its_slot(void **state)
 {
 	struct test_front f;
 	struct test_back b;
-	struct test_req r;
 	ring_idx_t n;
 
 	(void)state;
 	test_front_init(&f, sring);
 	test_back_init(&b, sring);
-	test_front_next_req(&f)->id = 1;
-	f.req_prod_pvt++;
+	for (unsigned i = 0; i < 3; i++) {
+		req_pattern(test_front_next_req(&f), i);
+		f.req_prod_pvt++;
+	}
 	test_front_push(&f);
-	test_back_pending_reqs(&b, &n);
-	test_back_take_req(&b, &r);
-	sring->slot[0].req.id = 666; /* rewritten after it was taken */
-	assert_int_equal(r.id, 1);
+	assert_int_equal(test_back_pending_reqs(&b, &n), 0);
+	assert_int_equal(n, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		struct test_req got, want;
+
+		req_pattern(&want, i);
+		memset(&got, 0xee, sizeof(got));
+		test_back_take_req(&b, &got);
+		assert_memory_equal(&got, &want, sizeof(want));
+	}
+	assert_int_equal(b.req_cons, 3);
 }
 
 /*
  * Two threads, each side sleeping when idle with the final check, waking
- * only on notifications: if one wake-up were lost, the run would hang (the
- * test harness' timeout fails it).
+ * only on notifications: if one wake-up were lost, a side would sleep for
+ * good; after STRESS_QUIET_S without a kick while it waits, the test fails
+ * and says which side.  The backend thread is stopped and joined before the
+ * ring is freed, whatever happened (stress_teardown).
  */
 struct sleeper {
 	pthread_mutex_t m;
@@ -227,6 +255,16 @@ struct sleeper {
 static struct sleeper to_back = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
 static struct sleeper to_front = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
 static unsigned long nr_notifies[2];
+static pthread_t back_thread;
+static bool back_started;
+static atomic_bool back_stop;
+
+#define STRESS_REQS 200000u
+/*
+ * A kick is due within microseconds; 30 s without one while waiting is a
+ * lost wake-up even on a loaded 2-CPU host (the whole test takes ~0.2 s).
+ */
+#define STRESS_QUIET_S 30
 
 static void kick(struct sleeper *s)
 {
@@ -236,17 +274,23 @@ static void kick(struct sleeper *s)
 	pthread_mutex_unlock(&s->m);
 }
 
-static void wait_kick(struct sleeper *s, unsigned *seen)
+/* Waits for a kick after *seen; false after STRESS_QUIET_S without one (or when told to stop). */
+static bool wait_kick(struct sleeper *s, unsigned *seen)
 {
+	struct timespec until;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STRESS_QUIET_S;
 	pthread_mutex_lock(&s->m);
-	while (s->kicks == *seen)
-		pthread_cond_wait(&s->c, &s->m);
+	while (s->kicks == *seen && r != ETIMEDOUT && !atomic_load(&back_stop))
+		r = pthread_cond_timedwait(&s->c, &s->m, &until);
 	*seen = s->kicks;
 	pthread_mutex_unlock(&s->m);
+	return r != ETIMEDOUT;
 }
 
-#define STRESS_REQS 200000u
-
+/* Returns NULL when it served every request, else what went wrong. */
 static void *backend_thread(void *arg)
 {
 	struct test_back b;
@@ -254,12 +298,12 @@ static void *backend_thread(void *arg)
 
 	(void)arg;
 	test_back_init(&b, sring);
-	while (done < STRESS_REQS) {
+	while (done < STRESS_REQS && !atomic_load(&back_stop)) {
 		ring_idx_t n;
 		int more;
 
 		if (test_back_pending_reqs(&b, &n) < 0)
-			return (void *)1;
+			return "the backend found impossible ring indices";
 		for (ring_idx_t i = 0; i < n; i++) {
 			struct test_req r;
 			struct test_rsp *rsp;
@@ -277,26 +321,49 @@ static void *backend_thread(void *arg)
 		}
 		more = test_back_final_check(&b);
 		if (more < 0)
-			return (void *)1;
-		if (!more && done < STRESS_REQS)
-			wait_kick(&to_back, &seen);
+			return "the backend's final check found impossible ring indices";
+		if (!more && done < STRESS_REQS && !wait_kick(&to_back, &seen))
+			return "the backend waited 30 s for a kick with requests outstanding: a lost wake-up";
 	}
 	return NULL;
+}
+
+static int stress_setup(void **state)
+{
+	setup(state);
+	to_back.kicks = to_front.kicks = 0;
+	nr_notifies[0] = nr_notifies[1] = 0;
+	atomic_store(&back_stop, false);
+	back_started = false;
+	return 0;
+}
+
+/* Stops and joins the backend thread (if the test failed half-way), then frees the ring. */
+static int stress_teardown(void **state)
+{
+	if (back_started) {
+		atomic_store(&back_stop, true);
+		kick(&to_back);
+		pthread_join(back_thread, NULL);
+		back_started = false;
+	}
+	return teardown(state);
 }
 
 static void test_two_threads_lose_no_wakeups(void **state)
 {
 	struct test_front f;
-	pthread_t t;
 	unsigned seen = 0;
 	uint64_t sent = 0, got = 0;
+	const char *why = NULL;
 	void *ret;
 
 	(void)state;
 	test_front_init(&f, sring);
-	assert_int_equal(pthread_create(&t, NULL, backend_thread, NULL), 0);
-	while (got < STRESS_REQS) {
-		bool wrote = false;
+	assert_int_equal(pthread_create(&back_thread, NULL, backend_thread, NULL), 0);
+	back_started = true;
+	while (got < STRESS_REQS && !why) {
+		bool wrote = false, wait;
 
 		while (sent < STRESS_REQS && test_front_free_slots(&f)) {
 			struct test_req *r = test_front_next_req(&f);
@@ -315,17 +382,25 @@ static void test_two_threads_lose_no_wakeups(void **state)
 			struct test_rsp r;
 
 			test_front_take_rsp(&f, &r);
-			assert_int_equal(r.id, got);
-			assert_int_equal(r.status, (int32_t)(((uint32_t)got * 7u) ^ 0x5a5a5a5a));
+			if (r.id != got || r.status != (int32_t)(((uint32_t)got * 7u) ^ 0x5a5a5a5a)) {
+				why = "a response out of order or with the wrong status";
+				break;
+			}
 			got++;
 		}
-		if (got < STRESS_REQS && !test_front_free_slots(&f) && !test_front_final_check(&f))
-			wait_kick(&to_front, &seen);
-		else if (got < sent && sent == STRESS_REQS && !test_front_final_check(&f))
-			wait_kick(&to_front, &seen);
+		if (why)
+			break;
+		wait = got < STRESS_REQS && (!test_front_free_slots(&f) || sent == STRESS_REQS) &&
+		       !test_front_final_check(&f);
+		if (wait && !wait_kick(&to_front, &seen))
+			why = "the frontend waited 30 s for a kick with responses outstanding: a lost wake-up";
 	}
-	assert_int_equal(pthread_join(t, &ret), 0);
-	assert_null(ret);
+	if (why) /* stress_teardown stops and joins the backend */
+		fail_msg("%s (%llu of %u answered)", why, (unsigned long long)got, STRESS_REQS);
+	assert_int_equal(pthread_join(back_thread, &ret), 0);
+	back_started = false;
+	if (ret)
+		fail_msg("%s", (const char *)ret);
 	/* Suppression worked: far fewer kicks than requests each way. */
 	print_message("# %lu kicks to the backend, %lu to the frontend, for %u requests\n",
 		      nr_notifies[0], nr_notifies[1], STRESS_REQS);
@@ -335,7 +410,7 @@ static void test_two_threads_lose_no_wakeups(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_size_is_the_largest_power_of_two_that_fits_a_page,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_requests_and_responses_round_trip_in_order, setup,
@@ -346,10 +421,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backend_refuses_indices_that_jump, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_refuses_req_prod_moved_back_behind_its_consumer,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backend_works_on_its_copy_of_a_request, setup,
+		cmocka_unit_test_setup_teardown(test_take_req_copies_the_whole_request_out_of_its_slot, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_two_threads_lose_no_wakeups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_threads_lose_no_wakeups, stress_setup,
+						stress_teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TEST_RUN_GROUP(tests, NULL, NULL);
 }
