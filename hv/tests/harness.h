@@ -34,8 +34,7 @@ struct proc {
  * exits 0: meson's TAP parser counts a non-zero exit as an error, even 77.
  */
 void harness_require_kvm(void);
-/* A visible skip (for CMocka tests): the reason goes to the TAP log first. */
-#define SKIP_BECAUSE(why) do { printf("# skip: %s\n", (why)); fflush(stdout); skip(); } while (0)
+#include "skip.h" /* SKIP_BECAUSE(why) */
 
 /* True when the host's KVM runs CPL-0 guest code natively (kvm_intel, kvm_amd loaded). */
 bool harness_host_runs_cpl0(void);

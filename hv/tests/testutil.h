@@ -91,10 +91,7 @@ static inline void test_newest_result(const char *dir, char *out, size_t size)
 		fail_msg("path too long: %s/%s", dir, best);
 }
 
-/* A visible skip (CMocka): the reason goes to the TAP log first.  (harness.h has the same.) */
-#ifndef SKIP_BECAUSE
-#define SKIP_BECAUSE(why) do { printf("# skip: %s\n", (why)); fflush(stdout); skip(); } while (0)
-#endif
+#include "skip.h" /* SKIP_BECAUSE(why) */
 
 /*
  * Which tests run, and in which order, from the environment, to show that
