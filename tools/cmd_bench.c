@@ -431,8 +431,10 @@ int cmd_bench(int argc, char **argv)
 		return cmd_bench_compare(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "list")) {
 		if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
-			printf("usage: xenith bench list\n\nLists every suite and case: its unit, whether "
-			       "--quick runs it, and\nwhich direction is better.\n");
+			printf("usage: xenith bench list\n\nLists every fixed case of every suite: its unit, "
+			       "whether --quick runs it,\nand which direction is better.  The density suite "
+			       "has no fixed cases: its\nseries are named after the domain counts it reaches "
+			       "(n1, n10, ... up to --density-max).\n");
 			return 0;
 		}
 		if (argc > 2) {
