@@ -21,54 +21,28 @@
 #include "domain.h"
 #include "console.h"
 #include "hypercall.h"
+#include "unbacked.h"
 
 static struct domain *make_domain(unsigned vcpus, const struct bench_sink *bench)
 {
-	struct domain_config cfg;
-	struct domain_opts opts = { .console_fd = -1, .bench = bench };
-	struct errbuf eb;
-	struct domain *d = NULL;
-	const char *minios = getenv("XENITH_MINIOS");
-
-	assert_non_null(minios);
-	config_init(&cfg);
-	snprintf(cfg.name, sizeof(cfg.name), "unit");
-	snprintf(cfg.kernel, sizeof(cfg.kernel), "%s", minios);
-	cfg.vcpus = vcpus;
-	if (domain_create_unbacked(&cfg, &opts, 7, &d, &eb) < 0)
-		fail_msg("domain_create_unbacked: %s", eb.msg);
-	return d;
+	return unbacked_domain(vcpus, bench, false);
 }
 
 /* make_domain() as the VMM started with XENITH_TEST_HOOKS=1 builds it: the test-only ops answer. */
 static struct domain *make_domain_with_test_hooks(unsigned vcpus, const struct bench_sink *bench)
 {
-	struct domain *d;
-
-	setenv("XENITH_TEST_HOOKS", "1", 1);
-	d = make_domain(vcpus, bench);
-	unsetenv("XENITH_TEST_HOOKS");
-	return d;
+	return unbacked_domain(vcpus, bench, true);
 }
 
 /* One hypercall on vCPU v's registers; returns RAX. */
 static long call4(struct vcpu *v, uint32_t op, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
 {
-	struct kvm_regs *r = &v->run->s.regs.regs;
-
-	memset(r, 0, sizeof(*r));
-	r->rax = op;
-	r->rdi = a1;
-	r->rsi = a2;
-	r->rdx = a3;
-	r->r10 = a4;
-	hypercall_dispatch(v);
-	return (long)r->rax;
+	return unbacked_call(v, op, a1, a2, a3, a4, 0);
 }
 
 static long call(struct vcpu *v, uint32_t op, uint64_t a1, uint64_t a2, uint64_t a3)
 {
-	return call4(v, op, a1, a2, a3, 0);
+	return unbacked_call(v, op, a1, a2, a3, 0, 0);
 }
 
 static void test_unbacked_domain_has_start_info_and_never_runs(void **state)
