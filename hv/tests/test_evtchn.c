@@ -309,6 +309,25 @@ static void test_unknown_event_channel_commands_are_enosys(void **state)
 		assert_int_equal(evtchn_op_at(0, cmds[i], arg_gpa()), -XEN_ENOSYS);
 }
 
+/* The console's port: a send drains the ring (console_drain_ring, tested in test_console.c). */
+static void test_a_send_on_the_console_port_drains_the_ring_or_refuses_its_indices(void **state)
+{
+	struct xenith_console_ring *r = D->cons_ring;
+
+	(void)state;
+	assert_non_null(r);
+	memcpy(r->out, "hi\n", 3);
+	__atomic_store_n(&r->out_prod, 3, __ATOMIC_RELEASE);
+	assert_int_equal(port_op(EVTCHNOP_send, EVTCHN_CONSOLE_PORT), 0);
+	assert_int_equal(r->out_cons, 3);
+	assert_int_equal(D->console.bytes, 3);
+	__atomic_store_n(&r->out_prod, 3 + XENITH_CONS_OUT_SIZE + 1, __ATOMIC_RELEASE);
+	assert_int_equal(port_op(EVTCHNOP_send, EVTCHN_CONSOLE_PORT), -XEN_EINVAL);
+	assert_int_equal(r->out_cons, 3);
+	assert_int_equal(D->console.bytes, 3);
+	assert_false(pending(EVTCHN_CONSOLE_PORT)); /* a send is for the VMM */
+}
+
 /* ---- VIRQs, pending and mask bits, vCPU binding ---- */
 
 static void test_virq_is_bound_once_and_raised_on_its_vcpu(void **state)
@@ -661,6 +680,7 @@ int main(void)
 		T(test_ports_not_open_are_refused_and_the_vmms_own_cannot_be_closed),
 		T(test_argument_pointers_outside_memory_get_efault_and_spend_no_port),
 		T(test_unknown_event_channel_commands_are_enosys),
+		T(test_a_send_on_the_console_port_drains_the_ring_or_refuses_its_indices),
 		T(test_virq_is_bound_once_and_raised_on_its_vcpu),
 		T(test_masked_port_is_marked_pending_but_raises_nothing_until_unmasked),
 		T(test_a_port_still_pending_is_not_raised_again),
