@@ -30,6 +30,11 @@
  * outside guest memory: ASan for the heap, and the unbacked domain's guard
  * regions (hv/builder.c) for accesses just past either end of guest memory.
  *
+ * The domain has test hooks (XENITH_TEST_HOOKS=1: the xenith_test ops
+ * answer) for a call whose vcpu byte says so, and not for the others, whose
+ * xenith_test calls must all get -ENOSYS.  XENITH_TEST_STALL is always made
+ * without them: with them it would sleep for real.
+ *
  * A vCPU that is up sleeps in sched_op block/poll as a real one would.
  * Nothing runs to wake it here but the timer, loopback and disk threads, so
  * with none of those running such a call is made with the vCPU taken down
@@ -46,7 +51,9 @@
  * the input ends (at most MAX_RECORDS), each a u8 kind (v % 4):
  *   0 write  u8 region, u16 offset, u8 len, then len bytes
  *   1 value  u8 region, u16 offset, u8 width (1 << v % 4 bytes), then an arg
- *   2, 3 call  u8 vcpu (v % 3), u8 op (v % NR_OPS: the `ops` table), 5 args
+ *   2, 3 call  u8 vcpu (v % 3; (v / 3) odd: made as to a VMM without
+ *              XENITH_TEST_HOOKS, see below), u8 op (v % NR_OPS: the `ops`
+ *              table), 5 args
  * Regions (v % 4): the arena (ARENA_PAGES pages at the start of free
  * memory, where argument structs and grant tables go), the last page of
  * memory, shared_info, the console ring; a write is cut at the region's end.
@@ -255,7 +262,7 @@ static const struct rule rules[] = {
 	{ __HYPERVISOR_xenith_test, false, XENITH_TEST_GRANT_WRITE, OK_ZERO, { XEN_EINVAL, GRANT_ERRS } },
 	{ __HYPERVISOR_xenith_test, false, XENITH_TEST_EVTCHN_LOOPBACK, OK_ZERO,
 	  { XEN_EINVAL, XEN_EBUSY, XEN_ENOMEM } },
-	{ __HYPERVISOR_xenith_test, false, XENITH_TEST_STALL, OK_NEVER, { XEN_ENOSYS /* no test hooks */ } },
+	{ __HYPERVISOR_xenith_test, false, XENITH_TEST_STALL, OK_NEVER, { XEN_ENOSYS /* made without test hooks */ } },
 	{ __HYPERVISOR_xenith_test, true, 0, OK_NEVER, { XEN_ENOSYS } },
 
 	{ __HYPERVISOR_xenith_bench_report, true, 0, OK_NEVER, { XEN_ENOSYS /* no bench */ } },
@@ -265,6 +272,8 @@ static const struct rule rules[] = {
 };
 
 static const struct rule unknown_op = { 0, true, 0, OK_NEVER, { XEN_ENOSYS } };
+/* Every xenith_test cmd in a domain without test hooks (and no bench): as an op Xenith does not serve. */
+static const struct rule test_op_without_hooks = { __HYPERVISOR_xenith_test, true, 0, OK_NEVER, { XEN_ENOSYS } };
 
 static const struct rule *rule_for(uint32_t op, uint64_t cmd)
 {
@@ -492,7 +501,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			minios ? minios : "nothing");
 		exit(1);
 	}
-	unsetenv("XENITH_TEST_HOOKS"); /* XENITH_TEST_STALL would sleep for real */
+	unsetenv("XENITH_TEST_HOOKS"); /* d->test_hooks is set per call (dispatch) */
 	config_init(&cfg);
 	snprintf(cfg.name, sizeof(cfg.name), "fuzz");
 	snprintf(cfg.kernel, sizeof(cfg.kernel), "%s", minios);
@@ -704,6 +713,7 @@ HARNESS static void note_granted_frames(void)
 
 struct call {
 	unsigned vcpu;
+	bool test_hooks;              /* the domain's d->test_hooks for this call */
 	uint32_t op;
 	uint64_t rax, a[5];
 	const struct rule *rule;
@@ -790,10 +800,10 @@ static const char *op_text(const struct call *c)
 {
 	static char buf[160];
 
-	snprintf(buf, sizeof(buf), "%s(%#llx, %#llx, %#llx, %#llx, %#llx) on vCPU %u",
+	snprintf(buf, sizeof(buf), "%s(%#llx, %#llx, %#llx, %#llx, %#llx) on vCPU %u%s",
 		 hypercall_name(c->op), (unsigned long long)c->a[0], (unsigned long long)c->a[1],
 		 (unsigned long long)c->a[2], (unsigned long long)c->a[3], (unsigned long long)c->a[4],
-		 c->vcpu);
+		 c->vcpu, c->test_hooks ? "" : " without test hooks");
 	return buf;
 }
 
@@ -1094,6 +1104,7 @@ static void dispatch(struct call *c)
 	r->r8 = c->a[4];
 	r->rbx = 0x1111, r->rcx = 0x2222, r->rbp = 0x3333, r->r9 = 0x4444, r->r15 = 0x5555, r->rip = 0x6666;
 	want = *r;
+	H.d->test_hooks = c->test_hooks;
 	if (how == FORCE_DOWN)
 		take_down(v);
 	if (how == WAKER) {
@@ -1175,14 +1186,20 @@ static void do_call(struct fuzz_in *in)
 	struct call c = { 0 };
 	const struct op *op;
 	bool disks;
+	uint8_t v;
 
-	c.vcpu = fuzz_u8(in) % NR_VCPUS;
+	v = fuzz_u8(in);
+	c.vcpu = v % NR_VCPUS;
+	c.test_hooks = (v / NR_VCPUS) % 2 == 0; /* the seeds' bytes 0..2: with hooks, as they were written */
 	op = &ops[fuzz_u8(in) % NR_OPS];
 	c.op = op->nr;
 	c.rax = op->rax_high | op->nr;
 	for (unsigned i = 0; i < 5; i++)
 		c.a[i] = pick_arg(in);
-	c.rule = rule_for(c.op, c.a[0]);
+	if (c.op == __HYPERVISOR_xenith_test && c.a[0] == XENITH_TEST_STALL)
+		c.test_hooks = false; /* it would sleep for up to an hour */
+	c.rule = c.op == __HYPERVISOR_xenith_test && !c.test_hooks ? &test_op_without_hooks
+								     : rule_for(c.op, c.a[0]);
 	plan_writes(&c);
 	if (c.op == __HYPERVISOR_xenith_config || any_disk_connected())
 		note_granted_frames(); /* a backend may start on the table as it is */

@@ -106,7 +106,7 @@ static const struct syscall_rule syscall_rules[] = {
 	  "a console client that went away; control connections; the watchdog lets go of the name lock" },
 	{ __NR_sendto, K(MAIN) | K(VCPU) | K(CONTROL), 0, ARGS_ANY, "console output to attached clients; control replies" },
 	{ __NR_fallocate, K(MAIN) | K(VCPU), 0, ARGS_FALLOCATE, "xenith_discard: guest memory back to the host" },
-	{ __NR_eventfd2, K(MAIN) | K(VCPU), 0, ARGS_ANY, "XENITH_TEST_EVTCHN_LOOPBACK's kick eventfd" },
+	{ __NR_eventfd2, K(MAIN), 0, ARGS_ANY, "a disk reopened on reboot: its backend's kick eventfd" },
 	{ __NR_io_uring_enter, K(MAIN) | K(VCPU) | K(BACKEND), 0, ARGS_ANY, "disk I/O: submit, wait for completions" },
 	{ __NR_read, MAIN_AND | K(CONTROL), 0, ARGS_ANY, "eventfd kicks (loopback, bench echo); CPU count" },
 	{ __NR_sched_getaffinity, K(MAIN) | K(VCPU), K(BENCH), ARGS_ANY, "CPU count (sysconf), bench pinning" },
@@ -144,6 +144,15 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_unlink, K(MAIN) | K(WATCHDOG), 0, ARGS_ANY, "removing the control socket and lock files at exit" },
 	{ __NR_unlinkat, K(MAIN) | K(WATCHDOG), 0, ARGS_ANY, "removing the control socket and lock files at exit" },
 	{ __NR_lseek, K(MAIN), 0, ARGS_ANY, "stdio" },
+};
+
+/*
+ * Allowed besides only when the VMM runs with XENITH_TEST_HOOKS=1: what the
+ * test-only hypercalls (include/xenith/abi.h, xenith_test) need, and nothing
+ * a shipped VMM's threads do.
+ */
+static const struct syscall_rule test_hook_rules[] = {
+	{ __NR_eventfd2, K(VCPU), 0, ARGS_ANY, "XENITH_TEST_EVTCHN_LOOPBACK's kick eventfd" },
 };
 
 struct ioctl_rule {
@@ -200,16 +209,29 @@ const char *confine_kind_name(enum confine_kind kind)
 	return (int)kind >= 0 && (int)kind < CONFINE_NR_KINDS ? names[kind] : "main-filter-only";
 }
 
-bool confine_kind_allows(enum confine_kind kind, int nr, bool bench)
+static bool rules_allow(const struct syscall_rule *rules, size_t n, enum confine_kind kind, int nr,
+			bool bench)
 {
-	for (size_t i = 0; i < sizeof(syscall_rules) / sizeof(syscall_rules[0]); i++) {
-		const struct syscall_rule *r = &syscall_rules[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct syscall_rule *r = &rules[i];
 
 		if (r->nr == nr && r->args != ARGS_CLONE3 &&
 		    ((r->kinds | (bench ? r->bench_kinds : 0)) & (1u << kind)))
 			return true;
 	}
 	return false;
+}
+
+bool confine_kind_allows(enum confine_kind kind, int nr, bool bench)
+{
+	return rules_allow(syscall_rules, sizeof(syscall_rules) / sizeof(syscall_rules[0]), kind, nr, bench);
+}
+
+bool confine_kind_allows_with_test_hooks(enum confine_kind kind, int nr, bool bench)
+{
+	return confine_kind_allows(kind, nr, bench) ||
+	       rules_allow(test_hook_rules, sizeof(test_hook_rules) / sizeof(test_hook_rules[0]), kind, nr,
+			   bench);
 }
 
 bool confine_kind_allows_ioctl(enum confine_kind kind, unsigned long req)
@@ -340,7 +362,26 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
 	return 0;
 }
 
-static int compile_kind(enum confine_kind kind, bool bench, struct sock_fprog *prog, struct errbuf *eb)
+static int add_rules(scmp_filter_ctx ctx, const struct syscall_rule *rules, size_t n, enum confine_kind kind,
+		     bool bench, struct errbuf *eb)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const struct syscall_rule *sr = &rules[i];
+
+		if ((sr->kinds | (bench ? sr->bench_kinds : 0)) & (1u << kind)) {
+			r = add_rule(ctx, sr, kind);
+			if (r < 0)
+				errbuf_set(eb, -r, "seccomp: %s thread: rule for system call %d: %s",
+					   confine_kind_name(kind), sr->nr, strerror(-r));
+		}
+	}
+	return r;
+}
+
+static int compile_kind(enum confine_kind kind, bool bench, bool test_hook, struct sock_fprog *prog,
+			struct errbuf *eb)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	int r = 0;
@@ -358,16 +399,12 @@ static int compile_kind(enum confine_kind kind, bool bench, struct sock_fprog *p
 		r = seccomp_syscall_priority(ctx, __NR_io_uring_enter, 253);
 	if (r == 0)
 		r = seccomp_syscall_priority(ctx, __NR_write, 252);
-	for (size_t i = 0; r == 0 && i < sizeof(syscall_rules) / sizeof(syscall_rules[0]); i++) {
-		const struct syscall_rule *sr = &syscall_rules[i];
-
-		if ((sr->kinds | (bench ? sr->bench_kinds : 0)) & (1u << kind)) {
-			r = add_rule(ctx, sr, kind);
-			if (r < 0)
-				errbuf_set(eb, -r, "seccomp: %s thread: rule for system call %d: %s",
-					   confine_kind_name(kind), sr->nr, strerror(-r));
-		}
-	}
+	if (r == 0)
+		r = add_rules(ctx, syscall_rules, sizeof(syscall_rules) / sizeof(syscall_rules[0]), kind,
+			      bench, eb);
+	if (r == 0 && test_hook)
+		r = add_rules(ctx, test_hook_rules, sizeof(test_hook_rules) / sizeof(test_hook_rules[0]),
+			      kind, bench, eb);
 	if (r == 0) {
 		r = export_bpf(ctx, prog);
 		if (r < 0)
@@ -460,7 +497,7 @@ int confine_seccomp_prepare(bool bench, bool test_hook, struct errbuf *eb)
 		free(name);
 	}
 	for (int k = 0; k < CONFINE_NR_KINDS; k++) {
-		r = compile_kind((enum confine_kind)k, bench, &confine.prog[k], eb);
+		r = compile_kind((enum confine_kind)k, bench, test_hook, &confine.prog[k], eb);
 		if (r < 0)
 			return r;
 	}

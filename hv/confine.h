@@ -137,6 +137,8 @@ static inline void confine_backend_thread(void)
 
 /* What the filters allow, for tests and docs: is syscall nr allowed (for some arguments) in kind? */
 bool confine_kind_allows(enum confine_kind kind, int nr, bool bench);
+/* The same in a VMM started with XENITH_TEST_HOOKS=1 (its test-only hypercalls need a little more). */
+bool confine_kind_allows_with_test_hooks(enum confine_kind kind, int nr, bool bench);
 const char *confine_kind_name(enum confine_kind kind);
 
 /* Test hook: XENITH_TEST_FORBIDDEN_SYSCALL, honoured only when XENITH_TEST_HOOKS=1 was set at start. */

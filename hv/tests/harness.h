@@ -73,7 +73,8 @@ bool proc_alive(struct proc *p);
 void proc_kill(struct proc *p);
 /*
  * Kills and reaps every process group this test process started that still
- * runs, and says so on stderr.  A CMocka teardown: use it with
+ * runs, and says so on stderr; unsets XENITH_TEST_HOOKS (a test sets it only
+ * for the runs that use test-only hypercalls).  A CMocka teardown: use it with
  * cmocka_unit_test_teardown(), or call it from a test's own teardown.
  */
 int harness_teardown(void **state);

@@ -2,7 +2,8 @@
 /*
  * unit tier: the console module (hv/console.c) without a domain: the log
  * file's cap and rotation, the line that reports dropped or lost output,
- * and the filter on what reaches the sinks.
+ * the filter on what reaches the sinks, and the guest's output ring
+ * (console_drain_ring on a struct domain holding only a ring and a console).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include <cmocka.h>
 
 #include "console.h"
+#include "domain.h"
 
 #define CAP 8192u
 #define NOTE "xenith: "
@@ -493,6 +495,144 @@ static void test_a_cap_below_the_minimum_is_refused(void **state)
 	assert_int_equal(file_size(log_path), -1);
 }
 
+/* ---- the guest's output ring ---- */
+
+/* What console_drain_ring uses of a domain: its ring and its console, whose output goes to a pipe. */
+struct ring_fixture {
+	struct domain *d;
+	struct xenith_console_ring ring;
+	int out[2];
+};
+
+static int ring_setup(void **state)
+{
+	struct ring_fixture *f = calloc(1, sizeof(*f));
+	struct errbuf eb;
+
+	if (!f || pipe2(f->out, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	f->d = calloc(1, sizeof(*f->d));
+	if (!f->d || console_init(&f->d->console, f->out[1], "", NULL, 0, &eb) < 0)
+		return -1;
+	f->d->cons_ring = &f->ring;
+	*state = f;
+	return 0;
+}
+
+static int ring_teardown(void **state)
+{
+	struct ring_fixture *f = *state;
+
+	console_fini(&f->d->console);
+	close(f->out[0]);
+	close(f->out[1]);
+	free(f->d);
+	free(f);
+	return 0;
+}
+
+/* The guest's side: len bytes into the ring from its producer index on, then prod published. */
+static void ring_put(struct xenith_console_ring *r, const char *text, size_t len)
+{
+	uint32_t prod = r->out_prod;
+
+	for (size_t i = 0; i < len; i++)
+		r->out[MASK_XENCONS_IDX(prod + (uint32_t)i, XENITH_CONS_OUT_SIZE)] = text[i];
+	__atomic_store_n(&r->out_prod, prod + (uint32_t)len, __ATOMIC_RELEASE);
+}
+
+/* What reached the console's output so far (consumed), NUL-terminated. */
+static size_t ring_output(struct ring_fixture *f, char *buf, size_t size)
+{
+	ssize_t n = read(f->out[0], buf, size - 1);
+
+	buf[n > 0 ? n : 0] = 0;
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void test_ring_drain_prints_what_lies_between_cons_and_prod_and_catches_up(void **state)
+{
+	struct ring_fixture *f = *state;
+	char out[64];
+
+	assert_int_equal(console_drain_ring(f->d), 0); /* empty */
+	assert_int_equal(ring_output(f, out, sizeof(out)), 0);
+	ring_put(&f->ring, "hello\nworld\n", 12);
+	assert_int_equal(console_drain_ring(f->d), 0);
+	assert_int_equal(f->ring.out_cons, 12);
+	assert_int_equal(ring_output(f, out, sizeof(out)), 12);
+	assert_string_equal(out, "hello\nworld\n");
+	/* nothing new: nothing printed twice */
+	assert_int_equal(console_drain_ring(f->d), 0);
+	assert_int_equal(ring_output(f, out, sizeof(out)), 0);
+	assert_int_equal(f->d->console.bytes, 12);
+}
+
+static void test_ring_indices_wrap_around_the_buffer_and_2_to_the_32(void **state)
+{
+	struct ring_fixture *f = *state;
+	const char text[] = "abcdefghijklmnopqrstuvwxyz0123456789\n";
+	char out[64];
+
+	/* 10 bytes before the 32-bit wrap, which is also the buffer's end */
+	f->ring.out_cons = f->ring.out_prod = UINT32_MAX - 9;
+	ring_put(&f->ring, text, sizeof(text) - 1);
+	assert_true(f->ring.out_prod < f->ring.out_cons); /* prod wrapped */
+	assert_int_equal(console_drain_ring(f->d), 0);
+	assert_int_equal(f->ring.out_cons, (uint32_t)(UINT32_MAX - 9 + sizeof(text) - 1));
+	assert_int_equal(ring_output(f, out, sizeof(out)), sizeof(text) - 1);
+	assert_string_equal(out, text);
+	/* and across the buffer's end away from the 32-bit wrap */
+	f->ring.out_cons = f->ring.out_prod = 3 * XENITH_CONS_OUT_SIZE - 5;
+	ring_put(&f->ring, text, sizeof(text) - 1);
+	assert_int_equal(console_drain_ring(f->d), 0);
+	assert_int_equal(ring_output(f, out, sizeof(out)), sizeof(text) - 1);
+	assert_string_equal(out, text);
+}
+
+static void test_a_full_ring_is_drained_whole(void **state)
+{
+	struct ring_fixture *f = *state;
+	static char text[XENITH_CONS_OUT_SIZE], out[XENITH_CONS_OUT_SIZE + 64];
+
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = i % 64 == 63 ? '\n' : (char)('A' + i % 26);
+	f->ring.out_cons = f->ring.out_prod = 12345;
+	ring_put(&f->ring, text, sizeof(text));
+	assert_int_equal(f->ring.out_prod - f->ring.out_cons, XENITH_CONS_OUT_SIZE);
+	assert_int_equal(console_drain_ring(f->d), 0);
+	assert_int_equal(f->ring.out_cons, f->ring.out_prod);
+	assert_int_equal(ring_output(f, out, sizeof(out)), sizeof(text));
+	assert_memory_equal(out, text, sizeof(text));
+}
+
+static void test_ring_indices_far_apart_either_way_are_refused_and_print_nothing(void **state)
+{
+	struct ring_fixture *f = *state;
+	static const uint32_t apart[] = { XENITH_CONS_OUT_SIZE + 1, 2 * XENITH_CONS_OUT_SIZE, 1u << 31,
+					  UINT32_MAX /* prod one behind cons */, UINT32_MAX - 100 };
+	char out[64];
+
+	memset(f->ring.out, 'x', sizeof(f->ring.out));
+	for (size_t i = 0; i < sizeof(apart) / sizeof(apart[0]); i++) {
+		f->ring.out_cons = 1000;
+		f->ring.out_prod = 1000 + apart[i];
+		if (console_drain_ring(f->d) != -EINVAL)
+			fail_msg("prod - cons = %u: not refused", apart[i]);
+		assert_int_equal(f->ring.out_cons, 1000); /* the guest's indices left as they were */
+		assert_int_equal(f->ring.out_prod, 1000 + apart[i]);
+	}
+	assert_int_equal(f->d->console.bytes, 0);
+	console_flush(&f->d->console);
+	assert_int_equal(ring_output(f, out, sizeof(out)), 0);
+	/* sane indices again: output flows */
+	f->ring.out_prod = f->ring.out_cons;
+	ring_put(&f->ring, "back\n", 5);
+	assert_int_equal(console_drain_ring(f->d), 0);
+	assert_int_equal(ring_output(f, out, sizeof(out)), 5);
+	assert_string_equal(out, "back\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +653,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_log_on_another_file_system_than_its_rotation_file_rotates,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_cap_below_the_minimum_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ring_drain_prints_what_lies_between_cons_and_prod_and_catches_up,
+						ring_setup, ring_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_indices_wrap_around_the_buffer_and_2_to_the_32,
+						ring_setup, ring_teardown),
+		cmocka_unit_test_setup_teardown(test_a_full_ring_is_drained_whole, ring_setup, ring_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_indices_far_apart_either_way_are_refused_and_print_nothing,
+						ring_setup, ring_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

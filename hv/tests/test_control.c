@@ -1046,6 +1046,93 @@ static void test_malformed_requests_get_json_errors_and_do_nothing(void **state)
 	assert_int_equal(f->d->state, DOMAIN_RUNNING);
 }
 
+/* Binds VIRQ_CONTROL as the guest does at boot (event_channel_op on vCPU 0); returns the port. */
+static uint32_t guest_binds_virq_control(struct domain *d)
+{
+	struct evtchn_bind_virq *b = (void *)(d->mem + d->layout.free_start);
+
+	*b = (struct evtchn_bind_virq){ .virq = VIRQ_CONTROL, .vcpu = 0 };
+	assert_int_equal(evtchn_op(&d->vcpus[0], EVTCHNOP_bind_virq, d->layout.free_start), 0);
+	return b->port;
+}
+
+static void expect_error(const char *dir, const char *line, const char *why)
+{
+	char reply[1024];
+	struct jv *doc;
+
+	request(dir, line, reply, sizeof(reply));
+	doc = parse_reply(reply, false);
+	assert_contains(jv_str(doc, "error", ""), why);
+	jv_free(doc);
+}
+
+static void expect_ok(const char *dir, const char *line)
+{
+	char reply[1024];
+
+	request(dir, line, reply, sizeof(reply));
+	assert_string_equal(reply, "{\"ok\":true}");
+}
+
+static void test_each_command_gets_its_reply_and_does_what_it_says(void **state)
+{
+	struct fixture *f = *state;
+	char reply[4096];
+	struct jv *doc;
+	uint32_t port;
+
+	start_server(f);
+	/* info: the domain as it is */
+	request(f->dir, "{\"cmd\":\"info\"}\n", reply, sizeof(reply));
+	doc = parse_reply(reply, true);
+	assert_string_equal(jv_str(doc, "name", ""), "dom");
+	assert_string_equal(jv_str(doc, "state", ""), "running");
+	assert_true(jv_num(doc, "id", -1) == 7);
+	assert_true(jv_num(doc, "vcpus", -1) == 1);
+	assert_true(jv_num(doc, "memory_mib", -1) == (double)f->d->cfg.memory_mib);
+	assert_true(jv_num(doc, "restarts", -1) == 0);
+	assert_true(jv_num(doc, "uptime_s", -1) >= 0);
+	assert_true(jv_num(doc, "pid", -1) == (double)getpid());
+	jv_free(doc);
+	/* disks: none here, an empty list */
+	request(f->dir, "{\"cmd\":\"disks\"}\n", reply, sizeof(reply));
+	doc = parse_reply(reply, true);
+	assert_non_null(jv_get(doc, "disks"));
+	assert_int_equal(jv_get(doc, "disks")->type, JV_ARR);
+	assert_int_equal(jv_get(doc, "disks")->n, 0);
+	jv_free(doc);
+
+	/* shutdown: refused until the guest listens, then passed on as the request it is */
+	expect_error(f->dir, "{\"cmd\":\"shutdown\"}\n", "VIRQ_CONTROL");
+	port = guest_binds_virq_control(f->d);
+	expect_ok(f->dir, "{\"cmd\":\"shutdown\"}\n");
+	assert_int_equal(f->d->shared->control_request, XENITH_CONTROL_POWEROFF);
+	assert_true(f->d->shared->evtchn_pending[port / 64] & (1ull << (port % 64)));
+	expect_ok(f->dir, "{\"cmd\":\"shutdown\",\"reason\":\"reboot\"}\n");
+	assert_int_equal(f->d->shared->control_request, XENITH_CONTROL_REBOOT);
+	assert_int_equal(f->d->state, DOMAIN_RUNNING); /* the guest decides when */
+
+	/* pause and unpause, each only from the state it leaves (no vCPU thread in guest code now) */
+	expect_error(f->dir, "{\"cmd\":\"unpause\"}\n", "not paused");
+	pthread_mutex_lock(&f->d->lock);
+	f->d->nr_running_threads = 0;
+	pthread_mutex_unlock(&f->d->lock);
+	expect_ok(f->dir, "{\"cmd\":\"pause\"}\n");
+	assert_int_equal(f->d->state, DOMAIN_PAUSED);
+	expect_error(f->dir, "{\"cmd\":\"pause\"}\n", "not running");
+	expect_ok(f->dir, "{\"cmd\":\"unpause\"}\n");
+	assert_int_equal(f->d->state, DOMAIN_RUNNING);
+
+	/* console: {"ok":true}, then the output (test_a_console_client_past_the_limit... covers the rest) */
+	expect_ok(f->dir, "{\"cmd\":\"console\"}\n");
+
+	/* destroy: done before the reply */
+	expect_ok(f->dir, "{\"cmd\":\"destroy\"}\n");
+	assert_true(f->d->ended);
+	assert_int_equal(f->d->end.state, DOMAIN_DESTROYED);
+}
+
 struct stopper {
 	struct control_server *srv;
 	atomic_bool done;
@@ -1181,6 +1268,7 @@ int main(void)
 		T(test_many_clients_at_once_are_all_answered_or_refused_busy),
 		T(test_request_of_the_longest_size_is_served_and_a_longer_one_refused),
 		T(test_malformed_requests_get_json_errors_and_do_nothing),
+		T(test_each_command_gets_its_reply_and_does_what_it_says),
 		T(test_stop_is_prompt_with_slow_clients_connected),
 		cmocka_unit_test(test_requests_parse_into_commands_with_their_arguments),
 		cmocka_unit_test(test_error_replies_stay_json_whatever_the_message),

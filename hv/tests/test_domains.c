@@ -100,7 +100,9 @@ static void test_bad_hypercalls_get_enosys_and_efault_and_domain_goes_on(void **
 {
 	(void)state;
 	/* The checks run in the guest; a failure there is a GUEST_ASSERT (status 66). */
+	setenv("XENITH_TEST_HOOKS", "1", 1); /* its xenith_test echo */
 	assert_int_equal(RUN(&P, 20, "run", "--name", "t-hcall", "--cmdline", "hypercall"), 0);
+	unsetenv("XENITH_TEST_HOOKS");
 	assert_non_null(strstr(P.out, "-38"));
 	assert_non_null(strstr(P.out, "-14"));
 	assert_non_null(strstr(P.out, "hypercall: all checks passed"));
@@ -571,8 +573,10 @@ static void test_guest_cpl_0_runs_smp_and_hypercall_checks(void **state)
 			     "--cmdline", "smp"), 0);
 	assert_non_null(strstr(P.out, "smp: 4 of 4 vCPUs up"));
 	assert_non_null(strstr(P.out, "vcpu 3: up"));
+	setenv("XENITH_TEST_HOOKS", "1", 1); /* its xenith_test echo */
 	assert_int_equal(RUN(&P, 20, "run", "--name", "t-cpl0-hc", "--guest-cpl", "0", "--vcpus", "2",
 			     "--cmdline", "hypercall"), 0);
+	unsetenv("XENITH_TEST_HOOKS");
 	assert_non_null(strstr(P.out, "hypercall: all checks passed"));
 }
 
@@ -580,7 +584,9 @@ static void test_grant_table_allows_granted_access_and_refuses_the_rest(void **s
 {
 	(void)state;
 	/* The checks run in the guest against the VMM's grant code; a wrong result is a GUEST_ASSERT. */
+	setenv("XENITH_TEST_HOOKS", "1", 1); /* xenith_test GRANT_READ/WRITE */
 	assert_int_equal(RUN(&P, 20, "run", "--name", "t-grant", "--cmdline", "grant"), 0);
+	unsetenv("XENITH_TEST_HOOKS");
 	assert_non_null(strstr(P.out, "grant: all checks passed"));
 	assert_null(strstr(P.out, "WRONG"));
 	assert_non_null(strstr(P.out, "write to a read-only grant (EPERM) -> -1 ok"));
@@ -595,8 +601,10 @@ static void test_event_channels_to_a_backend_thread_lose_no_wakeups(void **state
 	 * waited for without a timeout: a lost wake-up hangs the guest until
 	 * this generous deadline (here they take a few seconds).
 	 */
+	setenv("XENITH_TEST_HOOKS", "1", 1); /* xenith_test EVTCHN_LOOPBACK */
 	if (RUN(&P, 240, "run", "--name", "t-evtchn", "--cmdline", "evtchn 20000") != 0)
 		fail_msg("status %d (137: still waiting after 240 s, a lost wake-up):\n%s", P.status, P.out);
+	unsetenv("XENITH_TEST_HOOKS");
 	assert_non_null(strstr(P.out, "evtchn: 20000 round trips through a VMM backend thread, none lost"));
 	assert_null(strstr(P.out, "WRONG"));
 	assert_non_null(strstr(P.out, "status: interdomain -> 1 ok"));

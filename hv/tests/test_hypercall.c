@@ -21,37 +21,28 @@
 #include "domain.h"
 #include "console.h"
 #include "hypercall.h"
+#include "unbacked.h"
 
 static struct domain *make_domain(unsigned vcpus, const struct bench_sink *bench)
 {
-	struct domain_config cfg;
-	struct domain_opts opts = { .console_fd = -1, .bench = bench };
-	struct errbuf eb;
-	struct domain *d = NULL;
-	const char *minios = getenv("XENITH_MINIOS");
+	return unbacked_domain(vcpus, bench, false);
+}
 
-	assert_non_null(minios);
-	config_init(&cfg);
-	snprintf(cfg.name, sizeof(cfg.name), "unit");
-	snprintf(cfg.kernel, sizeof(cfg.kernel), "%s", minios);
-	cfg.vcpus = vcpus;
-	if (domain_create_unbacked(&cfg, &opts, 7, &d, &eb) < 0)
-		fail_msg("domain_create_unbacked: %s", eb.msg);
-	return d;
+/* make_domain() as the VMM started with XENITH_TEST_HOOKS=1 builds it: the test-only ops answer. */
+static struct domain *make_domain_with_test_hooks(unsigned vcpus, const struct bench_sink *bench)
+{
+	return unbacked_domain(vcpus, bench, true);
 }
 
 /* One hypercall on vCPU v's registers; returns RAX. */
+static long call4(struct vcpu *v, uint32_t op, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
+{
+	return unbacked_call(v, op, a1, a2, a3, a4, 0);
+}
+
 static long call(struct vcpu *v, uint32_t op, uint64_t a1, uint64_t a2, uint64_t a3)
 {
-	struct kvm_regs *r = &v->run->s.regs.regs;
-
-	memset(r, 0, sizeof(*r));
-	r->rax = op;
-	r->rdi = a1;
-	r->rsi = a2;
-	r->rdx = a3;
-	hypercall_dispatch(v);
-	return (long)r->rax;
+	return unbacked_call(v, op, a1, a2, a3, 0, 0);
 }
 
 static void test_unbacked_domain_has_start_info_and_never_runs(void **state)
@@ -73,7 +64,7 @@ static void test_unbacked_domain_has_start_info_and_never_runs(void **state)
 
 static void test_dispatch_answers_enosys_for_unknown_ops_and_echoes(void **state)
 {
-	struct domain *d = make_domain(1, NULL);
+	struct domain *d = make_domain_with_test_hooks(1, NULL);
 	struct vcpu *v = &d->vcpus[0];
 
 	(void)state;
@@ -164,6 +155,69 @@ static void test_unbacked_domain_memory_lies_between_guard_regions(void **state)
 	assert_string_equal(perms, "");
 	maps_perms(above, perms);
 	assert_string_equal(perms, "");
+}
+
+static void sink_report(void *opaque, struct domain *d, uint32_t case_id, uint32_t rep, double value);
+
+/* The test-only ops (abi.h, XENITH_TEST_*): each one, in a domain a test may or may not have asked for. */
+static void test_test_only_ops_answer_only_with_test_hooks_or_in_a_bench_domain(void **state)
+{
+	struct bench_sink sink = { sink_report, NULL };
+	struct domain *d = make_domain(1, NULL);
+	struct vcpu *v = &d->vcpus[0];
+	const uint32_t t = __HYPERVISOR_xenith_test;
+	const uint64_t rw = d->layout.free_start;
+	struct evtchn_alloc_unbound *au = (void *)(d->mem + rw);
+	uint32_t port;
+
+	(void)state;
+	/* No XENITH_TEST_HOOKS: every one is refused, as an op Xenith does not serve. */
+	assert_false(d->test_hooks);
+	assert_int_equal(call(v, t, XENITH_TEST_ECHO, 0x1234abcd, 0), -XEN_ENOSYS);
+	assert_int_equal(call(v, t, XENITH_TEST_SHMEM_ECHO, rw, 1), -XEN_ENOSYS);
+	assert_int_equal(call4(v, t, XENITH_TEST_GRANT_READ, 0, 0, 8), -XEN_ENOSYS);
+	assert_int_equal(call4(v, t, XENITH_TEST_GRANT_WRITE, 0, 0, 8), -XEN_ENOSYS);
+	assert_int_equal(call(v, t, XENITH_TEST_STALL, 0, 0), -XEN_ENOSYS);
+	assert_int_equal(call(v, t, XENITH_TEST_FORBIDDEN_SYSCALL, 0, 0), -XEN_ENOSYS);
+	*au = (struct evtchn_alloc_unbound){ .dom = XENITH_DOMID_SELF, .remote_dom = XENITH_BACKEND_DOMID };
+	assert_int_equal(call(v, __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, rw, 0), 0);
+	port = au->port;
+	assert_int_equal(call(v, t, XENITH_TEST_EVTCHN_LOOPBACK, port, 0), -XEN_ENOSYS);
+	assert_null(d->loopback); /* no backend thread was started */
+	assert_int_equal(d->evtchn.port[port].kind, EVTCHN_UNBOUND);
+	domain_destroy(d);
+
+	/* With XENITH_TEST_HOOKS=1 each reaches its handler (their own answers, not ENOSYS). */
+	d = make_domain_with_test_hooks(1, NULL);
+	v = &d->vcpus[0];
+	au = (void *)(d->mem + rw);
+	assert_true(d->test_hooks);
+	assert_int_equal(call(v, t, XENITH_TEST_ECHO, 0x1234abcd, 0), 0x1234abcd);
+	assert_int_equal(call4(v, t, XENITH_TEST_GRANT_READ, 0, 0, 8), -XEN_ENOENT);  /* no table yet */
+	assert_int_equal(call4(v, t, XENITH_TEST_GRANT_WRITE, 0, 0, 8), -XEN_ENOENT);
+	assert_int_equal(call(v, t, XENITH_TEST_STALL, 3600001, 0), -XEN_EINVAL);  /* over an hour */
+	assert_int_equal(call(v, t, XENITH_TEST_STALL, 0, 0), 0);
+	*au = (struct evtchn_alloc_unbound){ .dom = XENITH_DOMID_SELF, .remote_dom = XENITH_BACKEND_DOMID };
+	assert_int_equal(call(v, __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, rw, 0), 0);
+	port = au->port;
+	assert_int_equal(call(v, t, XENITH_TEST_EVTCHN_LOOPBACK, port, 0), 0);
+	assert_non_null(d->loopback);
+	assert_int_equal(d->evtchn.port[port].kind, EVTCHN_BACKEND);
+	/* no bench here: the shared-memory responder has nobody to report to */
+	assert_int_equal(call(v, t, XENITH_TEST_SHMEM_ECHO, rw, 1), -XEN_ENOSYS);
+	domain_destroy(d);
+
+	/* A benchmark domain: the two ops it measures with, and no other. */
+	d = make_domain(1, &sink);
+	v = &d->vcpus[0];
+	assert_false(d->test_hooks);
+	assert_int_equal(call(v, t, XENITH_TEST_ECHO, 77, 0), 77);
+	assert_int_equal(call(v, t, XENITH_TEST_SHMEM_ECHO, rw + 4, 1), -XEN_EINVAL); /* misaligned */
+	assert_int_equal(call4(v, t, XENITH_TEST_GRANT_READ, 0, 0, 8), -XEN_ENOSYS);
+	assert_int_equal(call4(v, t, XENITH_TEST_GRANT_WRITE, 0, 0, 8), -XEN_ENOSYS);
+	assert_int_equal(call(v, t, XENITH_TEST_EVTCHN_LOOPBACK, 2, 0), -XEN_ENOSYS);
+	assert_int_equal(call(v, t, XENITH_TEST_STALL, 0, 0), -XEN_ENOSYS);
+	domain_destroy(d);
 }
 
 struct racer {
@@ -388,11 +442,13 @@ int main(void)
 		cmocka_unit_test(test_dispatch_answers_enosys_for_unknown_ops_and_echoes),
 		cmocka_unit_test(test_output_pointers_into_read_only_pages_get_efault_and_write_nothing),
 		cmocka_unit_test(test_unbacked_domain_memory_lies_between_guard_regions),
+		cmocka_unit_test(test_test_only_ops_answer_only_with_test_hooks_or_in_a_bench_domain),
 		cmocka_unit_test(test_vcpu_up_from_two_vcpus_at_once_is_decided_once),
 		cmocka_unit_test(test_shmem_responder_started_from_two_vcpus_is_always_reaped),
 		cmocka_unit_test(test_console_ring_drained_from_two_vcpus_at_once_prints_each_byte_once),
 	};
 
+	unsetenv("XENITH_TEST_HOOKS"); /* the cases that want it say so */
 	/* One malloc arena: threads' own 64 MiB arenas would hide stacks in VmSize. */
 	mallopt(M_ARENA_MAX, 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -241,7 +241,12 @@ struct evtchn_unmask {
  * memory (msg may be 0).  The domain is then treated as crashed.
  */
 
-/* xenith_test(cmd, ...): hooks the kvm test tier uses from inside a guest. */
+/*
+ * xenith_test(cmd, ...): hooks the kvm test tier uses from inside a guest.
+ * Every cmd answers -XEN_ENOSYS unless the VMM runs with XENITH_TEST_HOOKS=1
+ * in its environment (a test asked for them), except that a benchmark
+ * domain (`xenith bench`) also gets ECHO and SHMEM_ECHO, its instruments.
+ */
 #define XENITH_TEST_ECHO 0 /* returns arg 1 unchanged */
 /*
  * xenith_test(XENITH_TEST_SHMEM_ECHO, gpa, count): (bench domains only) a
