@@ -77,6 +77,7 @@ for t in hv/tests/test_domains hv/tests/test_config_boot hv/tests/test_blk hv/te
 	done
 done
 cp "$here"/tests/* "$root/xenith/tests/"
+cp "$here/tap.sh" "$root/xenith/" # their TAP helpers
 
 # A Linux guest for the linux_guest test: Debian's kernel again, with an
 # initramfs whose init prints a line and powers off (or reboots when the

@@ -3,12 +3,7 @@
 # (Debian's, the lab's own) boots as a nested Xenith guest through the Linux
 # boot protocol to an initramfs that prints a line and powers off; Xenith
 # reports the power-off, a reboot and bad input.  Output: TAP.
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
-result() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
-show() { sed 's/^/#   /' "$1"; }
+. "$(dirname "$0")/../tap.sh"
 
 X=/xenith/xenith
 G=/xenith/linux-guest
@@ -67,5 +62,4 @@ r=$?
 [ $r -eq 0 ] && show /tmp/lx4.err
 result $r "memory too small for the kernel is refused with the size it needs (status $rc)"
 
-echo "1..$n"
-[ "$fail" -eq 0 ]
+tap_done
