@@ -3,6 +3,8 @@
 # (Debian's, the lab's own) boots as a nested Xenith guest through the Linux
 # boot protocol to an initramfs that prints a line and powers off; Xenith
 # reports the power-off, a reboot and bad input.  Output: TAP.
+# lab-limit: 720  (init kills this script after 720 s: 3 boots of at most 3
+# tries of --timeout 60 each, plus the refused one, is about 570 s at worst)
 . "$(dirname "$0")/../tap.sh"
 
 X=/xenith/xenith
