@@ -77,6 +77,8 @@ for t in hv/tests/test_domains hv/tests/test_config_boot hv/tests/test_blk hv/te
 	done
 done
 cp "$here"/tests/* "$root/xenith/tests/"
+# their TAP helpers, the xenith thread report, the CMocka skip fix (init runs the programs through it)
+cp "$here/tap.sh" "$here/threads.sh" "$here/../../hv/tests/tap-skip.sh" "$root/xenith/"
 
 # A Linux guest for the linux_guest test: Debian's kernel again, with an
 # initramfs whose init prints a line and powers off (or reboots when the

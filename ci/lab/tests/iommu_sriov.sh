@@ -4,15 +4,7 @@
 # Expected values come from the QEMU command line (ci/lab/run.sh passes them
 # as xenith_lab_* kernel parameters, which reach init's environment).
 # Output: TAP.
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
-result() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
-check() { # check "description" command...
-	d=$1; shift
-	if "$@"; then ok "$d"; else notok "$d"; fi
-}
+. "$(dirname "$0")/../tap.sh"
 
 want_vfs=${xenith_lab_vfs:?xenith_lab_vfs is not set (ci/lab/run.sh sets it)}
 
@@ -28,8 +20,8 @@ for dev in /sys/bus/pci/devices/*; do
 done
 if [ -z "$pf" ]; then
 	notok "an NVMe controller with SR-IOV is present"
-	echo "1..$n"
-	exit 1
+	tap_done
+	exit
 fi
 ok "an NVMe controller with SR-IOV is present ($(basename "$pf"))"
 check "the PF is in an IOMMU group" [ -e "$pf/iommu_group" ]
@@ -65,5 +57,4 @@ echo 0 > "$pf/sriov_numvfs"
 nvf=$(ls -d "$pf"/virtfn* 2>/dev/null | wc -l)
 check "VFs disabled again (virtfn links: $nvf)" [ "$nvf" = 0 ]
 
-echo "1..$n"
-[ "$fail" -eq 0 ]
+tap_done

@@ -3,12 +3,9 @@
 # (Debian's, the lab's own) boots as a nested Xenith guest through the Linux
 # boot protocol to an initramfs that prints a line and powers off; Xenith
 # reports the power-off, a reboot and bad input.  Output: TAP.
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
-result() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
-show() { sed 's/^/#   /' "$1"; }
+# lab-limit: 720  (init kills this script after 720 s: 3 boots of at most 3
+# tries of --timeout 60 each, plus the refused one, is about 570 s at worst)
+. "$(dirname "$0")/../tap.sh"
 
 X=/xenith/xenith
 G=/xenith/linux-guest
@@ -16,8 +13,9 @@ G=/xenith/linux-guest
 # that hangs into xenith's timeout (status 68) instead of a lab machine that
 # gives no result.  Known problem (README, "The lab"): now and then the
 # nested kernel hangs early in its boot, before its init runs, while the lab
-# machine goes on (its heartbeat).  Such a boot is said so and tried again,
-# twice at most; a third hang, or any other failure, is the test's verdict.
+# machine goes on (its heartbeat).  Such a boot is a TODO line (meson shows
+# an expected failure) and is tried again, twice at most; a third hang, or
+# any other failure, is the test's verdict.
 boot() { # boot NAME EXTRA-CMDLINE [xenith options...]: output in /tmp/NAME.out/.err, status in $rc, seconds in $secs
 	name=$1 extra=$2
 	shift 2
@@ -29,8 +27,12 @@ boot() { # boot NAME EXTRA-CMDLINE [xenith options...]: output in /tmp/NAME.out/
 		t1=$(cut -d' ' -f1 /proc/uptime)
 		secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 		[ "$rc" = 68 ] && ! grep -q "xenith-linux-guest: init ran" "/tmp/$name.out" || break
-		echo "# $name: the nested kernel hung before its init ran (attempt $try, $secs s; known" \
-			"problem, see the README's lab section); its console:"
+		if [ "$try" -lt 3 ]; then
+			todo "$name: attempt $try: the nested kernel hung before its init ran ($secs s; its console below)" \
+				"known problem, README's lab section; tried again"
+		else
+			echo "# $name: the nested kernel hung before its init ran a third time ($secs s); its console:"
+		fi
 		show "/tmp/$name.out"
 	done
 }
@@ -67,5 +69,4 @@ r=$?
 [ $r -eq 0 ] && show /tmp/lx4.err
 result $r "memory too small for the kernel is refused with the size it needs (status $rc)"
 
-echo "1..$n"
-[ "$fail" -eq 0 ]
+tap_done

@@ -1,0 +1,25 @@
+# TAP helpers for the lab's test scripts (busybox sh), one copy for all of
+# them.  Source it: . "$(dirname "$0")/../tap.sh"  (the lab has it as
+# /xenith/tap.sh, next to /xenith/tests/).  Each helper prints one TAP line;
+# tap_done prints the plan and returns 0 when nothing failed, so a script
+# ends with: tap_done
+tap_n=0
+tap_failed=0
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+notok() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
+skip() { # skip DESCRIPTION REASON: a visible skip, "ok N - DESCRIPTION # SKIP REASON"
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $1 # SKIP $2"
+}
+todo() { # todo DESCRIPTION WHY: a known, unsolved failure, shown but not counted ("not ok N - ... # TODO WHY")
+	tap_n=$((tap_n + 1))
+	echo "not ok $tap_n - $1 # TODO $2"
+}
+result() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; } # result STATUS DESCRIPTION
+check() { # check DESCRIPTION COMMAND...: ok when COMMAND succeeds
+	tap_d=$1
+	shift
+	if "$@"; then ok "$tap_d"; else notok "$tap_d"; fi
+}
+show() { sed 's/^/#   /' "$1"; } # show FILE: its lines as TAP comments
+tap_done() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
