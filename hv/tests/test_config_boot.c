@@ -14,37 +14,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "harness.h"
 
 
 static struct proc P;
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 static void test_config_file_boots_what_it_describes(void **state)
 {
@@ -60,7 +35,7 @@ static void test_config_file_boots_what_it_describes(void **state)
 		 "kernel = '%s'\n"
 		 "cmdline = \"smp\"\n"
 		 "on_crash = destroy\n", harness_minios());
-	write_file(path, text, strlen(text));
+	test_write_file(path, text, strlen(text));
 	assert_int_equal(RUN(&P, 20, "run", "-c", path), 0);
 	assert_non_null(strstr(P.out, "smp: 2 of 2 vCPUs up"));
 }
@@ -72,7 +47,7 @@ static void test_options_override_the_config_file(void **state)
 	(void)state;
 	harness_path(path, sizeof(path), "exit.cfg");
 	snprintf(text, sizeof(text), "name = t-over\ncmdline = \"exit 3\"\n");
-	write_file(path, text, strlen(text));
+	test_write_file(path, text, strlen(text));
 	assert_int_equal(RUN(&P, 20, "run", "--cmdline", "exit 5", "-c", path), 5);
 }
 
@@ -84,13 +59,13 @@ static void test_unknown_key_and_bad_value_name_key_value_and_allowed(void **sta
 
 	(void)state;
 	harness_path(path, sizeof(path), "bad.cfg");
-	write_file(path, bad_key, strlen(bad_key));
+	test_write_file(path, bad_key, strlen(bad_key));
 	assert_int_equal(RUN(&P, 20, "run", "-c", path), 64);
 	assert_non_null(strstr(P.err, "memroy"));
 	assert_non_null(strstr(P.err, ":2"));
 	assert_non_null(strstr(P.err, "memory"));
 
-	write_file(path, bad_val, strlen(bad_val));
+	test_write_file(path, bad_val, strlen(bad_val));
 	assert_int_equal(RUN(&P, 20, "run", "-c", path), 64);
 	assert_non_null(strstr(P.err, "vcpus"));
 	assert_non_null(strstr(P.err, "0"));
@@ -106,14 +81,14 @@ static void test_image_for_another_abi_version_is_refused_naming_both(void **sta
 	static const char note[] = "Xenith\0\0\x01\0\0\0";
 	char path[256];
 	size_t len;
-	char *img = read_all(harness_minios(), &len);
+	char *img = test_read_file(harness_minios(), &len);
 	char *hit = memmem(img, len, note, sizeof(note) - 1);
 
 	(void)state;
 	assert_non_null(hit);
 	hit[8] = 9; /* the note's version: 1 -> 9 */
 	harness_path(path, sizeof(path), "minios-v9");
-	write_file(path, img, len);
+	test_write_file(path, img, len);
 	free(img);
 	assert_int_equal(RUN(&P, 20, "run", path), 65);
 	assert_non_null(strstr(P.err, "version 9"));
@@ -126,7 +101,7 @@ static void test_non_elf_image_is_refused_with_a_reason(void **state)
 
 	(void)state;
 	harness_path(path, sizeof(path), "not-elf");
-	write_file(path, "#!/bin/sh\necho hi\n", 18);
+	test_write_file(path, "#!/bin/sh\necho hi\n", 18);
 	assert_int_equal(RUN(&P, 20, "run", path), 65);
 	assert_non_null(strstr(P.err, "not-elf"));
 	assert_non_null(strstr(P.err, "magic"));
@@ -263,7 +238,7 @@ static void test_console_log_gets_guest_output(void **state)
 	harness_path(path, sizeof(path), "console.log");
 	unlink(path);
 	assert_int_equal(RUN(&P, 20, "run", "--name", "t-log", "--console-log", path), 0);
-	log = read_all(path, &len);
+	log = test_read_file(path, &len);
 	assert_non_null(memmem(log, len, "hello", 5));
 	free(log);
 }
@@ -294,7 +269,7 @@ static void write_bzimage_with(const char *path, uint16_t version, uint32_t init
 	memcpy(img + 0x238, &cmdline_size, 4);
 	memcpy(img + 0x258, &pref_address, 8);
 	memcpy(img + 0x260, &init_size, 4);
-	write_file(path, img, sizeof(img));
+	test_write_file(path, img, sizeof(img));
 }
 
 static void write_bzimage(const char *path, uint16_t version)
@@ -345,7 +320,7 @@ static void test_linux_kernel_with_no_room_below_initrd_addr_max_is_refused_nami
 	harness_path(path, sizeof(path), "bzImage-initrd-max");
 	harness_path(initrd, sizeof(initrd), "initrd-1m");
 	write_bzimage_with(path, 0x020f, 0xfff);
-	write_file(initrd, mib, sizeof(mib));
+	test_write_file(initrd, mib, sizeof(mib));
 	assert_int_equal(RUN(&P, 20, "run", "-m", "256", "--initrd", initrd, path), 65);
 	assert_non_null(strstr(P.err, "initrd_addr_max = 0xfff"));
 	assert_null(strstr(P.err, "CPL 0"));

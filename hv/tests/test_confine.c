@@ -25,6 +25,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "harness.h"
 
 #define START(p, ...) proc_start(p, (const char *const[]){ __VA_ARGS__, NULL })
@@ -77,17 +79,6 @@ static void make_image(char *path, size_t size, const char *name, uid_t uid, gid
 		assert_int_equal(chown(path, uid, gid), 0);
 }
 
-static char *read_file(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	buf[n] = 0;
-	return buf;
-}
-
 /* The value of `key:` in /proc/PID/task/TID/status (tid 0: the process). */
 static void status_field(pid_t pid, const char *tid, const char *key, char *out, size_t size)
 {
@@ -97,7 +88,7 @@ static void status_field(pid_t pid, const char *tid, const char *key, char *out,
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, tid);
 	else
 		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	read_file(path, buf, sizeof(buf));
+	test_read_text(path, buf, sizeof(buf));
 	p = strstr(buf, key);
 	out[0] = 0;
 	if (!p)
@@ -119,7 +110,7 @@ static void test_forbidden_system_call_ends_the_vmm_naming_the_thread_and_the_ca
 	setenv("XENITH_TEST_HOOKS", "1", 1);
 	assert_int_equal(RUN(&P, 30, "run", "--name", "t-sc", "--console-log", log, "--cmdline", "seccomp"), 70);
 	assert_non_null(strstr(P.err, want));
-	assert_non_null(strstr(read_file(log, text, sizeof(text)), want));
+	assert_non_null(strstr(test_read_text(log, text, sizeof(text)), want));
 	/* The call never returned to the guest. */
 	assert_null(strstr(P.out, "forbidden system call ->"));
 }
@@ -185,7 +176,7 @@ static void test_every_vmm_thread_is_filtered_and_inherited_descriptors_are_clos
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/comm", dir, de->d_name);
-		read_file(path, comm, sizeof(comm));
+		test_read_text(path, comm, sizeof(comm));
 		if (strncmp(comm, "xenith", 6))
 			continue; /* KVM's and io_uring's kernel workers */
 		tasks++;

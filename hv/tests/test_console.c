@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "console.h"
 #include "domain.h"
 
@@ -50,27 +52,6 @@ static int teardown(void **state)
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "chattr -R -a '%s' 2>/dev/null; rm -rf '%s'", dir, dir);
 	return system(cmd) == 0 ? 0 : -1;
-}
-
-/* A whole file, NUL-terminated; *len its size.  NULL when it does not exist. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = 0;
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
 }
 
 static off_t file_size(const char *path)
@@ -143,8 +124,8 @@ static void test_log_is_capped_rotated_once_and_says_what_was_dropped(void **sta
 	}
 	console_fini(&C);
 
-	log = slurp(log_path, &len);
-	log1 = slurp(log1_path, &len1);
+	log = test_read_file_if_exists(log_path, &len);
+	log1 = test_read_file_if_exists(log1_path, &len1);
 	assert_non_null(log);
 	assert_true(len <= CAP);
 	assert_non_null(log1);
@@ -197,8 +178,8 @@ static void test_an_oversized_log_from_before_keeps_only_its_tail_within_the_cap
 	assert_int_equal(console_init(&C, -1, "", log_path, CAP, &eb), 0);
 	console_write(&C, "new line\n", 9);
 	console_fini(&C);
-	log = slurp(log_path, &len);
-	log1 = slurp(log1_path, &len1);
+	log = test_read_file_if_exists(log_path, &len);
+	log1 = test_read_file_if_exists(log1_path, &len1);
 	/* The last 8192 bytes start inside line 18 (at 1808): LOG.1 holds lines 19..99. */
 	assert_int_equal(len1, 8100);
 	assert_memory_equal(log1, old + 1900, 8100);
@@ -236,7 +217,7 @@ static void test_output_a_failed_write_lost_is_reported_in_the_log(void **state)
 	console_fini(&C);
 	signal(SIGXFSZ, SIG_DFL);
 
-	log = slurp(log_path, &len);
+	log = test_read_file_if_exists(log_path, &len);
 	assert_non_null(log);
 	snprintf(want, sizeof(want), "xenith: %zu bytes of console output were lost: writing %s failed: ",
 		 lost, log_path);
@@ -267,8 +248,8 @@ static void test_sinks_get_filtered_text_even_when_a_character_is_split(void **s
 	console_fini(&C);
 	close(fd);
 
-	log = slurp(log_path, &len);
-	out = slurp(out_path, &out_len);
+	log = test_read_file_if_exists(log_path, &len);
+	out = test_read_file_if_exists(out_path, &out_len);
 	assert_non_null(log);
 	assert_non_null(out);
 	assert_memory_equal(log, want, sizeof(want) - 1);
@@ -470,8 +451,8 @@ static void test_a_log_on_another_file_system_than_its_rotation_file_rotates(voi
 		console_write(&C, line, n);
 	}
 	console_fini(&C);
-	log = slurp(log_path, &len);
-	log1 = slurp(log1_path, &len1);
+	log = test_read_file_if_exists(log_path, &len);
+	log1 = test_read_file_if_exists(log1_path, &len1);
 	unlink(target);
 	assert_non_null(log);
 	assert_non_null(log1);

@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "harness.h"
 #include "termjudge.h"
 
@@ -29,26 +31,6 @@ static int teardown(void **state)
 	(void)state;
 	harness_teardown(state); /* every xenith the test left running */
 	return 0;
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = 0;
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
 }
 
 static void expect_safe(const char *what, const char *s, size_t len)
@@ -83,7 +65,7 @@ static void test_guest_escapes_are_filtered_in_console_and_assert_text(void **st
 	/* The reason is one line: the guest's "\nxenith: fake line" cannot start a line of its own. */
 	assert_non_null(strstr(P.err, "crashed: guest assertion failed at esc?[31m.c:4242: x == ?[2J?31m "
 				      "(why: ?]0;pwned? ?1m caf\xc3\xa9?xenith: fake line)\n"));
-	text = read_all(log, &len);
+	text = test_read_file_if_exists(log, &len);
 	assert_non_null(text);
 	expect_safe("console log", text, len);
 	assert_non_null(strstr(text, "escape-console: [?[2J] [?2J] [?2J]"));
@@ -133,8 +115,8 @@ static void check_flood_log(const char *log, const char *log1)
 	unsigned next = 0;
 	bool first = true;
 
-	text = read_all(log, &len);
-	text1 = read_all(log1, &len1);
+	text = test_read_file_if_exists(log, &len);
+	text1 = test_read_file_if_exists(log1, &len1);
 	printf("# console log %zu + %zu bytes for %zu bytes of output, cap %zu\n", len, len1, total, cap);
 	assert_non_null(text);
 	assert_true(len <= cap);

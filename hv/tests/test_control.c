@@ -31,6 +31,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "control.h"
 #include "domain.h"
 #include "jsondoc.h"
@@ -223,15 +225,6 @@ static void request(const char *dir, const char *line, char *reply, size_t size)
 	close(fd);
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	fputs(text, fp);
-	assert_int_equal(fclose(fp), 0);
-}
-
 static void assert_file_is(const char *path, const char *text)
 {
 	char buf[256] = "";
@@ -359,7 +352,7 @@ static void victim_setup(struct fixture *f, char *canon, char *victim)
 
 	assert_int_equal(rundir_resolve(f->dir, canon, PATH_MAX, &eb), 0);
 	snprintf(victim, PATH_MAX, "%s/victim", f->base);
-	write_file(victim, "precious\n");
+	test_write_text(victim, "precious\n");
 }
 
 static void test_symlinked_name_lock_is_refused_and_its_target_untouched(void **state)
@@ -406,7 +399,7 @@ static void test_name_lock_of_another_user_is_refused_and_untouched(void **state
 	need_root();
 	victim_setup(f, canon, victim);
 	snprintf(lock, sizeof(lock), "%s/dom.lock", canon);
-	write_file(lock, "precious\n");
+	test_write_text(lock, "precious\n");
 	assert_int_equal(chown(lock, OTHER_UID, OTHER_UID), 0);
 	r = rundir_claim_name(canon, "dom", &fd, &eb);
 	assert_file_is(lock, "precious\n");
@@ -481,7 +474,7 @@ static void test_list_does_not_trust_a_symlinked_lock(void **state)
 	victim_setup(f, canon, victim);
 	/* the link names a file holding a live pid (ours): following it would call "ghost" alive */
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	write_file(victim, pid);
+	test_write_text(victim, pid);
 	snprintf(path, sizeof(path), "%s/ghost.lock", canon);
 	assert_int_equal(symlink(victim, path), 0);
 	snprintf(path, sizeof(path), "%s/ghost.sock", canon);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Writes len bytes of data to path (created or truncated); fails the test on any error. */
 static inline void test_write_file(const char *path, const void *data, size_t len)
@@ -60,6 +61,29 @@ static inline char *test_read_file(const char *path, size_t *len)
 	buf[n] = 0;
 	if (len)
 		*len = n;
+	return buf;
+}
+
+/* Like test_read_file(), but NULL (and no failure) when path does not exist. */
+static inline char *test_read_file_if_exists(const char *path, size_t *len)
+{
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return NULL;
+	return test_read_file(path, len);
+}
+
+/*
+ * At most size - 1 bytes of path into buf, NUL-terminated; "" when it cannot
+ * be read (a /proc file of a thread that ended).  Returns buf.
+ */
+static inline char *test_read_text(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
 	return buf;
 }
 
