@@ -278,9 +278,22 @@ static void test_xenith_disks_reports_queues_and_counters(void **state)
 	assert_non_null(strstr(d1, "\"mode\":\"ioeventfd\",\"ro\":true,\"connected\":false,"));
 	/* The table. */
 	assert_int_equal(RUN(&Q, 20, "disks", "t-blk-disks"), 0);
-	assert_non_null(strstr(Q.out, "COPIED"));
-	assert_non_null(strstr(Q.out, "SYNCED"));
-	assert_non_null(strstr(Q.out, "connected pers 1"));
+	assert_non_null(strstr(Q.out, "DISK QUEUE MODE      STATE     GRANTS       REQUESTS      READS     "
+				  "WRITES     COPIED FLUSHES  SYNCED DISCARDS  ERRORS   BAD  PATH\n"));
+	{
+		/* queue 0's row, column by column: the 40 writes and the flush the guest was told to do */
+		const char *row = strstr(Q.out, "\n0    0     exit");
+		unsigned long long req, rd, wr, copied, fl, synced, disc, err, bad;
+		unsigned pmaps;
+
+		assert_non_null(row);
+		assert_int_equal(sscanf(row, " 0 0 exit connected pers %u %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+					&pmaps, &req, &rd, &wr, &copied, &fl, &synced, &disc, &err, &bad), 10);
+		if (req != 41 || rd != 0 || wr != 40 || copied != 0 || fl != 1 || synced != 1 || disc != 0 ||
+		    err != 0 || bad != 0)
+			fail_msg("queue 0's row is not 41 requests, 0 reads, 40 writes, 0 copied, 1 flush, "
+				 "1 synced, 0 discards, 0 errors, 0 bad:\n%s", Q.out);
+	}
 	assert_non_null(strstr(Q.out, " (ro)\n"));
 	kill(P.pid, SIGKILL);
 	proc_wait(&P, 20);
