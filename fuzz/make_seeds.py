@@ -612,6 +612,16 @@ def hypercall_seeds():
           call("grant_table_op", small(64), arena(0x700), small(2)) +
           call("grant_table_op", small(64), arg(A_LAST, 4), small(1)))
     write("hypercall", "grant", gt)
+    # the same grant reads and writes, echo, shmem echo and the loopback made as to a VMM
+    # without XENITH_TEST_HOOKS (vcpu byte 3: vCPU 0, no hooks): each must answer -ENOSYS
+    write("hypercall", "test-ops-without-hooks", set_table(0x700, 4, 1) +
+          grant(4, 8, arena_frame(5)) + grant(4, 9, arena_frame(6), flags=5) +
+          call("xenith_test", small(3), small(8), small(0), arg(A_PAGE_SIZE), vcpu=3) +
+          call("xenith_test", small(2), small(8), small(16), small(100), vcpu=3) +
+          call("xenith_test", small(0), small(0x34), vcpu=3) +
+          call("xenith_test", small(1), arena(0), small(64), vcpu=3) +
+          call("xenith_test", small(4), small(1), vcpu=3) +
+          call("xenith_test", small(3), small(8), small(0), arg(A_PAGE_SIZE)))
     # the guest grants its own read-only boot pages (issue 10, finding 10)
     write("hypercall", "grant-boot-pages", set_table(0x700, 4, 1) +
           grant(4, 8, arg(A_FRAME, 1)) + grant(4, 9, arg(A_FRAME, 2)) + grant(4, 10, arg(A_FRAME, 3)) +
