@@ -612,6 +612,7 @@ static void test_a_second_vmm_on_a_writable_image_is_refused_naming_the_holder(v
 			 65);
 	assert_non_null(strstr(Q.err, want));
 	expect_holder_named(Q.err, &P, "t-lock-a");
+	proc_kill(&P); /* the holder: ended here, not left to teardown */
 }
 
 static void test_read_only_domains_share_an_image_a_writer_does_not(void **state)
@@ -628,6 +629,8 @@ static void test_read_only_domains_share_an_image_a_writer_does_not(void **state
 	expect_holder_named(Q.err, &P, "t-lock-ro1");
 	expect_holder_named(Q.err, &P2, "t-lock-ro2");
 	assert_non_null(strstr(Q.err, "give this disk ro=1 too"));
+	proc_kill(&P); /* the holders: ended here, not left to teardown */
+	proc_kill(&P2);
 }
 
 static void test_an_image_listed_twice_is_refused_whatever_the_spelling(void **state)
@@ -735,6 +738,7 @@ static void test_the_lock_is_held_across_reboots(void **state)
 	assert_int_equal(other, 65);
 	expect_holder_named(Q.err, &P, "t-lock-reboot");
 	assert_true(count_in(P.err, "restarting it") >= 20);
+	proc_kill(&P); /* the domain rebooting for ever: ended here, not left to teardown */
 }
 
 /* An image replaced under a rebooting domain is not served unlocked: the restart fails, saying why. */
