@@ -76,6 +76,7 @@
 #include <unistd.h>
 
 #include "blkback.h"
+#include "blkdev.h"
 #include "domain.h"
 #include "fuzz.h"
 #include "hypercall.h"
@@ -517,10 +518,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			exit(1);
 		}
 	}
+	/* Built with test hooks, so it has the test loopback device; then they are set per call. */
+	setenv("XENITH_TEST_HOOKS", "1", 1);
 	if (domain_create_unbacked(&cfg, &opts, 1, &H.d, &eb) < 0) {
 		fprintf(stderr, "fuzz_hypercall: domain_create_unbacked: %s\n", eb.msg);
 		exit(1);
 	}
+	unsetenv("XENITH_TEST_HOOKS");
 	for (unsigned i = 0; i < NR_DISKS; i++)
 		unlink(path[i]); /* the domain has them open; nothing is left behind */
 	close(fd[1]);
@@ -661,10 +665,11 @@ static void guest_write(uint64_t gpa, const void *src, uint64_t len)
 HARNESS static bool any_disk_connected(void)
 {
 	struct domain *d = H.d;
+	struct blkback *b;
 
-	for (unsigned i = 0; i < d->nr_disks; i++)
-		for (unsigned q = 0; q < d->disks[i].nr_queues; q++)
-			if (blkback_connected(d->disks[i].q[q].b))
+	for (unsigned i = 0; i < blkdev_count(d); i++)
+		for (unsigned q = 0; (b = blkdev_queue(d, i, q, NULL)); q++)
+			if (blkback_connected(b))
 				return true;
 	return false;
 }
@@ -952,15 +957,14 @@ HARNESS static void check_memory(const struct call *c)
 HARNESS static bool backend_owns(uint32_t port, int fd)
 {
 	struct domain *d = H.d;
+	struct blkback *b;
+	uint32_t bound;
 
-	for (unsigned i = 0; i < d->nr_disks; i++)
-		for (unsigned q = 0; q < d->disks[i].nr_queues; q++) {
-			const struct domain_disk_queue *dq = &d->disks[i].q[q];
-
-			if (dq->port == port && blkback_kick_fd(dq->b) == fd)
-				return blkback_connected(dq->b);
-		}
-	return port == H.loopback_port && d->loopback && fcntl(fd, F_GETFD) >= 0;
+	for (unsigned i = 0; i < blkdev_count(d); i++)
+		for (unsigned q = 0; (b = blkdev_queue(d, i, q, &bound)); q++)
+			if (bound == port && blkback_kick_fd(b) == fd)
+				return blkback_connected(b);
+	return port == H.loopback_port && evtchn_loopback_running(d) && fcntl(fd, F_GETFD) >= 0;
 }
 
 /* Reads 1024 table entries after every call: not worth ASan's check of each load. */
@@ -1261,7 +1265,7 @@ HARNESS static void reset(void)
 	unsigned threads;
 
 	/* The threads hypercalls started, first: nothing may touch guest memory after this. */
-	for (unsigned i = 0; i < d->nr_disks; i++) {
+	for (unsigned i = 0; i < blkdev_count(d); i++) {
 		memset(r, 0, sizeof(*r));
 		r->rax = __HYPERVISOR_xenith_config;
 		r->rdi = XENITH_CONFIG_DISK_DISCONNECT;

@@ -8,6 +8,7 @@
 #ifndef XENITH_HV_BENCH_HOOKS_H
 #define XENITH_HV_BENCH_HOOKS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -21,10 +22,17 @@ struct bench_sink {
 	void *opaque;
 };
 
-struct domain_bench;
+/*
+ * The hooks are a device ("bench", device.h), created for a domain whose
+ * domain_opts.bench is set: connect adds the doorbell and echo ioeventfds
+ * (not for an unbacked domain) and starts the echo thread; disconnect
+ * stops the echo thread and the shared-memory responder (they touch guest
+ * memory).  A benchmark domain ends instead of restarting: its create sets
+ * every on_* action to destroy.
+ */
 
-int bench_hooks_setup(struct domain *d, const struct bench_sink *sink, struct errbuf *eb);
-void bench_hooks_teardown(struct domain *d);
+/* True for a domain started by `xenith bench` (it has the bench device). */
+bool bench_hooks_present(struct domain *d);
 
 /* Hypercall bodies. */
 long bench_report(struct vcpu *v, uint64_t case_id, uint64_t rep, uint64_t value_bits);

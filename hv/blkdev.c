@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
@@ -10,8 +11,56 @@
 
 #include "blkback.h"
 #include "confine.h"
+#include "device.h"
+#include "disklock.h"
 #include "domain.h"
 #include "json.h"
+#include "portalloc.h"
+#include "xenith/blkif.h"
+
+/*
+ * What the domain's disks share: one lock over every queue's connect and
+ * disconnect (a ring page may serve one queue of one disk only, so a
+ * connect looks at all of them) and the counters' readers.
+ */
+struct blk_shared {
+	pthread_mutex_t lock;
+	unsigned refs;           /* disks pointing here; the last one frees it */
+};
+
+struct blk_queue {
+	struct domain *d;
+	struct blkback *b;
+	uint32_t port;           /* the guest's event channel while connected, else 0 */
+};
+
+struct blk_disk {
+	struct blk_shared *shared;
+	unsigned index;          /* in d->cfg.disks */
+	uint32_t doorbell;       /* mode ioeventfd: the port taken at create (portalloc.h), else 0 */
+	unsigned nr_queues;
+	struct blk_queue q[XENITH_DISK_MAX_QUEUES];
+	struct disk_lock lock;   /* from create to destroy: see blkdev.h */
+};
+
+const struct device_ops vbd_device_ops;
+
+static struct blk_disk *disk_of(struct domain *d, unsigned i)
+{
+	struct device *dev = device_find(d, &vbd_device_ops, i);
+
+	return dev ? dev->priv : NULL;
+}
+
+static const struct disk_config *config_of(struct domain *d, const struct blk_disk *dd)
+{
+	return &d->cfg.disks[dd->index];
+}
+
+unsigned blkdev_count(struct domain *d)
+{
+	return device_count(d, &vbd_device_ops);
+}
 
 static uint32_t mode_abi(enum disk_mode m)
 {
@@ -22,29 +71,25 @@ static uint32_t mode_abi(enum disk_mode m)
 	}
 }
 
-static int domain_disks_open_all(struct domain *d, struct errbuf *eb);
-
 /*
  * Opens and locks every disk's image, once per domain: an image listed
  * twice is refused first (two writers in one domain corrupt it as surely
  * as two domains do), then each is locked before any queue opens it.
  */
-static int domain_disks_lock(struct domain *d, struct errbuf *eb)
+static int lock_images(struct domain *d, struct errbuf *eb)
 {
 	char msg[PATH_MAX + 512];
 	int r;
 
 	for (unsigned i = 0; i < d->cfg.nr_disks; i++) {
 		const struct disk_config *dc = &d->cfg.disks[i];
-		struct disk_lock *l = &d->disks[i].lock;
+		struct disk_lock *l = &disk_of(d, i)->lock;
 
-		if (l->held)
-			continue; /* a restart: the image stayed locked */
 		r = disk_lock_open(l, dc->path, dc->ro, i, msg, sizeof(msg));
 		if (r < 0)
 			return errbuf_set(eb, -r, "%s", msg);
 		for (unsigned j = 0; j < i; j++) {
-			const struct stat *a = &d->disks[j].lock.st, *b = &l->st;
+			const struct stat *a = &disk_of(d, j)->lock.st, *b = &l->st;
 
 			if (!disk_same_file(a, b))
 				continue;
@@ -65,10 +110,46 @@ static int domain_disks_lock(struct domain *d, struct errbuf *eb)
 	return 0;
 }
 
-void domain_disks_unlock(struct domain *d)
+static int vbd_create(struct domain *d, const struct domain_opts *opts, struct errbuf *eb)
 {
-	for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++)
-		disk_lock_release(&d->disks[i].lock);
+	struct blk_shared *shared;
+
+	(void)opts;
+	if (!d->cfg.nr_disks)
+		return 0;
+	shared = calloc(1, sizeof(*shared));
+	if (!shared)
+		return errbuf_set(eb, ENOMEM, "out of memory for the disks");
+	pthread_mutex_init(&shared->lock, NULL);
+	for (unsigned i = 0; i < d->cfg.nr_disks; i++) {
+		struct blk_disk *dd = calloc(1, sizeof(*dd));
+		struct device *dev;
+		char owner[40];
+		int r;
+
+		if (!dd)
+			r = errbuf_set(eb, ENOMEM, "out of memory for disk %u", i);
+		else
+			r = device_add(d, &vbd_device_ops, dd, &dev, eb);
+		if (r < 0) {
+			free(dd);
+			if (!shared->refs) {
+				pthread_mutex_destroy(&shared->lock);
+				free(shared);
+			}
+			return r;
+		}
+		dd->shared = shared;
+		shared->refs++;
+		dd->index = i;
+		if (d->cfg.disks[i].mode != DISK_MODE_IOEVENTFD)
+			continue;
+		snprintf(owner, sizeof(owner), "%s doorbell", dev->name);
+		r = port_space_alloc(d->ports, 4, 4, owner, &dd->doorbell, eb);
+		if (r < 0)
+			return r;
+	}
+	return lock_images(d, eb);
 }
 
 /* The `queues` a disk gets: as configured, else one per vCPU (at most XENITH_DISK_MAX_QUEUES). */
@@ -84,14 +165,14 @@ static unsigned disk_queues(const struct domain *d, const struct disk_config *dc
  * responses spins its vCPUs: with more of them than CPUs they take turns
  * by the scheduler's time slices, and poll mode is the slowest mode.
  */
-static void warn_poll_oversubscribed(const struct domain *d)
+static void warn_poll_oversubscribed(struct domain *d)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned spinners = 0;
 
-	for (unsigned i = 0; i < d->nr_disks; i++)
+	for (unsigned i = 0; i < blkdev_count(d); i++)
 		if (d->cfg.disks[i].mode == DISK_MODE_POLL)
-			spinners += d->disks[i].nr_queues;
+			spinners += disk_of(d, i)->nr_queues;
 	if (!spinners || cpus <= 0 || spinners + d->nr_vcpus <= (unsigned long)cpus)
 		return;
 	fprintf(stderr, "xenith: warning: mode=poll: %u backend thread(s) that spin and %u vCPU(s) on %ld "
@@ -99,61 +180,49 @@ static void warn_poll_oversubscribed(const struct domain *d)
 		"queues=, fewer vCPUs, or mode=ioeventfd)\n", spinners, d->nr_vcpus, cpus);
 }
 
-int domain_disks_open(struct domain *d, struct errbuf *eb)
+static int vbd_connect(struct device *dev, struct errbuf *eb)
 {
-	int r = domain_disks_open_all(d, eb);
+	struct domain *d = dev->d;
+	struct blk_disk *dd = dev->priv;
+	const struct disk_config *dc = config_of(d, dd);
+	unsigned i = dd->index;
 
-	if (r == 0)
-		warn_poll_oversubscribed(d);
-	return r;
-}
+	dd->nr_queues = disk_queues(d, dc);
+	for (unsigned q = 0; q < dd->nr_queues; q++) {
+		struct blkback_config bc = {
+			.path = dc->path, .index = i, .queue = q, .mode = mode_abi(dc->mode),
+			.doorbell_port = dd->doorbell, .ro = dc->ro, .direct = dc->direct,
+			.sqpoll = dc->sqpoll, .persistent = dc->persistent, .same_as = &dd->lock.st,
+			.thread_init = confine_backend_thread,
+		};
+		struct blk_queue *dq = &dd->q[q];
+		char msg[PATH_MAX + 128];
+		int r;
 
-static int domain_disks_open_all(struct domain *d, struct errbuf *eb)
-{
-	int r = domain_disks_lock(d, eb);
-
-	if (r < 0)
-		return r;
-	for (unsigned i = 0; i < d->cfg.nr_disks; i++) {
-		const struct disk_config *dc = &d->cfg.disks[i];
-		struct domain_disk *dd = &d->disks[i];
-
-		d->nr_disks = i + 1;
-		dd->nr_queues = disk_queues(d, dc);
-		for (unsigned q = 0; q < dd->nr_queues; q++) {
-			struct blkback_config bc = {
-				.path = dc->path, .index = i, .queue = q, .mode = mode_abi(dc->mode),
-				.ro = dc->ro, .direct = dc->direct, .sqpoll = dc->sqpoll,
-				.persistent = dc->persistent, .same_as = &dd->lock.st,
-				.thread_init = confine_backend_thread,
+		dq->d = d;
+		r = blkback_open(&bc, &dq->b, msg, sizeof(msg));
+		if (r < 0)
+			return errbuf_set(eb, -r, "%s", msg);
+		if (dc->mode == DISK_MODE_IOEVENTFD && !d->unbacked) {
+			/* One port per disk; the value written says which queue. */
+			struct kvm_ioeventfd io = {
+				.datamatch = q, .addr = dd->doorbell, .len = 4,
+				.fd = blkback_kick_fd(dq->b),
+				.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DATAMATCH,
 			};
-			struct domain_disk_queue *dq = &dd->q[q];
-			char msg[PATH_MAX + 128];
-			int r;
 
-			dq->d = d;
-			r = blkback_open(&bc, &dq->b, msg, sizeof(msg));
-			if (r < 0)
-				return errbuf_set(eb, -r, "%s", msg);
-			if (dc->mode == DISK_MODE_IOEVENTFD && !d->unbacked) {
-				/* One port per disk; the value written says which queue. */
-				struct kvm_ioeventfd io = {
-					.datamatch = q, .addr = XENITH_DISK_DOORBELL_BASE + 4 * i, .len = 4,
-					.fd = blkback_kick_fd(dq->b),
-					.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DATAMATCH,
-				};
-
-				if (ioctl(d->vm_fd, KVM_IOEVENTFD, &io) < 0)
-					return errbuf_set(eb, errno, "disk %u queue %u: KVM_IOEVENTFD on port "
-							  "0x%llx: %s", i, q, (unsigned long long)io.addr,
-							  strerror(errno));
-			}
+			if (ioctl(d->vm_fd, KVM_IOEVENTFD, &io) < 0)
+				return errbuf_set(eb, errno, "disk %u queue %u: KVM_IOEVENTFD on port "
+						  "0x%llx: %s", i, q, (unsigned long long)io.addr,
+						  strerror(errno));
 		}
 	}
+	if (i + 1 == blkdev_count(d))
+		warn_poll_oversubscribed(d); /* once per build, when every disk is open */
 	return 0;
 }
 
-static void queue_disconnect(struct domain_disk_queue *dq)
+static void queue_disconnect(struct blk_queue *dq)
 {
 	blkback_disconnect(dq->b);
 	if (dq->port)
@@ -161,60 +230,91 @@ static void queue_disconnect(struct domain_disk_queue *dq)
 	dq->port = 0;
 }
 
-void domain_disks_close(struct domain *d)
+static void vbd_disconnect(struct device *dev)
 {
-	for (unsigned i = 0; i < d->nr_disks; i++) {
-		struct domain_disk *dd = &d->disks[i];
+	struct blk_disk *dd = dev->priv;
 
-		for (unsigned q = 0; q < dd->nr_queues; q++) {
-			if (!dd->q[q].b)
-				continue;
-			queue_disconnect(&dd->q[q]);
-			blkback_close(dd->q[q].b);
-		}
-		memset(dd->q, 0, sizeof(dd->q));
-		dd->nr_queues = 0;
+	pthread_mutex_lock(&dd->shared->lock);
+	for (unsigned q = 0; q < dd->nr_queues; q++) {
+		if (!dd->q[q].b)
+			continue;
+		queue_disconnect(&dd->q[q]);
+		blkback_close(dd->q[q].b);
 	}
-	d->nr_disks = 0;
+	memset(dd->q, 0, sizeof(dd->q));
+	dd->nr_queues = 0;
+	pthread_mutex_unlock(&dd->shared->lock);
+}
+
+static void vbd_destroy(struct device *dev)
+{
+	struct blk_disk *dd = dev->priv;
+
+	if (!dd)
+		return;
+	disk_lock_release(&dd->lock);
+	if (dd->doorbell)
+		port_space_release(dev->d->ports, dd->doorbell);
+	if (dd->shared && --dd->shared->refs == 0) {
+		pthread_mutex_destroy(&dd->shared->lock);
+		free(dd->shared);
+	}
+	free(dd);
+}
+
+/* Queue q of disk dd as the "disks" reply's object; shared->lock held. */
+static int queue_json(struct domain *d, const struct blk_disk *dd, unsigned q, bool first, char *buf,
+		      size_t size)
+{
+	const struct disk_config *dc = config_of(d, dd);
+	char path[2 * PATH_MAX];
+	struct blkback_stats st;
+
+	json_escape(path, sizeof(path), dc->path);
+	blkback_get_stats(dd->q[q].b, &st);
+	return snprintf(buf, size,
+			"%s{\"disk\":%u,\"queue\":%u,\"path\":\"%s\",\"mode\":\"%s\",\"ro\":%s,"
+			"\"connected\":%s,\"broken\":%s,\"persistent\":%s,\"persistent_maps\":%llu,"
+			"\"requests\":%llu,\"reads\":%llu,\"writes\":%llu,\"flushes\":%llu,"
+			"\"datasyncs\":%llu,\"discards\":%llu,\"errors\":%llu,\"bad_requests\":%llu,"
+			"\"copied\":%llu,\"in_place\":%llu,\"read_bytes\":%llu,\"write_bytes\":%llu}",
+			first ? "" : ",", dd->index, q, path, disk_mode_name(dc->mode),
+			dc->ro ? "true" : "false", st.connected ? "true" : "false",
+			st.broken ? "true" : "false", st.persistent ? "true" : "false",
+			(unsigned long long)st.persistent_maps, (unsigned long long)st.requests,
+			(unsigned long long)st.reads, (unsigned long long)st.writes,
+			(unsigned long long)st.flushes, (unsigned long long)st.datasyncs,
+			(unsigned long long)st.discards, (unsigned long long)st.errors,
+			(unsigned long long)st.bad_requests, (unsigned long long)st.copied,
+			(unsigned long long)st.in_place, (unsigned long long)st.read_bytes,
+			(unsigned long long)st.write_bytes);
+}
+
+/* Appends disk dd's queues to buf at *n; shared->lock held. */
+static void queues_json(struct domain *d, const struct blk_disk *dd, bool first, char *buf, size_t size,
+			size_t *n)
+{
+	for (unsigned q = 0; q < dd->nr_queues && *n < size; q++) {
+		int k = queue_json(d, dd, q, first && q == 0, buf + *n, size - *n);
+
+		*n += k < 0 ? size : (size_t)k;
+	}
 }
 
 int domain_disks_json(struct domain *d, char *buf, size_t size)
 {
+	unsigned nr = blkdev_count(d);
 	size_t n = 0;
 	int k;
 
-	pthread_mutex_lock(&d->disk_lock);
 	k = snprintf(buf, size, "[");
 	n = k < 0 ? size : (size_t)k;
-	for (unsigned i = 0; i < d->nr_disks && n < size; i++) {
-		const struct disk_config *dc = &d->cfg.disks[i];
-		char path[2 * PATH_MAX];
-
-		json_escape(path, sizeof(path), dc->path);
-		for (unsigned q = 0; q < d->disks[i].nr_queues && n < size; q++) {
-			struct blkback_stats st;
-
-			blkback_get_stats(d->disks[i].q[q].b, &st);
-			k = snprintf(buf + n, size - n,
-				     "%s{\"disk\":%u,\"queue\":%u,\"path\":\"%s\",\"mode\":\"%s\",\"ro\":%s,"
-				     "\"connected\":%s,\"broken\":%s,\"persistent\":%s,\"persistent_maps\":%llu,"
-				     "\"requests\":%llu,\"reads\":%llu,\"writes\":%llu,\"flushes\":%llu,"
-				     "\"datasyncs\":%llu,\"discards\":%llu,\"errors\":%llu,\"bad_requests\":%llu,"
-				     "\"copied\":%llu,\"in_place\":%llu,\"read_bytes\":%llu,\"write_bytes\":%llu}",
-				     (i || q) ? "," : "", i, q, path, disk_mode_name(dc->mode),
-				     dc->ro ? "true" : "false", st.connected ? "true" : "false",
-				     st.broken ? "true" : "false", st.persistent ? "true" : "false",
-				     (unsigned long long)st.persistent_maps, (unsigned long long)st.requests,
-				     (unsigned long long)st.reads, (unsigned long long)st.writes,
-				     (unsigned long long)st.flushes, (unsigned long long)st.datasyncs,
-				     (unsigned long long)st.discards, (unsigned long long)st.errors,
-				     (unsigned long long)st.bad_requests, (unsigned long long)st.copied,
-				     (unsigned long long)st.in_place, (unsigned long long)st.read_bytes,
-				     (unsigned long long)st.write_bytes);
-			n += k < 0 ? size : (size_t)k;
-		}
-	}
-	pthread_mutex_unlock(&d->disk_lock);
+	if (nr)
+		pthread_mutex_lock(&disk_of(d, 0)->shared->lock);
+	for (unsigned i = 0; i < nr && n < size; i++)
+		queues_json(d, disk_of(d, i), n == 1, buf, size, &n);
+	if (nr)
+		pthread_mutex_unlock(&disk_of(d, 0)->shared->lock);
 	if (n >= size)
 		return -1;
 	k = snprintf(buf + n, size - n, "]");
@@ -222,24 +322,114 @@ int domain_disks_json(struct domain *d, char *buf, size_t size)
 	return n < size ? (int)n : -1;
 }
 
+/*
+ * A disk's stats for `xenith devices`: its configuration, the sums of its
+ * queues' counters, and the queues as `xenith disks` shows them.
+ */
+static int vbd_stats_json(struct device *dev, char *buf, size_t size)
+{
+	struct domain *d = dev->d;
+	struct blk_disk *dd = dev->priv;
+	const struct disk_config *dc = config_of(d, dd);
+	struct blkback_stats sum = { 0 };
+	unsigned connected = 0;
+	char path[2 * PATH_MAX];
+	size_t n;
+	int k;
+
+	json_escape(path, sizeof(path), dc->path);
+	pthread_mutex_lock(&dd->shared->lock);
+	for (unsigned q = 0; q < dd->nr_queues; q++) {
+		struct blkback_stats st;
+
+		blkback_get_stats(dd->q[q].b, &st);
+		connected += st.connected;
+		sum.requests += st.requests;
+		sum.reads += st.reads;
+		sum.writes += st.writes;
+		sum.flushes += st.flushes;
+		sum.discards += st.discards;
+		sum.errors += st.errors;
+		sum.bad_requests += st.bad_requests;
+		sum.read_bytes += st.read_bytes;
+		sum.write_bytes += st.write_bytes;
+	}
+	k = snprintf(buf, size, "{\"disk\":%u,\"path\":\"%s\",\"mode\":\"%s\",\"ro\":%s,\"doorbell_port\":%u,"
+		     "\"queues_connected\":%u,\"requests\":%llu,\"reads\":%llu,\"writes\":%llu,"
+		     "\"flushes\":%llu,\"discards\":%llu,\"errors\":%llu,\"bad_requests\":%llu,"
+		     "\"read_bytes\":%llu,\"write_bytes\":%llu,\"queues\":[",
+		     dd->index, path, disk_mode_name(dc->mode), dc->ro ? "true" : "false", dd->doorbell,
+		     connected, (unsigned long long)sum.requests, (unsigned long long)sum.reads,
+		     (unsigned long long)sum.writes, (unsigned long long)sum.flushes,
+		     (unsigned long long)sum.discards, (unsigned long long)sum.errors,
+		     (unsigned long long)sum.bad_requests, (unsigned long long)sum.read_bytes,
+		     (unsigned long long)sum.write_bytes);
+	n = k < 0 ? size : (size_t)k;
+	if (n < size)
+		queues_json(d, dd, true, buf, size, &n);
+	pthread_mutex_unlock(&dd->shared->lock);
+	if (n >= size)
+		return -1;
+	k = snprintf(buf + n, size - n, "]}");
+	n += k < 0 ? size : (size_t)k;
+	return n < size ? (int)n : -1;
+}
+
+struct blkback *blkdev_queue(struct domain *d, unsigned disk, unsigned queue, uint32_t *port)
+{
+	struct blk_disk *dd = disk_of(d, disk);
+
+	if (!dd || queue >= dd->nr_queues)
+		return NULL;
+	if (port)
+		*port = dd->q[queue].port;
+	return dd->q[queue].b;
+}
+
+int blkdev_get_stats(struct domain *d, unsigned disk, unsigned queue, struct blkback_stats *st)
+{
+	struct blk_disk *dd = disk_of(d, disk);
+	int r = -ENOENT;
+
+	if (!dd)
+		return r;
+	pthread_mutex_lock(&dd->shared->lock);
+	if (queue < dd->nr_queues && dd->q[queue].b) {
+		blkback_get_stats(dd->q[queue].b, st);
+		r = 0;
+	}
+	pthread_mutex_unlock(&dd->shared->lock);
+	return r;
+}
+
+const struct stat *blkdev_image_stat(struct domain *d, unsigned disk)
+{
+	struct blk_disk *dd = disk_of(d, disk);
+
+	return dd && dd->lock.held ? &dd->lock.st : NULL;
+}
+
 static void notify_guest(void *opaque)
 {
-	struct domain_disk_queue *dq = opaque;
+	struct blk_queue *dq = opaque;
 
 	evtchn_backend_notify(dq->d, dq->port, blkback_kick_fd(dq->b));
 }
 
-/* True when page is the ring of a connected queue of any of d's disks; d->disk_lock held. */
+/* True when page is the ring of a connected queue of any of d's disks; the disks' lock held. */
 static bool ring_page_used(struct domain *d, const void *page)
 {
-	for (unsigned i = 0; i < d->nr_disks; i++)
-		for (unsigned q = 0; q < d->disks[i].nr_queues; q++)
-			if (d->disks[i].q[q].b && blkback_ring_page(d->disks[i].q[q].b) == page)
+	for (unsigned i = 0; i < blkdev_count(d); i++) {
+		const struct blk_disk *dd = disk_of(d, i);
+
+		for (unsigned q = 0; q < dd->nr_queues; q++)
+			if (dd->q[q].b && blkback_ring_page(dd->q[q].b) == page)
 				return true;
+	}
 	return false;
 }
 
-static long queue_connect(struct domain_disk_queue *dq, grant_ref_t ring_ref, uint32_t evtchn, bool persistent)
+static long queue_connect(struct blk_queue *dq, grant_ref_t ring_ref, uint32_t evtchn, bool persistent)
 {
 	struct domain *d = dq->d;
 	struct grant_map probe;
@@ -283,16 +473,16 @@ static long queue_connect(struct domain_disk_queue *dq, grant_ref_t ring_ref, ui
 long domain_disk_config(struct vcpu *v, uint64_t cmd, uint64_t index, uint64_t arg)
 {
 	struct domain *d = v->d;
-	struct domain_disk *dd;
+	struct blk_disk *dd;
 	struct xenith_disk_info info;
 	struct xenith_disk_connect c;
 	struct xenith_disk_connect_queue cq;
 	long r = 0;
 
-	if (index >= d->nr_disks)
+	if (index >= blkdev_count(d))
 		return -XEN_ENOENT;
-	dd = &d->disks[index];
-	pthread_mutex_lock(&d->disk_lock);
+	dd = disk_of(d, (unsigned)index);
+	pthread_mutex_lock(&dd->shared->lock);
 	switch (cmd) {
 	case XENITH_CONFIG_DISK_INFO:
 		blkback_info(dd->q[0].b, &info);
@@ -322,6 +512,15 @@ long domain_disk_config(struct vcpu *v, uint64_t cmd, uint64_t index, uint64_t a
 		r = -XEN_ENOSYS;
 		break;
 	}
-	pthread_mutex_unlock(&d->disk_lock);
+	pthread_mutex_unlock(&dd->shared->lock);
 	return r; /* -errno values are Xen's */
 }
+
+const struct device_ops vbd_device_ops = {
+	.type = "vbd",
+	.create = vbd_create,
+	.connect = vbd_connect,
+	.disconnect = vbd_disconnect,
+	.stats_json = vbd_stats_json,
+	.destroy = vbd_destroy,
+};

@@ -1,51 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A domain's virtual disks: per `disk` key, one io/blkback per queue
- * (ring), opened when the domain is built (a disk that cannot be opened
- * stops the build with the reason), connected when the guest asks
- * (xenith_config, blkif.h), with each queue's kicks wired by mode: an event
- * channel bound to the backend's eventfd (exit), a KVM ioeventfd on the
- * doorbell port matching the queue number (ioeventfd), or nothing (poll).
+ * The block device type ("vbd", device.h): one instance per `disk` key,
+ * with one io/blkback per queue (ring).  create locks the images (below)
+ * and takes a doorbell port for a mode=ioeventfd disk (portalloc.h);
+ * connect opens the queues (a disk that cannot be opened stops the build
+ * with the reason) at every build, wiring each queue's kicks by mode: an
+ * event channel bound to the backend's eventfd when the guest connects
+ * (exit), a KVM ioeventfd on the disk's doorbell port matching the queue
+ * number (ioeventfd), or nothing (poll).  The guest connects queues
+ * through the xenith_config hypercall (blkif.h).
  *
  * Before any queue opens an image, the domain locks it (hv/disklock.h:
  * exclusive when writable, shared when ro=1) and refuses an image listed
- * twice, whatever the spelling of its path.  The locks are held from the
- * first build until domain_disks_unlock(), across reboots and restarts, so
- * no other VMM can take an image while this domain is rebuilt.
+ * twice, whatever the spelling of its path.  The locks are held from
+ * create until destroy, across reboots and restarts, so no other VMM can
+ * take an image while this domain is rebuilt.
  */
 #ifndef XENITH_HV_BLKDEV_H
 #define XENITH_HV_BLKDEV_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "disklock.h"
-#include "err.h"
+#include <sys/stat.h>
 
 struct domain;
 struct vcpu;
 struct blkback;
+struct blkback_stats;
 
-#include "xenith/blkif.h"
+/* The domain's virtual disks. */
+unsigned blkdev_count(struct domain *d);
+/* Disk i's queue q's backend (NULL past the end or while disconnected); *port its event channel or 0. */
+struct blkback *blkdev_queue(struct domain *d, unsigned disk, unsigned queue, uint32_t *port);
+/* A queue's counters, read under the disks' lock; -ENOENT when there is no such queue. */
+int blkdev_get_stats(struct domain *d, unsigned disk, unsigned queue, struct blkback_stats *st);
+/* The locked image of disk i (the jail lets the VMM open that file only), or NULL. */
+const struct stat *blkdev_image_stat(struct domain *d, unsigned disk);
 
-struct domain_disk_queue {
-	struct domain *d;
-	struct blkback *b;
-	uint32_t port;     /* the guest's event channel while connected, else 0 */
-};
-
-struct domain_disk {
-	unsigned nr_queues;
-	struct domain_disk_queue q[XENITH_DISK_MAX_QUEUES];
-	struct disk_lock lock;  /* survives domain_disks_close(): see above */
-};
-
-/* After guest memory and the grant table exist; takes the locks at the first call. */
-int domain_disks_open(struct domain *d, struct errbuf *eb);
-/* Before guest memory goes away; the locks stay. */
-void domain_disks_close(struct domain *d);
-/* When the domain goes for good: lets go of the images' locks. */
-void domain_disks_unlock(struct domain *d);
 /*
  * Every queue of every disk as a JSON array (path, mode, connection state,
  * request counters), for the control socket's "disks" command.  Returns

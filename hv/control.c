@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blkdev.h"
 #include "confine.h"
 #include "domain.h"
 

@@ -13,9 +13,10 @@
 
 #include "builder.h"
 #include "confine.h"
+#include "device.h"
 #include "hypercall.h"
 #include "linux.h"
-#include "loopback.h"
+#include "portalloc.h"
 #include "textfilter.h"
 #include "trap.h"
 #include "vcpu.h"
@@ -313,8 +314,7 @@ static void domain_teardown(struct domain *d)
 	struct vcpu *vcpus;
 
 	domain_timer_thread_stop(d);
-	evtchn_loopback_stop(d);
-	domain_disks_close(d); /* backends let go of guest memory first */
+	devices_disconnect(d); /* backends let go of guest memory first */
 	atomic_store(&d->callback_vector, 0);
 	pthread_mutex_lock(&d->lock);
 	vcpus = d->vcpus;
@@ -384,15 +384,17 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 	evtchn_init(&d->evtchn);
 	d->evtchn.port[EVTCHN_CONSOLE_PORT].kind = EVTCHN_CONSOLE;
 	r = builder_populate(d, eb);
-	if (r < 0 || d->kind != DOMAIN_KIND_PV)
-		return r;
-	r = grant_table_init(&d->gnttab, d->mem, d->mem_size, d->layout.free_start,
-			     XENITH_BACKEND_DOMID);
 	if (r < 0)
-		return errbuf_set(eb, -r, "grant table lock: %s", strerror(-r));
-	grant_table_protect(&d->gnttab, d->ro_frames);
-	d->gnttab_ready = true;
-	return domain_disks_open(d, eb);
+		return r;
+	if (d->kind == DOMAIN_KIND_PV) {
+		r = grant_table_init(&d->gnttab, d->mem, d->mem_size, d->layout.free_start,
+				     XENITH_BACKEND_DOMID);
+		if (r < 0)
+			return errbuf_set(eb, -r, "grant table lock: %s", strerror(-r));
+		grant_table_protect(&d->gnttab, d->ro_frames);
+		d->gnttab_ready = true;
+	}
+	return devices_connect(d, eb);
 }
 
 /* domain_create() and domain_create_unbacked() (kvm NULL). */
@@ -423,7 +425,6 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 	d->test_hooks = getenv("XENITH_TEST_HOOKS") && !strcmp(getenv("XENITH_TEST_HOOKS"), "1");
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_mutex_init(&d->ctl_lock, NULL);
-	pthread_mutex_init(&d->disk_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->state_cond, &ca);
@@ -431,6 +432,12 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 	pthread_condattr_destroy(&ca);
 	d->console.out_fd = -1;
 	d->console.log_fd = -1;
+	d->ports = malloc(sizeof(*d->ports));
+	if (!d->ports) {
+		r = errbuf_set(eb, ENOMEM, "out of memory for a domain");
+		goto fail;
+	}
+	port_space_init_domain(d->ports);
 	if (opts->console_prefix)
 		snprintf(prefix, sizeof(prefix), "%s: ", cfg->name);
 	r = console_init(&d->console, opts->console_fd, prefix, cfg->console_log, cfg->console_log_max, eb);
@@ -455,16 +462,12 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 	r = builder_plan(d, eb);
 	if (r < 0)
 		goto fail;
+	r = devices_create(d, opts, eb);
+	if (r < 0)
+		goto fail;
 	r = domain_build(d, eb);
 	if (r < 0)
 		goto fail;
-	if (opts->bench) {
-		/* Its ioeventfds belong to this VM: a benchmark domain is never rebuilt. */
-		d->cfg.on_poweroff = d->cfg.on_reboot = d->cfg.on_crash = ACTION_DESTROY;
-		r = bench_hooks_setup(d, opts->bench, eb);
-		if (r < 0)
-			goto fail;
-	}
 	d->stuck = opts->stuck; /* its watchdog starts with the domain (watchdog_start) */
 	d->state = DOMAIN_BUILT;
 	*out = d;
@@ -559,9 +562,9 @@ void domain_destroy(struct domain *d)
 		pthread_mutex_unlock(&d->lock);
 		join_all(d);
 	}
-	bench_hooks_teardown(d);
 	domain_teardown(d);
-	domain_disks_unlock(d); /* kept across restarts; the domain goes now */
+	devices_destroy(d); /* what they keep across restarts (disks' image locks) goes now */
+	free(d->ports);
 	linux_close(d);
 	if (d->image_map)
 		munmap(d->image_map, d->image_size);
@@ -571,7 +574,6 @@ void domain_destroy(struct domain *d)
 	pthread_cond_destroy(&d->state_cond);
 	pthread_cond_destroy(&d->timer_cond);
 	pthread_mutex_destroy(&d->ctl_lock);
-	pthread_mutex_destroy(&d->disk_lock);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }

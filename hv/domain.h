@@ -15,8 +15,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bench_hooks.h"
-#include "blkdev.h"
 #include "config.h"
 #include "console.h"
 #include "elfload.h"
@@ -113,6 +111,9 @@ enum domain_kind {
 };
 
 struct linux_guest;
+struct device;     /* device.h */
+struct port_space; /* portalloc.h */
+struct bench_sink; /* bench_hooks.h */
 
 struct domain {
 	struct domain_config cfg;
@@ -146,13 +147,13 @@ struct domain {
 	struct evtchn_table evtchn;
 	struct grant_table gnttab;    /* PV guests; backends reach guest memory only through it */
 	bool gnttab_ready;
-	struct evtchn_loopback *loopback; /* XENITH_TEST_EVTCHN_LOOPBACK (loopback.h), d->lock */
-	struct domain_disk disks[CONFIG_MAX_DISKS];
-	unsigned nr_disks;
-	pthread_mutex_t disk_lock;    /* connect/disconnect (blkdev.c) */
 	struct console console;
 	bool console_ready;
-	struct domain_bench *bench;   /* only for domains started by `xenith bench` */
+	/* Its devices (device.h): built by devices_create(), fixed until domain_destroy(). */
+	struct device **devices;
+	unsigned nr_devices;
+	/* I/O port numbers taken (portalloc.h): devices take theirs at create, give them back at destroy. */
+	struct port_space *ports;
 
 	unsigned nr_vcpus;
 	struct vcpu *vcpus;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_hooks.h"
+#include "blkdev.h"
 #include "confine.h"
 #include "evtchn.h"
 #include "loopback.h"
@@ -242,11 +244,11 @@ static long test_grant_access(struct vcpu *v, bool write, uint64_t ref, uint64_t
  * with XENITH_TEST_HOOKS=1 (d->test_hooks).  A benchmark domain (`xenith
  * bench`) also gets the two it measures with, ECHO and SHMEM_ECHO.
  */
-static bool test_op_allowed(const struct domain *d, uint64_t cmd)
+static bool test_op_allowed(struct domain *d, uint64_t cmd)
 {
 	if (d->test_hooks)
 		return true;
-	return d->bench && (cmd == XENITH_TEST_ECHO || cmd == XENITH_TEST_SHMEM_ECHO);
+	return (cmd == XENITH_TEST_ECHO || cmd == XENITH_TEST_SHMEM_ECHO) && bench_hooks_present(d);
 }
 
 static long do_xenith_test(struct vcpu *v, uint64_t cmd, uint64_t a2, uint64_t a3, uint64_t a4,

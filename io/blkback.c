@@ -349,7 +349,7 @@ void blkback_info(const struct blkback *b, struct xenith_disk_info *info)
 	info->flags = (b->cfg.ro ? XENITH_DISK_RO : 0) | (b->cfg.ro ? 0 : XENITH_DISK_DISCARD) |
 		      (b->cfg.persistent ? XENITH_DISK_PERSISTENT : 0);
 	info->mode = b->cfg.mode;
-	info->doorbell_port = XENITH_DISK_DOORBELL_BASE + 4 * b->cfg.index;
+	info->doorbell_port = b->cfg.doorbell_port;
 }
 
 int blkback_kick_fd(const struct blkback *b)

@@ -37,6 +37,7 @@ struct blkback_config {
 	unsigned index;      /* the disk's handle */
 	unsigned queue;      /* which of the disk's rings this backend serves */
 	uint32_t mode;       /* XENITH_DISK_MODE_* */
+	uint32_t doorbell_port; /* the guest's kick port in mode ioeventfd (the VMM chose it), else 0 */
 	bool ro, direct, sqpoll;
 	bool persistent;     /* offer persistent grants (zero-copy I/O into the guest's pages) */
 	/* If set: the file opened must be this one (st_dev/st_ino, or st_rdev for a block

@@ -21,6 +21,7 @@
 #include "density.h"
 #include "../bench/archive.h"
 #include "version.h"
+#include "bench_hooks.h"
 #include "confine.h"
 #include "domain.h"
 #include "vcpu.h"

@@ -25,6 +25,7 @@
 #include "../bench/exitcost.h"
 #include "../bench/result.h"
 #include "../bench/workloads.h"
+#include "bench_hooks.h"
 #include "density.h"
 #include "domain.h"
 #include "vcpu.h"

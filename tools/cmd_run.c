@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blkdev.h"
 #include "config.h"
 #include "confine.h"
 #include "control.h"
@@ -388,7 +389,7 @@ static int confine_domain(struct domain *d, const char *dir, struct control_serv
 
 	confine_set_log_fd(d->console.log_fd);
 	for (unsigned i = 0; r == 0 && i < d->cfg.nr_disks; i++)
-		r = confine_add_path(d->cfg.disks[i].path, d->cfg.disks[i].ro, &d->disks[i].lock.st, eb);
+		r = confine_add_path(d->cfg.disks[i].path, d->cfg.disks[i].ro, blkdev_image_stat(d, i), eb);
 	if (r == 0)
 		r = confine_enter_jail(dir, eb);
 	if (r == 0)

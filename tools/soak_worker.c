@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "blkback.h"
+#include "blkdev.h"
 #include "domain.h"
 #include "soak.h"
 #include "vcpu.h"
@@ -103,10 +104,7 @@ static bool disk_busy(struct domain *d)
 {
 	struct blkback_stats st;
 
-	pthread_mutex_lock(&d->disk_lock);
-	blkback_get_stats(d->disks[0].q[0].b, &st);
-	pthread_mutex_unlock(&d->disk_lock);
-	return st.requests > 0;
+	return blkdev_get_stats(d, 0, 0, &st) == 0 && st.requests > 0;
 }
 
 static int one_cycle(struct kvm_sys *kvm, unsigned long c, const char *disk, struct errbuf *eb)

@@ -20,6 +20,7 @@
 #include "domain.h"
 #include "hypercall.h"
 #include "unbacked.h"
+#include "xenith/blkif.h"
 
 #define NR_VCPUS 2u
 

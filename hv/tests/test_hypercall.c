@@ -18,8 +18,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "bench_hooks.h"
 #include "domain.h"
 #include "console.h"
+#include "loopback.h"
 #include "hypercall.h"
 #include "unbacked.h"
 
@@ -183,7 +185,7 @@ static void test_test_only_ops_answer_only_with_test_hooks_or_in_a_bench_domain(
 	assert_int_equal(call(v, __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, rw, 0), 0);
 	port = au->port;
 	assert_int_equal(call(v, t, XENITH_TEST_EVTCHN_LOOPBACK, port, 0), -XEN_ENOSYS);
-	assert_null(d->loopback); /* no backend thread was started */
+	assert_false(evtchn_loopback_running(d)); /* no backend thread was started */
 	assert_int_equal(d->evtchn.port[port].kind, EVTCHN_UNBOUND);
 	domain_destroy(d);
 
@@ -201,7 +203,7 @@ static void test_test_only_ops_answer_only_with_test_hooks_or_in_a_bench_domain(
 	assert_int_equal(call(v, __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, rw, 0), 0);
 	port = au->port;
 	assert_int_equal(call(v, t, XENITH_TEST_EVTCHN_LOOPBACK, port, 0), 0);
-	assert_non_null(d->loopback);
+	assert_true(evtchn_loopback_running(d));
 	assert_int_equal(d->evtchn.port[port].kind, EVTCHN_BACKEND);
 	/* no bench here: the shared-memory responder has nobody to report to */
 	assert_int_equal(call(v, t, XENITH_TEST_SHMEM_ECHO, rw, 1), -XEN_ENOSYS);

@@ -107,13 +107,11 @@ _Static_assert(XENITH_RING_SLOTS(sizeof(union blkif_slot)) == 32, "32 requests i
 #define XENITH_DISK_MODE_IOEVENTFD 1
 #define XENITH_DISK_MODE_POLL 2
 
-#define XENITH_DISK_DOORBELL_BASE 0x100u /* disk i's doorbell: base + 4 * i */
-
 struct xenith_disk_info {
 	uint64_t sectors;      /* of XENITH_SECTOR_SIZE bytes */
 	uint32_t flags;        /* XENITH_DISK_* */
 	uint32_t mode;         /* XENITH_DISK_MODE_* */
-	uint32_t doorbell_port;
+	uint32_t doorbell_port; /* mode ioeventfd: the port to kick (outl of the queue number); else 0 */
 	uint32_t nr_queues;    /* rings the backend offers, 1..XENITH_DISK_MAX_QUEUES */
 };
 _Static_assert(sizeof(struct xenith_disk_info) == 24, "xenith_disk_info ABI");
