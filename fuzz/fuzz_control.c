@@ -47,7 +47,7 @@
 /* ---- the stub domain ---- */
 
 enum call { CALL_NONE, CALL_INFO, CALL_PAUSE, CALL_UNPAUSE, CALL_SHUTDOWN, CALL_KILL, CALL_DISKS,
-	    CALL_CONSOLE };
+	    CALL_DEVICES, CALL_CONSOLE };
 
 static struct {
 	bool fail, console_full;
@@ -126,6 +126,13 @@ int domain_disks_json(struct domain *d, char *buf, size_t size)
 	return snprintf(buf, size, "[]");
 }
 
+int devices_json(struct domain *d, char *buf, size_t size)
+{
+	(void)d;
+	record(CALL_DEVICES);
+	return snprintf(buf, size, "[]");
+}
+
 /* The accept thread narrows its seccomp filter first; the fuzzer runs unconfined. */
 void confine_thread(enum confine_kind kind)
 {
@@ -192,6 +199,7 @@ static enum call call_of(enum control_cmd cmd)
 	switch (cmd) {
 	case CONTROL_INFO: return CALL_INFO;
 	case CONTROL_DISKS: return CALL_DISKS;
+	case CONTROL_DEVICES: return CALL_DEVICES;
 	case CONTROL_PAUSE: return CALL_PAUSE;
 	case CONTROL_UNPAUSE: return CALL_UNPAUSE;
 	case CONTROL_SHUTDOWN: return CALL_SHUTDOWN;
@@ -354,6 +362,11 @@ static void check_serve(const uint8_t *data, size_t size)
 		const struct jv *disks = jv_get(doc, "disks");
 
 		FUZZ_CHECK(disks && disks->type == JV_ARR && disks->n == 0, "disks reply '%s'", reply);
+	}
+	if (req.cmd == CONTROL_DEVICES) {
+		const struct jv *devs = jv_get(doc, "devices");
+
+		FUZZ_CHECK(devs && devs->type == JV_ARR && devs->n == 0, "devices reply '%s'", reply);
 	}
 	jv_free(doc);
 }

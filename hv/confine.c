@@ -108,7 +108,7 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_fallocate, K(MAIN) | K(VCPU), 0, ARGS_FALLOCATE, "xenith_discard: guest memory back to the host" },
 	{ __NR_eventfd2, K(MAIN), 0, ARGS_ANY, "a disk reopened on reboot: its backend's kick eventfd" },
 	{ __NR_io_uring_enter, K(MAIN) | K(VCPU) | K(BACKEND), 0, ARGS_ANY, "disk I/O: submit, wait for completions" },
-	{ __NR_read, MAIN_AND | K(CONTROL), 0, ARGS_ANY, "eventfd kicks (loopback, bench echo); CPU count" },
+	{ __NR_read, MAIN_AND | K(CONTROL), 0, ARGS_ANY, "eventfd kicks (loopback, bench echo); CPU count; the bench doorbell's count (`xenith devices`)" },
 	{ __NR_sched_getaffinity, K(MAIN) | K(VCPU), K(BENCH), ARGS_ANY, "CPU count (sysconf), bench pinning" },
 	{ __NR_sched_setaffinity, 0, K(MAIN) | K(VCPU), ARGS_ANY, "bench: pinning vCPUs and responders" },
 

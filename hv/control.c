@@ -31,6 +31,7 @@
 
 #include "blkdev.h"
 #include "confine.h"
+#include "device.h"
 #include "domain.h"
 
 /* Requests that change the domain wait this long for ctl_lock (a restart, another pause). */
@@ -173,17 +174,25 @@ static bool lock_ctl(struct domain *d, const struct conn_io *io)
 	return false;
 }
 
-/* The disks reply, built under ctl_lock and sent after it (a slow reader must not hold the lock). */
-static char *disks_reply(struct domain *d, size_t *len, const char **err)
+/*
+ * The disks or devices reply, built under ctl_lock and sent after it (a
+ * slow reader must not hold the lock).
+ */
+static char *list_reply(struct domain *d, bool devices, size_t *len, const char **err)
 {
-	static const char head[] = "{\"ok\":true,\"disks\":";
-	const size_t hl = sizeof(head) - 1;
+	const char *head = devices ? "{\"ok\":true,\"devices\":" : "{\"ok\":true,\"disks\":";
+	const size_t hl = strlen(head);
 	char *buf = malloc(CONTROL_DISKS_MAX);
-	int n = buf ? domain_disks_json(d, buf + hl, CONTROL_DISKS_MAX - hl - 2) : -1;
+	int n = !buf ? -1 : devices ? devices_json(d, buf + hl, CONTROL_DISKS_MAX - hl - 2)
+				    : domain_disks_json(d, buf + hl, CONTROL_DISKS_MAX - hl - 2);
 
 	if (n < 0) {
-		*err = buf ? "the disk list is longer than CONTROL_DISKS_MAX"
-			   : "out of memory for the disk list";
+		if (devices)
+			*err = buf ? "the device list is longer than CONTROL_DISKS_MAX"
+				   : "out of memory for the device list";
+		else
+			*err = buf ? "the disk list is longer than CONTROL_DISKS_MAX"
+				   : "out of memory for the disk list";
 		free(buf);
 		return NULL;
 	}
@@ -232,7 +241,8 @@ static bool run_request(struct domain *d, const struct conn_io *io, const struct
 							   : XENITH_CONTROL_POWEROFF, &eb);
 		break;
 	case CONTROL_DISKS:
-		disks = disks_reply(d, &disks_len, &disks_err);
+	case CONTROL_DEVICES:
+		disks = list_reply(d, req->cmd == CONTROL_DEVICES, &disks_len, &disks_err);
 		pthread_mutex_unlock(&d->ctl_lock);
 		if (disks)
 			reply_text(io, disks, disks_len);

@@ -3,7 +3,7 @@
  * Domain control: a run directory holding, per domain, NAME.lock (held
  * with flock for the VMM's lifetime, so a dead VMM leaves nothing that
  * blocks the name) and NAME.sock (a Unix stream socket speaking JSON
- * lines).  Requests: {"cmd": "info" | "disks" | "pause" | "unpause" |
+ * lines).  Requests: {"cmd": "info" | "disks" | "devices" | "pause" | "unpause" |
  * "shutdown" (with "reason": "poweroff" | "reboot") | "destroy" |
  * "console"}, one per connection.  Replies: {"ok": true, ...} or {"ok":
  * false, "error": "..."}; after a console reply the connection carries the
@@ -65,12 +65,13 @@ void rundir_release_name(const char *dir, const char *name, int lock_fd);
 #define CONTROL_MAX_CONNECTIONS 32
 #define CONTROL_ERR_BUSY \
 	"the VMM is serving " CONTROL_STR(CONTROL_MAX_CONNECTIONS) " control requests already; try again"
-/* The longest reply to {"cmd":"disks"}: every queue of every disk, paths JSON-escaped. */
+/* The longest reply to {"cmd":"disks"} or {"cmd":"devices"}: every queue of every disk, paths JSON-escaped. */
 #define CONTROL_DISKS_MAX (1u << 20)
 
 enum control_cmd {
 	CONTROL_INFO,
 	CONTROL_DISKS,
+	CONTROL_DEVICES,
 	CONTROL_PAUSE,
 	CONTROL_UNPAUSE,
 	CONTROL_SHUTDOWN,

@@ -17,6 +17,7 @@
 static const char *const cmd_names[] = {
 	[CONTROL_INFO] = "info",
 	[CONTROL_DISKS] = "disks",
+	[CONTROL_DEVICES] = "devices",
 	[CONTROL_PAUSE] = "pause",
 	[CONTROL_UNPAUSE] = "unpause",
 	[CONTROL_SHUTDOWN] = "shutdown",
@@ -99,9 +100,12 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 		}
 	}
 	if (r < 0) {
+		size_t n;
+
 		printable(shown, sizeof(shown), cmd->str);
-		snprintf(err, errlen, "unknown command '%s'; known: info, disks, pause, unpause, "
-			 "shutdown, destroy, console", shown);
+		n = (size_t)snprintf(err, errlen, "unknown command '%s'; known: ", shown);
+		for (unsigned i = 0; i < CONTROL_NR_CMDS && n < errlen; i++)
+			n += (size_t)snprintf(err + n, errlen - n, "%s%s", i ? ", " : "", cmd_names[i]);
 		goto out;
 	}
 	if (req->cmd == CONTROL_SHUTDOWN && reason) {

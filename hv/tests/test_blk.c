@@ -302,6 +302,141 @@ static void test_xenith_disks_reports_queues_and_counters(void **state)
 	assert_non_null(strstr(Q.err, "no running domain named 't-blk-nosuch'"));
 }
 
+/*
+ * Device dev's stats member key in a `xenith devices NAME --json` reply:
+ * found between the device's own name and its queue list.
+ */
+static unsigned long long dev_counter(const char *json, const char *dev, const char *key)
+{
+	char obj[64], k[48];
+	const char *o, *end, *v;
+	unsigned long long n = 0;
+
+	snprintf(obj, sizeof(obj), "{\"type\":\"vbd\",\"name\":\"%s\",", dev);
+	snprintf(k, sizeof(k), ",\"%s\":", key);
+	o = strstr(json, obj);
+	if (!o)
+		fail_msg("no %s in: %s", obj, json);
+	end = strstr(o, ",\"queues\":[");
+	v = strstr(o, k);
+	if (!end || !v || v > end || sscanf(v + strlen(k), "%llu", &n) != 1)
+		fail_msg("no %s for %s in: %s", k, dev, json);
+	return n;
+}
+
+/* Queue q of disk d as `xenith disks --json` printed it (the object, braces included), into out. */
+static void disks_queue_object(const char *json, unsigned d, unsigned q, char *out, size_t size)
+{
+	char obj[48];
+	const char *o, *end;
+
+	snprintf(obj, sizeof(obj), "{\"disk\":%u,\"queue\":%u,", d, q);
+	o = strstr(json, obj);
+	if (!o)
+		fail_msg("no %s in: %s", obj, json);
+	end = strchr(o, '}');
+	assert_non_null(end);
+	assert_true((size_t)(end - o) + 2 <= size);
+	memcpy(out, o, (size_t)(end - o) + 1);
+	out[end - o + 1] = 0;
+}
+
+/*
+ * `xenith devices`: every device with its type, name, state and counters;
+ * a disk's counters follow the guest's I/O and match `xenith disks`.  The
+ * guest writes 24 blocks to disk 1 and flushes, idles 5 s (the test reads
+ * the counters then: 10x what a query takes on a loaded host), reads them
+ * back, disconnects and holds (hold=2).
+ */
+static void test_xenith_devices_lists_each_disk_with_counters_that_follow_the_io(void **state)
+{
+	char a[320], b[320], want[512], q[1024];
+	const char *o;
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-blk-devices", "-m", "32", "--vcpus", "1",
+					      "--disk", disk_arg(a, sizeof(a), disk0, ",mode=exit"),
+					      "--disk", disk_arg(b, sizeof(b), disk1, ""),
+					      "--cmdline", "blk verify disk=1 blocks=24 bs=4096 seed=7 pause=5000 hold=2",
+					      NULL });
+	assert_true(proc_wait_output(&P, "blk-verify: pausing", 30));
+	assert_int_equal(RUN(&Q, 20, "devices", "t-blk-devices", "--json"), 0);
+	/* Both disks, in order, with the paths they were given; nothing else (no bench, no test hooks). */
+	snprintf(want, sizeof(want), "{\"ok\":true,\"devices\":[{\"type\":\"vbd\",\"name\":\"vbd0\","
+		 "\"state\":\"connected\",\"stats\":{\"disk\":0,\"path\":\"%s\",\"mode\":\"exit\",", disk0);
+	if (strncmp(Q.out, want, strlen(want)))
+		fail_msg("expected the reply to start with %s\ngot: %s", want, Q.out);
+	snprintf(want, sizeof(want), "{\"type\":\"vbd\",\"name\":\"vbd1\",\"state\":\"connected\",\"stats\":"
+		 "{\"disk\":1,\"path\":\"%s\",\"mode\":\"ioeventfd\",", disk1);
+	assert_non_null(strstr(Q.out, want));
+	assert_null(strstr(Q.out, "\"name\":\"vbd2\""));
+	assert_null(strstr(Q.out, "\"type\":\"bench\""));
+	assert_null(strstr(Q.out, "\"type\":\"loopback\""));
+	/* The guest wrote 24 blocks to disk 1 and flushed; it has not read yet; disk 0 saw nothing. */
+	assert_int_equal(dev_counter(Q.out, "vbd1", "writes"), 24);
+	assert_int_equal(dev_counter(Q.out, "vbd1", "flushes"), 1);
+	assert_int_equal(dev_counter(Q.out, "vbd1", "reads"), 0);
+	assert_int_equal(dev_counter(Q.out, "vbd1", "requests"), 25);
+	assert_int_equal(dev_counter(Q.out, "vbd1", "write_bytes"), 24 * 4096);
+	assert_int_equal(dev_counter(Q.out, "vbd1", "queues_connected"), 1);
+	assert_int_not_equal(dev_counter(Q.out, "vbd1", "doorbell_port"), 0); /* mode ioeventfd */
+	assert_int_equal(dev_counter(Q.out, "vbd0", "doorbell_port"), 0);      /* mode exit */
+	assert_int_equal(dev_counter(Q.out, "vbd0", "requests"), 0);
+	assert_int_equal(dev_counter(Q.out, "vbd0", "queues_connected"), 0);
+	/* Each queue as `xenith disks` shows it, the same object (the disk is idle: nothing moves). */
+	{
+		char *devices = strdup(Q.out); /* Q is reused for `xenith disks` */
+
+		assert_non_null(devices);
+		assert_int_equal(RUN(&Q, 20, "disks", "t-blk-devices", "--json"), 0);
+		disks_queue_object(Q.out, 1, 0, q, sizeof(q));
+		if (!strstr(devices, q))
+			fail_msg("disk 1 queue 0 of `xenith disks` (%s) is not in `xenith devices`: %s", q, devices);
+		disks_queue_object(Q.out, 0, 0, q, sizeof(q));
+		if (!strstr(devices, q))
+			fail_msg("disk 0 queue 0 of `xenith disks` (%s) is not in `xenith devices`: %s", q, devices);
+		free(devices);
+	}
+
+	/* After the read-back and the disconnect: the reads moved, nothing else did. */
+	assert_true(proc_wait_output(&P, "blk-verify: holding", 60));
+	assert_int_equal(RUN(&Q, 20, "devices", "t-blk-devices", "--json"), 0);
+	assert_int_equal(dev_counter(Q.out, "vbd1", "reads"), 24);
+	assert_int_equal(dev_counter(Q.out, "vbd1", "read_bytes"), 24 * 4096);
+	assert_int_equal(dev_counter(Q.out, "vbd1", "writes"), 24);
+	assert_int_equal(dev_counter(Q.out, "vbd1", "requests"), 49);
+	assert_int_equal(dev_counter(Q.out, "vbd1", "errors"), 0);
+	assert_int_equal(dev_counter(Q.out, "vbd1", "queues_connected"), 0); /* the guest disconnected */
+	assert_int_equal(dev_counter(Q.out, "vbd0", "requests"), 0);
+
+	/* The table: a header, then one row per device with its counters as key=value. */
+	assert_int_equal(RUN(&Q, 20, "devices", "t-blk-devices"), 0);
+	assert_true(strncmp(Q.out, "TYPE      NAME        STATE         COUNTERS\n", 45) == 0);
+	snprintf(want, sizeof(want), "\nvbd       vbd0        connected     disk=0 path=%s mode=exit ro=no "
+		 "doorbell_port=0 queues_connected=0 requests=0 ", disk0);
+	assert_non_null(strstr(Q.out, want));
+	snprintf(want, sizeof(want), "\nvbd       vbd1        connected     disk=1 path=%s mode=ioeventfd ro=no ",
+		 disk1);
+	o = strstr(Q.out, want);
+	assert_non_null(o);
+	assert_non_null(strstr(o, " queues_connected=0 requests=49 reads=24 writes=24 flushes=1 discards=0 "
+				  "errors=0 bad_requests=0 read_bytes=98304 write_bytes=98304\n"));
+	{
+		unsigned lines = 0;
+
+		for (const char *c = Q.out; *c; c++)
+			lines += *c == '\n';
+		assert_int_equal(lines, 3); /* the header and the two disks */
+	}
+	kill(P.pid, SIGKILL);
+	proc_wait(&P, 20);
+
+	/* A domain that does not exist: the reason, exit status 1. */
+	assert_int_equal(RUN(&Q, 20, "devices", "t-blk-nosuch"), 1);
+	assert_non_null(strstr(Q.err, "no running domain named 't-blk-nosuch'"));
+	assert_int_equal(Q.out_len, 0);
+}
+
 /* utime + stime of a process, in seconds. */
 static double cpu_seconds(pid_t pid)
 {
@@ -815,6 +950,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_requests_get_errors_and_the_other_disk_goes_on,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xenith_disks_reports_queues_and_counters,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xenith_devices_lists_each_disk_with_counters_that_follow_the_io,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_an_idle_poll_mode_disk_costs_no_cpu,
 						setup, teardown),

@@ -198,7 +198,7 @@ static size_t usage_subcommands(const char *help, const char *cmd, char subs[][3
 static void test_every_subcommand_has_help(void **state)
 {
 	/* What the README documents; the list the program prints must have each (and may have more). */
-	static const char *const documented[] = { "run", "list", "disks", "pause", "unpause", "shutdown",
+	static const char *const documented[] = { "run", "list", "disks", "devices", "pause", "unpause", "shutdown",
 						  "destroy", "console", "bench" };
 	char names[32][32];
 	size_t n;

@@ -100,7 +100,7 @@ static void test_unknown_command_is_echoed_printable_and_short(void **state)
 	(void)state;
 	assert_int_equal(parse("{\"cmd\":\"\\u001b[31mred\\u0007\"}", &req, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "unknown command '?[31mred?'"));
-	assert_non_null(strstr(err, "known: info, disks, pause, unpause, shutdown, destroy, console"));
+	assert_non_null(strstr(err, "known: info, disks, devices, pause, unpause, shutdown, destroy, console"));
 	snprintf(line, sizeof(line), "{\"cmd\":\"%0300d\"}", 7);
 	assert_int_equal(parse(line, &req, err, sizeof(err)), -EINVAL);
 	/* the name is cut to 39 characters: an error line stays a line */
