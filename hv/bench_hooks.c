@@ -123,6 +123,7 @@ static int bench_create(struct domain *d, const struct domain_opts *opts, struct
 		return errbuf_set(eb, errno, "eventfd: %s", strerror(errno));
 	/* Its measurements describe one boot: a benchmark domain ends rather than restarts. */
 	d->cfg.on_poweroff = d->cfg.on_reboot = d->cfg.on_crash = ACTION_DESTROY;
+	d->test_ops |= 1u << XENITH_TEST_ECHO | 1u << XENITH_TEST_SHMEM_ECHO; /* what it measures with */
 	return 0;
 }
 

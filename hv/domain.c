@@ -563,7 +563,7 @@ void domain_destroy(struct domain *d)
 		join_all(d);
 	}
 	domain_teardown(d);
-	devices_destroy(d); /* what they keep across restarts (disks' image locks) goes now */
+	devices_destroy(d); /* what devices keep across restarts goes now */
 	free(d->ports);
 	linux_close(d);
 	if (d->image_map)
