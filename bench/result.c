@@ -14,7 +14,6 @@
 #include "fsutil.h"
 #include "json.h"
 #include "jsondoc.h"
-#include "kvm.h"
 
 void bench_run_init(struct bench_run *r)
 {
@@ -123,8 +122,8 @@ static void read_line_of(const char *path, const char *prefix, char *out, size_t
 	fclose(f);
 }
 
-void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *revision,
-		       const char *build_type)
+void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *kvm_module,
+		       const char *revision, const char *build_type)
 {
 	struct utsname u;
 	time_t now = time(NULL);
@@ -137,7 +136,7 @@ void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *revi
 		snprintf(env->kernel, sizeof(env->kernel), "%s %s", u.sysname, u.release);
 		snprintf(env->hostname, sizeof(env->hostname), "%s", u.nodename);
 	}
-	snprintf(env->kvm_module, sizeof(env->kvm_module), "%s", kvm_vendor_module());
+	snprintf(env->kvm_module, sizeof(env->kvm_module), "%s", kvm_module);
 	snprintf(env->revision, sizeof(env->revision), "%s", revision);
 	snprintf(env->build_type, sizeof(env->build_type), "%s", build_type);
 	gmtime_r(&now, &tm);

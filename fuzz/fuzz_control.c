@@ -2,7 +2,7 @@
 /*
  * Fuzz target: the control socket's server side (hv/control.c,
  * hv/control_proto.c) and the JSON helpers the control path uses
- * (hv/json.c over hv/jsondoc.c).  The domain is a stub that records which
+ * (lib/json.c over lib/jsondoc.c).  The domain is a stub that records which
  * domain call a request made; no KVM, no threads.
  *
  * Input: one knob byte, then the bytes a client sends.

@@ -17,6 +17,7 @@
 
 #include "bench_hooks.h"
 #include "blkdev.h"
+#include "clock.h"
 #include "config.h"
 #include "console.h"
 #include "elfload.h"
@@ -294,7 +295,5 @@ int domain_copy_from_guest(struct domain *d, void *dst, uint64_t gpa, uint64_t l
 int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64_t len);
 /* Copies a NUL-terminated guest string (truncated to size-1, always terminated). */
 int domain_copy_string(struct domain *d, char *dst, size_t size, uint64_t gpa);
-
-uint64_t now_ns(void);
 
 #endif

@@ -552,7 +552,8 @@ int cmd_bench(int argc, char **argv)
 	run.quick = sel.quick;
 	run.repeat = sel.repeat;
 	run.warmup = sel.warmup;
-	bench_env_collect(&run.env, kvm_host_tsc_khz(&kvm), XENITH_REVISION, XENITH_BUILD_TYPE);
+	bench_env_collect(&run.env, kvm_host_tsc_khz(&kvm), kvm_vendor_module(), XENITH_REVISION,
+			  XENITH_BUILD_TYPE);
 	if (sel.no_seccomp)
 		snprintf(run.note, sizeof(run.note), "seccomp: off (--no-seccomp). ");
 	snprintf(run.id, sizeof(run.id), "%s-%s", run.env.date, run.env.revision);

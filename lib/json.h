@@ -4,8 +4,8 @@
  * line (jsondoc.h) and look a top-level key up; json_escape writes a
  * string body with the escapes JSON needs.
  */
-#ifndef XENITH_HV_JSON_H
-#define XENITH_HV_JSON_H
+#ifndef XENITH_LIB_JSON_H
+#define XENITH_LIB_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
