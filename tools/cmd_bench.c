@@ -284,7 +284,10 @@ static void *guest_thread(void *arg)
 {
 	struct guest_job *j = arg;
 	struct domain *d = NULL;
+	const struct domain_end *end;
+	pthread_t vcpu0;
 	struct errbuf eb;
+	bool ended;
 
 	/* Helper threads (echo, shared-memory responder) stay on helper_cpu. */
 	pin_self(j->helper_cpu);
@@ -298,19 +301,19 @@ static void *guest_thread(void *arg)
 		domain_destroy(d);
 		return NULL;
 	}
-	if (j->measure_cpu >= 0) {
+	if (j->measure_cpu >= 0 && domain_vcpu_thread(d, 0, &vcpu0) == 0) {
 		cpu_set_t set;
 
 		CPU_ZERO(&set);
 		CPU_SET(j->measure_cpu, &set);
-		pthread_setaffinity_np(d->vcpus[0].thread, sizeof(set), &set);
+		pthread_setaffinity_np(vcpu0, sizeof(set), &set);
 	}
-	domain_wait(d, now_ns() + 3600ull * 1000000000ull);
+	ended = domain_wait(d, now_ns() + 3600ull * 1000000000ull);
+	end = domain_final_end(d);
 	j->r = 0;
-	if (d->end.state != DOMAIN_SHUTDOWN || d->end.code != 0 || j->gs->reports != j->gs->expected) {
+	if (!ended || end->state != DOMAIN_SHUTDOWN || end->code != 0 || j->gs->reports != j->gs->expected) {
 		fprintf(stderr, "xenith bench: the guest run failed (%s; %u of %u results)\n",
-			d->end.why[0] ? d->end.why : "still running after an hour", j->gs->reports,
-			j->gs->expected);
+			ended && end->why[0] ? end->why : "still running after an hour", j->gs->reports, j->gs->expected);
 		j->r = -EIO;
 	}
 	domain_destroy(d);

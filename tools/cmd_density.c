@@ -109,10 +109,21 @@ static int idle_domain_create(struct kvm_sys *kvm, uint32_t id, struct domain **
 		return r;
 	r = domain_start(d, eb);
 	deadline = now_ns() + BOOT_WAIT_NS;
-	while (r == 0 && !__atomic_load_n(&d->vcpus[0].first_exit_ns, __ATOMIC_ACQUIRE)) {
-		if (now_ns() > deadline || d->ended) {
+	for (;;) {
+		struct domain_boot_times bt;
+		struct domain_end end;
+		bool ended;
+
+		if (r < 0)
+			break;
+		domain_boot_times(d, &bt);
+		if (bt.first_exit_ns)
+			break;
+		/* Under d->lock: a vCPU thread writes the end while this one polls. */
+		ended = domain_get_end(d, &end);
+		if (now_ns() > deadline || ended) {
 			r = errbuf_set(eb, ETIMEDOUT, "domain %u did not reach its guest's main in 10 s%s%s",
-				       id, d->ended ? ": " : "", d->ended ? d->end.why : "");
+				       id, ended ? ": " : "", ended ? end.why : "");
 			break;
 		}
 		sched_yield();
@@ -440,8 +451,8 @@ static void busy_report(void *opaque, struct domain *d, uint32_t id, uint32_t re
 	if (id != BENCH_BUSY_CASE)
 		return;
 	pthread_mutex_lock(&bs->lock);
-	if (d->domid < 64)
-		bs->rounds[d->domid] = value;
+	if (domain_id(d) < 64)
+		bs->rounds[domain_id(d)] = value;
 	bs->n++;
 	pthread_mutex_unlock(&bs->lock);
 }
