@@ -568,8 +568,12 @@ int cmd_bench(int argc, char **argv)
 	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
 	if (r == 0)
 		r = run_guest(&run, &sel, &kvm, measure_cpu, helper_cpu);
-	if (r == 0 && suite_selected(&sel, "density"))
-		r = run_density(&run, &kvm, sel.density_max, sel.quick);
+	if (r == 0 && suite_selected(&sel, "density")) {
+		char minios[PATH_MAX];
+
+		find_bundled_minios(minios, sizeof(minios)); /* run_guest() has checked it is there */
+		r = run_density(&run, &kvm, sel.density_max, sel.quick, minios);
+	}
 	if (r == 0 && suite_selected(&sel, "blk")) {
 		struct blk_bench_opts bo = {
 			.quick = sel.quick, .warmup = sel.warmup,

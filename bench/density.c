@@ -22,13 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../bench/exitcost.h"
-#include "../bench/result.h"
-#include "../bench/workloads.h"
+#include "clock.h"
 #include "density.h"
 #include "domain.h"
+#include "exitcost.h"
+#include "result.h"
 #include "vcpu.h"
-#include "xenith.h"
+#include "workloads.h"
 
 #define DENSITY_PER_WORKER 2000u
 #define BOOT_WAIT_NS (10ull * 1000000000ull)
@@ -89,7 +89,8 @@ static void bare_vm_destroy(struct kvm_sys *kvm, struct bare_vm *b)
 }
 
 /* Boots one idle 2 MiB minios domain and waits until its guest reached main. */
-static int idle_domain_create(struct kvm_sys *kvm, uint32_t id, struct domain **out, struct errbuf *eb)
+static int idle_domain_create(struct kvm_sys *kvm, uint32_t id, const char *minios, struct domain **out,
+			      struct errbuf *eb)
 {
 	struct domain_opts opts = { .console_fd = -1 };
 	struct domain_config cfg;
@@ -101,9 +102,7 @@ static int idle_domain_create(struct kvm_sys *kvm, uint32_t id, struct domain **
 	snprintf(cfg.name, sizeof(cfg.name), "density-%u", id);
 	cfg.memory_mib = 2;
 	snprintf(cfg.cmdline, sizeof(cfg.cmdline), "idle");
-	r = find_bundled_minios(cfg.kernel, sizeof(cfg.kernel));
-	if (r < 0)
-		return errbuf_set(eb, ENOENT, "bundled minios not found at %s", cfg.kernel);
+	snprintf(cfg.kernel, sizeof(cfg.kernel), "%s", minios);
 	r = domain_create(&cfg, &opts, kvm, id, &d, eb);
 	if (r < 0)
 		return r;
@@ -136,22 +135,14 @@ static int idle_domain_create(struct kvm_sys *kvm, uint32_t id, struct domain **
 	return 0;
 }
 
-int cmd_bench_worker(int argc, char **argv)
+int density_worker(bool bare, unsigned long count, unsigned long base, const char *minios)
 {
 	struct kvm_sys kvm = { .fd = -1 };
 	struct errbuf eb;
-	bool bare;
-	unsigned long count, base, done = 0;
+	unsigned long done = 0;
 	void **items;
 	char c;
 
-	if (argc != 4 || (strcmp(argv[1], "xenith") && strcmp(argv[1], "bare"))) {
-		fprintf(stderr, "usage: xenith bench-worker xenith|bare COUNT FIRST_ID (used by xenith bench)\n");
-		return EXIT_USAGE;
-	}
-	bare = !strcmp(argv[1], "bare");
-	count = strtoul(argv[2], NULL, 10);
-	base = strtoul(argv[3], NULL, 10);
 	items = calloc(count ? count : 1, sizeof(*items));
 	if (!items || kvm_sys_open(&kvm, &eb) < 0 || vcpu_global_init(&eb) < 0) {
 		printf("fail 0 %s\n", items ? eb.msg : "out of memory");
@@ -175,7 +166,7 @@ int cmd_bench_worker(int argc, char **argv)
 		} else {
 			struct domain *d = NULL;
 
-			r = idle_domain_create(&kvm, (uint32_t)(base + done), &d, &eb);
+			r = idle_domain_create(&kvm, (uint32_t)(base + done), minios, &d, &eb);
 			items[done] = d;
 		}
 		if (r < 0) {
@@ -482,7 +473,8 @@ static double jain(const double *x, unsigned n)
 	return sq > 0 ? s * s / ((double)n * sq) : 0;
 }
 
-static int measure_busy(struct bench_run *run, struct kvm_sys *kvm, unsigned n, uint64_t ms)
+static int measure_busy(struct bench_run *run, struct kvm_sys *kvm, unsigned n, uint64_t ms,
+			const char *minios)
 {
 	struct busy_sink bs = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct bench_sink sink = { busy_report, &bs };
@@ -501,8 +493,8 @@ static int measure_busy(struct bench_run *run, struct kvm_sys *kvm, unsigned n, 
 		snprintf(cfg.name, sizeof(cfg.name), "busy-%u", i);
 		cfg.memory_mib = 4;
 		snprintf(cfg.cmdline, sizeof(cfg.cmdline), "busy %llu", (unsigned long long)ms);
-		if (find_bundled_minios(cfg.kernel, sizeof(cfg.kernel)) < 0 ||
-		    domain_create(&cfg, &opts, kvm, i, &d[i], &eb) < 0) {
+		snprintf(cfg.kernel, sizeof(cfg.kernel), "%s", minios);
+		if (domain_create(&cfg, &opts, kvm, i, &d[i], &eb) < 0) {
 			fprintf(stderr, "xenith bench: density: busy domain %u: %s\n", i, eb.msg);
 			r = -EIO;
 			goto out;
@@ -541,7 +533,8 @@ out:
 	return r;
 }
 
-int run_density(struct bench_run *run, struct kvm_sys *kvm, unsigned long max, bool quick)
+int run_density(struct bench_run *run, struct kvm_sys *kvm, unsigned long max, bool quick,
+		const char *minios)
 {
 	static const char *const kinds[] = { "xenith", "bare" };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -576,5 +569,5 @@ int run_density(struct bench_run *run, struct kvm_sys *kvm, unsigned long max, b
 	}
 	snprintf(run->note, sizeof(run->note), "%s", note);
 	return measure_busy(run, kvm, (unsigned)(ncpu > 0 && ncpu <= 16 ? 2 * ncpu : 4),
-			    quick ? 500 : 2000);
+			    quick ? 500 : 2000, minios);
 }
