@@ -4,9 +4,9 @@
  * (hv/domain_access.c), on an unbacked domain.  The end of a domain is
  * written by whichever thread ends it, under d->lock; a toolstack thread
  * that polls it (the density suite waiting for a guest's main) must read
- * it under the same lock.  The poller test below runs that pattern; built
- * with -fsanitize=thread (see the report in the commit) it is where an
- * unlocked read shows as a data race.
+ * it under the same lock.  The poller test below runs that pattern; the
+ * unit test unit-domain_access-tsan (tsan.sh) builds this file with
+ * -fsanitize=thread, where an unlocked read fails as a data race.
  */
 #include <errno.h>
 #include <pthread.h>
