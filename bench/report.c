@@ -2,7 +2,7 @@
 #include "report.h"
 
 #include "fsutil.h"
-#include "json.h"
+#include "jsonval.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -368,29 +368,46 @@ int report_write_github(const struct bench_run *run, const char *path, bool bigg
 			struct errbuf *eb)
 {
 	char tmp[4200];
-	FILE *f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
-	bool first = true;
+	json_t *list = json_array();
+	bool ok = list != NULL;
+	FILE *f;
+	int dumped;
 
-	if (!f)
-		return -EIO;
-	fputs("[\n", f);
-	for (size_t i = 0; i < run->nr_series; i++) {
+	for (size_t i = 0; ok && i < run->nr_series; i++) {
 		const struct bench_series *s = &run->series[i];
-		char name[96];
+		char name[96], range[64], extra[64];
+		json_t *o;
 
 		/* The tool compares one direction per file: export the series that match it. */
 		if (s->higher_is_better != bigger_is_better || !isfinite(s->sum.median))
 			continue;
 		snprintf(name, sizeof(name), "%s/%s (%s)", s->suite, s->name, s->mode);
-		fprintf(f, "%s  {\"name\": ", first ? "" : ",\n");
-		json_fputs(f, name);
-		fputs(", \"unit\": ", f);
-		json_fputs(f, s->unit);
-		fprintf(f, ", \"value\": %.6g, \"range\": \"p5 %.4g .. p95 %.4g\", \"extra\": \"n=%zu cv=%.2f%%\"}",
-			s->sum.median, s->sum.p5, s->sum.p95, s->sum.n, 100 * s->sum.cv);
-		first = false;
+		snprintf(range, sizeof(range), "p5 %.4g .. p95 %.4g", s->sum.p5, s->sum.p95);
+		snprintf(extra, sizeof(extra), "n=%zu cv=%.2f%%", s->sum.n, 100 * s->sum.cv);
+		o = json_pack("{s:o, s:o, s:f, s:s, s:s}", "name", jval_str(name), "unit", jval_str(s->unit),
+			      "value", s->sum.median, "range", range, "extra", extra);
+		ok = json_array_append_new(list, o) == 0;
 	}
-	fputs("\n]\n", f);
+	if (!ok) {
+		json_decref(list);
+		return errbuf_set(eb, ENOMEM, "out of memory building %s", path);
+	}
+	f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
+	if (!f) {
+		json_decref(list);
+		return -EIO;
+	}
+	errno = 0;
+	/* value: 6 significant digits, as the dashboards always got */
+	dumped = json_dumpf(list, f, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+	json_decref(list);
+	if (dumped < 0 || fputc('\n', f) == EOF) {
+		int err = errno ? errno : EIO;
+
+		fclose(f);
+		unlink(tmp);
+		return errbuf_set(eb, err, "writing %s: %s", tmp, strerror(err));
+	}
 	return fs_atomic_commit(f, tmp, path, eb);
 }
 

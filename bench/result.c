@@ -12,9 +12,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
-#include "json.h"
-#include "jsondoc.h"
-#include "kvm.h"
+#include "jsonval.h"
 
 void bench_run_init(struct bench_run *r)
 {
@@ -123,8 +121,8 @@ static void read_line_of(const char *path, const char *prefix, char *out, size_t
 	fclose(f);
 }
 
-void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *revision,
-		       const char *build_type)
+void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *kvm_module,
+		       const char *revision, const char *build_type)
 {
 	struct utsname u;
 	time_t now = time(NULL);
@@ -137,7 +135,7 @@ void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *revi
 		snprintf(env->kernel, sizeof(env->kernel), "%s %s", u.sysname, u.release);
 		snprintf(env->hostname, sizeof(env->hostname), "%s", u.nodename);
 	}
-	snprintf(env->kvm_module, sizeof(env->kvm_module), "%s", kvm_vendor_module());
+	snprintf(env->kvm_module, sizeof(env->kvm_module), "%s", kvm_module);
 	snprintf(env->revision, sizeof(env->revision), "%s", revision);
 	snprintf(env->build_type, sizeof(env->build_type), "%s", build_type);
 	gmtime_r(&now, &tm);
@@ -145,136 +143,160 @@ void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *revi
 	env->tsc_khz = tsc_khz;
 }
 
-static void put_num(FILE *f, double v)
+/* Sets key in o to v (a new reference, stolen); false when v is NULL or out of memory. */
+static bool put(json_t *o, const char *key, json_t *v)
 {
-	if (isfinite(v))
-		fprintf(f, "%.10g", v);
-	else
-		fputs("null", f);
+	return v && json_object_set_new(o, key, v) == 0;
 }
 
-static void write_trend(FILE *f, const struct bench_trend *t)
+/* Sets key in o to a new array (o owns it) and returns it, borrowed; NULL when out of memory. */
+static json_t *put_array(json_t *o, const char *key)
 {
-	static const char *const names[] = { "x0", "x_step", "per", "slope", "first", "last", "limit" };
-	const double vals[] = { t->x0, t->x_step, t->per, t->slope, t->first, t->last, t->limit };
+	json_t *a = json_array();
 
-	fputs(",\n     \"trend\": {\"rule\": ", f);
-	json_fputs(f, t->rule);
-	fputs(", \"verdict\": ", f);
-	json_fputs(f, t->verdict);
-	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
-		fprintf(f, ", \"%s\": ", names[i]);
-		put_num(f, vals[i]);
-	}
-	fputs(", \"ci95\": [", f);
-	put_num(f, t->lo);
-	fputs(", ", f);
-	put_num(f, t->hi);
-	fputs("]}", f);
+	return put(o, key, a) ? a : NULL;
 }
 
-static void read_trend(const struct jv *o, struct bench_trend *t)
+static json_t *trend_json(const struct bench_trend *t)
 {
-	const struct jv *ci = jv_get(o, "ci95");
+	json_t *o = json_object(), *ci = NULL;
+	bool ok = o && put(o, "rule", jval_str(t->rule)) && put(o, "verdict", jval_str(t->verdict)) &&
+		  put(o, "x0", jval_num(t->x0)) && put(o, "x_step", jval_num(t->x_step)) &&
+		  put(o, "per", jval_num(t->per)) && put(o, "slope", jval_num(t->slope)) &&
+		  put(o, "first", jval_num(t->first)) && put(o, "last", jval_num(t->last)) &&
+		  put(o, "limit", jval_num(t->limit)) && (ci = put_array(o, "ci95")) &&
+		  json_array_append_new(ci, jval_num(t->lo)) == 0 && json_array_append_new(ci, jval_num(t->hi)) == 0;
 
-	if (!o || o->type != JV_OBJ)
-		return;
-	t->set = true;
-	snprintf(t->rule, sizeof(t->rule), "%s", jv_str(o, "rule", ""));
-	snprintf(t->verdict, sizeof(t->verdict), "%s", jv_str(o, "verdict", ""));
-	t->x0 = jv_num(o, "x0", NAN);
-	t->x_step = jv_num(o, "x_step", NAN);
-	t->per = jv_num(o, "per", NAN);
-	t->slope = jv_num(o, "slope", NAN);
-	t->first = jv_num(o, "first", NAN);
-	t->last = jv_num(o, "last", NAN);
-	t->limit = jv_num(o, "limit", NAN);
-	t->lo = t->hi = NAN;
-	if (ci && ci->type == JV_ARR && ci->n == 2 && ci->items[0].type == JV_NUM && ci->items[1].type == JV_NUM) {
-		t->lo = ci->items[0].num;
-		t->hi = ci->items[1].num;
-	}
+	if (ok)
+		return o;
+	json_decref(o);
+	return NULL;
 }
 
-static void write_series(FILE *f, const struct bench_series *s)
+static json_t *series_json(const struct bench_series *s)
 {
-	fputs("    {\"suite\": ", f);
-	json_fputs(f, s->suite);
-	fputs(", \"case\": ", f);
-	json_fputs(f, s->name);
-	fputs(", \"mode\": ", f);
-	json_fputs(f, s->mode);
-	fputs(", \"unit\": ", f);
-	json_fputs(f, s->unit);
-	fprintf(f, ", \"better\": \"%s\"", s->higher_is_better ? "higher" : "lower");
-	if (s->analogue[0]) {
-		fputs(", \"analogue\": ", f);
-		json_fputs(f, s->analogue);
-	}
-	if (s->trend.set)
-		write_trend(f, &s->trend);
-	fprintf(f, ",\n     \"n\": %zu, \"median\": ", s->sum.n);
-	put_num(f, s->sum.median);
-	fputs(", \"mean\": ", f);
-	put_num(f, s->sum.mean);
-	fputs(", \"stddev\": ", f);
-	put_num(f, s->sum.stddev);
-	fputs(", \"cv\": ", f);
-	put_num(f, s->sum.cv);
-	fputs(", \"min\": ", f);
-	put_num(f, s->sum.min);
-	fputs(", \"p5\": ", f);
-	put_num(f, s->sum.p5);
-	fputs(", \"p95\": ", f);
-	put_num(f, s->sum.p95);
-	fputs(", \"max\": ", f);
-	put_num(f, s->sum.max);
-	fputs(",\n     \"samples\": [", f);
-	for (size_t i = 0; i < s->n; i++) {
-		if (i)
-			fputs(", ", f);
-		put_num(f, s->samples[i]);
-	}
-	fputs("]}", f);
+	const struct summary *m = &s->sum;
+	json_t *o = json_object(), *samples = NULL;
+	bool ok = o && put(o, "suite", jval_str(s->suite)) && put(o, "case", jval_str(s->name)) &&
+		  put(o, "mode", jval_str(s->mode)) && put(o, "unit", jval_str(s->unit)) &&
+		  put(o, "better", json_string(s->higher_is_better ? "higher" : "lower")) &&
+		  (!s->analogue[0] || put(o, "analogue", jval_str(s->analogue))) &&
+		  (!s->trend.set || put(o, "trend", trend_json(&s->trend))) &&
+		  put(o, "n", json_integer((json_int_t)m->n)) && put(o, "median", jval_num(m->median)) &&
+		  put(o, "mean", jval_num(m->mean)) && put(o, "stddev", jval_num(m->stddev)) &&
+		  put(o, "cv", jval_num(m->cv)) && put(o, "min", jval_num(m->min)) &&
+		  put(o, "p5", jval_num(m->p5)) && put(o, "p95", jval_num(m->p95)) &&
+		  put(o, "max", jval_num(m->max)) && (samples = put_array(o, "samples"));
+
+	for (size_t i = 0; ok && i < s->n; i++)
+		ok = json_array_append_new(samples, jval_num(s->samples[i])) == 0;
+	if (ok)
+		return o;
+	json_decref(o);
+	return NULL;
 }
+
+/* The whole document; NULL when out of memory.  Keys in the order results/SCHEMA.md shows. */
+static json_t *run_json(const struct bench_run *r)
+{
+	const struct bench_env *e = &r->env;
+	json_t *doc = json_object(), *env = json_object(), *cfg = json_object(), *series = NULL;
+	bool ok = doc && put(doc, "schema", json_string(BENCH_SCHEMA)) && put(doc, "complete", json_true()) &&
+		  put(doc, "id", jval_str(r->id)) && put(doc, "environment", json_incref(env)) &&
+		  put(doc, "config", json_incref(cfg)) && put(doc, "note", jval_str(r->note)) &&
+		  (series = put_array(doc, "series"));
+
+	ok = ok && put(env, "cpu_model", jval_str(e->cpu_model)) && put(env, "kernel", jval_str(e->kernel)) &&
+	     put(env, "kvm_module", jval_str(e->kvm_module)) &&
+	     put(env, "xenith_revision", jval_str(e->revision)) &&
+	     put(env, "build_type", jval_str(e->build_type)) && put(env, "hostname", jval_str(e->hostname)) &&
+	     put(env, "date", jval_str(e->date)) && put(env, "tsc_khz", json_integer((json_int_t)e->tsc_khz));
+	ok = ok && put(cfg, "quick", json_boolean(r->quick)) && put(cfg, "repeat", json_integer(r->repeat)) &&
+	     put(cfg, "warmup", json_integer(r->warmup)) && put(cfg, "duration_s", jval_num(r->duration_s));
+	for (size_t i = 0; ok && i < r->nr_series; i++)
+		ok = json_array_append_new(series, series_json(&r->series[i])) == 0;
+	json_decref(env); /* doc holds them */
+	json_decref(cfg);
+	if (ok)
+		return doc;
+	json_decref(doc);
+	return NULL;
+}
+
+/* Numbers as "%.10g" (what the documents always had); arrays and objects indented by 2. */
+#define DOC_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(10))
 
 int bench_run_write(const struct bench_run *r, const char *path, struct errbuf *eb)
 {
 	char tmp[4096];
-	const struct bench_env *e = &r->env;
-	FILE *f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
+	json_t *doc = run_json(r);
+	FILE *f;
+	int dumped;
 
-	if (!f)
+	if (!doc)
+		return errbuf_set(eb, ENOMEM, "out of memory building %s", path);
+	f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
+	if (!f) {
+		json_decref(doc);
 		return -EIO;
-	fprintf(f, "{\n  \"schema\": \"%s\",\n  \"complete\": true,\n  \"id\": ", BENCH_SCHEMA);
-	json_fputs(f, r->id);
-	fputs(",\n  \"environment\": {\"cpu_model\": ", f);
-	json_fputs(f, e->cpu_model);
-	fputs(", \"kernel\": ", f);
-	json_fputs(f, e->kernel);
-	fputs(", \"kvm_module\": ", f);
-	json_fputs(f, e->kvm_module);
-	fputs(", \"xenith_revision\": ", f);
-	json_fputs(f, e->revision);
-	fputs(", \"build_type\": ", f);
-	json_fputs(f, e->build_type);
-	fputs(", \"hostname\": ", f);
-	json_fputs(f, e->hostname);
-	fputs(", \"date\": ", f);
-	json_fputs(f, e->date);
-	fprintf(f, ", \"tsc_khz\": %llu},\n", (unsigned long long)e->tsc_khz);
-	fprintf(f, "  \"config\": {\"quick\": %s, \"repeat\": %u, \"warmup\": %u, \"duration_s\": ",
-		r->quick ? "true" : "false", r->repeat, r->warmup);
-	put_num(f, r->duration_s);
-	fputs("},\n  \"note\": ", f);
-	json_fputs(f, r->note);
-	fputs(",\n  \"series\": [\n", f);
-	for (size_t i = 0; i < r->nr_series; i++) {
-		write_series(f, &r->series[i]);
-		fputs(i + 1 < r->nr_series ? ",\n" : "\n", f);
 	}
-	fputs("  ]\n}\n", f);
+	errno = 0;
+	dumped = json_dumpf(doc, f, DOC_FLAGS);
+	json_decref(doc);
+	if (dumped < 0 || fputc('\n', f) == EOF) {
+		int err = errno ? errno : EIO; /* a failed write's (EFBIG, ENOSPC), else ours */
+
+		fclose(f);
+		unlink(tmp);
+		return errbuf_set(eb, err, "writing %s: %s", tmp, strerror(err));
+	}
 	return fs_atomic_commit(f, tmp, path, eb);
+}
+
+/* Typed getters: the fallback when the key is missing or has another type. */
+static const char *get_str(const json_t *o, const char *key, const char *fallback)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : fallback;
+}
+
+static double get_num(const json_t *o, const char *key, double fallback)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : fallback;
+}
+
+static bool get_bool(const json_t *o, const char *key, bool fallback)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_boolean(v) ? json_is_true(v) : fallback;
+}
+
+static void read_trend(const json_t *o, struct bench_trend *t)
+{
+	const json_t *ci = json_object_get(o, "ci95");
+
+	if (!json_is_object(o))
+		return;
+	t->set = true;
+	snprintf(t->rule, sizeof(t->rule), "%s", get_str(o, "rule", ""));
+	snprintf(t->verdict, sizeof(t->verdict), "%s", get_str(o, "verdict", ""));
+	t->x0 = get_num(o, "x0", NAN);
+	t->x_step = get_num(o, "x_step", NAN);
+	t->per = get_num(o, "per", NAN);
+	t->slope = get_num(o, "slope", NAN);
+	t->first = get_num(o, "first", NAN);
+	t->last = get_num(o, "last", NAN);
+	t->limit = get_num(o, "limit", NAN);
+	t->lo = t->hi = NAN;
+	if (json_is_array(ci) && json_array_size(ci) == 2 && json_is_number(json_array_get(ci, 0)) &&
+	    json_is_number(json_array_get(ci, 1))) {
+		t->lo = json_number_value(json_array_get(ci, 0));
+		t->hi = json_number_value(json_array_get(ci, 1));
+	}
 }
 
 static char *slurp(const char *path, struct errbuf *eb)
@@ -307,76 +329,80 @@ static char *slurp(const char *path, struct errbuf *eb)
 
 int bench_run_read(struct bench_run *r, const char *path, struct errbuf *eb)
 {
-	char err[256];
 	char *text = slurp(path, eb);
-	struct jv *doc;
-	const struct jv *series, *env;
+	const json_t *series, *env, *cfg, *o;
 	const char *schema;
+	json_error_t err;
+	json_t *doc;
+	size_t i;
 
 	bench_run_init(r);
 	if (!text)
 		return -EINVAL;
-	doc = jv_parse(text, err, sizeof(err));
+	doc = json_loads(text, 0, &err);
 	free(text);
 	if (!doc)
-		return errbuf_set(eb, EINVAL, "%s is not valid JSON: %s", path, err);
-	schema = jv_str(doc, "schema", NULL);
+		return errbuf_set(eb, EINVAL, "%s is not valid JSON: line %d, column %d: %s", path, err.line,
+				  err.column, err.text);
+	schema = get_str(doc, "schema", NULL);
 	if (!schema || strcmp(schema, BENCH_SCHEMA)) {
 		errbuf_set(eb, EINVAL, "%s has schema '%.40s'; this xenith reads '%s'", path,
 			   schema ? schema : "(none)", BENCH_SCHEMA);
-		jv_free(doc); /* after the message: schema points into doc */
+		json_decref(doc); /* after the message: schema points into doc */
 		return -EINVAL;
 	}
-	if (!jv_bool(doc, "complete", false)) {
-		jv_free(doc);
+	if (!get_bool(doc, "complete", false)) {
+		json_decref(doc);
 		return errbuf_set(eb, EINVAL, "%s is not a complete run", path);
 	}
-	snprintf(r->id, sizeof(r->id), "%s", jv_str(doc, "id", ""));
-	env = jv_get(doc, "environment");
-	snprintf(r->env.cpu_model, sizeof(r->env.cpu_model), "%s", jv_str(env, "cpu_model", ""));
-	snprintf(r->env.kernel, sizeof(r->env.kernel), "%s", jv_str(env, "kernel", ""));
-	snprintf(r->env.kvm_module, sizeof(r->env.kvm_module), "%s", jv_str(env, "kvm_module", ""));
-	snprintf(r->env.revision, sizeof(r->env.revision), "%s", jv_str(env, "xenith_revision", ""));
-	snprintf(r->env.build_type, sizeof(r->env.build_type), "%s", jv_str(env, "build_type", ""));
-	snprintf(r->env.hostname, sizeof(r->env.hostname), "%s", jv_str(env, "hostname", ""));
-	snprintf(r->env.date, sizeof(r->env.date), "%s", jv_str(env, "date", ""));
-	r->env.tsc_khz = (uint64_t)jv_num(env, "tsc_khz", 0);
-	r->quick = jv_bool(jv_get(doc, "config"), "quick", false);
-	r->repeat = (unsigned)jv_num(jv_get(doc, "config"), "repeat", 0);
-	r->warmup = (unsigned)jv_num(jv_get(doc, "config"), "warmup", 0);
-	r->duration_s = jv_num(jv_get(doc, "config"), "duration_s", 0);
-	snprintf(r->note, sizeof(r->note), "%s", jv_str(doc, "note", ""));
-	series = jv_get(doc, "series");
-	if (!series || series->type != JV_ARR) {
-		jv_free(doc);
+	snprintf(r->id, sizeof(r->id), "%s", get_str(doc, "id", ""));
+	env = json_object_get(doc, "environment");
+	snprintf(r->env.cpu_model, sizeof(r->env.cpu_model), "%s", get_str(env, "cpu_model", ""));
+	snprintf(r->env.kernel, sizeof(r->env.kernel), "%s", get_str(env, "kernel", ""));
+	snprintf(r->env.kvm_module, sizeof(r->env.kvm_module), "%s", get_str(env, "kvm_module", ""));
+	snprintf(r->env.revision, sizeof(r->env.revision), "%s", get_str(env, "xenith_revision", ""));
+	snprintf(r->env.build_type, sizeof(r->env.build_type), "%s", get_str(env, "build_type", ""));
+	snprintf(r->env.hostname, sizeof(r->env.hostname), "%s", get_str(env, "hostname", ""));
+	snprintf(r->env.date, sizeof(r->env.date), "%s", get_str(env, "date", ""));
+	r->env.tsc_khz = (uint64_t)get_num(env, "tsc_khz", 0);
+	cfg = json_object_get(doc, "config");
+	r->quick = get_bool(cfg, "quick", false);
+	r->repeat = (unsigned)get_num(cfg, "repeat", 0);
+	r->warmup = (unsigned)get_num(cfg, "warmup", 0);
+	r->duration_s = get_num(cfg, "duration_s", 0);
+	snprintf(r->note, sizeof(r->note), "%s", get_str(doc, "note", ""));
+	series = json_object_get(doc, "series");
+	if (!json_is_array(series)) {
+		json_decref(doc);
 		return errbuf_set(eb, EINVAL, "%s has no \"series\" array", path);
 	}
-	for (size_t i = 0; i < series->n; i++) {
-		const struct jv *o = &series->items[i], *samples = jv_get(o, "samples");
-		const char *suite = jv_str(o, "suite", NULL), *name = jv_str(o, "case", NULL);
-		const char *mode = jv_str(o, "mode", NULL), *unit = jv_str(o, "unit", "");
+	json_array_foreach(series, i, o) {
+		const json_t *samples = json_object_get(o, "samples"), *v;
+		const char *suite = get_str(o, "suite", NULL), *name = get_str(o, "case", NULL);
+		const char *mode = get_str(o, "mode", NULL), *unit = get_str(o, "unit", "");
 		struct bench_series *s;
+		size_t k;
 
-		if (!suite || !name || !mode || !samples || samples->type != JV_ARR) {
-			jv_free(doc);
+		if (!suite || !name || !mode || !json_is_array(samples)) {
+			json_decref(doc);
 			bench_run_free(r);
 			return errbuf_set(eb, EINVAL, "%s: series %zu lacks suite, case, mode or samples",
 					  path, i);
 		}
 		s = bench_run_series(r, suite, name, mode, unit,
-				     !strcmp(jv_str(o, "better", "lower"), "higher"));
+				     !strcmp(get_str(o, "better", "lower"), "higher"));
 		if (!s) {
-			jv_free(doc);
+			json_decref(doc);
 			bench_run_free(r);
 			return errbuf_set(eb, ENOMEM, "out of memory");
 		}
-		snprintf(s->analogue, sizeof(s->analogue), "%s", jv_str(o, "analogue", ""));
-		read_trend(jv_get(o, "trend"), &s->trend);
-		for (size_t k = 0; k < samples->n; k++)
-			if (samples->items[k].type == JV_NUM)
-				bench_series_add(s, samples->items[k].num);
+		snprintf(s->analogue, sizeof(s->analogue), "%s", get_str(o, "analogue", ""));
+		read_trend(json_object_get(o, "trend"), &s->trend);
+		json_array_foreach(samples, k, v)
+			if (json_is_number(v))
+				bench_series_add(s, json_number_value(v));
 	}
-	jv_free(doc);
+	json_decref(doc);
 	bench_run_finish(r);
 	return 0;
 }

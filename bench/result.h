@@ -78,8 +78,9 @@ const struct bench_series *bench_run_find(const struct bench_run *r, const char 
 /* Summaries of every series. */
 void bench_run_finish(struct bench_run *r);
 
-void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *revision,
-		       const char *build_type);
+/* kvm_module: the KVM vendor module the suites ran on (hv's kvm_vendor_module()). */
+void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *kvm_module,
+		       const char *revision, const char *build_type);
 
 /*
  * Writes the document to path through a temporary file and rename(), so a

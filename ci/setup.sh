@@ -7,6 +7,7 @@ packages=(
 	meson ninja-build              # build system
 	libcmocka-dev                  # unit and kvm test tiers
 	libsqlite3-dev zlib1g-dev      # the benchmark results index (linked statically)
+	libjansson-dev                 # result documents (bench/result.c; linked statically, libjansson.a)
 	liburing-dev                   # the block backend (io/blkback.c)
 	libseccomp-dev                 # the VMM's system call filters (hv/confine.c)
 	fio                            # native baseline of the blk benchmark suite

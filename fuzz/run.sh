@@ -30,16 +30,16 @@ clang=${CLANG:-clang}
 # target: project sources, libraries, largest input
 declare -A sources=(
 	[grant]="io/grant.c"
-	[blkif]="io/blkback.c io/grant.c"
-	[config]="hv/config.c hv/err.c"
-	[elf]="hv/elfload.c hv/err.c"
+	[blkif]="io/blkback.c io/grant.c lib/clock.c"
+	[config]="hv/config.c lib/err.c"
+	[elf]="hv/elfload.c lib/err.c"
 	[text]="hv/textfilter.c"
-	[console]="hv/console.c hv/textfilter.c hv/err.c"
-	[control]="hv/control.c hv/control_proto.c hv/json.c hv/jsondoc.c hv/err.c"
-	[bzimage]="hv/linux_boot.c hv/acpi.c hv/err.c"
+	[console]="hv/console.c hv/textfilter.c lib/err.c"
+	[control]="hv/control.c hv/control_proto.c lib/json.c lib/json_escape.c lib/jsondoc.c lib/err.c"
+	[bzimage]="hv/linux_boot.c hv/acpi.c lib/err.c"
 	[linuxpio]="hv/linux_ports.c hv/uart8250.c"
 	# the dispatcher reaches most of hv/ (domain, builder, vcpu, disks, ...): all of it
-	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c)"
+	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c lib/*.c)"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
 	[control]="-lpthread" [bzimage]="" [linuxpio]="-lpthread" [hypercall]="-luring -lseccomp -lpthread -lm")
@@ -58,7 +58,7 @@ done
 
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 	"-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
-	-Wall -Wextra -I"$src/include" -I"$src/io" -I"$src/hv" -I"$src/fuzz")
+	-Wall -Wextra -I"$src/include" -I"$src/lib" -I"$src/io" -I"$src/hv" -I"$src/fuzz")
 
 # Prints its input as TAP comments.
 comment() {
@@ -102,7 +102,7 @@ build() {
 		files+=("$src/$f")
 	done
 	if [ -x "$bin" ] && ! find "${files[@]}" "$src/fuzz/fuzz.h" "$src/fuzz/run.sh" \
-		"$src"/include/xenith/*.h "$src"/io/*.h "$src"/hv/*.h -newer "$bin" | grep -q .; then
+		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h -newer "$bin" | grep -q .; then
 		return 0
 	fi
 	# shellcheck disable=SC2086 # libs is a list of flags

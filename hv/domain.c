@@ -21,14 +21,6 @@
 #include "trap.h"
 #include "vcpu.h"
 
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 const char *domain_state_name(enum domain_state s)
 {
 	switch (s) {

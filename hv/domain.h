@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "config.h"
 #include "console.h"
 #include "elfload.h"
@@ -303,6 +304,40 @@ int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64
 /* Copies a NUL-terminated guest string (truncated to size-1, always terminated). */
 int domain_copy_string(struct domain *d, char *dst, size_t size, uint64_t gpa);
 
-uint64_t now_ns(void);
+/*
+ * Accessors (domain_access.c): what tools/ and bench/ read of a domain, so
+ * they do not depend on struct domain's layout.  Those that take d non-const
+ * read under the lock the field lives under, from any thread.
+ */
+const char *domain_name(const struct domain *d);
+uint32_t domain_id(const struct domain *d);
+/* Whether the domain has ended (under d->lock). */
+bool domain_ended(struct domain *d);
+/* As domain_ended(), and copies how it ended into *out (zeroed while it runs). */
+bool domain_get_end(struct domain *d, struct domain_end *out);
+/*
+ * How it ended, without the lock: only once the end is final, i.e. after
+ * domain_wait() returned true, or in domain_opts.stuck (after a kill).
+ */
+const struct domain_end *domain_final_end(const struct domain *d);
+/* vCPU vcpu's host thread: 0, -EINVAL (no such vCPU) or -ESRCH (not started). */
+int domain_vcpu_thread(struct domain *d, unsigned vcpu, pthread_t *out);
+/* Boot timestamps (CLOCK_MONOTONIC ns, 0 = not yet), for boot traces and the density suite. */
+struct domain_boot_times {
+	uint64_t created_ns;     /* domain_create */
+	uint64_t first_run_ns;   /* vCPU 0's first KVM_RUN */
+	uint64_t first_exit_ns;  /* vCPU 0's first exit: the guest runs */
+	uint64_t first_line_ns;  /* the first complete console line */
+};
+void domain_boot_times(const struct domain *d, struct domain_boot_times *bt);
+/* The guest ELF image (its symbols name a crashed guest's RIP). */
+const struct elf_image *domain_image(const struct domain *d);
+/* The console log's descriptor, -1 without a console_log. */
+int domain_console_log_fd(const struct domain *d);
+/* Lets the confined VMM open each disk again (confine_add_path() per disk). */
+int domain_confine_disks(struct domain *d, struct errbuf *eb);
+struct blkback_stats;
+/* A disk queue's backend counters (under d->disk_lock): 0, -EINVAL or -ENODEV (not connected). */
+int domain_disk_stats(struct domain *d, unsigned disk, unsigned queue, struct blkback_stats *st);
 
 #endif

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define PAGE 4096u
 #define SLOTS 32u /* = the blkif ring's size: never more requests in flight */
 #define SLOT_BYTES (BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE)
@@ -675,14 +677,6 @@ static void mark_broken(struct blkback *b)
 		fprintf(stderr, "xenith: disk %u (%s) queue %u: the guest's ring indices are impossible; "
 			"this ring stops serving (the domain's other disks and rings go on)\n", b->cfg.index,
 			b->path, b->cfg.queue);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
 /*

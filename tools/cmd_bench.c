@@ -285,7 +285,10 @@ static void *guest_thread(void *arg)
 {
 	struct guest_job *j = arg;
 	struct domain *d = NULL;
+	const struct domain_end *end;
+	pthread_t vcpu0;
 	struct errbuf eb;
+	bool ended;
 
 	/* Helper threads (echo, shared-memory responder) stay on helper_cpu. */
 	pin_self(j->helper_cpu);
@@ -299,19 +302,19 @@ static void *guest_thread(void *arg)
 		domain_destroy(d);
 		return NULL;
 	}
-	if (j->measure_cpu >= 0) {
+	if (j->measure_cpu >= 0 && domain_vcpu_thread(d, 0, &vcpu0) == 0) {
 		cpu_set_t set;
 
 		CPU_ZERO(&set);
 		CPU_SET(j->measure_cpu, &set);
-		pthread_setaffinity_np(d->vcpus[0].thread, sizeof(set), &set);
+		pthread_setaffinity_np(vcpu0, sizeof(set), &set);
 	}
-	domain_wait(d, now_ns() + 3600ull * 1000000000ull);
+	ended = domain_wait(d, now_ns() + 3600ull * 1000000000ull);
+	end = domain_final_end(d);
 	j->r = 0;
-	if (d->end.state != DOMAIN_SHUTDOWN || d->end.code != 0 || j->gs->reports != j->gs->expected) {
+	if (!ended || end->state != DOMAIN_SHUTDOWN || end->code != 0 || j->gs->reports != j->gs->expected) {
 		fprintf(stderr, "xenith bench: the guest run failed (%s; %u of %u results)\n",
-			d->end.why[0] ? d->end.why : "still running after an hour", j->gs->reports,
-			j->gs->expected);
+			ended && end->why[0] ? end->why : "still running after an hour", j->gs->reports, j->gs->expected);
 		j->r = -EIO;
 	}
 	domain_destroy(d);
@@ -553,7 +556,8 @@ int cmd_bench(int argc, char **argv)
 	run.quick = sel.quick;
 	run.repeat = sel.repeat;
 	run.warmup = sel.warmup;
-	bench_env_collect(&run.env, kvm_host_tsc_khz(&kvm), XENITH_REVISION, XENITH_BUILD_TYPE);
+	bench_env_collect(&run.env, kvm_host_tsc_khz(&kvm), kvm_vendor_module(), XENITH_REVISION,
+			  XENITH_BUILD_TYPE);
 	if (sel.no_seccomp)
 		snprintf(run.note, sizeof(run.note), "seccomp: off (--no-seccomp). ");
 	snprintf(run.id, sizeof(run.id), "%s-%s", run.env.date, run.env.revision);
@@ -565,8 +569,12 @@ int cmd_bench(int argc, char **argv)
 	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
 	if (r == 0)
 		r = run_guest(&run, &sel, &kvm, measure_cpu, helper_cpu);
-	if (r == 0 && suite_selected(&sel, "density"))
-		r = run_density(&run, &kvm, sel.density_max, sel.quick);
+	if (r == 0 && suite_selected(&sel, "density")) {
+		char minios[PATH_MAX];
+
+		find_bundled_minios(minios, sizeof(minios)); /* run_guest() has checked it is there */
+		r = run_density(&run, &kvm, sel.density_max, sel.quick, minios);
+	}
 	if (r == 0 && suite_selected(&sel, "blk")) {
 		struct blk_bench_opts bo = {
 			.quick = sel.quick, .warmup = sel.warmup,

@@ -304,24 +304,28 @@ static struct {
  */
 static void domain_stuck(struct domain *d, const char *what)
 {
+	/* After a kill: the end is final, and d->lock may be held by what is stuck. */
+	const struct domain_end *e = domain_final_end(d);
+
 	fprintf(stderr, "xenith: domain '%s' (id %u) %s, but did not stop within %u ms: %s; "
-		"ending the VMM process\n", d->cfg.name, d->domid, d->end.why,
+		"ending the VMM process\n", domain_name(d), domain_id(d), e->why,
 		DOMAIN_STOP_GRACE_MS, what);
 	rundir_release_name(stuck_ctx.dir, stuck_ctx.name, stuck_ctx.name_fd);
-	_exit(d->end.timed_out ? EXIT_TIMEOUT : EXIT_DESTROYED);
+	_exit(e->timed_out ? EXIT_TIMEOUT : EXIT_DESTROYED);
 }
 
 static void print_crash(const struct domain *d)
 {
-	const struct kvm_regs *r = &d->end.regs;
+	const struct domain_end *e = domain_final_end(d);
+	const struct kvm_regs *r = &e->regs;
 	const char *sym;
 	char safe[128];
 	uint64_t off;
 
-	if (!d->end.have_regs)
+	if (!e->have_regs)
 		return;
-	fprintf(stderr, "  vCPU %u: rip 0x%016llx", d->end.vcpu, (unsigned long long)r->rip);
-	if (elf_symbolize(&d->image, r->rip, &sym, &off)) {
+	fprintf(stderr, "  vCPU %u: rip 0x%016llx", e->vcpu, (unsigned long long)r->rip);
+	if (elf_symbolize(domain_image(d), r->rip, &sym, &off)) {
 		/* The symbol table is the guest image's: its names are guest text. */
 		text_sanitize(safe, sizeof(safe), sym, strnlen(sym, sizeof(safe)), TEXT_ONE_LINE);
 		fprintf(stderr, " <%s+0x%llx>", safe, (unsigned long long)off);
@@ -339,12 +343,12 @@ static void print_crash(const struct domain *d)
 		(unsigned long long)r->r12);
 	fprintf(stderr, "  r13 0x%016llx  r14 0x%016llx  r15 0x%016llx  cr3 0x%llx\n",
 		(unsigned long long)r->r13, (unsigned long long)r->r14, (unsigned long long)r->r15,
-		(unsigned long long)d->end.sregs.cr3);
+		(unsigned long long)e->sregs.cr3);
 }
 
 static int exit_status(const struct domain *d, bool quiet)
 {
-	const struct domain_end *e = &d->end;
+	const struct domain_end *e = domain_final_end(d);
 	int status;
 
 	switch (e->state) {
@@ -363,7 +367,7 @@ static int exit_status(const struct domain *d, bool quiet)
 		break;
 	}
 	if (!quiet || e->state == DOMAIN_CRASHED || e->timed_out)
-		fprintf(stderr, "xenith: domain '%s' (id %u) %s%s\n", d->cfg.name, d->domid,
+		fprintf(stderr, "xenith: domain '%s' (id %u) %s%s\n", domain_name(d), domain_id(d),
 			e->state == DOMAIN_CRASHED ? "crashed: " : "", e->why);
 	if (e->state == DOMAIN_CRASHED)
 		print_crash(d);
@@ -372,12 +376,13 @@ static int exit_status(const struct domain *d, bool quiet)
 
 static void boot_trace(const struct domain *d, uint64_t t0)
 {
-	const struct vcpu *v = d->vcpus ? &d->vcpus[0] : NULL;
+	struct domain_boot_times bt;
 
+	domain_boot_times(d, &bt);
 #define REL(x) ((x) ? ((double)((int64_t)((x) - t0))) / 1000.0 : -1.0)
 	fprintf(stderr, "boot-trace: created_us=%.1f first_run_us=%.1f first_exit_us=%.1f "
-		"first_line_us=%.1f\n", REL(d->created_ns), v ? REL(v->first_run_ns) : -1.0,
-		v ? REL(v->first_exit_ns) : -1.0, REL(d->console.first_line_ns));
+		"first_line_us=%.1f\n", REL(bt.created_ns), REL(bt.first_run_ns), REL(bt.first_exit_ns),
+		REL(bt.first_line_ns));
 #undef REL
 }
 
@@ -387,9 +392,8 @@ static int confine_domain(struct domain *d, const char *dir, struct control_serv
 	char host_dir[PATH_MAX];
 	int r = 0;
 
-	confine_set_log_fd(d->console.log_fd);
-	for (unsigned i = 0; r == 0 && i < d->cfg.nr_disks; i++)
-		r = confine_add_path(d->cfg.disks[i].path, d->cfg.disks[i].ro, blkdev_image_stat(d, i), eb);
+	confine_set_log_fd(domain_console_log_fd(d));
+	r = domain_confine_disks(d, eb);
 	if (r == 0)
 		r = confine_enter_jail(dir, eb);
 	if (r == 0)

@@ -78,12 +78,11 @@ static bool wait_for(struct domain *d, bool (*done)(struct domain *d), const cha
 	uint64_t deadline = now_ns() + CYCLE_DEADLINE_NS;
 
 	while (!done(d)) {
-		pthread_mutex_lock(&d->lock);
-		bool ended = d->ended;
-		pthread_mutex_unlock(&d->lock);
+		struct domain_end end;
+		bool ended = domain_get_end(d, &end);
 
 		if (ended && !done(d)) {
-			errbuf_set(eb, EIO, "the domain ended before %s: %s", what, d->end.why);
+			errbuf_set(eb, EIO, "the domain ended before %s: %s", what, end.why);
 			return false;
 		}
 		if (now_ns() > deadline) {
@@ -97,14 +96,17 @@ static bool wait_for(struct domain *d, bool (*done)(struct domain *d), const cha
 
 static bool first_line_out(struct domain *d)
 {
-	return __atomic_load_n(&d->console.first_line_ns, __ATOMIC_ACQUIRE) != 0;
+	struct domain_boot_times bt;
+
+	domain_boot_times(d, &bt);
+	return bt.first_line_ns != 0;
 }
 
 static bool disk_busy(struct domain *d)
 {
 	struct blkback_stats st;
 
-	return blkdev_get_stats(d, 0, 0, &st) == 0 && st.requests > 0;
+	return domain_disk_stats(d, 0, 0, &st) == 0 && st.requests > 0;
 }
 
 static int one_cycle(struct kvm_sys *kvm, unsigned long c, const char *disk, struct errbuf *eb)
@@ -140,8 +142,8 @@ static int one_cycle(struct kvm_sys *kvm, unsigned long c, const char *disk, str
 	if (r == 0 && to_poweroff) {
 		if (!domain_wait(d, now_ns() + CYCLE_DEADLINE_NS))
 			r = errbuf_set(eb, ETIMEDOUT, "'%s' did not power off within 20 s", cfg.cmdline);
-		else if (d->end.state != DOMAIN_SHUTDOWN || d->end.code != 0)
-			r = errbuf_set(eb, EIO, "'%s' ended: %s", cfg.cmdline, d->end.why);
+		else if (domain_final_end(d)->state != DOMAIN_SHUTDOWN || domain_final_end(d)->code != 0)
+			r = errbuf_set(eb, EIO, "'%s' ended: %s", cfg.cmdline, domain_final_end(d)->why);
 	} else if (r == 0) {
 		if (!wait_for(d, with_disk ? disk_busy : first_line_out,
 			      with_disk ? "request on the disk" : "first console line", eb))

@@ -21,15 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "harness.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -89,14 +82,14 @@ int main(int argc, char **argv)
 	proc_wait(&p, 30);
 	for (int i = 0; i < runs; i++) {
 		char t0s[32];
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = now_ns();
 		const char *bt;
 
 		snprintf(t0s, sizeof(t0s), "%llu", (unsigned long long)t0);
 		setenv("XENITH_T0_NS", t0s, 1);
 		proc_start(&p, (const char *const[]){ "run", "--quiet", "--boot-trace", "--name", "bb", NULL });
 		proc_wait(&p, 30);
-		wall[n] = (double)(mono_ns() - t0) / 1000.0;
+		wall[n] = (double)(now_ns() - t0) / 1000.0;
 		bt = strstr(p.err, "boot-trace:");
 		if (p.status != 0 || !bt ||
 		    sscanf(bt, "boot-trace: created_us=%*f first_run_us=%lf first_exit_us=%lf first_line_us=%lf",

@@ -314,6 +314,30 @@ static void remove_dir(const char *path)
 	rmdir(path);
 }
 
+/*
+ * A host string that is not UTF-8 (a CPU model or host name in Latin-1)
+ * still gives a valid document: its other bytes become '?', the rest stays.
+ */
+static void test_result_writes_a_non_utf8_string_as_valid_json(void **state)
+{
+	struct bench_run a, b;
+	struct errbuf eb = { "" };
+	char path[128];
+
+	(void)state;
+	make_run(&a);
+	snprintf(a.env.hostname, sizeof(a.env.hostname), "h\xf4te-\xe9t\xe9");
+	snprintf(path, sizeof(path), "%s/latin1.json", dir);
+	if (bench_run_write(&a, path, &eb) < 0)
+		fail_msg("%s", eb.msg);
+	if (bench_run_read(&b, path, &eb) < 0)
+		fail_msg("%s", eb.msg);
+	assert_string_equal(b.env.hostname, "h?te-?t?");
+	assert_string_equal(b.env.cpu_model, a.env.cpu_model);
+	bench_run_free(&a);
+	bench_run_free(&b);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -322,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_result_read_refuses_foreign_truncated_and_incomplete),
 		cmocka_unit_test_teardown(test_write_leaves_no_partial_file_behind, restore_file_size),
 		cmocka_unit_test(test_json_parser_reports_where_it_failed),
+		cmocka_unit_test(test_result_writes_a_non_utf8_string_as_valid_json),
 	};
 	int r;
 

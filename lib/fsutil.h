@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* File-system helpers shared by the toolstack and the benchmark archive. */
-#ifndef XENITH_HV_FSUTIL_H
-#define XENITH_HV_FSUTIL_H
+#ifndef XENITH_LIB_FSUTIL_H
+#define XENITH_LIB_FSUTIL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The `blk` benchmark suite (cmd_blkbench.c). */
-#ifndef XENITH_TOOLS_BLKBENCH_H
-#define XENITH_TOOLS_BLKBENCH_H
+/* The `blk` benchmark suite (blkbench.c): guests through the block split driver against fio. */
+#ifndef XENITH_BENCH_BLKBENCH_H
+#define XENITH_BENCH_BLKBENCH_H
 
 #include <stdbool.h>
 
-#include "../bench/result.h"
+#include "result.h"
 
 struct blk_bench_opts {
 	bool quick;

@@ -4,8 +4,8 @@
  * failure, leave a message for people in a struct errbuf.  Only main()
  * prints it and exits.
  */
-#ifndef XENITH_HV_ERR_H
-#define XENITH_HV_ERR_H
+#ifndef XENITH_LIB_ERR_H
+#define XENITH_LIB_ERR_H
 
 #include <errno.h>
 #include <stdarg.h>

@@ -20,8 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "blkbench.h"
-#include "jsondoc.h"
 
 extern char **environ;
 
@@ -113,33 +114,30 @@ static int run_capture(const char *const *argv, char **out)
 static int parse_job(const char *text, const char *dir, double *iops, double *p99_us, char *why,
 		     size_t whylen)
 {
-	char err[160];
-	struct jv *doc = jv_parse(text, err, sizeof(err));
-	const struct jv *jobsv, *d, *clat, *pct;
-	int r = -1;
+	json_error_t err;
+	json_t *doc = json_loads(text, 0, &err);
+	const json_t *jobsv, *d, *p99;
 
 	if (!doc) {
-		snprintf(why, whylen, "unreadable JSON (%s)", err);
+		snprintf(why, whylen, "unreadable JSON (line %d, column %d: %s)", err.line, err.column, err.text);
 		return -1;
 	}
-	jobsv = jv_get(doc, "jobs");
-	if (!jobsv || jobsv->type != JV_ARR || jobsv->n < 1) {
+	jobsv = json_object_get(doc, "jobs");
+	if (!json_is_array(jobsv) || json_array_size(jobsv) < 1) {
 		snprintf(why, whylen, "no \"jobs\" array");
-		goto out;
+		json_decref(doc);
+		return -1;
 	}
-	d = jv_get(&jobsv->items[0], dir);
-	clat = d ? jv_get(d, "clat_ns") : NULL;
-	pct = clat ? jv_get(clat, "percentile") : NULL;
-	*iops = d ? jv_num(d, "iops", NAN) : NAN;
-	*p99_us = pct ? jv_num(pct, "99.000000", NAN) / 1000.0 : NAN;
+	d = json_object_get(json_array_get(jobsv, 0), dir);
+	p99 = json_object_get(json_object_get(json_object_get(d, "clat_ns"), "percentile"), "99.000000");
+	*iops = json_is_number(json_object_get(d, "iops")) ? json_number_value(json_object_get(d, "iops")) : NAN;
+	*p99_us = json_is_number(p99) ? json_number_value(p99) / 1000.0 : NAN;
+	json_decref(doc);
 	if (isnan(*iops) || isnan(*p99_us) || *iops <= 0) {
 		snprintf(why, whylen, "no %s.iops or clat_ns percentile 99.000000", dir);
-		goto out;
+		return -1;
 	}
-	r = 0;
-out:
-	jv_free(doc);
-	return r;
+	return 0;
 }
 
 static int run_fio(const struct blk_job *j, const char *file, uint64_t size, unsigned secs, double *iops,

@@ -4,8 +4,8 @@
  * line (jsondoc.h) and look a top-level key up; json_escape writes a
  * string body with the escapes JSON needs.
  */
-#ifndef XENITH_HV_JSON_H
-#define XENITH_HV_JSON_H
+#ifndef XENITH_LIB_JSON_H
+#define XENITH_LIB_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,12 +17,7 @@ int json_get_bool(const char *obj, const char *key, bool *out);
 /* Checks that text is exactly one JSON object (and whitespace). */
 bool json_is_object(const char *text);
 
-#include <stdio.h>
-
-/* Writes s to f as a JSON string, quotes included. */
-void json_fputs(FILE *f, const char *s);
-
-/* Escapes s into out (always NUL-terminated, truncated to size). */
+/* Escapes s into out (always NUL-terminated, truncated to size); json_escape.c. */
 void json_escape(char *out, size_t size, const char *s);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A small JSON parser (a tree of values): result documents and control messages. */
-#ifndef XENITH_HV_JSONDOC_H
-#define XENITH_HV_JSONDOC_H
+#ifndef XENITH_LIB_JSONDOC_H
+#define XENITH_LIB_JSONDOC_H
 
 #include <stdbool.h>
 #include <stddef.h>

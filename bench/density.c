@@ -22,14 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../bench/exitcost.h"
-#include "../bench/result.h"
-#include "../bench/workloads.h"
 #include "bench_hooks.h"
+#include "clock.h"
 #include "density.h"
 #include "domain.h"
+#include "exitcost.h"
+#include "result.h"
 #include "vcpu.h"
-#include "xenith.h"
+#include "workloads.h"
 
 #define DENSITY_PER_WORKER 2000u
 #define BOOT_WAIT_NS (10ull * 1000000000ull)
@@ -90,7 +90,8 @@ static void bare_vm_destroy(struct kvm_sys *kvm, struct bare_vm *b)
 }
 
 /* Boots one idle 2 MiB minios domain and waits until its guest reached main. */
-static int idle_domain_create(struct kvm_sys *kvm, uint32_t id, struct domain **out, struct errbuf *eb)
+static int idle_domain_create(struct kvm_sys *kvm, uint32_t id, const char *minios, struct domain **out,
+			      struct errbuf *eb)
 {
 	struct domain_opts opts = { .console_fd = -1 };
 	struct domain_config cfg;
@@ -102,18 +103,27 @@ static int idle_domain_create(struct kvm_sys *kvm, uint32_t id, struct domain **
 	snprintf(cfg.name, sizeof(cfg.name), "density-%u", id);
 	cfg.memory_mib = 2;
 	snprintf(cfg.cmdline, sizeof(cfg.cmdline), "idle");
-	r = find_bundled_minios(cfg.kernel, sizeof(cfg.kernel));
-	if (r < 0)
-		return errbuf_set(eb, ENOENT, "bundled minios not found at %s", cfg.kernel);
+	snprintf(cfg.kernel, sizeof(cfg.kernel), "%s", minios);
 	r = domain_create(&cfg, &opts, kvm, id, &d, eb);
 	if (r < 0)
 		return r;
 	r = domain_start(d, eb);
 	deadline = now_ns() + BOOT_WAIT_NS;
-	while (r == 0 && !__atomic_load_n(&d->vcpus[0].first_exit_ns, __ATOMIC_ACQUIRE)) {
-		if (now_ns() > deadline || d->ended) {
+	for (;;) {
+		struct domain_boot_times bt;
+		struct domain_end end;
+		bool ended;
+
+		if (r < 0)
+			break;
+		domain_boot_times(d, &bt);
+		if (bt.first_exit_ns)
+			break;
+		/* Under d->lock: a vCPU thread writes the end while this one polls. */
+		ended = domain_get_end(d, &end);
+		if (now_ns() > deadline || ended) {
 			r = errbuf_set(eb, ETIMEDOUT, "domain %u did not reach its guest's main in 10 s%s%s",
-				       id, d->ended ? ": " : "", d->ended ? d->end.why : "");
+				       id, ended ? ": " : "", ended ? end.why : "");
 			break;
 		}
 		sched_yield();
@@ -126,22 +136,14 @@ static int idle_domain_create(struct kvm_sys *kvm, uint32_t id, struct domain **
 	return 0;
 }
 
-int cmd_bench_worker(int argc, char **argv)
+int density_worker(bool bare, unsigned long count, unsigned long base, const char *minios)
 {
 	struct kvm_sys kvm = { .fd = -1 };
 	struct errbuf eb;
-	bool bare;
-	unsigned long count, base, done = 0;
+	unsigned long done = 0;
 	void **items;
 	char c;
 
-	if (argc != 4 || (strcmp(argv[1], "xenith") && strcmp(argv[1], "bare"))) {
-		fprintf(stderr, "usage: xenith bench-worker xenith|bare COUNT FIRST_ID (used by xenith bench)\n");
-		return EXIT_USAGE;
-	}
-	bare = !strcmp(argv[1], "bare");
-	count = strtoul(argv[2], NULL, 10);
-	base = strtoul(argv[3], NULL, 10);
 	items = calloc(count ? count : 1, sizeof(*items));
 	if (!items || kvm_sys_open(&kvm, &eb) < 0 || vcpu_global_init(&eb) < 0) {
 		printf("fail 0 %s\n", items ? eb.msg : "out of memory");
@@ -165,7 +167,7 @@ int cmd_bench_worker(int argc, char **argv)
 		} else {
 			struct domain *d = NULL;
 
-			r = idle_domain_create(&kvm, (uint32_t)(base + done), &d, &eb);
+			r = idle_domain_create(&kvm, (uint32_t)(base + done), minios, &d, &eb);
 			items[done] = d;
 		}
 		if (r < 0) {
@@ -441,8 +443,8 @@ static void busy_report(void *opaque, struct domain *d, uint32_t id, uint32_t re
 	if (id != BENCH_BUSY_CASE)
 		return;
 	pthread_mutex_lock(&bs->lock);
-	if (d->domid < 64)
-		bs->rounds[d->domid] = value;
+	if (domain_id(d) < 64)
+		bs->rounds[domain_id(d)] = value;
 	bs->n++;
 	pthread_mutex_unlock(&bs->lock);
 }
@@ -472,7 +474,8 @@ static double jain(const double *x, unsigned n)
 	return sq > 0 ? s * s / ((double)n * sq) : 0;
 }
 
-static int measure_busy(struct bench_run *run, struct kvm_sys *kvm, unsigned n, uint64_t ms)
+static int measure_busy(struct bench_run *run, struct kvm_sys *kvm, unsigned n, uint64_t ms,
+			const char *minios)
 {
 	struct busy_sink bs = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct bench_sink sink = { busy_report, &bs };
@@ -491,8 +494,8 @@ static int measure_busy(struct bench_run *run, struct kvm_sys *kvm, unsigned n, 
 		snprintf(cfg.name, sizeof(cfg.name), "busy-%u", i);
 		cfg.memory_mib = 4;
 		snprintf(cfg.cmdline, sizeof(cfg.cmdline), "busy %llu", (unsigned long long)ms);
-		if (find_bundled_minios(cfg.kernel, sizeof(cfg.kernel)) < 0 ||
-		    domain_create(&cfg, &opts, kvm, i, &d[i], &eb) < 0) {
+		snprintf(cfg.kernel, sizeof(cfg.kernel), "%s", minios);
+		if (domain_create(&cfg, &opts, kvm, i, &d[i], &eb) < 0) {
 			fprintf(stderr, "xenith bench: density: busy domain %u: %s\n", i, eb.msg);
 			r = -EIO;
 			goto out;
@@ -531,7 +534,8 @@ out:
 	return r;
 }
 
-int run_density(struct bench_run *run, struct kvm_sys *kvm, unsigned long max, bool quick)
+int run_density(struct bench_run *run, struct kvm_sys *kvm, unsigned long max, bool quick,
+		const char *minios)
 {
 	static const char *const kinds[] = { "xenith", "bare" };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -566,5 +570,5 @@ int run_density(struct bench_run *run, struct kvm_sys *kvm, unsigned long max, b
 	}
 	snprintf(run->note, sizeof(run->note), "%s", note);
 	return measure_busy(run, kvm, (unsigned)(ncpu > 0 && ncpu <= 16 ? 2 * ncpu : 4),
-			    quick ? 500 : 2000);
+			    quick ? 500 : 2000, minios);
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# unit tier: a test program built with clang -fsanitize=thread together with
+# hv/, io/ and lib/ (the project itself builds with gcc), so that a read of
+# domain state without its lock is a failure, not luck: ThreadSanitizer
+# reports the race and the program exits 66.  Rebuilt when a source is newer.
+# Without clang or its TSan runtime the test is skipped (exit 77).
+#
+# Usage: hv/tests/tsan.sh BUILD_DIR TEST    (TEST: hv/tests/test_TEST.c)
+set -uo pipefail
+
+src=$(cd "$(dirname "$0")/../.." && pwd)
+out=$(mkdir -p "$1/tsan" && cd "$1/tsan" && pwd)
+t=$2
+clang=${CLANG:-clang}
+bin=$out/test_$t
+
+if ! command -v "$clang" >/dev/null; then
+	echo "SKIP: $clang not found (Debian: apt-get install clang)"
+	exit 77
+fi
+printf 'int main(void) { return 0; }\n' >"$out/probe.c"
+if ! "$clang" -fsanitize=thread "$out/probe.c" -o "$out/probe" >"$out/probe.log" 2>&1 || ! "$out/probe"; then
+	echo "SKIP: $clang cannot build or run -fsanitize=thread programs (see $out/probe.log)"
+	exit 77
+fi
+files=("$src"/hv/*.c "$src"/io/*.c "$src"/lib/*.c "$src/hv/tests/unbacked.c" "$src/hv/tests/test_$t.c")
+if [ ! -x "$bin" ] || find "${files[@]}" "$src"/hv/*.h "$src"/io/*.h "$src"/lib/*.h "$src"/include/xenith/*.h \
+	"$0" -newer "$bin" | grep -q .; then
+	"$clang" -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=thread -I"$src/include" -I"$src/lib" -I"$src/io" \
+		-I"$src/hv" -I"$src/hv/tests" "${files[@]}" -o "$bin.tmp" -lcmocka -luring -lseccomp -lpthread -lm \
+		>"$out/$t.build.log" 2>&1 || { cat "$out/$t.build.log"; exit 1; }
+	mv "$bin.tmp" "$bin"
+fi
+TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" exec "$bin"
