@@ -11,8 +11,8 @@
  *              192-255: a u16 port follows
  *   data       for a write, size * count bytes
  *
- * handed to linux_ports_io() with a data buffer of exactly size * count
- * bytes.  After each exit the target checks what the devices promise:
+ * handed to linux_ports_io() (which dispatches on the port bus, hv/iobus.c)
+ * with a data buffer of exactly size * count bytes.  After each exit the target checks what the devices promise:
  * - the IRQ line (set_irq calls) changes only when the level changes and
  *   is high exactly while THRI is enabled and a THRE interrupt is pending;
  * - LSR reads 0x60 (transmitter empty, nothing received, no errors), RBR
@@ -57,6 +57,7 @@ struct harness {
 };
 
 static struct harness H;
+static struct iobus bus; /* the port bus the devices register on, as a domain's */
 static bool ready;
 
 static void on_tx(void *opaque, uint8_t byte)
@@ -306,7 +307,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_in in = { data, size };
 
 	if (!ready) {
-		linux_ports_init(&H.lp);
+		iobus_init(&bus, "port");
+		if (linux_ports_init(&H.lp, &bus, NULL) < 0)
+			abort();
 		ready = true;
 	}
 	H.line = false;

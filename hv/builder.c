@@ -253,6 +253,33 @@ void builder_unmap_memory(struct domain *d)
 	d->mem = NULL;
 }
 
+/*
+ * RAM on both sides of the MMIO test page, which no memory backs (each
+ * access to it an MMIO exit), and the special pages inside it.  An
+ * unbacked domain's map has no VM: KVM hears nothing.
+ */
+static int add_regions(struct domain *d, struct errbuf *eb)
+{
+	const struct domain_layout *l = &d->layout;
+	const struct { const char *name; uint64_t gpa; } special[] = {
+		{ "start_info", l->start_info }, { "shared_info", l->shared_info },
+		{ "console", l->console }, { "gdt", l->gdt },
+	};
+	struct memmap *mm = &d->memmap;
+	int r;
+
+	r = memmap_add_ram(mm, "ram-low", 0, XENITH_MMIO_TEST_GPA, d->mem, eb);
+	if (r >= 0)
+		r = memmap_add_hole(mm, "mmio-test", XENITH_MMIO_TEST_GPA, PAGE, eb);
+	if (r >= 0)
+		r = memmap_add_ram(mm, "ram", XENITH_MMIO_TEST_GPA + PAGE,
+				   d->mem_size - XENITH_MMIO_TEST_GPA - PAGE,
+				   d->mem + XENITH_MMIO_TEST_GPA + PAGE, eb);
+	for (size_t i = 0; r >= 0 && i < sizeof(special) / sizeof(special[0]); i++)
+		r = memmap_add_special(mm, special[i].name, special[i].gpa, PAGE, eb);
+	return r < 0 ? r : 0;
+}
+
 int builder_populate(struct domain *d, struct errbuf *eb)
 {
 	const struct domain_layout *l = &d->layout;
@@ -312,15 +339,7 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 	clock_gettime(CLOCK_REALTIME, &wc);
 	d->shared->wc_sec = (uint64_t)wc.tv_sec;
 	d->shared->wc_nsec = (uint32_t)wc.tv_nsec;
-	if (d->unbacked)
-		return 0; /* no VM to give the memory to */
-	/* Two slots around the MMIO test page, which no memory backs. */
-	r = kvm_vm_set_memory(d->vm_fd, 0, 0, XENITH_MMIO_TEST_GPA, d->mem, eb);
-	if (r < 0)
-		return r;
-	return kvm_vm_set_memory(d->vm_fd, 1, XENITH_MMIO_TEST_GPA + PAGE,
-				 d->mem_size - XENITH_MMIO_TEST_GPA - PAGE,
-				 d->mem + XENITH_MMIO_TEST_GPA + PAGE, eb);
+	return add_regions(d, eb);
 }
 
 static uint64_t supported_xcr0(const struct kvm_sys *sys)

@@ -356,6 +356,7 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 		if (r < 0)
 			return r;
 	}
+	memmap_reset(&d->memmap, d->vm_fd); /* a new VM has no slots yet */
 	if (d->kind == DOMAIN_KIND_LINUX) {
 		r = linux_vm_init(d, eb); /* the irqchip must exist before the vCPUs */
 		if (r < 0)
@@ -431,6 +432,9 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 	pthread_condattr_destroy(&ca);
 	d->console.out_fd = -1;
 	d->console.log_fd = -1;
+	memmap_init(&d->memmap, -1);
+	iobus_init(&d->pio, "port");
+	iobus_init(&d->mmio, "MMIO");
 	if (opts->console_prefix)
 		snprintf(prefix, sizeof(prefix), "%s: ", cfg->name);
 	r = console_init(&d->console, opts->console_fd, prefix, cfg->console_log, cfg->console_log_max, eb);
@@ -451,6 +455,11 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 		r = errbuf_set(eb, EINVAL, "an unbacked (test) domain is a PV guest; %s is not",
 			       cfg->kernel);
 		goto fail;
+	}
+	if (d->kind == DOMAIN_KIND_PV) {
+		r = trap_register(d, eb);
+		if (r < 0)
+			goto fail;
 	}
 	r = builder_plan(d, eb);
 	if (r < 0)
@@ -563,6 +572,8 @@ void domain_destroy(struct domain *d)
 	domain_teardown(d);
 	domain_disks_unlock(d); /* kept across restarts; the domain goes now */
 	linux_close(d);
+	iobus_fini(&d->pio);
+	iobus_fini(&d->mmio);
 	if (d->image_map)
 		munmap(d->image_map, d->image_size);
 	if (d->console_ready)

@@ -23,7 +23,9 @@
 #include "err.h"
 #include "evtchn.h"
 #include "grant.h"
+#include "iobus.h"
 #include "kvm.h"
+#include "memmap.h"
 #include "xenith/console.h"
 #include "xenith/shared_info.h"
 #include "xenith/start_info.h"
@@ -125,6 +127,8 @@ struct domain {
 	int mem_fd;                   /* memfd: shareable with backends, savable */
 	uint8_t *mem;
 	uint64_t mem_size;
+	struct memmap memmap;         /* regions of guest-physical space and their KVM slots */
+	struct iobus pio, mmio;       /* who answers port and MMIO exits (iobus.h) */
 	/*
 	 * PV guests: the frames the guest maps read-only (page tables, GDT and
 	 * TSS, start_info, the image's read-only segments; bit f of word f/64).

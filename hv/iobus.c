@@ -87,3 +87,27 @@ int iobus_unregister(struct iobus *bus, uint64_t base)
 	bus->nr--;
 	return 0;
 }
+
+int iobus_port_io(const struct iobus *bus, void *vcpu, uint16_t port, unsigned size, bool in,
+		  uint32_t count, uint8_t *data)
+{
+	struct iobus_io io = {
+		.vcpu = vcpu, .addr = port, .size = size, .count = count, .write = !in, .data = data,
+	};
+
+	if (!iobus_dispatch(bus, &io) && in)
+		memset(data, 0xff, (size_t)size * count);
+	return io.result;
+}
+
+int iobus_mmio(const struct iobus *bus, void *vcpu, uint64_t gpa, unsigned len, bool write,
+	       uint8_t data[8])
+{
+	struct iobus_io io = {
+		.vcpu = vcpu, .addr = gpa, .size = len, .count = 1, .write = write, .data = data,
+	};
+
+	if (!iobus_dispatch(bus, &io) && !write)
+		memset(data, 0xff, 8);
+	return io.result;
+}

@@ -74,4 +74,15 @@ static inline bool iobus_dispatch(const struct iobus *bus, struct iobus_io *io)
 	return true;
 }
 
+/*
+ * A port access as KVM_EXIT_IO gives it (count accesses of size bytes):
+ * dispatched, or, unclaimed, reads see all ones and writes vanish (no
+ * device there).  Returns io.result.
+ */
+int iobus_port_io(const struct iobus *bus, void *vcpu, uint16_t port, unsigned size, bool in,
+		  uint32_t count, uint8_t *data);
+/* An MMIO access (KVM_EXIT_MMIO, len bytes); unclaimed reads see all ones in data[0..7]. */
+int iobus_mmio(const struct iobus *bus, void *vcpu, uint64_t gpa, unsigned len, bool write,
+	       uint8_t data[8]);
+
 #endif

@@ -19,9 +19,11 @@ int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 	lx = calloc(1, sizeof(*lx));
 	if (!lx)
 		return errbuf_set(eb, ENOMEM, "out of memory");
-	linux_ports_init(&lx->ports);
 	lx->vm_fd = -1;
 	d->lx = lx;
+	r = linux_ports_init(&lx->ports, &d->pio, eb);
+	if (r < 0)
+		return r;
 
 	/*
 	 * Everything about the image and its sizes first, so that a broken or
@@ -109,7 +111,8 @@ int linux_populate(struct domain *d, struct errbuf *eb)
 	if (r < 0)
 		return r;
 	linux_ports_reset(&lx->ports, com1_tx, com1_irq, d);
-	return kvm_vm_set_memory(d->vm_fd, 0, 0, d->mem_size, d->mem, eb);
+	r = memmap_add_ram(&d->memmap, "ram", 0, d->mem_size, d->mem, eb);
+	return r < 0 ? r : 0;
 }
 
 /* CPUID as KVM supports it, with this vCPU's APIC ID. */

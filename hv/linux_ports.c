@@ -9,39 +9,42 @@ static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 
-void linux_ports_init(struct linux_ports *lp)
+/* Element i of an access's data, as the (little-endian) value written. */
+static uint32_t element(const struct iobus_io *io, uint32_t i)
 {
-	memset(lp, 0, sizeof(*lp));
-	pthread_mutex_init(&lp->lock, NULL);
+	uint32_t v = 0;
+
+	memcpy(&v, io->data + (size_t)i * io->size, io->size);
+	return v;
 }
 
-void linux_ports_destroy(struct linux_ports *lp)
+/* COM1: one byte per access, a read's byte repeated over the access's width. */
+static void com1_io(void *opaque, struct iobus_io *io)
 {
-	pthread_mutex_destroy(&lp->lock);
-}
+	struct linux_ports *lp = opaque;
 
-void linux_ports_reset(struct linux_ports *lp, void (*tx)(void *, uint8_t),
-		       void (*set_irq)(void *, bool), void *opaque)
-{
 	pthread_mutex_lock(&lp->lock);
-	uart8250_init(&lp->com1, tx, set_irq, opaque);
-	lp->pm1_sts = lp->pm1_en = 0;
-	lp->pm1_cnt = ACPI_PM1_SCI_EN; /* always in ACPI mode (no SMI_CMD) */
+	for (uint32_t i = 0; i < io->count; i++) {
+		if (io->write)
+			uart8250_write(&lp->com1, (unsigned)io->offset, (uint8_t)element(io, i));
+		else
+			memset(io->data + (size_t)i * io->size,
+			       uart8250_read(&lp->com1, (unsigned)io->offset), io->size);
+	}
 	pthread_mutex_unlock(&lp->lock);
 }
 
 /* ACPI PM1 registers: a status/enable pair and the control register. */
-static uint32_t pm_read(struct linux_ports *lp, unsigned port, unsigned size)
+static uint32_t pm_read(struct linux_ports *lp, unsigned off, unsigned size)
 {
 	uint8_t regs[6];
 
 	put16(regs, lp->pm1_sts);
 	put16(regs + 2, lp->pm1_en);
 	put16(regs + 4, lp->pm1_cnt);
-	port -= ACPI_PM1A_EVT_PORT;
-	if (port + size > sizeof(regs))
+	if (off + size > sizeof(regs))
 		return 0xffffffffu;
-	return size == 1 ? regs[port] : size == 2 ? get16(regs + port) : get32(regs + port);
+	return size == 1 ? regs[off] : size == 2 ? get16(regs + off) : get32(regs + off);
 }
 
 /* Returns true when the write asks for power-off (SLP_TYP = S5 with SLP_EN). */
@@ -60,38 +63,85 @@ static bool pm_write(struct linux_ports *lp, unsigned port, unsigned size, uint3
 	return false;
 }
 
-enum linux_port_action linux_ports_io(struct linux_ports *lp, uint16_t port, unsigned size,
-				      bool in, uint32_t count, uint8_t *data)
+static void pm1_io(void *opaque, struct iobus_io *io)
 {
-	enum linux_port_action action = LINUX_PORT_NONE;
+	struct linux_ports *lp = opaque;
 
-	if (size != 1 && size != 2 && size != 4)
-		return LINUX_PORT_NONE; /* KVM gives no other size; val below holds 4 bytes */
 	pthread_mutex_lock(&lp->lock);
-	for (uint32_t i = 0; i < count; i++, data += size) {
-		uint32_t val = 0;
+	for (uint32_t i = 0; i < io->count; i++) {
+		if (!io->write) {
+			uint32_t val = pm_read(lp, (unsigned)io->offset, io->size);
 
-		if (!in)
-			memcpy(&val, data, size);
-		if (port >= UART_COM1_BASE && port < UART_COM1_BASE + UART_NR_PORTS) {
-			if (in)
-				memset(data, uart8250_read(&lp->com1, port - UART_COM1_BASE), size);
-			else
-				uart8250_write(&lp->com1, port - UART_COM1_BASE, (uint8_t)val);
-		} else if (port >= ACPI_PM1A_EVT_PORT && port < ACPI_PM1A_CNT_PORT + 2) {
-			if (in) {
-				val = pm_read(lp, port, size);
-				memcpy(data, &val, size);
-			} else if (pm_write(lp, port, size, val))
-				action = LINUX_PORT_POWEROFF;
-		} else if (port == ACPI_RESET_PORT && !in && size == 1 && (val & 0x04)) {
-			action = LINUX_PORT_RESET; /* the FADT reset register, or a PCI-style 0xcf9 reset */
-		} else if (port == 0x64 && !in && size == 1 && val == 0xfe) {
-			action = LINUX_PORT_RESET; /* keyboard-controller reset pulse */
-		} else if (in) {
-			memset(data, 0xff, size); /* nothing here */
+			memcpy(io->data + (size_t)i * io->size, &val, io->size);
+		} else if (pm_write(lp, (unsigned)io->addr, io->size, element(io, i))) {
+			io->result = LINUX_PORT_POWEROFF;
 		}
 	}
 	pthread_mutex_unlock(&lp->lock);
-	return action;
+}
+
+/* The FADT reset register (0xcf9, a PCI-style reset) and the keyboard controller's 0x64. */
+static void reset_io(void *opaque, struct iobus_io *io)
+{
+	(void)opaque;
+	for (uint32_t i = 0; i < io->count; i++) {
+		uint32_t val;
+
+		if (!io->write) {
+			memset(io->data + (size_t)i * io->size, 0xff, io->size); /* nothing to read */
+			continue;
+		}
+		val = element(io, i);
+		if (io->size == 1 && (io->addr == ACPI_RESET_PORT ? (val & 0x04) : val == 0xfe))
+			io->result = LINUX_PORT_RESET;
+	}
+}
+
+int linux_ports_init(struct linux_ports *lp, struct iobus *bus, struct errbuf *eb)
+{
+	int r;
+
+	memset(lp, 0, sizeof(*lp));
+	pthread_mutex_init(&lp->lock, NULL);
+	lp->bus = bus;
+	r = iobus_register(bus, "com1", UART_COM1_BASE, UART_NR_PORTS, com1_io, lp, eb);
+	if (r == 0)
+		r = iobus_register(bus, "acpi-pm1", ACPI_PM1A_EVT_PORT,
+				   ACPI_PM1A_CNT_PORT + 2 - ACPI_PM1A_EVT_PORT, pm1_io, lp, eb);
+	if (r == 0)
+		r = iobus_register(bus, "acpi-reset", ACPI_RESET_PORT, 1, reset_io, lp, eb);
+	if (r == 0)
+		r = iobus_register(bus, "kbc-reset", 0x64, 1, reset_io, lp, eb);
+	return r;
+}
+
+void linux_ports_destroy(struct linux_ports *lp)
+{
+	if (!lp->bus)
+		return;
+	/* what linux_ports_init() registered, as far as it got (-ENOENT for the rest) */
+	iobus_unregister(lp->bus, UART_COM1_BASE);
+	iobus_unregister(lp->bus, ACPI_PM1A_EVT_PORT);
+	iobus_unregister(lp->bus, ACPI_RESET_PORT);
+	iobus_unregister(lp->bus, 0x64);
+	lp->bus = NULL;
+	pthread_mutex_destroy(&lp->lock);
+}
+
+void linux_ports_reset(struct linux_ports *lp, void (*tx)(void *, uint8_t),
+		       void (*set_irq)(void *, bool), void *opaque)
+{
+	pthread_mutex_lock(&lp->lock);
+	uart8250_init(&lp->com1, tx, set_irq, opaque);
+	lp->pm1_sts = lp->pm1_en = 0;
+	lp->pm1_cnt = ACPI_PM1_SCI_EN; /* always in ACPI mode (no SMI_CMD) */
+	pthread_mutex_unlock(&lp->lock);
+}
+
+enum linux_port_action linux_ports_io(struct linux_ports *lp, uint16_t port, unsigned size,
+				      bool in, uint32_t count, uint8_t *data)
+{
+	if (size != 1 && size != 2 && size != 4)
+		return LINUX_PORT_NONE; /* KVM gives no other size; handlers hold 4 bytes a value */
+	return (enum linux_port_action)iobus_port_io(lp->bus, NULL, port, size, in, count, data);
 }

@@ -129,6 +129,7 @@ static void vcpu_io(struct vcpu *v)
 		linux_pio(v);
 		return;
 	}
+	/* The hot path first, before any lookup: a hypercall is most of the exits. */
 	if (run->io.port == XENITH_HYPERCALL_PORT && run->io.direction == KVM_EXIT_IO_OUT &&
 	    run->io.size == 4 && run->io.count == 1) {
 		v->nr_hypercalls++;
@@ -137,13 +138,9 @@ static void vcpu_io(struct vcpu *v)
 		hypercall_dispatch(v);
 		return;
 	}
-	if (run->io.port == XENITH_EXCEPTION_PORT && run->io.direction == KVM_EXIT_IO_OUT) {
-		trap_report(v);
-		return;
-	}
-	/* No devices on other ports: reads see all ones, writes vanish. */
-	if (run->io.direction == KVM_EXIT_IO_IN)
-		memset((uint8_t *)run + run->io.data_offset, 0xff, (size_t)run->io.size * run->io.count);
+	/* Other ports: the device that claimed them (iobus.h), else none (reads see all ones). */
+	iobus_port_io(&v->d->pio, v, run->io.port, run->io.size, run->io.direction == KVM_EXIT_IO_IN,
+		      run->io.count, (uint8_t *)run + run->io.data_offset);
 }
 
 /*
@@ -199,8 +196,11 @@ static void vcpu_halt(struct vcpu *v)
 
 static void vcpu_mmio(struct vcpu *v)
 {
-	if (!v->run->mmio.is_write)
-		memset(v->run->mmio.data, 0xff, sizeof(v->run->mmio.data));
+	struct kvm_run *run = v->run;
+
+	/* The device that claimed the address (iobus.h), else none: reads see all ones. */
+	iobus_mmio(&v->d->mmio, v, run->mmio.phys_addr, run->mmio.len, run->mmio.is_write,
+		   run->mmio.data);
 }
 
 static void vcpu_handle_exit(struct vcpu *v)
