@@ -18,6 +18,12 @@
  * copies by backends) go through its own mapping, which KVM does not
  * track: the dirty log holds only what the guest's vCPUs wrote.
  *
+ * The log is KVM's bitmap per slot (KVM_GET_DIRTY_LOG, which also clears
+ * it).  KVM_CAP_DIRTY_LOG_RING (per-vCPU rings of dirty GFNs) exists on the
+ * project's kvm_pvm hosts too (up to 1 MiB of ring per vCPU, ACQ_REL as
+ * well), as does KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2; a migration that needs
+ * them can switch later.
+ *
  * Regions change while no vCPU runs (building, rebooting); dirty logging
  * may be switched and fetched while they run (KVM allows both).
  */
