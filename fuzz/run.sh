@@ -37,7 +37,7 @@ declare -A sources=(
 	[console]="hv/console.c hv/textfilter.c hv/err.c"
 	[control]="hv/control.c hv/control_proto.c hv/json.c hv/jsondoc.c hv/err.c"
 	[bzimage]="hv/linux_boot.c hv/acpi.c hv/err.c"
-	[linuxpio]="hv/linux_ports.c hv/uart8250.c hv/iobus.c hv/err.c"
+	[linuxpio]="hv/linux_ports.c hv/uart8250.c hv/acpi_pm.c hv/iobus.c hv/err.c"
 	# the dispatcher reaches most of hv/ (domain, builder, vcpu, disks, ...): all of it
 	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c)"
 )

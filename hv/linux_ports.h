@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The port-I/O devices of a Linux guest, apart from the vCPU and KVM:
- * COM1 (a 16550A, uart8250.c), the ACPI PM1 event and control registers
- * (acpi.h) and the reset ports (the FADT reset register 0xcf9 and the
- * keyboard controller's 0x64), each a range on the domain's port bus
- * (iobus.h).  linux_pio() hands each KVM_EXIT_IO to linux_ports_io(), as
- * unit tests and the fuzz target do: the bus finds the device.
+ * COM1 (a 16550A, uart8250.c) and the ACPI power-management device
+ * (acpi_pm.c: the PM1 event and control registers, the reset ports), each
+ * registering its ranges on the domain's port bus (iobus.h), under one
+ * lock.  linux_pio() hands each KVM_EXIT_IO to linux_ports_io(), as unit
+ * tests and the fuzz target do: the bus finds the device.
  */
 #ifndef XENITH_HV_LINUX_PORTS_H
 #define XENITH_HV_LINUX_PORTS_H
@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acpi_pm.h"
 #include "err.h"
 #include "iobus.h"
 #include "uart8250.h"
@@ -28,7 +29,7 @@ enum linux_port_action {
 struct linux_ports {
 	pthread_mutex_t lock;  /* the devices below; vCPU threads share them */
 	struct uart8250 com1;
-	uint16_t pm1_sts, pm1_en, pm1_cnt;
+	struct acpi_pm pm;
 	struct iobus *bus;     /* where their ranges are registered */
 };
 
