@@ -6,7 +6,6 @@
  */
 #include "kind.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "blkdev.h"
