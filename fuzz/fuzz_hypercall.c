@@ -264,6 +264,9 @@ static const struct rule rules[] = {
 	{ __HYPERVISOR_xenith_test, false, XENITH_TEST_EVTCHN_LOOPBACK, OK_ZERO,
 	  { XEN_EINVAL, XEN_EBUSY, XEN_ENOMEM } },
 	{ __HYPERVISOR_xenith_test, false, XENITH_TEST_STALL, OK_NEVER, { XEN_ENOSYS /* made without test hooks */ } },
+	/* an unbacked domain has no VM whose dirty log it could switch: never 0 */
+	{ __HYPERVISOR_xenith_test, false, XENITH_TEST_DIRTY_LOG, OK_NEVER,
+	  { XEN_EINVAL /* op */, XEN_ENODEV /* no VM */ } },
 	{ __HYPERVISOR_xenith_test, true, 0, OK_NEVER, { XEN_ENOSYS } },
 
 	{ __HYPERVISOR_xenith_bench_report, true, 0, OK_NEVER, { XEN_ENOSYS /* no bench */ } },

@@ -11,8 +11,8 @@
  *              192-255: a u16 port follows
  *   data       for a write, size * count bytes
  *
- * handed to linux_ports_io() with a data buffer of exactly size * count
- * bytes.  After each exit the target checks what the devices promise:
+ * handed to linux_ports_io() (which dispatches on the port bus, hv/iobus.c)
+ * with a data buffer of exactly size * count bytes.  After each exit the target checks what the devices promise:
  * - the IRQ line (set_irq calls) changes only when the level changes and
  *   is high exactly while THRI is enabled and a THRE interrupt is pending;
  * - LSR reads 0x60 (transmitter empty, nothing received, no errors), RBR
@@ -57,6 +57,7 @@ struct harness {
 };
 
 static struct harness H;
+static struct iobus bus; /* the port bus the devices register on, as a domain's */
 static bool ready;
 
 static void on_tx(void *opaque, uint8_t byte)
@@ -192,9 +193,9 @@ static uint32_t pm_expect(const struct linux_ports *pre, unsigned off, unsigned 
 	uint8_t regs[6];
 	uint32_t v = 0;
 
-	memcpy(regs, &pre->pm1_sts, 2);
-	memcpy(regs + 2, &pre->pm1_en, 2);
-	memcpy(regs + 4, &pre->pm1_cnt, 2);
+	memcpy(regs, &pre->pm.pm1_sts, 2);
+	memcpy(regs + 2, &pre->pm.pm1_en, 2);
+	memcpy(regs + 4, &pre->pm.pm1_cnt, 2);
 	if (off + size > sizeof(regs))
 		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 	memcpy(&v, regs + off, size);
@@ -245,8 +246,8 @@ static void one_exit(struct harness *h, struct fuzz_in *in)
 
 	if (size == 8) {
 		FUZZ_CHECK(got == LINUX_PORT_NONE && h->ntx == 0 && h->irq_calls == irq_calls &&
-			   !memcmp(&pre.com1, u, sizeof(*u)) && pre.pm1_sts == h->lp.pm1_sts &&
-			   pre.pm1_en == h->lp.pm1_en && pre.pm1_cnt == h->lp.pm1_cnt,
+			   !memcmp(&pre.com1, u, sizeof(*u)) && pre.pm.pm1_sts == h->lp.pm.pm1_sts &&
+			   pre.pm.pm1_en == h->lp.pm.pm1_en && pre.pm.pm1_cnt == h->lp.pm.pm1_cnt,
 			   "an 8-byte access to port %#x did something", port);
 		for (size_t i = 0; i < len && is_in; i++)
 			FUZZ_CHECK(data[i] == CANARY, "an 8-byte read wrote byte %zu", i);
@@ -272,18 +273,18 @@ static void one_exit(struct harness *h, struct fuzz_in *in)
 				   "PM1+%u read %#x, expected %#x", off, element(data, size, i),
 				   pm_expect(&pre, off, size));
 		if (!is_in && off == 2 && size == 2)
-			FUZZ_CHECK(h->lp.pm1_en == (uint16_t)element(data, size, count - 1),
-				   "PM1 enable %#x", h->lp.pm1_en);
+			FUZZ_CHECK(h->lp.pm.pm1_en == (uint16_t)element(data, size, count - 1),
+				   "PM1 enable %#x", h->lp.pm.pm1_en);
 		if (!is_in && off == 0 && size == 4)
-			FUZZ_CHECK(h->lp.pm1_en == (uint16_t)(element(data, size, count - 1) >> 16),
-				   "PM1 enable %#x after a 32-bit write", h->lp.pm1_en);
+			FUZZ_CHECK(h->lp.pm.pm1_en == (uint16_t)(element(data, size, count - 1) >> 16),
+				   "PM1 enable %#x after a 32-bit write", h->lp.pm.pm1_en);
 	} else if (is_in) {
 		for (size_t i = 0; i < len; i++)
 			FUZZ_CHECK(data[i] == 0xff, "port %#x: nothing there, but byte %zu reads %#x",
 				   port, i, data[i]);
 	}
 	if (!(port >= PM1 && port < ACPI_PM1A_CNT_PORT + 2) || is_in)
-		FUZZ_CHECK(h->lp.pm1_en == pre.pm1_en && h->lp.pm1_cnt == pre.pm1_cnt,
+		FUZZ_CHECK(h->lp.pm.pm1_en == pre.pm.pm1_en && h->lp.pm.pm1_cnt == pre.pm.pm1_cnt,
 			   "port %#x %s changed PM1", port, is_in ? "in" : "out");
 
 	/* Sent: exactly the bytes written to THR, in order, and nothing else. */
@@ -295,9 +296,9 @@ static void one_exit(struct harness *h, struct fuzz_in *in)
 	FUZZ_CHECK(h->line == u->irq_level && u->irq_level == ((u->ier & THRI) && u->thre_pending),
 		   "IRQ line %d, level %d, IER %#x, THRE pending %d", h->line, u->irq_level, u->ier,
 		   u->thre_pending);
-	FUZZ_CHECK(h->lp.pm1_sts == 0, "PM1 status %#x with no event source", h->lp.pm1_sts);
-	FUZZ_CHECK((h->lp.pm1_cnt & ACPI_PM1_SCI_EN) && !(h->lp.pm1_cnt & ACPI_PM1_SLP_EN),
-		   "PM1 control %#x", h->lp.pm1_cnt);
+	FUZZ_CHECK(h->lp.pm.pm1_sts == 0, "PM1 status %#x with no event source", h->lp.pm.pm1_sts);
+	FUZZ_CHECK((h->lp.pm.pm1_cnt & ACPI_PM1_SCI_EN) && !(h->lp.pm.pm1_cnt & ACPI_PM1_SLP_EN),
+		   "PM1 control %#x", h->lp.pm.pm1_cnt);
 	free(data);
 }
 
@@ -306,7 +307,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_in in = { data, size };
 
 	if (!ready) {
-		linux_ports_init(&H.lp);
+		iobus_init(&bus, "port");
+		if (linux_ports_init(&H.lp, &bus, NULL) < 0)
+			abort();
 		ready = true;
 	}
 	H.line = false;

@@ -37,7 +37,7 @@ declare -A sources=(
 	[console]="hv/console.c hv/textfilter.c lib/err.c"
 	[control]="hv/control.c hv/control_proto.c lib/json.c lib/json_escape.c lib/jsondoc.c lib/err.c"
 	[bzimage]="hv/linux_boot.c hv/acpi.c lib/err.c"
-	[linuxpio]="hv/linux_ports.c hv/uart8250.c"
+	[linuxpio]="hv/linux_ports.c hv/uart8250.c hv/acpi_pm.c hv/iobus.c lib/err.c"
 	# the dispatcher reaches most of hv/ (domain, builder, vcpu, disks, ...): all of it
 	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c lib/*.c)"
 )

@@ -547,6 +547,7 @@ static int prog_escape(const char *args)
 int bench_main(const char *args);
 int busy_main(const char *args);
 int hostile_main(const char *args);
+int dirtylog_main(const char *args);
 
 static const struct program programs[] = {
 	{ "bench", bench_main, "run benchmark cases for `xenith bench`" },
@@ -569,6 +570,7 @@ static const struct program programs[] = {
 	{ "mem", prog_mem, "allocator self-test" },
 	{ "hostile", hostile_main, "what a well-behaved guest never does (guest/hostile.c)" },
 	{ "escape", prog_escape, "terminal escapes in console output and in a failed GUEST_ASSERT" },
+	{ "dirtylog", dirtylog_main, "write pages I J ... with KVM's dirty log on; the VMM lists it (tests)" },
 	{ "flood", prog_flood, "BYTES of console output (default 4 MiB)" },
 };
 

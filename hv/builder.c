@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
-#include "linux.h"
+#include "kind.h"
 #include "pagetable.h"
 #include "trap.h"
 
@@ -26,21 +26,23 @@ static uint64_t page_up(uint64_t x)
 
 int builder_open_image(struct domain *d, const char *path, struct errbuf *eb)
 {
-	void *p;
 	int r;
 
 	r = fs_map_file(path, "guest image", MAX_IMAGE_FILE, &d->image_map, &d->image_size, eb);
 	if (r < 0)
 		return r;
-	p = d->image_map;
-	if (linux_is_bzimage(p, d->image_size)) {
-		d->kind = DOMAIN_KIND_LINUX;
-		return linux_open(d, path, eb);
-	}
+	d->guest_kind = kind_of_image(d->image_map, d->image_size);
+	return d->guest_kind->open(d, path, eb);
+}
+
+int builder_open_pv(struct domain *d, const char *path, struct errbuf *eb)
+{
+	int r;
+
 	if (d->cfg.initrd[0])
 		return errbuf_set(eb, EINVAL, "initrd = %s: only Linux kernels take an initrd, and %s "
 				  "is not a bzImage", d->cfg.initrd, path);
-	r = elf_parse(p, d->image_size, &d->image, eb);
+	r = elf_parse(d->image_map, d->image_size, &d->image, eb);
 	if (r < 0)
 		return errbuf_prefix(eb, r, "guest image %s", path);
 	if (!d->image.has_abi_note)
@@ -64,8 +66,6 @@ int builder_plan(struct domain *d, struct errbuf *eb)
 	uint64_t need;
 
 	memset(l, 0, sizeof(*l));
-	if (d->kind == DOMAIN_KIND_LINUX)
-		return 0; /* fixed layout (linux.h), checked by linux_open() */
 	l->start_info = BUILDER_START_INFO;
 	l->shared_info = BUILDER_SHARED_INFO;
 	l->console = BUILDER_CONSOLE;
@@ -253,14 +253,36 @@ void builder_unmap_memory(struct domain *d)
 	d->mem = NULL;
 }
 
-int builder_populate(struct domain *d, struct errbuf *eb)
+/*
+ * RAM on both sides of the MMIO test page, which no memory backs (each
+ * access to it an MMIO exit), and the special pages inside it.  An
+ * unbacked domain's map has no VM: KVM hears nothing.
+ */
+static int add_regions(struct domain *d, struct errbuf *eb)
 {
 	const struct domain_layout *l = &d->layout;
-	struct pt_map maps[12 + 2 * ELF_MAX_SEGMENTS + XENITH_MAX_VCPUS];
-	struct timespec wc;
-	unsigned n = 0;
-	char memname[96];
+	const struct { const char *name; uint64_t gpa; } special[] = {
+		{ "start_info", l->start_info }, { "shared_info", l->shared_info },
+		{ "console", l->console }, { "gdt", l->gdt },
+	};
+	struct memmap *mm = &d->memmap;
 	int r;
+
+	r = memmap_add_ram(mm, "ram-low", 0, XENITH_MMIO_TEST_GPA, d->mem, eb);
+	if (r >= 0)
+		r = memmap_add_hole(mm, "mmio-test", XENITH_MMIO_TEST_GPA, PAGE, eb);
+	if (r >= 0)
+		r = memmap_add_ram(mm, "ram", XENITH_MMIO_TEST_GPA + PAGE,
+				   d->mem_size - XENITH_MMIO_TEST_GPA - PAGE,
+				   d->mem + XENITH_MMIO_TEST_GPA + PAGE, eb);
+	for (size_t i = 0; r >= 0 && i < sizeof(special) / sizeof(special[0]); i++)
+		r = memmap_add_special(mm, special[i].name, special[i].gpa, PAGE, eb);
+	return r < 0 ? r : 0;
+}
+
+int builder_populate(struct domain *d, struct errbuf *eb)
+{
+	char memname[96];
 
 	snprintf(memname, sizeof(memname), "xenith:%s", d->cfg.name);
 	d->mem_fd = memfd_create(memname, MFD_CLOEXEC);
@@ -275,8 +297,17 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 		return errbuf_set(eb, errno, "mapping %llu MiB of guest memory: %s",
 				  (unsigned long long)(d->mem_size >> 20), strerror(errno));
 	}
-	if (d->kind == DOMAIN_KIND_LINUX)
-		return linux_populate(d, eb);
+	return d->guest_kind->populate(d, eb);
+}
+
+int builder_populate_pv(struct domain *d, struct errbuf *eb)
+{
+	const struct domain_layout *l = &d->layout;
+	struct pt_map maps[12 + 2 * ELF_MAX_SEGMENTS + XENITH_MAX_VCPUS];
+	struct timespec wc;
+	unsigned n = 0;
+	int r;
+
 	/* a new memfd reads as zeroes: .bss needs no writing (and no pages) */
 	r = elf_load(&d->image, d->mem, d->mem_size, BUILDER_IMAGE_MIN, true, eb);
 	if (r < 0)
@@ -312,15 +343,7 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 	clock_gettime(CLOCK_REALTIME, &wc);
 	d->shared->wc_sec = (uint64_t)wc.tv_sec;
 	d->shared->wc_nsec = (uint32_t)wc.tv_nsec;
-	if (d->unbacked)
-		return 0; /* no VM to give the memory to */
-	/* Two slots around the MMIO test page, which no memory backs. */
-	r = kvm_vm_set_memory(d->vm_fd, 0, 0, XENITH_MMIO_TEST_GPA, d->mem, eb);
-	if (r < 0)
-		return r;
-	return kvm_vm_set_memory(d->vm_fd, 1, XENITH_MMIO_TEST_GPA + PAGE,
-				 d->mem_size - XENITH_MMIO_TEST_GPA - PAGE,
-				 d->mem + XENITH_MMIO_TEST_GPA + PAGE, eb);
+	return add_regions(d, eb);
 }
 
 static uint64_t supported_xcr0(const struct kvm_sys *sys)
@@ -359,8 +382,6 @@ int builder_setup_vcpu(struct domain *d, struct vcpu *v, struct errbuf *eb)
 	bool xsave = cpuid_has_xsave(d->kvm);
 	struct kvm_sregs s;
 
-	if (d->kind == DOMAIN_KIND_LINUX)
-		return linux_setup_vcpu(d, v, eb);
 	if (domain_pv_at_cpl0(d)) {
 		/* The guest kernel runs at CPL 0 (VT-x/AMD-V hosts; checked at domain_create). */
 		code.selector = GDT_KERNEL_CS;

@@ -37,15 +37,21 @@
 #define GDT_USER_CS 0x33
 #define GDT_TSS 0x40
 
-/* Maps and validates the image file; fills d->image. */
+/* Maps the image file, finds its kind (kind.h) and has the kind open it. */
 int builder_open_image(struct domain *d, const char *path, struct errbuf *eb);
+/* Creates guest memory (the memfd) and maps it; the kind then populates it. */
+int builder_populate(struct domain *d, struct errbuf *eb);
+
+/* The PV kind's builder (kind_pv.c), the layout above. */
+/* Validates a PV guest ELF; fills d->image. */
+int builder_open_pv(struct domain *d, const char *path, struct errbuf *eb);
 /* Computes d->layout; fails if memory is too small for it. */
 int builder_plan(struct domain *d, struct errbuf *eb);
-/* Creates guest memory, loads the image and writes every boot structure. */
-int builder_populate(struct domain *d, struct errbuf *eb);
+/* Loads the image and writes every boot structure; adds the memory-map regions. */
+int builder_populate_pv(struct domain *d, struct errbuf *eb);
 /* Unmaps guest memory (and an unbacked domain's guard regions around it); sets d->mem NULL. */
 void builder_unmap_memory(struct domain *d);
-/* Initial segment/control state of a vCPU (same for all of them). */
+/* Initial segment/control state of a PV vCPU (same for all of them). */
 int builder_setup_vcpu(struct domain *d, struct vcpu *v, struct errbuf *eb);
 
 #endif

@@ -53,6 +53,7 @@
 enum args {
 	ARGS_ANY,       /* no argument check */
 	ARGS_IOCTL,     /* request number in ioctl_rules for this kind */
+	ARGS_IOCTL_TEST,/* request number in test_hook_ioctl_rules for this kind */
 	ARGS_MMAP,      /* no PROT_EXEC; besides main, private anonymous memory only */
 	ARGS_MPROTECT,  /* no PROT_EXEC */
 	ARGS_MADVISE,   /* giving memory back, huge-page hints: madvise_advice */
@@ -153,6 +154,7 @@ static const struct syscall_rule syscall_rules[] = {
  */
 static const struct syscall_rule test_hook_rules[] = {
 	{ __NR_eventfd2, K(VCPU), 0, ARGS_ANY, "XENITH_TEST_EVTCHN_LOOPBACK's kick eventfd" },
+	{ __NR_ioctl, K(MAIN) | K(VCPU), 0, ARGS_IOCTL_TEST, "see test_hook_ioctl_rules" },
 };
 
 struct ioctl_rule {
@@ -191,6 +193,18 @@ static const struct ioctl_rule ioctl_rules[] = {
 	{ KVM_CREATE_PIT2, K(MAIN), "KVM_CREATE_PIT2", "reboot of a Linux guest" },
 	{ BLKGETSIZE64, K(MAIN), "BLKGETSIZE64", "reboot: a block device's size" },
 };
+
+/*
+ * As test_hook_rules: ioctls only the test-only hypercalls make (on vCPU
+ * threads, which the main filter, installed process-wide, covers too).
+ */
+static const struct ioctl_rule test_hook_ioctl_rules[] = {
+	{ KVM_SET_USER_MEMORY_REGION, K(VCPU), "KVM_SET_USER_MEMORY_REGION",
+	  "XENITH_TEST_DIRTY_LOG: dirty logging on and off" },
+	{ KVM_GET_DIRTY_LOG, K(MAIN) | K(VCPU), "KVM_GET_DIRTY_LOG",
+	  "XENITH_TEST_DIRTY_LOG: fetching the log" },
+};
+#define NR_TEST_IOCTLS (sizeof(test_hook_ioctl_rules) / sizeof(test_hook_ioctl_rules[0]))
 
 /* Giving memory back (free, thread stacks) and huge-page hints (glibc's malloc tunables). */
 static const int madvise_advice[] = { MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE };
@@ -242,6 +256,14 @@ bool confine_kind_allows_ioctl(enum confine_kind kind, unsigned long req)
 	return false;
 }
 
+bool confine_kind_allows_ioctl_with_test_hooks(enum confine_kind kind, unsigned long req)
+{
+	for (size_t i = 0; i < NR_TEST_IOCTLS; i++)
+		if (test_hook_ioctl_rules[i].req == req && (test_hook_ioctl_rules[i].kinds & (1u << kind)))
+			return true;
+	return confine_kind_allows_ioctl(kind, req);
+}
+
 /* ---- state of the calling thread ---- */
 
 /* The kind of the calling thread, for the SIGSYS message (local-exec TLS: signal-safe). */
@@ -289,6 +311,14 @@ static int add_rule(scmp_filter_ctx ctx, const struct syscall_rule *r, enum conf
 			if (!(ioctl_rules[i].kinds & (1u << kind)))
 				continue;
 			a[0] = eq(1, ioctl_rules[i].req);
+			rc = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+		}
+		return rc;
+	case ARGS_IOCTL_TEST:
+		for (size_t i = 0; rc == 0 && i < NR_TEST_IOCTLS; i++) {
+			if (!(test_hook_ioctl_rules[i].kinds & (1u << kind)))
+				continue;
+			a[0] = eq(1, test_hook_ioctl_rules[i].req);
 			rc = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 		}
 		return rc;

@@ -31,6 +31,8 @@ extern struct confine_state confine;
 int confine_seccomp_prepare(bool bench, bool test_hook, struct errbuf *eb);
 int confine_seccomp_process(struct errbuf *eb);
 bool confine_kind_allows_ioctl(enum confine_kind kind, unsigned long req);
+/* The same with XENITH_TEST_HOOKS=1 (XENITH_TEST_DIRTY_LOG switches and fetches the dirty log). */
+bool confine_kind_allows_ioctl_with_test_hooks(enum confine_kind kind, unsigned long req);
 /* user = SPEC: "UID:GID", or a name looked up in the passwd file given (jail.c). */
 int confine_resolve_user(const char *spec, const char *passwd, uid_t *uid, gid_t *gid, struct errbuf *eb);
 

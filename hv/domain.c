@@ -15,10 +15,9 @@
 #include "confine.h"
 #include "device.h"
 #include "hypercall.h"
-#include "linux.h"
+#include "kind.h"
 #include "portalloc.h"
 #include "textfilter.h"
-#include "trap.h"
 #include "vcpu.h"
 
 const char *domain_state_name(enum domain_state s)
@@ -348,8 +347,9 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 		if (r < 0)
 			return r;
 	}
-	if (d->kind == DOMAIN_KIND_LINUX) {
-		r = linux_vm_init(d, eb); /* the irqchip must exist before the vCPUs */
+	memmap_reset(&d->memmap, d->vm_fd); /* a new VM has no slots yet */
+	if (d->guest_kind->vm_init) {
+		r = d->guest_kind->vm_init(d, eb); /* e.g. an irqchip: before the vCPUs */
 		if (r < 0)
 			return r;
 	}
@@ -374,17 +374,13 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 				  "frequency", strerror(errno));
 	d->tsc_khz = (uint64_t)khz;
 	evtchn_init(&d->evtchn);
-	d->evtchn.port[EVTCHN_CONSOLE_PORT].kind = EVTCHN_CONSOLE;
 	r = builder_populate(d, eb);
 	if (r < 0)
 		return r;
-	if (d->kind == DOMAIN_KIND_PV) {
-		r = grant_table_init(&d->gnttab, d->mem, d->mem_size, d->layout.free_start,
-				     XENITH_BACKEND_DOMID);
+	if (d->guest_kind->connect) {
+		r = d->guest_kind->connect(d, eb); /* console, grant table: the guest's own interfaces */
 		if (r < 0)
-			return errbuf_set(eb, -r, "grant table lock: %s", strerror(-r));
-		grant_table_protect(&d->gnttab, d->ro_frames);
-		d->gnttab_ready = true;
+			return r;
 	}
 	return devices_connect(d, eb);
 }
@@ -430,6 +426,9 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 		goto fail;
 	}
 	port_space_init_domain(d->ports);
+	memmap_init(&d->memmap, -1);
+	iobus_init(&d->pio, "port");
+	iobus_init(&d->mmio, "MMIO");
 	if (opts->console_prefix)
 		snprintf(prefix, sizeof(prefix), "%s: ", cfg->name);
 	r = console_init(&d->console, opts->console_fd, prefix, cfg->console_log, cfg->console_log_max, eb);
@@ -439,21 +438,11 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 	r = builder_open_image(d, cfg->kernel, eb);
 	if (r < 0)
 		goto fail;
-	if (domain_pv_at_cpl0(d) && !trap_host_supported()) {
-		r = errbuf_set(eb, ENOTSUP, "guest_cpl = 0: this host's KVM (%s) runs CPL-0 guest "
-			       "code only by emulation, so the PV guest kernel runs at CPL 3 here "
-			       "(guest_cpl = 3, the default); CPL 0 needs a VT-x or AMD-V host",
-			       kvm_vendor_module());
-		goto fail;
-	}
-	if (d->unbacked && d->kind != DOMAIN_KIND_PV) {
+	if (d->unbacked && !d->guest_kind->unbacked_ok) {
 		r = errbuf_set(eb, EINVAL, "an unbacked (test) domain is a PV guest; %s is not",
 			       cfg->kernel);
 		goto fail;
 	}
-	r = builder_plan(d, eb);
-	if (r < 0)
-		goto fail;
 	r = devices_create(d, opts, eb);
 	if (r < 0)
 		goto fail;
@@ -511,7 +500,7 @@ int domain_start(struct domain *d, struct errbuf *eb)
 	d->started_ns = now_ns();
 	vcpu_up(&d->vcpus[0], d->image.entry);
 	/* Linux's application processors run from the start: KVM holds them until SIPI. */
-	for (unsigned i = 1; d->kind == DOMAIN_KIND_LINUX && i < d->nr_vcpus; i++)
+	for (unsigned i = 1; d->guest_kind->all_vcpus_at_start && i < d->nr_vcpus; i++)
 		vcpu_up(&d->vcpus[i], 0);
 	/* One thread per vCPU for the domain's life; those not up park. */
 	for (unsigned i = 0; i < d->nr_vcpus && r == 0; i++)
@@ -557,7 +546,10 @@ void domain_destroy(struct domain *d)
 	domain_teardown(d);
 	devices_destroy(d); /* what devices keep across restarts goes now */
 	free(d->ports);
-	linux_close(d);
+	if (d->guest_kind && d->guest_kind->close)
+		d->guest_kind->close(d);
+	iobus_fini(&d->pio);
+	iobus_fini(&d->mmio);
 	if (d->image_map)
 		munmap(d->image_map, d->image_size);
 	if (d->console_ready)
@@ -751,8 +743,6 @@ out:
 
 int domain_request_shutdown(struct domain *d, uint32_t request, struct errbuf *eb)
 {
-	bool bound;
-
 	pthread_mutex_lock(&d->lock);
 	if (d->state != DOMAIN_RUNNING && d->state != DOMAIN_PAUSED) {
 		enum domain_state st = d->state;
@@ -761,21 +751,8 @@ int domain_request_shutdown(struct domain *d, uint32_t request, struct errbuf *e
 		return errbuf_set(eb, EINVAL, "domain '%s' is %s; only a running or paused domain "
 				  "can be asked to shut down", d->cfg.name, domain_state_name(st));
 	}
-	if (d->kind == DOMAIN_KIND_LINUX) {
-		pthread_mutex_unlock(&d->lock);
-		return errbuf_set(eb, ENOTSUP, "domain '%s' is a Linux guest, which Xenith cannot ask "
-				  "to shut down yet (no ACPI power button); power it off from inside, "
-				  "or use `xenith destroy %s`", d->cfg.name, d->cfg.name);
-	}
-	bound = d->evtchn.virq_port[VIRQ_CONTROL] > 0;
-	if (bound)
-		__atomic_store_n(&d->shared->control_request, request, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&d->lock);
-	if (!bound || !evtchn_send_virq(d, VIRQ_CONTROL))
-		return errbuf_set(eb, ENOTSUP, "domain '%s' does not listen for shutdown requests (it "
-				  "has not bound VIRQ_CONTROL); use `xenith destroy %s`",
-				  d->cfg.name, d->cfg.name);
-	return 0;
+	return d->guest_kind->request_shutdown(d, request, eb);
 }
 
 /* Builds the domain anew after a reboot or crash (on_* = restart). */

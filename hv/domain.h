@@ -22,7 +22,9 @@
 #include "err.h"
 #include "evtchn.h"
 #include "grant.h"
+#include "iobus.h"
 #include "kvm.h"
+#include "memmap.h"
 #include "xenith/console.h"
 #include "xenith/shared_info.h"
 #include "xenith/start_info.h"
@@ -106,20 +108,16 @@ struct domain_end {
 	struct kvm_sregs sregs;
 };
 
-enum domain_kind {
-	DOMAIN_KIND_PV,     /* a Xenith PV guest (ELF with the ABI note): minios */
-	DOMAIN_KIND_LINUX,  /* an unmodified Linux bzImage (linux.h) */
-};
-
-struct linux_guest;
-struct device;     /* device.h */
-struct port_space; /* portalloc.h */
-struct bench_sink; /* bench_hooks.h */
+struct domain_kind; /* kind.h */
+struct device;      /* device.h */
+struct port_space;  /* portalloc.h */
+struct bench_sink;  /* bench_hooks.h */
 
 struct domain {
 	struct domain_config cfg;
-	enum domain_kind kind;
-	struct linux_guest *lx;       /* DOMAIN_KIND_LINUX only */
+	const struct domain_kind *guest_kind; /* pv, linux (kind.h); NULL until the image is open */
+	void *guest_kind_data;              /* the kind's own state (kind_linux: struct linux_guest) */
+	bool pv_cpl0;                 /* a PV guest whose kernel runs at CPL 0 (kind_pv) */
 	uint32_t domid;
 	struct kvm_sys *kvm;
 	int vm_fd;
@@ -127,6 +125,8 @@ struct domain {
 	int mem_fd;                   /* memfd: shareable with backends, savable */
 	uint8_t *mem;
 	uint64_t mem_size;
+	struct memmap memmap;         /* regions of guest-physical space and their KVM slots */
+	struct iobus pio, mmio;       /* who answers port and MMIO exits (iobus.h) */
 	/*
 	 * PV guests: the frames the guest maps read-only (page tables, GDT and
 	 * TSS, start_info, the image's read-only segments; bit f of word f/64).
@@ -287,7 +287,7 @@ void domain_get_info(struct domain *d, struct domain_info *info);
 /* A PV guest whose kernel runs at CPL 0 (guest_cpl = 0): own IDT, upcalls as interrupts. */
 static inline bool domain_pv_at_cpl0(const struct domain *d)
 {
-	return d->kind == DOMAIN_KIND_PV && d->cfg.guest_cpl == 0;
+	return d->pv_cpl0;
 }
 
 /* Guest memory access with bounds checks: 0 or -EFAULT. */

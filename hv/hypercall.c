@@ -2,6 +2,7 @@
 #include "hypercall.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -240,6 +241,59 @@ static long test_grant_access(struct vcpu *v, bool write, uint64_t ref, uint64_t
 }
 
 /*
+ * The kvm tier's window on the dirty log of every RAM region (abi.h,
+ * XENITH_TEST_DIRTY_LOG).  Not for a running migration: the memory map is
+ * not locked against the toolstack, and only this vCPU's domain is a test.
+ */
+static long test_dirty_log(struct vcpu *v, uint64_t op)
+{
+	struct memmap *mm = &v->d->memmap;
+	char list[XENITH_TEST_DIRTY_LOG_LIST * 20 + 8] = "", line[sizeof(list) + 64];
+	size_t len = 0;
+	long total = 0;
+	int r = 0;
+
+	if (op > XENITH_TEST_DIRTY_LOG_STOP)
+		return -XEN_EINVAL;
+	for (unsigned i = 0; i < mm->nr && r >= 0; i++) {
+		const struct memmap_region *reg = &mm->region[i];
+		uint64_t *bitmap;
+
+		if (reg->type != MEMMAP_RAM)
+			continue;
+		if (op == XENITH_TEST_DIRTY_LOG_START) {
+			r = memmap_dirty_log_start(mm, i, NULL);
+			continue;
+		}
+		if (op == XENITH_TEST_DIRTY_LOG_STOP) {
+			r = memmap_dirty_log_stop(mm, i, NULL);
+			continue;
+		}
+		bitmap = calloc(memmap_dirty_words(reg), sizeof(*bitmap));
+		if (!bitmap)
+			return -XEN_ENOMEM;
+		r = memmap_dirty_log_fetch(mm, i, bitmap, NULL);
+		for (uint64_t p = 0; r > 0 && p < reg->size / XENITH_PAGE_SIZE; p++) {
+			if (!(bitmap[p / 64] >> (p % 64) & 1))
+				continue;
+			if (total++ < XENITH_TEST_DIRTY_LOG_LIST)
+				len += (size_t)snprintf(list + len, sizeof(list) - len, " 0x%llx",
+							(unsigned long long)(reg->gpa + p * XENITH_PAGE_SIZE));
+		}
+		free(bitmap);
+	}
+	if (r < 0)
+		return r; /* EINVAL, ENODEV, EBADFD and KVM's: the same numbers in Xen */
+	if (op == XENITH_TEST_DIRTY_LOG_FETCH) {
+		int n = snprintf(line, sizeof(line), "xenith-test: dirty log: %ld page(s):%s%s\n", total,
+				 list, total > XENITH_TEST_DIRTY_LOG_LIST ? " ..." : "");
+
+		console_write(&v->d->console, line, (size_t)n);
+	}
+	return op == XENITH_TEST_DIRTY_LOG_FETCH ? total : 0;
+}
+
+/*
  * The test-only ops answer only where a test asked for them: a VMM started
  * with XENITH_TEST_HOOKS=1 (d->test_hooks), and those a device granted
  * (d->test_ops): a benchmark domain's bench hooks grant the two it
@@ -307,6 +361,8 @@ static long do_xenith_test(struct vcpu *v, uint64_t cmd, uint64_t a2, uint64_t a
 	}
 	case XENITH_TEST_FORBIDDEN_SYSCALL:
 		return confine_test_forbidden_syscall(); /* -errno values are Xen's */
+	case XENITH_TEST_DIRTY_LOG:
+		return test_dirty_log(v, a2);
 	default:
 		return -XEN_ENOSYS;
 	}

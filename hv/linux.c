@@ -19,9 +19,10 @@ int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 	lx = calloc(1, sizeof(*lx));
 	if (!lx)
 		return errbuf_set(eb, ENOMEM, "out of memory");
-	linux_ports_init(&lx->ports);
-	lx->vm_fd = -1;
-	d->lx = lx;
+	d->guest_kind_data = lx;
+	r = linux_ports_init(&lx->ports, &d->pio, eb);
+	if (r < 0)
+		return r;
 
 	/*
 	 * Everything about the image and its sizes first, so that a broken or
@@ -53,7 +54,7 @@ int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 
 void linux_close(struct domain *d)
 {
-	struct linux_guest *lx = d->lx;
+	struct linux_guest *lx = d->guest_kind_data;
 
 	if (!lx)
 		return;
@@ -61,7 +62,7 @@ void linux_close(struct domain *d)
 		munmap(lx->initrd, lx->initrd_size);
 	linux_ports_destroy(&lx->ports);
 	free(lx);
-	d->lx = NULL;
+	d->guest_kind_data = NULL;
 }
 
 int linux_vm_init(struct domain *d, struct errbuf *eb)
@@ -78,38 +79,20 @@ int linux_vm_init(struct domain *d, struct errbuf *eb)
 				  "for a Linux guest): %s", strerror(errno));
 	if (ioctl(d->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return errbuf_set(eb, errno, "KVM_CREATE_PIT2: %s", strerror(errno));
-	d->lx->vm_fd = d->vm_fd;
 	return 0;
-}
-
-/* COM1's transmitter: straight to the domain's console. */
-static void com1_tx(void *opaque, uint8_t byte)
-{
-	struct domain *d = opaque;
-	char c = (char)byte;
-
-	console_write(&d->console, &c, 1);
-}
-
-static void com1_irq(void *opaque, bool level)
-{
-	struct domain *d = opaque;
-	struct kvm_irq_level irq = { .irq = UART_COM1_IRQ, .level = level };
-
-	ioctl(d->lx->vm_fd, KVM_IRQ_LINE, &irq);
 }
 
 int linux_populate(struct domain *d, struct errbuf *eb)
 {
-	struct linux_guest *lx = d->lx;
+	struct linux_guest *lx = d->guest_kind_data;
 	int r;
 
 	r = linux_boot_load(&lx->plan, d->image_map, lx->initrd, d->cfg.cmdline, d->nr_vcpus,
 			    d->mem, d->mem_size, eb);
 	if (r < 0)
 		return r;
-	linux_ports_reset(&lx->ports, com1_tx, com1_irq, d);
-	return kvm_vm_set_memory(d->vm_fd, 0, 0, d->mem_size, d->mem, eb);
+	r = memmap_add_ram(&d->memmap, "ram", 0, d->mem_size, d->mem, eb);
+	return r < 0 ? r : 0;
 }
 
 /* CPUID as KVM supports it, with this vCPU's APIC ID. */
@@ -193,10 +176,11 @@ bool linux_entry_regs(struct domain *d, struct vcpu *v, void *kvm_regs)
 void linux_pio(struct vcpu *v)
 {
 	struct domain *d = v->d;
+	struct linux_guest *lx = d->guest_kind_data;
 	struct kvm_run *run = v->run;
 	enum linux_port_action action;
 
-	action = linux_ports_io(&d->lx->ports, run->io.port, run->io.size,
+	action = linux_ports_io(&lx->ports, run->io.port, run->io.size,
 				run->io.direction == KVM_EXIT_IO_IN, run->io.count,
 				(uint8_t *)run + run->io.data_offset);
 	if (action == LINUX_PORT_POWEROFF)

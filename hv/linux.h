@@ -39,7 +39,6 @@ struct linux_guest {
 	size_t initrd_size;
 
 	struct linux_ports ports;   /* COM1, ACPI PM1, the reset ports */
-	int vm_fd;
 };
 
 /*
@@ -52,7 +51,7 @@ int linux_open(struct domain *d, const char *path, struct errbuf *eb);
 void linux_close(struct domain *d);
 /* Before any vCPU exists: in-kernel irqchip, PIT, TSS and identity-map addresses. */
 int linux_vm_init(struct domain *d, struct errbuf *eb);
-/* Guest memory is mapped: loads the kernel and initrd, writes boot_params, tables. */
+/* Guest memory is mapped: loads the kernel and initrd, writes boot_params, tables; the RAM region. */
 int linux_populate(struct domain *d, struct errbuf *eb);
 /* Per-vCPU CPUID (APIC IDs); vCPU 0 gets the 64-bit boot state, the others wait for SIPI. */
 int linux_setup_vcpu(struct domain *d, struct vcpu *v, struct errbuf *eb);

@@ -96,3 +96,19 @@ void trap_report(struct vcpu *v)
 			     xenith_exception_name(frame[0]),
 			     (unsigned long long)frame[0], (unsigned long long)frame[1]);
 }
+
+/* Only writes report (the stub's outb); a read is of a port with nothing behind it. */
+static void exception_port_io(void *opaque, struct iobus_io *io)
+{
+	(void)opaque;
+	if (io->write)
+		trap_report(io->vcpu);
+	else
+		memset(io->data, 0xff, (size_t)io->size * io->count);
+}
+
+int trap_register(struct domain *d, struct errbuf *eb)
+{
+	return iobus_register(&d->pio, "exception-report", XENITH_EXCEPTION_PORT, 1, exception_port_io,
+			      d, eb);
+}

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "pagetable.h"
 
 struct domain;
@@ -29,5 +30,7 @@ bool trap_host_supported(void);
 unsigned trap_install(struct domain *d, struct pt_map *maps, unsigned n, uint64_t tss);
 /* The stub's exit: reads the frame at RSP and ends the domain as crashed. */
 void trap_report(struct vcpu *v);
+/* Claims XENITH_EXCEPTION_PORT on the domain's port bus: a write there is trap_report(). */
+int trap_register(struct domain *d, struct errbuf *eb);
 
 #endif

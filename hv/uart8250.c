@@ -27,7 +27,10 @@ enum { RBR_THR = 0, IER = 1, IIR_FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SC
 void uart8250_init(struct uart8250 *u, void (*tx)(void *, uint8_t),
 		   void (*set_irq)(void *, bool), void *opaque)
 {
+	pthread_mutex_t *lock = u->lock;
+
 	memset(u, 0, sizeof(*u));
+	u->lock = lock;
 	u->tx = tx;
 	u->set_irq = set_irq;
 	u->opaque = opaque;
@@ -137,4 +140,28 @@ void uart8250_write(struct uart8250 *u, unsigned offset, uint8_t value)
 		break;
 	}
 	update_irq(u);
+}
+
+/* One byte per access; a read's byte fills the access's width. */
+static void uart_io(void *opaque, struct iobus_io *io)
+{
+	struct uart8250 *u = opaque;
+
+	pthread_mutex_lock(u->lock);
+	for (uint32_t i = 0; i < io->count; i++) {
+		uint8_t *e = io->data + (size_t)i * io->size;
+
+		if (io->write)
+			uart8250_write(u, (unsigned)io->offset, e[0]); /* the low byte (little-endian) */
+		else
+			memset(e, uart8250_read(u, (unsigned)io->offset), io->size);
+	}
+	pthread_mutex_unlock(u->lock);
+}
+
+int uart8250_attach(struct uart8250 *u, struct iobus *bus, const char *name, uint16_t base,
+		    pthread_mutex_t *lock, struct errbuf *eb)
+{
+	u->lock = lock;
+	return iobus_register(bus, name, base, UART_NR_PORTS, uart_io, u, eb);
 }

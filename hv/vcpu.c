@@ -7,11 +7,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "builder.h"
 #include "confine.h"
-#include "hypercall.h"
-#include "linux.h"
-#include "trap.h"
+#include "kind.h"
 
 #define SIG_KICK SIGUSR1
 
@@ -54,7 +51,7 @@ int vcpu_init(struct domain *d, struct vcpu *v, unsigned id, struct errbuf *eb)
 	r = kvm_vcpu_create(d->kvm, d->vm_fd, id, &v->fd, &v->run, eb);
 	if (r < 0)
 		return r;
-	return builder_setup_vcpu(d, v, eb);
+	return d->guest_kind->setup_vcpu(d, v, eb);
 }
 
 void vcpu_fini(struct vcpu *v)
@@ -121,31 +118,6 @@ static bool vcpu_park(struct vcpu *v, bool *entry, uint64_t *rip)
 	return false;
 }
 
-static void vcpu_io(struct vcpu *v)
-{
-	struct kvm_run *run = v->run;
-
-	if (v->d->kind == DOMAIN_KIND_LINUX) {
-		linux_pio(v);
-		return;
-	}
-	if (run->io.port == XENITH_HYPERCALL_PORT && run->io.direction == KVM_EXIT_IO_OUT &&
-	    run->io.size == 4 && run->io.count == 1) {
-		v->nr_hypercalls++;
-		atomic_store_explicit(&v->last_hypercall, (uint32_t)run->s.regs.regs.rax,
-				      memory_order_relaxed);
-		hypercall_dispatch(v);
-		return;
-	}
-	if (run->io.port == XENITH_EXCEPTION_PORT && run->io.direction == KVM_EXIT_IO_OUT) {
-		trap_report(v);
-		return;
-	}
-	/* No devices on other ports: reads see all ones, writes vanish. */
-	if (run->io.direction == KVM_EXIT_IO_IN)
-		memset((uint8_t *)run + run->io.data_offset, 0xff, (size_t)run->io.size * run->io.count);
-}
-
 /*
  * CPL-0 guests: injects the upcall vector when the guest can take it,
  * else asks KVM to exit as soon as it can (KVM_EXIT_IRQ_WINDOW_OPEN).
@@ -199,8 +171,11 @@ static void vcpu_halt(struct vcpu *v)
 
 static void vcpu_mmio(struct vcpu *v)
 {
-	if (!v->run->mmio.is_write)
-		memset(v->run->mmio.data, 0xff, sizeof(v->run->mmio.data));
+	struct kvm_run *run = v->run;
+
+	/* The device that claimed the address (iobus.h), else none: reads see all ones. */
+	iobus_mmio(&v->d->mmio, v, run->mmio.phys_addr, run->mmio.len, run->mmio.is_write,
+		   run->mmio.data);
 }
 
 static void vcpu_handle_exit(struct vcpu *v)
@@ -210,7 +185,7 @@ static void vcpu_handle_exit(struct vcpu *v)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		vcpu_io(v);
+		d->guest_kind->pio(v); /* pv: hypercalls first, then the port bus */
 		break;
 	case KVM_EXIT_MMIO:
 		vcpu_mmio(v);
@@ -218,13 +193,7 @@ static void vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 		break;
 	case KVM_EXIT_SHUTDOWN:
-		if (d->kind == DOMAIN_KIND_LINUX) {
-			domain_crash(d, v, "vCPU %u triple fault: the Linux kernel took an exception "
-				     "it could not handle (or reset the CPU that way)", v->id);
-			break;
-		}
-		domain_crash(d, v, "vCPU %u triple fault: the guest took an exception it cannot "
-			     "handle (PV guests have no IDT)", v->id);
+		domain_crash(d, v, "vCPU %u triple fault: %s", v->id, d->guest_kind->triple_fault);
 		break;
 	case KVM_EXIT_HLT:
 		vcpu_halt(v);
@@ -247,20 +216,11 @@ static void vcpu_handle_exit(struct vcpu *v)
 
 static int vcpu_set_entry(struct vcpu *v, uint64_t rip)
 {
-	struct domain *d = v->d;
-	struct kvm_regs r = {
-		.rip = rip,
-		.rsp = d->layout.stack_base + (uint64_t)(v->id + 1) * d->layout.stack_stride,
-		.rdi = d->layout.start_info,
-		.rsi = v->id,
-		.rflags = 0x3002, /* IOPL 3: port I/O (hypercalls) from CPL 3; IF clear */
-	};
+	struct kvm_regs r;
 
-	if (domain_pv_at_cpl0(d))
-		r.rflags = 0x2; /* CPL 0 needs no IOPL */
-
-	if (d->kind == DOMAIN_KIND_LINUX && !linux_entry_regs(d, v, &r))
-		goto synced; /* an application processor: KVM's reset state until SIPI */
+	memset(&r, 0, sizeof(r));
+	if (!v->d->guest_kind->entry_regs(v->d, v, rip, &r))
+		goto synced; /* e.g. a Linux application processor: KVM's reset state until SIPI */
 	/* Once per vCPU start, so the plain ioctl; exits then use the synced copy in kvm_run. */
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
 		return -errno;

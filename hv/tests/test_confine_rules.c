@@ -97,6 +97,13 @@ static void test_only_main_rebuilds_a_vm_or_opens_files(void **state)
 	assert_true(confine_kind_allows_ioctl(CONFINE_VCPU, KVM_RUN));
 	assert_false(confine_kind_allows_ioctl(CONFINE_BACKEND, KVM_RUN));
 	assert_false(confine_kind_allows_ioctl(CONFINE_CONTROL, KVM_RUN));
+	/* A vCPU thread maps no memory into the VM, nor reads the dirty log, except for a test hook. */
+	assert_false(confine_kind_allows_ioctl(CONFINE_VCPU, KVM_SET_USER_MEMORY_REGION));
+	assert_false(confine_kind_allows_ioctl(CONFINE_VCPU, KVM_GET_DIRTY_LOG));
+	assert_true(confine_kind_allows_ioctl_with_test_hooks(CONFINE_VCPU, KVM_SET_USER_MEMORY_REGION));
+	assert_true(confine_kind_allows_ioctl_with_test_hooks(CONFINE_VCPU, KVM_GET_DIRTY_LOG));
+	assert_false(confine_kind_allows_ioctl_with_test_hooks(CONFINE_CONTROL, KVM_GET_DIRTY_LOG));
+	assert_true(confine_kind_allows_ioctl_with_test_hooks(CONFINE_VCPU, KVM_RUN));
 	/* Pinning threads is for `xenith bench` only. */
 	assert_false(confine_kind_allows(CONFINE_VCPU, SYS_sched_setaffinity, false));
 	assert_true(confine_kind_allows(CONFINE_VCPU, SYS_sched_setaffinity, true));

@@ -611,6 +611,54 @@ static void test_event_channels_to_a_backend_thread_lose_no_wakeups(void **state
 	assert_non_null(strstr(P.out, "a second backend on the same port (EBUSY) -> -16 ok"));
 }
 
+/*
+ * KVM's dirty log through the memory map (hv/memmap.c): the guest touches
+ * its pages first, then, with logging on, writes one byte into each page
+ * this test names and has the VMM fetch the log twice (guest/dirtylog.c).
+ * The first fetch must list exactly those pages: between START and FETCH
+ * the guest runs only its write loop and two inline hypercalls, in a frame
+ * built before START, so no stack page, and the pages were touched before,
+ * so no page-table page (accessed/dirty bits); the VMM's own writes are not
+ * KVM's to log.  The second fetch, with nothing written, must be empty.
+ */
+static void test_dirty_log_lists_exactly_the_pages_the_guest_wrote(void **state)
+{
+	static const unsigned idx[] = { 0, 1, 5, 63, 64, 130 }; /* neighbours, a 64-page word edge */
+	const unsigned n = sizeof(idx) / sizeof(idx[0]);
+	char want[64 * 20], line[64], *p;
+	unsigned long long base, got;
+	unsigned pages, writes;
+	size_t len;
+
+	(void)state;
+	setenv("XENITH_TEST_HOOKS", "1", 1); /* xenith_test DIRTY_LOG */
+	assert_int_equal(RUN(&P, 30, "run", "--name", "t-dirty", "--cmdline", "dirtylog 0 1 5 63 64 130"), 0);
+	unsetenv("XENITH_TEST_HOOKS");
+	p = strstr(P.out, "dirtylog: ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "dirtylog: %u page(s) at 0x%llx, writing %u", &pages, &base, &writes), 3);
+	assert_int_equal(pages, 131);
+	assert_int_equal(writes, n);
+	/* the page list the log must give: idx is ascending */
+	len = (size_t)snprintf(want, sizeof(want), "xenith-test: dirty log: %u page(s):", n);
+	for (unsigned i = 0; i < n; i++)
+		len += (size_t)snprintf(want + len, sizeof(want) - len, " 0x%llx", base + idx[i] * 4096ull);
+	p = strstr(P.out, "xenith-test: dirty log: ");
+	assert_non_null(p);
+	assert_true(sscanf(p, "xenith-test: dirty log: %llu", &got) == 1);
+	if (strncmp(p, want, len) != 0 || p[len] != '\n')
+		fail_msg("the first fetch should list exactly the pages written:\n  want: %s\n  got:  %.*s",
+			 want, (int)strcspn(p, "\n"), p);
+	p = strstr(p + len, "xenith-test: dirty log: ");
+	assert_non_null(p);
+	snprintf(line, sizeof(line), "xenith-test: dirty log: 0 page(s):\n");
+	if (strncmp(p, line, strlen(line)) != 0)
+		fail_msg("the second fetch, with nothing written, should be empty: %.*s",
+			 (int)strcspn(p, "\n"), p);
+	snprintf(line, sizeof(line), "dirtylog: fetched %u page(s), then 0", n);
+	assert_non_null(strstr(P.out, line));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +690,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_periodic_timer_ticks_at_its_period, harness_teardown),
 		cmocka_unit_test_teardown(test_grant_table_allows_granted_access_and_refuses_the_rest, harness_teardown),
 		cmocka_unit_test_teardown(test_event_channels_to_a_backend_thread_lose_no_wakeups, harness_teardown),
+		cmocka_unit_test_teardown(test_dirty_log_lists_exactly_the_pages_the_guest_wrote, harness_teardown),
 		cmocka_unit_test_teardown(test_guest_cpl_0_is_refused_where_cpl_0_is_not_native, harness_teardown),
 		cmocka_unit_test_teardown(test_guest_cpl_0_reports_its_own_exceptions, harness_teardown),
 		cmocka_unit_test_teardown(test_guest_cpl_0_takes_timer_ticks_as_interrupts, harness_teardown),

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "kind.h"
 #include "linux_boot.h"
 
 #define PAGE 4096ul
@@ -526,6 +527,21 @@ static void test_loader_refuses_a_plan_for_more_memory_than_it_is_given(void **s
 	free(b);
 }
 
+/* The image picks the guest kind: a bzImage is linux, anything else goes to pv (which checks it). */
+static void test_bzimage_is_the_linux_kind_and_anything_else_pv(void **state)
+{
+	size_t size;
+	uint8_t *k = make_kernel(&size);
+	static const uint8_t elf[64] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+
+	(void)state;
+	assert_ptr_equal(kind_of_image(k, size), &kind_linux);
+	assert_string_equal(kind_of_image(k, size)->name, "linux");
+	assert_ptr_equal(kind_of_image(elf, sizeof(elf)), &kind_pv);
+	assert_ptr_equal(kind_of_image(k, 100), &kind_pv); /* a header cut short is no bzImage */
+	free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -544,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_loader_writes_kernel_initrd_and_boot_params_where_planned),
 		cmocka_unit_test(test_boot_params_fields_the_loader_writes_do_not_come_from_the_image),
 		cmocka_unit_test(test_loader_refuses_a_plan_for_more_memory_than_it_is_given),
+		cmocka_unit_test(test_bzimage_is_the_linux_kind_and_anything_else_pv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,6 +39,21 @@ static void on_irq(void *opaque, bool level)
 	s->edges++;
 }
 
+static struct iobus bus; /* the domain's port bus, in a domain */
+
+static void ports_init(struct linux_ports *lp)
+{
+	iobus_init(&bus, "port");
+	assert_int_equal(linux_ports_init(lp, &bus, NULL), 0);
+}
+
+static void ports_destroy(struct linux_ports *lp)
+{
+	linux_ports_destroy(lp);
+	assert_int_equal(bus.nr, 0); /* every range it registered is gone */
+	iobus_fini(&bus);
+}
+
 static enum linux_port_action out(struct linux_ports *lp, uint16_t port, unsigned size, uint32_t v)
 {
 	uint8_t data[4];
@@ -61,7 +76,7 @@ static void test_pm1_control_powers_off_only_for_s5_with_slp_en(void **state)
 	struct sink s = { 0 };
 
 	(void)state;
-	linux_ports_init(&lp);
+	ports_init(&lp);
 	linux_ports_reset(&lp, on_tx, on_irq, &s);
 	assert_int_equal(in(&lp, ACPI_PM1A_CNT_PORT, 2), ACPI_PM1_SCI_EN);
 	/* S5 without SLP_EN, S3 with it, S5 as one byte: nothing */
@@ -73,7 +88,7 @@ static void test_pm1_control_powers_off_only_for_s5_with_slp_en(void **state)
 	assert_int_equal(in(&lp, ACPI_PM1A_CNT_PORT, 2), (3 << 10) | ACPI_PM1_SCI_EN);
 	assert_int_equal(out(&lp, ACPI_PM1A_CNT_PORT, 2, (ACPI_SLP_TYP_S5 << 10) | ACPI_PM1_SLP_EN),
 			 LINUX_PORT_POWEROFF);
-	linux_ports_destroy(&lp);
+	ports_destroy(&lp);
 }
 
 static void test_reset_ports_reset_only_with_the_reset_value(void **state)
@@ -81,14 +96,14 @@ static void test_reset_ports_reset_only_with_the_reset_value(void **state)
 	struct linux_ports lp;
 
 	(void)state;
-	linux_ports_init(&lp);
+	ports_init(&lp);
 	linux_ports_reset(&lp, NULL, NULL, NULL);
 	assert_int_equal(out(&lp, ACPI_RESET_PORT, 1, 0x02), LINUX_PORT_NONE);
 	assert_int_equal(out(&lp, ACPI_RESET_PORT, 1, ACPI_RESET_VALUE), LINUX_PORT_RESET);
 	assert_int_equal(out(&lp, 0x64, 1, 0xfd), LINUX_PORT_NONE);
 	assert_int_equal(out(&lp, 0x64, 1, 0xfe), LINUX_PORT_RESET);
 	assert_int_equal(in(&lp, 0x64, 1), 0xff); /* no keyboard controller */
-	linux_ports_destroy(&lp);
+	ports_destroy(&lp);
 }
 
 static void test_uart_sends_what_thr_gets_and_raises_thri_until_iir_is_read(void **state)
@@ -98,7 +113,7 @@ static void test_uart_sends_what_thr_gets_and_raises_thri_until_iir_is_read(void
 	uint8_t rep[3] = { 'a', 'b', 'c' };
 
 	(void)state;
-	linux_ports_init(&lp);
+	ports_init(&lp);
 	linux_ports_reset(&lp, on_tx, on_irq, &s);
 	/* divisor latch: the byte goes to DLL, not the line */
 	out(&lp, UART_COM1_BASE + 3, 1, 0x83);
@@ -123,7 +138,7 @@ static void test_uart_sends_what_thr_gets_and_raises_thri_until_iir_is_read(void
 	assert_false(s.line);
 	assert_int_equal(in(&lp, UART_COM1_BASE + 2, 1) & 0x0f, 0x01);
 	assert_int_equal(s.edges, 2);
-	linux_ports_destroy(&lp);
+	ports_destroy(&lp);
 }
 
 static void test_access_of_a_size_kvm_never_gives_is_ignored(void **state)
@@ -133,7 +148,7 @@ static void test_access_of_a_size_kvm_never_gives_is_ignored(void **state)
 	uint8_t data[8];
 
 	(void)state;
-	linux_ports_init(&lp);
+	ports_init(&lp);
 	linux_ports_reset(&lp, on_tx, on_irq, &s);
 	memset(data, 0x41, sizeof(data));
 	assert_int_equal(linux_ports_io(&lp, UART_COM1_BASE, 8, false, 1, data), LINUX_PORT_NONE);
@@ -143,7 +158,7 @@ static void test_access_of_a_size_kvm_never_gives_is_ignored(void **state)
 	assert_int_equal(linux_ports_io(&lp, ACPI_PM1A_EVT_PORT, 8, true, 1, data), LINUX_PORT_NONE);
 	for (size_t i = 0; i < sizeof(data); i++)
 		assert_int_equal(data[i], 0x5a);
-	linux_ports_destroy(&lp);
+	ports_destroy(&lp);
 }
 
 int main(void)

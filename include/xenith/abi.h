@@ -72,9 +72,11 @@ enum xenith_hypercall {
 #define XEN_EFAULT 14
 #define XEN_EBUSY 16
 #define XEN_EEXIST 17
+#define XEN_ENODEV 19
 #define XEN_EINVAL 22
 #define XEN_ENOSPC 28
 #define XEN_ENOSYS 38
+#define XEN_EBADFD 77
 #define XEN_EOPNOTSUPP 95
 #define XEN_ETIMEDOUT 110
 #define XEN_EALREADY 114
@@ -289,6 +291,21 @@ struct evtchn_unmask {
  * unless the VMM was started with XENITH_TEST_HOOKS=1 in its environment.
  */
 #define XENITH_TEST_FORBIDDEN_SYSCALL 6
+/*
+ * xenith_test(XENITH_TEST_DIRTY_LOG, op): KVM's dirty log of the guest's
+ * RAM regions (hv/memmap.h), for the kvm tier.  START: logging on, the log
+ * empty; 0.  FETCH: the VMM writes one console line
+ *   "xenith-test: dirty log: N page(s): GPA GPA ...\n"
+ * (at most XENITH_TEST_DIRTY_LOG_LIST addresses, hex, ascending, then
+ * " ..." if there are more) and returns N; the log starts afresh.  STOP: logging off; 0.  -XEN_EINVAL
+ * for another op; -XEN_ENODEV without a VM (unbacked domains); FETCH
+ * before START, -XEN_EBADFD.  Only with XENITH_TEST_HOOKS=1.
+ */
+#define XENITH_TEST_DIRTY_LOG 7
+#define XENITH_TEST_DIRTY_LOG_START 0
+#define XENITH_TEST_DIRTY_LOG_FETCH 1
+#define XENITH_TEST_DIRTY_LOG_STOP 2
+#define XENITH_TEST_DIRTY_LOG_LIST 64
 
 /*
  * xenith_bench_report(case, rep, value_bits): one repetition's result of
