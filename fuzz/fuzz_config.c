@@ -56,6 +56,16 @@ static void check_config(const struct domain_config *c)
 		FUZZ_CHECK(d->mode <= DISK_MODE_POLL, "disk %u: mode %d", i, (int)d->mode);
 		FUZZ_CHECK(d->queues <= XENITH_DISK_MAX_QUEUES, "disk %u: %u queues", i, d->queues);
 	}
+	FUZZ_CHECK(c->memory_backing <= MEM_BACKING_THP, "memory_backing %d", (int)c->memory_backing);
+	FUZZ_CHECK(c->numa_node >= -1 && c->numa_node <= 1023, "numa_node %d", c->numa_node);
+	FUZZ_CHECK(c->nr_vcpu_pin <= XENITH_MAX_VCPUS, "%u vcpu_pin entries", c->nr_vcpu_pin);
+	for (unsigned i = 0; i < c->nr_vcpu_pin; i++) {
+		bool any = false;
+
+		for (unsigned k = 0; k < CONFIG_CPUS_MAX / 64; k++)
+			any |= c->vcpu_pin[i].bits[k] != 0;
+		FUZZ_CHECK(any, "vcpu_pin entry %u has no CPU", i); /* an empty list is refused */
+	}
 	if (c->name[0]) {
 		FUZZ_CHECK(c->name[0] != '-' && c->name[0] != '.', "name '%s'", c->name);
 		for (const char *p = c->name; *p; p++)
