@@ -62,6 +62,8 @@ enum args {
 	ARGS_FALLOCATE, /* punch a hole, keep the size: discarding guest memory */
 	ARGS_FCNTL,     /* descriptor flags and OFD locks */
 	ARGS_SECCOMP,   /* narrowing one's own filter: SECCOMP_SET_MODE_FILTER, no flags */
+	ARGS_PRCTL,     /* PR_SET_NAME only: a vCPU thread names itself */
+	ARGS_MBIND,     /* MPOL_BIND: guest memory bound to its NUMA node */
 };
 
 struct syscall_rule {
@@ -110,7 +112,9 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_io_uring_enter, K(MAIN) | K(VCPU) | K(BACKEND), 0, ARGS_ANY, "disk I/O: submit, wait for completions" },
 	{ __NR_read, MAIN_AND | K(CONTROL), 0, ARGS_ANY, "eventfd kicks (loopback, bench echo); CPU count" },
 	{ __NR_sched_getaffinity, K(MAIN) | K(VCPU), K(BENCH), ARGS_ANY, "CPU count (sysconf), bench pinning" },
-	{ __NR_sched_setaffinity, 0, K(MAIN) | K(VCPU), ARGS_ANY, "bench: pinning vCPUs and responders" },
+	{ __NR_sched_setaffinity, K(MAIN) | K(VCPU), 0, ARGS_ANY,
+	  "vcpu_pin, numa_node: a vCPU thread (started by main or by a vCPU) pins itself; bench pinning" },
+	{ __NR_prctl, K(MAIN) | K(VCPU), 0, ARGS_PRCTL, "a vCPU thread names itself vcpuN as it starts" },
 
 	/* The control socket server and its client threads. */
 	{ __NR_poll, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "waiting for clients and requests" },
@@ -133,6 +137,7 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_newfstatat, K(MAIN), 0, ARGS_ANY, "the size of a reopened disk" },
 	{ __NR_fstat, K(MAIN), 0, ARGS_ANY, "the size of a reopened disk" },
 	{ __NR_memfd_create, K(MAIN), 0, ARGS_ANY, "guest memory" },
+	{ __NR_mbind, K(MAIN), 0, ARGS_MBIND, "numa_node: rebuilt guest memory bound to the node" },
 	{ __NR_ftruncate, K(MAIN) | K(VCPU), 0, ARGS_ANY, "sizing guest memory; rotating the console log" },
 	{ __NR_copy_file_range, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log (LOG into LOG.1)" },
 	{ __NR_pread64, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log: where its tail starts; "
@@ -328,6 +333,12 @@ static int add_rule(scmp_filter_ctx ctx, const struct syscall_rule *r, enum conf
 			rc = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 		}
 		return rc;
+	case ARGS_PRCTL:
+		a[0] = eq(0, PR_SET_NAME);
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+	case ARGS_MBIND:
+		a[0] = eq(2, 2 /* MPOL_BIND */);
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 	case ARGS_SECCOMP:
 		a[0] = eq(0, SECCOMP_SET_MODE_FILTER);
 		a[1] = eq(1, 0);

@@ -16,6 +16,7 @@
 #include "hypercall.h"
 #include "linux.h"
 #include "loopback.h"
+#include "membacking.h"
 #include "textfilter.h"
 #include "trap.h"
 #include "vcpu.h"
@@ -395,6 +396,33 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 	return domain_disks_open(d, eb);
 }
 
+/* d->vcpu_cpus from vcpu_pin and numa_node: each CPU checked against ours. */
+static int place_vcpus(struct domain *d, struct errbuf *eb)
+{
+	for (unsigned i = 0; i < d->nr_vcpus; i++) {
+		struct cpu_mask m;
+		bool restricted;
+		int r = mem_vcpu_cpus(&d->cfg, i, &m, &restricted, eb);
+
+		if (r < 0)
+			return r;
+		if (!restricted)
+			continue;
+		if (!d->vcpu_cpus) {
+			d->vcpu_cpus = calloc(d->nr_vcpus, sizeof(*d->vcpu_cpus));
+			if (!d->vcpu_cpus)
+				return errbuf_set(eb, ENOMEM, "out of memory for vCPU placement");
+			for (unsigned k = 0; k < d->nr_vcpus; k++)
+				sched_getaffinity(0, sizeof(d->vcpu_cpus[k]), &d->vcpu_cpus[k]);
+		}
+		CPU_ZERO(&d->vcpu_cpus[i]);
+		for (unsigned c = 0; c < CONFIG_CPUS_MAX && c < CPU_SETSIZE; c++)
+			if (cpu_mask_test(&m, c))
+				CPU_SET(c, &d->vcpu_cpus[i]);
+	}
+	return 0;
+}
+
 /* domain_create() and domain_create_unbacked() (kvm NULL). */
 static int create(const struct domain_config *cfg, const struct domain_opts *opts,
 		  struct kvm_sys *kvm, uint32_t domid, struct domain **out, struct errbuf *eb)
@@ -437,6 +465,9 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 	if (r < 0)
 		goto fail;
 	d->console_ready = true;
+	r = place_vcpus(d, eb);
+	if (r < 0)
+		goto fail;
 	r = builder_open_image(d, cfg->kernel, eb);
 	if (r < 0)
 		goto fail;
@@ -573,6 +604,7 @@ void domain_destroy(struct domain *d)
 	pthread_mutex_destroy(&d->ctl_lock);
 	pthread_mutex_destroy(&d->disk_lock);
 	pthread_mutex_destroy(&d->lock);
+	free(d->vcpu_cpus);
 	free(d);
 }
 

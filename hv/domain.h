@@ -11,6 +11,7 @@
 #define XENITH_HV_DOMAIN_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -122,6 +123,12 @@ struct domain {
 	struct kvm_sys *kvm;
 	int vm_fd;
 
+	/*
+	 * Where each vCPU thread runs (vcpu_pin, numa_node): nr_vcpus sets, or
+	 * NULL when no vCPU is restricted; set by domain_create, read by each
+	 * vCPU thread as it starts.
+	 */
+	cpu_set_t *vcpu_cpus;
 	int mem_fd;                   /* memfd: shareable with backends, savable */
 	uint8_t *mem;
 	uint64_t mem_size;
