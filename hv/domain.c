@@ -912,6 +912,32 @@ bool domain_wait(struct domain *d, uint64_t deadline_ns)
 	}
 }
 
+/* "0/1-3": each vCPU's CPUs; set once at creation, so no lock.  Cut with "..." if long. */
+static void format_vcpu_cpus(const struct domain *d, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	if (!d->vcpu_cpus)
+		return;
+	for (unsigned i = 0; i < d->nr_vcpus; i++) {
+		struct cpu_mask m = { { 0 } };
+		char one[128];
+		int n;
+
+		for (unsigned c = 0; c < CONFIG_CPUS_MAX && c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &d->vcpu_cpus[i]))
+				m.bits[c / 64] |= 1ull << (c % 64);
+		cpu_mask_format(&m, one, sizeof(one));
+		n = snprintf(buf + used, len - used, "%s%s", i ? "/" : "", one);
+		if (n < 0 || (size_t)n >= len - used) {
+			snprintf(buf + (len > 4 ? len - 4 : 0), len > 4 ? 4 : len, "...");
+			return;
+		}
+		used += (size_t)n;
+	}
+}
+
 void domain_get_info(struct domain *d, struct domain_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -925,5 +951,8 @@ void domain_get_info(struct domain *d, struct domain_info *info)
 	info->memory_mib = d->cfg.memory_mib;
 	info->uptime_s = d->started_ns ? (double)(now_ns() - d->started_ns) / 1e9 : 0;
 	info->restarts = d->restarts;
+	info->memory_backing = d->cfg.memory_backing;
+	info->numa_node = d->cfg.numa_node;
 	pthread_mutex_unlock(&d->lock);
+	format_vcpu_cpus(d, info->vcpu_cpus, sizeof(info->vcpu_cpus));
 }

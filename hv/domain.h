@@ -279,6 +279,10 @@ struct domain_info {
 	uint64_t memory_mib;
 	double uptime_s;
 	unsigned restarts;
+	enum mem_backing memory_backing;
+	int numa_node;                /* -1: none */
+	/* Where the vCPU threads run: each vCPU's CPU list, '/' between vCPUs; "" when not restricted */
+	char vcpu_cpus[200];
 };
 void domain_get_info(struct domain *d, struct domain_info *info);
 
