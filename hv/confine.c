@@ -113,8 +113,10 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_read, MAIN_AND | K(CONTROL), 0, ARGS_ANY, "eventfd kicks (loopback, bench echo); CPU count" },
 	{ __NR_sched_getaffinity, K(MAIN) | K(VCPU), K(BENCH), ARGS_ANY, "CPU count (sysconf), bench pinning" },
 	{ __NR_sched_setaffinity, K(MAIN) | K(VCPU), 0, ARGS_ANY,
-	  "vcpu_pin, numa_node: a vCPU thread (started by main or by a vCPU) pins itself; bench pinning" },
-	{ __NR_prctl, K(MAIN) | K(VCPU), 0, ARGS_PRCTL, "a vCPU thread names itself vcpuN as it starts" },
+	  "vcpu_pin, numa_node: a vCPU thread (started by main or by a vCPU) pins itself, a thread a vCPU "
+	  "starts goes to the domain's CPUs; bench pinning" },
+	{ __NR_prctl, K(MAIN) | K(VCPU) | K(CONTROL), 0, ARGS_PRCTL,
+	  "a new thread names itself (xenith-vcpuN, xenith-backend, ...) under its creator's filter" },
 
 	/* The control socket server and its client threads. */
 	{ __NR_poll, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "waiting for clients and requests" },
@@ -567,10 +569,38 @@ void confine_domain_thread(void)
 		fatal("installing the main filter", -r);
 }
 
+static cpu_set_t helper_cpus;
+static atomic_bool helper_cpus_set;
+
+void confine_set_helper_cpus(const cpu_set_t *cpus)
+{
+	if (cpus)
+		helper_cpus = *cpus;
+	atomic_store(&helper_cpus_set, cpus != NULL);
+}
+
+/* A thread's name and CPUs by its kind (see confine_thread). */
+static void thread_identity(enum confine_kind kind)
+{
+	static const char *const names[] = {
+		[CONFINE_BACKEND] = "xenith-backend", [CONFINE_CONTROL] = "xenith-control",
+		[CONFINE_TIMER] = "xenith-timer", [CONFINE_LOOPBACK] = "xenith-loopback",
+		[CONFINE_BENCH] = "xenith-bench", [CONFINE_SIGNAL] = "xenith-signal",
+		[CONFINE_WATCHDOG] = "xenith-watchdog",
+	};
+
+	if (kind < sizeof(names) / sizeof(names[0]) && names[kind])
+		prctl(PR_SET_NAME, names[kind], 0, 0, 0); /* main keeps its name; a vCPU names itself */
+	if ((kind == CONFINE_BACKEND || kind == CONFINE_TIMER || kind == CONFINE_LOOPBACK ||
+	     kind == CONFINE_BENCH) && atomic_load(&helper_cpus_set))
+		sched_setaffinity(0, sizeof(helper_cpus), &helper_cpus); /* best effort */
+}
+
 void confine_thread(enum confine_kind kind)
 {
 	int r;
 
+	thread_identity(kind);
 	if (confine.mode == CONFINE_OFF || !confine.seccomp || kind >= CONFINE_NR_KINDS)
 		return;
 	thread_kind = (int)kind;

@@ -420,6 +420,14 @@ static int place_vcpus(struct domain *d, struct errbuf *eb)
 			if (cpu_mask_test(&m, c))
 				CPU_SET(c, &d->vcpu_cpus[i]);
 	}
+	if (d->vcpu_cpus && !d->unbacked) {
+		cpu_set_t all;
+
+		CPU_ZERO(&all);
+		for (unsigned i = 0; i < d->nr_vcpus; i++)
+			CPU_OR(&all, &all, &d->vcpu_cpus[i]);
+		confine_set_helper_cpus(&all); /* one placed domain per process (xenith run) */
+	}
 	return 0;
 }
 

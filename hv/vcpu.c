@@ -272,7 +272,7 @@ synced:
 }
 
 /*
- * Names the thread "vcpuN" (ps, top -H, tests) and runs it where the
+ * Names the thread "xenith-vcpuN" (ps, top -H, tests) and runs it where the
  * config put it (vcpu_pin, numa_node): false if it cannot.
  */
 static bool vcpu_thread_place(struct vcpu *v)
@@ -281,7 +281,7 @@ static bool vcpu_thread_place(struct vcpu *v)
 	char name[16];
 	int r;
 
-	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	snprintf(name, sizeof(name), "xenith-vcpu%u", v->id);
 	prctl(PR_SET_NAME, name, 0, 0, 0);
 	if (!d->vcpu_cpus)
 		return true;

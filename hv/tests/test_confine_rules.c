@@ -98,16 +98,19 @@ static void test_only_main_rebuilds_a_vm_or_opens_files(void **state)
 	assert_false(confine_kind_allows_ioctl(CONFINE_BACKEND, KVM_RUN));
 	assert_false(confine_kind_allows_ioctl(CONFINE_CONTROL, KVM_RUN));
 	/*
-	 * vcpu_pin/numa_node: a vCPU thread pins and names itself as it starts,
-	 * under main's filter (TSYNC) and, when a vCPU started it, a vCPU's; no
-	 * other kind pins or names anything.  Binding memory to a node: main only.
+	 * vcpu_pin/numa_node: a vCPU thread pins itself as it starts, under
+	 * main's filter (TSYNC) and, when a vCPU started it, a vCPU's; threads a
+	 * vCPU starts move to the domain's CPUs.  A new thread names itself under
+	 * its creator's filter: main, vCPU or control (per-client threads).
+	 * Binding memory to a node: main only.
 	 */
 	for (int k = 0; k < CONFINE_NR_KINDS; k++) {
 		bool vcpu_or_main = k == CONFINE_MAIN || k == CONFINE_VCPU;
 
 		assert_int_equal(confine_kind_allows((enum confine_kind)k, SYS_sched_setaffinity, false),
 				 vcpu_or_main);
-		assert_int_equal(confine_kind_allows((enum confine_kind)k, SYS_prctl, false), vcpu_or_main);
+		assert_int_equal(confine_kind_allows((enum confine_kind)k, SYS_prctl, false),
+				 vcpu_or_main || k == CONFINE_CONTROL);
 		assert_int_equal(confine_kind_allows((enum confine_kind)k, SYS_mbind, false),
 				 k == CONFINE_MAIN);
 	}
