@@ -143,6 +143,33 @@ static void thp_check_once(uint8_t *mem)
 			setting);
 }
 
+bool mem_backing_available(enum mem_backing b, uint64_t size, char *why, size_t len)
+{
+	char setting[160];
+	long long nfree, need;
+
+	why[0] = 0;
+	switch (b) {
+	case MEM_BACKING_MEMFD:
+		return true;
+	case MEM_BACKING_HUGETLB:
+		nfree = read_field("/proc/meminfo", "HugePages_Free");
+		need = (long long)((size + MEM_HUGE_PAGE - 1) / MEM_HUGE_PAGE);
+		if (nfree >= need)
+			return true;
+		snprintf(why, len, "%lld huge pages of 2 MiB free, %lld needed (/proc/sys/vm/nr_hugepages)",
+			 nfree < 0 ? 0 : nfree, need);
+		return false;
+	case MEM_BACKING_THP:
+		if (thp_shmem_allowed(setting, sizeof(setting)))
+			return true;
+		snprintf(why, len, "no transparent huge pages for shared memory: %s", setting);
+		return false;
+	}
+	snprintf(why, len, "unknown backing");
+	return false;
+}
+
 int mem_numa_nodes(uint64_t *nodes, struct errbuf *eb)
 {
 	*nodes = 0;

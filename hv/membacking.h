@@ -32,6 +32,13 @@ int mem_backing_alloc(const struct domain_config *cfg, uint64_t size, uint64_t g
 void mem_backing_unmap(uint8_t *mem, uint64_t size, uint64_t guard);
 
 /*
+ * Can this host back `size` bytes this way now?  true, or false with the
+ * reason in why (hugetlb: too few free huge pages; thp: shmem_enabled
+ * refuses).  memfd always can.
+ */
+bool mem_backing_available(enum mem_backing b, uint64_t size, char *why, size_t len);
+
+/*
  * NUMA: the nodes this host has (a bit per node, nodes 0..63), and the
  * CPUs of one node.  0 or -errno.
  */

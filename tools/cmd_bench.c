@@ -23,6 +23,7 @@
 #include "version.h"
 #include "confine.h"
 #include "domain.h"
+#include "membacking.h"
 #include "vcpu.h"
 #include "bench_cli.h"
 #include "blkbench.h"
@@ -60,6 +61,11 @@ static void bench_help(FILE *f)
 "  --out DIR        results archive (default: results/runs in the source tree,\n"
 "                   else ./xenith-results; $XENITH_RESULTS overrides)\n"
 "  --no-archive     print the table only\n"
+"  --backing LIST   memory backings the memory suite runs with in a guest,\n"
+"                   comma-separated (default memfd,hugetlb,thp): memfd is the\n"
+"                   guest column; each other one adds rows guest-BACKING; one the\n"
+"                   host cannot give (no huge pages reserved, shmem THP off) is\n"
+"                   reported as skipped with the reason\n"
 "  --no-seccomp     run the domains without their seccomp filters (by default a\n"
 "                   domain's threads are filtered as in `xenith run`; this is how\n"
 "                   the filters' cost is measured: ci/seccomp_cost.sh)\n"
@@ -90,7 +96,14 @@ struct selection {
 	const char *out;
 	bool no_archive;
 	bool no_seccomp;
+	unsigned backings;    /* bit per enum mem_backing: the memory suite runs in a guest with each */
 };
+
+/* Guest memory for the workloads: a whole number of 2 MiB pages, so that every backing can give it. */
+static uint64_t bench_guest_mib(const struct selection *sel)
+{
+	return ((wl_memory_needed(sel->quick) >> 20) + 16 + 1) & ~1ull;
+}
 
 static bool suite_selected(const struct selection *sel, const char *suite)
 {
@@ -242,6 +255,7 @@ static int run_native(struct bench_run *run, const struct selection *sel, uint64
 
 struct guest_sink {
 	struct bench_run *run;
+	const char *mode;     /* "guest", or "guest-BACKING" for the memory suite's other backings */
 	unsigned reports, expected;
 };
 
@@ -255,8 +269,8 @@ static void guest_report(void *opaque, struct domain *d, uint32_t id, uint32_t r
 	if (id < wl_nr_cases) {
 		const struct wl_case *c = &wl_cases[id];
 
-		s = bench_run_series(gs->run, c->suite, c->name, "guest", c->unit, c->higher_is_better);
-		progress("guest %s/%s %u", c->suite, c->name, rep + 1);
+		s = bench_run_series(gs->run, c->suite, c->name, gs->mode, c->unit, c->higher_is_better);
+		progress("%s %s/%s %u", gs->mode, c->suite, c->name, rep + 1);
 	} else if (id >= BENCH_EXIT_CASE_BASE && id < BENCH_EXIT_CASE_BASE + NR_EXIT_CASES) {
 		const struct exit_case_info *c = &exit_cases[id - BENCH_EXIT_CASE_BASE];
 
@@ -317,10 +331,16 @@ static void *guest_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * One guest domain runs the selected cases: every suite's with the default
+ * backing (mode "guest"), or, for another backing, the memory suite's only
+ * (mode "guest-BACKING").
+ */
 static int run_guest(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
-		     int measure_cpu, int helper_cpu)
+		     int measure_cpu, int helper_cpu, enum mem_backing backing, bool memory_only)
 {
-	struct guest_sink gs = { .run = run };
+	char mode[32];
+	struct guest_sink gs = { .run = run, .mode = mode };
 	struct bench_sink sink = { guest_report, &gs };
 	struct domain_opts opts = { .console_fd = STDERR_FILENO, .console_prefix = true, .bench = &sink };
 	struct domain_config cfg;
@@ -330,7 +350,14 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 
 	config_init(&cfg);
 	snprintf(cfg.name, sizeof(cfg.name), "bench");
-	cfg.memory_mib = (wl_memory_needed(sel->quick) >> 20) + 16;
+	cfg.memory_mib = bench_guest_mib(sel);
+	if (memory_only) {
+		cfg.memory_backing = backing;
+		snprintf(cfg.name, sizeof(cfg.name), "bench-%s", config_backing_name(backing));
+		snprintf(mode, sizeof(mode), "guest-%s", config_backing_name(backing));
+	} else {
+		snprintf(mode, sizeof(mode), "guest");
+	}
 	n = snprintf(cfg.cmdline, sizeof(cfg.cmdline), "bench %u %u %u", sel->repeat, sel->warmup,
 		     sel->quick ? 1 : 0);
 	p = cfg.cmdline + n;
@@ -338,12 +365,14 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	for (unsigned i = 0; i < wl_nr_cases; i++) {
 		if (!case_selected(sel, wl_cases[i].suite, wl_cases[i].name, wl_cases[i].quick))
 			continue;
+		if (memory_only && strcmp(wl_cases[i].suite, "memory"))
+			continue;
 		n = snprintf(p, left, " %u", i);
 		p += n;
 		left -= (size_t)n;
 		gs.expected += sel->repeat;
 	}
-	if (suite_selected(sel, "exit")) {
+	if (suite_selected(sel, "exit") && !memory_only) {
 		for (unsigned i = 0; i < NR_EXIT_CASES; i++) {
 			if (!case_selected(sel, "exit", exit_cases[i].name, true))
 				continue;
@@ -378,6 +407,45 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	return job.r;
 }
 
+/*
+ * The memory suite with each backing asked for (--backing; default every
+ * one) beyond the default, which run_guest() measured already; a backing
+ * this host cannot give is skipped, its reason in the run's note.
+ */
+static int run_guest_backings(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
+			      int measure_cpu, int helper_cpu)
+{
+	struct domain_config defaults;
+	bool any_memory = false;
+
+	config_init(&defaults);
+	for (unsigned i = 0; i < wl_nr_cases; i++)
+		any_memory |= !strcmp(wl_cases[i].suite, "memory") &&
+			      case_selected(sel, "memory", wl_cases[i].name, wl_cases[i].quick);
+	if (!any_memory)
+		return 0;
+	for (int b = MEM_BACKING_MEMFD; b <= MEM_BACKING_THP; b++) {
+		char why[256];
+		size_t used = strlen(run->note);
+		int r;
+
+		if (!(sel->backings & (1u << b)) || b == (int)defaults.memory_backing)
+			continue; /* the default's figures are the guest column */
+		if (!mem_backing_available((enum mem_backing)b, (uint64_t)bench_guest_mib(sel) << 20, why,
+					   sizeof(why))) {
+			fprintf(stderr, "xenith bench: memory suite with memory_backing = %s: skipped (%s)\n",
+				config_backing_name((enum mem_backing)b), why);
+			snprintf(run->note + used, sizeof(run->note) - used,
+				 "memory_backing %s skipped: %s. ", config_backing_name((enum mem_backing)b), why);
+			continue;
+		}
+		r = run_guest(run, sel, kvm, measure_cpu, helper_cpu, (enum mem_backing)b, true);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out)
 {
 	char *end;
@@ -389,6 +457,33 @@ static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned 
 	}
 	*out = (unsigned)n;
 	return 0;
+}
+
+/* --backing memfd,thp: which backings the memory suite runs with. */
+static int parse_backings(const char *arg, unsigned *out)
+{
+	char buf[64], *save = NULL;
+
+	*out = 0;
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, arg);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int b;
+
+		for (b = MEM_BACKING_MEMFD; b <= MEM_BACKING_THP; b++)
+			if (!strcmp(t, config_backing_name((enum mem_backing)b)))
+				break;
+		if (b > MEM_BACKING_THP)
+			goto bad;
+		*out |= 1u << b;
+	}
+	if (*out)
+		return 0;
+bad:
+	fprintf(stderr, "xenith bench: --backing %s: expected a comma-separated list of memfd, hugetlb "
+		"and thp\n", arg);
+	return -1;
 }
 
 static int bench_list(void)
@@ -416,10 +511,11 @@ int cmd_bench(int argc, char **argv)
 		{ "density-max", required_argument, NULL, 'D' },
 		{ "soak-cycles", required_argument, NULL, 'S' },
 		{ "no-seccomp", no_argument, NULL, 'F' },
+		{ "backing", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct selection sel = { .warmup = 1 };
+	struct selection sel = { .warmup = 1, .backings = 7 };
 	bool any_suite = false, repeat_set = false;
 	struct bench_run run;
 	struct kvm_sys kvm = { .fd = -1 };
@@ -469,6 +565,10 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case 'F':
 			sel.no_seccomp = true;
+			break;
+		case 'B':
+			if (parse_backings(optarg, &sel.backings) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'D': {
 			unsigned m;
@@ -563,7 +663,9 @@ int cmd_bench(int argc, char **argv)
 	t0 = now_ns();
 	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
 	if (r == 0)
-		r = run_guest(&run, &sel, &kvm, measure_cpu, helper_cpu);
+		r = run_guest(&run, &sel, &kvm, measure_cpu, helper_cpu, MEM_BACKING_MEMFD, false);
+	if (r == 0)
+		r = run_guest_backings(&run, &sel, &kvm, measure_cpu, helper_cpu);
 	if (r == 0 && suite_selected(&sel, "density"))
 		r = run_density(&run, &kvm, sel.density_max, sel.quick);
 	if (r == 0 && suite_selected(&sel, "blk")) {
