@@ -297,12 +297,11 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct domain *d = v->d;
-	bool placed = vcpu_thread_place(v);
 
+	if (!vcpu_thread_place(v))
+		goto end; /* the domain crashed saying why */
 	confine_thread(CONFINE_VCPU);
 	for (;;) {
-		if (!placed)
-			break;
 		if (d->pause_requested || d->stop_requested || !atomic_load(&v->up) ||
 		    atomic_load(&v->start_pending)) {
 			bool entry;
@@ -339,6 +338,7 @@ static void *vcpu_thread(void *arg)
 		v->nr_exits++;
 		vcpu_handle_exit(v);
 	}
+end:
 	pthread_mutex_lock(&d->lock);
 	atomic_store(&v->up, false);
 	atomic_store_explicit(&v->where, VCPU_WHERE_ENDED, memory_order_relaxed);
