@@ -9,7 +9,6 @@ packages=(
 	libsqlite3-dev zlib1g-dev      # the benchmark results index (linked statically)
 	liburing-dev                   # the block backend (io/blkback.c)
 	libseccomp-dev                 # the VMM's system call filters (hv/confine.c)
-	libnuma-dev                    # numa_node: guest memory and vCPUs on a NUMA node (hv/membacking.c; libnuma.a, static)
 	fio                            # native baseline of the blk benchmark suite
 	clang libclang-rt-dev          # the fuzz tier (fuzz/run.sh); clang only recommends libFuzzer's runtime
 	qemu-system-x86 busybox-static cpio  # the lab tier (ci/lab/)

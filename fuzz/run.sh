@@ -42,7 +42,7 @@ declare -A sources=(
 	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c)"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
-	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [hypercall]="-luring -lseccomp -lnuma -lpthread -lm")
+	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [hypercall]="-luring -lseccomp -lpthread -lm")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
 	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [hypercall]=4096)
 all=(grant blkif config elf text console control bzimage linuxpio hypercall)

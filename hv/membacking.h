@@ -39,10 +39,10 @@ void mem_backing_unmap(uint8_t *mem, uint64_t size, uint64_t guard);
 bool mem_backing_available(enum mem_backing b, uint64_t size, char *why, size_t len);
 
 /*
- * NUMA: the nodes this host has (a bit per node, nodes 0..63), and the
- * CPUs of one node.  0 or -errno.
+ * NUMA: the nodes this host has (a bit per node, as CPUs in a cpu_mask),
+ * and the CPUs of one node.  0 or -errno.
  */
-int mem_numa_nodes(uint64_t *nodes, struct errbuf *eb);
+int mem_numa_nodes(struct cpu_mask *nodes, struct errbuf *eb);
 int mem_numa_node_cpus(int node, struct cpu_mask *cpus, struct errbuf *eb);
 
 /*
