@@ -424,6 +424,31 @@ static void test_numa_node_places_memory_and_vcpus_and_refuses_unknown_nodes(voi
 		fail_msg("expected '%s' in: %s", want, P.err);
 }
 
+/*
+ * A reboot rebuilds memory and vCPUs on the main thread under its seccomp
+ * filter: mbind, the sysfs reads and the vCPU threads' pinning and naming
+ * must all be allowed there (a missing rule ends the VMM with status 70).
+ */
+static void test_placement_survives_reboots_under_the_filters(void **state)
+{
+	char lists[1][64];
+
+	(void)state;
+	START(&P, "run", "--name", "t-reb", "--numa-node", "0", "--vcpu-pin", "0", "--memory-backing", "thp",
+	      "--cmdline", "reboot");
+	if (!proc_wait_count(&P, "reboot: asking the VMM to reboot this domain", 3, 60)) {
+		proc_wait(&P, 20); /* everything it said */
+		fail_msg("fewer than 3 boots (exit status %d): %s", P.status, P.err);
+	}
+	assert_true(proc_alive(&P));
+	assert_null(strstr(P.err, "seccomp"));
+	if (vcpu_cpus(P.pid, lists, 1) == 1) /* between two boots there may be no vCPU thread */
+		assert_string_equal(lists[0], "0");
+	assert_int_equal(RUN(&Q, 20, "destroy", "t-reb"), 0);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 67);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +461,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_vcpu_pin_refuses_a_cpu_we_may_not_use, harness_teardown),
 		cmocka_unit_test_teardown(test_numa_node_places_memory_and_vcpus_and_refuses_unknown_nodes,
 					  harness_teardown),
+		cmocka_unit_test_teardown(test_placement_survives_reboots_under_the_filters, harness_teardown),
 	};
 
 	harness_require_kvm();
