@@ -65,7 +65,10 @@ static void bench_help(FILE *f)
 "                   comma-separated (default memfd,hugetlb,thp): memfd is the\n"
 "                   guest column; each other one adds rows guest-BACKING; one the\n"
 "                   host cannot give (no huge pages reserved, shmem THP off) is\n"
-"                   reported as skipped with the reason\n"
+"                   reported as skipped with the reason.  The memory suite runs\n"
+"                   in rounds: each case once natively, then once in a fresh\n"
+"                   guest per backing, so native and guest figures of a\n"
+"                   repetition are seconds apart\n"
 "  --no-seccomp     run the domains without their seccomp filters (by default a\n"
 "                   domain's threads are filtered as in `xenith run`; this is how\n"
 "                   the filters' cost is measured: ci/seccomp_cost.sh)\n"
@@ -192,6 +195,36 @@ static int pin_self(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* One native repetition of every selected memory case (a round of run_memory_rounds). */
+static int run_native_memory_once(struct bench_run *run, const struct selection *sel, uint64_t tsc_khz,
+				  bool record, unsigned round, unsigned rounds)
+{
+	struct wl_env env;
+
+	native_env_init(&env, tsc_khz);
+	for (unsigned i = 0; i < wl_nr_cases; i++) {
+		const struct wl_case *c = &wl_cases[i];
+		struct bench_series *s;
+		double v;
+
+		if (strcmp(c->suite, "memory") || !case_selected(sel, c->suite, c->name, c->quick))
+			continue;
+		s = bench_run_series(run, c->suite, c->name, "native", c->unit, c->higher_is_better);
+		if (!s)
+			return -ENOMEM;
+		progress("native %s/%s round %u/%u", c->suite, c->name, round + 1, rounds);
+		native_prepare();
+		if (c->run(c, &env, &v) < 0) {
+			fprintf(stderr, "xenith bench: native %s: out of memory\n", c->name);
+			return -ENOMEM;
+		}
+		if (record)
+			bench_series_add(s, v);
+	}
+	return 0;
+}
+
+/* The compute cases and the exit analogues (the memory suite goes in rounds: run_memory_rounds). */
 static int run_native(struct bench_run *run, const struct selection *sel, uint64_t tsc_khz,
 		      int measure_cpu, int partner_cpu)
 {
@@ -204,7 +237,7 @@ static int run_native(struct bench_run *run, const struct selection *sel, uint64
 		const struct wl_case *c = &wl_cases[i];
 		struct bench_series *s;
 
-		if (!case_selected(sel, c->suite, c->name, c->quick))
+		if (!case_selected(sel, c->suite, c->name, c->quick) || !strcmp(c->suite, "memory"))
 			continue;
 		s = bench_run_series(run, c->suite, c->name, "native", c->unit, c->higher_is_better);
 		for (unsigned r = 0; s && r < total; r++) {
@@ -258,6 +291,9 @@ struct guest_sink {
 	const char *mode;     /* "guest", or "guest-BACKING" for the memory suite's other backings */
 	unsigned reports, expected;
 };
+
+/* What one guest domain runs: every selected suite but memory, or the memory suite alone. */
+enum guest_part { GUEST_BUT_MEMORY, GUEST_MEMORY };
 
 static void guest_report(void *opaque, struct domain *d, uint32_t id, uint32_t rep, double value)
 {
@@ -332,13 +368,16 @@ static void *guest_thread(void *arg)
 }
 
 /*
- * One guest domain runs the selected cases: every suite's with the default
- * backing (mode "guest"), or, for another backing, the memory suite's only
- * (mode "guest-BACKING").
+ * One guest domain runs part of the selected cases, reps times each after
+ * warmup unrecorded ones, its memory backed as asked: mode "guest" for the
+ * default backing, "guest-BACKING" for another.
  */
 static int run_guest(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
-		     int measure_cpu, int helper_cpu, enum mem_backing backing, bool memory_only)
+		     int measure_cpu, int helper_cpu, enum guest_part part, enum mem_backing backing,
+		     unsigned reps, unsigned warmup)
 {
+	bool memory_only = part == GUEST_MEMORY;
+	struct domain_config defaults;
 	char mode[32];
 	struct guest_sink gs = { .run = run, .mode = mode };
 	struct bench_sink sink = { guest_report, &gs };
@@ -349,28 +388,28 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	int r, n;
 
 	config_init(&cfg);
+	config_init(&defaults);
 	snprintf(cfg.name, sizeof(cfg.name), "bench");
 	cfg.memory_mib = bench_guest_mib(sel);
-	if (memory_only) {
-		cfg.memory_backing = backing;
+	cfg.memory_backing = backing;
+	if (backing != defaults.memory_backing) {
 		snprintf(cfg.name, sizeof(cfg.name), "bench-%s", config_backing_name(backing));
 		snprintf(mode, sizeof(mode), "guest-%s", config_backing_name(backing));
 	} else {
 		snprintf(mode, sizeof(mode), "guest");
 	}
-	n = snprintf(cfg.cmdline, sizeof(cfg.cmdline), "bench %u %u %u", sel->repeat, sel->warmup,
-		     sel->quick ? 1 : 0);
+	n = snprintf(cfg.cmdline, sizeof(cfg.cmdline), "bench %u %u %u", reps, warmup, sel->quick ? 1 : 0);
 	p = cfg.cmdline + n;
 	left = sizeof(cfg.cmdline) - (size_t)n;
 	for (unsigned i = 0; i < wl_nr_cases; i++) {
 		if (!case_selected(sel, wl_cases[i].suite, wl_cases[i].name, wl_cases[i].quick))
 			continue;
-		if (memory_only && strcmp(wl_cases[i].suite, "memory"))
+		if (memory_only != !strcmp(wl_cases[i].suite, "memory"))
 			continue;
 		n = snprintf(p, left, " %u", i);
 		p += n;
 		left -= (size_t)n;
-		gs.expected += sel->repeat;
+		gs.expected += reps;
 	}
 	if (suite_selected(sel, "exit") && !memory_only) {
 		for (unsigned i = 0; i < NR_EXIT_CASES; i++) {
@@ -379,7 +418,7 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 			n = snprintf(p, left, " %u", BENCH_EXIT_CASE_BASE + i);
 			p += n;
 			left -= (size_t)n;
-			gs.expected += sel->repeat;
+			gs.expected += reps;
 		}
 	}
 	if (gs.expected == 0)
@@ -408,14 +447,20 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 }
 
 /*
- * The memory suite with each backing asked for (--backing; default every
- * one) beyond the default, which run_guest() measured already; a backing
- * this host cannot give is skipped, its reason in the run's note.
+ * The memory suite, native and in a guest with each backing asked for
+ * (--backing; default every one), interleaved: each round runs every
+ * selected memory case once natively, then boots one guest per backing
+ * that runs each case once (after its own warm-up), so that native and
+ * guest figures of a repetition are seconds apart, not a whole suite.  The
+ * first sel->warmup rounds are native warm-up only.  A backing this host
+ * cannot give is skipped, its reason on stderr and in the run's note.
  */
-static int run_guest_backings(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
-			      int measure_cpu, int helper_cpu)
+static int run_memory_rounds(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
+			     int measure_cpu, int helper_cpu)
 {
 	struct domain_config defaults;
+	enum mem_backing backings[3];
+	unsigned nb = 0, rounds = sel->warmup + sel->repeat;
 	bool any_memory = false;
 
 	config_init(&defaults);
@@ -424,13 +469,13 @@ static int run_guest_backings(struct bench_run *run, const struct selection *sel
 			      case_selected(sel, "memory", wl_cases[i].name, wl_cases[i].quick);
 	if (!any_memory)
 		return 0;
+	backings[nb++] = defaults.memory_backing; /* always: the guest column */
 	for (int b = MEM_BACKING_MEMFD; b <= MEM_BACKING_THP; b++) {
 		char why[256];
 		size_t used = strlen(run->note);
-		int r;
 
 		if (!(sel->backings & (1u << b)) || b == (int)defaults.memory_backing)
-			continue; /* the default's figures are the guest column */
+			continue;
 		if (!mem_backing_available((enum mem_backing)b, (uint64_t)bench_guest_mib(sel) << 20, why,
 					   sizeof(why))) {
 			fprintf(stderr, "xenith bench: memory suite with memory_backing = %s: skipped (%s)\n",
@@ -439,7 +484,15 @@ static int run_guest_backings(struct bench_run *run, const struct selection *sel
 				 "memory_backing %s skipped: %s. ", config_backing_name((enum mem_backing)b), why);
 			continue;
 		}
-		r = run_guest(run, sel, kvm, measure_cpu, helper_cpu, (enum mem_backing)b, true);
+		backings[nb++] = (enum mem_backing)b;
+	}
+	for (unsigned round = 0; round < rounds; round++) {
+		bool record = round >= sel->warmup;
+		int r = run_native_memory_once(run, sel, run->env.tsc_khz, record, round, rounds);
+
+		for (unsigned k = 0; r == 0 && record && k < nb; k++)
+			r = run_guest(run, sel, kvm, measure_cpu, helper_cpu, GUEST_MEMORY, backings[k], 1,
+				      sel->warmup);
 		if (r < 0)
 			return r;
 	}
@@ -662,10 +715,15 @@ int cmd_bench(int argc, char **argv)
 		run.env.kvm_module);
 	t0 = now_ns();
 	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
+	if (r == 0) {
+		struct domain_config defaults;
+
+		config_init(&defaults);
+		r = run_guest(&run, &sel, &kvm, measure_cpu, helper_cpu, GUEST_BUT_MEMORY,
+			      defaults.memory_backing, sel.repeat, sel.warmup);
+	}
 	if (r == 0)
-		r = run_guest(&run, &sel, &kvm, measure_cpu, helper_cpu, MEM_BACKING_MEMFD, false);
-	if (r == 0)
-		r = run_guest_backings(&run, &sel, &kvm, measure_cpu, helper_cpu);
+		r = run_memory_rounds(&run, &sel, &kvm, measure_cpu, helper_cpu);
 	if (r == 0 && suite_selected(&sel, "density"))
 		r = run_density(&run, &kvm, sel.density_max, sel.quick);
 	if (r == 0 && suite_selected(&sel, "blk")) {
