@@ -433,16 +433,48 @@ static int set_backing(struct domain_config *cfg, const char *v, struct errbuf *
 
 static int add_vcpu_pin(struct domain_config *cfg, const char *v, struct errbuf *eb)
 {
+	struct cpu_mask m;
+	char canon[4096];
+	size_t used = strlen(cfg->vcpu_pin), len;
+
 	if (cfg->nr_vcpu_pin >= XENITH_MAX_VCPUS)
 		return errbuf_set(eb, EINVAL, "vcpu_pin = %s: at most %u entries (one per vCPU)", v,
 				  XENITH_MAX_VCPUS);
-	if (cpu_list_parse(v, &cfg->vcpu_pin[cfg->nr_vcpu_pin]) < 0)
+	if (cpu_list_parse(v, &m) < 0)
 		return errbuf_set(eb, EINVAL, "vcpu_pin = %s: must be a CPU list as xl's cpus: items "
 				  "N, N-M or all, separated by commas, ^ in front of an item takes those "
 				  "CPUs away (e.g. \"2\", \"0-3,^1\"), CPUs below %u, not empty", v,
 				  CONFIG_CPUS_MAX);
+	cpu_mask_format(&m, canon, sizeof(canon));
+	len = strlen(canon);
+	if (used + (used ? 1 : 0) + len >= sizeof(cfg->vcpu_pin))
+		return errbuf_set(eb, EINVAL, "vcpu_pin = %s: the entries' CPU lists together (as ranges) "
+				  "take more than %u characters", v, CONFIG_VCPU_PIN_MAX - 1);
+	if (used)
+		cfg->vcpu_pin[used++] = ' ';
+	memcpy(cfg->vcpu_pin + used, canon, len + 1); /* fits: checked above */
 	cfg->nr_vcpu_pin++;
 	return 0;
+}
+
+int config_vcpu_pin(const struct domain_config *cfg, unsigned i, struct cpu_mask *m)
+{
+	const char *p = cfg->vcpu_pin;
+	char entry[CONFIG_VCPU_PIN_MAX];
+	size_t len;
+
+	if (i >= cfg->nr_vcpu_pin)
+		return -EINVAL;
+	for (; i > 0; i--) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	len = strcspn(p, " ");
+	memcpy(entry, p, len);
+	entry[len] = 0;
+	return cpu_list_parse(entry, m);
 }
 
 int config_set(struct domain_config *cfg, const char *key, const char *v, struct errbuf *eb)

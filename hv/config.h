@@ -64,6 +64,9 @@ void cpu_mask_format(const struct cpu_mask *m, char *buf, size_t len);
 /* Parses a CPU list ("0", "1-3", "0-7,^4-5", "all": every CPU this process may use). 0 or -EINVAL. */
 int cpu_list_parse(const char *s, struct cpu_mask *m);
 
+/* vcpu_pin's entries, as canonical lists, take at most this many bytes together (with a NUL). */
+#define CONFIG_VCPU_PIN_MAX 512u
+
 #define CONFIG_MEMORY_MIN_MIB 2u
 #define CONFIG_MEMORY_MAX_MIB 65536u
 /* console_log_max, in MiB: the console log (and its one rotated copy) is capped there. */
@@ -95,8 +98,12 @@ struct domain_config {
 	/* Placement (hv/membacking.h) */
 	enum mem_backing memory_backing;      /* default memfd */
 	int numa_node;                        /* -1 (the default): none */
-	/* vcpu_pin: one entry pins every vCPU to its CPUs; several, vCPU i to entry i */
-	struct cpu_mask vcpu_pin[XENITH_MAX_VCPUS];
+	/*
+	 * vcpu_pin: one entry pins every vCPU to its CPUs; several, vCPU i to
+	 * entry i.  Kept as text, each entry's canonical CPU list ("0-3,5")
+	 * after a space: 64 masks of 1024 CPUs would add 8 KiB to every domain.
+	 */
+	char vcpu_pin[CONFIG_VCPU_PIN_MAX];
 	unsigned nr_vcpu_pin;
 };
 
@@ -121,5 +128,7 @@ int config_parse_file(struct domain_config *cfg, const char *path, struct errbuf
 
 const char *config_action_name(enum domain_action a);
 const char *config_backing_name(enum mem_backing b);
+/* vcpu_pin's entry i (< nr_vcpu_pin) as a mask: 0 or -EINVAL. */
+int config_vcpu_pin(const struct domain_config *cfg, unsigned i, struct cpu_mask *m);
 
 #endif

@@ -276,7 +276,8 @@ int mem_vcpu_cpus(const struct domain_config *cfg, unsigned id, struct cpu_mask 
 	if (r < 0)
 		return r;
 	if (cfg->nr_vcpu_pin == 1 || id < cfg->nr_vcpu_pin) {
-		*cpus = cfg->vcpu_pin[cfg->nr_vcpu_pin == 1 ? 0 : id];
+		if (config_vcpu_pin(cfg, cfg->nr_vcpu_pin == 1 ? 0 : id, cpus) < 0)
+			return errbuf_set(eb, EINVAL, "vcpu_pin: entry %u is not a CPU list", id);
 		*restricted = true;
 		for (unsigned c = 0; c < CONFIG_CPUS_MAX; c++) {
 			if (!cpu_mask_test(cpus, c) || cpu_mask_test(&allowed, c))

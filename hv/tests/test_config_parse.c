@@ -302,6 +302,7 @@ static unsigned mask_count(const struct cpu_mask *m)
 static void test_placement_keys_and_their_defaults(void **state)
 {
 	struct domain_config c;
+	struct cpu_mask m;
 	struct errbuf eb;
 	const char *text = "memory_backing = hugetlb\n"
 			   "numa_node = 3\n"
@@ -317,13 +318,18 @@ static void test_placement_keys_and_their_defaults(void **state)
 	assert_int_equal(c.numa_node, 3);
 	assert_int_equal(c.nr_vcpu_pin, 3);
 	/* xl.cfg's own example: vCPU 0 on CPU 2, vCPU 1 on 3,4,6,7,8 */
-	assert_true(cpu_mask_test(&c.vcpu_pin[0], 2));
-	assert_int_equal(mask_count(&c.vcpu_pin[0]), 1);
-	assert_int_equal(mask_count(&c.vcpu_pin[1]), 5);
-	assert_false(cpu_mask_test(&c.vcpu_pin[1], 5));
-	assert_true(cpu_mask_test(&c.vcpu_pin[1], 3) && cpu_mask_test(&c.vcpu_pin[1], 8));
-	assert_true(cpu_mask_test(&c.vcpu_pin[2], 0) && cpu_mask_test(&c.vcpu_pin[2], 7));
-	assert_int_equal(mask_count(&c.vcpu_pin[2]), 2);
+	assert_int_equal(config_vcpu_pin(&c, 0, &m), 0);
+	assert_true(cpu_mask_test(&m, 2));
+	assert_int_equal(mask_count(&m), 1);
+	assert_int_equal(config_vcpu_pin(&c, 1, &m), 0);
+	assert_int_equal(mask_count(&m), 5);
+	assert_false(cpu_mask_test(&m, 5));
+	assert_true(cpu_mask_test(&m, 3) && cpu_mask_test(&m, 8));
+	assert_int_equal(config_vcpu_pin(&c, 2, &m), 0);
+	assert_true(cpu_mask_test(&m, 0) && cpu_mask_test(&m, 7));
+	assert_int_equal(mask_count(&m), 2);
+	assert_int_equal(config_vcpu_pin(&c, 3, &m), -EINVAL);
+	assert_string_equal(c.vcpu_pin, "2 3-4,6-8 0,7"); /* canonical, in order */
 	assert_int_equal(config_set(&c, "memory_backing", "thp", &eb), 0);
 	assert_int_equal(c.memory_backing, MEM_BACKING_THP);
 	assert_int_equal(config_set(&c, "memory_backing", "memfd", &eb), 0);
@@ -338,6 +344,27 @@ static void test_placement_keys_and_their_defaults(void **state)
 	EXPECT_SET_FAILS(&c, "vcpu_pin", "1-", "vcpu_pin = 1-", "N-M");
 	EXPECT_SET_FAILS(&c, "vcpu_pin", "x", "vcpu_pin = x");
 	assert_int_equal(c.nr_vcpu_pin, 3); /* refused entries are not added */
+
+	/* 64 entries of every even CPU below 200 do not fit in the text: refused, the rest kept */
+	config_init(&c);
+	char evens[1024] = "";
+
+	for (unsigned cpu = 0; cpu < 200; cpu += 2)
+		snprintf(evens + strlen(evens), sizeof(evens) - strlen(evens), "%s%u", cpu ? "," : "", cpu);
+	unsigned added = 0;
+	struct errbuf e2 = { "" };
+
+	while (added < XENITH_MAX_VCPUS && config_set(&c, "vcpu_pin", evens, &e2) == 0)
+		added++;
+	assert_true(added >= 1 && added < XENITH_MAX_VCPUS);
+	assert_non_null(strstr(e2.msg, "take more than 511 characters"));
+	assert_int_equal(c.nr_vcpu_pin, added);
+	assert_int_equal(config_vcpu_pin(&c, added - 1, &m), 0);
+	assert_int_equal(mask_count(&m), 100);
+	config_init(&c);
+	for (unsigned i = 0; i < XENITH_MAX_VCPUS; i++)
+		assert_int_equal(config_set(&c, "vcpu_pin", "1", &eb), 0);
+	EXPECT_SET_FAILS(&c, "vcpu_pin", "1", "vcpu_pin = 1", "at most 64 entries");
 }
 
 static void test_cpu_lists_at_their_edges(void **state)
