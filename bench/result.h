@@ -35,7 +35,7 @@ struct bench_trend {
 struct bench_series {
 	char suite[16];
 	char name[48];
-	char mode[8];        /* "native" or "guest" */
+	char mode[24];       /* "native", "guest", "guest-BACKING" (memory suite), ... */
 	char unit[16];
 	bool higher_is_better;
 	char analogue[32];   /* exit costs: the native case it is compared with, else "" */

@@ -56,6 +56,22 @@ static void check_config(const struct domain_config *c)
 		FUZZ_CHECK(d->mode <= DISK_MODE_POLL, "disk %u: mode %d", i, (int)d->mode);
 		FUZZ_CHECK(d->queues <= XENITH_DISK_MAX_QUEUES, "disk %u: %u queues", i, d->queues);
 	}
+	FUZZ_CHECK(c->memory_backing <= MEM_BACKING_THP, "memory_backing %d", (int)c->memory_backing);
+	FUZZ_CHECK(c->numa_node >= -1 && c->numa_node <= 1023, "numa_node %d", c->numa_node);
+	FUZZ_CHECK(c->nr_vcpu_pin <= XENITH_MAX_VCPUS, "%u vcpu_pin entries", c->nr_vcpu_pin);
+	FUZZ_CHECK(terminated(c->vcpu_pin, sizeof(c->vcpu_pin)), "vcpu_pin not terminated");
+	for (unsigned i = 0; i < c->nr_vcpu_pin; i++) {
+		struct cpu_mask m;
+		bool any = false;
+
+		FUZZ_CHECK(config_vcpu_pin(c, i, &m) == 0, "vcpu_pin entry %u of '%s' does not parse", i,
+			   c->vcpu_pin);
+		for (unsigned k = 0; k < CONFIG_CPUS_MAX / 64; k++)
+			any |= m.bits[k] != 0;
+		FUZZ_CHECK(any, "vcpu_pin entry %u has no CPU", i); /* an empty list is refused */
+	}
+	FUZZ_CHECK(config_vcpu_pin(c, c->nr_vcpu_pin, &(struct cpu_mask){ { 0 } }) < 0,
+		   "vcpu_pin has an entry past its count");
 	if (c->name[0]) {
 		FUZZ_CHECK(c->name[0] != '-' && c->name[0] != '.', "name '%s'", c->name);
 		for (const char *p = c->name; *p; p++)

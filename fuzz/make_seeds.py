@@ -217,6 +217,17 @@ timeout = 0.5
 """,
     "errors": b"""vcpu = 2
 """,
+    "placement": b"""memory_backing = hugetlb
+numa_node = 0
+vcpus = 3
+vcpu_pin = [ "2", "3-8,^5", "all,^0" ]
+memory_backing = 'thp'
+vcpu_pin = "0-1023"
+""",
+    "placement-errors": b"""vcpu_pin = [ "1-", "0,3-1", "^0" ]
+numa_node = 1024
+memory_backing = huge
+""",
     "bad-list": b"""disk = [ "a.img", 'b.img' , ]
 """,
 }

@@ -13,6 +13,7 @@
 
 #include "fsutil.h"
 #include "kind.h"
+#include "membacking.h"
 #include "pagetable.h"
 #include "trap.h"
 
@@ -220,36 +221,9 @@ static int mark_read_only(struct domain *d, const struct pt_map *maps, unsigned 
  */
 #define UNBACKED_GUARD (1ull << 20)
 
-static void *map_memory(struct domain *d)
-{
-	uint8_t *reserve, *mem;
-
-	if (!d->unbacked)
-		return mmap(NULL, d->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-			    d->mem_fd, 0);
-	reserve = mmap(NULL, d->mem_size + 2 * UNBACKED_GUARD, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (reserve == MAP_FAILED)
-		return MAP_FAILED;
-	mem = mmap(reserve + UNBACKED_GUARD, d->mem_size, PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_NORESERVE | MAP_FIXED, d->mem_fd, 0);
-	if (mem == MAP_FAILED) {
-		int e = errno;
-
-		munmap(reserve, d->mem_size + 2 * UNBACKED_GUARD);
-		errno = e;
-	}
-	return mem;
-}
-
 void builder_unmap_memory(struct domain *d)
 {
-	if (!d->mem)
-		return;
-	if (d->unbacked)
-		munmap(d->mem - UNBACKED_GUARD, d->mem_size + 2 * UNBACKED_GUARD);
-	else
-		munmap(d->mem, d->mem_size);
+	mem_backing_unmap(d->mem, d->mem_size, d->unbacked ? UNBACKED_GUARD : 0);
 	d->mem = NULL;
 }
 
@@ -282,21 +256,10 @@ static int add_regions(struct domain *d, struct errbuf *eb)
 
 int builder_populate(struct domain *d, struct errbuf *eb)
 {
-	char memname[96];
+	int r = mem_backing_alloc(&d->cfg, d->mem_size, d->unbacked ? UNBACKED_GUARD : 0, &d->mem_fd, &d->mem, eb);
 
-	snprintf(memname, sizeof(memname), "xenith:%s", d->cfg.name);
-	d->mem_fd = memfd_create(memname, MFD_CLOEXEC);
-	if (d->mem_fd < 0)
-		return errbuf_set(eb, errno, "memfd_create for guest memory: %s", strerror(errno));
-	if (ftruncate(d->mem_fd, (off_t)d->mem_size) < 0)
-		return errbuf_set(eb, errno, "sizing guest memory to %llu MiB: %s",
-				  (unsigned long long)(d->mem_size >> 20), strerror(errno));
-	d->mem = map_memory(d);
-	if (d->mem == MAP_FAILED) {
-		d->mem = NULL;
-		return errbuf_set(eb, errno, "mapping %llu MiB of guest memory: %s",
-				  (unsigned long long)(d->mem_size >> 20), strerror(errno));
-	}
+	if (r < 0)
+		return r;
 	return d->guest_kind->populate(d, eb);
 }
 

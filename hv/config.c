@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@
 
 const char *const config_keys[] = {
 	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "disk", "on_poweroff", "on_reboot", "on_crash",
-	"console_log", "console_log_max", "timeout", "seccomp", "user", "jail", NULL,
+	"console_log", "console_log_max", "timeout", "seccomp", "user", "jail", "memory_backing", "numa_node",
+	"vcpu_pin", NULL,
 };
 
 void config_init(struct domain_config *cfg)
@@ -33,6 +35,18 @@ void config_init(struct domain_config *cfg)
 	cfg->on_crash = ACTION_DESTROY;
 	cfg->console_log_max = (uint64_t)CONFIG_CONSOLE_LOG_MAX_DEFAULT_MIB << 20;
 	cfg->seccomp = true;
+	cfg->memory_backing = MEM_BACKING_MEMFD;
+	cfg->numa_node = -1;
+}
+
+const char *config_backing_name(enum mem_backing b)
+{
+	switch (b) {
+	case MEM_BACKING_MEMFD: return "memfd";
+	case MEM_BACKING_HUGETLB: return "hugetlb";
+	case MEM_BACKING_THP: return "thp";
+	}
+	return "?";
 }
 
 const char *config_action_name(enum domain_action a)
@@ -297,6 +311,172 @@ static int set_action(const char *key, enum domain_action *dst, const char *v, s
 	return errbuf_set(eb, EINVAL, "%s = %s: must be destroy, restart or preserve", key, v);
 }
 
+static void mask_range(struct cpu_mask *m, unsigned lo, unsigned hi, bool set)
+{
+	for (unsigned c = lo; c <= hi; c++) {
+		if (set)
+			m->bits[c / 64] |= 1ull << (c % 64);
+		else
+			m->bits[c / 64] &= ~(1ull << (c % 64));
+	}
+}
+
+/* A CPU number below CONFIG_CPUS_MAX at *pp (decimal digits only); *pp moves past it. */
+static int parse_cpu(const char **pp, unsigned *cpu)
+{
+	const char *p = *pp;
+	unsigned long n = 0;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		n = n * 10 + (unsigned long)(*p - '0');
+		if (n >= CONFIG_CPUS_MAX)
+			return -EINVAL;
+	}
+	*pp = p;
+	*cpu = (unsigned)n;
+	return 0;
+}
+
+/*
+ * xl.cfg's CPU-LIST, without its node: forms: items separated by commas,
+ * each "N", "N-M" (N <= M) or "all", or one of these after '^' to take
+ * CPUs away again (items apply left to right).  The result must not be empty.
+ */
+int cpu_list_parse(const char *s, struct cpu_mask *m)
+{
+	const char *p = s;
+
+	memset(m, 0, sizeof(*m));
+	if (!*p)
+		return -EINVAL;
+	for (;;) {
+		bool take = *p == '^';
+		unsigned lo, hi;
+
+		if (take)
+			p++;
+		if (!strncmp(p, "all", 3)) {
+			cpu_set_t allowed;
+
+			p += 3;
+			if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+				return -EINVAL;
+			for (unsigned c = 0; c < CONFIG_CPUS_MAX && c < CPU_SETSIZE; c++)
+				if (CPU_ISSET(c, &allowed))
+					mask_range(m, c, c, !take);
+		} else {
+			if (parse_cpu(&p, &lo) < 0)
+				return -EINVAL;
+			hi = lo;
+			if (*p == '-') {
+				p++;
+				if (parse_cpu(&p, &hi) < 0 || hi < lo)
+					return -EINVAL;
+			}
+			mask_range(m, lo, hi, !take);
+		}
+		if (!*p)
+			break;
+		if (*p++ != ',')
+			return -EINVAL;
+	}
+	for (unsigned i = 0; i < CONFIG_CPUS_MAX / 64; i++)
+		if (m->bits[i])
+			return 0;
+	return -EINVAL;
+}
+
+void cpu_mask_format(const struct cpu_mask *m, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (!len)
+		return;
+	buf[0] = 0;
+	for (unsigned c = 0; c < CONFIG_CPUS_MAX; c++) {
+		unsigned hi = c;
+		int n;
+
+		if (!cpu_mask_test(m, c))
+			continue;
+		while (hi + 1 < CONFIG_CPUS_MAX && cpu_mask_test(m, hi + 1))
+			hi++;
+		if (hi == c)
+			n = snprintf(buf + used, len - used, "%s%u", used ? "," : "", c);
+		else
+			n = snprintf(buf + used, len - used, "%s%u-%u", used ? "," : "", c, hi);
+		if (n < 0 || (size_t)n >= len - used) {
+			buf[len - 1] = 0;
+			return;
+		}
+		used += (size_t)n;
+		c = hi;
+	}
+	if (!used)
+		snprintf(buf, len, "none");
+}
+
+static int set_backing(struct domain_config *cfg, const char *v, struct errbuf *eb)
+{
+	for (int b = MEM_BACKING_MEMFD; b <= MEM_BACKING_THP; b++) {
+		if (!strcmp(v, config_backing_name((enum mem_backing)b))) {
+			cfg->memory_backing = (enum mem_backing)b;
+			return 0;
+		}
+	}
+	return errbuf_set(eb, EINVAL, "memory_backing = %s: must be memfd (4 KiB pages, the default), "
+			  "hugetlb (2 MiB pages reserved in /proc/sys/vm/nr_hugepages) or thp (transparent "
+			  "huge pages)", v);
+}
+
+static int add_vcpu_pin(struct domain_config *cfg, const char *v, struct errbuf *eb)
+{
+	struct cpu_mask m;
+	char canon[4096];
+	size_t used = strlen(cfg->vcpu_pin), len;
+
+	if (cfg->nr_vcpu_pin >= XENITH_MAX_VCPUS)
+		return errbuf_set(eb, EINVAL, "vcpu_pin = %s: at most %u entries (one per vCPU)", v,
+				  XENITH_MAX_VCPUS);
+	if (cpu_list_parse(v, &m) < 0)
+		return errbuf_set(eb, EINVAL, "vcpu_pin = %s: must be a CPU list as xl's cpus: items "
+				  "N, N-M or all, separated by commas, ^ in front of an item takes those "
+				  "CPUs away (e.g. \"2\", \"0-3,^1\"), CPUs below %u, not empty", v,
+				  CONFIG_CPUS_MAX);
+	cpu_mask_format(&m, canon, sizeof(canon));
+	len = strlen(canon);
+	if (used + (used ? 1 : 0) + len >= sizeof(cfg->vcpu_pin))
+		return errbuf_set(eb, EINVAL, "vcpu_pin = %s: the entries' CPU lists together (as ranges) "
+				  "take more than %u characters", v, CONFIG_VCPU_PIN_MAX - 1);
+	if (used)
+		cfg->vcpu_pin[used++] = ' ';
+	memcpy(cfg->vcpu_pin + used, canon, len + 1); /* fits: checked above */
+	cfg->nr_vcpu_pin++;
+	return 0;
+}
+
+int config_vcpu_pin(const struct domain_config *cfg, unsigned i, struct cpu_mask *m)
+{
+	const char *p = cfg->vcpu_pin;
+	char entry[CONFIG_VCPU_PIN_MAX];
+	size_t len;
+
+	if (i >= cfg->nr_vcpu_pin)
+		return -EINVAL;
+	for (; i > 0; i--) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	len = strcspn(p, " ");
+	memcpy(entry, p, len);
+	entry[len] = 0;
+	return cpu_list_parse(entry, m);
+}
+
 int config_set(struct domain_config *cfg, const char *key, const char *v, struct errbuf *eb)
 {
 	unsigned long long n;
@@ -361,6 +541,17 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 		*(key[0] == 's' ? &cfg->seccomp : &cfg->jail) = v[0] == '1';
 		return 0;
 	}
+	if (!strcmp(key, "memory_backing"))
+		return set_backing(cfg, v, eb);
+	if (!strcmp(key, "numa_node")) {
+		if (parse_uint(v, &n) < 0 || n > 1023)
+			return errbuf_set(eb, EINVAL, "numa_node = %s: must be a node number from 0 to 1023 "
+					  "(the host's nodes are in /sys/devices/system/node)", v);
+		cfg->numa_node = (int)n;
+		return 0;
+	}
+	if (!strcmp(key, "vcpu_pin"))
+		return add_vcpu_pin(cfg, v, eb);
 	if (!strcmp(key, "user")) {
 		if (!*v || strlen(v) >= sizeof(cfg->user) || strchr(v, '/'))
 			return errbuf_set(eb, EINVAL, "user = %s: must be a user name or UID:GID, at most "

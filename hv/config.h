@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -40,6 +41,32 @@ struct disk_config {
 
 const char *disk_mode_name(enum disk_mode m);
 
+/* Guest memory's backing (hv/membacking.h). */
+enum mem_backing {
+	MEM_BACKING_MEMFD,   /* memfd of 4 KiB pages (the default) */
+	MEM_BACKING_HUGETLB, /* memfd of 2 MiB pages reserved in /proc/sys/vm/nr_hugepages */
+	MEM_BACKING_THP,     /* memfd asking for transparent huge pages (MADV_HUGEPAGE) */
+};
+
+/* A set of host CPUs, as vcpu_pin lists them (xl.cfg's CPU-LIST: "0", "1-3,^2", "all"). */
+#define CONFIG_CPUS_MAX 1024u
+struct cpu_mask {
+	uint64_t bits[CONFIG_CPUS_MAX / 64];
+};
+
+static inline bool cpu_mask_test(const struct cpu_mask *m, unsigned cpu)
+{
+	return cpu < CONFIG_CPUS_MAX && (m->bits[cpu / 64] >> (cpu % 64)) & 1;
+}
+
+/* "0-3,8" (ascending ranges) for a mask, into buf; "none" when empty; cut at len. */
+void cpu_mask_format(const struct cpu_mask *m, char *buf, size_t len);
+/* Parses a CPU list ("0", "1-3", "0-7,^4-5", "all": every CPU this process may use). 0 or -EINVAL. */
+int cpu_list_parse(const char *s, struct cpu_mask *m);
+
+/* vcpu_pin's entries, as canonical lists, take at most this many bytes together (with a NUL). */
+#define CONFIG_VCPU_PIN_MAX 512u
+
 #define CONFIG_MEMORY_MIN_MIB 2u
 #define CONFIG_MEMORY_MAX_MIB 65536u
 /* console_log_max, in MiB: the console log (and its one rotated copy) is capped there. */
@@ -68,6 +95,16 @@ struct domain_config {
 	char user[64];                        /* "" keeps the uid; NAME or UID:GID */
 	bool jail;                            /* private mount namespace; default 0 */
 	char base_dir[PATH_MAX];              /* relative paths in a file are relative to it */
+	/* Placement (hv/membacking.h) */
+	enum mem_backing memory_backing;      /* default memfd */
+	int numa_node;                        /* -1 (the default): none */
+	/*
+	 * vcpu_pin: one entry pins every vCPU to its CPUs; several, vCPU i to
+	 * entry i.  Kept as text, each entry's canonical CPU list ("0-3,5")
+	 * after a space: 64 masks of 1024 CPUs would add 8 KiB to every domain.
+	 */
+	char vcpu_pin[CONFIG_VCPU_PIN_MAX];
+	unsigned nr_vcpu_pin;
 };
 
 void config_init(struct domain_config *cfg);
@@ -90,5 +127,8 @@ int config_parse_text(struct domain_config *cfg, const char *text, const char *o
 int config_parse_file(struct domain_config *cfg, const char *path, struct errbuf *eb);
 
 const char *config_action_name(enum domain_action a);
+const char *config_backing_name(enum mem_backing b);
+/* vcpu_pin's entry i (< nr_vcpu_pin) as a mask: 0 or -EINVAL. */
+int config_vcpu_pin(const struct domain_config *cfg, unsigned i, struct cpu_mask *m);
 
 #endif

@@ -63,6 +63,8 @@ enum args {
 	ARGS_FALLOCATE, /* punch a hole, keep the size: discarding guest memory */
 	ARGS_FCNTL,     /* descriptor flags and OFD locks */
 	ARGS_SECCOMP,   /* narrowing one's own filter: SECCOMP_SET_MODE_FILTER, no flags */
+	ARGS_PRCTL,     /* PR_SET_NAME only: a vCPU thread names itself */
+	ARGS_MBIND,     /* MPOL_BIND: guest memory bound to its NUMA node */
 };
 
 struct syscall_rule {
@@ -111,7 +113,11 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_io_uring_enter, K(MAIN) | K(VCPU) | K(BACKEND), 0, ARGS_ANY, "disk I/O: submit, wait for completions" },
 	{ __NR_read, MAIN_AND | K(CONTROL), 0, ARGS_ANY, "eventfd kicks (loopback, bench echo); CPU count; the bench doorbell's count (`xenith devices`)" },
 	{ __NR_sched_getaffinity, K(MAIN) | K(VCPU), K(BENCH), ARGS_ANY, "CPU count (sysconf), bench pinning" },
-	{ __NR_sched_setaffinity, 0, K(MAIN) | K(VCPU), ARGS_ANY, "bench: pinning vCPUs and responders" },
+	{ __NR_sched_setaffinity, K(MAIN) | K(VCPU), 0, ARGS_ANY,
+	  "vcpu_pin, numa_node: a vCPU thread (started by main or by a vCPU) pins itself, a thread a vCPU "
+	  "starts goes to the domain's CPUs; bench pinning" },
+	{ __NR_prctl, K(MAIN) | K(VCPU) | K(CONTROL), 0, ARGS_PRCTL,
+	  "a new thread names itself (xenith-vcpuN, xenith-backend, ...) under its creator's filter" },
 
 	/* The control socket server and its client threads. */
 	{ __NR_poll, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "waiting for clients and requests" },
@@ -134,6 +140,7 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_newfstatat, K(MAIN), 0, ARGS_ANY, "the size of a reopened disk" },
 	{ __NR_fstat, K(MAIN), 0, ARGS_ANY, "the size of a reopened disk" },
 	{ __NR_memfd_create, K(MAIN), 0, ARGS_ANY, "guest memory" },
+	{ __NR_mbind, K(MAIN), 0, ARGS_MBIND, "numa_node: rebuilt guest memory bound to the node" },
 	{ __NR_ftruncate, K(MAIN) | K(VCPU), 0, ARGS_ANY, "sizing guest memory; rotating the console log" },
 	{ __NR_copy_file_range, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log (LOG into LOG.1)" },
 	{ __NR_pread64, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log: where its tail starts; "
@@ -358,6 +365,12 @@ static int add_rule(scmp_filter_ctx ctx, const struct syscall_rule *r, enum conf
 			rc = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 		}
 		return rc;
+	case ARGS_PRCTL:
+		a[0] = eq(0, PR_SET_NAME);
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
+	case ARGS_MBIND:
+		a[0] = eq(2, 2 /* MPOL_BIND */);
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, a);
 	case ARGS_SECCOMP:
 		a[0] = eq(0, SECCOMP_SET_MODE_FILTER);
 		a[1] = eq(1, 0);
@@ -586,10 +599,38 @@ void confine_domain_thread(void)
 		fatal("installing the main filter", -r);
 }
 
+static cpu_set_t helper_cpus;
+static atomic_bool helper_cpus_set;
+
+void confine_set_helper_cpus(const cpu_set_t *cpus)
+{
+	if (cpus)
+		helper_cpus = *cpus;
+	atomic_store(&helper_cpus_set, cpus != NULL);
+}
+
+/* A thread's name and CPUs by its kind (see confine_thread). */
+static void thread_identity(enum confine_kind kind)
+{
+	static const char *const names[] = {
+		[CONFINE_BACKEND] = "xenith-backend", [CONFINE_CONTROL] = "xenith-control",
+		[CONFINE_TIMER] = "xenith-timer", [CONFINE_LOOPBACK] = "xenith-loopback",
+		[CONFINE_BENCH] = "xenith-bench", [CONFINE_SIGNAL] = "xenith-signal",
+		[CONFINE_WATCHDOG] = "xenith-watchdog",
+	};
+
+	if (kind < sizeof(names) / sizeof(names[0]) && names[kind])
+		prctl(PR_SET_NAME, names[kind], 0, 0, 0); /* main keeps its name; a vCPU names itself */
+	if ((kind == CONFINE_BACKEND || kind == CONFINE_TIMER || kind == CONFINE_LOOPBACK ||
+	     kind == CONFINE_BENCH) && atomic_load(&helper_cpus_set))
+		sched_setaffinity(0, sizeof(helper_cpus), &helper_cpus); /* best effort */
+}
+
 void confine_thread(enum confine_kind kind)
 {
 	int r;
 
+	thread_identity(kind);
 	if (confine.mode == CONFINE_OFF || !confine.seccomp || kind >= CONFINE_NR_KINDS)
 		return;
 	thread_kind = (int)kind;

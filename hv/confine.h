@@ -40,6 +40,7 @@
 #ifndef XENITH_HV_CONFINE_H
 #define XENITH_HV_CONFINE_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -124,11 +125,22 @@ void confine_abandon(void);
 void confine_domain_thread(void);
 
 /*
- * First thing in every thread function.  Installs the kind's filter (or
- * nothing when confinement is off).  A thread that cannot be confined as
- * promised ends the process (EXIT_SECCOMP) rather than run unconfined.
+ * First thing in every thread function.  Names the thread after its kind
+ * ("xenith-backend", ...; a vCPU thread names itself "xenith-vcpuN"), puts
+ * a thread a vCPU may have started (backend, timer, loopback, bench
+ * helper) on the domain's CPUs (confine_set_helper_cpus), and installs the
+ * kind's filter (or nothing when confinement is off).  A thread that cannot
+ * be confined as promised ends the process (EXIT_SECCOMP) rather than run
+ * unconfined.
  */
 void confine_thread(enum confine_kind kind);
+
+/*
+ * Where threads started by vCPU threads run: the union of the domain's
+ * vCPUs' CPUs (vcpu_pin, numa_node), instead of the one vCPU's CPUs they
+ * would inherit.  NULL (the default): they keep what they inherit.
+ */
+void confine_set_helper_cpus(const cpu_set_t *cpus);
 
 static inline void confine_backend_thread(void)
 {

@@ -159,7 +159,7 @@ size_t control_format_error(char *out, size_t size, const char *msg)
 size_t control_format_info(char *out, size_t size, const struct domain_info *info,
 			   const char *state, int pid)
 {
-	char name[6 * XENITH_NAME_MAX + 8], st[64];
+	char name[6 * XENITH_NAME_MAX + 8], st[64], cpus[6 * sizeof(info->vcpu_cpus)];
 	double up = info->uptime_s;
 
 	/* JSON has no inf or nan, and a number of 300 digits would not fit. */
@@ -167,13 +167,15 @@ size_t control_format_info(char *out, size_t size, const struct domain_info *inf
 		up = 0;
 	json_escape(name, sizeof(name), info->name);
 	json_escape(st, sizeof(st), state);
+	json_escape(cpus, sizeof(cpus), info->vcpu_cpus);
 	return finish(out, size,
 		      snprintf(out, size, "{\"ok\":true,\"name\":\"%s\",\"id\":%u,\"state\":\"%s\","
 			       "\"vcpus\":%u,\"vcpus_up\":%u,\"memory_mib\":%llu,\"uptime_s\":%.3f,"
-			       "\"restarts\":%u,\"pid\":%d}",
+			       "\"restarts\":%u,\"pid\":%d,\"memory_backing\":\"%s\",\"numa_node\":%d,"
+			       "\"vcpu_cpus\":\"%s\"}",
 			       name, info->domid, st, info->vcpus, info->vcpus_up,
 			       (unsigned long long)info->memory_mib, up, info->restarts,
-			       pid));
+			       pid, config_backing_name(info->memory_backing), info->numa_node, cpus));
 }
 
 bool control_name_ok(const char *name)

@@ -16,6 +16,7 @@
 #include "device.h"
 #include "hypercall.h"
 #include "kind.h"
+#include "membacking.h"
 #include "portalloc.h"
 #include "textfilter.h"
 #include "vcpu.h"
@@ -385,6 +386,41 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 	return devices_connect(d, eb);
 }
 
+/* d->vcpu_cpus from vcpu_pin and numa_node: each CPU checked against ours. */
+static int place_vcpus(struct domain *d, struct errbuf *eb)
+{
+	for (unsigned i = 0; i < d->nr_vcpus; i++) {
+		struct cpu_mask m;
+		bool restricted;
+		int r = mem_vcpu_cpus(&d->cfg, i, &m, &restricted, eb);
+
+		if (r < 0)
+			return r;
+		if (!restricted)
+			continue;
+		if (!d->vcpu_cpus) {
+			d->vcpu_cpus = calloc(d->nr_vcpus, sizeof(*d->vcpu_cpus));
+			if (!d->vcpu_cpus)
+				return errbuf_set(eb, ENOMEM, "out of memory for vCPU placement");
+			for (unsigned k = 0; k < d->nr_vcpus; k++)
+				sched_getaffinity(0, sizeof(d->vcpu_cpus[k]), &d->vcpu_cpus[k]);
+		}
+		CPU_ZERO(&d->vcpu_cpus[i]);
+		for (unsigned c = 0; c < CONFIG_CPUS_MAX && c < CPU_SETSIZE; c++)
+			if (cpu_mask_test(&m, c))
+				CPU_SET(c, &d->vcpu_cpus[i]);
+	}
+	if (d->vcpu_cpus && !d->unbacked) {
+		cpu_set_t all;
+
+		CPU_ZERO(&all);
+		for (unsigned i = 0; i < d->nr_vcpus; i++)
+			CPU_OR(&all, &all, &d->vcpu_cpus[i]);
+		confine_set_helper_cpus(&all); /* one placed domain per process (xenith run) */
+	}
+	return 0;
+}
+
 /* domain_create() and domain_create_unbacked() (kvm NULL). */
 static int create(const struct domain_config *cfg, const struct domain_opts *opts,
 		  struct kvm_sys *kvm, uint32_t domid, struct domain **out, struct errbuf *eb)
@@ -435,6 +471,9 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 	if (r < 0)
 		goto fail;
 	d->console_ready = true;
+	r = place_vcpus(d, eb);
+	if (r < 0)
+		goto fail;
 	r = builder_open_image(d, cfg->kernel, eb);
 	if (r < 0)
 		goto fail;
@@ -559,6 +598,7 @@ void domain_destroy(struct domain *d)
 	pthread_cond_destroy(&d->timer_cond);
 	pthread_mutex_destroy(&d->ctl_lock);
 	pthread_mutex_destroy(&d->lock);
+	free(d->vcpu_cpus);
 	free(d);
 }
 
@@ -851,6 +891,32 @@ bool domain_wait(struct domain *d, uint64_t deadline_ns)
 	}
 }
 
+/* "0/1-3": each vCPU's CPUs; set once at creation, so no lock.  Cut with "..." if long. */
+static void format_vcpu_cpus(const struct domain *d, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	if (!d->vcpu_cpus)
+		return;
+	for (unsigned i = 0; i < d->nr_vcpus; i++) {
+		struct cpu_mask m = { { 0 } };
+		char one[128];
+		int n;
+
+		for (unsigned c = 0; c < CONFIG_CPUS_MAX && c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &d->vcpu_cpus[i]))
+				m.bits[c / 64] |= 1ull << (c % 64);
+		cpu_mask_format(&m, one, sizeof(one));
+		n = snprintf(buf + used, len - used, "%s%s", i ? "/" : "", one);
+		if (n < 0 || (size_t)n >= len - used) {
+			snprintf(buf + (len > 4 ? len - 4 : 0), len > 4 ? 4 : len, "...");
+			return;
+		}
+		used += (size_t)n;
+	}
+}
+
 void domain_get_info(struct domain *d, struct domain_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -864,5 +930,8 @@ void domain_get_info(struct domain *d, struct domain_info *info)
 	info->memory_mib = d->cfg.memory_mib;
 	info->uptime_s = d->started_ns ? (double)(now_ns() - d->started_ns) / 1e9 : 0;
 	info->restarts = d->restarts;
+	info->memory_backing = d->cfg.memory_backing;
+	info->numa_node = d->cfg.numa_node;
 	pthread_mutex_unlock(&d->lock);
+	format_vcpu_cpus(d, info->vcpu_cpus, sizeof(info->vcpu_cpus));
 }

@@ -11,6 +11,7 @@
 #define XENITH_HV_DOMAIN_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -122,6 +123,12 @@ struct domain {
 	struct kvm_sys *kvm;
 	int vm_fd;
 
+	/*
+	 * Where each vCPU thread runs (vcpu_pin, numa_node): nr_vcpus sets, or
+	 * NULL when no vCPU is restricted; set by domain_create, read by each
+	 * vCPU thread as it starts.
+	 */
+	cpu_set_t *vcpu_cpus;
 	int mem_fd;                   /* memfd: shareable with backends, savable */
 	uint8_t *mem;
 	uint64_t mem_size;
@@ -281,6 +288,10 @@ struct domain_info {
 	uint64_t memory_mib;
 	double uptime_s;
 	unsigned restarts;
+	enum mem_backing memory_backing;
+	int numa_node;                /* -1: none */
+	/* Where the vCPU threads run: each vCPU's CPU list, '/' between vCPUs; "" when not restricted */
+	char vcpu_cpus[200];
 };
 void domain_get_info(struct domain *d, struct domain_info *info);
 

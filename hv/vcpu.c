@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 
 #include "confine.h"
 #include "kind.h"
@@ -230,11 +231,35 @@ synced:
 	return 0;
 }
 
+/*
+ * Names the thread "xenith-vcpuN" (ps, top -H, tests) and runs it where the
+ * config put it (vcpu_pin, numa_node): false if it cannot.
+ */
+static bool vcpu_thread_place(struct vcpu *v)
+{
+	struct domain *d = v->d;
+	char name[16];
+	int r;
+
+	snprintf(name, sizeof(name), "xenith-vcpu%u", v->id);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	if (!d->vcpu_cpus)
+		return true;
+	r = pthread_setaffinity_np(pthread_self(), sizeof(d->vcpu_cpus[v->id]), &d->vcpu_cpus[v->id]);
+	if (r == 0)
+		return true;
+	domain_crash(d, v, "vCPU %u: cannot run on the CPUs vcpu_pin/numa_node ask for: %s", v->id,
+		     strerror(r));
+	return false;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct domain *d = v->d;
 
+	if (!vcpu_thread_place(v))
+		goto end; /* the domain crashed saying why */
 	confine_thread(CONFINE_VCPU);
 	for (;;) {
 		if (d->pause_requested || d->stop_requested || !atomic_load(&v->up) ||
@@ -273,6 +298,7 @@ static void *vcpu_thread(void *arg)
 		v->nr_exits++;
 		vcpu_handle_exit(v);
 	}
+end:
 	pthread_mutex_lock(&d->lock);
 	atomic_store(&v->up, false);
 	atomic_store_explicit(&v->where, VCPU_WHERE_ENDED, memory_order_relaxed);

@@ -24,6 +24,7 @@
 #include "bench_hooks.h"
 #include "confine.h"
 #include "domain.h"
+#include "membacking.h"
 #include "vcpu.h"
 #include "bench_cli.h"
 #include "blkbench.h"
@@ -61,6 +62,14 @@ static void bench_help(FILE *f)
 "  --out DIR        results archive (default: results/runs in the source tree,\n"
 "                   else ./xenith-results; $XENITH_RESULTS overrides)\n"
 "  --no-archive     print the table only\n"
+"  --backing LIST   memory backings the memory suite runs with in a guest,\n"
+"                   comma-separated (default memfd,hugetlb,thp): memfd is the\n"
+"                   guest column; each other one adds rows guest-BACKING; one the\n"
+"                   host cannot give (no huge pages reserved, shmem THP off) is\n"
+"                   reported as skipped with the reason.  The memory suite runs\n"
+"                   in rounds: each case once natively, then once in a fresh\n"
+"                   guest per backing, so native and guest figures of a\n"
+"                   repetition are seconds apart\n"
 "  --no-seccomp     run the domains without their seccomp filters (by default a\n"
 "                   domain's threads are filtered as in `xenith run`; this is how\n"
 "                   the filters' cost is measured: ci/seccomp_cost.sh)\n"
@@ -91,7 +100,14 @@ struct selection {
 	const char *out;
 	bool no_archive;
 	bool no_seccomp;
+	unsigned backings;    /* bit per enum mem_backing: the memory suite runs in a guest with each */
 };
+
+/* Guest memory for the workloads: a whole number of 2 MiB pages, so that every backing can give it. */
+static uint64_t bench_guest_mib(const struct selection *sel)
+{
+	return ((wl_memory_needed(sel->quick) >> 20) + 16 + 1) & ~1ull;
+}
 
 static bool suite_selected(const struct selection *sel, const char *suite)
 {
@@ -180,6 +196,36 @@ static int pin_self(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* One native repetition of every selected memory case (a round of run_memory_rounds). */
+static int run_native_memory_once(struct bench_run *run, const struct selection *sel, uint64_t tsc_khz,
+				  bool record, unsigned round, unsigned rounds)
+{
+	struct wl_env env;
+
+	native_env_init(&env, tsc_khz);
+	for (unsigned i = 0; i < wl_nr_cases; i++) {
+		const struct wl_case *c = &wl_cases[i];
+		struct bench_series *s;
+		double v;
+
+		if (strcmp(c->suite, "memory") || !case_selected(sel, c->suite, c->name, c->quick))
+			continue;
+		s = bench_run_series(run, c->suite, c->name, "native", c->unit, c->higher_is_better);
+		if (!s)
+			return -ENOMEM;
+		progress("native %s/%s round %u/%u", c->suite, c->name, round + 1, rounds);
+		native_prepare();
+		if (c->run(c, &env, &v) < 0) {
+			fprintf(stderr, "xenith bench: native %s: out of memory\n", c->name);
+			return -ENOMEM;
+		}
+		if (record)
+			bench_series_add(s, v);
+	}
+	return 0;
+}
+
+/* The compute cases and the exit analogues (the memory suite goes in rounds: run_memory_rounds). */
 static int run_native(struct bench_run *run, const struct selection *sel, uint64_t tsc_khz,
 		      int measure_cpu, int partner_cpu)
 {
@@ -192,7 +238,7 @@ static int run_native(struct bench_run *run, const struct selection *sel, uint64
 		const struct wl_case *c = &wl_cases[i];
 		struct bench_series *s;
 
-		if (!case_selected(sel, c->suite, c->name, c->quick))
+		if (!case_selected(sel, c->suite, c->name, c->quick) || !strcmp(c->suite, "memory"))
 			continue;
 		s = bench_run_series(run, c->suite, c->name, "native", c->unit, c->higher_is_better);
 		for (unsigned r = 0; s && r < total; r++) {
@@ -243,8 +289,12 @@ static int run_native(struct bench_run *run, const struct selection *sel, uint64
 
 struct guest_sink {
 	struct bench_run *run;
+	const char *mode;     /* "guest", or "guest-BACKING" for the memory suite's other backings */
 	unsigned reports, expected;
 };
+
+/* What one guest domain runs: every selected suite but memory, or the memory suite alone. */
+enum guest_part { GUEST_BUT_MEMORY, GUEST_MEMORY };
 
 static void guest_report(void *opaque, struct domain *d, uint32_t id, uint32_t rep, double value)
 {
@@ -256,8 +306,8 @@ static void guest_report(void *opaque, struct domain *d, uint32_t id, uint32_t r
 	if (id < wl_nr_cases) {
 		const struct wl_case *c = &wl_cases[id];
 
-		s = bench_run_series(gs->run, c->suite, c->name, "guest", c->unit, c->higher_is_better);
-		progress("guest %s/%s %u", c->suite, c->name, rep + 1);
+		s = bench_run_series(gs->run, c->suite, c->name, gs->mode, c->unit, c->higher_is_better);
+		progress("%s %s/%s %u", gs->mode, c->suite, c->name, rep + 1);
 	} else if (id >= BENCH_EXIT_CASE_BASE && id < BENCH_EXIT_CASE_BASE + NR_EXIT_CASES) {
 		const struct exit_case_info *c = &exit_cases[id - BENCH_EXIT_CASE_BASE];
 
@@ -321,10 +371,19 @@ static void *guest_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * One guest domain runs part of the selected cases, reps times each after
+ * warmup unrecorded ones, its memory backed as asked: mode "guest" for the
+ * default backing, "guest-BACKING" for another.
+ */
 static int run_guest(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
-		     int measure_cpu, int helper_cpu)
+		     int measure_cpu, int helper_cpu, enum guest_part part, enum mem_backing backing,
+		     unsigned reps, unsigned warmup)
 {
-	struct guest_sink gs = { .run = run };
+	bool memory_only = part == GUEST_MEMORY;
+	struct domain_config defaults;
+	char mode[32];
+	struct guest_sink gs = { .run = run, .mode = mode };
 	struct bench_sink sink = { guest_report, &gs };
 	struct domain_opts opts = { .console_fd = STDERR_FILENO, .console_prefix = true, .bench = &sink };
 	struct domain_config cfg;
@@ -333,28 +392,37 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	int r, n;
 
 	config_init(&cfg);
+	config_init(&defaults);
 	snprintf(cfg.name, sizeof(cfg.name), "bench");
-	cfg.memory_mib = (wl_memory_needed(sel->quick) >> 20) + 16;
-	n = snprintf(cfg.cmdline, sizeof(cfg.cmdline), "bench %u %u %u", sel->repeat, sel->warmup,
-		     sel->quick ? 1 : 0);
+	cfg.memory_mib = bench_guest_mib(sel);
+	cfg.memory_backing = backing;
+	if (backing != defaults.memory_backing) {
+		snprintf(cfg.name, sizeof(cfg.name), "bench-%s", config_backing_name(backing));
+		snprintf(mode, sizeof(mode), "guest-%s", config_backing_name(backing));
+	} else {
+		snprintf(mode, sizeof(mode), "guest");
+	}
+	n = snprintf(cfg.cmdline, sizeof(cfg.cmdline), "bench %u %u %u", reps, warmup, sel->quick ? 1 : 0);
 	p = cfg.cmdline + n;
 	left = sizeof(cfg.cmdline) - (size_t)n;
 	for (unsigned i = 0; i < wl_nr_cases; i++) {
 		if (!case_selected(sel, wl_cases[i].suite, wl_cases[i].name, wl_cases[i].quick))
 			continue;
+		if (memory_only != !strcmp(wl_cases[i].suite, "memory"))
+			continue;
 		n = snprintf(p, left, " %u", i);
 		p += n;
 		left -= (size_t)n;
-		gs.expected += sel->repeat;
+		gs.expected += reps;
 	}
-	if (suite_selected(sel, "exit")) {
+	if (suite_selected(sel, "exit") && !memory_only) {
 		for (unsigned i = 0; i < NR_EXIT_CASES; i++) {
 			if (!case_selected(sel, "exit", exit_cases[i].name, true))
 				continue;
 			n = snprintf(p, left, " %u", BENCH_EXIT_CASE_BASE + i);
 			p += n;
 			left -= (size_t)n;
-			gs.expected += sel->repeat;
+			gs.expected += reps;
 		}
 	}
 	if (gs.expected == 0)
@@ -382,6 +450,59 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	return job.r;
 }
 
+/*
+ * The memory suite, native and in a guest with each backing asked for
+ * (--backing; default every one), interleaved: each round runs every
+ * selected memory case once natively, then boots one guest per backing
+ * that runs each case once (after its own warm-up), so that native and
+ * guest figures of a repetition are seconds apart, not a whole suite.  The
+ * first sel->warmup rounds are native warm-up only.  A backing this host
+ * cannot give is skipped, its reason on stderr and in the run's note.
+ */
+static int run_memory_rounds(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
+			     int measure_cpu, int helper_cpu)
+{
+	struct domain_config defaults;
+	enum mem_backing backings[3];
+	unsigned nb = 0, rounds = sel->warmup + sel->repeat;
+	bool any_memory = false;
+
+	config_init(&defaults);
+	for (unsigned i = 0; i < wl_nr_cases; i++)
+		any_memory |= !strcmp(wl_cases[i].suite, "memory") &&
+			      case_selected(sel, "memory", wl_cases[i].name, wl_cases[i].quick);
+	if (!any_memory)
+		return 0;
+	backings[nb++] = defaults.memory_backing; /* always: the guest column */
+	for (int b = MEM_BACKING_MEMFD; b <= MEM_BACKING_THP; b++) {
+		char why[256];
+		size_t used = strlen(run->note);
+
+		if (!(sel->backings & (1u << b)) || b == (int)defaults.memory_backing)
+			continue;
+		if (!mem_backing_available((enum mem_backing)b, (uint64_t)bench_guest_mib(sel) << 20, why,
+					   sizeof(why))) {
+			fprintf(stderr, "xenith bench: memory suite with memory_backing = %s: skipped (%s)\n",
+				config_backing_name((enum mem_backing)b), why);
+			snprintf(run->note + used, sizeof(run->note) - used,
+				 "memory_backing %s skipped: %s. ", config_backing_name((enum mem_backing)b), why);
+			continue;
+		}
+		backings[nb++] = (enum mem_backing)b;
+	}
+	for (unsigned round = 0; round < rounds; round++) {
+		bool record = round >= sel->warmup;
+		int r = run_native_memory_once(run, sel, run->env.tsc_khz, record, round, rounds);
+
+		for (unsigned k = 0; r == 0 && record && k < nb; k++)
+			r = run_guest(run, sel, kvm, measure_cpu, helper_cpu, GUEST_MEMORY, backings[k], 1,
+				      sel->warmup);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out)
 {
 	char *end;
@@ -393,6 +514,33 @@ static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned 
 	}
 	*out = (unsigned)n;
 	return 0;
+}
+
+/* --backing memfd,thp: which backings the memory suite runs with. */
+static int parse_backings(const char *arg, unsigned *out)
+{
+	char buf[64], *save = NULL;
+
+	*out = 0;
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, arg);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int b;
+
+		for (b = MEM_BACKING_MEMFD; b <= MEM_BACKING_THP; b++)
+			if (!strcmp(t, config_backing_name((enum mem_backing)b)))
+				break;
+		if (b > MEM_BACKING_THP)
+			goto bad;
+		*out |= 1u << b;
+	}
+	if (*out)
+		return 0;
+bad:
+	fprintf(stderr, "xenith bench: --backing %s: expected a comma-separated list of memfd, hugetlb "
+		"and thp\n", arg);
+	return -1;
 }
 
 static int bench_list(void)
@@ -420,10 +568,11 @@ int cmd_bench(int argc, char **argv)
 		{ "density-max", required_argument, NULL, 'D' },
 		{ "soak-cycles", required_argument, NULL, 'S' },
 		{ "no-seccomp", no_argument, NULL, 'F' },
+		{ "backing", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct selection sel = { .warmup = 1 };
+	struct selection sel = { .warmup = 1, .backings = 7 };
 	bool any_suite = false, repeat_set = false;
 	struct bench_run run;
 	struct kvm_sys kvm = { .fd = -1 };
@@ -473,6 +622,10 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case 'F':
 			sel.no_seccomp = true;
+			break;
+		case 'B':
+			if (parse_backings(optarg, &sel.backings) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'D': {
 			unsigned m;
@@ -567,8 +720,15 @@ int cmd_bench(int argc, char **argv)
 		run.env.kvm_module);
 	t0 = now_ns();
 	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
+	if (r == 0) {
+		struct domain_config defaults;
+
+		config_init(&defaults);
+		r = run_guest(&run, &sel, &kvm, measure_cpu, helper_cpu, GUEST_BUT_MEMORY,
+			      defaults.memory_backing, sel.repeat, sel.warmup);
+	}
 	if (r == 0)
-		r = run_guest(&run, &sel, &kvm, measure_cpu, helper_cpu);
+		r = run_memory_rounds(&run, &sel, &kvm, measure_cpu, helper_cpu);
 	if (r == 0 && suite_selected(&sel, "density")) {
 		char minios[PATH_MAX];
 

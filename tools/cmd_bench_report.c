@@ -17,6 +17,28 @@ static const char *relative_note(const struct bench_series *s)
 	return s->higher_is_better ? "higher is better" : "lower is better";
 }
 
+/* The memory suite in guests with the other backings (modes guest-BACKING), against the same native. */
+static void print_backings(const struct bench_run *run)
+{
+	bool header = false;
+
+	for (size_t i = 0; i < run->nr_series; i++) {
+		const struct bench_series *g = &run->series[i], *nat;
+
+		if (strncmp(g->mode, "guest-", 6) || strcmp(g->suite, "memory"))
+			continue;
+		if (!header) {
+			printf("\n%-8s %-16s %-9s %12s %12s %8s   %s\n", "backing", "case", "unit", "native",
+			       "guest", "speed", "(the memory suite with another guest memory backing)");
+			header = true;
+		}
+		nat = bench_run_find(run, g->suite, g->name, "native");
+		printf("%-8s %-16s %-9s %12.2f %12.2f %8.3f   cv %.1f%%/%.1f%%, %s\n", g->mode + 6, g->name,
+		       g->unit, nat ? nat->sum.median : NAN, g->sum.median, bench_relative_speed(g, nat),
+		       nat ? 100 * nat->sum.cv : NAN, 100 * g->sum.cv, relative_note(g));
+	}
+}
+
 void bench_print_table(const struct bench_run *run)
 {
 	printf("\n%-8s %-16s %-9s %12s %12s %8s   %s\n", "suite", "case", "unit", "native", "guest",
@@ -31,6 +53,7 @@ void bench_print_table(const struct bench_run *run)
 		       g->unit, nat ? nat->sum.median : NAN, g->sum.median, bench_relative_speed(g, nat),
 		       nat ? 100 * nat->sum.cv : NAN, 100 * g->sum.cv, relative_note(g));
 	}
+	print_backings(run);
 	{
 		bool any = false;
 

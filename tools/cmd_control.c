@@ -34,7 +34,7 @@ static void cmd_help(FILE *f, const struct cli_cmd *c)
 		   "  -h, --help         this text\n", c->name, c->usage, c->help);
 }
 
-enum { OPT_RUN_DIR = 256, OPT_JSON };
+enum { OPT_RUN_DIR = 256, OPT_JSON, OPT_LONG };
 
 /* info takes no lock that another request holds for long: a VMM silent this long is stuck. */
 #define LIST_TIMEOUT_MS 5000
@@ -42,7 +42,7 @@ enum { OPT_RUN_DIR = 256, OPT_JSON };
 struct parsed {
 	const char *run_dir;
 	const char *target;
-	bool wait, reboot, json;
+	bool wait, reboot, json, lng;
 	double timeout_s;
 };
 
@@ -53,6 +53,7 @@ static int parse(int argc, char **argv, const struct cli_cmd *c, const char *sho
 	static const struct option opts[] = {
 		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "long", no_argument, NULL, OPT_LONG },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "reboot", no_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -73,6 +74,11 @@ static int parse(int argc, char **argv, const struct cli_cmd *c, const char *sho
 			if (strcmp(c->name, "list") && strcmp(c->name, "disks") && strcmp(c->name, "devices"))
 				goto bad;
 			p->json = true;
+			break;
+		case OPT_LONG:
+			if (strcmp(c->name, "list"))
+				goto bad;
+			p->lng = true;
 			break;
 		case 'w':
 			p->wait = true;
@@ -202,10 +208,13 @@ static void format_uptime(double s, char *out, size_t size)
 
 int cmd_list(int argc, char **argv)
 {
-	static const struct cli_cmd c = { "list", "[--json]",
+	static const struct cli_cmd c = { "list", "[--long] [--json]",
 		"Lists running domains: name, id, state, vCPUs (up/configured), memory, uptime.\n"
+		"--long adds where each domain runs: its memory backing (memfd, hugetlb, thp),\n"
+		"NUMA node (- for none) and the host CPUs of each vCPU, '/' between vCPUs\n"
+		"(- when they may run anywhere).\n"
 		"A domain whose VMM does not answer within 5 s is listed as no-reply.\n"
-		"--json prints one JSON object per domain instead." };
+		"--json prints one JSON object per domain instead (with every field)." };
 	char dir[PATH_MAX], name[XENITH_NAME_MAX];
 	struct control_entry *e = NULL;
 	struct parsed p;
@@ -220,10 +229,10 @@ int cmd_list(int argc, char **argv)
 		return 1;
 	}
 	if (!p.json)
-		printf("%-24s %5s  %-9s %5s  %9s  %9s\n", "NAME", "ID", "STATE", "VCPUS", "MEM(MiB)",
-		       "UPTIME");
+		printf("%-24s %5s  %-9s %5s  %9s  %9s%s\n", "NAME", "ID", "STATE", "VCPUS", "MEM(MiB)",
+		       "UPTIME", p.lng ? "  BACKING  NODE  CPUS" : "");
 	for (size_t i = 0; i < n; i++) {
-		char rep[1024], nm[XENITH_NAME_MAX], state[32], up[32], vc[16];
+		char rep[CONTROL_REPLY_MAX], nm[XENITH_NAME_MAX], state[32], up[32], vc[16];
 		double id = 0, vcpus = 0, vup = 0, mem = 0, secs = 0;
 		int fd;
 
@@ -244,8 +253,8 @@ int cmd_list(int argc, char **argv)
 				printf("{\"ok\":false,\"name\":\"%s\",\"state\":\"no-reply\",\"error\":\"%s\"}\n",
 				       e[i].name, esc);
 			} else {
-				printf("%-24s %5s  %-9s %5s  %9s  %9s\n", e[i].name, "-", "no-reply", "-", "-",
-				       "-");
+				printf("%-24s %5s  %-9s %5s  %9s  %9s%s\n", e[i].name, "-", "no-reply", "-", "-",
+				       "-", p.lng ? "  -        -     -" : "");
 			}
 			fprintf(stderr, "xenith list: %s: %s\n", e[i].name, eb.msg);
 			continue;
@@ -264,7 +273,18 @@ int cmd_list(int argc, char **argv)
 		json_get_number(rep, "uptime_s", &secs);
 		format_uptime(secs, up, sizeof(up));
 		snprintf(vc, sizeof(vc), "%.0f/%.0f", vup, vcpus);
-		printf("%-24s %5.0f  %-9s %5s  %9.0f  %9s\n", nm, id, state, vc, mem, up);
+		printf("%-24s %5.0f  %-9s %5s  %9.0f  %9s", nm, id, state, vc, mem, up);
+		if (p.lng) {
+			char backing[16] = "?", cpus[256] = "", node[16] = "-";
+			double nn = -1;
+
+			json_get_string(rep, "memory_backing", backing, sizeof(backing));
+			json_get_string(rep, "vcpu_cpus", cpus, sizeof(cpus));
+			if (json_get_number(rep, "numa_node", &nn) == 0 && nn >= 0)
+				snprintf(node, sizeof(node), "%.0f", nn);
+			printf("  %-7s  %-4s  %s", backing, node, cpus[0] ? cpus : "-");
+		}
+		putchar('\n');
 	}
 	free(e);
 	return 0;

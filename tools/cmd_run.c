@@ -62,6 +62,16 @@ static void run_help(FILE *f)
 "                         FILE.1) and a new FILE starts with a line saying how\n"
 "                         many bytes were dropped\n"
 "      --timeout SECONDS  destroy the domain if it runs longer than this\n"
+"      --memory-backing memfd|hugetlb|thp\n"
+"                         guest memory: memfd of 4 KiB pages (default), hugetlb\n"
+"                         (2 MiB pages reserved in /proc/sys/vm/nr_hugepages;\n"
+"                         memory a multiple of 2 MiB) or thp (transparent huge\n"
+"                         pages, if /sys/kernel/mm/transparent_hugepage/\n"
+"                         shmem_enabled allows: advise or always)\n"
+"      --numa-node N      guest memory and vCPU threads on host NUMA node N\n"
+"      --vcpu-pin CPUS    host CPUs for the vCPU threads, as xl's cpus: \"0-3,^2\";\n"
+"                         once: every vCPU; repeated: vCPU 0, 1, ... in turn\n"
+"                         (config: vcpu_pin = [ \"0\", \"1\" ])\n"
 "  -p, --prefix           put \"NAME: \" in front of every console line\n"
 "  -q, --quiet            no status line when the domain ends\n"
 "      --boot-trace       print boot timings to stderr when the domain ends\n"
@@ -80,9 +90,9 @@ static void run_help(FILE *f)
 "  -h, --help             this text\n\n"
 "config keys: name, memory, vcpus, kernel, initrd (alias ramdisk), cmdline (alias\n"
 "extra), guest_cpl, disk, on_poweroff, on_reboot, on_crash, console_log,\n"
-"console_log_max, timeout, seccomp, user, jail.  Confinement (README): descriptors\n"
-"inherited from the parent are closed, no-new-privileges is set, and each VMM\n"
-"thread has a seccomp filter.\n"
+"console_log_max, timeout, seccomp, user, jail, memory_backing, numa_node,\n"
+"vcpu_pin.  Confinement (README): descriptors inherited from the parent are\n"
+"closed, no-new-privileges is set, and each VMM thread has a seccomp filter.\n"
 "Relative paths in FILE are relative to FILE's directory.\n\n"
 "exit status:\n"
 "  0-63  the guest powered off with this exit code (larger codes are reported as 63)\n"
@@ -99,7 +109,7 @@ static void run_help(FILE *f)
 enum {
 	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
 	OPT_CONSOLE_LOG, OPT_CONSOLE_LOG_MAX, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE, OPT_NO_SECCOMP,
-	OPT_USER, OPT_JAIL,
+	OPT_USER, OPT_JAIL, OPT_MEMORY_BACKING, OPT_NUMA_NODE, OPT_VCPU_PIN,
 };
 
 static const struct option run_options[] = {
@@ -125,6 +135,9 @@ static const struct option run_options[] = {
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "jail", no_argument, NULL, OPT_JAIL },
+	{ "memory-backing", required_argument, NULL, OPT_MEMORY_BACKING },
+	{ "numa-node", required_argument, NULL, OPT_NUMA_NODE },
+	{ "vcpu-pin", required_argument, NULL, OPT_VCPU_PIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -149,6 +162,9 @@ static const char *option_key(int opt)
 	case OPT_NO_SECCOMP: return "seccomp";
 	case OPT_USER: return "user";
 	case OPT_JAIL: return "jail";
+	case OPT_MEMORY_BACKING: return "memory_backing";
+	case OPT_NUMA_NODE: return "numa_node";
+	case OPT_VCPU_PIN: return "vcpu_pin";
 	default: return NULL;
 	}
 }

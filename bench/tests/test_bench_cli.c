@@ -442,9 +442,99 @@ static void test_bench_bad_input_is_refused_clearly(void **state)
 	assert_non_null(strstr(P.err, "/proc/xenith-results"));
 }
 
+/* Host settings the backing test changed, put back by its teardown. */
+static char saved_hugepages[32], saved_shmem[32];
+#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
+#define SHMEM_ENABLED "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
+
+static int restore_host(void **state)
+{
+	if (saved_hugepages[0])
+		test_write_text(NR_HUGEPAGES, saved_hugepages);
+	if (saved_shmem[0])
+		test_write_text(SHMEM_ENABLED, saved_shmem);
+	saved_hugepages[0] = saved_shmem[0] = 0;
+	return harness_teardown(state);
+}
+
+/* The bracketed choice of shmem_enabled into out ("" if unreadable). */
+static void shmem_choice(char *out, size_t size)
+{
+	char buf[256], *open, *close;
+
+	out[0] = 0;
+	test_read_text(SHMEM_ENABLED, buf, sizeof(buf));
+	if ((open = strchr(buf, '[')) && (close = strchr(open, ']'))) {
+		*close = 0;
+		snprintf(out, size, "%s", open + 1);
+	}
+}
+
+/*
+ * The memory suite per backing: as root the host is made to give both
+ * (huge pages reserved, shmem THP on; put back afterwards) and each backing
+ * has its series, as many samples as native, and a row; then with hugetlb
+ * and THP taken away again, each is reported skipped with its reason, on
+ * stderr and in the document's note, and has no series.
+ */
+static void test_memory_suite_runs_each_backing_or_says_why_not(void **state)
+{
+	static const char *const modes[] = { "guest", "guest-hugetlb", "guest-thp" };
+	char dir[256], doc[512], v[32];
+	struct bench_run r;
+
+	(void)state;
+	if (geteuid() != 0)
+		SKIP_BECAUSE("needs root to give the host huge pages (" NR_HUGEPAGES ", " SHMEM_ENABLED ")");
+	test_read_text(NR_HUGEPAGES, saved_hugepages, sizeof(saved_hugepages));
+	shmem_choice(v, sizeof(v));
+	snprintf(saved_shmem, sizeof(saved_shmem), "%.30s\n", v);
+	test_write_text(NR_HUGEPAGES, "200\n"); /* the quick memory suite's guest: 112 MiB */
+	test_write_text(SHMEM_ENABLED, "advise\n");
+	own_dir(dir, sizeof(dir), "backings");
+	assert_int_equal(RUN(&P, 300, "bench", "memory/first-touch", "--repeat", "2", "--warmup", "0",
+			     "--out", dir), 0);
+	assert_non_null(strstr(P.out, "hugetlb  first-touch"));
+	assert_non_null(strstr(P.out, "thp      first-touch"));
+	test_newest_result(dir, doc, sizeof(doc));
+	read_run(&r, doc);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		assert_int_equal(series(&r, "memory", "first-touch", modes[i])->n, 2);
+	assert_int_equal(series(&r, "memory", "first-touch", "native")->n, 2);
+	bench_run_free(&r);
+
+	test_write_text(NR_HUGEPAGES, "0\n");
+	test_write_text(SHMEM_ENABLED, "never\n");
+	assert_int_equal(RUN(&P, 300, "bench", "memory/first-touch", "--repeat", "2", "--warmup", "0",
+			     "--out", dir), 0);
+	assert_non_null(strstr(P.err, "memory suite with memory_backing = hugetlb: skipped (0 huge pages of "
+				      "2 MiB free"));
+	assert_non_null(strstr(P.err, "memory suite with memory_backing = thp: skipped (no transparent huge "
+				      "pages for shared memory: " SHMEM_ENABLED " is never)"));
+	assert_null(strstr(P.out, "hugetlb  first-touch"));
+	test_newest_result(dir, doc, sizeof(doc));
+	read_run(&r, doc);
+	assert_non_null(strstr(r.note, "memory_backing hugetlb skipped"));
+	assert_non_null(strstr(r.note, "memory_backing thp skipped"));
+	assert_null(bench_run_find(&r, "memory", "first-touch", "guest-hugetlb"));
+	assert_null(bench_run_find(&r, "memory", "first-touch", "guest-thp"));
+	assert_int_equal(series(&r, "memory", "first-touch", "guest")->n, 2);
+	bench_run_free(&r);
+
+	/* only the default asked for: no table of other backings, nothing skipped */
+	assert_int_equal(RUN(&P, 300, "bench", "memory/first-touch", "--repeat", "1", "--warmup", "0",
+			     "--backing", "memfd", "--no-archive"), 0);
+	assert_null(strstr(P.err, "skipped"));
+	assert_null(strstr(P.out, "another guest memory backing"));
+	assert_int_equal(RUN(&P, 60, "bench", "--backing", "memfd,huge"), 64);
+	assert_non_null(strstr(P.err, "--backing memfd,huge: expected a comma-separated list of memfd, "
+				      "hugetlb and thp"));
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_memory_suite_runs_each_backing_or_says_why_not, restore_host),
 		cmocka_unit_test_teardown(test_bench_runs_guest_and_native_and_archives_a_document, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_of_a_run_with_itself_finds_no_change, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_reports_a_slower_case_and_exits_1, harness_teardown),

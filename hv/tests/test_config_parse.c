@@ -289,6 +289,121 @@ static void test_confinement_keys_and_their_defaults(void **state)
 	EXPECT_SET_FAILS(&c, "user", "../x", "user = ../x", "user name or UID:GID");
 }
 
+
+static unsigned mask_count(const struct cpu_mask *m)
+{
+	unsigned n = 0;
+
+	for (unsigned c = 0; c < CONFIG_CPUS_MAX; c++)
+		n += cpu_mask_test(m, c);
+	return n;
+}
+
+static void test_placement_keys_and_their_defaults(void **state)
+{
+	struct domain_config c;
+	struct cpu_mask m;
+	struct errbuf eb;
+	const char *text = "memory_backing = hugetlb\n"
+			   "numa_node = 3\n"
+			   "vcpu_pin = [ \"2\", \"3-8,^5\", \"0,7\" ]\n";
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(c.memory_backing, MEM_BACKING_MEMFD);
+	assert_int_equal(c.numa_node, -1);
+	assert_int_equal(c.nr_vcpu_pin, 0);
+	assert_int_equal(config_parse_text(&c, text, "t.cfg", &eb), 0);
+	assert_int_equal(c.memory_backing, MEM_BACKING_HUGETLB);
+	assert_int_equal(c.numa_node, 3);
+	assert_int_equal(c.nr_vcpu_pin, 3);
+	/* xl.cfg's own example: vCPU 0 on CPU 2, vCPU 1 on 3,4,6,7,8 */
+	assert_int_equal(config_vcpu_pin(&c, 0, &m), 0);
+	assert_true(cpu_mask_test(&m, 2));
+	assert_int_equal(mask_count(&m), 1);
+	assert_int_equal(config_vcpu_pin(&c, 1, &m), 0);
+	assert_int_equal(mask_count(&m), 5);
+	assert_false(cpu_mask_test(&m, 5));
+	assert_true(cpu_mask_test(&m, 3) && cpu_mask_test(&m, 8));
+	assert_int_equal(config_vcpu_pin(&c, 2, &m), 0);
+	assert_true(cpu_mask_test(&m, 0) && cpu_mask_test(&m, 7));
+	assert_int_equal(mask_count(&m), 2);
+	assert_int_equal(config_vcpu_pin(&c, 3, &m), -EINVAL);
+	assert_string_equal(c.vcpu_pin, "2 3-4,6-8 0,7"); /* canonical, in order */
+	assert_int_equal(config_set(&c, "memory_backing", "thp", &eb), 0);
+	assert_int_equal(c.memory_backing, MEM_BACKING_THP);
+	assert_int_equal(config_set(&c, "memory_backing", "memfd", &eb), 0);
+	assert_int_equal(c.memory_backing, MEM_BACKING_MEMFD);
+	assert_string_equal(config_backing_name(MEM_BACKING_THP), "thp");
+
+	EXPECT_SET_FAILS(&c, "memory_backing", "huge", "memory_backing = huge", "memfd", "hugetlb", "thp");
+	EXPECT_SET_FAILS(&c, "memory_backing", "", "memory_backing = ", "memfd");
+	EXPECT_SET_FAILS(&c, "numa_node", "-1", "numa_node = -1", "0 to 1023");
+	EXPECT_SET_FAILS(&c, "numa_node", "1024", "numa_node = 1024", "0 to 1023");
+	EXPECT_SET_FAILS(&c, "numa_node", "one", "numa_node = one");
+	EXPECT_SET_FAILS(&c, "vcpu_pin", "1-", "vcpu_pin = 1-", "N-M");
+	EXPECT_SET_FAILS(&c, "vcpu_pin", "x", "vcpu_pin = x");
+	assert_int_equal(c.nr_vcpu_pin, 3); /* refused entries are not added */
+
+	/* 64 entries of every even CPU below 200 do not fit in the text: refused, the rest kept */
+	config_init(&c);
+	char evens[1024] = "";
+
+	for (unsigned cpu = 0; cpu < 200; cpu += 2)
+		snprintf(evens + strlen(evens), sizeof(evens) - strlen(evens), "%s%u", cpu ? "," : "", cpu);
+	unsigned added = 0;
+	struct errbuf e2 = { "" };
+
+	while (added < XENITH_MAX_VCPUS && config_set(&c, "vcpu_pin", evens, &e2) == 0)
+		added++;
+	assert_true(added >= 1 && added < XENITH_MAX_VCPUS);
+	assert_non_null(strstr(e2.msg, "take more than 511 characters"));
+	assert_int_equal(c.nr_vcpu_pin, added);
+	assert_int_equal(config_vcpu_pin(&c, added - 1, &m), 0);
+	assert_int_equal(mask_count(&m), 100);
+	config_init(&c);
+	for (unsigned i = 0; i < XENITH_MAX_VCPUS; i++)
+		assert_int_equal(config_set(&c, "vcpu_pin", "1", &eb), 0);
+	EXPECT_SET_FAILS(&c, "vcpu_pin", "1", "vcpu_pin = 1", "at most 64 entries");
+}
+
+static void test_cpu_lists_at_their_edges(void **state)
+{
+	static const char *const bad[] = {
+		"", ",", "0,", ",0", "3-1", "0,3-1", "1--2", "-1", "1-2-3", "0 ,1", " 0", "0x1", "^", "^0",
+		"0,^0", "1024", "0-1024", "99999999999999999999", "all,^all", "al", "1,all2",
+	};
+	struct cpu_mask m;
+	char buf[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (cpu_list_parse(bad[i], &m) == 0)
+			fail_msg("CPU list '%s' was accepted", bad[i]);
+	assert_int_equal(cpu_list_parse("0", &m), 0);
+	assert_int_equal(mask_count(&m), 1);
+	assert_int_equal(cpu_list_parse("1023", &m), 0);
+	assert_true(cpu_mask_test(&m, 1023));
+	assert_int_equal(cpu_list_parse("0-1023", &m), 0);
+	assert_int_equal(mask_count(&m), CONFIG_CPUS_MAX);
+	assert_int_equal(cpu_list_parse("4-4", &m), 0);
+	assert_int_equal(mask_count(&m), 1);
+	assert_int_equal(cpu_list_parse("0-9,^3-4,^9,3", &m), 0); /* left to right */
+	cpu_mask_format(&m, buf, sizeof(buf));
+	assert_string_equal(buf, "0-3,5-8");
+	assert_int_equal(cpu_list_parse("63,64,127-128", &m), 0);
+	cpu_mask_format(&m, buf, sizeof(buf));
+	assert_string_equal(buf, "63-64,127-128");
+	assert_int_equal(cpu_list_parse("all", &m), 0);
+	assert_true(mask_count(&m) >= 1); /* this process's CPUs */
+	memset(&m, 0, sizeof(m));
+	cpu_mask_format(&m, buf, sizeof(buf));
+	assert_string_equal(buf, "none");
+	assert_int_equal(cpu_list_parse("1,3,5,7,9,11,13,15,17,19", &m), 0);
+	cpu_mask_format(&m, buf, 8); /* cut, still terminated */
+	assert_true(strlen(buf) < 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +418,8 @@ int main(void)
 		cmocka_unit_test(test_disks_from_a_list_and_their_fields),
 		cmocka_unit_test(test_bad_disk_specs_say_what_is_wrong),
 		cmocka_unit_test(test_confinement_keys_and_their_defaults),
+		cmocka_unit_test(test_placement_keys_and_their_defaults),
+		cmocka_unit_test(test_cpu_lists_at_their_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -104,9 +104,23 @@ static void test_only_main_rebuilds_a_vm_or_opens_files(void **state)
 	assert_true(confine_kind_allows_ioctl_with_test_hooks(CONFINE_VCPU, KVM_GET_DIRTY_LOG));
 	assert_false(confine_kind_allows_ioctl_with_test_hooks(CONFINE_CONTROL, KVM_GET_DIRTY_LOG));
 	assert_true(confine_kind_allows_ioctl_with_test_hooks(CONFINE_VCPU, KVM_RUN));
-	/* Pinning threads is for `xenith bench` only. */
-	assert_false(confine_kind_allows(CONFINE_VCPU, SYS_sched_setaffinity, false));
-	assert_true(confine_kind_allows(CONFINE_VCPU, SYS_sched_setaffinity, true));
+	/*
+	 * vcpu_pin/numa_node: a vCPU thread pins itself as it starts, under
+	 * main's filter (TSYNC) and, when a vCPU started it, a vCPU's; threads a
+	 * vCPU starts move to the domain's CPUs.  A new thread names itself under
+	 * its creator's filter: main, vCPU or control (per-client threads).
+	 * Binding memory to a node: main only.
+	 */
+	for (int k = 0; k < CONFINE_NR_KINDS; k++) {
+		bool vcpu_or_main = k == CONFINE_MAIN || k == CONFINE_VCPU;
+
+		assert_int_equal(confine_kind_allows((enum confine_kind)k, SYS_sched_setaffinity, false),
+				 vcpu_or_main);
+		assert_int_equal(confine_kind_allows((enum confine_kind)k, SYS_prctl, false),
+				 vcpu_or_main || k == CONFINE_CONTROL);
+		assert_int_equal(confine_kind_allows((enum confine_kind)k, SYS_mbind, false),
+				 k == CONFINE_MAIN);
+	}
 	/* The loopback backend's kick eventfd: test hooks only (main reopens disks on reboot) */
 	for (int bench = 0; bench <= 1; bench++) {
 		assert_false(confine_kind_allows(CONFINE_VCPU, SYS_eventfd2, bench));

@@ -160,9 +160,12 @@ static void test_ok_reply_is_exactly_ok_true(void **state)
 static void test_info_reply_has_every_field_with_its_value_and_type(void **state)
 {
 	struct domain_info info = { .domid = 42, .state = DOMAIN_RUNNING, .vcpus = 8, .vcpus_up = 3,
-				    .memory_mib = 1ull << 40, .uptime_s = 12.3456, .restarts = 5 };
+				    .memory_mib = 1ull << 40, .uptime_s = 12.3456, .restarts = 5,
+				    .memory_backing = MEM_BACKING_HUGETLB, .numa_node = 1,
+				    .vcpu_cpus = "0/1-3,^2" };
 	static const char *const keys[] = { "ok", "name", "id", "state", "vcpus", "vcpus_up", "memory_mib",
-					    "uptime_s", "restarts", "pid" };
+					    "uptime_s", "restarts", "pid", "memory_backing", "numa_node",
+					    "vcpu_cpus" };
 	char out[CONTROL_REPLY_MAX];
 	struct jv *doc;
 	size_t n;
@@ -185,6 +188,9 @@ static void test_info_reply_has_every_field_with_its_value_and_type(void **state
 	assert_true(fabs(jv_num(doc, "uptime_s", -1) - 12.346) < 1e-9); /* milliseconds */
 	assert_true(jv_num(doc, "restarts", -1) == 5);
 	assert_true(jv_num(doc, "pid", -1) == 4321);
+	assert_string_equal(jv_str(doc, "memory_backing", ""), "hugetlb");
+	assert_true(jv_num(doc, "numa_node", -2) == 1);
+	assert_string_equal(jv_str(doc, "vcpu_cpus", ""), "0/1-3,^2");
 	jv_free(doc);
 }
 
@@ -211,8 +217,15 @@ static void test_info_reply_stays_json_for_any_name_and_uptime(void **state)
 		jv_free(doc);
 	}
 	info.uptime_s = 999999999999.5;
+	/* the longest CPU lists too, with that name: still whole */
+	memset(info.vcpu_cpus, '7', sizeof(info.vcpu_cpus) - 1);
+	info.vcpu_cpus[sizeof(info.vcpu_cpus) - 1] = 0;
+	info.numa_node = -1;
 	doc = reply_doc(out, control_format_info(out, sizeof(out), &info, "running", 1), sizeof(out));
 	assert_true(jv_num(doc, "uptime_s", -1) == 999999999999.5);
+	assert_string_equal(jv_str(doc, "vcpu_cpus", ""), info.vcpu_cpus);
+	assert_true(jv_num(doc, "numa_node", 0) == -1);
+	assert_string_equal(jv_str(doc, "name", ""), name);
 	jv_free(doc);
 }
 
