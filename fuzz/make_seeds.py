@@ -446,12 +446,13 @@ HC_OPS = ["console_io", "sched_op", "vcpu_op", "event_channel_op", "grant_table_
 (A_SMALL, A_ZERO, A_ONE, A_ARENA, A_ARENA_PAGE, A_START_INFO, A_PT, A_GDT, A_SHARED, A_CONSOLE,
  A_IMAGE, A_STACK, A_LAST, A_MEM_SIZE, A_2_63, A_U64_MAX, A_WRAP, A_PAGE_SIZE, A_HUGE, A_U32_MAX,
  A_U32_PLUS, A_NR_EVTCHN_M1, A_NR_EVTCHN, A_NR_VCPUS, A_ENTRY, A_PORT, A_REF, A_FRAME, A_NS,
- A_RAW) = range(30)
+ A_RAW, A_STORE) = range(31)
 ARG_EXTRA = {A_SMALL: "B", A_ARENA: "H", A_ARENA_PAGE: "B", A_START_INFO: "B", A_PT: "H", A_GDT: "H",
              A_SHARED: "H", A_CONSOLE: "H", A_IMAGE: "H", A_STACK: "H", A_LAST: "B", A_WRAP: "H",
-             A_U32_PLUS: "B", A_PORT: "B", A_REF: "H", A_FRAME: "B", A_NS: "B", A_RAW: "Q"}
+             A_U32_PLUS: "B", A_PORT: "B", A_REF: "H", A_FRAME: "B", A_NS: "B", A_RAW: "Q",
+             A_STORE: "H"}
 NS_1US, NS_100US, NS_1MS, NS_1S, NS_1H = 1, 2, 3, 4, 5   # indexes into `durations`
-R_ARENA, R_LAST, R_SHARED, R_CONSOLE = range(4)
+R_ARENA, R_LAST, R_SHARED, R_CONSOLE, R_STORE = range(5)
 SELF = 0x7ff0
 PAGE_OF = 4096
 
@@ -515,6 +516,21 @@ def poll(at, ports_at, nr, timeout, vcpu=0):
             call("sched_op", small(3), arena(at), vcpu=vcpu))
 
 
+def store_send():
+    # event_channel_op send on port 2 (the store's), the port number at arena 0xf00
+    return gwrite(0xf00, struct.pack("<I", 2)) + evtchn(EV_SEND, 0xf00)
+
+
+def xs_requests(reqs, start=0, length=None):
+    # requests (type, req_id, payload) at req[start...] of the store's page, req_prod moved past them, a send
+    data = b"".join(struct.pack("<IIII", t, rid, 0, len(p) if length is None else length) + p
+                    for t, rid, p in reqs)
+    out = b""
+    for off in range(0, len(data), 200):
+        out += gwrite(start + off, data[off:off + 200], region=R_STORE)
+    return out + gwrite(2052, struct.pack("<I", start + len(data)), region=R_STORE) + store_send()
+
+
 def set_table(at, page, frames):
     # struct gnttab_xenith_set_table: gpa, nr_frames, pad; the table at arena page `page`
     return (gvalue(at, 8, arg(A_ARENA_PAGE, page)) + gwrite(at + 8, struct.pack("<II", frames, 0)) +
@@ -553,6 +569,17 @@ def hypercall_seeds():
           port_struct(EV_STATUS, 0x540, 0) + call("event_channel_op", small(2), arena(0x100)) +
           evtchn(EV_STATUS, 0x200))
     write("hypercall", "evtchn", ev)
+    # the store: requests on its ring page (xs_wire.h), a send on its port (2) after each batch
+    first = [(2, 1, b"name\0"), (4, 2, b"data/w\0tok\0"), (11, 3, b"data/w/x\0v"), (1, 4, b"\0"),
+             (6, 5, b"\0"), (3, 6, b"data\0"), (14, 7, b"data/w\0n7\0r0\0"), (13, 8, b"data/w\0")]
+    write("hypercall", "xenstore", xs_requests(first) + xs_requests(
+        [(11, 9, b"/local/domain/0/x\0v"), (12, 10, b"data/d\0"), (7, 11, b"T\0"),
+         (5, 12, b"data/w\0tok\0"), (99, 13, b"?"), (2, 14, b"\xff" * 40)],
+        start=sum(16 + len(p) for _, _, p in first)))
+    # a request whose length is past XENSTORE_PAYLOAD_MAX, then impossible indices: the ring is dead
+    write("hypercall", "xenstore-bad", xs_requests([(2, 1, b"name\0")], length=5000) +
+          gwrite(2052, struct.pack("<I", 0x10000), region=R_STORE) + store_send() +
+          xs_requests([(2, 2, b"name\0")], start=0x40))
     # masked ports: the guest masks everything, a send, then unmask delivers it
     write("hypercall", "evtchn-masked", alloc_unbound(0x100) +
           gwrite(2176, b"\xff" * 16, region=R_SHARED) + port_struct(EV_SEND, 0x500) +

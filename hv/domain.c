@@ -19,6 +19,7 @@
 #include "textfilter.h"
 #include "trap.h"
 #include "vcpu.h"
+#include "xsdomain.h"
 
 uint64_t now_ns(void)
 {
@@ -315,6 +316,7 @@ static void domain_teardown(struct domain *d)
 	domain_timer_thread_stop(d);
 	evtchn_loopback_stop(d);
 	domain_disks_close(d); /* backends let go of guest memory first */
+	xsdomain_disconnect(d); /* so does the store */
 	atomic_store(&d->callback_vector, 0);
 	pthread_mutex_lock(&d->lock);
 	vcpus = d->vcpus;
@@ -392,6 +394,9 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 		return errbuf_set(eb, -r, "grant table lock: %s", strerror(-r));
 	grant_table_protect(&d->gnttab, d->ro_frames);
 	d->gnttab_ready = true;
+	r = xsdomain_connect(d, eb);
+	if (r < 0)
+		return r;
 	return domain_disks_open(d, eb);
 }
 
@@ -561,6 +566,7 @@ void domain_destroy(struct domain *d)
 	}
 	bench_hooks_teardown(d);
 	domain_teardown(d);
+	xsdomain_free(d); /* kept across restarts too */
 	domain_disks_unlock(d); /* kept across restarts; the domain goes now */
 	linux_close(d);
 	if (d->image_map)

@@ -42,6 +42,7 @@ const char *domain_state_name(enum domain_state s);
 /* Guest physical layout chosen by the builder (see builder.c). */
 struct domain_layout {
 	uint64_t start_info, shared_info, console, gdt;
+	uint64_t xenstore;            /* the store's ring page (PV guests) */
 	uint64_t image_start, image_end;
 	uint64_t pt_base, nr_pt_pages;
 	uint64_t stack_base, stack_stride, stack_guard;
@@ -113,6 +114,7 @@ enum domain_kind {
 };
 
 struct linux_guest;
+struct xsdomain;
 
 struct domain {
 	struct domain_config cfg;
@@ -152,6 +154,7 @@ struct domain {
 	pthread_mutex_t disk_lock;    /* connect/disconnect (blkdev.c) */
 	struct console console;
 	bool console_ready;
+	struct xsdomain *xs;          /* the domain's xenstore and its ring (xsdomain.h) */
 	struct domain_bench *bench;   /* only for domains started by `xenith bench` */
 
 	unsigned nr_vcpus;
