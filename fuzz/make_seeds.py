@@ -316,6 +316,11 @@ CONTROL = {
     "reboot": b'{"cmd":"shutdown","reason":"reboot"}\n',
     "destroy": b'{"cmd":"destroy"}\n',
     "console": b'{"cmd":"console"}\n',
+    "xenstore": b'{"cmd":"xenstore"}\n',
+    "xenstore-path": b'{"cmd":"xenstore","path":"/local/domain/\\u001b[7"}\n',
+    "xenstore-write": b'{"cmd":"xenstore-write","path":"data/k","value":"v\\"\\\\\\n"}\n',
+    "xenstore-write-no-value": b'{"cmd":"xenstore-write","path":"data/k"}\n',
+    "xenstore-value": b'{"cmd":"xenstore","value":"x"}\n',
     "unknown": b'{"cmd":"reboot","x":[1,2.5e3,true,false,null,{"y":"z"}]}\n',
     "bad-reason": b'{"cmd":"shutdown","reason":5}\n',
     "twice": b'{"cmd":"info","cmd":"destroy"}\n',
@@ -335,6 +340,8 @@ def control_seeds():
         write("control", name, bytes([0x80]) + text)
     write("control", "pause-fails", bytes([0x81]) + CONTROL["pause"])
     write("control", "console-full", bytes([0x02]) + CONTROL["console"])
+    write("control", "xenstore-fails", bytes([0x81]) + CONTROL["xenstore-path"])
+    write("control", "xenstore-write-fails", bytes([0x81]) + CONTROL["xenstore-write"])
 
 
 # ---- bzimage (fuzz_bzimage.c): sizes, then a bzImage ----

@@ -199,7 +199,7 @@ static void test_every_subcommand_has_help(void **state)
 {
 	/* What the README documents; the list the program prints must have each (and may have more). */
 	static const char *const documented[] = { "run", "list", "disks", "pause", "unpause", "shutdown",
-						  "destroy", "console", "bench" };
+						  "destroy", "console", "bench", "xenstore-ls", "xenstore-write" };
 	char names[32][32];
 	size_t n;
 
