@@ -8,6 +8,7 @@
 #include "blkfront.h"
 #include "hypercall.h"
 #include "minios.h"
+#include "xenbus.h"
 
 struct program {
 	const char *name;
@@ -570,6 +571,7 @@ static const struct program programs[] = {
 	{ "hostile", hostile_main, "what a well-behaved guest never does (guest/hostile.c)" },
 	{ "escape", prog_escape, "terminal escapes in console output and in a failed GUEST_ASSERT" },
 	{ "flood", prog_flood, "BYTES of console output (default 4 MiB)" },
+	{ "xenbus", xenbus_test_main, "the xenstore from the guest: ops, host, quota, smp (guest/xenbus_test.c)" },
 };
 
 int run_program(const char *cmdline)
