@@ -15,8 +15,8 @@
  *   quota  what a hostile guest does: nodes, value size, watches and
  *          transactions until the store refuses, each with Xen's errno;
  *          the store still serves this domain afterwards; then it waits for
- *          the toolstack (`xenith shutdown`) so `xenith xenstore-ls` can be
- *          asked meanwhile;
+ *          the toolstack (`xenith shutdown`, or `--reboot`: it starts over)
+ *          so `xenith xenstore-ls` can be asked meanwhile;
  *   smp    every vCPU makes requests at once (the client's lock).
  * Each prints "xenbus: MODE: all checks passed" at the end.
  */
@@ -315,14 +315,9 @@ static int mode_host(void)
 
 /* ---- quota ---- */
 
-/* Waits for `xenith shutdown` (VIRQ_CONTROL); true for a power-off request. */
-static bool wait_for_toolstack(void)
+/* Waits for `xenith shutdown` (VIRQ_CONTROL): returns for a power-off, reboots for a reboot. */
+static void wait_for_toolstack(uint32_t p)
 {
-	int port = evtchn_bind_virq(VIRQ_CONTROL, 0);
-	uint32_t p;
-
-	GUEST_ASSERT(port > 0);
-	p = (uint32_t)port;
 	for (;;) {
 		uint32_t req;
 
@@ -331,7 +326,11 @@ static bool wait_for_toolstack(void)
 			continue;
 		req = __atomic_exchange_n(&shared_info->control_request, XENITH_CONTROL_NONE, __ATOMIC_ACQUIRE);
 		if (req == XENITH_CONTROL_POWEROFF)
-			return true;
+			return;
+		if (req == XENITH_CONTROL_REBOOT) {
+			printf("xenbus: reboot requested\n");
+			shutdown(SHUTDOWN_reboot);
+		}
 	}
 }
 
@@ -352,6 +351,9 @@ static int mode_quota(void)
 	unsigned n;
 	int r;
 
+	/* A tree of its own, fresh at every boot (after a reboot too: nothing of the last run's) */
+	check("a fresh tree: no data/q yet (ENOENT)", xenbus_read(XBT_NIL, "data/q", path, sizeof(path)),
+	      -XEN_ENOENT);
 	/* Nodes: Xen's quota-nb-entry-per-domain, refused with ENOSPC. */
 	for (n = 0; n < 100000; n++) {
 		snprintf(path, sizeof(path), "data/q/%u", n);
@@ -411,8 +413,12 @@ static int mode_quota(void)
 			break;
 	}
 	still_serves("filling the node quota again");
+	/* Bound before the line that tells the toolstack it may ask. */
+	r = evtchn_bind_virq(VIRQ_CONTROL, 0);
+	GUEST_ASSERT(r > 0);
 	printf("xenbus: quota: all checks passed; waiting for the toolstack\n");
-	return wait_for_toolstack() ? 0 : 1;
+	wait_for_toolstack((uint32_t)r);
+	return 0;
 }
 
 /* ---- smp ---- */

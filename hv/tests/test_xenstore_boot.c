@@ -143,20 +143,43 @@ static void test_xenstore_ls_prints_what_the_vmm_wrote_for_the_domain(void **sta
 	assert_int_equal(P.status, 0);
 }
 
+/* N of the nth (from 1) "xenbus: quota: N nodes written before the refusal" line. */
+static unsigned nodes_before_refusal(const char *out, unsigned nth)
+{
+	static const char tail[] = " nodes written before the refusal\n";
+	const char *s = out, *hit = NULL;
+
+	for (unsigned k = 0; k < nth; k++) {
+		hit = strstr(s, tail);
+		assert_non_null(hit);
+		s = hit + 1;
+	}
+	while (hit > out && hit[-1] >= '0' && hit[-1] <= '9')
+		hit--;
+	return (unsigned)strtoul(hit, NULL, 10);
+}
+
 static void test_a_guest_filling_its_quotas_harms_only_itself(void **state)
 {
-	unsigned id, mem;
+	static const char done[] = "xenbus: quota: all checks passed; waiting for the toolstack";
+	unsigned id, mem, first;
 	char want[32];
 
 	(void)state;
 	proc_start(&P, (const char *const[]){ "run", "--name", "t-xs-quota", "--cmdline", "xenbus quota", NULL });
-	assert_true(proc_wait_line(&P, "xenbus: quota: all checks passed; waiting for the toolstack", 120));
+	assert_true(proc_wait_line(&P, done, 120));
 	/* with its node quota full, the toolstack still reads the store */
 	list_domain("t-xs-quota", &id, &mem);
 	snprintf(want, sizeof(want), "%u", id);
 	assert_int_equal(RUN(&Q, 20, "xenstore-ls", "t-xs-quota"), 0);
 	expect_node(Q.out, "name", "t-xs-quota");
 	expect_node(Q.out, "domid", want);
+	/* rebooted, the domain's nodes went with its old tree: the whole quota is its own again */
+	first = nodes_before_refusal(P.out, 1);
+	assert_true(first > 0);
+	assert_int_equal(RUN(&Q, 20, "shutdown", "--reboot", "t-xs-quota"), 0);
+	assert_true(proc_wait_count(&P, done, 2, 120));
+	assert_int_equal(nodes_before_refusal(P.out, 2), first);
 	assert_int_equal(RUN(&Q, 20, "shutdown", "t-xs-quota"), 0);
 	proc_wait(&P, 30);
 	assert_int_equal(P.status, 0);
