@@ -282,6 +282,38 @@ static void ring_wrap(void)
 	check("rm data/big", xenbus_rm(XBT_NIL, "data/big"), 0);
 }
 
+/* XenbusState helpers: both ends played here (the host plays the other end in `host`). */
+static void states(void)
+{
+	enum xenbus_state st = XenbusStateUnknown;
+
+	check("read_state of a device with none yet (ENOENT)", xenbus_read_state(XBT_NIL, "data/fe", &st),
+	      -XEN_ENOENT);
+	check("switch_state Initialising", xenbus_switch_state(XBT_NIL, "data/fe", XenbusStateInitialising), 0);
+	read_expect("data/fe/state", "1");
+	check("read_state", xenbus_read_state(XBT_NIL, "data/fe", &st), 0);
+	check("... Initialising", st, XenbusStateInitialising);
+	check("the other end: InitWait", xenbus_switch_state(XBT_NIL, "data/be", XenbusStateInitWait), 0);
+	check("wait_state for a state already reached", xenbus_wait_state("data/be", XenbusStateInitWait, &st,
+									  WAIT_NS), 0);
+	check("... the state read", st, XenbusStateInitWait);
+	check("wait_state for Connected, which does not come (waited 200 ms)",
+	      xenbus_wait_state("data/be", XenbusStateConnected, &st, 200000000ull), -XEN_ETIMEDOUT);
+	check("... the last state read", st, XenbusStateInitWait);
+	check("the other end closes", xenbus_switch_state(XBT_NIL, "data/be", XenbusStateClosed), 0);
+	check("wait_state for Connected on a closed end (EIO)",
+	      xenbus_wait_state("data/be", XenbusStateConnected, &st, WAIT_NS), -XEN_EIO);
+	check("... Closed", st, XenbusStateClosed);
+	check("wait_state for Closed itself", xenbus_wait_state("data/be", XenbusStateClosed, &st, WAIT_NS), 0);
+	check("a state that is no number", xenbus_write(XBT_NIL, "data/be/state", "up"), 0);
+	check("read_state of it (EINVAL)", xenbus_read_state(XBT_NIL, "data/be", &st), -XEN_EINVAL);
+	check("a state past Reconfigured", xenbus_write(XBT_NIL, "data/be/state", "9"), 0);
+	check("read_state of it (EINVAL)", xenbus_read_state(XBT_NIL, "data/be", &st), -XEN_EINVAL);
+	check("no events left queued by wait_state", xenbus_watch_events_queued(), 0);
+	check("rm data/fe", xenbus_rm(XBT_NIL, "data/fe"), 0);
+	check("rm data/be", xenbus_rm(XBT_NIL, "data/be"), 0);
+}
+
 static int mode_ops(void)
 {
 	vmm_keys();
@@ -290,6 +322,7 @@ static int mode_ops(void)
 	watches();
 	transactions();
 	ring_wrap();
+	states();
 	printf("xenbus: ops: all checks passed\n");
 	return 0;
 }
@@ -309,6 +342,17 @@ static int mode_host(void)
 	check("... naming data/host-key", ends_with(path, "data/host-key"), 1);
 	GUEST_ASSERT(xenbus_read(XBT_NIL, "data/host-key", buf, sizeof(buf)) >= 0);
 	check_str("the value the toolstack wrote", buf, "written-by-the-host");
+	check("unwatch data/host-key", xenbus_unwatch("data/host-key", "host"), 0);
+	/* The toolstack as the other end of a device: this end waits for it to connect. */
+	check("switch_state Initialised", xenbus_switch_state(XBT_NIL, "data/dev", XenbusStateInitialised), 0);
+	printf("xenbus: host: waiting for the toolstack to connect data/peer\n");
+	{
+		enum xenbus_state st;
+
+		check("the toolstack's end reaches Connected",
+		      xenbus_wait_state("data/peer", XenbusStateConnected, &st, 240000000000ull), 0);
+		check("... as read", st, XenbusStateConnected);
+	}
 	printf("xenbus: host: all checks passed\n");
 	return 0;
 }

@@ -89,6 +89,11 @@ static void test_a_toolstack_write_fires_the_guests_watch(void **state)
 	list_domain("t-xs-host", &id, &mem);
 	snprintf(path, sizeof(path), "/local/domain/%u/data/host-key", id);
 	assert_int_equal(RUN(&Q, 20, "xenstore-write", "t-xs-host", path, "written-by-the-host"), 0);
+	/* then the other end of a device: InitWait first (the guest waits on), then Connected (4) */
+	assert_true(proc_wait_line(&P, "xenbus: host: waiting for the toolstack to connect data/peer", 60));
+	snprintf(path, sizeof(path), "/local/domain/%u/data/peer/state", id);
+	assert_int_equal(RUN(&Q, 20, "xenstore-write", "t-xs-host", path, "2"), 0);
+	assert_int_equal(RUN(&Q, 20, "xenstore-write", "t-xs-host", path, "4"), 0);
 	proc_wait(&P, 60);
 	assert_int_equal(P.status, 0);
 	assert_int_equal(proc_count_lines(&P, "xenbus: host: all checks passed"), 1);
