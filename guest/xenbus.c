@@ -558,7 +558,8 @@ int xenbus_wait_for_watch(const char *token, char *path, size_t size, uint64_t t
 		if (r == 0) {
 			/* Cleared while nobody else can read the ring: an event after this sets it again. */
 			evtchn_test_and_clear(xb.port);
-			r = drain_locked(deadline);
+			/* A message begun is read to its end whatever the caller's timeout: else out of step. */
+			r = drain_locked(monotonic_ns() + XENBUS_REPLY_TIMEOUT_NS);
 		}
 		if (r == 0 && take_event(token, path, size)) {
 			spin_unlock(&xb.lock);
