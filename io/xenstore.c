@@ -582,22 +582,28 @@ static int create(struct xs_op *o, const char *path, struct xs_node *deepest, co
 		struct xs_node *n = xs_node_new(rest, l);
 
 		if (!n || xs_set_perms_raw(n, parent->perms, parent->nperms) ||
-		    xs_set_val(n, e ? "" : val, e ? 0 : len) || xs_kid_add(parent, n)) {
+		    xs_set_val(n, e ? "" : val, e ? 0 : len)) {
 			if (n)
 				node_free_one(n);
 			goto nomem;
 		}
 		if (o->domid != XENITH_XS_DOM0)
 			n->perms[0].id = o->domid;
-		if (!first)
-			first = n;
 		n->filled = true;
 		n->changed = true;
 		if (!o->t && xs_acct_add(o->s, n->perms[0].id, 1)) {
-			xs_kid_unlink(n);
 			node_free_one(n);
 			goto nomem;
 		}
+		if (xs_kid_add(parent, n)) {
+			if (!o->t)
+				xs_acct_add(o->s, n->perms[0].id, -1);
+			node_free_one(n);
+			goto nomem;
+		}
+		/* Linked and counted: from here the undo below takes it. */
+		if (!first)
+			first = n;
 		if (o->t)
 			acct(o, n->perms[0].id, 1);
 		else

@@ -90,6 +90,12 @@ int xs_rm(struct xs_store *s, const char *path);
 /* Xen's permission strings, e.g. {"n0", "r3"}: owner 0, domain 3 may read. */
 int xs_set_perms(struct xs_store *s, const char *path, const char *const *perms, unsigned n);
 
+/*
+ * fn(opaque, path, token) for each change at or below path (absolute, or
+ * "@..."), and once at once; -EEXIST for the same (path, token, fn,
+ * opaque) twice.  A change another thread made just before xs_unwatch
+ * may still call fn once after xs_unwatch returned (from that thread).
+ */
 typedef void (*xs_watch_fn)(void *opaque, const char *path, const char *token);
 int xs_watch(struct xs_store *s, const char *path, const char *token, xs_watch_fn fn, void *opaque);
 int xs_unwatch(struct xs_store *s, const char *path, const char *token, xs_watch_fn fn, void *opaque);
