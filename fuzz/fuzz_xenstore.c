@@ -22,6 +22,7 @@
  *     5 dom0     u8 op, u8 path: the VMM writes, removes, mkdirs or shares a
  *                node (its watch events reach the ring at once)
  *     6 bogus    u8 which: req_prod or rsp_cons set to an impossible value
+ *                (once: from then on the store may not move its index)
  *     7 poke     u16 offset, u8 byte: the guest scribbles on its req[]
  *
  * Checks after every step:
@@ -79,6 +80,8 @@ struct harness {
 	bool framed;    /* only whole requests sent: replies can be matched */
 	bool oversize;  /* a header with len > XENSTORE_PAYLOAD_MAX was sent */
 	bool bogus;     /* impossible indices were set */
+	bool bogus_req, bogus_rsp;
+	XENSTORE_RING_IDX bogus_req_cons, bogus_rsp_prod; /* the store's indices then */
 	bool dead;
 	XENSTORE_RING_IDX dead_req_cons, dead_rsp_prod;
 	/* the response stream as the guest parses it */
@@ -171,6 +174,14 @@ static void check_store(void)
 	struct xs_store *s = h->s;
 	struct tally t = { 0 };
 	struct xs_conn *c = h->c;
+
+	/* Past impossible indices the store writes nothing more to the ring. */
+	FUZZ_CHECK(!h->bogus_req || h->page->req_cons == h->bogus_req_cons,
+		   "req_cons moved from %u to %u after req_prod went bogus", h->bogus_req_cons,
+		   h->page->req_cons);
+	FUZZ_CHECK(!h->bogus_rsp || h->page->rsp_prod == h->bogus_rsp_prod,
+		   "rsp_prod moved from %u to %u after rsp_cons went bogus", h->bogus_rsp_prod,
+		   h->page->rsp_prod);
 
 	FUZZ_CHECK(s->root && !s->root->parent, "root");
 	check_node(s->root, 1, 0, &t);
@@ -496,11 +507,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case S_BOGUS: {
 			uint8_t w = fuzz_u8(&in);
 
+			if (h->bogus)
+				break; /* one at a time: the second would undo the first */
 			h->bogus = true;
-			if (w & 1)
+			if (w & 1) {
+				h->bogus_req = true;
+				h->bogus_req_cons = h->page->req_cons;
 				h->page->req_prod = h->page->req_cons + XENSTORE_RING_SIZE + 1 + w;
-			else
+			} else {
+				h->bogus_rsp = true;
+				h->bogus_rsp_prod = h->page->rsp_prod;
 				h->page->rsp_cons = h->page->rsp_prod + 1 + w;
+			}
 			break;
 		}
 		case S_POKE: {

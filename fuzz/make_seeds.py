@@ -790,7 +790,8 @@ def xenstore_seeds():
     write("xenstore", "transaction", struct.pack("<B", 0) + tx)
     write("xenstore", "quotas", struct.pack("<B", 1) + b"".join(
         xs_rpc(xs_msg("WRITE", [w, "vvvvvvvv"], value=True)) for w in
-        ["a", "a/b", "a/b/c", "data", "device/vbd/0/state", "x1", "t2", "tok"]) +
+        ["a", "a/b", "a/b/c", "data", "device/vbd/0/state", "x1", "t2", "tok", "n1", "n2", "n3",
+         "n4"]) +
         xs_rpc(xs_msg("TX_START", [""]), xs_msg("TX_START", [""]), xs_msg("TX_START", [""])) +
         xs_rpc(*[xs_msg("WATCH", ["a", w]) for w in ["0", "1", "T", "F"]]))
     # a request longer than the ring, its long reply, a path at the length limit
