@@ -467,6 +467,9 @@ static int get_node(struct xs_op *o, const char *path, unsigned need, struct xs_
 		return r;
 	if (deepest)
 		*deepest = d;
+	/* In a transaction: what it looked at must not change before it commits. */
+	if (o->t)
+		(n ? n : d)->used = true;
 	if (n && (node_perm(o->domid, n) & need) == need) {
 		*out = n;
 		return 0;
@@ -484,22 +487,27 @@ static int refuse(struct xs_op *o, int err)
 }
 
 /* Removes a subtree from a transaction's tree: no watches (they fire at commit). */
-static void txn_remove(struct xs_op *o, struct xs_node *n)
+static int txn_remove(struct xs_op *o, struct xs_node *n)
 {
 	struct xs_node *top = n;
+	int r = 0;
 
+	top->parent->kids_changed = true;
+	top->parent->used = true;
 	for (;;) {
 		while (n->nkids)
 			n = n->kids[n->nkids - 1];
 		struct xs_node *parent = n->parent;
 		bool last = n == top;
 
+		if (!r && n->used && !n->created)
+			r = xs_txn_note_removed(o, n);
 		if (n->filled)
 			acct(o, n->perms[0].id, -1);
 		xs_kid_unlink(n);
 		node_free_one(n);
 		if (last)
-			return;
+			return r;
 		n = parent;
 	}
 }
@@ -591,6 +599,7 @@ static int create(struct xs_op *o, const char *path, struct xs_node *deepest, co
 			n->perms[0].id = o->domid;
 		n->filled = true;
 		n->changed = true;
+		n->created = true;
 		if (!o->t && xs_acct_add(o->s, n->perms[0].id, 1)) {
 			node_free_one(n);
 			goto nomem;
@@ -624,7 +633,7 @@ static int create(struct xs_op *o, const char *path, struct xs_node *deepest, co
 nomem:
 	if (first) {
 		if (o->t) {
-			txn_remove(o, first);
+			txn_remove(o, first); /* created nodes only: nothing to note */
 		} else {
 			/* Undo without watches: nothing fired yet. */
 			struct xs_node *n = first;
@@ -717,8 +726,7 @@ int xs_op_rm(struct xs_op *o, const char *path)
 		r = xs_txn_record(o, path, false);
 		if (r)
 			return r;
-		txn_remove(o, n);
-		return 0;
+		return txn_remove(o, n);
 	}
 	xs_store_remove(o, n, true);
 	return 0;

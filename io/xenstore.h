@@ -42,10 +42,10 @@
  *
  * Transactions: a guest's XS_TRANSACTION_START gives an id; reads and
  * writes under it see a private copy; XS_TRANSACTION_END commits (or, with
- * "F", abandons) it and answers EAGAIN when another change to the store
- * happened meanwhile (anywhere in the store: coarser than Xen, which
- * looks only at the nodes the transaction touched); the client retries,
- * as with Xen.  A transaction's watch events fire when it commits.
+ * "F", abandons) it and answers EAGAIN when a node the transaction read,
+ * wrote, listed or removed changed in the store meanwhile, as Xen does
+ * (the client retries).  A transaction's watch events fire when it
+ * commits.
  *
  * Thread-safe: one mutex per store.
  */
