@@ -32,8 +32,8 @@
  *    no more than its quota, every path fits XENSTORE_ABS_PATH_MAX;
  *  - the connection holds at most one reply and max_queued_events events,
  *    no more watches and transactions than its quotas;
- *  - rsp_prod - rsp_cons never exceeds the ring, and the store only moves
- *    req_cons up to req_prod;
+ *  - rsp_prod - rsp_cons never exceeds the ring, the store only moves
+ *    req_cons up to req_prod, and a kick that moved either index notified;
  *  - every message on rsp[] is well formed: a watch event ("path\0token\0",
  *    ids 0), an XS_ERROR carrying a known errno name, or (while the framing
  *    is intact) the answer to the oldest unanswered request: its req_id,
@@ -90,6 +90,7 @@ struct harness {
 	uint32_t txids[4];
 	uint32_t next_req;
 	unsigned callbacks;
+	unsigned notified;
 };
 
 static const char *const errnames[] = {
@@ -115,6 +116,11 @@ static const char *const dom0_paths[] = {
 };
 
 static struct harness *h;
+
+static void notify(void *opaque)
+{
+	((struct harness *)opaque)->notified++;
+}
 
 static void on_watch(void *opaque, const char *path, const char *token)
 {
@@ -371,7 +377,8 @@ static void step_push(uint32_t n)
 static void step_kick(void)
 {
 	struct xenstore_domain_interface *pg = h->page;
-	XENSTORE_RING_IDX prod = pg->req_prod, cons0 = pg->req_cons;
+	XENSTORE_RING_IDX prod = pg->req_prod, cons0 = pg->req_cons, rsp0 = pg->rsp_prod;
+	unsigned notified = h->notified;
 	int r = xs_conn_process(h->c);
 
 	FUZZ_CHECK(r == 0 || r == -EPROTO, "xs_conn_process: %d", r);
@@ -394,6 +401,9 @@ static void step_kick(void)
 		return;
 	}
 	FUZZ_CHECK(pg->req_cons - cons0 <= prod - cons0, "req_cons moved past req_prod");
+	FUZZ_CHECK(h->notified > notified || (pg->req_cons == cons0 && pg->rsp_prod == rsp0),
+		   "indices moved (req_cons %u -> %u, rsp_prod %u -> %u) without a notify", cons0,
+		   pg->req_cons, rsp0, pg->rsp_prod);
 	if (h->bogus)
 		return; /* rsp_cons may be impossible while nothing waits to be written */
 	FUZZ_CHECK(pg->rsp_prod - pg->rsp_cons <= XENSTORE_RING_SIZE, "rsp_prod %u rsp_cons %u",
@@ -473,7 +483,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h->s = xs_store_new(&h->q);
 	FUZZ_CHECK(h->s, "xs_store_new");
 	FUZZ_CHECK(xs_watch(h->s, "/", "vmm", on_watch, h) == 0, "xs_watch");
-	h->c = xs_conn_new(h->s, DOMID, h->page, NULL, NULL);
+	h->c = xs_conn_new(h->s, DOMID, h->page, notify, h);
 	FUZZ_CHECK(h->c, "xs_conn_new");
 	check_store();
 
