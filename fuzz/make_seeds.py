@@ -738,6 +738,115 @@ def hypercall_seeds():
           call("event_channel_op+high", small(EV_ALLOC), arena(0x100)))
 
 
+# ---- xenstore (fuzz_xenstore.c): knobs, [start], then guest and VMM steps ----
+XS_WORDS = ["", "a", "a/b", "a/b/c", "data", "device/vbd/0/state", "/local/domain/1",
+            "/local/domain/1/a", "/local/domain/2/x", "/backend", "/backend/vbd/1/0", "/vm",
+            "/", "@releaseDomain", "@introduceDomain", "T", "F", "0", "1", "4096", "n1", "r1",
+            "b1", "n0", "w2", "b2", "x1", "tok", "t2", "a//b", "x/", "bad path", "/local/domain/1/",
+            "../a", "a@b"]
+XS = dict(DIRECTORY=1, READ=2, GET_PERMS=3, WATCH=4, UNWATCH=5, TX_START=6, TX_END=7,
+          INTRODUCE=8, DOMAIN_PATH=10, WRITE=11, MKDIR=12, RM=13, SET_PERMS=14, RESET_WATCHES=21,
+          DIRECTORY_PART=22)
+S_MSG, S_RAW, S_PUSH, S_KICK, S_READ, S_DOM0, S_BOGUS, S_POKE = range(8)
+TX_LATEST = 128  # txsel: the last transaction id the store handed out
+
+
+def xs_word(w):
+    if w == "LONG":  # a path of XENSTORE_REL_PATH_MAX bytes
+        return struct.pack("<BB", 255, 0)
+    if isinstance(w, str) and w in XS_WORDS:
+        return struct.pack("<B", XS_WORDS.index(w))
+    w = w.encode() if isinstance(w, str) else w  # a raw string
+    return struct.pack("<BB", 200, len(w)) + w
+
+
+def xs_msg(op, words, tx=0, value=False):
+    # mode: words (not 0 mod 4), bit 1: the last one without its NUL (a written value)
+    mode = 1 | (2 if value else 0) | (len(words) - 1) * 4
+    return struct.pack("<BBBB", S_MSG, XS[op] if isinstance(op, str) else op, tx, mode) + \
+        b"".join(xs_word(w) for w in words)
+
+
+def xs_raw_msg(op, payload):
+    return struct.pack("<BBBBH", S_MSG, XS[op], 0, 0, len(payload)) + payload
+
+
+def xs_push(n=0xffff):
+    return struct.pack("<BH", S_PUSH, n)
+
+
+def xs_kick():
+    return struct.pack("<B", S_KICK)
+
+
+def xs_read(n=0xffff):
+    return struct.pack("<BH", S_READ, n)
+
+
+def xs_dom0(op, sel):
+    return struct.pack("<BBB", S_DOM0, op, sel)
+
+
+def xs_rpc(*msgs):
+    return b"".join(msgs) + xs_push() + xs_kick() + xs_read()
+
+
+def xenstore_seeds():
+    basic = xs_rpc(xs_msg("WRITE", ["a/b", "1"], value=True), xs_msg("READ", ["a/b"]),
+                   xs_msg("DIRECTORY", ["a"]), xs_msg("MKDIR", ["data"])) + \
+        xs_rpc(xs_msg("GET_PERMS", ["a"]), xs_msg("SET_PERMS", ["a", "n1", "w2"]),
+               xs_msg("DIRECTORY_PART", ["/local/domain/1", "0"]), xs_msg("DOMAIN_PATH", ["1"])) + \
+        xs_rpc(xs_msg("RM", ["a"]), xs_msg("READ", ["a/b"]), xs_msg("READ", ["bad path"]),
+               xs_msg("INTRODUCE", ["1", "0", "4096"]), xs_msg(23, ["a"]), xs_msg(250, ["a"]))
+    write("xenstore", "basic", struct.pack("<B", 0) + basic)
+    watches = xs_rpc(xs_msg("WATCH", ["data", "tok"]), xs_msg("WATCH", ["/backend", "t2"]),
+                     xs_msg("WATCH", ["@releaseDomain", "tok"])) + \
+        xs_dom0(3, 0) + xs_dom0(0, 0) + xs_dom0(5, 1) + xs_dom0(1, 1) + xs_read() + \
+        xs_rpc(xs_msg("WRITE", ["data", "x"], value=True)) + \
+        xs_dom0(0, 9) + xs_dom0(4, 0) + xs_read() + \
+        xs_rpc(xs_msg("UNWATCH", ["data", "tok"]), xs_msg("RESET_WATCHES", [""]))
+    write("xenstore", "watches", struct.pack("<B", 0) + watches)
+    # events piling up while the guest reads nothing, small quotas
+    flood = xs_rpc(xs_msg("WATCH", ["/", "tok"]), xs_msg("WATCH", ["data", "t2"])) + \
+        b"".join(xs_dom0(0, i) + xs_dom0(3, i) for i in (0, 2, 4)) + \
+        b"".join(xs_dom0(0, (0, 2, 4)[i % 3]) for i in range(40)) + xs_kick() + xs_read(100) + \
+        xs_kick() + \
+        xs_read()
+    write("xenstore", "flood", struct.pack("<B", 1) + flood)
+    tx = xs_rpc(xs_msg("TX_START", [""])) + \
+        xs_rpc(xs_msg("WRITE", ["a/b", "1"], tx=TX_LATEST, value=True),
+               xs_msg("READ", ["a/b"], tx=TX_LATEST), xs_msg("RM", ["data"], tx=TX_LATEST),
+               xs_msg("DIRECTORY", ["/local/domain/1"], tx=TX_LATEST),
+               xs_msg("TX_END", ["T"], tx=TX_LATEST)) + \
+        xs_rpc(xs_msg("TX_START", [""])) + \
+        xs_rpc(xs_msg("WRITE", ["a/c", "2"], tx=TX_LATEST, value=True)) + xs_dom0(0, 4) + \
+        xs_rpc(xs_msg("TX_END", ["T"], tx=TX_LATEST), xs_msg("TX_END", ["F"], tx=TX_LATEST))
+    write("xenstore", "transaction", struct.pack("<B", 0) + tx)
+    write("xenstore", "quotas", struct.pack("<B", 1) + b"".join(
+        xs_rpc(xs_msg("WRITE", [w, "vvvvvvvv"], value=True)) for w in
+        ["a", "a/b", "a/b/c", "data", "device/vbd/0/state", "x1", "t2", "tok", "n1", "n2", "n3",
+         "n4"]) +
+        xs_rpc(xs_msg("TX_START", [""]), xs_msg("TX_START", [""]), xs_msg("TX_START", [""])) +
+        xs_rpc(*[xs_msg("WATCH", ["a", w]) for w in ["0", "1", "T", "F"]]))
+    # a request longer than the ring, its long reply, a path at the length limit
+    big = b"big\0" + b"v" * 2000
+    write("xenstore", "long", struct.pack("<B", 0) + xs_raw_msg("WRITE", big) +
+          xs_push() + xs_kick() + xs_push() + xs_kick() + xs_push() + xs_kick() + xs_read() +
+          xs_rpc(xs_msg("READ", [b"big"])) + xs_kick() + xs_read() + xs_kick() + xs_read() +
+          xs_rpc(xs_msg("WRITE", ["LONG", "1"], value=True)) + xs_push() + xs_kick() + xs_push() +
+          xs_kick() + xs_read())
+    # indices near 2^32 and not at a ring boundary: everything wraps
+    write("xenstore", "wrap", struct.pack("<BI", 2, 0xfffffc00 - 7) + basic + watches)
+    # protocol errors: an oversized header; impossible indices
+    write("xenstore", "oversize", struct.pack("<B", 0) + xs_rpc(xs_msg("MKDIR", ["a"])) +
+          struct.pack("<BBBBH", S_MSG, XS["READ"], 0, 0, 4097) + xs_push() + xs_kick() +
+          xs_rpc(xs_msg("READ", ["a"])))
+    write("xenstore", "bogus", struct.pack("<B", 0) + xs_rpc(xs_msg("MKDIR", ["a"])) +
+          struct.pack("<BB", S_BOGUS, 1) + xs_kick() + xs_kick())
+    write("xenstore", "bogus-rsp", struct.pack("<B", 0) + xs_msg("READ", ["a"]) + xs_push() +
+          struct.pack("<BB", S_BOGUS, 2) + xs_kick() + xs_dom0(0, 0))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -748,4 +857,5 @@ if __name__ == "__main__":
     control_seeds()
     bzimage_seeds()
     linuxpio_seeds()
+    xenstore_seeds()
     hypercall_seeds()

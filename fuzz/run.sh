@@ -38,14 +38,16 @@ declare -A sources=(
 	[control]="hv/control.c hv/control_proto.c hv/json.c hv/jsondoc.c hv/err.c"
 	[bzimage]="hv/linux_boot.c hv/acpi.c hv/err.c"
 	[linuxpio]="hv/linux_ports.c hv/uart8250.c"
+	[xenstore]="io/xenstore.c io/xenstore_conn.c io/xenstore_txn.c io/xenstore_dump.c"
 	# the dispatcher reaches most of hv/ (domain, builder, vcpu, disks, ...): all of it
 	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c)"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
-	[control]="-lpthread" [bzimage]="" [linuxpio]="-lpthread" [hypercall]="-luring -lseccomp -lpthread -lm")
+	[control]="-lpthread" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread"
+	[hypercall]="-luring -lseccomp -lpthread -lm")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
-	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [hypercall]=4096)
-all=(grant blkif config elf text console control bzimage linuxpio hypercall)
+	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096)
+all=(grant blkif config elf text console control bzimage linuxpio xenstore hypercall)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")

@@ -467,6 +467,9 @@ static int get_node(struct xs_op *o, const char *path, unsigned need, struct xs_
 		return r;
 	if (deepest)
 		*deepest = d;
+	/* In a transaction: what it looked at must not change before it commits. */
+	if (o->t)
+		(n ? n : d)->used = true;
 	if (n && (node_perm(o->domid, n) & need) == need) {
 		*out = n;
 		return 0;
@@ -484,22 +487,27 @@ static int refuse(struct xs_op *o, int err)
 }
 
 /* Removes a subtree from a transaction's tree: no watches (they fire at commit). */
-static void txn_remove(struct xs_op *o, struct xs_node *n)
+static int txn_remove(struct xs_op *o, struct xs_node *n)
 {
 	struct xs_node *top = n;
+	int r = 0;
 
+	top->parent->kids_changed = true;
+	top->parent->used = true;
 	for (;;) {
 		while (n->nkids)
 			n = n->kids[n->nkids - 1];
 		struct xs_node *parent = n->parent;
 		bool last = n == top;
 
+		if (!r && n->used && !n->created)
+			r = xs_txn_note_removed(o, n);
 		if (n->filled)
 			acct(o, n->perms[0].id, -1);
 		xs_kid_unlink(n);
 		node_free_one(n);
 		if (last)
-			return;
+			return r;
 		n = parent;
 	}
 }
@@ -582,22 +590,29 @@ static int create(struct xs_op *o, const char *path, struct xs_node *deepest, co
 		struct xs_node *n = xs_node_new(rest, l);
 
 		if (!n || xs_set_perms_raw(n, parent->perms, parent->nperms) ||
-		    xs_set_val(n, e ? "" : val, e ? 0 : len) || xs_kid_add(parent, n)) {
+		    xs_set_val(n, e ? "" : val, e ? 0 : len)) {
 			if (n)
 				node_free_one(n);
 			goto nomem;
 		}
 		if (o->domid != XENITH_XS_DOM0)
 			n->perms[0].id = o->domid;
-		if (!first)
-			first = n;
 		n->filled = true;
 		n->changed = true;
+		n->created = true;
 		if (!o->t && xs_acct_add(o->s, n->perms[0].id, 1)) {
-			xs_kid_unlink(n);
 			node_free_one(n);
 			goto nomem;
 		}
+		if (xs_kid_add(parent, n)) {
+			if (!o->t)
+				xs_acct_add(o->s, n->perms[0].id, -1);
+			node_free_one(n);
+			goto nomem;
+		}
+		/* Linked and counted: from here the undo below takes it. */
+		if (!first)
+			first = n;
 		if (o->t)
 			acct(o, n->perms[0].id, 1);
 		else
@@ -618,7 +633,7 @@ static int create(struct xs_op *o, const char *path, struct xs_node *deepest, co
 nomem:
 	if (first) {
 		if (o->t) {
-			txn_remove(o, first);
+			txn_remove(o, first); /* created nodes only: nothing to note */
 		} else {
 			/* Undo without watches: nothing fired yet. */
 			struct xs_node *n = first;
@@ -711,8 +726,7 @@ int xs_op_rm(struct xs_op *o, const char *path)
 		r = xs_txn_record(o, path, false);
 		if (r)
 			return r;
-		txn_remove(o, n);
-		return 0;
+		return txn_remove(o, n);
 	}
 	xs_store_remove(o, n, true);
 	return 0;

@@ -42,10 +42,10 @@
  *
  * Transactions: a guest's XS_TRANSACTION_START gives an id; reads and
  * writes under it see a private copy; XS_TRANSACTION_END commits (or, with
- * "F", abandons) it and answers EAGAIN when another change to the store
- * happened meanwhile (anywhere in the store: coarser than Xen, which
- * looks only at the nodes the transaction touched); the client retries,
- * as with Xen.  A transaction's watch events fire when it commits.
+ * "F", abandons) it and answers EAGAIN when a node the transaction read,
+ * wrote, listed or removed changed in the store meanwhile, as Xen does
+ * (the client retries).  A transaction's watch events fire when it
+ * commits.
  *
  * Thread-safe: one mutex per store.
  */
@@ -90,6 +90,12 @@ int xs_rm(struct xs_store *s, const char *path);
 /* Xen's permission strings, e.g. {"n0", "r3"}: owner 0, domain 3 may read. */
 int xs_set_perms(struct xs_store *s, const char *path, const char *const *perms, unsigned n);
 
+/*
+ * fn(opaque, path, token) for each change at or below path (absolute, or
+ * "@..."), and once at once; -EEXIST for the same (path, token, fn,
+ * opaque) twice.  A change another thread made just before xs_unwatch
+ * may still call fn once after xs_unwatch returned (from that thread).
+ */
 typedef void (*xs_watch_fn)(void *opaque, const char *path, const char *token);
 int xs_watch(struct xs_store *s, const char *path, const char *token, xs_watch_fn fn, void *opaque);
 int xs_unwatch(struct xs_store *s, const char *path, const char *token, xs_watch_fn fn, void *opaque);

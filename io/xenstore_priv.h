@@ -48,8 +48,12 @@ struct xs_node {
 	struct xs_perm *perms; /* perms[0]: owner and everyone's default */
 	uint32_t nperms;
 	uint64_t gen; /* the store's generation at the last change of the node or its children */
-	bool filled;  /* transaction tree: loaded from the store */
-	bool changed; /* transaction tree: value or permissions written */
+	/* Transaction tree only: */
+	bool filled;       /* loaded from the store (gen is the store's node's then) */
+	bool changed;      /* value or permissions written */
+	bool used;         /* value, permissions or children looked at: must not change in the store */
+	bool kids_changed; /* children removed (new ones are found by their created flag) */
+	bool created;      /* made by the transaction (no store node behind it) */
 };
 
 struct xs_watch {
@@ -77,6 +81,13 @@ struct xs_acct {
 	uint32_t nodes;
 };
 
+/* A node a transaction used and then removed: it must still be as it was when it commits. */
+struct xs_txn_check {
+	struct xs_txn_check *next;
+	uint64_t gen;
+	char path[];
+};
+
 /* A change made in a transaction whose watches fire when it commits. */
 struct xs_txn_event {
 	struct xs_txn_event *next;
@@ -87,13 +98,13 @@ struct xs_txn_event {
 struct xs_txn {
 	struct xs_txn *next;
 	uint32_t id;
-	uint64_t start_gen;  /* the store's generation when it began */
 	struct xs_node *root;/* private tree: stubs and filled copies */
+	struct xs_txn_check *checks;
 	unsigned nodes;      /* nodes in the private tree, bounded by max_tx_nodes */
 	int owned_delta;     /* nodes the connection's domain gained or lost in it */
 	struct xs_txn_event *events, **events_tail;
 	unsigned nevents;
-	bool failed;         /* the store changed under it: commit answers EAGAIN */
+	bool failed;         /* it cannot commit (EAGAIN) */
 };
 
 struct xs_store {
@@ -217,7 +228,9 @@ int xs_txn_fill(struct xs_op *o, struct xs_node *n);
 /* Counts nodes added to t's tree: -ENOSPC past the quota. */
 int xs_txn_charge(struct xs_op *o, unsigned n);
 int xs_txn_record(struct xs_op *o, const char *path, bool exact);
-/* Applies t to the store; -EAGAIN when the store changed since t began. */
+/* Notes a node t used and is removing (its subtree's used nodes are checked at commit). */
+int xs_txn_note_removed(struct xs_op *o, struct xs_node *n);
+/* Applies t to the store; -EAGAIN when a node t used changed in the store meanwhile. */
 int xs_txn_commit(struct xs_op *o);
 
 /* --- xenstore_conn.c --- */

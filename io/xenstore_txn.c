@@ -2,15 +2,21 @@
 /*
  * Transactions.  A transaction has a private tree that starts as one stub
  * for the root; walking into a stub fills it from the store (value,
- * permissions, and a stub per child), so the tree holds only what the
- * transaction reached, bounded by max_tx_nodes (Xen's ACC_TRANSNODES,
- * ENOSPC).  Its operations run on that tree with the store's own code
- * (xenstore.c), and its watch events are remembered.  Committing applies
- * the private tree to the store and fires the events, but only if
- * nothing in the store changed since the transaction began (one
- * generation counter for the whole store): otherwise EAGAIN, and the
- * client retries, as with Xen.  Coarser than Xen, which compares only the
- * nodes the transaction touched: a busy store makes more retries.
+ * permissions, the store node's generation, and a stub per child), so the
+ * tree holds only what the transaction reached, bounded by max_tx_nodes
+ * (Xen's ACC_TRANSNODES, ENOSPC).  Its operations run on that tree with
+ * the store's own code (xenstore.c), which marks what they look at
+ * (used), the child lists they change and the nodes they create; its
+ * watch events are remembered.
+ *
+ * Committing, as Xen's transaction.c does it node by node: EAGAIN if any
+ * node the transaction used has changed in the store since it was filled
+ * (its generation moved, or it is gone; a node's generation moves when
+ * its value, permissions or list of children change), including nodes it
+ * used and then removed.  Otherwise the private tree is applied (values
+ * and permissions written, children it removed removed, nodes it created
+ * created, nothing else touched) and the events fire.  Nodes it only
+ * walked through may change meanwhile without a conflict.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,7 +35,7 @@ struct xs_txn *xs_txn_new(struct xs_store *s)
 		free(t);
 		return NULL;
 	}
-	t->start_gen = s->gen;
+	(void)s;
 	t->nodes = 1;
 	t->events_tail = &t->events;
 	return t;
@@ -40,6 +46,12 @@ void xs_txn_free(struct xs_txn *t)
 	if (!t)
 		return;
 	xs_node_free(t->root);
+	while (t->checks) {
+		struct xs_txn_check *k = t->checks;
+
+		t->checks = k->next;
+		free(k);
+	}
 	while (t->events) {
 		struct xs_txn_event *e = t->events;
 
@@ -133,6 +145,39 @@ int xs_txn_record(struct xs_op *o, const char *path, bool exact)
 	return 0;
 }
 
+int xs_txn_note_removed(struct xs_op *o, struct xs_node *n)
+{
+	char path[XS_PATH_BUF];
+	size_t l = xs_node_path(n, path) + 1;
+	struct xs_txn_check *k = malloc(sizeof(*k) + l);
+
+	if (!k) {
+		o->t->failed = true;
+		return -ENOMEM;
+	}
+	k->gen = n->gen;
+	memcpy(k->path, path, l);
+	k->next = o->t->checks;
+	o->t->checks = k;
+	return 0;
+}
+
+/* Whether the store still has every node the transaction used, as it was (mn: ov's store node or NULL). */
+static bool unchanged(const struct xs_node *ov, const struct xs_node *mn)
+{
+	if (!ov->filled || ov->created)
+		return true; /* never reached, or new: its parent's children are checked */
+	if (!mn || (ov->used && mn->gen != ov->gen))
+		return false;
+	for (uint32_t i = 0; i < ov->nkids; i++) {
+		const struct xs_node *ok = ov->kids[i];
+
+		if (!unchanged(ok, xs_kid_find(mn, ok->name, strlen(ok->name))))
+			return false;
+	}
+	return true;
+}
+
 /* Makes the store's node mn what the transaction's node ov says, below it too. */
 static int sync(struct xs_op *m, const struct xs_node *ov, struct xs_node *mn)
 {
@@ -154,20 +199,25 @@ static int sync(struct xs_op *m, const struct xs_node *ov, struct xs_node *mn)
 		}
 		xs_store_changed(m->s, mn);
 	}
-	/* Children the transaction removed: their own watches fire here, the removal's at the end. */
-	for (uint32_t i = mn->nkids; i-- > 0;) {
-		struct xs_node *k = mn->kids[i];
+	/*
+	 * Children it removed (a node it created over one it removed replaces
+	 * all of it): their own watches fire here, the removal's at the end.
+	 */
+	if (ov->kids_changed || ov->created) {
+		for (uint32_t i = mn->nkids; i-- > 0;) {
+			struct xs_node *k = mn->kids[i];
 
-		if (!xs_kid_find(ov, k->name, strlen(k->name)))
-			xs_store_remove(m, k, false);
+			if (!xs_kid_find(ov, k->name, strlen(k->name)))
+				xs_store_remove(m, k, false);
+		}
 	}
 	for (uint32_t i = 0; i < ov->nkids; i++) {
 		const struct xs_node *ok = ov->kids[i];
 		struct xs_node *mk = xs_kid_find(mn, ok->name, strlen(ok->name));
 
 		if (!mk) {
-			if (!ok->filled)
-				continue; /* cannot happen: the store did not change */
+			if (!ok->created)
+				continue; /* cannot happen: checked unchanged */
 			mk = xs_store_create(m->s, mn, ok->name, ok->val, ok->len, ok->perms,
 					     ok->nperms);
 			if (!mk)
@@ -186,8 +236,14 @@ int xs_txn_commit(struct xs_op *o)
 	struct xs_op m = { .s = o->s, .c = o->c, .t = NULL, .domid = o->domid };
 	int r;
 
-	if (t->failed || t->start_gen != o->s->gen)
+	if (t->failed || !unchanged(t->root, o->s->root))
 		return -EAGAIN;
+	for (struct xs_txn_check *k = t->checks; k; k = k->next) {
+		const struct xs_node *mn = xs_store_lookup(o->s, k->path);
+
+		if (!mn || mn->gen != k->gen)
+			return -EAGAIN;
+	}
 	r = sync(&m, t->root, o->s->root);
 	for (struct xs_txn_event *e = t->events; e; e = e->next)
 		xs_fire(&m, e->path, e->exact, NULL);

@@ -893,10 +893,10 @@ static void test_transaction_abort_conflict_and_errors(void **state)
 	tx_end(&g, tx, "F", NULL);
 	expect_read_err(&g, 0, "a", "ENOENT");
 
-	/* Another change meanwhile: EAGAIN, and nothing of the transaction is applied. */
+	/* A change meanwhile to what it used: EAGAIN, and nothing of the transaction is applied. */
 	tx = tx_start(&g);
 	gwrite(&g, &m, tx, "a", "1");
-	assert_int_equal(xs_write(s, "/elsewhere", "x", 1), 0);
+	assert_int_equal(xs_write(s, HOME "/b", "x", 1), 0); /* the home's children changed */
 	tx_end(&g, tx, "T", "EAGAIN");
 	expect_read_err(&g, 0, "a", "ENOENT");
 
@@ -931,6 +931,76 @@ static void test_transaction_abort_conflict_and_errors(void **state)
 	/* Watches ignore the transaction id, as in Xen. */
 	rpc(&g, &m, XS_WATCH, 777, "w", "t", NULL);
 	expect_ok(&m, XS_WATCH);
+}
+
+/* Xen's transactions conflict on the nodes they used, not on every change to the store. */
+static void test_transaction_conflicts_only_on_what_it_used(void **state)
+{
+	struct msg m;
+	uint32_t tx;
+	char buf[8];
+
+	(void)state;
+	gwrite(&g, &m, 0, "data", "d");
+	gwrite(&g, &m, 0, "dir/x", "x");
+	gwrite(&g, &m, 0, "q/x", "x");
+	gwrite(&g, &m, 0, "r/x", "x");
+
+	/* Unrelated changes elsewhere: it commits. */
+	tx = tx_start(&g);
+	gwrite(&g, &m, tx, "data", "1");
+	assert_int_equal(xs_write(s, "/backend/vbd/5/0/state", "1", 1), 0);
+	assert_int_equal(xs_write(s, HOME "/dir/x", "y", 1), 0);
+	tx_end(&g, tx, "T", NULL);
+	expect_read(&g, 0, "data", "1");
+
+	/* A node it read changed: EAGAIN. */
+	tx = tx_start(&g);
+	expect_read(&g, tx, "data", "1");
+	gwrite(&g, &m, tx, "other", "o");
+	assert_int_equal(xs_write(s, HOME "/data", "2", 1), 0);
+	tx_end(&g, tx, "T", "EAGAIN");
+	expect_read_err(&g, 0, "other", "ENOENT");
+
+	/* It created a child where the store's children changed meanwhile: EAGAIN. */
+	tx = tx_start(&g);
+	gwrite(&g, &m, tx, "dir/new", "n");
+	assert_int_equal(xs_write(s, HOME "/dir/other", "o", 1), 0);
+	tx_end(&g, tx, "T", "EAGAIN");
+	expect_read_err(&g, 0, "dir/new", "ENOENT");
+
+	/* It read a node, then removed its parent; the node changed meanwhile: EAGAIN. */
+	tx = tx_start(&g);
+	expect_read(&g, tx, "r/x", "x");
+	rpc(&g, &m, XS_RM, tx, "r", NULL);
+	expect_ok(&m, XS_RM);
+	assert_int_equal(xs_write(s, HOME "/r/x", "z", 1), 0);
+	tx_end(&g, tx, "T", "EAGAIN");
+	expect_read(&g, 0, "r/x", "z");
+
+	/*
+	 * It only walked through q to change q/x; the store gained q/y meanwhile:
+	 * it commits, and q/y stays (the commit touches only what it changed).
+	 */
+	tx = tx_start(&g);
+	gwrite(&g, &m, tx, "q/x", "tx");
+	assert_int_equal(xs_write(s, HOME "/q/y", "vmm", 3), 0);
+	tx_end(&g, tx, "T", NULL);
+	expect_read(&g, 0, "q/x", "tx");
+	assert_int_equal(xs_read(s, HOME "/q/y", buf, sizeof(buf), NULL), 0);
+	assert_string_equal(buf, "vmm");
+
+	/* Removed and made again in one transaction: the old subtree goes, the new one stays. */
+	gwrite(&g, &m, 0, "re/old/deep", "1");
+	tx = tx_start(&g);
+	rpc(&g, &m, XS_RM, tx, "re", NULL);
+	gwrite(&g, &m, tx, "re/new", "2");
+	tx_end(&g, tx, "T", NULL);
+	expect_read_err(&g, 0, "re/old", "ENOENT");
+	expect_read(&g, 0, "re/new", "2");
+	expect_read(&g, 0, "re", "");
+	rpc(&g, &m, XS_DIRECTORY, 0, "re", NULL);
+	assert_string_equal(joined(&m), "new");
 }
 
 /* --------------------------------------------------------------- quotas */
@@ -1426,6 +1496,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watch_event_queue_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transaction_isolation_and_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transaction_abort_conflict_and_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transaction_conflicts_only_on_what_it_used, setup, teardown),
 		cmocka_unit_test(test_quota_defaults_are_xens),
 		cmocka_unit_test_setup_teardown(test_quota_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quota_value_size, setup, teardown),
