@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The store's insides, shared by its files: xenstore.c (the tree, paths,
- * permissions, quotas, watches and the VMM's calls), xenstore_txn.c
- * (transactions), xenstore_conn.c (a guest's ring and the wire protocol)
- * and xenstore_dump.c (xenstore-ls and JSON).  Everything here runs with
+ * permissions, quotas), xenstore_watch.c (watches), xenstore_api.c (the
+ * VMM's calls), xenstore_txn.c (transactions), xenstore_conn.c (a guest's
+ * ring and the wire protocol) and xenstore_dump.c (xenstore-ls and JSON).  Everything here runs with
  * the store's lock held unless it says otherwise.
  */
 #ifndef XENITH_IO_XENSTORE_PRIV_H
@@ -186,11 +186,17 @@ int xs_parse_perm(const char *str, struct xs_perm *p);
 /* Formats one as Xen does into buf (at least 12 bytes); returns its length. */
 int xs_format_perm(const struct xs_perm *p, char *buf, size_t size);
 
+unsigned xs_node_perm(uint32_t domid, const struct xs_node *n);
+
+/* --- xenstore_watch.c --- */
 int xs_watch_add(struct xs_store *s, struct xs_conn *c, const char *path, const char *token,
 		 size_t strip, xs_watch_fn fn, void *opaque);
 int xs_watch_del(struct xs_store *s, struct xs_conn *c, const char *path, const char *token,
 		 xs_watch_fn fn, void *opaque);
 void xs_watch_del_conn(struct xs_store *s, struct xs_conn *c);
+void xs_watch_free(struct xs_watch *w);
+/* Queues w's callback for path, to run when the lock is dropped. */
+void xs_queue_callback(struct xs_store *s, const struct xs_watch *w, const char *path);
 /*
  * A change at path: fires every watch on it or above it (exact: only those
  * on it), for watchers that may read n (NULL: the node at path in the
