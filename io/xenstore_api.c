@@ -189,3 +189,31 @@ int xs_unwatch(struct xs_store *s, const char *path, const char *token, xs_watch
 	xs_unlock(s);
 	return r;
 }
+
+/* Removes every subtree below n whose top domid owns (recursive in the depth, small frames). */
+static void release_below(struct xs_op *o, struct xs_node *n, uint32_t domid)
+{
+	for (uint32_t i = 0; i < n->nkids;) {
+		struct xs_node *k = n->kids[i];
+
+		if (k->perms[0].id == domid) {
+			xs_store_remove(o, k, true); /* the next child moves to i */
+			continue;
+		}
+		release_below(o, k, domid);
+		i++;
+	}
+}
+
+int xs_domain_release(struct xs_store *s, uint32_t domid)
+{
+	struct xs_op o = VMM_OP(s);
+
+	if (domid == XENITH_XS_DOM0)
+		return -EINVAL;
+	xs_lock(s);
+	release_below(&o, s->root, domid);
+	xs_fire_special(s, "@releaseDomain");
+	xs_unlock(s);
+	return 0;
+}

@@ -698,6 +698,7 @@ struct xs_conn *xs_conn_new(struct xs_store *s, uint32_t domid,
 	}
 	c->next = s->conns;
 	s->conns = c;
+	xs_fire_special(s, "@introduceDomain");
 	xs_unlock(s);
 	return c;
 }

@@ -195,6 +195,7 @@ int xs_watch_del(struct xs_store *s, struct xs_conn *c, const char *path, const 
 		 xs_watch_fn fn, void *opaque);
 void xs_watch_del_conn(struct xs_store *s, struct xs_conn *c);
 void xs_watch_free(struct xs_watch *w);
+void xs_fire_special(struct xs_store *s, const char *special);
 /* Queues w's callback for path, to run when the lock is dropped. */
 void xs_queue_callback(struct xs_store *s, const struct xs_watch *w, const char *path);
 /*

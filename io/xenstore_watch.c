@@ -169,3 +169,11 @@ void xs_watch_del_conn(struct xs_store *s, struct xs_conn *c)
 		}
 	}
 }
+
+/* Fires the VMM's watches on a special path ("@releaseDomain"): guests may not read those nodes. */
+void xs_fire_special(struct xs_store *s, const char *special)
+{
+	for (struct xs_watch *w = s->watches; w; w = w->next)
+		if (!w->c && !strcmp(w->path, special))
+			xs_queue_callback(s, w, special);
+}
