@@ -3,7 +3,8 @@
  * The store's insides, shared by its files: xenstore.c (the tree, paths,
  * permissions, quotas), xenstore_watch.c (watches), xenstore_api.c (the
  * VMM's calls), xenstore_txn.c (transactions), xenstore_conn.c (a guest's
- * ring and the wire protocol) and xenstore_dump.c (xenstore-ls and JSON).  Everything here runs with
+ * ring), xenstore_req.c (its requests) and xenstore_dump.c (xenstore-ls
+ * and JSON).  Everything here runs with
  * the store's lock held unless it says otherwise.
  */
 #ifndef XENITH_IO_XENSTORE_PRIV_H
@@ -240,7 +241,15 @@ int xs_txn_note_removed(struct xs_op *o, struct xs_node *n);
 /* Applies t to the store; -EAGAIN when a node t used changed in the store meanwhile. */
 int xs_txn_commit(struct xs_op *o);
 
+/* --- xenstore_req.c --- */
+/* Answers the request in c->in (its payload NUL-terminated one byte past its length). */
+void xs_conn_handle(struct xs_conn *c);
+void xs_conn_txn_free_all(struct xs_conn *c);
+
 /* --- xenstore_conn.c --- */
+/* Queues a reply or an event (header and payload a, b) for c's ring; NULL on out of memory. */
+struct xs_out *xs_conn_queue(struct xs_conn *c, bool event, uint32_t type, uint32_t req_id,
+			     uint32_t tx_id, const void *a, uint32_t al, const void *b, uint32_t bl);
 /* Queues a watch event for c (dropped, and counted, when its queue is full). */
 void xs_conn_event(struct xs_conn *c, const char *path, const char *token);
 /* Writes what fits of c's queue to its ring, notifying the guest if anything moved. */
