@@ -38,7 +38,7 @@ declare -A sources=(
 	[control]="hv/control.c hv/control_proto.c hv/json.c hv/jsondoc.c hv/err.c"
 	[bzimage]="hv/linux_boot.c hv/acpi.c hv/err.c"
 	[linuxpio]="hv/linux_ports.c hv/uart8250.c"
-	[xenstore]="io/xenstore.c io/xenstore_conn.c io/xenstore_txn.c io/xenstore_dump.c"
+	[xenstore]="io/xenstore.c io/xenstore_api.c io/xenstore_conn.c io/xenstore_txn.c io/xenstore_dump.c io/xenstore_req.c io/xenstore_watch.c"
 	# the dispatcher reaches most of hv/ (domain, builder, vcpu, disks, ...): all of it
 	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c)"
 )

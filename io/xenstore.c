@@ -10,7 +10,6 @@
  * (a path of XENSTORE_REL_PATH_MAX bytes can be a thousand levels deep).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,7 +372,7 @@ static unsigned perm_for(uint32_t domid, const struct xs_perm *p, uint32_t np)
 	return p[0].acc & (XS_PERM_READ | XS_PERM_WRITE);
 }
 
-static unsigned node_perm(uint32_t domid, const struct xs_node *n)
+unsigned xs_node_perm(uint32_t domid, const struct xs_node *n)
 {
 	return perm_for(domid, n->perms, n->nperms);
 }
@@ -470,12 +469,12 @@ static int get_node(struct xs_op *o, const char *path, unsigned need, struct xs_
 	/* In a transaction: what it looked at must not change before it commits. */
 	if (o->t)
 		(n ? n : d)->used = true;
-	if (n && (node_perm(o->domid, n) & need) == need) {
+	if (n && (xs_node_perm(o->domid, n) & need) == need) {
 		*out = n;
 		return 0;
 	}
 	anc = n ? (n->parent ? n->parent : n) : d;
-	if (!(node_perm(o->domid, anc) & need))
+	if (!(xs_node_perm(o->domid, anc) & need))
 		return -EACCES;
 	return n ? -EACCES : -ENOENT;
 }
@@ -761,165 +760,6 @@ int xs_op_set_perms(struct xs_op *o, const char *path, const struct xs_perm *p, 
 	return 0;
 }
 
-/* -------------------------------------------------------------- watches */
-
-/* Xen's is_child: path is watched by a watch on w when it is w or below it (everything is below "/"). */
-static bool is_below(const char *path, const char *w)
-{
-	size_t l = strlen(w);
-
-	if (strcmp(w, "/") == 0)
-		return path[0] == '/';
-	return strncmp(path, w, l) == 0 && (path[l] == '/' || path[l] == '\0');
-}
-
-/* Xen's watch_permitted: the watcher may read the node or its parent. */
-static bool may_see(uint32_t domid, const struct xs_node *n, const struct xs_node *parent)
-{
-	if (domid == XENITH_XS_DOM0)
-		return true;
-	if (n && (node_perm(domid, n) & XS_PERM_READ))
-		return true;
-	return parent && (node_perm(domid, parent) & XS_PERM_READ);
-}
-
-static void queue_callback(struct xs_store *s, const struct xs_watch *w, const char *path)
-{
-	size_t pl = strlen(path) + 1, tl = strlen(w->token) + 1;
-	struct xs_callback *cb = malloc(sizeof(*cb) + pl + tl);
-
-	if (!cb) {
-		s->st.events_dropped++;
-		return;
-	}
-	cb->next = NULL;
-	cb->fn = w->fn;
-	cb->opaque = w->opaque;
-	memcpy(cb->path, path, pl);
-	cb->token = cb->path + pl;
-	memcpy(cb->token, w->token, tl);
-	*s->cbs_tail = cb;
-	s->cbs_tail = &cb->next;
-	s->st.watch_events++;
-}
-
-void xs_fire(struct xs_op *o, const char *path, bool exact, const struct xs_node *n)
-{
-	struct xs_store *s = o->s;
-	const struct xs_node *parent;
-
-	if (o->t) {
-		/* Xen queues a transaction's watches and fires them when it commits. */
-		xs_txn_record(o, path, exact);
-		return;
-	}
-	if (!n && path[0] == '/')
-		n = xs_store_lookup(s, path);
-	parent = n ? n->parent : NULL;
-	if (!n && path[0] == '/') {
-		char pp[XS_PATH_BUF];
-		char *slash;
-
-		snprintf(pp, sizeof(pp), "%s", path);
-		slash = strrchr(pp, '/');
-		if (slash == pp)
-			slash[1] = '\0';
-		else if (slash)
-			*slash = '\0';
-		parent = xs_store_lookup(s, pp);
-	}
-	for (struct xs_watch *w = s->watches; w; w = w->next) {
-		if (exact ? strcmp(path, w->path) != 0 : !is_below(path, w->path))
-			continue;
-		if (!w->c) {
-			queue_callback(s, w, path);
-			continue;
-		}
-		if (w->c->dead || !may_see(w->c->domid, n, parent))
-			continue;
-		xs_conn_event(w->c, path + w->strip, w->token);
-		/* The origin's events go out after its reply; others' now. */
-		if (w->c != o->c)
-			xs_conn_push(w->c);
-	}
-}
-
-int xs_watch_add(struct xs_store *s, struct xs_conn *c, const char *path, const char *token,
-		 size_t strip, xs_watch_fn fn, void *opaque)
-{
-	struct xs_watch *w;
-
-	for (w = s->watches; w; w = w->next)
-		if (w->c == c && w->fn == fn && w->opaque == opaque && !strcmp(w->path, path) &&
-		    !strcmp(w->token, token))
-			return -EEXIST;
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->path = strdup(path);
-	w->token = strdup(token);
-	if (!w->path || !w->token) {
-		free(w->path);
-		free(w->token);
-		free(w);
-		return -ENOMEM;
-	}
-	w->c = c;
-	w->strip = strip;
-	w->fn = fn;
-	w->opaque = opaque;
-	/* Appended: watches fire in the order they were set. */
-	struct xs_watch **tail = &s->watches;
-
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = w;
-	if (c)
-		c->nwatches++;
-	return 0;
-}
-
-static void watch_free(struct xs_watch *w)
-{
-	if (w->c)
-		w->c->nwatches--;
-	free(w->path);
-	free(w->token);
-	free(w);
-}
-
-int xs_watch_del(struct xs_store *s, struct xs_conn *c, const char *path, const char *token,
-		 xs_watch_fn fn, void *opaque)
-{
-	for (struct xs_watch **p = &s->watches; *p; p = &(*p)->next) {
-		struct xs_watch *w = *p;
-
-		if (w->c == c && w->fn == fn && w->opaque == opaque && !strcmp(w->path, path) &&
-		    !strcmp(w->token, token)) {
-			*p = w->next;
-			watch_free(w);
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-void xs_watch_del_conn(struct xs_store *s, struct xs_conn *c)
-{
-	struct xs_watch **p = &s->watches;
-
-	while (*p) {
-		struct xs_watch *w = *p;
-
-		if (w->c == c) {
-			*p = w->next;
-			watch_free(w);
-		} else {
-			p = &w->next;
-		}
-	}
-}
-
 /* ---------------------------------------------------------------- store */
 
 struct xs_store *xs_store_new(const struct xs_quota *q)
@@ -958,7 +798,7 @@ void xs_store_free(struct xs_store *s)
 		struct xs_watch *w = s->watches;
 
 		s->watches = w->next;
-		watch_free(w);
+		xs_watch_free(w);
 	}
 	while (s->cbs) {
 		struct xs_callback *cb = s->cbs;
@@ -977,182 +817,4 @@ void xs_get_stats(struct xs_store *s, struct xs_stats *st)
 	xs_lock(s);
 	*st = s->st;
 	xs_unlock(s);
-}
-
-/* ------------------------------------------------------ the VMM's calls */
-
-#define VMM_OP(s) { .s = (s), .c = NULL, .t = NULL, .domid = XENITH_XS_DOM0 }
-
-int xs_write(struct xs_store *s, const char *path, const void *val, size_t len)
-{
-	struct xs_op o = VMM_OP(s);
-	char p[XS_PATH_BUF];
-	int r;
-
-	/* A guest could not read more back in one reply. */
-	if (len > XENSTORE_PAYLOAD_MAX)
-		return -E2BIG;
-	xs_lock(s);
-	r = xs_canon(&o, path, false, p, NULL);
-	if (!r)
-		r = xs_op_write(&o, p, val, (uint32_t)len);
-	xs_unlock(s);
-	return r;
-}
-
-int xs_printf(struct xs_store *s, const char *path, const char *fmt, ...)
-{
-	char buf[XENSTORE_PAYLOAD_MAX + 1];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -EINVAL;
-	if ((size_t)n >= sizeof(buf))
-		return -E2BIG;
-	return xs_write(s, path, buf, (size_t)n);
-}
-
-int xs_read(struct xs_store *s, const char *path, char *buf, size_t size, size_t *len)
-{
-	struct xs_op o = VMM_OP(s);
-	char p[XS_PATH_BUF];
-	struct xs_node *n = NULL;
-	int r;
-
-	xs_lock(s);
-	r = xs_canon(&o, path, false, p, NULL);
-	if (!r)
-		r = xs_op_read(&o, p, &n);
-	if (!r) {
-		size_t k = n->len;
-
-		if (len)
-			*len = n->len;
-		if (size == 0 || k > size - 1) {
-			k = size ? size - 1 : 0;
-			r = -E2BIG;
-		}
-		if (size) {
-			memcpy(buf, n->val, k);
-			buf[k] = '\0';
-		}
-	}
-	xs_unlock(s);
-	return r;
-}
-
-int xs_read_u64(struct xs_store *s, const char *path, uint64_t *out)
-{
-	char buf[32];
-	uint64_t v = 0;
-	int r = xs_read(s, path, buf, sizeof(buf), NULL);
-
-	if (r == -E2BIG)
-		return -EINVAL;
-	if (r)
-		return r;
-	if (!buf[0])
-		return -EINVAL;
-	for (const char *c = buf; *c; c++) {
-		if (*c < '0' || *c > '9' || v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(*c - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-int xs_mkdir(struct xs_store *s, const char *path)
-{
-	struct xs_op o = VMM_OP(s);
-	char p[XS_PATH_BUF];
-	int r;
-
-	xs_lock(s);
-	r = xs_canon(&o, path, false, p, NULL);
-	if (!r)
-		r = xs_op_mkdir(&o, p);
-	xs_unlock(s);
-	return r;
-}
-
-int xs_rm(struct xs_store *s, const char *path)
-{
-	struct xs_op o = VMM_OP(s);
-	char p[XS_PATH_BUF];
-	int r;
-
-	xs_lock(s);
-	r = xs_canon(&o, path, false, p, NULL);
-	if (!r)
-		r = xs_op_rm(&o, p);
-	xs_unlock(s);
-	return r;
-}
-
-int xs_set_perms(struct xs_store *s, const char *path, const char *const *perms, unsigned n)
-{
-	struct xs_op o = VMM_OP(s);
-	char p[XS_PATH_BUF];
-	struct xs_perm *pp;
-	int r = 0;
-
-	if (n == 0 || n > 4096)
-		return -EINVAL;
-	pp = calloc(n, sizeof(*pp));
-	if (!pp)
-		return -ENOMEM;
-	for (unsigned i = 0; i < n && !r; i++)
-		r = xs_parse_perm(perms[i], &pp[i]);
-	if (!r) {
-		xs_lock(s);
-		r = xs_canon(&o, path, false, p, NULL);
-		if (!r)
-			r = xs_op_set_perms(&o, p, pp, n);
-		xs_unlock(s);
-	}
-	free(pp);
-	return r;
-}
-
-int xs_watch(struct xs_store *s, const char *path, const char *token, xs_watch_fn fn, void *opaque)
-{
-	struct xs_op o = VMM_OP(s);
-	char p[XS_PATH_BUF];
-	int r;
-
-	if (!token || !fn)
-		return -EINVAL;
-	xs_lock(s);
-	r = xs_canon(&o, path, true, p, NULL);
-	if (!r)
-		r = xs_watch_add(s, NULL, p, token, 0, fn, opaque);
-	if (!r) {
-		/* Xen fires a new watch once at once; here after the lock is dropped. */
-		struct xs_watch w = { .path = p, .token = (char *)token, .fn = fn, .opaque = opaque };
-
-		queue_callback(s, &w, p);
-	}
-	xs_unlock(s);
-	return r;
-}
-
-int xs_unwatch(struct xs_store *s, const char *path, const char *token, xs_watch_fn fn, void *opaque)
-{
-	struct xs_op o = VMM_OP(s);
-	char p[XS_PATH_BUF];
-	int r;
-
-	if (!token)
-		return -EINVAL;
-	xs_lock(s);
-	r = xs_canon(&o, path, true, p, NULL);
-	if (!r)
-		r = xs_watch_del(s, NULL, p, token, fn, opaque);
-	xs_unlock(s);
-	return r;
 }

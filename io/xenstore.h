@@ -30,7 +30,11 @@
  * top and, for each node below, the watches set exactly on that node
  * (Xen's rule).  A guest's watch fires only for nodes it may read, or
  * whose parent it may read.  "@releaseDomain" and "@introduceDomain"
- * (any "@" path) may be watched: they fire once when set and never again.
+ * (any "@" path) may be watched and fire once when set; later the VMM's
+ * watches on them fire when a connection is made (xs_conn_new) and when
+ * a domain is released (xs_domain_release), and a guest's never (Xen's
+ * special nodes are readable by domain 0 only unless a toolstack shares
+ * them, which Xenith does not).
  * For guests the event is queued on the connection and written to its
  * ring as space allows (at once, with a notify, when the change came
  * from another connection or the VMM); an event already waiting is not
@@ -153,5 +157,12 @@ struct xs_conn *xs_conn_new(struct xs_store *s, uint32_t domid,
 int xs_conn_process(struct xs_conn *c);
 /* Ends the connection: its watches and transactions go; the nodes stay. */
 void xs_conn_free(struct xs_conn *c);
+/*
+ * The domain is gone (Xen's destroy_domain): every node it owns goes, with
+ * the subtree below it, firing watches as a removal does, and the VMM's
+ * "@releaseDomain" watches fire.  Call it after xs_conn_free.  -EINVAL for
+ * domain 0.
+ */
+int xs_domain_release(struct xs_store *s, uint32_t domid);
 
 #endif

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The store's insides, shared by its files: xenstore.c (the tree, paths,
- * permissions, quotas, watches and the VMM's calls), xenstore_txn.c
- * (transactions), xenstore_conn.c (a guest's ring and the wire protocol)
- * and xenstore_dump.c (xenstore-ls and JSON).  Everything here runs with
+ * permissions, quotas), xenstore_watch.c (watches), xenstore_api.c (the
+ * VMM's calls), xenstore_txn.c (transactions), xenstore_conn.c (a guest's
+ * ring), xenstore_req.c (its requests) and xenstore_dump.c (xenstore-ls
+ * and JSON).  Everything here runs with
  * the store's lock held unless it says otherwise.
  */
 #ifndef XENITH_IO_XENSTORE_PRIV_H
@@ -186,11 +187,18 @@ int xs_parse_perm(const char *str, struct xs_perm *p);
 /* Formats one as Xen does into buf (at least 12 bytes); returns its length. */
 int xs_format_perm(const struct xs_perm *p, char *buf, size_t size);
 
+unsigned xs_node_perm(uint32_t domid, const struct xs_node *n);
+
+/* --- xenstore_watch.c --- */
 int xs_watch_add(struct xs_store *s, struct xs_conn *c, const char *path, const char *token,
 		 size_t strip, xs_watch_fn fn, void *opaque);
 int xs_watch_del(struct xs_store *s, struct xs_conn *c, const char *path, const char *token,
 		 xs_watch_fn fn, void *opaque);
 void xs_watch_del_conn(struct xs_store *s, struct xs_conn *c);
+void xs_watch_free(struct xs_watch *w);
+void xs_fire_special(struct xs_store *s, const char *special);
+/* Queues w's callback for path, to run when the lock is dropped. */
+void xs_queue_callback(struct xs_store *s, const struct xs_watch *w, const char *path);
 /*
  * A change at path: fires every watch on it or above it (exact: only those
  * on it), for watchers that may read n (NULL: the node at path in the
@@ -233,7 +241,15 @@ int xs_txn_note_removed(struct xs_op *o, struct xs_node *n);
 /* Applies t to the store; -EAGAIN when a node t used changed in the store meanwhile. */
 int xs_txn_commit(struct xs_op *o);
 
+/* --- xenstore_req.c --- */
+/* Answers the request in c->in (its payload NUL-terminated one byte past its length). */
+void xs_conn_handle(struct xs_conn *c);
+void xs_conn_txn_free_all(struct xs_conn *c);
+
 /* --- xenstore_conn.c --- */
+/* Queues a reply or an event (header and payload a, b) for c's ring; NULL on out of memory. */
+struct xs_out *xs_conn_queue(struct xs_conn *c, bool event, uint32_t type, uint32_t req_id,
+			     uint32_t tx_id, const void *a, uint32_t al, const void *b, uint32_t bl);
 /* Queues a watch event for c (dropped, and counted, when its queue is full). */
 void xs_conn_event(struct xs_conn *c, const char *path, const char *token);
 /* Writes what fits of c's queue to its ring, notifying the guest if anything moved. */

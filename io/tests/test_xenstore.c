@@ -713,9 +713,10 @@ static void test_special_watches_fire_once(void **state)
 	expect_ok(&m, XS_WATCH);
 	assert_true(recv(&g, &m));
 	expect_event(&m, "@introduceDomain", "i");
-	/* Another domain coming and going fires nothing (Xenith has no such events yet). */
+	/* Another domain coming and going fires nothing for a guest (Xen: dom0 only by default). */
 	guest_open(&g2, 7, 0);
 	guest_close(&g2);
+	assert_int_equal(xs_domain_release(s, 7), 0);
 	assert_int_equal(xs_write(s, "/x", "1", 1), 0);
 	assert_false(recv(&g, &m));
 	rpc(&g, &m, XS_UNWATCH, 0, "@releaseDomain", "r", NULL);
@@ -1431,6 +1432,55 @@ static void test_conn_free_drops_watches_keeps_nodes(void **state)
 	}
 }
 
+static void test_domain_release_removes_what_it_owns(void **state)
+{
+	static const char *const shared[] = { "n0", "b7" };
+	struct cb_log rel = { 0 }, intro = { 0 };
+	struct xs_stats a, b;
+	struct msg m;
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(xs_watch(s, "@releaseDomain", "rel", on_watch, &rel), 0);
+	assert_int_equal(xs_watch(s, "@introduceDomain", "intro", on_watch, &intro), 0);
+	assert_int_equal(rel.calls, 1);
+	assert_int_equal(intro.calls, 1);
+	xs_get_stats(s, &a);
+	guest_open(&g2, 7, 0);
+	assert_int_equal(intro.calls, 2);
+	assert_string_equal(intro.path[1], "@introduceDomain");
+	/* Domain 7's nodes: its home and below, and one it made in a shared directory. */
+	assert_int_equal(xs_write(s, "/backend/vbd/7/0/state", "1", 1), 0);
+	assert_int_equal(xs_set_perms(s, "/backend/vbd/7", shared, 2), 0);
+	gwrite(&g2, &m, 0, "device/vbd/0/state", "1");
+	expect_ok(&m, XS_WRITE);
+	gwrite(&g2, &m, 0, "/backend/vbd/7/mine/x", "1");
+	expect_ok(&m, XS_WRITE);
+	/* Guest 5 watches one of them: its removal reaches it. */
+	rpc(&g, &m, XS_WATCH, 0, "/backend/vbd/7", "w", NULL);
+	assert_true(recv(&g, &m));
+	{
+		static const char *const r5[] = { "n0", "r5", "b7" };
+
+		assert_int_equal(xs_set_perms(s, "/backend/vbd/7", r5, 3), 0);
+		assert_true(recv(&g, &m));
+	}
+	guest_close(&g2);
+	assert_int_equal(xs_domain_release(s, 7), 0);
+	assert_int_equal(rel.calls, 2);
+	assert_string_equal(rel.path[1], "@releaseDomain");
+	assert_int_equal(xs_read(s, "/local/domain/7", buf, sizeof(buf), NULL), -ENOENT);
+	assert_int_equal(xs_read(s, "/backend/vbd/7/mine", buf, sizeof(buf), NULL), -ENOENT);
+	/* The VMM's own nodes stay, and guest 5's. */
+	assert_int_equal(xs_read(s, "/backend/vbd/7/0/state", buf, sizeof(buf), NULL), 0);
+	assert_int_equal(xs_read(s, HOME, buf, sizeof(buf), NULL), 0);
+	assert_true(recv(&g, &m));
+	expect_event(&m, "/backend/vbd/7/mine", "w");
+	xs_get_stats(s, &b);
+	assert_int_equal(b.nodes, a.nodes + 5); /* the VMM's /backend, vbd, 7, 0, state */
+	assert_int_equal(xs_domain_release(s, 0), -EINVAL);
+}
+
 static void test_stats(void **state)
 {
 	struct xs_stats a, b;
@@ -1510,6 +1560,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vmm_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_watch_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_free_drops_watches_keeps_nodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_domain_release_removes_what_it_owns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump_as_xenstore_ls, setup, teardown),
 	};
