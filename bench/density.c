@@ -495,7 +495,7 @@ static int measure_busy(struct bench_run *run, struct kvm_sys *kvm, unsigned n, 
 		cfg.memory_mib = 4;
 		snprintf(cfg.cmdline, sizeof(cfg.cmdline), "busy %llu", (unsigned long long)ms);
 		snprintf(cfg.kernel, sizeof(cfg.kernel), "%s", minios);
-		if (domain_create(&cfg, &opts, kvm, i, &d[i], &eb) < 0) {
+		if (domain_create(&cfg, &opts, kvm, i + 1, &d[i], &eb) < 0) { /* id 0 is domain 0's */
 			fprintf(stderr, "xenith bench: density: busy domain %u: %s\n", i, eb.msg);
 			r = -EIO;
 			goto out;

@@ -47,7 +47,7 @@
 /* ---- the stub domain ---- */
 
 enum call { CALL_NONE, CALL_INFO, CALL_PAUSE, CALL_UNPAUSE, CALL_SHUTDOWN, CALL_KILL, CALL_DISKS,
-	    CALL_DEVICES, CALL_CONSOLE };
+	    CALL_DEVICES, CALL_CONSOLE, CALL_XS_DUMP, CALL_XS_WRITE };
 
 static struct {
 	bool fail, console_full;
@@ -55,6 +55,7 @@ static struct {
 	unsigned calls;
 	uint32_t shutdown_request;
 	int console_fd;
+	char xs_path[CONTROL_XS_PATH_MAX + 1], xs_value[CONTROL_XS_VALUE_MAX + 1];
 } stub;
 
 static const char nasty[] = "domain 'a\"b\\c' is \x01\x1b[31m\t\x7f\xc3\xa9 busy";
@@ -133,6 +134,31 @@ int devices_json(struct domain *d, char *buf, size_t size)
 	return snprintf(buf, size, "[]");
 }
 
+/* A dump with what JSON must escape: quotes, backslashes, control bytes, UTF-8. */
+static const char xs_dump_text[] = "local = \"\"\n domain = \"\"\n  7 = \"a\\\\b\\\"c\x01\x1b[0m\t\x7f\xc3\xa9\"\n";
+
+int xsdomain_dump(struct domain *d, const char *path, size_t max, char **out)
+{
+	(void)d;
+	(void)max;
+	record(CALL_XS_DUMP);
+	snprintf(stub.xs_path, sizeof(stub.xs_path), "%s", path);
+	*out = NULL;
+	if (stub.fail)
+		return -ENOENT;
+	*out = strdup(xs_dump_text);
+	return *out ? 0 : -ENOMEM;
+}
+
+int xsdomain_write(struct domain *d, const char *path, const char *value)
+{
+	(void)d;
+	record(CALL_XS_WRITE);
+	snprintf(stub.xs_path, sizeof(stub.xs_path), "%s", path);
+	snprintf(stub.xs_value, sizeof(stub.xs_value), "%s", value);
+	return stub.fail ? -EACCES : 0;
+}
+
 /* The accept thread narrows its seccomp filter first; the fuzzer runs unconfined. */
 void confine_thread(enum confine_kind kind)
 {
@@ -205,6 +231,8 @@ static enum call call_of(enum control_cmd cmd)
 	case CONTROL_SHUTDOWN: return CALL_SHUTDOWN;
 	case CONTROL_DESTROY: return CALL_KILL;
 	case CONTROL_CONSOLE: return CALL_CONSOLE;
+	case CONTROL_XENSTORE: return CALL_XS_DUMP;
+	case CONTROL_XENSTORE_WRITE: return CALL_XS_WRITE;
 	default: return CALL_NONE;
 	}
 }
@@ -235,7 +263,7 @@ static int check_parse(const char *line, size_t len, struct control_request *req
 	if (r == 0) {
 		char msg[128];
 		struct jv *doc;
-		const struct jv *cmd, *reason;
+		const struct jv *cmd, *reason, *path, *value;
 		bool twice = false;
 
 		FUZZ_CHECK((unsigned)req->cmd < CONTROL_NR_CMDS, "command %d", (int)req->cmd);
@@ -245,7 +273,17 @@ static int check_parse(const char *line, size_t len, struct control_request *req
 		FUZZ_CHECK(doc && doc->type == JV_OBJ, "accepted '%s', which is not a JSON object", line);
 		cmd = only(doc, "cmd", &twice);
 		reason = only(doc, "reason", &twice);
+		path = only(doc, "path", &twice);
+		value = only(doc, "value", &twice);
 		FUZZ_CHECK(!twice, "accepted '%s' with a key given twice", line);
+		if (req->cmd == CONTROL_XENSTORE || req->cmd == CONTROL_XENSTORE_WRITE) {
+			FUZZ_CHECK(path ? path->type == JV_STR && !strcmp(path->str, req->path)
+					: !strcmp(req->path, "/") && req->cmd == CONTROL_XENSTORE,
+				   "accepted '%s' with path '%s'", line, req->path);
+			FUZZ_CHECK(req->cmd == CONTROL_XENSTORE ? !value && !req->value[0]
+				   : value && value->type == JV_STR && !strcmp(value->str, req->value),
+				   "accepted '%s' with value '%s'", line, req->value);
+		}
 		FUZZ_CHECK(cmd && cmd->type == JV_STR && !strcmp(cmd->str, control_cmd_name(req->cmd)),
 			   "accepted '%s' as %s", line, control_cmd_name(req->cmd));
 		if (req->cmd == CONTROL_SHUTDOWN && reason)
@@ -333,6 +371,23 @@ static void check_serve(const uint8_t *data, size_t size)
 		FUZZ_CHECK(stub.shutdown_request == (req.reboot ? XENITH_CONTROL_REBOOT
 								: XENITH_CONTROL_POWEROFF),
 			   "shutdown request %u", stub.shutdown_request);
+	if (req.cmd == CONTROL_XENSTORE || req.cmd == CONTROL_XENSTORE_WRITE) {
+		FUZZ_CHECK(!strcmp(stub.xs_path, req.path), "%s asked the store for '%s', the request "
+			   "said '%s'", control_cmd_name(req.cmd), stub.xs_path, req.path);
+		if (req.cmd == CONTROL_XENSTORE_WRITE)
+			FUZZ_CHECK(!strcmp(stub.xs_value, req.value), "xenstore-write wrote '%s', the "
+				   "request said '%s'", stub.xs_value, req.value);
+		if (stub.fail) {
+			struct jv *doc = parse_reply(reply);
+			const char *e = jv_str(doc, "error", "");
+
+			FUZZ_CHECK(!jv_bool(doc, "ok", true) && !strncmp(e, control_cmd_name(req.cmd),
+									  strlen(control_cmd_name(req.cmd))),
+				   "%s failed, and answered '%s'", control_cmd_name(req.cmd), reply);
+			jv_free(doc);
+			return;
+		}
+	}
 	switch (req.cmd) {
 	case CONTROL_PAUSE:
 	case CONTROL_UNPAUSE:
@@ -368,6 +423,9 @@ static void check_serve(const uint8_t *data, size_t size)
 
 		FUZZ_CHECK(devs && devs->type == JV_ARR && devs->n == 0, "devices reply '%s'", reply);
 	}
+	if (req.cmd == CONTROL_XENSTORE)
+		FUZZ_CHECK(!strcmp(jv_str(doc, "xenstore", ""), xs_dump_text), "xenstore reply '%s' is not "
+			   "the dump", reply);
 	jv_free(doc);
 }
 

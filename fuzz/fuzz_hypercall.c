@@ -13,13 +13,15 @@
  *   - guest memory changed only where the op may write (its output
  *     struct, a grant it was given, a discard range, event bits in
  *     shared_info, the console ring's out_cons, pages granted to a
- *     connected disk backend): the pages calls aim at are compared after
+ *     connected disk backend; on a send, the store's side of its ring
+ *     page: req_cons, rsp[], rsp_prod and its status words, never the
+ *     guest's req[], req_prod or rsp_cons): the pages calls aim at are compared after
  *     each call, the whole memory once per input.  The guest's read-only
  *     boot pages (start_info, GDT/TSS, page tables) never change, not even
  *     through an output pointer or a grant (XENITH_FUZZ_PROTECTED=0 turns
  *     this off, to look for other faults in a VMM that lets them change);
  *   - the event-channel table is consistent (port 0 reserved, port 1 the
- *     console, a free port all zero, virq_port[] and VIRQ ports agree, a
+ *     console, port 2 the store, a free port all zero, virq_port[] and VIRQ ports agree, a
  *     kick fd only on a backend port and that backend's own, nobody left
  *     polling or blocked);
  *   - with no disk connected, no grant entry is pinned or held;
@@ -54,9 +56,12 @@
  *   2, 3 call  u8 vcpu (v % 3; (v / 3) odd: made as to a VMM without
  *              XENITH_TEST_HOOKS, see below), u8 op (v % NR_OPS: the `ops`
  *              table), 5 args
- * Regions (v % 4): the arena (ARENA_PAGES pages at the start of free
+ * Regions (v % 5): the arena (ARENA_PAGES pages at the start of free
  * memory, where argument structs and grant tables go), the last page of
- * memory, shared_info, the console ring; a write is cut at the region's end.
+ * memory, shared_info, the console ring, the store's ring page (requests
+ * the store then reads on a send to port 2: its connection and the
+ * domain's tree are made afresh after every input); a write is cut at the
+ * region's end.
  * An arg is a u8 selector (v % NR_ARGS: the A_* list) and what it reads.
  * fuzz/make_seeds.py writes valid inputs in this layout.
  */
@@ -82,6 +87,8 @@
 #include "hypercall.h"
 #include "loopback.h"
 #include "xenith/blkif.h"
+#include "xenith/xs_wire.h"
+#include "xsdomain.h"
 
 #define PAGE 4096ull
 #define NR_VCPUS 3u
@@ -123,11 +130,12 @@ enum {
 	A_NR_EVTCHN,
 	A_NR_VCPUS,    /* one past the last vCPU */
 	A_ENTRY,       /* the image's entry point: a valid RIP */
-	A_PORT,        /* u8: a port an earlier call returned (2 if none) */
+	A_PORT,        /* u8: a port an earlier call returned (2, the store's, if none) */
 	A_REF,         /* u16: a grant reference */
 	A_FRAME,       /* u8: a frame number (arena, boot pages, last, past the end) */
 	A_NS,          /* u8: a duration (the `durations` table) */
 	A_RAW,         /* u64 */
+	A_STORE,       /* u16: into the store's ring page */
 	NR_ARGS
 };
 
@@ -565,6 +573,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			watch_page(p);
 	watch_page(d->layout.shared_info / PAGE);
 	watch_page(d->layout.console / PAGE);
+	watch_page(d->layout.xenstore / PAGE);
 	watch_page(d->layout.image_start / PAGE);
 	watch_page(d->layout.stack_base / PAGE + 1);
 	watch_page(H.nr_pages - 1);
@@ -632,6 +641,7 @@ static uint64_t pick_arg(struct fuzz_in *in)
 		}
 	}
 	case A_NS: return durations[fuzz_u8(in) % (sizeof(durations) / sizeof(durations[0]))];
+	case A_STORE: return d->layout.xenstore + fuzz_u16(in) % PAGE;
 	default: return fuzz_u64(in);
 	}
 }
@@ -641,11 +651,12 @@ static void region(uint8_t r, uint64_t *gpa, uint64_t *size)
 {
 	struct domain *d = H.d;
 
-	switch (r % 4) {
+	switch (r % 5) {
 	case 0: *gpa = H.arena; *size = ARENA_BYTES; break;
 	case 1: *gpa = d->mem_size - PAGE; *size = PAGE; break;
 	case 2: *gpa = d->layout.shared_info; *size = PAGE; break;
-	default: *gpa = d->layout.console; *size = PAGE; break;
+	case 3: *gpa = d->layout.console; *size = PAGE; break;
+	default: *gpa = d->layout.xenstore; *size = PAGE; break;
 	}
 }
 
@@ -728,6 +739,7 @@ struct call {
 	struct range may[MAX_RANGES]; /* where this call may write (besides the always-allowed) */
 	unsigned nr_may;
 	bool console_drain;           /* may move the console ring's out_cons */
+	bool store_process;           /* may write the store's side of its ring page */
 	long ret;
 };
 
@@ -779,7 +791,7 @@ static void plan_writes(struct call *c)
 		else if (cmd == EVTCHNOP_status)
 			may_write(c, c->a[1], sizeof(struct evtchn_status));
 		else if (cmd == EVTCHNOP_send)
-			c->console_drain = true;
+			c->console_drain = c->store_process = true;
 		break;
 	case __HYPERVISOR_xenith_config:
 		if (cmd == XENITH_CONFIG_DISK_INFO)
@@ -902,6 +914,30 @@ HARNESS static bool grant_flags(uint64_t gpa)
 	       (gpa - gt->gpa) % sizeof(struct grant_entry_v1) < sizeof(uint16_t);
 }
 
+/*
+ * What the store writes in its ring page (xs_wire.h): req_cons (it read
+ * requests), rsp[] and rsp_prod (replies, watch events), its features,
+ * connection and error words.  Never req[], req_prod or rsp_cons: the
+ * guest's.
+ */
+HARNESS static bool store_side(uint64_t gpa)
+{
+	uint64_t base = H.d->layout.xenstore;
+	size_t off;
+
+	if (gpa < base || gpa - base >= PAGE)
+		return false;
+	off = (size_t)(gpa - base);
+	return (off >= offsetof(struct xenstore_domain_interface, rsp) &&
+		off < offsetof(struct xenstore_domain_interface, rsp) + XENSTORE_RING_SIZE) ||
+	       (off >= offsetof(struct xenstore_domain_interface, req_cons) &&
+		off < offsetof(struct xenstore_domain_interface, req_cons) + 4) ||
+	       (off >= offsetof(struct xenstore_domain_interface, rsp_prod) &&
+		off < offsetof(struct xenstore_domain_interface, rsp_prod) + 4) ||
+	       (off >= offsetof(struct xenstore_domain_interface, server_features) &&
+		off < sizeof(struct xenstore_domain_interface));
+}
+
 /* Checks one page against the shadow; then the shadow takes it as it is now. */
 HARNESS static void check_page(const struct call *c, uint64_t p)
 {
@@ -935,7 +971,7 @@ HARNESS static void check_page(const struct call *c, uint64_t p)
 					a < H.d->layout.console + offsetof(struct xenith_console_ring, out_prod);
 
 			if (now[i] == H.shadow[a] || (c && in_ranges(c, a)) || (c && c->console_drain && out_cons) ||
-			    (H.grants_async && grant_flags(a)))
+			    (c && c->store_process && store_side(a)) || (H.grants_async && grant_flags(a)))
 				continue;
 			FUZZ_CHECK(0, "%s wrote %#llx (%#x -> %#x), outside what it may write",
 				   c ? op_text(c) : "something during the input", (unsigned long long)a,
@@ -980,10 +1016,12 @@ HARNESS __attribute__((no_sanitize("address"))) static void check_evtchn(const c
 	FUZZ_CHECK(t->port[0].kind == EVTCHN_RESERVED, "after %s: port 0 is kind %u", after, t->port[0].kind);
 	FUZZ_CHECK(t->port[EVTCHN_CONSOLE_PORT].kind == EVTCHN_CONSOLE, "after %s: the console port is "
 		   "kind %u", after, t->port[EVTCHN_CONSOLE_PORT].kind);
+	FUZZ_CHECK(t->port[EVTCHN_XENSTORE_PORT].kind == EVTCHN_XENSTORE, "after %s: the store's port is "
+		   "kind %u", after, t->port[EVTCHN_XENSTORE_PORT].kind);
 	FUZZ_CHECK(t->nr_polling == 0, "after %s: nr_polling %u with nobody in a poll", after, t->nr_polling);
 	for (unsigned i = 0; i < d->nr_vcpus; i++)
 		FUZZ_CHECK(!d->vcpus[i].blocked, "after %s: vCPU %u still marked blocked", after, i);
-	for (uint32_t p = 2; p < XENITH_NR_EVTCHN; p++) {
+	for (uint32_t p = 3; p < XENITH_NR_EVTCHN; p++) {
 		const struct evtchn *e = &t->port[p];
 
 		switch (e->kind) {
@@ -1019,7 +1057,7 @@ HARNESS __attribute__((no_sanitize("address"))) static void check_evtchn(const c
 	for (unsigned v = 0; v < XENITH_NR_VIRQS; v++) {
 		int32_t p = t->virq_port[v];
 
-		FUZZ_CHECK(p == 0 || (p > 1 && p < (int32_t)XENITH_NR_EVTCHN && t->port[p].kind == EVTCHN_VIRQ &&
+		FUZZ_CHECK(p == 0 || (p > 2 && p < (int32_t)XENITH_NR_EVTCHN && t->port[p].kind == EVTCHN_VIRQ &&
 				      t->port[p].virq == v),
 			   "after %s: virq_port[%u] = %d, which is not that VIRQ's port", after, v, p);
 	}
@@ -1320,10 +1358,21 @@ HARNESS static void reset(void)
 		atomic_store(&v->irq_pending, false);
 		v->start_rip = 0;
 	}
-	evtchn_init(&d->evtchn);
-	d->evtchn.port[EVTCHN_CONSOLE_PORT].kind = EVTCHN_CONSOLE;
+	evtchn_init(&d->evtchn); /* the console's and the store's ports bound again */
 	atomic_store(&d->callback_vector, 0);
 	pthread_mutex_unlock(&d->lock);
+	/*
+	 * The store: the guest's connection (its watches, transactions, half-read
+	 * requests) and its tree made afresh, as a reboot does, on the ring page
+	 * restored above.
+	 */
+	{
+		struct errbuf eb;
+
+		xsdomain_disconnect(d);
+		FUZZ_CHECK(xsdomain_connect(d, &eb) == 0, "reconnecting the store: %s", eb.msg);
+		memcpy(H.shadow + d->layout.xenstore, d->mem + d->layout.xenstore, PAGE);
+	}
 	grant_table_fini(&d->gnttab);
 	if (grant_table_init(&d->gnttab, d->mem, d->mem_size, d->layout.free_start, XENITH_BACKEND_DOMID))
 		abort();

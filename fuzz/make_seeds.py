@@ -327,6 +327,11 @@ CONTROL = {
     "reboot": b'{"cmd":"shutdown","reason":"reboot"}\n',
     "destroy": b'{"cmd":"destroy"}\n',
     "console": b'{"cmd":"console"}\n',
+    "xenstore": b'{"cmd":"xenstore"}\n',
+    "xenstore-path": b'{"cmd":"xenstore","path":"/local/domain/\\u001b[7"}\n',
+    "xenstore-write": b'{"cmd":"xenstore-write","path":"data/k","value":"v\\"\\\\\\n"}\n',
+    "xenstore-write-no-value": b'{"cmd":"xenstore-write","path":"data/k"}\n',
+    "xenstore-value": b'{"cmd":"xenstore","value":"x"}\n',
     "unknown": b'{"cmd":"reboot","x":[1,2.5e3,true,false,null,{"y":"z"}]}\n',
     "bad-reason": b'{"cmd":"shutdown","reason":5}\n',
     "twice": b'{"cmd":"info","cmd":"destroy"}\n',
@@ -346,6 +351,8 @@ def control_seeds():
         write("control", name, bytes([0x80]) + text)
     write("control", "pause-fails", bytes([0x81]) + CONTROL["pause"])
     write("control", "console-full", bytes([0x02]) + CONTROL["console"])
+    write("control", "xenstore-fails", bytes([0x81]) + CONTROL["xenstore-path"])
+    write("control", "xenstore-write-fails", bytes([0x81]) + CONTROL["xenstore-write"])
 
 
 # ---- bzimage (fuzz_bzimage.c): sizes, then a bzImage ----
@@ -457,12 +464,13 @@ HC_OPS = ["console_io", "sched_op", "vcpu_op", "event_channel_op", "grant_table_
 (A_SMALL, A_ZERO, A_ONE, A_ARENA, A_ARENA_PAGE, A_START_INFO, A_PT, A_GDT, A_SHARED, A_CONSOLE,
  A_IMAGE, A_STACK, A_LAST, A_MEM_SIZE, A_2_63, A_U64_MAX, A_WRAP, A_PAGE_SIZE, A_HUGE, A_U32_MAX,
  A_U32_PLUS, A_NR_EVTCHN_M1, A_NR_EVTCHN, A_NR_VCPUS, A_ENTRY, A_PORT, A_REF, A_FRAME, A_NS,
- A_RAW) = range(30)
+ A_RAW, A_STORE) = range(31)
 ARG_EXTRA = {A_SMALL: "B", A_ARENA: "H", A_ARENA_PAGE: "B", A_START_INFO: "B", A_PT: "H", A_GDT: "H",
              A_SHARED: "H", A_CONSOLE: "H", A_IMAGE: "H", A_STACK: "H", A_LAST: "B", A_WRAP: "H",
-             A_U32_PLUS: "B", A_PORT: "B", A_REF: "H", A_FRAME: "B", A_NS: "B", A_RAW: "Q"}
+             A_U32_PLUS: "B", A_PORT: "B", A_REF: "H", A_FRAME: "B", A_NS: "B", A_RAW: "Q",
+             A_STORE: "H"}
 NS_1US, NS_100US, NS_1MS, NS_1S, NS_1H = 1, 2, 3, 4, 5   # indexes into `durations`
-R_ARENA, R_LAST, R_SHARED, R_CONSOLE = range(4)
+R_ARENA, R_LAST, R_SHARED, R_CONSOLE, R_STORE = range(5)
 SELF = 0x7ff0
 PAGE_OF = 4096
 
@@ -526,6 +534,21 @@ def poll(at, ports_at, nr, timeout, vcpu=0):
             call("sched_op", small(3), arena(at), vcpu=vcpu))
 
 
+def store_send():
+    # event_channel_op send on port 2 (the store's), the port number at arena 0xf00
+    return gwrite(0xf00, struct.pack("<I", 2)) + evtchn(EV_SEND, 0xf00)
+
+
+def xs_requests(reqs, start=0, length=None):
+    # requests (type, req_id, payload) at req[start...] of the store's page, req_prod moved past them, a send
+    data = b"".join(struct.pack("<IIII", t, rid, 0, len(p) if length is None else length) + p
+                    for t, rid, p in reqs)
+    out = b""
+    for off in range(0, len(data), 200):
+        out += gwrite(start + off, data[off:off + 200], region=R_STORE)
+    return out + gwrite(2052, struct.pack("<I", start + len(data)), region=R_STORE) + store_send()
+
+
 def set_table(at, page, frames):
     # struct gnttab_xenith_set_table: gpa, nr_frames, pad; the table at arena page `page`
     return (gvalue(at, 8, arg(A_ARENA_PAGE, page)) + gwrite(at + 8, struct.pack("<II", frames, 0)) +
@@ -564,6 +587,17 @@ def hypercall_seeds():
           port_struct(EV_STATUS, 0x540, 0) + call("event_channel_op", small(2), arena(0x100)) +
           evtchn(EV_STATUS, 0x200))
     write("hypercall", "evtchn", ev)
+    # the store: requests on its ring page (xs_wire.h), a send on its port (2) after each batch
+    first = [(2, 1, b"name\0"), (4, 2, b"data/w\0tok\0"), (11, 3, b"data/w/x\0v"), (1, 4, b"\0"),
+             (6, 5, b"\0"), (3, 6, b"data\0"), (14, 7, b"data/w\0n7\0r0\0"), (13, 8, b"data/w\0")]
+    write("hypercall", "xenstore", xs_requests(first) + xs_requests(
+        [(11, 9, b"/local/domain/0/x\0v"), (12, 10, b"data/d\0"), (7, 11, b"T\0"),
+         (5, 12, b"data/w\0tok\0"), (99, 13, b"?"), (2, 14, b"\xff" * 40)],
+        start=sum(16 + len(p) for _, _, p in first)))
+    # a request whose length is past XENSTORE_PAYLOAD_MAX, then impossible indices: the ring is dead
+    write("hypercall", "xenstore-bad", xs_requests([(2, 1, b"name\0")], length=5000) +
+          gwrite(2052, struct.pack("<I", 0x10000), region=R_STORE) + store_send() +
+          xs_requests([(2, 2, b"name\0")], start=0x40))
     # masked ports: the guest masks everything, a send, then unmask delivers it
     write("hypercall", "evtchn-masked", alloc_unbound(0x100) +
           gwrite(2176, b"\xff" * 16, region=R_SHARED) + port_struct(EV_SEND, 0x500) +
@@ -715,6 +749,115 @@ def hypercall_seeds():
           call("event_channel_op+high", small(EV_ALLOC), arena(0x100)))
 
 
+# ---- xenstore (fuzz_xenstore.c): knobs, [start], then guest and VMM steps ----
+XS_WORDS = ["", "a", "a/b", "a/b/c", "data", "device/vbd/0/state", "/local/domain/1",
+            "/local/domain/1/a", "/local/domain/2/x", "/backend", "/backend/vbd/1/0", "/vm",
+            "/", "@releaseDomain", "@introduceDomain", "T", "F", "0", "1", "4096", "n1", "r1",
+            "b1", "n0", "w2", "b2", "x1", "tok", "t2", "a//b", "x/", "bad path", "/local/domain/1/",
+            "../a", "a@b"]
+XS = dict(DIRECTORY=1, READ=2, GET_PERMS=3, WATCH=4, UNWATCH=5, TX_START=6, TX_END=7,
+          INTRODUCE=8, DOMAIN_PATH=10, WRITE=11, MKDIR=12, RM=13, SET_PERMS=14, RESET_WATCHES=21,
+          DIRECTORY_PART=22)
+S_MSG, S_RAW, S_PUSH, S_KICK, S_READ, S_DOM0, S_BOGUS, S_POKE = range(8)
+TX_LATEST = 128  # txsel: the last transaction id the store handed out
+
+
+def xs_word(w):
+    if w == "LONG":  # a path of XENSTORE_REL_PATH_MAX bytes
+        return struct.pack("<BB", 255, 0)
+    if isinstance(w, str) and w in XS_WORDS:
+        return struct.pack("<B", XS_WORDS.index(w))
+    w = w.encode() if isinstance(w, str) else w  # a raw string
+    return struct.pack("<BB", 200, len(w)) + w
+
+
+def xs_msg(op, words, tx=0, value=False):
+    # mode: words (not 0 mod 4), bit 1: the last one without its NUL (a written value)
+    mode = 1 | (2 if value else 0) | (len(words) - 1) * 4
+    return struct.pack("<BBBB", S_MSG, XS[op] if isinstance(op, str) else op, tx, mode) + \
+        b"".join(xs_word(w) for w in words)
+
+
+def xs_raw_msg(op, payload):
+    return struct.pack("<BBBBH", S_MSG, XS[op], 0, 0, len(payload)) + payload
+
+
+def xs_push(n=0xffff):
+    return struct.pack("<BH", S_PUSH, n)
+
+
+def xs_kick():
+    return struct.pack("<B", S_KICK)
+
+
+def xs_read(n=0xffff):
+    return struct.pack("<BH", S_READ, n)
+
+
+def xs_dom0(op, sel):
+    return struct.pack("<BBB", S_DOM0, op, sel)
+
+
+def xs_rpc(*msgs):
+    return b"".join(msgs) + xs_push() + xs_kick() + xs_read()
+
+
+def xenstore_seeds():
+    basic = xs_rpc(xs_msg("WRITE", ["a/b", "1"], value=True), xs_msg("READ", ["a/b"]),
+                   xs_msg("DIRECTORY", ["a"]), xs_msg("MKDIR", ["data"])) + \
+        xs_rpc(xs_msg("GET_PERMS", ["a"]), xs_msg("SET_PERMS", ["a", "n1", "w2"]),
+               xs_msg("DIRECTORY_PART", ["/local/domain/1", "0"]), xs_msg("DOMAIN_PATH", ["1"])) + \
+        xs_rpc(xs_msg("RM", ["a"]), xs_msg("READ", ["a/b"]), xs_msg("READ", ["bad path"]),
+               xs_msg("INTRODUCE", ["1", "0", "4096"]), xs_msg(23, ["a"]), xs_msg(250, ["a"]))
+    write("xenstore", "basic", struct.pack("<B", 0) + basic)
+    watches = xs_rpc(xs_msg("WATCH", ["data", "tok"]), xs_msg("WATCH", ["/backend", "t2"]),
+                     xs_msg("WATCH", ["@releaseDomain", "tok"])) + \
+        xs_dom0(3, 0) + xs_dom0(0, 0) + xs_dom0(5, 1) + xs_dom0(1, 1) + xs_read() + \
+        xs_rpc(xs_msg("WRITE", ["data", "x"], value=True)) + \
+        xs_dom0(0, 9) + xs_dom0(4, 0) + xs_read() + \
+        xs_rpc(xs_msg("UNWATCH", ["data", "tok"]), xs_msg("RESET_WATCHES", [""]))
+    write("xenstore", "watches", struct.pack("<B", 0) + watches)
+    # events piling up while the guest reads nothing, small quotas
+    flood = xs_rpc(xs_msg("WATCH", ["/", "tok"]), xs_msg("WATCH", ["data", "t2"])) + \
+        b"".join(xs_dom0(0, i) + xs_dom0(3, i) for i in (0, 2, 4)) + \
+        b"".join(xs_dom0(0, (0, 2, 4)[i % 3]) for i in range(40)) + xs_kick() + xs_read(100) + \
+        xs_kick() + \
+        xs_read()
+    write("xenstore", "flood", struct.pack("<B", 1) + flood)
+    tx = xs_rpc(xs_msg("TX_START", [""])) + \
+        xs_rpc(xs_msg("WRITE", ["a/b", "1"], tx=TX_LATEST, value=True),
+               xs_msg("READ", ["a/b"], tx=TX_LATEST), xs_msg("RM", ["data"], tx=TX_LATEST),
+               xs_msg("DIRECTORY", ["/local/domain/1"], tx=TX_LATEST),
+               xs_msg("TX_END", ["T"], tx=TX_LATEST)) + \
+        xs_rpc(xs_msg("TX_START", [""])) + \
+        xs_rpc(xs_msg("WRITE", ["a/c", "2"], tx=TX_LATEST, value=True)) + xs_dom0(0, 4) + \
+        xs_rpc(xs_msg("TX_END", ["T"], tx=TX_LATEST), xs_msg("TX_END", ["F"], tx=TX_LATEST))
+    write("xenstore", "transaction", struct.pack("<B", 0) + tx)
+    write("xenstore", "quotas", struct.pack("<B", 1) + b"".join(
+        xs_rpc(xs_msg("WRITE", [w, "vvvvvvvv"], value=True)) for w in
+        ["a", "a/b", "a/b/c", "data", "device/vbd/0/state", "x1", "t2", "tok", "n1", "n2", "n3",
+         "n4"]) +
+        xs_rpc(xs_msg("TX_START", [""]), xs_msg("TX_START", [""]), xs_msg("TX_START", [""])) +
+        xs_rpc(*[xs_msg("WATCH", ["a", w]) for w in ["0", "1", "T", "F"]]))
+    # a request longer than the ring, its long reply, a path at the length limit
+    big = b"big\0" + b"v" * 2000
+    write("xenstore", "long", struct.pack("<B", 0) + xs_raw_msg("WRITE", big) +
+          xs_push() + xs_kick() + xs_push() + xs_kick() + xs_push() + xs_kick() + xs_read() +
+          xs_rpc(xs_msg("READ", [b"big"])) + xs_kick() + xs_read() + xs_kick() + xs_read() +
+          xs_rpc(xs_msg("WRITE", ["LONG", "1"], value=True)) + xs_push() + xs_kick() + xs_push() +
+          xs_kick() + xs_read())
+    # indices near 2^32 and not at a ring boundary: everything wraps
+    write("xenstore", "wrap", struct.pack("<BI", 2, 0xfffffc00 - 7) + basic + watches)
+    # protocol errors: an oversized header; impossible indices
+    write("xenstore", "oversize", struct.pack("<B", 0) + xs_rpc(xs_msg("MKDIR", ["a"])) +
+          struct.pack("<BBBBH", S_MSG, XS["READ"], 0, 0, 4097) + xs_push() + xs_kick() +
+          xs_rpc(xs_msg("READ", ["a"])))
+    write("xenstore", "bogus", struct.pack("<B", 0) + xs_rpc(xs_msg("MKDIR", ["a"])) +
+          struct.pack("<BB", S_BOGUS, 1) + xs_kick() + xs_kick())
+    write("xenstore", "bogus-rsp", struct.pack("<B", 0) + xs_msg("READ", ["a"]) + xs_push() +
+          struct.pack("<BB", S_BOGUS, 2) + xs_kick() + xs_dom0(0, 0))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -725,4 +868,5 @@ if __name__ == "__main__":
     control_seeds()
     bzimage_seeds()
     linuxpio_seeds()
+    xenstore_seeds()
     hypercall_seeds()

@@ -8,6 +8,7 @@
 #include "blkfront.h"
 #include "hypercall.h"
 #include "minios.h"
+#include "xenbus.h"
 
 struct program {
 	const char *name;
@@ -572,6 +573,7 @@ static const struct program programs[] = {
 	{ "escape", prog_escape, "terminal escapes in console output and in a failed GUEST_ASSERT" },
 	{ "dirtylog", dirtylog_main, "write pages I J ... with KVM's dirty log on; the VMM lists it (tests)" },
 	{ "flood", prog_flood, "BYTES of console output (default 4 MiB)" },
+	{ "xenbus", xenbus_test_main, "the xenstore from the guest: ops, host, quota, smp (guest/xenbus_test.c)" },
 };
 
 int run_program(const char *cmdline)

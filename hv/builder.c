@@ -71,6 +71,7 @@ int builder_plan(struct domain *d, struct errbuf *eb)
 	l->shared_info = BUILDER_SHARED_INFO;
 	l->console = BUILDER_CONSOLE;
 	l->gdt = BUILDER_GDT;
+	l->xenstore = BUILDER_XENSTORE;
 	l->image_start = d->image.lo & ~(PAGE - 1);
 	l->image_end = page_up(d->image.hi);
 	l->pt_base = l->image_end;
@@ -137,6 +138,8 @@ static unsigned image_maps(const struct elf_image *img, struct pt_map *maps, uns
 #define TSS_LIMIT (TSS_IOMAP + BUILDER_IO_PORTS / 8) /* includes the 0xff terminator */
 _Static_assert(TSS_OFFSET + TSS_LIMIT < 4096, "TSS fits the GDT page");
 _Static_assert(XENITH_HYPERCALL_PORT < BUILDER_IO_PORTS, "hypercall port is in the I/O bitmap");
+_Static_assert(BUILDER_XENSTORE > TRAP_STACK && BUILDER_XENSTORE > XENITH_MMIO_TEST_GPA &&
+	       BUILDER_XENSTORE + PAGE <= BUILDER_IMAGE_MIN, "the store's page is a page of its own");
 
 static void write_gdt(struct domain *d)
 {
@@ -181,6 +184,8 @@ static int write_start_info(struct domain *d)
 	si->image_end = d->image.hi;
 	si->free_start = l->free_start;
 	si->free_end = l->free_end;
+	si->store_ring = l->xenstore;
+	si->store_evtchn = EVTCHN_XENSTORE_PORT;
 	snprintf(si->name, sizeof(si->name), "%s", d->cfg.name);
 	snprintf(si->cmdline, sizeof(si->cmdline), "%s", d->cfg.cmdline);
 	d->start_info = si;
@@ -281,6 +286,7 @@ int builder_populate_pv(struct domain *d, struct errbuf *eb)
 	maps[n++] = (struct pt_map){ l->console, l->console + PAGE, PT_MAP_W };
 	maps[n++] = (struct pt_map){ l->gdt, l->gdt + PAGE, 0 };
 	maps[n++] = (struct pt_map){ XENITH_MMIO_TEST_GPA, XENITH_MMIO_TEST_GPA + PAGE, PT_MAP_W };
+	maps[n++] = (struct pt_map){ l->xenstore, l->xenstore + PAGE, PT_MAP_W };
 	if (trap_host_supported())
 		n = trap_install(d, maps, n, l->gdt + TSS_OFFSET);
 	n = image_maps(&d->image, maps, n);
@@ -302,6 +308,7 @@ int builder_populate_pv(struct domain *d, struct errbuf *eb)
 	write_start_info(d);
 	d->shared = (void *)(d->mem + l->shared_info);
 	d->cons_ring = (void *)(d->mem + l->console);
+	memset(d->mem + l->xenstore, 0, PAGE); /* empty rings: both sides start at index 0 */
 	d->shared->tsc_khz = d->tsc_khz;
 	clock_gettime(CLOCK_REALTIME, &wc);
 	d->shared->wc_sec = (uint64_t)wc.tv_sec;

@@ -11,6 +11,8 @@
  *   0x3000            console ring
  *   0x4000            GDT and TSS (read-only)
  *   0x5000-0x7fff     VT-x/AMD-V hosts only: IDT, CPL-0 exception stub and stack (trap.h)
+ *   0x8000            XENITH_MMIO_TEST_GPA: mapped, backed by no memory (abi.h)
+ *   0x9000            the xenstore ring (struct xenstore_domain_interface, writable)
  *   0x100000..        the image, as its ELF program headers say
  *   after the image   page tables (read-only)
  *   then              per-vCPU stacks, each above an unmapped guard page
@@ -25,6 +27,7 @@
 #define BUILDER_SHARED_INFO 0x2000ull
 #define BUILDER_CONSOLE 0x3000ull
 #define BUILDER_GDT 0x4000ull
+#define BUILDER_XENSTORE 0x9000ull
 #define BUILDER_IMAGE_MIN 0x100000ull
 #define BUILDER_STACK_SIZE (32 * 1024ull)
 #define BUILDER_STACK_GUARD 4096ull

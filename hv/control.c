@@ -33,6 +33,8 @@
 #include "confine.h"
 #include "device.h"
 #include "domain.h"
+#include "json.h"
+#include "xsdomain.h"
 
 /* Requests that change the domain wait this long for ctl_lock (a restart, another pause). */
 #define CTL_LOCK_WAIT_S 20
@@ -202,6 +204,36 @@ static char *list_reply(struct domain *d, bool devices, size_t *len, const char 
 	return buf;
 }
 
+/* The xenstore dump as a reply line (malloc'd), or NULL with the reason in err. */
+static char *xenstore_reply(struct domain *d, const char *path, size_t *len, char *err, size_t errlen)
+{
+	static const char head[] = "{\"ok\":true,\"xenstore\":\"", tail[] = "\"}\n";
+	char *dump, *buf;
+	size_t size, n;
+	int r = xsdomain_dump(d, path, CONTROL_XENSTORE_DUMP_MAX, &dump);
+
+	if (r < 0) {
+		snprintf(err, errlen, "xenstore %.200s: %s", path,
+			 r == -E2BIG ? "the tree there is longer than CONTROL_XENSTORE_DUMP_MAX"
+			 : r == -ENOTCONN ? "this domain has no xenstore" : strerror(-r));
+		return NULL;
+	}
+	size = sizeof(head) + 6 * strlen(dump) + sizeof(tail);
+	buf = malloc(size);
+	if (!buf) {
+		free(dump);
+		snprintf(err, errlen, "out of memory for the xenstore dump");
+		return NULL;
+	}
+	memcpy(buf, head, sizeof(head) - 1);
+	json_escape(buf + sizeof(head) - 1, size - sizeof(head) - sizeof(tail) + 2, dump);
+	n = strlen(buf);
+	memcpy(buf + n, tail, sizeof(tail));
+	*len = n + sizeof(tail) - 1;
+	free(dump);
+	return buf;
+}
+
 /* Carries out a validated request; true when fd was handed over (console). */
 static bool run_request(struct domain *d, const struct conn_io *io, const struct control_request *req)
 {
@@ -223,6 +255,29 @@ static bool run_request(struct domain *d, const struct conn_io *io, const struct
 	case CONTROL_DESTROY:
 		domain_kill(d, false, "destroyed by the toolstack (xenith destroy)");
 		reply_ok(io);
+		return false;
+	case CONTROL_XENSTORE: {
+		/* The store has its own lock and outlives restarts: no ctl_lock, as info. */
+		char err[256];
+		size_t len = 0;
+		char *rep = xenstore_reply(d, req->path, &len, err, sizeof(err));
+
+		if (rep)
+			reply_text(io, rep, len);
+		else
+			reply_error(io, err);
+		free(rep);
+		return false;
+	}
+	case CONTROL_XENSTORE_WRITE:
+		r = xsdomain_write(d, req->path, req->value);
+		if (r < 0) {
+			snprintf(buf, sizeof(buf), "xenstore-write %.200s: %s", req->path,
+				 r == -ENOTCONN ? "this domain has no xenstore" : strerror(-r));
+			reply_error(io, buf);
+		} else {
+			reply_ok(io);
+		}
 		return false;
 	default:
 		break;

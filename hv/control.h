@@ -5,7 +5,8 @@
  * blocks the name) and NAME.sock (a Unix stream socket speaking JSON
  * lines).  Requests: {"cmd": "info" | "disks" | "devices" | "pause" | "unpause" |
  * "shutdown" (with "reason": "poweroff" | "reboot") | "destroy" |
- * "console"}, one per connection.  Replies: {"ok": true, ...} or {"ok":
+ * "console" | "xenstore" (with "path", default "/") | "xenstore-write"
+ * (with "path" and "value")}, one per connection.  Replies: {"ok": true, ...} or {"ok":
  * false, "error": "..."}; after a console reply the connection carries the
  * raw console output.
  *
@@ -67,6 +68,15 @@ void rundir_release_name(const char *dir, const char *name, int lock_fd);
 	"the VMM is serving " CONTROL_STR(CONTROL_MAX_CONNECTIONS) " control requests already; try again"
 /* The longest reply to {"cmd":"disks"} or {"cmd":"devices"}: every queue of every disk, paths JSON-escaped. */
 #define CONTROL_DISKS_MAX (1u << 20)
+/*
+ * The longest xenstore dump {"cmd":"xenstore"} sends (xenstore-ls text),
+ * and its reply line: the text JSON-escaped (at most 6 bytes a byte).
+ */
+#define CONTROL_XENSTORE_DUMP_MAX (1u << 20)
+#define CONTROL_XENSTORE_REPLY_MAX (6 * CONTROL_XENSTORE_DUMP_MAX + 64)
+/* A xenstore path or value in a request: what fits the request line. */
+#define CONTROL_XS_PATH_MAX 3072
+#define CONTROL_XS_VALUE_MAX CONTROL_REQUEST_MAX
 
 enum control_cmd {
 	CONTROL_INFO,
@@ -77,6 +87,8 @@ enum control_cmd {
 	CONTROL_SHUTDOWN,
 	CONTROL_DESTROY,
 	CONTROL_CONSOLE,
+	CONTROL_XENSTORE,
+	CONTROL_XENSTORE_WRITE,
 	CONTROL_NR_CMDS,
 };
 
@@ -84,6 +96,9 @@ enum control_cmd {
 struct control_request {
 	enum control_cmd cmd;
 	bool reboot;        /* shutdown: "reason":"reboot" (else poweroff) */
+	/* xenstore: "path" (default "/"); xenstore-write: "path" and "value", both required. */
+	char path[CONTROL_XS_PATH_MAX + 1];
+	char value[CONTROL_XS_VALUE_MAX + 1];
 };
 
 const char *control_cmd_name(enum control_cmd cmd);

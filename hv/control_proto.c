@@ -23,6 +23,8 @@ static const char *const cmd_names[] = {
 	[CONTROL_SHUTDOWN] = "shutdown",
 	[CONTROL_DESTROY] = "destroy",
 	[CONTROL_CONSOLE] = "console",
+	[CONTROL_XENSTORE] = "xenstore",
+	[CONTROL_XENSTORE_WRITE] = "xenstore-write",
 };
 _Static_assert(sizeof(cmd_names) / sizeof(cmd_names[0]) == CONTROL_NR_CMDS,
 	       "a name for every control command");
@@ -58,10 +60,35 @@ static void printable(char *out, size_t size, const char *s)
 	out[n] = 0;
 }
 
+/* "path" and "value" of the xenstore commands; the store itself judges the path. */
+static int xenstore_args(struct control_request *req, const struct jv *path, const struct jv *value,
+			 char *err, size_t errlen)
+{
+	bool write = req->cmd == CONTROL_XENSTORE_WRITE;
+
+	if (path && (path->type != JV_STR || !path->str[0] || strlen(path->str) > CONTROL_XS_PATH_MAX)) {
+		snprintf(err, errlen, "%s: \"path\" must be a string of 1 to %d bytes",
+			 control_cmd_name(req->cmd), CONTROL_XS_PATH_MAX);
+		return -EINVAL;
+	}
+	if (write && (!path || !value || value->type != JV_STR)) {
+		snprintf(err, errlen, "xenstore-write needs \"path\" and \"value\" strings");
+		return -EINVAL;
+	}
+	if (!write && value) {
+		snprintf(err, errlen, "xenstore takes no \"value\" (xenstore-write does)");
+		return -EINVAL;
+	}
+	snprintf(req->path, sizeof(req->path), "%s", path ? path->str : "/");
+	if (write)
+		snprintf(req->value, sizeof(req->value), "%s", value->str);
+	return 0;
+}
+
 int control_parse_request(const char *line, size_t len, struct control_request *req, char *err,
 			  size_t errlen)
 {
-	const struct jv *cmd, *reason;
+	const struct jv *cmd, *reason, *path, *value;
 	char msg[128], shown[40];
 	struct jv *doc;
 	int r = -EINVAL;
@@ -85,7 +112,8 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 		snprintf(err, errlen, BAD_REQUEST " (not an object)");
 		goto out;
 	}
-	if (member(doc, "cmd", &cmd) < 0 || member(doc, "reason", &reason) < 0) {
+	if (member(doc, "cmd", &cmd) < 0 || member(doc, "reason", &reason) < 0 ||
+	    member(doc, "path", &path) < 0 || member(doc, "value", &value) < 0) {
 		snprintf(err, errlen, "a key appears twice in the request; give each once");
 		goto out;
 	}
@@ -116,6 +144,8 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 			r = -EINVAL;
 		}
 	}
+	if (r == 0 && (req->cmd == CONTROL_XENSTORE || req->cmd == CONTROL_XENSTORE_WRITE))
+		r = xenstore_args(req, path, value, err, errlen);
 out:
 	jv_free(doc);
 	if (r < 0)

@@ -20,6 +20,7 @@
 #include "portalloc.h"
 #include "textfilter.h"
 #include "vcpu.h"
+#include "xsdomain.h"
 
 const char *domain_state_name(enum domain_state s)
 {
@@ -307,6 +308,7 @@ static void domain_teardown(struct domain *d)
 
 	domain_timer_thread_stop(d);
 	devices_disconnect(d); /* backends let go of guest memory first */
+	xsdomain_disconnect(d); /* so does the store (devices took their nodes out first) */
 	atomic_store(&d->callback_vector, 0);
 	pthread_mutex_lock(&d->lock);
 	vcpus = d->vcpus;
@@ -584,6 +586,7 @@ void domain_destroy(struct domain *d)
 	}
 	domain_teardown(d);
 	devices_destroy(d); /* what devices keep across restarts goes now */
+	xsdomain_free(d); /* kept across restarts too */
 	free(d->ports);
 	if (d->guest_kind && d->guest_kind->close)
 		d->guest_kind->close(d);

@@ -44,6 +44,7 @@ const char *domain_state_name(enum domain_state s);
 /* Guest physical layout chosen by the builder (see builder.c). */
 struct domain_layout {
 	uint64_t start_info, shared_info, console, gdt;
+	uint64_t xenstore;            /* the store's ring page (PV guests) */
 	uint64_t image_start, image_end;
 	uint64_t pt_base, nr_pt_pages;
 	uint64_t stack_base, stack_stride, stack_guard;
@@ -113,6 +114,7 @@ struct domain_kind; /* kind.h */
 struct device;      /* device.h */
 struct port_space;  /* portalloc.h */
 struct bench_sink;  /* bench_hooks.h */
+struct xsdomain;    /* xsdomain.h */
 
 struct domain {
 	struct domain_config cfg;
@@ -162,6 +164,7 @@ struct domain {
 	unsigned nr_devices;
 	/* I/O port numbers taken (portalloc.h): devices take theirs at create, give them back at destroy. */
 	struct port_space *ports;
+	struct xsdomain *xs;          /* the domain's xenstore and its ring (xsdomain.h) */
 
 	unsigned nr_vcpus;
 	struct vcpu *vcpus;

@@ -9,6 +9,7 @@
 #include "console.h"
 #include "domain.h"
 #include "vcpu.h"
+#include "xsdomain.h"
 
 /*
  * Memory ordering: the VMM sets a port's pending bit, then the vCPU's
@@ -24,6 +25,8 @@ void evtchn_init(struct evtchn_table *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->port[0].kind = EVTCHN_RESERVED;
+	t->port[EVTCHN_CONSOLE_PORT].kind = EVTCHN_CONSOLE;
+	t->port[EVTCHN_XENSTORE_PORT].kind = EVTCHN_XENSTORE;
 }
 
 static bool port_pending(struct domain *d, uint32_t port)
@@ -329,6 +332,8 @@ static long send_port(struct vcpu *v, uint32_t port)
 	switch (d->evtchn.port[port].kind) {
 	case EVTCHN_CONSOLE:
 		return console_drain_ring(d) < 0 ? -XEN_EINVAL : 0;
+	case EVTCHN_XENSTORE:
+		return xsdomain_kick(d) < 0 ? -XEN_EINVAL : 0;
 	case EVTCHN_VIRQ:
 		/* A guest may raise its own VIRQ port (Xen allows a loopback). */
 		evtchn_set_pending(d, port);

@@ -24,6 +24,7 @@ enum evtchn_kind {
 	EVTCHN_CONSOLE,  /* the guest sends it; the VMM drains the console ring */
 	EVTCHN_UNBOUND,  /* alloc_unbound: waiting for a backend */
 	EVTCHN_BACKEND,  /* connected to a backend in the VMM, which gets kicks on kick_fd */
+	EVTCHN_XENSTORE, /* the guest sends it; the VMM's store processes its ring (xsdomain.h) */
 };
 
 struct evtchn {
@@ -41,7 +42,9 @@ struct evtchn_table {
 };
 
 #define EVTCHN_CONSOLE_PORT 1u
+#define EVTCHN_XENSTORE_PORT 2u
 
+/* Every port free but 0 (reserved) and the VMM's own: the console's and the store's. */
 void evtchn_init(struct evtchn_table *t);
 
 /* Marks port pending and wakes the vCPU it is bound to; any thread. */

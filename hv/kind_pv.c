@@ -13,6 +13,7 @@
 #include "domain.h"
 #include "hypercall.h"
 #include "trap.h"
+#include "xsdomain.h"
 
 static bool pv_probe(const void *image, size_t size)
 {
@@ -38,7 +39,7 @@ static int pv_open(struct domain *d, const char *path, struct errbuf *eb)
 	return builder_plan(d, eb);
 }
 
-/* The console ring and its event channel, the grant table (the devices connect after it). */
+/* The console ring and its event channel, the grant table, the xenstore (the devices connect after them). */
 static int pv_connect(struct domain *d, struct errbuf *eb)
 {
 	int r;
@@ -50,7 +51,7 @@ static int pv_connect(struct domain *d, struct errbuf *eb)
 		return errbuf_set(eb, -r, "grant table lock: %s", strerror(-r));
 	grant_table_protect(&d->gnttab, d->ro_frames);
 	d->gnttab_ready = true;
-	return 0;
+	return xsdomain_connect(d, eb); /* the devices publish their nodes in it when they connect */
 }
 
 static bool pv_entry_regs(struct domain *d, struct vcpu *v, uint64_t rip, struct kvm_regs *r)

@@ -19,21 +19,37 @@
  * parent's permissions.
  *
  * Quotas (struct xs_quota) bound what one guest can make the VMM hold:
- * nodes it owns, bytes in one value, watches, open transactions, and
- * queued watch events; each refusal carries the errno Xen's xenstored
- * uses for it.  Domain 0 (the VMM's own calls) has no quota.
+ * nodes it owns, bytes in one value, watches, open transactions, nodes
+ * one transaction reaches, permission entries per node, and queued watch
+ * events; each refusal carries the errno Xen's xenstored uses for it
+ * (xenstore.c lists them with their sources).  Domain 0 (the VMM's own
+ * calls) has no quota.
  *
  * Watches: a watch on P fires for any change to P or below it, and once
- * when it is set.  For guests the event is queued on the connection and
- * written to its ring as space allows (at once, with a notify, when the
- * change came from another connection or the VMM); for the VMM's own watches the
- * callback runs in the thread that made the change, after the store's
- * lock is dropped (so it may call back into the store).
+ * when it is set; removing a subtree fires the watches on or above its
+ * top and, for each node below, the watches set exactly on that node
+ * (Xen's rule).  A guest's watch fires only for nodes it may read, or
+ * whose parent it may read.  "@releaseDomain" and "@introduceDomain"
+ * (any "@" path) may be watched and fire once when set; later the VMM's
+ * watches on them fire when a connection is made (xs_conn_new) and when
+ * a domain is released (xs_domain_release), and a guest's never (Xen's
+ * special nodes are readable by domain 0 only unless a toolstack shares
+ * them, which Xenith does not).
+ * For guests the event is queued on the connection and written to its
+ * ring as space allows (at once, with a notify, when the change came
+ * from another connection or the VMM); an event already waiting is not
+ * queued twice, and past max_queued_events new events are dropped and
+ * counted in events_dropped (Xen drops them past its memory quota).  For
+ * the VMM's own watches the callback runs in the thread that made the
+ * change, after the store's lock is dropped (so it may call back into
+ * the store).
  *
  * Transactions: a guest's XS_TRANSACTION_START gives an id; reads and
  * writes under it see a private copy; XS_TRANSACTION_END commits (or, with
- * "F", abandons) it and answers EAGAIN when another change to the store
- * happened meanwhile, as Xen does (the client retries).
+ * "F", abandons) it and answers EAGAIN when a node the transaction read,
+ * wrote, listed or removed changed in the store meanwhile, as Xen does
+ * (the client retries).  A transaction's watch events fire when it
+ * commits.
  *
  * Thread-safe: one mutex per store.
  */
@@ -55,6 +71,8 @@ struct xs_quota {
 	unsigned max_watches;      /* per connection */
 	unsigned max_transactions; /* open at once, per connection */
 	unsigned max_queued_events;/* watch events waiting for ring space, per connection */
+	unsigned max_perms;        /* permission entries a guest may set on one node */
+	unsigned max_tx_nodes;     /* nodes one transaction may reach */
 };
 /* Xen's xenstored defaults where it has one (see xenstore.c for each). */
 extern const struct xs_quota xs_quota_default;
@@ -76,17 +94,32 @@ int xs_rm(struct xs_store *s, const char *path);
 /* Xen's permission strings, e.g. {"n0", "r3"}: owner 0, domain 3 may read. */
 int xs_set_perms(struct xs_store *s, const char *path, const char *const *perms, unsigned n);
 
+/*
+ * fn(opaque, path, token) for each change at or below path (absolute, or
+ * "@..."), and once at once; -EEXIST for the same (path, token, fn,
+ * opaque) twice.  A change another thread made just before xs_unwatch
+ * may still call fn once after xs_unwatch returned (from that thread).
+ */
 typedef void (*xs_watch_fn)(void *opaque, const char *path, const char *token);
 int xs_watch(struct xs_store *s, const char *path, const char *token, xs_watch_fn fn, void *opaque);
 int xs_unwatch(struct xs_store *s, const char *path, const char *token, xs_watch_fn fn, void *opaque);
 
 /*
- * The tree as `xenstore-ls` prints it (name = "value", two spaces of
- * indent per level, values escaped), below path.  Returns the length
- * written (NUL-terminated), or -ENOSPC if size is too small.
+ * The tree as `xenstore-ls` prints it, below path (not path itself):
+ * `name = "value"` per node, one space of indent per level below path
+ * (xenstore-ls's do_ls), values escaped as its sanitise_value does
+ * (\t \n \r \\, \ooo below 8, \xhh for other bytes outside ' '..'~';
+ * quotes are not escaped).  Unlike xenstore-ls on a terminal, long
+ * values are not cut at 80 columns.  Returns the length written
+ * (NUL-terminated), -ENOENT if path does not exist, or -ENOSPC if size
+ * is too small.
  */
 int xs_dump(struct xs_store *s, const char *path, char *buf, size_t size);
-/* The same as a JSON object (each node: value, perms, children). */
+/*
+ * The same as a JSON object: {"value": "...", "perms": ["n0", ...],
+ * "children": {"name": {...}, ...}} for path, values as JSON strings
+ * (bytes outside printable ASCII as \u00hh).
+ */
 int xs_dump_json(struct xs_store *s, const char *path, char *buf, size_t size);
 
 /* Counters for `xenith devices` and the tests. */
@@ -98,9 +131,11 @@ void xs_get_stats(struct xs_store *s, struct xs_stats *st);
 /* --- A guest's connection over its ring page. --- */
 /*
  * page: the guest's struct xenstore_domain_interface (in guest memory);
- * notify(opaque) raises the store's event channel in the guest.  The
- * connection's home is /local/domain/DOMID, created (owned by domid) if
- * missing.  NULL on out of memory.
+ * notify(opaque) raises the store's event channel in the guest; it is
+ * called with the store's lock held (it may not call into the store).
+ * The connection's home is /local/domain/DOMID, created (owned by domid,
+ * no access for others) if missing.  NULL (errno set) on out of memory,
+ * or EINVAL for domid 0 (the VMM's own) or a reserved id (>= 0x7ff0).
  */
 struct xs_conn *xs_conn_new(struct xs_store *s, uint32_t domid,
 			    struct xenstore_domain_interface *page,
@@ -111,11 +146,23 @@ struct xs_conn *xs_conn_new(struct xs_store *s, uint32_t domid,
  * events while there is room, and notifies the guest if it wrote
  * anything.  A request that cannot be parsed (a length above
  * XENSTORE_PAYLOAD_MAX, impossible indices) marks the page's error field,
- * stops the connection (every later call does nothing) and returns
- * -EPROTO; otherwise 0.
+ * stops the connection (every later call does nothing and returns
+ * -EPROTO) and returns -EPROTO; otherwise 0.  Malformed requests that
+ * can be answered (a missing NUL, a bad path) get an XS_ERROR reply, as
+ * from Xen.  Each call reads at most what is on the ring when it starts,
+ * and stops early while a reply waits for room on the response ring
+ * (the guest kicks again when it has read).  Replies up to
+ * XENSTORE_RING_SIZE bytes are written whole; longer ones in pieces.
  */
 int xs_conn_process(struct xs_conn *c);
 /* Ends the connection: its watches and transactions go; the nodes stay. */
 void xs_conn_free(struct xs_conn *c);
+/*
+ * The domain is gone (Xen's destroy_domain): every node it owns goes, with
+ * the subtree below it, firing watches as a removal does, and the VMM's
+ * "@releaseDomain" watches fire.  Call it after xs_conn_free.  -EINVAL for
+ * domain 0.
+ */
+int xs_domain_release(struct xs_store *s, uint32_t domid);
 
 #endif

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* xenith list / disks / devices / pause / unpause / shutdown / destroy / console: clients of the control socket. */
+/*
+ * xenith list / disks / devices / pause / unpause / shutdown / destroy /
+ * console / xenstore-ls / xenstore-write: clients of the control socket.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,13 +46,18 @@ enum { OPT_RUN_DIR = 256, OPT_JSON, OPT_LONG };
 struct parsed {
 	const char *run_dir;
 	const char *target;
+	char **args;        /* what follows the target (cli_cmd's min_args to max_args) */
+	unsigned nr_args;
 	bool wait, reboot, json, lng;
 	double timeout_s;
 };
 
-/* Parses the common options; returns -1 to go on, else an exit status. */
+/*
+ * Parses the common options; returns -1 to go on, else an exit status.
+ * With a target, min_args to max_args arguments may follow it (p->args).
+ */
 static int parse(int argc, char **argv, const struct cli_cmd *c, const char *shortopts,
-		 bool needs_target, struct parsed *p)
+		 bool needs_target, unsigned min_args, unsigned max_args, struct parsed *p)
 {
 	static const struct option opts[] = {
 		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
@@ -105,12 +114,19 @@ static int parse(int argc, char **argv, const struct cli_cmd *c, const char *sho
 		}
 	}
 	if (needs_target) {
-		if (optind != argc - 1) {
-			fprintf(stderr, "xenith %s: expected one domain name or id\n\n", c->name);
+		if (optind >= argc || (unsigned)(argc - optind - 1) < min_args ||
+		    (unsigned)(argc - optind - 1) > max_args) {
+			if (max_args)
+				fprintf(stderr, "xenith %s: expected a domain name or id, then %s\n\n",
+					c->name, strchr(c->usage, ' ') + 1);
+			else
+				fprintf(stderr, "xenith %s: expected one domain name or id\n\n", c->name);
 			cmd_help(stderr, c);
 			return EXIT_USAGE;
 		}
 		p->target = argv[optind];
+		p->args = argv + optind + 1;
+		p->nr_args = (unsigned)(argc - optind - 1);
 	} else if (optind != argc) {
 		fprintf(stderr, "xenith %s: unexpected argument '%s'\n", c->name, argv[optind]);
 		return EXIT_USAGE;
@@ -182,11 +198,29 @@ static int resolve(const char *dir, const char *target, char *name, size_t size,
 	return 0; /* not an id in use: treat it as a name (a domain may be called "7") */
 }
 
+/* setup() for a command whose target takes min_args to max_args arguments after it. */
+static int setup_args(int argc, char **argv, const struct cli_cmd *c, unsigned min_args,
+		      unsigned max_args, struct parsed *p, char *dir, char *name)
+{
+	struct errbuf eb;
+	int r = parse(argc, argv, c, "h", true, min_args, max_args, p);
+
+	if (r >= 0)
+		return r;
+	if (rundir_resolve(p->run_dir, dir, PATH_MAX, &eb) < 0) {
+		fprintf(stderr, "xenith %s: %s\n", c->name, eb.msg);
+		return EXIT_USAGE;
+	}
+	if (resolve(dir, p->target, name, XENITH_NAME_MAX, c->name))
+		return 1;
+	return -1;
+}
+
 static int setup(int argc, char **argv, const struct cli_cmd *c, const char *shortopts,
 		 bool needs_target, struct parsed *p, char *dir, char *name)
 {
 	struct errbuf eb;
-	int r = parse(argc, argv, c, shortopts, needs_target, p);
+	int r = parse(argc, argv, c, shortopts, needs_target, 0, 0, p);
 
 	if (r >= 0)
 		return r;
@@ -437,6 +471,111 @@ int cmd_devices(int argc, char **argv)
 	jv_free(doc);
 	free(rep);
 	return 0;
+}
+
+/* A JSON request with string members (key, value, ...; NULL ends), malloc'd. */
+static char *request_with(const char *cmd, ...)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	const char *k;
+	bool ok = true;
+	va_list ap;
+
+	if (!f)
+		return NULL;
+	fprintf(f, "{\"cmd\":\"%s\"", cmd);
+	va_start(ap, cmd);
+	while ((k = va_arg(ap, const char *))) {
+		const char *v = va_arg(ap, const char *);
+		size_t size = strlen(v) * 6 + 1; /* \u00XX at most for each byte */
+		char *esc = malloc(size);
+
+		if (!esc) {
+			ok = false;
+			break;
+		}
+		json_escape(esc, size, v);
+		fprintf(f, ",\"%s\":\"%s\"", k, esc);
+		free(esc);
+	}
+	va_end(ap);
+	fputc('}', f);
+	if (fclose(f) != 0 || !ok) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int cmd_xenstore_ls(int argc, char **argv)
+{
+	static const struct cli_cmd c = { "xenstore-ls", "NAME|ID [PATH]",
+		"Prints the domain's xenstore below PATH (default /), as xenstore-ls does:\n"
+		"one node a line, `name = \"value\"`, indented one space per level.\n"
+		"The store is the VMM's (Xen's xenstored, in-process): the domain's\n"
+		"own tree is /local/domain/ID, and the VMM, as domain 0, sees all of it." };
+	char dir[PATH_MAX], name[XENITH_NAME_MAX], err[160];
+	struct parsed p;
+	struct jv *doc;
+	const struct jv *text;
+	char *rep, *req;
+	int r = setup_args(argc, argv, &c, 0, 1, &p, dir, name);
+
+	if (r >= 0)
+		return r;
+	req = request_with("xenstore", "path", p.nr_args ? p.args[0] : "/", NULL);
+	rep = malloc(CONTROL_XENSTORE_REPLY_MAX);
+	if (!req || !rep) {
+		fprintf(stderr, "xenith %s: out of memory\n", c.name);
+		free(req);
+		free(rep);
+		return 1;
+	}
+	r = call(dir, name, req, rep, CONTROL_XENSTORE_REPLY_MAX, c.name);
+	free(req);
+	if (r) {
+		free(rep);
+		return r;
+	}
+	doc = jv_parse(rep, err, sizeof(err));
+	text = doc ? jv_get(doc, "xenstore") : NULL;
+	if (!text || text->type != JV_STR) {
+		fprintf(stderr, "xenith %s: malformed reply from the VMM (%s)\n", c.name,
+			doc ? "no xenstore text" : err);
+		r = 1;
+	} else {
+		fputs(text->str, stdout);
+	}
+	jv_free(doc);
+	free(rep);
+	return r;
+}
+
+int cmd_xenstore_write(int argc, char **argv)
+{
+	static const struct cli_cmd c = { "xenstore-write", "NAME|ID PATH VALUE",
+		"Writes VALUE at PATH in the domain's xenstore, as domain 0 (the\n"
+		"toolstack: every node may be written), as xenstore-write does; nodes\n"
+		"missing on the way are created.  PATH is absolute (domain 0 has no\n"
+		"home to take a relative one from), e.g. /local/domain/ID/data/key.\n"
+		"Watches on PATH fire, the domain's own among them." };
+	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024];
+	struct parsed p;
+	char *req;
+	int r = setup_args(argc, argv, &c, 2, 2, &p, dir, name);
+
+	if (r >= 0)
+		return r;
+	req = request_with("xenstore-write", "path", p.args[0], "value", p.args[1], NULL);
+	if (!req) {
+		fprintf(stderr, "xenith %s: out of memory\n", c.name);
+		return 1;
+	}
+	r = call(dir, name, req, rep, sizeof(rep), c.name);
+	free(req);
+	return r;
 }
 
 static int simple(int argc, char **argv, const struct cli_cmd *c, const char *req)

@@ -27,6 +27,8 @@ static const struct subcommand subcommands[] = {
 	{ "shutdown", cmd_shutdown, "ask a domain's guest to power off (or reboot)" },
 	{ "destroy", cmd_destroy, "end a domain at once" },
 	{ "console", cmd_console, "attach to a running domain's console output" },
+	{ "xenstore-ls", cmd_xenstore_ls, "print a domain's xenstore tree" },
+	{ "xenstore-write", cmd_xenstore_write, "write a key in a domain's xenstore (as domain 0)" },
 	{ "bench", cmd_bench_exec, "measure guest against native; compare runs (xenith-bench)" },
 };
 
@@ -64,7 +66,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: xenith COMMAND [ARGS...]\n\n"
 		   "Xenith: paravirtualized domains on KVM.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+		fprintf(f, "  %-14s %s\n", subcommands[i].name, subcommands[i].summary);
 	fprintf(f, "\n`xenith COMMAND --help` describes each command.\n");
 }
 

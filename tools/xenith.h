@@ -20,6 +20,8 @@ int cmd_unpause(int argc, char **argv);
 int cmd_shutdown(int argc, char **argv);
 int cmd_destroy(int argc, char **argv);
 int cmd_console(int argc, char **argv);
+int cmd_xenstore_ls(int argc, char **argv);
+int cmd_xenstore_write(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_compare(int argc, char **argv);
 

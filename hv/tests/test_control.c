@@ -1096,6 +1096,22 @@ static void test_each_command_gets_its_reply_and_does_what_it_says(void **state)
 	assert_int_equal(jv_get(doc, "disks")->n, 0);
 	jv_free(doc);
 
+	/* xenstore: the dump below a path; xenstore-write: a node written as domain 0 */
+	request(f->dir, "{\"cmd\":\"xenstore\",\"path\":\"/local/domain/7\"}\n", reply, sizeof(reply));
+	doc = parse_reply(reply, true);
+	assert_non_null(strstr(jv_str(doc, "xenstore", ""), "name = \"dom\"\n"));
+	assert_null(strstr(jv_str(doc, "xenstore", ""), "from-the-toolstack"));
+	jv_free(doc);
+	expect_ok(f->dir, "{\"cmd\":\"xenstore-write\",\"path\":\"/local/domain/7/data/k\","
+		  "\"value\":\"from-the-toolstack \\\"q\\\"\"}\n");
+	request(f->dir, "{\"cmd\":\"xenstore\",\"path\":\"/local/domain/7/data\"}\n", reply, sizeof(reply));
+	doc = parse_reply(reply, true);
+	assert_string_equal(jv_str(doc, "xenstore", ""), "k = \"from-the-toolstack \"q\"\"\n");
+	jv_free(doc);
+	expect_error(f->dir, "{\"cmd\":\"xenstore\",\"path\":\"/no/such\"}\n", "xenstore /no/such: No such file");
+	expect_error(f->dir, "{\"cmd\":\"xenstore-write\",\"path\":\"no-slash\",\"value\":\"v\"}\n",
+		     "xenstore-write no-slash: ");
+
 	/* shutdown: refused until the guest listens, then passed on as the request it is */
 	expect_error(f->dir, "{\"cmd\":\"shutdown\"}\n", "VIRQ_CONTROL");
 	port = guest_binds_virq_control(f->d);
@@ -1204,10 +1220,34 @@ static void test_requests_parse_into_commands_with_their_arguments(void **state)
 	assert_contains(err, "poweroff");
 	assert_int_equal(parse_line("{\"cmd\":\"reboot\"}", &req, err, sizeof(err)), -EINVAL);
 	assert_contains(err, "unknown command 'reboot'");
+	/* the xenstore commands' arguments: path (default "/") and, for a write, the value */
+	assert_int_equal(parse_line("{\"cmd\":\"xenstore\"}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CONTROL_XENSTORE);
+	assert_string_equal(req.path, "/");
+	assert_int_equal(parse_line("{\"cmd\":\"xenstore\",\"path\":\"/local/domain/7\"}", &req, err,
+				    sizeof(err)), 0);
+	assert_string_equal(req.path, "/local/domain/7");
+	assert_int_equal(parse_line("{\"cmd\":\"xenstore-write\",\"path\":\"data/k\",\"value\":\"a\\\"b\"}",
+				    &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CONTROL_XENSTORE_WRITE);
+	assert_string_equal(req.path, "data/k");
+	assert_string_equal(req.value, "a\"b");
+	assert_int_equal(parse_line("{\"cmd\":\"xenstore-write\",\"value\":\"v\"}", &req, err,
+				    sizeof(err)), -EINVAL);
+	assert_contains(err, "\"path\"");
+	assert_int_equal(parse_line("{\"cmd\":\"xenstore-write\",\"path\":\"k\"}", &req, err, sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "\"value\"");
+	assert_int_equal(parse_line("{\"cmd\":\"xenstore\",\"path\":\"\"}", &req, err, sizeof(err)), -EINVAL);
+	assert_int_equal(parse_line("{\"cmd\":\"xenstore\",\"path\":7}", &req, err, sizeof(err)), -EINVAL);
+	assert_int_equal(parse_line("{\"cmd\":\"xenstore\",\"value\":\"v\"}", &req, err, sizeof(err)), -EINVAL);
+	assert_int_equal(parse_line("{\"cmd\":\"xenstore\",\"path\":\"a\",\"path\":\"b\"}", &req, err,
+				    sizeof(err)), -EINVAL);
 	for (unsigned i = 0; i < CONTROL_NR_CMDS; i++) {
-		char line[64];
+		char line[96];
 
-		snprintf(line, sizeof(line), "{\"cmd\":\"%s\"}", control_cmd_name(i));
+		snprintf(line, sizeof(line), "{\"cmd\":\"%s\"%s}", control_cmd_name(i),
+			 i == CONTROL_XENSTORE_WRITE ? ",\"path\":\"p\",\"value\":\"v\"" : "");
 		assert_int_equal(control_parse_request(line, strlen(line), &req, err, sizeof(err)), 0);
 		assert_int_equal(req.cmd, i);
 	}

@@ -24,6 +24,8 @@
 #include "domain.h"
 #include "loopback.h"
 #include "unbacked.h"
+#include "xenith/xs_wire.h"
+#include "xsdomain.h"
 
 #define NR_VCPUS 2u
 
@@ -180,23 +182,25 @@ static void test_alloc_unbound_hands_out_the_lowest_free_port_and_status_reports
 	struct evtchn_status st;
 
 	(void)state;
-	/* 0 is reserved and 1 is the console's */
-	assert_int_equal(alloc_unbound(), 2);
-	assert_int_equal(alloc_unbound_as(7 /* the domain's own id */, XENITH_BACKEND_DOMID), 3);
-	assert_int_equal(status_of(2, &st), 0);
+	/* 0 is reserved, 1 is the console's and 2 the store's */
+	assert_int_equal(alloc_unbound(), 3);
+	assert_int_equal(alloc_unbound_as(7 /* the domain's own id */, XENITH_BACKEND_DOMID), 4);
+	assert_int_equal(status_of(3, &st), 0);
 	assert_int_equal(st.status, EVTCHNSTAT_unbound);
 	assert_int_equal(st.u.remote_dom, XENITH_BACKEND_DOMID);
 	assert_int_equal(st.vcpu, 0);
 	assert_int_equal(status_of(EVTCHN_CONSOLE_PORT, &st), 0);
 	assert_int_equal(st.status, EVTCHNSTAT_xenith);
-	assert_int_equal(status_of(4, &st), 0);
+	assert_int_equal(status_of(EVTCHN_XENSTORE_PORT, &st), 0);
+	assert_int_equal(st.status, EVTCHNSTAT_xenith);
+	assert_int_equal(status_of(5, &st), 0);
 	assert_int_equal(st.status, EVTCHNSTAT_closed);
 	/* closed ports are handed out again, lowest first */
-	assert_int_equal(port_op(EVTCHNOP_close, 2), 0);
-	assert_int_equal(status_of(2, &st), 0);
+	assert_int_equal(port_op(EVTCHNOP_close, 3), 0);
+	assert_int_equal(status_of(3, &st), 0);
 	assert_int_equal(st.status, EVTCHNSTAT_closed);
-	assert_int_equal(alloc_unbound(), 2);
-	assert_int_equal(alloc_unbound(), 4);
+	assert_int_equal(alloc_unbound(), 3);
+	assert_int_equal(alloc_unbound(), 5);
 }
 
 static void test_alloc_unbound_and_status_only_for_this_domain_and_the_vmms_backends(void **state)
@@ -209,7 +213,7 @@ static void test_alloc_unbound_and_status_only_for_this_domain_and_the_vmms_back
 	assert_int_equal(alloc_unbound_as(XENITH_DOMID_SELF, XENITH_DOMID_SELF), -XEN_ESRCH);
 	assert_int_equal(guest_evtchn_op(EVTCHNOP_status, &st, sizeof(st)), -XEN_EPERM);
 	/* none of them spent a port */
-	assert_int_equal(alloc_unbound(), 2);
+	assert_int_equal(alloc_unbound(), 3);
 }
 
 static void test_ports_run_out_with_enospc_and_a_closed_one_is_reused(void **state)
@@ -218,13 +222,13 @@ static void test_ports_run_out_with_enospc_and_a_closed_one_is_reused(void **sta
 
 	(void)state;
 	while ((p = alloc_unbound()) > 0) {
-		assert_int_equal(p, last ? last + 1 : 2); /* in order, none skipped or given twice */
+		assert_int_equal(p, last ? last + 1 : 3); /* in order, none skipped or given twice */
 		last = p;
 		n++;
 		assert_true(n < (long)XENITH_NR_EVTCHN); /* it stops */
 	}
 	assert_int_equal(p, -XEN_ENOSPC);
-	assert_int_equal(n, XENITH_NR_EVTCHN - 2);
+	assert_int_equal(n, XENITH_NR_EVTCHN - 3); /* all but 0 and the VMM's two */
 	assert_int_equal(last, XENITH_NR_EVTCHN - 1);
 	assert_int_equal(bind_virq(VIRQ_TIMER, 0), -XEN_ENOSPC);
 	assert_int_equal(D->evtchn.virq_port[VIRQ_TIMER], 0); /* the failed bind left nothing behind */
@@ -273,6 +277,8 @@ static void test_ports_not_open_are_refused_and_the_vmms_own_cannot_be_closed(vo
 	assert_int_equal(bind_vcpu(9, 1), -XEN_EINVAL);
 	assert_int_equal(port_op(EVTCHNOP_close, EVTCHN_CONSOLE_PORT), -XEN_EPERM);
 	assert_int_equal(D->evtchn.port[EVTCHN_CONSOLE_PORT].kind, EVTCHN_CONSOLE);
+	assert_int_equal(port_op(EVTCHNOP_close, EVTCHN_XENSTORE_PORT), -XEN_EPERM);
+	assert_int_equal(D->evtchn.port[EVTCHN_XENSTORE_PORT].kind, EVTCHN_XENSTORE);
 	p = alloc_unbound();
 	assert_int_equal(port_op(EVTCHNOP_send, (uint32_t)p), 0); /* nobody listens yet, as in Xen */
 	assert_false(pending((uint32_t)p));
@@ -295,8 +301,8 @@ static void test_argument_pointers_outside_memory_get_efault_and_spend_no_port(v
 				fail_msg("event_channel_op %llu with its argument at %#llx: %ld, not -EFAULT",
 					 (unsigned long long)cmds[i], (unsigned long long)where[k],
 					 evtchn_op_at(0, cmds[i], where[k]));
-	assert_int_equal(alloc_unbound(), 2);
-	assert_int_equal(bind_virq(VIRQ_TIMER, 0), 3);
+	assert_int_equal(alloc_unbound(), 3);
+	assert_int_equal(bind_virq(VIRQ_TIMER, 0), 4);
 }
 
 static void test_unknown_event_channel_commands_are_enosys(void **state)
@@ -329,6 +335,156 @@ static void test_a_send_on_the_console_port_drains_the_ring_or_refuses_its_indic
 	assert_false(pending(EVTCHN_CONSOLE_PORT)); /* a send is for the VMM */
 }
 
+/* ---- the store's port (xsdomain.c): a send processes the ring on the sender's thread ---- */
+
+static struct xenstore_domain_interface *store_ring(void)
+{
+	return (void *)(D->mem + D->layout.xenstore);
+}
+
+/* The guest's side: one request (header and payload) onto the ring at its producer index. */
+static void put_request(uint32_t type, uint32_t req_id, const void *payload, uint32_t len)
+{
+	struct xenstore_domain_interface *r = store_ring();
+	struct xsd_sockmsg h = { .type = type, .req_id = req_id, .len = len };
+	uint32_t prod = r->req_prod;
+	const uint8_t *src[2] = { (const uint8_t *)&h, payload };
+	uint32_t n[2] = { sizeof(h), len };
+
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < n[k]; i++, prod++)
+			r->req[MASK_XENSTORE_IDX(prod)] = (char)src[k][i];
+	__atomic_store_n(&r->req_prod, prod, __ATOMIC_RELEASE);
+}
+
+/* The next message on the response ring: its header, and its payload into buf (NUL-terminated). */
+static bool get_message(struct xsd_sockmsg *h, char *buf, size_t size)
+{
+	struct xenstore_domain_interface *r = store_ring();
+	uint32_t cons = r->rsp_cons, prod = __atomic_load_n(&r->rsp_prod, __ATOMIC_ACQUIRE);
+	uint8_t *dst = (uint8_t *)h;
+
+	if (prod - cons < sizeof(*h))
+		return false;
+	for (uint32_t i = 0; i < sizeof(*h); i++)
+		dst[i] = (uint8_t)r->rsp[MASK_XENSTORE_IDX(cons + i)];
+	assert_true(h->len < size && prod - cons >= sizeof(*h) + h->len);
+	for (uint32_t i = 0; i < h->len; i++)
+		buf[i] = r->rsp[MASK_XENSTORE_IDX(cons + sizeof(*h) + i)];
+	buf[h->len] = 0;
+	__atomic_store_n(&r->rsp_cons, cons + (uint32_t)sizeof(*h) + h->len, __ATOMIC_RELEASE);
+	return true;
+}
+
+static void test_start_info_names_the_store_ring_and_port(void **state)
+{
+	const struct xenith_start_info *si = (const void *)(D->mem + D->layout.start_info);
+
+	(void)state;
+	assert_int_equal(si->store_evtchn, EVTCHN_XENSTORE_PORT);
+	assert_int_equal(si->store_ring, D->layout.xenstore);
+	/* a page of its own the guest may write, outside the boot pages and free memory */
+	assert_int_equal(D->layout.xenstore % XENITH_PAGE_SIZE, 0);
+	assert_non_null(domain_gpa_writable(D, D->layout.xenstore, XENITH_PAGE_SIZE));
+	assert_true(D->layout.xenstore < D->layout.image_start);
+	assert_true(D->layout.xenstore != D->layout.console && D->layout.xenstore != D->layout.shared_info);
+}
+
+static void test_a_send_on_the_store_port_answers_the_request_on_the_ring(void **state)
+{
+	struct xenstore_domain_interface *r = store_ring();
+	struct xsd_sockmsg h;
+	char buf[256];
+
+	(void)state;
+	put_request(XS_READ, 77, "name", 5);
+	assert_false(get_message(&h, buf, sizeof(buf))); /* nothing until the guest sends */
+	assert_int_equal(port_op(EVTCHNOP_send, EVTCHN_XENSTORE_PORT), 0);
+	/* answered before the send returned: the request consumed, the reply there, the guest told */
+	assert_int_equal(r->req_cons, r->req_prod);
+	assert_true(get_message(&h, buf, sizeof(buf)));
+	assert_int_equal(h.type, XS_READ);
+	assert_int_equal(h.req_id, 77);
+	assert_string_equal(buf, "unit"); /* the domain's name, relative to its home */
+	assert_true(pending(EVTCHN_XENSTORE_PORT));
+	/* an error comes back as Xen's errno name */
+	clear_events();
+	put_request(XS_READ, 78, "/local/domain/0/name", 21);
+	assert_int_equal(port_op(EVTCHNOP_send, EVTCHN_XENSTORE_PORT), 0);
+	assert_true(get_message(&h, buf, sizeof(buf)));
+	assert_int_equal(h.type, XS_ERROR);
+	assert_int_equal(h.req_id, 78);
+	assert_string_equal(buf, "EACCES");
+	assert_true(pending(EVTCHN_XENSTORE_PORT));
+	/* a send with nothing on the ring writes nothing and raises nothing */
+	clear_events();
+	assert_int_equal(port_op(EVTCHNOP_send, EVTCHN_XENSTORE_PORT), 0);
+	assert_false(get_message(&h, buf, sizeof(buf)));
+	assert_false(pending(EVTCHN_XENSTORE_PORT));
+}
+
+static void test_a_store_ring_with_impossible_indices_makes_every_send_einval(void **state)
+{
+	struct xenstore_domain_interface *r = store_ring();
+	struct xsd_sockmsg h;
+	char buf[64];
+
+	(void)state;
+	__atomic_store_n(&r->req_prod, r->req_cons + XENSTORE_RING_SIZE + 1, __ATOMIC_RELEASE);
+	assert_int_equal(port_op(EVTCHNOP_send, EVTCHN_XENSTORE_PORT), -XEN_EINVAL);
+	assert_int_not_equal(r->error, XENSTORE_ERROR_NONE);
+	/* the ring stays dead, even once the indices look sane again */
+	__atomic_store_n(&r->req_prod, r->req_cons, __ATOMIC_RELEASE);
+	put_request(XS_READ, 1, "name", 5);
+	assert_int_equal(port_op(EVTCHNOP_send, EVTCHN_XENSTORE_PORT), -XEN_EINVAL);
+	assert_false(get_message(&h, buf, sizeof(buf)));
+}
+
+static void test_a_vmm_write_fires_the_guests_watch_through_the_store_port(void **state)
+{
+	struct xsd_sockmsg h;
+	char buf[256];
+
+	(void)state;
+	put_request(XS_WATCH, 5, "data/k\0tok", 11);
+	assert_int_equal(port_op(EVTCHNOP_send, EVTCHN_XENSTORE_PORT), 0);
+	/* the reply and the event the watch fires when set, in either order */
+	for (int i = 0; i < 2; i++) {
+		assert_true(get_message(&h, buf, sizeof(buf)));
+		assert_true(h.type == XS_WATCH || h.type == XS_WATCH_EVENT);
+	}
+	clear_events();
+	assert_int_equal(xsdomain_write(D, "/local/domain/7/data/k", "v"), 0);
+	/* no send from the guest: the VMM's write itself puts the event out and raises the port */
+	assert_true(pending(EVTCHN_XENSTORE_PORT));
+	assert_int_equal(upcall(0), 1);
+	assert_true(get_message(&h, buf, sizeof(buf)));
+	assert_int_equal(h.type, XS_WATCH_EVENT);
+	assert_string_equal(buf, "data/k"); /* as the watch named it; then the token */
+	assert_string_equal(buf + strlen(buf) + 1, "tok");
+}
+
+static void test_the_store_writes_no_guest_memory_once_the_connection_is_gone(void **state)
+{
+	struct xenstore_domain_interface *r = store_ring();
+	struct xsd_sockmsg h;
+	char buf[64];
+	uint32_t prod;
+
+	(void)state;
+	put_request(XS_WATCH, 5, "data/k\0tok", 11);
+	assert_int_equal(port_op(EVTCHNOP_send, EVTCHN_XENSTORE_PORT), 0);
+	while (get_message(&h, buf, sizeof(buf)))
+		;
+	clear_events();
+	prod = r->rsp_prod;
+	xsdomain_disconnect(D); /* what a teardown does before guest memory goes */
+	assert_int_equal(xsdomain_write(D, "/local/domain/7/data/k", "v"), 0);
+	assert_int_equal(r->rsp_prod, prod);
+	assert_false(pending(EVTCHN_XENSTORE_PORT));
+	assert_int_equal(port_op(EVTCHNOP_send, EVTCHN_XENSTORE_PORT), -XEN_EINVAL);
+}
+
 /* ---- VIRQs, pending and mask bits, vCPU binding ---- */
 
 static void test_virq_is_bound_once_and_raised_on_its_vcpu(void **state)
@@ -343,7 +499,7 @@ static void test_virq_is_bound_once_and_raised_on_its_vcpu(void **state)
 	assert_false(evtchn_send_virq(D, VIRQ_CONTROL)); /* not bound: nobody to tell */
 	assert_false(evtchn_send_virq(D, XENITH_NR_VIRQS));
 	p = bind_virq(VIRQ_CONTROL, 1);
-	assert_int_equal(p, 2);
+	assert_int_equal(p, 3);
 	assert_int_equal(bind_virq(VIRQ_CONTROL, 0), -XEN_EEXIST);
 	assert_int_equal(status_of((uint32_t)p, &st), 0);
 	assert_int_equal(st.status, EVTCHNSTAT_virq);
@@ -371,7 +527,7 @@ static void test_masked_port_is_marked_pending_but_raises_nothing_until_unmasked
 
 	(void)state;
 	p = (uint32_t)bind_virq(VIRQ_TIMER, 0);
-	assert_int_equal(p, 2);
+	assert_int_equal(p, 3);
 	set_mask(p);
 	assert_int_equal(port_op(EVTCHNOP_send, p), 0); /* a guest may raise its own VIRQ port */
 	assert_true(pending(p));   /* pollers see it */
@@ -428,7 +584,7 @@ static void test_bind_vcpu_moves_a_ports_notifications_to_that_vcpu(void **state
 	assert_int_equal(selector(0), 0);
 	/* a port in the second word of the bitmaps sets the selector's second bit */
 	clear_events();
-	for (long q = 3; q < 66; q++)
+	for (long q = 4; q < 66; q++)
 		assert_int_equal(alloc_unbound(), q);
 	assert_int_equal(bind_virq(VIRQ_CONTROL, 1), 66);
 	assert_true(evtchn_send_virq(D, VIRQ_CONTROL));
@@ -460,6 +616,7 @@ static void test_backend_port_gets_the_guests_sends_and_notifies_it(void **state
 	v = (uint32_t)bind_virq(VIRQ_TIMER, 0);
 	assert_int_equal(evtchn_backend_bind(D, v, efd), -EINVAL);  /* not an unbound port */
 	assert_int_equal(evtchn_backend_bind(D, EVTCHN_CONSOLE_PORT, efd), -EINVAL);
+	assert_int_equal(evtchn_backend_bind(D, EVTCHN_XENSTORE_PORT, efd), -EINVAL);
 	assert_int_equal(evtchn_backend_bind(D, 9, efd), -EINVAL);  /* closed */
 	assert_int_equal(evtchn_backend_bind(D, XENITH_NR_EVTCHN, efd), -EINVAL);
 	assert_int_equal(evtchn_backend_bind(D, p, efd), 0);
@@ -682,6 +839,11 @@ int main(void)
 		T(test_argument_pointers_outside_memory_get_efault_and_spend_no_port),
 		T(test_unknown_event_channel_commands_are_enosys),
 		T(test_a_send_on_the_console_port_drains_the_ring_or_refuses_its_indices),
+		T(test_start_info_names_the_store_ring_and_port),
+		T(test_a_send_on_the_store_port_answers_the_request_on_the_ring),
+		T(test_a_store_ring_with_impossible_indices_makes_every_send_einval),
+		T(test_a_vmm_write_fires_the_guests_watch_through_the_store_port),
+		T(test_the_store_writes_no_guest_memory_once_the_connection_is_gone),
 		T(test_virq_is_bound_once_and_raised_on_its_vcpu),
 		T(test_masked_port_is_marked_pending_but_raises_nothing_until_unmasked),
 		T(test_a_port_still_pending_is_not_raised_again),

@@ -24,6 +24,7 @@
 #include "loopback.h"
 #include "hypercall.h"
 #include "unbacked.h"
+#include "xenith/xs_wire.h"
 
 static struct domain *make_domain(unsigned vcpus, const struct bench_sink *bench)
 {
@@ -99,12 +100,13 @@ static void test_output_pointers_into_read_only_pages_get_efault_and_write_nothi
 				 -XEN_EFAULT);
 		assert_memory_equal(before, d->mem + page, 4096);
 	}
-	/* The same request into a data page works, and gets the lowest port: none was spent. */
+	/* The same request into a data page works, and gets the lowest port (after the VMM's console
+	 * and store ports): none was spent. */
 	memcpy(d->mem + rw, &(struct evtchn_alloc_unbound){ .dom = XENITH_DOMID_SELF,
 							   .remote_dom = XENITH_BACKEND_DOMID },
 	       sizeof(struct evtchn_alloc_unbound));
 	assert_int_equal(call(v, __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, rw, 0), 0);
-	assert_int_equal(((struct evtchn_alloc_unbound *)(void *)(d->mem + rw))->port, 2);
+	assert_int_equal(((struct evtchn_alloc_unbound *)(void *)(d->mem + rw))->port, 3);
 	domain_destroy(d);
 }
 
@@ -437,6 +439,97 @@ static void test_console_ring_drained_from_two_vcpus_at_once_prints_each_byte_on
 	domain_destroy(d);
 }
 
+struct store_kicker {
+	struct domain *d;
+	unsigned vcpu;
+	pthread_barrier_t *start, *end;
+	unsigned rounds;
+	unsigned failed;
+};
+
+/* vCPU k's EVTCHNOP_send on the store's port, the port number at a word of its own. */
+static void *store_kick_rounds(void *arg)
+{
+	struct store_kicker *w = arg;
+	uint64_t gpa = w->d->layout.free_start + 64 * w->vcpu;
+
+	memcpy(w->d->mem + gpa, &(uint32_t){ EVTCHN_XENSTORE_PORT }, sizeof(uint32_t));
+	for (unsigned i = 0; i < w->rounds; i++) {
+		pthread_barrier_wait(w->start);
+		if (unbacked_call(&w->d->vcpus[w->vcpu], __HYPERVISOR_event_channel_op, EVTCHNOP_send, gpa,
+				  0, 0, 0) != 0)
+			w->failed++;
+		pthread_barrier_wait(w->end);
+	}
+	return NULL;
+}
+
+/*
+ * Two vCPUs kicking the store's port at once (each EVTCHNOP_send has the
+ * store process the ring) get each request answered once, in order: no
+ * request read twice or skipped, no reply written twice.
+ */
+static void test_store_ring_processed_from_two_vcpus_at_once_answers_each_request_once(void **state)
+{
+	enum { ROUNDS = 1000, REQS = 40 };
+	struct domain *d = make_domain(2, NULL);
+	struct xenstore_domain_interface *r = (void *)(d->mem + d->layout.xenstore);
+	pthread_barrier_t start, end;
+	struct store_kicker w[2] = { { d, 0, &start, &end, ROUNDS, 0 }, { d, 1, &start, &end, ROUNDS, 0 } };
+	uint32_t next_id = 1, want_id = 1;
+	pthread_t t[2];
+
+	(void)state;
+	pthread_barrier_init(&start, NULL, 3);
+	pthread_barrier_init(&end, NULL, 3);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, store_kick_rounds, &w[i]), 0);
+	for (unsigned round = 0; round < ROUNDS; round++) {
+		uint32_t prod = r->req_prod, cons;
+
+		/* 40 reads of 21 bytes each (840 of the ring's 1024): the two passes overlap often. */
+		for (unsigned k = 0; k < REQS; k++, next_id++) {
+			struct xsd_sockmsg h = { .type = XS_READ, .req_id = next_id, .len = 5 };
+			char msg[sizeof(h) + 5];
+
+			memcpy(msg, &h, sizeof(h));
+			memcpy(msg + sizeof(h), "name", 5);
+			for (unsigned i = 0; i < sizeof(msg); i++, prod++)
+				r->req[MASK_XENSTORE_IDX(prod)] = msg[i];
+		}
+		__atomic_store_n(&r->req_prod, prod, __ATOMIC_RELEASE);
+		pthread_barrier_wait(&start);
+		pthread_barrier_wait(&end);
+		assert_int_equal(r->req_cons, prod);
+		/* every reply, in order, each once: "unit" */
+		cons = r->rsp_cons;
+		for (unsigned k = 0; k < REQS; k++, want_id++) {
+			struct xsd_sockmsg h;
+			char val[8];
+
+			assert_true(r->rsp_prod - cons >= sizeof(h));
+			for (unsigned i = 0; i < sizeof(h); i++)
+				((char *)&h)[i] = r->rsp[MASK_XENSTORE_IDX(cons + i)];
+			assert_int_equal(h.type, XS_READ);
+			assert_int_equal(h.req_id, want_id);
+			assert_int_equal(h.len, 4);
+			for (unsigned i = 0; i < h.len; i++)
+				val[i] = r->rsp[MASK_XENSTORE_IDX(cons + sizeof(h) + i)];
+			assert_memory_equal(val, "unit", 4);
+			cons += sizeof(h) + h.len;
+		}
+		assert_int_equal(r->rsp_prod, cons); /* nothing more */
+		__atomic_store_n(&r->rsp_cons, cons, __ATOMIC_RELEASE);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].failed, 0);
+	}
+	pthread_barrier_destroy(&start);
+	pthread_barrier_destroy(&end);
+	domain_destroy(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_vcpu_up_from_two_vcpus_at_once_is_decided_once),
 		cmocka_unit_test(test_shmem_responder_started_from_two_vcpus_is_always_reaped),
 		cmocka_unit_test(test_console_ring_drained_from_two_vcpus_at_once_prints_each_byte_once),
+		cmocka_unit_test(test_store_ring_processed_from_two_vcpus_at_once_answers_each_request_once),
 	};
 
 	unsetenv("XENITH_TEST_HOOKS"); /* the cases that want it say so */

@@ -33,8 +33,13 @@
 
 #include <stdint.h>
 
-/* Bumped whenever a structure or a hypercall's meaning changes. */
-#define XENITH_ABI_VERSION 1
+/*
+ * Bumped whenever a structure or a hypercall's meaning changes.  The VMM
+ * refuses an image whose ELF note names another version (builder.c), and
+ * minios refuses a start_info that does.  2: start_info's store_ring and
+ * store_evtchn (the xenstore), the store's event-channel port.
+ */
+#define XENITH_ABI_VERSION 2
 
 #define XENITH_HYPERCALL_PORT 0xe0
 #define XENITH_IO_PORTS 2048u
@@ -170,8 +175,12 @@ _Static_assert(sizeof(struct xen_hvm_param) == 16, "xen_hvm_param ABI");
  * of range.  bind_virq: -EEXIST if that virq is bound.
  * bind_virq, alloc_unbound: -ENOSPC when no port is free.  alloc_unbound,
  * status: -EPERM unless dom is XENITH_DOMID_SELF or the domain's own id.
- * close: -EPERM for the VMM's own ports (the console's).  send on the
- * console port: -EINVAL if the ring's indices are impossible.
+ * close: -EPERM for the VMM's own ports (the console's, the store's).  send
+ * on the console port: -EINVAL if the ring's indices are impossible; on the
+ * store port (start_info's store_evtchn): the VMM's store processes its
+ * ring before the call returns, -EINVAL once it found the ring unusable
+ * (impossible indices, a malformed message: the page's error field says
+ * which; Xen's send would still succeed).
  */
 #define EVTCHNOP_bind_virq 1  /* arg: struct evtchn_bind_virq * */
 #define EVTCHNOP_close 3      /* arg: struct evtchn_close * */
@@ -193,7 +202,7 @@ _Static_assert(sizeof(struct evtchn_alloc_unbound) == 8, "evtchn_alloc_unbound A
 #define EVTCHNSTAT_unbound 1     /* waiting for a backend */
 #define EVTCHNSTAT_interdomain 2 /* connected to a backend */
 #define EVTCHNSTAT_virq 4
-#define EVTCHNSTAT_xenith 16     /* a port the VMM set up itself (the console's) */
+#define EVTCHNSTAT_xenith 16     /* a port the VMM set up itself (the console's, the store's) */
 struct evtchn_status {
 	uint16_t dom;        /* XENITH_DOMID_SELF */
 	uint16_t pad;

@@ -37,9 +37,20 @@ struct xenith_start_info {
 	uint64_t free_end;
 	char name[XENITH_NAME_MAX];
 	char cmdline[XENITH_CMDLINE_MAX];
+	/*
+	 * ABI version 2: the xenstore (include/xenith/xs_wire.h).  store_ring
+	 * is the guest address of the store's ring page, a struct
+	 * xenstore_domain_interface the guest maps writable (Xen's start_info
+	 * has its frame number, store_mfn); a send on store_evtchn has the VMM
+	 * process the ring at once, on the sending vCPU's thread, and the
+	 * store sets the port pending when it wrote replies or watch events.
+	 */
+	uint64_t store_ring;
+	uint32_t store_evtchn;
+	uint32_t pad1;
 };
 
-_Static_assert(sizeof(struct xenith_start_info) == 0x80 + XENITH_NAME_MAX + XENITH_CMDLINE_MAX,
+_Static_assert(sizeof(struct xenith_start_info) == 0x80 + XENITH_NAME_MAX + XENITH_CMDLINE_MAX + 16,
 	       "start_info ABI size");
 _Static_assert(__builtin_offsetof(struct xenith_start_info, abi_version) == 8, "start_info ABI");
 _Static_assert(__builtin_offsetof(struct xenith_start_info, shared_info) == 0x20, "start_info ABI");
@@ -47,6 +58,8 @@ _Static_assert(__builtin_offsetof(struct xenith_start_info, console_ring) == 0x2
 _Static_assert(__builtin_offsetof(struct xenith_start_info, stack_base) == 0x48, "start_info ABI");
 _Static_assert(__builtin_offsetof(struct xenith_start_info, free_start) == 0x70, "start_info ABI");
 _Static_assert(__builtin_offsetof(struct xenith_start_info, name) == 0x80, "start_info ABI");
+_Static_assert(__builtin_offsetof(struct xenith_start_info, store_ring) ==
+	       0x80 + XENITH_NAME_MAX + XENITH_CMDLINE_MAX, "start_info ABI");
 _Static_assert(sizeof(struct xenith_start_info) <= XENITH_PAGE_SIZE, "start_info fits a page");
 
 #endif

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 enum xsd_sockmsg_type {
-	XS_CONTROL = 0,          /* XS_DEBUG in older Xen; Xenith answers ENOSYS */
+	XS_CONTROL = 0,          /* XS_DEBUG in older Xen; privileged: a guest gets EACCES */
 	XS_DIRECTORY = 1,
 	XS_READ = 2,
 	XS_GET_PERMS = 3,
