@@ -5,14 +5,20 @@
  * where they are, then asks the VMM to start KVM's dirty log of its RAM
  * (xenith_test DIRTY_LOG START), writes one byte into pages I, J, K, ...
  * and asks for the log twice (FETCH: the VMM prints the dirty pages on the
- * console): the first must list exactly those pages, the second none.
+ * console): the first must list those pages, the second none, and
+ * neither any other page the guest could write (below).
  *
  * Between START and the last FETCH the guest writes nothing else: the
  * sequence is one function whose frame was built before START, with the
  * hypercalls inline and every value in registers (no calls, no stack
  * spills; the kvm test would see the stack page otherwise), and the pages
- * were touched before, so no page-table accessed or dirty bit is set
- * either.  Test hooks only (XENITH_TEST_HOOKS=1).
+ * were touched before.  The builder preset the accessed bit of every
+ * page-table entry and the dirty bit of every leaf, so the guest's walks
+ * need not set any; but on a host with nested paging the CPU's walk of
+ * the page tables counts as a write to them (hv/tests/test_domains.c), so
+ * the log may list page-table pages, which the guest itself cannot write
+ * (mapped read-only): it says where they are.  Test hooks only
+ * (XENITH_TEST_HOOKS=1).
  */
 #include "assert.h"
 #include "hypercall.h"
@@ -65,8 +71,9 @@ int dirtylog_main(const char *args)
 	GUEST_ASSERT(base);
 	for (unsigned p = 0; p < pages; p++)
 		base[(uint64_t)p * XENITH_PAGE_SIZE] = 0; /* mapped, accessed and dirty before the log */
-	printf("dirtylog: %u page(s) at 0x%llx, writing %u\n", pages,
-	       (unsigned long long)(uintptr_t)base, n);
+	printf("dirtylog: %u page(s) at 0x%llx, writing %u; page tables at 0x%llx, %llu page(s)\n",
+	       pages, (unsigned long long)(uintptr_t)base, n,
+	       (unsigned long long)start_info->pt_base, (unsigned long long)start_info->nr_pt_pages);
 	write_and_fetch(base, idx, n, out);
 	GUEST_ASSERT_EQ(out[0], 0);
 	GUEST_ASSERT_EQ(dirty_log(XENITH_TEST_DIRTY_LOG_STOP), 0);

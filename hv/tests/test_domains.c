@@ -612,23 +612,89 @@ static void test_event_channels_to_a_backend_thread_lose_no_wakeups(void **state
 }
 
 /*
+ * One "xenith-test: dirty log: N page(s): GPA ..." line at p: every page in
+ * want[] (ascending) must be listed, and every other page must lie in
+ * [other_lo, other_hi).  Returns N; the other pages listed go to others[]
+ * (text, for the test's log).
+ */
+static unsigned check_dirty_line(const char *p, const char *what, const unsigned long long *want,
+				 unsigned nwant, unsigned long long other_lo,
+				 unsigned long long other_hi, char *others, size_t others_size)
+{
+	const int len = (int)strcspn(p, "\n");
+	unsigned long long gpa, prev = 0;
+	unsigned total, listed = 0, found = 0;
+	const char *q;
+	size_t olen = 0;
+	int used;
+
+	others[0] = 0;
+	if (sscanf(p, "xenith-test: dirty log: %u page(s):%n", &total, &used) != 1)
+		fail_msg("%s: not a dirty-log line: %.*s", what, len, p);
+	for (q = p + used; q < p + len; q += used) {
+		if (sscanf(q, " 0x%llx%n", &gpa, &used) != 1)
+			fail_msg("%s: not a list of hex page addresses (one cut short ends in "
+				 "\" ...\"): %.*s", what, len, p);
+		if (listed++ && gpa <= prev)
+			fail_msg("%s: 0x%llx after 0x%llx, not ascending: %.*s", what, gpa, prev, len, p);
+		prev = gpa;
+		if (found < nwant && gpa > want[found])
+			break; /* want[found] is missing */
+		if (found < nwant && gpa == want[found])
+			found++;
+		else if (gpa >= other_lo && gpa < other_hi && olen < others_size)
+			olen += (size_t)snprintf(others + olen, others_size - olen, " 0x%llx", gpa);
+		else if (gpa >= other_lo && gpa < other_hi)
+			continue; /* listed, only not shown */
+		else
+			fail_msg("%s: 0x%llx is listed, a page the guest did not write (it wrote only the "
+				 "pages wanted; page tables at [0x%llx, 0x%llx) may be listed too):\n"
+				 "  got: %.*s", what, gpa, other_lo, other_hi, len, p);
+	}
+	if (found < nwant)
+		fail_msg("%s: 0x%llx, a page the guest wrote, is missing:\n  got: %.*s", what,
+			 want[found], len, p);
+	if (listed != total)
+		fail_msg("%s: says %u page(s) but lists %u: %.*s", what, total, listed, len, p);
+	return total;
+}
+
+/*
  * KVM's dirty log through the memory map (hv/memmap.c): the guest touches
  * its pages first, then, with logging on, writes one byte into each page
  * this test names and has the VMM fetch the log twice (guest/dirtylog.c).
- * The first fetch must list exactly those pages: between START and FETCH
- * the guest runs only its write loop and two inline hypercalls, in a frame
- * built before START, so no stack page, and the pages were touched before,
- * so no page-table page (accessed/dirty bits); the VMM's own writes are not
- * KVM's to log.  The second fetch, with nothing written, must be empty.
+ * The first fetch must list every page written and nothing else the guest
+ * could have written: between START and FETCH the guest runs only its
+ * write loop and two inline hypercalls, in a frame built before START, so
+ * no stack page; the pages were touched before; and the VMM's own writes
+ * are not KVM's to log.  The second fetch, with nothing written, lists no
+ * page the guest could have written.
+ *
+ * One class of page besides may be listed, on both fetches: the guest's
+ * page-table pages, [pt_base, pt_base + nr_pt_pages) of its start_info,
+ * which the guest cannot write (the builder maps them read-only).  The
+ * builder presets the accessed bit of every entry and the dirty bit of
+ * every leaf (Xen's PV builder presets accessed, and dirty above the
+ * leaves), so no walk needs to set one, and under shadow paging (kvm_pvm)
+ * none is listed.  But under AMD's nested paging
+ * the CPU's own reads of the guest's page tables during a walk count as
+ * writes for the nested translation (KVM: "all nNPT walks match
+ * PAGE|WRITE|PRESENT"; QEMU's TCG models it, target/i386 ptw_translate
+ * probes them as MMU_DATA_STORE): every TLB miss after KVM write-protects
+ * the slot (START, and each FETCH re-protects and flushes) takes a nested
+ * fault on the walked table pages, and KVM logs them.  In the lab that
+ * listed PML4, PDPT, PD and the first PT (everything the guest touches
+ * lies below 2 MiB), on the first fetch and the second.  Presetting bits
+ * cannot avoid it; only moving the page tables out of the logged slot
+ * could, which migration would then have to copy by other means.
  */
 static void test_dirty_log_lists_exactly_the_pages_the_guest_wrote(void **state)
 {
 	static const unsigned idx[] = { 0, 1, 5, 63, 64, 130 }; /* neighbours, a 64-page word edge */
 	const unsigned n = sizeof(idx) / sizeof(idx[0]);
-	char want[64 * 20], line[64], *p;
-	unsigned long long base, got;
-	unsigned pages, writes;
-	size_t len;
+	unsigned long long base, pt_base, nr_pt, pt_end, want[sizeof(idx) / sizeof(idx[0])];
+	unsigned pages, writes, first, second;
+	char line[96], pt_first[512], pt_second[512], *p;
 
 	(void)state;
 	setenv("XENITH_TEST_HOOKS", "1", 1); /* xenith_test DIRTY_LOG */
@@ -636,26 +702,30 @@ static void test_dirty_log_lists_exactly_the_pages_the_guest_wrote(void **state)
 	unsetenv("XENITH_TEST_HOOKS");
 	p = strstr(P.out, "dirtylog: ");
 	assert_non_null(p);
-	assert_int_equal(sscanf(p, "dirtylog: %u page(s) at 0x%llx, writing %u", &pages, &base, &writes), 3);
+	assert_int_equal(sscanf(p, "dirtylog: %u page(s) at 0x%llx, writing %u; page tables at 0x%llx, "
+				"%llu page(s)", &pages, &base, &writes, &pt_base, &nr_pt), 5);
 	assert_int_equal(pages, 131);
 	assert_int_equal(writes, n);
-	/* the page list the log must give: idx is ascending */
-	len = (size_t)snprintf(want, sizeof(want), "xenith-test: dirty log: %u page(s):", n);
+	/* The page tables are the builder's, not pages the guest allocated and writes. */
+	pt_end = pt_base + nr_pt * 4096;
+	assert_true(nr_pt > 0 && pt_base % 4096 == 0);
+	if (pt_end > base && pt_base < base + pages * 4096ull)
+		fail_msg("page tables [0x%llx, 0x%llx) overlap the guest's pages at 0x%llx", pt_base,
+			 pt_end, base);
 	for (unsigned i = 0; i < n; i++)
-		len += (size_t)snprintf(want + len, sizeof(want) - len, " 0x%llx", base + idx[i] * 4096ull);
+		want[i] = base + idx[i] * 4096ull; /* idx is ascending */
 	p = strstr(P.out, "xenith-test: dirty log: ");
 	assert_non_null(p);
-	assert_true(sscanf(p, "xenith-test: dirty log: %llu", &got) == 1);
-	if (strncmp(p, want, len) != 0 || p[len] != '\n')
-		fail_msg("the first fetch should list exactly the pages written:\n  want: %s\n  got:  %.*s",
-			 want, (int)strcspn(p, "\n"), p);
-	p = strstr(p + len, "xenith-test: dirty log: ");
+	first = check_dirty_line(p, "the first fetch (pages written)", want, n, pt_base, pt_end,
+				 pt_first, sizeof(pt_first));
+	p = strstr(p + 1, "xenith-test: dirty log: ");
 	assert_non_null(p);
-	snprintf(line, sizeof(line), "xenith-test: dirty log: 0 page(s):\n");
-	if (strncmp(p, line, strlen(line)) != 0)
-		fail_msg("the second fetch, with nothing written, should be empty: %.*s",
-			 (int)strcspn(p, "\n"), p);
-	snprintf(line, sizeof(line), "dirtylog: fetched %u page(s), then 0", n);
+	second = check_dirty_line(p, "the second fetch (nothing written)", NULL, 0, pt_base, pt_end,
+				  pt_second, sizeof(pt_second));
+	print_message("dirty log: page-table pages listed (nested paging walks):%s, then:%s\n",
+		      pt_first[0] ? pt_first : " none", pt_second[0] ? pt_second : " none");
+	/* the guest got the same counts back from its hypercalls */
+	snprintf(line, sizeof(line), "dirtylog: fetched %u page(s), then %u", first, second);
 	assert_non_null(strstr(P.out, line));
 }
 
