@@ -253,14 +253,8 @@ static const struct rule rules[] = {
 	  { XEN_EFAULT, XEN_ESRCH, XEN_EINVAL, XEN_EPERM } },
 	{ __HYPERVISOR_hvm_op, true, 0, OK_NEVER, { XEN_ENOSYS } },
 
-	/* ENOENT first: the disk index. */
-	{ __HYPERVISOR_xenith_config, false, XENITH_CONFIG_DISK_INFO, OK_ZERO, { XEN_ENOENT, XEN_EFAULT } },
-	{ __HYPERVISOR_xenith_config, false, XENITH_CONFIG_DISK_CONNECT, OK_ZERO,
-	  { XEN_EFAULT, XEN_EBUSY, XEN_EINVAL /* not an unbound port */, XEN_ENOMEM, GRANT_ERRS } },
-	{ __HYPERVISOR_xenith_config, false, XENITH_CONFIG_DISK_CONNECT_QUEUE, OK_ZERO,
-	  { XEN_EFAULT, XEN_EBUSY, XEN_EINVAL, XEN_EOPNOTSUPP, XEN_ENOMEM, GRANT_ERRS } },
-	{ __HYPERVISOR_xenith_config, false, XENITH_CONFIG_DISK_DISCONNECT, OK_ZERO, { XEN_ENOENT } },
-	{ __HYPERVISOR_xenith_config, true, 0, OK_NEVER, { XEN_ENOENT, XEN_ENOSYS } },
+	/* Retired: disks are found and connected through xenstore (hv/vbd.h). */
+	{ __HYPERVISOR_xenith_config, true, 0, OK_NEVER, { XEN_ENOSYS } },
 
 	{ __HYPERVISOR_xenith_time, true, 0, OK_POSITIVE, { 0 } },
 	{ __HYPERVISOR_xenith_guest_assert, true, 0, OK_ZERO, { 0 } },
@@ -793,14 +787,6 @@ static void plan_writes(struct call *c)
 		else if (cmd == EVTCHNOP_send)
 			c->console_drain = c->store_process = true;
 		break;
-	case __HYPERVISOR_xenith_config:
-		if (cmd == XENITH_CONFIG_DISK_INFO)
-			may_write(c, c->a[2], sizeof(struct xenith_disk_info));
-		else if (cmd == XENITH_CONFIG_DISK_CONNECT) /* the ring page's entry is marked in use */
-			may_grant(c, guest_u32(c->a[2]), false, 0, 0);
-		else if (cmd == XENITH_CONFIG_DISK_CONNECT_QUEUE)
-			may_grant(c, guest_u32(c->a[2] + 4), false, 0, 0);
-		break;
 	case __HYPERVISOR_xenith_test:
 		if (cmd == XENITH_TEST_GRANT_READ || cmd == XENITH_TEST_GRANT_WRITE)
 			may_grant(c, c->a[1], cmd == XENITH_TEST_GRANT_WRITE, c->a[2], c->a[3]);
@@ -1217,13 +1203,12 @@ static void learn(const struct call *c)
 		if (cmd == XENITH_TEST_EVTCHN_LOOPBACK)
 			H.loopback_port = (uint32_t)c->a[1];
 		break;
-	case __HYPERVISOR_xenith_config:
-		if (cmd == XENITH_CONFIG_DISK_CONNECT || cmd == XENITH_CONFIG_DISK_CONNECT_QUEUE)
-			H.disk_used = H.grants_async = true;
-		break;
 	default:
 		break;
 	}
+	/* A send on the store's port may have connected a disk (hv/vbd.h). */
+	if (any_disk_connected())
+		H.disk_used = H.grants_async = true;
 }
 
 static void do_call(struct fuzz_in *in)
@@ -1246,8 +1231,8 @@ static void do_call(struct fuzz_in *in)
 	c.rule = c.op == __HYPERVISOR_xenith_test && !c.test_hooks ? &test_op_without_hooks
 								     : rule_for(c.op, c.a[0]);
 	plan_writes(&c);
-	if (c.op == __HYPERVISOR_xenith_config || any_disk_connected())
-		note_granted_frames(); /* a backend may start on the table as it is */
+	if (c.op == __HYPERVISOR_event_channel_op || any_disk_connected())
+		note_granted_frames(); /* a backend may start on the table as it is (a store request connects one) */
 	dispatch(&c);
 	if (H.trace)
 		fprintf(stderr, "%s = %ld\n", op_text(&c), c.ret);
@@ -1306,14 +1291,8 @@ HARNESS static void reset(void)
 	unsigned threads;
 
 	/* The threads hypercalls started, first: nothing may touch guest memory after this. */
-	for (unsigned i = 0; i < blkdev_count(d); i++) {
-		memset(r, 0, sizeof(*r));
-		r->rax = __HYPERVISOR_xenith_config;
-		r->rdi = XENITH_CONFIG_DISK_DISCONNECT;
-		r->rsi = i;
-		hypercall_dispatch(&d->vcpus[0]);
-		FUZZ_CHECK(r->rax == 0, "disconnecting disk %u after the input: %lld", i, (long long)r->rax);
-	}
+	for (unsigned i = 0; i < blkdev_count(d); i++)
+		blkdev_disconnect_rings(d, i);
 	evtchn_loopback_stop(d);
 	stop_timer_thread(d);
 	/*

@@ -435,12 +435,18 @@ static int blk_run(struct blk_opts *o)
 	}
 	if (!jobs_alloc((unsigned)o->numjobs))
 		return 3;
-	for (unsigned j = 0; j < o->numjobs; j++) {
-		r = blkfront_connect_queue(&jobs[j].bf, (unsigned)o->disk, j, o->persistent);
+	{
+		static struct blkfront bfs[XENITH_DISK_MAX_QUEUES];
+
+		r = blkfront_connect_queues(bfs, (unsigned)o->disk, (unsigned)o->numjobs, o->persistent);
 		if (r < 0) {
-			printf("blk: disk %lu queue %u: cannot connect (%d)\n", o->disk, j, r);
+			printf("blk: disk %lu: cannot connect %lu queue(s) (%d)\n", o->disk, o->numjobs, r);
 			return 3;
 		}
+		for (unsigned j = 0; j < o->numjobs; j++)
+			jobs[j].bf = bfs[j];
+	}
+	for (unsigned j = 0; j < o->numjobs; j++) {
 		if (evtchn_bind_vcpu(jobs[j].bf.port, j) < 0) {
 			printf("blk: disk %lu queue %u: cannot bind port %u to vCPU %u\n", o->disk, j,
 			       jobs[j].bf.port, j);
@@ -711,38 +717,16 @@ static int blk_hostile(const struct blk_opts *o)
 	printf("blk-hostile: disk 0 with %s grants\n", d0.persistent ? "persistent" : "copied");
 	GUEST_ASSERT(blkfront_info(1, &info1) == 0);
 	if (!(info1.flags & XENITH_DISK_PERSISTENT)) {
-		struct xenith_disk_connect_queue cq = { .flags = XENITH_DISK_CONNECT_PERSISTENT };
-		long r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT_QUEUE, 1,
-				    (uint64_t)(uintptr_t)&cq);
-
-		printf("blk-hostile: persistent grants asked of a disk without them -> %ld %s\n", r,
-		       r == -XEN_EOPNOTSUPP ? "ok" : "WRONG");
-		GUEST_ASSERT_EQ(r, -XEN_EOPNOTSUPP);
+		/* As Xen: persistent grants only when both sides offer them; asking alone is no error. */
+		GUEST_ASSERT(blkfront_connect_queue(&d1, 1, 0, true) == 0);
+		printf("blk-hostile: persistent grants asked of a disk without them -> copied grants %s\n",
+		       d1.persistent ? "WRONG" : "ok");
+		GUEST_ASSERT(!d1.persistent);
+		GUEST_ASSERT_EQ(blkfront_disconnect(&d1), 0);
 	}
 	GUEST_ASSERT(blkfront_connect(&d1, 1) == 0);
 	GUEST_ASSERT(!(d0.info.flags & XENITH_DISK_RO) && (d1.info.flags & XENITH_DISK_RO));
 	setup_slots(slots, SLOTS, XENITH_PAGE_SIZE);
-
-	/* Connecting queues that do not exist, or again. */
-	{
-		struct xenith_disk_connect_queue cq = { .queue = d0.info.nr_queues, .ring_ref = d0.ring_ref,
-							.evtchn = d0.port };
-		long r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT_QUEUE, 0,
-				    (uint64_t)(uintptr_t)&cq);
-
-		printf("blk-hostile: connect queue %u of %u -> %ld %s\n", cq.queue, d0.info.nr_queues, r,
-		       r == -XEN_EINVAL ? "ok" : "WRONG");
-		GUEST_ASSERT_EQ(r, -XEN_EINVAL);
-		cq.queue = 0;
-		cq.flags = 1u << 31;
-		r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT_QUEUE, 0, (uint64_t)(uintptr_t)&cq);
-		printf("blk-hostile: connect with an unknown flag -> %ld %s\n", r, r == -XEN_EINVAL ? "ok" : "WRONG");
-		GUEST_ASSERT_EQ(r, -XEN_EINVAL);
-		cq.flags = 0;
-		r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT_QUEUE, 0, (uint64_t)(uintptr_t)&cq);
-		printf("blk-hostile: connect queue 0 again -> %ld %s\n", r, r == -XEN_EBUSY ? "ok" : "WRONG");
-		GUEST_ASSERT_EQ(r, -XEN_EBUSY);
-	}
 
 	fill_rw(&req, 0, BLKIF_OP_READ, 0, 4096, 0);
 	expect(&d0, "a valid read", &req, BLKIF_RSP_OKAY);
@@ -806,26 +790,43 @@ static int blk_hostile(const struct blk_opts *o)
 		expect(&d1, "discard on the read-only disk", &req, BLKIF_RSP_ERROR);
 	}
 
-	/* One page is one ring: disk 0's ring page cannot become disk 1's too. */
+	/*
+	 * Refused connections (the backend answers Closing with the reason, and is
+	 * ready again once the frontend closes): more queues than the disk offers;
+	 * one page is one ring, so disk 0's ring page cannot become disk 1's too.
+	 */
 	{
 		int port = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
 		int again = gnttab_grant(XENITH_BACKEND_DOMID, (uint64_t)(uintptr_t)d0.sring / XENITH_PAGE_SIZE,
 					 false);
-		struct xenith_disk_connect c;
+		uint32_t refs[XENITH_DISK_MAX_QUEUES + 1], ports[XENITH_DISK_MAX_QUEUES + 1];
+		unsigned nq = d1.info.nr_queues + 1;
 		long r;
 
 		GUEST_ASSERT(port > 0 && again > 0);
 		GUEST_ASSERT_EQ(blkfront_disconnect(&d1), 0);
-		c = (struct xenith_disk_connect){ .ring_ref = d0.ring_ref, .evtchn = (uint32_t)port };
-		r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT, 1, (uint64_t)(uintptr_t)&c);
+		for (unsigned q = 0; q < nq; q++) {
+			refs[q] = (uint32_t)again;
+			ports[q] = (uint32_t)port;
+		}
+		r = blkfront_connect_rings(1, nq, refs, ports, false);
+		printf("blk-hostile: connect %u queues of a disk with %u -> %ld %s\n", nq, d1.info.nr_queues,
+		       r, r == -XEN_EINVAL ? "ok" : "WRONG");
+		GUEST_ASSERT_EQ(r, -XEN_EINVAL);
+		refs[0] = d0.ring_ref;
+		r = blkfront_connect_rings(1, 1, refs, ports, false);
 		printf("blk-hostile: disk 1 connected to disk 0's ring page -> %ld %s\n", r,
 		       r == -XEN_EBUSY ? "ok" : "WRONG");
 		GUEST_ASSERT_EQ(r, -XEN_EBUSY);
-		c.ring_ref = (uint32_t)again;
-		r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_CONNECT, 1, (uint64_t)(uintptr_t)&c);
+		refs[0] = (uint32_t)again;
+		r = blkfront_connect_rings(1, 1, refs, ports, false);
 		printf("blk-hostile: ... through another grant of that page -> %ld %s\n", r,
 		       r == -XEN_EBUSY ? "ok" : "WRONG");
 		GUEST_ASSERT_EQ(r, -XEN_EBUSY);
+		refs[0] = 1u << 30;
+		r = blkfront_connect_rings(1, 1, refs, ports, false);
+		printf("blk-hostile: a ring-ref past the grant table -> %ld %s\n", r, r < 0 ? "ok" : "WRONG");
+		GUEST_ASSERT(r < 0);
 		GUEST_ASSERT(gnttab_end_access((uint32_t)again));
 		gnttab_free((uint32_t)again);
 		GUEST_ASSERT_EQ(evtchn_close((uint32_t)port), 0);

@@ -137,15 +137,11 @@ static int sync_request(struct blkfront *bf, const struct blkif_request *req)
 
 static int connect_all(struct cdisk *c, unsigned k, bool persistent, unsigned long cycle)
 {
-	for (unsigned q = 0; q < c->nq; q++) {
-		int r = blkfront_connect_queue(&c->bf[q], k, q, persistent);
+	int r = blkfront_connect_queues(c->bf, k, c->nq, persistent);
 
-		if (r < 0) {
-			printf("blk-churn: cycle %lu: disk %u queue %u: cannot connect (%d)\n", cycle, k, q, r);
-			return r;
-		}
-	}
-	return 0;
+	if (r < 0)
+		printf("blk-churn: cycle %lu: disk %u: cannot connect its %u queue(s) (%d)\n", cycle, k, c->nq, r);
+	return r < 0 ? r : 0;
 }
 
 /* Pushes depth requests on every queue: even slots write, odd ones read, in the first half. */
@@ -212,7 +208,7 @@ static int cycle_disk(struct cdisk *c, unsigned k, unsigned long cycle, const st
 	n->before += seen;
 	for (unsigned q = 1; q < c->nq; q++)
 		n->before += take_responses(c, q, n);
-	r = hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_DISCONNECT, k, 0);
+	r = blkfront_disconnect_disk(k);
 	if (r < 0) {
 		printf("blk-churn: cycle %lu: disk %u: disconnect failed (%ld)\n", cycle, k, r);
 		return (int)r;
@@ -312,7 +308,7 @@ static uint64_t verify_disk(struct cdisk *c, unsigned k, const struct churn_opts
 			bad += v != blk_pattern(o->seed, base + b * XENITH_PAGE_SIZE + w * 8);
 		}
 	}
-	hypercall3(__HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_DISCONNECT, k, 0);
+	blkfront_disconnect_disk(k);
 	blkfront_release(&c->bf[0]);
 	return bad;
 }

@@ -1,65 +1,233 @@
 // SPDX-License-Identifier: MIT
 /*
  * blkfront: the guest side of a virtual disk (include/xenith/blkif.h).
- * Connects a ring to the VMM's backend and kicks it the way the disk's
- * mode says; the load generator and tests (blk.c) drive the ring.
+ * Finds the disk and connects its rings through xenstore as Xen's
+ * frontends do (hv/vbd.h has the keys), and kicks the backend the way the
+ * disk's mode says; the load generator and tests (blk.c) drive the ring.
  */
 #include "blkfront.h"
 
 #include "hypercall.h"
+#include "xenbus.h"
 
-static long disk_config(uint64_t cmd, unsigned index, const void *arg)
+/* How long the backend may take to answer a state change (the VMM's store runs its watch within our request). */
+#define STATE_WAIT_NS 5000000000ull
+#define VDISK_READONLY 0x4u
+
+static void fe_dir(unsigned index, char *buf, size_t size)
 {
-	return hypercall3(__HYPERVISOR_xenith_config, cmd, index, (uint64_t)(uintptr_t)arg);
+	snprintf(buf, size, "device/vbd/%u", (202u << 8) | (index << 4)); /* xvda, xvdb, ...: Xen's ids */
+}
+
+static int read_u64_at(const char *dir, const char *key, uint64_t *v)
+{
+	char p[160];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
+	return xenbus_read_u64(XBT_NIL, p, v);
+}
+
+static int write_at(xenbus_transaction_t xbt, const char *dir, const char *key, const char *fmt,
+		    unsigned long long v)
+{
+	char p[160], val[32];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
+	snprintf(val, sizeof(val), fmt, v);
+	return xenbus_write(xbt, p, val);
+}
+
+/* The backend's directory for disk index (its "backend" key): 0 or -errno. */
+static int backend_dir(unsigned index, char *be, size_t size)
+{
+	char fe[64], p[96];
+	int r;
+
+	fe_dir(index, fe, sizeof(fe));
+	snprintf(p, sizeof(p), "%s/backend", fe);
+	r = xenbus_read(XBT_NIL, p, be, size);
+	return r < 0 ? r : 0;
+}
+
+/* Waits until the backend's state is want (0), or it went to Closing or Closed instead (-EIO). */
+static int wait_backend(const char *be, unsigned want)
+{
+	enum xenbus_state st;
+	int r = xenbus_wait_state(be, (enum xenbus_state)want, &st, STATE_WAIT_NS);
+
+	if (r == -XEN_ETIMEDOUT)
+		printf("blkfront: %s/state is %u, not %u, after %llu ms\n", be, (unsigned)st, want,
+		       STATE_WAIT_NS / 1000000);
+	return r;
 }
 
 int blkfront_info(unsigned index, struct xenith_disk_info *info)
 {
-	return (int)disk_config(XENITH_CONFIG_DISK_INFO, index, info);
+	char be[128], mode[16], p[160];
+	uint64_t v;
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	r = backend_dir(index, be, sizeof(be));
+	if (r < 0)
+		return r == -XEN_ENOENT ? -XEN_ENOENT : r;
+	if ((r = read_u64_at(be, "sectors", &info->sectors)) < 0)
+		return r;
+	if (read_u64_at(be, "info", &v) == 0 && (v & VDISK_READONLY))
+		info->flags |= XENITH_DISK_RO;
+	if (read_u64_at(be, "feature-discard", &v) == 0 && v == 1)
+		info->flags |= XENITH_DISK_DISCARD;
+	if (read_u64_at(be, "feature-persistent", &v) == 0 && v == 1)
+		info->flags |= XENITH_DISK_PERSISTENT;
+	info->nr_queues = read_u64_at(be, "multi-queue-max-queues", &v) == 0 && v ? (uint32_t)v : 1;
+	if (read_u64_at(be, "xenith-doorbell", &v) == 0)
+		info->doorbell_port = (uint32_t)v;
+	snprintf(p, sizeof(p), "%s/xenith-notify", be);
+	info->mode = XENITH_DISK_MODE_EXIT; /* a backend that does not say: event channels, as Xen */
+	if (xenbus_read(XBT_NIL, p, mode, sizeof(mode)) >= 0) {
+		if (!strcmp(mode, "ioeventfd"))
+			info->mode = XENITH_DISK_MODE_IOEVENTFD;
+		else if (!strcmp(mode, "poll"))
+			info->mode = XENITH_DISK_MODE_POLL;
+	}
+	return 0;
+}
+
+/* After a refused connect or a disconnect: close, then start again, so the disk can be connected anew. */
+static int reset_disk(unsigned index, const char *be)
+{
+	char fe[64];
+	int r;
+
+	fe_dir(index, fe, sizeof(fe));
+	r = write_at(XBT_NIL, fe, "state", "%llu", XenbusStateClosed);
+	if (r == 0)
+		r = wait_backend(be, XenbusStateClosed);
+	if (r == 0)
+		r = write_at(XBT_NIL, fe, "state", "%llu", XenbusStateInitialising);
+	if (r == 0)
+		r = wait_backend(be, XenbusStateInitWait);
+	return r;
+}
+
+int blkfront_connect_rings(unsigned index, unsigned nq, const uint32_t *refs, const uint32_t *ports,
+			   bool persistent)
+{
+	char fe[64], be[128], key[48], p[192], err[160];
+	int r;
+
+	fe_dir(index, fe, sizeof(fe));
+	r = backend_dir(index, be, sizeof(be));
+	if (r < 0)
+		return r;
+	r = wait_backend(be, XenbusStateInitWait);
+	if (r < 0)
+		return r;
+	/* The keys and the state in one transaction, as Xen's blkfront writes them; again on EAGAIN. */
+	for (unsigned tries = 0;; tries++) {
+		xenbus_transaction_t xbt;
+
+		r = xenbus_transaction_start(&xbt);
+		if (r < 0)
+			return r;
+		/* Written for one queue too (Xen's backends read 1 as absent): a reconnect must not see an old count. */
+		r = write_at(xbt, fe, "multi-queue-num-queues", "%llu", nq);
+		for (unsigned q = 0; q < nq && r == 0; q++) {
+			snprintf(key, sizeof(key), nq == 1 ? "ring-ref" : "queue-%u/ring-ref", q);
+			r = write_at(xbt, fe, key, "%llu", refs[q]);
+			snprintf(key, sizeof(key), nq == 1 ? "event-channel" : "queue-%u/event-channel", q);
+			if (r == 0)
+				r = write_at(xbt, fe, key, "%llu", ports[q]);
+		}
+		if (r == 0)
+			r = write_at(xbt, fe, "feature-persistent", "%llu", persistent ? 1 : 0);
+		if (r == 0) {
+			snprintf(p, sizeof(p), "%s/protocol", fe);
+			r = xenbus_write(xbt, p, "x86_64-abi");
+		}
+		if (r == 0)
+			r = write_at(xbt, fe, "state", "%llu", XenbusStateInitialised);
+		if (r < 0) {
+			xenbus_transaction_end(xbt, true);
+			return r;
+		}
+		r = xenbus_transaction_end(xbt, false);
+		if (r != -XEN_EAGAIN || tries == 10)
+			break;
+	}
+	if (r < 0)
+		return r;
+	r = wait_backend(be, XenbusStateConnected);
+	if (r == -XEN_EIO) {
+		/* Refused: the reason is in error/<backend> ("ERRNO text"); start again. */
+		int e = XEN_EIO;
+
+		snprintf(p, sizeof(p), "/local/domain/0/error%s/error", be + strlen("/local/domain/0"));
+		if (xenbus_read(XBT_NIL, p, err, sizeof(err)) >= 0) {
+			e = 0;
+			for (const char *c = err; *c >= '0' && *c <= '9'; c++)
+				e = e * 10 + (*c - '0');
+			printf("blkfront: disk %u refused: %s\n", index, err);
+		}
+		reset_disk(index, be);
+		return -(e ? e : XEN_EIO);
+	}
+	if (r == 0)
+		r = write_at(XBT_NIL, fe, "state", "%llu", XenbusStateConnected);
+	return r;
 }
 
 int blkfront_connect(struct blkfront *bf, unsigned index)
 {
-	return blkfront_connect_queue(bf, index, 0, false);
+	return blkfront_connect_queues(bf, index, 1, false);
 }
 
 int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue, bool persistent)
 {
-	int r, port, ref;
+	if (queue != 0)
+		return -XEN_EINVAL; /* queues connect together: blkfront_connect_queues() */
+	return blkfront_connect_queues(bf, index, 1, persistent);
+}
 
-	memset(bf, 0, sizeof(*bf));
-	bf->index = index;
-	bf->queue = queue;
-	r = blkfront_info(index, &bf->info);
+int blkfront_connect_queues(struct blkfront *bfs, unsigned index, unsigned nq, bool persistent)
+{
+	struct xenith_disk_info info;
+	uint32_t refs[XENITH_DISK_MAX_QUEUES], ports[XENITH_DISK_MAX_QUEUES];
+	int r;
+
+	r = blkfront_info(index, &info);
 	if (r < 0)
 		return r;
-	if (queue >= (bf->info.nr_queues ? bf->info.nr_queues : 1))
+	if (nq == 0 || nq > info.nr_queues || nq > XENITH_DISK_MAX_QUEUES)
 		return -XEN_EINVAL;
-	bf->persistent = persistent && (bf->info.flags & XENITH_DISK_PERSISTENT);
-	bf->sring = alloc_pages(1);
-	if (!bf->sring)
-		return -XEN_ENOSPC;
-	blkif_sring_init(bf->sring);
-	blkif_front_init(&bf->ring, bf->sring);
-	ref = gnttab_grant(XENITH_BACKEND_DOMID, (uint64_t)(uintptr_t)bf->sring / XENITH_PAGE_SIZE, false);
-	if (ref < 0)
-		return ref;
-	port = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
-	if (port < 0)
-		return port;
-	bf->ring_ref = (uint32_t)ref;
-	bf->port = (uint32_t)port;
-	if (queue == 0 && !bf->persistent) {
-		struct xenith_disk_connect c = { .ring_ref = bf->ring_ref, .evtchn = bf->port };
+	for (unsigned q = 0; q < nq; q++) {
+		struct blkfront *bf = &bfs[q];
+		int port, ref;
 
-		return (int)disk_config(XENITH_CONFIG_DISK_CONNECT, index, &c);
+		memset(bf, 0, sizeof(*bf));
+		bf->index = index;
+		bf->queue = q;
+		bf->info = info;
+		bf->persistent = persistent && (info.flags & XENITH_DISK_PERSISTENT);
+		bf->sring = alloc_pages(1);
+		if (!bf->sring)
+			return -XEN_ENOSPC;
+		blkif_sring_init(bf->sring);
+		blkif_front_init(&bf->ring, bf->sring);
+		ref = gnttab_grant(XENITH_BACKEND_DOMID, (uint64_t)(uintptr_t)bf->sring / XENITH_PAGE_SIZE, false);
+		if (ref < 0)
+			return ref;
+		port = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
+		if (port < 0)
+			return port;
+		bf->ring_ref = refs[q] = (uint32_t)ref;
+		bf->port = ports[q] = (uint32_t)port;
 	}
-	struct xenith_disk_connect_queue cq = {
-		.queue = queue, .ring_ref = bf->ring_ref, .evtchn = bf->port,
-		.flags = bf->persistent ? XENITH_DISK_CONNECT_PERSISTENT : 0,
-	};
-
-	return (int)disk_config(XENITH_CONFIG_DISK_CONNECT_QUEUE, index, &cq);
+	r = blkfront_connect_rings(index, nq, refs, ports, bfs[0].persistent);
+	if (r < 0)
+		for (unsigned q = 0; q < nq; q++)
+			blkfront_release(&bfs[q]);
+	return r;
 }
 
 void blkfront_release(struct blkfront *bf)
@@ -72,9 +240,17 @@ void blkfront_release(struct blkfront *bf)
 	}
 }
 
+int blkfront_disconnect_disk(unsigned index)
+{
+	char be[128];
+	int r = backend_dir(index, be, sizeof(be));
+
+	return r < 0 ? r : reset_disk(index, be);
+}
+
 int blkfront_disconnect(struct blkfront *bf)
 {
-	int r = (int)disk_config(XENITH_CONFIG_DISK_DISCONNECT, bf->index, NULL);
+	int r = blkfront_disconnect_disk(bf->index);
 
 	blkfront_release(bf);
 	return r;

@@ -19,18 +19,29 @@ struct blkfront {
 	unsigned spin_misses, spin_probe;
 };
 
+/* What disk index offers, from its backend's xenstore keys (hv/vbd.h): 0 or -errno (-ENOENT: no such disk). */
 int blkfront_info(unsigned index, struct xenith_disk_info *info);
 /*
- * Sets up the ring, grants it, allocates the event channel and connects
- * queue 0 (XENITH_CONFIG_DISK_CONNECT: no persistent grants): 0 or -errno.
+ * Sets up nq rings (bfs[0..nq-1]: ring page granted, unbound port) and
+ * connects them as queues 0..nq-1 of the disk through xenstore;
+ * persistent: ask for persistent grants if the disk offers them
+ * (bfs[q].persistent says if so).  0 or -errno (the backend's reason).
  */
+int blkfront_connect_queues(struct blkfront *bfs, unsigned index, unsigned nq, bool persistent);
+/* One queue, no persistent grants. */
 int blkfront_connect(struct blkfront *bf, unsigned index);
-/*
- * The same for one queue (< info.nr_queues) of a disk; persistent: ask for
- * persistent grants if the disk offers them (bf->persistent says if so).
- */
+/* Queue 0 alone (queue must be 0: queues connect together). */
 int blkfront_connect_queue(struct blkfront *bf, unsigned index, unsigned queue, bool persistent);
-/* Disconnects every queue of the disk, then releases bf's port and ring. */
+/*
+ * The negotiation alone, with rings and ports the caller set up (hostile
+ * tests): writes the keys, Initialised, and waits for the backend; a
+ * refusal returns the backend's errno and leaves the disk ready again.
+ */
+int blkfront_connect_rings(unsigned index, unsigned nq, const uint32_t *refs, const uint32_t *ports,
+			   bool persistent);
+/* Disconnects every queue of the disk and leaves it ready to connect again. */
+int blkfront_disconnect_disk(unsigned index);
+/* blkfront_disconnect_disk(), then releases bf's port and ring. */
 int blkfront_disconnect(struct blkfront *bf);
 /*
  * Releases the port and ring of a queue whose disk was disconnected (here or

@@ -16,6 +16,8 @@
 #include "domain.h"
 #include "json.h"
 #include "portalloc.h"
+#include "vbd.h"
+#include "xsdomain.h"
 #include "xenith/blkif.h"
 
 /*
@@ -41,6 +43,7 @@ struct blk_disk {
 	unsigned nr_queues;
 	struct blk_queue q[XENITH_DISK_MAX_QUEUES];
 	struct disk_lock lock;   /* from create to destroy: see blkdev.h */
+	struct vbd vbd;          /* its xenstore directories and XenbusState (vbd.h), while connected */
 };
 
 const struct device_ops vbd_device_ops;
@@ -219,7 +222,8 @@ static int vbd_connect(struct device *dev, struct errbuf *eb)
 	}
 	if (i + 1 == blkdev_count(d))
 		warn_poll_oversubscribed(d); /* once per build, when every disk is open */
-	return 0;
+	/* Discovery: the disk's directories in the domain's store (Linux guests have none yet). */
+	return xsdomain_store(d) ? vbd_publish(&dd->vbd, d, xsdomain_store(d), i, eb) : 0;
 }
 
 static void queue_disconnect(struct blk_queue *dq)
@@ -234,6 +238,7 @@ static void vbd_disconnect(struct device *dev)
 {
 	struct blk_disk *dd = dev->priv;
 
+	vbd_unpublish(&dd->vbd); /* no vCPU runs: no store watch is in flight */
 	pthread_mutex_lock(&dd->shared->lock);
 	for (unsigned q = 0; q < dd->nr_queues; q++) {
 		if (!dd->q[q].b)
@@ -262,6 +267,16 @@ static void vbd_destroy(struct device *dev)
 	free(dd);
 }
 
+/* From the domain's start to the disk's last connect through xenstore; -1 if never connected. */
+static double connect_us(const struct domain *d, const struct vbd *v)
+{
+	uint64_t t = atomic_load(&v->connected_ns);
+
+	if (!t || !d->started_ns || t < d->started_ns)
+		return -1;
+	return (double)(t - d->started_ns) / 1000.0;
+}
+
 /* Queue q of disk dd as the "disks" reply's object; shared->lock held. */
 static int queue_json(struct domain *d, const struct blk_disk *dd, unsigned q, bool first, char *buf,
 		      size_t size)
@@ -273,12 +288,15 @@ static int queue_json(struct domain *d, const struct blk_disk *dd, unsigned q, b
 	json_escape(path, sizeof(path), dc->path);
 	blkback_get_stats(dd->q[q].b, &st);
 	return snprintf(buf, size,
-			"%s{\"disk\":%u,\"queue\":%u,\"path\":\"%s\",\"mode\":\"%s\",\"ro\":%s,"
+			"%s{\"disk\":%u,\"queue\":%u,\"path\":\"%s\",\"xenbus_state\":%d,"
+			"\"connects\":%llu,\"connect_us\":%.1f,\"mode\":\"%s\",\"ro\":%s,"
 			"\"connected\":%s,\"broken\":%s,\"persistent\":%s,\"persistent_maps\":%llu,"
 			"\"requests\":%llu,\"reads\":%llu,\"writes\":%llu,\"flushes\":%llu,"
 			"\"datasyncs\":%llu,\"discards\":%llu,\"errors\":%llu,\"bad_requests\":%llu,"
 			"\"copied\":%llu,\"in_place\":%llu,\"read_bytes\":%llu,\"write_bytes\":%llu}",
-			first ? "" : ",", dd->index, q, path, disk_mode_name(dc->mode),
+			first ? "" : ",", dd->index, q, path, atomic_load(&dd->vbd.state),
+			(unsigned long long)atomic_load(&dd->vbd.nr_connects), connect_us(d, &dd->vbd),
+			disk_mode_name(dc->mode),
 			dc->ro ? "true" : "false", st.connected ? "true" : "false",
 			st.broken ? "true" : "false", st.persistent ? "true" : "false",
 			(unsigned long long)st.persistent_maps, (unsigned long long)st.requests,
@@ -470,50 +488,65 @@ static long queue_connect(struct blk_queue *dq, grant_ref_t ring_ref, uint32_t e
 	return r;
 }
 
-long domain_disk_config(struct vcpu *v, uint64_t cmd, uint64_t index, uint64_t arg)
+unsigned blkdev_nr_queues(struct domain *d, unsigned index)
 {
-	struct domain *d = v->d;
-	struct blk_disk *dd;
-	struct xenith_disk_info info;
-	struct xenith_disk_connect c;
-	struct xenith_disk_connect_queue cq;
-	long r = 0;
+	struct blk_disk *dd = disk_of(d, index);
 
-	if (index >= blkdev_count(d))
-		return -XEN_ENOENT;
-	dd = disk_of(d, (unsigned)index);
+	return dd ? dd->nr_queues : 0;
+}
+
+void blkdev_info(struct domain *d, unsigned index, struct xenith_disk_info *info)
+{
+	struct blk_disk *dd = disk_of(d, index);
+
+	blkback_info(dd->q[0].b, info);
+	info->nr_queues = dd->nr_queues;
+}
+
+int blkdev_connect_rings(struct domain *d, unsigned index, unsigned nq, const uint32_t *refs,
+			 const uint32_t *ports, bool persistent, char *msg, size_t msglen)
+{
+	struct blk_disk *dd = disk_of(d, index);
+	struct xenith_disk_info info;
+	long r = 0;
+	unsigned q;
+
+	if (!dd || nq == 0 || nq > dd->nr_queues) {
+		snprintf(msg, msglen, "disk %u has %u queue(s), not %u", index, dd ? dd->nr_queues : 0, nq);
+		return -EINVAL;
+	}
+	blkback_info(dd->q[0].b, &info);
+	persistent = persistent && (info.flags & XENITH_DISK_PERSISTENT); /* both sides must offer it */
 	pthread_mutex_lock(&dd->shared->lock);
-	switch (cmd) {
-	case XENITH_CONFIG_DISK_INFO:
-		blkback_info(dd->q[0].b, &info);
-		info.nr_queues = dd->nr_queues;
-		r = domain_copy_to_guest(d, arg, &info, sizeof(info)) < 0 ? -XEN_EFAULT : 0;
-		break;
-	case XENITH_CONFIG_DISK_CONNECT:
-		if (domain_copy_from_guest(d, &c, arg, sizeof(c)) < 0)
-			r = -XEN_EFAULT;
-		else
-			r = queue_connect(&dd->q[0], c.ring_ref, c.evtchn, false);
-		break;
-	case XENITH_CONFIG_DISK_CONNECT_QUEUE:
-		if (domain_copy_from_guest(d, &cq, arg, sizeof(cq)) < 0)
-			r = -XEN_EFAULT;
-		else if (cq.queue >= dd->nr_queues || (cq.flags & ~XENITH_DISK_CONNECT_PERSISTENT))
-			r = -XEN_EINVAL;
-		else
-			r = queue_connect(&dd->q[cq.queue], cq.ring_ref, cq.evtchn,
-					  cq.flags & XENITH_DISK_CONNECT_PERSISTENT);
-		break;
-	case XENITH_CONFIG_DISK_DISCONNECT:
-		for (unsigned q = 0; q < dd->nr_queues; q++)
+	for (q = 0; q < nq; q++) {
+		r = queue_connect(&dd->q[q], refs[q], ports[q], persistent);
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		/* Xen's errno values are Linux's (abi.h). */
+		snprintf(msg, msglen, "queue %u (ring-ref %u, event-channel %u): %s (%s)", q, refs[q],
+			 ports[q], strerror((int)-r),
+			 r == -XEN_EBUSY ? "the ring page or the port is in use already" :
+			 r == -XEN_EINVAL ? "the port is not an unbound port for domain 0" :
+			 "the ring's grant does not check out, grant_table.h");
+		while (q-- > 0)
 			queue_disconnect(&dd->q[q]);
-		break;
-	default:
-		r = -XEN_ENOSYS;
-		break;
 	}
 	pthread_mutex_unlock(&dd->shared->lock);
-	return r; /* -errno values are Xen's */
+	return (int)r;
+}
+
+void blkdev_disconnect_rings(struct domain *d, unsigned index)
+{
+	struct blk_disk *dd = disk_of(d, index);
+
+	if (!dd)
+		return;
+	pthread_mutex_lock(&dd->shared->lock);
+	for (unsigned q = 0; q < dd->nr_queues; q++)
+		queue_disconnect(&dd->q[q]);
+	pthread_mutex_unlock(&dd->shared->lock);
 }
 
 const struct device_ops vbd_device_ops = {

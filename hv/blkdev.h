@@ -7,8 +7,9 @@
  * with the reason) at every build, wiring each queue's kicks by mode: an
  * event channel bound to the backend's eventfd when the guest connects
  * (exit), a KVM ioeventfd on the disk's doorbell port matching the queue
- * number (ioeventfd), or nothing (poll).  The guest connects queues
- * through the xenith_config hypercall (blkif.h).
+ * number (ioeventfd), or nothing (poll).  The guest finds the disk and
+ * connects its queues through xenstore (vbd.h: Xen's blkif keys and
+ * XenbusState machine); connect publishes the disk's directories there.
  *
  * Before any queue opens an image, the domain locks it (hv/disklock.h:
  * exclusive when writable, shared when ro=1) and refuses an image listed
@@ -19,9 +20,12 @@
 #ifndef XENITH_HV_BLKDEV_H
 #define XENITH_HV_BLKDEV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+
+#include "xenith/blkif.h"
 
 struct domain;
 struct vcpu;
@@ -43,7 +47,17 @@ const struct stat *blkdev_image_stat(struct domain *d, unsigned disk);
  * the length, or -1 if size is too small.
  */
 int domain_disks_json(struct domain *d, char *buf, size_t size);
-/* The xenith_config hypercall. */
-long domain_disk_config(struct vcpu *v, uint64_t cmd, uint64_t index, uint64_t arg);
+/* For vbd.c: the disk's queues, what it offers, connecting and disconnecting its rings. */
+unsigned blkdev_nr_queues(struct domain *d, unsigned index);
+void blkdev_info(struct domain *d, unsigned index, struct xenith_disk_info *info);
+/*
+ * Connects queues 0..nq-1 to the frontend's rings and ports, all or none;
+ * persistent grants when asked and the disk offers them.  0, or -errno
+ * with the reason in msg.
+ */
+int blkdev_connect_rings(struct domain *d, unsigned index, unsigned nq, const uint32_t *refs,
+			 const uint32_t *ports, bool persistent, char *msg, size_t msglen);
+/* Disconnects every queue of the disk (requests taken are finished first). */
+void blkdev_disconnect_rings(struct domain *d, unsigned index);
 
 #endif

@@ -141,13 +141,6 @@ static long do_grant_table_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64
 	return grant_table_set(&d->gnttab, st.gpa, st.nr_frames); /* -errno values are Xen's */
 }
 
-static long do_xenith_config(struct vcpu *v, uint64_t cmd, uint64_t index, uint64_t arg,
-			     uint64_t a4, uint64_t a5)
-{
-	(void)a4, (void)a5;
-	return domain_disk_config(v, cmd, index, arg);
-}
-
 static long do_hvm_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64_t a4,
 		      uint64_t a5)
 {
@@ -398,7 +391,6 @@ static const hypercall_fn hypercall_table[XENITH_HYPERCALL_MAX] = {
 	[__HYPERVISOR_sched_op] = do_sched_op,
 	[__HYPERVISOR_event_channel_op] = do_event_channel_op,
 	[__HYPERVISOR_grant_table_op] = do_grant_table_op,
-	[__HYPERVISOR_xenith_config] = do_xenith_config,
 	[__HYPERVISOR_hvm_op] = do_hvm_op,
 	[__HYPERVISOR_xenith_time] = do_xenith_time,
 	[__HYPERVISOR_xenith_guest_assert] = do_guest_assert,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -437,6 +438,127 @@ static void test_xenith_devices_lists_each_disk_with_counters_that_follow_the_io
 	assert_int_equal(Q.out_len, 0);
 }
 
+/* The value of key in one xenstore-ls listing of a device directory, or NULL; out holds it. */
+static const char *xs_value(const char *listing, const char *key, char *out, size_t size)
+{
+	char pat[96];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\n%s = \"", key);
+	p = strstr(listing, pat);
+	if (!p && !strncmp(listing, pat + 1, strlen(pat + 1)))
+		p = listing - 1;
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	snprintf(out, size, "%.*s", (int)strcspn(p, "\""), p);
+	return out;
+}
+
+static void expect_xs(const char *listing, const char *key, const char *want)
+{
+	char v[256];
+
+	if (!xs_value(listing, key, v, sizeof(v)) || strcmp(v, want))
+		fail_msg("xenstore: %s is \"%s\", not \"%s\", in:\n%s", key, xs_value(listing, key, v, sizeof(v)) ?
+			 v : "(missing)", want, listing);
+}
+
+/*
+ * Discovery is xenstore with Xen's blkif keys: the backend offers each disk
+ * (size from the image itself, read-only bit, queues, persistent grants),
+ * the guest's frontend writes its ring and port and both end Connected; a
+ * disk nobody connected stays in InitWait.  The connect time from the
+ * domain's start is reported.
+ */
+static void test_disks_are_found_and_connected_through_xenstore_with_xens_keys(void **state)
+{
+	char a[320], b[320], path[160], v[64];
+	struct stat st0, st1;
+	unsigned domid = 0;
+	const char *row, *d0, *f0;
+	char *be0 = NULL, *be1 = NULL;
+
+	(void)state;
+	assert_int_equal(stat(disk0, &st0), 0);
+	assert_int_equal(stat(disk1, &st1), 0);
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-blk-xs", "-m", "32", "--vcpus", "2",
+					      "--disk", disk_arg(a, sizeof(a), disk0, ",mode=exit"),
+					      "--disk", disk_arg(b, sizeof(b), disk1, ",ro=1,persistent=0,queues=1"),
+					      "--cmdline", "blk verify blocks=4 bs=4096 seed=5 hold=1", NULL });
+	assert_true(proc_wait_output(&P, "blk-verify: holding", 30));
+	assert_int_equal(RUN(&Q, 20, "list"), 0);
+	row = strstr(Q.out, "\nt-blk-xs ");
+	assert_non_null(row);
+	assert_int_equal(sscanf(row, " t-blk-xs %u", &domid), 1);
+
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/%u/51712", domid);
+	assert_int_equal(RUN(&Q, 20, "xenstore-ls", "t-blk-xs", path), 0);
+	be0 = strdup(Q.out);
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/%u/51728", domid);
+	assert_int_equal(RUN(&Q, 20, "xenstore-ls", "t-blk-xs", path), 0);
+	be1 = strdup(Q.out);
+	assert_non_null(be0);
+	assert_non_null(be1);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)(st0.st_size / 512));
+	expect_xs(be0, "sectors", v);
+	expect_xs(be0, "sector-size", "512");
+	expect_xs(be0, "info", "0");
+	expect_xs(be0, "mode", "w");
+	expect_xs(be0, "multi-queue-max-queues", "2"); /* two vCPUs: two queues */
+	expect_xs(be0, "feature-persistent", "1");
+	expect_xs(be0, "feature-flush-cache", "1");
+	expect_xs(be0, "feature-discard", "1");
+	expect_xs(be0, "xenith-notify", "exit");
+	snprintf(path, sizeof(path), "/local/domain/%u/device/vbd/51712", domid);
+	expect_xs(be0, "frontend", path);
+	expect_xs(be0, "state", "4");
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)(st1.st_size / 512));
+	expect_xs(be1, "sectors", v);
+	expect_xs(be1, "info", "4"); /* VDISK_READONLY */
+	expect_xs(be1, "mode", "r");
+	expect_xs(be1, "multi-queue-max-queues", "1");
+	expect_xs(be1, "feature-persistent", "0");
+	expect_xs(be1, "feature-discard", "0");
+	expect_xs(be1, "xenith-notify", "ioeventfd");
+	expect_xs(be1, "state", "2"); /* nobody connected it: InitWait */
+
+	/* The frontend's half: what the guest wrote. */
+	assert_int_equal(RUN(&Q, 20, "xenstore-ls", "t-blk-xs", path), 0);
+	f0 = Q.out;
+	expect_xs(f0, "state", "4");
+	expect_xs(f0, "multi-queue-num-queues", "1"); /* blk verify uses one queue */
+	expect_xs(f0, "feature-persistent", "1");
+	expect_xs(f0, "protocol", "x86_64-abi");
+	assert_non_null(xs_value(f0, "ring-ref", v, sizeof(v)));
+	assert_non_null(xs_value(f0, "event-channel", v, sizeof(v)));
+
+	/* Connected once, some time after the start; disk 1 never. */
+	assert_int_equal(RUN(&Q, 20, "disks", "t-blk-xs", "--json"), 0);
+	d0 = strstr(Q.out, "{\"disk\":0,\"queue\":0,");
+	assert_non_null(d0);
+	{
+		unsigned xst;
+		unsigned long long n;
+		double us;
+		const char *k = strstr(d0, "\"xenbus_state\":");
+
+		assert_non_null(k);
+		assert_int_equal(sscanf(k, "\"xenbus_state\":%u,\"connects\":%llu,\"connect_us\":%lf", &xst, &n,
+					&us), 3);
+		assert_int_equal(xst, 4);
+		assert_int_equal(n, 1);
+		assert_true(us > 0);
+		print_message("# disk 0 connected through xenstore %.0f us after the domain started\n", us);
+	}
+	assert_non_null(strstr(Q.out, "{\"disk\":1,\"queue\":0,"));
+	assert_non_null(strstr(strstr(Q.out, "{\"disk\":1,\"queue\":0,"), "\"xenbus_state\":2,\"connects\":0,\"connect_us\":-1.0,"));
+	free(be0);
+	free(be1);
+	kill(P.pid, SIGKILL);
+	proc_wait(&P, 20);
+}
+
 /* utime + stime of a process, in seconds. */
 static double cpu_seconds(pid_t pid)
 {
@@ -561,10 +683,12 @@ static void test_hostile_requests_get_errors_and_the_other_disk_goes_on(void **s
 	assert_non_null(strstr(P.out, "grant reference past the table -> -1 ok"));
 	assert_non_null(strstr(P.out, "write to a read-only disk -> -1 ok"));
 	assert_non_null(strstr(P.out, "disk 1 still serves after disk 0's ring broke -> 0 ok"));
-	assert_non_null(strstr(P.out, "connect queue 1 of 1 -> -22 ok"));
-	assert_non_null(strstr(P.out, "connect queue 0 again -> -16 ok"));
+	/* Refused through xenstore: the backend's errno and its reason reach the guest. */
+	assert_non_null(strstr(P.out, "connect 2 queues of a disk with 1 -> -22 ok"));
+	assert_non_null(strstr(P.out, "disk 1 refused: 22 multi-queue-num-queues: must be 1 to 1"));
+	assert_non_null(strstr(P.out, "a ring-ref past the grant table -> -2 ok"));
 	assert_non_null(strstr(P.out, "blk-hostile: disk 0 with persistent grants"));
-	assert_non_null(strstr(P.out, "persistent grants asked of a disk without them -> -95 ok"));
+	assert_non_null(strstr(P.out, "persistent grants asked of a disk without them -> copied grants ok"));
 	assert_non_null(strstr(P.err, "ring indices are impossible"));
 	assert_non_null(strstr(P.out, "discard of 2^63 sectors -> -1 ok"));
 	assert_non_null(strstr(P.out, "discard at sector 2^64-1 (no wrap-around) -> -1 ok"));
@@ -948,6 +1072,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_flush_is_answered_after_its_fdatasync_and_the_data_survives_sigkill,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_requests_get_errors_and_the_other_disk_goes_on,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disks_are_found_and_connected_through_xenstore_with_xens_keys,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xenith_disks_reports_queues_and_counters,
 						setup, teardown),

@@ -24,6 +24,9 @@
 #include "domain.h"
 #include "jsondoc.h"
 #include "portalloc.h"
+#include "vbd.h"
+#include "xenstore.h"
+#include "xsdomain.h"
 #include "unbacked.h"
 #include "xenith/blkif.h"
 
@@ -193,31 +196,48 @@ static void test_save_and_restore_are_refused_for_every_type_until_migration_exi
 	end_domain();
 }
 
-/* Doorbells come from the domain's port space: ioeventfd disks get one each, the guest learns it. */
+/* A key of disk i's backend directory in the domain's store, as the guest reads it. */
+static uint64_t backend_u64(struct domain *d, unsigned i, const char *key)
+{
+	char path[160];
+	uint64_t v = UINT64_MAX;
+
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/%u/%u/%s", d->domid, vbd_devid(i), key);
+	assert_int_equal(xs_read_u64(xsdomain_store(d), path, &v), 0);
+	return v;
+}
+
+static void backend_str(struct domain *d, unsigned i, const char *key, char *out, size_t size)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/%u/%u/%s", d->domid, vbd_devid(i), key);
+	assert_int_equal(xs_read(xsdomain_store(d), path, out, size, NULL), 0);
+}
+
+/* Doorbells come from the domain's port space: ioeventfd disks get one each, the guest learns it (xenstore). */
 static void test_ioeventfd_disks_get_their_own_doorbell_and_the_guest_learns_it(void **state)
 {
-	struct xenith_disk_info info[NR_DISKS];
+	uint64_t port[NR_DISKS];
+	char mode[NR_DISKS][16];
 	struct domain *d;
-	uint64_t gpa;
 
 	(void)state;
 	d = make_domain(false, false, NR_DISKS);
-	gpa = d->layout.free_start;
 	for (unsigned i = 0; i < NR_DISKS; i++) {
-		assert_int_equal(unbacked_call(&d->vcpus[0], __HYPERVISOR_xenith_config, XENITH_CONFIG_DISK_INFO,
-					       i, gpa, 0, 0), 0);
-		memcpy(&info[i], d->mem + gpa, sizeof(info[i]));
+		port[i] = backend_u64(d, i, "xenith-doorbell");
+		backend_str(d, i, "xenith-notify", mode[i], sizeof(mode[i]));
 	}
-	assert_int_equal(info[0].mode, XENITH_DISK_MODE_EXIT);
-	assert_int_equal(info[0].doorbell_port, 0); /* kicks are event-channel sends */
-	assert_int_equal(info[1].mode, XENITH_DISK_MODE_IOEVENTFD);
-	assert_int_not_equal(info[1].doorbell_port, 0);
-	assert_int_not_equal(info[2].doorbell_port, 0);
-	assert_int_not_equal(info[1].doorbell_port, info[2].doorbell_port);
-	assert_string_equal(port_space_owner(d->ports, info[1].doorbell_port), "vbd1 doorbell");
-	assert_string_equal(port_space_owner(d->ports, info[2].doorbell_port + 3), "vbd2 doorbell");
-	assert_int_equal(info[1].nr_queues, 2);
-	assert_int_equal(info[2].nr_queues, 3);
+	assert_string_equal(mode[0], "exit");
+	assert_int_equal(port[0], 0); /* kicks are event-channel sends */
+	assert_string_equal(mode[1], "ioeventfd");
+	assert_int_not_equal(port[1], 0);
+	assert_int_not_equal(port[2], 0);
+	assert_int_not_equal(port[1], port[2]);
+	assert_string_equal(port_space_owner(d->ports, (uint32_t)port[1]), "vbd1 doorbell");
+	assert_string_equal(port_space_owner(d->ports, (uint32_t)port[2] + 3), "vbd2 doorbell");
+	assert_int_equal(backend_u64(d, 1, "multi-queue-max-queues"), 2);
+	assert_int_equal(backend_u64(d, 2, "multi-queue-max-queues"), 3);
 	end_domain();
 }
 

@@ -61,7 +61,7 @@ enum xenith_hypercall {
 	__HYPERVISOR_xenith_time = 64,        /* current host time, see below */
 	__HYPERVISOR_xenith_guest_assert = 65, /* file, line, expr, message */
 	__HYPERVISOR_xenith_bench_report = 66, /* a benchmark result, see below */
-	__HYPERVISOR_xenith_config = 67,       /* devices: see blkif.h */
+	__HYPERVISOR_xenith_config = 67,       /* retired (-ENOSYS): devices are found through xenstore */
 	__HYPERVISOR_xenith_test = 68,         /* test hooks, see XENITH_TEST_* */
 	__HYPERVISOR_xenith_discard = 69,      /* give pages back: discard(gpa, len) */
 

@@ -4,28 +4,20 @@
  * 11 segments, each a granted page and a sector range inside it, on a
  * shared ring (ring.h) of 32 slots; responses carry the request's id.
  *
- * Discovery and connection (Xenith's stand-in for xenstore) go through
- * xenith_config (hypercall 67):
- *   xenith_config(XENITH_CONFIG_DISK_INFO, index, struct xenith_disk_info *)
- *   xenith_config(XENITH_CONFIG_DISK_CONNECT, index, struct xenith_disk_connect *)
- *   xenith_config(XENITH_CONFIG_DISK_CONNECT_QUEUE, index, struct xenith_disk_connect_queue *)
- *   xenith_config(XENITH_CONFIG_DISK_DISCONNECT, index, 0)
- * A disk offers info.nr_queues rings (Xen's multi-queue blkif), each with
- * a backend of its own; CONNECT connects queue 0, CONNECT_QUEUE any of
- * them, DISCONNECT all.  Before connecting a queue the frontend
+ * Discovery and connection go through xenstore with Xen's blkif keys and
+ * XenbusState machine (hv/vbd.h lists the keys and where Xenith differs).
+ * A disk offers multi-queue-max-queues rings (Xen's multi-queue blkif),
+ * each with a backend of its own.  For each queue the frontend
  * initialises its ring page, grants it to XENITH_BACKEND_DOMID (writable)
  * and allocates an unbound event channel for XENITH_BACKEND_DOMID.  Kicks
- * to the backend, by mode: `exit`: EVTCHNOP_send on the queue's port;
- * `ioeventfd`: a 32-bit OUT of the queue number to the disk's doorbell
- * port; `poll`: none while the backend polls the ring, but when it asks
- * (req_event, after an idle spell) an EVTCHNOP_send as in `exit`.  The backend notifies
- * the frontend through the queue's event channel in every mode.
+ * to the backend, by the backend's xenith-notify key: `exit`: EVTCHNOP_send
+ * on the queue's port; `ioeventfd`: a 32-bit OUT of the queue number to
+ * the disk's doorbell port (xenith-doorbell); `poll`: none while the
+ * backend polls the ring, but when it asks (req_event, after an idle
+ * spell) an EVTCHNOP_send as in `exit`.  The backend notifies the
+ * frontend through the queue's event channel in every mode.
  *
- * Errors: -ENOENT for an index with no disk (every cmd); CONNECT and
- * CONNECT_QUEUE: -EBUSY if the queue is connected or the port already has a
- * backend, -EINVAL if the port is not an unbound port for
- * XENITH_BACKEND_DOMID (or, CONNECT_QUEUE, queue or flags out of range),
- * -ENOMEM, and the grant check's errors (grant_table.h) for the ring page.
+ * (Hypercall 67, xenith_config, which did this before, is retired: -ENOSYS.)
  */
 #ifndef XENITH_BLKIF_H
 #define XENITH_BLKIF_H
@@ -91,22 +83,24 @@ _Static_assert(sizeof(struct blkif_response) == 16, "blkif_response ABI");
 XENITH_RING_DEFINE(blkif, struct blkif_request, struct blkif_response)
 _Static_assert(XENITH_RING_SLOTS(sizeof(union blkif_slot)) == 32, "32 requests in flight per disk");
 
-/* xenith_config commands */
-#define XENITH_CONFIG_DISK_INFO 1
-#define XENITH_CONFIG_DISK_CONNECT 2
-#define XENITH_CONFIG_DISK_DISCONNECT 3
-#define XENITH_CONFIG_DISK_CONNECT_QUEUE 4
-
 #define XENITH_DISK_MAX_QUEUES 8u
 
 #define XENITH_DISK_RO (1u << 0)
 #define XENITH_DISK_DISCARD (1u << 1)
-#define XENITH_DISK_PERSISTENT (1u << 2) /* persistent grants offered (CONNECT_QUEUE flag below) */
+/*
+ * Persistent grants (feature-persistent on both sides): the frontend keeps
+ * every page it uses for the queue's I/O granted until it disconnects (it
+ * cannot end access before: the backend holds them mapped) and does best
+ * to reuse the same pages; the backend maps each once and reads and
+ * writes them in place.
+ */
+#define XENITH_DISK_PERSISTENT (1u << 2)
 
 #define XENITH_DISK_MODE_EXIT 0
 #define XENITH_DISK_MODE_IOEVENTFD 1
 #define XENITH_DISK_MODE_POLL 2
 
+/* What a disk offers, as its backend's xenstore keys say (hv/vbd.h); not passed between guest and VMM. */
 struct xenith_disk_info {
 	uint64_t sectors;      /* of XENITH_SECTOR_SIZE bytes */
 	uint32_t flags;        /* XENITH_DISK_* */
@@ -114,29 +108,5 @@ struct xenith_disk_info {
 	uint32_t doorbell_port; /* mode ioeventfd: the port to kick (outl of the queue number); else 0 */
 	uint32_t nr_queues;    /* rings the backend offers, 1..XENITH_DISK_MAX_QUEUES */
 };
-_Static_assert(sizeof(struct xenith_disk_info) == 24, "xenith_disk_info ABI");
-
-struct xenith_disk_connect {
-	grant_ref_t ring_ref;  /* the ring page, granted writable */
-	uint32_t evtchn;       /* an unbound port for XENITH_BACKEND_DOMID */
-};
-_Static_assert(sizeof(struct xenith_disk_connect) == 8, "xenith_disk_connect ABI");
-
-struct xenith_disk_connect_queue {
-	uint32_t queue;        /* < xenith_disk_info.nr_queues */
-	grant_ref_t ring_ref;  /* the queue's ring page, granted writable */
-	uint32_t evtchn;       /* an unbound port for XENITH_BACKEND_DOMID */
-	uint32_t flags;        /* XENITH_DISK_CONNECT_*; other bits: -EINVAL */
-};
-
-/*
- * Persistent grants: the frontend keeps every page it uses for this
- * queue's I/O granted until it disconnects (it cannot end access before:
- * the backend holds them mapped) and does best to reuse the same pages;
- * the backend maps each once and reads and writes them in place.  Only
- * if the disk's info has XENITH_DISK_PERSISTENT, else -EOPNOTSUPP.
- */
-#define XENITH_DISK_CONNECT_PERSISTENT (1u << 0)
-_Static_assert(sizeof(struct xenith_disk_connect_queue) == 16, "xenith_disk_connect_queue ABI");
 
 #endif
