@@ -97,9 +97,9 @@
 #include "hypercall.h"
 #include "jsondoc.h"
 #include "loopback.h"
+#include "vbd.h"
 #include "xenith/blkif.h"
 #include "xenith/xs_wire.h"
-#include "vbd.h"
 #include "xenstore.h"
 #include "xsdomain.h"
 
@@ -340,6 +340,7 @@ struct harness {
 	unsigned nr_ports;
 	uint32_t loopback_port;      /* 0: no loopback */
 	bool disk_used;              /* a disk was connected: its image needs wiping */
+	bool grants_async;           /* ... and its backend may set and clear busy bits at any time */
 	struct disk_view {           /* each disk as `xenith disks` shows it (domain_disks_json) */
 		int state;           /* the backend's XenbusState (hv/vbd.h) */
 		unsigned long long connects; /* connects through the store, ever */
@@ -347,9 +348,8 @@ struct harness {
 		unsigned long long requests; /* requests its queues took, ever */
 	} disks[NR_DISKS];           /* as of the last send */
 	bool connected;              /* a disk connected through the store during this input */
-	bool vbd_moved;              /* a disk's backend left InitWait during this input (or: the first reset) */
+	bool vbd_moved;              /* a disk's backend state or connects moved in this input (or: first reset) */
 	bool expect_connect;         /* XENITH_FUZZ_EXPECT_CONNECT=1: every input must connect one */
-	bool grants_async;           /* ... and its backend may set and clear busy bits at any time */
 	uint64_t slept_ns;
 };
 
@@ -934,8 +934,8 @@ HARNESS static void note_disks(uint32_t rsp_from)
 
 		if (is->connects != was->connects)
 			H.connected = H.disk_used = H.grants_async = true;
-		if (is->state != was->state)
-			H.vbd_moved = true;
+		if (is->state != was->state || is->connects != was->connects)
+			H.vbd_moved = true; /* even back to InitWait within the send: check the republish */
 		if (H.trace && (is->state != was->state || is->connects != was->connects ||
 				is->connected != was->connected || is->requests != was->requests))
 			fprintf(stderr, "  disk %u: backend state %d -> %d, connects %llu -> %llu, "
