@@ -28,7 +28,12 @@
  *   - vCPU up/down state and the domain's end are what the calls said.
  * After every input, once the threads hypercalls started are stopped (disk
  * backends, the event-channel loopback, the periodic timer): no grant held,
- * no thread left behind (io_uring's own iou-* workers aside).  Host memory
+ * no thread left behind (io_uring's own iou-* workers aside).  The reset
+ * then writes the guest's store tree afresh and publishes the disks'
+ * directories again, each backend in InitWait, as a reboot does
+ * (republish_disks), so every input can connect a disk through the store
+ * as a frontend does (hv/vbd.h; fuzz/make_seeds.py's seed-vbd-* seeds do).
+ * Host memory
  * outside guest memory: ASan for the heap, and the unbacked domain's guard
  * regions (hv/builder.c) for accesses just past either end of guest memory.
  *
@@ -46,8 +51,13 @@
  *
  * The image comes from XENITH_MINIOS (fuzz/run.sh sets it to
  * BUILD_DIR/guest/minios); without it the target says so and exits.
- * XENITH_FUZZ_TRACE=1 prints every call and its answer (to read what an
- * input does: `XENITH_FUZZ_TRACE=1 fuzz_hypercall FILE`).
+ * XENITH_FUZZ_TRACE=1 prints every call and its answer, and after each
+ * event-channel call the store's replies it brought and any change of a
+ * disk's backend state, connects, connected queues or requests taken (as
+ * `xenith disks` shows them), to read what an input does:
+ * `XENITH_FUZZ_TRACE=1 fuzz_hypercall FILE`.  XENITH_FUZZ_EXPECT_CONNECT=1
+ * makes an input that connected no disk through the store a failure
+ * (fuzz/run.sh runs the seed-vbd-* seeds so before it fuzzes).
  *
  * Input (little-endian; fuzz.h reads zeroes past the end): records until
  * the input ends (at most MAX_RECORDS), each a u8 kind (v % 4):
@@ -85,9 +95,12 @@
 #include "domain.h"
 #include "fuzz.h"
 #include "hypercall.h"
+#include "jsondoc.h"
 #include "loopback.h"
+#include "vbd.h"
 #include "xenith/blkif.h"
 #include "xenith/xs_wire.h"
+#include "xenstore.h"
 #include "xsdomain.h"
 
 #define PAGE 4096ull
@@ -328,6 +341,15 @@ struct harness {
 	uint32_t loopback_port;      /* 0: no loopback */
 	bool disk_used;              /* a disk was connected: its image needs wiping */
 	bool grants_async;           /* ... and its backend may set and clear busy bits at any time */
+	struct disk_view {           /* each disk as `xenith disks` shows it (domain_disks_json) */
+		int state;           /* the backend's XenbusState (hv/vbd.h) */
+		unsigned long long connects; /* connects through the store, ever */
+		unsigned queues, connected;  /* its queues, and how many are connected */
+		unsigned long long requests; /* requests its queues took, ever */
+	} disks[NR_DISKS];           /* as of the last send */
+	bool connected;              /* a disk connected through the store during this input */
+	bool vbd_moved;              /* a disk's backend state or connects moved in this input (or: first reset) */
+	bool expect_connect;         /* XENITH_FUZZ_EXPECT_CONNECT=1: every input must connect one */
 	uint64_t slept_ns;
 };
 
@@ -461,6 +483,149 @@ HARNESS static unsigned count_threads(void)
 	return n;
 }
 
+/* ---- the disks' directories in the store ---- */
+
+/*
+ * A reboot publishes each disk's directories anew (domain.c: the devices
+ * disconnect, the store's guest tree is written afresh, the devices
+ * connect: hv/vbd.c's vbd_publish).  Reopening the disks at every reset
+ * would cost milliseconds per input (io_uring set-ups), so the harness
+ * keeps what the build published (the frontend directories, which the
+ * tree's rewrite removes, node by node with their permissions) and writes
+ * it back as domain 0; the backend's state machine goes back to InitWait
+ * the way a frontend takes it there (Closed, then Initialising); the
+ * reasons of refused connects go.  check_published() then compares both
+ * directories with what the build published, so a difference between
+ * this and a real republish shows.
+ */
+#define MAX_FE_NODES 64u
+#define STORE_DUMP_MAX 16384u
+
+static struct fe_node {
+	char path[128];
+	char value[128];
+	char perms[4][16];
+	unsigned nr_perms;
+} fe_nodes[MAX_FE_NODES];
+static unsigned nr_fe_nodes;
+static char *published_fe, *published_be; /* xs_dump_json of both directories, as built */
+
+static void fe_dir(char *buf, size_t size, const char *key)
+{
+	snprintf(buf, size, "/local/domain/%u/device/vbd%s%s", H.d->domid, key ? "/" : "", key ? key : "");
+}
+
+static void be_dir(char *buf, size_t size)
+{
+	snprintf(buf, size, "/local/domain/%u/backend/vbd/%u", XENITH_BACKEND_DOMID, H.d->domid);
+}
+
+static char *dump_json(const char *path)
+{
+	char *buf = malloc(STORE_DUMP_MAX);
+
+	if (!buf || xs_dump_json(xsdomain_store(H.d), path, buf, STORE_DUMP_MAX) < 0) {
+		fprintf(stderr, "fuzz_hypercall: cannot dump %s from the store\n", path);
+		exit(1);
+	}
+	return buf;
+}
+
+static void keep_node(const char *path, const struct jv *node)
+{
+	const struct jv *perms = jv_get(node, "perms"), *kids = jv_get(node, "children");
+	struct fe_node *n;
+
+	if (nr_fe_nodes == MAX_FE_NODES || strlen(path) >= sizeof(n->path) ||
+	    strlen(jv_str(node, "value", "")) >= sizeof(n->value) || !perms || perms->type != JV_ARR ||
+	    perms->n == 0 || perms->n > 4) {
+		fprintf(stderr, "fuzz_hypercall: %s: more than the harness keeps of a disk's directory\n", path);
+		exit(1);
+	}
+	n = &fe_nodes[nr_fe_nodes++];
+	snprintf(n->path, sizeof(n->path), "%s", path);
+	snprintf(n->value, sizeof(n->value), "%s", jv_str(node, "value", ""));
+	for (size_t i = 0; i < perms->n; i++)
+		snprintf(n->perms[n->nr_perms++], sizeof(n->perms[0]), "%s",
+			 perms->items[i].type == JV_STR ? perms->items[i].str : "?");
+	for (size_t i = 0; kids && kids->type == JV_OBJ && i < kids->n; i++) {
+		char child[256];
+
+		snprintf(child, sizeof(child), "%s/%s", path, kids->keys[i]);
+		keep_node(child, &kids->items[i]);
+	}
+}
+
+/* Right after the build: what vbd_publish wrote. */
+static void keep_published(void)
+{
+	char p[128], err[128];
+	struct jv *doc;
+
+	fe_dir(p, sizeof(p), NULL);
+	published_fe = dump_json(p);
+	be_dir(p, sizeof(p));
+	published_be = dump_json(p);
+	doc = jv_parse(published_fe, err, sizeof(err));
+	if (!doc) {
+		fprintf(stderr, "fuzz_hypercall: the store's dump of the disks: %s\n", err);
+		exit(1);
+	}
+	fe_dir(p, sizeof(p), NULL);
+	keep_node(p, doc);
+	jv_free(doc);
+}
+
+HARNESS static void check_published(void)
+{
+	char p[128], *fe, *be;
+
+	fe_dir(p, sizeof(p), NULL);
+	fe = dump_json(p);
+	be_dir(p, sizeof(p));
+	be = dump_json(p);
+	FUZZ_CHECK(!strcmp(fe, published_fe), "after the reset, the disks' frontend directories differ from "
+		   "what the build published:\n%s\nnot\n%s", fe, published_fe);
+	FUZZ_CHECK(!strcmp(be, published_be), "after the reset, the disks' backend directories differ from "
+		   "what the build published:\n%s\nnot\n%s", be, published_be);
+	free(fe);
+	free(be);
+}
+
+HARNESS static void republish_disks(void)
+{
+	struct xs_store *s = xsdomain_store(H.d);
+	char p[160], key[32];
+	int r;
+
+	for (unsigned i = 0; i < nr_fe_nodes; i++) {
+		const struct fe_node *n = &fe_nodes[i];
+		const char *perms[4];
+
+		for (unsigned k = 0; k < n->nr_perms; k++)
+			perms[k] = n->perms[k];
+		FUZZ_CHECK(xs_write(s, n->path, n->value, strlen(n->value)) == 0 &&
+			   xs_set_perms(s, n->path, perms, n->nr_perms) == 0, "republishing %s", n->path);
+	}
+	/*
+	 * A backend the input left elsewhere than InitWait (H.disks: its state
+	 * changes only within a send): as a frontend resets it (blkfront's reset_disk).
+	 */
+	for (unsigned i = 0; i < blkdev_count(H.d) && i < NR_DISKS; i++) {
+		if (H.disks[i].state == XenbusStateInitWait)
+			continue;
+		snprintf(key, sizeof(key), "%u/state", vbd_devid(i));
+		fe_dir(p, sizeof(p), key);
+		FUZZ_CHECK(xs_printf(s, p, "%u", XenbusStateClosed) == 0 &&
+			   xs_printf(s, p, "%u", XenbusStateInitialising) == 0, "resetting %s", p);
+	}
+	snprintf(p, sizeof(p), "/local/domain/%u/error/backend/vbd/%u", XENITH_BACKEND_DOMID, H.d->domid);
+	r = xs_rm(s, p);
+	FUZZ_CHECK(r == 0 || r == -ENOENT, "removing %s: %d", p, r);
+	if (H.vbd_moved)
+		check_published(); /* a hundred microseconds: only when the state machine moved */
+}
+
 /* ---- set-up, once ---- */
 
 static int make_disk(char *path, size_t size)
@@ -530,6 +695,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	unsetenv("XENITH_TEST_HOOKS");
+	keep_published();
 	for (unsigned i = 0; i < NR_DISKS; i++)
 		unlink(path[i]); /* the domain has them open; nothing is left behind */
 	close(fd[1]);
@@ -538,6 +704,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	H.strict_protected = !(getenv("XENITH_FUZZ_PROTECTED") &&
 			       !strcmp(getenv("XENITH_FUZZ_PROTECTED"), "0"));
 	H.trace = getenv("XENITH_FUZZ_TRACE") && !strcmp(getenv("XENITH_FUZZ_TRACE"), "1");
+	H.expect_connect = getenv("XENITH_FUZZ_EXPECT_CONNECT") &&
+			   !strcmp(getenv("XENITH_FUZZ_EXPECT_CONNECT"), "1");
 	H.nr_pages = d->mem_size / PAGE;
 	H.arena = d->layout.free_start;
 	if (H.arena + ARENA_BYTES + PAGE > d->mem_size) {
@@ -680,6 +848,102 @@ HARNESS static bool any_disk_connected(void)
 			if (blkback_connected(b))
 				return true;
 	return false;
+}
+
+/* Each disk's backend state, connects and connected queues, from what `xenith disks` reads. */
+HARNESS static void view_disks(struct disk_view v[NR_DISKS])
+{
+	char buf[8192];
+	const char *p;
+
+	memset(v, 0, NR_DISKS * sizeof(*v));
+	FUZZ_CHECK(domain_disks_json(H.d, buf, sizeof(buf)) > 0, "domain_disks_json: longer than %zu bytes",
+		   sizeof(buf));
+	for (p = buf; (p = strstr(p, "{\"disk\":")); p++) {
+		const char *st = strstr(p, "\"xenbus_state\":"), *n = strstr(p, "\"connects\":"),
+			   *c = strstr(p, "\"connected\":"), *rq = strstr(p, "\"requests\":");
+		unsigned disk = NR_DISKS;
+		int state = -1;
+		unsigned long long connects = 0, requests = 0;
+
+		FUZZ_CHECK(sscanf(p, "{\"disk\":%u,", &disk) == 1 && disk < NR_DISKS && st && n && c && rq &&
+			   sscanf(st, "\"xenbus_state\":%d", &state) == 1 &&
+			   sscanf(n, "\"connects\":%llu", &connects) == 1 &&
+			   sscanf(rq, "\"requests\":%llu", &requests) == 1,
+			   "domain_disks_json: a queue without disk < %u, xenbus_state, connects, connected or "
+			   "requests: %s", NR_DISKS, p);
+		v[disk].state = state;
+		v[disk].connects = connects;
+		v[disk].requests += requests;
+		v[disk].queues++;
+		v[disk].connected += !strncmp(c + strlen("\"connected\":"), "true", 4);
+	}
+}
+
+/* The store's rsp_prod (what it has written to the guest so far). */
+static uint32_t store_rsp_prod(void)
+{
+	const struct xenstore_domain_interface *x = (const void *)(H.d->mem + H.d->layout.xenstore);
+
+	return __atomic_load_n(&x->rsp_prod, __ATOMIC_ACQUIRE);
+}
+
+/* XENITH_FUZZ_TRACE=1: the store's replies and watch events since rsp_prod was from. */
+HARNESS static void trace_store(uint32_t from)
+{
+	const uint8_t *rsp = H.d->mem + H.d->layout.xenstore +
+			     offsetof(struct xenstore_domain_interface, rsp);
+	uint32_t to = store_rsp_prod();
+
+	while (to - from >= sizeof(struct xsd_sockmsg) && to - from <= XENSTORE_RING_SIZE) {
+		struct xsd_sockmsg m;
+		uint8_t *b = (uint8_t *)&m;
+		char text[80];
+		size_t n = 0;
+
+		for (size_t i = 0; i < sizeof(m); i++)
+			b[i] = rsp[MASK_XENSTORE_IDX(from + (uint32_t)i)];
+		if (m.len > to - from - sizeof(m))
+			break;
+		for (uint32_t i = 0; i < m.len && n < sizeof(text) - 1; i++) {
+			uint8_t ch = rsp[MASK_XENSTORE_IDX(from + (uint32_t)sizeof(m) + i)];
+
+			text[n++] = ch == 0 ? '|' : ch < 0x20 || ch > 0x7e ? '.' : (char)ch;
+		}
+		text[n] = 0;
+		fprintf(stderr, "  store: %s, type %u req_id %u: %s\n", m.type == XS_ERROR ? "error" :
+			m.type == XS_WATCH_EVENT ? "watch event" : "reply", m.type, m.req_id, text);
+		from += (uint32_t)sizeof(m) + m.len;
+	}
+}
+
+/*
+ * After a send (the store processes requests only then): whether a disk
+ * connected (its connects counter moved), which makes its image and grants
+ * the input's to clean up, even if it disconnected again within the call.
+ */
+HARNESS static void note_disks(uint32_t rsp_from)
+{
+	struct disk_view now[NR_DISKS];
+
+	if (H.trace)
+		trace_store(rsp_from);
+	view_disks(now);
+	for (unsigned i = 0; i < NR_DISKS; i++) {
+		const struct disk_view *was = &H.disks[i], *is = &now[i];
+
+		if (is->connects != was->connects)
+			H.connected = H.disk_used = H.grants_async = true;
+		if (is->state != was->state || is->connects != was->connects)
+			H.vbd_moved = true; /* even back to InitWait within the send: check the republish */
+		if (H.trace && (is->state != was->state || is->connects != was->connects ||
+				is->connected != was->connected || is->requests != was->requests))
+			fprintf(stderr, "  disk %u: backend state %d -> %d, connects %llu -> %llu, "
+				"%u of %u queues connected, requests taken %llu -> %llu\n", i, was->state,
+				is->state, was->connects, is->connects, is->connected, is->queues,
+				was->requests, is->requests);
+	}
+	memcpy(H.disks, now, sizeof(now));
 }
 
 HARNESS static bool async_sources(void)
@@ -1216,6 +1480,7 @@ static void do_call(struct fuzz_in *in)
 	struct call c = { 0 };
 	const struct op *op;
 	bool disks;
+	uint32_t rsp_from;
 	uint8_t v;
 
 	v = fuzz_u8(in);
@@ -1233,9 +1498,12 @@ static void do_call(struct fuzz_in *in)
 	plan_writes(&c);
 	if (c.op == __HYPERVISOR_event_channel_op || any_disk_connected())
 		note_granted_frames(); /* a backend may start on the table as it is (a store request connects one) */
+	rsp_from = store_rsp_prod();
 	dispatch(&c);
 	if (H.trace)
 		fprintf(stderr, "%s = %ld\n", op_text(&c), c.ret);
+	if (c.op == __HYPERVISOR_event_channel_op)
+		note_disks(rsp_from);
 	disks = any_disk_connected();
 	if (disks)
 		note_granted_frames();
@@ -1287,7 +1555,6 @@ HARNESS static void stop_timer_thread(struct domain *d)
 HARNESS static void reset(void)
 {
 	struct domain *d = H.d;
-	struct kvm_regs *r = &d->vcpus[0].run->s.regs.regs;
 	unsigned threads;
 
 	/* The threads hypercalls started, first: nothing may touch guest memory after this. */
@@ -1343,13 +1610,15 @@ HARNESS static void reset(void)
 	/*
 	 * The store: the guest's connection (its watches, transactions, half-read
 	 * requests) and its tree made afresh, as a reboot does, on the ring page
-	 * restored above.
+	 * restored above; then the disks' directories as a reboot's devices_connect
+	 * publishes them (republish_disks).
 	 */
 	{
 		struct errbuf eb;
 
 		xsdomain_disconnect(d);
 		FUZZ_CHECK(xsdomain_connect(d, &eb) == 0, "reconnecting the store: %s", eb.msg);
+		republish_disks();
 		memcpy(H.shadow + d->layout.xenstore, d->mem + d->layout.xenstore, PAGE);
 	}
 	grant_table_fini(&d->gnttab);
@@ -1370,6 +1639,9 @@ static void start_input(void)
 	H.loopback_port = 0;
 	H.disk_used = false;
 	H.grants_async = false;
+	H.connected = false;
+	H.vbd_moved = false;
+	view_disks(H.disks);
 	H.slept_ns = 0;
 }
 
@@ -1381,6 +1653,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (first) {
 		/* Here, not in LLVMFuzzerInitialize: libFuzzer starts its own threads in between. */
 		H.base_threads = count_threads();
+		H.vbd_moved = true; /* the first republish is checked */
+		memset(H.disks, 0, sizeof(H.disks)); /* state 0: every backend is reset as from elsewhere */
 		reset(); /* the state every input starts from */
 		first = false;
 	}
@@ -1398,6 +1672,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
+	FUZZ_CHECK(H.connected || !H.expect_connect, "XENITH_FUZZ_EXPECT_CONNECT=1, but no disk connected "
+		   "through the store during this input (backend states: disk 0 %d, disk 1 %d)",
+		   H.disks[0].state, H.disks[1].state);
+	if (H.trace)
+		fprintf(stderr, "end of input: %s disk connected through the store\n", H.connected ? "a" : "no");
 	reset();
 	return 0;
 }

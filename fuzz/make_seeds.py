@@ -539,13 +539,21 @@ def store_send():
     return gwrite(0xf00, struct.pack("<I", 2)) + evtchn(EV_SEND, 0xf00)
 
 
+XS_RING = 1024  # XENSTORE_RING_SIZE: req[] is at offset 0 of the page, req_prod at 2048 + 4
+
+
 def xs_requests(reqs, start=0, length=None):
-    # requests (type, req_id, payload) at req[start...] of the store's page, req_prod moved past them, a send
+    # requests (type, req_id, payload) at req[start...] of the store's page (wrapping at the
+    # ring's end, as the index is free-running), req_prod moved past them, a send
     data = b"".join(struct.pack("<IIII", t, rid, 0, len(p) if length is None else length) + p
                     for t, rid, p in reqs)
     out = b""
-    for off in range(0, len(data), 200):
-        out += gwrite(start + off, data[off:off + 200], region=R_STORE)
+    off = 0
+    while off < len(data):
+        at = (start + off) % XS_RING
+        n = min(200, len(data) - off, XS_RING - at)
+        out += gwrite(at, data[off:off + n], region=R_STORE)
+        off += n
     return out + gwrite(2052, struct.pack("<I", start + len(data)), region=R_STORE) + store_send()
 
 
@@ -684,7 +692,8 @@ def hypercall_seeds():
           call("event_channel_op", small(EV_ALLOC), arg(A_LAST, 7)) +
           call("event_channel_op", small(EV_ALLOC), arg(A_WRAP, 0)) +
           call("event_channel_op", small(EV_BIND_VIRQ), arg(A_2_63)))
-    # disks: connect queue 0 and 1 of disk 0 (exit mode), a read request, disconnect
+    # disks as they were connected by the retired xenith_config (every call now -ENOSYS; the
+    # ring and grants stay unused): a read request, a disconnect
     ring = 6 * PAGE_OF
     blk = (set_table(0x700, 4, 1) + grant(4, 8, arena_frame(6)) + grant(4, 9, arena_frame(7)) +
            grant(4, 10, arena_frame(8)) + grant(4, 11, arena_frame(9), flags=5) +
@@ -704,7 +713,7 @@ def hypercall_seeds():
            call("xenith_config", small(3), small(0)) + call("xenith_config", small(3), small(5)) +
            call("xenith_config", small(9), small(0)))
     write("hypercall", "disk", blk)
-    # a disk whose request writes through a grant, then the guest closes the port under it
+    # the same through the retired xenith_config (-ENOSYS): a request written, the port closed
     write("hypercall", "disk-write-close", set_table(0x700, 4, 1) + grant(4, 8, arena_frame(6)) +
           grant(4, 10, arena_frame(8)) + alloc_unbound(0x100) +
           gwrite(ring, struct.pack("<IIII", 1, 1, 0, 1)) +
@@ -713,6 +722,9 @@ def hypercall_seeds():
           call("xenith_config", small(2), small(0), arena(0x800)) +
           port_struct(EV_SEND, 0x500, 0) + port_struct(EV_CLOSE, 0x508, 0) +
           alloc_unbound(0x100) + call("xenith_config", small(3), small(0)))
+    # Disks through the store, as guest/blkfront.c (and Xen's blkfront) connect them: see
+    # vbd_seeds() below.
+    vbd_seeds()
     # the event-channel loopback: a backend thread that answers every send
     write("hypercall", "loopback", alloc_unbound(0x100) +
           call("xenith_test", small(4), port(0)) + call("xenith_test", small(4), port(0)) +
@@ -747,6 +759,138 @@ def hypercall_seeds():
           call("op 0") + call("op 13") + call("op 63") + call("op 70") + call("op 72") +
           call("op 2^32-1") + call("xenith_test+high", small(0), small(5)) +
           call("event_channel_op+high", small(EV_ALLOC), arena(0x100)))
+
+
+# ---- disks through xenstore (hv/vbd.h), in the hypercall target's layout ----
+# The fuzz domain (fuzz_hypercall.c) is domain 1 with two disks: disk 0 (xvda, 51712) writable,
+# two queues, persistent grants; disk 1 (xvdb, 51728) read-only, one queue, no persistent grants.
+# A frontend grants its ring page to domain 0, allocates an unbound port for domain 0, writes its
+# keys into device/vbd/ID/ (relative to its home, /local/domain/1) and then state 3
+# (Initialised); the backend's watch connects the queues while the store processes that write,
+# within the EVTCHNOP_send on the store's port.
+XS_READ, XS_WRITE = 2, 11
+XB_INITIALISING, XB_INITIALISED, XB_CONNECTED, XB_CLOSING, XB_CLOSED = 1, 3, 4, 5, 6
+
+
+def vbd_dir(disk):
+    return "device/vbd/%d" % ((202 << 8) | (disk << 4))
+
+
+class Store:
+    """The guest's side of the store's ring: where the next request goes, its req_ids."""
+
+    def __init__(self):
+        self.prod = 0
+        self.rid = 0
+
+    def writes(self, disk, kv):
+        # XS_WRITE: "path\0" then the value, not NUL-terminated (Xen's wire format)
+        reqs = []
+        for key, value in kv:
+            self.rid += 1
+            reqs.append((XS_WRITE, self.rid, ("%s/%s" % (vbd_dir(disk), key)).encode() + b"\0" +
+                         str(value).encode()))
+        out = xs_requests(reqs, start=self.prod)
+        self.prod += sum(16 + len(p) for _, _, p in reqs)
+        return out
+
+    def state(self, disk, st):
+        return self.writes(disk, [("state", st)])
+
+    def read_error(self, disk):
+        # the backend's reason for a refusal (hv/vbd.h: error/<backend path>/error)
+        self.rid += 1
+        path = b"/local/domain/0/error/backend/vbd/1/%d/error\0" % ((202 << 8) | (disk << 4))
+        out = xs_requests([(XS_READ, self.rid, path)], start=self.prod)
+        self.prod += 16 + len(path)
+        return out
+
+
+def frontend_keys(refs, ports, persistent):
+    # the keys blkfront_connect_rings writes, in its order; state last
+    kv = [("multi-queue-num-queues", len(refs))]
+    for q, (ref, p) in enumerate(zip(refs, ports)):
+        pre = "" if len(refs) == 1 else "queue-%d/" % q
+        kv += [(pre + "ring-ref", ref), (pre + "event-channel", p)]
+    return kv + [("feature-persistent", 1 if persistent else 0), ("protocol", "x86_64-abi"),
+                 ("state", XB_INITIALISED)]
+
+
+def blk_req(op, rid, sector, segs=(), handle=0):
+    b = struct.pack("<BBHIQQ", op, len(segs), handle, 0, rid, sector)
+    for gref, first, last in segs:
+        b += struct.pack("<IBBH", gref, first, last, 0)
+    return b
+
+
+def push(ring_page, start, reqs, which_port):
+    # requests into the ring's slots, req_prod moved past them, a send on the queue's port, then
+    # a poll on that port (at most 1 ms) for the backend's answer, as blkfront_wait blocks
+    out = b""
+    for i, r in enumerate(reqs):
+        out += gwrite(ring_page * PAGE_OF + HDR + ((start + i) % 32) * SLOT, r)
+    return (out + gwrite(ring_page * PAGE_OF, struct.pack("<I", start + len(reqs))) +
+            port_struct(EV_SEND, 0x500, which_port) +
+            gvalue(0x600, 4, port(which_port)) + poll(0x700, 0x600, 1, NS_1MS))
+
+
+# Ports: alloc_unbound hands out the lowest free port; 0, 1 (console), 2 (store) are taken, so a
+# fresh input's first two are 3 and 4 (the trace shows them).
+FIRST_PORT = 3
+
+
+def vbd_setup(rings):
+    # grant table at arena page 4; ring pages at arena pages 6, 7 (refs 8, 9, writable);
+    # data pages: ref 10 -> page 8 writable (reads land there), ref 11 -> page 9 read-only
+    # (a write's source); one unbound port per ring
+    out = set_table(0x700, 4, 1)
+    for q in range(rings):
+        out += grant(4, 8 + q, arena_frame(6 + q))
+        out += gwrite((6 + q) * PAGE_OF, struct.pack("<IIII", 0, 1, 0, 1))  # blkif_sring_init
+    out += grant(4, 10, arena_frame(8)) + grant(4, 11, arena_frame(9), flags=5)
+    out += gwrite(9 * PAGE_OF, b"written by the fuzz seed " * 8)
+    for q in range(rings):
+        out += alloc_unbound(0x100 + 8 * q)
+    return out
+
+
+def vbd_seeds():
+    # disk 0, one queue, persistent grants: connect, a read, a write, a flush, a discard,
+    # then Closed (every queue disconnected), Initialising (offered again)
+    st = Store()
+    io = [blk_req(OP_READ, 1, 0, [(10, 0, 7)]), blk_req(OP_WRITE, 2, 8, [(11, 0, 7)]),
+          blk_req(OP_FLUSH, 3, 0), discard(4, 16, 8)[:32]]
+    write("hypercall", "vbd-connect", vbd_setup(1) +
+          st.writes(0, frontend_keys([8], [FIRST_PORT], True)) + st.state(0, XB_CONNECTED) +
+          push(6, 0, io, 0) + push(6, 4, [blk_req(OP_READ, 5, 8, [(10, 0, 0)])], 0) +
+          st.state(0, XB_CLOSED) + st.state(0, XB_INITIALISING))
+    # disk 0 with both of its queues, no persistent grants; requests on each, then Closing
+    st = Store()
+    write("hypercall", "vbd-connect-2q", vbd_setup(2) +
+          st.writes(0, frontend_keys([8, 9], [FIRST_PORT, FIRST_PORT + 1], False)) +
+          st.state(0, XB_CONNECTED) +
+          push(6, 0, [blk_req(OP_READ, 1, 0, [(10, 0, 7)])], 0) +
+          push(7, 0, [blk_req(OP_WRITE, 2, 0, [(11, 0, 3)])], 1) +
+          st.state(0, XB_CLOSING) + st.state(0, XB_CLOSED))
+    # disk 1 (read-only, one queue): a read, a write (refused), a discard; the guest closes
+    # the port under the connected disk, then the frontend disconnects
+    st = Store()
+    write("hypercall", "vbd-connect-ro", vbd_setup(1) +
+          st.writes(1, frontend_keys([8], [FIRST_PORT], False)) + st.state(1, XB_CONNECTED) +
+          push(6, 0, [blk_req(OP_READ, 1, 0, [(10, 0, 7)], handle=1),
+                      blk_req(OP_WRITE, 2, 0, [(11, 0, 7)], handle=1), discard(3, 0, 8)[:32]], 0) +
+          port_struct(EV_CLOSE, 0x508, 0) + st.state(1, XB_CLOSED))
+    # refused: ring-ref 11 is a read-only grant (then ref 600, past the table); the backend
+    # goes to Closing with the reason in error/; the frontend closes, starts again, and
+    # connects with the right ref
+    st = Store()
+    write("hypercall", "vbd-refused", vbd_setup(1) +
+          st.writes(0, frontend_keys([11], [FIRST_PORT], True)) + st.read_error(0) +
+          st.state(0, XB_CLOSED) + st.state(0, XB_INITIALISING) +
+          st.writes(0, frontend_keys([600], [FIRST_PORT], True)) + st.read_error(0) +
+          st.state(0, XB_CLOSED) + st.state(0, XB_INITIALISING) +
+          st.writes(0, frontend_keys([8], [FIRST_PORT], True)) +
+          push(6, 0, [blk_req(OP_READ, 1, 0, [(10, 0, 7)])], 0) + st.state(0, XB_CLOSED))
 
 
 # ---- xenstore (fuzz_xenstore.c): knobs, [start], then guest and VMM steps ----

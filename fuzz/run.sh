@@ -8,7 +8,10 @@
 # skipped.  New inputs the fuzzer finds go to BUILD_DIR/fuzz/corpus/TARGET/,
 # crashes to BUILD_DIR/fuzz/artifacts/, logs to BUILD_DIR/fuzz/TARGET.log.
 # The hypercall target builds its domain from BUILD_DIR/guest/minios
-# (XENITH_MINIOS); without that image it is reported as skipped.
+# (XENITH_MINIOS); without that image it is reported as skipped.  Before it
+# fuzzes, each of its seed-vbd-* seeds must connect a disk through the store
+# (XENITH_FUZZ_EXPECT_CONNECT=1, fuzz_hypercall.c), or the target fails:
+# without them the fuzzer starts short of every live disk backend.
 #
 # Usage: fuzz/run.sh BUILD_DIR [TARGET...]     (default: every target)
 # CLANG=clang-NN picks another clang.
@@ -134,6 +137,23 @@ for t in "${targets[@]}"; do
 		head -n 20 "$out/$t.build.log" | comment
 	fi
 	mkdir -p "$out/corpus/$t" "$out/artifacts"
+	connected=""
+	if [ "$t" = hypercall ]; then
+		connect_log=$out/$t.connect.log
+		if ! XENITH_FUZZ_EXPECT_CONNECT=1 "$bin" -runs=1 -timeout=5 -rss_limit_mb=2048 \
+			-artifact_prefix="$out/artifacts/$t-connect-" "$src"/fuzz/corpus/$t/seed-vbd-* \
+			>"$connect_log" 2>&1; then
+			status=1
+			echo "not ok $n - $t"
+			{
+				echo "$t: a seed-vbd-* seed connected no disk through the store (full log: $connect_log)"
+				grep -B1 -A6 -m1 -E 'fuzz invariant broken|^==[0-9]+==ERROR' "$connect_log" ||
+					tail -n 20 "$connect_log"
+			} | comment
+			continue
+		fi
+		connected=", every seed-vbd-* seed connected a disk through the store"
+	fi
 	limit=(-max_total_time="$secs")
 	[ -n "$runs" ] && limit=(-runs="$runs")
 	# The first corpus directory takes new inputs: the committed seeds stay as they are.
@@ -146,7 +166,7 @@ for t in "${targets[@]}"; do
 	if [ $rc -eq 0 ]; then
 		echo "ok $n - $t"
 		echo "$t: ${execs:-?} inputs (limit ${limit[*]}), seed $seed," \
-			"corpus: $(count "$out/corpus/$t") found + $(count "$src/fuzz/corpus/$t") committed" |
+			"corpus: $(count "$out/corpus/$t") found + $(count "$src/fuzz/corpus/$t") committed$connected" |
 			comment
 		continue
 	fi
