@@ -324,6 +324,48 @@ int cmd_list(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * `xenith disks` and `xenith devices`: asks the VMM for cmd, whose reply
+ * holds an array under the key of the same name.  With --json the reply
+ * is printed as it came.  Returns an exit status, or -1 with *doc (the
+ * caller frees it) and *arr the array to print.
+ */
+static int fetch_array(int argc, char **argv, const struct cli_cmd *c, const char *cmd, char *name,
+		       struct jv **doc, const struct jv **arr)
+{
+	char dir[PATH_MAX], err[160], req[64];
+	struct parsed p;
+	char *rep;
+	int r = setup(argc, argv, c, "h", true, &p, dir, name);
+
+	if (r >= 0)
+		return r;
+	rep = malloc(CONTROL_DISKS_MAX);
+	if (!rep) {
+		fprintf(stderr, "xenith %s: out of memory\n", c->name);
+		return 1;
+	}
+	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}", cmd);
+	r = call(dir, name, req, rep, CONTROL_DISKS_MAX, c->name);
+	if (r || p.json) {
+		if (!r)
+			printf("%s\n", rep);
+		free(rep);
+		return r;
+	}
+	*doc = jv_parse(rep, err, sizeof(err));
+	*arr = *doc ? jv_get(*doc, cmd) : NULL;
+	if (!*arr || (*arr)->type != JV_ARR) {
+		fprintf(stderr, "xenith %s: malformed reply from the VMM (%s)\n", c->name,
+			*doc ? (!strcmp(cmd, "disks") ? "no disks array" : "no devices array") : err);
+		jv_free(*doc);
+		free(rep);
+		return 1;
+	}
+	free(rep); /* the parsed document keeps what it needs */
+	return -1;
+}
+
 int cmd_disks(int argc, char **argv)
 {
 	static const struct cli_cmd c = { "disks", "NAME|ID [--json]",
@@ -335,35 +377,13 @@ int cmd_disks(int argc, char **argv)
 		"those whose fdatasync completed before the response), discards, error\n"
 		"responses (of which bad requests).  --json prints the VMM's JSON reply\n"
 		"instead, with the bytes read and written too." };
-	char dir[PATH_MAX], name[XENITH_NAME_MAX], err[160];
-	struct parsed p;
+	char name[XENITH_NAME_MAX];
 	struct jv *doc;
 	const struct jv *disks;
-	char *rep;
-	int r = setup(argc, argv, &c, "h", true, &p, dir, name);
+	int r = fetch_array(argc, argv, &c, "disks", name, &doc, &disks);
 
 	if (r >= 0)
 		return r;
-	rep = malloc(CONTROL_DISKS_MAX);
-	if (!rep) {
-		fprintf(stderr, "xenith disks: out of memory\n");
-		return 1;
-	}
-	r = call(dir, name, "{\"cmd\":\"disks\"}", rep, CONTROL_DISKS_MAX, c.name);
-	if (r || p.json) {
-		if (!r)
-			printf("%s\n", rep);
-		free(rep);
-		return r;
-	}
-	doc = jv_parse(rep, err, sizeof(err));
-	disks = doc ? jv_get(doc, "disks") : NULL;
-	if (!disks || disks->type != JV_ARR) {
-		fprintf(stderr, "xenith disks: malformed reply from the VMM (%s)\n", doc ? "no disks array" : err);
-		jv_free(doc);
-		free(rep);
-		return 1;
-	}
 	if (disks->n == 0)
 		printf("%s has no virtual disks\n", name);
 	else
@@ -390,7 +410,6 @@ int cmd_disks(int argc, char **argv)
 		       jv_num(q, "bad_requests", 0), jv_str(q, "path", "?"), jv_bool(q, "ro", false) ? " (ro)" : "");
 	}
 	jv_free(doc);
-	free(rep);
 	return 0;
 }
 
@@ -426,36 +445,13 @@ int cmd_devices(int argc, char **argv)
 		"counters as key=value (a disk's are its queues' totals; `xenith disks`\n"
 		"shows each queue).  --json prints the VMM's JSON reply instead, with each\n"
 		"disk's queues as `xenith disks --json` has them." };
-	char dir[PATH_MAX], name[XENITH_NAME_MAX], err[160];
-	struct parsed p;
+	char name[XENITH_NAME_MAX];
 	struct jv *doc;
 	const struct jv *devs;
-	char *rep;
-	int r = setup(argc, argv, &c, "h", true, &p, dir, name);
+	int r = fetch_array(argc, argv, &c, "devices", name, &doc, &devs);
 
 	if (r >= 0)
 		return r;
-	rep = malloc(CONTROL_DISKS_MAX);
-	if (!rep) {
-		fprintf(stderr, "xenith devices: out of memory\n");
-		return 1;
-	}
-	r = call(dir, name, "{\"cmd\":\"devices\"}", rep, CONTROL_DISKS_MAX, c.name);
-	if (r || p.json) {
-		if (!r)
-			printf("%s\n", rep);
-		free(rep);
-		return r;
-	}
-	doc = jv_parse(rep, err, sizeof(err));
-	devs = doc ? jv_get(doc, "devices") : NULL;
-	if (!devs || devs->type != JV_ARR) {
-		fprintf(stderr, "xenith devices: malformed reply from the VMM (%s)\n",
-			doc ? "no devices array" : err);
-		jv_free(doc);
-		free(rep);
-		return 1;
-	}
 	if (devs->n == 0)
 		printf("%s has no devices\n", name);
 	else
@@ -469,7 +465,6 @@ int cmd_devices(int argc, char **argv)
 		printf("\n");
 	}
 	jv_free(doc);
-	free(rep);
 	return 0;
 }
 
