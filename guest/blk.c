@@ -521,19 +521,21 @@ static int blk_verify(struct blk_opts *o)
 {
 	struct blkfront bf;
 	struct blkif_request req;
-	uint64_t bad = 0;
+	uint64_t bad = 0, t0;
 	int r;
 
 	if (o->bs == 0 || o->bs % XENITH_SECTOR_SIZE || o->bs > REQ_MAX || o->blocks == 0) {
 		printf("blk-verify: bs must be a multiple of 512 up to %u\n", REQ_MAX);
 		return 2;
 	}
+	t0 = monotonic_ns();
 	r = blkfront_connect_queue(&bf, (unsigned)o->disk, 0, o->persistent);
 	if (r < 0) {
 		printf("blk: disk %lu: cannot connect (%d)\n", o->disk, r);
 		return 3;
 	}
-	printf("blk-verify: %s grants\n", bf.persistent ? "persistent" : "copied");
+	printf("blk-verify: %s grants, connected through xenstore in %llu us\n",
+	       bf.persistent ? "persistent" : "copied", (unsigned long long)((monotonic_ns() - t0) / 1000));
 	if (o->blocks * o->bs > bf.info.sectors * XENITH_SECTOR_SIZE) {
 		printf("blk-verify: %lu blocks of %lu bytes do not fit the disk\n", o->blocks, o->bs);
 		return 2;
