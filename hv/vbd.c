@@ -109,8 +109,9 @@ static int connect_rings(struct vbd *v)
 		char p[VBD_PATH_MAX + 16];
 
 		snprintf(p, sizeof(p), "%s/protocol", v->fe);
+		/* Absent means the native ABI, as Xen's; a value cut short (-E2BIG) is not x86_64-abi either. */
 		r = xs_read(v->store, p, proto, sizeof(proto), NULL);
-		if (r == 0 && strcmp(proto, "x86_64-abi")) {
+		if (r != -ENOENT && (r < 0 || strcmp(proto, "x86_64-abi"))) {
 			fatal(v, EINVAL, "protocol: only x86_64-abi is served");
 			return -EINVAL;
 		}

@@ -241,6 +241,43 @@ static void test_ioeventfd_disks_get_their_own_doorbell_and_the_guest_learns_it(
 	end_domain();
 }
 
+/*
+ * The frontend's protocol key is guest input: anything but x86_64-abi, a
+ * value too long for the backend's buffer included, is refused (Closing,
+ * the reason in error/) before any ring is looked at.
+ */
+static void test_a_frontend_protocol_other_than_x86_64_is_refused(void **state)
+{
+	static const char *const bad[] = { "x86_32-abi", "x86_64-abi-with-a-tail-longer-than-thirty-two-bytes" };
+	struct domain *d;
+
+	(void)state;
+	d = make_domain(false, false, 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char fe[96], be[96], path[192], err[256];
+		uint64_t st = 0;
+
+		snprintf(fe, sizeof(fe), "/local/domain/%u/device/vbd/%u", d->domid, vbd_devid(0));
+		snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%u/%u", d->domid, vbd_devid(0));
+		/* A fresh offer: the previous refusal is closed first, as a frontend does. */
+		snprintf(path, sizeof(path), "%s/state", fe);
+		assert_int_equal(xs_printf(xsdomain_store(d), path, "%u", (unsigned)XenbusStateClosed), 0);
+		assert_int_equal(xs_printf(xsdomain_store(d), path, "%u", (unsigned)XenbusStateInitialising), 0);
+		snprintf(path, sizeof(path), "%s/protocol", fe);
+		assert_int_equal(xs_printf(xsdomain_store(d), path, "%s", bad[i]), 0);
+		snprintf(path, sizeof(path), "%s/state", fe);
+		assert_int_equal(xs_printf(xsdomain_store(d), path, "%u", (unsigned)XenbusStateInitialised), 0);
+		snprintf(path, sizeof(path), "%s/state", be);
+		assert_int_equal(xs_read_u64(xsdomain_store(d), path, &st), 0);
+		if (st != XenbusStateClosing)
+			fail_msg("protocol '%s': backend state %llu, not Closing", bad[i], (unsigned long long)st);
+		snprintf(path, sizeof(path), "/local/domain/0/error%s/error", be + strlen("/local/domain/0"));
+		assert_int_equal(xs_read(xsdomain_store(d), path, err, sizeof(err), NULL), 0);
+		assert_non_null(strstr(err, "protocol"));
+	}
+	end_domain();
+}
+
 static void test_the_device_list_as_json_has_each_device_with_its_counters(void **state)
 {
 	static char buf[1 << 16];
@@ -326,6 +363,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_ioeventfd_disks_get_their_own_doorbell_and_the_guest_learns_it, end_test),
 		cmocka_unit_test_teardown(test_the_device_list_as_json_has_each_device_with_its_counters, end_test),
 		cmocka_unit_test_teardown(test_a_failed_create_leaves_nothing_behind, end_test),
+		cmocka_unit_test_teardown(test_a_frontend_protocol_other_than_x86_64_is_refused, end_test),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
