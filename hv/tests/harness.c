@@ -216,7 +216,14 @@ const char *harness_minios(void)
 {
 	static char buf[600];
 
-	return build_path("XENITH_MINIOS", "../guest/minios", buf, sizeof(buf));
+	return build_path("XENITH_MINIOS", "../guest/minios-test", buf, sizeof(buf));
+}
+
+const char *harness_minios_bundled(void)
+{
+	static char buf[600];
+
+	return build_path("XENITH_MINIOS_BUNDLED", "../guest/minios", buf, sizeof(buf));
 }
 
 static char *buf_new(size_t cap)

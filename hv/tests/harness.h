@@ -53,6 +53,8 @@ const char *harness_tmpdir(void);
 char *harness_path(char *buf, size_t size, const char *name);
 const char *harness_xenith(void);
 const char *harness_minios(void);
+/* The bundled image, without the test programs ($XENITH_MINIOS_BUNDLED, else the build tree). */
+const char *harness_minios_bundled(void);
 
 /* Starts `xenith ARGS...` (NULL-terminated). */
 void proc_start(struct proc *p, const char *const *args);

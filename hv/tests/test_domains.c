@@ -33,6 +33,27 @@ static void test_hello_boots_and_prints_a_greeting(void **state)
 	assert_non_null(strstr(P.out, "t-hello"));
 }
 
+/*
+ * The bundled image (what `xenith run` boots) leaves the test programs out,
+ * so an idle domain does not carry them in memory; the test image this
+ * tier boots has them (guest/programs.h).
+ */
+static void test_bundled_image_has_no_test_programs_and_test_image_has_them(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-bundled", "--kernel", harness_minios_bundled(),
+			     "--cmdline", "hostile"), 2);
+	assert_non_null(strstr(P.out, "unknown program 'hostile'"));
+	assert_non_null(strstr(P.out, "(the test programs are in guest/minios-test)"));
+	assert_null(strstr(P.out, " xenbus"));
+	assert_int_equal(RUN(&P, 20, "run", "--name", "t-testimg", "--kernel", harness_minios(),
+			     "--cmdline", "nonesuch"), 2);
+	assert_non_null(strstr(P.out, "unknown program 'nonesuch'"));
+	assert_non_null(strstr(P.out, " hostile"));
+	assert_non_null(strstr(P.out, " xenbus"));
+	assert_non_null(strstr(P.out, " hello"));
+}
+
 static void smp_reports_all(unsigned n)
 {
 	char vcpus[8], want[64];
@@ -733,6 +754,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_hello_boots_and_prints_a_greeting, harness_teardown),
+		cmocka_unit_test_teardown(test_bundled_image_has_no_test_programs_and_test_image_has_them,
+					  harness_teardown),
 		cmocka_unit_test_teardown(test_smp_one_vcpu_reports_in, harness_teardown),
 		cmocka_unit_test_teardown(test_smp_two_vcpus_report_in, harness_teardown),
 		cmocka_unit_test_teardown(test_smp_eight_vcpus_report_in, harness_teardown),
