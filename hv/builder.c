@@ -261,7 +261,8 @@ static int add_regions(struct domain *d, struct errbuf *eb)
 
 int builder_populate(struct domain *d, struct errbuf *eb)
 {
-	int r = mem_backing_alloc(&d->cfg, d->mem_size, d->unbacked ? UNBACKED_GUARD : 0, &d->mem_fd, &d->mem, eb);
+	int r = mem_backing_alloc(&d->cfg, d->mem_size, d->unbacked ? UNBACKED_GUARD : 0, &d->mem_fd, &d->mem,
+				  &d->mem_backing, eb);
 
 	if (r < 0)
 		return r;

@@ -35,7 +35,7 @@ void config_init(struct domain_config *cfg)
 	cfg->on_crash = ACTION_DESTROY;
 	cfg->console_log_max = (uint64_t)CONFIG_CONSOLE_LOG_MAX_DEFAULT_MIB << 20;
 	cfg->seccomp = true;
-	cfg->memory_backing = MEM_BACKING_MEMFD;
+	cfg->memory_backing = MEM_BACKING_AUTO;
 	cfg->numa_node = -1;
 }
 
@@ -45,6 +45,7 @@ const char *config_backing_name(enum mem_backing b)
 	case MEM_BACKING_MEMFD: return "memfd";
 	case MEM_BACKING_HUGETLB: return "hugetlb";
 	case MEM_BACKING_THP: return "thp";
+	case MEM_BACKING_AUTO: return "auto";
 	}
 	return "?";
 }
@@ -420,15 +421,16 @@ void cpu_mask_format(const struct cpu_mask *m, char *buf, size_t len)
 
 static int set_backing(struct domain_config *cfg, const char *v, struct errbuf *eb)
 {
-	for (int b = MEM_BACKING_MEMFD; b <= MEM_BACKING_THP; b++) {
+	for (int b = MEM_BACKING_MEMFD; b <= MEM_BACKING_AUTO; b++) {
 		if (!strcmp(v, config_backing_name((enum mem_backing)b))) {
 			cfg->memory_backing = (enum mem_backing)b;
 			return 0;
 		}
 	}
-	return errbuf_set(eb, EINVAL, "memory_backing = %s: must be memfd (4 KiB pages, the default), "
+	return errbuf_set(eb, EINVAL, "memory_backing = %s: must be auto (the default: thp for domains "
+			  "of at least %u MiB where the host allows it, else memfd), memfd (4 KiB pages), "
 			  "hugetlb (2 MiB pages reserved in /proc/sys/vm/nr_hugepages) or thp (transparent "
-			  "huge pages)", v);
+			  "huge pages)", v, MEM_AUTO_THP_MIN_MIB);
 }
 
 static int add_vcpu_pin(struct domain_config *cfg, const char *v, struct errbuf *eb)

@@ -43,10 +43,17 @@ const char *disk_mode_name(enum disk_mode m);
 
 /* Guest memory's backing (hv/membacking.h). */
 enum mem_backing {
-	MEM_BACKING_MEMFD,   /* memfd of 4 KiB pages (the default) */
+	MEM_BACKING_MEMFD,   /* memfd of 4 KiB pages */
 	MEM_BACKING_HUGETLB, /* memfd of 2 MiB pages reserved in /proc/sys/vm/nr_hugepages */
 	MEM_BACKING_THP,     /* memfd asking for transparent huge pages (MADV_HUGEPAGE) */
+	MEM_BACKING_AUTO,    /* the default: thp or memfd, chosen at build (mem_backing_resolve) */
 };
+
+/*
+ * memory_backing = auto gives thp to domains of at least this much memory
+ * (hv/membacking.c says why 64 MiB), memfd to smaller ones.
+ */
+#define MEM_AUTO_THP_MIN_MIB 64u
 
 /* A set of host CPUs, as vcpu_pin lists them (xl.cfg's CPU-LIST: "0", "1-3,^2", "all"). */
 #define CONFIG_CPUS_MAX 1024u

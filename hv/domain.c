@@ -933,7 +933,7 @@ void domain_get_info(struct domain *d, struct domain_info *info)
 	info->memory_mib = d->cfg.memory_mib;
 	info->uptime_s = d->started_ns ? (double)(now_ns() - d->started_ns) / 1e9 : 0;
 	info->restarts = d->restarts;
-	info->memory_backing = d->cfg.memory_backing;
+	info->memory_backing = d->mem_backing;
 	info->numa_node = d->cfg.numa_node;
 	pthread_mutex_unlock(&d->lock);
 	format_vcpu_cpus(d, info->vcpu_cpus, sizeof(info->vcpu_cpus));

@@ -132,6 +132,7 @@ struct domain {
 	 */
 	cpu_set_t *vcpu_cpus;
 	int mem_fd;                   /* memfd: shareable with backends, savable */
+	enum mem_backing mem_backing; /* what backs it: cfg's, with auto resolved */
 	uint8_t *mem;
 	uint64_t mem_size;
 	struct memmap memmap;         /* regions of guest-physical space and their KVM slots */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Guest memory: how it is backed (memfd of 4 KiB pages, hugetlb memfd of
- * 2 MiB pages, memfd with transparent huge pages), on which NUMA node, and
+ * 2 MiB pages, memfd with transparent huge pages, or auto: thp for domains
+ * big enough to gain from it, memfd for the rest), on which NUMA node, and
  * which host CPUs a vCPU may run on.  Every backing is a memfd, so that
  * backends (and later a driver domain) can share guest memory through it.
  */
@@ -28,7 +29,15 @@ uint64_t mem_backing_page_size(enum mem_backing b);
  * backing and what to do (e.g. how many hugepages to reserve).
  */
 int mem_backing_alloc(const struct domain_config *cfg, uint64_t size, uint64_t guard, int *fd,
-		      uint8_t **mem, struct errbuf *eb);
+		      uint8_t **mem, enum mem_backing *used, struct errbuf *eb);
+
+/*
+ * The backing a domain of `size` bytes gets for `b`: b itself, except auto:
+ * thp when the domain has at least MEM_AUTO_THP_MIN_MIB and the host gives
+ * shared memory transparent huge pages, memfd otherwise.  why (may be NULL)
+ * says which and why, for people.
+ */
+enum mem_backing mem_backing_resolve(enum mem_backing b, uint64_t size, char *why, size_t len);
 void mem_backing_unmap(uint8_t *mem, uint64_t size, uint64_t guard);
 
 /*

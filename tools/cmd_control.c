@@ -244,7 +244,8 @@ int cmd_list(int argc, char **argv)
 {
 	static const struct cli_cmd c = { "list", "[--long] [--json]",
 		"Lists running domains: name, id, state, vCPUs (up/configured), memory, uptime.\n"
-		"--long adds where each domain runs: its memory backing (memfd, hugetlb, thp),\n"
+		"--long adds where each domain runs: its memory backing (memfd, hugetlb, thp;\n"
+		"auto shows what it chose),\n"
 		"NUMA node (- for none) and the host CPUs of each vCPU, '/' between vCPUs\n"
 		"(- when they may run anywhere).\n"
 		"A domain whose VMM does not answer within 5 s is listed as no-reply.\n"

@@ -473,13 +473,15 @@ static void shmem_choice(char *out, size_t size)
 /*
  * The memory suite per backing: as root the host is made to give both
  * (huge pages reserved, shmem THP on; put back afterwards) and each backing
- * has its series, as many samples as native, and a row; then with hugetlb
- * and THP taken away again, each is reported skipped with its reason, on
- * stderr and in the document's note, and has no series.
+ * has its series, as many samples as native, and a row: the default, auto,
+ * is then thp for the 112 MiB guest and the guest column, so thp has no row
+ * of its own and memfd gets one.  Then with hugetlb and THP taken away
+ * again, auto is memfd, and each of the others is reported skipped with its
+ * reason, on stderr and in the document's note, and has no series.
  */
 static void test_memory_suite_runs_each_backing_or_says_why_not(void **state)
 {
-	static const char *const modes[] = { "guest", "guest-hugetlb", "guest-thp" };
+	static const char *const modes[] = { "guest", "guest-hugetlb", "guest-memfd" };
 	char dir[256], doc[512], v[32];
 	struct bench_run r;
 
@@ -495,12 +497,15 @@ static void test_memory_suite_runs_each_backing_or_says_why_not(void **state)
 	assert_int_equal(RUN(&P, 300, "bench", "memory/first-touch", "--repeat", "2", "--warmup", "0",
 			     "--out", dir), 0);
 	assert_non_null(strstr(P.out, "hugetlb  first-touch"));
-	assert_non_null(strstr(P.out, "thp      first-touch"));
+	assert_non_null(strstr(P.out, "memfd    first-touch"));
+	assert_null(strstr(P.out, "thp      first-touch"));
+	assert_non_null(strstr(P.err, "the guest column is memory_backing = auto: thp"));
 	test_newest_result(dir, doc, sizeof(doc));
 	read_run(&r, doc);
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		assert_int_equal(series(&r, "memory", "first-touch", modes[i])->n, 2);
 	assert_int_equal(series(&r, "memory", "first-touch", "native")->n, 2);
+	assert_null(bench_run_find(&r, "memory", "first-touch", "guest-thp"));
 	bench_run_free(&r);
 
 	test_write_text(NR_HUGEPAGES, "0\n");
@@ -512,12 +517,15 @@ static void test_memory_suite_runs_each_backing_or_says_why_not(void **state)
 	assert_non_null(strstr(P.err, "memory suite with memory_backing = thp: skipped (no transparent huge "
 				      "pages for shared memory: " SHMEM_ENABLED " is never)"));
 	assert_null(strstr(P.out, "hugetlb  first-touch"));
+	assert_non_null(strstr(P.err, "the guest column is memory_backing = auto: memfd, the host gives shared "
+				      "memory no transparent huge pages"));
 	test_newest_result(dir, doc, sizeof(doc));
 	read_run(&r, doc);
 	assert_non_null(strstr(r.note, "memory_backing hugetlb skipped"));
 	assert_non_null(strstr(r.note, "memory_backing thp skipped"));
 	assert_null(bench_run_find(&r, "memory", "first-touch", "guest-hugetlb"));
 	assert_null(bench_run_find(&r, "memory", "first-touch", "guest-thp"));
+	assert_null(bench_run_find(&r, "memory", "first-touch", "guest-memfd"));
 	assert_int_equal(series(&r, "memory", "first-touch", "guest")->n, 2);
 	bench_run_free(&r);
 

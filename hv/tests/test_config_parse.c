@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "membacking.h"
 
 static void expect_msg(const struct errbuf *eb, const char *const *needles)
 {
@@ -310,7 +311,7 @@ static void test_placement_keys_and_their_defaults(void **state)
 
 	(void)state;
 	config_init(&c);
-	assert_int_equal(c.memory_backing, MEM_BACKING_MEMFD);
+	assert_int_equal(c.memory_backing, MEM_BACKING_AUTO);
 	assert_int_equal(c.numa_node, -1);
 	assert_int_equal(c.nr_vcpu_pin, 0);
 	assert_int_equal(config_parse_text(&c, text, "t.cfg", &eb), 0);
@@ -335,8 +336,24 @@ static void test_placement_keys_and_their_defaults(void **state)
 	assert_int_equal(config_set(&c, "memory_backing", "memfd", &eb), 0);
 	assert_int_equal(c.memory_backing, MEM_BACKING_MEMFD);
 	assert_string_equal(config_backing_name(MEM_BACKING_THP), "thp");
+	assert_int_equal(config_set(&c, "memory_backing", "auto", &eb), 0);
+	assert_int_equal(c.memory_backing, MEM_BACKING_AUTO);
+	/* auto under 64 MiB is memfd on any host; the explicit ones stay as asked */
+	{
+		char why[256];
 
-	EXPECT_SET_FAILS(&c, "memory_backing", "huge", "memory_backing = huge", "memfd", "hugetlb", "thp");
+		assert_int_equal(mem_backing_resolve(MEM_BACKING_AUTO, 62ull << 20, why, sizeof(why)),
+				 MEM_BACKING_MEMFD);
+		assert_non_null(strstr(why, "auto: memfd, the domain has 62 MiB, under the 64 MiB"));
+		assert_int_equal(mem_backing_resolve(MEM_BACKING_MEMFD, 1ull << 30, why, sizeof(why)),
+				 MEM_BACKING_MEMFD);
+		assert_int_equal(mem_backing_resolve(MEM_BACKING_HUGETLB, 2ull << 20, NULL, 0),
+				 MEM_BACKING_HUGETLB);
+		assert_int_equal(mem_backing_resolve(MEM_BACKING_THP, 2ull << 20, NULL, 0), MEM_BACKING_THP);
+	}
+
+	EXPECT_SET_FAILS(&c, "memory_backing", "huge", "memory_backing = huge", "auto (the default", "memfd",
+			 "hugetlb", "thp");
 	EXPECT_SET_FAILS(&c, "memory_backing", "", "memory_backing = ", "memfd");
 	EXPECT_SET_FAILS(&c, "numa_node", "-1", "numa_node = -1", "0 to 1023");
 	EXPECT_SET_FAILS(&c, "numa_node", "1024", "numa_node = 1024", "0 to 1023");

@@ -35,7 +35,7 @@
 #define SHMEM_ENABLED "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 #define SHMEM_ENABLED_2M "/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/shmem_enabled"
 
-static struct proc P, Q;
+static struct proc P, Q, R;
 
 /* Host settings a test changed, put back by the teardown. */
 static char saved_nr_hugepages[32], saved_shmem_enabled[32];
@@ -295,6 +295,59 @@ static void test_thp_without_host_support_warns_and_boots(void **state)
 	assert_non_null(strstr(P.err, "shmem_enabled is never"));
 }
 
+/*
+ * The default backing, auto: thp for a domain of 64 MiB or more where the
+ * host gives shared memory huge pages, memfd for a smaller one (hv/membacking.c
+ * says why), and `xenith list --long` names what it chose.
+ */
+static void test_auto_backing_is_thp_for_big_domains_and_memfd_for_small(void **state)
+{
+	char why[320], b[64], n[64], c[64];
+	struct mapping m;
+
+	(void)state;
+	if (!ensure_shmem_thp(why, sizeof(why)))
+		SKIP_BECAUSE(why);
+	start_idle(&P, "t-auto-big", (const char *const[]){ "-m", "64", NULL });
+	m = guest_mapping(P.pid, "t-auto-big");
+	assert_true(m.found);
+	if (m.pmd_kb == 0)
+		fail_msg("auto gave a 64 MiB domain no huge page (Rss %ld kB); VMM stderr: %s", m.rss_kb, P.err);
+	list_long("t-auto-big", b, n, c, sizeof(b));
+	assert_string_equal(b, "thp");
+	start_idle(&R, "t-auto-small", (const char *const[]){ "-m", "62", NULL });
+	m = guest_mapping(R.pid, "t-auto-small");
+	assert_true(m.found);
+	assert_int_equal(m.pmd_kb, 0);
+	assert_int_equal(m.kernel_page_kb, 4);
+	list_long("t-auto-small", b, n, c, sizeof(b));
+	assert_string_equal(b, "memfd");
+	stop(&P, "t-auto-big");
+	stop(&R, "t-auto-small");
+}
+
+/* Where the host refuses shmem huge pages, auto is memfd, without thp's warning. */
+static void test_auto_backing_is_memfd_without_a_warning_where_the_host_refuses(void **state)
+{
+	char v[32], b[64], n[64], c[64];
+	struct mapping m;
+
+	(void)state;
+	sysfs_choice(SHMEM_ENABLED, v, sizeof(v));
+	if (geteuid() != 0 || !v[0])
+		SKIP_BECAUSE("needs root to switch " SHMEM_ENABLED " to never for the run");
+	snprintf(saved_shmem_enabled, sizeof(saved_shmem_enabled), "%.30s\n", v);
+	test_write_text(SHMEM_ENABLED, "never\n");
+	start_idle(&P, "t-auto-never", (const char *const[]){ "-m", "128", NULL });
+	m = guest_mapping(P.pid, "t-auto-never");
+	assert_true(m.found);
+	assert_int_equal(m.pmd_kb, 0);
+	list_long("t-auto-never", b, n, c, sizeof(b));
+	assert_string_equal(b, "memfd");
+	assert_null(strstr(P.err, "memory_backing"));
+	stop(&P, "t-auto-never");
+}
+
 /* "0-1,3" as the kernel writes Cpus_allowed_list, from a file or a status field. */
 static void status_field(pid_t pid, const char *tid, const char *field, char *out, size_t size)
 {
@@ -457,6 +510,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_hugetlb_refusals_say_what_to_do, harness_teardown),
 		cmocka_unit_test_teardown(test_thp_backing_gets_huge_pages, restore_host),
 		cmocka_unit_test_teardown(test_thp_without_host_support_warns_and_boots, restore_host),
+		cmocka_unit_test_teardown(test_auto_backing_is_thp_for_big_domains_and_memfd_for_small,
+					  restore_host),
+		cmocka_unit_test_teardown(test_auto_backing_is_memfd_without_a_warning_where_the_host_refuses,
+					  restore_host),
 		cmocka_unit_test_teardown(test_vcpu_pin_puts_each_vcpu_thread_on_its_cpus, harness_teardown),
 		cmocka_unit_test_teardown(test_vcpu_pin_refuses_a_cpu_we_may_not_use, harness_teardown),
 		cmocka_unit_test_teardown(test_numa_node_places_memory_and_vcpus_and_refuses_unknown_nodes,
