@@ -7,8 +7,8 @@
  * (mmap without MAP_NORESERVE reserves them all at once, so a short pool is
  * an error here, not a SIGBUS in the guest later); thp asks shmem for huge
  * pages with MADV_HUGEPAGE, which the host's shmem_enabled setting may
- * refuse: then a warning, and 4 KiB pages.  The mapping is 2 MiB-aligned in
- * every case, so that huge pages can be mapped by PMD.  A NUMA binding is
+ * refuse: then a warning, and 4 KiB pages.  The mapping of hugetlb and thp
+ * is 2 MiB-aligned, so that huge pages can be mapped by PMD.  A NUMA binding is
  * set (mbind) before anything is faulted in.
  *
  * auto, the default, is thp where it helps and memfd where it costs.  Huge
@@ -348,15 +348,37 @@ int mem_vcpu_cpus(const struct domain_config *cfg, unsigned id, struct cpu_mask 
 }
 
 /*
- * A PROT_NONE reservation of size + 2 guard + 2 MiB, the memfd mapped
- * 2 MiB-aligned inside it, the slack around given back: *mem, or -errno.
+ * The memfd mapped at *mem, 2 MiB-aligned where huge pages need it (`align`),
+ * or -errno.
+ *
+ * Without guards, a plain mmap: the kernel aligns a hugetlb memfd's mapping
+ * itself, and a shmem one of 2 MiB or more where shmem may have huge pages,
+ * so the reservation below is the fallback for a misaligned thp mapping,
+ * not the rule.  It costs more than its system calls: every munmap, and the
+ * MAP_FIXED over the reservation, runs the MMU notifier of every KVM VM in
+ * the process (a VM registers one on the process's memory), so in a process
+ * with n domains each new domain paid O(n) (the density suite's 100 domains
+ * per worker: 25 us to map 2 MiB for the first domains, 50 us for the last).
+ * Unbacked (test) domains need the guards and take the reservation: a
+ * PROT_NONE region of size + 2 guard + 2 MiB, the memfd mapped 2 MiB-aligned
+ * inside it, the slack around given back.
  */
-static int map_aligned(int fd, uint64_t size, uint64_t guard, bool reserve_pages, uint8_t **mem)
+static int map_aligned(int fd, uint64_t size, uint64_t guard, bool reserve_pages, bool align, uint8_t **mem)
 {
 	uint64_t total = size + 2 * guard + MEM_HUGE_PAGE;
 	uint8_t *res, *start, *p;
 	int flags = MAP_SHARED | MAP_FIXED | (reserve_pages ? 0 : MAP_NORESERVE);
 
+	if (!guard) {
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags & ~MAP_FIXED, fd, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		if (!align || !((uintptr_t)p & (MEM_HUGE_PAGE - 1))) {
+			*mem = p;
+			return 0;
+		}
+		munmap(p, size);
+	}
 	res = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (res == MAP_FAILED)
 		return -errno;
@@ -431,7 +453,7 @@ int mem_backing_alloc(const struct domain_config *cfg, uint64_t size, uint64_t g
 		goto close_fd;
 	}
 	/* hugetlb: no MAP_NORESERVE, so that mmap takes every page from the pool now or fails */
-	r = map_aligned(*fd, size, guard, b == MEM_BACKING_HUGETLB, mem);
+	r = map_aligned(*fd, size, guard, b == MEM_BACKING_HUGETLB, b != MEM_BACKING_MEMFD, mem);
 	if (r < 0) {
 		if (b == MEM_BACKING_HUGETLB)
 			r = hugetlb_short(size, -r, eb);
