@@ -44,7 +44,7 @@ int rundir_resolve(const char *override, char *out, size_t size, struct errbuf *
 
 /* Takes NAME.lock; -EEXIST (message says who has it) when a live VMM holds it. */
 int rundir_claim_name(const char *dir, const char *name, int *lock_fd, struct errbuf *eb);
-/* Takes the lowest free domain id (ids/N.lock). */
+/* Takes the lowest free domain id (ids/N.lock), 1 to 0x7fef: Xen reserves 0x7ff0 and up. */
 int rundir_claim_domid(const char *dir, uint32_t *domid, int *lock_fd, struct errbuf *eb);
 /* Removes NAME.sock and NAME.lock while the lock is still held, then closes it. */
 void rundir_release_name(const char *dir, const char *name, int lock_fd);

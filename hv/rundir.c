@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "xenith/abi.h"
 
 int rundir_resolve(const char *override, char *out, size_t size, struct errbuf *eb)
 {
@@ -193,7 +194,8 @@ int rundir_claim_domid(const char *dir, uint32_t *domid, int *lock_fd, struct er
 {
 	char path[PATH_MAX];
 
-	for (uint32_t id = 1; id < 32768; id++) {
+	/* Xen reserves the ids from DOMID_FIRST_RESERVED (0x7ff0) up: the store refuses them as a guest's. */
+	for (uint32_t id = 1; id < XENITH_DOMID_SELF; id++) {
 		int r;
 
 		snprintf(path, sizeof(path), "%s/ids/%u.lock", dir, id);
@@ -205,7 +207,8 @@ int rundir_claim_domid(const char *dir, uint32_t *domid, int *lock_fd, struct er
 		if (r != -EEXIST)
 			return r;
 	}
-	return errbuf_set(eb, ENOSPC, "no free domain id below 32768 in %s", dir);
+	return errbuf_set(eb, ENOSPC, "no free domain id in %s: ids 1 to %u are all taken (Xen reserves "
+			  "%#x and up)", dir, XENITH_DOMID_SELF - 1, XENITH_DOMID_SELF);
 }
 
 void rundir_release_name(const char *dir, const char *name, int lock_fd)

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -449,6 +451,101 @@ static void test_name_is_claimed_with_the_pid_and_released(void **state)
 	close(id_fd);
 	rundir_release_name(canon, "dom", fd);
 	assert_int_equal(access(lock, F_OK), -1);
+}
+
+/*
+ * Domain ids stop below 0x7ff0 (Xen's DOMID_FIRST_RESERVED): with 1 to
+ * 0x7fef all held, the next claim is ENOSPC naming the range, and no lock
+ * for 0x7ff0 is made.  (The store refuses a reserved id as a guest's, so a
+ * domain given one could not be built.)  The 32,751 locks are held by
+ * child processes, a share each (one process may not have that many
+ * descriptors), taken directly: claiming each would walk from id 1 again.
+ */
+static pid_t id_holders[64];
+static unsigned nr_id_holders;
+
+static void test_domain_ids_stop_below_xens_reserved_range(void **state)
+{
+	struct fixture *f = *state;
+	char canon[PATH_MAX], lock[PATH_MAX + 32], c;
+	struct errbuf eb;
+	struct rlimit rl;
+	const uint32_t last = XENITH_DOMID_SELF - 1;
+	uint32_t domid = 0, per, claimed = 0;
+	pid_t *kids = id_holders;
+	unsigned nkids = 0;
+	int fd = -1;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	per = rl.rlim_max > 4096 + 64 ? (uint32_t)(rl.rlim_max - 64) : 4096;
+	if (per > last)
+		per = last;
+	assert_int_equal(rundir_resolve(f->dir, canon, sizeof(canon), &eb), 0);
+	while (claimed < last) {
+		uint32_t n = last - claimed < per ? last - claimed : per;
+		int p[2];
+		pid_t pid;
+
+		assert_true(nkids < sizeof(id_holders) / sizeof(id_holders[0]));
+		assert_int_equal(pipe(p), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) { /* hold ids claimed+1 .. claimed+n as a VMM holds its own, until killed */
+			struct rlimit r = rl;
+			char path[PATH_MAX + 32];
+
+			r.rlim_cur = r.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &r);
+			for (uint32_t id = claimed + 1; id <= claimed + n; id++) {
+				int lfd;
+
+				snprintf(path, sizeof(path), "%s/ids/%u.lock", canon, id);
+				lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+				if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+					fprintf(stderr, "child: locking %s: %s\n", path, strerror(errno));
+					_exit(1);
+				}
+			}
+			if (write(p[1], "k", 1) != 1)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		kids[nkids++] = pid;
+		nr_id_holders = nkids;
+		close(p[1]);
+		if (read(p[0], &c, 1) != 1) {
+			close(p[0]);
+			fail_msg("a child holding domain ids %u and up did not get them all", claimed + 1);
+		}
+		close(p[0]);
+		claimed += n;
+	}
+	assert_int_equal(rundir_claim_domid(canon, &domid, &fd, &eb), -ENOSPC);
+	assert_contains(eb.msg, "ids 1 to 32751 are all taken (Xen reserves 0x7ff0 and up)");
+	assert_int_equal(fd, -1);
+	snprintf(lock, sizeof(lock), "%s/ids/%u.lock", canon, XENITH_DOMID_SELF);
+	assert_int_equal(access(lock, F_OK), -1);
+	snprintf(lock, sizeof(lock), "%s/ids/%u.lock", canon, last);
+	assert_int_equal(access(lock, F_OK), 0); /* the last one was handed out */
+	/* once the last holder is gone, its ids are free again, lowest first */
+	kill(kids[nkids - 1], SIGKILL);
+	waitpid(kids[nkids - 1], NULL, 0);
+	nr_id_holders = --nkids;
+	assert_int_equal(rundir_claim_domid(canon, &domid, &fd, &eb), 0);
+	assert_int_equal(domid, nkids * per + 1);
+	close(fd);
+}
+
+/* The holders go even when an assertion failed (they share our stdout: meson would wait for them). */
+static int teardown_id_holders(void **state)
+{
+	for (unsigned k = 0; k < nr_id_holders; k++) {
+		kill(id_holders[k], SIGKILL);
+		waitpid(id_holders[k], NULL, 0);
+	}
+	nr_id_holders = 0;
+	return teardown(state);
 }
 
 /* A socket file at path, owned by us, that nobody listens on. */
@@ -1288,6 +1385,8 @@ int main(void)
 		T(test_name_lock_of_another_user_is_refused_and_untouched),
 		T(test_symlinked_id_lock_creates_nothing_where_it_points),
 		T(test_name_is_claimed_with_the_pid_and_released),
+		cmocka_unit_test_setup_teardown(test_domain_ids_stop_below_xens_reserved_range, setup,
+						teardown_id_holders),
 		T(test_list_does_not_trust_a_symlinked_lock),
 		T(test_server_refuses_a_client_of_another_uid),
 		T(test_client_refuses_a_server_of_another_uid),
