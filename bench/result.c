@@ -162,6 +162,39 @@ double bench_relative_speed(const struct bench_series *guest, const struct bench
 				       : native->sum.median / guest->sum.median;
 }
 
+int bench_run_derive_ratios(struct bench_run *r)
+{
+	int added = 0;
+
+	for (size_t i = 0; i < r->nr_series; i++) {
+		const struct bench_series *g = &r->series[i], *nat;
+		char mode[sizeof(g->mode)];
+		size_t gi = i, ni, n;
+
+		if (strncmp(g->mode, "guest", 5) || (g->mode[5] && g->mode[5] != '-') || !strcmp(g->suite, "blk"))
+			continue;
+		snprintf(mode, sizeof(mode), "ratio%s", g->mode + 5);
+		if (bench_run_find(r, g->suite, g->name, mode))
+			continue;
+		nat = bench_run_find(r, g->suite, g->analogue[0] ? g->analogue : g->name, "native");
+		if (!nat)
+			continue;
+		n = g->n < nat->n ? g->n : nat->n;
+		ni = (size_t)(nat - r->series);
+		for (size_t k = 0; k < n; k++) {
+			/* bench_ratio_add() may move the series: indices, not pointers */
+			double gv = r->series[gi].samples[k], nv = r->series[ni].samples[k];
+
+			if (bench_ratio_add(r, &r->series[gi], gv, nv) == -ENOMEM)
+				return -ENOMEM;
+		}
+		added += n > 0;
+	}
+	if (added)
+		bench_run_finish(r);
+	return added;
+}
+
 static void read_line_of(const char *path, const char *prefix, char *out, size_t size)
 {
 	char line[512];

@@ -158,4 +158,14 @@ double bench_pair_speed(double guest, double native, bool higher_is_better);
  */
 int bench_ratio_add(struct bench_run *r, const struct bench_series *guest, double guest_v, double native_v);
 
+/*
+ * For a document written before ratio series (native and guest run one
+ * after the other, not in pairs): adds each missing ratio series from its
+ * guest and native series (the exit costs' analogue), sample i with sample
+ * i, so that ratios can still be compared; such a pair is not interleaved
+ * and its interval is wider than drift alone would make it.  Returns how
+ * many series it added, or -ENOMEM.
+ */
+int bench_run_derive_ratios(struct bench_run *r);
+
 #endif

@@ -60,7 +60,8 @@ static void bench_help(FILE *f)
 "native repetition i, the guest staying booted; each pair is a sample of the\n"
 "case's ratio series (mode ratio: guest speed / native, 1.0 = native; for exit\n"
 "costs analogue / guest cost), with a 95%% interval (t on log pair ratios).\n"
-"The run starts by printing the host's fingerprint.\n\n"
+"The run starts by printing the host's fingerprint (compare refuses absolute\n"
+"figures across different ones).\n\n"
 "options:\n"
 "  --quick          fewer cases and repetitions (the CI and README job)\n"
 "  --repeat N       repetitions per case (default 10, --quick 5)\n"
@@ -87,7 +88,8 @@ static void bench_help(FILE *f)
 "Each run is one JSON document (schema %s) in the archive, indexed in\n"
 "DIR/index.sqlite; DIR/report.html (SVG charts, history of the archive) and\n"
 "dashboard exports (github-action-benchmark JSON, OpenMetrics) are rewritten.\n"
-"`xenith bench compare` exits 1 when a case got slower.\n",
+"`xenith bench compare` exits 1 when a case got slower, 2 when the hosts'\n"
+"fingerprints differ (it then compares ratios only).\n",
 		BENCH_SCHEMA);
 }
 

@@ -341,6 +341,51 @@ static void test_compare_direction_follows_higher_is_better(void **state)
 	assert_string_equal(verdict, "slower");
 }
 
+/*
+ * Two documents from hosts of different CPU models: compare names the field
+ * (base -> new), compares only the ratio series, and exits 2; --absolute
+ * compares everything but says why that is unsafe.
+ */
+static void test_compare_across_hosts_compares_ratios_only_and_exits_2(void **state)
+{
+	char dir[256], base[512], cur[512];
+	struct bench_run r;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "compare-hosts");
+	read_run(&r, real_run());
+	snprintf(base, sizeof(base), "%s/base.json", dir);
+	snprintf(cur, sizeof(cur), "%s/new.json", dir);
+	snprintf(r.env.cpu_model, sizeof(r.env.cpu_model), "AMD EPYC 7B13");
+	write_run(&r, base);
+	snprintf(r.env.cpu_model, sizeof(r.env.cpu_model), "Intel(R) Xeon(R) CPU @ 2.20GHz");
+	write_run(&r, cur);
+	bench_run_free(&r);
+
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur), 2);
+	if (!strstr(P.err, "cpu_model differs: AMD EPYC 7B13 -> Intel(R) Xeon(R) CPU @ 2.20GHz"))
+		fail_msg("compare does not name the differing field:\n%s", P.err);
+	if (!strstr(P.out, "ratios only: the hosts differ in cpu_model ("))
+		fail_msg("compare does not label the comparison as ratios only:\n%s", P.out);
+	assert_non_null(strstr(P.out, "compute  crc32            ratio "));
+	assert_non_null(strstr(P.out, "memory   copy             ratio "));
+	assert_non_null(strstr(P.out, "exit     hypercall        ratio "));
+	/* no absolute figure compared */
+	assert_null(strstr(P.out, "compute  crc32            guest "));
+	assert_null(strstr(P.out, "memory   copy             native "));
+	assert_null(strstr(P.out, "exit     hypercall        guest "));
+
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur, "--absolute"), 0);
+	assert_non_null(strstr(P.err, "--absolute: comparing absolute figures across hosts that differ in cpu_model: "
+				      "unsafe"));
+	assert_non_null(strstr(P.out, "compute  crc32            guest "));
+
+	/* the same host: no refusal */
+	assert_int_equal(RUN(&P, 60, "bench", "compare", cur, cur), 0);
+	assert_null(strstr(P.err, "differs"));
+	assert_null(strstr(P.out, "ratios only"));
+}
+
 /* The value an export gives a series: its median, as the run document has it. */
 static void check_github_export(const char *path, const struct bench_run *r, bool higher)
 {
@@ -606,6 +651,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_compare_reports_a_slower_case_and_exits_1, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_reports_a_faster_case_and_exits_0, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_direction_follows_higher_is_better, harness_teardown),
+		cmocka_unit_test_teardown(test_compare_across_hosts_compares_ratios_only_and_exits_2, harness_teardown),
 		cmocka_unit_test_teardown(test_report_writes_the_report_and_exports_for_a_document, harness_teardown),
 		cmocka_unit_test_teardown(test_report_without_a_document_takes_the_newest_run, harness_teardown),
 		cmocka_unit_test_teardown(test_list_shows_every_case_with_its_unit_and_direction, harness_teardown),

@@ -183,6 +183,63 @@ static void test_ratio_series_has_one_sample_per_pair_and_a_log_t_interval(void 
 	bench_run_free(&r);
 }
 
+/*
+ * A document from before the ratio series: derive_ratios pairs the guest
+ * and native samples by index (the exit costs with their analogue), once,
+ * and leaves alone a case that has its ratio series already and the blk
+ * suite (its native side is fio, not a pair of the same code).
+ */
+static void test_derive_ratios_pairs_old_series_by_index(void **state)
+{
+	struct bench_run r;
+	struct bench_series *s;
+	const struct bench_series *q;
+
+	(void)state;
+	bench_run_init(&r);
+	s = bench_run_series(&r, "compute", "crc32", "native", "us", false);
+	bench_series_add(s, 100);
+	bench_series_add(s, 200);
+	bench_series_add(s, 300);
+	s = bench_run_series(&r, "compute", "crc32", "guest", "us", false);
+	bench_series_add(s, 400);
+	bench_series_add(s, 400); /* one sample fewer: two pairs */
+	s = bench_run_series(&r, "exit", "getppid", "native", "ns", false);
+	bench_series_add(s, 50);
+	s = bench_run_series(&r, "exit", "hypercall", "guest", "ns", false);
+	snprintf(s->analogue, sizeof(s->analogue), "getppid");
+	bench_series_add(s, 25000);
+	s = bench_run_series(&r, "memory", "copy", "native", "GB/s", true);
+	bench_series_add(s, 10);
+	s = bench_run_series(&r, "memory", "copy", "guest", "GB/s", true);
+	bench_series_add(s, 5);
+	s = bench_run_series(&r, "memory", "copy", "ratio", "x", true);
+	bench_series_add(s, 0.75); /* recorded in pairs: kept as it is */
+	s = bench_run_series(&r, "blk", "randread-4k-qd1@exit", "native", "IOPS", true);
+	bench_series_add(s, 10000);
+	s = bench_run_series(&r, "blk", "randread-4k-qd1@exit", "guest", "IOPS", true);
+	bench_series_add(s, 5000);
+	bench_run_finish(&r);
+
+	assert_int_equal(bench_run_derive_ratios(&r), 2);
+	q = bench_run_find(&r, "compute", "crc32", "ratio");
+	assert_non_null(q);
+	assert_int_equal(q->n, 2);
+	assert_true(q->samples[0] == 0.25 && q->samples[1] == 0.5);
+	assert_true(isfinite(q->ratio_lo) && q->ratio_lo < q->ratio_hi); /* finished */
+	q = bench_run_find(&r, "exit", "hypercall", "ratio");
+	assert_non_null(q);
+	assert_int_equal(q->n, 1);
+	assert_true(q->samples[0] == 50.0 / 25000);
+	assert_string_equal(q->analogue, "getppid");
+	q = bench_run_find(&r, "memory", "copy", "ratio");
+	assert_int_equal(q->n, 1);
+	assert_true(q->samples[0] == 0.75);
+	assert_null(bench_run_find(&r, "blk", "randread-4k-qd1@exit", "ratio"));
+	assert_int_equal(bench_run_derive_ratios(&r), 0); /* once */
+	bench_run_free(&r);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -191,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_env_diff_counts_unrecorded_fields),
 		cmocka_unit_test(test_pair_speed_follows_the_direction_rule),
 		cmocka_unit_test(test_ratio_series_has_one_sample_per_pair_and_a_log_t_interval),
+		cmocka_unit_test(test_derive_ratios_pairs_old_series_by_index),
 	};
 
 	return TEST_RUN_GROUP(tests, NULL, NULL);
