@@ -249,9 +249,10 @@ struct guest_sink {
 	const char *mode;     /* "guest", or "guest-BACKING" for the memory suite's other backings */
 	unsigned reports, expected;
 	struct bench_pairs *pairs; /* each report waits for its native counterpart */
+	unsigned reps;             /* per case: a report past them is not paired */
 };
 
-/* The native side of the pairs one guest domain reports (bench_pairs.h). */
+/* The native side of the pairs one guest domain reports (bench/pairs.h). */
 struct pair_runner {
 	struct bench_run *run;
 	const struct selection *sel;
@@ -366,7 +367,8 @@ static void guest_report(void *opaque, struct domain *d, uint32_t id, uint32_t r
 	if (s) {
 		bench_series_add(s, value);
 		gs->reports++;
-		if (gs->pairs)
+		/* at most reps native runs per case, whatever the guest reports */
+		if (gs->pairs && s->n <= gs->reps)
 			bench_pairs_request(gs->pairs, id, rep, value);
 	}
 }
@@ -502,6 +504,7 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	native_env_init(&pr.env, run->env.tsc_khz);
 	bench_pairs_init(&pairs);
 	gs.pairs = &pairs;
+	gs.reps = reps;
 
 	/*
 	 * The domain lives on a thread of its own, which takes the VMM's main
@@ -530,7 +533,7 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
  * native series, every backing's pairs its ratio series.  A backing this
  * host cannot give is skipped, its reason on stderr and in the run's note.
  */
-static int run_memory_rounds(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
+static int run_memory_backings(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
 			     int measure_cpu, int helper_cpu)
 {
 	struct domain_config defaults;
@@ -802,7 +805,7 @@ int cmd_bench(int argc, char **argv)
 			      defaults.memory_backing, sel.repeat, sel.warmup);
 	}
 	if (r == 0)
-		r = run_memory_rounds(&run, &sel, &kvm, measure_cpu, helper_cpu);
+		r = run_memory_backings(&run, &sel, &kvm, measure_cpu, helper_cpu);
 	if (r == 0 && suite_selected(&sel, "density")) {
 		char minios[PATH_MAX];
 
