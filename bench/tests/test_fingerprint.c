@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "result.h"
@@ -35,6 +36,38 @@ static const struct bench_env_diff *find_diff(const struct bench_env_diff *d, si
 		if (!strcmp(d[i].field, field))
 			return &d[i];
 	return NULL;
+}
+
+/*
+ * What this host gives: every fingerprint field recorded (a value, or
+ * "none"/"unknown" where the host has no such knob), so that two runs on it
+ * compare on every field; the memory and CPU count what /proc and sysconf say.
+ */
+static void test_env_collect_records_every_fingerprint_field(void **state)
+{
+	struct bench_env e, f;
+	struct bench_env_diff d[BENCH_ENV_FIELDS];
+	unsigned unrecorded;
+	char buf[160];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	(void)state;
+	bench_env_collect(&e, 1000000, "kvm_test", "rev", "plain");
+	for (unsigned i = 0; i < BENCH_ENV_FIELDS; i++) {
+		const char *name = bench_env_field(&e, i, buf, sizeof(buf));
+
+		if (!buf[0])
+			fail_msg("field %s is not recorded on this host", name);
+	}
+	assert_null(bench_env_field(&e, BENCH_ENV_FIELDS, buf, sizeof(buf)));
+	assert_true(e.mem_total_kib > 1024);
+	assert_int_equal(e.cpus_online, (unsigned)cpus);
+	assert_true(!strcmp(e.turbo, "on") || !strcmp(e.turbo, "off") || !strcmp(e.turbo, "unknown"));
+	assert_true(!strcmp(e.smt, "on") || !strcmp(e.smt, "off") || !strcmp(e.smt, "unknown"));
+	assert_string_equal(e.kvm_module, "kvm_test");
+	bench_env_collect(&f, 1000000, "kvm_test", "other-rev", "release");
+	assert_int_equal(bench_env_diff(&e, &f, d, &unrecorded), 0);
+	assert_int_equal(unrecorded, 0);
 }
 
 /* Same fingerprint: no difference, whatever the revision, build type, host name and date. */
@@ -243,6 +276,7 @@ static void test_derive_ratios_pairs_old_series_by_index(void **state)
 int main(void)
 {
 	struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_env_collect_records_every_fingerprint_field),
 		cmocka_unit_test(test_env_diff_ignores_what_a_comparison_is_for),
 		cmocka_unit_test(test_env_diff_names_every_differing_field),
 		cmocka_unit_test(test_env_diff_counts_unrecorded_fields),
