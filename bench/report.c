@@ -304,7 +304,8 @@ static void history_charts(FILE *f, const struct bench_run *run, const struct be
 static void table(FILE *f, const struct bench_run *run)
 {
 	fputs("<h2>All series</h2><table><tr><th>suite</th><th>case</th><th>mode</th><th>unit</th>"
-	      "<th>median</th><th>p5</th><th>p95</th><th>cv</th><th>n</th><th>better</th></tr>\n", f);
+	      "<th>median</th><th>p5</th><th>p95</th><th>cv</th><th>n</th><th>better</th>"
+	      "<th>95% CI (ratio: pairs)</th></tr>\n", f);
 	for (size_t i = 0; i < run->nr_series; i++) {
 		const struct bench_series *s = &run->series[i];
 
@@ -316,9 +317,12 @@ static void table(FILE *f, const struct bench_run *run)
 		html_text(f, s->mode);
 		fputs("</td><td>", f);
 		html_text(f, s->unit);
-		fprintf(f, "</td><td>%.4g</td><td>%.4g</td><td>%.4g</td><td>%.1f%%</td><td>%zu</td><td>%s</td></tr>\n",
+		fprintf(f, "</td><td>%.4g</td><td>%.4g</td><td>%.4g</td><td>%.1f%%</td><td>%zu</td><td>%s</td><td>",
 			s->sum.median, s->sum.p5, s->sum.p95, 100 * s->sum.cv, s->sum.n,
 			s->higher_is_better ? "higher" : "lower");
+		if (isfinite(s->ratio_lo) && isfinite(s->ratio_hi))
+			fprintf(f, "%.4g .. %.4g", s->ratio_lo, s->ratio_hi);
+		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n", f);
 }
@@ -348,8 +352,19 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 	html_text(f, run->env.kernel);
 	fputs(", KVM module ", f);
 	html_text(f, run->env.kvm_module);
-	fprintf(f, ", %s run, %u repetitions, %.0f s</p>\n", run->quick ? "quick" : "full", run->repeat,
-		run->duration_s);
+	fprintf(f, ", %s run, %u repetitions, %.0f s<br>Host fingerprint: ", run->quick ? "quick" : "full",
+		run->repeat, run->duration_s);
+	{
+		char host[512];
+
+		bench_env_describe(&run->env, host, sizeof(host));
+		html_text(f, host);
+	}
+	fputs("; build ", f);
+	html_text(f, run->env.revision);
+	fputs(" (", f);
+	html_text(f, run->env.build_type);
+	fputs(")</p>\n", f);
 	if (run->note[0]) {
 		fputs("<p><b>Note:</b> ", f);
 		html_text(f, run->note);
@@ -382,7 +397,10 @@ int report_write_github(const struct bench_run *run, const char *path, bool bigg
 		if (s->higher_is_better != bigger_is_better || !isfinite(s->sum.median))
 			continue;
 		snprintf(name, sizeof(name), "%s/%s (%s)", s->suite, s->name, s->mode);
-		snprintf(range, sizeof(range), "p5 %.4g .. p95 %.4g", s->sum.p5, s->sum.p95);
+		if (isfinite(s->ratio_lo) && isfinite(s->ratio_hi)) /* a ratio series: its pairs' interval */
+			snprintf(range, sizeof(range), "95%% CI %.4g .. %.4g", s->ratio_lo, s->ratio_hi);
+		else
+			snprintf(range, sizeof(range), "p5 %.4g .. p95 %.4g", s->sum.p5, s->sum.p95);
 		snprintf(extra, sizeof(extra), "n=%zu cv=%.2f%%", s->sum.n, 100 * s->sum.cv);
 		o = json_pack("{s:o, s:o, s:f, s:s, s:s}", "name", jval_str(name), "unit", jval_str(s->unit),
 			      "value", s->sum.median, "range", range, "extra", extra);
@@ -422,7 +440,8 @@ static void om_label(FILE *f, const char *s)
 
 int report_write_openmetrics(const struct bench_run *run, const char *path, struct errbuf *eb)
 {
-	static const char *const stats[] = { "median", "p5", "p95", "cv" };
+	/* ci95_lo, ci95_hi: ratio series only (their pairs' 95% interval) */
+	static const char *const stats[] = { "median", "p5", "p95", "cv", "ci95_lo", "ci95_hi" };
 	char tmp[4200];
 	FILE *f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
 
@@ -432,9 +451,9 @@ int report_write_openmetrics(const struct bench_run *run, const char *path, stru
 	      "mode, unit and statistic.\n", f);
 	for (size_t i = 0; i < run->nr_series; i++) {
 		const struct bench_series *s = &run->series[i];
-		double v[] = { s->sum.median, s->sum.p5, s->sum.p95, s->sum.cv };
+		double v[] = { s->sum.median, s->sum.p5, s->sum.p95, s->sum.cv, s->ratio_lo, s->ratio_hi };
 
-		for (int k = 0; k < 4; k++) {
+		for (int k = 0; k < 6; k++) {
 			if (!isfinite(v[k]))
 				continue;
 			fputs("xenith_bench{suite=\"", f);

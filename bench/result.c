@@ -13,6 +13,7 @@
 
 #include "fsutil.h"
 #include "jsonval.h"
+#include "trend.h"
 
 void bench_run_init(struct bench_run *r)
 {
@@ -83,10 +84,74 @@ const struct bench_series *bench_run_find(const struct bench_run *r, const char 
 	return NULL;
 }
 
+static bool is_ratio_mode(const char *mode)
+{
+	return !strncmp(mode, "ratio", 5) && (mode[5] == 0 || mode[5] == '-');
+}
+
+/*
+ * The pairs' ratios are multiplicative, so the interval is on their
+ * logarithms: mean +- t(0.975, n-1) * sd / sqrt(n), back-transformed (a
+ * geometric-mean interval; with pairs, drift common to both sides cancels).
+ */
+static void ratio_interval(struct bench_series *s)
+{
+	double sum = 0, sq = 0, mean, half;
+
+	s->ratio_lo = s->ratio_hi = NAN;
+	if (s->n < 2)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		if (!(s->samples[i] > 0))
+			return;
+		sum += log(s->samples[i]);
+	}
+	mean = sum / (double)s->n;
+	for (size_t i = 0; i < s->n; i++)
+		sq += (log(s->samples[i]) - mean) * (log(s->samples[i]) - mean);
+	half = trend_t975((unsigned)(s->n - 1)) * sqrt(sq / (double)(s->n - 1) / (double)s->n);
+	s->ratio_lo = exp(mean - half);
+	s->ratio_hi = exp(mean + half);
+}
+
 void bench_run_finish(struct bench_run *r)
 {
-	for (size_t i = 0; i < r->nr_series; i++)
-		stats_summarize(r->series[i].samples, r->series[i].n, &r->series[i].sum);
+	for (size_t i = 0; i < r->nr_series; i++) {
+		struct bench_series *s = &r->series[i];
+
+		stats_summarize(s->samples, s->n, &s->sum);
+		s->ratio_lo = s->ratio_hi = NAN;
+		if (is_ratio_mode(s->mode))
+			ratio_interval(s);
+	}
+}
+
+double bench_pair_speed(double guest, double native, bool higher_is_better)
+{
+	if (!(guest > 0) || !(native > 0))
+		return NAN;
+	return higher_is_better ? guest / native : native / guest;
+}
+
+int bench_ratio_add(struct bench_run *r, const struct bench_series *guest, double guest_v, double native_v)
+{
+	double v = bench_pair_speed(guest_v, native_v, guest->higher_is_better);
+	char mode[sizeof(guest->mode)];
+	char suite[sizeof(guest->suite)], name[sizeof(guest->name)], analogue[sizeof(guest->analogue)];
+	struct bench_series *s;
+
+	if (isnan(v))
+		return -EINVAL;
+	/* guest may live in r->series, which bench_run_series() can move */
+	snprintf(mode, sizeof(mode), "ratio%s", guest->mode + strlen("guest"));
+	snprintf(suite, sizeof(suite), "%s", guest->suite);
+	snprintf(name, sizeof(name), "%s", guest->name);
+	snprintf(analogue, sizeof(analogue), "%s", guest->analogue);
+	s = bench_run_series(r, suite, name, mode, "x", true);
+	if (!s)
+		return -ENOMEM;
+	snprintf(s->analogue, sizeof(s->analogue), "%s", analogue);
+	return bench_series_add(s, v);
 }
 
 double bench_relative_speed(const struct bench_series *guest, const struct bench_series *native)
@@ -95,6 +160,39 @@ double bench_relative_speed(const struct bench_series *guest, const struct bench
 		return NAN;
 	return guest->higher_is_better ? guest->sum.median / native->sum.median
 				       : native->sum.median / guest->sum.median;
+}
+
+int bench_run_derive_ratios(struct bench_run *r)
+{
+	int added = 0;
+
+	for (size_t i = 0; i < r->nr_series; i++) {
+		const struct bench_series *g = &r->series[i], *nat;
+		char mode[sizeof(g->mode)];
+		size_t gi = i, ni, n;
+
+		if (strncmp(g->mode, "guest", 5) || (g->mode[5] && g->mode[5] != '-') || !strcmp(g->suite, "blk"))
+			continue;
+		snprintf(mode, sizeof(mode), "ratio%s", g->mode + 5);
+		if (bench_run_find(r, g->suite, g->name, mode))
+			continue;
+		nat = bench_run_find(r, g->suite, g->analogue[0] ? g->analogue : g->name, "native");
+		if (!nat)
+			continue;
+		n = g->n < nat->n ? g->n : nat->n;
+		ni = (size_t)(nat - r->series);
+		for (size_t k = 0; k < n; k++) {
+			/* bench_ratio_add() may move the series: indices, not pointers */
+			double gv = r->series[gi].samples[k], nv = r->series[ni].samples[k];
+
+			if (bench_ratio_add(r, &r->series[gi], gv, nv) == -ENOMEM)
+				return -ENOMEM;
+		}
+		added += n > 0;
+	}
+	if (added)
+		bench_run_finish(r);
+	return added;
 }
 
 static void read_line_of(const char *path, const char *prefix, char *out, size_t size)
@@ -121,9 +219,57 @@ static void read_line_of(const char *path, const char *prefix, char *out, size_t
 	fclose(f);
 }
 
+/* The first line of a sysfs file, newline removed; false when it cannot be read. */
+static bool read_first_line(const char *path, char *out, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(out, (int)size, f) != NULL;
+	fclose(f);
+	if (ok)
+		out[strcspn(out, "\n")] = 0;
+	return ok;
+}
+
+/* intel_pstate's no_turbo (1 = off), else cpufreq's boost (1 = on); "unknown" without either. */
+static void read_turbo(char *out, size_t size)
+{
+	char v[16];
+
+	if (read_first_line("/sys/devices/system/cpu/intel_pstate/no_turbo", v, sizeof(v)))
+		snprintf(out, size, "%s", !strcmp(v, "1") ? "off" : "on");
+	else if (read_first_line("/sys/devices/system/cpu/cpufreq/boost", v, sizeof(v)))
+		snprintf(out, size, "%s", !strcmp(v, "1") ? "on" : "off");
+	else
+		snprintf(out, size, "unknown");
+}
+
+/* The kernel's smt/active, else siblings against cores in /proc/cpuinfo. */
+static void read_smt(char *out, size_t size)
+{
+	char v[32] = "", siblings[32] = "", cores[32] = "";
+
+	if (read_first_line("/sys/devices/system/cpu/smt/active", v, sizeof(v))) {
+		snprintf(out, size, "%s", !strcmp(v, "1") ? "on" : "off");
+		return;
+	}
+	read_line_of("/proc/cpuinfo", "siblings", siblings, sizeof(siblings));
+	read_line_of("/proc/cpuinfo", "cpu cores", cores, sizeof(cores));
+	if (siblings[0] && cores[0])
+		snprintf(out, size, "%s", atoi(siblings) > atoi(cores) ? "on" : "off");
+	else
+		snprintf(out, size, "unknown");
+}
+
 void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *kvm_module,
 		       const char *revision, const char *build_type)
 {
+	char mem[64] = "";
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
 	struct utsname u;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -131,6 +277,16 @@ void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *kvm_
 	memset(env, 0, sizeof(*env));
 	snprintf(env->cpu_model, sizeof(env->cpu_model), "unknown");
 	read_line_of("/proc/cpuinfo", "model name", env->cpu_model, sizeof(env->cpu_model));
+	snprintf(env->microcode, sizeof(env->microcode), "unknown");
+	read_line_of("/proc/cpuinfo", "microcode", env->microcode, sizeof(env->microcode));
+	if (!read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", env->governor,
+			     sizeof(env->governor)) || !env->governor[0])
+		snprintf(env->governor, sizeof(env->governor), "none");
+	read_turbo(env->turbo, sizeof(env->turbo));
+	read_smt(env->smt, sizeof(env->smt));
+	read_line_of("/proc/meminfo", "MemTotal", mem, sizeof(mem));
+	env->mem_total_kib = strtoull(mem, NULL, 10);
+	env->cpus_online = cpus > 0 ? (unsigned)cpus : 0;
 	if (uname(&u) == 0) {
 		snprintf(env->kernel, sizeof(env->kernel), "%s %s", u.sysname, u.release);
 		snprintf(env->hostname, sizeof(env->hostname), "%s", u.nodename);
@@ -141,6 +297,80 @@ void bench_env_collect(struct bench_env *env, uint64_t tsc_khz, const char *kvm_
 	gmtime_r(&now, &tm);
 	strftime(env->date, sizeof(env->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	env->tsc_khz = tsc_khz;
+}
+
+const char *bench_env_field(const struct bench_env *e, unsigned i, char *buf, size_t size)
+{
+	static const char *const names[BENCH_ENV_FIELDS] = {
+		"cpu_model", "microcode", "kernel", "kvm_module", "governor", "turbo", "smt", "memory", "cpus",
+	};
+	const char *v = NULL;
+
+	if (i >= BENCH_ENV_FIELDS)
+		return NULL;
+	switch (i) {
+	case 0: v = e->cpu_model; break;
+	case 1: v = e->microcode; break;
+	case 2: v = e->kernel; break;
+	case 3: v = e->kvm_module; break;
+	case 4: v = e->governor; break;
+	case 5: v = e->turbo; break;
+	case 6: v = e->smt; break;
+	case 7:
+		if (e->mem_total_kib)
+			snprintf(buf, size, "%.0f GiB", (double)e->mem_total_kib / (1024.0 * 1024.0));
+		else
+			buf[0] = 0;
+		return names[i];
+	case 8:
+		if (e->cpus_online)
+			snprintf(buf, size, "%u", e->cpus_online);
+		else
+			buf[0] = 0;
+		return names[i];
+	}
+	snprintf(buf, size, "%s", v);
+	return names[i];
+}
+
+size_t bench_env_diff(const struct bench_env *base, const struct bench_env *cur, struct bench_env_diff *d,
+		      unsigned *unrecorded)
+{
+	size_t n = 0;
+
+	if (unrecorded)
+		*unrecorded = 0;
+	for (unsigned i = 0; i < BENCH_ENV_FIELDS; i++) {
+		char a[160], b[160];
+		const char *name = bench_env_field(base, i, a, sizeof(a));
+
+		bench_env_field(cur, i, b, sizeof(b));
+		if (!a[0] || !b[0]) {
+			if (unrecorded)
+				(*unrecorded)++;
+			continue;
+		}
+		if (!strcmp(a, b))
+			continue;
+		d[n].field = name;
+		snprintf(d[n].base, sizeof(d[n].base), "%s", a);
+		snprintf(d[n].cur, sizeof(d[n].cur), "%s", b);
+		n++;
+	}
+	return n;
+}
+
+void bench_env_describe(const struct bench_env *e, char *buf, size_t size)
+{
+	char mem[32], cpus[16];
+
+	bench_env_field(e, 7, mem, sizeof(mem));
+	bench_env_field(e, 8, cpus, sizeof(cpus));
+#define OR_NR(s) ((s)[0] ? (s) : "not recorded")
+	snprintf(buf, size, "%s (microcode %s), %s, KVM %s, governor %s, turbo %s, SMT %s, memory %s, %s CPUs",
+		 OR_NR(e->cpu_model), OR_NR(e->microcode), OR_NR(e->kernel), OR_NR(e->kvm_module),
+		 OR_NR(e->governor), OR_NR(e->turbo), OR_NR(e->smt), OR_NR(mem), OR_NR(cpus));
+#undef OR_NR
 }
 
 /* Sets key in o to v (a new reference, stolen); false when v is NULL or out of memory. */
@@ -173,6 +403,18 @@ static json_t *trend_json(const struct bench_trend *t)
 	return NULL;
 }
 
+/* [lo, hi] of a ratio series: null, null below two pairs. */
+static json_t *ratio_ci_json(const struct bench_series *s)
+{
+	json_t *a = json_array();
+
+	if (a && json_array_append_new(a, jval_num(s->ratio_lo)) == 0 &&
+	    json_array_append_new(a, jval_num(s->ratio_hi)) == 0)
+		return a;
+	json_decref(a);
+	return NULL;
+}
+
 static json_t *series_json(const struct bench_series *s)
 {
 	const struct summary *m = &s->sum;
@@ -186,7 +428,9 @@ static json_t *series_json(const struct bench_series *s)
 		  put(o, "mean", jval_num(m->mean)) && put(o, "stddev", jval_num(m->stddev)) &&
 		  put(o, "cv", jval_num(m->cv)) && put(o, "min", jval_num(m->min)) &&
 		  put(o, "p5", jval_num(m->p5)) && put(o, "p95", jval_num(m->p95)) &&
-		  put(o, "max", jval_num(m->max)) && (samples = put_array(o, "samples"));
+		  put(o, "max", jval_num(m->max)) &&
+		  (!is_ratio_mode(s->mode) || put(o, "ci95", ratio_ci_json(s))) &&
+		  (samples = put_array(o, "samples"));
 
 	for (size_t i = 0; ok && i < s->n; i++)
 		ok = json_array_append_new(samples, jval_num(s->samples[i])) == 0;
@@ -206,8 +450,12 @@ static json_t *run_json(const struct bench_run *r)
 		  put(doc, "config", json_incref(cfg)) && put(doc, "note", jval_str(r->note)) &&
 		  (series = put_array(doc, "series"));
 
-	ok = ok && put(env, "cpu_model", jval_str(e->cpu_model)) && put(env, "kernel", jval_str(e->kernel)) &&
-	     put(env, "kvm_module", jval_str(e->kvm_module)) &&
+	ok = ok && put(env, "cpu_model", jval_str(e->cpu_model)) && put(env, "microcode", jval_str(e->microcode)) &&
+	     put(env, "kernel", jval_str(e->kernel)) && put(env, "kvm_module", jval_str(e->kvm_module)) &&
+	     put(env, "governor", jval_str(e->governor)) && put(env, "turbo", jval_str(e->turbo)) &&
+	     put(env, "smt", jval_str(e->smt)) &&
+	     put(env, "mem_total_kib", json_integer((json_int_t)e->mem_total_kib)) &&
+	     put(env, "cpus_online", json_integer((json_int_t)e->cpus_online)) &&
 	     put(env, "xenith_revision", jval_str(e->revision)) &&
 	     put(env, "build_type", jval_str(e->build_type)) && put(env, "hostname", jval_str(e->hostname)) &&
 	     put(env, "date", jval_str(e->date)) && put(env, "tsc_khz", json_integer((json_int_t)e->tsc_khz));
@@ -360,6 +608,13 @@ int bench_run_read(struct bench_run *r, const char *path, struct errbuf *eb)
 	snprintf(r->env.cpu_model, sizeof(r->env.cpu_model), "%s", get_str(env, "cpu_model", ""));
 	snprintf(r->env.kernel, sizeof(r->env.kernel), "%s", get_str(env, "kernel", ""));
 	snprintf(r->env.kvm_module, sizeof(r->env.kvm_module), "%s", get_str(env, "kvm_module", ""));
+	/* Documents before the fingerprint lack these: "" and 0 are "not recorded". */
+	snprintf(r->env.microcode, sizeof(r->env.microcode), "%s", get_str(env, "microcode", ""));
+	snprintf(r->env.governor, sizeof(r->env.governor), "%s", get_str(env, "governor", ""));
+	snprintf(r->env.turbo, sizeof(r->env.turbo), "%s", get_str(env, "turbo", ""));
+	snprintf(r->env.smt, sizeof(r->env.smt), "%s", get_str(env, "smt", ""));
+	r->env.mem_total_kib = (uint64_t)get_num(env, "mem_total_kib", 0);
+	r->env.cpus_online = (unsigned)get_num(env, "cpus_online", 0);
 	snprintf(r->env.revision, sizeof(r->env.revision), "%s", get_str(env, "xenith_revision", ""));
 	snprintf(r->env.build_type, sizeof(r->env.build_type), "%s", get_str(env, "build_type", ""));
 	snprintf(r->env.hostname, sizeof(r->env.hostname), "%s", get_str(env, "hostname", ""));

@@ -40,21 +40,68 @@ struct bench_series {
 	bool higher_is_better;
 	char analogue[32];   /* exit costs: the native case it is compared with, else "" */
 	double *samples;
+	/*
+	 * Mode "ratio" (bench_ratio_add): 95% interval of the geometric mean of
+	 * the pairs' ratios, Student's t on their logarithms; filled by
+	 * bench_run_finish(), NAN for other modes and for fewer than 2 pairs.
+	 */
+	double ratio_lo, ratio_hi;
 	size_t n, cap;
 	struct summary sum;  /* filled by bench_run_finish() */
 	struct bench_trend trend; /* soak suite only */
 };
 
+/*
+ * The environment.  Its fingerprint (what makes absolute figures of two
+ * runs comparable) is cpu_model, microcode, kernel, kvm_module, governor,
+ * turbo, smt, the memory size and the CPUs online; revision and build_type
+ * are what a comparison compares, so they are not part of it.  An empty
+ * string or a 0 is a field the document did not record (documents written
+ * before the fingerprint had only cpu_model, kernel and kvm_module).
+ */
 struct bench_env {
 	char cpu_model[128];
+	char microcode[32];  /* /proc/cpuinfo "microcode"; "unknown" when the kernel hides it */
 	char kernel[160];
 	char kvm_module[32];
+	char governor[32];   /* cpufreq scaling_governor of cpu0; "none" without cpufreq (most VMs) */
+	char turbo[16];      /* "on", "off" or "unknown" (intel_pstate no_turbo, cpufreq boost) */
+	char smt[16];        /* "on", "off" or "unknown" */
+	uint64_t mem_total_kib; /* MemTotal */
+	unsigned cpus_online;
 	char revision[64];
 	char build_type[32];
 	char hostname[72];
 	char date[32];       /* ISO 8601, UTC, when the run started */
 	uint64_t tsc_khz;
 };
+
+#define BENCH_ENV_FIELDS 9   /* the fingerprint's fields, bench_env_field() 0..8 */
+
+/*
+ * Field i (0..BENCH_ENV_FIELDS-1) of the fingerprint: returns its name and
+ * writes its value as compared into buf ("" when not recorded; the memory
+ * size in whole GiB, rounded, so that a few MiB the kernel keeps are no
+ * difference).  NULL for i out of range.
+ */
+const char *bench_env_field(const struct bench_env *e, unsigned i, char *buf, size_t size);
+
+struct bench_env_diff {
+	const char *field;
+	char base[160], cur[160];  /* "not recorded" when the document lacks it */
+};
+
+/*
+ * The fingerprint fields that differ between base and cur, into d (room
+ * for BENCH_ENV_FIELDS); returns how many.  A field recorded in only one
+ * of them, or in neither, is no difference: it is counted in *unrecorded
+ * (when not NULL), so that the caller can say the comparison is partial.
+ */
+size_t bench_env_diff(const struct bench_env *base, const struct bench_env *cur, struct bench_env_diff *d,
+		      unsigned *unrecorded);
+
+/* One line for people: "AMD EPYC (microcode 0x...), Linux 6.1, KVM kvm_pvm, governor none, ...". */
+void bench_env_describe(const struct bench_env *e, char *buf, size_t size);
 
 struct bench_run {
 	char id[112];        /* date and revision: the archive's key */
@@ -95,5 +142,30 @@ int bench_run_read(struct bench_run *r, const char *path, struct errbuf *eb);
  * for lower-is-better units, guest/native otherwise (1.0 = native speed).
  */
 double bench_relative_speed(const struct bench_series *guest, const struct bench_series *native);
+
+/*
+ * One interleaved pair: the same direction rule for two samples (native
+ * rep i and guest rep i, run one after the other).  NAN when either is
+ * not positive.
+ */
+double bench_pair_speed(double guest, double native, bool higher_is_better);
+
+/*
+ * Adds pair (guest, native) to the ratio series of a case: suite/name in
+ * mode "ratio" (or "ratio-BACKING" for guest_mode "guest-BACKING"), unit
+ * "x", higher is better, analogue copied (exit costs).  -ENOMEM, or
+ * -EINVAL for a pair without a ratio.
+ */
+int bench_ratio_add(struct bench_run *r, const struct bench_series *guest, double guest_v, double native_v);
+
+/*
+ * For a document written before ratio series (native and guest run one
+ * after the other, not in pairs): adds each missing ratio series from its
+ * guest and native series (the exit costs' analogue), sample i with sample
+ * i, so that ratios can still be compared; such a pair is not interleaved
+ * and its interval is wider than drift alone would make it.  Returns how
+ * many series it added, or -ENOMEM.
+ */
+int bench_run_derive_ratios(struct bench_run *r);
 
 #endif

@@ -27,6 +27,7 @@
 #include "membacking.h"
 #include "vcpu.h"
 #include "bench_cli.h"
+#include "../bench/pairs.h"
 #include "blkbench.h"
 #include "soak.h"
 #include "xenith.h"
@@ -55,6 +56,12 @@ static void bench_help(FILE *f)
 "descriptors, threads, memory and the host's MemAvailable are sampled; each\n"
 "figure's slope per 1,000 cycles and verdict; exits 1 when one is not flat).\n"
 "Default: every suite but soak, which runs only when named.\n\n"
+"Compute, memory and exit run in interleaved pairs: guest repetition i, then\n"
+"native repetition i, the guest staying booted; each pair is a sample of the\n"
+"case's ratio series (mode ratio: guest speed / native, 1.0 = native; for exit\n"
+"costs analogue / guest cost), with a 95%% interval (t on log pair ratios).\n"
+"The run starts by printing the host's fingerprint (compare refuses absolute\n"
+"figures across different ones).\n\n"
 "options:\n"
 "  --quick          fewer cases and repetitions (the CI and README job)\n"
 "  --repeat N       repetitions per case (default 10, --quick 5)\n"
@@ -66,10 +73,8 @@ static void bench_help(FILE *f)
 "                   comma-separated (default memfd,hugetlb,thp): memfd is the\n"
 "                   guest column; each other one adds rows guest-BACKING; one the\n"
 "                   host cannot give (no huge pages reserved, shmem THP off) is\n"
-"                   reported as skipped with the reason.  The memory suite runs\n"
-"                   in rounds: each case once natively, then once in a fresh\n"
-"                   guest per backing, so native and guest figures of a\n"
-"                   repetition are seconds apart\n"
+"                   reported as skipped with the reason; each backing's guest\n"
+"                   runs in pairs with native like every guest (below)\n"
 "  --no-seccomp     run the domains without their seccomp filters (by default a\n"
 "                   domain's threads are filtered as in `xenith run`; this is how\n"
 "                   the filters' cost is measured: ci/seccomp_cost.sh)\n"
@@ -83,7 +88,8 @@ static void bench_help(FILE *f)
 "Each run is one JSON document (schema %s) in the archive, indexed in\n"
 "DIR/index.sqlite; DIR/report.html (SVG charts, history of the archive) and\n"
 "dashboard exports (github-action-benchmark JSON, OpenMetrics) are rewritten.\n"
-"`xenith bench compare` exits 1 when a case got slower.\n",
+"`xenith bench compare` exits 1 when a case got slower, 2 when the hosts'\n"
+"fingerprints differ (it then compares ratios only).\n",
 		BENCH_SCHEMA);
 }
 
@@ -196,77 +202,28 @@ static int pin_self(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
-/* One native repetition of every selected memory case (a round of run_memory_rounds). */
-static int run_native_memory_once(struct bench_run *run, const struct selection *sel, uint64_t tsc_khz,
-				  bool record, unsigned round, unsigned rounds)
-{
-	struct wl_env env;
-
-	native_env_init(&env, tsc_khz);
-	for (unsigned i = 0; i < wl_nr_cases; i++) {
-		const struct wl_case *c = &wl_cases[i];
-		struct bench_series *s;
-		double v;
-
-		if (strcmp(c->suite, "memory") || !case_selected(sel, c->suite, c->name, c->quick))
-			continue;
-		s = bench_run_series(run, c->suite, c->name, "native", c->unit, c->higher_is_better);
-		if (!s)
-			return -ENOMEM;
-		progress("native %s/%s round %u/%u", c->suite, c->name, round + 1, rounds);
-		native_prepare();
-		if (c->run(c, &env, &v) < 0) {
-			fprintf(stderr, "xenith bench: native %s: out of memory\n", c->name);
-			return -ENOMEM;
-		}
-		if (record)
-			bench_series_add(s, v);
-	}
-	return 0;
-}
-
-/* The compute cases and the exit analogues (the memory suite goes in rounds: run_memory_rounds). */
+/*
+ * Pins this thread for the native side, and runs the exit suite's floor
+ * (an empty call): the only native case without a guest counterpart.  The
+ * workloads and the exit analogues run in pairs with the guest's
+ * repetitions (pair_native).
+ */
 static int run_native(struct bench_run *run, const struct selection *sel, uint64_t tsc_khz,
 		      int measure_cpu, int partner_cpu)
 {
-	struct wl_env env;
 	unsigned total = sel->warmup + sel->repeat;
+	struct wl_env env;
 
-	native_env_init(&env, tsc_khz);
+	native_env_init(&env, tsc_khz); /* also the analogues' clock (native.c) */
 	native_set_cpus(measure_cpu, partner_cpu);
-	for (unsigned i = 0; i < wl_nr_cases; i++) {
-		const struct wl_case *c = &wl_cases[i];
-		struct bench_series *s;
-
-		if (!case_selected(sel, c->suite, c->name, c->quick) || !strcmp(c->suite, "memory"))
-			continue;
-		s = bench_run_series(run, c->suite, c->name, "native", c->unit, c->higher_is_better);
-		for (unsigned r = 0; s && r < total; r++) {
-			double v;
-
-			progress("native %s/%s %u/%u", c->suite, c->name, r + 1, total);
-			native_prepare();
-			if (c->run(c, &env, &v) < 0) {
-				fprintf(stderr, "xenith bench: native %s: out of memory\n", c->name);
-				return -ENOMEM;
-			}
-			if (r >= sel->warmup)
-				bench_series_add(s, v);
-		}
-	}
 	if (!suite_selected(sel, "exit"))
 		return 0;
 	for (unsigned i = 0; i < native_nr_cases; i++) {
 		const struct native_case *c = &native_cases[i];
 		struct bench_series *s;
 		unsigned n = c->iterations / (sel->quick ? 4 : 1);
-		bool wanted = !strcmp(c->name, "call"); /* the floor, always */
 
-		for (unsigned k = 0; k < NR_EXIT_CASES; k++)
-			if (!strcmp(exit_cases[k].analogue, c->name) &&
-			    case_selected(sel, "exit", exit_cases[k].name, true))
-				wanted = true;
-		if (!wanted)
+		if (strcmp(c->name, "call"))
 			continue;
 		s = bench_run_series(run, "exit", c->name, "native", "ns", false);
 
@@ -291,7 +248,98 @@ struct guest_sink {
 	struct bench_run *run;
 	const char *mode;     /* "guest", or "guest-BACKING" for the memory suite's other backings */
 	unsigned reports, expected;
+	struct bench_pairs *pairs; /* each report waits for its native counterpart */
+	unsigned reps;             /* per case: a report past them is not paired */
 };
+
+/* The native side of the pairs one guest domain reports (bench/pairs.h). */
+struct pair_runner {
+	struct bench_run *run;
+	const struct selection *sel;
+	const char *guest_mode;   /* the guest series' mode */
+	bool record_native;       /* the native reps are the native series (default backing only) */
+	struct wl_env env;
+	bool *warm;               /* per case id (workloads, then exit cases): warmed up natively */
+	int err;
+};
+
+/* Exit cases sharing an analogue (hypercall and mmio: getppid): the first one's reps are its series. */
+static bool first_with_analogue(const struct selection *sel, unsigned k)
+{
+	for (unsigned j = 0; j < k; j++)
+		if (!strcmp(exit_cases[j].analogue, exit_cases[k].analogue) &&
+		    case_selected(sel, "exit", exit_cases[j].name, true))
+			return false;
+	return true;
+}
+
+/*
+ * Runs on the runner's thread while the guest waits in its report of rep:
+ * the native repetition of the same case (after the native warm-up, the
+ * first time), recorded as the native series' rep and as the pair's ratio.
+ */
+static void pair_native(void *opaque, uint32_t id, uint32_t rep, double guest_value)
+{
+	struct pair_runner *pr = opaque;
+	const struct selection *sel = pr->sel;
+	const struct bench_series *g = NULL;
+	struct bench_series *s = NULL;
+	unsigned warm_idx, runs;
+	double v = -1;
+
+	if (pr->err)
+		return;
+	if (id < wl_nr_cases) {
+		const struct wl_case *c = &wl_cases[id];
+
+		warm_idx = id;
+		runs = 1 + (pr->warm[warm_idx] ? 0 : sel->warmup);
+		if (pr->record_native &&
+		    !(s = bench_run_series(pr->run, c->suite, c->name, "native", c->unit, c->higher_is_better)))
+			goto oom;
+		for (unsigned k = 0; k < runs; k++) {
+			progress("native %s/%s %u (paired with %s)", c->suite, c->name, rep + 1, pr->guest_mode);
+			native_prepare();
+			if (c->run(c, &pr->env, &v) < 0) {
+				fprintf(stderr, "xenith bench: native %s: out of memory\n", c->name);
+				goto oom;
+			}
+		}
+		g = bench_run_find(pr->run, c->suite, c->name, pr->guest_mode);
+	} else if (id >= BENCH_EXIT_CASE_BASE && id < BENCH_EXIT_CASE_BASE + NR_EXIT_CASES) {
+		unsigned k = id - BENCH_EXIT_CASE_BASE;
+		const struct native_case *c = native_case_find(exit_cases[k].analogue);
+
+		if (!c)
+			return;
+		warm_idx = wl_nr_cases + k;
+		runs = 1 + (pr->warm[warm_idx] ? 0 : sel->warmup);
+		if (pr->record_native && first_with_analogue(sel, k) &&
+		    !(s = bench_run_series(pr->run, "exit", c->name, "native", "ns", false)))
+			goto oom;
+		for (unsigned r = 0; r < runs; r++) {
+			progress("native exit/%s %u (paired with %s)", c->name, rep + 1, exit_cases[k].name);
+			native_prepare();
+			v = c->run(c->iterations / (sel->quick ? 4 : 1));
+			if (v < 0) {
+				fprintf(stderr, "xenith bench: native %s failed\n", c->name);
+				pr->err = -EIO;
+				return;
+			}
+		}
+		g = bench_run_find(pr->run, "exit", exit_cases[k].name, "guest");
+	} else {
+		return;
+	}
+	pr->warm[warm_idx] = true;
+	if (s && bench_series_add(s, v) < 0)
+		goto oom;
+	if (g && bench_ratio_add(pr->run, g, guest_value, v) == -ENOMEM)
+		goto oom;
+	return;
+oom:
+	pr->err = -ENOMEM;
+}
 
 /* What one guest domain runs: every selected suite but memory, or the memory suite alone. */
 enum guest_part { GUEST_BUT_MEMORY, GUEST_MEMORY };
@@ -319,6 +367,9 @@ static void guest_report(void *opaque, struct domain *d, uint32_t id, uint32_t r
 	if (s) {
 		bench_series_add(s, value);
 		gs->reports++;
+		/* at most reps native runs per case, whatever the guest reports */
+		if (gs->pairs && s->n <= gs->reps)
+			bench_pairs_request(gs->pairs, id, rep, value);
 	}
 }
 
@@ -331,9 +382,8 @@ struct guest_job {
 	int r;
 };
 
-static void *guest_thread(void *arg)
+static void guest_run(struct guest_job *j)
 {
-	struct guest_job *j = arg;
 	struct domain *d = NULL;
 	const struct domain_end *end;
 	pthread_t vcpu0;
@@ -344,13 +394,13 @@ static void *guest_thread(void *arg)
 	pin_self(j->helper_cpu);
 	if (domain_create(j->cfg, j->opts, j->kvm, 1, &d, &eb) < 0) {
 		fprintf(stderr, "xenith bench: guest: %s\n", eb.msg);
-		return NULL;
+		return;
 	}
 	confine_domain_thread();
 	if (domain_start(d, &eb) < 0) {
 		fprintf(stderr, "xenith bench: guest: %s\n", eb.msg);
 		domain_destroy(d);
-		return NULL;
+		return;
 	}
 	if (j->measure_cpu >= 0 && domain_vcpu_thread(d, 0, &vcpu0) == 0) {
 		cpu_set_t set;
@@ -368,13 +418,23 @@ static void *guest_thread(void *arg)
 		j->r = -EIO;
 	}
 	domain_destroy(d);
+}
+
+static void *guest_thread(void *arg)
+{
+	struct guest_job *j = arg;
+
+	guest_run(j);
+	bench_pairs_done(j->gs->pairs); /* the runner stops serving pairs */
 	return NULL;
 }
 
 /*
  * One guest domain runs part of the selected cases, reps times each after
  * warmup unrecorded ones, its memory backed as asked: mode "guest" for the
- * default backing, "guest-BACKING" for another.
+ * default backing, "guest-BACKING" for another.  Each repetition is paired
+ * with a native one run right after it (pair_native), recorded as the
+ * native series (default backing only) and as the pair's ratio.
  */
 static int run_guest(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
 		     int measure_cpu, int helper_cpu, enum guest_part part, enum mem_backing backing,
@@ -433,7 +493,18 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 		return r;
 	}
 	struct guest_job job = { &cfg, &opts, kvm, &gs, measure_cpu, helper_cpu, -EIO };
+	struct bench_pairs pairs;
+	struct pair_runner pr = { .run = run, .sel = sel, .guest_mode = mode,
+				  .record_native = backing == defaults.memory_backing };
 	pthread_t t;
+
+	pr.warm = calloc(wl_nr_cases + NR_EXIT_CASES, sizeof(*pr.warm));
+	if (!pr.warm)
+		return -ENOMEM;
+	native_env_init(&pr.env, run->env.tsc_khz);
+	bench_pairs_init(&pairs);
+	gs.pairs = &pairs;
+	gs.reps = reps;
 
 	/*
 	 * The domain lives on a thread of its own, which takes the VMM's main
@@ -444,27 +515,30 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	r = pthread_create(&t, NULL, guest_thread, &job);
 	if (r) {
 		fprintf(stderr, "xenith bench: guest thread: %s\n", strerror(r));
+		bench_pairs_destroy(&pairs);
+		free(pr.warm);
 		return -r;
 	}
+	bench_pairs_serve(&pairs, pair_native, &pr);
 	pthread_join(t, NULL);
-	return job.r;
+	bench_pairs_destroy(&pairs);
+	free(pr.warm);
+	return job.r < 0 ? job.r : pr.err;
 }
 
 /*
- * The memory suite, native and in a guest with each backing asked for
- * (--backing; default every one), interleaved: each round runs every
- * selected memory case once natively, then boots one guest per backing
- * that runs each case once (after its own warm-up), so that native and
- * guest figures of a repetition are seconds apart, not a whole suite.  The
- * first sel->warmup rounds are native warm-up only.  A backing this host
- * cannot give is skipped, its reason on stderr and in the run's note.
+ * The memory suite in a guest with each backing asked for (--backing;
+ * default every one), one domain per backing, each repetition paired
+ * with a native one (run_guest): the default backing's pairs are the
+ * native series, every backing's pairs its ratio series.  A backing this
+ * host cannot give is skipped, its reason on stderr and in the run's note.
  */
-static int run_memory_rounds(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
+static int run_memory_backings(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
 			     int measure_cpu, int helper_cpu)
 {
 	struct domain_config defaults;
 	enum mem_backing backings[3], column;
-	unsigned nb = 0, rounds = sel->warmup + sel->repeat;
+	unsigned nb = 0;
 	bool any_memory = false;
 	char column_why[256];
 
@@ -496,13 +570,10 @@ static int run_memory_rounds(struct bench_run *run, const struct selection *sel,
 		}
 		backings[nb++] = (enum mem_backing)b;
 	}
-	for (unsigned round = 0; round < rounds; round++) {
-		bool record = round >= sel->warmup;
-		int r = run_native_memory_once(run, sel, run->env.tsc_khz, record, round, rounds);
+	for (unsigned k = 0; k < nb; k++) {
+		int r = run_guest(run, sel, kvm, measure_cpu, helper_cpu, GUEST_MEMORY, backings[k], sel->repeat,
+				  sel->warmup);
 
-		for (unsigned k = 0; r == 0 && record && k < nb; k++)
-			r = run_guest(run, sel, kvm, measure_cpu, helper_cpu, GUEST_MEMORY, backings[k], 1,
-				      sel->warmup);
 		if (r < 0)
 			return r;
 	}
@@ -720,10 +791,16 @@ int cmd_bench(int argc, char **argv)
 	if (sel.no_seccomp)
 		snprintf(run.note, sizeof(run.note), "seccomp: off (--no-seccomp). ");
 	snprintf(run.id, sizeof(run.id), "%s-%s", run.env.date, run.env.revision);
-	fprintf(stderr, "xenith bench: %s%s, %u repetitions after %u warm-up; CPU %s; KVM %s\n",
-		sel.quick ? "quick run" : "full run", sel.no_seccomp ? " without seccomp filters" : "",
-		sel.repeat, sel.warmup, run.env.cpu_model,
-		run.env.kvm_module);
+	{
+		char host[512];
+
+		bench_env_describe(&run.env, host, sizeof(host));
+		fprintf(stderr, "xenith bench: %s%s, %u repetitions after %u warm-up; CPU %s; KVM %s\n"
+			"xenith bench: host %s; xenith %s (%s)\n",
+			sel.quick ? "quick run" : "full run", sel.no_seccomp ? " without seccomp filters" : "",
+			sel.repeat, sel.warmup, run.env.cpu_model, run.env.kvm_module, host, run.env.revision,
+			run.env.build_type);
+	}
 	t0 = now_ns();
 	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
 	if (r == 0) {
@@ -734,7 +811,7 @@ int cmd_bench(int argc, char **argv)
 			      defaults.memory_backing, sel.repeat, sel.warmup);
 	}
 	if (r == 0)
-		r = run_memory_rounds(&run, &sel, &kvm, measure_cpu, helper_cpu);
+		r = run_memory_backings(&run, &sel, &kvm, measure_cpu, helper_cpu);
 	if (r == 0 && suite_selected(&sel, "density")) {
 		char minios[PATH_MAX];
 

@@ -16,14 +16,112 @@
 static void compare_help(FILE *f)
 {
 	fprintf(f,
-"usage: xenith bench compare BASE NEW [--alpha P] [--min-effect F]\n\n"
+"usage: xenith bench compare BASE NEW [--alpha P] [--min-effect F] [--absolute]\n\n"
 "Compares two result documents case by case (same suite, case and mode).\n"
 "For each: the ratio of medians NEW/BASE, its 95%% bootstrap interval, the\n"
 "two-sided Mann-Whitney p-value, and a verdict.  A case is 'faster' or\n"
 "'slower' only when p < P (default 0.01) and the medians differ by at least\n"
 "F (default 0.03, i.e. 3%%): never a fixed time threshold.\n\n"
-"exit status: 0 no regression, 1 at least one case slower, 2 unreadable input,\n"
-"64 bad usage.\n");
+"Absolute figures are compared only between runs on the same host\n"
+"fingerprint: CPU model, microcode, kernel, KVM module, frequency governor,\n"
+"turbo, SMT, memory size and CPUs online (the Xenith revision and build type\n"
+"are what a comparison is for, not part of it).  When they differ, compare\n"
+"names each field that differs, compares only the guest/native ratio series\n"
+"(mode ratio: interleaved pairs, comparable between hosts; derived from the\n"
+"guest and native series, sample by sample, for a document that has none)\n"
+"and exits 2.  A field one document did not record (documents before the\n"
+"fingerprint have only the CPU model, kernel and KVM module) is named as not\n"
+"recorded and not counted as a difference.\n\n"
+"  --absolute   compare absolute figures even across different hosts: unsafe,\n"
+"               a difference may be the host's, not Xenith's; says so\n\n"
+"exit status: 0 no regression, 1 at least one case slower, 2 unreadable input\n"
+"or different hosts (ratios compared only), 64 bad usage.\n");
+}
+
+static bool is_ratio_series(const struct bench_series *s)
+{
+	return !strncmp(s->mode, "ratio", 5);
+}
+
+/* The fields one document did not record, for the note that the comparison is partial. */
+static void say_unrecorded(const struct bench_run *base, const struct bench_run *cur)
+{
+	char list[256] = "", a[160], b[160];
+	size_t used = 0;
+
+	for (unsigned i = 0; i < BENCH_ENV_FIELDS; i++) {
+		const char *name = bench_env_field(&base->env, i, a, sizeof(a));
+
+		bench_env_field(&cur->env, i, b, sizeof(b));
+		if ((!a[0] || !b[0]) && used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s%s", used ? ", " : "", name,
+						 !a[0] && !b[0] ? " (both)" : !a[0] ? " (base)" : " (new)");
+	}
+	printf("fingerprint: not recorded: %s; compared on the fields both recorded\n", list);
+}
+
+/*
+ * Compares the fingerprints: true when absolute figures may be compared.
+ * Otherwise names each differing field (base -> new) on stderr and the
+ * header says the comparison is of ratios only.
+ */
+static bool same_host(const struct bench_run *base, const struct bench_run *cur, bool absolute)
+{
+	struct bench_env_diff d[BENCH_ENV_FIELDS];
+	unsigned unrecorded;
+	size_t n = bench_env_diff(&base->env, &cur->env, d, &unrecorded);
+	char fields[256] = "";
+	size_t used = 0;
+
+	if (unrecorded)
+		say_unrecorded(base, cur);
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		if (used < sizeof(fields))
+			used += (size_t)snprintf(fields + used, sizeof(fields) - used, "%s%s", i ? ", " : "",
+						 d[i].field);
+		fprintf(stderr, "xenith bench compare: %s differs: %s -> %s\n", d[i].field, d[i].base, d[i].cur);
+	}
+	if (absolute) {
+		fprintf(stderr, "xenith bench compare: --absolute: comparing absolute figures across hosts that "
+			"differ in %s: unsafe, a difference below may be the hosts', not Xenith's\n", fields);
+		printf("absolute figures across different hosts (--absolute; they differ in %s): unsafe\n\n",
+		       fields);
+		return true;
+	}
+	fprintf(stderr, "xenith bench compare: the hosts differ in %s: absolute figures are not compared "
+		"(exit 2); the guest/native ratios are\n", fields);
+	printf("ratios only: the hosts differ in %s (guest speed / native, 1.0 = native; absolute "
+	       "figures not compared)\n\n", fields);
+	return false;
+}
+
+/* Each ratio series' pairs: median and 95% interval (t on log pair ratios) in base and new. */
+static void print_ratio_intervals(const struct bench_run *base, const struct bench_run *cur)
+{
+	bool header = false;
+
+	for (size_t i = 0; i < cur->nr_series; i++) {
+		const struct bench_series *n = &cur->series[i], *b;
+
+		if (!is_ratio_series(n))
+			continue;
+		if (!header) {
+			printf("\nguest/native ratios (1.0 = native speed; exit costs: analogue / guest cost), median "
+			       "of pairs and 95%% CI, t on log pair ratios:\n");
+			printf("%-8s %-16s %-11s %28s %28s\n", "suite", "case", "mode", "base", "new");
+			header = true;
+		}
+		b = bench_run_find(base, n->suite, n->name, n->mode);
+		if (b)
+			printf("%-8s %-16s %-11s %8.4g [%8.4g, %8.4g] %8.4g [%8.4g, %8.4g]\n", n->suite, n->name,
+			       n->mode, b->sum.median, b->ratio_lo, b->ratio_hi, n->sum.median, n->ratio_lo,
+			       n->ratio_hi);
+		else
+			printf("%-8s %-16s %-11s %28s %8.4g [%8.4g, %8.4g]\n", n->suite, n->name, n->mode, "-",
+			       n->sum.median, n->ratio_lo, n->ratio_hi);
+	}
 }
 
 int cmd_bench_compare(int argc, char **argv)
@@ -31,6 +129,7 @@ int cmd_bench_compare(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "alpha", required_argument, NULL, 'a' },
 		{ "min-effect", required_argument, NULL, 'e' },
+		{ "absolute", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -38,6 +137,7 @@ int cmd_bench_compare(int argc, char **argv)
 	struct bench_run base, cur;
 	struct errbuf eb;
 	unsigned slower = 0, faster = 0, same = 0, unmatched = 0;
+	bool absolute = false, ratios_only;
 	int opt;
 
 	optind = 1;
@@ -58,6 +158,9 @@ int cmd_bench_compare(int argc, char **argv)
 				fprintf(stderr, "xenith bench compare: --min-effect %s: expected a fraction in [0, 1)\n", optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case 'A':
+			absolute = true;
 			break;
 		case 'h':
 			compare_help(stdout);
@@ -83,6 +186,20 @@ int cmd_bench_compare(int argc, char **argv)
 	}
 	printf("base: %s (%s, %s)\nnew:  %s (%s, %s)\n\n", base.id, base.env.kvm_module, base.env.cpu_model,
 	       cur.id, cur.env.kvm_module, cur.env.cpu_model);
+	ratios_only = !same_host(&base, &cur, absolute);
+	if (ratios_only) {
+		int db = bench_run_derive_ratios(&base), dc = bench_run_derive_ratios(&cur);
+
+		if (db < 0 || dc < 0) {
+			fprintf(stderr, "xenith bench compare: out of memory\n");
+			bench_run_free(&base);
+			bench_run_free(&cur);
+			return EXIT_BAD_INPUT;
+		}
+		if (db > 0 || dc > 0)
+			printf("ratios of %s%s%s derived from its guest and native series, sample by sample (not "
+			       "interleaved pairs)\n\n", db ? "base" : "", db && dc ? " and " : "", dc ? "new" : "");
+	}
 	printf("%-8s %-16s %-6s %12s %12s %7s %17s %9s  %s\n", "suite", "case", "mode", "base", "new",
 	       "ratio", "95% CI", "p", "verdict");
 	for (size_t i = 0; i < cur.nr_series; i++) {
@@ -90,6 +207,8 @@ int cmd_bench_compare(int argc, char **argv)
 		const struct bench_series *b = bench_run_find(&base, n->suite, n->name, n->mode);
 		struct comparison c;
 
+		if (ratios_only && !is_ratio_series(n))
+			continue;
 		if (!b || b->n < 2 || n->n < 2) {
 			printf("%-8s %-16s %-6s %12s %12.4g %7s %17s %9s  %s\n", n->suite, n->name, n->mode,
 			       "-", n->sum.median, "-", "-", "-", b ? "too few samples" : "not in base");
@@ -106,7 +225,10 @@ int cmd_bench_compare(int argc, char **argv)
 	}
 	printf("\n%u slower, %u faster, %u no change, %u without a baseline (alpha %g, min effect %g)\n",
 	       slower, faster, same, unmatched, alpha, min_effect);
+	print_ratio_intervals(&base, &cur);
 	bench_run_free(&base);
 	bench_run_free(&cur);
+	if (ratios_only)
+		return EXIT_BAD_INPUT; /* refused: the hosts differ (named on stderr) */
 	return slower ? EXIT_REGRESSION : 0;
 }

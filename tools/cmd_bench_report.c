@@ -17,10 +17,35 @@ static const char *relative_note(const struct bench_series *s)
 	return s->higher_is_better ? "higher is better" : "lower is better";
 }
 
+/*
+ * ", pairs 0.959 [0.925, 1.002]": the ratio series of guest series g (its
+ * interleaved pairs' median and 95% interval); "" without one.  As a cost
+ * multiple for exit costs (guest cost / analogue: the series holds
+ * analogue / guest, 1.0 = native speed, like every ratio series).
+ */
+static const char *pairs_note(const struct bench_run *run, const struct bench_series *g, char *buf, size_t size)
+{
+	char mode[sizeof(g->mode)];
+	const struct bench_series *r;
+
+	snprintf(mode, sizeof(mode), "ratio%s", g->mode + strlen("guest"));
+	r = bench_run_find(run, g->suite, g->name, mode);
+	buf[0] = 0;
+	if (!r || r->n == 0)
+		return buf;
+	if (!strcmp(g->suite, "exit"))
+		snprintf(buf, size, ", pairs %.1fx [%.1f, %.1f]", 1 / r->sum.median, 1 / r->ratio_hi,
+			 1 / r->ratio_lo);
+	else
+		snprintf(buf, size, ", pairs %.3f [%.3f, %.3f]", r->sum.median, r->ratio_lo, r->ratio_hi);
+	return buf;
+}
+
 /* The memory suite in guests with the other backings (modes guest-BACKING), against the same native. */
 static void print_backings(const struct bench_run *run)
 {
 	bool header = false;
+	char note[96];
 
 	for (size_t i = 0; i < run->nr_series; i++) {
 		const struct bench_series *g = &run->series[i], *nat;
@@ -33,25 +58,29 @@ static void print_backings(const struct bench_run *run)
 			header = true;
 		}
 		nat = bench_run_find(run, g->suite, g->name, "native");
-		printf("%-8s %-16s %-9s %12.2f %12.2f %8.3f   cv %.1f%%/%.1f%%, %s\n", g->mode + 6, g->name,
+		printf("%-8s %-16s %-9s %12.2f %12.2f %8.3f   cv %.1f%%/%.1f%%, %s%s\n", g->mode + 6, g->name,
 		       g->unit, nat ? nat->sum.median : NAN, g->sum.median, bench_relative_speed(g, nat),
-		       nat ? 100 * nat->sum.cv : NAN, 100 * g->sum.cv, relative_note(g));
+		       nat ? 100 * nat->sum.cv : NAN, 100 * g->sum.cv, relative_note(g),
+		       pairs_note(run, g, note, sizeof(note)));
 	}
 }
 
 void bench_print_table(const struct bench_run *run)
 {
+	char note[96];
+
 	printf("\n%-8s %-16s %-9s %12s %12s %8s   %s\n", "suite", "case", "unit", "native", "guest",
-	       "speed", "(guest speed / native; 1.00 = native)");
+	       "speed", "(guest speed / native; 1.00 = native; pairs: median of interleaved pairs, 95% CI)");
 	for (size_t i = 0; i < run->nr_series; i++) {
 		const struct bench_series *g = &run->series[i], *nat;
 
 		if (strcmp(g->mode, "guest") || !strcmp(g->suite, "exit") || !strcmp(g->suite, "blk"))
 			continue; /* exit and blk have tables of their own */
 		nat = bench_run_find(run, g->suite, g->name, "native");
-		printf("%-8s %-16s %-9s %12.2f %12.2f %8.3f   cv %.1f%%/%.1f%%, %s\n", g->suite, g->name,
+		printf("%-8s %-16s %-9s %12.2f %12.2f %8.3f   cv %.1f%%/%.1f%%, %s%s\n", g->suite, g->name,
 		       g->unit, nat ? nat->sum.median : NAN, g->sum.median, bench_relative_speed(g, nat),
-		       nat ? 100 * nat->sum.cv : NAN, 100 * g->sum.cv, relative_note(g));
+		       nat ? 100 * nat->sum.cv : NAN, 100 * g->sum.cv, relative_note(g),
+		       pairs_note(run, g, note, sizeof(note)));
 	}
 	print_backings(run);
 	{
@@ -71,9 +100,10 @@ void bench_print_table(const struct bench_run *run)
 		if (strcmp(g->mode, "guest") || strcmp(g->suite, "exit"))
 			continue;
 		nat = bench_run_find(run, "exit", g->analogue, "native");
-		printf("%-8s %-16s %12.1f   %-18s %12.1f %9.1fx\n", "", g->name, g->sum.median,
+		printf("%-8s %-16s %12.1f   %-18s %12.1f %9.1fx%s\n", "", g->name, g->sum.median,
 		       g->analogue, nat ? nat->sum.median : NAN,
-		       nat && nat->sum.median > 0 ? g->sum.median / nat->sum.median : NAN);
+		       nat && nat->sum.median > 0 ? g->sum.median / nat->sum.median : NAN,
+		       pairs_note(run, g, note, sizeof(note)));
 	}
 	{
 		const struct bench_series *call = bench_run_find(run, "exit", "call", "native");

@@ -144,10 +144,60 @@ static void compare_line(const char *out, const char *suite, const char *name, d
 	}
 }
 
+/*
+ * Each guest series of the run has its ratio series (mode ratio, or
+ * ratio-BACKING for guest-BACKING) with one sample per interleaved pair:
+ * as many as the guest's repetitions, and as the native series' (the exit
+ * costs': their analogue's), each sample the pair's guest speed over native.
+ */
+static void check_ratio_pairs(const struct bench_run *r, unsigned pairs, const char *only_suite)
+{
+	unsigned checked = 0;
+
+	for (size_t i = 0; i < r->nr_series; i++) {
+		const struct bench_series *g = &r->series[i], *nat, *q;
+		char mode[32];
+
+		if (strncmp(g->mode, "guest", 5) || strcmp(g->suite, only_suite))
+			continue;
+		snprintf(mode, sizeof(mode), "ratio%s", g->mode + 5);
+		q = bench_run_find(r, g->suite, g->name, mode);
+		nat = bench_run_find(r, g->suite, g->analogue[0] ? g->analogue : g->name, "native");
+		if (!q || !nat)
+			fail_msg("%s/%s/%s has no %s series or no native series", g->suite, g->name, g->mode,
+				 q ? "native" : mode);
+		if (q->n != pairs || g->n != pairs)
+			fail_msg("%s/%s: %zu ratio samples, %zu guest samples; %u pairs were run", g->suite, g->name,
+				 q->n, g->n, pairs);
+		assert_string_equal(q->unit, "x");
+		assert_true(q->higher_is_better);
+		assert_string_equal(q->analogue, g->analogue);
+		for (size_t k = 0; k < q->n; k++)
+			assert_true(q->samples[k] > 0 && isfinite(q->samples[k]));
+		if (q->n >= 2) {
+			double logs = 0, geo;
+
+			for (size_t k = 0; k < q->n; k++)
+				logs += log(q->samples[k]);
+			geo = exp(logs / (double)q->n);
+			if (!(q->ratio_lo <= geo * (1 + 1e-9) && geo <= q->ratio_hi * (1 + 1e-9)))
+				fail_msg("%s/%s: interval [%g, %g] leaves out the pairs' geometric mean %g", g->suite,
+					 g->name, q->ratio_lo, q->ratio_hi, geo);
+		}
+		if (!strcmp(g->mode, "guest") && nat->n != pairs)
+			fail_msg("%s/%s: native series of %zu samples for %u pairs", g->suite, nat->name, nat->n,
+				 pairs);
+		checked++;
+	}
+	if (!checked)
+		fail_msg("no guest series in suite %s", only_suite);
+}
+
 static void test_bench_runs_guest_and_native_and_archives_a_document(void **state)
 {
 	char dir[256], path[512];
 	char *buf;
+	struct bench_run r;
 
 	(void)state;
 	own_dir(dir, sizeof(dir), "archive");
@@ -166,7 +216,20 @@ static void test_bench_runs_guest_and_native_and_archives_a_document(void **stat
 	assert_non_null(strstr(buf, "\"mode\": \"native\""));
 	assert_non_null(strstr(buf, "\"kvm_module\""));
 	assert_non_null(strstr(buf, "\"p95\""));
+	assert_non_null(strstr(buf, "\"mode\": \"ratio\""));
+	assert_non_null(strstr(buf, "\"governor\""));
 	free(buf);
+	read_run(&r, path);
+	check_ratio_pairs(&r, 2, "compute");
+	check_ratio_pairs(&r, 2, "exit");
+	bench_run_free(&r);
+	/* the host's fingerprint heads the run */
+	if (!strstr(P.err, "xenith bench: host ") || !strstr(P.err, "microcode") || !strstr(P.err, "governor") ||
+	    !strstr(P.err, "SMT"))
+		fail_msg("the run's header lacks the fingerprint:\n%.600s", P.err);
+	/* the table gives each case's pairs and their interval */
+	if (!strstr(P.out, ", pairs "))
+		fail_msg("the table lacks the pairs' ratios:\n%s", P.out);
 	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
 	assert_int_equal(access(path, R_OK), 0);
 	/* the report and the dashboard exports are written with every run */
@@ -179,6 +242,8 @@ static void test_bench_runs_guest_and_native_and_archives_a_document(void **stat
 	snprintf(path, sizeof(path), "%s/latest.openmetrics", dir);
 	buf = test_read_file(path, NULL);
 	assert_non_null(strstr(buf, "xenith_bench{suite=\"compute\",case=\"crc32\",mode=\"guest\""));
+	assert_non_null(strstr(buf, "xenith_bench{suite=\"compute\",case=\"crc32\",mode=\"ratio\",unit=\"x\","
+				    "stat=\"ci95_lo\""));
 	assert_non_null(strstr(buf, "# EOF\n"));
 	free(buf);
 	snprintf(path, sizeof(path), "%s/latest-github-smaller.json", dir);
@@ -274,6 +339,51 @@ static void test_compare_direction_follows_higher_is_better(void **state)
 	assert_int_equal(RUN(&P, 60, "bench", "compare", cur, base), 1); /* and back */
 	compare_line(P.out, "memory", "copy", &ratio, verdict, sizeof(verdict));
 	assert_string_equal(verdict, "slower");
+}
+
+/*
+ * Two documents from hosts of different CPU models: compare names the field
+ * (base -> new), compares only the ratio series, and exits 2; --absolute
+ * compares everything but says why that is unsafe.
+ */
+static void test_compare_across_hosts_compares_ratios_only_and_exits_2(void **state)
+{
+	char dir[256], base[512], cur[512];
+	struct bench_run r;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "compare-hosts");
+	read_run(&r, real_run());
+	snprintf(base, sizeof(base), "%s/base.json", dir);
+	snprintf(cur, sizeof(cur), "%s/new.json", dir);
+	snprintf(r.env.cpu_model, sizeof(r.env.cpu_model), "AMD EPYC 7B13");
+	write_run(&r, base);
+	snprintf(r.env.cpu_model, sizeof(r.env.cpu_model), "Intel(R) Xeon(R) CPU @ 2.20GHz");
+	write_run(&r, cur);
+	bench_run_free(&r);
+
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur), 2);
+	if (!strstr(P.err, "cpu_model differs: AMD EPYC 7B13 -> Intel(R) Xeon(R) CPU @ 2.20GHz"))
+		fail_msg("compare does not name the differing field:\n%s", P.err);
+	if (!strstr(P.out, "ratios only: the hosts differ in cpu_model ("))
+		fail_msg("compare does not label the comparison as ratios only:\n%s", P.out);
+	assert_non_null(strstr(P.out, "compute  crc32            ratio "));
+	assert_non_null(strstr(P.out, "memory   copy             ratio "));
+	assert_non_null(strstr(P.out, "exit     hypercall        ratio "));
+	/* no absolute figure compared */
+	assert_null(strstr(P.out, "compute  crc32            guest "));
+	assert_null(strstr(P.out, "memory   copy             native "));
+	assert_null(strstr(P.out, "exit     hypercall        guest "));
+
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur, "--absolute"), 0);
+	assert_non_null(strstr(P.err, "--absolute: comparing absolute figures across hosts that differ in cpu_model: "
+				      "unsafe"));
+	assert_non_null(strstr(P.out, "compute  crc32            guest "));
+
+	/* the same host: no refusal */
+	assert_int_equal(RUN(&P, 60, "bench", "compare", cur, cur), 0);
+	assert_null(strstr(P.err, "differs"));
+	assert_null(strstr(P.out, "ratios only"));
 }
 
 /* The value an export gives a series: its median, as the run document has it. */
@@ -506,6 +616,7 @@ static void test_memory_suite_runs_each_backing_or_says_why_not(void **state)
 		assert_int_equal(series(&r, "memory", "first-touch", modes[i])->n, 2);
 	assert_int_equal(series(&r, "memory", "first-touch", "native")->n, 2);
 	assert_null(bench_run_find(&r, "memory", "first-touch", "guest-thp"));
+	check_ratio_pairs(&r, 2, "memory"); /* ratio, ratio-hugetlb, ratio-memfd */
 	bench_run_free(&r);
 
 	test_write_text(NR_HUGEPAGES, "0\n");
@@ -548,6 +659,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_compare_reports_a_slower_case_and_exits_1, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_reports_a_faster_case_and_exits_0, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_direction_follows_higher_is_better, harness_teardown),
+		cmocka_unit_test_teardown(test_compare_across_hosts_compares_ratios_only_and_exits_2, harness_teardown),
 		cmocka_unit_test_teardown(test_report_writes_the_report_and_exports_for_a_document, harness_teardown),
 		cmocka_unit_test_teardown(test_report_without_a_document_takes_the_newest_run, harness_teardown),
 		cmocka_unit_test_teardown(test_list_shows_every_case_with_its_unit_and_direction, harness_teardown),

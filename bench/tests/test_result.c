@@ -30,6 +30,12 @@ static void make_run(struct bench_run *r)
 	snprintf(r->env.cpu_model, sizeof(r->env.cpu_model), "CPU \"quoted\" \\ name");
 	snprintf(r->env.kernel, sizeof(r->env.kernel), "6.1.0-xenith #1 SMP");
 	snprintf(r->env.kvm_module, sizeof(r->env.kvm_module), "kvm_pvm");
+	snprintf(r->env.microcode, sizeof(r->env.microcode), "0x1000065");
+	snprintf(r->env.governor, sizeof(r->env.governor), "performance");
+	snprintf(r->env.turbo, sizeof(r->env.turbo), "off");
+	snprintf(r->env.smt, sizeof(r->env.smt), "on");
+	r->env.mem_total_kib = 24683652;
+	r->env.cpus_online = 2;
 	snprintf(r->env.revision, sizeof(r->env.revision), "0123abc-dirty");
 	snprintf(r->env.build_type, sizeof(r->env.build_type), "debugoptimized");
 	snprintf(r->env.hostname, sizeof(r->env.hostname), "lab\t7");
@@ -75,6 +81,12 @@ static void assert_run_equal(const struct bench_run *b, const struct bench_run *
 	assert_string_equal(b->env.cpu_model, a->env.cpu_model);
 	assert_string_equal(b->env.kernel, a->env.kernel);
 	assert_string_equal(b->env.kvm_module, a->env.kvm_module);
+	assert_string_equal(b->env.microcode, a->env.microcode);
+	assert_string_equal(b->env.governor, a->env.governor);
+	assert_string_equal(b->env.turbo, a->env.turbo);
+	assert_string_equal(b->env.smt, a->env.smt);
+	assert_int_equal(b->env.mem_total_kib, a->env.mem_total_kib);
+	assert_int_equal(b->env.cpus_online, a->env.cpus_online);
 	assert_string_equal(b->env.revision, a->env.revision);
 	assert_string_equal(b->env.build_type, a->env.build_type);
 	assert_string_equal(b->env.hostname, a->env.hostname);
@@ -338,6 +350,95 @@ static void test_result_writes_a_non_utf8_string_as_valid_json(void **state)
 	bench_run_free(&b);
 }
 
+/*
+ * A document written before the fingerprint (environment with cpu_model,
+ * kernel and kvm_module only, as results/baselines/ has) still loads: the
+ * new fields are "not recorded", and a diff against a full fingerprint
+ * compares only what both recorded.
+ */
+static void test_result_reads_a_document_without_fingerprint(void **state)
+{
+	struct bench_run r, full;
+	struct bench_env_diff d[BENCH_ENV_FIELDS];
+	struct errbuf eb = { "" };
+	char path[128], line[512];
+	unsigned unrecorded;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/old.json", dir);
+	test_write_text(path,
+		"{\"schema\": \"xenith-bench/1\", \"complete\": true, \"id\": \"old\",\n"
+		" \"environment\": {\"cpu_model\": \"AMD EPYC\", \"kernel\": \"Linux 6.18.44\",\n"
+		"   \"kvm_module\": \"kvm_pvm\", \"xenith_revision\": \"c75d5e8\", \"build_type\": \"debugoptimized\",\n"
+		"   \"hostname\": \"vm\", \"date\": \"2026-11-25T17:11:04Z\", \"tsc_khz\": 2596136},\n"
+		" \"config\": {\"quick\": true, \"repeat\": 5, \"warmup\": 1, \"duration_s\": 209.0},\n"
+		" \"series\": [{\"suite\": \"compute\", \"case\": \"crc32\", \"mode\": \"native\",\n"
+		"   \"unit\": \"us\", \"better\": \"lower\", \"samples\": [19013.9, 19129.9]}]}\n");
+	if (bench_run_read(&r, path, &eb) < 0)
+		fail_msg("%s", eb.msg);
+	assert_string_equal(r.env.cpu_model, "AMD EPYC");
+	assert_string_equal(r.env.microcode, "");
+	assert_string_equal(r.env.governor, "");
+	assert_string_equal(r.env.turbo, "");
+	assert_string_equal(r.env.smt, "");
+	assert_int_equal(r.env.mem_total_kib, 0);
+	assert_int_equal(r.env.cpus_online, 0);
+	bench_env_describe(&r.env, line, sizeof(line));
+	if (!strstr(line, "microcode not recorded") || !strstr(line, "governor not recorded"))
+		fail_msg("'%s' does not say what is not recorded", line);
+
+	make_run(&full);
+	snprintf(full.env.cpu_model, sizeof(full.env.cpu_model), "AMD EPYC");
+	snprintf(full.env.kernel, sizeof(full.env.kernel), "Linux 6.18.44");
+	assert_int_equal(bench_env_diff(&r.env, &full.env, d, &unrecorded), 0);
+	assert_int_equal(unrecorded, BENCH_ENV_FIELDS - 3); /* only cpu_model, kernel, kvm_module compared */
+	snprintf(full.env.kernel, sizeof(full.env.kernel), "Linux 6.19.1");
+	assert_int_equal(bench_env_diff(&r.env, &full.env, d, &unrecorded), 1);
+	assert_string_equal(d[0].field, "kernel");
+	assert_string_equal(d[0].base, "Linux 6.18.44");
+	assert_string_equal(d[0].cur, "Linux 6.19.1");
+	bench_run_free(&full);
+	bench_run_free(&r);
+}
+
+/* A ratio series comes back with its samples, its direction and its interval (recomputed on read). */
+static void test_result_round_trip_keeps_a_ratio_series(void **state)
+{
+	struct bench_run a, b;
+	const struct bench_series *g, *t;
+	struct errbuf eb = { "" };
+	char path[128], *text;
+
+	(void)state;
+	make_run(&a);
+	g = bench_run_find(&a, "exit", "hypercall", "guest");
+	assert_int_equal(bench_ratio_add(&a, g, 25000, 50), 0);
+	g = bench_run_find(&a, "exit", "hypercall", "guest");
+	assert_int_equal(bench_ratio_add(&a, g, 20000, 50), 0);
+	bench_run_finish(&a);
+	snprintf(path, sizeof(path), "%s/ratio.json", dir);
+	if (bench_run_write(&a, path, &eb) < 0)
+		fail_msg("%s", eb.msg);
+	text = test_read_file(path, NULL);
+	if (!strstr(text, "\"ci95\""))
+		fail_msg("no ci95 in %s", text);
+	free(text);
+	if (bench_run_read(&b, path, &eb) < 0)
+		fail_msg("%s", eb.msg);
+	assert_run_equal(&b, &a);
+	t = bench_run_find(&b, "exit", "hypercall", "ratio");
+	assert_non_null(t);
+	assert_string_equal(t->unit, "x");
+	assert_true(t->higher_is_better);
+	assert_string_equal(t->analogue, "getppid");
+	assert_int_equal(t->n, 2);
+	assert_true(t->samples[0] == 50.0 / 25000 && t->samples[1] == 50.0 / 20000);
+	assert_true(t->ratio_lo < t->samples[0] && t->ratio_hi > t->samples[1]);
+	assert_true(isnan(bench_run_find(&b, "exit", "hypercall", "guest")->ratio_lo)); /* not a ratio */
+	bench_run_free(&a);
+	bench_run_free(&b);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -347,6 +448,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_write_leaves_no_partial_file_behind, restore_file_size),
 		cmocka_unit_test(test_json_parser_reports_where_it_failed),
 		cmocka_unit_test(test_result_writes_a_non_utf8_string_as_valid_json),
+		cmocka_unit_test(test_result_reads_a_document_without_fingerprint),
+		cmocka_unit_test(test_result_round_trip_keeps_a_ratio_series),
 	};
 	int r;
 
