@@ -242,7 +242,7 @@ static int add_regions(struct domain *d, struct errbuf *eb)
 	const struct domain_layout *l = &d->layout;
 	const struct { const char *name; uint64_t gpa; } special[] = {
 		{ "start_info", l->start_info }, { "shared_info", l->shared_info },
-		{ "console", l->console }, { "gdt", l->gdt },
+		{ "console", l->console }, { "gdt", l->gdt }, { "xenstore", l->xenstore },
 	};
 	struct memmap *mm = &d->memmap;
 	int r;

@@ -204,6 +204,25 @@ static char *list_reply(struct domain *d, bool devices, size_t *len, const char 
 	return buf;
 }
 
+/* The guest memory map as a reply line (malloc'd; d->ctl_lock held), or NULL with the reason in err. */
+static char *memmap_reply(struct domain *d, size_t *len, const char **err)
+{
+	static const char head[] = "{\"ok\":true,\"memmap\":";
+	const size_t hl = sizeof(head) - 1, max = 64 * 1024;
+	char *buf = malloc(max);
+	int n = buf ? domain_memmap_json(d, buf + hl, max - hl - 2) : -1;
+
+	if (n < 0) {
+		*err = buf ? "the memory map is longer than its reply buffer" : "out of memory for the memory map";
+		free(buf);
+		return NULL;
+	}
+	memcpy(buf, head, hl);
+	memcpy(buf + hl + (size_t)n, "}\n", 2);
+	*len = hl + (size_t)n + 2;
+	return buf;
+}
+
 /* The xenstore dump as a reply line (malloc'd), or NULL with the reason in err. */
 static char *xenstore_reply(struct domain *d, const char *path, size_t *len, char *err, size_t errlen)
 {
@@ -295,6 +314,15 @@ static bool run_request(struct domain *d, const struct conn_io *io, const struct
 		r = domain_request_shutdown(d, req->reboot ? XENITH_CONTROL_REBOOT
 							   : XENITH_CONTROL_POWEROFF, &eb);
 		break;
+	case CONTROL_MEMMAP:
+		disks = memmap_reply(d, &disks_len, &disks_err);
+		pthread_mutex_unlock(&d->ctl_lock);
+		if (disks)
+			reply_text(io, disks, disks_len);
+		else
+			reply_error(io, disks_err);
+		free(disks);
+		return false;
 	case CONTROL_DISKS:
 	case CONTROL_DEVICES:
 		disks = list_reply(d, req->cmd == CONTROL_DEVICES, &disks_len, &disks_err);

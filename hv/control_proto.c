@@ -25,6 +25,7 @@ static const char *const cmd_names[] = {
 	[CONTROL_CONSOLE] = "console",
 	[CONTROL_XENSTORE] = "xenstore",
 	[CONTROL_XENSTORE_WRITE] = "xenstore-write",
+	[CONTROL_MEMMAP] = "memmap",
 };
 _Static_assert(sizeof(cmd_names) / sizeof(cmd_names[0]) == CONTROL_NR_CMDS,
 	       "a name for every control command");

@@ -349,6 +349,8 @@ void domain_boot_times(const struct domain *d, struct domain_boot_times *bt);
 const struct elf_image *domain_image(const struct domain *d);
 /* The console log's descriptor, -1 without a console_log. */
 int domain_console_log_fd(const struct domain *d);
+/* The guest memory map as JSON (memmap_json); under d->ctl_lock, as a restart rebuilds it. */
+int domain_memmap_json(struct domain *d, char *buf, size_t size);
 /* Lets the confined VMM open each disk again (confine_add_path() per disk). */
 int domain_confine_disks(struct domain *d, struct errbuf *eb);
 struct blkback_stats;

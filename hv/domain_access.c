@@ -102,3 +102,8 @@ int domain_disk_stats(struct domain *d, unsigned disk, unsigned queue, struct bl
 		return -EINVAL;
 	return blkdev_get_stats(d, disk, queue, st) == 0 ? 0 : -ENODEV;
 }
+
+int domain_memmap_json(struct domain *d, char *buf, size_t size)
+{
+	return memmap_json(&d->memmap, buf, size);
+}

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "json.h"
+
 static const char *const type_names[] = {
 	[MEMMAP_RAM] = "ram", [MEMMAP_SPECIAL] = "special", [MEMMAP_HOLE] = "hole",
 };
@@ -160,21 +162,53 @@ const struct memmap_region *memmap_find(const struct memmap *mm, uint64_t gpa)
 	return NULL;
 }
 
-size_t memmap_format(const struct memmap *mm, char *buf, size_t size)
+/* The regions by address; RAM before the special pages inside it. */
+static void sort_regions(const struct memmap *mm, const struct memmap_region **sorted)
 {
-	const struct memmap_region *sorted[MEMMAP_MAX_REGIONS];
-	size_t len = 0;
-
 	for (unsigned i = 0; i < mm->nr; i++) {
 		unsigned j = i;
 
-		/* insertion sort by address; RAM before the special pages inside it */
 		for (; j > 0 && (sorted[j - 1]->gpa > mm->region[i].gpa ||
 				 (sorted[j - 1]->gpa == mm->region[i].gpa &&
 				  sorted[j - 1]->type > mm->region[i].type)); j--)
 			sorted[j] = sorted[j - 1];
 		sorted[j] = &mm->region[i];
 	}
+}
+
+int memmap_json(const struct memmap *mm, char *buf, size_t size)
+{
+	const struct memmap_region *sorted[MEMMAP_MAX_REGIONS];
+	size_t len = 0;
+	int n;
+
+	sort_regions(mm, sorted);
+	n = snprintf(buf, size, "[");
+	len = n < 0 ? size : (size_t)n;
+	for (unsigned i = 0; i < mm->nr && len < size; i++) {
+		const struct memmap_region *r = sorted[i];
+		char name[6 * sizeof(r->name)];
+
+		json_escape(name, sizeof(name), r->name);
+		n = snprintf(buf + len, size - len,
+			     "%s{\"gpa\":%" PRIu64 ",\"size\":%" PRIu64 ",\"type\":\"%s\",\"name\":\"%s\","
+			     "\"slot\":%d,\"dirty_log\":%s}", i ? "," : "", r->gpa, r->size, type_names[r->type],
+			     name, r->slot, r->dirty_log ? "true" : "false");
+		len += n < 0 ? size : (size_t)n;
+	}
+	if (len < size) {
+		n = snprintf(buf + len, size - len, "]");
+		len += n < 0 ? size : (size_t)n;
+	}
+	return len < size ? (int)len : -1;
+}
+
+size_t memmap_format(const struct memmap *mm, char *buf, size_t size)
+{
+	const struct memmap_region *sorted[MEMMAP_MAX_REGIONS];
+	size_t len = 0;
+
+	sort_regions(mm, sorted);
 	if (size)
 		buf[0] = 0;
 	for (unsigned i = 0; i < mm->nr; i++) {

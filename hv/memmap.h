@@ -92,6 +92,11 @@ const struct memmap_region *memmap_find(const struct memmap *mm, uint64_t gpa);
  * for people.  Returns the length snprintf would (the text may be cut).
  */
 size_t memmap_format(const struct memmap *mm, char *buf, size_t size);
+/*
+ * The same as a JSON array, sorted alike: {"gpa","size","type","name","slot"
+ * (-1: none),"dirty_log"} per region.  The length, or -1 when it does not fit.
+ */
+int memmap_json(const struct memmap *mm, char *buf, size_t size);
 
 /*
  * Dirty logging of RAM region idx (the guest's writes, a bit per page).

@@ -80,7 +80,8 @@ static int parse(int argc, char **argv, const struct cli_cmd *c, const char *sho
 			p->run_dir = optarg;
 			break;
 		case OPT_JSON:
-			if (strcmp(c->name, "list") && strcmp(c->name, "disks") && strcmp(c->name, "devices"))
+			if (strcmp(c->name, "list") && strcmp(c->name, "disks") && strcmp(c->name, "devices") &&
+			    strcmp(c->name, "memmap"))
 				goto bad;
 			p->json = true;
 			break;
@@ -357,8 +358,9 @@ static int fetch_array(int argc, char **argv, const struct cli_cmd *c, const cha
 	*doc = jv_parse(rep, err, sizeof(err));
 	*arr = *doc ? jv_get(*doc, cmd) : NULL;
 	if (!*arr || (*arr)->type != JV_ARR) {
-		fprintf(stderr, "xenith %s: malformed reply from the VMM (%s)\n", c->name,
-			*doc ? (!strcmp(cmd, "disks") ? "no disks array" : "no devices array") : err);
+		if (*doc)
+			snprintf(err, sizeof(err), "no %s array", cmd);
+		fprintf(stderr, "xenith %s: malformed reply from the VMM (%s)\n", c->name, err);
 		jv_free(*doc);
 		free(rep);
 		return 1;
@@ -464,6 +466,44 @@ int cmd_devices(int argc, char **argv)
 		       jv_str(dv, "state", "?"));
 		print_counters(jv_get(dv, "stats"));
 		printf("\n");
+	}
+	jv_free(doc);
+	return 0;
+}
+
+int cmd_memmap(int argc, char **argv)
+{
+	static const struct cli_cmd c = { "memmap", "NAME|ID [--json]",
+		"Lists the domain's guest memory map, one region a line, by address: its\n"
+		"guest-physical range, type (ram: guest memory in a KVM slot; hole: no\n"
+		"memory, each access an MMIO exit; special: a page inside RAM with a role\n"
+		"of its own, e.g. start_info or the console ring), name, KVM slot and\n"
+		"whether KVM logs writes to it (dirty-log).  These are the regions a device\n"
+		"could DMA-map and a migration would track (hv/memmap.h).  --json prints\n"
+		"the VMM's JSON reply instead." };
+	char name[XENITH_NAME_MAX];
+	struct jv *doc;
+	const struct jv *regions;
+	int r = fetch_array(argc, argv, &c, "memmap", name, &doc, &regions);
+
+	if (r >= 0)
+		return r;
+	if (regions->n == 0)
+		printf("%s has no memory regions\n", name);
+	else
+		printf("%-27s %-8s %-12s %4s  %s\n", "GUEST-PHYSICAL", "TYPE", "NAME", "SLOT", "DIRTY-LOG");
+	for (size_t i = 0; i < regions->n; i++) {
+		const struct jv *g = &regions->items[i];
+		unsigned long long gpa = (unsigned long long)jv_num(g, "gpa", 0);
+		unsigned long long size = (unsigned long long)jv_num(g, "size", 0);
+		int slot = (int)jv_num(g, "slot", -1);
+		char range[40], sl[12] = "-";
+
+		snprintf(range, sizeof(range), "0x%09llx-0x%09llx", gpa, size ? gpa + size - 1 : gpa);
+		if (slot >= 0)
+			snprintf(sl, sizeof(sl), "%d", slot);
+		printf("%-27s %-8s %-12s %4s  %s\n", range, jv_str(g, "type", "?"), jv_str(g, "name", "?"), sl,
+		       jv_bool(g, "dirty_log", false) ? "on" : "-");
 	}
 	jv_free(doc);
 	return 0;

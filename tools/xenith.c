@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
 	{ "list", cmd_list, "list running domains" },
 	{ "disks", cmd_disks, "a domain's virtual disks: state, grants and request counters" },
 	{ "devices", cmd_devices, "a domain's devices (disks, ...): type, state and counters" },
+	{ "memmap", cmd_memmap, "a domain's guest memory map: RAM, holes, special pages, KVM slots" },
 	{ "pause", cmd_pause, "stop a domain's vCPUs" },
 	{ "unpause", cmd_unpause, "let a paused domain run again" },
 	{ "shutdown", cmd_shutdown, "ask a domain's guest to power off (or reboot)" },

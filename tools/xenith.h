@@ -15,6 +15,7 @@ int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_disks(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
+int cmd_memmap(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_unpause(int argc, char **argv);
 int cmd_shutdown(int argc, char **argv);

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "jsondoc.h"
 
 
 static struct proc P, Q;
@@ -199,6 +200,84 @@ static void test_destroy_ends_domain_and_frees_its_name(void **state)
 	assert_int_equal(P.status, 67);
 	/* the name is free again at once */
 	assert_int_equal(RUN(&P, 20, "run", "--name", "t-destroy"), 0);
+}
+
+/*
+ * `xenith memmap`: the regions of a running domain's memory map.  The RAM
+ * regions and holes tile the configured memory exactly, in address order,
+ * each RAM region in its own KVM slot; the special pages (the ones a PV
+ * guest has: start_info, shared_info, the console and xenstore rings, the
+ * GDT) each lie inside a RAM region and have no slot of their own.
+ */
+static void test_memmap_lists_regions_that_tile_guest_memory(void **state)
+{
+	static const char *const specials[] = { "start_info", "shared_info", "console", "gdt", "xenstore" };
+	const uint64_t mem = 16ull << 20;
+	struct jv *doc;
+	const struct jv *regions;
+	char err[128];
+	uint64_t next = 0, slots = 0;
+	unsigned found[sizeof(specials) / sizeof(specials[0])] = { 0 };
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-memmap", "-m", "16", "--cmdline", "idle", NULL });
+	assert_true(proc_wait_output(&P, "idle: waiting", 20));
+	assert_int_equal(RUN(&Q, 20, "memmap", "t-memmap", "--json"), 0);
+	doc = jv_parse(Q.out, err, sizeof(err));
+	if (!doc)
+		fail_msg("memmap --json: %s: %s", err, Q.out);
+	regions = jv_get(doc, "memmap");
+	assert_non_null(regions);
+	assert_int_equal(regions->type, JV_ARR);
+	for (size_t i = 0; i < regions->n; i++) {
+		const struct jv *r = &regions->items[i];
+		const char *type = jv_str(r, "type", "?"), *name = jv_str(r, "name", "?");
+		uint64_t gpa = (uint64_t)jv_num(r, "gpa", -1), size = (uint64_t)jv_num(r, "size", 0);
+		int slot = (int)jv_num(r, "slot", -2);
+
+		if (!strcmp(type, "special")) {
+			bool inside = false;
+
+			assert_int_equal(size, 4096);
+			assert_int_equal(slot, -1);
+			for (size_t k = 0; k < regions->n; k++) {
+				const struct jv *o = &regions->items[k];
+				uint64_t og = (uint64_t)jv_num(o, "gpa", -1);
+
+				inside |= !strcmp(jv_str(o, "type", ""), "ram") && og <= gpa &&
+					  gpa + size <= og + (uint64_t)jv_num(o, "size", 0);
+			}
+			if (!inside)
+				fail_msg("special page %s at 0x%llx is in no RAM region", name, (unsigned long long)gpa);
+			for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++)
+				found[k] += !strcmp(name, specials[k]);
+			continue;
+		}
+		if (gpa != next)
+			fail_msg("region %s starts at 0x%llx, the one before ended at 0x%llx", name,
+				 (unsigned long long)gpa, (unsigned long long)next);
+		next = gpa + size;
+		if (!strcmp(type, "ram")) {
+			assert_true(slot >= 0 && slot < 64);
+			assert_false(slots >> slot & 1); /* a slot of its own */
+			slots |= 1ull << slot;
+		} else {
+			assert_string_equal(type, "hole");
+			assert_int_equal(slot, -1);
+		}
+		assert_false(jv_bool(r, "dirty_log", true));
+	}
+	assert_int_equal(next, mem);
+	for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++)
+		if (found[k] != 1)
+			fail_msg("special page %s listed %u times", specials[k], found[k]);
+	jv_free(doc);
+	/* the table for people: a header and the MMIO test hole */
+	assert_int_equal(RUN(&Q, 20, "memmap", "t-memmap"), 0);
+	assert_non_null(strstr(Q.out, "GUEST-PHYSICAL"));
+	assert_non_null(strstr(Q.out, "hole     mmio-test"));
+	assert_int_equal(xenith_ctl("destroy", "t-memmap"), 0);
+	proc_wait(&P, 20);
 }
 
 static void test_two_domains_at_once_and_names_are_unique(void **state)
@@ -767,6 +846,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_spinning_guest_is_ended_by_timeout, harness_teardown),
 		cmocka_unit_test_teardown(test_pause_unpause_and_shutdown_through_control_socket, harness_teardown),
 		cmocka_unit_test_teardown(test_destroy_ends_domain_and_frees_its_name, harness_teardown),
+		cmocka_unit_test_teardown(test_memmap_lists_regions_that_tile_guest_memory, harness_teardown),
 		cmocka_unit_test_teardown(test_two_domains_at_once_and_names_are_unique, harness_teardown),
 		cmocka_unit_test_teardown(test_killed_vmm_leaves_no_stale_socket_that_breaks_next_run, harness_teardown),
 		cmocka_unit_test_teardown(test_console_attaches_to_running_domain, harness_teardown),

@@ -100,6 +100,37 @@ static void test_listing_is_sorted_by_address(void **state)
 		"0x000009000-0x00000ffff ram     high slot 0\n");
 }
 
+/* The JSON listing (`xenith memmap --json`): sorted alike, every field, and -1 when it does not fit. */
+static void test_json_listing_is_sorted_and_refuses_to_be_cut(void **state)
+{
+	struct memmap mm;
+	char buf[1024];
+	int n;
+
+	(void)state;
+	memmap_init(&mm, -1);
+	assert_int_equal(memmap_add_ram(&mm, "high", 0x9000, 0x7000, ram, NULL), 0);
+	assert_int_equal(memmap_add_hole(&mm, "mmio-test", 0x8000, 0x1000, NULL), 1);
+	assert_int_equal(memmap_add_ram(&mm, "low", 0, 0x8000, ram, NULL), 2);
+	assert_int_equal(memmap_add_special(&mm, "console", 0x3000, 0x1000, NULL), 3);
+	n = memmap_json(&mm, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal((size_t)n, strlen(buf));
+	assert_string_equal(buf,
+		"[{\"gpa\":0,\"size\":32768,\"type\":\"ram\",\"name\":\"low\",\"slot\":1,\"dirty_log\":false},"
+		"{\"gpa\":12288,\"size\":4096,\"type\":\"special\",\"name\":\"console\",\"slot\":-1,"
+		"\"dirty_log\":false},"
+		"{\"gpa\":32768,\"size\":4096,\"type\":\"hole\",\"name\":\"mmio-test\",\"slot\":-1,"
+		"\"dirty_log\":false},"
+		"{\"gpa\":36864,\"size\":28672,\"type\":\"ram\",\"name\":\"high\",\"slot\":0,\"dirty_log\":false}]");
+	/* every size short of the whole text is refused, never a cut array */
+	for (size_t size = 0; size <= (size_t)n; size++)
+		assert_int_equal(memmap_json(&mm, buf, size), -1);
+	memmap_init(&mm, -1);
+	assert_int_equal(memmap_json(&mm, buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "[]");
+}
+
 static void test_dirty_logging_needs_ram_and_a_vm(void **state)
 {
 	struct memmap mm;
@@ -124,6 +155,7 @@ int main(void)
 		cmocka_unit_test(test_overlapping_regions_are_refused_naming_both),
 		cmocka_unit_test(test_special_pages_lie_inside_one_ram_region),
 		cmocka_unit_test(test_listing_is_sorted_by_address),
+		cmocka_unit_test(test_json_listing_is_sorted_and_refuses_to_be_cut),
 		cmocka_unit_test(test_dirty_logging_needs_ram_and_a_vm),
 	};
 
