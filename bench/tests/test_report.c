@@ -83,6 +83,41 @@ static void test_report_draws_every_suite_of_the_document_with_its_marks(void **
 	bench_run_free(&r);
 }
 
+/* A real quick run: the committed baseline (every suite but soak). */
+static void test_report_draws_every_suite_of_the_baseline(void **state)
+{
+	const char *doc = getenv("XENITH_BASELINE");
+	struct html_chart charts[32];
+	struct bench_run r;
+	struct errbuf eb;
+	size_t n, suites = 0;
+	char *page;
+
+	(void)state;
+	assert_non_null(doc);
+	if (bench_run_read(&r, doc, &eb) < 0)
+		fail_msg("%s", eb.msg);
+	page = render(&r, NULL, 0);
+	n = report_html_charts(page, charts, 32);
+	for (size_t i = 0; i < n; i++)
+		if (charts[i].bad[0])
+			fail_msg("chart %s: %s", charts[i].id, charts[i].bad);
+	for (size_t s = 0; s < report_nr_suites; s++) {
+		size_t want = report_expected_marks(&r, report_suites[s]), got = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(charts[i].suite, report_suites[s]))
+				got += charts[i].marks;
+		if (got != want)
+			fail_msg("suite %s: %zu bars/points drawn, the baseline's series call for %zu", report_suites[s],
+				 got, want);
+		suites += want > 0;
+	}
+	assert_int_equal(suites, 5);
+	free(page);
+	bench_run_free(&r);
+}
+
 /* A copy of r without the series of suite. */
 static void drop_suite(struct bench_run *r, const char *suite)
 {
@@ -307,6 +342,7 @@ int main(void)
 {
 	struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_draws_every_suite_of_the_document_with_its_marks),
+		cmocka_unit_test(test_report_draws_every_suite_of_the_baseline),
 		cmocka_unit_test(test_report_has_no_chart_for_a_suite_the_document_lacks),
 		cmocka_unit_test(test_report_ratio_bars_are_the_known_ratios),
 		cmocka_unit_test(test_report_labels_history_with_revisions_and_dates),

@@ -2,7 +2,8 @@
 /*
  * unit: report.html as headless Chromium draws it (bench/tests/chromium_check.h):
  * every chart of a document with every suite and a history has each of its
- * bars and points drawn, as many as the document's series call for; and the
+ * bars and points drawn, as many as the document's series call for; so has
+ * the report of a real quick run (the committed baseline); and the
  * check itself tells a drawn mark from one that is empty, outside its chart,
  * unpainted or covered.  Skipped, saying so, where chromium is not installed
  * (ci/setup.sh installs it).
@@ -76,6 +77,55 @@ static void test_chromium_draws_every_chart_of_a_report_with_every_suite(void **
 		bench_run_free(&hist[i]);
 }
 
+/*
+ * A real quick run: the committed baseline (results/baselines/, every suite
+ * but soak, from a 2-CPU AMD EPYC host), its report in Chromium.
+ */
+static void test_chromium_draws_every_chart_of_the_baselines_report(void **state)
+{
+	const char *doc = getenv("XENITH_BASELINE");
+	struct drawn_chart charts[48];
+	char html[256], work[256], why[512];
+	size_t suites = 0;
+	struct bench_run r;
+	struct errbuf eb;
+	double secs;
+	int n;
+
+	(void)state;
+	if (!chromium_path())
+		SKIP_BECAUSE("chromium is not installed (ci/setup.sh installs it: apt-get install chromium)");
+	assert_non_null(doc);
+	if (bench_run_read(&r, doc, &eb) < 0)
+		fail_msg("%s", eb.msg);
+	snprintf(html, sizeof(html), "%s/baseline.html", dir);
+	snprintf(work, sizeof(work), "%s/chromium-baseline", dir);
+	if (report_write_html(&r, NULL, 0, html, &eb) < 0)
+		fail_msg("%s", eb.msg);
+	n = chromium_drawn(html, work, charts, 48, &secs, why, sizeof(why));
+	unlink(html);
+	if (n < 0)
+		fail_msg("%s", why);
+	printf("# chromium: %.1f s for %d charts\n", secs, n);
+	for (int i = 0; i < n; i++)
+		if (charts[i].marks == 0 || charts[i].drawn != charts[i].marks)
+			fail_msg("chart %s (svg %s): %u of %u marks drawn; first not drawn: %s", charts[i].id,
+				 charts[i].svg_size, charts[i].drawn, charts[i].marks, charts[i].why);
+	for (size_t s = 0; s < report_nr_suites; s++) {
+		size_t want = report_expected_marks(&r, report_suites[s]), got = 0;
+
+		for (int i = 0; i < n; i++)
+			if (!strcmp(charts[i].suite, report_suites[s]))
+				got += charts[i].drawn;
+		if (got != want)
+			fail_msg("suite %s: Chromium drew %zu bars/points, the baseline's series call for %zu",
+				 report_suites[s], got, want);
+		suites += want > 0;
+	}
+	assert_int_equal(suites, 5); /* compute, memory, exit, blk, density */
+	bench_run_free(&r);
+}
+
 /* A chart of five marks: one drawn, four not, each for another reason. */
 static const char broken_page[] =
 	"<!DOCTYPE html><html><head><style>.b1{fill:#3b6ea5}.cover{fill:#fff}</style></head><body>"
@@ -120,6 +170,7 @@ int main(void)
 {
 	struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chromium_draws_every_chart_of_a_report_with_every_suite),
+		cmocka_unit_test(test_chromium_draws_every_chart_of_the_baselines_report),
 		cmocka_unit_test(test_chromium_check_tells_drawn_marks_from_undrawn_ones),
 	};
 	int r;
