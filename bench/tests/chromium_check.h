@@ -8,6 +8,10 @@
  * chart's svg, has a fill that paints (not none, not transparent, visible),
  * Chromium's hit test at its centre finds it, and no filled shape other
  * than a mark lies over that centre (lines, text and other marks may).
+ * The same run takes a screenshot of the whole page; a drawn mark counts as
+ * painted when its box there shows its fill colour, or that of the mark
+ * over its centre where marks overlap (equal values; chromium_check.c:
+ * painted()).
  */
 #ifndef XENITH_BENCH_TESTS_CHROMIUM_CHECK_H
 #define XENITH_BENCH_TESTS_CHROMIUM_CHECK_H
@@ -17,8 +21,10 @@
 struct drawn_chart {
 	char suite[32], id[64];
 	unsigned marks, drawn;
+	unsigned painted;      /* of the drawn, those whose box shows their fill in the screenshot */
 	char svg_size[32];     /* "WxH" in CSS pixels as laid out, or "nosvg" */
 	char why[200];         /* the first mark not drawn and why; "" if all were */
+	char unpainted[160];   /* the first drawn mark not seen in the screenshot; "" if none */
 };
 
 /* The chromium binary on PATH, or NULL (the caller skips, saying so). */

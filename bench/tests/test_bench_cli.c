@@ -388,6 +388,9 @@ static void test_report_of_a_real_run_is_drawn_in_chromium(void **state)
 		if (charts[i].marks == 0 || charts[i].drawn != charts[i].marks)
 			fail_msg("chart %s (svg %s): %u of %u marks drawn; first not drawn: %s", charts[i].id,
 				 charts[i].svg_size, charts[i].drawn, charts[i].marks, charts[i].why);
+		else if (charts[i].painted != charts[i].drawn)
+			fail_msg("chart %s: %u of %u marks seen in the screenshot; %s", charts[i].id,
+				 charts[i].painted, charts[i].drawn, charts[i].unpainted);
 	for (size_t s = 0; s < report_nr_suites; s++) {
 		size_t want = report_expected_marks(&r, report_suites[s]), got = 0;
 

@@ -58,6 +58,9 @@ static void test_chromium_draws_every_chart_of_a_report_with_every_suite(void **
 		if (charts[i].marks == 0 || charts[i].drawn != charts[i].marks)
 			fail_msg("chart %s (svg %s): %u of %u marks drawn; first not drawn: %s", charts[i].id,
 				 charts[i].svg_size, charts[i].drawn, charts[i].marks, charts[i].why);
+		else if (charts[i].painted != charts[i].drawn)
+			fail_msg("chart %s: %u of %u marks seen in the screenshot; %s", charts[i].id,
+				 charts[i].painted, charts[i].drawn, charts[i].unpainted);
 		history += !strcmp(charts[i].suite, "history");
 	}
 	for (size_t s = 0; s < report_nr_suites; s++) {
@@ -111,6 +114,9 @@ static void test_chromium_draws_every_chart_of_the_baselines_report(void **state
 		if (charts[i].marks == 0 || charts[i].drawn != charts[i].marks)
 			fail_msg("chart %s (svg %s): %u of %u marks drawn; first not drawn: %s", charts[i].id,
 				 charts[i].svg_size, charts[i].drawn, charts[i].marks, charts[i].why);
+		else if (charts[i].painted != charts[i].drawn)
+			fail_msg("chart %s: %u of %u marks seen in the screenshot; %s", charts[i].id,
+				 charts[i].painted, charts[i].drawn, charts[i].unpainted);
 	for (size_t s = 0; s < report_nr_suites; s++) {
 		size_t want = report_expected_marks(&r, report_suites[s]), got = 0;
 
@@ -161,6 +167,7 @@ static void test_chromium_check_tells_drawn_marks_from_undrawn_ones(void **state
 	assert_string_equal(charts[0].id, "broken");
 	assert_int_equal(charts[0].marks, 5);
 	assert_int_equal(charts[0].drawn, 1);
+	assert_int_equal(charts[0].painted, 1);
 	/* the first that is not drawn, and why */
 	if (!strstr(charts[0].why, "\"empty\"") || !strstr(charts[0].why, "empty box"))
 		fail_msg("the check named the wrong mark or reason: %s", charts[0].why);
