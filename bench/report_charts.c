@@ -567,14 +567,15 @@ void report_environment(FILE *f, const struct bench_run *run)
 	fputs("</table>\n", f);
 }
 
-static void warning(FILE *f, const char *text, size_t len)
+/* One warning: text[0..len) without its surrounding blanks and final full stop; 1 if written. */
+static size_t warning(FILE *f, const char *text, size_t len)
 {
 	while (len && (text[len - 1] == ' ' || text[len - 1] == '.'))
 		len--;
 	while (len && *text == ' ')
 		text++, len--;
 	if (!len)
-		return;
+		return 0;
 	fputs("<li>", f);
 	for (size_t i = 0; i < len; i++) {
 		char c[2] = { text[i], 0 };
@@ -582,27 +583,32 @@ static void warning(FILE *f, const char *text, size_t len)
 		report_html_text(f, c);
 	}
 	fputs("</li>\n", f);
+	return 1;
+}
+
+/* The run's note: sentences ("...: why. "), one warning each. */
+static size_t warnings_of_note(FILE *f, const char *note)
+{
+	const char *s = note, *start = note;
+	size_t n = 0;
+
+	for (; *s; s++) {
+		if (*s == '.' && (s[1] == ' ' || !s[1])) {
+			n += warning(f, start, (size_t)(s - start));
+			start = s + 1;
+		}
+	}
+	return n + warning(f, start, (size_t)(s - start));
 }
 
 void report_warnings(FILE *f, const struct bench_run *run)
 {
-	const char *s = run->note, *start = s;
-	int depth = 0;
+	size_t n = 0;
 
-	fputs("<h2>Warnings</h2>", f);
-	if (!s[0]) {
-		fputs("<p class=\"none\">None recorded for this run.</p>\n", f);
-		return;
-	}
-	/* the note is sentences ("...: why. "): one item each, a full stop in brackets kept in its sentence */
-	fputs("<ul class=\"warn\">\n", f);
-	for (; *s; s++) {
-		depth += *s == '(' ? 1 : *s == ')' && depth > 0 ? -1 : 0;
-		if (depth == 0 && *s == '.' && (s[1] == ' ' || !s[1])) {
-			warning(f, start, (size_t)(s - start));
-			start = s + 1;
-		}
-	}
-	warning(f, start, (size_t)(s - start));
+	fputs("<h2>Warnings</h2><ul class=\"warn\">\n", f);
+	n += warnings_of_note(f, run->note);
+	/* another source of warnings: one line here, adding what it wrote to n */
+	if (!n)
+		fputs("<li class=\"none\">None recorded for this run.</li>\n", f);
 	fputs("</ul>\n", f);
 }
