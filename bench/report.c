@@ -307,9 +307,7 @@ static void history_charts(FILE *f, const struct bench_run *run, const struct be
 			nl++;
 		}
 		if (nl) {
-			char title[64];
-
-			char id[32];
+			char title[64], id[32];
 
 			snprintf(title, sizeof(title), "%s: guest median over runs", suite);
 			snprintf(id, sizeof(id), "history-%s", suite);
