@@ -80,10 +80,12 @@ static void svg_lines(FILE *f, const char *title, const char *xlabel, const char
 		left + width / 2, top + height + bottom - 8, xlabel, top - 6, ylabel);
 	for (int t = 0; t <= 2; t++) {
 		double v = ylo + (yhi - ylo) * t / 2;
+		/* digits enough that the three labels differ: a narrow range near 1.0 needs more */
+		int prec = 3 + (int)fmin(fmax(ceil(log10(fmax(fabs(ylo), fabs(yhi)) / (yhi - ylo))), 0), 7);
 
 		fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>"
-			   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>",
-			left, PY(v), left + width, PY(v), left - 4, PY(v) + 4, v);
+			   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.*g</text>",
+			left, PY(v), left + width, PY(v), left - 4, PY(v) + 4, prec, v);
 	}
 	if (!ticks)
 		fprintf(f, "<text x=\"%d\" y=\"%d\">%.4g</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.4g</text>",

@@ -281,6 +281,42 @@ static void test_report_labels_history_with_revisions_and_dates(void **state)
 		bench_run_free(&hist[i]);
 }
 
+/* The line charts' y axes: three labels, all different, even for a range of 0.01% (soak reboot's). */
+static void test_report_line_charts_label_their_y_axis_distinctly(void **state)
+{
+	struct html_chart charts[32];
+	struct bench_run r;
+	size_t n, lines = 0;
+	char *page;
+
+	(void)state;
+	bench_run_init(&r);
+	report_doc_fill(&r, "abc1234", 1);
+	page = render(&r, &r, 1);
+	n = report_html_charts(page, charts, 32);
+	for (size_t i = 0; i < n; i++) {
+		char label[3][32];
+		size_t k = 0;
+		const char *p = charts[i].start;
+
+		if (!strstr(charts[i].start, "<polyline") || strstr(charts[i].start, "<polyline") > charts[i].end)
+			continue;
+		while (k < 3 && (p = strstr(p, "class=\"grid\"/><text ")) && p < charts[i].end) {
+			p = strchr(p + 20, '>');
+			if (sscanf(p, ">%31[^<]", label[k]) != 1)
+				fail_msg("chart %s: an empty axis label", charts[i].id);
+			k++;
+		}
+		if (k != 3 || !strcmp(label[0], label[1]) || !strcmp(label[1], label[2]))
+			fail_msg("chart %s: y labels '%s' '%s' '%s'", charts[i].id, k > 0 ? label[0] : "",
+				 k > 1 ? label[1] : "", k > 2 ? label[2] : "");
+		lines++;
+	}
+	assert_int_equal(lines, 2 + 2 + 3); /* density, soak, history */
+	free(page);
+	bench_run_free(&r);
+}
+
 static void test_report_has_the_environment_table_and_the_warnings(void **state)
 {
 	struct bench_run r;
@@ -348,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_report_has_no_chart_for_a_suite_the_document_lacks),
 		cmocka_unit_test(test_report_ratio_bars_are_the_known_ratios),
 		cmocka_unit_test(test_report_labels_history_with_revisions_and_dates),
+		cmocka_unit_test(test_report_line_charts_label_their_y_axis_distinctly),
 		cmocka_unit_test(test_report_has_the_environment_table_and_the_warnings),
 		cmocka_unit_test(test_report_is_one_file_without_scripts_or_fetches),
 	};
