@@ -3,6 +3,7 @@
 
 #include "fsutil.h"
 #include "jsonval.h"
+#include "report_charts.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,208 +13,127 @@
 
 static void html_text(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
-/* Horizontal bars: one per label, a reference line at `ref` (0: none). */
-struct bar {
-	char label[96];
-	double value;
-	double second;   /* a second bar under the first (NAN: none) */
-	char note[48];
-};
-
-static void svg_bars(FILE *f, const char *title, const struct bar *bars, size_t n, double ref,
-		     bool log_scale, const char *legend1, const char *legend2)
-{
-	const int left = 250, width = 480, row = 30, top = 40;
-	int height = top + (int)n * row + 40;
-	double max = 0, min = INFINITY;
-
-	for (size_t i = 0; i < n; i++) {
-		if (isfinite(bars[i].value)) {
-			max = fmax(max, bars[i].value);
-			min = fmin(min, bars[i].value);
-		}
-		if (isfinite(bars[i].second)) {
-			max = fmax(max, bars[i].second);
-			min = fmin(min, bars[i].second);
-		}
-	}
-	if (ref > max)
-		max = ref;
-	if (max <= 0)
-		max = 1;
-	if (!(min > 0))
-		min = max / 1000;
-	fprintf(f, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		   "role=\"img\"><title>", left + width + 200, height);
-	html_text(f, title);
-	fprintf(f, "</title><text x=\"4\" y=\"18\" class=\"t\">");
-	html_text(f, title);
-	fputs("</text>", f);
-#define XPOS(v) (log_scale ? (double)left + (double)width * (log10(fmax(v, min / 2)) - log10(min / 2)) / \
-	(log10(max * 1.1) - log10(min / 2)) : (double)left + (double)width * (v) / (max * 1.1))
-	for (size_t i = 0; i < n; i++) {
-		int y = top + (int)i * row;
-		double x1 = isfinite(bars[i].value) ? XPOS(bars[i].value) : left;
-
-		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 6, y + 14);
-		html_text(f, bars[i].label);
-		fprintf(f, "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" class=\"b1\"/>", left,
-			y + 2, x1 - left, isfinite(bars[i].second) ? 11 : 20);
-		if (isfinite(bars[i].second)) {
-			double x2 = XPOS(bars[i].second);
-
-			fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"11\" class=\"b2\"/>", left,
-				y + 13, x2 - left);
-		}
-		fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"v\">", fmax(x1, isfinite(bars[i].second) ?
-									XPOS(bars[i].second) : x1) + 4, y + 15);
-		html_text(f, bars[i].note);
-		fputs("</text>", f);
-	}
-	if (ref > 0) {
-		double x = XPOS(ref);
-
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"ref\"/>", x, top - 6, x,
-			top + (int)n * row);
-	}
-	if (legend1) {
-		int y = top + (int)n * row + 22;
-
-		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" class=\"b1\"/>"
-			   "<text x=\"%d\" y=\"%d\">%s</text>", left, y - 10, left + 16, y, legend1);
-		if (legend2)
-			fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" class=\"b2\"/>"
-				   "<text x=\"%d\" y=\"%d\">%s</text>", left + 200, y - 10, left + 216, y, legend2);
-	}
-#undef XPOS
-	fputs("</svg></figure>\n", f);
+	report_html_text(f, s);
 }
 
 /* Lines over x (log scale when asked); up to 4 series. */
 struct line {
 	const char *name;
 	double x[64], y[64];
+	const char *xtick[64]; /* a label for the axis under x[i] (e.g. a revision); NULL: none */
 	size_t n;
 };
 
+/*
+ * The y axis starts at 0 unless every value lies in the upper half of the
+ * range (relative figures near 1.0): then it spans the values, so a change
+ * of a few percent is visible, and its labels say where it starts.
+ */
 static void svg_lines(FILE *f, const char *title, const char *xlabel, const char *ylabel,
 		      const struct line *lines, size_t nl, bool log_x)
 {
 	const int left = 70, width = 560, top = 36, height = 240;
-	double xmin = INFINITY, xmax = -INFINITY, ymax = 0;
+	double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY, ylo, yhi, last_tick = -1e9;
 	static const char *const cls[] = { "l1", "l2", "l3", "l4" };
+	bool ticks = false;
+	int bottom;
 
 	for (size_t k = 0; k < nl; k++)
 		for (size_t i = 0; i < lines[k].n; i++) {
-			if (!isfinite(lines[k].y[i]))
+			if (!isfinite(lines[k].y[i]) || !isfinite(lines[k].x[i]) || (log_x && !(lines[k].x[i] > 0)))
 				continue;
 			xmin = fmin(xmin, lines[k].x[i]);
 			xmax = fmax(xmax, lines[k].x[i]);
+			ymin = fmin(ymin, lines[k].y[i]);
 			ymax = fmax(ymax, lines[k].y[i]);
+			ticks |= lines[k].xtick[i] != NULL;
 		}
 	if (!isfinite(xmin))
 		return;
 	if (xmax <= xmin)
-		xmax = xmin + 1;
-	if (ymax <= 0)
-		ymax = 1;
+		xmax = log_x ? xmin * 10 : xmin + 1;
+	if (ymin > 0 && ymin > ymax / 2) {
+		double pad = ymax > ymin ? (ymax - ymin) / 10 : ymax / 20;
+
+		ylo = ymin - pad;
+		yhi = ymax + pad;
+	} else {
+		ylo = fmin(ymin, 0);
+		yhi = ymax > 0 ? ymax * 1.1 : 1;
+	}
+	if (yhi <= ylo)
+		yhi = ylo + 1;
+	bottom = ticks ? 110 : 50;
+#define PX(x) (left + width * (log_x ? (log10(x) - log10(xmin)) / (log10(xmax) - log10(xmin)) \
+				     : ((x) - xmin) / (xmax - xmin)))
+#define PY(y) (top + height - height * ((y) - ylo) / (yhi - ylo))
 	fprintf(f, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		   "role=\"img\"><title>", left + width + 160, top + height + 50);
+		   "viewBox=\"0 0 %d %d\" role=\"img\"><title>", left + width + 160, top + height + bottom,
+		left + width + 160, top + height + bottom);
 	html_text(f, title);
 	fputs("</title><text x=\"4\" y=\"18\" class=\"t\">", f);
 	html_text(f, title);
 	fprintf(f, "</text><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"ax\"/>"
 		   "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"ax\"/>",
 		left, top, left, top + height, left, top + height, left + width, top + height);
-	fprintf(f, "<text x=\"%d\" y=\"%d\">%s</text><text x=\"4\" y=\"%d\">%s</text>", left + width / 2,
-		top + height + 34, xlabel, top - 6, ylabel);
-	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.3g</text>", left - 4, top + 10, ymax * 1.1);
-	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>", left - 4, top + height);
-	fprintf(f, "<text x=\"%d\" y=\"%d\">%.4g</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.4g</text>",
-		left, top + height + 16, xmin, left + width, top + height + 16, xmax);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text><text x=\"4\" y=\"%d\">%s</text>",
+		left + width / 2, top + height + bottom - 8, xlabel, top - 6, ylabel);
+	for (int t = 0; t <= 2; t++) {
+		double v = ylo + (yhi - ylo) * t / 2;
+		/* digits enough that the three labels differ: a narrow range near 1.0 needs more */
+		int prec = 3 + (int)fmin(fmax(ceil(log10(fmax(fabs(ylo), fabs(yhi)) / (yhi - ylo))), 0), 7);
+
+		fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>"
+			   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.*g</text>",
+			left, PY(v), left + width, PY(v), left - 4, PY(v) + 4, prec, v);
+	}
+	if (!ticks)
+		fprintf(f, "<text x=\"%d\" y=\"%d\">%.4g</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.4g</text>",
+			left, top + height + 16, xmin, left + width, top + height + 16, xmax);
+	for (size_t k = 0; k < nl; k++) {
+		for (size_t i = 0; i < lines[k].n; i++) {
+			double x = lines[k].x[i];
+
+			/* at most one label per 14 px, the newest last: rotated, revision then date */
+			if (!lines[k].xtick[i] || !isfinite(lines[k].y[i]) || PX(x) - last_tick < 14)
+				continue;
+			last_tick = PX(x);
+			fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" class=\"tick\" "
+				   "transform=\"rotate(-50 %.1f %d)\">", PX(x), top + height + 12, PX(x),
+				top + height + 12);
+			html_text(f, lines[k].xtick[i]);
+			fputs("</text>", f);
+		}
+	}
 	for (size_t k = 0; k < nl; k++) {
 		fprintf(f, "<polyline class=\"%s\" points=\"", cls[k % 4]);
 		for (size_t i = 0; i < lines[k].n; i++) {
-			double fx = log_x ? (log10(lines[k].x[i]) - log10(xmin)) / (log10(xmax) - log10(xmin))
-					  : (lines[k].x[i] - xmin) / (xmax - xmin);
-
-			if (!isfinite(lines[k].y[i]))
+			if (!isfinite(lines[k].y[i]) || !isfinite(lines[k].x[i]) || (log_x && !(lines[k].x[i] > 0)))
 				continue;
-			fprintf(f, "%.1f,%.1f ", left + width * fx,
-				top + height - height * lines[k].y[i] / (ymax * 1.1));
+			fprintf(f, "%.1f,%.1f ", PX(lines[k].x[i]), PY(lines[k].y[i]));
 		}
 		fputs("\"/>", f);
 		/* markers, so a series of one point shows too */
 		for (size_t i = 0; i < lines[k].n; i++) {
-			double fx = log_x ? (log10(lines[k].x[i]) - log10(xmin)) / (log10(xmax) - log10(xmin))
-					  : (lines[k].x[i] - xmin) / (xmax - xmin);
-
-			if (isfinite(lines[k].y[i]))
-				fprintf(f, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>", cls[k % 4],
-					left + width * fx, top + height - height * lines[k].y[i] / (ymax * 1.1));
+			if (!isfinite(lines[k].y[i]) || !isfinite(lines[k].x[i]) || (log_x && !(lines[k].x[i] > 0)))
+				continue;
+			fprintf(f, "<circle class=\"mark %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>", cls[k % 4],
+				PX(lines[k].x[i]), PY(lines[k].y[i]));
+			html_text(f, lines[k].name);
+			if (lines[k].xtick[i]) {
+				fputs(", ", f);
+				html_text(f, lines[k].xtick[i]);
+			}
+			fprintf(f, ": %.4g</title></circle>", lines[k].y[i]);
 		}
 		fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"%s t2\">", left + width + 8,
 			top + 14 + 18 * (int)k, cls[k % 4]);
 		html_text(f, lines[k].name);
 		fputs("</text>", f);
 	}
+#undef PX
+#undef PY
 	fputs("</svg></figure>\n", f);
-}
-
-static void ratio_chart(FILE *f, const struct bench_run *run)
-{
-	struct bar bars[64];
-	size_t n = 0;
-
-	for (size_t i = 0; i < run->nr_series && n < 64; i++) {
-		const struct bench_series *g = &run->series[i], *nat;
-
-		if (strcmp(g->mode, "guest") || (strcmp(g->suite, "compute") && strcmp(g->suite, "memory")))
-			continue;
-		nat = bench_run_find(run, g->suite, g->name, "native");
-		snprintf(bars[n].label, sizeof(bars[n].label), "%s/%s", g->suite, g->name);
-		bars[n].value = bench_relative_speed(g, nat);
-		bars[n].second = NAN;
-		snprintf(bars[n].note, sizeof(bars[n].note), "%.3f", bars[n].value);
-		n++;
-	}
-	if (n)
-		svg_bars(f, "Guest speed relative to native (1.0 = native; the line)", bars, n, 1.0, false,
-			 NULL, NULL);
-}
-
-static void exit_chart(FILE *f, const struct bench_run *run)
-{
-	struct bar bars[16];
-	size_t n = 0;
-
-	for (size_t i = 0; i < run->nr_series && n < 16; i++) {
-		const struct bench_series *g = &run->series[i], *nat;
-
-		if (strcmp(g->mode, "guest") || strcmp(g->suite, "exit"))
-			continue;
-		nat = bench_run_find(run, "exit", g->analogue, "native");
-		snprintf(bars[n].label, sizeof(bars[n].label), "%s (vs %s)", g->name, g->analogue);
-		bars[n].value = g->sum.median;
-		bars[n].second = nat ? nat->sum.median : NAN;
-		snprintf(bars[n].note, sizeof(bars[n].note), "%.0f ns vs %.0f ns", g->sum.median,
-			 nat ? nat->sum.median : NAN);
-		n++;
-	}
-	if (n)
-		svg_bars(f, "Exit-cost ladder (ns per operation, log scale)", bars, n, 0, true,
-			 "guest (Xenith)", "native analogue");
 }
 
 static void density_charts(FILE *f, const struct bench_run *run)
@@ -250,11 +170,101 @@ static void density_charts(FILE *f, const struct bench_run *run)
 			}
 		}
 	}
-	if (boot[0].n)
-		svg_lines(f, "Boot to guest main, median per domain", "idle domains (log)", "us", boot, 2, true);
-	if (mem[0].n || mem[2].n)
-		svg_lines(f, "Host memory per idle domain (MemAvailable: N >= 100)", "idle domains (log)",
-			  "KiB", mem, 3, true);
+	if (boot[0].n || boot[1].n) {
+		report_chart_open(f, "density", "density-boot");
+		svg_lines(f, "density: boot to guest main, median per domain", "idle domains (log scale)",
+			  "us per domain", boot, 2, true);
+		report_chart_close(f, "Lower is faster to boot; the gap between the lines is Xenith's cost over a "
+				      "bare KVM VM of the same size.");
+	}
+	if (mem[0].n || mem[1].n || mem[2].n) {
+		report_chart_open(f, "density", "density-mem");
+		svg_lines(f, "density: host memory per idle domain (MemAvailable: N >= 100)",
+			  "idle domains (log scale)", "KiB per domain", mem, 3, true);
+		report_chart_close(f, "Lower is denser: the host memory each idle domain takes, from the drop in "
+				      "MemAvailable and from the VMM's RSS.");
+	}
+}
+
+/*
+ * The length of a soak series' scenario prefix ("SCENARIO-FIGURE"): the
+ * scenarios of results/SCHEMA.md have '-' in their names, so they are known
+ * here; another name's scenario ends at its first '-'.  0: not such a name.
+ */
+static size_t soak_scenario_len(const char *name)
+{
+	static const char *const known[] = { "create-destroy", "disk-churn", "reboot" };
+	const char *dash = strchr(name, '-');
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		size_t l = strlen(known[i]);
+
+		if (!strncmp(name, known[i], l) && name[l] == '-')
+			return l;
+	}
+	return dash ? (size_t)(dash - name) : 0;
+}
+
+/* The soak suite: each figure's kept samples over the cycles, relative to its first, a chart per scenario. */
+static void soak_charts(FILE *f, const struct bench_run *run)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < run->nr_series; i++) {
+		const struct bench_series *s = &run->series[i];
+		struct line lines[8];
+		size_t nl = 0, scen_len;
+		bool first_of_scenario = true;
+		char title[96];
+
+		if (strcmp(s->suite, "soak") || !s->trend.set || !(scen_len = soak_scenario_len(s->name)))
+			continue;
+		/* a scenario's chart is drawn at its first figure; scenario names may contain '-' */
+		for (size_t j = 0; j < i; j++) {
+			const struct bench_series *o = &run->series[j];
+
+			first_of_scenario &= !(o->trend.set && !strcmp(o->suite, "soak") &&
+					       soak_scenario_len(o->name) == scen_len && !strncmp(o->name, s->name, scen_len));
+		}
+		if (!first_of_scenario)
+			continue;
+		for (size_t j = i; j < run->nr_series && nl < 8; j++) {
+			const struct bench_series *o = &run->series[j];
+			size_t step;
+
+			if (strcmp(o->suite, "soak") || !o->trend.set || soak_scenario_len(o->name) != scen_len ||
+			    strncmp(o->name, s->name, scen_len) || o->n == 0 || o->samples[0] == 0)
+				continue;
+			memset(&lines[nl], 0, sizeof(lines[nl]));
+			lines[nl].name = o->name + scen_len + 1;
+			/* at most 64 points: every step-th sample, the last always */
+			step = (o->n + 63) / 64;
+			for (size_t k = 0; k < o->n && lines[nl].n < 64; k += step) {
+				size_t at = k + step >= o->n ? o->n - 1 : k;
+
+				lines[nl].x[lines[nl].n] = o->trend.x0 + o->trend.x_step * (double)at;
+				lines[nl].y[lines[nl].n++] = o->samples[at] / o->samples[0];
+			}
+			nl++;
+		}
+		if (!nl)
+			continue;
+		if (!any)
+			fputs("<h2>soak</h2>\n", f);
+		any = true;
+		snprintf(title, sizeof(title), "soak %.*s: each figure relative to its first kept sample",
+			 (int)scen_len, s->name);
+		{
+			char id[64];
+
+			snprintf(id, sizeof(id), "soak-%.*s", (int)scen_len, s->name);
+			report_chart_open(f, "soak", id);
+		}
+		svg_lines(f, title, "cycle", "value / first value (1.0 = unchanged)", lines, nl, false);
+		report_chart_close(f, "A flat line at 1.0 is what a soak wants; a line that climbs or falls over "
+				      "the cycles is a leak or a drift (the trend table below gives the verdicts).");
+	}
+	report_soak_table(f, run);
 }
 
 static void history_charts(FILE *f, const struct bench_run *run, const struct bench_run *hist,
@@ -269,6 +279,7 @@ static void history_charts(FILE *f, const struct bench_run *run, const struct be
 	for (size_t si = 0; si < 3; si++) {
 		const char *suite = suites[si];
 		struct line lines[4];
+		char tick[64][32];
 		size_t nl = 0;
 
 		for (size_t i = 0; i < run->nr_series && nl < 4; i++) {
@@ -287,16 +298,26 @@ static void history_charts(FILE *f, const struct bench_run *run, const struct be
 					continue;
 				if (!isfinite(first))
 					first = o->sum.median;
+				if (h < 64) {
+					/* the axis label: revision and day of the run */
+					snprintf(tick[h], sizeof(tick[h]), "%.12s %.10s", r->env.revision, r->env.date);
+					lines[nl].xtick[lines[nl].n] = tick[h];
+				}
 				lines[nl].x[lines[nl].n] = (double)h + 1;
 				lines[nl].y[lines[nl].n++] = o->sum.median / first;
 			}
 			nl++;
 		}
 		if (nl) {
-			char title[64];
+			char title[64], id[32];
 
 			snprintf(title, sizeof(title), "%s: guest median over runs", suite);
-			svg_lines(f, title, "run (oldest first)", "relative", lines, nl, false);
+			snprintf(id, sizeof(id), "history-%s", suite);
+			report_chart_open(f, "history", id);
+			svg_lines(f, title, "run: revision and date (oldest first)",
+				  "median / the oldest run's median", lines, nl, false);
+			report_chart_close(f, "1.0 = the oldest run shown; for times (us, ns) up is slower, for "
+					      "throughput (GB/s) up is faster.");
 		}
 	}
 }
@@ -338,13 +359,15 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 	fputs("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Xenith benchmark ", f);
 	html_text(f, run->id);
 	fputs("</title><style>body{font:14px sans-serif;margin:2em;max-width:1000px}"
-	      "svg text{font:12px sans-serif}.t{font-weight:bold}.b1{fill:#3b6ea5}.b2{fill:#e0a030}"
-	      ".ref{stroke:#c00;stroke-dasharray:4 3}.ax{stroke:#444}.v{fill:#222}"
+	      "svg text{font:12px sans-serif}.t{font-weight:bold}.b1{fill:#3b6ea5}.b2{fill:#e0a030}.b3{fill:#50a050}"
+	      ".ref{stroke:#c00;stroke-dasharray:4 3}.rl{fill:#c00}.ax{stroke:#444}.grid{stroke:#ddd}.v{fill:#222}"
+	      ".err{stroke:#111;stroke-width:1.2}.g{fill:#555}.tick{font-size:10px}.guide{color:#444;margin-top:0}"
 	      "polyline{fill:none;stroke-width:2}.l1{stroke:#3b6ea5}.l2{stroke:#e0a030}.l3{stroke:#50a050}"
 	      ".l4{stroke:#a050a0}circle.l1,text.l1{fill:#3b6ea5}circle.l2,text.l2{fill:#e0a030}"
-	      "circle.l3,text.l3{fill:#50a050}circle.l4,text.l4{fill:#a050a0}text{stroke:none}"
+	      "circle.l3,text.l3{fill:#50a050}circle.l4,text.l4{fill:#a050a0}text{stroke:none}figure{margin:1em 0 0}"
 	      "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
-	      "td:nth-child(-n+4){text-align:left}</style></head><body>\n<h1>Xenith benchmark</h1>\n<p>", f);
+	      "td:nth-child(-n+4){text-align:left}table.env th{text-align:left}table.env td{text-align:left}"
+	      ".bad{color:#c00;font-weight:bold}</style></head><body>\n<h1>Xenith benchmark</h1>\n<p>", f);
 	html_text(f, run->id);
 	fputs("<br>", f);
 	html_text(f, run->env.cpu_model);
@@ -352,28 +375,17 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 	html_text(f, run->env.kernel);
 	fputs(", KVM module ", f);
 	html_text(f, run->env.kvm_module);
-	fprintf(f, ", %s run, %u repetitions, %.0f s<br>Host fingerprint: ", run->quick ? "quick" : "full",
-		run->repeat, run->duration_s);
-	{
-		char host[512];
-
-		bench_env_describe(&run->env, host, sizeof(host));
-		html_text(f, host);
-	}
-	fputs("; build ", f);
-	html_text(f, run->env.revision);
-	fputs(" (", f);
-	html_text(f, run->env.build_type);
-	fputs(")</p>\n", f);
-	if (run->note[0]) {
-		fputs("<p><b>Note:</b> ", f);
-		html_text(f, run->note);
-		fputs("</p>\n", f);
-	}
-	ratio_chart(f, run);
-	exit_chart(f, run);
+	fprintf(f, ", %s run, %u repetitions, %.0f s</p>\n", run->quick ? "quick" : "full", run->repeat,
+		run->duration_s);
+	report_warnings(f, run);
+	report_compute_chart(f, run);
+	report_memory_chart(f, run);
+	report_exit_chart(f, run);
+	report_blk_charts(f, run);
 	density_charts(f, run);
+	soak_charts(f, run);
 	history_charts(f, run, history, nr_history);
+	report_environment(f, run);
 	table(f, run);
 	fputs("</body></html>\n", f);
 	return fs_atomic_commit(f, tmp, path, eb);

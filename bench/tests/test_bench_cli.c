@@ -21,8 +21,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "chromium_check.h"
 #include "harness.h"
 #include "jsondoc.h"
+#include "report_doc.h"
 #include "result.h"
 #include "testutil.h"
 
@@ -467,6 +469,54 @@ static void test_report_writes_the_report_and_exports_for_a_document(void **stat
 	bench_run_free(&r);
 }
 
+/*
+ * The report of a real run, opened in headless Chromium: each of its
+ * charts has every bar drawn, as many per suite as the run's series call
+ * for (bench/tests/chromium_check.h).
+ */
+static void test_report_of_a_real_run_is_drawn_in_chromium(void **state)
+{
+	struct drawn_chart charts[32];
+	char dir[256], path[512], work[512], why[512];
+	struct bench_run r;
+	double secs;
+	int n;
+
+	(void)state;
+	if (!chromium_path())
+		SKIP_BECAUSE("chromium is not installed (ci/setup.sh installs it: apt-get install chromium)");
+	own_dir(dir, sizeof(dir), "report-chromium");
+	read_run(&r, real_run());
+	assert_int_equal(RUN(&P, 60, "bench", "report", real_run(), "--out", dir), 0);
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	snprintf(work, sizeof(work), "%s/chromium", dir);
+	n = chromium_drawn(path, work, charts, 32, &secs, why, sizeof(why));
+	if (n < 0)
+		fail_msg("%s", why);
+	printf("# chromium: %.1f s for %d charts\n", secs, n);
+	for (int i = 0; i < n; i++)
+		if (charts[i].marks == 0 || charts[i].drawn != charts[i].marks)
+			fail_msg("chart %s (svg %s): %u of %u marks drawn; first not drawn: %s", charts[i].id,
+				 charts[i].svg_size, charts[i].drawn, charts[i].marks, charts[i].why);
+		else if (charts[i].painted != charts[i].drawn)
+			fail_msg("chart %s: %u of %u marks seen in the screenshot; %s", charts[i].id,
+				 charts[i].painted, charts[i].drawn, charts[i].unpainted);
+	for (size_t s = 0; s < report_nr_suites; s++) {
+		size_t want = report_expected_marks(&r, report_suites[s]), got = 0;
+
+		for (int i = 0; i < n; i++)
+			if (!strcmp(charts[i].suite, report_suites[s]))
+				got += charts[i].drawn;
+		if (got != want)
+			fail_msg("suite %s: Chromium drew %zu bars, the run's series call for %zu", report_suites[s],
+				 got, want);
+	}
+	/* the run has compute, memory and exit: a chart each */
+	assert_true(report_expected_marks(&r, "compute") > 0 && report_expected_marks(&r, "memory") > 0 &&
+		    report_expected_marks(&r, "exit") > 0);
+	bench_run_free(&r);
+}
+
 /* Without DOC: the newest run in the archive (documents are named after their date). */
 static void test_report_without_a_document_takes_the_newest_run(void **state)
 {
@@ -661,6 +711,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_compare_direction_follows_higher_is_better, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_across_hosts_compares_ratios_only_and_exits_2, harness_teardown),
 		cmocka_unit_test_teardown(test_report_writes_the_report_and_exports_for_a_document, harness_teardown),
+		cmocka_unit_test_teardown(test_report_of_a_real_run_is_drawn_in_chromium, harness_teardown),
 		cmocka_unit_test_teardown(test_report_without_a_document_takes_the_newest_run, harness_teardown),
 		cmocka_unit_test_teardown(test_list_shows_every_case_with_its_unit_and_direction, harness_teardown),
 		cmocka_unit_test_teardown(test_bench_bad_input_is_refused_clearly, harness_teardown),
