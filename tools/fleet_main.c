@@ -2,12 +2,14 @@
 /*
  * xenith-fleet: results beyond one machine.  The PostgreSQL index of a
  * fleet of hosts (`xenith fleet store|query`, and `xenith bench --db`,
- * which runs `xenith-fleet store`).
+ * which runs `xenith-fleet store`) and the OpenMetrics exporter
+ * (`xenith exporter`).
  *
  * A binary of its own, linked dynamically, unlike xenith and xenith-bench:
- * libpq needs libgssapi_krb5 and libldap, which Debian ships without
- * static archives (checked: Debian 12, libpq-dev 15), so it does not link
- * with -static.
+ * libpq needs libgssapi_krb5 and libldap, and libmicrohttpd needs GnuTLS,
+ * whose libp11-kit and libunistring; Debian ships none of those four as
+ * static archives (checked: Debian 12, libpq-dev 15, libmicrohttpd-dev
+ * 0.9.75), so neither library links with -static.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -182,13 +184,15 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xenith fleet store --db DB DOC...       index rows of documents into DB\n"
 		   "       xenith fleet query [--db DB] [...]       print the index's rows\n"
+		   "       xenith exporter [--listen ADDR:PORT] [--out DIR] [--db DB]\n"
+		   "                                                serve the newest run as OpenMetrics\n"
 		   "DB: postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE (or postgres://...), or\n"
 		   "an SQLite file (the archive's index.sqlite is the default).\n");
 }
 
 int main(int argc, char **argv)
 {
-	/* `xenith fleet CMD` execs this with argv[1] = "fleet" */
+	/* `xenith fleet CMD` and `xenith exporter` exec this with argv[1] = "fleet" or "exporter" */
 	if (argc >= 2 && !strcmp(argv[1], "fleet")) {
 		argc--;
 		argv++;
@@ -201,6 +205,8 @@ int main(int argc, char **argv)
 		return cmd_store(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "query"))
 		return cmd_query(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "exporter"))
+		return cmd_exporter(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

@@ -32,6 +32,7 @@ static const struct subcommand subcommands[] = {
 	{ "xenstore-write", cmd_xenstore_write, "write a key in a domain's xenstore (as domain 0)" },
 	{ "bench", cmd_bench_exec, "measure guest against native; compare runs (xenith-bench)" },
 	{ "fleet", cmd_fleet_exec, "results index of a fleet of hosts in PostgreSQL (xenith-fleet)" },
+	{ "exporter", cmd_fleet_exec, "serve the newest results to Prometheus (xenith-fleet)" },
 };
 
 /*
@@ -65,14 +66,15 @@ static int cmd_bench_exec(int argc, char **argv)
 }
 
 /*
- * `xenith fleet` lives in xenith-fleet, linked dynamically: libpq does
- * not link statically on Debian (tools/fleet_main.c says why).
+ * `xenith fleet` and `xenith exporter` live in xenith-fleet, linked
+ * dynamically: libpq and libmicrohttpd do not link statically on Debian
+ * (tools/fleet_main.c says why).
  */
 static int cmd_fleet_exec(int argc, char **argv)
 {
 	char *args[argc + 2];
 
-	/* xenith-fleet fleet ARGS... */
+	/* xenith-fleet COMMAND ARGS...: COMMAND is "fleet" or "exporter" */
 	args[0] = NULL;
 	for (int i = 0; i < argc; i++)
 		args[i + 1] = argv[i];

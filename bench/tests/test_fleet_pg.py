@@ -7,7 +7,8 @@ refuses root), pg_ctl start on a Unix socket in that directory only, createdb;
 then constructed result documents are stored with `xenith-fleet store` into
 that database and into an SQLite file, and read back with `xenith-fleet
 query` (the same code, bench/resindex.c, over either backend): both must list
-the same rows, and the medians must be the documents'.  Then an index.sqlite of the first schema being extended, connection
+the same rows, and the medians must be the documents'.  Then the exporter
+over both, an index.sqlite of the first schema being extended, connection
 errors, and `xenith bench --db` (when /dev/kvm is usable).  The server is
 stopped and the directory removed even when a check fails.  Skips, with the
 reason, when the PostgreSQL server binaries are absent.
@@ -22,6 +23,7 @@ import grp
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fleetlib  # noqa: E402
@@ -156,6 +158,22 @@ def documents():
     return [a, b, c]
 
 
+def exporter_body(scratch, db):
+    """Starts `xenith-fleet exporter --db DB` on a free port, GETs /metrics once, stops it."""
+    p = scratch.start([FLEET, "exporter", "--listen", "127.0.0.1:0", "--db", db],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()  # "xenith exporter: serving http://127.0.0.1:PORT/metrics, ..."
+        if "http://" not in line:
+            return None, "no address line: %r %s" % (line, p.stderr.read() if p.poll() is not None else "")
+        url = line.split("serving ")[1].split(",")[0]
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            return resp.read().decode(), None
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+
+
 def main():
     bindir = pg_bindir()
     if not bindir:
@@ -234,6 +252,14 @@ def main():
         rc, rows, e = query(pg)
         tap.check(r.returncode == 0 and len(rows) == nseries,
                   "store: a run stored again (postgres:// URL) replaces its rows", r.stderr + e)
+
+        # the exporter reads the newest run through the same code over either backend
+        body_pg, err_pg = exporter_body(scratch, pg)
+        body_lite, err_lite = exporter_body(scratch, lite)
+        tap.check(body_pg is not None and body_pg == body_lite and 'revision="bbb2222"' in body_pg and
+                  'revision="aaa1111"' not in body_pg and body_pg.endswith("# EOF\n"),
+                  "exporter --db: the newest run, the same exposition from PostgreSQL and SQLite",
+                  "%s %s\n%s\n---\n%s" % (err_pg, err_lite, body_pg, body_lite))
 
         # an index.sqlite of the first schema (before hostname, kernel, build_type)
         old = scratch.path("old.sqlite")
