@@ -52,8 +52,8 @@ class Scratch:
     them (SIGTERM, then SIGKILL after a grace period) and removes the
     directory.  Also on SIGTERM/SIGINT (meson's timeout), through SystemExit."""
 
-    def __init__(self, prefix):
-        self.dir = tempfile.mkdtemp(prefix=prefix)
+    def __init__(self, prefix, parent=None):
+        self.dir = tempfile.mkdtemp(prefix=prefix, dir=parent)
         self.procs = []
         self.cleanups = []
         signal.signal(signal.SIGTERM, self._signal)

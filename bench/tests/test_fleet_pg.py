@@ -180,7 +180,8 @@ def main():
         fleetlib.skip_all("PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's "
                           "postgresql (ci/setup.sh does)")
     tap = fleetlib.Tap()
-    scratch = fleetlib.Scratch("xenith-fleet-pg-")
+    # as root the server runs as nobody, who must reach its directory: /tmp, whatever $TMPDIR is
+    scratch = fleetlib.Scratch("xenith-fleet-pg-", "/tmp" if os.geteuid() == 0 else None)
     try:
         server = Server(scratch, bindir)
         scratch.cleanups.append(server.stop)
