@@ -57,7 +57,7 @@ struct bench_env {
 };
 
 struct bench_run {
-	char id[112];        /* date and revision: the archive's key */
+	char id[112];        /* date, revision and host name: the archive's key */
 	struct bench_env env;
 	bool quick;
 	unsigned repeat, warmup;

@@ -733,7 +733,9 @@ int cmd_bench(int argc, char **argv)
 			  XENITH_BUILD_TYPE);
 	if (sel.no_seccomp)
 		snprintf(run.note, sizeof(run.note), "seccomp: off (--no-seccomp). ");
-	snprintf(run.id, sizeof(run.id), "%s-%s", run.env.date, run.env.revision);
+	/* the host too: a fleet's hosts run one revision at the same second (a CI matrix) */
+	snprintf(run.id, sizeof(run.id), "%.31s-%.40s-%.38s", run.env.date, run.env.revision,
+		 run.env.hostname);
 	fprintf(stderr, "xenith bench: %s%s, %u repetitions after %u warm-up; CPU %s; KVM %s\n",
 		sel.quick ? "quick run" : "full run", sel.no_seccomp ? " without seccomp filters" : "",
 		sel.repeat, sel.warmup, run.env.cpu_model,
