@@ -62,8 +62,11 @@ static int latest_document(struct exporter *x, struct errbuf *eb)
 	return 0;
 }
 
-/* The exposition of the newest run into a malloc'd buffer; NULL with a message in eb. */
-static char *render(struct exporter *x, size_t *len, struct errbuf *eb)
+/*
+ * The exposition of the newest run (of host, if not NULL: --db only) into a
+ * malloc'd buffer; NULL with a message in eb.
+ */
+static char *render(struct exporter *x, const char *host, size_t *len, struct errbuf *eb)
 {
 	struct bench_run fromdb;
 	const struct bench_run *run;
@@ -77,7 +80,7 @@ static char *render(struct exporter *x, size_t *len, struct errbuf *eb)
 		r = fleet_open_index(x->db, &ix, eb);
 		if (r < 0)
 			return NULL;
-		r = index_load_latest(ix, NULL, &fromdb, eb);
+		r = index_load_latest(ix, host, &fromdb, eb);
 		index_close(ix);
 		if (r < 0)
 			return NULL;
@@ -132,6 +135,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			      const char *version, const char *upload, size_t *upload_size, void **req)
 {
 	struct exporter *x = cls;
+	const char *host;
 	struct errbuf eb;
 	size_t len = 0;
 	char *body;
@@ -144,7 +148,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
 	if (strcmp(url, "/metrics"))
 		return reply_text(c, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics");
-	body = render(x, &len, &eb);
+	/* ?host=NAME: that host's newest run (Prometheus: params: {host: [NAME]} per job) */
+	host = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "host");
+	if (host && !x->db)
+		return reply_text(c, MHD_HTTP_BAD_REQUEST, "?host= needs an index with the runs of "
+				  "several hosts: start the exporter with --db");
+	body = render(x, host, &len, &eb);
 	if (!body) {
 		fprintf(stderr, "xenith exporter: %s\n", eb.msg);
 		/* Prometheus marks the target down (up = 0) and shows this text */
@@ -241,7 +250,8 @@ int cmd_exporter(int argc, char **argv)
 			       "exposition as latest.openmetrics. The newest run is looked up at each\n"
 			       "scrape: a new run is served without a restart. It is the newest document\n"
 			       "of the archive DIR (default: as `xenith bench`), or with --db the newest\n"
-			       "run in that index (postgresql://... for a fleet, or an SQLite file).\n"
+			       "run in that index (postgresql://... for a fleet, or an SQLite file);\n"
+			       "/metrics?host=NAME serves the newest run of that host of the fleet.\n"
 			       "Default address %s (port 0: any free port; the line on stdout\n"
 			       "names it). Other paths answer 404. Runs until SIGINT or SIGTERM.\n",
 			       OPENMETRICS_TYPE, DEFAULT_LISTEN);
@@ -293,7 +303,7 @@ int cmd_exporter(int argc, char **argv)
 	{
 		/* say at once what a scrape would answer with 503, but serve: it may come right */
 		size_t len;
-		char *body = render(&x, &len, &eb);
+		char *body = render(&x, NULL, &len, &eb);
 
 		if (!body)
 			fprintf(stderr, "xenith exporter: warning: %s (scrapes answer 503 until this is "

@@ -126,7 +126,7 @@ def main():
 
         status, ctype, body = get(url)
         want = 'xenith_bench{suite="compute",case="crc32",mode="guest",unit="us",stat="median",' \
-               'revision="aaa1111"} %r\n' % fleetlib.median(guest1)
+               'revision="aaa1111"} %.9g\n' % fleetlib.median(guest1)
         tap.check(status == 200 and ctype == OPENMETRICS_TYPE,
                   "GET /metrics: 200, Content-Type " + OPENMETRICS_TYPE, "%s %s" % (status, ctype))
         tap.check(body.endswith("\n# EOF\n") and body.count("# EOF") == 1 and want in body,

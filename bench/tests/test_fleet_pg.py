@@ -158,8 +158,8 @@ def documents():
     return [a, b, c]
 
 
-def exporter_body(scratch, db):
-    """Starts `xenith-fleet exporter --db DB` on a free port, GETs /metrics once, stops it."""
+def exporter_body(scratch, db, query=""):
+    """Starts `xenith-fleet exporter --db DB` on a free port, GETs /metrics[QUERY] once, stops it."""
     p = scratch.start([FLEET, "exporter", "--listen", "127.0.0.1:0", "--db", db],
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -167,7 +167,7 @@ def exporter_body(scratch, db):
         if "http://" not in line:
             return None, "no address line: %r %s" % (line, p.stderr.read() if p.poll() is not None else "")
         url = line.split("serving ")[1].split(",")[0]
-        with urllib.request.urlopen(url, timeout=60) as resp:
+        with urllib.request.urlopen(url + query, timeout=60) as resp:
             return resp.read().decode(), None
     finally:
         p.terminate()
@@ -261,6 +261,12 @@ def main():
                   'revision="aaa1111"' not in body_pg and body_pg.endswith("# EOF\n"),
                   "exporter --db: the newest run, the same exposition from PostgreSQL and SQLite",
                   "%s %s\n%s\n---\n%s" % (err_pg, err_lite, body_pg, body_lite))
+
+        body, err = exporter_body(scratch, pg, "?host=host-b")
+        want = 'xenith_bench{suite="compute",case="crc32",mode="native",unit="us",stat="median",' \
+               'revision="aaa1111"} %.9g\n' % fleetlib.median(docs[1]["series"][0]["samples"])
+        tap.check(body is not None and want in body and body.count("stat=\"median\"") == 2,
+                  "exporter --db: /metrics?host=host-b serves host-b's newest run", "%s\n%s" % (err, body))
 
         # an index.sqlite of the first schema (before hostname, kernel, build_type)
         old = scratch.path("old.sqlite")
