@@ -292,6 +292,18 @@ def main():
                   "store: an index.sqlite of the first schema gets the new columns and keeps its rows",
                   r.stderr + e + "\n".join(rows))
 
+        # a fleet's hosts upload at once into a database that has no tables yet
+        r = run([os.path.join(bindir, "createdb"), "-h", server.sock, "-p", "5432", "-U", "xenith",
+                 "fleet2"], env=server.env)
+        procs = [subprocess.Popen([FLEET, "store", "--db", server.url(db="fleet2"), p],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for p in paths * 3]
+        outs = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
+        rc, rows, e = query(server.url(db="fleet2"))
+        tap.check(r.returncode == 0 and all(o[2] == 0 for o in outs) and rc == 0 and len(rows) == nseries,
+                  "store: nine concurrent uploads into an empty database all succeed, one set of rows",
+                  r.stderr + "".join(o[1] for o in outs if o[2]) + e + " %d rows" % len(rows))
+
         # connection errors say what went wrong and what to do
         r = run([FLEET, "store", "--db", server.url(db="nosuchdb"), paths[0]])
         tap.check(r.returncode == 1 and '"nosuchdb"' in r.stderr and "does not exist" in r.stderr and
