@@ -23,6 +23,7 @@ import grp
 import sqlite3
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -167,8 +168,11 @@ def exporter_body(scratch, db, query=""):
         if "http://" not in line:
             return None, "no address line: %r %s" % (line, p.stderr.read() if p.poll() is not None else "")
         url = line.split("serving ")[1].split(",")[0]
-        with urllib.request.urlopen(url + query, timeout=60) as resp:
-            return resp.read().decode(), None
+        try:
+            with urllib.request.urlopen(url + query, timeout=60) as resp:
+                return resp.read().decode(), None
+        except urllib.error.HTTPError as e:
+            return None, "%d %s" % (e.code, e.read().decode())
     finally:
         p.terminate()
         p.wait(timeout=30)
@@ -291,6 +295,11 @@ def main():
                   rows[-1].split("\t")[4] == "host-a",
                   "store: an index.sqlite of the first schema gets the new columns and keeps its rows",
                   r.stderr + e + "\n".join(rows))
+
+        body, err = exporter_body(scratch, server.url(db="nosuchdb"))
+        tap.check(body is None and err and err.startswith("503 ") and '"nosuchdb"' in err and
+                  "does not exist" in err,
+                  "exporter --db: a database it cannot reach: 503 with what went wrong", "%s %s" % (body, err))
 
         # a fleet's hosts upload at once into a database that has no tables yet
         r = run([os.path.join(bindir, "createdb"), "-h", server.sock, "-p", "5432", "-U", "xenith",
