@@ -12,6 +12,7 @@
  * 0.9.75), so neither library links with -static.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,10 +181,141 @@ static int cmd_query(int argc, char **argv)
 	return 0;
 }
 
+struct rows {
+	struct index_row *v;
+	size_t n, cap;
+};
+
+static int collect_row(const struct index_row *row, void *arg)
+{
+	struct rows *r = arg;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		struct index_row *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n++] = *row;
+	return 0;
+}
+
+/* A series of one host: host, suite, case, mode; then the index's order (date, run id). */
+static int cmp_series_then_index(const void *a, const void *b)
+{
+	const struct index_row *x = a, *y = b;
+	int c = strcmp(x->hostname, y->hostname);
+
+	if (!c)
+		c = strcmp(x->suite, y->suite);
+	if (!c)
+		c = strcmp(x->name, y->name);
+	if (!c)
+		c = strcmp(x->mode, y->mode);
+	if (!c)
+		c = strcmp(x->date, y->date);
+	if (!c)
+		c = strcmp(x->id, y->id);
+	return c;
+}
+
+static bool same_series(const struct index_row *a, const struct index_row *b)
+{
+	return !strcmp(a->hostname, b->hostname) && !strcmp(a->suite, b->suite) &&
+	       !strcmp(a->name, b->name) && !strcmp(a->mode, b->mode);
+}
+
+/* xenith fleet history [--db DB] [--out DIR] [--host H] SUITE[/CASE[/MODE]] */
+static int cmd_history(int argc, char **argv)
+{
+	struct index_filter f = { 0 };
+	const char *db = NULL, *out = NULL;
+	char sel[128] = "", what[128], *p;
+	struct results_index *ix;
+	struct rows rows = { 0 };
+	struct errbuf eb;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--db") && i + 1 < argc) {
+			db = argv[++i];
+		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			out = argv[++i];
+		} else if (!strcmp(argv[i], "--host") && i + 1 < argc) {
+			f.hostname = argv[++i];
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: xenith fleet history [--db DB | --out DIR] [--host HOST] SUITE[/CASE[/MODE]]\n\n"
+			       "The median of each selected series over the runs in the index, oldest first,\n"
+			       "one table per host and series, with the change from the host's previous\n"
+			       "run. DB: postgresql://... (a fleet) or an SQLite file; default the archive's\n"
+			       "index.sqlite (--out DIR, $XENITH_RESULTS). The index keeps summaries, not\n"
+			       "samples: `xenith bench history` judges change points from the documents.\n");
+			return 0;
+		} else if (argv[i][0] == '-' || sel[0]) {
+			fprintf(stderr, "xenith fleet history: unexpected '%s'; see --help\n", argv[i]);
+			return EXIT_USAGE;
+		} else {
+			snprintf(sel, sizeof(sel), "%s", argv[i]);
+		}
+	}
+	if (!sel[0]) {
+		fprintf(stderr, "xenith fleet history: which series? SUITE[/CASE[/MODE]]; see --help\n");
+		return EXIT_USAGE;
+	}
+	snprintf(what, sizeof(what), "%s", sel);
+	f.suite = sel;
+	if ((p = strchr(sel, '/'))) {
+		*p++ = 0;
+		f.name = p;
+		if ((p = strchr(p, '/'))) {
+			*p++ = 0;
+			f.mode = p;
+		}
+	}
+	if (open_db_or_archive(db, out, &ix, &eb) < 0) {
+		fprintf(stderr, "xenith fleet history: %s\n", eb.msg);
+		return db ? 1 : EXIT_USAGE;
+	}
+	r = index_query(ix, &f, collect_row, &rows, &eb);
+	index_close(ix);
+	if (r < 0) {
+		fprintf(stderr, "xenith fleet history: %s\n", r == -ENOMEM ? "out of memory" : eb.msg);
+		free(rows.v);
+		return 1;
+	}
+	if (!rows.n)
+		fprintf(stderr, "xenith fleet history: no runs of %s in the index\n", what);
+	qsort(rows.v, rows.n, sizeof(*rows.v), cmp_series_then_index);
+	for (size_t i = 0; i < rows.n; i++) {
+		const struct index_row *w = &rows.v[i];
+		bool first = i == 0 || !same_series(w, &rows.v[i - 1]);
+
+		if (first)
+			printf("%s%s/%s/%s on %s (%s, %s is better)\n%-22s %-24s %5s %14s %8s %10s\n",
+			       i ? "\n" : "", w->suite, w->name, w->mode, w->hostname[0] ? w->hostname : "?",
+			       w->unit, w->better, "date", "revision", "n", "median", "cv", "vs prev");
+		printf("%-22s %-24s %5lld %14.6g", w->date, w->revision, w->n, w->median);
+		if (isnan(w->cv))
+			printf(" %8s", "-");
+		else
+			printf(" %7.2f%%", 100 * w->cv);
+		if (!first && rows.v[i - 1].median != 0)
+			printf(" %+9.2f%%", 100 * (w->median / rows.v[i - 1].median - 1));
+		putchar('\n');
+	}
+	free(rows.v);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xenith fleet store --db DB DOC...       index rows of documents into DB\n"
 		   "       xenith fleet query [--db DB] [...]       print the index's rows\n"
+		   "       xenith fleet history [--db DB] [--host H] SUITE[/CASE[/MODE]]\n"
+		   "                                                a series' medians over the runs\n"
 		   "       xenith exporter [--listen ADDR:PORT] [--out DIR] [--db DB]\n"
 		   "                                                serve the newest run as OpenMetrics\n"
 		   "DB: postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE (or postgres://...), or\n"
@@ -205,6 +337,8 @@ int main(int argc, char **argv)
 		return cmd_store(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "query"))
 		return cmd_query(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "history"))
+		return cmd_history(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "exporter"))
 		return cmd_exporter(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

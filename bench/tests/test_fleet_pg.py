@@ -252,6 +252,20 @@ def main():
                   all(l.split("\t")[13] == "ratio" for l in rows),
                   "query SUITE/CASE/MODE: the two ratio rows, alike in both", "\n".join(rows + rows2) + e + e2)
 
+        # history: a series' medians over a host's runs, the change from the previous one
+        h_pg = run([FLEET, "history", "--db", pg, "compute/crc32/guest"])
+        h_lite = run([FLEET, "history", "--db", lite, "compute/crc32/guest"])
+        m_a, m_c = (fleetlib.median(d["series"][1]["samples"]) for d in (docs[0], docs[2]))
+        host_a = h_pg.stdout.split("\n\n")[0].splitlines()
+        tap.check(h_pg.returncode == 0 and h_pg.stdout == h_lite.stdout and
+                  host_a[0].startswith("compute/crc32/guest on host-a") and len(host_a) == 4 and
+                  host_a[2].split()[:4] == [docs[0]["environment"]["date"], "aaa1111", "5", "%.6g" % m_a] and
+                  host_a[3].split()[:4] == [docs[2]["environment"]["date"], "bbb2222", "3", "%.6g" % m_c] and
+                  host_a[3].split()[-1] == "%+.2f%%" % (100 * (m_c / m_a - 1)) and
+                  "on host-b" in h_pg.stdout,
+                  "history: host-a's guest medians in date order with the change, alike from both backends",
+                  h_pg.stdout + h_pg.stderr + "---\n" + h_lite.stdout + h_lite.stderr)
+
         # stored again: replaced, not doubled; through the postgres:// spelling too
         r = run([FLEET, "store", "--db", server.url(scheme="postgres"), paths[0]])
         rc, rows, e = query(pg)
