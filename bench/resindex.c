@@ -131,6 +131,11 @@ static int ensure_schema(struct results_index *ix, struct errbuf *eb)
 		{ "runs", runs_cols, NR_RUNS_COLS, RUNS_KEY },
 		{ "series", series_cols, NR_SERIES_COLS, SERIES_KEY },
 	};
+	/* what history and latest-run queries look up; same syntax in both dialects */
+	static const char *const indexes[] = {
+		"CREATE INDEX IF NOT EXISTS runs_by_date ON runs(date)",
+		"CREATE INDEX IF NOT EXISTS series_by_case ON series(suite, name, mode)",
+	};
 	struct sqlbuf b;
 	int r;
 
@@ -159,6 +164,11 @@ static int ensure_schema(struct results_index *ix, struct errbuf *eb)
 			if (r < 0)
 				return r;
 		}
+	}
+	for (size_t i = 0; i < sizeof(indexes) / sizeof(indexes[0]); i++) {
+		r = exec(ix, indexes[i], NULL, 0, NULL, NULL, eb);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

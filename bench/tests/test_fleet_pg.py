@@ -239,6 +239,16 @@ def main():
         tap.check(nullcv is not None and nullcv[18] == "NULL" and r.stdout.strip() == "1" and lite_nulls == 1,
                   "store: a cv that is not a number (the mean overflows) is stored as NULL in both",
                   "%s psql: %s %s sqlite: %d" % (nullcv, r.stdout, r.stderr, lite_nulls))
+        r = run([os.path.join(bindir, "psql"), "-h", server.sock, "-p", "5432", "-U", "xenith", "-At", "-c",
+                 "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%\\_by\\_%' ORDER BY 1", "fleet"],
+                env=server.env)
+        con = sqlite3.connect(lite)
+        lite_idx = [n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                                             "name LIKE '%by%' ORDER BY 1")]
+        con.close()
+        tap.check(r.stdout.split() == ["runs_by_date", "series_by_case"] == lite_idx,
+                  "store: both backends have the indexes that history and latest-run queries use",
+                  "%s %s %s" % (r.stdout, r.stderr, lite_idx))
         order = [l.split("\t")[0] for l in pg_rows]
         tap.check(order == sorted(order), "query: rows come oldest run first", order)
 
