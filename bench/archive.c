@@ -2,10 +2,10 @@
 #include "archive.h"
 
 #include "fsutil.h"
+#include "resindex.h"
 
 #include <dirent.h>
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,88 +46,18 @@ const char *archive_dir(void)
 	return dir;
 }
 
-static int sql_exec(sqlite3 *db, const char *sql, struct errbuf *eb)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int r = errbuf_set(eb, EIO, "results index: %s", msg ? msg : "error");
-
-		sqlite3_free(msg);
-		return r;
-	}
-	return 0;
-}
-
 static int index_run(const struct bench_run *run, const char *file, struct errbuf *eb)
 {
 	char path[PATH_MAX + 16];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	struct results_index *ix;
 	int r;
 
 	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
-	if (sqlite3_open(path, &db) != SQLITE_OK) {
-		r = errbuf_set(eb, EIO, "cannot open results index %s: %s", path, sqlite3_errmsg(db));
-		sqlite3_close(db);
-		return r;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	r = sql_exec(db,
-		     "CREATE TABLE IF NOT EXISTS runs(id TEXT PRIMARY KEY, file TEXT NOT NULL,"
-		     " date TEXT, revision TEXT, kvm_module TEXT, cpu_model TEXT, quick INTEGER,"
-		     " duration_s REAL);"
-		     "CREATE TABLE IF NOT EXISTS series(run_id TEXT NOT NULL, suite TEXT, name TEXT,"
-		     " mode TEXT, unit TEXT, better TEXT, n INTEGER, median REAL, cv REAL, p5 REAL,"
-		     " p95 REAL, PRIMARY KEY(run_id, suite, name, mode));"
-		     "BEGIN;", eb);
+	r = index_open_sqlite(&ix, path, eb);
 	if (r < 0)
-		goto out;
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO runs VALUES(?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
-		goto sqlerr;
-	sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, file, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, run->env.date, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, run->env.revision, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, run->env.kvm_module, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, run->env.cpu_model, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 7, run->quick);
-	sqlite3_bind_double(st, 8, run->duration_s);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto sqlerr;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO series VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &st,
-			       NULL) != SQLITE_OK)
-		goto sqlerr;
-	for (size_t i = 0; i < run->nr_series; i++) {
-		const struct bench_series *s = &run->series[i];
-
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, s->suite, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, s->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, s->mode, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, s->unit, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, s->higher_is_better ? "higher" : "lower", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)s->sum.n);
-		sqlite3_bind_double(st, 8, s->sum.median);
-		sqlite3_bind_double(st, 9, s->sum.cv);
-		sqlite3_bind_double(st, 10, s->sum.p5);
-		sqlite3_bind_double(st, 11, s->sum.p95);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto sqlerr;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	r = sql_exec(db, "COMMIT;", eb);
-	goto out;
-sqlerr:
-	r = errbuf_set(eb, EIO, "results index %s: %s", path, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
-out:
-	sqlite3_close(db);
+		return r;
+	r = index_store_run(ix, run, file, eb);
+	index_close(ix);
 	return r;
 }
 

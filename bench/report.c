@@ -450,15 +450,11 @@ static void om_label(FILE *f, const char *s)
 	}
 }
 
-int report_write_openmetrics(const struct bench_run *run, const char *path, struct errbuf *eb)
+void report_openmetrics(FILE *f, const struct bench_run *run)
 {
 	/* ci95_lo, ci95_hi: ratio series only (their pairs' 95% interval) */
 	static const char *const stats[] = { "median", "p5", "p95", "cv", "ci95_lo", "ci95_hi" };
-	char tmp[4200];
-	FILE *f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
 
-	if (!f)
-		return -EIO;
 	fputs("# TYPE xenith_bench gauge\n# HELP xenith_bench Xenith benchmark results by suite, case, "
 	      "mode, unit and statistic.\n", f);
 	for (size_t i = 0; i < run->nr_series; i++) {
@@ -482,5 +478,15 @@ int report_write_openmetrics(const struct bench_run *run, const char *path, stru
 		}
 	}
 	fputs("# EOF\n", f);
+}
+
+int report_write_openmetrics(const struct bench_run *run, const char *path, struct errbuf *eb)
+{
+	char tmp[4200];
+	FILE *f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
+
+	if (!f)
+		return -EIO;
+	report_openmetrics(f, run);
 	return fs_atomic_commit(f, tmp, path, eb);
 }

@@ -4,6 +4,7 @@
 #define XENITH_BENCH_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "err.h"
 #include "result.h"
@@ -20,7 +21,11 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 /* github-action-benchmark "customSmallerIsBetter"/"customBiggerIsBetter" JSON. */
 int report_write_github(const struct bench_run *run, const char *path, bool bigger_is_better,
 			struct errbuf *eb);
-/* OpenMetrics text exposition of every series' median, p5, p95 and cv. */
+/*
+ * OpenMetrics text exposition of every series' median, p5, p95 and cv
+ * (any mode: native, guest, ratio, ...), ending in "# EOF".
+ */
+void report_openmetrics(FILE *f, const struct bench_run *run);
 int report_write_openmetrics(const struct bench_run *run, const char *path, struct errbuf *eb);
 
 #endif

@@ -104,7 +104,7 @@ size_t bench_env_diff(const struct bench_env *base, const struct bench_env *cur,
 void bench_env_describe(const struct bench_env *e, char *buf, size_t size);
 
 struct bench_run {
-	char id[112];        /* date and revision: the archive's key */
+	char id[112];        /* date, revision and host name: the archive's key */
 	struct bench_env env;
 	bool quick;
 	unsigned repeat, warmup;

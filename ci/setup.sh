@@ -8,6 +8,8 @@ packages=(
 	libcmocka-dev                  # unit and kvm test tiers
 	libsqlite3-dev zlib1g-dev      # the benchmark results index (linked statically)
 	libjansson-dev                 # result documents (bench/result.c; linked statically, libjansson.a)
+	libpq-dev postgresql           # the fleet's results index (xenith-fleet, dynamic) and the fleet tier's own server
+	libmicrohttpd-dev prometheus   # xenith exporter's HTTP (xenith-fleet, dynamic); the fleet tier scrapes it with its own Prometheus
 	liburing-dev                   # the block backend (io/blkback.c)
 	libseccomp-dev                 # the VMM's system call filters (hv/confine.c)
 	fio                            # native baseline of the blk benchmark suite

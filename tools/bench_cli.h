@@ -9,6 +9,11 @@ void bench_print_table(const struct bench_run *run);
 void bench_print_density(const struct bench_run *run);
 /* report.html and the dashboard exports next to the run's document in the archive. */
 int bench_write_reports(const struct bench_run *run, const char *doc_path, struct errbuf *eb);
+/*
+ * xenith bench --db DB: stores the index rows of the document at doc in
+ * DB (postgresql://...) with xenith-fleet, which prints what failed.
+ */
+int bench_upload(const char *db, const char *doc, struct errbuf *eb);
 /* xenith bench report [DOC] [--out DIR] */
 int cmd_bench_report(int argc, char **argv);
 

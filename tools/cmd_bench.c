@@ -69,6 +69,11 @@ static void bench_help(FILE *f)
 "  --out DIR        results archive (default: results/runs in the source tree,\n"
 "                   else ./xenith-results; $XENITH_RESULTS overrides)\n"
 "  --no-archive     print the table only\n"
+"  --db URL         also store the run's index rows in the PostgreSQL database\n"
+"                   URL (postgresql://USER@HOST/DB or postgres://...), shared by\n"
+"                   a fleet of hosts (runs carry their host name), after the\n"
+"                   document and index.sqlite are written: a failed upload\n"
+"                   loses nothing (`xenith fleet store --db URL DOC` retries)\n"
 "  --backing LIST   memory backings the memory suite runs with in a guest,\n"
 "                   comma-separated (default memfd,hugetlb,thp): memfd is the\n"
 "                   guest column; each other one adds rows guest-BACKING; one the\n"
@@ -104,6 +109,7 @@ struct selection {
 	bool quick;
 	unsigned repeat, warmup;
 	const char *out;
+	const char *db;       /* --db: a PostgreSQL URL, or NULL */
 	bool no_archive;
 	bool no_seccomp;
 	unsigned backings;    /* bit per enum mem_backing: the memory suite runs in a guest with each */
@@ -642,6 +648,7 @@ int cmd_bench(int argc, char **argv)
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "no-archive", no_argument, NULL, 'N' },
+		{ "db", required_argument, NULL, 'd' },
 		{ "density-max", required_argument, NULL, 'D' },
 		{ "soak-cycles", required_argument, NULL, 'S' },
 		{ "no-seccomp", no_argument, NULL, 'F' },
@@ -696,6 +703,15 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case 'N':
 			sel.no_archive = true;
+			break;
+		case 'd':
+			if (strncmp(optarg, "postgresql://", 13) && strncmp(optarg, "postgres://", 11)) {
+				fprintf(stderr, "xenith bench: --db takes a PostgreSQL URL (postgresql://USER@HOST"
+					"/DB or postgres://...), not '%s'; the SQLite index DIR/index.sqlite is "
+					"always written\n", optarg);
+				return EXIT_USAGE;
+			}
+			sel.db = optarg;
 			break;
 		case 'F':
 			sel.no_seccomp = true;
@@ -762,6 +778,10 @@ int cmd_bench(int argc, char **argv)
 		sel.repeat = sel.quick ? 5 : 10;
 	if (!sel.density_max)
 		sel.density_max = sel.quick ? 100 : 10000;
+	if (sel.db && sel.no_archive) {
+		fprintf(stderr, "xenith bench: --db uploads the archived run: it cannot go with --no-archive\n");
+		return EXIT_USAGE;
+	}
 	if (!sel.no_archive && archive_prepare(sel.out, &eb) < 0) {
 		fprintf(stderr, "xenith bench: %s\n", eb.msg);
 		return EXIT_USAGE;
@@ -790,7 +810,9 @@ int cmd_bench(int argc, char **argv)
 			  XENITH_BUILD_TYPE);
 	if (sel.no_seccomp)
 		snprintf(run.note, sizeof(run.note), "seccomp: off (--no-seccomp). ");
-	snprintf(run.id, sizeof(run.id), "%s-%s", run.env.date, run.env.revision);
+	/* the host too: a fleet's hosts run one revision at the same second (a CI matrix) */
+	snprintf(run.id, sizeof(run.id), "%.31s-%.40s-%.38s", run.env.date, run.env.revision,
+		 run.env.hostname);
 	{
 		char host[512];
 
@@ -858,6 +880,14 @@ int cmd_bench(int argc, char **argv)
 		printf("\nresults: %s (%.0f s)\n", path, run.duration_s);
 		if (bench_write_reports(&run, path, &eb) < 0) {
 			fprintf(stderr, "xenith bench: %s\n", eb.msg);
+			bench_run_free(&run);
+			return 1;
+		}
+		if (sel.db && bench_upload(sel.db, path, &eb) < 0) {
+			/* the URL may hold a password: not repeated here */
+			fprintf(stderr, "xenith bench: %s; the run is kept in %s and %s/index.sqlite: "
+				"`xenith fleet store --db URL %s` uploads it later\n", eb.msg, path,
+				archive_dir(), path);
 			bench_run_free(&run);
 			return 1;
 		}

@@ -10,6 +10,7 @@
 #include "xenith.h"
 
 static int cmd_bench_exec(int argc, char **argv);
+static int cmd_fleet_exec(int argc, char **argv);
 
 struct subcommand {
 	const char *name;
@@ -31,14 +32,17 @@ static const struct subcommand subcommands[] = {
 	{ "xenstore-ls", cmd_xenstore_ls, "print a domain's xenstore tree" },
 	{ "xenstore-write", cmd_xenstore_write, "write a key in a domain's xenstore (as domain 0)" },
 	{ "bench", cmd_bench_exec, "measure guest against native; compare runs (xenith-bench)" },
+	{ "fleet", cmd_fleet_exec, "results index of a fleet of hosts in PostgreSQL (xenith-fleet)" },
+	{ "exporter", cmd_fleet_exec, "serve the newest results to Prometheus (xenith-fleet)" },
 };
 
 /*
- * `xenith bench` lives in its own binary, xenith-bench, next to this one:
- * it links SQLite and the benchmark code, which the VMM of `xenith run`
- * should not carry (start-up time and resident memory are measured).
+ * Runs the binary `name` next to this one with argv (argv[0] replaced).
+ * `xenith bench` lives in its own binary, xenith-bench: it links SQLite
+ * and the benchmark code, which the VMM of `xenith run` should not carry
+ * (start-up time and resident memory are measured).
  */
-static int exec_bench(char **argv)
+static int exec_helper(const char *name, char **argv)
 {
 	char exe[PATH_MAX], path[PATH_MAX + 16];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -48,7 +52,7 @@ static int exec_bench(char **argv)
 		return EXIT_START;
 	}
 	exe[n] = 0;
-	snprintf(path, sizeof(path), "%s/xenith-bench", dirname(exe));
+	snprintf(path, sizeof(path), "%s/%s", dirname(exe), name);
 	argv[0] = path;
 	execv(path, argv);
 	fprintf(stderr, "xenith: cannot run %s: %s (build it with `meson compile -C build`)\n", path,
@@ -59,7 +63,24 @@ static int exec_bench(char **argv)
 static int cmd_bench_exec(int argc, char **argv)
 {
 	(void)argc;
-	return exec_bench(argv);
+	return exec_helper("xenith-bench", argv);
+}
+
+/*
+ * `xenith fleet` and `xenith exporter` live in xenith-fleet, linked
+ * dynamically: libpq and libmicrohttpd do not link statically on Debian
+ * (tools/fleet_main.c says why).
+ */
+static int cmd_fleet_exec(int argc, char **argv)
+{
+	char *args[argc + 2];
+
+	/* xenith-fleet COMMAND ARGS...: COMMAND is "fleet" or "exporter" */
+	args[0] = NULL;
+	for (int i = 0; i < argc; i++)
+		args[i + 1] = argv[i];
+	args[argc + 1] = NULL;
+	return exec_helper("xenith-fleet", args);
 }
 
 static void usage(FILE *f)
