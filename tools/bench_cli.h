@@ -11,5 +11,7 @@ void bench_print_density(const struct bench_run *run);
 int bench_write_reports(const struct bench_run *run, const char *doc_path, struct errbuf *eb);
 /* xenith bench report [DOC] [--out DIR] */
 int cmd_bench_report(int argc, char **argv);
+/* xenith bench history [SUITE|SUITE/CASE...] [--out DIR] [--json] [--alpha P] */
+int cmd_bench_history(int argc, char **argv);
 
 #endif

@@ -39,6 +39,7 @@ static void bench_help(FILE *f)
 "usage: xenith bench [SUITE|SUITE/CASE...] [--quick] [--repeat N] [--warmup N] [--out DIR]\n"
 "       xenith bench compare BASE NEW [--alpha P] [--min-effect F]\n"
 "       xenith bench report [DOC] [--out DIR]\n"
+"       xenith bench history [SUITE|SUITE/CASE...] [--out DIR] [--json]\n"
 "       xenith bench list\n\n"
 "Runs each case natively and in a minios guest built from the same code, and\n"
 "reports guest/native ratios.  Suites: compute (CRC-32, matrix multiply),\n"
@@ -83,7 +84,9 @@ static void bench_help(FILE *f)
 "Each run is one JSON document (schema %s) in the archive, indexed in\n"
 "DIR/index.sqlite; DIR/report.html (SVG charts, history of the archive) and\n"
 "dashboard exports (github-action-benchmark JSON, OpenMetrics) are rewritten.\n"
-"`xenith bench compare` exits 1 when a case got slower.\n",
+"`xenith bench compare` exits 1 when a case got slower.  `xenith bench history`\n"
+"prints each series over the archive and the revisions where it shifted\n"
+"(change points; see `xenith bench history --help`).\n",
 		BENCH_SCHEMA);
 }
 
@@ -599,6 +602,8 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "report"))
 		return cmd_bench_report(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "history"))
+		return cmd_bench_history(argc - 1, argv + 1);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
