@@ -7,6 +7,8 @@
 /* The human tables of a run: workloads, exit costs, density. */
 void bench_print_table(const struct bench_run *run);
 void bench_print_density(const struct bench_run *run);
+/* What else the host did during the run (bench/noise.h), and its warnings on stderr. */
+void bench_print_noise(const struct bench_run *run);
 /* report.html and the dashboard exports next to the run's document in the archive. */
 int bench_write_reports(const struct bench_run *run, const char *doc_path, struct errbuf *eb);
 /* xenith bench report [DOC] [--out DIR] */

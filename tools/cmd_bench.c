@@ -581,6 +581,7 @@ int cmd_bench(int argc, char **argv)
 	struct kvm_sys kvm = { .fd = -1 };
 	struct errbuf eb;
 	int opt, r, ncpu, measure_cpu = -1, helper_cpu = -1, soak_failed = 0;
+	struct noise_sampler *sampler;
 	uint64_t t0;
 
 	if (argc >= 2 && !strcmp(argv[1], "compare"))
@@ -723,6 +724,8 @@ int cmd_bench(int argc, char **argv)
 		sel.quick ? "quick run" : "full run", sel.no_seccomp ? " without seccomp filters" : "",
 		sel.repeat, sel.warmup, run.env.cpu_model,
 		run.env.kvm_module);
+	/* load, steal and frequency, sampled every second while the suites run */
+	sampler = noise_start("", 1000);
 	t0 = now_ns();
 	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
 	if (r == 0) {
@@ -759,6 +762,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	progress("%s", "");
 	run.duration_s = (double)(now_ns() - t0) / 1e9;
+	noise_stop(sampler, &run.noise);
 	kvm_sys_close(&kvm);
 	if (r < 0) {
 		bench_run_free(&run);
@@ -769,6 +773,7 @@ int cmd_bench(int argc, char **argv)
 		bench_print_table(&run);
 	bench_print_density(&run);
 	bench_print_blk(&run);
+	bench_print_noise(&run);
 	if (!sel.no_archive) {
 		char path[PATH_MAX];
 

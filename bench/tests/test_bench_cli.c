@@ -442,6 +442,33 @@ static void test_bench_bad_input_is_refused_clearly(void **state)
 	assert_non_null(strstr(P.err, "/proc/xenith-results"));
 }
 
+/*
+ * A run records what else the host did (bench/noise.h) and prints it: the
+ * document's "noise" has this host's CPU count, load-average samples from
+ * the start and the end at least, shares of CPU time that add up to at most
+ * the whole, and a governor exactly when the host exposes cpufreq.
+ */
+static void test_a_run_records_the_hosts_noise_and_prints_it(void **state)
+{
+	struct bench_run r;
+	bool cpufreq = access("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", R_OK) == 0;
+
+	(void)state;
+	read_run(&r, real_run());
+	assert_true(r.noise.set);
+	assert_int_equal(r.noise.cpus, (unsigned)sysconf(_SC_NPROCESSORS_CONF));
+	assert_true(r.noise.load_samples >= 2);
+	assert_true(r.noise.load_max >= r.noise.load_mean && r.noise.load_mean >= 0);
+	assert_true(isfinite(r.noise.steal) && isfinite(r.noise.other) && isfinite(r.noise.self));
+	assert_true(r.noise.steal >= 0 && r.noise.other >= 0 && r.noise.self > 0);
+	assert_true(r.noise.steal + r.noise.other + r.noise.self <= 1.05); /* ticks are sampled */
+	assert_int_equal(r.noise.governor[0] != 0, cpufreq);
+	bench_run_free(&r);
+	assert_int_equal(RUN(&P, 300, "bench", "compute/crc32", "--repeat", "3", "--warmup", "0", "--no-archive"), 0);
+	assert_non_null(strstr(P.out, "\nnoise: load average max "));
+	assert_non_null(strstr(P.out, cpufreq ? ", governor " : ", frequency scaling not exposed"));
+}
+
 /* Host settings the backing test changed, put back by its teardown. */
 static char saved_hugepages[32], saved_shmem[32];
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
@@ -546,6 +573,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_bench_bad_input_is_refused_clearly, harness_teardown),
 		cmocka_unit_test_teardown(test_named_case_runs_only_that_case, harness_teardown),
 		cmocka_unit_test_teardown(test_density_boots_idle_domains_and_bare_vms, harness_teardown),
+		cmocka_unit_test_teardown(test_a_run_records_the_hosts_noise_and_prints_it, harness_teardown),
 	};
 
 	harness_require_kvm();
