@@ -91,6 +91,14 @@ int history_build(const struct bench_run *const *runs, size_t n, const char *con
 		d[i].order = i;
 	}
 	qsort(d, n, sizeof(*d), cmp_date);
+	h->runs = calloc(n ? n : 1, sizeof(*h->runs));
+	if (!h->runs) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		h->runs[i] = d[i].run;
+	h->nr_runs = n;
 	/* the series, in the order they first appear */
 	for (size_t i = 0; i < n; i++) {
 		const struct bench_run *run = d[i].run;
@@ -146,5 +154,6 @@ void history_free(struct history *h)
 	for (size_t i = 0; i < h->nr_series; i++)
 		free(h->series[i].points);
 	free(h->series);
+	free(h->runs);
 	memset(h, 0, sizeof(*h));
 }

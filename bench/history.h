@@ -34,6 +34,8 @@ struct history_series {
 struct history {
 	struct history_series *series;
 	size_t nr_series;
+	const struct bench_run **runs;  /* every run given, by date (oldest first) */
+	size_t nr_runs;
 };
 
 /*

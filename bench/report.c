@@ -2,7 +2,9 @@
 #include "report.h"
 
 #include "fsutil.h"
+#include "history.h"
 #include "jsonval.h"
+#include "noise.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -257,38 +259,145 @@ static void density_charts(FILE *f, const struct bench_run *run)
 			  "KiB", mem, 3, true);
 }
 
+/* A change point to mark on a history chart: a vertical line at run x, labelled. */
+struct mark {
+	double x;
+	char label[160];
+};
+
+/*
+ * History lines over runs 1..nr_runs (linear x), each change point a dashed
+ * vertical line labelled with the revision of the first run at the new level.
+ */
+static void svg_history(FILE *f, const char *title, const struct line *lines, size_t nl,
+			const struct mark *marks, size_t nm, size_t nr_runs)
+{
+	const int left = 70, width = 560, top = 36, height = 240, label_h = 14;
+	static const char *const cls[] = { "l1", "l2", "l3", "l4" };
+	double xmin = 1, xmax = nr_runs > 1 ? (double)nr_runs : 2, ymax = 0;
+	int top2 = top + label_h * (int)nm; /* room for the marks' labels above the plot */
+
+	for (size_t k = 0; k < nl; k++)
+		for (size_t i = 0; i < lines[k].n; i++)
+			if (isfinite(lines[k].y[i]))
+				ymax = fmax(ymax, lines[k].y[i]);
+	if (ymax <= 0)
+		ymax = 1;
+#define HX(x) (left + width * ((x) - xmin) / (xmax - xmin))
+#define HY(y) (top2 + height - height * (y) / (ymax * 1.1))
+	fprintf(f, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		   "role=\"img\"><title>", left + width + 160, top2 + height + 50);
+	html_text(f, title);
+	fputs("</title><text x=\"4\" y=\"18\" class=\"t\">", f);
+	html_text(f, title);
+	fprintf(f, "</text><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"ax\"/>"
+		   "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"ax\"/>",
+		left, top2, left, top2 + height, left, top2 + height, left + width, top2 + height);
+	fprintf(f, "<text x=\"%d\" y=\"%d\">run (oldest first)</text><text x=\"4\" y=\"%d\">relative</text>",
+		left + width / 2, top2 + height + 34, top2 - 6);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.3g</text>", left - 4, top2 + 10, ymax * 1.1);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>", left - 4, top2 + height);
+	fprintf(f, "<text x=\"%d\" y=\"%d\">1</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%zu</text>",
+		left, top2 + height + 16, left + width, top2 + height + 16, nr_runs);
+	for (size_t m = 0; m < nm; m++) {
+		double x = HX(marks[m].x);
+
+		fprintf(f, "<line class=\"cp\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
+			   "<text class=\"cpl\" x=\"%.1f\" y=\"%d\"%s>", x, top + label_h * (int)m, x,
+			top2 + height, x + (x > left + width / 2 ? -3 : 3), top + label_h * (int)m + 10,
+			x > left + width / 2 ? " text-anchor=\"end\"" : "");
+		html_text(f, marks[m].label);
+		fputs("</text>", f);
+	}
+	for (size_t k = 0; k < nl; k++) {
+		fprintf(f, "<polyline class=\"%s\" points=\"", cls[k % 4]);
+		for (size_t i = 0; i < lines[k].n; i++)
+			if (isfinite(lines[k].y[i]))
+				fprintf(f, "%.1f,%.1f ", HX(lines[k].x[i]), HY(lines[k].y[i]));
+		fputs("\"/>", f);
+		for (size_t i = 0; i < lines[k].n; i++)
+			if (isfinite(lines[k].y[i]))
+				fprintf(f, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>", cls[k % 4],
+					HX(lines[k].x[i]), HY(lines[k].y[i]));
+		fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"%s t2\">", left + width + 8, top2 + 14 + 18 * (int)k,
+			cls[k % 4]);
+		html_text(f, lines[k].name);
+		fputs("</text>", f);
+	}
+#undef HX
+#undef HY
+	fputs("</svg></figure>\n", f);
+}
+
+/*
+ * The guest median of up to 4 cases a suite over the archived runs and this
+ * one, relative to the oldest shown, with the change points of each series
+ * (bench/history.h) marked.
+ */
 static void history_charts(FILE *f, const struct bench_run *run, const struct bench_run *hist,
 			   size_t nh)
 {
+	static const char *const suites[] = { "compute", "memory", "exit" };
+	const struct bench_run **all;
+	struct history h;
+	struct cp_opts o;
+
 	if (nh == 0)
 		return;
+	all = calloc(nh + 1, sizeof(*all));
+	if (!all)
+		return;
+	for (size_t i = 0; i < nh; i++)
+		all[i] = &hist[i];
+	all[nh] = run;
+	cp_opts_default(&o);
+	if (history_build(all, nh + 1, NULL, 0, &o, &h) < 0) {
+		free(all);
+		return;
+	}
 	fputs("<h2>History</h2><p>Median of each guest case over the archived runs, relative to the "
-	      "oldest run shown (1.0 = unchanged).</p>\n", f);
-	static const char *const suites[] = { "compute", "memory", "exit" };
-
+	      "oldest run shown (1.0 = unchanged). A dashed vertical line marks a change point (E-divisive "
+	      "means, p &lt; 0.01; <code>xenith bench history</code>), labelled with the revision of the first "
+	      "run at the new level.</p>\n", f);
 	for (size_t si = 0; si < 3; si++) {
 		const char *suite = suites[si];
 		struct line lines[4];
-		size_t nl = 0;
+		struct mark marks[4 * 3];
+		size_t nl = 0, nm = 0;
 
 		for (size_t i = 0; i < run->nr_series && nl < 4; i++) {
 			const struct bench_series *s = &run->series[i];
+			const struct history_series *hs;
 			double first = NAN;
 
 			if (strcmp(s->suite, suite) || strcmp(s->mode, "guest"))
 				continue;
+			hs = history_find(&h, s->suite, s->name, "guest");
+			if (!hs)
+				continue;
 			memset(&lines[nl], 0, sizeof(lines[nl]));
 			lines[nl].name = s->name;
-			for (size_t h = 0; h <= nh && lines[nl].n < 64; h++) {
-				const struct bench_run *r = h < nh ? &hist[h] : run;
-				const struct bench_series *o = bench_run_find(r, s->suite, s->name, "guest");
-
-				if (!o || !(o->sum.median > 0))
+			for (size_t p = 0, x = 0; p < hs->nr_points && lines[nl].n < 64; p++) {
+				while (x < h.nr_runs && h.runs[x] != hs->points[p].run)
+					x++;
+				if (!(hs->points[p].median > 0))
 					continue;
 				if (!isfinite(first))
-					first = o->sum.median;
-				lines[nl].x[lines[nl].n] = (double)h + 1;
-				lines[nl].y[lines[nl].n++] = o->sum.median / first;
+					first = hs->points[p].median;
+				lines[nl].x[lines[nl].n] = (double)x + 1;
+				lines[nl].y[lines[nl].n++] = hs->points[p].median / first;
+			}
+			for (size_t c = 0; c < hs->nr_changes && nm < sizeof(marks) / sizeof(marks[0]); c++) {
+				const struct change_point *cp = &hs->changes[c];
+				const struct bench_run *at = hs->points[cp->index].run;
+				size_t x = 0;
+
+				while (x < h.nr_runs && h.runs[x] != at)
+					x++;
+				marks[nm].x = (double)x + 1;
+				snprintf(marks[nm].label, sizeof(marks[nm].label), "%s: %s %+.1f%%", at->env.revision,
+					 s->name, 100 * cp->shift);
+				nm++;
 			}
 			nl++;
 		}
@@ -296,9 +405,36 @@ static void history_charts(FILE *f, const struct bench_run *run, const struct be
 			char title[64];
 
 			snprintf(title, sizeof(title), "%s: guest median over runs", suite);
-			svg_lines(f, title, "run (oldest first)", "relative", lines, nl, false);
+			svg_history(f, title, lines, nl, marks, nm, h.nr_runs);
 		}
 	}
+	history_free(&h);
+	free(all);
+}
+
+/* What else the host did during the run, and the warnings it gives (bench/noise.h). */
+static void noise_section(FILE *f, const struct bench_run *run)
+{
+	char line[512], w[32][NOISE_WARNING_LEN];
+	size_t n = noise_warnings(run, w, 32);
+
+	if (!run->noise.set && n == 0)
+		return;
+	noise_summary(&run->noise, line, sizeof(line));
+	fputs("<h2>Noise</h2><p>During the run: ", f);
+	html_text(f, line);
+	fputs(".</p>\n", f);
+	if (n == 0)
+		return;
+	fputs("<ul class=\"warn\">", f);
+	for (size_t i = 0; i < n && i < 32; i++) {
+		fputs("<li>", f);
+		html_text(f, w[i]);
+		fputs("</li>", f);
+	}
+	if (n > 32)
+		fprintf(f, "<li>... and %zu more</li>", n - 32);
+	fputs("</ul>\n", f);
 }
 
 static void table(FILE *f, const struct bench_run *run)
@@ -340,7 +476,8 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 	      ".l4{stroke:#a050a0}circle.l1,text.l1{fill:#3b6ea5}circle.l2,text.l2{fill:#e0a030}"
 	      "circle.l3,text.l3{fill:#50a050}circle.l4,text.l4{fill:#a050a0}text{stroke:none}"
 	      "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
-	      "td:nth-child(-n+4){text-align:left}</style></head><body>\n<h1>Xenith benchmark</h1>\n<p>", f);
+	      "td:nth-child(-n+4){text-align:left}.cp{stroke:#c00;stroke-dasharray:5 3}.cpl{fill:#c00}"
+	      ".warn{color:#a00}</style></head><body>\n<h1>Xenith benchmark</h1>\n<p>", f);
 	html_text(f, run->id);
 	fputs("<br>", f);
 	html_text(f, run->env.cpu_model);
@@ -358,6 +495,7 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 	ratio_chart(f, run);
 	exit_chart(f, run);
 	density_charts(f, run);
+	noise_section(f, run);
 	history_charts(f, run, history, nr_history);
 	table(f, run);
 	fputs("</body></html>\n", f);

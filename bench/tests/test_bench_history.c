@@ -203,6 +203,51 @@ static void test_history_json_has_the_change_with_its_size_and_p(void **state)
 	json_decref(doc);
 }
 
+/*
+ * The report of the newest run draws the history of the archive with the
+ * change marked: one dashed line, labelled with the revision where crc32
+ * shifted, at that run's x; none for the flat series.
+ */
+static void test_report_marks_the_change_point_on_the_history_chart(void **state)
+{
+	char path[512], label[64];
+	char *html, *chart, *end;
+	const char *mark, *l;
+	double x1, x2;
+
+	(void)state;
+	assert_int_equal(RUN(&P, 60, "bench", "report", "--out", archive()), 0);
+	snprintf(path, sizeof(path), "%s/report.html", archive());
+	html = test_read_file(path, NULL);
+	/* the compute chart, from its title to the end of its svg */
+	chart = strstr(html, "<title>compute: guest median over runs</title>");
+	if (!chart)
+		fail_msg("report.html has no compute history chart");
+	end = strstr(chart, "</svg>");
+	assert_non_null(end);
+	*end = 0;
+	mark = strstr(chart, "<line class=\"cp\"");
+	if (!mark)
+		fail_msg("the compute history chart marks no change:\n%s", chart);
+	assert_null(strstr(mark + 1, "<line class=\"cp\"")); /* only crc32 shifted */
+	assert_int_equal(sscanf(mark, "<line class=\"cp\" x1=\"%lf\" y1=\"%*d\" x2=\"%lf\"", &x1, &x2), 2);
+	assert_true(x1 == x2); /* vertical */
+	snprintf(label, sizeof(label), ">rev14: crc32 +");
+	l = strstr(mark, label);
+	if (!l)
+		fail_msg("the mark is not labelled with rev14:\n%.400s", mark);
+	/* at the x of run 15 of 24 (rev14), the points being 1..24 over the 560-pixel axis from 70 */
+	assert_true(fabs(x1 - (70 + 560.0 * 14 / 23)) < 0.2);
+	/* the memory chart (copy, flat) has none */
+	*end = '<';
+	chart = strstr(html, "<title>memory: guest median over runs</title>");
+	assert_non_null(chart);
+	end = strstr(chart, "</svg>");
+	*end = 0;
+	assert_null(strstr(chart, "class=\"cp\""));
+	free(html);
+}
+
 static void test_history_refuses_what_it_cannot_show(void **state)
 {
 	char empty[256];
@@ -225,6 +270,7 @@ int main(void)
 	struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_history_names_the_revision_where_a_series_shifted, harness_teardown),
 		cmocka_unit_test_teardown(test_history_json_has_the_change_with_its_size_and_p, harness_teardown),
+		cmocka_unit_test_teardown(test_report_marks_the_change_point_on_the_history_chart, harness_teardown),
 		cmocka_unit_test_teardown(test_history_refuses_what_it_cannot_show, harness_teardown),
 	};
 
