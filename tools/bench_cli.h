@@ -2,6 +2,8 @@
 #ifndef XENITH_TOOLS_BENCH_CLI_H
 #define XENITH_TOOLS_BENCH_CLI_H
 
+#include <stdio.h>
+
 #include "../bench/result.h"
 
 /* The human tables of a run: workloads, exit costs, density. */
@@ -15,5 +17,11 @@ int bench_write_reports(const struct bench_run *run, const char *doc_path, struc
 int cmd_bench_report(int argc, char **argv);
 /* xenith bench history [SUITE|SUITE/CASE...] [--out DIR] [--json] [--alpha P] */
 int cmd_bench_history(int argc, char **argv);
+
+/* xenith bench calibrate: its help; the calibration of a run, printed and (write) stored in the archive. */
+void bench_calibrate_help(FILE *f);
+int bench_calibrate_store(const struct bench_run *run, bool write, struct errbuf *eb);
+/* Says which series of run had fewer repetitions than the archive's calibration.json asks. */
+void bench_check_calibration(const struct bench_run *run);
 
 #endif

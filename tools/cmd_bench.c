@@ -20,6 +20,7 @@
 #include "../bench/workloads.h"
 #include "density.h"
 #include "../bench/archive.h"
+#include "../bench/calibrate.h"
 #include "version.h"
 #include "bench_hooks.h"
 #include "confine.h"
@@ -40,6 +41,7 @@ static void bench_help(FILE *f)
 "       xenith bench compare BASE NEW [--alpha P] [--min-effect F]\n"
 "       xenith bench report [DOC] [--out DIR]\n"
 "       xenith bench history [SUITE|SUITE/CASE...] [--out DIR] [--json]\n"
+"       xenith bench calibrate [SUITE|SUITE/CASE...] [--repeat N] [--out DIR]\n"
 "       xenith bench list\n\n"
 "Runs each case natively and in a minios guest built from the same code, and\n"
 "reports guest/native ratios.  Suites: compute (CRC-32, matrix multiply),\n"
@@ -86,7 +88,10 @@ static void bench_help(FILE *f)
 "dashboard exports (github-action-benchmark JSON, OpenMetrics) are rewritten.\n"
 "`xenith bench compare` exits 1 when a case got slower.  `xenith bench history`\n"
 "prints each series over the archive and the revisions where it shifted\n"
-"(change points; see `xenith bench history --help`).\n",
+"(change points; see `xenith bench history --help`).  `xenith bench calibrate`\n"
+"measures each case's noise into DIR/calibration.json; a run then names the\n"
+"series with fewer repetitions than a 5%% change needs.  A run ends with the\n"
+"host's noise (load, steal, other processes, frequency) and warnings.\n",
 		BENCH_SCHEMA);
 }
 
@@ -582,6 +587,7 @@ int cmd_bench(int argc, char **argv)
 	struct errbuf eb;
 	int opt, r, ncpu, measure_cpu = -1, helper_cpu = -1, soak_failed = 0;
 	struct noise_sampler *sampler;
+	bool calibrating = false;
 	uint64_t t0;
 
 	if (argc >= 2 && !strcmp(argv[1], "compare"))
@@ -605,6 +611,12 @@ int cmd_bench(int argc, char **argv)
 		return cmd_bench_report(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "history"))
 		return cmd_bench_history(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "calibrate")) {
+		/* the runner, many repetitions of the quick cases, into calibration.json */
+		calibrating = true;
+		argc--;
+		argv++;
+	}
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -651,7 +663,10 @@ int cmd_bench(int argc, char **argv)
 			break;
 		}
 		case 'h':
-			bench_help(stdout);
+			if (calibrating)
+				bench_calibrate_help(stdout);
+			else
+				bench_help(stdout);
 			return 0;
 		default:
 			fprintf(stderr, "xenith bench: see `xenith bench --help`\n");
@@ -683,6 +698,23 @@ int cmd_bench(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		sel.suite[k] = any_suite = true;
+	}
+	if (calibrating) {
+		for (int k = 0; suites[k]; k++) {
+			bool measurable = !strcmp(suites[k], "compute") || !strcmp(suites[k], "memory") ||
+					  !strcmp(suites[k], "exit");
+
+			if (sel.suite[k] && !measurable) {
+				fprintf(stderr, "xenith bench calibrate: suite %s is not calibrated (compute, memory "
+					"and exit are)\n", suites[k]);
+				return EXIT_USAGE;
+			}
+			sel.suite[k] = any_suite ? sel.suite[k] : measurable;
+		}
+		any_suite = true;
+		sel.quick = true; /* the quick suite's cases and sizes: what its repetitions are chosen for */
+		if (!repeat_set)
+			sel.repeat = CALIB_DEFAULT_REPEAT;
 	}
 	if (!any_suite)
 		for (int k = 0; suites[k]; k++)
@@ -774,6 +806,15 @@ int cmd_bench(int argc, char **argv)
 	bench_print_density(&run);
 	bench_print_blk(&run);
 	bench_print_noise(&run);
+	if (calibrating) {
+		r = bench_calibrate_store(&run, !sel.no_archive, &eb);
+		if (r < 0)
+			fprintf(stderr, "xenith bench calibrate: %s\n", eb.msg);
+		bench_run_free(&run);
+		return r < 0 ? 1 : 0;
+	}
+	if (!sel.no_archive)
+		bench_check_calibration(&run);
 	if (!sel.no_archive) {
 		char path[PATH_MAX];
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "calibrate.h"
 #include "harness.h"
 #include "jsondoc.h"
 #include "result.h"
@@ -469,6 +470,67 @@ static void test_a_run_records_the_hosts_noise_and_prints_it(void **state)
 	assert_non_null(strstr(P.out, cpufreq ? ", governor " : ", frequency scaling not exposed"));
 }
 
+/*
+ * `bench calibrate` stores each series' noise and the repetitions it needs
+ * in DIR/calibration.json, with this host's fingerprint and no run document;
+ * a later run into DIR with 3 repetitions (below the exact test's floor of
+ * 5 at alpha 0.01, whatever the noise) is told so, series by series.
+ */
+static void test_calibrate_stores_the_noise_and_a_run_names_what_it_lacks(void **state)
+{
+	char dir[256], path[512], line[160];
+	struct calibration c;
+	struct errbuf eb;
+	struct bench_run r;
+	static const char *const modes[] = { "native", "guest" };
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "calibrate");
+	read_run(&r, real_run());
+	assert_int_equal(RUN(&P, 300, "bench", "calibrate", "compute/crc32", "--repeat", "6", "--warmup", "0",
+			     "--out", dir), 0);
+	snprintf(path, sizeof(path), "%s/calibration.json", dir);
+	assert_int_equal(calib_read(&c, path, &eb), 0);
+	assert_string_equal(c.cpu_model, r.env.cpu_model);
+	assert_string_equal(c.kvm_module, r.env.kvm_module);
+	assert_string_equal(c.kernel, r.env.kernel);
+	assert_true(c.quick);
+	assert_int_equal(c.nr_entries, 2);
+	for (int m = 0; m < 2; m++) {
+		const struct calib_entry *e = calib_find(&c, "compute", "crc32", modes[m]);
+
+		if (!e)
+			fail_msg("calibration.json has no compute/crc32 %s", modes[m]);
+		assert_int_equal(e->n, 6);
+		assert_true(e->median > 0 && e->cv >= 0 && e->robust_cv >= 0);
+		assert_true(e->needed == 0 || e->needed >= 5);
+	}
+	assert_non_null(strstr(P.out, "repetitions needed"));
+	{
+		/* no run document: the calibration is not a run of the archive */
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		assert_non_null(d);
+		while ((de = readdir(d)))
+			if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+				fail_msg("calibrate archived a run document: %s", de->d_name);
+		closedir(d);
+	}
+	assert_int_equal(RUN(&P, 300, "bench", "compute/crc32", "--repeat", "3", "--warmup", "0", "--out", dir), 0);
+	assert_non_null(strstr(P.out, "series with fewer repetitions than a 5% change needs at alpha 0.01"));
+	for (int m = 0; m < 2; m++) {
+		snprintf(line, sizeof(line), "  compute/crc32 %s: 3 repetitions, ", modes[m]);
+		if (!strstr(P.out, line))
+			fail_msg("the run does not say '%s...':\n%s", line, P.out);
+	}
+	calib_free(&c);
+	bench_run_free(&r);
+	/* suites whose repetitions are not the runner's are refused */
+	assert_int_equal(RUN(&P, 60, "bench", "calibrate", "density", "--out", dir), 64);
+	assert_non_null(strstr(P.err, "suite density is not calibrated"));
+}
+
 /* Host settings the backing test changed, put back by its teardown. */
 static char saved_hugepages[32], saved_shmem[32];
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
@@ -574,6 +636,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_named_case_runs_only_that_case, harness_teardown),
 		cmocka_unit_test_teardown(test_density_boots_idle_domains_and_bare_vms, harness_teardown),
 		cmocka_unit_test_teardown(test_a_run_records_the_hosts_noise_and_prints_it, harness_teardown),
+		cmocka_unit_test_teardown(test_calibrate_stores_the_noise_and_a_run_names_what_it_lacks, harness_teardown),
 	};
 
 	harness_require_kvm();
