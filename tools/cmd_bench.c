@@ -715,6 +715,7 @@ int cmd_bench(int argc, char **argv)
 		sel.quick = true; /* the quick suite's cases and sizes: what its repetitions are chosen for */
 		if (!repeat_set)
 			sel.repeat = CALIB_DEFAULT_REPEAT;
+		repeat_set = true;
 	}
 	if (!any_suite)
 		for (int k = 0; suites[k]; k++)
@@ -756,8 +757,8 @@ int cmd_bench(int argc, char **argv)
 		sel.quick ? "quick run" : "full run", sel.no_seccomp ? " without seccomp filters" : "",
 		sel.repeat, sel.warmup, run.env.cpu_model,
 		run.env.kvm_module);
-	/* load, steal and frequency, sampled every second while the suites run */
-	sampler = noise_start("", 1000);
+	/* load, steal and frequency, sampled every second while the suites run, off the measuring CPU */
+	sampler = noise_start("", 1000, helper_cpu);
 	t0 = now_ns();
 	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
 	if (r == 0) {

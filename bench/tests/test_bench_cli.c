@@ -471,8 +471,8 @@ static void test_a_run_records_the_hosts_noise_and_prints_it(void **state)
 }
 
 /*
- * `bench calibrate` stores each series' noise and the repetitions it needs
- * in DIR/calibration.json, with this host's fingerprint and no run document;
+ * `bench calibrate` stores each series' noise (20 repetitions by default)
+ * and the repetitions it needs in DIR/calibration.json, with this host's fingerprint and no run document;
  * a later run into DIR with 3 repetitions (below the exact test's floor of
  * 5 at alpha 0.01, whatever the noise) is told so, series by series.
  */
@@ -487,8 +487,7 @@ static void test_calibrate_stores_the_noise_and_a_run_names_what_it_lacks(void *
 	(void)state;
 	own_dir(dir, sizeof(dir), "calibrate");
 	read_run(&r, real_run());
-	assert_int_equal(RUN(&P, 300, "bench", "calibrate", "compute/crc32", "--repeat", "6", "--warmup", "0",
-			     "--out", dir), 0);
+	assert_int_equal(RUN(&P, 300, "bench", "calibrate", "compute/crc32", "--warmup", "0", "--out", dir), 0);
 	snprintf(path, sizeof(path), "%s/calibration.json", dir);
 	assert_int_equal(calib_read(&c, path, &eb), 0);
 	assert_string_equal(c.cpu_model, r.env.cpu_model);
@@ -501,7 +500,7 @@ static void test_calibrate_stores_the_noise_and_a_run_names_what_it_lacks(void *
 
 		if (!e)
 			fail_msg("calibration.json has no compute/crc32 %s", modes[m]);
-		assert_int_equal(e->n, 6);
+		assert_int_equal(e->n, CALIB_DEFAULT_REPEAT); /* 20 unless --repeat says otherwise */
 		assert_true(e->median > 0 && e->cv >= 0 && e->robust_cv >= 0);
 		assert_true(e->needed == 0 || e->needed >= 5);
 	}
