@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,7 +209,7 @@ static void *sampler_main(void *arg)
 	return NULL;
 }
 
-struct noise_sampler *noise_start(const char *root, unsigned period_ms)
+struct noise_sampler *noise_start(const char *root, unsigned period_ms, int cpu)
 {
 	struct noise_sampler *s = calloc(1, sizeof(*s));
 	pthread_condattr_t ca;
@@ -227,6 +228,13 @@ struct noise_sampler *noise_start(const char *root, unsigned period_ms)
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
+	}
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		pthread_setaffinity_np(s->thread, sizeof(set), &set); /* best effort: samples either way */
 	}
 	return s;
 }

@@ -73,9 +73,13 @@ void noise_begin(struct noise_record *r, const char *root);
 void noise_sample(struct noise_record *r);
 void noise_end(struct noise_record *r, struct bench_noise *out);
 
-/* A thread that samples every period_ms from noise_start() to noise_stop(); NULL if it cannot start. */
+/*
+ * A thread that samples every period_ms from noise_start() to noise_stop(),
+ * on CPU cpu (-1: any; give it one the measurements do not use); NULL if
+ * it cannot start.
+ */
 struct noise_sampler;
-struct noise_sampler *noise_start(const char *root, unsigned period_ms);
+struct noise_sampler *noise_start(const char *root, unsigned period_ms, int cpu);
 void noise_stop(struct noise_sampler *s, struct bench_noise *out);
 
 /* One line for people: "load average max 2.3 (mean 1.9) on 2 CPUs, steal 0.4%, ..." */

@@ -6,6 +6,8 @@
  * "noise" object written, read back, and absent from older documents.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -293,6 +296,110 @@ static void test_committed_baselines_load_without_a_noise_record(void **state)
 	bench_run_free(&r);
 }
 
+/*
+ * The sampler thread: ROOT/proc/loadavg is a FIFO served by a thread of the
+ * test, so each read is an event the test sees.  The first read is
+ * noise_start()'s own (on the caller) and is served 1.00; the second, served
+ * 9.00, can only be the sampler thread's, as every read between start and
+ * stop is: once it has happened, the test stops the sampler, and the record's
+ * maximum must be 9.00.  The thread is joined (noise_stop returns) and the
+ * FIFO's server released in every case.
+ */
+struct fifo_server {
+	char path[PATH_MAX + 32];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned served;
+	bool done;
+};
+
+static bool server_done(struct fifo_server *fs)
+{
+	bool done;
+
+	pthread_mutex_lock(&fs->lock);
+	done = fs->done;
+	pthread_mutex_unlock(&fs->lock);
+	return done;
+}
+
+static void *serve_loadavg(void *arg)
+{
+	struct fifo_server *fs = arg;
+
+	while (!server_done(fs)) {
+		int fd = open(fs->path, O_WRONLY); /* blocks until a reader opens */
+
+		if (fd < 0 || server_done(fs)) {
+			if (fd >= 0)
+				close(fd);
+			break; /* the test's own reader, opened to release us */
+		}
+		/* the second load average served is 9.00, every other 1.00 */
+		if (write(fd, fs->served == 1 ? "9.00 1.00 0.50 2/100 4242\n" : "1.00 1.00 0.50 2/100 4242\n",
+			  26) != 26) {
+			close(fd);
+			break;
+		}
+		close(fd);
+		/*
+		 * Until that reader has closed, an open for writing would find it
+		 * again: wait for "no reader" (ENXIO), polling every millisecond.
+		 */
+		while (!server_done(fs) && (fd = open(fs->path, O_WRONLY | O_NONBLOCK)) >= 0) {
+			close(fd);
+			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+		}
+		pthread_mutex_lock(&fs->lock);
+		fs->served++;
+		pthread_cond_broadcast(&fs->cond);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	return NULL;
+}
+
+static void test_the_sampler_thread_samples_between_start_and_stop(void **state)
+{
+	struct fifo_server fs = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+	struct noise_sampler *s;
+	struct bench_noise n;
+	struct timespec deadline;
+	pthread_t server;
+	unsigned served;
+	int fd;
+
+	(void)state;
+	put("/proc/loadavg", "");
+	snprintf(fs.path, sizeof(fs.path), "%s/proc/loadavg", root);
+	assert_int_equal(unlink(fs.path), 0);
+	assert_int_equal(mkfifo(fs.path, 0600), 0);
+	assert_int_equal(pthread_create(&server, NULL, serve_loadavg, &fs), 0);
+	s = noise_start(root, 10, -1);
+	assert_non_null(s);
+	/* wait for the sampler's read: the second one served (60 s: a loaded host) */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 60;
+	pthread_mutex_lock(&fs.lock);
+	while (fs.served < 2 && pthread_cond_timedwait(&fs.cond, &fs.lock, &deadline) == 0)
+		;
+	served = fs.served;
+	pthread_mutex_unlock(&fs.lock);
+	noise_stop(s, &n);
+	/* release the server: a reader of our own for its last open */
+	pthread_mutex_lock(&fs.lock);
+	fs.done = true;
+	pthread_mutex_unlock(&fs.lock);
+	fd = open(fs.path, O_RDONLY | O_NONBLOCK);
+	pthread_join(server, NULL);
+	if (fd >= 0)
+		close(fd);
+	if (served < 2)
+		fail_msg("the sampler thread never read the load average in 60 s");
+	/* the 9.00 of the second read, which only the sampler thread can have made, is in the record */
+	assert_true(n.load_samples >= 2);
+	assert_true(n.load_max == 9.0);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -308,6 +415,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_the_noise_record_round_trips_and_old_documents_load_without_it,
 						fresh_root, remove_root),
 		cmocka_unit_test_setup_teardown(test_committed_baselines_load_without_a_noise_record, fresh_root,
+						remove_root),
+		cmocka_unit_test_setup_teardown(test_the_sampler_thread_samples_between_start_and_stop, fresh_root,
 						remove_root),
 	};
 
