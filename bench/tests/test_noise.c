@@ -25,6 +25,7 @@
 
 #include "fsutil.h"
 #include "noise.h"
+#include "report.h"
 #include "result.h"
 #include "testutil.h"
 
@@ -296,6 +297,43 @@ static void test_committed_baselines_load_without_a_noise_record(void **state)
 	bench_run_free(&r);
 }
 
+/* The report has a Noise section: the summary and each warning; a run without a record has none. */
+static void test_the_report_shows_the_noise_and_its_warnings(void **state)
+{
+	struct bench_run run;
+	struct bench_series *s;
+	struct errbuf eb;
+	char path[PATH_MAX + 32];
+	char *html;
+
+	(void)state;
+	bench_run_init(&run);
+	snprintf(run.id, sizeof(run.id), "2026-01-01T00:00:00Z-x");
+	s = bench_run_series(&run, "compute", "crc32", "guest", "us", false);
+	for (int i = 0; i < 5; i++)
+		bench_series_add(s, 100 + i);
+	run.noise = (struct bench_noise){ .set = true, .cpus = 2, .load_samples = 3, .load_max = 3.1,
+					  .load_mean = 2.0, .steal = 0.04, .other = 0.02, .self = 0.5,
+					  .freq_min_mhz = NAN, .freq_max_mhz = NAN };
+	bench_run_finish(&run);
+	snprintf(path, sizeof(path), "%s/report.html", root);
+	assert_int_equal(report_write_html(&run, NULL, 0, path, &eb), 0);
+	html = test_read_file(path, NULL);
+	assert_non_null(strstr(html, "<h2>Noise</h2><p>During the run: load average max 3.1 (mean 2.0) on 2 CPUs, "
+				     "steal 4.0%, other processes 2% and xenith 50% of CPU time, frequency scaling "
+				     "not exposed.</p>"));
+	assert_non_null(strstr(html, "<li>load average 3.1 on 2 CPUs during the run</li>"));
+	assert_non_null(strstr(html, "<li>steal 4% of CPU time"));
+	free(html);
+	run.noise.set = false;
+	assert_int_equal(report_write_html(&run, NULL, 0, path, &eb), 0);
+	html = test_read_file(path, NULL);
+	assert_null(strstr(html, "<h2>Noise</h2>"));
+	free(html);
+	unlink(path);
+	bench_run_free(&run);
+}
+
 /*
  * The sampler thread: ROOT/proc/loadavg is a FIFO served by a thread of the
  * test, so each read is an event the test sees.  The first read is
@@ -415,6 +453,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_the_noise_record_round_trips_and_old_documents_load_without_it,
 						fresh_root, remove_root),
 		cmocka_unit_test_setup_teardown(test_committed_baselines_load_without_a_noise_record, fresh_root,
+						remove_root),
+		cmocka_unit_test_setup_teardown(test_the_report_shows_the_noise_and_its_warnings, fresh_root,
 						remove_root),
 		cmocka_unit_test_setup_teardown(test_the_sampler_thread_samples_between_start_and_stop, fresh_root,
 						remove_root),
