@@ -2,7 +2,9 @@
 #include "report.h"
 
 #include "fsutil.h"
+#include "history.h"
 #include "jsonval.h"
+#include "noise.h"
 #include "report_charts.h"
 
 #include <math.h>
@@ -29,8 +31,14 @@ struct line {
  * range (relative figures near 1.0): then it spans the values, so a change
  * of a few percent is visible, and its labels say where it starts.
  */
+/* A change point to mark on a history chart: a vertical line at x, labelled. */
+struct mark {
+	double x;
+	char label[160];
+};
+
 static void svg_lines(FILE *f, const char *title, const char *xlabel, const char *ylabel,
-		      const struct line *lines, size_t nl, bool log_x)
+		      const struct line *lines, size_t nl, bool log_x, const struct mark *marks, size_t nm)
 {
 	const int left = 70, width = 560, top = 36, height = 240;
 	double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY, ylo, yhi, last_tick = -1e9;
@@ -105,6 +113,19 @@ static void svg_lines(FILE *f, const char *title, const char *xlabel, const char
 			fputs("</text>", f);
 		}
 	}
+	/* change points: dashed vertical lines under the lines and their markers, labels stacked at the top */
+	for (size_t m = 0; m < nm; m++) {
+		double x = PX(marks[m].x);
+		bool right = x > left + width / 2;
+
+		if (!isfinite(x))
+			continue;
+		fprintf(f, "<line class=\"cp\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
+			   "<text class=\"cpl\" x=\"%.1f\" y=\"%d\"%s>", x, top, x, top + height,
+			x + (right ? -3 : 3), top + 10 + 14 * (int)m, right ? " text-anchor=\"end\"" : "");
+		html_text(f, marks[m].label);
+		fputs("</text>", f);
+	}
 	for (size_t k = 0; k < nl; k++) {
 		fprintf(f, "<polyline class=\"%s\" points=\"", cls[k % 4]);
 		for (size_t i = 0; i < lines[k].n; i++) {
@@ -173,14 +194,14 @@ static void density_charts(FILE *f, const struct bench_run *run)
 	if (boot[0].n || boot[1].n) {
 		report_chart_open(f, "density", "density-boot");
 		svg_lines(f, "density: boot to guest main, median per domain", "idle domains (log scale)",
-			  "us per domain", boot, 2, true);
+			  "us per domain", boot, 2, true, NULL, 0);
 		report_chart_close(f, "Lower is faster to boot; the gap between the lines is Xenith's cost over a "
 				      "bare KVM VM of the same size.");
 	}
 	if (mem[0].n || mem[1].n || mem[2].n) {
 		report_chart_open(f, "density", "density-mem");
 		svg_lines(f, "density: host memory per idle domain (MemAvailable: N >= 100)",
-			  "idle domains (log scale)", "KiB per domain", mem, 3, true);
+			  "idle domains (log scale)", "KiB per domain", mem, 3, true, NULL, 0);
 		report_chart_close(f, "Lower is denser: the host memory each idle domain takes, from the drop in "
 				      "MemAvailable and from the VMM's RSS.");
 	}
@@ -260,7 +281,7 @@ static void soak_charts(FILE *f, const struct bench_run *run)
 			snprintf(id, sizeof(id), "soak-%.*s", (int)scen_len, s->name);
 			report_chart_open(f, "soak", id);
 		}
-		svg_lines(f, title, "cycle", "value / first value (1.0 = unchanged)", lines, nl, false);
+		svg_lines(f, title, "cycle", "value / first value (1.0 = unchanged)", lines, nl, false, NULL, 0);
 		report_chart_close(f, "A flat line at 1.0 is what a soak wants; a line that climbs or falls over "
 				      "the cycles is a leak or a drift (the trend table below gives the verdicts).");
 	}
@@ -270,41 +291,71 @@ static void soak_charts(FILE *f, const struct bench_run *run)
 static void history_charts(FILE *f, const struct bench_run *run, const struct bench_run *hist,
 			   size_t nh)
 {
+	static const char *const suites[] = { "compute", "memory", "exit" };
+	const struct bench_run **all;
+	struct history h;
+	struct cp_opts o;
+
 	if (nh == 0)
 		return;
+	all = calloc(nh + 1, sizeof(*all));
+	if (!all)
+		return;
+	for (size_t i = 0; i < nh; i++)
+		all[i] = &hist[i];
+	all[nh] = run;
+	cp_opts_default(&o);
+	if (history_build(all, nh + 1, NULL, 0, &o, &h) < 0) {
+		free(all);
+		return;
+	}
 	fputs("<h2>History</h2><p>Median of each guest case over the archived runs, relative to the "
-	      "oldest run shown (1.0 = unchanged).</p>\n", f);
-	static const char *const suites[] = { "compute", "memory", "exit" };
-
+	      "oldest run shown (1.0 = unchanged). A dashed vertical line marks a change point (E-divisive "
+	      "means, p &lt; 0.01; <code>xenith bench history</code>), labelled with the revision of the first "
+	      "run at the new level.</p>\n", f);
 	for (size_t si = 0; si < 3; si++) {
 		const char *suite = suites[si];
 		struct line lines[4];
+		struct mark marks[4 * 3];
 		char tick[64][32];
-		size_t nl = 0;
+		size_t nl = 0, nm = 0;
 
+		for (size_t r = 0; r < h.nr_runs && r < 64; r++) /* the axis label: revision and day of the run */
+			snprintf(tick[r], sizeof(tick[r]), "%.12s %.10s", h.runs[r]->env.revision, h.runs[r]->env.date);
 		for (size_t i = 0; i < run->nr_series && nl < 4; i++) {
 			const struct bench_series *s = &run->series[i];
+			const struct history_series *hs;
 			double first = NAN;
 
 			if (strcmp(s->suite, suite) || strcmp(s->mode, "guest"))
 				continue;
+			hs = history_find(&h, s->suite, s->name, "guest");
+			if (!hs)
+				continue;
 			memset(&lines[nl], 0, sizeof(lines[nl]));
 			lines[nl].name = s->name;
-			for (size_t h = 0; h <= nh && lines[nl].n < 64; h++) {
-				const struct bench_run *r = h < nh ? &hist[h] : run;
-				const struct bench_series *o = bench_run_find(r, s->suite, s->name, "guest");
-
-				if (!o || !(o->sum.median > 0))
+			for (size_t p = 0, x = 0; p < hs->nr_points && lines[nl].n < 64; p++) {
+				while (x < h.nr_runs && h.runs[x] != hs->points[p].run)
+					x++;
+				if (!(hs->points[p].median > 0))
 					continue;
 				if (!isfinite(first))
-					first = o->sum.median;
-				if (h < 64) {
-					/* the axis label: revision and day of the run */
-					snprintf(tick[h], sizeof(tick[h]), "%.12s %.10s", r->env.revision, r->env.date);
-					lines[nl].xtick[lines[nl].n] = tick[h];
-				}
-				lines[nl].x[lines[nl].n] = (double)h + 1;
-				lines[nl].y[lines[nl].n++] = o->sum.median / first;
+					first = hs->points[p].median;
+				lines[nl].xtick[lines[nl].n] = x < 64 ? tick[x] : NULL;
+				lines[nl].x[lines[nl].n] = (double)x + 1;
+				lines[nl].y[lines[nl].n++] = hs->points[p].median / first;
+			}
+			for (size_t c = 0; c < hs->nr_changes && nm < sizeof(marks) / sizeof(marks[0]); c++) {
+				const struct change_point *cp = &hs->changes[c];
+				const struct bench_run *at = hs->points[cp->index].run;
+				size_t x = 0;
+
+				while (x < h.nr_runs && h.runs[x] != at)
+					x++;
+				marks[nm].x = (double)x + 1;
+				snprintf(marks[nm].label, sizeof(marks[nm].label), "%s: %s %+.1f%%", at->env.revision,
+					 s->name, 100 * cp->shift);
+				nm++;
 			}
 			nl++;
 		}
@@ -315,11 +366,38 @@ static void history_charts(FILE *f, const struct bench_run *run, const struct be
 			snprintf(id, sizeof(id), "history-%s", suite);
 			report_chart_open(f, "history", id);
 			svg_lines(f, title, "run: revision and date (oldest first)",
-				  "median / the oldest run's median", lines, nl, false);
+				  "median / the oldest run's median", lines, nl, false, marks, nm);
 			report_chart_close(f, "1.0 = the oldest run shown; for times (us, ns) up is slower, for "
-					      "throughput (GB/s) up is faster.");
+					      "throughput (GB/s) up is faster; a dashed line is a change point.");
 		}
 	}
+	history_free(&h);
+	free(all);
+}
+
+/* What else the host did during the run, and the warnings it gives (bench/noise.h). */
+static void noise_section(FILE *f, const struct bench_run *run)
+{
+	char line[512], w[32][NOISE_WARNING_LEN];
+	size_t n = noise_warnings(run, w, 32);
+
+	if (!run->noise.set && n == 0)
+		return;
+	noise_summary(&run->noise, line, sizeof(line));
+	fputs("<h2>Noise</h2><p>During the run: ", f);
+	html_text(f, line);
+	fputs(".</p>\n", f);
+	if (n == 0)
+		return;
+	fputs("<ul class=\"warn\">", f);
+	for (size_t i = 0; i < n && i < 32; i++) {
+		fputs("<li>", f);
+		html_text(f, w[i]);
+		fputs("</li>", f);
+	}
+	if (n > 32)
+		fprintf(f, "<li>... and %zu more</li>", n - 32);
+	fputs("</ul>\n", f);
 }
 
 static void table(FILE *f, const struct bench_run *run)
@@ -367,7 +445,8 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 	      "circle.l3,text.l3{fill:#50a050}circle.l4,text.l4{fill:#a050a0}text{stroke:none}figure{margin:1em 0 0}"
 	      "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
 	      "td:nth-child(-n+4){text-align:left}table.env th{text-align:left}table.env td{text-align:left}"
-	      ".bad{color:#c00;font-weight:bold}</style></head><body>\n<h1>Xenith benchmark</h1>\n<p>", f);
+	      ".bad{color:#c00;font-weight:bold}.cp{stroke:#c00;stroke-dasharray:5 3}.cpl{fill:#c00}"
+	      ".warn{color:#a00}</style></head><body>\n<h1>Xenith benchmark</h1>\n<p>", f);
 	html_text(f, run->id);
 	fputs("<br>", f);
 	html_text(f, run->env.cpu_model);
@@ -384,6 +463,7 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 	report_blk_charts(f, run);
 	density_charts(f, run);
 	soak_charts(f, run);
+	noise_section(f, run);
 	history_charts(f, run, history, nr_history);
 	report_environment(f, run);
 	table(f, run);

@@ -448,6 +448,7 @@ static json_t *run_json(const struct bench_run *r)
 	bool ok = doc && put(doc, "schema", json_string(BENCH_SCHEMA)) && put(doc, "complete", json_true()) &&
 		  put(doc, "id", jval_str(r->id)) && put(doc, "environment", json_incref(env)) &&
 		  put(doc, "config", json_incref(cfg)) && put(doc, "note", jval_str(r->note)) &&
+		  (!r->noise.set || put(doc, "noise", noise_json(&r->noise))) &&
 		  (series = put_array(doc, "series"));
 
 	ok = ok && put(env, "cpu_model", jval_str(e->cpu_model)) && put(env, "microcode", jval_str(e->microcode)) &&
@@ -626,6 +627,7 @@ int bench_run_read(struct bench_run *r, const char *path, struct errbuf *eb)
 	r->warmup = (unsigned)get_num(cfg, "warmup", 0);
 	r->duration_s = get_num(cfg, "duration_s", 0);
 	snprintf(r->note, sizeof(r->note), "%s", get_str(doc, "note", ""));
+	noise_from_json(json_object_get(doc, "noise"), &r->noise); /* absent: not recorded */
 	series = json_object_get(doc, "series");
 	if (!json_is_array(series)) {
 		json_decref(doc);

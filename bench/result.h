@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "noise.h"
 #include "stats.h"
 
 #define BENCH_SCHEMA "xenith-bench/1"
@@ -110,6 +111,7 @@ struct bench_run {
 	unsigned repeat, warmup;
 	double duration_s;
 	char note[1024];     /* what stopped a suite early, for people; "" if nothing */
+	struct bench_noise noise; /* other load, steal, frequency during the run (bench/noise.h) */
 	struct bench_series *series;
 	size_t nr_series, cap;
 };

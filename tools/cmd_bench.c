@@ -20,6 +20,7 @@
 #include "../bench/workloads.h"
 #include "density.h"
 #include "../bench/archive.h"
+#include "../bench/calibrate.h"
 #include "version.h"
 #include "bench_hooks.h"
 #include "confine.h"
@@ -40,6 +41,8 @@ static void bench_help(FILE *f)
 "usage: xenith bench [SUITE|SUITE/CASE...] [--quick] [--repeat N] [--warmup N] [--out DIR]\n"
 "       xenith bench compare BASE NEW [--alpha P] [--min-effect F]\n"
 "       xenith bench report [DOC] [--out DIR]\n"
+"       xenith bench history [SUITE|SUITE/CASE...] [--out DIR] [--json]\n"
+"       xenith bench calibrate [SUITE|SUITE/CASE...] [--repeat N] [--out DIR]\n"
 "       xenith bench list\n\n"
 "Runs each case natively and in a minios guest built from the same code, and\n"
 "reports guest/native ratios.  Suites: compute (CRC-32, matrix multiply),\n"
@@ -94,7 +97,12 @@ static void bench_help(FILE *f)
 "DIR/index.sqlite; DIR/report.html (SVG charts, history of the archive) and\n"
 "dashboard exports (github-action-benchmark JSON, OpenMetrics) are rewritten.\n"
 "`xenith bench compare` exits 1 when a case got slower, 2 when the hosts'\n"
-"fingerprints differ (it then compares ratios only).\n",
+"fingerprints differ (it then compares ratios only).  `xenith bench history`\n"
+"prints each series over the archive and the revisions where it shifted\n"
+"(change points; see `xenith bench history --help`).  `xenith bench calibrate`\n"
+"measures each case's noise into DIR/calibration.json; a run then names the\n"
+"series with fewer repetitions than a 5%% change needs.  A run ends with the\n"
+"host's noise (load, steal, other processes, frequency) and warnings.\n",
 		BENCH_SCHEMA);
 }
 
@@ -662,6 +670,8 @@ int cmd_bench(int argc, char **argv)
 	struct kvm_sys kvm = { .fd = -1 };
 	struct errbuf eb;
 	int opt, r, ncpu, measure_cpu = -1, helper_cpu = -1, soak_failed = 0;
+	struct noise_sampler *sampler;
+	bool calibrating = false;
 	uint64_t t0;
 
 	if (argc >= 2 && !strcmp(argv[1], "compare"))
@@ -683,6 +693,14 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "report"))
 		return cmd_bench_report(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "history"))
+		return cmd_bench_history(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "calibrate")) {
+		/* the runner, many repetitions of the quick cases, into calibration.json */
+		calibrating = true;
+		argc--;
+		argv++;
+	}
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -738,7 +756,10 @@ int cmd_bench(int argc, char **argv)
 			break;
 		}
 		case 'h':
-			bench_help(stdout);
+			if (calibrating)
+				bench_calibrate_help(stdout);
+			else
+				bench_help(stdout);
 			return 0;
 		default:
 			fprintf(stderr, "xenith bench: see `xenith bench --help`\n");
@@ -770,6 +791,24 @@ int cmd_bench(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		sel.suite[k] = any_suite = true;
+	}
+	if (calibrating) {
+		for (int k = 0; suites[k]; k++) {
+			bool measurable = !strcmp(suites[k], "compute") || !strcmp(suites[k], "memory") ||
+					  !strcmp(suites[k], "exit");
+
+			if (sel.suite[k] && !measurable) {
+				fprintf(stderr, "xenith bench calibrate: suite %s is not calibrated (compute, memory "
+					"and exit are)\n", suites[k]);
+				return EXIT_USAGE;
+			}
+			sel.suite[k] = any_suite ? sel.suite[k] : measurable;
+		}
+		any_suite = true;
+		sel.quick = true; /* the quick suite's cases and sizes: what its repetitions are chosen for */
+		if (!repeat_set)
+			sel.repeat = CALIB_DEFAULT_REPEAT;
+		repeat_set = true;
 	}
 	if (!any_suite)
 		for (int k = 0; suites[k]; k++)
@@ -823,6 +862,8 @@ int cmd_bench(int argc, char **argv)
 			sel.repeat, sel.warmup, run.env.cpu_model, run.env.kvm_module, host, run.env.revision,
 			run.env.build_type);
 	}
+	/* load, steal and frequency, sampled every second while the suites run, off the measuring CPU */
+	sampler = noise_start("", 1000, helper_cpu);
 	t0 = now_ns();
 	r = run_native(&run, &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
 	if (r == 0) {
@@ -859,6 +900,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	progress("%s", "");
 	run.duration_s = (double)(now_ns() - t0) / 1e9;
+	noise_stop(sampler, &run.noise);
 	kvm_sys_close(&kvm);
 	if (r < 0) {
 		bench_run_free(&run);
@@ -869,6 +911,16 @@ int cmd_bench(int argc, char **argv)
 		bench_print_table(&run);
 	bench_print_density(&run);
 	bench_print_blk(&run);
+	bench_print_noise(&run);
+	if (calibrating) {
+		r = bench_calibrate_store(&run, !sel.no_archive, &eb);
+		if (r < 0)
+			fprintf(stderr, "xenith bench calibrate: %s\n", eb.msg);
+		bench_run_free(&run);
+		return r < 0 ? 1 : 0;
+	}
+	if (!sel.no_archive)
+		bench_check_calibration(&run);
 	if (!sel.no_archive) {
 		char path[PATH_MAX];
 

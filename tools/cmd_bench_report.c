@@ -169,6 +169,20 @@ void bench_print_density(const struct bench_run *run)
 		printf("%-8s %s\n", "", run->note);
 }
 
+void bench_print_noise(const struct bench_run *run)
+{
+	char line[512], w[32][NOISE_WARNING_LEN];
+	size_t n = noise_warnings(run, w, 32);
+
+	noise_summary(&run->noise, line, sizeof(line));
+	printf("\nnoise: %s\n", line);
+	fflush(stdout); /* the warnings (stderr) after the tables, also through pipes */
+	for (size_t i = 0; i < n && i < 32; i++)
+		fprintf(stderr, "xenith bench: warning: %s\n", w[i]);
+	if (n > 32)
+		fprintf(stderr, "xenith bench: warning: ... and %zu more\n", n - 32);
+}
+
 /* report.html and the dashboard exports, next to the documents, for the run at doc_path. */
 int bench_write_reports(const struct bench_run *run, const char *doc_path, struct errbuf *eb)
 {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "calibrate.h"
 #include "chromium_check.h"
 #include "harness.h"
 #include "jsondoc.h"
@@ -602,6 +603,93 @@ static void test_bench_bad_input_is_refused_clearly(void **state)
 	assert_non_null(strstr(P.err, "/proc/xenith-results"));
 }
 
+/*
+ * A run records what else the host did (bench/noise.h) and prints it: the
+ * document's "noise" has this host's CPU count, load-average samples from
+ * the start and the end at least, shares of CPU time that add up to at most
+ * the whole, and a governor exactly when the host exposes cpufreq.
+ */
+static void test_a_run_records_the_hosts_noise_and_prints_it(void **state)
+{
+	struct bench_run r;
+	bool cpufreq = access("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", R_OK) == 0;
+
+	(void)state;
+	read_run(&r, real_run());
+	assert_true(r.noise.set);
+	assert_int_equal(r.noise.cpus, (unsigned)sysconf(_SC_NPROCESSORS_ONLN)); /* /proc/stat lists online CPUs */
+	assert_true(r.noise.load_samples >= 2);
+	assert_true(r.noise.load_max >= r.noise.load_mean && r.noise.load_mean >= 0);
+	assert_true(isfinite(r.noise.steal) && isfinite(r.noise.other) && isfinite(r.noise.self));
+	assert_true(r.noise.steal >= 0 && r.noise.other >= 0 && r.noise.self > 0);
+	assert_true(r.noise.steal + r.noise.other + r.noise.self <= 1.05); /* ticks are sampled */
+	assert_int_equal(r.noise.governor[0] != 0, cpufreq);
+	bench_run_free(&r);
+	assert_int_equal(RUN(&P, 300, "bench", "compute/crc32", "--repeat", "3", "--warmup", "0", "--no-archive"), 0);
+	assert_non_null(strstr(P.out, "\nnoise: load average max "));
+	assert_non_null(strstr(P.out, cpufreq ? ", governor " : ", frequency scaling not exposed"));
+}
+
+/*
+ * `bench calibrate` stores each series' noise (20 repetitions by default)
+ * and the repetitions it needs in DIR/calibration.json, with this host's fingerprint and no run document;
+ * a later run into DIR with 3 repetitions (below the exact test's floor of
+ * 5 at alpha 0.01, whatever the noise) is told so, series by series.
+ */
+static void test_calibrate_stores_the_noise_and_a_run_names_what_it_lacks(void **state)
+{
+	char dir[256], path[512], line[160];
+	struct calibration c;
+	struct errbuf eb;
+	struct bench_run r;
+	static const char *const modes[] = { "native", "guest", "ratio" }; /* ratio: the interleaved pairs */
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "calibrate");
+	read_run(&r, real_run());
+	assert_int_equal(RUN(&P, 300, "bench", "calibrate", "compute/crc32", "--warmup", "0", "--out", dir), 0);
+	snprintf(path, sizeof(path), "%s/calibration.json", dir);
+	assert_int_equal(calib_read(&c, path, &eb), 0);
+	assert_string_equal(c.cpu_model, r.env.cpu_model);
+	assert_string_equal(c.kvm_module, r.env.kvm_module);
+	assert_string_equal(c.kernel, r.env.kernel);
+	assert_true(c.quick);
+	assert_int_equal(c.nr_entries, 3);
+	for (int m = 0; m < 3; m++) {
+		const struct calib_entry *e = calib_find(&c, "compute", "crc32", modes[m]);
+
+		if (!e)
+			fail_msg("calibration.json has no compute/crc32 %s", modes[m]);
+		assert_int_equal(e->n, CALIB_DEFAULT_REPEAT); /* 20 unless --repeat says otherwise */
+		assert_true(e->median > 0 && e->cv >= 0 && e->robust_cv >= 0);
+		assert_true(e->needed == 0 || e->needed >= 5);
+	}
+	assert_non_null(strstr(P.out, "repetitions needed"));
+	{
+		/* no run document: the calibration is not a run of the archive */
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		assert_non_null(d);
+		while ((de = readdir(d)))
+			if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+				fail_msg("calibrate archived a run document: %s", de->d_name);
+		closedir(d);
+	}
+	assert_int_equal(RUN(&P, 300, "bench", "compute/crc32", "--repeat", "3", "--warmup", "0", "--out", dir), 0);
+	assert_non_null(strstr(P.out, "series with fewer repetitions than a 5% change needs at alpha 0.01"));
+	for (int m = 0; m < 3; m++) {
+		snprintf(line, sizeof(line), "  compute/crc32 %s: 3 repetitions, ", modes[m]);
+		if (!strstr(P.out, line))
+			fail_msg("the run does not say '%s...':\n%s", line, P.out);
+	}
+	calib_free(&c);
+	bench_run_free(&r);
+	/* suites whose repetitions are not the runner's are refused */
+	assert_int_equal(RUN(&P, 60, "bench", "calibrate", "density", "--out", dir), 64);
+	assert_non_null(strstr(P.err, "suite density is not calibrated"));
+}
+
 /* Host settings the backing test changed, put back by its teardown. */
 static char saved_hugepages[32], saved_shmem[32];
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
@@ -717,6 +805,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_bench_bad_input_is_refused_clearly, harness_teardown),
 		cmocka_unit_test_teardown(test_named_case_runs_only_that_case, harness_teardown),
 		cmocka_unit_test_teardown(test_density_boots_idle_domains_and_bare_vms, harness_teardown),
+		cmocka_unit_test_teardown(test_a_run_records_the_hosts_noise_and_prints_it, harness_teardown),
+		cmocka_unit_test_teardown(test_calibrate_stores_the_noise_and_a_run_names_what_it_lacks, harness_teardown),
 	};
 
 	harness_require_kvm();
