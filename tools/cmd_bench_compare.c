@@ -99,9 +99,9 @@ int cmd_bench_compare(int argc, char **argv)
 		stats_compare(b->samples, b->n, n->samples, n->n, n->higher_is_better, alpha, min_effect, &c);
 		printf("%-8s %-16s %-6s %12.4g %12.4g %7.3f [%7.3f, %7.3f] %9.2g  %s\n", n->suite, n->name,
 		       n->mode, b->sum.median, n->sum.median, c.ratio, c.ci_lo, c.ci_hi, c.p,
-		       stats_verdict_name(c.verdict));
-		slower += c.verdict == VERDICT_SLOWER;
-		faster += c.verdict == VERDICT_FASTER;
+		       stats_verdict_name(&c));
+		slower += c.verdict == VERDICT_DIFFERENT && !c.faster;
+		faster += c.verdict == VERDICT_DIFFERENT && c.faster;
 		same += c.verdict == VERDICT_SAME;
 	}
 	printf("\n%u slower, %u faster, %u no change, %u without a baseline (alpha %g, min effect %g)\n",
