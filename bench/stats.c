@@ -409,6 +409,84 @@ void stats_bootstrap_ratio(const double *a, size_t na, const double *b, size_t n
 	free(tmp);
 }
 
+/*
+ * The order statistic k (1-based) of the na * nb pairwise differences that
+ * bounds the distribution-free 1 - level interval: one more than the
+ * largest u with P(U <= u) <= level / 2 under the null; 0 when no u is
+ * (too few samples: the interval is unbounded).
+ */
+static size_t mw_interval_rank(size_t na, size_t nb, double level)
+{
+	size_t n = na + nb, k = na < nb ? na : nb;
+
+	if (k <= STATS_EXACT_MAX && mw_exact_fits(n, k)) {
+		long *w = malloc(n * sizeof(*w));
+		size_t maxsum, found = 0;
+		double *dist, total = 0, cum = 0;
+		long base = (long)k * (long)(k + 1); /* doubled rank sum at U = 0 */
+
+		if (!w)
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			w[i] = 2 * (long)(i + 1);
+		dist = mw_count_sums(w, n, k, &maxsum);
+		free(w);
+		if (!dist)
+			return 0;
+		for (size_t s = 0; s <= maxsum; s++)
+			total += dist[s];
+		/* U = (S2 - base) / 2: walk U upwards while the lower tail stays within level / 2 */
+		for (size_t s = (size_t)base; s <= maxsum; s += 2) {
+			cum += dist[s];
+			if (cum / total > level / 2)
+				break;
+			found = (s - (size_t)base) / 2 + 1;
+		}
+		free(dist);
+		return found;
+	}
+	{
+		double nn = (double)na * (double)nb;
+		double c = nn / 2 - upper_quantile(level / 2) * sqrt(nn * (double)(n + 1) / 12);
+
+		return c < 1 ? 0 : (size_t)floor(c);
+	}
+}
+
+int stats_ratio_interval(const double *a, size_t na, const double *b, size_t nb, double level, double *lo,
+			 double *hi)
+{
+	size_t nn = na * nb, k;
+	double *d;
+
+	*lo = *hi = NAN;
+	if (na == 0 || nb == 0)
+		return -1;
+	for (size_t i = 0; i < na; i++)
+		if (!(a[i] > 0))
+			return -1;
+	for (size_t j = 0; j < nb; j++)
+		if (!(b[j] > 0))
+			return -1;
+	d = malloc(nn * sizeof(*d));
+	if (!d)
+		return -1;
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			d[i * nb + j] = log(b[j]) - log(a[i]);
+	qsort(d, nn, sizeof(*d), cmp_double);
+	k = mw_interval_rank(na, nb, level);
+	if (k == 0 || k > nn) {
+		*lo = 0;
+		*hi = INFINITY;
+	} else {
+		*lo = exp(d[k - 1]);
+		*hi = exp(d[nn - k]);
+	}
+	free(d);
+	return 0;
+}
+
 void stats_compare(const double *base, size_t nb, const double *cur, size_t nc, bool higher_is_better,
 		   double alpha, double min_effect, struct comparison *out)
 {
@@ -419,7 +497,8 @@ void stats_compare(const double *base, size_t nb, const double *cur, size_t nc, 
 	stats_summarize(cur, nc, &sc);
 	memset(out, 0, sizeof(*out));
 	out->ratio = sb.median != 0 ? sc.median / sb.median : NAN;
-	stats_bootstrap_ratio(base, nb, cur, nc, 2000, 0.05, &out->ci_lo, &out->ci_hi);
+	if (stats_ratio_interval(base, nb, cur, nc, 0.05, &out->ci_lo, &out->ci_hi) < 0)
+		stats_bootstrap_ratio(base, nb, cur, nc, 2000, 0.05, &out->ci_lo, &out->ci_hi);
 	out->p = stats_mann_whitney_p(base, nb, cur, nc);
 	pooled = nb + nc > 2 ? sqrt(((double)(nb - 1) * sb.stddev * sb.stddev +
 				     (double)(nc - 1) * sc.stddev * sc.stddev) / (double)(nb + nc - 2))

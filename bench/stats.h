@@ -55,10 +55,21 @@ void stats_bootstrap_ratio(const double *a, size_t na, const double *b, size_t n
 			   double alpha, double *lo, double *hi);
 
 /*
+ * The distribution-free 1 - level interval of the ratio new/base (the
+ * Mann-Whitney test inverted on log values, as Hodges and Lehmann): the
+ * k-th smallest and largest of the na * nb ratios b[j] / a[i], k from the
+ * exact null distribution of U (its normal approximation past
+ * STATS_EXACT_MAX).  [0, inf] when the counts are too small for the level
+ * (3 vs 3 at 95%).  -1 when a value is not positive (no logarithm).
+ */
+int stats_ratio_interval(const double *a, size_t na, const double *b, size_t nb, double level, double *lo,
+			 double *hi);
+
+/*
  * Three verdicts, in the spirit of Chromium's Pinpoint:
  *  same       the samples show the change is smaller than the effect of
  *             interest: the 95% interval of the ratio lies within
- *             1 +- min_effect;
+ *             1 +- min_effect (equivalence, as two one-sided tests);
  *  different  significant (p < alpha) and at least min_effect in size;
  *             `faster` says the direction;
  *  unknown    neither: the samples cannot decide (more repetitions can).
@@ -67,7 +78,7 @@ enum verdict { VERDICT_SAME, VERDICT_DIFFERENT, VERDICT_UNKNOWN };
 
 struct comparison {
 	double ratio;           /* median(new) / median(base) */
-	double ci_lo, ci_hi;    /* 95% bootstrap interval of the ratio */
+	double ci_lo, ci_hi;    /* 95% interval of the ratio (stats_ratio_interval; bootstrap if a value <= 0) */
 	double p;               /* Mann-Whitney two-sided p (exact for small samples) */
 	/*
 	 * The smallest relative change (0.05 = 5%) the test at alpha detects in

@@ -98,6 +98,22 @@ static void scale(struct bench_series *s, double k)
 }
 
 /*
+ * Every series of r made quiet: its samples spread evenly over +-spread
+ * around its median, so that compare's verdict on it is decided by this
+ * test, not by the noise of the machine the real run was made on.
+ */
+static void quieten(struct bench_run *r, double spread)
+{
+	for (size_t i = 0; i < r->nr_series; i++) {
+		struct bench_series *s = &r->series[i];
+
+		for (size_t k = 0; k < s->n && s->n >= 2; k++)
+			s->samples[k] = s->sum.median * (1 - spread + 2 * spread * (double)k / (double)(s->n - 1));
+	}
+	bench_run_finish(r);
+}
+
+/*
  * base: the real run; new: the same run with one guest series' samples
  * multiplied (up) or divided by a separating factor, returned in *k_out as
  * the ratio new/base; both written to dir.
@@ -110,6 +126,7 @@ static void craft_pair(const char *dir, const char *suite, const char *name, dou
 	double k;
 
 	read_run(&r, real_run());
+	quieten(&r, 0.002); /* every other case: 'same' */
 	s = series(&r, suite, name, "guest");
 	k = separating_factor(s);
 	snprintf(base, size, "%s/base.json", dir);
@@ -137,8 +154,10 @@ static void compare_line(const char *out, const char *suite, const char *name, d
 		double b, n, lo, hi, p;
 		char v[32];
 
-		if (sscanf(l + strlen(head), "%lf %lf %lf [%lf, %lf] %lf %31[a-z ]", &b, &n, ratio, &lo, &hi,
-			   &p, v) != 7)
+		char detect[16];
+
+		if (sscanf(l + strlen(head), "%lf %lf %lf [%lf, %lf] %lf %15s %31[a-z ]", &b, &n, ratio, &lo, &hi,
+			   &p, detect, v) != 8)
 			fail_msg("cannot read compare's line: %.120s", l);
 		snprintf(verdict, size, "%s", v);
 	}
@@ -207,11 +226,25 @@ static void test_density_boots_idle_domains_and_bare_vms(void **state)
 	assert_non_null(strstr(P.out, "busy domains vs"));
 }
 
-static void test_compare_of_a_run_with_itself_finds_no_change(void **state)
+/* compare's summary line: how many cases it found same, different (slower, faster) and unknown. */
+static void compare_summary(const char *out, unsigned *same, unsigned *slower, unsigned *faster, unsigned *unknown)
+{
+	const char *l = strstr(out, " different (");
+	unsigned diff;
+
+	while (l && l > out && l[-1] != '\n')
+		l--;
+	if (!l || sscanf(l, "%u same, %u different (%u slower, %u faster), %u unknown", same, &diff, slower,
+			 faster, unknown) != 5 || diff != *slower + *faster)
+		fail_msg("compare printed no summary line:\n%s", out);
+}
+
+/* A run against itself: nothing is different; each case is same or unknown, and exit 3 says which. */
+static void test_compare_of_a_run_with_itself_finds_no_difference(void **state)
 {
 	struct bench_run r;
-	char want[64];
-	unsigned comparable = 0;
+	unsigned comparable = 0, same, slower, faster, unknown;
+	int status;
 
 	(void)state;
 	read_run(&r, real_run());
@@ -219,10 +252,67 @@ static void test_compare_of_a_run_with_itself_finds_no_change(void **state)
 		comparable += r.series[i].n >= 2;
 	bench_run_free(&r);
 	assert_true(comparable >= 6);
-	assert_int_equal(RUN(&P, 60, "bench", "compare", real_run(), real_run()), 0);
-	snprintf(want, sizeof(want), "0 slower, 0 faster, %u no change, 0 without a baseline", comparable);
-	if (!strstr(P.out, want))
-		fail_msg("compare of a run with itself lacks '%s':\n%s", want, P.out);
+	status = RUN(&P, 60, "bench", "compare", real_run(), real_run());
+	compare_summary(P.out, &same, &slower, &faster, &unknown);
+	assert_int_equal(slower + faster, 0);
+	assert_int_equal(same + unknown, comparable);
+	assert_int_equal(status, unknown ? 3 : 0);
+}
+
+/*
+ * Quiet samples (+-0.2%) against themselves are 'same' (exit 0); one case
+ * made noisy (+-10%, ten samples) is 'unknown', never 'same', and compare
+ * exits 3; its detectable change is marked as above 5%.
+ */
+static void test_compare_says_same_only_when_the_samples_show_it(void **state)
+{
+	char dir[256], base[512], cur[512], verdict[32], head[64];
+	unsigned same, slower, faster, unknown, comparable = 0;
+	struct bench_run r;
+	double ratio;
+	const char *l;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "compare-same");
+	snprintf(base, sizeof(base), "%s/base.json", dir);
+	snprintf(cur, sizeof(cur), "%s/new.json", dir);
+	read_run(&r, real_run());
+	quieten(&r, 0.002);
+	for (size_t i = 0; i < r.nr_series; i++)
+		comparable += r.series[i].n >= 2;
+	write_run(&r, base);
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, base), 0);
+	compare_summary(P.out, &same, &slower, &faster, &unknown);
+	assert_int_equal(same, comparable);
+	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "same");
+	/* crc32 in the guest, +-10% in both documents, alternating so the two differ */
+	{
+		struct bench_series *s = series(&r, "compute", "crc32", "guest");
+		double m = s->sum.median;
+
+		for (size_t k = 0; k < s->n; k++)
+			s->samples[k] = m * (k % 2 ? 1.1 : 0.9) * (1 + 0.001 * (double)k);
+		bench_run_finish(&r);
+		write_run(&r, base);
+		for (size_t k = 0; k < s->n; k++)
+			s->samples[k] = m * (k % 2 ? 0.9 : 1.1) * (1 + 0.001 * (double)k);
+		bench_run_finish(&r);
+		write_run(&r, cur);
+	}
+	bench_run_free(&r);
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur), 3);
+	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "unknown");
+	compare_summary(P.out, &same, &slower, &faster, &unknown);
+	assert_int_equal(unknown, 1);
+	assert_int_equal(same, comparable - 1);
+	snprintf(head, sizeof(head), "%-8s %-16s %-6s ", "compute", "crc32", "guest");
+	l = strstr(P.out, head);
+	assert_non_null(l);
+	assert_non_null(strchr(l, '!'));
+	assert_true(strchr(l, '!') < strchr(l, '\n'));
+	assert_non_null(strstr(P.out, "1 case cannot detect a 5% change"));
 }
 
 /* A lower-is-better case whose samples all grew: 'slower', exit status 1 (a regression). */
@@ -238,7 +328,7 @@ static void test_compare_reports_a_slower_case_and_exits_1(void **state)
 	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
 	assert_string_equal(verdict, "slower");
 	assert_true(fabs(ratio - k) <= 0.001 * k + 0.0005); /* printed with 3 decimals */
-	if (!strstr(P.out, "1 slower, 0 faster"))
+	if (!strstr(P.out, "(1 slower, 0 faster)"))
 		fail_msg("the summary does not count one slower case:\n%s", P.out);
 }
 
@@ -255,7 +345,7 @@ static void test_compare_reports_a_faster_case_and_exits_0(void **state)
 	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
 	assert_string_equal(verdict, "faster");
 	assert_true(fabs(ratio - k) <= 0.001 * k + 0.0005);
-	if (!strstr(P.out, "0 slower, 1 faster"))
+	if (!strstr(P.out, "(0 slower, 1 faster)"))
 		fail_msg("the summary does not count one faster case:\n%s", P.out);
 }
 
@@ -536,7 +626,8 @@ int main(void)
 	struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_memory_suite_runs_each_backing_or_says_why_not, restore_host),
 		cmocka_unit_test_teardown(test_bench_runs_guest_and_native_and_archives_a_document, harness_teardown),
-		cmocka_unit_test_teardown(test_compare_of_a_run_with_itself_finds_no_change, harness_teardown),
+		cmocka_unit_test_teardown(test_compare_of_a_run_with_itself_finds_no_difference, harness_teardown),
+		cmocka_unit_test_teardown(test_compare_says_same_only_when_the_samples_show_it, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_reports_a_slower_case_and_exits_1, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_reports_a_faster_case_and_exits_0, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_direction_follows_higher_is_better, harness_teardown),

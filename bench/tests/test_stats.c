@@ -363,6 +363,35 @@ static void test_three_verdicts(void **state)
 	assert_true(isinf(c.detectable));
 }
 
+/*
+ * The ratio's interval, 5 vs 5: the 3rd smallest and 3rd largest of the 25
+ * ratios b/a (the textbook two-sided 5% critical value of U at 5, 5 is 2,
+ * so k = 3), here sorted by the test itself; 3 vs 3 cannot bound it.
+ */
+static int cmp_dbl(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+static void test_ratio_interval_is_the_inverted_rank_test(void **state)
+{
+	double a[5] = { 10, 11, 9.5, 10.4, 10.1 }, b[5] = { 12, 10.8, 11.5, 12.2, 11.1 }, r[25], lo, hi;
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		for (int j = 0; j < 5; j++)
+			r[i * 5 + j] = b[j] / a[i];
+	qsort(r, 25, sizeof(r[0]), cmp_dbl);
+	assert_int_equal(stats_ratio_interval(a, 5, b, 5, 0.05, &lo, &hi), 0);
+	assert_true(fabs(lo - r[2]) < 1e-12 && fabs(hi - r[22]) < 1e-12);
+	assert_int_equal(stats_ratio_interval(a, 3, b, 3, 0.05, &lo, &hi), 0);
+	assert_true(lo == 0 && isinf(hi));
+	a[0] = 0; /* no logarithm: the caller falls back to the bootstrap */
+	assert_int_equal(stats_ratio_interval(a, 5, b, 5, 0.05, &lo, &hi), -1);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -378,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_large_samples_switch_to_the_normal_approximation_past_50),
 		cmocka_unit_test(test_detectable_shift_has_the_power_it_claims),
 		cmocka_unit_test(test_three_verdicts),
+		cmocka_unit_test(test_ratio_interval_is_the_inverted_rank_test),
 	};
 
 	return TEST_RUN_GROUP(tests, NULL, NULL);
