@@ -17,6 +17,7 @@
 #include "../bench/exitcost.h"
 #include "../bench/native.h"
 #include "../bench/result.h"
+#include "../bench/slowdown.h"
 #include "../bench/workloads.h"
 #include "density.h"
 #include "../bench/archive.h"
@@ -101,6 +102,7 @@ struct selection {
 	bool no_archive;
 	bool no_seccomp;
 	unsigned backings;    /* bit per enum mem_backing: the memory suite runs in a guest with each */
+	struct slowdown_set slow; /* $XENITH_BENCH_SLOWDOWN: validation runs only */
 };
 
 /* Guest memory for the workloads: a whole number of 2 MiB pages, so that every backing can give it. */
@@ -207,6 +209,7 @@ static int run_native_memory_once(struct bench_run *run, const struct selection 
 		const struct wl_case *c = &wl_cases[i];
 		struct bench_series *s;
 		double v;
+		int r;
 
 		if (strcmp(c->suite, "memory") || !case_selected(sel, c->suite, c->name, c->quick))
 			continue;
@@ -215,7 +218,10 @@ static int run_native_memory_once(struct bench_run *run, const struct selection 
 			return -ENOMEM;
 		progress("native %s/%s round %u/%u", c->suite, c->name, round + 1, rounds);
 		native_prepare();
-		if (c->run(c, &env, &v) < 0) {
+		wl_slowdown_pct = slowdown_pct(&sel->slow, c->suite, c->name, false);
+		r = c->run(c, &env, &v);
+		wl_slowdown_pct = 0;
+		if (r < 0) {
 			fprintf(stderr, "xenith bench: native %s: out of memory\n", c->name);
 			return -ENOMEM;
 		}
@@ -243,10 +249,14 @@ static int run_native(struct bench_run *run, const struct selection *sel, uint64
 		s = bench_run_series(run, c->suite, c->name, "native", c->unit, c->higher_is_better);
 		for (unsigned r = 0; s && r < total; r++) {
 			double v;
+			int rc;
 
 			progress("native %s/%s %u/%u", c->suite, c->name, r + 1, total);
 			native_prepare();
-			if (c->run(c, &env, &v) < 0) {
+			wl_slowdown_pct = slowdown_pct(&sel->slow, c->suite, c->name, false);
+			rc = c->run(c, &env, &v);
+			wl_slowdown_pct = 0;
+			if (rc < 0) {
 				fprintf(stderr, "xenith bench: native %s: out of memory\n", c->name);
 				return -ENOMEM;
 			}
@@ -275,7 +285,9 @@ static int run_native(struct bench_run *run, const struct selection *sel, uint64
 
 			progress("native exit/%s %u/%u", c->name, r + 1, total);
 			native_prepare();
+			wl_slowdown_pct = slowdown_pct(&sel->slow, "exit", c->name, false);
 			v = c->run(n);
+			wl_slowdown_pct = 0;
 			if (v < 0) {
 				fprintf(stderr, "xenith bench: native %s failed\n", c->name);
 				return -EIO;
@@ -405,6 +417,25 @@ static int run_guest(struct bench_run *run, const struct selection *sel, struct 
 	n = snprintf(cfg.cmdline, sizeof(cfg.cmdline), "bench %u %u %u", reps, warmup, sel->quick ? 1 : 0);
 	p = cfg.cmdline + n;
 	left = sizeof(cfg.cmdline) - (size_t)n;
+	/* the validation knob's guest side: sCASE:PCT before the cases (guest/bench.c) */
+	for (unsigned i = 0; i < wl_nr_cases; i++) {
+		unsigned pct = slowdown_pct(&sel->slow, wl_cases[i].suite, wl_cases[i].name, true);
+
+		if (pct && left > 24) {
+			n = snprintf(p, left, " s%u:%u", i, pct);
+			p += n;
+			left -= (size_t)n;
+		}
+	}
+	for (unsigned i = 0; i < NR_EXIT_CASES; i++) {
+		unsigned pct = slowdown_pct(&sel->slow, "exit", exit_cases[i].name, true);
+
+		if (pct && left > 24) {
+			n = snprintf(p, left, " s%u:%u", BENCH_EXIT_CASE_BASE + i, pct);
+			p += n;
+			left -= (size_t)n;
+		}
+	}
 	for (unsigned i = 0; i < wl_nr_cases; i++) {
 		if (!case_selected(sel, wl_cases[i].suite, wl_cases[i].name, wl_cases[i].quick))
 			continue;
@@ -543,6 +574,31 @@ bad:
 	return -1;
 }
 
+/* $XENITH_BENCH_SLOWDOWN (bench/slowdown.h): parsed, and every case it names is one the knob can slow. */
+static int load_slowdown(struct slowdown_set *set)
+{
+	struct errbuf eb;
+
+	if (slowdown_parse(getenv(SLOWDOWN_ENV), set, &eb) < 0) {
+		fprintf(stderr, "xenith bench: %s: %s\n", SLOWDOWN_ENV, eb.msg);
+		return -1;
+	}
+	for (unsigned i = 0; i < set->n; i++) {
+		const struct slowdown *d = &set->s[i];
+		char full[80];
+
+		snprintf(full, sizeof(full), "%s/%s", d->suite, d->name);
+		if ((strcmp(d->suite, "compute") && strcmp(d->suite, "memory") && strcmp(d->suite, "exit")) ||
+		    (!case_exists(full) && !(!strcmp(d->suite, "exit") && native_case_find(d->name)))) {
+			fprintf(stderr, "xenith bench: %s: %s: not a compute, memory or exit case (the knob "
+				"slows only those; exit analogues by their native name, e.g. exit/getppid)\n",
+				SLOWDOWN_ENV, full);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int bench_list(void)
 {
 	printf("%-8s %-16s %-10s %-6s %s\n", "suite", "case", "unit", "quick", "better");
@@ -678,6 +734,8 @@ int cmd_bench(int argc, char **argv)
 		}
 		sel.suite[k] = any_suite = true;
 	}
+	if (getenv(SLOWDOWN_ENV) && load_slowdown(&sel.slow) < 0)
+		return EXIT_USAGE;
 	if (!any_suite)
 		for (int k = 0; suites[k]; k++)
 			sel.suite[k] = strcmp(suites[k], "soak") != 0; /* a soak runs only when named */
@@ -713,6 +771,14 @@ int cmd_bench(int argc, char **argv)
 			  XENITH_BUILD_TYPE);
 	if (sel.no_seccomp)
 		snprintf(run.note, sizeof(run.note), "seccomp: off (--no-seccomp). ");
+	if (sel.slow.n) {
+		size_t used = strlen(run.note);
+
+		snprintf(run.note + used, sizeof(run.note) - used, "slowed on purpose for validation: %s=%s. ",
+			 SLOWDOWN_ENV, getenv(SLOWDOWN_ENV));
+		fprintf(stderr, "xenith bench: %s=%s: these cases are slowed on purpose (validation only)\n",
+			SLOWDOWN_ENV, getenv(SLOWDOWN_ENV));
+	}
 	snprintf(run.id, sizeof(run.id), "%s-%s", run.env.date, run.env.revision);
 	fprintf(stderr, "xenith bench: %s%s, %u repetitions after %u warm-up; CPU %s; KVM %s\n",
 		sel.quick ? "quick run" : "full run", sel.no_seccomp ? " without seccomp filters" : "",
