@@ -76,6 +76,10 @@ int stats_ratio_interval(const double *a, size_t na, const double *b, size_t nb,
  */
 enum verdict { VERDICT_SAME, VERDICT_DIFFERENT, VERDICT_UNKNOWN };
 
+/* compare's defaults, and what `xenith bench --baseline` decides with. */
+#define STATS_ALPHA 0.01
+#define STATS_MIN_EFFECT 0.03
+
 struct comparison {
 	double ratio;           /* median(new) / median(base) */
 	double ci_lo, ci_hi;    /* 95% interval of the ratio (stats_ratio_interval; bootstrap if a value <= 0) */

@@ -34,10 +34,19 @@
 
 static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", "soak", NULL };
 
+/*
+ * --baseline: unknown cases get ADAPT_BATCH more repetitions a round, up to
+ * --budget in all.  30 = the quick 10 and four rounds: 30 vs 10 detects
+ * 1.3 sd at alpha 0.01, so a 5% change in cases with up to 3.8% noise.
+ */
+#define ADAPT_BATCH 5u
+#define ADAPT_BUDGET 30u
+
 static void bench_help(FILE *f)
 {
 	fprintf(f,
 "usage: xenith bench [SUITE|SUITE/CASE...] [--quick] [--repeat N] [--warmup N] [--out DIR]\n"
+"                    [--baseline FILE [--budget N]]\n"
 "       xenith bench compare BASE NEW [--alpha P] [--min-effect F]\n"
 "       xenith bench report [DOC] [--out DIR]\n"
 "       xenith bench list\n\n"
@@ -61,6 +70,14 @@ static void bench_help(FILE *f)
 "  --repeat N       repetitions per case (default 10, --quick too: 5 cannot\n"
 "                   detect 5%% unless a case's noise is under 1.6%%; README)\n"
 "  --warmup N       unrecorded repetitions first (default 1)\n"
+"  --baseline FILE  after the run, compare each compute, memory and exit case\n"
+"                   with FILE as `xenith bench compare` does; a case whose\n"
+"                   verdict is unknown gets %u more repetitions (after a warm-up),\n"
+"                   again until it is same or different or has N in all;\n"
+"                   the table and the document say how many each took and\n"
+"                   why it stopped.  density, blk and soak are not re-run\n"
+"                   (guest boots and fio jobs): marked not-adaptive\n"
+"  --budget N       most repetitions a case gets with --baseline (default %u)\n"
 "  --out DIR        results archive (default: results/runs in the source tree,\n"
 "                   else ./xenith-results; $XENITH_RESULTS overrides)\n"
 "  --no-archive     print the table only\n"
@@ -86,7 +103,7 @@ static void bench_help(FILE *f)
 "DIR/index.sqlite; DIR/report.html (SVG charts, history of the archive) and\n"
 "dashboard exports (github-action-benchmark JSON, OpenMetrics) are rewritten.\n"
 "`xenith bench compare` exits 1 when a case got slower.\n",
-		BENCH_SCHEMA);
+		ADAPT_BATCH, ADAPT_BUDGET, BENCH_SCHEMA);
 }
 
 #define MAX_NAMED_CASES 32
@@ -104,6 +121,8 @@ struct selection {
 	bool no_seccomp;
 	unsigned backings;    /* bit per enum mem_backing: the memory suite runs in a guest with each */
 	struct slowdown_set slow; /* $XENITH_BENCH_SLOWDOWN: validation runs only */
+	const char *baseline;     /* --baseline: adaptive repetitions against it */
+	unsigned budget;
 };
 
 /* Guest memory for the workloads: a whole number of 2 MiB pages, so that every backing can give it. */
@@ -535,6 +554,141 @@ static int run_memory_rounds(struct bench_run *run, const struct selection *sel,
 	return 0;
 }
 
+static bool adaptive_suite(const char *suite)
+{
+	return !strcmp(suite, "compute") || !strcmp(suite, "memory") || !strcmp(suite, "exit");
+}
+
+/* Adds name to the SUITE/CASE list of a re-run, once. */
+static void rerun_add(struct selection *again, char names[][64], const char *suite, const char *name)
+{
+	char full[64];
+
+	snprintf(full, sizeof(full), "%s/%s", suite, name);
+	for (unsigned i = 0; i < again->nr_named; i++)
+		if (!strcmp(again->named[i], full))
+			return;
+	if (again->nr_named == MAX_NAMED_CASES)
+		return;
+	snprintf(names[again->nr_named], 64, "%s", full);
+	again->named[again->nr_named] = names[again->nr_named];
+	again->nr_named++;
+	for (int k = 0; suites[k]; k++)
+		if (!strcmp(suites[k], suite))
+			again->suite[k] = true;
+}
+
+/*
+ * The cases whose re-run adds samples to series s: its own case; for a
+ * native exit analogue, the exit cases compared with it (the runner measures
+ * an analogue when one of them is selected; "call", the floor, with any).
+ */
+static void rerun_series(struct selection *again, char names[][64], const struct bench_series *s)
+{
+	bool found = false;
+
+	if (strcmp(s->suite, "exit") || strcmp(s->mode, "native")) {
+		rerun_add(again, names, s->suite, s->name);
+		return;
+	}
+	for (unsigned k = 0; k < NR_EXIT_CASES; k++)
+		if (!strcmp(exit_cases[k].analogue, s->name)) {
+			rerun_add(again, names, "exit", exit_cases[k].name);
+			found = true;
+		}
+	if (!found)
+		rerun_add(again, names, "exit", exit_cases[0].name);
+}
+
+/*
+ * --baseline: compares every series with the baseline's; a compute, memory
+ * or exit case whose verdict is unknown runs again (a warm-up, then up to
+ * ADAPT_BATCH repetitions, appended to its series), round after round,
+ * until every case is decided or at the budget.  Each series records its
+ * last verdict and why it stopped.  Looking again after each round is a
+ * sequential test: a case has up to five looks at alpha each, so its chance
+ * of a false 'different' is up to about five times alpha (README).
+ */
+static int run_adaptive(struct bench_run *run, const struct selection *sel, struct kvm_sys *kvm,
+			int measure_cpu, int helper_cpu)
+{
+	struct bench_run base;
+	struct errbuf eb;
+	int r = 0;
+
+	if (bench_run_read(&base, sel->baseline, &eb) < 0) {
+		fprintf(stderr, "xenith bench: --baseline: %s\n", eb.msg);
+		return -EINVAL;
+	}
+	for (unsigned round = 1; r == 0; round++) {
+		struct selection again = *sel;
+		char names[MAX_NAMED_CASES][64];
+		unsigned batch = ADAPT_BATCH;
+		struct domain_config defaults;
+
+		again.nr_named = 0;
+		memset(again.suite, 0, sizeof(again.suite));
+		for (size_t i = 0; i < run->nr_series; i++) {
+			struct bench_series *s = &run->series[i];
+			const struct bench_series *b = bench_run_find(&base, s->suite, s->name, s->mode);
+			struct comparison c;
+
+			if (!b || b->n < 2 || s->n < 2) {
+				snprintf(s->adapt_verdict, sizeof(s->adapt_verdict), "-");
+				snprintf(s->adapt_stop, sizeof(s->adapt_stop), "%s", b ? "too-few" : "not-in-base");
+				continue;
+			}
+			stats_compare(b->samples, b->n, s->samples, s->n, s->higher_is_better, STATS_ALPHA,
+				      STATS_MIN_EFFECT, &c);
+			snprintf(s->adapt_verdict, sizeof(s->adapt_verdict), "%s", stats_verdict_name(&c));
+			if (!adaptive_suite(s->suite))
+				snprintf(s->adapt_stop, sizeof(s->adapt_stop), "not-adaptive");
+			else if (c.verdict != VERDICT_UNKNOWN)
+				snprintf(s->adapt_stop, sizeof(s->adapt_stop), "decided");
+			else if (s->n >= sel->budget)
+				snprintf(s->adapt_stop, sizeof(s->adapt_stop), "budget");
+			else {
+				s->adapt_stop[0] = 0;
+				if (sel->budget - s->n < batch)
+					batch = sel->budget - (unsigned)s->n;
+				rerun_series(&again, names, s);
+			}
+		}
+		if (!again.nr_named)
+			break;
+		again.repeat = batch;
+		fprintf(stderr, "xenith bench: --baseline round %u: %u unknown case%s, %u more repetitions:", round,
+			again.nr_named, again.nr_named == 1 ? "" : "s", batch);
+		for (unsigned i = 0; i < again.nr_named; i++)
+			fprintf(stderr, " %s", again.named[i]);
+		fputc('\n', stderr);
+		config_init(&defaults);
+		r = run_native(run, &again, run->env.tsc_khz, measure_cpu, helper_cpu);
+		if (r == 0)
+			r = run_guest(run, &again, kvm, measure_cpu, helper_cpu, GUEST_BUT_MEMORY,
+				      defaults.memory_backing, again.repeat, again.warmup);
+		if (r == 0)
+			r = run_memory_rounds(run, &again, kvm, measure_cpu, helper_cpu);
+	}
+	bench_run_free(&base);
+	return r;
+}
+
+/* The --baseline table: per case the repetitions it took, its verdict and why it stopped. */
+static void print_adaptive(const struct bench_run *run, const struct selection *sel)
+{
+	printf("\nagainst %s (budget %u repetitions; compute, memory and exit adapt):\n", sel->baseline,
+	       sel->budget);
+	printf("%-8s %-24s %-14s %5s  %-8s %s\n", "suite", "case", "mode", "reps", "verdict", "stopped");
+	for (size_t i = 0; i < run->nr_series; i++) {
+		const struct bench_series *s = &run->series[i];
+
+		if (s->adapt_stop[0])
+			printf("%-8s %-24s %-14s %5zu  %-8s %s\n", s->suite, s->name, s->mode, s->n,
+			       s->adapt_verdict, s->adapt_stop);
+	}
+}
+
 static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out)
 {
 	char *end;
@@ -626,6 +780,8 @@ int cmd_bench(int argc, char **argv)
 		{ "soak-cycles", required_argument, NULL, 'S' },
 		{ "no-seccomp", no_argument, NULL, 'F' },
 		{ "backing", required_argument, NULL, 'B' },
+		{ "baseline", required_argument, NULL, 'L' },
+		{ "budget", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -684,6 +840,13 @@ int cmd_bench(int argc, char **argv)
 			if (parse_backings(optarg, &sel.backings) < 0)
 				return EXIT_USAGE;
 			break;
+		case 'L':
+			sel.baseline = optarg;
+			break;
+		case 'G':
+			if (parse_uint_opt("--budget", optarg, 2, 1000, &sel.budget) < 0)
+				return EXIT_USAGE;
+			break;
 		case 'D': {
 			unsigned m;
 
@@ -737,6 +900,21 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (getenv(SLOWDOWN_ENV) && load_slowdown(&sel.slow) < 0)
 		return EXIT_USAGE;
+	if (sel.budget && !sel.baseline) {
+		fprintf(stderr, "xenith bench: --budget needs --baseline FILE\n");
+		return EXIT_USAGE;
+	}
+	if (sel.baseline) { /* read now, so that a bad file stops us before the run, not after */
+		struct bench_run check;
+
+		if (bench_run_read(&check, sel.baseline, &eb) < 0) {
+			fprintf(stderr, "xenith bench: --baseline: %s\n", eb.msg);
+			return EXIT_USAGE;
+		}
+		bench_run_free(&check);
+		if (!sel.budget)
+			sel.budget = ADAPT_BUDGET;
+	}
 	if (!any_suite)
 		for (int k = 0; suites[k]; k++)
 			sel.suite[k] = strcmp(suites[k], "soak") != 0; /* a soak runs only when named */
@@ -828,6 +1006,8 @@ int cmd_bench(int argc, char **argv)
 		soak_failed = run_soak(&run, &so);
 		r = soak_failed < 0 ? -1 : 0;
 	}
+	if (r == 0 && sel.baseline)
+		r = run_adaptive(&run, &sel, &kvm, measure_cpu, helper_cpu);
 	progress("%s", "");
 	run.duration_s = (double)(now_ns() - t0) / 1e9;
 	kvm_sys_close(&kvm);
@@ -840,6 +1020,8 @@ int cmd_bench(int argc, char **argv)
 		bench_print_table(&run);
 	bench_print_density(&run);
 	bench_print_blk(&run);
+	if (sel.baseline)
+		print_adaptive(&run, &sel);
 	if (!sel.no_archive) {
 		char path[PATH_MAX];
 

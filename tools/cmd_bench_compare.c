@@ -44,7 +44,7 @@ int cmd_bench_compare(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	double alpha = 0.01, min_effect = 0.03;
+	double alpha = STATS_ALPHA, min_effect = STATS_MIN_EFFECT;
 	struct bench_run base, cur;
 	struct errbuf eb;
 	unsigned slower = 0, faster = 0, same = 0, unknown = 0, unmatched = 0, blind = 0;

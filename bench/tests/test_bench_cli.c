@@ -661,6 +661,63 @@ static void test_slowdown_knob_slows_only_the_named_case_and_side(void **state)
 	assert_non_null(strstr(P.err, "not a compute, memory or exit case"));
 }
 
+/*
+ * --baseline: a case the samples cannot decide gets more repetitions up to
+ * the budget; a decided one none.  The baseline is made so that the verdicts
+ * do not depend on the host: crc32's baseline spreads from a tenth to ten
+ * times the real figure (any plausible new sample falls inside: unknown for
+ * ever), matmul's is a hundredth of crc32's figure with 0.1% spread (any
+ * new sample is far slower: decided at the first look).
+ */
+static void test_baseline_adds_repetitions_until_decided_or_budget(void **state)
+{
+	char dir[256], base[512], doc[512];
+	static const char *const modes[] = { "native", "guest" };
+	struct bench_run r;
+	double m;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "adaptive");
+	snprintf(base, sizeof(base), "%s/base.json", dir);
+	read_run(&r, real_run());
+	m = series(&r, "compute", "crc32", "guest")->sum.median;
+	for (int k = 0; k < 2; k++) {
+		struct bench_series *s = series(&r, "compute", "crc32", modes[k]);
+		struct bench_series *t = bench_run_series(&r, "compute", "matmul", modes[k], "us", false);
+
+		assert_non_null(t);
+		for (size_t i = 0; i < s->n; i++)
+			s->samples[i] = m * pow(10, -1 + 2 * (double)i / (double)(s->n - 1));
+		for (int i = 0; i < 10; i++)
+			bench_series_add(t, m / 100 * (1 + 0.001 * i));
+	}
+	bench_run_finish(&r);
+	write_run(&r, base);
+	bench_run_free(&r);
+	assert_int_equal(RUN(&P, 600, "bench", "compute", "--quick", "--repeat", "5", "--warmup", "1",
+			     "--baseline", base, "--budget", "12", "--out", dir), 0);
+	assert_non_null(strstr(P.err, "--baseline round 1: 1 unknown case, 5 more repetitions: compute/crc32"));
+	assert_non_null(strstr(P.err, "--baseline round 2: 1 unknown case, 2 more repetitions: compute/crc32"));
+	assert_null(strstr(P.err, "round 3"));
+	assert_non_null(strstr(P.out, "budget 12 repetitions"));
+	test_newest_result(dir, doc, sizeof(doc));
+	read_run(&r, doc);
+	for (int k = 0; k < 2; k++) {
+		const struct bench_series *c = series(&r, "compute", "crc32", modes[k]);
+		const struct bench_series *t = series(&r, "compute", "matmul", modes[k]);
+
+		assert_int_equal(c->n, 12);
+		assert_string_equal(c->adapt_stop, "budget");
+		assert_string_equal(c->adapt_verdict, "unknown");
+		assert_int_equal(t->n, 5);
+		assert_string_equal(t->adapt_stop, "decided");
+		assert_string_equal(t->adapt_verdict, "slower");
+	}
+	bench_run_free(&r);
+	assert_int_equal(RUN(&P, 60, "bench", "compute", "--budget", "12", "--no-archive"), 64);
+	assert_non_null(strstr(P.err, "--budget needs --baseline"));
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -669,6 +726,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_compare_of_a_run_with_itself_finds_no_difference, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_says_same_only_when_the_samples_show_it, harness_teardown),
 		cmocka_unit_test_teardown(test_slowdown_knob_slows_only_the_named_case_and_side, harness_teardown),
+		cmocka_unit_test_teardown(test_baseline_adds_repetitions_until_decided_or_budget, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_reports_a_slower_case_and_exits_1, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_reports_a_faster_case_and_exits_0, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_direction_follows_higher_is_better, harness_teardown),
