@@ -16,5 +16,12 @@ base=results/baselines/${module:-unknown}-quick.json
 if [ -n "$new" ] && [ -f "$base" ]; then
 	echo
 	echo "== compared with $base"
-	build/tools/xenith bench compare "$base" "$new" || echo "(regressions against the baseline: see above)"
+	rc=0
+	build/tools/xenith bench compare "$base" "$new" || rc=$?
+	case $rc in
+	0) ;;
+	1) echo "(regressions against the baseline: see above)" ;;
+	3) echo "(no regression, but some cases are unknown: \`xenith bench --quick --baseline $base\` adds repetitions)" ;;
+	*) echo "(compare exited $rc: see above)" ;;
+	esac
 fi
