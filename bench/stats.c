@@ -117,20 +117,22 @@ static double *mw_count_sums(const long *w, size_t n, size_t k, size_t *maxsum_o
 	size_t maxsum = 0, reach = 0;
 	double *cnt;
 
-	for (size_t i = 0; i < n; i++)
+	/* w is ascending (sorted ranks): no subset of k sums to more than the last k */
+	for (size_t i = n - k; i < n; i++)
 		maxsum += (size_t)w[i];
 	cnt = calloc((k + 1) * (maxsum + 1), sizeof(*cnt));
 	if (!cnt)
 		return NULL;
 	cnt[0] = 1;
 	for (size_t i = 0; i < n; i++) {
-		size_t wi = (size_t)w[i];
+		size_t wi = (size_t)w[i], top;
 
 		reach += wi;
+		top = (reach < maxsum ? reach : maxsum) - wi; /* the largest sum to extend */
 		for (size_t j = (i + 1 < k ? i + 1 : k); j >= 1; j--) {
 			double *to = cnt + j * (maxsum + 1), *from = cnt + (j - 1) * (maxsum + 1);
 
-			for (size_t s = reach - wi + 1; s-- > 0;)
+			for (size_t s = top + 1; s-- > 0;)
 				if (from[s] != 0)
 					to[s + wi] += from[s];
 		}
@@ -270,6 +272,13 @@ static double normal_draw(uint64_t *seed)
 static double mw_detectable_exact(size_t na, size_t nb, double alpha)
 {
 	size_t n = na + nb, maxsum;
+
+	if (nb > na) { /* the two-sided test is symmetric: shift the smaller sample, count its rank sum */
+		size_t t = na;
+
+		na = nb;
+		nb = t;
+	}
 	long *w = malloc(n * sizeof(*w)), mean2 = (long)nb * (long)(n + 1);
 	double *dist = NULL, *za = NULL, *zb = NULL, total = 0, lo = 0, hi = 1, result = NAN;
 	bool *reject = NULL;

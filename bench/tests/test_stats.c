@@ -323,6 +323,10 @@ static void test_detectable_shift_has_the_power_it_claims(void **state)
 			      trials);
 		assert_true(hit >= trials * 75 / 100 && hit <= trials * 85 / 100);
 	}
+	/* lopsided counts: the same either way round, and between the two balanced ones */
+	assert_true(stats_mw_detectable_sd(10, 250, 0.01) == stats_mw_detectable_sd(250, 10, 0.01));
+	assert_true(stats_mw_detectable_sd(10, 250, 0.01) < stats_mw_detectable_sd(10, 10, 0.01));
+	assert_true(stats_mw_detectable_sd(10, 250, 0.01) > stats_mw_detectable_sd(250, 250, 0.01));
 	/* more samples detect less */
 	assert_true(stats_mw_detectable_sd(8, 8, 0.01) < stats_mw_detectable_sd(5, 5, 0.01));
 	assert_true(stats_mw_detectable_sd(60, 60, 0.01) < stats_mw_detectable_sd(50, 50, 0.01));
