@@ -82,7 +82,7 @@ static double run_call(unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		acc += empty_call(i);
 	__asm__ volatile("" : : "r"(acc));
-	return ns_per(wl_rdtsc() - t0, n);
+	return ns_per(wl_stop_clock(t0) - t0, n);
 }
 
 static double run_getppid(unsigned n)
@@ -91,7 +91,7 @@ static double run_getppid(unsigned n)
 
 	for (unsigned i = 0; i < n; i++)
 		syscall(SYS_getppid);
-	return ns_per(wl_rdtsc() - t0, n);
+	return ns_per(wl_stop_clock(t0) - t0, n);
 }
 
 static double run_eventfd_write(unsigned n)
@@ -104,7 +104,7 @@ static double run_eventfd_write(unsigned n)
 	t0 = wl_rdtsc();
 	for (unsigned i = 0; i < n; i++)
 		(void)!write(fd, &one, sizeof(one));
-	t0 = wl_rdtsc() - t0;
+	t0 = wl_stop_clock(t0) - t0;
 	close(fd);
 	return ns_per(t0, n);
 }
@@ -182,7 +182,7 @@ static double run_pingpong(unsigned n, bool use_futex)
 				__builtin_ia32_pause();
 		}
 	}
-	t0 = wl_rdtsc() - t0;
+	t0 = wl_stop_clock(t0) - t0;
 	pthread_join(t, NULL);
 	return ns_per(t0, n);
 }

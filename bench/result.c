@@ -415,6 +415,17 @@ static json_t *ratio_ci_json(const struct bench_series *s)
 	return NULL;
 }
 
+/* {"verdict": "same", "stopped": "decided"}: a --baseline run's last verdict and why the case stopped. */
+static json_t *adaptive_json(const struct bench_series *s)
+{
+	json_t *o = json_object();
+
+	if (o && put(o, "verdict", jval_str(s->adapt_verdict)) && put(o, "stopped", jval_str(s->adapt_stop)))
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
 static json_t *series_json(const struct bench_series *s)
 {
 	const struct summary *m = &s->sum;
@@ -424,6 +435,7 @@ static json_t *series_json(const struct bench_series *s)
 		  put(o, "better", json_string(s->higher_is_better ? "higher" : "lower")) &&
 		  (!s->analogue[0] || put(o, "analogue", jval_str(s->analogue))) &&
 		  (!s->trend.set || put(o, "trend", trend_json(&s->trend))) &&
+		  (!s->adapt_stop[0] || put(o, "adaptive", adaptive_json(s))) &&
 		  put(o, "n", json_integer((json_int_t)m->n)) && put(o, "median", jval_num(m->median)) &&
 		  put(o, "mean", jval_num(m->mean)) && put(o, "stddev", jval_num(m->stddev)) &&
 		  put(o, "cv", jval_num(m->cv)) && put(o, "min", jval_num(m->min)) &&
@@ -655,6 +667,12 @@ int bench_run_read(struct bench_run *r, const char *path, struct errbuf *eb)
 		}
 		snprintf(s->analogue, sizeof(s->analogue), "%s", get_str(o, "analogue", ""));
 		read_trend(json_object_get(o, "trend"), &s->trend);
+		if (json_is_object(json_object_get(o, "adaptive"))) { /* absent: not a --baseline run */
+			const json_t *a = json_object_get(o, "adaptive");
+
+			snprintf(s->adapt_verdict, sizeof(s->adapt_verdict), "%s", get_str(a, "verdict", ""));
+			snprintf(s->adapt_stop, sizeof(s->adapt_stop), "%s", get_str(a, "stopped", ""));
+		}
 		json_array_foreach(samples, k, v)
 			if (json_is_number(v))
 				bench_series_add(s, json_number_value(v));

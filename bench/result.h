@@ -50,6 +50,14 @@ struct bench_series {
 	size_t n, cap;
 	struct summary sum;  /* filled by bench_run_finish() */
 	struct bench_trend trend; /* soak suite only */
+	/*
+	 * Runs with --baseline: the verdict against the baseline when the case
+	 * stopped, and why it stopped: "decided" (same or different), "budget"
+	 * (still unknown at --budget repetitions), "not-adaptive" (a suite that
+	 * is not re-run: density, blk, soak).  "" otherwise.
+	 */
+	char adapt_verdict[12];
+	char adapt_stop[16];
 };
 
 /*

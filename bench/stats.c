@@ -67,46 +67,308 @@ static int cmp_ranked(const void *a, const void *b)
 	return cmp_double(&((const struct ranked *)a)->v, &((const struct ranked *)b)->v);
 }
 
+/*
+ * Ranks of the pooled samples, doubled so that midranks of ties stay
+ * integers: the value at sorted positions i..j (0-based) gets i + j + 2.
+ * Returns the doubled rank sum of group `grp`; *tie_term = sum of t^3 - t
+ * over the tie groups (for the normal approximation).  w[] receives the
+ * doubled rank of every pooled value, in sorted order.
+ */
+static long rank_pooled(struct ranked *r, size_t n, int grp, long *w, double *tie_term)
+{
+	long sum = 0;
+
+	qsort(r, n, sizeof(*r), cmp_ranked);
+	*tie_term = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && r[j + 1].v == r[i].v)
+			j++;
+		for (size_t k = i; k <= j; k++) {
+			w[k] = (long)(i + j + 2);
+			if (r[k].group == grp)
+				sum += w[k];
+		}
+		*tie_term += pow((double)(j - i + 1), 3) - (double)(j - i + 1);
+		i = j + 1;
+	}
+	return sum;
+}
+
+/* Cells the counting table of mw_exact_p visits: n items x k chosen x sums. */
+static bool mw_exact_fits(size_t n, size_t k)
+{
+	double maxsum = 2.0 * (double)n * (double)k;
+
+	return (double)n * (double)k * maxsum <= 3e8;
+}
+
+/*
+ * The exact conditional distribution of the doubled rank sum of k items
+ * chosen among n with doubled ranks w[0..n): cnt[j][s] counts the subsets
+ * of j items seen so far whose sum is s, item by item (the standard
+ * recursion; with w = 2, 4, .. 2n it is the Mann-Whitney U distribution).
+ * Returns the count of subsets of size k for every sum in dist[0..maxsum],
+ * or NULL when out of memory.  The caller frees.
+ */
+static double *mw_count_sums(const long *w, size_t n, size_t k, size_t *maxsum_out)
+{
+	size_t maxsum = 0, reach = 0;
+	double *cnt;
+
+	/* w is ascending (sorted ranks): no subset of k sums to more than the last k */
+	for (size_t i = n - k; i < n; i++)
+		maxsum += (size_t)w[i];
+	cnt = calloc((k + 1) * (maxsum + 1), sizeof(*cnt));
+	if (!cnt)
+		return NULL;
+	cnt[0] = 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t wi = (size_t)w[i], top;
+
+		reach += wi;
+		top = (reach < maxsum ? reach : maxsum) - wi; /* the largest sum to extend */
+		for (size_t j = (i + 1 < k ? i + 1 : k); j >= 1; j--) {
+			double *to = cnt + j * (maxsum + 1), *from = cnt + (j - 1) * (maxsum + 1);
+
+			for (size_t s = top + 1; s-- > 0;)
+				if (from[s] != 0)
+					to[s + wi] += from[s];
+		}
+	}
+	memmove(cnt, cnt + k * (maxsum + 1), (maxsum + 1) * sizeof(*cnt));
+	*maxsum_out = maxsum;
+	return cnt;
+}
+
+/* Two-sided exact p of the doubled rank sum `obs` of k of n items with doubled ranks w. */
+static double mw_exact_p(const long *w, size_t n, size_t k, long obs)
+{
+	size_t maxsum;
+	double *dist = mw_count_sums(w, n, k, &maxsum), total = 0, tail = 0;
+	long mean2 = (long)k * (long)(n + 1); /* doubled mean of the rank sum */
+	long dev = labs(obs - mean2);
+
+	if (!dist)
+		return NAN;
+	for (size_t s = 0; s <= maxsum; s++) {
+		total += dist[s];
+		if (labs((long)s - mean2) >= dev)
+			tail += dist[s];
+	}
+	free(dist);
+	return total > 0 ? fmin(1.0, tail / total) : 1.0;
+}
+
+/* The normal approximation with tie and continuity correction (large samples only). */
+static double mw_normal_p(size_t na, size_t nb, double rank_sum_a, double tie_term)
+{
+	double n = (double)(na + nb);
+	double u = rank_sum_a - (double)na * ((double)na + 1) / 2.0;
+	double mu = (double)na * (double)nb / 2.0;
+	double sigma = sqrt((double)na * (double)nb / 12.0 * ((n + 1) - tie_term / (n * (n - 1))));
+	double z;
+
+	if (sigma == 0)
+		return 1.0;
+	z = (fabs(u - mu) - 0.5) / sigma; /* continuity correction toward the mean */
+	if (z < 0)
+		z = 0;
+	return erfc(z / sqrt(2.0));
+}
+
 double stats_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb)
 {
-	size_t n = na + nb;
-	struct ranked *r = malloc(n * sizeof(*r));
-	double rank_sum_a = 0, tie_term = 0, u, mu, sigma, z;
+	size_t n = na + nb, k = na < nb ? na : nb;
+	struct ranked *r = malloc((n ? n : 1) * sizeof(*r));
+	long *w = malloc((n ? n : 1) * sizeof(*w));
+	int small = na <= nb ? 0 : 1; /* the group whose rank sum is counted */
+	double tie_term, p;
+	long sum2;
 
-	if (!r || na == 0 || nb == 0) {
+	if (!r || !w || na == 0 || nb == 0) {
 		free(r);
+		free(w);
 		return 1.0;
 	}
 	for (size_t i = 0; i < na; i++)
 		r[i] = (struct ranked){ a[i], 0 };
 	for (size_t i = 0; i < nb; i++)
 		r[na + i] = (struct ranked){ b[i], 1 };
-	qsort(r, n, sizeof(*r), cmp_ranked);
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		double avg;
+	sum2 = rank_pooled(r, n, small, w, &tie_term);
+	if (k <= STATS_EXACT_MAX && mw_exact_fits(n, k)) {
+		p = mw_exact_p(w, n, k, sum2);
+	} else {
+		double sum_a2 = small == 0 ? (double)sum2 : (double)n * (double)(n + 1) - (double)sum2;
 
-		while (j + 1 < n && r[j + 1].v == r[i].v)
-			j++;
-		avg = ((double)i + (double)j) / 2.0 + 1.0; /* ranks are 1-based */
-		for (size_t k = i; k <= j; k++)
-			if (r[k].group == 0)
-				rank_sum_a += avg;
-		tie_term += pow((double)(j - i + 1), 3) - (double)(j - i + 1);
-		i = j + 1;
+		p = mw_normal_p(na, nb, sum_a2 / 2.0, tie_term);
 	}
 	free(r);
-	u = rank_sum_a - (double)na * ((double)na + 1) / 2.0;
-	mu = (double)na * (double)nb / 2.0;
-	sigma = sqrt((double)na * (double)nb / 12.0 *
-		     (((double)n + 1) - tie_term / ((double)n * ((double)n - 1))));
-	if (sigma == 0)
+	free(w);
+	return isnan(p) ? 1.0 : p;
+}
+
+double stats_mw_min_p(size_t na, size_t nb)
+{
+	size_t n = na + nb, k = na < nb ? na : nb;
+	double c = 1;
+
+	if (k == 0)
 		return 1.0;
-	/* continuity correction toward the mean */
-	z = (fabs(u - mu) - 0.5) / sigma;
-	if (z < 0)
-		z = 0;
-	return erfc(z / sqrt(2.0));
+	for (size_t i = 1; i <= k; i++)
+		c = c * (double)(n - k + i) / (double)i; /* C(n, k) */
+	return fmin(1.0, 2.0 / c);
+}
+
+/* The normal quantile: z with P(Z > z) = q, by bisection on erfc (q in (0, 0.5]). */
+static double upper_quantile(double q)
+{
+	double lo = 0, hi = 40;
+
+	for (int i = 0; i < 200; i++) {
+		double mid = (lo + hi) / 2;
+
+		if (0.5 * erfc(mid / sqrt(2.0)) > q)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (lo + hi) / 2;
+}
+
+static uint64_t splitmix(uint64_t *s);
+
+#define POWER 0.8
+#define POWER_TRIALS 4000u
+
+/* Fraction of the trials whose doubled rank sum of the shifted sample lies in reject[]. */
+static double mw_power(const double *za, size_t na, const double *zb, size_t nb, double shift,
+		       const bool *reject)
+{
+	unsigned hits = 0;
+
+	for (unsigned t = 0; t < POWER_TRIALS; t++) {
+		const double *x = za + (size_t)t * na, *y = zb + (size_t)t * nb;
+		long u = 0;
+
+		for (size_t i = 0; i < na; i++)
+			for (size_t j = 0; j < nb; j++)
+				u += x[i] < y[j] + shift; /* the pairs the shifted sample wins */
+		/* doubled rank sum of the shifted sample: 2U + nb(nb + 1) */
+		hits += reject[2 * u + (long)nb * (long)(nb + 1)];
+	}
+	return (double)hits / POWER_TRIALS;
+}
+
+static double normal_draw(uint64_t *seed)
+{
+	double u1 = ((double)(splitmix(seed) >> 11) + 0.5) / 9007199254740992.0;
+	double u2 = ((double)(splitmix(seed) >> 11) + 0.5) / 9007199254740992.0;
+
+	return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+static double mw_detectable_exact(size_t na, size_t nb, double alpha)
+{
+	size_t n = na + nb, maxsum;
+
+	if (nb > na) { /* the two-sided test is symmetric: shift the smaller sample, count its rank sum */
+		size_t t = na;
+
+		na = nb;
+		nb = t;
+	}
+	long *w = malloc(n * sizeof(*w)), mean2 = (long)nb * (long)(n + 1);
+	double *dist = NULL, *za = NULL, *zb = NULL, total = 0, lo = 0, hi = 1, result = NAN;
+	bool *reject = NULL;
+	uint64_t seed = 0xd37ec7ab1eull;
+
+	if (!w)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		w[i] = 2 * (long)(i + 1);
+	dist = mw_count_sums(w, n, nb, &maxsum);
+	reject = calloc(maxsum + 1, sizeof(*reject));
+	za = malloc(POWER_TRIALS * na * sizeof(*za));
+	zb = malloc(POWER_TRIALS * nb * sizeof(*zb));
+	if (!dist || !reject || !za || !zb)
+		goto out;
+	for (size_t s = 0; s <= maxsum; s++)
+		total += dist[s];
+	/* reject[s]: the two-sided exact p of rank sum s is below alpha */
+	for (size_t s = 0; s <= maxsum; s++) {
+		double tail = 0;
+		long dev = labs((long)s - mean2);
+
+		if (dist[s] == 0)
+			continue;
+		for (size_t t = 0; t <= maxsum; t++)
+			if (labs((long)t - mean2) >= dev)
+				tail += dist[t];
+		reject[s] = tail / total < alpha;
+	}
+	for (size_t i = 0; i < POWER_TRIALS * na; i++)
+		za[i] = normal_draw(&seed);
+	for (size_t i = 0; i < POWER_TRIALS * nb; i++)
+		zb[i] = normal_draw(&seed);
+	/* the same draws at every shift: power grows with the shift, so bisection is sound */
+	while (mw_power(za, na, zb, nb, hi, reject) < POWER) {
+		hi *= 2;
+		if (hi > 64) {
+			result = INFINITY;
+			goto out;
+		}
+	}
+	for (int i = 0; i < 30; i++) {
+		double mid = (lo + hi) / 2;
+
+		if (mw_power(za, na, zb, nb, mid, reject) < POWER)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	result = hi;
+out:
+	free(w);
+	free(dist);
+	free(reject);
+	free(za);
+	free(zb);
+	return result;
+}
+
+double stats_mw_detectable_sd(size_t na, size_t nb, double alpha)
+{
+	/* Memoized: a compare asks for the same few (na, nb, alpha) for every case. */
+	static struct {
+		size_t na, nb;
+		double alpha, sd;
+	} memo[16];
+	static unsigned next;
+	size_t k = na < nb ? na : nb, n = na + nb;
+	double sd;
+
+	if (na == 0 || nb == 0 || stats_mw_min_p(na, nb) >= alpha)
+		return INFINITY;
+	for (unsigned i = 0; i < 16; i++)
+		if (memo[i].na == na && memo[i].nb == nb && memo[i].alpha == alpha)
+			return memo[i].sd;
+	if (k <= STATS_EXACT_MAX && mw_exact_fits(n, k) && na * nb <= 2500) {
+		sd = mw_detectable_exact(na, nb, alpha);
+	} else {
+		/* normal theory: a t test needs (z_a/2 + z_power) sqrt(1/na + 1/nb); MW 3/pi as efficient */
+		sd = (upper_quantile(alpha / 2) + upper_quantile(1 - POWER)) *
+		     sqrt(1.0 / (double)na + 1.0 / (double)nb) * sqrt(M_PI / 3);
+	}
+	if (isnan(sd))
+		return INFINITY;
+	memo[next % 16].na = na;
+	memo[next % 16].nb = nb;
+	memo[next % 16].alpha = alpha;
+	memo[next % 16].sd = sd;
+	next++;
+	return sd;
 }
 
 static uint64_t splitmix(uint64_t *s)
@@ -156,30 +418,120 @@ void stats_bootstrap_ratio(const double *a, size_t na, const double *b, size_t n
 	free(tmp);
 }
 
+/*
+ * The order statistic k (1-based) of the na * nb pairwise differences that
+ * bounds the distribution-free 1 - level interval: one more than the
+ * largest u with P(U <= u) <= level / 2 under the null; 0 when no u is
+ * (too few samples: the interval is unbounded).
+ */
+static size_t mw_interval_rank(size_t na, size_t nb, double level)
+{
+	size_t n = na + nb, k = na < nb ? na : nb;
+
+	if (k <= STATS_EXACT_MAX && mw_exact_fits(n, k)) {
+		long *w = malloc(n * sizeof(*w));
+		size_t maxsum, found = 0;
+		double *dist, total = 0, cum = 0;
+		long base = (long)k * (long)(k + 1); /* doubled rank sum at U = 0 */
+
+		if (!w)
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			w[i] = 2 * (long)(i + 1);
+		dist = mw_count_sums(w, n, k, &maxsum);
+		free(w);
+		if (!dist)
+			return 0;
+		for (size_t s = 0; s <= maxsum; s++)
+			total += dist[s];
+		/* U = (S2 - base) / 2: walk U upwards while the lower tail stays within level / 2 */
+		for (size_t s = (size_t)base; s <= maxsum; s += 2) {
+			cum += dist[s];
+			if (cum / total > level / 2)
+				break;
+			found = (s - (size_t)base) / 2 + 1;
+		}
+		free(dist);
+		return found;
+	}
+	{
+		double nn = (double)na * (double)nb;
+		double c = nn / 2 - upper_quantile(level / 2) * sqrt(nn * (double)(n + 1) / 12);
+
+		return c < 1 ? 0 : (size_t)floor(c);
+	}
+}
+
+int stats_ratio_interval(const double *a, size_t na, const double *b, size_t nb, double level, double *lo,
+			 double *hi)
+{
+	size_t nn = na * nb, k;
+	double *d;
+
+	*lo = *hi = NAN;
+	if (na == 0 || nb == 0)
+		return -1;
+	for (size_t i = 0; i < na; i++)
+		if (!(a[i] > 0))
+			return -1;
+	for (size_t j = 0; j < nb; j++)
+		if (!(b[j] > 0))
+			return -1;
+	d = malloc(nn * sizeof(*d));
+	if (!d)
+		return -1;
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			d[i * nb + j] = log(b[j]) - log(a[i]);
+	qsort(d, nn, sizeof(*d), cmp_double);
+	k = mw_interval_rank(na, nb, level);
+	if (k == 0 || k > nn) {
+		*lo = 0;
+		*hi = INFINITY;
+	} else {
+		*lo = exp(d[k - 1]);
+		*hi = exp(d[nn - k]);
+	}
+	free(d);
+	return 0;
+}
+
 void stats_compare(const double *base, size_t nb, const double *cur, size_t nc, bool higher_is_better,
 		   double alpha, double min_effect, struct comparison *out)
 {
 	struct summary sb, sc;
+	double pooled;
 
 	stats_summarize(base, nb, &sb);
 	stats_summarize(cur, nc, &sc);
 	memset(out, 0, sizeof(*out));
 	out->ratio = sb.median != 0 ? sc.median / sb.median : NAN;
-	stats_bootstrap_ratio(base, nb, cur, nc, 2000, 0.05, &out->ci_lo, &out->ci_hi);
+	if (stats_ratio_interval(base, nb, cur, nc, 0.05, &out->ci_lo, &out->ci_hi) < 0)
+		stats_bootstrap_ratio(base, nb, cur, nc, 2000, 0.05, &out->ci_lo, &out->ci_hi);
 	out->p = stats_mann_whitney_p(base, nb, cur, nc);
-	out->verdict = VERDICT_SAME;
+	pooled = nb + nc > 2 ? sqrt(((double)(nb - 1) * sb.stddev * sb.stddev +
+				     (double)(nc - 1) * sc.stddev * sc.stddev) / (double)(nb + nc - 2))
+			     : NAN;
+	out->detectable = sb.median != 0 && isfinite(pooled)
+				  ? stats_mw_detectable_sd(nb, nc, alpha) * pooled / fabs(sb.median)
+				  : INFINITY;
+	if (isnan(out->detectable)) /* 0 spread times an unreachable shift */
+		out->detectable = INFINITY;
 	if (out->p < alpha && isfinite(out->ratio) && fabs(out->ratio - 1) >= min_effect) {
-		bool up = out->ratio > 1;
-
-		out->verdict = up == higher_is_better ? VERDICT_FASTER : VERDICT_SLOWER;
+		out->verdict = VERDICT_DIFFERENT;
+		out->faster = (out->ratio > 1) == higher_is_better;
+	} else if (out->ci_lo >= 1 - min_effect && out->ci_hi <= 1 + min_effect) {
+		out->verdict = VERDICT_SAME;
+	} else {
+		out->verdict = VERDICT_UNKNOWN;
 	}
 }
 
-const char *stats_verdict_name(enum verdict v)
+const char *stats_verdict_name(const struct comparison *c)
 {
-	switch (v) {
-	case VERDICT_FASTER: return "faster";
-	case VERDICT_SLOWER: return "slower";
-	default: return "no change";
+	switch (c->verdict) {
+	case VERDICT_SAME: return "same";
+	case VERDICT_DIFFERENT: return c->faster ? "faster" : "slower";
+	default: return "unknown";
 	}
 }

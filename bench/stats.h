@@ -18,11 +18,34 @@ void stats_summarize(const double *v, size_t n, struct summary *s);
 double stats_percentile_sorted(const double *sorted, size_t n, double p);
 
 /*
- * Two-sided Mann-Whitney U test with the normal approximation and tie
- * correction: the probability of a rank difference at least this large
- * if both samples came from one distribution.
+ * Two-sided Mann-Whitney (Wilcoxon rank-sum) test: the probability, if both
+ * samples came from one distribution, of a rank sum at least as far from
+ * its mean as the one observed.  Exact for small samples: the permutation
+ * distribution of the rank sum of the smaller sample over every way of
+ * choosing its members among the pooled values, with midranks for ties
+ * (the conditional exact distribution given the ties), counted by dynamic
+ * programming (stats.c: mw_exact_p).  The normal approximation with tie
+ * and continuity correction is used only when both sides have more than
+ * STATS_EXACT_MAX samples, or the counting table would be too large (a
+ * side above 50 with the other in the hundreds: see mw_exact_fits).
  */
+#define STATS_EXACT_MAX 50
 double stats_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb);
+
+/*
+ * The smallest two-sided p the exact test can give with na and nb samples
+ * and no ties: 2 / C(na + nb, na) (5 vs 5: 2/252 = 0.0079).  A test at
+ * alpha below this can never flag anything.
+ */
+double stats_mw_min_p(size_t na, size_t nb);
+
+/*
+ * The shift, in standard deviations of normal noise, that the exact test at
+ * alpha detects in 80% of trials with na and nb samples (by simulation with
+ * a fixed seed; by the normal formula with the Mann-Whitney efficiency 3/pi
+ * beyond STATS_EXACT_MAX).  INFINITY when no p below alpha is attainable.
+ */
+double stats_mw_detectable_sd(size_t na, size_t nb, double alpha);
 
 /*
  * Percentile bootstrap of median(b) / median(a): a 1 - alpha confidence
@@ -31,22 +54,51 @@ double stats_mann_whitney_p(const double *a, size_t na, const double *b, size_t 
 void stats_bootstrap_ratio(const double *a, size_t na, const double *b, size_t nb, unsigned rounds,
 			   double alpha, double *lo, double *hi);
 
-enum verdict { VERDICT_SAME, VERDICT_FASTER, VERDICT_SLOWER };
+/*
+ * The distribution-free 1 - level interval of the ratio new/base (the
+ * Mann-Whitney test inverted on log values, as Hodges and Lehmann): the
+ * k-th smallest and largest of the na * nb ratios b[j] / a[i], k from the
+ * exact null distribution of U (its normal approximation past
+ * STATS_EXACT_MAX).  [0, inf] when the counts are too small for the level
+ * (3 vs 3 at 95%).  -1 when a value is not positive (no logarithm).
+ */
+int stats_ratio_interval(const double *a, size_t na, const double *b, size_t nb, double level, double *lo,
+			 double *hi);
+
+/*
+ * Three verdicts, in the spirit of Chromium's Pinpoint:
+ *  same       the samples show the change is smaller than the effect of
+ *             interest: the 95% interval of the ratio lies within
+ *             1 +- min_effect (equivalence, as two one-sided tests);
+ *  different  significant (p < alpha) and at least min_effect in size;
+ *             `faster` says the direction;
+ *  unknown    neither: the samples cannot decide (more repetitions can).
+ */
+enum verdict { VERDICT_SAME, VERDICT_DIFFERENT, VERDICT_UNKNOWN };
+
+/* compare's defaults, and what `xenith bench --baseline` decides with. */
+#define STATS_ALPHA 0.01
+#define STATS_MIN_EFFECT 0.03
 
 struct comparison {
 	double ratio;           /* median(new) / median(base) */
-	double ci_lo, ci_hi;    /* 95% bootstrap interval of the ratio */
-	double p;               /* Mann-Whitney two-sided p */
+	double ci_lo, ci_hi;    /* 95% interval of the ratio (stats_ratio_interval; bootstrap if a value <= 0) */
+	double p;               /* Mann-Whitney two-sided p (exact for small samples) */
+	/*
+	 * The smallest relative change (0.05 = 5%) the test at alpha detects in
+	 * 80% of trials at these repetition counts and this noise: the detectable
+	 * shift in standard deviations (stats_mw_detectable_sd) times the pooled
+	 * standard deviation over |median(base)|.  INFINITY when none is.
+	 */
+	double detectable;
 	enum verdict verdict;
+	bool faster;            /* VERDICT_DIFFERENT: the new samples are better */
 };
 
-/*
- * A change is a verdict only when it is both significant (p < alpha) and
- * at least min_effect in size (|ratio - 1|); direction from higher_is_better.
- */
 void stats_compare(const double *base, size_t nb, const double *cur, size_t nc, bool higher_is_better,
 		   double alpha, double min_effect, struct comparison *out);
 
-const char *stats_verdict_name(enum verdict v);
+/* "same", "unknown", or for different: "faster" or "slower". */
+const char *stats_verdict_name(const struct comparison *c);
 
 #endif

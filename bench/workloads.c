@@ -13,6 +13,7 @@
 #define PAGE 4096u
 
 static volatile uint64_t sink;
+unsigned wl_slowdown_pct;
 
 static double ticks_to_ns(const struct wl_env *env, uint64_t ticks)
 {
@@ -58,7 +59,7 @@ static int run_crc32(const struct wl_case *c, const struct wl_env *env, double *
 	for (int rep = 0; rep < 32; rep++)
 		for (size_t i = 0; i < len; i++)
 			crc = table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
-	t1 = wl_rdtsc();
+	t1 = wl_stop_clock(t0);
 	sink = crc;
 	env->release(env->opaque, buf, len);
 	*value = ticks_to_ns(env, t1 - t0) / 1000.0;
@@ -95,7 +96,7 @@ static int run_matmul(const struct wl_case *c, const struct wl_env *env, double 
 		}
 		acc += r[rep];
 	}
-	t1 = wl_rdtsc();
+	t1 = wl_stop_clock(t0);
 	sink = (uint64_t)acc;
 	env->release(env->opaque, a, bytes);
 	*value = ticks_to_ns(env, t1 - t0) / 1000.0;
@@ -120,7 +121,7 @@ static int run_triad(const struct wl_case *c, const struct wl_env *env, double *
 	for (int rep = 0; rep < 4; rep++)
 		for (size_t i = 0; i < n; i++)
 			a[i] = b[i] + 3.0 * cc[i];
-	t1 = wl_rdtsc();
+	t1 = wl_stop_clock(t0);
 	sink = (uint64_t)a[n / 2];
 	env->release(env->opaque, a, bytes);
 	/* 3 arrays streamed per pass (2 reads, 1 write), 4 passes */
@@ -145,7 +146,7 @@ static int run_copy(const struct wl_case *c, const struct wl_env *env, double *v
 	for (int rep = 0; rep < 4; rep++)
 		for (size_t i = 0; i < n; i++)
 			dst[i] = src[i];
-	t1 = wl_rdtsc();
+	t1 = wl_stop_clock(t0);
 	sink = dst[n - 1];
 	env->release(env->opaque, src, bytes);
 	*value = (double)(4 * 2 * n * sizeof(uint64_t)) / ticks_to_ns(env, t1 - t0);
@@ -177,7 +178,7 @@ static int run_latency(const struct wl_case *c, const struct wl_env *env, double
 	t0 = wl_rdtsc();
 	for (size_t i = 0; i < loads; i++)
 		idx = mem[idx * (LINE / 8)];
-	t1 = wl_rdtsc();
+	t1 = wl_stop_clock(t0);
 	sink = idx;
 	env->release(env->opaque, mem, c->bytes);
 	*value = ticks_to_ns(env, t1 - t0) / (double)loads;
@@ -197,7 +198,7 @@ static int run_first_touch(const struct wl_case *c, const struct wl_env *env, do
 	t0 = wl_rdtsc();
 	for (size_t i = 0; i < pages; i++)
 		mem[i * PAGE] = (uint8_t)i;
-	t1 = wl_rdtsc();
+	t1 = wl_stop_clock(t0);
 	sink = mem[PAGE];
 	env->release(env->opaque, mem, c->bytes);
 	*value = ticks_to_ns(env, t1 - t0) / (double)pages;
@@ -217,7 +218,7 @@ static int run_random(const struct wl_case *c, const struct wl_env *env, double 
 	t0 = wl_rdtsc();
 	for (size_t i = 0; i < reads; i++)
 		acc += mem[xorshift(&seed) % n];
-	t1 = wl_rdtsc();
+	t1 = wl_stop_clock(t0);
 	sink = acc;
 	env->release(env->opaque, mem, c->bytes);
 	*value = ticks_to_ns(env, t1 - t0) / (double)reads;

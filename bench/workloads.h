@@ -55,4 +55,25 @@ static inline uint64_t wl_rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/*
+ * The validation knob (bench/slowdown.h): when set, each measured interval
+ * gets this many percent of its own length more, spun on the TSC before
+ * the clock stops.  0 (always, but in ci/validate_verdicts.sh's runs).
+ */
+extern unsigned wl_slowdown_pct;
+
+/* Where a measured interval that began at t0 ends: now, or later by wl_slowdown_pct. */
+static inline uint64_t wl_stop_clock(uint64_t t0)
+{
+	uint64_t t1 = wl_rdtsc();
+
+	if (__builtin_expect(wl_slowdown_pct != 0, 0)) {
+		uint64_t until = t1 + (t1 - t0) * wl_slowdown_pct / 100;
+
+		while ((t1 = wl_rdtsc()) < until)
+			__asm__ volatile("pause");
+	}
+	return t1;
+}
+
 #endif

@@ -17,13 +17,15 @@ if [ -n "$new" ] && [ -f "$base" ]; then
 	echo
 	echo "== compared with $base"
 	# Never fails the job: 1 is a regression, 2 a baseline from another host
-	# fingerprint (CPU, microcode, kernel, ...: only ratios were compared).
+	# fingerprint (CPU, microcode, kernel, ...: only ratios were compared),
+	# 3 no regression but cases the samples cannot decide.
 	rc=0
 	build/tools/xenith bench compare "$base" "$new" || rc=$?
 	case $rc in
 	0) ;;
 	1) echo "(regressions against the baseline: see above)" ;;
 	2) echo "(the baseline's host differs from this one, named above: guest/native ratios compared, absolute figures not)" ;;
-	*) echo "(compare failed with status $rc)" ;;
+	3) echo "(no regression, but some cases are unknown: \`xenith bench --quick --baseline $base\` adds repetitions)" ;;
+	*) echo "(compare exited $rc: see above)" ;;
 	esac
 fi

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * `bench REPS WARMUP QUICK CASE,CASE,...`: runs benchmark cases and reports
+ * `bench REPS WARMUP QUICK [sCASE:PCT...] CASE,CASE,...`: runs benchmark cases and reports
  * each repetition to the VMM with the bench_report hypercall.  Workloads
  * come from bench/workloads.c, the same source the native runner uses;
  * exit costs are measured here, with the VMM's bench hooks on the other end.
+ * sCASE:PCT is the validation knob (bench/slowdown.h): case CASE spins
+ * PCT% of each repetition's measured time more.
  */
 #include "../bench/exitcost.h"
 #include "../bench/workloads.h"
@@ -63,19 +65,19 @@ static double run_exit_case(unsigned c, unsigned n)
 		t0 = wl_rdtsc();
 		for (unsigned i = 0; i < n; i++)
 			hypercall2(__HYPERVISOR_xenith_test, XENITH_TEST_ECHO, i);
-		t1 = wl_rdtsc();
+		t1 = wl_stop_clock(t0);
 		break;
 	case EXIT_IOEVENTFD:
 		t0 = wl_rdtsc();
 		for (unsigned i = 0; i < n; i++)
 			outl(XENITH_BENCH_DOORBELL_PORT, i);
-		t1 = wl_rdtsc();
+		t1 = wl_stop_clock(t0);
 		break;
 	case EXIT_MMIO:
 		t0 = wl_rdtsc();
 		for (unsigned i = 0; i < n; i++)
 			*mmio = i;
-		t1 = wl_rdtsc();
+		t1 = wl_stop_clock(t0);
 		break;
 	case EXIT_EVTCHN_RTT:
 		t0 = wl_rdtsc();
@@ -84,7 +86,7 @@ static double run_exit_case(unsigned c, unsigned n)
 			while (!evtchn_test_and_clear(echo_port))
 				__builtin_ia32_pause();
 		}
-		t1 = wl_rdtsc();
+		t1 = wl_stop_clock(t0);
 		break;
 	case EXIT_SHMEM_RTT:
 		__atomic_store_n(&shmem_words[0], 0, __ATOMIC_RELAXED);
@@ -98,7 +100,7 @@ static double run_exit_case(unsigned c, unsigned n)
 			while (__atomic_load_n(&shmem_words[1], __ATOMIC_ACQUIRE) != i)
 				__builtin_ia32_pause();
 		}
-		t1 = wl_rdtsc();
+		t1 = wl_stop_clock(t0);
 		break;
 	}
 	return ns_per(t1 - t0, n);
@@ -123,8 +125,30 @@ int busy_main(const char *args)
 	return 0;
 }
 
+#define MAX_SLOW 8
+
+/* The knob's items `sID:PCT` before the case list; false on a malformed one. */
+static bool parse_slowdowns(const char **p, unsigned long ids[], unsigned long pcts[], unsigned *n)
+{
+	for (;;) {
+		while (**p == ' ')
+			(*p)++;
+		if (**p != 's')
+			return true;
+		(*p)++;
+		if (*n == MAX_SLOW || !parse_ulong(*p, p, &ids[*n]) || **p != ':')
+			return false;
+		(*p)++;
+		if (!parse_ulong(*p, p, &pcts[*n]) || pcts[*n] > 1000)
+			return false;
+		(*n)++;
+	}
+}
+
 int bench_main(const char *args)
 {
+	unsigned long slow_ids[MAX_SLOW], slow_pcts[MAX_SLOW];
+	unsigned nr_slow = 0;
 	struct wl_env env = {
 		.tsc_khz = shared_info->tsc_khz,
 		.alloc = env_alloc,
@@ -137,10 +161,18 @@ int bench_main(const char *args)
 	GUEST_ASSERT(port > 0);
 	echo_port = (uint32_t)port;
 	if (!next_number(&args, &reps) || !next_number(&args, &warmup) || !next_number(&args, &quick)) {
-		printf("bench: usage: bench REPS WARMUP QUICK CASE,CASE,...\n");
+		printf("bench: usage: bench REPS WARMUP QUICK [sCASE:PCT...] CASE,CASE,...\n");
+		return 2;
+	}
+	if (!parse_slowdowns(&args, slow_ids, slow_pcts, &nr_slow)) {
+		printf("bench: bad slowdown item (sCASE:PCT, PCT <= 1000, at most %d)\n", MAX_SLOW);
 		return 2;
 	}
 	while (next_number(&args, &id)) {
+		wl_slowdown_pct = 0;
+		for (unsigned i = 0; i < nr_slow; i++)
+			if (slow_ids[i] == id)
+				wl_slowdown_pct = (unsigned)slow_pcts[i];
 		for (unsigned long r = 0; r < warmup + reps; r++) {
 			double value = 0;
 

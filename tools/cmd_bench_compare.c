@@ -12,16 +12,27 @@
 
 #define EXIT_REGRESSION 1
 #define EXIT_BAD_INPUT 2
+#define EXIT_UNDECIDED 3
+/* A case whose smallest detectable change is above this is marked '!'. */
+#define DETECT_TARGET 0.05
 
 static void compare_help(FILE *f)
 {
 	fprintf(f,
 "usage: xenith bench compare BASE NEW [--alpha P] [--min-effect F] [--absolute]\n\n"
 "Compares two result documents case by case (same suite, case and mode).\n"
-"For each: the ratio of medians NEW/BASE, its 95%% bootstrap interval, the\n"
-"two-sided Mann-Whitney p-value, and a verdict.  A case is 'faster' or\n"
-"'slower' only when p < P (default 0.01) and the medians differ by at least\n"
-"F (default 0.03, i.e. 3%%): never a fixed time threshold.\n\n"
+"For each: the ratio of medians NEW/BASE, its 95%% interval (the rank test\n"
+"inverted on log values; a bootstrap when a value is not positive), the\n"
+"two-sided Mann-Whitney p-value (exact up to 50 samples a side), the\n"
+"smallest change the test can detect at this case's noise and repetition\n"
+"counts (80%% of the time at P; marked '!' above 5%%, 'none' when the\n"
+"counts cannot reach P at all: 4 or fewer a side at 0.01), and a verdict:\n"
+"  same     the ratio's interval lies within 1 +- F: any change is smaller\n"
+"           than F\n"
+"  slower   different: p < P (default 0.01) and the medians differ by at\n"
+"  faster   least F (default 0.03, i.e. 3%%); never a fixed time threshold\n"
+"  unknown  neither: these samples cannot decide; more repetitions can\n"
+"           (`xenith bench --baseline BASE` adds them)\n\n"
 "Absolute figures are compared only between runs on the same host\n"
 "fingerprint: CPU model, microcode, kernel, KVM module, frequency governor,\n"
 "turbo, SMT, memory size and CPUs online (the Xenith revision and build type\n"
@@ -34,8 +45,9 @@ static void compare_help(FILE *f)
 "recorded and not counted as a difference.\n\n"
 "  --absolute   compare absolute figures even across different hosts: unsafe,\n"
 "               a difference may be the host's, not Xenith's; says so\n\n"
-"exit status: 0 no regression, 1 at least one case slower, 2 unreadable input\n"
-"or different hosts (ratios compared only), 64 bad usage.\n");
+"exit status: 0 every case same or faster, 1 at least one case slower,\n"
+"2 unreadable input or different hosts (ratios compared only), 3 none\n"
+"slower but at least one unknown, 64 bad usage.\n");
 }
 
 static bool is_ratio_series(const struct bench_series *s)
@@ -133,10 +145,10 @@ int cmd_bench_compare(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	double alpha = 0.01, min_effect = 0.03;
+	double alpha = STATS_ALPHA, min_effect = STATS_MIN_EFFECT;
 	struct bench_run base, cur;
 	struct errbuf eb;
-	unsigned slower = 0, faster = 0, same = 0, unmatched = 0;
+	unsigned slower = 0, faster = 0, same = 0, unknown = 0, unmatched = 0, blind = 0;
 	bool absolute = false, ratios_only;
 	int opt;
 
@@ -200,35 +212,50 @@ int cmd_bench_compare(int argc, char **argv)
 			printf("ratios of %s%s%s derived from its guest and native series, sample by sample (not "
 			       "interleaved pairs)\n\n", db ? "base" : "", db && dc ? " and " : "", dc ? "new" : "");
 	}
-	printf("%-8s %-16s %-6s %12s %12s %7s %17s %9s  %s\n", "suite", "case", "mode", "base", "new",
-	       "ratio", "95% CI", "p", "verdict");
+	printf("%-8s %-16s %-6s %12s %12s %7s %17s %9s %7s  %s\n", "suite", "case", "mode", "base", "new",
+	       "ratio", "95% CI", "p", "detect", "verdict");
 	for (size_t i = 0; i < cur.nr_series; i++) {
 		const struct bench_series *n = &cur.series[i];
 		const struct bench_series *b = bench_run_find(&base, n->suite, n->name, n->mode);
 		struct comparison c;
+		char detect[16];
 
 		if (ratios_only && !is_ratio_series(n))
 			continue;
 		if (!b || b->n < 2 || n->n < 2) {
-			printf("%-8s %-16s %-6s %12s %12.4g %7s %17s %9s  %s\n", n->suite, n->name, n->mode,
-			       "-", n->sum.median, "-", "-", "-", b ? "too few samples" : "not in base");
+			printf("%-8s %-16s %-6s %12s %12.4g %7s %17s %9s %7s  %s\n", n->suite, n->name, n->mode,
+			       "-", n->sum.median, "-", "-", "-", "-", b ? "too few samples" : "not in base");
 			unmatched++;
 			continue;
 		}
 		stats_compare(b->samples, b->n, n->samples, n->n, n->higher_is_better, alpha, min_effect, &c);
-		printf("%-8s %-16s %-6s %12.4g %12.4g %7.3f [%7.3f, %7.3f] %9.2g  %s\n", n->suite, n->name,
-		       n->mode, b->sum.median, n->sum.median, c.ratio, c.ci_lo, c.ci_hi, c.p,
-		       stats_verdict_name(c.verdict));
-		slower += c.verdict == VERDICT_SLOWER;
-		faster += c.verdict == VERDICT_FASTER;
+		if (isinf(c.detectable) || c.detectable >= 10)
+			snprintf(detect, sizeof(detect), "none!");
+		else
+			snprintf(detect, sizeof(detect), "%.1f%%%s", 100 * c.detectable,
+				 c.detectable > DETECT_TARGET ? "!" : "");
+		blind += !(c.detectable <= DETECT_TARGET);
+		printf("%-8s %-16s %-6s %12.4g %12.4g %7.3f [%7.3f, %7.3f] %9.2g %7s  %s\n", n->suite, n->name,
+		       n->mode, b->sum.median, n->sum.median, c.ratio, c.ci_lo, c.ci_hi, c.p, detect,
+		       stats_verdict_name(&c));
+		slower += c.verdict == VERDICT_DIFFERENT && !c.faster;
+		faster += c.verdict == VERDICT_DIFFERENT && c.faster;
 		same += c.verdict == VERDICT_SAME;
+		unknown += c.verdict == VERDICT_UNKNOWN;
 	}
-	printf("\n%u slower, %u faster, %u no change, %u without a baseline (alpha %g, min effect %g)\n",
-	       slower, faster, same, unmatched, alpha, min_effect);
+	printf("\n%u same, %u different (%u slower, %u faster), %u unknown, %u without a baseline "
+	       "(alpha %g, min effect %g)\n", same, slower + faster, slower, faster, unknown, unmatched, alpha,
+	       min_effect);
+	if (blind)
+		printf("%u case%s cannot detect a %.0f%% change at their noise and repetitions (marked !)\n",
+		       blind, blind == 1 ? "" : "s", 100 * DETECT_TARGET);
+	if (unknown)
+		printf("unknown: the samples cannot tell same from different; more repetitions can "
+		       "(`xenith bench --baseline BASE`)\n");
 	print_ratio_intervals(&base, &cur);
 	bench_run_free(&base);
 	bench_run_free(&cur);
 	if (ratios_only)
 		return EXIT_BAD_INPUT; /* refused: the hosts differ (named on stderr) */
-	return slower ? EXIT_REGRESSION : 0;
+	return slower ? EXIT_REGRESSION : unknown ? EXIT_UNDECIDED : 0;
 }

@@ -65,8 +65,8 @@ static void test_mann_whitney_p_values(void **state)
 		a[i] = i;
 		b[i] = 100 + i;
 	}
-	/* completely separated samples of 10: exact p is 1.08e-5; the normal approximation is close */
-	assert_true(stats_mann_whitney_p(a, 10, b, 10) < 0.001);
+	/* completely separated samples of 10: exactly 2 of the C(20, 10) = 184756 rank assignments */
+	assert_true(fabs(stats_mann_whitney_p(a, 10, b, 10) - 2.0 / 184756) < 1e-15);
 	assert_true(stats_mann_whitney_p(a, 10, a, 10) > 0.9);
 	/* all ties: no evidence of a difference */
 	for (int i = 0; i < 10; i++)
@@ -86,7 +86,7 @@ static void test_aa_comparison_flags_nothing_in_the_large_majority(void **state)
 		fill(&r, a, 10, 100, 0.03);
 		fill(&r, b, 10, 100, 0.03);
 		stats_compare(a, 10, b, 10, false, 0.01, 0.03, &c);
-		flagged += c.verdict != VERDICT_SAME;
+		flagged += c.verdict == VERDICT_DIFFERENT;
 	}
 	print_message("# A/A: %u of %u trials flagged\n", flagged, trials);
 	assert_true(flagged <= trials / 50); /* at most 2% */
@@ -104,8 +104,8 @@ static void test_five_percent_shift_with_realistic_noise_is_flagged(void **state
 		fill(&r, a, 10, 100, 0.02);
 		fill(&r, b, 10, 105, 0.02); /* 5% more time: a regression */
 		stats_compare(a, 10, b, 10, false, 0.01, 0.03, &c);
-		slower += c.verdict == VERDICT_SLOWER;
-		faster += c.verdict == VERDICT_FASTER;
+		slower += c.verdict == VERDICT_DIFFERENT && !c.faster;
+		faster += c.verdict == VERDICT_DIFFERENT && c.faster;
 	}
 	print_message("# 5%% shift: %u of %u trials flagged slower\n", slower, trials);
 	assert_true(slower >= trials * 9 / 10);
@@ -122,15 +122,19 @@ static void test_direction_follows_higher_is_better(void **state)
 	fill(&r, a, 12, 10, 0.01);
 	fill(&r, b, 12, 12, 0.01); /* 20% more */
 	stats_compare(a, 12, b, 12, true, 0.01, 0.03, &c);
-	assert_int_equal(c.verdict, VERDICT_FASTER); /* throughput went up */
+	assert_int_equal(c.verdict, VERDICT_DIFFERENT);
+	assert_true(c.faster); /* throughput went up */
+	assert_string_equal(stats_verdict_name(&c), "faster");
 	stats_compare(a, 12, b, 12, false, 0.01, 0.03, &c);
-	assert_int_equal(c.verdict, VERDICT_SLOWER); /* time went up */
+	assert_int_equal(c.verdict, VERDICT_DIFFERENT);
+	assert_false(c.faster); /* time went up */
+	assert_string_equal(stats_verdict_name(&c), "slower");
 	assert_true(c.ratio > 1.15 && c.ratio < 1.25);
 	assert_true(c.ci_lo < c.ratio && c.ratio < c.ci_hi);
 	assert_true(c.ci_lo > 1.1 && c.ci_hi < 1.3);
 }
 
-static void test_small_significant_change_below_min_effect_is_no_change(void **state)
+static void test_small_significant_change_below_min_effect_is_same(void **state)
 {
 	double a[40], b[40];
 	struct comparison c;
@@ -144,6 +148,254 @@ static void test_small_significant_change_below_min_effect_is_no_change(void **s
 	assert_int_equal(c.verdict, VERDICT_SAME);
 }
 
+/*
+ * Independent reference: the two-sided permutation p of the rank sum,
+ * by enumerating every way of giving na of the n pooled values to the
+ * first sample.  Midranks here are counted directly (values below, plus
+ * half the other equal values), not by sorting as stats.c does.
+ */
+static double brute_force_p(const double *a, size_t na, const double *b, size_t nb)
+{
+	double v[16], rank2[16]; /* doubled midranks */
+	size_t n = na + nb;
+	double obs = 0, mean = (double)na * (double)(n + 1), hits = 0, all = 0;
+
+	assert_true(n <= 16);
+	for (size_t i = 0; i < na; i++)
+		v[i] = a[i];
+	for (size_t i = 0; i < nb; i++)
+		v[na + i] = b[i];
+	for (size_t i = 0; i < n; i++) {
+		double below = 0, equal = 0;
+
+		for (size_t j = 0; j < n; j++) {
+			below += v[j] < v[i];
+			equal += v[j] == v[i];
+		}
+		rank2[i] = 2 * below + equal + 1; /* 2 * (below + (equal + 1) / 2) */
+	}
+	for (size_t i = 0; i < na; i++)
+		obs += rank2[i];
+	for (uint32_t mask = 0; mask < (1u << n); mask++) {
+		double sum = 0;
+
+		if ((size_t)__builtin_popcount(mask) != na)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (mask & (1u << i))
+				sum += rank2[i];
+		all++;
+		hits += fabs(sum - mean) >= fabs(obs - mean) - 1e-9;
+	}
+	return hits / all;
+}
+
+static void assert_p_matches_enumeration(const double *a, size_t na, const double *b, size_t nb)
+{
+	double got = stats_mann_whitney_p(a, na, b, nb), want = brute_force_p(a, na, b, nb);
+
+	if (fabs(got - want) > 1e-12)
+		fail_msg("%zu vs %zu samples: p %.15g, enumeration of every rank assignment gives %.15g", na,
+			 nb, got, want);
+}
+
+static void test_exact_p_equals_enumeration_of_every_rank_assignment(void **state)
+{
+	struct rng r = { 0x5eed0005 };
+	static const size_t sizes[][2] = { { 2, 3 }, { 3, 3 }, { 3, 5 }, { 4, 4 }, { 5, 5 }, { 4, 7 },
+					  { 6, 6 }, { 7, 5 }, { 8, 8 } };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		for (int t = 0; t < 20; t++) {
+			double a[8], b[8];
+			size_t na = sizes[k][0], nb = sizes[k][1];
+			double shift = (double)(t % 5) * 0.4;
+
+			/* t odd: values on a coarse grid, so ties within and across the samples */
+			for (size_t i = 0; i < na; i++)
+				a[i] = t & 1 ? floor(uniform(&r) * 4) : normal(&r, 0, 1);
+			for (size_t i = 0; i < nb; i++)
+				b[i] = t & 1 ? floor(uniform(&r) * 4 + shift) : normal(&r, shift, 1);
+			assert_p_matches_enumeration(a, na, b, nb);
+		}
+	}
+}
+
+/* The textbook null distribution of U for 5 vs 5: 1, 1, 2 of 252 rank assignments for U = 0, 1, 2. */
+static void test_exact_p_known_values_for_five_against_five(void **state)
+{
+	double a[5] = { 1, 2, 3, 4, 5 }, b[5] = { 6, 7, 8, 9, 10 };
+
+	(void)state;
+	assert_true(fabs(stats_mann_whitney_p(a, 5, b, 5) - 2.0 / 252) < 1e-15); /* U = 0 */
+	assert_true(fabs(stats_mann_whitney_p(b, 5, a, 5) - 2.0 / 252) < 1e-15);
+	a[4] = 6.5; /* one pair out of order: U = 1, P(U <= 1) = 2/252, two-sided 4/252 */
+	assert_true(fabs(stats_mann_whitney_p(a, 5, b, 5) - 4.0 / 252) < 1e-15);
+	a[4] = 7.5; /* U = 2: P(U <= 2) = 4/252, two-sided 8/252 */
+	assert_true(fabs(stats_mann_whitney_p(a, 5, b, 5) - 8.0 / 252) < 1e-15);
+	/* the smallest p 5 vs 5 can give is below 0.01; 4 vs 4 cannot get under 0.01 at all */
+	assert_true(fabs(stats_mw_min_p(5, 5) - 2.0 / 252) < 1e-15);
+	assert_true(fabs(stats_mw_min_p(4, 4) - 2.0 / 70) < 1e-15);
+	assert_true(stats_mw_min_p(5, 5) < 0.01);
+}
+
+/* Ties: midranks, and the conditional distribution given the ties. */
+static void test_exact_p_with_ties(void **state)
+{
+	double a[5] = { 1, 1, 2, 2, 3 }, b[5] = { 2, 3, 3, 4, 4 };
+	double c[4] = { 5, 5, 5, 5 }, d[4] = { 5, 5, 5, 6 };
+
+	(void)state;
+	assert_p_matches_enumeration(a, 5, b, 5);
+	assert_true(stats_mann_whitney_p(a, 5, b, 5) < 0.1);
+	/* all but one value tied: the only other arrangement puts 6 in the first sample */
+	assert_true(fabs(stats_mann_whitney_p(c, 4, d, 4) - 1.0) < 1e-15);
+	assert_p_matches_enumeration(c, 4, d, 4);
+	assert_true(stats_mann_whitney_p(c, 4, c, 4) == 1.0);
+}
+
+/* The normal approximation with continuity correction, no ties: the textbook formula. */
+static double normal_p(double u, double na, double nb)
+{
+	double z = (fabs(u - na * nb / 2) - 0.5) / sqrt(na * nb * (na + nb + 1) / 12);
+
+	return erfc(z / sqrt(2.0));
+}
+
+/*
+ * Up to 50 per side exact; beyond, the normal approximation.  Samples
+ * shifted by 10.5 ranks: U = (n - 10)(n - 11)/2 + ... counted here directly.
+ */
+static void test_large_samples_switch_to_the_normal_approximation_past_50(void **state)
+{
+	double a[60], b[60];
+
+	(void)state;
+	for (int n = 50; n <= 51; n++) {
+		double u = 0, p;
+
+		for (int i = 0; i < n; i++) {
+			a[i] = i;
+			b[i] = i + 10.5;
+		}
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < n; j++)
+				u += a[i] > b[j];
+		p = stats_mann_whitney_p(a, (size_t)n, b, (size_t)n);
+		print_message("# %d vs %d: p %.6g, normal approximation %.6g\n", n, n, p, normal_p(u, n, n));
+		if (n == 51)
+			assert_true(fabs(p - normal_p(u, n, n)) < 1e-12);
+		else /* exact: 2 P(U <= 780), by the recursion f(m,n,u) = f(m-1,n,u-n) + f(m,n-1,u) in Python */
+			assert_true(fabs(p - 0.0010550164711136758) < 1e-12);
+	}
+	for (int i = 0; i < 60; i++)
+		b[i] = a[i] + 1000;
+	assert_true(stats_mann_whitney_p(a, 60, b, 60) < 1e-15);
+}
+
+/*
+ * The detectable shift is what the test really detects: at it, 80% of
+ * fresh draws (another generator than stats.c's) give p < alpha.
+ */
+static void test_detectable_shift_has_the_power_it_claims(void **state)
+{
+	static const size_t ns[] = { 5, 8 };
+
+	(void)state;
+	assert_true(isinf(stats_mw_detectable_sd(4, 4, 0.01))); /* 2/70 > 0.01: nothing detectable */
+	assert_true(isinf(stats_mw_detectable_sd(3, 3, 0.05)));
+	for (size_t k = 0; k < 2; k++) {
+		size_t n = ns[k];
+		double d = stats_mw_detectable_sd(n, n, 0.01), a[8], b[8];
+		unsigned hit = 0, trials = 2000;
+		struct rng r = { 0x5eed0007 };
+
+		assert_true(isfinite(d));
+		for (unsigned t = 0; t < trials; t++) {
+			for (size_t i = 0; i < n; i++) {
+				a[i] = normal(&r, 0, 1);
+				b[i] = normal(&r, d, 1);
+			}
+			hit += stats_mann_whitney_p(a, n, b, n) < 0.01;
+		}
+		print_message("# %zu vs %zu: detectable shift %.3f sd, power there %u of %u\n", n, n, d, hit,
+			      trials);
+		assert_true(hit >= trials * 75 / 100 && hit <= trials * 85 / 100);
+	}
+	/* lopsided counts: the same either way round, and between the two balanced ones */
+	assert_true(stats_mw_detectable_sd(10, 250, 0.01) == stats_mw_detectable_sd(250, 10, 0.01));
+	assert_true(stats_mw_detectable_sd(10, 250, 0.01) < stats_mw_detectable_sd(10, 10, 0.01));
+	assert_true(stats_mw_detectable_sd(10, 250, 0.01) > stats_mw_detectable_sd(250, 250, 0.01));
+	/* more samples detect less */
+	assert_true(stats_mw_detectable_sd(8, 8, 0.01) < stats_mw_detectable_sd(5, 5, 0.01));
+	assert_true(stats_mw_detectable_sd(60, 60, 0.01) < stats_mw_detectable_sd(50, 50, 0.01));
+}
+
+/* The three verdicts on constructed samples. */
+static void test_three_verdicts(void **state)
+{
+	double tight[5] = { 100.0, 100.2, 99.8, 100.1, 99.9 }, tight2[5] = { 100.3, 99.9, 100.1, 100.2, 100.0 };
+	double slow[5] = { 110.0, 110.2, 109.8, 110.1, 109.9 };
+	double noisy[5] = { 90, 110, 100, 95, 105 }, noisy2[5] = { 92, 108, 101, 97, 104 };
+	double few[3] = { 100, 100.1, 99.9 }, few_slow[3] = { 150, 150.1, 149.9 };
+	struct comparison c;
+
+	(void)state;
+	/* same: the ratio's interval lies within 1 +- 3% */
+	stats_compare(tight, 5, tight2, 5, false, 0.01, 0.03, &c);
+	assert_int_equal(c.verdict, VERDICT_SAME);
+	assert_string_equal(stats_verdict_name(&c), "same");
+	assert_true(c.ci_lo >= 0.97 && c.ci_hi <= 1.03);
+	assert_true(c.detectable < 0.03); /* 0.16% noise: a 3% change would show */
+	/* different: 10% more time, completely separated */
+	stats_compare(tight, 5, slow, 5, false, 0.01, 0.03, &c);
+	assert_int_equal(c.verdict, VERDICT_DIFFERENT);
+	assert_false(c.faster);
+	assert_true(fabs(c.p - 2.0 / 252) < 1e-15);
+	stats_compare(slow, 5, tight, 5, false, 0.01, 0.03, &c);
+	assert_int_equal(c.verdict, VERDICT_DIFFERENT);
+	assert_true(c.faster);
+	/* unknown: 8% noise, 5 samples: the interval reaches beyond 3%, and nothing is significant */
+	stats_compare(noisy, 5, noisy2, 5, false, 0.01, 0.03, &c);
+	assert_int_equal(c.verdict, VERDICT_UNKNOWN);
+	assert_string_equal(stats_verdict_name(&c), "unknown");
+	assert_true(c.detectable > 0.05);
+	/* unknown, not same, when the test cannot reach alpha at all: 3 vs 3, 50% apart */
+	stats_compare(few, 3, few_slow, 3, false, 0.01, 0.03, &c);
+	assert_int_equal(c.verdict, VERDICT_UNKNOWN);
+	assert_true(isinf(c.detectable));
+}
+
+/*
+ * The ratio's interval, 5 vs 5: the 3rd smallest and 3rd largest of the 25
+ * ratios b/a (the textbook two-sided 5% critical value of U at 5, 5 is 2,
+ * so k = 3), here sorted by the test itself; 3 vs 3 cannot bound it.
+ */
+static int cmp_dbl(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+static void test_ratio_interval_is_the_inverted_rank_test(void **state)
+{
+	double a[5] = { 10, 11, 9.5, 10.4, 10.1 }, b[5] = { 12, 10.8, 11.5, 12.2, 11.1 }, r[25], lo, hi;
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		for (int j = 0; j < 5; j++)
+			r[i * 5 + j] = b[j] / a[i];
+	qsort(r, 25, sizeof(r[0]), cmp_dbl);
+	assert_int_equal(stats_ratio_interval(a, 5, b, 5, 0.05, &lo, &hi), 0);
+	assert_true(fabs(lo - r[2]) < 1e-12 && fabs(hi - r[22]) < 1e-12);
+	assert_int_equal(stats_ratio_interval(a, 3, b, 3, 0.05, &lo, &hi), 0);
+	assert_true(lo == 0 && isinf(hi));
+	a[0] = 0; /* no logarithm: the caller falls back to the bootstrap */
+	assert_int_equal(stats_ratio_interval(a, 5, b, 5, 0.05, &lo, &hi), -1);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -152,7 +404,14 @@ int main(void)
 		cmocka_unit_test(test_aa_comparison_flags_nothing_in_the_large_majority),
 		cmocka_unit_test(test_five_percent_shift_with_realistic_noise_is_flagged),
 		cmocka_unit_test(test_direction_follows_higher_is_better),
-		cmocka_unit_test(test_small_significant_change_below_min_effect_is_no_change),
+		cmocka_unit_test(test_small_significant_change_below_min_effect_is_same),
+		cmocka_unit_test(test_exact_p_equals_enumeration_of_every_rank_assignment),
+		cmocka_unit_test(test_exact_p_known_values_for_five_against_five),
+		cmocka_unit_test(test_exact_p_with_ties),
+		cmocka_unit_test(test_large_samples_switch_to_the_normal_approximation_past_50),
+		cmocka_unit_test(test_detectable_shift_has_the_power_it_claims),
+		cmocka_unit_test(test_three_verdicts),
+		cmocka_unit_test(test_ratio_interval_is_the_inverted_rank_test),
 	};
 
 	return TEST_RUN_GROUP(tests, NULL, NULL);
