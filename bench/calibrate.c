@@ -264,29 +264,7 @@ static json_t *calib_json(const struct calibration *c)
 
 int calib_write(const struct calibration *c, const char *path, struct errbuf *eb)
 {
-	char tmp[4200];
-	json_t *doc = calib_json(c);
-	FILE *f;
-	int dumped;
-
-	if (!doc)
-		return errbuf_set(eb, ENOMEM, "out of memory building %s", path);
-	f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
-	if (!f) {
-		json_decref(doc);
-		return -EIO;
-	}
-	errno = 0;
-	dumped = json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-	json_decref(doc);
-	if (dumped < 0 || fputc('\n', f) == EOF) {
-		int err = errno ? errno : EIO;
-
-		fclose(f);
-		unlink(tmp);
-		return errbuf_set(eb, err, "writing %s: %s", tmp, strerror(err));
-	}
-	return fs_atomic_commit(f, tmp, path, eb);
+	return jval_write_file(calib_json(c), path, JSON_INDENT(2) | JSON_REAL_PRECISION(10), eb);
 }
 
 static const char *str(const json_t *o, const char *key)

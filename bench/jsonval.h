@@ -15,4 +15,12 @@
 json_t *jval_num(double v);
 json_t *jval_str(const char *s);
 
+struct errbuf;
+/*
+ * Writes doc to path with jansson's dump flags and a final newline, through
+ * a temporary file and rename() (a reader never sees a partial file).  Takes
+ * doc's reference, NULL included (then ENOMEM: building it ran out of memory).
+ */
+int jval_write_file(json_t *doc, const char *path, size_t flags, struct errbuf *eb);
+
 #endif

@@ -474,11 +474,8 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 int report_write_github(const struct bench_run *run, const char *path, bool bigger_is_better,
 			struct errbuf *eb)
 {
-	char tmp[4200];
 	json_t *list = json_array();
 	bool ok = list != NULL;
-	FILE *f;
-	int dumped;
 
 	for (size_t i = 0; ok && i < run->nr_series; i++) {
 		const struct bench_series *s = &run->series[i];
@@ -500,25 +497,10 @@ int report_write_github(const struct bench_run *run, const char *path, bool bigg
 	}
 	if (!ok) {
 		json_decref(list);
-		return errbuf_set(eb, ENOMEM, "out of memory building %s", path);
+		list = NULL; /* jval_write_file: out of memory */
 	}
-	f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
-	if (!f) {
-		json_decref(list);
-		return -EIO;
-	}
-	errno = 0;
 	/* value: 6 significant digits, as the dashboards always got */
-	dumped = json_dumpf(list, f, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-	json_decref(list);
-	if (dumped < 0 || fputc('\n', f) == EOF) {
-		int err = errno ? errno : EIO;
-
-		fclose(f);
-		unlink(tmp);
-		return errbuf_set(eb, err, "writing %s: %s", tmp, strerror(err));
-	}
-	return fs_atomic_commit(f, tmp, path, eb);
+	return jval_write_file(list, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6), eb);
 }
 
 static void om_label(FILE *f, const char *s)

@@ -489,29 +489,7 @@ static json_t *run_json(const struct bench_run *r)
 
 int bench_run_write(const struct bench_run *r, const char *path, struct errbuf *eb)
 {
-	char tmp[4096];
-	json_t *doc = run_json(r);
-	FILE *f;
-	int dumped;
-
-	if (!doc)
-		return errbuf_set(eb, ENOMEM, "out of memory building %s", path);
-	f = fs_atomic_open(path, tmp, sizeof(tmp), eb);
-	if (!f) {
-		json_decref(doc);
-		return -EIO;
-	}
-	errno = 0;
-	dumped = json_dumpf(doc, f, DOC_FLAGS);
-	json_decref(doc);
-	if (dumped < 0 || fputc('\n', f) == EOF) {
-		int err = errno ? errno : EIO; /* a failed write's (EFBIG, ENOSPC), else ours */
-
-		fclose(f);
-		unlink(tmp);
-		return errbuf_set(eb, err, "writing %s: %s", tmp, strerror(err));
-	}
-	return fs_atomic_commit(f, tmp, path, eb);
+	return jval_write_file(run_json(r), path, DOC_FLAGS, eb);
 }
 
 /* Typed getters: the fallback when the key is missing or has another type. */
