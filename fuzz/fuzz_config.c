@@ -56,7 +56,7 @@ static void check_config(const struct domain_config *c)
 		FUZZ_CHECK(d->mode <= DISK_MODE_POLL, "disk %u: mode %d", i, (int)d->mode);
 		FUZZ_CHECK(d->queues <= XENITH_DISK_MAX_QUEUES, "disk %u: %u queues", i, d->queues);
 	}
-	FUZZ_CHECK(c->memory_backing <= MEM_BACKING_THP, "memory_backing %d", (int)c->memory_backing);
+	FUZZ_CHECK(c->memory_backing <= MEM_BACKING_AUTO, "memory_backing %d", (int)c->memory_backing);
 	FUZZ_CHECK(c->numa_node >= -1 && c->numa_node <= 1023, "numa_node %d", c->numa_node);
 	FUZZ_CHECK(c->nr_vcpu_pin <= XENITH_MAX_VCPUS, "%u vcpu_pin entries", c->nr_vcpu_pin);
 	FUZZ_CHECK(terminated(c->vcpu_pin, sizeof(c->vcpu_pin)), "vcpu_pin not terminated");
