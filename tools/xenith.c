@@ -74,6 +74,31 @@ static int cmd_bench_exec(int argc, char **argv)
 static int cmd_fleet_exec(int argc, char **argv)
 {
 	char *args[argc + 2];
+	char exe[PATH_MAX], path[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	/*
+	 * Without xenith-fleet (a copy of xenith alone, as in the lab) --help
+	 * still answers, and says what is missing.
+	 */
+	if (n > 0) {
+		exe[n] = 0;
+		snprintf(path, sizeof(path), "%s/xenith-fleet", dirname(exe));
+		for (int i = 1; i < argc && access(path, X_OK) < 0; i++)
+			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+				printf("usage: xenith fleet store --db DB DOC...\n"
+				       "usage: xenith fleet query [--db DB | --out DIR] [--host HOST] [--run ID] "
+				       "[SUITE[/CASE[/MODE]]]\n"
+				       "usage: xenith fleet history [--db DB | --out DIR] [--host HOST] "
+				       "SUITE[/CASE[/MODE]]\n"
+				       "usage: xenith exporter [--listen ADDR:PORT] [--out DIR] [--db DB]\n\n"
+				       "These commands run xenith-fleet (PostgreSQL and HTTP: libpq and\n"
+				       "libmicrohttpd, linked dynamically), which is not installed next to this\n"
+				       "xenith (%s: %s): `meson compile -C build` builds it; its --help has the rest.\n",
+				       path, strerror(errno));
+				return 0;
+			}
+	}
 
 	/* xenith-fleet COMMAND ARGS...: COMMAND is "fleet" or "exporter" */
 	args[0] = NULL;

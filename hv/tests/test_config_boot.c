@@ -228,6 +228,33 @@ static void test_every_subcommand_has_help(void **state)
 	assert_int_equal(RUN(&P, 20, "frobnicate"), 64);
 }
 
+/*
+ * A xenith without xenith-fleet beside it (a copy alone, as in the lab):
+ * `fleet --help` and `exporter --help` still answer with their usage and
+ * say what is missing; running one says it cannot run xenith-fleet.
+ */
+static void test_fleet_help_answers_without_xenith_fleet(void **state)
+{
+	char dir[512], lone[600], cmd[2048], saved[600];
+	const char *bin = getenv("XENITH_BIN");
+
+	(void)state;
+	snprintf(saved, sizeof(saved), "%s", bin ? bin : harness_xenith());
+	harness_path(dir, sizeof(dir), "lone");
+	snprintf(lone, sizeof(lone), "%s/xenith", dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp '%s' '%s'", dir, saved, lone);
+	assert_int_equal(system(cmd), 0);
+	setenv("XENITH_BIN", lone, 1);
+	assert_int_equal(RUN(&P, 20, "fleet", "--help"), 0);
+	assert_non_null(strstr(P.out, "usage: xenith fleet query"));
+	assert_non_null(strstr(P.out, "which is not installed next to this"));
+	assert_int_equal(RUN(&P, 20, "exporter", "--help"), 0);
+	assert_non_null(strstr(P.out, "usage: xenith exporter"));
+	assert_int_equal(RUN(&P, 20, "fleet", "query"), 65);
+	assert_non_null(strstr(P.err, "xenith-fleet: No such file or directory"));
+	setenv("XENITH_BIN", saved, 1);
+}
+
 static void test_console_log_gets_guest_output(void **state)
 {
 	char path[256];
@@ -343,6 +370,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_image_for_another_abi_version_is_refused_naming_both, harness_teardown),
 		cmocka_unit_test_teardown(test_non_elf_image_is_refused_with_a_reason, harness_teardown),
 		cmocka_unit_test_teardown(test_every_subcommand_has_help, harness_teardown),
+		cmocka_unit_test_teardown(test_fleet_help_answers_without_xenith_fleet, harness_teardown),
 		cmocka_unit_test_teardown(test_console_log_gets_guest_output, harness_teardown),
 		cmocka_unit_test_teardown(test_linux_kernel_with_old_boot_protocol_is_refused, harness_teardown),
 		cmocka_unit_test_teardown(test_linux_kernel_on_pvm_host_fails_at_once_saying_why, harness_teardown),
