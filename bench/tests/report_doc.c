@@ -2,9 +2,16 @@
 #include "report_doc.h"
 
 #include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
+
+#include "chromium_check.h"
 
 const char *const report_suites[] = { "compute", "memory", "exit", "blk", "density", "soak" };
 const size_t report_nr_suites = sizeof(report_suites) / sizeof(report_suites[0]);
@@ -293,4 +300,29 @@ size_t report_html_charts(const char *html, struct html_chart *out, size_t max)
 		n++;
 	}
 	return n;
+}
+
+size_t report_assert_drawn(const struct bench_run *r, const struct drawn_chart *charts, int n)
+{
+	size_t suites = 0;
+
+	for (int i = 0; i < n; i++)
+		if (charts[i].marks == 0 || charts[i].drawn != charts[i].marks)
+			fail_msg("chart %s (svg %s): %u of %u marks drawn; first not drawn: %s", charts[i].id,
+				 charts[i].svg_size, charts[i].drawn, charts[i].marks, charts[i].why);
+		else if (charts[i].painted != charts[i].drawn)
+			fail_msg("chart %s: %u of %u marks seen in the screenshot; %s", charts[i].id,
+				 charts[i].painted, charts[i].drawn, charts[i].unpainted);
+	for (size_t s = 0; s < report_nr_suites; s++) {
+		size_t want = report_expected_marks(r, report_suites[s]), got = 0;
+
+		for (int i = 0; i < n; i++)
+			if (!strcmp(charts[i].suite, report_suites[s]))
+				got += charts[i].drawn;
+		if (got != want)
+			fail_msg("suite %s: Chromium drew %zu bars/points, the document's series call for %zu",
+				 report_suites[s], got, want);
+		suites += want > 0;
+	}
+	return suites;
 }

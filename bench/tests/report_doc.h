@@ -49,4 +49,12 @@ struct html_chart {
 /* The charts of html (at most max); the count. */
 size_t report_html_charts(const char *html, struct html_chart *out, size_t max);
 
+struct drawn_chart;
+/*
+ * A cmocka check of what Chromium drew (chromium_drawn()): every chart drew
+ * all its marks, each seen in the screenshot, and each suite as many as r's
+ * series call for.  Returns the number of suites with marks.
+ */
+size_t report_assert_drawn(const struct bench_run *r, const struct drawn_chart *charts, int n);
+
 #endif

@@ -590,23 +590,7 @@ static void test_report_of_a_real_run_is_drawn_in_chromium(void **state)
 	if (n < 0)
 		fail_msg("%s", why);
 	printf("# chromium: %.1f s for %d charts\n", secs, n);
-	for (int i = 0; i < n; i++)
-		if (charts[i].marks == 0 || charts[i].drawn != charts[i].marks)
-			fail_msg("chart %s (svg %s): %u of %u marks drawn; first not drawn: %s", charts[i].id,
-				 charts[i].svg_size, charts[i].drawn, charts[i].marks, charts[i].why);
-		else if (charts[i].painted != charts[i].drawn)
-			fail_msg("chart %s: %u of %u marks seen in the screenshot; %s", charts[i].id,
-				 charts[i].painted, charts[i].drawn, charts[i].unpainted);
-	for (size_t s = 0; s < report_nr_suites; s++) {
-		size_t want = report_expected_marks(&r, report_suites[s]), got = 0;
-
-		for (int i = 0; i < n; i++)
-			if (!strcmp(charts[i].suite, report_suites[s]))
-				got += charts[i].drawn;
-		if (got != want)
-			fail_msg("suite %s: Chromium drew %zu bars, the run's series call for %zu", report_suites[s],
-				 got, want);
-	}
+	report_assert_drawn(&r, charts, n);
 	/* the run has compute, memory and exit: a chart each */
 	assert_true(report_expected_marks(&r, "compute") > 0 && report_expected_marks(&r, "memory") > 0 &&
 		    report_expected_marks(&r, "exit") > 0);

@@ -110,24 +110,7 @@ static void test_chromium_draws_every_chart_of_the_baselines_report(void **state
 	if (n < 0)
 		fail_msg("%s", why);
 	printf("# chromium: %.1f s for %d charts\n", secs, n);
-	for (int i = 0; i < n; i++)
-		if (charts[i].marks == 0 || charts[i].drawn != charts[i].marks)
-			fail_msg("chart %s (svg %s): %u of %u marks drawn; first not drawn: %s", charts[i].id,
-				 charts[i].svg_size, charts[i].drawn, charts[i].marks, charts[i].why);
-		else if (charts[i].painted != charts[i].drawn)
-			fail_msg("chart %s: %u of %u marks seen in the screenshot; %s", charts[i].id,
-				 charts[i].painted, charts[i].drawn, charts[i].unpainted);
-	for (size_t s = 0; s < report_nr_suites; s++) {
-		size_t want = report_expected_marks(&r, report_suites[s]), got = 0;
-
-		for (int i = 0; i < n; i++)
-			if (!strcmp(charts[i].suite, report_suites[s]))
-				got += charts[i].drawn;
-		if (got != want)
-			fail_msg("suite %s: Chromium drew %zu bars/points, the baseline's series call for %zu",
-				 report_suites[s], got, want);
-		suites += want > 0;
-	}
+	suites = report_assert_drawn(&r, charts, n);
 	assert_int_equal(suites, 5); /* compute, memory, exit, blk, density */
 	bench_run_free(&r);
 }
