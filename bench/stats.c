@@ -496,6 +496,97 @@ int stats_ratio_interval(const double *a, size_t na, const double *b, size_t nb,
 	return 0;
 }
 
+/*
+ * The regularized incomplete beta function I_x(a, b), by its continued
+ * fraction (modified Lentz), on the side of x where it converges fast.
+ */
+static double beta_cf(double x, double a, double b)
+{
+	const double tiny = 1e-300;
+	double c = 1, d = 1 - (a + b) * x / (a + 1), h;
+
+	d = 1 / (fabs(d) < tiny ? tiny : d);
+	h = d;
+	for (int m = 1; m <= 300; m++) {
+		double m2 = 2.0 * m, num, del;
+
+		num = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
+		d = 1 + num * d;
+		c = 1 + num / c;
+		d = 1 / (fabs(d) < tiny ? tiny : d);
+		c = fabs(c) < tiny ? tiny : c;
+		h *= d * c;
+		num = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
+		d = 1 + num * d;
+		c = 1 + num / c;
+		d = 1 / (fabs(d) < tiny ? tiny : d);
+		c = fabs(c) < tiny ? tiny : c;
+		del = d * c;
+		h *= del;
+		if (fabs(del - 1) < 1e-14)
+			break;
+	}
+	return h;
+}
+
+static double incomplete_beta(double x, double a, double b)
+{
+	double front;
+
+	if (x <= 0)
+		return 0;
+	if (x >= 1)
+		return 1;
+	front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
+	if (x < (a + 1) / (a + b + 2))
+		return front * beta_cf(x, a, b) / a;
+	return 1 - front * beta_cf(1 - x, b, a) / b;
+}
+
+double stats_student_sf(double t, double df)
+{
+	double tail;
+
+	if (isnan(t) || !(df > 0))
+		return NAN;
+	if (isinf(t))
+		return t > 0 ? 0 : 1;
+	tail = 0.5 * incomplete_beta(df / (df + t * t), df / 2, 0.5); /* P(T > |t|) */
+	return t >= 0 ? tail : 1 - tail;
+}
+
+double stats_student_upper(double q, double df)
+{
+	double lo = 0, hi = 1;
+
+	if (!(q > 0 && q <= 0.5) || !(df > 0))
+		return NAN;
+	while (stats_student_sf(hi, df) > q && hi < 1e6)
+		hi *= 2;
+	for (int i = 0; i < 200 && hi - lo > 1e-12 * hi; i++) {
+		double mid = (lo + hi) / 2;
+
+		if (stats_student_sf(mid, df) > q)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (lo + hi) / 2;
+}
+
+/* The verdict from the ratio, its interval and p (the rules in stats.h). */
+static void decide(struct comparison *c, bool higher_is_better, double alpha, double min_effect)
+{
+	if (c->p < alpha && isfinite(c->ratio) && fabs(c->ratio - 1) >= min_effect) {
+		c->verdict = VERDICT_DIFFERENT;
+		c->faster = (c->ratio > 1) == higher_is_better;
+	} else if (c->ci_lo >= 1 - min_effect && c->ci_hi <= 1 + min_effect) {
+		c->verdict = VERDICT_SAME;
+	} else {
+		c->verdict = VERDICT_UNKNOWN;
+	}
+}
+
 void stats_compare(const double *base, size_t nb, const double *cur, size_t nc, bool higher_is_better,
 		   double alpha, double min_effect, struct comparison *out)
 {
@@ -517,14 +608,33 @@ void stats_compare(const double *base, size_t nb, const double *cur, size_t nc, 
 				  : INFINITY;
 	if (isnan(out->detectable)) /* 0 spread times an unreachable shift */
 		out->detectable = INFINITY;
-	if (out->p < alpha && isfinite(out->ratio) && fabs(out->ratio - 1) >= min_effect) {
-		out->verdict = VERDICT_DIFFERENT;
-		out->faster = (out->ratio > 1) == higher_is_better;
-	} else if (out->ci_lo >= 1 - min_effect && out->ci_hi <= 1 + min_effect) {
-		out->verdict = VERDICT_SAME;
-	} else {
-		out->verdict = VERDICT_UNKNOWN;
-	}
+	decide(out, higher_is_better, alpha, min_effect);
+}
+
+void stats_compare_runs(const double *base, size_t nb, const double *cur, size_t nc, bool higher_is_better,
+			double alpha, double min_effect, double run_sd, unsigned run_df, struct comparison *out)
+{
+	const double z975 = 1.959963985;
+	double d, se_w, se, t975, p_run, t_a, t_b, det_run;
+
+	stats_compare(base, nb, cur, nc, higher_is_better, alpha, min_effect, out);
+	if (!(run_sd > 0) || run_df == 0 || !(out->ratio > 0) || !isfinite(out->ratio))
+		return;
+	out->run_sd = run_sd;
+	d = log(out->ratio);
+	/* the within-run part: the rank interval's width as a normal one's */
+	se_w = out->ci_lo > 0 && isfinite(out->ci_hi) ? (log(out->ci_hi) - log(out->ci_lo)) / (2 * z975) : INFINITY;
+	se = sqrt(se_w * se_w + 2 * run_sd * run_sd);
+	t975 = stats_student_upper(0.025, run_df);
+	p_run = isfinite(se) ? 2 * stats_student_sf(fabs(d) / se, run_df) : 1;
+	out->p = fmax(out->p, p_run);
+	out->ci_lo = isfinite(se) ? exp(d - t975 * se) : 0;
+	out->ci_hi = isfinite(se) ? exp(d + t975 * se) : INFINITY;
+	t_a = stats_student_upper(alpha / 2, run_df);
+	t_b = stats_student_upper(1 - POWER, run_df);
+	det_run = expm1((t_a + t_b) * sqrt(2.0) * run_sd);
+	out->detectable = sqrt(out->detectable * out->detectable + det_run * det_run);
+	decide(out, higher_is_better, alpha, min_effect);
 }
 
 const char *stats_verdict_name(const struct comparison *c)

@@ -93,10 +93,33 @@ struct comparison {
 	double detectable;
 	enum verdict verdict;
 	bool faster;            /* VERDICT_DIFFERENT: the new samples are better */
+	double run_sd;          /* the between-run noise stats_compare_runs used; 0: none */
 };
 
 void stats_compare(const double *base, size_t nb, const double *cur, size_t nc, bool higher_is_better,
 		   double alpha, double min_effect, struct comparison *out);
+
+/*
+ * Between-run noise.  The repetitions of one run share that run's
+ * conditions (the host's state over those seconds: frequency, neighbours
+ * on a shared host, memory placement), so two runs' medians differ by more
+ * than their repetitions suggest, and stats_compare, which treats the
+ * samples as independent, calls that drift a change.  Given a series'
+ * between-run standard deviation of log medians (run_sd, measured by
+ * `xenith bench calibrate --runs K`, run_df = K - 1), this widens the
+ * comparison: log(ratio) gets variance se_w^2 + 2 run_sd^2 (se_w: the rank
+ * interval's width as a normal one's), tested with Student's t on run_df
+ * degrees of freedom (the between-run estimate is the uncertain part).  p
+ * is the larger of the rank test's and this one's, the 95% interval and
+ * the smallest detectable change widen to match, and the verdict rules are
+ * stats_compare's.  run_sd <= 0 or run_df 0: stats_compare's answer.
+ */
+void stats_compare_runs(const double *base, size_t nb, const double *cur, size_t nc, bool higher_is_better,
+			double alpha, double min_effect, double run_sd, unsigned run_df, struct comparison *out);
+
+/* Student's t with df degrees of freedom: P(T > t), and the t with P(T > t) = q (q in (0, 0.5]). */
+double stats_student_sf(double t, double df);
+double stats_student_upper(double q, double df);
 
 /* "same", "unknown", or for different: "faster" or "slower". */
 const char *stats_verdict_name(const struct comparison *c);

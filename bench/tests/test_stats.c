@@ -396,6 +396,113 @@ static void test_ratio_interval_is_the_inverted_rank_test(void **state)
 	assert_int_equal(stats_ratio_interval(a, 5, b, 5, 0.05, &lo, &hi), -1);
 }
 
+/* Student's t against the published tables (e.g. any statistics text's t table). */
+static void test_student_t_matches_the_published_tables(void **state)
+{
+	static const struct {
+		double q, df, t;
+	} table[] = {
+		{ 0.025, 1, 12.706 }, { 0.025, 4, 2.776 }, { 0.025, 10, 2.228 }, { 0.025, 30, 2.042 },
+		{ 0.005, 4, 4.604 },  { 0.005, 9, 3.250 }, { 0.05, 5, 2.015 },   { 0.1, 20, 1.325 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		double t = stats_student_upper(table[i].q, table[i].df);
+
+		print_message("# t(%g, %g) = %.4f (table %.3f)\n", table[i].q, table[i].df, t, table[i].t);
+		assert_true(fabs(t - table[i].t) < 0.0015);
+		assert_true(fabs(stats_student_sf(table[i].t, table[i].df) - table[i].q) < 0.0005);
+	}
+	assert_true(stats_student_sf(0, 7) == 0.5);
+	assert_true(fabs(stats_student_sf(-2.776, 4) - 0.975) < 0.0005);
+	/* many degrees of freedom: the normal */
+	assert_true(fabs(stats_student_upper(0.025, 1e6) - 1.95996) < 1e-3);
+}
+
+/*
+ * Runs with a run effect: every run's samples share exp(b), b normal with
+ * run_sd, on top of 1% noise per repetition; n repetitions each.
+ */
+static void fill_run(struct rng *r, double *v, size_t n, double mean, double run_sd)
+{
+	double b = exp(normal(r, 0, run_sd));
+
+	fill(r, v, n, mean * b, 0.01);
+}
+
+/*
+ * The failure the validation on real runs found: two runs that differ only
+ * by the host's drift between them are called different by the rank test
+ * on their repetitions; with the between-run noise in the comparison they
+ * are not, at about the nominal rate.
+ */
+static void test_between_run_drift_is_not_called_a_change(void **state)
+{
+	double a[10], b[10];
+	unsigned plain = 0, with_runs = 0, trials = 1000;
+	struct comparison c;
+	struct rng r = { 0x5eed0011 };
+
+	(void)state;
+	for (unsigned t = 0; t < trials; t++) {
+		fill_run(&r, a, 10, 100, 0.05);
+		fill_run(&r, b, 10, 100, 0.05);
+		stats_compare(a, 10, b, 10, false, 0.01, 0.03, &c);
+		plain += c.verdict == VERDICT_DIFFERENT;
+		stats_compare_runs(a, 10, b, 10, false, 0.01, 0.03, 0.05, 5, &c);
+		with_runs += c.verdict == VERDICT_DIFFERENT;
+		assert_true(c.run_sd == 0.05);
+		assert_true(c.ci_lo <= c.ratio && c.ratio <= c.ci_hi);
+	}
+	print_message("# A/A with 5%% drift between runs: %u of %u flagged by the rank test alone, %u with the "
+		      "between-run noise\n", plain, trials, with_runs);
+	assert_true(plain > trials / 2);
+	assert_true(with_runs <= trials * 2 / 100); /* alpha 1%: at most 2% */
+}
+
+/* A change well above the between-run noise is still found, and what it can detect says so. */
+static void test_a_change_above_the_between_run_noise_is_found(void **state)
+{
+	double a[10], b[10];
+	unsigned slower = 0, trials = 500;
+	struct comparison c;
+	struct rng r = { 0x5eed0012 };
+
+	(void)state;
+	for (unsigned t = 0; t < trials; t++) {
+		fill_run(&r, a, 10, 100, 0.01);
+		fill_run(&r, b, 10, 110, 0.01); /* 10% more time, 1% drift, calibrated on 10 runs */
+		stats_compare_runs(a, 10, b, 10, false, 0.01, 0.03, 0.01, 9, &c);
+		slower += c.verdict == VERDICT_DIFFERENT && !c.faster;
+	}
+	print_message("# 10%% change, 1%% drift: %u of %u found slower\n", slower, trials);
+	assert_true(slower >= trials * 95 / 100);
+	/* what two runs can tell apart grows with the drift: at least (t + t) sqrt(2) run_sd */
+	stats_compare_runs(a, 10, b, 10, false, 0.01, 0.03, 0.05, 9, &c);
+	assert_true(c.detectable >= (3.250 + 0.883) * sqrt(2.0) * 0.05);
+	stats_compare_runs(a, 10, b, 10, false, 0.01, 0.03, 0.01, 9, &c);
+	assert_true(c.detectable < (3.250 + 0.883) * sqrt(2.0) * 0.05);
+}
+
+/* No between-run figure: the comparison is stats_compare's, field for field. */
+static void test_no_between_run_noise_is_the_plain_comparison(void **state)
+{
+	double a[10], b[10];
+	struct comparison x, y;
+	struct rng r = { 0x5eed0013 };
+
+	(void)state;
+	fill(&r, a, 10, 100, 0.02);
+	fill(&r, b, 10, 104, 0.02);
+	stats_compare(a, 10, b, 10, false, 0.01, 0.03, &x);
+	stats_compare_runs(a, 10, b, 10, false, 0.01, 0.03, 0, 9, &y);
+	assert_memory_equal(&x, &y, sizeof(x));
+	stats_compare_runs(a, 10, b, 10, false, 0.01, 0.03, 0.02, 0, &y); /* no degrees of freedom */
+	assert_memory_equal(&x, &y, sizeof(x));
+	assert_true(x.run_sd == 0);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -412,6 +519,10 @@ int main(void)
 		cmocka_unit_test(test_detectable_shift_has_the_power_it_claims),
 		cmocka_unit_test(test_three_verdicts),
 		cmocka_unit_test(test_ratio_interval_is_the_inverted_rank_test),
+		cmocka_unit_test(test_student_t_matches_the_published_tables),
+		cmocka_unit_test(test_between_run_drift_is_not_called_a_change),
+		cmocka_unit_test(test_a_change_above_the_between_run_noise_is_found),
+		cmocka_unit_test(test_no_between_run_noise_is_the_plain_comparison),
 	};
 
 	return TEST_RUN_GROUP(tests, NULL, NULL);
