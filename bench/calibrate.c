@@ -13,6 +13,7 @@
 
 #include "fsutil.h"
 #include "jsonval.h"
+#include "stats.h"
 
 unsigned calib_min_reps(double alpha)
 {
@@ -213,6 +214,92 @@ int calib_from_run(const struct bench_run *run, struct calibration *c)
 	return 0;
 }
 
+unsigned calib_runs_needed(double run_sd, unsigned runs, double effect, double alpha, double power)
+{
+	double target = log1p(effect);
+
+	if (runs < 2 || !(run_sd >= 0))
+		return 0;
+	/* one run a side: compare's test on t with runs - 1 degrees of freedom (stats_compare_runs) */
+	if ((stats_student_upper(alpha / 2, runs - 1) + stats_student_upper(1 - power, runs - 1)) * sqrt(2.0) *
+		    run_sd <= target)
+		return 1;
+	/* k a side: a t test on the 2k runs' log medians, 2k - 2 degrees of freedom */
+	for (unsigned k = 2; k <= CALIB_MAX_REPS; k++) {
+		double df = 2.0 * k - 2;
+
+		if ((stats_student_upper(alpha / 2, df) + stats_student_upper(1 - power, df)) * run_sd *
+			    sqrt(2.0 / k) <= target)
+			return k;
+	}
+	return 0;
+}
+
+int calib_from_runs(const struct bench_run *runs, size_t k, struct calibration *c)
+{
+	double *cvs, *meds, *logs;
+	int r;
+
+	if (k == 0)
+		return -EINVAL;
+	r = calib_from_run(&runs[0], c);
+	if (r < 0)
+		return r;
+	c->runs = (unsigned)k;
+	cvs = calloc(k, sizeof(*cvs));
+	meds = calloc(k, sizeof(*meds));
+	logs = calloc(k, sizeof(*logs));
+	if (!cvs || !meds || !logs) {
+		free(cvs);
+		free(meds);
+		free(logs);
+		calib_free(c);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->nr_entries; i++) {
+		struct calib_entry *e = &c->entries[i];
+		size_t m = 0, nl = 0;
+		double sigma;
+
+		for (size_t j = 0; j < k; j++) {
+			const struct bench_series *s = bench_run_find(&runs[j], e->suite, e->name, e->mode);
+
+			if (!s || s->n < 3)
+				continue;
+			cvs[m] = calib_robust_cv(s->samples, s->n);
+			if (!(cvs[m] > 0))
+				cvs[m] = s->sum.cv;
+			meds[m++] = s->sum.median;
+			if (s->sum.median > 0)
+				logs[nl++] = log(s->sum.median);
+		}
+		qsort(cvs, m, sizeof(*cvs), cmp_double);
+		qsort(meds, m, sizeof(*meds), cmp_double);
+		e->robust_cv = median_sorted(cvs, m);
+		e->median = median_sorted(meds, m);
+		sigma = e->robust_cv > 0 ? e->robust_cv : e->cv;
+		e->needed = calib_needed(sigma, c->effect, c->alpha, c->power);
+		e->runs = (unsigned)nl;
+		e->run_sd = NAN;
+		e->runs_needed = 0;
+		if (nl >= 2) {
+			double mean = 0, ss = 0;
+
+			for (size_t j = 0; j < nl; j++)
+				mean += logs[j];
+			mean /= (double)nl;
+			for (size_t j = 0; j < nl; j++)
+				ss += (logs[j] - mean) * (logs[j] - mean);
+			e->run_sd = sqrt(ss / (double)(nl - 1));
+			e->runs_needed = calib_runs_needed(e->run_sd, e->runs, c->effect, c->alpha, c->power);
+		}
+	}
+	free(cvs);
+	free(meds);
+	free(logs);
+	return 0;
+}
+
 void calib_free(struct calibration *c)
 {
 	free(c->entries);
@@ -255,7 +342,22 @@ static json_t *calib_json(const struct calibration *c)
 			"n", (json_int_t)e->n, "median", jval_num(e->median), "cv", jval_num(e->cv),
 			"robust_cv", jval_num(e->robust_cv),
 			"needed", e->needed ? json_integer(e->needed) : json_null()));
+		if (ok && e->runs >= 2) {
+			json_t *o = json_array_get(list, json_array_size(list) - 1);
+
+			ok = !json_object_set_new(o, "runs", json_integer(e->runs)) &&
+			     !json_object_set_new(o, "run_sd", jval_num(e->run_sd)) &&
+			     !json_object_set_new(o, "runs_needed",
+						  e->runs_needed ? json_integer(e->runs_needed) : json_null());
+		}
 	}
+	if (ok && c->runs >= 2)
+		ok = !json_object_set_new(doc, "runs", json_integer(c->runs)) &&
+		     !json_object_set_new(doc, "runs_method", json_string(
+			"run_sd: standard deviation of the log of the runs' medians (each run's own noise "
+			"included: conservative); runs_needed: 1 when one run a side detects effect at alpha and "
+			"power (t on runs - 1 degrees of freedom, variance 2 run_sd^2), else the fewest k a side "
+			"for a t test on 2k runs' log medians; null: more than max_reps"));
 	if (ok)
 		return doc;
 	json_decref(doc);
@@ -310,6 +412,11 @@ int calib_read(struct calibration *c, const char *path, struct errbuf *eb)
 	c->effect = num(doc, "effect");
 	c->alpha = num(doc, "alpha");
 	c->power = num(doc, "power");
+	{
+		double runs = num(doc, "runs");
+
+		c->runs = runs >= 2 && runs <= 1e6 ? (unsigned)runs : 1;
+	}
 	cases = json_object_get(doc, "cases");
 	c->entries = calloc(json_array_size(cases) + 1, sizeof(*c->entries));
 	if (!c->entries) {
@@ -331,6 +438,18 @@ int calib_read(struct calibration *c, const char *path, struct errbuf *eb)
 		e->cv = num(o, "cv");
 		e->robust_cv = num(o, "robust_cv");
 		e->needed = needed >= 1 && needed <= 1e6 ? (unsigned)needed : 0;
+		{
+			double runs = num(o, "runs"), run_sd = num(o, "run_sd"), rn = num(o, "runs_needed");
+
+			/* before calibrate --runs, and a malformed entry: no between-run figures */
+			if (runs >= 2 && runs <= 1e6 && run_sd >= 0 && run_sd < 10) {
+				e->runs = (unsigned)runs;
+				e->run_sd = run_sd;
+				e->runs_needed = rn >= 1 && rn <= 1e6 ? (unsigned)rn : 0;
+			} else {
+				e->run_sd = NAN;
+			}
+		}
 		c->nr_entries++;
 	}
 	json_decref(doc);

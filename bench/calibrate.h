@@ -38,12 +38,24 @@ struct calib_entry {
 	size_t n;             /* repetitions measured */
 	double median, cv, robust_cv;
 	unsigned needed;      /* repetitions per side for the change at alpha and power; 0: more than CALIB_MAX_REPS */
+	/*
+	 * Between runs (calibrate --runs K, K >= 2; runs 0: not measured): the
+	 * standard deviation of the log of the K runs' medians, and the runs
+	 * per side a comparison needs for the change at alpha and power: 1 when
+	 * one run each can (what `xenith bench compare` does: the repetitions
+	 * are then what is needed), k when only k runs per side can (a t test
+	 * on the runs' medians), 0 when more than CALIB_MAX_REPS.
+	 */
+	unsigned runs;
+	double run_sd;
+	unsigned runs_needed;
 };
 
 struct calibration {
 	char date[32], revision[64], cpu_model[128], kernel[160], kvm_module[32], hostname[72];
 	bool quick;
 	double effect, alpha, power;
+	unsigned runs;        /* runs measured (calibrate --runs); 1: no between-run figures */
 	struct calib_entry *entries;
 	size_t nr_entries;
 };
@@ -65,6 +77,15 @@ double calib_robust_cv(const double *v, size_t n);
 
 /* A calibration of every series of run (fingerprint from run->env); 0 or -ENOMEM. */
 int calib_from_run(const struct bench_run *run, struct calibration *c);
+/*
+ * A calibration from k runs of the same cases (k >= 1): within-run noise
+ * is the median of the runs' robust cvs (needed from it), the median the
+ * median of the runs' medians, and with k >= 2 the between-run fields
+ * above.  0, -EINVAL (k 0) or -ENOMEM.
+ */
+int calib_from_runs(const struct bench_run *runs, size_t k, struct calibration *c);
+/* The runs per side needed (see struct calib_entry) for run_sd measured over `runs` runs. */
+unsigned calib_runs_needed(double run_sd, unsigned runs, double effect, double alpha, double power);
 void calib_free(struct calibration *c);
 const struct calib_entry *calib_find(const struct calibration *c, const char *suite, const char *name,
 				     const char *mode);

@@ -25,7 +25,7 @@ int cmd_bench_history(int argc, char **argv);
 
 /* xenith bench calibrate: its help; the calibration of a run, printed and (write) stored in the archive. */
 void bench_calibrate_help(FILE *f);
-int bench_calibrate_store(const struct bench_run *run, bool write, struct errbuf *eb);
+int bench_calibrate_store(const struct bench_run *runs, size_t nr_runs, bool write, struct errbuf *eb);
 /* Says which series of run had fewer repetitions than the archive's calibration.json asks. */
 void bench_check_calibration(const struct bench_run *run);
 

@@ -910,6 +910,7 @@ int cmd_bench(int argc, char **argv)
 		{ "backing", required_argument, NULL, 'B' },
 		{ "baseline", required_argument, NULL, 'L' },
 		{ "budget", required_argument, NULL, 'G' },
+		{ "runs", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -921,6 +922,8 @@ int cmd_bench(int argc, char **argv)
 	int opt, r, ncpu, measure_cpu = -1, helper_cpu = -1, soak_failed = 0;
 	struct noise_sampler *sampler;
 	bool calibrating = false;
+	unsigned calib_runs = 1;
+	struct bench_run *more = NULL; /* calibrate --runs: runs 2..K */
 	uint64_t t0;
 
 	if (argc >= 2 && !strcmp(argv[1], "compare"))
@@ -994,6 +997,14 @@ int cmd_bench(int argc, char **argv)
 			if (parse_uint_opt("--budget", optarg, 2, 1000, &sel.budget) < 0)
 				return EXIT_USAGE;
 			break;
+		case 'K':
+			if (!calibrating) {
+				fprintf(stderr, "xenith bench: --runs is for `xenith bench calibrate`\n");
+				return EXIT_USAGE;
+			}
+			if (parse_uint_opt("--runs", optarg, 1, 100, &calib_runs) < 0)
+				return EXIT_USAGE;
+			break;
 		case 'D': {
 			unsigned m;
 
@@ -1062,8 +1073,8 @@ int cmd_bench(int argc, char **argv)
 		}
 		any_suite = true;
 		sel.quick = true; /* the quick suite's cases and sizes: what its repetitions are chosen for */
-		if (!repeat_set)
-			sel.repeat = CALIB_DEFAULT_REPEAT;
+		if (!repeat_set) /* with --runs the runs bring the samples: a quick run's repetitions each */
+			sel.repeat = calib_runs > 1 ? 10 : CALIB_DEFAULT_REPEAT;
 		repeat_set = true;
 	}
 	if (getenv(SLOWDOWN_ENV) && load_slowdown(&sel.slow) < 0)
@@ -1190,11 +1201,41 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (r == 0 && sel.baseline)
 		r = run_adaptive(&run, &sel, &kvm, measure_cpu, helper_cpu);
+	if (r == 0 && calib_runs > 1) {
+		/* the between-run noise: whole runs one after another, as separate runs would be */
+		more = calloc(calib_runs - 1, sizeof(*more));
+		if (!more) {
+			fprintf(stderr, "xenith bench calibrate: out of memory\n");
+			r = -1;
+		}
+		for (unsigned k = 0; r == 0 && k < calib_runs - 1; k++) {
+			struct domain_config defaults;
+
+			progress("calibrate: run %u of %u", k + 2, calib_runs);
+			bench_run_init(&more[k]);
+			more[k].quick = run.quick;
+			more[k].repeat = run.repeat;
+			more[k].warmup = run.warmup;
+			more[k].env = run.env;
+			config_init(&defaults);
+			r = run_native(&more[k], &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
+			if (r == 0)
+				r = run_guest(&more[k], &sel, &kvm, measure_cpu, helper_cpu, GUEST_BUT_MEMORY,
+					      defaults.memory_backing, sel.repeat, sel.warmup);
+			if (r == 0)
+				r = run_memory_backings(&more[k], &sel, &kvm, measure_cpu, helper_cpu);
+			if (r == 0)
+				bench_run_finish(&more[k]);
+		}
+	}
 	progress("%s", "");
 	run.duration_s = (double)(now_ns() - t0) / 1e9;
 	noise_stop(sampler, &run.noise);
 	kvm_sys_close(&kvm);
 	if (r < 0) {
+		for (unsigned k = 0; more && k < calib_runs - 1; k++)
+			bench_run_free(&more[k]);
+		free(more);
 		bench_run_free(&run);
 		return EXIT_START;
 	}
@@ -1205,9 +1246,23 @@ int cmd_bench(int argc, char **argv)
 	bench_print_blk(&run);
 	bench_print_noise(&run);
 	if (calibrating) {
-		r = bench_calibrate_store(&run, !sel.no_archive, &eb);
-		if (r < 0)
-			fprintf(stderr, "xenith bench calibrate: %s\n", eb.msg);
+		struct bench_run *all = calloc(calib_runs, sizeof(*all));
+
+		r = -1;
+		if (all) {
+			all[0] = run;
+			for (unsigned k = 1; k < calib_runs; k++)
+				all[k] = more[k - 1];
+			r = bench_calibrate_store(all, calib_runs, !sel.no_archive, &eb);
+			if (r < 0)
+				fprintf(stderr, "xenith bench calibrate: %s\n", eb.msg);
+		} else {
+			fprintf(stderr, "xenith bench calibrate: out of memory\n");
+		}
+		free(all);
+		for (unsigned k = 0; more && k < calib_runs - 1; k++)
+			bench_run_free(&more[k]);
+		free(more);
 		bench_run_free(&run);
 		return r < 0 ? 1 : 0;
 	}

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* xenith bench compare BASE NEW: per case ratio, confidence interval and a noise-aware verdict. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../bench/calibrate.h"
 #include "../bench/result.h"
 #include "../bench/stats.h"
 #include "xenith.h"
@@ -19,7 +21,8 @@
 static void compare_help(FILE *f)
 {
 	fprintf(f,
-"usage: xenith bench compare BASE NEW [--alpha P] [--min-effect F] [--absolute]\n\n"
+"usage: xenith bench compare BASE NEW [--alpha P] [--min-effect F] [--absolute]\n"
+"                            [--calibration FILE|none]\n\n"
 "Compares two result documents case by case (same suite, case and mode).\n"
 "For each: the ratio of medians NEW/BASE, its 95%% interval (the rank test\n"
 "inverted on log values; a bootstrap when a value is not positive), the\n"
@@ -43,8 +46,21 @@ static void compare_help(FILE *f)
 "and exits 2.  A field one document did not record (documents before the\n"
 "fingerprint have only the CPU model, kernel and KVM module) is named as not\n"
 "recorded and not counted as a difference.\n\n"
+"Between-run noise: the repetitions of one run share that run's conditions,\n"
+"and on a shared host separate runs' medians move by more than their\n"
+"repetitions suggest (README: \"Are the verdicts right?\").  With a\n"
+"calibration that measured it (`xenith bench calibrate --runs K`: each\n"
+"series' spread of run medians, run sd), each series it covers is compared\n"
+"with that spread added (bench/stats.h: stats_compare_runs; column run sd):\n"
+"drift of that size is not called a change, and the detect column says what\n"
+"two runs can tell apart.  Without one, the verdicts assume runs differ only\n"
+"by their repetitions, and compare says so.\n\n"
 "  --absolute   compare absolute figures even across different hosts: unsafe,\n"
-"               a difference may be the host's, not Xenith's; says so\n\n"
+"               a difference may be the host's, not Xenith's; says so\n"
+"  --calibration FILE|none\n"
+"               the calibration to take between-run noise from (default:\n"
+"               calibration.json in NEW's directory, if there is one for\n"
+"               NEW's host); none: ignore any\n\n"
 "exit status: 0 every case same or faster, 1 at least one case slower,\n"
 "2 unreadable input or different hosts (ratios compared only), 3 none\n"
 "slower but at least one unknown, 64 bad usage.\n");
@@ -109,6 +125,63 @@ static bool same_host(const struct bench_run *base, const struct bench_run *cur,
 	return false;
 }
 
+/*
+ * The calibration whose between-run noise the comparison uses: --calibration
+ * FILE, or calibration.json beside NEW; only one of NEW's host that
+ * measured runs.  Says which, or why none, on stdout.  1 if c holds one, 0
+ * if none is used, -1 when the named FILE cannot be read (said on stderr).
+ */
+static int load_run_noise(const char *arg, const char *new_path, const struct bench_run *cur,
+			   struct calibration *c)
+{
+	char path[4096], differs[512];
+	const char *slash;
+	struct errbuf eb;
+	int r;
+
+	if (arg && !strcmp(arg, "none")) {
+		printf("between-run noise: not used (--calibration none): verdicts assume runs differ only by "
+		       "their repetitions\n\n");
+		return 0;
+	}
+	if (arg) {
+		snprintf(path, sizeof(path), "%s", arg);
+	} else {
+		slash = strrchr(new_path, '/');
+		if (slash)
+			snprintf(path, sizeof(path), "%.*s/calibration.json", (int)(slash - new_path), new_path);
+		else
+			snprintf(path, sizeof(path), "calibration.json");
+	}
+	r = calib_read(c, path, &eb);
+	if (r == -ENOENT && !arg) {
+		printf("between-run noise: not measured (no %s; `xenith bench calibrate --runs 5`): verdicts "
+		       "assume runs differ only by their repetitions, which a shared host does not keep to\n\n",
+		       path);
+		return 0;
+	}
+	if (r < 0 && !arg) { /* found, not asked for: say why it is not used and go on */
+		fprintf(stderr, "xenith bench compare: %s not used: %s\n", eb.msg, path);
+		printf("between-run noise: not used (%s unreadable, see stderr)\n\n", path);
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "xenith bench compare: --calibration %s: %s\n", path,
+			r == -ENOENT ? "no such file" : eb.msg);
+		return -1;
+	}
+	calib_host_differs(c, &cur->env, differs, sizeof(differs));
+	if (differs[0] || c->runs < 2) {
+		printf("between-run noise: %s (%s) not used: %s\n\n", path, c->date,
+		       differs[0] ? differs : "it measured one run (`xenith bench calibrate --runs 5` measures runs)");
+		calib_free(c);
+		return 0;
+	}
+	printf("between-run noise: %s (%s, %u runs): column run sd; a series it lacks is compared on its "
+	       "repetitions alone\n\n", path, c->date, c->runs);
+	return 1;
+}
+
 /* Each ratio series' pairs: median and 95% interval (t on log pair ratios) in base and new. */
 static void print_ratio_intervals(const struct bench_run *base, const struct bench_run *cur)
 {
@@ -142,6 +215,7 @@ int cmd_bench_compare(int argc, char **argv)
 		{ "alpha", required_argument, NULL, 'a' },
 		{ "min-effect", required_argument, NULL, 'e' },
 		{ "absolute", no_argument, NULL, 'A' },
+		{ "calibration", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -149,8 +223,10 @@ int cmd_bench_compare(int argc, char **argv)
 	struct bench_run base, cur;
 	struct errbuf eb;
 	unsigned slower = 0, faster = 0, same = 0, unknown = 0, unmatched = 0, blind = 0;
-	bool absolute = false, ratios_only;
-	int opt;
+	bool absolute = false, ratios_only, have_noise;
+	const char *calib_arg = NULL;
+	struct calibration noise;
+	int opt, r_noise;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -173,6 +249,9 @@ int cmd_bench_compare(int argc, char **argv)
 			break;
 		case 'A':
 			absolute = true;
+			break;
+		case 'c':
+			calib_arg = optarg;
 			break;
 		case 'h':
 			compare_help(stdout);
@@ -212,31 +291,46 @@ int cmd_bench_compare(int argc, char **argv)
 			printf("ratios of %s%s%s derived from its guest and native series, sample by sample (not "
 			       "interleaved pairs)\n\n", db ? "base" : "", db && dc ? " and " : "", dc ? "new" : "");
 	}
-	printf("%-8s %-16s %-6s %12s %12s %7s %17s %9s %7s  %s\n", "suite", "case", "mode", "base", "new",
-	       "ratio", "95% CI", "p", "detect", "verdict");
+	r_noise = load_run_noise(calib_arg, argv[optind + 1], &cur, &noise);
+	if (r_noise < 0) {
+		bench_run_free(&base);
+		bench_run_free(&cur);
+		return EXIT_BAD_INPUT;
+	}
+	have_noise = r_noise > 0;
+	printf("%-8s %-16s %-6s %12s %12s %7s %17s %9s %7s %6s  %s\n", "suite", "case", "mode", "base", "new",
+	       "ratio", "95% CI", "p", "detect", "run sd", "verdict");
 	for (size_t i = 0; i < cur.nr_series; i++) {
 		const struct bench_series *n = &cur.series[i];
 		const struct bench_series *b = bench_run_find(&base, n->suite, n->name, n->mode);
+		const struct calib_entry *e = have_noise ? calib_find(&noise, n->suite, n->name, n->mode) : NULL;
 		struct comparison c;
-		char detect[16];
+		char detect[16], run_sd[16];
 
 		if (ratios_only && !is_ratio_series(n))
 			continue;
 		if (!b || b->n < 2 || n->n < 2) {
-			printf("%-8s %-16s %-6s %12s %12.4g %7s %17s %9s %7s  %s\n", n->suite, n->name, n->mode,
-			       "-", n->sum.median, "-", "-", "-", "-", b ? "too few samples" : "not in base");
+			printf("%-8s %-16s %-6s %12s %12.4g %7s %17s %9s %7s %6s  %s\n", n->suite, n->name, n->mode,
+			       "-", n->sum.median, "-", "-", "-", "-", "-", b ? "too few samples" : "not in base");
 			unmatched++;
 			continue;
 		}
-		stats_compare(b->samples, b->n, n->samples, n->n, n->higher_is_better, alpha, min_effect, &c);
+		if (e && e->runs >= 2 && isfinite(e->run_sd)) {
+			stats_compare_runs(b->samples, b->n, n->samples, n->n, n->higher_is_better, alpha, min_effect,
+					   e->run_sd, e->runs - 1, &c);
+			snprintf(run_sd, sizeof(run_sd), "%.1f%%", 100 * e->run_sd);
+		} else {
+			stats_compare(b->samples, b->n, n->samples, n->n, n->higher_is_better, alpha, min_effect, &c);
+			snprintf(run_sd, sizeof(run_sd), "-");
+		}
 		if (isinf(c.detectable) || c.detectable >= 10)
 			snprintf(detect, sizeof(detect), "none!");
 		else
 			snprintf(detect, sizeof(detect), "%.1f%%%s", 100 * c.detectable,
 				 c.detectable > DETECT_TARGET ? "!" : "");
 		blind += !(c.detectable <= DETECT_TARGET);
-		printf("%-8s %-16s %-6s %12.4g %12.4g %7.3f [%7.3f, %7.3f] %9.2g %7s  %s\n", n->suite, n->name,
-		       n->mode, b->sum.median, n->sum.median, c.ratio, c.ci_lo, c.ci_hi, c.p, detect,
+		printf("%-8s %-16s %-6s %12.4g %12.4g %7.3f [%7.3f, %7.3f] %9.2g %7s %6s  %s\n", n->suite, n->name,
+		       n->mode, b->sum.median, n->sum.median, c.ratio, c.ci_lo, c.ci_hi, c.p, detect, run_sd,
 		       stats_verdict_name(&c));
 		slower += c.verdict == VERDICT_DIFFERENT && !c.faster;
 		faster += c.verdict == VERDICT_DIFFERENT && c.faster;
@@ -253,6 +347,8 @@ int cmd_bench_compare(int argc, char **argv)
 		printf("unknown: the samples cannot tell same from different; more repetitions can "
 		       "(`xenith bench --baseline BASE`)\n");
 	print_ratio_intervals(&base, &cur);
+	if (have_noise)
+		calib_free(&noise);
 	bench_run_free(&base);
 	bench_run_free(&cur);
 	if (ratios_only)

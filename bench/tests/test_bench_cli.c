@@ -157,10 +157,10 @@ static void compare_line(const char *out, const char *suite, const char *name, d
 		double b, n, lo, hi, p;
 		char v[32];
 
-		char detect[16];
+		char detect[16], run_sd[16];
 
-		if (sscanf(l + strlen(head), "%lf %lf %lf [%lf, %lf] %lf %15s %31[a-z ]", &b, &n, ratio, &lo, &hi,
-			   &p, detect, v) != 8)
+		if (sscanf(l + strlen(head), "%lf %lf %lf [%lf, %lf] %lf %15s %15s %31[a-z ]", &b, &n, ratio, &lo,
+			   &hi, &p, detect, run_sd, v) != 9)
 			fail_msg("cannot read compare's line: %.120s", l);
 		snprintf(verdict, size, "%s", v);
 	}
@@ -769,6 +769,112 @@ static void test_calibrate_stores_the_noise_and_a_run_names_what_it_lacks(void *
 	assert_non_null(strstr(P.err, "suite density is not calibrated"));
 }
 
+/*
+ * calibrate --runs: K whole runs, each series' between-run spread and the
+ * runs a 5% change needs, in calibration.json and the table.
+ */
+static void test_calibrate_runs_measure_the_spread_between_runs(void **state)
+{
+	char dir[256], path[512];
+	struct calibration c;
+	struct errbuf eb;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "calibrate-runs");
+	assert_int_equal(RUN(&P, 300, "bench", "calibrate", "compute/crc32", "--runs", "3", "--repeat", "3",
+			     "--warmup", "0", "--out", dir), 0);
+	snprintf(path, sizeof(path), "%s/calibration.json", dir);
+	assert_int_equal(calib_read(&c, path, &eb), 0);
+	assert_int_equal(c.runs, 3);
+	assert_int_equal(c.nr_entries, 3);
+	for (size_t i = 0; i < c.nr_entries; i++) {
+		const struct calib_entry *e = &c.entries[i];
+
+		assert_int_equal(e->n, 3);    /* --repeat 3 per run */
+		assert_int_equal(e->runs, 3); /* every run had the series */
+		assert_true(e->run_sd >= 0 && isfinite(e->run_sd));
+	}
+	calib_free(&c);
+	assert_non_null(strstr(P.out, "run sd, runs needed"));
+	assert_non_null(strstr(P.out, "spread of the log medians of 3 runs"));
+	/* --runs belongs to calibrate */
+	assert_int_equal(RUN(&P, 60, "bench", "compute/crc32", "--runs", "3"), 64);
+	assert_non_null(strstr(P.err, "--runs is for `xenith bench calibrate`"));
+}
+
+/*
+ * compare with between-run noise: a 4% change that the repetitions alone
+ * call slower is, against a calibration that measured 5% drift between
+ * runs of that series, not called anything (unknown: drift that size
+ * happens); --calibration none and a calibration of another host give the
+ * plain verdict back, and each says why.
+ */
+static void test_compare_does_not_call_drift_between_runs_a_change(void **state)
+{
+	char dir[256], base[512], cur[512], path[512], other[512], verdict[32], cal_arg[600];
+	struct bench_run r;
+	struct calibration c;
+	struct calib_entry *e;
+	struct errbuf eb;
+	double ratio;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "compare-drift");
+	read_run(&r, real_run());
+	quieten(&r, 0.002);
+	snprintf(base, sizeof(base), "%s/base.json", dir);
+	snprintf(cur, sizeof(cur), "%s/new.json", dir);
+	write_run(&r, base);
+	assert_int_equal(calib_from_run(&r, &c), 0);
+	scale(series(&r, "compute", "crc32", "guest"), 1.04);
+	bench_run_finish(&r);
+	write_run(&r, cur);
+
+	/* no calibration beside NEW: the repetitions decide, and compare says what it assumed */
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur), 1);
+	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "slower");
+	assert_non_null(strstr(P.out, "between-run noise: not measured"));
+
+	c.runs = 3;
+	e = (struct calib_entry *)calib_find(&c, "compute", "crc32", "guest");
+	assert_non_null(e);
+	e->runs = 3;
+	e->run_sd = 0.05;
+	snprintf(path, sizeof(path), "%s/calibration.json", dir);
+	assert_int_equal(calib_write(&c, path, &eb), 0);
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur), 3);
+	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "unknown");
+	assert_true(fabs(ratio - 1.04) < 0.002);
+	if (!strstr(P.out, "between-run noise: ") || !strstr(P.out, "3 runs)"))
+		fail_msg("compare does not say which calibration it used:\n%s", P.out);
+	assert_non_null(strstr(P.out, "  5.0%  unknown"));
+
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur, "--calibration", "none"), 1);
+	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "slower");
+	assert_non_null(strstr(P.out, "not used (--calibration none)"));
+
+	/* a calibration from another CPU is not this host's drift */
+	snprintf(c.cpu_model, sizeof(c.cpu_model), "Other CPU 1");
+	snprintf(other, sizeof(other), "%s/other.json", dir);
+	assert_int_equal(calib_write(&c, other, &eb), 0);
+	snprintf(cal_arg, sizeof(cal_arg), "%s", other);
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur, "--calibration", cal_arg), 1);
+	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "slower");
+	assert_non_null(strstr(P.out, "not used: CPU Other CPU 1"));
+	/* a named file that is not there is an error, not a silent plain comparison */
+	assert_int_equal(RUN(&P, 60, "bench", "compare", base, cur, "--calibration", "/nonexistent/calibration.json"),
+			 2);
+	assert_non_null(strstr(P.err, "/nonexistent/calibration.json: no such file"));
+	unlink(other);
+	unlink(path);
+	calib_free(&c);
+	bench_run_free(&r);
+}
+
 /* Host settings the backing test changed, put back by its teardown. */
 static char saved_hugepages[32], saved_shmem[32];
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
@@ -986,6 +1092,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_density_boots_idle_domains_and_bare_vms, harness_teardown),
 		cmocka_unit_test_teardown(test_a_run_records_the_hosts_noise_and_prints_it, harness_teardown),
 		cmocka_unit_test_teardown(test_calibrate_stores_the_noise_and_a_run_names_what_it_lacks, harness_teardown),
+		cmocka_unit_test_teardown(test_calibrate_runs_measure_the_spread_between_runs, harness_teardown),
+		cmocka_unit_test_teardown(test_compare_does_not_call_drift_between_runs_a_change, harness_teardown),
 	};
 
 	harness_require_kvm();

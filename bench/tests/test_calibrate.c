@@ -168,6 +168,87 @@ static void test_the_calibration_file_round_trips(void **state)
 	bench_run_free(&run);
 }
 
+/*
+ * Calibration over several runs: the between-run spread is that of the
+ * runs' log medians (worked out here from the medians the runs were built
+ * with), the runs needed grow with it, and the file keeps them; a file
+ * from before --runs reads as "not measured".
+ */
+static void test_runs_measure_the_spread_between_runs(void **state)
+{
+	static const double medians[4] = { 1000, 1020, 990, 1010 };
+	struct bench_run runs[4];
+	struct calibration a, b;
+	struct errbuf eb;
+	char path[PATH_MAX + 32];
+	const struct calib_entry *e, *f;
+	double mean = 0, ss = 0, expect;
+
+	(void)state;
+	for (int k = 0; k < 4; k++) {
+		struct bench_series *drifting, *steady;
+
+		bench_run_init(&runs[k]);
+		snprintf(runs[k].env.cpu_model, sizeof(runs[k].env.cpu_model), "Test CPU 9000");
+		drifting = bench_run_series(&runs[k], "compute", "crc32", "native", "us", false);
+		steady = bench_run_series(&runs[k], "compute", "crc32", "ratio", "x", true);
+		for (int i = 0; i < 9; i++) {
+			bench_series_add(drifting, medians[k] + (i - 4)); /* median medians[k] */
+			bench_series_add(steady, 1 + 0.0001 * (i - 4));   /* median 1 in every run */
+		}
+		bench_run_finish(&runs[k]);
+	}
+	for (int k = 0; k < 4; k++)
+		mean += log(medians[k]) / 4;
+	for (int k = 0; k < 4; k++)
+		ss += (log(medians[k]) - mean) * (log(medians[k]) - mean);
+	expect = sqrt(ss / 3);
+
+	assert_int_equal(calib_from_runs(runs, 4, &a), 0);
+	assert_int_equal(a.runs, 4);
+	e = calib_find(&a, "compute", "crc32", "native");
+	f = calib_find(&a, "compute", "crc32", "ratio");
+	assert_non_null(e);
+	assert_non_null(f);
+	assert_int_equal(e->runs, 4);
+	print_message("# run sd %.5f (expected %.5f), runs needed %u; steady: %.6f, %u\n", e->run_sd, expect,
+		      e->runs_needed, f->run_sd, f->runs_needed);
+	assert_true(fabs(e->run_sd - expect) < 1e-12);
+	assert_true(e->median == 1005); /* the median of the four medians */
+	assert_true(f->run_sd < 1e-9);
+	assert_int_equal(f->runs_needed, 1); /* no drift: one run a side is enough */
+	/* 1.3% drift measured on 4 runs: one run a side cannot tell 5%, a few can */
+	assert_true(e->runs_needed > 1 && e->runs_needed < 10);
+	/* more drift, more runs; each answer has the power it claims by the t test's own formula */
+	assert_true(calib_runs_needed(0.02, 10, 0.05, 0.01, 0.95) < calib_runs_needed(0.04, 10, 0.05, 0.01, 0.95));
+	assert_int_equal(calib_runs_needed(0.5, 10, 0.05, 0.01, 0.95), 0); /* more than CALIB_MAX_REPS */
+	assert_int_equal(calib_runs_needed(0.01, 1, 0.05, 0.01, 0.95), 0); /* one run measures no spread */
+
+	snprintf(path, sizeof(path), "%s/calibration.json", dir);
+	assert_int_equal(calib_write(&a, path, &eb), 0);
+	assert_int_equal(calib_read(&b, path, &eb), 0);
+	assert_int_equal(b.runs, 4);
+	e = calib_find(&b, "compute", "crc32", "native");
+	assert_non_null(e);
+	assert_int_equal(e->runs, 4);
+	assert_true(fabs(e->run_sd - expect) < 1e-9);
+	assert_int_equal(e->runs_needed, calib_find(&a, "compute", "crc32", "native")->runs_needed);
+	calib_free(&b);
+	/* a calibration of one run (and every file before --runs) has no between-run figures */
+	calib_free(&a);
+	assert_int_equal(calib_from_run(&runs[0], &a), 0);
+	assert_int_equal(calib_write(&a, path, &eb), 0);
+	assert_int_equal(calib_read(&b, path, &eb), 0);
+	assert_true(b.runs < 2);
+	e = calib_find(&b, "compute", "crc32", "native");
+	assert_non_null(e);
+	assert_true(e->runs < 2 && isnan(e->run_sd));
+	calib_free(&a);
+	calib_free(&b);
+	for (int k = 0; k < 4; k++)
+		bench_run_free(&runs[k]);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -175,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_needed_repetitions_follow_the_noise),
 		cmocka_unit_test(test_the_robust_cv_ignores_an_outlier),
 		cmocka_unit_test_setup_teardown(test_the_calibration_file_round_trips, fresh_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(test_runs_measure_the_spread_between_runs, fresh_dir, remove_dir),
 	};
 
 	return TEST_RUN_GROUP(tests, NULL, NULL);
