@@ -637,6 +637,19 @@ void stats_compare_runs(const double *base, size_t nb, const double *cur, size_t
 	decide(out, higher_is_better, alpha, min_effect);
 }
 
+bool stats_runs_undecidable(const struct comparison *c, double alpha, double min_effect, unsigned run_df)
+{
+	double d, se;
+
+	if (!(c->run_sd > 0) || run_df == 0 || !(c->ratio > 0) || !isfinite(c->ratio))
+		return false;
+	d = fabs(log(c->ratio));
+	se = sqrt(2.0) * c->run_sd;
+	/* never different: p stays >= alpha; never same: the interval stays wider than the band */
+	return d < stats_student_upper(alpha / 2, run_df) * se &&
+	       d + stats_student_upper(0.025, run_df) * se > log1p(min_effect);
+}
+
 const char *stats_verdict_name(const struct comparison *c)
 {
 	switch (c->verdict) {

@@ -117,6 +117,15 @@ void stats_compare(const double *base, size_t nb, const double *cur, size_t nc, 
 void stats_compare_runs(const double *base, size_t nb, const double *cur, size_t nc, bool higher_is_better,
 			double alpha, double min_effect, double run_sd, unsigned run_df, struct comparison *out);
 
+/*
+ * Whether more repetitions could not decide a comparison of
+ * stats_compare_runs: even with no within-run noise left, the between-run
+ * part alone keeps its interval wider than 1 +- min_effect and its p at
+ * alpha or above.  Only the runs the calibration said can (more runs a
+ * side: `xenith bench calibrate` prints how many).  false without run_sd.
+ */
+bool stats_runs_undecidable(const struct comparison *c, double alpha, double min_effect, unsigned run_df);
+
 /* Student's t with df degrees of freedom: P(T > t), and the t with P(T > t) = q (q in (0, 0.5]). */
 double stats_student_sf(double t, double df);
 double stats_student_upper(double q, double df);

@@ -86,7 +86,11 @@ static void bench_help(FILE *f)
 "                   verdict is unknown gets %u more repetitions (after a warm-up),\n"
 "                   again until it is same or different or has N in all;\n"
 "                   the table and the document say how many each took and\n"
-"                   why it stopped.  density, blk and soak are not re-run\n"
+"                   why it stopped.  With a calibration of between-run noise\n"
+"                   in the archive (`xenith bench calibrate --runs K`) cases\n"
+"                   are compared with it, as compare does, and one that no\n"
+"                   number of repetitions can decide at that noise stops\n"
+"                   (between-runs).  density, blk and soak are not re-run\n"
 "                   (guest boots and fio jobs): marked not-adaptive\n"
 "  --budget N       most repetitions a case gets with --baseline (default %u)\n"
 "  --out DIR        results archive (default: results/runs in the source tree,\n"
@@ -718,13 +722,27 @@ static int run_adaptive(struct bench_run *run, const struct selection *sel, stru
 			int measure_cpu, int helper_cpu)
 {
 	struct bench_run base;
+	struct calibration noise;
 	struct errbuf eb;
 	size_t before, after;
+	bool have_noise = false;
 	int r = 0;
 
 	if (bench_run_read(&base, sel->baseline, &eb) < 0) {
 		fprintf(stderr, "xenith bench: --baseline: %s\n", eb.msg);
 		return -EINVAL;
+	}
+	/* the between-run noise compare will use for this run (calibration.json of the archive it goes to) */
+	if (!sel->no_archive) {
+		char path[PATH_MAX + 32], differs[512];
+
+		snprintf(path, sizeof(path), "%s/calibration.json", archive_dir());
+		if (calib_read(&noise, path, &eb) == 0) {
+			calib_host_differs(&noise, &run->env, differs, sizeof(differs));
+			have_noise = !differs[0] && noise.runs >= 2;
+			if (!have_noise)
+				calib_free(&noise);
+		}
 	}
 	/*
 	 * Each round adds at least one repetition to every case it re-runs, so
@@ -755,13 +773,22 @@ static int run_adaptive(struct bench_run *run, const struct selection *sel, stru
 				snprintf(s->adapt_stop, sizeof(s->adapt_stop), "%s", b ? "too-few" : "not-in-base");
 				continue;
 			}
-			stats_compare(b->samples, b->n, s->samples, s->n, s->higher_is_better, STATS_ALPHA,
-				      STATS_MIN_EFFECT, &c);
+			const struct calib_entry *e = have_noise ? calib_find(&noise, s->suite, s->name, s->mode) : NULL;
+			bool drift = e && e->runs >= 2 && isfinite(e->run_sd);
+
+			if (drift)
+				stats_compare_runs(b->samples, b->n, s->samples, s->n, s->higher_is_better, STATS_ALPHA,
+						   STATS_MIN_EFFECT, e->run_sd, e->runs - 1, &c);
+			else
+				stats_compare(b->samples, b->n, s->samples, s->n, s->higher_is_better, STATS_ALPHA,
+					      STATS_MIN_EFFECT, &c);
 			snprintf(s->adapt_verdict, sizeof(s->adapt_verdict), "%s", stats_verdict_name(&c));
 			if (!adaptive_suite(s->suite))
 				snprintf(s->adapt_stop, sizeof(s->adapt_stop), "not-adaptive");
 			else if (c.verdict != VERDICT_UNKNOWN)
 				snprintf(s->adapt_stop, sizeof(s->adapt_stop), "decided");
+			else if (drift && stats_runs_undecidable(&c, STATS_ALPHA, STATS_MIN_EFFECT, e->runs - 1))
+				snprintf(s->adapt_stop, sizeof(s->adapt_stop), "between-runs");
 			else if (s->n >= sel->budget)
 				snprintf(s->adapt_stop, sizeof(s->adapt_stop), "budget");
 			else {
@@ -798,6 +825,8 @@ static int run_adaptive(struct bench_run *run, const struct selection *sel, stru
 		}
 	}
 	bench_run_free(&base);
+	if (have_noise)
+		calib_free(&noise);
 	return r;
 }
 

@@ -770,6 +770,57 @@ static void test_calibrate_stores_the_noise_and_a_run_names_what_it_lacks(void *
 }
 
 /*
+ * --baseline with a calibration of between-run noise in the archive: a case
+ * that no number of repetitions can decide at that noise is not re-run
+ * (stopped: between-runs), while the same case without the calibration is
+ * re-run up to the budget.
+ */
+static void test_baseline_stops_a_case_only_more_runs_can_decide(void **state)
+{
+	char dir[256], base[512], doc[512], path[512];
+	struct bench_run r;
+	struct calibration c;
+	struct errbuf eb;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "adaptive-drift");
+	snprintf(base, sizeof(base), "%s/base.json", dir);
+	read_run(&r, real_run());
+	write_run(&r, base);
+	assert_int_equal(calib_from_run(&r, &c), 0);
+	c.runs = 3;
+	for (size_t i = 0; i < c.nr_entries; i++) {
+		c.entries[i].runs = 3;
+		c.entries[i].run_sd = 0.2; /* 20% between runs: 5% is beyond any repetition count */
+	}
+	snprintf(path, sizeof(path), "%s/calibration.json", dir);
+	assert_int_equal(calib_write(&c, path, &eb), 0);
+	calib_free(&c);
+	bench_run_free(&r);
+	assert_int_equal(RUN(&P, 600, "bench", "compute/crc32", "--repeat", "3", "--warmup", "0", "--baseline", base,
+			     "--budget", "12", "--out", dir), 0);
+	assert_null(strstr(P.err, "--baseline round 1"));
+	test_newest_result(dir, doc, sizeof(doc));
+	read_run(&r, doc);
+	{
+		const struct bench_series *g = series(&r, "compute", "crc32", "guest");
+
+		assert_int_equal(g->n, 3);
+		assert_string_equal(g->adapt_verdict, "unknown");
+		assert_string_equal(g->adapt_stop, "between-runs");
+	}
+	bench_run_free(&r);
+	/* without it, the same case is re-run */
+	unlink(path);
+	RUN(&P, 600, "bench", "compute/crc32", "--repeat", "3", "--warmup", "0", "--baseline", base, "--budget", "6",
+	    "--out", dir);
+	test_newest_result(dir, doc, sizeof(doc));
+	read_run(&r, doc);
+	assert_string_not_equal(series(&r, "compute", "crc32", "guest")->adapt_stop, "between-runs");
+	bench_run_free(&r);
+}
+
+/*
  * calibrate --runs: K whole runs, each series' between-run spread and the
  * runs a 5% change needs, in calibration.json and the table.
  */
@@ -1094,6 +1145,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_calibrate_stores_the_noise_and_a_run_names_what_it_lacks, harness_teardown),
 		cmocka_unit_test_teardown(test_calibrate_runs_measure_the_spread_between_runs, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_does_not_call_drift_between_runs_a_change, harness_teardown),
+		cmocka_unit_test_teardown(test_baseline_stops_a_case_only_more_runs_can_decide, harness_teardown),
 	};
 
 	harness_require_kvm();
