@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
 # Are `xenith bench compare`'s verdicts right on real runs of this machine?
 #
-#   ci/validate_verdicts.sh [-n TRIALS] [-p PCT] [-b BUILD_DIR] [-k] [SUITE...] [-- BENCH_ARGS...]
+#   ci/validate_verdicts.sh [-n TRIALS] [-p PCT] [-s guest|both] [-r RUNS] [-b BUILD_DIR] [-k]
+#                           [SUITE...] [-- BENCH_ARGS...]
 #
-# Defaults: 5 trials, 5%, build, suites compute memory exit.  Runs TRIALS + 1
-# plain `xenith bench SUITES --quick` runs and TRIALS slowed ones, in the
-# order P0 S1 P1 S2 P2 ... (so drift over time falls on both kinds), then:
+# Defaults: 5 trials, 5%, the guest side, 5 calibration runs, build, suites
+# compute memory exit.  First `xenith bench calibrate --runs RUNS` measures
+# each series' between-run noise (RUNS 0: none, the repetitions alone
+# decide).  Then TRIALS + 1 plain `xenith bench SUITES --quick` runs and
+# TRIALS slowed ones, in the order P0 S1 P1 S2 P2 ... (drift over time falls
+# on both kinds), and every comparison is made twice, with the calibration
+# (compare --calibration) and without it (--calibration none):
 #   A/A  compare P(t-1) P(t): every verdict other than same/unknown is a
 #        false alarm (the runs differ only by time);
 #   A/B  compare P(t-1) S(t): S(t) ran with XENITH_BENCH_SLOWDOWN naming one
-#        quick case per suite, PCT% slower on both sides (bench/slowdown.h),
-#        the case rotating with t; its series must come out `slower`.  The
-#        other series of an A/B pair count as A/A.
-# Per suite it prints the series compared, the false-alarm rate (A/A
-# `different`), the share of A/A pairs with at least one false alarm in the
-# suite, the detection rate of the slowed series (`slower`), and the
-# `unknown` rates of both; then the cases behind the false alarms and the
-# misses.  BENCH_ARGS go to every run (e.g. -- --repeat 10).
+#        quick case per suite, PCT% slower (bench/slowdown.h), the case
+#        rotating with t.  Which of its series must move, and which way:
+#          -s guest (default: what a Xenith regression is): its guest
+#             series (every memory backing) `slower`, and its guest/native
+#             ratio series `slower` too (the guest's speed over native fell);
+#             its native series is unchanged, counted as A/A;
+#          -s both: its guest and native series `slower`; the ratio series
+#             of compute and memory are then unchanged (A/A); for exit
+#             cases only the guest side has the case (the native side runs
+#             its analogue), so guest and ratio are slowed as with -s guest.
+#        Every other series of an A/B pair counts as A/A.
+# Per suite, and per kind of series (absolute: native and guest; ratio), it
+# prints the series compared, the false-alarm rate (A/A `slower`/`faster`),
+# the unknown rate, the detection rate of the slowed series (the expected
+# direction) and their unknown rate; then the cases behind the false alarms
+# and the misses.  BENCH_ARGS go to every run (e.g. -- --repeat 10).
 #
 # density and blk are not in the default and the knob refuses them: their
 # repetitions are guest boots and fio jobs (minutes per run), density's
@@ -28,12 +41,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-trials=5 pct=5 build=build keep=0
+trials=5 pct=5 build=build keep=0 side=guest calib_runs=5
 suites=() bench_args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) trials=$2; shift 2 ;;
 	-p) pct=$2; shift 2 ;;
+	-s) side=$2; shift 2
+	    case "$side" in guest|both) ;; *) echo "validate_verdicts: -s guest or -s both, not '$side'" >&2; exit 64 ;; esac ;;
+	-r) calib_runs=$2; shift 2 ;;
 	-b) build=$2; shift 2 ;;
 	-k) keep=1; shift ;;
 	--) shift; bench_args=("$@"); break ;;
@@ -46,6 +62,7 @@ done
 [ ${#suites[@]} -gt 0 ] || suites=(compute memory exit)
 xenith=$build/tools/xenith
 [ -x "$xenith" ] || { echo "validate_verdicts: $xenith is not built (meson compile -C $build)" >&2; exit 1; }
+case "$calib_runs" in 0|[2-9]|[1-9][0-9]) ;; *) echo "validate_verdicts: -r 0 (none) or 2..99 runs" >&2; exit 64 ;; esac
 
 work=$(mktemp -d /tmp/xenith-validate.XXXXXX)
 [ "$keep" = 1 ] || trap 'rm -rf "$work"' EXIT
@@ -68,9 +85,17 @@ run() { # run NAME [SPEC]
 	ls "$dir"/[0-9]*.json | head -n1
 }
 
-echo "validate_verdicts: $trials trials, ${pct}% slowdowns, suites ${suites[*]}, bench args: ${bench_args[*]:-none}"
+echo "validate_verdicts: $trials trials, ${pct}% slowdowns on the $side side, $calib_runs calibration runs," \
+     "suites ${suites[*]}, bench args: ${bench_args[*]:-none}"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 start=$(date +%s)
+calib=none
+if [ "$calib_runs" != 0 ]; then
+	"$xenith" bench calibrate "${suites[@]}" --runs "$calib_runs" --out "$work" >"$work/calibrate.log" 2>&1 ||
+		{ echo "validate_verdicts: calibrate failed:" >&2; tail -5 "$work/calibrate.log" >&2; exit 1; }
+	calib=$work/calibration.json
+	echo "  calibrated: $calib_runs runs ($(( $(date +%s) - start )) s)"
+fi
 prev=$(run P0)
 : >"$work/verdicts"
 for t in $(seq 1 "$trials"); do
@@ -79,48 +104,62 @@ for t in $(seq 1 "$trials"); do
 		read -r -a list <<<"${cases[$s]}"
 		c=${list[$(( (t - 1) % ${#list[@]} ))]}
 		spec+="${spec:+,}$s/$c:$pct"
+		[ "$side" = guest ] && spec+=":guest"
 	done
 	slow=$(run "S$t" "$spec")
 	plain=$(run "P$t")
-	# one line per compared series: kind pair suite case mode verdict slowed
-	for kind in AA AB; do
-		if [ $kind = AA ]; then new=$plain; else new=$slow; fi
-		"$xenith" bench compare "$prev" "$new" >"$work/cmp-$kind-$t" || true
-		awk -v kind=$kind -v t="$t" -v spec=",$spec," '
-			$1 ~ /^(compute|memory|exit)$/ && $6 != "-" {
-				v = $NF; slowed = index(spec, "," $1 "/" $2 ":") > 0
-				if (kind == "AA" || !slowed) print "AA", kind t, $1, $2, $3, v
-				else print "AB", kind t, $1, $2, $3, v
-			}' "$work/cmp-$kind-$t" >>"$work/verdicts"
+	# one line per compared series: method kind pair suite case mode verdict expected
+	for method in calibrated plain; do
+		[ $method = calibrated ] && [ "$calib" = none ] && continue
+		arg=$calib
+		[ $method = plain ] && arg=none
+		for kind in AA AB; do
+			if [ $kind = AA ]; then new=$plain; else new=$slow; fi
+			"$xenith" bench compare "$prev" "$new" --calibration "$arg" >"$work/cmp-$method-$kind-$t" || true
+			awk -v method=$method -v kind=$kind -v t="$t" -v spec=",$spec," -v side="$side" '
+				# verdict rows only: not the ratio-interval table compare prints after them
+				$1 ~ /^(compute|memory|exit)$/ && $6 != "-" && $NF ~ /^(same|slower|faster|unknown)$/ {
+					v = $NF; slowed = index(spec, "," $1 "/" $2 ":") > 0
+					expect = ""
+					if (kind == "AB" && slowed) {
+						if ($3 ~ /^guest/) expect = "slower"
+						else if ($3 ~ /^ratio/ && (side == "guest" || $1 == "exit")) expect = "slower"
+						else if ($3 == "native" && side == "both") expect = "slower"
+					}
+					print method, (expect == "" ? "AA" : "AB"), kind t, $1, $2, $3, v, (expect == "" ? "-" : expect)
+				}' "$work/cmp-$method-$kind-$t" >>"$work/verdicts"
+		done
 	done
 	echo "  trial $t of $trials done ($(( $(date +%s) - start )) s; slowed: $spec)"
 	prev=$plain
 done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg); $(( $(date +%s) - start )) s in all"
-echo
+[ "$calib" = none ] || { echo; echo "calibration ($calib_runs runs):"; sed -n '/^suite/,/^(run sd/p' "$work/calibrate.log"; }
 awk '
-	{ key = $1 SUBSEP $3; n[key]++
-	  if ($6 == "slower" || $6 == "faster") d[key]++
-	  if ($6 == "slower") sl[key]++
-	  if ($6 == "unknown") u[key]++
-	  if ($1 == "AA" && ($6 == "slower" || $6 == "faster")) { anyfa[$2 SUBSEP $3] = 1; fa_case[$3 "/" $4 "/" $5]++ }
-	  if ($1 == "AB" && $6 != "slower") miss[$3 "/" $4 "/" $5 " (" $6 ")"]++
-	  pairs[$2 SUBSEP $3] = 1; suites[$3] = 1 }
+	{ m = $1; cls = ($6 ~ /^ratio/) ? "ratio" : "absolute"; key = m SUBSEP $2 SUBSEP $4 SUBSEP cls
+	  n[key]++; suites[$4] = 1; methods[m] = 1
+	  if ($2 == "AA" && ($7 == "slower" || $7 == "faster")) { fa[key]++; fa_case[m " " $4 "/" $5 "/" $6]++ }
+	  if ($7 == "unknown") u[key]++
+	  if ($2 == "AB" && $7 == $8) hit[key]++
+	  if ($2 == "AB" && $7 != $8) miss[m " " $4 "/" $5 "/" $6 " (" $7 ")"]++ }
 	END {
-		printf "%-8s %9s %12s %10s %11s | %9s %10s %10s\n", "suite", "A/A", "false alarm", "unknown",
-		       "pairs w/ FA", "A/B", "detected", "unknown"
-		for (s in suites) {
-			aa = s; np = 0; nfa = 0
-			for (k in pairs) { split(k, q, SUBSEP); if (q[2] == s) { np++; nfa += (k in anyfa) } }
-			a = n["AA", s]; b = n["AB", s]
-			printf "%-8s %9d %11.1f%% %9.1f%% %5d of %-3d | %9d %9.1f%% %9.1f%%\n", s, a,
-			       a ? 100 * d["AA", s] / a : 0, a ? 100 * u["AA", s] / a : 0, nfa, np, b,
-			       b ? 100 * sl["AB", s] / b : 0, b ? 100 * u["AB", s] / b : 0
+		for (m in methods) {
+			what = m == "plain" ? "the repetitions alone decide (--calibration none)" : "between-run noise from the calibration (compare --calibration)"
+			printf "\n%s: %s\n", m, what
+			printf "%-8s %-9s %6s %12s %9s | %6s %9s %9s\n", "suite", "series", "A/A", "false alarm",
+			       "unknown", "A/B", "detected", "unknown"
+			for (s in suites) for (ci = 0; ci < 2; ci++) {
+				cls = ci ? "ratio" : "absolute"
+				a = m SUBSEP "AA" SUBSEP s SUBSEP cls; b = m SUBSEP "AB" SUBSEP s SUBSEP cls
+				printf "%-8s %-9s %6d %11.1f%% %8.1f%% | %6d %8.1f%% %8.1f%%\n", s, cls, n[a],
+				       n[a] ? 100 * fa[a] / n[a] : 0, n[a] ? 100 * u[a] / n[a] : 0, n[b],
+				       n[b] ? 100 * hit[b] / n[b] : 0, n[b] ? 100 * u[b] / n[b] : 0
+			}
 		}
 		print "\nfalse alarms by series (A/A comparisons that said slower or faster):"
-		for (k in fa_case) printf "  %-40s %d\n", k, fa_case[k]
-		print "slowed series not found slower (verdict given):"
-		for (k in miss) printf "  %-40s %d\n", k, miss[k]
+		for (k in fa_case) printf "  %-48s %d\n", k, fa_case[k]
+		print "slowed series not found in the expected direction (verdict given):"
+		for (k in miss) printf "  %-48s %d\n", k, miss[k]
 	}' "$work/verdicts"
 [ "$keep" = 1 ] && echo "runs and comparisons kept in $work"
 exit 0
