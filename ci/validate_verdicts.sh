@@ -4,7 +4,7 @@
 #   ci/validate_verdicts.sh [-n TRIALS] [-p PCT] [-s guest|both] [-r RUNS] [-b BUILD_DIR] [-k]
 #                           [SUITE...] [-- BENCH_ARGS...]
 #
-# Defaults: 5 trials, 5%, the guest side, 5 calibration runs, build, suites
+# Defaults: 5 trials, 5%, the guest side, 10 calibration runs, build, suites
 # compute memory exit.  First `xenith bench calibrate --runs RUNS` measures
 # each series' between-run noise (RUNS 0: none, the repetitions alone
 # decide).  Then TRIALS + 1 plain `xenith bench SUITES --quick` runs and
@@ -41,7 +41,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-trials=5 pct=5 build=build keep=0 side=guest calib_runs=5
+trials=5 pct=5 build=build keep=0 side=guest calib_runs=10
 suites=() bench_args=()
 while [ $# -gt 0 ]; do
 	case "$1" in

@@ -155,7 +155,7 @@ static int load_run_noise(const char *arg, const char *new_path, const struct be
 	}
 	r = calib_read(c, path, &eb);
 	if (r == -ENOENT && !arg) {
-		printf("between-run noise: not measured (no %s; `xenith bench calibrate --runs 5`): verdicts "
+		printf("between-run noise: not measured (no %s; `xenith bench calibrate --runs 10`): verdicts "
 		       "assume runs differ only by their repetitions, which a shared host does not keep to\n\n",
 		       path);
 		return 0;
@@ -173,7 +173,7 @@ static int load_run_noise(const char *arg, const char *new_path, const struct be
 	calib_host_differs(c, &cur->env, differs, sizeof(differs));
 	if (differs[0] || c->runs < 2) {
 		printf("between-run noise: %s (%s) not used: %s\n\n", path, c->date,
-		       differs[0] ? differs : "it measured one run (`xenith bench calibrate --runs 5` measures runs)");
+		       differs[0] ? differs : "it measured one run (`xenith bench calibrate --runs 10` measures runs)");
 		calib_free(c);
 		return 0;
 	}
