@@ -237,7 +237,7 @@ unsigned calib_runs_needed(double run_sd, unsigned runs, double effect, double a
 
 int calib_from_runs(const struct bench_run *runs, size_t k, struct calibration *c)
 {
-	double *cvs, *meds, *logs;
+	double *cvs, *pcvs, *meds, *logs;
 	int r;
 
 	if (k == 0)
@@ -247,10 +247,12 @@ int calib_from_runs(const struct bench_run *runs, size_t k, struct calibration *
 		return r;
 	c->runs = (unsigned)k;
 	cvs = calloc(k, sizeof(*cvs));
+	pcvs = calloc(k, sizeof(*pcvs));
 	meds = calloc(k, sizeof(*meds));
 	logs = calloc(k, sizeof(*logs));
-	if (!cvs || !meds || !logs) {
+	if (!cvs || !pcvs || !meds || !logs) {
 		free(cvs);
+		free(pcvs);
 		free(meds);
 		free(logs);
 		calib_free(c);
@@ -269,13 +271,16 @@ int calib_from_runs(const struct bench_run *runs, size_t k, struct calibration *
 			cvs[m] = calib_robust_cv(s->samples, s->n);
 			if (!(cvs[m] > 0))
 				cvs[m] = s->sum.cv;
+			pcvs[m] = s->sum.cv;
 			meds[m++] = s->sum.median;
 			if (s->sum.median > 0)
 				logs[nl++] = log(s->sum.median);
 		}
 		qsort(cvs, m, sizeof(*cvs), cmp_double);
+		qsort(pcvs, m, sizeof(*pcvs), cmp_double);
 		qsort(meds, m, sizeof(*meds), cmp_double);
 		e->robust_cv = median_sorted(cvs, m);
+		e->cv = median_sorted(pcvs, m);
 		e->median = median_sorted(meds, m);
 		sigma = e->robust_cv > 0 ? e->robust_cv : e->cv;
 		e->needed = calib_needed(sigma, c->effect, c->alpha, c->power);
@@ -295,6 +300,7 @@ int calib_from_runs(const struct bench_run *runs, size_t k, struct calibration *
 		}
 	}
 	free(cvs);
+	free(pcvs);
 	free(meds);
 	free(logs);
 	return 0;

@@ -79,7 +79,7 @@ double calib_robust_cv(const double *v, size_t n);
 int calib_from_run(const struct bench_run *run, struct calibration *c);
 /*
  * A calibration from k runs of the same cases (k >= 1): within-run noise
- * is the median of the runs' robust cvs (needed from it), the median the
+ * is the median of the runs' cvs and robust cvs (needed from it), the median the
  * median of the runs' medians, and with k >= 2 the between-run fields
  * above.  0, -EINVAL (k 0) or -ENOMEM.
  */
