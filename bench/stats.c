@@ -637,6 +637,55 @@ void stats_compare_runs(const double *base, size_t nb, const double *cur, size_t
 	decide(out, higher_is_better, alpha, min_effect);
 }
 
+void stats_compare_medians(const double *base, size_t kb, const double *cur, size_t kc, bool higher_is_better,
+			   double alpha, double min_effect, struct comparison *out)
+{
+	double mb = 0, mc = 0, ss = 0, df, sd, se, d;
+
+	memset(out, 0, sizeof(*out));
+	out->ratio = NAN;
+	out->ci_lo = 0;
+	out->ci_hi = INFINITY;
+	out->p = 1;
+	out->detectable = INFINITY;
+	out->verdict = VERDICT_UNKNOWN;
+	if (kb == 0 || kc == 0 || kb + kc < 3)
+		return;
+	for (size_t i = 0; i < kb; i++) {
+		if (!(base[i] > 0))
+			return;
+		mb += log(base[i]) / (double)kb;
+	}
+	for (size_t i = 0; i < kc; i++) {
+		if (!(cur[i] > 0))
+			return;
+		mc += log(cur[i]) / (double)kc;
+	}
+	for (size_t i = 0; i < kb; i++)
+		ss += (log(base[i]) - mb) * (log(base[i]) - mb);
+	for (size_t i = 0; i < kc; i++)
+		ss += (log(cur[i]) - mc) * (log(cur[i]) - mc);
+	df = (double)(kb + kc - 2);
+	sd = sqrt(ss / df);
+	se = sd * sqrt(1.0 / (double)kb + 1.0 / (double)kc);
+	d = mc - mb;
+	out->ratio = exp(d);
+	out->run_sd = sd;
+	if (se > 0) {
+		double t975 = stats_student_upper(0.025, df);
+
+		out->p = 2 * stats_student_sf(fabs(d) / se, df);
+		out->ci_lo = exp(d - t975 * se);
+		out->ci_hi = exp(d + t975 * se);
+		out->detectable = expm1((stats_student_upper(alpha / 2, df) + stats_student_upper(1 - POWER, df)) * se);
+	} else { /* every run of both sides the same: nothing varies but the difference */
+		out->p = d != 0 ? 0 : 1;
+		out->ci_lo = out->ci_hi = out->ratio;
+		out->detectable = 0;
+	}
+	decide(out, higher_is_better, alpha, min_effect);
+}
+
 bool stats_runs_undecidable(const struct comparison *c, double alpha, double min_effect, unsigned run_df)
 {
 	double d, se;

@@ -118,6 +118,19 @@ void stats_compare_runs(const double *base, size_t nb, const double *cur, size_t
 			double alpha, double min_effect, double run_sd, unsigned run_df, struct comparison *out);
 
 /*
+ * Sets of runs: base[0..kb) and cur[0..kc) are the medians of each side's
+ * runs of one series (kb, kc >= 1, kb + kc >= 3).  Between-run noise is
+ * then measured from the runs themselves: a pooled t test on the log
+ * medians with kb + kc - 2 degrees of freedom; ratio is the ratio of the
+ * geometric means, the interval and p are the t test's, detectable is the
+ * change it finds in 80% of trials at alpha with this spread, run_sd the
+ * pooled spread; the verdict rules are stats_compare's.  A median that is
+ * not positive: ratio NAN, unknown.
+ */
+void stats_compare_medians(const double *base, size_t kb, const double *cur, size_t kc, bool higher_is_better,
+			   double alpha, double min_effect, struct comparison *out);
+
+/*
  * Whether more repetitions could not decide a comparison of
  * stats_compare_runs: even with no within-run noise left, the between-run
  * part alone keeps its interval wider than 1 +- min_effect and its p at

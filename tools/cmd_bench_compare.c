@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* xenith bench compare BASE NEW: per case ratio, confidence interval and a noise-aware verdict. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../bench/calibrate.h"
 #include "../bench/result.h"
@@ -24,6 +26,16 @@ static void compare_help(FILE *f)
 "usage: xenith bench compare BASE NEW [--alpha P] [--min-effect F] [--absolute]\n"
 "                            [--calibration FILE|none]\n\n"
 "Compares two result documents case by case (same suite, case and mode).\n"
+"BASE or NEW may also be a directory: every run document in it (named after\n"
+"its date, as `xenith bench --out DIR` archives them), one host's runs of\n"
+"the same build.  With several runs on a side, each series is compared on\n"
+"the runs' medians, and between-run noise is measured from the runs\n"
+"themselves: a t test on the log medians (pooled, runs - 2 degrees of\n"
+"freedom: at least 3 runs in all), the ratio of their geometric means and\n"
+"its 95%% interval; the run sd column is their pooled spread.  This is how\n"
+"a change smaller than the host's drift between runs can still be found\n"
+"(`xenith bench calibrate --runs` says how many runs a side each series\n"
+"needs for 5%%).  Otherwise, one document a side:\n"
 "For each: the ratio of medians NEW/BASE, its 95%% interval (the rank test\n"
 "inverted on log values; a bootstrap when a value is not positive), the\n"
 "two-sided Mann-Whitney p-value (exact up to 50 samples a side), the\n"
@@ -209,6 +221,221 @@ static void print_ratio_intervals(const struct bench_run *base, const struct ben
 	}
 }
 
+/* One side of a comparison: one document, or every run document of a directory. */
+struct run_set {
+	struct bench_run *runs;
+	size_t n;
+};
+
+static void run_set_free(struct run_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		bench_run_free(&set->runs[i]);
+	free(set->runs);
+	set->runs = NULL;
+	set->n = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads dir's run documents (named after their date: a digit first, .json, not .partial), oldest first. */
+static int load_dir(const char *dir, struct run_set *set, struct errbuf *eb)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+
+	if (!d)
+		return errbuf_set(eb, errno, "%s: %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") || strstr(de->d_name, ".partial") ||
+		    de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (n == cap) {
+			char **nv = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));
+
+			if (!nv) {
+				r = errbuf_set(eb, ENOMEM, "out of memory");
+				break;
+			}
+			names = nv;
+		}
+		if (!(names[n] = strdup(de->d_name))) {
+			r = errbuf_set(eb, ENOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (r == 0 && n == 0)
+		r = errbuf_set(eb, ENOENT, "%s has no run documents (`xenith bench --out %s` archives them there)",
+			       dir, dir);
+	if (r == 0) {
+		qsort(names, n, sizeof(*names), cmp_str);
+		set->runs = calloc(n, sizeof(*set->runs));
+		if (!set->runs)
+			r = errbuf_set(eb, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (bench_run_read(&set->runs[set->n], path, eb) < 0)
+			r = -EINVAL; /* eb names the file and what is wrong */
+		else
+			set->n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (r < 0)
+		run_set_free(set);
+	return r;
+}
+
+/* A side: a directory's runs or one document.  Every run must be of one host. */
+static int load_side(const char *path, struct run_set *set, struct errbuf *eb)
+{
+	struct stat st;
+
+	memset(set, 0, sizeof(*set));
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (load_dir(path, set, eb) < 0)
+			return -1;
+	} else {
+		set->runs = calloc(1, sizeof(*set->runs));
+		if (!set->runs)
+			return errbuf_set(eb, ENOMEM, "out of memory");
+		if (bench_run_read(&set->runs[0], path, eb) < 0) {
+			free(set->runs);
+			set->runs = NULL;
+			return -1;
+		}
+		set->n = 1;
+	}
+	for (size_t i = 1; i < set->n; i++) {
+		struct bench_env_diff d[BENCH_ENV_FIELDS];
+		unsigned unrecorded;
+
+		if (bench_env_diff(&set->runs[0].env, &set->runs[i].env, d, &unrecorded) > 0) {
+			errbuf_set(eb, EINVAL, "%s mixes hosts: run %s has %s %s, run %s %s", path, set->runs[i].id,
+				   d[0].field, d[0].cur, set->runs[0].id, d[0].base);
+			run_set_free(set);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * BASE and NEW as sets of runs (at least one side a directory of several):
+ * each series on its runs' medians (stats_compare_medians).
+ */
+static int compare_run_sets(struct run_set *base, struct run_set *cur, const char *base_path, const char *cur_path,
+			    double alpha, double min_effect, bool absolute)
+{
+	unsigned slower = 0, faster = 0, same = 0, unknown = 0, unmatched = 0, blind = 0;
+	const struct bench_run *first = &cur->runs[0];
+	bool ratios_only;
+	double *mb, *mc;
+
+	printf("base: %s (%zu run%s, %s .. %s; %s, %s)\nnew:  %s (%zu run%s, %s .. %s; %s, %s)\n\n", base_path,
+	       base->n, base->n == 1 ? "" : "s", base->runs[0].id, base->runs[base->n - 1].id,
+	       base->runs[0].env.kvm_module, base->runs[0].env.cpu_model, cur_path, cur->n, cur->n == 1 ? "" : "s",
+	       first->id, cur->runs[cur->n - 1].id, first->env.kvm_module, first->env.cpu_model);
+	if (base->n + cur->n < 3) {
+		fprintf(stderr, "xenith bench compare: sets of runs need at least 3 runs in all\n");
+		return EXIT_BAD_INPUT;
+	}
+	ratios_only = !same_host(&base->runs[0], first, absolute);
+	if (ratios_only) {
+		for (size_t i = 0; i < base->n; i++)
+			if (bench_run_derive_ratios(&base->runs[i]) < 0)
+				return EXIT_BAD_INPUT;
+		for (size_t i = 0; i < cur->n; i++)
+			if (bench_run_derive_ratios(&cur->runs[i]) < 0)
+				return EXIT_BAD_INPUT;
+	}
+	printf("between-run noise: measured from the runs themselves (t test on the log medians of %zu + %zu "
+	       "runs, %zu degrees of freedom; base and new: geometric means of the runs' medians)\n\n",
+	       base->n, cur->n, base->n + cur->n - 2);
+	mb = calloc(base->n, sizeof(*mb));
+	mc = calloc(cur->n, sizeof(*mc));
+	if (!mb || !mc) {
+		free(mb);
+		free(mc);
+		fprintf(stderr, "xenith bench compare: out of memory\n");
+		return EXIT_BAD_INPUT;
+	}
+	printf("%-8s %-16s %-6s %12s %12s %7s %17s %9s %7s %6s  %s\n", "suite", "case", "mode", "base", "new",
+	       "ratio", "95% CI", "p", "detect", "run sd", "verdict");
+	for (size_t i = 0; i < first->nr_series; i++) {
+		const struct bench_series *n = &first->series[i];
+		struct comparison c;
+		size_t kb = 0, kc = 0;
+		double gb = 0, gc = 0;
+		char detect[16], run_sd[16];
+
+		if (ratios_only && !is_ratio_series(n))
+			continue;
+		for (size_t k = 0; k < base->n; k++) {
+			const struct bench_series *b = bench_run_find(&base->runs[k], n->suite, n->name, n->mode);
+
+			if (b && b->n >= 1)
+				mb[kb++] = b->sum.median;
+		}
+		for (size_t k = 0; k < cur->n; k++) {
+			const struct bench_series *m = bench_run_find(&cur->runs[k], n->suite, n->name, n->mode);
+
+			if (m && m->n >= 1)
+				mc[kc++] = m->sum.median;
+		}
+		if (kb == 0 || kb + kc < 3) {
+			printf("%-8s %-16s %-6s %12s %12.4g %7s %17s %9s %7s %6s  %s\n", n->suite, n->name, n->mode,
+			       "-", n->sum.median, "-", "-", "-", "-", "-", kb ? "too few runs" : "not in base");
+			unmatched++;
+			continue;
+		}
+		stats_compare_medians(mb, kb, mc, kc, n->higher_is_better, alpha, min_effect, &c);
+		for (size_t k = 0; k < kb; k++)
+			gb += log(mb[k]) / (double)kb;
+		for (size_t k = 0; k < kc; k++)
+			gc += log(mc[k]) / (double)kc;
+		if (isinf(c.detectable) || c.detectable >= 10)
+			snprintf(detect, sizeof(detect), "none!");
+		else
+			snprintf(detect, sizeof(detect), "%.1f%%%s", 100 * c.detectable,
+				 c.detectable > DETECT_TARGET ? "!" : "");
+		snprintf(run_sd, sizeof(run_sd), "%.1f%%", 100 * c.run_sd);
+		blind += !(c.detectable <= DETECT_TARGET);
+		printf("%-8s %-16s %-6s %12.4g %12.4g %7.3f [%7.3f, %7.3f] %9.2g %7s %6s  %s\n", n->suite, n->name,
+		       n->mode, exp(gb), exp(gc), c.ratio, c.ci_lo, c.ci_hi, c.p, detect, run_sd,
+		       stats_verdict_name(&c));
+		slower += c.verdict == VERDICT_DIFFERENT && !c.faster;
+		faster += c.verdict == VERDICT_DIFFERENT && c.faster;
+		same += c.verdict == VERDICT_SAME;
+		unknown += c.verdict == VERDICT_UNKNOWN;
+	}
+	free(mb);
+	free(mc);
+	printf("\n%u same, %u different (%u slower, %u faster), %u unknown, %u without a baseline "
+	       "(alpha %g, min effect %g)\n", same, slower + faster, slower, faster, unknown, unmatched, alpha,
+	       min_effect);
+	if (blind)
+		printf("%u case%s cannot detect a %.0f%% change at their spread between runs and these runs "
+		       "(marked !): more runs a side can\n", blind, blind == 1 ? "" : "s", 100 * DETECT_TARGET);
+	if (ratios_only)
+		return EXIT_BAD_INPUT;
+	return slower ? EXIT_REGRESSION : unknown ? EXIT_UNDECIDED : 0;
+}
+
 int cmd_bench_compare(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -265,6 +492,32 @@ int cmd_bench_compare(int argc, char **argv)
 		fprintf(stderr, "xenith bench compare: expected BASE and NEW result files\n\n");
 		compare_help(stderr);
 		return EXIT_USAGE;
+	}
+	{
+		struct stat sb, sc;
+		bool dirs = (stat(argv[optind], &sb) == 0 && S_ISDIR(sb.st_mode)) ||
+			    (stat(argv[optind + 1], &sc) == 0 && S_ISDIR(sc.st_mode));
+
+		if (dirs) { /* sets of runs */
+			struct run_set bs, cs;
+			int r;
+
+			if (calib_arg)
+				printf("--calibration: not used with sets of runs (they measure their own spread)\n");
+			if (load_side(argv[optind], &bs, &eb) < 0) {
+				fprintf(stderr, "xenith bench compare: baseline: %s\n", eb.msg);
+				return EXIT_BAD_INPUT;
+			}
+			if (load_side(argv[optind + 1], &cs, &eb) < 0) {
+				fprintf(stderr, "xenith bench compare: new runs: %s\n", eb.msg);
+				run_set_free(&bs);
+				return EXIT_BAD_INPUT;
+			}
+			r = compare_run_sets(&bs, &cs, argv[optind], argv[optind + 1], alpha, min_effect, absolute);
+			run_set_free(&bs);
+			run_set_free(&cs);
+			return r;
+		}
 	}
 	if (bench_run_read(&base, argv[optind], &eb) < 0) {
 		fprintf(stderr, "xenith bench compare: baseline: %s\n", eb.msg);

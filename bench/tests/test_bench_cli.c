@@ -9,6 +9,7 @@
  * removed at exit) and stands alone: the tests that need a real run's
  * document get it from real_run(), made by whichever test asks first.
  */
+#include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -926,6 +927,70 @@ static void test_compare_does_not_call_drift_between_runs_a_change(void **state)
 	bench_run_free(&r);
 }
 
+/*
+ * compare DIR DIR: each side every run document of a directory; each series
+ * on its runs' medians.  Three base runs and three new ones with the guest's
+ * crc32 10% slower: slower, exit 1, with the runs named; a directory with
+ * no documents, or documents of two hosts, is refused (exit 2).
+ */
+static void test_compare_of_sets_of_runs(void **state)
+{
+	static const double drift[3] = { 1.0, 1.01, 0.99 };
+	char dir[256], bdir[300], ndir[300], edir[300], path[512], verdict[32];
+	struct bench_run r;
+	double ratio;
+
+	(void)state;
+	own_dir(dir, sizeof(dir), "compare-sets");
+	snprintf(bdir, sizeof(bdir), "%s/base", dir);
+	snprintf(ndir, sizeof(ndir), "%s/new", dir);
+	snprintf(edir, sizeof(edir), "%s/empty", dir);
+	assert_int_equal(mkdir(bdir, 0755) == 0 || errno == EEXIST, 1);
+	assert_int_equal(mkdir(ndir, 0755) == 0 || errno == EEXIST, 1);
+	assert_int_equal(mkdir(edir, 0755) == 0 || errno == EEXIST, 1);
+	for (int k = 0; k < 3; k++) {
+		read_run(&r, real_run());
+		quieten(&r, 0.002);
+		scale(series(&r, "compute", "crc32", "guest"), drift[k]);
+		bench_run_finish(&r);
+		snprintf(r.id, sizeof(r.id), "base-%d", k);
+		snprintf(path, sizeof(path), "%s/2026-01-0%dT00-00-00Z.json", bdir, k + 1);
+		write_run(&r, path);
+		scale(series(&r, "compute", "crc32", "guest"), 1.10);
+		bench_run_finish(&r);
+		snprintf(r.id, sizeof(r.id), "new-%d", k);
+		snprintf(path, sizeof(path), "%s/2026-01-0%dT00-00-00Z.json", ndir, k + 1);
+		write_run(&r, path);
+		bench_run_free(&r);
+	}
+	assert_int_equal(RUN(&P, 60, "bench", "compare", bdir, ndir), 1);
+	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "slower");
+	assert_true(fabs(ratio - 1.10) < 0.002);
+	if (!strstr(P.out, "(3 runs, base-0 .. base-2") || !strstr(P.out, "(3 runs, new-0 .. new-2"))
+		fail_msg("compare does not name the runs of each side:\n%s", P.out);
+	assert_non_null(strstr(P.out, "measured from the runs themselves"));
+	/* the other way round: faster, exit 0; a side of one document against a directory works */
+	assert_int_equal(RUN(&P, 60, "bench", "compare", ndir, bdir), 0);
+	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
+	assert_string_equal(verdict, "faster");
+	snprintf(path, sizeof(path), "%s/2026-01-01T00-00-00Z.json", ndir);
+	RUN(&P, 60, "bench", "compare", bdir, path);
+	compare_line(P.out, "compute", "crc32", &ratio, verdict, sizeof(verdict));
+	assert_true(fabs(ratio - 1.10) < 0.002);
+	/* refused: no documents; two hosts in one directory */
+	assert_int_equal(RUN(&P, 60, "bench", "compare", bdir, edir), 2);
+	assert_non_null(strstr(P.err, "has no run documents"));
+	read_run(&r, real_run());
+	snprintf(r.env.cpu_model, sizeof(r.env.cpu_model), "Other CPU 2");
+	snprintf(path, sizeof(path), "%s/2026-01-09T00-00-00Z.json", ndir);
+	write_run(&r, path);
+	bench_run_free(&r);
+	assert_int_equal(RUN(&P, 60, "bench", "compare", bdir, ndir), 2);
+	assert_non_null(strstr(P.err, "mixes hosts"));
+	unlink(path);
+}
+
 /* Host settings the backing test changed, put back by its teardown. */
 static char saved_hugepages[32], saved_shmem[32];
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
@@ -1146,6 +1211,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_calibrate_runs_measure_the_spread_between_runs, harness_teardown),
 		cmocka_unit_test_teardown(test_compare_does_not_call_drift_between_runs_a_change, harness_teardown),
 		cmocka_unit_test_teardown(test_baseline_stops_a_case_only_more_runs_can_decide, harness_teardown),
+		cmocka_unit_test_teardown(test_compare_of_sets_of_runs, harness_teardown),
 	};
 
 	harness_require_kvm();

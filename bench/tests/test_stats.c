@@ -503,6 +503,90 @@ static void test_no_between_run_noise_is_the_plain_comparison(void **state)
 	assert_true(x.run_sd == 0);
 }
 
+/*
+ * Sets of runs: base runs' medians 100 e^-0.01, 100, 100 e^0.01 and new ones
+ * 10% above each: the log medians differ by log 1.1 exactly, each side
+ * spreads by 0.01 (pooled sd 0.01 on 4 degrees of freedom), so the ratio
+ * is 1.1 and the interval 1.1 exp(+-2.776 * 0.01 * sqrt(2/3)).
+ */
+static void test_sets_of_runs_compare_their_medians(void **state)
+{
+	double b[3] = { 100 * exp(-0.01), 100, 100 * exp(0.01) }, c[3];
+	double half = 2.776 * 0.01 * sqrt(2.0 / 3);
+	struct comparison x;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		c[i] = 1.1 * b[i];
+	stats_compare_medians(b, 3, c, 3, false, 0.01, 0.03, &x);
+	assert_true(fabs(x.ratio - 1.1) < 1e-12);
+	assert_true(fabs(x.run_sd - 0.01) < 1e-12);
+	assert_true(fabs(x.ci_lo - 1.1 * exp(-half)) < 1e-4);
+	assert_true(fabs(x.ci_hi - 1.1 * exp(half)) < 1e-4);
+	assert_true(x.p < 0.001); /* t = 11.7 on 4 df; the table: 8.610 for p = 0.001 two-sided */
+	assert_int_equal(x.verdict, VERDICT_DIFFERENT);
+	assert_false(x.faster);
+	/* the same runs on both sides: same */
+	stats_compare_medians(b, 3, b, 3, false, 0.01, 0.03, &x);
+	assert_int_equal(x.verdict, VERDICT_SAME);
+	/* one run against three is enough (3 runs in all); two in all is not */
+	stats_compare_medians(b, 3, c, 1, false, 0.01, 0.03, &x);
+	assert_true(fabs(x.ratio - 1.1 * exp(-0.01)) < 1e-12); /* c[0] against the base runs' geometric mean, 100 */
+	stats_compare_medians(b, 1, c, 1, false, 0.01, 0.03, &x);
+	assert_int_equal(x.verdict, VERDICT_UNKNOWN);
+	assert_true(isnan(x.ratio));
+	/* a median that is not positive has no logarithm */
+	b[1] = 0;
+	stats_compare_medians(b, 3, c, 3, false, 0.01, 0.03, &x);
+	assert_int_equal(x.verdict, VERDICT_UNKNOWN);
+}
+
+/*
+ * Sets of runs on drifting runs: A/A flags about alpha of them, and a 10%
+ * change with 1% drift is found with 5 runs a side.
+ */
+static void test_sets_of_runs_cope_with_drift(void **state)
+{
+	double a[10], mb[5], mc[5];
+	unsigned flagged = 0, found = 0, trials = 1000;
+	struct comparison c;
+	struct rng r = { 0x5eed0014 };
+
+	(void)state;
+	for (unsigned t = 0; t < trials; t++) {
+		for (int k = 0; k < 5; k++) {
+			struct summary sum;
+
+			fill_run(&r, a, 10, 100, 0.05);
+			stats_summarize(a, 10, &sum);
+			mb[k] = sum.median;
+			fill_run(&r, a, 10, 100, 0.05);
+			stats_summarize(a, 10, &sum);
+			mc[k] = sum.median;
+		}
+		stats_compare_medians(mb, 5, mc, 5, false, 0.01, 0.03, &c);
+		flagged += c.verdict == VERDICT_DIFFERENT;
+	}
+	for (unsigned t = 0; t < 200; t++) {
+		for (int k = 0; k < 5; k++) {
+			struct summary sum;
+
+			fill_run(&r, a, 10, 100, 0.01);
+			stats_summarize(a, 10, &sum);
+			mb[k] = sum.median;
+			fill_run(&r, a, 10, 110, 0.01);
+			stats_summarize(a, 10, &sum);
+			mc[k] = sum.median;
+		}
+		stats_compare_medians(mb, 5, mc, 5, false, 0.01, 0.03, &c);
+		found += c.verdict == VERDICT_DIFFERENT && !c.faster;
+	}
+	print_message("# 5 runs a side, 5%% drift: %u of %u A/A flagged; 10%% change, 1%% drift: %u of 200 found\n",
+		      flagged, trials, found);
+	assert_true(flagged <= trials * 2 / 100);
+	assert_true(found >= 200 * 95 / 100);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -523,6 +607,8 @@ int main(void)
 		cmocka_unit_test(test_between_run_drift_is_not_called_a_change),
 		cmocka_unit_test(test_a_change_above_the_between_run_noise_is_found),
 		cmocka_unit_test(test_no_between_run_noise_is_the_plain_comparison),
+		cmocka_unit_test(test_sets_of_runs_compare_their_medians),
+		cmocka_unit_test(test_sets_of_runs_cope_with_drift),
 	};
 
 	return TEST_RUN_GROUP(tests, NULL, NULL);
