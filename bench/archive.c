@@ -61,16 +61,38 @@ static int index_run(const struct bench_run *run, const char *file, struct errbu
 	return r;
 }
 
+/* The document's file name for a run id: ':' is awkward in file names. */
+static void doc_name(const char *id, char *name, size_t size)
+{
+	snprintf(name, size, "%s", id);
+	for (char *p = name; *p; p++)
+		if (*p == ':' || *p == '/')
+			*p = '-';
+}
+
+void archive_unique_id(char *id, size_t size)
+{
+	char base[128], name[128], path[PATH_MAX];
+	size_t len = strlen(id);
+
+	snprintf(base, sizeof(base), "%s", id);
+	for (unsigned k = 2; k < 1000; k++) {
+		doc_name(id, name, sizeof(name));
+		if (snprintf(path, sizeof(path), "%s/%s.json", dir, name) >= (int)sizeof(path) ||
+		    access(path, F_OK) < 0)
+			return;
+		/* keep the suffix inside id: trim the base if it must */
+		snprintf(id, size, "%.*s-%u", (int)(len < size - 8 ? len : size - 8), base, k);
+	}
+}
+
 int archive_store(const struct bench_run *run, char *path, size_t size, struct errbuf *eb)
 {
 	char name[128];
 	int r;
 
-	/* File names sort by date; ':' is awkward in file names. */
-	snprintf(name, sizeof(name), "%s", run->id);
-	for (char *p = name; *p; p++)
-		if (*p == ':' || *p == '/')
-			*p = '-';
+	/* File names sort by date. */
+	doc_name(run->id, name, sizeof(name));
 	if (snprintf(path, size, "%s/%s.json", dir, name) >= (int)size)
 		return errbuf_set(eb, ENAMETOOLONG, "archive path too long");
 	r = bench_run_write(run, path, eb);

@@ -15,6 +15,12 @@
 /* Picks the directory (out, else $XENITH_RESULTS, else the default), creates it, checks it is writable. */
 int archive_prepare(const char *out, struct errbuf *eb);
 const char *archive_dir(void);
+/*
+ * Makes id (a run id: date to the second, revision, host) name no document
+ * the archive has yet, by appending -2, -3, ...: two runs of one build
+ * started in the same second would otherwise overwrite one another.
+ */
+void archive_unique_id(char *id, size_t size);
 /* Writes the run's document (atomically) and indexes it; returns the document's path. */
 int archive_store(const struct bench_run *run, char *path, size_t size, struct errbuf *eb);
 

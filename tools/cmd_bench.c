@@ -1302,6 +1302,7 @@ int cmd_bench(int argc, char **argv)
 	if (!sel.no_archive) {
 		char path[PATH_MAX];
 
+		archive_unique_id(run.id, sizeof(run.id));
 		if (archive_store(&run, path, sizeof(path), &eb) < 0) {
 			fprintf(stderr, "xenith bench: %s\n", eb.msg);
 			bench_run_free(&run);

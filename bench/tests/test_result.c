@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "archive.h"
 #include "jsondoc.h"
 #include "result.h"
 #include "testutil.h"
@@ -439,6 +440,47 @@ static void test_result_round_trip_keeps_a_ratio_series(void **state)
 	bench_run_free(&b);
 }
 
+/*
+ * Two runs of one build started in the same second have the same id: the
+ * second archived gets -2 (then -3) and overwrites nothing, file name and
+ * id alike.
+ */
+static void test_archive_gives_a_second_run_in_one_second_its_own_name(void **state)
+{
+	struct bench_run a, b, c, check;
+	char path_a[4096], path_b[4096], path_c[4096], sub[4096];
+	struct errbuf eb;
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/archive", dir);
+	assert_int_equal(archive_prepare(sub, &eb), 0);
+	bench_run_init(&a);
+	snprintf(a.id, sizeof(a.id), "2026-11-30T15:00:00Z-abc1234-host");
+	bench_series_add(bench_run_series(&a, "compute", "crc32", "native", "us", false), 1);
+	bench_run_finish(&a);
+	archive_unique_id(a.id, sizeof(a.id));
+	assert_string_equal(a.id, "2026-11-30T15:00:00Z-abc1234-host"); /* nothing there yet */
+	assert_int_equal(archive_store(&a, path_a, sizeof(path_a), &eb), 0);
+	b = a;
+	archive_unique_id(b.id, sizeof(b.id));
+	assert_string_equal(b.id, "2026-11-30T15:00:00Z-abc1234-host-2");
+	assert_int_equal(archive_store(&b, path_b, sizeof(path_b), &eb), 0);
+	c = a;
+	archive_unique_id(c.id, sizeof(c.id));
+	assert_string_equal(c.id, "2026-11-30T15:00:00Z-abc1234-host-3");
+	assert_int_equal(archive_store(&c, path_c, sizeof(path_c), &eb), 0);
+	assert_string_not_equal(path_a, path_b);
+	assert_string_not_equal(path_b, path_c);
+	assert_int_equal(bench_run_read(&check, path_a, &eb), 0);
+	assert_string_equal(check.id, "2026-11-30T15:00:00Z-abc1234-host");
+	bench_run_free(&check);
+	assert_int_equal(bench_run_read(&check, path_b, &eb), 0);
+	assert_string_equal(check.id, "2026-11-30T15:00:00Z-abc1234-host-2");
+	bench_run_free(&check);
+	bench_run_free(&a);
+	remove_dir(sub); /* the documents, index.sqlite */
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -450,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_result_writes_a_non_utf8_string_as_valid_json),
 		cmocka_unit_test(test_result_reads_a_document_without_fingerprint),
 		cmocka_unit_test(test_result_round_trip_keeps_a_ratio_series),
+		cmocka_unit_test(test_archive_gives_a_second_run_in_one_second_its_own_name),
 	};
 	int r;
 
