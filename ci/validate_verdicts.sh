@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Are `xenith bench compare`'s verdicts right on real runs of this machine?
 #
-#   ci/validate_verdicts.sh [-n TRIALS] [-p PCT] [-s guest|both] [-r RUNS] [-b BUILD_DIR] [-k]
+#   ci/validate_verdicts.sh [-n TRIALS] [-p PCT] [-s guest|both] [-r RUNS] [-m K] [-b BUILD_DIR] [-k]
 #                           [SUITE...] [-- BENCH_ARGS...]
+#
+# -m K (K >= 2): sets of runs instead of single runs: each P and S below is
+# K runs into one directory (P and S runs alternating within a trial), and
+# compare gets the directories (each series on its runs' medians, the
+# spread measured from the runs themselves; no calibration is made).
 #
 # Defaults: 5 trials, 5%, the guest side, 10 calibration runs, build, suites
 # compute memory exit.  First `xenith bench calibrate --runs RUNS` measures
@@ -41,7 +46,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-trials=5 pct=5 build=build keep=0 side=guest calib_runs=10
+trials=5 pct=5 build=build keep=0 side=guest calib_runs=10 per_side=1
 suites=() bench_args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -50,6 +55,7 @@ while [ $# -gt 0 ]; do
 	-s) side=$2; shift 2
 	    case "$side" in guest|both) ;; *) echo "validate_verdicts: -s guest or -s both, not '$side'" >&2; exit 64 ;; esac ;;
 	-r) calib_runs=$2; shift 2 ;;
+	-m) per_side=$2; shift 2 ;;
 	-b) build=$2; shift 2 ;;
 	-k) keep=1; shift ;;
 	--) shift; bench_args=("$@"); break ;;
@@ -63,6 +69,8 @@ done
 xenith=$build/tools/xenith
 [ -x "$xenith" ] || { echo "validate_verdicts: $xenith is not built (meson compile -C $build)" >&2; exit 1; }
 case "$calib_runs" in 0|[2-9]|[1-9][0-9]) ;; *) echo "validate_verdicts: -r 0 (none) or 2..99 runs" >&2; exit 64 ;; esac
+case "$per_side" in [1-9]|[1-9][0-9]) ;; *) echo "validate_verdicts: -m 1..99 runs a side" >&2; exit 64 ;; esac
+[ "$per_side" = 1 ] || calib_runs=0 # sets of runs measure their own spread
 
 work=$(mktemp -d /tmp/xenith-validate.XXXXXX)
 [ "$keep" = 1 ] || trap 'rm -rf "$work"' EXIT
@@ -73,20 +81,41 @@ for s in "${suites[@]}"; do
 	cases[$s]=$("$xenith" bench list | awk -v s="$s" '$1 == s && $4 == "yes" { print $2 }' | tr '\n' ' ')
 done
 
-run() { # run NAME [SPEC]
-	local dir=$work/$1 spec=${2:-}
+run1() { # run1 NAME [SPEC]: one run into $work/NAME
+	local dir=$work/$1 spec=${2:-} before
 	mkdir -p "$dir"
+	before=$(find "$dir" -maxdepth 1 -name '[0-9]*.json' | wc -l)
 	if [ -n "$spec" ]; then
 		XENITH_BENCH_SLOWDOWN=$spec "$xenith" bench "${suites[@]}" --quick "${bench_args[@]}" \
-			--out "$dir" >"$dir/log" 2>&1
+			--out "$dir" >>"$dir/log" 2>&1
 	else
-		"$xenith" bench "${suites[@]}" --quick "${bench_args[@]}" --out "$dir" >"$dir/log" 2>&1
+		"$xenith" bench "${suites[@]}" --quick "${bench_args[@]}" --out "$dir" >>"$dir/log" 2>&1
 	fi || { echo "validate_verdicts: run $1 failed:" >&2; tail -5 "$dir/log" >&2; exit 1; }
-	ls "$dir"/[0-9]*.json | head -n1
+	[ "$(find "$dir" -maxdepth 1 -name '[0-9]*.json' | wc -l)" -gt "$before" ] ||
+		{ echo "validate_verdicts: run $1 archived no new document (two runs in one second?)" >&2; exit 1; }
+}
+run() { # run NAME [SPEC]: the document (one run) or the directory (-m: K runs)
+	if [ "$per_side" = 1 ]; then
+		run1 "$@"
+		ls "$work/$1"/[0-9]*.json | head -n1
+	else
+		for _ in $(seq 1 "$per_side"); do run1 "$@"; done
+		echo "$work/$1"
+	fi
+}
+block() { # block T SPEC: S(T) and P(T), alternating run by run with -m
+	local k
+	if [ "$per_side" = 1 ]; then
+		slow=$(run "S$1" "$2")
+		plain=$(run "P$1")
+	else
+		for k in $(seq 1 "$per_side"); do run1 "S$1" "$2"; run1 "P$1"; done
+		slow=$work/S$1 plain=$work/P$1
+	fi
 }
 
-echo "validate_verdicts: $trials trials, ${pct}% slowdowns on the $side side, $calib_runs calibration runs," \
-     "suites ${suites[*]}, bench args: ${bench_args[*]:-none}"
+echo "validate_verdicts: $trials trials of $per_side run(s) a side, ${pct}% slowdowns on the $side side," \
+     "$calib_runs calibration runs, suites ${suites[*]}, bench args: ${bench_args[*]:-none}"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 start=$(date +%s)
 calib=none
@@ -106,13 +135,14 @@ for t in $(seq 1 "$trials"); do
 		spec+="${spec:+,}$s/$c:$pct"
 		[ "$side" = guest ] && spec+=":guest"
 	done
-	slow=$(run "S$t" "$spec")
-	plain=$(run "P$t")
+	block "$t" "$spec"
 	# one line per compared series: method kind pair suite case mode verdict expected
-	for method in calibrated plain; do
+	methods="calibrated plain"
+	[ "$per_side" = 1 ] || methods=runs
+	for method in $methods; do
 		[ $method = calibrated ] && [ "$calib" = none ] && continue
 		arg=$calib
-		[ $method = plain ] && arg=none
+		[ $method = calibrated ] || arg=none
 		for kind in AA AB; do
 			if [ $kind = AA ]; then new=$plain; else new=$slow; fi
 			"$xenith" bench compare "$prev" "$new" --calibration "$arg" >"$work/cmp-$method-$kind-$t" || true
@@ -144,7 +174,7 @@ awk '
 	  if ($2 == "AB" && $7 != $8) miss[m " " $4 "/" $5 "/" $6 " (" $7 ")"]++ }
 	END {
 		for (m in methods) {
-			what = m == "plain" ? "the repetitions alone decide (--calibration none)" : "between-run noise from the calibration (compare --calibration)"
+			what = m == "plain" ? "the repetitions alone decide (--calibration none)" : m == "runs" ? "sets of runs: each series on the medians of its runs (compare DIR DIR)" : "between-run noise from the calibration (compare --calibration)"
 			printf "\n%s: %s\n", m, what
 			printf "%-8s %-9s %6s %12s %9s | %6s %9s %9s\n", "suite", "series", "A/A", "false alarm",
 			       "unknown", "A/B", "detected", "unknown"
