@@ -49,10 +49,11 @@ static void bench_help(FILE *f)
 	fprintf(f,
 "usage: xenith bench [SUITE|SUITE/CASE...] [--quick] [--repeat N] [--warmup N] [--out DIR]\n"
 "                    [--baseline FILE [--budget N]]\n"
-"       xenith bench compare BASE NEW [--alpha P] [--min-effect F]\n"
+"       xenith bench compare BASE NEW [--alpha P] [--min-effect F] [--calibration FILE|none]\n"
+"                            (BASE, NEW: result documents or directories of runs)\n"
 "       xenith bench report [DOC] [--out DIR]\n"
 "       xenith bench history [SUITE|SUITE/CASE...] [--out DIR] [--json]\n"
-"       xenith bench calibrate [SUITE|SUITE/CASE...] [--repeat N] [--out DIR]\n"
+"       xenith bench calibrate [SUITE|SUITE/CASE...] [--runs K] [--repeat N] [--out DIR]\n"
 "       xenith bench list\n\n"
 "Runs each case natively and in a minios guest built from the same code, and\n"
 "reports guest/native ratios.  Suites: compute (CRC-32, matrix multiply),\n"
