@@ -230,6 +230,14 @@ memory_backing = huge
 """,
     "bad-list": b"""disk = [ "a.img", 'b.img' , ]
 """,
+    "vifs": b"""vif = [ "mac=00:16:3e:0a:bc:01,port=tap:xt0,mode=poll,queues=2,bridge=br0", 'port=pair:p1,mode=exit' ]
+vif = "port=tap:xt1,netns=ns1,mac=02:00:00:00:00:07,queues=8"
+vif = "port=pair:p1,mode=ioeventfd"
+""",
+    "vif-errors": b"""vif = [ "port=tap:xt0,mac=01:00:5e:00:00:01", "port=tap:abcdefghijklmnop", "port=tap:x,netns=../a" ]
+vif = "port=pair:p,bridge=br0,queues=9"
+vif = "mac=00:16:3e:00:00:00:00"
+""",
 }
 
 
