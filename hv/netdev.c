@@ -404,6 +404,7 @@ static long queue_connect(struct net_queue *nq, const struct netdev_ring_refs *r
 {
 	struct domain *d = nq->d;
 	struct grant_map tx, rx;
+	const void *tx_page, *rx_page;
 	int kick = netback_kick_fd(nq->nb);
 	long r;
 
@@ -423,7 +424,9 @@ static long queue_connect(struct net_queue *nq, const struct netdev_ring_refs *r
 		grant_unmap(&d->gnttab, &tx);
 		return r;
 	}
-	if (tx.page == rx.page || ring_page_used(d, tx.page) || ring_page_used(d, rx.page))
+	tx_page = tx.page; /* kept as the ring's identity (grant_unmap clears the map) */
+	rx_page = rx.page;
+	if (tx_page == rx_page || ring_page_used(d, tx_page) || ring_page_used(d, rx_page))
 		r = -XEN_EBUSY;
 	grant_unmap(&d->gnttab, &rx);
 	grant_unmap(&d->gnttab, &tx);
@@ -444,8 +447,8 @@ static long queue_connect(struct net_queue *nq, const struct netdev_ring_refs *r
 	nq->rx_evtchn = rr->rx_port;
 	r = netback_connect(nq->nb, &d->gnttab, rr->tx_ref, rr->rx_ref, notify_guest, nq);
 	if (r == 0) {
-		nq->tx_page = tx.page;
-		nq->rx_page = rx.page;
+		nq->tx_page = tx_page;
+		nq->rx_page = rx_page;
 	} else {
 		evtchn_backend_unbind(d, nq->tx_evtchn, kick);
 		if (nq->rx_evtchn != nq->tx_evtchn)
