@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kvm tier: the network split driver end to end: minios's netfront and
+ * stack (guest/net.c programs) against the VMM's netback, through a tap
+ * that the VMM creates and moves into a network namespace of the test's
+ * own (so test traffic never touches the host's interfaces).  The host
+ * side is the real Linux stack in that namespace: `ping`, and UDP sockets
+ * the test opens there.  Needs root (taps, namespaces) and iproute2; each
+ * case is a visible skip without them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "jsondoc.h"
+
+#define HOST_IP "10.77.0.1"
+#define GUEST_IP "10.77.0.2"
+#define APP_MAGIC 0x31424e58u /* net/apps.h: NET_APP_MAGIC, "XNB1" */
+#define APP_HDR 20u
+
+static struct proc P, Q;
+static char netns[32], tap[16];
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs a shell command; its exit status, its output (stdout and stderr) in out. */
+static int sh(char *out, size_t size, const char *fmt, ...)
+{
+	char cmd[512];
+	size_t n = 0;
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	if (out && size) {
+		n = fread(out, 1, size - 1, f);
+		out[n] = 0;
+	} else {
+		char sink[256];
+
+		while (fread(sink, 1, sizeof(sink), f) > 0) {
+		}
+	}
+	return pclose(f);
+}
+
+static int setup(void **state)
+{
+	char out[512];
+
+	(void)state;
+	if (geteuid() != 0)
+		SKIP_BECAUSE("needs root: the VMM creates a tap and moves it into a namespace");
+	if (access("/dev/net/tun", R_OK | W_OK) < 0)
+		SKIP_BECAUSE("no usable /dev/net/tun (modprobe tun)");
+	if (sh(out, sizeof(out), "ip -V") != 0)
+		SKIP_BECAUSE("no ip command (iproute2; ci/setup.sh installs it)");
+	snprintf(netns, sizeof(netns), "xnet%d", (int)(getpid() % 100000));
+	snprintf(tap, sizeof(tap), "xnt%d", (int)(getpid() % 100000));
+	if (sh(out, sizeof(out), "ip netns add %s", netns) != 0)
+		fail_msg("ip netns add %s: %s", netns, out);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	harness_teardown(state); /* every xenith the test left running: their taps go with them */
+	if (netns[0])
+		sh(NULL, 0, "ip netns del %s", netns);
+	netns[0] = 0;
+	return 0;
+}
+
+/* Enters the test's namespace for one call (a socket made there stays there), then comes back. */
+static int socket_in_netns(int type)
+{
+	char path[64];
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), ns, s;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", netns);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(home >= 0 && ns >= 0);
+	assert_int_equal(setns(ns, CLONE_NEWNET), 0);
+	s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	assert_int_equal(setns(home, CLONE_NEWNET), 0);
+	close(ns);
+	close(home);
+	assert_true(s >= 0);
+	return s;
+}
+
+/*
+ * Starts a domain whose vif 0 is the tap in the test's namespace, running
+ * cmdline.  The host's side of the link (an address on the tap) is set as
+ * soon as the VMM has moved the tap there, before the guest's stack asks
+ * for it (ARP); then waits for the program's "ready".
+ */
+static void start_domain(const char *name, const char *mode, const char *cmdline)
+{
+	char vif[160], out[512];
+	double t0 = now_s();
+
+	snprintf(vif, sizeof(vif), "mac=00:16:3e:00:77:02,port=tap:%s,netns=%s,mode=%s", tap, netns, mode);
+	proc_start(&P, (const char *const[]){ "run", "--name", name, "-m", "32", "--vif", vif, "--cmdline",
+					      cmdline, NULL });
+	while (sh(out, sizeof(out), "ip -n %s addr add " HOST_IP "/24 dev %s", netns, tap) != 0) {
+		if (!proc_alive(&P) || now_s() - t0 > 60)
+			fail_msg("%s: tap %s never appeared in netns %s (%s); stdout: %s\nstderr: %s", name, tap,
+				 netns, out, P.out, P.err);
+		proc_pump(&P, 0.01);
+	}
+	if (!proc_wait_output(&P, ": ready vif=0 mac=00:16:3e:00:77:02", 60))
+		fail_msg("%s never said ready; stdout: %s\nstderr: %s", name, P.out, P.err);
+}
+
+/* Counters keys[0..n) of vif0 from one `xenith devices NAME --json` (-1 for a key the reply lacks). */
+static void vif_counters(const char *name, const char *const *keys, double *v, unsigned n)
+{
+	const struct jv *devs, *stats = NULL;
+	char err[128];
+	struct jv *doc;
+
+	if (RUN(&Q, 20, "devices", name, "--json") != 0)
+		fail_msg("xenith devices %s: %s", name, Q.err);
+	doc = jv_parse(Q.out, err, sizeof(err));
+	if (!doc)
+		fail_msg("xenith devices --json is not JSON (%s): %s", err, Q.out);
+	devs = jv_get(doc, "devices");
+	for (size_t i = 0; devs && i < devs->n; i++)
+		if (!strcmp(jv_str(&devs->items[i], "name", ""), "vif0"))
+			stats = jv_get(&devs->items[i], "stats");
+	for (unsigned i = 0; i < n; i++)
+		v[i] = stats ? jv_num(stats, keys[i], -1) : -1;
+	jv_free(doc);
+}
+
+static double vif_counter(const char *name, const char *key)
+{
+	double v;
+
+	vif_counters(name, &key, &v, 1);
+	return v;
+}
+
+/* The guest's "net-json: {...}" line, parsed (the caller frees it); fails the test if there is none. */
+static struct jv *net_json(struct proc *p, double timeout_s)
+{
+	char err[128], *line, *end;
+	struct jv *doc;
+
+	if (!proc_wait_output(p, "net-json: {", timeout_s))
+		fail_msg("no net-json line; stdout: %s\nstderr: %s", p->out, p->err);
+	proc_wait_output(p, "}}\n", 10); /* the line's end */
+	line = strstr(p->out, "net-json: {") + strlen("net-json: ");
+	end = strchr(line, '\n');
+	if (end)
+		*end = 0;
+	doc = jv_parse(line, err, sizeof(err));
+	if (end)
+		*end = '\n';
+	if (!doc)
+		fail_msg("net-json is not JSON (%s): %s", err, line);
+	return doc;
+}
+
+static void ping_is_answered(const char *mode)
+{
+	char name[32], out[2048];
+	int r;
+
+	snprintf(name, sizeof(name), "t-net-ping-%s", mode);
+	start_domain(name, mode, "net-echo ip=" GUEST_IP "/24");
+	r = sh(out, sizeof(out), "ip netns exec %s ping -n -c 3 -i 0.2 -W 10 " GUEST_IP, netns);
+	if (r != 0 || !strstr(out, "3 packets transmitted, 3 received"))
+		fail_msg("mode=%s: ping " GUEST_IP " from the host (status %d): %s\nguest: %s", mode, r, out, P.out);
+	/* Through netback: the echo requests (and ARP) in, the replies out, nothing dropped. */
+	assert_true(vif_counter(name, "rx_packets") >= 3);
+	assert_true(vif_counter(name, "tx_packets") >= 3);
+	assert_true(vif_counter(name, "drop_spoofed_mac") == 0);
+	assert_true(vif_counter(name, "drop_bad_request") == 0);
+	assert_true(vif_counter(name, "queues_connected") == 1);
+	proc_kill(&P);
+	sh(NULL, 0, "ip -n %s link del %s", netns, tap); /* gone with the VMM already; in case not */
+}
+
+/* A real ping from the host reaches the guest through the tap and is answered, in every mode. */
+static void test_a_host_ping_reaches_the_guest_through_tap_and_is_answered(void **state)
+{
+	(void)state;
+	ping_is_answered("ioeventfd");
+	ping_is_answered("exit");
+	ping_is_answered("poll");
+}
+
+static void app_datagram(uint8_t *p, size_t len, uint64_t seq)
+{
+	uint32_t magic = APP_MAGIC;
+	uint64_t t = 0;
+
+	memset(p, 0, len);
+	/* Little-endian on the wire, as net_app_hdr_put writes it (this host is little-endian). */
+	memcpy(p, &magic, 4);
+	memcpy(p + 4, &seq, 8);
+	memcpy(p + 12, &t, 8);
+}
+
+/*
+ * UDP from a socket on the host reaches the guest's sink, every datagram
+ * counted once: sent in windows of 32, each sent once the vif's counters
+ * (frames delivered or dropped) show the previous window went through.
+ */
+static void test_udp_from_a_host_socket_reaches_the_guest_sink_with_matching_counts(void **state)
+{
+	enum { N = 512, WINDOW = 32 };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(5001) };
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons(40001) };
+	uint8_t dgram[200];
+	struct jv *doc;
+	double base;
+	int s;
+
+	(void)state;
+	start_domain("t-net-sink", "ioeventfd", "net-sink ip=" GUEST_IP "/24 port=5001 count=512 hold=1");
+	inet_pton(AF_INET, GUEST_IP, &dst.sin_addr);
+	inet_pton(AF_INET, HOST_IP, &src.sin_addr);
+	s = socket_in_netns(SOCK_DGRAM);
+	assert_int_equal(bind(s, (struct sockaddr *)&src, sizeof(src)), 0);
+	base = vif_counter("t-net-sink", "rx_packets");
+	for (unsigned seq = 0; seq < N; seq++) {
+		app_datagram(dgram, sizeof(dgram), seq);
+		assert_int_equal(sendto(s, dgram, sizeof(dgram), 0, (struct sockaddr *)&dst, sizeof(dst)),
+				 sizeof(dgram));
+		if ((seq + 1) % WINDOW)
+			continue;
+		/* Wait (generously) for the window: delivered frames include ARP, so >= is the test. */
+		for (double t0 = now_s();;) {
+			static const char *const keys[] = { "rx_packets", "drop_no_rx_buffer" };
+			double c[2], done;
+
+			vif_counters("t-net-sink", keys, c, 2);
+			done = c[0] - base + c[1];
+			if (done >= seq + 1)
+				break;
+			if (now_s() - t0 > 60)
+				fail_msg("after %u datagrams the vif moved only %.0f frames in 60 s", seq + 1, done);
+			proc_pump(&P, 0.1); /* a `xenith devices` at most every 100 ms */
+		}
+	}
+	close(s);
+	doc = net_json(&P, 60);
+	assert_true(jv_num(doc, "packets", -1) == N);
+	assert_true(jv_num(doc, "lost", -1) == 0);
+	assert_true(jv_num(doc, "duplicates", -1) == 0);
+	assert_true(jv_num(doc, "bad", -1) == 0);
+	jv_free(doc);
+	assert_true(vif_counter("t-net-sink", "drop_no_rx_buffer") == 0);
+	assert_true(vif_counter("t-net-sink", "rx_packets") - base >= N);
+	proc_kill(&P);
+}
+
+/* The guest's blast reaches a socket on the host: every datagram it says it sent, each once. */
+static void test_the_guest_blast_reaches_a_host_socket(void **state)
+{
+	enum { N = 1000 };
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(5002) };
+	static uint8_t seen[N];
+	unsigned got = 0, bad = 0, dups = 0;
+	int s, rcvbuf = 8 << 20;
+	struct jv *doc;
+
+	(void)state;
+	memset(seen, 0, sizeof(seen));
+	/* The host's socket is there before the guest can send. */
+	s = socket_in_netns(SOCK_DGRAM);
+	assert_int_equal(setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)), 0);
+	me.sin_addr.s_addr = htonl(INADDR_ANY);
+	assert_int_equal(bind(s, (struct sockaddr *)&me, sizeof(me)), 0);
+	start_domain("t-net-blast", "ioeventfd", "net-blast ip=" GUEST_IP "/24 dst=" HOST_IP ":5002 size=256 "
+		     "count=1000 rate=20000 hold=1");
+	doc = net_json(&P, 120);
+	assert_true(jv_num(doc, "error", -1) == 0);
+	assert_true(jv_num(doc, "sent", -1) == N);
+	jv_free(doc);
+	/* Every datagram is in the socket's buffer by now, or on its way: wait for N, with a deadline. */
+	for (double t0 = now_s(); got < N && now_s() - t0 < 30;) {
+		struct pollfd pfd = { .fd = s, .events = POLLIN };
+		uint8_t buf[2048];
+		uint64_t seq;
+		uint32_t magic;
+		ssize_t n;
+
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		n = recv(s, buf, sizeof(buf), 0);
+		if (n < (ssize_t)APP_HDR) {
+			bad++;
+			continue;
+		}
+		memcpy(&magic, buf, 4);
+		memcpy(&seq, buf + 4, 8);
+		if (magic != APP_MAGIC || seq >= N) {
+			bad++;
+			continue;
+		}
+		dups += seen[seq];
+		seen[seq] = 1;
+		got++;
+	}
+	close(s);
+	if (got != N || bad || dups)
+		fail_msg("the host received %u of %u datagrams (%u bad, %u duplicates); vif tx_packets %.0f, "
+			 "drop_port_full %.0f", got, N, bad, dups, vif_counter("t-net-blast", "tx_packets"),
+			 vif_counter("t-net-blast", "drop_port_full"));
+	assert_true(vif_counter("t-net-blast", "tx_packets") >= N);
+	proc_kill(&P);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_a_host_ping_reaches_the_guest_through_tap_and_is_answered,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_from_a_host_socket_reaches_the_guest_sink_with_matching_counts,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_the_guest_blast_reaches_a_host_socket, setup, teardown),
+	};
+
+	harness_require_kvm();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
