@@ -1010,9 +1010,110 @@ def xenstore_seeds():
           struct.pack("<BB", S_BOGUS, 2) + xs_kick() + xs_dom0(0, 0))
 
 
+# ---- netif (fuzz_netif.c) ----
+N_TX_PUT, N_TX_PUSH, N_TX_PROD, N_RX_POST, N_RX_PROD, N_SEND, N_ROUND, N_POKE, N_PARSE = range(9)
+TXF_CSUM_BLANK, TXF_MORE, TXF_EXTRA = 1, 4, 8
+VIF_MAC = bytes([0x00, 0x16, 0x3e, 0x12, 0x34, 0x56])
+
+
+def n_slot(gref, offset, flags, rid, size):
+    return struct.pack("<IHHHH", gref, offset, flags, rid, size)
+
+
+def n_extra(etype, flags=0, gso_size=0, gso_type=0):
+    return struct.pack("<BBHBBH", etype, flags, gso_size, gso_type, 0, 0).ljust(12, b"\0")
+
+
+def n_put(slots):
+    return struct.pack("<BB", N_TX_PUT, len(slots) - 1) + b"".join(slots)
+
+
+def n_post(bufs):
+    return struct.pack("<BB", N_RX_POST, len(bufs) - 1) + b"".join(struct.pack("<HB", i, r) for i, r in bufs)
+
+
+def n_send(frames):
+    return struct.pack("<BB", N_SEND, len(frames) - 1) + b"".join(struct.pack("<HB", n - 1, p) for n, p in frames)
+
+
+def n_poke(offset, data):
+    return struct.pack("<BHB", N_POKE, offset, len(data)) + data
+
+
+def n_input(grants, actions, start=None):
+    b = struct.pack("<B", 0 if start is None else 1)
+    if start is not None:
+        b += struct.pack("<I", start)
+    return b + bytes(grants) + b"".join(actions)
+
+
+def n_udp_frame(payload):
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + 8 + len(payload), 1, 0, 64, 17, 0,
+                     bytes([10, 0, 0, 2]), bytes([10, 0, 0, 1]))
+    udp = struct.pack(">HHHH", 12345, 8080, 8 + len(payload), 0xdead)
+    return bytes([2, 0, 0, 0, 0, 1]) + VIF_MAC + b"\x08\x00" + ip + udp + payload
+
+
+def netif_seeds():
+    rw = [1 | (i << 2) for i in range(24)]          # ref 10 + i: frame 12 + i, writable
+    mixed = list(rw)
+    mixed[2] = 0                                    # ref 12: not granted
+    mixed[3] = 2 | (3 << 2)                         # ref 13: read-only
+    mixed[4] = 3 | (4 << 2)                         # ref 14: another domain's
+    mixed[5] = 1 | (63 << 2)                        # ref 15: outside guest memory
+    mac_at = lambda page, off: n_poke(page * PAGE + off + 6, VIF_MAC)
+    rnd = struct.pack("<B", N_ROUND)
+    basic = [mac_at(0, 0), n_put([n_slot(10, 0, 0, 1, 60)]), struct.pack("<B", N_TX_PUSH), rnd,
+             n_post([(7, 11), (8, 12)]), n_send([(60, 1), (1514, 2), (200, 3)]), rnd, rnd]
+    write("netif", "basic", n_input(rw, basic))
+    # fragments across pages, a GSO extra, a blank UDP checksum
+    frame = n_udp_frame(bytes(range(200)))
+    frags = [n_poke(1 * PAGE + 100, frame[:150]), n_poke(2 * PAGE, frame[150:]),
+             n_put([n_slot(11, 100, TXF_MORE | TXF_EXTRA | TXF_CSUM_BLANK, 1, len(frame)),
+                    n_extra(1, 0, 1448, 1), n_slot(12, 0, 0, 2, len(frame) - 150)]),
+             struct.pack("<B", N_TX_PUSH), rnd]
+    write("netif", "fragments", n_input(rw, frags))
+    # hostile requests among good ones, buffers the backend may not write
+    hostile = [mac_at(0, 0),
+               n_put([n_slot(10, 0, 0, 1, 60),            # good
+                      n_slot(12, 0, 0, 2, 60),            # not granted
+                      n_slot(10, 4000, 0, 3, 200),        # past the page
+                      n_slot(10, 0, 0, 4, 3000),          # oversize
+                      n_slot(16, 0, 0, 5, 60),            # another source MAC
+                      n_slot(10, 0, 0, 6, 10),            # too short
+                      n_slot(10, 0, TXF_MORE, 7, 10), n_slot(10, 0, 0, 8, 100),  # fragments > size
+                      n_slot(10, 0, TXF_EXTRA, 9, 60), n_extra(0)]),  # unknown extra type
+               struct.pack("<B", N_TX_PUSH), rnd,
+               n_post([(1, 13), (2, 14), (3, 15), (4, 10), (5, 255)]),
+               n_send([(100, 1), (100, 2), (100, 3), (100, 4), (100, 5), (100, 6), (100, 7)]), rnd, rnd]
+    write("netif", "hostile", n_input(mixed, hostile))
+    # a 19-request chain; a packet published in part, then whole
+    chain = [n_slot(10, 0, TXF_MORE, i, 1400 if i == 0 else 10) for i in range(19)] + [n_slot(10, 0, 0, 19, 10)]
+    part = [mac_at(0, 0), n_put(chain), struct.pack("<B", N_TX_PUSH), rnd,
+            n_put([n_slot(10, 0, TXF_MORE, 30, 100)]), struct.pack("<B", N_TX_PUSH), rnd,
+            n_put([n_slot(11, 0, 0, 31, 40)]), struct.pack("<B", N_TX_PUSH), rnd]
+    write("netif", "chains", n_input(rw, part))
+    # indices about to wrap
+    write("netif", "wrap", n_input(rw, basic * 3, start=0xffffffff - 3))
+    # impossible indices on each ring
+    write("netif", "tx-prod-jump", n_input(rw, basic[:3] + [struct.pack("<BI", N_TX_PROD, 1000), rnd]))
+    write("netif", "rx-prod-jump", n_input(rw, basic[:4] + [struct.pack("<BI", N_RX_PROD, 0x80000000), rnd]))
+    # no buffers posted: frames dropped; a full ring of one-slot packets
+    flood = [mac_at(0, 0), n_send([(64, i) for i in range(8)]), rnd] + \
+            [n_put([n_slot(10, 0, 0, i * 24 + k, 60) for k in range(24)]) for i in range(10)] + \
+            [struct.pack("<B", N_TX_PUSH), rnd, rnd, rnd, rnd, rnd, rnd, rnd, rnd, rnd]
+    write("netif", "flood", n_input(rw, flood))
+    # the parser alone
+    write("netif", "parse", n_input(rw, [struct.pack("<BB", N_PARSE, 3) + n_slot(10, 0, TXF_MORE | TXF_EXTRA, 1, 300) +
+                                           n_extra(1, 0, 1448, 1) + n_slot(11, 0, 0, 2, 100),
+                                           struct.pack("<BB", N_PARSE, 2) + n_slot(10, 4000, TXF_MORE, 1, 300) +
+                                           n_slot(11, 0, 0, 2, 100)]))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
+    netif_seeds()
     config_seeds()
     elf_seeds()
     text_seeds()

@@ -122,8 +122,8 @@ static const struct syscall_rule syscall_rules[] = {
 	/* The control socket server and its client threads. */
 	{ __NR_poll, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "waiting for clients and requests" },
 	{ __NR_ppoll, K(MAIN) | K(CONTROL) | K(VCPU) | K(BACKEND), 0, ARGS_ANY,
-	  "waiting for clients and requests; a netback thread waits on its kick eventfd and its port's "
-	  "rx_fd (io/netback.h; a vCPU thread starts it when the guest connects)" },
+	  "waiting for clients and requests; a network queue's thread (io/netback.c, started by a vCPU) "
+	  "waits for a kick or its port's frames" },
 	{ __NR_accept4, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "a new client" },
 	{ __NR_recvfrom, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "requests" },
 	{ __NR_recvmsg, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "requests" },

@@ -533,6 +533,25 @@ static void wait_event(struct netback *nb, bool broken)
 	}
 }
 
+/* One round: a TX burst, then an RX burst.  Work done, or -1 (the queue is broken now). */
+static int round_once(struct netback *nb)
+{
+	int t = do_tx(nb), r = t < 0 ? 0 : do_rx(nb);
+
+	if (t < 0 || r < 0) {
+		mark_broken(nb);
+		return -1;
+	}
+	return t + r;
+}
+
+int netback_run_once(struct netback *nb)
+{
+	if (!nb->running || !nb->cfg.no_thread || atomic_load(&nb->broken))
+		return -1;
+	return round_once(nb);
+}
+
 static void *netback_thread(void *arg)
 {
 	struct netback *nb = arg;
@@ -546,15 +565,11 @@ static void *netback_thread(void *arg)
 		int work = 0;
 
 		if (!broken) {
-			int t = do_tx(nb), r = t < 0 ? 0 : do_rx(nb);
-
-			if (t < 0 || r < 0) {
-				mark_broken(nb);
-				broken = true;
-			} else {
-				work = t + r;
-			}
+			work = round_once(nb);
+			broken = work < 0;
 		}
+		if (broken)
+			work = 0;
 		if (work) {
 			idle_since = 0;
 			continue;
@@ -606,10 +621,21 @@ int netback_connect(struct netback *nb, struct grant_table *gt, grant_ref_t tx_r
 	nb->opaque = opaque;
 	netif_tx_back_init(&nb->tx, (struct netif_tx_sring *)(void *)nb->tx_map.page);
 	netif_rx_back_init(&nb->rx, (struct netif_rx_sring *)(void *)nb->rx_map.page);
+	/*
+	 * Start where the rings are (as Linux's BACK_RING_ATTACH): 0 for a
+	 * ring the frontend just set up; the indices are free-running, any
+	 * value works, and one that is not will find the ring broken.
+	 */
+	nb->tx.req_cons = nb->tx.rsp_prod_pvt = __atomic_load_n(&nb->tx.s->h.rsp_prod, __ATOMIC_RELAXED);
+	nb->rx.req_cons = nb->rx.rsp_prod_pvt = __atomic_load_n(&nb->rx.s->h.rsp_prod, __ATOMIC_RELAXED);
 	nb->tx_waiting = 0;
 	nb->port_dead = false;
 	atomic_store(&nb->stop, false);
 	atomic_store(&nb->broken, false);
+	if (nb->cfg.no_thread) {
+		nb->running = true;
+		return 0;
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = -pthread_create(&nb->thread, NULL, netback_thread, nb);
@@ -630,10 +656,12 @@ void netback_disconnect(struct netback *nb)
 	if (!nb->running)
 		return;
 	atomic_store(&nb->stop, true);
-	if (write(nb->kick_fd, &one, sizeof(one)) < 0) {
-		/* counter saturated: the thread is awake anyway */
+	if (!nb->cfg.no_thread) {
+		if (write(nb->kick_fd, &one, sizeof(one)) < 0) {
+			/* counter saturated: the thread is awake anyway */
+		}
+		pthread_join(nb->thread, NULL);
 	}
-	pthread_join(nb->thread, NULL);
 	nb->running = false;
 	grant_unmap(nb->gt, &nb->rx_map);
 	grant_unmap(nb->gt, &nb->tx_map);

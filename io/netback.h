@@ -63,6 +63,8 @@ struct netback_config {
 	 */
 	struct net_port *port;
 	void (*thread_init)(void); /* first call on the backend thread (the VMM confines it); NULL: none */
+	/* Tests and fuzzing only: netback_connect starts no thread; netback_run_once does its work. */
+	bool no_thread;
 };
 
 /* Why a frame was dropped. */
@@ -120,6 +122,14 @@ void netback_get_stats(const struct netback *nb, struct netback_stats *st);
  * "broken":B.  The length, or -1 if size is too small.
  */
 int netback_stats_json(const struct netback *nb, char *buf, size_t size);
+
+/*
+ * Tests and fuzzing only, on a backend opened with no_thread and
+ * connected: one round of the thread's work (a TX burst, then an RX
+ * burst), on the caller's thread.  The slots consumed plus the frames
+ * received, or -1 once the queue is broken.
+ */
+int netback_run_once(struct netback *nb);
 
 /* ---- the checks, pure (unit-tested and fuzzed) ---- */
 

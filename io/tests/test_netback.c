@@ -8,7 +8,10 @@
  * the same burst go on, in each notification mode.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -18,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -960,6 +965,112 @@ static void test_stats_json_names_every_counter(void **state)
 }
 
 /* A live test in one mode, named after both. */
+/*
+ * A hostile frontend rewrites a request in the ring while the backend is in
+ * the middle of it: the backend acts on the copy it took.  The moment is
+ * exact with userfaultfd: the fragment's page is missing, so the backend's
+ * grant copy of it (after the slot was copied and checked, before the frame
+ * goes out and the response is written) stops on the fault; the handler
+ * rewrites the slot (other id, size, page), then supplies the page.
+ */
+#define F_LATE (F_TXDATA + 20) /* never touched before the test registers it */
+
+static struct {
+	int uffd;
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+	atomic_uint faults;
+	struct fe *q;
+	unsigned slot;
+	uint8_t page[4096] __attribute__((aligned(4096)));
+} U = { .uffd = -1 };
+
+static void *rewrite_on_fault(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&U.stop)) {
+		struct pollfd pfd = { .fd = U.uffd, .events = POLLIN };
+		struct uffd_msg msg;
+		struct uffdio_copy copy;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if (read(U.uffd, &msg, sizeof(msg)) != sizeof(msg) || msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		U.q->tx.s->slot[U.slot].req = req(REF_NONE, 7, NETTXF_more_data, 0x6666, 1514);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		atomic_fetch_add(&U.faults, 1);
+		copy = (struct uffdio_copy){ .dst = (uintptr_t)(L.mem + F_LATE * 4096ull),
+					     .src = (uintptr_t)U.page, .len = 4096 };
+		if (ioctl(U.uffd, UFFDIO_COPY, &copy) < 0 && errno != EEXIST)
+			return "UFFDIO_COPY failed";
+	}
+	return NULL;
+}
+
+static int uffd_teardown(void **state)
+{
+	if (U.started) {
+		atomic_store(&U.stop, true);
+		pthread_join(U.thread, NULL);
+	}
+	/* closing it lets a backend thread still waiting on the fault (a failed test) go on */
+	if (U.uffd >= 0)
+		close(U.uffd);
+	U.uffd = -1;
+	U.started = false;
+	atomic_store(&U.stop, false);
+	atomic_store(&U.faults, 0);
+	return live_teardown(state);
+}
+
+static void test_a_request_rewritten_in_the_ring_is_served_as_taken(void **state)
+{
+	static uint8_t got[1][NET_PORT_FRAME_MAX];
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+	struct netif_tx_response rsp[1];
+	struct netback_stats st;
+	uint16_t len[1];
+	struct fe *q = &L.q[0];
+
+	(void)state;
+	U.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (U.uffd < 0)
+		U.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (U.uffd < 0 || ioctl(U.uffd, UFFDIO_API, &api) < 0)
+		SKIP_BECAUSE("userfaultfd is not available here (vm.unprivileged_userfaultfd=0 and no "
+			     "UFFD_USER_MODE_ONLY, or no kernel support)");
+	reg = (struct uffdio_register){ .range = { (uintptr_t)(L.mem + F_LATE * 4096ull), 4096 },
+					.mode = UFFDIO_REGISTER_MODE_MISSING };
+	assert_int_equal(ioctl(U.uffd, UFFDIO_REGISTER, &reg), 0);
+	/* the frame as the guest wrote it, at offset 0 of the late page */
+	memcpy(U.page, "\x02\x00\x00\x00\x00\x02", 6);
+	memcpy(U.page + 6, VIF_MAC, 6);
+	U.page[12] = 0x88;
+	U.page[13] = 0xb5;
+	for (unsigned i = 14; i < 400; i++)
+		U.page[i] = (uint8_t)(9 * 31 + i);
+	U.q = q;
+	U.slot = q->tx.req_prod_pvt % netif_tx_ring_size();
+	assert_int_equal(pthread_create(&U.thread, NULL, rewrite_on_fault, NULL), 0);
+	U.started = true;
+	put_tx(q, F_LATE, 0, 0, 0x1111, 400);
+	tx_push(q);
+	tx_wait(q, rsp, 1);
+	assert_int_equal(atomic_load(&U.faults), 1); /* the rewrite happened mid-request */
+	assert_int_equal(rsp[0].id, 0x1111);
+	assert_int_equal(rsp[0].status, NETIF_RSP_OKAY);
+	peer_wait(q, got, len, 1);
+	assert_true(frame_is(got[0], len[0], 400, 9));
+	netback_get_stats(q->nb, &st);
+	assert_int_equal(st.tx_packets, 1);
+	for (unsigned d = 1; d < NETBACK_DROP_NR; d++)
+		assert_int_equal(st.drops[d], 0);
+	assert_int_equal(netif_tx_front_pending_rsps(&q->tx), 0); /* one slot, one response */
+}
+
 #define LIVE_NAMED(t, mode, mname) \
 	{ #t " (" mname ")", t, live_setup, live_teardown, (void *)(uintptr_t)(mode) }
 #define LIVE(t, mode) LIVE_NAMED(t, mode, #mode)
@@ -989,6 +1100,8 @@ int main(void)
 		LIVE_ALL_MODES(test_a_packet_published_in_part_is_sent_once_whole),
 		LIVE_ALL_MODES(test_impossible_indices_stop_only_their_queue),
 		LIVE_NAMED(test_stats_json_names_every_counter, XENITH_NET_MODE_EXIT, "exit"),
+		{ "test_a_request_rewritten_in_the_ring_is_served_as_taken", test_a_request_rewritten_in_the_ring_is_served_as_taken,
+		  live_setup, uffd_teardown, (void *)(uintptr_t)XENITH_NET_MODE_EXIT },
 	};
 
 	return TEST_RUN_GROUP(tests, NULL, NULL);
