@@ -49,6 +49,10 @@
 #define ANSWER_NS 60000000000ull /* a loaded host's backend answers long before this */
 #define MAX_SLOTS 24u
 
+/* What was sent, by the netback counter it must show up in (the summary line). */
+enum what { W_GOOD, W_BAD_GRANT, W_OVERSIZE, W_BAD_REQUEST, W_SPOOFED, W_REWRITTEN, W_NR };
+static unsigned sent[W_NR];
+
 static struct netfront *hf;
 static uint8_t *page;        /* hf's TX buffer page 0: frames written here */
 static uint32_t page_ref;
@@ -131,7 +135,7 @@ static void push_collect(unsigned n, struct netif_tx_response *out)
 }
 
 /* One packet of n slots (written by the caller), every request answered want, each id once. */
-static void expect(const char *what, unsigned n, const uint16_t *ids, int want)
+static void expect(const char *what, unsigned n, const uint16_t *ids, int want, enum what w)
 {
 	struct netif_tx_response rsp[MAX_SLOTS];
 	bool ok = true;
@@ -152,22 +156,20 @@ static void expect(const char *what, unsigned n, const uint16_t *ids, int want)
 			printf("net-hostile:   slot %u: id %u status %d (want id %u)\n", i, rsp[i].id, rsp[i].status,
 			       ids[i]);
 	GUEST_ASSERT(ok);
+	sent[w]++;
 }
 
-static void one(const char *what, grant_ref_t gref, uint16_t offset, uint16_t size, int want)
+static void one(const char *what, grant_ref_t gref, uint16_t offset, uint16_t size, int want, enum what w)
 {
 	uint16_t id = put_req(gref, offset, 0, size);
 
-	expect(what, 1, &id, want);
+	expect(what, 1, &id, want, w);
 }
-
-static unsigned good_frames;
 
 static void good(const char *what)
 {
 	write_frame(0, hf->info.mac, 60);
-	one(what, page_ref, 0, 60, NETIF_RSP_OKAY);
-	good_frames++;
+	one(what, page_ref, 0, 60, NETIF_RSP_OKAY, W_GOOD);
 }
 
 static bool wait_for_go(void)
@@ -321,39 +323,39 @@ int net_hostile_main(const char *args)
 	printf("net-hostile: vif 0 connected, no RX buffer posted, mode %u\n", hf->info.mode);
 
 	good("a good frame");
-	one("grant ref past the table", 100000, 0, 60, NETIF_RSP_ERROR);
-	one("grant ref never granted", gnttab_size() - 1, 0, 60, NETIF_RSP_ERROR);
+	one("grant ref past the table", 100000, 0, 60, NETIF_RSP_ERROR, W_BAD_GRANT);
+	one("grant ref never granted", gnttab_size() - 1, 0, 60, NETIF_RSP_ERROR, W_BAD_GRANT);
 	other = gnttab_grant(5, (uint64_t)(uintptr_t)page / XENITH_PAGE_SIZE, true);
 	GUEST_ASSERT(other > 0);
-	one("page granted to another domain", (uint32_t)other, 0, 60, NETIF_RSP_ERROR);
+	one("page granted to another domain", (uint32_t)other, 0, 60, NETIF_RSP_ERROR, W_BAD_GRANT);
 	GUEST_ASSERT(gnttab_end_access((uint32_t)other));
 	gnttab_free((uint32_t)other);
 	write_frame(0, hf->info.mac, 1600);
-	one("a 1600-byte frame in one slot", page_ref, 0, 1600, NETIF_RSP_ERROR);
-	one("offset 4000 + size 200, past the page", page_ref, 4000, 200, NETIF_RSP_ERROR);
-	one("offset 5000, past the page", page_ref, 5000, 60, NETIF_RSP_ERROR);
-	one("a 10-byte frame", page_ref, 0, 10, NETIF_RSP_ERROR);
+	one("a 1600-byte frame in one slot", page_ref, 0, 1600, NETIF_RSP_ERROR, W_OVERSIZE);
+	one("offset 4000 + size 200, past the page", page_ref, 4000, 200, NETIF_RSP_ERROR, W_BAD_REQUEST);
+	one("offset 5000, past the page", page_ref, 5000, 60, NETIF_RSP_ERROR, W_BAD_REQUEST);
+	one("a 10-byte frame", page_ref, 0, 10, NETIF_RSP_ERROR, W_BAD_REQUEST);
 	good("a good frame between bad ones");
 	/* The first slot's size is the packet's: 100 cannot hold a 200-byte fragment after it. */
 	ids[0] = put_req(page_ref, 0, NETTXF_more_data, 100);
 	ids[1] = put_req(page_ref, 2048, 0, 200);
-	expect("first size 100, then a 200-byte fragment", 2, ids, NETIF_RSP_ERROR);
+	expect("first size 100, then a 200-byte fragment", 2, ids, NETIF_RSP_ERROR, W_BAD_REQUEST);
 	/* One request more than XENITH_NET_MAX_SLOTS_PER_PKT. */
 	for (unsigned i = 0; i <= XENITH_NET_MAX_SLOTS_PER_PKT; i++)
 		ids[i] = put_req(page_ref, (uint16_t)(i * 64), i < XENITH_NET_MAX_SLOTS_PER_PKT ? NETTXF_more_data : 0,
 				 i == 0 ? (uint16_t)(64 * (XENITH_NET_MAX_SLOTS_PER_PKT + 1)) : 64);
-	expect("19 slots in one packet", XENITH_NET_MAX_SLOTS_PER_PKT + 1, ids, NETIF_RSP_ERROR);
+	expect("19 slots in one packet", XENITH_NET_MAX_SLOTS_PER_PKT + 1, ids, NETIF_RSP_ERROR, W_BAD_REQUEST);
 	write_frame(0, hf->info.mac, 60);
 	ids[0] = put_req(page_ref, 0, NETTXF_extra_info, 60);
 	put_extra(XEN_NETIF_EXTRA_TYPE_MAX + 2, 0);
 	ids[1] = 0; /* an extra-info slot: answered NETIF_RSP_NULL */
-	expect("an extra-info slot of an unknown type", 2, ids, NETIF_RSP_ERROR);
+	expect("an extra-info slot of an unknown type", 2, ids, NETIF_RSP_ERROR, W_BAD_REQUEST);
 
 	memcpy(spoof, hf->info.mac, 6);
 	spoof[5] ^= 0x55;
 	write_frame(2048, spoof, 60);
 	for (unsigned i = 0; i < 10; i++)
-		one("a frame from another source MAC", page_ref, 2048, 60, NETIF_RSP_DROPPED);
+		one("a frame from another source MAC", page_ref, 2048, 60, NETIF_RSP_DROPPED, W_SPOOFED);
 
 	/* Rewritten after the push: whatever the backend copied, it answers once, with the id. */
 	{
@@ -374,6 +376,7 @@ int net_hostile_main(const char *args)
 		GUEST_ASSERT_EQ(rsp.id, id);
 		GUEST_ASSERT(rsp.status == NETIF_RSP_OKAY || rsp.status == NETIF_RSP_ERROR ||
 			     rsp.status == NETIF_RSP_DROPPED);
+		sent[W_REWRITTEN]++;
 	}
 	good("a good frame after all that");
 
@@ -412,9 +415,10 @@ int net_hostile_main(const char *args)
 		GUEST_ASSERT_EQ(hf->st.bad_responses, 0);
 		printf("net-hostile: a flood of %lu frames, no RX buffer posted -> %llu answered not OKAY ok\n", flood,
 		       (unsigned long long)(hf->st.tx_errors - errors0));
-		printf("net-hostile-json: {\"bad_grant\":3,\"oversize\":1,\"bad_request\":6,\"spoofed_mac\":10,"
-		       "\"rewritten\":1,\"good\":%u,\"flood_sent\":%lu,\"flood_okay\":%llu,\"flood_dropped\":%llu,"
-		       "\"slots\":%lu}\n", good_frames, flood,
+		printf("net-hostile-json: {\"bad_grant\":%u,\"oversize\":%u,\"bad_request\":%u,\"spoofed_mac\":%u,"
+		       "\"rewritten\":%u,\"good\":%u,\"flood_sent\":%lu,\"flood_okay\":%llu,\"flood_dropped\":%llu,"
+		       "\"slots\":%lu}\n", sent[W_BAD_GRANT], sent[W_OVERSIZE], sent[W_BAD_REQUEST], sent[W_SPOOFED],
+		       sent[W_REWRITTEN], sent[W_GOOD], flood,
 		       (unsigned long long)(flood - (hf->st.tx_errors - errors0)),
 		       (unsigned long long)(hf->st.tx_errors - errors0), slots_sent);
 	}
