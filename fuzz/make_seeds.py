@@ -1108,6 +1108,62 @@ def netif_seeds():
                                            n_extra(1, 0, 1448, 1) + n_slot(11, 0, 0, 2, 100),
                                            struct.pack("<BB", N_PARSE, 2) + n_slot(10, 4000, TXF_MORE, 1, 300) +
                                            n_slot(11, 0, 0, 2, 100)]))
+# ---- netstack (fuzz_netstack.c) ----
+NS_MAC = bytes([2, 0, 0, 0, 0, 0x0B])
+NS_PEER = bytes([2, 0, 0, 0, 0, 0x0A])
+NS_IP = bytes([10, 0, 0, 2])
+NS_PEER_IP = bytes([10, 0, 0, 1])
+
+
+def inet_csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ns_ip(proto, payload, dst=NS_IP, flags_frag=0):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, flags_frag, 64, proto, 0, NS_PEER_IP, dst)
+    h = h[:10] + struct.pack("!H", inet_csum(h)) + h[12:]
+    return NS_MAC + NS_PEER + b"\x08\x00" + h + payload
+
+
+def ns_udp(port, payload):
+    u = struct.pack("!HHHH", 4000, port, 8 + len(payload), 0) + payload
+    pseudo = NS_PEER_IP + NS_IP + struct.pack("!BBH", 0, 17, len(u))
+    c = inet_csum(pseudo + u) or 0xFFFF
+    return ns_ip(17, u[:6] + struct.pack("!H", c) + u[8:])
+
+
+def ns_ping(seq):
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 0x1234, seq) + bytes(range(32))
+    return ns_ip(1, icmp[:2] + struct.pack("!H", inet_csum(icmp)) + icmp[4:])
+
+
+def ns_arp(op, tpa, dst=b"\xff" * 6):
+    return dst + NS_PEER + b"\x08\x06" + struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, NS_PEER, NS_PEER_IP,
+                                                      b"\0" * 6, tpa)
+
+
+def ns_rec(frame):
+    return struct.pack("<H", len(frame)) + frame
+
+
+def ns_app(seq):
+    return struct.pack("<IQQ", 0x31424E58, seq, 0) + b"x" * 10
+
+
+def netstack_seeds():
+    write("netstack", "arp-ping", ns_rec(ns_arp(1, NS_IP)) + ns_rec(ns_ping(1)) + ns_rec(ns_ping(2)))
+    write("netstack", "arp-other", ns_rec(ns_arp(1, bytes([10, 0, 0, 9]))) + ns_rec(ns_arp(2, NS_IP, NS_MAC)))
+    write("netstack", "sink", b"".join(ns_rec(ns_udp(5001, ns_app(s))) for s in (0, 1, 3, 2, 2, 2000, 5)))
+    write("netstack", "udp-other-port", ns_rec(ns_udp(9, b"hello")) + ns_rec(ns_udp(5001, b"no header")))
+    write("netstack", "fragments", ns_rec(ns_ip(17, b"\0" * 16, flags_frag=0x2000)) +
+          ns_rec(ns_ip(17, b"\0" * 16, flags_frag=0x0010)))
+    big = ns_udp(5001, ns_app(7) + b"y" * 1400)
+    write("netstack", "big-and-runts", ns_rec(big) + ns_rec(big[:13]) + ns_rec(big[:30]) + ns_rec(b"\0" * 4096))
 
 
 if __name__ == "__main__":
@@ -1123,3 +1179,4 @@ if __name__ == "__main__":
     linuxpio_seeds()
     xenstore_seeds()
     hypercall_seeds()
+    netstack_seeds()

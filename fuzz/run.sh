@@ -45,13 +45,14 @@ declare -A sources=(
 	[xenstore]="io/xenstore.c io/xenstore_api.c io/xenstore_conn.c io/xenstore_txn.c io/xenstore_dump.c io/xenstore_req.c io/xenstore_watch.c"
 	# the dispatcher reaches most of hv/ (domain, builder, vcpu, disks, ...): all of it
 	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c lib/*.c)"
+	[netstack]="net/stack.c net/apps.c"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
 	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [netif]="-lpthread"
-	[hypercall]="-luring -lseccomp -lpthread -lm")
+	[hypercall]="-luring -lseccomp -lpthread -lm" [netstack]="")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
-	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096 [netif]=8192)
-all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall)
+	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096 [netif]=8192 [netstack]=16384)
+all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
@@ -64,7 +65,7 @@ done
 
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 	"-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
-	-Wall -Wextra -I"$src/include" -I"$src/lib" -I"$src/io" -I"$src/hv" -I"$src/fuzz")
+	-Wall -Wextra -I"$src/include" -I"$src/lib" -I"$src/io" -I"$src/hv" -I"$src/fuzz" -I"$src/net")
 
 # Prints its input as TAP comments.
 comment() {
@@ -108,7 +109,7 @@ build() {
 		files+=("$src/$f")
 	done
 	if [ -x "$bin" ] && ! find "${files[@]}" "$src/fuzz/fuzz.h" "$src/fuzz/run.sh" \
-		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h -newer "$bin" | grep -q .; then
+		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h "$src"/net/*.h -newer "$bin" | grep -q .; then
 		return 0
 	fi
 	# shellcheck disable=SC2086 # libs is a list of flags
