@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 
 #include "harness.h"
 #include "jsondoc.h"
@@ -35,7 +37,7 @@
 #define APP_MAGIC 0x31424e58u /* net/apps.h: NET_APP_MAGIC, "XNB1" */
 #define APP_HDR 20u
 
-static struct proc P, Q;
+static struct proc P, P2, Q;
 static char netns[32], tap[16];
 
 static double now_s(void)
@@ -100,7 +102,7 @@ static int teardown(void **state)
 }
 
 /* Enters the test's namespace for one call (a socket made there stays there), then comes back. */
-static int socket_in_netns(int type)
+static int socket_in_netns_of(int family, int type, int proto)
 {
 	char path[64];
 	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), ns, s;
@@ -109,12 +111,31 @@ static int socket_in_netns(int type)
 	ns = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(home >= 0 && ns >= 0);
 	assert_int_equal(setns(ns, CLONE_NEWNET), 0);
-	s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	s = socket(family, type | SOCK_CLOEXEC, proto);
 	assert_int_equal(setns(home, CLONE_NEWNET), 0);
 	close(ns);
 	close(home);
 	assert_true(s >= 0);
 	return s;
+}
+
+static int socket_in_netns(int type)
+{
+	return socket_in_netns_of(AF_INET, type, 0);
+}
+
+/* Puts cidr on tap ifname in the test's namespace as soon as the VMM p has moved the tap there. */
+static void host_addr_when_there(struct proc *p, const char *ifname, const char *cidr)
+{
+	char out[512];
+	double t0 = now_s();
+
+	while (sh(out, sizeof(out), "ip -n %s addr add %s dev %s", netns, cidr, ifname) != 0) {
+		if (!proc_alive(p) || now_s() - t0 > 60)
+			fail_msg("tap %s never appeared in netns %s (%s); stdout: %s\nstderr: %s", ifname, netns,
+				 out, p->out, p->err);
+		proc_pump(p, 0.01);
+	}
 }
 
 /*
@@ -125,24 +146,18 @@ static int socket_in_netns(int type)
  */
 static void start_domain(const char *name, const char *mode, const char *cmdline)
 {
-	char vif[160], out[512];
-	double t0 = now_s();
+	char vif[160];
 
 	snprintf(vif, sizeof(vif), "mac=00:16:3e:00:77:02,port=tap:%s,netns=%s,mode=%s", tap, netns, mode);
 	proc_start(&P, (const char *const[]){ "run", "--name", name, "-m", "32", "--vif", vif, "--cmdline",
 					      cmdline, NULL });
-	while (sh(out, sizeof(out), "ip -n %s addr add " HOST_IP "/24 dev %s", netns, tap) != 0) {
-		if (!proc_alive(&P) || now_s() - t0 > 60)
-			fail_msg("%s: tap %s never appeared in netns %s (%s); stdout: %s\nstderr: %s", name, tap,
-				 netns, out, P.out, P.err);
-		proc_pump(&P, 0.01);
-	}
+	host_addr_when_there(&P, tap, HOST_IP "/24");
 	if (!proc_wait_output(&P, ": ready vif=0 mac=00:16:3e:00:77:02", 60))
 		fail_msg("%s never said ready; stdout: %s\nstderr: %s", name, P.out, P.err);
 }
 
-/* Counters keys[0..n) of vif0 from one `xenith devices NAME --json` (-1 for a key the reply lacks). */
-static void vif_counters(const char *name, const char *const *keys, double *v, unsigned n)
+/* Counters keys[0..n) of device dev ("vif0") from one `xenith devices NAME --json` (-1: not there). */
+static void dev_counters(const char *name, const char *dev, const char *const *keys, double *v, unsigned n)
 {
 	const struct jv *devs, *stats = NULL;
 	char err[128];
@@ -155,11 +170,19 @@ static void vif_counters(const char *name, const char *const *keys, double *v, u
 		fail_msg("xenith devices --json is not JSON (%s): %s", err, Q.out);
 	devs = jv_get(doc, "devices");
 	for (size_t i = 0; devs && i < devs->n; i++)
-		if (!strcmp(jv_str(&devs->items[i], "name", ""), "vif0"))
+		if (!strcmp(jv_str(&devs->items[i], "name", ""), dev))
 			stats = jv_get(&devs->items[i], "stats");
-	for (unsigned i = 0; i < n; i++)
-		v[i] = stats ? jv_num(stats, keys[i], -1) : -1;
+	for (unsigned i = 0; i < n; i++) {
+		const struct jv *k = stats ? jv_get(stats, keys[i]) : NULL;
+
+		v[i] = !k ? -1 : k->type == JV_BOOL ? (double)k->b : k->type == JV_NUM ? k->num : -1;
+	}
 	jv_free(doc);
+}
+
+static void vif_counters(const char *name, const char *const *keys, double *v, unsigned n)
+{
+	dev_counters(name, "vif0", keys, v, n);
 }
 
 static double vif_counter(const char *name, const char *key)
@@ -343,6 +366,166 @@ static void test_the_guest_blast_reaches_a_host_socket(void **state)
 	proc_kill(&P);
 }
 
+/* The domain's id, from `xenith list`. */
+static unsigned domain_id(const char *name)
+{
+	char want[64];
+	const char *row;
+	unsigned id = 0;
+
+	assert_int_equal(RUN(&Q, 20, "list"), 0);
+	snprintf(want, sizeof(want), "\n%s ", name);
+	row = strstr(Q.out, want);
+	if (!row || sscanf(row + strlen(want), "%u", &id) != 1)
+		fail_msg("no row for %s in `xenith list`: %s", name, Q.out);
+	return id;
+}
+
+/* Polls dev's counter key (in domain name) until it is at least want; false after timeout_s. */
+static bool wait_counter(const char *name, const char *dev, const char *key, double want, double timeout_s)
+{
+	for (double t0 = now_s();;) {
+		double v;
+
+		dev_counters(name, dev, &key, &v, 1);
+		if (v >= want)
+			return true;
+		if (now_s() - t0 > timeout_s)
+			return false;
+		proc_pump(&P, 0.1);
+	}
+}
+
+static bool ping_ok(const char *ip, char *out, size_t size)
+{
+	int r = sh(out, size, "ip netns exec %s ping -n -c 3 -i 0.2 -W 10 %s", netns, ip);
+
+	return r == 0 && strstr(out, "3 packets transmitted, 3 received");
+}
+
+/*
+ * A hostile netfront (net-hostile, the test image) on vif 0 of domain H
+ * gets each bad request refused and counted by reason, frames sent to it
+ * with no buffer posted dropped and counted, and its queue stopped when
+ * its indices jump; meanwhile H's vif 1 and another domain G answer ping.
+ */
+static void test_a_hostile_netfront_gets_drops_and_counters_while_good_traffic_goes_on(void **state)
+{
+	static const char *const keys[] = { "drop_bad_grant", "drop_oversize", "drop_bad_request",
+					    "drop_spoofed_mac", "tx_packets", "drop_no_rx_buffer", "broken",
+					    "drop_port_full" };
+	enum { BAD_GRANT, OVERSIZE, BAD_REQUEST, SPOOFED, TX, NO_RX, BROKEN, PORT_FULL, NR };
+	char tap_h0[24], tap_h1[24], tap_g[24], vif_h0[160], vif_h1[160], vif_g[160], path[96], out[2048];
+	double c[NR];
+	struct jv *doc;
+	const char *line;
+	char err[128];
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	uint8_t frame[60];
+	int ps;
+
+	(void)state;
+	snprintf(tap_h0, sizeof(tap_h0), "%sh0", tap);
+	snprintf(tap_h1, sizeof(tap_h1), "%sh1", tap);
+	snprintf(tap_g, sizeof(tap_g), "%sg", tap);
+	/* G: a bystander domain answering ping on its own tap. */
+	snprintf(vif_g, sizeof(vif_g), "mac=00:16:3e:00:79:02,port=tap:%s,netns=%s", tap_g, netns);
+	proc_start(&P2, (const char *const[]){ "run", "--name", "t-net-bystander", "-m", "32", "--vif", vif_g,
+					       "--cmdline", "net-echo ip=10.79.0.2/24", NULL });
+	host_addr_when_there(&P2, tap_g, "10.79.0.1/24");
+	if (!proc_wait_output(&P2, ": ready vif=0", 60))
+		fail_msg("the bystander never said ready: %s\n%s", P2.out, P2.err);
+	/* H: vif 0 hostile (no address: frames only), vif 1 good. */
+	snprintf(vif_h0, sizeof(vif_h0), "mac=00:16:3e:00:77:10,port=tap:%s,netns=%s,mode=exit", tap_h0, netns);
+	snprintf(vif_h1, sizeof(vif_h1), "mac=00:16:3e:00:78:03,port=tap:%s,netns=%s", tap_h1, netns);
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-net-hostile", "-m", "32", "--kernel",
+					      harness_minios(), "--vif", vif_h0, "--vif", vif_h1, "--cmdline",
+					      "net-hostile wait=1 flood=2000 ip1=10.78.0.3/24", NULL });
+	host_addr_when_there(&P, tap_h1, "10.78.0.1/24");
+	if (!proc_wait_output(&P, "net-hostile: rx unposted, waiting for data/net-hostile-go\n", 120))
+		fail_msg("net-hostile did not get to its wait: %s\n%s", P.out, P.err);
+
+	/* What it sent and what vif 0's backend counted, by reason. */
+	line = strstr(P.out, "net-hostile-json: ");
+	assert_non_null(line);
+	line += strlen("net-hostile-json: ");
+	{
+		char buf[512];
+
+		snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(line, "\n"), line);
+		doc = jv_parse(buf, err, sizeof(err));
+		if (!doc)
+			fail_msg("net-hostile-json is not JSON (%s): %s", err, buf);
+	}
+	vif_counters("t-net-hostile", keys, c, NR);
+	if (c[BAD_GRANT] < jv_num(doc, "bad_grant", 1e9) || c[OVERSIZE] < jv_num(doc, "oversize", 1e9) ||
+	    c[BAD_REQUEST] < jv_num(doc, "bad_request", 1e9) ||
+	    c[BAD_REQUEST] > jv_num(doc, "bad_request_max", -1) + jv_num(doc, "rewritten", -1) ||
+	    c[SPOOFED] < jv_num(doc, "spoofed_mac", 1e9) || c[TX] < jv_num(doc, "good", 1e9) ||
+	    c[PORT_FULL] < jv_num(doc, "flood_dropped", 1e9) || c[BROKEN] != 0)
+		fail_msg("vif0's counters (bad_grant %.0f oversize %.0f bad_request %.0f spoofed_mac %.0f "
+			 "tx_packets %.0f port_full %.0f broken %.0f) do not show what net-hostile sent: %.*s",
+			 c[BAD_GRANT], c[OVERSIZE], c[BAD_REQUEST], c[SPOOFED], c[TX], c[PORT_FULL], c[BROKEN],
+			 (int)strcspn(line, "\n"), line);
+	/* Every good frame and every flooded one the port took reached the wire: none counted twice. */
+	assert_true(c[TX] <= jv_num(doc, "good", 0) + jv_num(doc, "flood_okay", 0) + jv_num(doc, "rewritten", 0));
+	jv_free(doc);
+
+	/* Frames to vif 0 while it has no buffer posted: dropped, counted, nothing else harmed. */
+	ps = socket_in_netns_of(AF_PACKET, SOCK_RAW, 0); /* send only */
+	sll.sll_ifindex = (int)0;
+	{
+		char idx[64];
+
+		assert_int_equal(sh(idx, sizeof(idx), "ip netns exec %s cat /sys/class/net/%s/ifindex", netns, tap_h0), 0);
+		sll.sll_ifindex = atoi(idx);
+	}
+	sll.sll_protocol = htons(0x88b5);
+	memset(frame, 0xff, 6);
+	memcpy(frame + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0, 9 }, 6);
+	frame[12] = 0x88;
+	frame[13] = 0xb5;
+	memset(frame + 14, 0x5a, sizeof(frame) - 14);
+	for (unsigned i = 0; i < 20; i++)
+		assert_int_equal(sendto(ps, frame, sizeof(frame), 0, (struct sockaddr *)&sll, sizeof(sll)),
+				 sizeof(frame));
+	close(ps);
+	if (!wait_counter("t-net-hostile", "vif0", "drop_no_rx_buffer", 20, 60))
+		fail_msg("20 frames sent to vif 0 with no buffer posted: drop_no_rx_buffer %.0f",
+			 vif_counter("t-net-hostile", "drop_no_rx_buffer"));
+	if (!ping_ok("10.79.0.2", out, sizeof(out)))
+		fail_msg("the bystander domain stopped answering ping: %s", out);
+
+	/* Then its TX indices jump: that queue stops (broken), the rest goes on. */
+	snprintf(path, sizeof(path), "/local/domain/%u/data/net-hostile-go", domain_id("t-net-hostile"));
+	assert_int_equal(RUN(&Q, 20, "xenstore-write", "t-net-hostile", path, "1"), 0);
+	if (!proc_wait_output(&P, "net-hostile: vif 1 ready", 120))
+		fail_msg("net-hostile did not go on to vif 1: %s\n%s", P.out, P.err);
+	assert_int_equal(proc_count_lines(&P, "net-hostile: all checks passed"), 1);
+	assert_null(strstr(P.out, "WRONG"));
+	if (!wait_counter("t-net-hostile", "vif0", "broken", 1, 60))
+		fail_msg("vif 0's queue is not broken after its indices jumped");
+	if (!ping_ok("10.78.0.3", out, sizeof(out)))
+		fail_msg("the hostile domain's good vif 1 does not answer ping: %s\nguest: %s", out, P.out);
+	if (!ping_ok("10.79.0.2", out, sizeof(out)))
+		fail_msg("the bystander domain stopped answering ping: %s", out);
+	assert_true(proc_alive(&P));
+	assert_true(proc_alive(&P2));
+	/* The good vif and the bystander's dropped nothing for bad requests. */
+	{
+		static const char *const good_keys[] = { "drop_bad_request", "drop_bad_grant", "drop_spoofed_mac",
+							 "broken", "rx_packets" };
+		double g[5];
+
+		dev_counters("t-net-hostile", "vif1", good_keys, g, 5);
+		assert_true(g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 && g[4] >= 3);
+		dev_counters("t-net-bystander", "vif0", good_keys, g, 5);
+		assert_true(g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 && g[4] >= 6);
+	}
+	proc_kill(&P);
+	proc_kill(&P2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +534,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_from_a_host_socket_reaches_the_guest_sink_with_matching_counts,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_the_guest_blast_reaches_a_host_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_hostile_netfront_gets_drops_and_counters_while_good_traffic_goes_on,
+						setup, teardown),
 	};
 
 	harness_require_kvm();
