@@ -220,6 +220,7 @@ static void queue_disconnect(struct net_queue *nq)
 	int kick = netback_kick_fd(nq->nb);
 
 	netback_disconnect(nq->nb);
+	port_tap_set_queue_attached(nq->port, false); /* nobody serves it: the tap's other queues get its flows */
 	if (nq->tx_evtchn)
 		evtchn_backend_unbind(nq->d, nq->tx_evtchn, kick);
 	if (nq->rx_evtchn && nq->rx_evtchn != nq->tx_evtchn)
@@ -445,11 +446,14 @@ static long queue_connect(struct net_queue *nq, const struct netdev_ring_refs *r
 		}
 	}
 	nq->rx_evtchn = rr->rx_port;
-	r = netback_connect(nq->nb, &d->gnttab, rr->tx_ref, rr->rx_ref, notify_guest, nq);
+	r = port_tap_set_queue_attached(nq->port, true); /* a multi-queue tap's frames come here too now */
+	if (r == 0)
+		r = netback_connect(nq->nb, &d->gnttab, rr->tx_ref, rr->rx_ref, notify_guest, nq);
 	if (r == 0) {
 		nq->tx_page = tx_page;
 		nq->rx_page = rx_page;
 	} else {
+		port_tap_set_queue_attached(nq->port, false);
 		evtchn_backend_unbind(d, nq->tx_evtchn, kick);
 		if (nq->rx_evtchn != nq->tx_evtchn)
 			evtchn_backend_unbind(d, nq->rx_evtchn, kick);

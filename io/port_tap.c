@@ -24,6 +24,7 @@ struct tap_port {
 	struct net_port port;
 	int fd;
 	unsigned queue, ifindex;
+	bool multi, attached;
 	char ifname[IFNAMSIZ];
 	/* Written by the netback thread only; read by `xenith devices`. */
 	_Atomic uint64_t sent, received, send_stalls, rx_dropped;
@@ -112,6 +113,20 @@ static const struct net_port_ops tap_ops = {
 	.close = tap_close,
 };
 
+int port_tap_set_queue_attached(struct net_port *p, bool attached)
+{
+	struct tap_port *t = (struct tap_port *)p;
+	struct ifreq ifr = { 0 };
+
+	if (!p || p->ops != &tap_ops || !t->multi || t->queue == 0 || t->attached == attached)
+		return 0;
+	ifr.ifr_flags = attached ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+	if (ioctl(t->fd, TUNSETQUEUE, &ifr) < 0)
+		return -errno;
+	t->attached = attached;
+	return 0;
+}
+
 unsigned port_tap_ifindex(const struct net_port *p)
 {
 	return p && p->ops == &tap_ops ? ((const struct tap_port *)p)->ifindex : 0;
@@ -130,6 +145,8 @@ static int open_queue(const struct port_tap_config *cfg, unsigned q, struct tap_
 	}
 	t->port.ops = &tap_ops;
 	t->queue = q;
+	t->multi = cfg->queues > 1;
+	t->attached = true;
 	snprintf(t->port.name, sizeof(t->port.name), "tap:%s", cfg->ifname);
 	snprintf(t->ifname, sizeof(t->ifname), "%s", cfg->ifname);
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -325,6 +342,14 @@ int port_tap_open(const struct port_tap_config *cfg, struct net_port **ports, ch
 		goto close_queues;
 	}
 	r = place(cfg, (unsigned)ifr.ifr_ifindex, msg, msglen);
+	if (r < 0)
+		goto close_queues;
+	for (q = 1; q < cfg->queues && r == 0; q++) {
+		r = port_tap_set_queue_attached(&t[q]->port, false); /* until a frontend connects it */
+		if (r < 0)
+			snprintf(msg, msglen, "tap:%s: detaching queue %u (TUNSETQUEUE): %s", cfg->ifname, q,
+				 strerror(-r));
+	}
 	if (r < 0)
 		goto close_queues;
 	for (q = 0; q < cfg->queues; q++) {

@@ -24,6 +24,7 @@
 #ifndef XENITH_IO_PORT_TAP_H
 #define XENITH_IO_PORT_TAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "netport.h"
@@ -42,6 +43,18 @@ struct port_tap_config {
  * with the reason and what to do in msg.
  */
 int port_tap_open(const struct port_tap_config *cfg, struct net_port **ports, char *msg, size_t msglen);
+
+/*
+ * A multi-queue tap spreads the frames it receives over its attached
+ * queues by flow: a queue whose ring nobody serves would swallow its
+ * share.  So queues 1.. start detached (IFF_DETACH_QUEUE) and the vif
+ * attaches each one its frontend connects (and detaches it again on
+ * disconnect); queue 0 stays attached, frames waiting there as for a
+ * single-queue tap.  0, or -errno; no-op for queue 0, single-queue taps
+ * and other ports.  The VMM calls it on a vCPU thread (TUNSETQUEUE, see
+ * hv/confine.c).
+ */
+int port_tap_set_queue_attached(struct net_port *p, bool attached);
 
 /* The interface's index in the namespace it was opened in (before any move); 0 if unknown. */
 unsigned port_tap_ifindex(const struct net_port *p);

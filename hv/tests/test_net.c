@@ -148,6 +148,7 @@ static void start_domain(const char *name, const char *mode, const char *cmdline
 {
 	char vif[160];
 
+	/* mode may carry more fields: "ioeventfd,queues=2" */
 	snprintf(vif, sizeof(vif), "mac=00:16:3e:00:77:02,port=tap:%s,netns=%s,mode=%s", tap, netns, mode);
 	proc_start(&P, (const char *const[]){ "run", "--name", name, "-m", "32", "--vif", vif, "--cmdline",
 					      cmdline, NULL });
@@ -219,7 +220,7 @@ static void ping_is_answered(const char *mode)
 	char name[32], out[2048];
 	int r;
 
-	snprintf(name, sizeof(name), "t-net-ping-%s", mode);
+	snprintf(name, sizeof(name), "t-net-ping-%.*s", (int)strcspn(mode, ","), mode);
 	start_domain(name, mode, "net-echo ip=" GUEST_IP "/24");
 	r = sh(out, sizeof(out), "ip netns exec %s ping -n -c 3 -i 0.2 -W 10 " GUEST_IP, netns);
 	if (r != 0 || !strstr(out, "3 packets transmitted, 3 received"))
@@ -230,17 +231,28 @@ static void ping_is_answered(const char *mode)
 	assert_true(vif_counter(name, "drop_spoofed_mac") == 0);
 	assert_true(vif_counter(name, "drop_bad_request") == 0);
 	assert_true(vif_counter(name, "queues_connected") == 1);
+	if (strstr(mode, "queues=2")) {
+		/* The guest connected one queue: only that one may take the tap's flows (the kernel says so). */
+		r = sh(out, sizeof(out), "ip -n %s -d -o link show %s", netns, tap);
+		if (r != 0 || !strstr(out, "multi_queue numqueues 1 numdisabled 1"))
+			fail_msg("a multi-queue tap with one queue connected: %s", out);
+	}
 	proc_kill(&P);
 	sh(NULL, 0, "ip -n %s link del %s", netns, tap); /* gone with the VMM already; in case not */
 }
 
-/* A real ping from the host reaches the guest through the tap and is answered, in every mode. */
+/*
+ * A real ping from the host reaches the guest through the tap and is
+ * answered, in every mode; and through a multi-queue tap whose second
+ * queue the guest leaves unconnected (the tap must not send it flows).
+ */
 static void test_a_host_ping_reaches_the_guest_through_tap_and_is_answered(void **state)
 {
 	(void)state;
 	ping_is_answered("ioeventfd");
 	ping_is_answered("exit");
 	ping_is_answered("poll");
+	ping_is_answered("ioeventfd,queues=2");
 }
 
 static void app_datagram(uint8_t *p, size_t len, uint64_t seq)
@@ -442,8 +454,13 @@ static void test_a_hostile_netfront_gets_drops_and_counters_while_good_traffic_g
 					      harness_minios(), "--vif", vif_h0, "--vif", vif_h1, "--cmdline",
 					      "net-hostile wait=1 flood=2000 ip1=10.78.0.3/24", NULL });
 	host_addr_when_there(&P, tap_h1, "10.78.0.1/24");
-	if (!proc_wait_output(&P, "net-hostile: rx unposted, waiting for data/net-hostile-go\n", 120))
-		fail_msg("net-hostile did not get to its wait: %s\n%s", P.out, P.err);
+	if (!proc_wait_output(&P, "net-hostile: rx unposted, waiting for data/net-hostile-go\n", 120)) {
+		bool alive = proc_alive(&P);
+
+		proc_pump(&P, 1); /* what it said last, on stderr too */
+		fail_msg("net-hostile did not get to its wait (%s, status %d): %s\nstderr: %s",
+			 alive ? "still running" : "ended", P.status, P.out, P.err);
+	}
 
 	/* What it sent and what vif 0's backend counted, by reason. */
 	line = strstr(P.out, "net-hostile-json: ");

@@ -199,9 +199,16 @@ static void test_multi_queue_tap_and_attaching_an_existing_one(void **state)
 	assert_int_equal(port_tap_open(&cfg, p, msg, sizeof(msg)), 0);
 	assert_true(p[0]->ops->rx_fd(p[0]) != p[1]->ops->rx_fd(p[1]));
 	assert_int_equal(run_out(out, sizeof(out), "ip -d -o link show %s", ifname), 0);
-	/* the kernel answers for the flags: a multi-queue tap, up */
-	assert_non_null(strstr(out, "multi_queue numqueues 2"));
+	/* the kernel answers for the flags: a multi-queue tap, up, queue 1 detached until a frontend connects it */
+	assert_non_null(strstr(out, "multi_queue numqueues 1 numdisabled 1"));
 	assert_non_null(strstr(out, ",UP"));
+	assert_int_equal(port_tap_set_queue_attached(p[1], true), 0);
+	assert_int_equal(run_out(out, sizeof(out), "ip -d -o link show %s", ifname), 0);
+	assert_non_null(strstr(out, "multi_queue numqueues 2 numdisabled 0"));
+	assert_int_equal(port_tap_set_queue_attached(p[1], false), 0);
+	assert_int_equal(port_tap_set_queue_attached(p[0], false), 0); /* queue 0 stays: no-op */
+	assert_int_equal(run_out(out, sizeof(out), "ip -d -o link show %s", ifname), 0);
+	assert_non_null(strstr(out, "multi_queue numqueues 1 numdisabled 1"));
 	close_ports(p, 2);
 
 	/* A persistent single-queue tap made beforehand: attached, and still there after close. */
