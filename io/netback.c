@@ -368,22 +368,23 @@ static int16_t tx_status(enum netback_drop d)
  */
 static int do_tx(struct netback *nb)
 {
-	union netif_tx_slot_req copy[NETBACK_TX_PKT_SLOTS];
-	ring_idx_t n, mask = netif_tx_ring_size() - 1;
-	unsigned npkt = 0, nframes = 0, consumed = 0;
+	union netif_tx_slot_req copy[XENITH_RING_SLOTS(sizeof(union netif_tx_slot))];
+	ring_idx_t n, mask = netif_tx_ring_size() - 1, start = nb->tx.req_cons;
+	unsigned npkt = 0, nframes = 0, consumed = 0, have = 0;
 	int sent = 0;
 
 	nb->tx_waiting = 0;
 	if (netif_tx_back_pending_reqs(&nb->tx, &n) < 0)
-		return -1;
+		return -1; /* else n <= the ring's size */
 	while (n && npkt < BURST) {
 		struct netback_tx_pkt *p = &nb->txp[npkt];
 		unsigned avail = n < NETBACK_TX_PKT_SLOTS ? n : NETBACK_TX_PKT_SLOTS;
 
-		for (unsigned i = 0; i < avail; i++) /* copied once; only the copy is looked at */
-			memcpy(&copy[i], &nb->tx.s->slot[(nb->tx.req_cons + i) & mask].req, sizeof(copy[i]));
+		/* Each slot copied once per burst, as far as this packet may reach; only copies are looked at. */
+		for (; have < consumed + avail; have++)
+			memcpy(&copy[have], &nb->tx.s->slot[(start + have) & mask].req, sizeof(copy[have]));
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		if (!netback_tx_parse(copy, avail, p)) {
+		if (!netback_tx_parse(copy + consumed, avail, p)) {
 			nb->tx_waiting = avail; /* the rest of the packet is not published yet */
 			break;
 		}
