@@ -182,9 +182,22 @@ static void round_and_check(struct harness *h)
 		h->broken = true;
 		return;
 	}
-	/* Guest memory: only rings and pages granted writable may change. */
+	/*
+	 * Guest memory: only rings and pages granted writable may change, and
+	 * in the grant table only the in-use flags (GTF_reading/GTF_writing,
+	 * grant_table.h: the backend's to set while it uses an entry; they
+	 * stay while another use of the entry, e.g. the ring's mapping, does).
+	 */
+	for (unsigned e = 0; e < PAGE / sizeof(struct grant_entry_v1); e++) {
+		struct grant_entry_v1 *now = (struct grant_entry_v1 *)(void *)(h->mem + F_TABLE * PAGE) + e;
+		struct grant_entry_v1 *was = (struct grant_entry_v1 *)(void *)(h->snap + F_TABLE * PAGE) + e;
+
+		FUZZ_CHECK(now->domid == was->domid && now->frame == was->frame &&
+			   (now->flags & ~(GTF_reading | GTF_writing)) == (was->flags & ~(GTF_reading | GTF_writing)),
+			   "grant entry %u changed beyond its in-use flags", e);
+	}
 	for (unsigned f = 0; f < PAGES; f++) {
-		bool may = f == F_TX || f == F_RX;
+		bool may = f == F_TX || f == F_RX || f == F_TABLE;
 
 		for (grant_ref_t ref = REF0; !may && ref < REF0 + NREFS; ref++)
 			may = writable_frame(h, ref) == (long)f;

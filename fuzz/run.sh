@@ -41,7 +41,7 @@ declare -A sources=(
 	[control]="hv/control.c hv/control_proto.c lib/json.c lib/json_escape.c lib/jsondoc.c hv/config.c lib/err.c"
 	[bzimage]="hv/linux_boot.c hv/acpi.c lib/err.c"
 	[linuxpio]="hv/linux_ports.c hv/uart8250.c hv/acpi_pm.c hv/iobus.c lib/err.c"
-	[netif]="io/netback.c io/port_pair.c io/grant.c lib/clock.c"
+	[netif]="io/netback.c io/netback_check.c io/port_pair.c io/grant.c lib/clock.c"
 	[xenstore]="io/xenstore.c io/xenstore_api.c io/xenstore_conn.c io/xenstore_txn.c io/xenstore_dump.c io/xenstore_req.c io/xenstore_watch.c"
 	# the dispatcher reaches most of hv/ (domain, builder, vcpu, disks, ...): all of it
 	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c lib/*.c)"

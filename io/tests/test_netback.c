@@ -956,15 +956,52 @@ static void test_stats_json_names_every_counter(void **state)
 	for (unsigned d = 1; d < NETBACK_DROP_NR; d++) {
 		char key[64];
 
+		assert_non_null(netback_drop_name(d)); /* every reason has its name */
 		snprintf(key, sizeof(key), "\"%s\":0", netback_drop_name(d));
 		assert_non_null(strstr(json, key));
 	}
 	assert_non_null(strstr(json, "\"tx_packets\":0,"));
 	assert_non_null(strstr(json, "\"rx_bytes\":0,"));
 	assert_int_equal(netback_stats_json(L.q[0].nb, json, 20), -1);
+	assert_null(netback_drop_name(NETBACK_DROP_NR));
 }
 
 /* A live test in one mode, named after both. */
+/*
+ * Mode poll: with nothing to do for a while the thread stops spinning: it
+ * asks for a kick (req_event just past what it consumed) before it sleeps,
+ * and the next packet's push says to kick, which wakes it.
+ */
+static void test_an_idle_polling_queue_asks_for_a_kick_and_wakes_on_it(void **state)
+{
+	static uint8_t got[4][NET_PORT_FRAME_MAX];
+	struct netif_tx_response rsp[3];
+	uint16_t len[4];
+	struct fe *q = &L.q[0];
+	uint64_t deadline;
+	ring_idx_t want;
+
+	(void)state;
+	frame_at(F_TXDATA, 0, 70, VIF_MAC, 3);
+	for (unsigned i = 0; i < 3; i++)
+		put_tx(q, F_TXDATA, 0, 0, (uint16_t)i, 70);
+	tx_push(q);
+	tx_wait(q, rsp, 3);
+	want = q->tx.req_prod_pvt + 1;
+	deadline = ms_now() + WAIT_MS;
+	while (__atomic_load_n(&q->tx.s->h.req_event, __ATOMIC_ACQUIRE) != want && ms_now() < deadline)
+		poll(NULL, 0, 1);
+	assert_int_equal(__atomic_load_n(&q->tx.s->h.req_event, __ATOMIC_ACQUIRE), want);
+	put_tx(q, F_TXDATA, 0, 0, 9, 70);
+	assert_true(netif_tx_front_push(&q->tx)); /* the ring says: kick */
+	kick(q);
+	tx_wait(q, rsp, 1);
+	assert_int_equal(rsp[0].id, 9);
+	assert_int_equal(rsp[0].status, NETIF_RSP_OKAY);
+	peer_wait(q, got, len, 4);
+	assert_true(frame_is(got[3], len[3], 70, 3));
+}
+
 /*
  * A hostile frontend rewrites a request in the ring while the backend is in
  * the middle of it: the backend acts on the copy it took.  The moment is
@@ -1100,6 +1137,7 @@ int main(void)
 		LIVE_ALL_MODES(test_a_packet_published_in_part_is_sent_once_whole),
 		LIVE_ALL_MODES(test_impossible_indices_stop_only_their_queue),
 		LIVE_NAMED(test_stats_json_names_every_counter, XENITH_NET_MODE_EXIT, "exit"),
+		LIVE_NAMED(test_an_idle_polling_queue_asks_for_a_kick_and_wakes_on_it, XENITH_NET_MODE_POLL, "poll"),
 		{ "test_a_request_rewritten_in_the_ring_is_served_as_taken", test_a_request_rewritten_in_the_ring_is_served_as_taken,
 		  live_setup, uffd_teardown, (void *)(uintptr_t)XENITH_NET_MODE_EXIT },
 	};
