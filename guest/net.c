@@ -22,7 +22,8 @@
  * Each prints "NAME: ready vif=N mac=M ip=A port=P" once connected (the
  * host may send from then on) and one line "net-json: {...}" with its
  * result, the stack's and netfront's counters; every program answers ARP
- * and ping while it runs.  Exit status: 0, 2 (bad arguments), 3 (no vif,
+ * and ping while it runs, and ends early when the toolstack asks the
+ * domain to shut down ("stopped":true for blast and the echo client).  Exit status: 0, 2 (bad arguments), 3 (no vif,
  * or it could not connect), 4 (the destination did not answer ARP).
  */
 #include "apps.h"
@@ -334,7 +335,7 @@ int net_blast_main(const char *args)
 		return 3;
 	bo = (struct net_blast_opts){ .dst_ip = o.dst_ip, .dst_port = o.dst_port, .src_port = o.src_port,
 				      .frame_size = o.size, .count = o.count, .rate_pps = o.rate,
-				      .duration_ns = o.duration_ms * 1000000ull };
+				      .duration_ns = o.duration_ms * 1000000ull, .stop = stop_requested, .stop_ctx = g };
 	err = net_blast(&g->s, &bo, &r);
 	if (err == -NET_EAGAIN)
 		printf("net-blast: no ARP reply from the destination's next hop within 5 s\n");
@@ -344,8 +345,9 @@ int net_blast_main(const char *args)
 		if (!netfront_tx_reap(&g->nf))
 			netfront_wait(&g->nf, NULL, 0, 10000000);
 	printf("net-json: {\"program\":\"blast\",\"vif\":%u,\"error\":%d,\"size\":%u,\"rate\":%llu,\"sent\":%llu,"
-	       "\"bytes\":%llu,\"full_retries\":%llu,\"elapsed_ns\":%llu",
-	       o.vif, err, o.size, U(o.rate), U(r.sent), U(r.bytes), U(r.full_retries), U(r.elapsed_ns));
+	       "\"bytes\":%llu,\"full_retries\":%llu,\"elapsed_ns\":%llu,\"stopped\":%s",
+	       o.vif, err, o.size, U(o.rate), U(r.sent), U(r.bytes), U(r.full_retries), U(r.elapsed_ns),
+	       r.stopped ? "true" : "false");
 	print_counters(g);
 	if (o.hold)
 		serve_until_stop(g);
@@ -377,7 +379,8 @@ int net_echo_main(const char *args)
 	} else {
 		struct net_echo_opts eo = { .dst_ip = o.dst_ip, .dst_port = o.dst_port, .src_port = o.src_port,
 					    .frame_size = o.size, .count = o.count,
-					    .timeout_ns = o.timeout_ms * 1000000ull };
+					    .timeout_ns = o.timeout_ms * 1000000ull, .stop = stop_requested,
+					    .stop_ctx = g };
 		struct net_echo_result *r = malloc(sizeof(*r));
 
 		if (!r) {
@@ -389,11 +392,11 @@ int net_echo_main(const char *args)
 			printf("net-echo: no ARP reply from the destination's next hop within 5 s\n");
 		printf("net-json: {\"program\":\"echo\",\"vif\":%u,\"error\":%d,\"size\":%u,\"sent\":%llu,"
 		       "\"received\":%llu,\"timeouts\":%llu,\"mismatched\":%llu,\"min_ns\":%llu,\"p50_ns\":%llu,"
-		       "\"p90_ns\":%llu,\"p99_ns\":%llu,\"max_ns\":%llu,\"mean_ns\":%llu",
+		       "\"p90_ns\":%llu,\"p99_ns\":%llu,\"max_ns\":%llu,\"mean_ns\":%llu,\"stopped\":%s",
 		       o.vif, err, o.size, U(r->sent), U(r->received), U(r->timeouts), U(r->mismatched),
 		       U(r->lat.min_ns), U(net_latency_percentile(&r->lat, 50)),
 		       U(net_latency_percentile(&r->lat, 90)), U(net_latency_percentile(&r->lat, 99)),
-		       U(r->lat.max_ns), U(r->lat.n ? r->lat.sum_ns / r->lat.n : 0));
+		       U(r->lat.max_ns), U(r->lat.n ? r->lat.sum_ns / r->lat.n : 0), r->stopped ? "true" : "false");
 		free(r);
 	}
 	print_counters(g);
