@@ -30,18 +30,7 @@
 #include "assert.h"
 #include "hypercall.h"
 #include "netfront.h"
-
-struct net_opts {
-	unsigned vif;
-	uint32_t ip, gw;
-	unsigned prefix;
-	uint16_t port, src_port;
-	uint32_t dst_ip;
-	uint16_t dst_port;
-	bool has_dst, hold;
-	unsigned size;
-	uint64_t count, rate, duration_ms, idle_ms, timeout_ms;
-};
+#include "opts.h"
 
 struct gnet {
 	struct netfront nf;
@@ -110,108 +99,23 @@ static bool stop_requested(void *ctx)
 	return g->stopped;
 }
 
-static bool parse_u64(const char *v, uint64_t *out)
-{
-	unsigned long n;
-	const char *end;
-
-	if (!parse_ulong(v, &end, &n) || (*end && *end != ' '))
-		return false;
-	*out = n;
-	return true;
-}
-
-static bool parse_port(const char *v, const char **end, uint16_t *port)
-{
-	unsigned long n;
-
-	if (!parse_ulong(v, end, &n) || n == 0 || n > 65535)
-		return false;
-	*port = (uint16_t)n;
-	return true;
-}
-
-/* key=value words; a bad one is printed with what is allowed. */
+/* The options (net/opts.h); a bad one is printed with what is allowed. */
 static bool parse_opts(const char *who, const char *args, struct net_opts *o)
 {
-	while (*args) {
-		const char *eq, *v, *end = NULL;
-		char key[16];
-		size_t kl;
-		uint64_t n = 0;
-		bool ok;
+	const char *bad;
+	size_t len;
 
-		while (*args == ' ')
-			args++;
-		if (!*args)
-			break;
-		eq = args;
-		while (*eq && *eq != '=' && *eq != ' ')
-			eq++;
-		kl = (size_t)(eq - args);
-		if (*eq != '=' || kl >= sizeof(key)) {
-			printf("%s: '%s': options are key=value\n", who, args);
-			return false;
-		}
-		memcpy(key, args, kl);
-		key[kl] = 0;
-		v = eq + 1;
-		if (!strcmp(key, "ip")) {
-			o->prefix = 24;
-			ok = net_parse_ip(v, &end, &o->ip, &o->prefix);
-		} else if (!strcmp(key, "gw")) {
-			ok = net_parse_ip(v, &end, &o->gw, NULL);
-		} else if (!strcmp(key, "dst")) {
-			ok = net_parse_ip(v, &end, &o->dst_ip, NULL) && *end == ':' &&
-			     parse_port(end + 1, &end, &o->dst_port);
-			o->has_dst = ok;
-		} else if (!strcmp(key, "port")) {
-			ok = parse_port(v, &end, &o->port);
-		} else if (!strcmp(key, "src")) {
-			ok = parse_port(v, &end, &o->src_port);
-		} else {
-			ok = parse_u64(v, &n);
-			for (end = v; *end && *end != ' '; end++)
-				;
-			if (!strcmp(key, "vif") && n < 64)
-				o->vif = (unsigned)n;
-			else if (!strcmp(key, "size") && n >= NET_APP_FRAME_MIN && n <= NET_APP_FRAME_MAX)
-				o->size = (unsigned)n;
-			else if (!strcmp(key, "count"))
-				o->count = n;
-			else if (!strcmp(key, "rate"))
-				o->rate = n;
-			else if (!strcmp(key, "duration"))
-				o->duration_ms = n;
-			else if (!strcmp(key, "idle"))
-				o->idle_ms = n;
-			else if (!strcmp(key, "timeout") && n > 0)
-				o->timeout_ms = n;
-			else if (!strcmp(key, "hold") && n <= 1)
-				o->hold = n == 1;
-			else
-				ok = false;
-		}
-		if (!ok || (*end && *end != ' ')) {
-			printf("%s: bad option '%s' (vif=N ip=A.B.C.D/P gw=A.B.C.D port=P src=P dst=A.B.C.D:P "
-			       "size=%u..%u count=N rate=PPS duration=MS idle=MS timeout=MS hold=0|1)\n",
-			       who, key, NET_APP_FRAME_MIN, NET_APP_FRAME_MAX);
-			return false;
-		}
-		args = end;
+	if (net_opts_parse(args, o, &bad, &len)) {
+		if (!o->has_mac)
+			return true;
+		printf("%s: mac= is for native runs: a guest sends from its vif's MAC (vif = [ \"mac=...\" ])\n", who);
+		return false;
 	}
-	return true;
-}
-
-static void opts_default(struct net_opts *o, uint16_t port)
-{
-	memset(o, 0, sizeof(*o));
-	o->ip = 0x0a000002u;
-	o->prefix = 24;
-	o->port = port;
-	o->src_port = 4000;
-	o->size = NET_APP_FRAME_MIN;
-	o->timeout_ms = 1000;
+	if (!len)
+		printf("%s: '%s': options are key=value\n", who, bad);
+	else
+		printf("%s: bad option '%.*s' (" NET_OPTS_HELP ")\n", who, (int)len, bad);
+	return false;
 }
 
 /* Connects vif o->vif and sets up the stack: NULL (printed why) on failure. */
@@ -298,7 +202,7 @@ int net_sink_main(const char *args)
 	struct net_sink k;
 	struct gnet *g;
 
-	opts_default(&o, 5001);
+	net_opts_default(&o, 5001);
 	if (!parse_opts("net-sink", args, &o))
 		return 2;
 	if (!(g = gnet_open("net-sink", &o)))
@@ -324,7 +228,7 @@ int net_blast_main(const char *args)
 	struct gnet *g;
 	int err;
 
-	opts_default(&o, 5001);
+	net_opts_default(&o, 5001);
 	if (!parse_opts("net-blast", args, &o))
 		return 2;
 	if (!o.has_dst || (!o.count && !o.duration_ms)) {
@@ -361,7 +265,7 @@ int net_echo_main(const char *args)
 	struct gnet *g;
 	int err = 0;
 
-	opts_default(&o, 7);
+	net_opts_default(&o, 7);
 	if (!parse_opts("net-echo", args, &o))
 		return 2;
 	if (o.has_dst && !o.count) {
