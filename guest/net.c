@@ -22,25 +22,15 @@
  * Each prints "NAME: ready vif=N mac=M ip=A port=P" once connected (the
  * host may send from then on) and one line "net-json: {...}" with its
  * result, the stack's and netfront's counters; every program answers ARP
- * and ping while it runs.  Exit status: 0, 2 (bad arguments), 3 (no vif,
+ * and ping while it runs, and ends early when the toolstack asks the
+ * domain to shut down ("stopped":true for blast and the echo client).  Exit status: 0, 2 (bad arguments), 3 (no vif,
  * or it could not connect), 4 (the destination did not answer ARP).
  */
 #include "apps.h"
 #include "assert.h"
 #include "hypercall.h"
 #include "netfront.h"
-
-struct net_opts {
-	unsigned vif;
-	uint32_t ip, gw;
-	unsigned prefix;
-	uint16_t port, src_port;
-	uint32_t dst_ip;
-	uint16_t dst_port;
-	bool has_dst, hold;
-	unsigned size;
-	uint64_t count, rate, duration_ms, idle_ms, timeout_ms;
-};
+#include "opts.h"
 
 struct gnet {
 	struct netfront nf;
@@ -109,108 +99,23 @@ static bool stop_requested(void *ctx)
 	return g->stopped;
 }
 
-static bool parse_u64(const char *v, uint64_t *out)
-{
-	unsigned long n;
-	const char *end;
-
-	if (!parse_ulong(v, &end, &n) || (*end && *end != ' '))
-		return false;
-	*out = n;
-	return true;
-}
-
-static bool parse_port(const char *v, const char **end, uint16_t *port)
-{
-	unsigned long n;
-
-	if (!parse_ulong(v, end, &n) || n == 0 || n > 65535)
-		return false;
-	*port = (uint16_t)n;
-	return true;
-}
-
-/* key=value words; a bad one is printed with what is allowed. */
+/* The options (net/opts.h); a bad one is printed with what is allowed. */
 static bool parse_opts(const char *who, const char *args, struct net_opts *o)
 {
-	while (*args) {
-		const char *eq, *v, *end = NULL;
-		char key[16];
-		size_t kl;
-		uint64_t n = 0;
-		bool ok;
+	const char *bad;
+	size_t len;
 
-		while (*args == ' ')
-			args++;
-		if (!*args)
-			break;
-		eq = args;
-		while (*eq && *eq != '=' && *eq != ' ')
-			eq++;
-		kl = (size_t)(eq - args);
-		if (*eq != '=' || kl >= sizeof(key)) {
-			printf("%s: '%s': options are key=value\n", who, args);
-			return false;
-		}
-		memcpy(key, args, kl);
-		key[kl] = 0;
-		v = eq + 1;
-		if (!strcmp(key, "ip")) {
-			o->prefix = 24;
-			ok = net_parse_ip(v, &end, &o->ip, &o->prefix);
-		} else if (!strcmp(key, "gw")) {
-			ok = net_parse_ip(v, &end, &o->gw, NULL);
-		} else if (!strcmp(key, "dst")) {
-			ok = net_parse_ip(v, &end, &o->dst_ip, NULL) && *end == ':' &&
-			     parse_port(end + 1, &end, &o->dst_port);
-			o->has_dst = ok;
-		} else if (!strcmp(key, "port")) {
-			ok = parse_port(v, &end, &o->port);
-		} else if (!strcmp(key, "src")) {
-			ok = parse_port(v, &end, &o->src_port);
-		} else {
-			ok = parse_u64(v, &n);
-			for (end = v; *end && *end != ' '; end++)
-				;
-			if (!strcmp(key, "vif") && n < 64)
-				o->vif = (unsigned)n;
-			else if (!strcmp(key, "size") && n >= NET_APP_FRAME_MIN && n <= NET_APP_FRAME_MAX)
-				o->size = (unsigned)n;
-			else if (!strcmp(key, "count"))
-				o->count = n;
-			else if (!strcmp(key, "rate"))
-				o->rate = n;
-			else if (!strcmp(key, "duration"))
-				o->duration_ms = n;
-			else if (!strcmp(key, "idle"))
-				o->idle_ms = n;
-			else if (!strcmp(key, "timeout") && n > 0)
-				o->timeout_ms = n;
-			else if (!strcmp(key, "hold") && n <= 1)
-				o->hold = n == 1;
-			else
-				ok = false;
-		}
-		if (!ok || (*end && *end != ' ')) {
-			printf("%s: bad option '%s' (vif=N ip=A.B.C.D/P gw=A.B.C.D port=P src=P dst=A.B.C.D:P "
-			       "size=%u..%u count=N rate=PPS duration=MS idle=MS timeout=MS hold=0|1)\n",
-			       who, key, NET_APP_FRAME_MIN, NET_APP_FRAME_MAX);
-			return false;
-		}
-		args = end;
+	if (net_opts_parse(args, o, &bad, &len)) {
+		if (!o->has_mac)
+			return true;
+		printf("%s: mac= is for native runs: a guest sends from its vif's MAC (vif = [ \"mac=...\" ])\n", who);
+		return false;
 	}
-	return true;
-}
-
-static void opts_default(struct net_opts *o, uint16_t port)
-{
-	memset(o, 0, sizeof(*o));
-	o->ip = 0x0a000002u;
-	o->prefix = 24;
-	o->port = port;
-	o->src_port = 4000;
-	o->size = NET_APP_FRAME_MIN;
-	o->timeout_ms = 1000;
+	if (!len)
+		printf("%s: '%s': options are key=value\n", who, bad);
+	else
+		printf("%s: bad option '%.*s' (" NET_OPTS_HELP ")\n", who, (int)len, bad);
+	return false;
 }
 
 /* Connects vif o->vif and sets up the stack: NULL (printed why) on failure. */
@@ -297,7 +202,7 @@ int net_sink_main(const char *args)
 	struct net_sink k;
 	struct gnet *g;
 
-	opts_default(&o, 5001);
+	net_opts_default(&o, 5001);
 	if (!parse_opts("net-sink", args, &o))
 		return 2;
 	if (!(g = gnet_open("net-sink", &o)))
@@ -323,7 +228,7 @@ int net_blast_main(const char *args)
 	struct gnet *g;
 	int err;
 
-	opts_default(&o, 5001);
+	net_opts_default(&o, 5001);
 	if (!parse_opts("net-blast", args, &o))
 		return 2;
 	if (!o.has_dst || (!o.count && !o.duration_ms)) {
@@ -334,7 +239,7 @@ int net_blast_main(const char *args)
 		return 3;
 	bo = (struct net_blast_opts){ .dst_ip = o.dst_ip, .dst_port = o.dst_port, .src_port = o.src_port,
 				      .frame_size = o.size, .count = o.count, .rate_pps = o.rate,
-				      .duration_ns = o.duration_ms * 1000000ull };
+				      .duration_ns = o.duration_ms * 1000000ull, .stop = stop_requested, .stop_ctx = g };
 	err = net_blast(&g->s, &bo, &r);
 	if (err == -NET_EAGAIN)
 		printf("net-blast: no ARP reply from the destination's next hop within 5 s\n");
@@ -344,8 +249,9 @@ int net_blast_main(const char *args)
 		if (!netfront_tx_reap(&g->nf))
 			netfront_wait(&g->nf, NULL, 0, 10000000);
 	printf("net-json: {\"program\":\"blast\",\"vif\":%u,\"error\":%d,\"size\":%u,\"rate\":%llu,\"sent\":%llu,"
-	       "\"bytes\":%llu,\"full_retries\":%llu,\"elapsed_ns\":%llu",
-	       o.vif, err, o.size, U(o.rate), U(r.sent), U(r.bytes), U(r.full_retries), U(r.elapsed_ns));
+	       "\"bytes\":%llu,\"full_retries\":%llu,\"elapsed_ns\":%llu,\"stopped\":%s",
+	       o.vif, err, o.size, U(o.rate), U(r.sent), U(r.bytes), U(r.full_retries), U(r.elapsed_ns),
+	       r.stopped ? "true" : "false");
 	print_counters(g);
 	if (o.hold)
 		serve_until_stop(g);
@@ -359,7 +265,7 @@ int net_echo_main(const char *args)
 	struct gnet *g;
 	int err = 0;
 
-	opts_default(&o, 7);
+	net_opts_default(&o, 7);
 	if (!parse_opts("net-echo", args, &o))
 		return 2;
 	if (o.has_dst && !o.count) {
@@ -377,7 +283,8 @@ int net_echo_main(const char *args)
 	} else {
 		struct net_echo_opts eo = { .dst_ip = o.dst_ip, .dst_port = o.dst_port, .src_port = o.src_port,
 					    .frame_size = o.size, .count = o.count,
-					    .timeout_ns = o.timeout_ms * 1000000ull };
+					    .timeout_ns = o.timeout_ms * 1000000ull, .stop = stop_requested,
+					    .stop_ctx = g };
 		struct net_echo_result *r = malloc(sizeof(*r));
 
 		if (!r) {
@@ -389,11 +296,11 @@ int net_echo_main(const char *args)
 			printf("net-echo: no ARP reply from the destination's next hop within 5 s\n");
 		printf("net-json: {\"program\":\"echo\",\"vif\":%u,\"error\":%d,\"size\":%u,\"sent\":%llu,"
 		       "\"received\":%llu,\"timeouts\":%llu,\"mismatched\":%llu,\"min_ns\":%llu,\"p50_ns\":%llu,"
-		       "\"p90_ns\":%llu,\"p99_ns\":%llu,\"max_ns\":%llu,\"mean_ns\":%llu",
+		       "\"p90_ns\":%llu,\"p99_ns\":%llu,\"max_ns\":%llu,\"mean_ns\":%llu,\"stopped\":%s",
 		       o.vif, err, o.size, U(r->sent), U(r->received), U(r->timeouts), U(r->mismatched),
 		       U(r->lat.min_ns), U(net_latency_percentile(&r->lat, 50)),
 		       U(net_latency_percentile(&r->lat, 90)), U(net_latency_percentile(&r->lat, 99)),
-		       U(r->lat.max_ns), U(r->lat.n ? r->lat.sum_ns / r->lat.n : 0));
+		       U(r->lat.max_ns), U(r->lat.n ? r->lat.sum_ns / r->lat.n : 0), r->stopped ? "true" : "false");
 		free(r);
 	}
 	print_counters(g);

@@ -145,8 +145,14 @@ int net_blast(struct net_stack *s, const struct net_blast_opts *o, struct net_bl
 		}
 		r->sent++;
 		r->bytes += len;
-		if (r->sent % FLUSH_EVERY == 0)
+		if (r->sent % FLUSH_EVERY == 0) {
 			flush(s);
+			if (o->stop && o->stop(o->stop_ctx)) {
+				r->stopped = true;
+				r->elapsed_ns = t - t0;
+				break;
+			}
+		}
 		r->elapsed_ns = t - t0;
 	}
 	flush(s);
@@ -356,6 +362,10 @@ int net_echo_client(struct net_stack *s, const struct net_echo_opts *o, struct n
 	for (uint64_t seq = 0; seq < o->count; seq++) {
 		uint64_t t0 = now(s), t;
 
+		if (o->stop && o->stop(o->stop_ctx)) {
+			r->stopped = true;
+			break;
+		}
 		w.seq = seq;
 		w.got = false;
 		net_app_hdr_put(payload, seq, t0);

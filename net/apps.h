@@ -47,12 +47,15 @@ struct net_blast_opts {
 	uint64_t rate_pps;      /* 0: flat out */
 	uint64_t duration_ns;   /* 0: until count (one of them must be set) */
 	uint64_t resolve_ns;    /* how long to wait for the destination's ARP reply (0: 5 s) */
+	bool (*stop)(void *ctx); /* looked at every 32 frames: true ends the blast early (NULL: never) */
+	void *stop_ctx;
 };
 
 struct net_blast_result {
 	uint64_t sent, bytes;   /* frames and their bytes (without FCS) */
 	uint64_t full_retries;  /* times the device had no room */
 	uint64_t elapsed_ns;    /* first send to last */
+	bool stopped;           /* stop() ended it early */
 };
 
 /* 0, -NET_EINVAL (bad options or unreachable), -NET_EAGAIN (no ARP reply in time). */
@@ -101,10 +104,13 @@ struct net_echo_opts {
 	uint64_t count;
 	uint64_t timeout_ns;    /* per round trip (0: 1 s) */
 	uint64_t resolve_ns;    /* as net_blast_opts */
+	bool (*stop)(void *ctx); /* looked at between round trips (NULL: never) */
+	void *stop_ctx;
 };
 
 struct net_echo_result {
 	uint64_t sent, received, timeouts, mismatched; /* mismatched: answers to an earlier request */
+	bool stopped;
 	struct net_latency lat;
 };
 

@@ -50,6 +50,8 @@ static void test_net_programs_refuse_bad_options_by_name(void **state)
 	expect_run("t-net-opt-port", "net-blast dst=10.0.0.1:70000 count=1", false, 2, "net-blast: bad option 'dst'");
 	expect_run("t-net-opt-ip", "net-sink ip=10.0.0.300/24", false, 2, "net-sink: bad option 'ip'");
 	expect_run("t-net-opt-unknown", "net-sink colour=blue", false, 2, "net-sink: bad option 'colour'");
+	expect_run("t-net-opt-mac", "net-sink mac=02:00:00:00:00:09", false, 2,
+		   "net-sink: mac= is for native runs: a guest sends from its vif's MAC");
 	expect_run("t-net-opt-echo", "net-echo dst=10.0.0.1:7", false, 2, "net-echo: the client (dst=) needs count=N");
 	expect_run("t-net-opt-hostile", "net-hostile flood=x", true, 2, "net-hostile: bad option 'flood=x'");
 }

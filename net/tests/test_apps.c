@@ -174,6 +174,37 @@ static void test_blast_waits_when_the_device_is_full(void **state)
 	assert_int_equal(x->sink.lost, 0);
 }
 
+static unsigned stop_calls;
+
+static bool stop_on_second_look(void *ctx)
+{
+	(void)ctx;
+	return ++stop_calls == 2;
+}
+
+static void test_blast_and_echo_end_early_when_asked(void **state)
+{
+	struct fixture *x = *state;
+	struct net_blast_opts o = blast_opts(64, 1000);
+	struct net_echo_opts eo = { .dst_ip = IP_B, .dst_port = 7, .src_port = 4001, .frame_size = 64, .count = 100,
+				    .stop = stop_on_second_look };
+	struct net_echo_server e;
+	struct net_echo_result er;
+	struct net_blast_result r;
+
+	o.stop = stop_on_second_look;
+	stop_calls = 0;
+	assert_int_equal(net_blast(&x->a, &o, &r), 0);
+	assert_true(r.stopped);
+	assert_int_equal(r.sent, 64); /* looked at after 32 and 64 frames */
+	stop_calls = 0;
+	net_echo_server_bind(&x->b, &e, 7);
+	assert_int_equal(net_echo_client(&x->a, &eo, &er), 0);
+	assert_true(er.stopped);
+	assert_int_equal(er.sent, 1);
+	assert_int_equal(er.received, 1);
+}
+
 static void test_blast_refuses_bad_options_and_unreachable_hosts(void **state)
 {
 	struct fixture *x = *state;
@@ -265,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_sink_sequence_checks),
 		cmocka_unit_test_setup_teardown(test_blast_at_a_rate_takes_the_time_it_says, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blast_waits_when_the_device_is_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blast_and_echo_end_early_when_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blast_refuses_bad_options_and_unreachable_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_echo_round_trips_and_percentiles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_echo_without_a_server_times_out_each_request, setup, teardown),
