@@ -231,6 +231,18 @@ static void ping_is_answered(const char *mode)
 	assert_true(vif_counter(name, "drop_spoofed_mac") == 0);
 	assert_true(vif_counter(name, "drop_bad_request") == 0);
 	assert_true(vif_counter(name, "queues_connected") == 1);
+	if (!strcmp(mode, "ioeventfd")) {
+		char want[160];
+
+		/* The table: the vif's row with its configuration and counters as key=value. */
+		assert_int_equal(RUN(&Q, 20, "devices", name), 0);
+		snprintf(want, sizeof(want), "\nvif       vif0        connected     vif=0 mac=00:16:3e:00:77:02 "
+			 "port=tap:%s mode=ioeventfd doorbell_port=", tap);
+		if (!strstr(Q.out, want))
+			fail_msg("`xenith devices %s` lacks '%s': %s", name, want + 1, Q.out);
+		assert_non_null(strstr(Q.out, " queues=1 queues_connected=1 xenbus_state=4 connects=1 broken=no "));
+		assert_non_null(strstr(Q.out, " drop_spoofed_mac=0 "));
+	}
 	if (strstr(mode, "queues=2")) {
 		/* The guest connected one queue: only that one may take the tap's flows (the kernel says so). */
 		r = sh(out, sizeof(out), "ip -n %s -d -o link show %s", netns, tap);
@@ -543,6 +555,45 @@ static void test_a_hostile_netfront_gets_drops_and_counters_while_good_traffic_g
 	proc_kill(&P2);
 }
 
+/*
+ * Reboots rebuild the domain: the vif's tap (created once, with the VMM's
+ * privileges) is kept, its backends reopen under the main thread's
+ * filter, and its store directories come back, at every build.
+ */
+static void test_a_vif_survives_reboots_with_its_tap(void **state)
+{
+	char vif[160], idx0[32], idx1[32], path[96];
+	unsigned boots0;
+
+	(void)state;
+	snprintf(vif, sizeof(vif), "port=tap:%s,netns=%s,queues=2", tap, netns);
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-net-reboot", "-m", "32", "--vif", vif,
+					      "--cmdline", "reboot", NULL });
+	assert_true(proc_wait_output(&P, "reboot: asking", 60));
+	assert_int_equal(sh(idx0, sizeof(idx0), "ip netns exec %s cat /sys/class/net/%s/ifindex", netns, tap), 0);
+	boots0 = proc_count(&P, "reboot: asking");
+	if (!proc_wait_count(&P, "reboot: asking", boots0 + 20, 120))
+		fail_msg("20 more reboots did not come (%u so far, %s): %s", proc_count(&P, "reboot: asking"),
+			 proc_alive(&P) ? "running" : "ended", P.err);
+	assert_true(proc_alive(&P));
+	assert_int_equal(sh(idx1, sizeof(idx1), "ip netns exec %s cat /sys/class/net/%s/ifindex", netns, tap), 0);
+	assert_string_equal(idx0, idx1); /* the same tap, not a new one */
+	assert_int_equal(RUN(&Q, 20, "devices", "t-net-reboot", "--json"), 0);
+	assert_non_null(strstr(Q.out, "\"name\":\"vif0\",\"state\":\"connected\""));
+	/* The store is rebuilt with every boot: its vif directory is there whenever a boot is under way. */
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u/0", domain_id("t-net-reboot"));
+	for (double t0 = now_s();;) {
+		if (RUN(&Q, 20, "xenstore-ls", "t-net-reboot", path) == 0 &&
+		    strstr(Q.out, "multi-queue-max-queues = \"2\"") && strstr(Q.out, "state = \"2\""))
+			break;
+		if (now_s() - t0 > 60)
+			fail_msg("no vif directory with its keys in the store of a rebooting domain: %s %s", Q.out,
+				 Q.err);
+		proc_pump(&P, 0.05);
+	}
+	proc_kill(&P);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +604,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_the_guest_blast_reaches_a_host_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_hostile_netfront_gets_drops_and_counters_while_good_traffic_goes_on,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_vif_survives_reboots_with_its_tap, setup, teardown),
 	};
 
 	harness_require_kvm();
