@@ -368,6 +368,28 @@ static void test_frontends_connect_close_and_connect_again(void **state)
 		fail_msg("vif1 did not connect: %s", err);
 	}
 	assert_true(stat_of(1, "queues_connected") == 2);
+	{
+		/* Each queue: netback's counters and its port's (queue 1 is pair NAME.1). */
+		static char buf[1 << 14];
+		struct device *dev = device_find(D, &vif_device_ops, 1);
+		const struct jv *pq, *port;
+		struct jv *doc;
+		char jerr[128];
+
+		assert_true(dev->ops->stats_json(dev, buf, sizeof(buf)) > 0);
+		doc = jv_parse(buf, jerr, sizeof(jerr));
+		assert_non_null(doc);
+		pq = jv_get(doc, "per_queue");
+		assert_non_null(pq);
+		assert_int_equal(pq->n, 2);
+		assert_true(jv_num(&pq->items[1], "queue", -1) == 1);
+		assert_true(jv_num(&pq->items[1], "tx_packets", -1) == 0);
+		port = jv_get(&pq->items[1], "port");
+		assert_non_null(port);
+		assert_string_equal(jv_str(port, "kind", ""), "pair");
+		assert_int_equal(dev->ops->stats_json(dev, buf, 64), -1); /* too small: -1, never cut */
+		jv_free(doc);
+	}
 
 	/* vif0 closes (its queue lets go of the rings and channel), and connects again. */
 	fe_state(0, XenbusStateClosing);
