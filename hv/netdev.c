@@ -179,6 +179,25 @@ static int vif_create(struct domain *d, const struct domain_opts *opts, struct e
 	return 0;
 }
 
+/*
+ * As for disks (blkdev.c): a poll-mode queue's thread spins, and with more
+ * spinners and vCPUs than CPUs they take turns by time slices.
+ */
+static void warn_poll_oversubscribed(struct domain *d)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned spinners = 0;
+
+	for (unsigned i = 0; i < netdev_count(d); i++)
+		if (d->cfg.vifs[i].mode == VIF_MODE_POLL)
+			spinners += vif_of(d, i)->nr_queues;
+	if (!spinners || cpus <= 0 || spinners + d->nr_vcpus <= (unsigned long)cpus)
+		return;
+	fprintf(stderr, "xenith: warning: vif mode=poll: %u backend thread(s) that spin and %u vCPU(s) on %ld "
+		"CPU(s); poll mode needs a CPU for each, else it is slower than ioeventfd (fewer "
+		"queues=, fewer vCPUs, or mode=ioeventfd)\n", spinners, d->nr_vcpus, cpus);
+}
+
 static int vif_connect(struct device *dev, struct errbuf *eb)
 {
 	struct domain *d = dev->d;
@@ -211,6 +230,8 @@ static int vif_connect(struct device *dev, struct errbuf *eb)
 						  nv->index, q, (unsigned long long)io.addr, strerror(errno));
 		}
 	}
+	if (nv->index + 1 == netdev_count(d))
+		warn_poll_oversubscribed(d); /* once per build, when every vif is open */
 	/* Discovery: the vif's directories in the domain's store (Linux guests have none yet). */
 	return xsdomain_store(d) ? vif_publish(&nv->vif, d, xsdomain_store(d), nv->index, eb) : 0;
 }

@@ -594,6 +594,25 @@ static void test_a_vif_survives_reboots_with_its_tap(void **state)
 	proc_kill(&P);
 }
 
+/* Poll-mode queues that outnumber the CPUs with the vCPUs are worth a warning, as for disks. */
+static void test_poll_mode_queues_beyond_the_cpus_are_warned_about(void **state)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	char vif[96];
+
+	(void)state;
+	snprintf(vif, sizeof(vif), "port=pair:warn%d,mode=poll,queues=8", (int)getpid());
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-net-pollwarn", "-m", "32", "--vif", vif), 0);
+	if (cpus < 9)
+		assert_non_null(strstr(P.err, "xenith: warning: vif mode=poll: 8 backend thread(s) that spin and "
+				   "1 vCPU(s) on"));
+	else
+		assert_null(strstr(P.err, "warning: vif mode=poll"));
+	snprintf(vif, sizeof(vif), "port=pair:nowarn%d,mode=ioeventfd,queues=8", (int)getpid());
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-net-pollwarn", "-m", "32", "--vif", vif), 0);
+	assert_null(strstr(P.err, "warning: vif mode=poll"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +624,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_hostile_netfront_gets_drops_and_counters_while_good_traffic_goes_on,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_vif_survives_reboots_with_its_tap, setup, teardown),
+		cmocka_unit_test_teardown(test_poll_mode_queues_beyond_the_cpus_are_warned_about, harness_teardown),
 	};
 
 	harness_require_kvm();
