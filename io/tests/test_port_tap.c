@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -297,11 +298,50 @@ static void test_bad_arguments_are_refused_with_the_limits(void **state)
 	assert_null(p[0]);
 }
 
+/* In a child that became uid/gid 65534 (as `xenith run --user` does): attaches queue 1; its errno, or 0. */
+static int attach_as_nobody(struct net_port *q1)
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(100);
+		_exit(-port_tap_set_queue_attached(q1, true));
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/*
+ * A VMM started as root switches to `user` before any guest connects: that
+ * user must still attach the tap's queues (TUNSETQUEUE needs no
+ * capability on a descriptor that was attached to the tap once).
+ */
+static void test_the_user_a_vmm_becomes_can_attach_the_taps_queues(void **state)
+{
+	char ifname[16], msg[256] = "", out[1024];
+	struct net_port *p[2] = { 0 };
+	struct port_tap_config cfg = { .ifname = ifname, .queues = 2 };
+
+	(void)state;
+	NEED_TAP();
+	name(ifname, sizeof(ifname), "u");
+	assert_int_equal(port_tap_open(&cfg, p, msg, sizeof(msg)), 0);
+	assert_int_equal(attach_as_nobody(p[1]), 0);
+	assert_int_equal(run_out(out, sizeof(out), "ip -d -o link show %s", ifname), 0);
+	assert_non_null(strstr(out, "multi_queue numqueues 2 numdisabled 0"));
+	close_ports(p, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tap_carries_frames_both_ways_and_counts_them),
 		cmocka_unit_test(test_multi_queue_tap_and_attaching_an_existing_one),
+		cmocka_unit_test(test_the_user_a_vmm_becomes_can_attach_the_taps_queues),
 		cmocka_unit_test(test_tap_joins_a_bridge),
 		cmocka_unit_test(test_tap_moves_into_a_named_netns_and_is_up_there),
 		cmocka_unit_test(test_bad_arguments_are_refused_with_the_limits),
