@@ -613,6 +613,45 @@ static void test_poll_mode_queues_beyond_the_cpus_are_warned_about(void **state)
 	assert_null(strstr(P.err, "warning: vif mode=poll"));
 }
 
+/* A tap that cannot be placed stops the build with the step and what to do; nothing is left behind. */
+static void test_a_vif_that_cannot_be_set_up_stops_the_build_saying_why(void **state)
+{
+	char vif[128];
+
+	(void)state;
+	snprintf(vif, sizeof(vif), "port=tap:%s,bridge=nosuchbr%d", tap, (int)(getpid() % 1000));
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-net-nobridge", "-m", "32", "--vif", vif), 65);
+	assert_non_null(strstr(P.err, "vif 0: tap:"));
+	assert_non_null(strstr(P.err, "no such bridge: ip link add BR type bridge"));
+	assert_int_equal(if_nametoindex(tap), 0);
+	snprintf(vif, sizeof(vif), "port=tap:%s,netns=nosuchns%d", tap, (int)(getpid() % 1000));
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-net-nonetns", "-m", "32", "--vif", vif), 65);
+	assert_non_null(strstr(P.err, "make it with: ip netns add NAME"));
+	assert_int_equal(if_nametoindex(tap), 0);
+	/* A bad field is a usage error (64) naming it. */
+	assert_int_equal(RUN(&P, 60, "run", "--name", "t-net-badvif", "--vif", "port=tap:x,mode=fast"), 64);
+	assert_non_null(strstr(P.err, "vif: mode=fast: must be exit, ioeventfd or poll"));
+}
+
+/* Confined as far as it goes (jail, another user, seccomp): the tap made as root still carries traffic. */
+static void test_a_jailed_vmm_under_another_user_serves_its_vif(void **state)
+{
+	char vif[160], out[2048];
+
+	(void)state;
+	snprintf(vif, sizeof(vif), "mac=00:16:3e:00:77:02,port=tap:%s,netns=%s", tap, netns);
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-net-jail", "-m", "32", "--jail", "--user",
+					      "65534:65534", "--vif", vif, "--cmdline", "net-echo ip=" GUEST_IP "/24",
+					      NULL });
+	host_addr_when_there(&P, tap, HOST_IP "/24");
+	if (!proc_wait_output(&P, ": ready vif=0", 60))
+		fail_msg("never ready: %s\n%s", P.out, P.err);
+	if (!ping_ok(GUEST_IP, out, sizeof(out)))
+		fail_msg("ping through a jailed VMM's tap: %s\nguest: %s\n%s", out, P.out, P.err);
+	assert_true(proc_alive(&P));
+	proc_kill(&P);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -625,6 +664,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_vif_survives_reboots_with_its_tap, setup, teardown),
 		cmocka_unit_test_teardown(test_poll_mode_queues_beyond_the_cpus_are_warned_about, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_a_vif_that_cannot_be_set_up_stops_the_build_saying_why, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_jailed_vmm_under_another_user_serves_its_vif, setup, teardown),
 	};
 
 	harness_require_kvm();
