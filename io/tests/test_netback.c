@@ -469,7 +469,8 @@ static void fe_notify(void *opaque, enum netback_ring ring)
 	}
 }
 
-static void fe_start(unsigned i)
+/* Queue i's backend on a port pair of its own (the test holds the other end), or on one end of the named pair. */
+static void fe_start_on(unsigned i, const char *pair_name)
 {
 	struct fe *q = &L.q[i];
 	struct netif_tx_sring *ts = (void *)(L.mem + (F_RINGS + 2 * i) * 4096ull);
@@ -479,7 +480,10 @@ static void fe_start(unsigned i)
 
 	q->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	assert_true(q->done_fd >= 0);
-	assert_int_equal(port_pair_create(i ? "q1" : "q0", &q->port, &q->peer), 0);
+	if (pair_name)
+		assert_int_equal(port_pair_open(pair_name, &q->port), 0);
+	else
+		assert_int_equal(port_pair_create(i ? "q1" : "q0", &q->port, &q->peer), 0);
 	cfg.port = q->port;
 	memcpy(cfg.mac, VIF_MAC, 6);
 	if (netback_open(&cfg, &q->nb, msg, sizeof(msg)) < 0)
@@ -493,7 +497,12 @@ static void fe_start(unsigned i)
 	assert_int_equal(netback_connect(q->nb, &L.gt, F_RINGS + 2 * i, F_RINGS + 2 * i + 1, fe_notify, q), 0);
 }
 
-static int live_setup(void **state)
+static void fe_start(unsigned i)
+{
+	fe_start_on(i, NULL);
+}
+
+static int live_setup_common(void **state)
 {
 	L.mem = mmap(NULL, PAGES * 4096ull, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(L.mem != MAP_FAILED);
@@ -506,7 +515,22 @@ static int live_setup(void **state)
 	for (unsigned f = F_TXDATA; f < F_RXBUF + 32; f++)
 		grant(f, f, false);
 	grant(REF_RO, F_RXBUF, true);
+	return 0;
+}
+
+static int live_setup(void **state)
+{
+	live_setup_common(state);
 	fe_start(0);
+	return 0;
+}
+
+/* Two queues wired together by the named pair "link", as two vifs with port=pair:link. */
+static int linked_setup(void **state)
+{
+	live_setup_common(state);
+	fe_start_on(0, "link");
+	fe_start_on(1, "link");
 	return 0;
 }
 
@@ -967,6 +991,41 @@ static void test_stats_json_names_every_counter(void **state)
 }
 
 /* A live test in one mode, named after both. */
+/* What one queue sends, the other receives into its posted buffers, both ways. */
+static void test_two_queues_on_a_named_pair_pass_frames_both_ways(void **state)
+{
+	struct netif_tx_response trsp[2];
+	struct netif_rx_response rrsp[2];
+	struct netback_stats st;
+
+	(void)state;
+	post_rx(&L.q[1], F_RXBUF, 21);
+	post_rx(&L.q[0], F_RXBUF + 1, 22);
+	frame_at(F_TXDATA, 0, 333, VIF_MAC, 4);
+	put_tx(&L.q[0], F_TXDATA, 0, 0, 1, 333);
+	tx_push(&L.q[0]);
+	frame_at(F_TXDATA + 1, 0, 1514, VIF_MAC, 5);
+	put_tx(&L.q[1], F_TXDATA + 1, 0, 0, 2, 1514);
+	tx_push(&L.q[1]);
+	tx_wait(&L.q[0], trsp, 1);
+	tx_wait(&L.q[1], trsp + 1, 1);
+	assert_int_equal(trsp[0].status, NETIF_RSP_OKAY);
+	assert_int_equal(trsp[1].status, NETIF_RSP_OKAY);
+	rx_wait(&L.q[1], rrsp, 1);
+	rx_wait(&L.q[0], rrsp + 1, 1);
+	assert_int_equal(rrsp[0].id, 21);
+	assert_int_equal(rrsp[0].status, 333);
+	assert_true(frame_is(L.mem + F_RXBUF * 4096ull, 333, 333, 4));
+	assert_int_equal(rrsp[1].id, 22);
+	assert_int_equal(rrsp[1].status, 1514);
+	assert_true(frame_is(L.mem + (F_RXBUF + 1) * 4096ull, 1514, 1514, 5));
+	for (unsigned i = 0; i < 2; i++) {
+		netback_get_stats(L.q[i].nb, &st);
+		assert_int_equal(st.tx_packets, 1);
+		assert_int_equal(st.rx_packets, 1);
+	}
+}
+
 /*
  * Mode poll: with nothing to do for a while the thread stops spinning: it
  * asks for a kick (req_event just past what it consumed) before it sleeps,
@@ -1137,6 +1196,9 @@ int main(void)
 		LIVE_ALL_MODES(test_a_packet_published_in_part_is_sent_once_whole),
 		LIVE_ALL_MODES(test_impossible_indices_stop_only_their_queue),
 		LIVE_NAMED(test_stats_json_names_every_counter, XENITH_NET_MODE_EXIT, "exit"),
+		{ "test_two_queues_on_a_named_pair_pass_frames_both_ways (exit)",
+		  test_two_queues_on_a_named_pair_pass_frames_both_ways, linked_setup, live_teardown,
+		  (void *)(uintptr_t)XENITH_NET_MODE_EXIT },
 		LIVE_NAMED(test_an_idle_polling_queue_asks_for_a_kick_and_wakes_on_it, XENITH_NET_MODE_POLL, "poll"),
 		{ "test_a_request_rewritten_in_the_ring_is_served_as_taken", test_a_request_rewritten_in_the_ring_is_served_as_taken,
 		  live_setup, uffd_teardown, (void *)(uintptr_t)XENITH_NET_MODE_EXIT },
