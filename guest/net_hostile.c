@@ -383,8 +383,12 @@ int net_hostile_main(const char *args)
 		/*
 		 * Not gref (the first 4 bytes): the response {id, status} goes into
 		 * the same slot, and rewriting those would only garble our own answer.
+		 * Not flags either: a copy taken after a rewrite to more_data would be
+		 * the start of a packet whose next slots never come, and the backend
+		 * rightly waits for them (seen under load: no answer within 60 s).
+		 * Either copy is one slot: the original (OKAY) or size and offset
+		 * past the page (ERROR).
 		 */
-		__atomic_store_n(&slot->flags, (uint16_t)(NETTXF_more_data | NETTXF_extra_info), __ATOMIC_RELAXED);
 		__atomic_store_n(&slot->size, (uint16_t)9999, __ATOMIC_RELAXED);
 		__atomic_store_n(&slot->offset, (uint16_t)4090, __ATOMIC_RELAXED);
 		push_collect(1, &rsp);
