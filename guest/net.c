@@ -17,7 +17,8 @@
  *   net-echo  [OPTS] dst=IP:PORT count=N [size=64..1514] [timeout=MS] [src=PORT]
  *       the client: round trips one at a time, latency percentiles
  *
- *   OPTS: vif=N (0) ip=A.B.C.D/P (10.0.0.2/24) gw=A.B.C.D (none)
+ *   OPTS: vif=N (0) ip=A.B.C.D/P (10.0.0.2/24) gw=A.B.C.D (none) queues=N (1:
+ *   connect N of the vif's queues; every one is received from, queue 0 sends)
  *
  * Each prints "NAME: ready vif=N mac=M ip=A port=P" once connected (the
  * host may send from then on) and one line "net-json: {...}" with its
