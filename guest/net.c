@@ -17,7 +17,8 @@
  *   net-echo  [OPTS] dst=IP:PORT count=N [size=64..1514] [timeout=MS] [src=PORT]
  *       the client: round trips one at a time, latency percentiles
  *
- *   OPTS: vif=N (0) ip=A.B.C.D/P (10.0.0.2/24) gw=A.B.C.D (none)
+ *   OPTS: vif=N (0) ip=A.B.C.D/P (10.0.0.2/24) gw=A.B.C.D (none) queues=N (1:
+ *   connect N of the vif's queues; every one is received from, queue 0 sends)
  *
  * Each prints "NAME: ready vif=N mac=M ip=A port=P" once connected (the
  * host may send from then on) and one line "net-json: {...}" with its
@@ -33,7 +34,8 @@
 #include "opts.h"
 
 struct gnet {
-	struct netfront nf;
+	struct netfront nf[XENITH_NET_MAX_QUEUES]; /* nf[0] sends; every queue receives */
+	unsigned nq;
 	struct net_stack s;
 	uint32_t ctl_port;
 	bool stopped;
@@ -43,14 +45,14 @@ static int g_send(void *dev, const uint8_t *frame, size_t len)
 {
 	struct gnet *g = dev;
 
-	return netfront_send(&g->nf, frame, len) == 0 ? 0 : -NET_ENOBUFS;
+	return netfront_send(&g->nf[0], frame, len) == 0 ? 0 : -NET_ENOBUFS;
 }
 
 static void g_flush(void *dev)
 {
 	struct gnet *g = dev;
 
-	netfront_flush(&g->nf);
+	netfront_flush(&g->nf[0]);
 }
 
 static void g_input(void *ctx, const uint8_t *frame, size_t len)
@@ -62,15 +64,20 @@ static unsigned g_poll(void *dev, struct net_stack *s, unsigned max)
 {
 	struct gnet *g = dev;
 
-	netfront_tx_reap(&g->nf);
-	return netfront_rx_poll(&g->nf, g_input, s, max);
+	unsigned n = 0;
+
+	netfront_tx_reap(&g->nf[0]);
+	/* The backend spreads received frames over the queues (the port's choice): look at each. */
+	for (unsigned q = 0; q < g->nq && n < max; q++)
+		n += netfront_rx_poll(&g->nf[q], g_input, s, max - n);
+	return n;
 }
 
 static void g_wait(void *dev, uint64_t ns)
 {
 	struct gnet *g = dev;
 
-	netfront_wait(&g->nf, &g->ctl_port, 1, ns);
+	netfront_wait_queues(g->nf, g->nq, &g->ctl_port, 1, ns);
 }
 
 static uint64_t g_now(void *dev)
@@ -134,22 +141,27 @@ static struct gnet *gnet_open(const char *who, const struct net_opts *o)
 		printf("%s: out of memory\n", who);
 		return NULL;
 	}
-	r = netfront_connect(&g->nf, o->vif);
+	g->nq = o->queues;
+	r = netfront_connect_queues(g->nf, o->vif, g->nq, true);
 	if (r < 0) {
+		struct netfront_info info;
+
 		printf("%s: vif %u: connect: %d%s\n", who, o->vif, r,
 		       r == -XEN_ENOENT ? " (no such vif: configure one with vif = [ ... ])" : "");
+		if (r == -XEN_EINVAL && netfront_info(o->vif, &info) == 0 && info.nr_queues < g->nq)
+			printf("%s: vif %u offers %u queue(s) (multi-queue-max-queues)\n", who, o->vif, info.nr_queues);
 		free(g);
 		return NULL;
 	}
 	r = evtchn_bind_virq(VIRQ_CONTROL, 0);
 	g->ctl_port = r > 0 ? (uint32_t)r : 0;
-	net_stack_init(&g->s, &gnet_ops, g, g->nf.info.mac, o->ip, o->prefix, o->gw);
+	net_stack_init(&g->s, &gnet_ops, g, g->nf[0].info.mac, o->ip, o->prefix, o->gw);
 	net_format_ip(o->ip, ip);
-	printf("%s: ready vif=%u mac=%02x:%02x:%02x:%02x:%02x:%02x ip=%s/%u port=%u mode=%s\n", who, o->vif,
-	       g->nf.info.mac[0], g->nf.info.mac[1], g->nf.info.mac[2], g->nf.info.mac[3], g->nf.info.mac[4],
-	       g->nf.info.mac[5], ip, o->prefix, o->port,
-	       g->nf.info.mode == XENITH_NET_MODE_POLL ? "poll" :
-	       g->nf.info.mode == XENITH_NET_MODE_IOEVENTFD ? "ioeventfd" : "exit");
+	printf("%s: ready vif=%u mac=%02x:%02x:%02x:%02x:%02x:%02x ip=%s/%u port=%u mode=%s queues=%u\n", who,
+	       o->vif, g->nf[0].info.mac[0], g->nf[0].info.mac[1], g->nf[0].info.mac[2], g->nf[0].info.mac[3],
+	       g->nf[0].info.mac[4], g->nf[0].info.mac[5], ip, o->prefix, o->port,
+	       g->nf[0].info.mode == XENITH_NET_MODE_POLL ? "poll" :
+	       g->nf[0].info.mode == XENITH_NET_MODE_IOEVENTFD ? "ioeventfd" : "exit", g->nq);
 	return g;
 }
 
@@ -158,15 +170,15 @@ static void serve_until_stop(struct gnet *g)
 {
 	while (!stop_requested(g))
 		if (!g->s.ops->poll(g, &g->s, 32)) {
-			netfront_flush(&g->nf);
-			netfront_wait(&g->nf, &g->ctl_port, 1, 100000000);
+			netfront_flush(&g->nf[0]);
+			netfront_wait_queues(g->nf, g->nq, &g->ctl_port, 1, 100000000);
 		}
 }
 
 static void gnet_close(struct gnet *g)
 {
-	netfront_flush(&g->nf);
-	netfront_disconnect(&g->nf, 1);
+	netfront_flush(&g->nf[0]);
+	netfront_disconnect(g->nf, g->nq);
 	free(g);
 }
 
@@ -176,7 +188,24 @@ static void gnet_close(struct gnet *g)
 static void print_counters(const struct gnet *g)
 {
 	const struct net_stack_stats *s = &g->s.st;
-	const struct netfront_stats *f = &g->nf.st;
+	struct netfront_stats t = { 0 }, *f = &t;
+
+	/* Every queue's counters together. */
+	for (unsigned q = 0; q < g->nq; q++) {
+		const struct netfront_stats *x = &g->nf[q].st;
+
+		t.tx_packets += x->tx_packets;
+		t.tx_bytes += x->tx_bytes;
+		t.tx_errors += x->tx_errors;
+		t.tx_full += x->tx_full;
+		t.rx_packets += x->rx_packets;
+		t.rx_bytes += x->rx_bytes;
+		t.rx_errors += x->rx_errors;
+		t.rx_dropped_multi += x->rx_dropped_multi;
+		t.bad_responses += x->bad_responses;
+		t.kicks += x->kicks;
+		t.waits += x->waits;
+	}
 
 	printf(",\"stack\":{\"rx_frames\":%llu,\"rx_bytes\":%llu,\"tx_frames\":%llu,\"tx_bytes\":%llu,"
 	       "\"rx_runt\":%llu,\"rx_not_for_us\":%llu,\"rx_unknown_type\":%llu,\"rx_arp\":%llu,"
@@ -244,10 +273,10 @@ int net_blast_main(const char *args)
 	if (err == -NET_EAGAIN)
 		printf("net-blast: no ARP reply from the destination's next hop within 5 s\n");
 	/* Let the last frames' responses come back, so that the counters below are final. */
-	for (uint64_t t0 = monotonic_ns(); g->nf.tx.req_prod_pvt != g->nf.tx.rsp_cons &&
+	for (uint64_t t0 = monotonic_ns(); g->nf[0].tx.req_prod_pvt != g->nf[0].tx.rsp_cons &&
 	     monotonic_ns() - t0 < 1000000000ull;)
-		if (!netfront_tx_reap(&g->nf))
-			netfront_wait(&g->nf, NULL, 0, 10000000);
+		if (!netfront_tx_reap(&g->nf[0]))
+			netfront_wait(&g->nf[0], NULL, 0, 10000000);
 	printf("net-json: {\"program\":\"blast\",\"vif\":%u,\"error\":%d,\"size\":%u,\"rate\":%llu,\"sent\":%llu,"
 	       "\"bytes\":%llu,\"full_retries\":%llu,\"elapsed_ns\":%llu,\"stopped\":%s",
 	       o.vif, err, o.size, U(o.rate), U(r.sent), U(r.bytes), U(r.full_retries), U(r.elapsed_ns),

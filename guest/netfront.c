@@ -520,29 +520,48 @@ unsigned netfront_rx_poll(struct netfront *nf, netfront_rx_fn fn, void *ctx, uns
 	return frames;
 }
 
-void netfront_wait(struct netfront *nf, const uint32_t *extra, unsigned n, uint64_t timeout_ns)
+static bool pending(struct netfront *nf)
 {
-	uint32_t ports[4];
+	return netif_rx_front_pending_rsps(&nf->rx) || netif_tx_front_pending_rsps(&nf->tx);
+}
+
+void netfront_wait_queues(struct netfront *nfs, unsigned nq, const uint32_t *extra, unsigned n,
+			  uint64_t timeout_ns)
+{
+	uint32_t ports[XENITH_NET_MAX_QUEUES + 4];
 	unsigned np = 0;
 	uint64_t t0 = monotonic_ns();
 
-	if (nf->info.mode == XENITH_NET_MODE_POLL) {
+	if (nfs[0].info.mode == XENITH_NET_MODE_POLL) {
 		/* The backend polls and does not notify: look for ourselves, bounded by the timeout. */
-		while (!netif_rx_front_pending_rsps(&nf->rx) && !netif_tx_front_pending_rsps(&nf->tx))
+		for (;;) {
+			for (unsigned q = 0; q < nq; q++)
+				if (pending(&nfs[q]))
+					return;
 			if (monotonic_ns() - t0 >= timeout_ns)
 				return;
-		return;
+		}
 	}
-	ports[np++] = nf->port;
+	/* Final checks on every ring: a response published meanwhile is seen here or notified. */
+	for (unsigned q = 0; q < nq; q++) {
+		struct netfront *nf = &nfs[q];
+
+		if (netif_rx_front_final_check(&nf->rx))
+			return;
+		if (nf->tx.req_prod_pvt != nf->tx.rsp_cons && netif_tx_front_final_check(&nf->tx))
+			return;
+		ports[np++] = nf->port;
+	}
 	for (unsigned i = 0; i < n && np < ARRAY_SIZE(ports); i++)
 		ports[np++] = extra[i];
-	/* Final checks on both rings: a response published meanwhile is seen here or notified. */
-	if (netif_rx_front_final_check(&nf->rx))
-		return;
-	if (nf->tx.req_prod_pvt != nf->tx.rsp_cons && netif_tx_front_final_check(&nf->tx))
-		return;
 	/* The extra ports stay pending for their owner (the caller's loop looks at them). */
 	sched_poll(ports, np, timeout_ns);
-	evtchn_test_and_clear(nf->port);
-	nf->st.waits++;
+	for (unsigned q = 0; q < nq; q++)
+		evtchn_test_and_clear(nfs[q].port);
+	nfs[0].st.waits++;
+}
+
+void netfront_wait(struct netfront *nf, const uint32_t *extra, unsigned n, uint64_t timeout_ns)
+{
+	netfront_wait_queues(nf, 1, extra, n, timeout_ns);
 }

@@ -128,6 +128,9 @@ void netfront_kick(struct netfront *nf);
  * notifications), and does not look at extra.  Callers loop.
  */
 void netfront_wait(struct netfront *nf, const uint32_t *extra, unsigned n, uint64_t timeout_ns);
+/* The same for queues nfs[0..nq) of one vif: returns once any of them has a response pending. */
+void netfront_wait_queues(struct netfront *nfs, unsigned nq, const uint32_t *extra, unsigned n,
+			  uint64_t timeout_ns);
 
 /* net.c: the programs net-sink, net-blast, net-echo */
 int net_sink_main(const char *args);

@@ -49,6 +49,7 @@ void net_opts_default(struct net_opts *o, uint16_t port)
 	o->src_port = 4000;
 	o->size = NET_APP_FRAME_MIN;
 	o->timeout_ms = 1000;
+	o->queues = 1;
 }
 
 /* One key=value; false when the value is not one the key takes. *end after the value. */
@@ -89,6 +90,8 @@ static bool parse_one(const char *key, size_t kl, const char *v, const char **en
 		o->timeout_ms = n;
 	else if (key_is(key, kl, "hold") && n <= 1)
 		o->hold = n == 1;
+	else if (key_is(key, kl, "queues") && n >= 1 && n <= 8) /* include/xenith/netif.h's XENITH_NET_MAX_QUEUES */
+		o->queues = (unsigned)n;
 	else
 		return false;
 	return true;

@@ -6,7 +6,7 @@
  *
  *   vif=N  ip=A.B.C.D/P  gw=A.B.C.D  mac=XX:XX:XX:XX:XX:XX  port=P  src=P
  *   dst=A.B.C.D:P  size=64..1514  count=N  rate=PPS  duration=MS  idle=MS
- *   timeout=MS  hold=0|1
+ *   timeout=MS  hold=0|1  queues=1..8
  *
  * Freestanding, as net/stack.c.
  */
@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define NET_OPTS_HELP "vif=N ip=A.B.C.D/P gw=A.B.C.D mac=XX:XX:XX:XX:XX:XX port=P src=P dst=A.B.C.D:P " \
-	"size=64..1514 count=N rate=PPS duration=MS idle=MS timeout=MS hold=0|1"
+	"size=64..1514 count=N rate=PPS duration=MS idle=MS timeout=MS hold=0|1 queues=1..8"
 
 struct net_opts {
 	unsigned vif;
@@ -32,9 +32,10 @@ struct net_opts {
 	bool has_dst, hold;
 	unsigned size;
 	uint64_t count, rate, duration_ms, idle_ms, timeout_ms;
+	unsigned queues;        /* the guest's: vif queues to connect (XENITH_NET_MAX_QUEUES at most) */
 };
 
-/* 10.0.0.2/24, port, src 4000, size 64, timeout 1000 ms, the rest 0. */
+/* 10.0.0.2/24, port, src 4000, size 64, timeout 1000 ms, 1 queue, the rest 0. */
 void net_opts_default(struct net_opts *o, uint16_t port);
 /*
  * Parses args into o.  false on a bad word: *bad points at it (its key,

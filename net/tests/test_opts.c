@@ -19,7 +19,7 @@ static void test_every_key_is_parsed(void **state)
 	(void)state;
 	net_opts_default(&o, 5001);
 	assert_true(net_opts_parse("  vif=2 ip=192.168.1.9/16 gw=192.168.0.1 mac=02:00:00:00:00:0c port=9 src=7 "
-				   "dst=192.168.1.1:5001 size=1514 count=10 rate=1000 duration=5 idle=6 timeout=7 hold=1 ",
+				   "dst=192.168.1.1:5001 size=1514 count=10 rate=1000 duration=5 idle=6 timeout=7 hold=1 queues=8 ",
 				   &o, &bad, &len));
 	assert_int_equal(o.vif, 2);
 	assert_int_equal(o.ip, 0xc0a80109u);
@@ -39,6 +39,7 @@ static void test_every_key_is_parsed(void **state)
 	assert_int_equal(o.idle_ms, 6);
 	assert_int_equal(o.timeout_ms, 7);
 	assert_true(o.hold);
+	assert_int_equal(o.queues, 8);
 }
 
 static void test_defaults(void **state)
@@ -56,6 +57,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.size, 64);
 	assert_false(o.has_dst);
 	assert_false(o.has_mac);
+	assert_int_equal(o.queues, 1);
 	assert_true(net_opts_parse("ip=10.1.2.3", &o, &bad, &len));
 	assert_int_equal(o.prefix, 24); /* no /P: 24 */
 }
@@ -94,6 +96,8 @@ static void test_bad_words_are_named(void **state)
 	refused("timeout=0", "timeout", 7);
 	refused("hold=2", "hold", 4);
 	refused("vif=64", "vif", 3);
+	refused("queues=0", "queues", 6);
+	refused("queues=9", "queues", 6);
 	refused("colour=blue", "colour", 6);
 	refused("count=1 loose", "loose", 0);
 	refused("=5", "=5", 0);
