@@ -652,6 +652,82 @@ static void test_a_jailed_vmm_under_another_user_serves_its_vif(void **state)
 	proc_kill(&P);
 }
 
+/*
+ * A guest that connects both queues of a two-queue tap gets flows on both:
+ * UDP from 16 source ports (the tap spreads flows by hash) all reach the
+ * sink, and each queue's backend delivered some of them.
+ */
+static void test_a_two_queue_tap_spreads_flows_over_both_connected_queues(void **state)
+{
+	enum { N = 256, FLOWS = 16, WINDOW = 32 };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(5001) };
+	int s[FLOWS];
+	uint8_t dgram[120];
+	char out[1024];
+	struct jv *doc;
+	double base;
+
+	(void)state;
+	start_domain("t-net-mq", "ioeventfd,queues=2",
+		     "net-sink ip=" GUEST_IP "/24 port=5001 count=256 hold=1 queues=2");
+	assert_int_equal(sh(out, sizeof(out), "ip -n %s -d -o link show %s", netns, tap), 0);
+	if (!strstr(out, "multi_queue numqueues 2 numdisabled 0"))
+		fail_msg("both queues connected, both attached: %s", out);
+	assert_true(vif_counter("t-net-mq", "queues_connected") == 2);
+	inet_pton(AF_INET, GUEST_IP, &dst.sin_addr);
+	for (unsigned f = 0; f < FLOWS; f++) {
+		struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons((uint16_t)(41000 + f)) };
+
+		inet_pton(AF_INET, HOST_IP, &src.sin_addr);
+		s[f] = socket_in_netns(SOCK_DGRAM);
+		assert_int_equal(bind(s[f], (struct sockaddr *)&src, sizeof(src)), 0);
+	}
+	base = vif_counter("t-net-mq", "rx_packets");
+	for (unsigned seq = 0; seq < N; seq++) {
+		app_datagram(dgram, sizeof(dgram), seq);
+		assert_int_equal(sendto(s[seq % FLOWS], dgram, sizeof(dgram), 0, (struct sockaddr *)&dst, sizeof(dst)),
+				 sizeof(dgram));
+		if ((seq + 1) % WINDOW)
+			continue;
+		for (double t0 = now_s();;) {
+			static const char *const keys[] = { "rx_packets", "drop_no_rx_buffer" };
+			double c[2];
+
+			vif_counters("t-net-mq", keys, c, 2);
+			if (c[0] - base + c[1] >= seq + 1)
+				break;
+			if (now_s() - t0 > 60)
+				fail_msg("after %u datagrams the vif moved only %.0f frames in 60 s", seq + 1,
+					 c[0] - base + c[1]);
+			proc_pump(&P, 0.1);
+		}
+	}
+	for (unsigned f = 0; f < FLOWS; f++)
+		close(s[f]);
+	doc = net_json(&P, 60);
+	assert_true(jv_num(doc, "packets", -1) == N);
+	assert_true(jv_num(doc, "duplicates", -1) == 0);
+	jv_free(doc);
+	/* Both queues carried some of the flows (16 flows all hashed to one queue: 2 in 65536). */
+	assert_int_equal(RUN(&Q, 20, "devices", "t-net-mq", "--json"), 0);
+	{
+		char err[128];
+		struct jv *d = jv_parse(Q.out, err, sizeof(err));
+		const struct jv *devs = d ? jv_get(d, "devices") : NULL, *pq = NULL;
+
+		assert_non_null(devs);
+		for (size_t i = 0; i < devs->n; i++)
+			if (!strcmp(jv_str(&devs->items[i], "name", ""), "vif0"))
+				pq = jv_get(jv_get(&devs->items[i], "stats"), "per_queue");
+		assert_non_null(pq);
+		assert_int_equal(pq->n, 2);
+		if (!(jv_num(&pq->items[0], "rx_packets", 0) > 0 && jv_num(&pq->items[1], "rx_packets", 0) > 0))
+			fail_msg("one queue carried every flow: %s", Q.out);
+		jv_free(d);
+	}
+	proc_kill(&P);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +736,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_from_a_host_socket_reaches_the_guest_sink_with_matching_counts,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_the_guest_blast_reaches_a_host_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_two_queue_tap_spreads_flows_over_both_connected_queues, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_a_hostile_netfront_gets_drops_and_counters_while_good_traffic_goes_on,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_vif_survives_reboots_with_its_tap, setup, teardown),
