@@ -16,6 +16,7 @@ packages=(
 	chromium                       # the report test opens report.html headless (bench/tests/chromium_check.c)
 	clang libclang-rt-dev          # the fuzz tier (fuzz/run.sh); clang only recommends libFuzzer's runtime
 	qemu-system-x86 busybox-static cpio  # the lab tier (ci/lab/)
+	iproute2 iputils-ping          # the vif tests: ip (taps, bridges, netns) and a real ping (io/tests/test_port_tap.c, hv/tests/test_net.c)
 )
 
 missing=()

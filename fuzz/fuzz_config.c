@@ -24,6 +24,7 @@
 #include "config.h"
 #include "fuzz.h"
 #include "xenith/blkif.h"
+#include "xenith/netif.h"
 
 static bool terminated(const char *s, size_t size)
 {
@@ -55,6 +56,30 @@ static void check_config(const struct domain_config *c)
 		FUZZ_CHECK(terminated(d->path, sizeof(d->path)) && d->path[0], "disk %u: no path", i);
 		FUZZ_CHECK(d->mode <= DISK_MODE_POLL, "disk %u: mode %d", i, (int)d->mode);
 		FUZZ_CHECK(d->queues <= XENITH_DISK_MAX_QUEUES, "disk %u: %u queues", i, d->queues);
+	}
+	FUZZ_CHECK(c->nr_vifs <= CONFIG_MAX_VIFS, "%u vifs", c->nr_vifs);
+	for (unsigned i = 0; i < c->nr_vifs; i++) {
+		const struct vif_config *v = &c->vifs[i];
+		size_t len = strnlen(v->port_name, sizeof(v->port_name));
+
+		FUZZ_CHECK(len > 0 && len < sizeof(v->port_name) && !strpbrk(v->port_name, "/: \t\n"),
+			   "vif %u: port name '%.16s'", i, v->port_name);
+		FUZZ_CHECK(v->port <= VIF_PORT_PAIR && v->mode <= VIF_MODE_POLL, "vif %u: port %d mode %d",
+			   i, (int)v->port, (int)v->mode);
+		FUZZ_CHECK(v->queues >= 1 && v->queues <= XENITH_NET_MAX_QUEUES, "vif %u: %u queues", i,
+			   v->queues);
+		FUZZ_CHECK(!v->mac_set || (!(v->mac[0] & 1) && (v->mac[0] | v->mac[1] | v->mac[2] |
+			   v->mac[3] | v->mac[4] | v->mac[5])), "vif %u: mac not unicast or zero", i);
+		FUZZ_CHECK(terminated(v->bridge, sizeof(v->bridge)) && terminated(v->netns, sizeof(v->netns)),
+			   "vif %u: bridge or netns not terminated", i);
+		FUZZ_CHECK(v->port == VIF_PORT_TAP || (!v->bridge[0] && !v->netns[0]),
+			   "vif %u: bridge/netns on a %s port", i, vif_port_name(v->port));
+		FUZZ_CHECK(!strchr(v->netns, '/') && strcmp(v->netns, "..") && strcmp(v->netns, "."),
+			   "vif %u: netns '%s' leaves /run/netns", i, v->netns);
+		for (unsigned j = 0; j < i; j++)
+			FUZZ_CHECK(!(v->port == VIF_PORT_TAP && c->vifs[j].port == VIF_PORT_TAP &&
+				     !strcmp(v->port_name, c->vifs[j].port_name)),
+				   "vifs %u and %u share tap:%s", j, i, v->port_name);
 	}
 	FUZZ_CHECK(c->memory_backing <= MEM_BACKING_AUTO, "memory_backing %d", (int)c->memory_backing);
 	FUZZ_CHECK(c->numa_node >= -1 && c->numa_node <= 1023, "numa_node %d", c->numa_node);

@@ -230,6 +230,14 @@ memory_backing = huge
 """,
     "bad-list": b"""disk = [ "a.img", 'b.img' , ]
 """,
+    "vifs": b"""vif = [ "mac=00:16:3e:0a:bc:01,port=tap:xt0,mode=poll,queues=2,bridge=br0", 'port=pair:p1,mode=exit' ]
+vif = "port=tap:xt1,netns=ns1,mac=02:00:00:00:00:07,queues=8"
+vif = "port=pair:p1,mode=ioeventfd"
+""",
+    "vif-errors": b"""vif = [ "port=tap:xt0,mac=01:00:5e:00:00:01", "port=tap:abcdefghijklmnop", "port=tap:x,netns=../a" ]
+vif = "port=pair:p,bridge=br0,queues=9"
+vif = "mac=00:16:3e:00:00:00:00"
+""",
 }
 
 
@@ -1002,9 +1010,166 @@ def xenstore_seeds():
           struct.pack("<BB", S_BOGUS, 2) + xs_kick() + xs_dom0(0, 0))
 
 
+# ---- netif (fuzz_netif.c) ----
+N_TX_PUT, N_TX_PUSH, N_TX_PROD, N_RX_POST, N_RX_PROD, N_SEND, N_ROUND, N_POKE, N_PARSE = range(9)
+TXF_CSUM_BLANK, TXF_MORE, TXF_EXTRA = 1, 4, 8
+VIF_MAC = bytes([0x00, 0x16, 0x3e, 0x12, 0x34, 0x56])
+
+
+def n_slot(gref, offset, flags, rid, size):
+    return struct.pack("<IHHHH", gref, offset, flags, rid, size)
+
+
+def n_extra(etype, flags=0, gso_size=0, gso_type=0):
+    return struct.pack("<BBHBBH", etype, flags, gso_size, gso_type, 0, 0).ljust(12, b"\0")
+
+
+def n_put(slots):
+    return struct.pack("<BB", N_TX_PUT, len(slots) - 1) + b"".join(slots)
+
+
+def n_post(bufs):
+    return struct.pack("<BB", N_RX_POST, len(bufs) - 1) + b"".join(struct.pack("<HB", i, r) for i, r in bufs)
+
+
+def n_send(frames):
+    return struct.pack("<BB", N_SEND, len(frames) - 1) + b"".join(struct.pack("<HB", n - 1, p) for n, p in frames)
+
+
+def n_poke(offset, data):
+    return struct.pack("<BHB", N_POKE, offset, len(data)) + data
+
+
+def n_input(grants, actions, start=None):
+    b = struct.pack("<B", 0 if start is None else 1)
+    if start is not None:
+        b += struct.pack("<I", start)
+    return b + bytes(grants) + b"".join(actions)
+
+
+def n_udp_frame(payload):
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + 8 + len(payload), 1, 0, 64, 17, 0,
+                     bytes([10, 0, 0, 2]), bytes([10, 0, 0, 1]))
+    udp = struct.pack(">HHHH", 12345, 8080, 8 + len(payload), 0xdead)
+    return bytes([2, 0, 0, 0, 0, 1]) + VIF_MAC + b"\x08\x00" + ip + udp + payload
+
+
+def netif_seeds():
+    rw = [1 | (i << 2) for i in range(24)]          # ref 10 + i: frame 12 + i, writable
+    mixed = list(rw)
+    mixed[2] = 0                                    # ref 12: not granted
+    mixed[3] = 2 | (3 << 2)                         # ref 13: read-only
+    mixed[4] = 3 | (4 << 2)                         # ref 14: another domain's
+    mixed[5] = 1 | (63 << 2)                        # ref 15: outside guest memory
+    mac_at = lambda page, off: n_poke(page * PAGE + off + 6, VIF_MAC)
+    rnd = struct.pack("<B", N_ROUND)
+    basic = [mac_at(0, 0), n_put([n_slot(10, 0, 0, 1, 60)]), struct.pack("<B", N_TX_PUSH), rnd,
+             n_post([(7, 11), (8, 12)]), n_send([(60, 1), (1514, 2), (200, 3)]), rnd, rnd]
+    write("netif", "basic", n_input(rw, basic))
+    # fragments across pages, a GSO extra, a blank UDP checksum
+    frame = n_udp_frame(bytes(range(200)))
+    frags = [n_poke(1 * PAGE + 100, frame[:150]), n_poke(2 * PAGE, frame[150:]),
+             n_put([n_slot(11, 100, TXF_MORE | TXF_EXTRA | TXF_CSUM_BLANK, 1, len(frame)),
+                    n_extra(1, 0, 1448, 1), n_slot(12, 0, 0, 2, len(frame) - 150)]),
+             struct.pack("<B", N_TX_PUSH), rnd]
+    write("netif", "fragments", n_input(rw, frags))
+    # hostile requests among good ones, buffers the backend may not write
+    hostile = [mac_at(0, 0),
+               n_put([n_slot(10, 0, 0, 1, 60),            # good
+                      n_slot(12, 0, 0, 2, 60),            # not granted
+                      n_slot(10, 4000, 0, 3, 200),        # past the page
+                      n_slot(10, 0, 0, 4, 3000),          # oversize
+                      n_slot(16, 0, 0, 5, 60),            # another source MAC
+                      n_slot(10, 0, 0, 6, 10),            # too short
+                      n_slot(10, 0, TXF_MORE, 7, 10), n_slot(10, 0, 0, 8, 100),  # fragments > size
+                      n_slot(10, 0, TXF_EXTRA, 9, 60), n_extra(0)]),  # unknown extra type
+               struct.pack("<B", N_TX_PUSH), rnd,
+               n_post([(1, 13), (2, 14), (3, 15), (4, 10), (5, 255)]),
+               n_send([(100, 1), (100, 2), (100, 3), (100, 4), (100, 5), (100, 6), (100, 7)]), rnd, rnd]
+    write("netif", "hostile", n_input(mixed, hostile))
+    # a 19-request chain; a packet published in part, then whole
+    chain = [n_slot(10, 0, TXF_MORE, i, 1400 if i == 0 else 10) for i in range(19)] + [n_slot(10, 0, 0, 19, 10)]
+    part = [mac_at(0, 0), n_put(chain), struct.pack("<B", N_TX_PUSH), rnd,
+            n_put([n_slot(10, 0, TXF_MORE, 30, 100)]), struct.pack("<B", N_TX_PUSH), rnd,
+            n_put([n_slot(11, 0, 0, 31, 40)]), struct.pack("<B", N_TX_PUSH), rnd]
+    write("netif", "chains", n_input(rw, part))
+    # indices about to wrap
+    write("netif", "wrap", n_input(rw, basic * 3, start=0xffffffff - 3))
+    # impossible indices on each ring
+    write("netif", "tx-prod-jump", n_input(rw, basic[:3] + [struct.pack("<BI", N_TX_PROD, 1000), rnd]))
+    write("netif", "rx-prod-jump", n_input(rw, basic[:4] + [struct.pack("<BI", N_RX_PROD, 0x80000000), rnd]))
+    # no buffers posted: frames dropped; a full ring of one-slot packets
+    flood = [mac_at(0, 0), n_send([(64, i) for i in range(8)]), rnd] + \
+            [n_put([n_slot(10, 0, 0, i * 24 + k, 60) for k in range(24)]) for i in range(10)] + \
+            [struct.pack("<B", N_TX_PUSH), rnd, rnd, rnd, rnd, rnd, rnd, rnd, rnd, rnd]
+    write("netif", "flood", n_input(rw, flood))
+    # the parser alone
+    write("netif", "parse", n_input(rw, [struct.pack("<BB", N_PARSE, 3) + n_slot(10, 0, TXF_MORE | TXF_EXTRA, 1, 300) +
+                                           n_extra(1, 0, 1448, 1) + n_slot(11, 0, 0, 2, 100),
+                                           struct.pack("<BB", N_PARSE, 2) + n_slot(10, 4000, TXF_MORE, 1, 300) +
+                                           n_slot(11, 0, 0, 2, 100)]))
+# ---- netstack (fuzz_netstack.c) ----
+NS_MAC = bytes([2, 0, 0, 0, 0, 0x0B])
+NS_PEER = bytes([2, 0, 0, 0, 0, 0x0A])
+NS_IP = bytes([10, 0, 0, 2])
+NS_PEER_IP = bytes([10, 0, 0, 1])
+
+
+def inet_csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ns_ip(proto, payload, dst=NS_IP, flags_frag=0):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, flags_frag, 64, proto, 0, NS_PEER_IP, dst)
+    h = h[:10] + struct.pack("!H", inet_csum(h)) + h[12:]
+    return NS_MAC + NS_PEER + b"\x08\x00" + h + payload
+
+
+def ns_udp(port, payload):
+    u = struct.pack("!HHHH", 4000, port, 8 + len(payload), 0) + payload
+    pseudo = NS_PEER_IP + NS_IP + struct.pack("!BBH", 0, 17, len(u))
+    c = inet_csum(pseudo + u) or 0xFFFF
+    return ns_ip(17, u[:6] + struct.pack("!H", c) + u[8:])
+
+
+def ns_ping(seq):
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 0x1234, seq) + bytes(range(32))
+    return ns_ip(1, icmp[:2] + struct.pack("!H", inet_csum(icmp)) + icmp[4:])
+
+
+def ns_arp(op, tpa, dst=b"\xff" * 6):
+    return dst + NS_PEER + b"\x08\x06" + struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, NS_PEER, NS_PEER_IP,
+                                                      b"\0" * 6, tpa)
+
+
+def ns_rec(frame):
+    return struct.pack("<H", len(frame)) + frame
+
+
+def ns_app(seq):
+    return struct.pack("<IQQ", 0x31424E58, seq, 0) + b"x" * 10
+
+
+def netstack_seeds():
+    write("netstack", "arp-ping", ns_rec(ns_arp(1, NS_IP)) + ns_rec(ns_ping(1)) + ns_rec(ns_ping(2)))
+    write("netstack", "arp-other", ns_rec(ns_arp(1, bytes([10, 0, 0, 9]))) + ns_rec(ns_arp(2, NS_IP, NS_MAC)))
+    write("netstack", "sink", b"".join(ns_rec(ns_udp(5001, ns_app(s))) for s in (0, 1, 3, 2, 2, 2000, 5)))
+    write("netstack", "udp-other-port", ns_rec(ns_udp(9, b"hello")) + ns_rec(ns_udp(5001, b"no header")))
+    write("netstack", "fragments", ns_rec(ns_ip(17, b"\0" * 16, flags_frag=0x2000)) +
+          ns_rec(ns_ip(17, b"\0" * 16, flags_frag=0x0010)))
+    big = ns_udp(5001, ns_app(7) + b"y" * 1400)
+    write("netstack", "big-and-runts", ns_rec(big) + ns_rec(big[:13]) + ns_rec(big[:30]) + ns_rec(b"\0" * 4096))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
+    netif_seeds()
     config_seeds()
     elf_seeds()
     text_seeds()
@@ -1014,3 +1179,4 @@ if __name__ == "__main__":
     linuxpio_seeds()
     xenstore_seeds()
     hypercall_seeds()
+    netstack_seeds()

@@ -41,16 +41,18 @@ declare -A sources=(
 	[control]="hv/control.c hv/control_proto.c lib/json.c lib/json_escape.c lib/jsondoc.c hv/config.c lib/err.c"
 	[bzimage]="hv/linux_boot.c hv/acpi.c lib/err.c"
 	[linuxpio]="hv/linux_ports.c hv/uart8250.c hv/acpi_pm.c hv/iobus.c lib/err.c"
+	[netif]="io/netback.c io/netback_check.c io/port_pair.c io/grant.c lib/clock.c"
 	[xenstore]="io/xenstore.c io/xenstore_api.c io/xenstore_conn.c io/xenstore_txn.c io/xenstore_dump.c io/xenstore_req.c io/xenstore_watch.c"
 	# the dispatcher reaches most of hv/ (domain, builder, vcpu, disks, ...): all of it
 	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c lib/*.c)"
+	[netstack]="net/stack.c net/apps.c"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
-	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread"
-	[hypercall]="-luring -lseccomp -lpthread -lm")
+	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [netif]="-lpthread"
+	[hypercall]="-luring -lseccomp -lpthread -lm" [netstack]="")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
-	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096)
-all=(grant blkif config elf text console control bzimage linuxpio xenstore hypercall)
+	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096 [netif]=8192 [netstack]=16384)
+all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
@@ -63,7 +65,7 @@ done
 
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 	"-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
-	-Wall -Wextra -I"$src/include" -I"$src/lib" -I"$src/io" -I"$src/hv" -I"$src/fuzz")
+	-Wall -Wextra -I"$src/include" -I"$src/lib" -I"$src/io" -I"$src/hv" -I"$src/fuzz" -I"$src/net")
 
 # Prints its input as TAP comments.
 comment() {
@@ -107,7 +109,7 @@ build() {
 		files+=("$src/$f")
 	done
 	if [ -x "$bin" ] && ! find "${files[@]}" "$src/fuzz/fuzz.h" "$src/fuzz/run.sh" \
-		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h -newer "$bin" | grep -q .; then
+		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h "$src"/net/*.h -newer "$bin" | grep -q .; then
 		return 0
 	fi
 	# shellcheck disable=SC2086 # libs is a list of flags

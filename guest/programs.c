@@ -7,6 +7,7 @@
 #include "blkfront.h"
 #include "hypercall.h"
 #include "minios.h"
+#include "netfront.h"
 #include "programs.h"
 
 static int prog_hello(const char *args)
@@ -326,6 +327,9 @@ static const struct program programs[] = {
 	{ "reboot", prog_reboot, "ask for a reboot" },
 	{ "mem", prog_mem, "allocator self-test" },
 	{ "flood", prog_flood, "BYTES of console output (default 4 MiB)" },
+	{ "net-sink", net_sink_main, "count UDP datagrams: [vif=N ip=A/P gw=A] port= count= duration=MS idle=MS (guest/net.c)" },
+	{ "net-blast", net_blast_main, "UDP frames: dst=IP:PORT size=64..1514 count=N|duration=MS [rate=PPS] [hold=1]" },
+	{ "net-echo", net_echo_main, "UDP echo server [port=7], or client dst=IP:PORT count=N: latency percentiles" },
 };
 
 int run_program(const char *cmdline)

@@ -7,6 +7,7 @@
 #include "assert.h"
 #include "hypercall.h"
 #include "minios.h"
+#include "netfront.h"
 #include "programs.h"
 #include "xenbus.h"
 
@@ -252,6 +253,7 @@ static const struct program programs[] = {
 	{ "hostile", hostile_main, "what a well-behaved guest never does (guest/hostile.c)" },
 	{ "escape", prog_escape, "terminal escapes in console output and in a failed GUEST_ASSERT" },
 	{ "dirtylog", dirtylog_main, "write pages I J ... with KVM's dirty log on; the VMM lists it (tests)" },
+	{ "net-hostile", net_hostile_main, "a netfront that breaks every rule on vif 0; vif 1 stays good (guest/net_hostile.c)" },
 	{ "xenbus", xenbus_test_main, "the xenstore from the guest: ops, host, quota, smp (guest/xenbus_test.c)" },
 };
 

@@ -14,12 +14,13 @@
 #include <unistd.h>
 
 #include "xenith/blkif.h"
+#include "xenith/netif.h"
 
 #define CONFIG_FILE_MAX (1u << 20)
 #define TIMEOUT_MAX_S (365.0 * 86400)
 
 const char *const config_keys[] = {
-	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "disk", "on_poweroff", "on_reboot", "on_crash",
+	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "disk", "vif", "on_poweroff", "on_reboot", "on_crash",
 	"console_log", "console_log_max", "timeout", "seccomp", "user", "jail", "memory_backing", "numa_node",
 	"vcpu_pin", NULL,
 };
@@ -301,6 +302,173 @@ static int add_disk(struct domain_config *cfg, const char *spec, struct errbuf *
 	return 0;
 }
 
+const char *vif_mode_name(enum vif_mode m)
+{
+	switch (m) {
+	case VIF_MODE_EXIT: return "exit";
+	case VIF_MODE_IOEVENTFD: return "ioeventfd";
+	case VIF_MODE_POLL: return "poll";
+	}
+	return "?";
+}
+
+const char *vif_port_name(enum vif_port p)
+{
+	switch (p) {
+	case VIF_PORT_TAP: return "tap";
+	case VIF_PORT_PAIR: return "pair";
+	}
+	return "?";
+}
+
+#define VIF_FIELDS "mac, port, mode, queues, bridge, netns"
+
+/* "52:54:00:12:34:56": six pairs of hex digits separated by ':'; unicast and not zero. */
+static int parse_mac(const char *v, uint8_t mac[6])
+{
+	bool zero = true;
+
+	for (unsigned i = 0; i < 6; i++) {
+		const char *p = v + 3 * i;
+
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+		    p[2] != (i == 5 ? 0 : ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)strtoul((char[3]){ p[0], p[1], 0 }, NULL, 16);
+		zero = zero && !mac[i];
+	}
+	return zero || (mac[0] & 1) ? -EINVAL : 0;
+}
+
+/* An interface name as the kernel takes it: 1 to 15 bytes, no '/', ':', space or control character. */
+static bool ifname_ok(const char *v)
+{
+	size_t len = strlen(v);
+
+	if (!len || len >= CONFIG_IFNAME_MAX || !strcmp(v, ".") || !strcmp(v, ".."))
+		return false;
+	for (const char *p = v; *p; p++)
+		if (*p == '/' || *p == ':' || !isgraph((unsigned char)*p))
+			return false;
+	return true;
+}
+
+/* A network namespace's name (a file in /run/netns): A-Z a-z 0-9 _ . -, not "." or "..". */
+static bool netns_ok(const char *v)
+{
+	size_t len = strlen(v);
+
+	if (!len || len >= CONFIG_NETNS_MAX || v[0] == '.' || v[0] == '-')
+		return false;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
+			return false;
+	return true;
+}
+
+static int vif_field(struct vif_config *vc, const char *f, const char *v, struct errbuf *eb)
+{
+	unsigned long long n;
+
+	if (!strcmp(f, "mac")) {
+		if (parse_mac(v, vc->mac) < 0)
+			return errbuf_set(eb, EINVAL, "vif: mac=%s: must be six hex bytes separated by ':' "
+					  "(e.g. 00:16:3e:01:02:03), unicast (the first byte even) and "
+					  "not all zero", v);
+		vc->mac_set = true;
+	} else if (!strcmp(f, "port")) {
+		const char *name = strchr(v, ':');
+
+		if (name && !strncmp(v, "tap:", 4))
+			vc->port = VIF_PORT_TAP;
+		else if (name && !strncmp(v, "pair:", 5))
+			vc->port = VIF_PORT_PAIR;
+		else
+			return errbuf_set(eb, EINVAL, "vif: port=%s: must be tap:IFNAME (a tap device, "
+					  "created or attached) or pair:NAME (an in-memory pair joining "
+					  "two vifs of this VMM)", v);
+		if (!ifname_ok(name + 1))
+			return errbuf_set(eb, EINVAL, "vif: port=%s: the name must be 1 to %u characters, "
+					  "without '/', ':' or spaces", v, CONFIG_IFNAME_MAX - 1);
+		strcpy(vc->port_name, name + 1);
+	} else if (!strcmp(f, "mode")) {
+		if (!strcmp(v, "exit"))
+			vc->mode = VIF_MODE_EXIT;
+		else if (!strcmp(v, "ioeventfd"))
+			vc->mode = VIF_MODE_IOEVENTFD;
+		else if (!strcmp(v, "poll"))
+			vc->mode = VIF_MODE_POLL;
+		else
+			return errbuf_set(eb, EINVAL, "vif: mode=%s: must be exit, ioeventfd or poll", v);
+	} else if (!strcmp(f, "queues")) {
+		if (parse_uint(v, &n) < 0 || n < 1 || n > XENITH_NET_MAX_QUEUES)
+			return errbuf_set(eb, EINVAL, "vif: queues=%s: must be 1 to %u (ring pairs, each "
+					  "with a backend thread)", v, XENITH_NET_MAX_QUEUES);
+		vc->queues = (unsigned)n;
+	} else if (!strcmp(f, "bridge")) {
+		if (!ifname_ok(v))
+			return errbuf_set(eb, EINVAL, "vif: bridge=%s: must be an interface name of 1 to %u "
+					  "characters, without '/', ':' or spaces", v, CONFIG_IFNAME_MAX - 1);
+		strcpy(vc->bridge, v);
+	} else if (!strcmp(f, "netns")) {
+		if (!netns_ok(v))
+			return errbuf_set(eb, EINVAL, "vif: netns=%s: must be a namespace name (a file in "
+					  "/run/netns, as `ip netns add` makes) of 1 to %u characters of "
+					  "A-Z a-z 0-9 _ . -, not starting with '.' or '-'", v,
+					  CONFIG_NETNS_MAX - 1);
+		strcpy(vc->netns, v);
+	} else {
+		return errbuf_set(eb, EINVAL, "vif: unknown field '%s' (fields: " VIF_FIELDS ")", f);
+	}
+	return 0;
+}
+
+/* "mac=00:16:3e:01:02:03,port=tap:xt0,mode=ioeventfd,queues=1,bridge=br0,netns=ns1" */
+static int add_vif(struct domain_config *cfg, const char *spec, struct errbuf *eb)
+{
+	struct vif_config vc = { .mode = VIF_MODE_IOEVENTFD, .queues = 1 };
+	char buf[512], *save = NULL, *item;
+	bool have_port = false;
+
+	if (cfg->nr_vifs >= CONFIG_MAX_VIFS)
+		return errbuf_set(eb, EINVAL, "vif = %.64s: at most %u vifs", spec, CONFIG_MAX_VIFS);
+	if (strlen(spec) >= sizeof(buf))
+		return errbuf_set(eb, EINVAL, "vif = %.64s...: longer than %zu bytes", spec, sizeof(buf) - 1);
+	strcpy(buf, spec);
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		int r;
+
+		if (!eq)
+			return errbuf_set(eb, EINVAL, "vif = %s: '%s' is not field=value (fields: "
+					  VIF_FIELDS ")", spec, item);
+		*eq = 0;
+		r = vif_field(&vc, item, eq + 1, eb);
+		if (r < 0)
+			return r;
+		have_port |= !strcmp(item, "port");
+	}
+	if (!have_port)
+		return errbuf_set(eb, EINVAL, "vif = %s: no port= (e.g. vif = \"mac=00:16:3e:01:02:03,"
+				  "port=tap:xt0\")", spec);
+	if (vc.port != VIF_PORT_TAP && (vc.bridge[0] || vc.netns[0]))
+		return errbuf_set(eb, EINVAL, "vif = %s: bridge= and netns= apply to port=tap: only", spec);
+	if (vc.bridge[0] && vc.netns[0])
+		return errbuf_set(eb, EINVAL, "vif = %s: bridge= and netns= together: the bridge must be "
+				  "in the namespace the tap moves to; give one of them", spec);
+	for (unsigned i = 0; i < cfg->nr_vifs; i++) {
+		const struct vif_config *o = &cfg->vifs[i];
+
+		if (o->port == VIF_PORT_TAP && vc.port == VIF_PORT_TAP && !strcmp(o->port_name, vc.port_name))
+			return errbuf_set(eb, EINVAL, "vif = %s: tap:%s is vif %u's port already; each vif "
+					  "needs its own tap", spec, vc.port_name, i);
+		if (o->mac_set && vc.mac_set && !memcmp(o->mac, vc.mac, 6))
+			return errbuf_set(eb, EINVAL, "vif = %s: vif %u has that MAC already", spec, i);
+	}
+	cfg->vifs[cfg->nr_vifs++] = vc;
+	return 0;
+}
+
 static int set_action(const char *key, enum domain_action *dst, const char *v, struct errbuf *eb)
 {
 	for (int a = ACTION_DESTROY; a <= ACTION_PRESERVE; a++) {
@@ -508,6 +676,8 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 		return set_path(cfg, key, cfg->initrd, v, eb);
 	if (!strcmp(key, "disk"))
 		return add_disk(cfg, v, eb);
+	if (!strcmp(key, "vif"))
+		return add_vif(cfg, v, eb);
 	if (!strcmp(key, "console_log"))
 		return set_path(cfg, key, cfg->console_log, v, eb);
 	if (!strcmp(key, "console_log_max"))

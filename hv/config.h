@@ -41,6 +41,37 @@ struct disk_config {
 
 const char *disk_mode_name(enum disk_mode m);
 
+/* How a netfront's kicks reach a vif's backend (io/netback.h): as for disks. */
+enum vif_mode {
+	VIF_MODE_EXIT,      /* event-channel send: a hypercall exit handled in the VMM */
+	VIF_MODE_IOEVENTFD, /* a write to the vif's doorbell port, completed in the kernel */
+	VIF_MODE_POLL,      /* no kicks: the backend polls the rings on its own thread */
+};
+
+/* Where a vif's frames go on the host side (io/netport.h). */
+enum vif_port {
+	VIF_PORT_TAP,  /* a tap device, created or attached (io/port_tap.c) */
+	VIF_PORT_PAIR, /* an in-memory pair: the vifs naming one pair in a VMM are its two ends */
+};
+
+#define CONFIG_MAX_VIFS 4u
+#define CONFIG_IFNAME_MAX 16u /* IFNAMSIZ, with the NUL */
+#define CONFIG_NETNS_MAX 64u
+
+struct vif_config {
+	uint8_t mac[6];             /* the guest's MAC: unicast, not zero */
+	bool mac_set;               /* false: 00:16:3e + 3 random bytes at create (as xl) */
+	enum vif_port port;
+	char port_name[CONFIG_IFNAME_MAX]; /* the tap's interface name, or the pair's name */
+	enum vif_mode mode;         /* default ioeventfd */
+	unsigned queues;            /* 1 (the default) to XENITH_NET_MAX_QUEUES */
+	char bridge[CONFIG_IFNAME_MAX]; /* tap: a bridge to add it to; "" none */
+	char netns[CONFIG_NETNS_MAX];   /* tap: a namespace (/run/netns/NAME) to move it to; "" none */
+};
+
+const char *vif_mode_name(enum vif_mode m);
+const char *vif_port_name(enum vif_port p);
+
 /* Guest memory's backing (hv/membacking.h). */
 enum mem_backing {
 	MEM_BACKING_MEMFD,   /* memfd of 4 KiB pages */
@@ -96,6 +127,8 @@ struct domain_config {
 	uint64_t console_log_max;             /* bytes; the log is rotated there (default 16 MiB) */
 	struct disk_config disks[CONFIG_MAX_DISKS]; /* `disk` keys, in order */
 	unsigned nr_disks;
+	struct vif_config vifs[CONFIG_MAX_VIFS]; /* `vif` keys, in order */
+	unsigned nr_vifs;
 	double timeout_s;                     /* 0 means none */
 	/* Confinement (hv/confine.h) */
 	bool seccomp;                         /* system call filters; default 1 */

@@ -16,6 +16,7 @@
 #include <linux/falloc.h>
 #include <linux/filter.h>
 #include <linux/fs.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -121,7 +122,9 @@ static const struct syscall_rule syscall_rules[] = {
 
 	/* The control socket server and its client threads. */
 	{ __NR_poll, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "waiting for clients and requests" },
-	{ __NR_ppoll, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "waiting for clients and requests" },
+	{ __NR_ppoll, K(MAIN) | K(CONTROL) | K(VCPU) | K(BACKEND), 0, ARGS_ANY,
+	  "waiting for clients and requests; a network queue's thread (io/netback.c, started by a vCPU) "
+	  "waits for a kick or its port's frames" },
 	{ __NR_accept4, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "a new client" },
 	{ __NR_recvfrom, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "requests" },
 	{ __NR_recvmsg, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "requests" },
@@ -185,6 +188,9 @@ static const struct ioctl_rule ioctl_rules[] = {
 	{ KVM_INTERRUPT, K(MAIN) | K(VCPU), "KVM_INTERRUPT", "CPL-0 guests' upcall vector" },
 	{ KVM_IRQ_LINE, K(MAIN) | K(VCPU), "KVM_IRQ_LINE", "Linux guests' UART interrupt" },
 	{ BLKDISCARD, K(MAIN) | K(VCPU) | K(BACKEND), "BLKDISCARD", "discard on a block device" },
+	{ TUNSETQUEUE, K(MAIN) | K(VCPU), "TUNSETQUEUE",
+	  "a multi-queue tap's queue attached when its frontend connects it, detached on disconnect "
+	  "(io/port_tap.h; the store's watch runs on a vCPU thread, teardown on main)" },
 	{ TCGETS, ALL, "TCGETS", "stdio asks whether stdout is a terminal" },
 	/* Rebuilding the domain on reboot: main only. */
 	{ KVM_CREATE_VM, K(MAIN), "KVM_CREATE_VM", "reboot" },

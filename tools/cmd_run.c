@@ -38,10 +38,11 @@ static void run_help(FILE *f)
 "      --cmdline TEXT     guest command line; for minios the program to run:\n"
 "                         hello (default), smp, crash, assert, hypercall, spin,\n"
 "                         idle, ticker [MS], timer [N [MS]], grant, evtchn [N],\n"
-"                         blk ... (see README), exit N, reboot, mem, escape,\n"
-"                         flood BYTES, hostile ..., dirtylog I J ... (hypercall,\n"
-"                         grant, evtchn and dirtylog need XENITH_TEST_HOOKS=1 in\n"
-"                         the environment)\n"
+"                         blk ... (see README), net-sink, net-blast, net-echo\n"
+"                         (see README), exit N, reboot, mem, escape,\n"
+"                         flood BYTES, hostile ..., net-hostile ...,\n"
+"                         dirtylog I J ... (hypercall, grant, evtchn and\n"
+"                         dirtylog need XENITH_TEST_HOOKS=1 in the environment)\n"
 "      --guest-cpl 3|0    where a PV guest kernel runs: 3 (default, deprivileged)\n"
 "                         or 0 (VT-x/AMD-V hosts only: its own IDT, exceptions\n"
 "                         reported by the guest, events as interrupts, HLT idle)\n"
@@ -52,6 +53,13 @@ static void run_help(FILE *f)
 "                         config: disk = [ \"...\", ... ]; each image is locked\n"
 "                         while the domain lives: a writable one by this domain\n"
 "                         alone, a ro=1 one shared with other ro=1 domains\n"
+"      --vif SPEC         a network interface (repeatable, up to 4):\n"
+"                         port=tap:IFNAME|pair:NAME[,mac=XX:XX:XX:XX:XX:XX\n"
+"                         (default 00:16:3e + 3 random bytes)]\n"
+"                         [,mode=exit|ioeventfd|poll][,queues=1-8 (default 1)]\n"
+"                         [,bridge=BR|,netns=NS (tap only)];\n"
+"                         config: vif = [ \"...\", ... ]; a tap is created if it\n"
+"                         does not exist (as root), else attached\n"
 "      --on-poweroff ACT  destroy (default) | restart | preserve\n"
 "      --on-reboot ACT    restart (default) | destroy | preserve\n"
 "      --on-crash ACT     destroy (default) | restart | preserve\n"
@@ -91,7 +99,7 @@ static void run_help(FILE *f)
 "                         root holds only the domain's disks (config: jail = 1)\n"
 "  -h, --help             this text\n\n"
 "config keys: name, memory, vcpus, kernel, initrd (alias ramdisk), cmdline (alias\n"
-"extra), guest_cpl, disk, on_poweroff, on_reboot, on_crash, console_log,\n"
+"extra), guest_cpl, disk, vif, on_poweroff, on_reboot, on_crash, console_log,\n"
 "console_log_max, timeout, seccomp, user, jail, memory_backing, numa_node,\n"
 "vcpu_pin.  Confinement (README): descriptors inherited from the parent are\n"
 "closed, no-new-privileges is set, and each VMM thread has a seccomp filter.\n"
@@ -109,7 +117,7 @@ static void run_help(FILE *f)
 }
 
 enum {
-	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
+	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_VIF, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
 	OPT_CONSOLE_LOG, OPT_CONSOLE_LOG_MAX, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE, OPT_NO_SECCOMP,
 	OPT_USER, OPT_JAIL, OPT_MEMORY_BACKING, OPT_NUMA_NODE, OPT_VCPU_PIN,
 };
@@ -124,6 +132,7 @@ static const struct option run_options[] = {
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "guest-cpl", required_argument, NULL, OPT_GUEST_CPL },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "vif", required_argument, NULL, OPT_VIF },
 	{ "on-poweroff", required_argument, NULL, OPT_ON_POWEROFF },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "on-crash", required_argument, NULL, OPT_ON_CRASH },
@@ -155,6 +164,7 @@ static const char *option_key(int opt)
 	case OPT_CMDLINE: return "cmdline";
 	case OPT_GUEST_CPL: return "guest_cpl";
 	case OPT_DISK: return "disk";
+	case OPT_VIF: return "vif";
 	case OPT_ON_POWEROFF: return "on_poweroff";
 	case OPT_ON_REBOOT: return "on_reboot";
 	case OPT_ON_CRASH: return "on_crash";

@@ -271,6 +271,79 @@ static void test_bad_disk_specs_say_what_is_wrong(void **state)
 	assert_non_null(strstr(eb.msg, "empty list"));
 }
 
+static void test_vifs_from_a_list_and_their_fields(void **state)
+{
+	struct domain_config c;
+	struct errbuf eb;
+	const char *text = "vif = [ \"mac=00:16:3e:0A:bc:01,port=tap:xt0,mode=poll,queues=2,bridge=br0\", "
+			   "'port=pair:p1,mode=exit' ]\n"
+			   "vif = \"port=tap:xt1,netns=ns-1.a,mac=02:00:00:00:00:07\"\n";
+	static const uint8_t mac0[6] = { 0x00, 0x16, 0x3e, 0x0a, 0xbc, 0x01 };
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_parse_text(&c, text, "v.cfg", &eb), 0);
+	assert_int_equal(c.nr_vifs, 3);
+	assert_true(c.vifs[0].mac_set);
+	assert_memory_equal(c.vifs[0].mac, mac0, 6);
+	assert_int_equal(c.vifs[0].port, VIF_PORT_TAP);
+	assert_string_equal(c.vifs[0].port_name, "xt0");
+	assert_int_equal(c.vifs[0].mode, VIF_MODE_POLL);
+	assert_int_equal(c.vifs[0].queues, 2);
+	assert_string_equal(c.vifs[0].bridge, "br0");
+	assert_string_equal(c.vifs[0].netns, "");
+	assert_false(c.vifs[1].mac_set); /* generated at create, as xl does */
+	assert_int_equal(c.vifs[1].port, VIF_PORT_PAIR);
+	assert_string_equal(c.vifs[1].port_name, "p1");
+	assert_int_equal(c.vifs[1].mode, VIF_MODE_EXIT);
+	assert_int_equal(c.vifs[1].queues, 1); /* the default */
+	assert_int_equal(c.vifs[2].mode, VIF_MODE_IOEVENTFD); /* the default */
+	assert_string_equal(c.vifs[2].netns, "ns-1.a");
+	assert_int_equal(c.vifs[2].mac[5], 7);
+	assert_string_equal(vif_mode_name(c.vifs[0].mode), "poll");
+	assert_string_equal(vif_port_name(c.vifs[1].port), "pair");
+}
+
+static void test_bad_vif_specs_say_what_is_wrong(void **state)
+{
+	struct domain_config c;
+	struct errbuf eb;
+
+	(void)state;
+	config_init(&c);
+	EXPECT_SET_FAILS(&c, "vif", "mac=00:16:3e:01:02:03", "no port=");
+	EXPECT_SET_FAILS(&c, "vif", "port=eth0", "port=eth0", "tap:IFNAME", "pair:NAME");
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:net_ring0", "port=dpdk:net_ring0", "tap:IFNAME");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:", "port=tap:", "1 to 15 characters");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:abcdefghijklmnop", "abcdefghijklmnop", "1 to 15");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:a/b", "a/b", "without '/'");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,mac=01:00:5e:00:00:01", "mac=01:00:5e:00:00:01", "unicast");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,mac=00:00:00:00:00:00", "not all zero");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,mac=00:16:3e:1:2:3", "mac=00:16:3e:1:2:3", "six hex bytes");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,mac=00:16:3e:01:02:03:04", "six hex bytes");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,mac=00-16-3e-01-02-03", "separated by ':'");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,mode=fast", "mode=fast", "exit, ioeventfd or poll");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,queues=0", "queues=0", "1 to 8");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,queues=9", "queues=9", "1 to 8");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,speed=9", "unknown field 'speed'", "mac, port, mode");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,tap", "'tap' is not field=value");
+	EXPECT_SET_FAILS(&c, "vif", "port=pair:p,bridge=br0", "apply to port=tap: only");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,bridge=br0,netns=n", "give one of them");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,netns=../etc", "netns=../etc", "/run/netns");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,bridge=b r", "bridge=b r", "without");
+	assert_int_equal(c.nr_vifs, 0); /* nothing refused was kept */
+	assert_int_equal(config_set(&c, "vif", "port=tap:x,mac=00:16:3e:00:00:01", &eb), 0);
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:x", "tap:x is vif 0's port already");
+	EXPECT_SET_FAILS(&c, "vif", "port=tap:y,mac=00:16:3e:00:00:01", "vif 0 has that MAC already");
+	for (unsigned i = 1; i < CONFIG_MAX_VIFS; i++) {
+		char spec[32];
+
+		snprintf(spec, sizeof(spec), "port=pair:p%u", i);
+		assert_int_equal(config_set(&c, "vif", spec, &eb), 0);
+	}
+	EXPECT_SET_FAILS(&c, "vif", "port=pair:q", "at most 4 vifs");
+}
+
 static void test_confinement_keys_and_their_defaults(void **state)
 {
 	struct domain_config c;
@@ -434,6 +507,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_config_missing_or_binary_file_is_an_error, remove_tmp),
 		cmocka_unit_test(test_disks_from_a_list_and_their_fields),
 		cmocka_unit_test(test_bad_disk_specs_say_what_is_wrong),
+		cmocka_unit_test(test_vifs_from_a_list_and_their_fields),
+		cmocka_unit_test(test_bad_vif_specs_say_what_is_wrong),
 		cmocka_unit_test(test_confinement_keys_and_their_defaults),
 		cmocka_unit_test(test_placement_keys_and_their_defaults),
 		cmocka_unit_test(test_cpu_lists_at_their_edges),

@@ -129,6 +129,23 @@ static void test_only_main_rebuilds_a_vm_or_opens_files(void **state)
 	}
 }
 
+/*
+ * A network queue's thread (io/netback.c: netback.h lists its calls) runs as a
+ * backend thread a vCPU starts: it waits in ppoll, reads its kick eventfd,
+ * writes (notifications), and a port pair's end uses a mutex.
+ */
+static void test_a_network_queue_thread_may_wait_read_and_write(void **state)
+{
+	static const int calls[] = { SYS_ppoll, SYS_read, SYS_write, SYS_futex };
+
+	(void)state;
+	for (int bench = 0; bench <= 1; bench++)
+		for (unsigned i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+			assert_true(confine_kind_allows(CONFINE_BACKEND, calls[i], bench));
+			assert_true(confine_kind_allows(CONFINE_VCPU, calls[i], bench));
+		}
+}
+
 /* The passwd file a test wrote, removed even when an assertion failed. */
 static char passwd_path[] = "/tmp/xenith-passwd-XXXXXX";
 
@@ -189,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_a_child_kind_uses_no_ioctl_its_creator_refuses),
 		cmocka_unit_test(test_no_thread_may_exec_fork_open_sockets_or_trace),
 		cmocka_unit_test(test_only_main_rebuilds_a_vm_or_opens_files),
+		cmocka_unit_test(test_a_network_queue_thread_may_wait_read_and_write),
 		cmocka_unit_test_teardown(test_user_names_are_read_from_passwd_field_by_field, remove_passwd),
 	};
 

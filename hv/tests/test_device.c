@@ -34,6 +34,7 @@
 
 static char paths[NR_DISKS][64];
 static unsigned reports;
+static bool with_vif; /* make_domain adds a vif (an in-memory pair port) too */
 /* The test's domain: destroyed by end_domain() or, after a failed assertion, by the teardown. */
 static struct domain *D;
 
@@ -62,6 +63,11 @@ static struct domain *make_domain(bool bench, bool test_hooks, unsigned nr_disks
 			 i == 0 ? ",mode=exit" : "");
 		if (config_set(&cfg, "disk", spec, &eb) < 0)
 			fail_msg("disk %s: %s", spec, eb.msg);
+	}
+	if (with_vif) {
+		snprintf(spec, sizeof(spec), "port=pair:devtest%d", (int)getpid());
+		if (config_set(&cfg, "vif", spec, &eb) < 0)
+			fail_msg("vif %s: %s", spec, eb.msg);
 	}
 	if (test_hooks)
 		setenv("XENITH_TEST_HOOKS", "1", 1);
@@ -180,7 +186,9 @@ static void test_save_and_restore_are_refused_for_every_type_until_migration_exi
 	char want[96];
 
 	(void)state;
+	with_vif = true;
 	d = make_domain(true, true, 1);
+	with_vif = false;
 	assert_int_equal(d->nr_devices, device_nr_types); /* one of each registered type */
 	for (unsigned i = 0; i < d->nr_devices; i++) {
 		struct device *dev = d->devices[i];

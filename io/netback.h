@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The network backend: serves one queue of a vif (include/xenith/netif.h):
+ * a TX ring (guest to wire) and an RX ring (wire to guest), moving frames
+ * between them and one host port (io/netport.h), on a thread of its own.
+ *
+ * TX: each packet's slots (requests and extra-info slots) are copied out
+ * of the ring once, then checked (netback_tx_parse: the slot count, the
+ * first slot's size against the fragments, offset + length within each
+ * granted page, extra-info types, the frame's length 14..1514); the
+ * fragments are grant-copied into one frame; a blank checksum
+ * (NETTXF_csum_blank) of UDP or TCP over IPv4 is filled in software; a
+ * frame whose source MAC is not the vif's is dropped; the rest go to the
+ * port in bursts of up to NET_PORT_BURST.  Every request gets a response
+ * with its id: NETIF_RSP_OKAY (taken by the port), NETIF_RSP_ERROR
+ * (malformed, oversize, a grant the guest had no right to use, a blank
+ * checksum netback cannot fill), NETIF_RSP_DROPPED (spoofed source MAC,
+ * port full); every extra-info slot NETIF_RSP_NULL.
+ *
+ * RX: frames from the port (bursts of up to NET_PORT_BURST) are
+ * grant-copied, one frame per buffer at offset 0 (a frame always fits a
+ * page), into buffers the guest posted; the response's status is the
+ * length.  A frame arriving with no buffer posted is dropped (counted:
+ * no_rx_buffer); a buffer whose grant cannot be written gets
+ * NETIF_RSP_ERROR and its frame is dropped (counted: bad_grant).
+ *
+ * A ring whose indices are impossible stops this queue (both of its
+ * rings; the vif's other queues and the domain's other devices go on).
+ *
+ * Kicks arrive on one eventfd (netback_kick_fd()) for both rings: written
+ * by the VMM for an event-channel send (mode exit, one channel or split
+ * tx/rx channels alike) or by KVM for a doorbell write (mode ioeventfd).
+ * The thread sleeps in ppoll on the kick eventfd and the port's rx_fd
+ * (if the port has none, it looks at the port every millisecond).  In mode
+ * poll the thread polls both rings and the port and sleeps (after asking
+ * for a kick, with a final check) only after a millisecond with nothing to
+ * do.  A TX packet whose slots are not all published yet waits: the
+ * thread asks to be kicked when more arrive.
+ *
+ * System calls on the thread: ppoll, read (the kick eventfd), write
+ * (nothing else of its own; the port's are the port's, see hv/confine.c).
+ */
+#ifndef XENITH_IO_NETBACK_H
+#define XENITH_IO_NETBACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grant.h"
+#include "netport.h"
+#include "xenith/netif.h"
+
+struct netback_config {
+	unsigned index;   /* the vif's handle */
+	unsigned queue;   /* which of the vif's queues this backend serves */
+	uint32_t mode;    /* XENITH_NET_MODE_* */
+	uint8_t mac[6];   /* the guest's MAC: the only source address its TX frames may carry */
+	/*
+	 * The queue's host side; the caller's to open and to close (after
+	 * netback_close or while disconnected).  While connected only the
+	 * netback thread calls it.
+	 */
+	struct net_port *port;
+	void (*thread_init)(void); /* first call on the backend thread (the VMM confines it); NULL: none */
+	/* Tests and fuzzing only: netback_connect starts no thread; netback_run_once does its work. */
+	bool no_thread;
+};
+
+/* Why a frame was dropped. */
+enum netback_drop {
+	NETBACK_DROP_NONE = 0,
+	NETBACK_DROP_BAD_REQUEST,  /* TX: malformed slots, length < 14, a blank checksum netback cannot fill */
+	NETBACK_DROP_BAD_GRANT,    /* TX or RX: a grant copy refused (io/grant.h) */
+	NETBACK_DROP_SPOOFED_MAC,  /* TX: source MAC is not the vif's */
+	NETBACK_DROP_NO_RX_BUFFER, /* RX: a frame arrived with no buffer posted */
+	NETBACK_DROP_PORT_FULL,    /* TX: the port took fewer frames than offered */
+	NETBACK_DROP_OVERSIZE,     /* TX: longer than XENITH_NET_FRAME_MAX (GSO is not segmented) */
+	NETBACK_DROP_NR
+};
+
+struct netback_stats {
+	uint64_t tx_packets, tx_bytes; /* guest to port: frames the port took */
+	uint64_t rx_packets, rx_bytes; /* port to guest: frames written into posted buffers */
+	uint64_t drops[NETBACK_DROP_NR]; /* by reason; [NETBACK_DROP_NONE] unused */
+	uint64_t csum_filled;          /* TX frames whose blank checksum netback filled */
+	bool connected, broken;
+};
+
+/* The counter's name in stats and JSON ("bad_request", "bad_grant", ...); NULL out of range. */
+const char *netback_drop_name(enum netback_drop d);
+
+struct netback;
+
+/* Sets up the queue (kick eventfd, frame buffers); nothing runs yet.  msg gets the reason on failure. */
+int netback_open(const struct netback_config *cfg, struct netback **out, char *msg, size_t msglen);
+/* Disconnects if connected; does not close the port. */
+void netback_close(struct netback *nb);
+int netback_kick_fd(const struct netback *nb);
+
+enum netback_ring { NETBACK_RING_TX, NETBACK_RING_RX };
+
+/*
+ * Starts serving the rings granted as tx_ref and rx_ref (both pages
+ * writable to the backend, held until disconnect).  notify(opaque, ring)
+ * tells the guest that responses are on that ring (with one event channel
+ * the caller sends on it for both).  0, -EBUSY (connected), -ENOMEM, or
+ * the grant check's -errno for a ring page.
+ */
+int netback_connect(struct netback *nb, struct grant_table *gt, grant_ref_t tx_ref, grant_ref_t rx_ref,
+		    void (*notify)(void *opaque, enum netback_ring ring), void *opaque);
+/* Stops the thread and lets go of the rings. */
+void netback_disconnect(struct netback *nb);
+bool netback_connected(const struct netback *nb);
+/* True once a ring's indices were found impossible and the queue stopped. */
+bool netback_broken(const struct netback *nb);
+/* Counters are read atomically; connected under the caller's connect lock. */
+void netback_get_stats(const struct netback *nb, struct netback_stats *st);
+/*
+ * The counters as JSON members (no braces): "tx_packets":N,"tx_bytes":N,
+ * "rx_packets":N,"rx_bytes":N,"drops":{"bad_request":N,...},"csum_filled":N,
+ * "broken":B.  The length, or -1 if size is too small.
+ */
+int netback_stats_json(const struct netback *nb, char *buf, size_t size);
+
+/*
+ * Tests and fuzzing only, on a backend opened with no_thread and
+ * connected: one round of the thread's work (a TX burst, then an RX
+ * burst), on the caller's thread.  The slots consumed plus the frames
+ * received, or -1 once the queue is broken.
+ */
+int netback_run_once(struct netback *nb);
+
+/* ---- the checks, pure (unit-tested and fuzzed) ---- */
+
+/* Extra-info slots a packet may carry: at most one of each type. */
+#define NETBACK_TX_MAX_EXTRAS (XEN_NETIF_EXTRA_TYPE_MAX - 1u)
+/* The most ring slots one packet can occupy before it is found malformed. */
+#define NETBACK_TX_PKT_SLOTS (XENITH_NET_MAX_SLOTS_PER_PKT + NETBACK_TX_MAX_EXTRAS)
+
+struct netback_tx_frag {
+	grant_ref_t gref;
+	uint16_t offset, len;
+};
+
+struct netback_tx_pkt {
+	unsigned slots;     /* ring slots the packet occupies (all answered) */
+	unsigned nfrags;    /* requests (one fragment each) */
+	uint32_t len;       /* the frame's length: the first request's size */
+	uint16_t flags;     /* the first request's NETTXF_* */
+	enum netback_drop drop; /* NETBACK_DROP_NONE: well formed */
+	/* Per slot: the request's id, and whether it is an extra-info slot (answered NETIF_RSP_NULL). */
+	uint16_t id[NETBACK_TX_PKT_SLOTS];
+	bool extra[NETBACK_TX_PKT_SLOTS];
+	struct netback_tx_frag frag[XENITH_NET_MAX_SLOTS_PER_PKT]; /* valid when drop == NONE */
+};
+
+/*
+ * Parses one TX packet from copies of the slots the guest published
+ * (slots[0..avail), avail <= NETBACK_TX_PKT_SLOTS is enough).  Returns 1
+ * with *pkt filled (pkt->slots >= 1 slots to consume and answer, and
+ * pkt->drop the verdict), or 0 when the packet continues past avail (wait
+ * for more).  A packet with more than XENITH_NET_MAX_SLOTS_PER_PKT requests,
+ * more than NETBACK_TX_MAX_EXTRAS extra-info slots, or an extra-info flag
+ * on a request other than the first ends at the slot that broke the rule
+ * (pkt->slots) and is BAD_REQUEST, so the answer never needs more than
+ * NETBACK_TX_PKT_SLOTS slots.
+ */
+int netback_tx_parse(const union netif_tx_slot_req *slots, unsigned avail, struct netback_tx_pkt *pkt);
+
+/*
+ * Fills the blank checksum of a UDP or TCP segment over IPv4 in an
+ * Ethernet frame (the field's old contents are ignored).  0, or -EINVAL
+ * when the frame is not an unfragmented IPv4 UDP/TCP packet whose headers
+ * fit the frame.
+ */
+int netback_fill_csum(uint8_t *frame, uint32_t len);
+
+#endif

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# unit tier: xenith-net (the guest's network programs natively, net/native.c)
+# between two network namespaces joined by a veth pair: blast into sink at
+# 64 and 1514 bytes with every datagram counted once, the echo client's
+# round trips all answered, and the host's ping answered by the stack.
+# Needs root (namespaces, AF_PACKET): otherwise a skip with the reason.
+# Usage: native.sh PATH/TO/xenith-net
+set -uo pipefail
+
+bin=$1
+tag=n3t$$
+a=${tag}a b=${tag}b
+tmp=$(mktemp -d)
+pids=()
+
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	ip netns del "$a" 2>/dev/null
+	ip netns del "$b" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+skip() {
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, AF_PACKET)"
+command -v ip >/dev/null || skip "no ip command (Debian: iproute2)"
+ip netns add "$a" 2>/dev/null && ip netns add "$b" 2>/dev/null || skip "cannot create network namespaces"
+ip link add "${tag}x" type veth peer name "${tag}y" || skip "cannot create a veth pair"
+ip link set "${tag}x" netns "$a" && ip link set "${tag}y" netns "$b" &&
+	ip -n "$a" link set "${tag}x" up && ip -n "$b" link set "${tag}y" up || skip "cannot set the veth pair up"
+
+echo "1..4"
+n=0
+# Waits (up to 60 s on a loaded host) until file has a line matching pattern.
+wait_for() {
+	local file=$1 pattern=$2
+	for _ in $(seq 600); do
+		grep -q "$pattern" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# Starts xenith-net in namespace ns in the background, output to file; waits for its ready line.
+start() {
+	local ns=$1 file=$2
+	shift 2
+	ip netns exec "$ns" "$bin" "$@" >"$file" 2>&1 &
+	pids+=($!)
+	wait_for "$file" "^xenith-net: ready" || { echo "# no ready line from $*:"; sed 's/^/# /' "$file"; return 1; }
+}
+field() {
+	grep -o "\"$2\":[0-9]*" "$1" | head -1 | cut -d: -f2
+}
+result() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+
+for size_count in 64:5000 1514:2000; do
+	size=${size_count%:*} count=${size_count#*:}
+	ok=1
+	if start "$a" "$tmp/sink$size" "${tag}x" sink ip=10.9.0.2/24 count="$count" &&
+		ip netns exec "$b" "$bin" "${tag}y" blast ip=10.9.0.3/24 dst=10.9.0.2:5001 size="$size" \
+			count="$count" rate=20000 >"$tmp/blast$size" 2>&1 &&
+		wait_for "$tmp/sink$size" "^net-json"; then
+		sent=$(field "$tmp/blast$size" sent) got=$(field "$tmp/sink$size" packets)
+		bytes=$(field "$tmp/sink$size" bytes) lost=$(field "$tmp/sink$size" lost)
+		dup=$(field "$tmp/sink$size" duplicates)
+		[ "$sent" = "$count" ] && [ "$got" = "$count" ] && [ "$bytes" = $((count * size)) ] &&
+			[ "$lost" = 0 ] && [ "$dup" = 0 ] && ok=0
+		[ $ok = 0 ] || echo "# $size B: blast sent $sent of $count, sink counted $got ($bytes bytes), lost $lost, duplicates $dup"
+	else
+		echo "# $size B: no result:"
+		sed 's/^/# /' "$tmp/sink$size" "$tmp/blast$size" 2>/dev/null
+	fi
+	result $ok "blast of $count frames of $size B into sink: every one counted once, none lost"
+done
+
+ok=1
+if start "$a" "$tmp/echod" "${tag}x" echo ip=10.9.0.2/24 &&
+	ip netns exec "$b" "$bin" "${tag}y" echo ip=10.9.0.3/24 dst=10.9.0.2:7 count=200 >"$tmp/echo" 2>&1; then
+	got=$(field "$tmp/echo" received) p50=$(field "$tmp/echo" p50_ns) p99=$(field "$tmp/echo" p99_ns)
+	[ "$got" = 200 ] && [ "$p50" -gt 0 ] && [ "$p50" -le "$p99" ] && ok=0
+	[ $ok = 0 ] || { echo "# echo:"; sed 's/^/# /' "$tmp/echo"; }
+fi
+result $ok "echo: 200 round trips answered, p50 <= p99"
+
+# The echo server is still running in $a: the host's own stack pings it.
+ok=1
+ip -n "$b" addr add 10.9.0.1/24 dev "${tag}y"
+if ip netns exec "$b" ping -c 3 -W 5 10.9.0.2 >"$tmp/ping" 2>&1; then
+	ok=0
+else
+	sed 's/^/# /' "$tmp/ping"
+fi
+result $ok "the host's ping is answered by the stack"
