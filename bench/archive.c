@@ -73,16 +73,23 @@ static void doc_name(const char *id, char *name, size_t size)
 void archive_unique_id(char *id, size_t size)
 {
 	char base[128], name[128], path[PATH_MAX];
-	size_t len = strlen(id);
+	const char *z;
+	int date_len;
 
 	snprintf(base, sizeof(base), "%s", id);
-	for (unsigned k = 2; k < 1000; k++) {
+	z = strchr(base, 'Z'); /* the date: YYYY-MM-DDTHH:MM:SSZ */
+	date_len = z ? (int)(z - base + 1) : (int)strlen(base);
+	for (unsigned k = 2; k < 100; k++) {
 		doc_name(id, name, sizeof(name));
 		if (snprintf(path, sizeof(path), "%s/%s.json", dir, name) >= (int)sizeof(path) ||
 		    access(path, F_OK) < 0)
 			return;
-		/* keep the suffix inside id: trim the base if it must */
-		snprintf(id, size, "%.*s-%u", (int)(len < size - 8 ? len : size - 8), base, k);
+		/*
+		 * The count right after the date: ".02" sorts after the "-" that
+		 * follows the date in the first run's name, so names still sort by
+		 * time (archive_latest, history).
+		 */
+		snprintf(id, size, "%.*s.%02u%s", date_len, base, k, base + date_len);
 	}
 }
 

@@ -17,7 +17,8 @@ int archive_prepare(const char *out, struct errbuf *eb);
 const char *archive_dir(void);
 /*
  * Makes id (a run id: date to the second, revision, host) name no document
- * the archive has yet, by appending -2, -3, ...: two runs of one build
+ * the archive has yet, by a count after the date (DATE.02-REVISION-HOST,
+ * .03, ... up to .99; names still sort by time): two runs of one build
  * started in the same second would otherwise overwrite one another.
  */
 void archive_unique_id(char *id, size_t size);

@@ -442,8 +442,8 @@ static void test_result_round_trip_keeps_a_ratio_series(void **state)
 
 /*
  * Two runs of one build started in the same second have the same id: the
- * second archived gets -2 (then -3) and overwrites nothing, file name and
- * id alike.
+ * second archived gets .02 after the date (then .03) and overwrites
+ * nothing, file name and id alike; the newest is still the newest.
  */
 static void test_archive_gives_a_second_run_in_one_second_its_own_name(void **state)
 {
@@ -463,19 +463,25 @@ static void test_archive_gives_a_second_run_in_one_second_its_own_name(void **st
 	assert_int_equal(archive_store(&a, path_a, sizeof(path_a), &eb), 0);
 	b = a;
 	archive_unique_id(b.id, sizeof(b.id));
-	assert_string_equal(b.id, "2026-11-30T15:00:00Z-abc1234-host-2");
+	assert_string_equal(b.id, "2026-11-30T15:00:00Z.02-abc1234-host");
 	assert_int_equal(archive_store(&b, path_b, sizeof(path_b), &eb), 0);
 	c = a;
 	archive_unique_id(c.id, sizeof(c.id));
-	assert_string_equal(c.id, "2026-11-30T15:00:00Z-abc1234-host-3");
+	assert_string_equal(c.id, "2026-11-30T15:00:00Z.03-abc1234-host");
 	assert_int_equal(archive_store(&c, path_c, sizeof(path_c), &eb), 0);
 	assert_string_not_equal(path_a, path_b);
 	assert_string_not_equal(path_b, path_c);
+	{
+		char latest[4096];
+
+		assert_int_equal(archive_latest(latest, sizeof(latest), &eb), 0);
+		assert_string_equal(latest, path_c); /* the third is the newest */
+	}
 	assert_int_equal(bench_run_read(&check, path_a, &eb), 0);
 	assert_string_equal(check.id, "2026-11-30T15:00:00Z-abc1234-host");
 	bench_run_free(&check);
 	assert_int_equal(bench_run_read(&check, path_b, &eb), 0);
-	assert_string_equal(check.id, "2026-11-30T15:00:00Z-abc1234-host-2");
+	assert_string_equal(check.id, "2026-11-30T15:00:00Z.02-abc1234-host");
 	bench_run_free(&check);
 	bench_run_free(&a);
 	remove_dir(sub); /* the documents, index.sqlite */
