@@ -113,10 +113,10 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Document names in the archive, sorted (names start with the date). */
-static char **list_documents(size_t *n)
+/* Document names in directory `in`, sorted (names start with the date). */
+static char **list_documents_in(const char *in, size_t *n)
 {
-	DIR *d = opendir(dir);
+	DIR *d = opendir(in);
 	struct dirent *de;
 	char **v = NULL;
 	size_t cap = 0;
@@ -144,6 +144,28 @@ static char **list_documents(size_t *n)
 	if (v)
 		qsort(v, *n, sizeof(*v), cmp_name);
 	return v;
+}
+
+/* Document names in the archive, sorted. */
+static char **list_documents(size_t *n)
+{
+	return list_documents_in(dir, n);
+}
+
+int archive_latest_in(const char *in, char *path, size_t size, struct errbuf *eb)
+{
+	size_t n;
+	char **names = list_documents_in(in, &n);
+	int r = 0;
+
+	if (!n)
+		r = errbuf_set(eb, ENOENT, "no result documents in %s", in);
+	else if (snprintf(path, size, "%s/%s", in, names[n - 1]) >= (int)size)
+		r = errbuf_set(eb, ENAMETOOLONG, "path too long");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
 }
 
 int archive_latest(char *path, size_t size, struct errbuf *eb)

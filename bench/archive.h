@@ -33,5 +33,7 @@ int archive_load_history(const char *skip_path, size_t max, struct bench_run **r
 			 struct errbuf *eb);
 /* The newest document in the archive; -ENOENT when there is none. */
 int archive_latest(char *path, size_t size, struct errbuf *eb);
+/* The same in another directory (not the archive's). */
+int archive_latest_in(const char *dir, char *path, size_t size, struct errbuf *eb);
 
 #endif

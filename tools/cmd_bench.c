@@ -4,6 +4,9 @@
  * same code, measures exit costs against their native analogues, prints a
  * table, and writes one JSON document per run (results/SCHEMA.md).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../bench/exitcost.h"
@@ -925,6 +929,88 @@ static int bench_list(void)
 	return 0;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path); /* best effort: a temporary directory */
+	return 0;
+}
+
+/* Removes a temporary directory and what is in it. */
+static void remove_tree(const char *path)
+{
+	nftw(path, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * calibrate --runs: run k of the K, as a run of its own: this binary again
+ * in a child process (its own memory placement and address space, as the
+ * separate runs a comparison compares; runs in one process share those and
+ * showed less spread than separate ones), the same cases, repetitions and
+ * warm-up, archived into a temporary directory and read back into *out.
+ * 0, or -1 with the reason on stderr.
+ */
+static int calibrate_child_run(int argc, char **argv, int first_arg, const struct selection *sel, unsigned k,
+			       struct bench_run *out)
+{
+	char tmp[] = "/tmp/xenith-calibrate.XXXXXX", rep[16], warm[16], log[64], doc[PATH_MAX];
+	const char *args[MAX_NAMED_CASES + 16];
+	unsigned n = 0;
+	struct errbuf eb;
+	int status, r = -1;
+	pid_t pid;
+
+	if (!mkdtemp(tmp)) {
+		fprintf(stderr, "xenith bench calibrate: a temporary directory: %s\n", strerror(errno));
+		return -1;
+	}
+	snprintf(rep, sizeof(rep), "%u", sel->repeat);
+	snprintf(warm, sizeof(warm), "%u", sel->warmup);
+	args[n++] = "/proc/self/exe";
+	for (int i = first_arg; i < argc && n < MAX_NAMED_CASES + 6; i++)
+		args[n++] = argv[i]; /* the suites and cases named */
+	args[n++] = "--quick";
+	args[n++] = "--repeat";
+	args[n++] = rep;
+	args[n++] = "--warmup";
+	args[n++] = warm;
+	if (sel->no_seccomp)
+		args[n++] = "--no-seccomp";
+	args[n++] = "--out";
+	args[n++] = tmp;
+	args[n] = NULL;
+	snprintf(log, sizeof(log), "%s/log", tmp);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execv("/proc/self/exe", (char *const *)args);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+		fprintf(stderr, "xenith bench calibrate: run %u: %s\n", k, strerror(errno));
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "xenith bench calibrate: run %u failed (%s %d); its output: %s\n", k,
+			WIFEXITED(status) ? "exit status" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log);
+		return -1; /* the directory stays, for its log */
+	} else if (archive_latest_in(tmp, doc, sizeof(doc), &eb) < 0 || bench_run_read(out, doc, &eb) < 0) {
+		fprintf(stderr, "xenith bench calibrate: run %u: %s\n", k, eb.msg);
+	} else {
+		r = 0;
+	}
+	if (r == 0)
+		remove_tree(tmp);
+	return r;
+}
+
 int cmd_bench(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1232,30 +1318,14 @@ int cmd_bench(int argc, char **argv)
 	if (r == 0 && sel.baseline)
 		r = run_adaptive(&run, &sel, &kvm, measure_cpu, helper_cpu);
 	if (r == 0 && calib_runs > 1) {
-		/* the between-run noise: whole runs one after another, as separate runs would be */
 		more = calloc(calib_runs - 1, sizeof(*more));
 		if (!more) {
 			fprintf(stderr, "xenith bench calibrate: out of memory\n");
 			r = -1;
 		}
 		for (unsigned k = 0; r == 0 && k < calib_runs - 1; k++) {
-			struct domain_config defaults;
-
 			progress("calibrate: run %u of %u", k + 2, calib_runs);
-			bench_run_init(&more[k]);
-			more[k].quick = run.quick;
-			more[k].repeat = run.repeat;
-			more[k].warmup = run.warmup;
-			more[k].env = run.env;
-			config_init(&defaults);
-			r = run_native(&more[k], &sel, run.env.tsc_khz, measure_cpu, helper_cpu);
-			if (r == 0)
-				r = run_guest(&more[k], &sel, &kvm, measure_cpu, helper_cpu, GUEST_BUT_MEMORY,
-					      defaults.memory_backing, sel.repeat, sel.warmup);
-			if (r == 0)
-				r = run_memory_backings(&more[k], &sel, &kvm, measure_cpu, helper_cpu);
-			if (r == 0)
-				bench_run_finish(&more[k]);
+			r = calibrate_child_run(argc, argv, optind, &sel, k + 2, &more[k]);
 		}
 	}
 	progress("%s", "");
