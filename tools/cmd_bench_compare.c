@@ -47,7 +47,8 @@ static void compare_help(FILE *f)
 "  slower   different: p < P (default 0.01) and the medians differ by at\n"
 "  faster   least F (default 0.03, i.e. 3%%); never a fixed time threshold\n"
 "  unknown  neither: these samples cannot decide; more repetitions can\n"
-"           (`xenith bench --baseline BASE` adds them)\n\n"
+"           (`xenith bench --baseline BASE` adds them), or, where the\n"
+"           drift between runs is what hides it, more runs (directories)\n\n"
 "Absolute figures are compared only between runs on the same host\n"
 "fingerprint: CPU model, microcode, kernel, KVM module, frequency governor,\n"
 "turbo, SMT, memory size and CPUs online (the Xenith revision and build type\n"
@@ -598,7 +599,8 @@ int cmd_bench_compare(int argc, char **argv)
 		       blind, blind == 1 ? "" : "s", 100 * DETECT_TARGET);
 	if (unknown)
 		printf("unknown: the samples cannot tell same from different; more repetitions can "
-		       "(`xenith bench --baseline BASE`)\n");
+		       "(`xenith bench --baseline BASE`), or more runs a side where drift between runs hides it "
+		       "(`compare DIR DIR`; `xenith bench calibrate --runs 10` says how many)\n");
 	print_ratio_intervals(&base, &cur);
 	if (have_noise)
 		calib_free(&noise);
