@@ -270,7 +270,7 @@ static void vbd_destroy(struct device *dev)
 /* From the domain's start to the disk's last connect through xenstore; -1 if never connected. */
 static double connect_us(const struct domain *d, const struct vbd *v)
 {
-	uint64_t t = atomic_load(&v->connected_ns);
+	uint64_t t = atomic_load(&v->xb.connected_ns);
 
 	if (!t || !d->started_ns || t < d->started_ns)
 		return -1;
@@ -294,8 +294,8 @@ static int queue_json(struct domain *d, const struct blk_disk *dd, unsigned q, b
 			"\"requests\":%llu,\"reads\":%llu,\"writes\":%llu,\"flushes\":%llu,"
 			"\"datasyncs\":%llu,\"discards\":%llu,\"errors\":%llu,\"bad_requests\":%llu,"
 			"\"copied\":%llu,\"in_place\":%llu,\"read_bytes\":%llu,\"write_bytes\":%llu}",
-			first ? "" : ",", dd->index, q, path, atomic_load(&dd->vbd.state),
-			(unsigned long long)atomic_load(&dd->vbd.nr_connects), connect_us(d, &dd->vbd),
+			first ? "" : ",", dd->index, q, path, atomic_load(&dd->vbd.xb.state),
+			(unsigned long long)atomic_load(&dd->vbd.xb.nr_connects), connect_us(d, &dd->vbd),
 			disk_mode_name(dc->mode),
 			dc->ro ? "true" : "false", st.connected ? "true" : "false",
 			st.broken ? "true" : "false", st.persistent ? "true" : "false",

@@ -331,7 +331,7 @@ static int vif_stats_json(struct device *dev, char *buf, size_t size)
 	    "\"csum_filled\":%llu",
 	    nv->index, nv->mac[0], nv->mac[1], nv->mac[2], nv->mac[3], nv->mac[4], nv->mac[5],
 	    vif_port_name(vc->port), vc->port_name, vif_mode_name(vc->mode), nv->doorbell, nv->nr_queues,
-	    connected, atomic_load(&nv->vif.state), (unsigned long long)atomic_load(&nv->vif.nr_connects),
+	    connected, atomic_load(&nv->vif.xb.state), (unsigned long long)atomic_load(&nv->vif.xb.nr_connects),
 	    sum.broken ? "true" : "false", (unsigned long long)sum.tx_packets,
 	    (unsigned long long)sum.tx_bytes, (unsigned long long)sum.rx_packets,
 	    (unsigned long long)sum.rx_bytes, (unsigned long long)sum.csum_filled);

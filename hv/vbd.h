@@ -45,30 +45,19 @@
 #ifndef XENITH_HV_VBD_H
 #define XENITH_HV_VBD_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
+#include "xenbus_be.h"
 #include "xenith/xs_wire.h"
 
 struct domain;
 struct xs_store;
 
-#define VBD_PATH_MAX 96
-
+/* The device's xenstore half: the shared backend handshake (xenbus_be.h). */
 struct vbd {
-	struct domain *d;
-	struct xs_store *store;
-	unsigned index;
-	char be[VBD_PATH_MAX], fe[VBD_PATH_MAX];
-	pthread_mutex_t lock;         /* state changes */
-	_Atomic int state;            /* the backend's enum xenbus_state; written under lock */
-	bool published, watching;
-	_Atomic uint64_t connected_ns; /* CLOCK_MONOTONIC of the last connect, 0 = never */
-	_Atomic uint64_t nr_connects;
-	char last_error[160];         /* the last fatal()'s reason, "" if none */
+	struct xenbus_be xb;
 };
 
 uint32_t vbd_devid(unsigned index);

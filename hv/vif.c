@@ -14,85 +14,41 @@
 #include "domain.h"
 #include "netdev.h"
 #include "xenith/netif.h"
+#include "xenbus_be.h"
 #include "xenstore.h"
 
-static void set_state(struct vif *v, enum xenbus_state st)
-{
-	char p[VIF_PATH_MAX + 16];
-
-	snprintf(p, sizeof(p), "%s/state", v->be);
-	xs_printf(v->store, p, "%u", (unsigned)st);
-	atomic_store(&v->state, st);
-}
-
-/* As Xen's xenbus_dev_fatal: the reason to error/<backend path>, the backend to Closing. */
-static void fatal(struct vif *v, int err, const char *msg)
-{
-	char p[VIF_PATH_MAX + 64], fe_read[16];
-	const char *perms[2] = { "n0", fe_read };
-
-	snprintf(p, sizeof(p), "/local/domain/%u/error%s/error", XENITH_BACKEND_DOMID,
-		 v->be + strlen("/local/domain/0"));
-	xs_printf(v->store, p, "%d %s", err, msg);
-	/* Xenith differs: the frontend's domain may read the reason (Xen keeps it to dom0). */
-	snprintf(fe_read, sizeof(fe_read), "r%u", v->d->domid);
-	xs_set_perms(v->store, p, perms, 2);
-	snprintf(v->last_error, sizeof(v->last_error), "%s", msg);
-	set_state(v, XenbusStateClosing);
-}
-
-/* The frontend's number at key: 0 (*present says whether it was there), -ERANGE, or -EINVAL. */
-static int read_fe_u32(struct vif *v, const char *key, uint32_t *out, bool *present)
-{
-	char p[VIF_PATH_MAX + 64];
-	uint64_t x;
-	int r;
-
-	snprintf(p, sizeof(p), "%s/%s", v->fe, key);
-	r = xs_read_u64(v->store, p, &x);
-	*present = r != -ENOENT;
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	if (x > UINT32_MAX)
-		return -ERANGE;
-	*out = (uint32_t)x;
-	return 0;
-}
-
-/* A key the frontend must give: 0, or fatal() was called. */
-static int need_u32(struct vif *v, const char *key, uint32_t *out)
+/* A key the frontend must give: 0, or xenbus_be_fatal() was called. */
+static int need_u32(struct xenbus_be *v, const char *key, uint32_t *out)
 {
 	char msg[160];
 	bool present;
-	int r = read_fe_u32(v, key, out, &present);
+	int r = xenbus_be_read_u32(v, key, out, &present);
 
 	if (r == 0 && present)
 		return 0;
 	snprintf(msg, sizeof(msg), "%s: %s", key, r == 0 ? "missing" : "not a number");
-	fatal(v, r == 0 ? ENOENT : EINVAL, msg);
+	xenbus_be_fatal(v, r == 0 ? ENOENT : EINVAL, msg);
 	return r == 0 ? -ENOENT : r;
 }
 
-/* A 0/1 key the frontend may leave out (def); 0, or fatal() was called. */
-static int flag_u32(struct vif *v, const char *key, uint32_t def, uint32_t *out)
+/* A 0/1 key the frontend may leave out (def); 0, or xenbus_be_fatal() was called. */
+static int flag_u32(struct xenbus_be *v, const char *key, uint32_t def, uint32_t *out)
 {
 	char msg[160];
 	bool present;
-	int r = read_fe_u32(v, key, out, &present);
+	int r = xenbus_be_read_u32(v, key, out, &present);
 
 	if (r == 0 && !present)
 		*out = def;
 	if (r == 0 && *out <= 1)
 		return 0;
 	snprintf(msg, sizeof(msg), "%s: must be 0 or 1", key);
-	fatal(v, EINVAL, msg);
+	xenbus_be_fatal(v, EINVAL, msg);
 	return -EINVAL;
 }
 
 /* Queue q's rings and channel(s), under queue-q/ when the frontend asked for several queues. */
-static int read_queue(struct vif *v, unsigned nq, unsigned q, struct netdev_ring_refs *rr)
+static int read_queue(struct xenbus_be *v, unsigned nq, unsigned q, struct netdev_ring_refs *rr)
 {
 	char dir[24] = "", key[64], msg[160];
 	bool one, tx, rx;
@@ -104,14 +60,14 @@ static int read_queue(struct vif *v, unsigned nq, unsigned q, struct netdev_ring
 #define KEY(name) (snprintf(key, sizeof(key), "%s%s", dir, name), key)
 	if (need_u32(v, KEY("tx-ring-ref"), &rr->tx_ref) < 0 || need_u32(v, KEY("rx-ring-ref"), &rr->rx_ref) < 0)
 		return -EINVAL;
-	r = read_fe_u32(v, KEY("event-channel"), &evt, &one);
+	r = xenbus_be_read_u32(v, KEY("event-channel"), &evt, &one);
 	if (r == 0)
-		r = read_fe_u32(v, KEY("event-channel-tx"), &rr->tx_port, &tx);
+		r = xenbus_be_read_u32(v, KEY("event-channel-tx"), &rr->tx_port, &tx);
 	if (r == 0)
-		r = read_fe_u32(v, KEY("event-channel-rx"), &rr->rx_port, &rx);
+		r = xenbus_be_read_u32(v, KEY("event-channel-rx"), &rr->rx_port, &rx);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "%sevent-channel(-tx/-rx): not a number", dir);
-		fatal(v, EINVAL, msg);
+		xenbus_be_fatal(v, EINVAL, msg);
 		return r;
 	}
 #undef KEY
@@ -125,12 +81,12 @@ static int read_queue(struct vif *v, unsigned nq, unsigned q, struct netdev_ring
 		 "event-channel-rx (two different ports), not %s", dir,
 		 one ? "both forms" : tx != rx ? "one of the split pair" :
 		 tx ? "the same port twice" : "none");
-	fatal(v, EINVAL, msg);
+	xenbus_be_fatal(v, EINVAL, msg);
 	return -EINVAL;
 }
 
-/* Reads the frontend's ring details and connects every queue; 0, or fatal() was called. */
-static int connect_rings(struct vif *v)
+/* Reads the frontend's ring details and connects every queue; 0, or xenbus_be_fatal() was called. */
+static int connect_rings(struct xenbus_be *v)
 {
 	struct netdev_ring_refs refs[XENITH_NET_MAX_QUEUES];
 	struct netdev_info info;
@@ -140,22 +96,22 @@ static int connect_rings(struct vif *v)
 	int r;
 
 	netdev_info(v->d, v->index, &info);
-	r = read_fe_u32(v, "multi-queue-num-queues", &nq, &present);
+	r = xenbus_be_read_u32(v, "multi-queue-num-queues", &nq, &present);
 	if (r < 0 || nq == 0 || nq > info.nr_queues) {
 		snprintf(msg, sizeof(msg), "multi-queue-num-queues: must be 1 to %u (the backend's "
 			 "multi-queue-max-queues)", info.nr_queues);
-		fatal(v, EINVAL, msg);
+		xenbus_be_fatal(v, EINVAL, msg);
 		return -EINVAL;
 	}
 	if (flag_u32(v, "request-rx-copy", 0, &rx_copy) < 0 || flag_u32(v, "feature-rx-notify", 0, &rx_notify) < 0)
 		return -EINVAL;
 	if (!rx_copy) {
-		fatal(v, EOPNOTSUPP, "request-rx-copy: must be 1 (receive by copy; page flipping is not offered, "
+		xenbus_be_fatal(v, EOPNOTSUPP, "request-rx-copy: must be 1 (receive by copy; page flipping is not offered, "
 		      "feature-rx-flip = 0)");
 		return -EOPNOTSUPP;
 	}
 	if (!rx_notify) {
-		fatal(v, EOPNOTSUPP, "feature-rx-notify: must be 1 (the frontend notifies after posting "
+		xenbus_be_fatal(v, EOPNOTSUPP, "feature-rx-notify: must be 1 (the frontend notifies after posting "
 		      "receive buffers, as Linux's netback requires)");
 		return -EOPNOTSUPP;
 	}
@@ -168,91 +124,41 @@ static int connect_rings(struct vif *v)
 			return -EINVAL;
 	r = netdev_connect_rings(v->d, v->index, nq, refs, msg, sizeof(msg));
 	if (r < 0) {
-		fatal(v, -r, msg);
+		xenbus_be_fatal(v, -r, msg);
 		return r;
 	}
 	return 0;
 }
 
-static void frontend_changed(void *opaque, const char *path, const char *token)
+static void vif_disconnect(struct xenbus_be *v)
 {
-	struct vif *v = opaque;
-	char p[VIF_PATH_MAX + 16];
-	uint64_t fe = XenbusStateUnknown;
-
-	(void)path;
-	(void)token;
-	snprintf(p, sizeof(p), "%s/state", v->fe);
-	pthread_mutex_lock(&v->lock);
-	if (!v->published || xs_read_u64(v->store, p, &fe) < 0)
-		goto out;
-	switch (fe) {
-	case XenbusStateInitialised:
-	case XenbusStateConnected:
-		if (v->state != XenbusStateInitWait)
-			break; /* connected already, or closing after an error */
-		if (connect_rings(v) == 0) {
-			atomic_store(&v->connected_ns, now_ns());
-			atomic_fetch_add(&v->nr_connects, 1);
-			set_state(v, XenbusStateConnected);
-		}
-		break;
-	case XenbusStateClosing:
-		netdev_disconnect_rings(v->d, v->index);
-		if (v->state != XenbusStateClosing)
-			set_state(v, XenbusStateClosing);
-		break;
-	case XenbusStateClosed:
-		netdev_disconnect_rings(v->d, v->index);
-		if (v->state != XenbusStateClosed)
-			set_state(v, XenbusStateClosed);
-		break;
-	case XenbusStateInitialising:
-		/* A frontend starting (again): offer the vif anew once the old connection is gone. */
-		if (v->state == XenbusStateClosed || v->state == XenbusStateClosing) {
-			netdev_disconnect_rings(v->d, v->index);
-			v->last_error[0] = 0;
-			set_state(v, XenbusStateInitWait);
-		}
-		break;
-	default:
-		break;
-	}
-out:
-	pthread_mutex_unlock(&v->lock);
+	netdev_disconnect_rings(v->d, v->index);
 }
 
-int vif_publish(struct vif *v, struct domain *d, struct xs_store *s, unsigned index, struct errbuf *eb)
+static const struct xenbus_be_ops vif_ops = {
+	.kind = "vif",
+	.connect = connect_rings,
+	.disconnect = vif_disconnect,
+};
+
+int vif_publish(struct vif *vif, struct domain *d, struct xs_store *s, unsigned index, struct errbuf *eb)
 {
+	struct xenbus_be *v = &vif->xb;
 	struct netdev_info info;
-	char be_perm[16], fe_perm[16], p[VIF_PATH_MAX + 64], mac[18];
-	const char *be_perms[2], *fe_perms[2];
+	char be[XENBUS_BE_PATH_MAX], fe[XENBUS_BE_PATH_MAX], p[XENBUS_BE_PATH_MAX + 64], mac[18], what[32];
 	int r = 0;
 
-	pthread_mutex_init(&v->lock, NULL);
-	v->d = d;
-	v->store = s;
-	v->index = index;
-	snprintf(v->be, sizeof(v->be), "/local/domain/%u/backend/vif/%u/%u", XENITH_BACKEND_DOMID, d->domid,
-		 index);
-	snprintf(v->fe, sizeof(v->fe), "/local/domain/%u/device/vif/%u", d->domid, index);
+	snprintf(be, sizeof(be), "/local/domain/%u/backend/vif/%u/%u", XENITH_BACKEND_DOMID, d->domid, index);
+	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vif/%u", d->domid, index);
+	xenbus_be_init(v, &vif_ops, d, s, index, be, fe);
 	netdev_info(d, index, &info);
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", info.mac[0], info.mac[1], info.mac[2],
 		 info.mac[3], info.mac[4], info.mac[5]);
-	/* Backend: dom0's, readable by the guest; frontend: the guest's, readable by dom0 (as xl). */
-	snprintf(be_perm, sizeof(be_perm), "r%u", d->domid);
-	snprintf(fe_perm, sizeof(fe_perm), "n%u", d->domid);
-	be_perms[0] = "n0";
-	be_perms[1] = be_perm;
-	fe_perms[0] = fe_perm;
-	fe_perms[1] = "r0";
 #define W(dir, key, ...) do { \
 		snprintf(p, sizeof(p), "%s/%s", dir, key); \
 		if (r == 0) r = xs_printf(s, p, __VA_ARGS__); \
 	} while (0)
-	r = xs_mkdir(s, v->be);
-	if (r == 0)
-		r = xs_set_perms(s, v->be, be_perms, 2);
+	r = xenbus_be_mkdir(v, true);
 	W(v->be, "frontend", "%s", v->fe);
 	W(v->be, "frontend-id", "%u", d->domid);
 	W(v->be, "online", "1");
@@ -270,9 +176,7 @@ int vif_publish(struct vif *v, struct domain *d, struct xs_store *s, unsigned in
 	W(v->be, "xenith-doorbell", "%u", info.doorbell_port);
 	W(v->be, "state", "%u", (unsigned)XenbusStateInitWait);
 	if (r == 0)
-		r = xs_mkdir(s, v->fe);
-	if (r == 0)
-		r = xs_set_perms(s, v->fe, fe_perms, 2);
+		r = xenbus_be_mkdir(v, false);
 	W(v->fe, "backend", "%s", v->be);
 	W(v->fe, "backend-id", "%u", XENITH_BACKEND_DOMID);
 	W(v->fe, "handle", "%u", index);
@@ -281,35 +185,11 @@ int vif_publish(struct vif *v, struct domain *d, struct xs_store *s, unsigned in
 #undef W
 	if (r < 0)
 		return errbuf_set(eb, -r, "vif %u: xenstore: %s", index, strerror(-r));
-	atomic_store(&v->state, XenbusStateInitWait);
-	pthread_mutex_lock(&v->lock);
-	v->published = true;
-	pthread_mutex_unlock(&v->lock);
-	snprintf(p, sizeof(p), "%s/state", v->fe);
-	r = xs_watch(s, p, "vif", frontend_changed, v);
-	if (r < 0)
-		return errbuf_set(eb, -r, "vif %u: xenstore watch on %s: %s", index, p, strerror(-r));
-	v->watching = true;
-	return 0;
+	snprintf(what, sizeof(what), "vif %u", index);
+	return xenbus_be_start(v, what, eb);
 }
 
-void vif_unpublish(struct vif *v)
+void vif_unpublish(struct vif *vif)
 {
-	char p[VIF_PATH_MAX + 16];
-
-	if (!v->store)
-		return;
-	if (v->watching) {
-		snprintf(p, sizeof(p), "%s/state", v->fe);
-		xs_unwatch(v->store, p, "vif", frontend_changed, v);
-	}
-	pthread_mutex_lock(&v->lock);
-	v->published = false;
-	pthread_mutex_unlock(&v->lock);
-	xs_rm(v->store, v->be);
-	xs_rm(v->store, v->fe);
-	pthread_mutex_destroy(&v->lock);
-	v->store = NULL;
-	v->watching = false;
-	atomic_store(&v->state, XenbusStateUnknown); /* the counters stay for `xenith devices` */
+	xenbus_be_stop(&vif->xb); /* the counters stay for `xenith devices` */
 }

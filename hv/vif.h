@@ -51,30 +51,19 @@
 #ifndef XENITH_HV_VIF_H
 #define XENITH_HV_VIF_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
+#include "xenbus_be.h"
 #include "xenith/xs_wire.h"
 
 struct domain;
 struct xs_store;
 
-#define VIF_PATH_MAX 96
-
+/* The device's xenstore half: the shared backend handshake (xenbus_be.h). */
 struct vif {
-	struct domain *d;
-	struct xs_store *store;
-	unsigned index;
-	char be[VIF_PATH_MAX], fe[VIF_PATH_MAX];
-	pthread_mutex_t lock;          /* state changes */
-	_Atomic int state;             /* the backend's enum xenbus_state; written under lock */
-	bool published, watching;
-	_Atomic uint64_t connected_ns; /* CLOCK_MONOTONIC of the last connect, 0 = never */
-	_Atomic uint64_t nr_connects;
-	char last_error[160];          /* the last fatal()'s reason, "" if none; under lock */
+	struct xenbus_be xb;
 };
 
 int vif_publish(struct vif *v, struct domain *d, struct xs_store *s, unsigned index, struct errbuf *eb);
