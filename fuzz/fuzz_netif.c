@@ -27,7 +27,10 @@
  *    buffer the table says the backend may not write;
  *  - a round changes no guest page but the ring pages and pages granted
  *    writable to the backend;
+ *  - netback_tx_skip: the request slots of a chain up to its end (the first
+ *    without more_data) or the window's, cut exactly when the chain goes on;
  *  - netback_tx_parse: 1 <= slots <= avail, slots <= NETBACK_TX_PKT_SLOTS;
+ *    cut only after a request slot saying more_data, and then dropped;
  *    0 only when avail < NETBACK_TX_PKT_SLOTS; an accepted packet has
  *    1..18 fragments, each inside its page, lengths summing to len,
  *    14 <= len <= 1514, the fragments' grefs and ids from the input's
@@ -115,6 +118,31 @@ static bool impossible(ring_idx_t prod, ring_idx_t rsp)
 	return (ring_idx_t)(prod - rsp) > SLOTS;
 }
 
+/* netback_tx_skip on the same slots: the chain's request slots to its end, within the window. */
+static void check_skip(const union netif_tx_slot_req *s, unsigned avail)
+{
+	unsigned lim = avail < NETBACK_TX_PKT_SLOTS ? avail : NETBACK_TX_PKT_SLOTS;
+	struct netback_tx_pkt p;
+	int r = netback_tx_skip(s, avail, &p);
+
+	FUZZ_CHECK(r == (avail > 0), "skip said %d for %u slots", r, avail);
+	if (!r)
+		return;
+	FUZZ_CHECK(p.slots >= 1 && p.slots <= lim, "skipped %u of %u slots", p.slots, avail);
+	FUZZ_CHECK(p.rest && p.drop == NETBACK_DROP_BAD_REQUEST, "the rest of a chain is not a counted-once drop");
+	for (unsigned i = 0; i < p.slots; i++) {
+		bool more = s[i].tx.flags & NETTXF_more_data;
+
+		FUZZ_CHECK(!p.extra[i] && p.id[i] == s[i].tx.id, "skipped slot %u: not its request's id", i);
+		if (i + 1 < p.slots)
+			FUZZ_CHECK(more, "skipped past slot %u, the end of the chain", i);
+	}
+	FUZZ_CHECK(p.cut == !!(s[p.slots - 1].tx.flags & NETTXF_more_data),
+		   "cut %d, but slot %u says more_data %d", p.cut, p.slots - 1,
+		   !!(s[p.slots - 1].tx.flags & NETTXF_more_data));
+	FUZZ_CHECK(!p.cut || p.slots == lim, "the chain goes on, but skip stopped at %u of %u", p.slots, lim);
+}
+
 static void check_parse(struct fuzz_in *in)
 {
 	union netif_tx_slot_req s[NETBACK_TX_PKT_SLOTS + 2];
@@ -125,6 +153,7 @@ static void check_parse(struct fuzz_in *in)
 
 	for (unsigned i = 0; i < avail; i++)
 		fuzz_bytes(in, &s[i], sizeof(s[i]));
+	check_skip(s, avail);
 	r = netback_tx_parse(s, avail, &p);
 	FUZZ_CHECK(r == 0 || r == 1, "parse said %d", r);
 	if (r == 0) {
@@ -136,6 +165,11 @@ static void check_parse(struct fuzz_in *in)
 	FUZZ_CHECK(!p.extra[0] && p.id[0] == s[0].tx.id, "the first slot is not the first request");
 	FUZZ_CHECK(p.drop == NETBACK_DROP_NONE || p.drop == NETBACK_DROP_BAD_REQUEST ||
 		   p.drop == NETBACK_DROP_OVERSIZE, "parse gave drop reason %d", p.drop);
+	FUZZ_CHECK(!p.rest, "parse says its packet is the rest of another");
+	if (p.cut)
+		FUZZ_CHECK(p.drop == NETBACK_DROP_BAD_REQUEST && !p.extra[p.slots - 1] &&
+			   (s[p.slots - 1].tx.flags & NETTXF_more_data),
+			   "cut after slot %u, which is not a request saying more_data, or not dropped", p.slots - 1);
 	if (p.drop != NETBACK_DROP_NONE)
 		return;
 	FUZZ_CHECK(p.nfrags >= 1 && p.nfrags <= XENITH_NET_MAX_SLOTS_PER_PKT, "%u fragments", p.nfrags);

@@ -42,6 +42,7 @@ struct netback {
 	struct netif_tx_back tx;
 	struct netif_rx_back rx;
 	ring_idx_t tx_waiting;              /* slots of a TX packet published only in part */
+	bool tx_cut;                        /* the next TX slots are the rest of a dropped chain */
 	bool port_dead;                     /* recv failed: the port is not read again */
 	void (*notify)(void *opaque, enum netback_ring ring);
 	void *opaque;
@@ -249,10 +250,12 @@ static int do_tx(struct netback *nb)
 		for (; have < consumed + avail; have++)
 			memcpy(&copy[have], &nb->tx.s->slot[(start + have) & mask].req, sizeof(copy[have]));
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		if (!netback_tx_parse(copy + consumed, avail, p)) {
+		if (!(nb->tx_cut ? netback_tx_skip(copy + consumed, avail, p)
+				 : netback_tx_parse(copy + consumed, avail, p))) {
 			nb->tx_waiting = avail; /* the rest of the packet is not published yet */
 			break;
 		}
+		nb->tx_cut = p->cut;
 		nb->tx.req_cons += p->slots;
 		n -= p->slots;
 		consumed += p->slots;
@@ -285,7 +288,7 @@ static int do_tx(struct netback *nb)
 		const struct netback_tx_pkt *p = &nb->txp[k];
 		int16_t st = tx_status(p->drop);
 
-		if (p->drop != NETBACK_DROP_NONE)
+		if (p->drop != NETBACK_DROP_NONE && !p->rest)
 			count_drop(nb, p->drop);
 		for (unsigned i = 0; i < p->slots; i++) {
 			struct netif_tx_response *rsp = netif_tx_back_next_rsp(&nb->tx);
@@ -495,6 +498,7 @@ int netback_connect(struct netback *nb, struct grant_table *gt, grant_ref_t tx_r
 	nb->tx.req_cons = nb->tx.rsp_prod_pvt = __atomic_load_n(&nb->tx.s->h.rsp_prod, __ATOMIC_RELAXED);
 	nb->rx.req_cons = nb->rx.rsp_prod_pvt = __atomic_load_n(&nb->rx.s->h.rsp_prod, __ATOMIC_RELAXED);
 	nb->tx_waiting = 0;
+	nb->tx_cut = false;
 	nb->port_dead = false;
 	atomic_store(&nb->stop, false);
 	atomic_store(&nb->broken, false);

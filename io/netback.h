@@ -15,7 +15,11 @@
  * with its id: NETIF_RSP_OKAY (taken by the port), NETIF_RSP_ERROR
  * (malformed, oversize, a grant the guest had no right to use, a blank
  * checksum netback cannot fill), NETIF_RSP_DROPPED (spoofed source MAC,
- * port full); every extra-info slot NETIF_RSP_NULL.
+ * port full); every extra-info slot NETIF_RSP_NULL.  A packet of more
+ * than XENITH_NET_MAX_SLOTS_PER_PKT requests is dropped whole, every slot
+ * of its chain answered NETIF_RSP_ERROR, however long the chain (Xen's
+ * netback accepts up to 19 and disables the vif past its fatal_skb_slots,
+ * 20 followers; Xenith takes netif.h's guaranteed 18 and never disables).
  *
  * RX: frames from the port (bursts of up to NET_PORT_BURST) are
  * grant-copied, one frame per buffer at offset 0 (a frame always fits a
@@ -149,6 +153,13 @@ struct netback_tx_pkt {
 	uint32_t len;       /* the frame's length: the first request's size */
 	uint16_t flags;     /* the first request's NETTXF_* */
 	enum netback_drop drop; /* NETBACK_DROP_NONE: well formed */
+	/*
+	 * Dropped before its chain ended (its last slot is a request with
+	 * NETTXF_more_data): the request slots that follow, up to and with the
+	 * first without NETTXF_more_data, are the rest of it (netback_tx_skip).
+	 */
+	bool cut;
+	bool rest;          /* netback_tx_skip's: the rest of a cut packet, whose drop is counted already */
 	/* Per slot: the request's id, and whether it is an extra-info slot (answered NETIF_RSP_NULL). */
 	uint16_t id[NETBACK_TX_PKT_SLOTS];
 	bool extra[NETBACK_TX_PKT_SLOTS];
@@ -164,9 +175,22 @@ struct netback_tx_pkt {
  * more than NETBACK_TX_MAX_EXTRAS extra-info slots, or an extra-info flag
  * on a request other than the first ends at the slot that broke the rule
  * (pkt->slots) and is BAD_REQUEST, so the answer never needs more than
- * NETBACK_TX_PKT_SLOTS slots.
+ * NETBACK_TX_PKT_SLOTS slots; when that slot says NETTXF_more_data,
+ * pkt->cut is set and the caller takes the rest of the chain with
+ * netback_tx_skip, so that the whole chain is dropped, as Xen's netback
+ * drops a packet of too many slots, and no part of it is read as a packet.
  */
 int netback_tx_parse(const union netif_tx_slot_req *slots, unsigned avail, struct netback_tx_pkt *pkt);
+
+/*
+ * The rest of a cut packet (see netback_tx_parse): consumes request slots
+ * from slots[0..avail) up to and with the first without NETTXF_more_data,
+ * at most NETBACK_TX_PKT_SLOTS of them.  Returns 1 with pkt->slots >= 1,
+ * pkt->drop BAD_REQUEST, pkt->rest set and pkt->cut set when the chain
+ * still goes on (the next call continues it); 0 when avail is 0.  Slots
+ * already published are answered at once: nothing waits for the chain's end.
+ */
+int netback_tx_skip(const union netif_tx_slot_req *slots, unsigned avail, struct netback_tx_pkt *pkt);
 
 /*
  * Fills the blank checksum of a UDP or TCP segment over IPv4 in an

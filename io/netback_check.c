@@ -30,6 +30,7 @@ int netback_tx_parse(const union netif_tx_slot_req *slots, unsigned avail, struc
 	pkt->flags = first.flags;
 	pkt->id[0] = first.id;
 	pkt->extra[0] = false;
+	pkt->cut = pkt->rest = false;
 	pkt->frag[0] = (struct netback_tx_frag){ .gref = first.gref, .offset = first.offset };
 	/* The extent first (flags only), the contents' checks after. */
 	more = first.flags & NETTXF_extra_info;
@@ -62,7 +63,8 @@ int netback_tx_parse(const union netif_tx_slot_req *slots, unsigned avail, struc
 		struct netif_tx_request r;
 
 		if (pkt->nfrags == XENITH_NET_MAX_SLOTS_PER_PKT) {
-			drop = NETBACK_DROP_BAD_REQUEST; /* ends before the request one too many */
+			drop = NETBACK_DROP_BAD_REQUEST; /* ends before the request one too many... */
+			pkt->cut = true;                 /* ...and the rest of the chain follows it */
 			goto end;
 		}
 		if (i >= avail)
@@ -72,6 +74,7 @@ int netback_tx_parse(const union netif_tx_slot_req *slots, unsigned avail, struc
 		pkt->extra[i++] = false;
 		if (r.flags & NETTXF_extra_info) {
 			drop = NETBACK_DROP_BAD_REQUEST; /* only the first request carries extra info */
+			pkt->cut = r.flags & NETTXF_more_data;
 			goto end;
 		}
 		pkt->frag[pkt->nfrags++] = (struct netback_tx_frag){ .gref = r.gref, .offset = r.offset,
@@ -95,6 +98,28 @@ end:
 		drop = NETBACK_DROP_OVERSIZE;
 	pkt->drop = drop;
 	return 1;
+}
+
+int netback_tx_skip(const union netif_tx_slot_req *slots, unsigned avail, struct netback_tx_pkt *pkt)
+{
+	unsigned i = 0;
+	bool more = true;
+
+	while (more && i < avail && i < NETBACK_TX_PKT_SLOTS) {
+		struct netif_tx_request r = slots[i].tx;
+
+		pkt->id[i] = r.id;
+		pkt->extra[i++] = false;
+		more = r.flags & NETTXF_more_data;
+	}
+	pkt->slots = i;
+	pkt->nfrags = 0;
+	pkt->len = 0;
+	pkt->flags = 0;
+	pkt->drop = NETBACK_DROP_BAD_REQUEST;
+	pkt->cut = more;
+	pkt->rest = true;
+	return i > 0;
 }
 
 static uint32_t csum_add(uint32_t sum, const uint8_t *p, uint32_t len)

@@ -160,6 +160,7 @@ static void test_at_most_18_requests_make_a_packet(void **state)
 	assert_int_equal(netback_tx_parse(s, n, &p), 1);
 	assert_int_equal(p.drop, NETBACK_DROP_NONE);
 	assert_int_equal(p.slots, n);
+	assert_false(p.cut);
 	assert_int_equal(p.frag[0].len, 1400 - 10 * (n - 1));
 	/* one more */
 	s[n - 1].tx.flags = NETTXF_more_data;
@@ -167,6 +168,12 @@ static void test_at_most_18_requests_make_a_packet(void **state)
 	assert_int_equal(netback_tx_parse(s, n + 1, &p), 1);
 	assert_int_equal(p.drop, NETBACK_DROP_BAD_REQUEST);
 	assert_int_equal(p.slots, n); /* ends before the request one too many */
+	assert_true(p.cut);           /* which is the rest of it, not a packet */
+	assert_int_equal(netback_tx_skip(s + n, 1, &p), 1);
+	assert_int_equal(p.slots, 1);
+	assert_int_equal(p.id[0], 99);
+	assert_true(p.rest);
+	assert_false(p.cut);          /* the 19th said no more */
 	/* a chain that never ends, with extras: still bounded by the window */
 	s[0].tx.flags = NETTXF_more_data | NETTXF_extra_info;
 	for (unsigned i = 1; i <= NETBACK_TX_MAX_EXTRAS; i++)
@@ -176,6 +183,42 @@ static void test_at_most_18_requests_make_a_packet(void **state)
 	assert_int_equal(netback_tx_parse(s, NETBACK_TX_PKT_SLOTS, &p), 1);
 	assert_int_equal(p.drop, NETBACK_DROP_BAD_REQUEST);
 	assert_int_equal(p.slots, NETBACK_TX_PKT_SLOTS);
+}
+
+static void test_the_rest_of_a_cut_chain_is_skipped_to_its_end(void **state)
+{
+	union netif_tx_slot_req s[NETBACK_TX_PKT_SLOTS + 8];
+	struct netback_tx_pkt p;
+
+	(void)state;
+	/* a request with extra info inside the chain cuts it there */
+	s[0] = req(10, 0, NETTXF_more_data, 1, 100);
+	s[1] = req(11, 0, NETTXF_more_data | NETTXF_extra_info, 2, 10);
+	s[2] = req(12, 0, NETTXF_more_data, 3, 10);
+	s[3] = req(13, 0, 0, 4, 10);
+	s[4] = req(14, 0, 0, 5, 60);
+	assert_int_equal(netback_tx_parse(s, 5, &p), 1);
+	assert_int_equal(p.drop, NETBACK_DROP_BAD_REQUEST);
+	assert_int_equal(p.slots, 2);
+	assert_true(p.cut);
+	assert_int_equal(netback_tx_skip(s + 2, 3, &p), 1);
+	assert_int_equal(p.slots, 2); /* ids 3 and 4: the chain ends at 4 */
+	assert_int_equal(p.id[0], 3);
+	assert_int_equal(p.id[1], 4);
+	assert_false(p.cut);
+	assert_int_equal(netback_tx_parse(s + 4, 1, &p), 1); /* then a packet again */
+	assert_int_equal(p.drop, NETBACK_DROP_NONE);
+	/* without more_data on the slot that broke the rule, nothing is cut */
+	s[1].tx.flags = NETTXF_extra_info;
+	assert_int_equal(netback_tx_parse(s, 5, &p), 1);
+	assert_false(p.cut);
+	/* a chain longer than the window: answered a window at a time, still cut */
+	for (unsigned i = 0; i < NETBACK_TX_PKT_SLOTS + 8; i++)
+		s[i] = req(10, 0, NETTXF_more_data, (uint16_t)i, 10);
+	assert_int_equal(netback_tx_skip(s, NETBACK_TX_PKT_SLOTS + 8, &p), 1);
+	assert_int_equal(p.slots, NETBACK_TX_PKT_SLOTS);
+	assert_true(p.cut);
+	assert_int_equal(netback_tx_skip(s, 0, &p), 0);
 }
 
 static void test_extra_info_slots_are_checked_and_answered_null(void **state)
@@ -791,6 +834,46 @@ static void test_hostile_tx_requests_get_their_status_and_counter_while_good_one
 	assert_false(st.broken);
 }
 
+/*
+ * A chain of 19 requests is dropped whole: all 19 answered ERROR, one
+ * bad_request; its 19th request, a well-formed frame on its own, is not
+ * read as a packet (Xen's netback drops the chain too); the packet after
+ * the chain goes out.
+ */
+static void test_a_chain_of_too_many_requests_is_dropped_whole(void **state)
+{
+	static uint8_t got[4][NET_PORT_FRAME_MAX];
+	struct netif_tx_response rsp[24];
+	unsigned n = XENITH_NET_MAX_SLOTS_PER_PKT + 1;
+	struct netback_stats st;
+	uint16_t len[4];
+	struct fe *q = &L.q[0];
+
+	(void)state;
+	frame_at(F_TXDATA, 0, 1000, VIF_MAC, 1);
+	for (unsigned i = 0; i + 1 < n; i++)
+		put_tx(q, F_TXDATA, 0, NETTXF_more_data, (uint16_t)(100 + i), i ? 10 : 1000);
+	frame_at(F_TXDATA + 1, 0, 60, VIF_MAC, 2); /* the 19th: a frame of its own if read as a packet */
+	put_tx(q, F_TXDATA + 1, 0, 0, (uint16_t)(100 + n - 1), 60);
+	frame_at(F_TXDATA + 2, 0, 80, VIF_MAC, 3);
+	put_tx(q, F_TXDATA + 2, 0, 0, 7, 80);
+	tx_push(q);
+	tx_wait(q, rsp, n + 1);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(rsp[i].id, 100 + i);
+		if (rsp[i].status != NETIF_RSP_ERROR)
+			fail_msg("request %u of the chain: status %d, not ERROR", i, rsp[i].status);
+	}
+	assert_int_equal(rsp[n].id, 7);
+	assert_int_equal(rsp[n].status, NETIF_RSP_OKAY);
+	peer_wait(q, got, len, 1);
+	assert_true(frame_is(got[0], len[0], 80, 3));
+	netback_get_stats(q->nb, &st);
+	assert_int_equal(st.tx_packets, 1);
+	assert_int_equal(st.drops[NETBACK_DROP_BAD_REQUEST], 1);
+	assert_false(st.broken);
+}
+
 static void test_a_blank_checksum_is_filled_on_the_way_out(void **state)
 {
 	static uint8_t got[2][NET_PORT_FRAME_MAX];
@@ -1181,6 +1264,7 @@ int main(void)
 		cmocka_unit_test(test_fragments_must_lie_within_their_page),
 		cmocka_unit_test(test_frame_lengths_outside_14_to_1514_are_refused),
 		cmocka_unit_test(test_at_most_18_requests_make_a_packet),
+		cmocka_unit_test(test_the_rest_of_a_cut_chain_is_skipped_to_its_end),
 		cmocka_unit_test(test_extra_info_slots_are_checked_and_answered_null),
 		cmocka_unit_test(test_a_packet_published_in_part_waits),
 		cmocka_unit_test(test_blank_udp_and_tcp_checksums_are_filled),
@@ -1190,6 +1274,7 @@ int main(void)
 		cmocka_unit_test(test_named_pairs_join_two_openers),
 		LIVE_ALL_MODES(test_good_frames_reach_the_port_whole_and_in_order),
 		LIVE_ALL_MODES(test_hostile_tx_requests_get_their_status_and_counter_while_good_ones_go_on),
+		LIVE_ALL_MODES(test_a_chain_of_too_many_requests_is_dropped_whole),
 		LIVE_NAMED(test_a_blank_checksum_is_filled_on_the_way_out, XENITH_NET_MODE_EXIT, "exit"),
 		LIVE_ALL_MODES(test_frames_from_the_port_fill_posted_buffers_and_the_rest_are_counted),
 		LIVE_NAMED(test_a_full_port_drops_and_counts_port_full, XENITH_NET_MODE_EXIT, "exit"),
