@@ -9,9 +9,8 @@
 
 #include "hypercall.h"
 #include "xenbus.h"
+#include "xenbus_fe.h"
 
-/* How long the backend may take to answer a state change (the VMM's store runs its watch within our request). */
-#define STATE_WAIT_NS 5000000000ull
 #define VDISK_READONLY 0x4u
 
 static void fe_dir(unsigned index, char *buf, size_t size)
@@ -19,51 +18,13 @@ static void fe_dir(unsigned index, char *buf, size_t size)
 	snprintf(buf, size, "device/vbd/%u", (202u << 8) | (index << 4)); /* xvda, xvdb, ...: Xen's ids */
 }
 
-static int read_u64_at(const char *dir, const char *key, uint64_t *v)
-{
-	char p[160];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, key);
-	return xenbus_read_u64(XBT_NIL, p, v);
-}
-
-static int write_at(xenbus_transaction_t xbt, const char *dir, const char *key, const char *fmt,
-		    unsigned long long v)
-{
-	char p[160], val[32];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, key);
-	snprintf(val, sizeof(val), fmt, v);
-	return xenbus_write(xbt, p, val);
-}
-
 /* The backend's directory for disk index (its "backend" key): 0 or -errno. */
 static int backend_dir(unsigned index, char *be, size_t size)
 {
-	char fe[64], p[96];
-	int r;
+	char fe[64];
 
 	fe_dir(index, fe, sizeof(fe));
-	snprintf(p, sizeof(p), "%s/backend", fe);
-	r = xenbus_read(XBT_NIL, p, be, size);
-	return r < 0 ? r : 0;
-}
-
-/* Waits until the backend's state is want (0), or it went to Closing or Closed instead (-EIO). */
-static int wait_backend(const char *be, unsigned want)
-{
-	enum xenbus_state st;
-	int r;
-
-	/* The backend usually answered within our own request (the store runs its watch then): one read, no watch. */
-	if (xenbus_read_state(XBT_NIL, be, &st) == 0 && st == (enum xenbus_state)want)
-		return 0;
-	r = xenbus_wait_state(be, (enum xenbus_state)want, &st, STATE_WAIT_NS);
-
-	if (r == -XEN_ETIMEDOUT)
-		printf("blkfront: %s/state is %u, not %u, after %llu ms\n", be, (unsigned)st, want,
-		       STATE_WAIT_NS / 1000000);
-	return r;
+	return xbfe_backend_dir(fe, be, size);
 }
 
 int blkfront_info(unsigned index, struct xenith_disk_info *info)
@@ -76,16 +37,16 @@ int blkfront_info(unsigned index, struct xenith_disk_info *info)
 	r = backend_dir(index, be, sizeof(be));
 	if (r < 0)
 		return r == -XEN_ENOENT ? -XEN_ENOENT : r;
-	if ((r = read_u64_at(be, "sectors", &info->sectors)) < 0)
+	if ((r = xbfe_read_u64(be, "sectors", &info->sectors)) < 0)
 		return r;
-	if (read_u64_at(be, "info", &v) == 0 && (v & VDISK_READONLY))
+	if (xbfe_read_u64(be, "info", &v) == 0 && (v & VDISK_READONLY))
 		info->flags |= XENITH_DISK_RO;
-	if (read_u64_at(be, "feature-discard", &v) == 0 && v == 1)
+	if (xbfe_read_u64(be, "feature-discard", &v) == 0 && v == 1)
 		info->flags |= XENITH_DISK_DISCARD;
-	if (read_u64_at(be, "feature-persistent", &v) == 0 && v == 1)
+	if (xbfe_read_u64(be, "feature-persistent", &v) == 0 && v == 1)
 		info->flags |= XENITH_DISK_PERSISTENT;
-	info->nr_queues = read_u64_at(be, "multi-queue-max-queues", &v) == 0 && v ? (uint32_t)v : 1;
-	if (read_u64_at(be, "xenith-doorbell", &v) == 0)
+	info->nr_queues = xbfe_read_u64(be, "multi-queue-max-queues", &v) == 0 && v ? (uint32_t)v : 1;
+	if (xbfe_read_u64(be, "xenith-doorbell", &v) == 0)
 		info->doorbell_port = (uint32_t)v;
 	snprintf(p, sizeof(p), "%s/xenith-notify", be);
 	info->mode = XENITH_DISK_MODE_EXIT; /* a backend that does not say: event channels, as Xen */
@@ -98,87 +59,63 @@ int blkfront_info(unsigned index, struct xenith_disk_info *info)
 	return 0;
 }
 
-/* After a refused connect or a disconnect: close, then start again, so the disk can be connected anew. */
-static int reset_disk(unsigned index, const char *be)
-{
-	char fe[64];
-	int r;
+struct disk_keys {
+	const char *fe;
+	unsigned nq;
+	const uint32_t *refs, *ports;
+	bool persistent;
+};
 
-	fe_dir(index, fe, sizeof(fe));
-	r = write_at(XBT_NIL, fe, "state", "%llu", XenbusStateClosed);
+/* The keys and the state in one transaction, as Xen's blkfront writes them. */
+static int write_disk_keys(xenbus_transaction_t xbt, void *ctx)
+{
+	const struct disk_keys *k = ctx;
+	char key[48], p[96];
+	/* Written for one queue too (Xen's backends read 1 as absent): a reconnect must not see an old count. */
+	int r = xbfe_write_u(xbt, k->fe, "multi-queue-num-queues", k->nq);
+
+	for (unsigned q = 0; q < k->nq && r == 0; q++) {
+		snprintf(key, sizeof(key), k->nq == 1 ? "ring-ref" : "queue-%u/ring-ref", q);
+		r = xbfe_write_u(xbt, k->fe, key, k->refs[q]);
+		snprintf(key, sizeof(key), k->nq == 1 ? "event-channel" : "queue-%u/event-channel", q);
+		if (r == 0)
+			r = xbfe_write_u(xbt, k->fe, key, k->ports[q]);
+	}
 	if (r == 0)
-		r = wait_backend(be, XenbusStateClosed);
+		r = xbfe_write_u(xbt, k->fe, "feature-persistent", k->persistent ? 1 : 0);
+	if (r == 0) {
+		snprintf(p, sizeof(p), "%s/protocol", k->fe);
+		r = xenbus_write(xbt, p, "x86_64-abi");
+	}
 	if (r == 0)
-		r = write_at(XBT_NIL, fe, "state", "%llu", XenbusStateInitialising);
-	if (r == 0)
-		r = wait_backend(be, XenbusStateInitWait);
+		r = xbfe_write_u(xbt, k->fe, "state", XenbusStateInitialised);
 	return r;
 }
 
 int blkfront_connect_rings(unsigned index, unsigned nq, const uint32_t *refs, const uint32_t *ports,
 			   bool persistent)
 {
-	char fe[64], be[128], key[48], p[192], err[160];
+	char fe[64], be[128], what[32];
+	struct disk_keys k = { .fe = fe, .nq = nq, .refs = refs, .ports = ports, .persistent = persistent };
 	int r;
 
 	fe_dir(index, fe, sizeof(fe));
 	r = backend_dir(index, be, sizeof(be));
 	if (r < 0)
 		return r;
-	r = wait_backend(be, XenbusStateInitWait);
+	r = xbfe_wait_backend("blkfront", be, XenbusStateInitWait);
 	if (r < 0)
 		return r;
-	/* The keys and the state in one transaction, as Xen's blkfront writes them; again on EAGAIN. */
-	for (unsigned tries = 0;; tries++) {
-		xenbus_transaction_t xbt;
-
-		r = xenbus_transaction_start(&xbt);
-		if (r < 0)
-			return r;
-		/* Written for one queue too (Xen's backends read 1 as absent): a reconnect must not see an old count. */
-		r = write_at(xbt, fe, "multi-queue-num-queues", "%llu", nq);
-		for (unsigned q = 0; q < nq && r == 0; q++) {
-			snprintf(key, sizeof(key), nq == 1 ? "ring-ref" : "queue-%u/ring-ref", q);
-			r = write_at(xbt, fe, key, "%llu", refs[q]);
-			snprintf(key, sizeof(key), nq == 1 ? "event-channel" : "queue-%u/event-channel", q);
-			if (r == 0)
-				r = write_at(xbt, fe, key, "%llu", ports[q]);
-		}
-		if (r == 0)
-			r = write_at(xbt, fe, "feature-persistent", "%llu", persistent ? 1 : 0);
-		if (r == 0) {
-			snprintf(p, sizeof(p), "%s/protocol", fe);
-			r = xenbus_write(xbt, p, "x86_64-abi");
-		}
-		if (r == 0)
-			r = write_at(xbt, fe, "state", "%llu", XenbusStateInitialised);
-		if (r < 0) {
-			xenbus_transaction_end(xbt, true);
-			return r;
-		}
-		r = xenbus_transaction_end(xbt, false);
-		if (r != -XEN_EAGAIN || tries == 10)
-			break;
-	}
+	r = xbfe_publish(write_disk_keys, &k);
 	if (r < 0)
 		return r;
-	r = wait_backend(be, XenbusStateConnected);
+	r = xbfe_wait_backend("blkfront", be, XenbusStateConnected);
 	if (r == -XEN_EIO) {
-		/* Refused: the reason is in error/<backend> ("ERRNO text"); start again. */
-		int e = XEN_EIO;
-
-		snprintf(p, sizeof(p), "/local/domain/0/error%s/error", be + strlen("/local/domain/0"));
-		if (xenbus_read(XBT_NIL, p, err, sizeof(err)) >= 0) {
-			e = 0;
-			for (const char *c = err; *c >= '0' && *c <= '9'; c++)
-				e = e * 10 + (*c - '0');
-			printf("blkfront: disk %u refused: %s\n", index, err);
-		}
-		reset_disk(index, be);
-		return -(e ? e : XEN_EIO);
+		snprintf(what, sizeof(what), "disk %u", index);
+		return xbfe_refused("blkfront", what, fe, be);
 	}
 	if (r == 0)
-		r = write_at(XBT_NIL, fe, "state", "%llu", XenbusStateConnected);
+		r = xbfe_write_u(XBT_NIL, fe, "state", XenbusStateConnected);
 	return r;
 }
 
@@ -247,10 +184,11 @@ void blkfront_release(struct blkfront *bf)
 
 int blkfront_disconnect_disk(unsigned index)
 {
-	char be[128];
+	char fe[64], be[128];
 	int r = backend_dir(index, be, sizeof(be));
 
-	return r < 0 ? r : reset_disk(index, be);
+	fe_dir(index, fe, sizeof(fe));
+	return r < 0 ? r : xbfe_reset("blkfront", fe, be);
 }
 
 int blkfront_disconnect(struct blkfront *bf)

@@ -4,56 +4,19 @@
 
 #include "hypercall.h"
 #include "xenbus.h"
-
-/* How long the backend may take to answer a state change. */
-#define STATE_WAIT_NS 5000000000ull
+#include "xenbus_fe.h"
 
 static void fe_dir(unsigned index, char *buf, size_t size)
 {
 	snprintf(buf, size, "device/vif/%u", index);
 }
 
-static int write_at(xenbus_transaction_t xbt, const char *dir, const char *key, unsigned long long v)
-{
-	char p[160], val[32];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, key);
-	snprintf(val, sizeof(val), "%llu", v);
-	return xenbus_write(xbt, p, val);
-}
-
-static bool read_flag(const char *dir, const char *key)
-{
-	char p[160];
-	uint64_t v;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, key);
-	return xenbus_read_u64(XBT_NIL, p, &v) == 0 && v == 1;
-}
-
 static int backend_dir(unsigned index, char *be, size_t size)
 {
-	char p[96];
-	int r;
+	char fe[64];
 
-	fe_dir(index, p, sizeof(p));
-	snprintf(p + strlen(p), sizeof(p) - strlen(p), "/backend");
-	r = xenbus_read(XBT_NIL, p, be, size);
-	return r < 0 ? r : 0;
-}
-
-static int wait_backend(const char *be, enum xenbus_state want)
-{
-	enum xenbus_state st;
-	int r;
-
-	if (xenbus_read_state(XBT_NIL, be, &st) == 0 && st == want)
-		return 0;
-	r = xenbus_wait_state(be, want, &st, STATE_WAIT_NS);
-	if (r == -XEN_ETIMEDOUT)
-		printf("netfront: %s/state is %u, not %u, after %llu ms\n", be, (unsigned)st, (unsigned)want,
-		       STATE_WAIT_NS / 1000000);
-	return r;
+	fe_dir(index, fe, sizeof(fe));
+	return xbfe_backend_dir(fe, be, size);
 }
 
 static bool parse_mac(const char *s, uint8_t mac[6])
@@ -98,17 +61,15 @@ int netfront_info(unsigned index, struct netfront_info *info)
 		printf("netfront: %s is '%s', not a MAC address\n", p, v);
 		return -XEN_EINVAL;
 	}
-	if (!read_flag(be, "feature-rx-copy")) {
+	if (!xbfe_read_flag(be, "feature-rx-copy")) {
 		printf("netfront: %s offers no feature-rx-copy (page flipping is not supported)\n", be);
 		return -XEN_EOPNOTSUPP;
 	}
-	info->sg = read_flag(be, "feature-sg");
-	info->gso_tcpv4 = read_flag(be, "feature-gso-tcpv4");
-	info->no_csum_offload = read_flag(be, "feature-no-csum-offload");
-	snprintf(p, sizeof(p), "%s/multi-queue-max-queues", be);
-	info->nr_queues = xenbus_read_u64(XBT_NIL, p, &n) == 0 && n ? (uint32_t)n : 1;
-	snprintf(p, sizeof(p), "%s/xenith-doorbell", be);
-	if (xenbus_read_u64(XBT_NIL, p, &n) == 0)
+	info->sg = xbfe_read_flag(be, "feature-sg");
+	info->gso_tcpv4 = xbfe_read_flag(be, "feature-gso-tcpv4");
+	info->no_csum_offload = xbfe_read_flag(be, "feature-no-csum-offload");
+	info->nr_queues = xbfe_read_u64(be, "multi-queue-max-queues", &n) == 0 && n ? (uint32_t)n : 1;
+	if (xbfe_read_u64(be, "xenith-doorbell", &n) == 0)
 		info->doorbell_port = (uint32_t)n;
 	snprintf(p, sizeof(p), "%s/xenith-notify", be);
 	info->mode = XENITH_NET_MODE_EXIT; /* a backend that does not say: event channels, as Xen */
@@ -121,104 +82,71 @@ int netfront_info(unsigned index, struct netfront_info *info)
 	return 0;
 }
 
-/* After a refusal or a disconnect: Closed, then Initialising again, as the backend follows. */
-static int reset_vif(unsigned index, const char *be)
-{
-	char fe[64];
-	int r;
+struct vif_keys {
+	const char *fe;
+	unsigned nq;
+	const uint32_t *tx_refs, *rx_refs, *ports;
+};
 
-	fe_dir(index, fe, sizeof(fe));
-	r = write_at(XBT_NIL, fe, "state", XenbusStateClosed);
-	if (r == 0)
-		r = wait_backend(be, XenbusStateClosed);
-	if (r == 0)
-		r = write_at(XBT_NIL, fe, "state", XenbusStateInitialising);
-	if (r == 0)
-		r = wait_backend(be, XenbusStateInitWait);
-	return r;
-}
-
-static int write_keys(xenbus_transaction_t xbt, const char *fe, unsigned nq, const uint32_t *tx_refs,
-		      const uint32_t *rx_refs, const uint32_t *ports)
+static int write_vif_keys(xenbus_transaction_t xbt, void *ctx)
 {
+	const struct vif_keys *k = ctx;
 	char key[48];
-	int r = write_at(xbt, fe, "multi-queue-num-queues", nq);
+	int r = xbfe_write_u(xbt, k->fe, "multi-queue-num-queues", k->nq);
 
-	for (unsigned q = 0; q < nq && r == 0; q++) {
+	for (unsigned q = 0; q < k->nq && r == 0; q++) {
 		const char *pre = "";
 		char qdir[16];
 
-		if (nq > 1) {
+		if (k->nq > 1) {
 			snprintf(qdir, sizeof(qdir), "queue-%u/", q);
 			pre = qdir;
 		}
 		snprintf(key, sizeof(key), "%stx-ring-ref", pre);
-		r = write_at(xbt, fe, key, tx_refs[q]);
+		r = xbfe_write_u(xbt, k->fe, key, k->tx_refs[q]);
 		snprintf(key, sizeof(key), "%srx-ring-ref", pre);
 		if (r == 0)
-			r = write_at(xbt, fe, key, rx_refs[q]);
+			r = xbfe_write_u(xbt, k->fe, key, k->rx_refs[q]);
 		snprintf(key, sizeof(key), "%sevent-channel", pre);
 		if (r == 0)
-			r = write_at(xbt, fe, key, ports[q]);
+			r = xbfe_write_u(xbt, k->fe, key, k->ports[q]);
 	}
 	if (r == 0)
-		r = write_at(xbt, fe, "request-rx-copy", 1);
+		r = xbfe_write_u(xbt, k->fe, "request-rx-copy", 1);
 	if (r == 0)
-		r = write_at(xbt, fe, "feature-rx-notify", 1);
+		r = xbfe_write_u(xbt, k->fe, "feature-rx-notify", 1);
 	if (r == 0)
-		r = write_at(xbt, fe, "feature-sg", 0);
+		r = xbfe_write_u(xbt, k->fe, "feature-sg", 0);
 	if (r == 0)
-		r = write_at(xbt, fe, "feature-gso-tcpv4", 0);
+		r = xbfe_write_u(xbt, k->fe, "feature-gso-tcpv4", 0);
 	if (r == 0)
-		r = write_at(xbt, fe, "feature-no-csum-offload", 1);
+		r = xbfe_write_u(xbt, k->fe, "feature-no-csum-offload", 1);
 	if (r == 0)
-		r = write_at(xbt, fe, "state", XenbusStateConnected);
+		r = xbfe_write_u(xbt, k->fe, "state", XenbusStateConnected);
 	return r;
 }
 
 int netfront_connect_rings(unsigned index, unsigned nq, const uint32_t *tx_refs, const uint32_t *rx_refs,
 			   const uint32_t *ports)
 {
-	char fe[64], be[128], p[192], err[160];
+	char fe[64], be[128], what[32];
+	struct vif_keys k = { .fe = fe, .nq = nq, .tx_refs = tx_refs, .rx_refs = rx_refs, .ports = ports };
 	int r;
 
 	fe_dir(index, fe, sizeof(fe));
 	r = backend_dir(index, be, sizeof(be));
 	if (r < 0)
 		return r;
-	r = wait_backend(be, XenbusStateInitWait);
+	r = xbfe_wait_backend("netfront", be, XenbusStateInitWait);
 	if (r < 0)
 		return r;
-	for (unsigned tries = 0;; tries++) {
-		xenbus_transaction_t xbt;
-
-		r = xenbus_transaction_start(&xbt);
-		if (r < 0)
-			return r;
-		r = write_keys(xbt, fe, nq, tx_refs, rx_refs, ports);
-		if (r < 0) {
-			xenbus_transaction_end(xbt, true);
-			return r;
-		}
-		r = xenbus_transaction_end(xbt, false);
-		if (r != -XEN_EAGAIN || tries == 10)
-			break;
-	}
+	r = xbfe_publish(write_vif_keys, &k);
 	if (r < 0)
 		return r;
-	r = wait_backend(be, XenbusStateConnected);
+	r = xbfe_wait_backend("netfront", be, XenbusStateConnected);
 	if (r == -XEN_EIO) {
-		/* Refused: the reason is in error/<backend> ("ERRNO text"); start again. */
-		int e = 0;
-
-		snprintf(p, sizeof(p), "/local/domain/0/error%s/error", be + strlen("/local/domain/0"));
-		if (xenbus_read(XBT_NIL, p, err, sizeof(err)) >= 0) {
-			for (const char *c = err; *c >= '0' && *c <= '9' && e < 100000; c++)
-				e = e * 10 + (*c - '0');
-			printf("netfront: vif %u refused: %s\n", index, err);
-		}
-		reset_vif(index, be);
-		return -(e ? e : XEN_EIO);
+		snprintf(what, sizeof(what), "vif %u", index);
+		return xbfe_refused("netfront", what, fe, be);
 	}
 	return r;
 }
@@ -381,10 +309,11 @@ int netfront_connect(struct netfront *nf, unsigned index)
 
 int netfront_disconnect_vif(unsigned index)
 {
-	char be[128];
+	char fe[64], be[128];
 	int r = backend_dir(index, be, sizeof(be));
 
-	return r < 0 ? r : reset_vif(index, be);
+	fe_dir(index, fe, sizeof(fe));
+	return r < 0 ? r : xbfe_reset("netfront", fe, be);
 }
 
 int netfront_disconnect(struct netfront *nfs, unsigned nq)
