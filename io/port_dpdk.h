@@ -10,6 +10,13 @@
  * one struct net_port; all or none.  The last queue closed stops, closes
  * and removes the device.
  *
+ * Known limit (DPDK 22.11): a net_memif server's listening socket is
+ * released only on the EAL interrupt thread's next event on it, so after
+ * its port closes the same socket cannot be served again by this process
+ * (probing says "Address already in use"); the VMM keeps its ports from
+ * domain create to destroy, reboots included, so only a second domain of
+ * one process on the same socket meets it.
+ *
  * The EAL starts once per process, at the first open: --no-huge (64 MiB
  * of ordinary memory) unless port_dpdk_eal_configure() asked for
  * hugepages, --no-pci, --no-telemetry, --in-memory (no shared
