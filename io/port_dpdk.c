@@ -16,6 +16,7 @@
 #include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
@@ -470,5 +471,4 @@ free_ports:
  * net_ring, net_memif, net_af_packet, net_tap, net_null, the vdev bus and
  * the ring mempool.
  */
-extern int rte_vdev_register(void *driver);
-__attribute__((used)) static int (*const link_the_drivers)(void *) = rte_vdev_register;
+__attribute__((used)) static int (*const link_the_drivers)(struct rte_ring *) = rte_eth_from_ring;
