@@ -236,7 +236,8 @@ static const struct ioctl_rule test_hook_ioctl_rules[] = {
 #define NR_TEST_IOCTLS (sizeof(test_hook_ioctl_rules) / sizeof(test_hook_ioctl_rules[0]))
 
 /* Giving memory back (free, thread stacks) and huge-page hints (glibc's malloc tunables). */
-static const int madvise_advice[] = { MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE };
+/* MADV_DONTDUMP: the DPDK EAL's memory (hugepages, dpdk_hugepages = 1) is kept out of core dumps as it is freed */
+static const int madvise_advice[] = { MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP };
 static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW };
 
 const char *confine_kind_name(enum confine_kind kind)
