@@ -42,13 +42,17 @@
  *
  * rx_fd is -1: none of these PMDs gives a descriptor that says "frames
  * waiting" that a plain poll(2) could wait on (af_packet and ring offer no
- * RX interrupt; memif's and tap's need rte_eth_dev_rx_intr_enable and an
- * re-arm per sleep through the EAL's epoll).  netback then sleeps in
- * ppoll with a 1 ms tick (NO_RX_FD_POLL_NS in io/netback.c) between looks
- * at recv, on its kick eventfd too, so an idle queue costs 1000 wake-ups
- * per second and no spinning, and a frame waits at most about 1 ms
- * before the guest gets it in exit and ioeventfd modes (poll mode looks
- * continuously while busy).
+ * RX interrupt; memif's is an eventfd the peer writes, which would have
+ * to be drained and re-armed before each sleep without losing a frame
+ * that came in between; tap's would do, but is one driver of four).
+ * netback then sleeps in ppoll with a 1 ms tick (NO_RX_FD_POLL_NS in
+ * io/netback.c) between looks at recv, on its kick eventfd too, so an
+ * idle queue costs 1000 wake-ups per second and no spinning (measured:
+ * an idle net-sink domain on dpdk:[net_af_packet0,...] in ioeventfd mode
+ * used 0.27 s of CPU in 10 s, 1.1k context switches a second; on a tap
+ * 0.08 s), and a frame waits at most about 1 ms before the guest gets
+ * it in exit and ioeventfd modes (poll mode looks continuously while
+ * busy).
  */
 #ifndef XENITH_IO_PORT_DPDK_H
 #define XENITH_IO_PORT_DPDK_H
