@@ -86,7 +86,10 @@ int port_dpdk_eal_configure(bool hugepages, const char *extra_args, char *msg, s
 	return r;
 }
 
-/* "0-3,6": the CPUs this thread may run on, so that rte_eal_init pins it to all of them. */
+/*
+ * "0-3,6": the CPUs this thread may run on, so that rte_eal_init, which
+ * pins the calling thread to its lcore's CPUs, leaves it where it was.
+ */
 static void cpu_list(char *buf, size_t size)
 {
 	cpu_set_t set;
@@ -103,9 +106,15 @@ static void cpu_list(char *buf, size_t size)
 
 		if (in && first < 0)
 			first = cpu;
-		if (!in && first >= 0 && len < size) {
-			len += (size_t)snprintf(buf + len, size - len, first == cpu - 1 ? "%s%d" : "%s%d-%d",
-						len ? "," : "", first, cpu - 1);
+		if (!in && first >= 0) {
+			char piece[24];
+			int n = snprintf(piece, sizeof(piece), first == cpu - 1 ? "%s%d" : "%s%d-%d", len ? "," : "",
+					 first, cpu - 1);
+
+			if (len + (size_t)n >= size)
+				break; /* a list too long for the buffer: the lcore gets the CPUs so far */
+			memcpy(buf + len, piece, (size_t)n + 1);
+			len += (size_t)n;
 			first = -1;
 		}
 	}
@@ -116,7 +125,7 @@ static void cpu_list(char *buf, size_t size)
 /* Starts the EAL unless it is up or failed already; under eal.lock.  0 or -errno with msg. */
 static int eal_start(char *msg, size_t msglen)
 {
-	static char words[PORT_DPDK_EAL_ARGS_MAX], prefix[48], lcores[600];
+	static char words[PORT_DPDK_EAL_ARGS_MAX], prefix[48], cpus[512], lcores[sizeof(cpus) + 16];
 	char *argv[EAL_MAX_WORDS + 16], *save = NULL, *w;
 	int argc = 0, r;
 	size_t len = 0;
@@ -128,8 +137,8 @@ static int eal_start(char *msg, size_t msglen)
 		return eal.state;
 	}
 	snprintf(prefix, sizeof(prefix), "--file-prefix=xenith-%d", (int)getpid());
-	cpu_list(words, sizeof(words));
-	snprintf(lcores, sizeof(lcores), "--lcores=0@(%s)", words);
+	cpu_list(cpus, sizeof(cpus));
+	snprintf(lcores, sizeof(lcores), "--lcores=0@(%s)", cpus);
 	argv[argc++] = "xenith";
 	argv[argc++] = "--no-pci";
 	argv[argc++] = "--no-telemetry";
@@ -165,9 +174,9 @@ static int eal_start(char *msg, size_t msglen)
 
 		snprintf(eal.failure, sizeof(eal.failure), "DPDK: the EAL did not start: rte_eal_init(%s): %s "
 			 "(errno %d); %s", eal.argline, rte_strerror(e), e,
-			 eal.hugepages ? "hugepages are on (dpdk_hugepages): reserve some (echo 512 > "
-					 "/proc/sys/vm/nr_hugepages) and mount hugetlbfs, or turn them off; "
-					 "check dpdk_eal_args and the EAL's messages above" :
+			 eal.hugepages ? "hugepages are on (dpdk_hugepages = 1): reserve some (echo 512 > "
+					 "/proc/sys/vm/nr_hugepages), or turn them off; check dpdk_eal_args and "
+					 "the EAL's messages above" :
 			 e == ENOMEM ? "not enough memory for -m " NOHUGE_MEMORY_MB " MiB; check dpdk_eal_args "
 				       "and the EAL's messages above" :
 			 "check dpdk_eal_args (the extra arguments) and the EAL's messages above; the "
