@@ -11,6 +11,7 @@
  *   bit 2:    through config_parse_file on a memfd (its read path and
  *             NUL check) as well as config_parse_text.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -30,6 +31,41 @@ static bool terminated(const char *s, size_t size)
 {
 	return memchr(s, 0, size) != NULL;
 }
+
+/*
+ * port=dpdk:[VDEV-ARGS]: the args are the vdev's name (the port name, no
+ * more than letters, digits, '_') then ',' or the end, printable without
+ * spaces, brackets balanced (what was inside the vif's brackets); no two
+ * vifs on one vdev; other ports carry no args.
+ */
+static void check_dpdk_vif(const struct domain_config *c, unsigned i)
+{
+	const struct vif_config *v = &c->vifs[i];
+	size_t name_len = strlen(v->port_name);
+	int depth = 0;
+
+	FUZZ_CHECK(terminated(v->dpdk_args, sizeof(v->dpdk_args)), "vif %u: dpdk args not terminated", i);
+	if (v->port != VIF_PORT_DPDK) {
+		FUZZ_CHECK(!v->dpdk_args[0], "vif %u: dpdk args '%s' on a %s port", i, v->dpdk_args,
+			   vif_port_name(v->port));
+		return;
+	}
+	FUZZ_CHECK(!strncmp(v->dpdk_args, v->port_name, name_len) &&
+		   (v->dpdk_args[name_len] == ',' || !v->dpdk_args[name_len]) &&
+		   strspn(v->port_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == name_len,
+		   "vif %u: vdev name '%s' of args '%s'", i, v->port_name, v->dpdk_args);
+	for (const char *p = v->dpdk_args; *p; p++) {
+		FUZZ_CHECK(isgraph((unsigned char)*p), "vif %u: dpdk args '%s' with a space or control character",
+			   i, v->dpdk_args);
+		depth += *p == '[' ? 1 : *p == ']' ? -1 : 0;
+		FUZZ_CHECK(depth >= 0, "vif %u: dpdk args '%s' close a bracket never opened", i, v->dpdk_args);
+	}
+	FUZZ_CHECK(depth == 0, "vif %u: dpdk args '%s' leave a bracket open", i, v->dpdk_args);
+	for (unsigned j = 0; j < i; j++)
+		FUZZ_CHECK(!(c->vifs[j].port == VIF_PORT_DPDK && !strcmp(v->port_name, c->vifs[j].port_name)),
+			   "vifs %u and %u share vdev %s", j, i, v->port_name);
+}
+
 
 static void check_config(const struct domain_config *c)
 {
@@ -64,7 +100,7 @@ static void check_config(const struct domain_config *c)
 
 		FUZZ_CHECK(len > 0 && len < sizeof(v->port_name) && !strpbrk(v->port_name, "/: \t\n"),
 			   "vif %u: port name '%.16s'", i, v->port_name);
-		FUZZ_CHECK(v->port <= VIF_PORT_PAIR && v->mode <= VIF_MODE_POLL, "vif %u: port %d mode %d",
+		FUZZ_CHECK(v->port <= VIF_PORT_DPDK && v->mode <= VIF_MODE_POLL, "vif %u: port %d mode %d",
 			   i, (int)v->port, (int)v->mode);
 		FUZZ_CHECK(v->queues >= 1 && v->queues <= XENITH_NET_MAX_QUEUES, "vif %u: %u queues", i,
 			   v->queues);
@@ -80,6 +116,7 @@ static void check_config(const struct domain_config *c)
 			FUZZ_CHECK(!(v->port == VIF_PORT_TAP && c->vifs[j].port == VIF_PORT_TAP &&
 				     !strcmp(v->port_name, c->vifs[j].port_name)),
 				   "vifs %u and %u share tap:%s", j, i, v->port_name);
+		check_dpdk_vif(c, i);
 	}
 	FUZZ_CHECK(c->memory_backing <= MEM_BACKING_AUTO, "memory_backing %d", (int)c->memory_backing);
 	FUZZ_CHECK(c->numa_node >= -1 && c->numa_node <= 1023, "numa_node %d", c->numa_node);

@@ -234,6 +234,13 @@ memory_backing = huge
 vif = "port=tap:xt1,netns=ns1,mac=02:00:00:00:00:07,queues=8"
 vif = "port=pair:p1,mode=ioeventfd"
 """,
+    "vif-dpdk": b"""vif = [ "mac=00:16:3e:00:00:01,port=dpdk:[net_memif0,role=server,socket=/tmp/x.sock,mac=02:00:00:00:00:09],mode=poll,queues=2", "port=dpdk:net_ring0" ]
+vif = "port=dpdk:[net_x0,list=[1,2]],mode=exit"
+vif = "port=dpdk:[net_memif1,role=client"
+vif = "port=dpdk:net_af_packet0,iface=veth1"
+dpdk_hugepages = 1
+dpdk_eal_args = "-m 256 --log-level=pmd.net.memif:debug"
+""",
     "vif-errors": b"""vif = [ "port=tap:xt0,mac=01:00:5e:00:00:01", "port=tap:abcdefghijklmnop", "port=tap:x,netns=../a" ]
 vif = "port=pair:p,bridge=br0,queues=9"
 vif = "mac=00:16:3e:00:00:00:00"

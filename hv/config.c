@@ -22,7 +22,7 @@
 const char *const config_keys[] = {
 	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "disk", "vif", "on_poweroff", "on_reboot", "on_crash",
 	"console_log", "console_log_max", "timeout", "seccomp", "user", "jail", "memory_backing", "numa_node",
-	"vcpu_pin", NULL,
+	"vcpu_pin", "dpdk_hugepages", "dpdk_eal_args", NULL,
 };
 
 void config_init(struct domain_config *cfg)
@@ -317,6 +317,7 @@ const char *vif_port_name(enum vif_port p)
 	switch (p) {
 	case VIF_PORT_TAP: return "tap";
 	case VIF_PORT_PAIR: return "pair";
+	case VIF_PORT_DPDK: return "dpdk";
 	}
 	return "?";
 }
@@ -366,6 +367,65 @@ static bool netns_ok(const char *v)
 	return true;
 }
 
+/*
+ * "dpdk:[net_memif0,role=server,socket=/run/x.sock]" or, without a comma,
+ * "dpdk:net_ring0": the vdev's name (letters, digits, '_') and its
+ * arguments (printable, no spaces).  The brackets keep the arguments'
+ * commas out of the vif's own fields (split_vif); they are not stored.
+ */
+static int dpdk_port(struct vif_config *vc, const char *v, struct errbuf *eb)
+{
+	const char *a = v + 5;
+	size_t len = strlen(a), name_len;
+
+	if (a[0] == '[') {
+		if (len < 2 || a[len - 1] != ']')
+			return errbuf_set(eb, EINVAL, "vif: port=%s: a '[' without its closing ']' at the end", v);
+		a++;
+		len -= 2;
+	}
+	if (!len || len >= CONFIG_DPDK_ARGS_MAX)
+		return errbuf_set(eb, EINVAL, "vif: port=%s: VDEV-ARGS of 1 to %u characters (e.g. "
+				  "dpdk:[net_af_packet0,iface=veth1])", v, CONFIG_DPDK_ARGS_MAX - 1);
+	name_len = strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+	if (name_len == 0 || name_len >= CONFIG_IFNAME_MAX || (name_len < len && a[name_len] != ','))
+		return errbuf_set(eb, EINVAL, "vif: port=%s: VDEV-ARGS start with the vdev's name, 1 to %u "
+				  "letters, digits or '_' (net_memif0, net_af_packet1, ...), then ',' and its "
+				  "arguments", v, CONFIG_IFNAME_MAX - 1);
+	for (size_t i = 0; i < len; i++)
+		if (!isgraph((unsigned char)a[i]))
+			return errbuf_set(eb, EINVAL, "vif: port=%s: VDEV-ARGS without spaces or control "
+					  "characters", v);
+	vc->port = VIF_PORT_DPDK;
+	memcpy(vc->dpdk_args, a, len);
+	vc->dpdk_args[len] = 0;
+	snprintf(vc->port_name, sizeof(vc->port_name), "%.*s", (int)name_len, a);
+	return 0;
+}
+
+/*
+ * The next field of a vif spec at *p: up to a ',' outside brackets (the
+ * brackets of port=dpdk:[...], nested ones too).  The field, NUL-ended in
+ * place, or NULL at the end; *bad when a bracket is unbalanced.
+ */
+static char *split_vif(char **p, bool *bad)
+{
+	char *start = *p, *c;
+	int depth = 0;
+
+	if (!start)
+		return NULL;
+	for (c = start; *c && !(*c == ',' && depth == 0); c++) {
+		depth += *c == '[' ? 1 : *c == ']' ? -1 : 0;
+		if (depth < 0)
+			break;
+	}
+	*bad = depth != 0;
+	*p = *c == ',' ? c + 1 : NULL;
+	*c = 0;
+	return start;
+}
+
 static int vif_field(struct vif_config *vc, const char *f, const char *v, struct errbuf *eb)
 {
 	unsigned long long n;
@@ -376,6 +436,8 @@ static int vif_field(struct vif_config *vc, const char *f, const char *v, struct
 					  "(e.g. 00:16:3e:01:02:03), unicast (the first byte even) and "
 					  "not all zero", v);
 		vc->mac_set = true;
+	} else if (!strcmp(f, "port") && !strncmp(v, "dpdk:", 5)) {
+		return dpdk_port(vc, v, eb);
 	} else if (!strcmp(f, "port")) {
 		const char *name = strchr(v, ':');
 
@@ -385,8 +447,8 @@ static int vif_field(struct vif_config *vc, const char *f, const char *v, struct
 			vc->port = VIF_PORT_PAIR;
 		else
 			return errbuf_set(eb, EINVAL, "vif: port=%s: must be tap:IFNAME (a tap device, "
-					  "created or attached) or pair:NAME (an in-memory pair joining "
-					  "two vifs of this VMM)", v);
+					  "created or attached), dpdk:[VDEV-ARGS] (a DPDK vdev) or pair:NAME "
+					  "(an in-memory pair joining two vifs of this VMM)", v);
 		if (!ifname_ok(name + 1))
 			return errbuf_set(eb, EINVAL, "vif: port=%s: the name must be 1 to %u characters, "
 					  "without '/', ':' or spaces", v, CONFIG_IFNAME_MAX - 1);
@@ -418,7 +480,9 @@ static int vif_field(struct vif_config *vc, const char *f, const char *v, struct
 					  CONFIG_NETNS_MAX - 1);
 		strcpy(vc->netns, v);
 	} else {
-		return errbuf_set(eb, EINVAL, "vif: unknown field '%s' (fields: " VIF_FIELDS ")", f);
+		return errbuf_set(eb, EINVAL, "vif: unknown field '%s' (fields: " VIF_FIELDS ")%s", f,
+				  vc->port == VIF_PORT_DPDK ? "; VDEV-ARGS with commas go in brackets: "
+				  "port=dpdk:[net_memif0,role=server]" : "");
 	}
 	return 0;
 }
@@ -427,18 +491,23 @@ static int vif_field(struct vif_config *vc, const char *f, const char *v, struct
 static int add_vif(struct domain_config *cfg, const char *spec, struct errbuf *eb)
 {
 	struct vif_config vc = { .mode = VIF_MODE_IOEVENTFD, .queues = 1 };
-	char buf[512], *save = NULL, *item;
-	bool have_port = false;
+	char buf[512], *next = buf, *item;
+	bool have_port = false, bad = false;
 
 	if (cfg->nr_vifs >= CONFIG_MAX_VIFS)
 		return errbuf_set(eb, EINVAL, "vif = %.64s: at most %u vifs", spec, CONFIG_MAX_VIFS);
 	if (strlen(spec) >= sizeof(buf))
 		return errbuf_set(eb, EINVAL, "vif = %.64s...: longer than %zu bytes", spec, sizeof(buf) - 1);
 	strcpy(buf, spec);
-	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+	while ((item = split_vif(&next, &bad)) != NULL) {
 		char *eq = strchr(item, '=');
 		int r;
 
+		if (bad)
+			return errbuf_set(eb, EINVAL, "vif = %s: unbalanced '[' ']' (VDEV-ARGS with commas go in "
+					  "brackets: port=dpdk:[net_memif0,role=server])", spec);
+		if (!*item)
+			continue; /* ",," or a trailing ',', as strtok allowed */
 		if (!eq)
 			return errbuf_set(eb, EINVAL, "vif = %s: '%s' is not field=value (fields: "
 					  VIF_FIELDS ")", spec, item);
@@ -462,6 +531,10 @@ static int add_vif(struct domain_config *cfg, const char *spec, struct errbuf *e
 		if (o->port == VIF_PORT_TAP && vc.port == VIF_PORT_TAP && !strcmp(o->port_name, vc.port_name))
 			return errbuf_set(eb, EINVAL, "vif = %s: tap:%s is vif %u's port already; each vif "
 					  "needs its own tap", spec, vc.port_name, i);
+		if (o->port == VIF_PORT_DPDK && vc.port == VIF_PORT_DPDK && !strcmp(o->port_name, vc.port_name))
+			return errbuf_set(eb, EINVAL, "vif = %s: vdev %s is vif %u's port already; each vif "
+					  "needs a vdev of its own name (net_memif0, net_memif1, ...)", spec,
+					  vc.port_name, i);
 		if (o->mac_set && vc.mac_set && !memcmp(o->mac, vc.mac, 6))
 			return errbuf_set(eb, EINVAL, "vif = %s: vif %u has that MAC already", spec, i);
 	}
@@ -705,6 +778,20 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 			return errbuf_set(eb, EINVAL, "timeout = %s: must be a number of seconds, more "
 					  "than 0 and at most one year (e.g. 0.5, 30)", v);
 		cfg->timeout_s = t;
+		return 0;
+	}
+	if (!strcmp(key, "dpdk_hugepages")) {
+		if (strcmp(v, "0") && strcmp(v, "1"))
+			return errbuf_set(eb, EINVAL, "%s = %s: must be 0 (the DPDK EAL on ordinary memory, "
+					  "--no-huge, the default) or 1 (on hugepages)", key, v);
+		cfg->dpdk_hugepages = v[0] == '1';
+		return 0;
+	}
+	if (!strcmp(key, "dpdk_eal_args")) {
+		if (strlen(v) >= sizeof(cfg->dpdk_eal_args))
+			return errbuf_set(eb, EINVAL, "%s: %zu bytes; at most %zu are allowed", key, strlen(v),
+					  sizeof(cfg->dpdk_eal_args) - 1);
+		strcpy(cfg->dpdk_eal_args, v);
 		return 0;
 	}
 	if (!strcmp(key, "seccomp") || !strcmp(key, "jail")) {

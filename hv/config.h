@@ -52,21 +52,24 @@ enum vif_mode {
 enum vif_port {
 	VIF_PORT_TAP,  /* a tap device, created or attached (io/port_tap.c) */
 	VIF_PORT_PAIR, /* an in-memory pair: the vifs naming one pair in a VMM are its two ends */
+	VIF_PORT_DPDK, /* a DPDK software vdev (io/port_dpdk.c): port=dpdk:[VDEV-ARGS] */
 };
 
 #define CONFIG_MAX_VIFS 4u
 #define CONFIG_IFNAME_MAX 16u /* IFNAMSIZ, with the NUL */
 #define CONFIG_NETNS_MAX 64u
+#define CONFIG_DPDK_ARGS_MAX 256u /* PORT_DPDK_ARGS_MAX (io/port_dpdk.h) */
 
 struct vif_config {
 	uint8_t mac[6];             /* the guest's MAC: unicast, not zero */
 	bool mac_set;               /* false: 00:16:3e + 3 random bytes at create (as xl) */
 	enum vif_port port;
-	char port_name[CONFIG_IFNAME_MAX]; /* the tap's interface name, or the pair's name */
+	char port_name[CONFIG_IFNAME_MAX]; /* the tap's interface name, the pair's name, the vdev's name */
 	enum vif_mode mode;         /* default ioeventfd */
 	unsigned queues;            /* 1 (the default) to XENITH_NET_MAX_QUEUES */
 	char bridge[CONFIG_IFNAME_MAX]; /* tap: a bridge to add it to; "" none */
 	char netns[CONFIG_NETNS_MAX];   /* tap: a namespace (/run/netns/NAME) to move it to; "" none */
+	char dpdk_args[CONFIG_DPDK_ARGS_MAX]; /* dpdk: VDEV-ARGS, without the brackets */
 };
 
 const char *vif_mode_name(enum vif_mode m);
@@ -129,6 +132,8 @@ struct domain_config {
 	unsigned nr_disks;
 	struct vif_config vifs[CONFIG_MAX_VIFS]; /* `vif` keys, in order */
 	unsigned nr_vifs;
+	bool dpdk_hugepages;                  /* the DPDK EAL on hugepages (default: --no-huge) */
+	char dpdk_eal_args[256];              /* extra EAL arguments, space-separated (io/port_dpdk.h) */
 	double timeout_s;                     /* 0 means none */
 	/* Confinement (hv/confine.h) */
 	bool seccomp;                         /* system call filters; default 1 */

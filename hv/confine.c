@@ -135,6 +135,22 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_shutdown, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "closing a client" },
 	{ __NR_fcntl, K(MAIN) | K(CONTROL), 0, ARGS_FCNTL, "non-blocking clients; close-on-exec; disk locks" },
 
+	/* DPDK ports (io/port_dpdk.c): what the burst calls of its vdevs do on a network queue's thread. */
+	{ __NR_sendto, K(BACKEND), 0, ARGS_ANY,
+	  "net_af_packet's TX burst kicks its socket's TX ring (sendto MSG_DONTWAIT)" },
+	/*
+	 * The EAL's interrupt thread (eal-intr-thread, started by rte_eal_init
+	 * before the filters) has only the main filter (TSYNC): it serves
+	 * net_memif's control channel, sleeping in epoll.  Main's filter
+	 * allows recvmsg, sendmsg, close, read, write and shared mmap already.
+	 */
+	{ __NR_epoll_wait, K(MAIN), 0, ARGS_ANY, "the EAL's interrupt thread waits for its sources" },
+	{ __NR_epoll_create, K(MAIN), 0, ARGS_ANY,
+	  "the EAL's interrupt thread rebuilds its epoll set when a source comes or goes (memif peer)" },
+	{ __NR_epoll_create1, K(MAIN), 0, ARGS_ANY, "as epoll_create, where libc uses this one" },
+	{ __NR_epoll_ctl, K(MAIN), 0, ARGS_ANY, "the EAL's interrupt thread adds its sources" },
+	{ __NR_accept, K(MAIN), 0, ARGS_ANY, "a net_memif server (role=server) accepts its peer's connection" },
+
 	/* The signal thread. */
 	{ __NR_rt_sigtimedwait, K(MAIN) | K(SIGNAL), 0, ARGS_ANY, "sigwait for SIGINT, SIGTERM, SIGHUP" },
 
@@ -220,7 +236,8 @@ static const struct ioctl_rule test_hook_ioctl_rules[] = {
 #define NR_TEST_IOCTLS (sizeof(test_hook_ioctl_rules) / sizeof(test_hook_ioctl_rules[0]))
 
 /* Giving memory back (free, thread stacks) and huge-page hints (glibc's malloc tunables). */
-static const int madvise_advice[] = { MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE };
+/* MADV_DONTDUMP: the DPDK EAL's memory (hugepages, dpdk_hugepages = 1) is kept out of core dumps as it is freed */
+static const int madvise_advice[] = { MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP };
 static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW };
 
 const char *confine_kind_name(enum confine_kind kind)

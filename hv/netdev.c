@@ -14,6 +14,7 @@
 #include "device.h"
 #include "domain.h"
 #include "netback.h"
+#include "port_dpdk.h"
 #include "port_pair.h"
 #include "port_tap.h"
 #include "portalloc.h"
@@ -104,6 +105,10 @@ static int open_ports(struct net_vif *nv, const struct vif_config *vc, struct er
 		r = port_tap_open(&tc, ports, msg, sizeof(msg));
 		if (r < 0)
 			return errbuf_set(eb, -r, "vif %u: %s", nv->index, msg);
+	} else if (vc->port == VIF_PORT_DPDK) {
+		r = port_dpdk_open(vc->dpdk_args, nv->nr_queues, ports, msg, sizeof(msg));
+		if (r < 0)
+			return errbuf_set(eb, -r, "vif %u: %s", nv->index, msg);
 	} else {
 		for (unsigned q = 0; q < nv->nr_queues; q++) {
 			char name[48];
@@ -166,6 +171,14 @@ static int vif_create(struct domain *d, const struct domain_opts *opts, struct e
 			memcpy(nv->mac, vc->mac, sizeof(nv->mac));
 		else if ((r = make_mac(nv->mac, i, eb)) < 0)
 			return r;
+		if (vc->port == VIF_PORT_DPDK) {
+			char msg[512];
+
+			/* One EAL per process: the settings of the first domain that opens a dpdk port. */
+			r = port_dpdk_eal_configure(d->cfg.dpdk_hugepages, d->cfg.dpdk_eal_args, msg, sizeof(msg));
+			if (r < 0)
+				return errbuf_set(eb, -r, "vif %u: %s", i, msg);
+		}
 		r = open_ports(nv, vc, eb);
 		if (r < 0)
 			return r;

@@ -304,6 +304,55 @@ static void test_vifs_from_a_list_and_their_fields(void **state)
 	assert_string_equal(vif_port_name(c.vifs[1].port), "pair");
 }
 
+/*
+ * port=dpdk:[VDEV-ARGS]: the brackets hold the vdev's own commas (even a
+ * mac= of the vdev's), so the vif's fields before and after are the vif's.
+ */
+static void test_a_dpdk_vif_takes_its_vdev_args_in_brackets(void **state)
+{
+	static const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 };
+	struct domain_config c;
+	struct errbuf eb;
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_set(&c, "vif", "mac=00:16:3e:00:00:01,port=dpdk:[net_memif0,role=server,"
+				    "socket=/tmp/x.sock,mac=02:00:00:00:00:09],mode=poll,queues=2", &eb), 0);
+	assert_int_equal(config_set(&c, "vif", "port=dpdk:net_ring0", &eb), 0);
+	assert_int_equal(config_set(&c, "vif", "port=dpdk:[net_x0,list=[1,2]],mode=exit", &eb), 0);
+	assert_int_equal(c.nr_vifs, 3);
+	assert_int_equal(c.vifs[0].port, VIF_PORT_DPDK);
+	assert_string_equal(c.vifs[0].dpdk_args, "net_memif0,role=server,socket=/tmp/x.sock,mac=02:00:00:00:00:09");
+	assert_string_equal(c.vifs[0].port_name, "net_memif0");
+	assert_memory_equal(c.vifs[0].mac, mac, 6); /* the vif's mac=, not the vdev's */
+	assert_int_equal(c.vifs[0].mode, VIF_MODE_POLL);
+	assert_int_equal(c.vifs[0].queues, 2);
+	assert_string_equal(c.vifs[1].dpdk_args, "net_ring0");
+	assert_string_equal(c.vifs[1].port_name, "net_ring0");
+	assert_string_equal(c.vifs[2].dpdk_args, "net_x0,list=[1,2]");
+	assert_int_equal(c.vifs[2].mode, VIF_MODE_EXIT);
+	assert_string_equal(vif_port_name(c.vifs[2].port), "dpdk");
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:[net_memif0,role=client]", "vdev net_memif0 is vif 0's port already");
+	config_init(&c);
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:net_memif0,role=server", "unknown field 'role'",
+			 "port=dpdk:[net_memif0,role=server]");
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:[net_memif0,role=server", "unbalanced '[' ']'");
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:[net_x0]],mode=poll", "unbalanced '[' ']'");
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:[]", "1 to 255 characters");
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:[net-x0,a=b]", "the vdev's name, 1 to 15");
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:net_abcdefghijklm", "the vdev's name, 1 to 15");
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:[net_x0,a=\tb]", "without spaces");
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:net_x0,netns=n", "apply to port=tap: only");
+	assert_int_equal(c.nr_vifs, 0);
+	/* The EAL's settings: hugepages or not, extra arguments. */
+	assert_false(c.dpdk_hugepages);
+	assert_int_equal(config_set(&c, "dpdk_hugepages", "1", &eb), 0);
+	assert_true(c.dpdk_hugepages);
+	EXPECT_SET_FAILS(&c, "dpdk_hugepages", "yes", "must be 0", "or 1 (on hugepages)");
+	assert_int_equal(config_set(&c, "dpdk_eal_args", "-m 256 --log-level=pmd.net.memif:debug", &eb), 0);
+	assert_string_equal(c.dpdk_eal_args, "-m 256 --log-level=pmd.net.memif:debug");
+}
+
 static void test_bad_vif_specs_say_what_is_wrong(void **state)
 {
 	struct domain_config c;
@@ -313,7 +362,7 @@ static void test_bad_vif_specs_say_what_is_wrong(void **state)
 	config_init(&c);
 	EXPECT_SET_FAILS(&c, "vif", "mac=00:16:3e:01:02:03", "no port=");
 	EXPECT_SET_FAILS(&c, "vif", "port=eth0", "port=eth0", "tap:IFNAME", "pair:NAME");
-	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:net_ring0", "port=dpdk:net_ring0", "tap:IFNAME");
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdkx:net_ring0", "port=dpdkx:net_ring0", "tap:IFNAME", "dpdk:[VDEV-ARGS]");
 	EXPECT_SET_FAILS(&c, "vif", "port=tap:", "port=tap:", "1 to 15 characters");
 	EXPECT_SET_FAILS(&c, "vif", "port=tap:abcdefghijklmnop", "abcdefghijklmnop", "1 to 15");
 	EXPECT_SET_FAILS(&c, "vif", "port=tap:a/b", "a/b", "without '/'");
@@ -508,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_disks_from_a_list_and_their_fields),
 		cmocka_unit_test(test_bad_disk_specs_say_what_is_wrong),
 		cmocka_unit_test(test_vifs_from_a_list_and_their_fields),
+		cmocka_unit_test(test_a_dpdk_vif_takes_its_vdev_args_in_brackets),
 		cmocka_unit_test(test_bad_vif_specs_say_what_is_wrong),
 		cmocka_unit_test(test_confinement_keys_and_their_defaults),
 		cmocka_unit_test(test_placement_keys_and_their_defaults),
