@@ -81,7 +81,9 @@ int port_dpdk_eal_configure(bool hugepages, const char *extra_args, char *msg, s
  * Opens queues (1 to PORT_DPDK_MAX_QUEUES) ports on the vdev vdev_args,
  * ports[0..queues), all or none.  0, or -errno with the reason and what
  * to do in msg: the EAL's arguments and rte_strerror when it fails to
- * start; -ENOTSUP when Xenith was built without DPDK.
+ * start; -ENOTSUP in a program without DPDK (io/port_dpdk_none.c: the
+ * plain build/tools/xenith, whose domains with a dpdk vif run in
+ * xenith-dpdk, and every program of a build without libdpdk).
  */
 int port_dpdk_open(const char *vdev_args, unsigned queues, struct net_port **ports, char *msg, size_t msglen);
 

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: MIT
-/* port_dpdk.h in a build without DPDK (meson -Ddpdk=disabled, or no libdpdk found). */
+/*
+ * port_dpdk.h without DPDK: in build/tools/xenith always (a domain with a
+ * dpdk vif runs in xenith-dpdk, tools/cmd_run.c), and in every program of
+ * a build without DPDK (meson -Ddpdk=disabled, or no libdpdk found).
+ */
 #include "port_dpdk.h"
 
 #include <errno.h>
 #include <stdio.h>
 
-#define NO_DPDK "this xenith was built without DPDK: install dpdk-dev (ci/setup.sh installs it) and " \
-		"rebuild (meson setup --reconfigure BUILD -Ddpdk=enabled)"
+#define NO_DPDK "this xenith has no DPDK port and there is no xenith-dpdk beside it to run the domain: " \
+		"xenith-dpdk is built when dpdk-dev is installed (ci/setup.sh installs it; then " \
+		"meson setup --reconfigure BUILD -Ddpdk=enabled)"
 
 bool port_dpdk_available(void)
 {

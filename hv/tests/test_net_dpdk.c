@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -80,7 +81,7 @@ static int setup(void **state)
 	skip_reason[0] = 0;
 	if (!XENITH_HAVE_DPDK)
 		snprintf(skip_reason, sizeof(skip_reason),
-			 "this xenith was built without DPDK: install dpdk-dev (ci/setup.sh) and rebuild");
+			 "this build has no DPDK (no xenith-dpdk): install dpdk-dev (ci/setup.sh) and rebuild");
 	else if (geteuid() != 0)
 		snprintf(skip_reason, sizeof(skip_reason), "needs root: veth pairs and AF_PACKET");
 	else if (sh("ip -V") != 0)
@@ -210,6 +211,24 @@ static struct jv *native_json(double timeout_s)
 	return doc;
 }
 
+/*
+ * The VMM of a domain with a dpdk vif is xenith-dpdk (tools/cmd_run.c
+ * execs it), so that build/tools/xenith, every other domain's VMM, does
+ * not carry DPDK.
+ */
+static void assert_exe_is(pid_t pid, const char *suffix)
+{
+	char link[64], exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = 0;
+	if (n < (ssize_t)strlen(suffix) || strcmp(exe + n - strlen(suffix), suffix))
+		fail_msg("the domain's VMM is %s, not ...%s", exe, suffix);
+}
+
 /* Starts a domain whose vif 0 is net_af_packet0 on the test's veth, running cmdline; waits for "ready". */
 static void start_domain(const char *name, const char *cmdline)
 {
@@ -220,6 +239,7 @@ static void start_domain(const char *name, const char *cmdline)
 					      cmdline, NULL });
 	if (!proc_wait_output(&P, ": ready vif=0 mac=" GUEST_MAC, 60))
 		fail_msg("%s never said ready; stdout: %s\nstderr: %s", name, P.out, P.err);
+	assert_exe_is(P.pid, "/xenith-dpdk");
 }
 
 /* vif0's queue 0 port statistics from `xenith devices NAME --json` (the caller frees doc). */
