@@ -1173,6 +1173,115 @@ def netstack_seeds():
     write("netstack", "big-and-runts", ns_rec(big) + ns_rec(big[:13]) + ns_rec(big[:30]) + ns_rec(b"\0" * 4096))
 
 
+# ---- vif (fuzz_vif.c) ----
+G_RW, G_RO, G_OTHER, G_NONE, G_ALIAS, G_PROTECTED = range(6)
+P_UNBOUND, P_VIRQ, P_NONE = range(3)
+(K_TX, K_RX, K_EVT, K_EVT_TX, K_EVT_RX, K_NUM_QUEUES, K_RX_COPY, K_RX_NOTIFY, K_SG, K_GSO,
+ K_NO_CSUM, K_STATE) = range(12)
+VIF_FIXED = ["0", "1", "2", "3", "4", "5", "6"]  # the first of fuzz_vif.c's fixed_values
+VIF_RAW = 8 + 6 + 18  # the value selector of raw bytes
+
+
+def vif_ref(i):
+    return i  # value selector: ref slot i's number
+
+
+def vif_port(i):
+    return 8 + i  # value selector: port slot i's number
+
+
+def vif_num(text):
+    return 8 + 6 + VIF_FIXED.index(text)
+
+
+def vif_qkey(q, k):
+    return 12 + 5 * q + k
+
+
+def v_write(vif, key, value):
+    return struct.pack("<BBBB", 0, vif, key, value)
+
+
+def v_raw(vif, key, raw):
+    return struct.pack("<BBBBB", 0, vif, key, VIF_RAW, len(raw)) + raw
+
+
+def v_state(vif, st):
+    return struct.pack("<BBB", 4, vif, st)
+
+
+def v_rm(vif, what):
+    return struct.pack("<BBB", 5, vif, what)
+
+
+def v_txn(ops, commit=True):
+    # ops: ("w", vif, key, value) or ("rm", vif, what)
+    b = struct.pack("<BB", 6, len(ops) - 1)
+    for o in ops:
+        if o[0] == "w":
+            b += struct.pack("<BBBB", 0, o[1], o[2], o[3])
+        else:
+            b += struct.pack("<BBB", 1, o[1], o[2])
+    return b + struct.pack("<B", 1 if commit else 0)
+
+
+def v_frontend(vif, queues, connected=True):
+    # queues: (tx ref slot, rx ref slot, port slot, None or the split rx port slot)
+    b = struct.pack("<BBB", 7, vif, len(queues) - 1)
+    for tx, rx, p1, p2 in queues:
+        b += struct.pack("<BBBB", tx, rx, p1, 0 if p2 is None else 2 * p2 + 1)
+    return b + struct.pack("<B", 1 if connected else 0)
+
+
+def v_restart(vif):
+    return v_state(vif, 6) + v_state(vif, 1)
+
+
+def vif_input(grants, ports, ops):
+    return bytes(grants) + bytes(ports) + b"".join(ops)
+
+
+def vif_seeds():
+    rw = [G_RW] * 8
+    unbound = [P_UNBOUND] * 6
+    one = v_frontend(0, [(0, 1, 0, None)])
+    two = v_frontend(1, [(2, 3, 1, 2), (4, 5, 3, 4)], connected=False)
+    write("vif", "connect-close-again", vif_input(rw, unbound, [
+        one, v_state(0, 5), v_state(0, 6), v_state(0, 1), one, two, v_state(1, 5), v_restart(1), two]))
+    # vif 1's queue 1 names vif 0's TX page: refused; then its own pages.
+    write("vif", "page-in-use", vif_input(rw, unbound, [
+        one, v_frontend(1, [(2, 3, 1, 2), (0, 5, 3, 4)]), v_restart(1), two]))
+    # ref 3 is ref 0's page under another ref; ref 4 read-only, 5 another domain's, 6 not granted,
+    # 7 a page the guest maps read-only: each refused, then a good pair.
+    grants = [G_RW, G_RW, G_RW, G_ALIAS, G_RO, G_OTHER, G_NONE, G_PROTECTED]
+    ops = [v_frontend(0, [(0, 3, 0, None)])]
+    for bad in (4, 5, 6, 7):
+        ops += [v_restart(0), v_frontend(0, [(bad, 1, 0, None)])]
+    ops += [v_restart(0), v_frontend(0, [(1, 2, 0, None)])]
+    write("vif", "bad-grants", vif_input(grants, unbound, ops))
+    # Port slot 1 is a VIRQ's, slot 2 nobody's; slot 0 taken by vif 0, then given again.
+    ops = [one, v_frontend(1, [(2, 3, 1, None)]), v_restart(1), v_frontend(1, [(2, 3, 2, None)]),
+           v_restart(1), v_frontend(1, [(2, 3, 0, None)]), v_restart(1), v_frontend(1, [(2, 3, 3, 3)]),
+           v_restart(1), v_frontend(1, [(2, 3, 3, None)])]
+    write("vif", "bad-ports", vif_input(rw, [P_UNBOUND, P_VIRQ, P_NONE, P_UNBOUND, P_UNBOUND, P_UNBOUND], ops))
+    # Key by key, some in a transaction, with mistakes on the way.
+    ops = [v_write(0, K_RX_COPY, vif_num("1")), v_raw(0, K_RX_NOTIFY, b"1\n"), v_state(0, 3),
+           v_restart(0),
+           v_txn([("w", 0, K_RX_NOTIFY, vif_num("1")), ("w", 0, K_TX, vif_ref(0)),
+                  ("w", 0, K_RX, vif_ref(1))]),
+           v_txn([("w", 0, K_EVT, vif_port(0)), ("w", 0, K_STATE, vif_num("4"))], commit=False),
+           v_txn([("w", 0, K_EVT, vif_port(0)), ("w", 0, K_STATE, vif_num("4"))]),
+           v_state(0, 5), v_rm(0, K_EVT), v_write(0, K_EVT_TX, vif_port(1)),
+           v_write(0, K_EVT_RX, vif_port(2)), v_state(0, 1), v_state(0, 3),
+           v_write(1, K_NUM_QUEUES, vif_num("2")), v_write(1, K_RX_COPY, vif_num("1")),
+           v_write(1, K_RX_NOTIFY, vif_num("1")), v_write(1, vif_qkey(0, K_TX), vif_ref(2)),
+           v_write(1, vif_qkey(0, K_RX), vif_ref(3)), v_write(1, vif_qkey(0, K_EVT), vif_port(3)),
+           v_write(1, vif_qkey(1, K_TX), vif_ref(4)), v_write(1, vif_qkey(1, K_RX), vif_ref(5)),
+           v_write(1, vif_qkey(1, K_EVT), vif_port(4)), v_state(1, 3), v_rm(1, 12 + 15 + 1),
+           v_state(1, 6), v_rm(1, 12 + 15 + 3), v_state(1, 1)]
+    write("vif", "key-by-key", vif_input(rw, unbound, ops))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -1187,3 +1296,4 @@ if __name__ == "__main__":
     xenstore_seeds()
     hypercall_seeds()
     netstack_seeds()
+    vif_seeds()

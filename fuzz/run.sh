@@ -7,9 +7,9 @@
 # if that is set.  Prints TAP; without clang or libFuzzer every target is
 # skipped.  New inputs the fuzzer finds go to BUILD_DIR/fuzz/corpus/TARGET/,
 # crashes to BUILD_DIR/fuzz/artifacts/, logs to BUILD_DIR/fuzz/TARGET.log.
-# The hypercall target builds its domain from BUILD_DIR/guest/minios
-# (XENITH_MINIOS); without that image it is reported as skipped.  Before it
-# fuzzes, each of its seed-vbd-* seeds must connect a disk through the store
+# The hypercall and vif targets build their domain from BUILD_DIR/guest/minios
+# (XENITH_MINIOS); without that image they are reported as skipped.  Before
+# the hypercall target fuzzes, each of its seed-vbd-* seeds must connect a disk through the store
 # (XENITH_FUZZ_EXPECT_CONNECT=1, fuzz_hypercall.c), or the target fails:
 # without them the fuzzer starts short of every live disk backend.
 #
@@ -24,7 +24,7 @@ if [ $# -lt 1 ]; then
 fi
 out=$(mkdir -p "$1/fuzz" && cd "$1/fuzz" && pwd)
 shift
-# The hypercall target builds its domain from the bundled guest image.
+# The hypercall and vif targets build their domain from the bundled guest image.
 export XENITH_MINIOS=${out%/fuzz}/guest/minios
 secs=${XENITH_FUZZ_SECONDS:-10}
 runs=${XENITH_FUZZ_RUNS:-}
@@ -47,13 +47,16 @@ declare -A sources=(
 	# io/port_dpdk.c needs DPDK's flags and archives: its stub port_dpdk_none.c stands in
 	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c lib/*.c | tr ' ' '\n' | grep -vx io/port_dpdk.c | tr '\n' ' ')"
 	[netstack]="net/stack.c net/apps.c"
+	# a domain with vifs: as the hypercall target, all of hv/, io/ and lib/
+	[vif]="$(cd "$src" && echo hv/*.c io/*.c lib/*.c)"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
 	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [netif]="-lpthread"
-	[hypercall]="-luring -lseccomp -lpthread -lm" [netstack]="")
+	[hypercall]="-luring -lseccomp -lpthread -lm" [netstack]=""
+	[vif]="-luring -lseccomp -lpthread -lm")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
-	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096 [netif]=8192 [netstack]=16384)
-all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack)
+	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096 [netif]=8192 [netstack]=16384 [vif]=4096)
+all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
@@ -124,7 +127,7 @@ for t in "${targets[@]}"; do
 	n=$((n + 1))
 	bin=$out/fuzz_$t
 	log=$out/$t.log
-	if [ "$t" = hypercall ] && [ ! -r "$XENITH_MINIOS" ]; then
+	if { [ "$t" = hypercall ] || [ "$t" = vif ]; } && [ ! -r "$XENITH_MINIOS" ]; then
 		echo "ok $n - $t # SKIP no guest image at $XENITH_MINIOS (meson compile -C BUILD_DIR builds it)"
 		continue
 	fi

@@ -80,23 +80,32 @@ int xs_read(struct xs_store *s, const char *path, char *buf, size_t size, size_t
 
 int xs_read_u64(struct xs_store *s, const char *path, uint64_t *out)
 {
-	char buf[32];
+	struct xs_op o = VMM_OP(s);
+	char p[XS_PATH_BUF];
+	struct xs_node *n = NULL;
 	uint64_t v = 0;
-	int r = xs_read(s, path, buf, sizeof(buf), NULL);
+	uint32_t k = 0;
+	int r;
 
-	if (r == -E2BIG)
-		return -EINVAL;
-	if (r)
-		return r;
-	if (!buf[0])
-		return -EINVAL;
-	for (const char *c = buf; *c; c++) {
-		if (*c < '0' || *c > '9' || v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(*c - '0');
+	/* The value where it is (a number may have any number of leading zeros), up to a NUL as before. */
+	xs_lock(s);
+	r = xs_canon(&o, path, false, p, NULL);
+	if (!r)
+		r = xs_op_read(&o, p, &n);
+	for (; !r && k < n->len && n->val[k]; k++) {
+		char c = n->val[k];
+
+		if (c < '0' || c > '9' || v > (UINT64_MAX - (uint64_t)(c - '0')) / 10)
+			r = -EINVAL;
+		else
+			v = v * 10 + (uint64_t)(c - '0');
 	}
-	*out = v;
-	return 0;
+	if (!r && k == 0)
+		r = -EINVAL; /* empty */
+	xs_unlock(s);
+	if (!r)
+		*out = v;
+	return r;
 }
 
 int xs_mkdir(struct xs_store *s, const char *path)

@@ -1337,6 +1337,12 @@ static void test_vmm_api(void **state)
 	assert_int_equal(xs_read_u64(s, "/vm/a/empty", &u), -EINVAL);
 	assert_int_equal(xs_write(s, "/vm/a/huge", "18446744073709551616", 20), 0);
 	assert_int_equal(xs_read_u64(s, "/vm/a/huge", &u), -EINVAL);
+	/* A number is a number however many leading zeros it has (as Xen's xenbus_scanf("%u") reads it). */
+	assert_int_equal(xs_write(s, "/vm/a/zeros", "000000000000000000000000000000000000000042", 42), 0);
+	assert_int_equal(xs_read_u64(s, "/vm/a/zeros", &u), 0);
+	assert_int_equal(u, 42);
+	assert_int_equal(xs_write(s, "/vm/a/longjunk", "00000000000000000000000000000000000000004x", 42), 0);
+	assert_int_equal(xs_read_u64(s, "/vm/a/longjunk", &u), -EINVAL);
 	assert_int_equal(xs_read_u64(s, "/vm/a/none", &u), -ENOENT);
 	/* Paths: absolute only for the VMM, and checked. */
 	assert_int_equal(xs_write(s, "relative", "1", 1), -EINVAL);
