@@ -31,6 +31,9 @@ runs=${XENITH_FUZZ_RUNS:-}
 clang=${CLANG:-clang}
 
 # target: project sources, libraries, largest input
+# All of the VMM's sources, as build/tools/xenith links them: io/port_dpdk.c needs DPDK's flags
+# and archives, and its stub port_dpdk_none.c stands in (as in the VMM most domains run in).
+vmm_sources="$(cd "$src" && echo hv/*.c io/*.c lib/*.c | tr ' ' '\n' | grep -vx io/port_dpdk.c | tr '\n' ' ')"
 declare -A sources=(
 	[grant]="io/grant.c"
 	[blkif]="io/blkback.c io/grant.c lib/clock.c"
@@ -44,11 +47,10 @@ declare -A sources=(
 	[netif]="io/netback.c io/netback_check.c io/port_pair.c io/grant.c lib/clock.c"
 	[xenstore]="io/xenstore.c io/xenstore_api.c io/xenstore_conn.c io/xenstore_txn.c io/xenstore_dump.c io/xenstore_req.c io/xenstore_watch.c"
 	# the dispatcher reaches most of hv/ (domain, builder, vcpu, disks, ...): all of it
-	# io/port_dpdk.c needs DPDK's flags and archives: its stub port_dpdk_none.c stands in
-	[hypercall]="$(cd "$src" && echo hv/*.c io/*.c lib/*.c | tr ' ' '\n' | grep -vx io/port_dpdk.c | tr '\n' ' ')"
+	[hypercall]="$vmm_sources"
 	[netstack]="net/stack.c net/apps.c"
 	# a domain with vifs: as the hypercall target, all of hv/, io/ and lib/
-	[vif]="$(cd "$src" && echo hv/*.c io/*.c lib/*.c)"
+	[vif]="$vmm_sources"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
 	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [netif]="-lpthread"
