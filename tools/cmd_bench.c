@@ -35,10 +35,11 @@
 #include "bench_cli.h"
 #include "../bench/pairs.h"
 #include "blkbench.h"
+#include "netbench.h"
 #include "soak.h"
 #include "xenith.h"
 
-static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", "soak", NULL };
+static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", "net", "soak", NULL };
 
 /*
  * --baseline: unknown cases get ADAPT_BATCH more repetitions a round, up to
@@ -138,7 +139,7 @@ static void bench_help(FILE *f)
 #define MAX_NAMED_CASES 32
 
 struct selection {
-	bool suite[6];
+	bool suite[7];
 	/* SUITE/CASE arguments: when a suite has any, only those of its cases run */
 	const char *named[MAX_NAMED_CASES];
 	unsigned nr_named;
@@ -208,12 +209,19 @@ static bool case_exists(const char *arg)
 	}
 	if (!strncmp(arg, "soak/", 5))
 		return soak_scenario_exists(arg + 5);
+	if (!strncmp(arg, "net/", 4))
+		return net_case_exists(arg + 4);
 	return !strncmp(arg, "blk/", 4) && blk_job_exists(arg + 4);
 }
 
 static bool blk_only(void *opaque, const char *job)
 {
 	return case_selected(opaque, "blk", job, true);
+}
+
+static bool net_only(void *opaque, const char *name, bool quick_case)
+{
+	return case_selected(opaque, "net", name, quick_case);
 }
 
 static bool soak_only(void *opaque, const char *scenario)
@@ -925,6 +933,7 @@ static int bench_list(void)
 		printf("%-8s %-16s %-10s %-6s lower (native analogue: %s)\n", "exit", exit_cases[i].name,
 		       "ns", "yes", exit_cases[i].analogue);
 	blk_list();
+	net_list();
 	soak_list();
 	return 0;
 }
@@ -1169,7 +1178,7 @@ int cmd_bench(int argc, char **argv)
 			sel.named[sel.nr_named++] = argv[i];
 		}
 		if (!suites[k]) {
-			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density, blk, soak "
+			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density, blk, net, soak "
 				"(`xenith bench list` shows every case)\n", argv[i]);
 			return EXIT_USAGE;
 		}
@@ -1308,6 +1317,17 @@ int cmd_bench(int argc, char **argv)
 
 		r = run_blk(&run, &bo, progress);
 	}
+	if (r == 0 && suite_selected(&sel, "net")) {
+		struct net_bench_opts no = {
+			.quick = sel.quick,
+			/* each repetition boots a guest and runs native per case: 3 in --quick (no warm-up), 5 at most */
+			.warmup = sel.quick ? 0 : sel.warmup,
+			.repeat = sel.repeat > (sel.quick ? 3u : 5u) ? (sel.quick ? 3u : 5u) : sel.repeat,
+			.only = net_only, .opaque = &sel, .no_seccomp = sel.no_seccomp,
+		};
+
+		r = run_net(&run, &no, progress);
+	}
 	if (r == 0 && suite_selected(&sel, "soak")) {
 		struct soak_opts so = { .quick = sel.quick, .cycles = sel.soak_cycles, .only = soak_only,
 					.opaque = &sel, .progress = progress };
@@ -1344,6 +1364,7 @@ int cmd_bench(int argc, char **argv)
 		bench_print_table(&run);
 	bench_print_density(&run);
 	bench_print_blk(&run);
+	bench_print_net(&run);
 	bench_print_noise(&run);
 	if (calibrating) {
 		struct bench_run *all = calloc(calib_runs, sizeof(*all));
