@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -485,8 +486,8 @@ int run_net(struct bench_run *run, const struct net_bench_opts *o, void (*progre
 	c.pl = (struct net_placement){ -1, -1, -1 };
 	all_cpus(); /* the other suites pin this process; the guests and programs choose their own CPUs */
 	snprintf(c.dir, sizeof(c.dir), "/tmp/xenith-netbench-%d", (int)getpid());
-	if (nproc_run((const char *const[]){ "mkdir", "-p", c.dir, NULL }) != 0) {
-		fprintf(stderr, "xenith bench: net: cannot make %s\n", c.dir);
+	if (mkdir(c.dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "xenith bench: net: cannot make %s: %s\n", c.dir, strerror(errno));
 		return -1;
 	}
 	total = (o->warmup + o->repeat) * nsel;
@@ -527,9 +528,11 @@ int run_net(struct bench_run *run, const struct net_bench_opts *o, void (*progre
 	}
 	if (made)
 		made->teardown(&c.env);
+	/* the references: sender where the guest side runs, receiver where the wire side runs */
+	c.pl = ncpu >= 2 ? (struct net_placement){ 0, -1, 1 } : (struct net_placement){ -1, -1, -1 };
 	if (r == 0)
 		r = net_refs_run(run, o, &c, progress);
-	nproc_run((const char *const[]){ "rm", "-rf", c.dir, NULL });
+	nproc_remove_tree(c.dir);
 	return r;
 }
 

@@ -39,6 +39,8 @@ void nproc_thread_cpus(pid_t pid, const char *comm, char *buf, size_t size);
 
 /* Runs argv to its end, output discarded: its exit status, -1 if it could not start. */
 int nproc_run(const char *const *argv);
+/* Removes path and everything under it (best effort: what is left stays). */
+void nproc_remove_tree(const char *path);
 /* true when name is an executable in $PATH. */
 bool nproc_have(const char *name);
 

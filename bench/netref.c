@@ -240,7 +240,7 @@ static int run_testpmd(const struct net_ctx *c, const struct ref_env *e, const s
 stop:
 	free(text);
 	nproc_stop(&p);
-	nproc_run((const char *const[]){ "rm", "-rf", run_dir, NULL });
+	nproc_remove_tree(run_dir); /* the EAL's runtime files */
 	return ret;
 }
 
