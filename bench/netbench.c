@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -245,6 +246,21 @@ static int measure(const struct net_row *r, const struct nproc *driver, const st
 	return ret;
 }
 
+/* Pins the VMM's netback thread(s) to cpu once there is one: false if none came within 30 s. */
+static bool pin_backend(struct nproc *vmm, int cpu)
+{
+	for (unsigned i = 0; i < 3000; i++) {
+		struct timespec ms10 = { 0, 10000000 };
+
+		if (nproc_pin_threads(vmm->pid, "xenith-backend", cpu) > 0)
+			return true;
+		if (nproc_wait_exit(vmm, 0))
+			return false;
+		nanosleep(&ms10, NULL);
+	}
+	return false;
+}
+
 /*
  * One repetition of row r on one side: the inner program (the guest, or
  * xenith-net on the native port) and the outer one on the wire side.
@@ -295,9 +311,14 @@ static int run_side(struct net_ctx *c, const struct net_row *r, bool guest, stru
 			snprintf(why, whylen, "the guest never said ready (exit %d)", in.status);
 			goto stop;
 		}
-		/* the netback thread starts on the vCPU's CPU (the domain's CPUs): move it to its own */
-		if (c->pl.backend >= 0 && nproc_pin_threads(in.pid, "xenith-backend", c->pl.backend) < 1) {
-			snprintf(why, whylen, "no xenith-backend thread in the VMM to pin");
+		/*
+		 * The netback thread starts on the vCPU's CPUs when the backend
+		 * connects, which can come after the guest's "ready" (netfront goes
+		 * Connected once its keys are written, as Xen's): wait for it, then
+		 * move it where it belongs.
+		 */
+		if (c->pl.backend >= 0 && !pin_backend(&in, c->pl.backend)) {
+			snprintf(why, whylen, "no xenith-backend thread in the VMM to pin within 30 s");
 			goto stop;
 		}
 		nproc_thread_cpus(in.pid, "xenith-vcpu0", cpus_a, sizeof(cpus_a));
