@@ -99,8 +99,13 @@ static void test_a_named_net_case_runs_guest_and_native_with_a_ratio(void **stat
 	assert_non_null(strstr(P.out, "tap-tx-64        ioeventfd"));
 	assert_non_null(strstr(P.out, "placement (guest | native)"));
 	bench_run_free(&r);
-	/* and nothing of it is left behind: the namespace is gone */
-	assert_int_equal(system("ip netns list | grep -q '^xnb'"), 256);
+	/* and nothing of it is left behind: its namespace (named after xenith-bench's pid, the one RUN started) is gone */
+	{
+		char cmd[96];
+
+		snprintf(cmd, sizeof(cmd), "ip netns list | grep -qw '^xnb%d'", (int)P.pid % 1000000);
+		assert_int_equal(system(cmd), 256);
+	}
 }
 
 /* Without iperf3 and dpdk-testpmd in PATH, their reference lines are skips with the reason. */
