@@ -381,12 +381,12 @@ stop:
  * until kicked, and the vCPU sleeps while the ring is full: the guest's
  * side on one CPU, as the native program's); in poll mode on CPU 1 (it
  * spins: a poller needs a CPU other than the vCPU's, the block path's
- * lesson), which it then shares with the wire-side program.  (Echo in
- * poll mode takes milliseconds per round trip whichever CPU the client has:
- * p50 7.2 ms with the client on CPU 1, 8.1 ms on CPU 0, 14-21 us natively.)
- * Measured
- * (tap-tx-64@ioeventfd, one run each on this host): netback on CPU 1 with
- * the sink 207 kpps, on CPU 0 with the vCPU 254 kpps.
+ * lesson), which it then shares with the wire-side program.  Echo in poll
+ * mode takes milliseconds per round trip whichever CPU the client has (p50
+ * 7.2 ms with the client on CPU 1, 8.1 ms on CPU 0, 14-21 us natively):
+ * the guest's netfront spins too in poll mode, so both CPUs have a spinner.
+ * Measured (tap-tx-64@ioeventfd, one run each on this host): netback on
+ * CPU 1 with the sink 207 kpps, on CPU 0 with the vCPU 254 kpps.
  */
 static struct net_placement place(const struct net_row *r)
 {
