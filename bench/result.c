@@ -434,6 +434,7 @@ static json_t *series_json(const struct bench_series *s)
 		  put(o, "mode", jval_str(s->mode)) && put(o, "unit", jval_str(s->unit)) &&
 		  put(o, "better", json_string(s->higher_is_better ? "higher" : "lower")) &&
 		  (!s->analogue[0] || put(o, "analogue", jval_str(s->analogue))) &&
+		  (!s->placement[0] || put(o, "placement", jval_str(s->placement))) &&
 		  (!s->trend.set || put(o, "trend", trend_json(&s->trend))) &&
 		  (!s->adapt_stop[0] || put(o, "adaptive", adaptive_json(s))) &&
 		  put(o, "n", json_integer((json_int_t)m->n)) && put(o, "median", jval_num(m->median)) &&
@@ -644,6 +645,7 @@ int bench_run_read(struct bench_run *r, const char *path, struct errbuf *eb)
 			return errbuf_set(eb, ENOMEM, "out of memory");
 		}
 		snprintf(s->analogue, sizeof(s->analogue), "%s", get_str(o, "analogue", ""));
+		snprintf(s->placement, sizeof(s->placement), "%s", get_str(o, "placement", ""));
 		read_trend(json_object_get(o, "trend"), &s->trend);
 		if (json_is_object(json_object_get(o, "adaptive"))) { /* absent: not a --baseline run */
 			const json_t *a = json_object_get(o, "adaptive");

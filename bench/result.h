@@ -40,6 +40,7 @@ struct bench_series {
 	char unit[16];
 	bool higher_is_better;
 	char analogue[32];   /* exit costs: the native case it is compared with, else "" */
+	char placement[96];  /* net suite: which thread ran on which CPU ("vcpu0:0 netback:1 peer:1"), else "" */
 	double *samples;
 	/*
 	 * Mode "ratio" (bench_ratio_add): 95% interval of the geometric mean of

@@ -13,6 +13,7 @@ packages=(
 	liburing-dev                   # the block backend (io/blkback.c)
 	libseccomp-dev                 # the VMM's system call filters (hv/confine.c)
 	fio                            # native baseline of the blk benchmark suite
+	iperf3 dpdk                    # reference lines of the net benchmark suite: iperf3 -u, dpdk-testpmd (bench/netref.c)
 	chromium                       # the report test opens report.html headless (bench/tests/chromium_check.c)
 	clang libclang-rt-dev          # the fuzz tier (fuzz/run.sh); clang only recommends libFuzzer's runtime
 	qemu-system-x86 busybox-static cpio  # the lab tier (ci/lab/)

@@ -35,10 +35,11 @@
 #include "bench_cli.h"
 #include "../bench/pairs.h"
 #include "blkbench.h"
+#include "netbench.h"
 #include "soak.h"
 #include "xenith.h"
 
-static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", "soak", NULL };
+static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", "net", "soak", NULL };
 
 /*
  * --baseline: unknown cases get ADAPT_BATCH more repetitions a round, up to
@@ -69,7 +70,13 @@ static void bench_help(FILE *f)
 "jobs through the block split driver in each notification mode (and poll with\n"
 "grant copies instead of persistent grants), against the\n"
 "real fio natively on the same file: IOPS and p99 latency; needs fio; the\n"
-"backing file goes to $XENITH_BLK_DIR, default /var/tmp), soak (leaks under\n"
+"backing file goes to $XENITH_BLK_DIR, default /var/tmp), net (the guest's\n"
+"network programs through the split driver on a tap in each notification\n"
+"mode against xenith-net on a tap of its own, the same wire-side program\n"
+"receiving or sending: packets/s at 64 B and Gbit/s at 1500 B both ways,\n"
+"loss, echo p50/p99; reference lines iperf3 -u over veth and dpdk-testpmd\n"
+"txonly, skipped with the reason when missing; needs root; net/CASE or\n"
+"net/CASE@MODE selects), soak (leaks under\n"
 "churn: create-destroy, reboot and disk-churn cycles while the VMM's\n"
 "descriptors, threads, memory and the host's MemAvailable are sampled; each\n"
 "figure's slope per 1,000 cycles and verdict; exits 1 when one is not flat).\n"
@@ -82,7 +89,8 @@ static void bench_help(FILE *f)
 "figures across different ones).\n\n"
 "options:\n"
 "  --quick          fewer cases, shorter exit repetitions, density up to 100\n"
-"                   domains (the CI and README job)\n"
+"                   domains, net only tap-tx-64 and tap-echo-64 in ioeventfd\n"
+"                   mode, 3 repetitions (the CI and README job)\n"
 "  --repeat N       repetitions per case (default 10, --quick too: 5 cannot\n"
 "                   detect 5%% unless a case's noise is under 1.6%%; README)\n"
 "  --warmup N       unrecorded repetitions first (default 1)\n"
@@ -95,8 +103,8 @@ static void bench_help(FILE *f)
 "                   in the archive (`xenith bench calibrate --runs K`) cases\n"
 "                   are compared with it, as compare does, and one that no\n"
 "                   number of repetitions can decide at that noise stops\n"
-"                   (between-runs).  density, blk and soak are not re-run\n"
-"                   (guest boots and fio jobs): marked not-adaptive\n"
+"                   (between-runs).  density, blk, net and soak are not re-run\n"
+"                   (guest boots, fio jobs, blasts): marked not-adaptive\n"
 "  --budget N       most repetitions a case gets with --baseline (default %u)\n"
 "  --out DIR        results archive (default: results/runs in the source tree,\n"
 "                   else ./xenith-results; $XENITH_RESULTS overrides)\n"
@@ -138,7 +146,7 @@ static void bench_help(FILE *f)
 #define MAX_NAMED_CASES 32
 
 struct selection {
-	bool suite[6];
+	bool suite[7];
 	/* SUITE/CASE arguments: when a suite has any, only those of its cases run */
 	const char *named[MAX_NAMED_CASES];
 	unsigned nr_named;
@@ -208,12 +216,19 @@ static bool case_exists(const char *arg)
 	}
 	if (!strncmp(arg, "soak/", 5))
 		return soak_scenario_exists(arg + 5);
+	if (!strncmp(arg, "net/", 4))
+		return net_case_exists(arg + 4);
 	return !strncmp(arg, "blk/", 4) && blk_job_exists(arg + 4);
 }
 
 static bool blk_only(void *opaque, const char *job)
 {
 	return case_selected(opaque, "blk", job, true);
+}
+
+static bool net_only(void *opaque, const char *name, bool quick_case)
+{
+	return case_selected(opaque, "net", name, quick_case);
 }
 
 static bool soak_only(void *opaque, const char *scenario)
@@ -925,6 +940,7 @@ static int bench_list(void)
 		printf("%-8s %-16s %-10s %-6s lower (native analogue: %s)\n", "exit", exit_cases[i].name,
 		       "ns", "yes", exit_cases[i].analogue);
 	blk_list();
+	net_list();
 	soak_list();
 	return 0;
 }
@@ -1169,7 +1185,7 @@ int cmd_bench(int argc, char **argv)
 			sel.named[sel.nr_named++] = argv[i];
 		}
 		if (!suites[k]) {
-			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density, blk, soak "
+			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density, blk, net, soak "
 				"(`xenith bench list` shows every case)\n", argv[i]);
 			return EXIT_USAGE;
 		}
@@ -1308,6 +1324,17 @@ int cmd_bench(int argc, char **argv)
 
 		r = run_blk(&run, &bo, progress);
 	}
+	if (r == 0 && suite_selected(&sel, "net")) {
+		struct net_bench_opts no = {
+			.quick = sel.quick,
+			/* each repetition boots a guest and runs native per case: 3 in --quick (no warm-up), 5 at most */
+			.warmup = sel.quick ? 0 : sel.warmup,
+			.repeat = sel.repeat > (sel.quick ? 3u : 5u) ? (sel.quick ? 3u : 5u) : sel.repeat,
+			.only = net_only, .opaque = &sel, .no_seccomp = sel.no_seccomp,
+		};
+
+		r = run_net(&run, &no, progress);
+	}
 	if (r == 0 && suite_selected(&sel, "soak")) {
 		struct soak_opts so = { .quick = sel.quick, .cycles = sel.soak_cycles, .only = soak_only,
 					.opaque = &sel, .progress = progress };
@@ -1344,6 +1371,7 @@ int cmd_bench(int argc, char **argv)
 		bench_print_table(&run);
 	bench_print_density(&run);
 	bench_print_blk(&run);
+	bench_print_net(&run);
 	bench_print_noise(&run);
 	if (calibrating) {
 		struct bench_run *all = calloc(calib_runs, sizeof(*all));

@@ -62,6 +62,9 @@ static void make_run(struct bench_run *r)
 	s = bench_run_series(r, "exit", "hypercall", "guest", "ns", false);
 	snprintf(s->analogue, sizeof(s->analogue), "getppid");
 	bench_series_add(s, 25000);
+	s = bench_run_series(r, "net", "tap-tx-64@poll", "guest", "pps", true);
+	snprintf(s->placement, sizeof(s->placement), "vcpu0:0 netback:1 peer:1");
+	bench_series_add(s, 250000);
 	bench_run_finish(r);
 }
 
@@ -108,6 +111,7 @@ static void assert_run_equal(const struct bench_run *b, const struct bench_run *
 		assert_string_equal(g->unit, w->unit);
 		assert_int_equal(g->higher_is_better, w->higher_is_better);
 		assert_string_equal(g->analogue, w->analogue);
+		assert_string_equal(g->placement, w->placement);
 		assert_int_equal(g->n, w->n);
 		for (size_t k = 0; k < w->n; k++)
 			if (g->samples[k] != w->samples[k])
@@ -126,7 +130,7 @@ static void test_result_round_trip_keeps_every_sample_and_field(void **state)
 
 	(void)state;
 	make_run(&a);
-	assert_int_equal(a.nr_series, 4); /* several series, most of several samples */
+	assert_int_equal(a.nr_series, 5); /* several series, most of several samples */
 	snprintf(path, sizeof(path), "%s/run.json", dir);
 	if (bench_run_write(&a, path, &eb) < 0)
 		fail_msg("%s", eb.msg);

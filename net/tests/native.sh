@@ -2,7 +2,9 @@
 # unit tier: xenith-net (the guest's network programs natively, net/native.c)
 # between two network namespaces joined by a veth pair: blast into sink at
 # 64 and 1514 bytes with every datagram counted once, the echo client's
-# round trips all answered, and the host's ping answered by the stack.
+# round trips all answered, and the host's ping answered by the stack;
+# then on a port: `xenith-net tap:T` (the port code a vif uses) blasting
+# into a sink on T's host side and back, every datagram counted once.
 # Needs root (namespaces, AF_PACKET): otherwise a skip with the reason.
 # Usage: native.sh PATH/TO/xenith-net
 set -uo pipefail
@@ -36,7 +38,7 @@ ip link add "${tag}x" type veth peer name "${tag}y" || skip "cannot create a vet
 ip link set "${tag}x" netns "$a" && ip link set "${tag}y" netns "$b" &&
 	ip -n "$a" link set "${tag}x" up && ip -n "$b" link set "${tag}y" up || skip "cannot set the veth pair up"
 
-echo "1..4"
+echo "1..6"
 n=0
 # Waits (up to 60 s on a loaded host) until file has a line matching pattern.
 wait_for() {
@@ -101,3 +103,29 @@ else
 	sed 's/^/# /' "$tmp/ping"
 fi
 result $ok "the host's ping is answered by the stack"
+
+# A tap port: xenith-net tap:T is where a guest would be, T's host side the wire.
+# tap -> AF_PACKET: the blaster first (it makes the tap and waits for ARP), then the sink answers.
+ok=1
+t=${tag}t
+if start "$a" "$tmp/tblast" "tap:$t" blast ip=10.9.1.3/24 dst=10.9.1.2:5001 size=1000 count=2000 rate=20000 &&
+	start "$a" "$tmp/tsink" "$t" sink ip=10.9.1.2/24 count=2000 && wait_for "$tmp/tsink" "^net-json" &&
+	wait_for "$tmp/tblast" "^net-json"; then
+	sent=$(field "$tmp/tblast" sent) got=$(field "$tmp/tsink" packets) lost=$(field "$tmp/tsink" lost)
+	bursts=$(field "$tmp/tblast" bursts)
+	[ "$sent" = 2000 ] && [ "$got" = 2000 ] && [ "$lost" = 0 ] && [ "$bursts" -gt 0 ] && ok=0
+	[ $ok = 0 ] || { echo "# tap blast:"; sed 's/^/# /' "$tmp/tblast" "$tmp/tsink"; }
+fi
+result $ok "tap:T blast of 2000 frames into a sink on T: every one counted once, sent in bursts"
+
+# AF_PACKET -> tap: a sink on the tap port counts what a blaster on T's host side sends.
+ok=1
+u=${tag}u
+if start "$a" "$tmp/usink" "tap:$u" sink ip=10.9.2.2/24 count=2000 &&
+	ip netns exec "$a" "$bin" "$u" blast ip=10.9.2.3/24 dst=10.9.2.2:5001 size=1000 count=2000 \
+		rate=20000 >"$tmp/ublast" 2>&1 && wait_for "$tmp/usink" "^net-json"; then
+	got=$(field "$tmp/usink" packets) lost=$(field "$tmp/usink" lost) dup=$(field "$tmp/usink" duplicates)
+	[ "$got" = 2000 ] && [ "$lost" = 0 ] && [ "$dup" = 0 ] && ok=0
+	[ $ok = 0 ] || { echo "# tap sink:"; sed 's/^/# /' "$tmp/usink" "$tmp/ublast"; }
+fi
+result $ok "blast of 2000 frames into a sink on tap:T: every one counted once"

@@ -1,0 +1,605 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The `net` benchmark suite: the guest's network programs (net/apps.c) in a
+ * minios domain through the network split driver, against the same
+ * programs natively on the same kind of port (xenith-net KIND:NAME, the
+ * port code a vif's backend uses), received or sent by the same native
+ * program on the port's wire side; native and guest interleaved in pairs
+ * (native rep i, then guest rep i), as the blk suite pairs fio with its
+ * guest.  Reference lines in the same run: dpdk-testpmd txonly and
+ * iperf3 -u between two namespaces (netref.c).
+ *
+ * One case row = (port kind, direction, frame size, notification mode).
+ * Directions: tx (the guest blasts, a sink on the wire counts), rx (a
+ * blaster on the wire, the guest's sink counts), echo (the guest serves, a
+ * client on the wire measures round trips).  A port kind is a row of
+ * kinds[]: how to make and remove what it needs and the commands that run
+ * on each side of it.  Series: "<case>@<mode>" (pps at 64 B, Gbit/s at
+ * 1500 B; echo: "<case>-p50@<mode>" and "-p99@", us) in modes native,
+ * guest and ratio (per pair), "<case>-loss@<mode>" (%); each series
+ * records which thread ran on which CPU ("placement").
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "netbench.h"
+#include "netbench_priv.h"
+#include "netproc.h"
+
+enum net_dir { NET_TX, NET_RX, NET_ECHO };
+static const char *const dir_names[] = { "tx", "rx", "echo" };
+
+struct net_row {
+	const char *kind;  /* a row of kinds[] */
+	enum net_dir dir;
+	unsigned size;     /* frame bytes, Ethernet header to the payload's end (no FCS) */
+	const char *mode;  /* the vif's notification mode */
+	bool quick;        /* part of --quick */
+};
+
+/*
+ * --quick runs two cheap rows (CI's budget): 64-byte guest-to-sink packets/s
+ * and echo latency, both in ioeventfd mode (the default).
+ */
+static const struct net_row rows[] = {
+	{ "tap", NET_TX, 64, "exit", false },     { "tap", NET_TX, 64, "ioeventfd", true },
+	{ "tap", NET_TX, 64, "poll", false },     { "tap", NET_TX, 1500, "exit", false },
+	{ "tap", NET_TX, 1500, "ioeventfd", false }, { "tap", NET_TX, 1500, "poll", false },
+	{ "tap", NET_RX, 64, "exit", false },     { "tap", NET_RX, 64, "ioeventfd", false },
+	{ "tap", NET_RX, 64, "poll", false },     { "tap", NET_RX, 1500, "exit", false },
+	{ "tap", NET_RX, 1500, "ioeventfd", false }, { "tap", NET_RX, 1500, "poll", false },
+	{ "tap", NET_ECHO, 64, "exit", false },   { "tap", NET_ECHO, 64, "ioeventfd", true },
+	{ "tap", NET_ECHO, 64, "poll", false },
+};
+#define NR_ROWS (sizeof(rows) / sizeof(rows[0]))
+
+/* ---- port kinds ---- */
+
+/*
+ * tap: one network namespace of the run's own; the guest's vif is
+ * port=tap:G moved into it, the native program opens tap:N there; the wire
+ * side of each is an AF_PACKET xenith-net on G or N.
+ */
+static int tap_setup(struct net_env *e, char *why, size_t whylen)
+{
+	snprintf(e->ns, sizeof(e->ns), "xnb%d", (int)getpid() % 1000000);
+	snprintf(e->guest_if, sizeof(e->guest_if), "%sg", e->ns);
+	snprintf(e->native_if, sizeof(e->native_if), "%sn", e->ns);
+	if (access("/dev/net/tun", R_OK | W_OK) < 0) {
+		snprintf(why, whylen, "/dev/net/tun: %s (modprobe tun)", strerror(errno));
+		return -1;
+	}
+	if (nproc_run((const char *const[]){ "ip", "netns", "add", e->ns, NULL }) != 0) {
+		snprintf(why, whylen, "`ip netns add %s` failed (iproute2 installed? root?)", e->ns);
+		return -1;
+	}
+	e->made = true;
+	return 0;
+}
+
+static void tap_teardown(struct net_env *e)
+{
+	if (e->made)
+		nproc_run((const char *const[]){ "ip", "netns", "del", e->ns, NULL });
+	e->made = false;
+}
+
+static void tap_vif(const struct net_env *e, char *buf, size_t size)
+{
+	snprintf(buf, size, "port=tap:%s,netns=%s", e->guest_if, e->ns);
+}
+
+static unsigned tap_argv(const struct net_env *e, enum net_where w, const char **argv, char *scratch,
+			 size_t scratch_len)
+{
+	if (w == AT_NATIVE_PORT)
+		snprintf(scratch, scratch_len, "tap:%s", e->native_if);
+	else
+		snprintf(scratch, scratch_len, "%s", w == AT_GUEST_WIRE ? e->guest_if : e->native_if);
+	argv[0] = "ip", argv[1] = "netns", argv[2] = "exec", argv[3] = e->ns, argv[4] = e->xnet, argv[5] = scratch;
+	return 6;
+}
+
+/*
+ * After the merge of lanes D and S: a { "dpdk", ... } row whose vif is
+ * port=dpdk:VDEV-ARGS and whose native program opens dpdk:VDEV-ARGS through
+ * io/netport_open.h, the wire side the vdev's other end (net_memif's peer,
+ * net_ring's pair); a { "switch", ... } row whose setup starts `xenith switch`
+ * and whose wire side is a second domain on the switch (domain to domain),
+ * against two native programs on switch ports.  Then rows naming the kind.
+ */
+static const struct net_kind kinds[] = {
+	{ "tap", tap_setup, tap_teardown, tap_vif, tap_argv },
+};
+
+static const struct net_kind *kind_of(const char *name)
+{
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (!strcmp(kinds[k].kind, name))
+			return &kinds[k];
+	return NULL;
+}
+
+/* ---- names and selection ---- */
+
+static void case_name(const struct net_row *r, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s-%s-%u", r->kind, dir_names[r->dir], r->size);
+}
+
+bool net_case_exists(const char *name)
+{
+	for (size_t i = 0; i < NR_ROWS; i++) {
+		char c[48], cm[64];
+
+		case_name(&rows[i], c, sizeof(c));
+		snprintf(cm, sizeof(cm), "%s@%s", c, rows[i].mode);
+		if (!strcmp(name, c) || !strcmp(name, cm))
+			return true;
+	}
+	return net_ref_exists(name);
+}
+
+void net_list(void)
+{
+	for (size_t i = 0; i < NR_ROWS; i++) {
+		const struct net_row *r = &rows[i];
+		char c[48], cm[64];
+
+		case_name(r, c, sizeof(c));
+		snprintf(cm, sizeof(cm), "%s@%s", c, r->mode);
+		printf("%-8s %-16s %-10s %-6s %s\n", "net", cm, r->dir == NET_ECHO ? "us" : r->size >= 1000 ? "Gbit/s" : "pps",
+		       r->quick ? "yes" : "no",
+		       r->dir == NET_ECHO ? "lower (p50 and p99; native: xenith-net on a tap)" :
+		       "higher (and loss %; native: xenith-net on a tap)");
+	}
+	net_ref_list();
+}
+
+static bool row_selected(const struct net_bench_opts *o, const struct net_row *r)
+{
+	char c[48], cm[64];
+
+	if (!o->only)
+		return !o->quick || r->quick;
+	case_name(r, c, sizeof(c));
+	snprintf(cm, sizeof(cm), "%s@%s", c, r->mode);
+	return o->only(o->opaque, cm, r->quick) || o->only(o->opaque, c, r->quick);
+}
+
+/* ---- one side of one case ---- */
+
+struct net_sample {
+	double value, loss, p99;  /* pps or Gbit/s, loss %, echo p99 us; echo: value = p50 us */
+	char placement[96];
+};
+
+/* xenith-net argv on side w: the kind's prefix, then the words of args (space-separated, in words). */
+static void program_argv(const struct net_ctx *c, enum net_where w, char *words, const char **argv,
+			 char *scratch, size_t scratch_len)
+{
+	unsigned n = c->kind->argv(&c->env, w, argv, scratch, scratch_len);
+
+	for (char *t = strtok(words, " "); t && n < NET_ARGV_MAX - 1; t = strtok(NULL, " "))
+		argv[n++] = t;
+	argv[n] = NULL;
+}
+
+static json_t *json_line(const struct nproc *p)
+{
+	char *line = nproc_line(p, "net-json: ");
+	json_t *j = line ? json_loads(line, 0, NULL) : NULL;
+
+	free(line);
+	return j;
+}
+
+static double jnum(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* Fills s from the driver's and the receiver's net-json lines. */
+static int measure(const struct net_row *r, const struct nproc *driver, const struct nproc *receiver,
+		   struct net_sample *s, char *why, size_t whylen)
+{
+	json_t *d = json_line(driver), *v = r->dir == NET_ECHO ? NULL : json_line(receiver);
+	int ret = -1;
+
+	if (!d || (r->dir != NET_ECHO && !v)) {
+		snprintf(why, whylen, "no net-json line from the %s", !d ? "sender" : "receiver");
+	} else if (r->dir == NET_ECHO) {
+		double got = jnum(d, "received");
+
+		s->value = jnum(d, "p50_ns") / 1000.0;
+		s->p99 = jnum(d, "p99_ns") / 1000.0;
+		s->loss = jnum(d, "sent") > 0 ? 100.0 * (jnum(d, "sent") - got) / jnum(d, "sent") : NAN;
+		if (!(got > 0) || !(s->value > 0))
+			snprintf(why, whylen, "the echo client got no answer");
+		else
+			ret = 0;
+	} else {
+		double sent = jnum(d, "sent"), pk = jnum(v, "packets"), ns = jnum(v, "elapsed_ns");
+
+		s->value = r->size >= 1000 ? jnum(v, "bytes") * 8 / ns : pk * 1e9 / ns;
+		s->loss = sent > 0 ? 100.0 * (sent - pk) / sent : NAN;
+		s->p99 = NAN;
+		if (!(pk > 1) || !(ns > 0) || !(s->value > 0))
+			snprintf(why, whylen, "the receiver counted %.0f packets of %.0f sent", pk, sent);
+		else
+			ret = 0;
+	}
+	json_decref(d);
+	json_decref(v);
+	return ret;
+}
+
+/* Pins the VMM's netback thread(s) to cpu once there is one: false if none came within 30 s. */
+static bool pin_backend(struct nproc *vmm, int cpu)
+{
+	for (unsigned i = 0; i < 3000; i++) {
+		struct timespec ms10 = { 0, 10000000 };
+
+		if (nproc_pin_threads(vmm->pid, "xenith-backend", cpu) > 0)
+			return true;
+		if (nproc_wait_exit(vmm, 0))
+			return false;
+		nanosleep(&ms10, NULL);
+	}
+	return false;
+}
+
+/*
+ * One repetition of row r on one side: the inner program (the guest, or
+ * xenith-net on the native port) and the outer one on the wire side.
+ */
+static int run_side(struct net_ctx *c, const struct net_row *r, bool guest, struct net_sample *s, char *why,
+		    size_t whylen)
+{
+	static const char *const prog[] = { "blast", "sink", "echo" }; /* the inner program, by direction */
+	const unsigned ms = c->duration_ms, echo_n = c->echo_count;
+	char inner_opts[256], outer_opts[256], scratch_i[64], scratch_o[64], out_i[PATH_MAX], out_o[PATH_MAX];
+	const char *argv_i[NET_ARGV_MAX], *argv_o[NET_ARGV_MAX];
+	struct nproc in = { 0 }, out = { 0 };
+	const struct nproc *driver, *receiver;
+	char vcpu[16], cpus_a[32] = "?", cpus_b[32] = "?", cpus_p[32] = "?";
+	int ret = -1;
+
+	switch (r->dir) {
+	case NET_TX:
+		snprintf(inner_opts, sizeof(inner_opts), "ip=10.0.0.2/24 dst=10.0.0.1:5001 size=%u duration=%u",
+			 r->size, ms);
+		snprintf(outer_opts, sizeof(outer_opts), "sink ip=10.0.0.1/24 idle=1000");
+		break;
+	case NET_RX:
+		snprintf(inner_opts, sizeof(inner_opts), "ip=10.0.0.2/24 idle=1000");
+		snprintf(outer_opts, sizeof(outer_opts), "blast ip=10.0.0.1/24 dst=10.0.0.2:5001 size=%u duration=%u",
+			 r->size, ms);
+		break;
+	case NET_ECHO:
+		snprintf(inner_opts, sizeof(inner_opts), "ip=10.0.0.2/24 count=%u", echo_n);
+		snprintf(outer_opts, sizeof(outer_opts), "echo ip=10.0.0.1/24 dst=10.0.0.2:7 count=%u size=%u "
+			 "timeout=1000", echo_n, r->size);
+		break;
+	}
+	snprintf(out_i, sizeof(out_i), "%s/inner.out", c->dir);
+	snprintf(out_o, sizeof(out_o), "%s/outer.out", c->dir);
+	snprintf(vcpu, sizeof(vcpu), "%d", c->pl.inner);
+	if (guest) {
+		char vif[192], port[128], cmd[320];
+
+		c->kind->vif(&c->env, port, sizeof(port));
+		snprintf(vif, sizeof(vif), "mac=00:16:3e:00:0b:01,%s,mode=%s", port, r->mode);
+		snprintf(cmd, sizeof(cmd), "net-%s %s", prog[r->dir], inner_opts);
+		const char *a[] = { c->xenith, "run", "-q", "-n", "xenith-netbench", "-m", "32", "--timeout", "120",
+				    "--vif", vif, "--cmdline", cmd, c->pl.inner >= 0 ? "--vcpu-pin" : NULL, vcpu,
+				    c->no_seccomp ? "--no-seccomp" : NULL, NULL };
+
+		if (nproc_start(&in, a, -1, out_i) < 0 || !nproc_wait_line(&in, ": ready vif=0", 60)) {
+			snprintf(why, whylen, "the guest never said ready (exit %d)", in.status);
+			goto stop;
+		}
+		/*
+		 * The netback thread starts on the vCPU's CPUs when the backend
+		 * connects, which can come after the guest's "ready" (netfront goes
+		 * Connected once its keys are written, as Xen's): wait for it, then
+		 * move it where it belongs.
+		 */
+		if (c->pl.backend >= 0 && !pin_backend(&in, c->pl.backend)) {
+			snprintf(why, whylen, "no xenith-backend thread in the VMM to pin within 30 s");
+			goto stop;
+		}
+		nproc_thread_cpus(in.pid, "xenith-vcpu0", cpus_a, sizeof(cpus_a));
+		nproc_thread_cpus(in.pid, "xenith-backend", cpus_b, sizeof(cpus_b));
+	} else {
+		char words[320];
+
+		snprintf(words, sizeof(words), "%s %s", prog[r->dir], inner_opts);
+		program_argv(c, AT_NATIVE_PORT, words, argv_i, scratch_i, sizeof(scratch_i));
+		if (nproc_start(&in, argv_i, c->pl.inner, out_i) < 0 || !nproc_wait_line(&in, "xenith-net: ready", 30)) {
+			snprintf(why, whylen, "xenith-net on the native port never said ready (exit %d)", in.status);
+			goto stop;
+		}
+		nproc_thread_cpus(in.pid, NULL, cpus_a, sizeof(cpus_a));
+	}
+	program_argv(c, guest ? AT_GUEST_WIRE : AT_NATIVE_WIRE, outer_opts, argv_o, scratch_o, sizeof(scratch_o));
+	if (nproc_start(&out, argv_o, c->pl.peer, out_o) < 0 || !nproc_wait_line(&out, "xenith-net: ready", 30)) {
+		snprintf(why, whylen, "xenith-net on the wire side never said ready (exit %d)", out.status);
+		goto stop;
+	}
+	nproc_thread_cpus(out.pid, NULL, cpus_p, sizeof(cpus_p));
+	driver = r->dir == NET_TX ? &in : &out;
+	receiver = r->dir == NET_TX ? &out : &in;
+	/* the driver ends on its own (duration or count; 5 s for ARP at most), the receiver 1 s after its last packet */
+	/* a blast ends after ms; echo round trips time out after 1 s each, so a bound only for a sane path */
+	if (!nproc_wait_line((struct nproc *)driver, "net-json: ", r->dir == NET_ECHO ? 180 : ms / 1000.0 + 60)) {
+		snprintf(why, whylen, "the %s did not finish", r->dir == NET_ECHO ? "echo client" : "blast");
+		goto stop;
+	}
+	if (r->dir != NET_ECHO && !nproc_wait_line((struct nproc *)receiver, "net-json: ", 30)) {
+		snprintf(why, whylen, "the sink did not finish");
+		goto stop;
+	}
+	ret = measure(r, driver, receiver, s, why, whylen);
+	if (guest)
+		snprintf(s->placement, sizeof(s->placement), "vcpu0:%s netback:%s peer:%s", cpus_a, cpus_b, cpus_p);
+	else
+		snprintf(s->placement, sizeof(s->placement), "program:%s peer:%s", cpus_a, cpus_p);
+stop:
+	nproc_stop(&out);
+	if (guest && in.pid)
+		nproc_wait_exit(&in, 10); /* the program has ended: the domain shuts down */
+	nproc_stop(&in);
+	if (ret < 0) {
+		char *o = nproc_output(&in);
+
+		fprintf(stderr, "\nxenith bench: net: %s side output:\n%s\n", guest ? "guest" : "native", o ? o : "");
+		free(o);
+	}
+	return ret;
+}
+
+/* ---- the suite ---- */
+
+/*
+ * Placement on 2 CPUs.  The program in the guest's place (the vCPU, or the
+ * native program that stands for the whole guest side) on CPU 0, the
+ * wire-side program on CPU 1, for guest and native alike.  The netback
+ * thread: in exit and ioeventfd modes on CPU 0 with the vCPU (it sleeps
+ * until kicked, and the vCPU sleeps while the ring is full: the guest's
+ * side on one CPU, as the native program's); in poll mode on CPU 1 (it
+ * spins: a poller needs a CPU other than the vCPU's, the block path's
+ * lesson), which it then shares with the wire-side program.  Echo in poll
+ * mode takes milliseconds per round trip whichever CPU the client has (p50
+ * 7.2 ms with the client on CPU 1, 8.1 ms on CPU 0, 14-21 us natively):
+ * the guest's netfront spins too in poll mode, so both CPUs have a spinner.
+ * Measured (tap-tx-64@ioeventfd, one run each on this host): netback on
+ * CPU 1 with the sink 207 kpps, on CPU 0 with the vCPU 254 kpps.
+ */
+static struct net_placement place(const struct net_row *r)
+{
+	return (struct net_placement){ .inner = 0, .backend = strcmp(r->mode, "poll") ? 0 : 1, .peer = 1 };
+}
+
+static int add(struct bench_run *run, const char *name, const char *mode, const char *unit, bool higher,
+	       double v, const char *placement)
+{
+	struct bench_series *s = bench_run_series(run, "net", name, mode, unit, higher);
+
+	if (!s || bench_series_add(s, v) < 0)
+		return -1;
+	snprintf(s->placement, sizeof(s->placement), "%s", placement);
+	return 0;
+}
+
+/* Adds the pair's ratio sample to name's "ratio" series (guest speed / native: 1.0 = native). */
+static int add_ratio(struct bench_run *run, const char *name, double g, double n, const char *placement)
+{
+	const struct bench_series *gs = bench_run_find(run, "net", name, "guest");
+	struct bench_series *rs;
+
+	if (!gs || bench_ratio_add(run, gs, g, n) == -ENOMEM)
+		return -1;
+	rs = (struct bench_series *)bench_run_find(run, "net", name, "ratio");
+	if (rs)
+		snprintf(rs->placement, sizeof(rs->placement), "%s", placement);
+	return 0;
+}
+
+static int record(struct bench_run *run, const struct net_row *r, const struct net_sample *n,
+		  const struct net_sample *g)
+{
+	char c[48], name[64], pname[64], lname[64];
+
+	case_name(r, c, sizeof(c));
+	if (r->dir == NET_ECHO) {
+		snprintf(name, sizeof(name), "%s-p50@%s", c, r->mode);
+		snprintf(pname, sizeof(pname), "%s-p99@%s", c, r->mode);
+		return add(run, name, "native", "us", false, n->value, n->placement) ||
+		       add(run, name, "guest", "us", false, g->value, g->placement) ||
+		       add(run, pname, "native", "us", false, n->p99, n->placement) ||
+		       add(run, pname, "guest", "us", false, g->p99, g->placement) ||
+		       add_ratio(run, name, g->value, n->value, g->placement) ||
+		       add_ratio(run, pname, g->p99, n->p99, g->placement) ? -1 : 0;
+	}
+	snprintf(name, sizeof(name), "%s@%s", c, r->mode);
+	snprintf(lname, sizeof(lname), "%s-loss@%s", c, r->mode);
+	return add(run, name, "native", r->size >= 1000 ? "Gbit/s" : "pps", true, n->value, n->placement) ||
+	       add(run, name, "guest", r->size >= 1000 ? "Gbit/s" : "pps", true, g->value, g->placement) ||
+	       add(run, lname, "native", "%", false, n->loss, n->placement) ||
+	       add(run, lname, "guest", "%", false, g->loss, g->placement) ||
+	       add_ratio(run, name, g->value, n->value, g->placement) ? -1 : 0;
+}
+
+static void note(struct bench_run *run, const char *fmt, const char *a, const char *b)
+{
+	size_t used = strlen(run->note);
+
+	snprintf(run->note + used, sizeof(run->note) - used, fmt, a, b);
+}
+
+/* Finds xenith and xenith-net next to this program (build tree or install); false when one is missing. */
+static bool find_programs(struct net_ctx *c)
+{
+	char self[PATH_MAX / 2], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return false;
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	*slash = 0;
+	snprintf(c->xenith, sizeof(c->xenith), "%s/xenith", self);
+	if (getenv("XENITH_NET"))
+		snprintf(c->env.xnet, sizeof(c->env.xnet), "%s", getenv("XENITH_NET"));
+	else {
+		snprintf(c->env.xnet, sizeof(c->env.xnet), "%s/../net/xenith-net", self);
+		if (access(c->env.xnet, X_OK) < 0)
+			snprintf(c->env.xnet, sizeof(c->env.xnet), "%s/xenith-net", self);
+	}
+	return access(c->xenith, X_OK) == 0 && access(c->env.xnet, X_OK) == 0;
+}
+
+static void all_cpus(void)
+{
+	cpu_set_t all;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	CPU_ZERO(&all);
+	for (long k = 0; k < ncpu && k < CPU_SETSIZE; k++)
+		CPU_SET((int)k, &all);
+	sched_setaffinity(0, sizeof(all), &all);
+}
+
+int run_net(struct bench_run *run, const struct net_bench_opts *o, void (*progress)(const char *, ...))
+{
+	struct net_ctx c = { .duration_ms = o->quick ? 1000 : 2000, .echo_count = o->quick ? 1000 : 2000,
+			     .no_seccomp = o->no_seccomp };
+	const struct net_kind *made = NULL;
+	unsigned total = 0, done = 0, nsel = 0;
+	bool failed[NR_ROWS] = { false };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char why[256];
+	int r = 0;
+
+	for (size_t i = 0; i < NR_ROWS; i++)
+		nsel += row_selected(o, &rows[i]);
+	if (!nsel && !net_refs_selected(o))
+		return 0;
+	if (geteuid() != 0) {
+		note(run, "net: not run: needs root (network namespaces, taps, AF_PACKET)%s%s. ", "", "");
+		fprintf(stderr, "xenith bench: net suite skipped: needs root (network namespaces, taps, AF_PACKET)\n");
+		return 0;
+	}
+	if (!find_programs(&c)) {
+		note(run, "net: not run: %s or %s is missing (build them: meson compile). ", c.xenith, c.env.xnet);
+		fprintf(stderr, "xenith bench: net suite skipped: %s or %s is missing\n", c.xenith, c.env.xnet);
+		return 0;
+	}
+	/* placement: place() per row; one CPU: nothing pinned */
+	c.pl = (struct net_placement){ -1, -1, -1 };
+	all_cpus(); /* the other suites pin this process; the guests and programs choose their own CPUs */
+	snprintf(c.dir, sizeof(c.dir), "/tmp/xenith-netbench-%d", (int)getpid());
+	if (mkdir(c.dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "xenith bench: net: cannot make %s: %s\n", c.dir, strerror(errno));
+		return -1;
+	}
+	total = (o->warmup + o->repeat) * nsel;
+	for (unsigned rep = 0; rep < o->warmup + o->repeat && r == 0; rep++) {
+		for (size_t i = 0; i < NR_ROWS && r == 0; i++) {
+			const struct net_row *row = &rows[i];
+			struct net_sample n = { 0 }, g = { 0 };
+			char cname[48];
+
+			if (!row_selected(o, row))
+				continue;
+			case_name(row, cname, sizeof(cname));
+			if (!made || strcmp(made->kind, row->kind)) {
+				if (made)
+					made->teardown(&c.env);
+				made = c.kind = kind_of(row->kind);
+				if (made->setup(&c.env, why, sizeof(why)) < 0) {
+					fprintf(stderr, "xenith bench: net: port kind %s: %s\n", row->kind, why);
+					note(run, "net: %s rows not run: %s. ", row->kind, why);
+					made->teardown(&c.env);
+					made = NULL;
+					continue;
+				}
+			}
+			if (ncpu >= 2)
+				c.pl = place(row);
+			progress("net %u/%u: %s@%s, native then guest%s", ++done, total, cname, row->mode,
+				 rep < o->warmup ? " [warm-up]" : "");
+			if (failed[i])
+				continue;
+			if (run_side(&c, row, false, &n, why, sizeof(why)) < 0 ||
+			    run_side(&c, row, true, &g, why, sizeof(why)) < 0) {
+				/* the case's later repetitions are left out; the others go on */
+				fprintf(stderr, "\nxenith bench: net %s@%s failed: %s\n", cname, row->mode, why);
+				char full[64];
+
+				snprintf(full, sizeof(full), "%s@%s", cname, row->mode);
+				note(run, "net/%s: failed: %s. ", full, why);
+				failed[i] = true;
+				continue;
+			}
+			if (rep >= o->warmup && record(run, row, &n, &g) < 0)
+				r = -1;
+		}
+	}
+	if (made)
+		made->teardown(&c.env);
+	/* the references: sender where the guest side runs, receiver where the wire side runs */
+	c.pl = ncpu >= 2 ? (struct net_placement){ 0, -1, 1 } : (struct net_placement){ -1, -1, -1 };
+	if (r == 0)
+		r = net_refs_run(run, o, &c, progress);
+	nproc_remove_tree(c.dir);
+	return r;
+}
+
+void bench_print_net(const struct bench_run *run)
+{
+	bool header = false;
+
+	for (size_t i = 0; i < run->nr_series; i++) {
+		const struct bench_series *g = &run->series[i], *nat, *loss_g, *loss_n;
+		char lname[80], cs[64];
+		const char *at;
+
+		if (strcmp(g->suite, "net") || strcmp(g->mode, "guest") || strstr(g->name, "-loss@"))
+			continue;
+		at = strchr(g->name, '@');
+		nat = bench_run_find(run, "net", g->name, "native");
+		if (!at || !nat)
+			continue;
+		snprintf(cs, sizeof(cs), "%.*s", (int)(at - g->name), g->name);
+		snprintf(lname, sizeof(lname), "%s-loss%s", cs, at);
+		loss_g = bench_run_find(run, "net", lname, "guest");
+		loss_n = bench_run_find(run, "net", lname, "native");
+		if (!header) {
+			printf("\n%-16s %-9s %6s %11s %11s %7s %7s %7s  %s\n", "net case", "mode", "unit", "native",
+			       "guest", "g/n", "loss n", "loss g", "placement (guest | native)");
+			header = true;
+		}
+		printf("%-16s %-9s %6s %11.4g %11.4g %7.3f ", cs, at + 1, g->unit, nat->sum.median, g->sum.median,
+		       g->sum.median / nat->sum.median);
+		if (loss_g && loss_n)
+			printf("%6.1f%% %6.1f%%", loss_n->sum.median, loss_g->sum.median);
+		else
+			printf("%7s %7s", "-", "-");
+		printf("  %s | %s\n", g->placement, nat->placement);
+	}
+	net_refs_print(run, header);
+}
