@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "port_dpdk.h"
 #include "port_pair.h"
 #include "port_tap.h"
 
@@ -39,10 +40,29 @@ static int open_pair(const char *name, unsigned queues, struct net_port **ports,
 	return 0;
 }
 
+/* dpdk:VDEV-ARGS, as DPDK's --vdev takes them ("net_af_packet0,iface=veth1"); brackets around them are taken off. */
+static int open_dpdk(const char *args, unsigned queues, struct net_port **ports, char *msg, size_t msglen)
+{
+	char plain[PORT_DPDK_ARGS_MAX];
+	size_t n = strlen(args);
+
+	if (n >= 2 && args[0] == '[' && args[n - 1] == ']') {
+		if (n - 2 >= sizeof(plain)) {
+			snprintf(msg, msglen, "dpdk:%s: the arguments are longer than %zu characters", args,
+				 sizeof(plain) - 1);
+			return -EINVAL;
+		}
+		memcpy(plain, args + 1, n - 2);
+		plain[n - 2] = 0;
+		args = plain;
+	}
+	return port_dpdk_open(args, queues, ports, msg, msglen);
+}
+
 /*
- * The kinds.  After the merge of the other lanes of issue 14:
- *   { "dpdk", open_dpdk },     port_dpdk_open(vdev_args, queues, ports, msg, msglen) (io/port_dpdk.h)
- *   { "switch", open_switch }, a port on a `xenith switch` NAME
+ * The kinds (a program that opens dpdk: ports links io_dpdk_dep: the real
+ * port, or the stub that says how to get it).  Not yet: switch:NAME (a
+ * port on a `xenith switch`).
  */
 static const struct {
 	const char *kind;
@@ -50,6 +70,7 @@ static const struct {
 } kinds[] = {
 	{ "tap", open_tap },
 	{ "pair", open_pair },
+	{ "dpdk", open_dpdk },
 };
 #define NR_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 

@@ -4,7 +4,9 @@
 # 64 and 1514 bytes with every datagram counted once, the echo client's
 # round trips all answered, and the host's ping answered by the stack;
 # then on a port: `xenith-net tap:T` (the port code a vif uses) blasting
-# into a sink on T's host side and back, every datagram counted once.
+# into a sink on T's host side and back, every datagram counted once, and
+# `xenith-net dpdk:[net_af_packet0,iface=P]` blasting into a sink on P's
+# veth peer (a skip in a build without DPDK).
 # Needs root (namespaces, AF_PACKET): otherwise a skip with the reason.
 # Usage: native.sh PATH/TO/xenith-net
 set -uo pipefail
@@ -38,7 +40,7 @@ ip link add "${tag}x" type veth peer name "${tag}y" || skip "cannot create a vet
 ip link set "${tag}x" netns "$a" && ip link set "${tag}y" netns "$b" &&
 	ip -n "$a" link set "${tag}x" up && ip -n "$b" link set "${tag}y" up || skip "cannot set the veth pair up"
 
-echo "1..6"
+echo "1..7"
 n=0
 # Waits (up to 60 s on a loaded host) until file has a line matching pattern.
 wait_for() {
@@ -129,3 +131,27 @@ if start "$a" "$tmp/usink" "tap:$u" sink ip=10.9.2.2/24 count=2000 &&
 	[ $ok = 0 ] || { echo "# tap sink:"; sed 's/^/# /' "$tmp/usink" "$tmp/ublast"; }
 fi
 result $ok "blast of 2000 frames into a sink on tap:T: every one counted once"
+
+# A DPDK port: net_af_packet on one end of a veth pair, the sink on the other end.
+ok=1 skipped=
+p=${tag}p q=${tag}q
+if ip link add "$p" type veth peer name "$q" && ip link set "$p" netns "$a" && ip link set "$q" netns "$a" &&
+	ip -n "$a" link set "$p" up && ip -n "$a" link set "$q" up &&
+	start "$a" "$tmp/dsink" "$q" sink ip=10.9.3.2/24 count=2000; then
+	ip netns exec "$a" "$bin" "dpdk:[net_af_packet0,iface=$p]" blast ip=10.9.3.3/24 dst=10.9.3.2:5001 \
+		size=200 count=2000 rate=20000 >"$tmp/dblast" 2>&1
+	if grep -q "no DPDK port" "$tmp/dblast"; then
+		skipped="a build without DPDK (dpdk-dev: ci/setup.sh)"
+	elif wait_for "$tmp/dsink" "^net-json"; then
+		sent=$(field "$tmp/dblast" sent) got=$(field "$tmp/dsink" packets) lost=$(field "$tmp/dsink" lost)
+		dup=$(field "$tmp/dsink" duplicates)
+		[ "$sent" = 2000 ] && [ "$got" = 2000 ] && [ "$lost" = 0 ] && [ "$dup" = 0 ] && ok=0
+	fi
+	[ $ok = 0 ] || [ -n "$skipped" ] || { echo "# dpdk blast:"; sed 's/^/# /' "$tmp/dblast" "$tmp/dsink"; }
+fi
+if [ -n "$skipped" ]; then
+	n=$((n + 1))
+	echo "ok $n # SKIP dpdk: port: $skipped"
+else
+	result $ok "dpdk:[net_af_packet0,iface=P] blast of 2000 frames into a sink on P's peer: every one counted once"
+fi
