@@ -35,7 +35,8 @@
  * by the VMM for an event-channel send (mode exit, one channel or split
  * tx/rx channels alike) or by KVM for a doorbell write (mode ioeventfd).
  * The thread sleeps in ppoll on the kick eventfd and the port's rx_fd
- * (if the port has none, it looks at the port every millisecond).  In mode
+ * (if the port has none, it looks at the port every millisecond, every
+ * 50 us for 10 ms after a round with work).  In mode
  * poll the thread polls both rings and the port and sleeps (after asking
  * for a kick, with a final check) only after a millisecond with nothing to
  * do.  A TX packet whose slots are not all published yet waits: the
