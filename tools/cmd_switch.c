@@ -283,6 +283,8 @@ static int sw_cmd_list(const char *only, bool json, const char *run_dir)
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		int r = request(g.gl_pathv[i], SWP_LIST, out, sizeof(out));
 
+		if (r == -ECONNREFUSED || r == -ENOENT)
+			continue; /* a switch that was killed left its socket: nobody listens */
 		if (r < 0) {
 			fprintf(stderr, "xenith switch: %s does not answer: %s\n", g.gl_pathv[i], strerror(-r));
 			continue;
@@ -295,6 +297,8 @@ static int sw_cmd_list(const char *only, bool json, const char *run_dir)
 	}
 	if (json)
 		printf("]\n");
+	else if (!shown)
+		printf("no switch is running (in %s)\n", dir);
 	globfree(&g);
 	return 0;
 }
