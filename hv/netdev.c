@@ -22,6 +22,8 @@
 #include "xsdomain.h"
 #include "xenith/netif.h"
 
+#define SWITCH_STATS_MAX 65536 /* a switch vif's counters from the switch (SWP_TEXT_MAX) */
+
 /* What the domain's vifs share: one lock over every queue's connect, disconnect and counters. */
 struct net_shared {
 	pthread_mutex_t lock;
@@ -320,6 +322,7 @@ static int vif_stats_json(struct device *dev, char *buf, size_t size)
 	const struct vif_config *vc = config_of(d, nv);
 	struct netback_stats sum = { 0 };
 	unsigned connected = 0;
+	char *swbuf = NULL;
 	size_t n = 0;
 
 	pthread_mutex_lock(&nv->shared->lock);
@@ -339,8 +342,13 @@ static int vif_stats_json(struct device *dev, char *buf, size_t size)
 		for (unsigned k = 1; k < NETBACK_DROP_NR; k++)
 			sum.drops[k] += st.drops[k];
 	}
-	if (nv->sw)
+	if (nv->sw) {
+		/* the switch runs the queues: its netbacks' counters are the vif's */
+		swbuf = malloc(SWITCH_STATS_MAX);
+		if (swbuf && swlink_stats_json(nv->sw, &sum, swbuf, SWITCH_STATS_MAX) < 0)
+			swbuf[0] = 0;
 		connected = swlink_connected(nv->sw);
+	}
 	PUT("{\"vif\":%u,\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\",\"port\":\"%s:%s\",\"mode\":\"%s\","
 	    "\"doorbell_port\":%u,\"queues\":%u,\"queues_connected\":%u,\"xenbus_state\":%d,\"connects\":%llu,"
 	    "\"broken\":%s,\"tx_packets\":%llu,\"tx_bytes\":%llu,\"rx_packets\":%llu,\"rx_bytes\":%llu,"
@@ -354,10 +362,8 @@ static int vif_stats_json(struct device *dev, char *buf, size_t size)
 	for (unsigned k = 1; k < NETBACK_DROP_NR; k++)
 		PUT(",\"drop_%s\":%llu", netback_drop_name((enum netback_drop)k),
 		    (unsigned long long)sum.drops[k]);
-	if (nv->sw && n + 1 < size) {
-		PUT(",");
-		put(size, &n, swlink_stats_json(nv->sw, buf + n, size - n)); /* the switch's counters, netback's too */
-	}
+	if (swbuf && swbuf[0])
+		PUT(",%s", swbuf);
 	PUT(",\"per_queue\":[");
 	for (unsigned q = 0; q < nv->nr_queues; q++) {
 		struct net_port *p = nv->q[q].port;
@@ -379,6 +385,7 @@ static int vif_stats_json(struct device *dev, char *buf, size_t size)
 	}
 	PUT("]}");
 	pthread_mutex_unlock(&nv->shared->lock);
+	free(swbuf);
 	return n < size ? (int)n : -1;
 }
 

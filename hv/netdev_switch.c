@@ -20,6 +20,8 @@
 #include "confine.h"
 #include "domain.h"
 #include "evtchn.h"
+#include "jsondoc.h"
+#include "netback.h"
 #include "switch_proto.h"
 #include "xenith/grant_table.h"
 
@@ -356,22 +358,55 @@ unsigned swlink_connected(struct swlink *l)
 	return n;
 }
 
-int swlink_stats_json(struct swlink *l, char *buf, size_t size)
+/* Adds the netback counters of every queue in the switch's STATS text to *sum. */
+static void sum_queues(const char *text, struct netback_stats *sum)
 {
-	static _Thread_local char text[SWP_TEXT_MAX + 1];
-	struct swp_hdr h;
-	int r, n;
+	char err[64], *obj = malloc(strlen(text) + 3);
+	const struct jv *pq;
+	struct jv *doc;
 
-	pthread_mutex_lock(&l->req_lock);
-	swp_hdr_init(&h, SWP_STATS, sizeof(h));
-	r = request(l, &h, sizeof(h), text, sizeof(text));
-	pthread_mutex_unlock(&l->req_lock);
-	if (r < 0)
+	if (!obj)
+		return;
+	sprintf(obj, "{%s}", text);
+	doc = jv_parse(obj, err, sizeof(err));
+	free(obj);
+	pq = doc ? jv_get(doc, "per_queue") : NULL;
+	for (size_t i = 0; pq && pq->type == JV_ARR && i < pq->n; i++) {
+		const struct jv *q = &pq->items[i], *drops = jv_get(q, "drops"), *broken = jv_get(q, "broken");
+
+		sum->tx_packets += (uint64_t)jv_num(q, "tx_packets", 0);
+		sum->tx_bytes += (uint64_t)jv_num(q, "tx_bytes", 0);
+		sum->rx_packets += (uint64_t)jv_num(q, "rx_packets", 0);
+		sum->rx_bytes += (uint64_t)jv_num(q, "rx_bytes", 0);
+		sum->csum_filled += (uint64_t)jv_num(q, "csum_filled", 0);
+		sum->broken |= broken && broken->type == JV_BOOL && broken->b;
+		for (unsigned k = 1; drops && k < NETBACK_DROP_NR; k++)
+			sum->drops[k] += (uint64_t)jv_num(drops, netback_drop_name((enum netback_drop)k), 0);
+	}
+	jv_free(doc);
+}
+
+int swlink_stats_json(struct swlink *l, struct netback_stats *sum, char *buf, size_t size)
+{
+	char *text = malloc(SWP_TEXT_MAX + 1);
+	struct swp_hdr h;
+	int r = -ENOMEM, n;
+
+	if (text) {
+		pthread_mutex_lock(&l->req_lock);
+		swp_hdr_init(&h, SWP_STATS, sizeof(h));
+		r = request(l, &h, sizeof(h), text, SWP_TEXT_MAX + 1);
+		pthread_mutex_unlock(&l->req_lock);
+	}
+	if (r < 0) {
 		n = snprintf(buf, size, "\"switch\":{\"name\":\"%s\",\"socket\":\"%s\",\"gone\":true}", l->name,
 			     l->path);
-	else
+	} else {
+		sum_queues(text, sum);
 		n = snprintf(buf, size, "\"switch\":{\"name\":\"%s\",\"socket\":\"%s\",\"gone\":false,%s}", l->name,
 			     l->path, text);
+	}
+	free(text);
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
 

@@ -36,8 +36,14 @@ int swlink_connect(struct swlink *l, unsigned nq, const struct netdev_ring_refs 
 void swlink_disconnect(struct swlink *l);
 /* Queues connected now (0 once the switch is gone). */
 unsigned swlink_connected(struct swlink *l);
-/* The switch's counters of this vif as JSON members ("switch":{...}); -1 if size is too small. */
-int swlink_stats_json(struct swlink *l, char *buf, size_t size);
+/*
+ * The switch's counters of this vif as JSON members ("switch":{...}: its
+ * name, socket, whether it is gone, and its own and its netbacks'
+ * counters), and the netbacks' counters added to *sum.  -1 if size is too
+ * small.
+ */
+struct netback_stats;
+int swlink_stats_json(struct swlink *l, struct netback_stats *sum, char *buf, size_t size);
 void swlink_close(struct swlink *l);
 
 #endif

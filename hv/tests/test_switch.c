@@ -205,6 +205,18 @@ static void test_a_udp_echo_goes_from_one_domain_to_another_through_the_switch(v
 	if (!strstr(Q.out, "\"switch\":{\"name\":\"t-sw-echo\"") || !strstr(Q.out, "\"gone\":false") ||
 	    !strstr(Q.out, "\"queues_connected\":1"))
 		fail_msg("`xenith devices` lacks the switch's counters: %s", Q.out);
+	/* and its own sums are the switch's netbacks': N replies and an ARP reply went out of A */
+	{
+		char want[64];
+		unsigned long long tx = 0;
+		const char *p = strstr(Q.out, "\"tx_packets\":");
+
+		assert_non_null(p);
+		tx = strtoull(p + strlen("\"tx_packets\":"), NULL, 10);
+		snprintf(want, sizeof(want), "%llu", tx);
+		if (tx < N + 1)
+			fail_msg("`xenith devices` says vif0 sent %s frames, fewer than %u: %s", want, N + 1, Q.out);
+	}
 }
 
 static void test_a_guest_blast_reaches_another_guests_sink_with_counts_matching(void **state)
@@ -324,6 +336,42 @@ static void test_a_switch_that_dies_leaves_the_domain_running_with_the_vif_disco
 		fail_msg("`xenith devices` of a vif whose switch died: %s", Q.out);
 }
 
+/* Every reboot rebuilds the vif: the VMM (under its seccomp filter) hands it to the switch again, the old one goes. */
+static void test_a_rebooting_domain_reattaches_its_vif_each_boot(void **state)
+{
+	unsigned boots0;
+
+	(void)state;
+	start_switch("t-sw-reboot");
+	proc_start(&A, (const char *const[]){ "run", "--name", "t-sw-reboot-a", "-m", "32", "--vif",
+					      "mac=00:16:3e:00:56:0a,port=switch:t-sw-reboot", "--cmdline", "reboot", NULL });
+	assert_true(proc_wait_output(&A, "reboot: asking", 60));
+	boots0 = proc_count(&A, "reboot: asking");
+	if (!proc_wait_count(&A, "reboot: asking", boots0 + 10, 120))
+		fail_msg("10 more reboots did not come (%u so far, %s): %s", proc_count(&A, "reboot: asking"),
+			 proc_alive(&A) ? "running" : "ended", A.err);
+	assert_true(proc_alive(&A));
+	/* one attach per boot, each detached before the next: the vif is on the switch once */
+	if (!wait_err(&SW, "detached domain t-sw-reboot-a", 30))
+		fail_msg("no detach on reboot: %s", SW.err);
+	{
+		const struct jv *s, *vifs;
+		struct jv *doc = switch_list("t-sw-reboot", &s);
+
+		vifs = jv_get(s, "vifs");
+		assert_non_null(vifs);
+		assert_true(vifs->n <= 1);
+		jv_free(doc);
+	}
+	{
+		unsigned attaches = 0;
+
+		for (const char *p = SW.err; (p = strstr(p, "attached domain t-sw-reboot-a")); p++)
+			attaches++;
+		assert_true(attaches >= 10);
+	}
+}
+
 static void test_switch_start_list_stop_and_their_errors(void **state)
 {
 	char sock[512];
@@ -369,6 +417,7 @@ int main(void)
 					  harness_teardown),
 		cmocka_unit_test_teardown(test_a_switch_that_dies_leaves_the_domain_running_with_the_vif_disconnected,
 					  harness_teardown),
+		cmocka_unit_test_teardown(test_a_rebooting_domain_reattaches_its_vif_each_boot, harness_teardown),
 		cmocka_unit_test_teardown(test_switch_start_list_stop_and_their_errors, harness_teardown),
 	};
 
