@@ -19,7 +19,7 @@
  *    descriptors;
  *  - every packet the switch handles gets exactly one reply, which the
  *    switch's own parser accepts as a REPLY;
- *  - at most one vif per connection; none left once it closed;
+ *  - at most one vif per connection; none after a DETACH or once it closed;
  *  - no descriptor leaks: after the connection closed the process has
  *    the descriptors it had before.
  *
@@ -139,15 +139,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int fds[SWP_FDS_MAX + 1];
 		unsigned nfds, nq = 1;
 		struct swp_msg m;
+		unsigned type;
 		ssize_t n;
 		int r;
 
 		fuzz_bytes(&in, pkt, len);
 		if (kind & 1) {
-			enum swp_type t = (enum swp_type)(1 + (kind >> 1) % 7);
-			static const size_t sizes[] = { 0, sizeof(struct swp_hello), sizeof(struct swp_connect),
-							sizeof(struct swp_hdr), sizeof(struct swp_hdr), sizeof(struct swp_hdr),
-							sizeof(struct swp_hdr), sizeof(struct swp_reply) };
+			enum swp_type t = (enum swp_type)(1 + (kind >> 1) % (SWP_TYPE_NR - 1));
+			static const size_t sizes[SWP_TYPE_NR] = {
+				[SWP_HELLO] = sizeof(struct swp_hello), [SWP_CONNECT] = sizeof(struct swp_connect),
+				[SWP_DISCONNECT] = sizeof(struct swp_hdr), [SWP_STATS] = sizeof(struct swp_hdr),
+				[SWP_LIST] = sizeof(struct swp_hdr), [SWP_STOP] = sizeof(struct swp_hdr),
+				[SWP_DETACH] = sizeof(struct swp_hdr), [SWP_REPLY] = sizeof(struct swp_reply) };
 
 			if (len < sizes[t])
 				len = sizes[t];
@@ -163,6 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(&nq, pkt + offsetof(struct swp_hello, nr_queues), sizeof(nq));
 		nfds = make_fds(fds, mode, nq);
 		r = swp_parse(pkt, len, nfds, &m, NULL, 0);
+		type = r == 0 ? m.type : 0;
 		if (r == 0)
 			check_accepted(&m, pkt, len, nfds);
 		else
@@ -178,6 +182,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(swp_parse(reply, (size_t)n, 0, &m, NULL, 0) == 0 && m.type == SWP_REPLY, "bad reply");
 		FUZZ_CHECK(recv(sv[1], reply, sizeof(reply), MSG_DONTWAIT) < 0, "two replies to one packet");
 		FUZZ_CHECK(sw_nr_vifs(sw) <= 1, "%u vifs on one connection", sw_nr_vifs(sw));
+		if (type == SWP_DETACH)
+			FUZZ_CHECK(sw_nr_vifs(sw) == 0, "a vif outlived its DETACH");
 		if (r < 0)
 			break;
 	}

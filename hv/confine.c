@@ -155,8 +155,6 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_unlink, K(MAIN) | K(WATCHDOG), 0, ARGS_ANY, "removing the control socket and lock files at exit" },
 	{ __NR_unlinkat, K(MAIN) | K(WATCHDOG), 0, ARGS_ANY, "removing the control socket and lock files at exit" },
 	{ __NR_lseek, K(MAIN), 0, ARGS_ANY, "stdio" },
-	{ __NR_socket, K(MAIN), 0, ARGS_ANY, "vif port=switch: a reboot reconnects to the switch (netdev_switch.c)" },
-	{ __NR_connect, K(MAIN), 0, ARGS_ANY, "vif port=switch: a reboot reconnects to the switch (netdev_switch.c)" },
 };
 
 /*

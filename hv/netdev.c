@@ -170,7 +170,10 @@ static int vif_create(struct domain *d, const struct domain_opts *opts, struct e
 			memcpy(nv->mac, vc->mac, sizeof(nv->mac));
 		else if ((r = make_mac(nv->mac, i, eb)) < 0)
 			return r;
-		r = vc->port == VIF_PORT_SWITCH ? 0 : open_ports(nv, vc, eb); /* a switch: at connect */
+		if (vc->port == VIF_PORT_SWITCH) /* the socket now, before the filters; the vif at connect */
+			r = swlink_open(i, vc->port_name, &nv->sw, eb);
+		else
+			r = open_ports(nv, vc, eb);
 		if (r < 0)
 			return r;
 		if (vc->mode != VIF_MODE_IOEVENTFD)
@@ -210,8 +213,7 @@ static int vif_connect(struct device *dev, struct errbuf *eb)
 
 	if (vc->port == VIF_PORT_SWITCH) {
 		/* Guest memory exists now: the switch gets it, and runs the queues (netdev_switch.h). */
-		int r = swlink_open(d, nv->index, nv->mac, nv->nr_queues, mode_abi(vc->mode), vc->port_name,
-				    &nv->sw, eb);
+		int r = swlink_attach(nv->sw, d, nv->mac, nv->nr_queues, mode_abi(vc->mode), eb);
 
 		if (r < 0)
 			return r;
@@ -268,8 +270,7 @@ static void vif_disconnect(struct device *dev)
 	struct net_vif *nv = dev->priv;
 
 	vif_unpublish(&nv->vif); /* no vCPU runs: no store watch is in flight */
-	swlink_close(nv->sw); /* the switch detaches the vif; a rebuild connects again */
-	nv->sw = NULL;
+	swlink_detach(nv->sw); /* a rebuild attaches again, on the same connection */
 	pthread_mutex_lock(&nv->shared->lock);
 	for (unsigned q = 0; q < nv->nr_queues; q++) {
 		struct net_queue *nq = &nv->q[q];

@@ -41,6 +41,7 @@ struct swlink {
 	pthread_mutex_t req_lock; /* one request on the socket at a time */
 	pthread_t thread;
 	bool thread_started;
+	bool attached;            /* between swlink_attach and swlink_detach */
 	_Atomic bool dead;
 };
 
@@ -199,21 +200,16 @@ static int send_hello(struct swlink *l, const uint8_t mac[6], uint32_t mode, int
 	return sendmsg(l->sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(h) ? 0 : -errno;
 }
 
-int swlink_open(struct domain *d, unsigned vif, const uint8_t mac[6], unsigned nr_queues, uint32_t mode,
-		const char *name, struct swlink **out, struct errbuf *eb)
+int swlink_open(unsigned vif, const char *name, struct swlink **out, struct errbuf *eb)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char dir[256], text[512];
 	struct swlink *l;
-	unsigned nfds;
-	int ro_fd, r;
+	char dir[256];
 
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return errbuf_set(eb, ENOMEM, "vif %u: out of memory", vif);
-	l->d = d;
 	l->vif = vif;
-	l->nr_queues = nr_queues;
 	l->sock = l->stop_efd = -1;
 	pthread_mutex_init(&l->req_lock, NULL);
 	for (unsigned q = 0; q < XENITH_NET_MAX_QUEUES; q++)
@@ -224,41 +220,97 @@ int swlink_open(struct domain *d, unsigned vif, const uint8_t mac[6], unsigned n
 	if (swp_socket_path(dir, name, l->path, sizeof(l->path)) < 0)
 		return errbuf_set(eb, ENAMETOOLONG, "vif %u: port=switch:%s: the socket path under %s is too long "
 				  "for a Unix socket", vif, name, dir);
-	if (!(d->mem_fd >= 0))
-		return errbuf_set(eb, EINVAL, "vif %u: port=switch:%s: the domain's memory is not a memfd", vif, name);
 	strcpy(a.sun_path, l->path);
 	l->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (l->sock < 0 || connect(l->sock, (struct sockaddr *)&a, sizeof(a)) < 0)
 		return errbuf_set(eb, errno, "vif %u: port=switch:%s: no switch answers at %s (%s); start it with "
 				  "`xenith switch start %s`", vif, name, l->path, strerror(errno), name);
-	l->stop_efd = eventfd(0, EFD_CLOEXEC);
-	for (unsigned q = 0; q < nr_queues; q++)
+	return 0;
+}
+
+/* Lets go of what an attach made (its thread, eventfds), the socket stays. */
+static void release(struct swlink *l)
+{
+	if (l->thread_started) {
+		uint64_t one = 1;
+
+		if (write(l->stop_efd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(l->thread, NULL);
+		l->thread_started = false;
+	}
+	if (l->stop_efd >= 0)
+		close(l->stop_efd);
+	l->stop_efd = -1;
+	for (unsigned q = 0; q < XENITH_NET_MAX_QUEUES; q++) {
+		if (l->kick[q] >= 0)
+			close(l->kick[q]);
 		for (unsigned k = 0; k < 2; k++)
-			if ((l->notify[q][k] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-				return errbuf_set(eb, errno, "vif %u: eventfd: %s", vif, strerror(errno));
+			if (l->notify[q][k] >= 0)
+				close(l->notify[q][k]);
+		l->kick[q] = l->notify[q][0] = l->notify[q][1] = -1;
+	}
+	l->attached = false;
+}
+
+int swlink_attach(struct swlink *l, struct domain *d, const uint8_t mac[6], unsigned nr_queues, uint32_t mode,
+		  struct errbuf *eb)
+{
+	unsigned vif = l->vif, nfds;
+	const char *name = l->name;
+	char text[512];
+	int ro_fd, r;
+
+	if (atomic_load(&l->dead))
+		return errbuf_set(eb, ENOTCONN, "vif %u: switch %s (%s) is gone; `xenith switch start %s` and start "
+				  "the domain again", vif, name, l->path, name);
+	if (l->attached)
+		return errbuf_set(eb, EBUSY, "vif %u: attached to switch %s already", vif, name);
+	if (d->mem_fd < 0)
+		return errbuf_set(eb, EINVAL, "vif %u: port=switch:%s: the domain's memory is not a memfd", vif, name);
+	l->d = d;
+	l->nr_queues = nr_queues;
+	l->stop_efd = eventfd(0, EFD_CLOEXEC);
 	if (l->stop_efd < 0)
 		return errbuf_set(eb, errno, "vif %u: eventfd: %s", vif, strerror(errno));
+	for (unsigned q = 0; q < nr_queues; q++)
+		for (unsigned k = 0; k < 2; k++)
+			if ((l->notify[q][k] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+				r = errbuf_set(eb, errno, "vif %u: eventfd: %s", vif, strerror(errno));
+				goto release;
+			}
 	ro_fd = ro_memfd(d);
-	if (ro_fd < 0)
-		return errbuf_set(eb, -ro_fd, "vif %u: the read-only frame map for the switch: %s", vif,
-				  strerror(-ro_fd));
+	if (ro_fd < 0) {
+		r = errbuf_set(eb, -ro_fd, "vif %u: the read-only frame map for the switch: %s", vif, strerror(-ro_fd));
+		goto release;
+	}
 	r = send_hello(l, mac, mode, ro_fd);
 	close(ro_fd);
-	if (r < 0)
-		return errbuf_set(eb, -r, "vif %u: port=switch:%s: sending the vif to %s: %s", vif, name, l->path,
-				  strerror(-r));
+	if (r < 0) {
+		r = errbuf_set(eb, -r, "vif %u: port=switch:%s: sending the vif to %s: %s", vif, name, l->path,
+			       strerror(-r));
+		goto release;
+	}
 	r = read_reply(l, l->kick, nr_queues, &nfds, text, sizeof(text));
 	if (r == 0 && nfds != nr_queues) {
 		snprintf(text, sizeof(text), "%u kick eventfds for %u queues", nfds, nr_queues);
 		r = -EPROTO;
 	}
-	if (r < 0)
-		return errbuf_set(eb, -r, "vif %u: port=switch:%s (%s) refused the vif: %s", vif, name, l->path, text);
+	if (r < 0) {
+		r = errbuf_set(eb, -r, "vif %u: port=switch:%s (%s) refused the vif: %s", vif, name, l->path, text);
+		goto release;
+	}
+	l->attached = true;
 	r = pthread_create(&l->thread, NULL, link_thread, l);
-	if (r)
-		return errbuf_set(eb, r, "vif %u: the switch link's thread: %s", vif, strerror(r));
+	if (r) {
+		r = errbuf_set(eb, r, "vif %u: the switch link's thread: %s", vif, strerror(r));
+		goto release;
+	}
 	l->thread_started = true;
 	return 0;
+
+release:
+	release(l);
+	return r;
 }
 
 /* One request without descriptors and its reply; req_lock held by the caller. */
@@ -410,28 +462,30 @@ int swlink_stats_json(struct swlink *l, struct netback_stats *sum, char *buf, si
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
+void swlink_detach(struct swlink *l)
+{
+	struct swp_hdr h;
+	char text[256];
+
+	if (!l || !l->attached)
+		return;
+	swlink_disconnect(l);
+	release(l); /* the link thread first: it reads evtchn[] and kick[] */
+	pthread_mutex_lock(&l->req_lock);
+	swp_hdr_init(&h, SWP_DETACH, sizeof(h));
+	if (!atomic_load(&l->dead) && request(l, &h, sizeof(h), text, sizeof(text)) < 0)
+		fprintf(stderr, "xenith: vif %u: detaching from switch %s: %s\n", l->vif, l->name, text);
+	pthread_mutex_unlock(&l->req_lock);
+}
+
 void swlink_close(struct swlink *l)
 {
 	if (!l)
 		return;
-	if (l->thread_started) {
-		uint64_t one = 1;
-
-		if (write(l->stop_efd, &one, sizeof(one)) == sizeof(one))
-			pthread_join(l->thread, NULL);
-	}
-	unbind_all(l);
+	swlink_detach(l);
+	release(l);
 	if (l->sock >= 0)
-		close(l->sock); /* the switch detaches the vif */
-	if (l->stop_efd >= 0)
-		close(l->stop_efd);
-	for (unsigned q = 0; q < XENITH_NET_MAX_QUEUES; q++) {
-		if (l->kick[q] >= 0)
-			close(l->kick[q]);
-		for (unsigned k = 0; k < 2; k++)
-			if (l->notify[q][k] >= 0)
-				close(l->notify[q][k]);
-	}
+		close(l->sock); /* the switch detaches the vif, if it is still attached */
 	pthread_mutex_destroy(&l->req_lock);
 	free(l);
 }

@@ -9,9 +9,11 @@
  * thread says so on stderr and the vif stays disconnected; the domain
  * runs on.
  *
- * Threads and system calls: swlink_open (device create: the main thread,
- * also on a reboot under its filter) socket, connect, memfd_create,
- * eventfd2, sendmsg, recvmsg, ppoll; swlink_connect/disconnect (the
+ * Threads and system calls: swlink_open (device create, before the
+ * filters: the VMM never opens a socket once confined) socket, connect;
+ * swlink_attach (device connect: the main thread, again on a reboot under
+ * its filter) memfd_create, ftruncate, pwrite, eventfd2, sendmsg, recvmsg,
+ * ppoll, clone; swlink_detach write, read, ppoll; swlink_connect/disconnect (the
  * xenstore handshake on a vCPU thread) and swlink_stats_json (the control
  * thread) write, ppoll, read on the socket; the link thread (confined as
  * a backend thread) ppoll and read.
@@ -28,8 +30,13 @@
 struct domain;
 struct swlink;
 
-int swlink_open(struct domain *d, unsigned vif, const uint8_t mac[6], unsigned nr_queues, uint32_t mode,
-		const char *name, struct swlink **out, struct errbuf *eb);
+/* Connects to switch name's socket (device create: before confinement). */
+int swlink_open(unsigned vif, const char *name, struct swlink **out, struct errbuf *eb);
+/* Hands the vif to the switch (HELLO; device connect, again on every rebuild): guest memory exists now. */
+int swlink_attach(struct swlink *l, struct domain *d, const uint8_t mac[6], unsigned nr_queues, uint32_t mode,
+		  struct errbuf *eb);
+/* Takes it back (DETACH; device disconnect): the connection stays for the next attach. */
+void swlink_detach(struct swlink *l);
 int swlink_kick_fd(const struct swlink *l, unsigned q);
 /* Queues 0..nq-1 to the frontend's rings: 0 or -errno (Xen's), msg the reason. */
 int swlink_connect(struct swlink *l, unsigned nq, const struct netdev_ring_refs *refs, char *msg, size_t msglen);

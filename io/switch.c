@@ -705,6 +705,11 @@ int sw_handle(struct sw *sw, int conn, const void *buf, size_t len, int *fds, un
 			return reply_err(conn, -ENOTCONN, "disconnect before hello");
 		vif_disconnect(v);
 		return reply(conn, 0, "", 0, NULL, 0);
+	case SWP_DETACH:
+		if (!v)
+			return reply_err(conn, -ENOTCONN, "detach before hello");
+		vif_detach(sw, v);
+		return reply(conn, 0, "", 0, NULL, 0);
 	case SWP_STATS:
 		if (!v)
 			return reply_err(conn, -ENOTCONN, "stats before hello");

@@ -93,6 +93,7 @@ int swp_parse(const void *buf, size_t len, unsigned nfds, struct swp_msg *msg, c
 		[SWP_STATS] = sizeof(struct swp_hdr),
 		[SWP_LIST] = sizeof(struct swp_hdr),
 		[SWP_STOP] = sizeof(struct swp_hdr),
+		[SWP_DETACH] = sizeof(struct swp_hdr),
 		[SWP_REPLY] = sizeof(struct swp_reply),
 	};
 	struct swp_hdr h;

@@ -7,7 +7,8 @@
  * is one packet, at most SWP_MSG_MAX bytes, starting with struct swp_hdr.
  *
  * A VMM, per vif whose port is switch:NAME, opens one connection when the
- * domain is built (device create):
+ * domain is created, and on it, each time the domain is built (device
+ * connect):
  *
  *   VMM -> switch  HELLO      struct swp_hello; with SCM_RIGHTS, in order:
  *                               the guest memory memfd (sealed against
@@ -37,6 +38,10 @@
  *                               REPLY status 0 or -errno (Xen's, netdev.c).
  *   VMM -> switch  DISCONNECT the frontend closed, or the guest rebooted.
  *                               REPLY.
+ *   VMM -> switch  DETACH     the domain is being rebuilt (reboot): the vif
+ *                               leaves the switch, the connection stays (a
+ *                               confined VMM opens no socket); a HELLO with
+ *                               the new memory follows.  REPLY.
  *   any -> switch  STATS      this connection's vif as JSON members (VMM's
  *                               `xenith devices`); REPLY with text.
  *   any -> switch  LIST       the whole switch as a JSON object; REPLY.
@@ -76,6 +81,7 @@ enum swp_type {
 	SWP_STATS,
 	SWP_LIST,
 	SWP_STOP,
+	SWP_DETACH,
 	SWP_REPLY,
 	SWP_TYPE_NR
 };

@@ -51,8 +51,8 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xenith switch start NAME [--foreground] [--run-dir DIR]\n"
-		"       xenith switch list [NAME] [--json] [--run-dir DIR]\n"
-		"       xenith switch stop NAME [--run-dir DIR]\n"
+		"usage: xenith switch list [NAME] [--json] [--run-dir DIR]\n"
+		"usage: xenith switch stop NAME [--run-dir DIR]\n"
 		"A learning L2 switch joining the vifs of several domains (vif port=switch:NAME), in a\n"
 		"process of its own; its socket is RUNDIR/switch/NAME.sock.\n");
 }
