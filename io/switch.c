@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -267,6 +268,12 @@ static void notify_vmm(void *opaque, enum netback_ring ring)
 	}
 }
 
+/* A netback thread of the switch names itself, for top -H and ps -L. */
+static void name_queue_thread(void)
+{
+	prctl(PR_SET_NAME, "xenith-swq", 0, 0, 0);
+}
+
 /* ---- attach, connect, detach ---- */
 
 static void vif_disconnect(struct sw_vif *v)
@@ -390,7 +397,8 @@ static int vif_build(struct sw *sw, const struct swp_hello *h, int *fds, struct 
 	grant_table_protect(&v->gt, v->ro);
 	for (unsigned i = 0; i < h->nr_queues; i++) {
 		struct sw_queue *q = &v->q[i];
-		struct netback_config nc = { .index = h->vif, .queue = i, .mode = h->mode, .port = &q->port };
+		struct netback_config nc = { .index = h->vif, .queue = i, .mode = h->mode, .port = &q->port,
+					     .thread_init = name_queue_thread };
 		char msg[256];
 
 		q->v = v;
