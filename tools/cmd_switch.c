@@ -3,7 +3,7 @@
  * `xenith switch start|list|stop`: the domain switch's process and the
  * toolstack's view of it (io/switch.h, protocol io/switch_proto.h).
  *
- * start NAME [--foreground] [--run-dir DIR]: binds RUNDIR/switch/NAME.sock,
+ * start NAME [--foreground] [--no-seccomp] [--run-dir DIR]: binds RUNDIR/switch/NAME.sock,
  * holds RUNDIR/switch/NAME.lock (flock; a second start of NAME fails,
  * naming the pid that holds it), prints one line
  *   switch NAME: socket PATH pid PID
@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <sched.h>
+#include <seccomp.h>
 
 #include "control.h"
 #include "fsutil.h"
@@ -50,11 +52,12 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xenith switch start NAME [--foreground] [--run-dir DIR]\n"
+	fprintf(f, "usage: xenith switch start NAME [--foreground] [--no-seccomp] [--run-dir DIR]\n"
 		"usage: xenith switch list [NAME] [--json] [--run-dir DIR]\n"
 		"usage: xenith switch stop NAME [--run-dir DIR]\n"
 		"A learning L2 switch joining the vifs of several domains (vif port=switch:NAME), in a\n"
-		"process of its own; its socket is RUNDIR/switch/NAME.sock.\n");
+		"process of its own; its socket is RUNDIR/switch/NAME.sock.  The server runs with no\n"
+		"capabilities, no-new-privileges and a seccomp filter (--no-seccomp: without, to debug).\n");
 }
 
 static int switch_dir(const char *run_dir, char *out, size_t size)
@@ -87,6 +90,49 @@ static int lock_owner(const char *path)
 	return pid;
 }
 
+/*
+ * The switch's system calls once it serves (seen with strace -f over the
+ * kvm tier's switch cases): the socket (poll, accept4, recvmsg, sendmsg),
+ * checking a VMM's descriptors (fstat, fcntl, readlink of /proc/self/fd,
+ * pread), mapping guest memory (mmap, munmap), netback threads (clone
+ * with CLONE_THREAD, rt_sigaction for glibc's first thread, ppoll, read
+ * and write of eventfds, futex), unlink of its socket and lock at exit.
+ * Anything else ends the process: a switch that a VMM tricked into
+ * something else must not do it.
+ */
+static int confine_switch(void)
+{
+	static const int allow[] = {
+		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(close), SCMP_SYS(poll), SCMP_SYS(ppoll),
+		SCMP_SYS(accept4), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+		SCMP_SYS(fcntl), SCMP_SYS(readlink), SCMP_SYS(pread64), SCMP_SYS(eventfd2), SCMP_SYS(mmap),
+		SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(mremap), SCMP_SYS(brk),
+		SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(rt_sigprocmask),
+		SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigaction), SCMP_SYS(sigaltstack), SCMP_SYS(restart_syscall),
+		SCMP_SYS(clock_gettime), SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getrandom),
+		SCMP_SYS(sched_yield), SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(unlink), SCMP_SYS(nanosleep),
+		SCMP_SYS(clock_nanosleep),
+	};
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r = ctx ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < sizeof(allow) / sizeof(allow[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0);
+	/* threads only, never a process; clone3's flags cannot be checked: glibc falls back to clone */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (r == 0) /* a netback thread names itself */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+	if (r == 0)
+		r = seccomp_load(ctx);
+	if (ctx)
+		seccomp_release(ctx);
+	return r;
+}
+
 /* Drops what the switch does not need: it maps memfds and moves bytes, nothing more. */
 static void deprivilege(void)
 {
@@ -102,13 +148,13 @@ static void deprivilege(void)
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
-static int sw_cmd_start(const char *name, bool foreground, const char *run_dir)
+static int sw_cmd_start(const char *name, bool foreground, bool seccomp, const char *run_dir)
 {
 	char dir[PATH_MAX], sock[PATH_MAX], lock[PATH_MAX + 16], log[PATH_MAX + 16], pid[32];
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct sw *sw;
-	int lfd, s, n, r;
+	int lfd, s, n, r, ready[2] = { -1, -1 };
 
 	if (!swp_name_ok(name)) {
 		fprintf(stderr, "xenith switch: '%s' is not a switch name (1 to 31 of A-Z a-z 0-9 _ . -)\n", name);
@@ -150,15 +196,28 @@ static int sw_cmd_start(const char *name, bool foreground, const char *run_dir)
 									  O_CLOEXEC | O_NOFOLLOW, 0600);
 
 		fflush(stdout);
+		if (pipe2(ready, O_CLOEXEC) < 0) {
+			fprintf(stderr, "xenith switch: pipe: %s\n", strerror(errno));
+			return EXIT_START;
+		}
 		child = fork();
 		if (child < 0) {
 			fprintf(stderr, "xenith switch: fork: %s\n", strerror(errno));
 			return EXIT_START;
 		}
 		if (child > 0) {
+			char c;
+
+			/* Returns once the server is confined and serving (or says it ended). */
+			close(ready[1]);
+			if (read(ready[0], &c, 1) != 1) {
+				fprintf(stderr, "xenith switch: %s ended while starting; see %s\n", name, log);
+				return EXIT_START;
+			}
 			printf("switch %s: socket %s pid %d\n", name, sock, (int)child);
 			return 0; /* the listening socket and the lock live on in the child */
 		}
+		close(ready[0]);
 		setsid();
 		if (null >= 0)
 			dup2(null, 0);
@@ -177,9 +236,19 @@ static int sw_cmd_start(const char *name, bool foreground, const char *run_dir)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	deprivilege();
-	r = sw_create(name, &sw);
+	r = seccomp ? confine_switch() : 0;
+	if (r < 0)
+		fprintf(stderr, "xenith switch %s: seccomp filter: %s\n", name, strerror(-r));
+	else
+		r = sw_create(name, &sw);
 	if (r == 0) {
 		fprintf(stderr, "xenith switch %s: serving %s\n", name, sock);
+		if (ready[1] >= 0) {
+			if (write(ready[1], "1", 1) != 1) {
+				/* the parent went: nobody to tell */
+			}
+			close(ready[1]);
+		}
 		r = sw_serve(sw, s, &stop_flag);
 		sw_destroy(sw);
 	}
@@ -336,13 +405,14 @@ int cmd_switch(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "no-seccomp", no_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *run_dir = NULL, *verb;
-	bool foreground = false, json = false;
+	bool foreground = false, json = false, seccomp = true;
 	int c;
 
 	if (argc < 2) {
@@ -354,6 +424,7 @@ int cmd_switch(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "fjr:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = true; break;
+		case 'S': seccomp = false; break;
 		case 'j': json = true; break;
 		case 'r': run_dir = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -370,5 +441,5 @@ int cmd_switch(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	return !strcmp(verb, "start") ? sw_cmd_start(argv[optind], foreground, run_dir) : sw_cmd_stop(argv[optind], run_dir);
+	return !strcmp(verb, "start") ? sw_cmd_start(argv[optind], foreground, seccomp, run_dir) : sw_cmd_stop(argv[optind], run_dir);
 }

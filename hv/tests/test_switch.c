@@ -391,7 +391,25 @@ static void test_switch_start_list_stop_and_their_errors(void **state)
 		fail_msg("start did not say where its socket is: %s", Q.out);
 	snprintf(sock, sizeof(sock), "%s/switch/t-sw-cli.sock", harness_run_dir());
 	assert_int_equal(stat(sock, &st), 0);
+	assert_true((st.st_mode & 0777) == 0600);
 	assert_true(S_ISSOCK(st.st_mode));
+	{
+		/* the server is confined: a seccomp filter, no-new-privileges, no capability left */
+		char path[64], status[4096];
+		int pid = atoi(strstr(Q.out, " pid ") + 5);
+		FILE *f;
+		size_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		n = fread(status, 1, sizeof(status) - 1, f);
+		status[n] = 0;
+		fclose(f);
+		if (!strstr(status, "\nSeccomp:\t2\n") || !strstr(status, "\nNoNewPrivs:\t1\n") ||
+		    !strstr(status, "\nCapEff:\t0000000000000000\n") || !strstr(status, "\nCapBnd:\t0000000000000000\n"))
+			fail_msg("the switch (pid %d) is not confined: %s", pid, status);
+	}
 	assert_int_equal(RUN(&Q, 20, "switch", "start", "t-sw-cli"), 65);
 	assert_non_null(strstr(Q.err, "a switch named 't-sw-cli' is already running"));
 	/* list: the table; stop: the process ends, the socket goes, list says none. */
