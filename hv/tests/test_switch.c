@@ -219,6 +219,24 @@ static void test_a_udp_echo_goes_from_one_domain_to_another_through_the_switch(v
 	}
 }
 
+/* A two-queue vif on the switch: both queues connected there, the echo goes through. */
+static void test_a_two_queue_vif_connects_both_queues_on_the_switch(void **state)
+{
+	char vif[128];
+
+	(void)state;
+	start_switch("t-sw-mq");
+	snprintf(vif, sizeof(vif), "mac=00:16:3e:00:57:0a,port=switch:t-sw-mq,queues=2");
+	proc_start(&A, (const char *const[]){ "run", "--name", "t-sw-mq-a", "-m", "32", "--vif", vif, "--cmdline",
+					      "net-echo ip=10.57.0.10/24 queues=2", NULL });
+	if (!proc_wait_output(&A, ": ready vif=0 mac=00:16:3e:00:57:0a", 60))
+		fail_msg("t-sw-mq-a never said ready; stdout: %s\nstderr: %s", A.out, A.err);
+	assert_true(switch_vif_counter("t-sw-mq", "t-sw-mq-a", 0, "queues") == 2);
+	assert_true(switch_vif_counter("t-sw-mq", "t-sw-mq-a", 0, "queues_connected") == 2);
+	echo_works("t-sw-mq-b", "t-sw-mq", "00:16:3e:00:57:0b", "10.57.0.11/24", "10.57.0.10:7", 50);
+	assert_true(switch_vif_counter("t-sw-mq", "t-sw-mq-a", 0, "received") >= 51);
+}
+
 static void test_a_guest_blast_reaches_another_guests_sink_with_counts_matching(void **state)
 {
 	enum { N = 20000 };
@@ -428,6 +446,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_a_udp_echo_goes_from_one_domain_to_another_through_the_switch,
 					  harness_teardown),
+		cmocka_unit_test_teardown(test_a_two_queue_vif_connects_both_queues_on_the_switch, harness_teardown),
 		cmocka_unit_test_teardown(test_a_guest_blast_reaches_another_guests_sink_with_counts_matching,
 					  harness_teardown),
 		cmocka_unit_test_teardown(test_a_hostile_netfront_on_the_switch_harms_only_itself, harness_teardown),
