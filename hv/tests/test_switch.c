@@ -441,6 +441,23 @@ static void test_switch_start_list_stop_and_their_errors(void **state)
 	assert_non_null(strstr(Q.err, "no switch named 't-sw-cli' answers"));
 }
 
+/* `xenith run --run-dir D` finds the switch that `xenith switch start --run-dir D` started, whatever the environment says. */
+static void test_run_dir_given_on_the_command_line_finds_the_switch(void **state)
+{
+	char rd[512];
+
+	(void)state;
+	harness_path(rd, sizeof(rd), "rd2");
+	assert_int_equal(RUN(&Q, 20, "switch", "start", "t-sw-rd", "--run-dir", rd), 0);
+	proc_start(&A, (const char *const[]){ "run", "--run-dir", rd, "--name", "t-sw-rd-a", "-m", "32", "--vif",
+					      "mac=00:16:3e:00:58:0a,port=switch:t-sw-rd", "--cmdline",
+					      "net-echo ip=10.58.0.10/24", NULL });
+	if (!proc_wait_output(&A, ": ready vif=0 mac=00:16:3e:00:58:0a", 60))
+		fail_msg("a domain run with --run-dir %s did not reach its switch: %s\n%s", rd, A.out, A.err);
+	proc_kill(&A);
+	assert_int_equal(RUN(&Q, 20, "switch", "stop", "t-sw-rd", "--run-dir", rd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +473,7 @@ int main(void)
 					  harness_teardown),
 		cmocka_unit_test_teardown(test_a_rebooting_domain_reattaches_its_vif_each_boot, harness_teardown),
 		cmocka_unit_test_teardown(test_switch_start_list_stop_and_their_errors, harness_teardown),
+		cmocka_unit_test_teardown(test_run_dir_given_on_the_command_line_finds_the_switch, harness_teardown),
 	};
 
 	harness_require_kvm();
