@@ -28,6 +28,30 @@
 #include "jsondoc.h"
 
 static struct proc SW, A, B, C, Q;
+static pid_t daemons[4]; /* switches started without --foreground: their own session, the harness cannot see them */
+static unsigned nr_daemons;
+
+/* Notes the pid that `xenith switch start` printed ("... pid N"), for the teardown. */
+static void note_daemon(const char *out)
+{
+	const char *p = strstr(out, " pid ");
+
+	if (p && nr_daemons < sizeof(daemons) / sizeof(daemons[0]))
+		daemons[nr_daemons++] = (pid_t)atoi(p + 5);
+}
+
+/* Kills the daemons a test started (stopped already when it passed), then what the harness knows. */
+static int teardown_daemons(void **state)
+{
+	for (unsigned i = 0; i < nr_daemons; i++)
+		if (daemons[i] > 0 && kill(daemons[i], 0) == 0) {
+			fprintf(stderr, "test_switch: teardown kills switch pid %d, which the test left running\n",
+				(int)daemons[i]);
+			kill(daemons[i], SIGKILL);
+		}
+	nr_daemons = 0;
+	return harness_teardown(state);
+}
 
 static double now_s(void)
 {
@@ -404,6 +428,7 @@ static void test_switch_start_list_stop_and_their_errors(void **state)
 		fail_msg("the error lacks the socket %s or the command: %s", sock, A.err);
 	/* start: daemonizes, says where its socket is; a second start of the name is refused. */
 	assert_int_equal(RUN(&Q, 20, "switch", "start", "t-sw-cli"), 0);
+	note_daemon(Q.out);
 	snprintf(sock, sizeof(sock), "switch t-sw-cli: socket %s/switch/t-sw-cli.sock pid ", harness_run_dir());
 	if (!strstr(Q.out, sock))
 		fail_msg("start did not say where its socket is: %s", Q.out);
@@ -449,6 +474,7 @@ static void test_run_dir_given_on_the_command_line_finds_the_switch(void **state
 	(void)state;
 	harness_path(rd, sizeof(rd), "rd2");
 	assert_int_equal(RUN(&Q, 20, "switch", "start", "t-sw-rd", "--run-dir", rd), 0);
+	note_daemon(Q.out);
 	proc_start(&A, (const char *const[]){ "run", "--run-dir", rd, "--name", "t-sw-rd-a", "-m", "32", "--vif",
 					      "mac=00:16:3e:00:58:0a,port=switch:t-sw-rd", "--cmdline",
 					      "net-echo ip=10.58.0.10/24", NULL });
@@ -472,8 +498,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_a_switch_that_dies_leaves_the_domain_running_with_the_vif_disconnected,
 					  harness_teardown),
 		cmocka_unit_test_teardown(test_a_rebooting_domain_reattaches_its_vif_each_boot, harness_teardown),
-		cmocka_unit_test_teardown(test_switch_start_list_stop_and_their_errors, harness_teardown),
-		cmocka_unit_test_teardown(test_run_dir_given_on_the_command_line_finds_the_switch, harness_teardown),
+		cmocka_unit_test_teardown(test_switch_start_list_stop_and_their_errors, teardown_daemons),
+		cmocka_unit_test_teardown(test_run_dir_given_on_the_command_line_finds_the_switch, teardown_daemons),
 	};
 
 	harness_require_kvm();
