@@ -1280,6 +1280,39 @@ def vif_seeds():
            v_write(1, vif_qkey(1, K_EVT), vif_port(4)), v_state(1, 3), v_rm(1, 12 + 15 + 1),
            v_state(1, 6), v_rm(1, 12 + 15 + 3), v_state(1, 1)]
     write("vif", "key-by-key", vif_input(rw, unbound, ops))
+# ---- switch (fuzz_switch.c) ----
+SWP_MAGIC, SWP_HELLO, SWP_CONNECT, SWP_DISCONNECT, SWP_STATS, SWP_LIST, SWP_STOP = 0x31575358, 1, 2, 3, 4, 5, 6
+
+
+def swp_hdr(t, length):
+    return struct.pack("<IHHII", SWP_MAGIC, 1, t, length, 0)
+
+
+def swp_hello(nq=1, mem=1 << 20, min_gpa=0x10000, mac=b"\x00\x16\x3e\x00\x00\x0a", name=b"d1"):
+    body = struct.pack("<QQIIII", mem, min_gpa, 1, 0, 1, nq) + mac + b"\0\0" + name.ljust(64, b"\0")
+    return swp_hdr(SWP_HELLO, 16 + len(body)) + body
+
+
+def swp_connect(gpa=0x20000, frames=1, nq=1, refs=((8, 9),)):
+    q = b"".join(struct.pack("<II", t, r) for t, r in refs).ljust(64, b"\0")
+    return swp_hdr(SWP_CONNECT, 96) + struct.pack("<QII", gpa, frames, nq) + q
+
+
+def sw_rec(pkt, kind=0, fdmode=0):
+    return struct.pack("<BHB", kind, len(pkt), fdmode) + pkt
+
+
+def switch_seeds():
+    write("switch", "hello-connect-stats", sw_rec(swp_hello(), fdmode=1) + sw_rec(swp_connect()) +
+          sw_rec(swp_hdr(SWP_STATS, 16)) + sw_rec(swp_hdr(SWP_DISCONNECT, 16)) + sw_rec(swp_hdr(SWP_LIST, 16)))
+    write("switch", "hello-4q", sw_rec(swp_hello(nq=4), fdmode=1) + sw_rec(swp_connect(nq=4)))
+    write("switch", "hello-unsealed", sw_rec(swp_hello(), fdmode=1 | 8))
+    write("switch", "hello-devnull", sw_rec(swp_hello(), fdmode=3))
+    write("switch", "hello-extra-fd", sw_rec(swp_hello(), fdmode=2))
+    write("switch", "hello-twice", sw_rec(swp_hello(), fdmode=1) + sw_rec(swp_hello(), fdmode=1))
+    write("switch", "connect-first", sw_rec(swp_connect()) + sw_rec(swp_hdr(SWP_STOP, 16)))
+    write("switch", "bad-header", sw_rec(b"\0" * 16) + sw_rec(swp_hdr(99, 16)))
+    write("switch", "forced", sw_rec(b"", kind=1 | 0x80, fdmode=1 | 0x30))
 
 
 if __name__ == "__main__":
@@ -1297,3 +1330,4 @@ if __name__ == "__main__":
     hypercall_seeds()
     netstack_seeds()
     vif_seeds()
+    switch_seeds()

@@ -318,6 +318,7 @@ const char *vif_port_name(enum vif_port p)
 	case VIF_PORT_TAP: return "tap";
 	case VIF_PORT_PAIR: return "pair";
 	case VIF_PORT_DPDK: return "dpdk";
+	case VIF_PORT_SWITCH: return "switch";
 	}
 	return "?";
 }
@@ -445,10 +446,13 @@ static int vif_field(struct vif_config *vc, const char *f, const char *v, struct
 			vc->port = VIF_PORT_TAP;
 		else if (name && !strncmp(v, "pair:", 5))
 			vc->port = VIF_PORT_PAIR;
+		else if (name && !strncmp(v, "switch:", 7))
+			vc->port = VIF_PORT_SWITCH;
 		else
 			return errbuf_set(eb, EINVAL, "vif: port=%s: must be tap:IFNAME (a tap device, "
-					  "created or attached), dpdk:[VDEV-ARGS] (a DPDK vdev) or pair:NAME "
-					  "(an in-memory pair joining two vifs of this VMM)", v);
+					  "created or attached), dpdk:[VDEV-ARGS] (a DPDK vdev), pair:NAME "
+					  "(an in-memory pair joining two vifs of this VMM) or switch:NAME (a "
+					  "domain switch, `xenith switch start NAME`)", v);
 		if (!ifname_ok(name + 1))
 			return errbuf_set(eb, EINVAL, "vif: port=%s: the name must be 1 to %u characters, "
 					  "without '/', ':' or spaces", v, CONFIG_IFNAME_MAX - 1);

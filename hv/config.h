@@ -53,6 +53,7 @@ enum vif_port {
 	VIF_PORT_TAP,  /* a tap device, created or attached (io/port_tap.c) */
 	VIF_PORT_PAIR, /* an in-memory pair: the vifs naming one pair in a VMM are its two ends */
 	VIF_PORT_DPDK, /* a DPDK software vdev (io/port_dpdk.c): port=dpdk:[VDEV-ARGS] */
+	VIF_PORT_SWITCH, /* a domain switch process (`xenith switch`, io/switch.h) */
 };
 
 #define CONFIG_MAX_VIFS 4u

@@ -133,7 +133,7 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_geteuid, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "whose clients to serve: our uid (and root)" },
 	{ __NR_setsockopt, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "timeouts on a client" },
 	{ __NR_shutdown, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "closing a client" },
-	{ __NR_fcntl, K(MAIN) | K(CONTROL), 0, ARGS_FCNTL, "non-blocking clients; close-on-exec; disk locks" },
+	{ __NR_fcntl, K(MAIN) | K(CONTROL), 0, ARGS_FCNTL, "non-blocking clients; close-on-exec; disk locks; sealing rebuilt guest memory" },
 
 	/* DPDK ports (io/port_dpdk.c): what the burst calls of its vdevs do on a network queue's thread. */
 	{ __NR_sendto, K(BACKEND), 0, ARGS_ANY,
@@ -238,7 +238,9 @@ static const struct ioctl_rule test_hook_ioctl_rules[] = {
 /* Giving memory back (free, thread stacks) and huge-page hints (glibc's malloc tunables). */
 /* MADV_DONTDUMP: the DPDK EAL's memory (hugepages, dpdk_hugepages = 1) is kept out of core dumps as it is freed */
 static const int madvise_advice[] = { MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP };
-static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW };
+/* F_ADD_SEALS: rebuilt guest memory is sealed against resizing (membacking.c; a switch maps it). */
+static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
+				  F_ADD_SEALS };
 
 const char *confine_kind_name(enum confine_kind kind)
 {

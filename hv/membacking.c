@@ -422,7 +422,7 @@ int mem_backing_alloc(const struct domain_config *cfg, uint64_t size, uint64_t g
 		      uint8_t **mem, enum mem_backing *used, struct errbuf *eb)
 {
 	enum mem_backing b = mem_backing_resolve(cfg->memory_backing, size, NULL, 0);
-	unsigned flags = MFD_CLOEXEC;
+	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 	char name[96];
 	int r;
 
@@ -450,6 +450,14 @@ int mem_backing_alloc(const struct domain_config *cfg, uint64_t size, uint64_t g
 	if (ftruncate(*fd, (off_t)size) < 0) {
 		r = errbuf_set(eb, errno, "sizing guest memory (%s) to %llu MiB: %s", mem_backing_name(b),
 			       (unsigned long long)(size >> 20), strerror(errno));
+		goto close_fd;
+	}
+	/*
+	 * Its size is final: sealed, so that a process we hand it to (a domain
+	 * switch, io/switch.c) can map it without fearing SIGBUS from a shrink.
+	 */
+	if (fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
+		r = errbuf_set(eb, errno, "sealing guest memory's size: %s", strerror(errno));
 		goto close_fd;
 	}
 	/* hugetlb: no MAP_NORESERVE, so that mmap takes every page from the pool now or fails */

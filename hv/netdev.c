@@ -14,6 +14,7 @@
 #include "device.h"
 #include "domain.h"
 #include "netback.h"
+#include "netdev_switch.h"
 #include "port_dpdk.h"
 #include "port_pair.h"
 #include "port_tap.h"
@@ -21,6 +22,8 @@
 #include "vif.h"
 #include "xsdomain.h"
 #include "xenith/netif.h"
+
+#define SWITCH_STATS_MAX 65536 /* a switch vif's counters from the switch (SWP_TEXT_MAX) */
 
 /* What the domain's vifs share: one lock over every queue's connect, disconnect and counters. */
 struct net_shared {
@@ -44,6 +47,7 @@ struct net_vif {
 	unsigned nr_queues;
 	struct net_queue q[XENITH_NET_MAX_QUEUES];
 	struct vif vif;           /* its xenstore directories and XenbusState (vif.h) */
+	struct swlink *sw;        /* port=switch: the switch runs the queues (netdev_switch.h), else NULL */
 };
 
 const struct device_ops vif_device_ops;
@@ -179,7 +183,10 @@ static int vif_create(struct domain *d, const struct domain_opts *opts, struct e
 			if (r < 0)
 				return errbuf_set(eb, -r, "vif %u: %s", i, msg);
 		}
-		r = open_ports(nv, vc, eb);
+		if (vc->port == VIF_PORT_SWITCH) /* the socket now, before the filters; the vif at connect */
+			r = swlink_open(i, vc->port_name, &nv->sw, eb);
+		else
+			r = open_ports(nv, vc, eb);
 		if (r < 0)
 			return r;
 		if (vc->mode != VIF_MODE_IOEVENTFD)
@@ -217,6 +224,13 @@ static int vif_connect(struct device *dev, struct errbuf *eb)
 	struct net_vif *nv = dev->priv;
 	const struct vif_config *vc = config_of(d, nv);
 
+	if (vc->port == VIF_PORT_SWITCH) {
+		/* Guest memory exists now: the switch gets it, and runs the queues (netdev_switch.h). */
+		int r = swlink_attach(nv->sw, d, nv->mac, nv->nr_queues, mode_abi(vc->mode), eb);
+
+		if (r < 0)
+			return r;
+	}
 	for (unsigned q = 0; q < nv->nr_queues; q++) {
 		struct netback_config nc = {
 			.index = nv->index, .queue = q, .mode = mode_abi(vc->mode), .port = nv->q[q].port,
@@ -228,13 +242,14 @@ static int vif_connect(struct device *dev, struct errbuf *eb)
 
 		memcpy(nc.mac, nv->mac, sizeof(nc.mac));
 		nq->d = d;
-		r = netback_open(&nc, &nq->nb, msg, sizeof(msg));
+		r = nv->sw ? 0 : netback_open(&nc, &nq->nb, msg, sizeof(msg)); /* a switch runs its own */
 		if (r < 0)
 			return errbuf_set(eb, -r, "vif %u queue %u: %s", nv->index, q, msg);
 		if (vc->mode == VIF_MODE_IOEVENTFD && !d->unbacked) {
 			/* One port per vif; the value written says which queue (both rings). */
 			struct kvm_ioeventfd io = {
-				.datamatch = q, .addr = nv->doorbell, .len = 4, .fd = netback_kick_fd(nq->nb),
+				.datamatch = q, .addr = nv->doorbell, .len = 4,
+				.fd = nv->sw ? swlink_kick_fd(nv->sw, q) : netback_kick_fd(nq->nb),
 				.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DATAMATCH,
 			};
 
@@ -268,6 +283,7 @@ static void vif_disconnect(struct device *dev)
 	struct net_vif *nv = dev->priv;
 
 	vif_unpublish(&nv->vif); /* no vCPU runs: no store watch is in flight */
+	swlink_detach(nv->sw); /* a rebuild attaches again, on the same connection */
 	pthread_mutex_lock(&nv->shared->lock);
 	for (unsigned q = 0; q < nv->nr_queues; q++) {
 		struct net_queue *nq = &nv->q[q];
@@ -290,6 +306,7 @@ static void vif_destroy(struct device *dev)
 	for (unsigned q = 0; q < XENITH_NET_MAX_QUEUES; q++)
 		if (nv->q[q].port)
 			nv->q[q].port->ops->close(nv->q[q].port);
+	swlink_close(nv->sw); /* the switch detaches the vif */
 	if (nv->doorbell)
 		port_space_release(dev->d->ports, nv->doorbell);
 	if (nv->shared && --nv->shared->refs == 0) {
@@ -319,6 +336,7 @@ static int vif_stats_json(struct device *dev, char *buf, size_t size)
 	const struct vif_config *vc = config_of(d, nv);
 	struct netback_stats sum = { 0 };
 	unsigned connected = 0;
+	char *swbuf = NULL;
 	size_t n = 0;
 
 	pthread_mutex_lock(&nv->shared->lock);
@@ -338,6 +356,13 @@ static int vif_stats_json(struct device *dev, char *buf, size_t size)
 		for (unsigned k = 1; k < NETBACK_DROP_NR; k++)
 			sum.drops[k] += st.drops[k];
 	}
+	if (nv->sw) {
+		/* the switch runs the queues: its netbacks' counters are the vif's */
+		swbuf = malloc(SWITCH_STATS_MAX);
+		if (swbuf && swlink_stats_json(nv->sw, &sum, swbuf, SWITCH_STATS_MAX) < 0)
+			swbuf[0] = 0;
+		connected = swlink_connected(nv->sw);
+	}
 	PUT("{\"vif\":%u,\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\",\"port\":\"%s:%s\",\"mode\":\"%s\","
 	    "\"doorbell_port\":%u,\"queues\":%u,\"queues_connected\":%u,\"xenbus_state\":%d,\"connects\":%llu,"
 	    "\"broken\":%s,\"tx_packets\":%llu,\"tx_bytes\":%llu,\"rx_packets\":%llu,\"rx_bytes\":%llu,"
@@ -351,6 +376,8 @@ static int vif_stats_json(struct device *dev, char *buf, size_t size)
 	for (unsigned k = 1; k < NETBACK_DROP_NR; k++)
 		PUT(",\"drop_%s\":%llu", netback_drop_name((enum netback_drop)k),
 		    (unsigned long long)sum.drops[k]);
+	if (swbuf && swbuf[0])
+		PUT(",%s", swbuf);
 	PUT(",\"per_queue\":[");
 	for (unsigned q = 0; q < nv->nr_queues; q++) {
 		struct net_port *p = nv->q[q].port;
@@ -372,6 +399,7 @@ static int vif_stats_json(struct device *dev, char *buf, size_t size)
 	}
 	PUT("]}");
 	pthread_mutex_unlock(&nv->shared->lock);
+	free(swbuf);
 	return n < size ? (int)n : -1;
 }
 
@@ -507,6 +535,8 @@ int netdev_connect_rings(struct domain *d, unsigned index, unsigned nq, const st
 		snprintf(msg, msglen, "vif %u has %u queue(s), not %u", index, nv ? nv->nr_queues : 0, nq);
 		return -EINVAL;
 	}
+	if (nv->sw)
+		return swlink_connect(nv->sw, nq, refs, msg, msglen);
 	pthread_mutex_lock(&nv->shared->lock);
 	for (q = 0; q < nq; q++) {
 		r = nv->q[q].nb ? queue_connect(&nv->q[q], &refs[q]) : -ENODEV;
@@ -534,6 +564,8 @@ void netdev_disconnect_rings(struct domain *d, unsigned index)
 
 	if (!nv)
 		return;
+	if (nv->sw)
+		swlink_disconnect(nv->sw);
 	pthread_mutex_lock(&nv->shared->lock);
 	for (unsigned q = 0; q < nv->nr_queues; q++)
 		if (nv->q[q].nb)

@@ -510,6 +510,8 @@ int cmd_run(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out;
 	}
+	/* vif port=switch:NAME finds the switch's socket in this run directory (hv/netdev_switch.c). */
+	setenv("XENITH_RUN_DIR", dir, 1);
 	/* Signals go to one thread, which destroys the domain cleanly. */
 	sigemptyset(&sw.set);
 	sigaddset(&sw.set, SIGINT);
