@@ -65,6 +65,9 @@ static const struct net_row rows[] = {
 	{ "dpdk", NET_TX, 64, "poll", false },    { "dpdk", NET_TX, 1500, "exit", false },
 	{ "dpdk", NET_TX, 1500, "ioeventfd", false }, { "dpdk", NET_TX, 1500, "poll", false },
 	{ "dpdk", NET_RX, 64, "ioeventfd", false }, { "dpdk", NET_ECHO, 64, "ioeventfd", false },
+	/* domain to domain through a switch (rx would be the same path the other way) */
+	{ "switch", NET_TX, 64, "exit", false },  { "switch", NET_TX, 64, "ioeventfd", false },
+	{ "switch", NET_TX, 1500, "ioeventfd", false }, { "switch", NET_ECHO, 64, "ioeventfd", false },
 };
 #define NR_ROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -190,13 +193,71 @@ static unsigned dpdk_argv(const struct net_env *e, enum net_where w, const char 
 }
 
 /*
- * Not yet: a { "switch", ... } row whose setup starts `xenith switch` and
- * whose wire side is a second domain on the switch (domain to domain),
- * against two native programs on switch ports.
+ * switch: domain to domain through a `xenith switch` of the run's own
+ * (xnsPID): the guest's vif and the wire side's, a second domain running
+ * the other program, are both port=switch:NAME.  The native reference is
+ * process to process over shared memory: xenith-net on a DPDK net_memif
+ * pair (the server in the guest's place, the client on the wire side),
+ * frames between two processes through rings in memory they share, as
+ * the switch's are; so the kind needs DPDK too.
  */
+static void switch_socket(const struct net_env *e, char *buf, size_t size)
+{
+	snprintf(buf, size, "/tmp/%s-memif.sock", e->ns);
+}
+
+static int switch_setup(struct net_env *e, char *why, size_t whylen)
+{
+	char sock[64];
+
+	snprintf(e->ns, sizeof(e->ns), "xns%d", (int)getpid() % 1000000);
+	if (!XENITH_HAVE_DPDK) {
+		snprintf(why, whylen, "its native reference, a net_memif pair, needs DPDK (dpdk-dev: ci/setup.sh "
+			 "installs it; then rebuild)");
+		return -1;
+	}
+	switch_socket(e, sock, sizeof(sock));
+	unlink(sock);
+	if (nproc_run((const char *const[]){ e->xenith, "switch", "start", e->ns, NULL }) != 0) {
+		snprintf(why, whylen, "`xenith switch start %s` failed", e->ns);
+		return -1;
+	}
+	e->made = true;
+	return 0;
+}
+
+static void switch_teardown(struct net_env *e)
+{
+	char sock[64];
+
+	if (e->made)
+		nproc_run((const char *const[]){ e->xenith, "switch", "stop", e->ns, NULL });
+	switch_socket(e, sock, sizeof(sock));
+	unlink(sock);
+	e->made = false;
+}
+
+static void switch_vif(const struct net_env *e, char *buf, size_t size)
+{
+	snprintf(buf, size, "port=switch:%s", e->ns);
+}
+
+static unsigned switch_argv(const struct net_env *e, enum net_where w, const char **argv, char *scratch,
+			    size_t scratch_len)
+{
+	char sock[64];
+
+	switch_socket(e, sock, sizeof(sock));
+	snprintf(scratch, scratch_len, "dpdk:[net_memif0,role=%s,socket=%s]", w == AT_NATIVE_PORT ? "server" : "client",
+		 sock);
+	argv[0] = e->xnet, argv[1] = scratch;
+	return 2;
+}
+
 static const struct net_kind kinds[] = {
-	{ "tap", tap_setup, tap_teardown, tap_vif, tap_argv },
-	{ "dpdk", dpdk_setup, dpdk_teardown, dpdk_vif, dpdk_argv },
+	{ "tap", tap_setup, tap_teardown, tap_vif, tap_argv, false },
+	{ "dpdk", dpdk_setup, dpdk_teardown, dpdk_vif, dpdk_argv, false },
+	{ "switch", switch_setup, switch_teardown, switch_vif, switch_argv, true },
 };
 
 static const struct net_kind *kind_of(const char *name)
@@ -341,6 +402,26 @@ static bool pin_backend(struct nproc *vmm, int cpu)
  * One repetition of row r on one side: the inner program (the guest, or
  * xenith-net on the native port) and the outer one on the wire side.
  */
+/*
+ * Starts a domain NAME whose vif 0 (MAC mac) is on the kind's port in r's
+ * mode, running the minios program cmd, its vCPU on cpu (-1: anywhere),
+ * output to out; true once it said ready.
+ */
+static bool start_domain(const struct net_ctx *c, const struct net_row *r, const char *name, const char *mac,
+			 const char *cmd, int cpu, struct nproc *p, const char *out)
+{
+	char vif[192], port[128], vcpu[16];
+
+	c->kind->vif(&c->env, port, sizeof(port));
+	snprintf(vif, sizeof(vif), "mac=%s,%s,mode=%s", mac, port, r->mode);
+	snprintf(vcpu, sizeof(vcpu), "%d", cpu);
+	const char *a[] = { c->xenith, "run", "-q", "-n", name, "-m", "32", "--timeout", "120", "--vif", vif,
+			    "--cmdline", cmd, cpu >= 0 ? "--vcpu-pin" : NULL, vcpu,
+			    c->no_seccomp ? "--no-seccomp" : NULL, NULL };
+
+	return nproc_start(p, a, -1, out) == 0 && nproc_wait_line(p, ": ready vif=0", 60);
+}
+
 static int run_side(struct net_ctx *c, const struct net_row *r, bool guest, struct net_sample *s, char *why,
 		    size_t whylen)
 {
@@ -350,7 +431,7 @@ static int run_side(struct net_ctx *c, const struct net_row *r, bool guest, stru
 	const char *argv_i[NET_ARGV_MAX], *argv_o[NET_ARGV_MAX];
 	struct nproc in = { 0 }, out = { 0 };
 	const struct nproc *driver, *receiver;
-	char vcpu[16], cpus_a[32] = "?", cpus_b[32] = "?", cpus_p[32] = "?";
+	char cpus_a[32] = "?", cpus_b[32] = "?", cpus_p[32] = "?";
 	int ret = -1;
 
 	switch (r->dir) {
@@ -372,18 +453,11 @@ static int run_side(struct net_ctx *c, const struct net_row *r, bool guest, stru
 	}
 	snprintf(out_i, sizeof(out_i), "%s/inner.out", c->dir);
 	snprintf(out_o, sizeof(out_o), "%s/outer.out", c->dir);
-	snprintf(vcpu, sizeof(vcpu), "%d", c->pl.inner);
 	if (guest) {
-		char vif[192], port[128], cmd[320];
+		char cmd[320];
 
-		c->kind->vif(&c->env, port, sizeof(port));
-		snprintf(vif, sizeof(vif), "mac=00:16:3e:00:0b:01,%s,mode=%s", port, r->mode);
 		snprintf(cmd, sizeof(cmd), "net-%s %s", prog[r->dir], inner_opts);
-		const char *a[] = { c->xenith, "run", "-q", "-n", "xenith-netbench", "-m", "32", "--timeout", "120",
-				    "--vif", vif, "--cmdline", cmd, c->pl.inner >= 0 ? "--vcpu-pin" : NULL, vcpu,
-				    c->no_seccomp ? "--no-seccomp" : NULL, NULL };
-
-		if (nproc_start(&in, a, -1, out_i) < 0 || !nproc_wait_line(&in, ": ready vif=0", 60)) {
+		if (!start_domain(c, r, "xenith-netbench", "00:16:3e:00:0b:01", cmd, c->pl.inner, &in, out_i)) {
 			snprintf(why, whylen, "the guest never said ready (exit %d)", in.status);
 			goto stop;
 		}
@@ -410,12 +484,25 @@ static int run_side(struct net_ctx *c, const struct net_row *r, bool guest, stru
 		}
 		nproc_thread_cpus(in.pid, NULL, cpus_a, sizeof(cpus_a));
 	}
-	program_argv(c, guest ? AT_GUEST_WIRE : AT_NATIVE_WIRE, outer_opts, argv_o, scratch_o, sizeof(scratch_o));
-	if (nproc_start(&out, argv_o, c->pl.peer, out_o) < 0 || !nproc_wait_line(&out, "xenith-net: ready", 30)) {
-		snprintf(why, whylen, "xenith-net on the wire side never said ready (exit %d)", out.status);
-		goto stop;
+	if (guest && c->kind->wire_domain) {
+		char cmd[320];
+
+		snprintf(cmd, sizeof(cmd), "net-%s", outer_opts); /* "sink ..." -> "net-sink ..." */
+		if (!start_domain(c, r, "xenith-netbench-peer", "00:16:3e:00:0b:02", cmd, c->pl.peer, &out, out_o)) {
+			snprintf(why, whylen, "the wire side's domain never said ready (exit %d)", out.status);
+			goto stop;
+		}
+		nproc_thread_cpus(out.pid, "xenith-vcpu0", cpus_p, sizeof(cpus_p));
+	} else {
+		program_argv(c, guest ? AT_GUEST_WIRE : AT_NATIVE_WIRE, outer_opts, argv_o, scratch_o,
+			     sizeof(scratch_o));
+		if (nproc_start(&out, argv_o, c->pl.peer, out_o) < 0 ||
+		    !nproc_wait_line(&out, "xenith-net: ready", 30)) {
+			snprintf(why, whylen, "xenith-net on the wire side never said ready (exit %d)", out.status);
+			goto stop;
+		}
+		nproc_thread_cpus(out.pid, NULL, cpus_p, sizeof(cpus_p));
 	}
-	nproc_thread_cpus(out.pid, NULL, cpus_p, sizeof(cpus_p));
 	driver = r->dir == NET_TX ? &in : &out;
 	receiver = r->dir == NET_TX ? &out : &in;
 	/* the driver ends on its own (duration or count; 5 s for ARP at most), the receiver 1 s after its last packet */
@@ -429,11 +516,16 @@ static int run_side(struct net_ctx *c, const struct net_row *r, bool guest, stru
 		goto stop;
 	}
 	ret = measure(r, driver, receiver, s, why, whylen);
-	if (guest)
+	if (guest && c->kind->wire_domain) /* netback runs in the switch, whose threads are not pinned */
+		snprintf(s->placement, sizeof(s->placement), "vcpu0:%s link:%s peer-vcpu0:%s switch:any", cpus_a,
+			 cpus_b, cpus_p);
+	else if (guest)
 		snprintf(s->placement, sizeof(s->placement), "vcpu0:%s netback:%s peer:%s", cpus_a, cpus_b, cpus_p);
 	else
 		snprintf(s->placement, sizeof(s->placement), "program:%s peer:%s", cpus_a, cpus_p);
 stop:
+	if (guest && c->kind->wire_domain && out.pid)
+		nproc_wait_exit(&out, 10);
 	nproc_stop(&out);
 	if (guest && in.pid)
 		nproc_wait_exit(&in, 10); /* the program has ended: the domain shuts down */
@@ -538,6 +630,7 @@ static bool find_programs(struct net_ctx *c)
 	slash = strrchr(self, '/');
 	*slash = 0;
 	snprintf(c->xenith, sizeof(c->xenith), "%s/xenith", self);
+	snprintf(c->env.xenith, sizeof(c->env.xenith), "%s", c->xenith);
 	if (getenv("XENITH_NET"))
 		snprintf(c->env.xnet, sizeof(c->env.xnet), "%s", getenv("XENITH_NET"));
 	else {

@@ -16,6 +16,7 @@ struct net_env {
 	char ns[16];                  /* a network namespace of the run's own */
 	char guest_if[24], native_if[24]; /* the guest's port and the native program's (under IFNAMSIZ) */
 	char xnet[PATH_MAX];          /* xenith-net */
+	char xenith[PATH_MAX];        /* xenith (the switch kind starts and stops a switch with it) */
 	bool made;
 };
 
@@ -38,6 +39,8 @@ struct net_kind {
 	/* argv[0..n) that runs xenith-net at w, up to the program's name (scratch holds a word of it): n. */
 	unsigned (*argv)(const struct net_env *e, enum net_where w, const char **argv, char *scratch,
 			 size_t scratch_len);
+	/* The guest's wire side is a second domain on the same port (domain to domain), not a xenith-net. */
+	bool wire_domain;
 };
 
 /* CPUs: the program in the guest's place (vCPU or native program), the netback thread, the wire side. */
