@@ -97,7 +97,7 @@ int netback_open(const struct netback_config *cfg, struct netback **out, char *m
 	}
 	nb->cfg = *cfg;
 	nb->txbuf = malloc((size_t)BURST * XENITH_NET_FRAME_MAX);
-	nb->rxbuf = malloc((size_t)BURST * XENITH_NET_FRAME_MAX);
+	nb->rxbuf = malloc((size_t)BURST * NET_PORT_RX_CAP);
 	nb->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!nb->txbuf || !nb->rxbuf || nb->kick_fd < 0) {
 		int r = nb->kick_fd < 0 ? -errno : -ENOMEM;
@@ -108,8 +108,8 @@ int netback_open(const struct netback_config *cfg, struct netback **out, char *m
 		return r;
 	}
 	for (unsigned i = 0; i < BURST; i++) {
-		nb->rxf[i].data = nb->rxbuf + (size_t)i * XENITH_NET_FRAME_MAX;
-		nb->rxf[i].cap = XENITH_NET_FRAME_MAX;
+		nb->rxf[i].data = nb->rxbuf + (size_t)i * NET_PORT_RX_CAP;
+		nb->rxf[i].cap = NET_PORT_RX_CAP; /* a port can tell a full-size frame from a cut one */
 	}
 	*out = nb;
 	return 0;

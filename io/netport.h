@@ -20,11 +20,17 @@
 
 #define NET_PORT_FRAME_MAX 1514u
 #define NET_PORT_BURST 32u /* netback's largest burst, each way */
+/*
+ * What a receive buffer holds: one byte more than the largest frame, so
+ * that a port reading datagrams (a tap) can tell a frame of
+ * NET_PORT_FRAME_MAX bytes from a longer one cut to fit.
+ */
+#define NET_PORT_RX_CAP (NET_PORT_FRAME_MAX + 1u)
 
 struct net_frame {
 	uint8_t *data;
 	uint16_t len;   /* bytes of data in use */
-	uint16_t cap;   /* recv: bytes data can hold (>= NET_PORT_FRAME_MAX) */
+	uint16_t cap;   /* recv: bytes data can hold (>= NET_PORT_RX_CAP) */
 };
 
 struct net_port;
