@@ -393,10 +393,19 @@ static int dpdk_port(struct vif_config *vc, const char *v, struct errbuf *eb)
 		return errbuf_set(eb, EINVAL, "vif: port=%s: VDEV-ARGS start with the vdev's name, 1 to %u "
 				  "letters, digits or '_' (net_memif0, net_af_packet1, ...), then ',' and its "
 				  "arguments", v, CONFIG_IFNAME_MAX - 1);
-	for (size_t i = 0; i < len; i++)
+	for (size_t i = 0, depth = 0; i < len; i++) {
 		if (!isgraph((unsigned char)a[i]))
 			return errbuf_set(eb, EINVAL, "vif: port=%s: VDEV-ARGS without spaces or control "
 					  "characters", v);
+		/* "[a]=b[c]" is balanced as a whole, but its outer brackets are not a pair */
+		if (a[i] == '[')
+			depth++;
+		else if (a[i] == ']' && depth-- == 0)
+			return errbuf_set(eb, EINVAL, "vif: port=%s: a ']' that closes no '[' in VDEV-ARGS (the "
+					  "brackets around them must be one pair: dpdk:[net_memif0,...])", v);
+		if (i + 1 == len && depth)
+			return errbuf_set(eb, EINVAL, "vif: port=%s: a '[' in VDEV-ARGS that is never closed", v);
+	}
 	vc->port = VIF_PORT_DPDK;
 	memcpy(vc->dpdk_args, a, len);
 	vc->dpdk_args[len] = 0;

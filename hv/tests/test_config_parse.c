@@ -380,6 +380,9 @@ static void test_bad_vif_specs_say_what_is_wrong(void **state)
 	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,bridge=br0,netns=n", "give one of them");
 	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,netns=../etc", "netns=../etc", "/run/netns");
 	EXPECT_SET_FAILS(&c, "vif", "port=tap:x,bridge=b r", "bridge=b r", "without");
+	/* outer brackets that are not one pair (found by fuzz_config) */
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:[net_x0,li]=st1[,2],mode=exit", "a ']' that closes no '['");
+	EXPECT_SET_FAILS(&c, "vif", "port=dpdk:[net_x0,a=[b]", "unbalanced");
 	assert_int_equal(c.nr_vifs, 0); /* nothing refused was kept */
 	assert_int_equal(config_set(&c, "vif", "port=tap:x,mac=00:16:3e:00:00:01", &eb), 0);
 	EXPECT_SET_FAILS(&c, "vif", "port=tap:x", "tap:x is vif 0's port already");
