@@ -102,8 +102,6 @@ static int read_reply(struct swlink *l, int *fds, unsigned max, unsigned *nfds, 
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct pollfd pf = { .fd = l->sock, .events = POLLIN };
 	struct timespec ts = { REPLY_TIMEOUT_MS / 1000, 0 };
-	struct swp_msg m;
-	char why[160];
 	ssize_t n;
 	int r;
 
@@ -137,13 +135,14 @@ static int read_reply(struct swlink *l, int *fds, unsigned max, unsigned *nfds, 
 				close(fd);
 		}
 	}
-	r = swp_parse(buf, (size_t)n, 0, &m, why, sizeof(why));
-	if (r < 0 || m.type != SWP_REPLY) {
-		snprintf(text, size, "bad reply from the switch: %s", r < 0 ? why : "not a reply");
-		return -EPROTO;
+	r = swp_reply_text(buf, (size_t)n, text, size);
+	if (r == -EPROTO) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "%s", text);
+		snprintf(text, size, "bad reply from the switch: %s", why);
 	}
-	snprintf(text, size, "%.*s", (int)m.u.reply.text_len, m.u.reply.text);
-	return m.u.reply.status;
+	return r;
 }
 
 /* The read-only-frames bitmap in a memfd of its own (the switch copies it once). */
@@ -168,13 +167,6 @@ static int send_hello(struct swlink *l, const uint8_t mac[6], uint32_t mode, int
 	struct swp_hello h = { 0 };
 	int fds[SWP_FDS_MAX];
 	unsigned nfds = 0;
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * SWP_FDS_MAX)];
-		struct cmsghdr align;
-	} cm = { 0 };
-	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf };
-	struct cmsghdr *c;
 
 	swp_hdr_init(&h.h, SWP_HELLO, sizeof(h));
 	h.mem_size = d->mem_size;
@@ -191,13 +183,7 @@ static int send_hello(struct swlink *l, const uint8_t mac[6], uint32_t mode, int
 		fds[nfds++] = l->notify[q][0];
 		fds[nfds++] = l->notify[q][1];
 	}
-	mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-	memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	return sendmsg(l->sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(h) ? 0 : -errno;
+	return swp_send(l->sock, &h, sizeof(h), fds, nfds, 0);
 }
 
 int swlink_open(unsigned vif, const char *name, struct swlink **out, struct errbuf *eb)

@@ -602,12 +602,6 @@ static int reply(int conn, int status, const char *text, size_t len, const int *
 {
 	static char out[SWP_MSG_MAX];
 	struct swp_reply *rp = (struct swp_reply *)out;
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * XENITH_NET_MAX_QUEUES)];
-		struct cmsghdr align;
-	} cm;
-	struct iovec iov;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (len > SWP_TEXT_MAX)
 		len = SWP_TEXT_MAX;
@@ -615,22 +609,8 @@ static int reply(int conn, int status, const char *text, size_t len, const int *
 	rp->status = status;
 	rp->text_len = (uint32_t)len;
 	memcpy(rp->text, text, len);
-	iov.iov_base = out;
-	iov.iov_len = sizeof(*rp) + len;
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
 	/* never blocks the switch: a peer that does not read loses its connection */
-	return sendmsg(conn, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)iov.iov_len ? 0 : -1;
+	return swp_send(conn, out, sizeof(*rp) + len, fds, nfds, MSG_DONTWAIT) == 0 ? 0 : -1;
 }
 
 static int reply_err(int conn, int status, const char *why)

@@ -149,6 +149,50 @@ int swp_parse(const void *buf, size_t len, unsigned nfds, struct swp_msg *msg, c
 	return r;
 }
 
+int swp_send(int sock, const void *buf, size_t len, const int *fds, unsigned nfds, int flags)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * SWP_FDS_MAX)];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (nfds > SWP_FDS_MAX)
+		return -EINVAL;
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	n = sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EMSGSIZE;
+}
+
+int swp_reply_text(const void *buf, size_t len, char *out, size_t size)
+{
+	struct swp_msg m;
+	char why[160];
+	int r = swp_parse(buf, len, 0, &m, why, sizeof(why));
+
+	if (r < 0 || m.type != SWP_REPLY) {
+		snprintf(out, size, "%s", r < 0 ? why : "not a reply");
+		return -EPROTO;
+	}
+	snprintf(out, size, "%.*s", (int)m.u.reply.text_len, m.u.reply.text);
+	return m.u.reply.status;
+}
+
 int swp_name_ok(const char *name)
 {
 	size_t n = strlen(name);

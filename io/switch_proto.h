@@ -152,6 +152,20 @@ int swp_parse(const void *buf, size_t len, unsigned nfds, struct swp_msg *msg, c
 /* Fills a header for a message of type and total length len. */
 void swp_hdr_init(struct swp_hdr *h, enum swp_type type, uint32_t len);
 
+/*
+ * Sends one packet (buf, len) with fds[0..nfds) attached (SCM_RIGHTS;
+ * nfds <= SWP_FDS_MAX) and flags (MSG_NOSIGNAL is added): 0, or -errno
+ * (-EMSGSIZE for a short send, -EINVAL for too many descriptors).
+ */
+int swp_send(int sock, const void *buf, size_t len, const int *fds, unsigned nfds, int flags);
+
+/*
+ * A received reply (buf, len): its text into out (NUL-terminated) and its
+ * status; or -EPROTO with the reason in out when it is not a well-formed
+ * reply.
+ */
+int swp_reply_text(const void *buf, size_t len, char *out, size_t size);
+
 /* A switch's name: 1..31 characters of A-Z a-z 0-9 _ . -, not starting with '.' or '-'. */
 int swp_name_ok(const char *name);
 

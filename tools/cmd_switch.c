@@ -267,8 +267,6 @@ static int request(const char *sock, enum swp_type type, char *out, size_t size)
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct pollfd pf;
 	struct swp_hdr h;
-	struct swp_msg m;
-	char why[128];
 	ssize_t n;
 	int s, r;
 
@@ -290,13 +288,7 @@ static int request(const char *sock, enum swp_type type, char *out, size_t size)
 		return -ETIMEDOUT;
 	}
 	close(s);
-	r = swp_parse(buf, (size_t)n, 0, &m, why, sizeof(why));
-	if (r < 0 || m.type != SWP_REPLY) {
-		snprintf(out, size, "%s", r < 0 ? why : "not a reply");
-		return -EPROTO;
-	}
-	snprintf(out, size, "%.*s", (int)m.u.reply.text_len, m.u.reply.text);
-	return m.u.reply.status;
+	return swp_reply_text(buf, (size_t)n, out, size);
 }
 
 static void print_table(const char *json)
