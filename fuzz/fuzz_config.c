@@ -100,7 +100,7 @@ static void check_config(const struct domain_config *c)
 
 		FUZZ_CHECK(len > 0 && len < sizeof(v->port_name) && !strpbrk(v->port_name, "/: \t\n"),
 			   "vif %u: port name '%.16s'", i, v->port_name);
-		FUZZ_CHECK(v->port <= VIF_PORT_DPDK && v->mode <= VIF_MODE_POLL, "vif %u: port %d mode %d",
+		FUZZ_CHECK(v->port <= VIF_PORT_SWITCH && v->mode <= VIF_MODE_POLL, "vif %u: port %d mode %d",
 			   i, (int)v->port, (int)v->mode);
 		FUZZ_CHECK(v->queues >= 1 && v->queues <= XENITH_NET_MAX_QUEUES, "vif %u: %u queues", i,
 			   v->queues);
