@@ -35,7 +35,7 @@ bool net_app_hdr_get(const uint8_t *p, size_t len, struct net_app_hdr *h)
 	h->magic = NET_APP_MAGIC;
 	h->seq = get_le(p + 4, 8);
 	h->t_ns = get_le(p + 12, 8);
-	return true;
+	return h->seq != UINT64_MAX; /* no sender gets there, and one past it would wrap the sink's next_seq */
 }
 
 static uint64_t now(struct net_stack *s)

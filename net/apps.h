@@ -34,7 +34,7 @@ struct net_app_hdr {
 };
 
 void net_app_hdr_put(uint8_t *p, uint64_t seq, uint64_t t_ns);
-/* false when p (len bytes) does not start with a header. */
+/* false when p (len bytes) does not start with a header, or its seq is UINT64_MAX (none is). */
 bool net_app_hdr_get(const uint8_t *p, size_t len, struct net_app_hdr *h);
 
 /* ---- blast ---- */

@@ -146,6 +146,20 @@ static void test_sink_sequence_checks(void **state)
 	assert_int_equal(k.next_seq, 6);
 }
 
+/* A header whose seq is UINT64_MAX is no header: the sink would count it with next_seq wrapped to 0 (fuzz_netstack). */
+static void test_the_last_sequence_number_is_not_a_header(void **state)
+{
+	struct net_app_hdr h;
+	uint8_t p[NET_APP_HDR];
+
+	(void)state;
+	net_app_hdr_put(p, UINT64_MAX - 1, 1);
+	assert_true(net_app_hdr_get(p, sizeof(p), &h));
+	assert_true(h.seq == UINT64_MAX - 1);
+	net_app_hdr_put(p, UINT64_MAX, 1);
+	assert_false(net_app_hdr_get(p, sizeof(p), &h));
+}
+
 static void test_blast_at_a_rate_takes_the_time_it_says(void **state)
 {
 	struct fixture *x = *state;
@@ -294,6 +308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sink_counts_frames_the_wire_dropped_as_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sink_counts_duplicates_and_reordering, setup, teardown),
 		cmocka_unit_test(test_sink_sequence_checks),
+		cmocka_unit_test(test_the_last_sequence_number_is_not_a_header),
 		cmocka_unit_test_setup_teardown(test_blast_at_a_rate_takes_the_time_it_says, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blast_waits_when_the_device_is_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blast_and_echo_end_early_when_asked, setup, teardown),
