@@ -61,8 +61,9 @@ static int open_dpdk(const char *args, unsigned queues, struct net_port **ports,
 
 /*
  * The kinds (a program that opens dpdk: ports links io_dpdk_dep: the real
- * port, or the stub that says how to get it).  Not yet: switch:NAME (a
- * port on a `xenith switch`).
+ * port, or the stub that says how to get it).  switch:NAME is not one: a
+ * switch takes domains (guest memory, grant tables), not host programs;
+ * the net suite's native reference for it is a net_memif pair.
  */
 static const struct {
 	const char *kind;
