@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "harness.h"
 
+#include "jsondoc.h"
 #include "kvm.h"
 #include "trap.h"
 
@@ -112,7 +113,7 @@ static void harness_init(void)
 	signal(SIGHUP, on_term);
 }
 
-static double now_s(void)
+double harness_now_s(void)
 {
 	struct timespec ts;
 
@@ -363,10 +364,10 @@ static void pump_once(struct proc *p, double seconds)
 
 void proc_pump(struct proc *p, double seconds)
 {
-	double end = now_s() + seconds;
+	double end = harness_now_s() + seconds;
 
-	while (now_s() < end)
-		pump_once(p, end - now_s());
+	while (harness_now_s() < end)
+		pump_once(p, end - harness_now_s());
 }
 
 /* Reaps p without blocking if it has ended; true once it has (exited and status set). */
@@ -409,15 +410,15 @@ bool proc_alive(struct proc *p)
 
 void proc_wait(struct proc *p, double timeout_s)
 {
-	double end = now_s() + timeout_s;
+	double end = harness_now_s() + timeout_s;
 
 	while (!try_reap(p)) {
-		if (now_s() > end) {
+		if (harness_now_s() > end) {
 			fprintf(stderr, "harness: xenith pid %d still running after %.1fs; killing it\n",
 				(int)p->pid, timeout_s);
 			kill(-p->pid, SIGKILL);
 			kill(p->pid, SIGKILL);
-			end = now_s() + 5;
+			end = harness_now_s() + 5;
 		}
 		pump_once(p, 0.02);
 	}
@@ -427,9 +428,9 @@ void proc_wait(struct proc *p, double timeout_s)
 
 bool proc_wait_output(struct proc *p, const char *needle, double timeout_s)
 {
-	double end = now_s() + timeout_s;
+	double end = harness_now_s() + timeout_s;
 
-	while (now_s() < end) {
+	while (harness_now_s() < end) {
 		if (strstr(p->out, needle))
 			return true;
 		if (p->out_fd < 0)
@@ -538,12 +539,12 @@ unsigned proc_count_lines(struct proc *p, const char *line)
 
 bool proc_wait_line(struct proc *p, const char *line, double timeout_s)
 {
-	double end = now_s() + timeout_s;
+	double end = harness_now_s() + timeout_s;
 
 	for (;;) {
 		if (count_lines(p->out, line))
 			return true;
-		if (p->out_fd < 0 || now_s() >= end)
+		if (p->out_fd < 0 || harness_now_s() >= end)
 			return false;
 		pump_once(p, 0.02);
 	}
@@ -551,7 +552,7 @@ bool proc_wait_line(struct proc *p, const char *line, double timeout_s)
 
 bool proc_wait_count(struct proc *p, const char *needle, unsigned n, double timeout_s)
 {
-	double end = now_s() + timeout_s;
+	double end = harness_now_s() + timeout_s;
 
 	for (;;) {
 		unsigned k = 0;
@@ -560,7 +561,7 @@ bool proc_wait_count(struct proc *p, const char *needle, unsigned n, double time
 			k++;
 		if (k >= n)
 			return true;
-		if (p->out_fd < 0 || now_s() >= end)
+		if (p->out_fd < 0 || harness_now_s() >= end)
 			return false;
 		pump_once(p, 0.02);
 	}
@@ -594,17 +595,40 @@ bool harness_domain_state(const char *name, char *state, size_t size)
 
 bool harness_wait_domain_state(const char *name, const char *state, double timeout_s)
 {
-	double end = now_s() + timeout_s;
+	double end = harness_now_s() + timeout_s;
 	char st[32] = "";
 
 	for (;;) {
 		if (harness_domain_state(name, st, sizeof(st)) && !strcmp(st, state))
 			return true;
-		if (now_s() >= end) {
+		if (harness_now_s() >= end) {
 			fprintf(stderr, "harness: '%s' not %s after %.0f s (last seen: %s)\n", name, state,
 				timeout_s, st[0] ? st : "no row");
 			return false;
 		}
 		usleep(20000);
 	}
+}
+
+struct jv *proc_net_json(struct proc *p, double timeout_s, char *why, size_t whylen)
+{
+	char err[128], *line, *end;
+	struct jv *doc;
+
+	if (!proc_wait_output(p, "net-json: {", timeout_s)) {
+		snprintf(why, whylen, "no net-json line; stdout: %s\nstderr: %s", p->out ? p->out : "",
+			 p->err ? p->err : "");
+		return NULL;
+	}
+	proc_wait_output(p, "}}\n", 10); /* the line's end */
+	line = strstr(p->out, "net-json: {") + strlen("net-json: ");
+	end = strchr(line, '\n');
+	if (end)
+		*end = 0;
+	doc = jv_parse(line, err, sizeof(err));
+	if (!doc)
+		snprintf(why, whylen, "net-json is not JSON (%s): %s", err, line);
+	if (end)
+		*end = '\n';
+	return doc;
 }

@@ -62,6 +62,15 @@ void proc_start(struct proc *p, const char *const *args);
 void proc_wait(struct proc *p, double timeout_s);
 /* Reads output until stdout contains needle; false on timeout or exit. */
 bool proc_wait_output(struct proc *p, const char *needle, double timeout_s);
+/* CLOCK_MONOTONIC in seconds. */
+double harness_now_s(void);
+struct jv;
+/*
+ * The "net-json: {...}" line of p's output (a network program's result),
+ * parsed, waiting up to timeout_s for it; NULL with the reason in why
+ * when none came or it is not JSON.  The caller frees it (jv_free).
+ */
+struct jv *proc_net_json(struct proc *p, double timeout_s, char *why, size_t whylen);
 /* Counts occurrences of needle in the stdout collected so far (after pumping output). */
 unsigned proc_count(struct proc *p, const char *needle);
 void proc_pump(struct proc *p, double seconds);

@@ -40,14 +40,6 @@
 static struct proc P, P2, Q;
 static char netns[32], tap[16];
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Runs a shell command; its exit status, its output (stdout and stderr) in out. */
 static int sh(char *out, size_t size, const char *fmt, ...)
 {
@@ -128,10 +120,10 @@ static int socket_in_netns(int type)
 static void host_addr_when_there(struct proc *p, const char *ifname, const char *cidr)
 {
 	char out[512];
-	double t0 = now_s();
+	double t0 = harness_now_s();
 
 	while (sh(out, sizeof(out), "ip -n %s addr add %s dev %s", netns, cidr, ifname) != 0) {
-		if (!proc_alive(p) || now_s() - t0 > 60)
+		if (!proc_alive(p) || harness_now_s() - t0 > 60)
 			fail_msg("tap %s never appeared in netns %s (%s); stdout: %s\nstderr: %s", ifname, netns,
 				 out, p->out, p->err);
 		proc_pump(p, 0.01);
@@ -197,21 +189,11 @@ static double vif_counter(const char *name, const char *key)
 /* The guest's "net-json: {...}" line, parsed (the caller frees it); fails the test if there is none. */
 static struct jv *net_json(struct proc *p, double timeout_s)
 {
-	char err[128], *line, *end;
-	struct jv *doc;
+	char why[512];
+	struct jv *doc = proc_net_json(p, timeout_s, why, sizeof(why));
 
-	if (!proc_wait_output(p, "net-json: {", timeout_s))
-		fail_msg("no net-json line; stdout: %s\nstderr: %s", p->out, p->err);
-	proc_wait_output(p, "}}\n", 10); /* the line's end */
-	line = strstr(p->out, "net-json: {") + strlen("net-json: ");
-	end = strchr(line, '\n');
-	if (end)
-		*end = 0;
-	doc = jv_parse(line, err, sizeof(err));
-	if (end)
-		*end = '\n';
 	if (!doc)
-		fail_msg("net-json is not JSON (%s): %s", err, line);
+		fail_msg("%s", why);
 	return doc;
 }
 
@@ -309,7 +291,7 @@ static void test_udp_from_a_host_socket_reaches_the_guest_sink_with_matching_cou
 		if ((seq + 1) % WINDOW)
 			continue;
 		/* Wait (generously) for the window: delivered frames include ARP, so >= is the test. */
-		for (double t0 = now_s();;) {
+		for (double t0 = harness_now_s();;) {
 			static const char *const keys[] = { "rx_packets", "drop_no_rx_buffer" };
 			double c[2], done;
 
@@ -317,7 +299,7 @@ static void test_udp_from_a_host_socket_reaches_the_guest_sink_with_matching_cou
 			done = c[0] - base + c[1];
 			if (done >= seq + 1)
 				break;
-			if (now_s() - t0 > 60)
+			if (harness_now_s() - t0 > 60)
 				fail_msg("after %u datagrams the vif moved only %.0f frames in 60 s", seq + 1, done);
 			proc_pump(&P, 0.1); /* a `xenith devices` at most every 100 ms */
 		}
@@ -358,7 +340,7 @@ static void test_the_guest_blast_reaches_a_host_socket(void **state)
 	assert_true(jv_num(doc, "sent", -1) == N);
 	jv_free(doc);
 	/* Every datagram is in the socket's buffer by now, or on its way: wait for N, with a deadline. */
-	for (double t0 = now_s(); got < N && now_s() - t0 < 30;) {
+	for (double t0 = harness_now_s(); got < N && harness_now_s() - t0 < 30;) {
 		struct pollfd pfd = { .fd = s, .events = POLLIN };
 		uint8_t buf[2048];
 		uint64_t seq;
@@ -409,13 +391,13 @@ static unsigned domain_id(const char *name)
 /* Polls dev's counter key (in domain name) until it is at least want; false after timeout_s. */
 static bool wait_counter(const char *name, const char *dev, const char *key, double want, double timeout_s)
 {
-	for (double t0 = now_s();;) {
+	for (double t0 = harness_now_s();;) {
 		double v;
 
 		dev_counters(name, dev, &key, &v, 1);
 		if (v >= want)
 			return true;
-		if (now_s() - t0 > timeout_s)
+		if (harness_now_s() - t0 > timeout_s)
 			return false;
 		proc_pump(&P, 0.1);
 	}
@@ -583,11 +565,11 @@ static void test_a_vif_survives_reboots_with_its_tap(void **state)
 	assert_non_null(strstr(Q.out, "\"name\":\"vif0\",\"state\":\"connected\""));
 	/* The store is rebuilt with every boot: its vif directory is there whenever a boot is under way. */
 	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u/0", domain_id("t-net-reboot"));
-	for (double t0 = now_s();;) {
+	for (double t0 = harness_now_s();;) {
 		if (RUN(&Q, 20, "xenstore-ls", "t-net-reboot", path) == 0 &&
 		    strstr(Q.out, "multi-queue-max-queues = \"2\"") && strstr(Q.out, "state = \"2\""))
 			break;
-		if (now_s() - t0 > 60)
+		if (harness_now_s() - t0 > 60)
 			fail_msg("no vif directory with its keys in the store of a rebooting domain: %s %s", Q.out,
 				 Q.err);
 		proc_pump(&P, 0.05);
@@ -690,14 +672,14 @@ static void test_a_two_queue_tap_spreads_flows_over_both_connected_queues(void *
 				 sizeof(dgram));
 		if ((seq + 1) % WINDOW)
 			continue;
-		for (double t0 = now_s();;) {
+		for (double t0 = harness_now_s();;) {
 			static const char *const keys[] = { "rx_packets", "drop_no_rx_buffer" };
 			double c[2];
 
 			vif_counters("t-net-mq", keys, c, 2);
 			if (c[0] - base + c[1] >= seq + 1)
 				break;
-			if (now_s() - t0 > 60)
+			if (harness_now_s() - t0 > 60)
 				fail_msg("after %u datagrams the vif moved only %.0f frames in 60 s", seq + 1,
 					 c[0] - base + c[1]);
 			proc_pump(&P, 0.1);

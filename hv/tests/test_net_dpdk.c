@@ -43,14 +43,6 @@ static struct {
 	char path[512];
 } native;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int sh(const char *fmt, ...)
 {
 	char cmd[256];
@@ -165,7 +157,7 @@ static const char *native_out(void)
 
 static bool native_wait_output(const char *needle, double timeout_s)
 {
-	for (double t0 = now_s(); now_s() - t0 < timeout_s; usleep(20000))
+	for (double t0 = harness_now_s(); harness_now_s() - t0 < timeout_s; usleep(20000))
 		if (strstr(native_out(), needle))
 			return true;
 	return false;
@@ -193,7 +185,7 @@ static struct jv *guest_json(double timeout_s)
 {
 	struct jv *doc = NULL;
 
-	for (double t0 = now_s(); !doc && now_s() - t0 < timeout_s; proc_pump(&P, 0.05))
+	for (double t0 = harness_now_s(); !doc && harness_now_s() - t0 < timeout_s; proc_pump(&P, 0.05))
 		doc = json_line(P.out);
 	if (!doc)
 		fail_msg("no net-json from the guest; stdout: %s\nstderr: %s", P.out, P.err);
@@ -204,7 +196,7 @@ static struct jv *native_json(double timeout_s)
 {
 	struct jv *doc = NULL;
 
-	for (double t0 = now_s(); !doc && now_s() - t0 < timeout_s; usleep(20000))
+	for (double t0 = harness_now_s(); !doc && harness_now_s() - t0 < timeout_s; usleep(20000))
 		doc = json_line(native_out());
 	if (!doc)
 		fail_msg("no net-json from xenith-net; it printed: %s", native_out());

@@ -53,19 +53,11 @@ static int teardown_daemons(void **state)
 	return harness_teardown(state);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Reads p's output until its stderr contains needle; false on timeout. */
 static bool wait_err(struct proc *p, const char *needle, double timeout_s)
 {
-	for (double t0 = now_s(); !strstr(p->err, needle);) {
-		if (now_s() - t0 > timeout_s)
+	for (double t0 = harness_now_s(); !strstr(p->err, needle);) {
+		if (harness_now_s() - t0 > timeout_s)
 			return false;
 		proc_pump(p, 0.1);
 	}
@@ -99,21 +91,11 @@ static void start_domain(struct proc *p, const char *name, const char *sw, const
 /* The program's "net-json: {...}" line, parsed (the caller frees it). */
 static struct jv *net_json(struct proc *p, double timeout_s)
 {
-	char err[128], *line, *end;
-	struct jv *doc;
+	char why[512];
+	struct jv *doc = proc_net_json(p, timeout_s, why, sizeof(why));
 
-	if (!proc_wait_output(p, "net-json: {", timeout_s))
-		fail_msg("no net-json line; stdout: %s\nstderr: %s", p->out, p->err);
-	proc_wait_output(p, "}}\n", 10);
-	line = strstr(p->out, "net-json: {") + strlen("net-json: ");
-	end = strchr(line, '\n');
-	if (end)
-		*end = 0;
-	doc = jv_parse(line, err, sizeof(err));
-	if (end)
-		*end = '\n';
 	if (!doc)
-		fail_msg("net-json is not JSON (%s): %s", err, line);
+		fail_msg("%s", why);
 	return doc;
 }
 
@@ -176,8 +158,8 @@ static double switch_queue_counter(const char *sw, const char *domain, unsigned 
 /* Waits until domain's vif is attached (want) or not in switch sw. */
 static void wait_attached(const char *sw, const char *domain, unsigned vif, bool want)
 {
-	for (double t0 = now_s(); (switch_vif_counter(sw, domain, vif, "queues") >= 0) != want;) {
-		if (now_s() - t0 > 60)
+	for (double t0 = harness_now_s(); (switch_vif_counter(sw, domain, vif, "queues") >= 0) != want;) {
+		if (harness_now_s() - t0 > 60)
 			fail_msg("domain %s vif %u still %s switch %s after 60 s: %s", domain, vif,
 				 want ? "not on" : "on", sw, Q.out);
 		proc_pump(&SW, 0.1);
