@@ -477,7 +477,14 @@ void netfront_wait_queues(struct netfront *nfs, unsigned nq, const uint32_t *ext
 
 		if (netif_rx_front_final_check(&nf->rx))
 			return;
-		if (nf->tx.req_prod_pvt != nf->tx.rsp_cons && netif_tx_front_final_check(&nf->tx))
+		/*
+		 * TX: woken when half of what is in flight has come back (as
+		 * Linux's netfront did), not at the first response: a sender
+		 * waiting on a full ring then sleeps once per half ring instead
+		 * of once per backend burst, and each sleep is a hypercall.
+		 */
+		if (nf->tx.req_prod_pvt != nf->tx.rsp_cons &&
+		    netif_tx_front_final_check_after(&nf->tx, ((nf->tx.req_prod_pvt - nf->tx.rsp_cons) >> 1) + 1))
 			return;
 		ports[np++] = nf->port;
 	}

@@ -373,6 +373,35 @@ static void test_the_guest_blast_reaches_a_host_socket(void **state)
 	proc_kill(&P);
 }
 
+/*
+ * A guest sending flat out fills its TX ring and sleeps until the backend
+ * answers.  netfront asks to be woken when half of what is in flight has
+ * come back, so each sleep (a hypercall, tens of microseconds on PVM) buys
+ * at least half a ring (128 slots) of sends.  Woken at the first response,
+ * as before, it slept once per backend burst (32 packets, measured 23-43
+ * sends per sleep).  The bound, 64 sends per sleep, leaves room for the
+ * sleeps that end at netfront's 1 ms timeout on a loaded host.
+ */
+static void test_a_sender_on_a_full_tx_ring_sleeps_once_per_half_ring(void **state)
+{
+	double sent, waits;
+	struct jv *doc;
+
+	(void)state;
+	start_domain("t-net-halfring", "ioeventfd", "net-blast ip=" GUEST_IP "/24 dst=" HOST_IP ":5003 size=64 "
+		     "count=50000 hold=1");
+	doc = net_json(&P, 120);
+	assert_true(jv_num(doc, "error", -1) == 0);
+	sent = jv_num(doc, "sent", -1);
+	waits = jv_num(jv_get(doc, "netfront"), "waits", -1);
+	jv_free(doc);
+	assert_true(sent == 50000);
+	if (waits < 0 || waits * 64 > sent)
+		fail_msg("the blast slept %.0f times for %.0f sends (%.1f sends per sleep; at least 64 expected)",
+			 waits, sent, waits > 0 ? sent / waits : 0);
+	proc_kill(&P);
+}
+
 /* The domain's id, from `xenith list`. */
 static unsigned domain_id(const char *name)
 {
@@ -719,6 +748,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_from_a_host_socket_reaches_the_guest_sink_with_matching_counts_full_size_frames_too,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_the_guest_blast_reaches_a_host_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_sender_on_a_full_tx_ring_sleeps_once_per_half_ring, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_a_two_queue_tap_spreads_flows_over_both_connected_queues, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_a_hostile_netfront_gets_drops_and_counters_while_good_traffic_goes_on,

@@ -140,14 +140,24 @@ static inline void name##_front_take_rsp(struct name##_front *f, rsp_t *out)    
 	f->rsp_cons++;                                                                             \
 }                                                                                                  \
                                                                                                    \
-/* Before sleeping: ask to be notified of the next response, then look once more. */            \
-static inline bool name##_front_final_check(struct name##_front *f)                                \
+/*                                                                                                 \
+ * Before sleeping: ask to be notified when the k-th response from here is                         \
+ * published (k >= 1), then look once more; true when a response is there                          \
+ * already (no notification may come for it).                                                     \
+ */                                                                                                \
+static inline bool name##_front_final_check_after(struct name##_front *f, ring_idx_t k)           \
 {                                                                                                  \
 	if (name##_front_pending_rsps(f))                                                          \
 		return true;                                                                       \
-	__atomic_store_n(&f->s->h.rsp_event, f->rsp_cons + 1, __ATOMIC_RELAXED);                   \
+	__atomic_store_n(&f->s->h.rsp_event, f->rsp_cons + k, __ATOMIC_RELAXED);                   \
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);                                 /* [C2] */       \
 	return name##_front_pending_rsps(f) != 0;                                                  \
+}                                                                                                  \
+                                                                                                   \
+/* Before sleeping: ask to be notified of the next response, then look once more. */            \
+static inline bool name##_front_final_check(struct name##_front *f)                                \
+{                                                                                                  \
+	return name##_front_final_check_after(f, 1);                                               \
 }                                                                                                  \
                                                                                                    \
 static inline void name##_back_init(struct name##_back *b, struct name##_sring *s)                 \

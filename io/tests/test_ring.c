@@ -127,6 +127,39 @@ static void test_notification_only_when_the_consumer_asked(void **state)
 	assert_true(test_front_push(&f));
 }
 
+/* A frontend that asks for the k-th response is notified at that one, not before. */
+static void test_a_frontend_may_ask_to_be_notified_only_at_the_kth_response(void **state)
+{
+	struct test_front f;
+	struct test_back b;
+	struct test_req r;
+	struct test_rsp rsp;
+	ring_idx_t n;
+
+	(void)state;
+	test_front_init(&f, sring);
+	test_back_init(&b, sring);
+	f.req_prod_pvt += 8;
+	test_front_push(&f);
+	assert_false(test_front_final_check_after(&f, 5)); /* nothing back yet: sleep */
+	assert_int_equal(sring->h.rsp_event, 5);
+	test_back_pending_reqs(&b, &n);
+	assert_int_equal(n, 8);
+	for (unsigned i = 1; i <= 8; i++) {
+		test_back_take_req(&b, &r);
+		b.rsp_prod_pvt++;
+		/* one response pushed at a time: only the fifth notifies */
+		assert_int_equal(test_back_push(&b), i == 5);
+	}
+	/* responses there already: no sleep, whatever k */
+	assert_true(test_front_final_check_after(&f, 100));
+	/* final_check is "at the next one" */
+	while (test_front_pending_rsps(&f))
+		test_front_take_rsp(&f, &rsp);
+	assert_false(test_front_final_check(&f));
+	assert_int_equal(sring->h.rsp_event, f.rsp_cons + 1);
+}
+
 static void test_indices_wrap_around_32_bits(void **state)
 {
 	struct test_front f;
@@ -416,6 +449,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_requests_and_responses_round_trip_in_order, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_notification_only_when_the_consumer_asked, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_frontend_may_ask_to_be_notified_only_at_the_kth_response, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_indices_wrap_around_32_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_refuses_indices_that_jump, setup, teardown),
