@@ -652,8 +652,45 @@ static void all_cpus(void)
 	sched_setaffinity(0, sizeof(all), &all);
 }
 
+static void on_stop_signal(int sig)
+{
+	nproc_interrupted = sig;
+}
+
+/*
+ * Ctrl-C or SIGTERM during the suite: the waits return, the case running
+ * stops its programs (nproc_stop), the loop ends, the port kind's teardown
+ * deletes the namespace, veths and switch; then the signal is raised again
+ * with its default action, so the bench ends as interrupted, with nothing
+ * of the suite left behind.
+ */
+static void catch_stop_signals(struct sigaction old[2])
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal }; /* no SA_RESTART: sleeps end early */
+
+	sigemptyset(&sa.sa_mask);
+	nproc_interrupted = 0;
+	sigaction(SIGINT, &sa, &old[0]);
+	sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void release_stop_signals(const struct sigaction old[2])
+{
+	int sig = nproc_interrupted;
+
+	sigaction(SIGINT, &old[0], NULL);
+	sigaction(SIGTERM, &old[1], NULL);
+	if (!sig)
+		return;
+	fprintf(stderr, "\nxenith bench: net: interrupted (%s); its programs are stopped and its namespaces "
+		"deleted\n", strsignal(sig));
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int run_net(struct bench_run *run, const struct net_bench_opts *o, void (*progress)(const char *, ...))
 {
+	struct sigaction old_sig[2];
 	struct net_ctx c = { .duration_ms = o->quick ? 1000 : 2000, .echo_count = o->quick ? 1000 : 2000,
 			     .no_seccomp = o->no_seccomp };
 	const struct net_kind *made = NULL;
@@ -686,8 +723,9 @@ int run_net(struct bench_run *run, const struct net_bench_opts *o, void (*progre
 		return -1;
 	}
 	total = (o->warmup + o->repeat) * nsel;
-	for (unsigned rep = 0; rep < o->warmup + o->repeat && r == 0; rep++) {
-		for (size_t i = 0; i < NR_ROWS && r == 0; i++) {
+	catch_stop_signals(old_sig);
+	for (unsigned rep = 0; rep < o->warmup + o->repeat && r == 0 && !nproc_interrupted; rep++) {
+		for (size_t i = 0; i < NR_ROWS && r == 0 && !nproc_interrupted; i++) {
 			const struct net_row *row = &rows[i];
 			struct net_sample n = { 0 }, g = { 0 };
 			char cname[48];
@@ -715,6 +753,8 @@ int run_net(struct bench_run *run, const struct net_bench_opts *o, void (*progre
 				continue;
 			if (run_side(&c, row, false, &n, why, sizeof(why)) < 0 ||
 			    run_side(&c, row, true, &g, why, sizeof(why)) < 0) {
+				if (nproc_interrupted)
+					break;
 				/* the case's later repetitions are left out; the others go on */
 				fprintf(stderr, "\nxenith bench: net %s@%s failed: %s\n", cname, row->mode, why);
 				char full[64];
@@ -732,9 +772,10 @@ int run_net(struct bench_run *run, const struct net_bench_opts *o, void (*progre
 		made->teardown(&c.env);
 	/* the references: sender where the guest side runs, receiver where the wire side runs */
 	c.pl = ncpu >= 2 ? (struct net_placement){ 0, -1, 1 } : (struct net_placement){ -1, -1, -1 };
-	if (r == 0)
+	if (r == 0 && !nproc_interrupted)
 		r = net_refs_run(run, o, &c, progress);
 	nproc_remove_tree(c.dir);
+	release_stop_signals(old_sig);
 	return r;
 }
 

@@ -149,6 +149,8 @@ static bool has(const struct nproc *p, const char *needle)
 	return yes;
 }
 
+volatile sig_atomic_t nproc_interrupted;
+
 bool nproc_wait_line(struct nproc *p, const char *needle, double timeout_s)
 {
 	double end = mono_s() + timeout_s;
@@ -158,22 +160,27 @@ bool nproc_wait_line(struct nproc *p, const char *needle, double timeout_s)
 			return true;
 		if (reaped(p))
 			return has(p, needle); /* it may have printed it just before it ended */
-		if (mono_s() > end)
+		if (mono_s() > end || nproc_interrupted)
 			return false;
 		nap_ms(5);
 	}
 }
 
-bool nproc_wait_exit(struct nproc *p, double timeout_s)
+static bool wait_exit(struct nproc *p, double timeout_s, bool interruptible)
 {
 	double end = mono_s() + timeout_s;
 
 	while (!reaped(p)) {
-		if (mono_s() > end)
+		if (mono_s() > end || (interruptible && nproc_interrupted))
 			return false;
 		nap_ms(5);
 	}
 	return true;
+}
+
+bool nproc_wait_exit(struct nproc *p, double timeout_s)
+{
+	return wait_exit(p, timeout_s, true);
 }
 
 void nproc_stop(struct nproc *p)
@@ -181,10 +188,10 @@ void nproc_stop(struct nproc *p)
 	if (reaped(p))
 		return;
 	kill(p->pid, SIGTERM);
-	if (nproc_wait_exit(p, 5))
+	if (wait_exit(p, 5, false))
 		return;
 	kill(p->pid, SIGKILL);
-	nproc_wait_exit(p, 30);
+	wait_exit(p, 30, false);
 }
 
 /* Thread tid of pid named comm? */
@@ -272,7 +279,7 @@ int nproc_run(const char *const *argv)
 
 	if (nproc_start(&p, argv, -1, "/dev/null") < 0)
 		return -1;
-	nproc_wait_exit(&p, 120);
+	wait_exit(&p, 120, false); /* a teardown's `ip netns del` ends even after an interrupt */
 	nproc_stop(&p);
 	return p.status;
 }

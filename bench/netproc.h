@@ -9,6 +9,7 @@
 #define XENITH_BENCH_NETPROC_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -21,11 +22,18 @@ struct nproc {
 
 /* Starts argv with its CPU affinity cpu (-1: every online CPU), output to out.  0 or -errno. */
 int nproc_start(struct nproc *p, const char *const *argv, int cpu, const char *out);
-/* Waits until the output has needle (true), or the process ended without it or timeout_s passed (false). */
+/*
+ * Set (to the signal's number) by the suite's SIGINT/SIGTERM handler: the
+ * waits below then return false at once, so the suite unwinds, stops its
+ * programs and removes its namespaces before it ends.
+ */
+extern volatile sig_atomic_t nproc_interrupted;
+
+/* Waits until the output has needle (true), or the process ended without it, timeout_s passed or an interrupt came (false). */
 bool nproc_wait_line(struct nproc *p, const char *needle, double timeout_s);
-/* Waits up to timeout_s for the exit: true once reaped (p->status). */
+/* Waits up to timeout_s for the exit (less after an interrupt): true once reaped (p->status). */
 bool nproc_wait_exit(struct nproc *p, double timeout_s);
-/* SIGTERM, up to 5 s, then SIGKILL; reaps.  No-op when not running. */
+/* SIGTERM, up to 5 s, then SIGKILL; reaps (also after an interrupt).  No-op when not running. */
 void nproc_stop(struct nproc *p);
 /* The output so far (malloc'd; "" when there is none), NULL only without memory. */
 char *nproc_output(const struct nproc *p);

@@ -9,6 +9,7 @@
  */
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -177,6 +178,61 @@ static void test_the_iperf3_reference_line_is_measured_where_the_native_pair_run
 	bench_run_free(&r);
 }
 
+/* How many processes have pattern in their command line (pgrep -f; a pattern with [x] so the shell's own line does not match). */
+static int pgrep_count(const char *pattern)
+{
+	char cmd[256], line[64] = "0";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "pgrep -c -f -- '%s'", pattern);
+	f = popen(cmd, "r");
+	if (!f)
+		fail_msg("popen %s: %m", cmd);
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	pclose(f);
+	return atoi(line);
+}
+
+/*
+ * Ctrl-C in the middle of a case, with the guest running: the bench ends
+ * as interrupted (killed by SIGINT, as a shell expects), and leaves no
+ * domain, program, namespace or scratch directory behind.
+ */
+static void test_an_interrupted_net_run_stops_its_programs_and_deletes_its_namespace(void **state)
+{
+	char dir[256], ns[64], scratch[96], cmd[128];
+	struct stat st;
+	bool guest = false;
+
+	(void)state;
+	require_root();
+	own_dir(dir, sizeof(dir), "net-sigint");
+	proc_start(&P, (const char *const[]){ "bench", "net/tap-tx-64@ioeventfd", "--repeat", "1", "--warmup", "0",
+					      "--out", dir, NULL });
+	snprintf(ns, sizeof(ns), "xnb%d", (int)P.pid % 1000000);
+	/* the guest's side comes after the native one: wait until its VMM runs */
+	for (double t0 = harness_now_s(); harness_now_s() - t0 < 120 && !guest;) {
+		guest = pgrep_count("[-]n xenith-netbench ") > 0;
+		if (!guest)
+			proc_pump(&P, 0.05);
+	}
+	if (!guest)
+		fail_msg("the guest's VMM never started; stderr: %s", P.err);
+	snprintf(cmd, sizeof(cmd), "ip netns list | grep -qw '^%s'", ns);
+	assert_int_equal(system(cmd), 0); /* the namespace is there while the case runs */
+	assert_int_equal(kill(P.pid, SIGINT), 0);
+	proc_wait(&P, 60);
+	assert_int_equal(P.status, 128 + SIGINT);
+	assert_non_null(strstr(P.err, "net: interrupted (Interrupt)"));
+	assert_int_equal(system(cmd), 256);
+	assert_int_equal(pgrep_count("[-]n xenith-netbench "), 0);
+	snprintf(cmd, sizeof(cmd), "xenith-net[ ].*%s", ns);
+	assert_int_equal(pgrep_count(cmd), 0);
+	snprintf(scratch, sizeof(scratch), "/tmp/xenith-netbench-%d", (int)P.pid);
+	assert_int_equal(stat(scratch, &st), -1);
+}
+
 static void test_an_unknown_net_case_is_refused(void **state)
 {
 	(void)state;
@@ -194,6 +250,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_a_named_net_case_runs_guest_and_native_with_a_ratio, harness_teardown),
 		cmocka_unit_test_teardown(test_a_missing_reference_tool_is_a_visible_skip, harness_teardown),
 		cmocka_unit_test_teardown(test_the_iperf3_reference_line_is_measured_where_the_native_pair_runs,
+					  harness_teardown),
+		cmocka_unit_test_teardown(test_an_interrupted_net_run_stops_its_programs_and_deletes_its_namespace,
 					  harness_teardown),
 		cmocka_unit_test_teardown(test_an_unknown_net_case_is_refused, harness_teardown),
 	};
