@@ -255,9 +255,9 @@ static unsigned switch_argv(const struct net_env *e, enum net_where w, const cha
 }
 
 static const struct net_kind kinds[] = {
-	{ "tap", tap_setup, tap_teardown, tap_vif, tap_argv, false },
-	{ "dpdk", dpdk_setup, dpdk_teardown, dpdk_vif, dpdk_argv, false },
-	{ "switch", switch_setup, switch_teardown, switch_vif, switch_argv, true },
+	{ "tap", tap_setup, tap_teardown, tap_vif, tap_argv, false, false },
+	{ "dpdk", dpdk_setup, dpdk_teardown, dpdk_vif, dpdk_argv, false, false },
+	{ "switch", switch_setup, switch_teardown, switch_vif, switch_argv, true, true },
 };
 
 static const struct net_kind *kind_of(const char *name)
@@ -476,7 +476,7 @@ static int run_side(struct net_ctx *c, const struct net_row *r, bool guest, stru
 	} else {
 		char words[320];
 
-		snprintf(words, sizeof(words), "%s %s", prog[r->dir], inner_opts);
+		snprintf(words, sizeof(words), "%s %s%s", prog[r->dir], inner_opts, c->kind->native_holds ? " hold=1" : "");
 		program_argv(c, AT_NATIVE_PORT, words, argv_i, scratch_i, sizeof(scratch_i));
 		if (nproc_start(&in, argv_i, c->pl.inner, out_i) < 0 || !nproc_wait_line(&in, "xenith-net: ready", 30)) {
 			snprintf(why, whylen, "xenith-net on the native port never said ready (exit %d)", in.status);
@@ -531,10 +531,12 @@ stop:
 		nproc_wait_exit(&in, 10); /* the program has ended: the domain shuts down */
 	nproc_stop(&in);
 	if (ret < 0) {
-		char *o = nproc_output(&in);
+		char *o = nproc_output(&in), *w = nproc_output(&out);
 
-		fprintf(stderr, "\nxenith bench: net: %s side output:\n%s\n", guest ? "guest" : "native", o ? o : "");
+		fprintf(stderr, "\nxenith bench: net: %s side output:\n%s\nxenith bench: net: its wire side's output:\n%s\n",
+			guest ? "guest" : "native", o ? o : "", w ? w : "");
 		free(o);
+		free(w);
 	}
 	return ret;
 }

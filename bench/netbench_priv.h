@@ -41,6 +41,14 @@ struct net_kind {
 			 size_t scratch_len);
 	/* The guest's wire side is a second domain on the same port (domain to domain), not a xenith-net. */
 	bool wire_domain;
+	/*
+	 * Natively, the program in the guest's place keeps its port open after
+	 * its figures (hold=1) until the run stops it: the wire side always ends
+	 * first.  The net_memif pair needs it (DPDK 22.11's memif PMD unmaps the
+	 * shared regions from its interrupt thread while the peer may be in a
+	 * burst: the sink crashed in eth_memif_rx in 2 of 5 runs without it).
+	 */
+	bool native_holds;
 };
 
 /* CPUs: the program in the guest's place (vCPU or native program), the netback thread, the wire side. */

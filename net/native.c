@@ -220,7 +220,8 @@ static void usage(FILE *f)
 		   "  blast  dst=IP:PORT [size=64..1514] count=N|duration=MS [rate=PPS] [src=PORT]\n"
 		   "  echo   [port=7]                 (a server), or\n"
 		   "  echo   dst=IP:PORT count=N [size=..] [timeout=MS]   (the client)\n"
-		   "OPTS: " NET_OPTS_HELP "\n(vif=, hold= and queues= are the guest's; ignored here)\n",
+		   "OPTS: " NET_OPTS_HELP "\n(vif= and queues= are the guest's; ignored here.  hold=1: after the program's\n"
+		   "figures, keep the port open, idle, until SIGTERM or SIGINT)\n",
 		net_port_kinds());
 }
 
@@ -379,6 +380,17 @@ int main(int argc, char **argv)
 		printf(",\"send_dropped\":%lu", d->send_dropped);
 	print_stack(s);
 	free(s);
+	/*
+	 * hold=1: the port stays open, with no I/O on it, until SIGTERM or
+	 * SIGINT.  For a net_memif pair: the side that holds is never in a
+	 * burst when its peer goes away (DPDK 22.11's memif PMD unmaps the
+	 * shared regions from its interrupt thread while a burst may run).
+	 */
+	if (o.hold) {
+		fflush(stdout);
+		while (!stop_flag)
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	}
 close_dev:
 	if (pd) {
 		port->ops->close(port);

@@ -40,7 +40,7 @@ ip link add "${tag}x" type veth peer name "${tag}y" || skip "cannot create a vet
 ip link set "${tag}x" netns "$a" && ip link set "${tag}y" netns "$b" &&
 	ip -n "$a" link set "${tag}x" up && ip -n "$b" link set "${tag}y" up || skip "cannot set the veth pair up"
 
-echo "1..7"
+echo "1..8"
 n=0
 # Waits (up to 60 s on a loaded host) until file has a line matching pattern.
 wait_for() {
@@ -155,3 +155,22 @@ if [ -n "$skipped" ]; then
 else
 	result $ok "dpdk:[net_af_packet0,iface=P] blast of 2000 frames into a sink on P's peer: every one counted once"
 fi
+
+# hold=1: after its figures the program keeps its port open, idle, until SIGTERM, then ends with 0.
+ok=1
+h=${tag}h
+if start "$a" "$tmp/hold" "tap:$h" blast ip=10.9.4.2/24 dst=255.255.255.255:9 count=10 hold=1 && wait_for "$tmp/hold" "^net-json"; then
+	hpid=${pids[-1]}
+	sleep 1
+	if kill -0 "$hpid" 2>/dev/null && ip -n "$a" link show "$h" >/dev/null 2>&1; then
+		kill -TERM "$hpid"
+		wait "$hpid"
+		rc=$?
+		[ "$rc" = 0 ] && ! ip -n "$a" link show "$h" >/dev/null 2>&1 && ok=0
+		[ $ok = 0 ] || echo "# after SIGTERM: exit $rc; tap $h $(ip -n "$a" link show "$h" >/dev/null 2>&1 && echo still there || echo gone)"
+	else
+		echo "# 1 s after its figures: $(kill -0 "$hpid" 2>/dev/null && echo running || echo ended), tap $h $(ip -n "$a" link show "$h" >/dev/null 2>&1 && echo there || echo gone)"
+	fi
+fi
+result $ok "hold=1: the port stays open after the figures until SIGTERM, then exit 0"
+
