@@ -457,7 +457,7 @@ static int run_side(struct net_ctx *c, const struct net_row *r, bool guest, stru
 		char cmd[320];
 
 		snprintf(cmd, sizeof(cmd), "net-%s %s", prog[r->dir], inner_opts);
-		if (!start_domain(c, r, "xenith-netbench", "00:16:3e:00:0b:01", cmd, c->pl.inner, &in, out_i)) {
+		if (!start_domain(c, r, "xenith-netbench", "00:16:3e:00:0b:01", cmd, c->pl.vcpu, &in, out_i)) {
 			snprintf(why, whylen, "the guest never said ready (exit %d)", in.status);
 			goto stop;
 		}
@@ -560,7 +560,7 @@ stop:
  */
 static struct net_placement place(const struct net_row *r)
 {
-	return (struct net_placement){ .inner = 0, .backend = strcmp(r->mode, "poll") ? 0 : 1, .peer = 1 };
+	return (struct net_placement){ .inner = 0, .vcpu = 0, .backend = strcmp(r->mode, "poll") ? 0 : 1, .peer = 1 };
 }
 
 static int add(struct bench_run *run, const char *name, const char *mode, const char *unit, bool higher,
@@ -717,7 +717,7 @@ int run_net(struct bench_run *run, const struct net_bench_opts *o, void (*progre
 		return 0;
 	}
 	/* placement: place() per row; one CPU: nothing pinned */
-	c.pl = (struct net_placement){ -1, -1, -1 };
+	c.pl = (struct net_placement){ -1, -1, -1, -1 };
 	all_cpus(); /* the other suites pin this process; the guests and programs choose their own CPUs */
 	snprintf(c.dir, sizeof(c.dir), "/tmp/xenith-netbench-%d", (int)getpid());
 	if (mkdir(c.dir, 0700) < 0 && errno != EEXIST) {
@@ -773,7 +773,7 @@ int run_net(struct bench_run *run, const struct net_bench_opts *o, void (*progre
 	if (made)
 		made->teardown(&c.env);
 	/* the references: sender where the guest side runs, receiver where the wire side runs */
-	c.pl = ncpu >= 2 ? (struct net_placement){ 0, -1, 1 } : (struct net_placement){ -1, -1, -1 };
+	c.pl = ncpu >= 2 ? (struct net_placement){ 0, -1, -1, 1 } : (struct net_placement){ -1, -1, -1, -1 };
 	if (r == 0 && !nproc_interrupted)
 		r = net_refs_run(run, o, &c, progress);
 	nproc_remove_tree(c.dir);

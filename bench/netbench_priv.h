@@ -51,9 +51,12 @@ struct net_kind {
 	bool native_holds;
 };
 
-/* CPUs: the program in the guest's place (vCPU or native program), the netback thread, the wire side. */
+/*
+ * CPUs (-1: not pinned): the native program in the guest's place, the
+ * guest's vCPU, the netback thread, the wire side.
+ */
 struct net_placement {
-	int inner, backend, peer; /* -1: not pinned */
+	int inner, vcpu, backend, peer;
 };
 
 struct net_ctx {
