@@ -530,7 +530,7 @@ stop:
 	if (guest && in.pid)
 		nproc_wait_exit(&in, 10); /* the program has ended: the domain shuts down */
 	nproc_stop(&in);
-	if (ret < 0) {
+	if (ret < 0 && !nproc_interrupted) { /* a failure's evidence; an interrupt is none */
 		char *o = nproc_output(&in), *w = nproc_output(&out);
 
 		fprintf(stderr, "\nxenith bench: net: %s side output:\n%s\nxenith bench: net: its wire side's output:\n%s\n",
