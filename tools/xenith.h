@@ -24,6 +24,7 @@ int cmd_console(int argc, char **argv);
 int cmd_xenstore_ls(int argc, char **argv);
 int cmd_xenstore_write(int argc, char **argv);
 int cmd_switch(int argc, char **argv);
+int cmd_pci(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_compare(int argc, char **argv);
 
