@@ -52,6 +52,36 @@ drv=$(basename "$(readlink -f "$vf/driver" 2>/dev/null)")
 check "VF 0 is bound to vfio-pci (driver: ${drv:-none})" [ "$drv" = vfio-pci ]
 check "/dev/vfio/$vfgroup exists for VF 0's group" [ -c "/dev/vfio/$vfgroup" ]
 
+# 4b. `xenith pci` reads the same tree: the VF assignable, the PF with its VFs,
+#     and assignable-add hands VF 1 to vfio-pci (its own writes to sysfs).
+#     (No assignable-remove here: it would probe nvme on an offline VF.)
+X=/xenith/xenith
+pfbdf=$(basename "$pf") vfbdf=$(basename "$vf") vf1bdf=$(basename "$(readlink -f "$pf/virtfn1")")
+fnjson() { # fnjson BDF: that function's object from `xenith pci list --json`, one line
+	"$X" pci list --json 2>/tmp/pci.err | tr '{' '\n' | grep "\"bdf\":\"$1\""
+}
+j=$(fnjson "$vfbdf")
+case "$j" in
+*'"driver":"vfio-pci"'*'"physfn":"'"$pfbdf"'"'*'"assignable":true'*) ok "xenith pci list: VF 0 ($vfbdf) on vfio-pci, VF of $pfbdf, assignable" ;;
+*) notok "xenith pci list: VF 0 ($vfbdf) on vfio-pci, VF of $pfbdf, assignable"; echo "#   $j"; show /tmp/pci.err ;;
+esac
+j=$(fnjson "$pfbdf")
+case "$j" in
+*'"sriov_totalvfs":'"$want_vfs"',"sriov_numvfs":2,"vfs":2'*) ok "xenith pci list: PF $pfbdf with 2 of $want_vfs VFs" ;;
+*) notok "xenith pci list: PF $pfbdf with 2 of $want_vfs VFs"; echo "#   $j" ;;
+esac
+if "$X" pci assignable-add "$vf1bdf" >/tmp/pci-add.out 2>&1; then
+	drv=$(basename "$(readlink -f "/sys/bus/pci/devices/$vf1bdf/driver" 2>/dev/null)")
+	j=$(fnjson "$vf1bdf")
+	case "$drv $j" in
+	'vfio-pci '*'"assignable":true'*) ok "xenith pci assignable-add $vf1bdf: bound to vfio-pci, listed assignable" ;;
+	*) notok "xenith pci assignable-add $vf1bdf: bound to vfio-pci, listed assignable (driver ${drv:-none})"; echo "#   $j" ;;
+	esac
+else
+	notok "xenith pci assignable-add $vf1bdf: bound to vfio-pci, listed assignable"
+	show /tmp/pci-add.out
+fi
+
 # 5. And back: VFs disabled, the links gone.
 echo 0 > "$pf/sriov_numvfs"
 nvf=$(ls -d "$pf"/virtfn* 2>/dev/null | wc -l)
