@@ -329,3 +329,47 @@ int pci_assignable_remove(const char *root, const char *bdf, struct errbuf *eb)
 		return errbuf_prefix(eb, -r, "%s: clearing driver_override", bdf);
 	return rebind(root, dir, bdf, eb);
 }
+
+int pci_sriov_set(const char *root, const char *pf, unsigned n, bool autoprobe, struct errbuf *eb)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32], num[16], drv[64] = "";
+	unsigned total, cur;
+	int r = fn_dir(root, pf, dir, sizeof(dir), eb);
+
+	if (r < 0)
+		return r;
+	if (!read_uint(dir, "sriov_totalvfs", &total))
+		return errbuf_set(eb, EOPNOTSUPP, "%s has no SR-IOV capability (no sriov_totalvfs): `xenith pci list` "
+						  "shows which functions are PFs", pf);
+	if (n > total)
+		return errbuf_set(eb, ERANGE, "%s supports at most %u VFs (sriov_totalvfs), not %u", pf, total, n);
+	if (!read_uint(dir, "sriov_numvfs", &cur))
+		return errbuf_set(eb, EIO, "%s: sriov_numvfs cannot be read", pf);
+	if (cur == n)
+		return 0;
+	link_base(dir, "driver", drv, sizeof(drv));
+	snprintf(path, sizeof(path), "%s/sriov_numvfs", dir);
+	if (cur && n) { /* the kernel takes a new count only from 0 */
+		r = write_attr(path, "0", eb);
+		if (r < 0)
+			return errbuf_prefix(eb, -r, "%s: disabling its %u VFs first", pf, cur);
+	}
+	if (n) {
+		char ap[PATH_MAX + 32];
+
+		snprintf(ap, sizeof(ap), "%s/sriov_drivers_autoprobe", dir);
+		r = write_attr(ap, autoprobe ? "1" : "0", eb);
+		if (r < 0)
+			return errbuf_prefix(eb, -r, "%s: setting sriov_drivers_autoprobe", pf);
+	}
+	snprintf(num, sizeof(num), "%u", n);
+	r = write_attr(path, num, eb);
+	if (r == -EOPNOTSUPP || r == -ENOENT || r == -ENODEV)
+		return errbuf_set(eb, -r, "%s: its driver (%s) cannot enable VFs: bind it to its own driver (nvme, ...) "
+					  "or to vfio-pci loaded with enable_sriov=1", pf, drv[0] ? drv : "none");
+	if (r < 0)
+		return errbuf_prefix(eb, -r, "%s: setting %u VFs", pf, n);
+	if (!read_uint(dir, "sriov_numvfs", &cur) || cur != n)
+		return errbuf_set(eb, EIO, "%s: sriov_numvfs reads %u after writing %u", pf, cur, n);
+	return 0;
+}

@@ -67,4 +67,15 @@ bool pci_bdf_valid(const char *s);
 int pci_assignable_add(const char *root, const char *bdf, struct errbuf *eb);
 int pci_assignable_remove(const char *root, const char *bdf, struct errbuf *eb);
 
+/*
+ * Sets the number of VFs of PF pf to n (0 disables them), as
+ * sriov_numvfs does: from a non-zero count to another, through 0 first (the
+ * kernel refuses a change in place).  autoprobe false writes
+ * sriov_drivers_autoprobe = 0 first, so the new VFs stay without a driver
+ * (for vfio-pci, or for an NVMe PF whose VFs are offline until the PF gives
+ * them queues).  Checks n against sriov_totalvfs and reads sriov_numvfs back.
+ * 0, or -errno with what to do in eb.
+ */
+int pci_sriov_set(const char *root, const char *pf, unsigned n, bool autoprobe, struct errbuf *eb);
+
 #endif

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * `xenith pci`: the host's PCI functions, their IOMMU groups, drivers and
- * SR-IOV relations, whether each can be given to a domain and why not; and
- * xl's assignable-add / assignable-remove (sriov/pci.h).
+ * SR-IOV relations, whether each can be given to a domain and why not;
+ * xl's assignable-add / assignable-remove; a PF's number of VFs (sriov/pci.h).
  */
 #include <getopt.h>
 #include <limits.h>
@@ -19,6 +19,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: xenith pci list [--json] [--sysfs-root DIR]\n"
 		"usage: xenith pci assignable-add BDF [--sysfs-root DIR]\n"
 		"usage: xenith pci assignable-remove BDF [--sysfs-root DIR]\n"
+		"usage: xenith pci sriov PF N [--autoprobe] [--sysfs-root DIR]\n"
 		"\n"
 		"list: every PCI function of the host (DDDD:BB:SS.F), vendor:device, class,\n"
 		"driver, IOMMU group, SR-IOV relation (a PF's VFs enabled/total, a VF's PF),\n"
@@ -30,6 +31,8 @@ static void usage(FILE *f)
 		"probe again (vfio-pci must be loaded: modprobe vfio-pci).  assignable-remove:\n"
 		"clears the override and gives the function back to its own driver; only a\n"
 		"function on vfio-pci or with the vfio-pci override.  Both need root.\n"
+		"sriov: gives the PF N VFs (0: none), through 0 when it has some already;\n"
+		"the new VFs get no driver unless --autoprobe (sriov_drivers_autoprobe).\n"
 		"--sysfs-root DIR (or $XENITH_SYSFS_ROOT): read DIR instead of /sys.\n");
 }
 
@@ -96,12 +99,13 @@ int cmd_pci(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "sysfs-root", required_argument, NULL, 'r' },
+		{ "autoprobe", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *root = getenv("XENITH_SYSFS_ROOT"), *verb;
 	struct errbuf eb;
-	bool json = false;
+	bool json = false, autoprobe = false;
 	int c, r;
 
 	if (!root || !root[0])
@@ -119,14 +123,31 @@ int cmd_pci(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "jr:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
+		case 'a': autoprobe = true; break;
 		case 'r': root = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (!strcmp(verb, "list") && optind == argc)
+	if (!strcmp(verb, "list") && optind == argc && !autoprobe)
 		return list(root, json);
-	if ((strcmp(verb, "assignable-add") && strcmp(verb, "assignable-remove")) || optind != argc - 1 || json) {
+	if (!strcmp(verb, "sriov") && optind == argc - 2 && !json) {
+		char *end;
+		unsigned long n = strtoul(argv[optind + 1], &end, 10);
+
+		if (!argv[optind + 1][0] || *end || n > PCI_MAX_VFS) {
+			fprintf(stderr, "xenith pci sriov: '%s' is not a number of VFs (0 to %d)\n", argv[optind + 1],
+				PCI_MAX_VFS);
+			return EXIT_USAGE;
+		}
+		if (pci_sriov_set(root, argv[optind], (unsigned)n, autoprobe, &eb) < 0) {
+			fprintf(stderr, "xenith pci sriov: %s\n", eb.msg);
+			return 1;
+		}
+		return 0;
+	}
+	if ((strcmp(verb, "assignable-add") && strcmp(verb, "assignable-remove")) || optind != argc - 1 || json ||
+	    autoprobe) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -300,6 +300,33 @@ static void test_garbled_attributes_leave_fields_unknown(void **state)
 	pci_list_free(&l);
 }
 
+static void test_sriov_sets_the_number_of_vfs_within_what_the_pf_has(void **state)
+{
+	struct errbuf eb;
+
+	(void)state;
+	put("bus/pci/devices/0000:00:03.0/sriov_drivers_autoprobe", "1\n");
+	/* from 2 to 3: autoprobe off, then the new count (the real kernel goes through 0: the lab checks that) */
+	assert_int_equal(pci_sriov_set(root, "0000:00:03.0", 3, false, &eb), 0);
+	assert_string_equal(get("bus/pci/devices/0000:00:03.0/sriov_drivers_autoprobe"), "0");
+	assert_string_equal(get("bus/pci/devices/0000:00:03.0/sriov_numvfs"), "3");
+	/* the same count: nothing written */
+	put("bus/pci/devices/0000:00:03.0/sriov_numvfs", "3\n");
+	assert_int_equal(pci_sriov_set(root, "0000:00:03.0", 3, true, &eb), 0);
+	assert_string_equal(get("bus/pci/devices/0000:00:03.0/sriov_numvfs"), "3\n");
+	assert_string_equal(get("bus/pci/devices/0000:00:03.0/sriov_drivers_autoprobe"), "0");
+	/* 0: disabled, autoprobe left alone */
+	assert_int_equal(pci_sriov_set(root, "0000:00:03.0", 0, true, &eb), 0);
+	assert_string_equal(get("bus/pci/devices/0000:00:03.0/sriov_numvfs"), "0");
+	assert_string_equal(get("bus/pci/devices/0000:00:03.0/sriov_drivers_autoprobe"), "0");
+	/* more than sriov_totalvfs, a function without SR-IOV, no such function */
+	assert_int_equal(pci_sriov_set(root, "0000:00:03.0", 5, false, &eb), -ERANGE);
+	assert_non_null(strstr(eb.msg, "0000:00:03.0 supports at most 4 VFs (sriov_totalvfs), not 5"));
+	assert_int_equal(pci_sriov_set(root, "0000:00:1f.2", 1, false, &eb), -EOPNOTSUPP);
+	assert_non_null(strstr(eb.msg, "0000:00:1f.2 has no SR-IOV capability"));
+	assert_int_equal(pci_sriov_set(root, "0000:00:09.0", 1, false, &eb), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +338,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_addresses_and_roots_are_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbled_attributes_leave_fields_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sriov_sets_the_number_of_vfs_within_what_the_pf_has, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,12 +29,16 @@ total=$(cat "$pf/sriov_totalvfs")
 check "sriov_totalvfs is $want_vfs as configured (read $total)" [ "$total" = "$want_vfs" ]
 
 # 3. Enable VFs without probing a driver on them (QEMU's VFs stay offline
-#    until the PF assigns them queues, so the nvme driver would only time out).
-echo 0 > "$pf/sriov_drivers_autoprobe"
-if echo 2 > "$pf/sriov_numvfs" 2>/dev/null; then
-	ok "two VFs enabled through sriov_numvfs"
+#    until the PF assigns them queues, so the nvme driver would only time out):
+#    `xenith pci sriov` writes sriov_drivers_autoprobe = 0 and sriov_numvfs.
+X=/xenith/xenith
+pfbdf=$(basename "$pf")
+if "$X" pci sriov "$pfbdf" 2 >/tmp/pci-sriov.out 2>&1 && [ "$(cat "$pf/sriov_numvfs")" = 2 ] &&
+	[ "$(cat "$pf/sriov_drivers_autoprobe")" = 0 ]; then
+	ok "two VFs enabled by xenith pci sriov $pfbdf 2 (sriov_numvfs 2, autoprobe 0)"
 else
-	notok "two VFs enabled through sriov_numvfs"
+	notok "two VFs enabled by xenith pci sriov $pfbdf 2 (sriov_numvfs 2, autoprobe 0)"
+	show /tmp/pci-sriov.out
 fi
 nvf=$(ls -d "$pf"/virtfn* 2>/dev/null | wc -l)
 check "two virtfn links appear (found $nvf)" [ "$nvf" = 2 ]
@@ -55,8 +59,7 @@ check "/dev/vfio/$vfgroup exists for VF 0's group" [ -c "/dev/vfio/$vfgroup" ]
 # 4b. `xenith pci` reads the same tree: the VF assignable, the PF with its VFs,
 #     and assignable-add hands VF 1 to vfio-pci (its own writes to sysfs).
 #     (No assignable-remove here: it would probe nvme on an offline VF.)
-X=/xenith/xenith
-pfbdf=$(basename "$pf") vfbdf=$(basename "$vf") vf1bdf=$(basename "$(readlink -f "$pf/virtfn1")")
+vfbdf=$(basename "$vf") vf1bdf=$(basename "$(readlink -f "$pf/virtfn1")")
 fnjson() { # fnjson BDF: that function's object from `xenith pci list --json`, one line
 	"$X" pci list --json 2>/tmp/pci.err | tr '{' '\n' | grep "\"bdf\":\"$1\""
 }
@@ -82,9 +85,16 @@ else
 	show /tmp/pci-add.out
 fi
 
-# 5. And back: VFs disabled, the links gone.
-echo 0 > "$pf/sriov_numvfs"
+# 5. A new count in place (the kernel takes one only from 0: xenith goes
+#    through 0), then back: VFs disabled, the links gone.
+"$X" pci sriov "$pfbdf" 3 >/tmp/pci-sriov.out 2>&1
+rc=$?
 nvf=$(ls -d "$pf"/virtfn* 2>/dev/null | wc -l)
-check "VFs disabled again (virtfn links: $nvf)" [ "$nvf" = 0 ]
+[ "$rc" = 0 ] && [ "$nvf" = 3 ]
+result $? "xenith pci sriov $pfbdf 3 from 2: three virtfn links (found $nvf, exit $rc)"
+[ "$rc" = 0 ] || show /tmp/pci-sriov.out
+"$X" pci sriov "$pfbdf" 0 >/tmp/pci-sriov.out 2>&1 || show /tmp/pci-sriov.out
+nvf=$(ls -d "$pf"/virtfn* 2>/dev/null | wc -l)
+check "VFs disabled again by xenith pci sriov $pfbdf 0 (virtfn links: $nvf)" [ "$nvf" = 0 ]
 
 tap_done
