@@ -21,7 +21,7 @@
 #include "err.h"
 
 #define PCI_BDF_LEN 13 /* "0000:00:03.1" and its NUL */
-#define PCI_MAX_VFS 256
+#define PCI_MAX_VFS 65535 /* TotalVFs is a 16-bit field of the SR-IOV capability */
 
 struct pci_fn {
 	char bdf[PCI_BDF_LEN];
