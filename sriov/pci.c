@@ -49,7 +49,8 @@ static bool read_line(const char *dir, const char *name, char *buf, size_t size)
 	return true;
 }
 
-static bool read_hex(const char *dir, const char *name, unsigned *out)
+/* dir/name as a number in base, at most max (sysfs: "0x1b36" in base 16, "4" in base 10). */
+static bool read_num(const char *dir, const char *name, int base, unsigned long max, unsigned *out)
 {
 	char buf[32], *end;
 	unsigned long v;
@@ -57,27 +58,15 @@ static bool read_hex(const char *dir, const char *name, unsigned *out)
 	if (!read_line(dir, name, buf, sizeof(buf)) || !buf[0])
 		return false;
 	errno = 0;
-	v = strtoul(buf, &end, 16);
-	if (errno || *end || v > 0xffffffu)
+	v = strtoul(buf, &end, base);
+	if (errno || *end || v > max)
 		return false;
 	*out = (unsigned)v;
 	return true;
 }
 
-static bool read_uint(const char *dir, const char *name, unsigned *out)
-{
-	char buf[32], *end;
-	unsigned long v;
-
-	if (!read_line(dir, name, buf, sizeof(buf)) || !buf[0])
-		return false;
-	errno = 0;
-	v = strtoul(buf, &end, 10);
-	if (errno || *end || v > 65535)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
+#define read_hex(dir, name, out) read_num(dir, name, 16, 0xffffffu, out)   /* IDs, class: 24 bits at most */
+#define read_uint(dir, name, out) read_num(dir, name, 10, PCI_MAX_VFS, out) /* VF counts */
 
 /* The last component of the symlink dir/name into buf; false when there is no such link. */
 static bool link_base(const char *dir, const char *name, char *buf, size_t size)
