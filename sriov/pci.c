@@ -241,8 +241,7 @@ static int write_attr(const char *path, const char *text, struct errbuf *eb)
 	return 0;
 }
 
-/* root/bus/pci/devices/bdf into dir, after checking bdf and that the function is there. */
-static int fn_dir(const char *root, const char *bdf, char *dir, size_t size, struct errbuf *eb)
+int pci_fn_dir(const char *root, const char *bdf, char *dir, size_t size, struct errbuf *eb)
 {
 	struct stat st;
 
@@ -276,10 +275,24 @@ static int rebind(const char *root, const char *dir, const char *bdf, struct err
 	return 0;
 }
 
+bool pci_fn_driver(const char *dir, char *buf, size_t size)
+{
+	return link_base(dir, "driver", buf, size);
+}
+
+bool pci_virtfn(const char *root, const char *pf, unsigned k, char *bdf)
+{
+	char dir[PATH_MAX], name[32];
+
+	snprintf(name, sizeof(name), "virtfn%u", k);
+	return pci_bdf_valid(pf) && snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", root, pf) < (int)sizeof(dir) &&
+	       link_base(dir, name, bdf, PCI_BDF_LEN);
+}
+
 int pci_assignable_add(const char *root, const char *bdf, struct errbuf *eb)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32], drv[64];
-	int r = fn_dir(root, bdf, dir, sizeof(dir), eb);
+	int r = pci_fn_dir(root, bdf, dir, sizeof(dir), eb);
 
 	if (r < 0)
 		return r;
@@ -302,7 +315,7 @@ int pci_assignable_add(const char *root, const char *bdf, struct errbuf *eb)
 int pci_assignable_remove(const char *root, const char *bdf, struct errbuf *eb)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32], drv[64] = "", over[64] = "";
-	int r = fn_dir(root, bdf, dir, sizeof(dir), eb);
+	int r = pci_fn_dir(root, bdf, dir, sizeof(dir), eb);
 
 	if (r < 0)
 		return r;
@@ -323,7 +336,7 @@ int pci_sriov_set(const char *root, const char *pf, unsigned n, bool autoprobe, 
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32], num[16], drv[64] = "";
 	unsigned total, cur;
-	int r = fn_dir(root, pf, dir, sizeof(dir), eb);
+	int r = pci_fn_dir(root, pf, dir, sizeof(dir), eb);
 
 	if (r < 0)
 		return r;

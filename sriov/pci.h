@@ -57,6 +57,13 @@ bool pci_assignable(const struct pci_list *l, size_t i, char *why, size_t whylen
 /* true when s is a BDF in sysfs's form: DDDD:BB:SS.F, hexadecimal, function 0-7. */
 bool pci_bdf_valid(const char *s);
 
+/* root/bus/pci/devices/bdf into dir, after checking bdf and that the function is there; 0 or -errno. */
+int pci_fn_dir(const char *root, const char *bdf, char *dir, size_t size, struct errbuf *eb);
+/* The driver bound to the function in sysfs directory dir, in buf; false (buf "") when none. */
+bool pci_fn_driver(const char *dir, char *buf, size_t size);
+/* VF k (0-based, the kernel's virtfnK) of PF pf into bdf; false when it has none such. */
+bool pci_virtfn(const char *root, const char *pf, unsigned k, char *bdf);
+
 /*
  * xl's pci-assignable-add: sets driver_override to vfio-pci, unbinds the
  * function from its driver, and asks the kernel to probe it again, so that
