@@ -2,7 +2,9 @@
 /*
  * `xenith pci`: the host's PCI functions, their IOMMU groups, drivers and
  * SR-IOV relations, whether each can be given to a domain and why not;
- * xl's assignable-add / assignable-remove; a PF's number of VFs (sriov/pci.h).
+ * xl's assignable-add / assignable-remove; a PF's number of VFs (sriov/pci.h);
+ * an NVMe PF's secondary controllers, given queues and brought online
+ * (sriov/nvme_virt.h).
  */
 #include <getopt.h>
 #include <limits.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "nvme_virt.h"
 #include "pci.h"
 #include "xenith.h"
 
@@ -20,6 +23,9 @@ static void usage(FILE *f)
 		"usage: xenith pci assignable-add BDF [--sysfs-root DIR]\n"
 		"usage: xenith pci assignable-remove BDF [--sysfs-root DIR]\n"
 		"usage: xenith pci sriov PF N [--autoprobe] [--sysfs-root DIR]\n"
+		"usage: xenith pci nvme PF [--json]\n"
+		"usage: xenith pci nvme-online PF N [--vq Q] [--vi I]\n"
+		"usage: xenith pci nvme-offline PF\n"
 		"\n"
 		"list: every PCI function of the host (DDDD:BB:SS.F), vendor:device, class,\n"
 		"driver, IOMMU group, SR-IOV relation (a PF's VFs enabled/total, a VF's PF),\n"
@@ -33,6 +39,15 @@ static void usage(FILE *f)
 		"function on vfio-pci or with the vfio-pci override.  Both need root.\n"
 		"sriov: gives the PF N VFs (0: none), through 0 when it has some already;\n"
 		"the new VFs get no driver unless --autoprobe (sriov_drivers_autoprobe).\n"
+		"nvme: an NVMe PF's flexible queue (VQ) and interrupt (VI) resources and its\n"
+		"secondary controllers (one per VF): VF, state, resources.  nvme-online: gives\n"
+		"VFs 1..N Q queues (default 2: the admin queue and one I/O queue) and I\n"
+		"interrupts (default 1) each and brings them online: releases the PF's\n"
+		"flexible resources first (and resets the PF) when it holds any, and enables\n"
+		"N VFs without a driver when fewer are enabled; an NVMe VF serves no I/O\n"
+		"before.  nvme-offline: takes every secondary offline and releases its\n"
+		"resources.  The PF must be on the nvme driver (its admin queue is the\n"
+		"kernel's: /dev/nvmeN); root.\n"
 		"--sysfs-root DIR (or $XENITH_SYSFS_ROOT): read DIR instead of /sys.\n");
 }
 
@@ -94,18 +109,132 @@ static int list(const char *root, bool json)
 	return 0;
 }
 
+static void progress_line(void *arg, const char *step)
+{
+	fprintf(stderr, "%s: %s\n", (const char *)arg, step);
+}
+
+struct vf_enable {
+	const char *root, *pf;
+};
+
+/* nvme_virt_online's step 3: at least n VFs, without a driver (they are offline until then). */
+static int enable_vfs(void *arg, unsigned n, struct errbuf *eb)
+{
+	const struct vf_enable *v = arg;
+	struct pci_list l;
+	const struct pci_fn *f;
+	unsigned cur = 0;
+
+	if (pci_scan(v->root, &l, eb) < 0)
+		return -EIO;
+	f = pci_find(&l, v->pf);
+	if (f)
+		cur = f->numvfs;
+	pci_list_free(&l);
+	if (cur >= n)
+		return 0;
+	fprintf(stderr, "%s: enabling %u VFs (sriov_numvfs, no driver probed)\n", v->pf, n);
+	return pci_sriov_set(v->root, v->pf, n, false, eb);
+}
+
+static int nvme_show(const char *root, const char *pf, bool json)
+{
+	struct nvme_secctrl s[NVME_MAX_SECONDARY];
+	struct nvme_prictrl p;
+	struct nvme_admin a;
+	struct nvme_pf dev;
+	struct errbuf eb;
+	size_t ns;
+	int r = nvme_virt_open(root, "/dev", pf, &dev, &a, &eb);
+
+	if (r >= 0)
+		r = nvme_virt_query(&a, &p, s, &ns, &eb);
+	nvme_virt_close(&dev);
+	if (r < 0) {
+		fprintf(stderr, "xenith pci nvme: %s\n", eb.msg);
+		return 1;
+	}
+	if (json)
+		printf("{\"pf\":\"%s\",\"controller\":\"%s\",\"cntlid\":%u,\"vq\":{\"flexible\":%u,\"secondaries\":%u,"
+		       "\"primary\":%u,\"private\":%u,\"max_per_vf\":%u},\"vi\":{\"flexible\":%u,\"secondaries\":%u,"
+		       "\"primary\":%u,\"private\":%u,\"max_per_vf\":%u},\"secondaries\":[",
+		       pf, dev.name, p.cntlid, p.vqfrt, p.vqrfa, p.vqrfap, p.vqprt, p.vqfrsm, p.vifrt, p.virfa, p.virfap,
+		       p.viprt, p.vifrsm);
+	else
+		printf("%s (%s, controller %u)\n"
+		       "  queues:     %u flexible: %u on VFs, %u on the PF; %u private to the PF; at most %u per VF\n"
+		       "  interrupts: %u flexible: %u on VFs, %u on the PF; %u private to the PF; at most %u per VF\n"
+		       "  %-4s  %-10s  %-12s  %-7s  %6s  %10s\n",
+		       pf, dev.name, p.cntlid, p.vqfrt, p.vqrfa, p.vqrfap, p.vqprt, p.vqfrsm, p.vifrt, p.virfa, p.virfap,
+		       p.viprt, p.vifrsm, "VF", "controller", "BDF", "state", "queues", "interrupts");
+	for (size_t i = 0; i < ns; i++) {
+		char bdf[PCI_BDF_LEN];
+		bool have = pci_virtfn(root, pf, s[i].vfn - 1u, bdf);
+
+		if (json)
+			printf("%s{\"vf\":%u,\"cntlid\":%u,\"bdf\":%s%s%s,\"online\":%s,\"vq\":%u,\"vi\":%u}",
+			       i ? "," : "", s[i].vfn, s[i].scid, have ? "\"" : "", have ? bdf : "null", have ? "\"" : "",
+			       s[i].online ? "true" : "false", s[i].nvq, s[i].nvi);
+		else
+			printf("  %-4u  %-10u  %-12s  %-7s  %6u  %10u\n", s[i].vfn, s[i].scid,
+			       have ? bdf : "(disabled)", s[i].online ? "online" : "offline", s[i].nvq, s[i].nvi);
+	}
+	if (json)
+		printf("]}\n");
+	return 0;
+}
+
+static int nvme_change(const char *root, const char *verb, const char *pf, unsigned n, unsigned vq, unsigned vi)
+{
+	struct vf_enable v = { root, pf };
+	struct nvme_admin a;
+	struct nvme_pf dev;
+	struct errbuf eb;
+	int r = nvme_virt_open(root, "/dev", pf, &dev, &a, &eb);
+
+	if (r >= 0)
+		r = !strcmp(verb, "nvme-online")
+			    ? nvme_virt_online(&a, n, vq, vi, enable_vfs, &v, progress_line, (void *)pf, &eb)
+			    : nvme_virt_offline(&a, progress_line, (void *)pf, &eb);
+	nvme_virt_close(&dev);
+	if (r < 0) {
+		fprintf(stderr, "xenith pci %s: %s\n", verb, eb.msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* A count argument: 0 to max, or false. */
+static bool count_arg(const char *s, unsigned long max, unsigned *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (!s[0] || s[0] == '-')
+		return false;
+	n = strtoul(s, &end, 10);
+	if (*end || n > max)
+		return false;
+	*out = (unsigned)n;
+	return true;
+}
+
 int cmd_pci(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "sysfs-root", required_argument, NULL, 'r' },
 		{ "autoprobe", no_argument, NULL, 'a' },
+		{ "vq", required_argument, NULL, 'q' },
+		{ "vi", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *root = getenv("XENITH_SYSFS_ROOT"), *verb;
 	struct errbuf eb;
-	bool json = false, autoprobe = false;
+	bool json = false, autoprobe = false, res = false;
+	unsigned vq = 2, vi = 1;
 	int c, r;
 
 	if (!root || !root[0])
@@ -125,22 +254,48 @@ int cmd_pci(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'a': autoprobe = true; break;
 		case 'r': root = optarg; break;
+		case 'q':
+		case 'i':
+			if (!count_arg(optarg, 65535, c == 'q' ? &vq : &vi)) {
+				fprintf(stderr, "xenith pci: --%s '%s' is not a count (0 to 65535)\n", c == 'q' ? "vq" : "vi",
+					optarg);
+				return EXIT_USAGE;
+			}
+			res = true;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
+	if (res && strcmp(verb, "nvme-online")) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
 	if (!strcmp(verb, "list") && optind == argc && !autoprobe)
 		return list(root, json);
-	if (!strcmp(verb, "sriov") && optind == argc - 2 && !json) {
-		char *end;
-		unsigned long n = strtoul(argv[optind + 1], &end, 10);
+	if (!strcmp(verb, "nvme") && optind == argc - 1 && !autoprobe)
+		return nvme_show(root, argv[optind], json);
+	if (!strcmp(verb, "nvme-offline") && optind == argc - 1 && !autoprobe && !json)
+		return nvme_change(root, verb, argv[optind], 0, 0, 0);
+	if (!strcmp(verb, "nvme-online") && optind == argc - 2 && !autoprobe && !json) {
+		unsigned n;
 
-		if (!argv[optind + 1][0] || *end || n > PCI_MAX_VFS) {
+		if (!count_arg(argv[optind + 1], PCI_MAX_VFS, &n) || !n) {
+			fprintf(stderr, "xenith pci nvme-online: '%s' is not a number of VFs (1 to %d)\n", argv[optind + 1],
+				PCI_MAX_VFS);
+			return EXIT_USAGE;
+		}
+		return nvme_change(root, verb, argv[optind], n, vq, vi);
+	}
+	if (!strcmp(verb, "sriov") && optind == argc - 2 && !json) {
+		unsigned n;
+
+		if (!count_arg(argv[optind + 1], PCI_MAX_VFS, &n)) {
 			fprintf(stderr, "xenith pci sriov: '%s' is not a number of VFs (0 to %d)\n", argv[optind + 1],
 				PCI_MAX_VFS);
 			return EXIT_USAGE;
 		}
-		if (pci_sriov_set(root, argv[optind], (unsigned)n, autoprobe, &eb) < 0) {
+		if (pci_sriov_set(root, argv[optind], n, autoprobe, &eb) < 0) {
 			fprintf(stderr, "xenith pci sriov: %s\n", eb.msg);
 			return 1;
 		}
