@@ -47,6 +47,10 @@ console_tail() { # console_tail FILE: its last lines as TAP comments
 	tail -n "$tail_lines" "$1" | sed 's/\r$//; s/\x1b\(\[[0-9?;]*[a-zA-Z]\|c\)//g; s/^/#   | /'
 }
 
+# The NVMe namespace (shared by the PF and its VFs' secondary controllers),
+# zeroed for each run: the tests write patterns and read them back.
+rm -f "$lab/ns1.img"
+truncate -s 64M "$lab/ns1.img"
 start=$(date +%s)
 outcome=
 for attempt in $(seq 1 "$attempts"); do
@@ -58,6 +62,7 @@ for attempt in $(seq 1 "$attempts"); do
 		-device intel-iommu,intremap=on,caching-mode=on \
 		-device nvme-subsys,id=s0 \
 		-device nvme,serial=xenith0,subsys=s0,sriov_max_vfs=$vfs,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=12,msix_qsize=12 \
+		-drive "file=$lab/ns1.img,if=none,id=ns1,format=raw" -device nvme-ns,drive=ns1,nsid=1 \
 		> "$log" 2>&1 < /dev/null &
 	qpid=$!
 	t0=$(date +%s)
