@@ -4,7 +4,8 @@
  * SR-IOV relations, whether each can be given to a domain and why not;
  * xl's assignable-add / assignable-remove; a PF's number of VFs (sriov/pci.h);
  * an NVMe PF's secondary controllers, given queues and brought online
- * (sriov/nvme_virt.h).
+ * (sriov/nvme_virt.h); a function opened through VFIO as a domain will
+ * (iommu/vfio.h).
  */
 #include <getopt.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include "json.h"
 #include "nvme_virt.h"
 #include "pci.h"
+#include "vfio.h"
 #include "xenith.h"
 
 static void usage(FILE *f)
@@ -26,6 +28,7 @@ static void usage(FILE *f)
 		"usage: xenith pci nvme PF [--json]\n"
 		"usage: xenith pci nvme-online PF N [--vq Q] [--vi I]\n"
 		"usage: xenith pci nvme-offline PF\n"
+		"usage: xenith pci check BDF [--json]\n"
 		"\n"
 		"list: every PCI function of the host (DDDD:BB:SS.F), vendor:device, class,\n"
 		"driver, IOMMU group, SR-IOV relation (a PF's VFs enabled/total, a VF's PF),\n"
@@ -48,6 +51,11 @@ static void usage(FILE *f)
 		"before.  nvme-offline: takes every secondary offline and releases its\n"
 		"resources.  The PF must be on the nvme driver (its admin queue is the\n"
 		"kernel's: /dev/nvmeN); root.\n"
+		"check: opens the function through VFIO as a domain will (its own type-1\n"
+		"IOMMU container; the group must be viable), prints its BARs (mappable into a\n"
+		"domain, in parts, or trapped), MSI/MSI-X vectors, reset and the IOVA ranges\n"
+		"the IOMMU can map, maps and unmaps a page for DMA, resets the function and\n"
+		"closes it; exit 1 with the reason when it cannot be passed through.\n"
 		"--sysfs-root DIR (or $XENITH_SYSFS_ROOT): read DIR instead of /sys.\n");
 }
 
@@ -205,6 +213,77 @@ static int nvme_change(const char *root, const char *verb, const char *pf, unsig
 	return 0;
 }
 
+static int check(const char *root, const char *bdf, bool json)
+{
+	struct vfio_dev d;
+	struct errbuf eb;
+	uint32_t id = 0;
+	void *page;
+	int dma = -1, rst = 0;
+
+	if (vfio_open(root, "/dev/vfio", bdf, &d, &eb) < 0) {
+		fprintf(stderr, "xenith pci check: %s\n", eb.msg);
+		return 1;
+	}
+	if (vfio_cfg_read(&d, 0, 4, &id, &eb) < 0) {
+		fprintf(stderr, "xenith pci check: %s\n", eb.msg);
+		vfio_close(&d);
+		return 1;
+	}
+	/* One page mapped at the lowest valid IOVA and unmapped: the container takes DMA mappings. */
+	page = aligned_alloc(4096, 4096);
+	if (page) {
+		uint64_t iova = d.nranges ? (d.range[0].start + 4095) & ~4095ull : 0;
+
+		dma = vfio_dma_map(&d, page, iova, 4096, &eb);
+		if (!dma)
+			dma = vfio_dma_unmap(&d, iova, 4096, &eb);
+		if (dma)
+			fprintf(stderr, "xenith pci check: %s\n", eb.msg);
+	}
+	if (d.reset_ok) {
+		rst = vfio_reset(&d, &eb);
+		if (rst)
+			fprintf(stderr, "xenith pci check: %s\n", eb.msg);
+	}
+	if (json) {
+		printf("{\"bdf\":\"%s\",\"vendor\":\"%04x\",\"device\":\"%04x\",\"iommu_group\":%d,\"bars\":[", d.bdf,
+		       id & 0xffff, id >> 16, d.group_id);
+		for (unsigned i = 0, k = 0; i < VFIO_BARS; i++)
+			if (d.bar[i].size)
+				printf("%s{\"bar\":%u,\"size\":%llu,\"map\":\"%s\"}", k++ ? "," : "", i,
+				       (unsigned long long)d.bar[i].size,
+				       !d.bar[i].mmap ? "trapped" : d.bar[i].sparse ? "parts" : "whole");
+		printf("],\"msi\":%u,\"msix\":%u,\"reset\":%s,\"iova_ranges\":[", d.msi, d.msix,
+		       !d.reset_ok ? "\"none\"" : rst < 0 ? "\"failed\"" : "\"done\"");
+		for (unsigned i = 0; i < d.nranges; i++)
+			printf("%s[%llu,%llu]", i ? "," : "", (unsigned long long)d.range[i].start,
+			       (unsigned long long)d.range[i].end);
+		printf("],\"dma_map\":%s}\n", dma ? "false" : "true");
+	} else {
+		printf("%s: %04x:%04x, IOMMU group %d, opened through VFIO (type-1 v2 container)\n", d.bdf, id & 0xffff,
+		       id >> 16, d.group_id);
+		for (unsigned i = 0; i < VFIO_BARS; i++) {
+			if (!d.bar[i].size)
+				continue;
+			printf("  BAR %u: %llu KiB, %s\n", i, (unsigned long long)(d.bar[i].size >> 10),
+			       !d.bar[i].mmap ? "trapped (every access through the VMM)"
+			       : d.bar[i].sparse ? "mappable in parts (the rest, the MSI-X table, trapped)"
+						 : "mappable whole (a memory slot in the domain)");
+		}
+		printf("  interrupts: %u MSI, %u MSI-X vectors\n", d.msi, d.msix);
+		printf("  reset: %s\n", !d.reset_ok ? "none (the function cannot be reset between domains)"
+					 : rst < 0 ? "failed" : "function-level reset done");
+		for (unsigned i = 0; i < d.nranges; i++)
+			printf("  IOVA range: 0x%llx-0x%llx\n", (unsigned long long)d.range[i].start,
+			       (unsigned long long)d.range[i].end);
+		printf("  DMA mapping: %s\n", dma ? "failed" : "a page mapped and unmapped");
+	}
+	free(page);
+	vfio_close(&d);
+	return dma || rst < 0 ? 1 : 0;
+}
+
 /* A count argument: 0 to max, or false. */
 static bool count_arg(const char *s, unsigned long max, unsigned *out)
 {
@@ -273,6 +352,8 @@ int cmd_pci(int argc, char **argv)
 	}
 	if (!strcmp(verb, "list") && optind == argc && !autoprobe)
 		return list(root, json);
+	if (!strcmp(verb, "check") && optind == argc - 1 && !autoprobe)
+		return check(root, argv[optind], json);
 	if (!strcmp(verb, "nvme") && optind == argc - 1 && !autoprobe)
 		return nvme_show(root, argv[optind], json);
 	if (!strcmp(verb, "nvme-offline") && optind == argc - 1 && !autoprobe && !json)
