@@ -93,6 +93,21 @@ static void check_config(const struct domain_config *c)
 		FUZZ_CHECK(d->mode <= DISK_MODE_POLL, "disk %u: mode %d", i, (int)d->mode);
 		FUZZ_CHECK(d->queues <= XENITH_DISK_MAX_QUEUES, "disk %u: %u queues", i, d->queues);
 	}
+	FUZZ_CHECK(c->nr_pci <= CONFIG_MAX_PCI, "%u pci functions", c->nr_pci);
+	for (unsigned i = 0; i < c->nr_pci; i++) {
+		const char *b = c->pci[i];
+		unsigned dom, bus, slot, fn;
+		int n = -1;
+
+		/* Stored as sysfs spells it: 12 characters, lower-case hex, a valid slot and function, once. */
+		FUZZ_CHECK(terminated(b, CONFIG_BDF_LEN) && strlen(b) == 12, "pci %u: '%.16s'", i, b);
+		sscanf(b, "%4x:%2x:%2x.%1x%n", &dom, &bus, &slot, &fn, &n);
+		FUZZ_CHECK(n == 12 && slot <= 0x1f && fn <= 7, "pci %u: '%s' is not DDDD:BB:SS.F", i, b);
+		for (const char *q = b; *q; q++)
+			FUZZ_CHECK(!isupper((unsigned char)*q), "pci %u: '%s' is not lower case", i, b);
+		for (unsigned j = 0; j < i; j++)
+			FUZZ_CHECK(strcmp(b, c->pci[j]), "pci %s twice", b);
+	}
 	FUZZ_CHECK(c->nr_vifs <= CONFIG_MAX_VIFS, "%u vifs", c->nr_vifs);
 	for (unsigned i = 0; i < c->nr_vifs; i++) {
 		const struct vif_config *v = &c->vifs[i];

@@ -20,7 +20,7 @@
 #define TIMEOUT_MAX_S (365.0 * 86400)
 
 const char *const config_keys[] = {
-	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "disk", "vif", "on_poweroff", "on_reboot", "on_crash",
+	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "disk", "vif", "pci", "on_poweroff", "on_reboot", "on_crash",
 	"console_log", "console_log_max", "timeout", "seccomp", "user", "jail", "memory_backing", "numa_node",
 	"vcpu_pin", "dpdk_hugepages", "dpdk_eal_args", NULL,
 };
@@ -234,6 +234,38 @@ static int parse_bool01(const char *field, const char *v, bool *out, struct errb
  * "path=/var/lib/x.img,mode=ioeventfd,ro=0,direct=1,sqpoll=0,queues=N,persistent=1"
  * (path= may be left out of a lone path)
  */
+/*
+ * A PCI function as xl's pci key names it: DDDD:BB:SS.F, or BB:SS.F in
+ * domain 0 (hexadecimal, slot up to 1f, function up to 7); stored as sysfs
+ * spells it, lower case with the domain.
+ */
+static int add_pci(struct domain_config *cfg, const char *v, struct errbuf *eb)
+{
+	unsigned dom = 0, bus, slot, fn;
+	int n = -1;
+	const char *p = v;
+
+	if (cfg->nr_pci >= CONFIG_MAX_PCI)
+		return errbuf_set(eb, EINVAL, "pci = %.32s: at most %u PCI functions", v, CONFIG_MAX_PCI);
+	for (const char *q = v; *q; q++)
+		if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.')
+			return errbuf_set(eb, EINVAL, "pci = %.32s: a PCI function is DDDD:BB:SS.F or BB:SS.F "
+						      "(hexadecimal, as `xenith pci list` prints)", v);
+	if (strlen(v) == 12 && v[4] == ':' && v[7] == ':' && v[10] == '.')
+		sscanf(v, "%4x:%2x:%2x.%1x%n", &dom, &bus, &slot, &fn, &n);
+	else if (strlen(v) == 7 && v[2] == ':' && v[5] == '.')
+		sscanf(v, "%2x:%2x.%1x%n", &bus, &slot, &fn, &n);
+	if (n != (int)strlen(v) || slot > 0x1f || fn > 7)
+		return errbuf_set(eb, EINVAL, "pci = %.32s: a PCI function is DDDD:BB:SS.F or BB:SS.F, slot 00-1f, "
+					      "function 0-7 (as `xenith pci list` prints)", p);
+	snprintf(cfg->pci[cfg->nr_pci], CONFIG_BDF_LEN, "%04x:%02x:%02x.%x", dom, bus, slot, fn);
+	for (unsigned i = 0; i < cfg->nr_pci; i++)
+		if (!strcmp(cfg->pci[i], cfg->pci[cfg->nr_pci]))
+			return errbuf_set(eb, EINVAL, "pci = %s: given twice", cfg->pci[i]);
+	cfg->nr_pci++;
+	return 0;
+}
+
 static int add_disk(struct domain_config *cfg, const char *spec, struct errbuf *eb)
 {
 	struct disk_config dk = { .mode = DISK_MODE_IOEVENTFD, .direct = true, .persistent = true };
@@ -764,6 +796,8 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 		return add_disk(cfg, v, eb);
 	if (!strcmp(key, "vif"))
 		return add_vif(cfg, v, eb);
+	if (!strcmp(key, "pci"))
+		return add_pci(cfg, v, eb);
 	if (!strcmp(key, "console_log"))
 		return set_path(cfg, key, cfg->console_log, v, eb);
 	if (!strcmp(key, "console_log_max"))

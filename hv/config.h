@@ -57,6 +57,10 @@ enum vif_port {
 };
 
 #define CONFIG_MAX_VIFS 4u
+
+/* PCI functions passed through (`pci` key, hv/pcidev.c); a BDF as sysfs spells it, and its NUL. */
+#define CONFIG_MAX_PCI 4u
+#define CONFIG_BDF_LEN 13u
 #define CONFIG_IFNAME_MAX 16u /* IFNAMSIZ, with the NUL */
 #define CONFIG_NETNS_MAX 64u
 #define CONFIG_DPDK_ARGS_MAX 256u /* PORT_DPDK_ARGS_MAX (io/port_dpdk.h) */
@@ -133,6 +137,8 @@ struct domain_config {
 	unsigned nr_disks;
 	struct vif_config vifs[CONFIG_MAX_VIFS]; /* `vif` keys, in order */
 	unsigned nr_vifs;
+	char pci[CONFIG_MAX_PCI][CONFIG_BDF_LEN]; /* `pci` keys: PCI functions passed through, "DDDD:BB:SS.F" */
+	unsigned nr_pci;
 	bool dpdk_hugepages;                  /* the DPDK EAL on hugepages (default: --no-huge) */
 	char dpdk_eal_args[256];              /* extra EAL arguments, space-separated (io/port_dpdk.h) */
 	double timeout_s;                     /* 0 means none */

@@ -65,6 +65,12 @@ static void run_help(FILE *f)
 "                         does not exist (as root), else attached; dpdk: a DPDK\n"
 "                         vdev, e.g. dpdk:[net_af_packet0,iface=veth1] (config\n"
 "                         keys dpdk_hugepages = 0|1, dpdk_eal_args = \"...\")\n"
+"      --pci BDF          a PCI function passed through (repeatable, up to 4;\n"
+"                         config: pci = [ \"0000:01:00.1\", ... ]): on vfio-pci\n"
+"                         (xenith pci assignable-add), its IOMMU group viable;\n"
+"                         the domain's RAM is mapped for its DMA at IOVA =\n"
+"                         guest-physical, and it is reset at every start and at\n"
+"                         the end (README: PCI passthrough)\n"
 "      --on-poweroff ACT  destroy (default) | restart | preserve\n"
 "      --on-reboot ACT    restart (default) | destroy | preserve\n"
 "      --on-crash ACT     destroy (default) | restart | preserve\n"
@@ -104,7 +110,7 @@ static void run_help(FILE *f)
 "                         root holds only the domain's disks (config: jail = 1)\n"
 "  -h, --help             this text\n\n"
 "config keys: name, memory, vcpus, kernel, initrd (alias ramdisk), cmdline (alias\n"
-"extra), guest_cpl, disk, vif, on_poweroff, on_reboot, on_crash, console_log,\n"
+"extra), guest_cpl, disk, vif, pci, on_poweroff, on_reboot, on_crash, console_log,\n"
 "console_log_max, timeout, seccomp, user, jail, memory_backing, numa_node,\n"
 "vcpu_pin.  Confinement (README): descriptors inherited from the parent are\n"
 "closed, no-new-privileges is set, and each VMM thread has a seccomp filter.\n"
@@ -122,7 +128,7 @@ static void run_help(FILE *f)
 }
 
 enum {
-	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_VIF, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
+	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_VIF, OPT_PCI, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
 	OPT_CONSOLE_LOG, OPT_CONSOLE_LOG_MAX, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE, OPT_NO_SECCOMP,
 	OPT_USER, OPT_JAIL, OPT_MEMORY_BACKING, OPT_NUMA_NODE, OPT_VCPU_PIN,
 };
@@ -138,6 +144,7 @@ static const struct option run_options[] = {
 	{ "guest-cpl", required_argument, NULL, OPT_GUEST_CPL },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "vif", required_argument, NULL, OPT_VIF },
+	{ "pci", required_argument, NULL, OPT_PCI },
 	{ "on-poweroff", required_argument, NULL, OPT_ON_POWEROFF },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "on-crash", required_argument, NULL, OPT_ON_CRASH },
@@ -170,6 +177,7 @@ static const char *option_key(int opt)
 	case OPT_GUEST_CPL: return "guest_cpl";
 	case OPT_DISK: return "disk";
 	case OPT_VIF: return "vif";
+	case OPT_PCI: return "pci";
 	case OPT_ON_POWEROFF: return "on_poweroff";
 	case OPT_ON_REBOOT: return "on_reboot";
 	case OPT_ON_CRASH: return "on_crash";

@@ -396,6 +396,45 @@ static void test_bad_vif_specs_say_what_is_wrong(void **state)
 	EXPECT_SET_FAILS(&c, "vif", "port=pair:q", "at most 4 vifs");
 }
 
+static void test_pci_functions_as_sysfs_spells_them(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "0000:01:00", "DDDD:BB:SS.F or BB:SS.F" },   /* no function */
+		{ "0000:01:20.0", "slot 00-1f" },             /* slot past 1f */
+		{ "01:00.8", "function 0-7" },
+		{ "0000:01:00.1 ", "hexadecimal" },           /* a space */
+		{ "0x00:01:00.1", "hexadecimal" },            /* sscanf's 0x must not slip through */
+		{ "+000:01:00.1", "hexadecimal" },
+		{ "00000:01:00.1", "DDDD:BB:SS.F" },
+		{ "1:00.1", "DDDD:BB:SS.F" },
+	};
+	struct domain_config c;
+	struct errbuf eb = { "" };
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(c.nr_pci, 0);
+	assert_int_equal(config_parse_text(&c, "pci = [ \"0000:01:00.1\", '02:1F.7' ]\npci = \"ABCD:ff:1e.0\"\n", "p.cfg",
+					   &eb), 0);
+	assert_int_equal(c.nr_pci, 3);
+	assert_string_equal(c.pci[0], "0000:01:00.1");
+	assert_string_equal(c.pci[1], "0000:02:1f.7"); /* domain 0 added, lower case */
+	assert_string_equal(c.pci[2], "abcd:ff:1e.0");
+	/* the same function twice (in another spelling), and a fifth */
+	assert_int_equal(config_set(&c, "pci", "01:00.1", &eb), -EINVAL);
+	assert_non_null(strstr(eb.msg, "given twice"));
+	assert_int_equal(config_set(&c, "pci", "0000:03:00.0", &eb), 0);
+	assert_int_equal(config_set(&c, "pci", "0000:04:00.0", &eb), -EINVAL);
+	assert_non_null(strstr(eb.msg, "at most 4"));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_init(&c);
+		assert_int_equal(config_set(&c, "pci", bad[i][0], &eb), -EINVAL);
+		if (!strstr(eb.msg, bad[i][1]))
+			fail_msg("pci = %s: '%s' does not say '%s'", bad[i][0], eb.msg, bad[i][1]);
+		assert_int_equal(c.nr_pci, 0);
+	}
+}
+
 static void test_confinement_keys_and_their_defaults(void **state)
 {
 	struct domain_config c;
@@ -562,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_vifs_from_a_list_and_their_fields),
 		cmocka_unit_test(test_a_dpdk_vif_takes_its_vdev_args_in_brackets),
 		cmocka_unit_test(test_bad_vif_specs_say_what_is_wrong),
+		cmocka_unit_test(test_pci_functions_as_sysfs_spells_them),
 		cmocka_unit_test(test_confinement_keys_and_their_defaults),
 		cmocka_unit_test(test_placement_keys_and_their_defaults),
 		cmocka_unit_test(test_cpu_lists_at_their_edges),
