@@ -32,8 +32,9 @@ clang=${CLANG:-clang}
 
 # target: project sources, libraries, largest input
 # All of the VMM's sources, as build/tools/xenith links them: io/port_dpdk.c needs DPDK's flags
-# and archives, and its stub port_dpdk_none.c stands in (as in the VMM most domains run in).
-vmm_sources="$(cd "$src" && echo hv/*.c io/*.c lib/*.c | tr ' ' '\n' | grep -vx io/port_dpdk.c | tr '\n' ' ')"
+# and archives, and its stub port_dpdk_none.c stands in (as in the VMM most domains run in);
+# sriov/ and iommu/ for the pci device type (hv/pcidev.c).
+vmm_sources="$(cd "$src" && echo hv/*.c io/*.c lib/*.c sriov/*.c iommu/*.c | tr ' ' '\n' | grep -vx io/port_dpdk.c | tr '\n' ' ')"
 declare -A sources=(
 	[grant]="io/grant.c"
 	[blkif]="io/blkback.c io/grant.c lib/clock.c"
@@ -73,7 +74,7 @@ done
 
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 	"-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
-	-Wall -Wextra -I"$src/include" -I"$src/lib" -I"$src/io" -I"$src/hv" -I"$src/fuzz" -I"$src/net")
+	-Wall -Wextra -I"$src/include" -I"$src/lib" -I"$src/io" -I"$src/hv" -I"$src/fuzz" -I"$src/net" -I"$src/sriov" -I"$src/iommu")
 
 # Prints its input as TAP comments.
 comment() {
@@ -117,7 +118,7 @@ build() {
 		files+=("$src/$f")
 	done
 	if [ -x "$bin" ] && ! find "${files[@]}" "$src/fuzz/fuzz.h" "$src/fuzz/run.sh" \
-		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h "$src"/net/*.h -newer "$bin" | grep -q .; then
+		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h "$src"/net/*.h "$src"/sriov/*.h "$src"/iommu/*.h -newer "$bin" | grep -q .; then
 		return 0
 	fi
 	# shellcheck disable=SC2086 # libs is a list of flags

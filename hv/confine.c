@@ -19,6 +19,7 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <linux/vfio.h>
 #include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -163,8 +164,9 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_ftruncate, K(MAIN) | K(VCPU), 0, ARGS_ANY, "sizing guest memory; rotating the console log" },
 	{ __NR_copy_file_range, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log (LOG into LOG.1)" },
 	{ __NR_pread64, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log: where its tail starts; "
-	  "copying where copy_file_range cannot" },
-	{ __NR_pwrite64, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log where copy_file_range cannot" },
+	  "copying where copy_file_range cannot; a PCI function's command register (hv/pcidev.c)" },
+	{ __NR_pwrite64, K(MAIN) | K(VCPU), 0, ARGS_ANY, "rotating the console log where copy_file_range cannot; "
+	  "bus mastering of a PCI function off and on (hv/pcidev.c)" },
 	{ __NR_io_uring_setup, K(MAIN), 0, ARGS_ANY, "a reopened disk's ring" },
 	{ __NR_io_uring_register, K(MAIN), 0, ARGS_ANY, "a reopened disk's buffers and file" },
 	{ __NR_flock, K(MAIN), 0, ARGS_ANY, "locking a reopened disk image (as fcntl's OFD locks)" },
@@ -221,6 +223,10 @@ static const struct ioctl_rule ioctl_rules[] = {
 	{ KVM_CREATE_IRQCHIP, K(MAIN), "KVM_CREATE_IRQCHIP", "reboot of a Linux guest" },
 	{ KVM_CREATE_PIT2, K(MAIN), "KVM_CREATE_PIT2", "reboot of a Linux guest" },
 	{ BLKGETSIZE64, K(MAIN), "BLKGETSIZE64", "reboot: a block device's size" },
+	/* A passed-through PCI function (hv/pcidev.c): reset and remapped at a reboot, reset and unmapped at the end. */
+	{ VFIO_DEVICE_RESET, K(MAIN), "VFIO_DEVICE_RESET", "a PCI function reset at reboot and destroy" },
+	{ VFIO_IOMMU_MAP_DMA, K(MAIN), "VFIO_IOMMU_MAP_DMA", "reboot: guest RAM mapped for a PCI function's DMA" },
+	{ VFIO_IOMMU_UNMAP_DMA, K(MAIN), "VFIO_IOMMU_UNMAP_DMA", "reboot and destroy: guest RAM unmapped" },
 };
 
 /*

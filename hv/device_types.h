@@ -7,5 +7,6 @@
  */
 DEVICE_TYPE(vbd_device_ops)      /* blkdev.c: one per `disk` key (virtual block device) */
 DEVICE_TYPE(vif_device_ops)      /* netdev.c: one per `vif` key (virtual network interface) */
+DEVICE_TYPE(pci_device_ops)      /* pcidev.c: one per `pci` key (a PCI function through VFIO) */
 DEVICE_TYPE(bench_device_ops)    /* bench_hooks.c: domains started by `xenith bench` */
 DEVICE_TYPE(loopback_device_ops) /* loopback.c: XENITH_TEST_HOOKS=1 domains (evtchn tests) */

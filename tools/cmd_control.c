@@ -443,7 +443,8 @@ int cmd_devices(int argc, char **argv)
 {
 	static const struct cli_cmd c = { "devices", "NAME|ID [--json]",
 		"Lists every device of the domain, one line each: type (vbd: a virtual disk;\n"
-		"vif: a network interface; bench: `xenith bench`'s hooks; loopback: a test\n"
+		"vif: a network interface; pci: a PCI function passed through (its IOMMU\n"
+		"group, bytes mapped for DMA, resets); bench: `xenith bench`'s hooks; loopback: a test\n"
 		"backend), name, state\n"
 		"(created, connected, quiesced, disconnected, failed) and the device's own\n"
 		"counters as key=value (a disk's are its queues' totals; `xenith disks`\n"
