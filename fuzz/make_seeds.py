@@ -1315,6 +1315,45 @@ def switch_seeds():
     write("switch", "forced", sw_rec(b"", kind=1 | 0x80, fdmode=1 | 0x30))
 
 
+# ---- nvme (fuzz_nvme.c) ----
+NV_SUBMIT, NV_REAP, NV_SYNC, NV_FLUSH, NV_FLUSH_SYNC, NV_SHUTDOWN = range(6)
+
+
+def nv_header(knobs=0, mqes=1023, to=20, dstrd=0, mpsmin=0, mpsmax=4, ready_reads=3, qdepth=16, mdts=5, nn=1,
+              lbads=9, ms=0, nlbaf=0, flbas=0, nsze=0):
+    return struct.pack("<BHBBBBBBBBHBBI", knobs, mqes, to, dstrd | mpsmin << 4, mpsmax, ready_reads, qdepth - 2,
+                       mdts, (nn - 1) & 0xFF, lbads - 9 if 9 <= lbads <= 12 else 128 + lbads, ms, nlbaf, flbas, nsze)
+
+
+def nv_rw(op, write, lba, nblocks, off, any_align=False):
+    return struct.pack("<BBIHH", op, (1 if write else 0) | (2 if any_align else 0), lba, nblocks - 1, off)
+
+
+def nv_reap(n):
+    return struct.pack("<BB", NV_REAP, n)
+
+
+def nvme_seeds():
+    io = (nv_rw(NV_SUBMIT, True, 0, 8, 0) + nv_rw(NV_SUBMIT, True, 8, 24, 4096) + nv_reap(7) +
+          nv_rw(NV_SYNC, False, 0, 32, 8192) + nv_rw(NV_SYNC, True, 100, 512, 4) + bytes([NV_FLUSH]) + nv_reap(1) +
+          bytes([NV_FLUSH_SYNC]))
+    write("nvme", "honest-io", nv_header(mdts=0) + io + struct.pack("<BB", NV_SHUTDOWN, 6) + io)
+    write("nvme", "tiny-queue-wide-stride", nv_header(mqes=3, dstrd=5, qdepth=32, lbads=12, nsze=512) +
+          b"".join(nv_rw(NV_SUBMIT, i & 1, i, 1, i * 4096) for i in range(5)) + nv_reap(7) +
+          b"".join(nv_rw(NV_SUBMIT, True, i, 2, i * 4096) + nv_reap(1) for i in range(9)))
+    # bit7: every completion first takes a byte; five during bring-up, then one per command
+    lie_cid = b"\x80\x00" + struct.pack("<H", 0x4000)
+    write("nvme", "lying-completions", nv_header(knobs=0x80) + b"\0" * 5 +
+          nv_rw(NV_SUBMIT, False, 0, 8, 0) + b"\0" + nv_rw(NV_SUBMIT, True, 0, 8, 0) + lie_cid + nv_reap(4) +
+          nv_reap(4) + struct.pack("<BB", NV_SHUTDOWN, 6) + b"\0" * 5 +
+          nv_rw(NV_SUBMIT, False, 0, 8, 0) + b"\x83\x01" + struct.pack("<H", 7) + nv_reap(4))
+    # bit4: Identify patches (controller MDTS 3, namespace FLBAS 1 with LBA format 1 of 4 KiB)
+    patches = [(1, 77, 3), (0, 26, 1), (0, 25, 1), (0, 130 + 4, 12)]
+    write("nvme", "patched-identify", nv_header(knobs=0x10) + bytes([len(patches)]) +
+          b"".join(struct.pack("<BHB", *p) for p in patches) + io)
+    write("nvme", "never-ready", nv_header(knobs=0x01, to=2) + io)
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -1331,3 +1370,4 @@ if __name__ == "__main__":
     netstack_seeds()
     vif_seeds()
     switch_seeds()
+    nvme_seeds()

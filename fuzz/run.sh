@@ -53,15 +53,17 @@ declare -A sources=(
 	# a domain with vifs: as the hypercall target, all of hv/, io/ and lib/
 	[vif]="$vmm_sources"
 	[switch]="io/switch.c io/switch_l2.c io/switch_proto.c io/netback.c io/netback_check.c io/grant.c lib/clock.c"
+	# the NVMe driver core against its software controller (the unit tests' model)
+	[nvme]="nvme/drv.c nvme/io.c nvme/strerror.c nvme/tests/sim.c"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
 	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [netif]="-lpthread"
 	[hypercall]="-luring -lseccomp -lpthread -lm" [netstack]=""
-	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread")
+	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
 	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096 [netif]=8192 [netstack]=16384 [vif]=4096
-	[switch]=8192)
-all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif switch)
+	[switch]=8192 [nvme]=4096)
+all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif switch nvme)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
@@ -75,6 +77,7 @@ done
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 	"-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
 	-Wall -Wextra -I"$src/include" -I"$src/lib" -I"$src/io" -I"$src/hv" -I"$src/fuzz" -I"$src/net" -I"$src/sriov" -I"$src/iommu")
+cflags+=(-I"$src/nvme" -I"$src/nvme/tests")
 
 # Prints its input as TAP comments.
 comment() {
@@ -118,7 +121,7 @@ build() {
 		files+=("$src/$f")
 	done
 	if [ -x "$bin" ] && ! find "${files[@]}" "$src/fuzz/fuzz.h" "$src/fuzz/run.sh" \
-		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h "$src"/net/*.h "$src"/sriov/*.h "$src"/iommu/*.h -newer "$bin" | grep -q .; then
+		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h "$src"/net/*.h "$src"/nvme/*.h "$src"/nvme/tests/*.h "$src"/sriov/*.h "$src"/iommu/*.h -newer "$bin" | grep -q .; then
 		return 0
 	fi
 	# shellcheck disable=SC2086 # libs is a list of flags
