@@ -75,7 +75,8 @@ int builder_plan(struct domain *d, struct errbuf *eb)
 	l->image_start = d->image.lo & ~(PAGE - 1);
 	l->image_end = page_up(d->image.hi);
 	l->pt_base = l->image_end;
-	l->nr_pt_pages = pt_pages_needed(d->mem_size);
+	/* The tables cover RAM and the device window above it. */
+	l->nr_pt_pages = pt_pages_needed(d->devwin_size ? d->devwin_base + d->devwin_size : d->mem_size);
 	l->stack_base = l->pt_base + l->nr_pt_pages * PAGE;
 	l->stack_guard = BUILDER_STACK_GUARD;
 	l->stack_stride = BUILDER_STACK_GUARD + BUILDER_STACK_SIZE;
@@ -93,6 +94,25 @@ int builder_plan(struct domain *d, struct errbuf *eb)
 				  (unsigned long long)(BUILDER_MIN_FREE >> 10),
 				  (unsigned long long)((need + (1 << 20) - 1) >> 20));
 	return 0;
+}
+
+int builder_device_window(struct domain *d, uint64_t size, uint64_t *gpa, struct errbuf *eb)
+{
+	uint64_t at;
+
+	if (size < PAGE || (size & (size - 1)))
+		return errbuf_set(eb, EINVAL, "a device region of %llu bytes: BARs are powers of two of a page or more",
+				  (unsigned long long)size);
+	if (!d->devwin_size)
+		d->devwin_base = (d->mem_size + DEVWIN_ALIGN - 1) & ~(DEVWIN_ALIGN - 1);
+	at = (d->devwin_base + d->devwin_size + size - 1) & ~(size - 1);
+	if (size > DEVWIN_MAX || at + size - d->devwin_base > DEVWIN_MAX)
+		return errbuf_set(eb, ENOSPC, "a device region of %llu KiB does not fit the domain's %llu MiB device "
+					      "window (%llu KiB used)", (unsigned long long)(size >> 10),
+				  DEVWIN_MAX >> 20, (unsigned long long)(d->devwin_size >> 10));
+	d->devwin_size = at + size - d->devwin_base;
+	*gpa = at;
+	return builder_plan(d, eb);
 }
 
 /* Adds the image's pages, merging the permissions of pages two segments share. */
@@ -272,7 +292,7 @@ int builder_populate(struct domain *d, struct errbuf *eb)
 int builder_populate_pv(struct domain *d, struct errbuf *eb)
 {
 	const struct domain_layout *l = &d->layout;
-	struct pt_map maps[12 + 2 * ELF_MAX_SEGMENTS + XENITH_MAX_VCPUS];
+	struct pt_map maps[13 + 2 * ELF_MAX_SEGMENTS + XENITH_MAX_VCPUS];
 	struct timespec wc;
 	unsigned n = 0;
 	int r;
@@ -298,6 +318,8 @@ int builder_populate_pv(struct domain *d, struct errbuf *eb)
 		maps[n++] = (struct pt_map){ s + l->stack_guard, s + l->stack_stride, PT_MAP_W };
 	}
 	maps[n++] = (struct pt_map){ l->free_start, l->free_end, PT_MAP_W };
+	if (d->devwin_size)
+		maps[n++] = (struct pt_map){ d->devwin_base, d->devwin_base + d->devwin_size, PT_MAP_W | PT_MAP_DEVICE };
 	r = pt_build(d->mem, d->mem_size, l->pt_base, l->nr_pt_pages, maps, n, eb);
 	if (r < 0)
 		return errbuf_prefix(eb, r, "building page tables");

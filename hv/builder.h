@@ -17,6 +17,8 @@
  *   after the image   page tables (read-only)
  *   then              per-vCPU stacks, each above an unmapped guard page
  *   then to the end   free memory, the guest's own
+ *   past the end      the device window (domain.h), 2 MiB-aligned: passed-
+ *                     through BARs, mapped uncached (PCD, PWT), no RAM
  */
 #ifndef XENITH_HV_BUILDER_H
 #define XENITH_HV_BUILDER_H
@@ -50,6 +52,12 @@ int builder_populate(struct domain *d, struct errbuf *eb);
 int builder_open_pv(struct domain *d, const char *path, struct errbuf *eb);
 /* Computes d->layout; fails if memory is too small for it. */
 int builder_plan(struct domain *d, struct errbuf *eb);
+/*
+ * Places size bytes (a BAR; a power of two of at least a page) in the
+ * device window, naturally aligned, into *gpa, and plans the PV layout
+ * again (the page tables now cover it).  -ENOSPC past DEVWIN_MAX.
+ */
+int builder_device_window(struct domain *d, uint64_t size, uint64_t *gpa, struct errbuf *eb);
 /* Loads the image and writes every boot structure; adds the memory-map regions. */
 int builder_populate_pv(struct domain *d, struct errbuf *eb);
 /* Unmaps guest memory (and an unbacked domain's guard regions around it); sets d->mem NULL. */

@@ -51,6 +51,15 @@ struct domain_layout {
 	uint64_t free_start, free_end;
 };
 
+/*
+ * The device window: guest-physical space above RAM where passed-through
+ * BARs are placed (builder_device_window), identity-mapped uncached in a
+ * PV guest's page tables.  Starts at the first 2 MiB boundary at or above
+ * the end of RAM; empty (size 0) for most domains.
+ */
+#define DEVWIN_ALIGN (2ull << 20)
+#define DEVWIN_MAX (256ull << 20)
+
 /* Where a vCPU's thread is, for people (a stuck domain's report); written by the thread itself. */
 enum vcpu_where {
 	VCPU_WHERE_NONE,      /* no thread yet */
@@ -145,6 +154,7 @@ struct domain {
 	 */
 	uint64_t *ro_frames;
 	struct domain_layout layout;
+	uint64_t devwin_base, devwin_size; /* the device window (above), fixed at create */
 
 	void *image_map;              /* the guest ELF file, mmapped read-only */
 	size_t image_size;

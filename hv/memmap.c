@@ -11,7 +11,7 @@
 #include "json.h"
 
 static const char *const type_names[] = {
-	[MEMMAP_RAM] = "ram", [MEMMAP_SPECIAL] = "special", [MEMMAP_HOLE] = "hole",
+	[MEMMAP_RAM] = "ram", [MEMMAP_SPECIAL] = "special", [MEMMAP_HOLE] = "hole", [MEMMAP_DEVICE] = "device",
 };
 
 void memmap_init(struct memmap *mm, int vm_fd)
@@ -98,14 +98,15 @@ static int set_slot(const struct memmap *mm, const struct memmap_region *r, uint
 	return 0;
 }
 
-int memmap_add_ram(struct memmap *mm, const char *name, uint64_t gpa, uint64_t size, void *host,
-		   struct errbuf *eb)
+/* A region with a KVM slot of its own (RAM, device memory): the lowest unused slot number. */
+static int add_slot(struct memmap *mm, enum memmap_type type, const char *name, uint64_t gpa, uint64_t size,
+		    void *host, struct errbuf *eb)
 {
 	struct memmap_region *r = NULL;
 	uint64_t used = 0;
 	int i, slot = 0, rc;
 
-	i = add(mm, MEMMAP_RAM, name, gpa, size, eb);
+	i = add(mm, type, name, gpa, size, eb);
 	if (i < 0)
 		return i;
 	for (unsigned j = 0; j < mm->nr; j++)
@@ -123,6 +124,18 @@ int memmap_add_ram(struct memmap *mm, const char *name, uint64_t gpa, uint64_t s
 	}
 	mm->nr++;
 	return i;
+}
+
+int memmap_add_ram(struct memmap *mm, const char *name, uint64_t gpa, uint64_t size, void *host,
+		   struct errbuf *eb)
+{
+	return add_slot(mm, MEMMAP_RAM, name, gpa, size, host, eb);
+}
+
+int memmap_add_device(struct memmap *mm, const char *name, uint64_t gpa, uint64_t size, void *host,
+		      struct errbuf *eb)
+{
+	return add_slot(mm, MEMMAP_DEVICE, name, gpa, size, host, eb);
 }
 
 int memmap_add_special(struct memmap *mm, const char *name, uint64_t gpa, uint64_t size,

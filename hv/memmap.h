@@ -6,8 +6,10 @@
  *   special  pages inside RAM with a role of their own (start_info, shared
  *            info, console ring, ...): listed, no slot of their own
  *   hole     no memory behind it: every access is an MMIO exit (the I/O
- *            bus, iobus.h, says who answers); later the BARs of passed-
- *            through devices
+ *            bus, iobus.h, says who answers)
+ *   device   a passed-through function's BAR, mapped from VFIO, given to
+ *            KVM as a slot: the guest's accesses reach the device without
+ *            an exit; not RAM (not mapped for DMA, never dirty-logged)
  * Builders ask it for regions instead of numbering slots.  It lists them
  * (for people, and for a VFIO DMA map later) and switches KVM's dirty
  * logging on and off per RAM region (KVM_MEM_LOG_DIRTY_PAGES), for
@@ -44,14 +46,15 @@ enum memmap_type {
 	MEMMAP_RAM,
 	MEMMAP_SPECIAL,
 	MEMMAP_HOLE,
+	MEMMAP_DEVICE,
 };
 
 struct memmap_region {
 	char name[MEMMAP_NAME_MAX];
 	enum memmap_type type;
 	uint64_t gpa, size;        /* page-aligned */
-	uint8_t *host;             /* RAM and special: where the VMM sees it; holes: NULL */
-	int slot;                  /* RAM: its KVM memory slot; others: -1 */
+	uint8_t *host;             /* RAM, special, device: where the VMM sees it; holes: NULL */
+	int slot;                  /* RAM, device: its KVM memory slot; others: -1 */
 	bool dirty_log;            /* RAM: KVM logs the guest's writes */
 };
 
@@ -77,6 +80,9 @@ void memmap_reset(struct memmap *mm, int vm_fd);
  */
 int memmap_add_ram(struct memmap *mm, const char *name, uint64_t gpa, uint64_t size, void *host,
 		   struct errbuf *eb);
+/* Device memory at [gpa, gpa + size) backed by host (a BAR's mapping), as a KVM slot; as memmap_add_ram. */
+int memmap_add_device(struct memmap *mm, const char *name, uint64_t gpa, uint64_t size, void *host,
+		      struct errbuf *eb);
 /* Pages inside one RAM region with a role of their own: listed only. */
 int memmap_add_special(struct memmap *mm, const char *name, uint64_t gpa, uint64_t size,
 		       struct errbuf *eb);

@@ -56,7 +56,9 @@ int pt_build(uint8_t *mem, uint64_t mem_size, uint64_t pt_base, uint64_t nr_pt_p
 	for (unsigned i = 0; i < nr_maps; i++) {
 		const struct pt_map *m = &maps[i];
 
-		if (m->start % PAGE || m->end % PAGE || m->start > m->end || m->end > mem_size)
+		uint64_t limit = m->flags & PT_MAP_DEVICE ? 1ull << 47 : mem_size;
+
+		if (m->start % PAGE || m->end % PAGE || m->start > m->end || m->end > limit)
 			return errbuf_set(eb, EINVAL, "mapping [0x%llx, 0x%llx) is not page-aligned "
 					  "inside guest memory", (unsigned long long)m->start,
 					  (unsigned long long)m->end);
@@ -80,6 +82,8 @@ int pt_build(uint8_t *mem, uint64_t mem_size, uint64_t pt_base, uint64_t nr_pt_p
 			leaf |= PTE_W;
 		if (!(m->flags & PT_MAP_X))
 			leaf |= PTE_NX;
+		if (m->flags & PT_MAP_DEVICE)
+			leaf |= PTE_PCD | PTE_PWT;
 		for (uint64_t va = m->start; va < m->end; va += PAGE) {
 			/* Re-walk only when crossing into a new page table. */
 			if (!pt || (va & (PAGE * ENTRIES - 1)) == 0 || va == m->start) {

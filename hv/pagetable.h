@@ -19,6 +19,8 @@
 #define PTE_U (1ull << 2)
 #define PTE_A (1ull << 5)
 #define PTE_D (1ull << 6)
+#define PTE_PWT (1ull << 3)
+#define PTE_PCD (1ull << 4)
 #define PTE_PS (1ull << 7)
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR_MASK 0x000ffffffffff000ull
@@ -26,6 +28,7 @@
 #define PT_MAP_W 1u /* writable */
 #define PT_MAP_X 2u /* executable */
 #define PT_MAP_SUPERVISOR 4u /* no user bit on the leaf: CPL 0 only */
+#define PT_MAP_DEVICE 8u /* device memory (a passed-through BAR): uncached (PCD, PWT), may lie past guest memory */
 
 struct pt_map {
 	uint64_t start, end; /* page-aligned guest addresses, [start, end) */
@@ -38,7 +41,8 @@ uint64_t pt_pages_needed(uint64_t mem_size);
 /*
  * Writes the tables into mem[pt_base, pt_base + nr_pt_pages * 4096), the
  * PML4 first (so CR3 = pt_base).  Ranges must be page-aligned, inside
- * memory and must not overlap.
+ * memory (PT_MAP_DEVICE ones may lie past it, below 2^47) and must not
+ * overlap.
  */
 int pt_build(uint8_t *mem, uint64_t mem_size, uint64_t pt_base, uint64_t nr_pt_pages,
 	     const struct pt_map *maps, unsigned nr_maps, struct errbuf *eb);

@@ -15,19 +15,38 @@
  *               any DMA), then the mappings go, before guest memory does
  *   destroy     a last reset, and the container, group and device closed
  *
- * What is not here yet: the BARs as memory slots of the guest, MSI-X to
- * event channels, and telling the guest about the function (xenstore).
+ * The function's BARs that VFIO lets map whole are placed in the domain's
+ * device window above RAM (builder_device_window, at create) and become
+ * KVM memory slots backed by VFIO's mapping (at each connect): the guest's
+ * accesses reach the device without an exit.  A BAR that is trapped or
+ * mappable only in parts is not given to the guest (not built yet).
+ *
+ * The guest learns of its functions from its store, in the shape of Xen's
+ * pciback (backend/pci/DOMID/0: num_devs, dev-I = the BDF), plus keys of
+ * Xenith's own, since a PV guest here has no config space access:
+ * xenith-id-I ("1b36:0010"), xenith-msix-I, and per exposed BAR B
+ * xenith-barB-gpa-I and xenith-barB-size-I.  The frontend directory
+ * device/pci/0 names the backend.  There is no XenbusState handshake
+ * (Xen's own pcifront would need one).
+ *
+ * What is not here yet: MSI-X to event channels (the guest polls).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder.h"
 #include "device.h"
 #include "domain.h"
 #include "json.h"
+#include "kind.h"
 #include "memmap.h"
 #include "vfio.h"
+#include "xenith/abi.h"
+#include "xenstore.h"
+#include "xsdomain.h"
 
 const struct device_ops pci_device_ops;
 
@@ -36,12 +55,36 @@ struct pcidev {
 	struct vfio_dev v;
 	struct { uint64_t iova, size; } map[MEMMAP_MAX_REGIONS];
 	unsigned nmap;
+	uint64_t bar_gpa[VFIO_BARS]; /* 0: not given to the guest */
+	uint32_t id;                 /* vendor | device << 16, from config space */
 	uint64_t resets, connects;
 };
+
+/* The BARs VFIO lets map whole go into the device window; the rest stay with the host. */
+static int place_bars(struct domain *d, struct pcidev *p, struct errbuf *eb)
+{
+	for (unsigned b = 0; b < VFIO_BARS; b++) {
+		struct vfio_bar *bar = &p->v.bar[b];
+		int r;
+
+		if (!bar->size || !bar->mmap || bar->sparse)
+			continue;
+		r = vfio_map_bar(&p->v, b, eb);
+		if (r < 0)
+			return r;
+		r = builder_device_window(d, bar->size < 4096 ? 4096 : bar->size, &p->bar_gpa[b], eb);
+		if (r < 0)
+			return errbuf_prefix(eb, -r, "BAR %u", b);
+	}
+	return 0;
+}
 
 static int pci_create(struct domain *d, const struct domain_opts *opts, struct errbuf *eb)
 {
 	(void)opts;
+	if (d->cfg.nr_pci && strcmp(d->guest_kind->name, "pv"))
+		return errbuf_set(eb, ENOTSUP, "pci = %s: passthrough into %s guests is not built yet (PV guests only)",
+				  d->cfg.pci[0], d->guest_kind->name);
 	for (unsigned i = 0; i < d->cfg.nr_pci; i++) {
 		struct pcidev *p = calloc(1, sizeof(*p));
 		struct device *dev;
@@ -52,6 +95,14 @@ static int pci_create(struct domain *d, const struct domain_opts *opts, struct e
 		snprintf(p->bdf, sizeof(p->bdf), "%s", d->cfg.pci[i]);
 		r = vfio_open("/sys", "/dev/vfio", p->bdf, &p->v, eb);
 		if (r < 0) {
+			free(p);
+			return errbuf_prefix(eb, -r, "pci = %s", d->cfg.pci[i]);
+		}
+		r = vfio_cfg_read(&p->v, 0, 4, &p->id, eb);
+		if (r >= 0)
+			r = place_bars(d, p, eb);
+		if (r < 0) {
+			vfio_close(&p->v);
 			free(p);
 			return errbuf_prefix(eb, -r, "pci = %s", d->cfg.pci[i]);
 		}
@@ -93,6 +144,81 @@ static void quiesce_fn(struct pcidev *p)
 	}
 }
 
+/* dir/key = the formatted value in s, unless an earlier write failed (*r < 0). */
+static void put(struct xs_store *s, int *r, const char *dir, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void put(struct xs_store *s, int *r, const char *dir, const char *key, const char *fmt, ...)
+{
+	char path[160], val[64];
+	va_list ap;
+
+	if (*r < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	*r = xs_write(s, path, val, strlen(val));
+}
+
+/* dir owned by domain own, readable by domain other (as xl sets a device's directories). */
+static void mkdir_for(struct xs_store *s, int *r, const char *dir, unsigned own, unsigned other)
+{
+	char o[16], t[16];
+	const char *perms[2] = { o, t };
+
+	if (*r < 0)
+		return;
+	snprintf(o, sizeof(o), "n%u", own);
+	snprintf(t, sizeof(t), "r%u", other);
+	*r = xs_mkdir(s, dir);
+	if (*r == 0)
+		*r = xs_set_perms(s, dir, perms, 2);
+}
+
+/* The guest's view of function dev->index in its store (see the top of this file). */
+static int publish(struct device *dev, struct errbuf *eb)
+{
+	struct domain *d = dev->d;
+	struct pcidev *p = dev->priv;
+	struct xs_store *s = xsdomain_store(d);
+	char be[96], fe[96], key[48];
+	unsigned i = dev->index;
+	int r = 0;
+
+	if (!s)
+		return errbuf_set(eb, ENOTCONN, "pci %s: the domain has no store to tell its guest", p->bdf);
+	snprintf(be, sizeof(be), "/local/domain/%u/backend/pci/%u/0", XENITH_BACKEND_DOMID, d->domid);
+	snprintf(fe, sizeof(fe), "/local/domain/%u/device/pci/0", d->domid);
+	if (i == 0) {
+		mkdir_for(s, &r, be, XENITH_BACKEND_DOMID, d->domid);
+		put(s, &r, be, "frontend", "%s", fe);
+		put(s, &r, be, "frontend-id", "%u", d->domid);
+		put(s, &r, be, "online", "1");
+		put(s, &r, be, "num_devs", "%u", d->cfg.nr_pci);
+		mkdir_for(s, &r, fe, d->domid, XENITH_BACKEND_DOMID);
+		put(s, &r, fe, "backend", "%s", be);
+		put(s, &r, fe, "backend-id", "%u", XENITH_BACKEND_DOMID);
+	}
+	snprintf(key, sizeof(key), "dev-%u", i);
+	put(s, &r, be, key, "%s", p->bdf);
+	snprintf(key, sizeof(key), "xenith-id-%u", i);
+	put(s, &r, be, key, "%04x:%04x", p->id & 0xffff, p->id >> 16);
+	snprintf(key, sizeof(key), "xenith-msix-%u", i);
+	put(s, &r, be, key, "%u", p->v.msix);
+	for (unsigned b = 0; b < VFIO_BARS; b++) {
+		if (!p->bar_gpa[b])
+			continue;
+		snprintf(key, sizeof(key), "xenith-bar%u-gpa-%u", b, i);
+		put(s, &r, be, key, "%llu", (unsigned long long)p->bar_gpa[b]);
+		snprintf(key, sizeof(key), "xenith-bar%u-size-%u", b, i);
+		put(s, &r, be, key, "%llu", (unsigned long long)p->v.bar[b].size);
+	}
+	if (r < 0)
+		return errbuf_set(eb, -r, "pci %s: writing its keys under %s: %s", p->bdf, be, strerror(-r));
+	return 0;
+}
+
 static int pci_connect(struct device *dev, struct errbuf *eb)
 {
 	struct pcidev *p = dev->priv;
@@ -117,9 +243,23 @@ static int pci_connect(struct device *dev, struct errbuf *eb)
 		p->map[p->nmap].size = rg->size;
 		p->nmap++;
 	}
+	for (unsigned b = 0; b < VFIO_BARS; b++) {
+		char name[MEMMAP_NAME_MAX];
+
+		if (!p->bar_gpa[b])
+			continue;
+		snprintf(name, sizeof(name), "pci%u-bar%u", dev->index % 100u, b);
+		r = memmap_add_device(&dev->d->memmap, name, p->bar_gpa[b], p->v.bar[b].size < 4096 ? 4096 : p->v.bar[b].size,
+				      p->v.bar[b].map, eb);
+		if (r < 0)
+			return errbuf_prefix(eb, -r, "pci %s", p->bdf);
+	}
 	r = vfio_bus_master(&p->v, true, eb);
 	if (r < 0)
 		return errbuf_prefix(eb, -r, "pci %s", p->bdf);
+	r = publish(dev, eb);
+	if (r < 0)
+		return r;
 	p->connects++;
 	return 0;
 }

@@ -479,10 +479,11 @@ int cmd_memmap(int argc, char **argv)
 		"Lists the domain's guest memory map, one region a line, by address: its\n"
 		"guest-physical range, type (ram: guest memory in a KVM slot; hole: no\n"
 		"memory, each access an MMIO exit; special: a page inside RAM with a role\n"
-		"of its own, e.g. start_info or the console ring), name, KVM slot and\n"
-		"whether KVM logs writes to it (dirty-log).  These are the regions a device\n"
-		"could DMA-map and a migration would track (hv/memmap.h).  --json prints\n"
-		"the VMM's JSON reply instead." };
+		"of its own, e.g. start_info or the console ring; device: a passed-through\n"
+		"function's BAR in a KVM slot, above RAM), name, KVM slot and whether KVM\n"
+		"logs writes to it (dirty-log).  The RAM regions are what a passed-through\n"
+		"function may DMA to and what a migration would track (hv/memmap.h).\n"
+		"--json prints the VMM's JSON reply instead." };
 	char name[XENITH_NAME_MAX];
 	struct jv *doc;
 	const struct jv *regions;

@@ -148,6 +148,31 @@ static void test_dirty_logging_needs_ram_and_a_vm(void **state)
 	assert_int_equal(memmap_dirty_words(&mm.region[0]), 1);
 }
 
+/* A passed-through BAR: a slot of its own, listed as device, not RAM (no dirty logging), no overlaps. */
+static void test_device_memory_gets_a_slot_but_is_not_ram(void **state)
+{
+	static uint8_t bar[4 * 4096];
+	struct memmap mm;
+	struct errbuf eb = { "" };
+	char text[512];
+
+	(void)state;
+	memmap_init(&mm, -1);
+	assert_int_equal(memmap_add_ram(&mm, "ram", 0, 0x8000, ram, &eb), 0);
+	assert_int_equal(memmap_add_device(&mm, "pci0-bar0", 0x7000, sizeof(bar), bar, &eb), -EBUSY);
+	assert_non_null(strstr(eb.msg, "overlaps ram ram"));
+	assert_int_equal(memmap_add_device(&mm, "pci0-bar0", 0x200000, sizeof(bar), bar, &eb), 1);
+	assert_int_equal(mm.region[1].type, MEMMAP_DEVICE);
+	assert_int_equal(mm.region[1].slot, 1);
+	assert_ptr_equal(mm.region[1].host, bar);
+	assert_int_equal(memmap_add_ram(&mm, "more", 0x9000, 0x1000, ram, &eb), 2);
+	assert_int_equal(mm.region[2].slot, 2);
+	assert_int_equal(memmap_dirty_log_start(&mm, 1, &eb), -EINVAL);
+	memmap_format(&mm, text, sizeof(text));
+	assert_non_null(strstr(text, "device"));
+	assert_non_null(strstr(text, "pci0-bar0"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_listing_is_sorted_by_address),
 		cmocka_unit_test(test_json_listing_is_sorted_and_refuses_to_be_cut),
 		cmocka_unit_test(test_dirty_logging_needs_ram_and_a_vm),
+		cmocka_unit_test(test_device_memory_gets_a_slot_but_is_not_ram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,7 +16,7 @@
 struct fixture {
 	uint8_t *mem;
 	uint64_t size, pt_base, nr_pt;
-	struct pt_map maps[8];
+	struct pt_map maps[9];
 	unsigned nr_maps;
 };
 
@@ -260,6 +260,53 @@ static void test_pt_rejects_overlapping_or_unaligned_ranges(void **state)
 	destroy(f);
 }
 
+/* A device window past memory: mapped uncached, writable, not executable; only PT_MAP_DEVICE may lie there. */
+static void test_pt_maps_a_device_window_past_memory_uncached(void **state)
+{
+	struct fixture *f = make(8 * MIB);
+	uint64_t win = 10 * MIB, end = win + 16 * 1024;
+	struct errbuf eb;
+	struct pt_walk w;
+
+	(void)state;
+	uint64_t more;
+
+	f->nr_pt = pt_pages_needed(end); /* the tables cover the window too: page tables for 8-10 MiB */
+	more = (f->nr_pt - pt_pages_needed(8 * MIB)) * PAGE;
+	assert_int_equal(more, 2 * PAGE);
+	f->maps[4].end = f->pt_base + f->nr_pt * PAGE;
+	f->maps[5].start += more;
+	f->maps[5].end += more;
+	f->maps[6].start += more;
+	f->maps[f->nr_maps++] = (struct pt_map){ win, end, PT_MAP_W };
+	assert_int_equal(pt_build(f->mem, f->size, f->pt_base, f->nr_pt, f->maps, f->nr_maps, &eb), -EINVAL);
+	f->maps[f->nr_maps - 1].flags = PT_MAP_W | PT_MAP_DEVICE;
+	assert_int_equal(pt_build(f->mem, f->size, f->pt_base, f->nr_pt, f->maps, f->nr_maps, &eb), 0);
+	for (uint64_t va = win; va < end; va += PAGE) {
+		uint64_t cr3 = f->pt_base, *pt;
+
+		assert_true(pt_translate(f->mem, f->size, cr3, va, &w));
+		assert_int_equal(w.pa, va);
+		assert_true(w.writable);
+		assert_true(w.nx);
+		/* the leaf: walk by hand for its cache bits */
+		pt = (uint64_t *)(void *)(f->mem + (((uint64_t *)(void *)(f->mem + cr3))[(va >> 39) & 511] & PTE_ADDR_MASK));
+		pt = (uint64_t *)(void *)(f->mem + (pt[(va >> 30) & 511] & PTE_ADDR_MASK));
+		pt = (uint64_t *)(void *)(f->mem + (pt[(va >> 21) & 511] & PTE_ADDR_MASK));
+		assert_int_equal(pt[(va >> 12) & 511] & (PTE_PCD | PTE_PWT), PTE_PCD | PTE_PWT);
+	}
+	assert_false(pt_translate(f->mem, f->size, f->pt_base, end, &w)); /* nothing past the window */
+	/* RAM keeps write-back caching */
+	{
+		uint64_t *pt = (uint64_t *)(void *)(f->mem + (((uint64_t *)(void *)(f->mem + f->pt_base))[0] & PTE_ADDR_MASK));
+
+		pt = (uint64_t *)(void *)(f->mem + (pt[0] & PTE_ADDR_MASK));
+		pt = (uint64_t *)(void *)(f->mem + (pt[0] & PTE_ADDR_MASK));
+		assert_int_equal(pt[2] & (PTE_PCD | PTE_PWT), 0);
+	}
+	destroy(f);
+}
+
 static void test_pt_fails_cleanly_when_too_few_pages_reserved(void **state)
 {
 	struct fixture *f = make(8 * MIB);
@@ -282,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_pt_tables_are_mapped_read_only_and_inside_their_area),
 		cmocka_unit_test(test_pt_rejects_overlapping_or_unaligned_ranges),
 		cmocka_unit_test(test_pt_fails_cleanly_when_too_few_pages_reserved),
+		cmocka_unit_test(test_pt_maps_a_device_window_past_memory_uncached),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

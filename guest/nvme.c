@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nvme: the guest's programs for an NVMe function passed through to the
+ * domain (`pci = [...]`, hv/pcidev.c), on the driver core in nvme/drv.c.
+ *
+ *   nvme info [dev=I]
+ *       brings the controller up and prints what it is:
+ *       "nvme: dev I BDF id VVVV:DDDD serial '...' model '...' blocks N bs B qdepth Q"
+ *   nvme verify|fill|check [dev=I] lba=L blocks=N seed=S
+ *       fill writes blk_pattern(seed) (include/blkpattern.h, as by byte
+ *       offset on the disk) to N blocks at LBA L and flushes; check reads
+ *       them and compares; verify does both; "nvme-verify: ok ..." or a
+ *       line saying the first difference
+ *   nvme fault [dev=I]
+ *       a read whose buffer is at a guest-physical address past RAM and
+ *       past the device window, which the IOMMU does not map: the guest's
+ *       own memory must be untouched and the device must serve a good read
+ *       after (the lab test finds the IOMMU's fault in the host's log)
+ *
+ * The function is found in the store, where the VMM put it
+ * (backend/pci/DOMID/0: dev-I, xenith-id-I, xenith-bar0-gpa-I,
+ * xenith-bar0-size-I).  Guest memory is identity-mapped and the IOMMU maps
+ * it at IOVA = guest-physical, so a buffer's address is its IOVA; BAR 0 is
+ * mapped uncached at its guest-physical address.  Completions are polled.
+ * Exit status 0 when what was asked held.
+ */
+#include "minios.h"
+#include "blkpattern.h"
+#include "drv.h"
+#include "xenbus.h"
+
+#define QDEPTH 32u
+#define PAGE 4096ul
+
+struct nvme_dev {
+	unsigned index;
+	char bdf[16], id[16];
+	volatile uint8_t *bar0;
+	uint64_t bar0_size;
+	struct nvme_ctrl c;
+	void *qmem;
+};
+
+static uint32_t rd32(void *ctx, uint32_t off)
+{
+	struct nvme_dev *d = ctx;
+
+	if (off + 4 > d->bar0_size)
+		return ~0u; /* the driver sees a device that is gone */
+	return *(volatile uint32_t *)(d->bar0 + off);
+}
+
+static void wr32(void *ctx, uint32_t off, uint32_t val)
+{
+	struct nvme_dev *d = ctx;
+
+	if (off + 4 > d->bar0_size)
+		return;
+	__atomic_thread_fence(__ATOMIC_RELEASE); /* queue entries before the doorbell */
+	*(volatile uint32_t *)(d->bar0 + off) = val;
+}
+
+static uint64_t now(void *ctx)
+{
+	(void)ctx;
+	return monotonic_ns();
+}
+
+static void relax(void *ctx)
+{
+	(void)ctx;
+	__builtin_ia32_pause();
+}
+
+/* The index-th function the VMM gave this domain, from the store. */
+static int find_dev(unsigned index, struct nvme_dev *d)
+{
+	char be[128], p[192];
+	uint64_t n = 0, gpa = 0, size = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->index = index;
+	if (xenbus_read(XBT_NIL, "device/pci/0/backend", be, sizeof(be)) < 0) {
+		printf("nvme: no PCI function was given to this domain (device/pci/0/backend: none; "
+		       "xenith run --pci BDF)\n");
+		return -1;
+	}
+	snprintf(p, sizeof(p), "%s/num_devs", be);
+	if (xenbus_read_u64(XBT_NIL, p, &n) < 0 || index >= n) {
+		printf("nvme: dev=%u: the domain has %llu PCI function(s)\n", index, (unsigned long long)n);
+		return -1;
+	}
+	snprintf(p, sizeof(p), "%s/dev-%u", be, index);
+	xenbus_read(XBT_NIL, p, d->bdf, sizeof(d->bdf));
+	snprintf(p, sizeof(p), "%s/xenith-id-%u", be, index);
+	xenbus_read(XBT_NIL, p, d->id, sizeof(d->id));
+	snprintf(p, sizeof(p), "%s/xenith-bar0-gpa-%u", be, index);
+	if (xenbus_read_u64(XBT_NIL, p, &gpa) < 0 || !gpa) {
+		printf("nvme: %s: its BAR 0 is not mapped into this domain (no xenith-bar0-gpa-%u)\n", d->bdf, index);
+		return -1;
+	}
+	snprintf(p, sizeof(p), "%s/xenith-bar0-size-%u", be, index);
+	if (xenbus_read_u64(XBT_NIL, p, &size) < 0 || size < 0x2000) {
+		printf("nvme: %s: BAR 0 of %llu bytes is too small for an NVMe controller\n", d->bdf,
+		       (unsigned long long)size);
+		return -1;
+	}
+	d->bar0 = (volatile uint8_t *)(uintptr_t)gpa;
+	d->bar0_size = size;
+	return 0;
+}
+
+static int bring_up(struct nvme_dev *d)
+{
+	struct nvme_ops ops = { .ctx = d, .rd32 = rd32, .wr32 = wr32, .now_ns = now, .relax = relax };
+	size_t pages = (size_t)(NVME_QUEUE_MEM_SIZE(QDEPTH) / PAGE);
+	struct nvme_dma q;
+	int r;
+
+	if (!d->qmem)
+		d->qmem = alloc_pages(pages); /* kept across a re-init */
+	if (!d->qmem) {
+		printf("nvme: no memory for the queues (%lu pages)\n", (unsigned long)pages);
+		return -1;
+	}
+	q = (struct nvme_dma){ .va = d->qmem, .iova = (uint64_t)(uintptr_t)d->qmem, .len = pages * PAGE };
+	r = nvme_init(&d->c, &ops, q, QDEPTH);
+	if (r < 0) {
+		printf("nvme: %s: %s (status 0x%x)\n", d->bdf, nvme_strerror(r), nvme_last_status(&d->c));
+		return -1;
+	}
+	printf("nvme: dev %u %s id %s serial '%s' model '%s' blocks %llu bs %u qdepth %u\n", d->index, d->bdf, d->id,
+	       nvme_serial(&d->c), nvme_model(&d->c), (unsigned long long)nvme_ns_blocks(&d->c),
+	       nvme_block_size(&d->c), nvme_qdepth(&d->c));
+	return 0;
+}
+
+struct opts {
+	unsigned long dev, lba, blocks, seed;
+};
+
+static bool parse(const char *args, struct opts *o)
+{
+	const char *p = args;
+
+	while (*p) {
+		const char *k = p, *eq;
+		unsigned long n;
+
+		while (*p && *p != ' ')
+			p++;
+		eq = memchr(k, '=', (size_t)(p - k));
+		if (!eq || !parse_ulong(eq + 1, NULL, &n)) {
+			printf("nvme: '%.*s' is not key=number\n", (int)(p - k), k);
+			return false;
+		}
+		if (eq - k == 3 && !memcmp(k, "dev", 3)) o->dev = n;
+		else if (eq - k == 3 && !memcmp(k, "lba", 3)) o->lba = n;
+		else if (eq - k == 6 && !memcmp(k, "blocks", 6)) o->blocks = n;
+		else if (eq - k == 4 && !memcmp(k, "seed", 4)) o->seed = n;
+		else {
+			printf("nvme: unknown option '%.*s' (dev, lba, blocks, seed)\n", (int)(eq - k), k);
+			return false;
+		}
+		while (*p == ' ')
+			p++;
+	}
+	return true;
+}
+
+/* nblocks at lba, in commands of at most nvme_max_blocks, from or into buf. */
+static int transfer(struct nvme_dev *d, bool write, uint64_t lba, uint64_t nblocks, uint8_t *buf)
+{
+	uint32_t bs = nvme_block_size(&d->c), max = nvme_max_blocks(&d->c);
+
+	for (uint64_t done = 0; done < nblocks;) {
+		uint32_t n = nblocks - done < max ? (uint32_t)(nblocks - done) : max;
+		int r = nvme_rw_sync(&d->c, write, lba + done, n, (uint64_t)(uintptr_t)(buf + done * bs),
+				     NVME_CMD_TIMEOUT_NS);
+
+		if (r < 0) {
+			printf("nvme-verify: %s of %u blocks at LBA %llu: %s (status 0x%x: %s)\n", write ? "write" : "read",
+			       n, (unsigned long long)(lba + done), nvme_strerror(r), nvme_last_status(&d->c),
+			       nvme_status_str(nvme_last_status(&d->c)));
+			return -1;
+		}
+		done += n;
+	}
+	if (write) {
+		int r = nvme_flush(&d->c, NVME_CMD_TIMEOUT_NS);
+
+		if (r < 0) {
+			printf("nvme-verify: flush: %s\n", nvme_strerror(r));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void fill_pattern(uint8_t *buf, uint64_t seed, uint64_t lba, uint64_t bytes, uint32_t bs)
+{
+	for (uint64_t o = 0; o < bytes; o += 8) {
+		uint64_t w = blk_pattern(seed, lba * bs + o);
+
+		memcpy(buf + o, &w, 8);
+	}
+}
+
+static int verify(struct nvme_dev *d, const char *verb, const struct opts *o)
+{
+	uint32_t bs = nvme_block_size(&d->c);
+	uint64_t bytes = o->blocks * bs;
+	size_t pages = (size_t)((bytes + PAGE - 1) / PAGE);
+	bool do_fill = strcmp(verb, "check"), do_check = strcmp(verb, "fill");
+	uint8_t *buf;
+	int r = -1;
+
+	if (!o->blocks || o->lba + o->blocks > nvme_ns_blocks(&d->c)) {
+		printf("nvme-verify: lba=%lu blocks=%lu: outside the namespace's %llu blocks\n", o->lba, o->blocks,
+		       (unsigned long long)nvme_ns_blocks(&d->c));
+		return -1;
+	}
+	buf = alloc_pages(pages);
+	if (!buf) {
+		printf("nvme-verify: no memory for %lu blocks\n", o->blocks);
+		return -1;
+	}
+	if (do_fill) {
+		fill_pattern(buf, o->seed, o->lba, bytes, bs);
+		if (transfer(d, true, o->lba, o->blocks, buf) < 0)
+			goto out;
+	}
+	if (do_check) {
+		memset(buf, 0xa5, pages * PAGE);
+		if (transfer(d, false, o->lba, o->blocks, buf) < 0)
+			goto out;
+		for (uint64_t off = 0; off < bytes; off += 8) {
+			uint64_t w, want = blk_pattern(o->seed, o->lba * bs + off);
+
+			memcpy(&w, buf + off, 8);
+			if (w != want) {
+				printf("nvme-verify: byte %llu of LBA %llu differs: 0x%llx, not 0x%llx\n",
+				       (unsigned long long)(off % bs), (unsigned long long)(o->lba + off / bs),
+				       (unsigned long long)w, (unsigned long long)want);
+				goto out;
+			}
+		}
+	}
+	printf("nvme-verify: ok, %s %lu blocks at LBA %lu (seed %lu)\n", verb, o->blocks, o->lba, o->seed);
+	r = 0;
+out:
+	free_pages(buf, pages);
+	return r;
+}
+
+static int fault(struct nvme_dev *d)
+{
+	uint32_t bs = nvme_block_size(&d->c);
+	/* Past RAM, past the device window (at most 256 MiB above RAM): nothing is mapped there. */
+	uint64_t gb = 1ull << 30, iova = (start_info->mem_bytes + gb - 1) / gb * gb + gb;
+	size_t pages = 16;
+	uint8_t *canary = alloc_pages(pages);
+	int r;
+
+	if (!canary)
+		return -1;
+	memset(canary, 0x5a, pages * PAGE);
+	r = nvme_rw_sync(&d->c, false, 0, 1, iova, NVME_CMD_TIMEOUT_NS);
+	if (r == 0)
+		printf("nvme-fault: the device reports the read into 0x%llx as done\n", (unsigned long long)iova);
+	else
+		printf("nvme-fault: the read into 0x%llx failed: %s (status 0x%x)\n", (unsigned long long)iova,
+		       nvme_strerror(r), nvme_last_status(&d->c));
+	for (size_t i = 0; i < pages * PAGE; i++)
+		if (canary[i] != 0x5a) {
+			printf("nvme-fault: guest memory changed at %p\n", (void *)(canary + i));
+			return -1;
+		}
+	if (nvme_failed(&d->c) && bring_up(d) < 0)
+		return -1;
+	r = transfer(d, false, 0, 1, canary);
+	if (r < 0)
+		return -1;
+	printf("nvme-fault: ok, guest memory untouched, a read of %u bytes served after\n", bs);
+	free_pages(canary, pages);
+	return 0;
+}
+
+int nvme_main(const char *args)
+{
+	struct opts o = { 0 };
+	struct nvme_dev d;
+	char verb[16] = "";
+	size_t n = 0;
+	int r;
+
+	while (args[n] && args[n] != ' ' && n + 1 < sizeof(verb)) {
+		verb[n] = args[n];
+		n++;
+	}
+	verb[n] = 0;
+	args += n;
+	while (*args == ' ')
+		args++;
+	if (strcmp(verb, "info") && strcmp(verb, "verify") && strcmp(verb, "fill") && strcmp(verb, "check") &&
+	    strcmp(verb, "fault")) {
+		printf("nvme: info | verify | fill | check | fault, not '%s'\n", verb);
+		return 2;
+	}
+	if (!parse(args, &o))
+		return 2;
+	if (find_dev((unsigned)o.dev, &d) < 0 || bring_up(&d) < 0)
+		return 1;
+	if (!strcmp(verb, "info"))
+		r = 0;
+	else if (!strcmp(verb, "fault"))
+		r = fault(&d);
+	else
+		r = verify(&d, verb, &o);
+	nvme_shutdown(&d.c);
+	return r < 0 ? 1 : 0;
+}
