@@ -69,7 +69,8 @@ for f in "${order[@]}"; do
 done
 
 # Xenith: the binaries and the kvm-tier test executables, with their shared libraries
-cp "$build/tools/xenith" "$build/tools/xenith-bench" "$build/guest/minios" "$build/guest/minios-test" "$root/xenith/"
+cp "$build/tools/xenith" "$build/tools/xenith-bench" "$build/guest/minios" "$build/guest/minios-test" \
+	"$build/iommu/tests/vfio-nvme-io" "$root/xenith/"
 for t in hv/tests/test_domains hv/tests/test_config_boot hv/tests/test_blk hv/tests/test_confine \
 	hv/tests/test_cli hv/tests/test_console_boot hv/tests/test_blkchurn hv/tests/test_hostile \
 	hv/tests/test_xenstore_boot; do

@@ -2,7 +2,10 @@
 # Lab test (busybox sh): an NVMe VF through VFIO, as a domain will hold it.
 # `xenith pci check` opens the VF in its own type-1 IOMMU container (BARs,
 # MSI-X, reset, a DMA mapping) and refuses, with the reason, a function not
-# on vfio-pci and a group another process holds.
+# on vfio-pci and a group another process holds; the NVMe driver core runs
+# natively over VFIO against it (I/O both ways with the PF, an IOMMU fault);
+# domains hold it through `pci = [...]`.
+# lab-limit: 600
 # Output: TAP.
 . "$(dirname "$0")/../tap.sh"
 
@@ -64,6 +67,147 @@ result $? "check while another process holds group $group: refused as held (exit
 show /tmp/check.out
 "$X" pci check "$vf" >/tmp/check.out 2>&1
 result $? "check again once the group is free"
+
+# 3. The NVMe driver core (nvme/drv.c, what minios runs) natively over VFIO:
+#    identify, a read of what the PF wrote, a write the PF reads back, a DMA
+#    to an IOVA nobody mapped (the IOMMU stops it), open-use-close cycles.
+N=/xenith/vfio-nvme-io
+blk=/dev/$(ls /sys/block | grep '^nvme[0-9]*n1$' | head -n1)
+"$N" "$vf" identify >/tmp/io.out 2>&1
+result $? "vfio-nvme-io $vf identify: the driver brings the VF's controller up through VFIO"
+show /tmp/io.out
+seq 1 20000 >/tmp/pat1
+seq 50000 70000 >/tmp/pat2
+bs=$(sed -n 's/.* blocks of \([0-9]*\) bytes.*/\1/p' /tmp/io.out)
+bs=${bs:-512}
+nb=$((32768 / bs))
+dd if=/tmp/pat1 of="$blk" bs="$bs" count="$nb" conv=fsync 2>/dev/null
+"$N" "$vf" read 0 "$nb" /tmp/pat1 >/tmp/io.out 2>&1
+result $? "what the PF wrote ($blk, LBA 0, $nb blocks) reads back through the VF"
+show /tmp/io.out
+"$N" "$vf" write 1024 "$nb" /tmp/pat2 >/tmp/io.out 2>&1
+rc=$?
+echo 3 >/proc/sys/vm/drop_caches
+dd if="$blk" of=/tmp/back bs="$bs" skip=1024 count="$nb" 2>/dev/null
+head -c 32768 /tmp/pat2 >/tmp/want
+[ "$rc" = 0 ] && cmp -s /tmp/back /tmp/want
+result $? "what the VF wrote (LBA 1024) reads back through the PF (exit $rc)"
+show /tmp/io.out
+dmesg -c >/dev/null
+"$N" "$vf" fault >/tmp/io.out 2>&1
+rc=$?
+result $rc "a read into an unmapped IOVA: the mapped memory untouched, the VF serves again (exit $rc)"
+show /tmp/io.out
+short=${vf#0000:}
+dmesg | grep -i dmar | grep -i fault >/tmp/dmar.txt
+grep "$short" /tmp/dmar.txt | grep -q "fault addr 0x40000000"
+result $? "the IOMMU reported the VF's fault at 0x40000000 in the kernel log ($(wc -l </tmp/dmar.txt) DMAR fault lines)"
+show /tmp/dmar.txt
+"$N" "$vf" cycles 20 >/tmp/io.out 2>&1
+result $? "20 open, reset, init, read, close cycles: no descriptor left behind"
+show /tmp/io.out
+
+# 4. A domain holding the VF (pci = [...]): the VMM opens it at create, maps
+#    the domain's RAM for its DMA at IOVA = guest-physical, resets it at each
+#    start and at the end; meanwhile the group is the domain's alone.
+"$X" run -n pt --pci "$vf" --cmdline idle --timeout 120 >/tmp/pt.out 2>&1 &
+dom=$!
+state=
+for i in $(seq 1 100); do
+	"$X" devices pt --json >/tmp/pt.dev 2>/dev/null && grep -q '"type":"pci"' /tmp/pt.dev && state=up && break
+	kill -0 "$dom" 2>/dev/null || break
+	sleep 0.2
+done
+if [ "$state" = up ]; then
+	dev=$(tr '{' '\n' </tmp/pt.dev | grep "\"bdf\":\"$vf\"")
+	"$X" memmap pt --json >/tmp/pt.mm 2>/dev/null
+	ram=$(tr '{' '\n' </tmp/pt.mm | grep '"type":"ram"' | sed -n 's/.*"size":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+	nram=$(tr '{' '\n' </tmp/pt.mm | grep -c '"type":"ram"')
+	mapped=$(echo "$dev" | sed -n 's/.*"dma_mapped_bytes":\([0-9]*\).*/\1/p')
+	regions=$(echo "$dev" | sed -n 's/.*"dma_regions":\([0-9]*\).*/\1/p')
+	[ -n "$mapped" ] && [ "$mapped" = "$ram" ] && [ "$regions" = "$nram" ] && [ "$ram" -gt 0 ]
+	result $? "domain pt with pci = $vf: its $nram RAM region(s), $ram bytes, mapped for DMA (device: ${mapped:-?} bytes in ${regions:-?})"
+	echo "#   $dev"
+	case "$(cat /tmp/pt.dev)" in
+	*'"state":"connected"'*'"resets":1,'*) ok "the VF is connected and was reset once, at the start" ;;
+	*) notok "the VF is connected and was reset once, at the start"; show /tmp/pt.dev ;;
+	esac
+	"$X" pci check "$vf" >/tmp/check.out 2>&1
+	rc=$?
+	[ "$rc" = 1 ] && grep -q "held by another process" /tmp/check.out
+	result $? "while the domain runs, its VF's group is its own: check refused (exit $rc)"
+	"$X" destroy pt >/dev/null 2>&1
+	wait "$dom"
+	rc=$?
+	check "domain pt destroyed (exit $rc, 67)" [ "$rc" = 67 ]
+	"$X" pci check "$vf" >/tmp/check.out 2>&1
+	result $? "after the domain, the VF opens again (released, reset)"
+	show /tmp/check.out
+else
+	notok "domain pt with pci = $vf came up with its pci device"
+	kill "$dom" 2>/dev/null
+	wait "$dom"
+	show /tmp/pt.out
+fi
+
+# 4b. minios's nvme program drives the VF from inside the domain: BAR 0
+#     mapped into it, DMA into its memory at IOVA = guest-physical.
+guest() { # guest NAME CMDLINE: a domain holding the VF runs CMDLINE; output in /tmp/NAME.out, status in $rc
+	"$X" run -n "$1" --pci "$vf" --cmdline "$2" --timeout 120 >"/tmp/$1.out" 2>&1
+	rc=$?
+}
+guest pti "nvme info"
+grep -q "nvme: dev 0 $vf id 1b36:0010 serial 'xenith0'" /tmp/pti.out && [ "$rc" = 0 ]
+result $? "nvme info in a domain: the VF's controller up from the guest (exit $rc)"
+show /tmp/pti.out
+"$N" pattern 7 2048 64 "$bs" /tmp/p7
+dd if=/tmp/p7 of="$blk" bs="$bs" seek=2048 count=64 conv=fsync 2>/dev/null
+guest ptc "nvme check lba=2048 blocks=64 seed=7"
+grep -q "nvme-verify: ok" /tmp/ptc.out && [ "$rc" = 0 ]
+result $? "what the PF wrote (LBA 2048) reads back in the guest through the VF (exit $rc)"
+[ "$rc" = 0 ] || show /tmp/ptc.out
+guest ptf "nvme fill lba=4096 blocks=64 seed=9"
+"$N" pattern 9 4096 64 "$bs" /tmp/p9
+echo 3 >/proc/sys/vm/drop_caches
+dd if="$blk" of=/tmp/back bs="$bs" skip=4096 count=64 2>/dev/null
+[ "$rc" = 0 ] && cmp -s /tmp/back /tmp/p9
+result $? "what the guest wrote through the VF (LBA 4096) reads back through the PF (exit $rc)"
+[ "$rc" = 0 ] || show /tmp/ptf.out
+guest ptv "nvme verify lba=10000 blocks=2000 seed=3"
+grep -q "nvme-verify: ok" /tmp/ptv.out && [ "$rc" = 0 ]
+result $? "nvme verify of 2000 blocks (1000 KiB, several commands with PRP lists) in the guest (exit $rc)"
+[ "$rc" = 0 ] || show /tmp/ptv.out
+dmesg -c >/dev/null
+guest ptx "nvme fault"
+grep -q "nvme-fault: ok" /tmp/ptx.out && [ "$rc" = 0 ]
+result $? "a guest's read into an address outside its memory: its memory untouched, the domain carries on (exit $rc)"
+show /tmp/ptx.out
+dmesg | grep -i dmar | grep -i fault >/tmp/dmar.txt
+grep "$short" /tmp/dmar.txt | grep -q "fault addr 0x80000000"
+result $? "the IOMMU faulted the guest's DMA to 0x80000000 (outside its 16 MiB) in the lab kernel's log"
+show /tmp/dmar.txt
+
+# 5. A function a domain cannot hold is refused before anything boots, with the reason.
+"$X" run -n pt2 --pci "$pf" --cmdline "exit 0" --timeout 60 >/tmp/pt2.out 2>&1
+rc=$?
+[ "$rc" = 65 ] && grep -q "pci = $pf" /tmp/pt2.out && grep -q "not on vfio-pci" /tmp/pt2.out
+result $? "a domain with pci = the PF (on nvme): refused, exit $rc (65), naming it and the cause"
+show /tmp/pt2.out
+
+# 6. Domains come and go holding the VF: each exits cleanly and the VF is fine after.
+n=${xenith_lab_pci_cycles:-100}
+bad=0
+for i in $(seq 1 "$n"); do
+	"$X" run -n "ptc$i" --pci "$vf" --cmdline "exit 0" --timeout 60 >/tmp/ptc.out 2>&1 || { bad=$i; break; }
+done
+if [ "$bad" = 0 ]; then
+	ok "$n domains holding $vf started and ended with exit 0"
+else
+	notok "$n domains holding $vf started and ended with exit 0 (domain $bad failed)"
+	show /tmp/ptc.out
+fi
+"$X" pci check "$vf" >/tmp/check.out 2>&1
+result $? "after $n domains the VF still opens and resets"
 
 "$X" pci nvme-offline "$pf" >/tmp/offline.out 2>&1 || show /tmp/offline.out
 "$X" pci sriov "$pf" 0 >/tmp/sriov.out 2>&1 || show /tmp/sriov.out
