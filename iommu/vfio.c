@@ -62,112 +62,119 @@ static void not_viable_why(const char *root, const char *bdf, char *why, size_t 
 	pci_list_free(&l);
 }
 
+/*
+ * A VFIO info ioctl whose reply may carry capabilities: asks with the
+ * fixed part (hdr, size bytes, argsz first), and again with room for all
+ * of it when the kernel says it needs more.  The malloc'd reply and its
+ * filled length in *len, or NULL with errno set.
+ */
+static void *info_ioctl(int fd, unsigned long req, const void *hdr, size_t size, size_t *len)
+{
+	void *buf = malloc(size);
+	uint32_t need;
+
+	if (!buf)
+		return NULL;
+	memcpy(buf, hdr, size);
+	if (ioctl(fd, req, buf) < 0)
+		goto fail;
+	memcpy(&need, buf, sizeof(need)); /* argsz: what the whole reply takes */
+	if (need > size) {
+		void *big = realloc(buf, need);
+
+		if (!big)
+			goto fail;
+		buf = big;
+		memcpy(buf, hdr, size);
+		memcpy(buf, &need, sizeof(need));
+		if (ioctl(fd, req, buf) < 0)
+			goto fail;
+		size = need;
+	}
+	*len = size;
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+/*
+ * The capability id in the chain starting at offset off of an info reply
+ * of len bytes, with at least need bytes inside the reply; NULL if none.
+ * Every offset is checked against what the kernel filled; at most 16 hops.
+ */
+static const struct vfio_info_cap_header *find_cap(const void *info, size_t len, uint32_t off, uint16_t id,
+						   size_t need)
+{
+	for (unsigned hops = 0; off && off + sizeof(struct vfio_info_cap_header) <= len && hops < 16; hops++) {
+		const struct vfio_info_cap_header *h = (const void *)((const char *)info + off);
+
+		if (h->id == id)
+			return off + need <= len ? h : NULL;
+		off = h->next;
+	}
+	return NULL;
+}
+
 static int region_info(struct vfio_dev *d, unsigned index, struct vfio_bar *b, uint64_t *size, uint64_t *offset)
 {
-	struct vfio_region_info *ri = calloc(1, sizeof(*ri));
-	size_t want = sizeof(*ri);
-	int r = 0;
+	const struct vfio_region_info hdr = { .argsz = sizeof(hdr), .index = index };
+	const struct vfio_region_info_cap_sparse_mmap *sp;
+	struct vfio_region_info *ri;
+	size_t len;
 
+	ri = info_ioctl(d->device, VFIO_DEVICE_GET_REGION_INFO, &hdr, sizeof(hdr), &len);
 	if (!ri)
-		return -ENOMEM;
-	ri->argsz = (uint32_t)want;
-	ri->index = index;
-	if (ioctl(d->device, VFIO_DEVICE_GET_REGION_INFO, ri) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (ri->argsz > want) { /* capabilities follow: ask again with room for them */
-		struct vfio_region_info *big = realloc(ri, ri->argsz);
-
-		if (!big) {
-			r = -ENOMEM;
-			goto out;
-		}
-		ri = big;
-		want = ri->argsz;
-		if (ioctl(d->device, VFIO_DEVICE_GET_REGION_INFO, ri) < 0) {
-			r = -errno;
-			goto out;
-		}
-	}
+		return -errno;
 	*size = ri->size;
 	*offset = ri->offset;
 	if (b) {
 		b->mmap = ri->flags & VFIO_REGION_INFO_FLAG_MMAP;
-		if ((ri->flags & VFIO_REGION_INFO_FLAG_CAPS) && ri->cap_offset) {
-			uint32_t off = ri->cap_offset;
+		sp = (ri->flags & VFIO_REGION_INFO_FLAG_CAPS)
+			     ? (const void *)find_cap(ri, len, ri->cap_offset, VFIO_REGION_INFO_CAP_SPARSE_MMAP, sizeof(*sp))
+			     : NULL;
+		if (sp) {
+			size_t at = (size_t)((const char *)sp - (const char *)ri) + sizeof(*sp);
 
-			/* Walk the chain; every offset is checked against what the kernel filled. */
-			for (unsigned hops = 0; off && off + sizeof(struct vfio_info_cap_header) <= want && hops < 16;
-			     hops++) {
-				struct vfio_info_cap_header *h = (void *)((char *)ri + off);
-
-				if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP &&
-				    off + sizeof(struct vfio_region_info_cap_sparse_mmap) <= want) {
-					struct vfio_region_info_cap_sparse_mmap *sp = (void *)h;
-
-					b->sparse = true;
-					for (uint32_t k = 0; k < sp->nr_areas && b->nareas < 4 &&
-							     off + sizeof(*sp) + (k + 1) * sizeof(sp->areas[0]) <= want;
-					     k++) {
-						b->area[b->nareas].offset = sp->areas[k].offset;
-						b->area[b->nareas].size = sp->areas[k].size;
-						b->nareas++;
-					}
-				}
-				off = h->next;
+			b->sparse = true;
+			for (uint32_t k = 0; k < sp->nr_areas && b->nareas < 4 && at + (k + 1) * sizeof(sp->areas[0]) <= len;
+			     k++) {
+				b->area[b->nareas].offset = sp->areas[k].offset;
+				b->area[b->nareas].size = sp->areas[k].size;
+				b->nareas++;
 			}
 		}
 	}
-out:
 	free(ri);
-	return r;
+	return 0;
 }
 
 static void iommu_info(struct vfio_dev *d)
 {
-	struct vfio_iommu_type1_info *ii = calloc(1, sizeof(*ii));
-	size_t want = sizeof(*ii);
+	const struct vfio_iommu_type1_info hdr = { .argsz = sizeof(hdr) };
+	const struct vfio_iommu_type1_info_cap_iova_range *rc;
+	struct vfio_iommu_type1_info *ii;
+	size_t len;
 
+	ii = info_ioctl(d->container, VFIO_IOMMU_GET_INFO, &hdr, sizeof(hdr), &len);
 	if (!ii)
-		return;
-	ii->argsz = (uint32_t)want;
-	if (ioctl(d->container, VFIO_IOMMU_GET_INFO, ii) < 0)
-		goto out;
-	if (ii->argsz > want) {
-		struct vfio_iommu_type1_info *big = realloc(ii, ii->argsz);
-
-		if (!big)
-			goto out;
-		ii = big;
-		want = ii->argsz;
-		if (ioctl(d->container, VFIO_IOMMU_GET_INFO, ii) < 0)
-			goto out;
-	}
+		return; /* no ranges known: vfio_iova_ok lets the kernel judge each mapping */
 	if (ii->flags & VFIO_IOMMU_INFO_PGSIZES)
 		d->pgsizes = ii->iova_pgsizes;
-	if ((ii->flags & VFIO_IOMMU_INFO_CAPS) && ii->cap_offset) {
-		uint32_t off = ii->cap_offset;
+	rc = (ii->flags & VFIO_IOMMU_INFO_CAPS)
+		     ? (const void *)find_cap(ii, len, ii->cap_offset, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, sizeof(*rc))
+		     : NULL;
+	if (rc) {
+		size_t at = (size_t)((const char *)rc - (const char *)ii) + sizeof(*rc);
 
-		for (unsigned hops = 0; off && off + sizeof(struct vfio_info_cap_header) <= want && hops < 16; hops++) {
-			struct vfio_info_cap_header *h = (void *)((char *)ii + off);
-
-			if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
-			    off + sizeof(struct vfio_iommu_type1_info_cap_iova_range) <= want) {
-				struct vfio_iommu_type1_info_cap_iova_range *rc = (void *)h;
-
-				for (uint32_t k = 0; k < rc->nr_iovas && d->nranges < VFIO_MAX_IOVA_RANGES &&
-						     off + sizeof(*rc) + (k + 1) * sizeof(rc->iova_ranges[0]) <= want;
-				     k++) {
-					d->range[d->nranges].start = rc->iova_ranges[k].start;
-					d->range[d->nranges].end = rc->iova_ranges[k].end;
-					d->nranges++;
-				}
-			}
-			off = h->next;
+		for (uint32_t k = 0; k < rc->nr_iovas && d->nranges < VFIO_MAX_IOVA_RANGES &&
+				     at + (k + 1) * sizeof(rc->iova_ranges[0]) <= len;
+		     k++) {
+			d->range[d->nranges].start = rc->iova_ranges[k].start;
+			d->range[d->nranges].end = rc->iova_ranges[k].end;
+			d->nranges++;
 		}
 	}
-out:
 	free(ii);
 }
 
