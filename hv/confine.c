@@ -42,7 +42,8 @@
 /*
  * A thread inherits its creator's filter and can only narrow it, so a kind
  * that starts threads allows what they need:
- *   main    -> vCPU (domain_start, restarts), signal
+ *   main    -> vCPU (domain_start, restarts), signal, PCI interrupts (a
+ *              pci device's connect, at every build)
  *   vCPU    -> vCPU (VCPUOP_up), backend (disk connect), timer, loopback,
  *              bench shared-memory responder
  *   control -> per-client threads
@@ -50,7 +51,7 @@
  * confine_tests checks these inclusions on the tables below.
  */
 #define VCPU_AND_CHILDREN (K(VCPU) | K(BACKEND) | K(TIMER) | K(LOOPBACK) | K(BENCH))
-#define MAIN_AND (K(MAIN) | VCPU_AND_CHILDREN)
+#define MAIN_AND (K(MAIN) | VCPU_AND_CHILDREN | K(IRQ))
 
 enum args {
 	ARGS_ANY,       /* no argument check */
@@ -123,9 +124,9 @@ static const struct syscall_rule syscall_rules[] = {
 
 	/* The control socket server and its client threads. */
 	{ __NR_poll, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "waiting for clients and requests" },
-	{ __NR_ppoll, K(MAIN) | K(CONTROL) | K(VCPU) | K(BACKEND), 0, ARGS_ANY,
+	{ __NR_ppoll, K(MAIN) | K(CONTROL) | K(VCPU) | K(BACKEND) | K(IRQ), 0, ARGS_ANY,
 	  "waiting for clients and requests; a network queue's thread (io/netback.c, started by a vCPU) "
-	  "waits for a kick or its port's frames" },
+	  "waits for a kick or its port's frames; a PCI function's interrupt thread waits for its vectors" },
 	{ __NR_accept4, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "a new client" },
 	{ __NR_recvfrom, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "requests" },
 	{ __NR_recvmsg, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "requests" },
@@ -227,6 +228,8 @@ static const struct ioctl_rule ioctl_rules[] = {
 	{ VFIO_DEVICE_RESET, K(MAIN), "VFIO_DEVICE_RESET", "a PCI function reset at reboot and destroy" },
 	{ VFIO_IOMMU_MAP_DMA, K(MAIN), "VFIO_IOMMU_MAP_DMA", "reboot: guest RAM mapped for a PCI function's DMA" },
 	{ VFIO_IOMMU_UNMAP_DMA, K(MAIN), "VFIO_IOMMU_UNMAP_DMA", "reboot and destroy: guest RAM unmapped" },
+	{ VFIO_DEVICE_SET_IRQS, K(MAIN), "VFIO_DEVICE_SET_IRQS",
+	  "reboot and destroy: a PCI function's MSI-X vectors routed to eventfds, and unrouted" },
 };
 
 /*
@@ -254,6 +257,7 @@ const char *confine_kind_name(enum confine_kind kind)
 		[CONFINE_MAIN] = "main", [CONFINE_VCPU] = "vCPU", [CONFINE_BACKEND] = "disk backend",
 		[CONFINE_CONTROL] = "control", [CONFINE_TIMER] = "timer", [CONFINE_LOOPBACK] = "loopback",
 		[CONFINE_BENCH] = "bench helper", [CONFINE_SIGNAL] = "signal", [CONFINE_WATCHDOG] = "watchdog",
+		[CONFINE_IRQ] = "pci interrupts",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == CONFINE_NR_KINDS, "a name per kind");
 
@@ -647,13 +651,13 @@ static void thread_identity(enum confine_kind kind)
 		[CONFINE_BACKEND] = "xenith-backend", [CONFINE_CONTROL] = "xenith-control",
 		[CONFINE_TIMER] = "xenith-timer", [CONFINE_LOOPBACK] = "xenith-loopback",
 		[CONFINE_BENCH] = "xenith-bench", [CONFINE_SIGNAL] = "xenith-signal",
-		[CONFINE_WATCHDOG] = "xenith-watchdog",
+		[CONFINE_WATCHDOG] = "xenith-watchdog", [CONFINE_IRQ] = "xenith-irq",
 	};
 
 	if (kind < sizeof(names) / sizeof(names[0]) && names[kind])
 		prctl(PR_SET_NAME, names[kind], 0, 0, 0); /* main keeps its name; a vCPU names itself */
 	if ((kind == CONFINE_BACKEND || kind == CONFINE_TIMER || kind == CONFINE_LOOPBACK ||
-	     kind == CONFINE_BENCH) && atomic_load(&helper_cpus_set))
+	     kind == CONFINE_BENCH || kind == CONFINE_IRQ) && atomic_load(&helper_cpus_set))
 		sched_setaffinity(0, sizeof(helper_cpus), &helper_cpus); /* best effort */
 }
 

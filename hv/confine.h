@@ -61,6 +61,7 @@ enum confine_kind {
 	CONFINE_BENCH,    /* `xenith bench` responders: echo, shared memory (bench_hooks.c) */
 	CONFINE_SIGNAL,   /* `xenith run`'s signal thread */
 	CONFINE_WATCHDOG, /* the stop watchdog (domain.c): ends a VMM whose destroyed domain does not stop */
+	CONFINE_IRQ,      /* a passed-through PCI function's MSI-X vectors to event channels (pcidev.c) */
 	CONFINE_NR_KINDS
 };
 

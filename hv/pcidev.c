@@ -24,22 +24,42 @@
  * The guest learns of its functions from its store, in the shape of Xen's
  * pciback (backend/pci/DOMID/0: num_devs, dev-I = the BDF), plus keys of
  * Xenith's own, since a PV guest here has no config space access:
- * xenith-id-I ("1b36:0010"), xenith-msix-I, and per exposed BAR B
- * xenith-barB-gpa-I and xenith-barB-size-I.  The frontend directory
- * device/pci/0 names the backend.  There is no XenbusState handshake
- * (Xen's own pcifront would need one).
+ * xenith-id-I ("1b36:0010"), xenith-msix-I (the vectors it may bind), and
+ * per exposed BAR B xenith-barB-gpa-I and xenith-barB-size-I.  The frontend
+ * directory device/pci/0 names the backend.  There is no XenbusState
+ * handshake (Xen's own pcifront would need one).
  *
- * What is not here yet: MSI-X to event channels (the guest polls).
+ * Interrupts: at connect, each MSI-X vector (up to PCI_MAX_VECTORS) is
+ * routed by VFIO to an eventfd, and a thread of the domain's (xenith-irq)
+ * waits on them.  A guest that wants vector V of function I as an event
+ * channel allocates an unbound port for the backend (remote domain 0, as
+ * for any backend) and writes it to device/pci/0/xenith-evtchn-I/V; the
+ * backend binds it and answers in backend/.../xenith-evtchn-I/V: the port,
+ * or "error: ..." saying why not.  From then on each interrupt sets that
+ * port pending; interrupts before the bind are remembered and delivered at
+ * it (one event, as an edge).  Writing 0 unbinds.  Xen's pcifront does this
+ * with PHYSDEVOP_map_pirq and EVTCHNOP_bind_pirq instead (not built).  The
+ * guest cannot reroute a vector: the MSI-X table it can write through BAR 0
+ * is programmed by the host kernel, and the interrupt remapping of the
+ * IOMMU only lets the function raise the host's vectors it was given.
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 
 #include "builder.h"
+#include "confine.h"
 #include "device.h"
 #include "domain.h"
+#include "evtchn.h"
 #include "json.h"
 #include "kind.h"
 #include "memmap.h"
@@ -50,7 +70,24 @@
 
 const struct device_ops pci_device_ops;
 
+/* MSI-X vectors a function may have as event channels (QEMU's NVMe VF has 1; a NIC VF a few). */
+#define PCI_MAX_VECTORS 8u
+
+struct pci_irq {
+	_Atomic uint32_t port[PCI_MAX_VECTORS]; /* the bound event channel, 0: none */
+	atomic_bool early[PCI_MAX_VECTORS];     /* an interrupt came before the guest bound the vector */
+	int fd[PCI_MAX_VECTORS];                /* VFIO signals these */
+	int ctl;                                /* the ports' kick_fd; also stops the thread */
+	unsigned n;                             /* vectors routed */
+	atomic_bool stop;
+	bool running, routed, watching;
+	pthread_t thread;
+	char fe[96], be[96];                    /* device/pci/0/xenith-evtchn-I and its answer's directory */
+	_Atomic uint64_t irqs, delivered, binds, bind_errors;
+};
+
 struct pcidev {
+	struct device *dev;
 	char bdf[CONFIG_BDF_LEN];
 	struct vfio_dev v;
 	struct { uint64_t iova, size; } map[MEMMAP_MAX_REGIONS];
@@ -58,6 +95,7 @@ struct pcidev {
 	uint64_t bar_gpa[VFIO_BARS]; /* 0: not given to the guest */
 	uint32_t id;                 /* vendor | device << 16, from config space */
 	uint64_t resets, connects;
+	struct pci_irq irq;
 };
 
 /* The BARs VFIO lets map whole go into the device window; the rest stay with the host. */
@@ -92,6 +130,9 @@ static int pci_create(struct domain *d, const struct domain_opts *opts, struct e
 
 		if (!p)
 			return errbuf_set(eb, ENOMEM, "pci %s: out of memory", d->cfg.pci[i]);
+		p->irq.ctl = -1;
+		for (unsigned v = 0; v < PCI_MAX_VECTORS; v++)
+			p->irq.fd[v] = -1;
 		snprintf(p->bdf, sizeof(p->bdf), "%s", d->cfg.pci[i]);
 		r = vfio_open("/sys", "/dev/vfio", p->bdf, &p->v, eb);
 		if (r < 0) {
@@ -112,6 +153,7 @@ static int pci_create(struct domain *d, const struct domain_opts *opts, struct e
 			free(p);
 			return r;
 		}
+		p->dev = dev;
 	}
 	return 0;
 }
@@ -219,6 +261,191 @@ static int publish(struct device *dev, struct errbuf *eb)
 	return 0;
 }
 
+/* ---- MSI-X vectors to event channels (see the top of this file) ---- */
+
+/* Sets vector v's port pending, or remembers the interrupt for when the guest binds one. */
+static void irq_deliver(struct pcidev *p, unsigned v)
+{
+	struct pci_irq *q = &p->irq;
+	uint32_t port = atomic_load(&q->port[v]);
+
+	if (!port) {
+		atomic_store(&q->early[v], true);
+		port = atomic_load(&q->port[v]); /* a bind between the two loads delivers it itself, or we do */
+		if (!port || !atomic_exchange(&q->early[v], false))
+			return;
+	}
+	if (evtchn_backend_notify(p->dev->d, port, q->ctl))
+		atomic_fetch_add_explicit(&q->delivered, 1, memory_order_relaxed);
+}
+
+static void *irq_thread(void *arg)
+{
+	struct pcidev *p = arg;
+	struct pci_irq *q = &p->irq;
+	struct pollfd pf[PCI_MAX_VECTORS + 1];
+	uint64_t n;
+
+	confine_thread(CONFINE_IRQ);
+	pf[0] = (struct pollfd){ .fd = q->ctl, .events = POLLIN };
+	for (unsigned v = 0; v < q->n; v++)
+		pf[v + 1] = (struct pollfd){ .fd = q->fd[v], .events = POLLIN };
+	while (!atomic_load(&q->stop)) {
+		if (ppoll(pf, q->n + 1, NULL, NULL) < 0)
+			continue; /* EINTR */
+		if (pf[0].revents && read(q->ctl, &n, sizeof(n)) < 0)
+			continue; /* a guest's send or close on a bound port, or the stop */
+		for (unsigned v = 0; v < q->n; v++) {
+			if (!pf[v + 1].revents || read(q->fd[v], &n, sizeof(n)) != sizeof(n))
+				continue;
+			atomic_fetch_add_explicit(&q->irqs, 1, memory_order_relaxed);
+			irq_deliver(p, v);
+		}
+	}
+	return NULL;
+}
+
+/* The guest changed device/pci/0/xenith-evtchn-I: binds, rebinds or unbinds each vector, and answers. */
+static void irq_changed(void *opaque, const char *path, const char *token)
+{
+	struct pcidev *p = opaque;
+	struct pci_irq *q = &p->irq;
+	struct domain *d = p->dev->d;
+	struct xs_store *s = xsdomain_store(d);
+	char key[128], ans[224];
+
+	(void)path;
+	(void)token;
+	if (!s)
+		return;
+	for (unsigned v = 0; v < q->n; v++) {
+		uint64_t want = 0;
+		uint32_t cur = atomic_load(&q->port[v]);
+		int r;
+
+		snprintf(key, sizeof(key), "%s/%u", q->fe, v);
+		r = xs_read_u64(s, key, &want);
+		if (r == -ENOENT)
+			want = 0; /* removed: as 0 */
+		else if (r < 0 || want >= XENITH_NR_EVTCHN) {
+			snprintf(ans, sizeof(ans), "error: %s is not an event channel port (1 to %u)", key,
+				 XENITH_NR_EVTCHN - 1);
+			atomic_fetch_add(&q->bind_errors, 1);
+			goto answer;
+		}
+		if (want == cur)
+			continue;
+		if (cur) {
+			atomic_store(&q->port[v], 0);
+			evtchn_backend_unbind(d, cur, q->ctl);
+		}
+		if (!want) {
+			snprintf(ans, sizeof(ans), "0");
+			goto answer;
+		}
+		r = evtchn_backend_bind(d, (uint32_t)want, q->ctl);
+		if (r < 0) {
+			snprintf(ans, sizeof(ans), "error: port %llu is %s", (unsigned long long)want,
+				 r == -EBUSY ? "bound to a backend already"
+					     : "not a port this domain allocated unbound for domain 0 (EVTCHNOP_alloc_unbound)");
+			atomic_fetch_add(&q->bind_errors, 1);
+			goto answer;
+		}
+		atomic_store(&q->port[v], (uint32_t)want);
+		atomic_fetch_add(&q->binds, 1);
+		if (atomic_exchange(&q->early[v], false) && evtchn_backend_notify(d, (uint32_t)want, q->ctl))
+			atomic_fetch_add(&q->delivered, 1);
+		snprintf(ans, sizeof(ans), "%llu", (unsigned long long)want);
+answer:
+		snprintf(key, sizeof(key), "%s/%u", q->be, v);
+		xs_printf(s, key, "%s", ans);
+	}
+}
+
+/* Lets go of whatever irq_start set up; also after a partial one. Main thread, no vCPU running. */
+static void irq_stop(struct pcidev *p)
+{
+	struct pci_irq *q = &p->irq;
+	struct domain *d = p->dev->d;
+	struct xs_store *s = xsdomain_store(d);
+	struct errbuf eb;
+	uint64_t one = 1;
+
+	if (q->watching && s)
+		xs_unwatch(s, q->fe, "pci", irq_changed, p);
+	q->watching = false;
+	if (q->routed && vfio_msix_set(&p->v, 0, NULL, &eb) < 0)
+		fprintf(stderr, "xenith: pci %s: %s\n", p->bdf, eb.msg);
+	q->routed = false;
+	if (q->running) {
+		atomic_store(&q->stop, true);
+		if (write(q->ctl, &one, sizeof(one)) < 0)
+			fprintf(stderr, "xenith: pci %s: stopping its interrupt thread: %s\n", p->bdf, strerror(errno));
+		pthread_join(q->thread, NULL);
+		q->running = false;
+	}
+	for (unsigned v = 0; v < PCI_MAX_VECTORS; v++) {
+		uint32_t port = atomic_exchange(&q->port[v], 0);
+
+		if (port)
+			evtchn_backend_unbind(d, port, q->ctl);
+		atomic_store(&q->early[v], false);
+		if (q->fd[v] >= 0)
+			close(q->fd[v]);
+		q->fd[v] = -1;
+	}
+	if (q->ctl >= 0)
+		close(q->ctl);
+	q->ctl = -1;
+	q->n = 0;
+}
+
+/* Routes the function's MSI-X vectors to eventfds and starts their thread and the guest's watch. */
+static int irq_start(struct pcidev *p, struct errbuf *eb)
+{
+	struct pci_irq *q = &p->irq;
+	struct domain *d = p->dev->d;
+	struct xs_store *s = xsdomain_store(d);
+	sigset_t all, old;
+	unsigned n = p->v.msix < PCI_MAX_VECTORS ? p->v.msix : PCI_MAX_VECTORS;
+	int r;
+
+	if (!n || !s)
+		return 0;
+	q->ctl = eventfd(0, EFD_CLOEXEC);
+	if (q->ctl < 0)
+		return errbuf_set(eb, errno, "pci %s: eventfd for its interrupts: %s", p->bdf, strerror(errno));
+	for (unsigned v = 0; v < n; v++) {
+		q->fd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (q->fd[v] < 0)
+			return errbuf_set(eb, errno, "pci %s: eventfd for MSI-X vector %u: %s", p->bdf, v,
+					  strerror(errno));
+	}
+	q->n = n;
+	r = vfio_msix_set(&p->v, n, q->fd, eb);
+	if (r < 0)
+		return r;
+	q->routed = true;
+	atomic_store(&q->stop, false);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread takes no signal meant for the process */
+	r = pthread_create(&q->thread, NULL, irq_thread, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return errbuf_set(eb, r, "pci %s: starting its interrupt thread: %s", p->bdf, strerror(r));
+	q->running = true;
+	snprintf(q->fe, sizeof(q->fe), "/local/domain/%u/device/pci/0/xenith-evtchn-%u", d->domid, p->dev->index);
+	snprintf(q->be, sizeof(q->be), "/local/domain/%u/backend/pci/%u/0/xenith-evtchn-%u", XENITH_BACKEND_DOMID,
+		 d->domid, p->dev->index);
+	xs_rm(s, q->fe); /* a port of the build before is not this build's */
+	xs_rm(s, q->be);
+	r = xs_watch(s, q->fe, "pci", irq_changed, p);
+	if (r < 0)
+		return errbuf_set(eb, -r, "pci %s: xenstore watch on %s: %s", p->bdf, q->fe, strerror(-r));
+	q->watching = true;
+	return 0;
+}
+
 static int pci_connect(struct device *dev, struct errbuf *eb)
 {
 	struct pcidev *p = dev->priv;
@@ -260,6 +487,9 @@ static int pci_connect(struct device *dev, struct errbuf *eb)
 	r = publish(dev, eb);
 	if (r < 0)
 		return r;
+	r = irq_start(p, eb);
+	if (r < 0)
+		return r;
 	p->connects++;
 	return 0;
 }
@@ -269,6 +499,7 @@ static void pci_disconnect(struct device *dev)
 	struct pcidev *p = dev->priv;
 
 	quiesce_fn(p); /* before the mappings go: nothing in flight into guest memory */
+	irq_stop(p);
 	unmap_all(p);
 }
 
@@ -277,10 +508,14 @@ static int pci_stats_json(struct device *dev, char *buf, size_t size)
 	const struct pcidev *p = dev->priv;
 	int n = snprintf(buf, size,
 			 "{\"bdf\":\"%s\",\"iommu_group\":%d,\"dma_mapped_bytes\":%llu,\"dma_regions\":%u,"
-			 "\"resets\":%llu,\"connects\":%llu,\"reset_supported\":%s,\"msix\":%u}",
+			 "\"resets\":%llu,\"connects\":%llu,\"reset_supported\":%s,\"msix\":%u,"
+			 "\"msix_routed\":%u,\"irqs\":%llu,\"irqs_delivered\":%llu,\"evtchn_binds\":%llu,"
+			 "\"evtchn_bind_errors\":%llu}",
 			 p->bdf, p->v.group_id, (unsigned long long)p->v.mapped, p->nmap,
 			 (unsigned long long)p->resets, (unsigned long long)p->connects, p->v.reset_ok ? "true" : "false",
-			 p->v.msix);
+			 p->v.msix, p->irq.n, (unsigned long long)atomic_load(&p->irq.irqs),
+			 (unsigned long long)atomic_load(&p->irq.delivered), (unsigned long long)atomic_load(&p->irq.binds),
+			 (unsigned long long)atomic_load(&p->irq.bind_errors));
 
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
@@ -292,6 +527,7 @@ static void pci_destroy(struct device *dev)
 	if (!p)
 		return;
 	quiesce_fn(p);
+	irq_stop(p);
 	unmap_all(p);
 	vfio_close(&p->v);
 	free(p);

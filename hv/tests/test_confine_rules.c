@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/kvm.h>
+#include <linux/vfio.h>
 #include <cmocka.h>
 
 #include "confine_priv.h"
@@ -31,6 +32,7 @@ static const struct { enum confine_kind parent, child; } creates[] = {
 	{ CONFINE_VCPU, CONFINE_BACKEND },  { CONFINE_VCPU, CONFINE_TIMER },
 	{ CONFINE_VCPU, CONFINE_LOOPBACK }, { CONFINE_VCPU, CONFINE_BENCH },
 	{ CONFINE_CONTROL, CONFINE_CONTROL }, { CONFINE_MAIN, CONFINE_WATCHDOG },
+	{ CONFINE_MAIN, CONFINE_IRQ },
 };
 
 static bool allows(enum confine_kind kind, int nr, bool bench, bool hooks)
@@ -146,6 +148,27 @@ static void test_a_network_queue_thread_may_wait_read_and_write(void **state)
 		}
 }
 
+/*
+ * A PCI function's interrupt thread (hv/pcidev.c), started by main at each
+ * build: it waits in ppoll on its vectors' eventfds, reads them, and sets
+ * event channels pending (a mutex, a vCPU kick).  Routing the vectors is
+ * main's, at connect and disconnect; no other thread may reroute them.
+ */
+static void test_a_pci_interrupt_thread_may_wait_read_and_notify_and_only_main_routes_vectors(void **state)
+{
+	static const int calls[] = { SYS_ppoll, SYS_read, SYS_write, SYS_futex, SYS_tgkill };
+
+	(void)state;
+	for (int bench = 0; bench <= 1; bench++)
+		for (unsigned i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+			assert_true(confine_kind_allows(CONFINE_IRQ, calls[i], bench));
+	assert_false(confine_kind_allows_ioctl(CONFINE_IRQ, VFIO_DEVICE_SET_IRQS));
+	assert_true(confine_kind_allows_ioctl(CONFINE_MAIN, VFIO_DEVICE_SET_IRQS));
+	assert_false(confine_kind_allows_ioctl(CONFINE_VCPU, VFIO_DEVICE_SET_IRQS));
+	assert_false(confine_kind_allows(CONFINE_IRQ, SYS_openat, false));
+	assert_false(confine_kind_allows(CONFINE_IRQ, SYS_clone, false));
+}
+
 /* The passwd file a test wrote, removed even when an assertion failed. */
 static char passwd_path[] = "/tmp/xenith-passwd-XXXXXX";
 
@@ -207,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_no_thread_may_exec_fork_open_sockets_or_trace),
 		cmocka_unit_test(test_only_main_rebuilds_a_vm_or_opens_files),
 		cmocka_unit_test(test_a_network_queue_thread_may_wait_read_and_write),
+		cmocka_unit_test(test_a_pci_interrupt_thread_may_wait_read_and_notify_and_only_main_routes_vectors),
 		cmocka_unit_test_teardown(test_user_names_are_read_from_passwd_field_by_field, remove_passwd),
 	};
 
