@@ -42,13 +42,13 @@
 #include "assert.h"
 #include "blkpattern.h"
 #include "blkfront.h"
+#include "blkjob.h"
 #include "hypercall.h"
 
 #define SLOTS 32u        /* the ring's: requests in flight */
 #define REQ_MAX (BLKIF_MAX_SEGMENTS_PER_REQUEST * XENITH_PAGE_SIZE) /* bytes per request */
 #define MAX_BS (256u * 1024u) /* an I/O larger than REQ_MAX is split over several requests */
 #define MAX_PAGES (MAX_BS / XENITH_PAGE_SIZE)
-#define NBUCKETS 1024u
 
 /* One I/O of the load: up to MAX_BS bytes, in `parts` ring requests (id = slot << 8 | part). */
 struct slot {
@@ -61,16 +61,12 @@ struct slot {
 	uint32_t grefs[MAX_PAGES];
 };
 
-struct dir_stats {
-	uint64_t ios, bytes, lat_sum;
-};
-
 /* A job: one vCPU driving one queue of the disk. */
 struct job {
 	struct blkfront bf;
 	struct slot slots[SLOTS];
-	uint32_t hist[2][NBUCKETS];
-	struct dir_stats st[2];
+	uint32_t hist[2][BLK_NBUCKETS];
+	struct blk_dir_stats st[2];
 	uint64_t rng, seq, errors, t_done, issued;
 	int done;            /* set (release) when the job has finished */
 };
@@ -94,13 +90,6 @@ static bool jobs_alloc(unsigned n)
 }
 
 /* ---- options ---- */
-
-struct blk_opts {
-	char rw[16];
-	unsigned long bs, iodepth, size, runtime_ms, disk, blocks, seed, hold, spin_us, discard, batch, numjobs, persistent, spread, pause_ms;
-	unsigned long number_ios, stop_on_error, mailbox;
-	bool spin_auto;
-};
 
 static bool word_is(const char *s, size_t n, const char *w)
 {
@@ -168,6 +157,7 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 		else if (word_is(k, klen, "number_ios")) o->number_ios = n;
 		else if (word_is(k, klen, "stop_on_error")) o->stop_on_error = n;
 		else if (word_is(k, klen, "mailbox")) o->mailbox = n;
+
 		else {
 			printf("blk: unknown option '%.*s'\n", (int)klen, k);
 			return false;
@@ -261,62 +251,11 @@ static noreturn_fn void hold_forever(const char *who)
 	}
 }
 
-/* ---- latency histogram: 16 linear steps per power of two ---- */
-
-static unsigned bucket_of(uint64_t ns)
+void blk_print_dir(const char *name, const struct blk_dir_stats *st, const uint32_t *h, uint64_t ns)
 {
-	unsigned msb;
+	struct blk_dir_summary sum = blk_summarize(st, h, ns);
 
-	if (ns < 16)
-		return (unsigned)ns;
-	msb = 63u - (unsigned)__builtin_clzll(ns);
-	return (msb - 3) * 16 + (unsigned)((ns >> (msb - 4)) & 15);
-}
-
-static uint64_t bucket_value(unsigned b)
-{
-	unsigned msb, sub;
-
-	if (b < 16)
-		return b;
-	msb = b / 16 + 3;
-	sub = b % 16;
-	return ((16ull + sub) << (msb - 4)) + ((1ull << (msb - 4)) >> 1); /* the bucket's middle */
-}
-
-static uint64_t percentile(const uint32_t *h, uint64_t count, unsigned per_mille)
-{
-	uint64_t want = (count * per_mille + 999) / 1000, seen = 0;
-
-	if (!count)
-		return 0;
-	for (unsigned b = 0; b < NBUCKETS; b++) {
-		seen += h[b];
-		if (seen >= want)
-			return bucket_value(b);
-	}
-	return bucket_value(NBUCKETS - 1);
-}
-
-static void print_dir(const char *name, const struct dir_stats *st, const uint32_t *h, uint64_t ns)
-{
-	printf("\"%s\":{\"io_bytes\":%llu,\"total_ios\":%llu,\"iops\":%llu,\"bw\":%llu,"
-	       "\"clat_ns\":{\"mean\":%llu,\"percentile\":{\"50.000000\":%llu,\"99.000000\":%llu,"
-	       "\"99.900000\":%llu}}}", name, (unsigned long long)st->bytes, (unsigned long long)st->ios,
-	       (unsigned long long)(ns ? st->ios * 1000000000ull / ns : 0),
-	       (unsigned long long)(ns ? st->bytes * 1000000000ull / ns / 1024 : 0),
-	       (unsigned long long)(st->ios ? st->lat_sum / st->ios : 0),
-	       (unsigned long long)percentile(h, st->ios, 500),
-	       (unsigned long long)percentile(h, st->ios, 990),
-	       (unsigned long long)percentile(h, st->ios, 999));
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
+	printf(BLK_DIR_JSON, BLK_DIR_JSON_ARGS(name, sum));
 }
 
 static const struct blk_opts *run_o;
@@ -337,8 +276,8 @@ static void run_job(struct job *j)
 		while (inflight < o->iodepth && now < __atomic_load_n(&run_end, __ATOMIC_RELAXED) &&
 		       (!o->number_ios || j->issued < o->number_ios)) {
 			unsigned s = 0;
-			uint8_t op = run_rd && (!run_wr || (xorshift(&j->rng) & 1)) ? BLKIF_OP_READ : BLKIF_OP_WRITE;
-			uint64_t blk = run_rnd ? xorshift(&j->rng) % run_blocks : j->seq++ % run_blocks;
+			uint8_t op = run_rd && (!run_wr || (blk_xorshift(&j->rng) & 1)) ? BLKIF_OP_READ : BLKIF_OP_WRITE;
+			uint64_t blk = run_rnd ? blk_xorshift(&j->rng) % run_blocks : j->seq++ % run_blocks;
 
 			while (j->slots[s].busy)
 				s++;
@@ -385,7 +324,7 @@ static void run_job(struct job *j)
 			j->st[d].ios++;
 			j->st[d].bytes += o->bs;
 			j->st[d].lat_sum += now - sl->t0;
-			j->hist[d][bucket_of(now - sl->t0)]++;
+			j->hist[d][blk_bucket_of(now - sl->t0)]++;
 		}
 	}
 	j->t_done = monotonic_ns();
@@ -397,23 +336,28 @@ static void job_vcpu_entry(unsigned vcpu)
 	run_job(&jobs[vcpu]);
 }
 
+bool blk_rw_parse(const char *rw, bool *rnd, bool *rd, bool *wr)
+{
+	*rnd = !strcmp(rw, "randread") || !strcmp(rw, "randwrite") || !strcmp(rw, "randrw");
+	*rd = !strcmp(rw, "read") || !strcmp(rw, "randread") || !strcmp(rw, "randrw");
+	*wr = !strcmp(rw, "write") || !strcmp(rw, "randwrite") || !strcmp(rw, "randrw");
+	if (!*rd && !*wr)
+		printf("blk: rw=%s: must be read, write, randread, randwrite or randrw\n", rw);
+	return *rd || *wr;
+}
+
 static int blk_run(struct blk_opts *o)
 {
 	static const char *const modes[] = { "exit", "ioeventfd", "poll" };
-	static struct dir_stats st[2];
-	static uint32_t hist[2][NBUCKETS];
+	static struct blk_dir_stats st[2];
+	static uint32_t hist[2][BLK_NBUCKETS];
 	struct xenith_disk_info info;
 	uint64_t region, t0, t1, errors = 0, kicks = 0, waits = 0;
 	unsigned nq;
 	int r;
 
-	run_rnd = !strcmp(o->rw, "randread") || !strcmp(o->rw, "randwrite") || !strcmp(o->rw, "randrw");
-	run_rd = !strcmp(o->rw, "read") || !strcmp(o->rw, "randread") || !strcmp(o->rw, "randrw");
-	run_wr = !strcmp(o->rw, "write") || !strcmp(o->rw, "randwrite") || !strcmp(o->rw, "randrw");
-	if (!run_rd && !run_wr) {
-		printf("blk: rw=%s: must be read, write, randread, randwrite or randrw\n", o->rw);
+	if (!blk_rw_parse(o->rw, &run_rnd, &run_rd, &run_wr))
 		return 2;
-	}
 	run_parts = (unsigned)((o->bs + REQ_MAX - 1) / REQ_MAX);
 	if (o->bs == 0 || o->bs % XENITH_SECTOR_SIZE || o->bs > MAX_BS || o->iodepth == 0 ||
 	    o->iodepth * run_parts > SLOTS) {
@@ -487,7 +431,7 @@ static int blk_run(struct blk_opts *o)
 			st[d].ios += jb->st[d].ios;
 			st[d].bytes += jb->st[d].bytes;
 			st[d].lat_sum += jb->st[d].lat_sum;
-			for (unsigned b = 0; b < NBUCKETS; b++)
+			for (unsigned b = 0; b < BLK_NBUCKETS; b++)
 				hist[d][b] += jb->hist[d][b];
 		}
 	}
@@ -501,9 +445,9 @@ static int blk_run(struct blk_opts *o)
 	for (unsigned j = 0; j < o->numjobs; j++)
 		printf("%s%llu", j ? "," : "", (unsigned long long)(jobs[j].st[0].ios + jobs[j].st[1].ios));
 	printf("],");
-	print_dir("read", &st[0], hist[0], t1 - t0);
+	blk_print_dir("read", &st[0], hist[0], t1 - t0);
 	printf(",");
-	print_dir("write", &st[1], hist[1], t1 - t0);
+	blk_print_dir("write", &st[1], hist[1], t1 - t0);
 	printf("}]}\n");
 	blkfront_disconnect(&jobs[0].bf); /* every queue */
 	for (unsigned j = 1; j < o->numjobs; j++)

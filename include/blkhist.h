@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Completion-latency histograms and fio-shaped results of a block load
+ * (and the generator of its random offsets),
+ * shared by every program that prints a "blk-json:" line: minios's `blk`
+ * (on blkfront or, through nvme/job.c, on a passed-through NVMe function)
+ * and the NVMe load run natively over VFIO (iommu/tests/vfio-nvme-io).
+ * Freestanding: stdint only.
+ *
+ * The histogram has 16 linear steps per power of two of nanoseconds; a
+ * percentile is its bucket's middle (at most 1/32 off).
+ */
+#ifndef XENITH_BLKHIST_H
+#define XENITH_BLKHIST_H
+
+#include <stdint.h>
+
+#define BLK_NBUCKETS 1024u
+
+struct blk_dir_stats {
+	uint64_t ios, bytes, lat_sum;
+};
+
+static inline unsigned blk_bucket_of(uint64_t ns)
+{
+	unsigned msb, b;
+
+	if (ns < 16)
+		return (unsigned)ns;
+	msb = 63u - (unsigned)__builtin_clzll(ns);
+	b = (msb - 3) * 16 + (unsigned)((ns >> (msb - 4)) & 15);
+	return b < BLK_NBUCKETS ? b : BLK_NBUCKETS - 1;
+}
+
+static inline uint64_t blk_bucket_value(unsigned b)
+{
+	unsigned msb, sub;
+
+	if (b < 16)
+		return b;
+	msb = b / 16 + 3;
+	sub = b % 16;
+	return ((16ull + sub) << (msb - 4)) + ((1ull << (msb - 4)) >> 1); /* the bucket's middle */
+}
+
+static inline uint64_t blk_percentile(const uint32_t *h, uint64_t count, unsigned per_mille)
+{
+	uint64_t want = (count * per_mille + 999) / 1000, seen = 0;
+
+	if (!count)
+		return 0;
+	for (unsigned b = 0; b < BLK_NBUCKETS; b++) {
+		seen += h[b];
+		if (seen >= want)
+			return blk_bucket_value(b);
+	}
+	return blk_bucket_value(BLK_NBUCKETS - 1);
+}
+
+/* One direction's figures over ns of run time, in fio's units (bw in KiB/s). */
+struct blk_dir_summary {
+	unsigned long long bytes, ios, iops, bw, mean, p50, p99, p999;
+};
+
+static inline struct blk_dir_summary blk_summarize(const struct blk_dir_stats *st, const uint32_t *h, uint64_t ns)
+{
+	return (struct blk_dir_summary){
+		.bytes = st->bytes,
+		.ios = st->ios,
+		.iops = ns ? st->ios * 1000000000ull / ns : 0,
+		.bw = ns ? st->bytes * 1000000000ull / ns / 1024 : 0,
+		.mean = st->ios ? st->lat_sum / st->ios : 0,
+		.p50 = blk_percentile(h, st->ios, 500),
+		.p99 = blk_percentile(h, st->ios, 990),
+		.p999 = blk_percentile(h, st->ios, 999),
+	};
+}
+
+/* The loads' random offsets and read/write mix: xorshift64. */
+static inline uint64_t blk_xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* printf(BLK_DIR_JSON, BLK_DIR_JSON_ARGS("read", summary)): fio's field names. */
+#define BLK_DIR_JSON                                                                                   \
+	"\"%s\":{\"io_bytes\":%llu,\"total_ios\":%llu,\"iops\":%llu,\"bw\":%llu,\"clat_ns\":{\"mean\":%llu," \
+	"\"percentile\":{\"50.000000\":%llu,\"99.000000\":%llu,\"99.900000\":%llu}}}"
+#define BLK_DIR_JSON_ARGS(name, s) (name), (s).bytes, (s).ios, (s).iops, (s).bw, (s).mean, (s).p50, (s).p99, (s).p999
+
+#endif
