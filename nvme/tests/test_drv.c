@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "drv.h"
+#include "job.h"
 #include "sim.h"
 
 #define ARENA (2u << 20)
@@ -625,6 +626,153 @@ static void test_a_failed_controller_is_still_shut_down(void **state)
 	assert_int_equal(f->s.shutdowns, 1);
 }
 
+/* ---- the fio-like job (job.h) ---- */
+
+static void job_for(struct fx *f, struct nvme_job *j, bool rnd, bool rd, bool wr, unsigned iodepth)
+{
+	*j = (struct nvme_job){ .rnd = rnd, .rd = rd, .wr = wr, .blocks_per_io = 8, .iodepth = iodepth,
+				.units = 64, .runtime_ns = 3600000000000ull, .seed = 5 };
+	for (unsigned s = 0; s < iodepth; s++)
+		j->buf_iova[s] = data_iova(f, s * 4096u);
+}
+
+static uint64_t hist_total(const uint32_t *h)
+{
+	uint64_t n = 0;
+
+	for (unsigned b = 0; b < BLK_NBUCKETS; b++)
+		n += h[b];
+	return n;
+}
+
+static unsigned wait_calls;
+
+static void count_wait(void *ctx)
+{
+	(void)ctx;
+	wait_calls++;
+}
+
+static void test_a_job_of_random_reads_does_number_ios_each_in_the_histogram(void **state)
+{
+	struct fx *f = *state;
+	static struct nvme_job_result r;
+	struct nvme_job j;
+
+	assert_int_equal(init(f, QD), 0);
+	job_for(f, &j, true, true, false, 8);
+	j.number_ios = 200;
+	assert_int_equal(nvme_job_run(&f->c, &j, &r), 0);
+	assert_int_equal(r.issued, 200);
+	assert_int_equal(r.st[0].ios, 200);
+	assert_int_equal(r.st[0].bytes, 200u * 8 * 512);
+	assert_int_equal(r.st[1].ios, 0);
+	assert_int_equal(hist_total(r.hist[0]), 200);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.error, 0);
+	assert_true(r.runtime_ns > 0);
+	assert_int_equal(f->s.io_count[NVME_CMD_READ], 200);
+	assert_int_equal(f->s.io_count[NVME_CMD_WRITE], 0);
+	assert_int_equal(nvme_inflight(&f->c), 0);
+}
+
+static void test_a_sequential_job_walks_the_region_and_wraps(void **state)
+{
+	struct fx *f = *state;
+	static struct nvme_job_result r;
+	struct nvme_job j;
+
+	assert_int_equal(init(f, QD), 0);
+	job_for(f, &j, false, false, true, 1);
+	j.units = 4;
+	j.number_ios = 5; /* units 0, 1, 2, 3, then 0 again */
+	fill(data(f, 0), 4096, 3);
+	assert_int_equal(nvme_job_run(&f->c, &j, &r), 0);
+	assert_int_equal(r.st[1].ios, 5);
+	for (unsigned u = 0; u < 4; u++)
+		assert_memory_equal(f->s.disk + u * 4096u, data(f, 0), 4096);
+	assert_int_equal(f->s.disk[4 * 4096], 0); /* past the region: untouched */
+}
+
+static void test_a_mixed_job_both_reads_and_writes(void **state)
+{
+	struct fx *f = *state;
+	static struct nvme_job_result r;
+	struct nvme_job j;
+
+	assert_int_equal(init(f, QD), 0);
+	job_for(f, &j, true, true, true, 4);
+	j.number_ios = 400;
+	assert_int_equal(nvme_job_run(&f->c, &j, &r), 0);
+	assert_int_equal(r.st[0].ios + r.st[1].ios, 400);
+	assert_true(r.st[0].ios > 100 && r.st[1].ios > 100);
+}
+
+static void test_failed_ios_are_counted_and_stop_on_error_stops_issuing(void **state)
+{
+	struct fx *f = *state;
+	static struct nvme_job_result r;
+	struct nvme_job j;
+
+	assert_int_equal(init(f, QD), 0);
+	f->s.fault = (struct sim_fault){ SIM_FAULT_STATUS, 1, NVME_CMD_READ,
+					 NVME_CQE_STATUS(NVME_SCT_MEDIA, NVME_SC_WRITE_FAULT), true };
+	job_for(f, &j, true, true, false, 4);
+	j.number_ios = 50;
+	assert_int_equal(nvme_job_run(&f->c, &j, &r), 1);
+	assert_int_equal(r.errors, 50);
+	assert_int_equal(r.st[0].ios, 0);
+	assert_int_equal(r.first_status, NVME_SCT_MEDIA << 8 | NVME_SC_WRITE_FAULT);
+	j.stop_on_error = true;
+	assert_int_equal(nvme_job_run(&f->c, &j, &r), 1);
+	assert_int_equal(r.issued, 4); /* what was in flight at the first error, and no more */
+	assert_int_equal(r.errors, 4);
+	assert_int_equal(nvme_failed(&f->c), 0);
+}
+
+static void test_a_job_whose_commands_never_complete_fails_at_the_stall_time(void **state)
+{
+	struct fx *f = *state;
+	static struct nvme_job_result r;
+	struct nvme_job j;
+	uint64_t t0;
+
+	assert_int_equal(init(f, QD), 0);
+	f->s.fault = (struct sim_fault){ SIM_FAULT_DROP, 1, NVME_CMD_READ, 0, true };
+	job_for(f, &j, true, true, false, 4);
+	j.wait = count_wait;
+	wait_calls = 0;
+	t0 = f->s.clock_ns;
+	assert_int_equal(nvme_job_run(&f->c, &j, &r), -NVME_ETIMEDOUT);
+	assert_int_equal(r.error, -NVME_ETIMEDOUT);
+	assert_int_equal(r.errors, 4); /* in flight: the device may still own their buffers */
+	assert_true(f->s.clock_ns - t0 >= NVME_JOB_STALL_NS);
+	assert_true(wait_calls > 0);
+	assert_int_equal(r.waits, wait_calls);
+}
+
+static void test_bad_jobs_are_refused_before_any_io(void **state)
+{
+	struct fx *f = *state;
+	static struct nvme_job_result r;
+	struct nvme_job j;
+
+	assert_int_equal(init(f, QD), 0);
+	job_for(f, &j, true, true, false, 0);
+	assert_int_equal(nvme_job_run(&f->c, &j, &r), -NVME_EINVAL);
+	job_for(f, &j, true, true, false, QD); /* a queue of QD holds QD - 1 */
+	assert_int_equal(nvme_job_run(&f->c, &j, &r), -NVME_EINVAL);
+	job_for(f, &j, true, false, false, 1); /* neither reads nor writes */
+	assert_int_equal(nvme_job_run(&f->c, &j, &r), -NVME_EINVAL);
+	job_for(f, &j, true, true, false, 1);
+	j.units = NBLOCKS / 8 + 1; /* past the namespace */
+	assert_int_equal(nvme_job_run(&f->c, &j, &r), -NVME_EINVAL);
+	job_for(f, &j, true, true, false, 1);
+	j.blocks_per_io = nvme_max_blocks(&f->c) + 1;
+	assert_int_equal(nvme_job_run(&f->c, &j, &r), -NVME_EINVAL);
+	assert_int_equal(f->s.io_count[NVME_CMD_READ], 0);
+}
+
 static void test_every_error_has_its_own_words(void **state)
 {
 	(void)state;
@@ -674,6 +822,12 @@ int main(void)
 		T(test_a_shutdown_that_never_completes_times_out),
 		T(test_a_failed_controller_is_still_shut_down),
 		T(test_every_error_has_its_own_words),
+		T(test_a_job_of_random_reads_does_number_ios_each_in_the_histogram),
+		T(test_a_sequential_job_walks_the_region_and_wraps),
+		T(test_a_mixed_job_both_reads_and_writes),
+		T(test_failed_ios_are_counted_and_stop_on_error_stops_issuing),
+		T(test_a_job_whose_commands_never_complete_fails_at_the_stall_time),
+		T(test_bad_jobs_are_refused_before_any_io),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
