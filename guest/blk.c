@@ -16,6 +16,9 @@
  *       persistent grants; spin (exit and ioeventfd modes): poll for
  *       responses this long before blocking, or `auto` (the default: while
  *       spins keep seeing responses, see blkfront_wait)
+ *   blk [run] ... pci=I [irq=0|1]
+ *       the same load and JSON on the domain's passed-through NVMe
+ *       function I instead of a disk (blk_nvme.c says which options apply)
  *   blk verify disk=N blocks=N bs=BYTES seed=S [hold=1|2] [pause=MS] [discard=1] [spread=N]
  *           [persistent=0|1]
  *       writes a pattern, flushes, reads it back; hold=1 then waits forever
@@ -157,7 +160,11 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 		else if (word_is(k, klen, "number_ios")) o->number_ios = n;
 		else if (word_is(k, klen, "stop_on_error")) o->stop_on_error = n;
 		else if (word_is(k, klen, "mailbox")) o->mailbox = n;
-
+		else if (word_is(k, klen, "pci")) {
+			o->pci = n;
+			o->on_pci = true;
+		}
+		else if (word_is(k, klen, "irq")) o->irq = n;
 		else {
 			printf("blk: unknown option '%.*s'\n", (int)klen, k);
 			return false;
@@ -838,7 +845,7 @@ static const char *subcommand(const char *args, const char *word)
 int blk_main(const char *args)
 {
 	struct blk_opts o = { .rw = "randread", .bs = 4096, .iodepth = 1, .runtime_ms = 1000, .batch = 4, .numjobs = 1, .persistent = 1, .spin_auto = true,
-			      .blocks = 16, .seed = 1 };
+			      .blocks = 16, .seed = 1, .irq = 1 };
 	const char *rest;
 	int r;
 
@@ -852,10 +859,17 @@ int blk_main(const char *args)
 	if ((rest = subcommand(args, "hostile")) || (rest = subcommand(args, "verify"))) {
 		if (!parse_opts(rest, &o))
 			return 2;
+		if (o.on_pci) {
+			printf("blk: pci=%lu is for `blk run`; on a PCI function, `nvme verify` writes and checks a pattern\n",
+			       o.pci);
+			return 2;
+		}
 		if (!jobs_alloc(1))
 			return 3;
 		return args[0] == 'h' ? blk_hostile(&o) : blk_verify(&o);
 	}
 	rest = subcommand(args, "run");
-	return parse_opts(rest ? rest : args, &o) ? blk_run(&o) : 2; /* `run` may be left out */
+	if (!parse_opts(rest ? rest : args, &o)) /* `run` may be left out */
+		return 2;
+	return o.on_pci ? blk_run_nvme(&o, (unsigned)o.pci, o.irq != 0) : blk_run(&o);
 }

@@ -3,10 +3,13 @@
  * nvme: the guest's programs for an NVMe function passed through to the
  * domain (`pci = [...]`, hv/pcidev.c), on the driver core in nvme/drv.c.
  *
- *   nvme info [dev=I]
+ *   nvme info [dev=I] [irq=0|1]
  *       brings the controller up and prints what it is:
- *       "nvme: dev I BDF id VVVV:DDDD serial '...' model '...' blocks N bs B qdepth Q"
- *   nvme verify|fill|check [dev=I] lba=L blocks=N seed=S
+ *       "nvme: dev I BDF id VVVV:DDDD serial '...' model '...' blocks N bs B qdepth Q irq MODE"
+ *       with MODE "msix evtchn P" (completions wake the guest through
+ *       event channel P, the default when the function has an MSI-X
+ *       vector) or "polled" (irq=0, or no vector)
+ *   nvme verify|fill|check [dev=I] [irq=0|1] lba=L blocks=N seed=S
  *       fill writes blk_pattern(seed) (include/blkpattern.h, as by byte
  *       offset on the disk) to N blocks at LBA L and flushes; check reads
  *       them and compares; verify does both; "nvme-verify: ok ..." or a
@@ -21,25 +24,21 @@
  * (backend/pci/DOMID/0: dev-I, xenith-id-I, xenith-bar0-gpa-I,
  * xenith-bar0-size-I).  Guest memory is identity-mapped and the IOMMU maps
  * it at IOVA = guest-physical, so a buffer's address is its IOVA; BAR 0 is
- * mapped uncached at its guest-physical address.  Completions are polled.
+ * mapped uncached at its guest-physical address.  With an event channel,
+ * a wait for a completion blocks in SCHEDOP_poll on it (the hv/pcidev.c
+ * binding protocol: the port written to device/pci/0/xenith-evtchn-I/0,
+ * the backend's answer read back); the programs end their output with
+ * "irq: E events, T timeouts" so that a test sees that interrupts came.
  * Exit status 0 when what was asked held.
  */
 #include "minios.h"
 #include "blkpattern.h"
-#include "drv.h"
+#include "nvmedev.h"
 #include "xenbus.h"
 
 #define QDEPTH 32u
 #define PAGE 4096ul
-
-struct nvme_dev {
-	unsigned index;
-	char bdf[16], id[16];
-	volatile uint8_t *bar0;
-	uint64_t bar0_size;
-	struct nvme_ctrl c;
-	void *qmem;
-};
+#define IRQ_WAIT_NS 100000000ull /* a lost interrupt costs this, not a hang */
 
 static uint32_t rd32(void *ctx, uint32_t off)
 {
@@ -66,21 +65,91 @@ static uint64_t now(void *ctx)
 	return monotonic_ns();
 }
 
+void nvme_dev_wait(struct nvme_dev *d)
+{
+	if (!d->waiting) {
+		__builtin_ia32_pause();
+		return;
+	}
+	/* The port was cleared before the queue was looked at last (below), so no completion is missed. */
+	if (sched_poll(&d->port, 1, IRQ_WAIT_NS) == 0)
+		d->events++;
+	else
+		d->timeouts++;
+	evtchn_test_and_clear(d->port);
+}
+
+/* The driver's polling loops: after each look at a queue that found nothing. */
 static void relax(void *ctx)
 {
-	(void)ctx;
-	__builtin_ia32_pause();
+	nvme_dev_wait(ctx);
+}
+
+const char *nvme_dev_mode(const struct nvme_dev *d)
+{
+	static char buf[32];
+
+	if (!d->port)
+		return "polled";
+	snprintf(buf, sizeof(buf), "msix evtchn %u", d->port);
+	return buf;
+}
+
+/*
+ * Vector 0 of the function as an event channel: an unbound port for the
+ * backend, written to the frontend's key; the backend's answer says
+ * whether it took it.  0, or -1 after printing why.
+ */
+static int bind_irq(struct nvme_dev *d, const char *be)
+{
+	char p[192], fe[96], ans[96] = "";
+	int port = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
+
+	if (port < 0) {
+		printf("nvme: %s: no event channel for its interrupts (%d)\n", d->bdf, port);
+		return -1;
+	}
+	snprintf(fe, sizeof(fe), "device/pci/0/xenith-evtchn-%u", d->index);
+	if (xenbus_printf(XBT_NIL, fe, "0", "%d", port) < 0) {
+		printf("nvme: %s: cannot write %s/0\n", d->bdf, fe);
+		evtchn_close((uint32_t)port);
+		return -1;
+	}
+	snprintf(p, sizeof(p), "%s/xenith-evtchn-%u/0", be, d->index);
+	/* The backend answers from the store's watch, normally before the write's reply. */
+	for (uint64_t t0 = monotonic_ns(); monotonic_ns() - t0 < 1000000000ull; sched_yield())
+		if (xenbus_read(XBT_NIL, p, ans, sizeof(ans)) >= 0 && ans[0])
+			break;
+	{
+		const char *end = NULL;
+		unsigned long got = 0;
+
+		if (!parse_ulong(ans, &end, &got) || *end || got != (unsigned long)port)
+			got = 0;
+		if (got)
+			goto bound;
+	}
+	{
+		printf("nvme: %s: the backend did not bind port %d to MSI-X vector 0: %s\n", d->bdf, port,
+		       ans[0] ? ans : "no answer in 1 s");
+		evtchn_close((uint32_t)port);
+		return -1;
+	}
+bound:
+	d->port = (uint32_t)port;
+	evtchn_test_and_clear(d->port); /* an interrupt from before (early) is a spurious wake-up at most */
+	return 0;
 }
 
 /* The index-th function the VMM gave this domain, from the store. */
-static int find_dev(unsigned index, struct nvme_dev *d)
+static int find_dev(unsigned index, struct nvme_dev *d, char *be, size_t besz)
 {
-	char be[128], p[192];
+	char p[192];
 	uint64_t n = 0, gpa = 0, size = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->index = index;
-	if (xenbus_read(XBT_NIL, "device/pci/0/backend", be, sizeof(be)) < 0) {
+	if (xenbus_read(XBT_NIL, "device/pci/0/backend", be, besz) < 0) {
 		printf("nvme: no PCI function was given to this domain (device/pci/0/backend: none; "
 		       "xenith run --pci BDF)\n");
 		return -1;
@@ -107,6 +176,9 @@ static int find_dev(unsigned index, struct nvme_dev *d)
 	}
 	d->bar0 = (volatile uint8_t *)(uintptr_t)gpa;
 	d->bar0_size = size;
+	snprintf(p, sizeof(p), "%s/xenith-msix-%u", be, index);
+	if (xenbus_read_u64(XBT_NIL, p, &n) == 0)
+		d->msix = (unsigned)n;
 	return 0;
 }
 
@@ -124,19 +196,66 @@ static int bring_up(struct nvme_dev *d)
 		return -1;
 	}
 	q = (struct nvme_dma){ .va = d->qmem, .iova = (uint64_t)(uintptr_t)d->qmem, .len = pages * PAGE };
-	r = nvme_init(&d->c, &ops, q, QDEPTH);
+	/*
+	 * The reset and enable poll the registers (no interrupt says the
+	 * controller is ready); once it is, the admin CQ signals vector 0, and
+	 * the I/O CQ too when it is created with it.
+	 */
+	d->waiting = false;
+	r = d->port ? nvme_init_irq(&d->c, &ops, q, QDEPTH, 0) : nvme_init(&d->c, &ops, q, QDEPTH);
 	if (r < 0) {
 		printf("nvme: %s: %s (status 0x%x)\n", d->bdf, nvme_strerror(r), nvme_last_status(&d->c));
 		return -1;
 	}
-	printf("nvme: dev %u %s id %s serial '%s' model '%s' blocks %llu bs %u qdepth %u\n", d->index, d->bdf, d->id,
-	       nvme_serial(&d->c), nvme_model(&d->c), (unsigned long long)nvme_ns_blocks(&d->c),
-	       nvme_block_size(&d->c), nvme_qdepth(&d->c));
+	d->waiting = d->port != 0;
+	printf("nvme: dev %u %s id %s serial '%s' model '%s' blocks %llu bs %u qdepth %u irq %s\n", d->index, d->bdf,
+	       d->id, nvme_serial(&d->c), nvme_model(&d->c), (unsigned long long)nvme_ns_blocks(&d->c),
+	       nvme_block_size(&d->c), nvme_qdepth(&d->c), nvme_dev_mode(d));
 	return 0;
 }
 
+int nvme_dev_open(unsigned index, bool irq, struct nvme_dev *d)
+{
+	char be[128];
+
+	if (find_dev(index, d, be, sizeof(be)) < 0)
+		return -1;
+	if (irq && d->msix && bind_irq(d, be) < 0)
+		return -1;
+	return bring_up(d);
+}
+
+int nvme_dev_reinit(struct nvme_dev *d)
+{
+	return bring_up(d);
+}
+
+void nvme_dev_close(struct nvme_dev *d)
+{
+	char fe[96];
+
+	d->waiting = false; /* the shutdown polls: the controller may not signal its completion */
+	nvme_shutdown(&d->c);
+	if (!d->port)
+		return;
+	snprintf(fe, sizeof(fe), "device/pci/0/xenith-evtchn-%u", d->index);
+	xenbus_printf(XBT_NIL, fe, "0", "0");
+	evtchn_close(d->port);
+	d->port = 0;
+}
+
+/* The interrupt counts, for a test to see that completions came by event channel. */
+static void print_irq(const struct nvme_dev *d)
+{
+	if (d->port)
+		printf("nvme: irq: %llu events, %llu timeouts\n", (unsigned long long)d->events,
+		       (unsigned long long)d->timeouts);
+	else
+		printf("nvme: irq: polled\n");
+}
+
 struct opts {
-	unsigned long dev, lba, blocks, seed;
+	unsigned long dev, lba, blocks, seed, irq;
 };
 
 static bool parse(const char *args, struct opts *o)
@@ -158,8 +277,9 @@ static bool parse(const char *args, struct opts *o)
 		else if (eq - k == 3 && !memcmp(k, "lba", 3)) o->lba = n;
 		else if (eq - k == 6 && !memcmp(k, "blocks", 6)) o->blocks = n;
 		else if (eq - k == 4 && !memcmp(k, "seed", 4)) o->seed = n;
+		else if (eq - k == 3 && !memcmp(k, "irq", 3)) o->irq = n;
 		else {
-			printf("nvme: unknown option '%.*s' (dev, lba, blocks, seed)\n", (int)(eq - k), k);
+			printf("nvme: unknown option '%.*s' (dev, lba, blocks, seed, irq)\n", (int)(eq - k), k);
 			return false;
 		}
 		while (*p == ' ')
@@ -276,7 +396,7 @@ static int fault(struct nvme_dev *d)
 			printf("nvme-fault: guest memory changed at %p\n", (void *)(canary + i));
 			return -1;
 		}
-	if (nvme_failed(&d->c) && bring_up(d) < 0)
+	if (nvme_failed(&d->c) && nvme_dev_reinit(d) < 0)
 		return -1;
 	r = transfer(d, false, 0, 1, canary);
 	if (r < 0)
@@ -288,7 +408,7 @@ static int fault(struct nvme_dev *d)
 
 int nvme_main(const char *args)
 {
-	struct opts o = { 0 };
+	struct opts o = { .irq = 1 };
 	struct nvme_dev d;
 	char verb[16] = "";
 	size_t n = 0;
@@ -309,7 +429,7 @@ int nvme_main(const char *args)
 	}
 	if (!parse(args, &o))
 		return 2;
-	if (find_dev((unsigned)o.dev, &d) < 0 || bring_up(&d) < 0)
+	if (nvme_dev_open((unsigned)o.dev, o.irq != 0, &d) < 0)
 		return 1;
 	if (!strcmp(verb, "info"))
 		r = 0;
@@ -317,6 +437,7 @@ int nvme_main(const char *args)
 		r = fault(&d);
 	else
 		r = verify(&d, verb, &o);
-	nvme_shutdown(&d.c);
+	print_irq(&d);
+	nvme_dev_close(&d);
 	return r < 0 ? 1 : 0;
 }

@@ -47,18 +47,23 @@ struct nvme_job_result {
 
 /*
  * The job's result as one fio-shaped JSON document (blk's "blk-json:"
- * fields, plus the event-channel or eventfd waits): printf(NVME_JOB_JSON,
- * NVME_JOB_JSON_ARGS(...)) with rd and wr from blk_summarize.
+ * fields, plus the mode and the interrupt waits), printed in three parts
+ * (minios's printf formats at most 512 bytes at a time):
+ *   printf("blk-json: " NVME_JOB_JSON_HEAD, NVME_JOB_JSON_HEAD_ARGS(...));
+ *   printf(BLK_DIR_JSON ",", BLK_DIR_JSON_ARGS("read", rd));
+ *   printf(BLK_DIR_JSON NVME_JOB_JSON_TAIL "\n", BLK_DIR_JSON_ARGS("write", wr));
+ * with rd and wr from blk_summarize.
  */
-#define NVME_JOB_JSON                                                                                        \
+#define NVME_JOB_JSON_HEAD                                                                                   \
 	"{\"jobs\":[{\"jobname\":\"%s\",\"bdf\":\"%s\",\"mode\":\"%s\",\"bs\":%llu,\"iodepth\":%u,\"numjobs\":1,"     \
 	"\"spin_us\":%llu,\"spin_auto\":false,\"runtime_ns\":%llu,\"errors\":%llu,\"kicks\":%llu,\"waits\":%llu,"      \
-	"\"irq_events\":%llu,\"irq_timeouts\":%llu,\"job_ios\":[%llu]," BLK_DIR_JSON "," BLK_DIR_JSON "}]}"
-#define NVME_JOB_JSON_ARGS(rw, bdf, mode, bs, job, res, events, timeouts, rd, wr)                                \
+	"\"irq_events\":%llu,\"irq_timeouts\":%llu,\"job_ios\":[%llu],"
+#define NVME_JOB_JSON_HEAD_ARGS(rw, bdf, mode, bs, job, res, events, timeouts)                                    \
 	(rw), (bdf), (mode), (unsigned long long)(bs), (job).iodepth, (unsigned long long)((job).spin_ns / 1000),     \
 	(unsigned long long)(res).runtime_ns, (unsigned long long)(res).errors, (unsigned long long)(res).issued,   \
 	(unsigned long long)(res).waits, (unsigned long long)(events), (unsigned long long)(timeouts),              \
-	(rd).ios + (wr).ios, BLK_DIR_JSON_ARGS("read", rd), BLK_DIR_JSON_ARGS("write", wr)
+	(unsigned long long)((res).st[0].ios + (res).st[1].ios)
+#define NVME_JOB_JSON_TAIL "}]}"
 
 /* 0 when every I/O succeeded; -NVME_EINVAL for a bad job; else as r->error, or 1 when I/Os failed. */
 int nvme_job_run(struct nvme_ctrl *c, const struct nvme_job *j, struct nvme_job_result *r);

@@ -21,6 +21,13 @@
  *   vfio-nvme-io BDF cycles N
  *       N times: open through VFIO, reset, map, init, read, shut down,
  *       unmap, close; then no descriptor more than before, nothing mapped
+ *   vfio-nvme-io BDF run [irq=0|1] [rw=] [bs=] [iodepth=] [runtime=MS] [size=]
+ *                        [number_ios=] [seed=]
+ *       the load minios runs as `blk ... pci=I` (nvme/job.h, the same code),
+ *       natively: one job on the I/O queue pair, its buffers in the arena;
+ *       irq=1 (the default) waits for MSI-X vector 0 on an eventfd, as the
+ *       guest waits on its event channel; prints the same "blk-json:" line
+ *       ("mode":"msix" or "poll").  The native side of `xenith bench pci`.
  *   vfio-nvme-io pattern SEED LBA NBLOCKS BS FILE
  *       no device: writes to FILE what minios's `nvme fill` writes to those
  *       blocks (include/blkpattern.h), for the lab test to compare
@@ -38,12 +45,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <sys/eventfd.h>
+
 #include "blkpattern.h"
 #include "drv.h"
+#include "job.h"
 #include "vfio.h"
 
 #define ARENA_IOVA 0x100000ull /* 1 MiB: a guest's RAM starts about there too */
-#define ARENA_SIZE (4ull << 20)
+#define ARENA_SIZE (16ull << 20) /* queues, and a run's buffers: up to 63 of 256 KiB */
 #define QDEPTH 32u
 #define FAULT_IOVA 0x40000000ull /* 1 GiB: inside the IOMMU's ranges, mapped by nobody */
 #define CANARY 0x5a
@@ -120,7 +131,7 @@ static void harness_close(struct harness *h)
 	h->arena = NULL;
 }
 
-static int controller_init(struct harness *h)
+static int controller_init_irq(struct harness *h, int vector)
 {
 	static const struct nvme_ops ops0 = { .rd32 = rd32, .wr32 = wr32, .now_ns = mono_ns, .relax = relax };
 	struct nvme_ops ops = ops0;
@@ -128,10 +139,15 @@ static int controller_init(struct harness *h)
 	int r;
 
 	ops.ctx = &h->v;
-	r = nvme_init(&h->c, &ops, q, QDEPTH);
+	r = vector >= 0 ? nvme_init_irq(&h->c, &ops, q, QDEPTH, vector) : nvme_init(&h->c, &ops, q, QDEPTH);
 	if (r < 0)
 		return fail("%s: nvme_init: %s (last status 0x%x)", h->v.bdf, nvme_strerror(r), nvme_last_status(&h->c));
 	return 0;
+}
+
+static int controller_init(struct harness *h)
+{
+	return controller_init_irq(h, -1);
 }
 
 static int harness_open(struct harness *h, const char *bdf)
@@ -279,6 +295,130 @@ static int cmd_cycles(const char *bdf, unsigned n)
 	return 0;
 }
 
+/* The native run's MSI-X vector 0: an eventfd, as the VMM's (hv/pcidev.c). */
+struct irq_wait {
+	int fd;
+	uint64_t events, timeouts;
+};
+
+static void wait_eventfd(void *ctx)
+{
+	struct irq_wait *w = ctx;
+	struct pollfd pf = { .fd = w->fd, .events = POLLIN };
+	uint64_t n;
+
+	if (poll(&pf, 1, 100) > 0 && read(w->fd, &n, sizeof(n)) == sizeof(n))
+		w->events++;
+	else
+		w->timeouts++;
+}
+
+/* key=value arguments of `run`, as minios's blk takes them (runtime in ms, k/m suffixes on sizes). */
+static int run_args(int argc, char **argv, char *rw, size_t rwsz, uint64_t *v, const char *const *keys, unsigned nkeys)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+		char *end;
+		unsigned k;
+
+		if (!eq)
+			return fail("run: '%s' is not key=value", argv[i]);
+		if (eq - argv[i] == 2 && !strncmp(argv[i], "rw", 2)) {
+			snprintf(rw, rwsz, "%s", eq + 1);
+			continue;
+		}
+		for (k = 0; k < nkeys; k++)
+			if ((size_t)(eq - argv[i]) == strlen(keys[k]) && !strncmp(argv[i], keys[k], strlen(keys[k])))
+				break;
+		if (k == nkeys)
+			return fail("run: unknown option '%.*s'", (int)(eq - argv[i]), argv[i]);
+		v[k] = strtoull(eq + 1, &end, 10);
+		if (end == eq + 1 || (*end && strcmp(end, "k") && strcmp(end, "K") && strcmp(end, "m") && strcmp(end, "M")))
+			return fail("run: %s needs a number", argv[i]);
+		v[k] <<= (*end == 'k' || *end == 'K') ? 10 : (*end == 'm' || *end == 'M') ? 20 : 0;
+	}
+	return 0;
+}
+
+static int cmd_run(const char *bdf, int argc, char **argv)
+{
+	static const char *const keys[] = { "bs", "iodepth", "runtime", "size", "number_ios", "seed", "irq" };
+	enum { BS, IODEPTH, RUNTIME, SIZE, NUMBER_IOS, SEED, IRQ };
+	uint64_t v[] = { 4096, 1, 1000, 0, 0, 1, 1 };
+	static struct nvme_job_result res;
+	struct nvme_job job = { 0 };
+	struct irq_wait w = { .fd = -1 };
+	struct blk_dir_summary rd, wr;
+	struct harness h;
+	struct errbuf eb;
+	char rw[16] = "randread";
+	uint64_t region, bsz;
+	int r;
+
+	if (run_args(argc, argv, rw, sizeof(rw), v, keys, sizeof(keys) / sizeof(keys[0])) < 0)
+		return -1;
+	job.rnd = !strncmp(rw, "rand", 4);
+	job.rd = !strcmp(rw, "read") || !strcmp(rw, "randread") || !strcmp(rw, "randrw");
+	job.wr = !strcmp(rw, "write") || !strcmp(rw, "randwrite") || !strcmp(rw, "randrw");
+	if (!job.rd && !job.wr)
+		return fail("run: rw=%s: must be read, write, randread, randwrite or randrw", rw);
+	if (harness_open(&h, bdf) < 0)
+		return -1;
+	if (v[IRQ] && h.v.msix) {
+		/* Again with the I/O queue on vector 0, routed to an eventfd. */
+		nvme_shutdown(&h.c);
+		w.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (w.fd < 0 || vfio_msix_set(&h.v, 1, &w.fd, &eb) < 0) {
+			r = fail("%s", w.fd < 0 ? strerror(errno) : eb.msg);
+			goto out;
+		}
+		if (controller_init_irq(&h, 0) < 0) {
+			r = -1;
+			goto out;
+		}
+		job.wait = wait_eventfd;
+		job.wait_ctx = &w;
+	}
+	bsz = nvme_block_size(&h.c);
+	region = nvme_ns_blocks(&h.c) * bsz;
+	if (v[SIZE] && v[SIZE] < region)
+		region = v[SIZE];
+	if (!v[BS] || v[BS] % bsz || v[BS] / bsz > nvme_max_blocks(&h.c) || region < v[BS] || !v[IODEPTH] ||
+	    v[IODEPTH] >= nvme_qdepth(&h.c) || v[IODEPTH] > NVME_JOB_MAX_DEPTH ||
+	    v[IODEPTH] * NVME_ROUND_PAGE(v[BS]) > ARENA_SIZE - h.data_off) {
+		r = fail("run: bs must be a multiple of %llu up to %llu bytes and at most size, iodepth 1 to %u, and "
+			 "iodepth x bs within the %llu MiB arena", (unsigned long long)bsz,
+			 (unsigned long long)nvme_max_blocks(&h.c) * bsz, nvme_qdepth(&h.c) - 1, ARENA_SIZE >> 20);
+		goto out;
+	}
+	job.blocks_per_io = (uint32_t)(v[BS] / bsz);
+	job.iodepth = (unsigned)v[IODEPTH];
+	job.units = region / v[BS];
+	job.runtime_ns = v[RUNTIME] * 1000000ull;
+	job.number_ios = v[NUMBER_IOS];
+	job.seed = v[SEED];
+	for (unsigned s = 0; s < job.iodepth; s++)
+		job.buf_iova[s] = ARENA_IOVA + h.data_off + s * NVME_ROUND_PAGE(v[BS]);
+	r = nvme_job_run(&h.c, &job, &res);
+	if (r < 0)
+		fail("run: the job ended early: %s", nvme_strerror(r));
+	else if (res.errors)
+		fail("run: %llu I/O(s) failed, the first with %s", (unsigned long long)res.errors,
+		     nvme_status_str(res.first_status));
+	rd = blk_summarize(&res.st[0], res.hist[0], res.runtime_ns);
+	wr = blk_summarize(&res.st[1], res.hist[1], res.runtime_ns);
+	printf("blk-json: " NVME_JOB_JSON_HEAD, NVME_JOB_JSON_HEAD_ARGS(rw, bdf, job.wait ? "msix" : "poll", v[BS], job, res,
+									   w.events, w.timeouts));
+	printf(BLK_DIR_JSON ",", BLK_DIR_JSON_ARGS("read", rd));
+	printf(BLK_DIR_JSON NVME_JOB_JSON_TAIL "\n", BLK_DIR_JSON_ARGS("write", wr));
+	r = r < 0 || res.errors ? -1 : 0;
+out:
+	harness_close(&h); /* the shutdown before the vector goes */
+	if (w.fd >= 0)
+		close(w.fd);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct harness h;
@@ -301,11 +441,14 @@ int main(int argc, char **argv)
 	}
 	if (argc < 3) {
 		fprintf(stderr, "usage: vfio-nvme-io BDF identify|read LBA N FILE|write LBA N FILE|fault|cycles N\n"
+				"       vfio-nvme-io BDF run [irq=0|1] [rw=] [bs=] [iodepth=] [runtime=MS] [size=] [number_ios=] [seed=]\n"
 				"       vfio-nvme-io pattern SEED LBA NBLOCKS BS FILE\n");
 		return 2;
 	}
 	if (!strcmp(argv[2], "cycles") && argc == 4)
 		return cmd_cycles(argv[1], (unsigned)strtoul(argv[3], NULL, 10)) < 0;
+	if (!strcmp(argv[2], "run"))
+		return cmd_run(argv[1], argc - 3, argv + 3) < 0;
 	if (harness_open(&h, argv[1]) < 0)
 		return 1;
 	printf("%s: serial '%s', model '%s', namespace 1: %" PRIu64 " blocks of %u bytes, I/O queue depth %u\n",

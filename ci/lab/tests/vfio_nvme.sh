@@ -159,6 +159,8 @@ guest() { # guest NAME CMDLINE: a domain holding the VF runs CMDLINE; output in 
 guest pti "nvme info"
 grep -q "nvme: dev 0 $vf id 1b36:0010 serial 'xenith0'" /tmp/pti.out && [ "$rc" = 0 ]
 result $? "nvme info in a domain: the VF's controller up from the guest (exit $rc)"
+grep -q "qdepth [0-9]* irq msix evtchn [0-9]" /tmp/pti.out
+result $? "the guest bound the VF's MSI-X vector 0 to an event channel (the backend answered)"
 show /tmp/pti.out
 "$N" pattern 7 2048 64 "$bs" /tmp/p7
 dd if=/tmp/p7 of="$blk" bs="$bs" seek=2048 count=64 conv=fsync 2>/dev/null
@@ -177,6 +179,32 @@ guest ptv "nvme verify lba=10000 blocks=2000 seed=3"
 grep -q "nvme-verify: ok" /tmp/ptv.out && [ "$rc" = 0 ]
 result $? "nvme verify of 2000 blocks (1000 KiB, several commands with PRP lists) in the guest (exit $rc)"
 [ "$rc" = 0 ] || show /tmp/ptv.out
+# Completions woke the guest through the event channel: the VF's MSI-X
+# vector, VFIO's eventfd, the VMM's interrupt thread, the port.
+ev=$(sed -n 's/.*nvme: irq: \([0-9]*\) events, \([0-9]*\) timeouts.*/\1 \2/p' /tmp/ptv.out)
+evn=${ev% *}
+check "the guest's waits ended by MSI-X events: ${evn:-no} events, ${ev#* } timeouts of 100 ms" [ "${evn:-0}" -ge 5 ]
+guest ptp "nvme verify lba=12000 blocks=256 seed=4 irq=0"
+grep -q "irq polled" /tmp/ptp.out && grep -q "nvme-verify: ok" /tmp/ptp.out && grep -q "nvme: irq: polled" /tmp/ptp.out && [ "$rc" = 0 ]
+result $? "irq=0: the same verify with completions polled (exit $rc)"
+[ "$rc" = 0 ] || show /tmp/ptp.out
+
+# 4c. blk's load and JSON on the VF (blk ... pci=0), as on a PV disk.
+blkjson() { # blkjson FILE FIELD: a number of the blk-json line
+	sed -n 's/.*blk-json: //p' "$1" | tr ',{}' '\n\n\n' | sed -n "s/^\"$2\":\([0-9]*\)$/\1/p" | head -n1
+}
+guest ptb "blk rw=randread bs=4096 iodepth=8 runtime=500 pci=0"
+ios=$(blkjson /tmp/ptb.out total_ios)
+grep -q '"mode":"msix"' /tmp/ptb.out && [ "$(blkjson /tmp/ptb.out errors)" = 0 ] && [ "${ios:-0}" -gt 0 ] && [ "$rc" = 0 ] &&
+	sed -n 's/.*blk-json: //p' /tmp/ptb.out | tr -d '\r' | grep -q '"99.900000":[0-9]*}}}}]}$'
+result $? "blk randread qd8 on the VF from the guest: ${ios:-no} reads, no error, mode msix, the JSON whole (exit $rc)"
+sed -n 's/.*blk-json: /#   /p' /tmp/ptb.out
+[ "$rc" = 0 ] || show /tmp/ptb.out
+guest ptw "blk rw=write bs=65536 iodepth=4 number_ios=32 runtime=10000 irq=0 pci=0"
+w=$(sed -n 's/.*"write":{"io_bytes":\([0-9]*\),"total_ios":\([0-9]*\).*/\2/p' /tmp/ptw.out)
+[ "${w:-0}" = 32 ] && grep -q '"mode":"poll"' /tmp/ptw.out && [ "$(blkjson /tmp/ptw.out errors)" = 0 ] && [ "$rc" = 0 ]
+result $? "blk write of 32 x 64 KiB on the VF, polled (irq=0): ${w:-no} writes, no error (exit $rc)"
+[ "$rc" = 0 ] || show /tmp/ptw.out
 dmesg -c >/dev/null
 guest ptx "nvme fault"
 grep -q "nvme-fault: ok" /tmp/ptx.out && [ "$rc" = 0 ]
