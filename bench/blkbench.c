@@ -62,8 +62,7 @@ void blk_list(void)
 		       "poll-copy; native: fio)\n", "blk", jobs[j].name, "IOPS", "yes");
 }
 
-/* Runs argv, returns its exit status and its stdout (malloc'd) in *out. */
-static int run_capture(const char *const *argv, char **out)
+int bench_run_capture(const char *const *argv, char **out)
 {
 	posix_spawn_file_actions_t fa;
 	int pipefd[2], status = -1;
@@ -110,8 +109,7 @@ static int run_capture(const char *const *argv, char **out)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* fio's and blk's JSON share the field names: jobs[0].<dir>.iops and clat_ns.percentile."99.000000". */
-static int parse_job(const char *text, const char *dir, double *iops, double *p99_us, char *why,
+int blk_parse_job_json(const char *text, const char *dir, double *iops, double *p99_us, char *why,
 		     size_t whylen)
 {
 	json_error_t err;
@@ -157,13 +155,13 @@ static int run_fio(const struct blk_job *j, const char *file, uint64_t size, uns
 	snprintf(a_size, sizeof(a_size), "--size=%llu", (unsigned long long)size);
 	snprintf(a_rt, sizeof(a_rt), "--runtime=%u", secs);
 	snprintf(a_nj, sizeof(a_nj), "--numjobs=%u", j->numjobs);
-	st = run_capture(argv, &out);
+	st = bench_run_capture(argv, &out);
 	if (st != 0 || !out) {
 		snprintf(why, whylen, "fio exited with status %d", st);
 		free(out);
 		return -1;
 	}
-	r = parse_job(strchr(out, '{') ? strchr(out, '{') : out, j->dir, iops, p99, why, whylen);
+	r = blk_parse_job_json(strchr(out, '{') ? strchr(out, '{') : out, j->dir, iops, p99, why, whylen);
 	free(out);
 	return r;
 }
@@ -183,7 +181,7 @@ static int run_guest_job(const char *xenith, const struct blk_job *j, const char
 	snprintf(vcpus, sizeof(vcpus), "%u", j->numjobs);
 	snprintf(cmd, sizeof(cmd), "blk rw=%s bs=%u iodepth=%u numjobs=%u size=%llu runtime=%u", j->rw, j->bs,
 		 j->iodepth, j->numjobs, (unsigned long long)size, secs * 1000);
-	st = run_capture(argv, &out);
+	st = bench_run_capture(argv, &out);
 	line = out ? strstr(out, "blk-json: ") : NULL;
 	if (st != 0 || !line) {
 		snprintf(why, whylen, "the guest run exited with status %d%s", st,
@@ -193,7 +191,7 @@ static int run_guest_job(const char *xenith, const struct blk_job *j, const char
 	}
 	line += strlen("blk-json: ");
 	line[strcspn(line, "\r\n")] = 0;
-	r = parse_job(line, j->dir, iops, p99, why, whylen);
+	r = blk_parse_job_json(line, j->dir, iops, p99, why, whylen);
 	free(out);
 	return r;
 }
@@ -229,7 +227,7 @@ static int make_backing(const char *path, uint64_t size)
 	return r;
 }
 
-static bool have_program(const char *name)
+bool bench_have_program(const char *name)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
@@ -245,6 +243,17 @@ static bool have_program(const char *name)
 	return false;
 }
 
+void bench_unpin(void)
+{
+	cpu_set_t all;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	CPU_ZERO(&all);
+	for (long c = 0; c < ncpu && c < CPU_SETSIZE; c++)
+		CPU_SET((int)c, &all);
+	sched_setaffinity(0, sizeof(all), &all);
+}
+
 int run_blk(struct bench_run *run, const struct blk_bench_opts *o, void (*progress)(const char *, ...))
 {
 	char xenith[PATH_MAX], file[PATH_MAX], why[256];
@@ -254,7 +263,7 @@ int run_blk(struct bench_run *run, const struct blk_bench_opts *o, void (*progre
 	ssize_t n;
 	int r;
 
-	if (!have_program("fio")) {
+	if (!bench_have_program("fio")) {
 		snprintf(run->note + strlen(run->note), sizeof(run->note) - strlen(run->note),
 			 "blk: not run: fio is not installed (apt-get install fio; ci/setup.sh does); "
 			 "it is the native baseline. ");
@@ -275,20 +284,7 @@ int run_blk(struct bench_run *run, const struct blk_bench_opts *o, void (*progre
 		unlink(file);
 		return -1;
 	}
-	{
-		/*
-		 * The other suites pin this process to one CPU; children inherit that.  A
-		 * guest's vCPU and its disk's backend thread (and fio's workers) must be
-		 * free to run on every CPU, as a VMM and fio would be.
-		 */
-		cpu_set_t all;
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-
-		CPU_ZERO(&all);
-		for (long c = 0; c < ncpu && c < CPU_SETSIZE; c++)
-			CPU_SET((int)c, &all);
-		sched_setaffinity(0, sizeof(all), &all);
-	}
+	bench_unpin();
 	total = (o->warmup + o->repeat) * (unsigned)(sizeof(jobs) / sizeof(jobs[0]) * NR_MODES);
 	for (unsigned rep = 0; rep < o->warmup + o->repeat; rep++) {
 		for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++) {
@@ -298,7 +294,6 @@ int run_blk(struct bench_run *run, const struct blk_bench_opts *o, void (*progre
 			}
 			for (unsigned m = 0; m < NR_MODES; m++) {
 				double ni, np, gi, gp;
-				char name[64], pname[64];
 
 				progress("blk %u/%u: %s, native fio then guest (%s)%s", ++done, total, jobs[j].name,
 					 modes[m].name, rep < o->warmup ? " [warm-up]" : "");
@@ -312,23 +307,9 @@ int run_blk(struct bench_run *run, const struct blk_bench_opts *o, void (*progre
 				}
 				if (rep < o->warmup)
 					continue;
-				snprintf(name, sizeof(name), "%s@%s", jobs[j].name, modes[m].name);
-				snprintf(pname, sizeof(pname), "%s-p99@%s", jobs[j].name, modes[m].name);
-				{
-					struct bench_series *s[4] = {
-						bench_run_series(run, "blk", name, "native", "IOPS", true),
-						bench_run_series(run, "blk", name, "guest", "IOPS", true),
-						bench_run_series(run, "blk", pname, "native", "us", false),
-						bench_run_series(run, "blk", pname, "guest", "us", false),
-					};
-					double v[4] = { ni, gi, np, gp };
-
-					for (int k = 0; k < 4; k++) {
-						if (!s[k] || bench_series_add(s[k], v[k]) < 0) {
-							unlink(file);
-							return -1;
-						}
-					}
+				if (bench_job_pair_add(run, "blk", jobs[j].name, modes[m].name, ni, gi, np, gp) < 0) {
+					unlink(file);
+					return -1;
 				}
 			}
 		}
@@ -337,31 +318,55 @@ int run_blk(struct bench_run *run, const struct blk_bench_opts *o, void (*progre
 	return 0;
 }
 
-void bench_print_blk(const struct bench_run *run)
+int bench_job_pair_add(struct bench_run *run, const char *suite, const char *job, const char *mode, double ni,
+		       double gi, double np, double gp)
+{
+	char name[96], pname[96];
+
+	snprintf(name, sizeof(name), "%s@%s", job, mode);
+	snprintf(pname, sizeof(pname), "%s-p99@%s", job, mode);
+	{
+		struct bench_series *s[4] = {
+			bench_run_series(run, suite, name, "native", "IOPS", true),
+			bench_run_series(run, suite, name, "guest", "IOPS", true),
+			bench_run_series(run, suite, pname, "native", "us", false),
+			bench_run_series(run, suite, pname, "guest", "us", false),
+		};
+		double v[4] = { ni, gi, np, gp };
+
+		for (int k = 0; k < 4; k++)
+			if (!s[k] || bench_series_add(s[k], v[k]) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+void bench_print_job_table(const struct bench_run *run, const char *suite, const char *native_note)
 {
 	bool header = false;
 
 	for (size_t i = 0; i < run->nr_series; i++) {
 		const struct bench_series *g = &run->series[i], *nat, *gp, *np;
-		char pname[80], job[64];
+		char pname[80], job[64], title[32];
 		const char *at;
 
-		if (strcmp(g->suite, "blk") || strcmp(g->mode, "guest") || strstr(g->name, "-p99@"))
+		if (strcmp(g->suite, suite) || strcmp(g->mode, "guest") || strstr(g->name, "-p99@"))
 			continue;
 		at = strchr(g->name, '@');
 		if (!at)
 			continue;
 		snprintf(job, sizeof(job), "%.*s", (int)(at - g->name), g->name);
 		snprintf(pname, sizeof(pname), "%s-p99%s", job, at);
-		nat = bench_run_find(run, "blk", g->name, "native");
-		gp = bench_run_find(run, "blk", pname, "guest");
-		np = bench_run_find(run, "blk", pname, "native");
+		nat = bench_run_find(run, suite, g->name, "native");
+		gp = bench_run_find(run, suite, pname, "guest");
+		np = bench_run_find(run, suite, pname, "native");
 		if (!nat || !gp || !np)
 			continue;
 		if (!header) {
-			printf("\n%-18s %-10s %11s %11s %7s   %9s %9s %7s\n", "blk job", "mode", "native IOPS",
+			snprintf(title, sizeof(title), "%s job", suite);
+			printf("\n%-18s %-10s %11s %11s %7s   %9s %9s %7s\n", title, "mode", "native IOPS",
 			       "guest IOPS", "ratio", "p99 nat", "p99 guest", "ratio");
-			printf("%-18s %-10s %11s %11s %7s   %9s %9s %7s\n", "", "", "", "", "(g/n)", "(us)", "(us)",
+			printf("%-18s %-10s %11s %11s %7s   %9s %9s %7s\n", "", "", native_note, "", "(g/n)", "(us)", "(us)",
 			       "(g/n)");
 			header = true;
 		}
@@ -369,4 +374,9 @@ void bench_print_blk(const struct bench_run *run)
 		       g->sum.median, g->sum.median / nat->sum.median, np->sum.median, gp->sum.median,
 		       gp->sum.median / np->sum.median);
 	}
+}
+
+void bench_print_blk(const struct bench_run *run)
+{
+	bench_print_job_table(run, "blk", "");
 }
