@@ -171,7 +171,8 @@ int bench_run_derive_ratios(struct bench_run *r)
 		char mode[sizeof(g->mode)];
 		size_t gi = i, ni, n;
 
-		if (strncmp(g->mode, "guest", 5) || (g->mode[5] && g->mode[5] != '-') || !strcmp(g->suite, "blk"))
+		if (strncmp(g->mode, "guest", 5) || (g->mode[5] && g->mode[5] != '-') || !strcmp(g->suite, "blk") ||
+		    !strcmp(g->suite, "pci"))
 			continue;
 		snprintf(mode, sizeof(mode), "ratio%s", g->mode + 5);
 		if (bench_run_find(r, g->suite, g->name, mode))

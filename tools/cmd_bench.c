@@ -36,10 +36,11 @@
 #include "../bench/pairs.h"
 #include "blkbench.h"
 #include "netbench.h"
+#include "pcibench.h"
 #include "soak.h"
 #include "xenith.h"
 
-static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", "net", "soak", NULL };
+static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", "net", "soak", "pci", NULL };
 
 /*
  * --baseline: unknown cases get ADAPT_BATCH more repetitions a round, up to
@@ -81,8 +82,13 @@ static void bench_help(FILE *f)
 "net/CASE or net/CASE@MODE selects), soak (leaks under\n"
 "churn: create-destroy, reboot and disk-churn cycles while the VMM's\n"
 "descriptors, threads, memory and the host's MemAvailable are sampled; each\n"
-"figure's slope per 1,000 cycles and verdict; exits 1 when one is not flat).\n"
-"Default: every suite but soak, which runs only when named.\n\n"
+"figure's slope per 1,000 cycles and verdict; exits 1 when one is not flat),\n"
+"pci (block jobs on an NVMe virtual function passed through to a guest, with\n"
+"MSI-X (vf) and polled (vf-poll), and on a PV disk backed by its namespace\n"
+"(pv), against the same driver code on the function natively through VFIO;\n"
+"reads only; the first NVMe VF on vfio-pci or $XENITH_PCI_VF, the PF's\n"
+"namespace or $XENITH_PCI_DISK; needs an IOMMU and root).\n"
+"Default: every suite but soak and pci, which run only when named.\n\n"
 "Compute, memory and exit run in interleaved pairs: guest repetition i, then\n"
 "native repetition i, the guest staying booted; each pair is a sample of the\n"
 "case's ratio series (mode ratio: guest speed / native, 1.0 = native; for exit\n"
@@ -148,7 +154,7 @@ static void bench_help(FILE *f)
 #define MAX_NAMED_CASES 32
 
 struct selection {
-	bool suite[7];
+	bool suite[8];
 	/* SUITE/CASE arguments: when a suite has any, only those of its cases run */
 	const char *named[MAX_NAMED_CASES];
 	unsigned nr_named;
@@ -220,12 +226,19 @@ static bool case_exists(const char *arg)
 		return soak_scenario_exists(arg + 5);
 	if (!strncmp(arg, "net/", 4))
 		return net_case_exists(arg + 4);
+	if (!strncmp(arg, "pci/", 4))
+		return pci_job_exists(arg + 4);
 	return !strncmp(arg, "blk/", 4) && blk_job_exists(arg + 4);
 }
 
 static bool blk_only(void *opaque, const char *job)
 {
 	return case_selected(opaque, "blk", job, true);
+}
+
+static bool pci_only(void *opaque, const char *job)
+{
+	return case_selected(opaque, "pci", job, true);
 }
 
 static bool net_only(void *opaque, const char *name, bool quick_case)
@@ -942,6 +955,7 @@ static int bench_list(void)
 		printf("%-8s %-16s %-10s %-6s lower (native analogue: %s)\n", "exit", exit_cases[i].name,
 		       "ns", "yes", exit_cases[i].analogue);
 	blk_list();
+	pci_list();
 	net_list();
 	soak_list();
 	return 0;
@@ -1187,7 +1201,7 @@ int cmd_bench(int argc, char **argv)
 			sel.named[sel.nr_named++] = argv[i];
 		}
 		if (!suites[k]) {
-			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density, blk, net, soak "
+			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density, blk, net, soak, pci "
 				"(`xenith bench list` shows every case)\n", argv[i]);
 			return EXIT_USAGE;
 		}
@@ -1230,7 +1244,8 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (!any_suite)
 		for (int k = 0; suites[k]; k++)
-			sel.suite[k] = strcmp(suites[k], "soak") != 0; /* a soak runs only when named */
+			/* a soak runs only when named, pci too (it needs an NVMe VF on vfio-pci) */
+			sel.suite[k] = strcmp(suites[k], "soak") && strcmp(suites[k], "pci");
 	/*
 	 * 10 in --quick too (it was 5).  compare's exact test at alpha 0.01:
 	 * 5 vs 5 can give no p below 2/252 = 0.0079, i.e. only when every new
@@ -1326,6 +1341,15 @@ int cmd_bench(int argc, char **argv)
 
 		r = run_blk(&run, &bo, progress);
 	}
+	if (r == 0 && suite_selected(&sel, "pci")) {
+		struct pci_bench_opts po = {
+			.quick = sel.quick, .warmup = sel.warmup,
+			.repeat = sel.quick && sel.repeat > 3 ? 3 : sel.repeat,
+			.only = pci_only, .opaque = &sel, .no_seccomp = sel.no_seccomp,
+		};
+
+		r = run_pci(&run, &po, progress);
+	}
 	if (r == 0 && suite_selected(&sel, "net")) {
 		struct net_bench_opts no = {
 			.quick = sel.quick,
@@ -1373,6 +1397,7 @@ int cmd_bench(int argc, char **argv)
 		bench_print_table(&run);
 	bench_print_density(&run);
 	bench_print_blk(&run);
+	bench_print_pci(&run);
 	bench_print_net(&run);
 	bench_print_noise(&run);
 	if (calibrating) {
