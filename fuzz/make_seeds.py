@@ -1354,6 +1354,71 @@ def nvme_seeds():
     write("nvme", "never-ready", nv_header(knobs=0x01, to=2) + io)
 
 
+# ---- nic_vf (fuzz_nic_vf.c) ----
+NLMSG_ERROR, RTM_NEWLINK, RTM_SETLINK = 2, 16, 19
+NLM_F_CAPPED, NLM_F_ACK_TLVS = 0x100, 0x200
+IFLA_IFNAME, IFLA_MTU, IFLA_LINKINFO, IFLA_NUM_VF, IFLA_VFINFO_LIST, IFLA_INFO_KIND = 3, 4, 18, 21, 22, 1
+IFLA_VF_INFO, IFLA_VF_MAC, IFLA_VF_VLAN, IFLA_VF_TX_RATE, IFLA_VF_SPOOFCHK = 1, 1, 2, 3, 4
+IFLA_VF_LINK_STATE, IFLA_VF_TRUST, IFLA_VF_VLAN_LIST, IFLA_VF_VLAN_INFO, IFLA_VF_BROADCAST = 5, 9, 12, 1, 13
+NLMSGERR_ATTR_MSG = 1
+
+
+def nl_pad(b):
+    return b + b"\0" * (-len(b) % 4)
+
+
+def nl_attr(t, payload):
+    return nl_pad(struct.pack("<HH", 4 + len(payload), t) + payload)
+
+
+def nl_msg(t, flags, seq, body):
+    return nl_pad(struct.pack("<IHHII", 16 + len(body), t, flags, seq, 0) + body)
+
+
+def nl_ack(seq, error, text=None):
+    body = struct.pack("<iIHHII", error, 40, RTM_SETLINK, 5, seq, 0)
+    if text is not None:
+        body += nl_attr(NLMSGERR_ATTR_MSG, text.encode() + b"\0")
+    return nl_msg(NLMSG_ERROR, NLM_F_CAPPED | (NLM_F_ACK_TLVS if text is not None else 0), seq, body)
+
+
+def nl_vf(vf, mac, vlan, qos, spoofchk, trust):
+    attrs = (nl_attr(IFLA_VF_MAC, struct.pack("<I", vf) + mac + b"\0" * 26) +
+             nl_attr(IFLA_VF_BROADCAST, b"\xff" * 32) +
+             nl_attr(IFLA_VF_VLAN, struct.pack("<III", vf, vlan, qos)) +
+             nl_attr(IFLA_VF_TX_RATE, struct.pack("<II", vf, 0)) +
+             nl_attr(IFLA_VF_SPOOFCHK, struct.pack("<II", vf, spoofchk)) +
+             nl_attr(IFLA_VF_LINK_STATE, struct.pack("<II", vf, 0)) +
+             nl_attr(IFLA_VF_TRUST, struct.pack("<II", vf, trust)) +
+             nl_attr(IFLA_VF_VLAN_LIST, nl_attr(IFLA_VF_VLAN_INFO, struct.pack("<IIIH", vf, vlan, qos, 0x0081))))
+    return nl_attr(IFLA_VF_INFO, attrs)
+
+
+def nl_link(seq, index, vfs=None, kind=None):
+    body = struct.pack("<BBHiII", 0, 0, 1, index, 0, 0) + nl_attr(IFLA_IFNAME, b"enp3s0f0\0")
+    body += nl_attr(IFLA_MTU, struct.pack("<I", 1500))
+    if kind is not None:
+        body += nl_attr(IFLA_LINKINFO, nl_attr(IFLA_INFO_KIND, kind))
+    if vfs is not None:
+        body += nl_attr(IFLA_NUM_VF, struct.pack("<I", len(vfs))) + nl_attr(IFLA_VFINFO_LIST, b"".join(vfs))
+    return nl_msg(RTM_NEWLINK, 0, seq, body)
+
+
+def nv_head(seq=5, ifindex=3, room=4, msgsize=64, fields=0xF, vf=1, mac=b"\x02\0\0\0\0\x07", vlan=100, qos=3,
+            bits=3):
+    return struct.pack("<IiBBBI", seq, ifindex, room, msgsize, fields, vf) + mac + struct.pack("<HBB", vlan, qos, bits)
+
+
+def nic_vf_seeds():
+    two = [nl_vf(0, b"\x02\0\0\0\0\x10", 100, 3, 1, 0), nl_vf(1, b"\0" * 6, 0, 0, 0xFFFFFFFF, 1)]
+    write("nic_vf", "ack-ok", nv_head() + nl_ack(5, 0))
+    write("nic_vf", "ack-eopnotsupp", nv_head() + nl_ack(4, -22, "not ours") + nl_ack(5, -95))
+    write("nic_vf", "ack-extended", nv_head(msgsize=16) + nl_ack(5, -34, "Attribute failed policy validation"))
+    write("nic_vf", "link-two-vfs", nv_head(room=1) + nl_link(5, 9, kind=b"veth") + nl_link(5, 3, vfs=two))
+    write("nic_vf", "link-veth", nv_head(fields=0) + nl_link(5, 3, kind=b"veth"))
+    write("nic_vf", "link-error", nv_head() + nl_ack(5, -19, "no such device"))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -1371,3 +1436,4 @@ if __name__ == "__main__":
     vif_seeds()
     switch_seeds()
     nvme_seeds()
+    nic_vf_seeds()

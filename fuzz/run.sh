@@ -55,15 +55,17 @@ declare -A sources=(
 	[switch]="io/switch.c io/switch_l2.c io/switch_proto.c io/netback.c io/netback_check.c io/grant.c lib/clock.c"
 	# the NVMe driver core against its software controller (the unit tests' model)
 	[nvme]="nvme/drv.c nvme/io.c nvme/strerror.c nvme/tests/sim.c"
+	# the kernel's rtnetlink replies about an SR-IOV NIC's VFs
+	[nic_vf]="sriov/nic_vf.c lib/err.c"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
 	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [netif]="-lpthread"
 	[hypercall]="-luring -lseccomp -lpthread -lm" [netstack]=""
-	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="")
+	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="" [nic_vf]="")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
 	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096 [netif]=8192 [netstack]=16384 [vif]=4096
-	[switch]=8192 [nvme]=4096)
-all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif switch nvme)
+	[switch]=8192 [nvme]=4096 [nic_vf]=8192)
+all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif switch nvme nic_vf)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")

@@ -4,16 +4,19 @@
  * SR-IOV relations, whether each can be given to a domain and why not;
  * xl's assignable-add / assignable-remove; a PF's number of VFs (sriov/pci.h);
  * an NVMe PF's secondary controllers, given queues and brought online
- * (sriov/nvme_virt.h); a function opened through VFIO as a domain will
- * (iommu/vfio.h).
+ * (sriov/nvme_virt.h); an SR-IOV NIC's VFs' MAC, VLAN, spoofchk and trust
+ * through rtnetlink (sriov/nic_vf.h); a function opened through VFIO as a
+ * domain will (iommu/vfio.h).
  */
 #include <getopt.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
+#include "nic_vf.h"
 #include "nvme_virt.h"
 #include "pci.h"
 #include "vfio.h"
@@ -28,6 +31,8 @@ static void usage(FILE *f)
 		"usage: xenith pci nvme PF [--json]\n"
 		"usage: xenith pci nvme-online PF N [--vq Q] [--vi I]\n"
 		"usage: xenith pci nvme-offline PF\n"
+		"usage: xenith pci nic-vf DEV [--json]\n"
+		"usage: xenith pci nic-vf DEV VF [mac=M] [vlan=V[:QOS]] [spoofchk=on|off] [trust=on|off]\n"
 		"usage: xenith pci check BDF [--json]\n"
 		"\n"
 		"list: every PCI function of the host (DDDD:BB:SS.F), vendor:device, class,\n"
@@ -51,6 +56,15 @@ static void usage(FILE *f)
 		"before.  nvme-offline: takes every secondary offline and releases its\n"
 		"resources.  The PF must be on the nvme driver (its admin queue is the\n"
 		"kernel's: /dev/nvmeN); root.\n"
+		"nic-vf: an SR-IOV NIC's VFs as its PF's driver sets them up, through\n"
+		"rtnetlink (as `ip link set DEV vf N ...`); DEV is the PF's network interface.\n"
+		"Without VF: each VF's MAC, VLAN and QoS, spoofchk and trust.  With VF: sets\n"
+		"what is given: mac=aa:bb:cc:dd:ee:ff (unicast; 00:00:00:00:00:00 lets the\n"
+		"VF choose), vlan=V (0: none, up to 4094) with :QOS a priority 0-7,\n"
+		"spoofchk=on|off (the VF sends only from its MAC and VLAN), trust=on|off (the\n"
+		"VF may change its MAC and take multicast/promiscuous modes); one request\n"
+		"per setting, a refusal names it; then prints the VF as read back.  Setting\n"
+		"needs CAP_NET_ADMIN (root).\n"
 		"check: opens the function through VFIO as a domain will (its own type-1\n"
 		"IOMMU container; the group must be viable), prints its BARs (mappable into a\n"
 		"domain, in parts, or trapped), MSI/MSI-X vectors, reset and the IOVA ranges\n"
@@ -284,6 +298,159 @@ static int check(const char *root, const char *bdf, bool json)
 	return dma || rst < 0 ? 1 : 0;
 }
 
+static void mac_text(const uint8_t m[6], char *buf, size_t size)
+{
+	snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static const char *tristate(int8_t v, bool json)
+{
+	return v < 0 ? (json ? "null" : "-") : v ? (json ? "true" : "on") : (json ? "false" : "off");
+}
+
+/* DEV's VFs: a count first, then room for all of them. */
+static int nic_vf_read(const char *dev, struct nic_vf_link *l, struct nic_vf_state **vf, struct errbuf *eb)
+{
+	int r = nic_vf_list(dev, l, NULL, 0, eb);
+
+	*vf = NULL;
+	if (r < 0 || !l->nvf)
+		return r;
+	*vf = calloc(l->nvf, sizeof(**vf));
+	if (!*vf)
+		return errbuf_set(eb, ENOMEM, "%zu VFs: out of memory", l->nvf);
+	return nic_vf_list(dev, l, *vf, l->nvf, eb);
+}
+
+static int nic_vf_show(const char *dev, bool json)
+{
+	struct nic_vf_state *vf;
+	struct nic_vf_link l;
+	struct errbuf eb;
+	char edev[2 * IFNAMSIZ + 8], kind[40], mac[18];
+
+	if (nic_vf_read(dev, &l, &vf, &eb) < 0) {
+		fprintf(stderr, "xenith pci nic-vf: %s\n", eb.msg);
+		return 1;
+	}
+	if (json) {
+		json_escape(edev, sizeof(edev), dev);
+		json_escape(kind, sizeof(kind), l.kind);
+		printf("{\"dev\":\"%s\",\"ifindex\":%d,\"kind\":\"%s\",\"num_vfs\":", edev, l.ifindex, kind);
+		if (l.num_vf < 0)
+			printf("null");
+		else
+			printf("%lld", (long long)l.num_vf);
+		printf(",\"reported\":%s,\"vfs\":[", l.vfinfo ? "true" : "false");
+		for (size_t i = 0; i < l.stored; i++) {
+			mac_text(vf[i].mac, mac, sizeof(mac));
+			printf("%s{\"vf\":%u,\"mac\":%s%s%s,\"vlan\":", i ? "," : "", vf[i].vf, vf[i].has_mac ? "\"" : "",
+			       vf[i].has_mac ? mac : "null", vf[i].has_mac ? "\"" : "");
+			if (vf[i].has_vlan)
+				printf("%u,\"qos\":%u", vf[i].vlan, vf[i].qos);
+			else
+				printf("null,\"qos\":null");
+			printf(",\"spoofchk\":%s,\"trust\":%s}", tristate(vf[i].spoofchk, true), tristate(vf[i].trust, true));
+		}
+		printf("]}\n");
+		free(vf);
+		return 0;
+	}
+	if (l.num_vf < 0)
+		printf("%s%s%s%s has no SR-IOV VFs: it is no PCI device's interface\n", dev, l.kind[0] ? " (a " : "",
+		       l.kind, l.kind[0] ? " link)" : "");
+	else if (!l.num_vf)
+		printf("%s: no VFs (an SR-IOV PF gets N from `xenith pci sriov PF N`; other devices have none)\n", dev);
+	else if (!l.vfinfo)
+		printf("%s: %lld VFs; its driver does not report their settings\n", dev, (long long)l.num_vf);
+	else
+		printf("%s: %lld VFs\n  %-4s  %-17s  %4s  %3s  %-8s  %s\n", dev, (long long)l.num_vf, "VF", "MAC", "VLAN",
+		       "QoS", "spoofchk", "trust");
+	for (size_t i = 0; i < l.stored; i++) {
+		char vlan[12] = "-", qos[12] = "-";
+
+		mac_text(vf[i].mac, mac, sizeof(mac));
+		if (vf[i].has_vlan) {
+			snprintf(vlan, sizeof(vlan), "%u", vf[i].vlan);
+			snprintf(qos, sizeof(qos), "%u", vf[i].qos);
+		}
+		printf("  %-4u  %-17s  %4s  %3s  %-8s  %s\n", vf[i].vf, vf[i].has_mac ? mac : "-", vlan, qos,
+		       tristate(vf[i].spoofchk, false), tristate(vf[i].trust, false));
+	}
+	if (l.stored < l.nvf)
+		printf("  (%zu more: the list grew while it was read)\n", l.nvf - l.stored);
+	free(vf);
+	return 0;
+}
+
+/* After a set: the VF as its driver reports it, and a note for each setting that reads back otherwise. */
+static void nic_vf_readback(const char *dev, unsigned n, const struct nic_vf_settings *s)
+{
+	const struct nic_vf_state *v = NULL;
+	struct nic_vf_state *vf;
+	struct nic_vf_link l;
+	struct errbuf eb;
+	char mac[18], want[18];
+
+	if (nic_vf_read(dev, &l, &vf, &eb) < 0) {
+		fprintf(stderr, "xenith pci nic-vf: set, but reading it back failed: %s\n", eb.msg);
+		return;
+	}
+	for (size_t i = 0; i < l.stored; i++)
+		if (vf[i].vf == n)
+			v = &vf[i];
+	if (!v) {
+		printf("%s VF %u: set (its driver does not report VF settings to read back)\n", dev, n);
+		free(vf);
+		return;
+	}
+	mac_text(v->mac, mac, sizeof(mac));
+	mac_text(s->mac, want, sizeof(want));
+	printf("%s VF %u: mac %s, vlan %u, qos %u, spoofchk %s, trust %s\n", dev, n, v->has_mac ? mac : "-", v->vlan,
+	       v->qos, tristate(v->spoofchk, false), tristate(v->trust, false));
+	if (s->set_mac && v->has_mac && strcmp(mac, want))
+		fprintf(stderr, "xenith pci nic-vf: %s VF %u reads back mac %s, not %s\n", dev, n, mac, want);
+	if (s->set_vlan && v->has_vlan && (v->vlan != s->vlan || v->qos != s->qos))
+		fprintf(stderr, "xenith pci nic-vf: %s VF %u reads back vlan %u qos %u, not %u and %u\n", dev, n, v->vlan,
+			v->qos, s->vlan, s->qos);
+	if (s->set_spoofchk && v->spoofchk >= 0 && v->spoofchk != s->spoofchk)
+		fprintf(stderr, "xenith pci nic-vf: %s VF %u reads back spoofchk %s\n", dev, n,
+			tristate(v->spoofchk, false));
+	if (s->set_trust && v->trust >= 0 && v->trust != s->trust)
+		fprintf(stderr, "xenith pci nic-vf: %s VF %u reads back trust %s\n", dev, n, tristate(v->trust, false));
+	free(vf);
+}
+
+static int nic_vf_change(const char *dev, const char *vfarg, char **args, int nargs)
+{
+	struct nic_vf_settings s = { 0 };
+	struct errbuf eb;
+	char *end;
+	unsigned long n;
+
+	n = strtoul(vfarg, &end, 10);
+	if (!vfarg[0] || vfarg[0] == '-' || *end || n >= PCI_MAX_VFS) {
+		fprintf(stderr, "xenith pci nic-vf: '%s' is not a VF number (0 to %d)\n", vfarg, PCI_MAX_VFS - 1);
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < nargs; i++)
+		if (nic_vf_parse_arg(args[i], &s, &eb) < 0) {
+			fprintf(stderr, "xenith pci nic-vf: %s\n", eb.msg);
+			return EXIT_USAGE;
+		}
+	if (!nargs) {
+		fprintf(stderr, "xenith pci nic-vf: nothing to set on VF %lu: give mac=M, vlan=V[:QOS], "
+				"spoofchk=on|off or trust=on|off (`xenith pci nic-vf %s` lists the VFs)\n", n, dev);
+		return EXIT_USAGE;
+	}
+	if (nic_vf_set(dev, (unsigned)n, &s, &eb) < 0) {
+		fprintf(stderr, "xenith pci nic-vf: %s\n", eb.msg);
+		return 1;
+	}
+	nic_vf_readback(dev, (unsigned)n, &s);
+	return 0;
+}
+
 /* A count argument: 0 to max, or false. */
 static bool count_arg(const char *s, unsigned long max, unsigned *out)
 {
@@ -352,6 +519,10 @@ int cmd_pci(int argc, char **argv)
 	}
 	if (!strcmp(verb, "list") && optind == argc && !autoprobe)
 		return list(root, json);
+	if (!strcmp(verb, "nic-vf") && optind == argc - 1 && !autoprobe)
+		return nic_vf_show(argv[optind], json);
+	if (!strcmp(verb, "nic-vf") && optind < argc - 1 && !autoprobe && !json)
+		return nic_vf_change(argv[optind], argv[optind + 1], argv + optind + 2, argc - optind - 2);
 	if (!strcmp(verb, "check") && optind == argc - 1 && !autoprobe)
 		return check(root, argv[optind], json);
 	if (!strcmp(verb, "nvme") && optind == argc - 1 && !autoprobe)
