@@ -3,6 +3,7 @@
 # /xenith/tap.sh, next to /xenith/tests/).  Each helper prints one TAP line;
 # tap_done prints the plan and returns 0 when nothing failed, so a script
 # ends with: tap_done
+# Besides, need_nvme_pf: the lab's NVMe PF, which the passthrough tests share.
 tap_n=0
 tap_failed=0
 ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
@@ -23,3 +24,16 @@ check() { # check DESCRIPTION COMMAND...: ok when COMMAND succeeds
 }
 show() { sed 's/^/#   /' "$1"; } # show FILE: its lines as TAP comments
 tap_done() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+# need_nvme_pf: pf = the BDF of the first NVMe controller with SR-IOV (class
+# 010802, sriov_totalvfs); without one, a failed check, the plan, and the
+# script ends.
+need_nvme_pf() {
+	pf=
+	for tap_dev in /sys/bus/pci/devices/*; do
+		[ "$(cat "$tap_dev/class")" = 0x010802 ] && [ -f "$tap_dev/sriov_totalvfs" ] &&
+			pf=$(basename "$tap_dev") && return 0
+	done
+	notok "an NVMe controller with SR-IOV is present"
+	tap_done
+	exit
+}

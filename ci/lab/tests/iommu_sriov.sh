@@ -14,16 +14,9 @@ ngroups=$(ls /sys/kernel/iommu_groups 2>/dev/null | wc -l)
 check "IOMMU groups exist ($ngroups)" [ "$ngroups" -gt 0 ]
 
 # 2. The NVMe physical function (class 0x010802) and its SR-IOV capability.
-pf=
-for dev in /sys/bus/pci/devices/*; do
-	[ "$(cat "$dev/class")" = 0x010802 ] && [ -f "$dev/sriov_totalvfs" ] && pf=$dev && break
-done
-if [ -z "$pf" ]; then
-	notok "an NVMe controller with SR-IOV is present"
-	tap_done
-	exit
-fi
-ok "an NVMe controller with SR-IOV is present ($(basename "$pf"))"
+need_nvme_pf
+ok "an NVMe controller with SR-IOV is present ($pf)"
+pf=/sys/bus/pci/devices/$pf
 check "the PF is in an IOMMU group" [ -e "$pf/iommu_group" ]
 total=$(cat "$pf/sriov_totalvfs")
 check "sriov_totalvfs is $want_vfs as configured (read $total)" [ "$total" = "$want_vfs" ]

@@ -9,15 +9,7 @@
 . "$(dirname "$0")/../tap.sh"
 
 X=/xenith/xenith
-pf=
-for dev in /sys/bus/pci/devices/*; do
-	[ "$(cat "$dev/class")" = 0x010802 ] && [ -f "$dev/sriov_totalvfs" ] && pf=$(basename "$dev") && break
-done
-if [ -z "$pf" ]; then
-	notok "an NVMe controller with SR-IOV is present"
-	tap_done
-	exit
-fi
+need_nvme_pf
 P=/sys/bus/pci/devices/$pf
 drv=$(basename "$(readlink -f "$P/driver" 2>/dev/null)")
 check "the PF $pf is on the nvme driver (driver: ${drv:-none})" [ "$drv" = nvme ]

@@ -10,15 +10,7 @@
 . "$(dirname "$0")/../tap.sh"
 
 X=/xenith/xenith
-pf=
-for dev in /sys/bus/pci/devices/*; do
-	[ "$(cat "$dev/class")" = 0x010802 ] && [ -f "$dev/sriov_totalvfs" ] && pf=$(basename "$dev") && break
-done
-if [ -z "$pf" ]; then
-	notok "an NVMe controller with SR-IOV is present"
-	tap_done
-	exit
-fi
+need_nvme_pf
 P=/sys/bus/pci/devices/$pf
 if ! "$X" pci nvme-online "$pf" 2 >/tmp/online.out 2>&1; then
 	notok "xenith pci nvme-online $pf 2"
