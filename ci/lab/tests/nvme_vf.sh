@@ -67,7 +67,13 @@ for i in $(seq 1 50); do
 done
 st=$(cat "/sys/class/nvme/$ctl/state" 2>/dev/null)
 check "VF 1 ($vf1) on nvme: controller ${ctl:-none} is ${st:-absent}" [ "$st" = live ]
-paths=$(ls -d /sys/class/nvme/"$ctl"/nvme*c*n1 2>/dev/null | wc -l)
+# The namespace scan runs after the controller is live (asynchronously: a
+# loaded lab host was seen live with no path yet): wait for it, up to 10 s.
+for i in $(seq 1 50); do
+	paths=$(ls -d /sys/class/nvme/"$ctl"/nvme*c*n1 2>/dev/null | wc -l)
+	[ "$paths" -ge 1 ] && break
+	sleep 0.2
+done
 check "VF 1's controller sees namespace 1 ($paths path)" [ "$paths" = 1 ]
 echo "$vf1" >"/sys/bus/pci/devices/$vf1/driver/unbind" 2>/dev/null
 echo >"/sys/bus/pci/devices/$vf1/driver_override"
