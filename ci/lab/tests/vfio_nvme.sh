@@ -232,6 +232,31 @@ fi
 "$X" pci check "$vf" >/tmp/check.out 2>&1
 result $? "after $n domains the VF still opens and resets"
 
+# 6b. A domain holding the VF reboots: each rebuild reconnects the VF under
+#     the VMM's seccomp filter (reset, DMA map, BARs, MSI-X rerouted to new
+#     eventfds and a new interrupt thread), and the end lets it go.
+"$X" run -n ptr --pci "$vf" --cmdline reboot --timeout 120 >/tmp/ptr.out 2>&1 &
+dom=$!
+boots=0
+for i in $(seq 1 300); do
+	boots=$(grep -c "reboot: asking" /tmp/ptr.out)
+	[ "$boots" -ge 5 ] && break
+	kill -0 "$dom" 2>/dev/null || break
+	sleep 0.2
+done
+"$X" devices ptr --json >/tmp/ptr.dev 2>/dev/null
+dev=$(tr '{' '\n' </tmp/ptr.dev | grep "\"bdf\":\"$vf\"")
+conn=$(echo "$dev" | sed -n 's/.*"connects":\([0-9]*\).*/\1/p')
+routed=$(echo "$dev" | sed -n 's/.*"msix_routed":\([0-9]*\).*/\1/p')
+"$X" destroy ptr >/dev/null 2>&1
+wait "$dom"
+rc=$?
+[ "$boots" -ge 5 ] && [ "${conn:-0}" -ge 5 ] && [ "${routed:-0}" = 1 ] && [ "$rc" = 67 ]
+result $? "a domain holding the VF rebooted $boots times: the VF reconnected at each build (${conn:-no} connects, MSI-X routed: ${routed:-?}) under the seccomp filter, destroyed (exit $rc, 67)"
+[ "$rc" = 67 ] || show /tmp/ptr.out
+"$X" pci check "$vf" >/tmp/check.out 2>&1
+result $? "after the reboots and the destroy the VF opens and resets"
+
 # 7. xenith bench pci: the same read jobs on the VF from a guest (MSI-X, and
 #    polled), on a PV disk of the PF's namespace, and natively through VFIO
 #    (vfio-nvme-io, the same driver code): under TCG these are emulation
