@@ -78,7 +78,7 @@ static int admin_cmd(struct nvme_ctrl *c, struct nvme_sqe *cmd, uint32_t *dw0)
 		return fail(c, NVME_EBADSQID);
 	if (cqe.cid != cmd->cid)
 		return fail(c, NVME_EBADCID);
-	r = sq_advance(&c->asq, cqe.sqhd, pos);
+	r = sq_advance(&c->asq, cqe.sqhd, pos, &c->sqhd_stale);
 	if (r)
 		return fail(c, -r);
 	status = cqe_status(cqe.status);

@@ -17,8 +17,9 @@
  * Single-threaded: one caller at a time per controller.
  *
  * The device is not trusted: every completion is copied out of its queue
- * and checked (command id in flight, SQ id, SQ head within what was
- * submitted and past the command completed) before it is believed, every wait ends at a deadline taken
+ * and checked (command id in flight, SQ id, an SQ head the queue can hold;
+ * an SQ head outside what was submitted or not past the command completed
+ * is counted, not believed: nvme_sqhd_stale) before it is believed, every wait ends at a deadline taken
  * from now_ns, and the driver writes only into the queue memory it was
  * given.  A device that breaks the protocol (or a command that times out,
  * so that the device may still own its buffer) leaves the controller
@@ -79,7 +80,7 @@ enum nvme_error {
 	NVME_ETIMEDOUT,    /* a command did not complete in time (the device may still own its buffer) */
 	NVME_ESTATUS,      /* a command completed with an error status (c->last_status) */
 	NVME_EBADCID,      /* a completion named a command id not in flight */
-	NVME_EBADSQHD,     /* a completion's SQ head is outside what was submitted */
+	NVME_EBADSQHD,     /* a completion's SQ head is past the end of the queue */
 	NVME_EBADSQID,     /* a completion named another submission queue */
 	NVME_ENONS,        /* the controller has no namespace 1 (Identify NN is 0) */
 	NVME_ENSSIZE,      /* namespace 1 has size 0 (inactive, or not formatted) */
@@ -180,6 +181,7 @@ struct nvme_ctrl {
 
 	/* the last error status a command completed with */
 	uint16_t last_status;       /* (SCT << 8) | SC */
+	uint32_t sqhd_stale;        /* completions whose SQ head was outside what was submitted, or behind their command */
 	uint8_t last_opcode;
 	bool last_admin;
 };
@@ -245,6 +247,8 @@ static inline uint32_t nvme_max_blocks(const struct nvme_ctrl *c) { return c->ma
 static inline const char *nvme_serial(const struct nvme_ctrl *c) { return c->serial; }
 static inline const char *nvme_model(const struct nvme_ctrl *c) { return c->model; }
 static inline uint16_t nvme_last_status(const struct nvme_ctrl *c) { return c->last_status; }
+/* Completions whose SQ head was not believed (sq_advance in queue.h): counted since nvme_init. */
+static inline uint32_t nvme_sqhd_stale(const struct nvme_ctrl *c) { return c->sqhd_stale; }
 /* 0 while healthy; else the sticky error (positive enum nvme_error) every call now returns, negated. */
 static inline int nvme_failed(const struct nvme_ctrl *c) { return c->error; }
 

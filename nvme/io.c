@@ -23,7 +23,7 @@ static int io_usable(const struct nvme_ctrl *c)
 
 static bool io_full(const struct nvme_ctrl *c)
 {
-	return !c->nfree || (c->sq.tail + 1u) % c->sq.size == c->sq.head;
+	return !c->nfree; /* qdepth - 1 slots: the SQ cannot overflow (sq_advance) */
 }
 
 /* Fills PRP1/PRP2 for bytes at iova (dword-aligned, bytes <= max_xfer_bytes), with the slot's PRP list if needed. */
@@ -139,7 +139,7 @@ static int io_complete(struct nvme_ctrl *c, const struct nvme_cqe *cqe, struct n
 		return -NVME_EBADSQID;
 	if (slot >= c->qdepth || !s->busy || s->cid != cqe->cid)
 		return -NVME_EBADCID;
-	r = sq_advance(&c->sq, cqe->sqhd, s->sq_pos);
+	r = sq_advance(&c->sq, cqe->sqhd, s->sq_pos, &c->sqhd_stale);
 	if (r)
 		return r;
 	out->tag = s->tag;

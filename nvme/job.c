@@ -10,6 +10,7 @@ int nvme_job_run(struct nvme_ctrl *c, const struct nvme_job *j, struct nvme_job_
 	uint64_t t0[NVME_JOB_MAX_DEPTH];
 	bool busy[NVME_JOB_MAX_DEPTH] = { false }, write[NVME_JOB_MAX_DEPTH] = { false };
 	uint64_t rng = 0x9e3779b97f4a7c15ull ^ j->seed, seq = 0, start, end, last;
+	uint32_t stale0 = nvme_sqhd_stale(c);
 	uint64_t bytes = (uint64_t)j->blocks_per_io << c->lba_shift;
 	unsigned inflight = 0;
 	bool stop = false;
@@ -99,9 +100,11 @@ int nvme_job_run(struct nvme_ctrl *c, const struct nvme_job *j, struct nvme_job_
 		}
 	}
 	r->runtime_ns = c->ops.now_ns(c->ops.ctx) - start;
+	r->sqhd_stale = nvme_sqhd_stale(c) - stale0;
 	return r->errors ? 1 : 0;
 failed:
 	r->errors += inflight; /* the device may still own their buffers */
 	r->runtime_ns = c->ops.now_ns(c->ops.ctx) - start;
+	r->sqhd_stale = nvme_sqhd_stale(c) - stale0;
 	return r->error;
 }

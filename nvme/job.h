@@ -41,6 +41,7 @@ struct nvme_job_result {
 	uint32_t hist[2][BLK_NBUCKETS];
 	uint64_t runtime_ns, issued, errors; /* errors: I/Os that failed (or were in flight when the job failed) */
 	uint64_t waits;                      /* calls of the wait hook */
+	uint32_t sqhd_stale;                 /* completions whose SQ head the driver did not believe */
 	uint16_t first_status;               /* the first failed I/O's status */
 	int error;                           /* 0, or -enum nvme_error that ended the job early */
 };
@@ -57,12 +58,12 @@ struct nvme_job_result {
 #define NVME_JOB_JSON_HEAD                                                                                   \
 	"{\"jobs\":[{\"jobname\":\"%s\",\"bdf\":\"%s\",\"mode\":\"%s\",\"bs\":%llu,\"iodepth\":%u,\"numjobs\":1,"     \
 	"\"spin_us\":%llu,\"spin_auto\":false,\"runtime_ns\":%llu,\"errors\":%llu,\"kicks\":%llu,\"waits\":%llu,"      \
-	"\"irq_events\":%llu,\"irq_timeouts\":%llu,\"job_ios\":[%llu],"
+	"\"irq_events\":%llu,\"irq_timeouts\":%llu,\"sqhd_stale\":%u,\"job_ios\":[%llu],"
 #define NVME_JOB_JSON_HEAD_ARGS(rw, bdf, mode, bs, job, res, events, timeouts)                                    \
 	(rw), (bdf), (mode), (unsigned long long)(bs), (job).iodepth, (unsigned long long)((job).spin_ns / 1000),     \
 	(unsigned long long)(res).runtime_ns, (unsigned long long)(res).errors, (unsigned long long)(res).issued,   \
 	(unsigned long long)(res).waits, (unsigned long long)(events), (unsigned long long)(timeouts),              \
-	(unsigned long long)((res).st[0].ios + (res).st[1].ios)
+	(res).sqhd_stale, (unsigned long long)((res).st[0].ios + (res).st[1].ios)
 #define NVME_JOB_JSON_TAIL "}]}"
 
 /* 0 when every I/O succeeded; -NVME_EINVAL for a bad job; else as r->error, or 1 when I/Os failed. */

@@ -413,6 +413,9 @@ static void run_one(struct sim *s, uint16_t qid)
 		case SIM_FAULT_SQHD_BEHIND:
 			cqe.sqhd = pos;
 			break;
+		case SIM_FAULT_SQHD_HUGE:
+			cqe.sqhd = sq->size;
+			break;
 		case SIM_FAULT_BAD_SQID:
 			cqe.sqid = (uint16_t)(qid + 1u);
 			break;

@@ -40,6 +40,7 @@ enum sim_fault_kind {
 	SIM_FAULT_STATUS,   /* complete with fault.status instead (a CQE status word, NVME_CQE_STATUS) */
 	SIM_FAULT_BAD_CID,  /* complete with a command id never submitted */
 	SIM_FAULT_BAD_SQHD, /* complete with an SQ head past the tail */
+	SIM_FAULT_SQHD_HUGE, /* complete with an SQ head past the end of the queue */
 	SIM_FAULT_SQHD_BEHIND, /* complete with the SQ head as it was before fetching the command */
 	SIM_FAULT_BAD_SQID, /* complete naming another SQ */
 	SIM_FAULT_DROP,     /* execute, never complete */
