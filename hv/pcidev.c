@@ -15,11 +15,17 @@
  *               any DMA), then the mappings go, before guest memory does
  *   destroy     a last reset, and the container, group and device closed
  *
- * The function's BARs that VFIO lets map whole are placed in the domain's
- * device window above RAM (builder_device_window, at create) and become
- * KVM memory slots backed by VFIO's mapping (at each connect): the guest's
- * accesses reach the device without an exit.  A BAR that is trapped or
- * mappable only in parts is not given to the guest (not built yet).
+ * The function's memory BARs are placed in the domain's device window above
+ * RAM (builder_device_window, at create).  One that VFIO lets map whole
+ * becomes a KVM memory slot backed by VFIO's mapping (at each connect): the
+ * guest's accesses reach the device without an exit.  One that VFIO traps,
+ * or lets map only in parts (the MSI-X table is in it), is trapped whole:
+ * an MMIO range of the domain's (iobus.h) whose exits the vCPU thread
+ * forwards with pread/pwrite on VFIO's region (1, 2, 4 or 8 bytes within
+ * the BAR; anything else reads all ones and writes nothing).  The mappable
+ * parts of such a BAR are not made slots yet.  XENITH_PCI_TRAP_BARS=1 in
+ * the VMM's environment traps every BAR, so that the trapped path can be
+ * tested on a device whose BARs map whole (the lab's).
  *
  * The guest learns of its functions from its store, in the shape of Xen's
  * pciback (backend/pci/DOMID/0: num_devs, dev-I = the BDF), plus keys of
@@ -60,6 +66,7 @@
 #include "device.h"
 #include "domain.h"
 #include "evtchn.h"
+#include "iobus.h"
 #include "json.h"
 #include "kind.h"
 #include "memmap.h"
@@ -96,20 +103,31 @@ struct pcidev {
 	uint32_t id;                 /* vendor | device << 16, from config space */
 	uint64_t resets, connects;
 	struct pci_irq irq;
+	bool trapped[VFIO_BARS];      /* given to the guest as an MMIO range, not a slot */
+	bool registered[VFIO_BARS];   /* its MMIO range is on the domain's bus */
+	struct pci_bar_ref { struct pcidev *p; unsigned bar; } ref[VFIO_BARS]; /* the MMIO handler's opaque */
+	_Atomic uint64_t mmio_reads, mmio_writes, mmio_bad;
 };
 
-/* The BARs VFIO lets map whole go into the device window; the rest stay with the host. */
+/* Every BAR goes into the device window: mapped whole as a slot where VFIO lets it, else trapped. */
 static int place_bars(struct domain *d, struct pcidev *p, struct errbuf *eb)
 {
+	const char *env = getenv("XENITH_PCI_TRAP_BARS");
+	bool trap_all = env && !strcmp(env, "1");
+
 	for (unsigned b = 0; b < VFIO_BARS; b++) {
 		struct vfio_bar *bar = &p->v.bar[b];
 		int r;
 
-		if (!bar->size || !bar->mmap || bar->sparse)
+		if (!bar->size)
 			continue;
-		r = vfio_map_bar(&p->v, b, eb);
-		if (r < 0)
-			return r;
+		p->ref[b] = (struct pci_bar_ref){ p, b };
+		p->trapped[b] = trap_all || !bar->mmap || bar->sparse;
+		if (!p->trapped[b]) {
+			r = vfio_map_bar(&p->v, b, eb);
+			if (r < 0)
+				return r;
+		}
 		r = builder_device_window(d, bar->size < 4096 ? 4096 : bar->size, &p->bar_gpa[b], eb);
 		if (r < 0)
 			return errbuf_prefix(eb, -r, "BAR %u", b);
@@ -446,6 +464,23 @@ static int irq_start(struct pcidev *p, struct errbuf *eb)
 	return 0;
 }
 
+/* A guest's access to a trapped BAR (a vCPU thread's MMIO exit): forwarded to VFIO's region. */
+static void bar_mmio(void *opaque, struct iobus_io *io)
+{
+	struct pci_bar_ref *ref = opaque;
+	struct pcidev *p = ref->p;
+	bool ok = (io->size == 1 || io->size == 2 || io->size == 4 || io->size == 8) &&
+		  vfio_bar_rw(&p->v, ref->bar, io->offset, io->data, io->size, io->write) == 0;
+
+	if (!ok) {
+		atomic_fetch_add_explicit(&p->mmio_bad, 1, memory_order_relaxed);
+		if (!io->write)
+			memset(io->data, 0xff, io->size);
+		return;
+	}
+	atomic_fetch_add_explicit(io->write ? &p->mmio_writes : &p->mmio_reads, 1, memory_order_relaxed);
+}
+
 static int pci_connect(struct device *dev, struct errbuf *eb)
 {
 	struct pcidev *p = dev->priv;
@@ -476,6 +511,15 @@ static int pci_connect(struct device *dev, struct errbuf *eb)
 		if (!p->bar_gpa[b])
 			continue;
 		snprintf(name, sizeof(name), "pci%u-bar%u", dev->index % 100u, b);
+		if (p->trapped[b]) {
+			/* The bus keeps the name pointer: the device's BDF outlives the registration. */
+			r = iobus_register(&dev->d->mmio, p->bdf, p->bar_gpa[b],
+					   p->v.bar[b].size < 4096 ? 4096 : p->v.bar[b].size, bar_mmio, &p->ref[b], eb);
+			if (r < 0)
+				return errbuf_prefix(eb, -r, "pci %s: BAR %u", p->bdf, b);
+			p->registered[b] = true;
+			continue;
+		}
 		r = memmap_add_device(&dev->d->memmap, name, p->bar_gpa[b], p->v.bar[b].size < 4096 ? 4096 : p->v.bar[b].size,
 				      p->v.bar[b].map, eb);
 		if (r < 0)
@@ -501,6 +545,20 @@ static void pci_disconnect(struct device *dev)
 	quiesce_fn(p); /* before the mappings go: nothing in flight into guest memory */
 	irq_stop(p);
 	unmap_all(p);
+	for (unsigned b = 0; b < VFIO_BARS; b++)
+		if (p->registered[b]) {
+			iobus_unregister(&dev->d->mmio, p->bar_gpa[b]);
+			p->registered[b] = false;
+		}
+}
+
+static unsigned trapped_bars(const struct pcidev *p)
+{
+	unsigned n = 0;
+
+	for (unsigned b = 0; b < VFIO_BARS; b++)
+		n += p->trapped[b] && p->bar_gpa[b];
+	return n;
 }
 
 static int pci_stats_json(struct device *dev, char *buf, size_t size)
@@ -510,12 +568,15 @@ static int pci_stats_json(struct device *dev, char *buf, size_t size)
 			 "{\"bdf\":\"%s\",\"iommu_group\":%d,\"dma_mapped_bytes\":%llu,\"dma_regions\":%u,"
 			 "\"resets\":%llu,\"connects\":%llu,\"reset_supported\":%s,\"msix\":%u,"
 			 "\"msix_routed\":%u,\"irqs\":%llu,\"irqs_delivered\":%llu,\"evtchn_binds\":%llu,"
-			 "\"evtchn_bind_errors\":%llu}",
+			 "\"evtchn_bind_errors\":%llu,\"trapped_bars\":%u,\"mmio_reads\":%llu,\"mmio_writes\":%llu,"
+			 "\"mmio_refused\":%llu}",
 			 p->bdf, p->v.group_id, (unsigned long long)p->v.mapped, p->nmap,
 			 (unsigned long long)p->resets, (unsigned long long)p->connects, p->v.reset_ok ? "true" : "false",
 			 p->v.msix, p->irq.n, (unsigned long long)atomic_load(&p->irq.irqs),
 			 (unsigned long long)atomic_load(&p->irq.delivered), (unsigned long long)atomic_load(&p->irq.binds),
-			 (unsigned long long)atomic_load(&p->irq.bind_errors));
+			 (unsigned long long)atomic_load(&p->irq.bind_errors), trapped_bars(p),
+			 (unsigned long long)atomic_load(&p->mmio_reads), (unsigned long long)atomic_load(&p->mmio_writes),
+			 (unsigned long long)atomic_load(&p->mmio_bad));
 
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }

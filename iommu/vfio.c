@@ -372,18 +372,25 @@ int vfio_cfg_write(struct vfio_dev *d, unsigned off, unsigned n, uint32_t val, s
 	return 0;
 }
 
+int vfio_bar_rw(struct vfio_dev *d, unsigned bar, uint64_t off, void *buf, unsigned len, bool write)
+{
+	ssize_t n;
+
+	if (bar >= VFIO_BARS || !len || off > d->bar[bar].size || len > d->bar[bar].size - off)
+		return -EINVAL;
+	n = write ? pwrite(d->device, buf, len, (off_t)(d->bar[bar].offset + off))
+		  : pread(d->device, buf, len, (off_t)(d->bar[bar].offset + off));
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
 int vfio_bar_read32(struct vfio_dev *d, unsigned bar, uint64_t off, uint32_t *val)
 {
-	if (bar >= VFIO_BARS || off + 4 > d->bar[bar].size)
-		return -EINVAL;
-	return pread(d->device, val, 4, (off_t)(d->bar[bar].offset + off)) == 4 ? 0 : -EIO;
+	return vfio_bar_rw(d, bar, off, val, 4, false);
 }
 
 int vfio_bar_write32(struct vfio_dev *d, unsigned bar, uint64_t off, uint32_t val)
 {
-	if (bar >= VFIO_BARS || off + 4 > d->bar[bar].size)
-		return -EINVAL;
-	return pwrite(d->device, &val, 4, (off_t)(d->bar[bar].offset + off)) == 4 ? 0 : -EIO;
+	return vfio_bar_rw(d, bar, off, &val, 4, true);
 }
 
 int vfio_map_bar(struct vfio_dev *d, unsigned bar, struct errbuf *eb)

@@ -65,7 +65,12 @@ bool vfio_iova_ok(const struct vfio_dev *d, uint64_t iova, uint64_t size);
 /* Config space: n bytes (1, 2 or 4) at off. */
 int vfio_cfg_read(struct vfio_dev *d, unsigned off, unsigned n, uint32_t *val, struct errbuf *eb);
 int vfio_cfg_write(struct vfio_dev *d, unsigned off, unsigned n, uint32_t val, struct errbuf *eb);
-/* BAR registers by pread/pwrite on the device fd (what works whether or not the BAR can be mapped). */
+/*
+ * BAR registers by pread/pwrite on the device fd (what works whether or not
+ * the BAR can be mapped): len bytes at off, within the BAR; 0, -EINVAL
+ * outside it, or the error of the access.
+ */
+int vfio_bar_rw(struct vfio_dev *d, unsigned bar, uint64_t off, void *buf, unsigned len, bool write);
 int vfio_bar_read32(struct vfio_dev *d, unsigned bar, uint64_t off, uint32_t *val);
 int vfio_bar_write32(struct vfio_dev *d, unsigned bar, uint64_t off, uint32_t val);
 /* Maps a mappable BAR whole (d->bar[bar].map); -EOPNOTSUPP for one that is trapped or sparse. */

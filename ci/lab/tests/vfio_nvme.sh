@@ -210,6 +210,34 @@ grep "$short" /tmp/dmar.txt | grep -q "fault addr 0x80000000"
 result $? "the IOMMU faulted the guest's DMA to 0x80000000 (outside its 16 MiB) in the lab kernel's log"
 show /tmp/dmar.txt
 
+# 4d. BAR 0 trapped (XENITH_PCI_TRAP_BARS=1 traps every BAR, as VFIO would
+#     one it does not let map): no memory slot, every register access an
+#     MMIO exit that the VMM forwards to VFIO's region.  A 3 s load, and
+#     meanwhile the device's counters.
+XENITH_PCI_TRAP_BARS=1 "$X" run -n ptt --pci "$vf" --cmdline "blk rw=randread bs=4096 iodepth=4 runtime=3000 pci=0" \
+	--timeout 120 >/tmp/ptt.out 2>&1 &
+dom=$!
+tdev=
+for i in $(seq 1 100); do
+	"$X" devices ptt --json >/tmp/ptt.dev 2>/dev/null
+	tdev=$(tr '{' '\n' </tmp/ptt.dev | grep "\"bdf\":\"$vf\"")
+	w=$(echo "$tdev" | sed -n 's/.*"mmio_writes":\([0-9]*\).*/\1/p')
+	[ "${w:-0}" -gt 100 ] && break
+	kill -0 "$dom" 2>/dev/null || break
+	sleep 0.2
+done
+"$X" memmap ptt --json >/tmp/ptt.mm 2>/dev/null
+wait "$dom"
+rc=$?
+rd=$(echo "$tdev" | sed -n 's/.*"mmio_reads":\([0-9]*\).*/\1/p')
+tb=$(echo "$tdev" | sed -n 's/.*"trapped_bars":\([0-9]*\).*/\1/p')
+ios=$(blkjson /tmp/ptt.out total_ios)
+[ "$rc" = 0 ] && [ "${tb:-0}" = 1 ] && [ "${w:-0}" -gt 100 ] && [ "${rd:-0}" -gt 0 ] && [ "${ios:-0}" -gt 0 ] &&
+	[ "$(blkjson /tmp/ptt.out errors)" = 0 ] && ! grep -q '"type":"device"' /tmp/ptt.mm
+result $? "BAR 0 trapped: ${ios:-no} reads in the guest, no error; ${w:-no} register writes and ${rd:-no} reads forwarded by the VMM, no memory slot for it (exit $rc)"
+echo "#   $tdev"
+[ "$rc" = 0 ] || show /tmp/ptt.out
+
 # 5. A function a domain cannot hold is refused before anything boots, with the reason.
 "$X" run -n pt2 --pci "$pf" --cmdline "exit 0" --timeout 60 >/tmp/pt2.out 2>&1
 rc=$?
