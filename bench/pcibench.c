@@ -150,7 +150,12 @@ static int run_json(const char *const *argv, const char *dir, double *iops, doub
 	st = bench_run_capture(argv, &out);
 	line = out ? strstr(out, "blk-json: ") : NULL;
 	if (st != 0 || !line) {
-		snprintf(why, whylen, "%s exited with status %d%s", argv[0], st, line ? "" : " without a blk-json line");
+		/* What the program said of it: the guest's or vfio-nvme-io's "blk: ..." line, if any. */
+		const char *said = out ? strstr(out, "blk: ") : NULL;
+
+		snprintf(why, whylen, "%s exited with status %d%s%s%.*s", argv[0], st,
+			 line ? "" : " without a blk-json line", said ? ": " : "",
+			 said ? (int)strcspn(said, "\r\n") : 0, said ? said : "");
 		free(out);
 		return -1;
 	}
