@@ -14,6 +14,11 @@
  *       offset on the disk) to N blocks at LBA L and flushes; check reads
  *       them and compares; verify does both; "nvme-verify: ok ..." or a
  *       line saying the first difference
+ *   nvme irqcheck [dev=I]
+ *       the event-channel binding of vector 0 against wrong values (not a
+ *       number, past the last port, the console's port, a closed port): each
+ *       must get "error: ..." from the backend; then good ports bind, replace
+ *       each other and unbind, and a read completes by its interrupt
  *   nvme fault [dev=I]
  *       a read whose buffer is at a guest-physical address past RAM and
  *       past the device window, which the IOMMU does not map: the guest's
@@ -96,46 +101,59 @@ const char *nvme_dev_mode(const struct nvme_dev *d)
 }
 
 /*
+ * Writes value to the frontend's key for vector 0 and reads the backend's
+ * answer (hv/pcidev.c: the port, "0", or "error: ..."), which the store's
+ * watch writes before the write's reply reaches the guest; the loop only
+ * covers a backend that answers late.  "" when none came in 1 s.
+ */
+static void ask_vector(const struct nvme_dev *d, const char *be, const char *value, char *ans, size_t size)
+{
+	char fe[96], p[192];
+
+	ans[0] = 0;
+	snprintf(fe, sizeof(fe), "device/pci/0/xenith-evtchn-%u", d->index);
+	if (xenbus_printf(XBT_NIL, fe, "0", "%s", value) < 0) {
+		snprintf(ans, size, "(cannot write %s/0)", fe);
+		return;
+	}
+	snprintf(p, sizeof(p), "%s/xenith-evtchn-%u/0", be, d->index);
+	for (uint64_t t0 = monotonic_ns(); monotonic_ns() - t0 < 1000000000ull; sched_yield())
+		if (xenbus_read(XBT_NIL, p, ans, size) >= 0 && ans[0])
+			return;
+	ans[0] = 0;
+}
+
+/* The backend's answer is port: it bound it. */
+static bool answered(const char *ans, uint32_t port)
+{
+	const char *end = NULL;
+	unsigned long got = 0;
+
+	return parse_ulong(ans, &end, &got) && !*end && got == port;
+}
+
+/*
  * Vector 0 of the function as an event channel: an unbound port for the
  * backend, written to the frontend's key; the backend's answer says
  * whether it took it.  0, or -1 after printing why.
  */
 static int bind_irq(struct nvme_dev *d, const char *be)
 {
-	char p[192], fe[96], ans[96] = "";
+	char ans[96], val[16];
 	int port = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
 
 	if (port < 0) {
 		printf("nvme: %s: no event channel for its interrupts (%d)\n", d->bdf, port);
 		return -1;
 	}
-	snprintf(fe, sizeof(fe), "device/pci/0/xenith-evtchn-%u", d->index);
-	if (xenbus_printf(XBT_NIL, fe, "0", "%d", port) < 0) {
-		printf("nvme: %s: cannot write %s/0\n", d->bdf, fe);
-		evtchn_close((uint32_t)port);
-		return -1;
-	}
-	snprintf(p, sizeof(p), "%s/xenith-evtchn-%u/0", be, d->index);
-	/* The backend answers from the store's watch, normally before the write's reply. */
-	for (uint64_t t0 = monotonic_ns(); monotonic_ns() - t0 < 1000000000ull; sched_yield())
-		if (xenbus_read(XBT_NIL, p, ans, sizeof(ans)) >= 0 && ans[0])
-			break;
-	{
-		const char *end = NULL;
-		unsigned long got = 0;
-
-		if (!parse_ulong(ans, &end, &got) || *end || got != (unsigned long)port)
-			got = 0;
-		if (got)
-			goto bound;
-	}
-	{
+	snprintf(val, sizeof(val), "%d", port);
+	ask_vector(d, be, val, ans, sizeof(ans));
+	if (!answered(ans, (uint32_t)port)) {
 		printf("nvme: %s: the backend did not bind port %d to MSI-X vector 0: %s\n", d->bdf, port,
 		       ans[0] ? ans : "no answer in 1 s");
 		evtchn_close((uint32_t)port);
 		return -1;
 	}
-bound:
 	d->port = (uint32_t)port;
 	evtchn_test_and_clear(d->port); /* an interrupt from before (early) is a spurious wake-up at most */
 	return 0;
@@ -406,6 +424,80 @@ static int fault(struct nvme_dev *d)
 	return 0;
 }
 
+/*
+ * nvme irqcheck: the binding protocol against a guest that gets it wrong.
+ * Each bad value must get an "error: ..." answer and bind nothing; good
+ * ports bind, a second one replaces the first (which the backend lets go,
+ * so it binds again after), "0" unbinds; then the controller comes up on
+ * the last port and a read completes by its interrupt.
+ */
+static int irq_check(unsigned index)
+{
+	struct nvme_dev d;
+	char be[128], ans[128], other[16], val[16];
+	int a, b, o;
+	const char *bad[][2] = {
+		{ "x1", "not a number" },
+		{ "99999", "past the last port" },
+		{ "1", "the console's port, bound to the VMM" },
+		{ other, "a port the guest closed" },
+	};
+
+	if (find_dev(index, &d, be, sizeof(be)) < 0)
+		return -1;
+	if (!d.msix) {
+		printf("nvme-irqcheck: %s has no MSI-X vector to bind\n", d.bdf);
+		return -1;
+	}
+	a = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
+	b = evtchn_alloc_unbound(XENITH_BACKEND_DOMID);
+	o = evtchn_alloc_unbound(XENITH_BACKEND_DOMID); /* last: nothing allocates it again below */
+	if (o >= 0)
+		evtchn_close((uint32_t)o);
+	if (o < 0 || a < 0 || b < 0) {
+		printf("nvme-irqcheck: no event channels (%d %d %d)\n", o, a, b);
+		return -1;
+	}
+	snprintf(other, sizeof(other), "%d", o);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ask_vector(&d, be, bad[i][0], ans, sizeof(ans));
+		printf("nvme-irqcheck: %s (%s): %s\n", bad[i][0], bad[i][1], ans[0] ? ans : "no answer");
+		if (strncmp(ans, "error: ", 7))
+			return -1;
+	}
+	{
+		const int seq[] = { a, b, a, 0, b };
+
+		for (unsigned i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+			snprintf(val, sizeof(val), "%d", seq[i]);
+			ask_vector(&d, be, val, ans, sizeof(ans));
+			if (!answered(ans, (uint32_t)seq[i])) {
+				printf("nvme-irqcheck: port %d: the backend answered '%s', not %d\n", seq[i], ans, seq[i]);
+				return -1;
+			}
+		}
+	}
+	printf("nvme-irqcheck: ports %d, %d, %d again, 0 and %d bound in turn\n", a, b, a, b);
+	d.port = (uint32_t)b;
+	evtchn_test_and_clear(d.port);
+	if (bring_up(&d) < 0)
+		return -1;
+	{
+		uint8_t *buf = alloc_pages(1);
+		int r = buf ? nvme_rw_sync(&d.c, false, 0, 8, (uint64_t)(uintptr_t)buf, NVME_CMD_TIMEOUT_NS) : -1;
+
+		if (r < 0 || !d.events) {
+			printf("nvme-irqcheck: a read on port %d: %s, %llu events\n", b, r < 0 ? "failed" : "done",
+			       (unsigned long long)d.events);
+			nvme_dev_close(&d);
+			return -1;
+		}
+	}
+	printf("nvme-irqcheck: ok, every bad value refused, a read completed by MSI-X on port %d\n", b);
+	nvme_dev_close(&d);
+	return 0;
+}
+
 int nvme_main(const char *args)
 {
 	struct opts o = { .irq = 1 };
@@ -423,12 +515,14 @@ int nvme_main(const char *args)
 	while (*args == ' ')
 		args++;
 	if (strcmp(verb, "info") && strcmp(verb, "verify") && strcmp(verb, "fill") && strcmp(verb, "check") &&
-	    strcmp(verb, "fault")) {
-		printf("nvme: info | verify | fill | check | fault, not '%s'\n", verb);
+	    strcmp(verb, "fault") && strcmp(verb, "irqcheck")) {
+		printf("nvme: info | verify | fill | check | fault | irqcheck, not '%s'\n", verb);
 		return 2;
 	}
 	if (!parse(args, &o))
 		return 2;
+	if (!strcmp(verb, "irqcheck"))
+		return irq_check((unsigned)o.dev) < 0 ? 1 : 0;
 	if (nvme_dev_open((unsigned)o.dev, o.irq != 0, &d) < 0)
 		return 1;
 	if (!strcmp(verb, "info"))

@@ -316,7 +316,7 @@ static const struct program programs[] = {
 	{ "bench", bench_main, "run benchmark cases for `xenith bench`" },
 	{ "blk", blk_main, "block I/O: [run] rw= bs= iodepth= numjobs= size= runtime= disk= persistent= | pci= irq=; verify; hostile; churn" },
 	{ "busy", busy_main, "CPU load for MS ms, reported to `xenith bench`" },
-	{ "nvme", nvme_main, "a passed-through NVMe function (pci = [...]): info; verify|fill|check lba= blocks= seed=; fault [dev=I] [irq=0|1]" },
+	{ "nvme", nvme_main, "a passed-through NVMe function (pci = [...]): info; verify|fill|check lba= blocks= seed=; fault [dev=I] [irq=0|1]; irqcheck" },
 	{ "hello", prog_hello, "print a greeting" },
 	{ "smp", prog_smp, "bring up every vCPU and check them in" },
 	{ "crash", prog_crash, "fault on a NULL pointer" },

@@ -176,6 +176,13 @@ result $? "nvme verify of 2000 blocks (1000 KiB, several commands with PRP lists
 ev=$(sed -n 's/.*nvme: irq: \([0-9]*\) events, \([0-9]*\) timeouts.*/\1 \2/p' /tmp/ptv.out)
 evn=${ev% *}
 check "the guest's waits ended by MSI-X events: ${evn:-no} events, ${ev#* } timeouts of 100 ms" [ "${evn:-0}" -ge 5 ]
+# The binding protocol against a guest that gets it wrong: refused with a
+# reason each time, nothing bound, the domain fine, and then a good bind works.
+guest ptq "nvme irqcheck"
+nbad=$(grep -c "^nvme-irqcheck: .*: error: " /tmp/ptq.out)
+grep -q "nvme-irqcheck: ok" /tmp/ptq.out && [ "$nbad" = 4 ] && [ "$rc" = 0 ]
+result $? "vector binding: 4 bad values (not a number, past the last port, the console's port, a closed port) each answered with an error, then binds, a rebind, an unbind and a read by MSI-X (exit $rc)"
+grep "^nvme-irqcheck" /tmp/ptq.out | sed 's/^/#   /'
 guest ptp "nvme verify lba=12000 blocks=256 seed=4 irq=0"
 grep -q "irq polled" /tmp/ptp.out && grep -q "nvme-verify: ok" /tmp/ptp.out && grep -q "nvme: irq: polled" /tmp/ptp.out && [ "$rc" = 0 ]
 result $? "irq=0: the same verify with completions polled (exit $rc)"
