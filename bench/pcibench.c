@@ -28,6 +28,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -69,14 +70,17 @@ void pci_list(void)
 		       "over VFIO; run only when named)\n", "pci", jobs[j].name, "IOPS", "yes");
 }
 
-static void note(struct bench_run *run, const char *fmt, const char *a, const char *b)
+/* A sentence for the run's note, and on stderr. */
+static void note(struct bench_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct bench_run *run, const char *fmt, ...)
 {
 	size_t n = strlen(run->note);
+	va_list ap;
 
-	snprintf(run->note + n, sizeof(run->note) - n, fmt, a, b);
-	fprintf(stderr, "xenith bench: ");
-	fprintf(stderr, fmt, a, b);
-	fputc('\n', stderr);
+	va_start(ap, fmt);
+	vsnprintf(run->note + n, sizeof(run->note) - n, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "xenith bench: %s\n", run->note + n);
 }
 
 /* The first NVMe VF on vfio-pci, and its PF; false if there is none. */
@@ -212,15 +216,30 @@ int run_pci(struct bench_run *run, const struct pci_bench_opts *o, void (*progre
 	xenith[n] = 0;
 	strcpy(strrchr(xenith, '/') + 1, "xenith");
 	if (getenv("XENITH_PCI_VF") && *getenv("XENITH_PCI_VF")) {
-		snprintf(vf, sizeof(vf), "%s", getenv("XENITH_PCI_VF"));
+		char link[PATH_MAX], target[PATH_MAX];
+		ssize_t k;
+
+		snprintf(vf, sizeof(vf), "%.12s", getenv("XENITH_PCI_VF"));
+		snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s", vf);
+		if (!pci_bdf_valid(getenv("XENITH_PCI_VF")) || access(link, F_OK) < 0) {
+			fprintf(stderr, "xenith bench: pci: XENITH_PCI_VF=%s: no such PCI function (DDDD:BB:SS.F, as "
+				"`xenith pci list` prints)\n", getenv("XENITH_PCI_VF"));
+			return -1;
+		}
+		snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/physfn", vf);
+		k = readlink(link, target, sizeof(target) - 1);
+		if (k > 0) { /* its PF, for the PV disk on the namespace */
+			target[k] = 0;
+			snprintf(pf, sizeof(pf), "%.12s", strrchr(target, '/') ? strrchr(target, '/') + 1 : target);
+		}
 	} else if (!find_vf(vf, pf)) {
 		note(run, "pci: not run: no NVMe virtual function on vfio-pci (`xenith pci nvme-online PF N` and "
-			  "`xenith pci assignable-add VF`, or set XENITH_PCI_VF)%s%s. ", "", "");
+			  "`xenith pci assignable-add VF`, or set XENITH_PCI_VF). ");
 		return 0;
 	}
 	if (!find_native(xenith, native, sizeof(native))) {
-		note(run, "pci: not run: the native runner vfio-nvme-io is not next to %s%s (a build tree or the "
-			  "lab has it). ", xenith, "");
+		note(run, "pci: not run: the native runner vfio-nvme-io is not next to %s (a build tree or the "
+			  "lab has it). ", xenith);
 		return 0;
 	}
 	if (getenv("XENITH_PCI_DISK") && *getenv("XENITH_PCI_DISK"))
@@ -229,8 +248,7 @@ int run_pci(struct bench_run *run, const struct pci_bench_opts *o, void (*progre
 		find_namespace(pf, disk, sizeof(disk));
 	have_pv = disk[0] != 0;
 	if (!have_pv)
-		note(run, "pci: the pv rows not run: no block device for the namespace of %s (set XENITH_PCI_DISK)%s. ",
-		     vf, "");
+		note(run, "pci: the pv rows not run: no block device for the namespace of %s (set XENITH_PCI_DISK). ", vf);
 	fprintf(stderr, "xenith bench: pci: %s (native: %s), PV disk %s\n", vf, native, have_pv ? disk : "none");
 	bench_unpin();
 	total = (o->warmup + o->repeat) * (unsigned)(NR_JOBS * NR_MODES);
