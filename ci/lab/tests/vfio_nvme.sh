@@ -175,7 +175,12 @@ result $? "nvme verify of 2000 blocks (1000 KiB, several commands with PRP lists
 # vector, VFIO's eventfd, the VMM's interrupt thread, the port.
 ev=$(sed -n 's/.*nvme: irq: \([0-9]*\) events, \([0-9]*\) timeouts.*/\1 \2/p' /tmp/ptv.out)
 evn=${ev% *}
-check "the guest's waits ended by MSI-X events: ${evn:-no} events, ${ev#* } timeouts of 100 ms" [ "${evn:-0}" -ge 5 ]
+evt=${ev#* }
+# At least one wait ended by an event, and no more ended by the 100 ms
+# timeout than by events (a command may complete before the driver first
+# looks, with no wait at all; without delivery: 0 events, 9 timeouts).
+[ "${evn:-0}" -ge 1 ] && [ "${evt:-1}" -le "${evn:-0}" ]
+result $? "the guest's waits ended by MSI-X events: ${evn:-no} events, ${evt:-?} timeouts of 100 ms"
 # The binding protocol against a guest that gets it wrong: refused with a
 # reason each time, nothing bound, the domain fine, and then a good bind works.
 guest ptq "nvme irqcheck"
