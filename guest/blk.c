@@ -345,12 +345,10 @@ static void job_vcpu_entry(unsigned vcpu)
 
 bool blk_rw_parse(const char *rw, bool *rnd, bool *rd, bool *wr)
 {
-	*rnd = !strcmp(rw, "randread") || !strcmp(rw, "randwrite") || !strcmp(rw, "randrw");
-	*rd = !strcmp(rw, "read") || !strcmp(rw, "randread") || !strcmp(rw, "randrw");
-	*wr = !strcmp(rw, "write") || !strcmp(rw, "randwrite") || !strcmp(rw, "randrw");
-	if (!*rd && !*wr)
-		printf("blk: rw=%s: must be read, write, randread, randwrite or randrw\n", rw);
-	return *rd || *wr;
+	if (blk_rw_mode(rw, rnd, rd, wr))
+		return true;
+	printf("blk: rw=%s: must be read, write, randread, randwrite or randrw\n", rw);
+	return false;
 }
 
 static int blk_run(struct blk_opts *o)

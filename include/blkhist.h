@@ -13,6 +13,7 @@
 #ifndef XENITH_BLKHIST_H
 #define XENITH_BLKHIST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define BLK_NBUCKETS 1024u
@@ -83,6 +84,35 @@ static inline uint64_t blk_xorshift(uint64_t *s)
 	*s ^= *s >> 7;
 	*s ^= *s << 17;
 	return *s;
+}
+
+/*
+ * rw= as fio names it: read, write, randread, randwrite or randrw into
+ * random or sequential, reads, writes (both: half and half); false for
+ * anything else.  The guest's blk and the native NVMe runner read it alike.
+ */
+static inline bool blk_rw_mode(const char *rw, bool *rnd, bool *rd, bool *wr)
+{
+	static const struct { char name[10]; bool rnd, rd, wr; } modes[] = {
+		{ "read", false, true, false },     { "write", false, false, true },
+		{ "randread", true, true, false },  { "randwrite", true, false, true },
+		{ "randrw", true, true, true },
+	};
+
+	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		unsigned k = 0;
+
+		while (modes[i].name[k] && modes[i].name[k] == rw[k])
+			k++;
+		if (!modes[i].name[k] && !rw[k]) {
+			*rnd = modes[i].rnd;
+			*rd = modes[i].rd;
+			*wr = modes[i].wr;
+			return true;
+		}
+	}
+	*rnd = *rd = *wr = false;
+	return false;
 }
 
 /* printf(BLK_DIR_JSON, BLK_DIR_JSON_ARGS("read", summary)): fio's field names. */

@@ -357,10 +357,7 @@ static int cmd_run(const char *bdf, int argc, char **argv)
 
 	if (run_args(argc, argv, rw, sizeof(rw), v, keys, sizeof(keys) / sizeof(keys[0])) < 0)
 		return -1;
-	job.rnd = !strncmp(rw, "rand", 4);
-	job.rd = !strcmp(rw, "read") || !strcmp(rw, "randread") || !strcmp(rw, "randrw");
-	job.wr = !strcmp(rw, "write") || !strcmp(rw, "randwrite") || !strcmp(rw, "randrw");
-	if (!job.rd && !job.wr)
+	if (!blk_rw_mode(rw, &job.rnd, &job.rd, &job.wr))
 		return fail("run: rw=%s: must be read, write, randread, randwrite or randrw", rw);
 	if (harness_open(&h, bdf) < 0)
 		return -1;

@@ -817,6 +817,25 @@ static void test_bad_jobs_are_refused_before_any_io(void **state)
 	assert_int_equal(f->s.io_count[NVME_CMD_READ], 0);
 }
 
+/* blk's rw= and number words (include/blkhist.h), as the guest's blk and vfio-nvme-io read them. */
+static void test_rw_modes_are_fios_five_and_nothing_else(void **state)
+{
+	bool rnd, rd, wr;
+
+	(void)state;
+	assert_true(blk_rw_mode("read", &rnd, &rd, &wr) && !rnd && rd && !wr);
+	assert_true(blk_rw_mode("write", &rnd, &rd, &wr) && !rnd && !rd && wr);
+	assert_true(blk_rw_mode("randread", &rnd, &rd, &wr) && rnd && rd && !wr);
+	assert_true(blk_rw_mode("randwrite", &rnd, &rd, &wr) && rnd && !rd && wr);
+	assert_true(blk_rw_mode("randrw", &rnd, &rd, &wr) && rnd && rd && wr);
+	assert_false(blk_rw_mode("rand", &rnd, &rd, &wr));
+	assert_false(blk_rw_mode("randreadx", &rnd, &rd, &wr));
+	assert_false(blk_rw_mode("Read", &rnd, &rd, &wr));
+	assert_false(blk_rw_mode("", &rnd, &rd, &wr));
+	assert_false(rd || wr);
+}
+
+
 static void test_every_error_has_its_own_words(void **state)
 {
 	(void)state;
@@ -873,6 +892,7 @@ int main(void)
 		T(test_failed_ios_are_counted_and_stop_on_error_stops_issuing),
 		T(test_a_job_whose_commands_never_complete_fails_at_the_stall_time),
 		T(test_bad_jobs_are_refused_before_any_io),
+		T(test_rw_modes_are_fios_five_and_nothing_else),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
