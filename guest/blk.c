@@ -131,14 +131,16 @@ static bool parse_opts(const char *args, struct blk_opts *o)
 			o->spin_auto = true;
 			continue;
 		}
-		if (!parse_ulong(v, NULL, &n)) {
-			printf("blk: %.*s needs a number\n", (int)klen, k);
-			return false;
+		{
+			uint64_t n64;
+
+			if (!blk_parse_count(v, vlen, &n64)) {
+				printf("blk: %.*s=%.*s: not a number (digits, then k or m at most)\n", (int)klen, k,
+				       (int)vlen, v);
+				return false;
+			}
+			n = (unsigned long)n64;
 		}
-		if (vlen && (v[vlen - 1] == 'k' || v[vlen - 1] == 'K'))
-			n <<= 10;
-		else if (vlen && (v[vlen - 1] == 'm' || v[vlen - 1] == 'M'))
-			n <<= 20;
 		if (word_is(k, klen, "bs")) o->bs = n;
 		else if (word_is(k, klen, "iodepth")) o->iodepth = n;
 		else if (word_is(k, klen, "size")) o->size = n;

@@ -14,6 +14,7 @@
 #define XENITH_BLKHIST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define BLK_NBUCKETS 1024u
@@ -113,6 +114,36 @@ static inline bool blk_rw_mode(const char *rw, bool *rnd, bool *rd, bool *wr)
 	}
 	*rnd = *rd = *wr = false;
 	return false;
+}
+
+/*
+ * A number as blk's options take it: decimal digits, then at most one k or
+ * m (KiB, MiB; either case), and nothing else in s[0..len); false for
+ * anything else or a value past 2^64 - 1.
+ */
+static inline bool blk_parse_count(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+	unsigned shift = 0;
+
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (i == 0)
+		return false;
+	if (i + 1 == len && (s[i] == 'k' || s[i] == 'K'))
+		shift = 10;
+	else if (i + 1 == len && (s[i] == 'm' || s[i] == 'M'))
+		shift = 20;
+	else if (i != len)
+		return false;
+	if (shift && v > UINT64_MAX >> shift)
+		return false;
+	*out = v << shift;
+	return true;
 }
 
 /* printf(BLK_DIR_JSON, BLK_DIR_JSON_ARGS("read", summary)): fio's field names. */

@@ -318,7 +318,6 @@ static int run_args(int argc, char **argv, char *rw, size_t rwsz, uint64_t *v, c
 {
 	for (int i = 0; i < argc; i++) {
 		const char *eq = strchr(argv[i], '=');
-		char *end;
 		unsigned k;
 
 		if (!eq)
@@ -332,10 +331,8 @@ static int run_args(int argc, char **argv, char *rw, size_t rwsz, uint64_t *v, c
 				break;
 		if (k == nkeys)
 			return fail("run: unknown option '%.*s'", (int)(eq - argv[i]), argv[i]);
-		v[k] = strtoull(eq + 1, &end, 10);
-		if (end == eq + 1 || (*end && strcmp(end, "k") && strcmp(end, "K") && strcmp(end, "m") && strcmp(end, "M")))
-			return fail("run: %s needs a number", argv[i]);
-		v[k] <<= (*end == 'k' || *end == 'K') ? 10 : (*end == 'm' || *end == 'M') ? 20 : 0;
+		if (!blk_parse_count(eq + 1, strlen(eq + 1), &v[k]))
+			return fail("run: %s: not a number (digits, then k or m at most)", argv[i]);
 	}
 	return 0;
 }

@@ -835,6 +835,27 @@ static void test_rw_modes_are_fios_five_and_nothing_else(void **state)
 	assert_false(rd || wr);
 }
 
+static void test_counts_take_k_and_m_and_refuse_anything_else(void **state)
+{
+	uint64_t v = 7;
+
+	(void)state;
+	assert_true(blk_parse_count("4096", 4, &v) && v == 4096);
+	assert_true(blk_parse_count("4k", 2, &v) && v == 4096);
+	assert_true(blk_parse_count("128K", 4, &v) && v == 131072);
+	assert_true(blk_parse_count("64m", 3, &v) && v == 64ull << 20);
+	assert_true(blk_parse_count("18446744073709551615", 20, &v) && v == UINT64_MAX);
+	assert_true(blk_parse_count("12x", 2, &v) && v == 12); /* only len bytes are the word */
+	v = 7;
+	assert_false(blk_parse_count("12x", 3, &v));
+	assert_false(blk_parse_count("4kk", 3, &v));
+	assert_false(blk_parse_count("k", 1, &v));
+	assert_false(blk_parse_count("", 0, &v));
+	assert_false(blk_parse_count("-1", 2, &v));
+	assert_false(blk_parse_count("18446744073709551616", 20, &v));
+	assert_false(blk_parse_count("17592186044416m", 15, &v)); /* 2^44 MiB: past 2^64 */
+	assert_int_equal(v, 7); /* untouched on refusal */
+}
 
 static void test_every_error_has_its_own_words(void **state)
 {
@@ -893,6 +914,7 @@ int main(void)
 		T(test_a_job_whose_commands_never_complete_fails_at_the_stall_time),
 		T(test_bad_jobs_are_refused_before_any_io),
 		T(test_rw_modes_are_fios_five_and_nothing_else),
+		T(test_counts_take_k_and_m_and_refuse_anything_else),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
