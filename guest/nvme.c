@@ -37,6 +37,7 @@
  * Exit status 0 when what was asked held.
  */
 #include "minios.h"
+#include "blkhist.h"
 #include "blkpattern.h"
 #include "nvmedev.h"
 #include "xenbus.h"
@@ -282,15 +283,18 @@ static bool parse(const char *args, struct opts *o)
 
 	while (*p) {
 		const char *k = p, *eq;
+		uint64_t n64;
 		unsigned long n;
 
 		while (*p && *p != ' ')
 			p++;
 		eq = memchr(k, '=', (size_t)(p - k));
-		if (!eq || !parse_ulong(eq + 1, NULL, &n)) {
+		/* numbers as blk takes them (include/blkhist.h): digits, then k or m at most */
+		if (!eq || !blk_parse_count(eq + 1, (size_t)(p - eq - 1), &n64)) {
 			printf("nvme: '%.*s' is not key=number\n", (int)(p - k), k);
 			return false;
 		}
+		n = (unsigned long)n64;
 		if (eq - k == 3 && !memcmp(k, "dev", 3)) o->dev = n;
 		else if (eq - k == 3 && !memcmp(k, "lba", 3)) o->lba = n;
 		else if (eq - k == 6 && !memcmp(k, "blocks", 6)) o->blocks = n;
