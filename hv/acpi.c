@@ -48,13 +48,80 @@ static void gas_io(uint8_t *p, uint8_t bits, uint8_t access, uint64_t port)
 
 #define ALIGN(x, a) (((x) + (a) - 1) & ~(size_t)((a) - 1))
 
-size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned nr_vcpus)
+/* An AML PkgLength for body bytes after it (1 or 2 bytes: bodies here are under 4 KiB). */
+static size_t pkglen(uint8_t *p, size_t body)
+{
+	if (body + 1 <= 0x3f) {
+		p[0] = (uint8_t)(body + 1);
+		return 1;
+	}
+	p[0] = (uint8_t)(0x40 | ((body + 2) & 0xf));
+	p[1] = (uint8_t)((body + 2) >> 4);
+	return 2;
+}
+
+/*
+ * Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03")) Name (_UID, 0)
+ *   Name (_CRS, ResourceTemplate () { WordBusNumber 0-0; IO 0xcf8, 8 ports;
+ *   QWordMemory [base, base + size) }) } }
+ */
+size_t acpi_pci0_aml(uint8_t *out, uint64_t base, uint64_t size)
+{
+	static const uint8_t head[] = {
+		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03, /* EisaId ("PNP0A03") */
+		0x08, '_', 'U', 'I', 'D', 0x00,
+	};
+	static const uint8_t bus_io[] = {
+		/* Word Address Space Descriptor: bus numbers, producer, min and max fixed: 0 to 0, 1 bus */
+		0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00,
+		/* I/O port descriptor: 16-bit decode, 0xcf8, 8 ports */
+		0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08,
+	};
+	uint8_t crs[72], dev[ACPI_PCI0_AML_MAX], *q = crs;
+	size_t n = 0, d = 0;
+
+	memcpy(q, bus_io, sizeof(bus_io));
+	q += sizeof(bus_io);
+	/* QWord Address Space Descriptor: memory, producer, min and max fixed; read-write, non-cacheable */
+	q[0] = 0x8a, q[1] = 0x2b, q[2] = 0x00, q[3] = 0x00, q[4] = 0x0c, q[5] = 0x01;
+	put64(q + 6, 0);                /* granularity */
+	put64(q + 14, base);            /* minimum */
+	put64(q + 22, base + size - 1); /* maximum */
+	put64(q + 30, 0);               /* translation */
+	put64(q + 38, size);            /* length */
+	q += 46;
+	q[0] = 0x79, q[1] = 0x00;       /* end tag */
+	q += 2;
+
+	/* Device (PCI0) body */
+	memcpy(dev + d, "PCI0", 4), d += 4;
+	memcpy(dev + d, head, sizeof(head)), d += sizeof(head);
+	memcpy(dev + d, "\x08_CRS", 5), d += 5;
+	dev[d++] = 0x11;                                    /* BufferOp */
+	d += pkglen(dev + d, 2 + sizeof(crs));
+	dev[d++] = 0x0a, dev[d++] = (uint8_t)sizeof(crs);   /* BufferSize: BytePrefix */
+	memcpy(dev + d, crs, sizeof(crs)), d += sizeof(crs);
+
+	/* Scope (\_SB) { DeviceOp PkgLength body } */
+	out[n++] = 0x10;
+	n += pkglen(out + n, 5 + 2 + (d + 1 <= 0x3f ? 1 : 2) + d);
+	memcpy(out + n, "\\_SB_", 5), n += 5;
+	out[n++] = 0x5b, out[n++] = 0x82;
+	n += pkglen(out + n, d);
+	memcpy(out + n, dev, d), n += d;
+	return n;
+}
+
+size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned nr_vcpus, uint64_t pci_base,
+		  uint64_t pci_size)
 {
 	/* \_S5 = Package { 5, 5, 0, 0 }: NameOp "_S5_" PackageOp PkgLength NumElements ... */
 	static const uint8_t s5_aml[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
 					  0x0a, ACPI_SLP_TYP_S5, 0x0a, ACPI_SLP_TYP_S5, 0x00, 0x00 };
 	size_t rsdp = 0, facs = 64, dsdt, fadt, madt, xsdt, end;
-	uint32_t dsdt_len = 36 + sizeof(s5_aml), fadt_len = 276;
+	uint8_t pci0[ACPI_PCI0_AML_MAX];
+	size_t pci0_len = pci_size ? acpi_pci0_aml(pci0, pci_base, pci_size) : 0;
+	uint32_t dsdt_len = 36 + sizeof(s5_aml) + (uint32_t)pci0_len, fadt_len = 276;
 	uint32_t madt_len = 44 + 8 * nr_vcpus + 12 + 10, xsdt_len = 36 + 2 * 8;
 	uint8_t *t;
 
@@ -76,6 +143,7 @@ size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned nr_vcpus)
 	t = buf + dsdt;
 	header(t, "DSDT", dsdt_len, 2);
 	memcpy(t + 36, s5_aml, sizeof(s5_aml));
+	memcpy(t + 36 + sizeof(s5_aml), pci0, pci0_len);
 	finish(t, dsdt_len);
 
 	t = buf + fadt;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Minimal ACPI tables for Linux guests: RSDP, XSDT, FADT (with FACS and a
- * DSDT that only declares \_S5), MADT (local APICs and the KVM IOAPIC).
+ * DSDT that declares \_S5, and \_SB.PCI0 when the guest has a PCI bus),
+ * MADT (local APICs and the KVM IOAPIC).
  * Power-off is the guest writing SLP_TYP=5 | SLP_EN to PM1a_CNT; reset is
  * the FADT reset register (port 0xcf9).
  */
@@ -25,9 +26,19 @@
 /*
  * Writes the tables into buf, which the guest sees at guest physical
  * address gpa; returns the bytes used (the RSDP is at gpa) or 0 when
- * size is too small.
+ * size is too small.  pci_size not 0: the DSDT has a PCI host bridge
+ * (PNP0A03) for bus 0, configuration ports 0xcf8-0xcff and the memory
+ * window [pci_base, pci_base + pci_size).
  */
-size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned nr_vcpus);
+size_t acpi_build(uint8_t *buf, size_t size, uint64_t gpa, unsigned nr_vcpus, uint64_t pci_base,
+		  uint64_t pci_size);
+
+/*
+ * The AML of \_SB.PCI0 (see acpi_build) into out (at least
+ * ACPI_PCI0_AML_MAX bytes); returns its length.
+ */
+#define ACPI_PCI0_AML_MAX 128u
+size_t acpi_pci0_aml(uint8_t *out, uint64_t base, uint64_t size);
 
 /* Sum of bytes mod 256 (0 for a valid table). */
 uint8_t acpi_checksum(const void *p, size_t len);

@@ -344,7 +344,8 @@ int linux_boot_load(const struct linux_boot_plan *p, const void *image, const vo
 	add_e820(bp, LX_LOW_RAM_END, LX_KERNEL - LX_LOW_RAM_END, E820_RESERVED);
 	add_e820(bp, LX_KERNEL, mem_size - LX_KERNEL, E820_RAM);
 
-	acpi_len = acpi_build(mem + LX_ACPI, LX_KERNEL - LX_ACPI, LX_ACPI, nr_vcpus);
+	acpi_len = acpi_build(mem + LX_ACPI, LX_KERNEL - LX_ACPI, LX_ACPI, nr_vcpus, p->pci_window,
+			      p->pci_window_size);
 	if (!acpi_len)
 		return errbuf_set(eb, E2BIG, "ACPI tables for %u vCPUs do not fit", nr_vcpus);
 	put64(bp + BP_ACPI_RSDP, LX_ACPI);

@@ -57,6 +57,9 @@ struct linux_boot_plan {
 	uint64_t initrd_gpa;        /* valid when initrd_size is not 0 */
 	uint64_t initrd_size;
 	size_t cmdline_len;
+
+	/* Set by the caller before linux_boot_load: a PCI bus for ACPI to declare (0: none). */
+	uint64_t pci_window, pci_window_size;
 };
 
 /* True when the file starts like a Linux bzImage (boot sector + "HdrS" header). */
