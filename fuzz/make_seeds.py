@@ -1419,6 +1419,123 @@ def nic_vf_seeds():
     write("nic_vf", "link-error", nv_head() + nl_ack(5, -19, "no such device"))
 
 
+# ---- pcicfg (fuzz_pcicfg.c): a layout byte, then operations on the PCI bus ----
+PC_SIZE = {1: 0, 2: 1, 4: 2, 3: 3}
+MX_SIZE = {1: 0, 2: 1, 4: 2, 8: 3}
+
+
+def pc_addr(reg, slot=1, fn=None, bus1=False, disable=False):
+    sel = slot if slot in (0, 1, 2) else (3 | (4 if slot == 31 else 0))
+    if fn is not None:
+        sel |= 8 | (fn << 4)
+    if bus1:
+        sel |= 0x80
+    return struct.pack("<BBBB", 0, reg, sel, 1 if disable else 0)
+
+
+def pc_out(off, size, val):
+    return struct.pack("<BBI", 1, off | PC_SIZE[size] << 3, val)
+
+
+def pc_in(off, size):
+    return struct.pack("<BB", 2, off | PC_SIZE[size] << 3)
+
+
+def pc_cfg_w(reg, size, val, slot=1):
+    return struct.pack("<BBBI", 3, reg, (slot - 1) | PC_SIZE[size] << 1, val)
+
+
+def pc_cfg_r(reg, size, slot=1):
+    return struct.pack("<BBB", 4, reg, (slot - 1) | PC_SIZE[size] << 1)
+
+
+def pc_mx_w(rel, size, val, bar=0, fn=1, aligned=True):
+    # rel: the offset from the start of the BAR's MSI-X pages
+    sel = MX_SIZE[size] | (fn - 1) << 2 | bar << 3 | (0x80 if aligned else 0)
+    return struct.pack("<BBHQ", 5, sel, rel, val)
+
+
+def pc_mx_r(rel, size, bar=0, fn=1, aligned=True):
+    sel = MX_SIZE[size] | (fn - 1) << 2 | bar << 3 | (0x80 if aligned else 0)
+    return struct.pack("<BBH", 6, sel, rel)
+
+
+def pc_reset(fn=1, remove=False):
+    return struct.pack("<BB", 7, (fn - 1) | (2 if remove else 0))
+
+
+def pc_probe(slot_bars, cap, slot=1):
+    """Linux's type-1 probe and scan, then BAR sizing and the capability walk of one function."""
+    b = [pc_out(3, 1, 0x01), pc_out(0, 4, 0x80000000), pc_in(0, 4)]
+    for s in (0, 1, 2, 3, 31):
+        b += [pc_addr(0x00, s), pc_in(4, 4), pc_addr(0x0c, s), pc_in(6, 1), pc_addr(0x08, s), pc_in(4, 4)]
+    b += [pc_addr(0x00, 1, fn=1), pc_in(4, 4), pc_addr(0x00, 1, bus1=True), pc_in(4, 4),
+          pc_addr(0x00, 1, disable=True), pc_in(4, 4), pc_in(6, 2), pc_in(7, 2), pc_in(5, 4)]
+    b += [pc_cfg_w(0x04, 2, 0x0000, slot)]
+    for reg, orig in slot_bars:
+        b += [pc_cfg_r(reg, 4, slot), pc_cfg_w(reg, 4, 0xFFFFFFFF, slot), pc_cfg_r(reg, 4, slot),
+              pc_cfg_w(reg, 4, orig, slot)]
+    b += [pc_cfg_w(0x30, 4, 0xFFFFF800, slot), pc_cfg_r(0x30, 4, slot), pc_cfg_r(0x06, 2, slot),
+          pc_cfg_r(0x34, 1, slot), pc_cfg_r(cap, 4, slot), pc_cfg_r(cap + 4, 4, slot), pc_cfg_r(cap + 8, 4, slot),
+          pc_cfg_r(0x0e, 1, slot), pc_cfg_r(0x3d, 1, slot), pc_cfg_w(0x3c, 1, 0x0B, slot),
+          pc_cfg_w(0x04, 2, 0x0006, slot), pc_cfg_r(0x04, 2, slot)]
+    return b
+
+
+def pc_msix_bringup(cap, table_rel, nvec, bar=0, slot=1):
+    """Linux's msix_capability_init: enable with the function masked, program, unmask, then unmask the function."""
+    b = [pc_cfg_w(cap + 2, 2, 0xC000, slot)]
+    for v in range(nvec):
+        e = table_rel + 16 * v
+        b += [pc_mx_r(e + 12, 4, bar, slot), pc_mx_w(e, 4, 0xFEE00000 | v << 12, bar, slot),
+              pc_mx_w(e + 4, 4, 0, bar, slot), pc_mx_w(e + 8, 4, 0x4020 + v, bar, slot),
+              pc_mx_w(e + 12, 4, 0, bar, slot)]
+    b += [pc_cfg_w(cap + 2, 2, 0x8000, slot), pc_cfg_r(cap + 2, 2, slot)]
+    return b
+
+
+def pcicfg_seeds():
+    # layout 0, QEMU's NVMe VF: the table at BAR0 + 0x2000 (the pages' start), the PBA at + 0x3000
+    nvme = pc_probe([(0x10, 0x10000004), (0x14, 0)], 0x70)
+    nvme += pc_msix_bringup(0x70, 0, 4)
+    nvme += [pc_mx_r(0x1000, 8), pc_mx_w(0x8, 4, 0x4031), pc_mx_w(0x1C, 4, 1), pc_mx_w(0x1C, 4, 0),
+             pc_cfg_w(0x72, 2, 0xC000), pc_cfg_w(0x73, 1, 0x80), pc_mx_w(0x20, 8, 0x00000001FEE05000),
+             pc_mx_w(0x28, 8, 0x4040), pc_mx_r(0x20, 8), pc_mx_r(0xA0, 4), pc_mx_r(0xAC, 4),
+             pc_mx_w(0xAC, 4, 0), pc_mx_r(0x800, 4), pc_mx_r(0xC, 2), pc_mx_w(0xC, 2, 0),
+             pc_mx_r(0x3FC, 4), pc_mx_r(0x400, 4), pc_cfg_w(0x10, 4, 0x20000000), pc_cfg_w(0x04, 4, 0x00100002),
+             pc_cfg_w(0x72, 2, 0), pc_cfg_r(0x70, 4)]
+    write("pcicfg", "nvme-probe-msix", b"\x00" + b"".join(nvme))
+    write("pcicfg", "nvme-reset", b"\x00" + b"".join(pc_msix_bringup(0x70, 0, 8) + [pc_reset(1)] +
+                                                      pc_msix_bringup(0x70, 0, 2) + [pc_reset(2), pc_reset(1)]))
+    # slot 1 emptied while the guest drives it, slot 2 (layout 1) stays
+    write("pcicfg", "nvme-removed", b"\x00" + b"".join(
+        pc_msix_bringup(0x70, 0, 2) + [pc_cfg_w(0x04, 2, 0x0006), pc_reset(1, remove=True),
+                                       pc_cfg_w(0x04, 2, 0x0000), pc_cfg_r(0x00, 4), pc_cfg_w(0x72, 2, 0),
+                                       pc_addr(0x00, 1), pc_in(4, 4), pc_cfg_r(0x00, 4, slot=2)] +
+        pc_msix_bringup(0x60, 0, 3, bar=2, slot=2) + [pc_reset(2, remove=True), pc_cfg_r(0x00, 4, slot=2)]))
+    # layout 1: BAR2 (64-bit, the table at 0) and BAR4 (the PBA at 0x800); slot 2 is the NVMe VF
+    l1 = pc_probe([(0x10, 0xC0000000), (0x18, 0x0000000C), (0x1C, 1), (0x20, 0xC0010008), (0x24, 0)], 0x60)
+    l1 += pc_msix_bringup(0x60, 0, 3, bar=2)
+    l1 += [pc_mx_r(0x800, 8, bar=4), pc_mx_r(0x30, 4, bar=2), pc_mx_r(0x0, 4, bar=0),
+           pc_mx_w(0x8, 4, 0x4099, bar=2), pc_cfg_w(0x62, 2, 0x4000), pc_cfg_w(0x62, 2, 0)]
+    l1 += pc_probe([(0x10, 0x10000004), (0x14, 0)], 0x70, slot=2)[-16:]
+    l1 += pc_msix_bringup(0x70, 0, 2, slot=2)
+    write("pcicfg", "layout1-probe-msix", b"\x01" + b"".join(l1))
+    # fuzzed config spaces: one taken (7 entries, another ID), one refused (a bridge), one a capability loop
+    patches = [(0x72, 6), (0x00, 0x86), (0x01, 0x80), (0x0E, 0x80)]
+    write("pcicfg", "fuzzed-taken", b"\x02\x00" + bytes([len(patches)]) + b"".join(bytes(p) for p in patches) +
+          b"".join(pc_probe([(0x10, 0x10000004), (0x14, 0)], 0x70) + pc_msix_bringup(0x70, 0, 7)))
+    # MSI-X in the last place its 12 bytes fit (0xf4), PM pointing at it
+    patches = [(0x41, 0xF4), (0xF4, 0x11), (0xF5, 0), (0xF6, 63), (0xF7, 0), (0xF8, 0), (0xF9, 0x20), (0xFC, 0),
+               (0xFD, 0x30)]
+    write("pcicfg", "fuzzed-msix-last-place", b"\x02\x00" + bytes([len(patches)]) +
+          b"".join(bytes(p) for p in patches) + b"".join(pc_msix_bringup(0xF4, 0, 2)))
+    write("pcicfg", "fuzzed-bridge", b"\x02\x00\x01\x0E\x01")
+    write("pcicfg", "fuzzed-loop", b"\x02\x01\x01\x51\x50")
+    write("pcicfg", "fuzzed-bigger-bars", b"\x02\x07\x00" +
+          b"".join(pc_probe([(0x10, 0xC0000000), (0x18, 0x0000000C), (0x1C, 1)], 0x60)))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -1437,3 +1554,4 @@ if __name__ == "__main__":
     switch_seeds()
     nvme_seeds()
     nic_vf_seeds()
+    pcicfg_seeds()

@@ -57,15 +57,17 @@ declare -A sources=(
 	[nvme]="nvme/drv.c nvme/io.c nvme/strerror.c nvme/tests/sim.c"
 	# the kernel's rtnetlink replies about an SR-IOV NIC's VFs
 	[nic_vf]="sriov/nic_vf.c lib/err.c"
+	# a Linux guest's PCI bus and a passed-through function's config space and MSI-X table
+	[pcicfg]="hv/pcicfg.c"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
 	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [netif]="-lpthread"
 	[hypercall]="-luring -lseccomp -lpthread -lm" [netstack]=""
-	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="" [nic_vf]="")
+	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="" [nic_vf]="" [pcicfg]="-lpthread")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
 	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096 [netif]=8192 [netstack]=16384 [vif]=4096
-	[switch]=8192 [nvme]=4096 [nic_vf]=8192)
-all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif switch nvme nic_vf)
+	[switch]=8192 [nvme]=4096 [nic_vf]=8192 [pcicfg]=4096)
+all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif switch nvme nic_vf pcicfg)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
