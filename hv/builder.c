@@ -112,7 +112,8 @@ int builder_device_window(struct domain *d, uint64_t size, uint64_t *gpa, struct
 				  DEVWIN_MAX >> 20, (unsigned long long)(d->devwin_size >> 10));
 	d->devwin_size = at + size - d->devwin_base;
 	*gpa = at;
-	return builder_plan(d, eb);
+	/* a PV guest's page tables cover the window (a Linux guest maps it itself) */
+	return d->guest_kind == &kind_pv ? builder_plan(d, eb) : 0;
 }
 
 /* Adds the image's pages, merging the permissions of pages two segments share. */

@@ -54,8 +54,8 @@ int builder_open_pv(struct domain *d, const char *path, struct errbuf *eb);
 int builder_plan(struct domain *d, struct errbuf *eb);
 /*
  * Places size bytes (a BAR; a power of two of at least a page) in the
- * device window, naturally aligned, into *gpa, and plans the PV layout
- * again (the page tables now cover it).  -ENOSPC past DEVWIN_MAX.
+ * device window, naturally aligned, into *gpa, and for a PV guest plans
+ * the layout again (the page tables now cover it).  -ENOSPC past DEVWIN_MAX.
  */
 int builder_device_window(struct domain *d, uint64_t size, uint64_t *gpa, struct errbuf *eb);
 /* Loads the image and writes every boot structure; adds the memory-map regions. */

@@ -230,6 +230,10 @@ static const struct ioctl_rule ioctl_rules[] = {
 	{ VFIO_IOMMU_UNMAP_DMA, K(MAIN), "VFIO_IOMMU_UNMAP_DMA", "reboot and destroy: guest RAM unmapped" },
 	{ VFIO_DEVICE_SET_IRQS, K(MAIN), "VFIO_DEVICE_SET_IRQS",
 	  "reboot and destroy: a PCI function's MSI-X vectors routed to eventfds, and unrouted" },
+	{ KVM_SET_GSI_ROUTING, K(MAIN) | K(VCPU), "KVM_SET_GSI_ROUTING",
+	  "a Linux guest's MSI-X table or control write (vCPU) routes a vector's MSI" },
+	{ KVM_IRQFD, K(MAIN) | K(VCPU), "KVM_IRQFD",
+	  "a Linux guest's MSI-X vector onto its eventfd (vCPU), and off at reboot and destroy (main)" },
 };
 
 /*

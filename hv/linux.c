@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
 #include "linux.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kvm.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include "domain.h"
 #include "fsutil.h"
+#include "iobus.h"
+#include "kind.h"
 #include "kvm.h"
 #include "trap.h"
 
@@ -20,6 +25,9 @@ int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 	if (!lx)
 		return errbuf_set(eb, ENOMEM, "out of memory");
 	d->guest_kind_data = lx;
+	pcibus_init(&lx->pci);
+	for (unsigned i = 0; i < LX_MSI_MAX; i++)
+		lx->msi[i].fd = -1;
 	r = linux_ports_init(&lx->ports, &d->pio, eb);
 	if (r < 0)
 		return r;
@@ -61,6 +69,11 @@ void linux_close(struct domain *d)
 	if (lx->initrd)
 		munmap(lx->initrd, lx->initrd_size);
 	linux_ports_destroy(&lx->ports);
+	if (lx->pci_ports) {
+		iobus_unregister(&d->pio, PCIBUS_PORT);
+		iobus_unregister(&d->pio, PCIBUS_PORT + 4);
+	}
+	pcibus_fini(&lx->pci);
 	free(lx);
 	d->guest_kind_data = NULL;
 }
@@ -87,6 +100,9 @@ int linux_populate(struct domain *d, struct errbuf *eb)
 	struct linux_guest *lx = d->guest_kind_data;
 	int r;
 
+	/* ACPI declares the bus, and its window, when it has functions */
+	lx->plan.pci_window = lx->pci.nslots > 1 ? d->devwin_base : 0;
+	lx->plan.pci_window_size = lx->pci.nslots > 1 ? DEVWIN_MAX : 0;
 	r = linux_boot_load(&lx->plan, d->image_map, lx->initrd, d->cfg.cmdline, d->nr_vcpus,
 			    d->mem, d->mem_size, eb);
 	if (r < 0)
@@ -187,4 +203,135 @@ void linux_pio(struct vcpu *v)
 		domain_shutdown_by_guest(d, SHUTDOWN_poweroff, 0);
 	else if (action == LINUX_PORT_RESET)
 		domain_shutdown_by_guest(d, SHUTDOWN_reboot, 0);
+}
+
+/* Ports 0xcf8 (the address, a dword) and 0xcfc-0xcff (the data): the domain's PCI bus. */
+static void pci_port(void *opaque, struct iobus_io *io)
+{
+	struct pcibus *b = opaque;
+	unsigned base = io->addr >= PCIBUS_PORT + 4 ? 4 : 0;
+
+	for (uint32_t i = 0; i < io->count; i++)
+		pcibus_port(b, base + (unsigned)io->offset, io->size, io->write, io->data + i * io->size);
+}
+
+struct pcibus *linux_pcibus(struct domain *d, struct errbuf *eb)
+{
+	struct linux_guest *lx = d->guest_kind_data;
+	int r;
+
+	if (!lx || d->guest_kind != &kind_linux) {
+		errbuf_set(eb, ENOTSUP, "the domain is not a Linux guest");
+		return NULL;
+	}
+	if (lx->pci_ports)
+		return &lx->pci;
+	/* 0xcf9 between them is the reset register (acpi_pm.h), as on a PC */
+	r = iobus_register(&d->pio, "pci-address", PCIBUS_PORT, 1, pci_port, &lx->pci, eb);
+	if (r == 0) {
+		r = iobus_register(&d->pio, "pci-data", PCIBUS_PORT + 4, 4, pci_port, &lx->pci, eb);
+		if (r < 0)
+			iobus_unregister(&d->pio, PCIBUS_PORT);
+	}
+	if (r < 0)
+		return NULL;
+	lx->pci_ports = true;
+	return &lx->pci;
+}
+
+/* KVM's routing: the irqchip's default (kvm_setup_default_irq_routing), then the MSIs that are on. */
+static int set_routing(struct domain *d, struct linux_guest *lx, struct errbuf *eb)
+{
+	struct kvm_irq_routing *rt;
+	unsigned n = 0, max = 24 + 16 + LX_MSI_MAX;
+	int r = 0;
+
+	rt = calloc(1, sizeof(*rt) + max * sizeof(rt->entries[0]));
+	if (!rt)
+		return errbuf_set(eb, ENOMEM, "out of memory");
+	for (unsigned gsi = 0; gsi < 24; gsi++) {
+		rt->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi },
+		};
+		if (gsi < 16)
+			rt->entries[n++] = (struct kvm_irq_routing_entry){
+				.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+					       .pin = gsi % 8 },
+			};
+	}
+	for (unsigned i = 0; i < LX_MSI_MAX; i++)
+		if (lx->msi[i].on)
+			rt->entries[n++] = (struct kvm_irq_routing_entry){
+				.gsi = LX_MSI_GSI_BASE + i, .type = KVM_IRQ_ROUTING_MSI,
+				.u.msi = { .address_lo = (uint32_t)lx->msi[i].addr,
+					   .address_hi = (uint32_t)(lx->msi[i].addr >> 32), .data = lx->msi[i].data },
+			};
+	rt->nr = n;
+	if (ioctl(d->vm_fd, KVM_SET_GSI_ROUTING, rt) < 0)
+		r = errbuf_set(eb, errno, "KVM_SET_GSI_ROUTING (%u routes): %s", n, strerror(errno));
+	free(rt);
+	return r;
+}
+
+static int irqfd(struct domain *d, unsigned i, int fd, bool assign, struct errbuf *eb)
+{
+	struct kvm_irqfd f = { .fd = (uint32_t)fd, .gsi = LX_MSI_GSI_BASE + i,
+			       .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+
+	if (ioctl(d->vm_fd, KVM_IRQFD, &f) < 0)
+		return errbuf_set(eb, errno, "KVM_IRQFD (%s GSI %u): %s", assign ? "assign" : "deassign",
+				  f.gsi, strerror(errno));
+	return 0;
+}
+
+int linux_msi_route(struct domain *d, unsigned i, bool on, uint64_t addr, uint32_t data, int efd,
+		    struct errbuf *eb)
+{
+	struct linux_guest *lx = d->guest_kind_data;
+	struct linux_msi *m;
+	int r = 0;
+
+	if (!lx || i >= LX_MSI_MAX)
+		return errbuf_set(eb, EINVAL, "MSI %u: no such route", i);
+	m = &lx->msi[i];
+	if (!on) {
+		/* the eventfd keeps what comes now; KVM delivers it when the irqfd is back */
+		if (m->irqfd)
+			r = irqfd(d, i, m->fd, false, eb);
+		m->irqfd = false;
+		m->on = false;
+		return r;
+	}
+	m->on = true;
+	m->addr = addr;
+	m->data = data;
+	r = set_routing(d, lx, eb);
+	if (r == 0 && (!m->irqfd || m->fd != efd)) {
+		if (m->irqfd)
+			irqfd(d, i, m->fd, false, eb);
+		m->fd = efd;
+		r = irqfd(d, i, efd, true, eb);
+		m->irqfd = r == 0;
+	}
+	if (r < 0)
+		m->on = false;
+	return r;
+}
+
+void linux_msi_reset(struct domain *d)
+{
+	struct linux_guest *lx = d->guest_kind_data;
+	struct errbuf eb;
+
+	if (!lx)
+		return;
+	pthread_mutex_lock(&lx->pci.lock);
+	for (unsigned i = 0; i < LX_MSI_MAX; i++) {
+		if (lx->msi[i].irqfd && d->vm_fd >= 0)
+			irqfd(d, i, lx->msi[i].fd, false, &eb);
+		lx->msi[i] = (struct linux_msi){ .fd = -1 };
+	}
+	pthread_mutex_unlock(&lx->pci.lock);
 }

@@ -18,6 +18,15 @@
  *   0x100000          the protected-mode kernel (bzImage payload)
  *   16 MiB            where it decompresses (or pref_address, if higher), init_size bytes
  *   top of memory     the initrd, below initrd_addr_max and above the decompression area
+ *   above RAM         the device window (2 MiB aligned, up to 256 MiB): BARs of
+ *                     passed-through PCI functions, which ACPI's \_SB.PCI0 declares
+ *
+ * PCI (only with `pci` keys): a host bridge and the functions on bus 0
+ * through ports 0xcf8 (a dword) and 0xcfc-0xcff (pcicfg.h has what the
+ * guest sees); the reset register at 0xcf9 stays the ACPI device's, as on
+ * a PC chipset.  A function's MSI-X vector reaches the guest through an
+ * irqfd: VFIO signals an eventfd, KVM turns it into the MSI the guest
+ * programmed in its table, GSI LX_MSI_GSI_BASE and up.
  */
 #ifndef XENITH_HV_LINUX_H
 #define XENITH_HV_LINUX_H
@@ -26,12 +35,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "err.h"
 #include "linux_boot.h"
 #include "linux_ports.h"
+#include "pcicfg.h"
 
 struct domain;
 struct vcpu;
+
+#define LX_MSI_GSI_BASE 24u /* after the IOAPIC's 24 pins */
+#define LX_MSI_MAX (CONFIG_MAX_PCI * PCICFG_MAX_VECTORS)
 
 struct linux_guest {
 	struct linux_boot_plan plan; /* the setup header and where everything goes */
@@ -39,6 +53,15 @@ struct linux_guest {
 	size_t initrd_size;
 
 	struct linux_ports ports;   /* COM1, ACPI PM1, the reset ports */
+
+	struct pcibus pci;          /* passed-through functions (pcidev.c adds them) */
+	bool pci_ports;             /* its ports are on the domain's port bus */
+	struct linux_msi {          /* GSI LX_MSI_GSI_BASE + i; under pci.lock */
+		bool on, irqfd;
+		uint64_t addr;
+		uint32_t data;
+		int fd;
+	} msi[LX_MSI_MAX];
 };
 
 /*
@@ -59,5 +82,21 @@ int linux_setup_vcpu(struct domain *d, struct vcpu *v, struct errbuf *eb);
 bool linux_entry_regs(struct domain *d, struct vcpu *v, void *kvm_regs);
 /* A KVM_EXIT_IO from a Linux guest. */
 void linux_pio(struct vcpu *v);
+
+/*
+ * The domain's PCI bus, its ports claimed at the first call; NULL for a
+ * domain that is not a Linux guest, or when the ports are taken (eb).
+ */
+struct pcibus *linux_pcibus(struct domain *d, struct errbuf *eb);
+/*
+ * MSI i (GSI LX_MSI_GSI_BASE + i): when on, each signal of efd is the
+ * message addr/data (KVM_SET_GSI_ROUTING and KVM_IRQFD); when off, efd
+ * keeps its signals until it is on again.  The caller holds the bus's
+ * lock (vCPU threads: a guest's MSI-X table or control write).
+ */
+int linux_msi_route(struct domain *d, unsigned i, bool on, uint64_t addr, uint32_t data, int efd,
+		    struct errbuf *eb);
+/* Every MSI off and forgotten (a disconnect; the VM's routing goes with the VM). */
+void linux_msi_reset(struct domain *d);
 
 #endif

@@ -27,6 +27,16 @@
  * the VMM's environment traps every BAR, so that the trapped path can be
  * tested on a device whose BARs map whole (the lab's).
  *
+ * A Linux guest (kind linux) finds its functions on a PCI bus instead
+ * (pcicfg.h: configuration mechanism #1, a host bridge, the function's
+ * config space emulated; ACPI declares the bus and the device window).
+ * The pages of its BAR that hold the MSI-X table and PBA are trapped, the
+ * rest of the BAR stays a slot; table writes route each vector the guest
+ * enables to an irqfd (linux_msi_route): VFIO's eventfd straight into
+ * KVM, no VMM thread in the interrupt's path.  Its command register's
+ * memory and bus-master bits are the guest's.  The rest of this comment is
+ * a PV guest's view.
+ *
  * The guest learns of its functions from its store, in the shape of Xen's
  * pciback (backend/pci/DOMID/0: num_devs, dev-I = the BDF), plus keys of
  * Xenith's own, since a PV guest here has no config space access:
@@ -69,7 +79,9 @@
 #include "iobus.h"
 #include "json.h"
 #include "kind.h"
+#include "linux.h"
 #include "memmap.h"
+#include "pcicfg.h"
 #include "vfio.h"
 #include "xenith/abi.h"
 #include "xenstore.h"
@@ -79,6 +91,7 @@ const struct device_ops pci_device_ops;
 
 /* MSI-X vectors a function may have as event channels (QEMU's NVMe VF has 1; a NIC VF a few). */
 #define PCI_MAX_VECTORS 8u
+_Static_assert(PCI_MAX_VECTORS == PCICFG_MAX_VECTORS, "a Linux guest's function has the same vectors");
 
 struct pci_irq {
 	_Atomic uint32_t port[PCI_MAX_VECTORS]; /* the bound event channel, 0: none */
@@ -105,8 +118,16 @@ struct pcidev {
 	struct pci_irq irq;
 	bool trapped[VFIO_BARS];      /* given to the guest as an MMIO range, not a slot */
 	bool registered[VFIO_BARS];   /* its MMIO range is on the domain's bus */
-	struct pci_bar_ref { struct pcidev *p; unsigned bar; } ref[VFIO_BARS]; /* the MMIO handler's opaque */
+	/* the MMIO handler's opaque: the range starts at offset base of the BAR */
+	struct pci_bar_ref { struct pcidev *p; unsigned bar; uint64_t base; } ref[VFIO_BARS];
 	_Atomic uint64_t mmio_reads, mmio_writes, mmio_bad;
+
+	/* A Linux guest's function: on its PCI bus, config space and MSI-X table emulated (pcicfg.h) */
+	struct pcibus *bus;           /* NULL for a PV guest's */
+	unsigned slot;
+	struct pcicfg cfg;            /* under bus->lock */
+	uint64_t msix_off[VFIO_BARS], msix_len[VFIO_BARS]; /* the MSI-X pages of a BAR: always trapped */
+	_Atomic uint64_t msix_io, msi_routes, msi_errors;
 };
 
 /* Every BAR goes into the device window: mapped whole as a slot where VFIO lets it, else trapped. */
@@ -121,7 +142,7 @@ static int place_bars(struct domain *d, struct pcidev *p, struct errbuf *eb)
 
 		if (!bar->size)
 			continue;
-		p->ref[b] = (struct pci_bar_ref){ p, b };
+		p->ref[b] = (struct pci_bar_ref){ p, b, 0 };
 		p->trapped[b] = trap_all || !bar->mmap || bar->sparse;
 		if (!p->trapped[b]) {
 			r = vfio_map_bar(&p->v, b, eb);
@@ -135,11 +156,77 @@ static int place_bars(struct domain *d, struct pcidev *p, struct errbuf *eb)
 	return 0;
 }
 
+/* ---- a Linux guest's function: config space and MSI-X table emulated (pcicfg.h) ---- */
+
+/* The guest's memory-space and bus-master bits, onto the device's command register. */
+static void fn_command(void *opaque, bool memory, bool bus_master)
+{
+	struct pcidev *p = opaque;
+	struct errbuf eb;
+	uint32_t cmd;
+
+	if (vfio_cfg_read(&p->v, 4, 2, &cmd, &eb) == 0) {
+		cmd = (cmd & ~0x6u) | (memory ? 0x2u : 0) | (bus_master ? 0x4u : 0);
+		if (vfio_cfg_write(&p->v, 4, 2, cmd, &eb) == 0)
+			return;
+	}
+	fprintf(stderr, "xenith: pci %s: the guest's command register: %s\n", p->bdf, eb.msg);
+}
+
+/* The guest turned vector vec on (programmed, unmasked, enabled) or off: its irqfd follows. */
+static void fn_msix(void *opaque, unsigned vec, bool on, uint64_t addr, uint32_t data)
+{
+	struct pcidev *p = opaque;
+	struct errbuf eb;
+
+	if (vec >= p->irq.n)
+		return; /* no eventfd: VFIO gave the function fewer vectors (counted as not routed) */
+	if (linux_msi_route(p->dev->d, p->dev->index * PCICFG_MAX_VECTORS + vec, on, addr, data, p->irq.fd[vec],
+			    &eb) < 0) {
+		if (atomic_fetch_add(&p->msi_errors, 1) == 0)
+			fprintf(stderr, "xenith: pci %s: MSI-X vector %u: %s\n", p->bdf, vec, eb.msg);
+		return;
+	}
+	if (on)
+		atomic_fetch_add(&p->msi_routes, 1);
+}
+
+static const struct pcicfg_ops fn_ops = { .command = fn_command, .msix = fn_msix };
+
+/* The function's config space as the guest will see it, and its place on the guest's bus. */
+static int linux_fn_init(struct domain *d, struct pcidev *p, struct errbuf *eb)
+{
+	uint8_t raw[256];
+	uint64_t gpa[PCICFG_BARS], size[PCICFG_BARS];
+	const char *why = "";
+	int r;
+
+	for (unsigned off = 0; off < sizeof(raw); off += 4) {
+		uint32_t v;
+
+		r = vfio_cfg_read(&p->v, off, 4, &v, eb);
+		if (r < 0)
+			return r;
+		memcpy(raw + off, &v, 4);
+	}
+	for (unsigned b = 0; b < PCICFG_BARS; b++) {
+		gpa[b] = p->bar_gpa[b];
+		size[b] = p->v.bar[b].size < 4096 ? 4096 : p->v.bar[b].size;
+	}
+	if (pcicfg_init(&p->cfg, raw, gpa, size, &fn_ops, p, &why) < 0)
+		return errbuf_set(eb, EINVAL, "it cannot be given to a Linux guest: %s", why);
+	for (unsigned b = 0; b < PCICFG_BARS; b++)
+		if (p->bar_gpa[b])
+			pcicfg_msix_pages(&p->cfg, b, &p->msix_off[b], &p->msix_len[b]);
+	p->bus = linux_pcibus(d, eb);
+	return p->bus ? 0 : -EBUSY;
+}
+
 static int pci_create(struct domain *d, const struct domain_opts *opts, struct errbuf *eb)
 {
 	(void)opts;
-	if (d->cfg.nr_pci && strcmp(d->guest_kind->name, "pv"))
-		return errbuf_set(eb, ENOTSUP, "pci = %s: passthrough into %s guests is not built yet (PV guests only)",
+	if (d->cfg.nr_pci && d->guest_kind != &kind_pv && d->guest_kind != &kind_linux)
+		return errbuf_set(eb, ENOTSUP, "pci = %s: passthrough into %s guests is not built (PV and Linux guests only)",
 				  d->cfg.pci[0], d->guest_kind->name);
 	for (unsigned i = 0; i < d->cfg.nr_pci; i++) {
 		struct pcidev *p = calloc(1, sizeof(*p));
@@ -160,6 +247,8 @@ static int pci_create(struct domain *d, const struct domain_opts *opts, struct e
 		r = vfio_cfg_read(&p->v, 0, 4, &p->id, eb);
 		if (r >= 0)
 			r = place_bars(d, p, eb);
+		if (r >= 0 && d->guest_kind == &kind_linux)
+			r = linux_fn_init(d, p, eb);
 		if (r < 0) {
 			vfio_close(&p->v);
 			free(p);
@@ -172,6 +261,11 @@ static int pci_create(struct domain *d, const struct domain_opts *opts, struct e
 			return r;
 		}
 		p->dev = dev;
+		if (p->bus) {
+			r = pcibus_add(p->bus, &p->cfg, &p->slot);
+			if (r < 0)
+				return errbuf_set(eb, -r, "pci = %s: the guest's PCI bus is full", p->bdf);
+		}
 	}
 	return 0;
 }
@@ -418,17 +512,14 @@ static void irq_stop(struct pcidev *p)
 	q->n = 0;
 }
 
-/* Routes the function's MSI-X vectors to eventfds and starts their thread and the guest's watch. */
-static int irq_start(struct pcidev *p, struct errbuf *eb)
+/* Routes the function's MSI-X vectors (up to PCI_MAX_VECTORS) to eventfds. */
+static int irq_route(struct pcidev *p, struct errbuf *eb)
 {
 	struct pci_irq *q = &p->irq;
-	struct domain *d = p->dev->d;
-	struct xs_store *s = xsdomain_store(d);
-	sigset_t all, old;
 	unsigned n = p->v.msix < PCI_MAX_VECTORS ? p->v.msix : PCI_MAX_VECTORS;
 	int r;
 
-	if (!n || !s)
+	if (!n)
 		return 0;
 	q->ctl = eventfd(0, EFD_CLOEXEC);
 	if (q->ctl < 0)
@@ -444,6 +535,23 @@ static int irq_start(struct pcidev *p, struct errbuf *eb)
 	if (r < 0)
 		return r;
 	q->routed = true;
+	return 0;
+}
+
+/* A PV guest's function: its vectors routed, their thread started and the guest's watch set. */
+static int irq_start(struct pcidev *p, struct errbuf *eb)
+{
+	struct pci_irq *q = &p->irq;
+	struct domain *d = p->dev->d;
+	struct xs_store *s = xsdomain_store(d);
+	sigset_t all, old;
+	int r;
+
+	if (!p->v.msix || !s)
+		return 0;
+	r = irq_route(p, eb);
+	if (r < 0)
+		return r;
 	atomic_store(&q->stop, false);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread takes no signal meant for the process */
@@ -469,8 +577,15 @@ static void bar_mmio(void *opaque, struct iobus_io *io)
 {
 	struct pci_bar_ref *ref = opaque;
 	struct pcidev *p = ref->p;
-	bool ok = (io->size == 1 || io->size == 2 || io->size == 4 || io->size == 8) &&
-		  vfio_bar_rw(&p->v, ref->bar, io->offset, io->data, io->size, io->write) == 0;
+	uint64_t off = ref->base + io->offset;
+	bool ok;
+
+	if (p->bus && pcibus_msix_io(p->bus, &p->cfg, ref->bar, off, io->data, io->size, io->write)) {
+		atomic_fetch_add_explicit(&p->msix_io, 1, memory_order_relaxed);
+		return;
+	}
+	ok = (io->size == 1 || io->size == 2 || io->size == 4 || io->size == 8) &&
+	     vfio_bar_rw(&p->v, ref->bar, off, io->data, io->size, io->write) == 0;
 
 	if (!ok) {
 		atomic_fetch_add_explicit(&p->mmio_bad, 1, memory_order_relaxed);
@@ -479,6 +594,42 @@ static void bar_mmio(void *opaque, struct iobus_io *io)
 		return;
 	}
 	atomic_fetch_add_explicit(io->write ? &p->mmio_writes : &p->mmio_reads, 1, memory_order_relaxed);
+}
+
+/* BAR b at its place: a slot (less the MSI-X pages a Linux guest's function traps), or trapped whole. */
+static int connect_bar(struct device *dev, struct pcidev *p, unsigned b, struct errbuf *eb)
+{
+	uint64_t size = p->v.bar[b].size < 4096 ? 4096 : p->v.bar[b].size;
+	uint64_t t0 = 0, tlen = size;  /* the trapped part */
+	char name[MEMMAP_NAME_MAX];
+	int r;
+
+	if (!p->trapped[b]) {
+		t0 = p->msix_off[b];
+		tlen = p->msix_len[b];
+		snprintf(name, sizeof(name), "pci%u-bar%u", dev->index % 100u, b);
+		if (t0) {
+			r = memmap_add_device(&dev->d->memmap, name, p->bar_gpa[b], t0, p->v.bar[b].map, eb);
+			if (r < 0)
+				return errbuf_prefix(eb, -r, "pci %s", p->bdf);
+		}
+		if (t0 + tlen < size) {
+			snprintf(name, sizeof(name), "pci%u-bar%u%s", dev->index % 100u, b, t0 ? "+" : "");
+			r = memmap_add_device(&dev->d->memmap, name, p->bar_gpa[b] + t0 + tlen, size - t0 - tlen,
+					      (uint8_t *)p->v.bar[b].map + t0 + tlen, eb);
+			if (r < 0)
+				return errbuf_prefix(eb, -r, "pci %s", p->bdf);
+		}
+	}
+	if (!tlen)
+		return 0;
+	/* The bus keeps the name pointer: the device's BDF outlives the registration. */
+	p->ref[b].base = t0;
+	r = iobus_register(&dev->d->mmio, p->bdf, p->bar_gpa[b] + t0, tlen, bar_mmio, &p->ref[b], eb);
+	if (r < 0)
+		return errbuf_prefix(eb, -r, "pci %s: BAR %u", p->bdf, b);
+	p->registered[b] = true;
+	return 0;
 }
 
 static int pci_connect(struct device *dev, struct errbuf *eb)
@@ -506,24 +657,22 @@ static int pci_connect(struct device *dev, struct errbuf *eb)
 		p->nmap++;
 	}
 	for (unsigned b = 0; b < VFIO_BARS; b++) {
-		char name[MEMMAP_NAME_MAX];
-
 		if (!p->bar_gpa[b])
 			continue;
-		snprintf(name, sizeof(name), "pci%u-bar%u", dev->index % 100u, b);
-		if (p->trapped[b]) {
-			/* The bus keeps the name pointer: the device's BDF outlives the registration. */
-			r = iobus_register(&dev->d->mmio, p->bdf, p->bar_gpa[b],
-					   p->v.bar[b].size < 4096 ? 4096 : p->v.bar[b].size, bar_mmio, &p->ref[b], eb);
-			if (r < 0)
-				return errbuf_prefix(eb, -r, "pci %s: BAR %u", p->bdf, b);
-			p->registered[b] = true;
-			continue;
-		}
-		r = memmap_add_device(&dev->d->memmap, name, p->bar_gpa[b], p->v.bar[b].size < 4096 ? 4096 : p->v.bar[b].size,
-				      p->v.bar[b].map, eb);
+		r = connect_bar(dev, p, b, eb);
 		if (r < 0)
-			return errbuf_prefix(eb, -r, "pci %s", p->bdf);
+			return r;
+	}
+	if (p->bus) {
+		/* The guest's driver turns memory space and bus mastering on (fn_command) */
+		pthread_mutex_lock(&p->bus->lock);
+		pcicfg_reset(&p->cfg);
+		pthread_mutex_unlock(&p->bus->lock);
+		r = irq_route(p, eb);
+		if (r < 0)
+			return r;
+		p->connects++;
+		return 0;
 	}
 	r = vfio_bus_master(&p->v, true, eb);
 	if (r < 0)
@@ -543,11 +692,13 @@ static void pci_disconnect(struct device *dev)
 	struct pcidev *p = dev->priv;
 
 	quiesce_fn(p); /* before the mappings go: nothing in flight into guest memory */
+	if (p->bus)
+		linux_msi_reset(dev->d); /* the irqfds first: irq_stop closes their eventfds */
 	irq_stop(p);
 	unmap_all(p);
 	for (unsigned b = 0; b < VFIO_BARS; b++)
 		if (p->registered[b]) {
-			iobus_unregister(&dev->d->mmio, p->bar_gpa[b]);
+			iobus_unregister(&dev->d->mmio, p->bar_gpa[b] + p->ref[b].base);
 			p->registered[b] = false;
 		}
 }
@@ -569,14 +720,17 @@ static int pci_stats_json(struct device *dev, char *buf, size_t size)
 			 "\"resets\":%llu,\"connects\":%llu,\"reset_supported\":%s,\"msix\":%u,"
 			 "\"msix_routed\":%u,\"irqs\":%llu,\"irqs_delivered\":%llu,\"evtchn_binds\":%llu,"
 			 "\"evtchn_bind_errors\":%llu,\"trapped_bars\":%u,\"mmio_reads\":%llu,\"mmio_writes\":%llu,"
-			 "\"mmio_refused\":%llu}",
+			 "\"mmio_refused\":%llu,\"pci_slot\":%u,\"msix_table_accesses\":%llu,\"msi_routes\":%llu,"
+			 "\"msi_errors\":%llu,\"bar_moves\":%llu}",
 			 p->bdf, p->v.group_id, (unsigned long long)p->v.mapped, p->nmap,
 			 (unsigned long long)p->resets, (unsigned long long)p->connects, p->v.reset_ok ? "true" : "false",
 			 p->v.msix, p->irq.n, (unsigned long long)atomic_load(&p->irq.irqs),
 			 (unsigned long long)atomic_load(&p->irq.delivered), (unsigned long long)atomic_load(&p->irq.binds),
 			 (unsigned long long)atomic_load(&p->irq.bind_errors), trapped_bars(p),
 			 (unsigned long long)atomic_load(&p->mmio_reads), (unsigned long long)atomic_load(&p->mmio_writes),
-			 (unsigned long long)atomic_load(&p->mmio_bad));
+			 (unsigned long long)atomic_load(&p->mmio_bad), p->bus ? p->slot : 0,
+			 (unsigned long long)atomic_load(&p->msix_io), (unsigned long long)atomic_load(&p->msi_routes),
+			 (unsigned long long)atomic_load(&p->msi_errors), (unsigned long long)p->cfg.bar_moves);
 
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
@@ -588,6 +742,10 @@ static void pci_destroy(struct device *dev)
 	if (!p)
 		return;
 	quiesce_fn(p);
+	if (p->bus) {
+		linux_msi_reset(dev->d);
+		pcibus_remove(p->bus, p->slot);
+	}
 	irq_stop(p);
 	unmap_all(p);
 	vfio_close(&p->v);

@@ -83,22 +83,57 @@ cp "$here"/tests/* "$root/xenith/tests/"
 # their TAP helpers, the xenith thread report, the CMocka skip fix (init runs the programs through it)
 cp "$here/tap.sh" "$here/threads.sh" "$here/../../hv/tests/tap-skip.sh" "$root/xenith/"
 
-# A Linux guest for the linux_guest test: Debian's kernel again, with an
-# initramfs whose init prints a line and powers off (or reboots when the
-# kernel command line says xenith_action=reboot).
+# A Linux guest for the linux_guest and vfio_nvme tests: Debian's kernel
+# again, with an initramfs whose init prints a line and powers off (or
+# reboots when the kernel command line says xenith_action=reboot).  With
+# xenith_action=nvme it loads Linux's NVMe driver, reads 64 blocks at
+# xenith_rd and writes 64 at xenith_wr on the first namespace of the
+# passed-through function, and prints what it saw (PCI devices, digests,
+# the driver's interrupt counts).
 lg=$root/xenith/linux-guest
 groot=$out/guest-root
-rm -rf "$groot" && mkdir -p "$lg" "$groot/bin" "$groot/proc"
+rm -rf "$groot" && mkdir -p "$lg" "$groot/bin" "$groot/proc" "$groot/sys" "$groot/dev" "$groot/lib/modules"
 cp "$out/vmlinuz" "$lg/vmlinuz"
 cp /bin/busybox "$groot/bin/busybox"
 ln -s busybox "$groot/bin/sh"
+seen=()
+order=()
+add_mod nvme
+for f in "${order[@]}"; do
+	cp "$f" "$groot/lib/modules/"
+	echo "$(basename "$f")" >> "$groot/lib/modules/order"
+done
 cat > "$groot/init" <<'INIT'
 #!/bin/sh
 export PATH=/bin
 busybox mount -t proc proc /proc
 echo "xenith-linux-guest: init ran on Linux $(busybox uname -r) with $(busybox grep -c ^processor /proc/cpuinfo) CPU(s), up $(busybox cut -d' ' -f1 /proc/uptime) s"
+nvme() {
+	busybox mount -t sysfs sys /sys
+	busybox mount -t devtmpfs dev /dev
+	for d in /sys/bus/pci/devices/*; do
+		[ -e "$d" ] && echo "xenith-linux-guest: pci ${d##*/} $(busybox cat $d/vendor):$(busybox cat $d/device) class $(busybox cat $d/class)"
+	done
+	for m in $(busybox cat /lib/modules/order); do busybox insmod /lib/modules/$m; done
+	i=0
+	while [ ! -b /dev/nvme0n1 ] && [ $i -lt 150 ]; do busybox sleep 0.2; i=$((i + 1)); done
+	if [ ! -b /dev/nvme0n1 ]; then
+		echo "xenith-linux-guest: no /dev/nvme0n1 after 30 s; the kernel's log:"
+		busybox dmesg | busybox grep -i -e pci -e nvme -e msi | busybox tail -40
+		return
+	fi
+	echo "xenith-linux-guest: nvme0n1 $(busybox cat /sys/block/nvme0n1/size) sectors"
+	echo "xenith-linux-guest: read $(busybox dd if=/dev/nvme0n1 bs=512 skip=${xenith_rd:-0} count=64 2>/dev/null | busybox md5sum)"
+	busybox yes "xenith-linux-guest wrote this through its own nvme driver" | busybox head -c 32768 |
+		busybox dd of=/dev/nvme0n1 bs=512 seek=${xenith_wr:-64} count=64 conv=fsync 2>/dev/null
+	echo "xenith-linux-guest: write status $?"
+	busybox awk '/nvme/ { s = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i;
+		print "xenith-linux-guest: irq", $NF, s, "type", $(i) }' /proc/interrupts
+	busybox dmesg | busybox grep -i -e "nvme" -e "PNP0A03" -e "pci 0000:00:01" | busybox tail -20
+}
 case "${xenith_action:-}" in
 reboot) busybox reboot -f ;;
+nvme) nvme; busybox poweroff -f ;;
 *) busybox poweroff -f ;;
 esac
 INIT

@@ -5,7 +5,7 @@
 # on vfio-pci and a group another process holds; the NVMe driver core runs
 # natively over VFIO against it (I/O both ways with the PF, an IOMMU fault);
 # domains hold it through `pci = [...]`.
-# lab-limit: 600
+# lab-limit: 900
 # Output: TAP.
 . "$(dirname "$0")/../tap.sh"
 
@@ -249,6 +249,49 @@ ios=$(blkjson /tmp/ptt.out total_ios)
 result $? "BAR 0 trapped: ${ios:-no} reads in the guest, no error; ${w:-no} register writes and ${rd:-no} reads forwarded by the VMM, no memory slot for it (exit $rc)"
 echo "#   $tdev"
 [ "$rc" = 0 ] || show /tmp/ptt.out
+
+# 4e. An unmodified Linux guest holds the VF: its own nvme driver finds the
+#     function on the guest's PCI bus (ACPI's PCI0, configuration ports),
+#     programs the MSI-X table Xenith emulates, and its interrupts come by
+#     irqfd.  It reads what the PF wrote at LBA 2048 and writes LBA 8192.
+G=/xenith/linux-guest
+want_rd=$(dd if="$blk" bs=512 skip=2048 count=64 2>/dev/null | md5sum | cut -d' ' -f1)
+for try in 1 2 3; do
+	"$X" run -n ptl --kernel $G/vmlinuz --initrd $G/initrd.gz -m 256 --pci "$vf" --timeout 100 --on-reboot destroy \
+		--cmdline "console=ttyS0 panic=-1 quiet xenith_action=nvme xenith_rd=2048 xenith_wr=8192" >/tmp/ptl.out 2>&1 &
+	dom=$!
+	ldev=
+	while kill -0 "$dom" 2>/dev/null; do
+		"$X" devices ptl --json >/tmp/ptl.dev 2>/dev/null &&
+			d=$(tr '{' '\n' </tmp/ptl.dev | grep "\"bdf\":\"$vf\"") && [ -n "$d" ] && ldev=$d
+		sleep 0.5
+	done
+	wait "$dom"
+	rc=$?
+	# the known early hang of a nested Linux boot (linux_guest.sh): tried again
+	[ "$rc" = 68 ] && ! grep -q "xenith-linux-guest: init ran" /tmp/ptl.out || break
+	todo "ptl: attempt $try: the nested kernel hung before its init ran" "known problem, README's lab section; tried again"
+done
+sed -n 's/^.*\(xenith-linux-guest: .*\)$/#   \1/p' /tmp/ptl.out
+grep -q "xenith-linux-guest: pci 0000:00:01.0 0x1b36:0x0010 class 0x010802" /tmp/ptl.out &&
+	grep -q "xenith-linux-guest: pci 0000:00:00.0 0x1b36:0x0008 class 0x060000" /tmp/ptl.out
+result $? "Linux enumerates its PCI bus: the host bridge at 00:00.0 and the VF (1b36:0010, NVMe) at 00:01.0"
+grep -q "xenith-linux-guest: nvme0n1 [1-9]" /tmp/ptl.out
+result $? "Linux's nvme driver brings the VF's controller up: /dev/nvme0n1 appears"
+grep -q "xenith-linux-guest: read $want_rd" /tmp/ptl.out
+result $? "what the PF wrote (LBA 2048) reads back in the Linux guest (md5 $want_rd)"
+yes "xenith-linux-guest wrote this through its own nvme driver" | head -c 32768 >/tmp/lwant
+echo 3 >/proc/sys/vm/drop_caches
+dd if="$blk" of=/tmp/lback bs=512 skip=8192 count=64 2>/dev/null
+grep -q "xenith-linux-guest: write status 0" /tmp/ptl.out && cmp -s /tmp/lback /tmp/lwant && [ "$rc" = 0 ]
+result $? "what the Linux guest wrote (LBA 8192) reads back through the PF; the guest powered off (exit $rc)"
+irq=$(sed -n 's/.*xenith-linux-guest: irq nvme0q[0-9]* \([0-9]*\) type .*MSI.*/\1/p' /tmp/ptl.out | awk '{ s += $1 } END { print s + 0 }')
+routes=$(echo "$ldev" | sed -n 's/.*"msi_routes":\([0-9]*\).*/\1/p')
+tbl=$(echo "$ldev" | sed -n 's/.*"msix_table_accesses":\([0-9]*\).*/\1/p')
+[ "${irq:-0}" -gt 0 ] && [ "${routes:-0}" -ge 1 ] && [ "${tbl:-0}" -gt 0 ]
+result $? "the driver's MSI-X interrupts came by irqfd: $irq in the guest's /proc/interrupts; the VMM routed ${routes:-no} vector(s) after ${tbl:-no} table accesses"
+echo "#   $ldev"
+[ "$rc" = 0 ] || { echo "# the guest's console (exit $rc; 69: it rebooted, e.g. a panic with panic=-1):"; tail -n 80 /tmp/ptl.out | show /dev/stdin; }
 
 # 5. A function a domain cannot hold is refused before anything boots, with the reason.
 "$X" run -n pt2 --pci "$pf" --cmdline "exit 0" --timeout 60 >/tmp/pt2.out 2>&1
