@@ -23,9 +23,12 @@
  * an MMIO range of the domain's (iobus.h) whose exits the vCPU thread
  * forwards with pread/pwrite on VFIO's region (1, 2, 4 or 8 bytes within
  * the BAR; anything else reads all ones and writes nothing).  The mappable
- * parts of such a BAR are not made slots yet.  XENITH_PCI_TRAP_BARS=1 in
- * the VMM's environment traps every BAR, so that the trapped path can be
- * tested on a device whose BARs map whole (the lab's).
+ * parts of a sparse BAR (VFIO's sparse-mmap areas, page-aligned) are
+ * mapped and made slots over the trapped range, so that only the rest
+ * exits.  XENITH_PCI_TRAP_BARS=1 in the VMM's environment traps every BAR,
+ * and XENITH_PCI_SPARSE_BARS=1 handles every BAR that maps whole as if
+ * VFIO let only its first half map, so that both paths can be tested on a
+ * device whose BARs map whole (the lab's).
  *
  * A Linux guest (kind linux) finds its functions on a PCI bus instead
  * (pcicfg.h: configuration mechanism #1, a host bridge, the function's
@@ -127,14 +130,19 @@ struct pcidev {
 	unsigned slot;
 	struct pcicfg cfg;            /* under bus->lock */
 	uint64_t msix_off[VFIO_BARS], msix_len[VFIO_BARS]; /* the MSI-X pages of a BAR: always trapped */
+	unsigned parts;               /* slots made of sparse BARs' mappable parts, this connect */
 	_Atomic uint64_t msix_io, msi_routes, msi_errors;
 };
 
-/* Every BAR goes into the device window: mapped whole as a slot where VFIO lets it, else trapped. */
+/*
+ * Every BAR goes into the device window: mapped whole as a slot where VFIO
+ * lets it, else trapped, with the parts VFIO lets map (a sparse BAR) as
+ * slots over the trapped range.
+ */
 static int place_bars(struct domain *d, struct pcidev *p, struct errbuf *eb)
 {
-	const char *env = getenv("XENITH_PCI_TRAP_BARS");
-	bool trap_all = env && !strcmp(env, "1");
+	const char *env = getenv("XENITH_PCI_TRAP_BARS"), *sp = getenv("XENITH_PCI_SPARSE_BARS");
+	bool trap_all = env && !strcmp(env, "1"), sparse_all = sp && !strcmp(sp, "1");
 
 	for (unsigned b = 0; b < VFIO_BARS; b++) {
 		struct vfio_bar *bar = &p->v.bar[b];
@@ -143,9 +151,20 @@ static int place_bars(struct domain *d, struct pcidev *p, struct errbuf *eb)
 		if (!bar->size)
 			continue;
 		p->ref[b] = (struct pci_bar_ref){ p, b, 0 };
+		if (sparse_all && bar->mmap && !bar->sparse && bar->size >= 8192) {
+			/* the test of the sparse path (see the top of this file): the first half maps */
+			bar->sparse = true;
+			bar->nareas = 1;
+			bar->area[0].offset = 0;
+			bar->area[0].size = bar->size / 2;
+		}
 		p->trapped[b] = trap_all || !bar->mmap || bar->sparse;
 		if (!p->trapped[b]) {
 			r = vfio_map_bar(&p->v, b, eb);
+			if (r < 0)
+				return r;
+		} else if (!trap_all && bar->mmap && bar->sparse) {
+			r = vfio_map_bar_areas(&p->v, b, eb);
 			if (r < 0)
 				return r;
 		}
@@ -629,6 +648,21 @@ static int connect_bar(struct device *dev, struct pcidev *p, unsigned b, struct 
 	if (r < 0)
 		return errbuf_prefix(eb, -r, "pci %s: BAR %u", p->bdf, b);
 	p->registered[b] = true;
+	if (!p->trapped[b])
+		return 0;
+	/* A sparse BAR's mappable parts: slots over the trapped range (KVM exits only for the rest) */
+	for (unsigned k = 0; k < p->v.bar[b].nareas; k++) {
+		uint64_t off = p->v.bar[b].area[k].offset, len = p->v.bar[b].area[k].size;
+
+		if (!p->v.bar[b].area_map[k] ||
+		    (p->msix_len[b] && off < p->msix_off[b] + p->msix_len[b] && p->msix_off[b] < off + len))
+			continue; /* not mapped, or it holds a Linux guest's MSI-X table, which stays trapped */
+		snprintf(name, sizeof(name), "pci%u-bar%u.%u", dev->index % 100u, b, k);
+		r = memmap_add_device(&dev->d->memmap, name, p->bar_gpa[b] + off, len, p->v.bar[b].area_map[k], eb);
+		if (r < 0)
+			return errbuf_prefix(eb, -r, "pci %s: BAR %u's part at 0x%llx", p->bdf, b, (unsigned long long)off);
+		p->parts++;
+	}
 	return 0;
 }
 
@@ -639,6 +673,7 @@ static int pci_connect(struct device *dev, struct errbuf *eb)
 	int r;
 
 	quiesce_fn(p);
+	p->parts = 0;
 	for (unsigned i = 0; i < mm->nr; i++) {
 		const struct memmap_region *rg = &mm->region[i];
 
@@ -721,7 +756,7 @@ static int pci_stats_json(struct device *dev, char *buf, size_t size)
 			 "\"msix_routed\":%u,\"irqs\":%llu,\"irqs_delivered\":%llu,\"evtchn_binds\":%llu,"
 			 "\"evtchn_bind_errors\":%llu,\"trapped_bars\":%u,\"mmio_reads\":%llu,\"mmio_writes\":%llu,"
 			 "\"mmio_refused\":%llu,\"pci_slot\":%u,\"msix_table_accesses\":%llu,\"msi_routes\":%llu,"
-			 "\"msi_errors\":%llu,\"bar_moves\":%llu}",
+			 "\"msi_errors\":%llu,\"bar_moves\":%llu,\"mapped_parts\":%u}",
 			 p->bdf, p->v.group_id, (unsigned long long)p->v.mapped, p->nmap,
 			 (unsigned long long)p->resets, (unsigned long long)p->connects, p->v.reset_ok ? "true" : "false",
 			 p->v.msix, p->irq.n, (unsigned long long)atomic_load(&p->irq.irqs),
@@ -730,7 +765,7 @@ static int pci_stats_json(struct device *dev, char *buf, size_t size)
 			 (unsigned long long)atomic_load(&p->mmio_reads), (unsigned long long)atomic_load(&p->mmio_writes),
 			 (unsigned long long)atomic_load(&p->mmio_bad), p->bus ? p->slot : 0,
 			 (unsigned long long)atomic_load(&p->msix_io), (unsigned long long)atomic_load(&p->msi_routes),
-			 (unsigned long long)atomic_load(&p->msi_errors), (unsigned long long)p->cfg.bar_moves);
+			 (unsigned long long)atomic_load(&p->msi_errors), (unsigned long long)p->cfg.bar_moves, p->parts);
 
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }

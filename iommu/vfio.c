@@ -27,10 +27,19 @@ static void init_closed(struct vfio_dev *d)
 void vfio_close(struct vfio_dev *d)
 {
 	for (unsigned i = 0; i < VFIO_BARS; i++)
-		if (d->bar[i].map) {
-			munmap(d->bar[i].map, d->bar[i].size);
-			d->bar[i].map = NULL;
+	{
+		struct vfio_bar *b = &d->bar[i];
+
+		if (b->map) {
+			munmap(b->map, b->size);
+			b->map = NULL;
 		}
+		for (unsigned k = 0; k < b->nareas; k++)
+			if (b->area_map[k]) {
+				munmap(b->area_map[k], b->area[k].size);
+				b->area_map[k] = NULL;
+			}
+	}
 	/* Closing the device and the group drops every DMA mapping of the container with it. */
 	if (d->device >= 0)
 		close(d->device);
@@ -411,6 +420,38 @@ int vfio_map_bar(struct vfio_dev *d, unsigned bar, struct errbuf *eb)
 		return errbuf_set(eb, errno, "%s: mapping BAR %u: %s", d->bdf, bar, strerror(errno));
 	b->map = p;
 	return 0;
+}
+
+int vfio_map_bar_areas(struct vfio_dev *d, unsigned bar, struct errbuf *eb)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct vfio_bar *b;
+	int n = 0;
+
+	if (bar >= VFIO_BARS || !d->bar[bar].size)
+		return errbuf_set(eb, EINVAL, "%s has no BAR %u", d->bdf, bar);
+	b = &d->bar[bar];
+	if (!b->mmap || !b->sparse)
+		return errbuf_set(eb, EOPNOTSUPP, "%s: BAR %u has no mappable parts (%s)", d->bdf, bar,
+				  b->mmap ? "it maps whole" : "VFIO traps it");
+	for (unsigned k = 0; k < b->nareas; k++) {
+		uint64_t off = b->area[k].offset, size = b->area[k].size;
+		void *p;
+
+		if (b->area_map[k]) {
+			n++;
+			continue;
+		}
+		if (!size || off % (uint64_t)page || size % (uint64_t)page || off > b->size || size > b->size - off)
+			continue;
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, d->device, (off_t)(b->offset + off));
+		if (p == MAP_FAILED)
+			return errbuf_set(eb, errno, "%s: mapping BAR %u's part at 0x%llx (%llu bytes): %s", d->bdf, bar,
+					  (unsigned long long)off, (unsigned long long)size, strerror(errno));
+		b->area_map[k] = p;
+		n++;
+	}
+	return n;
 }
 
 int vfio_bus_master(struct vfio_dev *d, bool on, struct errbuf *eb)

@@ -31,6 +31,7 @@ struct vfio_bar {
 	unsigned nareas;     /* sparse: the mappable parts */
 	struct { uint64_t offset, size; } area[4];
 	void *map;           /* vfio_map_bar's mapping, or NULL */
+	void *area_map[4];   /* vfio_map_bar_areas's mappings of the sparse parts, or NULL */
 };
 
 struct vfio_dev {
@@ -75,6 +76,12 @@ int vfio_bar_read32(struct vfio_dev *d, unsigned bar, uint64_t off, uint32_t *va
 int vfio_bar_write32(struct vfio_dev *d, unsigned bar, uint64_t off, uint32_t val);
 /* Maps a mappable BAR whole (d->bar[bar].map); -EOPNOTSUPP for one that is trapped or sparse. */
 int vfio_map_bar(struct vfio_dev *d, unsigned bar, struct errbuf *eb);
+/*
+ * Maps each mappable part of a sparse BAR (d->bar[bar].area_map[i]); a part
+ * whose offset or size is not page-aligned stays unmapped (trapped with
+ * the rest).  The number mapped, or -errno.
+ */
+int vfio_map_bar_areas(struct vfio_dev *d, unsigned bar, struct errbuf *eb);
 
 /* Bus mastering (the command register's bit 2) on or off; a device does no DMA without it. */
 int vfio_bus_master(struct vfio_dev *d, bool on, struct errbuf *eb);

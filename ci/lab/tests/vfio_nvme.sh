@@ -250,6 +250,35 @@ result $? "BAR 0 trapped: ${ios:-no} reads in the guest, no error; ${w:-no} regi
 echo "#   $tdev"
 [ "$rc" = 0 ] || show /tmp/ptt.out
 
+# 4d2. A sparse BAR (XENITH_PCI_SPARSE_BARS=1 handles BAR 0 as if VFIO let
+#      only its first half map, as it does for a BAR with the MSI-X table in
+#      it): the registers and doorbells (first 8 KiB) a slot over the trapped
+#      range, so none of the guest's accesses exits; the MSI-X half trapped.
+XENITH_PCI_SPARSE_BARS=1 "$X" run -n pts --pci "$vf" --cmdline "blk rw=randread bs=4096 iodepth=4 runtime=2000 pci=0" \
+	--timeout 120 >/tmp/pts.out 2>&1 &
+dom=$!
+sdev=
+smm=
+while kill -0 "$dom" 2>/dev/null; do
+	"$X" devices pts --json >/tmp/pts.dev 2>/dev/null &&
+		d=$(tr '{' '\n' </tmp/pts.dev | grep "\"bdf\":\"$vf\"") && [ -n "$d" ] && sdev=$d
+	"$X" memmap pts --json >/tmp/pts.mm 2>/dev/null && grep -q '"type":"device"' /tmp/pts.mm && smm=$(cat /tmp/pts.mm)
+	sleep 0.3
+done
+wait "$dom"
+rc=$?
+ios=$(blkjson /tmp/pts.out total_ios)
+tb=$(echo "$sdev" | sed -n 's/.*"trapped_bars":\([0-9]*\).*/\1/p')
+parts=$(echo "$sdev" | sed -n 's/.*"mapped_parts":\([0-9]*\).*/\1/p')
+w=$(echo "$sdev" | sed -n 's/.*"mmio_writes":\([0-9]*\).*/\1/p')
+rd=$(echo "$sdev" | sed -n 's/.*"mmio_reads":\([0-9]*\).*/\1/p')
+part=$(echo "$smm" | tr '{' '\n' | grep '"type":"device"' | grep '"name":"pci0-bar0.0"' | sed -n 's/.*"size":\([0-9]*\).*/\1/p')
+[ "$rc" = 0 ] && [ "${tb:-0}" = 1 ] && [ "${parts:-0}" = 1 ] && [ "${part:-0}" = 8192 ] && [ "${ios:-0}" -gt 0 ] &&
+	[ "$(blkjson /tmp/pts.out errors)" = 0 ] && [ "${w:-1}" = 0 ] && [ "${rd:-1}" = 0 ]
+result $? "sparse BAR 0: its mappable 8 KiB a slot (${part:-no} bytes) over the trapped BAR; ${ios:-no} reads in the guest, no error, ${w:-?} writes and ${rd:-?} reads exited (exit $rc)"
+echo "#   $sdev"
+[ "$rc" = 0 ] || show /tmp/pts.out
+
 # 4e. An unmodified Linux guest holds the VF: its own nvme driver finds the
 #     function on the guest's PCI bus (ACPI's PCI0, configuration ports),
 #     programs the MSI-X table Xenith emulates, and its interrupts come by
