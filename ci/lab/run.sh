@@ -48,7 +48,10 @@ console_tail() { # console_tail FILE: its last lines as TAP comments
 }
 
 # The NVMe namespace (shared by the PF and its VFs' secondary controllers),
-# zeroed for each run: the tests write patterns and read them back.
+# zeroed for each run: the tests write patterns and read them back.  Behind a
+# PCIe-to-PCI bridge, a serial card (on its host driver, 8250_pci) and
+# QEMU's test device share one IOMMU group: a group that is not viable,
+# for the passthrough tests' refusals.
 rm -f "$lab/ns1.img"
 truncate -s 64M "$lab/ns1.img"
 start=$(date +%s)
@@ -63,6 +66,8 @@ for attempt in $(seq 1 "$attempts"); do
 		-device nvme-subsys,id=s0 \
 		-device nvme,serial=xenith0,subsys=s0,sriov_max_vfs=$vfs,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=12,msix_qsize=12 \
 		-drive "file=$lab/ns1.img,if=none,id=ns1,format=raw" -device nvme-ns,drive=ns1,nsid=1 \
+		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1 -device pcie-pci-bridge,id=br1,bus=rp1 \
+		-device pci-serial,bus=br1,addr=1 -device pci-testdev,bus=br1,addr=2 \
 		> "$log" 2>&1 < /dev/null &
 	qpid=$!
 	t0=$(date +%s)

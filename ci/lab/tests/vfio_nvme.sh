@@ -60,6 +60,42 @@ show /tmp/check.out
 "$X" pci check "$vf" >/tmp/check.out 2>&1
 result $? "check again once the group is free"
 
+# 2b. A group that is not viable: QEMU's test device (1b36:0005) behind the
+#     lab's PCIe-to-PCI bridge shares its group with a serial card on its
+#     host driver.  Handed to vfio-pci, it is still refused, naming the
+#     serial card and its driver, by check, list and a domain.
+td=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1b36:0x0005 ] && td=${d##*/} && break
+done
+ser=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1b36:0x0002 ] && ser=${d##*/} && break
+done
+sdrv=$(basename "$(readlink -f "/sys/bus/pci/devices/$ser/driver" 2>/dev/null)" 2>/dev/null)
+if [ -z "$td" ] || [ -z "$ser" ] || [ -z "$sdrv" ] || [ "$sdrv" = driver ]; then
+	notok "the lab's test device and serial card behind one bridge, the card on a host driver (test device ${td:-none}, card ${ser:-none} on ${sdrv:-no driver})"
+else
+	tgroup=$(basename "$(readlink -f "/sys/bus/pci/devices/$td/iommu_group")")
+	"$X" pci assignable-add "$td" >/tmp/tadd.out 2>&1
+	rc=$?
+	"$X" pci check "$td" >/tmp/tcheck.out 2>&1
+	rc2=$?
+	[ "$rc" = 0 ] && [ "$rc2" = 1 ] && grep -q "IOMMU group $tgroup is not viable" /tmp/tcheck.out &&
+		grep -q "also holds $ser, bound to the host driver $sdrv" /tmp/tcheck.out
+	result $? "$td (test device) on vfio-pci in group $tgroup with $ser on $sdrv: check refuses the group as not viable, naming $ser and $sdrv (exit $rc2)"
+	show /tmp/tcheck.out
+	"$X" pci list --json >/tmp/tlist.json 2>/dev/null
+	tr '{' '\n' </tmp/tlist.json | grep "\"bdf\":\"$td\"" | grep -q '"assignable":false'
+	result $? "xenith pci list: $td not assignable (its group's neighbour on a host driver)"
+	"$X" run -n ptn --pci "$td" --cmdline "exit 0" --timeout 60 >/tmp/ptn.out 2>&1
+	rc=$?
+	[ "$rc" = 65 ] && grep -q "pci = $td" /tmp/ptn.out && grep -q "not viable" /tmp/ptn.out
+	result $? "a domain with pci = $td: refused before boot, exit $rc (65), the group not viable"
+	show /tmp/ptn.out
+	"$X" pci assignable-remove "$td" >/dev/null 2>&1
+fi
+
 # 3. The NVMe driver core (nvme/drv.c, what minios runs) natively over VFIO:
 #    identify, a read of what the PF wrote, a write the PF reads back, a DMA
 #    to an IOVA nobody mapped (the IOMMU stops it), open-use-close cycles.
