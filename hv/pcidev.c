@@ -182,14 +182,10 @@ static void fn_command(void *opaque, bool memory, bool bus_master)
 {
 	struct pcidev *p = opaque;
 	struct errbuf eb;
-	uint32_t cmd;
+	uint16_t set = (memory ? 0x2 : 0) | (bus_master ? 0x4 : 0);
 
-	if (vfio_cfg_read(&p->v, 4, 2, &cmd, &eb) == 0) {
-		cmd = (cmd & ~0x6u) | (memory ? 0x2u : 0) | (bus_master ? 0x4u : 0);
-		if (vfio_cfg_write(&p->v, 4, 2, cmd, &eb) == 0)
-			return;
-	}
-	fprintf(stderr, "xenith: pci %s: the guest's command register: %s\n", p->bdf, eb.msg);
+	if (vfio_command(&p->v, set, 0x6 & ~set, &eb) < 0)
+		fprintf(stderr, "xenith: pci %s: the guest's command register: %s\n", p->bdf, eb.msg);
 }
 
 /* The guest turned vector vec on (programmed, unmasked, enabled) or off: its irqfd follows. */

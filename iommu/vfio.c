@@ -454,15 +454,20 @@ int vfio_map_bar_areas(struct vfio_dev *d, unsigned bar, struct errbuf *eb)
 	return n;
 }
 
-int vfio_bus_master(struct vfio_dev *d, bool on, struct errbuf *eb)
+int vfio_command(struct vfio_dev *d, uint16_t set, uint16_t clear, struct errbuf *eb)
 {
 	uint32_t cmd;
 	int r = vfio_cfg_read(d, 4, 2, &cmd, eb);
 
 	if (r < 0)
 		return r;
-	cmd = on ? cmd | 0x6 : cmd & ~0x4u; /* memory space and bus master on; bus master off */
-	return vfio_cfg_write(d, 4, 2, cmd, eb);
+	return vfio_cfg_write(d, 4, 2, (cmd & ~(uint32_t)clear) | set, eb);
+}
+
+int vfio_bus_master(struct vfio_dev *d, bool on, struct errbuf *eb)
+{
+	/* memory space and bus master on; bus master off */
+	return on ? vfio_command(d, 0x6, 0, eb) : vfio_command(d, 0, 0x4, eb);
 }
 
 int vfio_reset(struct vfio_dev *d, struct errbuf *eb)

@@ -83,7 +83,9 @@ int vfio_map_bar(struct vfio_dev *d, unsigned bar, struct errbuf *eb);
  */
 int vfio_map_bar_areas(struct vfio_dev *d, unsigned bar, struct errbuf *eb);
 
-/* Bus mastering (the command register's bit 2) on or off; a device does no DMA without it. */
+/* The command register's bits in set turned on and those in clear off (a read, a write). */
+int vfio_command(struct vfio_dev *d, uint16_t set, uint16_t clear, struct errbuf *eb);
+/* Bus mastering (the command register's bit 2) on, with memory space, or off; a device does no DMA without it. */
 int vfio_bus_master(struct vfio_dev *d, bool on, struct errbuf *eb);
 /* Function-level reset (VFIO_DEVICE_RESET). */
 int vfio_reset(struct vfio_dev *d, struct errbuf *eb);

@@ -18,6 +18,7 @@
 
 #include "acpi.h"
 #include "skip.h"
+#include "testutil.h"
 
 #define GPA 0xe0000u
 #define WIN 0x10000000ull
@@ -132,10 +133,8 @@ static void test_pci0_aml_lengths_nest_to_the_end_of_the_dsdt(void **state)
 /* ACPICA's disassembler reads the DSDT back as the bridge Linux looks for. */
 static void test_iasl_disassembles_the_pci_host_bridge(void **state)
 {
-	char dir[] = "/tmp/xenith-acpi-XXXXXX", cmd[512], path[256], dsl[8192] = "";
+	char dir[] = "/tmp/xenith-acpi-XXXXXX", cmd[512], path[256], *dsl, *log;
 	const uint8_t *d;
-	FILE *f;
-	size_t n;
 	int rc;
 
 	(void)state;
@@ -145,26 +144,19 @@ static void test_iasl_disassembles_the_pci_host_bridge(void **state)
 	d = find("DSDT");
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(d, 1, get32(d + 4), f), get32(d + 4));
-	fclose(f);
+	test_write_file(path, d, get32(d + 4));
 	snprintf(cmd, sizeof(cmd), "cd %s && iasl -d dsdt.dat >iasl.log 2>&1", dir);
 	rc = system(cmd);
 	snprintf(path, sizeof(path), "%s/dsdt.dsl", dir);
-	f = fopen(path, "r");
-	if (rc != 0 || !f) {
-		snprintf(cmd, sizeof(cmd), "cat %s/iasl.log", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "(no log)\n");
-		fail_msg("iasl -d failed (status %d)", rc);
-	}
-	n = fread(dsl, 1, sizeof(dsl) - 1, f);
-	fclose(f);
-	dsl[n] = 0;
+	dsl = test_read_file_if_exists(path, NULL);
+	snprintf(path, sizeof(path), "%s/iasl.log", dir);
+	log = test_read_file_if_exists(path, NULL);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
+	if (rc != 0 || !dsl)
+		fail_msg("iasl -d failed (status %d): %s", rc, log ? log : "(no log)");
+	free(log);
 	assert_non_null(strstr(dsl, "Device (PCI0)"));
 	assert_non_null(strstr(dsl, "EisaId (\"PNP0A03\")"));
 	assert_non_null(strstr(dsl, "WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,"));
@@ -174,6 +166,7 @@ static void test_iasl_disassembles_the_pci_host_bridge(void **state)
 	assert_non_null(strstr(dsl, "0x000000001FFFFFFF, // Range Maximum"));
 	assert_non_null(strstr(dsl, "0x0000000010000000, // Length"));
 	assert_non_null(strstr(dsl, "Name (_S5, Package"));
+	free(dsl);
 }
 
 int main(void)
