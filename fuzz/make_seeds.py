@@ -1536,6 +1536,222 @@ def pcicfg_seeds():
           b"".join(pc_probe([(0x10, 0xC0000000), (0x18, 0x0000000C), (0x1C, 1)], 0x60)))
 
 
+# ---- unwind (fuzz_unwind.c): registers, operations, then the guest's physical memory ----
+UW_LONG, UW_OFF, UW_RAW = 0, 2, 3
+UW_TRANSLATE, UW_READ, UW_UNWIND, UW_UNWIND_AT = range(4)
+UW_CANON, UW_NEAR = 4, 8
+UW_P_RW = 3
+UW_PS = 0x80
+UW_NX = 1 << 63
+UW_TEXT = 0xFFFFFFFF81000000
+
+
+def uw_op(kind, arg=0, length=0, addr=0):
+    return struct.pack("<BBHQ", kind, arg, length, addr)
+
+
+def uw_input(mode, cr3, rip, rsp, rbp, ops, mem, raw=None):
+    head = bytes([mode]) + (struct.pack("<QQQ", *raw) if mode == UW_RAW else b"")
+    head += struct.pack("<QQQQ", cr3, rip, rsp, rbp) + bytes([len(ops)]) + b"".join(ops)
+    return head + bytes(mem)
+
+
+def uw_put(mem, at, v):
+    assert at + 8 <= len(mem)  # a slice past the end would grow the memory
+    mem[at:at + 8] = struct.pack("<Q", v)
+
+
+class UwStack:
+    """Frames written through a map of virtual pages to physical ones."""
+
+    def __init__(self, mem, pages):
+        self.mem, self.pages = mem, pages
+
+    def put(self, va, v):
+        uw_put(self.mem, self.pages[va & ~(PAGE - 1)] + (va & (PAGE - 1)), v)
+
+    def frames(self, chain):
+        # chain: [(fp, ret)], innermost first; the last frame's saved rbp is 0
+        for i, (fp, ret) in enumerate(chain):
+            self.put(fp, chain[i + 1][0] if i + 1 < len(chain) else 0)
+            self.put(fp + 8, ret)
+
+
+def uw_4k():
+    """PML4 at 0, PDPT at 0x1000, one page at 0x2000 that is both the PD (entry 511) and the PT;
+    the stack's two virtual pages map to 0x4000 and then 0x3000 (apart, the wrong way round)."""
+    mem = bytearray(5 * PAGE)
+    uw_put(mem, 0x0000 + 8 * 255, 0x1000 | UW_P_RW)
+    uw_put(mem, 0x1000 + 8 * 511, 0x2000 | UW_P_RW)
+    uw_put(mem, 0x2000 + 8 * 511, 0x2000 | UW_P_RW)
+    uw_put(mem, 0x2000 + 8 * 0x1E0, 0x4000 | UW_P_RW | UW_NX)
+    uw_put(mem, 0x2000 + 8 * 0x1E1, 0x3000 | UW_P_RW | UW_NX)
+    stack = 0x00007FFFFFFE0000
+    return mem, stack, UwStack(mem, {stack: 0x4000, stack + PAGE: 0x3000})
+
+
+def uw_2m():
+    """The kernel's direct map: 0xffff888000000000 a 2 MiB page at 0 (PAT and NX set in its entry)."""
+    mem = bytearray(5 * PAGE)
+    uw_put(mem, 0x0000 + 8 * 0x111, 0x1000 | UW_P_RW)
+    uw_put(mem, 0x1000, 0x2000 | UW_P_RW)
+    uw_put(mem, 0x2000, 0 | UW_P_RW | UW_PS | 1 << 12 | UW_NX)
+    base = 0xFFFF888000000000
+    return mem, base, UwStack(mem, {base + a: a for a in range(0, 5 * PAGE, PAGE)})
+
+
+def unwind_seeds():
+    mem, s, st = uw_4k()
+    st.frames([(s + 0xE10, UW_TEXT + 0x100), (s + 0xF00, UW_TEXT + 0x200), (s + 0xFF8, UW_TEXT + 0x300),
+               (s + 0x1100, 0x00007F0000001234)])
+    ops = [uw_op(UW_TRANSLATE, addr=s + 0x123), uw_op(UW_READ, length=32, addr=s + 0xFF0),
+           uw_op(UW_UNWIND, 3), uw_op(UW_UNWIND_AT, 64, 0x40, s + 0xF00), uw_op(UW_TRANSLATE, addr=0x0000800000000000),
+           uw_op(UW_READ, length=4200, addr=s + 0xFFF), uw_op(UW_TRANSLATE, addr=s + 0x2000),
+           uw_op(UW_TRANSLATE | UW_CANON, addr=0x12347FFFFFFFF008), uw_op(UW_UNWIND_AT, 64, 0, s + 0xF04)]
+    write("unwind", "4k-stack-across-pages", uw_input(UW_LONG, 0x0000 | 0x18, UW_TEXT, s + 0xE00, s + 0xE10, ops, mem))
+
+    mem, b, st = uw_2m()
+    st.frames([(b + 0x3F00, UW_TEXT + 0x10), (b + 0x3FF0, UW_TEXT + 0x20), (b + 0x4100, UW_TEXT + 0x30),
+               (b + 0x4F00, UW_TEXT + 0x40)])
+    ops = [uw_op(UW_TRANSLATE, addr=b + 0x4FFF), uw_op(UW_TRANSLATE, addr=b + 0x5000), uw_op(UW_UNWIND, 2),
+           uw_op(UW_READ, length=16, addr=b + 0x4FF8), uw_op(UW_READ, length=16, addr=b + 0x4FF9),
+           uw_op(UW_UNWIND_AT, 64, 0x10, b + 0x3FF0)]
+    write("unwind", "2m-direct-map", uw_input(UW_LONG, 0x0000, UW_TEXT + 5, b + 0x3E00, b + 0x3F00, ops, mem))
+    # the same tables with 5-level paging, then PAE paging outside long mode: not walked
+    write("unwind", "la57", uw_input(UW_RAW, 0, UW_TEXT, b + 0x3E00, b + 0x3F00, ops, mem,
+                                     raw=(0x80000011, 0x6A0 | 1 << 12, 0xD01)))
+    write("unwind", "legacy-pae", uw_input(UW_RAW, 0, UW_TEXT, b + 0x3E00, b + 0x3F00, ops, mem,
+                                           raw=(0x80000011, 0x6A0, 0)))
+    # a loop of frames: A -> B -> C -> A
+    st.frames([(b + 0x3F00, UW_TEXT + 0x10), (b + 0x3F80, UW_TEXT + 0x20), (b + 0x4000, UW_TEXT + 0x30)])
+    st.put(b + 0x4000, b + 0x3F00)
+    write("unwind", "frame-loop", uw_input(UW_LONG, 0, UW_TEXT, b + 0x3E00, b + 0x3F00, [uw_op(UW_UNWIND, 64)], mem))
+
+    # a 1 GiB page: the kernel's text mapping at 0xffffffff80000000 over physical 0
+    mem = bytearray(4 * PAGE)
+    uw_put(mem, 0x0000 + 8 * 511, 0x1000 | UW_P_RW)
+    uw_put(mem, 0x1000 + 8 * 510, 0 | UW_P_RW | UW_PS)
+    k = 0xFFFFFFFF80000000
+    st = UwStack(mem, {k + a: a for a in range(0, 4 * PAGE, PAGE)})
+    st.frames([(k + 0x2F00, UW_TEXT + 0x1000), (k + 0x3000, UW_TEXT + 0x2000), (k + 0x3100, 0)])
+    ops = [uw_op(UW_TRANSLATE, addr=k + 0x3FFF), uw_op(UW_TRANSLATE, addr=k + 0x4000),
+           uw_op(UW_UNWIND_AT, 64, 0x100, k + 0x2F00)]
+    write("unwind", "1g-page", uw_input(UW_LONG, 0x0000, UW_TEXT, k + 0x2E00, k + 0x2F00, ops, mem))
+
+    # paging off: physical frames, memory of an odd size, reads near its end
+    mem = bytearray(3 * PAGE - 4)
+    st = UwStack(mem, {a: a for a in range(0, 3 * PAGE, PAGE)})
+    st.frames([(0x1000, 0x100200), (0x1100, 0x100300), (0x2FE8, 0x100400)])
+    ops = [uw_op(UW_READ | UW_NEAR, length=8, addr=3 * PAGE - 12), uw_op(UW_READ | UW_NEAR, length=8, addr=3 * PAGE - 11),
+           uw_op(UW_TRANSLATE | UW_NEAR, addr=3 * PAGE - 5), uw_op(UW_UNWIND, 8)]
+    write("unwind", "paging-off", uw_input(UW_OFF, 0, 0x100100, 0xF00, 0x1000, ops, mem))
+
+    # hostile tables: CR3 at the last page of an odd-sized memory, entries out of memory, not present, cut short
+    mem = bytearray(2 * PAGE + 0x7FC)
+    uw_put(mem, 0x2000 + 8 * 0, 0x7FFFF000 | UW_P_RW)
+    uw_put(mem, 0x2000 + 8 * 1, 0x1000 | 2)
+    uw_put(mem, 0x2000 + 8 * 2, 0x2000 | UW_P_RW)
+    mem[0x27F8:0x27FC] = struct.pack("<I", 0x2000 | UW_P_RW)  # PML4[255]: its first half, then memory ends
+    ops = [uw_op(UW_TRANSLATE, addr=0), uw_op(UW_TRANSLATE, addr=1 << 39), uw_op(UW_TRANSLATE, addr=2 << 39),
+           uw_op(UW_TRANSLATE, addr=(2 << 39) | (2 << 30) | (2 << 21) | (2 << 12)),
+           uw_op(UW_TRANSLATE, addr=(2 << 39) | (0xFF << 30)), uw_op(UW_UNWIND_AT, 64, 0, (2 << 39) | 0x10)]
+    write("unwind", "hostile-tables", uw_input(UW_LONG, 0x2000, UW_TEXT, 0, 0, ops, mem))
+
+
+# ---- profile (fuzz_profile.c): a profile file as xenoprof/profile.h lays it out ----
+XP_DOMAIN, XP_SYMBOL, XP_SAMPLE, XP_COUNTERS, XP_KVMSTAT, XP_NOTE, XP_DOMEND, XP_END = range(1, 9)
+XP_GUEST, XP_HV, XP_IDLE, XP_BACKEND, XP_KVM = range(5)
+XP_EXIT, XP_HCALL = 1, 2
+
+
+def xp_detail(cls, n):
+    return cls << 24 | n
+
+
+def xp_pad(b):
+    return b + bytes(-len(b) % 8)
+
+
+def xp_rec(rtype, body):
+    body = xp_pad(body)
+    return struct.pack("<HHI", rtype, 0, 8 + len(body)) + body
+
+
+def xp_header(host=b"seedhost", freq=997):
+    return b"XENPROF\n" + struct.pack("<IIQII", 1, 64, 1700000000 * 10**9, freq, 0) + host.ljust(32, b"\0")
+
+
+def xp_domain(dom, nr_vcpus, name, image, domid=1, kind=0):
+    return xp_rec(XP_DOMAIN, struct.pack("<IIII", dom, domid, nr_vcpus, kind) + name.ljust(64, b"\0") +
+                  image.ljust(256, b"\0"))
+
+
+def xp_symbol(dom, addr, size, name):
+    return xp_rec(XP_SYMBOL, struct.pack("<IIQQ", dom, 0, addr, size) + name + b"\0")
+
+
+def xp_sample(dom, vcpu, where, ips, weight=1, detail=0, time_ns=1000):
+    return xp_rec(XP_SAMPLE, struct.pack("<IHBBIIQ", dom, vcpu, where, len(ips), detail, weight, time_ns) +
+                  b"".join(struct.pack("<Q", ip) for ip in ips))
+
+
+def xp_counters(dom, vcpu, entries, guest_ns=0, idle_ns=0, lost=0):
+    return xp_rec(XP_COUNTERS, struct.pack("<IHHQQQ", dom, vcpu, len(entries), guest_ns, idle_ns, lost) +
+                  b"".join(struct.pack("<IIQQ", kind, 0, n, ns) for kind, n, ns in entries))
+
+
+def xp_kvmstat(dom, vcpu, value, name):
+    return xp_rec(XP_KVMSTAT, struct.pack("<IiQ", dom, vcpu, value) + name + b"\0")
+
+
+def xp_note(dom, text, rtype=XP_NOTE):
+    return xp_rec(rtype, struct.pack("<II", dom, 0) + text + b"\0")
+
+
+def xp_end(records, duration_ns=2 * 10**9, lost=0):
+    samples = sum(1 for r in records if struct.unpack_from("<H", r)[0] == XP_SAMPLE)
+    return xp_rec(XP_END, struct.pack("<QQQ", duration_ns, samples, lost))
+
+
+def xp_profile(records, **kw):
+    return xp_header() + b"".join(records) + xp_end(records, **kw)
+
+
+def profile_seeds():
+    main, mid, leaf = 0x1000, 0x1100, 0x1200
+    one = [xp_domain(0, 2, b"web", b"/images/web.elf"),
+           xp_symbol(0, leaf, 0x100, b"leaf"), xp_symbol(0, main, 0x100, b"main"), xp_symbol(0, mid, 0x100, b"mid"),
+           xp_sample(0, 0, XP_GUEST, [leaf + 0x10, mid + 0x50, main + 0x50], weight=60),
+           xp_sample(0, 0, XP_GUEST, [mid + 0x60, main + 0x50], weight=30),
+           xp_sample(0, 0, XP_GUEST, [main + 0x60], weight=10),
+           xp_sample(0, 1, XP_HV, [main + 0x70], weight=20, detail=xp_detail(XP_EXIT, 2)),
+           xp_sample(0, 1, XP_HV, [], weight=8, detail=xp_detail(XP_HCALL, 29)),
+           xp_sample(0, 1, XP_IDLE, [], weight=12),
+           xp_sample(0, 1, XP_GUEST, [0x5000, main + 0x90], weight=3),
+           xp_note(0, b"backend thread 0: blk q0"),
+           xp_sample(0, 0, XP_BACKEND, [0x7F0000001000, 0x7F0000002000], weight=15),
+           xp_counters(0, 0, [(xp_detail(XP_EXIT, 2), 100, 2000000), (xp_detail(XP_HCALL, 29), 40, 1000000)],
+                       guest_ns=1500000000, idle_ns=100000000, lost=1),
+           xp_counters(0, 1, [(xp_detail(XP_EXIT, 6), 5, 4000000)]),
+           xp_kvmstat(0, -1, 3, b"remote_tlb_flush"), xp_kvmstat(0, 0, 110, b"exits"),
+           xp_note(0xFFFFFFFF, b"sampling by timer: perf events unavailable")]
+    write("profile", "one-domain", xp_profile(one))
+    two = one + [xp_domain(1, 1, b"db;x y", b"/boot/db kernel", domid=2, kind=1),
+                 xp_symbol(1, 0x400000, 0x1000, b"do_query;v2 x"), xp_symbol(1, 0x402000, 0x1000, b"operator<&>\"'"),
+                 xp_sample(1, 0, XP_GUEST, [0x400010], weight=7), xp_sample(1, 0, XP_GUEST, [0x402010], weight=4),
+                 xp_symbol(1, 0xFFFFFFFF81000000, 0x1000, b"[k] vmx_vcpu_run"),
+                 xp_sample(1, 0, XP_KVM, [0xFFFFFFFF81000010, 0xFFFFFFFF82000000], weight=2),
+                 xp_note(1, b"db: shut down (poweroff)", XP_DOMEND)]
+    write("profile", "two-domains", xp_profile(two))
+    # recursion and an unknown record type (skipped)
+    rec = [xp_domain(0, 1, b"r", b""), xp_symbol(0, 0x100, 0x100, b"recur"),
+           xp_sample(0, 0, XP_GUEST, [0x110, 0x120, 0x130, 0x140], weight=5), xp_rec(99, b"future")]
+    write("profile", "recursion-unknown-type", xp_profile(rec))
+    whole = xp_profile(one)
+    write("profile", "truncated", whole[:len(whole) - 20])
+    write("profile", "no-end", xp_header() + b"".join(one))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -1555,3 +1771,5 @@ if __name__ == "__main__":
     nvme_seeds()
     nic_vf_seeds()
     pcicfg_seeds()
+    unwind_seeds()
+    profile_seeds()
