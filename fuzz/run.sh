@@ -34,7 +34,9 @@ clang=${CLANG:-clang}
 # All of the VMM's sources, as build/tools/xenith links them: io/port_dpdk.c needs DPDK's flags
 # and archives, and its stub port_dpdk_none.c stands in (as in the VMM most domains run in);
 # sriov/ and iommu/ for the pci device type (hv/pcidev.c).
+# and the profiler's parts the VMM samples with (hv/prof.c): the unwinder, KVM's statistics, the record format.
 vmm_sources="$(cd "$src" && echo hv/*.c io/*.c lib/*.c sriov/*.c iommu/*.c | tr ' ' '\n' | grep -vx io/port_dpdk.c | tr '\n' ' ')"
+vmm_sources+=" xenoprof/unwind.c xenoprof/kvmstats.c xenoprof/profile.c xenoprof/names.c"
 declare -A sources=(
 	[grant]="io/grant.c"
 	[blkif]="io/blkback.c io/grant.c lib/clock.c"

@@ -245,7 +245,10 @@ static int prog_escape(const char *args)
 			  "why: \x1b]0;pwned\x07 \xc2\x9b" "1m caf\xc3\xa9\nxenith: fake line");
 }
 
+int prof_test_main(const char *args);
+
 static const struct program programs[] = {
+	{ "prof", prof_test_main, "workloads with a known profile: split|nested|hcall [ms=N] [count=K] (guest/prof_test.c)" },
 	{ "hypercall", prog_hypercall, "check the VMM's argument checking" },
 	{ "evtchn", prog_evtchn, "event channels to a VMM backend thread: N round trips, states" },
 	{ "grant", prog_grant, "grant table checks, the VMM acting as a backend" },

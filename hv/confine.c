@@ -135,6 +135,12 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_geteuid, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "whose clients to serve: our uid (and root)" },
 	{ __NR_setsockopt, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "timeouts on a client" },
 	{ __NR_shutdown, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "closing a client" },
+	/* xenoprof (hv/prof.c): a recording, served on a control thread. */
+	{ __NR_timer_create, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "`xenith prof record`: a sampling timer per vCPU thread" },
+	{ __NR_timer_settime, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "`xenith prof record`: the timers' period" },
+	{ __NR_timer_delete, K(MAIN) | K(CONTROL), 0, ARGS_ANY,
+	  "the recording's end (control), or the domain's teardown under it (main)" },
+	{ __NR_pread64, K(CONTROL), 0, ARGS_ANY, "`xenith prof record`: KVM's statistics (KVM_GET_STATS_FD)" },
 	{ __NR_fcntl, K(MAIN) | K(CONTROL), 0, ARGS_FCNTL, "non-blocking clients; close-on-exec; disk locks; sealing rebuilt guest memory" },
 
 	/* DPDK ports (io/port_dpdk.c): what the burst calls of its vdevs do on a network queue's thread. */
@@ -202,7 +208,9 @@ static const struct ioctl_rule ioctl_rules[] = {
 	{ KVM_RUN, K(MAIN) | K(VCPU), "KVM_RUN", "the vCPU loop" },
 	{ KVM_SET_REGS, K(MAIN) | K(VCPU), "KVM_SET_REGS", "a vCPU's entry point" },
 	{ KVM_GET_REGS, K(MAIN) | K(VCPU), "KVM_GET_REGS", "crash reports" },
-	{ KVM_GET_SREGS, K(MAIN) | K(VCPU), "KVM_GET_SREGS", "crash reports; vCPU set-up" },
+	{ KVM_GET_SREGS, K(MAIN) | K(VCPU), "KVM_GET_SREGS",
+	  "crash reports; vCPU set-up; a profiling sample's paging state (hv/prof.c)" },
+	{ KVM_GET_STATS_FD, K(MAIN) | K(CONTROL), "KVM_GET_STATS_FD", "`xenith prof record`: KVM's statistics of the VM and vCPUs" },
 	{ KVM_SET_SREGS, K(MAIN), "KVM_SET_SREGS", "vCPU set-up (rebuilt on reboot)" },
 	{ KVM_INTERRUPT, K(MAIN) | K(VCPU), "KVM_INTERRUPT", "CPL-0 guests' upcall vector" },
 	{ KVM_IRQ_LINE, K(MAIN) | K(VCPU), "KVM_IRQ_LINE", "Linux guests' UART interrupt" },
@@ -252,8 +260,9 @@ static const struct ioctl_rule test_hook_ioctl_rules[] = {
 /* MADV_DONTDUMP: the DPDK EAL's memory (hugepages, dpdk_hugepages = 1) is kept out of core dumps as it is freed */
 static const int madvise_advice[] = { MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP };
 /* F_ADD_SEALS: rebuilt guest memory is sealed against resizing (membacking.c; a switch maps it). */
+/* F_DUPFD_CLOEXEC: a recording's copy of a vCPU's KVM statistics fd (hv/prof.c). */
 static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
-				  F_ADD_SEALS };
+				  F_ADD_SEALS, F_DUPFD_CLOEXEC };
 
 const char *confine_kind_name(enum confine_kind kind)
 {

@@ -253,6 +253,88 @@ static char *xenstore_reply(struct domain *d, const char *path, size_t *len, cha
 	return buf;
 }
 
+/* How often a recording's samples go to its client. */
+#define PROF_DRAIN_MS 20
+#define PROF_BUF (512 * 1024)
+
+/*
+ * `xenith prof record`: the reply line, the guest's symbols, then samples
+ * every PROF_DRAIN_MS until the client shuts its side down, the domain
+ * ends or restarts, or the VMM stops; then the closing records.
+ */
+static void serve_prof(struct domain *d, const struct conn_io *io, unsigned freq)
+{
+	struct prof_session *s = NULL;
+	struct errbuf eb = { "" };
+	char head[4096];
+	uint8_t *buf = malloc(PROF_BUF), *syms = NULL;
+	size_t n, nsyms = 0;
+	bool gone = false;
+	int r;
+
+	if (!buf) {
+		reply_error(io, "out of memory for a recording");
+		return;
+	}
+	if (!lock_ctl(d, io)) {
+		free(buf);
+		return;
+	}
+	r = prof_session_start(d, freq, &s, &eb);
+	if (r == 0)
+		r = prof_header_json(d, freq, head, sizeof(head));
+	if (r == 0)
+		syms = prof_symbol_records(d, &nsyms);
+	pthread_mutex_unlock(&d->ctl_lock);
+	if (r < 0) {
+		if (s)
+			prof_session_finish(s, buf, PROF_BUF);
+		reply_error(io, eb.msg[0] ? eb.msg : "cannot describe the domain for a recording");
+		free(buf);
+		return;
+	}
+	gone = send_all(io->fd, io->stop_fd, head, strlen(head), mono_ns() + CONTROL_REPLY_DEADLINE_MS * 1000000ull) < 0 ||
+	       (nsyms && send_all(io->fd, io->stop_fd, (const char *)syms, nsyms,
+				  mono_ns() + CONTROL_REPLY_DEADLINE_MS * 1000000ull) < 0);
+	free(syms);
+	while (!gone) {
+		struct pollfd p[2] = { { .fd = io->fd, .events = POLLIN }, { .fd = io->stop_fd, .events = POLLIN } };
+		bool detached = prof_session_detached(s), stop = false;
+
+		if (poll(p, 2, PROF_DRAIN_MS) > 0) {
+			char c[64];
+
+			/* The client shut its side down (or went): the recording is over. */
+			if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+				stop = recv(io->fd, c, sizeof(c), MSG_DONTWAIT) <= 0;
+			if (p[1].revents)
+				stop = true; /* the VMM is stopping: the domain has ended */
+		}
+		while ((n = prof_session_drain(s, buf, PROF_BUF)) > 0 && !gone)
+			gone = send_all(io->fd, -1, (const char *)buf, n,
+					mono_ns() + CONTROL_REPLY_DEADLINE_MS * 1000000ull) < 0;
+		if (stop || detached || domain_ended(d))
+			break;
+	}
+	n = prof_session_finish(s, buf, PROF_BUF);
+	if (!gone)
+		(void)send_all(io->fd, -1, (const char *)buf, n, mono_ns() + CONTROL_REPLY_DEADLINE_MS * 1000000ull);
+	free(buf);
+}
+
+/* The vCPUs' counters for `xenith top`. */
+static void serve_stats(struct domain *d, const struct conn_io *io)
+{
+	char *buf = malloc(CONTROL_DISKS_MAX);
+	int n = buf ? prof_stats_json(d, buf, CONTROL_DISKS_MAX) : -1;
+
+	if (n < 0)
+		reply_error(io, "cannot write the domain's counters");
+	else
+		reply_text(io, buf, (size_t)n);
+	free(buf);
+}
+
 /* Carries out a validated request; true when fd was handed over (console). */
 static bool run_request(struct domain *d, const struct conn_io *io, const struct control_request *req)
 {
@@ -274,6 +356,12 @@ static bool run_request(struct domain *d, const struct conn_io *io, const struct
 	case CONTROL_DESTROY:
 		domain_kill(d, false, "destroyed by the toolstack (xenith destroy)");
 		reply_ok(io);
+		return false;
+	case CONTROL_STATS:
+		serve_stats(d, io);
+		return false;
+	case CONTROL_PROF:
+		serve_prof(d, io, req->freq);
 		return false;
 	case CONTROL_XENSTORE: {
 		/* The store has its own lock and outlives restarts: no ctl_lock, as info. */

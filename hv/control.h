@@ -6,9 +6,12 @@
  * lines).  Requests: {"cmd": "info" | "disks" | "devices" | "pause" | "unpause" |
  * "shutdown" (with "reason": "poweroff" | "reboot") | "destroy" |
  * "console" | "xenstore" (with "path", default "/") | "xenstore-write"
- * (with "path" and "value")}, one per connection.  Replies: {"ok": true, ...} or {"ok":
- * false, "error": "..."}; after a console reply the connection carries the
- * raw console output.
+ * (with "path" and "value") | "memmap" | "stats" (the vCPUs' counters, for
+ * `xenith top`) | "prof" (with "freq", Hz)}, one per connection.  Replies:
+ * {"ok": true, ...} or {"ok": false, "error": "..."}; after a console reply
+ * the connection carries the raw console output; after a prof reply, the
+ * profile's records (xenoprof/profile.h) until the client shuts its side
+ * down or the domain goes: then the closing records and XP_REC_END.
  *
  * Who may do what: the run directory must be the caller's own (mode 0700,
  * see fs_private_dir); the VMM serves only clients whose uid is its euid
@@ -90,6 +93,8 @@ enum control_cmd {
 	CONTROL_XENSTORE,
 	CONTROL_XENSTORE_WRITE,
 	CONTROL_MEMMAP,
+	CONTROL_PROF,
+	CONTROL_STATS,
 	CONTROL_NR_CMDS,
 };
 
@@ -100,6 +105,7 @@ struct control_request {
 	/* xenstore: "path" (default "/"); xenstore-write: "path" and "value", both required. */
 	char path[CONTROL_XS_PATH_MAX + 1];
 	char value[CONTROL_XS_VALUE_MAX + 1];
+	unsigned freq;      /* prof: "freq" in Hz (default PROF_FREQ_DEFAULT), checked by the VMM */
 };
 
 const char *control_cmd_name(enum control_cmd cmd);

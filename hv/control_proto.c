@@ -26,6 +26,8 @@ static const char *const cmd_names[] = {
 	[CONTROL_XENSTORE] = "xenstore",
 	[CONTROL_XENSTORE_WRITE] = "xenstore-write",
 	[CONTROL_MEMMAP] = "memmap",
+	[CONTROL_PROF] = "prof",
+	[CONTROL_STATS] = "stats",
 };
 _Static_assert(sizeof(cmd_names) / sizeof(cmd_names[0]) == CONTROL_NR_CMDS,
 	       "a name for every control command");
@@ -89,7 +91,7 @@ static int xenstore_args(struct control_request *req, const struct jv *path, con
 int control_parse_request(const char *line, size_t len, struct control_request *req, char *err,
 			  size_t errlen)
 {
-	const struct jv *cmd, *reason, *path, *value;
+	const struct jv *cmd, *reason, *path, *value, *freq;
 	char msg[128], shown[40];
 	struct jv *doc;
 	int r = -EINVAL;
@@ -114,7 +116,8 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 		goto out;
 	}
 	if (member(doc, "cmd", &cmd) < 0 || member(doc, "reason", &reason) < 0 ||
-	    member(doc, "path", &path) < 0 || member(doc, "value", &value) < 0) {
+	    member(doc, "path", &path) < 0 || member(doc, "value", &value) < 0 ||
+	    member(doc, "freq", &freq) < 0) {
 		snprintf(err, errlen, "a key appears twice in the request; give each once");
 		goto out;
 	}
@@ -147,6 +150,16 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 	}
 	if (r == 0 && (req->cmd == CONTROL_XENSTORE || req->cmd == CONTROL_XENSTORE_WRITE))
 		r = xenstore_args(req, path, value, err, errlen);
+	if (r == 0 && req->cmd == CONTROL_PROF) {
+		req->freq = PROF_FREQ_DEFAULT;
+		if (freq && (freq->type != JV_NUM || !(freq->num >= 1 && freq->num <= 1e6) ||
+			     freq->num != (double)(unsigned)freq->num)) {
+			snprintf(err, errlen, "prof: \"freq\" must be a whole number of Hz");
+			r = -EINVAL;
+		} else if (freq) {
+			req->freq = (unsigned)freq->num;
+		}
+	}
 out:
 	jv_free(doc);
 	if (r < 0)

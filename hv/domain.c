@@ -305,7 +305,13 @@ static void watchdog_stop(struct domain *d)
 static void domain_teardown(struct domain *d)
 {
 	struct vcpu *vcpus;
+	char why[sizeof(d->end.why)];
 
+	/* A recording keeps what the vCPUs counted and sampled until now, and ends. */
+	pthread_mutex_lock(&d->lock);
+	snprintf(why, sizeof(why), "%s", d->end.why[0] ? d->end.why : "the domain was torn down");
+	pthread_mutex_unlock(&d->lock);
+	prof_domain_detach(d, why);
 	domain_timer_thread_stop(d);
 	devices_disconnect(d); /* backends let go of guest memory first */
 	xsdomain_disconnect(d); /* so does the store (devices took their nodes out first) */
@@ -451,6 +457,7 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 	d->test_hooks = getenv("XENITH_TEST_HOOKS") && !strcmp(getenv("XENITH_TEST_HOOKS"), "1");
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_mutex_init(&d->ctl_lock, NULL);
+	pthread_mutex_init(&d->prof_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->state_cond, &ca);
@@ -600,6 +607,7 @@ void domain_destroy(struct domain *d)
 	pthread_cond_destroy(&d->state_cond);
 	pthread_cond_destroy(&d->timer_cond);
 	pthread_mutex_destroy(&d->ctl_lock);
+	pthread_mutex_destroy(&d->prof_lock);
 	pthread_mutex_destroy(&d->lock);
 	free(d->vcpu_cpus);
 	free(d);

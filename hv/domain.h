@@ -26,6 +26,7 @@
 #include "iobus.h"
 #include "kvm.h"
 #include "memmap.h"
+#include "prof.h"
 #include "xenith/console.h"
 #include "xenith/shared_info.h"
 #include "xenith/start_info.h"
@@ -104,6 +105,8 @@ struct vcpu {
 	uint64_t nr_exits, nr_hypercalls, nr_irqs;
 	uint64_t first_run_ns;        /* CLOCK_MONOTONIC just before the first KVM_RUN */
 	uint64_t first_exit_ns;       /* CLOCK_MONOTONIC of the first exit, 0 if none */
+	/* Counters per exit reason and hypercall, and sampling (prof.h). */
+	struct vcpu_prof prof;
 };
 
 /* How the domain ended, for the exit status and the report. */
@@ -219,6 +222,13 @@ struct domain {
 	 */
 	uint32_t test_ops;
 	bool unbacked;                /* domain_create_unbacked(): no KVM VM, never runs */
+
+	/* xenoprof (prof.h): the recording in progress, if any, under prof_lock. */
+	pthread_mutex_t prof_lock;
+	struct prof_session *prof;
+	atomic_bool prof_timing;      /* a recording is on: vCPUs time their exits */
+	/* Event-channel notifications raised for the guest (a port newly pending), any thread. */
+	_Atomic uint64_t nr_evtchn_raised;
 };
 
 /* How a domain's console reaches the host. */
@@ -347,6 +357,13 @@ bool domain_get_end(struct domain *d, struct domain_end *out);
 const struct domain_end *domain_final_end(const struct domain *d);
 /* vCPU vcpu's host thread: 0, -EINVAL (no such vCPU) or -ESRCH (not started). */
 int domain_vcpu_thread(struct domain *d, unsigned vcpu, pthread_t *out);
+/*
+ * vCPU vcpu's kernel thread id (perf_event_open, timers): 0, -EINVAL (no
+ * such vCPU) or -ESRCH (its thread has not started).  The thread records
+ * its id first thing, before it enters the guest: read it once the guest
+ * has run (from a bench report, or after a control request it answered).
+ */
+int domain_vcpu_tid(struct domain *d, unsigned vcpu, pid_t *tid);
 /* Boot timestamps (CLOCK_MONOTONIC ns, 0 = not yet), for boot traces and the density suite. */
 struct domain_boot_times {
 	uint64_t created_ns;     /* domain_create */

@@ -65,6 +65,22 @@ int domain_vcpu_thread(struct domain *d, unsigned vcpu, pthread_t *out)
 	return r;
 }
 
+int domain_vcpu_tid(struct domain *d, unsigned vcpu, pid_t *tid)
+{
+	pid_t t = 0;
+
+	if (vcpu >= d->nr_vcpus)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	if (d->vcpus && d->vcpus[vcpu].thread_started) /* none between a restart's teardown and build */
+		t = d->vcpus[vcpu].prof.tid;
+	pthread_mutex_unlock(&d->lock);
+	if (!t)
+		return -ESRCH;
+	*tid = t;
+	return 0;
+}
+
 void domain_boot_times(const struct domain *d, struct domain_boot_times *bt)
 {
 	const struct vcpu *v = d->nr_vcpus && d->vcpus ? &d->vcpus[0] : NULL;

@@ -83,6 +83,7 @@ void evtchn_set_pending(struct domain *d, uint32_t port)
 	v = &d->vcpus[d->evtchn.port[port].vcpu % d->nr_vcpus];
 	if (__atomic_fetch_or(&s->evtchn_pending[word], bit, __ATOMIC_SEQ_CST) & bit)
 		return; /* already pending: the guest has not seen the last one yet */
+	atomic_fetch_add_explicit(&d->nr_evtchn_raised, 1, memory_order_relaxed);
 	if (!(__atomic_load_n(&s->evtchn_mask[word], __ATOMIC_SEQ_CST) & bit))
 		raise_upcall(d, v, word);
 	else
@@ -329,6 +330,7 @@ static long send_port(struct vcpu *v, uint32_t port)
 
 	if (port == 0 || port >= XENITH_NR_EVTCHN)
 		return -XEN_EINVAL;
+	prof_add(&v->prof.c.evtchn_sends, 1);
 	switch (d->evtchn.port[port].kind) {
 	case EVTCHN_CONSOLE:
 		return console_drain_ring(d) < 0 ? -XEN_EINVAL : 0;
@@ -407,6 +409,7 @@ static bool upcall_pending(struct vcpu *v)
 long evtchn_block(struct vcpu *v)
 {
 	struct domain *d = v->d;
+	uint64_t t0 = prof_idle_begin(v);
 
 	pthread_mutex_lock(&d->lock);
 	v->blocked = true;
@@ -417,6 +420,7 @@ long evtchn_block(struct vcpu *v)
 	v->blocked = false;
 	atomic_store_explicit(&v->where, VCPU_WHERE_EXIT, memory_order_relaxed);
 	pthread_mutex_unlock(&d->lock);
+	prof_idle_end(v, t0);
 	return 0;
 }
 
@@ -427,6 +431,7 @@ long evtchn_poll(struct vcpu *v, uint64_t arg)
 	struct sched_poll p;
 	struct timespec deadline;
 	long ret = -XEN_ETIMEDOUT;
+	uint64_t t0;
 
 	if (domain_copy_from_guest(d, &p, arg, sizeof(p)) < 0)
 		return -XEN_EFAULT;
@@ -447,6 +452,7 @@ long evtchn_poll(struct vcpu *v, uint64_t arg)
 		deadline.tv_sec += (time_t)(t / 1000000000ull);
 		deadline.tv_nsec = (long)(t % 1000000000ull);
 	}
+	t0 = prof_idle_begin(v);
 	pthread_mutex_lock(&d->lock);
 	v->blocked = true;
 	atomic_store_explicit(&v->where, VCPU_WHERE_BLOCKED, memory_order_relaxed);
@@ -478,5 +484,6 @@ long evtchn_poll(struct vcpu *v, uint64_t arg)
 	v->blocked = false;
 	atomic_store_explicit(&v->where, VCPU_WHERE_EXIT, memory_order_relaxed);
 	pthread_mutex_unlock(&d->lock);
+	prof_idle_end(v, t0);
 	return ret;
 }

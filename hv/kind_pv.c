@@ -75,6 +75,7 @@ static void pv_pio(struct vcpu *v)
 		v->nr_hypercalls++;
 		atomic_store_explicit(&v->last_hypercall, (uint32_t)run->s.regs.regs.rax,
 				      memory_order_relaxed);
+		prof_hypercall(v, (uint32_t)run->s.regs.regs.rax);
 		hypercall_dispatch(v);
 		return;
 	}

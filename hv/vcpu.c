@@ -25,7 +25,7 @@ int vcpu_global_init(struct errbuf *eb)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIG_KICK, &sa, NULL) < 0)
 		return errbuf_set(eb, errno, "sigaction: %s", strerror(errno));
-	return 0;
+	return prof_global_init(eb);
 }
 
 int vcpu_init(struct domain *d, struct vcpu *v, unsigned id, struct errbuf *eb)
@@ -37,6 +37,7 @@ int vcpu_init(struct domain *d, struct vcpu *v, unsigned id, struct errbuf *eb)
 	v->d = d;
 	v->id = id;
 	v->fd = -1;
+	v->prof.stats_fd = -1;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&v->wake, &ca);
@@ -52,6 +53,7 @@ int vcpu_init(struct domain *d, struct vcpu *v, unsigned id, struct errbuf *eb)
 	r = kvm_vcpu_create(d->kvm, d->vm_fd, id, &v->fd, &v->run, eb);
 	if (r < 0)
 		return r;
+	prof_vcpu_init(v);
 	return d->guest_kind->setup_vcpu(d, v, eb);
 }
 
@@ -59,6 +61,7 @@ void vcpu_fini(struct vcpu *v)
 {
 	if (!v->d)
 		return;
+	prof_vcpu_fini(v);
 	if (v->d->unbacked)
 		free(v->run);
 	else
@@ -103,6 +106,8 @@ static bool vcpu_park(struct vcpu *v, bool *entry, uint64_t *rip)
 		}
 		if (atomic_load(&v->up) && !d->pause_requested)
 			break;
+		uint64_t t0 = prof_idle_begin(v);
+
 		v->parked = true;
 		d->nr_parked_threads++;
 		atomic_store_explicit(&v->where, VCPU_WHERE_PARKED, memory_order_relaxed);
@@ -110,6 +115,7 @@ static bool vcpu_park(struct vcpu *v, bool *entry, uint64_t *rip)
 		pthread_cond_wait(&v->wake, &d->lock);
 		d->nr_parked_threads--;
 		v->parked = false;
+		prof_idle_end(v, t0);
 	}
 	*entry = atomic_exchange(&v->start_pending, false);
 	*rip = v->start_rip;
@@ -160,12 +166,15 @@ static void vcpu_halt(struct vcpu *v)
 			     v->id);
 		return;
 	}
+	uint64_t t0 = prof_idle_begin(v);
+
 	pthread_mutex_lock(&d->lock);
 	v->blocked = true;
 	atomic_store_explicit(&v->where, VCPU_WHERE_BLOCKED, memory_order_relaxed);
 	while (!atomic_load(&v->irq_pending) && !d->pause_requested && !vcpu_must_stop(v))
 		pthread_cond_wait(&v->wake, &d->lock);
 	v->blocked = false;
+	prof_idle_end(v, t0);
 	atomic_store_explicit(&v->where, VCPU_WHERE_EXIT, memory_order_relaxed);
 	pthread_mutex_unlock(&d->lock);
 }
@@ -257,7 +266,11 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct domain *d = v->d;
+	uint64_t t_run = 0, t_exit = 0;
+	unsigned reason;
+	bool timing;
 
+	prof_vcpu_thread_start(v);
 	if (!vcpu_thread_place(v))
 		goto end; /* the domain crashed saying why */
 	confine_thread(CONFINE_VCPU);
@@ -281,12 +294,20 @@ static void *vcpu_thread(void *arg)
 		}
 		if (atomic_load(&v->irq_pending))
 			vcpu_inject(v);
+		timing = prof_timing(d);
+		if (timing)
+			t_run = now_ns();
 		atomic_store_explicit(&v->where, VCPU_WHERE_GUEST, memory_order_relaxed);
+		/* After `where`: until now a sample named the hypercall just handled. */
+		v->prof.cur_hcall = 0;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			atomic_store_explicit(&v->where, VCPU_WHERE_EXIT, memory_order_relaxed);
 			if (errno == EINTR || errno == EAGAIN) {
 				/* A kick: clear it only now, then look at the request (vcpu_park). */
 				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+				if (timing)
+					prof_add(&v->prof.c.guest_ns, now_ns() - t_run);
+				prof_guest_sample(v); /* or a profiling tick */
 				continue;
 			}
 			domain_crash(d, v, "vCPU %u: KVM_RUN failed: %s", v->id, strerror(errno));
@@ -296,7 +317,16 @@ static void *vcpu_thread(void *arg)
 		if (!v->first_exit_ns) /* read by other threads (boot timing): atomic */
 			__atomic_store_n(&v->first_exit_ns, now_ns(), __ATOMIC_RELEASE);
 		v->nr_exits++;
+		reason = v->run->exit_reason < PROF_EXIT_MAX ? v->run->exit_reason : PROF_EXIT_MAX - 1;
+		prof_add(&v->prof.c.exits[reason], 1);
+		if (timing) {
+			t_exit = now_ns();
+			prof_add(&v->prof.c.guest_ns, t_exit - t_run);
+			v->prof.exit_idle_ns = 0;
+		}
 		vcpu_handle_exit(v);
+		if (timing)
+			prof_exit_time(v, reason, now_ns() - t_exit);
 	}
 end:
 	pthread_mutex_lock(&d->lock);

@@ -164,7 +164,7 @@ static int call(const char *dir, const char *name, const char *req, char *rep, s
 }
 
 /* Accepts a name or a numeric domain id. */
-static int resolve(const char *dir, const char *target, char *name, size_t size, const char *cmdname)
+int resolve_domain(const char *dir, const char *target, char *name, size_t size, const char *cmdname)
 {
 	struct control_entry *e = NULL;
 	struct errbuf eb;
@@ -212,7 +212,7 @@ static int setup_args(int argc, char **argv, const struct cli_cmd *c, unsigned m
 		fprintf(stderr, "xenith %s: %s\n", c->name, eb.msg);
 		return EXIT_USAGE;
 	}
-	if (resolve(dir, p->target, name, XENITH_NAME_MAX, c->name))
+	if (resolve_domain(dir, p->target, name, XENITH_NAME_MAX, c->name))
 		return 1;
 	return -1;
 }
@@ -229,7 +229,7 @@ static int setup(int argc, char **argv, const struct cli_cmd *c, const char *sho
 		fprintf(stderr, "xenith %s: %s\n", c->name, eb.msg);
 		return EXIT_USAGE;
 	}
-	if (needs_target && resolve(dir, p->target, name, XENITH_NAME_MAX, c->name))
+	if (needs_target && resolve_domain(dir, p->target, name, XENITH_NAME_MAX, c->name))
 		return 1;
 	return -1;
 }

@@ -32,6 +32,8 @@ static const struct subcommand subcommands[] = {
 	{ "xenstore-ls", cmd_xenstore_ls, "print a domain's xenstore tree" },
 	{ "xenstore-write", cmd_xenstore_write, "write a key in a domain's xenstore (as domain 0)" },
 	{ "switch", cmd_switch, "a domain switch: start, list, stop (vif port=switch:NAME)" },
+	{ "prof", cmd_prof, "profile domains: record samples of every vCPU, report (flat, folded, SVG, JSON)" },
+	{ "top", cmd_top, "every running domain, live: CPU, exits, hypercalls, event channels, I/O" },
 	{ "pci", cmd_pci, "the host's PCI functions for passthrough: list, assignable-add/-remove, sriov, nvme, check" },
 	{ "bench", cmd_bench_exec, "measure guest against native; compare runs (xenith-bench)" },
 	{ "fleet", cmd_fleet_exec, "results index of a fleet of hosts in PostgreSQL (xenith-fleet)" },

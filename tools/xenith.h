@@ -25,10 +25,17 @@ int cmd_xenstore_ls(int argc, char **argv);
 int cmd_xenstore_write(int argc, char **argv);
 int cmd_switch(int argc, char **argv);
 int cmd_pci(int argc, char **argv);
+int cmd_prof(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_compare(int argc, char **argv);
 
 #include <stddef.h>
+/*
+ * A domain given by name or numeric id (cmd_control.c): its name in name;
+ * non-zero after printing why when the run directory cannot be listed.
+ */
+int resolve_domain(const char *dir, const char *target, char *name, size_t size, const char *cmdname);
 /* The bundled guest: $XENITH_MINIOS, the build tree, next to the binary, the install path. */
 int find_bundled_minios(char *out, size_t size);
 

@@ -129,6 +129,35 @@ static void test_shutdown_reason_is_read_only_for_shutdown(void **state)
 	assert_false(req.reboot);
 }
 
+/* prof: "freq" a whole number of Hz, PROF_FREQ_DEFAULT without it; the VMM checks the range. */
+static void test_prof_takes_a_whole_frequency(void **state)
+{
+	struct control_request req;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("{\"cmd\":\"prof\"}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CONTROL_PROF);
+	assert_int_equal(req.freq, PROF_FREQ_DEFAULT);
+	assert_int_equal(parse("{\"cmd\":\"prof\",\"freq\":250}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.freq, 250);
+	assert_int_equal(parse("{\"cmd\":\"prof\",\"freq\":99999}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.freq, 99999); /* out of PROF_FREQ_MAX: prof_session_start refuses it */
+	{
+		static const char *const bad[] = { "{\"cmd\":\"prof\",\"freq\":1.5}", "{\"cmd\":\"prof\",\"freq\":0}",
+						   "{\"cmd\":\"prof\",\"freq\":\"100\"}", "{\"cmd\":\"prof\",\"freq\":-5}",
+						   "{\"cmd\":\"prof\",\"freq\":1e12}" };
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			assert_int_equal(parse(bad[i], &req, err, sizeof(err)), -EINVAL);
+			assert_non_null(strstr(err, "\"freq\" must be a whole number of Hz"));
+		}
+	}
+	/* stats takes nothing */
+	assert_int_equal(parse("{\"cmd\":\"stats\"}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CONTROL_STATS);
+}
+
 /* A reply: one line ending in its only newline, one JSON object with "ok"; returns it. */
 static struct jv *reply_doc(const char *out, size_t n, size_t size)
 {
@@ -271,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_requests_are_refused_with_what_is_wrong),
 		cmocka_unit_test(test_a_request_over_the_limit_is_refused_before_it_is_parsed),
 		cmocka_unit_test(test_unknown_command_is_echoed_printable_and_short),
+		cmocka_unit_test(test_prof_takes_a_whole_frequency),
 		cmocka_unit_test(test_shutdown_reason_is_read_only_for_shutdown),
 		cmocka_unit_test(test_ok_reply_is_exactly_ok_true),
 		cmocka_unit_test(test_info_reply_has_every_field_with_its_value_and_type),
