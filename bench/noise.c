@@ -289,7 +289,7 @@ void noise_summary(const struct bench_noise *n, char *buf, size_t size)
 static bool judged_suite(const char *suite)
 {
 	return !strcmp(suite, "compute") || !strcmp(suite, "memory") || !strcmp(suite, "exit") ||
-	       !strcmp(suite, "blk");
+	       !strcmp(suite, "blk") || !strcmp(suite, "prof");
 }
 
 size_t noise_warnings(const struct bench_run *run, char (*w)[NOISE_WARNING_LEN], size_t max)

@@ -461,6 +461,7 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 	report_memory_chart(f, run);
 	report_exit_chart(f, run);
 	report_blk_charts(f, run);
+	report_prof_chart(f, run);
 	density_charts(f, run);
 	soak_charts(f, run);
 	noise_section(f, run);

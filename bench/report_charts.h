@@ -37,6 +37,7 @@ void report_compute_chart(FILE *f, const struct bench_run *run);
 void report_memory_chart(FILE *f, const struct bench_run *run);
 void report_exit_chart(FILE *f, const struct bench_run *run);
 void report_blk_charts(FILE *f, const struct bench_run *run);
+void report_prof_chart(FILE *f, const struct bench_run *run);
 /* The soak suite's trends as a table (the sample curves are report.c's line charts). */
 void report_soak_table(FILE *f, const struct bench_run *run);
 void report_environment(FILE *f, const struct bench_run *run);

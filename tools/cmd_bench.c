@@ -37,10 +37,14 @@
 #include "blkbench.h"
 #include "netbench.h"
 #include "pcibench.h"
+#include "profbench.h"
 #include "soak.h"
 #include "xenith.h"
 
-static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", "net", "soak", "pci", NULL };
+#define NR_SUITES 9
+static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", "net", "prof", "soak", "pci",
+				      NULL };
+_Static_assert(sizeof(suites) / sizeof(suites[0]) == NR_SUITES + 1, "struct selection has a flag per suite");
 
 /*
  * --baseline: unknown cases get ADAPT_BATCH more repetitions a round, up to
@@ -79,20 +83,30 @@ static void bench_help(FILE *f)
 "packets/s at 64 B and Gbit/s at 1500 B, loss, echo p50/p99; reference lines\n"
 "iperf3 -u over veth and dpdk-testpmd txonly, skipped with the reason when\n"
 "missing, as are the dpdk and switch rows without DPDK; needs root;\n"
-"net/CASE or net/CASE@MODE selects), soak (leaks under\n"
-"churn: create-destroy, reboot and disk-churn cycles while the VMM's\n"
-"descriptors, threads, memory and the host's MemAvailable are sampled; each\n"
-"figure's slope per 1,000 cycles and verdict; exits 1 when one is not flat),\n"
+"net/CASE or net/CASE@MODE selects), prof (what recording a profile costs a\n"
+"guest: crc32 and matmul (--quick: crc32) in one guest, unprofiled and while\n"
+"recorded at 100 Hz and at 1 kHz as `xenith prof record` records, perf's\n"
+"kernel samples of the vCPU thread included where the host allows them),\n"
+"soak (leaks under churn: create-destroy, reboot and disk-churn cycles while\n"
+"the VMM's descriptors, threads, memory and the host's MemAvailable are\n"
+"sampled; each figure's slope per 1,000 cycles and verdict; exits 1 when one\n"
+"is not flat),\n"
 "pci (block jobs on an NVMe virtual function passed through to a guest, with\n"
 "MSI-X (vf) and polled (vf-poll), and on a PV disk backed by its namespace\n"
 "(pv), against the same driver code on the function natively through VFIO;\n"
 "reads only; the first NVMe VF on vfio-pci or $XENITH_PCI_VF, the PF's\n"
 "namespace or $XENITH_PCI_DISK; needs an IOMMU and root).\n"
-"Default: every suite but soak and pci, which run only when named.\n\n"
+"Default: every suite but soak and pci, which run only when named (prof takes\n"
+"about 7 s, 4 s with --quick).\n\n"
 "Compute, memory and exit run in interleaved pairs: guest repetition i, then\n"
 "native repetition i, the guest staying booted; each pair is a sample of the\n"
 "case's ratio series (mode ratio: guest speed / native, 1.0 = native; for exit\n"
 "costs analogue / guest cost), with a 95%% interval (t on log pair ratios).\n"
+"prof runs blocks of about 100 ms of runs in turn, unprofiled, 100 Hz, 1 kHz,\n"
+"in one booted guest; each such triplet is a sample of the ratio series\n"
+"ratio-prof100 and ratio-prof1000 (profiled speed / unprofiled; the table\n"
+"prints profiled time / unprofiled), with the same interval; --repeat and\n"
+"--warmup count triplets.\n"
 "The run starts by printing the host's fingerprint (compare refuses absolute\n"
 "figures across different ones).\n\n"
 "options:\n"
@@ -111,8 +125,8 @@ static void bench_help(FILE *f)
 "                   in the archive (`xenith bench calibrate --runs K`) cases\n"
 "                   are compared with it, as compare does, and one that no\n"
 "                   number of repetitions can decide at that noise stops\n"
-"                   (between-runs).  density, blk, net and soak are not re-run\n"
-"                   (guest boots, fio jobs, blasts): marked not-adaptive\n"
+"                   (between-runs).  density, blk, net, prof and soak are not\n"
+"                   re-run (guest boots, fio jobs, blasts): marked not-adaptive\n"
 "  --budget N       most repetitions a case gets with --baseline (default %u)\n"
 "  --out DIR        results archive (default: results/runs in the source tree,\n"
 "                   else ./xenith-results; $XENITH_RESULTS overrides)\n"
@@ -154,7 +168,7 @@ static void bench_help(FILE *f)
 #define MAX_NAMED_CASES 32
 
 struct selection {
-	bool suite[8];
+	bool suite[NR_SUITES];
 	/* SUITE/CASE arguments: when a suite has any, only those of its cases run */
 	const char *named[MAX_NAMED_CASES];
 	unsigned nr_named;
@@ -228,6 +242,8 @@ static bool case_exists(const char *arg)
 		return net_case_exists(arg + 4);
 	if (!strncmp(arg, "pci/", 4))
 		return pci_job_exists(arg + 4);
+	if (!strncmp(arg, "prof/", 5))
+		return prof_case_exists(arg + 5);
 	return !strncmp(arg, "blk/", 4) && blk_job_exists(arg + 4);
 }
 
@@ -244,6 +260,11 @@ static bool pci_only(void *opaque, const char *job)
 static bool net_only(void *opaque, const char *name, bool quick_case)
 {
 	return case_selected(opaque, "net", name, quick_case);
+}
+
+static bool prof_only(void *opaque, const char *name, bool quick_case)
+{
+	return case_selected(opaque, "prof", name, quick_case);
 }
 
 static bool soak_only(void *opaque, const char *scenario)
@@ -956,6 +977,7 @@ static int bench_list(void)
 		       "ns", "yes", exit_cases[i].analogue);
 	blk_list();
 	pci_list();
+	prof_list();
 	net_list();
 	soak_list();
 	return 0;
@@ -1201,8 +1223,8 @@ int cmd_bench(int argc, char **argv)
 			sel.named[sel.nr_named++] = argv[i];
 		}
 		if (!suites[k]) {
-			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density, blk, net, soak, pci "
-				"(`xenith bench list` shows every case)\n", argv[i]);
+			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density, "
+				"blk, net, prof, soak, pci (`xenith bench list` shows every case)\n", argv[i]);
 			return EXIT_USAGE;
 		}
 		sel.suite[k] = any_suite = true;
@@ -1244,7 +1266,11 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (!any_suite)
 		for (int k = 0; suites[k]; k++)
-			/* a soak runs only when named, pci too (it needs an NVMe VF on vfio-pci) */
+			/*
+			 * A soak runs only when named, pci too (it needs an NVMe VF on
+			 * vfio-pci).  prof runs: 7 s, 3-4 s in --quick (crc32 only), and
+			 * CI then follows the profiler's cost run after run.
+			 */
 			sel.suite[k] = strcmp(suites[k], "soak") && strcmp(suites[k], "pci");
 	/*
 	 * 10 in --quick too (it was 5).  compare's exact test at alpha 0.01:
@@ -1325,6 +1351,21 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (r == 0)
 		r = run_memory_backings(&run, &sel, &kvm, measure_cpu, helper_cpu);
+	if (r == 0 && suite_selected(&sel, "prof")) {
+		char minios[PATH_MAX];
+		struct prof_bench_opts po = {
+			.quick = sel.quick, .repeat = sel.repeat, .warmup = sel.warmup, .only = prof_only,
+			.opaque = &sel, .kvm = &kvm, .minios = minios, .measure_cpu = measure_cpu,
+			.helper_cpu = helper_cpu,
+		};
+
+		if (find_bundled_minios(minios, sizeof(minios)) < 0) {
+			fprintf(stderr, "xenith bench: the bundled minios is not built (%s)\n", minios);
+			r = -ENOENT;
+		} else {
+			r = run_prof(&run, &po, progress);
+		}
+	}
 	if (r == 0 && suite_selected(&sel, "density")) {
 		char minios[PATH_MAX];
 
@@ -1395,6 +1436,7 @@ int cmd_bench(int argc, char **argv)
 	bench_run_finish(&run);
 	if (suite_selected(&sel, "compute") || suite_selected(&sel, "memory") || suite_selected(&sel, "exit"))
 		bench_print_table(&run);
+	bench_print_prof(&run);
 	bench_print_density(&run);
 	bench_print_blk(&run);
 	bench_print_pci(&run);

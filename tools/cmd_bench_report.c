@@ -75,8 +75,8 @@ void bench_print_table(const struct bench_run *run)
 		const struct bench_series *g = &run->series[i], *nat;
 
 		if (strcmp(g->mode, "guest") || !strcmp(g->suite, "exit") || !strcmp(g->suite, "blk") ||
-		    !strcmp(g->suite, "pci"))
-			continue; /* exit, blk and pci have tables of their own */
+		    !strcmp(g->suite, "pci") || !strcmp(g->suite, "prof"))
+			continue; /* exit, blk, pci and prof have tables of their own */
 		nat = bench_run_find(run, g->suite, g->name, "native");
 		printf("%-8s %-16s %-9s %12.2f %12.2f %8.3f   cv %.1f%%/%.1f%%, %s%s\n", g->suite, g->name,
 		       g->unit, nat ? nat->sum.median : NAN, g->sum.median, bench_relative_speed(g, nat),

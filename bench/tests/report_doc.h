@@ -26,6 +26,8 @@ extern const size_t report_nr_suites;
  *     (ns/load) in guest and guest-thp;
  *   exit: hypercall vs getppid, ioeventfd vs eventfd-write;
  *   blk: two jobs in modes exit and poll, IOPS and p99;
+ *   prof: crc32 unprofiled, at 100 Hz and 1 kHz with both ratio series
+ *     (time +0.5% and +7.9%) and sample rates; matmul at 100 Hz only;
  *   density: 1, 10, 100 domains, xenith and bare;
  *   soak: create-destroy with 100 and 10 samples, reboot with 5, and a
  *     cycle-time series without a trend (not charted).

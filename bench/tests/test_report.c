@@ -223,6 +223,9 @@ static void test_report_ratio_bars_are_the_known_ratios(void **state)
 	/* blk: IOPS guest/native, p99 guest/native */
 	assert_float_equal(bar_ratio(page, "blk-iops", "poll: randwrite-4k-qd32:"), 0.8, 0.01);
 	assert_float_equal(bar_ratio(page, "blk-p99", "exit: randwrite-4k-qd32:"), 2.5, 0.02);
+	/* prof: profiled time / unprofiled, the inverse of its speed ratio series (not of the medians) */
+	assert_float_equal(bar_ratio(page, "prof", "crc32 (us), recorded at 100 Hz:"), 1 / 0.995, 0.005);
+	assert_float_equal(bar_ratio(page, "prof", "crc32 (us), recorded at 1 kHz:"), 1 / 0.927, 0.005);
 	/* the compute chart mixes both sources of intervals and says which is which */
 	{
 		/* its interval: within the pairs' speeds, 1/(0.9 * 1.01) .. 1/(0.9 * 0.99), around 1/0.9 */
