@@ -104,6 +104,14 @@ struct kside {
 	 */
 	uint64_t guest_tick_lo, guest_tick_hi;
 	uint64_t guest_ticks;
+	/*
+	 * kvm_vcpu_ioctl: a kernel sample with it in its chain is KVM's work
+	 * for the vCPU (KVM_RUN); one without it is a system call of the VMM's
+	 * own while it handles an exit (io_uring, eventfd, ...), which the VMM's
+	 * sampler already counts as hypervisor time: dropped.  Empty: keep all.
+	 */
+	uint64_t kvm_lo, kvm_hi;
+	uint64_t vmm_ticks;
 	bool failed;
 };
 
@@ -119,6 +127,16 @@ static void kside_sample(void *arg, unsigned vcpu, uint64_t time_ns, const uint6
 	if (depth && ips[0] >= k->guest_tick_lo && ips[0] < k->guest_tick_hi) {
 		k->guest_ticks++;
 		return;
+	}
+	if (k->kvm_hi) {
+		bool in_kvm = false;
+
+		for (unsigned i = 0; i < depth && !in_kvm; i++)
+			in_kvm = ips[i] >= k->kvm_lo && ips[i] < k->kvm_hi;
+		if (!in_kvm) {
+			k->vmm_ticks++;
+			return;
+		}
 	}
 	memset(&u.s, 0, sizeof(u.s));
 	u.s.h.type = XP_REC_SAMPLE;
@@ -551,6 +569,10 @@ static int prof_record(int argc, char **argv)
 		if (ksyms_find(ksy, "pvm_do_event_irqoff", &lo, &size) == 0) {
 			ks[i].guest_tick_lo = lo;
 			ks[i].guest_tick_hi = lo + size;
+		}
+		if (ksyms_find(ksy, "kvm_vcpu_ioctl", &lo, &size) == 0) {
+			ks[i].kvm_lo = lo;
+			ks[i].kvm_hi = lo + size;
 		}
 	}
 	sigemptyset(&sa.sa_mask);
