@@ -19,6 +19,7 @@ packages=(
 	qemu-system-x86 busybox-static cpio  # the lab tier (ci/lab/)
 	dpdk-dev dpdk libnuma-dev libbsd-dev  # port=dpdk: (io/port_dpdk.c, meson -Ddpdk=auto): DPDK 22.11's static archives, and the libnuma/libbsd archives they need in the static VMM; dpdk for dpdk-testpmd
 	libpfm4-dev                    # hardware event names for `xenith prof record -e` (xenoprof/hwevents.c; libpfm.a)
+	libelf-dev                     # the VMM's symbols for its backend threads' samples (xenoprof/hostperf.c; libelf.a)
 	acpica-tools                   # iasl disassembles a Linux guest's ACPI tables in test_linux_boot
 	iproute2 iputils-ping          # the vif tests: ip (taps, bridges, netns) and a real ping (io/tests/test_port_tap.c, hv/tests/test_net.c)
 )

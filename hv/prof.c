@@ -664,8 +664,9 @@ int prof_header_json(struct domain *d, unsigned freq, char *buf, size_t size)
 	json_escape(image, sizeof(image), d->cfg.kernel);
 	k = snprintf(buf, size,
 		     "{\"ok\":true,\"name\":\"%s\",\"domid\":%u,\"vcpus\":%u,\"kind\":\"%s\","
-		     "\"image\":\"%s\",\"freq\":%u,\"tids\":[",
-		     name, d->domid, d->nr_vcpus, d->guest_kind ? d->guest_kind->name : "?", image, freq);
+		     "\"image\":\"%s\",\"freq\":%u,\"pid\":%d,\"tids\":[",
+		     name, d->domid, d->nr_vcpus, d->guest_kind ? d->guest_kind->name : "?", image, freq,
+		     (int)getpid());
 	if (k < 0 || (size_t)k >= size)
 		return -ENOSPC;
 	n = (size_t)k;

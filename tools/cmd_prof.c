@@ -5,6 +5,7 @@
  * ({"cmd":"prof"}: hv/prof.h) and writes the records of all of them into
  * one profile file (xenoprof/profile.h); report reads one.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -34,6 +35,7 @@
 #define RECORD_CLOSE_MS 10000
 #define STREAM_BUF (1u << 20)
 #define RECORD_MAX_VCPUS 256
+#define RECORD_MAX_BACKENDS 64
 
 #define USAGE_RECORD \
 	"xenith prof record [-d NAME|ID]... [--all] [--freq HZ] [--duration S]\n" \
@@ -87,10 +89,15 @@ struct rec_dom {
 	unsigned nr_tids;
 	struct hostperf *hp;     /* kernel-side samples of those threads, or NULL */
 	struct hwevents *hw;     /* -e: hardware events counted on them, or NULL */
+	int pid;                 /* the VMM's */
+	pid_t bt_tids[RECORD_MAX_BACKENDS]; /* its other threads (backends), sampled by perf */
+	unsigned nr_bt;
+	struct hostperf *hp_b;
 };
 
 /* What the kernel-side samples need while they are written. */
 struct kside {
+	uint8_t where;           /* XP_WHERE_KVM (vCPU threads, kernel only) or XP_WHERE_BACKEND */
 	struct xp_writer *w;
 	struct rec_dom *rd;
 	uint64_t t0;
@@ -124,11 +131,11 @@ static void kside_sample(void *arg, unsigned vcpu, uint64_t time_ns, const uint6
 	} u;
 	struct errbuf eb;
 
-	if (depth && ips[0] >= k->guest_tick_lo && ips[0] < k->guest_tick_hi) {
+	if (k->where == XP_WHERE_KVM && depth && ips[0] >= k->guest_tick_lo && ips[0] < k->guest_tick_hi) {
 		k->guest_ticks++;
 		return;
 	}
-	if (k->kvm_hi) {
+	if (k->where == XP_WHERE_KVM && k->kvm_hi) {
 		bool in_kvm = false;
 
 		for (unsigned i = 0; i < depth && !in_kvm; i++)
@@ -143,7 +150,7 @@ static void kside_sample(void *arg, unsigned vcpu, uint64_t time_ns, const uint6
 	u.s.h.size = (uint32_t)xp_sample_size(depth);
 	u.s.dom = k->rd->index;
 	u.s.vcpu = (uint16_t)vcpu;
-	u.s.where = XP_WHERE_KVM;
+	u.s.where = k->where;
 	u.s.depth = (uint8_t)depth;
 	u.s.weight = 1;
 	u.s.time_ns = time_ns > k->t0 ? time_ns - k->t0 : 0;
@@ -174,23 +181,30 @@ static int u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The kernel functions the samples of domain dom went through, as its SYMBOL records. */
-static void kside_symbols(struct kside *k, const struct ksyms *ks, uint32_t dom)
+/*
+ * The host functions the samples of domain dom went through, as its SYMBOL
+ * records: the kernel's ("name_[k]", from kallsyms) and the VMM's (from its
+ * binary); either table may be NULL.
+ */
+static void kside_symbols(struct kside *k, const struct ksyms *kern, const struct ksyms *vmm, uint32_t dom)
 {
 	uint64_t last = UINT64_MAX;
 	struct errbuf eb;
 
 	qsort(k->ips, k->nr_ips, sizeof(k->ips[0]), u64_cmp);
 	for (size_t i = 0; i < k->nr_ips; i++) {
+		bool kernel = k->ips[i] >= 0xffff800000000000ull;
+		const struct ksyms *tab = kernel ? kern : vmm;
 		uint64_t start, size;
-		const char *name = ksyms_lookup(ks, k->ips[i], &start, &size);
+		const char *name = tab ? ksyms_lookup(tab, k->ips[i], &start, &size) : NULL;
 		uint8_t rec[sizeof(struct xp_rec_symbol) + 280];
 		char label[272];
 
 		if (!name || start == last)
 			continue;
 		last = start;
-		snprintf(label, sizeof(label), "[k] %s", name);
+		/* FlameGraph's mark for a kernel frame; the VMM's functions by their names */
+		snprintf(label, sizeof(label), "%s%s", name, kernel ? "_[k]" : "");
 		if (xp_make_symbol(rec, sizeof(rec), dom, start, size, label))
 			(void)xp_write(k->w, rec, &eb);
 	}
@@ -262,6 +276,7 @@ static int record_open(const char *dir, struct rec_dom *rd, unsigned freq, struc
 
 		for (size_t i = 0; t && t->type == JV_ARR && i < t->n && i < RECORD_MAX_VCPUS; i++)
 			rd->tids[rd->nr_tids++] = t->items[i].type == JV_NUM ? (pid_t)t->items[i].num : 0;
+		rd->pid = doc ? (int)jv_num(doc, "pid", 0) : 0;
 		jv_free(doc);
 	}
 	json_get_number(line, "domid", &domid);
@@ -348,6 +363,45 @@ static int record_read(struct rec_dom *rd, struct xp_writer *w)
 	return record_flush(rd, w);
 }
 
+/*
+ * The VMM's threads that are not vCPUs (backends, control, timers): into
+ * rd->bt_tids, each named by a note of the domain ("backend thread N: NAME").
+ */
+static void backend_threads(struct rec_dom *rd, struct xp_writer *w)
+{
+	char path[64];
+	struct dirent *de;
+	struct errbuf eb;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", rd->pid);
+	dir = rd->pid > 0 ? opendir(path) : NULL;
+	while (dir && (de = readdir(dir)) && rd->nr_bt < RECORD_MAX_BACKENDS) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		char comm[64] = "?", cpath[96], note[sizeof(struct xp_rec_note) + 128];
+		bool vcpu = false;
+		FILE *f;
+
+		if (tid <= 0)
+			continue;
+		for (unsigned i = 0; i < rd->nr_tids; i++)
+			vcpu |= rd->tids[i] == tid;
+		if (vcpu)
+			continue;
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%d/comm", rd->pid, (int)tid);
+		if ((f = fopen(cpath, "r"))) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		if (xp_make_thread_note(note, sizeof(note), rd->index, rd->nr_bt, comm))
+			(void)xp_write(w, note, &eb);
+		rd->bt_tids[rd->nr_bt++] = tid;
+	}
+	if (dir)
+		closedir(dir);
+}
+
 static int parse_uint(const char *what, const char *s, unsigned min, unsigned max, unsigned *out)
 {
 	char *end;
@@ -376,8 +430,8 @@ static int prof_record(int argc, char **argv)
 	unsigned nt = 0, freq = PROF_FREQ_DEFAULT, nd = 0;
 	double duration = 10;
 	bool all = false, failed = false, kernel_note_done = false;
-	struct kside *ks = NULL;
-	struct ksyms *ksy = NULL;
+	struct kside *ks = NULL, *kb = NULL;
+	struct ksyms *ksy = NULL, **vmsyms = NULL;
 	char dir[PATH_MAX];
 	struct rec_dom *doms;
 	struct xp_writer *w = NULL;
@@ -536,15 +590,27 @@ static int prof_record(int argc, char **argv)
 	}
 	/* The kernel's side of each vCPU thread, where the host lets us see it. */
 	ks = calloc(nd, sizeof(*ks));
-	if (!ks) {
+	kb = calloc(nd, sizeof(*kb));
+	vmsyms = calloc(nd, sizeof(*vmsyms));
+	if (!ks || !kb || !vmsyms) {
 		failed = true;
 		nd = 0;
 	}
 	for (unsigned i = 0; i < nd; i++) {
 		struct errbuf pe;
+		char exe[64];
 
-		ks[i].w = w;
-		ks[i].rd = &doms[i];
+		ks[i].w = kb[i].w = w;
+		ks[i].rd = kb[i].rd = &doms[i];
+		ks[i].where = XP_WHERE_KVM;
+		kb[i].where = XP_WHERE_BACKEND;
+		/* The VMM's backend threads, user and kernel time, with the VMM's own symbols. */
+		backend_threads(&doms[i], w);
+		if (doms[i].nr_bt && hostperf_open_threads(doms[i].bt_tids, doms[i].nr_bt, freq, &doms[i].hp_b, &pe) < 0)
+			doms[i].hp_b = NULL; /* refused as the vCPUs' kernel samples are: that note says why */
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", doms[i].pid);
+		if (doms[i].hp_b && ksyms_load_elf(exe, &vmsyms[i], &pe) < 0)
+			vmsyms[i] = NULL;
 		if (hostperf_open(doms[i].tids, doms[i].nr_tids, freq, &doms[i].hp, &pe) < 0) {
 			char note[sizeof(struct xp_rec_note) + 640];
 			char line[640];
@@ -560,7 +626,7 @@ static int prof_record(int argc, char **argv)
 		}
 	}
 	for (unsigned i = 0; i < nd && !ksy; i++)
-		if (doms[i].hp && ksyms_load(&ksy, &eb) < 0)
+		if ((doms[i].hp || doms[i].hp_b) && ksyms_load(&ksy, &eb) < 0)
 			ksy = NULL;
 	for (unsigned i = 0; i < nd && ksy; i++) {
 		uint64_t lo, size;
@@ -614,15 +680,18 @@ static int prof_record(int argc, char **argv)
 			/* Kernel samples only while the recording runs: not of the closing. */
 			if (doms[i].hp && !close_by)
 				hostperf_drain(doms[i].hp, kside_sample, &ks[i]);
-			failed |= ks[i].failed;
+			if (doms[i].hp_b && !close_by)
+				hostperf_drain(doms[i].hp_b, kside_sample, &kb[i]);
+			failed |= ks[i].failed || kb[i].failed;
 		}
 		if (failed)
 			break;
 	}
 	{
-		if (ksy && !failed)
-			for (unsigned i = 0; i < nd; i++)
-				kside_symbols(&ks[i], ksy, doms[i].index);
+		for (unsigned i = 0; i < nd && !failed; i++) {
+			kside_symbols(&ks[i], ksy, NULL, doms[i].index);
+			kside_symbols(&kb[i], ksy, vmsyms[i], doms[i].index);
+		}
 		ksyms_free(ksy);
 		for (unsigned i = 0; i < nd; i++) {
 			/* -e counts over the recording, per vCPU, with KVM's statistics ("hw:NAME") */
@@ -642,9 +711,18 @@ static int prof_record(int argc, char **argv)
 				lost += hostperf_lost(doms[i].hp);
 				hostperf_close(doms[i].hp);
 			}
+			if (doms[i].hp_b) {
+				samples += kb[i].samples;
+				lost += hostperf_lost(doms[i].hp_b);
+				hostperf_close(doms[i].hp_b);
+			}
+			ksyms_free(vmsyms[i]);
 			free(ks[i].ips);
+			free(kb[i].ips);
 		}
 		free(ks);
+		free(kb);
+		free(vmsyms);
 	}
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

@@ -3,6 +3,9 @@
 #include "hostperf.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdbool.h>
 #include <linux/perf_event.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,7 +34,7 @@ struct hostperf {
 	uint8_t rec[65536]; /* one record, put together when it wraps the ring */
 };
 
-static int perf_open(pid_t tid, unsigned freq)
+static int perf_open(pid_t tid, unsigned freq, bool user)
 {
 	struct perf_event_attr a;
 
@@ -41,7 +44,7 @@ static int perf_open(pid_t tid, unsigned freq)
 	a.config = PERF_COUNT_SW_CPU_CLOCK;
 	a.sample_period = 1000000000ull / freq; /* cpu-clock counts nanoseconds */
 	a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CALLCHAIN;
-	a.exclude_user = 1;
+	a.exclude_user = !user;
 	a.exclude_hv = 1;
 	a.exclude_guest = 1; /* VT-x/AMD-V: a tick in guest mode is the guest's (the VMM's sampler has it) */
 	a.exclude_callchain_user = 1;
@@ -51,7 +54,8 @@ static int perf_open(pid_t tid, unsigned freq)
 	return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
-int hostperf_open(const pid_t *tids, unsigned n, unsigned freq, struct hostperf **out, struct errbuf *eb)
+static int open_all(const pid_t *tids, unsigned n, unsigned freq, bool user, struct hostperf **out,
+		    struct errbuf *eb)
 {
 	struct hostperf *hp = calloc(1, sizeof(*hp));
 	int r = 0;
@@ -67,7 +71,7 @@ int hostperf_open(const pid_t *tids, unsigned n, unsigned freq, struct hostperf 
 		if (!tids[i])
 			continue;
 		e->vcpu = i;
-		e->fd = perf_open(tids[i], freq);
+		e->fd = perf_open(tids[i], freq, user);
 		if (e->fd < 0) {
 			int err = errno;
 			FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
@@ -78,8 +82,8 @@ int hostperf_open(const pid_t *tids, unsigned n, unsigned freq, struct hostperf 
 					level = 99;
 				fclose(f);
 			}
-			r = errbuf_set(eb, err, "perf_event_open(cpu-clock, kernel samples) on vCPU %u's thread %d: %s%s",
-				       i, (int)tids[i], strerror(err),
+			r = errbuf_set(eb, err, "perf_event_open(cpu-clock) on thread %d: %s%s", (int)tids[i],
+				       strerror(err),
 				       err == EACCES || err == EPERM
 					       ? (level > 1 ? " (kernel samples of another process need root or "
 							      "CAP_PERFMON, or kernel.perf_event_paranoid <= 1)" : "")
@@ -101,6 +105,17 @@ int hostperf_open(const pid_t *tids, unsigned n, unsigned freq, struct hostperf 
 	}
 	*out = hp;
 	return 0;
+}
+
+int hostperf_open(const pid_t *tids, unsigned n, unsigned freq, struct hostperf **out, struct errbuf *eb)
+{
+	return open_all(tids, n, freq, false, out, eb);
+}
+
+int hostperf_open_threads(const pid_t *tids, unsigned n, unsigned freq, struct hostperf **out,
+			  struct errbuf *eb)
+{
+	return open_all(tids, n, freq, true, out, eb);
 }
 
 /* Copies len bytes at offset off of the ring (which may wrap) into dst. */
@@ -241,6 +256,75 @@ int ksyms_load(struct ksyms **out, struct errbuf *eb)
 		free(k->v);
 		free(k);
 		return errbuf_set(eb, EPERM, "/proc/kallsyms shows no addresses (not root?)");
+	}
+	qsort(k->v, k->n, sizeof(k->v[0]), ksym_cmp);
+	*out = k;
+	return 0;
+}
+
+/* Adds one symbol; false when out of memory. */
+static bool ksyms_add(struct ksyms *k, size_t *cap, uint64_t addr, const char *name)
+{
+	if (k->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 4096;
+		struct ksym *nv = realloc(k->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return false;
+		k->v = nv;
+		*cap = nc;
+	}
+	k->v[k->n].addr = addr;
+	k->v[k->n].name = strdup(name);
+	if (!k->v[k->n].name)
+		return false;
+	k->n++;
+	return true;
+}
+
+int ksyms_load_elf(const char *path, struct ksyms **out, struct errbuf *eb)
+{
+	struct ksyms *k = calloc(1, sizeof(*k));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf_Scn *scn = NULL;
+	size_t cap = 0;
+	Elf *e;
+
+	if (fd < 0 || !k) {
+		int err = fd < 0 ? errno : ENOMEM;
+
+		if (fd >= 0)
+			close(fd);
+		free(k);
+		return errbuf_set(eb, err, "%s: %s", path, strerror(err));
+	}
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	while (e && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value)
+				continue;
+			name = elf_strptr(e, sh.sh_link, sym.st_name);
+			if (name && name[0] && !ksyms_add(k, &cap, sym.st_value, name))
+				break;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	if (!k->n) {
+		free(k->v);
+		free(k);
+		return errbuf_set(eb, ENOENT, "%s: no function symbols (stripped?)", path);
 	}
 	qsort(k->v, k->n, sizeof(k->v[0]), ksym_cmp);
 	*out = k;

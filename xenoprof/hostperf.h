@@ -37,6 +37,14 @@ struct hostperf;
  */
 int hostperf_open(const pid_t *tids, unsigned n, unsigned freq, struct hostperf **out, struct errbuf *eb);
 /*
+ * The same on other threads of the VMM (its backends: disk queues, network
+ * queues, control): user and kernel time both, the user address as the
+ * innermost frame (the VMM is built without frame pointers: no user call
+ * chain).
+ */
+int hostperf_open_threads(const pid_t *tids, unsigned n, unsigned freq, struct hostperf **out,
+			  struct errbuf *eb);
+/*
  * Calls fn for each sample taken since the last call: the vCPU index, the
  * time (CLOCK_MONOTONIC ns, perf's clock) and the kernel call chain,
  * innermost first.  Returns the number of samples.
@@ -48,9 +56,14 @@ size_t hostperf_drain(struct hostperf *hp,
 uint64_t hostperf_lost(const struct hostperf *hp);
 void hostperf_close(struct hostperf *hp);
 
-/* The kernel's symbols (/proc/kallsyms; root sees their addresses). */
+/*
+ * A host symbol table: the kernel's (/proc/kallsyms; root sees their
+ * addresses) or an ELF file's functions (elfutils' libelf; the static,
+ * non-PIE VMM's addresses are its link addresses).
+ */
 struct ksyms;
 int ksyms_load(struct ksyms **out, struct errbuf *eb);
+int ksyms_load_elf(const char *path, struct ksyms **out, struct errbuf *eb);
 /* The function holding addr: its name, start and size (to the next symbol); NULL if none. */
 const char *ksyms_lookup(const struct ksyms *k, uint64_t addr, uint64_t *start, uint64_t *size);
 /* The function called name: 0 with its start and size, or -ENOENT. */

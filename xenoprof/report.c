@@ -1145,10 +1145,8 @@ static void stack_line(struct sbuf *b, const struct xp_profile *p, const struct 
 			snprintf(tmp, sizeof(tmp), "%u", s->vcpu);
 			sb_str(b, tmp);
 		}
-		for (unsigned j = s->depth; j-- > 0;) {
-			sb_str(b, ";");
-			sb_hex(b, "vmm", s->ips[j]);
-		}
+		/* the VMM's and the kernel's functions, as `xenith prof record` named them ("f", "f_[k]") */
+		sb_frames(b, d, s, "vmm");
 		return;
 	}
 	snprintf(tmp, sizeof(tmp), ";vcpu%u", s->vcpu);
