@@ -143,8 +143,9 @@ size_t prof_session_finish_size(const struct prof_session *s);
 
 /*
  * The reply line that opens a recording's stream: {"ok":true,"name":...,
- * "domid":...,"vcpus":...,"kind":"pv"|"linux","image":...,"freq":...},
- * newline included.  0, or -ENOSPC.
+ * "domid":...,"vcpus":...,"kind":"pv"|"linux","image":...,"freq":...,
+ * "pid":... (the VMM's),"tids":[...] (each vCPU's thread)}, newline
+ * included.  0, or -ENOSPC.
  */
 int prof_header_json(struct domain *d, unsigned freq, char *buf, size_t size);
 /* The guest image's functions as XP_REC_SYMBOL records (dom 0), malloc'd; NULL with *len 0 when none. */
