@@ -12,6 +12,9 @@
  *   knob bit 1: the console refuses the client (too many attached);
  *   knob bits 2-7: the output size given to json_escape (see check_escape).
  *
+ * "prof" and "stats" reach stubs of hv/prof.c: a recording is always refused
+ * (its stream is records, not a reply line); stats answers fixed counters.
+ *
  * Each input goes through:
  *   1. control_serve_connection() on a socketpair: the client's bytes, then
  *      EOF; the reply is read back.  It must be exactly one line, one JSON
@@ -47,7 +50,7 @@
 /* ---- the stub domain ---- */
 
 enum call { CALL_NONE, CALL_INFO, CALL_PAUSE, CALL_UNPAUSE, CALL_SHUTDOWN, CALL_KILL, CALL_DISKS,
-	    CALL_DEVICES, CALL_CONSOLE, CALL_XS_DUMP, CALL_XS_WRITE, CALL_MEMMAP };
+	    CALL_DEVICES, CALL_CONSOLE, CALL_XS_DUMP, CALL_XS_WRITE, CALL_MEMMAP, CALL_STATS, CALL_PROF };
 
 static struct {
 	bool fail, console_full;
@@ -56,6 +59,7 @@ static struct {
 	uint32_t shutdown_request;
 	int console_fd;
 	char xs_path[CONTROL_XS_PATH_MAX + 1], xs_value[CONTROL_XS_VALUE_MAX + 1];
+	unsigned prof_freq;
 } stub;
 
 static const char nasty[] = "domain 'a\"b\\c' is \x01\x1b[31m\t\x7f\xc3\xa9 busy";
@@ -139,6 +143,70 @@ int domain_memmap_json(struct domain *d, char *buf, size_t size)
 	(void)d;
 	record(CALL_MEMMAP);
 	return snprintf(buf, size, "[]");
+}
+
+/* stats: what hv/prof.c writes, in the stub's numbers */
+static const char stats_reply[] = "{\"ok\":true,\"vcpus\":[{\"exits\":3,\"hypercalls\":2,\"evtchn_sends\":1}],"
+				  "\"evtchn_raised\":4}\n";
+
+int prof_stats_json(struct domain *d, char *buf, size_t size)
+{
+	(void)d;
+	record(CALL_STATS);
+	if (stub.fail)
+		return -1;
+	return snprintf(buf, size, "%s", stats_reply);
+}
+
+/*
+ * prof: the stub refuses every recording (a recording's stream is records,
+ * not a JSON line; tests/test_prof.c checks it on a real domain), with the
+ * nasty message, and remembers the frequency it was asked for.
+ */
+int prof_session_start(struct domain *d, unsigned freq, struct prof_session **out, struct errbuf *eb)
+{
+	(void)d;
+	*out = NULL;
+	record(CALL_PROF);
+	stub.prof_freq = freq;
+	return errbuf_set(eb, EBUSY, "%s", nasty);
+}
+
+/* Never reached (no session starts): here for the linker. */
+int prof_header_json(struct domain *d, unsigned freq, char *buf, size_t size)
+{
+	(void)d, (void)freq, (void)buf, (void)size;
+	abort();
+}
+
+uint8_t *prof_symbol_records(struct domain *d, size_t *len)
+{
+	(void)d, (void)len;
+	abort();
+}
+
+size_t prof_session_drain(struct prof_session *s, void *buf, size_t size)
+{
+	(void)s, (void)buf, (void)size;
+	abort();
+}
+
+bool prof_session_detached(struct prof_session *s)
+{
+	(void)s;
+	abort();
+}
+
+size_t prof_session_finish(struct prof_session *s, void *buf, size_t size)
+{
+	(void)s, (void)buf, (void)size;
+	abort();
+}
+
+bool domain_ended(struct domain *d)
+{
+	(void)d;
+	abort();
 }
 
 /* A dump with what JSON must escape: quotes, backslashes, control bytes, UTF-8. */
@@ -241,6 +309,8 @@ static enum call call_of(enum control_cmd cmd)
 	case CONTROL_CONSOLE: return CALL_CONSOLE;
 	case CONTROL_XENSTORE: return CALL_XS_DUMP;
 	case CONTROL_XENSTORE_WRITE: return CALL_XS_WRITE;
+	case CONTROL_STATS: return CALL_STATS;
+	case CONTROL_PROF: return CALL_PROF;
 	default: return CALL_NONE;
 	}
 }
@@ -271,7 +341,7 @@ static int check_parse(const char *line, size_t len, struct control_request *req
 	if (r == 0) {
 		char msg[128];
 		struct jv *doc;
-		const struct jv *cmd, *reason, *path, *value;
+		const struct jv *cmd, *reason, *path, *value, *freq;
 		bool twice = false;
 
 		FUZZ_CHECK((unsigned)req->cmd < CONTROL_NR_CMDS, "command %d", (int)req->cmd);
@@ -283,7 +353,14 @@ static int check_parse(const char *line, size_t len, struct control_request *req
 		reason = only(doc, "reason", &twice);
 		path = only(doc, "path", &twice);
 		value = only(doc, "value", &twice);
+		freq = only(doc, "freq", &twice);
 		FUZZ_CHECK(!twice, "accepted '%s' with a key given twice", line);
+		/* prof's freq: a whole number of Hz from 1 to 10^6, else the default */
+		if (req->cmd == CONTROL_PROF)
+			FUZZ_CHECK(freq ? freq->type == JV_NUM && freq->num >= 1 && freq->num <= 1e6 &&
+						  freq->num == (double)req->freq
+					: req->freq == PROF_FREQ_DEFAULT,
+				   "accepted '%s' with freq %u", line, req->freq);
 		if (req->cmd == CONTROL_XENSTORE || req->cmd == CONTROL_XENSTORE_WRITE) {
 			FUZZ_CHECK(path ? path->type == JV_STR && !strcmp(path->str, req->path)
 					: !strcmp(req->path, "/") && req->cmd == CONTROL_XENSTORE,
@@ -405,6 +482,20 @@ static void check_serve(const uint8_t *data, size_t size)
 			return;
 		}
 		break;
+	case CONTROL_PROF:
+		FUZZ_CHECK(stub.prof_freq == req.freq, "prof asked for %u Hz, the request said %u", stub.prof_freq,
+			   req.freq);
+		check_error_reply(reply, nasty); /* the stub refuses every recording */
+		return;
+	case CONTROL_STATS:
+		if (stub.fail) {
+			check_error_reply(reply, "cannot write the domain's counters");
+			return;
+		}
+		/* the reply as the VMM wrote it, its newline taken off */
+		FUZZ_CHECK(strlen(reply) == sizeof(stats_reply) - 2 && !strncmp(reply, stats_reply, sizeof(stats_reply) - 2),
+			   "stats reply '%s'", reply);
+		return;
 	case CONTROL_CONSOLE:
 		if (stub.console_full) {
 			/* the refusal alone: no {"ok":true} before it */

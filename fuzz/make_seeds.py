@@ -368,6 +368,10 @@ def control_seeds():
     write("control", "console-full", bytes([0x02]) + CONTROL["console"])
     write("control", "xenstore-fails", bytes([0x81]) + CONTROL["xenstore-path"])
     write("control", "xenstore-write-fails", bytes([0x81]) + CONTROL["xenstore-write"])
+    write("control", "stats", bytes([0x80]) + b'{"cmd":"stats"}\n')
+    write("control", "stats-fails", bytes([0x81]) + b'{"cmd":"stats"}\n')
+    write("control", "prof", bytes([0x80]) + b'{"cmd":"prof","freq":250}\n')
+    write("control", "prof-default", bytes([0x80]) + b'{"cmd":"prof"}\n')
 
 
 # ---- bzimage (fuzz_bzimage.c): sizes, then a bzImage ----

@@ -62,7 +62,7 @@ static void ring_put(struct vcpu *v, uint8_t where, uint32_t detail, const uint6
 	struct prof_ring *r = v->prof.ring;
 	uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-	struct prof_slot *s;
+	union prof_slot *s;
 
 	if (head - tail >= PROF_RING_SLOTS) {
 		atomic_fetch_add_explicit(&r->lost, 1, memory_order_relaxed);
@@ -79,7 +79,7 @@ static void ring_put(struct vcpu *v, uint8_t where, uint32_t detail, const uint6
 	s->s.weight = 1;
 	s->s.time_ns = mono_ns() - v->prof.t0_ns;
 	if (depth)
-		memcpy(s->ips, ips, depth * sizeof(ips[0]));
+		memcpy(s->s.ips, ips, depth * sizeof(ips[0]));
 	atomic_store_explicit(&r->head, head + 1, memory_order_release);
 }
 
@@ -432,7 +432,7 @@ static size_t drain_ring(struct vcpu *v, uint8_t *buf, size_t size)
 	tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	head = atomic_load_explicit(&r->head, memory_order_acquire);
 	for (; tail != head; tail++) {
-		const struct prof_slot *sl = &r->slot[tail % PROF_RING_SLOTS];
+		const union prof_slot *sl = &r->slot[tail % PROF_RING_SLOTS];
 		size_t len = sl->s.h.size;
 
 		if (len > size - n)
@@ -503,13 +503,13 @@ void prof_domain_detach(struct domain *d, const char *why)
 	}
 	stop_sampling(s);
 	/* The vCPU threads are gone (teardown): the rings and counters are still. */
-	s->left = malloc((size_t)s->nr_vcpus * PROF_RING_SLOTS * sizeof(struct prof_slot));
+	s->left = malloc((size_t)s->nr_vcpus * PROF_RING_SLOTS * sizeof(union prof_slot));
 	for (unsigned i = 0; i < s->nr_vcpus; i++) {
 		struct vcpu *v = &d->vcpus[i];
 
 		if (s->left)
 			s->left_len += drain_ring(v, s->left + s->left_len,
-						  (size_t)PROF_RING_SLOTS * sizeof(struct prof_slot));
+						  (size_t)PROF_RING_SLOTS * sizeof(union prof_slot));
 		counts_snapshot(&v->prof.c, &s->vs[i].c1);
 		s->vs[i].lost1 = v->prof.ring ? atomic_load(&v->prof.ring->lost) : s->vs[i].lost0;
 	}

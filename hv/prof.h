@@ -51,16 +51,17 @@ struct prof_counts {
 	uint64_t evtchn_sends;     /* EVTCHNOP_send by this vCPU */
 };
 
-struct prof_slot {
+/* A sample record with room for PROF_DEPTH addresses in its ips[] (no struct with a flexible member inside another). */
+union prof_slot {
 	struct xp_rec_sample s;
-	uint64_t ips[PROF_DEPTH];
+	uint8_t room[sizeof(struct xp_rec_sample) + PROF_DEPTH * sizeof(uint64_t)];
 };
 
 struct prof_ring {
 	_Atomic uint32_t head;     /* written by the vCPU thread */
 	_Atomic uint32_t tail;     /* written by the reader */
 	_Atomic uint64_t lost;
-	struct prof_slot slot[PROF_RING_SLOTS];
+	union prof_slot slot[PROF_RING_SLOTS];
 };
 
 /* Guest paging state as of the vCPU's last guest sample (for stacks taken in the handler). */
