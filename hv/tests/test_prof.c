@@ -282,8 +282,8 @@ static void test_domain_ending_during_recording_keeps_what_was_collected(void **
 
 /*
  * `xenith top -b`: a domain that made exactly K hypercalls beside one that
- * made none, both otherwise the same program: the difference of their
- * HCALLS totals is K.
+ * made one, both otherwise the same program: the difference of their
+ * HCALLS totals is K - 1.
  */
 static void test_top_batch_reports_the_hypercalls_a_guest_made(void **state)
 {
@@ -317,8 +317,13 @@ static void test_top_batch_reports_the_hypercalls_a_guest_made(void **state)
 	print_message("# top: %.0f hypercalls and %.0f exits for k=%u, %.0f for 1\n", hk, ek, k, h0);
 	if (hk < 0 || h0 < 0)
 		fail_msg("no rows for both domains:\n%s", C.out);
-	if (hk - h0 != k - 1)
-		fail_msg("HCALLS %.0f - %.0f, expected a difference of %u:\n%s", hk, h0, k - 1, C.out);
+	/*
+	 * k - 1 more; a few sched_op blocks either way are allowed: a blocked
+	 * guest wakes for each event the VMM raises (console, control), and
+	 * those come at their own times.  Seen: exactly k - 1 every time.
+	 */
+	if (hk - h0 < k - 1 - 16.0 || hk - h0 > k - 1 + 16.0)
+		fail_msg("HCALLS %.0f - %.0f, expected a difference of %u (+-16):\n%s", hk, h0, k - 1, C.out);
 	assert_true(ek >= hk); /* each hypercall is an exit */
 	assert_int_equal(RUN(&C, 30, "shutdown", "t-top-k"), 0);
 	assert_int_equal(RUN(&C, 30, "shutdown", "t-top-0"), 0);
