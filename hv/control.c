@@ -268,7 +268,7 @@ static void serve_prof(struct domain *d, const struct conn_io *io, unsigned freq
 	struct errbuf eb = { "" };
 	char head[4096];
 	uint8_t *buf = malloc(PROF_BUF), *syms = NULL;
-	size_t n, nsyms = 0;
+	size_t n, nsyms = 0, cap = PROF_BUF;
 	bool gone = false;
 	int r;
 
@@ -316,7 +316,16 @@ static void serve_prof(struct domain *d, const struct conn_io *io, unsigned freq
 		if (stop || detached || domain_ended(d))
 			break;
 	}
-	n = prof_session_finish(s, buf, PROF_BUF);
+	/* Room for every vCPU's counters and KVM statistics, and the end record after them. */
+	if (prof_session_finish_size(s) > cap) {
+		uint8_t *big = realloc(buf, prof_session_finish_size(s));
+
+		if (big) {
+			buf = big;
+			cap = prof_session_finish_size(s);
+		}
+	}
+	n = prof_session_finish(s, buf, cap);
 	if (!gone)
 		(void)send_all(io->fd, -1, (const char *)buf, n, mono_ns() + CONTROL_REPLY_DEADLINE_MS * 1000000ull);
 	free(buf);

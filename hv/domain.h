@@ -102,7 +102,7 @@ struct vcpu {
 	uint64_t timer_period_ns, timer_next_ns;
 
 	/* Statistics, written only by the vCPU thread. */
-	uint64_t nr_exits, nr_hypercalls, nr_irqs;
+	uint64_t nr_irqs;                /* exits and hypercalls: prof.c's counters */
 	uint64_t first_run_ns;        /* CLOCK_MONOTONIC just before the first KVM_RUN */
 	uint64_t first_exit_ns;       /* CLOCK_MONOTONIC of the first exit, 0 if none */
 	/* Counters per exit reason and hypercall, and sampling (prof.h). */

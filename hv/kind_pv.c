@@ -72,7 +72,6 @@ static void pv_pio(struct vcpu *v)
 	/* The hot path first, before any lookup: a hypercall is most of the exits. */
 	if (run->io.port == XENITH_HYPERCALL_PORT && run->io.direction == KVM_EXIT_IO_OUT &&
 	    run->io.size == 4 && run->io.count == 1) {
-		v->nr_hypercalls++;
 		atomic_store_explicit(&v->last_hypercall, (uint32_t)run->s.regs.regs.rax,
 				      memory_order_relaxed);
 		prof_hypercall(v, (uint32_t)run->s.regs.regs.rax);

@@ -316,7 +316,6 @@ static void *vcpu_thread(void *arg)
 		atomic_store_explicit(&v->where, VCPU_WHERE_EXIT, memory_order_relaxed);
 		if (!v->first_exit_ns) /* read by other threads (boot timing): atomic */
 			__atomic_store_n(&v->first_exit_ns, now_ns(), __ATOMIC_RELEASE);
-		v->nr_exits++;
 		reason = v->run->exit_reason < PROF_EXIT_MAX ? v->run->exit_reason : PROF_EXIT_MAX - 1;
 		prof_add(&v->prof.c.exits[reason], 1);
 		if (timing) {
