@@ -1756,6 +1756,65 @@ def profile_seeds():
     write("profile", "no-end", xp_header() + b"".join(one))
 
 
+# ---- xenhvm (fuzz_xenhvm.c) ----
+XH_OPS = [17, 12, 24, 34, 32, 29, 20]  # xen_version, memory_op, vcpu_op, hvm_op, event_channel_op, sched_op, grant_table_op
+XH_MEM = 16 * PAGE
+XH_KMAP = 0xffffffff80000000
+
+
+def xh_small(v):
+    return struct.pack("<BB", 0, v)
+
+
+def xh_direct(off):
+    return struct.pack("<BH", 1, off)
+
+
+def xh_kmap(off):
+    return struct.pack("<BH", 2, off)
+
+
+def xh_raw(v):
+    return struct.pack("<BQ", 3, v)
+
+
+def xh_call(op, a, b, c, vcpu=0):
+    return struct.pack("<BBB", 1, vcpu, XH_OPS.index(op)) + a + b + c
+
+
+def xh_write(off, data):
+    return struct.pack("<BHB", 0, off, len(data)) + data
+
+
+def xenhvm_seeds():
+    arg = 0x8000  # a page above the page tables
+    # Linux's boot: version, features, shared_info at frame 9, vcpu_info of vCPU 0 and 1, upcall vectors
+    boot = xh_call(17, xh_small(0), xh_small(0), xh_small(0))
+    boot += xh_write(arg, struct.pack("<II", 0, 0)) + xh_call(17, xh_small(6), xh_kmap(arg), xh_small(0))
+    boot += xh_write(arg, struct.pack("<HHIQQ", 0x7FF0, 0, 0, 0, 9)) + xh_call(12, xh_small(7), xh_direct(arg), xh_small(0))
+    for cpu in (0, 1):
+        boot += xh_write(arg, struct.pack("<QII", 10, 0x100 + 64 * cpu, 0)) + xh_call(24, xh_small(10), xh_small(cpu), xh_kmap(arg))
+        boot += xh_write(arg, struct.pack("<IB3x", cpu, 0xF3)) + xh_call(34, xh_small(23), xh_direct(arg), xh_small(0))
+    write("xenhvm", "linux-boot", boot)
+    # IPIs: bind one per vCPU, send, unmask, close; VIRQ_DEBUG on two vCPUs
+    ipi = boot
+    for cpu in (0, 1, 2):
+        ipi += xh_write(arg, struct.pack("<II", cpu, 0)) + xh_call(32, xh_small(7), xh_direct(arg), xh_small(0))
+    for cpu in (0, 1):
+        ipi += xh_write(arg, struct.pack("<III", 1, cpu, 0)) + xh_call(32, xh_small(1), xh_kmap(arg), xh_small(0))
+    ipi += xh_write(arg, struct.pack("<I", 3)) + xh_call(32, xh_small(4), xh_direct(arg), xh_small(0))
+    ipi += xh_write(arg, struct.pack("<I", 4)) + xh_call(32, xh_small(9), xh_direct(arg), xh_small(0))
+    ipi += xh_write(arg, struct.pack("<I", 3)) + xh_call(32, xh_small(3), xh_direct(arg), xh_small(0))
+    write("xenhvm", "ipis", ipi)
+    # a struct across a page boundary, params, the unserved, a non-canonical pointer
+    odd = xh_write(arg + PAGE - 8, struct.pack("<HHIQ", 0x7FF0, 0, 1, 0)) + xh_call(34, xh_small(1), xh_direct(arg + PAGE - 8), xh_small(0))
+    odd += xh_call(34, xh_small(9), xh_raw(0x0000800000000000), xh_small(0))
+    odd += xh_call(20, xh_small(3), xh_direct(arg), xh_small(1))
+    odd += xh_call(29, xh_small(3), xh_direct(arg), xh_small(0))
+    odd += xh_call(17, xh_small(3), xh_kmap(XH_MEM - 100), xh_small(0))
+    write("xenhvm", "odd", odd)
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -1777,3 +1836,4 @@ if __name__ == "__main__":
     pcicfg_seeds()
     unwind_seeds()
     profile_seeds()
+    xenhvm_seeds()

@@ -63,17 +63,19 @@ declare -A sources=(
 	[pcicfg]="hv/pcicfg.c"
 	# the profiler's guest page-table walk and frame-pointer unwinder, on memory and registers the input makes up
 	[unwind]="xenoprof/unwind.c"
+	# the Xen HVM interface a Linux guest sees (hv/xenhvm.c): its hypercalls reach event channels and more of hv/
+	[xenhvm]="$vmm_sources"
 	# the profile file's reader and, on what it takes, every report
 	[profile]="xenoprof/profile.c xenoprof/report.c xenoprof/report_svg.c xenoprof/names.c lib/err.c lib/json_escape.c lib/jsondoc.c"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
 	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [netif]="-lpthread"
 	[hypercall]="-luring -lseccomp -lpthread -lm" [netstack]=""
-	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="" [nic_vf]="" [pcicfg]="-lpthread" [unwind]="" [profile]="")
+	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="" [nic_vf]="" [pcicfg]="-lpthread" [unwind]="" [profile]="" [xenhvm]="-luring -lseccomp -lpthread -lm")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
 	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096 [netif]=8192 [netstack]=16384 [vif]=4096
-	[switch]=8192 [nvme]=4096 [nic_vf]=8192 [pcicfg]=4096 [unwind]=24576 [profile]=16384)
-all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif switch nvme nic_vf pcicfg unwind profile)
+	[switch]=8192 [nvme]=4096 [nic_vf]=8192 [pcicfg]=4096 [unwind]=24576 [profile]=16384 [xenhvm]=4096)
+all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif switch nvme nic_vf pcicfg unwind profile xenhvm)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")

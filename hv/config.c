@@ -22,7 +22,7 @@
 const char *const config_keys[] = {
 	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "disk", "vif", "pci", "on_poweroff", "on_reboot", "on_crash",
 	"console_log", "console_log_max", "timeout", "seccomp", "user", "jail", "memory_backing", "numa_node",
-	"vcpu_pin", "dpdk_hugepages", "dpdk_eal_args", NULL,
+	"vcpu_pin", "dpdk_hugepages", "dpdk_eal_args", "xen_hvm", NULL,
 };
 
 void config_init(struct domain_config *cfg)
@@ -839,6 +839,13 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 			return errbuf_set(eb, EINVAL, "%s: %zu bytes; at most %zu are allowed", key, strlen(v),
 					  sizeof(cfg->dpdk_eal_args) - 1);
 		strcpy(cfg->dpdk_eal_args, v);
+		return 0;
+	}
+	if (!strcmp(key, "xen_hvm")) {
+		if (strcmp(v, "0") && strcmp(v, "1"))
+			return errbuf_set(eb, EINVAL, "xen_hvm = %s: must be 0 (a Linux guest sees KVM, the "
+					  "default) or 1 (it sees Xen's HVM interface)", v);
+		cfg->xen_hvm = v[0] == '1';
 		return 0;
 	}
 	if (!strcmp(key, "seccomp") || !strcmp(key, "jail")) {

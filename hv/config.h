@@ -128,6 +128,7 @@ struct domain_config {
 	char initrd[PATH_MAX];                /* Linux guests: "" means none */
 	char cmdline[XENITH_CMDLINE_MAX];
 	unsigned guest_cpl;                   /* PV guests: 3 (default) or 0 (VT-x/AMD-V hosts) */
+	bool xen_hvm;                         /* Linux guests: see Xen's HVM interface (hv/xenhvm.h); default 0 */
 	enum domain_action on_poweroff;       /* default destroy */
 	enum domain_action on_reboot;         /* default restart */
 	enum domain_action on_crash;          /* default destroy */

@@ -214,6 +214,8 @@ static const struct ioctl_rule ioctl_rules[] = {
 	{ KVM_SET_SREGS, K(MAIN), "KVM_SET_SREGS", "vCPU set-up (rebuilt on reboot)" },
 	{ KVM_INTERRUPT, K(MAIN) | K(VCPU), "KVM_INTERRUPT", "CPL-0 guests' upcall vector" },
 	{ KVM_IRQ_LINE, K(MAIN) | K(VCPU), "KVM_IRQ_LINE", "Linux guests' UART interrupt" },
+	{ KVM_SIGNAL_MSI, ALL, "KVM_SIGNAL_MSI",
+	  "a Xen HVM guest's event-channel upcall, from whichever thread raised the event (hv/xenhvm.c)" },
 	{ BLKDISCARD, K(MAIN) | K(VCPU) | K(BACKEND), "BLKDISCARD", "discard on a block device" },
 	{ TUNSETQUEUE, K(MAIN) | K(VCPU), "TUNSETQUEUE",
 	  "a multi-queue tap's queue attached when its frontend connects it, detached on disconnect "
@@ -231,6 +233,11 @@ static const struct ioctl_rule ioctl_rules[] = {
 	{ KVM_SET_IDENTITY_MAP_ADDR, K(MAIN), "KVM_SET_IDENTITY_MAP_ADDR", "reboot of a Linux guest" },
 	{ KVM_CREATE_IRQCHIP, K(MAIN), "KVM_CREATE_IRQCHIP", "reboot of a Linux guest" },
 	{ KVM_CREATE_PIT2, K(MAIN), "KVM_CREATE_PIT2", "reboot of a Linux guest" },
+	{ KVM_ENABLE_CAP, K(MAIN), "KVM_ENABLE_CAP", "reboot of a Xen HVM guest: user-space MSR exits" },
+	{ KVM_CHECK_EXTENSION, K(MAIN), "KVM_CHECK_EXTENSION", "reboot of a Xen HVM guest: does KVM forward Xen hypercalls" },
+	{ KVM_XEN_HVM_CONFIG, K(MAIN), "KVM_XEN_HVM_CONFIG", "reboot of a Xen HVM guest: KVM's Xen hypercall exits" },
+	{ KVM_X86_SET_MSR_FILTER, K(MAIN), "KVM_X86_SET_MSR_FILTER",
+	  "reboot of a Xen HVM guest: the hypercall MSR comes to the VMM" },
 	{ BLKGETSIZE64, K(MAIN), "BLKGETSIZE64", "reboot: a block device's size" },
 	/* A passed-through PCI function (hv/pcidev.c): reset and remapped at a reboot, reset and unmapped at the end. */
 	{ VFIO_DEVICE_RESET, K(MAIN), "VFIO_DEVICE_RESET", "a PCI function reset at reboot and destroy" },

@@ -101,6 +101,21 @@ struct vcpu {
 	/* VCPUOP_set_periodic_timer, under d->lock; 0 = off. */
 	uint64_t timer_period_ns, timer_next_ns;
 
+	/*
+	 * Xen HVM guests (xenhvm.h): the vcpu_info the guest registered (or
+	 * its slot in shared_info), NULL before either; the vector its upcall
+	 * raises, 0 = none.  Set by hypercalls, read by any thread.
+	 */
+	_Atomic(struct xenith_vcpu_info *) vcpu_info;
+	_Atomic uint8_t upcall_vector;
+	/*
+	 * Its paging registers, read once per hypercall that has a pointer
+	 * argument (KVM_GET_SREGS), for translating guest-virtual arguments:
+	 * cr0, cr3, cr4, efer.  The vCPU thread only.
+	 */
+	bool hc_paging_valid;
+	uint64_t hc_cr0, hc_cr3, hc_cr4, hc_efer;
+
 	/* Statistics, written only by the vCPU thread. */
 	uint64_t nr_irqs;                /* exits and hypercalls: prof.c's counters */
 	uint64_t first_run_ns;        /* CLOCK_MONOTONIC just before the first KVM_RUN */
@@ -204,6 +219,8 @@ struct domain {
 	pthread_cond_t timer_cond;    /* a timer changed, or stop */
 	/* HVM_PARAM_CALLBACK_IRQ (CPL-0 guests): vector injected on upcalls; 0 = none. */
 	_Atomic uint8_t callback_vector;
+	/* A Linux guest that sees Xen (cfg.xen_hvm; xenhvm.h); NULL otherwise. */
+	struct xenhvm *xh;
 
 	uint64_t created_ns;          /* CLOCK_MONOTONIC at domain_create */
 	uint64_t started_ns;

@@ -8,8 +8,11 @@
 
 #include "console.h"
 #include "domain.h"
+#include "hypercall.h"
 #include "vcpu.h"
+#include "xenhvm.h"
 #include "xsdomain.h"
+#include "xenith/xen_hvm.h"
 
 /*
  * Memory ordering: the VMM sets a port's pending bit, then the vCPU's
@@ -29,10 +32,33 @@ void evtchn_init(struct evtchn_table *t)
 	t->port[EVTCHN_XENSTORE_PORT].kind = EVTCHN_XENSTORE;
 }
 
+/* The pending and mask words, and a vCPU's vcpu_info: NULL while a Xen HVM guest has not mapped them. */
+static uint64_t *pending_words(struct domain *d)
+{
+	uint64_t *w = atomic_load(&d->evtchn.pending);
+
+	return w ? w : d->shared ? d->shared->evtchn_pending : NULL;
+}
+
+static uint64_t *mask_words(struct domain *d)
+{
+	uint64_t *w = atomic_load(&d->evtchn.mask);
+
+	return w ? w : d->shared ? d->shared->evtchn_mask : NULL;
+}
+
+static struct xenith_vcpu_info *vcpu_info_of(struct vcpu *v)
+{
+	struct xenith_vcpu_info *vi = atomic_load(&v->vcpu_info);
+
+	return vi ? vi : v->d->shared ? &v->d->shared->vcpu_info[v->id] : NULL;
+}
+
 static bool port_pending(struct domain *d, uint32_t port)
 {
-	return __atomic_load_n(&d->shared->evtchn_pending[port / 64], __ATOMIC_SEQ_CST) &
-	       (1ull << (port % 64));
+	uint64_t *p = pending_words(d);
+
+	return p && (__atomic_load_n(&p[port / 64], __ATOMIC_SEQ_CST) & (1ull << (port % 64)));
 }
 
 /* Wakes target if it sleeps (and pollers); kick: also take it out of KVM_RUN. */
@@ -57,10 +83,19 @@ static void wake_blocked(struct domain *d, struct vcpu *target, bool kick)
  */
 static void raise_upcall(struct domain *d, struct vcpu *v, unsigned word)
 {
-	struct xenith_vcpu_info *vi = &d->shared->vcpu_info[v->id];
+	struct xenith_vcpu_info *vi = vcpu_info_of(v);
 	bool kick = false;
 
+	if (!vi)
+		return; /* a Xen HVM vCPU with no vcpu_info yet: its registration marks everything pending */
 	__atomic_fetch_or(&vi->evtchn_pending_sel, 1ull << word, __ATOMIC_SEQ_CST);
+	if (d->xh) {
+		/* Xen's HVM rule: the upcall mask is not looked at; RFLAGS.IF and the LAPIC hold it back. */
+		if (!__atomic_exchange_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST))
+			xenhvm_upcall(v);
+		wake_blocked(d, v, false); /* SCHEDOP_poll */
+		return;
+	}
 	/* The vCPU's upcall mask holds the interrupt back (not the pending bits, nor a wake-up). */
 	if (!__atomic_exchange_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST) &&
 	    atomic_load(&d->callback_vector) &&
@@ -73,18 +108,18 @@ static void raise_upcall(struct domain *d, struct vcpu *v, unsigned word)
 
 void evtchn_set_pending(struct domain *d, uint32_t port)
 {
-	struct xenith_shared_info *s = d->shared;
+	uint64_t *pending = pending_words(d), *mask = mask_words(d);
 	uint64_t bit = 1ull << (port % 64);
 	unsigned word = port / 64;
 	struct vcpu *v;
 
-	if (port >= XENITH_NR_EVTCHN)
+	if (port >= XENITH_NR_EVTCHN || !pending || !mask)
 		return;
 	v = &d->vcpus[d->evtchn.port[port].vcpu % d->nr_vcpus];
-	if (__atomic_fetch_or(&s->evtchn_pending[word], bit, __ATOMIC_SEQ_CST) & bit)
+	if (__atomic_fetch_or(&pending[word], bit, __ATOMIC_SEQ_CST) & bit)
 		return; /* already pending: the guest has not seen the last one yet */
 	atomic_fetch_add_explicit(&d->nr_evtchn_raised, 1, memory_order_relaxed);
-	if (!(__atomic_load_n(&s->evtchn_mask[word], __ATOMIC_SEQ_CST) & bit))
+	if (!(__atomic_load_n(&mask[word], __ATOMIC_SEQ_CST) & bit))
 		raise_upcall(d, v, word);
 	else
 		wake_blocked(d, v, false); /* masked: only pollers look at it */
@@ -126,16 +161,27 @@ static long bind_virq(struct vcpu *v, uint64_t arg)
 	struct domain *d = v->d;
 	struct evtchn_bind_virq b;
 	long ret = -XEN_ENOSPC;
+	bool percpu;
 
 	/* The port goes back into the struct: refuse before binding anything. */
-	if (domain_copy_from_guest(d, &b, arg, sizeof(b)) < 0 || !domain_gpa_writable(d, arg, sizeof(b)))
+	if (guest_arg_read(v, &b, arg, sizeof(b)) < 0 || !guest_arg_writable(v, arg, sizeof(b)))
 		return -XEN_EFAULT;
 	if (b.virq >= XENITH_NR_VIRQS || b.vcpu >= d->nr_vcpus)
 		return -XEN_EINVAL;
+	/* Xen HVM guests: VIRQ_DEBUG is Xen's per-vCPU kind, bound by each; Xenith never raises it. */
+	percpu = d->xh && b.virq == VIRQ_DEBUG;
 	pthread_mutex_lock(&d->lock);
-	if (d->evtchn.virq_port[b.virq]) {
+	if (!percpu && d->evtchn.virq_port[b.virq]) {
 		ret = -XEN_EEXIST;
 		goto out;
+	}
+	for (uint32_t p = 1; percpu && p < XENITH_NR_EVTCHN; p++) {
+		const struct evtchn *e = &d->evtchn.port[p];
+
+		if (e->kind == EVTCHN_VIRQ && e->percpu && e->virq == b.virq && e->vcpu == b.vcpu) {
+			ret = -XEN_EEXIST;
+			goto out;
+		}
 	}
 	b.port = alloc_port_locked(d, EVTCHN_VIRQ);
 	if (b.port) {
@@ -143,12 +189,14 @@ static long bind_virq(struct vcpu *v, uint64_t arg)
 
 		e->virq = (uint8_t)b.virq;
 		e->vcpu = (uint16_t)b.vcpu;
-		d->evtchn.virq_port[b.virq] = (int32_t)b.port;
+		e->percpu = percpu;
+		if (!percpu)
+			d->evtchn.virq_port[b.virq] = (int32_t)b.port;
 		ret = 0;
 	}
 out:
 	pthread_mutex_unlock(&d->lock);
-	if (ret == 0 && domain_copy_to_guest(d, arg, &b, sizeof(b)) < 0)
+	if (ret == 0 && guest_arg_write(v, arg, &b, sizeof(b)) < 0)
 		return -XEN_EFAULT;
 	return ret;
 }
@@ -165,7 +213,7 @@ static long alloc_unbound(struct vcpu *v, uint64_t arg)
 	uint32_t p;
 
 	/* The port goes back into the struct: refuse before allocating it. */
-	if (domain_copy_from_guest(d, &a, arg, sizeof(a)) < 0 || !domain_gpa_writable(d, arg, sizeof(a)))
+	if (guest_arg_read(v, &a, arg, sizeof(a)) < 0 || !guest_arg_writable(v, arg, sizeof(a)))
 		return -XEN_EFAULT;
 	if (!dom_is_self(d, a.dom))
 		return -XEN_EPERM;
@@ -179,7 +227,7 @@ static long alloc_unbound(struct vcpu *v, uint64_t arg)
 	if (!p)
 		return -XEN_ENOSPC;
 	a.port = p;
-	if (domain_copy_to_guest(d, arg, &a, sizeof(a)) < 0)
+	if (guest_arg_write(v, arg, &a, sizeof(a)) < 0)
 		return -XEN_EFAULT; /* the port stays allocated, as in Xen; close it by number */
 	return 0;
 }
@@ -190,7 +238,7 @@ static long port_status(struct vcpu *v, uint64_t arg)
 	struct evtchn_status st;
 	struct evtchn e;
 
-	if (domain_copy_from_guest(d, &st, arg, sizeof(st)) < 0)
+	if (guest_arg_read(v, &st, arg, sizeof(st)) < 0)
 		return -XEN_EFAULT;
 	if (!dom_is_self(d, st.dom))
 		return -XEN_EPERM;
@@ -206,9 +254,10 @@ static long port_status(struct vcpu *v, uint64_t arg)
 	case EVTCHN_UNBOUND: st.status = EVTCHNSTAT_unbound; st.u.remote_dom = e.remote_dom; break;
 	case EVTCHN_BACKEND: st.status = EVTCHNSTAT_interdomain; st.u.remote_dom = e.remote_dom; break;
 	case EVTCHN_VIRQ: st.status = EVTCHNSTAT_virq; st.u.virq = e.virq; break;
+	case EVTCHN_IPI: st.status = EVTCHNSTAT_ipi; break;
 	default: st.status = EVTCHNSTAT_xenith; break;
 	}
-	return domain_copy_to_guest(d, arg, &st, sizeof(st)) < 0 ? -XEN_EFAULT : 0;
+	return guest_arg_write(v, arg, &st, sizeof(st)) < 0 ? -XEN_EFAULT : 0;
 }
 
 static long bind_vcpu(struct vcpu *v, uint64_t arg)
@@ -217,7 +266,7 @@ static long bind_vcpu(struct vcpu *v, uint64_t arg)
 	struct evtchn_bind_vcpu b;
 	long ret = 0;
 
-	if (domain_copy_from_guest(d, &b, arg, sizeof(b)) < 0)
+	if (guest_arg_read(v, &b, arg, sizeof(b)) < 0)
 		return -XEN_EFAULT;
 	if (b.port == 0 || b.port >= XENITH_NR_EVTCHN || b.vcpu >= d->nr_vcpus)
 		return -XEN_EINVAL;
@@ -228,6 +277,31 @@ static long bind_vcpu(struct vcpu *v, uint64_t arg)
 		d->evtchn.port[b.port].vcpu = (uint16_t)b.vcpu;
 	pthread_mutex_unlock(&d->lock);
 	return ret;
+}
+
+/* Xen HVM guests' IPIs: a port that a send sets pending for the vCPU it names. */
+static long bind_ipi(struct vcpu *v, uint64_t arg)
+{
+	struct domain *d = v->d;
+	struct evtchn_bind_ipi b;
+	uint32_t p;
+
+	/* The port goes back into the struct: refuse before allocating it. */
+	if (guest_arg_read(v, &b, arg, sizeof(b)) < 0 || !guest_arg_writable(v, arg, sizeof(b)))
+		return -XEN_EFAULT;
+	if (b.vcpu >= d->nr_vcpus)
+		return -XEN_ENOENT; /* Xen's answer for a vCPU that does not exist */
+	pthread_mutex_lock(&d->lock);
+	p = alloc_port_locked(d, EVTCHN_IPI);
+	if (p)
+		d->evtchn.port[p].vcpu = (uint16_t)b.vcpu;
+	pthread_mutex_unlock(&d->lock);
+	if (!p)
+		return -XEN_ENOSPC;
+	b.port = p;
+	if (guest_arg_write(v, arg, &b, sizeof(b)) < 0)
+		return -XEN_EFAULT; /* the port stays allocated, as in Xen; close it by number */
+	return 0;
 }
 
 static void kick(int fd)
@@ -252,7 +326,11 @@ static long close_port(struct vcpu *v, uint32_t port)
 	e = &d->evtchn.port[port];
 	switch (e->kind) {
 	case EVTCHN_VIRQ:
-		d->evtchn.virq_port[e->virq] = 0;
+		if (!e->percpu)
+			d->evtchn.virq_port[e->virq] = 0;
+		memset(e, 0, sizeof(*e));
+		break;
+	case EVTCHN_IPI:
 		memset(e, 0, sizeof(*e));
 		break;
 	case EVTCHN_BACKEND:
@@ -338,6 +416,7 @@ static long send_port(struct vcpu *v, uint32_t port)
 		return xsdomain_kick(d) < 0 ? -XEN_EINVAL : 0;
 	case EVTCHN_VIRQ:
 		/* A guest may raise its own VIRQ port (Xen allows a loopback). */
+	case EVTCHN_IPI:
 		evtchn_set_pending(d, port);
 		return 0;
 	case EVTCHN_BACKEND: {
@@ -360,13 +439,15 @@ static long send_port(struct vcpu *v, uint32_t port)
 static long unmask_port(struct vcpu *v, uint32_t port)
 {
 	struct domain *d = v->d;
-	struct xenith_shared_info *s = d->shared;
+	uint64_t *mask = mask_words(d);
 	uint64_t bit = 1ull << (port % 64);
 	unsigned word = port / 64;
 
 	if (port >= XENITH_NR_EVTCHN)
 		return -XEN_EINVAL;
-	__atomic_fetch_and(&s->evtchn_mask[word], ~bit, __ATOMIC_SEQ_CST);
+	if (!mask)
+		return -XEN_EINVAL; /* a Xen HVM guest without shared_info */
+	__atomic_fetch_and(&mask[word], ~bit, __ATOMIC_SEQ_CST);
 	if (port_pending(d, port)) {
 		raise_upcall(d, &d->vcpus[d->evtchn.port[port].vcpu % d->nr_vcpus], word);
 	}
@@ -386,10 +467,14 @@ long evtchn_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
 		return port_status(v, arg);
 	case EVTCHNOP_bind_vcpu:
 		return bind_vcpu(v, arg);
+	case EVTCHNOP_bind_ipi:
+		if (!v->d->xh)
+			return -XEN_ENOSYS; /* Xenith's PV guests have no IPIs (abi.h) */
+		return bind_ipi(v, arg);
 	case EVTCHNOP_close:
 	case EVTCHNOP_send:
 	case EVTCHNOP_unmask:
-		if (domain_copy_from_guest(v->d, &port, arg, sizeof(port)) < 0)
+		if (guest_arg_read(v, &port, arg, sizeof(port)) < 0)
 			return -XEN_EFAULT;
 		if (cmd == EVTCHNOP_close)
 			return close_port(v, port);
@@ -403,7 +488,9 @@ long evtchn_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
 
 static bool upcall_pending(struct vcpu *v)
 {
-	return __atomic_load_n(&v->d->shared->vcpu_info[v->id].evtchn_upcall_pending, __ATOMIC_SEQ_CST);
+	struct xenith_vcpu_info *vi = vcpu_info_of(v);
+
+	return vi && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST);
 }
 
 long evtchn_block(struct vcpu *v)
@@ -433,11 +520,11 @@ long evtchn_poll(struct vcpu *v, uint64_t arg)
 	long ret = -XEN_ETIMEDOUT;
 	uint64_t t0;
 
-	if (domain_copy_from_guest(d, &p, arg, sizeof(p)) < 0)
+	if (guest_arg_read(v, &p, arg, sizeof(p)) < 0)
 		return -XEN_EFAULT;
 	if (p.nr_ports > SCHED_POLL_MAX_PORTS || (p.nr_ports == 0 && p.timeout_ns == 0))
 		return -XEN_EINVAL;
-	if (p.nr_ports && domain_copy_from_guest(d, ports, p.ports, p.nr_ports * sizeof(ports[0])) < 0)
+	if (p.nr_ports && guest_arg_read(v, ports, p.ports, p.nr_ports * sizeof(ports[0])) < 0)
 		return -XEN_EFAULT;
 	for (uint32_t i = 0; i < p.nr_ports; i++)
 		if (ports[i] >= XENITH_NR_EVTCHN)

@@ -25,6 +25,7 @@ enum evtchn_kind {
 	EVTCHN_UNBOUND,  /* alloc_unbound: waiting for a backend */
 	EVTCHN_BACKEND,  /* connected to a backend in the VMM, which gets kicks on kick_fd */
 	EVTCHN_XENSTORE, /* the guest sends it; the VMM's store processes its ring (xsdomain.h) */
+	EVTCHN_IPI,      /* bind_ipi: a send sets it pending for its vCPU (Xen HVM guests' IPIs) */
 };
 
 struct evtchn {
@@ -32,6 +33,7 @@ struct evtchn {
 	uint8_t virq;
 	uint16_t vcpu;    /* the vCPU notified when it becomes pending */
 	uint16_t remote_dom;
+	bool percpu;      /* EVTCHN_VIRQ: a per-vCPU VIRQ (VIRQ_DEBUG), not in virq_port[] */
 	int kick_fd;      /* EVTCHN_BACKEND: an eventfd the guest's sends write to */
 };
 
@@ -39,6 +41,12 @@ struct evtchn_table {
 	struct evtchn port[XENITH_NR_EVTCHN];
 	int32_t virq_port[XENITH_NR_VIRQS]; /* 0 = not bound */
 	unsigned nr_polling;                /* vCPUs inside SCHEDOP_poll (d->lock) */
+	/*
+	 * Where the pending and mask words are: NULL for d->shared's (PV
+	 * guests); a Xen HVM guest's shared_info page once it mapped one
+	 * (xenhvm.c), before which its ports never become pending.
+	 */
+	_Atomic(uint64_t *) pending, mask;
 };
 
 #define EVTCHN_CONSOLE_PORT 1u

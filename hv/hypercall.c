@@ -14,10 +14,11 @@
 #include "evtchn.h"
 #include "loopback.h"
 #include "vcpu.h"
+#include "xenhvm.h"
 
 /*
  * Every handler gets the five argument registers as the guest left them:
- * untrusted values.  Pointers are checked by domain_copy_*; indices are
+ * untrusted values.  Pointers are checked by guest_arg_* or domain_copy_*; indices are
  * checked before use.  A handler returns 0/positive or -XEN_Exxx.
  */
 typedef long (*hypercall_fn)(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
@@ -35,7 +36,7 @@ static long do_console_io(struct vcpu *v, uint64_t cmd, uint64_t count, uint64_t
 		return -XEN_ENOSYS;
 	if (count > CONSOLE_IO_MAX)
 		return -XEN_EINVAL;
-	if (domain_copy_from_guest(v->d, tmp, buf, count) < 0)
+	if (guest_arg_read(v, tmp, buf, count) < 0)
 		return -XEN_EFAULT;
 	console_write(&v->d->console, tmp, (size_t)count);
 	return (long)count;
@@ -56,7 +57,7 @@ static long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3,
 	case SCHEDOP_poll:
 		return evtchn_poll(v, arg);
 	case SCHEDOP_shutdown:
-		if (domain_copy_from_guest(v->d, &s, arg, sizeof(s)) < 0)
+		if (guest_arg_read(v, &s, arg, sizeof(s)) < 0)
 			return -XEN_EFAULT;
 		switch (s.reason) {
 		case SHUTDOWN_poweroff:
@@ -73,6 +74,37 @@ static long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3,
 	default:
 		return -XEN_ENOSYS;
 	}
+}
+
+long hypercall_console_io(struct vcpu *v, uint64_t cmd, uint64_t count, uint64_t buf)
+{
+	return do_console_io(v, cmd, count, buf, 0, 0);
+}
+
+long hypercall_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
+{
+	return do_sched_op(v, cmd, arg, 0, 0, 0);
+}
+
+int guest_arg_read(struct vcpu *v, void *dst, uint64_t addr, uint64_t len)
+{
+	if (v->d->xh)
+		return xenhvm_va_read(v, dst, addr, len);
+	return domain_copy_from_guest(v->d, dst, addr, len);
+}
+
+int guest_arg_write(struct vcpu *v, uint64_t addr, const void *src, uint64_t len)
+{
+	if (v->d->xh)
+		return xenhvm_va_write(v, addr, src, len);
+	return domain_copy_to_guest(v->d, addr, src, len);
+}
+
+bool guest_arg_writable(struct vcpu *v, uint64_t addr, uint64_t len)
+{
+	if (v->d->xh)
+		return xenhvm_va_writable(v, addr, len);
+	return domain_gpa_writable(v->d, addr, len) != NULL;
 }
 
 static long do_vcpu_op(struct vcpu *v, uint64_t cmd, uint64_t id, uint64_t arg, uint64_t a4,

@@ -7,6 +7,7 @@
 
 #include "domain.h"
 #include "linux.h"
+#include "xenhvm.h"
 
 /* COM1's transmitter: straight to the domain's console. */
 static void com1_tx(void *opaque, uint8_t byte)
@@ -32,6 +33,8 @@ static int linux_connect(struct domain *d, struct errbuf *eb)
 
 	(void)eb;
 	linux_ports_reset(&lx->ports, com1_tx, com1_irq, d);
+	if (d->xh)
+		xenhvm_reset(d);
 	return 0;
 }
 

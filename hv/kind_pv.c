@@ -23,8 +23,12 @@ static bool pv_probe(const void *image, size_t size)
 
 static int pv_open(struct domain *d, const char *path, struct errbuf *eb)
 {
-	int r = builder_open_pv(d, path, eb);
+	int r;
 
+	if (d->cfg.xen_hvm)
+		return errbuf_set(eb, EINVAL, "xen_hvm = 1: %s is not a Linux kernel (bzImage); Xen's HVM "
+				  "interface is for Linux guests, Xenith PV guests have their own", path);
+	r = builder_open_pv(d, path, eb);
 	if (r < 0)
 		return r;
 	d->pv_cpl0 = d->cfg.guest_cpl == 0;

@@ -15,6 +15,8 @@
 #include "kind.h"
 #include "kvm.h"
 #include "trap.h"
+#include "xenhvm.h"
+#include "xenith/xen_hvm.h"
 
 int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 {
@@ -57,6 +59,8 @@ int linux_open(struct domain *d, const char *path, struct errbuf *eb)
 	if (d->cfg.nr_disks)
 		return errbuf_set(eb, ENOTSUP, "disk: Linux guests get no disks yet (the block backend "
 				  "speaks to Xenith's PV frontend, minios); remove the disk keys");
+	if (d->cfg.xen_hvm)
+		return xenhvm_open(d, eb);
 	return 0;
 }
 
@@ -64,6 +68,7 @@ void linux_close(struct domain *d)
 {
 	struct linux_guest *lx = d->guest_kind_data;
 
+	xenhvm_close(d);
 	if (!lx)
 		return;
 	if (lx->initrd)
@@ -92,7 +97,7 @@ int linux_vm_init(struct domain *d, struct errbuf *eb)
 				  "for a Linux guest): %s", strerror(errno));
 	if (ioctl(d->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return errbuf_set(eb, errno, "KVM_CREATE_PIT2: %s", strerror(errno));
-	return 0;
+	return d->xh ? xenhvm_vm_init(d, eb) : 0;
 }
 
 int linux_populate(struct domain *d, struct errbuf *eb)
@@ -111,17 +116,19 @@ int linux_populate(struct domain *d, struct errbuf *eb)
 	return r < 0 ? r : 0;
 }
 
-/* CPUID as KVM supports it, with this vCPU's APIC ID. */
+/* CPUID as KVM supports it, with this vCPU's APIC ID (and Xen's leaves, xen_hvm = 1). */
 static int set_cpuid(struct domain *d, struct vcpu *v, struct errbuf *eb)
 {
 	const struct kvm_cpuid2 *src = d->kvm->cpuid;
 	size_t bytes = sizeof(*src) + src->nent * sizeof(src->entries[0]);
-	struct kvm_cpuid2 *c = malloc(bytes);
+	struct kvm_cpuid2 *c = malloc(bytes + XEN_CPUID_LEAVES * sizeof(src->entries[0]));
 	int r = 0;
 
 	if (!c)
 		return errbuf_set(eb, ENOMEM, "out of memory");
 	memcpy(c, src, bytes);
+	if (d->xh)
+		xenhvm_cpuid(d, v, c);
 	for (unsigned i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 
@@ -196,6 +203,8 @@ void linux_pio(struct vcpu *v)
 	struct kvm_run *run = v->run;
 	enum linux_port_action action;
 
+	if (d->xh && xenhvm_pio(v))
+		return; /* a hypercall through the hypercall page */
 	action = linux_ports_io(&lx->ports, run->io.port, run->io.size,
 				run->io.direction == KVM_EXIT_IO_IN, run->io.count,
 				(uint8_t *)run + run->io.data_offset);

@@ -10,6 +10,7 @@
 
 #include "confine.h"
 #include "kind.h"
+#include "xenhvm.h"
 
 #define SIG_KICK SIGUSR1
 
@@ -210,6 +211,21 @@ static void vcpu_handle_exit(struct vcpu *v)
 		break;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		break; /* the run loop injects what is owed */
+	case KVM_EXIT_XEN:
+		if (d->xh) {
+			xenhvm_xen_exit(v);
+			break;
+		}
+		domain_crash(d, v, "vCPU %u: unexpected KVM_EXIT_XEN", v->id);
+		break;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		if (d->xh) {
+			xenhvm_msr(v); /* the only MSR the filter sends here */
+			break;
+		}
+		domain_crash(d, v, "vCPU %u: unexpected MSR exit for MSR 0x%x", v->id, run->msr.index);
+		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		domain_crash(d, v, "vCPU %u: VM entry failed, hardware reason 0x%llx", v->id,
 			     (unsigned long long)run->fail_entry.hardware_entry_failure_reason);

@@ -48,6 +48,9 @@ static void run_help(FILE *f)
 "      --guest-cpl 3|0    where a PV guest kernel runs: 3 (default, deprivileged)\n"
 "                         or 0 (VT-x/AMD-V hosts only: its own IDT, exceptions\n"
 "                         reported by the guest, events as interrupts, HLT idle)\n"
+"      --xen-hvm          a Linux guest sees Xen's HVM interface instead of KVM's\n"
+"                         (Xen CPUID leaves, hypercall page, event channels;\n"
+"                         README, \"Linux guests that see Xen\"; config: xen_hvm = 1)\n"
 "      --disk SPEC        a virtual disk (repeatable, up to 4):\n"
 "                         path=FILE[,mode=exit|ioeventfd|poll][,ro=0|1]\n"
 "                         [,direct=0|1][,sqpoll=0|1][,queues=1-8 (default: one per vCPU)]\n"
@@ -112,7 +115,7 @@ static void run_help(FILE *f)
 "config keys: name, memory, vcpus, kernel, initrd (alias ramdisk), cmdline (alias\n"
 "extra), guest_cpl, disk, vif, pci, on_poweroff, on_reboot, on_crash, console_log,\n"
 "console_log_max, timeout, seccomp, user, jail, memory_backing, numa_node,\n"
-"vcpu_pin.  Confinement (README): descriptors inherited from the parent are\n"
+"vcpu_pin, xen_hvm.  Confinement (README): descriptors inherited from the parent are\n"
 "closed, no-new-privileges is set, and each VMM thread has a seccomp filter.\n"
 "Relative paths in FILE are relative to FILE's directory.\n\n"
 "exit status:\n"
@@ -130,7 +133,7 @@ static void run_help(FILE *f)
 enum {
 	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_VIF, OPT_PCI, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
 	OPT_CONSOLE_LOG, OPT_CONSOLE_LOG_MAX, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE, OPT_NO_SECCOMP,
-	OPT_USER, OPT_JAIL, OPT_MEMORY_BACKING, OPT_NUMA_NODE, OPT_VCPU_PIN,
+	OPT_USER, OPT_JAIL, OPT_MEMORY_BACKING, OPT_NUMA_NODE, OPT_VCPU_PIN, OPT_XEN_HVM,
 };
 
 static const struct option run_options[] = {
@@ -158,6 +161,7 @@ static const struct option run_options[] = {
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "jail", no_argument, NULL, OPT_JAIL },
+	{ "xen-hvm", no_argument, NULL, OPT_XEN_HVM },
 	{ "memory-backing", required_argument, NULL, OPT_MEMORY_BACKING },
 	{ "numa-node", required_argument, NULL, OPT_NUMA_NODE },
 	{ "vcpu-pin", required_argument, NULL, OPT_VCPU_PIN },
@@ -187,6 +191,7 @@ static const char *option_key(int opt)
 	case OPT_NO_SECCOMP: return "seccomp";
 	case OPT_USER: return "user";
 	case OPT_JAIL: return "jail";
+	case OPT_XEN_HVM: return "xen_hvm";
 	case OPT_MEMORY_BACKING: return "memory_backing";
 	case OPT_NUMA_NODE: return "numa_node";
 	case OPT_VCPU_PIN: return "vcpu_pin";
@@ -227,8 +232,9 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 			/* Paths on the command line are relative to the current directory. */
 			snprintf(saved, sizeof(saved), "%s", a->cfg.base_dir);
 			a->cfg.base_dir[0] = 0;
-			/* The two flags set their keys: --no-seccomp is seccomp = 0, --jail is jail = 1. */
-			if (config_set(&a->cfg, key, opt == OPT_NO_SECCOMP ? "0" : opt == OPT_JAIL ? "1" : optarg,
+			/* The flags set their keys: --no-seccomp is seccomp = 0, --jail jail = 1, --xen-hvm xen_hvm = 1. */
+			if (config_set(&a->cfg, key, opt == OPT_NO_SECCOMP ? "0" :
+				       opt == OPT_JAIL || opt == OPT_XEN_HVM ? "1" : optarg,
 				       &eb) < 0) {
 				fprintf(stderr, "xenith run: %s\n", eb.msg);
 				return EXIT_USAGE;

@@ -202,6 +202,7 @@ _Static_assert(sizeof(struct evtchn_alloc_unbound) == 8, "evtchn_alloc_unbound A
 #define EVTCHNSTAT_unbound 1     /* waiting for a backend */
 #define EVTCHNSTAT_interdomain 2 /* connected to a backend */
 #define EVTCHNSTAT_virq 4
+#define EVTCHNSTAT_ipi 5         /* Xen HVM guests (xen_hvm.h): bind_ipi */
 #define EVTCHNSTAT_xenith 16     /* a port the VMM set up itself (the console's, the store's) */
 struct evtchn_status {
 	uint16_t dom;        /* XENITH_DOMID_SELF */
