@@ -3,7 +3,8 @@
 # /xenith/tap.sh, next to /xenith/tests/).  Each helper prints one TAP line;
 # tap_done prints the plan and returns 0 when nothing failed, so a script
 # ends with: tap_done
-# Besides, need_nvme_pf: the lab's NVMe PF, which the passthrough tests share.
+# Besides, need_nvme_pf: the lab's NVMe PF, which the passthrough tests share;
+# and boot: a nested Linux guest, which the Linux guest tests share.
 tap_n=0
 tap_failed=0
 ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
@@ -36,4 +37,32 @@ need_nvme_pf() {
 	notok "an NVMe controller with SR-IOV is present"
 	tap_done
 	exit
+}
+# Each nested boot takes 20 to 30 s here; --timeout 60 turns a nested guest
+# that hangs into xenith's timeout (status 68) instead of a lab machine that
+# gives no result.  Known problem (README, "The lab"): now and then the
+# nested kernel hangs early in its boot, before its init runs, while the lab
+# machine goes on (its heartbeat).  Such a boot is a TODO line (meson shows
+# an expected failure) and is tried again, twice at most; a third hang, or
+# any other failure, is the test's verdict.
+# The caller sets X (the xenith binary) and G (the Linux guest's directory).
+boot() { # boot NAME EXTRA-CMDLINE [xenith options...]: output in /tmp/NAME.out/.err, status in $rc, seconds in $secs
+	name=$1 extra=$2
+	shift 2
+	for try in 1 2 3; do
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		$X run -n "$name" --kernel $G/vmlinuz --initrd $G/initrd.gz -m 256 --timeout 60 \
+			--cmdline "console=ttyS0 panic=-1 quiet $extra" "$@" > "/tmp/$name.out" 2> "/tmp/$name.err"
+		rc=$?
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+		[ "$rc" = 68 ] && ! grep -q "xenith-linux-guest: init ran" "/tmp/$name.out" || break
+		if [ "$try" -lt 3 ]; then
+			todo "$name: attempt $try: the nested kernel hung before its init ran ($secs s; its console below)" \
+				"known problem, README's lab section; tried again"
+		else
+			echo "# $name: the nested kernel hung before its init ran a third time ($secs s); its console:"
+		fi
+		show "/tmp/$name.out"
+	done
 }

@@ -9,33 +9,7 @@
 
 X=/xenith/xenith
 G=/xenith/linux-guest
-# Each nested boot takes 20 to 30 s here; --timeout 60 turns a nested guest
-# that hangs into xenith's timeout (status 68) instead of a lab machine that
-# gives no result.  Known problem (README, "The lab"): now and then the
-# nested kernel hangs early in its boot, before its init runs, while the lab
-# machine goes on (its heartbeat).  Such a boot is a TODO line (meson shows
-# an expected failure) and is tried again, twice at most; a third hang, or
-# any other failure, is the test's verdict.
-boot() { # boot NAME EXTRA-CMDLINE [xenith options...]: output in /tmp/NAME.out/.err, status in $rc, seconds in $secs
-	name=$1 extra=$2
-	shift 2
-	for try in 1 2 3; do
-		t0=$(cut -d' ' -f1 /proc/uptime)
-		$X run -n "$name" --kernel $G/vmlinuz --initrd $G/initrd.gz -m 256 --timeout 60 \
-			--cmdline "console=ttyS0 panic=-1 quiet $extra" "$@" > "/tmp/$name.out" 2> "/tmp/$name.err"
-		rc=$?
-		t1=$(cut -d' ' -f1 /proc/uptime)
-		secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-		[ "$rc" = 68 ] && ! grep -q "xenith-linux-guest: init ran" "/tmp/$name.out" || break
-		if [ "$try" -lt 3 ]; then
-			todo "$name: attempt $try: the nested kernel hung before its init ran ($secs s; its console below)" \
-				"known problem, README's lab section; tried again"
-		else
-			echo "# $name: the nested kernel hung before its init ran a third time ($secs s); its console:"
-		fi
-		show "/tmp/$name.out"
-	done
-}
+# boot (tap.sh): a nested boot, tried again when it hangs before its init runs.
 
 # 1. Boot to the initramfs and power off: exit status 0, the init's line on the console.
 boot lx1 ""
