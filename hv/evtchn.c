@@ -156,6 +156,21 @@ static uint32_t alloc_port_locked(struct domain *d, uint8_t kind)
 	return 0;
 }
 
+/* alloc_port_locked() under d->lock, the port bound to vcpu and remote_dom; 0 if none is free. */
+static uint32_t alloc_port(struct domain *d, uint8_t kind, uint16_t vcpu, uint16_t remote_dom)
+{
+	uint32_t p;
+
+	pthread_mutex_lock(&d->lock);
+	p = alloc_port_locked(d, kind);
+	if (p) {
+		d->evtchn.port[p].vcpu = vcpu;
+		d->evtchn.port[p].remote_dom = remote_dom;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return p;
+}
+
 static long bind_virq(struct vcpu *v, uint64_t arg)
 {
 	struct domain *d = v->d;
@@ -219,11 +234,7 @@ static long alloc_unbound(struct vcpu *v, uint64_t arg)
 		return -XEN_EPERM;
 	if (a.remote_dom != XENITH_BACKEND_DOMID)
 		return -XEN_ESRCH; /* the only other domain a guest can talk to is the VMM's backends */
-	pthread_mutex_lock(&d->lock);
-	p = alloc_port_locked(d, EVTCHN_UNBOUND);
-	if (p)
-		d->evtchn.port[p].remote_dom = a.remote_dom;
-	pthread_mutex_unlock(&d->lock);
+	p = alloc_port(d, EVTCHN_UNBOUND, 0, a.remote_dom);
 	if (!p)
 		return -XEN_ENOSPC;
 	a.port = p;
@@ -291,11 +302,7 @@ static long bind_ipi(struct vcpu *v, uint64_t arg)
 		return -XEN_EFAULT;
 	if (b.vcpu >= d->nr_vcpus)
 		return -XEN_ENOENT; /* Xen's answer for a vCPU that does not exist */
-	pthread_mutex_lock(&d->lock);
-	p = alloc_port_locked(d, EVTCHN_IPI);
-	if (p)
-		d->evtchn.port[p].vcpu = (uint16_t)b.vcpu;
-	pthread_mutex_unlock(&d->lock);
+	p = alloc_port(d, EVTCHN_IPI, (uint16_t)b.vcpu, 0);
 	if (!p)
 		return -XEN_ENOSPC;
 	b.port = p;
