@@ -133,7 +133,9 @@ nvme() {
 }
 case "${xenith_action:-}" in
 reboot) busybox reboot -f ;;
-nvme) nvme; busybox poweroff -f ;;
+# nvme: 3 s more before the power-off, so that vfio_nvme.sh's samples of
+# `xenith devices` (every 0.5 s, each slow under emulation) see the routed vector
+nvme) nvme; busybox sleep 3; busybox poweroff -f ;;
 *) busybox poweroff -f ;;
 esac
 INIT

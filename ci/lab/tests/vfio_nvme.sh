@@ -326,9 +326,14 @@ for try in 1 2 3; do
 		--cmdline "console=ttyS0 panic=-1 quiet xenith_action=nvme xenith_rd=2048 xenith_wr=8192" >/tmp/ptl.out 2>&1 &
 	dom=$!
 	ldev=
+	best=-1
+	# the sample with the most MSI-X table accesses: a later one can miss (the domain is ending)
 	while kill -0 "$dom" 2>/dev/null; do
-		"$X" devices ptl --json >/tmp/ptl.dev 2>/dev/null &&
-			d=$(tr '{' '\n' </tmp/ptl.dev | grep "\"bdf\":\"$vf\"") && [ -n "$d" ] && ldev=$d
+		if "$X" devices ptl --json >/tmp/ptl.dev 2>/dev/null &&
+			d=$(tr '{' '\n' </tmp/ptl.dev | grep "\"bdf\":\"$vf\"") && [ -n "$d" ]; then
+			n=$(echo "$d" | sed -n 's/.*"msix_table_accesses":\([0-9]*\).*/\1/p')
+			[ "${n:-0}" -gt "$best" ] && best=${n:-0} && ldev=$d
+		fi
 		sleep 0.5
 	done
 	wait "$dom"
