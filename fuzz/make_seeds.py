@@ -1815,6 +1815,35 @@ def xenhvm_seeds():
     write("xenhvm", "odd", odd)
 
 
+# ---- stream (fuzz_stream.c) ----
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def mig_record(rtype, body):
+    pad = (8 - len(body) % 8) % 8
+    return struct.pack("<IIII", rtype, len(body), crc32c(body), 0) + body + b"\0" * pad
+
+
+def mig_stream(records, version=1):
+    return b"XENITHMS" + struct.pack("<IIIIQ", version, 0x01020304, 32, 0, 0) + b"".join(records)
+
+
+def stream_seeds():
+    dom = struct.pack("<IIIIQQ", 1, 0, 2, 0, 16 * PAGE, 2000000) + b"web".ljust(64, b"\0")
+    pages = struct.pack("<II", 2, 0) + struct.pack("<QQ", 3, 9) + b"\xa1" * PAGE + b"\xb2" * PAGE
+    end = mig_record(0, b"")
+    write("stream", "domain-pages", mig_stream([mig_record(1, dom), mig_record(3, pages), end]))
+    write("stream", "optional-timer", mig_stream([mig_record(1, dom), mig_record(77 | 0x80000000, b"later"),
+                                                  mig_record(6, b"timer"), end]))
+    write("stream", "older-version", mig_stream([end], version=0))
+
+
 if __name__ == "__main__":
     grant_seeds()
     blkif_seeds()
@@ -1837,3 +1866,4 @@ if __name__ == "__main__":
     unwind_seeds()
     profile_seeds()
     xenhvm_seeds()
+    stream_seeds()

@@ -65,17 +65,19 @@ declare -A sources=(
 	[unwind]="xenoprof/unwind.c"
 	# the Xen HVM interface a Linux guest sees (hv/xenhvm.c): its hypercalls reach event channels and more of hv/
 	[xenhvm]="$vmm_sources"
+	# the relocation stream's reader, from memory and from a descriptor, and its typed bodies
+	[stream]="mig/stream.c lib/err.c"
 	# the profile file's reader and, on what it takes, every report
 	[profile]="xenoprof/profile.c xenoprof/report.c xenoprof/report_svg.c xenoprof/names.c lib/err.c lib/json_escape.c lib/jsondoc.c"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
 	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [netif]="-lpthread"
 	[hypercall]="-luring -lseccomp -lpthread -lm" [netstack]=""
-	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="" [nic_vf]="" [pcicfg]="-lpthread" [unwind]="" [profile]="" [xenhvm]="-luring -lseccomp -lpthread -lm")
+	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="" [nic_vf]="" [pcicfg]="-lpthread" [unwind]="" [profile]="" [xenhvm]="-luring -lseccomp -lpthread -lm" [stream]="")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
 	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096 [netif]=8192 [netstack]=16384 [vif]=4096
-	[switch]=8192 [nvme]=4096 [nic_vf]=8192 [pcicfg]=4096 [unwind]=24576 [profile]=16384 [xenhvm]=4096)
-all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif switch nvme nic_vf pcicfg unwind profile xenhvm)
+	[switch]=8192 [nvme]=4096 [nic_vf]=8192 [pcicfg]=4096 [unwind]=24576 [profile]=16384 [xenhvm]=4096 [stream]=16384)
+all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif switch nvme nic_vf pcicfg unwind profile xenhvm stream)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
@@ -89,7 +91,7 @@ done
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 	"-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
 	-Wall -Wextra -I"$src/include" -I"$src/lib" -I"$src/io" -I"$src/hv" -I"$src/fuzz" -I"$src/net" -I"$src/sriov" -I"$src/iommu")
-cflags+=(-I"$src/nvme" -I"$src/nvme/tests" -I"$src/xenoprof")
+cflags+=(-I"$src/nvme" -I"$src/nvme/tests" -I"$src/xenoprof" -I"$src/mig")
 
 # Prints its input as TAP comments.
 comment() {
@@ -133,7 +135,7 @@ build() {
 		files+=("$src/$f")
 	done
 	if [ -x "$bin" ] && ! find "${files[@]}" "$src/fuzz/fuzz.h" "$src/fuzz/run.sh" \
-		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h "$src"/net/*.h "$src"/nvme/*.h "$src"/nvme/tests/*.h "$src"/sriov/*.h "$src"/iommu/*.h "$src"/xenoprof/*.h -newer "$bin" | grep -q .; then
+		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h "$src"/net/*.h "$src"/nvme/*.h "$src"/nvme/tests/*.h "$src"/sriov/*.h "$src"/iommu/*.h "$src"/xenoprof/*.h "$src"/mig/*.h -newer "$bin" | grep -q .; then
 		return 0
 	fi
 	# shellcheck disable=SC2086 # libs is a list of flags
