@@ -343,6 +343,12 @@ static inline bool domain_pv_at_cpl0(const struct domain *d)
 }
 
 /* Guest memory access with bounds checks: 0 or -EFAULT. */
+/* Whether a guest's domid argument names itself: DOMID_SELF or its own id. */
+static inline bool domain_is_self(const struct domain *d, uint32_t domid)
+{
+	return domid == XENITH_DOMID_SELF || domid == d->domid;
+}
+
 static inline void *domain_gpa(struct domain *d, uint64_t gpa, uint64_t len)
 {
 	if (gpa > d->mem_size || len > d->mem_size - gpa)

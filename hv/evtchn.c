@@ -216,11 +216,6 @@ out:
 	return ret;
 }
 
-static bool dom_is_self(const struct domain *d, uint16_t dom)
-{
-	return dom == XENITH_DOMID_SELF || dom == d->domid;
-}
-
 static long alloc_unbound(struct vcpu *v, uint64_t arg)
 {
 	struct domain *d = v->d;
@@ -230,7 +225,7 @@ static long alloc_unbound(struct vcpu *v, uint64_t arg)
 	/* The port goes back into the struct: refuse before allocating it. */
 	if (guest_arg_read(v, &a, arg, sizeof(a)) < 0 || !guest_arg_writable(v, arg, sizeof(a)))
 		return -XEN_EFAULT;
-	if (!dom_is_self(d, a.dom))
+	if (!domain_is_self(d, a.dom))
 		return -XEN_EPERM;
 	if (a.remote_dom != XENITH_BACKEND_DOMID)
 		return -XEN_ESRCH; /* the only other domain a guest can talk to is the VMM's backends */
@@ -251,7 +246,7 @@ static long port_status(struct vcpu *v, uint64_t arg)
 
 	if (guest_arg_read(v, &st, arg, sizeof(st)) < 0)
 		return -XEN_EFAULT;
-	if (!dom_is_self(d, st.dom))
+	if (!domain_is_self(d, st.dom))
 		return -XEN_EPERM;
 	if (st.port == 0 || st.port >= XENITH_NR_EVTCHN)
 		return -XEN_EINVAL;

@@ -185,7 +185,7 @@ static long do_hvm_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, u
 		return -XEN_ENOSYS;
 	if (domain_copy_from_guest(d, &p, arg, sizeof(p)) < 0)
 		return -XEN_EFAULT;
-	if (p.domid != XENITH_DOMID_SELF && p.domid != d->domid)
+	if (!domain_is_self(d, p.domid))
 		return -XEN_ESRCH;
 	if (p.index != HVM_PARAM_CALLBACK_IRQ)
 		return -XEN_EINVAL;

@@ -377,11 +377,6 @@ void xenhvm_upcall(struct vcpu *v)
 
 /* ---- hypercalls ---- */
 
-static bool self(uint16_t domid, const struct domain *d)
-{
-	return domid == XENITH_DOMID_SELF || domid == d->domid;
-}
-
 static long xen_version(struct vcpu *v, uint64_t cmd, uint64_t arg)
 {
 	switch (cmd) {
@@ -466,7 +461,7 @@ static long memory_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
 		return unserved(v, __HYPERVISOR_memory_op, cmd & 0x3f, NULL);
 	if (guest_arg_read(v, &x, arg, sizeof(x)) < 0)
 		return -XEN_EFAULT;
-	if (!self(x.domid, v->d))
+	if (!domain_is_self(v->d, x.domid))
 		return -XEN_ESRCH;
 	if (x.space == XENMAPSPACE_shared_info && x.idx == 0)
 		return map_shared_info(v, x.gpfn);
@@ -558,7 +553,7 @@ static long hvm_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
 
 		if (guest_arg_read(v, &p, arg, sizeof(p)) < 0)
 			return -XEN_EFAULT;
-		if (!self(p.domid, d))
+		if (!domain_is_self(d, p.domid))
 			return -XEN_ESRCH;
 		if (p.index >= HVM_NR_PARAMS)
 			return -XEN_EINVAL;
