@@ -166,20 +166,32 @@ int device_resume(struct device *dev, struct errbuf *eb)
 	return r;
 }
 
-int device_save(struct device *dev, int fd, struct errbuf *eb)
+int device_save(struct device *dev, struct savebuf *out, struct errbuf *eb)
 {
 	if (!dev->ops->save)
-		return errbuf_set(eb, ENOTSUP, "save/restore of %s devices is not supported yet",
-				  dev->ops->type);
-	return dev->ops->save(dev, fd, eb);
+		return errbuf_set(eb, ENOTSUP, "%s: save/restore of %s devices is not supported yet, so "
+				  "this domain cannot be saved or migrated", dev->name, dev->ops->type);
+	if (state_of(dev) != DEVICE_QUIESCED)
+		return errbuf_set(eb, EINVAL, "%s is %s, not quiesced: save it quiesced", dev->name,
+				  device_state_name(state_of(dev)));
+	return dev->ops->save(dev, out, eb);
 }
 
-int device_restore(struct device *dev, int fd, struct errbuf *eb)
+int device_restore(struct device *dev, const void *data, size_t len, struct errbuf *eb)
 {
+	int r;
+
 	if (!dev->ops->restore)
-		return errbuf_set(eb, ENOTSUP, "save/restore of %s devices is not supported yet",
-				  dev->ops->type);
-	return dev->ops->restore(dev, fd, eb);
+		return errbuf_set(eb, ENOTSUP, "%s: save/restore of %s devices is not supported yet",
+				  dev->name, dev->ops->type);
+	if (state_of(dev) != DEVICE_CONNECTED && state_of(dev) != DEVICE_QUIESCED)
+		return errbuf_set(eb, EINVAL, "%s is %s: only a connected device can take saved state",
+				  dev->name, device_state_name(state_of(dev)));
+	atomic_store(&dev->state, DEVICE_QUIESCED);
+	r = dev->ops->restore(dev, data, len, eb);
+	if (r < 0)
+		return errbuf_prefix(eb, -r, "%s", dev->name);
+	return 0;
 }
 
 /* Appends to buf; *n counts what would have been written, so an overflow shows as *n >= size. */

@@ -20,9 +20,15 @@
  *                         the reverse order -> DISCONNECTED
  *   devices_destroy()     when the domain goes for good, reverse order
  *
- * Quiesce/resume and save/restore are for pause-for-migration and for
- * migration; until migration exists a type leaves save and restore NULL
- * and device_save()/device_restore() answer -ENOTSUP saying so.
+ * Quiesce/resume and save/restore are for `xenith save`, `xenith restore`
+ * and migration (mig/): with the domain paused, each device is quiesced
+ * (nothing in flight: requests taken from the guest have completed and
+ * their responses are in guest memory), then saved; a restore builds the
+ * domain from the saved config (devices created and connected as for a
+ * boot), loads guest memory, the event channels and the grant table, then
+ * calls each device's restore with what its save wrote.  A type without
+ * save and restore makes such a domain unsavable: device_save() answers
+ * -ENOTSUP naming the type.
  *
  * Threads: the list is built by devices_create() before any vCPU or
  * control thread runs and freed by devices_destroy() after they ended, so
@@ -43,6 +49,7 @@
 struct domain;
 struct domain_opts;
 struct device;
+struct savebuf;
 
 enum device_state {
 	DEVICE_CREATED,      /* from the config; not attached to guest memory */
@@ -70,9 +77,16 @@ struct device_ops {
 	/* Optional (NULL: nothing to stop): takes no new work / takes work again. */
 	int (*quiesce)(struct device *dev, struct errbuf *eb);
 	int (*resume)(struct device *dev, struct errbuf *eb);
-	/* Optional (NULL: -ENOTSUP): the device's state to / from the stream fd. */
-	int (*save)(struct device *dev, int fd, struct errbuf *eb);
-	int (*restore)(struct device *dev, int fd, struct errbuf *eb);
+	/*
+	 * Optional (NULL: -ENOTSUP).  save appends the quiesced device's state
+	 * to out (lib/savebuf.h); restore takes it back on the new domain's
+	 * instance (connected, its guest memory and event channels loaded):
+	 * len bytes that came from a file or a network, so checked as any
+	 * guest input, with errors naming what is wrong.  The device is left
+	 * quiesced by restore; resume lets it run.
+	 */
+	int (*save)(struct device *dev, struct savebuf *out, struct errbuf *eb);
+	int (*restore)(struct device *dev, const void *data, size_t len, struct errbuf *eb);
 	/*
 	 * The device's counters as one JSON object into buf: its length, or -1
 	 * when size is too small.  NULL: {}.
@@ -107,8 +121,9 @@ void devices_destroy(struct domain *d);
 
 int device_quiesce(struct device *dev, struct errbuf *eb);
 int device_resume(struct device *dev, struct errbuf *eb);
-int device_save(struct device *dev, int fd, struct errbuf *eb);
-int device_restore(struct device *dev, int fd, struct errbuf *eb);
+/* The device must be quiesced for both. */
+int device_save(struct device *dev, struct savebuf *out, struct errbuf *eb);
+int device_restore(struct device *dev, const void *data, size_t len, struct errbuf *eb);
 
 /*
  * Every device as a JSON array of {"type","name","state","stats":{...}},
