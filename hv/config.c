@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,11 @@
 #include "xenith/netif.h"
 
 #define CONFIG_FILE_MAX (1u << 20)
+/* The longest line config_parse_text reads is one byte less (its NUL); config_format keeps within it. */
+#define CONFIG_LINE_MAX 2048u
+/* The longest disk and vif specs add_disk and add_vif take, less one (their NUL). */
+#define DISK_SPEC_MAX (PATH_MAX + 128)
+#define VIF_SPEC_MAX 512u
 #define TIMEOUT_MAX_S (365.0 * 86400)
 
 const char *const config_keys[] = {
@@ -269,7 +275,7 @@ static int add_pci(struct domain_config *cfg, const char *v, struct errbuf *eb)
 static int add_disk(struct domain_config *cfg, const char *spec, struct errbuf *eb)
 {
 	struct disk_config dk = { .mode = DISK_MODE_IOEVENTFD, .direct = true, .persistent = true };
-	char buf[PATH_MAX + 128], *save = NULL, *item;
+	char buf[DISK_SPEC_MAX], *save = NULL, *item;
 	int r;
 
 	if (cfg->nr_disks >= CONFIG_MAX_DISKS)
@@ -536,7 +542,7 @@ static int vif_field(struct vif_config *vc, const char *f, const char *v, struct
 static int add_vif(struct domain_config *cfg, const char *spec, struct errbuf *eb)
 {
 	struct vif_config vc = { .mode = VIF_MODE_IOEVENTFD, .queues = 1 };
-	char buf[512], *next = buf, *item;
+	char buf[VIF_SPEC_MAX], *next = buf, *item;
 	bool have_port = false, bad = false;
 
 	if (cfg->nr_vifs >= CONFIG_MAX_VIFS)
@@ -1008,7 +1014,7 @@ int config_parse_text(struct domain_config *cfg, const char *text, const char *o
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char line[2048], *key, *values[CONFIG_LIST_MAX];
+		char line[CONFIG_LINE_MAX], *key, *values[CONFIG_LIST_MAX];
 		unsigned nvalues;
 		int r;
 
@@ -1076,4 +1082,291 @@ int config_parse_file(struct domain_config *cfg, const char *path, struct errbuf
 	r = config_parse_text(cfg, text, path, eb);
 	free(text);
 	return r;
+}
+
+/*
+ * config_format: cfg as lines config_parse_text reads back.  It returns -2
+ * for what that syntax cannot carry:
+ *  - a newline in a value: the parser ends the line there, quoted or not;
+ *  - a line of CONFIG_LINE_MAX bytes or more (a path near PATH_MAX, a long
+ *    cmdline full of quotes and backslashes): the parser refuses the line;
+ *  - a ',' in a disk's path: add_disk cuts its spec at every ',';
+ *  - a vif's port name or bridge with a ',' outside brackets, or brackets
+ *    that do not pair: split_vif cuts or refuses the spec there;
+ *  - console_log_max that is not a whole number of MiB: the key takes MiB;
+ *  - an enum value without a name (a struct filled in by hand).
+ * Values a key's own checks refuse (memory_mib = 1, written into the
+ * struct directly) go out as they are: config_set refuses them on the way
+ * back, naming the key, which is better than a guess here.
+ */
+
+/* Text built into a buffer; len counts all of it, as snprintf does, so len >= size means it was cut. */
+struct text {
+	char *buf;
+	size_t size, len;
+};
+
+static void text_putc(struct text *t, char c)
+{
+	if (t->len + 1 < t->size) {
+		t->buf[t->len] = c;
+		t->buf[t->len + 1] = 0;
+	}
+	t->len++;
+}
+
+static void __attribute__((format(printf, 2, 3))) text_printf(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(t->len < t->size ? t->buf + t->len : NULL, t->len < t->size ? t->size - t->len : 0,
+		      fmt, ap);
+	va_end(ap);
+	t->len += n < 0 ? t->size + 1 : (size_t)n;
+}
+
+/*
+ * `key = value` and its newline onto out, value in quotes when quoted.
+ * parse_quoted undoes only \" and \\ in double quotes and nothing in
+ * single quotes, so a value with '"' or '\' but no '\'' goes in single
+ * quotes (no escapes, a shorter line), any other in double quotes.
+ */
+static int put_line(struct text *out, const char *key, const char *v, bool quoted)
+{
+	char buf[CONFIG_LINE_MAX];
+	struct text line = { buf, sizeof(buf), 0 };
+	char q = strpbrk(v, "\"\\") && !strchr(v, '\'') ? '\'' : '"';
+
+	if (strchr(v, '\n'))
+		return -2;
+	text_printf(&line, "%s = ", key);
+	if (quoted) {
+		text_putc(&line, q);
+		for (const char *p = v; *p; p++) {
+			if (q == '"' && (*p == '"' || *p == '\\'))
+				text_putc(&line, '\\');
+			text_putc(&line, *p);
+		}
+		text_putc(&line, q);
+	} else {
+		text_printf(&line, "%s", v);
+	}
+	if (line.len >= line.size)
+		return -2;
+	text_printf(out, "%s\n", buf);
+	return 0;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+put_number(struct text *out, const char *key, const char *fmt, ...)
+{
+	char v[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	return put_line(out, key, v, false);
+}
+
+/* An enum's value by its name, the word its key reads back; "?" is no value's name. */
+static int put_name(struct text *out, const char *key, const char *name)
+{
+	return strcmp(name, "?") ? put_line(out, key, name, false) : -2;
+}
+
+/* The fields add_disk reads, those that differ from its defaults; path= first, as every disk has one. */
+static int put_disk(struct text *out, const struct disk_config *dk)
+{
+	char buf[DISK_SPEC_MAX];
+	struct text spec = { buf, sizeof(buf), 0 };
+
+	if (strchr(dk->path, ',') || !strcmp(disk_mode_name(dk->mode), "?"))
+		return -2;
+	text_printf(&spec, "path=%s", dk->path);
+	if (dk->mode != DISK_MODE_IOEVENTFD)
+		text_printf(&spec, ",mode=%s", disk_mode_name(dk->mode));
+	if (dk->ro)
+		text_printf(&spec, ",ro=1");
+	if (!dk->direct)
+		text_printf(&spec, ",direct=0");
+	if (dk->sqpoll)
+		text_printf(&spec, ",sqpoll=1");
+	if (dk->queues)
+		text_printf(&spec, ",queues=%u", dk->queues);
+	if (!dk->persistent)
+		text_printf(&spec, ",persistent=0");
+	if (spec.len >= spec.size)
+		return -2;
+	return put_line(out, "disk", buf, true);
+}
+
+/* split_vif cuts a vif's spec at each ',' outside brackets: a value it would cut or refuse is no field's. */
+static bool vif_value_ok(const char *v)
+{
+	int depth = 0;
+
+	for (; *v; v++) {
+		if (*v == ',' && depth == 0)
+			return false;
+		depth += *v == '[' ? 1 : *v == ']' ? -1 : 0;
+		if (depth < 0)
+			return false;
+	}
+	return depth == 0;
+}
+
+/* The fields add_vif reads, those that differ from its defaults; port= first, as every vif has one. */
+static int put_vif(struct text *out, const struct vif_config *vc)
+{
+	char buf[VIF_SPEC_MAX], port[CONFIG_DPDK_ARGS_MAX + 16];
+	struct text spec = { buf, sizeof(buf), 0 };
+
+	if (!strcmp(vif_port_name(vc->port), "?") || !strcmp(vif_mode_name(vc->mode), "?"))
+		return -2;
+	/* a dpdk port's name is the vdev's, the start of its args: the args alone bring both back */
+	if (vc->port == VIF_PORT_DPDK)
+		snprintf(port, sizeof(port), "dpdk:[%s]", vc->dpdk_args);
+	else
+		snprintf(port, sizeof(port), "%s:%s", vif_port_name(vc->port), vc->port_name);
+	if (!vif_value_ok(port) || !vif_value_ok(vc->bridge) || !vif_value_ok(vc->netns))
+		return -2;
+	text_printf(&spec, "port=%s", port);
+	if (vc->mac_set)
+		text_printf(&spec, ",mac=%02x:%02x:%02x:%02x:%02x:%02x", vc->mac[0], vc->mac[1], vc->mac[2],
+			    vc->mac[3], vc->mac[4], vc->mac[5]);
+	if (vc->mode != VIF_MODE_IOEVENTFD)
+		text_printf(&spec, ",mode=%s", vif_mode_name(vc->mode));
+	if (vc->queues != 1)
+		text_printf(&spec, ",queues=%u", vc->queues);
+	if (vc->bridge[0])
+		text_printf(&spec, ",bridge=%s", vc->bridge);
+	if (vc->netns[0])
+		text_printf(&spec, ",netns=%s", vc->netns);
+	if (spec.len >= spec.size)
+		return -2;
+	return put_line(out, "vif", buf, true);
+}
+
+/* vcpu_pin's entries, one line each: CONFIG_LIST_MAX items in a list are fewer than XENITH_MAX_VCPUS. */
+static int put_vcpu_pin(struct text *out, const struct domain_config *cfg)
+{
+	const char *p = cfg->vcpu_pin;
+
+	for (unsigned i = 0; i < cfg->nr_vcpu_pin; i++) {
+		char entry[CONFIG_VCPU_PIN_MAX];
+		size_t len = strcspn(p, " ");
+		int r;
+
+		if (!len)
+			return -2; /* fewer entries in the text than nr_vcpu_pin counts */
+		memcpy(entry, p, len);
+		entry[len] = 0;
+		r = put_line(out, "vcpu_pin", entry, true);
+		if (r < 0)
+			return r;
+		p += len + (p[len] == ' ');
+	}
+	return 0;
+}
+
+static int put_all(struct text *out, const struct domain_config *cfg)
+{
+	struct domain_config def;
+	int r = 0;
+
+	config_init(&def);
+	if (cfg->name[0])
+		r = put_line(out, "name", cfg->name, true);
+	if (!r && cfg->memory_mib != def.memory_mib)
+		r = put_number(out, "memory", "%llu", (unsigned long long)cfg->memory_mib);
+	if (!r && cfg->vcpus != def.vcpus)
+		r = put_number(out, "vcpus", "%u", cfg->vcpus);
+	if (!r && cfg->kernel[0])
+		r = put_line(out, "kernel", cfg->kernel, true);
+	if (!r && cfg->initrd[0])
+		r = put_line(out, "initrd", cfg->initrd, true);
+	if (!r && cfg->cmdline[0])
+		r = put_line(out, "cmdline", cfg->cmdline, true);
+	if (!r && cfg->guest_cpl != def.guest_cpl)
+		r = put_number(out, "guest_cpl", "%u", cfg->guest_cpl);
+	for (unsigned i = 0; !r && i < cfg->nr_disks; i++)
+		r = put_disk(out, &cfg->disks[i]);
+	for (unsigned i = 0; !r && i < cfg->nr_vifs; i++)
+		r = put_vif(out, &cfg->vifs[i]);
+	for (unsigned i = 0; !r && i < cfg->nr_pci; i++)
+		r = put_line(out, "pci", cfg->pci[i], true);
+	if (!r && cfg->on_poweroff != def.on_poweroff)
+		r = put_name(out, "on_poweroff", config_action_name(cfg->on_poweroff));
+	if (!r && cfg->on_reboot != def.on_reboot)
+		r = put_name(out, "on_reboot", config_action_name(cfg->on_reboot));
+	if (!r && cfg->on_crash != def.on_crash)
+		r = put_name(out, "on_crash", config_action_name(cfg->on_crash));
+	if (!r && cfg->console_log[0])
+		r = put_line(out, "console_log", cfg->console_log, true);
+	/* the key takes MiB: bytes that are not a whole number of them cannot go back */
+	if (!r && cfg->console_log_max != def.console_log_max && cfg->console_log_max % (1u << 20))
+		r = -2;
+	else if (!r && cfg->console_log_max != def.console_log_max)
+		r = put_number(out, "console_log_max", "%llu",
+			       (unsigned long long)cfg->console_log_max >> 20);
+	/* 17 significant digits bring any double back exactly through strtod */
+	if (!r && cfg->timeout_s != def.timeout_s)
+		r = put_number(out, "timeout", "%.17g", cfg->timeout_s);
+	if (!r && cfg->seccomp != def.seccomp)
+		r = put_number(out, "seccomp", "%d", cfg->seccomp);
+	if (!r && cfg->user[0])
+		r = put_line(out, "user", cfg->user, true);
+	if (!r && cfg->jail != def.jail)
+		r = put_number(out, "jail", "%d", cfg->jail);
+	if (!r && cfg->memory_backing != def.memory_backing)
+		r = put_name(out, "memory_backing", config_backing_name(cfg->memory_backing));
+	if (!r && cfg->numa_node != def.numa_node)
+		r = put_number(out, "numa_node", "%d", cfg->numa_node);
+	if (!r)
+		r = put_vcpu_pin(out, cfg);
+	if (!r && cfg->dpdk_hugepages != def.dpdk_hugepages)
+		r = put_number(out, "dpdk_hugepages", "%d", cfg->dpdk_hugepages);
+	if (!r && cfg->dpdk_eal_args[0])
+		r = put_line(out, "dpdk_eal_args", cfg->dpdk_eal_args, true);
+	if (!r && cfg->xen_hvm != def.xen_hvm)
+		r = put_number(out, "xen_hvm", "%d", cfg->xen_hvm);
+	return r;
+}
+
+/*
+ * base_dir has no key: the paths above are written as cfg holds them,
+ * already resolved against it, so the text must be read with base_dir ""
+ * (config_parse_text into a config_init()ed config) and needs none.  It
+ * goes out as a comment for the reader, left out when no comment line can
+ * hold it (a newline would end the comment and start a line that is parsed).
+ */
+static void put_base_dir(struct text *out, const struct domain_config *cfg)
+{
+	char buf[CONFIG_LINE_MAX];
+	struct text line = { buf, sizeof(buf), 0 };
+
+	if (!cfg->base_dir[0] || put_line(&line, "# base_dir", cfg->base_dir, true) < 0)
+		return;
+	text_printf(&line, "# (not a key: the paths above are resolved already)\n");
+	if (line.len < line.size)
+		text_printf(out, "%s", buf);
+}
+
+int config_format(const struct domain_config *cfg, char *buf, size_t size)
+{
+	struct text out = { buf, size, 0 };
+	int r;
+
+	if (size)
+		buf[0] = 0;
+	r = put_all(&out, cfg);
+	if (r < 0)
+		return r;
+	put_base_dir(&out, cfg);
+	if (out.len >= size || out.len > INT_MAX)
+		return -1;
+	return (int)out.len;
 }

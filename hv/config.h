@@ -179,6 +179,30 @@ int config_set(struct domain_config *cfg, const char *key, const char *value, st
 int config_parse_text(struct domain_config *cfg, const char *text, const char *origin, struct errbuf *eb);
 int config_parse_file(struct domain_config *cfg, const char *path, struct errbuf *eb);
 
+/*
+ * cfg as config-file text that config_parse_text() reads back into an
+ * equal config: a `key = value` line for every key whose value differs
+ * from config_init()'s, strings quoted, disks, vifs, pci and vcpu_pin one
+ * line per entry in order, each disk's and vif's spec with the fields that
+ * differ from add_disk's and add_vif's defaults (`xenith save` stores it
+ * for `xenith restore`).
+ *
+ * Paths are written as cfg holds them (absolute, or as given: the caller
+ * resolved them), so read the text with base_dir "": config_parse_text()
+ * into a config_init()ed config, not config_parse_file().  base_dir has no
+ * key; it goes out as a comment, and the parsed config has base_dir "".
+ * Not carried either: what is not in struct domain_config, such as a vif's
+ * MAC generated at create when mac_set is false (set mac_set to keep it).
+ *
+ * Returns the text's length; -1 when size is too small (buf then holds a
+ * terminated, cut text, when size > 0); -2 for a value the syntax cannot
+ * carry: a newline, a line of 2048 bytes or more, a ',' in a disk path,
+ * a vif name with a ',' or unpaired brackets, console_log_max not in whole
+ * MiB, an enum without a name (hv/config.c lists why); -2 whatever size,
+ * with buf holding the lines before the value.
+ */
+int config_format(const struct domain_config *cfg, char *buf, size_t size);
+
 const char *config_action_name(enum domain_action a);
 const char *config_backing_name(enum mem_backing b);
 /* vcpu_pin's entry i (< nr_vcpu_pin) as a mask: 0 or -EINVAL. */

@@ -585,6 +585,321 @@ static void test_cpu_lists_at_their_edges(void **state)
 	assert_true(strlen(buf) < 8);
 }
 
+/*
+ * config_format: what `xenith save` writes for `xenith restore`.  The
+ * configs are built through config_set, formatted, parsed into a fresh
+ * config and compared field by field.
+ */
+
+/*
+ * A new field must be formatted (or listed in config.h as not carried)
+ * and compared below: these sizes change with the fields (x86-64's).
+ */
+#if defined(__x86_64__)
+_Static_assert(sizeof(struct domain_config) == 36376 && sizeof(struct disk_config) == 4112 &&
+	       sizeof(struct vif_config) == 372,
+	       "struct domain_config changed: teach config_format (hv/config.c) and assert_configs_equal "
+	       "the field");
+#endif
+
+static void set_ok(struct domain_config *c, const char *key, const char *value)
+{
+	struct errbuf eb = { "" };
+
+	if (config_set(c, key, value, &eb) < 0)
+		fail_msg("config_set(%s, %s): %s", key, value, eb.msg);
+}
+
+/* memcmp would also compare what each string leaves after its NUL; base_dir is not carried (config.h). */
+static void assert_configs_equal(const struct domain_config *a, const struct domain_config *b)
+{
+	assert_string_equal(a->name, b->name);
+	assert_int_equal(a->memory_mib, b->memory_mib);
+	assert_int_equal(a->vcpus, b->vcpus);
+	assert_string_equal(a->kernel, b->kernel);
+	assert_string_equal(a->initrd, b->initrd);
+	assert_string_equal(a->cmdline, b->cmdline);
+	assert_int_equal(a->guest_cpl, b->guest_cpl);
+	assert_int_equal(a->xen_hvm, b->xen_hvm);
+	assert_int_equal(a->on_poweroff, b->on_poweroff);
+	assert_int_equal(a->on_reboot, b->on_reboot);
+	assert_int_equal(a->on_crash, b->on_crash);
+	assert_string_equal(a->console_log, b->console_log);
+	assert_int_equal(a->console_log_max, b->console_log_max);
+	assert_int_equal(a->nr_disks, b->nr_disks);
+	for (unsigned i = 0; i < a->nr_disks; i++) {
+		const struct disk_config *x = &a->disks[i], *y = &b->disks[i];
+
+		assert_string_equal(x->path, y->path);
+		assert_int_equal(x->mode, y->mode);
+		assert_int_equal(x->ro, y->ro);
+		assert_int_equal(x->direct, y->direct);
+		assert_int_equal(x->sqpoll, y->sqpoll);
+		assert_int_equal(x->queues, y->queues);
+		assert_int_equal(x->persistent, y->persistent);
+	}
+	assert_int_equal(a->nr_vifs, b->nr_vifs);
+	for (unsigned i = 0; i < a->nr_vifs; i++) {
+		const struct vif_config *x = &a->vifs[i], *y = &b->vifs[i];
+
+		assert_int_equal(x->mac_set, y->mac_set);
+		assert_memory_equal(x->mac, y->mac, sizeof(x->mac));
+		assert_int_equal(x->port, y->port);
+		assert_string_equal(x->port_name, y->port_name);
+		assert_int_equal(x->mode, y->mode);
+		assert_int_equal(x->queues, y->queues);
+		assert_string_equal(x->bridge, y->bridge);
+		assert_string_equal(x->netns, y->netns);
+		assert_string_equal(x->dpdk_args, y->dpdk_args);
+	}
+	assert_int_equal(a->nr_pci, b->nr_pci);
+	for (unsigned i = 0; i < a->nr_pci; i++)
+		assert_string_equal(a->pci[i], b->pci[i]);
+	assert_int_equal(a->dpdk_hugepages, b->dpdk_hugepages);
+	assert_string_equal(a->dpdk_eal_args, b->dpdk_eal_args);
+	if (a->timeout_s != b->timeout_s)
+		fail_msg("timeout %.17g came back as %.17g", a->timeout_s, b->timeout_s);
+	assert_int_equal(a->seccomp, b->seccomp);
+	assert_string_equal(a->user, b->user);
+	assert_int_equal(a->jail, b->jail);
+	assert_int_equal(a->memory_backing, b->memory_backing);
+	assert_int_equal(a->numa_node, b->numa_node);
+	assert_string_equal(a->vcpu_pin, b->vcpu_pin);
+	assert_int_equal(a->nr_vcpu_pin, b->nr_vcpu_pin);
+}
+
+/* Large enough for any config: at most 4 + 4 + 4 + 64 + 20 lines of under 2 KiB. */
+static char saved[256 << 10];
+
+/* cfg formatted into saved and parsed back into a fresh config, which must equal it. */
+static void assert_round_trips(const struct domain_config *cfg)
+{
+	static struct domain_config back;
+	struct errbuf eb = { "" };
+	int n = config_format(cfg, saved, sizeof(saved));
+
+	if (n < 0)
+		fail_msg("config_format returned %d", n);
+	assert_int_equal(strlen(saved), n);
+	config_init(&back);
+	if (config_parse_text(&back, saved, "saved", &eb) < 0)
+		fail_msg("the text does not parse back: %s; the text:\n%s", eb.msg, saved);
+	assert_configs_equal(cfg, &back);
+	assert_string_equal(back.base_dir, "");
+}
+
+static void test_config_format_of_the_defaults_is_empty(void **state)
+{
+	struct domain_config c;
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_format(&c, saved, sizeof(saved)), 0);
+	assert_string_equal(saved, "");
+	assert_round_trips(&c);
+}
+
+static void test_config_format_round_trips_every_key(void **state)
+{
+	struct domain_config c;
+
+	(void)state;
+	config_init(&c);
+	set_ok(&c, "name", "web-1.a_b");
+	set_ok(&c, "memory", "4G");
+	set_ok(&c, "vcpus", "8");
+	set_ok(&c, "kernel", "/boot/vmlinuz");
+	set_ok(&c, "initrd", "/boot/initrd.img");
+	set_ok(&c, "cmdline", "console=hvc0 root=/dev/xvda");
+	set_ok(&c, "guest_cpl", "0");
+	set_ok(&c, "disk", "/srv/a.img");
+	set_ok(&c, "vif", "port=tap:xt0");
+	set_ok(&c, "pci", "0000:01:00.1");
+	set_ok(&c, "pci", "ab:1f.7");
+	set_ok(&c, "on_poweroff", "preserve");
+	set_ok(&c, "on_reboot", "destroy");
+	set_ok(&c, "on_crash", "restart");
+	set_ok(&c, "console_log", "/var/log/web-1.log");
+	set_ok(&c, "console_log_max", "1G");
+	set_ok(&c, "timeout", "0.1"); /* not a binary fraction: needs all 17 digits */
+	set_ok(&c, "seccomp", "0");
+	set_ok(&c, "user", "1000:1000");
+	set_ok(&c, "jail", "1");
+	set_ok(&c, "memory_backing", "hugetlb");
+	set_ok(&c, "numa_node", "0"); /* 0 is not the default (-1) */
+	set_ok(&c, "vcpu_pin", "0-3,^1");
+	set_ok(&c, "vcpu_pin", "1023");
+	set_ok(&c, "vcpu_pin", "4-7");
+	set_ok(&c, "dpdk_hugepages", "1");
+	set_ok(&c, "dpdk_eal_args", "-m 256 --log-level=pmd.net.memif:debug");
+	set_ok(&c, "xen_hvm", "1");
+	assert_round_trips(&c);
+	/* each key once at least, so a key added to config_keys but not to config_format shows here */
+	for (const char *const *k = config_keys; *k; k++) {
+		char needle[64];
+
+		snprintf(needle, sizeof(needle), "\n%s = ", *k);
+		if (strncmp(saved, needle + 1, strlen(needle + 1)) && !strstr(saved, needle))
+			fail_msg("no line for key '%s' in:\n%s", *k, saved);
+	}
+	/* the other values of the enums and of memory_backing */
+	set_ok(&c, "on_poweroff", "restart");
+	set_ok(&c, "on_reboot", "preserve");
+	set_ok(&c, "on_crash", "preserve");
+	set_ok(&c, "memory_backing", "thp");
+	set_ok(&c, "timeout", "31536000");
+	assert_round_trips(&c);
+	set_ok(&c, "memory_backing", "memfd");
+	set_ok(&c, "timeout", "1e-300");
+	assert_round_trips(&c);
+}
+
+static void test_config_format_round_trips_four_disks_with_every_option(void **state)
+{
+	struct domain_config c;
+
+	(void)state;
+	config_init(&c);
+	set_ok(&c, "disk", "path=/srv/a.img,mode=exit,ro=1,direct=0,sqpoll=1,queues=8,persistent=0");
+	set_ok(&c, "disk", "path=/dev/nvme0n1,mode=poll,queues=1");
+	set_ok(&c, "disk", "path=/srv/x=y.img,ro=1,mode=ioeventfd,persistent=0"); /* "=" in a path */
+	set_ok(&c, "disk", "path=/srv/d.img,direct=0,sqpoll=1,queues=3");
+	assert_int_equal(c.nr_disks, 4);
+	assert_round_trips(&c);
+}
+
+static void test_config_format_round_trips_vifs_of_each_port_kind(void **state)
+{
+	struct domain_config c;
+
+	(void)state;
+	config_init(&c);
+	set_ok(&c, "vif", "mac=00:16:3e:0A:bc:01,port=tap:xt0,mode=poll,queues=4,bridge=br0");
+	set_ok(&c, "vif", "port=pair:p1,mode=exit");
+	set_ok(&c, "vif", "mac=02:00:00:00:00:09,port=dpdk:[net_memif0,role=server,socket=/tmp/x.sock,"
+	       "list=[1,2],mac=02:00:00:00:00:0a],mode=poll,queues=2");
+	set_ok(&c, "vif", "port=switch:sw0,mode=poll,queues=8,mac=fe:ff:ff:ff:ff:ff");
+	assert_round_trips(&c);
+	/* netns, a vdev without args, a tap whose name has quotes, '#' and a bracketed ',' */
+	config_init(&c);
+	set_ok(&c, "vif", "port=tap:xt1,netns=ns-1.a,mode=exit");
+	set_ok(&c, "vif", "port=dpdk:net_ring0");
+	set_ok(&c, "vif", "port=tap:a\"b'c#[,]\\,bridge=b'r\"0");
+	assert_string_equal(c.vifs[2].port_name, "a\"b'c#[,]\\");
+	assert_round_trips(&c);
+}
+
+static void test_config_format_quotes_spaces_and_quote_characters(void **state)
+{
+	struct domain_config c;
+
+	(void)state;
+	config_init(&c);
+	set_ok(&c, "cmdline", " say \"it's\" \\\"here\\\" # not a comment\tC:\\dir\\ ");
+	set_ok(&c, "kernel", "/srv/my images/guest's kernel");
+	set_ok(&c, "initrd", "/srv/\"quoted\"/initrd\\");
+	set_ok(&c, "console_log", "/var/log/a \"b\" 'c' \\d.log");
+	set_ok(&c, "user", "o'brien");
+	set_ok(&c, "dpdk_eal_args", "--vdev \"net_x0\" -m 256 '#'");
+	set_ok(&c, "disk", "path=/srv/disk \"one\"/x y's.img,ro=1");
+	set_ok(&c, "disk", "/srv/back\\slash\\");
+	assert_round_trips(&c);
+	/* quotes that need no escape where one kind will do */
+	assert_non_null(strstr(saved, "initrd = '/srv/\"quoted\"/initrd\\'\n"));
+	assert_non_null(strstr(saved, "user = \"o'brien\"\n"));
+}
+
+static void test_config_format_writes_paths_as_resolved_and_base_dir_as_a_comment(void **state)
+{
+	struct domain_config c;
+
+	(void)state;
+	config_init(&c);
+	strcpy(c.base_dir, "/etc/xenith");
+	set_ok(&c, "kernel", "images/minios");
+	/* as `xenith run` does for its options: relative to the current directory, left relative */
+	c.base_dir[0] = 0;
+	set_ok(&c, "initrd", "rel/initrd");
+	set_ok(&c, "disk", "rel/disk.img");
+	strcpy(c.base_dir, "/etc/xenith");
+	assert_string_equal(c.kernel, "/etc/xenith/images/minios");
+	assert_round_trips(&c);
+	assert_non_null(strstr(saved, "initrd = \"rel/initrd\"\n"));
+	assert_non_null(strstr(saved, "# base_dir = \"/etc/xenith\"\n"));
+}
+
+static void test_config_format_says_when_the_buffer_is_too_small(void **state)
+{
+	struct domain_config c;
+	char full[4096], cut[4096];
+	int n;
+
+	(void)state;
+	config_init(&c);
+	set_ok(&c, "name", "small");
+	set_ok(&c, "cmdline", "a fairly long command line for a buffer that is too small");
+	set_ok(&c, "disk", "path=/srv/a.img,ro=1");
+	n = config_format(&c, full, sizeof(full));
+	assert_true(n > 40);
+	assert_int_equal(config_format(&c, cut, (size_t)n + 1), n);
+	assert_string_equal(cut, full);
+	for (size_t size = 1; size <= (size_t)n; size += size < 4 ? 1 : 7) {
+		memset(cut, 'x', sizeof(cut));
+		assert_int_equal(config_format(&c, cut, size), -1);
+		/* cut where the buffer ends, and terminated */
+		assert_int_equal(strlen(cut), size - 1);
+		assert_memory_equal(cut, full, size - 1);
+	}
+	assert_int_equal(config_format(&c, cut, (size_t)n), -1);
+	cut[0] = 'x';
+	assert_int_equal(config_format(&c, cut, 0), -1);
+	assert_int_equal(cut[0], 'x'); /* nothing written to a buffer of no bytes */
+}
+
+static void test_config_format_refuses_what_the_syntax_cannot_carry(void **state)
+{
+	static char long_path[3000];
+	struct domain_config c;
+	char buf[8192];
+
+	(void)state;
+	config_init(&c);
+	set_ok(&c, "cmdline", "two\nlines");
+	assert_int_equal(config_format(&c, buf, sizeof(buf)), -2);
+	/* longer than a line the parser reads, though a path may be */
+	config_init(&c);
+	memset(long_path, 'k', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	set_ok(&c, "kernel", long_path);
+	assert_int_equal(config_format(&c, buf, sizeof(buf)), -2);
+	/* 1023 quotes fit a cmdline, but not a line once each is escaped... */
+	config_init(&c);
+	memset(long_path, '"', XENITH_CMDLINE_MAX - 1);
+	long_path[XENITH_CMDLINE_MAX - 1] = 0;
+	set_ok(&c, "cmdline", long_path);
+	assert_true(config_format(&c, buf, sizeof(buf)) > 0); /* ...and need none in single quotes */
+	long_path[0] = '\'';
+	set_ok(&c, "cmdline", long_path);
+	assert_int_equal(config_format(&c, buf, sizeof(buf)), -2);
+	/* what config_set cannot make, but a struct filled in by hand can hold */
+	config_init(&c);
+	set_ok(&c, "disk", "/srv/a.img");
+	strcpy(c.disks[0].path, "/srv/a,b.img");
+	assert_int_equal(config_format(&c, buf, sizeof(buf)), -2);
+	config_init(&c);
+	set_ok(&c, "vif", "port=tap:xt0");
+	strcpy(c.vifs[0].port_name, "a,b");
+	assert_int_equal(config_format(&c, buf, sizeof(buf)), -2);
+	strcpy(c.vifs[0].port_name, "a]b[");
+	assert_int_equal(config_format(&c, buf, sizeof(buf)), -2);
+	config_init(&c);
+	c.console_log_max = (3ull << 20) / 2;
+	assert_int_equal(config_format(&c, buf, sizeof(buf)), -2);
+	config_init(&c);
+	c.on_crash = (enum domain_action)7;
+	assert_int_equal(config_format(&c, buf, sizeof(buf)), -2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +920,14 @@ int main(void)
 		cmocka_unit_test(test_confinement_keys_and_their_defaults),
 		cmocka_unit_test(test_placement_keys_and_their_defaults),
 		cmocka_unit_test(test_cpu_lists_at_their_edges),
+		cmocka_unit_test(test_config_format_of_the_defaults_is_empty),
+		cmocka_unit_test(test_config_format_round_trips_every_key),
+		cmocka_unit_test(test_config_format_round_trips_four_disks_with_every_option),
+		cmocka_unit_test(test_config_format_round_trips_vifs_of_each_port_kind),
+		cmocka_unit_test(test_config_format_quotes_spaces_and_quote_characters),
+		cmocka_unit_test(test_config_format_writes_paths_as_resolved_and_base_dir_as_a_comment),
+		cmocka_unit_test(test_config_format_says_when_the_buffer_is_too_small),
+		cmocka_unit_test(test_config_format_refuses_what_the_syntax_cannot_carry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
