@@ -1021,6 +1021,64 @@ def xenstore_seeds():
           struct.pack("<BB", S_BOGUS, 2) + xs_kick() + xs_dom0(0, 0))
 
 
+# ---- xs_restore (fuzz_xs_restore.c): a store and domain 1's connection as xs_save writes them ----
+# (the format is at the top of io/xenstore_save.c; a load of these, saved again, gives these bytes)
+XSR_R, XSR_W = 1, 2
+
+
+def xsr_str(s):
+    s = s.encode() if isinstance(s, str) else s
+    return struct.pack("<I", len(s)) + s
+
+
+def xsr_node(path, gen, perms, value=b""):
+    return xsr_str(path) + struct.pack("<QI", gen, len(perms)) + \
+        b"".join(struct.pack("<IB", d, acc) for d, acc in perms) + struct.pack("<I", len(value)) + value
+
+
+def xsr_msg(mtype, req_id, payload, event=False, done=0):
+    data = struct.pack("<IIII", mtype, req_id, 0, len(payload)) + payload
+    return struct.pack("<BII", int(event), done, len(data)) + data
+
+
+def xs_restore_seeds():
+    ro, guest = [(0, 0), (1, XSR_R)], [(1, 0)]
+    # depth first, children in their order, as xs_save writes them
+    nodes = [xsr_node("/", 0, [(0, 0)]),
+             xsr_node("/local", 2, [(0, 0)]),
+             xsr_node("/local/domain", 3, [(0, 0)]),
+             xsr_node("/local/domain/1", 12, ro),
+             xsr_node("/local/domain/1/name", 5, ro, b"web"),
+             xsr_node("/local/domain/1/data", 11, guest),
+             xsr_node("/local/domain/1/data/k", 10, guest, b"a\0b\0"),
+             xsr_node("/local/domain/1/device", 7, ro),
+             xsr_node("/local/domain/0", 16, [(0, 0)]),
+             xsr_node("/local/domain/0/backend", 14, ro),
+             xsr_node("/local/domain/0/backend/state", 15, [(0, 0), (1, XSR_R), (7, XSR_R | XSR_W)],
+                      b"4"),
+             xsr_node("/vm", 17, [(0, 0)]),
+             xsr_node("/vm/u", 18, [(0, 0), (1, XSR_R)], b"")]
+    tree = struct.pack("<IQI", 1, 20, len(nodes)) + b"".join(nodes)
+    # a WRITE of "data/x" = "1" half read; two watch events queued, the first, longer than the
+    # ring, partly written
+    partial = struct.pack("<IIII", XS["WRITE"], 9, 0, 8) + b"data/"
+    out = [xsr_msg(15, 0, b"data/" + b"k" * 1100 + b"\0t\0", event=True, done=600),
+           xsr_msg(15, 0, b"/local/domain/1/device\0abs\0", event=True)]
+    watches = [("/local/domain/1/data", "t", 1), ("/local/domain/1/device", "abs", 0),
+               ("@releaseDomain", "rd", 0)]
+
+    def conn(partial):
+        return struct.pack("<BIBIII", 1, 1, 0, 0x1000, 0x2010, len(partial)) + partial + \
+            struct.pack("<I", len(out)) + b"".join(out) + \
+            struct.pack("<I", len(watches)) + b"".join(xsr_str(p) + xsr_str(t) + struct.pack("<B", r)
+                                                       for p, t, r in watches) + \
+            struct.pack("<III", 2, 3, 2) + struct.pack("<I", 4)
+    write("xs_restore", "guest", tree + conn(partial))
+    # no partial request: the target commits a restored transaction (EAGAIN)
+    write("xs_restore", "transactions", tree + conn(b""))
+    write("xs_restore", "no-connection", tree + b"\0")
+
+
 # ---- netif (fuzz_netif.c) ----
 N_TX_PUT, N_TX_PUSH, N_TX_PROD, N_RX_POST, N_RX_PROD, N_SEND, N_ROUND, N_POKE, N_PARSE = range(9)
 TXF_CSUM_BLANK, TXF_MORE, TXF_EXTRA = 1, 4, 8
@@ -1856,6 +1914,7 @@ if __name__ == "__main__":
     bzimage_seeds()
     linuxpio_seeds()
     xenstore_seeds()
+    xs_restore_seeds()
     hypercall_seeds()
     netstack_seeds()
     vif_seeds()

@@ -49,6 +49,8 @@ declare -A sources=(
 	[linuxpio]="hv/linux_ports.c hv/uart8250.c hv/acpi_pm.c hv/iobus.c lib/err.c"
 	[netif]="io/netback.c io/netback_check.c io/port_pair.c io/grant.c lib/clock.c"
 	[xenstore]="io/xenstore.c io/xenstore_api.c io/xenstore_conn.c io/xenstore_txn.c io/xenstore_dump.c io/xenstore_req.c io/xenstore_watch.c"
+	# a saved xenstore loaded from any bytes (xs_restore), saved and loaded again
+	[xs_restore]="io/xenstore.c io/xenstore_api.c io/xenstore_conn.c io/xenstore_txn.c io/xenstore_dump.c io/xenstore_req.c io/xenstore_watch.c io/xenstore_save.c lib/savebuf.c"
 	# the dispatcher reaches most of hv/ (domain, builder, vcpu, disks, ...): all of it
 	[hypercall]="$vmm_sources"
 	[netstack]="net/stack.c net/apps.c"
@@ -71,13 +73,13 @@ declare -A sources=(
 	[profile]="xenoprof/profile.c xenoprof/report.c xenoprof/report_svg.c xenoprof/names.c lib/err.c lib/json_escape.c lib/jsondoc.c"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
-	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [netif]="-lpthread"
+	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [xs_restore]="-lpthread" [netif]="-lpthread"
 	[hypercall]="-luring -lseccomp -lpthread -lm" [netstack]=""
 	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="" [nic_vf]="" [pcicfg]="-lpthread" [unwind]="" [profile]="" [xenhvm]="-luring -lseccomp -lpthread -lm" [stream]="")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
-	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [hypercall]=4096 [netif]=8192 [netstack]=16384 [vif]=4096
+	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [xs_restore]=16384 [hypercall]=4096 [netif]=8192 [netstack]=16384 [vif]=4096
 	[switch]=8192 [nvme]=4096 [nic_vf]=8192 [pcicfg]=4096 [unwind]=24576 [profile]=16384 [xenhvm]=4096 [stream]=16384)
-all=(grant blkif netif config elf text console control bzimage linuxpio xenstore hypercall netstack vif switch nvme nic_vf pcicfg unwind profile xenhvm stream)
+all=(grant blkif netif config elf text console control bzimage linuxpio xenstore xs_restore hypercall netstack vif switch nvme nic_vf pcicfg unwind profile xenhvm stream)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")

@@ -323,3 +323,52 @@ int xsdomain_write(struct domain *d, const char *path, const char *value)
 
 	return s ? xs_write(s, path, value, strlen(value)) : -ENOTCONN;
 }
+
+int xsdomain_save(struct domain *d, struct savebuf *out, struct errbuf *eb)
+{
+	struct xsdomain *x = d->xs;
+	int r;
+
+	if (!x)
+		return errbuf_set(eb, ENOTCONN, "xenstore: domain %u has no store yet (it was never built): "
+				  "nothing to save", d->domid);
+	r = xs_save(x->store, x->conn, out);
+	if (r < 0)
+		return errbuf_set(eb, -r, "xenstore: saving domain %u's store: %s", d->domid, strerror(-r));
+	return 0;
+}
+
+/* Whether v is a UUID as make_uuid writes it (8-4-4-4-12 lower-case hex digits). */
+static bool is_uuid(const char *v)
+{
+	for (unsigned i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? v[i] != '-' : !((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+			return false;
+	}
+	return v[36] == '\0';
+}
+
+int xsdomain_restore(struct domain *d, const void *data, size_t len, struct errbuf *eb)
+{
+	struct xsdomain *x = d->xs;
+	char msg[sizeof(eb->msg)], p[48], vm[64];
+	int r;
+
+	if (!x || !x->conn)
+		return errbuf_set(eb, ENOTCONN, "xenstore: domain %u has no store or no guest connection "
+				  "yet: build the domain before loading its saved store", d->domid);
+	r = xs_restore(x->store, x->conn, data, len, msg, sizeof(msg));
+	if (r < 0)
+		return errbuf_set(eb, -r, "%s", msg); /* msg starts "xenstore: " */
+	/*
+	 * The tree now names the saved domain's /vm/UUID: keep that UUID, so
+	 * that a later reboot's write_tree replaces that directory rather than
+	 * leaving it behind (Xen keeps a domain's UUID across migration).
+	 */
+	snprintf(p, sizeof(p), "/local/domain/%u/vm", d->domid);
+	if (xs_read(x->store, p, vm, sizeof(vm), NULL) == 0 && !strncmp(vm, "/vm/", 4) && is_uuid(vm + 4))
+		memcpy(x->uuid, vm + 4, sizeof(x->uuid));
+	return 0;
+}

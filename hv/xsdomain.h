@@ -53,4 +53,19 @@ int xsdomain_dump(struct domain *d, const char *path, size_t max, char **out);
 /* `xenith xenstore-write`: writes value at path as domain 0 (the toolstack): 0 or -errno. */
 int xsdomain_write(struct domain *d, const char *path, const char *value);
 
+/*
+ * Relocation (`xenith save`/`restore`): the store's tree and the guest's
+ * connection (io/xenstore.h's xs_save: format and what a restore does to
+ * open transactions).
+ */
+struct savebuf;
+/* The domain's store and its guest connection into out (a paused domain). 0 or -errno with eb. */
+int xsdomain_save(struct domain *d, struct savebuf *out, struct errbuf *eb);
+/*
+ * Loads them into this (new, not yet running) domain's store and connection,
+ * built from the same config; the domain keeps the saved /vm/UUID.  0 or
+ * -errno with eb; a refusal leaves the store as it was.
+ */
+int xsdomain_restore(struct domain *d, const void *data, size_t len, struct errbuf *eb);
+
 #endif

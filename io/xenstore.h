@@ -165,4 +165,55 @@ void xs_conn_free(struct xs_conn *c);
  */
 int xs_domain_release(struct xs_store *s, uint32_t domid);
 
+/* --- Save and restore (`xenith save`/`restore`, relocation): xenstore_save.c. --- */
+struct savebuf; /* lib/savebuf.h */
+/*
+ * The store's whole tree (every node: path, value, permissions and
+ * generation, parents before children, children in their order) and
+ * connection c's state (its ring indices, partial request, queued output,
+ * watches, open transactions and next_txid) appended to out.  c (a
+ * connection of s) may be NULL: no guest connection.  The VMM's own
+ * watches are not saved: the new VMM registers its own.  0, -ENOMEM, or
+ * -EINVAL for a c of another store.  The store's lock is taken; call with
+ * no request in progress (the domain paused).
+ */
+int xs_save(struct xs_store *s, struct xs_conn *c, struct savebuf *out);
+/*
+ * Loads what xs_save wrote into s and c, a new VMM's store and a fresh
+ * connection of the same domain id (no watch, transaction, partial
+ * request or queued message yet).  The tree replaces s's, generations
+ * included; the VMM's watches stay registered and no watch fires, the
+ * VMM's or the guest's; the per-domain node accounts are recomputed from
+ * the tree.  c takes the saved indices, partial request, queued output
+ * (written when the guest next makes room and kicks), watches and
+ * next_txid (data saved without a connection leave c fresh; c may be
+ * NULL only for those).  The ring page itself is guest memory, restored
+ * separately.
+ *
+ * Open transactions keep their ids, but each comes back empty and marked
+ * failed: operations in it work against the loaded store as in a new
+ * transaction, and its commit answers EAGAIN, which every Xen client
+ * answers by running the whole transaction again (what the old store had
+ * of it, its private tree, is not saved).  Other connections' open
+ * transactions (none in a one-guest store) fail the same way.
+ *
+ * The data come from a file or a network: every length, path (canonical,
+ * within XENSTORE_ABS_PATH_MAX), value (at most XENSTORE_PAYLOAD_MAX),
+ * permission (1 to 4096 entries, domain ids up to 65535, read/write bits
+ * only), parent (loaded before its children), duplicate, index, queued
+ * message (well formed, at most one reply and max_queued_events events),
+ * watch (as the guest could set it, at most max_watches) and transaction
+ * (non-zero distinct ids, at most max_transactions) is checked before
+ * anything changes, so a refusal leaves s and c as they were.  A guest's
+ * node count is not held to max_nodes: the VMM may give a guest nodes past
+ * it (the frontend directories), and the quota keeps applying to what the
+ * guest itself creates.  0, or -EPROTO (bad data), -EINVAL (c is not a
+ * fresh connection of the saved domain) or -ENOMEM, with a message for
+ * people in msg (if msglen) naming the item and what is wrong
+ * ("xenstore: node 17 (/local/domain/1/device/vbd/51712/ring-ref): value
+ * of 5000 bytes, more than 4096").
+ */
+int xs_restore(struct xs_store *s, struct xs_conn *c, const void *data, size_t len, char *msg,
+	       size_t msglen);
+
 #endif
