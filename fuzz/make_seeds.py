@@ -1893,7 +1893,7 @@ def mig_stream(records, version=1):
 
 
 def stream_seeds():
-    dom = struct.pack("<IIIIQQ", 1, 0, 2, 0, 16 * PAGE, 2000000) + b"web".ljust(64, b"\0")
+    dom = struct.pack("<IIIIQQ", 1, 0, 2, 5, 16 * PAGE, 2000000) + b"web".ljust(64, b"\0")
     pages = struct.pack("<II", 2, 0) + struct.pack("<QQ", 3, 9) + b"\xa1" * PAGE + b"\xb2" * PAGE
     end = mig_record(0, b"")
     write("stream", "domain-pages", mig_stream([mig_record(1, dom), mig_record(3, pages), end]))

@@ -27,7 +27,7 @@ static void crc_init(void)
 	__atomic_store_n(&crc_ready, true, __ATOMIC_RELEASE);
 }
 
-uint32_t mig_crc32c(uint32_t crc, const void *data, size_t len)
+uint32_t mig_crc32c_sw(uint32_t crc, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 
@@ -39,10 +39,43 @@ uint32_t mig_crc32c(uint32_t crc, const void *data, size_t len)
 	return ~crc;
 }
 
+/*
+ * SSE4.2's crc32 instruction computes CRC-32C 8 bytes at a time: a save
+ * checksums every page it writes, and the table above does a few hundred
+ * MB/s where this does several GB/s.
+ */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t c = ~crc;
+
+	for (; len && ((uintptr_t)p & 7); len--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+	for (; len >= 8; len -= 8, p += 8) {
+		uint64_t v;
+
+		memcpy(&v, p, sizeof(v));
+		c = __builtin_ia32_crc32di(c, v);
+	}
+	for (; len; len--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+	return ~(uint32_t)c;
+}
+
+uint32_t mig_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	static int hw = -1;
+
+	if (hw < 0)
+		hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+	return hw ? crc32c_hw(crc, data, len) : mig_crc32c_sw(crc, data, len);
+}
+
 const char *mig_rec_name(uint32_t type)
 {
 	static const char *const names[MIG_REC_NR_TYPES] = {
 		"END", "DOMAIN", "VCPU", "PAGES", "EVTCHN", "GRANT", "TIMER", "DEVICE", "XENSTORE", "CONSOLE",
+		"CONFIG", "RO_FRAMES",
 	};
 	static __thread char buf[40];
 	uint32_t t = type & ~MIG_REC_OPTIONAL;
@@ -96,7 +129,7 @@ int mig_writer_start(struct mig_writer *w, int fd, struct errbuf *eb)
 	return write_all(w, &iov, 1, eb);
 }
 
-#define MAX_PIECES 8u
+#define MAX_PIECES (MIG_PAGES_MAX + 2u) /* a PAGES record: its header, frames and pages */
 
 int mig_write_record(struct mig_writer *w, uint32_t type, const void *const *pieces, const size_t *lens,
 		     unsigned n, struct errbuf *eb)
@@ -318,8 +351,9 @@ int mig_parse_domain(const struct mig_record *rec, unsigned max_vcpus, struct mi
 			 (unsigned long long)d.mem_size, MIG_PAGE_SIZE);
 		return bad(rec, eb, "", detail);
 	}
-	if (d.flags) {
-		snprintf(detail, sizeof(detail), "flags 0x%x (none are defined)", d.flags);
+	/* Xen's DOMID_FIRST_RESERVED (0x7ff0) and up are never a guest's; 0 is the VMM's own. */
+	if (d.domid == 0 || d.domid >= 0x7ff0) {
+		snprintf(detail, sizeof(detail), "domain id %u (a guest's is 1 to 32751)", d.domid);
 		return bad(rec, eb, "", detail);
 	}
 	*out = d;

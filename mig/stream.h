@@ -35,7 +35,10 @@
  *   TIMER     6  periodic timers
  *   DEVICE    7  one device's state (its type's save hook)
  *   XENSTORE  8  the domain's store
- *   CONSOLE   9  the console ring's indices
+ *   CONSOLE   9  the console's partial line
+ *   CONFIG   10  the domain's config as config-file text, after the kernel
+ *                image's size and CRC-32C (struct mig_config_hdr)
+ *   RO_FRAMES 11 the frames the guest maps read-only (a bitmap)
  *
  * How versions evolve: a change that an older reader can ignore is a new
  * record type with MIG_REC_OPTIONAL, in the same version.  Anything else
@@ -79,6 +82,8 @@ enum mig_rec_type {
 	MIG_REC_DEVICE = 7,
 	MIG_REC_XENSTORE = 8,
 	MIG_REC_CONSOLE = 9,
+	MIG_REC_CONFIG = 10,
+	MIG_REC_RO_FRAMES = 11,
 	MIG_REC_NR_TYPES
 };
 
@@ -106,7 +111,7 @@ struct mig_domain {
 	uint32_t abi_version;  /* the guest ABI (XENITH_ELFNOTE_ABI_VERSION) */
 	uint32_t kind;         /* 0 pv, 1 linux */
 	uint32_t nr_vcpus;     /* 1..XENITH_MAX_VCPUS */
-	uint32_t flags;        /* none defined: 0 */
+	uint32_t domid;        /* 1..0x7fef: the guest knows itself by it (start_info, its store paths) */
 	uint64_t mem_size;     /* bytes, a multiple of MIG_PAGE_SIZE */
 	uint64_t tsc_khz;
 	char name[MIG_NAME_MAX]; /* NUL-terminated */
@@ -129,6 +134,8 @@ struct mig_record {
 
 /* CRC-32C of len bytes, continuing from crc (0 to start). */
 uint32_t mig_crc32c(uint32_t crc, const void *data, size_t len);
+/* The same without SSE4.2's crc32 instruction (what mig_crc32c uses on a CPU without it); for tests. */
+uint32_t mig_crc32c_sw(uint32_t crc, const void *data, size_t len);
 
 /* The type's name ("PAGES"), or "type N" for one this version does not know. */
 const char *mig_rec_name(uint32_t type);
@@ -180,7 +187,7 @@ void mig_reader_close(struct mig_reader *r);
 
 /* ---- typed bodies ---- */
 
-/* DOMAIN: length, a name that is a NUL-terminated string, vCPUs 1..max_vcpus, memory in pages, flags 0. */
+/* DOMAIN: length, a name that is a NUL-terminated string, vCPUs 1..max_vcpus, memory in pages, a guest's domid. */
 int mig_parse_domain(const struct mig_record *rec, unsigned max_vcpus, struct mig_domain *out,
 		     struct errbuf *eb);
 /*

@@ -23,7 +23,8 @@ static uint8_t page_a[MIG_PAGE_SIZE], page_b[MIG_PAGE_SIZE];
 /* A stream: DOMAIN, a PAGES record of frames 3 and 9, an optional unknown record, a 5-byte TIMER body, END. */
 static size_t sample(uint8_t **out, bool with_optional)
 {
-	struct mig_domain d = { .abi_version = 1, .nr_vcpus = 2, .mem_size = 16 * MIG_PAGE_SIZE, .tsc_khz = 2000000 };
+	struct mig_domain d = { .abi_version = 1, .nr_vcpus = 2, .domid = 3, .mem_size = 16 * MIG_PAGE_SIZE,
+				 .tsc_khz = 2000000 };
 	struct mig_pages_hdr ph = { .count = 2 };
 	uint64_t pfns[2] = { 3, 9 };
 	const char odd[5] = "timer";
@@ -246,6 +247,11 @@ static void test_typed_bodies_are_checked(void **state)
 	d.mem_size = 100;
 	assert_int_equal(mig_parse_domain(&rec, 64, &out, &eb), -EPROTO);
 	d.mem_size = MIG_PAGE_SIZE;
+	assert_int_equal(mig_parse_domain(&rec, 64, &out, &eb), -EPROTO);
+	assert_non_null(strstr(eb.msg, "domain id 0 (a guest's is 1 to 32751)"));
+	d.domid = 0x7ff0;
+	assert_int_equal(mig_parse_domain(&rec, 64, &out, &eb), -EPROTO);
+	d.domid = 0x7fef;
 	assert_int_equal(mig_parse_domain(&rec, 64, &out, &eb), 0);
 
 	rec = (struct mig_record){ .type = MIG_REC_PAGES, .length = sizeof(body), .body = body };
@@ -274,6 +280,17 @@ static void test_crc32c_is_castagnoli(void **state)
 	/* the check value of CRC-32C (RFC 3720's polynomial) */
 	assert_int_equal(mig_crc32c(0, "123456789", 9), 0xe3069283u);
 	assert_int_equal(mig_crc32c(mig_crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
+	assert_int_equal(mig_crc32c_sw(0, "123456789", 9), 0xe3069283u);
+	/* both ways agree at every alignment and length around the 8-byte steps */
+	{
+		uint8_t buf[300];
+
+		for (unsigned i = 0; i < sizeof(buf); i++)
+			buf[i] = (uint8_t)(i * 37 + 11);
+		for (unsigned off = 0; off < 9; off++)
+			for (unsigned len = 0; len + off <= sizeof(buf); len += 7)
+				assert_int_equal(mig_crc32c(5, buf + off, len), mig_crc32c_sw(5, buf + off, len));
+	}
 }
 
 int main(void)
