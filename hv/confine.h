@@ -77,6 +77,11 @@ struct confine_opts {
 	bool bench;       /* also allow what bench hooks need (affinity of responder threads) */
 	const char *user; /* "" or NULL: keep the uid; NAME (from /etc/passwd) or UID:GID */
 	bool jail;        /* private mount namespace with only the domain's files */
+	/*
+	 * A descriptor above 2 that confine_prepare keeps open: `xenith
+	 * restore`'s stream, read after the process is confined (0: none).
+	 */
+	int keep_fd;
 };
 
 /*

@@ -102,7 +102,7 @@ static void *timer_thread(void *arg)
 
 			if (!v->timer_period_ns)
 				continue;
-			if (v->timer_next_ns <= now) {
+			if (v->timer_next_ns <= now && !d->frozen) {
 				due++;
 				v->timer_next_ns += v->timer_period_ns *
 						    ((now - v->timer_next_ns) / v->timer_period_ns + 1);
@@ -116,7 +116,7 @@ static void *timer_thread(void *arg)
 			pthread_mutex_lock(&d->lock);
 			continue;
 		}
-		if (next == UINT64_MAX) {
+		if (next == UINT64_MAX || d->frozen) {
 			pthread_cond_wait(&d->timer_cond, &d->lock);
 		} else {
 			struct timespec ts = { .tv_sec = (time_t)(next / 1000000000ull),
@@ -533,7 +533,8 @@ int domain_create_unbacked(const struct domain_config *cfg, const struct domain_
 	return create(cfg, &o, NULL, domid, out, eb);
 }
 
-int domain_start(struct domain *d, struct errbuf *eb)
+/* Brings the vCPUs up as vs says, or (vs NULL) as a boot does, and starts their threads. */
+static int start(struct domain *d, const struct vcpu_start *vs, struct errbuf *eb)
 {
 	int r = 0;
 
@@ -546,10 +547,18 @@ int domain_start(struct domain *d, struct errbuf *eb)
 
 	pthread_mutex_lock(&d->lock);
 	d->started_ns = now_ns();
-	vcpu_up(&d->vcpus[0], d->image.entry);
-	/* Linux's application processors run from the start: KVM holds them until SIPI. */
-	for (unsigned i = 1; d->guest_kind->all_vcpus_at_start && i < d->nr_vcpus; i++)
-		vcpu_up(&d->vcpus[i], 0);
+	if (!vs) {
+		vcpu_up(&d->vcpus[0], d->image.entry);
+		/* Linux's application processors run from the start: KVM holds them until SIPI. */
+		for (unsigned i = 1; d->guest_kind->all_vcpus_at_start && i < d->nr_vcpus; i++)
+			vcpu_up(&d->vcpus[i], 0);
+	}
+	for (unsigned i = 0; vs && i < d->nr_vcpus; i++) {
+		if (vs[i].up && vs[i].pending)
+			vcpu_up(&d->vcpus[i], vs[i].rip);
+		else if (vs[i].up)
+			vcpu_up_restored(&d->vcpus[i]);
+	}
 	/* One thread per vCPU for the domain's life; those not up park. */
 	for (unsigned i = 0; i < d->nr_vcpus && r == 0; i++)
 		r = vcpu_thread_create(&d->vcpus[i], eb);
@@ -559,6 +568,16 @@ int domain_start(struct domain *d, struct errbuf *eb)
 		stop_all_locked(d); /* the threads started so far end; domain_destroy joins them */
 	pthread_mutex_unlock(&d->lock);
 	return r;
+}
+
+int domain_start(struct domain *d, struct errbuf *eb)
+{
+	return start(d, NULL, eb);
+}
+
+int domain_start_vcpus(struct domain *d, const struct vcpu_start *vs, struct errbuf *eb)
+{
+	return start(d, vs, eb);
 }
 
 /* Waits for every vCPU thread to end and reaps them; d->lock not held. */
@@ -610,6 +629,7 @@ void domain_destroy(struct domain *d)
 	pthread_mutex_destroy(&d->prof_lock);
 	pthread_mutex_destroy(&d->lock);
 	free(d->vcpu_cpus);
+	free(d->reloc);
 	free(d);
 }
 

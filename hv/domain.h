@@ -142,6 +142,7 @@ struct device;      /* device.h */
 struct port_space;  /* portalloc.h */
 struct bench_sink;  /* bench_hooks.h */
 struct xsdomain;    /* xsdomain.h */
+struct reloc_state; /* relocate.c */
 
 struct domain {
 	struct domain_config cfg;
@@ -217,6 +218,14 @@ struct domain {
 	bool timer_thread_started;    /* under d->lock */
 	bool timer_stop;              /* under d->lock */
 	pthread_cond_t timer_cond;    /* a timer changed, or stop */
+	/*
+	 * A save in progress (relocate.c), under d->lock: the periodic timers
+	 * hold their ticks, so that nothing the VMM does on its own writes
+	 * guest memory while it is copied.
+	 */
+	bool frozen;
+	/* A restored domain not yet started: what its start needs (relocate.c); NULL otherwise. */
+	struct reloc_state *reloc;
 	/* HVM_PARAM_CALLBACK_IRQ (CPL-0 guests): vector injected on upcalls; 0 = none. */
 	_Atomic uint8_t callback_vector;
 	/* A Linux guest that sees Xen (cfg.xen_hvm; xenhvm.h); NULL otherwise. */
@@ -289,6 +298,17 @@ int domain_create_unbacked(const struct domain_config *cfg, const struct domain_
 			   uint32_t domid, struct domain **out, struct errbuf *eb);
 /* Starts vCPU 0 at the image entry. */
 int domain_start(struct domain *d, struct errbuf *eb);
+/*
+ * How a restored domain's vCPU starts (relocate.c): up or not; with
+ * pending, at rip (it was brought up and had not started when saved);
+ * else with the registers the restore gave it.
+ */
+struct vcpu_start {
+	bool up, pending;
+	uint64_t rip;
+};
+/* domain_start() for a restored domain: vs has nr_vcpus entries. */
+int domain_start_vcpus(struct domain *d, const struct vcpu_start *vs, struct errbuf *eb);
 /* Stops every vCPU thread and frees everything; copes with partial builds. */
 void domain_destroy(struct domain *d);
 

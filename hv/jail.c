@@ -112,21 +112,26 @@ static int resolve_user(const char *spec, uid_t *uid, gid_t *gid, struct errbuf 
 	return confine_resolve_user(spec, "/etc/passwd", uid, gid, eb);
 }
 
-/* Descriptors inherited from whoever started us: none of them is ours to keep. */
-static void close_inherited(void)
+/* Descriptors inherited from whoever started us: none of them is ours to keep, but keep (if above 2). */
+static void close_inherited(int keep)
 {
 	DIR *d;
 	struct dirent *de;
 
-	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+	if (keep > 2) {
+		if ((keep == 3 || syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u) == 0) &&
+		    syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0)
+			return;
+	} else if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0) {
 		return;
+	}
 	d = opendir("/proc/self/fd");
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
 		int fd = atoi(de->d_name);
 
-		if (fd > 2 && fd != dirfd(d))
+		if (fd > 2 && fd != dirfd(d) && fd != keep)
 			close(fd);
 	}
 	closedir(d);
@@ -163,7 +168,7 @@ int confine_prepare(const struct confine_opts *o, struct errbuf *eb)
 	if (!getcwd(priv.cwd, sizeof(priv.cwd)))
 		snprintf(priv.cwd, sizeof(priv.cwd), "/");
 	if (o->mode == CONFINE_PROCESS) {
-		close_inherited();
+		close_inherited(o->keep_fd);
 		/*
 		 * A standard descriptor we were started without gets /dev/null
 		 * now: else the next file opened (/dev/null below, guest memory,

@@ -257,6 +257,25 @@ synced:
 }
 
 /*
+ * KVM completes an exit (the OUT of a hypercall: RIP past the instruction,
+ * the result registers from kvm_run) only at the next KVM_RUN.  A vCPU
+ * that parks for a pause completes it first, with immediate_exit set so
+ * that no guest instruction runs: its registers are then whole for a save
+ * (KVM's api.rst, KVM_EXIT_IO: "userspace should ensure that the operation
+ * is completed before performing a live migration").
+ */
+static void vcpu_complete_exit(struct vcpu *v)
+{
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (ioctl(v->fd, KVM_RUN, 0) == 0)
+		domain_crash(v->d, v, "vCPU %u: completing its exit before a pause, KVM_RUN entered the "
+			     "guest although immediate_exit was set", v->id);
+	else if (errno != EINTR && errno != EAGAIN)
+		domain_crash(v->d, v, "vCPU %u: completing its exit before a pause: KVM_RUN: %s", v->id,
+			     strerror(errno));
+}
+
+/*
  * Names the thread "xenith-vcpuN" (ps, top -H, tests) and runs it where the
  * config put it (vcpu_pin, numa_node): false if it cannot.
  */
@@ -284,7 +303,7 @@ static void *vcpu_thread(void *arg)
 	struct domain *d = v->d;
 	uint64_t t_run = 0, t_exit = 0;
 	unsigned reason;
-	bool timing;
+	bool timing, exit_open = false; /* an exit was handled and KVM has not completed it yet */
 
 	prof_vcpu_thread_start(v);
 	if (!vcpu_thread_place(v))
@@ -296,6 +315,9 @@ static void *vcpu_thread(void *arg)
 			bool entry;
 			uint64_t rip;
 
+			if (exit_open && d->pause_requested && !d->stop_requested)
+				vcpu_complete_exit(v);
+			exit_open = false;
 			if (vcpu_park(v, &entry, &rip))
 				break;
 			if (entry) {
@@ -316,6 +338,7 @@ static void *vcpu_thread(void *arg)
 		atomic_store_explicit(&v->where, VCPU_WHERE_GUEST, memory_order_relaxed);
 		/* After `where`: until now a sample named the hypercall just handled. */
 		v->prof.cur_hcall = 0;
+		exit_open = false;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			atomic_store_explicit(&v->where, VCPU_WHERE_EXIT, memory_order_relaxed);
 			if (errno == EINTR || errno == EAGAIN) {
@@ -340,6 +363,7 @@ static void *vcpu_thread(void *arg)
 			v->prof.exit_idle_ns = 0;
 		}
 		vcpu_handle_exit(v);
+		exit_open = true;
 		if (timing)
 			prof_exit_time(v, reason, now_ns() - t_exit);
 	}
@@ -386,6 +410,18 @@ int vcpu_up(struct vcpu *v, uint64_t rip)
 		return -EINTR;
 	v->start_rip = rip;
 	atomic_store(&v->start_pending, true);
+	atomic_store(&v->up, true);
+	pthread_cond_broadcast(&v->wake);
+	return 0;
+}
+
+int vcpu_up_restored(struct vcpu *v)
+{
+	if (atomic_load(&v->up))
+		return -EALREADY;
+	/* Hypercalls read the registers from kvm_run: KVM fills it at every exit from now on. */
+	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	v->run->kvm_dirty_regs = 0;
 	atomic_store(&v->up, true);
 	pthread_cond_broadcast(&v->wake);
 	return 0;

@@ -23,6 +23,8 @@ int vcpu_thread_create(struct vcpu *v, struct errbuf *eb);
  * domain is stopping).
  */
 int vcpu_up(struct vcpu *v, uint64_t rip);
+/* A restored vCPU up with the registers it was given (relocate.c), under d->lock: 0 or -EALREADY. */
+int vcpu_up_restored(struct vcpu *v);
 /* Makes v leave KVM_RUN (or not enter it) and look at the domain's requests. */
 void vcpu_kick(struct vcpu *v);
 /* True when v's thread must return (d->lock held or not: a snapshot). */
