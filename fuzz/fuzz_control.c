@@ -46,6 +46,7 @@
 #include "fuzz.h"
 #include "json.h"
 #include "jsondoc.h"
+#include "relocate.h"
 
 /* ---- the stub domain ---- */
 
@@ -122,6 +123,26 @@ void domain_kill(struct domain *d, bool timed_out, const char *why)
 	(void)timed_out;
 	(void)why;
 	record(CALL_KILL);
+}
+
+/*
+ * save and migrate need the stream's descriptor passed with the request
+ * (SCM_RIGHTS), which this harness never sends: they must be refused
+ * before reaching these.
+ */
+int reloc_save(struct domain *d, int fd, bool keep, struct reloc_save_stats *st, struct errbuf *eb)
+{
+	(void)d, (void)fd, (void)keep, (void)st, (void)eb;
+	FUZZ_CHECK(false, "save reached the domain without a descriptor");
+	return -EINVAL;
+}
+
+int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, struct reloc_migrate_stats *st,
+		  struct errbuf *eb)
+{
+	(void)d, (void)fd, (void)o, (void)st, (void)eb;
+	FUZZ_CHECK(false, "migrate reached the domain without a descriptor");
+	return -EINVAL;
 }
 
 int domain_disks_json(struct domain *d, char *buf, size_t size)
@@ -454,6 +475,17 @@ static void check_serve(const uint8_t *data, size_t size)
 	if (r < 0) {
 		FUZZ_CHECK(stub.calls == 0, "a refused request made a domain call");
 		check_error_reply(reply, err);
+		return;
+	}
+	if (req.cmd == CONTROL_SAVE || req.cmd == CONTROL_MIGRATE) {
+		/* no descriptor came with it (this harness sends none): refused before any domain call */
+		struct jv *doc = parse_reply(reply);
+
+		FUZZ_CHECK(stub.calls == 0, "%s without a descriptor made a domain call", control_cmd_name(req.cmd));
+		FUZZ_CHECK(!jv_bool(doc, "ok", true) && strstr(jv_str(doc, "error", ""), "passed with the request "
+							       "(SCM_RIGHTS)"),
+			   "%s without a descriptor answered '%s'", control_cmd_name(req.cmd), reply);
+		jv_free(doc);
 		return;
 	}
 	FUZZ_CHECK(stub.calls == 1 && stub.call == call_of(req.cmd), "%s made %u calls, the last %d",

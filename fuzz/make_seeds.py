@@ -372,6 +372,9 @@ def control_seeds():
     write("control", "stats-fails", bytes([0x81]) + b'{"cmd":"stats"}\n')
     write("control", "prof", bytes([0x80]) + b'{"cmd":"prof","freq":250}\n')
     write("control", "prof-default", bytes([0x80]) + b'{"cmd":"prof"}\n')
+    # without the descriptor SCM_RIGHTS would carry: refused before the domain
+    write("control", "save", bytes([0x80]) + b'{"cmd":"save","keep":true}\n')
+    write("control", "migrate", bytes([0x80]) + b'{"cmd":"migrate","downtime_ms":2.5,"max_rounds":4}\n')
 
 
 # ---- bzimage (fuzz_bzimage.c): sizes, then a bzImage ----

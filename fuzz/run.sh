@@ -7,7 +7,7 @@
 # if that is set.  Prints TAP; without clang or libFuzzer every target is
 # skipped.  New inputs the fuzzer finds go to BUILD_DIR/fuzz/corpus/TARGET/,
 # crashes to BUILD_DIR/fuzz/artifacts/, logs to BUILD_DIR/fuzz/TARGET.log.
-# The hypercall and vif targets build their domain from BUILD_DIR/guest/minios
+# The hypercall, vif and relocate targets build their domain from BUILD_DIR/guest/minios
 # (XENITH_MINIOS); without that image they are reported as skipped.  Before
 # the hypercall target fuzzes, each of its seed-vbd-* seeds must connect a disk through the store
 # (XENITH_FUZZ_EXPECT_CONNECT=1, fuzz_hypercall.c), or the target fails:
@@ -24,7 +24,7 @@ if [ $# -lt 1 ]; then
 fi
 out=$(mkdir -p "$1/fuzz" && cd "$1/fuzz" && pwd)
 shift
-# The hypercall and vif targets build their domain from the bundled guest image.
+# The hypercall, vif and relocate targets build their domain from the bundled guest image.
 export XENITH_MINIOS=${out%/fuzz}/guest/minios
 secs=${XENITH_FUZZ_SECONDS:-10}
 runs=${XENITH_FUZZ_RUNS:-}
@@ -36,7 +36,7 @@ clang=${CLANG:-clang}
 # sriov/ and iommu/ for the pci device type (hv/pcidev.c).
 # and the profiler's parts the VMM samples with (hv/prof.c): the unwinder, KVM's statistics, the record format.
 vmm_sources="$(cd "$src" && echo hv/*.c io/*.c lib/*.c sriov/*.c iommu/*.c | tr ' ' '\n' | grep -vx io/port_dpdk.c | tr '\n' ' ')"
-vmm_sources+=" xenoprof/unwind.c xenoprof/kvmstats.c xenoprof/profile.c xenoprof/names.c"
+vmm_sources+=" xenoprof/unwind.c xenoprof/kvmstats.c xenoprof/profile.c xenoprof/names.c mig/stream.c"
 declare -A sources=(
 	[grant]="io/grant.c"
 	[blkif]="io/blkback.c io/grant.c lib/clock.c"
@@ -69,17 +69,19 @@ declare -A sources=(
 	[xenhvm]="$vmm_sources"
 	# the relocation stream's reader, from memory and from a descriptor, and its typed bodies
 	[stream]="mig/stream.c lib/err.c"
+	# a restore's records after DOMAIN and CONFIG, into an unbacked domain with a disk: all of hv/, io/ and lib/
+	[relocate]="$vmm_sources"
 	# the profile file's reader and, on what it takes, every report
 	[profile]="xenoprof/profile.c xenoprof/report.c xenoprof/report_svg.c xenoprof/names.c lib/err.c lib/json_escape.c lib/jsondoc.c"
 )
 declare -A libs=([grant]="-lpthread" [blkif]="-luring -lpthread" [config]="-lm" [elf]="" [text]="" [console]="-lpthread"
 	[control]="-lpthread -lm" [bzimage]="" [linuxpio]="-lpthread" [xenstore]="-lpthread" [xs_restore]="-lpthread" [netif]="-lpthread"
 	[hypercall]="-luring -lseccomp -lpthread -lm" [netstack]=""
-	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="" [nic_vf]="" [pcicfg]="-lpthread" [unwind]="" [profile]="" [xenhvm]="-luring -lseccomp -lpthread -lm" [stream]="")
+	[vif]="-luring -lseccomp -lpthread -lm" [switch]="-lpthread" [nvme]="" [nic_vf]="" [pcicfg]="-lpthread" [unwind]="" [profile]="" [xenhvm]="-luring -lseccomp -lpthread -lm" [stream]="" [relocate]="-luring -lseccomp -lpthread -lm")
 declare -A max_len=([grant]=8192 [blkif]=8192 [config]=4096 [elf]=20000 [text]=4096 [console]=8192
 	[control]=8192 [bzimage]=16384 [linuxpio]=4096 [xenstore]=8192 [xs_restore]=16384 [hypercall]=4096 [netif]=8192 [netstack]=16384 [vif]=4096
-	[switch]=8192 [nvme]=4096 [nic_vf]=8192 [pcicfg]=4096 [unwind]=24576 [profile]=16384 [xenhvm]=4096 [stream]=16384)
-all=(grant blkif netif config elf text console control bzimage linuxpio xenstore xs_restore hypercall netstack vif switch nvme nic_vf pcicfg unwind profile xenhvm stream)
+	[switch]=8192 [nvme]=4096 [nic_vf]=8192 [pcicfg]=4096 [unwind]=24576 [profile]=16384 [xenhvm]=4096 [stream]=16384 [relocate]=65536)
+all=(grant blkif netif config elf text console control bzimage linuxpio xenstore xs_restore hypercall netstack vif switch nvme nic_vf pcicfg unwind profile xenhvm stream relocate)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
@@ -151,7 +153,7 @@ for t in "${targets[@]}"; do
 	n=$((n + 1))
 	bin=$out/fuzz_$t
 	log=$out/$t.log
-	if { [ "$t" = hypercall ] || [ "$t" = vif ]; } && [ ! -r "$XENITH_MINIOS" ]; then
+	if { [ "$t" = hypercall ] || [ "$t" = vif ] || [ "$t" = relocate ]; } && [ ! -r "$XENITH_MINIOS" ]; then
 		echo "ok $n - $t # SKIP no guest image at $XENITH_MINIOS (meson compile -C BUILD_DIR builds it)"
 		continue
 	fi

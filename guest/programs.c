@@ -142,6 +142,46 @@ static int prog_ticker(const char *args)
 	}
 }
 
+/*
+ * gap [MS]: wakes every MS ms (default 1) and keeps the largest gap
+ * between two wakes by its own clock (the TSC), the largest time the
+ * domain did not run: across a save and restore or a migration, the
+ * downtime as the guest sees it.  Reports on shutdown, and prints a line
+ * when a gap of over 100 ms appears.
+ */
+static int prog_gap(const char *args)
+{
+	unsigned long ms = 1, wakes = 0;
+	int port = evtchn_bind_virq(VIRQ_CONTROL, 0);
+	uint64_t prev, largest = 0;
+	uint32_t p;
+
+	if (*args && (!parse_ulong(args, NULL, &ms) || ms == 0))
+		ms = 1;
+	GUEST_ASSERT(port > 0);
+	p = (uint32_t)port;
+	printf("gap: waking every %lu ms\n", ms);
+	prev = monotonic_ns();
+	for (;;) {
+		uint64_t now, gap;
+
+		sched_poll(&p, 1, ms * 1000000ull);
+		now = monotonic_ns();
+		gap = now - prev;
+		prev = now;
+		wakes++;
+		if (gap > largest)
+			largest = gap;
+		if (gap > 100000000ull)
+			printf("gap: %llu us without running\n", (unsigned long long)(gap / 1000));
+		if (control_pending(p, "gap")) {
+			printf("gap: %lu wakes, largest gap %llu us\n", wakes,
+			       (unsigned long long)(largest / 1000));
+			return 0;
+		}
+	}
+}
+
 static int prog_exit(const char *args)
 {
 	unsigned long code = 0;
@@ -324,6 +364,7 @@ static const struct program programs[] = {
 	{ "spin", prog_spin, "loop forever" },
 	{ "idle", prog_idle, "block until the toolstack asks for shutdown" },
 	{ "ticker", prog_ticker, "print a tick every MS ms" },
+	{ "gap", prog_gap, "wake every MS ms; on shutdown print the largest gap in the guest's clock (downtime)" },
 	{ "timer", prog_timer, "wait for N ticks of an MS-ms periodic timer (interrupts at CPL 0)" },
 	{ "exit", prog_exit, "power off with exit code N" },
 	{ "reboot", prog_reboot, "ask for a reboot" },

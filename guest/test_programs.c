@@ -13,6 +13,7 @@
 
 int hostile_main(const char *args);
 int dirtylog_main(const char *args);
+int relocate_main(const char *args);
 
 static void check(const char *what, long got, long want)
 {
@@ -255,6 +256,7 @@ static const struct program programs[] = {
 	{ "seccomp", prog_seccomp, "make the VMM call what its seccomp filter forbids (tests)" },
 	{ "hostile", hostile_main, "what a well-behaved guest never does (guest/hostile.c)" },
 	{ "escape", prog_escape, "terminal escapes in console output and in a failed GUEST_ASSERT" },
+	{ "relocate", relocate_main, "every vCPU counts, 16 MiB hold a pattern: what a save/restore must keep (guest/relocate_test.c)" },
 	{ "dirtylog", dirtylog_main, "write pages I J ... with KVM's dirty log on; the VMM lists it (tests)" },
 	{ "net-hostile", net_hostile_main, "a netfront that breaks every rule on vif 0; vif 1 stays good (guest/net_hostile.c)" },
 	{ "xenbus", xenbus_test_main, "the xenstore from the guest: ops, host, quota, smp (guest/xenbus_test.c)" },

@@ -179,7 +179,12 @@ static const struct syscall_rule syscall_rules[] = {
 	{ __NR_flock, K(MAIN), 0, ARGS_ANY, "locking a reopened disk image (as fcntl's OFD locks)" },
 	{ __NR_unlink, K(MAIN) | K(WATCHDOG), 0, ARGS_ANY, "removing the control socket and lock files at exit" },
 	{ __NR_unlinkat, K(MAIN) | K(WATCHDOG), 0, ARGS_ANY, "removing the control socket and lock files at exit" },
-	{ __NR_lseek, K(MAIN), 0, ARGS_ANY, "stdio" },
+	{ __NR_lseek, K(MAIN) | K(CONTROL), 0, ARGS_ANY,
+	  "stdio; `xenith save`: the pages guest memory holds (SEEK_DATA, SEEK_HOLE on its memfd)" },
+	{ __NR_fstat, K(CONTROL), 0, ARGS_ANY, "`xenith save`: is the stream a file (then synced)" },
+	{ __NR_newfstatat, K(CONTROL), 0, ARGS_ANY, "`xenith save`: fstat, as glibc makes it" },
+	{ __NR_writev, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "`xenith save`: a record's header, pages and padding" },
+	{ __NR_fdatasync, K(MAIN) | K(CONTROL), 0, ARGS_ANY, "`xenith save`: the stream on disk before the domain goes" },
 };
 
 /*
@@ -207,9 +212,15 @@ struct ioctl_rule {
 static const struct ioctl_rule ioctl_rules[] = {
 	{ KVM_RUN, K(MAIN) | K(VCPU), "KVM_RUN", "the vCPU loop" },
 	{ KVM_SET_REGS, K(MAIN) | K(VCPU), "KVM_SET_REGS", "a vCPU's entry point" },
-	{ KVM_GET_REGS, K(MAIN) | K(VCPU), "KVM_GET_REGS", "crash reports" },
-	{ KVM_GET_SREGS, K(MAIN) | K(VCPU), "KVM_GET_SREGS",
-	  "crash reports; vCPU set-up; a profiling sample's paging state (hv/prof.c)" },
+	{ KVM_GET_REGS, K(MAIN) | K(VCPU) | K(CONTROL), "KVM_GET_REGS", "crash reports; `xenith save`" },
+	{ KVM_GET_SREGS, K(MAIN) | K(VCPU) | K(CONTROL), "KVM_GET_SREGS",
+	  "crash reports; vCPU set-up; a profiling sample's paging state (hv/prof.c); `xenith save`" },
+	{ KVM_GET_VCPU_EVENTS, K(MAIN) | K(CONTROL), "KVM_GET_VCPU_EVENTS", "`xenith save`: a vCPU's state" },
+	{ KVM_GET_MSRS, K(MAIN) | K(CONTROL), "KVM_GET_MSRS", "`xenith save`: a vCPU's TSC and MSRs" },
+	{ KVM_GET_XCRS, K(MAIN) | K(CONTROL), "KVM_GET_XCRS", "`xenith save`: a vCPU's XCR0" },
+	{ KVM_GET_XSAVE, K(MAIN) | K(CONTROL), "KVM_GET_XSAVE", "`xenith save`: a vCPU's FPU and vector state" },
+	{ KVM_GET_FPU, K(MAIN) | K(CONTROL), "KVM_GET_FPU", "`xenith save`: a vCPU's FPU state without XSAVE" },
+	{ KVM_SET_MSRS, K(MAIN), "KVM_SET_MSRS", "`xenith restore`: the TSC, set as the vCPUs start" },
 	{ KVM_GET_STATS_FD, K(MAIN) | K(CONTROL), "KVM_GET_STATS_FD", "`xenith prof record`: KVM's statistics of the VM and vCPUs" },
 	{ KVM_SET_SREGS, K(MAIN), "KVM_SET_SREGS", "vCPU set-up (rebuilt on reboot)" },
 	{ KVM_INTERRUPT, K(MAIN) | K(VCPU), "KVM_INTERRUPT", "CPL-0 guests' upcall vector" },
@@ -224,7 +235,10 @@ static const struct ioctl_rule ioctl_rules[] = {
 	/* Rebuilding the domain on reboot: main only. */
 	{ KVM_CREATE_VM, K(MAIN), "KVM_CREATE_VM", "reboot" },
 	{ KVM_CREATE_VCPU, K(MAIN), "KVM_CREATE_VCPU", "reboot" },
-	{ KVM_SET_USER_MEMORY_REGION, K(MAIN), "KVM_SET_USER_MEMORY_REGION", "reboot" },
+	{ KVM_SET_USER_MEMORY_REGION, K(MAIN), "KVM_SET_USER_MEMORY_REGION",
+	  "reboot; `xenith migrate` switches the dirty log of guest memory's slots on and off (on main: "
+	  "domain_run_on_main)" },
+	{ KVM_GET_DIRTY_LOG, K(MAIN), "KVM_GET_DIRTY_LOG", "`xenith migrate`: the pages the guest wrote (on main)" },
 	{ KVM_SET_CPUID2, K(MAIN), "KVM_SET_CPUID2", "reboot" },
 	{ KVM_SET_XCRS, K(MAIN), "KVM_SET_XCRS", "reboot" },
 	{ KVM_GET_TSC_KHZ, K(MAIN), "KVM_GET_TSC_KHZ", "reboot" },
@@ -258,8 +272,8 @@ static const struct ioctl_rule ioctl_rules[] = {
 static const struct ioctl_rule test_hook_ioctl_rules[] = {
 	{ KVM_SET_USER_MEMORY_REGION, K(VCPU), "KVM_SET_USER_MEMORY_REGION",
 	  "XENITH_TEST_DIRTY_LOG: dirty logging on and off" },
-	{ KVM_GET_DIRTY_LOG, K(MAIN) | K(VCPU), "KVM_GET_DIRTY_LOG",
-	  "XENITH_TEST_DIRTY_LOG: fetching the log" },
+	{ KVM_GET_DIRTY_LOG, K(VCPU), "KVM_GET_DIRTY_LOG",
+	  "XENITH_TEST_DIRTY_LOG: fetching the log (the main filter allows it always: `xenith migrate`)" },
 };
 #define NR_TEST_IOCTLS (sizeof(test_hook_ioctl_rules) / sizeof(test_hook_ioctl_rules[0]))
 

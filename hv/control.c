@@ -34,6 +34,7 @@
 #include "device.h"
 #include "domain.h"
 #include "json.h"
+#include "relocate.h"
 #include "xsdomain.h"
 
 /* Requests that change the domain wait this long for ctl_lock (a restart, another pause). */
@@ -82,12 +83,46 @@ static int wait_fd(int fd, short events, int stop_fd, uint64_t deadline)
 }
 
 /*
+ * recv() that also takes descriptors sent with the bytes (SCM_RIGHTS): the
+ * first one is kept in *passed_fd (if none was kept yet), any other closed.
+ */
+static ssize_t recv_fds(int fd, char *buf, size_t len, int *passed_fd)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+			      .msg_controllen = sizeof(ctl.space) };
+	ssize_t k = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (k < 0)
+		return k;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(f));
+			if (*passed_fd < 0)
+				*passed_fd = f;
+			else
+				close(f);
+		}
+	}
+	return k;
+}
+
+/*
  * Reads up to the first newline, which must come within max bytes and
  * before deadline; the newline becomes a NUL and *len the line's length.
  * buf holds max + 1 bytes.  -ETIMEDOUT, -ECANCELED (stop), -EPIPE (the peer
  * closed before a newline), -E2BIG or another -errno.
  */
-static int read_line(int fd, int stop_fd, char *buf, size_t max, size_t *len, uint64_t deadline)
+static int read_line(int fd, int stop_fd, char *buf, size_t max, size_t *len, uint64_t deadline,
+		     int *passed_fd)
 {
 	size_t n = 0;
 
@@ -98,7 +133,7 @@ static int read_line(int fd, int stop_fd, char *buf, size_t max, size_t *len, ui
 
 		if (r < 0)
 			return r;
-		k = recv(fd, buf + n, max - n, MSG_DONTWAIT);
+		k = passed_fd ? recv_fds(fd, buf + n, max - n, passed_fd) : recv(fd, buf + n, max - n, MSG_DONTWAIT);
 		if (k == 0)
 			return -EPIPE;
 		if (k < 0) {
@@ -140,6 +175,7 @@ static int send_all(int fd, int stop_fd, const char *buf, size_t len, uint64_t d
 
 struct conn_io {
 	int fd, stop_fd;
+	int passed_fd;     /* a descriptor that came with the request (SCM_RIGHTS), else -1 */
 };
 
 static void reply_text(const struct conn_io *io, const char *text, size_t len)
@@ -345,6 +381,99 @@ static void serve_stats(struct domain *d, const struct conn_io *io)
 }
 
 /* Carries out a validated request; true when fd was handed over (console). */
+/*
+ * `xenith save`: the stream goes to the descriptor that came with the
+ * request.  ctl_lock is taken again here, for the whole save: no pause,
+ * restart or second save gets in between.  Without keep the domain is
+ * destroyed once its stream is whole (and synced, for a file).
+ */
+static void serve_save(struct domain *d, const struct conn_io *io, bool keep)
+{
+	struct reloc_save_stats st;
+	struct errbuf eb = { "" };
+	char buf[512];
+	int r, n;
+
+	if (io->passed_fd < 0) {
+		reply_error(io, "save needs the stream's descriptor passed with the request (SCM_RIGHTS); "
+			    "`xenith save NAME FILE` does that");
+		return;
+	}
+	if (!lock_ctl(d, io))
+		return;
+	r = reloc_save(d, io->passed_fd, keep, &st, &eb);
+	pthread_mutex_unlock(&d->ctl_lock);
+	if (r < 0) {
+		reply_error(io, eb.msg);
+		return;
+	}
+	if (!keep)
+		domain_kill(d, false, "saved by `xenith save` (`xenith restore FILE` brings it back)");
+	n = snprintf(buf, sizeof(buf), "{\"ok\":true,\"pages\":%llu,\"zero_pages\":%llu,\"bytes\":%llu,"
+		     "\"pause_ms\":%.3f,\"quiesce_ms\":%.3f,\"write_ms\":%.3f,\"paused_ms\":%.3f,"
+		     "\"kept\":%s}\n", (unsigned long long)st.pages, (unsigned long long)st.zero_pages,
+		     (unsigned long long)st.bytes, st.pause_ns / 1e6, st.quiesce_ns / 1e6, st.write_ns / 1e6,
+		     st.paused_ns / 1e6, keep ? "true" : "false");
+	reply_text(io, buf, (size_t)n);
+}
+
+/* A migration's round, as a line to the client: {"progress":{...}}. */
+static void migrate_progress(void *opaque, const struct reloc_progress *p)
+{
+	const struct conn_io *io = opaque;
+	char buf[384];
+	int n = snprintf(buf, sizeof(buf), "{\"progress\":{\"round\":%u,\"final\":%s,\"pages\":%llu,"
+			 "\"total_pages\":%llu,\"bytes\":%llu,\"dirty\":%llu,\"rate_mbs\":%.1f,"
+			 "\"est_downtime_ms\":%.3f}}\n", p->round, p->final ? "true" : "false",
+			 (unsigned long long)p->pages, (unsigned long long)p->total_pages,
+			 (unsigned long long)p->bytes, (unsigned long long)p->dirty, p->rate_mbs,
+			 p->est_downtime_ms);
+
+	/* A client that went away does not stop the migration: the lines just go nowhere. */
+	reply_text(io, buf, (size_t)n);
+}
+
+/*
+ * `xenith migrate`: the connection to the receiver came with the request;
+ * progress lines, then the reply.  On success the domain runs at the
+ * receiver and is ended here.
+ */
+static void serve_migrate(struct domain *d, const struct conn_io *io, const struct control_request *req)
+{
+	struct reloc_migrate_opts o = {
+		.downtime_ns = (uint64_t)(req->downtime_ms * 1e6), .max_rounds = req->max_rounds,
+		.progress = migrate_progress, .opaque = (void *)io,
+	};
+	struct reloc_migrate_stats st;
+	struct errbuf eb = { "" };
+	char buf[768];
+	int r, n;
+
+	if (io->passed_fd < 0) {
+		reply_error(io, "migrate needs the connection to the receiver passed with the request "
+			    "(SCM_RIGHTS); `xenith migrate NAME HOST:PORT` does that");
+		return;
+	}
+	if (!lock_ctl(d, io))
+		return;
+	r = reloc_migrate(d, io->passed_fd, &o, &st, &eb);
+	pthread_mutex_unlock(&d->ctl_lock);
+	if (r < 0) {
+		reply_error(io, eb.msg);
+		return;
+	}
+	domain_kill(d, false, "migrated by `xenith migrate`: it runs at the receiver now");
+	n = snprintf(buf, sizeof(buf), "{\"ok\":true,\"rounds\":%u,\"converged\":%s,\"pages\":%llu,"
+		     "\"bytes\":%llu,\"last_dirty\":%llu,\"final_dirty\":%llu,\"final_pages\":%llu,"
+		     "\"swept_pages\":%llu,\"precopy_ms\":%.3f,\"stop_copy_ms\":%.3f,"
+		     "\"downtime_ms\":%.3f,\"total_ms\":%.3f}\n", st.rounds, st.converged ? "true" : "false",
+		     (unsigned long long)st.pages, (unsigned long long)st.bytes,
+		     (unsigned long long)st.last_dirty, (unsigned long long)st.final_dirty,
+		     (unsigned long long)st.final_pages, (unsigned long long)st.swept_pages,
+		     st.precopy_ns / 1e6, st.stop_copy_ns / 1e6, st.downtime_ns / 1e6, st.total_ns / 1e6);
+	reply_text(io, buf, (size_t)n);
+}
+
 static bool run_request(struct domain *d, const struct conn_io *io, const struct control_request *req)
 {
 	struct errbuf eb = { "" };
@@ -407,6 +536,14 @@ static bool run_request(struct domain *d, const struct conn_io *io, const struct
 	case CONTROL_UNPAUSE:
 		r = domain_unpause(d, &eb);
 		break;
+	case CONTROL_SAVE:
+		pthread_mutex_unlock(&d->ctl_lock);
+		serve_save(d, io, req->keep);
+		return false;
+	case CONTROL_MIGRATE:
+		pthread_mutex_unlock(&d->ctl_lock);
+		serve_migrate(d, io, req);
+		return false;
 	case CONTROL_SHUTDOWN:
 		r = domain_request_shutdown(d, req->reboot ? XENITH_CONTROL_REBOOT
 							   : XENITH_CONTROL_POWEROFF, &eb);
@@ -457,36 +594,48 @@ static bool run_request(struct domain *d, const struct conn_io *io, const struct
 	return false;
 }
 
+static bool serve(struct domain *d, const struct conn_io *io, int r, const char *line, size_t len);
+
 bool control_serve_connection(struct domain *d, int fd, int stop_fd)
 {
-	const struct conn_io io = { fd, stop_fd };
-	char line[CONTROL_REQUEST_MAX + 2], err[256];
-	struct control_request req;
+	struct conn_io io = { fd, stop_fd, -1 };
+	char line[CONTROL_REQUEST_MAX + 2];
 	size_t len = 0;
 	int r = read_line(fd, stop_fd, line, CONTROL_REQUEST_MAX + 1, &len,
-			  mono_ns() + CONTROL_REQUEST_DEADLINE_MS * 1000000ull);
+			  mono_ns() + CONTROL_REQUEST_DEADLINE_MS * 1000000ull, &io.passed_fd);
+	bool handed_over = serve(d, &io, r, line, len);
+
+	if (io.passed_fd >= 0)
+		close(io.passed_fd); /* a save's stream, or one a request had no use for */
+	return handed_over;
+}
+
+static bool serve(struct domain *d, const struct conn_io *io, int r, const char *line, size_t len)
+{
+	struct control_request req;
+	char err[256];
 
 	switch (r) {
 	case 0:
 		break;
 	case -E2BIG:
-		reply_error(&io, CONTROL_ERR_TOO_LONG);
+		reply_error(io, CONTROL_ERR_TOO_LONG);
 		return false;
 	case -ETIMEDOUT:
-		reply_error(&io, "no complete request line within " CONTROL_STR(CONTROL_REQUEST_DEADLINE_MS)
+		reply_error(io, "no complete request line within " CONTROL_STR(CONTROL_REQUEST_DEADLINE_MS)
 			    " ms; send one JSON object and a newline at once");
 		return false;
 	case -EPIPE:
-		reply_error(&io, "the request ended without a newline");
+		reply_error(io, "the request ended without a newline");
 		return false;
 	default:
 		return false; /* stopped, or the connection broke */
 	}
 	if (control_parse_request(line, len, &req, err, sizeof(err)) < 0) {
-		reply_error(&io, err);
+		reply_error(io, err);
 		return false;
 	}
-	return run_request(d, &io, &req);
+	return run_request(d, io, &req);
 }
 
 /* ---- the server ---- */
@@ -795,7 +944,7 @@ int control_call_timeout(int fd, const char *request, char *reply_buf, size_t si
 	r = send_all(fd, -1, line, len, deadline);
 	if (r < 0)
 		return errbuf_set(eb, -r, "sending to the VMM: %s", strerror(-r));
-	r = read_line(fd, -1, reply_buf, size - 1, &got, deadline);
+	r = read_line(fd, -1, reply_buf, size - 1, &got, deadline, NULL);
 	if (r == -ETIMEDOUT)
 		return errbuf_set(eb, ETIMEDOUT, "no reply from the VMM within %d s", timeout_ms / 1000);
 	if (r == -E2BIG)
@@ -804,6 +953,75 @@ int control_call_timeout(int fd, const char *request, char *reply_buf, size_t si
 		return errbuf_set(eb, -r, "no reply from the VMM: %s",
 				  r == -EPIPE ? "it closed the connection" : strerror(-r));
 	return 0;
+}
+
+int control_send_fd(int fd, const char *request, int pass_fd, struct errbuf *eb)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	size_t len = strlen(request);
+	struct iovec iov = { .iov_base = (void *)request, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+			      .msg_controllen = sizeof(ctl.space) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	uint64_t deadline = mono_ns() + 5000000000ull;
+	char line[CONTROL_REQUEST_MAX + 2];
+	int r;
+
+	if (len == 0 || len > CONTROL_REQUEST_MAX)
+		return errbuf_set(eb, E2BIG, "request of %zu bytes (1 to %d)", len, CONTROL_REQUEST_MAX);
+	/* The descriptor rides on the request's first byte; the rest follows with its newline. */
+	memset(ctl.space, 0, sizeof(ctl.space));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	for (;;) {
+		ssize_t k = sendmsg(fd, &msg, MSG_NOSIGNAL);
+
+		if (k == 1)
+			break;
+		if (k < 0 && errno == EAGAIN && wait_fd(fd, POLLOUT, -1, deadline) == 0)
+			continue;
+		if (k < 0 && errno == EINTR)
+			continue;
+		return errbuf_set(eb, k < 0 ? errno : EIO, "sending to the VMM: %s",
+				  k < 0 ? strerror(errno) : "nothing sent");
+	}
+	memcpy(line, request + 1, len - 1);
+	line[len - 1] = '\n';
+	r = send_all(fd, -1, line, len, deadline);
+	if (r < 0)
+		return errbuf_set(eb, -r, "sending to the VMM: %s", strerror(-r));
+	return 0;
+}
+
+int control_read_reply(int fd, char *reply_buf, size_t size, int timeout_ms, struct errbuf *eb)
+{
+	size_t got;
+	int r;
+
+	if (size < 2)
+		return errbuf_set(eb, EINVAL, "no room for a reply");
+	r = read_line(fd, -1, reply_buf, size - 1, &got, mono_ns() + (uint64_t)timeout_ms * 1000000ull, NULL);
+	if (r == -ETIMEDOUT)
+		return errbuf_set(eb, ETIMEDOUT, "no reply from the VMM within %d s", timeout_ms / 1000);
+	if (r == -E2BIG)
+		return errbuf_set(eb, E2BIG, "the VMM's reply is longer than %zu bytes", size - 2);
+	if (r < 0)
+		return errbuf_set(eb, -r, "no reply from the VMM: %s",
+				  r == -EPIPE ? "it closed the connection" : strerror(-r));
+	return 0;
+}
+
+int control_call_fd(int fd, const char *request, int pass_fd, char *reply_buf, size_t size, int timeout_ms,
+		    struct errbuf *eb)
+{
+	int r = control_send_fd(fd, request, pass_fd, eb);
+
+	return r < 0 ? r : control_read_reply(fd, reply_buf, size, timeout_ms, eb);
 }
 
 int control_call(int fd, const char *request, char *reply_buf, size_t size, struct errbuf *eb)

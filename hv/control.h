@@ -49,6 +49,8 @@ int rundir_resolve(const char *override, char *out, size_t size, struct errbuf *
 int rundir_claim_name(const char *dir, const char *name, int *lock_fd, struct errbuf *eb);
 /* Takes the lowest free domain id (ids/N.lock), 1 to 0x7fef: Xen reserves 0x7ff0 and up. */
 int rundir_claim_domid(const char *dir, uint32_t *domid, int *lock_fd, struct errbuf *eb);
+/* Takes domain id `domid` (a restored guest's own): -EEXIST, saying so, when a running domain has it. */
+int rundir_claim_domid_exact(const char *dir, uint32_t domid, int *lock_fd, struct errbuf *eb);
 /* Removes NAME.sock and NAME.lock while the lock is still held, then closes it. */
 void rundir_release_name(const char *dir, const char *name, int lock_fd);
 
@@ -95,6 +97,8 @@ enum control_cmd {
 	CONTROL_MEMMAP,
 	CONTROL_PROF,
 	CONTROL_STATS,
+	CONTROL_SAVE,
+	CONTROL_MIGRATE,
 	CONTROL_NR_CMDS,
 };
 
@@ -106,6 +110,19 @@ struct control_request {
 	char path[CONTROL_XS_PATH_MAX + 1];
 	char value[CONTROL_XS_VALUE_MAX + 1];
 	unsigned freq;      /* prof: "freq" in Hz (default PROF_FREQ_DEFAULT), checked by the VMM */
+	/*
+	 * save: "keep" (default false): the domain runs on after the save.
+	 * The stream's descriptor (a file or socket opened for writing) comes
+	 * with the request line, as SCM_RIGHTS on its first bytes.
+	 */
+	bool keep;
+	/*
+	 * migrate: "downtime_ms" (default 5: the stop-and-copy's target) and
+	 * "max_rounds" (default 30); the connection to the receiver comes as
+	 * save's stream does.
+	 */
+	double downtime_ms;
+	unsigned max_rounds;
 };
 
 const char *control_cmd_name(enum control_cmd cmd);
@@ -165,6 +182,13 @@ int control_call_timeout(int fd, const char *request, char *reply, size_t size, 
 			 struct errbuf *eb);
 /* The same with 30 s: pause waits for the vCPUs. */
 int control_call(int fd, const char *request, char *reply, size_t size, struct errbuf *eb);
+/* The request line with pass_fd sent along (SCM_RIGHTS): a save's stream, a migration's connection. */
+int control_send_fd(int fd, const char *request, int pass_fd, struct errbuf *eb);
+/* One reply line (a migration sends progress lines before its reply). */
+int control_read_reply(int fd, char *reply, size_t size, int timeout_ms, struct errbuf *eb);
+/* control_send_fd, then the reply. */
+int control_call_fd(int fd, const char *request, int pass_fd, char *reply, size_t size, int timeout_ms,
+		    struct errbuf *eb);
 
 /* Domains with a live VMM in dir; sockets of dead VMMs are left for the next run of their name. */
 struct control_entry {

@@ -22,6 +22,8 @@ static const char *const cmd_names[] = {
 	[CONTROL_UNPAUSE] = "unpause",
 	[CONTROL_SHUTDOWN] = "shutdown",
 	[CONTROL_DESTROY] = "destroy",
+	[CONTROL_SAVE] = "save",
+	[CONTROL_MIGRATE] = "migrate",
 	[CONTROL_CONSOLE] = "console",
 	[CONTROL_XENSTORE] = "xenstore",
 	[CONTROL_XENSTORE_WRITE] = "xenstore-write",
@@ -91,7 +93,7 @@ static int xenstore_args(struct control_request *req, const struct jv *path, con
 int control_parse_request(const char *line, size_t len, struct control_request *req, char *err,
 			  size_t errlen)
 {
-	const struct jv *cmd, *reason, *path, *value, *freq;
+	const struct jv *cmd, *reason, *path, *value, *freq, *keep, *downtime, *rounds;
 	char msg[128], shown[40];
 	struct jv *doc;
 	int r = -EINVAL;
@@ -117,7 +119,8 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 	}
 	if (member(doc, "cmd", &cmd) < 0 || member(doc, "reason", &reason) < 0 ||
 	    member(doc, "path", &path) < 0 || member(doc, "value", &value) < 0 ||
-	    member(doc, "freq", &freq) < 0) {
+	    member(doc, "freq", &freq) < 0 || member(doc, "keep", &keep) < 0 ||
+	    member(doc, "downtime_ms", &downtime) < 0 || member(doc, "max_rounds", &rounds) < 0) {
 		snprintf(err, errlen, "a key appears twice in the request; give each once");
 		goto out;
 	}
@@ -158,6 +161,32 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 			r = -EINVAL;
 		} else if (freq) {
 			req->freq = (unsigned)freq->num;
+		}
+	}
+	if (r == 0 && req->cmd == CONTROL_SAVE && keep) {
+		if (keep->type != JV_BOOL) {
+			snprintf(err, errlen, "save: \"keep\" must be true or false");
+			r = -EINVAL;
+		} else {
+			req->keep = keep->b;
+		}
+	}
+	if (r == 0 && req->cmd == CONTROL_MIGRATE) {
+		req->downtime_ms = 5;
+		req->max_rounds = 30;
+		if (downtime && (downtime->type != JV_NUM || !(downtime->num >= 0.01 && downtime->num <= 60000))) {
+			snprintf(err, errlen, "migrate: \"downtime_ms\" must be a number of milliseconds from "
+				 "0.01 to 60000");
+			r = -EINVAL;
+		} else if (downtime) {
+			req->downtime_ms = downtime->num;
+		}
+		if (r == 0 && rounds && (rounds->type != JV_NUM || !(rounds->num >= 0 && rounds->num <= 1000) ||
+					 rounds->num != (double)(unsigned)rounds->num)) {
+			snprintf(err, errlen, "migrate: \"max_rounds\" must be a whole number from 0 to 1000");
+			r = -EINVAL;
+		} else if (rounds) {
+			req->max_rounds = (unsigned)rounds->num;
 		}
 	}
 out:

@@ -863,12 +863,63 @@ static int domain_restart(struct domain *d, struct errbuf *eb)
 	return r;
 }
 
+/* A job domain_run_on_main() left: run it without the lock, then say it is done.  d->lock held. */
+static void run_main_job_locked(struct domain *d)
+{
+	int (*fn)(struct domain *, void *) = d->main_job;
+	int r;
+
+	if (!fn || d->main_job_done)
+		return;
+	pthread_mutex_unlock(&d->lock);
+	r = fn(d, d->main_job_arg);
+	pthread_mutex_lock(&d->lock);
+	d->main_job_result = r;
+	d->main_job_done = true;
+	pthread_cond_broadcast(&d->state_cond);
+}
+
+int domain_run_on_main(struct domain *d, int (*fn)(struct domain *d, void *arg), void *arg)
+{
+	uint64_t deadline = now_ns() + DOMAIN_MAIN_JOB_TIMEOUT_MS * 1000000ull;
+	struct timespec ts = { .tv_sec = (time_t)(deadline / 1000000000ull),
+			       .tv_nsec = (long)(deadline % 1000000000ull) };
+	int r = -ETIMEDOUT;
+
+	pthread_mutex_lock(&d->lock);
+	while (d->main_job && !d->ended) /* one at a time */
+		if (pthread_cond_timedwait(&d->state_cond, &d->lock, &ts) == ETIMEDOUT)
+			goto out;
+	if (d->ended) {
+		r = -ECANCELED;
+		goto out;
+	}
+	d->main_job = fn;
+	d->main_job_arg = arg;
+	d->main_job_done = false;
+	pthread_cond_broadcast(&d->state_cond);
+	while (!d->main_job_done && !d->ended)
+		if (pthread_cond_timedwait(&d->state_cond, &d->lock, &ts) == ETIMEDOUT)
+			break;
+	r = d->main_job_done ? d->main_job_result : d->ended ? -ECANCELED : -ETIMEDOUT;
+	d->main_job = NULL;
+	d->main_job_done = false;
+	pthread_cond_broadcast(&d->state_cond);
+out:
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
 static int wait_locked(struct domain *d, bool *flag, uint64_t deadline_ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),
 			       .tv_nsec = (long)(deadline_ns % 1000000000ull) };
 
 	while (!*flag) {
+		if (d->main_job && !d->main_job_done) {
+			run_main_job_locked(d);
+			continue;
+		}
 		if (!deadline_ns)
 			pthread_cond_wait(&d->state_cond, &d->lock);
 		else if (pthread_cond_timedwait(&d->state_cond, &d->lock, &ts) == ETIMEDOUT)

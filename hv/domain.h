@@ -224,6 +224,14 @@ struct domain {
 	 * guest memory while it is copied.
 	 */
 	bool frozen;
+	/*
+	 * A job for the thread in domain_wait (domain_run_on_main), under
+	 * d->lock: the function, its argument, its result once done.
+	 */
+	int (*main_job)(struct domain *d, void *arg);
+	void *main_job_arg;
+	int main_job_result;
+	bool main_job_done;
 	/* A restored domain not yet started: what its start needs (relocate.c); NULL otherwise. */
 	struct reloc_state *reloc;
 	/* HVM_PARAM_CALLBACK_IRQ (CPL-0 guests): vector injected on upcalls; 0 = none. */
@@ -328,6 +336,17 @@ void domain_kill(struct domain *d, bool timed_out, const char *why);
  * when the config says so, and keeps preserved domains until destroyed.
  */
 bool domain_wait(struct domain *d, uint64_t deadline_ns);
+
+/*
+ * Runs fn(d, arg) on the thread waiting in domain_wait() (the VMM's main
+ * thread, whose system-call filter alone may change the VM's memory slots:
+ * a migration switches their dirty logging) and returns its result.  From
+ * another thread (the control thread).  -ETIMEDOUT when no thread takes it
+ * within DOMAIN_MAIN_JOB_TIMEOUT_MS (none waits in domain_wait), -ECANCELED
+ * when the domain ends first.
+ */
+#define DOMAIN_MAIN_JOB_TIMEOUT_MS 10000u
+int domain_run_on_main(struct domain *d, int (*fn)(struct domain *d, void *arg), void *arg);
 
 /* VCPUOP_set_periodic_timer / stop (period 0); from the vCPU's thread. */
 int domain_set_periodic_timer(struct domain *d, struct vcpu *v, uint64_t period_ns);

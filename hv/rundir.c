@@ -211,6 +211,23 @@ int rundir_claim_domid(const char *dir, uint32_t *domid, int *lock_fd, struct er
 			  "%#x and up)", dir, XENITH_DOMID_SELF - 1, XENITH_DOMID_SELF);
 }
 
+int rundir_claim_domid_exact(const char *dir, uint32_t domid, int *lock_fd, struct errbuf *eb)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if (domid == 0 || domid >= XENITH_DOMID_SELF)
+		return errbuf_set(eb, EINVAL, "domain id %u is not a guest's (1 to %u)", domid,
+				  XENITH_DOMID_SELF - 1);
+	snprintf(path, sizeof(path), "%s/ids/%u.lock", dir, domid);
+	r = lock_path(path, lock_fd, eb);
+	if (r == -EEXIST)
+		return errbuf_set(eb, EEXIST, "domain id %u, which the saved guest knows itself by, is taken "
+				  "by a running domain in %s (the original of a `xenith save --keep`?); restore "
+				  "it once that one is gone, or in another run directory (--run-dir)", domid, dir);
+	return r;
+}
+
 void rundir_release_name(const char *dir, const char *name, int lock_fd)
 {
 	char path[PATH_MAX];

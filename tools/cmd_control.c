@@ -48,7 +48,7 @@ struct parsed {
 	const char *target;
 	char **args;        /* what follows the target (cli_cmd's min_args to max_args) */
 	unsigned nr_args;
-	bool wait, reboot, json, lng;
+	bool wait, reboot, json, lng, keep;
 	double timeout_s;
 };
 
@@ -65,6 +65,7 @@ static int parse(int argc, char **argv, const struct cli_cmd *c, const char *sho
 		{ "long", no_argument, NULL, OPT_LONG },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "reboot", no_argument, NULL, 'r' },
+		{ "keep", no_argument, NULL, 'k' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -95,6 +96,11 @@ static int parse(int argc, char **argv, const struct cli_cmd *c, const char *sho
 			break;
 		case 'r':
 			p->reboot = true;
+			break;
+		case 'k':
+			if (strcmp(c->name, "save"))
+				goto bad;
+			p->keep = true;
 			break;
 		case 't': {
 			char *end;
@@ -204,7 +210,7 @@ static int setup_args(int argc, char **argv, const struct cli_cmd *c, unsigned m
 		      unsigned max_args, struct parsed *p, char *dir, char *name)
 {
 	struct errbuf eb;
-	int r = parse(argc, argv, c, "h", true, min_args, max_args, p);
+	int r = parse(argc, argv, c, strcmp(c->name, "save") ? "h" : "kh", true, min_args, max_args, p);
 
 	if (r >= 0)
 		return r;
@@ -673,7 +679,7 @@ static bool lock_owner_alive(const char *path)
  * A confined VMM (user =, jail =) cannot remove its lock file: its end is
  * the end of the process that wrote it.
  */
-static bool wait_gone(const char *dir, const char *name, double timeout_s)
+bool wait_gone(const char *dir, const char *name, double timeout_s)
 {
 	uint64_t deadline = now_ns() + (uint64_t)(timeout_s * 1e9);
 
@@ -731,6 +737,83 @@ int cmd_destroy(int argc, char **argv)
 	if (!wait_gone(dir, name, DOMAIN_STOP_GRACE_MS / 1000.0 + 5)) {
 		fprintf(stderr, "xenith destroy: domain '%s' was told to go but its VMM is still "
 			"there after %g s\n", name, DOMAIN_STOP_GRACE_MS / 1000.0 + 5);
+		return 1;
+	}
+	return 0;
+}
+
+/* A save of a large domain to a slow disk takes its time; the VMM answers when the stream is whole. */
+#define SAVE_TIMEOUT_MS 600000
+
+int cmd_save(int argc, char **argv)
+{
+	static const struct cli_cmd c = { "save", "[-k] NAME|ID FILE",
+		"Writes the domain's whole state (memory, vCPUs, event channels, grants, timers,\n"
+		"console, xenstore, disks) to FILE, then ends it; `xenith restore FILE` brings it\n"
+		"back where it stopped.  The domain is paused while it is written, and its disks'\n"
+		"requests in flight complete first.  FILE appears only once it is whole: the\n"
+		"stream goes to FILE.partial, renamed at the end.  On any failure the domain\n"
+		"runs on and FILE is left as it was.  FILE '-' is standard output (a pipe).\n"
+		"  -k, --keep             let the domain run on after the save (a checkpoint)" };
+	char dir[PATH_MAX], name[XENITH_NAME_MAX], rep[1024], err[512], tmp[PATH_MAX + 16];
+	const char *file;
+	struct parsed p;
+	struct errbuf eb;
+	bool ok = false, to_stdout;
+	double pages = 0, bytes = 0, paused_ms = 0;
+	int r = setup_args(argc, argv, &c, 1, 1, &p, dir, name), fd, sfd = -1;
+
+	if (r >= 0)
+		return r;
+	file = p.args[0];
+	to_stdout = !strcmp(file, "-");
+	if (snprintf(tmp, sizeof(tmp), "%s.partial", file) >= (int)sizeof(tmp)) {
+		fprintf(stderr, "xenith save: %s: path too long\n", file);
+		return EXIT_USAGE;
+	}
+	if (to_stdout && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "xenith save: FILE '-' is standard output, which is a terminal; redirect it "
+			"or give a file\n");
+		return EXIT_USAGE;
+	}
+	fd = to_stdout ? dup(STDOUT_FILENO) : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "xenith save: %s: %s\n", to_stdout ? "standard output" : tmp, strerror(errno));
+		return 1;
+	}
+	r = control_connect(dir, name, &sfd, &eb);
+	if (r == 0)
+		r = control_call_fd(sfd, p.keep ? "{\"cmd\":\"save\",\"keep\":true}" : "{\"cmd\":\"save\"}", fd,
+				    rep, sizeof(rep), SAVE_TIMEOUT_MS, &eb);
+	if (sfd >= 0)
+		close(sfd);
+	if (r == 0 && (json_get_bool(rep, "ok", &ok) < 0 || !ok)) {
+		if (json_get_string(rep, "error", err, sizeof(err)) < 0)
+			snprintf(err, sizeof(err), "malformed reply from the VMM: %.200s", rep);
+		snprintf(eb.msg, sizeof(eb.msg), "%s", err);
+		r = -EIO;
+	}
+	if (r == 0 && close(fd) < 0)
+		r = errbuf_set(&eb, errno, "%s: %s", tmp, strerror(errno));
+	else if (r < 0)
+		close(fd);
+	if (r == 0 && !to_stdout && rename(tmp, file) < 0)
+		r = errbuf_set(&eb, errno, "renaming %s to %s: %s", tmp, file, strerror(errno));
+	if (r < 0) {
+		if (!to_stdout)
+			unlink(tmp);
+		fprintf(stderr, "xenith save: %s\n", eb.msg);
+		return 1;
+	}
+	json_get_number(rep, "pages", &pages);
+	json_get_number(rep, "bytes", &bytes);
+	json_get_number(rep, "paused_ms", &paused_ms);
+	fprintf(to_stdout ? stderr : stdout, "saved '%s' to %s: %.0f pages, %.1f MiB, paused %.3f ms%s\n",
+		name, to_stdout ? "standard output" : file, pages,
+	       bytes / 1048576.0, paused_ms, p.keep ? ", running on" : "");
+	if (!p.keep && !wait_gone(dir, name, DOMAIN_STOP_GRACE_MS / 1000.0 + 5)) {
+		fprintf(stderr, "xenith save: domain '%s' was saved, but its VMM is still there after %g s\n",
+			name, DOMAIN_STOP_GRACE_MS / 1000.0 + 5);
 		return 1;
 	}
 	return 0;

@@ -2,6 +2,11 @@
 /* xenith run: build a domain, boot it, serve its control socket, report how it ended. */
 #include <getopt.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -16,6 +21,7 @@
 #include "control.h"
 #include "domain.h"
 #include "port_dpdk.h"
+#include "relocate.h"
 #include "textfilter.h"
 #include "vcpu.h"
 #include "xenith.h"
@@ -130,6 +136,8 @@ static void run_help(FILE *f)
 "        (the thread and the call are named on stderr and in the console log)\n");
 }
 
+#define MIGRATE_PORT "8002" /* as `xenith migrate`'s default: xend's relocation port */
+
 enum {
 	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_VIF, OPT_PCI, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
 	OPT_CONSOLE_LOG, OPT_CONSOLE_LOG_MAX, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE, OPT_NO_SECCOMP,
@@ -203,6 +211,7 @@ struct run_args {
 	struct domain_config cfg;
 	bool name_given, prefix, quiet, boot_trace;
 	const char *run_dir;
+	const char *new_name;   /* restore: --name */
 };
 
 static int parse_run_args(int argc, char **argv, struct run_args *a)
@@ -486,8 +495,210 @@ static void exec_dpdk_vmm(const struct domain_config *cfg, int argc, char **argv
 	fprintf(stderr, "xenith run: cannot run %s for the dpdk vif: %s\n", path, strerror(errno));
 }
 
+static void restore_help(FILE *f, bool receive)
+{
+	if (receive)
+		fprintf(f,
+"usage: xenith migrate-receive [OPTIONS]\n\n"
+"Waits for one `xenith migrate` from another host (or this one) on TCP, takes\n"
+"the domain it sends, and stays with it until it ends, as `xenith run` does.\n"
+"It says \"listening on ADDR:PORT\" on stderr first.  The domain is built from\n"
+"its config as the sender had it (kernel image and disks at the same paths);\n"
+"it starts only when the sender confirms, and if the stream breaks or is\n"
+"refused the sender's domain runs on there and nothing is left here.\n"
+"Domain names and ids are per run directory: a receiver on the sender's host\n"
+"needs a run directory of its own (--run-dir).\n\n"
+"options:\n"
+"      --listen ADDR:PORT  where to listen (default 0.0.0.0:" MIGRATE_PORT "; port 0 picks one)\n");
+	else
+		fprintf(f,
+"usage: xenith restore [OPTIONS] FILE\n\n"
+"Brings back a domain that `xenith save` wrote to FILE ('-': standard input),\n"
+"with its name, domain id, vCPUs, memory, event channels, grants, timers,\n"
+"console and disks, and stays with it until it ends, as `xenith run` does.\n"
+"The guest goes on where it stopped; its clock shows the time the domain was\n"
+"away.  The kernel image and the disks must be at the paths they had (the image\n"
+"is checked: the same bytes).\n\n"
+"options:\n");
+	fprintf(f,
+"  -n, --name NAME        run it under another name (the saved one may still be\n"
+"                         taken: `xenith save --keep`)\n"
+"  -p, --prefix           put \"name: \" in front of every console line\n"
+"  -q, --quiet            no status line when the domain ends\n"
+"      --run-dir DIR      where control sockets live (as for `xenith run`)\n"
+"  -h, --help             this text\n\n"
+"exit status: as `xenith run`'s; 65 also when the stream is not one this version\n"
+"reads (the error names the record and what is wrong).\n");
+}
+
+/*
+ * migrate-receive: listens at spec (ADDR:PORT), says where on stderr, and
+ * takes one connection.  -1 with why on failure.
+ */
+static int accept_one(const char *spec, char *why, size_t whylen)
+{
+	char host[128];
+	const char *colon = strrchr(spec, ':');
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo *res;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char shost[NI_MAXHOST], sport[NI_MAXSERV];
+	int lfd, fd, one = 1, r;
+
+	if (!colon || colon == spec) {
+		snprintf(why, whylen, "--listen %s: expected ADDR:PORT", spec);
+		return -1;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = 0;
+	}
+	r = getaddrinfo(host, colon + 1, &hints, &res);
+	if (r != 0) {
+		snprintf(why, whylen, "--listen %s: %s", spec, gai_strerror(r));
+		return -1;
+	}
+	lfd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(lfd, res->ai_addr, res->ai_addrlen) < 0 || listen(lfd, 1) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&ss, &len) < 0) {
+		snprintf(why, whylen, "listening on %s: %s", spec, strerror(errno));
+		freeaddrinfo(res);
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
+	}
+	freeaddrinfo(res);
+	if (getnameinfo((struct sockaddr *)&ss, len, shost, sizeof(shost), sport, sizeof(sport),
+			NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		fprintf(stderr, "xenith migrate-receive: listening on %s:%s\n", shost, sport);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		snprintf(why, whylen, "accepting on %s: %s", spec, strerror(errno));
+	else
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	close(lfd);
+	return fd;
+}
+
+/* `xenith restore`'s command line: the saved config comes from the stream (reloc_restore_open). */
+static int parse_restore_args(int argc, char **argv, struct run_args *a, const char **path, bool receive)
+{
+	const char *cmd = receive ? "xenith migrate-receive" : "xenith restore";
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "prefix", no_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	*path = receive ? "0.0.0.0:" MIGRATE_PORT : NULL;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "n:pqh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			if (!receive)
+				goto bad;
+			*path = optarg;
+			break;
+		case 'n':
+			if (!control_name_ok(optarg) || strlen(optarg) >= sizeof(a->cfg.name)) {
+				fprintf(stderr, "%s: --name %s: letters, digits, '_', '.' and '-', "
+					"not starting with '-' or '.', at most %zu characters\n", cmd, optarg,
+					sizeof(a->cfg.name) - 1);
+				return EXIT_USAGE;
+			}
+			a->new_name = optarg;
+			break;
+		case 'p':
+			a->prefix = true;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case OPT_RUN_DIR:
+			a->run_dir = optarg;
+			break;
+		case 'h':
+			restore_help(stdout, receive);
+			return 0;
+		default:
+			goto bad;
+		}
+	}
+	if (receive && optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", cmd, argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!receive && optind != argc - 1) {
+		fprintf(stderr, "%s: expected one FILE (what `xenith save` wrote)\n", cmd);
+		return EXIT_USAGE;
+	}
+	if (!receive)
+		*path = argv[optind];
+	return -1;
+bad:
+	fprintf(stderr, "%s: see `%s --help`\n", cmd, cmd);
+	return EXIT_USAGE;
+}
+
+enum vmm_mode { MODE_RUN, MODE_RESTORE, MODE_RECEIVE };
+
+static int run_or_restore(int argc, char **argv, enum vmm_mode mode);
+
 int cmd_run(int argc, char **argv)
 {
+	return run_or_restore(argc, argv, MODE_RUN);
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	return run_or_restore(argc, argv, MODE_RESTORE);
+}
+
+int cmd_migrate_receive(int argc, char **argv)
+{
+	return run_or_restore(argc, argv, MODE_RECEIVE);
+}
+
+/* migrate-receive: the sender hears why nothing will run here (it runs its domain on). */
+static void refuse_sender(bool receive, int fd, const char *why)
+{
+	char line[600];
+
+	if (!receive || fd < 0)
+		return;
+	snprintf(line, sizeof(line), "ERROR %.500s\n", why);
+	for (char *p = line; p[1]; p++)
+		if (*p == '\n')
+			*p = ' ';
+	reloc_handshake_reply(fd, line);
+}
+
+/* migrate-receive: the domain is built; the sender may stop it now (hv/migrate.c). */
+static void tell_built(void *opaque)
+{
+	reloc_handshake_reply(*(int *)opaque, "BUILT\n");
+}
+
+static int run_or_restore(int argc, char **argv, enum vmm_mode mode)
+{
+	bool restore = mode != MODE_RUN, receive = mode == MODE_RECEIVE;
+	const char *cmd = receive ? "xenith migrate-receive" : restore ? "xenith restore" : "xenith run";
+	char got[64];
+	uint64_t t_stream = 0;
+	const char *stream_path = NULL;
+	struct mig_reader reader = { .fd = -1 };
+	struct reloc_head head = { .image_size = 0 };
+	struct reloc_restore_stats rst;
+	int stream_fd = -1;
 	uint64_t t0 = now_ns();
 	const char *t0_env = getenv("XENITH_T0_NS");
 	struct run_args a;
@@ -506,24 +717,58 @@ int cmd_run(int argc, char **argv)
 		t0 = strtoull(t0_env, NULL, 10);
 	/* A closed stdout (xenith run | head) must not kill the VMM: console writes just fail. */
 	signal(SIGPIPE, SIG_IGN);
-	r = parse_run_args(argc, argv, &a);
-	if (r >= 0)
-		return r;
-	exec_dpdk_vmm(&a.cfg, argc, argv, t0);
+	if (restore) {
+		r = parse_restore_args(argc, argv, &a, &stream_path, receive);
+		if (r >= 0)
+			return r;
+		if (receive) {
+			stream_fd = accept_one(stream_path, eb.msg, sizeof(eb.msg));
+			stream_path = "the stream from the sender";
+			t_stream = now_ns();
+		} else {
+			stream_fd = strcmp(stream_path, "-") ? open(stream_path, O_RDONLY | O_CLOEXEC)
+							     : dup(STDIN_FILENO);
+			snprintf(eb.msg, sizeof(eb.msg), "%s: %s", stream_path, strerror(errno));
+		}
+		if (stream_fd < 0) {
+			fprintf(stderr, "%s: %s\n", cmd, eb.msg);
+			return EXIT_USAGE;
+		}
+		if (reloc_restore_open(&reader, stream_fd, &a.cfg, &head, &eb) < 0) {
+			fprintf(stderr, "%s: %s: %s\n", cmd, stream_path, eb.msg);
+			refuse_sender(receive, stream_fd, eb.msg);
+			mig_reader_close(&reader);
+			close(stream_fd);
+			return EXIT_START;
+		}
+		if (a.new_name)
+			snprintf(a.cfg.name, sizeof(a.cfg.name), "%s", a.new_name);
+		a.name_given = true;
+	} else {
+		r = parse_run_args(argc, argv, &a);
+		if (r >= 0)
+			return r;
+	}
+	if (!restore)
+		exec_dpdk_vmm(&a.cfg, argc, argv, t0);
 	struct confine_opts co = { .mode = CONFINE_PROCESS, .seccomp = a.cfg.seccomp, .user = a.cfg.user,
-				   .jail = a.cfg.jail };
+				   .jail = a.cfg.jail, .keep_fd = stream_fd };
 
 	r = confine_prepare(&co, &eb);
 	if (r < 0) {
-		fprintf(stderr, "xenith run: %s\n", eb.msg);
+		fprintf(stderr, "%s: %s\n", cmd, eb.msg);
 		return r == -ENOTSUP || r == -ENOMEM ? EXIT_START : EXIT_USAGE;
 	}
 	if (rundir_resolve(a.run_dir, dir, sizeof(dir), &eb) < 0 ||
-	    claim_name(&a, dir, &name_fd, &eb) < 0 || rundir_claim_domid(dir, &domid, &id_fd, &eb) < 0) {
-		fprintf(stderr, "xenith run: %s\n", eb.msg);
+	    claim_name(&a, dir, &name_fd, &eb) < 0 ||
+	    (restore ? rundir_claim_domid_exact(dir, head.dom.domid, &id_fd, &eb)
+		     : rundir_claim_domid(dir, &domid, &id_fd, &eb)) < 0) {
+		fprintf(stderr, "%s: %s\n", cmd, eb.msg);
 		status = EXIT_USAGE;
 		goto out;
 	}
+	if (restore)
+		domid = head.dom.domid;
 	/* vif port=switch:NAME finds the switch's socket in this run directory (hv/netdev_switch.c). */
 	setenv("XENITH_RUN_DIR", dir, 1);
 	/* Signals go to one thread, which destroys the domain cleanly. */
@@ -534,7 +779,7 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&sw.set, SIGUSR2); /* our own wake-up at the end */
 	pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
 	if (kvm_sys_open(&kvm, &eb) < 0 || vcpu_global_init(&eb) < 0) {
-		fprintf(stderr, "xenith run: %s\n", eb.msg);
+		fprintf(stderr, "%s: %s\n", cmd, eb.msg);
 		goto out;
 	}
 	struct domain_opts opts = { .console_fd = STDOUT_FILENO, .console_prefix = a.prefix,
@@ -544,21 +789,55 @@ int cmd_run(int argc, char **argv)
 	stuck_ctx.name = a.cfg.name;
 	stuck_ctx.name_fd = name_fd;
 
-	if (domain_create(&a.cfg, &opts, &kvm, domid, &d, &eb) < 0) {
-		fprintf(stderr, "xenith run: %s\n", eb.msg);
+	if (restore ? reloc_restore_cb(&reader, &a.cfg, &head, &opts, &kvm, domid, &d, &rst,
+				       receive ? tell_built : NULL, &stream_fd, &eb) < 0
+		    : domain_create(&a.cfg, &opts, &kvm, domid, &d, &eb) < 0) {
+		fprintf(stderr, "%s: %s%s%s\n", cmd, restore ? stream_path : "", restore ? ": " : "", eb.msg);
 		d = NULL;
 		goto out;
 	}
+	if (restore) {
+		mig_reader_close(&reader);
+		if (!receive) {
+			close(stream_fd);
+			stream_fd = -1;
+		}
+	}
 	if (confine_domain(d, dir, &ctl, &eb) < 0) {
-		fprintf(stderr, "xenith run: %s\n", eb.msg);
+		fprintf(stderr, "%s: %s\n", cmd, eb.msg);
 		goto out;
 	}
 	sw.d = d;
 	sigthread_started = pthread_create(&sigthread, NULL, signal_thread, &sw) == 0;
-	if (domain_start(d, &eb) < 0) {
-		fprintf(stderr, "xenith run: %s\n", eb.msg);
+	if (receive) {
+		/* Everything is here: the sender says GO (or nothing runs here, and it runs on there). */
+		r = reloc_handshake_reply(stream_fd, "READY\n");
+		if (r == 0)
+			r = reloc_handshake_wait(stream_fd, "GO", 60000, got, sizeof(got));
+		if (r < 0) {
+			fprintf(stderr, "%s: the sender did not confirm (%s): nothing runs here\n", cmd,
+				r == -EPROTO ? got : r == -EPIPE ? "it closed the connection" : strerror(-r));
+			goto out;
+		}
+	}
+	if ((restore ? domain_start_restored(d, &eb) : domain_start(d, &eb)) < 0) {
+		fprintf(stderr, "%s: %s\n", cmd, eb.msg);
 		goto out;
 	}
+	if (receive) {
+		/* Told to go, it runs here whatever happens to the connection now. */
+		reloc_handshake_reply(stream_fd, "DONE\n");
+		close(stream_fd);
+		stream_fd = -1;
+		if (!a.quiet)
+			fprintf(stderr, "xenith: received '%s': %llu pages, running %.3f ms after the stream "
+				"started\n", a.cfg.name, (unsigned long long)rst.pages, (now_ns() - t_stream) / 1e6);
+	}
+	if (restore && !receive && !a.quiet)
+		fprintf(stderr, "xenith: restored '%s' from %s: %llu pages, built in %.3f ms, loaded in "
+			"%.3f ms, running %.3f ms after the start of xenith\n", a.cfg.name, stream_path,
+			(unsigned long long)rst.pages, rst.build_ns / 1e6, rst.load_ns / 1e6,
+			(now_ns() - t0) / 1e6);
 	if (!domain_wait(d, a.cfg.timeout_s > 0 ? now_ns() + (uint64_t)(a.cfg.timeout_s * 1e9) : 0)) {
 		char why[96];
 
@@ -570,6 +849,11 @@ int cmd_run(int argc, char **argv)
 	if (a.boot_trace)
 		boot_trace(d, t0);
 out:
+	if (stream_fd >= 0) {
+		refuse_sender(receive, stream_fd, eb.msg[0] ? eb.msg : "the receiver could not take the domain");
+		mig_reader_close(&reader);
+		close(stream_fd);
+	}
 	confine_abandon(); /* threads waiting to be confined go on to see the stop */
 	control_server_stop(ctl);
 	if (sigthread_started) {

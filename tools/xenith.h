@@ -12,6 +12,10 @@
 #define EXIT_REBOOT 69      /* the guest asked to reboot and on_reboot = destroy */
 
 int cmd_run(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_migrate_receive(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_disks(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
@@ -36,6 +40,9 @@ int cmd_bench_compare(int argc, char **argv);
  * non-zero after printing why when the run directory cannot be listed.
  */
 int resolve_domain(const char *dir, const char *target, char *name, size_t size, const char *cmdname);
+#include <stdbool.h>
+/* Waits until the domain's VMM has released its name (cmd_control.c); false after timeout_s. */
+bool wait_gone(const char *dir, const char *name, double timeout_s);
 /* The bundled guest: $XENITH_MINIOS, the build tree, next to the binary, the install path. */
 int find_bundled_minios(char *out, size_t size);
 

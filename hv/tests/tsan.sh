@@ -28,13 +28,13 @@ io_files=()
 for f in "$src"/io/*.c; do
 	[ "$f" = "$src/io/port_dpdk.c" ] || io_files+=("$f")
 done
-# and the profiler's parts the VMM samples with (hv/prof.c)
+# and the profiler's parts the VMM samples with (hv/prof.c), and the relocation stream (hv/relocate.c)
 files=("$src"/hv/*.c "${io_files[@]}" "$src"/lib/*.c "$src"/sriov/*.c "$src"/iommu/*.c "$src/hv/tests/unbacked.c" "$src/hv/tests/test_$t.c"
-	"$src"/xenoprof/unwind.c "$src"/xenoprof/kvmstats.c "$src"/xenoprof/profile.c "$src"/xenoprof/names.c)
-if [ ! -x "$bin" ] || find "${files[@]}" "$src"/hv/*.h "$src"/io/*.h "$src"/lib/*.h "$src"/include/xenith/*.h "$src"/xenoprof/*.h \
+	"$src"/xenoprof/unwind.c "$src"/xenoprof/kvmstats.c "$src"/xenoprof/profile.c "$src"/xenoprof/names.c "$src"/mig/stream.c)
+if [ ! -x "$bin" ] || find "${files[@]}" "$src"/hv/*.h "$src"/io/*.h "$src"/lib/*.h "$src"/include/xenith/*.h "$src"/xenoprof/*.h "$src"/mig/*.h \
 	"$0" -newer "$bin" | grep -q .; then
 	"$clang" -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=thread -I"$src/include" -I"$src/lib" -I"$src/io" \
-		-I"$src/hv" -I"$src/hv/tests" -I"$src/sriov" -I"$src/iommu" -I"$src/xenoprof" "${files[@]}" -o "$bin.tmp" -lcmocka -luring -lseccomp -lpthread -lm \
+		-I"$src/hv" -I"$src/hv/tests" -I"$src/sriov" -I"$src/iommu" -I"$src/xenoprof" -I"$src/mig" "${files[@]}" -o "$bin.tmp" -lcmocka -luring -lseccomp -lpthread -lm \
 		>"$out/$t.build.log" 2>&1 || { cat "$out/$t.build.log"; exit 1; }
 	mv "$bin.tmp" "$bin"
 fi

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kvm tier: live migration (hv/migrate.c) over loopback, from `xenith
+ * migrate` to a `xenith migrate-receive` in a run directory of its own (as
+ * another host's would be).  The guest (guest/relocate_test.c) checks its
+ * vCPUs and 16 MiB of pattern across the move.  Faults: a receiver this
+ * test plays, which breaks the connection at each phase (at the head, in
+ * round 0, before READY, after GO) or refuses; the sender's domain must
+ * run on (or, after GO, stay paused, never run twice).  And a sender that
+ * dies mid-stream: the receiver cleans up.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "testutil.h"
+
+static struct proc P, Q, R;
+
+/* A run directory of the receiver's own (domain ids and names are per run directory). */
+static const char *other_dir(void)
+{
+	static char dir[256];
+
+	if (!dir[0]) {
+		harness_path(dir, sizeof(dir), "receiver-run");
+		assert_int_equal(mkdir(dir, 0700), 0);
+	}
+	return dir;
+}
+
+/* Starts a receiver on an ephemeral loopback port; its "HOST:PORT" into addr. */
+static void start_receiver(struct proc *q, char *addr, size_t size)
+{
+	const char *s;
+	double end = harness_now_s() + 20;
+
+	proc_start(q, (const char *const[]){ "migrate-receive", "--run-dir", other_dir(), "--listen",
+					     "127.0.0.1:0", NULL });
+	while (!(s = strstr(q->err, "listening on ")) || !strchr(s, '\n')) {
+		if (harness_now_s() > end || !proc_alive(q))
+			fail_msg("the receiver does not listen:\n%s", q->err);
+		proc_pump(q, 0.05);
+	}
+	snprintf(addr, size, "%.*s", (int)(strchr(s, '\n') - s - 13), s + 13);
+}
+
+static void test_a_running_smp_domain_migrates_live_over_loopback(void **state)
+{
+	char addr[64];
+	const char *gap;
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-mig", "--memory", "64", "--vcpus", "2",
+					      "--cmdline", "relocate 20", NULL });
+	assert_true(proc_wait_output(&P, "relocate: round 5 ", 30));
+	start_receiver(&Q, addr, sizeof(addr));
+	if (RUN(&R, 60, "migrate", "t-mig", addr) != 0)
+		fail_msg("xenith migrate: %d\n%s%s\nreceiver:\n%s", R.status, R.out, R.err, Q.err);
+	assert_non_null(strstr(R.out, "migrated 't-mig' to "));
+	assert_non_null(strstr(R.err, "round 0: "));
+	assert_non_null(strstr(R.err, "stop and copy: "));
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 67);
+	assert_non_null(strstr(P.err, "migrated by `xenith migrate`"));
+	/* It runs on there: 5 more rounds, each checking that both vCPUs counted within a second */
+	if (!proc_wait_count(&Q, "relocate: round ", 5, 30))
+		fail_msg("no rounds at the receiver:\n%s%s", Q.out, Q.err);
+	assert_int_equal(RUN(&R, 20, "shutdown", "--run-dir", other_dir(), "t-mig"), 0);
+	proc_wait(&Q, 30);
+	if (Q.status != 0)
+		fail_msg("status %d at the receiver:\n%s%s", Q.status, Q.out, Q.err);
+	assert_non_null(strstr(Q.out, "pattern intact"));
+	gap = strstr(Q.out, "largest gap ");
+	assert_non_null(gap);
+	fprintf(stderr, "# after the migration, the guest's %s", gap);
+}
+
+/* ---- a receiver this test plays ---- */
+
+enum fake_fault {
+	CUT_AT_HEAD,      /* 100 bytes, then close */
+	CUT_IN_ROUND,     /* 1 MiB (inside round 0's 16 MiB of pattern), then close */
+	CUT_BEFORE_READY, /* BUILT, everything up to the sender's silence, then close */
+	CUT_AFTER_GO,     /* BUILT, everything, READY, GO, then close without DONE */
+	REFUSE,           /* ERROR instead of BUILT */
+};
+
+struct fake {
+	enum fake_fault fault;
+	int lfd;
+	uint64_t got;
+	char last[64];
+};
+
+static void put(int fd, const char *s)
+{
+	(void)!write(fd, s, strlen(s));
+}
+
+/* Reads what comes until n bytes (or, n == 0, until 300 ms of silence); false if the sender closed. */
+static bool drain(struct fake *f, int fd, uint64_t n)
+{
+	static char buf[1 << 16];
+
+	while (!n || f->got < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t k;
+
+		if (poll(&p, 1, n ? 20000 : 300) <= 0)
+			return !n;
+		k = read(fd, buf, n && n - f->got < sizeof(buf) ? n - f->got : sizeof(buf));
+		if (k <= 0)
+			return false;
+		f->got += (uint64_t)k;
+	}
+	return true;
+}
+
+static void *fake_receiver(void *arg)
+{
+	struct fake *f = arg;
+	int fd = accept(f->lfd, NULL, NULL);
+	char buf[16];
+	ssize_t k;
+
+	if (fd < 0)
+		return NULL;
+	switch (f->fault) {
+	case CUT_AT_HEAD:
+		drain(f, fd, 100);
+		break;
+	case CUT_IN_ROUND:
+		drain(f, fd, 1u << 20);
+		break;
+	case REFUSE:
+		drain(f, fd, 100);
+		put(fd, "ERROR this receiver refuses, for the test\n");
+		drain(f, fd, 0);
+		break;
+	case CUT_BEFORE_READY:
+	case CUT_AFTER_GO:
+		drain(f, fd, 100);
+		put(fd, "BUILT\n");
+		drain(f, fd, 0); /* the whole stream: the sender then waits for READY */
+		if (f->fault == CUT_BEFORE_READY)
+			break;
+		put(fd, "READY\n");
+		k = read(fd, buf, sizeof(buf) - 1);
+		if (k > 0) {
+			buf[k] = 0;
+			snprintf(f->last, sizeof(f->last), "%s", buf);
+		}
+		break;
+	}
+	close(fd);
+	return NULL;
+}
+
+/* A migration to a receiver that does f; the domain is t-flt, running `relocate 20` in 64 MiB. */
+static void migrate_to_fake(enum fake_fault fault, const char *why)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	struct fake f = { .fault = fault };
+	pthread_t t;
+	char addr[64];
+
+	f.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(f.lfd >= 0);
+	assert_int_equal(bind(f.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f.lfd, 1), 0);
+	assert_int_equal(getsockname(f.lfd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
+	assert_int_equal(pthread_create(&t, NULL, fake_receiver, &f), 0);
+	assert_int_equal(RUN(&R, 60, "migrate", "t-flt", addr), 1);
+	pthread_join(t, NULL);
+	close(f.lfd);
+	if (!strstr(R.err, why))
+		fail_msg("expected '%s' in:\n%s", why, R.err);
+	if (fault == CUT_AFTER_GO)
+		assert_string_equal(f.last, "GO\n");
+}
+
+static unsigned rounds_now(struct proc *p)
+{
+	proc_pump(p, 0);
+	return proc_count(p, "relocate: round ");
+}
+
+static void test_a_migration_cut_at_any_phase_before_go_leaves_the_domain_running(void **state)
+{
+	static const struct {
+		enum fake_fault fault;
+		const char *why;
+	} cases[] = {
+		{ CUT_AT_HEAD, "migration of 't-flt' failed" },
+		{ CUT_IN_ROUND, "migration of 't-flt' failed" },
+		{ REFUSE, "the receiver refused the domain: this receiver refuses, for the test" },
+		{ CUT_BEFORE_READY, "no READY from the receiver" },
+	};
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-flt", "--memory", "64", "--cmdline",
+					      "relocate 20", NULL });
+	assert_true(proc_wait_output(&P, "relocate: round 3 ", 30));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned before;
+		char st[32];
+
+		migrate_to_fake(cases[i].fault, cases[i].why);
+		assert_non_null(strstr(R.err, "the domain runs on here"));
+		assert_true(harness_domain_state("t-flt", st, sizeof(st)));
+		assert_string_equal(st, "running");
+		before = rounds_now(&P);
+		if (!proc_wait_count(&P, "relocate: round ", before + 3, 20))
+			fail_msg("case %zu: no rounds after the failed migration:\n%s", i, P.err);
+	}
+	assert_int_equal(RUN(&R, 20, "shutdown", "t-flt"), 0);
+	proc_wait(&P, 30);
+	assert_int_equal(P.status, 0);
+	assert_non_null(strstr(P.out, "pattern intact"));
+}
+
+/* After GO the sender cannot know whether the receiver started it: paused here, never two copies. */
+static void test_a_migration_cut_after_go_leaves_the_domain_paused_and_says_so(void **state)
+{
+	char st[32];
+	unsigned before;
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-flt", "--memory", "64", "--cmdline",
+					      "relocate 20", NULL });
+	assert_true(proc_wait_output(&P, "relocate: round 3 ", 30));
+	migrate_to_fake(CUT_AFTER_GO, "did not confirm");
+	assert_non_null(strstr(R.err, "stays paused here"));
+	assert_non_null(strstr(R.err, "xenith unpause t-flt"));
+	assert_true(harness_domain_state("t-flt", st, sizeof(st)));
+	assert_string_equal(st, "paused");
+	assert_int_equal(RUN(&R, 20, "unpause", "t-flt"), 0);
+	before = rounds_now(&P);
+	assert_true(proc_wait_count(&P, "relocate: round ", before + 3, 20));
+	assert_int_equal(RUN(&R, 20, "shutdown", "t-flt"), 0);
+	proc_wait(&P, 30);
+	assert_int_equal(P.status, 0);
+	assert_non_null(strstr(P.out, "pattern intact"));
+}
+
+/* A sender that stops mid-stream (here: half of a saved stream, then the connection closes). */
+static void test_a_receiver_whose_sender_vanishes_cleans_up(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char file[256], addr[64], st[32], *s, *colon;
+	size_t len;
+	int fd;
+
+	(void)state;
+	harness_path(file, sizeof(file), "half.xs");
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-half", "--cmdline", "ticker 20", NULL });
+	assert_true(proc_wait_line(&P, "tick 2", 20));
+	assert_int_equal(RUN(&R, 60, "save", "t-half", file), 0);
+	proc_wait(&P, 20);
+	s = test_read_file(file, &len);
+	start_receiver(&Q, addr, sizeof(addr));
+	colon = strrchr(addr, ':');
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, s, len / 2), (ssize_t)(len / 2));
+	close(fd);
+	free(s);
+	proc_wait(&Q, 20);
+	assert_int_equal(Q.status, 65);
+	assert_non_null(strstr(Q.err, "truncated at byte"));
+	/* nothing of it is left at the receiver's run directory */
+	setenv("XENITH_RUN_DIR", other_dir(), 1);
+	assert_false(harness_domain_state("t-half", st, sizeof(st)));
+	setenv("XENITH_RUN_DIR", harness_run_dir(), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_a_running_smp_domain_migrates_live_over_loopback, harness_teardown),
+		cmocka_unit_test_teardown(test_a_migration_cut_at_any_phase_before_go_leaves_the_domain_running,
+					  harness_teardown),
+		cmocka_unit_test_teardown(test_a_migration_cut_after_go_leaves_the_domain_paused_and_says_so,
+					  harness_teardown),
+		cmocka_unit_test_teardown(test_a_receiver_whose_sender_vanishes_cleans_up, harness_teardown),
+	};
+
+	harness_require_kvm();
+	harness_run_dir();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
