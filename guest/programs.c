@@ -182,6 +182,62 @@ static int prog_gap(const char *args)
 	}
 }
 
+/*
+ * dirty MBPS [MIB]: writes to MIB MiB of its memory (default 16) at MBPS
+ * MB/s (one word per 4 KiB page, round and round), paced every 1 ms by its
+ * own clock: a domain that keeps its migration's dirty rounds busy.  As
+ * gap, it keeps the largest gap in its clock between two wakes and reports
+ * it, with the rate it reached, on shutdown.
+ */
+static int prog_dirty(const char *args)
+{
+	unsigned long mbps = 100, mib = 16, wakes = 0;
+	int port = evtchn_bind_virq(VIRQ_CONTROL, 0);
+	const char *rest = args;
+	uint64_t t0, prev, largest = 0, written = 0, debt = 0;
+	size_t pages, next = 0;
+	uint8_t *mem;
+	uint32_t p;
+
+	if (*rest && !parse_ulong(rest, &rest, &mbps))
+		mbps = 100;
+	while (*rest == ' ')
+		rest++;
+	if (*rest && (!parse_ulong(rest, NULL, &mib) || mib == 0))
+		mib = 16;
+	GUEST_ASSERT(port > 0);
+	p = (uint32_t)port;
+	pages = mib * 256;
+	mem = alloc_pages(pages);
+	GUEST_ASSERT(mem != NULL);
+	printf("dirty: %lu MB/s over %lu MiB\n", mbps, mib);
+	t0 = prev = monotonic_ns();
+	for (;;) {
+		uint64_t now, gap;
+
+		sched_poll(&p, 1, 1000000);
+		now = monotonic_ns();
+		gap = now - prev;
+		prev = now;
+		wakes++;
+		if (gap > largest)
+			largest = gap;
+		/* What this wake owes at MBPS since the last one (bytes as pages of 4 KiB). */
+		debt += gap * mbps / 1000;
+		for (; debt >= 4096; debt -= 4096, written++) {
+			((volatile uint64_t *)(void *)(mem + next * 4096))[0] = written;
+			next = next + 1 == pages ? 0 : next + 1;
+		}
+		if (control_pending(p, "dirty")) {
+			printf("dirty: %lu wakes, %llu pages written at %llu MB/s, largest gap %llu us\n", wakes,
+			       (unsigned long long)written,
+			       (unsigned long long)(written * 4096 * 1000 / (now - t0 + 1)),
+			       (unsigned long long)(largest / 1000));
+			return 0;
+		}
+	}
+}
+
 static int prog_exit(const char *args)
 {
 	unsigned long code = 0;
@@ -364,6 +420,7 @@ static const struct program programs[] = {
 	{ "spin", prog_spin, "loop forever" },
 	{ "idle", prog_idle, "block until the toolstack asks for shutdown" },
 	{ "ticker", prog_ticker, "print a tick every MS ms" },
+	{ "dirty", prog_dirty, "write MIB MiB (default 16) at MBPS MB/s; on shutdown the rate reached and the largest gap" },
 	{ "gap", prog_gap, "wake every MS ms; on shutdown print the largest gap in the guest's clock (downtime)" },
 	{ "timer", prog_timer, "wait for N ticks of an MS-ms periodic timer (interrupts at CPL 0)" },
 	{ "exit", prog_exit, "power off with exit code N" },

