@@ -1895,6 +1895,47 @@ def mig_stream(records, version=1):
     return b"XENITHMS" + struct.pack("<IIIIQ", version, 0x01020304, 32, 0, 0) + b"".join(records)
 
 
+# ---- relocate (fuzz_relocate.c): records after DOMAIN and CONFIG, behind the target's own header ----
+# The target's domain: 2 vCPUs, 4 MiB (1024 frames, a read-only bitmap of 16 words), one disk.
+RELOC_FRAMES = 1024
+EV_FREE, EV_RESERVED, EV_VIRQ, EV_CONSOLE, EV_UNBOUND, EV_BACKEND, EV_XENSTORE, EV_IPI = range(8)
+
+
+def reloc_evtchn(extra=()):
+    ports = {0: (EV_RESERVED, 0, 0, 0, 0), 1: (EV_CONSOLE, 0, 0, 0, 0), 2: (EV_XENSTORE, 0, 0, 0, 0)}
+    virq = [0] * 8
+    for port, kind, v, vcpu, remote in extra:
+        ports[port] = (kind, v, vcpu, remote, 0)
+        if kind == EV_VIRQ:
+            virq[v] = port
+    body = struct.pack("<I", 1024)
+    for p in range(1024):
+        kind, v, vcpu, remote, percpu = ports.get(p, (EV_FREE, 0, 0, 0, 0))
+        body += struct.pack("<BBHHBB", kind, v, vcpu, remote, percpu, 0)
+    return body + struct.pack("<I", 8) + b"".join(struct.pack("<i", x) for x in virq)
+
+
+def relocate_seeds():
+    ro = struct.pack("<Q", 16) + struct.pack("<Q", 0xff) + b"\0" * (15 * 8)
+    pages = struct.pack("<II", 2, 0) + struct.pack("<QQ", 300, 301) + b"\x5a" * PAGE + b"\xa5" * PAGE
+    ev = reloc_evtchn([(3, EV_VIRQ, 7, 0, 0), (4, EV_BACKEND, 0, 1, 0), (5, EV_UNBOUND, 0, 0, 0),
+                       (6, EV_IPI, 0, 1, 0)])
+    grant = struct.pack("<QI", 0, 0)
+    timer = struct.pack("<I", 2) + struct.pack("<QQ", 10000000, 4000000) + struct.pack("<QQ", 0, 0)
+    console = struct.pack("<I", 5) + b"half "
+    end = mig_record(0, b"")
+    tables = [mig_record(11, ro), mig_record(3, pages), mig_record(4, ev), mig_record(5, grant),
+              mig_record(6, timer), mig_record(9, console)]
+    write("relocate", "tables", b"".join(tables) + end)
+    # a vCPU's record as a save writes it (the target has no KVM: refused at its first ioctl)
+    vcpu = struct.pack("<IIQQQ", 1, 1, 0, 123456789, 1700000000000000000) + b"\0" * (144 + 312 + 64) + \
+        struct.pack("<QI", 7, 1) + b"\0" * 4096 + struct.pack("<I", 0)
+    write("relocate", "vcpu", mig_record(2, vcpu) + end)
+    # the store as the xs_restore seeds have it (domain 1, the target's)
+    xs = open(os.path.join(HERE, "corpus", "xs_restore", "seed-guest"), "rb").read()
+    write("relocate", "xenstore", b"".join(tables) + mig_record(8, xs) + end)
+
+
 def stream_seeds():
     dom = struct.pack("<IIIIQQ", 1, 0, 2, 5, 16 * PAGE, 2000000) + b"web".ljust(64, b"\0")
     pages = struct.pack("<II", 2, 0) + struct.pack("<QQ", 3, 9) + b"\xa1" * PAGE + b"\xb2" * PAGE
@@ -1929,3 +1970,4 @@ if __name__ == "__main__":
     profile_seeds()
     xenhvm_seeds()
     stream_seeds()
+    relocate_seeds()
