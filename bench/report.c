@@ -426,6 +426,292 @@ static void table(FILE *f, const struct bench_run *run)
 	fputs("</table>\n", f);
 }
 
+/* ---- the migrate suite ---- */
+
+/*
+ * The issue's targets, and the published figures the suite's are read
+ * against (external: other systems, other hosts; the in-run baselines are
+ * the cold boot for the restore, and for migration the figures themselves).
+ */
+#define MIG_TARGET_RESTORE_MS 5.0
+#define MIG_TARGET_DOWNTIME_MS 5.0
+static const char mig_restore_anchor[] = "published: Firecracker restores a snapshot in 8 to 9 ms";
+static const char mig_downtime_anchors[] =
+	"Published downtimes: Xen (Clark et al., NSDI 2005) 60 ms for a game server and 210 ms for SPECweb; "
+	"QEMU's default downtime limit 300 ms; Cloud Hypervisor's local live upgrade 50 ms for an idle 4 GiB "
+	"guest";
+
+bool report_migrate_limit(const struct bench_run *run, double *limit, double *highest)
+{
+	double lowest = INFINITY;
+
+	*highest = 0;
+	for (size_t i = 0; i < run->nr_series; i++) {
+		const struct bench_series *s = &run->series[i];
+		unsigned rate;
+		size_t conv = 0;
+		int end = 0;
+
+		if (strcmp(s->suite, "migrate") || strcmp(s->mode, "xenith") || !s->n ||
+		    sscanf(s->name, "dirty-%u-converged%n", &rate, &end) != 1 || s->name[end])
+			continue;
+		for (size_t k = 0; k < s->n; k++)
+			conv += s->samples[k] > 0.5;
+		if (rate > *highest)
+			*highest = rate;
+		if (2 * conv < s->n && rate < lowest)
+			lowest = rate;
+	}
+	*limit = lowest;
+	return isfinite(lowest);
+}
+
+/* Numbers as read: 3 significant digits, or whole from 100 up; counts (pages, rounds) whole when they are. */
+static void mig_num(char *buf, size_t size, double v, bool count)
+{
+	if (!isfinite(v))
+		snprintf(buf, size, "-");
+	else if (fabs(v) >= 100 || (count && v == floor(v)))
+		snprintf(buf, size, "%.0f", v);
+	else if (fabs(v) >= 10)
+		snprintf(buf, size, "%.1f", v);
+	else if (fabs(v) >= 1)
+		snprintf(buf, size, "%.2f", v);
+	else
+		snprintf(buf, size, "%.3f", v);
+}
+
+/* One row of cells: text columns of the given widths (negative: left-aligned), or an HTML row. */
+static void mig_cells(FILE *f, bool html, const char *const *cells, const int *width, unsigned n)
+{
+	if (html)
+		fputs("<tr>", f);
+	else
+		fprintf(f, "%-8s", "");
+	for (unsigned i = 0; i < n; i++) {
+		if (html) {
+			fputs("<td>", f);
+			html_text(f, cells[i]);
+			fputs("</td>", f);
+		} else if (i + 1 < n) {
+			fprintf(f, " %*s", width[i], cells[i]);
+		} else if (cells[i][0]) {
+			fprintf(f, " %s", cells[i]); /* the last, free text: not padded */
+		}
+	}
+	fputs(html ? "</tr>\n" : "\n", f);
+}
+
+static void mig_sentence(FILE *f, bool html, const char *text)
+{
+	if (html) {
+		fputs("<p>", f);
+		html_text(f, text);
+		fputs("</p>\n", f);
+	} else {
+		fprintf(f, "%-8s %s\n", "", text);
+	}
+}
+
+/* "met (3 of 3 runs under 5 ms)", "missed (none of 3 under 5 ms)", "met in 2 of 3 runs" */
+static void mig_verdict(char *buf, size_t size, const struct bench_series *s, double target)
+{
+	size_t under = 0;
+
+	for (size_t k = 0; k < s->n; k++)
+		under += s->samples[k] < target;
+	if (under == s->n)
+		snprintf(buf, size, "target under %g ms: met (%zu of %zu runs)", target, under, s->n);
+	else if (!under)
+		snprintf(buf, size, "target under %g ms: missed (none of %zu runs)", target, s->n);
+	else
+		snprintf(buf, size, "target under %g ms: met in %zu of %zu runs", target, under, s->n);
+}
+
+static const int mig_fig_width[] = { -40, 9, 9, 9, 3, 0 };
+
+/* A figure's row: median, min, max and n of series name/mode (as the time restore / boot for the ratio). */
+static void mig_figure(FILE *f, bool html, const struct bench_run *run, const char *name, const char *mode,
+		       const char *label, double target, const char *note)
+{
+	const struct bench_series *s = bench_run_find(run, "migrate", name, mode);
+	char med[32], lo[32], hi[32], n[16], lab[96], read[512] = "";
+	bool inverse = !strcmp(mode, "ratio");
+	bool count = s && (!strcmp(s->unit, "pages") || !strcmp(s->unit, "rounds"));
+
+	if (!s || !s->n)
+		return;
+	/* the ratio series holds speed (boot / restore), as every ratio series: shown as time, restore / boot */
+	mig_num(med, sizeof(med), inverse ? 1 / s->sum.median : s->sum.median, count);
+	mig_num(lo, sizeof(lo), inverse ? 1 / s->sum.max : s->sum.min, count);
+	mig_num(hi, sizeof(hi), inverse ? 1 / s->sum.min : s->sum.max, count);
+	snprintf(n, sizeof(n), "%zu", s->n);
+	snprintf(lab, sizeof(lab), "%s (%s)", label, inverse ? "x" : s->unit);
+	if (target > 0)
+		mig_verdict(read, sizeof(read), s, target);
+	if (inverse && isfinite(s->ratio_lo) && isfinite(s->ratio_hi))
+		snprintf(read, sizeof(read), "95%% CI of the pairs [%.3f, %.3f]", 1 / s->ratio_hi, 1 / s->ratio_lo);
+	if (note) {
+		size_t used = strlen(read);
+
+		snprintf(read + used, sizeof(read) - used, "%s%s", used ? "; " : "", note);
+	}
+	mig_cells(f, html, (const char *const[]){ lab, med, lo, hi, n, read }, mig_fig_width, 6);
+}
+
+static const struct bench_series *mig_fig(const struct bench_run *run, unsigned rate, const char *fig)
+{
+	char name[48];
+
+	snprintf(name, sizeof(name), "dirty-%u-%s", rate, fig);
+	return bench_run_find(run, "migrate", name, "xenith");
+}
+
+/* The dirty cases, a row per rate, and the rate where pre-copy stops converging. */
+static void mig_dirty(FILE *f, bool html, const struct bench_run *run)
+{
+	static const int width[] = { 10, 9, 10, 7, 22, 9, 0 };
+	static const char *const head[] = { "MB/s", "reached", "converged", "rounds", "downtime ms [min, max]",
+					     "total ms", "guest-seen gap ms" };
+	double limit, highest;
+	bool any = false;
+	char text[512];
+
+	for (size_t i = 0; i < run->nr_series; i++) {
+		const struct bench_series *s = &run->series[i], *rate, *conv, *rounds, *total, *gap;
+		char c[7][112], m[32], lo[32], hi[32];
+		unsigned r;
+		int end = 0;
+		size_t ok = 0;
+
+		if (strcmp(s->suite, "migrate") || strcmp(s->mode, "xenith") || !s->n ||
+		    sscanf(s->name, "dirty-%u-downtime%n", &r, &end) != 1 || s->name[end])
+			continue;
+		if (!any) {
+			if (html)
+				fputs("<table class=\"mig\"><tr><th>dirty MB/s</th><th>reached</th><th>converged</th>"
+				      "<th>rounds</th><th>downtime ms [min, max]</th><th>total ms</th>"
+				      "<th>guest-seen gap ms</th></tr>\n", f);
+			else
+				mig_cells(f, false, head, width, 7);
+			any = true;
+		}
+		rate = mig_fig(run, r, "rate");
+		conv = mig_fig(run, r, "converged");
+		rounds = mig_fig(run, r, "rounds");
+		total = mig_fig(run, r, "total");
+		gap = mig_fig(run, r, "guest-gap");
+		for (size_t k = 0; conv && k < conv->n; k++)
+			ok += conv->samples[k] > 0.5;
+		snprintf(c[0], sizeof(c[0]), "%u", r);
+		mig_num(c[1], sizeof(c[1]), rate ? rate->sum.median : NAN, true);
+		snprintf(c[2], sizeof(c[2]), "%zu of %zu", ok, conv ? conv->n : 0);
+		mig_num(c[3], sizeof(c[3]), rounds ? rounds->sum.median : NAN, true);
+		mig_num(m, sizeof(m), s->sum.median, false);
+		mig_num(lo, sizeof(lo), s->sum.min, false);
+		mig_num(hi, sizeof(hi), s->sum.max, false);
+		snprintf(c[4], sizeof(c[4]), "%s [%s, %s]", m, lo, hi);
+		mig_num(c[5], sizeof(c[5]), total ? total->sum.median : NAN, false);
+		mig_num(c[6], sizeof(c[6]), gap ? gap->sum.median : NAN, false);
+		mig_cells(f, html, (const char *const[]){ c[0], c[1], c[2], c[3], c[4], c[5], c[6] }, width, 7);
+	}
+	if (!any)
+		return;
+	if (html)
+		fputs("</table>\n", f);
+	if (report_migrate_limit(run, &limit, &highest)) {
+		size_t used = (size_t)snprintf(text, sizeof(text), "Pre-copy stops converging at %g MB/s: the lowest "
+					       "dirty rate tried at which most runs did not converge", limit);
+		const struct bench_series *below = NULL;
+		unsigned below_rate = 0;
+
+		/* how close the rates tried pin it: the one below it */
+		for (size_t i = 0; i < run->nr_series; i++) {
+			const struct bench_series *s = &run->series[i];
+			unsigned r;
+			int end = 0;
+
+			if (!strcmp(s->suite, "migrate") && !strcmp(s->mode, "xenith") && s->n &&
+			    sscanf(s->name, "dirty-%u-converged%n", &r, &end) == 1 && !s->name[end] && r < limit &&
+			    r > below_rate) {
+				below = s;
+				below_rate = r;
+			}
+		}
+		if (below) {
+			size_t ok = 0;
+
+			for (size_t k = 0; k < below->n; k++)
+				ok += below->samples[k] > 0.5;
+			used += (size_t)snprintf(text + used, sizeof(text) - used, "; at %u MB/s, the rate below it "
+						 "tried, %zu of %zu converged", below_rate, ok, below->n);
+		}
+		if (used < sizeof(text))
+			snprintf(text + used, sizeof(text) - used, " (a 256 MiB domain writing 64 MiB; `xenith migrate`'s "
+				 "defaults: stop and copy once the rest would go in 5 ms, else after 30 rounds or 3 in "
+				 "which the dirty pages did not shrink).");
+	} else
+		snprintf(text, sizeof(text), "Pre-copy converged at every dirty rate tried: the rate at which it stops "
+			 "is above the highest tried, %g MB/s.", highest);
+	mig_sentence(f, html, text);
+}
+
+void report_migrate(FILE *f, const struct bench_run *run, bool html)
+{
+	static const char *const head[] = { "figure (unit)", "median", "min", "max", "n", "read against" };
+	static const char *const idle[][2] = {
+		{ "idle-64M", "migrate idle 64M" }, { "idle-1G", "migrate idle 1G" },
+	};
+	bool any = false;
+
+	for (size_t i = 0; i < run->nr_series && !any; i++)
+		any = !strcmp(run->series[i].suite, "migrate");
+	if (!any)
+		return;
+	if (html) {
+		fputs("<h2>migrate</h2>\n<p>Save, restore and live migration through the commands (<code>xenith "
+		      "save</code>, <code>restore</code>, <code>migrate</code> to a <code>migrate-receive</code> on "
+		      "127.0.0.1), each domain in run directories of its own; the figures are the commands' own. "
+		      "The restore is paired with a cold boot of the same domain, both timed from their exec to "
+		      "their vCPU running.</p>\n<table class=\"mig\"><tr><th>figure (unit)</th><th>median</th>"
+		      "<th>min</th><th>max</th><th>n</th><th>read against</th></tr>\n", f);
+	} else {
+		fprintf(f, "\n%-8s save, restore and live migration through the commands (the figures are "
+			"theirs)\n", "migrate");
+		mig_cells(f, false, head, mig_fig_width, 6);
+	}
+	mig_figure(f, html, run, "save-64M-paused", "xenith", "save 64M: paused", 0,
+		   "the stream written to a file and synced (the run's note says where)");
+	mig_figure(f, html, run, "to-running-64M", "restore", "restore 64M: exec to running", MIG_TARGET_RESTORE_MS,
+		   mig_restore_anchor);
+	mig_figure(f, html, run, "to-running-64M", "boot", "cold boot 64M: exec to running", 0,
+		   "the in-run baseline");
+	mig_figure(f, html, run, "to-running-64M", "ratio", "restore / cold boot, pairs", 0, NULL);
+	mig_figure(f, html, run, "restore-64M-build", "xenith", "restore 64M: domain built", 0, NULL);
+	mig_figure(f, html, run, "restore-64M-load", "xenith", "restore 64M: stream loaded", 0, NULL);
+	for (size_t k = 0; k < sizeof(idle) / sizeof(idle[0]); k++) {
+		static const char *const figs[][3] = {
+			{ "downtime", "downtime", NULL }, { "guest-gap", "guest-seen gap", "largest gap less 1 ms" },
+			{ "total", "in all", NULL }, { "pages", "pages sent", NULL },
+			{ "rounds", "dirty rounds", NULL },
+		};
+
+		for (size_t j = 0; j < sizeof(figs) / sizeof(figs[0]); j++) {
+			char name[48], label[64];
+			bool target = !strcmp(idle[k][0], "idle-64M") && !strcmp(figs[j][0], "downtime");
+
+			snprintf(name, sizeof(name), "%s-%s", idle[k][0], figs[j][0]);
+			snprintf(label, sizeof(label), "%s: %s", idle[k][1], figs[j][1]);
+			mig_figure(f, html, run, name, "xenith", label, target ? MIG_TARGET_DOWNTIME_MS : 0,
+				   figs[j][2]);
+		}
+	}
+	if (html)
+		fputs("</table>\n", f);
+	mig_dirty(f, html, run);
+	mig_sentence(f, html, mig_downtime_anchors);
+}
+
 int report_write_html(const struct bench_run *run, const struct bench_run *history, size_t nr_history,
 		      const char *path, struct errbuf *eb)
 {
@@ -446,7 +732,8 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 	      "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
 	      "td:nth-child(-n+4){text-align:left}table.env th{text-align:left}table.env td{text-align:left}"
 	      ".bad{color:#c00;font-weight:bold}.cp{stroke:#c00;stroke-dasharray:5 3}.cpl{fill:#c00}"
-	      ".warn{color:#a00}</style></head><body>\n<h1>Xenith benchmark</h1>\n<p>", f);
+	      ".warn{color:#a00}table.mig td{text-align:right}table.mig td:first-child,table.mig td:last-child"
+	      "{text-align:left}</style></head><body>\n<h1>Xenith benchmark</h1>\n<p>", f);
 	html_text(f, run->id);
 	fputs("<br>", f);
 	html_text(f, run->env.cpu_model);
@@ -462,6 +749,7 @@ int report_write_html(const struct bench_run *run, const struct bench_run *histo
 	report_exit_chart(f, run);
 	report_blk_charts(f, run);
 	report_prof_chart(f, run);
+	report_migrate(f, run, true);
 	density_charts(f, run);
 	soak_charts(f, run);
 	noise_section(f, run);

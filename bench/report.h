@@ -3,6 +3,7 @@
 #ifndef XENITH_BENCH_REPORT_H
 #define XENITH_BENCH_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -27,5 +28,21 @@ int report_write_github(const struct bench_run *run, const char *path, bool bigg
  */
 void report_openmetrics(FILE *f, const struct bench_run *run);
 int report_write_openmetrics(const struct bench_run *run, const char *path, struct errbuf *eb);
+
+/*
+ * The migrate suite (bench/migbench.h): its figures with the targets and
+ * the published figures they are read against, and what its dirty cases
+ * say about convergence; as text (the table `xenith bench` prints) or as
+ * HTML (report.html's section).  Nothing when the run has no such series.
+ */
+void report_migrate(FILE *f, const struct bench_run *run, bool html);
+/*
+ * The dirty rate at which pre-copy stopped converging: the lowest rate R
+ * of the series migrate/dirty-R-converged (0 or 1 a run) where most runs
+ * did not converge.  false when there is none; *highest is the highest
+ * rate tried (0: no dirty case ran).  From the samples: usable before
+ * bench_run_finish().
+ */
+bool report_migrate_limit(const struct bench_run *run, double *limit, double *highest);
 
 #endif

@@ -38,12 +38,14 @@
 #include "netbench.h"
 #include "pcibench.h"
 #include "profbench.h"
+#include "migbench.h"
+#include "../bench/report.h"
 #include "soak.h"
 #include "xenith.h"
 
-#define NR_SUITES 9
+#define NR_SUITES 10
 static const char *const suites[] = { "compute", "memory", "exit", "density", "blk", "net", "prof", "soak", "pci",
-				      NULL };
+				      "migrate", NULL };
 _Static_assert(sizeof(suites) / sizeof(suites[0]) == NR_SUITES + 1, "struct selection has a flag per suite");
 
 /*
@@ -87,6 +89,14 @@ static void bench_help(FILE *f)
 "guest: crc32 and matmul (--quick: crc32) in one guest, unprofiled and while\n"
 "recorded at 100 Hz and at 1 kHz as `xenith prof record` records, perf's\n"
 "kernel samples of the vCPU thread included where the host allows them),\n"
+"migrate (relocation through the xenith commands, the xenith binary next to\n"
+"xenith-bench run as child processes: save and restore of an idle 64 MiB\n"
+"domain, each restore paired with a cold boot of it, both timed from exec to\n"
+"running; live migration over loopback of idle 64 MiB and 1 GiB domains and\n"
+"of a 256 MiB one writing 64 MiB at 25 to 3200 MB/s (--quick: 100 to 1600):\n"
+"downtime, the gap the guest saw, rounds, pages, whether pre-copy converged,\n"
+"and the lowest rate at which it did not; 5 repetitions, 3 with --quick,\n"
+"unless --repeat says; migrate/CASE selects: `xenith bench list`),\n"
 "soak (leaks under churn: create-destroy, reboot and disk-churn cycles while\n"
 "the VMM's descriptors, threads, memory and the host's MemAvailable are\n"
 "sampled; each figure's slope per 1,000 cycles and verdict; exits 1 when one\n"
@@ -97,7 +107,7 @@ static void bench_help(FILE *f)
 "reads only; the first NVMe VF on vfio-pci or $XENITH_PCI_VF, the PF's\n"
 "namespace or $XENITH_PCI_DISK; needs an IOMMU and root).\n"
 "Default: every suite but soak and pci, which run only when named (prof takes\n"
-"about 7 s, 4 s with --quick).\n\n"
+"about 7 s, 4 s with --quick; migrate about 50 s, 15 s with --quick).\n\n"
 "Compute, memory and exit run in interleaved pairs: guest repetition i, then\n"
 "native repetition i, the guest staying booted; each pair is a sample of the\n"
 "case's ratio series (mode ratio: guest speed / native, 1.0 = native; for exit\n"
@@ -125,8 +135,9 @@ static void bench_help(FILE *f)
 "                   in the archive (`xenith bench calibrate --runs K`) cases\n"
 "                   are compared with it, as compare does, and one that no\n"
 "                   number of repetitions can decide at that noise stops\n"
-"                   (between-runs).  density, blk, net, prof and soak are not\n"
-"                   re-run (guest boots, fio jobs, blasts): marked not-adaptive\n"
+"                   (between-runs).  density, blk, net, prof, migrate and soak\n"
+"                   are not re-run (guest boots, fio jobs, blasts, migrations):\n"
+"                   marked not-adaptive\n"
 "  --budget N       most repetitions a case gets with --baseline (default %u)\n"
 "  --out DIR        results archive (default: results/runs in the source tree,\n"
 "                   else ./xenith-results; $XENITH_RESULTS overrides)\n"
@@ -244,6 +255,8 @@ static bool case_exists(const char *arg)
 		return pci_job_exists(arg + 4);
 	if (!strncmp(arg, "prof/", 5))
 		return prof_case_exists(arg + 5);
+	if (!strncmp(arg, "migrate/", 8))
+		return mig_case_exists(arg + 8);
 	return !strncmp(arg, "blk/", 4) && blk_job_exists(arg + 4);
 }
 
@@ -265,6 +278,11 @@ static bool net_only(void *opaque, const char *name, bool quick_case)
 static bool prof_only(void *opaque, const char *name, bool quick_case)
 {
 	return case_selected(opaque, "prof", name, quick_case);
+}
+
+static bool migrate_only(void *opaque, const char *name, bool quick_case)
+{
+	return case_selected(opaque, "migrate", name, quick_case);
 }
 
 static bool soak_only(void *opaque, const char *scenario)
@@ -978,6 +996,7 @@ static int bench_list(void)
 	blk_list();
 	pci_list();
 	prof_list();
+	mig_list();
 	net_list();
 	soak_list();
 	return 0;
@@ -1224,7 +1243,7 @@ int cmd_bench(int argc, char **argv)
 		}
 		if (!suites[k]) {
 			fprintf(stderr, "xenith bench: unknown suite '%s'; suites: compute, memory, exit, density, "
-				"blk, net, prof, soak, pci (`xenith bench list` shows every case)\n", argv[i]);
+				"blk, net, prof, soak, pci, migrate (`xenith bench list` shows every case)\n", argv[i]);
 			return EXIT_USAGE;
 		}
 		sel.suite[k] = any_suite = true;
@@ -1269,7 +1288,9 @@ int cmd_bench(int argc, char **argv)
 			/*
 			 * A soak runs only when named, pci too (it needs an NVMe VF on
 			 * vfio-pci).  prof runs: 7 s, 3-4 s in --quick (crc32 only), and
-			 * CI then follows the profiler's cost run after run.
+			 * CI then follows the profiler's cost run after run; migrate too,
+			 * as density and net do although they take longer: 50 s, 12-18 s in
+			 * --quick, and CI follows downtime and restore time.
 			 */
 			sel.suite[k] = strcmp(suites[k], "soak") && strcmp(suites[k], "pci");
 	/*
@@ -1402,6 +1423,22 @@ int cmd_bench(int argc, char **argv)
 
 		r = run_net(&run, &no, progress);
 	}
+	if (r == 0 && suite_selected(&sel, "migrate")) {
+		char minios[PATH_MAX];
+		struct mig_bench_opts mo = {
+			.quick = sel.quick, .warmup = sel.warmup, .only = migrate_only, .opaque = &sel,
+			.minios = minios, .no_seccomp = sel.no_seccomp,
+			/* each repetition boots a domain and moves it: a median and a spread, not 10 */
+			.repeat = repeat_set ? sel.repeat : sel.quick ? 3 : 5,
+		};
+
+		if (find_bundled_minios(minios, sizeof(minios)) < 0) {
+			fprintf(stderr, "xenith bench: the bundled minios is not built (%s)\n", minios);
+			r = -ENOENT;
+		} else {
+			r = run_migrate(&run, &mo, progress);
+		}
+	}
 	if (r == 0 && suite_selected(&sel, "soak")) {
 		struct soak_opts so = { .quick = sel.quick, .cycles = sel.soak_cycles, .only = soak_only,
 					.opaque = &sel, .progress = progress };
@@ -1441,6 +1478,7 @@ int cmd_bench(int argc, char **argv)
 	bench_print_blk(&run);
 	bench_print_pci(&run);
 	bench_print_net(&run);
+	report_migrate(stdout, &run, false);
 	bench_print_noise(&run);
 	if (calibrating) {
 		struct bench_run *all = calloc(calib_runs, sizeof(*all));
