@@ -16,6 +16,7 @@
 #include "domain.h"
 #include "json.h"
 #include "portalloc.h"
+#include "savebuf.h"
 #include "vbd.h"
 #include "xsdomain.h"
 #include "xenith/blkif.h"
@@ -447,10 +448,29 @@ static bool ring_page_used(struct domain *d, const void *page)
 	return false;
 }
 
+/*
+ * Whether the page granted as ring_ref may become a queue's ring: 0,
+ * -XEN_EBUSY, or the grant check's -errno (Xen's values).  One page is one
+ * ring: a page that is already another queue's ring (of this disk or
+ * another, by the same grant or another one) would have two backends
+ * consuming its requests.  A guest that swaps the entry's frame between
+ * this check and the connect fools only itself.  The disks' lock held.
+ */
+static int ring_page_free(struct domain *d, grant_ref_t ring_ref)
+{
+	struct grant_map probe;
+	int r = grant_map(&d->gnttab, ring_ref, true, &probe);
+
+	if (r < 0)
+		return r;
+	r = ring_page_used(d, probe.page) ? -XEN_EBUSY : 0;
+	grant_unmap(&d->gnttab, &probe);
+	return r;
+}
+
 static long queue_connect(struct blk_queue *dq, grant_ref_t ring_ref, uint32_t evtchn, bool persistent)
 {
 	struct domain *d = dq->d;
-	struct grant_map probe;
 	long r;
 
 	if (blkback_connected(dq->b))
@@ -462,20 +482,9 @@ static long queue_connect(struct blk_queue *dq, grant_ref_t ring_ref, uint32_t e
 		if (!(info.flags & XENITH_DISK_PERSISTENT))
 			return -XEN_EOPNOTSUPP; /* the disk was configured with persistent=0 */
 	}
-	/*
-	 * One page is one ring: a page that is already another queue's ring
-	 * (of this disk or another, by the same grant or another one) would
-	 * have two backends consuming its requests.  A guest that swaps the
-	 * entry's frame between this check and the connect fools only itself.
-	 */
-	r = grant_map(&d->gnttab, ring_ref, true, &probe);
+	r = ring_page_free(d, ring_ref);
 	if (r < 0)
 		return r; /* -errno values are Xen's */
-	if (ring_page_used(d, probe.page)) {
-		grant_unmap(&d->gnttab, &probe);
-		return -XEN_EBUSY;
-	}
-	grant_unmap(&d->gnttab, &probe);
 	r = evtchn_backend_bind(d, evtchn, blkback_kick_fd(dq->b));
 	if (r < 0)
 		return r;
@@ -549,11 +558,275 @@ void blkdev_disconnect_rings(struct domain *d, unsigned index)
 	pthread_mutex_unlock(&dd->shared->lock);
 }
 
+/*
+ * Quiesce and resume (device.h): each queue's backend stops taking
+ * requests and finishes those it took (blkback_quiesce), or goes on.  A
+ * queue that cannot be quiesced in time fails the whole disk, and the
+ * queues already quiesced go on serving.
+ */
+static int vbd_quiesce(struct device *dev, struct errbuf *eb)
+{
+	struct blk_disk *dd = dev->priv;
+	char msg[PATH_MAX + 256];
+	unsigned q;
+	int r = 0;
+
+	pthread_mutex_lock(&dd->shared->lock);
+	for (q = 0; q < dd->nr_queues; q++) {
+		if (!dd->q[q].b)
+			continue;
+		r = blkback_quiesce(dd->q[q].b, BLKBACK_QUIESCE_TIMEOUT_MS, msg, sizeof(msg));
+		if (r < 0)
+			break;
+	}
+	if (r < 0)
+		while (q-- > 0)
+			if (dd->q[q].b)
+				blkback_resume(dd->q[q].b);
+	pthread_mutex_unlock(&dd->shared->lock);
+	return r < 0 ? errbuf_set(eb, -r, "%s", msg) : 0;
+}
+
+static int vbd_resume(struct device *dev, struct errbuf *eb)
+{
+	struct blk_disk *dd = dev->priv;
+
+	(void)eb;
+	pthread_mutex_lock(&dd->shared->lock);
+	for (unsigned q = 0; q < dd->nr_queues; q++)
+		if (dd->q[q].b)
+			blkback_resume(dd->q[q].b);
+	pthread_mutex_unlock(&dd->shared->lock);
+	return 0;
+}
+
+/* A disk's saved state, as vbd_restore reads it (the format: blkdev.h). */
+struct saved_queue {
+	bool connected;
+	uint32_t port;
+	struct blkback_ring_state ring;
+};
+
+struct saved_disk {
+	unsigned nr_queues;
+	enum xenbus_state state;
+	char last_error[sizeof(((struct xenbus_be *)0)->last_error)];
+	struct saved_queue q[XENITH_DISK_MAX_QUEUES];
+};
+
+static int vbd_save(struct device *dev, struct savebuf *out, struct errbuf *eb)
+{
+	struct blk_disk *dd = dev->priv;
+	struct saved_disk sv = { .nr_queues = dd->nr_queues };
+	int r = 0;
+
+	pthread_mutex_lock(&dd->shared->lock);
+	for (unsigned q = 0; q < dd->nr_queues && r == 0; q++) {
+		struct blk_queue *dq = &dd->q[q];
+
+		sv.q[q].connected = dq->b && blkback_connected(dq->b);
+		if (!sv.q[q].connected)
+			continue;
+		sv.q[q].port = dq->port;
+		r = blkback_get_ring_state(dq->b, &sv.q[q].ring);
+		if (r < 0)
+			r = errbuf_set(eb, -r, "disk %u queue %u is not quiesced: quiesce the device before "
+				       "saving it", dd->index, q);
+	}
+	pthread_mutex_unlock(&dd->shared->lock);
+	if (r < 0)
+		return r;
+	xenbus_be_get_state(&dd->vbd.xb, &sv.state, sv.last_error, sizeof(sv.last_error));
+	savebuf_u16(out, VBD_SAVE_VERSION);
+	savebuf_u16(out, (uint16_t)sv.nr_queues);
+	savebuf_u8(out, (uint8_t)sv.state);
+	savebuf_str(out, sv.last_error);
+	for (unsigned q = 0; q < sv.nr_queues; q++) {
+		const struct saved_queue *s = &sv.q[q];
+
+		savebuf_u8(out, s->connected);
+		savebuf_u8(out, s->ring.persistent);
+		savebuf_u32(out, s->port);
+		savebuf_u32(out, s->ring.ring_ref);
+		savebuf_u32(out, s->ring.req_cons);
+		savebuf_u32(out, s->ring.rsp_prod_pvt);
+	}
+	if (savebuf_status(out) < 0)
+		return errbuf_set(eb, ENOMEM, "disk %u: out of memory for its saved state", dd->index);
+	return 0;
+}
+
+/* One queue's part of the record, checked on its own; a read past the end is the caller's to report. */
+static int parse_queue(struct saveread *rd, unsigned disk, unsigned q, struct saved_queue *s,
+		       struct errbuf *eb)
+{
+	uint8_t connected = saveread_u8(rd), persistent = saveread_u8(rd);
+
+	s->port = saveread_u32(rd);
+	s->ring.ring_ref = saveread_u32(rd);
+	s->ring.req_cons = saveread_u32(rd);
+	s->ring.rsp_prod_pvt = saveread_u32(rd);
+	if (rd->bad)
+		return 0;
+	if (connected > 1 || persistent > 1)
+		return errbuf_set(eb, EPROTO, "disk %u queue %u: connected %u, persistent %u: each must be "
+				  "0 or 1", disk, q, connected, persistent);
+	s->connected = connected;
+	s->ring.persistent = persistent;
+	if (!connected) {
+		if (persistent || s->port || s->ring.ring_ref || s->ring.req_cons || s->ring.rsp_prod_pvt)
+			return errbuf_set(eb, EPROTO, "disk %u queue %u is not connected, yet its saved "
+					  "port, ring-ref or indices are not 0", disk, q);
+		return 0;
+	}
+	if (s->port == 0 || s->port >= XENITH_NR_EVTCHN)
+		return errbuf_set(eb, EPROTO, "disk %u queue %u: event channel %u is out of range (1 to %u)",
+				  disk, q, s->port, XENITH_NR_EVTCHN - 1);
+	return 0;
+}
+
+/* The record (blkdev.h), checked as guest input is, and against this disk's queue count. */
+static int parse_saved(const struct blk_disk *dd, const void *data, size_t len, struct saved_disk *sv,
+		       struct errbuf *eb)
+{
+	struct saveread rd;
+	unsigned version, connected = 0;
+	uint8_t state;
+	int r;
+
+	memset(sv, 0, sizeof(*sv));
+	saveread_init(&rd, data, len);
+	version = saveread_u16(&rd);
+	if (!rd.bad && version != VBD_SAVE_VERSION)
+		return errbuf_set(eb, EPROTO, "disk %u: saved state of version %u; this build reads "
+				  "version %u", dd->index, version, VBD_SAVE_VERSION);
+	sv->nr_queues = saveread_u16(&rd);
+	state = saveread_u8(&rd);
+	saveread_str(&rd, sv->last_error, sizeof(sv->last_error)); /* a failure shows in rd.bad */
+	if (rd.bad)
+		return errbuf_set(eb, EPROTO, "disk %u: the saved state (%zu bytes) is cut short in its "
+				  "head (version, queues, xenbus state, last error of at most %zu bytes)",
+				  dd->index, len, sizeof(sv->last_error) - 1);
+	if (sv->nr_queues != dd->nr_queues)
+		return errbuf_set(eb, EINVAL, "disk %u was saved with %u queue(s); here it has %u: restore "
+				  "with the config (queues=, vcpus=) it was saved with", dd->index,
+				  sv->nr_queues, dd->nr_queues);
+	if (state > XenbusStateReconfigured)
+		return errbuf_set(eb, EPROTO, "disk %u: saved xenbus state %u is not a XenbusState",
+				  dd->index, state);
+	sv->state = (enum xenbus_state)state;
+	for (unsigned q = 0; q < sv->nr_queues; q++) {
+		r = parse_queue(&rd, dd->index, q, &sv->q[q], eb);
+		if (r < 0)
+			return r;
+		if (rd.bad)
+			return errbuf_set(eb, EPROTO, "disk %u: the saved state (%zu bytes) is cut short in "
+					  "queue %u of %u", dd->index, len, q, sv->nr_queues);
+		/* A frontend connects queues 0..n-1 (vbd.c): any other pattern is made up. */
+		if (sv->q[q].connected && connected != q)
+			return errbuf_set(eb, EPROTO, "disk %u: queue %u is saved connected, queue %u not",
+					  dd->index, q, connected);
+		connected += sv->q[q].connected;
+	}
+	if (saveread_done(&rd) < 0)
+		return errbuf_set(eb, EPROTO, "disk %u: %zu byte(s) after the end of the saved state",
+				  dd->index, saveread_left(&rd));
+	if ((connected > 0) != (sv->state == XenbusStateConnected))
+		return errbuf_set(eb, EPROTO, "disk %u: saved with %u queue(s) connected and xenbus state "
+				  "%u; connected queues go with state %u (Connected) and only with it",
+				  dd->index, connected, state, XenbusStateConnected);
+	return 0;
+}
+
+/* Binds the saved port and attaches the backend to the saved ring; the disks' lock held. */
+static int queue_restore(struct blk_queue *dq, unsigned disk, unsigned q, const struct saved_queue *s,
+			 struct errbuf *eb)
+{
+	struct domain *d = dq->d;
+	char msg[PATH_MAX + 256];
+	int r;
+
+	r = ring_page_free(d, s->ring.ring_ref);
+	if (r == -XEN_EBUSY)
+		return errbuf_set(eb, EINVAL, "disk %u queue %u: ring-ref %u: that page is another queue's "
+				  "ring already", disk, q, s->ring.ring_ref);
+	if (r < 0)
+		return errbuf_set(eb, EINVAL, "disk %u queue %u: ring-ref %u: the guest's grant of its ring "
+				  "page does not check out in the restored grant table (%s)", disk, q,
+				  s->ring.ring_ref, strerror(-r));
+	r = evtchn_backend_bind(d, s->port, blkback_kick_fd(dq->b));
+	if (r < 0)
+		return errbuf_set(eb, EINVAL, "disk %u queue %u: event channel %u %s", disk, q, s->port,
+				  r == -EBUSY ? "is bound to a backend already (another queue's?)" :
+				  "in the restored event-channel table is not an unbound port for the "
+				  "backend's domain 0 (the table must be restored first, its backend ports "
+				  "unbound)");
+	dq->port = s->port;
+	r = blkback_connect_restored(dq->b, &d->gnttab, &s->ring, notify_guest, dq, msg, sizeof(msg));
+	if (r < 0) {
+		evtchn_backend_unbind(d, dq->port, blkback_kick_fd(dq->b));
+		dq->port = 0;
+		return errbuf_set(eb, r == -ENOMEM || r == -EPROTO ? -r : EINVAL, "%s", msg);
+	}
+	return 0;
+}
+
+/*
+ * Takes back vbd_save's record on a freshly built domain's disk (opened,
+ * not connected to any ring), after the guest's memory, event channels and
+ * grant table: binds each connected queue's port, attaches its backend to
+ * the ring from the saved indices (quiesced until resume), and sets the
+ * xenbus state as it was, all or nothing.
+ */
+static int vbd_restore(struct device *dev, const void *data, size_t len, struct errbuf *eb)
+{
+	struct blk_disk *dd = dev->priv;
+	struct saved_disk sv;
+	unsigned q = 0;
+	int r;
+
+	r = parse_saved(dd, data, len, &sv, eb);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&dd->shared->lock);
+	for (unsigned i = 0; i < dd->nr_queues && r == 0; i++)
+		if (!dd->q[i].b || blkback_connected(dd->q[i].b))
+			r = errbuf_set(eb, EBUSY, "disk %u queue %u is %s: saved state goes to a disk as a "
+				       "build leaves it", dd->index, i,
+				       dd->q[i].b ? "connected already" : "not open");
+	for (; r == 0 && q < sv.nr_queues && sv.q[q].connected; q++) {
+		r = queue_restore(&dd->q[q], dd->index, q, &sv.q[q], eb);
+		if (r < 0)
+			break;
+	}
+	if (r < 0)
+		while (q-- > 0)
+			queue_disconnect(&dd->q[q]);
+	pthread_mutex_unlock(&dd->shared->lock);
+	if (r < 0)
+		return r;
+	/* Outside the disks' lock: the store's watch takes the xenbus lock first, then the disks'. */
+	if (xenbus_be_restore_state(&dd->vbd.xb, sv.state, sv.last_error) < 0) {
+		pthread_mutex_lock(&dd->shared->lock);
+		while (q-- > 0)
+			queue_disconnect(&dd->q[q]);
+		pthread_mutex_unlock(&dd->shared->lock);
+		return errbuf_set(eb, EINVAL, "disk %u: saved with xenbus state %u, and this domain %s",
+				  dd->index, (unsigned)sv.state, xsdomain_store(dev->d) ?
+				  "did not publish the disk" : "has no store (a guest kind without xenstore)");
+	}
+	return 0;
+}
+
 const struct device_ops vbd_device_ops = {
 	.type = "vbd",
 	.create = vbd_create,
 	.connect = vbd_connect,
 	.disconnect = vbd_disconnect,
+	.quiesce = vbd_quiesce,
+	.resume = vbd_resume,
+	.save = vbd_save,
+	.restore = vbd_restore,
 	.stats_json = vbd_stats_json,
 	.destroy = vbd_destroy,
 };

@@ -31,6 +31,10 @@ struct domain;
 struct vcpu;
 struct blkback;
 struct blkback_stats;
+struct device_ops;
+
+/* The type (device.h): one instance per `disk` key, named vbd0, vbd1, ... */
+extern const struct device_ops vbd_device_ops;
 
 /* The domain's virtual disks. */
 unsigned blkdev_count(struct domain *d);
@@ -59,5 +63,38 @@ int blkdev_connect_rings(struct domain *d, unsigned index, unsigned nq, const ui
 			 const uint32_t *ports, bool persistent, char *msg, size_t msglen);
 /* Disconnects every queue of the disk (requests taken are finished first). */
 void blkdev_disconnect_rings(struct domain *d, unsigned index);
+
+/*
+ * Save and restore (vbd_device_ops; device.h).  Quiesce quiesces every
+ * queue (io/blkback.h: nothing in flight, responses published, persistent
+ * grants let go), each within BLKBACK_QUIESCE_TIMEOUT_MS; save then writes
+ * one record per disk, little-endian (lib/savebuf.h):
+ *
+ *   u16 version             VBD_SAVE_VERSION
+ *   u16 nr_queues           the disk's queues (config queues=, or vCPUs)
+ *   u8  xenbus_state        the backend's enum xenbus_state (xenbus_be.h)
+ *   str last_error          u32 length + bytes: the last fatal's reason, < 160 bytes
+ *   nr_queues times, 18 bytes each:
+ *     u8  connected         0 or 1; connected queues are 0..n-1, and n > 0
+ *                           exactly when xenbus_state is Connected
+ *     u8  persistent        0 or 1: the frontend asked for persistent grants
+ *     u32 port              the guest's event channel (1 .. XENITH_NR_EVTCHN-1)
+ *     u32 ring_ref          the ring page's grant reference
+ *     u32 req_cons          requests taken (== rsp_prod_pvt: none in flight)
+ *     u32 rsp_prod_pvt      responses written, all published
+ *   (an unconnected queue's fields after `connected` are all 0)
+ *
+ * Restore takes it on the new domain's disk, built from the same config and
+ * connected as for a boot (no ring), after its guest memory, grant table
+ * and event channels (every backend port turned unbound, remote domain
+ * XENITH_BACKEND_DOMID) were restored: it checks the record (-EPROTO) and
+ * that it fits this domain (-EINVAL: the queue count, each port unbound,
+ * each ring grant, the indices against the ring in guest memory), binds
+ * each port, attaches each backend to its ring from the saved indices,
+ * and sets the xenbus state without connecting again or writing the store
+ * (restored separately).  All or nothing: a refusal leaves no port bound
+ * and no ring attached.  The disk stays quiesced until resume.
+ */
+#define VBD_SAVE_VERSION 1u
 
 #endif

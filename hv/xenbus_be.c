@@ -19,6 +19,42 @@ void xenbus_be_set_state(struct xenbus_be *b, enum xenbus_state st)
 	atomic_store(&b->state, st);
 }
 
+void xenbus_be_get_state(struct xenbus_be *b, enum xenbus_state *st, char *last_error, size_t size)
+{
+	*st = XenbusStateUnknown;
+	if (size)
+		last_error[0] = 0;
+	if (!b->store)
+		return; /* never published, or stopped: its lock is not there */
+	pthread_mutex_lock(&b->lock);
+	*st = (enum xenbus_state)atomic_load(&b->state);
+	snprintf(last_error, size, "%s", b->last_error);
+	pthread_mutex_unlock(&b->lock);
+}
+
+int xenbus_be_restore_state(struct xenbus_be *b, enum xenbus_state st, const char *last_error)
+{
+	int r = 0;
+
+	if ((unsigned)st > XenbusStateReconfigured || strlen(last_error) >= sizeof(b->last_error))
+		return -EINVAL;
+	if (!b->store)
+		return st == XenbusStateUnknown && !last_error[0] ? 0 : -EINVAL;
+	pthread_mutex_lock(&b->lock);
+	if (!b->published) {
+		r = -EINVAL;
+	} else {
+		snprintf(b->last_error, sizeof(b->last_error), "%s", last_error);
+		if (st == XenbusStateConnected) {
+			atomic_store(&b->connected_ns, now_ns());
+			atomic_fetch_add(&b->nr_connects, 1);
+		}
+		atomic_store(&b->state, st); /* the store's state key comes with the store */
+	}
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
 void xenbus_be_fatal(struct xenbus_be *b, int err, const char *msg)
 {
 	char p[XENBUS_BE_PATH_MAX + 64], fe_read[16];

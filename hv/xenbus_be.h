@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -71,6 +72,22 @@ int xenbus_be_start(struct xenbus_be *b, const char *what, struct errbuf *eb);
 void xenbus_be_stop(struct xenbus_be *b);
 
 void xenbus_be_set_state(struct xenbus_be *b, enum xenbus_state st);
+/*
+ * For a device's save: the backend's state and the last fatal's reason
+ * (XenbusStateUnknown and "" for a backend that is not published: a
+ * domain without a store).
+ */
+void xenbus_be_get_state(struct xenbus_be *b, enum xenbus_state *st, char *last_error, size_t size);
+/*
+ * For a device's restore: takes back what xenbus_be_get_state read on the
+ * saved domain, without running ops->connect (the device reconnects its
+ * rings from its own saved state) and without writing the store (restored
+ * separately, byte for byte).  A Connected state counts as a connect
+ * (connected_ns, nr_connects).  0, or -EINVAL: st is not a XenbusState,
+ * last_error is longer than the backend keeps, or the backend is not
+ * published and st is not Unknown.
+ */
+int xenbus_be_restore_state(struct xenbus_be *b, enum xenbus_state st, const char *last_error);
 /*
  * A connection the frontend asked for cannot be made: as Xen's
  * xenbus_dev_fatal, the reason goes to error/<backend path> of the

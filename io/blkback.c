@@ -81,7 +81,8 @@ struct blkback {
 	bool uring_ready;
 	uint8_t *bufs;
 	struct inflight slot[SLOTS];
-	unsigned nr_inflight;
+	/* Requests taken and not answered: only the thread changes it, blkback_quiesce reads it. */
+	_Atomic unsigned nr_inflight;
 
 	/* Connection: set before the thread starts, cleared after it ends. */
 	struct grant_table *gt;
@@ -97,11 +98,35 @@ struct blkback {
 	pthread_t thread;
 	bool running;
 	atomic_bool stop, broken;
+	/*
+	 * Quiesce: pause asks the thread to take no request; once nothing is
+	 * in flight, the responses are published and the persistent mappings
+	 * dropped, the thread sets acked (under qlock, while pause is still
+	 * set) and signals qcond.  Who sets or clears pause holds qlock, so a
+	 * quiesce that gives up cannot miss an ack made just before.
+	 */
+	atomic_bool pause;
+	bool acked;               /* under qlock */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;     /* on CLOCK_MONOTONIC */
+	bool qlock_ready;
 
 	_Atomic uint64_t st_requests, st_errors, st_bad, st_reads, st_writes, st_flushes, st_discards;
 	_Atomic uint64_t st_datasyncs, st_copied, st_in_place, st_read_bytes, st_write_bytes;
 	_Atomic uint64_t st_pmaps;  /* persistent mappings held; only the backend thread changes it */
 };
+
+/* Requests in flight; the backend thread's own count (blkback_quiesce reads it for its message). */
+static unsigned inflight(const struct blkback *b)
+{
+	return atomic_load_explicit(&b->nr_inflight, memory_order_relaxed);
+}
+
+/* The thread is the only writer: a load and a store, no locked read-modify-write per request. */
+static void inflight_add(struct blkback *b, int delta)
+{
+	atomic_store_explicit(&b->nr_inflight, inflight(b) + (unsigned)delta, memory_order_relaxed);
+}
 
 int blkback_check_request(const struct blkif_request *r, uint64_t disk_sectors, bool ro,
 			  uint64_t *nsectors)
@@ -180,6 +205,29 @@ static int restrict_ring(struct io_uring *ring)
 	return 0;
 }
 
+/* The quiesce handshake's lock and condition, on CLOCK_MONOTONIC: a timeout no clock change stretches. */
+static int qlock_init(struct blkback *b)
+{
+	pthread_condattr_t a;
+	int r = pthread_condattr_init(&a);
+
+	if (r)
+		return -r;
+	r = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	if (r == 0)
+		r = pthread_cond_init(&b->qcond, &a);
+	pthread_condattr_destroy(&a);
+	if (r)
+		return -r;
+	r = pthread_mutex_init(&b->qlock, NULL);
+	if (r) {
+		pthread_cond_destroy(&b->qcond);
+		return -r;
+	}
+	b->qlock_ready = true;
+	return 0;
+}
+
 int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *msg, size_t msglen)
 {
 	struct io_uring_params p = { 0 };
@@ -199,6 +247,11 @@ int blkback_open(const struct blkback_config *cfg, struct blkback **out, char *m
 	b->cfg.path = b->path;
 	b->cfg.same_as = NULL; /* checked here only, and the caller's copy may go */
 	b->fd = b->kick_fd = -1;
+	r = qlock_init(b);
+	if (r < 0) {
+		snprintf(msg, msglen, "disk %u: quiesce lock: %s", cfg->index, strerror(-r));
+		goto fail;
+	}
 	flags = (cfg->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	b->fd = open(b->path, flags | (cfg->direct ? O_DIRECT : 0));
 	if (b->fd < 0 && cfg->direct && errno == EINVAL)
@@ -340,6 +393,10 @@ void blkback_close(struct blkback *b)
 		close(b->fd);
 	if (b->kick_fd >= 0)
 		close(b->kick_fd);
+	if (b->qlock_ready) {
+		pthread_cond_destroy(&b->qcond);
+		pthread_mutex_destroy(&b->qlock);
+	}
 	free(b->bufs);
 	free(b);
 }
@@ -446,7 +503,7 @@ static void finish(struct blkback *b, struct inflight *s, int status)
 {
 	respond(b, s->req.id, s->req.operation, status);
 	s->busy = false;
-	b->nr_inflight--;
+	inflight_add(b, -1);
 }
 
 static void discard_blockdev(struct blkback *b, struct inflight *s)
@@ -497,18 +554,28 @@ static int map_persistent(struct blkback *b, struct inflight *s)
 	return 1;
 }
 
-static void unmap_persistent(struct blkback *b)
+/*
+ * Lets go of every persistent mapping (the guest's entries lose our
+ * GTF_reading/GTF_writing); requests map them again as they need them.
+ */
+static void drop_persistent(struct blkback *b)
 {
 	for (uint32_t i = 0; b->pg && i < b->pg_n; i++) {
 		if (b->pg[i].have_rd)
 			grant_unmap(b->gt, &b->pg[i].rd);
 		if (b->pg[i].have_wr)
 			grant_unmap(b->gt, &b->pg[i].wr);
+		b->pg[i].have_rd = b->pg[i].have_wr = false;
 	}
+	atomic_store(&b->st_pmaps, 0);
+}
+
+static void unmap_persistent(struct blkback *b)
+{
+	drop_persistent(b);
 	free(b->pg);
 	b->pg = NULL;
 	b->pg_n = 0;
-	atomic_store(&b->st_pmaps, 0);
 }
 
 /* Starts one request (already copied into s->req); responds at once when it cannot go on. */
@@ -629,7 +696,7 @@ static bool take_requests(struct blkback *b)
 			continue;
 		blkif_back_take_req(&b->back, &s->req); /* copied before it is looked at */
 		s->busy = true;
-		b->nr_inflight++;
+		inflight_add(b, 1);
 		start(b, s);
 		n--;
 		if (io_uring_sq_ready(&b->uring) >= BATCH)
@@ -694,6 +761,24 @@ static bool poll_idle(uint64_t *idle_rounds, uint64_t *idle_since)
 	return now_ns() - *idle_since >= POLL_IDLE_NS;
 }
 
+/*
+ * Quiescing, with nothing in flight and every response published: let go
+ * of the persistent mappings, then tell blkback_quiesce, unless it gave up
+ * meanwhile (pause cleared: the backend goes on, and the mappings are made
+ * again as requests need them).
+ */
+static void ack_quiesce(struct blkback *b)
+{
+	if (atomic_load_explicit(&b->st_pmaps, memory_order_relaxed))
+		drop_persistent(b);
+	pthread_mutex_lock(&b->qlock);
+	if (atomic_load(&b->pause) && !b->acked) {
+		b->acked = true;
+		pthread_cond_broadcast(&b->qcond);
+	}
+	pthread_mutex_unlock(&b->qlock);
+}
+
 static void *blkback_thread(void *arg)
 {
 	struct blkback *b = arg;
@@ -703,17 +788,17 @@ static void *blkback_thread(void *arg)
 	if (b->cfg.thread_init)
 		b->cfg.thread_init();
 	for (;;) {
-		bool stopping = atomic_load(&b->stop), kick_done = false;
+		bool stopping = atomic_load(&b->stop), kick_done = false, paused = atomic_load(&b->pause);
 		uint64_t taken = atomic_load_explicit(&b->st_requests, memory_order_relaxed);
 		unsigned reaped;
 
-		if (!stopping && !atomic_load(&b->broken) && !take_requests(b))
+		if (!stopping && !paused && !atomic_load(&b->broken) && !take_requests(b))
 			mark_broken(b);
 		if (!poll && !kick_armed && !stopping) {
 			arm_kick(b);
 			kick_armed = true;
 		}
-		if (poll && b->nr_inflight)
+		if (poll && inflight(b))
 			io_uring_submit_and_get_events(&b->uring); /* also runs completion task work */
 		else
 			io_uring_submit(&b->uring);
@@ -721,16 +806,43 @@ static void *blkback_thread(void *arg)
 		push_responses(b);
 		if (kick_done)
 			kick_armed = false;
-		if (stopping && b->nr_inflight == 0)
+		if (stopping && inflight(b) == 0)
 			break;
+		if (paused && !stopping) {
+			/*
+			 * Quiescing or quiesced, in every mode: what is in flight
+			 * finishes (its responses were pushed above), then the thread
+			 * sleeps until a kick; the guest's are read and dropped, and
+			 * blkback_resume's wakes it to look at the ring again.
+			 */
+			struct io_uring_cqe *cqe;
+
+			if (inflight(b) == 0)
+				ack_quiesce(b);
+			/*
+			 * A kick read this round may have been the wake of a resume or
+			 * a stop that came after pause and stop were read above: read
+			 * them again rather than sleep with that wake spent.
+			 */
+			if (kick_done)
+				continue;
+			if (!kick_armed) {
+				arm_kick(b);
+				kick_armed = true;
+				io_uring_submit(&b->uring);
+			}
+			io_uring_wait_cqe(&b->uring, &cqe);
+			idle_rounds = idle_since = 0;
+			continue;
+		}
 		if (poll) {
 			struct io_uring_cqe *cqe;
 			int more;
 
 			if (atomic_load_explicit(&b->st_requests, memory_order_relaxed) != taken || reaped ||
-			    b->nr_inflight || stopping) {
+			    inflight(b) || stopping) {
 				idle_rounds = idle_since = 0;
-				if (b->nr_inflight == SLOTS && !stopping) {
+				if (inflight(b) == SLOTS && !stopping) {
 					/*
 					 * Every slot the ring has is in flight: the frontend cannot
 					 * publish another request before a response, so sleep until
@@ -765,7 +877,7 @@ static void *blkback_thread(void *arg)
 		if (stopping) {
 			struct io_uring_cqe *cqe;
 
-			if (b->nr_inflight)
+			if (inflight(b))
 				io_uring_wait_cqe(&b->uring, &cqe); /* let the requests in flight finish */
 			continue;
 		}
@@ -803,19 +915,17 @@ static void *blkback_thread(void *arg)
 	return NULL;
 }
 
-int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_ref, bool persistent,
-		    void (*notify)(void *opaque), void *opaque)
+/*
+ * The rest of a connect once the ring page is mapped (b->ring_map): fresh
+ * indices, or a restored ring's (from), in which case the thread starts
+ * quiesced.  Lets go of the ring page on failure.
+ */
+static int attach(struct blkback *b, struct grant_table *gt, bool persistent,
+		  const struct blkback_ring_state *from, void (*notify)(void *opaque), void *opaque)
 {
 	sigset_t all, old;
 	int r;
 
-	if (b->running)
-		return -EBUSY;
-	if (persistent && !b->cfg.persistent)
-		return -EOPNOTSUPP;
-	r = grant_map(gt, ring_ref, true, &b->ring_map); /* held while connected: a persistent grant */
-	if (r < 0)
-		return r;
 	b->gt = gt;
 	b->persistent = persistent;
 	if (persistent) {
@@ -829,13 +939,22 @@ int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_
 	b->notify = notify;
 	b->opaque = opaque;
 	blkif_back_init(&b->back, (struct blkif_sring *)(void *)b->ring_map.page);
+	if (from) {
+		b->back.req_cons = from->req_cons;
+		b->back.rsp_prod_pvt = from->rsp_prod_pvt;
+	}
 	b->responses_unpushed = false;
-	b->nr_inflight = 0;
+	atomic_store(&b->nr_inflight, 0);
 	memset(b->slot, 0, sizeof(b->slot));
 	for (unsigned i = 0; i < SLOTS; i++)
 		b->slot[i].buf = b->bufs + (size_t)i * SLOT_BYTES;
 	atomic_store(&b->stop, false);
 	atomic_store(&b->broken, false);
+	/* Nothing is in flight yet, so a restored ring is quiesced from the start. */
+	pthread_mutex_lock(&b->qlock);
+	atomic_store(&b->pause, from != NULL);
+	b->acked = from != NULL;
+	pthread_mutex_unlock(&b->qlock);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = -pthread_create(&b->thread, NULL, blkback_thread, b);
@@ -849,16 +968,168 @@ int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_
 	return 0;
 }
 
-void blkback_disconnect(struct blkback *b)
+int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_ref, bool persistent,
+		    void (*notify)(void *opaque), void *opaque)
+{
+	int r;
+
+	if (b->running)
+		return -EBUSY;
+	if (persistent && !b->cfg.persistent)
+		return -EOPNOTSUPP;
+	r = grant_map(gt, ring_ref, true, &b->ring_map); /* held while connected: a persistent grant */
+	if (r < 0)
+		return r;
+	return attach(b, gt, persistent, NULL, notify, opaque);
+}
+
+int blkback_connect_restored(struct blkback *b, struct grant_table *gt, const struct blkback_ring_state *st,
+			     void (*notify)(void *opaque), void *opaque, char *msg, size_t msglen)
+{
+	const struct blkif_sring *sring;
+	ring_idx_t req_prod, rsp_prod, size = blkif_ring_size();
+	int r;
+
+	if (b->running) {
+		snprintf(msg, msglen, "disk %u queue %u: connected already", b->cfg.index, b->cfg.queue);
+		return -EBUSY;
+	}
+	if (st->persistent && !b->cfg.persistent) {
+		snprintf(msg, msglen, "disk %u queue %u: the saved ring uses persistent grants, which this "
+			 "disk does not offer (persistent=0 in its config); restore with the config it was "
+			 "saved with", b->cfg.index, b->cfg.queue);
+		return -EOPNOTSUPP;
+	}
+	if (st->req_cons != st->rsp_prod_pvt) {
+		snprintf(msg, msglen, "disk %u queue %u: the saved ring has %u request(s) taken and not "
+			 "answered (req_cons %u, rsp_prod_pvt %u); a quiesced backend has none", b->cfg.index,
+			 b->cfg.queue, (unsigned)(ring_idx_t)(st->req_cons - st->rsp_prod_pvt), st->req_cons,
+			 st->rsp_prod_pvt);
+		return -EPROTO;
+	}
+	r = grant_map(gt, st->ring_ref, true, &b->ring_map);
+	if (r < 0) {
+		snprintf(msg, msglen, "disk %u queue %u: ring-ref %u: the guest's grant of its ring page "
+			 "does not check out in the restored grant table (%s)", b->cfg.index, b->cfg.queue,
+			 st->ring_ref, strerror(-r));
+		return r;
+	}
+	/* Guest memory: each index is read once, and only the values read are checked and used. */
+	sring = (const struct blkif_sring *)(const void *)b->ring_map.page;
+	req_prod = __atomic_load_n(&sring->h.req_prod, __ATOMIC_ACQUIRE);
+	rsp_prod = __atomic_load_n(&sring->h.rsp_prod, __ATOMIC_RELAXED);
+	if (rsp_prod != st->rsp_prod_pvt) {
+		snprintf(msg, msglen, "disk %u queue %u: the ring's published rsp_prod is %u, not the "
+			 "saved rsp_prod_pvt %u (a quiesce publishes every response): the ring page or the "
+			 "saved state is not the one saved", b->cfg.index, b->cfg.queue, rsp_prod,
+			 st->rsp_prod_pvt);
+		r = -EPROTO;
+	} else if ((ring_idx_t)(req_prod - st->req_cons) > size) {
+		snprintf(msg, msglen, "disk %u queue %u: the ring's req_prod %u is not within %u requests "
+			 "past the saved req_cons %u (the ring has %u slots)", b->cfg.index, b->cfg.queue,
+			 req_prod, size, st->req_cons, size);
+		r = -EPROTO;
+	}
+	if (r < 0) {
+		grant_unmap(gt, &b->ring_map);
+		return r;
+	}
+	r = attach(b, gt, st->persistent, st, notify, opaque);
+	if (r < 0)
+		snprintf(msg, msglen, "disk %u queue %u: %s", b->cfg.index, b->cfg.queue, strerror(-r));
+	return r;
+}
+
+/* Wakes the thread as a kick does: it looks at the ring (or at pause and stop) again. */
+static void wake(struct blkback *b)
 {
 	uint64_t one = 1;
 
-	if (!b->running)
-		return;
-	atomic_store(&b->stop, true);
 	if (write(b->kick_fd, &one, sizeof(one)) < 0) {
 		/* counter saturated: the thread is awake anyway */
 	}
+}
+
+int blkback_quiesce(struct blkback *b, unsigned timeout_ms, char *msg, size_t msglen)
+{
+	struct timespec until;
+	unsigned left;
+	int r = 0;
+
+	if (!b->running)
+		return 0; /* no ring: nothing taken, nothing to take */
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&b->qlock);
+	atomic_store(&b->pause, true);
+	pthread_mutex_unlock(&b->qlock);
+	wake(b); /* it may be asleep with nothing in flight: it acks once awake */
+	pthread_mutex_lock(&b->qlock);
+	while (!b->acked && r == 0)
+		r = pthread_cond_timedwait(&b->qcond, &b->qlock, &until);
+	if (b->acked) {
+		pthread_mutex_unlock(&b->qlock);
+		return 0;
+	}
+	/* Given up: the thread goes on as before (under qlock, so no ack is lost in between). */
+	atomic_store(&b->pause, false);
+	left = inflight(b);
+	pthread_mutex_unlock(&b->qlock);
+	wake(b);
+	snprintf(msg, msglen, "disk %u (%s) queue %u: %u request(s) still in flight after %u ms, so it "
+		 "cannot be quiesced; it goes on serving (an I/O on %s that does not complete: look at "
+		 "that device)", b->cfg.index, b->path, b->cfg.queue, left, timeout_ms, b->path);
+	return -ETIMEDOUT;
+}
+
+void blkback_resume(struct blkback *b)
+{
+	pthread_mutex_lock(&b->qlock);
+	b->acked = false;
+	atomic_store(&b->pause, false);
+	pthread_mutex_unlock(&b->qlock);
+	/* Requests published, and kicks sent, while quiesced are served now: the thread looks at the ring. */
+	if (b->running)
+		wake(b);
+}
+
+bool blkback_quiesced(const struct blkback *b)
+{
+	struct blkback *m = (struct blkback *)(uintptr_t)b; /* the lock only: nothing else is written */
+	bool q;
+
+	pthread_mutex_lock(&m->qlock);
+	q = b->running && b->acked;
+	pthread_mutex_unlock(&m->qlock);
+	return q;
+}
+
+int blkback_get_ring_state(const struct blkback *b, struct blkback_ring_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!b->running)
+		return -ENOTCONN;
+	if (!blkback_quiesced(b))
+		return -EBUSY;
+	/* The thread wrote these before its ack, which qlock ordered before this read. */
+	st->ring_ref = b->ring_map.ref;
+	st->persistent = b->persistent;
+	st->req_cons = b->back.req_cons;
+	st->rsp_prod_pvt = b->back.rsp_prod_pvt;
+	return 0;
+}
+
+void blkback_disconnect(struct blkback *b)
+{
+	if (!b->running)
+		return;
+	atomic_store(&b->stop, true);
+	wake(b);
 	pthread_join(b->thread, NULL);
 	b->running = false;
 	unmap_persistent(b); /* the frontend may take its pages back now */

@@ -84,6 +84,54 @@ int blkback_connect(struct blkback *b, struct grant_table *gt, grant_ref_t ring_
 		    void (*notify)(void *opaque), void *opaque);
 /* Stops the thread after the requests in flight complete, and lets go of the ring. */
 void blkback_disconnect(struct blkback *b);
+
+/*
+ * Quiesce, for save and relocation: the backend takes no new request from
+ * the ring, waits until every request it took has completed, its response
+ * is published (rsp_prod) and the guest notified as the ring asks
+ * (rsp_event), and lets go of its persistent-grant mappings (their
+ * GTF_reading/GTF_writing cleared, as a disconnect does), so that no grant
+ * of the guest is held but the ring's own.  Kicks that arrive meanwhile are
+ * not lost: blkback_resume() makes the backend look at the ring.
+ *
+ * 0 (also for a backend that is not connected, or is quiesced already), or
+ * -ETIMEDOUT after timeout_ms with the disk, queue and number of requests
+ * still in flight in msg; the backend then goes on serving as before.
+ */
+#define BLKBACK_QUIESCE_TIMEOUT_MS 10000u
+int blkback_quiesce(struct blkback *b, unsigned timeout_ms, char *msg, size_t msglen);
+/* Lets a quiesced (or restored) backend take requests again; no-op otherwise. */
+void blkback_resume(struct blkback *b);
+/* True while connected and quiesced (after blkback_quiesce or blkback_connect_restored). */
+bool blkback_quiesced(const struct blkback *b);
+
+/*
+ * What a connected ring's backend needs to go on from where it is, in
+ * another backend (another process or host) over the same guest memory.
+ * After a quiesce nothing is in flight: req_cons == rsp_prod_pvt, and
+ * rsp_prod_pvt is the ring's published rsp_prod.
+ */
+struct blkback_ring_state {
+	grant_ref_t ring_ref;   /* the ring page's grant */
+	bool persistent;        /* the frontend asked for persistent grants */
+	ring_idx_t req_cons;    /* requests taken from the ring */
+	ring_idx_t rsp_prod_pvt; /* responses written (all published, after a quiesce) */
+};
+
+/* A quiesced, connected backend's ring state: 0, -ENOTCONN or -EBUSY (not quiesced). */
+int blkback_get_ring_state(const struct blkback *b, struct blkback_ring_state *st);
+/*
+ * As blkback_connect, but attaches to a ring that is in use already (its
+ * guest memory restored) and goes on from st's indices instead of starting
+ * a fresh ring.  st came from a file or a network: it is checked against
+ * the shared ring (read once): nothing in flight (req_cons ==
+ * rsp_prod_pvt), rsp_prod_pvt == the published rsp_prod, and req_prod at
+ * most a ring's size past req_cons.  The backend starts quiesced (takes no
+ * request) until blkback_resume().  0, or -EBUSY, -EOPNOTSUPP, -EPROTO, the
+ * ring grant's -errno, -ENOMEM, with the reason in msg.
+ */
+int blkback_connect_restored(struct blkback *b, struct grant_table *gt, const struct blkback_ring_state *st,
+			     void (*notify)(void *opaque), void *opaque, char *msg, size_t msglen);
 bool blkback_connected(const struct blkback *b);
 /* The guest page the connected ring lives in (NULL when not connected); the caller's connect lock. */
 const void *blkback_ring_page(const struct blkback *b);
