@@ -103,6 +103,50 @@ static uint32_t fnv1a(const uint8_t *p, size_t n)
 }
 
 /*
+ * vmmwrite: what a migration must carry that KVM's dirty log does not see.
+ * A page the guest zeroes once and never writes again is granted to the
+ * VMM, which writes byte i = i * 7 + 1 of it through the grant table
+ * (XENITH_TEST_GRANT_WRITE, test hooks), one more byte every millisecond,
+ * each byte once: the page changes only by the VMM's hand, and a copy of
+ * it taken before its last writes stays wrong.  On the
+ * toolstack's shutdown request the guest checks that the page holds the
+ * last write it asked for, and nothing past it.
+ */
+static int prog_vmmwrite(const char *args)
+{
+	uint8_t *pg = alloc_pages(1);
+	int port = evtchn_bind_virq(VIRQ_CONTROL, 0), ref;
+	uint32_t len = 0, p, bad = 0;
+
+	(void)args;
+	GUEST_ASSERT(pg && port > 0);
+	p = (uint32_t)port;
+	if (!gnttab_size())
+		GUEST_ASSERT(gnttab_init(1) == 0);
+	memset(pg, 0, XENITH_PAGE_SIZE);
+	ref = gnttab_grant(XENITH_BACKEND_DOMID, (uint64_t)(uintptr_t)pg / XENITH_PAGE_SIZE, false);
+	GUEST_ASSERT(ref > 0);
+	printf("vmmwrite: page granted\n");
+	for (;;) {
+		/* One more byte each time, only it: a page the migration left behind stays wrong. */
+		if (len < XENITH_PAGE_SIZE) {
+			GUEST_ASSERT_EQ(grant_write((uint32_t)ref, len, 1), 0);
+			len++;
+		}
+		sched_poll(&p, 1, 1000000);
+		if (evtchn_test_and_clear(p) &&
+		    __atomic_exchange_n(&shared_info->control_request, XENITH_CONTROL_NONE, __ATOMIC_ACQUIRE) ==
+			    XENITH_CONTROL_POWEROFF)
+			break;
+	}
+	for (uint32_t i = 0; i < XENITH_PAGE_SIZE; i++)
+		bad += pg[i] != (i < len ? (uint8_t)(i * 7 + 1) : 0);
+	printf("vmmwrite: the VMM wrote %u bytes, %u of the page's bytes are not what it wrote\n", len, bad);
+	GUEST_ASSERT_EQ(bad, 0);
+	return 0;
+}
+
+/*
  * grant: the grant table end to end.  The VMM reads and writes granted
  * pages as a backend would (xenith_test GRANT_READ/WRITE); every access it
  * must refuse is tried too.
@@ -252,6 +296,7 @@ static const struct program programs[] = {
 	{ "prof", prof_test_main, "workloads with a known profile: split|nested|hcall [ms=N] [count=K] (guest/prof_test.c)" },
 	{ "hypercall", prog_hypercall, "check the VMM's argument checking" },
 	{ "evtchn", prog_evtchn, "event channels to a VMM backend thread: N round trips, states" },
+	{ "vmmwrite", prog_vmmwrite, "the VMM writes a granted page the guest never writes: checked on shutdown (test hooks)" },
 	{ "grant", prog_grant, "grant table checks, the VMM acting as a backend" },
 	{ "seccomp", prog_seccomp, "make the VMM call what its seccomp filter forbids (tests)" },
 	{ "hostile", hostile_main, "what a well-behaved guest never does (guest/hostile.c)" },

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "blkback.h"
+#include "clock.h"
 #include "confine.h"
 #include "device.h"
 #include "disklock.h"
@@ -80,7 +81,7 @@ static uint32_t mode_abi(enum disk_mode m)
  * twice is refused first (two writers in one domain corrupt it as surely
  * as two domains do), then each is locked before any queue opens it.
  */
-static int lock_images(struct domain *d, struct errbuf *eb)
+static int lock_images(struct domain *d, bool take, struct errbuf *eb)
 {
 	char msg[PATH_MAX + 512];
 	int r;
@@ -107,9 +108,39 @@ static int lock_images(struct domain *d, struct errbuf *eb)
 					  j, d->cfg.disks[j].path, major(b->st_dev), minor(b->st_dev),
 					  (unsigned long long)b->st_ino);
 		}
+		if (!take)
+			continue;
 		r = disk_lock_take(l, dc->path, i, msg, sizeof(msg));
 		if (r < 0)
 			return errbuf_set(eb, -r, "%s", msg);
+	}
+	return 0;
+}
+
+void blkdev_drop_locks(struct domain *d)
+{
+	for (unsigned i = 0; i < blkdev_count(d); i++)
+		disk_lock_drop(&disk_of(d, i)->lock);
+}
+
+int blkdev_take_locks(struct domain *d, unsigned wait_ms, struct errbuf *eb)
+{
+	uint64_t deadline = now_ns() + (uint64_t)wait_ms * 1000000ull;
+	char msg[PATH_MAX + 512];
+
+	for (unsigned i = 0; i < blkdev_count(d); i++) {
+		struct disk_lock *l = &disk_of(d, i)->lock;
+		int r;
+
+		while (!l->held) {
+			r = disk_lock_take(l, d->cfg.disks[i].path, i, msg, sizeof(msg));
+			if (r == 0)
+				break;
+			/* Only a lock in the way is worth waiting for: the sender lets go as it stops. */
+			if (r != -EAGAIN || now_ns() >= deadline)
+				return errbuf_set(eb, -r, "%s", msg);
+			usleep(1000);
+		}
 	}
 	return 0;
 }
@@ -118,7 +149,6 @@ static int vbd_create(struct domain *d, const struct domain_opts *opts, struct e
 {
 	struct blk_shared *shared;
 
-	(void)opts;
 	if (!d->cfg.nr_disks)
 		return 0;
 	shared = calloc(1, sizeof(*shared));
@@ -153,7 +183,7 @@ static int vbd_create(struct domain *d, const struct domain_opts *opts, struct e
 		if (r < 0)
 			return r;
 	}
-	return lock_images(d, eb);
+	return lock_images(d, !(opts && opts->defer_disk_locks), eb);
 }
 
 /* The `queues` a disk gets: as configured, else one per vCPU (at most XENITH_DISK_MAX_QUEUES). */
@@ -425,7 +455,7 @@ const struct stat *blkdev_image_stat(struct domain *d, unsigned disk)
 {
 	struct blk_disk *dd = disk_of(d, disk);
 
-	return dd && dd->lock.held ? &dd->lock.st : NULL;
+	return dd && dd->lock.open ? &dd->lock.st : NULL;
 }
 
 static void notify_guest(void *opaque)

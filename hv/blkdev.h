@@ -42,7 +42,18 @@ unsigned blkdev_count(struct domain *d);
 struct blkback *blkdev_queue(struct domain *d, unsigned disk, unsigned queue, uint32_t *port);
 /* A queue's counters, read under the disks' lock; -ENOENT when there is no such queue. */
 int blkdev_get_stats(struct domain *d, unsigned disk, unsigned queue, struct blkback_stats *st);
-/* The locked image of disk i (the jail lets the VMM open that file only), or NULL. */
+/*
+ * A migration's handover of the images' locks (hv/migrate.c): the sender
+ * drops them once its disks are quiesced (keeping the images open), and
+ * takes them back if the receiver never starts the domain; the receiver,
+ * whose domain was built without them (domain_opts.defer_disk_locks),
+ * takes them once it has the whole stream, waiting up to wait_ms for a
+ * lock still in the way.  0, or -errno with eb naming the disk and holder.
+ */
+struct errbuf;
+void blkdev_drop_locks(struct domain *d);
+int blkdev_take_locks(struct domain *d, unsigned wait_ms, struct errbuf *eb);
+/* The image of disk i, opened (and locked unless deferred; the jail lets the VMM open that file only), or NULL. */
 const struct stat *blkdev_image_stat(struct domain *d, unsigned disk);
 
 /*

@@ -300,6 +300,19 @@ int disk_lock_take(struct disk_lock *l, const char *path, unsigned index, char *
 	return 0;
 }
 
+void disk_lock_drop(struct disk_lock *l)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+	if (!l->held)
+		return;
+	if (l->excl_fd >= 0)
+		close(l->excl_fd);
+	l->excl_fd = -1;
+	(void)fcntl(l->fd, F_OFD_SETLK, &fl);
+	l->held = false;
+}
+
 void disk_lock_release(struct disk_lock *l)
 {
 	if (l->excl_fd >= 0 && (l->open || l->held))

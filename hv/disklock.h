@@ -51,6 +51,13 @@ int disk_lock_open(struct disk_lock *l, const char *path, bool ro, unsigned inde
  * -EBUSY (the device is claimed), -errno.
  */
 int disk_lock_take(struct disk_lock *l, const char *path, unsigned index, char *msg, size_t msglen);
+/*
+ * Lets go of the lock (and a writable block device's O_EXCL claim) but
+ * keeps the image open: a migration hands the image to its receiver at the
+ * stop-and-copy, and takes it back with disk_lock_take if the receiver
+ * never starts the domain.  No-op without the lock.
+ */
+void disk_lock_drop(struct disk_lock *l);
 /* Closes everything: the lock goes.  Copes with a lock never opened. */
 void disk_lock_release(struct disk_lock *l);
 

@@ -279,6 +279,12 @@ struct domain_opts {
 	 * watchdog.
 	 */
 	void (*stuck)(struct domain *d, const char *what);
+	/*
+	 * A migration's receiver: the disk images are opened but not locked
+	 * at create (the sender still runs on them); blkdev_take_locks()
+	 * takes them once the sender has let go.
+	 */
+	bool defer_disk_locks;
 };
 
 #define DOMAIN_STOP_GRACE_MS 10000u

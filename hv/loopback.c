@@ -179,10 +179,35 @@ static int loopback_stats_json(struct device *dev, char *buf, size_t size)
 	return k >= 0 && (size_t)k < size ? k : -1;
 }
 
+/*
+ * An idle loopback has no state (the domain's test hypercalls start it):
+ * it saves as nothing, so a test domain can be saved and migrated.  A
+ * running one (a thread bound to a port) is refused.
+ */
+static int loopback_save(struct device *dev, struct savebuf *out, struct errbuf *eb)
+{
+	(void)out;
+	if (evtchn_loopback_running(dev->d))
+		return errbuf_set(eb, ENOTSUP, "%s: the test loopback is running (XENITH_TEST_EVTCHN_LOOPBACK); "
+				  "its thread is not saved", dev->name);
+	return 0;
+}
+
+static int loopback_restore(struct device *dev, const void *data, size_t len, struct errbuf *eb)
+{
+	(void)data;
+	if (len)
+		return errbuf_set(eb, EPROTO, "%s: %zu bytes of state, where an idle loopback saves none",
+				  dev->name, len);
+	return 0;
+}
+
 const struct device_ops loopback_device_ops = {
 	.type = "loopback",
 	.create = loopback_create,
 	.disconnect = loopback_disconnect,
+	.save = loopback_save,
+	.restore = loopback_restore,
 	.stats_json = loopback_stats_json,
 	.destroy = loopback_destroy,
 };

@@ -41,6 +41,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blkdev.h"
 #include "clock.h"
 #include "domain.h"
 #include "relocate_priv.h"
@@ -418,6 +419,19 @@ static int wait_built(struct mig *m)
 			  r == -EPIPE ? "it closed the connection" : strerror(-r));
 }
 
+static int drop_locks(struct domain *d, void *arg)
+{
+	(void)arg;
+	blkdev_drop_locks(d);
+	return 0;
+}
+
+/* The locks again, after a migration that did not happen: the receiver, which never started, lets go as it ends. */
+static int take_locks(struct domain *d, void *eb)
+{
+	return blkdev_take_locks(d, 10000, eb);
+}
+
 /* Pre-copy: rounds until what is left fits the downtime target, or max_rounds. */
 static int precopy(struct mig *m)
 {
@@ -472,7 +486,7 @@ int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, 
 	struct reloc_save_stats ss = { 0 };
 	struct mig m = { .s = { .d = d, .st = &ss, .eb = eb }, .o = o, .st = st, .fd = fd };
 	uint64_t t0 = now_ns(), tp = 0, words;
-	bool paused = false, frozen = false, quiesced = false, went = false;
+	bool paused = false, frozen = false, quiesced = false, went = false, locks_dropped = false;
 	char line[256];
 	int r;
 
@@ -519,6 +533,13 @@ int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, 
 	if (r < 0)
 		goto fail;
 	quiesced = true;
+	/* Nothing writes the images now: the receiver may take their locks (blkdev.h). */
+	r = domain_run_on_main(d, drop_locks, NULL);
+	if (r < 0) {
+		r = errbuf_set(eb, -r, "handing the disks' locks over: the main thread did not take the job");
+		goto fail;
+	}
+	locks_dropped = true;
 	r = (int)fetch_dirty(&m);
 	if (r >= 0) {
 		uint64_t before = st->pages;
@@ -560,8 +581,10 @@ int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, 
 		st->ambiguous = true;
 		r = errbuf_set(eb, EIO, "the receiver was told to start the domain but did not confirm (%s): "
 			       "it may be running there; '%s' stays paused here; if the receiver does not have "
-			       "it, `xenith unpause %s` here", r < 0 ? (r == -EPIPE ? "the connection closed" :
-			       strerror(-r)) : line, d->cfg.name, d->cfg.name);
+			       "it, `xenith unpause %s` here%s", r < 0 ? (r == -EPIPE ? "the connection closed" :
+			       strerror(-r)) : line, d->cfg.name, d->cfg.name,
+			       d->cfg.nr_disks ? " (its disks' locks were handed over: it would run without "
+			       "them)" : "");
 		goto out;
 	}
 	st->downtime_ns = now_ns() - tp;
@@ -569,6 +592,20 @@ int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, 
 	r = 0;
 	goto out;
 fail:
+	if (locks_dropped) {
+		struct errbuf eb2;
+		int r2 = domain_run_on_main(d, take_locks, &eb2);
+
+		if (r2 < 0) {
+			/* Without its locks it may not write its disks: it stays as it is, paused. */
+			dirty_log(d, false, NULL);
+			r = errbuf_prefix(eb, r, "migration of '%s' failed and its disks' locks cannot be taken back "
+					  "(%s), so it stays paused here; `xenith unpause %s` once the images are "
+					  "free", d->cfg.name, r2 == -ETIMEDOUT ? "the main thread did not take the job"
+					  : eb2.msg, d->cfg.name);
+			goto out;
+		}
+	}
 	if (quiesced)
 		reloc_resume_devices(d);
 	if (frozen)

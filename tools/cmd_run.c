@@ -783,7 +783,7 @@ static int run_or_restore(int argc, char **argv, enum vmm_mode mode)
 		goto out;
 	}
 	struct domain_opts opts = { .console_fd = STDOUT_FILENO, .console_prefix = a.prefix,
-				    .stuck = domain_stuck };
+				    .stuck = domain_stuck, .defer_disk_locks = receive };
 
 	snprintf(stuck_ctx.dir, sizeof(stuck_ctx.dir), "%s", dir);
 	stuck_ctx.name = a.cfg.name;
@@ -794,6 +794,11 @@ static int run_or_restore(int argc, char **argv, enum vmm_mode mode)
 		    : domain_create(&a.cfg, &opts, &kvm, domid, &d, &eb) < 0) {
 		fprintf(stderr, "%s: %s%s%s\n", cmd, restore ? stream_path : "", restore ? ": " : "", eb.msg);
 		d = NULL;
+		goto out;
+	}
+	/* The sender let go of the disks' locks as it stopped; they are this domain's now. */
+	if (receive && blkdev_take_locks(d, 10000, &eb) < 0) {
+		fprintf(stderr, "%s: %s\n", cmd, eb.msg);
 		goto out;
 	}
 	if (restore) {
