@@ -998,6 +998,45 @@ int control_send_fd(int fd, const char *request, int pass_fd, struct errbuf *eb)
 	return 0;
 }
 
+/*
+ * As read_line, but takes nothing past the newline (MSG_PEEK first): a
+ * migration's progress lines and its reply may arrive in one segment.
+ */
+static int read_one_line(int fd, char *buf, size_t max, size_t *len, uint64_t deadline)
+{
+	size_t n = 0;
+
+	while (n < max) {
+		char *nl;
+		ssize_t k;
+		int r = wait_fd(fd, POLLIN, -1, deadline);
+
+		if (r < 0)
+			return r;
+		k = recv(fd, buf + n, max - n, MSG_DONTWAIT | MSG_PEEK);
+		if (k == 0)
+			return -EPIPE;
+		if (k < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		nl = memchr(buf + n, '\n', (size_t)k);
+		if (nl)
+			k = nl - (buf + n) + 1;
+		k = recv(fd, buf + n, (size_t)k, MSG_DONTWAIT); /* what was peeked, up to the newline */
+		if (k <= 0)
+			return k == 0 ? -EPIPE : -errno;
+		n += (size_t)k;
+		if (buf[n - 1] == '\n') {
+			buf[n - 1] = 0;
+			*len = n - 1;
+			return 0;
+		}
+	}
+	return -E2BIG;
+}
+
 int control_read_reply(int fd, char *reply_buf, size_t size, int timeout_ms, struct errbuf *eb)
 {
 	size_t got;
@@ -1005,7 +1044,7 @@ int control_read_reply(int fd, char *reply_buf, size_t size, int timeout_ms, str
 
 	if (size < 2)
 		return errbuf_set(eb, EINVAL, "no room for a reply");
-	r = read_line(fd, -1, reply_buf, size - 1, &got, mono_ns() + (uint64_t)timeout_ms * 1000000ull, NULL);
+	r = read_one_line(fd, reply_buf, size - 1, &got, mono_ns() + (uint64_t)timeout_ms * 1000000ull);
 	if (r == -ETIMEDOUT)
 		return errbuf_set(eb, ETIMEDOUT, "no reply from the VMM within %d s", timeout_ms / 1000);
 	if (r == -E2BIG)

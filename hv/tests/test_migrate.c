@@ -92,6 +92,26 @@ static void test_a_running_smp_domain_migrates_live_over_loopback(void **state)
 	fprintf(stderr, "# after the migration, the guest's %s", gap);
 }
 
+/* A periodic timer runs across the move: the timer program waits for all 200 ticks of 10 ms. */
+static void test_a_domain_with_a_periodic_timer_migrates_and_keeps_ticking(void **state)
+{
+	char addr[64];
+
+	(void)state;
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-mt", "--cmdline", "timer 200 10", NULL });
+	assert_true(harness_wait_domain_state("t-mt", "running", 20));
+	proc_pump(&P, 0.5);
+	start_receiver(&Q, addr, sizeof(addr));
+	if (RUN(&R, 60, "migrate", "t-mt", addr) != 0)
+		fail_msg("xenith migrate: %d\n%s%s\nreceiver:\n%s", R.status, R.out, R.err, Q.err);
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 67);
+	assert_null(strstr(P.out, "timer: ")); /* moved before it was done */
+	proc_wait(&Q, 30);
+	if (Q.status != 0 || !strstr(Q.out, "timer: 200 ticks of 10 ms"))
+		fail_msg("status %d at the receiver:\n%s%s", Q.status, Q.out, Q.err);
+}
+
 /* ---- a receiver this test plays ---- */
 
 enum fake_fault {
@@ -380,6 +400,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_a_running_smp_domain_migrates_live_over_loopback, harness_teardown),
+		cmocka_unit_test_teardown(test_a_domain_with_a_periodic_timer_migrates_and_keeps_ticking,
+					  harness_teardown),
 		cmocka_unit_test_teardown(test_a_migration_cut_at_any_phase_before_go_leaves_the_domain_running,
 					  harness_teardown),
 		cmocka_unit_test_teardown(test_a_migration_cut_after_go_leaves_the_domain_paused_and_says_so,
