@@ -509,7 +509,10 @@ static void restore_help(FILE *f, bool receive)
 "Domain names and ids are per run directory: a receiver on the sender's host\n"
 "needs a run directory of its own (--run-dir).\n\n"
 "options:\n"
-"      --listen ADDR:PORT  where to listen (default 0.0.0.0:" MIGRATE_PORT "; port 0 picks one)\n");
+"      --listen ADDR:PORT  where to listen (default 127.0.0.1:" MIGRATE_PORT "; port 0 picks one)\n\n"
+"The stream says what to build (its config: kernel, disks, user), as a config\n"
+"file does, and nothing authenticates the sender: listen only where trusted\n"
+"senders alone can connect (loopback, a private network, an ssh tunnel).\n");
 	else
 		fprintf(f,
 "usage: xenith restore [OPTIONS] FILE\n\n"
@@ -599,7 +602,8 @@ static int parse_restore_args(int argc, char **argv, struct run_args *a, const c
 	int opt;
 
 	memset(a, 0, sizeof(*a));
-	*path = receive ? "0.0.0.0:" MIGRATE_PORT : NULL;
+	/* Loopback unless asked: whoever connects says what this VMM builds (restore_help). */
+	*path = receive ? "127.0.0.1:" MIGRATE_PORT : NULL;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "n:pqh", opts, NULL)) != -1) {
 		switch (opt) {
