@@ -21,31 +21,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "blkpattern.h"
+#include "blkverify.h"
 #include "harness.h"
 #include "testutil.h"
 
 static struct proc P, Q, R;
 
-/* The image holds the guest's pattern over [0, bytes) and zeroes after. */
-static void host_verifies(const char *path, uint64_t seed, uint64_t bytes)
-{
-	FILE *f = fopen(path, "rb");
-	uint64_t off = 0, w, bad = 0, nonzero = 0;
-
-	assert_non_null(f);
-	while (fread(&w, 8, 1, f) == 1) {
-		if (off < bytes)
-			bad += w != blk_pattern(seed, off);
-		else
-			nonzero += w != 0;
-		off += 8;
-	}
-	fclose(f);
-	assert_int_equal(bad, 0);
-	assert_int_equal(nonzero, 0);
-	assert_true(off >= bytes);
-}
 
 /* The highest N of the "tick N" lines p printed so far, 0 if none. */
 static unsigned last_tick(struct proc *p)
@@ -365,7 +346,7 @@ static void disk_under_io(const char *mode)
 	proc_wait(&Q, 60);
 	if (Q.status != 0 || !strstr(Q.out, "read back, 0 bad words"))
 		fail_msg("mode=%s: status %d after the restore:\n%s%s", mode, Q.status, Q.out, Q.err);
-	host_verifies(img, 11, 4000 * 4096ull);
+	host_verifies(img, 11, 4000 * 4096ull, 0);
 }
 
 static void test_a_disk_under_io_survives_save_and_restore(void **state)
