@@ -23,11 +23,14 @@
  *
  * A vCPU parks for a pause only once KVM has completed its last exit
  * (vcpu.c), so its registers are those after the instruction.  A vCPU
- * asleep in SCHEDOP_block or SCHEDOP_poll is saved as it entered the
- * hypercall (KVM has not completed the OUT): after a restore it makes the
- * hypercall again, as Xen restarts a preempted one.  A poll's timeout
- * then starts again: a guest sleep that spans a save lasts longer, never
- * shorter.
+ * asleep in SCHEDOP_block or SCHEDOP_poll is saved with RIP on the
+ * hypercall's OUT (VT-x and AMD-V KVM have not advanced it yet; PVM has,
+ * and the save moves it back): after a restore it makes the hypercall
+ * again, as Xen restarts a preempted one.  A poll's timeout then starts
+ * again: a guest sleep that spans a save lasts longer, never shorter.
+ *
+ * Live migration (reloc_migrate) writes the same stream while the domain
+ * runs, over a connection: migrate.c says how.
  *
  * Restore (reloc_restore_open, reloc_restore, domain_start_restored)
  * builds the domain from the saved config exactly as a boot does (memory,
