@@ -534,7 +534,9 @@ static bool run_request(struct domain *d, const struct conn_io *io, const struct
 		r = domain_pause(d, &eb);
 		break;
 	case CONTROL_UNPAUSE:
-		r = domain_unpause(d, &eb);
+		r = reloc_release(d, &eb); /* a migration's hold first, if any */
+		if (r == 0)
+			r = domain_unpause(d, &eb);
 		break;
 	case CONTROL_SAVE:
 		pthread_mutex_unlock(&d->ctl_lock);

@@ -232,6 +232,11 @@ struct domain {
 	void *main_job_arg;
 	int main_job_result;
 	bool main_job_done;
+	/*
+	 * A migration left it paused with its devices quiesced, timers frozen
+	 * and disks' locks handed over (migrate.c); under ctl_lock.
+	 */
+	bool reloc_held;
 	/* A restored domain not yet started: what its start needs (relocate.c); NULL otherwise. */
 	struct reloc_state *reloc;
 	/* HVM_PARAM_CALLBACK_IRQ (CPL-0 guests): vector injected on upcalls; 0 = none. */

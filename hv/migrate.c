@@ -432,6 +432,25 @@ static int take_locks(struct domain *d, void *eb)
 	return blkdev_take_locks(d, 10000, eb);
 }
 
+int reloc_release(struct domain *d, struct errbuf *eb)
+{
+	int r;
+
+	if (!d->reloc_held)
+		return 0;
+	r = domain_run_on_main(d, take_locks, eb);
+	if (r == -ETIMEDOUT || r == -ECANCELED)
+		return errbuf_set(eb, -r, "taking its disks' locks back: %s", r == -ECANCELED ?
+				  "the domain ended" : "the VMM's main thread did not take the job");
+	if (r < 0)
+		return errbuf_prefix(eb, r, "'%s' was left paused by a migration and its disks' locks cannot be "
+				     "taken back (is it running at the receiver?)", d->cfg.name);
+	reloc_resume_devices(d);
+	reloc_set_frozen(d, false);
+	d->reloc_held = false;
+	return 0;
+}
+
 /* Pre-copy: rounds until what is left fits the downtime target, or max_rounds. */
 static int precopy(struct mig *m)
 {
@@ -486,7 +505,7 @@ int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, 
 	struct reloc_save_stats ss = { 0 };
 	struct mig m = { .s = { .d = d, .st = &ss, .eb = eb }, .o = o, .st = st, .fd = fd };
 	uint64_t t0 = now_ns(), tp = 0, words;
-	bool paused = false, frozen = false, quiesced = false, went = false, locks_dropped = false;
+	bool paused = false, frozen = false, quiesced = false, locks_dropped = false;
 	char line[256];
 	int r;
 
@@ -575,10 +594,10 @@ int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, 
 		r = errbuf_set(eb, -r, "telling the receiver to go: %s", strerror(-r));
 		goto fail; /* it never heard GO: it runs nothing */
 	}
-	went = true;
 	r = read_line(fd, line, sizeof(line), HANDSHAKE_DONE_MS);
 	if (r < 0 || strcmp(line, "DONE")) {
 		st->ambiguous = true;
+		d->reloc_held = true; /* `xenith unpause` gives it back everything (reloc_release) */
 		r = errbuf_set(eb, EIO, "the receiver was told to start the domain but did not confirm (%s): "
 			       "it may be running there; '%s' stays paused here; if the receiver does not have "
 			       "it, `xenith unpause %s` here%s", r < 0 ? (r == -EPIPE ? "the connection closed" :
@@ -593,16 +612,15 @@ int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, 
 	goto out;
 fail:
 	if (locks_dropped) {
-		struct errbuf eb2;
+		struct errbuf eb2 = { "" };
 		int r2 = domain_run_on_main(d, take_locks, &eb2);
 
 		if (r2 < 0) {
 			/* Without its locks it may not write its disks: it stays as it is, paused. */
-			dirty_log(d, false, NULL);
+			d->reloc_held = true;
 			r = errbuf_prefix(eb, r, "migration of '%s' failed and its disks' locks cannot be taken back "
 					  "(%s), so it stays paused here; `xenith unpause %s` once the images are "
-					  "free", d->cfg.name, r2 == -ETIMEDOUT ? "the main thread did not take the job"
-					  : eb2.msg, d->cfg.name);
+					  "free", d->cfg.name, eb2.msg[0] ? eb2.msg : strerror(-r2), d->cfg.name);
 			goto out;
 		}
 	}
@@ -618,7 +636,7 @@ fail:
 				eb2.msg);
 	}
 	r = errbuf_prefix(eb, r < 0 ? r : -EIO, "migration of '%s' failed%s, the domain runs on here",
-			  d->cfg.name, paused ? " in its stop-and-copy" : went ? "" : "");
+			  d->cfg.name, paused ? " in its stop-and-copy" : "");
 out:
 	dirty_log(d, false, NULL);
 	free(m.hash);

@@ -117,6 +117,13 @@ struct reloc_migrate_stats {
  */
 int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, struct reloc_migrate_stats *st,
 		  struct errbuf *eb);
+/*
+ * A domain a migration left paused (the receiver never confirmed, or the
+ * disks' locks could not be taken back): its disks' locks taken again,
+ * devices resumed, timers let go, before `xenith unpause` lets it run.
+ * 0 (also for any other domain), or -errno with eb: it stays paused.
+ */
+int reloc_release(struct domain *d, struct errbuf *eb);
 /* The receiver's side of the handshake: a line out ("READY\n", "DONE\n", "ERROR why\n"); 0 or -errno. */
 int reloc_handshake_reply(int fd, const char *line);
 /* Waits up to ms for a line: 0 when it is want, -EPROTO (got holds it), -ETIMEDOUT, -EPIPE or -errno. */
