@@ -508,11 +508,12 @@ static void restore_help(FILE *f, bool receive)
 "refused the sender's domain runs on there and nothing is left here.\n"
 "Domain names and ids are per run directory: a receiver on the sender's host\n"
 "needs a run directory of its own (--run-dir).\n\n"
-"options:\n"
-"      --listen ADDR:PORT  where to listen (default 127.0.0.1:" MIGRATE_PORT "; port 0 picks one)\n\n"
 "The stream says what to build (its config: kernel, disks, user), as a config\n"
 "file does, and nothing authenticates the sender: listen only where trusted\n"
-"senders alone can connect (loopback, a private network, an ssh tunnel).\n");
+"senders alone can connect (loopback, a private network, an ssh tunnel).\n\n"
+"options:\n"
+"      --listen ADDR:PORT\n"
+"                         where to listen (default 127.0.0.1:" MIGRATE_PORT "; port 0 picks one)\n");
 	else
 		fprintf(f,
 "usage: xenith restore [OPTIONS] FILE\n\n"

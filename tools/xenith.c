@@ -121,7 +121,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: xenith COMMAND [ARGS...]\n\n"
 		   "Xenith: paravirtualized domains on KVM.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(f, "  %-14s %s\n", subcommands[i].name, subcommands[i].summary);
+		fprintf(f, "  %-15s %s\n", subcommands[i].name, subcommands[i].summary);
 	fprintf(f, "\n`xenith COMMAND --help` describes each command.\n");
 }
 
