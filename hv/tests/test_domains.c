@@ -822,7 +822,7 @@ static void test_dirty_log_lists_exactly_the_pages_the_guest_wrote(void **state)
 	assert_non_null(p);
 	second = check_dirty_line(p, "the second fetch (nothing written)", NULL, 0, pt_base, pt_end,
 				  pt_second, sizeof(pt_second));
-	print_message("dirty log: page-table pages listed (nested paging walks):%s, then:%s\n",
+	print_message("# dirty log: page-table pages listed (nested paging walks):%s, then:%s\n",
 		      pt_first[0] ? pt_first : " none", pt_second[0] ? pt_second : " none");
 	/* the guest got the same counts back from its hypercalls */
 	snprintf(line, sizeof(line), "dirtylog: fetched %u page(s), then %u", first, second);
