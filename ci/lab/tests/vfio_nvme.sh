@@ -320,6 +320,13 @@ echo "#   $sdev"
 #     programs the MSI-X table Xenith emulates, and its interrupts come by
 #     irqfd.  It reads what the PF wrote at LBA 2048 and writes LBA 8192.
 G=/xenith/linux-guest
+# guest_why FILE: one line of what the guest's console says went wrong (a
+# panic, an oops, the init's own complaint), or its last line; no '#', which
+# TAP reads as a directive
+guest_why() {
+	{ grep -m1 -E "Kernel panic|BUG:|Oops|general protection|no /dev/nvme0n1|nvme nvme0: .*(timeout|fail|disabl)" "$1" ||
+		grep -v '^[[:space:]]*$' "$1" | tail -n 1; } | tr -d '#\r' | cut -c1-200
+}
 want_rd=$(dd if="$blk" bs=512 skip=2048 count=64 2>/dev/null | md5sum | cut -d' ' -f1)
 for try in 1 2 3; do
 	"$X" run -n ptl --kernel $G/vmlinuz --initrd $G/initrd.gz -m 256 --pci "$vf" --timeout 100 --on-reboot destroy \
@@ -339,15 +346,28 @@ for try in 1 2 3; do
 	wait "$dom"
 	rc=$?
 	# the known early hang of a nested Linux boot (linux_guest.sh): tried again
-	[ "$rc" = 68 ] && ! grep -q "xenith-linux-guest: init ran" /tmp/ptl.out || break
-	todo "ptl: attempt $try: the nested kernel hung before its init ran" "known problem, README's lab section; tried again"
+	if [ "$rc" = 68 ] && ! grep -q "xenith-linux-guest: init ran" /tmp/ptl.out; then
+		todo "ptl: attempt $try: the nested kernel hung before its init ran" "known problem, README's lab section; tried again"
+		continue
+	fi
+	# A reset (69) before the namespace appeared is the kernel's panic=-1: seen
+	# once in CI (stop 32), routes and table accesses as in a good run, its
+	# console not kept.  Its first words go into the TODO line, then a retry.
+	if [ "$rc" = 69 ] && ! grep -q "xenith-linux-guest: nvme0n1 " /tmp/ptl.out; then
+		cp /tmp/ptl.out "/tmp/ptl.attempt$try.out"
+		todo "ptl: attempt $try: the guest reset before nvme0n1 appeared: $(guest_why /tmp/ptl.out)" \
+			"not understood; tried again, its console shown below"
+		tail -n 60 /tmp/ptl.out | show /dev/stdin
+		continue
+	fi
+	break
 done
 sed -n 's/^.*\(xenith-linux-guest: .*\)$/#   \1/p' /tmp/ptl.out
 grep -q "xenith-linux-guest: pci 0000:00:01.0 0x1b36:0x0010 class 0x010802" /tmp/ptl.out &&
 	grep -q "xenith-linux-guest: pci 0000:00:00.0 0x1b36:0x0008 class 0x060000" /tmp/ptl.out
 result $? "Linux enumerates its PCI bus: the host bridge at 00:00.0 and the VF (1b36:0010, NVMe) at 00:01.0"
 grep -q "xenith-linux-guest: nvme0n1 [1-9]" /tmp/ptl.out
-result $? "Linux's nvme driver brings the VF's controller up: /dev/nvme0n1 appears"
+result $? "Linux's nvme driver brings the VF's controller up: /dev/nvme0n1 appears$(grep -q "xenith-linux-guest: nvme0n1 [1-9]" /tmp/ptl.out || echo " (exit $rc; the guest: $(guest_why /tmp/ptl.out))")"
 grep -q "xenith-linux-guest: read $want_rd" /tmp/ptl.out
 result $? "what the PF wrote (LBA 2048) reads back in the Linux guest (md5 $want_rd)"
 yes "xenith-linux-guest wrote this through its own nvme driver" | head -c 32768 >/tmp/lwant
