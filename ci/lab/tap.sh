@@ -23,7 +23,7 @@ check() { # check DESCRIPTION COMMAND...: ok when COMMAND succeeds
 	shift
 	if "$@"; then ok "$tap_d"; else notok "$tap_d"; fi
 }
-show() { sed 's/^/#   /' "$1"; } # show FILE: its lines as TAP comments
+show() { sed "s/^/#   /" "$@"; } # show [FILE]: its lines (or standard input's) as TAP comments; the lab has no /dev/stdin
 tap_done() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
 # need_nvme_pf: pf = the BDF of the first NVMe controller with SR-IOV (class
 # 010802, sriov_totalvfs); without one, a failed check, the plan, and the

@@ -357,7 +357,7 @@ for try in 1 2 3; do
 		cp /tmp/ptl.out "/tmp/ptl.attempt$try.out"
 		todo "ptl: attempt $try: the guest reset before nvme0n1 appeared: $(guest_why /tmp/ptl.out)" \
 			"not understood; tried again, its console shown below"
-		tail -n 60 /tmp/ptl.out | show /dev/stdin
+		tail -n 60 /tmp/ptl.out | show
 		continue
 	fi
 	break
@@ -381,7 +381,7 @@ tbl=$(echo "$ldev" | sed -n 's/.*"msix_table_accesses":\([0-9]*\).*/\1/p')
 [ "${irq:-0}" -gt 0 ] && [ "${routes:-0}" -ge 1 ] && [ "${tbl:-0}" -gt 0 ]
 result $? "the driver's MSI-X interrupts came by irqfd: $irq in the guest's /proc/interrupts; the VMM routed ${routes:-no} vector(s) after ${tbl:-no} table accesses"
 echo "#   $ldev"
-[ "$rc" = 0 ] || { echo "# the guest's console (exit $rc; 69: it rebooted, e.g. a panic with panic=-1):"; tail -n 80 /tmp/ptl.out | show /dev/stdin; }
+[ "$rc" = 0 ] || { echo "# the guest's console (exit $rc; 69: it rebooted, e.g. a panic with panic=-1):"; tail -n 80 /tmp/ptl.out | show; }
 
 # 5. A function a domain cannot hold is refused before anything boots, with the reason.
 "$X" run -n pt2 --pci "$pf" --cmdline "exit 0" --timeout 60 >/tmp/pt2.out 2>&1
