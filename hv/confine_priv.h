@@ -5,6 +5,8 @@
 
 #include <linux/filter.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "confine.h"
@@ -28,6 +30,9 @@ struct confine_state {
 
 extern struct confine_state confine;
 
+/* Compiles a kind's filter with libseccomp (confine_rules.c); tgkill is allowed for process pid only. */
+int confine_compile_kind(enum confine_kind kind, bool bench, bool test_hook, uint32_t pid,
+			 struct sock_fprog *prog, struct errbuf *eb);
 int confine_seccomp_prepare(bool bench, bool test_hook, struct errbuf *eb);
 int confine_seccomp_process(struct errbuf *eb);
 bool confine_kind_allows_ioctl(enum confine_kind kind, unsigned long req);

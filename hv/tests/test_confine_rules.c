@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * unit: the seccomp allow-lists (hv/confine.c), as tables: a thread's
+ * unit: the seccomp allow-lists (hv/confine_rules.c), as tables: a thread's
  * filter can only narrow its creator's, so whatever a kind of thread needs
  * its creators must allow too; and the calls no VMM thread needs after
  * set-up are in no list.
