@@ -11,7 +11,7 @@ packages=(
 	libpq-dev postgresql           # the fleet's results index (xenith-fleet, dynamic) and the fleet tier's own server
 	libmicrohttpd-dev prometheus   # xenith exporter's HTTP (xenith-fleet, dynamic); the fleet tier scrapes it with its own Prometheus
 	liburing-dev                   # the block backend (io/blkback.c)
-	libseccomp-dev                 # the VMM's system call filters (hv/confine.c)
+	libseccomp-dev                 # the VMM's system call filters, compiled at build time (hv/gen_seccomp.c)
 	fio                            # native baseline of the blk benchmark suite
 	iperf3 dpdk                    # reference lines of the net benchmark suite: iperf3 -u, dpdk-testpmd (bench/netref.c)
 	chromium                       # the report test opens report.html headless (bench/tests/chromium_check.c)

@@ -35,8 +35,11 @@ clang=${CLANG:-clang}
 # and archives, and its stub port_dpdk_none.c stands in (as in the VMM most domains run in);
 # sriov/ and iommu/ for the pci device type (hv/pcidev.c).
 # and the profiler's parts the VMM samples with (hv/prof.c): the unwinder, KVM's statistics, the record format.
-vmm_sources="$(cd "$src" && echo hv/*.c io/*.c lib/*.c sriov/*.c iommu/*.c | tr ' ' '\n' | grep -vx io/port_dpdk.c | tr '\n' ' ')"
+# hv/gen_seccomp.c is the build-time program that writes the seccomp filters into BUILD_DIR/hv/confine_bpf.c
+# (meson builds it before this tier runs); a path starting with / is taken as it is.
+vmm_sources="$(cd "$src" && echo hv/*.c io/*.c lib/*.c sriov/*.c iommu/*.c | tr ' ' '\n' | grep -vx -e io/port_dpdk.c -e hv/gen_seccomp.c | tr '\n' ' ')"
 vmm_sources+=" xenoprof/unwind.c xenoprof/kvmstats.c xenoprof/profile.c xenoprof/names.c mig/stream.c"
+vmm_sources+=" ${out%/fuzz}/hv/confine_bpf.c"
 declare -A sources=(
 	[grant]="io/grant.c"
 	[blkif]="io/blkback.c io/grant.c lib/clock.c"
@@ -136,7 +139,10 @@ build() {
 	local f
 
 	for f in ${sources[$t]}; do
-		files+=("$src/$f")
+		case $f in
+		/*) files+=("$f") ;;
+		*) files+=("$src/$f") ;;
+		esac
 	done
 	if [ -x "$bin" ] && ! find "${files[@]}" "$src/fuzz/fuzz.h" "$src/fuzz/run.sh" \
 		"$src"/include/xenith/*.h "$src"/lib/*.h "$src"/io/*.h "$src"/hv/*.h "$src"/net/*.h "$src"/nvme/*.h "$src"/nvme/tests/*.h "$src"/sriov/*.h "$src"/iommu/*.h "$src"/xenoprof/*.h "$src"/mig/*.h -newer "$bin" | grep -q .; then

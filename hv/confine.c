@@ -4,35 +4,28 @@
  * which thread called what (confine.h).  The privilege steps (jail, user,
  * file descriptors) are in jail.c.
  *
- * Filters are compiled once, with libseccomp, before any thread starts, and
- * kept as raw BPF: installing one at a thread's start is one system call,
- * with no allocation and no library state shared between threads.
+ * The filters are compiled at build time (confine_rules.c, gen_seccomp.c)
+ * into confine_bpf.c; before any thread starts, each is copied with the
+ * VMM's pid put in (tgkill's check) and kept as raw BPF: installing one at
+ * a thread's start is one system call, with no allocation and no library
+ * state shared between threads.
  */
 #include "confine.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/audit.h>
-#include <linux/falloc.h>
 #include <linux/filter.h>
-#include <linux/fs.h>
-#include <linux/if_tun.h>
-#include <linux/kvm.h>
 #include <linux/seccomp.h>
-#include <linux/vfio.h>
 #include <pthread.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "confine_priv.h"
@@ -43,8 +36,6 @@
 static __thread int thread_kind = -1;
 static atomic_int log_fd = -1;
 
-#define NAMES_MAX 512
-static char syscall_names[NAMES_MAX][32];
 
 void confine_set_log_fd(int fd)
 {
@@ -88,7 +79,7 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uc)
 		n = put(msg, n, sizeof(msg), si->si_arch == AUDIT_ARCH_I386 ? "an i386 system call" :
 					     "a system call of another ABI (x32)");
 	} else {
-		n = put(msg, n, sizeof(msg), nr < NAMES_MAX && syscall_names[nr][0] ? syscall_names[nr] :
+		n = put(msg, n, sizeof(msg), nr < CONFINE_NAMES_MAX && confine_syscall_names[nr] ? confine_syscall_names[nr] :
 					     "an unknown system call");
 	}
 	n = put(msg, n, sizeof(msg), " (nr ");
@@ -112,31 +103,39 @@ static int install(const struct sock_fprog *prog, unsigned flags)
 	return r > 0 ? -EBUSY : -errno; /* TSYNC: r is the thread that could not be synchronised */
 }
 
+int confine_bpf_load(enum confine_kind kind, bool bench, bool test_hook, uint32_t pid, struct sock_fprog *prog)
+{
+	const struct confine_bpf *b;
+	struct sock_filter *f;
+
+	if ((int)kind < 0 || kind >= CONFINE_NR_KINDS)
+		return -EINVAL;
+	b = &confine_bpf[bench][test_hook][kind];
+	f = malloc(b->len * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	memcpy(f, b->insns, b->len * sizeof(*f));
+	for (unsigned i = 0; i < b->nr_pid_at; i++)
+		f[b->pid_at[i]].k = pid;
+	prog->filter = f;
+	prog->len = b->len;
+	return 0;
+}
+
 int confine_seccomp_prepare(bool bench, bool test_hook, struct errbuf *eb)
 {
-	const struct scmp_version *v = seccomp_version();
 	struct sigaction sa = { .sa_sigaction = sigsys_handler, .sa_flags = SA_SIGINFO };
+	uint32_t pid = (uint32_t)getpid();
 	int r;
 
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL)
 		return errbuf_set(eb, ENOTSUP, "seccomp: this kernel has no seccomp (CONFIG_SECCOMP); "
 				  "run with --no-seccomp to go on without system call filters");
-	if (!v || v->major < 2 || (v->major == 2 && v->minor < 5))
-		return errbuf_set(eb, ENOTSUP, "seccomp: libseccomp %u.%u is too old (2.5 or later is "
-				  "needed); run with --no-seccomp to go on without system call filters",
-				  v ? v->major : 0, v ? v->minor : 0);
-	for (unsigned nr = 0; nr < NAMES_MAX; nr++) {
-		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, (int)nr);
-
-		if (name)
-			snprintf(syscall_names[nr], sizeof(syscall_names[nr]), "%s", name);
-		free(name);
-	}
 	for (int k = 0; k < CONFINE_NR_KINDS; k++) {
-		r = confine_compile_kind((enum confine_kind)k, bench, test_hook, (uint32_t)getpid(), &confine.prog[k],
-					 eb);
+		r = confine_bpf_load((enum confine_kind)k, bench, test_hook, pid, &confine.prog[k]);
 		if (r < 0)
-			return r;
+			return errbuf_set(eb, -r, "seccomp: the %s filter: %s", confine_kind_name((enum confine_kind)k),
+					  strerror(-r));
 	}
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) < 0)

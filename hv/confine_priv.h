@@ -30,9 +30,28 @@ struct confine_state {
 
 extern struct confine_state confine;
 
-/* Compiles a kind's filter with libseccomp (confine_rules.c); tgkill is allowed for process pid only. */
+/*
+ * The build's BPF (confine_bpf.c, which gen_seccomp.c writes with
+ * confine_compile_kind): per variant (bench domain, XENITH_TEST_HOOKS) and
+ * kind, with the instructions whose constant is the VMM's pid.
+ */
+struct confine_bpf {
+	const struct sock_filter *insns;
+	unsigned short len;
+	unsigned short nr_pid_at;
+	const unsigned short *pid_at;
+};
+extern const struct confine_bpf confine_bpf[2][2][CONFINE_NR_KINDS];
+/* system call names by number (NULL where none), for the SIGSYS message */
+#define CONFINE_NAMES_MAX 512
+extern const char *const confine_syscall_names[CONFINE_NAMES_MAX];
+
+/* Compiles a kind's filter with libseccomp; tgkill is allowed for process pid only. */
 int confine_compile_kind(enum confine_kind kind, bool bench, bool test_hook, uint32_t pid,
 			 struct sock_fprog *prog, struct errbuf *eb);
+/* The build's program for a kind, copied (malloc) with pid put in. */
+int confine_bpf_load(enum confine_kind kind, bool bench, bool test_hook, uint32_t pid, struct sock_fprog *prog);
+
 int confine_seccomp_prepare(bool bench, bool test_hook, struct errbuf *eb);
 int confine_seccomp_process(struct errbuf *eb);
 bool confine_kind_allows_ioctl(enum confine_kind kind, unsigned long req);

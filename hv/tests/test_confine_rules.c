@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <linux/filter.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
 #include <cmocka.h>
@@ -222,6 +223,47 @@ static void test_user_names_are_read_from_passwd_field_by_field(void **state)
 	assert_int_equal(confine_resolve_user("12", path, &u, &g, &eb), -EINVAL);
 }
 
+/*
+ * The filters the VMM installs are the build's (confine_bpf.c, from
+ * gen_seccomp.c) with the pid put in: each must be, instruction for
+ * instruction, what libseccomp compiles from the tables now for this
+ * process, in every variant; and the pid must be in it (a copy with
+ * another pid differs).
+ */
+static void test_the_builds_filters_are_what_libseccomp_compiles_with_this_pid(void **state)
+{
+	uint32_t pid = (uint32_t)getpid();
+	struct errbuf eb;
+
+	(void)state;
+	for (int bench = 0; bench < 2; bench++) {
+		for (int hooks = 0; hooks < 2; hooks++) {
+			for (int k = 0; k < CONFINE_NR_KINDS; k++) {
+				struct sock_fprog built, now, other;
+
+				assert_int_equal(confine_bpf_load((enum confine_kind)k, bench, hooks, pid, &built), 0);
+				assert_int_equal(confine_compile_kind((enum confine_kind)k, bench, hooks, pid, &now, &eb),
+						 0);
+				assert_int_equal(confine_bpf_load((enum confine_kind)k, bench, hooks, pid + 1, &other),
+						 0);
+				if (built.len != now.len || memcmp(built.filter, now.filter, now.len * sizeof(now.filter[0])))
+					fail_msg("the %s filter (bench %d, test hooks %d): the build's %u instructions "
+						 "are not libseccomp's %u for pid %u", confine_kind_name((enum confine_kind)k),
+						 bench, hooks, built.len, now.len, pid);
+				assert_int_equal(other.len, built.len);
+				assert_true(memcmp(other.filter, built.filter, built.len * sizeof(built.filter[0])) != 0);
+				free(built.filter);
+				free(now.filter);
+				free(other.filter);
+			}
+		}
+	}
+	assert_int_equal(confine_bpf_load(CONFINE_NR_KINDS, false, false, pid, &(struct sock_fprog){ 0 }), -EINVAL);
+	/* the SIGSYS message's names */
+	assert_string_equal(confine_syscall_names[__NR_socket], "socket");
+	assert_string_equal(confine_syscall_names[__NR_ioctl], "ioctl");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_a_network_queue_thread_may_wait_read_and_write),
 		cmocka_unit_test(test_a_pci_interrupt_thread_may_wait_read_and_notify_and_only_main_routes_vectors),
 		cmocka_unit_test_teardown(test_user_names_are_read_from_passwd_field_by_field, remove_passwd),
+		cmocka_unit_test(test_the_builds_filters_are_what_libseccomp_compiles_with_this_pid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

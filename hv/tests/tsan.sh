@@ -29,7 +29,13 @@ for f in "$src"/io/*.c; do
 	[ "$f" = "$src/io/port_dpdk.c" ] || io_files+=("$f")
 done
 # and the profiler's parts the VMM samples with (hv/prof.c), and the relocation stream (hv/relocate.c)
-files=("$src"/hv/*.c "${io_files[@]}" "$src"/lib/*.c "$src"/sriov/*.c "$src"/iommu/*.c "$src/hv/tests/unbacked.c" "$src/hv/tests/test_$t.c"
+# hv/gen_seccomp.c is the build-time program that writes BUILD_DIR/hv/confine_bpf.c (meson built it)
+hv_files=()
+for f in "$src"/hv/*.c; do
+	[ "$f" = "$src/hv/gen_seccomp.c" ] || hv_files+=("$f")
+done
+hv_files+=("${out%/tsan}/hv/confine_bpf.c")
+files=("${hv_files[@]}" "${io_files[@]}" "$src"/lib/*.c "$src"/sriov/*.c "$src"/iommu/*.c "$src/hv/tests/unbacked.c" "$src/hv/tests/test_$t.c"
 	"$src"/xenoprof/unwind.c "$src"/xenoprof/kvmstats.c "$src"/xenoprof/profile.c "$src"/xenoprof/names.c "$src"/mig/stream.c)
 if [ ! -x "$bin" ] || find "${files[@]}" "$src"/hv/*.h "$src"/io/*.h "$src"/lib/*.h "$src"/include/xenith/*.h "$src"/xenoprof/*.h "$src"/mig/*.h \
 	"$0" -newer "$bin" | grep -q .; then
