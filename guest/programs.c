@@ -187,7 +187,10 @@ static int prog_gap(const char *args)
  * MB/s (one word per 4 KiB page, round and round), paced every 1 ms by its
  * own clock: a domain that keeps its migration's dirty rounds busy.  As
  * gap, it keeps the largest gap in its clock between two wakes and reports
- * it, with the rate it reached, on shutdown.
+ * it, with the rate it reached, on shutdown.  Then it checks that every
+ * page holds the last value it wrote there (write w goes to page w mod
+ * the pages): after a migration, a page the dirty log missed holds an
+ * older one.
  */
 static int prog_dirty(const char *args)
 {
@@ -229,6 +232,19 @@ static int prog_dirty(const char *args)
 			next = next + 1 == pages ? 0 : next + 1;
 		}
 		if (control_pending(p, "dirty")) {
+			size_t checked = 0;
+
+			for (size_t k = 0; k < pages && k < written; k++, checked++) {
+				uint64_t want = k + pages * ((written - 1 - k) / pages);
+				uint64_t got = ((volatile uint64_t *)(void *)(mem + k * 4096))[0];
+
+				if (got != want)
+					guest_assert_fail(__FILE__, __LINE__, "every page holds its last write",
+							  "page %llu holds write %llu, not %llu",
+							  (unsigned long long)k, (unsigned long long)got,
+							  (unsigned long long)want);
+			}
+			printf("dirty: every page holds its last write (%llu checked)\n", (unsigned long long)checked);
 			printf("dirty: %lu wakes, %llu pages written at %llu MB/s, largest gap %llu us\n", wakes,
 			       (unsigned long long)written,
 			       (unsigned long long)(written * 4096 * 1000 / (now - t0 + 1)),
