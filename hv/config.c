@@ -28,7 +28,7 @@
 const char *const config_keys[] = {
 	"name", "memory", "vcpus", "kernel", "initrd", "cmdline", "guest_cpl", "disk", "vif", "pci", "on_poweroff", "on_reboot", "on_crash",
 	"console_log", "console_log_max", "timeout", "seccomp", "user", "jail", "memory_backing", "numa_node",
-	"vcpu_pin", "dpdk_hugepages", "dpdk_eal_args", "xen_hvm", NULL,
+	"vcpu_pin", "dpdk_hugepages", "dpdk_eal_args", "xen_hvm", "dirty_ring", NULL,
 };
 
 void config_init(struct domain_config *cfg)
@@ -44,6 +44,7 @@ void config_init(struct domain_config *cfg)
 	cfg->seccomp = true;
 	cfg->memory_backing = MEM_BACKING_AUTO;
 	cfg->numa_node = -1;
+	cfg->dirty_ring = -1;
 }
 
 const char *config_backing_name(enum mem_backing b)
@@ -869,6 +870,17 @@ int config_set(struct domain_config *cfg, const char *key, const char *v, struct
 		cfg->numa_node = (int)n;
 		return 0;
 	}
+	if (!strcmp(key, "dirty_ring")) {
+		if (!strcmp(v, "auto")) {
+			cfg->dirty_ring = -1;
+			return 0;
+		}
+		if (parse_uint(v, &n) < 0 || (n && (n < 256 || n > 65536 || (n & (n - 1)))))
+			return errbuf_set(eb, EINVAL, "dirty_ring = %s: must be auto, 0 (KVM's dirty bitmap) or "
+					  "the ring's entries per vCPU, a power of two from 256 to 65536", v);
+		cfg->dirty_ring = (int)n;
+		return 0;
+	}
 	if (!strcmp(key, "vcpu_pin"))
 		return add_vcpu_pin(cfg, v, eb);
 	if (!strcmp(key, "user")) {
@@ -1333,6 +1345,8 @@ static int put_all(struct text *out, const struct domain_config *cfg)
 		r = put_line(out, "dpdk_eal_args", cfg->dpdk_eal_args, true);
 	if (!r && cfg->xen_hvm != def.xen_hvm)
 		r = put_number(out, "xen_hvm", "%d", cfg->xen_hvm);
+	if (!r && cfg->dirty_ring != def.dirty_ring)
+		r = put_number(out, "dirty_ring", "%d", cfg->dirty_ring);
 	return r;
 }
 

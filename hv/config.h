@@ -151,6 +151,8 @@ struct domain_config {
 	/* Placement (hv/membacking.h) */
 	enum mem_backing memory_backing;      /* default memfd */
 	int numa_node;                        /* -1 (the default): none */
+	/* Dirty logging (hv/dirty_ring.h): -1 auto (the default), 0 KVM's bitmap, else ring entries per vCPU */
+	int dirty_ring;
 	/*
 	 * vcpu_pin: one entry pins every vCPU to its CPUs; several, vCPU i to
 	 * entry i.  Kept as text, each entry's canonical CPU list ("0-3,5")

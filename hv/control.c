@@ -466,11 +466,13 @@ static void serve_migrate(struct domain *d, const struct conn_io *io, const stru
 	n = snprintf(buf, sizeof(buf), "{\"ok\":true,\"rounds\":%u,\"converged\":%s,\"pages\":%llu,"
 		     "\"bytes\":%llu,\"last_dirty\":%llu,\"final_dirty\":%llu,\"final_pages\":%llu,"
 		     "\"swept_pages\":%llu,\"precopy_ms\":%.3f,\"stop_copy_ms\":%.3f,"
-		     "\"downtime_ms\":%.3f,\"total_ms\":%.3f}\n", st.rounds, st.converged ? "true" : "false",
+		     "\"downtime_ms\":%.3f,\"total_ms\":%.3f,\"dirty_ring\":%u,\"ring_full_exits\":%llu}\n",
+		     st.rounds, st.converged ? "true" : "false",
 		     (unsigned long long)st.pages, (unsigned long long)st.bytes,
 		     (unsigned long long)st.last_dirty, (unsigned long long)st.final_dirty,
 		     (unsigned long long)st.final_pages, (unsigned long long)st.swept_pages,
-		     st.precopy_ns / 1e6, st.stop_copy_ns / 1e6, st.downtime_ns / 1e6, st.total_ns / 1e6);
+		     st.precopy_ns / 1e6, st.stop_copy_ns / 1e6, st.downtime_ns / 1e6, st.total_ns / 1e6,
+		     st.dirty_ring, (unsigned long long)st.ring_full_exits);
 	reply_text(io, buf, (size_t)n);
 }
 

@@ -14,6 +14,7 @@
 #include "builder.h"
 #include "confine.h"
 #include "device.h"
+#include "dirty_ring.h"
 #include "hypercall.h"
 #include "kind.h"
 #include "membacking.h"
@@ -340,6 +341,7 @@ static void domain_teardown(struct domain *d)
 	if (d->vm_fd >= 0)
 		close(d->vm_fd);
 	d->vm_fd = -1;
+	memmap_release(&d->memmap);
 }
 
 /* The TSC frequency an unbacked domain's guest clock is told (it never runs). */
@@ -357,6 +359,9 @@ static int domain_build(struct domain *d, struct errbuf *eb)
 			return r;
 	}
 	memmap_reset(&d->memmap, d->vm_fd); /* a new VM has no slots yet */
+	r = dirty_ring_vm_init(d, eb); /* before the vCPUs, and before RAM (its bitmaps) */
+	if (r < 0)
+		return r;
 	if (d->guest_kind->vm_init) {
 		r = d->guest_kind->vm_init(d, eb); /* e.g. an irqchip: before the vCPUs */
 		if (r < 0)

@@ -83,6 +83,10 @@ struct vcpu {
 	unsigned id;
 	int fd;
 	struct kvm_run *run;          /* NULL until mapped: vcpu_kick() checks */
+	/* KVM's dirty ring of this vCPU (hv/dirty_ring.c): NULL without one */
+	struct kvm_dirty_gfn *ring;
+	uint32_t ring_next;           /* the next entry to harvest; under ring_lock */
+	pthread_mutex_t ring_lock;
 	pthread_t thread;
 	bool thread_started;          /* under d->lock */
 	atomic_bool up;               /* VCPUOP_up done and not down; written under d->lock */
@@ -164,6 +168,8 @@ struct domain {
 	uint8_t *mem;
 	uint64_t mem_size;
 	struct memmap memmap;         /* regions of guest-physical space and their KVM slots */
+	uint32_t dirty_ring;          /* entries of KVM's dirty ring per vCPU; 0: the dirty bitmap */
+	uint64_t dirty_ring_full;     /* vCPU exits for a full ring (atomic) */
 	struct iobus pio, mmio;       /* who answers port and MMIO exits (iobus.h) */
 	/*
 	 * PV guests: the frames the guest maps read-only (page tables, GDT and

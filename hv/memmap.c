@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "memmap.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -20,9 +21,39 @@ void memmap_init(struct memmap *mm, int vm_fd)
 	mm->vm_fd = vm_fd;
 }
 
+void memmap_release(struct memmap *mm)
+{
+	for (unsigned i = 0; i < mm->nr; i++) {
+		free(mm->region[i].ring_dirty);
+		mm->region[i].ring_dirty = NULL;
+	}
+}
+
 void memmap_reset(struct memmap *mm, int vm_fd)
 {
+	memmap_release(mm);
 	memmap_init(mm, vm_fd);
+}
+
+void memmap_use_ring(struct memmap *mm, int (*collect)(void *opaque, struct errbuf *eb), void *opaque)
+{
+	mm->ring = true;
+	mm->collect = collect;
+	mm->collect_opaque = opaque;
+}
+
+void memmap_ring_mark(struct memmap *mm, uint32_t slot, uint64_t offset)
+{
+	for (unsigned i = 0; i < mm->nr; i++) {
+		struct memmap_region *r = &mm->region[i];
+
+		if (r->type == MEMMAP_RAM && r->slot == (int)slot && r->ring_dirty) {
+			if (offset < r->size / MEMMAP_PAGE)
+				__atomic_fetch_or(&r->ring_dirty[offset / 64], 1ull << (offset % 64),
+						  __ATOMIC_RELAXED);
+			return;
+		}
+	}
 }
 
 static bool overlaps(const struct memmap_region *r, uint64_t gpa, uint64_t size)
@@ -117,10 +148,18 @@ static int add_slot(struct memmap *mm, enum memmap_type type, const char *name, 
 	r = &mm->region[i];
 	r->host = host;
 	r->slot = slot;
+	if (type == MEMMAP_RAM && mm->ring) {
+		r->ring_dirty = calloc(memmap_dirty_words(r), sizeof(uint64_t));
+		if (!r->ring_dirty)
+			return errbuf_set(eb, ENOMEM, "out of memory for the dirty ring's bitmap of %s", r->name);
+	}
 	if (mm->vm_fd >= 0) {
 		rc = set_slot(mm, r, 0, eb);
-		if (rc < 0)
+		if (rc < 0) {
+			free(r->ring_dirty);
+			r->ring_dirty = NULL;
 			return rc;
+		}
 	}
 	mm->nr++;
 	return i;
@@ -259,6 +298,8 @@ int memmap_dirty_log_start(struct memmap *mm, unsigned idx, struct errbuf *eb)
 
 	if (rc < 0 || r->dirty_log)
 		return rc;
+	if (r->ring_dirty) /* what an earlier log left */
+		memset(r->ring_dirty, 0, memmap_dirty_words(r) * sizeof(uint64_t));
 	/* KVM starts the log empty and write-protects the slot from here on. */
 	rc = set_slot(mm, r, KVM_MEM_LOG_DIRTY_PAGES, eb);
 	if (rc == 0)
@@ -276,6 +317,17 @@ int memmap_dirty_log_fetch(struct memmap *mm, unsigned idx, uint64_t *bitmap, st
 		return rc;
 	if (!r->dirty_log)
 		return errbuf_set(eb, EBADFD, "dirty logging of %s is off", r->name);
+	if (mm->ring) {
+		/* Harvested and re-protected before the caller reads the pages. */
+		rc = mm->collect(mm->collect_opaque, eb);
+		if (rc < 0)
+			return rc;
+		for (size_t w = 0; w < memmap_dirty_words(r); w++) {
+			bitmap[w] = __atomic_exchange_n(&r->ring_dirty[w], 0, __ATOMIC_RELAXED);
+			n += __builtin_popcountll(bitmap[w]);
+		}
+		return n;
+	}
 	memset(&log, 0, sizeof(log));
 	log.slot = (uint32_t)r->slot;
 	log.dirty_bitmap = bitmap;
@@ -298,5 +350,8 @@ int memmap_dirty_log_stop(struct memmap *mm, unsigned idx, struct errbuf *eb)
 	rc = set_slot(mm, r, 0, eb);
 	if (rc == 0)
 		r->dirty_log = false;
+	/* The rings' entries for it go now: left there, they would fill the rings. */
+	if (rc == 0 && mm->ring)
+		mm->collect(mm->collect_opaque, NULL);
 	return rc;
 }

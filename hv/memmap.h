@@ -21,10 +21,12 @@
  * track: the dirty log holds only what the guest's vCPUs wrote.
  *
  * The log is KVM's bitmap per slot (KVM_GET_DIRTY_LOG, which also clears
- * it).  KVM_CAP_DIRTY_LOG_RING (per-vCPU rings of dirty GFNs) exists on the
- * project's kvm_pvm hosts too (up to 1 MiB of ring per vCPU, ACQ_REL as
- * well), as does KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2; a migration that needs
- * them can switch later.
+ * it), or, for a VM with KVM's dirty ring on (memmap_use_ring: each vCPU
+ * pushes the frames it dirties into a ring of its own; hv/dirty_ring.c),
+ * a bitmap per RAM region that the rings' entries are harvested into: a
+ * fetch first has every ring harvested and KVM re-protect what was
+ * harvested (collect), then hands out the region's bits.  A VM with the
+ * ring has no KVM bitmap (KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP is arm64's).
  *
  * Regions change while no vCPU runs (building, rebooting); dirty logging
  * may be switched and fetched while they run (KVM allows both).
@@ -56,12 +58,17 @@ struct memmap_region {
 	uint8_t *host;             /* RAM, special, device: where the VMM sees it; holes: NULL */
 	int slot;                  /* RAM, device: its KVM memory slot; others: -1 */
 	bool dirty_log;            /* RAM: KVM logs the guest's writes */
+	uint64_t *ring_dirty;      /* RAM with the dirty ring: pages harvested dirty, not yet fetched */
 };
 
 struct memmap {
 	int vm_fd;                 /* -1: no VM */
 	unsigned nr;
 	struct memmap_region region[MEMMAP_MAX_REGIONS]; /* in the order added */
+	/* KVM's dirty ring: collect harvests every vCPU's ring (memmap_ring_mark) and resets them */
+	bool ring;
+	int (*collect)(void *opaque, struct errbuf *eb);
+	void *collect_opaque;
 };
 
 void memmap_init(struct memmap *mm, int vm_fd);
@@ -70,6 +77,19 @@ void memmap_init(struct memmap *mm, int vm_fd);
  * not tell KVM: slots die with the VM.
  */
 void memmap_reset(struct memmap *mm, int vm_fd);
+/* Frees what the regions hold (the ring's bitmaps); the map stays listable. */
+void memmap_release(struct memmap *mm);
+/*
+ * The VM has KVM's dirty ring: RAM added from now on gets a bitmap for it,
+ * and fetches call collect first.  Before any RAM is added.
+ */
+void memmap_use_ring(struct memmap *mm, int (*collect)(void *opaque, struct errbuf *eb), void *opaque);
+/*
+ * A ring's entry: the page at offset in slot (KVM's numbering, address
+ * space 0) was dirtied.  Safe from any thread; an entry for no RAM slot,
+ * or past its end, is dropped.
+ */
+void memmap_ring_mark(struct memmap *mm, uint32_t slot, uint64_t offset);
 
 /*
  * Adds RAM at [gpa, gpa + size), backed by host, as a new KVM slot (the

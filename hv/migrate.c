@@ -530,6 +530,8 @@ int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, 
 		r = errbuf_set(eb, ENOMEM, "out of memory for the migration's page tables");
 		goto out;
 	}
+	st->dirty_ring = d->dirty_ring;
+	st->ring_full_exits = __atomic_load_n(&d->dirty_ring_full, __ATOMIC_RELAXED);
 	r = dirty_log(d, true, eb);
 	if (r < 0)
 		goto out;
@@ -608,6 +610,7 @@ int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, 
 	}
 	st->downtime_ns = now_ns() - tp;
 	st->total_ns = now_ns() - t0;
+	st->ring_full_exits = __atomic_load_n(&d->dirty_ring_full, __ATOMIC_RELAXED) - st->ring_full_exits;
 	r = 0;
 	goto out;
 fail:

@@ -107,6 +107,8 @@ struct reloc_migrate_stats {
 	uint64_t precopy_ns, stop_copy_ns;
 	uint64_t downtime_ns;  /* from the pause to the receiver's DONE */
 	uint64_t total_ns;
+	uint32_t dirty_ring;   /* KVM's dirty ring, entries per vCPU; 0: its dirty bitmap */
+	uint64_t ring_full_exits; /* vCPU exits for a full ring during the migration */
 };
 
 /*

@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 
 #include "confine.h"
+#include "dirty_ring.h"
 #include "kind.h"
 #include "xenhvm.h"
 
@@ -43,6 +44,7 @@ int vcpu_init(struct domain *d, struct vcpu *v, unsigned id, struct errbuf *eb)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&v->wake, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&v->ring_lock, NULL);
 	if (d->unbacked) {
 		/* The run page and the I/O data page after it, as KVM maps them. */
 		v->run = calloc(1, 2 * 4096);
@@ -54,6 +56,9 @@ int vcpu_init(struct domain *d, struct vcpu *v, unsigned id, struct errbuf *eb)
 	r = kvm_vcpu_create(d->kvm, d->vm_fd, id, &v->fd, &v->run, eb);
 	if (r < 0)
 		return r;
+	r = dirty_ring_vcpu_map(d, v, eb);
+	if (r < 0)
+		return r;
 	prof_vcpu_init(v);
 	return d->guest_kind->setup_vcpu(d, v, eb);
 }
@@ -63,6 +68,7 @@ void vcpu_fini(struct vcpu *v)
 	if (!v->d)
 		return;
 	prof_vcpu_fini(v);
+	dirty_ring_vcpu_unmap(v->d, v);
 	if (v->d->unbacked)
 		free(v->run);
 	else
@@ -70,6 +76,7 @@ void vcpu_fini(struct vcpu *v)
 	v->fd = -1;
 	v->run = NULL;
 	pthread_cond_destroy(&v->wake);
+	pthread_mutex_destroy(&v->ring_lock);
 	v->d = NULL;
 }
 
@@ -211,6 +218,9 @@ static void vcpu_handle_exit(struct vcpu *v)
 		break;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		break; /* the run loop injects what is owed */
+	case KVM_EXIT_DIRTY_RING_FULL:
+		dirty_ring_full(v); /* harvested and reset: it goes on */
+		break;
 	case KVM_EXIT_XEN:
 		if (d->xh) {
 			xenhvm_xen_exit(v);

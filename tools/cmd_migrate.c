@@ -221,7 +221,7 @@ int cmd_migrate(int argc, char **argv)
 		return 1;
 	}
 	{
-		double rounds = 0, pages = 0, bytes = 0, down = 0, total = 0, fin = 0, swept = 0;
+		double rounds = 0, pages = 0, bytes = 0, down = 0, total = 0, fin = 0, swept = 0, ring = 0, full = 0;
 		bool conv = false;
 
 		json_get_number(rep, "rounds", &rounds);
@@ -236,6 +236,13 @@ int cmd_migrate(int argc, char **argv)
 		       "(%.0f the VMM's own writes), downtime %.3f ms, %.1f ms in all\n", name, argv[optind + 1],
 		       rounds, conv ? "" : " (did not converge: the guest dirties memory faster than it goes)",
 		       pages, bytes / 1048576.0, fin, swept, down, total);
+		json_get_number(rep, "dirty_ring", &ring);
+		json_get_number(rep, "ring_full_exits", &full);
+		if (ring > 0)
+			printf("dirty log: KVM's dirty ring, %.0f entries per vCPU; %.0f vCPU exits for a full ring\n",
+			       ring, full);
+		else
+			printf("dirty log: KVM's dirty bitmap\n");
 	}
 	if (!wait_gone(dir, name, DOMAIN_STOP_GRACE_MS / 1000.0 + 5)) {
 		fprintf(stderr, "xenith migrate: '%s' runs at the receiver, but its VMM here is still there after "

@@ -102,6 +102,11 @@ static void run_help(FILE *f)
 "      --vcpu-pin CPUS    host CPUs for the vCPU threads, as xl's cpus: \"0-3,^2\";\n"
 "                         once: every vCPU; repeated: vCPU 0, 1, ... in turn\n"
 "                         (config: vcpu_pin = [ \"0\", \"1\" ])\n"
+"      --dirty-ring auto|0|N\n"
+"                         how KVM logs the pages a PV guest dirties, for\n"
+"                         `xenith migrate`: auto (default: its dirty ring where\n"
+"                         the host has it, else its bitmap), 0 (the bitmap), or\n"
+"                         a ring of N entries per vCPU (a power of two, 256-65536)\n"
 "  -p, --prefix           put \"NAME: \" in front of every console line\n"
 "  -q, --quiet            no status line when the domain ends\n"
 "      --boot-trace       print boot timings to stderr when the domain ends\n"
@@ -121,7 +126,7 @@ static void run_help(FILE *f)
 "config keys: name, memory, vcpus, kernel, initrd (alias ramdisk), cmdline (alias\n"
 "extra), guest_cpl, disk, vif, pci, on_poweroff, on_reboot, on_crash, console_log,\n"
 "console_log_max, timeout, seccomp, user, jail, memory_backing, numa_node,\n"
-"vcpu_pin, xen_hvm.  Confinement (README): descriptors inherited from the parent are\n"
+"vcpu_pin, xen_hvm, dirty_ring.  Confinement (README): descriptors inherited from the parent are\n"
 "closed, no-new-privileges is set, and each VMM thread has a seccomp filter.\n"
 "Relative paths in FILE are relative to FILE's directory.\n\n"
 "exit status:\n"
@@ -141,7 +146,7 @@ static void run_help(FILE *f)
 enum {
 	OPT_VCPUS = 256, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_GUEST_CPL, OPT_DISK, OPT_VIF, OPT_PCI, OPT_ON_POWEROFF, OPT_ON_REBOOT, OPT_ON_CRASH,
 	OPT_CONSOLE_LOG, OPT_CONSOLE_LOG_MAX, OPT_TIMEOUT, OPT_RUN_DIR, OPT_BOOT_TRACE, OPT_NO_SECCOMP,
-	OPT_USER, OPT_JAIL, OPT_MEMORY_BACKING, OPT_NUMA_NODE, OPT_VCPU_PIN, OPT_XEN_HVM,
+	OPT_USER, OPT_JAIL, OPT_MEMORY_BACKING, OPT_NUMA_NODE, OPT_VCPU_PIN, OPT_XEN_HVM, OPT_DIRTY_RING,
 };
 
 static const struct option run_options[] = {
@@ -173,6 +178,7 @@ static const struct option run_options[] = {
 	{ "memory-backing", required_argument, NULL, OPT_MEMORY_BACKING },
 	{ "numa-node", required_argument, NULL, OPT_NUMA_NODE },
 	{ "vcpu-pin", required_argument, NULL, OPT_VCPU_PIN },
+	{ "dirty-ring", required_argument, NULL, OPT_DIRTY_RING },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -203,6 +209,7 @@ static const char *option_key(int opt)
 	case OPT_MEMORY_BACKING: return "memory_backing";
 	case OPT_NUMA_NODE: return "numa_node";
 	case OPT_VCPU_PIN: return "vcpu_pin";
+	case OPT_DIRTY_RING: return "dirty_ring";
 	default: return NULL;
 	}
 }

@@ -522,6 +522,24 @@ static void test_placement_keys_and_their_defaults(void **state)
 	EXPECT_SET_FAILS(&c, "numa_node", "-1", "numa_node = -1", "0 to 1023");
 	EXPECT_SET_FAILS(&c, "numa_node", "1024", "numa_node = 1024", "0 to 1023");
 	EXPECT_SET_FAILS(&c, "numa_node", "one", "numa_node = one");
+	/* dirty_ring: auto (-1, the default), 0, or a power of two from 256 to 65536 */
+	{
+		struct domain_config r;
+
+		config_init(&r);
+		assert_int_equal(r.dirty_ring, -1);
+		assert_int_equal(config_set(&r, "dirty_ring", "65536", &eb), 0);
+		assert_int_equal(r.dirty_ring, 65536);
+		assert_int_equal(config_set(&r, "dirty_ring", "0", &eb), 0);
+		assert_int_equal(r.dirty_ring, 0);
+		assert_int_equal(config_set(&r, "dirty_ring", "auto", &eb), 0);
+		assert_int_equal(r.dirty_ring, -1);
+		EXPECT_SET_FAILS(&r, "dirty_ring", "128", "dirty_ring = 128", "power of two from 256 to 65536");
+		EXPECT_SET_FAILS(&r, "dirty_ring", "131072", "dirty_ring = 131072", "65536");
+		EXPECT_SET_FAILS(&r, "dirty_ring", "1000", "dirty_ring = 1000", "power of two");
+		EXPECT_SET_FAILS(&r, "dirty_ring", "-1", "dirty_ring = -1", "auto, 0");
+		assert_int_equal(r.dirty_ring, -1); /* refused values change nothing */
+	}
 	EXPECT_SET_FAILS(&c, "vcpu_pin", "1-", "vcpu_pin = 1-", "N-M");
 	EXPECT_SET_FAILS(&c, "vcpu_pin", "x", "vcpu_pin = x");
 	assert_int_equal(c.nr_vcpu_pin, 3); /* refused entries are not added */
@@ -596,7 +614,7 @@ static void test_cpu_lists_at_their_edges(void **state)
  * and compared below: these sizes change with the fields (x86-64's).
  */
 #if defined(__x86_64__)
-_Static_assert(sizeof(struct domain_config) == 36376 && sizeof(struct disk_config) == 4112 &&
+_Static_assert(sizeof(struct domain_config) == 36384 && sizeof(struct disk_config) == 4112 &&
 	       sizeof(struct vif_config) == 372,
 	       "struct domain_config changed: teach config_format (hv/config.c) and assert_configs_equal "
 	       "the field");
@@ -664,6 +682,7 @@ static void assert_configs_equal(const struct domain_config *a, const struct dom
 	assert_int_equal(a->jail, b->jail);
 	assert_int_equal(a->memory_backing, b->memory_backing);
 	assert_int_equal(a->numa_node, b->numa_node);
+	assert_int_equal(a->dirty_ring, b->dirty_ring);
 	assert_string_equal(a->vcpu_pin, b->vcpu_pin);
 	assert_int_equal(a->nr_vcpu_pin, b->nr_vcpu_pin);
 }
@@ -733,6 +752,7 @@ static void test_config_format_round_trips_every_key(void **state)
 	set_ok(&c, "dpdk_hugepages", "1");
 	set_ok(&c, "dpdk_eal_args", "-m 256 --log-level=pmd.net.memif:debug");
 	set_ok(&c, "xen_hvm", "1");
+	set_ok(&c, "dirty_ring", "256");
 	assert_round_trips(&c);
 	/* each key once at least, so a key added to config_keys but not to config_format shows here */
 	for (const char *const *k = config_keys; *k; k++) {
@@ -751,6 +771,7 @@ static void test_config_format_round_trips_every_key(void **state)
 	assert_round_trips(&c);
 	set_ok(&c, "memory_backing", "memfd");
 	set_ok(&c, "timeout", "1e-300");
+	set_ok(&c, "dirty_ring", "0"); /* 0 is not the default (auto, -1) */
 	assert_round_trips(&c);
 }
 
