@@ -44,6 +44,13 @@
  * lowest rate at which most runs did not converge is the run's dirty-limit
  * (report_migrate_limit()).
  *
+ * logs-R: the dirty log's two ways, on the same dirty-R migration, paired
+ * in each repetition: with KVM's dirty ring (the default, --dirty-ring auto)
+ * and with its bitmap (--dirty-ring 0), in turn first; downtime and time in
+ * all per way (modes ring and bitmap) and the pair's ratio (mode ratio,
+ * bitmap / ring: the ring's speed-up).  A host whose KVM has no ring is not
+ * compared (the run's note says so).
+ *
  * Repetitions go round the cases (every selected case once, then again),
  * the first o->warmup rounds unrecorded.  A command that fails, prints
  * nothing this can read or does not end in time fails the suite, named
@@ -105,7 +112,7 @@ struct rep_paths {
 	char b[FILE_MAX_LEN];     /* run directory of the restore or the receiver */
 };
 
-enum mig_kind { SAVE_RESTORE, MIGRATE_IDLE, MIGRATE_DIRTY };
+enum mig_kind { SAVE_RESTORE, MIGRATE_IDLE, MIGRATE_DIRTY, MIGRATE_LOGS };
 
 /*
  * The rates double from 25 to 3200 MB/s, with 1200 between: on the AMD
@@ -132,6 +139,7 @@ static const struct mig_case {
 	{ "dirty-1200", MIGRATE_DIRTY, DIRTY_MEMORY, 1200, true },
 	{ "dirty-1600", MIGRATE_DIRTY, DIRTY_MEMORY, 1600, true },
 	{ "dirty-3200", MIGRATE_DIRTY, DIRTY_MEMORY, 3200, false },
+	{ "logs-400", MIGRATE_LOGS, DIRTY_MEMORY, 400, true },
 };
 #define NR_CASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -152,6 +160,10 @@ void mig_list(void)
 			printf("%-8s %-16s %-10s %-6s lower (save's pause; restore and cold boot from exec to "
 			       "running, idle %s MiB domain)\n", "migrate", c->name, "ms", c->quick ? "yes" : "no",
 			       c->memory);
+		else if (c->kind == MIGRATE_LOGS)
+			printf("%-8s %-16s %-10s %-6s lower (dirty %u MB/s moved with KVM's dirty ring and with its "
+			       "bitmap, paired: downtime, total, ratio; %s MiB domain)\n", "migrate", c->name, "ms",
+			       c->quick ? "yes" : "no", c->rate, c->memory);
 		else
 			printf("%-8s %-16s %-10s %-6s lower (downtime, guest-seen gap, total; pages, rounds%s; "
 			       "%s MiB domain)\n", "migrate", c->name, "ms", c->quick ? "yes" : "no",
@@ -248,6 +260,20 @@ int mig_parse_migrated(const char *text, struct mig_migrated *m)
 	return 0;
 }
 
+int mig_parse_dirty_log(const char *text, struct mig_dirty_log *l)
+{
+	double v[2];
+
+	memset(l, 0, sizeof(*l));
+	if (last_match(text, "^dirty log: KVM's dirty ring, " UINT " entries per vCPU; " UINT
+		       " vCPU exits for a full ring$", v, 2)) {
+		l->ring_entries = v[0];
+		l->full_exits = v[1];
+		return 0;
+	}
+	return last_match(text, "^dirty log: KVM's dirty bitmap$", v, 0) ? 0 : -EINVAL;
+}
+
 int mig_parse_guest(const char *text, const char *prog, struct mig_guest *g)
 {
 	double v[4];
@@ -292,6 +318,7 @@ struct mig_ctx {
 	char **env;               /* environ without XENITH_T0_NS, and a slot for ours before the NULL */
 	size_t nenv;
 	unsigned seq;             /* numbers the repetitions' directories */
+	bool no_ring_noted;       /* logs-R found no dirty ring here, and the note says so */
 };
 
 /* A command: the net suite's process (its output file, waits and stop), and its command line for messages. */
@@ -420,7 +447,7 @@ static int cmd_wait_status(struct cmd *m, double timeout_s, int want)
 
 
 /* The lines the suite reads, for cmd_read(). */
-enum mig_line { LINE_SAVED, LINE_RESTORED, LINE_FIRST_RUN, LINE_MIGRATED, LINE_GAP, LINE_DIRTY };
+enum mig_line { LINE_SAVED, LINE_RESTORED, LINE_FIRST_RUN, LINE_MIGRATED, LINE_GAP, LINE_DIRTY, LINE_LOG };
 
 static const char *const line_text[] = {
 	[LINE_SAVED] = "saved 'NAME' to FILE: N pages, X MiB, paused Y ms",
@@ -431,6 +458,8 @@ static const char *const line_text[] = {
 			  "VMM's own writes), downtime D ms, T ms in all",
 	[LINE_GAP] = "gap: N wakes, largest gap X us",
 	[LINE_DIRTY] = "dirty: N wakes, P pages written at R MB/s, largest gap X us",
+	[LINE_LOG] = "dirty log: KVM's dirty ring, N entries per vCPU; F vCPU exits for a full ring (or: KVM's "
+		     "dirty bitmap)",
 };
 
 /* Reads line w from m's output into out (the parser's type); fails naming the line when it is not there. */
@@ -447,6 +476,7 @@ static int cmd_read(const struct cmd *m, enum mig_line w, void *out)
 		case LINE_MIGRATED: r = mig_parse_migrated(text, out); break;
 		case LINE_GAP: r = mig_parse_guest(text, "gap", out); break;
 		case LINE_DIRTY: r = mig_parse_guest(text, "dirty", out); break;
+		case LINE_LOG: r = mig_parse_dirty_log(text, out); break;
 		}
 	}
 	free(text);
@@ -476,7 +506,7 @@ static int rep_dirs(struct mig_ctx *c, struct rep_paths *p)
 
 /* `xenith run` of the bundled minios running cmdline in run directory rdir, into argv (room for 16). */
 static void run_argv(const struct mig_ctx *c, const char **argv, const char *rdir, const char *memory,
-		     const char *cmdline, bool boot_trace)
+		     const char *cmdline, bool boot_trace, const char *dirty_ring)
 {
 	unsigned n = 0;
 
@@ -496,6 +526,10 @@ static void run_argv(const struct mig_ctx *c, const char **argv, const char *rdi
 		argv[n++] = "--boot-trace";
 	if (c->no_seccomp)
 		argv[n++] = "--no-seccomp";
+	if (dirty_ring) {
+		argv[n++] = "--dirty-ring";
+		argv[n++] = dirty_ring;
+	}
 	argv[n] = NULL;
 }
 
@@ -514,7 +548,7 @@ static int rep_save_restore(struct mig_ctx *c, const struct rep_paths *p, struct
 	     o_shut[FILE_MAX_LEN];
 	const char *a = p->a, *b = p->b;
 	struct cmd boot, save, rest, shut;
-	const char *argv[16];
+	const char *argv[20];
 	struct mig_guest g;
 	uint64_t t0;
 	int r;
@@ -526,7 +560,7 @@ static int rep_save_restore(struct mig_ctx *c, const struct rep_paths *p, struct
 	snprintf(o_rest, sizeof(o_rest), "%s/restore.out", p->dir);
 	snprintf(o_shut, sizeof(o_shut), "%s/shutdown.out", p->dir);
 
-	run_argv(c, argv, a, SR_MEMORY, "gap", true);
+	run_argv(c, argv, a, SR_MEMORY, "gap", true, NULL);
 	r = cmd_start(c, &boot, argv, o_run, &t0);
 	if (r == 0)
 		r = cmd_wait_line(&boot, "gap: waking every", BOOT_WAIT_S);
@@ -576,6 +610,7 @@ out:
 struct mg_sample {
 	struct mig_migrated m;
 	struct mig_guest g;
+	struct mig_dirty_log log;
 };
 
 /*
@@ -583,14 +618,14 @@ struct mg_sample {
  * directory b, run on there and shut down (see the top).
  */
 static int rep_migrate(struct mig_ctx *c, const struct mig_case *mc, const struct rep_paths *p,
-		       struct mg_sample *s)
+		       const char *dirty_ring, struct mg_sample *s)
 {
-	bool dirty = mc->kind == MIGRATE_DIRTY;
+	bool dirty = mc->kind == MIGRATE_DIRTY || mc->kind == MIGRATE_LOGS;
 	char o_send[FILE_MAX_LEN], o_recv[FILE_MAX_LEN], o_mig[FILE_MAX_LEN], o_shut[FILE_MAX_LEN], cmdline[64];
 	const char *a = p->a, *b = p->b;
 	char *addr = NULL;
 	struct cmd send, recv, mig, shut;
-	const char *argv[16];
+	const char *argv[20];
 	int r;
 
 	send.p.pid = recv.p.pid = mig.p.pid = shut.p.pid = 0;
@@ -608,7 +643,7 @@ static int rep_migrate(struct mig_ctx *c, const struct mig_case *mc, const struc
 						       "127.0.0.1:0", NULL }, o_recv, NULL);
 	if (r < 0)
 		goto out;
-	run_argv(c, argv, a, mc->memory, cmdline, false);
+	run_argv(c, argv, a, mc->memory, cmdline, false, dirty_ring);
 	r = cmd_start(c, &send, argv, o_send, NULL);
 	if (r == 0)
 		r = cmd_wait_line(&send, dirty ? " MB/s over " : "gap: waking every", BOOT_WAIT_S);
@@ -628,6 +663,8 @@ static int rep_migrate(struct mig_ctx *c, const struct mig_case *mc, const struc
 		r = cmd_wait_status(&mig, CMD_WAIT_S, 0);
 	if (r == 0)
 		r = cmd_read(&mig, LINE_MIGRATED, &s->m);
+	if (r == 0)
+		r = cmd_read(&mig, LINE_LOG, &s->log);
 	/* the sender's VMM ends once the receiver has the domain */
 	if (r == 0)
 		r = cmd_wait_status(&send, END_WAIT_S, STATUS_DESTROYED);
@@ -714,20 +751,84 @@ static int record_migrate(struct bench_run *run, const struct mig_case *mc, cons
 	return r;
 }
 
+/*
+ * logs-R's pair: the ring's and the bitmap's figures (modes ring, bitmap),
+ * and bitmap / ring (mode ratio: the ring's speed-up, higher is better).
+ */
+static int record_logs(struct bench_run *run, const struct mig_case *mc, const struct mg_sample *ring,
+		       const struct mg_sample *bitmap)
+{
+	static const char *const figs[] = { "downtime", "total" };
+	char name[48];
+	int r = 0;
+
+	for (size_t k = 0; k < sizeof(figs) / sizeof(figs[0]) && r == 0; k++) {
+		double vr = k ? ring->m.total_ms : ring->m.downtime_ms, vb = k ? bitmap->m.total_ms :
+									  bitmap->m.downtime_ms;
+
+		snprintf(name, sizeof(name), "%s-%s", mc->name, figs[k]);
+		r = add(run, name, "ring", "ms", false, vr);
+		if (r == 0)
+			r = add(run, name, "bitmap", "ms", false, vb);
+		if (r == 0 && vr > 0 && vb > 0)
+			r = add(run, name, "ratio", "x", true, vb / vr);
+	}
+	snprintf(name, sizeof(name), "%s-full-exits", mc->name);
+	if (r == 0)
+		r = add(run, name, "ring", "exits", false, ring->log.full_exits);
+	return r;
+}
+
+/* Both ways of logs-R, in turn first by repetition; its directories removed after. */
+static int run_logs(struct mig_ctx *c, const struct mig_case *mc, unsigned rep, struct bench_run *run)
+{
+	struct rep_paths p[2] = { { .dir = "" }, { .dir = "" } };
+	struct mg_sample s[2]; /* [0] the ring's, [1] the bitmap's */
+	int r = rep_dirs(c, &p[0]);
+
+	if (r == 0)
+		r = rep_dirs(c, &p[1]);
+	for (unsigned k = 0; k < 2 && r == 0; k++) {
+		unsigned w = (k + rep) % 2;
+
+		r = rep_migrate(c, mc, &p[w], w ? "0" : NULL, &s[w]);
+	}
+	if (r == 0 && !s[0].log.ring_entries) {
+		if (!c->no_ring_noted && run) {
+			size_t used = strlen(run->note);
+
+			snprintf(run->note + used, sizeof(run->note) - used, "migrate: %s not compared: this host's "
+				 "KVM has no dirty ring (the default fell back to its bitmap). ", mc->name);
+		}
+		c->no_ring_noted = true;
+	} else if (r == 0 && run) {
+		r = record_logs(run, mc, &s[0], &s[1]);
+	}
+	if (r == -ENOMEM)
+		fprintf(stderr, "xenith bench: migrate: out of memory\n");
+	for (unsigned k = 0; k < 2; k++)
+		if (p[k].dir[0])
+			nproc_remove_tree(p[k].dir);
+	return r;
+}
+
 /* One repetition of case mc, recorded into run (NULL: a warm-up); its directory removed after. */
-static int run_case(struct mig_ctx *c, const struct mig_case *mc, struct bench_run *run)
+static int run_case(struct mig_ctx *c, const struct mig_case *mc, unsigned rep, struct bench_run *run)
 {
 	struct rep_paths p;
 	struct sr_sample sr;
 	struct mg_sample mg;
-	int r = rep_dirs(c, &p);
+	int r;
 
+	if (mc->kind == MIGRATE_LOGS)
+		return run_logs(c, mc, rep, run);
+	r = rep_dirs(c, &p);
 	if (r == 0 && mc->kind == SAVE_RESTORE) {
 		r = rep_save_restore(c, &p, &sr);
 		if (r == 0 && run)
 			r = record_save_restore(run, &sr);
 	} else if (r == 0) {
-		r = rep_migrate(c, mc, &p, &mg);
+		r = rep_migrate(c, mc, &p, NULL, &mg);
 		if (r == 0 && run)
 			r = record_migrate(run, mc, &mg);
 	}
@@ -859,7 +960,7 @@ int run_migrate(struct bench_run *run, const struct mig_bench_opts *o, void (*pr
 			if (progress)
 				progress("migrate %s %u/%u%s", cases[i].name, rep + 1, rounds,
 					 rep < o->warmup ? " (warm-up)" : "");
-			r = run_case(&c, &cases[i], rep < o->warmup ? NULL : run);
+			r = run_case(&c, &cases[i], rep, rep < o->warmup ? NULL : run);
 		}
 		if (r == 0) {
 			if (progress)

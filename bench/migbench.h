@@ -73,6 +73,12 @@ struct mig_migrated {
 /* `xenith migrate`: "migrated 'NAME' to HOST:PORT: R rounds[ (did not converge...)], P pages (M MiB), ..." */
 int mig_parse_migrated(const char *text, struct mig_migrated *m);
 
+/* "dirty log: ..." after the migrated line: entries 0 for KVM's bitmap */
+struct mig_dirty_log {
+	double ring_entries, full_exits;
+};
+int mig_parse_dirty_log(const char *text, struct mig_dirty_log *l);
+
 struct mig_guest {
 	double wakes, pages, rate_mbs, largest_gap_us; /* pages and rate_mbs: `dirty` only, else 0 */
 };

@@ -537,7 +537,7 @@ static void mig_figure(FILE *f, bool html, const struct bench_run *run, const ch
 	const struct bench_series *s = bench_run_find(run, "migrate", name, mode);
 	char med[32], lo[32], hi[32], n[16], lab[96], read[512] = "";
 	bool inverse = !strcmp(mode, "ratio");
-	bool count = s && (!strcmp(s->unit, "pages") || !strcmp(s->unit, "rounds"));
+	bool count = s && (!strcmp(s->unit, "pages") || !strcmp(s->unit, "rounds") || !strcmp(s->unit, "exits"));
 
 	if (!s || !s->n)
 		return;
@@ -565,6 +565,39 @@ static const struct bench_series *mig_fig(const struct bench_run *run, unsigned 
 
 	snprintf(name, sizeof(name), "dirty-%u-%s", rate, fig);
 	return bench_run_find(run, "migrate", name, "xenith");
+}
+
+/* logs-R: the same dirty migration with KVM's dirty ring and with its bitmap, paired (bench/migbench.c). */
+static void mig_logs(FILE *f, bool html, const struct bench_run *run)
+{
+	for (size_t i = 0; i < run->nr_series; i++) {
+		const struct bench_series *s = &run->series[i];
+		static const char *const figs[][2] = { { "total", "in all" }, { "downtime", "downtime" } };
+		unsigned rate;
+		int end = 0;
+
+		if (strcmp(s->suite, "migrate") || strcmp(s->mode, "ratio") || !s->n ||
+		    sscanf(s->name, "logs-%u-total%n", &rate, &end) != 1 || s->name[end])
+			continue;
+		for (size_t k = 0; k < sizeof(figs) / sizeof(figs[0]); k++) {
+			char name[48], label[96];
+
+			snprintf(name, sizeof(name), "logs-%u-%s", rate, figs[k][0]);
+			snprintf(label, sizeof(label), "dirty %u MB/s, KVM's ring: %s", rate, figs[k][1]);
+			mig_figure(f, html, run, name, "ring", label, 0, NULL);
+			snprintf(label, sizeof(label), "dirty %u MB/s, KVM's bitmap: %s", rate, figs[k][1]);
+			mig_figure(f, html, run, name, "bitmap", label, 0, "the in-run baseline");
+			snprintf(label, sizeof(label), "ring / bitmap, %s, pairs", figs[k][1]);
+			mig_figure(f, html, run, name, "ratio", label, 0, NULL);
+		}
+		{
+			char name[48], label[96];
+
+			snprintf(name, sizeof(name), "logs-%u-full-exits", rate);
+			snprintf(label, sizeof(label), "dirty %u MB/s, KVM's ring: full-ring exits", rate);
+			mig_figure(f, html, run, name, "ring", label, 0, NULL);
+		}
+	}
 }
 
 /* The dirty cases, a row per rate, and the rate where pre-copy stops converging. */
@@ -706,6 +739,7 @@ void report_migrate(FILE *f, const struct bench_run *run, bool html)
 				   figs[j][2]);
 		}
 	}
+	mig_logs(f, html, run);
 	if (html)
 		fputs("</table>\n", f);
 	mig_dirty(f, html, run);

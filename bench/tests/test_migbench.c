@@ -240,6 +240,60 @@ static void test_migbench_report_states_limit_targets_and_anchors(void **state)
 	bench_run_free(&run);
 }
 
+/* The line after "migrated": which dirty log, and the ring's full exits. */
+static void test_migbench_reads_the_dirty_log_line(void **state)
+{
+	struct mig_dirty_log l;
+
+	(void)state;
+	assert_int_equal(mig_parse_dirty_log("migrated 'g1' to 127.0.0.1:1: ...\ndirty log: KVM's dirty ring, 1024 "
+					     "entries per vCPU; 16 vCPU exits for a full ring\n", &l), 0);
+	NEAR(l.ring_entries, 1024);
+	NEAR(l.full_exits, 16);
+	assert_int_equal(mig_parse_dirty_log("dirty log: KVM's dirty bitmap\n", &l), 0);
+	NEAR(l.ring_entries, 0);
+	NEAR(l.full_exits, 0);
+	assert_int_equal(mig_parse_dirty_log("dirty log: KVM's dirty ring, 1024 entries per vCPU\n", &l), -EINVAL);
+	assert_int_equal(mig_parse_dirty_log("migrated 'g1' to 127.0.0.1:1\n", &l), -EINVAL);
+}
+
+/* logs-R's rows: each way's figures, and the pairs' ratio shown as ring / bitmap with its interval. */
+static void test_migbench_report_sets_the_ring_against_the_bitmap(void **state)
+{
+	static const double ring[] = { 50, 60, 55 }, bitmap[] = { 100, 110, 120 };
+	struct bench_run run;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	bench_run_init(&run);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(bench_series_add(bench_run_series(&run, "migrate", "logs-400-total", "ring", "ms",
+								    false), ring[i]), 0);
+		assert_int_equal(bench_series_add(bench_run_series(&run, "migrate", "logs-400-total", "bitmap", "ms",
+								    false), bitmap[i]), 0);
+		assert_int_equal(bench_series_add(bench_run_series(&run, "migrate", "logs-400-total", "ratio", "x",
+								    true), bitmap[i] / ring[i]), 0);
+		assert_int_equal(bench_series_add(bench_run_series(&run, "migrate", "logs-400-full-exits", "ring",
+								    "exits", false), 16), 0);
+	}
+	bench_run_finish(&run);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	report_migrate(f, &run, false);
+	fclose(f);
+	assert_non_null(strstr(text, "dirty 400 MB/s, KVM's ring: in all (ms)"));
+	assert_non_null(strstr(text, "dirty 400 MB/s, KVM's bitmap: in all (ms)"));
+	/* the median pair is 110 / 60: the ring takes 0.545 of the bitmap's time */
+	assert_non_null(strstr(text, "ring / bitmap, in all, pairs (x)"));
+	assert_non_null(strstr(text, "0.545"));
+	assert_non_null(strstr(text, "95% CI of the pairs ["));
+	assert_non_null(strstr(text, "full-ring exits (exits)"));
+	free(text);
+	bench_run_free(&run);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[] = {
@@ -253,6 +307,8 @@ int main(void)
 		cmocka_unit_test(test_migbench_limit_is_the_lowest_rate_where_most_runs_did_not_converge),
 		cmocka_unit_test(test_migbench_limit_is_above_the_highest_when_every_rate_converged),
 		cmocka_unit_test(test_migbench_report_states_limit_targets_and_anchors),
+		cmocka_unit_test(test_migbench_reads_the_dirty_log_line),
+		cmocka_unit_test(test_migbench_report_sets_the_ring_against_the_bitmap),
 	};
 
 	return TEST_RUN_GROUP(tests, NULL, NULL);
