@@ -299,7 +299,7 @@ int builder_populate_pv(struct domain *d, struct errbuf *eb)
 	int r;
 
 	/* a new memfd reads as zeroes: .bss needs no writing (and no pages) */
-	r = elf_load(&d->image, d->mem, d->mem_size, BUILDER_IMAGE_MIN, true, eb);
+	r = d->restoring ? 0 : elf_load(&d->image, d->mem, d->mem_size, BUILDER_IMAGE_MIN, true, eb);
 	if (r < 0)
 		return r;
 
@@ -321,17 +321,22 @@ int builder_populate_pv(struct domain *d, struct errbuf *eb)
 	maps[n++] = (struct pt_map){ l->free_start, l->free_end, PT_MAP_W };
 	if (d->devwin_size)
 		maps[n++] = (struct pt_map){ d->devwin_base, d->devwin_base + d->devwin_size, PT_MAP_W | PT_MAP_DEVICE };
-	r = pt_build(d->mem, d->mem_size, l->pt_base, l->nr_pt_pages, maps, n, eb);
+	/* A restore's memory comes from its stream: what is written here would be punched away. */
+	r = d->restoring ? 0 : pt_build(d->mem, d->mem_size, l->pt_base, l->nr_pt_pages, maps, n, eb);
 	if (r < 0)
 		return errbuf_prefix(eb, r, "building page tables");
 	r = mark_read_only(d, maps, n, eb);
 	if (r < 0)
 		return r;
+	d->shared = (void *)(d->mem + l->shared_info);
+	d->cons_ring = (void *)(d->mem + l->console);
+	if (d->restoring) {
+		d->start_info = (void *)(d->mem + l->start_info);
+		return add_regions(d, eb);
+	}
 
 	write_gdt(d);
 	write_start_info(d);
-	d->shared = (void *)(d->mem + l->shared_info);
-	d->cons_ring = (void *)(d->mem + l->console);
 	memset(d->mem + l->xenstore, 0, PAGE); /* empty rings: both sides start at index 0 */
 	d->shared->tsc_khz = d->tsc_khz;
 	clock_gettime(CLOCK_REALTIME, &wc);

@@ -499,7 +499,9 @@ static int create(const struct domain_config *cfg, const struct domain_opts *opt
 	r = devices_create(d, opts, eb);
 	if (r < 0)
 		goto fail;
+	d->restoring = opts->restoring;
 	r = domain_build(d, eb);
+	d->restoring = false; /* a reboot builds in full */
 	if (r < 0)
 		goto fail;
 	d->stuck = opts->stuck; /* its watchdog starts with the domain (watchdog_start) */

@@ -267,6 +267,7 @@ struct domain {
 	 */
 	uint32_t test_ops;
 	bool unbacked;                /* domain_create_unbacked(): no KVM VM, never runs */
+	bool restoring;               /* the first build of a restore (domain_opts.restoring) */
 
 	/* xenoprof (prof.h): the recording in progress, if any, under prof_lock. */
 	pthread_mutex_t prof_lock;
@@ -296,6 +297,13 @@ struct domain_opts {
 	 * takes them once the sender has let go.
 	 */
 	bool defer_disk_locks;
+	/*
+	 * A restore (reloc_restore): guest memory comes whole from the stream,
+	 * so the first build lays the domain out and maps it but writes
+	 * nothing into it (no image, page tables, start_info): the load punches
+	 * memory to zero anyway.  A reboot later builds in full.
+	 */
+	bool restoring;
 };
 
 #define DOMAIN_STOP_GRACE_MS 10000u

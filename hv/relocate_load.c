@@ -514,7 +514,10 @@ int reloc_restore_cb(struct mig_reader *r, const struct domain_config *cfg, cons
 	if (domid != head->dom.domid)
 		return errbuf_set(eb, EINVAL, "the saved guest is domain %u, and knows itself by that id; it "
 				  "cannot be restored as domain %u", head->dom.domid, domid);
-	n = domain_create(cfg, opts, kvm, domid, &d, eb);
+	struct domain_opts ro = *opts;
+
+	ro.restoring = true; /* the memory is the stream's: nothing written into it at the build */
+	n = domain_create(cfg, &ro, kvm, domid, &d, eb);
 	if (n < 0)
 		return errbuf_prefix(eb, n, "building the saved domain again");
 	st->build_ns = now_ns() - t0;
