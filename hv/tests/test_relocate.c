@@ -357,6 +357,34 @@ static void test_a_disk_under_io_survives_save_and_restore(void **state)
 	disk_under_io("poll");
 }
 
+/*
+ * A restored domain's first build wrote nothing into its memory (the
+ * stream's pages fill it): a reboot afterwards must build it in full, and
+ * the guest boots afresh ("tick 1" again).
+ */
+static void test_a_restored_domain_reboots_into_a_fresh_boot(void **state)
+{
+	char file[256];
+
+	(void)state;
+	harness_path(file, sizeof(file), "reboot.xs");
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-srb", "--cmdline", "ticker 20", NULL });
+	assert_true(proc_wait_line(&P, "tick 3", 20));
+	save(&P, "t-srb", file);
+	proc_start(&Q, (const char *const[]){ "restore", file, NULL });
+	if (!proc_wait_output(&Q, "tick ", 20) || proc_count_lines(&Q, "tick 1"))
+		fail_msg("no tick after the restore, or a fresh boot's:\n%s%s", Q.out, Q.err);
+	assert_non_null(strstr(Q.err, "restored 't-srb' from"));
+	assert_int_equal(RUN(&R, 20, "shutdown", "--reboot", "t-srb"), 0);
+	if (!proc_wait_line(&Q, "tick 1", 20))
+		fail_msg("the restored domain did not boot afresh after its reboot:\n%s%s", Q.out, Q.err);
+	assert_non_null(strstr(Q.out, "ticker: reboot requested\n"));
+	assert_non_null(strstr(Q.err, "asked to reboot; restarting it"));
+	assert_int_equal(RUN(&R, 20, "shutdown", "-w", "t-srb"), 0);
+	proc_wait(&Q, 20);
+	assert_int_equal(Q.status, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +401,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_a_save_whose_stream_breaks_leaves_the_domain_running,
 					  harness_teardown),
 		cmocka_unit_test_teardown(test_a_disk_under_io_survives_save_and_restore, harness_teardown),
+		cmocka_unit_test_teardown(test_a_restored_domain_reboots_into_a_fresh_boot, harness_teardown),
 	};
 
 	harness_require_kvm();
