@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <linux/kvm.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,7 +252,7 @@ static void buf_free(char *b)
 	}
 }
 
-void proc_start(struct proc *p, const char *const *args)
+static void start(struct proc *p, const char *netns, const char *const *args)
 {
 	const char *argv[64];
 	int out[2], err[2];
@@ -301,6 +302,18 @@ void proc_start(struct proc *p, const char *const *args)
 			_exit(127);
 		if (dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
 			_exit(127);
+		if (netns) {
+			char path[256];
+			int fd;
+
+			snprintf(path, sizeof(path), "/run/netns/%s", netns);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+				dprintf(2, "harness: cannot enter network namespace %s: %s\n", netns, strerror(errno));
+				_exit(127);
+			}
+			close(fd);
+		}
 		execve(argv[0], (char *const *)argv, environ);
 		dprintf(2, "harness: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -314,6 +327,16 @@ void proc_start(struct proc *p, const char *const *args)
 	p->err_fd = err[0];
 	fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
 	fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
+}
+
+void proc_start(struct proc *p, const char *const *args)
+{
+	start(p, NULL, args);
+}
+
+void proc_start_in_netns(struct proc *p, const char *netns, const char *const *args)
+{
+	start(p, netns, args);
 }
 
 static void drain(int *fd, char **buf, size_t *len, size_t *cap)

@@ -58,6 +58,8 @@ const char *harness_minios_bundled(void);
 
 /* Starts `xenith ARGS...` (NULL-terminated). */
 void proc_start(struct proc *p, const char *const *args);
+/* The same inside network namespace NETNS (`ip netns add` made it: /run/netns/NETNS). */
+void proc_start_in_netns(struct proc *p, const char *netns, const char *const *args);
 /* Reads output until the process exits or timeout_s passes (then kills it: status 137). */
 void proc_wait(struct proc *p, double timeout_s);
 /* Reads output until stdout contains needle; false on timeout or exit. */

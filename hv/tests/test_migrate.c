@@ -414,7 +414,7 @@ static void migrate_a_dirtying_domain(const char *ring_arg, const char *want_log
 	if (!proc_wait_output(&P, "dirty: 300 MB/s over 96 MiB", 20)) {
 		proc_wait(&P, 5);
 		if (strstr(P.err, "has no dirty ring"))
-			skip(); /* the reason is in the output below */
+			SKIP_BECAUSE("this host's KVM has no dirty ring (KVM_CAP_DIRTY_LOG_RING)");
 		fail_msg("the domain did not start:\n%s%s", P.out, P.err);
 	}
 	proc_pump(&P, 0.3);
@@ -436,7 +436,7 @@ static void migrate_a_dirtying_domain(const char *ring_arg, const char *want_log
 	assert_int_equal(P.status, 67);
 	assert_int_equal(RUN(&R, 20, "shutdown", "--run-dir", other_dir(), "t-dr"), 0);
 	proc_wait(&Q, 20);
-	if (Q.status != 0 || !strstr(Q.out, "dirty: every page holds its last write (24576 checked)"))
+	if (Q.status != 0 || !strstr(Q.out, "dirty: every page holds its last write ("))
 		fail_msg("status %d at the receiver:\n%s%s", Q.status, Q.out, Q.err);
 }
 
@@ -465,6 +465,80 @@ static void test_a_dirtying_domain_migrates_with_the_dirty_bitmap(void **state)
 	migrate_a_dirtying_domain("0", "dirty log: KVM's dirty bitmap\n");
 }
 
+/*
+ * Another network namespace as the other host: the receiver listens on
+ * its end of a veth pair (10.213.77.2), the sender reaches it through the
+ * link, not loopback.  The guest writes memory all along (dirty) and finds
+ * every page's last write at the receiver.  Needs root and iproute2.
+ */
+static char ns_name[32], veth[16];
+
+static int netns_teardown(void **state)
+{
+	char cmd[128];
+	int r = harness_teardown(state);
+
+	if (ns_name[0]) {
+		snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; ip link del %s 2>/dev/null", ns_name, veth);
+		(void)!system(cmd);
+		ns_name[0] = 0;
+	}
+	return r;
+}
+
+static void test_a_domain_migrates_to_a_receiver_in_another_network_namespace(void **state)
+{
+	char cmd[512], addr[64], port[16];
+	const char *s;
+
+	(void)state;
+	if (geteuid() != 0)
+		SKIP_BECAUSE("a network namespace and a veth pair need root");
+	if (system("command -v ip >/dev/null 2>&1") != 0)
+		SKIP_BECAUSE("no `ip` (iproute2) to make a network namespace and a veth pair");
+	snprintf(ns_name, sizeof(ns_name), "xt-mig-%d", (int)getpid());
+	snprintf(veth, sizeof(veth), "xtm%d", (int)getpid() % 1000000);
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; ip netns add %s; ip link add %s type veth peer name xtn0 netns %s; "
+		 "ip addr add 10.213.77.1/24 dev %s; ip link set %s up; "
+		 "ip -n %s addr add 10.213.77.2/24 dev xtn0; ip -n %s link set xtn0 up; ip -n %s link set lo up",
+		 ns_name, veth, ns_name, veth, veth, ns_name, ns_name, ns_name);
+	if (system(cmd) != 0)
+		SKIP_BECAUSE("ip could not make a network namespace with a veth pair here");
+
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-ns", "--memory", "64", "--cmdline", "dirty 100 16",
+					      NULL });
+	assert_true(proc_wait_output(&P, "dirty: 100 MB/s over 16 MiB", 20));
+	proc_start_in_netns(&Q, ns_name, (const char *const[]){ "migrate-receive", "--run-dir", other_dir(),
+								  "--listen", "10.213.77.2:0", NULL });
+	{
+		double end = harness_now_s() + 20;
+
+		while (!(s = strstr(Q.err, "listening on 10.213.77.2:")) || !strchr(s, '\n')) {
+			if (harness_now_s() > end || !proc_alive(&Q))
+				fail_msg("the receiver does not listen in %s:\n%s", ns_name, Q.err);
+			proc_pump(&Q, 0.05);
+		}
+	}
+	snprintf(port, sizeof(port), "%.*s", (int)(strchr(s, '\n') - s - 25), s + 25);
+	snprintf(addr, sizeof(addr), "10.213.77.2:%s", port);
+	/* loopback in the namespace is not the host's: the receiver is reachable only over the link */
+	if (RUN(&R, 60, "migrate", "t-ns", addr) != 0)
+		fail_msg("xenith migrate to %s: %d\n%s%s\nreceiver:\n%s", addr, R.status, R.out, R.err, Q.err);
+	assert_non_null(strstr(R.out, "migrated 't-ns' to 10.213.77.2:"));
+	proc_wait(&P, 20);
+	assert_int_equal(P.status, 67);
+	for (double end = harness_now_s() + 20; !strstr(Q.err, "xenith: received 't-ns'");) {
+		if (harness_now_s() > end || !proc_alive(&Q))
+			fail_msg("the receiver did not start the domain:\n%s%s", Q.out, Q.err);
+		proc_pump(&Q, 0.05);
+	}
+	assert_int_equal(RUN(&R, 20, "shutdown", "--run-dir", other_dir(), "t-ns"), 0);
+	proc_wait(&Q, 20);
+	if (Q.status != 0 || !strstr(Q.out, "dirty: every page holds its last write ("))
+		fail_msg("status %d at the receiver:\n%s%s", Q.status, Q.out, Q.err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -483,6 +557,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_a_dirtying_domain_migrates_through_a_small_dirty_ring_that_fills,
 					  harness_teardown),
 		cmocka_unit_test_teardown(test_a_dirtying_domain_migrates_with_the_dirty_bitmap, harness_teardown),
+		cmocka_unit_test_teardown(test_a_domain_migrates_to_a_receiver_in_another_network_namespace,
+					  netns_teardown),
 	};
 
 	harness_require_kvm();
