@@ -3,7 +3,8 @@
  * Confining the VMM once set-up is done (the model: Firecracker's jailer
  * and its per-thread seccomp filters).
  *
- * - seccomp-bpf (confine.c): each kind of thread gets an allow-list of the
+ * - seccomp-bpf (the lists in confine_rules.c, compiled at build time by
+ *   gen_seccomp.c; installed by confine.c): each kind of thread gets an allow-list of the
  *   system calls it makes, with arguments checked where that is cheap and
  *   means something (ioctl numbers, mmap/mprotect protections and flags,
  *   clone flags, tgkill's process).  A call outside the list raises SIGSYS;
