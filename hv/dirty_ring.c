@@ -59,10 +59,13 @@ int dirty_ring_vm_init(struct domain *d, struct errbuf *eb)
 	memset(&ec, 0, sizeof(ec));
 	ec.cap = (uint32_t)cap;
 	ec.args[0] = (uint64_t)entries * sizeof(struct kvm_dirty_gfn);
-	if (ioctl(d->vm_fd, KVM_ENABLE_CAP, &ec) < 0)
+	if (ioctl(d->vm_fd, KVM_ENABLE_CAP, &ec) < 0) {
+		if (want < 0)
+			return 0; /* auto: a ring this KVM lists but will not give is no ring; the bitmap */
 		return errbuf_set(eb, errno, "KVM_ENABLE_CAP %s (%u entries per vCPU): %s",
 				  cap == KVM_CAP_DIRTY_LOG_RING ? "KVM_CAP_DIRTY_LOG_RING" :
 				  "KVM_CAP_DIRTY_LOG_RING_ACQ_REL", entries, strerror(errno));
+	}
 	d->dirty_ring = entries;
 	memmap_use_ring(&d->memmap, collect_cb, d);
 	return 0;
