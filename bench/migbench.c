@@ -535,6 +535,28 @@ static void run_argv(const struct mig_ctx *c, const char **argv, const char *rdi
 
 /* ---- one repetition of a case ---- */
 
+/*
+ * The domain in run directory rdir (its VMM vmm) runs on RUN_ON_MS, is shut
+ * down with `xenith shutdown` (shut, its output in o_shut), and its guest's
+ * last line w is read from vmm's output into out.
+ */
+static int run_on_and_shut_down(struct mig_ctx *c, struct cmd *shut, const char *rdir, const char *o_shut,
+				struct cmd *vmm, enum mig_line w, void *out)
+{
+	int r;
+
+	nap_ms(RUN_ON_MS);
+	r = cmd_start(c, shut, (const char *const[]){ c->xenith, "shutdown", "--run-dir", rdir, DOM, NULL },
+		      o_shut, NULL);
+	if (r == 0)
+		r = cmd_wait_status(shut, END_WAIT_S, 0);
+	if (r == 0)
+		r = cmd_wait_status(vmm, END_WAIT_S, 0);
+	if (r == 0)
+		r = cmd_read(vmm, w, out);
+	return r;
+}
+
 struct sr_sample {
 	struct mig_saved save;
 	struct mig_restored rest;
@@ -590,15 +612,7 @@ static int rep_save_restore(struct mig_ctx *c, const struct rep_paths *p, struct
 	if (r < 0)
 		goto out;
 	/* the restored guest must run on: its line at the shutdown says it woke again */
-	nap_ms(RUN_ON_MS);
-	r = cmd_start(c, &shut, (const char *const[]){ c->xenith, "shutdown", "--run-dir", b, DOM, NULL }, o_shut,
-		      NULL);
-	if (r == 0)
-		r = cmd_wait_status(&shut, END_WAIT_S, 0);
-	if (r == 0)
-		r = cmd_wait_status(&rest, END_WAIT_S, 0);
-	if (r == 0)
-		r = cmd_read(&rest, LINE_GAP, &g);
+	r = run_on_and_shut_down(c, &shut, b, o_shut, &rest, LINE_GAP, &g);
 out:
 	nproc_stop(&shut.p);
 	nproc_stop(&rest.p);
@@ -672,15 +686,7 @@ static int rep_migrate(struct mig_ctx *c, const struct mig_case *mc, const struc
 		r = cmd_wait_line(&recv, "xenith: received '", END_WAIT_S);
 	if (r < 0)
 		goto out;
-	nap_ms(RUN_ON_MS);
-	r = cmd_start(c, &shut, (const char *const[]){ c->xenith, "shutdown", "--run-dir", b, DOM, NULL }, o_shut,
-		      NULL);
-	if (r == 0)
-		r = cmd_wait_status(&shut, END_WAIT_S, 0);
-	if (r == 0)
-		r = cmd_wait_status(&recv, END_WAIT_S, 0);
-	if (r == 0)
-		r = cmd_read(&recv, dirty ? LINE_DIRTY : LINE_GAP, &s->g);
+	r = run_on_and_shut_down(c, &shut, b, o_shut, &recv, dirty ? LINE_DIRTY : LINE_GAP, &s->g);
 out:
 	free(addr);
 	nproc_stop(&shut.p);
