@@ -83,6 +83,51 @@ int reloc_msr_set(int fd, uint32_t index, uint64_t value)
 	return ioctl(fd, KVM_SET_MSRS, &m) == 1 ? 0 : -1;
 }
 
+/* struct kvm_msrs with room for every saved MSR. */
+union saved_msrs {
+	struct kvm_msrs h;
+	uint8_t room[sizeof(struct kvm_msrs) + RELOC_MAX_SAVED_MSRS * sizeof(struct kvm_msr_entry)];
+};
+
+unsigned reloc_msrs_get(int fd, struct kvm_msr_entry *out)
+{
+	union saved_msrs m;
+	unsigned at = 0, got = 0;
+
+	/* KVM reads in order and stops at the first it cannot read: skip that one, go on after it. */
+	while (at < reloc_nr_saved_msrs) {
+		int k;
+
+		memset(&m, 0, sizeof(m));
+		m.h.nmsrs = reloc_nr_saved_msrs - at;
+		for (unsigned i = 0; i < m.h.nmsrs; i++)
+			m.h.entries[i].index = reloc_saved_msrs[at + i];
+		k = ioctl(fd, KVM_GET_MSRS, &m);
+		if (k < 0)
+			k = 0;
+		for (int i = 0; i < k && (unsigned)i < m.h.nmsrs; i++)
+			out[got++] = m.h.entries[i];
+		at += (unsigned)k + 1;
+	}
+	return got;
+}
+
+unsigned reloc_msrs_set(int fd, const struct kvm_msr_entry *e, unsigned n)
+{
+	union saved_msrs m;
+	int k;
+
+	if (n == 0)
+		return 0;
+	if (n > reloc_nr_saved_msrs)
+		return reloc_nr_saved_msrs;
+	memset(&m, 0, sizeof(m));
+	m.h.nmsrs = n;
+	memcpy(m.h.entries, e, n * sizeof(*e));
+	k = ioctl(fd, KVM_SET_MSRS, &m);
+	return k < 0 ? 0 : (unsigned)k > n ? n : (unsigned)k;
+}
+
 /* ------------------------------------------------------------------ save */
 
 int reloc_put_record(struct saver *s, uint32_t type, const struct savebuf *b)
@@ -157,7 +202,8 @@ static int save_vcpu(struct saver *s, struct vcpu *v)
 	struct kvm_xcrs xcrs;
 	struct kvm_xsave *xs = NULL;
 	struct kvm_fpu fpu;
-	uint64_t tsc, xcr0 = 0, val;
+	struct kvm_msr_entry msrs[RELOC_MAX_SAVED_MSRS];
+	uint64_t tsc, xcr0 = 0;
 	uint32_t flags = 0, nr = 0;
 	size_t nr_at;
 	bool blocked;
@@ -231,13 +277,11 @@ static int save_vcpu(struct saver *s, struct vcpu *v)
 	free(xs);
 	nr_at = b.len;
 	savebuf_u32(&b, 0);
-	for (size_t i = 0; i < reloc_nr_saved_msrs; i++) {
-		if (reloc_msr_get(v->fd, reloc_saved_msrs[i], &val) < 0)
-			continue;
-		savebuf_u32(&b, reloc_saved_msrs[i]);
+	nr = reloc_msrs_get(v->fd, msrs);
+	for (uint32_t i = 0; i < nr; i++) {
+		savebuf_u32(&b, msrs[i].index);
 		savebuf_u32(&b, 0);
-		savebuf_u64(&b, val);
-		nr++;
+		savebuf_u64(&b, msrs[i].data);
 	}
 	if (!b.oom)
 		memcpy(b.p + nr_at, &nr, sizeof(nr));

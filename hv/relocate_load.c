@@ -124,7 +124,8 @@ static int load_vcpu(struct loader *l)
 	struct kvm_sregs sregs;
 	struct kvm_vcpu_events ev;
 	uint64_t xcr0, tsc, wall, start_rip;
-	uint32_t id, flags, fpu, nr;
+	struct kvm_msr_entry msrs[RELOC_MAX_SAVED_MSRS];
+	uint32_t id, flags, fpu, nr, set;
 	struct vcpu *v;
 
 	saveread_init(&rd, l->rec->body, l->rec->length);
@@ -196,17 +197,18 @@ static int load_vcpu(struct loader *l)
 			   saveread_left(&rd), reloc_nr_saved_msrs);
 	for (uint32_t i = 0; i < nr; i++) {
 		uint32_t index = saveread_u32(&rd), pad = saveread_u32(&rd);
-		uint64_t val = saveread_u64(&rd);
 		bool known = false;
 
 		for (size_t k = 0; k < reloc_nr_saved_msrs; k++)
 			known |= reloc_saved_msrs[k] == index;
 		if (!known || pad)
 			return bad(l, "vCPU %u: MSR 0x%x is not one a save writes", id, index);
-		if (reloc_msr_set(v->fd, index, val) < 0)
-			return bad(l, "vCPU %u: KVM refuses MSR 0x%x = 0x%llx", id, index,
-				   (unsigned long long)val);
+		msrs[i] = (struct kvm_msr_entry){ .index = index, .data = saveread_u64(&rd) };
 	}
+	set = reloc_msrs_set(v->fd, msrs, nr);
+	if (set < nr)
+		return bad(l, "vCPU %u: KVM refuses MSR 0x%x = 0x%llx", id, msrs[set].index,
+			   (unsigned long long)msrs[set].data);
 	/* Pending exceptions and interrupts last: setting registers may clear them. */
 	ev.flags &= KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_NMI_PENDING;
 	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)

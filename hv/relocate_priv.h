@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <linux/kvm.h>
+
 #include "relocate.h"
 #include "stream.h"
 
@@ -28,7 +30,8 @@ struct vcpu;
 #define MSR_IA32_TSC 0x10u
 
 /* MSRs a CPL-3 PV vCPU's state may be in besides its registers (relocate.c); those KVM cannot read are left out. */
-extern const uint32_t reloc_saved_msrs[];
+#define RELOC_MAX_SAVED_MSRS 10u
+extern const uint32_t reloc_saved_msrs[RELOC_MAX_SAVED_MSRS];
 extern const unsigned reloc_nr_saved_msrs;
 
 struct mig_config_hdr {
@@ -58,6 +61,17 @@ static inline uint64_t reloc_wall_ns(void)
 /* One MSR through KVM_GET_MSRS / KVM_SET_MSRS: 0 or -1. */
 int reloc_msr_get(int fd, uint32_t index, uint64_t *value);
 int reloc_msr_set(int fd, uint32_t index, uint64_t value);
+
+/*
+ * Many at once, one ioctl where KVM takes them all (a vCPU ioctl costs
+ * tens of microseconds under PVM; a restore set ten MSRs one by one).
+ * reloc_msrs_get reads reloc_saved_msrs[] into out[] (room for
+ * reloc_nr_saved_msrs), leaving out those KVM cannot read, and returns how
+ * many it read.  reloc_msrs_set sets e[0..n): n when KVM took them all,
+ * else the index of the first it refused (n <= reloc_nr_saved_msrs).
+ */
+unsigned reloc_msrs_get(int fd, struct kvm_msr_entry *out);
+unsigned reloc_msrs_set(int fd, const struct kvm_msr_entry *e, unsigned n);
 
 /* ---- the save's steps (relocate.c) ---- */
 
