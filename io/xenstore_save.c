@@ -198,7 +198,8 @@ struct load {
 	uint64_t gen;
 	struct xs_node *root;
 	uint32_t nnodes;
-	uint32_t *owned; /* nodes per owner, indexed by domain id */
+	uint32_t *owners; /* each node's owner (its first permission's domain), in load order */
+	uint32_t cap_owners;
 	struct xs_acct *acct;
 	unsigned nacct;
 
@@ -384,14 +385,35 @@ static int load_node(struct load *l, uint32_t i)
 	n->filled = true;
 	if (!parent)
 		l->root = n;
-	if (l->owned[perms[0].id]++ == 0)
-		l->nacct++;
-	l->nnodes++;
+	l->owners[l->nnodes++] = perms[0].id;
 	return 0;
 
 free_perms:
 	free(perms);
 	return r;
+}
+
+/*
+ * Room for one more node's owner.  (A table indexed by domain id, as this
+ * once was, is 256 KiB to clear and scan: most of a small store's load.)
+ */
+static int grow_owners(struct load *l)
+{
+	uint32_t cap = l->cap_owners ? 2 * l->cap_owners : 64;
+	uint32_t *o = cap > l->cap_owners ? realloc(l->owners, cap * sizeof(*o)) : NULL;
+
+	if (!o)
+		return -ENOMEM;
+	l->owners = o;
+	l->cap_owners = cap;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 static int load_tree(struct load *l)
@@ -413,20 +435,25 @@ static int load_tree(struct load *l)
 		return truncated(l);
 	if (count == 0)
 		return refuse(l, EPROTO, "no nodes: the root / is missing");
-	l->owned = calloc(XS_SAVE_DOMID_MAX + 1, sizeof(*l->owned));
-	if (!l->owned)
-		return refuse(l, ENOMEM, "out of memory for the node accounts");
 	for (uint32_t i = 0; i < count; i++) {
+		if (l->nnodes == l->cap_owners && grow_owners(l) < 0)
+			return refuse(l, ENOMEM, "out of memory for the node accounts");
 		r = load_node(l, i);
 		if (r)
 			return r;
 	}
+	/* The accounts, one per owner in domain id order: the owners sorted, each run counted. */
+	qsort(l->owners, l->nnodes, sizeof(*l->owners), cmp_u32);
+	for (uint32_t i = 0; i < l->nnodes; i++)
+		l->nacct += i == 0 || l->owners[i] != l->owners[i - 1];
 	l->acct = malloc(l->nacct * sizeof(*l->acct));
 	if (!l->acct)
 		return refuse(l, ENOMEM, "out of memory for the node accounts");
-	for (uint32_t d = 0; d <= XS_SAVE_DOMID_MAX; d++)
-		if (l->owned[d])
-			l->acct[a++] = (struct xs_acct){ .domid = d, .nodes = l->owned[d] };
+	for (uint32_t i = 0; i < l->nnodes; i++) {
+		if (i == 0 || l->owners[i] != l->owners[i - 1])
+			l->acct[a++] = (struct xs_acct){ .domid = l->owners[i] };
+		l->acct[a - 1].nodes++;
+	}
 	return 0;
 }
 
@@ -670,7 +697,7 @@ static int load_conn(struct load *l)
 static void load_free(struct load *l)
 {
 	xs_node_free(l->root);
-	free(l->owned);
+	free(l->owners);
 	free(l->acct);
 	while (l->out) {
 		struct xs_out *m = l->out;
