@@ -12,7 +12,12 @@
  *   - DOMAIN and PAGES bodies the parsers accept keep their promises
  *     (a NUL-terminated name, vCPUs 1..64, frames increasing and below the
  *     domain's memory, the pages inside the body);
- *   - what was accepted, written again by the writer, reads back the same.
+ *   - what was accepted, written again by the writer, reads back the same;
+ *   - the descriptor reader with PAGES placed in a domain of PLACE_PFNS
+ *     pages (mig_reader_place_pages) hands out the same records, a PAGES
+ *     one with its pages at their frames as the copying reader has them,
+ *     and refuses exactly where the copying reader, or mig_parse_pages
+ *     for a domain of that size, does.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,6 +31,7 @@
 #include "stream.h"
 
 #define MAX_KEPT 64u
+#define PLACE_PFNS 64u
 
 struct kept {
 	uint32_t type, length;
@@ -97,6 +103,62 @@ static void drop(struct kept *k, unsigned nk)
 		free(k[i].body);
 }
 
+/* The placed reader against the copying reader's records a[0..na) and end ea (see the top). */
+static void check_placed(const uint8_t *data, size_t size, const struct kept *a, unsigned na, int ea)
+{
+	static uint8_t mem[PLACE_PFNS * MIG_PAGE_SIZE];
+	static uint64_t pfns[MIG_PAGES_MAX];
+	struct mig_reader r;
+	struct mig_record rec;
+	struct errbuf eb;
+	unsigned i = 0;
+	int e, fd = memfd_create("placed", 0);
+
+	FUZZ_CHECK(fd >= 0 && write(fd, data, size) == (ssize_t)size, "memfd");
+	lseek(fd, 0, SEEK_SET);
+	e = mig_reader_open_fd(&r, fd, &eb);
+	if (e == 0)
+		mig_reader_place_pages(&r, mem, PLACE_PFNS);
+	while (e == 0 && i < MAX_KEPT && (e = mig_next(&r, &rec, &eb)) == 1) {
+		FUZZ_CHECK(i < na && a[i].type == rec.type && a[i].length == rec.length && a[i].offset == rec.offset,
+			   "placed reader's record %u is not the copying reader's", i);
+		if (rec.type == MIG_REC_PAGES) {
+			struct mig_record plain = { .type = a[i].type, .length = a[i].length, .body = a[i].body };
+			const uint8_t *pages;
+			uint32_t count;
+
+			FUZZ_CHECK(rec.placed, "PAGES record %u handed out unplaced", i);
+			FUZZ_CHECK(mig_parse_pages(&plain, PLACE_PFNS, &count, pfns, &pages, &eb) == 0,
+				   "placed a PAGES record %u the parser refuses: %s", i, eb.msg);
+			for (uint32_t k = 0; k < count; k++)
+				FUZZ_CHECK(!memcmp(mem + pfns[k] * MIG_PAGE_SIZE, pages + (size_t)k * MIG_PAGE_SIZE,
+						   MIG_PAGE_SIZE), "record %u: page %u (frame %llu) not in place", i, k,
+					   (unsigned long long)pfns[k]);
+		} else {
+			FUZZ_CHECK(!rec.placed && !memcmp(rec.body, a[i].body, rec.length), "record %u differs", i);
+		}
+		i++;
+	}
+	if (i < MAX_KEPT && e == 0) {
+		FUZZ_CHECK(ea == 0 && i == na, "placed reader reached END after %u records; the copying reader "
+			   "ended with %d after %u", i, ea, na);
+	} else if (i < MAX_KEPT && e < 0 && i < na) {
+		/* only a PAGES record the copying reader handed out yet a domain of PLACE_PFNS cannot take */
+		struct mig_record plain = { .type = a[i].type, .length = a[i].length, .body = a[i].body };
+		const uint8_t *pages;
+		uint32_t count;
+
+		FUZZ_CHECK(a[i].type == MIG_REC_PAGES &&
+			   mig_parse_pages(&plain, PLACE_PFNS, &count, pfns, &pages, &eb) < 0,
+			   "placed reader refused record %u (%s), which the copying reader and parser take", i,
+			   eb.msg);
+	} else if (i < MAX_KEPT && e < 0) {
+		FUZZ_CHECK(ea < 0, "placed reader failed after %u records; the copying reader did not", i);
+	}
+	mig_reader_close(&r);
+	close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct kept a[MAX_KEPT], b[MAX_KEPT], c[MAX_KEPT];
@@ -120,6 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < na; i++)
 		FUZZ_CHECK(a[i].type == b[i].type && a[i].length == b[i].length && a[i].offset == b[i].offset &&
 			   !memcmp(a[i].body, b[i].body, a[i].length), "record %u differs between readers", i);
+	check_placed(data, size, a, na, ea);
 
 	if (ea == 0 && na < MAX_KEPT) {
 		/* what was accepted, written again, reads back the same */

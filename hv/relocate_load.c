@@ -232,7 +232,7 @@ static int load_pages(struct loader *l)
 
 	if (r < 0)
 		return failed(l, r);
-	for (uint32_t i = 0; i < count; i++)
+	for (uint32_t i = 0; data && i < count; i++) /* none for a record the reader placed */
 		memcpy(l->d->mem + l->pfns[i] * MIG_PAGE_SIZE, data + (size_t)i * MIG_PAGE_SIZE, MIG_PAGE_SIZE);
 	return (int)count;
 }
@@ -474,6 +474,8 @@ int reloc_load_records(struct domain *d, struct mig_reader *r, uint64_t *pages, 
 	}
 	l.rs->nr_vcpus = d->nr_vcpus;
 	zero_memory(d);
+	/* Pages straight from the stream into guest memory, which a failed load throws away (stream.h). */
+	mig_reader_place_pages(r, d->mem, d->mem_size / MIG_PAGE_SIZE);
 	while ((n = mig_next(r, &rec, eb)) > 0) {
 		l.rec = &rec;
 		n = load_record(&l);
@@ -490,6 +492,7 @@ int reloc_load_records(struct domain *d, struct mig_reader *r, uint64_t *pages, 
 		l.rs = NULL;
 	}
 out:
+	mig_reader_place_pages(r, NULL, 0); /* d may go; the reader may not */
 	free(l.pfns);
 	free(l.rs);
 	return n;

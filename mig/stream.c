@@ -250,6 +250,149 @@ static bool known(uint32_t type)
 	return (type & ~MIG_REC_OPTIONAL) < MIG_REC_NR_TYPES;
 }
 
+/*
+ * A PAGES record's header (its first 8 bytes) against the record's length:
+ * 0 and *count, or -1 with what is wrong in detail.
+ */
+static int pages_head(const uint8_t *body, uint32_t length, uint32_t *count, char *detail, size_t size)
+{
+	struct mig_pages_hdr h;
+	uint64_t want;
+
+	memcpy(&h, body, sizeof(h));
+	if (h.count < 1 || h.count > MIG_PAGES_MAX || h.pad) {
+		snprintf(detail, size, "count %u (1 to %u), pad 0x%x", h.count, MIG_PAGES_MAX, h.pad);
+		return -1;
+	}
+	want = sizeof(h) + (uint64_t)h.count * (8 + MIG_PAGE_SIZE);
+	if (length != want) {
+		snprintf(detail, size, "%u bytes for %u pages, expected %llu", length, h.count,
+			 (unsigned long long)want);
+		return -1;
+	}
+	*count = h.count;
+	return 0;
+}
+
+/* count frames from src into pfns: strictly increasing, each below max_pfn; else -1 and detail. */
+static int pages_frames(const uint8_t *src, uint32_t count, uint64_t max_pfn, uint64_t *pfns, char *detail,
+			size_t size)
+{
+	memcpy(pfns, src, (size_t)count * 8);
+	for (uint32_t i = 0; i < count; i++) {
+		if (pfns[i] >= max_pfn || (i && pfns[i] <= pfns[i - 1])) {
+			snprintf(detail, size, "frame %u is 0x%llx (%s)", i, (unsigned long long)pfns[i],
+				 pfns[i] >= max_pfn ? "past the domain's memory" : "not above the one before");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void mig_reader_place_pages(struct mig_reader *r, uint8_t *base, uint64_t max_pfn)
+{
+	r->place_base = base;
+	r->place_pfns = base ? max_pfn : 0;
+}
+
+/* The count pages at frames pfns, from the descriptor to their places: readv, short reads included. */
+static int read_into_place(struct mig_reader *r, const uint64_t *pfns, uint32_t count, const char *what,
+			   struct errbuf *eb)
+{
+	struct iovec iov[MIG_PAGES_MAX];
+	uint64_t start = r->offset, len = (uint64_t)count * MIG_PAGE_SIZE;
+	uint32_t at = 0;
+
+	for (uint32_t i = 0; i < count; i++)
+		iov[i] = (struct iovec){ r->place_base + pfns[i] * MIG_PAGE_SIZE, MIG_PAGE_SIZE };
+	while (at < count) {
+		ssize_t k = readv(r->fd, iov + at, (int)(count - at < IOV_MAX ? count - at : IOV_MAX));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errbuf_set(eb, errno, "reading %s at byte %llu: %s", what,
+					  (unsigned long long)r->offset, strerror(errno));
+		if (k == 0)
+			return errbuf_set(eb, EPIPE, "truncated at byte %llu: %s needs %llu bytes of pages, the "
+					  "stream ended after %llu", (unsigned long long)r->offset, what,
+					  (unsigned long long)len, (unsigned long long)(r->offset - start));
+		r->offset += (uint64_t)k;
+		while (k > 0) {
+			if ((size_t)k >= iov[at].iov_len) {
+				k -= (ssize_t)iov[at].iov_len;
+				at++;
+			} else {
+				iov[at].iov_base = (uint8_t *)iov[at].iov_base + k;
+				iov[at].iov_len -= (size_t)k;
+				k = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * A PAGES record's body with its pages put in place (mig_reader_place_pages):
+ * header and frames into the buffer and checked, pages read to where they
+ * go, then padding and checksum.  The caller has read the record's header h.
+ */
+static int read_placed(struct mig_reader *r, const struct mig_rec_header *h, unsigned index, uint64_t at,
+		       struct errbuf *eb)
+{
+	static const size_t room = sizeof(struct mig_pages_hdr) + MIG_PAGES_MAX * 8;
+	uint64_t pfns[MIG_PAGES_MAX];
+	char what[64], detail[160];
+	uint8_t padbuf[8];
+	const uint8_t *pad;
+	uint32_t count, crc;
+	size_t head;
+	int e;
+
+	snprintf(what, sizeof(what), "record %u (PAGES)'s body", index);
+	if (h->length < sizeof(struct mig_pages_hdr))
+		return errbuf_set(eb, EPROTO, "record %u (PAGES) at byte %llu: shorter than its header", index,
+				  (unsigned long long)at);
+	if (r->cap < room) {
+		uint8_t *b = realloc(r->body, room);
+
+		if (!b)
+			return errbuf_set(eb, ENOMEM, "record %u: out of memory for %zu bytes", index, room);
+		r->body = b;
+		r->cap = room;
+	}
+	e = take(r, r->body, NULL, sizeof(struct mig_pages_hdr), what, eb);
+	if (e < 0)
+		return e;
+	if (pages_head(r->body, h->length, &count, detail, sizeof(detail)) < 0)
+		return errbuf_set(eb, EPROTO, "record %u (PAGES) at byte %llu: %s", index, (unsigned long long)at,
+				  detail);
+	head = sizeof(struct mig_pages_hdr) + (size_t)count * 8;
+	e = take(r, r->body + sizeof(struct mig_pages_hdr), NULL, head - sizeof(struct mig_pages_hdr), what, eb);
+	if (e < 0)
+		return e;
+	if (pages_frames(r->body + sizeof(struct mig_pages_hdr), count, r->place_pfns, pfns, detail,
+			 sizeof(detail)) < 0)
+		return errbuf_set(eb, EPROTO, "record %u (PAGES) at byte %llu: %s", index, (unsigned long long)at,
+				  detail);
+	e = read_into_place(r, pfns, count, what, eb);
+	if (e == 0)
+		e = take(r, padbuf, &pad, pad8(h->length), what, eb);
+	if (e < 0)
+		return e;
+	for (uint32_t i = 0; i < pad8(h->length); i++)
+		if (pad[i])
+			return errbuf_set(eb, EPROTO, "record %u (PAGES) at byte %llu: padding byte %u is 0x%02x, "
+					  "not 0", index, (unsigned long long)at, i, pad[i]);
+	crc = mig_crc32c(0, r->body, head);
+	for (uint32_t i = 0; i < count; i++)
+		crc = mig_crc32c(crc, r->place_base + pfns[i] * MIG_PAGE_SIZE, MIG_PAGE_SIZE);
+	if (crc != h->checksum)
+		return errbuf_set(eb, EPROTO, "record %u (PAGES) at byte %llu: checksum 0x%08x, the body's is "
+				  "0x%08x: the stream is corrupt", index, (unsigned long long)at, h->checksum, crc);
+	return 0;
+}
+
 int mig_next(struct mig_reader *r, struct mig_record *rec, struct errbuf *eb)
 {
 	for (;;) {
@@ -277,6 +420,14 @@ int mig_next(struct mig_reader *r, struct mig_record *rec, struct errbuf *eb)
 			return errbuf_set(eb, EPROTO, "record %u at byte %llu: %s is mandatory and unknown to "
 					  "stream version %u", index, (unsigned long long)at,
 					  mig_rec_name(h.type), MIG_VERSION);
+		if (r->fd >= 0 && r->place_base && h.type == MIG_REC_PAGES) {
+			e = read_placed(r, &h, index, at, eb);
+			if (e < 0)
+				return e;
+			*rec = (struct mig_record){ .type = h.type, .length = h.length, .body = r->body,
+						    .index = index, .offset = at, .placed = true };
+			return 1;
+		}
 		if (r->fd >= 0 && h.length > r->cap) {
 			uint8_t *b = realloc(r->body, h.length);
 
@@ -363,33 +514,15 @@ int mig_parse_domain(const struct mig_record *rec, unsigned max_vcpus, struct mi
 int mig_parse_pages(const struct mig_record *rec, uint64_t max_pfn, uint32_t *count, uint64_t *pfns,
 		    const uint8_t **data, struct errbuf *eb)
 {
-	struct mig_pages_hdr h;
 	char detail[160];
-	uint64_t want;
+	uint32_t n;
 
-	if (rec->length < sizeof(h))
+	if (rec->length < sizeof(struct mig_pages_hdr))
 		return bad(rec, eb, "shorter than its header", NULL);
-	memcpy(&h, rec->body, sizeof(h));
-	if (h.count < 1 || h.count > MIG_PAGES_MAX || h.pad) {
-		snprintf(detail, sizeof(detail), "count %u (1 to %u), pad 0x%x", h.count, MIG_PAGES_MAX, h.pad);
+	if (pages_head(rec->body, rec->length, &n, detail, sizeof(detail)) < 0 ||
+	    pages_frames(rec->body + sizeof(struct mig_pages_hdr), n, max_pfn, pfns, detail, sizeof(detail)) < 0)
 		return bad(rec, eb, "", detail);
-	}
-	want = sizeof(h) + (uint64_t)h.count * (8 + MIG_PAGE_SIZE);
-	if (rec->length != want) {
-		snprintf(detail, sizeof(detail), "%u bytes for %u pages, expected %llu", rec->length, h.count,
-			 (unsigned long long)want);
-		return bad(rec, eb, "", detail);
-	}
-	memcpy(pfns, rec->body + sizeof(h), (size_t)h.count * 8);
-	for (uint32_t i = 0; i < h.count; i++) {
-		if (pfns[i] >= max_pfn || (i && pfns[i] <= pfns[i - 1])) {
-			snprintf(detail, sizeof(detail), "frame %u is 0x%llx (%s)", i, (unsigned long long)pfns[i],
-				 pfns[i] >= max_pfn ? "past the domain's memory" :
-						      "not above the one before");
-			return bad(rec, eb, "", detail);
-		}
-	}
-	*count = h.count;
-	*data = rec->body + sizeof(h) + (size_t)h.count * 8;
+	*count = n;
+	*data = rec->placed ? NULL : rec->body + sizeof(struct mig_pages_hdr) + (size_t)n * 8;
 	return 0;
 }

@@ -130,6 +130,7 @@ struct mig_record {
 	const uint8_t *body;
 	unsigned index;        /* 0 for the first record */
 	uint64_t offset;       /* of its header in the stream */
+	bool placed;           /* PAGES whose pages are in place (mig_reader_place_pages) */
 };
 
 /* CRC-32C of len bytes, continuing from crc (0 to start). */
@@ -172,6 +173,8 @@ struct mig_reader {
 	unsigned nr_skipped;   /* optional records of unknown type */
 	bool ended;            /* END was read */
 	struct mig_header header;
+	uint8_t *place_base;   /* mig_reader_place_pages: where PAGES go, or NULL */
+	uint64_t place_pfns;
 };
 
 /* Reads and checks the image header from fd, or from size bytes at mem. */
@@ -184,6 +187,20 @@ int mig_reader_open_mem(struct mig_reader *r, const void *mem, size_t size, stru
  */
 int mig_next(struct mig_reader *r, struct mig_record *rec, struct errbuf *eb);
 void mig_reader_close(struct mig_reader *r);
+/*
+ * From now on a PAGES record's pages go from the descriptor straight to
+ * base + frame * MIG_PAGE_SIZE (frames below max_pfn), not through the
+ * reader's buffer: a restore's pages are read once, into guest memory,
+ * and not copied there again (for a small domain that was a third of its
+ * load; at a migration's stop, it is downtime).  The record's header and
+ * frames are checked as mig_parse_pages checks them before a page is
+ * read; its checksum can only be checked once the pages are in place, so
+ * a corrupt record has written memory, which the load that fails with it
+ * then throws away.  Such a record comes out of mig_next with `placed`
+ * set and its header and frames as its body.  base NULL: back to the
+ * buffer.  A reader from memory ignores this (its records are in memory).
+ */
+void mig_reader_place_pages(struct mig_reader *r, uint8_t *base, uint64_t max_pfn);
 
 /* ---- typed bodies ---- */
 
@@ -194,7 +211,7 @@ int mig_parse_domain(const struct mig_record *rec, unsigned max_vcpus, struct mi
  * PAGES: count 1..MIG_PAGES_MAX, pad 0, length exactly header + frames +
  * pages, frames strictly increasing and below max_pfn.  The frames are
  * copied to pfns (room for MIG_PAGES_MAX); *data points at the first page
- * in the record's body.
+ * in the record's body, or is NULL for a record whose pages were placed.
  */
 int mig_parse_pages(const struct mig_record *rec, uint64_t max_pfn, uint32_t *count, uint64_t *pfns,
 		    const uint8_t **data, struct errbuf *eb);

@@ -4,6 +4,7 @@
  * with the writer into a memfd, then read back from the fd and from memory;
  * damaged copies are refused with the record, its offset and the reason.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -162,6 +165,144 @@ static void test_damage_is_refused_naming_the_record(void **state)
 	free(s);
 }
 
+/* Guest memory of 16 pages for placed PAGES records, filled with 0x5a. */
+static uint8_t place_mem[16 * MIG_PAGE_SIZE];
+
+/* Reads s (n bytes) from a descriptor with pages placed in place_mem below max_pfn: the first error, or 0 at END. */
+static int read_placed_from(int fd, uint64_t max_pfn, struct mig_record *pages_rec, struct errbuf *eb)
+{
+	struct mig_reader r;
+	struct mig_record rec;
+	int e;
+
+	memset(place_mem, 0x5a, sizeof(place_mem));
+	e = mig_reader_open_fd(&r, fd, eb);
+	if (e == 0) {
+		mig_reader_place_pages(&r, place_mem, max_pfn);
+		while ((e = mig_next(&r, &rec, eb)) == 1)
+			if (rec.type == MIG_REC_PAGES && pages_rec) {
+				uint64_t pfns[MIG_PAGES_MAX];
+				const uint8_t *data = place_mem;
+				uint32_t count;
+
+				*pages_rec = rec;
+				assert_int_equal(mig_parse_pages(&rec, max_pfn, &count, pfns, &data, eb), 0);
+				assert_int_equal(count, 2);
+				assert_int_equal(pfns[0], 3);
+				assert_int_equal(pfns[1], 9);
+				assert_null(data); /* nothing to copy: the pages are in place */
+			}
+	}
+	mig_reader_close(&r);
+	return e;
+}
+
+static int memfd_with(const uint8_t *s, size_t n)
+{
+	int fd = memfd_create("s", 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, s, n), (ssize_t)n);
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/* From a descriptor, a PAGES record's pages land at their frames and nowhere else; the rest reads on. */
+static void test_placed_pages_land_at_their_frames_and_nowhere_else(void **state)
+{
+	uint8_t *s;
+	size_t n = sample(&s, true);
+	struct mig_record rec = { .placed = false };
+	struct errbuf eb;
+	int fd = memfd_with(s, n);
+
+	(void)state;
+	assert_int_equal(read_placed_from(fd, 16, &rec, &eb), 0);
+	assert_true(rec.placed);
+	assert_int_equal(rec.length, sizeof(struct mig_pages_hdr) + 2 * (8 + MIG_PAGE_SIZE));
+	assert_memory_equal(place_mem + 3 * MIG_PAGE_SIZE, page_a, MIG_PAGE_SIZE);
+	assert_memory_equal(place_mem + 9 * MIG_PAGE_SIZE, page_b, MIG_PAGE_SIZE);
+	assert_true(all_bytes(place_mem, 3 * MIG_PAGE_SIZE, 0x5a));
+	assert_true(all_bytes(place_mem + 4 * MIG_PAGE_SIZE, 5 * MIG_PAGE_SIZE, 0x5a));
+	assert_true(all_bytes(place_mem + 10 * MIG_PAGE_SIZE, 6 * MIG_PAGE_SIZE, 0x5a));
+	close(fd);
+	free(s);
+}
+
+/* Frames are checked before a page is read; a damaged page fails the checksum; a cut is a truncation. */
+static void test_placed_pages_are_refused_naming_the_record(void **state)
+{
+	uint8_t *s;
+	size_t n = sample(&s, false), pages = MIG_HEADER_SIZE + MIG_REC_HEADER_SIZE + sizeof(struct mig_domain);
+	struct errbuf eb;
+	int fd;
+
+	(void)state;
+	/* frame 9 is past a domain of 8 pages: refused, and no page written */
+	fd = memfd_with(s, n);
+	assert_int_equal(read_placed_from(fd, 8, NULL, &eb), -EPROTO);
+	assert_non_null(strstr(eb.msg, "record 1 (PAGES) at byte 144: frame 1 is 0x9 (past the domain's memory)"));
+	assert_true(all_bytes(place_mem, sizeof(place_mem), 0x5a));
+	close(fd);
+	/* a flipped byte in the second page: the checksum, counted over the pages in place */
+	s[pages + MIG_REC_HEADER_SIZE + 8 + 16 + MIG_PAGE_SIZE + 7] ^= 0xff;
+	fd = memfd_with(s, n);
+	assert_int_equal(read_placed_from(fd, 16, NULL, &eb), -EPROTO);
+	assert_non_null(strstr(eb.msg, "record 1 (PAGES) at byte 144: checksum"));
+	close(fd);
+	/* the stream cut in the middle of the first page */
+	fd = memfd_with(s, pages + MIG_REC_HEADER_SIZE + 8 + 16 + 100);
+	assert_int_equal(read_placed_from(fd, 16, NULL, &eb), -EPIPE);
+	assert_non_null(strstr(eb.msg, "truncated at byte"));
+	assert_non_null(strstr(eb.msg, "record 1 (PAGES)'s body"));
+	close(fd);
+	free(s);
+}
+
+/* From a socket that delivers the stream in odd-sized pieces, readv's short reads put every byte in place. */
+static void test_placed_pages_survive_short_reads(void **state)
+{
+	uint8_t *s;
+	size_t n = sample(&s, true);
+	struct mig_record rec = { .placed = false };
+	struct errbuf eb;
+	int sv[2];
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		for (size_t at = 0; at < n; at += 777) {
+			size_t len = n - at < 777 ? n - at : 777;
+
+			if (write(sv[1], s + at, len) != (ssize_t)len)
+				_exit(1);
+			usleep(200); /* the reader sees each piece on its own */
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	assert_int_equal(read_placed_from(sv[0], 16, &rec, &eb), 0);
+	assert_true(rec.placed);
+	assert_memory_equal(place_mem + 3 * MIG_PAGE_SIZE, page_a, MIG_PAGE_SIZE);
+	assert_memory_equal(place_mem + 9 * MIG_PAGE_SIZE, page_b, MIG_PAGE_SIZE);
+	assert_true(all_bytes(place_mem + 4 * MIG_PAGE_SIZE, 5 * MIG_PAGE_SIZE, 0x5a));
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	free(s);
+}
+
 static void test_end_must_be_empty(void **state)
 {
 	struct mig_writer w;
@@ -298,6 +439,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_a_stream_reads_back_from_fd_and_memory),
 		cmocka_unit_test(test_damage_is_refused_naming_the_record),
+		cmocka_unit_test(test_placed_pages_land_at_their_frames_and_nowhere_else),
+		cmocka_unit_test(test_placed_pages_are_refused_naming_the_record),
+		cmocka_unit_test(test_placed_pages_survive_short_reads),
 		cmocka_unit_test(test_end_must_be_empty),
 		cmocka_unit_test(test_truncated_foreign_and_other_versions_are_refused),
 		cmocka_unit_test(test_typed_bodies_are_checked),
