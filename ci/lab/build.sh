@@ -73,7 +73,7 @@ cp "$build/tools/xenith" "$build/tools/xenith-bench" "$build/guest/minios" "$bui
 	"$build/iommu/tests/vfio-nvme-io" "$root/xenith/"
 for t in hv/tests/test_domains hv/tests/test_config_boot hv/tests/test_blk hv/tests/test_confine \
 	hv/tests/test_cli hv/tests/test_console_boot hv/tests/test_blkchurn hv/tests/test_hostile \
-	hv/tests/test_xenstore_boot; do
+	hv/tests/test_xenstore_boot hv/tests/test_relocate hv/tests/test_migrate; do
 	cp "$build/$t" "$root/xenith/tests/"
 	for lib in $(ldd "$build/$t" | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
 		cp -L "$lib" "$root$lib" 2>/dev/null || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
