@@ -21,6 +21,10 @@
  *   CONSOLE    the partial line: u32 length, its bytes
  *   XENSTORE   xsdomain_save()'s bytes (io/xenstore_save.c)
  *   DEVICE     the device's name (savebuf string), then its save's bytes
+ *   UPCALL     (guest_cpl = 0 domains only, marked optional) u32 the
+ *              vector the guest registered (HVMOP_set_param; 0: none yet),
+ *              u32 vCPUs, then a u8 per vCPU: 1 if an upcall is owed to it
+ *              (raised, not yet injected), else 0
  */
 #include "relocate_priv.h"
 
@@ -193,6 +197,12 @@ static int rewind_to_hypercall(struct domain *d, unsigned id, struct kvm_regs *r
 			  "before its RIP 0x%llx", id, (unsigned long long)regs->rip);
 }
 
+/* Asleep in HLT at CPL 0 (vcpu_halt), not in a hypercall; d->lock held. */
+static bool halted_in(const struct vcpu *v)
+{
+	return v->blocked && v->run->exit_reason == KVM_EXIT_HLT;
+}
+
 static int save_vcpu(struct saver *s, struct vcpu *v)
 {
 	struct savebuf b = { 0 };
@@ -215,8 +225,13 @@ static int save_vcpu(struct saver *s, struct vcpu *v)
 	 * and `blocked` agree.
 	 */
 	pthread_mutex_lock(&s->d->lock);
-	/* One woken from its sleep since the pause is on its way to park: let it get there. */
-	for (int tries = 0; v->thread_started && !v->parked && !v->blocked && tries < 100; tries++) {
+	/*
+	 * One woken from its sleep since the pause is on its way to park: let
+	 * it get there.  So is one halted at CPL 0 (vcpu_halt), which the pause
+	 * wakes: parked, it is past its HLT, and no hypercall is to be made again.
+	 */
+	for (int tries = 0; v->thread_started && !v->parked && (!v->blocked || halted_in(v)) && tries < 100;
+	     tries++) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -227,7 +242,7 @@ static int save_vcpu(struct saver *s, struct vcpu *v)
 		}
 		pthread_cond_timedwait(&s->d->state_cond, &s->d->lock, &ts);
 	}
-	if (v->thread_started && !v->parked && !v->blocked) {
+	if (v->thread_started && !v->parked && (!v->blocked || halted_in(v))) {
 		pthread_mutex_unlock(&s->d->lock);
 		return errbuf_set(s->eb, EBUSY, "vCPU %u neither parked nor asleep within a second of the pause",
 				  v->id);
@@ -452,6 +467,22 @@ static int save_timers(struct saver *s)
 	return r;
 }
 
+/* A CPL-0 guest's upcall: its vector and, per vCPU, whether one is owed (vcpu_inject has yet to inject it). */
+static int save_upcall(struct saver *s)
+{
+	struct domain *d = s->d;
+	struct savebuf b = { 0 };
+	int r;
+
+	savebuf_u32(&b, atomic_load(&d->callback_vector));
+	savebuf_u32(&b, d->nr_vcpus);
+	for (unsigned i = 0; i < d->nr_vcpus; i++)
+		savebuf_u8(&b, atomic_load(&d->vcpus[i].irq_pending) ? 1 : 0);
+	r = reloc_put_record(s, MIG_REC_UPCALL | MIG_REC_OPTIONAL, &b);
+	savebuf_free(&b);
+	return r;
+}
+
 static int save_console(struct saver *s)
 {
 	struct console *c = &s->d->console;
@@ -540,6 +571,8 @@ int reloc_write_state(struct saver *s)
 		r = save_grant(s);
 	if (r == 0)
 		r = save_timers(s);
+	if (r == 0 && domain_pv_at_cpl0(s->d))
+		r = save_upcall(s);
 	if (r == 0)
 		r = save_console(s);
 	if (r == 0)
@@ -569,10 +602,6 @@ int reloc_check_savable(struct domain *d, struct errbuf *eb)
 		return errbuf_set(eb, ENOTSUP, "domain '%s' is a %s guest: save and migration of Linux "
 				  "guests are not supported yet (their in-kernel irqchip, PIT and LAPIC state "
 				  "are not in the stream)", d->cfg.name, d->guest_kind->name);
-	if (domain_pv_at_cpl0(d))
-		return errbuf_set(eb, ENOTSUP, "domain '%s' runs its kernel at CPL 0: save and migration "
-				  "of guest_cpl = 0 domains are not supported yet (their IDT and pending "
-				  "upcall are not in the stream)", d->cfg.name);
 	for (unsigned i = 0; i < d->nr_devices; i++)
 		if (!d->devices[i]->ops->save)
 			return errbuf_set(eb, ENOTSUP, "domain '%s' has %s: save/restore of %s devices is not "

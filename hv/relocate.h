@@ -15,8 +15,8 @@
  *      and control state, FPU/XSAVE, XCR0, a few MSRs, pending events;
  *      the TSC with the wall-clock time it was read at; up or down),
  *      RO_FRAMES, PAGES (every page the guest's memory holds that is not
- *      all zero, in batches), EVTCHN, GRANT, TIMER, CONSOLE, XENSTORE,
- *      DEVICE per device, END;
+ *      all zero, in batches), EVTCHN, GRANT, TIMER, UPCALL (a CPL-0
+ *      guest's), CONSOLE, XENSTORE, DEVICE per device, END;
  *   3. with keep, the devices resume and the domain runs on (if it was
  *      running); without, the caller destroys it.  On any failure the
  *      devices resume and the domain runs on, and the error says so.
@@ -27,7 +27,9 @@
  * hypercall's OUT (VT-x and AMD-V KVM have not advanced it yet; PVM has,
  * and the save moves it back): after a restore it makes the hypercall
  * again, as Xen restarts a preempted one.  A poll's timeout then starts
- * again: a guest sleep that spans a save lasts longer, never shorter.
+ * again: a guest sleep that spans a save lasts longer, never shorter.  A
+ * vCPU halted at CPL 0 (HLT, vcpu_halt) is woken by the pause and parks
+ * past its HLT: restored, it goes on as from a wake-up, which HLT allows.
  *
  * Live migration (reloc_migrate) writes the same stream while the domain
  * runs, over a connection: migrate.c says how.
@@ -44,9 +46,10 @@
  * sees the downtime as a gap, and no time going backwards), on the same
  * TSC frequency (a host whose TSC runs at another rate is refused).
  *
- * Only PV guests at CPL 3 are saved: a CPL-0 one's IDT and interrupt
- * state, and a Linux guest's in-kernel irqchip, PIT and LAPIC, are not in
- * the stream yet (refused, saying so).
+ * PV guests are saved, at CPL 3 and at CPL 0 (VT-x/AMD-V hosts; the
+ * guest's IDT is in its memory, and UPCALL has the vector it registered
+ * and the upcalls owed to its vCPUs).  A Linux guest's in-kernel irqchip,
+ * PIT and LAPIC are not in the stream yet (refused, saying so).
  */
 #ifndef XENITH_HV_RELOCATE_H
 #define XENITH_HV_RELOCATE_H

@@ -151,10 +151,15 @@ static int load_vcpu(struct loader *l)
 	    !segment_sane(&sregs.es) || !segment_sane(&sregs.fs) || !segment_sane(&sregs.gs) ||
 	    !segment_sane(&sregs.tr) || !segment_sane(&sregs.ldt))
 		return bad(l, "vCPU %u: a segment register with out-of-range fields", id);
-	/* A CPL-3 PV vCPU: the guest cannot have changed its code segment's privilege. */
-	if ((sregs.cs.selector & 3) != 3 || sregs.cs.dpl != 3)
-		return bad(l, "vCPU %u: code segment 0x%x (DPL %u), not the CPL-3 one a PV guest runs in", id,
-			   sregs.cs.selector, sregs.cs.dpl);
+	/*
+	 * A CPL-3 PV vCPU: the guest cannot have changed its code segment's
+	 * privilege.  A CPL-0 one runs its kernel at 0 and may run code at 3;
+	 * its selector's RPL says which, as the hardware's does.
+	 */
+	if (!domain_pv_at_cpl0(d) ? (sregs.cs.selector & 3) != 3 || sregs.cs.dpl != 3
+				  : (sregs.cs.dpl != 0 && sregs.cs.dpl != 3) || (sregs.cs.selector & 3) != sregs.cs.dpl)
+		return bad(l, "vCPU %u: code segment 0x%x (DPL %u), not one a PV guest at CPL %u runs in", id,
+			   sregs.cs.selector, sregs.cs.dpl, domain_pv_at_cpl0(d) ? 0 : 3);
 	v = &d->vcpus[id];
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
 		return bad(l, "vCPU %u: KVM refuses its segment and control state: %s", id, strerror(errno));
@@ -374,6 +379,35 @@ static int load_console(struct loader *l)
 	return 0;
 }
 
+/* UPCALL (relocate.c): parsed whole, then refused for a CPL-3 domain, which registers no vector. */
+static int load_upcall(struct loader *l)
+{
+	struct domain *d = l->d;
+	uint8_t owed[XENITH_MAX_VCPUS];
+	struct saveread rd;
+	uint32_t vector, n;
+
+	saveread_init(&rd, l->rec->body, l->rec->length);
+	vector = saveread_u32(&rd);
+	n = saveread_u32(&rd);
+	if (rd.bad || n != d->nr_vcpus || saveread_left(&rd) != n)
+		return bad(l, "%u vCPUs in %zu bytes, for a domain of %u vCPUs", n, saveread_left(&rd),
+			   d->nr_vcpus);
+	if (vector != 0 && (vector < 32 || vector > 255))
+		return bad(l, "vector %u: 0 (none registered) or 32 to 255", vector);
+	saveread_get(&rd, owed, n);
+	for (uint32_t i = 0; i < n; i++)
+		if (owed[i] > 1 || (owed[i] && !vector))
+			return bad(l, "vCPU %u: owed %u%s", i, owed[i], owed[i] > 1 ? " (0 or 1)" :
+				   ", without a vector to deliver it on");
+	if (!domain_pv_at_cpl0(d))
+		return bad(l, "an upcall vector for a domain whose kernel runs at CPL 3, which has none");
+	atomic_store(&d->callback_vector, (uint8_t)vector);
+	for (uint32_t i = 0; i < n; i++)
+		atomic_store(&d->vcpus[i].irq_pending, owed[i] != 0);
+	return 0;
+}
+
 static int load_device(struct loader *l)
 {
 	struct saveread rd;
@@ -422,6 +456,7 @@ static int load_record(struct loader *l)
 			r = failed(l, r);
 		break;
 	case MIG_REC_DEVICE: r = load_device(l); break;
+	case MIG_REC_UPCALL: r = load_upcall(l); break;
 	default:
 		r = bad(l, "not a record a restore takes");
 		break;
@@ -441,6 +476,9 @@ static int check_complete(struct loader *l)
 		if (!l->have[needed[i]])
 			return errbuf_set(l->eb, EPROTO, "the stream ended without a %s record",
 					  mig_rec_name(needed[i]));
+	if (domain_pv_at_cpl0(l->d) && !l->have[MIG_REC_UPCALL])
+		return errbuf_set(l->eb, EPROTO, "the stream ended without an UPCALL record, which a domain "
+				  "whose kernel runs at CPL 0 has");
 	if (l->nr_vcpu_recs != l->d->nr_vcpus)
 		return errbuf_set(l->eb, EPROTO, "the stream ended with %u VCPU records for %u vCPUs",
 				  l->nr_vcpu_recs, l->d->nr_vcpus);
@@ -527,9 +565,9 @@ int reloc_restore_cb(struct mig_reader *r, const struct domain_config *cfg, cons
 		return errbuf_prefix(eb, n, "building the saved domain again");
 	st->build_ns = now_ns() - t0;
 	t0 = now_ns();
-	if (d->guest_kind != &kind_pv || domain_pv_at_cpl0(d)) {
-		n = errbuf_set(eb, EPROTO, "the saved config makes a %s guest%s, which a save never writes",
-			       d->guest_kind->name, domain_pv_at_cpl0(d) ? " at CPL 0" : "");
+	if (d->guest_kind != &kind_pv) {
+		n = errbuf_set(eb, EPROTO, "the saved config makes a %s guest, which a save never writes",
+			       d->guest_kind->name);
 		goto fail;
 	}
 	if (d->image_size != head->image_size || mig_crc32c(0, d->image_map, d->image_size) != head->image_crc ||

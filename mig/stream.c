@@ -75,7 +75,7 @@ const char *mig_rec_name(uint32_t type)
 {
 	static const char *const names[MIG_REC_NR_TYPES] = {
 		"END", "DOMAIN", "VCPU", "PAGES", "EVTCHN", "GRANT", "TIMER", "DEVICE", "XENSTORE", "CONSOLE",
-		"CONFIG", "RO_FRAMES",
+		"CONFIG", "RO_FRAMES", "UPCALL",
 	};
 	static __thread char buf[40];
 	uint32_t t = type & ~MIG_REC_OPTIONAL;

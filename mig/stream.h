@@ -39,6 +39,9 @@
  *   CONFIG   10  the domain's config as config-file text, after the kernel
  *                image's size and CRC-32C (struct mig_config_hdr)
  *   RO_FRAMES 11 the frames the guest maps read-only (a bitmap)
+ *   UPCALL   12 a CPL-0 guest's upcall vector and the vCPUs' owed upcalls;
+ *                written with MIG_REC_OPTIONAL (a reader of this version
+ *                that predates it refuses a CPL-0 domain's CONFIG first)
  *
  * How versions evolve: a change that an older reader can ignore is a new
  * record type with MIG_REC_OPTIONAL, in the same version.  Anything else
@@ -84,6 +87,7 @@ enum mig_rec_type {
 	MIG_REC_CONSOLE = 9,
 	MIG_REC_CONFIG = 10,
 	MIG_REC_RO_FRAMES = 11,
+	MIG_REC_UPCALL = 12,
 	MIG_REC_NR_TYPES
 };
 

@@ -29,6 +29,7 @@
 
 #include "blkverify.h"
 #include "harness.h"
+#include "skip.h"
 #include "testutil.h"
 
 static struct proc P, Q, R;
@@ -93,6 +94,33 @@ static void test_a_running_smp_domain_migrates_live_over_loopback(void **state)
 }
 
 /* A periodic timer runs across the move: the timer program waits for all 200 ticks of 10 ms. */
+/*
+ * guest_cpl = 0 (VT-x/AMD-V hosts: the lab): the timer program takes its
+ * ticks as interrupts on the vector it registered; the receiver must have
+ * the vector and any upcall owed, or the guest halts for good.
+ */
+static void test_a_cpl0_domain_migrates_and_keeps_taking_its_timer_interrupts(void **state)
+{
+	char addr[64];
+
+	(void)state;
+	if (!harness_host_runs_cpl0())
+		SKIP_BECAUSE("guest_cpl = 0 needs VT-x/AMD-V; this host's KVM does not run CPL 0 natively");
+	proc_start(&P, (const char *const[]){ "run", "--name", "t-mc0", "--guest-cpl", "0", "--cmdline",
+					      "timer 200 10", NULL });
+	assert_true(harness_wait_domain_state("t-mc0", "running", 30));
+	proc_pump(&P, 0.5);
+	start_receiver(&Q, addr, sizeof(addr));
+	if (RUN(&R, 60, "migrate", "t-mc0", addr) != 0)
+		fail_msg("xenith migrate: %d\n%s%s\nreceiver:\n%s", R.status, R.out, R.err, Q.err);
+	proc_wait(&P, 30);
+	assert_int_equal(P.status, 67);
+	assert_null(strstr(P.out, "timer: ")); /* moved before it was done */
+	proc_wait(&Q, 60);
+	if (Q.status != 0 || !strstr(Q.out, "timer: 200 ticks of 10 ms") || !strstr(Q.out, "at CPL 0 via interrupts"))
+		fail_msg("status %d at the receiver:\n%s%s", Q.status, Q.out, Q.err);
+}
+
 static void test_a_domain_with_a_periodic_timer_migrates_and_keeps_ticking(void **state)
 {
 	char addr[64];
@@ -544,6 +572,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_a_running_smp_domain_migrates_live_over_loopback, harness_teardown),
 		cmocka_unit_test_teardown(test_a_domain_with_a_periodic_timer_migrates_and_keeps_ticking,
+					  harness_teardown),
+		cmocka_unit_test_teardown(test_a_cpl0_domain_migrates_and_keeps_taking_its_timer_interrupts,
 					  harness_teardown),
 		cmocka_unit_test_teardown(test_a_migration_cut_at_any_phase_before_go_leaves_the_domain_running,
 					  harness_teardown),
