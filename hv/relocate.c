@@ -519,7 +519,7 @@ static int write_stream(struct saver *s, int fd)
 	return r;
 }
 
-int reloc_check_savable(struct domain *d, struct errbuf *eb)
+int reloc_check_savable(struct domain *d, bool migrate, struct errbuf *eb)
 {
 	if (d->guest_kind != &kind_pv)
 		return errbuf_set(eb, ENOTSUP, "domain '%s' is a %s guest: save and migration of Linux "
@@ -529,11 +529,19 @@ int reloc_check_savable(struct domain *d, struct errbuf *eb)
 		return errbuf_set(eb, ENOTSUP, "domain '%s' runs its kernel at CPL 0: save and migration "
 				  "of guest_cpl = 0 domains are not supported yet (their IDT and pending "
 				  "upcall are not in the stream)", d->cfg.name);
-	for (unsigned i = 0; i < d->nr_devices; i++)
-		if (!d->devices[i]->ops->save)
+	for (unsigned i = 0; i < d->nr_devices; i++) {
+		struct device *dev = d->devices[i];
+		int r;
+
+		if (!dev->ops->save)
 			return errbuf_set(eb, ENOTSUP, "domain '%s' has %s: save/restore of %s devices is not "
 					  "supported yet, so the domain cannot be saved or migrated",
-					  d->cfg.name, d->devices[i]->name, d->devices[i]->ops->type);
+					  d->cfg.name, dev->name, dev->ops->type);
+		r = dev->ops->check_save ? dev->ops->check_save(dev, migrate, eb) : 0;
+		if (r < 0)
+			return errbuf_prefix(eb, r, "domain '%s' cannot be %s", d->cfg.name,
+					     migrate ? "migrated live" : "saved");
+	}
 	return 0;
 }
 
@@ -585,7 +593,7 @@ int reloc_save(struct domain *d, int fd, bool keep, struct reloc_save_stats *st,
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	r = reloc_check_savable(d, eb);
+	r = reloc_check_savable(d, false, eb);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&d->lock);
