@@ -21,6 +21,7 @@
  *   CONSOLE    the partial line: u32 length, its bytes
  *   XENSTORE   xsdomain_save()'s bytes (io/xenstore_save.c)
  *   DEVICE     the device's name (savebuf string), then its save's bytes
+ *              (their format: hv/blkdev.h for vbd, hv/netdev.h for vif)
  */
 #include "relocate_priv.h"
 
