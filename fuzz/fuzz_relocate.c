@@ -8,15 +8,19 @@
  * image header.  They are loaded into a fresh unbacked domain (no KVM: its
  * vCPU descriptors are -1, so a VCPU record that parses fails at its first
  * ioctl, saying so) of NR_VCPUS vCPUs and MEMORY_MIB MiB with one disk
- * (mode exit, two queues), built from the bundled minios, and destroyed
- * after each input (the leak checker sees what a load leaves behind).
+ * (mode exit, two queues) and one vif (mode exit, two queues on in-memory
+ * pairs, MAC VIF_MAC: a DEVICE record "vif0" reaches the vif record's
+ * parser and, when it fits, the restore of its queues), built from the
+ * bundled minios, and destroyed after each input (the leak checker sees
+ * what a load leaves behind).
  *
  * Checks:
  *  - the load answers 0 or a negative errno with a message;
  *  - after any answer, the event-channel table is one this domain can
  *    have: port 0 reserved, the console and store ports their fixed
  *    kinds, every port's vCPU below NR_VCPUS and its kind known, no port
- *    left bound to a backend but the disk's (which rebinds its own),
+ *    left bound to a backend without its kick (the disk and the vif rebind
+ *    their own),
  *    virq_port[] on ports bound to that VIRQ; the grant table inside
  *    guest memory and above its free memory;
  *  - a load that succeeded left what a start needs (d->reloc).
@@ -38,6 +42,7 @@
 #define MEMORY_MIB 4u
 #define DISK_BYTES (1u << 20)
 #define MAX_STREAM (1u << 20)
+#define VIF_MAC "00:16:3e:0f:00:01" /* fuzz/make_seeds.py's vif records carry it */
 
 static struct domain_config cfg;
 static uint8_t *stream;
@@ -63,6 +68,12 @@ static void setup(void)
 	close(fd);
 	snprintf(spec, sizeof(spec), "path=%s,mode=exit,direct=0,queues=2", path);
 	if (config_set(&cfg, "disk", spec, &eb) < 0) {
+		fprintf(stderr, "fuzz_relocate: %s\n", eb.msg);
+		exit(1);
+	}
+	/* The pair's other ends are nobody's: frames the vif sends wait in it, up to its depth. */
+	snprintf(spec, sizeof(spec), "mac=" VIF_MAC ",port=pair:fz-reloc-%d,mode=exit,queues=2", (int)getpid());
+	if (config_set(&cfg, "vif", spec, &eb) < 0) {
 		fprintf(stderr, "fuzz_relocate: %s\n", eb.msg);
 		exit(1);
 	}

@@ -15,8 +15,9 @@
  *    1..8 queues with 2 + 2 x queues descriptors, memory a non-zero
  *    multiple of 4096 within SWP_MEM_MAX, min_gpa inside it, a unicast
  *    non-zero MAC, a terminated printable name; for a CONNECT 1..32
- *    page-aligned table frames and 1..8 queues; other requests carry no
- *    descriptors;
+ *    page-aligned table frames and 1..8 queues, for a RESTORE the same
+ *    and per queue no flag but TX_CUT and BROKEN; other requests carry no
+ *    descriptors; a HELLO's flags are TAKEOVER at most;
  *  - every packet the switch handles gets exactly one reply, which the
  *    switch's own parser accepts as a REPLY;
  *  - at most one vif per connection; none after a DETACH or once it closed;
@@ -24,7 +25,7 @@
  *    the descriptors it had before.
  *
  * Input: repeated { u8 kind; u16 len; u8 fdmode; len bytes of packet }.
- *   kind bit 0: overwrite the header with a valid one for type kind>>1 % 8
+ *   kind bit 0: overwrite the header with a valid one for type 1 + kind>>1 % (SWP_TYPE_NR - 1)
  *   (so the fuzzer reaches the field checks), bit 7: for a HELLO, force
  *   mem_size to 1 MiB and nr_queues to 1 + fdmode>>4 % 8.
  *   fdmode % 4: 0 no descriptors, 1 right ones for the hello's queues,
@@ -112,11 +113,20 @@ static void check_accepted(const struct swp_msg *m, const uint8_t *pkt, size_t l
 		FUZZ_CHECK(!(x->mac[0] & 1) && (x->mac[0] | x->mac[1] | x->mac[2] | x->mac[3] | x->mac[4] | x->mac[5]),
 			   "hello: bad MAC accepted");
 		FUZZ_CHECK(memchr(x->domain, 0, sizeof(x->domain)) && x->domain[0], "hello: name");
+		FUZZ_CHECK(!(x->flags & ~SWP_HELLO_TAKEOVER) && !x->pad, "hello: flags %#x", x->flags);
 	} else if (m->type == SWP_CONNECT) {
 		const struct swp_connect *c = &m->u.connect;
 
 		FUZZ_CHECK(c->table_frames >= 1 && c->table_frames <= XENITH_GNTTAB_MAX_FRAMES && !(c->table_gpa % 4096) &&
 			   c->nr_queues >= 1 && c->nr_queues <= 8, "connect out of range accepted");
+	} else if (m->type == SWP_RESTORE) {
+		const struct swp_restore *c = &m->u.restore;
+
+		FUZZ_CHECK(len == sizeof(*c) && nfds == 0, "restore of %zu bytes, %u fds", len, nfds);
+		FUZZ_CHECK(c->table_frames >= 1 && c->table_frames <= XENITH_GNTTAB_MAX_FRAMES && !(c->table_gpa % 4096) &&
+			   c->nr_queues >= 1 && c->nr_queues <= 8, "restore out of range accepted");
+		for (unsigned q = 0; q < c->nr_queues; q++)
+			FUZZ_CHECK(!(c->q[q].flags & ~3u), "restore: queue %u flags %#x accepted", q, c->q[q].flags);
 	} else if (m->type != SWP_REPLY) {
 		FUZZ_CHECK(nfds == 0 && len == sizeof(struct swp_hdr), "request with %u fds / %zu bytes", nfds, len);
 	}
@@ -150,7 +160,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				[SWP_HELLO] = sizeof(struct swp_hello), [SWP_CONNECT] = sizeof(struct swp_connect),
 				[SWP_DISCONNECT] = sizeof(struct swp_hdr), [SWP_STATS] = sizeof(struct swp_hdr),
 				[SWP_LIST] = sizeof(struct swp_hdr), [SWP_STOP] = sizeof(struct swp_hdr),
-				[SWP_DETACH] = sizeof(struct swp_hdr), [SWP_REPLY] = sizeof(struct swp_reply) };
+				[SWP_DETACH] = sizeof(struct swp_hdr), [SWP_REPLY] = sizeof(struct swp_reply),
+				[SWP_QUIESCE] = sizeof(struct swp_hdr), [SWP_RESUME] = sizeof(struct swp_hdr),
+				[SWP_RESTORE] = sizeof(struct swp_restore) };
 
 			if (len < sizes[t])
 				len = sizes[t];

@@ -1934,6 +1934,45 @@ def relocate_seeds():
     # the store as the xs_restore seeds have it (domain 1, the target's)
     xs = open(os.path.join(HERE, "corpus", "xs_restore", "seed-guest"), "rb").read()
     write("relocate", "xenstore", b"".join(tables) + mig_record(8, xs) + end)
+    relocate_vif_seeds(ro, timer, console, xs, end)
+
+
+# The target's vif (fuzz_relocate.c): two queues, this MAC; its record's format is hv/netdev.h's.
+RELOC_VIF_MAC = bytes([0x00, 0x16, 0x3e, 0x0f, 0x00, 0x01])
+
+
+def vif_record(state, queues):
+    body = struct.pack("<HH", 1, len(queues)) + RELOC_VIF_MAC + struct.pack("<B", state) + struct.pack("<I", 0)
+    for connected, flags, txe, rxe, txr, rxr, txc, rxc in queues:
+        body += struct.pack("<BBIIIIIIII", connected, flags, txe, rxe, txr, rxr, txc, txc, rxc, rxc)
+    name = b"vif0"
+    return struct.pack("<I", len(name)) + name + body
+
+
+def relocate_vif_seeds(ro, timer, console, xs, end):
+    # A grant table at frame 1000 granting frames 1002..1005 (two queues' TX and RX rings, refs 8..11) to
+    # domain 0, the rings as a frontend left them after 3 TX and 2 RX requests answered on queue 0.
+    table = bytearray(PAGE)
+    for i in range(4):
+        struct.pack_into("<HHI", table, 8 * (8 + i), 1, 0, 1002 + i)  # flags GTF_permit_access, domid 0, frame
+    rings = []
+    for q, (tx, rx) in enumerate([(3, 2), (0, 0)]):
+        t = bytearray(PAGE)
+        struct.pack_into("<IIII", t, 0, tx, tx + 1, tx, tx + 1)  # req_prod, req_event, rsp_prod, rsp_event
+        r = bytearray(PAGE)
+        struct.pack_into("<IIII", r, 0, rx + 1, rx + 1, rx, rx + 1)  # one RX buffer posted past the last
+        rings += [bytes(t), bytes(r)]
+    frames = [1000, 1002, 1003, 1004, 1005]
+    pages = struct.pack("<II", len(frames), 0) + b"".join(struct.pack("<Q", f) for f in frames) + \
+        bytes(table) + b"".join(rings)
+    ev = reloc_evtchn([(4, EV_BACKEND, 0, 0, 0), (7, EV_BACKEND, 0, 1, 0), (8, EV_BACKEND, 0, 0, 0)])
+    grant = struct.pack("<QI", 1000 * PAGE, 1)
+    head = [mig_record(11, ro), mig_record(3, pages), mig_record(4, ev), mig_record(5, grant),
+            mig_record(6, timer), mig_record(9, console)]
+    connected = vif_record(4, [(1, 0, 4, 4, 8, 9, 3, 2), (1, 0, 7, 8, 10, 11, 0, 0)])
+    write("relocate", "vif-connected", b"".join(head) + mig_record(7, connected) + mig_record(8, xs) + end)
+    waiting = vif_record(2, [(0, 0, 0, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0, 0, 0)])
+    write("relocate", "vif-waiting", b"".join(head) + mig_record(7, waiting) + end)
 
 
 def stream_seeds():

@@ -59,7 +59,7 @@ declare -A sources=(
 	[netstack]="net/stack.c net/apps.c"
 	# a domain with vifs: as the hypercall target, all of hv/, io/ and lib/
 	[vif]="$vmm_sources"
-	[switch]="io/switch.c io/switch_l2.c io/switch_proto.c io/netback.c io/netback_check.c io/grant.c lib/clock.c"
+	[switch]="io/switch.c io/switch_l2.c io/switch_proto.c io/netback.c io/netback_check.c io/netback_relocate.c io/grant.c lib/clock.c"
 	# the NVMe driver core against its software controller (the unit tests' model)
 	[nvme]="nvme/drv.c nvme/io.c nvme/strerror.c nvme/tests/sim.c"
 	# the kernel's rtnetlink replies about an SR-IOV NIC's VFs
@@ -72,7 +72,7 @@ declare -A sources=(
 	[xenhvm]="$vmm_sources"
 	# the relocation stream's reader, from memory and from a descriptor, and its typed bodies
 	[stream]="mig/stream.c lib/err.c"
-	# a restore's records after DOMAIN and CONFIG, into an unbacked domain with a disk: all of hv/, io/ and lib/
+	# a restore's records after DOMAIN and CONFIG, into an unbacked domain with a disk and a vif: all of hv/, io/ and lib/
 	[relocate]="$vmm_sources"
 	# the profile file's reader and, on what it takes, every report
 	[profile]="xenoprof/profile.c xenoprof/report.c xenoprof/report_svg.c xenoprof/names.c lib/err.c lib/json_escape.c lib/jsondoc.c"

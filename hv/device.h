@@ -28,7 +28,8 @@
  * boot), loads guest memory, the event channels and the grant table, then
  * calls each device's restore with what its save wrote.  A type without
  * save and restore makes such a domain unsavable: device_save() answers
- * -ENOTSUP naming the type.
+ * -ENOTSUP naming the type; a type with save may still refuse an instance
+ * as it is configured (check_save, asked before anything stops).
  *
  * Threads: the list is built by devices_create() before any vCPU or
  * control thread runs and freed by devices_destroy() after they ended, so
@@ -42,6 +43,7 @@
 #define XENITH_HV_DEVICE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -87,6 +89,14 @@ struct device_ops {
 	 */
 	int (*save)(struct device *dev, struct savebuf *out, struct errbuf *eb);
 	int (*restore)(struct device *dev, const void *data, size_t len, struct errbuf *eb);
+	/*
+	 * Optional (NULL: a type with save takes every instance): whether this
+	 * instance can be saved, or with migrate moved live to another VMM
+	 * while it runs here, as it is configured and attached now.  Asked
+	 * before anything stops (reloc_check_savable): 0, or -ENOTSUP with
+	 * the reason in eb, naming the instance.
+	 */
+	int (*check_save)(struct device *dev, bool migrate, struct errbuf *eb);
 	/*
 	 * The device's counters as one JSON object into buf: its length, or -1
 	 * when size is too small.  NULL: {}.

@@ -298,6 +298,13 @@ struct domain_opts {
 	 */
 	bool defer_disk_locks;
 	/*
+	 * A migration's receiver, whose domain still runs at the sender: a vif
+	 * on a domain switch attaches at the first build with its MAC still
+	 * the sender's (SWP_HELLO_TAKEOVER) and takes the MAC over when it
+	 * resumes (hv/netdev.h).
+	 */
+	bool migrating_in;
+	/*
 	 * A restore (reloc_restore): guest memory comes whole from the stream,
 	 * so the first build lays the domain out and maps it but writes
 	 * nothing into it (no image, page tables, start_info): the load punches

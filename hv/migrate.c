@@ -510,7 +510,7 @@ int reloc_migrate(struct domain *d, int fd, const struct reloc_migrate_opts *o, 
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	r = reloc_check_savable(d, eb);
+	r = reloc_check_savable(d, true, eb);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&d->lock);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The network device type: one per `vif` key (netdev.h). */
-#include "netdev.h"
+#include "netdev_priv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -25,34 +25,9 @@
 
 #define SWITCH_STATS_MAX 65536 /* a switch vif's counters from the switch (SWP_TEXT_MAX) */
 
-/* What the domain's vifs share: one lock over every queue's connect, disconnect and counters. */
-struct net_shared {
-	pthread_mutex_t lock;
-	unsigned refs;            /* vifs pointing here; the last one frees it */
-};
-
-struct net_queue {
-	struct domain *d;
-	struct netback *nb;       /* from connect to disconnect */
-	struct net_port *port;    /* from create to destroy */
-	uint32_t tx_evtchn, rx_evtchn; /* the guest's channels while connected (equal: one), else 0 */
-	const void *tx_page, *rx_page; /* the ring pages while connected (one page, one ring), else NULL */
-};
-
-struct net_vif {
-	struct net_shared *shared;
-	unsigned index;           /* in d->cfg.vifs: the vif's handle */
-	uint8_t mac[6];           /* configured, or generated at create */
-	uint32_t doorbell;        /* mode ioeventfd: the port taken at create, else 0 */
-	unsigned nr_queues;
-	struct net_queue q[XENITH_NET_MAX_QUEUES];
-	struct vif vif;           /* its xenstore directories and XenbusState (vif.h) */
-	struct swlink *sw;        /* port=switch: the switch runs the queues (netdev_switch.h), else NULL */
-};
-
 const struct device_ops vif_device_ops;
 
-static struct net_vif *vif_of(struct domain *d, unsigned i)
+struct net_vif *netdev_vif(struct domain *d, unsigned i)
 {
 	struct device *dev = device_find(d, &vif_device_ops, i);
 
@@ -141,7 +116,6 @@ static int vif_create(struct domain *d, const struct domain_opts *opts, struct e
 {
 	struct net_shared *shared;
 
-	(void)opts;
 	if (!d->cfg.nr_vifs)
 		return 0;
 	shared = calloc(1, sizeof(*shared));
@@ -171,10 +145,22 @@ static int vif_create(struct domain *d, const struct domain_opts *opts, struct e
 		shared->refs++;
 		nv->index = i;
 		nv->nr_queues = vc->queues ? vc->queues : 1;
-		if (vc->mac_set)
+		nv->takeover = opts && opts->migrating_in;
+		if (vc->mac_set) {
 			memcpy(nv->mac, vc->mac, sizeof(nv->mac));
-		else if ((r = make_mac(nv->mac, i, eb)) < 0)
-			return r;
+		} else {
+			r = make_mac(nv->mac, i, eb);
+			if (r < 0)
+				return r;
+			/*
+			 * The domain's config names it from now on: a save writes
+			 * the config, and the restore's vif must have the MAC the
+			 * guest knows (its store says it, and netback passes only
+			 * frames from it).
+			 */
+			memcpy(d->cfg.vifs[i].mac, nv->mac, sizeof(nv->mac));
+			d->cfg.vifs[i].mac_set = true;
+		}
 		if (vc->port == VIF_PORT_DPDK) {
 			char msg[512];
 
@@ -210,7 +196,7 @@ static void warn_poll_oversubscribed(struct domain *d)
 
 	for (unsigned i = 0; i < netdev_count(d); i++)
 		if (d->cfg.vifs[i].mode == VIF_MODE_POLL)
-			spinners += vif_of(d, i)->nr_queues;
+			spinners += netdev_vif(d, i)->nr_queues;
 	if (!spinners || cpus <= 0 || spinners + d->nr_vcpus <= (unsigned long)cpus)
 		return;
 	fprintf(stderr, "xenith: warning: vif mode=poll: %u backend thread(s) that spin and %u vCPU(s) on %ld "
@@ -226,10 +212,11 @@ static int vif_connect(struct device *dev, struct errbuf *eb)
 
 	if (vc->port == VIF_PORT_SWITCH) {
 		/* Guest memory exists now: the switch gets it, and runs the queues (netdev_switch.h). */
-		int r = swlink_attach(nv->sw, d, nv->mac, nv->nr_queues, mode_abi(vc->mode), eb);
+		int r = swlink_attach(nv->sw, d, nv->mac, nv->nr_queues, mode_abi(vc->mode), nv->takeover, eb);
 
 		if (r < 0)
 			return r;
+		nv->takeover = false; /* a reboot's attach is an ordinary one */
 	}
 	for (unsigned q = 0; q < nv->nr_queues; q++) {
 		struct netback_config nc = {
@@ -264,7 +251,7 @@ static int vif_connect(struct device *dev, struct errbuf *eb)
 	return xsdomain_store(d) ? vif_publish(&nv->vif, d, xsdomain_store(d), nv->index, eb) : 0;
 }
 
-static void queue_disconnect(struct net_queue *nq)
+void netdev_queue_disconnect(struct net_queue *nq)
 {
 	int kick = netback_kick_fd(nq->nb);
 
@@ -290,7 +277,7 @@ static void vif_disconnect(struct device *dev)
 
 		if (!nq->nb)
 			continue;
-		queue_disconnect(nq);
+		netdev_queue_disconnect(nq);
 		netback_close(nq->nb);
 		nq->nb = NULL;
 	}
@@ -407,7 +394,7 @@ static int vif_stats_json(struct device *dev, char *buf, size_t size)
 
 int netdev_get_stats(struct domain *d, unsigned vif, unsigned queue, struct netback_stats *st)
 {
-	struct net_vif *nv = vif_of(d, vif);
+	struct net_vif *nv = netdev_vif(d, vif);
 	int r = -ENOENT;
 
 	if (!nv)
@@ -423,14 +410,14 @@ int netdev_get_stats(struct domain *d, unsigned vif, unsigned queue, struct netb
 
 struct netback *netdev_queue(struct domain *d, unsigned vif, unsigned queue)
 {
-	struct net_vif *nv = vif_of(d, vif);
+	struct net_vif *nv = netdev_vif(d, vif);
 
 	return nv && queue < nv->nr_queues ? nv->q[queue].nb : NULL;
 }
 
 void netdev_info(struct domain *d, unsigned index, struct netdev_info *info)
 {
-	struct net_vif *nv = vif_of(d, index);
+	struct net_vif *nv = netdev_vif(d, index);
 
 	memset(info, 0, sizeof(*info));
 	if (!nv)
@@ -442,7 +429,7 @@ void netdev_info(struct domain *d, unsigned index, struct netdev_info *info)
 }
 
 /* Queue nq's netback's notify: responses on ring r; the guest hears it on that ring's channel. */
-static void notify_guest(void *opaque, enum netback_ring ring)
+void netdev_notify_guest(void *opaque, enum netback_ring ring)
 {
 	struct net_queue *nq = opaque;
 	uint32_t port = ring == NETBACK_RING_TX ? nq->tx_evtchn : nq->rx_evtchn;
@@ -454,7 +441,7 @@ static void notify_guest(void *opaque, enum netback_ring ring)
 static bool ring_page_used(struct domain *d, const void *page)
 {
 	for (unsigned i = 0; i < netdev_count(d); i++) {
-		const struct net_vif *nv = vif_of(d, i);
+		const struct net_vif *nv = netdev_vif(d, i);
 
 		for (unsigned q = 0; q < nv->nr_queues; q++)
 			if (nv->q[q].tx_page == page || nv->q[q].rx_page == page)
@@ -463,63 +450,74 @@ static bool ring_page_used(struct domain *d, const void *page)
 	return false;
 }
 
-static long queue_connect(struct net_queue *nq, const struct netdev_ring_refs *rr)
+int netdev_ring_pages(struct domain *d, grant_ref_t tx_ref, grant_ref_t rx_ref, const void **tx_page,
+		      const void **rx_page)
 {
-	struct domain *d = nq->d;
 	struct grant_map tx, rx;
-	const void *tx_page, *rx_page;
-	int kick = netback_kick_fd(nq->nb);
-	long r;
+	int r;
 
-	if (netback_connected(nq->nb))
-		return -XEN_EBUSY;
 	/*
 	 * One page is one ring: the TX and RX pages must differ, and neither
 	 * may be a ring of another connected queue (two backends would consume
 	 * its requests).  A guest that swaps an entry's frame after this check
 	 * fools only itself.
 	 */
-	r = grant_map(&d->gnttab, rr->tx_ref, true, &tx);
+	r = grant_map(&d->gnttab, tx_ref, true, &tx);
 	if (r < 0)
 		return r; /* -errno values are Xen's */
-	r = grant_map(&d->gnttab, rr->rx_ref, true, &rx);
+	r = grant_map(&d->gnttab, rx_ref, true, &rx);
 	if (r < 0) {
 		grant_unmap(&d->gnttab, &tx);
 		return r;
 	}
-	tx_page = tx.page; /* kept as the ring's identity (grant_unmap clears the map) */
-	rx_page = rx.page;
-	if (tx_page == rx_page || ring_page_used(d, tx_page) || ring_page_used(d, rx_page))
+	*tx_page = tx.page; /* kept as the ring's identity (grant_unmap clears the map) */
+	*rx_page = rx.page;
+	if (*tx_page == *rx_page || ring_page_used(d, *tx_page) || ring_page_used(d, *rx_page))
 		r = -XEN_EBUSY;
 	grant_unmap(&d->gnttab, &rx);
 	grant_unmap(&d->gnttab, &tx);
+	return r;
+}
+
+int netdev_bind_ports(struct net_queue *nq, uint32_t tx_port, uint32_t rx_port)
+{
+	int kick = netback_kick_fd(nq->nb);
+	int r = evtchn_backend_bind(nq->d, tx_port, kick);
+
 	if (r < 0)
 		return r;
-	r = evtchn_backend_bind(d, rr->tx_port, kick);
-	if (r < 0)
-		return r;
-	nq->tx_evtchn = rr->tx_port;
-	if (rr->rx_port != rr->tx_port) {
-		r = evtchn_backend_bind(d, rr->rx_port, kick);
+	if (rx_port != tx_port) {
+		r = evtchn_backend_bind(nq->d, rx_port, kick);
 		if (r < 0) {
-			evtchn_backend_unbind(d, nq->tx_evtchn, kick);
-			nq->tx_evtchn = 0;
+			evtchn_backend_unbind(nq->d, tx_port, kick);
 			return r;
 		}
 	}
-	nq->rx_evtchn = rr->rx_port;
+	nq->tx_evtchn = tx_port;
+	nq->rx_evtchn = rx_port;
+	return 0;
+}
+
+static long queue_connect(struct net_queue *nq, const struct netdev_ring_refs *rr)
+{
+	const void *tx_page, *rx_page;
+	long r;
+
+	if (netback_connected(nq->nb))
+		return -XEN_EBUSY;
+	r = netdev_ring_pages(nq->d, rr->tx_ref, rr->rx_ref, &tx_page, &rx_page);
+	if (r == 0)
+		r = netdev_bind_ports(nq, rr->tx_port, rr->rx_port);
+	if (r < 0)
+		return r;
 	r = port_tap_set_queue_attached(nq->port, true); /* a multi-queue tap's frames come here too now */
 	if (r == 0)
-		r = netback_connect(nq->nb, &d->gnttab, rr->tx_ref, rr->rx_ref, notify_guest, nq);
+		r = netback_connect(nq->nb, &nq->d->gnttab, rr->tx_ref, rr->rx_ref, netdev_notify_guest, nq);
 	if (r == 0) {
 		nq->tx_page = tx_page;
 		nq->rx_page = rx_page;
 	} else {
-		port_tap_set_queue_attached(nq->port, false);
-		evtchn_backend_unbind(d, nq->tx_evtchn, kick);
-		if (nq->rx_evtchn != nq->tx_evtchn)
-			evtchn_backend_unbind(d, nq->rx_evtchn, kick);
-		nq->tx_evtchn = nq->rx_evtchn = 0;
+		netdev_queue_disconnect(nq); /* the tap's queue and the channels; netback was not connected */
 	}
 	return r;
 }
@@ -527,7 +525,7 @@ static long queue_connect(struct net_queue *nq, const struct netdev_ring_refs *r
 int netdev_connect_rings(struct domain *d, unsigned index, unsigned nq, const struct netdev_ring_refs *refs,
 			 char *msg, size_t msglen)
 {
-	struct net_vif *nv = vif_of(d, index);
+	struct net_vif *nv = netdev_vif(d, index);
 	long r = 0;
 	unsigned q;
 
@@ -552,7 +550,7 @@ int netdev_connect_rings(struct domain *d, unsigned index, unsigned nq, const st
 			 r == -XEN_EINVAL ? "a port is not an unbound port for domain 0" :
 			 "a ring's grant does not check out, grant_table.h");
 		while (q-- > 0)
-			queue_disconnect(&nv->q[q]);
+			netdev_queue_disconnect(&nv->q[q]);
 	}
 	pthread_mutex_unlock(&nv->shared->lock);
 	return (int)r;
@@ -560,7 +558,7 @@ int netdev_connect_rings(struct domain *d, unsigned index, unsigned nq, const st
 
 void netdev_disconnect_rings(struct domain *d, unsigned index)
 {
-	struct net_vif *nv = vif_of(d, index);
+	struct net_vif *nv = netdev_vif(d, index);
 
 	if (!nv)
 		return;
@@ -569,7 +567,7 @@ void netdev_disconnect_rings(struct domain *d, unsigned index)
 	pthread_mutex_lock(&nv->shared->lock);
 	for (unsigned q = 0; q < nv->nr_queues; q++)
 		if (nv->q[q].nb)
-			queue_disconnect(&nv->q[q]);
+			netdev_queue_disconnect(&nv->q[q]);
 	pthread_mutex_unlock(&nv->shared->lock);
 }
 
@@ -578,6 +576,11 @@ const struct device_ops vif_device_ops = {
 	.create = vif_create,
 	.connect = vif_connect,
 	.disconnect = vif_disconnect,
+	.quiesce = netdev_quiesce,
+	.resume = netdev_resume,
+	.save = netdev_save,
+	.restore = netdev_restore,
+	.check_save = netdev_check_save,
 	.stats_json = vif_stats_json,
 	.destroy = vif_destroy,
 };

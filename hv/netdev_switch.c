@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* A vif on a domain switch: the VMM's side of the link (netdev_switch.h). */
-#include "netdev_switch.h"
+#include "netdev_switch_priv.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -27,23 +27,6 @@
 
 #define REPLY_TIMEOUT_MS 10000
 
-struct swlink {
-	struct domain *d;
-	unsigned vif, nr_queues;
-	char name[32];
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int sock;
-	int stop_efd;
-	int kick[XENITH_NET_MAX_QUEUES];
-	int notify[XENITH_NET_MAX_QUEUES][2];
-	_Atomic uint32_t evtchn[XENITH_NET_MAX_QUEUES][2]; /* the guest's TX/RX channels while connected */
-	unsigned connected;
-	pthread_mutex_t req_lock; /* one request on the socket at a time */
-	pthread_t thread;
-	bool thread_started;
-	bool attached;            /* between swlink_attach and swlink_detach */
-	_Atomic bool dead;
-};
 
 int swlink_kick_fd(const struct swlink *l, unsigned q)
 {
@@ -78,6 +61,7 @@ static void *link_thread(void *arg)
 				l->name, l->path, l->name);
 			break;
 		}
+		pthread_mutex_lock(&l->notify_lock);
 		for (unsigned i = 2; i < n; i++) {
 			unsigned q = (i - 2) / 2, r = (i - 2) % 2;
 			uint64_t c;
@@ -86,6 +70,7 @@ static void *link_thread(void *arg)
 				continue;
 			evtchn_backend_notify(l->d, atomic_load(&l->evtchn[q][r]), l->kick[q]);
 		}
+		pthread_mutex_unlock(&l->notify_lock);
 	}
 	return NULL;
 }
@@ -161,7 +146,7 @@ static int ro_memfd(struct domain *d)
 	return fd;
 }
 
-static int send_hello(struct swlink *l, const uint8_t mac[6], uint32_t mode, int ro_fd)
+static int send_hello(struct swlink *l, const uint8_t mac[6], uint32_t mode, bool takeover, int ro_fd)
 {
 	struct domain *d = l->d;
 	struct swp_hello h = { 0 };
@@ -176,6 +161,7 @@ static int send_hello(struct swlink *l, const uint8_t mac[6], uint32_t mode, int
 	h.mode = mode;
 	h.nr_queues = l->nr_queues;
 	memcpy(h.mac, mac, 6);
+	h.flags = takeover ? SWP_HELLO_TAKEOVER : 0;
 	snprintf(h.domain, sizeof(h.domain), "%s", d->cfg.name);
 	fds[nfds++] = d->mem_fd;
 	fds[nfds++] = ro_fd;
@@ -198,6 +184,7 @@ int swlink_open(unsigned vif, const char *name, struct swlink **out, struct errb
 	l->vif = vif;
 	l->sock = l->stop_efd = -1;
 	pthread_mutex_init(&l->req_lock, NULL);
+	pthread_mutex_init(&l->notify_lock, NULL);
 	for (unsigned q = 0; q < XENITH_NET_MAX_QUEUES; q++)
 		l->kick[q] = l->notify[q][0] = l->notify[q][1] = -1;
 	*out = l; /* swlink_close copes with a half-built link */
@@ -239,7 +226,7 @@ static void release(struct swlink *l)
 }
 
 int swlink_attach(struct swlink *l, struct domain *d, const uint8_t mac[6], unsigned nr_queues, uint32_t mode,
-		  struct errbuf *eb)
+		  bool takeover, struct errbuf *eb)
 {
 	unsigned vif = l->vif, nfds;
 	const char *name = l->name;
@@ -269,7 +256,7 @@ int swlink_attach(struct swlink *l, struct domain *d, const uint8_t mac[6], unsi
 		r = errbuf_set(eb, -ro_fd, "vif %u: the read-only frame map for the switch: %s", vif, strerror(-ro_fd));
 		goto release;
 	}
-	r = send_hello(l, mac, mode, ro_fd);
+	r = send_hello(l, mac, mode, takeover, ro_fd);
 	close(ro_fd);
 	if (r < 0) {
 		r = errbuf_set(eb, -r, "vif %u: port=switch:%s: sending the vif to %s: %s", vif, name, l->path,
@@ -300,7 +287,7 @@ release:
 }
 
 /* One request without descriptors and its reply; req_lock held by the caller. */
-static int request(struct swlink *l, const void *msg, size_t len, char *text, size_t size)
+int swlink_request(struct swlink *l, const void *msg, size_t len, char *text, size_t size)
 {
 	unsigned nfds;
 
@@ -315,7 +302,7 @@ static int request(struct swlink *l, const void *msg, size_t len, char *text, si
 	return read_reply(l, NULL, 0, &nfds, text, size);
 }
 
-static void unbind_all(struct swlink *l)
+void swlink_unbind_all(struct swlink *l)
 {
 	for (unsigned q = 0; q < l->connected; q++) {
 		uint32_t tx = atomic_exchange(&l->evtchn[q][0], 0), rx = atomic_exchange(&l->evtchn[q][1], 0);
@@ -326,6 +313,24 @@ static void unbind_all(struct swlink *l)
 			evtchn_backend_unbind(l->d, rx, l->kick[q]);
 	}
 	l->connected = 0;
+	l->nr_saved = 0;
+}
+
+int swlink_bind_queue(struct swlink *l, unsigned q, uint32_t tx_port, uint32_t rx_port)
+{
+	int r = evtchn_backend_bind(l->d, tx_port, l->kick[q]);
+
+	if (r == 0 && rx_port != tx_port) {
+		r = evtchn_backend_bind(l->d, rx_port, l->kick[q]);
+		if (r < 0)
+			evtchn_backend_unbind(l->d, tx_port, l->kick[q]);
+	}
+	if (r < 0)
+		return r;
+	atomic_store(&l->evtchn[q][0], tx_port);
+	atomic_store(&l->evtchn[q][1], rx_port);
+	l->connected = q + 1;
+	return 0;
 }
 
 int swlink_connect(struct swlink *l, unsigned nq, const struct netdev_ring_refs *refs, char *msg, size_t msglen)
@@ -342,20 +347,12 @@ int swlink_connect(struct swlink *l, unsigned nq, const struct netdev_ring_refs 
 		goto out;
 	}
 	for (unsigned q = 0; q < nq; q++) {
-		r = evtchn_backend_bind(d, refs[q].tx_port, l->kick[q]);
-		if (r == 0 && refs[q].rx_port != refs[q].tx_port) {
-			r = evtchn_backend_bind(d, refs[q].rx_port, l->kick[q]);
-			if (r < 0)
-				evtchn_backend_unbind(d, refs[q].tx_port, l->kick[q]);
-		}
+		r = swlink_bind_queue(l, q, refs[q].tx_port, refs[q].rx_port);
 		if (r < 0) {
 			snprintf(msg, msglen, "queue %u: event channel %u/%u: %s", q, refs[q].tx_port, refs[q].rx_port,
 				 strerror(-r));
 			goto out;
 		}
-		atomic_store(&l->evtchn[q][0], refs[q].tx_port);
-		atomic_store(&l->evtchn[q][1], refs[q].rx_port);
-		l->connected = q + 1;
 		c.q[q].tx_ref = refs[q].tx_ref;
 		c.q[q].rx_ref = refs[q].rx_ref;
 	}
@@ -363,10 +360,10 @@ int swlink_connect(struct swlink *l, unsigned nq, const struct netdev_ring_refs 
 	c.table_gpa = d->gnttab.gpa;
 	c.table_frames = entries / (uint32_t)XENITH_GNTTAB_ENTRIES_PER_FRAME;
 	c.nr_queues = nq;
-	r = request(l, &c, sizeof(c), msg, msglen);
+	r = swlink_request(l, &c, sizeof(c), msg, msglen);
 out:
 	if (r < 0)
-		unbind_all(l);
+		swlink_unbind_all(l);
 	pthread_mutex_unlock(&l->req_lock);
 	return r;
 }
@@ -379,9 +376,9 @@ void swlink_disconnect(struct swlink *l)
 	pthread_mutex_lock(&l->req_lock);
 	if (l->connected) {
 		swp_hdr_init(&h, SWP_DISCONNECT, sizeof(h));
-		if (request(l, &h, sizeof(h), text, sizeof(text)) < 0 && !atomic_load(&l->dead))
+		if (swlink_request(l, &h, sizeof(h), text, sizeof(text)) < 0 && !atomic_load(&l->dead))
 			fprintf(stderr, "xenith: vif %u: disconnecting from switch %s: %s\n", l->vif, l->name, text);
-		unbind_all(l);
+		swlink_unbind_all(l);
 	}
 	pthread_mutex_unlock(&l->req_lock);
 }
@@ -433,7 +430,7 @@ int swlink_stats_json(struct swlink *l, struct netback_stats *sum, char *buf, si
 	if (text) {
 		pthread_mutex_lock(&l->req_lock);
 		swp_hdr_init(&h, SWP_STATS, sizeof(h));
-		r = request(l, &h, sizeof(h), text, SWP_TEXT_MAX + 1);
+		r = swlink_request(l, &h, sizeof(h), text, SWP_TEXT_MAX + 1);
 		pthread_mutex_unlock(&l->req_lock);
 	}
 	if (r < 0) {
@@ -459,7 +456,7 @@ void swlink_detach(struct swlink *l)
 	release(l); /* the link thread first: it reads evtchn[] and kick[] */
 	pthread_mutex_lock(&l->req_lock);
 	swp_hdr_init(&h, SWP_DETACH, sizeof(h));
-	if (!atomic_load(&l->dead) && request(l, &h, sizeof(h), text, sizeof(text)) < 0)
+	if (!atomic_load(&l->dead) && swlink_request(l, &h, sizeof(h), text, sizeof(text)) < 0)
 		fprintf(stderr, "xenith: vif %u: detaching from switch %s: %s\n", l->vif, l->name, text);
 	pthread_mutex_unlock(&l->req_lock);
 }
@@ -473,5 +470,6 @@ void swlink_close(struct swlink *l)
 	if (l->sock >= 0)
 		close(l->sock); /* the switch detaches the vif, if it is still attached */
 	pthread_mutex_destroy(&l->req_lock);
+	pthread_mutex_destroy(&l->notify_lock);
 	free(l);
 }

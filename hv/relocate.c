@@ -21,6 +21,7 @@
  *   CONSOLE    the partial line: u32 length, its bytes
  *   XENSTORE   xsdomain_save()'s bytes (io/xenstore_save.c)
  *   DEVICE     the device's name (savebuf string), then its save's bytes
+ *              (their format: hv/blkdev.h for vbd, hv/netdev.h for vif)
  *   UPCALL     (guest_cpl = 0 domains only, marked optional) u32 the
  *              vector the guest registered (HVMOP_set_param; 0: none yet),
  *              u32 vCPUs, then a u8 per vCPU: 1 if an upcall is owed to it
@@ -596,17 +597,25 @@ static int write_stream(struct saver *s, int fd)
 	return r;
 }
 
-int reloc_check_savable(struct domain *d, struct errbuf *eb)
+int reloc_check_savable(struct domain *d, bool migrate, struct errbuf *eb)
 {
 	if (d->guest_kind != &kind_pv)
 		return errbuf_set(eb, ENOTSUP, "domain '%s' is a %s guest: save and migration of Linux "
 				  "guests are not supported yet (their in-kernel irqchip, PIT and LAPIC state "
 				  "are not in the stream)", d->cfg.name, d->guest_kind->name);
-	for (unsigned i = 0; i < d->nr_devices; i++)
-		if (!d->devices[i]->ops->save)
+	for (unsigned i = 0; i < d->nr_devices; i++) {
+		struct device *dev = d->devices[i];
+		int r;
+
+		if (!dev->ops->save)
 			return errbuf_set(eb, ENOTSUP, "domain '%s' has %s: save/restore of %s devices is not "
 					  "supported yet, so the domain cannot be saved or migrated",
-					  d->cfg.name, d->devices[i]->name, d->devices[i]->ops->type);
+					  d->cfg.name, dev->name, dev->ops->type);
+		r = dev->ops->check_save ? dev->ops->check_save(dev, migrate, eb) : 0;
+		if (r < 0)
+			return errbuf_prefix(eb, r, "domain '%s' cannot be %s", d->cfg.name,
+					     migrate ? "migrated live" : "saved");
+	}
 	return 0;
 }
 
@@ -658,7 +667,7 @@ int reloc_save(struct domain *d, int fd, bool keep, struct reloc_save_stats *st,
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	r = reloc_check_savable(d, eb);
+	r = reloc_check_savable(d, false, eb);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&d->lock);

@@ -9,7 +9,9 @@
  * pause`) and frozen (its periodic timers hold their ticks):
  *   1. every device is quiesced: requests it took have completed and
  *      their responses are in guest memory (device.h); a device type
- *      without save refuses the whole save, before anything stops;
+ *      without save, or an instance its type's check_save refuses (a vif
+ *      on a dpdk port; for a live migration a tap vif too), refuses the
+ *      whole save, before anything stops;
  *   2. the records: DOMAIN, CONFIG (the config as text, and the kernel
  *      image's size and CRC), VCPU per vCPU (KVM's registers, segment
  *      and control state, FPU/XSAVE, XCR0, a few MSRs, pending events;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "confine.h"
 #include "device.h"
 #include "domain.h"
 #include "kind.h"
@@ -594,6 +595,13 @@ int reloc_restore_cb(struct mig_reader *r, const struct domain_config *cfg, cons
 	*out = d;
 	return 0;
 fail:
+	/*
+	 * Threads the build and the load started (a switch vif's link thread,
+	 * backends attached to restored rings) wait in confine_thread() for a
+	 * confinement that will not come now: they go on unconfined to see the
+	 * stop, or the teardown would wait for them forever.
+	 */
+	confine_abandon();
 	domain_destroy(d);
 	return n;
 }

@@ -92,8 +92,12 @@ int reloc_write_pages(struct saver *s, const uint64_t *pfns, uint32_t count);
 bool reloc_page_is_zero(const uint8_t *p);
 /* The state of a paused, frozen, quiesced domain: VCPU, RO_FRAMES, EVTCHN ... DEVICE records, END. */
 int reloc_write_state(struct saver *s);
-/* Why this domain cannot be saved (its kind, a device without save), before anything stops; 0 if it can. */
-int reloc_check_savable(struct domain *d, struct errbuf *eb);
+/*
+ * Why this domain cannot be saved, or with migrate migrated live (its
+ * kind, a device without save, a device's own check_save), before
+ * anything stops; 0 if it can.
+ */
+int reloc_check_savable(struct domain *d, bool migrate, struct errbuf *eb);
 /* Stops and lets go the VMM's own writes to guest memory (the periodic timers), under d->lock. */
 void reloc_set_frozen(struct domain *d, bool frozen);
 /* Quiesces every device: 0, or -errno with eb and the devices quiesced so far resumed. */

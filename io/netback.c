@@ -14,9 +14,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "netback_priv.h"
 
-#define PAGE 4096u
-#define BURST NET_PORT_BURST
 /*
  * Poll mode: after this long with nothing to do, the thread asks for a
  * kick (req_event), looks once more and sleeps, as blkback does.
@@ -36,32 +35,6 @@
 _Static_assert(NET_PORT_FRAME_MAX == XENITH_NET_FRAME_MAX, "one frame limit");
 _Static_assert(XENITH_NET_FRAME_MAX <= PAGE, "a received frame fits one posted buffer");
 
-struct netback {
-	struct netback_config cfg;
-	int kick_fd;
-	uint8_t *txbuf, *rxbuf;             /* BURST frames each */
-	struct netback_tx_pkt txp[BURST];   /* the TX burst being handled */
-	struct net_frame txf[BURST], rxf[BURST];
-	unsigned txf_pkt[BURST];            /* txf[i] is the frame of txp[txf_pkt[i]] */
-
-	/* Connection: set before the thread starts, cleared after it ends. */
-	struct grant_table *gt;
-	struct grant_map tx_map, rx_map;
-	struct netif_tx_back tx;
-	struct netif_rx_back rx;
-	ring_idx_t tx_waiting;              /* slots of a TX packet published only in part */
-	bool tx_cut;                        /* the next TX slots are the rest of a dropped chain */
-	bool port_dead;                     /* recv failed: the port is not read again */
-	unsigned fast_ticks;                /* sleeps left at NO_RX_FD_FAST_NS (a port without rx_fd) */
-	void (*notify)(void *opaque, enum netback_ring ring);
-	void *opaque;
-	pthread_t thread;
-	bool running;
-	atomic_bool stop, broken;
-
-	_Atomic uint64_t st_tx_packets, st_tx_bytes, st_rx_packets, st_rx_bytes, st_csum_filled;
-	_Atomic uint64_t st_drops[NETBACK_DROP_NR];
-};
 
 const char *netback_drop_name(enum netback_drop d)
 {
@@ -69,13 +42,36 @@ const char *netback_drop_name(enum netback_drop d)
 		[NETBACK_DROP_NONE] = "none", [NETBACK_DROP_BAD_REQUEST] = "bad_request",
 		[NETBACK_DROP_BAD_GRANT] = "bad_grant", [NETBACK_DROP_SPOOFED_MAC] = "spoofed_mac",
 		[NETBACK_DROP_NO_RX_BUFFER] = "no_rx_buffer", [NETBACK_DROP_PORT_FULL] = "port_full",
-		[NETBACK_DROP_OVERSIZE] = "oversize",
+		[NETBACK_DROP_OVERSIZE] = "oversize", [NETBACK_DROP_QUIESCED] = "quiesced",
 	};
 
 	return (unsigned)d < NETBACK_DROP_NR ? names[d] : NULL;
 }
 
 /* ---- the backend ---- */
+
+/* The quiesce handshake's lock and condition, on CLOCK_MONOTONIC: a timeout no clock change stretches. */
+static int qlock_init(struct netback *nb)
+{
+	pthread_condattr_t a;
+	int r = pthread_condattr_init(&a);
+
+	if (r)
+		return -r;
+	r = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	if (r == 0)
+		r = pthread_cond_init(&nb->qcond, &a);
+	pthread_condattr_destroy(&a);
+	if (r)
+		return -r;
+	r = pthread_mutex_init(&nb->qlock, NULL);
+	if (r) {
+		pthread_cond_destroy(&nb->qcond);
+		return -r;
+	}
+	nb->qlock_ready = true;
+	return 0;
+}
 
 int netback_open(const struct netback_config *cfg, struct netback **out, char *msg, size_t msglen)
 {
@@ -107,6 +103,11 @@ int netback_open(const struct netback_config *cfg, struct netback **out, char *m
 		netback_close(nb);
 		return r;
 	}
+	if (qlock_init(nb) < 0) {
+		snprintf(msg, msglen, "vif %u queue %u: the quiesce lock could not be made", cfg->index, cfg->queue);
+		netback_close(nb);
+		return -ENOMEM;
+	}
 	for (unsigned i = 0; i < BURST; i++) {
 		nb->rxf[i].data = nb->rxbuf + (size_t)i * NET_PORT_RX_CAP;
 		nb->rxf[i].cap = NET_PORT_RX_CAP; /* a port can tell a full-size frame from a cut one */
@@ -122,6 +123,10 @@ void netback_close(struct netback *nb)
 	netback_disconnect(nb);
 	if (nb->kick_fd >= 0)
 		close(nb->kick_fd);
+	if (nb->qlock_ready) {
+		pthread_cond_destroy(&nb->qcond);
+		pthread_mutex_destroy(&nb->qlock);
+	}
 	free(nb->txbuf);
 	free(nb->rxbuf);
 	free(nb);
@@ -427,9 +432,48 @@ static int round_once(struct netback *nb)
 	return t + r;
 }
 
+/*
+ * Quiesced: frames the port has are read and dropped (counted), a bounded
+ * number per wake-up, so that none waits there to reach the guest long
+ * after.  The rings are not touched.
+ */
+static void drain_port(struct netback *nb)
+{
+	for (unsigned k = 0; k < 4 && !nb->port_dead; k++) {
+		int got = nb->cfg.port->ops->recv(nb->cfg.port, nb->rxf, BURST);
+
+		if (got < 0) {
+			fprintf(stderr, "xenith: vif %u queue %u: port %s: %s; no more frames are received from it\n",
+				nb->cfg.index, nb->cfg.queue, nb->cfg.port->name, strerror(-got));
+			nb->port_dead = true;
+			return;
+		}
+		atomic_fetch_add_explicit(&nb->st_drops[NETBACK_DROP_QUIESCED], (uint64_t)got, memory_order_relaxed);
+		if (got < (int)BURST)
+			return;
+	}
+}
+
+/* At a round's end with pause set: tell netback_quiesce, unless it gave up meanwhile (pause cleared). */
+static void ack_quiesce(struct netback *nb)
+{
+	pthread_mutex_lock(&nb->qlock);
+	if (atomic_load(&nb->pause) && !nb->acked) {
+		nb->acked = true;
+		pthread_cond_broadcast(&nb->qcond);
+	}
+	pthread_mutex_unlock(&nb->qlock);
+}
+
 int netback_run_once(struct netback *nb)
 {
-	if (!nb->running || !nb->cfg.no_thread || atomic_load(&nb->broken))
+	if (!nb->running || !nb->cfg.no_thread)
+		return -1;
+	if (atomic_load(&nb->pause)) {
+		drain_port(nb);
+		return 0;
+	}
+	if (atomic_load(&nb->broken))
 		return -1;
 	return round_once(nb);
 }
@@ -446,6 +490,15 @@ static void *netback_thread(void *arg)
 		bool broken = atomic_load(&nb->broken);
 		int work = 0;
 
+		/* Checked between rounds only: a round takes and answers whole. */
+		if (atomic_load(&nb->pause)) {
+			ack_quiesce(nb);
+			drain_port(nb);
+			/* A resume or a stop writes the kick eventfd: ppoll sees it, whenever it came. */
+			wait_event(nb, false);
+			idle_since = 0;
+			continue;
+		}
 		if (!broken) {
 			work = round_once(nb);
 			broken = work < 0;
@@ -483,39 +536,47 @@ static void *netback_thread(void *arg)
 	return NULL;
 }
 
-int netback_connect(struct netback *nb, struct grant_table *gt, grant_ref_t tx_ref, grant_ref_t rx_ref,
-		    void (*notify)(void *opaque, enum netback_ring ring), void *opaque)
+/*
+ * The rest of a connect once both ring pages are mapped (nb->tx_map,
+ * nb->rx_map): fresh indices at the rings' rsp_prod, or a restored
+ * queue's (from), in which case it starts quiesced.  Lets go of the ring
+ * pages on failure.
+ */
+int netback_attach(struct netback *nb, struct grant_table *gt, const struct netback_ring_state *from,
+		  void (*notify)(void *opaque, enum netback_ring ring), void *opaque)
 {
 	sigset_t all, old;
 	int r;
 
-	if (nb->running)
-		return -EBUSY;
-	r = grant_map(gt, tx_ref, true, &nb->tx_map); /* both held while connected */
-	if (r < 0)
-		return r;
-	r = grant_map(gt, rx_ref, true, &nb->rx_map);
-	if (r < 0) {
-		grant_unmap(gt, &nb->tx_map);
-		return r;
-	}
 	nb->gt = gt;
 	nb->notify = notify;
 	nb->opaque = opaque;
 	netif_tx_back_init(&nb->tx, (struct netif_tx_sring *)(void *)nb->tx_map.page);
 	netif_rx_back_init(&nb->rx, (struct netif_rx_sring *)(void *)nb->rx_map.page);
-	/*
-	 * Start where the rings are (as Linux's BACK_RING_ATTACH): 0 for a
-	 * ring the frontend just set up; the indices are free-running, any
-	 * value works, and one that is not will find the ring broken.
-	 */
-	nb->tx.req_cons = nb->tx.rsp_prod_pvt = __atomic_load_n(&nb->tx.s->h.rsp_prod, __ATOMIC_RELAXED);
-	nb->rx.req_cons = nb->rx.rsp_prod_pvt = __atomic_load_n(&nb->rx.s->h.rsp_prod, __ATOMIC_RELAXED);
+	if (from) {
+		nb->tx.req_cons = from->tx_req_cons;
+		nb->tx.rsp_prod_pvt = from->tx_rsp_prod_pvt;
+		nb->rx.req_cons = from->rx_req_cons;
+		nb->rx.rsp_prod_pvt = from->rx_rsp_prod_pvt;
+	} else {
+		/*
+		 * Start where the rings are (as Linux's BACK_RING_ATTACH): 0 for
+		 * a ring the frontend just set up; the indices are free-running,
+		 * any value works, and one that is not will find the ring broken.
+		 */
+		nb->tx.req_cons = nb->tx.rsp_prod_pvt = __atomic_load_n(&nb->tx.s->h.rsp_prod, __ATOMIC_RELAXED);
+		nb->rx.req_cons = nb->rx.rsp_prod_pvt = __atomic_load_n(&nb->rx.s->h.rsp_prod, __ATOMIC_RELAXED);
+	}
 	nb->tx_waiting = 0;
-	nb->tx_cut = false;
+	nb->tx_cut = from && from->tx_cut;
 	nb->port_dead = false;
 	atomic_store(&nb->stop, false);
-	atomic_store(&nb->broken, false);
+	atomic_store(&nb->broken, from && from->broken);
+	/* Nothing is in flight yet, so a restored queue is quiesced from the start. */
+	pthread_mutex_lock(&nb->qlock);
+	atomic_store(&nb->pause, from != NULL);
+	nb->acked = from != NULL;
+	pthread_mutex_unlock(&nb->qlock);
 	if (nb->cfg.no_thread) {
 		nb->running = true;
 		return 0;
@@ -533,17 +594,47 @@ int netback_connect(struct netback *nb, struct grant_table *gt, grant_ref_t tx_r
 	return 0;
 }
 
-void netback_disconnect(struct netback *nb)
+/* Both ring pages, writable, held while connected: 0, or the grant check's -errno with neither held. */
+int netback_map_rings(struct netback *nb, struct grant_table *gt, grant_ref_t tx_ref, grant_ref_t rx_ref)
+{
+	int r = grant_map(gt, tx_ref, true, &nb->tx_map);
+
+	if (r < 0)
+		return r;
+	r = grant_map(gt, rx_ref, true, &nb->rx_map);
+	if (r < 0)
+		grant_unmap(gt, &nb->tx_map);
+	return r;
+}
+
+int netback_connect(struct netback *nb, struct grant_table *gt, grant_ref_t tx_ref, grant_ref_t rx_ref,
+		    void (*notify)(void *opaque, enum netback_ring ring), void *opaque)
+{
+	int r;
+
+	if (nb->running)
+		return -EBUSY;
+	r = netback_map_rings(nb, gt, tx_ref, rx_ref);
+	return r < 0 ? r : netback_attach(nb, gt, NULL, notify, opaque);
+}
+
+/* Wakes the thread as a kick does: it looks at the rings (or at pause and stop) again. */
+void netback_wake(struct netback *nb)
 {
 	uint64_t one = 1;
 
+	if (write(nb->kick_fd, &one, sizeof(one)) < 0) {
+		/* counter saturated: the thread is awake anyway */
+	}
+}
+
+void netback_disconnect(struct netback *nb)
+{
 	if (!nb->running)
 		return;
 	atomic_store(&nb->stop, true);
 	if (!nb->cfg.no_thread) {
-		if (write(nb->kick_fd, &one, sizeof(one)) < 0) {
-			/* counter saturated: the thread is awake anyway */
-		}
+		netback_wake(nb);
 		pthread_join(nb->thread, NULL);
 	}
 	nb->running = false;

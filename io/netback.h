@@ -42,8 +42,11 @@
  * do.  A TX packet whose slots are not all published yet waits: the
  * thread asks to be kicked when more arrive.
  *
- * System calls on the thread: ppoll, read (the kick eventfd), write
- * (nothing else of its own; the port's are the port's, see hv/confine.c).
+ * Quiesce and a restored connect (below) are for save and migration.
+ *
+ * System calls on the thread: ppoll, read (the kick eventfd), write,
+ * futex (the quiesce handshake; nothing else of its own; the port's are
+ * the port's, see hv/confine.c).
  */
 #ifndef XENITH_IO_NETBACK_H
 #define XENITH_IO_NETBACK_H
@@ -81,6 +84,7 @@ enum netback_drop {
 	NETBACK_DROP_NO_RX_BUFFER, /* RX: a frame arrived with no buffer posted */
 	NETBACK_DROP_PORT_FULL,    /* TX: the port took fewer frames than offered */
 	NETBACK_DROP_OVERSIZE,     /* TX: longer than XENITH_NET_FRAME_MAX (GSO is not segmented) */
+	NETBACK_DROP_QUIESCED,     /* RX: a frame from the port while the queue was quiesced (save, migration) */
 	NETBACK_DROP_NR
 };
 
@@ -116,6 +120,69 @@ int netback_connect(struct netback *nb, struct grant_table *gt, grant_ref_t tx_r
 		    void (*notify)(void *opaque, enum netback_ring ring), void *opaque);
 /* Stops the thread and lets go of the rings. */
 void netback_disconnect(struct netback *nb);
+
+/*
+ * Quiesce, for save and relocation: the thread finishes the round it is
+ * in (a round takes and answers whole: every TX slot it consumed has its
+ * response, every RX buffer it took is filled or answered with an error),
+ * its responses published and the guest notified as the rings ask, and
+ * then takes nothing from either ring until netback_resume(); nothing is
+ * left half-done in guest memory.  While quiesced it still reads its
+ * port and drops what arrives (counted: quiesced), so that no frame waits
+ * in a port to reach the guest long after; it sleeps in between, in every
+ * mode.  Kicks that arrive are read; a resume looks at both rings anyway.
+ *
+ * 0 (also for a backend that is not connected, or is quiesced already),
+ * or -ETIMEDOUT after timeout_ms with the vif, queue and what to look at
+ * in msg; the backend then goes on serving as before.  A round never
+ * blocks (a port's send and recv do not), so the timeout is for a thread
+ * the host does not schedule.
+ */
+#define NETBACK_QUIESCE_TIMEOUT_MS 5000u
+int netback_quiesce(struct netback *nb, unsigned timeout_ms, char *msg, size_t msglen);
+/* Lets a quiesced (or restored) backend take requests again; no-op otherwise. */
+void netback_resume(struct netback *nb);
+/* True while connected and quiesced (after netback_quiesce or netback_connect_restored). */
+bool netback_quiesced(const struct netback *nb);
+
+/*
+ * What a connected queue's backend needs to go on from where it is, in
+ * another backend (another process or host) over the same guest memory.
+ * After a quiesce nothing is in flight: on each ring req_cons ==
+ * rsp_prod_pvt, and rsp_prod_pvt is the ring's published rsp_prod.
+ */
+struct netback_ring_state {
+	grant_ref_t tx_ref, rx_ref;        /* the ring pages' grants */
+	ring_idx_t tx_req_cons, tx_rsp_prod_pvt;
+	ring_idx_t rx_req_cons, rx_rsp_prod_pvt;
+	bool tx_cut;  /* the next TX request slots are the rest of a chain dropped whole (netback_tx_skip) */
+	bool broken;  /* the queue stopped on impossible indices: its rings are not looked at again */
+};
+
+/* A quiesced, connected backend's ring state: 0, -ENOTCONN or -EBUSY (not quiesced). */
+int netback_get_ring_state(const struct netback *nb, struct netback_ring_state *st);
+/*
+ * The checks netback_connect_restored makes of a saved state against the
+ * rings' indices as published (tx_req_prod, tx_rsp_prod, rx_req_prod,
+ * rx_rsp_prod, each read once by the caller), pure: nothing in flight
+ * on either ring (req_cons == rsp_prod_pvt), rsp_prod_pvt == the ring's
+ * published rsp_prod, and req_prod at most a ring's size past req_cons.
+ * A broken queue's indices are not checked (its rings are never read).
+ * 0, or -EPROTO with the ring, the values and the rule in msg.
+ */
+int netback_check_ring_state(const struct netback_ring_state *st, ring_idx_t tx_req_prod, ring_idx_t tx_rsp_prod,
+			     ring_idx_t rx_req_prod, ring_idx_t rx_rsp_prod, char *msg, size_t msglen);
+/*
+ * As netback_connect, but attaches to rings that are in use already (their
+ * guest memory restored) and goes on from st's indices instead of the
+ * rings' rsp_prod.  st came from a file or a network: it is checked
+ * against the shared rings (netback_check_ring_state).  The backend
+ * starts quiesced until netback_resume().  0, or -EBUSY, -EPROTO, a ring
+ * grant's -errno, -ENOMEM, with the vif, queue and reason in msg.
+ */
+int netback_connect_restored(struct netback *nb, struct grant_table *gt, const struct netback_ring_state *st,
+			     void (*notify)(void *opaque, enum netback_ring ring), void *opaque, char *msg,
+			     size_t msglen);
 bool netback_connected(const struct netback *nb);
 /* True once a ring's indices were found impossible and the queue stopped. */
 bool netback_broken(const struct netback *nb);

@@ -445,19 +445,12 @@ static struct sw_vif *vif_of_conn(struct sw *sw, int conn)
 	return NULL;
 }
 
-static int vif_connect(struct sw_vif *v, const struct swp_connect *c, char *why, size_t whylen)
+/* The guest's grant table for CONNECT or RESTORE: set once per boot; a new place means a rebooted guest. */
+static int set_table(struct sw_vif *v, uint64_t gpa, uint32_t frames, char *why, size_t whylen)
 {
 	int r;
 
-	if (v->nr_connected) {
-		snprintf(why, whylen, "already connected");
-		return -EBUSY;
-	}
-	if (c->nr_queues > v->h.nr_queues) {
-		snprintf(why, whylen, "%u queues connected, the vif has %u", c->nr_queues, v->h.nr_queues);
-		return -EINVAL;
-	}
-	if (v->table_set && (v->table_gpa != c->table_gpa || v->table_frames != c->table_frames)) {
+	if (v->table_set && (v->table_gpa != gpa || v->table_frames != frames)) {
 		/* the guest rebooted and set a new table: nothing is connected, start over */
 		grant_table_fini(&v->gt);
 		r = grant_table_init(&v->gt, v->mem, v->h.mem_size, v->h.min_gpa, XENITH_BACKEND_DOMID);
@@ -469,31 +462,121 @@ static int vif_connect(struct sw_vif *v, const struct swp_connect *c, char *why,
 		v->table_set = false;
 	}
 	if (!v->table_set) {
-		r = grant_table_set(&v->gt, c->table_gpa, c->table_frames);
+		r = grant_table_set(&v->gt, gpa, frames);
 		if (r < 0) {
-			snprintf(why, whylen, "grant table at %#llx, %u frames: %s", (unsigned long long)c->table_gpa,
-				 c->table_frames, strerror(-r));
+			snprintf(why, whylen, "grant table at %#llx, %u frames: %s", (unsigned long long)gpa, frames,
+				 strerror(-r));
 			return r;
 		}
 		v->table_set = true;
-		v->table_gpa = c->table_gpa;
-		v->table_frames = c->table_frames;
+		v->table_gpa = gpa;
+		v->table_frames = frames;
 	}
-	for (unsigned i = 0; i < c->nr_queues; i++) {
+	return 0;
+}
+
+/* CONNECT (from) or RESTORE (restore): the queues attached to their rings, all or none. */
+static int vif_connect(struct sw_vif *v, const struct swp_connect *c, const struct swp_restore *restore, char *why,
+		       size_t whylen)
+{
+	uint32_t nq = restore ? restore->nr_queues : c->nr_queues;
+	char msg[320];
+	int r;
+
+	if (v->nr_connected) {
+		snprintf(why, whylen, "already connected");
+		return -EBUSY;
+	}
+	if (nq > v->h.nr_queues) {
+		snprintf(why, whylen, "%u queues connected, the vif has %u", nq, v->h.nr_queues);
+		return -EINVAL;
+	}
+	r = restore ? set_table(v, restore->table_gpa, restore->table_frames, why, whylen)
+		    : set_table(v, c->table_gpa, c->table_frames, why, whylen);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < nq; i++) {
 		v->q[i].head = v->q[i].tail;
-		r = netback_connect(v->q[i].nb, &v->gt, c->q[i].tx_ref, c->q[i].rx_ref, notify_vmm, &v->q[i]);
+		if (restore) {
+			const struct swp_queue_state *s = &restore->q[i];
+			struct netback_ring_state st = {
+				.tx_ref = s->tx_ref, .rx_ref = s->rx_ref, .tx_req_cons = s->tx_req_cons,
+				.tx_rsp_prod_pvt = s->tx_rsp_prod_pvt, .rx_req_cons = s->rx_req_cons,
+				.rx_rsp_prod_pvt = s->rx_rsp_prod_pvt, .tx_cut = s->flags & SWP_QUEUE_TX_CUT,
+				.broken = s->flags & SWP_QUEUE_BROKEN,
+			};
+
+			r = netback_connect_restored(v->q[i].nb, &v->gt, &st, notify_vmm, &v->q[i], msg, sizeof(msg));
+			if (r < 0)
+				snprintf(why, whylen, "%.240s", msg);
+		} else {
+			r = netback_connect(v->q[i].nb, &v->gt, c->q[i].tx_ref, c->q[i].rx_ref, notify_vmm, &v->q[i]);
+			if (r < 0)
+				snprintf(why, whylen, "queue %u (tx-ring-ref %u, rx-ring-ref %u): %s", i, c->q[i].tx_ref,
+					 c->q[i].rx_ref, strerror(-r));
+		}
 		if (r < 0) {
-			snprintf(why, whylen, "queue %u (tx-ring-ref %u, rx-ring-ref %u): %s", i, c->q[i].tx_ref,
-				 c->q[i].rx_ref, strerror(-r));
 			while (i-- > 0)
 				netback_disconnect(v->q[i].nb);
 			return r;
 		}
 	}
 	pthread_rwlock_wrlock(&v->sw->lock);
-	v->nr_connected = c->nr_queues;
+	v->nr_connected = nq;
 	pthread_rwlock_unlock(&v->sw->lock);
 	return 0;
+}
+
+/*
+ * QUIESCE: every connected queue's netback quiesces (all or none); the
+ * reply's text is their ring states as JSON (switch_proto.h).  Its
+ * length, or -errno with the reason in text.
+ */
+static int vif_quiesce(struct sw_vif *v, char *text, size_t size)
+{
+	char msg[320];
+	unsigned i;
+	size_t n;
+	int r = 0, k;
+
+	for (i = 0; i < v->nr_connected; i++) {
+		r = netback_quiesce(v->q[i].nb, NETBACK_QUIESCE_TIMEOUT_MS, msg, sizeof(msg));
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		while (i-- > 0)
+			netback_resume(v->q[i].nb);
+		snprintf(text, size, "%s", msg);
+		return r;
+	}
+	n = (size_t)snprintf(text, size, "{\"queues\":[");
+	for (i = 0; i < v->nr_connected && n < size; i++) {
+		struct netback_ring_state st;
+
+		netback_get_ring_state(v->q[i].nb, &st); /* quiesced and connected: 0 */
+		k = snprintf(text + n, size - n, "%s{\"tx_ref\":%u,\"rx_ref\":%u,\"tx_req_cons\":%u,"
+			     "\"tx_rsp_prod_pvt\":%u,\"rx_req_cons\":%u,\"rx_rsp_prod_pvt\":%u,\"tx_cut\":%s,"
+			     "\"broken\":%s}", i ? "," : "", st.tx_ref, st.rx_ref, st.tx_req_cons, st.tx_rsp_prod_pvt,
+			     st.rx_req_cons, st.rx_rsp_prod_pvt, st.tx_cut ? "true" : "false",
+			     st.broken ? "true" : "false");
+		n += k < 0 ? size : (size_t)k;
+	}
+	if (n < size)
+		n += (size_t)snprintf(text + n, size - n, "]}");
+	return n < size ? (int)n : -E2BIG;
+}
+
+/* RESUME: the netbacks go on, and the vif's MAC is learned here, wherever it was (a migration's other end). */
+static void vif_resume(struct sw_vif *v)
+{
+	struct sw *sw = v->sw;
+
+	for (unsigned i = 0; i < v->nr_connected; i++)
+		netback_resume(v->q[i].nb);
+	pthread_mutex_lock(&sw->l2_lock);
+	l2_learn(&sw->l2, v->h.mac, (uint16_t)v->slot, now_ns());
+	pthread_mutex_unlock(&sw->l2_lock);
 }
 
 static void vif_detach(struct sw *sw, struct sw_vif *v)
@@ -572,15 +655,16 @@ int sw_list_json(struct sw *sw, char *buf, size_t size)
 {
 	uint64_t now = now_ns();
 	unsigned entries, first = 1;
-	uint64_t full;
+	uint64_t full, moves;
 	size_t n = 0;
 
 	pthread_mutex_lock(&sw->l2_lock);
 	entries = l2_count(&sw->l2, now);
 	full = sw->l2.full;
+	moves = sw->l2.moves;
 	pthread_mutex_unlock(&sw->l2_lock);
-	PUT("{\"switch\":\"%s\",\"pid\":%d,\"l2_entries\":%u,\"l2_full\":%llu,\"vifs\":[", sw->name, (int)getpid(),
-	    entries, (unsigned long long)full);
+	PUT("{\"switch\":\"%s\",\"pid\":%d,\"l2_entries\":%u,\"l2_full\":%llu,\"l2_moves\":%llu,\"vifs\":[", sw->name,
+	    (int)getpid(), entries, (unsigned long long)full, (unsigned long long)moves);
 	for (unsigned i = 0; i < SW_MAX_VIFS; i++) {
 		if (!sw->vifs[i])
 			continue;
@@ -629,15 +713,20 @@ static int on_hello(struct sw *sw, int conn, const struct swp_hello *h, int *fds
 	if (vif_of_conn(sw, conn))
 		r = -EBUSY, snprintf(why, whylen, "this connection has a vif already");
 	else {
+		unsigned same = 0;
+
 		r = 0;
 		for (unsigned i = 0; i < SW_MAX_VIFS; i++) {
 			if (!sw->vifs[i] && slot == SW_MAX_VIFS)
 				slot = i;
-			if (sw->vifs[i] && !memcmp(sw->vifs[i]->h.mac, h->mac, 6)) {
+			if (!sw->vifs[i] || memcmp(sw->vifs[i]->h.mac, h->mac, 6))
+				continue;
+			/* A migration's receiver takes the MAC over from the one vif that has it (switch_proto.h). */
+			if (!(h->flags & SWP_HELLO_TAKEOVER) || same++) {
 				r = -EADDRINUSE;
 				snprintf(why, whylen, "MAC %02x:%02x:%02x:%02x:%02x:%02x is attached already (domain %s "
-					 "vif %u)", h->mac[0], h->mac[1], h->mac[2], h->mac[3], h->mac[4], h->mac[5],
-					 sw->vifs[i]->h.domain, sw->vifs[i]->h.vif);
+					 "vif %u)%s", h->mac[0], h->mac[1], h->mac[2], h->mac[3], h->mac[4], h->mac[5],
+					 sw->vifs[i]->h.domain, sw->vifs[i]->h.vif, same > 1 ? ", twice" : "");
 			}
 		}
 		if (!r && slot == SW_MAX_VIFS)
@@ -686,8 +775,23 @@ int sw_handle(struct sw *sw, int conn, const void *buf, size_t len, int *fds, un
 	case SWP_CONNECT:
 		if (!v)
 			return reply_err(conn, -ENOTCONN, "connect before hello");
-		r = vif_connect(v, &m.u.connect, why, sizeof(why));
+		r = vif_connect(v, &m.u.connect, NULL, why, sizeof(why));
 		return reply(conn, r, r < 0 ? why : "", r < 0 ? strlen(why) : 0, NULL, 0);
+	case SWP_RESTORE:
+		if (!v)
+			return reply_err(conn, -ENOTCONN, "restore before hello");
+		r = vif_connect(v, NULL, &m.u.restore, why, sizeof(why));
+		return reply(conn, r, r < 0 ? why : "", r < 0 ? strlen(why) : 0, NULL, 0);
+	case SWP_QUIESCE:
+		if (!v)
+			return reply_err(conn, -ENOTCONN, "quiesce before hello");
+		k = vif_quiesce(v, text, sizeof(text));
+		return reply(conn, k < 0 ? k : 0, text, k < 0 ? strlen(text) : (size_t)k, NULL, 0);
+	case SWP_RESUME:
+		if (!v)
+			return reply_err(conn, -ENOTCONN, "resume before hello");
+		vif_resume(v);
+		return reply(conn, 0, "", 0, NULL, 0);
 	case SWP_DISCONNECT:
 		if (!v)
 			return reply_err(conn, -ENOTCONN, "disconnect before hello");

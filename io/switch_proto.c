@@ -62,8 +62,9 @@ static int check_hello(const struct swp_hello *m, unsigned nfds, char *why, size
 		return bad(EINVAL, why, whylen, "hello: mode %u", m->mode);
 	if (!memcmp(m->mac, zero, 6) || (m->mac[0] & 1))
 		return bad(EINVAL, why, whylen, "hello: MAC is zero or multicast");
-	if (m->pad[0] || m->pad[1])
-		return bad(EINVAL, why, whylen, "hello: padding not zero");
+	if (m->flags & ~SWP_HELLO_TAKEOVER || m->pad)
+		return bad(EINVAL, why, whylen, "hello: flags %#x (at most %#x) or padding not zero", m->flags,
+			   SWP_HELLO_TAKEOVER);
 	if (n == 0 || n == sizeof(m->domain))
 		return bad(EINVAL, why, whylen, "hello: domain name empty or not terminated");
 	for (size_t i = 0; i < n; i++)
@@ -84,6 +85,20 @@ static int check_connect(const struct swp_connect *m, char *why, size_t whylen)
 	return 0; /* ring refs: the grant checks judge them (io/grant.c) */
 }
 
+static int check_restore(const struct swp_restore *m, char *why, size_t whylen)
+{
+	struct swp_connect c = { .table_gpa = m->table_gpa, .table_frames = m->table_frames,
+				 .nr_queues = m->nr_queues };
+	int r = check_connect(&c, why, whylen);
+
+	if (r < 0)
+		return r;
+	for (uint32_t q = 0; q < m->nr_queues; q++)
+		if (m->q[q].flags & ~(SWP_QUEUE_TX_CUT | SWP_QUEUE_BROKEN))
+			return bad(EINVAL, why, whylen, "restore: queue %u: flags %#x", q, m->q[q].flags);
+	return 0; /* refs and indices: the grant checks and netback judge them against the rings */
+}
+
 int swp_parse(const void *buf, size_t len, unsigned nfds, struct swp_msg *msg, char *why, size_t whylen)
 {
 	static const size_t size[SWP_TYPE_NR] = {
@@ -95,6 +110,9 @@ int swp_parse(const void *buf, size_t len, unsigned nfds, struct swp_msg *msg, c
 		[SWP_STOP] = sizeof(struct swp_hdr),
 		[SWP_DETACH] = sizeof(struct swp_hdr),
 		[SWP_REPLY] = sizeof(struct swp_reply),
+		[SWP_QUIESCE] = sizeof(struct swp_hdr),
+		[SWP_RESUME] = sizeof(struct swp_hdr),
+		[SWP_RESTORE] = sizeof(struct swp_restore),
 	};
 	struct swp_hdr h;
 	int r;
@@ -123,6 +141,10 @@ int swp_parse(const void *buf, size_t len, unsigned nfds, struct swp_msg *msg, c
 	case SWP_CONNECT:
 		memcpy(&msg->u.connect, buf, sizeof(msg->u.connect));
 		r = check_connect(&msg->u.connect, why, whylen);
+		break;
+	case SWP_RESTORE:
+		memcpy(&msg->u.restore, buf, sizeof(msg->u.restore));
+		r = check_restore(&msg->u.restore, why, whylen);
 		break;
 	case SWP_REPLY: {
 		struct swp_reply rp;

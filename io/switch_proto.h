@@ -42,6 +42,33 @@
  *                               leaves the switch, the connection stays (a
  *                               confined VMM opens no socket); a HELLO with
  *                               the new memory follows.  REPLY.
+ *   VMM -> switch  QUIESCE    save or migration: the vif's connected queues'
+ *                               netbacks quiesce (io/netback.h: every
+ *                               request taken answered and published, then
+ *                               none taken).  REPLY status 0 and as text the
+ *                               queues' ring states, JSON: {"queues":[{
+ *                               "tx_ref","rx_ref","tx_req_cons",
+ *                               "tx_rsp_prod_pvt","rx_req_cons",
+ *                               "rx_rsp_prod_pvt" (numbers), "tx_cut",
+ *                               "broken" (booleans)}, ...]}, one per
+ *                               connected queue; or -errno and the reason
+ *                               (none quiesced then).
+ *   VMM -> switch  RESUME     the vif's netbacks take from the rings again,
+ *                               and the switch learns the vif's MAC on this
+ *                               vif now, wherever it was before (the other
+ *                               end of a migration).  REPLY.
+ *   VMM -> switch  RESTORE    a restored domain's vif (instead of CONNECT):
+ *                               the grant table as for CONNECT and per
+ *                               queue the saved struct swp_queue_state; the
+ *                               switch attaches each netback from it, all
+ *                               or none, quiesced until a RESUME.  REPLY.
+ *
+ * A HELLO with SWP_HELLO_TAKEOVER (a migration's receiver, whose domain
+ * still runs at the sender) may name a MAC that one vif has already; it
+ * gets nothing (no flood, no unicast) before its queues connect, and the
+ * MAC's unicast only from its RESUME on.  Any other HELLO with a MAC in
+ * use is refused.
+ *
  *   any -> switch  STATS      this connection's vif as JSON members (VMM's
  *                               `xenith devices`); REPLY with text.
  *   any -> switch  LIST       the whole switch as a JSON object; REPLY.
@@ -83,6 +110,9 @@ enum swp_type {
 	SWP_STOP,
 	SWP_DETACH,
 	SWP_REPLY,
+	SWP_QUIESCE,  /* after REPLY: the numbers above stay what they were */
+	SWP_RESUME,
+	SWP_RESTORE,
 	SWP_TYPE_NR
 };
 
@@ -103,9 +133,12 @@ struct swp_hello {
 	uint32_t mode;      /* XENITH_NET_MODE_* for the switch's netbacks */
 	uint32_t nr_queues; /* 1..XENITH_NET_MAX_QUEUES */
 	uint8_t mac[6];     /* the vif's MAC: unicast, not zero; the only source it may send from */
-	uint8_t pad[2];     /* 0 */
+	uint8_t flags;      /* SWP_HELLO_* */
+	uint8_t pad;        /* 0 */
 	char domain[SWP_NAME_MAX]; /* the domain's name, NUL-terminated, printable */
 };
+
+#define SWP_HELLO_TAKEOVER 1u /* a migration's receiver: the MAC may be attached already (above) */
 
 struct swp_ring_refs {
 	uint32_t tx_ref, rx_ref;
@@ -117,6 +150,25 @@ struct swp_connect {
 	uint32_t table_frames; /* 1..XENITH_GNTTAB_MAX_FRAMES */
 	uint32_t nr_queues;    /* 1..the HELLO's nr_queues */
 	struct swp_ring_refs q[XENITH_NET_MAX_QUEUES];
+};
+
+/* A queue's saved ring state (io/netback.h, struct netback_ring_state), for RESTORE. */
+#define SWP_QUEUE_TX_CUT 1u
+#define SWP_QUEUE_BROKEN 2u
+
+struct swp_queue_state {
+	uint32_t tx_ref, rx_ref;
+	uint32_t tx_req_cons, tx_rsp_prod_pvt;
+	uint32_t rx_req_cons, rx_rsp_prod_pvt;
+	uint32_t flags;        /* SWP_QUEUE_*; the switch checks the rest against the rings */
+};
+
+struct swp_restore {
+	struct swp_hdr h;
+	uint64_t table_gpa;    /* as CONNECT's */
+	uint32_t table_frames;
+	uint32_t nr_queues;    /* 1..the HELLO's nr_queues */
+	struct swp_queue_state q[XENITH_NET_MAX_QUEUES];
 };
 
 struct swp_reply {
@@ -132,6 +184,7 @@ struct swp_msg {
 	union {
 		struct swp_hello hello;
 		struct swp_connect connect;
+		struct swp_restore restore;
 		struct {
 			int32_t status;
 			uint32_t text_len;

@@ -795,7 +795,8 @@ static int run_or_restore(int argc, char **argv, enum vmm_mode mode)
 		goto out;
 	}
 	struct domain_opts opts = { .console_fd = STDOUT_FILENO, .console_prefix = a.prefix,
-				    .stuck = domain_stuck, .defer_disk_locks = receive };
+				    .stuck = domain_stuck, .defer_disk_locks = receive,
+				    .migrating_in = receive };
 
 	snprintf(stuck_ctx.dir, sizeof(stuck_ctx.dir), "%s", dir);
 	stuck_ctx.name = a.cfg.name;

@@ -6,6 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -151,7 +157,41 @@ static void test_proto_refuses_each_bad_hello_field(void **state)
 	h = good_hello(); memset(h.domain, 'x', sizeof(h.domain)); assert_int_equal(parse_hello(&h, SWP_HELLO_FDS(2)), -EINVAL);
 	h = good_hello(); h.domain[0] = 0; assert_int_equal(parse_hello(&h, SWP_HELLO_FDS(2)), -EINVAL);
 	h = good_hello(); h.domain[1] = '\n'; assert_int_equal(parse_hello(&h, SWP_HELLO_FDS(2)), -EINVAL);
-	h = good_hello(); h.pad[1] = 1; assert_int_equal(parse_hello(&h, SWP_HELLO_FDS(2)), -EINVAL);
+	h = good_hello(); h.pad = 1; assert_int_equal(parse_hello(&h, SWP_HELLO_FDS(2)), -EINVAL);
+	h = good_hello(); h.flags = 2; assert_int_equal(parse_hello(&h, SWP_HELLO_FDS(2)), -EINVAL);
+	h = good_hello(); h.flags = SWP_HELLO_TAKEOVER; assert_int_equal(parse_hello(&h, SWP_HELLO_FDS(2)), 0);
+}
+
+/* RESTORE: CONNECT's ranges, and per queue only the flags the protocol knows. */
+static void test_proto_checks_restore_ranges(void **state)
+{
+	struct swp_restore c = { 0 };
+	struct swp_msg m;
+	char why[256];
+
+	(void)state;
+	swp_hdr_init(&c.h, SWP_RESTORE, sizeof(c));
+	c.table_gpa = 0x200000;
+	c.table_frames = 1;
+	c.nr_queues = 2;
+	c.q[1] = (struct swp_queue_state){ .tx_ref = 9, .rx_ref = 10, .tx_req_cons = 7, .tx_rsp_prod_pvt = 7,
+					   .flags = SWP_QUEUE_TX_CUT | SWP_QUEUE_BROKEN };
+	assert_int_equal(swp_parse(&c, sizeof(c), 0, &m, why, sizeof(why)), 0);
+	assert_int_equal(m.type, SWP_RESTORE);
+	assert_int_equal(m.u.restore.q[1].tx_req_cons, 7);
+	c.q[1].flags = 4;
+	assert_int_equal(swp_parse(&c, sizeof(c), 0, &m, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "restore: queue 1: flags 0x4"));
+	c.q[1].flags = 0;
+	c.table_frames = 0;
+	assert_int_equal(swp_parse(&c, sizeof(c), 0, &m, why, sizeof(why)), -EINVAL);
+	c.table_frames = 1;
+	c.nr_queues = XENITH_NET_MAX_QUEUES + 1;
+	assert_int_equal(swp_parse(&c, sizeof(c), 0, &m, why, sizeof(why)), -EINVAL);
+	c.nr_queues = 1;
+	assert_int_equal(swp_parse(&c, sizeof(c) - 4, 0, &m, why, sizeof(why)), -EPROTO);
+	c.h.len = sizeof(c);
+	assert_int_equal(swp_parse(&c, sizeof(c), 1, &m, why, sizeof(why)), -EBADF);
 }
 
 static void test_proto_refuses_packets_that_are_not_the_protocol(void **state)
@@ -227,6 +267,125 @@ static void test_switch_refuses_a_hello_with_wrong_descriptors(void **state)
 	close(sv[1]);
 }
 
+/* A HELLO's descriptors, as a VMM sends them: guest memory (sealed memfd), the read-only map, eventfds. */
+static void hello_fds(const struct swp_hello *h, int *fds)
+{
+	unsigned n = 0;
+
+	fds[n] = memfd_create("unit", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	assert_true(fds[n] >= 0);
+	assert_int_equal(ftruncate(fds[n], (off_t)h->mem_size), 0);
+	assert_int_equal(fcntl(fds[n], F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	n++;
+	fds[n] = memfd_create("unit-ro", MFD_CLOEXEC);
+	assert_true(fds[n] >= 0);
+	assert_int_equal(ftruncate(fds[n], (off_t)((h->mem_size / 4096 + 63) / 64 * 8)), 0);
+	n++;
+	while (n < SWP_HELLO_FDS(h->nr_queues)) {
+		fds[n] = eventfd(0, EFD_CLOEXEC);
+		assert_true(fds[n] >= 0);
+		n++;
+	}
+}
+
+/* One packet to the switch on conn (sv[0]), the reply read on sv[1]: its status, its text in text. */
+static int ask(struct sw *sw, int sv[2], const void *pkt, size_t len, int *fds, unsigned nfds, char *text,
+	       size_t size)
+{
+	static char buf[SWP_MSG_MAX];
+	int stop = 0, r;
+	ssize_t n;
+
+	r = sw_handle(sw, sv[0], pkt, len, fds, nfds, &stop);
+	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+	assert_true(n > 0);
+	/* the kick eventfds of a HELLO's reply come with it: this test does not need them */
+	r = swp_reply_text(buf, (size_t)n, text, size);
+	return r;
+}
+
+static int hello(struct sw *sw, int sv[2], const uint8_t mac[6], unsigned domid, bool takeover, char *text,
+		 size_t size)
+{
+	struct swp_hello h = good_hello();
+	int fds[SWP_FDS_MAX];
+
+	h.mem_size = 1 << 20;
+	h.min_gpa = 1 << 16;
+	h.nr_queues = 1;
+	h.domid = domid;
+	h.flags = takeover ? SWP_HELLO_TAKEOVER : 0;
+	snprintf(h.domain, sizeof(h.domain), "d%u", domid);
+	memcpy(h.mac, mac, 6);
+	hello_fds(&h, fds);
+	return ask(sw, sv, &h, sizeof(h), fds, SWP_HELLO_FDS(1), text, size);
+}
+
+static double list_num(struct sw *sw, const char *key)
+{
+	static char buf[SWP_TEXT_MAX];
+	char want[64];
+	const char *p;
+
+	assert_true(sw_list_json(sw, buf, sizeof(buf)) > 0);
+	snprintf(want, sizeof(want), "\"%s\":", key);
+	p = strstr(buf, want);
+	assert_non_null(p);
+	return strtod(p + strlen(want), NULL);
+}
+
+/*
+ * A migration's receiver attaches the vif with the MAC the sender's still
+ * has (TAKEOVER; anyone else is refused, and a third is too), and its
+ * RESUME makes the switch learn the MAC on it at once: unicast to the MAC
+ * goes to the receiver's vif from then on, not to the sender's.
+ */
+static void test_a_takeover_hello_shares_a_mac_and_its_resume_takes_the_mac(void **state)
+{
+	int a[2], b[2], c[2];
+	struct swp_hdr h;
+	struct sw *sw;
+	char text[512];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, a), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, b), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, c), 0);
+	assert_int_equal(sw_create("unit", &sw), 0);
+	if (hello(sw, a, A, 1, false, text, sizeof(text)) != 0)
+		fail_msg("the first vif: %s", text);
+	assert_int_equal(hello(sw, b, A, 2, false, text, sizeof(text)), -EADDRINUSE);
+	assert_non_null(strstr(text, "is attached already (domain d1 vif 0)"));
+	if (hello(sw, b, A, 2, true, text, sizeof(text)) != 0)
+		fail_msg("the takeover: %s", text);
+	assert_int_equal(hello(sw, c, A, 3, true, text, sizeof(text)), -EADDRINUSE);
+	assert_non_null(strstr(text, ", twice"));
+	assert_int_equal(sw_nr_vifs(sw), 2);
+	/* A's vif resumes (the sender, say, after a failed migration): the MAC is on A's slot */
+	swp_hdr_init(&h, SWP_RESUME, sizeof(h));
+	assert_int_equal(ask(sw, a, &h, sizeof(h), NULL, 0, text, sizeof(text)), 0);
+	assert_int_equal(list_num(sw, "l2_entries"), 1);
+	assert_int_equal(list_num(sw, "l2_moves"), 0);
+	/* the receiver resumes: the MAC moves to its vif, before it sent a frame */
+	assert_int_equal(ask(sw, b, &h, sizeof(h), NULL, 0, text, sizeof(text)), 0);
+	assert_int_equal(list_num(sw, "l2_entries"), 1);
+	assert_int_equal(list_num(sw, "l2_moves"), 1);
+	/* the sender's VMM ends: its vif goes, the MAC stays learned on the receiver's */
+	sw_conn_closed(sw, a[0]);
+	assert_int_equal(sw_nr_vifs(sw), 1);
+	assert_int_equal(list_num(sw, "l2_entries"), 1);
+	/* with no queue connected a QUIESCE has nothing to quiesce: no queues, and the MAC may go on */
+	swp_hdr_init(&h, SWP_QUIESCE, sizeof(h));
+	assert_int_equal(ask(sw, b, &h, sizeof(h), NULL, 0, text, sizeof(text)), 0);
+	assert_string_equal(text, "{\"queues\":[]}");
+	sw_destroy(sw);
+	for (unsigned i = 0; i < 2; i++) {
+		close(a[i]);
+		close(b[i]);
+		close(c[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +397,8 @@ int main(void)
 		cmocka_unit_test(test_proto_refuses_each_bad_hello_field),
 		cmocka_unit_test(test_proto_refuses_packets_that_are_not_the_protocol),
 		cmocka_unit_test(test_proto_checks_connect_ranges),
+		cmocka_unit_test(test_proto_checks_restore_ranges),
+		cmocka_unit_test(test_a_takeover_hello_shares_a_mac_and_its_resume_takes_the_mac),
 		cmocka_unit_test(test_switch_refuses_a_hello_with_wrong_descriptors),
 	};
 
