@@ -127,6 +127,12 @@ static void check_accepted(const struct swp_msg *m, const uint8_t *pkt, size_t l
 			   c->nr_queues >= 1 && c->nr_queues <= 8, "restore out of range accepted");
 		for (unsigned q = 0; q < c->nr_queues; q++)
 			FUZZ_CHECK(!(c->q[q].flags & ~3u), "restore: queue %u flags %#x accepted", q, c->q[q].flags);
+	} else if (m->type == SWP_QUIESCE) {
+		const struct swp_quiesce *q = &m->u.quiesce;
+
+		FUZZ_CHECK(len == sizeof(*q) && nfds == 0, "quiesce of %zu bytes, %u fds", len, nfds);
+		FUZZ_CHECK(q->timeout_ms >= 1 && q->timeout_ms <= SWP_QUIESCE_MAX_MS && !q->pad,
+			   "quiesce: timeout %u ms, pad %u accepted", q->timeout_ms, q->pad);
 	} else if (m->type != SWP_REPLY) {
 		FUZZ_CHECK(nfds == 0 && len == sizeof(struct swp_hdr), "request with %u fds / %zu bytes", nfds, len);
 	}
@@ -161,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				[SWP_DISCONNECT] = sizeof(struct swp_hdr), [SWP_STATS] = sizeof(struct swp_hdr),
 				[SWP_LIST] = sizeof(struct swp_hdr), [SWP_STOP] = sizeof(struct swp_hdr),
 				[SWP_DETACH] = sizeof(struct swp_hdr), [SWP_REPLY] = sizeof(struct swp_reply),
-				[SWP_QUIESCE] = sizeof(struct swp_hdr), [SWP_RESUME] = sizeof(struct swp_hdr),
+				[SWP_QUIESCE] = sizeof(struct swp_quiesce), [SWP_RESUME] = sizeof(struct swp_hdr),
 				[SWP_RESTORE] = sizeof(struct swp_restore) };
 
 			if (len < sizes[t])

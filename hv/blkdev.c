@@ -594,7 +594,7 @@ void blkdev_disconnect_rings(struct domain *d, unsigned index)
  * queue that cannot be quiesced in time fails the whole disk, and the
  * queues already quiesced go on serving.
  */
-static int vbd_quiesce(struct device *dev, struct errbuf *eb)
+static int vbd_quiesce(struct device *dev, uint64_t deadline_ns, struct errbuf *eb)
 {
 	struct blk_disk *dd = dev->priv;
 	char msg[PATH_MAX + 256];
@@ -605,7 +605,16 @@ static int vbd_quiesce(struct device *dev, struct errbuf *eb)
 	for (q = 0; q < dd->nr_queues; q++) {
 		if (!dd->q[q].b)
 			continue;
-		r = blkback_quiesce(dd->q[q].b, BLKBACK_QUIESCE_TIMEOUT_MS, msg, sizeof(msg));
+		unsigned left = device_ms_left(deadline_ns);
+
+		if (left == 0) {
+			snprintf(msg, sizeof(msg), "disk %u queue %u: no time is left of the %u ms its domain's "
+				 "devices have to quiesce, all of them together", dd->index, q, DEVICE_QUIESCE_MS);
+			r = -ETIMEDOUT;
+			break;
+		}
+		r = blkback_quiesce(dd->q[q].b, left < BLKBACK_QUIESCE_TIMEOUT_MS ? left : BLKBACK_QUIESCE_TIMEOUT_MS,
+				    msg, sizeof(msg));
 		if (r < 0)
 			break;
 	}

@@ -78,7 +78,8 @@ void blkdev_disconnect_rings(struct domain *d, unsigned index);
 /*
  * Save and restore (vbd_device_ops; device.h).  Quiesce quiesces every
  * queue (io/blkback.h: nothing in flight, responses published, persistent
- * grants let go), each within BLKBACK_QUIESCE_TIMEOUT_MS; save then writes
+ * grants let go), each within BLKBACK_QUIESCE_TIMEOUT_MS and all of the
+ * domain's devices by one deadline (DEVICE_QUIESCE_MS, device.h); save then writes
  * one record per disk, little-endian (lib/savebuf.h):
  *
  *   u16 version             VBD_SAVE_VERSION

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "domain.h"
 #include "json.h"
 
@@ -138,7 +139,14 @@ void devices_destroy(struct domain *d)
 	d->nr_devices = 0;
 }
 
-int device_quiesce(struct device *dev, struct errbuf *eb)
+unsigned device_ms_left(uint64_t deadline_ns)
+{
+	uint64_t now = now_ns();
+
+	return deadline_ns > now ? (unsigned)((deadline_ns - now + 999999) / 1000000) : 0;
+}
+
+int device_quiesce(struct device *dev, uint64_t deadline_ns, struct errbuf *eb)
 {
 	int r = 0;
 
@@ -146,7 +154,7 @@ int device_quiesce(struct device *dev, struct errbuf *eb)
 		return errbuf_set(eb, EINVAL, "%s is %s, not connected: only a connected device can "
 				  "be quiesced", dev->name, device_state_name(state_of(dev)));
 	if (dev->ops->quiesce)
-		r = dev->ops->quiesce(dev, eb);
+		r = dev->ops->quiesce(dev, deadline_ns, eb);
 	if (r == 0)
 		atomic_store(&dev->state, DEVICE_QUIESCED);
 	return r;

@@ -45,6 +45,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -76,8 +77,14 @@ struct device_ops {
 	int (*connect)(struct device *dev, struct errbuf *eb);
 	/* Guest memory is about to go; copes with a partial or failed connect. */
 	void (*disconnect)(struct device *dev);
-	/* Optional (NULL: nothing to stop): takes no new work / takes work again. */
-	int (*quiesce)(struct device *dev, struct errbuf *eb);
+	/*
+	 * Optional (NULL: nothing to stop): takes no new work / takes work
+	 * again.  quiesce finishes by deadline_ns (now_ns()'s clock), which
+	 * all of a domain's devices share (DEVICE_QUIESCE_MS from the first):
+	 * one bound per domain, however many devices and queues it has.  Past
+	 * it, it fails and leaves the device taking work as before.
+	 */
+	int (*quiesce)(struct device *dev, uint64_t deadline_ns, struct errbuf *eb);
 	int (*resume)(struct device *dev, struct errbuf *eb);
 	/*
 	 * Optional (NULL: -ENOTSUP).  save appends the quiesced device's state
@@ -129,7 +136,12 @@ int devices_connect(struct domain *d, struct errbuf *eb);
 void devices_disconnect(struct domain *d);
 void devices_destroy(struct domain *d);
 
-int device_quiesce(struct device *dev, struct errbuf *eb);
+/* How long a whole domain's devices may take to quiesce, all of them together. */
+#define DEVICE_QUIESCE_MS 10000u
+
+int device_quiesce(struct device *dev, uint64_t deadline_ns, struct errbuf *eb);
+/* Milliseconds left until deadline_ns (now_ns()'s clock), rounded up; 0 once it has passed. */
+unsigned device_ms_left(uint64_t deadline_ns);
 int device_resume(struct device *dev, struct errbuf *eb);
 /* The device must be quiesced for both. */
 int device_save(struct device *dev, struct savebuf *out, struct errbuf *eb);

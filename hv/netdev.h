@@ -76,7 +76,8 @@ void netdev_disconnect_rings(struct domain *d, unsigned index);
  * Quiesce: each connected queue's netback finishes the round it is in
  * and takes nothing more from its rings (io/netback.h: every TX request
  * and RX buffer it took answered, the responses published, the guest
- * notified as the rings ask), within NETBACK_QUIESCE_TIMEOUT_MS, or the
+ * notified as the rings ask), within NETBACK_QUIESCE_TIMEOUT_MS and by
+ * the deadline all of the domain's devices share (device.h), or the
  * vif's quiesce fails naming the queue and the queues already quiesced
  * go on.  A quiesced queue reads its port and drops what comes (counted:
  * drop_quiesced).  For a switch vif the switch's netbacks do it (QUIESCE,

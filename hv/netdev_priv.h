@@ -65,7 +65,7 @@ int netdev_bind_ports(struct net_queue *nq, uint32_t tx_port, uint32_t rx_port);
 void netdev_queue_disconnect(struct net_queue *nq);
 
 /* The device ops of netdev_save.c (device.h). */
-int netdev_quiesce(struct device *dev, struct errbuf *eb);
+int netdev_quiesce(struct device *dev, uint64_t deadline_ns, struct errbuf *eb);
 int netdev_resume(struct device *dev, struct errbuf *eb);
 int netdev_save(struct device *dev, struct savebuf *out, struct errbuf *eb);
 int netdev_restore(struct device *dev, const void *data, size_t len, struct errbuf *eb);

@@ -65,7 +65,7 @@ int netdev_check_save(struct device *dev, bool migrate, struct errbuf *eb)
  * (netback.h, or the switch's netbacks); a queue that cannot be quiesced
  * in time fails the whole vif, and the queues already quiesced go on.
  */
-int netdev_quiesce(struct device *dev, struct errbuf *eb)
+int netdev_quiesce(struct device *dev, uint64_t deadline_ns, struct errbuf *eb)
 {
 	struct net_vif *nv = dev->priv;
 	char msg[320];
@@ -73,12 +73,21 @@ int netdev_quiesce(struct device *dev, struct errbuf *eb)
 	int r = 0;
 
 	if (nv->sw)
-		return swlink_quiesce(nv->sw, eb);
+		return swlink_quiesce(nv->sw, deadline_ns, eb);
 	pthread_mutex_lock(&nv->shared->lock);
 	for (q = 0; q < nv->nr_queues; q++) {
 		if (!nv->q[q].nb)
 			continue;
-		r = netback_quiesce(nv->q[q].nb, NETBACK_QUIESCE_TIMEOUT_MS, msg, sizeof(msg));
+		unsigned left = device_ms_left(deadline_ns);
+
+		if (left == 0) {
+			snprintf(msg, sizeof(msg), "vif %u queue %u: no time is left of the %u ms its domain's devices "
+				 "have to quiesce, all of them together", nv->index, q, DEVICE_QUIESCE_MS);
+			r = -ETIMEDOUT;
+			break;
+		}
+		r = netback_quiesce(nv->q[q].nb, left < NETBACK_QUIESCE_TIMEOUT_MS ? left : NETBACK_QUIESCE_TIMEOUT_MS,
+				    msg, sizeof(msg));
 		if (r < 0)
 			break;
 	}

@@ -69,9 +69,10 @@ void swlink_close(struct swlink *l);
  * swlink_saved_queue; then every notify the switch made before its answer
  * has reached the guest's event channel (the link thread's are flushed),
  * so that the saved event bits are final.  0, or -errno with eb naming
- * the vif and the switch (nothing quiesced then).
+ * the vif and the switch (nothing quiesced then).  The switch has until
+ * deadline_ns (now_ns()'s clock; device.h), at most SWP_QUIESCE_MAX_MS.
  */
-int swlink_quiesce(struct swlink *l, struct errbuf *eb);
+int swlink_quiesce(struct swlink *l, uint64_t deadline_ns, struct errbuf *eb);
 /* RESUME: the switch's netbacks go on and the vif's MAC is learned on this vif (a migration's other end had it). */
 int swlink_resume(struct swlink *l, struct errbuf *eb);
 /* After swlink_quiesce: queue q's channels and ring state; -ENOENT for a queue not connected. */

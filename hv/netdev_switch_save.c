@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "domain.h"
 #include "evtchn.h"
 #include "jsondoc.h"
@@ -95,19 +96,23 @@ static void flush_notifies(struct swlink *l)
 	pthread_mutex_unlock(&l->notify_lock);
 }
 
-int swlink_quiesce(struct swlink *l, struct errbuf *eb)
+int swlink_quiesce(struct swlink *l, uint64_t deadline_ns, struct errbuf *eb)
 {
 	char *text = malloc(STATE_TEXT_MAX), why[256];
-	struct swp_hdr h;
+	unsigned left = device_ms_left(deadline_ns);
+	struct swp_quiesce m = { .timeout_ms = left < SWP_QUIESCE_MAX_MS ? left : SWP_QUIESCE_MAX_MS };
 	int r = 0;
 
 	if (!text)
 		return errbuf_set(eb, ENOMEM, "vif %u: out of memory", l->vif);
 	pthread_mutex_lock(&l->req_lock);
 	l->nr_saved = 0;
-	if (l->connected) {
-		swp_hdr_init(&h, SWP_QUIESCE, sizeof(h));
-		r = swlink_request(l, &h, sizeof(h), text, STATE_TEXT_MAX);
+	if (l->connected && m.timeout_ms == 0) {
+		r = errbuf_set(eb, ETIMEDOUT, "vif %u: no time is left of the %u ms its domain's devices have to "
+			       "quiesce, all of them together", l->vif, DEVICE_QUIESCE_MS);
+	} else if (l->connected) {
+		swp_hdr_init(&m.h, SWP_QUIESCE, sizeof(m));
+		r = swlink_request(l, &m, sizeof(m), text, STATE_TEXT_MAX);
 		if (r < 0)
 			r = errbuf_set(eb, -r, "vif %u: switch %s (%s) did not quiesce its queues: %s", l->vif, l->name,
 				       l->path, text);

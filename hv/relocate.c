@@ -647,8 +647,10 @@ void reloc_resume_devices(struct domain *d)
 
 int reloc_quiesce_devices(struct domain *d, struct errbuf *eb)
 {
+	uint64_t deadline = now_ns() + DEVICE_QUIESCE_MS * 1000000ull; /* one bound for them all */
+
 	for (unsigned i = 0; i < d->nr_devices; i++) {
-		int r = device_quiesce(d->devices[i], eb);
+		int r = device_quiesce(d->devices[i], deadline, eb);
 
 		if (r < 0) {
 			resume_first(d, i);

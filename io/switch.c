@@ -532,15 +532,25 @@ static int vif_connect(struct sw_vif *v, const struct swp_connect *c, const stru
  * reply's text is their ring states as JSON (switch_proto.h).  Its
  * length, or -errno with the reason in text.
  */
-static int vif_quiesce(struct sw_vif *v, char *text, size_t size)
+static int vif_quiesce(struct sw_vif *v, unsigned timeout_ms, char *text, size_t size)
 {
+	uint64_t deadline = now_ns() + timeout_ms * 1000000ull; /* for every queue together */
 	char msg[320];
 	unsigned i;
 	size_t n;
 	int r = 0, k;
 
 	for (i = 0; i < v->nr_connected; i++) {
-		r = netback_quiesce(v->q[i].nb, NETBACK_QUIESCE_TIMEOUT_MS, msg, sizeof(msg));
+		uint64_t now = now_ns();
+		unsigned left = deadline > now ? (unsigned)((deadline - now + 999999) / 1000000) : 0;
+
+		if (left == 0) {
+			snprintf(msg, sizeof(msg), "vif queue %u: no time is left of the %u ms the vif's queues have to "
+				 "quiesce, all of them together", i, timeout_ms);
+			r = -ETIMEDOUT;
+			break;
+		}
+		r = netback_quiesce(v->q[i].nb, left, msg, sizeof(msg));
 		if (r < 0)
 			break;
 	}
@@ -785,7 +795,7 @@ int sw_handle(struct sw *sw, int conn, const void *buf, size_t len, int *fds, un
 	case SWP_QUIESCE:
 		if (!v)
 			return reply_err(conn, -ENOTCONN, "quiesce before hello");
-		k = vif_quiesce(v, text, sizeof(text));
+		k = vif_quiesce(v, m.u.quiesce.timeout_ms, text, sizeof(text));
 		return reply(conn, k < 0 ? k : 0, text, k < 0 ? strlen(text) : (size_t)k, NULL, 0);
 	case SWP_RESUME:
 		if (!v)

@@ -110,7 +110,7 @@ int swp_parse(const void *buf, size_t len, unsigned nfds, struct swp_msg *msg, c
 		[SWP_STOP] = sizeof(struct swp_hdr),
 		[SWP_DETACH] = sizeof(struct swp_hdr),
 		[SWP_REPLY] = sizeof(struct swp_reply),
-		[SWP_QUIESCE] = sizeof(struct swp_hdr),
+		[SWP_QUIESCE] = sizeof(struct swp_quiesce),
 		[SWP_RESUME] = sizeof(struct swp_hdr),
 		[SWP_RESTORE] = sizeof(struct swp_restore),
 	};
@@ -145,6 +145,14 @@ int swp_parse(const void *buf, size_t len, unsigned nfds, struct swp_msg *msg, c
 	case SWP_RESTORE:
 		memcpy(&msg->u.restore, buf, sizeof(msg->u.restore));
 		r = check_restore(&msg->u.restore, why, whylen);
+		break;
+	case SWP_QUIESCE:
+		memcpy(&msg->u.quiesce, buf, sizeof(msg->u.quiesce));
+		r = 0;
+		if (msg->u.quiesce.timeout_ms < 1 || msg->u.quiesce.timeout_ms > SWP_QUIESCE_MAX_MS ||
+		    msg->u.quiesce.pad)
+			r = bad(EPROTO, why, whylen, "QUIESCE timeout %u ms, pad %u (1 to %u ms, and 0)",
+				msg->u.quiesce.timeout_ms, msg->u.quiesce.pad, SWP_QUIESCE_MAX_MS);
 		break;
 	case SWP_REPLY: {
 		struct swp_reply rp;

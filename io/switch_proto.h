@@ -45,7 +45,8 @@
  *   VMM -> switch  QUIESCE    save or migration: the vif's connected queues'
  *                               netbacks quiesce (io/netback.h: every
  *                               request taken answered and published, then
- *                               none taken).  REPLY status 0 and as text the
+ *                               none taken), all of them within the
+ *                               message's timeout_ms (1..SWP_QUIESCE_MAX_MS).  REPLY status 0 and as text the
  *                               queues' ring states, JSON: {"queues":[{
  *                               "tx_ref","rx_ref","tx_req_cons",
  *                               "tx_rsp_prod_pvt","rx_req_cons",
@@ -163,6 +164,15 @@ struct swp_queue_state {
 	uint32_t flags;        /* SWP_QUEUE_*; the switch checks the rest against the rings */
 };
 
+/* Below the VMM's wait for any reply (10 s): the switch answers, in time or not, before it gives up. */
+#define SWP_QUIESCE_MAX_MS 8000u
+
+struct swp_quiesce {
+	struct swp_hdr h;
+	uint32_t timeout_ms;   /* 1..SWP_QUIESCE_MAX_MS, for every queue of the vif together */
+	uint32_t pad;          /* 0 */
+};
+
 struct swp_restore {
 	struct swp_hdr h;
 	uint64_t table_gpa;    /* as CONNECT's */
@@ -185,6 +195,7 @@ struct swp_msg {
 		struct swp_hello hello;
 		struct swp_connect connect;
 		struct swp_restore restore;
+		struct swp_quiesce quiesce;
 		struct {
 			int32_t status;
 			uint32_t text_len;

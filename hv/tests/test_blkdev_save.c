@@ -26,6 +26,7 @@
 
 #include "blkback.h"
 #include "blkdev.h"
+#include "clock.h"
 #include "device.h"
 #include "domain.h"
 #include "evtchn.h"
@@ -58,6 +59,9 @@
 #define OFF_QUEUE(q) (9u + 18u * (q))
 #define OFF_REQ_CONS 10u
 #define OFF_RSP_PROD_PVT 14u
+
+/* A quiesce's deadline as save gives one: the whole bound from now. */
+#define SOON (now_ns() + DEVICE_QUIESCE_MS * 1000000ull)
 
 static char path[64];
 static struct domain *A, *B;      /* the saved domain, the restored one */
@@ -297,7 +301,7 @@ static void save_and_move(void)
 		guest_read(A, 0, 0x100 + i, 8 * i);
 	for (unsigned i = 0; i < 3; i++)
 		guest_read(A, 1, 0x200 + i, 16 * i);
-	if (device_quiesce(vbd0(A), &eb) < 0)
+	if (device_quiesce(vbd0(A), SOON, &eb) < 0)
 		fail_msg("quiesce: %s", eb.msg);
 	if (device_save(vbd0(A), &saved, &eb) < 0)
 		fail_msg("save: %s", eb.msg);
@@ -550,7 +554,7 @@ static void test_an_unconnected_disk_saves_and_restores_waiting_for_its_frontend
 
 	(void)state;
 	A = make_domain();
-	assert_int_equal(device_quiesce(vbd0(A), &eb), 0);
+	assert_int_equal(device_quiesce(vbd0(A), SOON, &eb), 0);
 	assert_int_equal(device_save(vbd0(A), &saved, &eb), 0);
 	assert_int_equal(saved.len, OFF_QUEUE(NQ));
 	assert_int_equal(saved.p[OFF_STATE], XenbusStateInitWait);

@@ -20,6 +20,7 @@
 
 #include "blkdev.h"
 #include "bench_hooks.h"
+#include "clock.h"
 #include "device.h"
 #include "domain.h"
 #include "jsondoc.h"
@@ -32,6 +33,9 @@
 #include "xenith/blkif.h"
 
 #define NR_DISKS 3
+
+/* A quiesce's deadline as save gives one: the whole bound from now. */
+#define SOON (now_ns() + DEVICE_QUIESCE_MS * 1000000ull)
 
 static char paths[NR_DISKS][64];
 static unsigned reports;
@@ -172,11 +176,17 @@ static void test_every_device_goes_through_disconnect_and_connect_as_a_reboot_do
 	/* Quiesce and resume: each only from the state it leaves. */
 	assert_int_equal(device_resume(d->devices[0], &eb), -EINVAL);
 	assert_non_null(strstr(eb.msg, "vbd0 is connected, not quiesced"));
-	assert_int_equal(device_quiesce(d->devices[0], &eb), 0);
+	assert_int_equal(device_quiesce(d->devices[0], SOON, &eb), 0);
 	assert_string_equal(state_name(d->devices[0]), "quiesced");
-	assert_int_equal(device_quiesce(d->devices[0], &eb), -EINVAL);
+	assert_int_equal(device_quiesce(d->devices[0], SOON, &eb), -EINVAL);
 	assert_int_equal(device_resume(d->devices[0], &eb), 0);
 	assert_string_equal(state_name(d->devices[0]), "connected");
+	/* One bound for a whole domain's devices: one whose deadline has passed quiesces nothing, saying why. */
+	assert_int_equal(device_quiesce(d->devices[1], now_ns() - 1, &eb), -ETIMEDOUT);
+	assert_non_null(strstr(eb.msg, "disk 1 queue 0: no time is left of the 10000 ms"));
+	assert_string_equal(state_name(d->devices[1]), "connected");
+	assert_int_equal(device_quiesce(d->devices[1], SOON, &eb), 0);
+	assert_int_equal(device_resume(d->devices[1], &eb), 0);
 	end_domain();
 }
 

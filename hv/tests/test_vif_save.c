@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "clock.h"
 #include "device.h"
 #include "domain.h"
 #include "evtchn.h"
@@ -68,6 +69,9 @@
 #define Q_TX_RSP_PROD 22u
 #define Q_RX_REQ_CONS 26u
 #define Q_RX_RSP_PROD 30u
+
+/* A quiesce's deadline as save gives one: the whole bound from now. */
+#define SOON (now_ns() + DEVICE_QUIESCE_MS * 1000000ull)
 
 static char pair[32];
 static struct domain *A, *B;          /* the saved domain, the restored one */
@@ -366,7 +370,7 @@ static void save_and_move(void)
 	guest_send(A, 1, 30, 70, 9);
 	guest_sent(1, 30, 70, 9);
 	guest_post_rx(A, 1, 40);
-	if (device_quiesce(vif0(A), &eb) < 0)
+	if (device_quiesce(vif0(A), SOON, &eb) < 0)
 		fail_msg("quiesce: %s", eb.msg);
 	if (device_save(vif0(A), &saved, &eb) < 0)
 		fail_msg("save: %s", eb.msg);
@@ -630,7 +634,7 @@ static void test_an_unconnected_vif_saves_and_restores_waiting_for_its_frontend(
 	(void)state;
 	snprintf(pair, sizeof(pair), "vu%u-%u", (unsigned)getpid() % 10000, (unsigned)rand() % 100000);
 	A = make_domain(NULL);
-	assert_int_equal(device_quiesce(vif0(A), &eb), 0);
+	assert_int_equal(device_quiesce(vif0(A), SOON, &eb), 0);
 	assert_int_equal(device_save(vif0(A), &saved, &eb), 0);
 	assert_int_equal(saved.len, OFF_QUEUE(NQ));
 	assert_int_equal(saved.p[OFF_STATE], XenbusStateInitWait);

@@ -194,6 +194,31 @@ static void test_proto_checks_restore_ranges(void **state)
 	assert_int_equal(swp_parse(&c, sizeof(c), 1, &m, why, sizeof(why)), -EBADF);
 }
 
+/* QUIESCE carries the time its vif's queues have, together: 1 ms to SWP_QUIESCE_MAX_MS. */
+static void test_proto_checks_the_quiesce_timeout(void **state)
+{
+	struct swp_quiesce q = { .timeout_ms = SWP_QUIESCE_MAX_MS };
+	struct swp_hdr h;
+	struct swp_msg m;
+	char why[256];
+
+	(void)state;
+	swp_hdr_init(&q.h, SWP_QUIESCE, sizeof(q));
+	assert_int_equal(swp_parse(&q, sizeof(q), 0, &m, why, sizeof(why)), 0);
+	assert_int_equal(m.u.quiesce.timeout_ms, SWP_QUIESCE_MAX_MS);
+	q.timeout_ms = 0;
+	assert_int_equal(swp_parse(&q, sizeof(q), 0, &m, why, sizeof(why)), -EPROTO);
+	assert_non_null(strstr(why, "QUIESCE timeout 0 ms"));
+	q.timeout_ms = SWP_QUIESCE_MAX_MS + 1;
+	assert_int_equal(swp_parse(&q, sizeof(q), 0, &m, why, sizeof(why)), -EPROTO);
+	q.timeout_ms = 5;
+	q.pad = 1;
+	assert_int_equal(swp_parse(&q, sizeof(q), 0, &m, why, sizeof(why)), -EPROTO);
+	/* the bare header the first version of QUIESCE was is too short now */
+	swp_hdr_init(&h, SWP_QUIESCE, sizeof(h));
+	assert_int_equal(swp_parse(&h, sizeof(h), 0, &m, why, sizeof(why)), -EPROTO);
+}
+
 static void test_proto_refuses_packets_that_are_not_the_protocol(void **state)
 {
 	struct swp_hello h;
@@ -375,8 +400,10 @@ static void test_a_takeover_hello_shares_a_mac_and_its_resume_takes_the_mac(void
 	assert_int_equal(sw_nr_vifs(sw), 1);
 	assert_int_equal(list_num(sw, "l2_entries"), 1);
 	/* with no queue connected a QUIESCE has nothing to quiesce: no queues, and the MAC may go on */
-	swp_hdr_init(&h, SWP_QUIESCE, sizeof(h));
-	assert_int_equal(ask(sw, b, &h, sizeof(h), NULL, 0, text, sizeof(text)), 0);
+	struct swp_quiesce qm = { .timeout_ms = 1000 };
+
+	swp_hdr_init(&qm.h, SWP_QUIESCE, sizeof(qm));
+	assert_int_equal(ask(sw, b, &qm, sizeof(qm), NULL, 0, text, sizeof(text)), 0);
 	assert_string_equal(text, "{\"queues\":[]}");
 	sw_destroy(sw);
 	for (unsigned i = 0; i < 2; i++) {
@@ -395,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_l2_a_full_window_refuses_new_macs_and_keeps_old_ones),
 		cmocka_unit_test(test_proto_accepts_a_good_hello_and_copies_it),
 		cmocka_unit_test(test_proto_refuses_each_bad_hello_field),
+		cmocka_unit_test(test_proto_checks_the_quiesce_timeout),
 		cmocka_unit_test(test_proto_refuses_packets_that_are_not_the_protocol),
 		cmocka_unit_test(test_proto_checks_connect_ranges),
 		cmocka_unit_test(test_proto_checks_restore_ranges),
