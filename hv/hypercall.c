@@ -67,7 +67,12 @@ static long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3,
 			domain_shutdown_by_guest(v->d, s.reason, s.code);
 			return 0;
 		case SHUTDOWN_suspend:
-			return -XEN_ENOSYS; /* needs save/restore */
+			/*
+			 * Xen's guest suspends itself for its toolstack to save it;
+			 * `xenith save` needs no part of the guest (relocate.h), so
+			 * there is no suspend to enter.
+			 */
+			return -XEN_ENOSYS;
 		default:
 			return -XEN_EINVAL;
 		}

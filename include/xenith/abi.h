@@ -93,7 +93,7 @@ enum xenith_hypercall {
 #define SCHEDOP_yield 0
 #define SCHEDOP_block 1    /* sleep until an unmasked event is pending */
 #define SCHEDOP_shutdown 2 /* arg: struct sched_shutdown *; -EINVAL: no such reason;
-			    * -ENOSYS: SHUTDOWN_suspend */
+			    * -ENOSYS: SHUTDOWN_suspend (a save needs no guest part) */
 #define SCHEDOP_poll 3     /* arg: struct sched_poll * */
 
 #define SHUTDOWN_poweroff 0
