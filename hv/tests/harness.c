@@ -487,6 +487,13 @@ bool harness_host_runs_cpl0(void)
 	return trap_host_supported();
 }
 
+bool harness_in_lab(void)
+{
+	const char *v = getenv("XENITH_LAB");
+
+	return v && !strcmp(v, "1");
+}
+
 const char *harness_kvm_module(void)
 {
 	return kvm_vendor_module();

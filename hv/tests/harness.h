@@ -38,6 +38,12 @@ void harness_require_kvm(void);
 
 /* True when the host's KVM runs CPL-0 guest code natively (kvm_intel, kvm_amd loaded). */
 bool harness_host_runs_cpl0(void);
+/*
+ * True inside the lab machine (ci/lab/init sets XENITH_LAB): single-threaded
+ * TCG, where one busy thread can keep a guest vCPU from running for over a
+ * second, which a test timing the guest's own progress must allow for.
+ */
+bool harness_in_lab(void);
 /* The KVM vendor module this host runs ("kvm_pvm", "kvm_intel", "kvm_amd"), as xenith finds it. */
 const char *harness_kvm_module(void);
 /*
