@@ -605,16 +605,13 @@ static int vbd_quiesce(struct device *dev, uint64_t deadline_ns, struct errbuf *
 	for (q = 0; q < dd->nr_queues; q++) {
 		if (!dd->q[q].b)
 			continue;
-		unsigned left = device_ms_left(deadline_ns);
+		char who[48];
+		unsigned ms;
 
-		if (left == 0) {
-			snprintf(msg, sizeof(msg), "disk %u queue %u: no time is left of the %u ms its domain's "
-				 "devices have to quiesce, all of them together", dd->index, q, DEVICE_QUIESCE_MS);
-			r = -ETIMEDOUT;
-			break;
-		}
-		r = blkback_quiesce(dd->q[q].b, left < BLKBACK_QUIESCE_TIMEOUT_MS ? left : BLKBACK_QUIESCE_TIMEOUT_MS,
-				    msg, sizeof(msg));
+		snprintf(who, sizeof(who), "disk %u queue %u", dd->index, q);
+		r = device_quiesce_budget(deadline_ns, BLKBACK_QUIESCE_TIMEOUT_MS, who, &ms, msg, sizeof(msg));
+		if (r == 0)
+			r = blkback_quiesce(dd->q[q].b, ms, msg, sizeof(msg));
 		if (r < 0)
 			break;
 	}

@@ -146,6 +146,20 @@ unsigned device_ms_left(uint64_t deadline_ns)
 	return deadline_ns > now ? (unsigned)((deadline_ns - now + 999999) / 1000000) : 0;
 }
 
+int device_quiesce_budget(uint64_t deadline_ns, unsigned cap_ms, const char *who, unsigned *ms, char *msg,
+			  size_t size)
+{
+	unsigned left = device_ms_left(deadline_ns);
+
+	if (left == 0) {
+		snprintf(msg, size, "%s: no time is left of the %u ms its domain's devices have to quiesce, all "
+			 "of them together", who, DEVICE_QUIESCE_MS);
+		return -ETIMEDOUT;
+	}
+	*ms = left < cap_ms ? left : cap_ms;
+	return 0;
+}
+
 int device_quiesce(struct device *dev, uint64_t deadline_ns, struct errbuf *eb)
 {
 	int r = 0;

@@ -142,6 +142,13 @@ void devices_destroy(struct domain *d);
 int device_quiesce(struct device *dev, uint64_t deadline_ns, struct errbuf *eb);
 /* Milliseconds left until deadline_ns (now_ns()'s clock), rounded up; 0 once it has passed. */
 unsigned device_ms_left(uint64_t deadline_ns);
+/*
+ * A queue's share of a quiesce's deadline: 0 and *ms, the time left but
+ * at most cap_ms; or, once the deadline has passed, -ETIMEDOUT with msg
+ * naming who ("disk 1 queue 0") and the domain's bound.
+ */
+int device_quiesce_budget(uint64_t deadline_ns, unsigned cap_ms, const char *who, unsigned *ms, char *msg,
+			  size_t size);
 int device_resume(struct device *dev, struct errbuf *eb);
 /* The device must be quiesced for both. */
 int device_save(struct device *dev, struct savebuf *out, struct errbuf *eb);

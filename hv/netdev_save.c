@@ -78,16 +78,13 @@ int netdev_quiesce(struct device *dev, uint64_t deadline_ns, struct errbuf *eb)
 	for (q = 0; q < nv->nr_queues; q++) {
 		if (!nv->q[q].nb)
 			continue;
-		unsigned left = device_ms_left(deadline_ns);
+		char who[48];
+		unsigned ms;
 
-		if (left == 0) {
-			snprintf(msg, sizeof(msg), "vif %u queue %u: no time is left of the %u ms its domain's devices "
-				 "have to quiesce, all of them together", nv->index, q, DEVICE_QUIESCE_MS);
-			r = -ETIMEDOUT;
-			break;
-		}
-		r = netback_quiesce(nv->q[q].nb, left < NETBACK_QUIESCE_TIMEOUT_MS ? left : NETBACK_QUIESCE_TIMEOUT_MS,
-				    msg, sizeof(msg));
+		snprintf(who, sizeof(who), "vif %u queue %u", nv->index, q);
+		r = device_quiesce_budget(deadline_ns, NETBACK_QUIESCE_TIMEOUT_MS, who, &ms, msg, sizeof(msg));
+		if (r == 0)
+			r = netback_quiesce(nv->q[q].nb, ms, msg, sizeof(msg));
 		if (r < 0)
 			break;
 	}
